@@ -1,0 +1,114 @@
+package io.svcproxy.balancer;
+
+import java.net.InetAddress;
+import java.util.Objects;
+
+/**
+ * A live endpoint of one Service port in one snapshot: its address, weights and state, sharing its
+ * {@link ConnectionCounters} with the same endpoint in earlier and later snapshots. Immutable but for the
+ * counters; a reload builds new instances with {@link #withWeight(int, State)}.
+ */
+public final class BackendState implements Backend {
+    /** The lifecycle state of an endpoint in the list, as {@code /api/v1/services} shows it. */
+    public enum State {
+        /** Ready: takes new connections while its weight is above 0. */
+        READY,
+        /** Removed or terminating: weight 0, its connections allowed to finish. */
+        DRAINING;
+
+        /** Returns the lower-case name used in the admin API and metrics. */
+        public String label() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    private final InetAddress address;
+    private final int port;
+    private final int weight;
+    private final int lastWeight;
+    private final State state;
+    private final ConnectionCounters counters;
+
+    private BackendState(InetAddress address, int port, int weight, int lastWeight, State state,
+                         ConnectionCounters counters) {
+        this.address = Objects.requireNonNull(address, "address");
+        if (port < 1 || port > 65535) {
+            throw new IllegalArgumentException("port: " + port + " (expected: 1..65535)");
+        }
+        if (weight < 0 || weight > 65535) {
+            throw new IllegalArgumentException("weight: " + weight + " (expected: 0..65535)");
+        }
+        this.port = port;
+        this.weight = weight;
+        this.lastWeight = lastWeight;
+        this.state = Objects.requireNonNull(state, "state");
+        this.counters = Objects.requireNonNull(counters, "counters");
+    }
+
+    /** Returns a new ready endpoint with fresh counters. */
+    public static BackendState of(InetAddress address, int port, int weight) {
+        return new BackendState(address, port, weight, weight, State.READY, new ConnectionCounters());
+    }
+
+    /**
+     * Returns this endpoint with another weight and state, keeping its counters and, when {@code weight} is 0,
+     * its last non-zero weight.
+     */
+    public BackendState withWeight(int weight, State state) {
+        int last = weight > 0 ? weight : lastWeight;
+        if (weight == this.weight && last == lastWeight && state == this.state) {
+            return this;
+        }
+        return new BackendState(address, port, weight, last, state, counters);
+    }
+
+    @Override
+    public InetAddress address() {
+        return address;
+    }
+
+    @Override
+    public int port() {
+        return port;
+    }
+
+    @Override
+    public int weight() {
+        return weight;
+    }
+
+    @Override
+    public int lastWeight() {
+        return lastWeight;
+    }
+
+    /** Returns whether the endpoint is ready or draining. */
+    public State state() {
+        return state;
+    }
+
+    /** Returns the counters this endpoint shares with its other snapshots. */
+    public ConnectionCounters counters() {
+        return counters;
+    }
+
+    @Override
+    public int activeConnections() {
+        return counters.active();
+    }
+
+    @Override
+    public int inactiveConnections() {
+        return counters.inactive();
+    }
+
+    /** Returns {@code ip:port}, with brackets around an IPv6 address. */
+    public String endpoint() {
+        return Backends.format(address, port);
+    }
+
+    @Override
+    public String toString() {
+        return endpoint() + " weight=" + weight + " state=" + state.label();
+    }
+}

@@ -1,0 +1,18 @@
+package io.svcproxy.config;
+
+/**
+ * One problem in a config or registry file, pointing at the offending key (unknown or duplicate keys) or value.
+ *
+ * @param file the path as given by the user
+ * @param line 1-based line
+ * @param column 1-based column
+ * @param path where in the document, such as {@code services[2].endpoints[0].weight}
+ * @param message what is wrong and what was expected
+ */
+public record ConfigError(String file, int line, int column, String path, String message) {
+    /** Returns {@code FILE:LINE:COLUMN: message}, the form {@code validate} prints. */
+    @Override
+    public String toString() {
+        return file + ":" + line + ":" + column + ": " + message;
+    }
+}

@@ -1,0 +1,18 @@
+package io.svcproxy.config;
+
+import java.net.InetAddress;
+import java.util.Map;
+
+/**
+ * One explicit endpoint of a Service without selector.
+ *
+ * @param ip the endpoint's address
+ * @param port its port for a single-port Service, or 0 to use the numeric targetPort
+ * @param ports for a Service with several ports: the endpoint's port by Service port name; empty otherwise
+ * @param weight 0..65535 (default 1); 0 takes no new connections
+ */
+public record EndpointSpec(InetAddress ip, int port, Map<String, Integer> ports, int weight) {
+    public EndpointSpec {
+        ports = Map.copyOf(ports);
+    }
+}

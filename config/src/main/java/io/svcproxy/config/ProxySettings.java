@@ -1,0 +1,25 @@
+package io.svcproxy.config;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+
+/**
+ * The {@code proxy:} section.
+ *
+ * @param scheduler the default scheduler, {@code rr} unless set
+ * @param admin the admin HTTP listener, {@code 127.0.0.1:9901} by default; {@code null} when disabled
+ * @param connectTimeout per attempt to reach one endpoint (default 2s)
+ * @param connectAttempts distinct endpoints tried for one client connection (default 3)
+ * @param idleTimeout a proxied connection with no bytes either way this long is closed (default 1h)
+ * @param drainTimeout how long connections may outlive their endpoint's removal, or shutdown (default 30s)
+ * @param vipInterface the interface that holds ClusterIPs; empty for none
+ */
+public record ProxySettings(String scheduler, InetSocketAddress admin, Duration connectTimeout,
+                            int connectAttempts, Duration idleTimeout, Duration drainTimeout,
+                            String vipInterface) {
+    /** The settings of a config without a {@code proxy:} section. */
+    public static ProxySettings defaults() {
+        return new ProxySettings("rr", new InetSocketAddress("127.0.0.1", 9901), Duration.ofSeconds(2), 3,
+                Duration.ofHours(1), Duration.ofSeconds(30), "");
+    }
+}

@@ -1,0 +1,38 @@
+package io.svcproxy.config;
+
+import io.svcproxy.balancer.SchedulerFlag;
+import io.svcproxy.balancer.SessionAffinity;
+import java.net.InetAddress;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * One Service.
+ *
+ * @param name a DNS-1035 label
+ * @param namespace {@code default} unless set
+ * @param clusterIP the virtual IP svcproxy binds
+ * @param selector the labels a Pod must carry to be an endpoint; {@code null} for a Service with explicit
+ *     endpoints
+ * @param scheduler the IPVS scheduler (the proxy default when the Service names none)
+ * @param schedulerFlags its flags
+ * @param sessionAffinity None or ClientIP with its timeout
+ * @param ports the ports, at least one
+ * @param endpoints the explicit endpoints; empty for a Service with selector
+ */
+public record ServiceSpec(String name, String namespace, InetAddress clusterIP, Map<String, String> selector,
+                          String scheduler, Set<SchedulerFlag> schedulerFlags, SessionAffinity sessionAffinity,
+                          List<PortSpec> ports, List<EndpointSpec> endpoints) {
+    public ServiceSpec {
+        selector = selector == null ? null : Map.copyOf(selector);
+        schedulerFlags = Set.copyOf(schedulerFlags);
+        ports = List.copyOf(ports);
+        endpoints = List.copyOf(endpoints);
+    }
+
+    /** Returns {@code namespace/name}, the {@code service} label of the metrics. */
+    public String qualifiedName() {
+        return namespace + "/" + name;
+    }
+}
