@@ -1,0 +1,66 @@
+package io.svcproxy.proxy.dataplane;
+
+import io.svcproxy.config.ServiceKey;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * The Service ports in force, by key, with the version of the desired state they realise. Written by the
+ * reconciler, read by the admin server and the metrics.
+ */
+public final class ServiceTable {
+    private final Map<ServiceKey, ServicePort> ports = new ConcurrentHashMap<>();
+    private volatile long version;
+    private volatile boolean ready;
+
+    /** Returns the Service port on {@code key}, or {@code null}. */
+    public ServicePort get(ServiceKey key) {
+        return ports.get(key);
+    }
+
+    /** Returns the Service ports, ordered by namespace, name and port. */
+    public List<ServicePort> servicePorts() {
+        List<ServicePort> list = new java.util.ArrayList<>(ports.values());
+        list.sort(Comparator.comparing(ServicePort::serviceLabel)
+                .thenComparingInt(p -> p.key().port())
+                .thenComparing(p -> p.key().protocol()));
+        return Collections.unmodifiableList(list);
+    }
+
+    /** Returns the keys in force. */
+    public Collection<ServiceKey> keys() {
+        return Collections.unmodifiableSet(ports.keySet());
+    }
+
+    /** Adds or replaces a Service port; reconciler only. */
+    public void put(ServicePort port) {
+        ports.put(port.key(), port);
+    }
+
+    /** Removes a Service port; reconciler only. */
+    public void remove(ServiceKey key) {
+        ports.remove(key);
+    }
+
+    /** Returns the version of the desired state in force: 1 after the first apply, one more per applied change. */
+    public long version() {
+        return version;
+    }
+
+    public void setVersion(long version) {
+        this.version = version;
+    }
+
+    /** Returns whether every listener is bound and every source has synced. */
+    public boolean isReady() {
+        return ready;
+    }
+
+    public void setReady(boolean ready) {
+        this.ready = ready;
+    }
+}

@@ -1,0 +1,39 @@
+package io.svcproxy.proxy.metrics;
+
+import io.svcproxy.balancer.BackendState;
+import io.svcproxy.proxy.dataplane.ServicePort;
+
+/**
+ * The events the proxy reports. Every method is a no-op by default, so core code never depends on a metrics
+ * library; {@link MicrometerProxyMetrics} implements it. Counters that the data plane already keeps (active,
+ * inactive and total connections per endpoint, bytes and refusals per Service port) are read from the live
+ * objects rather than pushed here.
+ */
+public interface ProxyMetrics {
+    /** A metrics sink that records nothing. */
+    ProxyMetrics NOOP = new ProxyMetrics() { };
+
+    /** A Service port was bound; its live counters may be registered. Control-plane thread. */
+    default void servicePortAdded(ServicePort port) {
+    }
+
+    /** A Service port's endpoint list or spec changed. Control-plane thread. */
+    default void servicePortChanged(ServicePort port) {
+    }
+
+    /** A Service port was unbound; its meters should be removed. Control-plane thread. */
+    default void servicePortRemoved(ServicePort port) {
+    }
+
+    /** A connect to {@code backend} failed; {@code reason} is refused, timeout, reset, unreachable or error. */
+    default void connectFailed(ServicePort port, BackendState backend, String reason) {
+    }
+
+    /** A connect to {@code backend} succeeded after {@code nanos}. Event-loop thread. */
+    default void connected(ServicePort port, BackendState backend, long nanos) {
+    }
+
+    /** A config change was applied or rejected. */
+    default void reload(boolean applied) {
+    }
+}
