@@ -1,34 +1,107 @@
 package io.svcproxy.balancer;
 
+import java.time.Duration;
+import java.util.Collections;
+import java.util.EnumSet;
+import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.function.LongSupplier;
 
 /**
  * The endpoints of one Service port as the data plane uses them: the ordered backend list, its scheduler and
  * the ClientIP affinity table. Immutable but for scheduler state and the affinity table; a reload calls
- * {@link #update} and swaps the reference.
+ * {@link #update} and swaps the reference. Safe to use from any number of event loops at once.
  */
 public final class BackendSet {
+    private final String schedulerName;
+    private final Set<SchedulerFlag> flags;
+    private final SessionAffinity affinity;
+    private final long timeoutNanos;
+    private final List<BackendState> backends;
+    private final Scheduler scheduler;
+    /** The current list's instance of each backend the scheduler may return, when the two lists differ. */
+    private final Map<Backend, BackendState> current;
+    private final Map<AffinityTable.Endpoint, BackendState> byEndpoint;
+    private final AffinityTable table;
+    private final LongSupplier nanoTime;
+
+    private BackendSet(String schedulerName, Set<SchedulerFlag> flags, SessionAffinity affinity,
+                       List<BackendState> backends, Scheduler scheduler, AffinityTable table,
+                       LongSupplier nanoTime) {
+        this.schedulerName = schedulerName;
+        this.flags = flags;
+        this.affinity = affinity;
+        this.timeoutNanos = saturatedNanos(affinity.timeout());
+        this.backends = backends;
+        this.scheduler = scheduler;
+        this.table = table;
+        this.nanoTime = nanoTime;
+        List<? extends Backend> own = scheduler.backends();
+        Map<Backend, BackendState> map = null;
+        for (int i = 0; i < own.size(); i++) {
+            if (own.get(i) != backends.get(i)) {
+                map = new IdentityHashMap<>();
+                for (int j = 0; j < own.size(); j++) {
+                    map.put(own.get(j), backends.get(j));
+                }
+                break;
+            }
+        }
+        this.current = map;
+        Map<AffinityTable.Endpoint, BackendState> endpoints = new HashMap<>();
+        for (BackendState b : backends) {
+            endpoints.putIfAbsent(AffinityTable.Endpoint.of(b), b);
+        }
+        this.byEndpoint = endpoints;
+    }
+
     /**
      * Returns a new set.
      *
      * @param backends the list in the SPEC's order: ready endpoints with their weights, draining ones with 0
      * @param nanoTime the clock of the affinity timeout, as {@link System#nanoTime()}
+     * @throws IllegalArgumentException an unknown scheduler, or a flag of another scheduler
      */
     public static BackendSet of(String scheduler, Set<SchedulerFlag> flags, SessionAffinity affinity,
                                 List<BackendState> backends, LongSupplier nanoTime) {
-        throw new UnsupportedOperationException("TODO: balancer helper implements this");
+        Objects.requireNonNull(affinity, "affinity");
+        Objects.requireNonNull(nanoTime, "nanoTime");
+        List<BackendState> list = List.copyOf(backends);
+        Set<SchedulerFlag> flagSet = copyFlags(flags);
+        Scheduler s = Schedulers.create(scheduler, flagSet, list);
+        return new BackendSet(scheduler, flagSet, affinity, list, s, new AffinityTable(), nanoTime);
     }
 
     /**
      * Returns the set for a new desired state, keeping what the SPEC keeps on reload: the scheduler's state
      * when the scheduler, its flags and the list (addresses, ports, weights) did not change, else a scheduler
      * rebuilt by {@link Scheduler#withBackends}; the affinity entries of clients whose endpoint stays.
+     * The list counts as unchanged when every position holds the same address, port, weight, last weight,
+     * state and counters; a changed scheduler name or flags makes a new scheduler with fresh state.
      */
     public BackendSet update(String scheduler, Set<SchedulerFlag> flags, SessionAffinity affinity,
                              List<BackendState> backends) {
-        throw new UnsupportedOperationException("TODO");
+        Objects.requireNonNull(scheduler, "scheduler");
+        Objects.requireNonNull(affinity, "affinity");
+        List<BackendState> list = List.copyOf(backends);
+        Set<SchedulerFlag> flagSet = copyFlags(flags);
+        Scheduler next;
+        if (scheduler.equals(schedulerName) && flagSet.equals(this.flags)) {
+            next = sameList(this.backends, list) ? this.scheduler : this.scheduler.withBackends(list);
+        } else {
+            next = Schedulers.create(scheduler, flagSet, list);
+        }
+        BackendSet set = new BackendSet(scheduler, flagSet, affinity, list, next, table, nanoTime);
+        if (affinity.clientIp()) {
+            table.retain(set.byEndpoint.keySet());
+        } else {
+            table.clear();
+        }
+        return set;
     }
 
     /**
@@ -38,26 +111,104 @@ public final class BackendSet {
      * ClientIP affinity, the pick becomes the client's entry.
      */
     public BackendState pick(PickContext ctx) {
-        throw new UnsupportedOperationException("TODO");
+        if (!affinity.clientIp()) {
+            return current(scheduler.pick(ctx));
+        }
+        long now = nanoTime.getAsLong();
+        if (!ctx.isRetry()) {
+            AffinityTable.Entry entry = table.get(ctx.clientAddress());
+            if (entry != null && now - entry.lastUsed() < timeoutNanos) {
+                BackendState sticky = byEndpoint.get(entry.endpoint());
+                if (sticky != null && sticky.weight() > 0 && !ctx.isAvoided(sticky)) {
+                    table.put(ctx.clientAddress(), sticky, now, timeoutNanos);
+                    return sticky;
+                }
+            }
+        }
+        BackendState picked = current(scheduler.pick(ctx));
+        if (picked != null) {
+            table.put(ctx.clientAddress(), picked, now, timeoutNanos);
+        }
+        return picked;
+    }
+
+    /**
+     * Removes the affinity entries that timed out. The data plane may call it periodically; picks also sweep
+     * when the table has grown, so it is not required for bounded memory.
+     */
+    public void expireAffinity() {
+        table.expire(nanoTime.getAsLong(), timeoutNanos);
+    }
+
+    /** Returns the number of clients with an affinity entry, expired or not; for the admin API and tests. */
+    public int affinityEntries() {
+        return table.size();
     }
 
     /** Returns the backends in scheduling order. */
     public List<BackendState> backends() {
-        throw new UnsupportedOperationException("TODO");
+        return backends;
     }
 
     /** Returns the scheduler's IPVS name. */
     public String schedulerName() {
-        throw new UnsupportedOperationException("TODO");
+        return schedulerName;
     }
 
     /** Returns the scheduler flags. */
     public Set<SchedulerFlag> flags() {
-        throw new UnsupportedOperationException("TODO");
+        return flags;
     }
 
     /** Returns the session affinity. */
     public SessionAffinity affinity() {
-        throw new UnsupportedOperationException("TODO");
+        return affinity;
+    }
+
+    /** Returns the scheduler; {@link #update} keeps the same instance when nothing it depends on changed. */
+    public Scheduler scheduler() {
+        return scheduler;
+    }
+
+    @Override
+    public String toString() {
+        return schedulerName + (flags.isEmpty() ? "" : flags) + " affinity=" + affinity.label() + " " + backends;
+    }
+
+    private BackendState current(Backend picked) {
+        if (picked == null) {
+            return null;
+        }
+        return current == null ? (BackendState) picked : current.get(picked);
+    }
+
+    private static boolean sameList(List<BackendState> a, List<BackendState> b) {
+        if (a.size() != b.size()) {
+            return false;
+        }
+        for (int i = 0; i < a.size(); i++) {
+            BackendState x = a.get(i);
+            BackendState y = b.get(i);
+            if (x != y && !(x.port() == y.port() && x.address().equals(y.address()) && x.weight() == y.weight()
+                    && x.lastWeight() == y.lastWeight() && x.state() == y.state()
+                    && x.counters() == y.counters())) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static Set<SchedulerFlag> copyFlags(Set<SchedulerFlag> flags) {
+        Objects.requireNonNull(flags, "flags");
+        return flags.isEmpty() ? Collections.emptySet()
+                : Collections.unmodifiableSet(EnumSet.copyOf(flags));
+    }
+
+    private static long saturatedNanos(Duration d) {
+        try {
+            return d.toNanos();
+        } catch (ArithmeticException e) {
+            return Long.MAX_VALUE;
+        }
     }
 }
