@@ -1,0 +1,376 @@
+package io.svcproxy.proxy.metrics;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.netty4.NettyAllocatorMetrics;
+import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufAllocatorMetricProvider;
+import io.svcproxy.balancer.BackendSet;
+import io.svcproxy.balancer.Backends;
+import io.svcproxy.balancer.BackendState;
+import io.svcproxy.balancer.ConnectionCounters;
+import io.svcproxy.config.EndpointTarget;
+import io.svcproxy.config.ServiceKey;
+import io.svcproxy.proxy.dataplane.ServicePort;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Reports the proxy's state and events to a Prometheus {@link MeterRegistry} under the names of SPEC.md
+ * ("Metrics"). Counters the data plane keeps itself (connections per endpoint, bytes and refusals per Service
+ * port) are read at scrape time through gauges and function counters that hold their targets strongly; the
+ * connect duration and connect failures are recorded as they happen, into meters cached per Service port so
+ * the event loops do one map lookup per event.
+ *
+ * <p>{@code svcproxy_endpoints{state="not_ready"}} counts the endpoints of the Service port's desired state
+ * ({@link io.svcproxy.config.ServicePortSpec#endpoints()}) that are not ready and not in the endpoint set in
+ * force. The desired state holds not-ready endpoints only when no endpoint is ready (kube-proxy's fallback to
+ * serving and terminating ones), so this is usually 0; {@code ready} and {@code draining} count the set's
+ * backends by {@link BackendState#state()}.
+ *
+ * <p>The {@code servicePort*} methods run on the control-plane thread; {@link #connected} and
+ * {@link #connectFailed} on event loops; scrapes on the admin server's thread.
+ */
+public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable {
+    /** {@code svcproxy_connections_active}: gauge; service, port, endpoint. */
+    public static final String CONNECTIONS_ACTIVE = "svcproxy.connections.active";
+    /** {@code svcproxy_connections_total}: counter; service, port, endpoint. */
+    public static final String CONNECTIONS = "svcproxy.connections";
+    /** {@code svcproxy_connect_failures_total}: counter; service, port, endpoint, reason. */
+    public static final String CONNECT_FAILURES = "svcproxy.connect.failures";
+    /** {@code svcproxy_no_endpoint_total}: counter; service, port. */
+    public static final String NO_ENDPOINT = "svcproxy.no.endpoint";
+    /** {@code svcproxy_bytes_total}: counter; service, port, direction. */
+    public static final String BYTES = "svcproxy.bytes";
+    /** {@code svcproxy_connect_duration_seconds}: histogram; service, port. */
+    public static final String CONNECT_DURATION = "svcproxy.connect.duration";
+    /** {@code svcproxy_endpoints}: gauge; service, port, state. */
+    public static final String ENDPOINTS = "svcproxy.endpoints";
+    /** {@code svcproxy_config_reloads_total}: counter; result. */
+    public static final String CONFIG_RELOADS = "svcproxy.config.reloads";
+
+    public static final String TAG_SERVICE = "service";
+    public static final String TAG_PORT = "port";
+    public static final String TAG_ENDPOINT = "endpoint";
+    public static final String TAG_REASON = "reason";
+    public static final String TAG_DIRECTION = "direction";
+    public static final String TAG_STATE = "state";
+    public static final String TAG_RESULT = "result";
+
+    /**
+     * The connect duration buckets: loopback connects take tens of microseconds, a remote Pod a millisecond
+     * or so, and a connect near {@code connectTimeout} (default 2 s) seconds.
+     */
+    private static final Duration[] CONNECT_BUCKETS = {
+        Duration.ofNanos(100_000), Duration.ofNanos(250_000), Duration.ofNanos(500_000),
+        Duration.ofMillis(1), Duration.ofMillis(2), Duration.ofMillis(5), Duration.ofMillis(10),
+        Duration.ofMillis(25), Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250),
+        Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofMillis(2500), Duration.ofSeconds(5),
+        Duration.ofSeconds(10),
+    };
+
+    private final PrometheusMeterRegistry registry;
+    private final Counter reloadsApplied;
+    private final Counter reloadsRejected;
+    private final Map<ServiceKey, PortMeters> ports = new ConcurrentHashMap<>();
+    private final List<AutoCloseable> binders = new ArrayList<>();
+
+    /**
+     * Returns metrics over {@code registry}, with the reload counters registered at 0 and the JVM, process and
+     * Netty allocator metrics bound. {@link #close()} unbinds them and closes the registry.
+     */
+    public MicrometerProxyMetrics(PrometheusMeterRegistry registry) {
+        this(registry, true);
+    }
+
+    /**
+     * Returns metrics over {@code registry}, with the reload counters registered at 0, and the system metrics
+     * (JVM memory, GC, threads, class loading; process CPU, uptime, file descriptors; Netty's pooled allocator)
+     * bound when {@code bindSystemMetrics}. Tests pass {@code false} to keep scrapes small.
+     */
+    public MicrometerProxyMetrics(PrometheusMeterRegistry registry, boolean bindSystemMetrics) {
+        this.registry = Objects.requireNonNull(registry, "registry");
+        this.reloadsApplied = Counter.builder(CONFIG_RELOADS).tag(TAG_RESULT, "applied")
+                .description("Config changes applied").register(registry);
+        this.reloadsRejected = Counter.builder(CONFIG_RELOADS).tag(TAG_RESULT, "rejected")
+                .description("Config changes rejected as invalid").register(registry);
+        if (bindSystemMetrics) {
+            bindSystemMetrics();
+        }
+    }
+
+    private void bindSystemMetrics() {
+        new JvmMemoryMetrics().bindTo(registry);
+        JvmGcMetrics gc = new JvmGcMetrics();
+        gc.bindTo(registry);
+        binders.add(gc);
+        new JvmThreadMetrics().bindTo(registry);
+        new ClassLoaderMetrics().bindTo(registry);
+        new ProcessorMetrics().bindTo(registry);
+        new UptimeMetrics().bindTo(registry);
+        new FileDescriptorMetrics().bindTo(registry);
+        if (ByteBufAllocator.DEFAULT instanceof ByteBufAllocatorMetricProvider provider) {
+            new NettyAllocatorMetrics(provider).bindTo(registry);
+        }
+    }
+
+    /** Returns the registry the meters live in. */
+    public PrometheusMeterRegistry registry() {
+        return registry;
+    }
+
+    /** Returns every meter in the Prometheus text format 0.0.4. */
+    public String scrape() {
+        return registry.scrape();
+    }
+
+    @Override
+    public void servicePortAdded(ServicePort port) {
+        sync(port);
+    }
+
+    @Override
+    public void servicePortChanged(ServicePort port) {
+        sync(port);
+    }
+
+    @Override
+    public void servicePortRemoved(ServicePort port) {
+        PortMeters meters = ports.remove(port.key());
+        if (meters != null) {
+            meters.removeAll();
+        }
+    }
+
+    @Override
+    public void connectFailed(ServicePort port, BackendState backend, String reason) {
+        PortMeters meters = ports.get(port.key());
+        if (meters != null) {
+            meters.failureCounter(backend.endpoint(), reason).increment();
+        }
+    }
+
+    @Override
+    public void connected(ServicePort port, BackendState backend, long nanos) {
+        PortMeters meters = ports.get(port.key());
+        if (meters != null) {
+            meters.connectDuration.record(nanos, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    @Override
+    public void reload(boolean applied) {
+        (applied ? reloadsApplied : reloadsRejected).increment();
+    }
+
+    /** Unbinds the system metrics that hold resources and closes the registry. */
+    @Override
+    public void close() {
+        for (AutoCloseable binder : binders) {
+            try {
+                binder.close();
+            } catch (Exception e) {
+                // closing a notification listener cannot fail in a way worth reporting at shutdown
+            }
+        }
+        registry.close();
+    }
+
+    /** Registers the meters of {@code port}'s current labels and endpoints, and removes those that left. */
+    private void sync(ServicePort port) {
+        String service = port.serviceLabel();
+        String portLabel = port.portLabel();
+        PortMeters meters = ports.get(port.key());
+        if (meters != null && (!meters.service.equals(service) || !meters.portLabel.equals(portLabel)
+                || meters.port != port)) {
+            // relabelled or a new object on the same key: start over rather than report under stale labels
+            ports.remove(port.key());
+            meters.removeAll();
+            meters = null;
+        }
+        if (meters == null) {
+            meters = new PortMeters(port, service, portLabel);
+            ports.put(port.key(), meters);
+        }
+        meters.syncEndpoints();
+    }
+
+    /**
+     * The meters of one Service port. It holds the Service port and each endpoint's counters strongly, because
+     * Micrometer's function counters keep only weak references to their targets. Endpoint meters are keyed by {@code ip:port} and registered over the
+     * endpoint's {@link ConnectionCounters}: when an endpoint comes back with new counters its meters are
+     * registered again over them.
+     */
+    private final class PortMeters {
+        final ServicePort port;
+        final String service;
+        final String portLabel;
+        final Tags tags;
+        final Timer connectDuration;
+        final List<Meter> portMeters = new ArrayList<>();
+        // written on the control-plane thread only, read there too
+        final Map<String, EndpointMeters> endpoints = new HashMap<>();
+        // written by event loops (connect failures) and the control plane (removal)
+        final Map<FailureKey, Counter> failures = new ConcurrentHashMap<>();
+        volatile boolean removed;
+
+        PortMeters(ServicePort port, String service, String portLabel) {
+            this.port = port;
+            this.service = service;
+            this.portLabel = portLabel;
+            this.tags = Tags.of(TAG_SERVICE, service, TAG_PORT, portLabel);
+            this.connectDuration = Timer.builder(CONNECT_DURATION).tags(tags)
+                    .description("Time to connect to an endpoint")
+                    .serviceLevelObjectives(CONNECT_BUCKETS)
+                    .register(registry);
+            portMeters.add(connectDuration);
+            portMeters.add(FunctionCounter.builder(NO_ENDPOINT, port, ServicePort::noEndpointCount).tags(tags)
+                    .description("Client connections closed because no endpoint was usable").register(registry));
+            portMeters.add(FunctionCounter.builder(BYTES, port, ServicePort::bytesToEndpoint).tags(tags)
+                    .tag(TAG_DIRECTION, "to_endpoint").baseUnit("bytes")
+                    .description("Bytes relayed").register(registry));
+            portMeters.add(FunctionCounter.builder(BYTES, port, ServicePort::bytesToClient).tags(tags)
+                    .tag(TAG_DIRECTION, "to_client").baseUnit("bytes")
+                    .description("Bytes relayed").register(registry));
+            portMeters.add(endpointsGauge("ready", p -> count(p.backendSet(), BackendState.State.READY)));
+            portMeters.add(endpointsGauge("draining", p -> count(p.backendSet(), BackendState.State.DRAINING)));
+            portMeters.add(endpointsGauge("not_ready", MicrometerProxyMetrics::notReady));
+        }
+
+        private Gauge endpointsGauge(String state, java.util.function.ToDoubleFunction<ServicePort> f) {
+            return Gauge.builder(ENDPOINTS, port, f).tags(tags).tag(TAG_STATE, state).strongReference(true)
+                    .description("Endpoints of the Service port by state").register(registry);
+        }
+
+        void syncEndpoints() {
+            BackendSet set = port.backendSet();
+            List<BackendState> backends = set == null ? List.of() : set.backends();
+            Set<String> current = new HashSet<>();
+            for (BackendState backend : backends) {
+                String endpoint = backend.endpoint();
+                current.add(endpoint);
+                EndpointMeters existing = endpoints.get(endpoint);
+                if (existing != null && existing.counters == backend.counters()) {
+                    continue;
+                }
+                if (existing != null) {
+                    existing.remove();
+                }
+                endpoints.put(endpoint, new EndpointMeters(endpoint, backend.counters()));
+            }
+            endpoints.entrySet().removeIf(e -> {
+                if (current.contains(e.getKey())) {
+                    return false;
+                }
+                e.getValue().remove();
+                return true;
+            });
+            failures.entrySet().removeIf(e -> {
+                if (current.contains(e.getKey().endpoint())) {
+                    return false;
+                }
+                registry.remove(e.getValue());
+                return true;
+            });
+        }
+
+        Counter failureCounter(String endpoint, String reason) {
+            FailureKey key = new FailureKey(endpoint, reason);
+            Counter counter = failures.get(key);
+            if (counter == null) {
+                counter = failures.computeIfAbsent(key, k -> Counter.builder(CONNECT_FAILURES).tags(tags)
+                        .tag(TAG_ENDPOINT, k.endpoint()).tag(TAG_REASON, k.reason())
+                        .description("Failed connects to an endpoint").register(registry));
+                if (removed) {
+                    // lost a race with servicePortRemoved: do not leave the meter behind
+                    registry.remove(counter);
+                }
+            }
+            return counter;
+        }
+
+        void removeAll() {
+            removed = true;
+            portMeters.forEach(registry::remove);
+            endpoints.values().forEach(EndpointMeters::remove);
+            endpoints.clear();
+            failures.values().forEach(registry::remove);
+            failures.clear();
+        }
+
+        private final class EndpointMeters {
+            final ConnectionCounters counters;
+            final Meter active;
+            final Meter total;
+
+            EndpointMeters(String endpoint, ConnectionCounters counters) {
+                this.counters = counters;
+                Tags endpointTags = tags.and(TAG_ENDPOINT, endpoint);
+                this.active = Gauge.builder(CONNECTIONS_ACTIVE, counters, ConnectionCounters::active)
+                        .tags(endpointTags).strongReference(true)
+                        .description("Connections open in both directions").register(registry);
+                this.total = FunctionCounter.builder(CONNECTIONS, counters, ConnectionCounters::total)
+                        .tags(endpointTags).description("Connections given to the endpoint").register(registry);
+            }
+
+            void remove() {
+                registry.remove(active);
+                registry.remove(total);
+            }
+        }
+    }
+
+    private record FailureKey(String endpoint, String reason) {
+    }
+
+    private static double count(BackendSet set, BackendState.State state) {
+        if (set == null) {
+            return 0;
+        }
+        int n = 0;
+        for (BackendState backend : set.backends()) {
+            if (backend.state() == state) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    private static double notReady(ServicePort port) {
+        BackendSet set = port.backendSet();
+        Set<String> inSet = new HashSet<>();
+        if (set != null) {
+            for (BackendState backend : set.backends()) {
+                inSet.add(backend.endpoint());
+            }
+        }
+        int n = 0;
+        for (EndpointTarget target : port.spec().endpoints()) {
+            if (!target.ready() && !inSet.contains(Backends.format(target.ip(), target.port()))) {
+                n++;
+            }
+        }
+        return n;
+    }
+}

@@ -1,0 +1,224 @@
+package io.svcproxy.proxy.metrics;
+
+import static io.svcproxy.proxy.metrics.ServicePortFixtures.backend;
+import static io.svcproxy.proxy.metrics.ServicePortFixtures.notReady;
+import static io.svcproxy.proxy.metrics.ServicePortFixtures.respec;
+import static io.svcproxy.proxy.metrics.ServicePortFixtures.servicePort;
+import static io.svcproxy.proxy.metrics.ServicePortFixtures.set;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
+
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.svcproxy.balancer.BackendState;
+import io.svcproxy.balancer.Lease;
+import io.svcproxy.proxy.dataplane.ServicePort;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class MicrometerProxyMetricsTest {
+    private static final String[] WEB = {"service", "default/web", "port", "http"};
+
+    private final MicrometerProxyMetrics metrics =
+            new MicrometerProxyMetrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), false);
+
+    private final BackendState a = backend("127.0.0.11", 8080, 1);
+    private final BackendState b = backend("127.0.0.12", 8080, 2);
+    private final BackendState c = backend("127.0.0.13", 8080, 1).withWeight(0, BackendState.State.DRAINING);
+    private final ServicePort web = servicePort("default", "web", "127.0.10.1", 80, "http", "rr",
+            List.of(a, b, c), List.of(notReady("127.0.0.14", 8080)));
+
+    @AfterEach
+    void close() {
+        metrics.close();
+    }
+
+    private PrometheusText scrape() {
+        return PrometheusText.parse(metrics.scrape());
+    }
+
+    private static String[] with(String... more) {
+        String[] all = new String[WEB.length + more.length];
+        System.arraycopy(WEB, 0, all, 0, WEB.length);
+        System.arraycopy(more, 0, all, WEB.length, more.length);
+        return all;
+    }
+
+    @Test
+    void exposesTheSpecNamesWithoutDoubleSuffixes() {
+        metrics.servicePortAdded(web);
+        metrics.connected(web, a, 1_000_000);
+        metrics.connectFailed(web, b, "refused");
+
+        PrometheusText text = scrape();
+
+        assertThat(text.names()).contains(
+                "svcproxy_connections_active",
+                "svcproxy_connections_total",
+                "svcproxy_connect_failures_total",
+                "svcproxy_no_endpoint_total",
+                "svcproxy_bytes_total",
+                "svcproxy_connect_duration_seconds_bucket",
+                "svcproxy_connect_duration_seconds_count",
+                "svcproxy_connect_duration_seconds_sum",
+                "svcproxy_endpoints",
+                "svcproxy_config_reloads_total");
+        assertThat(text.names()).noneMatch(n -> n.contains("_total_total") || n.contains("_seconds_seconds")
+                || n.contains("bytes_bytes"));
+        assertThat(metrics.scrape()).contains("# TYPE svcproxy_connect_duration_seconds histogram");
+    }
+
+    @Test
+    void reportsEndpointConnectionsFromTheLiveCounters() {
+        metrics.servicePortAdded(web);
+        Lease first = a.counters().lease();
+        first.established();
+        a.counters().lease();
+        b.counters().lease().release();
+
+        PrometheusText text = scrape();
+
+        assertThat(text.value("svcproxy_connections_active", with("endpoint", "127.0.0.11:8080"))).isEqualTo(1);
+        assertThat(text.value("svcproxy_connections_total", with("endpoint", "127.0.0.11:8080"))).isEqualTo(2);
+        assertThat(text.value("svcproxy_connections_active", with("endpoint", "127.0.0.12:8080"))).isEqualTo(0);
+        assertThat(text.value("svcproxy_connections_total", with("endpoint", "127.0.0.12:8080"))).isEqualTo(1);
+        assertThat(text.value("svcproxy_connections_total", with("endpoint", "127.0.0.13:8080"))).isEqualTo(0);
+    }
+
+    @Test
+    void countsEndpointsByState() {
+        metrics.servicePortAdded(web);
+
+        PrometheusText text = scrape();
+
+        assertThat(text.value("svcproxy_endpoints", with("state", "ready"))).isEqualTo(2);
+        assertThat(text.value("svcproxy_endpoints", with("state", "draining"))).isEqualTo(1);
+        assertThat(text.value("svcproxy_endpoints", with("state", "not_ready"))).isEqualTo(1);
+    }
+
+    @Test
+    void reportsPortCountersAtZero() {
+        metrics.servicePortAdded(web);
+
+        PrometheusText text = scrape();
+
+        assertThat(text.value("svcproxy_no_endpoint_total", WEB)).isEqualTo(0);
+        assertThat(text.value("svcproxy_bytes_total", with("direction", "to_endpoint"))).isEqualTo(0);
+        assertThat(text.value("svcproxy_bytes_total", with("direction", "to_client"))).isEqualTo(0);
+    }
+
+    @Test
+    void recordsConnectDurationsInSecondBuckets() {
+        metrics.servicePortAdded(web);
+        metrics.connected(web, a, TimeUnit.MICROSECONDS.toNanos(300));
+        metrics.connected(web, b, TimeUnit.MILLISECONDS.toNanos(3));
+
+        PrometheusText text = scrape();
+
+        assertThat(text.value("svcproxy_connect_duration_seconds_count", WEB)).isEqualTo(2);
+        assertThat(text.value("svcproxy_connect_duration_seconds_sum", WEB)).isCloseTo(0.0033, within(1e-9));
+        assertThat(text.value("svcproxy_connect_duration_seconds_bucket", with("le", "5.0E-4"))).isEqualTo(1);
+        assertThat(text.value("svcproxy_connect_duration_seconds_bucket", with("le", "0.005"))).isEqualTo(2);
+        assertThat(text.value("svcproxy_connect_duration_seconds_bucket", with("le", "+Inf"))).isEqualTo(2);
+    }
+
+    @Test
+    void countsConnectFailuresByEndpointAndReason() {
+        metrics.servicePortAdded(web);
+        metrics.connectFailed(web, a, "refused");
+        metrics.connectFailed(web, a, "refused");
+        metrics.connectFailed(web, a, "timeout");
+
+        PrometheusText text = scrape();
+
+        assertThat(text.value("svcproxy_connect_failures_total",
+                with("endpoint", "127.0.0.11:8080", "reason", "refused"))).isEqualTo(2);
+        assertThat(text.value("svcproxy_connect_failures_total",
+                with("endpoint", "127.0.0.11:8080", "reason", "timeout"))).isEqualTo(1);
+    }
+
+    @Test
+    void registersBothReloadResultsAtZero() {
+        assertThat(scrape().value("svcproxy_config_reloads_total", "result", "applied")).isEqualTo(0);
+        assertThat(scrape().value("svcproxy_config_reloads_total", "result", "rejected")).isEqualTo(0);
+
+        metrics.reload(true);
+        metrics.reload(false);
+        metrics.reload(false);
+
+        assertThat(scrape().value("svcproxy_config_reloads_total", "result", "applied")).isEqualTo(1);
+        assertThat(scrape().value("svcproxy_config_reloads_total", "result", "rejected")).isEqualTo(2);
+    }
+
+    @Test
+    void removesTheMetersOfEndpointsThatLeft() {
+        metrics.servicePortAdded(web);
+        metrics.connectFailed(web, b, "refused");
+        BackendState d = backend("127.0.0.15", 8080, 1);
+        web.update(respec(web, List.of(a, d), List.of()), set("rr", List.of(a, d)));
+
+        metrics.servicePortChanged(web);
+
+        PrometheusText text = scrape();
+        assertThat(text.find("svcproxy_connections_total")).extracting(s -> s.labels().get("endpoint"))
+                .containsExactlyInAnyOrder("127.0.0.11:8080", "127.0.0.15:8080");
+        assertThat(text.find("svcproxy_connections_active")).hasSize(2);
+        assertThat(text.find("svcproxy_connect_failures_total")).isEmpty();
+        assertThat(text.value("svcproxy_endpoints", with("state", "ready"))).isEqualTo(2);
+        assertThat(text.value("svcproxy_endpoints", with("state", "draining"))).isEqualTo(0);
+        assertThat(text.value("svcproxy_endpoints", with("state", "not_ready"))).isEqualTo(0);
+    }
+
+    @Test
+    void followsAnEndpointThatCameBackWithNewCounters() {
+        metrics.servicePortAdded(web);
+        a.counters().lease();
+        BackendState again = backend("127.0.0.11", 8080, 1);
+        web.update(respec(web, List.of(again, b), List.of()), set("rr", List.of(again, b)));
+
+        metrics.servicePortChanged(web);
+
+        assertThat(scrape().value("svcproxy_connections_total", with("endpoint", "127.0.0.11:8080"))).isEqualTo(0);
+        again.counters().lease();
+        assertThat(scrape().value("svcproxy_connections_total", with("endpoint", "127.0.0.11:8080"))).isEqualTo(1);
+    }
+
+    @Test
+    void removesEveryMeterOfARemovedServicePort() {
+        ServicePort other = servicePort("prod", "db", "127.0.10.2", 5432, "", "lc",
+                List.of(backend("127.0.0.21", 5432, 1)), List.of());
+        metrics.servicePortAdded(web);
+        metrics.servicePortAdded(other);
+        metrics.connected(web, a, 1000);
+        metrics.connectFailed(web, a, "reset");
+
+        metrics.servicePortRemoved(web);
+
+        String text = metrics.scrape();
+        assertThat(text).doesNotContain("default/web");
+        assertThat(PrometheusText.parse(text).value("svcproxy_connections_total",
+                "service", "prod/db", "port", "5432", "endpoint", "127.0.0.21:5432")).isEqualTo(0);
+        assertThat(metrics.registry().getMeters()).noneMatch(m -> "default/web".equals(m.getId().getTag("service")));
+    }
+
+    @Test
+    void ignoresEventsOfAServicePortItDoesNotKnow() {
+        metrics.connected(web, a, 1000);
+        metrics.connectFailed(web, a, "refused");
+
+        assertThat(metrics.scrape()).doesNotContain("default/web");
+    }
+
+    @Test
+    void bindsJvmAndProcessMetricsByDefault() {
+        try (MicrometerProxyMetrics full =
+                     new MicrometerProxyMetrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT))) {
+            List<String> names = PrometheusText.parse(full.scrape()).names();
+            assertThat(names).contains("jvm_memory_used_bytes", "jvm_threads_live_threads",
+                    "jvm_classes_loaded_classes", "process_uptime_seconds", "system_cpu_count",
+                    "svcproxy_config_reloads_total");
+        }
+    }
+}
