@@ -1,22 +1,161 @@
 package io.svcproxy.config;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.yaml.snakeyaml.nodes.Node;
 
-/** Reads and validates a config file and the registry files it names. */
+/**
+ * Reads and validates a config file and the registry files it names.
+ *
+ * <p>The YAML is composed by SnakeYAML into a node tree, which keeps the line and column of every key and
+ * value, and then bound to the records by hand, strictly: an unknown key, a duplicate key, a value of the
+ * wrong type or out of range, and every rule of SPEC.md's "Config file" is a {@link ConfigError} pointing at
+ * the offending key or value. Every problem is collected; none stops the others. An empty file (or one of
+ * comments only) is a valid config with the defaults and no Services.
+ */
 public final class ConfigLoader {
+    /** A file larger than this cannot hold 3 Mi code points of UTF-8 and is refused before it is parsed. */
+    private static final int MAX_BYTES = 4 * YamlDocuments.CODE_POINT_LIMIT;
+
     private ConfigLoader() {
     }
 
     /**
      * Returns the valid config in {@code file} (with the Pods of its registry files), or throws every problem
-     * found, each with file, line and column. A file that cannot be read is one error naming it.
+     * found, each with file, line and column. A file that cannot be read is one error naming it, with line 0.
      */
     public static ProxyConfig load(Path file) throws ConfigException {
-        throw new UnsupportedOperationException("TODO: config helper implements this");
+        String text;
+        try {
+            text = read(file);
+        } catch (IOException e) {
+            throw new ConfigException(List.of(new ConfigError(file.toString(), 0, 0, "",
+                    "cannot read: " + reason(e))));
+        }
+        return parse(text, file);
     }
 
-    /** Parses and validates a config held in memory; {@code fileName} is used in error messages. */
+    /**
+     * Parses and validates a config held in memory; {@code fileName} is used in error messages and, as a path,
+     * to find the registry files it names (relative to its folder).
+     */
     public static ProxyConfig parse(String yaml, String fileName) throws ConfigException {
-        throw new UnsupportedOperationException("TODO: config helper implements this");
+        return parse(yaml, Path.of(fileName));
+    }
+
+    private static ProxyConfig parse(String yaml, Path file) throws ConfigException {
+        List<ConfigError> errors = new ArrayList<>();
+        Map<String, Integer> fileOrder = new LinkedHashMap<>();
+        String shown = file.toString();
+        fileOrder.put(shown, 0);
+        Problems problems = new Problems(shown, errors);
+        Node root = YamlDocuments.compose(yaml, problems);
+        ConfigBinder config = ConfigBinder.bind(root, problems, file);
+
+        List<PodBinder.BoundPod> pods = new ArrayList<>(config.pods);
+        for (ConfigBinder.RegistryEntry entry : config.registryFiles) {
+            String name = entry.file().toString();
+            String text;
+            try {
+                text = read(entry.file());
+            } catch (IOException e) {
+                problems.at(entry.node(), entry.path(), Values.label(entry.path()) + ": " + name
+                        + " (cannot read: " + reason(e) + ")");
+                continue;
+            }
+            fileOrder.putIfAbsent(name, fileOrder.size());
+            Problems registryProblems = new Problems(name, errors);
+            pods.addAll(PodBinder.bindRegistryFile(YamlDocuments.compose(text, registryProblems),
+                    registryProblems));
+        }
+        checkPodNames(pods);
+
+        if (!errors.isEmpty()) {
+            errors.sort(Comparator.comparingInt((ConfigError e) -> fileOrder.getOrDefault(e.file(), 0))
+                    .thenComparingInt(ConfigError::line).thenComparingInt(ConfigError::column));
+            throw new ConfigException(errors);
+        }
+        return new ProxyConfig(file, config.proxy, config.registry(), config.services,
+                pods.stream().map(PodBinder.BoundPod::spec).toList());
+    }
+
+    /** A Pod name is unique in its namespace across the config and all registry files; the second is reported. */
+    private static void checkPodNames(List<PodBinder.BoundPod> pods) {
+        Map<String, PodBinder.BoundPod> seen = new HashMap<>();
+        for (PodBinder.BoundPod pod : pods) {
+            if (pod.nameNode() == null) {
+                continue;
+            }
+            PodBinder.BoundPod first = seen.putIfAbsent(pod.spec().namespace() + "/" + pod.spec().name(), pod);
+            if (first != null) {
+                String where = first.problems() == pod.problems()
+                        ? Problems.line(first.nameNode())
+                        : first.problems().where(first.nameNode());
+                Values.wrong(pod.problems(), pod.nameNode(), pod.namePath(),
+                        "a name unique in namespace " + pod.spec().namespace() + "; also at " + where);
+            }
+        }
+    }
+
+    /**
+     * Returns the one-line summary {@code validate} prints, such as
+     * {@code svcproxy.yaml: ok: 2 services, 3 ports, 5 pods, 1 registry file} (with {@code , kubernetes} when
+     * that source is configured).
+     */
+    public static String summary(ProxyConfig config) {
+        int ports = config.services().stream().mapToInt(s -> s.ports().size()).sum();
+        String file = config.source() == null ? "config" : config.source().toString();
+        return file + ": ok: " + count(config.services().size(), "service") + ", " + count(ports, "port") + ", "
+                + count(config.pods().size(), "pod") + ", " + count(config.registry().files().size(), "registry file")
+                + (config.registry().kubernetes() != null ? ", kubernetes" : "");
+    }
+
+    private static String count(int n, String noun) {
+        return n + " " + noun + (n == 1 ? "" : "s");
+    }
+
+    /** Reads strict UTF-8 (a leading byte order mark is dropped), refusing a file too large to be a config. */
+    static String read(Path file) throws IOException {
+        byte[] bytes;
+        try (InputStream in = Files.newInputStream(file)) {
+            bytes = in.readNBytes(MAX_BYTES + 1);
+        }
+        if (bytes.length > MAX_BYTES) {
+            throw new IOException("larger than " + MAX_BYTES / (1024 * 1024) + " MiB");
+        }
+        try {
+            String text = StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(bytes)).toString();
+            return text.startsWith("\uFEFF") ? text.substring(1) : text;
+        } catch (CharacterCodingException e) {
+            throw new IOException("not UTF-8 text", e);
+        }
+    }
+
+    private static String reason(IOException e) {
+        if (e instanceof NoSuchFileException) {
+            return "no such file";
+        }
+        if (e instanceof AccessDeniedException) {
+            return "permission denied";
+        }
+        String m = e.getMessage();
+        return m == null || m.isBlank() ? e.getClass().getSimpleName() : m;
     }
 }

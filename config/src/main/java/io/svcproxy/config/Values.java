@@ -1,0 +1,174 @@
+package io.svcproxy.config;
+
+import java.net.InetAddress;
+import java.time.Duration;
+import java.util.Locale;
+import java.util.Set;
+import org.yaml.snakeyaml.nodes.MappingNode;
+import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.nodes.ScalarNode;
+import org.yaml.snakeyaml.nodes.SequenceNode;
+import org.yaml.snakeyaml.nodes.Tag;
+
+/**
+ * Typed reads of YAML nodes. Each returns {@code null} after recording a problem of the form
+ * {@code "weight: -1 (expected: 0..65535)"}, pointing at the value.
+ */
+final class Values {
+    private static final Set<String> TRUE = Set.of("true", "yes", "on", "y");
+    private static final Set<String> FALSE = Set.of("false", "no", "off", "n");
+
+    private Values() {
+    }
+
+    static boolean isNull(Node node) {
+        return node instanceof ScalarNode && node.getTag().equals(Tag.NULL);
+    }
+
+    /** Returns how a node reads in a message: a scalar's text ({@code ""} when empty), "a map" or "a list". */
+    static String describe(Node node) {
+        if (node instanceof ScalarNode s) {
+            String v = s.getValue();
+            if (v.isEmpty()) {
+                return "\"\"";
+            }
+            v = v.replace("\n", "\\n").replace("\t", "\\t");
+            return v.length() > 80 ? v.substring(0, 77) + "..." : v;
+        }
+        if (node instanceof MappingNode) {
+            return "a map";
+        }
+        if (node instanceof SequenceNode) {
+            return "a list";
+        }
+        return "a " + node.getNodeId();
+    }
+
+    /** Returns the last segment of a path, which begins every message: {@code services[0].ports[1].port} → {@code port}. */
+    static String label(String path) {
+        int depth = 0;
+        for (int i = path.length() - 1; i >= 0; i--) {
+            char c = path.charAt(i);
+            if (c == ']') {
+                depth++;
+            } else if (c == '[') {
+                depth--;
+            } else if (c == '.' && depth == 0) {
+                return path.substring(i + 1);
+            }
+        }
+        return path;
+    }
+
+    static void problem(Problems p, Node at, String path, String value, String expected) {
+        p.at(at, path, label(path) + ": " + value + " (expected: " + expected + ")");
+    }
+
+    static void wrong(Problems p, Node at, String path, String expected) {
+        problem(p, at, path, describe(at), expected);
+    }
+
+    static void missing(Problems p, Fields f, String key, String expected) {
+        p.at(f.missingAt(key), f.child(key), key + ": missing (expected: " + expected + ")");
+    }
+
+    static MappingNode map(Node node, String path, String expected, Problems p) {
+        if (node instanceof MappingNode m) {
+            return m;
+        }
+        wrong(p, node, path, expected);
+        return null;
+    }
+
+    static SequenceNode list(Node node, String path, String expected, Problems p) {
+        if (node instanceof SequenceNode s) {
+            return s;
+        }
+        wrong(p, node, path, expected);
+        return null;
+    }
+
+    /** Returns a scalar's text (of any scalar type: labels such as {@code version: 1} read as text). */
+    static String text(Node node, String path, String expected, Problems p) {
+        if (node instanceof ScalarNode s && !isNull(node)) {
+            return s.getValue();
+        }
+        wrong(p, node, path, expected);
+        return null;
+    }
+
+    /** Returns a YAML integer (plain decimal digits) in {@code min..max}. */
+    static Integer integer(Node node, String path, int min, int max, Problems p) {
+        String expected = min + ".." + max;
+        if (!(node instanceof ScalarNode s) || !node.getTag().equals(Tag.INT)) {
+            wrong(p, node, path, expected);
+            return null;
+        }
+        String v = s.getValue();
+        if (!v.matches("[-+]?[0-9]{1,18}")) {
+            wrong(p, node, path, expected);
+            return null;
+        }
+        long n = Long.parseLong(v.startsWith("+") ? v.substring(1) : v);
+        if (n < min || n > max) {
+            wrong(p, node, path, expected);
+            return null;
+        }
+        return (int) n;
+    }
+
+    static Boolean bool(Node node, String path, Problems p) {
+        if (node instanceof ScalarNode s && node.getTag().equals(Tag.BOOL)) {
+            String v = s.getValue().toLowerCase(Locale.ROOT);
+            if (TRUE.contains(v)) {
+                return true;
+            }
+            if (FALSE.contains(v)) {
+                return false;
+            }
+        }
+        wrong(p, node, path, "true or false");
+        return null;
+    }
+
+    /** Returns a duration in {@code min..max}; {@code range} is how the message spells that range. */
+    static Duration duration(Node node, String path, Duration min, Duration max, String range, Problems p) {
+        if (!(node instanceof ScalarNode s) || isNull(node)) {
+            wrong(p, node, path, Durations.EXPECTED);
+            return null;
+        }
+        Duration d;
+        try {
+            d = Durations.parse(s.getValue());
+        } catch (IllegalArgumentException e) {
+            wrong(p, node, path, Durations.EXPECTED);
+            return null;
+        }
+        if (d.compareTo(min) < 0 || d.compareTo(max) > 0) {
+            wrong(p, node, path, range);
+            return null;
+        }
+        return d;
+    }
+
+    /** Returns a unicast IPv4 or IPv6 literal (not unspecified, not multicast). Never resolves a name. */
+    static InetAddress ip(Node node, String path, Problems p) {
+        String expected = "an IPv4 or IPv6 address";
+        String text = text(node, path, expected, p);
+        if (text == null) {
+            return null;
+        }
+        InetAddress ip;
+        try {
+            ip = Addresses.parseIp(text);
+        } catch (IllegalArgumentException e) {
+            wrong(p, node, path, expected);
+            return null;
+        }
+        if (ip.isAnyLocalAddress() || ip.isMulticastAddress()) {
+            wrong(p, node, path, "a unicast address, not " + (ip.isAnyLocalAddress() ? "unspecified" : "multicast"));
+            return null;
+        }
+        return ip;
+    }
+}

@@ -1,0 +1,81 @@
+package io.svcproxy.config;
+
+import java.io.StringReader;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.error.Mark;
+import org.yaml.snakeyaml.error.MarkedYAMLException;
+import org.yaml.snakeyaml.error.YAMLException;
+import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.reader.ReaderException;
+
+/**
+ * Composes YAML text into a node tree that keeps the line and column of every key and value. Only composes:
+ * nothing is constructed, so no tag can instantiate a class, and duplicate keys are left for {@link Fields} to
+ * report with their own position.
+ */
+final class YamlDocuments {
+    /** Limits against hostile input: 3 MiB of code points, 50 aliases of collections, 50 levels of nesting. */
+    static final int CODE_POINT_LIMIT = 3 * 1024 * 1024;
+    static final int MAX_ALIASES = 50;
+    static final int NESTING_DEPTH_LIMIT = 50;
+
+    private YamlDocuments() {
+    }
+
+    /**
+     * Returns the root node of {@code text}, or {@code null} for an empty document (or one of comments only)
+     * and after a syntax error, which is recorded at the position SnakeYAML reports.
+     */
+    static Node compose(String text, Problems problems) {
+        LoaderOptions options = new LoaderOptions();
+        options.setAllowDuplicateKeys(true); // reported by Fields, at the second key
+        options.setAllowRecursiveKeys(false);
+        options.setMaxAliasesForCollections(MAX_ALIASES);
+        options.setNestingDepthLimit(NESTING_DEPTH_LIMIT);
+        options.setCodePointLimit(CODE_POINT_LIMIT);
+        options.setProcessComments(false);
+        try {
+            return new Yaml(options).compose(new StringReader(text));
+        } catch (MarkedYAMLException e) {
+            Mark mark = e.getProblemMark() != null ? e.getProblemMark() : e.getContextMark();
+            String message = e.getProblem() != null ? e.getProblem().strip() : "invalid YAML";
+            if (e.getContext() != null && e.getContextMark() != null && mark != e.getContextMark()) {
+                Mark c = e.getContextMark();
+                message += " (" + e.getContext().strip() + " at line " + (c.getLine() + 1) + ", column "
+                        + (c.getColumn() + 1) + ")";
+            }
+            if (mark != null) {
+                problems.at(mark, "", message);
+            } else {
+                problems.at(1, 1, "", message);
+            }
+        } catch (ReaderException e) {
+            int[] lineColumn = lineColumn(text, e.getPosition());
+            problems.at(lineColumn[0], lineColumn[1], "",
+                    String.format("unacceptable code point U+%04X (%s)", e.getCodePoint(), e.getMessage()));
+        } catch (YAMLException e) {
+            // the limits (size, aliases, nesting) have no mark
+            problems.at(1, 1, "", String.valueOf(e.getMessage()).strip());
+        } catch (RuntimeException | StackOverflowError e) {
+            problems.at(1, 1, "", "cannot parse YAML: " + e);
+        }
+        return null;
+    }
+
+    /** Returns the 1-based line and column of the code point at {@code index}. */
+    private static int[] lineColumn(String text, int index) {
+        int line = 1;
+        int column = 1;
+        int seen = 0;
+        for (int i = 0; i < text.length() && seen < index; i = text.offsetByCodePoints(i, 1), seen++) {
+            if (text.charAt(i) == '\n') {
+                line++;
+                column = 1;
+            } else {
+                column++;
+            }
+        }
+        return new int[] {line, column};
+    }
+}
