@@ -112,9 +112,9 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
     public MicrometerProxyMetrics(PrometheusMeterRegistry registry, boolean bindSystemMetrics) {
         this.registry = Objects.requireNonNull(registry, "registry");
         this.reloadsApplied = Counter.builder(CONFIG_RELOADS).tag(TAG_RESULT, "applied")
-                .description("Config changes applied").register(registry);
+                .description("Config changes, applied or rejected as invalid").register(registry);
         this.reloadsRejected = Counter.builder(CONFIG_RELOADS).tag(TAG_RESULT, "rejected")
-                .description("Config changes rejected as invalid").register(registry);
+                .description("Config changes, applied or rejected as invalid").register(registry);
         if (bindSystemMetrics) {
             bindSystemMetrics();
         }
