@@ -151,7 +151,7 @@ public final class Addresses {
         }
         String head = gap >= 0 ? s.substring(0, gap) : s;
         String tail = gap >= 0 ? s.substring(gap + 2) : "";
-        int[] headGroups = groups(head, gap < 0 || tail.isEmpty());
+        int[] headGroups = groups(head, gap < 0);
         int[] tailGroups = gap >= 0 ? groups(tail, true) : new int[0];
         if (headGroups == null || tailGroups == null) {
             return null;

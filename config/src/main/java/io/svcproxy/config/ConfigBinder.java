@@ -11,6 +11,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -51,6 +52,8 @@ final class ConfigBinder {
 
     private final Problems p;
     private final Path base;
+    /** The path of each name and port value, for the checks between Services that point back at them. */
+    private final Map<Node, String> paths = new IdentityHashMap<>();
 
     ProxySettings proxy = ProxySettings.defaults();
     boolean defaultSchedulerValid = true;
@@ -68,7 +71,7 @@ final class ConfigBinder {
     /** Binds the root of a config file ({@code null} for an empty one). */
     static ConfigBinder bind(Node root, Problems p, Path configFile) {
         ConfigBinder b = new ConfigBinder(p, configFile);
-        if (root != null) {
+        if (root != null && !Values.isNull(root)) {
             b.bindRoot(root);
         }
         return b;
@@ -329,8 +332,6 @@ final class ConfigBinder {
         }
     }
 
-    private final Map<Node, String> paths = new java.util.IdentityHashMap<>();
-
     /** Returns the path recorded for a node when it was bound (the checks between Services need it back). */
     private String pathOf(Node node, String dflt) {
         return paths.getOrDefault(node, dflt);
@@ -460,14 +461,11 @@ final class ConfigBinder {
             Node n = f.value("sessionAffinityTimeout");
             Duration d = Values.duration(n, f.child("sessionAffinityTimeout"), Duration.ofSeconds(1),
                     Duration.ofSeconds(86400), "1s..86400s", p);
-            if (d != null && known && !clientIp) {
-                // Kubernetes rejects sessionAffinityConfig with None: it would silently do nothing.
-                Values.wrong(p, n, f.child("sessionAffinityTimeout"), "only with sessionAffinity: ClientIP");
-            } else if (d != null) {
-                timeout = d;
-            }
+            timeout = d == null ? timeout : d;
         }
-        return clientIp ? SessionAffinity.clientIp(timeout) : SessionAffinity.NONE;
+        // With None the timeout is accepted and has no effect (SPEC.md's example writes both; Kubernetes would
+        // reject it, but the example is the contract).
+        return clientIp && known ? SessionAffinity.clientIp(timeout) : SessionAffinity.NONE;
     }
 
     private List<PortSpec> ports(Fields service, List<Node> portNodes, List<Node> targetPortNodes) {

@@ -8,6 +8,7 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -54,7 +55,13 @@ public final class ConfigLoader {
      * to find the registry files it names (relative to its folder).
      */
     public static ProxyConfig parse(String yaml, String fileName) throws ConfigException {
-        return parse(yaml, Path.of(fileName));
+        Path file;
+        try {
+            file = Path.of(fileName);
+        } catch (InvalidPathException e) {
+            throw new ConfigException(List.of(new ConfigError(fileName, 0, 0, "", "cannot read: not a file path")));
+        }
+        return parse(yaml, file);
     }
 
     private static ProxyConfig parse(String yaml, Path file) throws ConfigException {

@@ -31,7 +31,7 @@ final class PodBinder {
 
     /** Binds a registry file: a map with the single key {@code pods} (an empty file holds no Pods). */
     static List<BoundPod> bindRegistryFile(Node root, Problems p) {
-        if (root == null) {
+        if (root == null || Values.isNull(root)) {
             return List.of();
         }
         MappingNode map = Values.map(root, "", "a map with the key pods", p);

@@ -475,15 +475,17 @@ class ConfigValidationTest {
     }
 
     @Test
-    void rejectsASessionAffinityTimeoutWithoutClientIp() {
-        assertThat(errors("""
+    void acceptsASessionAffinityTimeoutWithNoneAndIgnoresIt() {
+        ProxyConfig config = parse("""
                 services:
                   - name: web
                     clusterIP: 127.0.10.1
+                    sessionAffinity: None
                     sessionAffinityTimeout: 3h
                     ports: [{port: 80}]
-                """)).containsExactly(
-                "svcproxy.yaml:4:29: sessionAffinityTimeout: 3h (expected: only with sessionAffinity: ClientIP)");
+                """);
+        assertThat(config.services().get(0).sessionAffinity())
+                .isEqualTo(io.svcproxy.balancer.SessionAffinity.NONE);
     }
 
     // ------------------------------------------------------------------ Service ports
