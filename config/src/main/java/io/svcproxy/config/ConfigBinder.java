@@ -596,12 +596,20 @@ final class ConfigBinder {
                 }
             }
             Map<String, Integer> byName = new LinkedHashMap<>();
+            Set<String> namesGiven = new java.util.HashSet<>(); // valid or not: a bad value is reported once
             if (f.has("ports")) {
                 if (f.has("port")) {
                     p.at(f.keyNode("ports"), f.child("ports"),
                             "ports: not allowed with port (expected: one of port or ports)");
                 }
                 byName = endpointPorts(f.value("ports"), f.child("ports"), portNames);
+                if (f.value("ports") instanceof MappingNode given) {
+                    for (NodeTuple t : given.getValue()) {
+                        if (t.getKeyNode() instanceof ScalarNode key) {
+                            namesGiven.add(key.getValue());
+                        }
+                    }
+                }
             }
             int weight = 1;
             if (f.has("weight")) {
@@ -611,7 +619,7 @@ final class ConfigBinder {
             if (!f.has("port")) {
                 for (PortSpec sp : ports) {
                     if (sp.port() != 0 && sp.targetPort() != null && sp.targetPort().isNamed()
-                            && !byName.containsKey(sp.name())) {
+                            && !namesGiven.contains(sp.name())) {
                         p.at(map, itemPath, Values.label(itemPath) + ": no port for Service port " + sp.label()
                                 + " (expected: " + (sp.name().isEmpty() ? "port" : "port, or ports." + sp.name())
                                 + ", or a numeric targetPort)");
@@ -638,7 +646,7 @@ final class ConfigBinder {
                 continue; // reported by Fields
             }
             String name = key.getValue();
-            String itemPath = path + "." + name;
+            String itemPath = path + "[" + name + "]";
             if (!portNames.contains(name)) {
                 p.at(key, itemPath, Values.label(path) + ": " + name + " (expected: " + expected + ")");
                 continue;

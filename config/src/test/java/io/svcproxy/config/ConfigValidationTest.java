@@ -766,6 +766,19 @@ class ConfigValidationTest {
     }
 
     @Test
+    void rejectsABadPortInEndpointPortsOnce() {
+        assertThat(errors("""
+                services:
+                  - name: web
+                    clusterIP: 127.0.10.1
+                    ports: [{name: http, port: 80}, {name: admin, port: 81}]
+                    endpoints:
+                      - ip: 10.0.0.1
+                        ports: {http: 99999}
+                """)).containsExactly("svcproxy.yaml:7:23: ports[http]: 99999 (expected: 1..65535)");
+    }
+
+    @Test
     void rejectsPortAndPortsTogether() {
         assertThat(errors("""
                 services:
