@@ -1,0 +1,172 @@
+package io.svcproxy.proxy.admin;
+
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufOutputStream;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandler.Sharable;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.TooLongFrameException;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
+import io.netty.handler.timeout.ReadTimeoutException;
+import io.svcproxy.proxy.dataplane.ServiceTable;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Routes admin requests. Shared by every admin connection; runs on the admin server's single event loop, so a
+ * scrape or a JSON rendering never competes with the data plane's loops.
+ */
+@Sharable
+final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
+    static final String TEXT = "text/plain; charset=utf-8";
+    static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
+    static final String JSON = "application/json";
+    static final String HTML = "text/html; charset=utf-8";
+
+    private static final Logger log = LoggerFactory.getLogger(AdminHandler.class);
+    private static final Set<String> PATHS = Set.of("/", "/healthz", "/readyz", "/metrics", "/api/v1/services");
+
+    private final ServiceTable table;
+    private final PrometheusMeterRegistry registry;
+    private final ServicesJson json = new ServicesJson();
+
+    AdminHandler(ServiceTable table, PrometheusMeterRegistry registry) {
+        this.table = table;
+        this.registry = registry;
+    }
+
+    @Override
+    protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+        DecoderResult result = request.decoderResult();
+        if (result.isFailure()) {
+            respond(ctx, request, malformed(result.cause()), TEXT, bytes("bad request\n"), false);
+            return;
+        }
+        boolean keepAlive = HttpUtil.isKeepAlive(request);
+        String path = new QueryStringDecoder(request.uri()).path();
+        if (!PATHS.contains(path)) {
+            respond(ctx, request, HttpResponseStatus.NOT_FOUND, TEXT, bytes("not found\n"), keepAlive);
+            return;
+        }
+        HttpMethod method = request.method();
+        if (!method.equals(HttpMethod.GET) && !method.equals(HttpMethod.HEAD)) {
+            FullHttpResponse response = response(HttpResponseStatus.METHOD_NOT_ALLOWED, TEXT,
+                    bytes("method not allowed\n"));
+            response.headers().set(HttpHeaderNames.ALLOW, "GET, HEAD");
+            send(ctx, request, response, keepAlive);
+            return;
+        }
+        try {
+            switch (path) {
+                case "/healthz" -> respond(ctx, request, HttpResponseStatus.OK, TEXT, bytes("ok\n"), keepAlive);
+                case "/readyz" -> {
+                    if (table.isReady()) {
+                        respond(ctx, request, HttpResponseStatus.OK, TEXT, bytes("ok\n"), keepAlive);
+                    } else {
+                        respond(ctx, request, HttpResponseStatus.SERVICE_UNAVAILABLE, TEXT, bytes("not ready\n"),
+                                keepAlive);
+                    }
+                }
+                case "/metrics" -> respond(ctx, request, HttpResponseStatus.OK, PROMETHEUS_TEXT, scrape(ctx),
+                        keepAlive);
+                case "/api/v1/services" -> respond(ctx, request, HttpResponseStatus.OK, JSON,
+                        Unpooled.wrappedBuffer(json.render(table)), keepAlive);
+                default -> respond(ctx, request, HttpResponseStatus.OK, HTML,
+                        bytes(StatusPage.render(table)), keepAlive);
+            }
+        } catch (IOException | RuntimeException e) {
+            log.warn("Admin request failed path={}", path, e);
+            respond(ctx, request, HttpResponseStatus.INTERNAL_SERVER_ERROR, TEXT, bytes("internal error\n"), false);
+        }
+    }
+
+    private ByteBuf scrape(ChannelHandlerContext ctx) throws IOException {
+        ByteBuf buf = ctx.alloc().buffer(16 * 1024);
+        try (ByteBufOutputStream out = new ByteBufOutputStream(buf)) {
+            registry.scrape(out);
+        } catch (IOException | RuntimeException e) {
+            buf.release();
+            throw e;
+        }
+        return buf;
+    }
+
+    private static HttpResponseStatus malformed(Throwable cause) {
+        if (cause instanceof TooLongHttpHeaderException) {
+            return HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE;
+        }
+        if (cause instanceof TooLongHttpLineException) {
+            return HttpResponseStatus.REQUEST_URI_TOO_LONG;
+        }
+        if (cause instanceof TooLongFrameException) {
+            return HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE;
+        }
+        return HttpResponseStatus.BAD_REQUEST;
+    }
+
+    private static void respond(ChannelHandlerContext ctx, FullHttpRequest request, HttpResponseStatus status,
+                                String contentType, ByteBuf body, boolean keepAlive) {
+        send(ctx, request, response(status, contentType, body), keepAlive);
+    }
+
+    private static FullHttpResponse response(HttpResponseStatus status, String contentType, ByteBuf body) {
+        FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, body);
+        response.headers()
+                .set(HttpHeaderNames.CONTENT_TYPE, contentType)
+                .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_STORE);
+        return response;
+    }
+
+    /**
+     * Writes {@code response}; a HEAD request gets its headers, Content-Length included, without the body. The
+     * connection stays open only when the client asked for keep-alive.
+     */
+    private static void send(ChannelHandlerContext ctx, FullHttpRequest request, FullHttpResponse response,
+                             boolean keepAlive) {
+        response.setProtocolVersion(request.protocolVersion());
+        HttpUtil.setContentLength(response, response.content().readableBytes());
+        if (request.method().equals(HttpMethod.HEAD)) {
+            response.content().clear();
+        }
+        HttpUtil.setKeepAlive(response, keepAlive);
+        ChannelFuture write = ctx.writeAndFlush(response);
+        if (!keepAlive) {
+            write.addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    private static ByteBuf bytes(String s) {
+        return Unpooled.copiedBuffer(s, StandardCharsets.UTF_8);
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof ReadTimeoutException) {
+            log.debug("Closing idle admin connection client={}", ctx.channel().remoteAddress());
+        } else if (cause instanceof IOException) {
+            log.debug("Admin connection error client={}: {}", ctx.channel().remoteAddress(), cause.toString());
+        } else {
+            log.warn("Unexpected admin error client={}", ctx.channel().remoteAddress(), cause);
+        }
+        ctx.close();
+    }
+}

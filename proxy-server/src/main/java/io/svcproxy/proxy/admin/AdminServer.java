@@ -1,0 +1,124 @@
+package io.svcproxy.proxy.admin;
+
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.timeout.ReadTimeoutHandler;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import io.svcproxy.balancer.Backends;
+import io.svcproxy.proxy.dataplane.BindException;
+import io.svcproxy.proxy.dataplane.ServiceTable;
+import io.svcproxy.proxy.dataplane.Transport;
+import java.net.InetSocketAddress;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The admin HTTP/1.1 server of SPEC.md ("Admin HTTP"): {@code /healthz}, {@code /readyz}, {@code /metrics},
+ * {@code /api/v1/services} and a status page at {@code /}. It runs on its own single event loop, apart from the
+ * data plane, with the data plane's transport (epoll on Linux, else NIO). It answers {@code GET} and
+ * {@code HEAD} only (else 405), unknown paths with 404, request bodies over {@value #MAX_CONTENT_LENGTH} bytes
+ * with 413, and keeps connections alive when the client asks. A connection silent for
+ * {@value #READ_TIMEOUT_SECONDS} s is closed.
+ *
+ * <p>{@link #start} and {@link #stop} are called by the thread that owns the proxy's lifecycle.
+ */
+public final class AdminServer {
+    /** The largest request body accepted; the admin API takes no bodies, so this only bounds abuse. */
+    public static final int MAX_CONTENT_LENGTH = 64 * 1024;
+    static final int READ_TIMEOUT_SECONDS = 60;
+
+    private static final Logger log = LoggerFactory.getLogger(AdminServer.class);
+
+    private final InetSocketAddress address;
+    private final ServiceTable table;
+    private final PrometheusMeterRegistry registry;
+    private final Transport transport;
+    private EventLoopGroup group;
+    private Channel channel;
+
+    /**
+     * Returns a server that will listen on {@code address} (port 0: any free port) and report {@code table}
+     * and the meters of {@code registry}. Nothing is bound before {@link #start()}.
+     */
+    public AdminServer(InetSocketAddress address, ServiceTable table, PrometheusMeterRegistry registry) {
+        this(address, table, registry, Transport.select());
+    }
+
+    /** Returns a server on a chosen transport. */
+    public AdminServer(InetSocketAddress address, ServiceTable table, PrometheusMeterRegistry registry,
+                       Transport transport) {
+        this.address = Objects.requireNonNull(address, "address");
+        this.table = Objects.requireNonNull(table, "table");
+        this.registry = Objects.requireNonNull(registry, "registry");
+        this.transport = Objects.requireNonNull(transport, "transport");
+    }
+
+    /**
+     * Binds the address and starts serving.
+     *
+     * @throws BindException if the address cannot be bound; the message names it, and nothing is left running
+     * @throws IllegalStateException if the server was started already
+     */
+    public synchronized void start() throws BindException {
+        if (group != null) {
+            throw new IllegalStateException("admin server already started on " + format(address));
+        }
+        EventLoopGroup loop = transport.newGroup(1, new DefaultThreadFactory("svcproxy-admin", true));
+        AdminHandler handler = new AdminHandler(table, registry);
+        ServerBootstrap bootstrap = new ServerBootstrap()
+                .group(loop)
+                .channel(transport.serverChannel())
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childHandler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline()
+                                .addLast(new ReadTimeoutHandler(READ_TIMEOUT_SECONDS, TimeUnit.SECONDS))
+                                .addLast(new HttpServerCodec())
+                                .addLast(new HttpObjectAggregator(MAX_CONTENT_LENGTH))
+                                .addLast(handler);
+                    }
+                });
+        ChannelFuture bind = bootstrap.bind(address).awaitUninterruptibly();
+        if (!bind.isSuccess()) {
+            loop.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS).awaitUninterruptibly();
+            throw new BindException("admin " + format(address), bind.cause());
+        }
+        group = loop;
+        channel = bind.channel();
+        log.info("Admin listening address={} transport={}", format(boundAddress()), transport);
+    }
+
+    /** Closes the listener and every admin connection, and waits for the event loop to end. Idempotent. */
+    public synchronized void stop() {
+        if (group == null) {
+            return;
+        }
+        InetSocketAddress bound = boundAddress();
+        channel.close().awaitUninterruptibly();
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
+        group = null;
+        channel = null;
+        log.info("Admin stopped address={}", format(bound));
+    }
+
+    /** Returns the address listened on, with the actual port when it was 0; {@code null} when not started. */
+    public synchronized InetSocketAddress boundAddress() {
+        return channel == null ? null : (InetSocketAddress) channel.localAddress();
+    }
+
+    private static String format(InetSocketAddress a) {
+        return a.getAddress() == null ? a.getHostString() + ":" + a.getPort() : Backends.format(a.getAddress(),
+                a.getPort());
+    }
+}

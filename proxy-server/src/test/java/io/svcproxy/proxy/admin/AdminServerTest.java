@@ -1,0 +1,303 @@
+package io.svcproxy.proxy.admin;
+
+import static io.svcproxy.proxy.metrics.ServicePortFixtures.backend;
+import static io.svcproxy.proxy.metrics.ServicePortFixtures.notReady;
+import static io.svcproxy.proxy.metrics.ServicePortFixtures.servicePort;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.svcproxy.balancer.BackendState;
+import io.svcproxy.balancer.Lease;
+import io.svcproxy.proxy.dataplane.BindException;
+import io.svcproxy.proxy.dataplane.ServicePort;
+import io.svcproxy.proxy.dataplane.ServiceTable;
+import io.svcproxy.proxy.metrics.MicrometerProxyMetrics;
+import io.svcproxy.proxy.metrics.PrometheusText;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+@Timeout(20)
+class AdminServerTest {
+    private static final HttpClient CLIENT = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    private final ServiceTable table = new ServiceTable();
+    private final MicrometerProxyMetrics metrics =
+            new MicrometerProxyMetrics(new PrometheusMeterRegistry(PrometheusConfig.DEFAULT), false);
+    private final BackendState a = backend("127.0.0.11", 8080, 1);
+    private final BackendState b = backend("127.0.0.12", 8080, 3);
+    private final BackendState c = backend("127.0.0.13", 8080, 1).withWeight(0, BackendState.State.DRAINING);
+    private final ServicePort web = servicePort("default", "web", "127.0.10.1", 80, "http", "wlc",
+            List.of(a, b, c), List.of(notReady("127.0.0.14", 8080)));
+    private AdminServer server;
+    private URI base;
+
+    @BeforeEach
+    void start() throws BindException {
+        table.put(web);
+        table.setVersion(7);
+        metrics.servicePortAdded(web);
+        server = new AdminServer(new InetSocketAddress("127.0.0.1", 0), table, metrics.registry());
+        server.start();
+        base = URI.create("http://127.0.0.1:" + server.boundAddress().getPort());
+    }
+
+    @AfterEach
+    void stop() {
+        server.stop();
+        metrics.close();
+    }
+
+    private HttpResponse<String> get(String path) throws IOException, InterruptedException {
+        return send(HttpRequest.newBuilder(base.resolve(path)).GET());
+    }
+
+    private static HttpResponse<String> send(HttpRequest.Builder request) throws IOException, InterruptedException {
+        return CLIENT.send(request.timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void answersHealthz() throws Exception {
+        HttpResponse<String> response = get("/healthz");
+
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(response.body()).isEqualTo("ok\n");
+    }
+
+    @Test
+    void answersReadyzOnceTheTableIsReady() throws Exception {
+        HttpResponse<String> before = get("/readyz");
+        table.setReady(true);
+        HttpResponse<String> after = get("/readyz");
+
+        assertThat(before.statusCode()).isEqualTo(503);
+        assertThat(before.body()).isEqualTo("not ready\n");
+        assertThat(after.statusCode()).isEqualTo(200);
+        assertThat(after.body()).isEqualTo("ok\n");
+    }
+
+    @Test
+    void listsServicePortsAsJson() throws Exception {
+        Lease lease = a.counters().lease();
+        lease.established();
+        a.counters().lease();
+        b.counters().lease().release();
+
+        HttpResponse<String> response = get("/api/v1/services");
+
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(response.headers().firstValue("content-type")).hasValue("application/json");
+        JsonNode root = new ObjectMapper().readTree(response.body());
+        assertThat(root.get("version").asLong()).isEqualTo(7);
+        assertThat(root.get("services")).hasSize(1);
+        JsonNode service = root.get("services").get(0);
+        assertThat(service.get("namespace").asText()).isEqualTo("default");
+        assertThat(service.get("name").asText()).isEqualTo("web");
+        assertThat(service.get("clusterIP").asText()).isEqualTo("127.0.10.1");
+        assertThat(service.get("port").asInt()).isEqualTo(80);
+        assertThat(service.get("portName").asText()).isEqualTo("http");
+        assertThat(service.get("protocol").asText()).isEqualTo("TCP");
+        assertThat(service.get("scheduler").asText()).isEqualTo("wlc");
+        assertThat(service.get("sessionAffinity").asText()).isEqualTo("None");
+        assertThat(service.get("sessionAffinityTimeoutSeconds").asLong()).isEqualTo(10800);
+        assertThat(service.get("schedulerFlags")).isEmpty();
+        assertThat(service.get("noEndpoint").asLong()).isZero();
+        JsonNode endpoints = service.get("endpoints");
+        assertThat(endpoints).hasSize(3);
+        assertEndpoint(endpoints.get(0), "127.0.0.11", 1, "ready", 1, 1, 2);
+        assertEndpoint(endpoints.get(1), "127.0.0.12", 3, "ready", 0, 0, 1);
+        assertEndpoint(endpoints.get(2), "127.0.0.13", 0, "draining", 0, 0, 0);
+    }
+
+    private static void assertEndpoint(JsonNode e, String ip, int weight, String state, int active, int inactive,
+                                       long total) {
+        assertThat(e.get("ip").asText()).isEqualTo(ip);
+        assertThat(e.get("port").asInt()).isEqualTo(8080);
+        assertThat(e.get("weight").asInt()).isEqualTo(weight);
+        assertThat(e.get("state").asText()).isEqualTo(state);
+        assertThat(e.get("active").asInt()).isEqualTo(active);
+        assertThat(e.get("inactive").asInt()).isEqualTo(inactive);
+        assertThat(e.get("total").asLong()).isEqualTo(total);
+    }
+
+    @Test
+    void servesEverySpecMetricInPrometheusText() throws Exception {
+        a.counters().lease().established();
+        metrics.connected(web, a, 2_000_000);
+        metrics.connectFailed(web, b, "refused");
+        metrics.reload(false);
+
+        HttpResponse<String> response = get("/metrics");
+
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(response.headers().firstValue("content-type"))
+                .hasValue("text/plain; version=0.0.4; charset=utf-8");
+        PrometheusText text = PrometheusText.parse(response.body());
+        String[] web = {"service", "default/web", "port", "http"};
+        assertThat(text.value("svcproxy_connections_active", "service", "default/web", "port", "http",
+                "endpoint", "127.0.0.11:8080")).isEqualTo(1);
+        assertThat(text.value("svcproxy_connections_total", "service", "default/web", "port", "http",
+                "endpoint", "127.0.0.11:8080")).isEqualTo(1);
+        assertThat(text.value("svcproxy_connect_failures_total", "service", "default/web", "port", "http",
+                "endpoint", "127.0.0.12:8080", "reason", "refused")).isEqualTo(1);
+        assertThat(text.value("svcproxy_no_endpoint_total", web)).isZero();
+        assertThat(text.value("svcproxy_bytes_total", "service", "default/web", "port", "http",
+                "direction", "to_endpoint")).isZero();
+        assertThat(text.value("svcproxy_bytes_total", "service", "default/web", "port", "http",
+                "direction", "to_client")).isZero();
+        assertThat(text.value("svcproxy_connect_duration_seconds_count", web)).isEqualTo(1);
+        assertThat(text.value("svcproxy_connect_duration_seconds_bucket", "service", "default/web", "port", "http",
+                "le", "0.002")).isEqualTo(1);
+        assertThat(text.value("svcproxy_endpoints", "service", "default/web", "port", "http", "state", "ready"))
+                .isEqualTo(2);
+        assertThat(text.value("svcproxy_endpoints", "service", "default/web", "port", "http", "state",
+                "not_ready")).isEqualTo(1);
+        assertThat(text.value("svcproxy_endpoints", "service", "default/web", "port", "http", "state",
+                "draining")).isEqualTo(1);
+        assertThat(text.value("svcproxy_config_reloads_total", "result", "applied")).isZero();
+        assertThat(text.value("svcproxy_config_reloads_total", "result", "rejected")).isEqualTo(1);
+    }
+
+    @Test
+    void dropsTheMetersOfARemovedServicePort() throws Exception {
+        table.remove(web.key());
+        metrics.servicePortRemoved(web);
+
+        HttpResponse<String> response = get("/metrics");
+
+        assertThat(response.body()).doesNotContain("default/web").contains("svcproxy_config_reloads_total");
+        assertThat(new ObjectMapper().readTree(get("/api/v1/services").body()).get("services")).isEmpty();
+    }
+
+    @Test
+    void rendersAStatusPage() throws Exception {
+        HttpResponse<String> response = get("/");
+
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(response.headers().firstValue("content-type")).hasValue("text/html; charset=utf-8");
+        assertThat(response.body())
+                .contains("<table>", "default/web", "127.0.0.11:8080", "127.0.0.13:8080", "draining", "wlc")
+                .contains("href=\"/metrics\"", "href=\"/api/v1/services\"", "href=\"/healthz\"",
+                        "href=\"/readyz\"");
+    }
+
+    @Test
+    void answersUnknownPathsWith404() throws Exception {
+        assertThat(get("/nope").statusCode()).isEqualTo(404);
+        assertThat(get("/metrics/x").statusCode()).isEqualTo(404);
+    }
+
+    @Test
+    void ignoresTheQueryString() throws Exception {
+        assertThat(get("/healthz?verbose=1").body()).isEqualTo("ok\n");
+    }
+
+    @Test
+    void refusesMethodsOtherThanGetAndHeadWith405() throws Exception {
+        HttpResponse<String> post = send(HttpRequest.newBuilder(base.resolve("/healthz"))
+                .POST(HttpRequest.BodyPublishers.ofString("x")));
+        HttpResponse<String> delete = send(HttpRequest.newBuilder(base.resolve("/api/v1/services")).DELETE());
+
+        assertThat(post.statusCode()).isEqualTo(405);
+        assertThat(post.headers().firstValue("allow")).hasValue("GET, HEAD");
+        assertThat(delete.statusCode()).isEqualTo(405);
+    }
+
+    @Test
+    void answersHeadWithoutABody() throws Exception {
+        String response = exchange("HEAD /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+
+        assertThat(response).startsWith("HTTP/1.1 200 OK\r\n").containsIgnoringCase("content-length: 3\r\n")
+                .endsWith("\r\n\r\n");
+    }
+
+    @Test
+    void rejectsAnOversizedBodyWith413() throws Exception {
+        int size = AdminServer.MAX_CONTENT_LENGTH + 1;
+        String response = exchange("POST /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: "
+                + size + "\r\n\r\n" + "x".repeat(size));
+
+        assertThat(response).startsWith("HTTP/1.1 413 ");
+    }
+
+    @Test
+    void rejectsAHugeHeaderWith431() throws Exception {
+        String response = exchange("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + "y".repeat(20_000)
+                + "\r\n\r\n");
+
+        assertThat(response).startsWith("HTTP/1.1 431 ");
+    }
+
+    @Test
+    void keepsTheConnectionAliveAcrossRequests() throws Exception {
+        String request = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+        String last = "GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+
+        String response = exchange(request + request + last);
+
+        assertThat(response.split("HTTP/1.1 ", -1)).hasSize(4);
+        assertThat(response).contains("HTTP/1.1 503 ").endsWith("not ready\n");
+    }
+
+    @Test
+    void failsToBindNamingTheAddress() {
+        InetSocketAddress taken = server.boundAddress();
+        AdminServer second = new AdminServer(taken, table, metrics.registry());
+
+        assertThatThrownBy(second::start).isInstanceOf(BindException.class)
+                .hasMessageContaining("127.0.0.1:" + taken.getPort());
+        assertThat(second.boundAddress()).isNull();
+    }
+
+    @Test
+    void stopsIdempotently() {
+        server.stop();
+        server.stop();
+
+        assertThat(server.boundAddress()).isNull();
+        assertThatThrownBy(() -> new Socket("127.0.0.1", base.getPort()).close()).isInstanceOf(IOException.class);
+    }
+
+    /** Writes raw bytes and reads until the server closes the connection. */
+    private String exchange(String request) throws IOException {
+        try (Socket socket = new Socket("127.0.0.1", base.getPort())) {
+            socket.setSoTimeout(5000);
+            OutputStream out = socket.getOutputStream();
+            try {
+                out.write(request.getBytes(StandardCharsets.ISO_8859_1));
+                out.flush();
+            } catch (IOException e) {
+                // the server may answer and close before it read everything: the answer is still there to read
+            }
+            InputStream in = socket.getInputStream();
+            ByteArrayOutputStream received = new ByteArrayOutputStream();
+            byte[] buf = new byte[8192];
+            try {
+                for (int n; (n = in.read(buf)) >= 0; ) {
+                    received.write(buf, 0, n);
+                }
+            } catch (IOException e) {
+                // a reset after the answer: keep what arrived
+            }
+            return received.toString(StandardCharsets.ISO_8859_1);
+        }
+    }
+}
