@@ -1,0 +1,50 @@
+package io.svcproxy.proxy;
+
+import io.svcproxy.proxy.cli.ExitCodes;
+import io.svcproxy.proxy.cli.SvcproxyCommand;
+import java.io.PrintWriter;
+import java.util.Set;
+import picocli.CommandLine;
+
+/** The entry point of {@code java -jar svcproxy.jar}. */
+public final class Main {
+    private static final Set<String> COMMANDS = Set.of("run", "demo", "validate", "backend", "version", "help");
+
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        System.exit(execute(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+    }
+
+    /** Runs the command line and returns the exit code; {@code run} is the default command. */
+    public static int execute(String[] args, PrintWriter out, PrintWriter err) {
+        String[] effective = args;
+        if (args.length == 0 || !COMMANDS.contains(args[0]) && !isTopLevelHelp(args[0])) {
+            effective = new String[args.length + 1];
+            effective[0] = "run";
+            System.arraycopy(args, 0, effective, 1, args.length);
+        }
+        CommandLine commandLine = new CommandLine(new SvcproxyCommand())
+                .setOut(out)
+                .setErr(err)
+                .setExitCodeExceptionMapper(e -> ExitCodes.RUNTIME_FAILURE)
+                .setExecutionExceptionHandler((e, cmd, parsed) -> {
+                    if (e instanceof IllegalArgumentException) {
+                        cmd.getErr().println("svcproxy: " + e.getMessage());
+                        cmd.getErr().flush();
+                        return ExitCodes.INVALID;
+                    }
+                    cmd.getErr().println("svcproxy: " + e);
+                    e.printStackTrace(cmd.getErr());
+                    cmd.getErr().flush();
+                    return ExitCodes.RUNTIME_FAILURE;
+                });
+        commandLine.addSubcommand("help", new CommandLine.HelpCommand());
+        return commandLine.execute(effective);
+    }
+
+    private static boolean isTopLevelHelp(String arg) {
+        return arg.equals("-h") || arg.equals("--help");
+    }
+}

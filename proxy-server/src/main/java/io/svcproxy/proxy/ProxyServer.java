@@ -1,0 +1,195 @@
+package io.svcproxy.proxy;
+
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.svcproxy.config.ConfigException;
+import io.svcproxy.config.ConfigLoader;
+import io.svcproxy.config.ProxyConfig;
+import io.svcproxy.config.ServicePorts;
+import io.svcproxy.proxy.admin.AdminServer;
+import io.svcproxy.proxy.dataplane.BindException;
+import io.svcproxy.proxy.dataplane.DataPlaneSettings;
+import io.svcproxy.proxy.dataplane.ListenerManager;
+import io.svcproxy.proxy.dataplane.ServiceTable;
+import io.svcproxy.proxy.dataplane.Transport;
+import io.svcproxy.proxy.metrics.MicrometerProxyMetrics;
+import io.svcproxy.proxy.reconcile.Reconciler;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CountDownLatch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One running svcproxy: the data plane serving a config, its metrics and its admin server. Wiring only.
+ * {@link #start} serves a valid config or fails naming the address it could not bind; {@link #reload} applies
+ * a new config by difference; {@link #shutdown} stops accepting, drains and closes.
+ */
+public final class ProxyServer implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
+
+    private final PrometheusMeterRegistry registry;
+    private final MicrometerProxyMetrics metrics;
+    private final ServiceTable table = new ServiceTable();
+    private final ListenerManager listeners;
+    private final Reconciler reconciler;
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private volatile ProxyConfig config;
+    private AdminServer admin;
+    private boolean shutdown;
+
+    private ProxyServer(ProxyConfig config, Transport transport, int workerThreads) {
+        this.config = config;
+        this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        this.metrics = new MicrometerProxyMetrics(registry);
+        this.listeners = new ListenerManager(transport, workerThreads, metrics, DataPlaneSettings.of(config.proxy()));
+        this.reconciler = new Reconciler(table, listeners, metrics, System::nanoTime);
+    }
+
+    /**
+     * Starts serving {@code config}: binds every Service port, then the admin server, and reports ready.
+     *
+     * @throws BindException if a listener or the admin address cannot be bound (nothing is left running)
+     */
+    public static ProxyServer start(ProxyConfig config) throws BindException {
+        return start(config, Transport.select(), 0);
+    }
+
+    /** Starts serving {@code config} with a chosen transport and number of event loops (0: one per core). */
+    public static ProxyServer start(ProxyConfig config, Transport transport, int workerThreads)
+            throws BindException {
+        ProxyServer server = new ProxyServer(config, transport, workerThreads);
+        try {
+            List<BindException> failures = server.reconciler.apply(ServicePorts.resolve(config));
+            if (!failures.isEmpty()) {
+                throw failures.get(0);
+            }
+            InetSocketAddress adminAddress = config.proxy().admin();
+            if (adminAddress != null) {
+                server.admin = new AdminServer(adminAddress, server.table, server.registry);
+                server.admin.start();
+            }
+        } catch (BindException | RuntimeException e) {
+            server.close();
+            throw e;
+        }
+        server.table.setReady(true);
+        log.info("Serving config={} version={} servicePorts={}", config.source(), server.table.version(),
+                server.table.keys().size());
+        return server;
+    }
+
+    /**
+     * Reads the config file again and applies it. An invalid file is rejected whole: the errors are logged,
+     * counted, and the config in force keeps serving.
+     *
+     * @return whether the change was applied
+     */
+    public synchronized boolean reloadFromFile() {
+        Path source = config.source();
+        if (source == null) {
+            log.info("Reload skipped: the config was not read from a file");
+            return false;
+        }
+        ProxyConfig next;
+        try {
+            next = ConfigLoader.load(source);
+        } catch (ConfigException e) {
+            log.error("Reload rejected config={} errors={}\n{}", source, e.errors().size(), e.getMessage());
+            metrics.reload(false);
+            return false;
+        }
+        reload(next);
+        return true;
+    }
+
+    /** Applies a valid config by difference. */
+    public synchronized void reload(ProxyConfig next) {
+        if (shutdown) {
+            return;
+        }
+        if (!Objects.equals(next.proxy().admin(), config.proxy().admin())) {
+            log.warn("proxy.admin changed from {} to {}: takes effect at restart", config.proxy().admin(),
+                    next.proxy().admin());
+        }
+        listeners.setSettings(DataPlaneSettings.of(next.proxy()));
+        List<BindException> failures = reconciler.apply(ServicePorts.resolve(next));
+        config = next;
+        metrics.reload(true);
+        log.info("Reload applied config={} version={} servicePorts={} bindFailures={}", next.source(),
+                table.version(), table.keys().size(), failures.size());
+    }
+
+    /** Returns the Service ports in force. */
+    public ServiceTable table() {
+        return table;
+    }
+
+    /** Returns the data plane. */
+    public ListenerManager listeners() {
+        return listeners;
+    }
+
+    /** Returns the config in force. */
+    public ProxyConfig config() {
+        return config;
+    }
+
+    /** Returns the Prometheus registry holding every metric. */
+    public PrometheusMeterRegistry meterRegistry() {
+        return registry;
+    }
+
+    /** Returns the admin server's bound address, or {@code null} when it is disabled. */
+    public InetSocketAddress adminAddress() {
+        return admin == null ? null : admin.boundAddress();
+    }
+
+    /**
+     * Stops gracefully: closes the listeners (new connections are refused), lets established connections
+     * finish for up to {@code drainTimeout}, closes those left, then stops the admin server. Idempotent.
+     */
+    public void shutdown() {
+        synchronized (this) {
+            if (shutdown) {
+                return;
+            }
+            shutdown = true;
+        }
+        table.setReady(false);
+        listeners.closeListeners();
+        int open = listeners.connectionCount();
+        log.info("Shutting down: listeners closed, draining connections={} drainTimeout={}", open,
+                config.proxy().drainTimeout());
+        int closed = listeners.drain(config.proxy().drainTimeout());
+        if (closed > 0) {
+            log.info("Drain timeout reached: closed connections={}", closed);
+        }
+        close();
+        log.info("Stopped");
+    }
+
+    /** Blocks until {@link #close()} ran. */
+    public void awaitStopped() throws InterruptedException {
+        stopped.await();
+    }
+
+    /** Closes everything at once, without draining. */
+    @Override
+    public void close() {
+        synchronized (this) {
+            shutdown = true;
+        }
+        try {
+            listeners.close();
+            if (admin != null) {
+                admin.stop();
+            }
+            metrics.close();
+        } finally {
+            stopped.countDown();
+        }
+    }
+}

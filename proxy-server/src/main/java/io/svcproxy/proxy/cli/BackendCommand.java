@@ -1,0 +1,82 @@
+package io.svcproxy.proxy.cli;
+
+import io.svcproxy.proxy.dataplane.BindException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
+import picocli.CommandLine.Spec;
+
+/** {@code backend --listen IP:PORT [--name NAME] [--mode echo|http|discard|name]}: a small test server. */
+@Command(name = "backend", description = "Run a small test server: echo, http (answers with its name), "
+        + "discard, or name (writes its name and closes).")
+final class BackendCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--listen", required = true, paramLabel = "IP:PORT", description = "The address to listen on.")
+    String listen;
+
+    @Option(names = "--name", paramLabel = "NAME", description = "Its name (default: the listen address).")
+    String name;
+
+    @Option(names = "--mode", paramLabel = "MODE", defaultValue = "http",
+            description = "echo, http, discard or name (default: ${DEFAULT-VALUE}).")
+    String mode;
+
+    @Override
+    public Integer call() {
+        InetSocketAddress address = parseAddress(listen);
+        TestBackend.Mode parsedMode;
+        try {
+            parsedMode = TestBackend.Mode.of(mode);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(),
+                    "--mode: " + mode + " (expected: echo, http, discard, name)");
+        }
+        String serverName = name == null ? listen : name;
+        TestBackend backend;
+        try {
+            backend = TestBackend.start(address, serverName, parsedMode);
+        } catch (BindException e) {
+            spec.commandLine().getErr().println("svcproxy: " + e.getMessage());
+            spec.commandLine().getErr().flush();
+            return ExitCodes.RUNTIME_FAILURE;
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(backend::close, "backend-shutdown"));
+        backend.awaitClosed();
+        return ExitCodes.OK;
+    }
+
+    private InetSocketAddress parseAddress(String text) {
+        int colon = text.lastIndexOf(':');
+        if (colon <= 0 || colon == text.length() - 1) {
+            throw new ParameterException(spec.commandLine(), "--listen: " + text + " (expected: IP:PORT)");
+        }
+        String host = text.substring(0, colon);
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        int port;
+        try {
+            port = Integer.parseInt(text.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            port = -1;
+        }
+        if (port < 0 || port > 65535) {
+            throw new ParameterException(spec.commandLine(), "--listen: port " + text.substring(colon + 1)
+                    + " (expected: 0..65535)");
+        }
+        if (!host.matches("[0-9.]+|[0-9a-fA-F:.]*:[0-9a-fA-F:.]*")) {
+            throw new ParameterException(spec.commandLine(), "--listen: " + host + " (expected: an IP address)");
+        }
+        try {
+            return new InetSocketAddress(InetAddress.getByName(host), port);
+        } catch (java.net.UnknownHostException e) {
+            throw new ParameterException(spec.commandLine(), "--listen: " + host + " (expected: an IP address)");
+        }
+    }
+}

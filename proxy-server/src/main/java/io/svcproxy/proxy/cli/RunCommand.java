@@ -1,0 +1,72 @@
+package io.svcproxy.proxy.cli;
+
+import io.svcproxy.config.ConfigError;
+import io.svcproxy.config.ConfigException;
+import io.svcproxy.config.ConfigLoader;
+import io.svcproxy.config.ProxyConfig;
+import io.svcproxy.proxy.ProxyServer;
+import io.svcproxy.proxy.dataplane.BindException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code run [--config FILE]}: serves a config until SIGTERM or SIGINT. Without {@code --config} it reads
+ * {@code ./svcproxy.yaml}, and runs the demo when that does not exist.
+ */
+@Command(name = "run", description = "Serve a config (the default command). Without --config: ./svcproxy.yaml, "
+        + "or the demo when it does not exist.")
+final class RunCommand implements Callable<Integer> {
+    static final Path DEFAULT_CONFIG = Path.of("svcproxy.yaml");
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = {"-c", "--config"}, paramLabel = "FILE", description = "The config file.")
+    Path config;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        PrintWriter err = spec.commandLine().getErr();
+        Path file = config;
+        if (file == null) {
+            if (!Files.exists(DEFAULT_CONFIG)) {
+                err.println("No --config given and no ./svcproxy.yaml: running the demo.");
+                err.flush();
+                return new DemoCommand().serve(spec.commandLine().getOut(), err);
+            }
+            file = DEFAULT_CONFIG;
+        }
+        ProxyConfig loaded;
+        try {
+            loaded = ConfigLoader.load(file);
+        } catch (ConfigException e) {
+            for (ConfigError error : e.errors()) {
+                err.println(error);
+            }
+            err.flush();
+            return ExitCodes.INVALID;
+        }
+        return serve(loaded, err);
+    }
+
+    /** Serves {@code config} until a signal stops it; returns the exit code. */
+    static int serve(ProxyConfig config, PrintWriter err) throws InterruptedException {
+        ProxyServer server;
+        try {
+            server = ProxyServer.start(config);
+        } catch (BindException e) {
+            err.println("svcproxy: " + e.getMessage());
+            err.flush();
+            return ExitCodes.RUNTIME_FAILURE;
+        }
+        Signals.install(server);
+        server.awaitStopped();
+        return ExitCodes.OK;
+    }
+}

@@ -1,0 +1,22 @@
+package io.svcproxy.proxy.dataplane;
+
+import io.svcproxy.config.ProxySettings;
+import java.time.Duration;
+
+/**
+ * The per-connection knobs of the data plane, read once per accepted connection.
+ *
+ * @param connectTimeoutMillis per attempt to reach one endpoint
+ * @param connectAttempts distinct endpoints tried for one client connection
+ * @param idleTimeout a connection with no bytes either way this long is closed
+ * @param drainTimeout how long connections may outlive their endpoint's removal, or shutdown
+ */
+public record DataPlaneSettings(int connectTimeoutMillis, int connectAttempts, Duration idleTimeout,
+                                Duration drainTimeout) {
+    /** Returns the data plane's share of the {@code proxy:} section. */
+    public static DataPlaneSettings of(ProxySettings proxy) {
+        long millis = Math.max(1, Math.min(Integer.MAX_VALUE, proxy.connectTimeout().toMillis()));
+        return new DataPlaneSettings((int) millis, proxy.connectAttempts(), proxy.idleTimeout(),
+                proxy.drainTimeout());
+    }
+}

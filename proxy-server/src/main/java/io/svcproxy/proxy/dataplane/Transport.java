@@ -1,0 +1,61 @@
+package io.svcproxy.proxy.dataplane;
+
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import java.util.Locale;
+import java.util.concurrent.ThreadFactory;
+
+/**
+ * The socket transport: native epoll on Linux, NIO elsewhere. The system property {@code svcproxy.transport}
+ * ({@code epoll} or {@code nio}) forces one, which the tests use to run the data plane on both.
+ */
+public enum Transport {
+    EPOLL, NIO;
+
+    /** Returns the transport to use here: the forced one, else epoll where it is available, else NIO. */
+    public static Transport select() {
+        String forced = System.getProperty("svcproxy.transport", "").trim().toLowerCase(Locale.ROOT);
+        if (forced.equals("nio")) {
+            return NIO;
+        }
+        if (forced.equals("epoll")) {
+            if (!Epoll.isAvailable()) {
+                throw new IllegalStateException("svcproxy.transport=epoll, but epoll is not available: "
+                        + Epoll.unavailabilityCause());
+            }
+            return EPOLL;
+        }
+        return Epoll.isAvailable() ? EPOLL : NIO;
+    }
+
+    /** Returns a new event loop group of this transport. */
+    public EventLoopGroup newGroup(int threads, ThreadFactory threadFactory) {
+        IoHandlerFactory factory = this == EPOLL ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+        return new MultiThreadIoEventLoopGroup(threads, threadFactory, factory);
+    }
+
+    /** Returns the listening channel class. */
+    public Class<? extends ServerChannel> serverChannel() {
+        return this == EPOLL ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+    }
+
+    /** Returns the connecting channel class. */
+    public Class<? extends SocketChannel> socketChannel() {
+        return this == EPOLL ? EpollSocketChannel.class : NioSocketChannel.class;
+    }
+
+    @Override
+    public String toString() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+}

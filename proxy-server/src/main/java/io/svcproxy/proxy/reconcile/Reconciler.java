@@ -1,0 +1,139 @@
+package io.svcproxy.proxy.reconcile;
+
+import io.svcproxy.balancer.Backends;
+import io.svcproxy.balancer.BackendSet;
+import io.svcproxy.balancer.BackendState;
+import io.svcproxy.config.EndpointTarget;
+import io.svcproxy.config.ServiceKey;
+import io.svcproxy.config.ServicePortSpec;
+import io.svcproxy.config.ServiceSpec;
+import io.svcproxy.proxy.dataplane.BindException;
+import io.svcproxy.proxy.dataplane.ListenerManager;
+import io.svcproxy.proxy.dataplane.ServicePort;
+import io.svcproxy.proxy.dataplane.ServiceTable;
+import io.svcproxy.proxy.metrics.ProxyMetrics;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Applies a desired state to the data plane by difference, as kube-proxy's sync does: binds the Service ports
+ * that are new, unbinds the ones that left (their established connections go on), and swaps the endpoint set of
+ * the ones that stay, keeping scheduler state and counters where they did not change. Idempotent: applying the
+ * same state twice changes nothing. Callers serialise calls (it is {@code synchronized}).
+ */
+public final class Reconciler {
+    private static final Logger log = LoggerFactory.getLogger(Reconciler.class);
+
+    private final ServiceTable table;
+    private final ListenerManager listeners;
+    private final ProxyMetrics metrics;
+    private final LongSupplier nanoTime;
+
+    public Reconciler(ServiceTable table, ListenerManager listeners, ProxyMetrics metrics, LongSupplier nanoTime) {
+        this.table = table;
+        this.listeners = listeners;
+        this.metrics = metrics;
+        this.nanoTime = nanoTime;
+    }
+
+    /**
+     * Makes the data plane serve exactly {@code desired}.
+     *
+     * @return the listeners that could not be bound (empty when all is well); the rest is applied regardless
+     */
+    public synchronized List<BindException> apply(List<ServicePortSpec> desired) {
+        Map<ServiceKey, ServicePortSpec> wanted = new LinkedHashMap<>();
+        for (ServicePortSpec spec : desired) {
+            wanted.putIfAbsent(spec.key(), spec);
+        }
+        for (ServiceKey key : List.copyOf(table.keys())) {
+            if (!wanted.containsKey(key)) {
+                ServicePort port = table.get(key);
+                listeners.unbind(key);
+                table.remove(key);
+                metrics.servicePortRemoved(port);
+                log.info("Removed service port service={} port={} address={}", port.serviceLabel(),
+                        port.portLabel(), key);
+            }
+        }
+        List<BindException> failures = new ArrayList<>();
+        for (ServicePortSpec spec : wanted.values()) {
+            ServiceSpec service = spec.service();
+            ServicePort existing = table.get(spec.key());
+            if (existing != null) {
+                BackendSet previous = existing.backendSet();
+                List<BackendState> backends = backends(previous.backends(), spec.endpoints());
+                BackendSet next = previous.update(service.scheduler(), service.schedulerFlags(),
+                        service.sessionAffinity(), backends);
+                if (next != previous || !existing.spec().equals(spec)) {
+                    existing.update(spec, next);
+                    metrics.servicePortChanged(existing);
+                    log.info("Updated service port service={} port={} scheduler={} endpoints={}",
+                            existing.serviceLabel(), existing.portLabel(), service.scheduler(), backends);
+                }
+                continue;
+            }
+            List<BackendState> backends = backends(List.of(), spec.endpoints());
+            BackendSet set = BackendSet.of(service.scheduler(), service.schedulerFlags(), service.sessionAffinity(),
+                    backends, nanoTime);
+            ServicePort port = new ServicePort(spec, set);
+            try {
+                listeners.bind(port);
+            } catch (BindException e) {
+                log.error("Cannot serve service={} port={}: {}", port.serviceLabel(), port.portLabel(),
+                        e.getMessage());
+                failures.add(e);
+                continue;
+            }
+            table.put(port);
+            metrics.servicePortAdded(port);
+            log.info("Added service port service={} port={} scheduler={} endpoints={}", port.serviceLabel(),
+                    port.portLabel(), service.scheduler(), backends);
+        }
+        table.setVersion(table.version() + 1);
+        return failures;
+    }
+
+    /**
+     * Returns the scheduling list for {@code targets}: the usable endpoints with their weights (kube-proxy's
+     * {@code CategorizeEndpoints}: the ready ones, or when none is ready the serving and terminating ones), and
+     * with weight 0 the endpoints that left or are terminating while they still have connections. An endpoint
+     * that stays keeps its counters.
+     */
+    static List<BackendState> backends(List<BackendState> previous, List<EndpointTarget> targets) {
+        Map<String, BackendState> known = new HashMap<>();
+        for (BackendState b : previous) {
+            known.put(b.endpoint(), b);
+        }
+        boolean anyReady = targets.stream().anyMatch(EndpointTarget::ready);
+        List<BackendState> list = new ArrayList<>();
+        for (EndpointTarget t : targets) {
+            String endpoint = Backends.format(t.ip(), t.port());
+            BackendState old = known.remove(endpoint);
+            boolean usable = anyReady ? t.ready() : t.serving() && t.terminating();
+            if (usable) {
+                list.add(old == null ? BackendState.of(t.ip(), t.port(), t.weight())
+                        : old.withWeight(t.weight(), BackendState.State.READY));
+            } else if (old != null && hasConnections(old)) {
+                list.add(old.withWeight(0, BackendState.State.DRAINING));
+            }
+        }
+        for (BackendState gone : known.values()) {
+            if (hasConnections(gone)) {
+                list.add(gone.withWeight(0, BackendState.State.DRAINING));
+            }
+        }
+        list.sort(Backends.ORDER);
+        return list;
+    }
+
+    private static boolean hasConnections(BackendState b) {
+        return b.activeConnections() + b.inactiveConnections() > 0;
+    }
+}

@@ -1,0 +1,139 @@
+package io.svcproxy.proxy.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.svcproxy.proxy.Main;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The command line in-process: exit codes, messages, {@code validate}'s output. */
+class CommandLineTest {
+    @TempDir
+    Path dir;
+
+    record Result(int code, String out, String err) {
+    }
+
+    static Result run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Main.execute(args, new PrintWriter(out, true), new PrintWriter(err, true));
+        return new Result(code, out.toString(), err.toString());
+    }
+
+    Path write(String name, String yaml) throws IOException {
+        Path file = dir.resolve(name);
+        Files.writeString(file, yaml);
+        return file;
+    }
+
+    @Test
+    void versionPrintsTheVersion() {
+        Result r = run("version");
+        assertThat(r.code()).isZero();
+        assertThat(r.out()).startsWith("svcproxy ");
+    }
+
+    @Test
+    void validateSummarisesAGoodConfig() throws IOException {
+        Path file = write("good.yaml", """
+                services:
+                  - name: web
+                    clusterIP: 127.0.10.1
+                    selector: {app: web}
+                    ports: [{port: 80, targetPort: 8080}]
+                pods:
+                  - {name: web-1, ip: 127.0.0.11, labels: {app: web}}
+                """);
+        Result r = run("validate", "--config", file.toString());
+        assertThat(r.code()).isZero();
+        assertThat(r.out().lines().count()).isEqualTo(1);
+        assertThat(r.out()).contains(file.toString());
+        assertThat(r.err()).isEmpty();
+    }
+
+    @Test
+    void validatePinpointsEveryMistakeWithFileLineAndColumn() throws IOException {
+        Path file = write("broken.yaml", """
+                proxy:
+                  schedular: rr
+                services:
+                  - name: web
+                    clusterIP: 127.0.10.300
+                    scheduler: fastest
+                    ports: [{port: 80}]
+                    endpoints:
+                      - {ip: 127.0.0.11, weight: 70000}
+                """);
+        Result r = run("validate", "--config", file.toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.out()).isEmpty();
+        String f = file.toString();
+        assertThat(r.err().lines()).allMatch(line -> line.startsWith(f + ":"));
+        assertThat(r.err()).contains(f + ":2:3: ").contains("did you mean 'scheduler'");
+        assertThat(r.err()).contains(f + ":5:16: ").contains("127.0.10.300");
+        assertThat(r.err()).contains(f + ":6:16: ").contains("fastest").contains("rr, wrr, lc, wlc, sed, nq, dh, sh, mh");
+        assertThat(r.err()).contains(f + ":9:38: ").contains("70000");
+    }
+
+    @Test
+    void validateOfAMissingFileExitsTwo() {
+        Result r = run("validate", "--config", dir.resolve("nope.yaml").toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("nope.yaml");
+    }
+
+    @Test
+    void anUnknownOptionExitsTwo() {
+        Result r = run("validate", "--frobnicate");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("--frobnicate");
+    }
+
+    @Test
+    void runWithAnInvalidConfigExitsTwoWithoutServing() throws IOException {
+        Path file = write("bad.yaml", "services: [{name: Bad_Name}]\n");
+        Result r = run("run", "--config", file.toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains(file + ":1:");
+    }
+
+    @Test
+    void runIsTheDefaultCommand() throws IOException {
+        Path file = write("bad.yaml", "services: 7\n");
+        Result r = run("--config", file.toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains(file + ":1:");
+    }
+
+    @Test
+    void anAddressInUseExitsOneNamingIt() throws IOException {
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getByName("127.0.10.9"))) {
+            Path file = write("busy.yaml", """
+                    proxy: {admin: off}
+                    services:
+                      - name: web
+                        clusterIP: 127.0.10.9
+                        ports: [{port: %d}]
+                        endpoints: [{ip: 127.0.0.11, port: 8080}]
+                    """.formatted(taken.getLocalPort()));
+            Result r = run("run", "--config", file.toString());
+            assertThat(r.code()).isEqualTo(1);
+            assertThat(r.err()).contains("127.0.10.9:" + taken.getLocalPort());
+        }
+    }
+
+    @Test
+    void backendRejectsAnUnknownMode() {
+        Result r = run("backend", "--listen", "127.0.0.1:0", "--mode", "teapot");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("teapot").contains("echo, http, discard, name");
+    }
+}

@@ -1,0 +1,163 @@
+package io.svcproxy.proxy.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.svcproxy.proxy.cli.TestBackend.Mode;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** svcproxy as a process: the demo, signals and exit codes. */
+@Timeout(value = 90, unit = TimeUnit.SECONDS)
+class ProcessTest {
+    @TempDir
+    Path dir;
+
+    static Socket connect(String ip, int port) throws IOException {
+        Socket s = new Socket();
+        s.setSoTimeout(5000);
+        s.connect(new InetSocketAddress(ip, port), 2000);
+        return s;
+    }
+
+    static boolean accepts(String ip, int port) {
+        try (Socket s = connect(ip, port)) {
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    static String echo(Socket s, String text) throws IOException {
+        s.getOutputStream().write(text.getBytes(StandardCharsets.UTF_8));
+        s.getOutputStream().flush();
+        return new String(s.getInputStream().readNBytes(text.length()), StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void withoutConfigItRunsTheDemoAndStopsOnSigterm() throws Exception {
+        try (SvcproxyProcess p = SvcproxyProcess.start(dir)) {
+            await().atMost(Duration.ofSeconds(30)).until(() -> p.stdout().contains("try:") || !p.isAlive());
+            assertThat(p.stderr()).contains("running the demo");
+            assertThat(p.stdout()).contains("curl http://127.0.10.1:8080/");
+            HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+            List<String> answers = new ArrayList<>();
+            for (int i = 0; i < 6; i++) {
+                HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.10.1:8080/"))
+                        .header("Connection", "close").timeout(Duration.ofSeconds(5)).build();
+                HttpClient fresh = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+                answers.add(fresh.send(request, HttpResponse.BodyHandlers.ofString()).body().trim());
+            }
+            assertThat(answers).containsExactly("demo-1", "demo-2", "demo-3", "demo-1", "demo-2", "demo-3");
+            HttpResponse<String> health = client.send(HttpRequest.newBuilder(
+                    URI.create("http://127.0.0.1:9901/healthz")).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(health.statusCode()).isEqualTo(200);
+            p.terminate();
+            assertThat(p.waitFor(20)).isZero();
+        }
+    }
+
+    @Test
+    void sigtermRefusesNewConnectionsAndDrainsEstablishedOnes() throws Exception {
+        try (TestBackend echo = TestBackend.start(new InetSocketAddress("127.0.0.11", 0), "echo", Mode.ECHO)) {
+            Path config = dir.resolve("svcproxy.yaml");
+            Files.writeString(config, """
+                    proxy: {admin: off, drainTimeout: 20s}
+                    services:
+                      - name: web
+                        clusterIP: 127.0.10.4
+                        ports: [{port: 18081}]
+                        endpoints: [{ip: 127.0.0.11, port: %d}]
+                    """.formatted(echo.address().getPort()));
+            try (SvcproxyProcess p = SvcproxyProcess.start(dir, "run", "--config", config.toString())) {
+                await().atMost(Duration.ofSeconds(30)).until(() -> accepts("127.0.10.4", 18081) || !p.isAlive());
+                try (Socket held = connect("127.0.10.4", 18081)) {
+                    assertThat(echo(held, "before")).isEqualTo("before");
+                    p.terminate();
+                    await().atMost(Duration.ofSeconds(10)).until(() -> !accepts("127.0.10.4", 18081));
+                    assertThat(p.isAlive()).isTrue();
+                    assertThat(echo(held, "during drain")).isEqualTo("during drain");
+                }
+                long closedAt = System.nanoTime();
+                assertThat(p.waitFor(15)).isZero();
+                assertThat(Duration.ofNanos(System.nanoTime() - closedAt)).isLessThan(Duration.ofSeconds(15));
+                assertThat(p.stderr()).contains("SIGTERM");
+            }
+        }
+    }
+
+    @Test
+    void drainTimeoutClosesConnectionsThatOutstayIt() throws Exception {
+        try (TestBackend echo = TestBackend.start(new InetSocketAddress("127.0.0.11", 0), "echo", Mode.ECHO)) {
+            Path config = dir.resolve("svcproxy.yaml");
+            Files.writeString(config, """
+                    proxy: {admin: off, drainTimeout: 1s}
+                    services:
+                      - name: web
+                        clusterIP: 127.0.10.4
+                        ports: [{port: 18082}]
+                        endpoints: [{ip: 127.0.0.11, port: %d}]
+                    """.formatted(echo.address().getPort()));
+            try (SvcproxyProcess p = SvcproxyProcess.start(dir, "--config", config.toString())) {
+                await().atMost(Duration.ofSeconds(30)).until(() -> accepts("127.0.10.4", 18082) || !p.isAlive());
+                try (Socket held = connect("127.0.10.4", 18082)) {
+                    assertThat(echo(held, "x")).isEqualTo("x");
+                    p.terminate();
+                    assertThat(p.waitFor(15)).isZero();
+                    assertThat(held.getInputStream().read()).isEqualTo(-1);
+                }
+            }
+        }
+    }
+
+    @Test
+    void sighupReloadsTheConfig() throws Exception {
+        try (TestBackend a = TestBackend.start(new InetSocketAddress("127.0.0.11", 0), "a", Mode.NAME);
+             TestBackend b = TestBackend.start(new InetSocketAddress("127.0.0.12", 0), "b", Mode.NAME)) {
+            Path config = dir.resolve("svcproxy.yaml");
+            String template = """
+                    proxy: {admin: off}
+                    services:
+                      - name: web
+                        clusterIP: 127.0.10.4
+                        ports: [{port: 18083}]
+                        endpoints: [{ip: %s, port: %d}]
+                    """;
+            Files.writeString(config, template.formatted("127.0.0.11", a.address().getPort()));
+            try (SvcproxyProcess p = SvcproxyProcess.start(dir, "--config", config.toString())) {
+                await().atMost(Duration.ofSeconds(30)).until(() -> accepts("127.0.10.4", 18083) || !p.isAlive());
+                assertThat(name("127.0.10.4", 18083)).isEqualTo("a");
+                Files.writeString(config, template.formatted("127.0.0.12", b.address().getPort()));
+                p.signal("HUP");
+                await().atMost(Duration.ofSeconds(10)).until(() -> name("127.0.10.4", 18083).equals("b"));
+                Files.writeString(config, "services: [oops\n");
+                p.signal("HUP");
+                await().atMost(Duration.ofSeconds(10)).until(() -> p.stderr().contains("Reload rejected"));
+                assertThat(name("127.0.10.4", 18083)).isEqualTo("b");
+                p.terminate();
+                assertThat(p.waitFor(15)).isZero();
+            }
+        }
+    }
+
+    static String name(String ip, int port) throws IOException {
+        try (Socket s = connect(ip, port)) {
+            return new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        }
+    }
+}

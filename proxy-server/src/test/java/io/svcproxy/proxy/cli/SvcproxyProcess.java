@@ -1,0 +1,100 @@
+package io.svcproxy.proxy.cli;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * svcproxy run as a separate process (the test class path, {@code io.svcproxy.proxy.Main}), to test what only
+ * a process shows: exit codes, signals, stdout and stderr.
+ */
+final class SvcproxyProcess implements AutoCloseable {
+    private final Process process;
+    private final StringBuffer out = new StringBuffer();
+    private final StringBuffer err = new StringBuffer();
+
+    private SvcproxyProcess(Process process) {
+        this.process = process;
+        pump(process.getInputStream(), out);
+        pump(process.getErrorStream(), err);
+    }
+
+    static SvcproxyProcess start(Path workDir, String... args) throws IOException {
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.add("-Xmx128m");
+        command.add("-cp");
+        command.add(System.getProperty("java.class.path"));
+        command.add("io.svcproxy.proxy.Main");
+        command.addAll(List.of(args));
+        ProcessBuilder builder = new ProcessBuilder(command).directory(workDir.toFile());
+        return new SvcproxyProcess(builder.start());
+    }
+
+    private static void pump(InputStream in, StringBuffer sink) {
+        Thread t = new Thread(() -> {
+            byte[] buffer = new byte[4096];
+            int n;
+            try {
+                while ((n = in.read(buffer)) >= 0) {
+                    sink.append(new String(buffer, 0, n, StandardCharsets.UTF_8));
+                }
+            } catch (IOException e) {
+                // the process ended
+            }
+        }, "pump");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    String stdout() {
+        return out.toString();
+    }
+
+    String stderr() {
+        return err.toString();
+    }
+
+    long pid() {
+        return process.pid();
+    }
+
+    boolean isAlive() {
+        return process.isAlive();
+    }
+
+    /** Sends SIGTERM (what {@code docker stop} and Kubernetes send). */
+    void terminate() {
+        process.destroy();
+    }
+
+    /** Sends a signal by name, such as HUP. */
+    void signal(String name) {
+        try {
+            new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).start().waitFor(5, TimeUnit.SECONDS);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Waits for the exit and returns the code. */
+    int waitFor(long seconds) throws InterruptedException {
+        if (!process.waitFor(seconds, TimeUnit.SECONDS)) {
+            throw new AssertionError("svcproxy did not exit within " + seconds + " s; stderr:\n" + stderr());
+        }
+        Thread.sleep(50); // let the pumps drain
+        return process.exitValue();
+    }
+
+    @Override
+    public void close() {
+        process.destroyForcibly();
+    }
+}

@@ -1,0 +1,461 @@
+package io.svcproxy.proxy.dataplane;
+
+import static io.svcproxy.proxy.dataplane.ProxyFixture.endpoints;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.svcproxy.balancer.BackendState;
+import io.svcproxy.proxy.cli.TestBackend;
+import io.svcproxy.proxy.cli.TestBackend.Mode;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The data plane end to end on real loopback sockets: backends on 127.0.0.x, the Service on 127.0.10.2.
+ * Runs once per transport (see the subclasses).
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+abstract class DataPlaneTest {
+    static final String VIP = "127.0.10.2";
+    static final int PORT = 18080;
+
+    ProxyFixture fixture;
+
+    abstract Transport transport();
+
+    @BeforeEach
+    void setUp() {
+        fixture = new ProxyFixture(transport());
+    }
+
+    @AfterEach
+    void tearDown() {
+        fixture.close();
+    }
+
+    static String service(String scheduler, String proxyExtra, String endpointsYaml) {
+        return "proxy:\n  admin: off\n" + proxyExtra
+                + "services:\n"
+                + "  - name: web\n"
+                + "    clusterIP: " + VIP + "\n"
+                + "    scheduler: " + scheduler + "\n"
+                + "    ports: [{port: " + PORT + "}]\n"
+                + endpointsYaml;
+    }
+
+    static String readName() throws IOException {
+        try (Socket s = Net.connect(VIP, PORT)) {
+            return Net.readAllText(s).trim();
+        }
+    }
+
+    ServicePort servicePort() {
+        return fixture.server().table().servicePorts().get(0);
+    }
+
+    @Test
+    void roundRobinRotatesAcrossEndpoints() throws Exception {
+        TestBackend a = fixture.backend("127.0.0.11", "a", Mode.NAME);
+        TestBackend b = fixture.backend("127.0.0.12", "b", Mode.NAME);
+        TestBackend c = fixture.backend("127.0.0.13", "c", Mode.NAME);
+        fixture.proxy(service("rr", "", endpoints(c, a, b)));
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < 7; i++) {
+            names.add(readName());
+        }
+        assertThat(names).containsExactly("a", "b", "c", "a", "b", "c", "a");
+    }
+
+    @Test
+    void weightedRoundRobinFollowsTheKernelSequence() throws Exception {
+        TestBackend a = fixture.backend("127.0.0.11", "A", Mode.NAME);
+        TestBackend b = fixture.backend("127.0.0.12", "B", Mode.NAME);
+        TestBackend c = fixture.backend("127.0.0.13", "C", Mode.NAME);
+        String eps = "    endpoints:\n"
+                + "      - {ip: 127.0.0.11, port: " + a.address().getPort() + ", weight: 4}\n"
+                + "      - {ip: 127.0.0.12, port: " + b.address().getPort() + ", weight: 3}\n"
+                + "      - {ip: 127.0.0.13, port: " + c.address().getPort() + ", weight: 2}\n";
+        fixture.proxy(service("wrr", "", eps));
+        StringBuilder seq = new StringBuilder();
+        for (int i = 0; i < 18; i++) {
+            seq.append(readName());
+        }
+        assertThat(seq.toString()).isEqualTo("AABABCABC" + "AABABCABC");
+    }
+
+    /** Opens a held connection through the proxy and returns it with the backend that accepted it. */
+    private HeldConnection hold(TestBackend... backends) throws Exception {
+        int[] before = new int[backends.length];
+        for (int i = 0; i < backends.length; i++) {
+            before[i] = backends[i].acceptedConnections();
+        }
+        Socket socket = Net.connect(VIP, PORT);
+        Net.write(socket, "x");
+        assertThat(Net.readExactly(socket, 1)).isEqualTo(new byte[] {'x'}); // established end to end
+        for (int i = 0; i < backends.length; i++) {
+            if (backends[i].acceptedConnections() != before[i]) {
+                return new HeldConnection(socket, backends[i]);
+            }
+        }
+        throw new AssertionError("no backend accepted the connection");
+    }
+
+    record HeldConnection(Socket socket, TestBackend backend) {
+    }
+
+    @Test
+    void leastConnectionPicksTheEndpointWithFewestOpenConnections() throws Exception {
+        TestBackend a = fixture.backend("127.0.0.11", "a", Mode.ECHO);
+        TestBackend b = fixture.backend("127.0.0.12", "b", Mode.ECHO);
+        TestBackend c = fixture.backend("127.0.0.13", "c", Mode.ECHO);
+        fixture.proxy(service("lc", "", endpoints(a, b, c)));
+        HeldConnection first = hold(a, b, c);
+        HeldConnection second = hold(a, b, c);
+        HeldConnection third = hold(a, b, c);
+        assertThat(List.of(first.backend(), second.backend(), third.backend())).containsExactly(a, b, c);
+        second.socket().close();
+        await().atMost(Duration.ofSeconds(5)).until(() -> backendState("127.0.0.12").activeConnections() == 0
+                && backendState("127.0.0.12").inactiveConnections() == 0);
+        assertThat(hold(a, b, c).backend()).isSameAs(b);
+        assertThat(hold(a, b, c).backend()).isSameAs(a);
+    }
+
+    @Test
+    void shortestExpectedDelayWeighsActiveConnections() throws Exception {
+        TestBackend a = fixture.backend("127.0.0.11", "a", Mode.ECHO);
+        TestBackend b = fixture.backend("127.0.0.12", "b", Mode.ECHO);
+        String eps = "    endpoints:\n"
+                + "      - {ip: 127.0.0.11, port: " + a.address().getPort() + ", weight: 1}\n"
+                + "      - {ip: 127.0.0.12, port: " + b.address().getPort() + ", weight: 3}\n";
+        fixture.proxy(service("sed", "", eps));
+        // costs (active+1)/weight: a 1/1 vs b 1/3 -> b; a 1 vs b 2/3 -> b; a 1 vs b 3/3 -> tie, first (a)
+        assertThat(hold(a, b).backend()).isSameAs(b);
+        assertThat(hold(a, b).backend()).isSameAs(b);
+        assertThat(hold(a, b).backend()).isSameAs(a);
+        // a 2/1 vs b 3/3 -> b
+        assertThat(hold(a, b).backend()).isSameAs(b);
+    }
+
+    @Test
+    void neverQueuePrefersAnIdleEndpoint() throws Exception {
+        TestBackend a = fixture.backend("127.0.0.11", "a", Mode.ECHO);
+        TestBackend b = fixture.backend("127.0.0.12", "b", Mode.ECHO);
+        String eps = "    endpoints:\n"
+                + "      - {ip: 127.0.0.11, port: " + a.address().getPort() + ", weight: 1}\n"
+                + "      - {ip: 127.0.0.12, port: " + b.address().getPort() + ", weight: 3}\n";
+        fixture.proxy(service("nq", "", eps));
+        assertThat(hold(a, b).backend()).isSameAs(a); // idle, first
+        assertThat(hold(a, b).backend()).isSameAs(b); // idle
+        assertThat(hold(a, b).backend()).isSameAs(b); // sed: a 2/1 vs b 2/3
+    }
+
+    @Test
+    void weightedLeastConnectionDividesByWeight() throws Exception {
+        TestBackend a = fixture.backend("127.0.0.11", "a", Mode.ECHO);
+        TestBackend b = fixture.backend("127.0.0.12", "b", Mode.ECHO);
+        String eps = "    endpoints:\n"
+                + "      - {ip: 127.0.0.11, port: " + a.address().getPort() + ", weight: 1}\n"
+                + "      - {ip: 127.0.0.12, port: " + b.address().getPort() + ", weight: 2}\n";
+        fixture.proxy(service("wlc", "", eps));
+        assertThat(hold(a, b).backend()).isSameAs(a); // 0 vs 0: first
+        assertThat(hold(a, b).backend()).isSameAs(b); // 256/1 vs 0/2
+        assertThat(hold(a, b).backend()).isSameAs(b); // 256/1 vs 256/2
+        assertThat(hold(a, b).backend()).isSameAs(a); // 256/1 vs 512/2: tie, first
+    }
+
+    @Test
+    void sourceHashingSendsOneClientToOneEndpoint() throws Exception {
+        TestBackend a = fixture.backend("127.0.0.11", "a", Mode.NAME);
+        TestBackend b = fixture.backend("127.0.0.12", "b", Mode.NAME);
+        TestBackend c = fixture.backend("127.0.0.13", "c", Mode.NAME);
+        fixture.proxy(service("sh", "", endpoints(a, b, c)));
+        String first = readName();
+        for (int i = 0; i < 5; i++) {
+            assertThat(readName()).isEqualTo(first);
+        }
+    }
+
+    private BackendState backendState(String ip) {
+        return servicePort().backendSet().backends().stream()
+                .filter(b -> b.address().getHostAddress().equals(ip)).findFirst().orElseThrow();
+    }
+
+    @Test
+    void clientHalfCloseStillReceivesTheRest() throws Exception {
+        TestBackend echo = fixture.backend("127.0.0.11", "echo", Mode.ECHO);
+        fixture.proxy(service("rr", "", endpoints(echo)));
+        try (Socket s = Net.connect(VIP, PORT)) {
+            Net.write(s, "hello, half-closed world");
+            s.shutdownOutput();
+            assertThat(Net.readAllText(s)).isEqualTo("hello, half-closed world");
+        }
+    }
+
+    @Test
+    void endpointHalfCloseLetsTheClientKeepSending() throws Exception {
+        try (ServerSocket server = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.11"))) {
+            String eps = "    endpoints: [{ip: 127.0.0.11, port: " + server.getLocalPort() + "}]\n";
+            fixture.proxy(service("rr", "", eps));
+            try (Socket client = Net.connect(VIP, PORT)) {
+                Socket accepted = server.accept();
+                accepted.setSoTimeout(5000);
+                Net.write(accepted, "bye");
+                accepted.shutdownOutput();
+                assertThat(Net.readAllText(client)).isEqualTo("bye");
+                Net.write(client, "still here");
+                client.shutdownOutput();
+                assertThat(Net.readAllText(accepted)).isEqualTo("still here");
+                accepted.close();
+            }
+        }
+    }
+
+    @Test
+    void sixtyFourMebibytesCrossBothWaysIntact() throws Exception {
+        TestBackend echo = fixture.backend("127.0.0.11", "echo", Mode.ECHO);
+        fixture.proxy(service("rr", "", endpoints(echo)));
+        int size = 64 << 20;
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try (Socket s = Net.connect(VIP, PORT)) {
+            s.setSoTimeout(30_000);
+            Future<byte[]> sent = pool.submit(() -> {
+                MessageDigest digest = MessageDigest.getInstance("SHA-256");
+                Random random = new Random(42);
+                byte[] chunk = new byte[64 << 10];
+                OutputStream out = s.getOutputStream();
+                for (int written = 0; written < size; written += chunk.length) {
+                    random.nextBytes(chunk);
+                    digest.update(chunk);
+                    out.write(chunk);
+                }
+                out.flush();
+                s.shutdownOutput();
+                return digest.digest();
+            });
+            Future<byte[]> received = pool.submit(() -> {
+                MessageDigest digest = MessageDigest.getInstance("SHA-256");
+                InputStream in = s.getInputStream();
+                byte[] buffer = new byte[64 << 10];
+                long total = 0;
+                int n;
+                while ((n = in.read(buffer)) >= 0) {
+                    digest.update(buffer, 0, n);
+                    total += n;
+                }
+                assertThat(total).isEqualTo(size);
+                return digest.digest();
+            });
+            assertThat(received.get(60, TimeUnit.SECONDS)).isEqualTo(sent.get(60, TimeUnit.SECONDS));
+        } finally {
+            pool.shutdownNow();
+        }
+        assertThat(servicePort().bytesToEndpoint()).isEqualTo(size);
+        await().atMost(Duration.ofSeconds(5)).until(() -> servicePort().bytesToClient() == size);
+    }
+
+    static int closedPort(String ip) throws IOException {
+        try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getByName(ip))) {
+            return probe.getLocalPort();
+        }
+    }
+
+    @Test
+    void aRefusingEndpointIsRetriedElsewhereUnnoticed() throws Exception {
+        int dead = closedPort("127.0.0.11");
+        TestBackend live = fixture.backend("127.0.0.12", "live", Mode.NAME);
+        String eps = "    endpoints:\n"
+                + "      - {ip: 127.0.0.11, port: " + dead + "}\n"
+                + "      - {ip: 127.0.0.12, port: " + live.address().getPort() + "}\n";
+        fixture.proxy(service("rr", "", eps));
+        for (int i = 0; i < 6; i++) {
+            assertThat(readName()).isEqualTo("live");
+        }
+        assertThat(backendState("127.0.0.11").counters().total()).isEqualTo(6); // rr tries it first every time
+        assertThat(fixture.server().meterRegistry().find("svcproxy.connect.failures")
+                .tag("endpoint", "127.0.0.11:" + dead).tag("reason", "refused").counter().count()).isEqualTo(6);
+    }
+
+    @Test
+    void allEndpointsDownClosesTheClientQuickly() throws Exception {
+        String eps = "    endpoints:\n"
+                + "      - {ip: 127.0.0.11, port: " + closedPort("127.0.0.11") + "}\n"
+                + "      - {ip: 127.0.0.12, port: " + closedPort("127.0.0.12") + "}\n";
+        fixture.proxy(service("rr", "  connectAttempts: 3\n", eps));
+        long start = System.nanoTime();
+        try (Socket s = Net.connect(VIP, PORT)) {
+            assertThat(s.getInputStream().read()).isEqualTo(-1);
+        }
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
+        assertThat(servicePort().backendSet().backends()).allSatisfy(b -> {
+            assertThat(b.counters().total()).isEqualTo(1); // two distinct endpoints tried once each
+            assertThat(b.activeConnections() + b.inactiveConnections()).isZero();
+        });
+    }
+
+    @Test
+    void anEndpointThatNeverAnswersTimesOutAndIsRetried() throws Exception {
+        // A listener whose accept queue is full drops new SYNs: connects to it time out.
+        try (ServerSocket full = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.11"))) {
+            List<Socket> fillers = new ArrayList<>();
+            try {
+                for (int i = 0; i < 2; i++) {
+                    Socket f = new Socket();
+                    f.connect(full.getLocalSocketAddress(), 1000);
+                    fillers.add(f);
+                }
+                TestBackend live = fixture.backend("127.0.0.12", "live", Mode.NAME);
+                String eps = "    endpoints:\n"
+                        + "      - {ip: 127.0.0.11, port: " + full.getLocalPort() + "}\n"
+                        + "      - {ip: 127.0.0.12, port: " + live.address().getPort() + "}\n";
+                fixture.proxy(service("rr", "  connectTimeout: 300ms\n", eps));
+                assertThat(readName()).isEqualTo("live");
+                assertThat(fixture.server().meterRegistry().find("svcproxy.connect.failures")
+                        .tag("reason", "timeout").counter().count()).isEqualTo(1);
+            } finally {
+                for (Socket f : fillers) {
+                    f.close();
+                }
+            }
+        }
+    }
+
+    @Test
+    void aServicePortWithoutEndpointsClosesClientsAtOnce() throws Exception {
+        String yaml = service("rr", "", "    selector: {app: nothing}\n");
+        fixture.proxy(yaml);
+        try (Socket s = Net.connect(VIP, PORT)) {
+            assertThat(s.getInputStream().read()).isEqualTo(-1);
+        }
+        assertThat(servicePort().noEndpointCount()).isEqualTo(1);
+    }
+
+    @Test
+    void fiveHundredConcurrentConnectionsAllGetThrough() throws Exception {
+        TestBackend a = fixture.backend("127.0.0.11", "a", Mode.ECHO);
+        TestBackend b = fixture.backend("127.0.0.12", "b", Mode.ECHO);
+        fixture.proxy(service("rr", "", endpoints(a, b)));
+        List<Socket> sockets = new ArrayList<>();
+        try {
+            for (int i = 0; i < 500; i++) {
+                Socket s = Net.connect(VIP, PORT);
+                sockets.add(s);
+                Net.write(s, "message-" + i + ";");
+            }
+            for (int i = 0; i < 500; i++) {
+                String expected = "message-" + i + ";";
+                byte[] echoed = Net.readExactly(sockets.get(i), expected.length());
+                assertThat(new String(echoed, StandardCharsets.UTF_8)).isEqualTo(expected);
+            }
+            assertThat(a.openConnections() + b.openConnections()).isEqualTo(500);
+            assertThat(a.acceptedConnections()).isEqualTo(250);
+        } finally {
+            for (Socket s : sockets) {
+                s.close();
+            }
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> fixture.server().listeners().connectionCount() == 0);
+        await().atMost(Duration.ofSeconds(10)).until(() -> a.openConnections() + b.openConnections() == 0);
+    }
+
+    @Test
+    void aResetFromTheEndpointResetsTheClient() throws Exception {
+        try (ServerSocket server = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.11"))) {
+            fixture.proxy(service("rr", "", "    endpoints: [{ip: 127.0.0.11, port: " + server.getLocalPort()
+                    + "}]\n"));
+            try (Socket client = Net.connect(VIP, PORT)) {
+                Socket accepted = server.accept();
+                Net.write(client, "ping");
+                Net.readExactly(accepted, 4);
+                accepted.setSoLinger(true, 0);
+                accepted.close();
+                assertThatThrownBy(() -> {
+                    InputStream in = client.getInputStream();
+                    for (int i = 0; i < 10; i++) {
+                        if (in.read() < 0) {
+                            return;
+                        }
+                    }
+                }).isInstanceOf(SocketException.class).hasMessageContaining("reset");
+            }
+        }
+    }
+
+    @Test
+    void aResetFromTheClientResetsTheEndpoint() throws Exception {
+        try (ServerSocket server = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.11"))) {
+            fixture.proxy(service("rr", "", "    endpoints: [{ip: 127.0.0.11, port: " + server.getLocalPort()
+                    + "}]\n"));
+            Socket client = Net.connect(VIP, PORT);
+            Socket accepted = server.accept();
+            accepted.setSoTimeout(5000);
+            Net.write(client, "ping");
+            Net.readExactly(accepted, 4);
+            client.setSoLinger(true, 0);
+            client.close();
+            assertThatThrownBy(() -> accepted.getInputStream().read())
+                    .isInstanceOf(SocketException.class).hasMessageContaining("reset");
+            accepted.close();
+        }
+    }
+
+    @Test
+    void anIdleConnectionIsClosedAfterIdleTimeout() throws Exception {
+        TestBackend echo = fixture.backend("127.0.0.11", "echo", Mode.ECHO);
+        fixture.proxy(service("rr", "  idleTimeout: 500ms\n", endpoints(echo)));
+        try (Socket s = Net.connect(VIP, PORT)) {
+            Net.write(s, "x");
+            Net.readExactly(s, 1);
+            assertThat(s.getInputStream().read()).isEqualTo(-1); // closed by the proxy, well before 5 s
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> echo.openConnections() == 0);
+    }
+
+    @Test
+    void countersFollowTheConnectionLifecycle() throws Exception {
+        TestBackend echo = fixture.backend("127.0.0.11", "echo", Mode.ECHO);
+        fixture.proxy(service("rr", "", endpoints(echo)));
+        BackendState state = backendState("127.0.0.11");
+        try (Socket s = Net.connect(VIP, PORT)) {
+            Net.write(s, "x");
+            Net.readExactly(s, 1);
+            assertThat(state.activeConnections()).isEqualTo(1);
+            assertThat(state.inactiveConnections()).isZero();
+            s.shutdownOutput(); // half-closed: active -> inactive
+            assertThat(s.getInputStream().read()).isEqualTo(-1);
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> state.activeConnections() == 0
+                && state.inactiveConnections() == 0);
+        assertThat(state.counters().total()).isEqualTo(1);
+    }
+
+    @Test
+    void listenerBindsOnlyTheClusterIp() throws Exception {
+        TestBackend echo = fixture.backend("127.0.0.11", "echo", Mode.ECHO);
+        fixture.proxy(service("rr", "", endpoints(echo)));
+        assertThat(fixture.server().listeners().boundAddress(servicePort().key()))
+                .isEqualTo(new InetSocketAddress(VIP, PORT));
+        assertThatThrownBy(() -> Net.connect("127.0.10.3", PORT)).isInstanceOf(IOException.class);
+    }
+
+}

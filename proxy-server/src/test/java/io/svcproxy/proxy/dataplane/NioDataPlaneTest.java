@@ -1,0 +1,9 @@
+package io.svcproxy.proxy.dataplane;
+
+/** The data plane on the portable NIO transport. */
+class NioDataPlaneTest extends DataPlaneTest {
+    @Override
+    Transport transport() {
+        return Transport.NIO;
+    }
+}
