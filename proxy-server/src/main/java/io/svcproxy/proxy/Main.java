@@ -8,7 +8,7 @@ import picocli.CommandLine;
 
 /** The entry point of {@code java -jar svcproxy.jar}. */
 public final class Main {
-    private static final Set<String> COMMANDS = Set.of("run", "demo", "validate", "backend", "version", "help");
+    private static final Set<String> COMMANDS = Set.of("run", "demo", "validate", "backend", "version");
 
     private Main() {
     }
@@ -28,7 +28,6 @@ public final class Main {
         CommandLine commandLine = new CommandLine(new SvcproxyCommand())
                 .setOut(out)
                 .setErr(err)
-                .setExitCodeExceptionMapper(e -> ExitCodes.RUNTIME_FAILURE)
                 .setExecutionExceptionHandler((e, cmd, parsed) -> {
                     if (e instanceof IllegalArgumentException) {
                         cmd.getErr().println("svcproxy: " + e.getMessage());
@@ -40,7 +39,6 @@ public final class Main {
                     cmd.getErr().flush();
                     return ExitCodes.RUNTIME_FAILURE;
                 });
-        commandLine.addSubcommand("help", new CommandLine.HelpCommand());
         return commandLine.execute(effective);
     }
 

@@ -51,16 +51,19 @@ final class DemoCommand implements Callable<Integer> {
                         "demo-" + (i + 1), TestBackend.Mode.HTTP));
             }
             ProxyConfig config = config();
-            out.println("svcproxy demo: Service default/demo at http://" + CLUSTER_IP + ":" + PORT
-                    + "/ (scheduler rr) in front of demo-1, demo-2, demo-3 on " + String.join(", ", BACKEND_IPS)
-                    + " port " + BACKEND_PORT);
-            out.println("  try:   curl http://" + CLUSTER_IP + ":" + PORT + "/   (again and again: the answer rotates)");
-            InetSocketAddress admin = config.proxy().admin();
-            out.println("  admin: http://" + admin.getHostString() + ":" + admin.getPort()
-                    + "/   (/metrics, /api/v1/services, /healthz, /readyz)");
-            out.println("  stop:  Ctrl-C");
-            out.flush();
-            return RunCommand.serve(config, err);
+            Runnable instructions = () -> {
+                out.println("svcproxy demo: Service default/demo at http://" + CLUSTER_IP + ":" + PORT
+                        + "/ (scheduler rr) in front of demo-1, demo-2, demo-3 on "
+                        + String.join(", ", BACKEND_IPS) + " port " + BACKEND_PORT);
+                out.println("  try:   curl http://" + CLUSTER_IP + ":" + PORT
+                        + "/   (again and again: the answer rotates)");
+                InetSocketAddress admin = config.proxy().admin();
+                out.println("  admin: http://" + admin.getHostString() + ":" + admin.getPort()
+                        + "/   (/metrics, /api/v1/services, /healthz, /readyz)");
+                out.println("  stop:  Ctrl-C");
+                out.flush();
+            };
+            return RunCommand.serve(config, err, instructions);
         } catch (BindException e) {
             err.println("svcproxy: " + e.getMessage());
             err.flush();

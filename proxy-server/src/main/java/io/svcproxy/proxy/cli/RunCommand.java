@@ -52,11 +52,16 @@ final class RunCommand implements Callable<Integer> {
             err.flush();
             return ExitCodes.INVALID;
         }
-        return serve(loaded, err);
+        return serve(loaded, err, () -> { });
     }
 
-    /** Serves {@code config} until a signal stops it; returns the exit code. */
-    static int serve(ProxyConfig config, PrintWriter err) throws InterruptedException {
+    /**
+     * Serves {@code config} until a signal stops it; returns the exit code.
+     *
+     * @param onServing runs once every listener is bound
+     */
+    static int serve(ProxyConfig config, PrintWriter err, Runnable onServing) throws InterruptedException {
+        Signals signals = Signals.install();
         ProxyServer server;
         try {
             server = ProxyServer.start(config);
@@ -65,7 +70,8 @@ final class RunCommand implements Callable<Integer> {
             err.flush();
             return ExitCodes.RUNTIME_FAILURE;
         }
-        Signals.install(server);
+        onServing.run();
+        signals.serving(server);
         server.awaitStopped();
         return ExitCodes.OK;
     }

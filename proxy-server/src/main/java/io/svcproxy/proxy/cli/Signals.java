@@ -3,6 +3,8 @@ package io.svcproxy.proxy.cli;
 import io.svcproxy.proxy.ProxyServer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
 import sun.misc.Signal;
 
 /**
@@ -12,27 +14,59 @@ import sun.misc.Signal;
 final class Signals {
     private static final Logger log = LoggerFactory.getLogger(Signals.class);
 
+    private final AtomicReference<ProxyServer> server = new AtomicReference<>();
+    private final AtomicBoolean stopRequested = new AtomicBoolean();
+
     private Signals() {
     }
 
-    static void install(ProxyServer server) {
-        Signal.handle(new Signal("TERM"), s -> stop(server, "SIGTERM"));
-        Signal.handle(new Signal("INT"), s -> stop(server, "SIGINT"));
+    /**
+     * Installs the handlers before the server starts, so that a SIGTERM during start-up is not lost: it stops
+     * the server as soon as {@link #serving} hands it over.
+     */
+    static Signals install() {
+        Signals signals = new Signals();
+        Signal.handle(new Signal("TERM"), s -> signals.stop("SIGTERM"));
+        Signal.handle(new Signal("INT"), s -> signals.stop("SIGINT"));
         try {
-            Signal.handle(new Signal("HUP"), s -> {
-                log.info("Received SIGHUP: reloading");
-                Thread reload = new Thread(server::reloadFromFile, "svcproxy-sighup");
-                reload.setDaemon(true);
-                reload.start();
-            });
+            Signal.handle(new Signal("HUP"), s -> signals.reload());
         } catch (IllegalArgumentException e) {
             log.debug("SIGHUP is not available here: {}", e.getMessage());
         }
+        return signals;
     }
 
-    private static void stop(ProxyServer server, String signal) {
+    /** Hands over the started server; stops it at once if a stop signal came during start-up. */
+    void serving(ProxyServer started) {
+        server.set(started);
+        if (stopRequested.get()) {
+            shutdown(started);
+        }
+    }
+
+    private void stop(String signal) {
         log.info("Received {}: shutting down", signal);
-        Thread stop = new Thread(server::shutdown, "svcproxy-shutdown");
+        stopRequested.set(true);
+        ProxyServer current = server.get();
+        if (current != null) {
+            shutdown(current);
+        }
+    }
+
+    private static void shutdown(ProxyServer target) {
+        Thread stop = new Thread(target::shutdown, "svcproxy-shutdown");
         stop.start();
+    }
+
+    private void reload() {
+        ProxyServer current = server.get();
+        if (current == null) {
+            log.info("Received SIGHUP during start-up: ignored");
+            return;
+        }
+        log.info("Received SIGHUP: reloading");
+        Thread reload = new Thread(current::reloadFromFile, "svcproxy-sighup");
+        reload.setDaemon(true);
+        reload.start();
     }
 }

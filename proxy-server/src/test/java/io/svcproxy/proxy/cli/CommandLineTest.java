@@ -80,7 +80,7 @@ class CommandLineTest {
         assertThat(r.err()).contains(f + ":2:3: ").contains("did you mean 'scheduler'");
         assertThat(r.err()).contains(f + ":5:16: ").contains("127.0.10.300");
         assertThat(r.err()).contains(f + ":6:16: ").contains("fastest").contains("rr, wrr, lc, wlc, sed, nq, dh, sh, mh");
-        assertThat(r.err()).contains(f + ":9:38: ").contains("70000");
+        assertThat(r.err()).contains(f + ":9:34: ").contains("70000");
     }
 
     @Test
@@ -92,7 +92,7 @@ class CommandLineTest {
 
     @Test
     void anUnknownOptionExitsTwo() {
-        Result r = run("validate", "--frobnicate");
+        Result r = run("validate", "--config", "x.yaml", "--frobnicate");
         assertThat(r.code()).isEqualTo(2);
         assertThat(r.err()).contains("--frobnicate");
     }

@@ -55,15 +55,12 @@ class ProcessTest {
             await().atMost(Duration.ofSeconds(30)).until(() -> p.stdout().contains("try:") || !p.isAlive());
             assertThat(p.stderr()).contains("running the demo");
             assertThat(p.stdout()).contains("curl http://127.0.10.1:8080/");
-            HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
             List<String> answers = new ArrayList<>();
             for (int i = 0; i < 6; i++) {
-                HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.10.1:8080/"))
-                        .header("Connection", "close").timeout(Duration.ofSeconds(5)).build();
-                HttpClient fresh = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-                answers.add(fresh.send(request, HttpResponse.BodyHandlers.ofString()).body().trim());
+                answers.add(httpGet("127.0.10.1", 8080, "/"));
             }
             assertThat(answers).containsExactly("demo-1", "demo-2", "demo-3", "demo-1", "demo-2", "demo-3");
+            HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
             HttpResponse<String> health = client.send(HttpRequest.newBuilder(
                     URI.create("http://127.0.0.1:9901/healthz")).build(), HttpResponse.BodyHandlers.ofString());
             assertThat(health.statusCode()).isEqualTo(200);
@@ -96,7 +93,7 @@ class ProcessTest {
                 long closedAt = System.nanoTime();
                 assertThat(p.waitFor(15)).isZero();
                 assertThat(Duration.ofNanos(System.nanoTime() - closedAt)).isLessThan(Duration.ofSeconds(15));
-                assertThat(p.stderr()).contains("SIGTERM");
+                assertThat(p.stderr()).as("stdout: %s", p.stdout()).contains("SIGTERM");
             }
         }
     }
@@ -152,6 +149,17 @@ class ProcessTest {
                 p.terminate();
                 assertThat(p.waitFor(15)).isZero();
             }
+        }
+    }
+
+    /** Sends one HTTP/1.1 request on a new connection, as {@code curl} does, and returns the body. */
+    static String httpGet(String ip, int port, String path) throws IOException {
+        try (Socket s = connect(ip, port)) {
+            s.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: " + ip + "\r\nConnection: close\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            String response = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(response).startsWith("HTTP/1.1 200 ");
+            return response.substring(response.indexOf("\r\n\r\n") + 4).trim();
         }
     }
 

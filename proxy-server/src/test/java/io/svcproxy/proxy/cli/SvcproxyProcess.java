@@ -17,11 +17,13 @@ final class SvcproxyProcess implements AutoCloseable {
     private final Process process;
     private final StringBuffer out = new StringBuffer();
     private final StringBuffer err = new StringBuffer();
+    private final Thread outPump;
+    private final Thread errPump;
 
     private SvcproxyProcess(Process process) {
         this.process = process;
-        pump(process.getInputStream(), out);
-        pump(process.getErrorStream(), err);
+        this.outPump = pump(process.getInputStream(), out);
+        this.errPump = pump(process.getErrorStream(), err);
     }
 
     static SvcproxyProcess start(Path workDir, String... args) throws IOException {
@@ -36,7 +38,7 @@ final class SvcproxyProcess implements AutoCloseable {
         return new SvcproxyProcess(builder.start());
     }
 
-    private static void pump(InputStream in, StringBuffer sink) {
+    private static Thread pump(InputStream in, StringBuffer sink) {
         Thread t = new Thread(() -> {
             byte[] buffer = new byte[4096];
             int n;
@@ -50,6 +52,7 @@ final class SvcproxyProcess implements AutoCloseable {
         }, "pump");
         t.setDaemon(true);
         t.start();
+        return t;
     }
 
     String stdout() {
@@ -68,9 +71,13 @@ final class SvcproxyProcess implements AutoCloseable {
         return process.isAlive();
     }
 
-    /** Sends SIGTERM (what {@code docker stop} and Kubernetes send). */
+    /**
+     * Sends SIGTERM (what {@code docker stop} and Kubernetes send). Through the process handle: unlike
+     * {@code Process.destroy()}, it leaves our ends of stdout and stderr open, so the logs of the shutdown are
+     * still read.
+     */
     void terminate() {
-        process.destroy();
+        process.toHandle().destroy();
     }
 
     /** Sends a signal by name, such as HUP. */
@@ -89,7 +96,8 @@ final class SvcproxyProcess implements AutoCloseable {
         if (!process.waitFor(seconds, TimeUnit.SECONDS)) {
             throw new AssertionError("svcproxy did not exit within " + seconds + " s; stderr:\n" + stderr());
         }
-        Thread.sleep(50); // let the pumps drain
+        outPump.join(5000); // the streams end with the process
+        errPump.join(5000);
         return process.exitValue();
     }
 
