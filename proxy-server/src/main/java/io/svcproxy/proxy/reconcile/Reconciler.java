@@ -12,6 +12,8 @@ import io.svcproxy.proxy.dataplane.ListenerManager;
 import io.svcproxy.proxy.dataplane.ServicePort;
 import io.svcproxy.proxy.dataplane.ServiceTable;
 import io.svcproxy.proxy.metrics.ProxyMetrics;
+import io.svcproxy.proxy.vip.ClusterIpHolder;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -34,12 +36,19 @@ public final class Reconciler {
     private final ListenerManager listeners;
     private final ProxyMetrics metrics;
     private final LongSupplier nanoTime;
+    private final ClusterIpHolder clusterIps;
 
     public Reconciler(ServiceTable table, ListenerManager listeners, ProxyMetrics metrics, LongSupplier nanoTime) {
+        this(table, listeners, metrics, nanoTime, ClusterIpHolder.NONE);
+    }
+
+    public Reconciler(ServiceTable table, ListenerManager listeners, ProxyMetrics metrics, LongSupplier nanoTime,
+                      ClusterIpHolder clusterIps) {
         this.table = table;
         this.listeners = listeners;
         this.metrics = metrics;
         this.nanoTime = nanoTime;
+        this.clusterIps = clusterIps;
     }
 
     /**
@@ -60,6 +69,9 @@ public final class Reconciler {
                 metrics.servicePortRemoved(port);
                 log.info("Removed service port service={} port={} address={}", port.serviceLabel(),
                         port.portLabel(), key);
+                if (table.keys().stream().noneMatch(k -> k.clusterIP().equals(key.clusterIP()))) {
+                    clusterIps.remove(key.clusterIP());
+                }
             }
         }
         List<BindException> failures = new ArrayList<>();
@@ -84,6 +96,11 @@ public final class Reconciler {
                     backends, nanoTime);
             ServicePort port = new ServicePort(spec, set);
             try {
+                try {
+                    clusterIps.add(spec.key().clusterIP());
+                } catch (IOException e) {
+                    throw new BindException(spec.key().toString(), e);
+                }
                 listeners.bind(port);
             } catch (BindException e) {
                 log.error("Cannot serve service={} port={}: {}", port.serviceLabel(), port.portLabel(),

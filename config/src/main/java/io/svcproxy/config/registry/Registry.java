@@ -1,0 +1,97 @@
+package io.svcproxy.config.registry;
+
+import io.svcproxy.config.ProxyConfig;
+import io.svcproxy.config.ServiceKey;
+import io.svcproxy.config.ServicePortSpec;
+import io.svcproxy.config.ServicePorts;
+import io.svcproxy.config.ServiceSpec;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Merges the sources into one versioned desired state. The config file's Service ports come first; a Kubernetes
+ * Service port on a key the config file already serves is left out (and logged), so a local override wins.
+ * Kubernetes Services that name no scheduler get the config's {@code proxy.scheduler}. Every change that alters
+ * the merged state publishes a new {@link DesiredState} to the listener, on the caller's thread.
+ */
+public final class Registry {
+    private static final Logger log = LoggerFactory.getLogger(Registry.class);
+
+    private final Consumer<DesiredState> listener;
+    private final boolean kubernetesExpected;
+    private ProxyConfig config;
+    private List<ServicePortSpec> kubernetes = List.of();
+    private boolean kubernetesSynced;
+    private DesiredState current;
+
+    /**
+     * @param kubernetesExpected whether a Kubernetes source will report; until it has synced, the state is not
+     *     {@link DesiredState#synced()}
+     */
+    public Registry(boolean kubernetesExpected, Consumer<DesiredState> listener) {
+        this.kubernetesExpected = kubernetesExpected;
+        this.listener = Objects.requireNonNull(listener, "listener");
+    }
+
+    /** Takes a new valid config file (with its registry files' Pods). */
+    public synchronized void setConfig(ProxyConfig config) {
+        this.config = Objects.requireNonNull(config, "config");
+        publish();
+    }
+
+    /**
+     * Takes the Kubernetes source's full set of Service ports. Their {@link ServiceSpec#scheduler()} may be
+     * {@code null}: the config's default scheduler applies.
+     *
+     * @param synced whether the source has listed everything at least once
+     */
+    public synchronized void setKubernetes(List<ServicePortSpec> servicePorts, boolean synced) {
+        this.kubernetes = List.copyOf(servicePorts);
+        this.kubernetesSynced |= synced;
+        if (config != null) {
+            publish();
+        }
+    }
+
+    /** Returns the state last published, or {@code null} before the first config. */
+    public synchronized DesiredState current() {
+        return current;
+    }
+
+    private void publish() {
+        List<ServicePortSpec> merged = new ArrayList<>(ServicePorts.resolve(config));
+        Set<ServiceKey> keys = new HashSet<>();
+        merged.forEach(spec -> keys.add(spec.key()));
+        for (ServicePortSpec spec : kubernetes) {
+            if (!keys.add(spec.key())) {
+                log.warn("Kubernetes service port ignored: the config file serves its address service={} "
+                        + "address={}", spec.service().qualifiedName(), spec.key());
+                continue;
+            }
+            merged.add(withDefaultScheduler(spec, config.proxy().scheduler()));
+        }
+        boolean synced = !kubernetesExpected || kubernetesSynced;
+        if (current != null && current.servicePorts().equals(merged) && current.synced() == synced
+                && current.config().equals(config)) {
+            return;
+        }
+        current = new DesiredState(current == null ? 1 : current.version() + 1, config, merged, synced);
+        listener.accept(current);
+    }
+
+    private static ServicePortSpec withDefaultScheduler(ServicePortSpec spec, String scheduler) {
+        ServiceSpec s = spec.service();
+        if (s.scheduler() != null) {
+            return spec;
+        }
+        ServiceSpec named = new ServiceSpec(s.name(), s.namespace(), s.clusterIP(), s.selector(), scheduler,
+                s.schedulerFlags(), s.sessionAffinity(), s.ports(), s.endpoints());
+        return new ServicePortSpec(spec.key(), named, spec.port(), spec.endpoints());
+    }
+}
