@@ -5,7 +5,8 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.svcproxy.config.ConfigException;
 import io.svcproxy.config.ConfigLoader;
 import io.svcproxy.config.ProxyConfig;
-import io.svcproxy.config.ServicePorts;
+import io.svcproxy.config.registry.DesiredState;
+import io.svcproxy.config.registry.Registry;
 import io.svcproxy.proxy.admin.AdminServer;
 import io.svcproxy.proxy.dataplane.BindException;
 import io.svcproxy.proxy.dataplane.DataPlaneSettings;
@@ -14,8 +15,10 @@ import io.svcproxy.proxy.dataplane.ServiceTable;
 import io.svcproxy.proxy.dataplane.Transport;
 import io.svcproxy.proxy.metrics.MicrometerProxyMetrics;
 import io.svcproxy.proxy.reconcile.Reconciler;
+import io.svcproxy.proxy.reconcile.SyncRunner;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CountDownLatch;
@@ -23,29 +26,40 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One running svcproxy: the data plane serving a config, its metrics and its admin server. Wiring only.
- * {@link #start} serves a valid config or fails naming the address it could not bind; {@link #reload} applies
- * a new config by difference; {@link #shutdown} stops accepting, drains and closes.
+ * One running svcproxy: the sources, the registry, the reconciler, the data plane, its metrics and its admin
+ * server. Wiring only. {@link #start} serves a valid config or fails naming the address it could not bind;
+ * later changes flow source → registry → sync runner → reconciler; {@link #shutdown} stops accepting, drains
+ * and closes.
  */
 public final class ProxyServer implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
 
-    private final PrometheusMeterRegistry registry;
+    /** A burst of changes within this interval is applied in one sync. */
+    static final Duration MIN_SYNC_INTERVAL = Duration.ofMillis(50);
+    /** Housekeeping period: drained endpoints, drain deadlines, expired affinity. */
+    static final Duration SWEEP_PERIOD = Duration.ofSeconds(1);
+
+    private final PrometheusMeterRegistry meterRegistry;
     private final MicrometerProxyMetrics metrics;
     private final ServiceTable table = new ServiceTable();
     private final ListenerManager listeners;
     private final Reconciler reconciler;
+    private final Registry registry;
+    private final SyncRunner syncRunner;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private volatile ProxyConfig config;
+    private volatile DesiredState applied;
     private AdminServer admin;
     private boolean shutdown;
 
     private ProxyServer(ProxyConfig config, Transport transport, int workerThreads) {
         this.config = config;
-        this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        this.metrics = new MicrometerProxyMetrics(registry);
+        this.meterRegistry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        this.metrics = new MicrometerProxyMetrics(meterRegistry);
         this.listeners = new ListenerManager(transport, workerThreads, metrics, DataPlaneSettings.of(config.proxy()));
         this.reconciler = new Reconciler(table, listeners, metrics, System::nanoTime);
+        this.registry = new Registry(false, state -> triggerSync());
+        this.syncRunner = new SyncRunner(this::sync, MIN_SYNC_INTERVAL, Duration.ofSeconds(5), SWEEP_PERIOD);
     }
 
     /**
@@ -62,23 +76,60 @@ public final class ProxyServer implements AutoCloseable {
             throws BindException {
         ProxyServer server = new ProxyServer(config, transport, workerThreads);
         try {
-            List<BindException> failures = server.reconciler.apply(ServicePorts.resolve(config));
+            server.registry.setConfig(config);
+            List<BindException> failures = server.applyCurrent();
             if (!failures.isEmpty()) {
                 throw failures.get(0);
             }
             InetSocketAddress adminAddress = config.proxy().admin();
             if (adminAddress != null) {
-                server.admin = new AdminServer(adminAddress, server.table, server.registry);
+                server.admin = new AdminServer(adminAddress, server.table, server.meterRegistry, transport);
                 server.admin.start();
             }
         } catch (BindException | RuntimeException e) {
             server.close();
             throw e;
         }
-        server.table.setReady(true);
+        server.updateReadiness(List.of());
         log.info("Serving config={} version={} servicePorts={}", config.source(), server.table.version(),
                 server.table.keys().size());
         return server;
+    }
+
+    private void triggerSync() {
+        // The first state is applied synchronously by start(); later ones go through the runner.
+        if (applied != null) {
+            syncRunner.trigger();
+        }
+    }
+
+    /** The sync function: applies the registry's latest state (if new) and does the housekeeping. */
+    private synchronized boolean sync() {
+        if (shutdown) {
+            return true;
+        }
+        List<BindException> failures = applyCurrent();
+        reconciler.sweep();
+        updateReadiness(failures);
+        return failures.isEmpty();
+    }
+
+    private synchronized List<BindException> applyCurrent() {
+        DesiredState state = registry.current();
+        if (state == null || state == applied && table.keys().size() == state.servicePorts().size()) {
+            return List.of();
+        }
+        listeners.setSettings(DataPlaneSettings.of(state.config().proxy()));
+        List<BindException> failures = reconciler.apply(state.servicePorts(), state.config().proxy().drainTimeout());
+        applied = state;
+        table.setVersion(state.version());
+        return failures;
+    }
+
+    private void updateReadiness(List<BindException> failures) {
+        DesiredState state = applied;
+        table.setReady(!shutdown && state != null && state.synced() && failures.isEmpty()
+                && table.keys().size() == state.servicePorts().size());
     }
 
     /**
@@ -87,7 +138,7 @@ public final class ProxyServer implements AutoCloseable {
      *
      * @return whether the change was applied
      */
-    public synchronized boolean reloadFromFile() {
+    public boolean reloadFromFile() {
         Path source = config.source();
         if (source == null) {
             log.info("Reload skipped: the config was not read from a file");
@@ -97,29 +148,43 @@ public final class ProxyServer implements AutoCloseable {
         try {
             next = ConfigLoader.load(source);
         } catch (ConfigException e) {
-            log.error("Reload rejected config={} errors={}\n{}", source, e.errors().size(), e.getMessage());
-            metrics.reload(false);
+            rejected(source, e);
             return false;
         }
         reload(next);
         return true;
     }
 
-    /** Applies a valid config by difference. */
+    /** Counts and logs a rejected config change; the config in force keeps serving. */
+    void rejected(Path file, ConfigException e) {
+        log.error("Reload rejected file={} errors={} (the last good config keeps serving)\n{}", file,
+                e.errors().size(), e.getMessage());
+        metrics.reload(false);
+    }
+
+    /** Applies a valid config by difference, within one sync. */
     public synchronized void reload(ProxyConfig next) {
         if (shutdown) {
+            return;
+        }
+        if (next.equals(config)) {
+            log.info("Reload: config unchanged file={}", next.source());
             return;
         }
         if (!Objects.equals(next.proxy().admin(), config.proxy().admin())) {
             log.warn("proxy.admin changed from {} to {}: takes effect at restart", config.proxy().admin(),
                     next.proxy().admin());
         }
-        listeners.setSettings(DataPlaneSettings.of(next.proxy()));
-        List<BindException> failures = reconciler.apply(ServicePorts.resolve(next));
         config = next;
+        registry.setConfig(next);
+        List<BindException> failures = applyCurrent();
+        updateReadiness(failures);
         metrics.reload(true);
         log.info("Reload applied config={} version={} servicePorts={} bindFailures={}", next.source(),
                 table.version(), table.keys().size(), failures.size());
+        if (!failures.isEmpty()) {
+            syncRunner.trigger();
+        }
     }
 
     /** Returns the Service ports in force. */
@@ -139,7 +204,7 @@ public final class ProxyServer implements AutoCloseable {
 
     /** Returns the Prometheus registry holding every metric. */
     public PrometheusMeterRegistry meterRegistry() {
-        return registry;
+        return meterRegistry;
     }
 
     /** Returns the admin server's bound address, or {@code null} when it is disabled. */
@@ -158,6 +223,7 @@ public final class ProxyServer implements AutoCloseable {
             }
             shutdown = true;
         }
+        syncRunner.close();
         table.setReady(false);
         listeners.closeListeners();
         int open = listeners.connectionCount();
@@ -183,6 +249,7 @@ public final class ProxyServer implements AutoCloseable {
             shutdown = true;
         }
         try {
+            syncRunner.close();
             listeners.close();
             if (admin != null) {
                 admin.stop();

@@ -64,6 +64,31 @@ public final class ServicePort {
         return connections;
     }
 
+    /**
+     * Closes the open connections served by the endpoint {@code ip:port} (a drain that outlived
+     * {@code drainTimeout}).
+     *
+     * @return how many were closed
+     */
+    public int closeConnectionsTo(String endpoint) {
+        int closed = 0;
+        for (Channel channel : connections) {
+            io.svcproxy.balancer.BackendState backend = channel.attr(FrontendHandler.BACKEND).get();
+            if (backend != null && backend.endpoint().equals(endpoint)) {
+                channel.close();
+                closed++;
+            }
+        }
+        return closed;
+    }
+
+    /** Closes every open connection of this Service port; returns how many. */
+    public int closeConnections() {
+        int closed = connections.size();
+        connections.forEach(Channel::close);
+        return closed;
+    }
+
     /** Returns the bytes relayed from clients to endpoints. */
     public long bytesToEndpoint() {
         return bytesToEndpoint.sum();

@@ -14,6 +14,7 @@ import io.svcproxy.proxy.dataplane.ServiceTable;
 import io.svcproxy.proxy.metrics.ProxyMetrics;
 import io.svcproxy.proxy.vip.ClusterIpHolder;
 import java.io.IOException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -37,6 +38,14 @@ public final class Reconciler {
     private final ProxyMetrics metrics;
     private final LongSupplier nanoTime;
     private final ClusterIpHolder clusterIps;
+    /** When each draining endpoint of a Service port started draining, by {@code ip:port}. */
+    private final Map<ServiceKey, Map<String, Long>> drainingSince = new HashMap<>();
+    /** Service ports that were unbound while they still had connections, with their drain deadline. */
+    private final List<Removed> removedPorts = new ArrayList<>();
+    private Duration drainTimeout = Duration.ofSeconds(30);
+
+    private record Removed(ServicePort port, long deadline) {
+    }
 
     public Reconciler(ServiceTable table, ListenerManager listeners, ProxyMetrics metrics, LongSupplier nanoTime) {
         this(table, listeners, metrics, nanoTime, ClusterIpHolder.NONE);
@@ -57,6 +66,17 @@ public final class Reconciler {
      * @return the listeners that could not be bound (empty when all is well); the rest is applied regardless
      */
     public synchronized List<BindException> apply(List<ServicePortSpec> desired) {
+        return apply(desired, drainTimeout);
+    }
+
+    /**
+     * Makes the data plane serve exactly {@code desired}; connections of removed endpoints and Service ports
+     * may finish for up to {@code drainTimeout}, after which {@link #sweep()} closes them.
+     *
+     * @return the listeners that could not be bound (empty when all is well); the rest is applied regardless
+     */
+    public synchronized List<BindException> apply(List<ServicePortSpec> desired, Duration drainTimeout) {
+        this.drainTimeout = drainTimeout;
         Map<ServiceKey, ServicePortSpec> wanted = new LinkedHashMap<>();
         for (ServicePortSpec spec : desired) {
             wanted.putIfAbsent(spec.key(), spec);
@@ -66,6 +86,10 @@ public final class Reconciler {
                 ServicePort port = table.get(key);
                 listeners.unbind(key);
                 table.remove(key);
+                drainingSince.remove(key);
+                if (!port.connections().isEmpty()) {
+                    removedPorts.add(new Removed(port, nanoTime.getAsLong() + drainTimeout.toNanos()));
+                }
                 metrics.servicePortRemoved(port);
                 log.info("Removed service port service={} port={} address={}", port.serviceLabel(),
                         port.portLabel(), key);
@@ -83,6 +107,7 @@ public final class Reconciler {
                 List<BackendState> backends = backends(previous.backends(), spec.endpoints());
                 BackendSet next = previous.update(service.scheduler(), service.schedulerFlags(),
                         service.sessionAffinity(), backends);
+                trackDraining(spec.key(), backends);
                 if (next != previous || !existing.spec().equals(spec)) {
                     existing.update(spec, next);
                     metrics.servicePortChanged(existing);
@@ -115,6 +140,70 @@ public final class Reconciler {
         }
         table.setVersion(table.version() + 1);
         return failures;
+    }
+
+    private void trackDraining(ServiceKey key, List<BackendState> backends) {
+        Map<String, Long> since = drainingSince.computeIfAbsent(key, k -> new HashMap<>());
+        long now = nanoTime.getAsLong();
+        Map<String, Long> next = new HashMap<>();
+        for (BackendState b : backends) {
+            if (b.state() == BackendState.State.DRAINING) {
+                next.put(b.endpoint(), since.getOrDefault(b.endpoint(), now));
+            }
+        }
+        if (next.isEmpty()) {
+            drainingSince.remove(key);
+        } else {
+            drainingSince.put(key, next);
+        }
+    }
+
+    /**
+     * Housekeeping, run periodically: drops draining endpoints whose connections have all ended, closes the
+     * connections of endpoints and Service ports that drained longer than {@code drainTimeout}, and expires
+     * session affinity entries.
+     */
+    public synchronized void sweep() {
+        long now = nanoTime.getAsLong();
+        for (ServicePort port : table.servicePorts()) {
+            port.backendSet().expireAffinity();
+            Map<String, Long> since = drainingSince.get(port.key());
+            if (since == null) {
+                continue;
+            }
+            for (Map.Entry<String, Long> e : since.entrySet()) {
+                if (now - e.getValue() >= drainTimeout.toNanos()) {
+                    int closed = port.closeConnectionsTo(e.getKey());
+                    if (closed > 0) {
+                        log.info("Drain timeout: closed connections service={} port={} endpoint={} closed={}",
+                                port.serviceLabel(), port.portLabel(), e.getKey(), closed);
+                    }
+                }
+            }
+            BackendSet previous = port.backendSet();
+            List<BackendState> backends = backends(previous.backends(), port.spec().endpoints());
+            if (backends.size() != previous.backends().size()) {
+                ServiceSpec service = port.spec().service();
+                port.update(port.spec(), previous.update(service.scheduler(), service.schedulerFlags(),
+                        service.sessionAffinity(), backends));
+                metrics.servicePortChanged(port);
+                log.info("Drained endpoints removed service={} port={} endpoints={}", port.serviceLabel(),
+                        port.portLabel(), backends);
+            }
+            trackDraining(port.key(), backends);
+        }
+        removedPorts.removeIf(r -> {
+            if (r.port().connections().isEmpty()) {
+                return true;
+            }
+            if (now - r.deadline() >= 0) {
+                int closed = r.port().closeConnections();
+                log.info("Drain timeout: closed connections of removed service={} port={} closed={}",
+                        r.port().serviceLabel(), r.port().portLabel(), closed);
+                return true;
+            }
+            return false;
+        });
     }
 
     /**

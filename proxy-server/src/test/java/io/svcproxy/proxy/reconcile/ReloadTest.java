@@ -1,0 +1,292 @@
+package io.svcproxy.proxy.reconcile;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.svcproxy.balancer.BackendState;
+import io.svcproxy.config.ConfigLoader;
+import io.svcproxy.config.ProxyConfig;
+import io.svcproxy.proxy.ProxyServer;
+import io.svcproxy.proxy.cli.TestBackend;
+import io.svcproxy.proxy.cli.TestBackend.Mode;
+import io.svcproxy.proxy.dataplane.ServicePort;
+import io.svcproxy.proxy.dataplane.Transport;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Applying changed configs to a running proxy: by difference, without cutting established connections. */
+@Timeout(value = 90, unit = TimeUnit.SECONDS)
+class ReloadTest {
+    static final String VIP = "127.0.10.5";
+
+    @TempDir
+    Path dir;
+
+    final Map<String, TestBackend> backends = new LinkedHashMap<>();
+    ProxyServer server;
+
+    @AfterEach
+    void tearDown() {
+        if (server != null) {
+            server.close();
+        }
+        backends.values().forEach(TestBackend::close);
+    }
+
+    TestBackend backend(String name, String ip, Mode mode) throws Exception {
+        TestBackend b = TestBackend.start(new InetSocketAddress(ip, 0), name, mode);
+        backends.put(name, b);
+        return b;
+    }
+
+    static String endpoint(TestBackend b, int weight) {
+        return "{ip: " + b.address().getAddress().getHostAddress() + ", port: " + b.address().getPort()
+                + ", weight: " + weight + "}";
+    }
+
+    static String config(String proxy, String... services) {
+        StringBuilder yaml = new StringBuilder("proxy: {admin: off" + proxy + "}\nservices:\n");
+        for (String s : services) {
+            yaml.append(s);
+        }
+        return yaml.toString();
+    }
+
+    static String service(String name, int port, String scheduler, String... endpoints) {
+        return "  - name: " + name + "\n    clusterIP: " + VIP + "\n    scheduler: " + scheduler
+                + "\n    ports: [{port: " + port + "}]\n    endpoints: [" + String.join(", ", endpoints) + "]\n";
+    }
+
+    ProxyConfig parse(String yaml) throws Exception {
+        Path file = dir.resolve("svcproxy.yaml");
+        Files.writeString(file, yaml);
+        return ConfigLoader.load(file);
+    }
+
+    void start(String yaml) throws Exception {
+        server = ProxyServer.start(parse(yaml), Transport.select(), 2);
+    }
+
+    void reload(String yaml) throws Exception {
+        server.reload(parse(yaml));
+    }
+
+    static Socket connect(int port) throws IOException {
+        Socket s = new Socket();
+        s.setSoTimeout(5000);
+        s.connect(new InetSocketAddress(VIP, port), 2000);
+        return s;
+    }
+
+    static String name(int port) throws IOException {
+        try (Socket s = connect(port)) {
+            return new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        }
+    }
+
+    static String echo(Socket s, String text) throws IOException {
+        s.getOutputStream().write(text.getBytes(StandardCharsets.UTF_8));
+        s.getOutputStream().flush();
+        return new String(s.getInputStream().readNBytes(text.length()), StandardCharsets.UTF_8);
+    }
+
+    ServicePort port(int port) {
+        return server.table().servicePorts().stream().filter(p -> p.key().port() == port).findFirst().orElseThrow();
+    }
+
+    @Test
+    void addedAndReweightedEndpointsTakeEffect() throws Exception {
+        TestBackend a = backend("A", "127.0.0.11", Mode.NAME);
+        TestBackend b = backend("B", "127.0.0.12", Mode.NAME);
+        start(config("", service("web", 18090, "wrr", endpoint(a, 1))));
+        assertThat(name(18090)).isEqualTo("A");
+        reload(config("", service("web", 18090, "wrr", endpoint(a, 1), endpoint(b, 2))));
+        StringBuilder seq = new StringBuilder();
+        for (int i = 0; i < 6; i++) {
+            seq.append(name(18090));
+        }
+        // ip_vs_wrr_dest_changed: the scan restarts at the head and cw (1) is kept since it is <= the new max
+        assertThat(seq.toString()).isEqualTo("ABBABB");
+        reload(config("", service("web", 18090, "wrr", endpoint(a, 0), endpoint(b, 2))));
+        for (int i = 0; i < 4; i++) {
+            assertThat(name(18090)).isEqualTo("B");
+        }
+        assertThat(server.table().version()).isEqualTo(3);
+    }
+
+    @Test
+    void changingTheSchedulerKeepsTheListener() throws Exception {
+        TestBackend a = backend("A", "127.0.0.11", Mode.NAME);
+        TestBackend b = backend("B", "127.0.0.12", Mode.NAME);
+        start(config("", service("web", 18091, "rr", endpoint(a, 1), endpoint(b, 1))));
+        assertThat(List.of(name(18091), name(18091))).containsExactly("A", "B");
+        reload(config("", service("web", 18091, "sh", endpoint(a, 1), endpoint(b, 1))));
+        assertThat(port(18091).backendSet().schedulerName()).isEqualTo("sh");
+        String first = name(18091);
+        for (int i = 0; i < 4; i++) {
+            assertThat(name(18091)).isEqualTo(first);
+        }
+    }
+
+    @Test
+    void anUnchangedEndpointListKeepsTheRoundRobinPosition() throws Exception {
+        TestBackend a = backend("A", "127.0.0.11", Mode.NAME);
+        TestBackend b = backend("B", "127.0.0.12", Mode.NAME);
+        TestBackend c = backend("C", "127.0.0.13", Mode.NAME);
+        String svc = service("web", 18092, "rr", endpoint(a, 1), endpoint(b, 1), endpoint(c, 1));
+        start(config("", svc));
+        assertThat(name(18092)).isEqualTo("A");
+        reload(config(", connectTimeout: 3s", svc)); // another change, same list
+        assertThat(name(18092)).isEqualTo("B");
+    }
+
+    @Test
+    void aRemovedEndpointDrainsItsConnectionsThenClosesThemAtDrainTimeout() throws Exception {
+        TestBackend a = backend("A", "127.0.0.11", Mode.ECHO);
+        TestBackend b = backend("B", "127.0.0.12", Mode.ECHO);
+        start(config(", drainTimeout: 2s", service("web", 18093, "rr", endpoint(a, 1), endpoint(b, 1))));
+        try (Socket onA = connect(18093)) {
+            assertThat(echo(onA, "a")).isEqualTo("a");
+            assertThat(a.openConnections()).isEqualTo(1);
+            reload(config(", drainTimeout: 2s", service("web", 18093, "rr", endpoint(b, 1))));
+            BackendState draining = port(18093).backendSet().backends().get(0);
+            assertThat(draining.state()).isEqualTo(BackendState.State.DRAINING);
+            assertThat(draining.weight()).isZero();
+            assertThat(draining.activeConnections()).isEqualTo(1);
+            for (int i = 0; i < 5; i++) {
+                try (Socket s = connect(18093)) {
+                    assertThat(echo(s, "new")).isEqualTo("new");
+                }
+            }
+            assertThat(a.acceptedConnections()).isEqualTo(1); // no new connection went to the drained endpoint
+            assertThat(echo(onA, "still")).isEqualTo("still");
+            long removedAt = System.nanoTime();
+            assertThat(onA.getInputStream().read()).isEqualTo(-1); // closed at drainTimeout (2 s, swept each 1 s)
+            assertThat(Duration.ofNanos(System.nanoTime() - removedAt)).isLessThan(Duration.ofSeconds(5));
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> port(18093).backendSet().backends().size() == 1);
+    }
+
+    @Test
+    void aDrainingEndpointLeavesTheListOnceItsLastConnectionEnds() throws Exception {
+        TestBackend a = backend("A", "127.0.0.11", Mode.ECHO);
+        TestBackend b = backend("B", "127.0.0.12", Mode.ECHO);
+        start(config("", service("web", 18094, "rr", endpoint(a, 1), endpoint(b, 1))));
+        Socket onA = connect(18094);
+        assertThat(echo(onA, "a")).isEqualTo("a");
+        reload(config("", service("web", 18094, "rr", endpoint(b, 1))));
+        assertThat(port(18094).backendSet().backends()).hasSize(2);
+        onA.close();
+        await().atMost(Duration.ofSeconds(5)).until(() -> port(18094).backendSet().backends().size() == 1);
+        assertThat(port(18094).backendSet().backends().get(0).address().getHostAddress()).isEqualTo("127.0.0.12");
+    }
+
+    @Test
+    void addedAndRemovedServicesAreBoundAndUnbound() throws Exception {
+        TestBackend a = backend("A", "127.0.0.11", Mode.ECHO);
+        start(config(", drainTimeout: 30s", service("one", 18095, "rr", endpoint(a, 1))));
+        assertThatThrownBy(() -> connect(18096)).isInstanceOf(IOException.class);
+        reload(config(", drainTimeout: 30s", service("one", 18095, "rr", endpoint(a, 1)),
+                service("two", 18096, "rr", endpoint(a, 1))));
+        try (Socket held = connect(18095)) {
+            assertThat(echo(held, "x")).isEqualTo("x");
+            try (Socket s = connect(18096)) {
+                assertThat(echo(s, "two")).isEqualTo("two");
+            }
+            reload(config(", drainTimeout: 30s", service("two", 18096, "rr", endpoint(a, 1))));
+            assertThatThrownBy(() -> connect(18095)).isInstanceOf(IOException.class);
+            assertThat(echo(held, "kept")).isEqualTo("kept"); // established connections outlive their listener
+        }
+        assertThat(server.table().keys()).hasSize(1);
+    }
+
+    @Test
+    void aRejectedFileKeepsTheLastGoodConfigServing() throws Exception {
+        TestBackend a = backend("A", "127.0.0.11", Mode.NAME);
+        start(config("", service("web", 18097, "rr", endpoint(a, 1))));
+        Files.writeString(dir.resolve("svcproxy.yaml"), "services:\n  - name: web\n    clusterIP: 10.0.0.300\n");
+        assertThat(server.reloadFromFile()).isFalse();
+        assertThat(name(18097)).isEqualTo("A");
+        assertThat(server.meterRegistry().find("svcproxy.config.reloads").tag("result", "rejected").counter()
+                .count()).isEqualTo(1);
+        assertThat(server.table().version()).isEqualTo(1);
+    }
+
+    @Test
+    void fiftyReloadsUnderLoadLoseNoConnection() throws Exception {
+        TestBackend a = backend("A", "127.0.0.11", Mode.ECHO);
+        TestBackend b = backend("B", "127.0.0.12", Mode.ECHO);
+        TestBackend c = backend("C", "127.0.0.13", Mode.ECHO);
+        List<String> sets = List.of(
+                service("web", 18098, "rr", endpoint(a, 1), endpoint(b, 1)),
+                service("web", 18098, "wlc", endpoint(b, 2), endpoint(c, 1)),
+                service("web", 18098, "sh", endpoint(a, 1), endpoint(c, 3)),
+                service("web", 18098, "rr", endpoint(a, 1), endpoint(b, 1), endpoint(c, 1)));
+        start(config(", drainTimeout: 60s", sets.get(0)));
+        List<Socket> longLived = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            Socket s = connect(18098);
+            assertThat(echo(s, "hello-" + i)).isEqualTo("hello-" + i);
+            longLived.add(s);
+        }
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicInteger ok = new AtomicInteger();
+        AtomicInteger failed = new AtomicInteger();
+        ExecutorService clients = Executors.newFixedThreadPool(3);
+        List<Future<?>> loops = new ArrayList<>();
+        for (int t = 0; t < 3; t++) {
+            loops.add(clients.submit(() -> {
+                for (int i = 0; i < 20_000 && !stop.get(); i++) { // bounded: stops itself
+                    try (Socket s = connect(18098)) {
+                        if (echo(s, "req" + i).equals("req" + i)) {
+                            ok.incrementAndGet();
+                        } else {
+                            failed.incrementAndGet();
+                        }
+                    } catch (IOException e) {
+                        failed.incrementAndGet();
+                    }
+                }
+            }));
+        }
+        try {
+            for (int i = 1; i <= 50; i++) {
+                reload(config(", drainTimeout: 60s", sets.get(i % sets.size())));
+                Thread.sleep(40);
+            }
+        } finally {
+            stop.set(true);
+            for (Future<?> loop : loops) {
+                loop.get(60, TimeUnit.SECONDS);
+            }
+            clients.shutdownNow();
+        }
+        assertThat(failed.get()).isZero();
+        assertThat(ok.get()).isGreaterThan(50);
+        for (int i = 0; i < longLived.size(); i++) {
+            assertThat(echo(longLived.get(i), "after-" + i)).isEqualTo("after-" + i);
+            longLived.get(i).close();
+        }
+        assertThat(server.table().version()).isEqualTo(51);
+    }
+}
