@@ -196,6 +196,59 @@ abstract class DataPlaneTest {
         }
     }
 
+    static String readNameFrom(String clientIp) throws IOException {
+        try (Socket s = new Socket()) {
+            s.setSoTimeout(5000);
+            s.bind(new InetSocketAddress(clientIp, 0));
+            s.connect(new InetSocketAddress(VIP, PORT), 5000);
+            return Net.readAllText(s).trim();
+        }
+    }
+
+    @Test
+    void clientIpAffinityKeepsEachClientOnItsEndpointWithoutAdvancingTheScheduler() throws Exception {
+        TestBackend a = fixture.backend("127.0.0.11", "a", Mode.NAME);
+        TestBackend b = fixture.backend("127.0.0.12", "b", Mode.NAME);
+        TestBackend c = fixture.backend("127.0.0.13", "c", Mode.NAME);
+        String yaml = service("rr", "", endpoints(a, b, c)).replace("    scheduler: rr\n",
+                "    scheduler: rr\n    sessionAffinity: ClientIP\n    sessionAffinityTimeout: 1h\n");
+        fixture.proxy(yaml);
+        assertThat(readNameFrom("127.0.0.51")).isEqualTo("a");
+        assertThat(readNameFrom("127.0.0.52")).isEqualTo("b");
+        for (int i = 0; i < 3; i++) {
+            assertThat(readNameFrom("127.0.0.51")).isEqualTo("a");
+            assertThat(readNameFrom("127.0.0.52")).isEqualTo("b");
+        }
+        assertThat(readNameFrom("127.0.0.53")).isEqualTo("c"); // sticky picks did not move rr
+    }
+
+    @Test
+    void sourceHashingSpreadsClientsByAddressAsTheKernelTableSays() throws Exception {
+        TestBackend a = fixture.backend("127.0.0.11", "a", Mode.NAME);
+        TestBackend b = fixture.backend("127.0.0.12", "b", Mode.NAME);
+        fixture.proxy(service("sh", "", endpoints(a, b)));
+        // table: bucket i -> [a, b][i % 2]; bucket = hash_32(ip, 8) = (ip * 0x61C88647 mod 2^32) >>> 24
+        for (String client : List.of("127.0.0.51", "127.0.0.52", "127.0.0.53", "127.0.0.54")) {
+            int ip = java.nio.ByteBuffer.wrap(InetAddress.getByName(client).getAddress()).getInt();
+            int bucket = (ip * 0x61C88647) >>> 24;
+            String expected = bucket % 2 == 0 ? "a" : "b";
+            assertThat(readNameFrom(client)).as(client).isEqualTo(expected);
+            assertThat(readNameFrom(client)).as(client).isEqualTo(expected);
+        }
+    }
+
+    @Test
+    void destinationHashingSendsEveryClientOfTheClusterIpToOneEndpoint() throws Exception {
+        TestBackend a = fixture.backend("127.0.0.11", "a", Mode.NAME);
+        TestBackend b = fixture.backend("127.0.0.12", "b", Mode.NAME);
+        fixture.proxy(service("dh", "", endpoints(a, b)));
+        int vip = java.nio.ByteBuffer.wrap(InetAddress.getByName(VIP).getAddress()).getInt();
+        String expected = ((vip * 0x61C88647) >>> 24) % 2 == 0 ? "a" : "b";
+        for (String client : List.of("127.0.0.51", "127.0.0.52", "127.0.0.53")) {
+            assertThat(readNameFrom(client)).isEqualTo(expected);
+        }
+    }
+
     private BackendState backendState(String ip) {
         return servicePort().backendSet().backends().stream()
                 .filter(b -> b.address().getHostAddress().equals(ip)).findFirst().orElseThrow();
