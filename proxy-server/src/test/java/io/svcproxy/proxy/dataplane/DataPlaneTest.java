@@ -249,6 +249,24 @@ abstract class DataPlaneTest {
         }
     }
 
+    @Test
+    void maglevHashingKeepsAClientOnOneEndpointAndMhPortSpreadsItsConnections() throws Exception {
+        TestBackend a = fixture.backend("127.0.0.11", "a", Mode.NAME);
+        TestBackend b = fixture.backend("127.0.0.12", "b", Mode.NAME);
+        fixture.proxy(service("mh", "", endpoints(a, b)));
+        String first = readNameFrom("127.0.0.51");
+        for (int i = 0; i < 5; i++) {
+            assertThat(readNameFrom("127.0.0.51")).isEqualTo(first);
+        }
+        fixture.server().reload(io.svcproxy.config.ConfigLoader.parse(service("mh", "", endpoints(a, b))
+                .replace("    scheduler: mh\n", "    scheduler: mh\n    schedulerFlags: [mh-port]\n"), "test.yaml"));
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (int i = 0; i < 20; i++) {
+            seen.add(readNameFrom("127.0.0.51")); // a new source port each time
+        }
+        assertThat(seen).containsExactlyInAnyOrder("a", "b");
+    }
+
     private BackendState backendState(String ip) {
         return servicePort().backendSet().backends().stream()
                 .filter(b -> b.address().getHostAddress().equals(ip)).findFirst().orElseThrow();
