@@ -35,7 +35,8 @@ final class ConfigBinder {
     static final List<String> PROXY = List.of("scheduler", "admin", "connectTimeout", "connectAttempts",
             "idleTimeout", "drainTimeout", "vipInterface");
     static final List<String> REGISTRY = List.of("files", "kubernetes");
-    static final List<String> KUBERNETES = List.of("kubeconfig", "namespaces");
+    static final List<String> KUBERNETES = List.of("kubeconfig", "namespaces", "nodeName", "zone", "services");
+    static final List<String> KUBERNETES_SERVICE = List.of("namespace", "name", "scheduler", "schedulerFlags");
     static final List<String> SERVICE = List.of("name", "namespace", "clusterIP", "selector", "scheduler",
             "schedulerFlags", "sessionAffinity", "sessionAffinityTimeout", "ports", "endpoints");
     static final List<String> PORT = List.of("name", "protocol", "port", "targetPort");
@@ -270,7 +271,75 @@ final class ConfigBinder {
                 }
             }
         }
-        kubernetes = new KubernetesSettings(kubeconfigFile, namespaces);
+        String nodeName = null;
+        if (f.has("nodeName")) {
+            nodeName = name(f.value("nodeName"), f.child("nodeName"), Names::isDns1123Subdomain,
+                    Names.DNS1123_SUBDOMAIN_EXPECTED);
+        }
+        String zone = null;
+        if (f.has("zone")) {
+            zone = name(f.value("zone"), f.child("zone"), z -> !z.isEmpty() && Names.isLabelValue(z),
+                    Names.LABEL_VALUE_EXPECTED);
+        }
+        List<KubernetesSettings.ServiceScheduler> schedulers = f.has("services")
+                ? kubernetesServices(f.value("services"), f.child("services"))
+                : List.of();
+        kubernetes = new KubernetesSettings(kubeconfigFile, namespaces, nodeName, zone, schedulers);
+    }
+
+    /** Binds {@code registry.kubernetes.services}: the scheduler of Kubernetes Services by namespace and name. */
+    private List<KubernetesSettings.ServiceScheduler> kubernetesServices(Node node, String path) {
+        SequenceNode list = Values.list(node, path, "a list of Services: a map of "
+                + String.join(", ", KUBERNETES_SERVICE), p);
+        if (list == null) {
+            return List.of();
+        }
+        List<KubernetesSettings.ServiceScheduler> out = new ArrayList<>();
+        Map<String, Node> seen = new HashMap<>();
+        for (int i = 0; i < list.getValue().size(); i++) {
+            String itemPath = path + "[" + i + "]";
+            MappingNode map = Values.map(list.getValue().get(i), itemPath, "a Service: a map of "
+                    + String.join(", ", KUBERNETES_SERVICE), p);
+            if (map == null) {
+                continue;
+            }
+            Fields f = new Fields(map, itemPath, p, KUBERNETES_SERVICE);
+            String namespace = "default";
+            if (f.has("namespace")) {
+                namespace = name(f.value("namespace"), f.child("namespace"), Names::isDns1123Label,
+                        Names.DNS1123_LABEL_EXPECTED);
+            }
+            String name = null;
+            if (f.has("name")) {
+                // A Service's name is a DNS-1035 label; a DNS-1123 label also admits a leading digit, which the
+                // API server rejects for Services, so the stricter rule of the services section applies.
+                name = name(f.value("name"), f.child("name"), Names::isDns1035Label, Names.DNS1035_LABEL_EXPECTED);
+            } else {
+                Values.missing(p, f, "name", Names.DNS1035_LABEL_EXPECTED);
+            }
+            String scheduler = null;
+            if (f.has("scheduler")) {
+                scheduler = scheduler(f.value("scheduler"), f.child("scheduler"));
+            } else {
+                Values.missing(p, f, "scheduler", SCHEDULERS);
+            }
+            Set<SchedulerFlag> flags = f.has("schedulerFlags")
+                    ? flags(f.value("schedulerFlags"), f.child("schedulerFlags"), scheduler)
+                    : Set.of();
+            if (namespace != null && name != null) {
+                Node nameNode = f.value("name");
+                Node first = seen.putIfAbsent(namespace + "/" + name, nameNode);
+                if (first != null) {
+                    Values.wrong(p, nameNode, f.child("name"), "a Service named once in namespace " + namespace
+                            + "; also at " + Problems.line(first));
+                    continue;
+                }
+            }
+            if (namespace != null && name != null && scheduler != null) {
+                out.add(new KubernetesSettings.ServiceScheduler(namespace, name, scheduler, flags));
+            }
+        }
+        return out;
     }
 
     // ---------------------------------------------------------------------------------------------- services

@@ -1,0 +1,476 @@
+package io.svcproxy.config.source;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.api.model.discovery.v1.Endpoint;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointBuilder;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
+import io.fabric8.kubernetes.api.model.discovery.v1.ForNode;
+import io.fabric8.kubernetes.api.model.discovery.v1.ForZone;
+import io.svcproxy.balancer.SchedulerFlag;
+import io.svcproxy.balancer.SessionAffinity;
+import io.svcproxy.config.Addresses;
+import io.svcproxy.config.EndpointTarget;
+import io.svcproxy.config.KubernetesSettings;
+import io.svcproxy.config.PortSpec;
+import io.svcproxy.config.Protocol;
+import io.svcproxy.config.ServicePortSpec;
+import io.svcproxy.config.TargetPort;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+class KubernetesServiceMapperTest {
+    private static final KubernetesSettings SETTINGS = new KubernetesSettings(null, List.of());
+
+    private final KubernetesServiceMapper mapper = new KubernetesServiceMapper(SETTINGS, "node-a", "zone-a");
+
+    // ------------------------------------------------------------------ which Services
+
+    @Test
+    void mapsAClusterIpServiceToOneEntryPerPort() {
+        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").withClusterIPs("10.96.0.10")
+                .addNewPort().withName("http").withPort(80).withTargetPort(new IntOrString(8080)).endPort()
+                .addNewPort().withName("admin").withPort(81).withTargetPort(new IntOrString("admin")).endPort()
+                .endSpec().build();
+        EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("http", 8080, "admin", 9090),
+                ep("10.1.0.2"), ep("10.1.0.1"));
+
+        List<ServicePortSpec> out = mapper.map(svc, List.of(slice));
+
+        assertThat(out).hasSize(2);
+        ServicePortSpec http = out.get(0);
+        assertThat(http.key().toString()).isEqualTo("10.96.0.10:80/TCP");
+        assertThat(http.port()).isEqualTo(new PortSpec("http", Protocol.TCP, 80, TargetPort.of(8080)));
+        assertThat(http.service().name()).isEqualTo("web");
+        assertThat(http.service().namespace()).isEqualTo("default");
+        assertThat(http.service().selector()).isNull();
+        assertThat(http.service().scheduler()).isNull();
+        assertThat(http.service().sessionAffinity()).isEqualTo(SessionAffinity.NONE);
+        assertThat(http.endpoints()).containsExactly(ready("10.1.0.1", 8080), ready("10.1.0.2", 8080));
+        ServicePortSpec admin = out.get(1);
+        assertThat(admin.port().targetPort()).isEqualTo(TargetPort.named("admin"));
+        assertThat(admin.endpoints()).containsExactly(ready("10.1.0.1", 9090), ready("10.1.0.2", 9090));
+    }
+
+    @Test
+    void skipsHeadlessServices() {
+        Service svc = service("db").withNewSpec().withClusterIP("None").withClusterIPs("None")
+                .addNewPort().withPort(5432).endPort().endSpec().build();
+        assertThat(mapper.map(svc, List.of())).isEmpty();
+    }
+
+    @Test
+    void skipsServicesWithoutClusterIp() {
+        Service svc = service("db").withNewSpec().addNewPort().withPort(5432).endPort().endSpec().build();
+        assertThat(mapper.map(svc, List.of())).isEmpty();
+    }
+
+    @Test
+    void skipsExternalNameServices() {
+        Service svc = service("ext").withNewSpec().withType("ExternalName").withExternalName("example.com")
+                .withClusterIP("10.96.0.11").addNewPort().withPort(80).endPort().endSpec().build();
+        assertThat(mapper.map(svc, List.of())).isEmpty();
+    }
+
+    @Test
+    void mapsNodePortAndLoadBalancerServicesOnTheirClusterIp() {
+        Service np = service("np").withNewSpec().withType("NodePort").withClusterIP("10.96.0.12")
+                .addNewPort().withPort(80).withNodePort(30080).endPort().endSpec().build();
+        Service lb = service("lb").withNewSpec().withType("LoadBalancer").withClusterIP("10.96.0.13")
+                .addNewPort().withPort(80).endPort().endSpec().build();
+        assertThat(mapper.map(np, List.of())).singleElement()
+                .satisfies(s -> assertThat(s.key().toString()).isEqualTo("10.96.0.12:80/TCP"));
+        assertThat(mapper.map(lb, List.of())).singleElement()
+                .satisfies(s -> assertThat(s.key().toString()).isEqualTo("10.96.0.13:80/TCP"));
+    }
+
+    @Test
+    void skipsUdpAndSctpPorts() {
+        Service svc = service("dns").withNewSpec().withClusterIP("10.96.0.10")
+                .addNewPort().withName("dns").withProtocol("UDP").withPort(53).endPort()
+                .addNewPort().withName("dns-tcp").withProtocol("TCP").withPort(53).endPort()
+                .addNewPort().withName("sctp").withProtocol("SCTP").withPort(99).endPort()
+                .endSpec().build();
+        assertThat(mapper.map(svc, List.of())).singleElement()
+                .satisfies(s -> assertThat(s.port().name()).isEqualTo("dns-tcp"));
+    }
+
+    @Test
+    void defaultsTheTargetPortToThePort() {
+        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").addNewPort().withPort(80).endPort()
+                .endSpec().build();
+        assertThat(mapper.map(svc, List.of()).get(0).port())
+                .isEqualTo(new PortSpec("", Protocol.TCP, 80, TargetPort.of(80)));
+    }
+
+    @Test
+    void listensOnEveryClusterIpWithEndpointsOfItsFamily() {
+        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10")
+                .withClusterIPs("10.96.0.10", "fd00:10:96::a").addNewPort().withPort(80).endPort()
+                .endSpec().build();
+        EndpointSlice v4 = slice("web-v4", "web", "IPv4", Map.of("", 8080), ep("10.1.0.1"));
+        EndpointSlice v6 = slice("web-v6", "web", "IPv6", Map.of("", 8080), ep("fd00:1::1"));
+        EndpointSlice fqdn = slice("web-fqdn", "web", "FQDN", Map.of("", 8080), ep("web.example.com"));
+
+        List<ServicePortSpec> out = mapper.map(svc, List.of(v6, fqdn, v4));
+
+        assertThat(out).hasSize(2);
+        assertThat(out.get(0).key().toString()).isEqualTo("10.96.0.10:80/TCP");
+        assertThat(out.get(0).service().clusterIP()).isEqualTo(Addresses.parseIp("10.96.0.10"));
+        assertThat(out.get(0).endpoints()).containsExactly(ready("10.1.0.1", 8080));
+        assertThat(out.get(1).key().clusterIP()).isEqualTo(Addresses.parseIp("fd00:10:96::a"));
+        assertThat(out.get(1).key().port()).isEqualTo(80);
+        assertThat(out.get(1).endpoints()).containsExactly(ready("fd00:1::1", 8080));
+    }
+
+    // ------------------------------------------------------------------ endpoints and their ports
+
+    @Test
+    void resolvesPortsBySliceNameWithDifferentNumbersPerSlice() {
+        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10")
+                .addNewPort().withName("http").withPort(80).withTargetPort(new IntOrString("web")).endPort()
+                .endSpec().build();
+        // During a rollout the old Pods serve "web" on 8080 and the new ones on 8081.
+        EndpointSlice old = slice("web-old", "web", "IPv4", Map.of("http", 8080), ep("10.1.0.1"));
+        EndpointSlice fresh = slice("web-new", "web", "IPv4", Map.of("http", 8081), ep("10.1.0.2"));
+        EndpointSlice other = slice("web-other", "web", "IPv4", Map.of("metrics", 9090), ep("10.1.0.3"));
+
+        assertThat(mapper.map(svc, List.of(old, fresh, other)).get(0).endpoints())
+                .containsExactly(ready("10.1.0.1", 8080), ready("10.1.0.2", 8081));
+    }
+
+    @Test
+    void ignoresSlicesOfOtherServicesAndNamespaces() {
+        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").addNewPort().withPort(80).endPort()
+                .endSpec().build();
+        EndpointSlice other = slice("api-1", "api", "IPv4", Map.of("", 80), ep("10.1.0.1"));
+        EndpointSlice elsewhere = slice("web-1", "web", "IPv4", Map.of("", 80), ep("10.1.0.2"));
+        elsewhere.getMetadata().setNamespace("prod");
+
+        assertThat(mapper.map(svc, List.of(other, elsewhere)).get(0).endpoints()).isEmpty();
+    }
+
+    @Test
+    void usesTheFirstAddressAndDropsDuplicates() {
+        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").addNewPort().withPort(80).endPort()
+                .endSpec().build();
+        Endpoint twoAddresses = new EndpointBuilder().withAddresses("10.1.0.5", "10.1.0.6").build();
+        EndpointSlice a = slice("web-a", "web", "IPv4", Map.of("", 80), twoAddresses, ep("10.1.0.1"));
+        EndpointSlice b = slice("web-b", "web", "IPv4", Map.of("", 80), ep("10.1.0.1"), ep("not-an-ip"));
+
+        assertThat(mapper.map(svc, List.of(a, b)).get(0).endpoints())
+                .containsExactly(ready("10.1.0.1", 80), ready("10.1.0.5", 80));
+    }
+
+    @Test
+    void treatsMissingConditionsAsKubeProxyDoes() {
+        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").addNewPort().withPort(80).endPort()
+                .endSpec().build();
+        Endpoint noConditions = new EndpointBuilder().withAddresses("10.1.0.1").build();
+        Endpoint readyNil = new EndpointBuilder().withAddresses("10.1.0.2").withNewConditions().endConditions()
+                .build();
+        Endpoint notReadyServingNil = conditions("10.1.0.3", false, null, null);
+        Endpoint ready = conditions("10.1.0.4", true, null, null);
+        EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("", 80), noConditions, readyNil,
+                notReadyServingNil, ready);
+
+        assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints()).containsExactly(
+                ready("10.1.0.1", 80), ready("10.1.0.2", 80), ready("10.1.0.4", 80));
+    }
+
+    @Test
+    void leavesOutEndpointsThatAreNotReady() {
+        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").addNewPort().withPort(80).endPort()
+                .endSpec().build();
+        EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("", 80), ep("10.1.0.1"),
+                conditions("10.1.0.2", false, false, false));
+
+        assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints()).containsExactly(ready("10.1.0.1", 80));
+    }
+
+    @Test
+    void keepsTerminatingEndpointsToDrainBesideReadyOnes() {
+        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").addNewPort().withPort(80).endPort()
+                .endSpec().build();
+        EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("", 80), ep("10.1.0.1"),
+                conditions("10.1.0.2", false, true, true), conditions("10.1.0.3", false, false, true));
+
+        assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints()).containsExactly(
+                ready("10.1.0.1", 80),
+                target("10.1.0.2", 80, false, true, true),
+                target("10.1.0.3", 80, false, false, true));
+    }
+
+    @Test
+    void fallsBackToServingTerminatingEndpointsWhenNoneIsReady() {
+        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").addNewPort().withPort(80).endPort()
+                .endSpec().build();
+        EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("", 80),
+                conditions("10.1.0.1", false, true, true), conditions("10.1.0.2", false, false, true),
+                conditions("10.1.0.3", false, false, false));
+
+        assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints()).containsExactly(
+                target("10.1.0.1", 80, true, true, true),
+                target("10.1.0.2", 80, false, false, true));
+    }
+
+    @Test
+    void emitsNothingWhenNoEndpointIsUsable() {
+        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").addNewPort().withPort(80).endPort()
+                .endSpec().build();
+        EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("", 80),
+                conditions("10.1.0.2", false, false, true), conditions("10.1.0.3", false, false, false));
+
+        assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints()).isEmpty();
+    }
+
+    // ------------------------------------------------------------------ internalTrafficPolicy
+
+    @Test
+    void keepsOnlyThisNodesEndpointsWithLocalPolicy() {
+        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").withInternalTrafficPolicy("Local")
+                .addNewPort().withPort(80).endPort().endSpec().build();
+        EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("", 80),
+                onNode(ep("10.1.0.1"), "node-a"), onNode(ep("10.1.0.2"), "node-b"), ep("10.1.0.3"));
+
+        assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints()).containsExactly(ready("10.1.0.1", 80));
+    }
+
+    @Test
+    void fallsBackToThisNodesTerminatingEndpointsWithLocalPolicy() {
+        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").withInternalTrafficPolicy("Local")
+                .addNewPort().withPort(80).endPort().endSpec().build();
+        EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("", 80),
+                onNode(conditions("10.1.0.1", false, true, true), "node-a"), onNode(ep("10.1.0.2"), "node-b"));
+
+        assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints())
+                .containsExactly(target("10.1.0.1", 80, true, true, true));
+    }
+
+    @Test
+    void hasNoLocalEndpointsWhenTheNodeNameIsUnknown() {
+        KubernetesServiceMapper nameless = new KubernetesServiceMapper(SETTINGS, null, null);
+        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").withInternalTrafficPolicy("Local")
+                .addNewPort().withPort(80).endPort().endSpec().build();
+        EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("", 80), onNode(ep("10.1.0.1"), "node-a"));
+
+        assertThat(nameless.map(svc, List.of(slice)).get(0).endpoints()).isEmpty();
+    }
+
+    // ------------------------------------------------------------------ topology hints
+
+    @Test
+    void honoursZoneHintsWhenEveryReadyEndpointHasThem() {
+        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").withTrafficDistribution("PreferClose")
+                .addNewPort().withPort(80).endPort().endSpec().build();
+        EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("", 80),
+                zones(ep("10.1.0.1"), "zone-a"), zones(ep("10.1.0.2"), "zone-b"),
+                zones(ep("10.1.0.3"), "zone-b", "zone-a"),
+                conditions("10.1.0.4", false, false, false)); // not ready: its missing hints do not count
+
+        assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints())
+                .containsExactly(ready("10.1.0.1", 80), ready("10.1.0.3", 80));
+    }
+
+    @Test
+    void ignoresZoneHintsWhenOneReadyEndpointLacksThem() {
+        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").addNewPort().withPort(80).endPort()
+                .endSpec().build();
+        EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("", 80),
+                zones(ep("10.1.0.1"), "zone-a"), zones(ep("10.1.0.2"), "zone-b"), ep("10.1.0.3"));
+
+        assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints())
+                .containsExactly(ready("10.1.0.1", 80), ready("10.1.0.2", 80), ready("10.1.0.3", 80));
+    }
+
+    @Test
+    void ignoresZoneHintsWhenNoneIsForThisZone() {
+        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").addNewPort().withPort(80).endPort()
+                .endSpec().build();
+        EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("", 80),
+                zones(ep("10.1.0.1"), "zone-b"), zones(ep("10.1.0.2"), "zone-c"));
+
+        assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints())
+                .containsExactly(ready("10.1.0.1", 80), ready("10.1.0.2", 80));
+    }
+
+    @Test
+    void ignoresZoneHintsWhenTheZoneIsUnknown() {
+        KubernetesServiceMapper zoneless = new KubernetesServiceMapper(SETTINGS, "node-a", null);
+        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").addNewPort().withPort(80).endPort()
+                .endSpec().build();
+        EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("", 80),
+                zones(ep("10.1.0.1"), "zone-a"), zones(ep("10.1.0.2"), "zone-b"));
+
+        assertThat(zoneless.map(svc, List.of(slice)).get(0).endpoints())
+                .containsExactly(ready("10.1.0.1", 80), ready("10.1.0.2", 80));
+    }
+
+    @Test
+    void prefersNodeHintsOverZoneHints() {
+        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10")
+                .withTrafficDistribution("PreferSameNode").addNewPort().withPort(80).endPort().endSpec().build();
+        EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("", 80),
+                nodes(zones(ep("10.1.0.1"), "zone-a"), "node-a"),
+                nodes(zones(ep("10.1.0.2"), "zone-a"), "node-b"),
+                nodes(zones(ep("10.1.0.3"), "zone-b"), "node-c"));
+
+        assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints()).containsExactly(ready("10.1.0.1", 80));
+    }
+
+    @Test
+    void fallsBackToZoneHintsWhenNoNodeHintIsForThisNode() {
+        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").addNewPort().withPort(80).endPort()
+                .endSpec().build();
+        EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("", 80),
+                nodes(zones(ep("10.1.0.1"), "zone-a"), "node-x"),
+                nodes(zones(ep("10.1.0.2"), "zone-a"), "node-b"),
+                nodes(zones(ep("10.1.0.3"), "zone-b"), "node-c"));
+
+        assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints())
+                .containsExactly(ready("10.1.0.1", 80), ready("10.1.0.2", 80));
+    }
+
+    @Test
+    void ignoresNodeHintsWhenOneReadyEndpointLacksThem() {
+        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").addNewPort().withPort(80).endPort()
+                .endSpec().build();
+        EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("", 80),
+                nodes(ep("10.1.0.1"), "node-a"), ep("10.1.0.2"));
+
+        assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints())
+                .containsExactly(ready("10.1.0.1", 80), ready("10.1.0.2", 80));
+    }
+
+    @Test
+    void fallsBackToTerminatingEndpointsWithoutTopology() {
+        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").addNewPort().withPort(80).endPort()
+                .endSpec().build();
+        EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("", 80),
+                zones(conditions("10.1.0.1", false, true, true), "zone-b"),
+                zones(conditions("10.1.0.2", false, true, true), "zone-a"));
+
+        assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints()).containsExactly(
+                target("10.1.0.1", 80, true, true, true), target("10.1.0.2", 80, true, true, true));
+    }
+
+    // ------------------------------------------------------------------ scheduler and affinity
+
+    @Test
+    void takesTheSchedulerFromTheYamlBeforeTheAnnotation() {
+        KubernetesSettings settings = new KubernetesSettings(null, List.of(), null, null, List.of(
+                new KubernetesSettings.ServiceScheduler("default", "web", "sh", Set.of(SchedulerFlag.SH_PORT))));
+        KubernetesServiceMapper withYaml = new KubernetesServiceMapper(settings, null, null);
+        Service svc = service("web").editMetadata().addToAnnotations("svcproxy.io/scheduler", "lc").endMetadata()
+                .withNewSpec().withClusterIP("10.96.0.10").addNewPort().withPort(80).endPort().endSpec().build();
+
+        assertThat(withYaml.map(svc, List.of()).get(0).service().scheduler()).isEqualTo("sh");
+        assertThat(withYaml.map(svc, List.of()).get(0).service().schedulerFlags())
+                .containsExactly(SchedulerFlag.SH_PORT);
+    }
+
+    @Test
+    void takesTheSchedulerAndFlagsFromTheAnnotations() {
+        Service svc = service("web").editMetadata()
+                .addToAnnotations("svcproxy.io/scheduler", "mh")
+                .addToAnnotations("svcproxy.io/scheduler-flags", "mh-port, mh-fallback,sh-port").endMetadata()
+                .withNewSpec().withClusterIP("10.96.0.10").addNewPort().withPort(80).endPort().endSpec().build();
+
+        ServicePortSpec out = mapper.map(svc, List.of()).get(0);
+        assertThat(out.service().scheduler()).isEqualTo("mh");
+        assertThat(out.service().schedulerFlags())
+                .containsExactlyInAnyOrder(SchedulerFlag.MH_PORT, SchedulerFlag.MH_FALLBACK);
+    }
+
+    @Test
+    void usesTheDefaultSchedulerForABadAnnotation() {
+        Service svc = service("web").editMetadata().addToAnnotations("svcproxy.io/scheduler", "fifo")
+                .addToAnnotations("svcproxy.io/scheduler-flags", "sh-port").endMetadata()
+                .withNewSpec().withClusterIP("10.96.0.10").addNewPort().withPort(80).endPort().endSpec().build();
+
+        ServicePortSpec out = mapper.map(svc, List.of()).get(0);
+        assertThat(out.service().scheduler()).isNull();
+        assertThat(out.service().schedulerFlags()).isEmpty();
+    }
+
+    @Test
+    void leavesTheSchedulerToTheProxyDefaultWithoutYamlOrAnnotation() {
+        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").addNewPort().withPort(80).endPort()
+                .endSpec().build();
+        assertThat(mapper.map(svc, List.of()).get(0).service().scheduler()).isNull();
+    }
+
+    @Test
+    void defaultsTheClientIpAffinityTimeoutTo10800Seconds() {
+        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").withSessionAffinity("ClientIP")
+                .addNewPort().withPort(80).endPort().endSpec().build();
+        assertThat(mapper.map(svc, List.of()).get(0).service().sessionAffinity())
+                .isEqualTo(SessionAffinity.clientIp(Duration.ofSeconds(10800)));
+    }
+
+    @Test
+    void takesTheClientIpAffinityTimeoutFromTheService() {
+        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").withSessionAffinity("ClientIP")
+                .withNewSessionAffinityConfig().withNewClientIP().withTimeoutSeconds(60).endClientIP()
+                .endSessionAffinityConfig().addNewPort().withPort(80).endPort().endSpec().build();
+        assertThat(mapper.map(svc, List.of()).get(0).service().sessionAffinity())
+                .isEqualTo(SessionAffinity.clientIp(Duration.ofSeconds(60)));
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private static ServiceBuilder service(String name) {
+        return new ServiceBuilder().withNewMetadata().withName(name).withNamespace("default").endMetadata();
+    }
+
+    static EndpointSlice slice(String name, String service, String addressType, Map<String, Integer> ports,
+                               Endpoint... endpoints) {
+        EndpointSliceBuilder b = new EndpointSliceBuilder().withNewMetadata().withName(name).withNamespace("default")
+                .addToLabels("kubernetes.io/service-name", service).endMetadata()
+                .withAddressType(addressType).withEndpoints(Arrays.asList(endpoints));
+        ports.forEach((portName, port) -> b.addNewPort().withName(portName.isEmpty() ? null : portName)
+                .withProtocol("TCP").withPort(port).endPort());
+        return b.build();
+    }
+
+    static Endpoint ep(String ip) {
+        return new EndpointBuilder().withAddresses(ip).withNewConditions().withReady(true).withServing(true)
+                .withTerminating(false).endConditions().build();
+    }
+
+    static Endpoint conditions(String ip, Boolean ready, Boolean serving, Boolean terminating) {
+        return new EndpointBuilder().withAddresses(ip).withNewConditions().withReady(ready).withServing(serving)
+                .withTerminating(terminating).endConditions().build();
+    }
+
+    private static Endpoint onNode(Endpoint e, String node) {
+        e.setNodeName(node);
+        return e;
+    }
+
+    private static Endpoint zones(Endpoint e, String... zones) {
+        return new EndpointBuilder(e).editOrNewHints()
+                .withForZones(Arrays.stream(zones).map(ForZone::new).toList()).endHints().build();
+    }
+
+    private static Endpoint nodes(Endpoint e, String... nodes) {
+        return new EndpointBuilder(e).editOrNewHints()
+                .withForNodes(Arrays.stream(nodes).map(ForNode::new).toList()).endHints().build();
+    }
+
+    static EndpointTarget ready(String ip, int port) {
+        return EndpointTarget.ready(Addresses.parseIp(ip), port, 1);
+    }
+
+    private static EndpointTarget target(String ip, int port, boolean ready, boolean serving, boolean terminating) {
+        return new EndpointTarget(Addresses.parseIp(ip), port, 1, ready, serving, terminating);
+    }
+}
