@@ -16,6 +16,9 @@ import io.svcproxy.proxy.dataplane.Transport;
 import io.svcproxy.proxy.metrics.MicrometerProxyMetrics;
 import io.svcproxy.proxy.reconcile.Reconciler;
 import io.svcproxy.proxy.reconcile.SyncRunner;
+import io.svcproxy.proxy.vip.ClusterIpHolder;
+import io.svcproxy.proxy.vip.VipInterface;
+import io.svcproxy.proxy.vip.VipInterfaceException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -43,6 +46,7 @@ public final class ProxyServer implements AutoCloseable {
     private final MicrometerProxyMetrics metrics;
     private final ServiceTable table = new ServiceTable();
     private final ListenerManager listeners;
+    private final ClusterIpHolder clusterIps;
     private final Reconciler reconciler;
     private final Registry registry;
     private final SyncRunner syncRunner;
@@ -52,12 +56,13 @@ public final class ProxyServer implements AutoCloseable {
     private AdminServer admin;
     private boolean shutdown;
 
-    private ProxyServer(ProxyConfig config, Transport transport, int workerThreads) {
+    private ProxyServer(ProxyConfig config, Transport transport, int workerThreads, ClusterIpHolder clusterIps) {
         this.config = config;
         this.meterRegistry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         this.metrics = new MicrometerProxyMetrics(meterRegistry);
         this.listeners = new ListenerManager(transport, workerThreads, metrics, DataPlaneSettings.of(config.proxy()));
-        this.reconciler = new Reconciler(table, listeners, metrics, System::nanoTime);
+        this.clusterIps = clusterIps;
+        this.reconciler = new Reconciler(table, listeners, metrics, System::nanoTime, clusterIps);
         this.registry = new Registry(false, state -> triggerSync());
         this.syncRunner = new SyncRunner(this::sync, MIN_SYNC_INTERVAL, Duration.ofSeconds(5), SWEEP_PERIOD);
     }
@@ -66,6 +71,7 @@ public final class ProxyServer implements AutoCloseable {
      * Starts serving {@code config}: binds every Service port, then the admin server, and reports ready.
      *
      * @throws BindException if a listener or the admin address cannot be bound (nothing is left running)
+     * @throws VipInterfaceException if {@code proxy.vipInterface} is set and cannot be used (nothing is started)
      */
     public static ProxyServer start(ProxyConfig config) throws BindException {
         return start(config, Transport.select(), 0);
@@ -74,7 +80,9 @@ public final class ProxyServer implements AutoCloseable {
     /** Starts serving {@code config} with a chosen transport and number of event loops (0: one per core). */
     public static ProxyServer start(ProxyConfig config, Transport transport, int workerThreads)
             throws BindException {
-        ProxyServer server = new ProxyServer(config, transport, workerThreads);
+        String vipInterface = config.proxy().vipInterface();
+        ClusterIpHolder clusterIps = vipInterface.isEmpty() ? ClusterIpHolder.NONE : VipInterface.open(vipInterface);
+        ProxyServer server = new ProxyServer(config, transport, workerThreads, clusterIps);
         try {
             server.registry.setConfig(config);
             List<BindException> failures = server.applyCurrent();
@@ -251,6 +259,7 @@ public final class ProxyServer implements AutoCloseable {
         try {
             syncRunner.close();
             listeners.close();
+            clusterIps.close(); // after unbinding: removes the ClusterIPs it added
             if (admin != null) {
                 admin.stop();
             }

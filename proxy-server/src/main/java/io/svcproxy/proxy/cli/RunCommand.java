@@ -6,6 +6,7 @@ import io.svcproxy.config.ConfigLoader;
 import io.svcproxy.config.ProxyConfig;
 import io.svcproxy.proxy.ProxyServer;
 import io.svcproxy.proxy.dataplane.BindException;
+import io.svcproxy.proxy.vip.VipInterfaceException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -65,7 +66,7 @@ final class RunCommand implements Callable<Integer> {
         ProxyServer server;
         try {
             server = ProxyServer.start(config);
-        } catch (BindException e) {
+        } catch (BindException | VipInterfaceException e) {
             err.println("svcproxy: " + e.getMessage());
             err.flush();
             return ExitCodes.RUNTIME_FAILURE;

@@ -86,11 +86,11 @@ final class Netns implements AutoCloseable {
 
     /**
      * Connects to {@code host:port} from inside the namespace (bash's {@code /dev/tcp}) and returns what the
-     * server writes before it closes, or {@code null} if the connection fails.
+     * server writes before it closes, without surrounding white space, or {@code null} if the connection fails.
      */
     String fetch(String host, int port) {
         Result r = exec("timeout", "5", "bash", "-c", "exec 3<>/dev/tcp/" + host + "/" + port + " && cat <&3");
-        return r.exitCode == 0 ? r.stdout : null;
+        return r.exitCode == 0 ? r.stdout.strip() : null;
     }
 
     /** Returns the addresses with their prefix length ({@code 10.96.0.10/32}) in {@code ip -o addr} output. */
