@@ -1,0 +1,279 @@
+package io.svcproxy.config.source;
+
+import static io.svcproxy.config.source.KubernetesServiceMapperTest.conditions;
+import static io.svcproxy.config.source.KubernetesServiceMapperTest.ep;
+import static io.svcproxy.config.source.KubernetesServiceMapperTest.ready;
+import static io.svcproxy.config.source.KubernetesServiceMapperTest.slice;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.mockwebserver.Context;
+import io.fabric8.mockwebserver.MockWebServer;
+import io.svcproxy.config.KubernetesSettings;
+import io.svcproxy.config.ServicePortSpec;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Predicate;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The source against the fabric8 mock API server in CRUD mode: each change shows within 2 s. */
+@Timeout(60)
+class KubernetesSourceTest {
+    private static final Duration WITHIN = Duration.ofSeconds(2);
+    private static final KubernetesSettings DEFAULT_NS = new KubernetesSettings(null, List.of("default"));
+
+    private final KubernetesCrudDispatcher dispatcher = new KubernetesCrudDispatcher();
+    private final Recorder recorder = new Recorder();
+    private KubernetesMockServer server;
+    private KubernetesClient client;
+    private KubernetesSource source;
+
+    @BeforeEach
+    void startServer() {
+        server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), dispatcher, true);
+        server.init();
+        client = server.createClient();
+    }
+
+    @AfterEach
+    void stop() {
+        if (source != null) {
+            source.close();
+        }
+        client.close();
+        server.destroy();
+    }
+
+    @Test
+    void reportsSyncedAfterTheFirstListOfAnEmptyCluster() {
+        source = new KubernetesSource(client, DEFAULT_NS, recorder);
+        source.start();
+
+        recorder.await(u -> u.synced() && u.servicePorts().isEmpty());
+        assertThat(source.synced()).isTrue();
+    }
+
+    @Test
+    void followsCreateScaleNotReadyAndDelete() {
+        source = new KubernetesSource(client, DEFAULT_NS, recorder);
+        source.start();
+        recorder.await(Update::synced);
+
+        client.services().resource(web()).create();
+        client.discovery().v1().endpointSlices().resource(slice("web-abc", "web", "IPv4", Map.of("http", 8080),
+                ep("10.1.0.1"))).create();
+        Update created = recorder.await(u -> endpointsOf(u).size() == 1);
+        ServicePortSpec spec = created.servicePorts().get(0);
+        assertThat(spec.key().toString()).isEqualTo("10.96.0.10:80/TCP");
+        assertThat(spec.service().qualifiedName()).isEqualTo("default/web");
+        assertThat(spec.endpoints()).containsExactly(ready("10.1.0.1", 8080));
+
+        // Scale to three.
+        client.discovery().v1().endpointSlices().resource(slice("web-abc", "web", "IPv4", Map.of("http", 8080),
+                ep("10.1.0.1"), ep("10.1.0.2"), ep("10.1.0.3"))).update();
+        recorder.await(u -> endpointsOf(u).equals(List.of(ready("10.1.0.1", 8080), ready("10.1.0.2", 8080),
+                ready("10.1.0.3", 8080))));
+
+        // One Pod stops being ready.
+        client.discovery().v1().endpointSlices().resource(slice("web-abc", "web", "IPv4", Map.of("http", 8080),
+                ep("10.1.0.1"), conditions("10.1.0.2", false, false, false), ep("10.1.0.3"))).update();
+        recorder.await(u -> endpointsOf(u).equals(List.of(ready("10.1.0.1", 8080), ready("10.1.0.3", 8080))));
+
+        // A second slice of the same Service adds to it.
+        client.discovery().v1().endpointSlices().resource(slice("web-def", "web", "IPv4", Map.of("http", 8080),
+                ep("10.1.0.9"))).create();
+        recorder.await(u -> endpointsOf(u).equals(List.of(ready("10.1.0.1", 8080), ready("10.1.0.3", 8080),
+                ready("10.1.0.9", 8080))));
+
+        client.services().inNamespace("default").withName("web").delete();
+        recorder.await(u -> u.servicePorts().isEmpty());
+    }
+
+    @Test
+    void followsAServiceChangingItsPorts() {
+        source = new KubernetesSource(client, DEFAULT_NS, recorder);
+        source.start();
+        client.services().resource(web()).create();
+        recorder.await(u -> u.servicePorts().size() == 1);
+
+        Service twoPorts = new ServiceBuilder(web()).editSpec().addNewPort().withName("admin").withPort(81)
+                .withTargetPort(new IntOrString(9090)).endPort().endSpec().build();
+        client.services().resource(twoPorts).update();
+        Update u = recorder.await(x -> x.servicePorts().size() == 2);
+        assertThat(u.servicePorts().get(1).key().port()).isEqualTo(81);
+    }
+
+    @Test
+    void watchesOnlyTheConfiguredNamespaces() {
+        source = new KubernetesSource(client, DEFAULT_NS, recorder);
+        source.start();
+        client.services().resource(new ServiceBuilder(web()).editMetadata().withNamespace("prod").endMetadata()
+                .editSpec().withClusterIP("10.96.0.20").endSpec().build()).create();
+        client.services().resource(web()).create();
+
+        Update u = recorder.await(x -> x.servicePorts().size() == 1);
+        assertThat(u.servicePorts().get(0).service().namespace()).isEqualTo("default");
+    }
+
+    @Test
+    void watchesAllNamespacesWhenNoneIsConfigured() {
+        source = new KubernetesSource(client, new KubernetesSettings(null, List.of()), recorder);
+        source.start();
+        client.services().resource(new ServiceBuilder(web()).editMetadata().withNamespace("prod").endMetadata()
+                .editSpec().withClusterIP("10.96.0.20").endSpec().build()).create();
+        client.services().resource(web()).create();
+
+        Update u = recorder.await(x -> x.servicePorts().size() == 2);
+        assertThat(u.servicePorts()).extracting(s -> s.service().qualifiedName())
+                .containsExactly("default/web", "prod/web");
+    }
+
+    @Test
+    void coalescesABurstOfChanges() throws Exception {
+        source = new KubernetesSource(client, DEFAULT_NS, recorder);
+        source.start();
+        recorder.await(Update::synced);
+        int before = recorder.calls.get();
+        client.services().resource(web()).create();
+        for (int i = 1; i <= 20; i++) {
+            EndpointSliceBuilder b = new EndpointSliceBuilder(slice("web-" + i, "web", "IPv4", Map.of("http", 8080),
+                    ep("10.1.1." + i)));
+            client.discovery().v1().endpointSlices().resource(b.build()).create();
+        }
+        recorder.await(u -> endpointsOf(u).size() == 20);
+        Thread.sleep(300);
+        // 21 objects: far fewer listener calls than events (each call waits 50 ms for more).
+        assertThat(recorder.calls.get() - before).isLessThan(21);
+    }
+
+    @Test
+    void keepsFollowingAfterTheApiServerRestarts() throws Exception {
+        source = new KubernetesSource(client, DEFAULT_NS, recorder);
+        source.start();
+        client.services().resource(web()).create();
+        recorder.await(u -> u.servicePorts().size() == 1);
+
+        // The same store behind a new server on the same port: every watch connection breaks.
+        int port = server.getPort();
+        server.destroy();
+        server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), dispatcher, true);
+        server.init(InetAddress.getLoopbackAddress(), port);
+        try (KubernetesClient other = server.createClient()) {
+            other.discovery().v1().endpointSlices().resource(slice("web-abc", "web", "IPv4", Map.of("http", 8080),
+                    ep("10.1.0.1"))).create();
+        }
+
+        recorder.await(u -> endpointsOf(u).size() == 1, Duration.ofSeconds(20));
+    }
+
+    @Test
+    void connectsThroughAKubeconfigFile(@TempDir Path dir) throws Exception {
+        Path kubeconfig = dir.resolve("kubeconfig");
+        Files.writeString(kubeconfig, """
+                apiVersion: v1
+                kind: Config
+                clusters:
+                  - name: mock
+                    cluster:
+                      server: %s
+                      insecure-skip-tls-verify: true
+                users:
+                  - name: svcproxy
+                    user:
+                      token: secret-token
+                contexts:
+                  - name: mock
+                    context: {cluster: mock, user: svcproxy, namespace: default}
+                current-context: mock
+                """.formatted(client.getConfiguration().getMasterUrl()));
+        KubernetesSettings settings = new KubernetesSettings(kubeconfig, List.of("default"));
+        client.services().resource(web()).create();
+
+        try (KubernetesClient viaFile = KubernetesSource.connect(settings);
+             KubernetesSource fromFile = new KubernetesSource(viaFile, settings, recorder)) {
+            assertThat(viaFile.getConfiguration().getAutoOAuthToken()).isEqualTo("secret-token");
+            assertThat(viaFile.getConfiguration().getMasterUrl()).isEqualTo(client.getConfiguration().getMasterUrl());
+            fromFile.start();
+            recorder.await(u -> u.synced() && u.servicePorts().size() == 1);
+        }
+    }
+
+    @Test
+    void rejectsAMissingKubeconfigFile(@TempDir Path dir) {
+        Path missing = dir.resolve("nope");
+        assertThatThrownBy(() -> KubernetesSource.connect(new KubernetesSettings(missing, List.of())))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("kubeconfig: " + missing + " (expected: a readable kubeconfig file)");
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    private static Service web() {
+        return new ServiceBuilder().withNewMetadata().withName("web").withNamespace("default").endMetadata()
+                .withNewSpec().withType("ClusterIP").withClusterIP("10.96.0.10").withClusterIPs("10.96.0.10")
+                .addNewPort().withName("http").withPort(80).withTargetPort(new IntOrString(8080)).endPort()
+                .endSpec().build();
+    }
+
+    private static List<?> endpointsOf(Update u) {
+        return u.servicePorts().isEmpty() ? List.of() : u.servicePorts().get(0).endpoints();
+    }
+
+    private record Update(List<ServicePortSpec> servicePorts, boolean synced) {
+    }
+
+    /** Keeps the listener's last call; waits for one that matches. */
+    private static final class Recorder implements KubernetesSource.Listener {
+        final AtomicReference<Update> last = new AtomicReference<>();
+        final AtomicInteger calls = new AtomicInteger();
+
+        @Override
+        public void update(List<ServicePortSpec> servicePorts, boolean synced) {
+            calls.incrementAndGet();
+            synchronized (this) {
+                last.set(new Update(servicePorts, synced));
+                notifyAll();
+            }
+        }
+
+        Update await(Predicate<Update> condition) {
+            return await(condition, WITHIN);
+        }
+
+        synchronized Update await(Predicate<Update> condition, Duration within) {
+            long deadline = System.nanoTime() + within.toNanos();
+            while (last.get() == null || !condition.test(last.get())) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new AssertionError("no matching update within " + within + "; last: " + last.get());
+                }
+                try {
+                    wait(Math.max(1, left / 1_000_000));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new AssertionError(e);
+                }
+            }
+            return last.get();
+        }
+    }
+}
