@@ -118,10 +118,14 @@ public final class KubernetesSource implements AutoCloseable {
             throw new IllegalStateException("already started");
         }
         String nodeName = settings.nodeName() != null ? settings.nodeName() : emptyToNull(System.getenv(NODE_NAME_ENV));
-        String zone = settings.zone() != null ? settings.zone() : zoneOf(nodeName);
-        this.mapper = new KubernetesServiceMapper(settings, nodeName, zone);
-        log.info("Starting Kubernetes source namespaces={} node={} zone={}",
-                settings.namespaces().isEmpty() ? "all" : settings.namespaces(), nodeName, zone);
+        // First task of the source's thread, so before any recompute; off the caller's thread, because reading
+        // the Node may wait for an API server that is not there yet.
+        executor.execute(() -> {
+            String zone = settings.zone() != null ? settings.zone() : zoneOf(nodeName);
+            mapper = new KubernetesServiceMapper(settings, nodeName, zone);
+            log.info("Starting Kubernetes source namespaces={} node={} zone={}",
+                    settings.namespaces().isEmpty() ? "all" : settings.namespaces(), nodeName, zone);
+        });
         long resync = TimeUnit.MINUTES.toMillis(RESYNC_MINUTES);
         if (settings.namespaces().isEmpty()) {
             serviceInformers.add(client.services().inAnyNamespace().runnableInformer(resync));
@@ -214,7 +218,7 @@ public final class KubernetesSource implements AutoCloseable {
 
     private void recompute() {
         pending.set(false); // a change from now on schedules another run
-        if (closed) {
+        if (closed || mapper == null) {
             return;
         }
         try {
@@ -267,7 +271,7 @@ public final class KubernetesSource implements AutoCloseable {
                 return null;
             }
             return emptyToNull(node.getMetadata().getLabels().get(ZONE_LABEL));
-        } catch (KubernetesClientException e) {
+        } catch (RuntimeException e) { // KubernetesClientException, or its cause when the server is unreachable
             log.info("Cannot read the node's zone; zone hints are not honoured node={} error={}", nodeName,
                     e.getMessage());
             return null;

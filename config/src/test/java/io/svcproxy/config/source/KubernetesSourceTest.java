@@ -8,9 +8,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
-import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.fabric8.kubernetes.api.model.discovery.v1.Endpoint;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
@@ -186,6 +188,20 @@ class KubernetesSourceTest {
     }
 
     @Test
+    void readsTheZoneFromTheNodeForZoneHints() {
+        client.nodes().resource(new NodeBuilder().withNewMetadata().withName("node-a")
+                .addToLabels("topology.kubernetes.io/zone", "zone-a").endMetadata().build()).create();
+        client.services().resource(web()).create();
+        client.discovery().v1().endpointSlices().resource(slice("web-abc", "web", "IPv4", Map.of("http", 8080),
+                zone(ep("10.1.0.1"), "zone-a"), zone(ep("10.1.0.2"), "zone-b"))).create();
+        source = new KubernetesSource(client, new KubernetesSettings(null, List.of("default"), "node-a", null,
+                List.of()), recorder);
+        source.start();
+
+        recorder.await(u -> u.synced() && endpointsOf(u).equals(List.of(ready("10.1.0.1", 8080))));
+    }
+
+    @Test
     void connectsThroughAKubeconfigFile(@TempDir Path dir) throws Exception {
         Path kubeconfig = dir.resolve("kubeconfig");
         Files.writeString(kubeconfig, """
@@ -232,6 +248,10 @@ class KubernetesSourceTest {
                 .withNewSpec().withType("ClusterIP").withClusterIP("10.96.0.10").withClusterIPs("10.96.0.10")
                 .addNewPort().withName("http").withPort(80).withTargetPort(new IntOrString(8080)).endPort()
                 .endSpec().build();
+    }
+
+    private static Endpoint zone(Endpoint e, String zone) {
+        return new EndpointBuilder(e).withNewHints().addNewForZone(zone).endHints().build();
     }
 
     private static List<?> endpointsOf(Update u) {
