@@ -14,6 +14,7 @@ import io.svcproxy.proxy.dataplane.ServiceTable;
 import io.svcproxy.proxy.metrics.ProxyMetrics;
 import io.svcproxy.proxy.vip.ClusterIpHolder;
 import java.io.IOException;
+import java.net.InetAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -93,9 +94,7 @@ public final class Reconciler {
                 metrics.servicePortRemoved(port);
                 log.info("Removed service port service={} port={} address={}", port.serviceLabel(),
                         port.portLabel(), key);
-                if (table.keys().stream().noneMatch(k -> k.clusterIP().equals(key.clusterIP()))) {
-                    clusterIps.remove(key.clusterIP());
-                }
+                releaseClusterIp(key.clusterIP());
             }
         }
         List<BindException> failures = new ArrayList<>();
@@ -131,6 +130,7 @@ public final class Reconciler {
                 log.error("Cannot serve service={} port={}: {}", port.serviceLabel(), port.portLabel(),
                         e.getMessage());
                 failures.add(e);
+                releaseClusterIp(spec.key().clusterIP());
                 continue;
             }
             table.put(port);
@@ -140,6 +140,18 @@ public final class Reconciler {
         }
         table.setVersion(table.version() + 1);
         return failures;
+    }
+
+    /**
+     * Removes {@code clusterIP} from the interface once no Service port uses it, neither one in force nor a
+     * removed one whose connections still drain: without the local address those connections would stall.
+     */
+    private void releaseClusterIp(InetAddress clusterIP) {
+        boolean inUse = table.keys().stream().anyMatch(k -> k.clusterIP().equals(clusterIP))
+                || removedPorts.stream().anyMatch(r -> r.port().key().clusterIP().equals(clusterIP));
+        if (!inUse) {
+            clusterIps.remove(clusterIP);
+        }
     }
 
     private void trackDraining(ServiceKey key, List<BackendState> backends) {
@@ -192,18 +204,24 @@ public final class Reconciler {
             }
             trackDraining(port.key(), backends);
         }
+        List<Removed> drained = new ArrayList<>();
         removedPorts.removeIf(r -> {
             if (r.port().connections().isEmpty()) {
+                drained.add(r);
                 return true;
             }
             if (now - r.deadline() >= 0) {
                 int closed = r.port().closeConnections();
                 log.info("Drain timeout: closed connections of removed service={} port={} closed={}",
                         r.port().serviceLabel(), r.port().portLabel(), closed);
+                drained.add(r);
                 return true;
             }
             return false;
         });
+        for (Removed r : drained) {
+            releaseClusterIp(r.port().key().clusterIP());
+        }
     }
 
     /**
