@@ -46,7 +46,9 @@ import org.slf4j.LoggerFactory;
  * about 1.5 s of the write, whichever way it was written. The whole config is then read again with
  * {@link ConfigLoader#load(Path)}: a config equal to the one last applied is not reported; an invalid one is
  * reported once per distinct content (the same errors over the same files are not reported again, however many
- * times they are read). A half-written file is therefore rejected and the complete one applied after it. While
+ * times they are read). A half-written file is therefore rejected and the complete one applied after it. A read
+ * during which a file changed (a ConfigMap swapped between reading the config and a registry file) is not
+ * reported at all but done again once the files are quiet, so a mix of old and new files is never applied. While
  * the last read was invalid, the config is read again every poll interval, so that a fix in a file the broken
  * config names but the config in force does not (a new registry file, a missing one created) is seen too.
  *
@@ -203,7 +205,8 @@ public final class ConfigFileSource implements AutoCloseable {
     /**
      * Reads the config at once on the calling thread (SIGHUP), and reports it as a change would be: applied if it
      * differs from the config last applied, rejected if invalid and not already reported. An unchanged config is
-     * logged and not reported. Does nothing once closed. May be called before {@link #start()}.
+     * logged and not reported. If a file changes while it is read, the started watch reports the result after the
+     * debounce instead. Does nothing once closed. May be called before {@link #start()}.
      */
     public void reloadNow() {
         synchronized (lock) {
@@ -216,7 +219,10 @@ public final class ConfigFileSource implements AutoCloseable {
         }
     }
 
-    /** Stops the watch thread, waiting for a read in progress, and closes the WatchService. Idempotent. */
+    /**
+     * Stops the watch thread, waiting for a read in progress, and closes the WatchService. No listener call starts
+     * after it returns. Idempotent; may be called by the listener itself.
+     */
     @Override
     public void close() {
         Thread t;
@@ -238,7 +244,9 @@ public final class ConfigFileSource implements AutoCloseable {
         synchronized (wakeup) {
             wakeup.notifyAll();
         }
-        if (t == null || t == Thread.currentThread()) {
+        if (t == null || t == Thread.currentThread() || Thread.holdsLock(lock)) {
+            // Called by the listener: the watch thread may be waiting for this very call to return. It stops
+            // as soon as it looks again.
             return;
         }
         try {
@@ -259,11 +267,12 @@ public final class ConfigFileSource implements AutoCloseable {
     }
 
     private void run() {
-        log.info("Config watch started file={} registryFiles={} pollInterval={}ms debounce={}ms watchService={}",
-                source, current.registry().files().size(), TimeUnit.NANOSECONDS.toMillis(pollNanos),
-                TimeUnit.NANOSECONDS.toMillis(debounceNanos), watchService != null);
         try {
             synchronized (lock) {
+                log.info("Config watch started file={} registryFiles={} pollInterval={}ms debounce={}ms "
+                        + "watchService={}", source, current.registry().files().size(),
+                        TimeUnit.NANOSECONDS.toMillis(pollNanos), TimeUnit.NANOSECONDS.toMillis(debounceNanos),
+                        watchService != null);
                 // The files may have changed since the initial config was read: read them once more, as soon
                 // as they are quiet, and report only a difference.
                 registerDirectories();
@@ -377,12 +386,13 @@ public final class ConfigFileSource implements AutoCloseable {
             // Fingerprints first, files second: a write during the read then shows as a change afterwards.
             snapshot = fingerprints(files);
             observed = cover(watched, snapshot);
-            loads.incrementAndGet();
             try {
                 next = ConfigLoader.load(source);
             } catch (ConfigException e) {
                 errors = e;
                 break;
+            } finally {
+                loads.incrementAndGet();
             }
             List<Path> nextFiles = filesOf(next);
             if (nextFiles.equals(files) || round == MAX_ROUNDS) {
@@ -391,6 +401,21 @@ public final class ConfigFileSource implements AutoCloseable {
             // The config names other registry files than those fingerprinted: fingerprint those and read again,
             // so that what is recorded as seen is what was read.
             files = nextFiles;
+        }
+        // A read that spans a write may mix old and new: the config file read before a ConfigMap's ..data link
+        // was swapped and a registry file after, or a file read half rewritten. Report only what was read from
+        // files that stayed the same throughout; otherwise read again once they are quiet.
+        Map<Path, FileFingerprint> after = fingerprints(files);
+        if (!after.equals(snapshot)) {
+            long now = System.nanoTime();
+            observed = cover(watched, after);
+            pending = true;
+            pendingTrigger = trigger == Trigger.START ? Trigger.START : Trigger.CHANGE;
+            firstChangeNanos = now;
+            dueNanos = now + debounceNanos;
+            changedFile = file;
+            log.info("Config changed while it was read: reading it again file={} trigger={}", file, name(trigger));
+            return;
         }
         if (errors != null) {
             reject(file, errors, trigger, snapshot);

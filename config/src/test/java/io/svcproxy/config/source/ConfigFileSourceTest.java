@@ -15,6 +15,7 @@ import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -70,24 +71,11 @@ class ConfigFileSourceTest {
 
     @Test
     void appliesAConfigMapSwappedThroughItsDataLink() throws Exception {
-        // What the kubelet does: the files are links through ..data, which points at a timestamped folder and is
-        // replaced by renaming a new link over it.
         Path mount = Files.createDirectories(dir.resolve("config"));
-        Path first = Files.createDirectories(mount.resolve("..2026_11_24_10_00_00.000000001"));
-        Files.writeString(first.resolve("svcproxy.yaml"), registryConfig(1));
-        Files.writeString(first.resolve("pods.yaml"), pods("10.0.0.1"));
-        Files.createSymbolicLink(mount.resolve("..data"), first.getFileName());
-        Files.createSymbolicLink(mount.resolve("svcproxy.yaml"), Path.of("..data/svcproxy.yaml"));
-        Files.createSymbolicLink(mount.resolve("pods.yaml"), Path.of("..data/pods.yaml"));
-        Path file = mount.resolve("svcproxy.yaml");
+        Path file = configMap(mount);
         start(file);
 
-        Path second = Files.createDirectories(mount.resolve("..2026_11_24_10_00_05.000000002"));
-        Files.writeString(second.resolve("svcproxy.yaml"), registryConfig(2));
-        Files.writeString(second.resolve("pods.yaml"), pods("10.0.0.2"));
-        Files.createSymbolicLink(mount.resolve("..data_tmp"), second.getFileName());
-        Files.move(mount.resolve("..data_tmp"), mount.resolve("..data"), StandardCopyOption.ATOMIC_MOVE);
-        deleteTree(first);
+        swapConfigMap(mount, 2);
 
         within2s().untilAsserted(() -> {
             ProxyConfig applied = recorder.lastApplied();
@@ -95,6 +83,26 @@ class ConfigFileSourceTest {
             assertThat(podIps(applied)).containsExactly("10.0.0.2");
         });
         assertThat(recorder.applied).hasSize(1);
+    }
+
+    @Test
+    void neverAppliesAMixOfTwoConfigMapVersions() throws Exception {
+        Path mount = Files.createDirectories(dir.resolve("config"));
+        Path file = configMap(mount);
+        start(file);
+        Random random = new Random(42);
+
+        // Swaps at random moments, some of them while a read is under way between the two files.
+        int last = 14;
+        for (int version = 2; version <= last; version++) {
+            swapConfigMap(mount, version);
+            Thread.sleep(20 + random.nextInt(260));
+        }
+
+        within2s().untilAsserted(() -> assertThat(port(recorder.lastApplied())).isEqualTo(80 + last));
+        assertThat(recorder.applied).allSatisfy(config ->
+                assertThat(podIps(config)).containsExactly("10.0.0." + (port(config) - 80)));
+        assertThat(recorder.rejected).isEmpty();
     }
 
     @Test
@@ -305,6 +313,42 @@ class ConfigFileSourceTest {
     /** SPEC's contract: the listener is called within 2 seconds of the write. */
     private static ConditionFactory within2s() {
         return await().atMost(CONTRACT).pollDelay(Duration.ZERO).pollInterval(Duration.ofMillis(10));
+    }
+
+    /**
+     * Lays out a ConfigMap volume as the kubelet does, at version 1: each file is a link through {@code ..data},
+     * a link to a timestamped folder holding the files. Returns the config file.
+     */
+    private static Path configMap(Path mount) throws Exception {
+        Files.createDirectories(mount.resolve(versionFolder(1)));
+        writeVersion(mount, 1);
+        Files.createSymbolicLink(mount.resolve("..data"), Path.of(versionFolder(1)));
+        Files.createSymbolicLink(mount.resolve("svcproxy.yaml"), Path.of("..data/svcproxy.yaml"));
+        Files.createSymbolicLink(mount.resolve("pods.yaml"), Path.of("..data/pods.yaml"));
+        return mount.resolve("svcproxy.yaml");
+    }
+
+    /**
+     * Updates the ConfigMap as the kubelet's atomic writer does: writes a new timestamped folder, points a new
+     * {@code ..data_tmp} link at it, renames that over {@code ..data}, and deletes the previous folder. Version
+     * {@code n} serves port 80 + n with the one Pod 10.0.0.n.
+     */
+    private static void swapConfigMap(Path mount, int version) throws Exception {
+        Files.createDirectories(mount.resolve(versionFolder(version)));
+        writeVersion(mount, version);
+        Files.createSymbolicLink(mount.resolve("..data_tmp"), Path.of(versionFolder(version)));
+        Files.move(mount.resolve("..data_tmp"), mount.resolve("..data"), StandardCopyOption.ATOMIC_MOVE);
+        deleteTree(mount.resolve(versionFolder(version - 1)));
+    }
+
+    private static void writeVersion(Path mount, int version) throws Exception {
+        Path folder = mount.resolve(versionFolder(version));
+        Files.writeString(folder.resolve("svcproxy.yaml"), registryConfig(version));
+        Files.writeString(folder.resolve("pods.yaml"), pods("10.0.0." + version));
+    }
+
+    private static String versionFolder(int version) {
+        return "..2026_11_24_10_00_%02d.%09d".formatted(version, version);
     }
 
     private Path write(String name, String content) throws Exception {
