@@ -1,10 +1,14 @@
 package io.svcproxy.proxy;
 
+import io.fabric8.kubernetes.client.KubernetesClient;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.svcproxy.config.ConfigException;
 import io.svcproxy.config.ConfigLoader;
+import io.svcproxy.config.KubernetesSettings;
 import io.svcproxy.config.ProxyConfig;
+import io.svcproxy.config.source.ConfigFileSource;
+import io.svcproxy.config.source.KubernetesSource;
 import io.svcproxy.config.registry.DesiredState;
 import io.svcproxy.config.registry.Registry;
 import io.svcproxy.proxy.admin.AdminServer;
@@ -54,6 +58,9 @@ public final class ProxyServer implements AutoCloseable {
     private volatile ProxyConfig config;
     private volatile DesiredState applied;
     private AdminServer admin;
+    private ConfigFileSource fileSource;
+    private KubernetesClient kubernetesClient;
+    private KubernetesSource kubernetesSource;
     private boolean shutdown;
 
     private ProxyServer(ProxyConfig config, Transport transport, int workerThreads, ClusterIpHolder clusterIps) {
@@ -63,7 +70,7 @@ public final class ProxyServer implements AutoCloseable {
         this.listeners = new ListenerManager(transport, workerThreads, metrics, DataPlaneSettings.of(config.proxy()));
         this.clusterIps = clusterIps;
         this.reconciler = new Reconciler(table, listeners, metrics, System::nanoTime, clusterIps);
-        this.registry = new Registry(false, state -> triggerSync());
+        this.registry = new Registry(config.registry().kubernetes() != null, state -> triggerSync());
         this.syncRunner = new SyncRunner(this::sync, MIN_SYNC_INTERVAL, Duration.ofSeconds(5), SWEEP_PERIOD);
     }
 
@@ -94,6 +101,7 @@ public final class ProxyServer implements AutoCloseable {
                 server.admin = new AdminServer(adminAddress, server.table, server.meterRegistry, transport);
                 server.admin.start();
             }
+            server.startSources();
         } catch (BindException | RuntimeException e) {
             server.close();
             throw e;
@@ -102,6 +110,36 @@ public final class ProxyServer implements AutoCloseable {
         log.info("Serving config={} version={} servicePorts={}", config.source(), server.table.version(),
                 server.table.keys().size());
         return server;
+    }
+
+    /**
+     * Starts watching the config file and its registry files, and the Kubernetes API when configured.
+     *
+     * @throws IllegalArgumentException if the kubeconfig cannot be used
+     */
+    private void startSources() {
+        if (config.source() != null) {
+            fileSource = new ConfigFileSource(config, new ConfigFileSource.Listener() {
+                @Override
+                public void applied(ProxyConfig next) {
+                    reload(next);
+                }
+
+                @Override
+                public void rejected(Path file, ConfigException errors) {
+                    ProxyServer.this.rejected(file, errors);
+                }
+            });
+            fileSource.start();
+        }
+        KubernetesSettings kubernetes = config.registry().kubernetes();
+        if (kubernetes != null) {
+            kubernetesClient = KubernetesSource.connect(kubernetes);
+            kubernetesSource = new KubernetesSource(kubernetesClient, kubernetes, registry::setKubernetes);
+            kubernetesSource.start();
+            log.info("Watching Kubernetes namespaces={} kubeconfig={}",
+                    kubernetes.namespaces().isEmpty() ? "all" : kubernetes.namespaces(), kubernetes.kubeconfig());
+        }
     }
 
     private void triggerSync() {
@@ -147,6 +185,12 @@ public final class ProxyServer implements AutoCloseable {
      * @return whether the change was applied
      */
     public boolean reloadFromFile() {
+        ConfigFileSource watched = fileSource;
+        if (watched != null) {
+            long before = table.version();
+            watched.reloadNow();
+            return table.version() != before;
+        }
         Path source = config.source();
         if (source == null) {
             log.info("Reload skipped: the config was not read from a file");
@@ -182,6 +226,13 @@ public final class ProxyServer implements AutoCloseable {
         if (!Objects.equals(next.proxy().admin(), config.proxy().admin())) {
             log.warn("proxy.admin changed from {} to {}: takes effect at restart", config.proxy().admin(),
                     next.proxy().admin());
+        }
+        if (!Objects.equals(next.proxy().vipInterface(), config.proxy().vipInterface())) {
+            log.warn("proxy.vipInterface changed from '{}' to '{}': takes effect at restart",
+                    config.proxy().vipInterface(), next.proxy().vipInterface());
+        }
+        if (!Objects.equals(next.registry().kubernetes(), config.registry().kubernetes())) {
+            log.warn("registry.kubernetes changed: takes effect at restart");
         }
         config = next;
         registry.setConfig(next);
@@ -257,6 +308,15 @@ public final class ProxyServer implements AutoCloseable {
             shutdown = true;
         }
         try {
+            if (fileSource != null) {
+                fileSource.close();
+            }
+            if (kubernetesSource != null) {
+                kubernetesSource.close();
+            }
+            if (kubernetesClient != null) {
+                kubernetesClient.close();
+            }
             syncRunner.close();
             listeners.close();
             clusterIps.close(); // after unbinding: removes the ClusterIPs it added
