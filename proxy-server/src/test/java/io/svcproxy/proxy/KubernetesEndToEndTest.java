@@ -1,0 +1,248 @@
+package io.svcproxy.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.api.model.discovery.v1.Endpoint;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointBuilder;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.mockwebserver.Context;
+import io.fabric8.mockwebserver.MockWebServer;
+import io.svcproxy.config.ConfigLoader;
+import io.svcproxy.proxy.cli.TestBackend;
+import io.svcproxy.proxy.cli.TestBackend.Mode;
+import io.svcproxy.proxy.dataplane.Transport;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * svcproxy following a cluster: the fabric8 mock API server in CRUD mode holds Services and EndpointSlices, the
+ * proxy reaches it through a kubeconfig file, and real traffic flows to loopback backends while the cluster
+ * changes. Each change must be in effect within 2 s.
+ */
+@Timeout(value = 90, unit = TimeUnit.SECONDS)
+class KubernetesEndToEndTest {
+    static final Duration WITHIN = Duration.ofSeconds(2);
+    static final String CLUSTER_IP = "127.0.10.8";
+    static final int PORT = 18110;
+
+    @TempDir
+    Path dir;
+
+    final KubernetesCrudDispatcher dispatcher = new KubernetesCrudDispatcher();
+    final List<TestBackend> backends = new ArrayList<>();
+    KubernetesMockServer apiServer;
+    KubernetesClient client;
+    ProxyServer proxy;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        apiServer = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), dispatcher, true);
+        apiServer.init();
+        client = apiServer.createClient();
+        for (int i = 1; i <= 3; i++) {
+            backends.add(TestBackend.start(new InetSocketAddress("127.0.0.1" + i, 0), "pod-" + i, Mode.NAME));
+        }
+    }
+
+    @AfterEach
+    void tearDown() {
+        if (proxy != null) {
+            proxy.close();
+        }
+        backends.forEach(TestBackend::close);
+        client.close();
+        apiServer.destroy();
+    }
+
+    void startProxy() throws Exception {
+        Path kubeconfig = dir.resolve("kubeconfig");
+        Files.writeString(kubeconfig, """
+                apiVersion: v1
+                kind: Config
+                clusters:
+                  - name: mock
+                    cluster: {server: "%s", insecure-skip-tls-verify: true}
+                users:
+                  - name: svcproxy
+                    user: {token: test-token}
+                contexts:
+                  - name: mock
+                    context: {cluster: mock, user: svcproxy, namespace: default}
+                current-context: mock
+                """.formatted(client.getConfiguration().getMasterUrl()));
+        Path config = dir.resolve("svcproxy.yaml");
+        Files.writeString(config, """
+                proxy: {admin: "127.0.0.1:0", scheduler: rr}
+                registry:
+                  kubernetes:
+                    kubeconfig: %s
+                    namespaces: [default]
+                """.formatted(kubeconfig));
+        proxy = ProxyServer.start(ConfigLoader.load(config), Transport.select(), 2);
+    }
+
+    static Service service(String name, String scheduler) {
+        ServiceBuilder b = new ServiceBuilder().withNewMetadata().withName(name).withNamespace("default")
+                .endMetadata()
+                .withNewSpec().withType("ClusterIP").withClusterIP(CLUSTER_IP).withClusterIPs(CLUSTER_IP)
+                .addNewPort().withName("http").withProtocol("TCP").withPort(PORT)
+                .withTargetPort(new IntOrString("http")).endPort().endSpec();
+        if (scheduler != null) {
+            b.editMetadata().addToAnnotations("svcproxy.io/scheduler", scheduler).endMetadata();
+        }
+        return b.build();
+    }
+
+    Endpoint endpoint(int pod, boolean ready) {
+        TestBackend b = backends.get(pod - 1);
+        return new EndpointBuilder().withAddresses(b.address().getAddress().getHostAddress())
+                .withNewConditions().withReady(ready).withServing(ready).withTerminating(false).endConditions()
+                .build();
+    }
+
+    /** One slice per backend port: each TestBackend listens on a port of its own. */
+    void slices(int... readyPods) {
+        Set<Integer> ready = new HashSet<>();
+        for (int p : readyPods) {
+            ready.add(p);
+        }
+        for (int pod = 1; pod <= backends.size(); pod++) {
+            String name = "web-pod" + pod;
+            EndpointSlice slice = new EndpointSliceBuilder().withNewMetadata().withName(name)
+                    .withNamespace("default").addToLabels("kubernetes.io/service-name", "web").endMetadata()
+                    .withAddressType("IPv4")
+                    .addToEndpoints(endpoint(pod, ready.contains(pod)))
+                    .addNewPort().withName("http").withProtocol("TCP")
+                    .withPort(backends.get(pod - 1).address().getPort()).endPort().build();
+            client.discovery().v1().endpointSlices().resource(slice).createOr(r -> r.update());
+        }
+    }
+
+    static String name() throws IOException {
+        try (Socket s = new Socket()) {
+            s.setSoTimeout(5000);
+            s.connect(new InetSocketAddress(CLUSTER_IP, PORT), 2000);
+            return new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        }
+    }
+
+    static Set<String> names(int n) {
+        Set<String> seen = new HashSet<>();
+        for (int i = 0; i < n; i++) {
+            try {
+                seen.add(name());
+            } catch (IOException e) {
+                seen.add("error: " + e.getMessage());
+            }
+        }
+        return seen;
+    }
+
+    int readyz() throws Exception {
+        HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(
+                "http://127.0.0.1:" + proxy.adminAddress().getPort() + "/readyz")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        return r.statusCode();
+    }
+
+    @Test
+    void followsCreateScaleNotReadyAndDeleteWithTrafficFlowing() throws Exception {
+        startProxy();
+        await().atMost(WITHIN).until(() -> readyz() == 200); // synced: an empty cluster
+
+        client.services().resource(service("web", null)).create();
+        slices(1);
+        await().atMost(WITHIN).until(() -> names(3).equals(Set.of("pod-1")));
+
+        // A background client keeps connecting while the cluster changes: no connection may fail.
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicInteger failures = new AtomicInteger();
+        AtomicInteger served = new AtomicInteger();
+        Thread load = new Thread(() -> {
+            for (int i = 0; i < 100_000 && !stop.get(); i++) { // bounded
+                try {
+                    if (name().startsWith("pod-")) {
+                        served.incrementAndGet();
+                    } else {
+                        failures.incrementAndGet();
+                    }
+                } catch (IOException e) {
+                    failures.incrementAndGet();
+                }
+            }
+        });
+        load.start();
+        try {
+            slices(1, 2, 3); // scale to three
+            await().atMost(WITHIN).until(() -> names(6).equals(Set.of("pod-1", "pod-2", "pod-3")));
+
+            slices(1, 3); // pod-2 not ready
+            await().atMost(WITHIN).until(() -> names(6).equals(Set.of("pod-1", "pod-3")));
+        } finally {
+            stop.set(true);
+            load.join(30_000);
+        }
+        assertThat(failures.get()).isZero();
+        assertThat(served.get()).isPositive();
+
+        client.services().inNamespace("default").withName("web").delete();
+        await().atMost(WITHIN).until(() -> proxy.table().keys().isEmpty());
+        await().atMost(WITHIN).until(() -> {
+            try {
+                name();
+                return false;
+            } catch (IOException e) {
+                return true; // refused: the listener is gone
+            }
+        });
+    }
+
+    @Test
+    void theSchedulerAnnotationChoosesTheScheduler() throws Exception {
+        startProxy();
+        client.services().resource(service("web", "sh")).create();
+        slices(1, 2, 3);
+        await().atMost(WITHIN).until(() -> !proxy.table().keys().isEmpty()
+                && proxy.table().servicePorts().get(0).backendSet().backends().size() == 3);
+        assertThat(proxy.table().servicePorts().get(0).backendSet().schedulerName()).isEqualTo("sh");
+        assertThat(names(5)).hasSize(1); // one client address: one endpoint
+    }
+
+    @Test
+    void readyzWaitsForTheFirstSync() throws Exception {
+        apiServer.destroy(); // nothing answers: the informers cannot sync
+        startProxy();
+        assertThat(readyz()).isEqualTo(503);
+        assertThat(proxy.table().isReady()).isFalse();
+    }
+}
