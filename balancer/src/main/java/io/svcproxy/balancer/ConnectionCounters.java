@@ -2,6 +2,7 @@ package io.svcproxy.balancer;
 
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The live connection counters of one endpoint (IPVS {@code activeconns}, {@code inactconns}) and the total
@@ -12,6 +13,9 @@ public final class ConnectionCounters {
     final AtomicInteger active = new AtomicInteger();
     final AtomicInteger inactive = new AtomicInteger();
     final AtomicLong total = new AtomicLong();
+    private final LongAdder bytesToEndpoint = new LongAdder();
+    private final LongAdder bytesToClient = new LongAdder();
+    private final LongAdder connectFailures = new LongAdder();
 
     /** Returns connections open in both directions. */
     public int active() {
@@ -26,6 +30,36 @@ public final class ConnectionCounters {
     /** Returns every connection given to the endpoint since it appeared. */
     public long total() {
         return total.get();
+    }
+
+    /** Returns the bytes relayed from clients to this endpoint. */
+    public long bytesToEndpoint() {
+        return bytesToEndpoint.sum();
+    }
+
+    /** Returns the bytes relayed from this endpoint to clients. */
+    public long bytesToClient() {
+        return bytesToClient.sum();
+    }
+
+    /** Returns the connects to this endpoint that failed. */
+    public long connectFailures() {
+        return connectFailures.sum();
+    }
+
+    /** Counts bytes relayed to the endpoint; called by the data plane. */
+    public void addBytesToEndpoint(long n) {
+        bytesToEndpoint.add(n);
+    }
+
+    /** Counts bytes relayed to the client; called by the data plane. */
+    public void addBytesToClient(long n) {
+        bytesToClient.add(n);
+    }
+
+    /** Counts a failed connect; called by the data plane. */
+    public void countConnectFailure() {
+        connectFailures.increment();
     }
 
     /**

@@ -15,6 +15,7 @@ import io.svcproxy.proxy.admin.AdminServer;
 import io.svcproxy.proxy.dataplane.BindException;
 import io.svcproxy.proxy.dataplane.DataPlaneSettings;
 import io.svcproxy.proxy.dataplane.ListenerManager;
+import io.svcproxy.proxy.dataplane.ReloadStatus;
 import io.svcproxy.proxy.dataplane.ServiceTable;
 import io.svcproxy.proxy.dataplane.Transport;
 import io.svcproxy.proxy.metrics.MicrometerProxyMetrics;
@@ -26,6 +27,7 @@ import io.svcproxy.proxy.vip.VipInterfaceException;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CountDownLatch;
@@ -212,6 +214,7 @@ public final class ProxyServer implements AutoCloseable {
         log.error("Reload rejected file={} errors={} (the last good config keeps serving)\n{}", file,
                 e.errors().size(), e.getMessage());
         metrics.reload(false);
+        table.setLastReload(new ReloadStatus(Instant.now(), false, e.getMessage()));
     }
 
     /** Applies a valid config by difference, within one sync. */
@@ -239,6 +242,7 @@ public final class ProxyServer implements AutoCloseable {
         List<BindException> failures = applyCurrent();
         updateReadiness(failures);
         metrics.reload(true);
+        table.setLastReload(new ReloadStatus(Instant.now(), true, ""));
         log.info("Reload applied config={} version={} servicePorts={} bindFailures={}", next.source(),
                 table.version(), table.keys().size(), failures.size());
         if (!failures.isEmpty()) {

@@ -17,6 +17,7 @@ import io.netty.util.AttributeKey;
 import io.netty.util.ReferenceCountUtil;
 import io.svcproxy.balancer.BackendSet;
 import io.svcproxy.balancer.BackendState;
+import io.svcproxy.balancer.ConnectionCounters;
 import io.svcproxy.balancer.Lease;
 import io.svcproxy.balancer.PickContext;
 import io.svcproxy.proxy.metrics.ProxyMetrics;
@@ -54,6 +55,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private Channel inbound;
     private Channel outbound;
     private Lease lease;
+    private ConnectionCounters counters; // of the endpoint being tried or relayed to
     private PickContext pickContext;
     private int attempts;
     private boolean connected;
@@ -97,6 +99,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         attempts++;
         Lease claim = backend.counters().lease();
         lease = claim;
+        counters = backend.counters();
         inbound.attr(BACKEND).set(backend);
         long start = System.nanoTime();
         Bootstrap bootstrap = new Bootstrap()
@@ -131,6 +134,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
                 Throwable cause = f.cause();
                 String reason = reason(cause);
                 metrics.connectFailed(servicePort, backend, reason);
+                backend.counters().countConnectFailure();
                 log.info("Connect failed service={} port={} endpoint={} reason={} attempt={}/{}",
                         servicePort.serviceLabel(), servicePort.portLabel(), backend.endpoint(), reason, attempts,
                         settings.connectAttempts());
@@ -195,6 +199,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         }
         if (msg instanceof ByteBuf buf) {
             servicePort.addBytesToEndpoint(buf.readableBytes());
+            counters.addBytesToEndpoint(buf.readableBytes());
         }
         out.writeAndFlush(msg).addListener((ChannelFutureListener) f -> {
             if (f.isSuccess()) {
@@ -214,6 +219,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         for (Object msg : early) {
             if (msg instanceof ByteBuf buf) {
                 servicePort.addBytesToEndpoint(buf.readableBytes());
+                counters.addBytesToEndpoint(buf.readableBytes());
             }
             outbound.write(msg);
         }
@@ -267,6 +273,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         }
         if (msg instanceof ByteBuf buf) {
             servicePort.addBytesToClient(buf.readableBytes());
+            counters.addBytesToClient(buf.readableBytes());
         }
         Channel out = outbound;
         inbound.writeAndFlush(msg).addListener((ChannelFutureListener) f -> {

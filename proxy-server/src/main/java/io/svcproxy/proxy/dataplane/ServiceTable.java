@@ -16,6 +16,7 @@ public final class ServiceTable {
     private final Map<ServiceKey, ServicePort> ports = new ConcurrentHashMap<>();
     private volatile long version;
     private volatile boolean ready;
+    private volatile ReloadStatus lastReload;
 
     /** Returns the Service port on {@code key}, or {@code null}. */
     public ServicePort get(ServiceKey key) {
@@ -53,6 +54,15 @@ public final class ServiceTable {
 
     public void setVersion(long version) {
         this.version = version;
+    }
+
+    /** Returns the outcome of the last config change, or {@code null} when there was none since start. */
+    public ReloadStatus lastReload() {
+        return lastReload;
+    }
+
+    public void setLastReload(ReloadStatus lastReload) {
+        this.lastReload = lastReload;
     }
 
     /** Returns whether every listener is bound and every source has synced. */
