@@ -140,6 +140,62 @@ class SidecarIT {
 
     @Test
     @Order(3)
+    void svcproxyRunsAsNonRootOnAReadOnlyRootFilesystemAndReportsHealthy() {
+        assertThat(exec(sidecar, "cat", "/proc/1/status").getStdout()).containsPattern("(?m)^Uid:\\s+10001\\s");
+        ExecResult write = exec(sidecar, "touch", "/opt/svcproxy/written");
+        assertThat(write.getExitCode()).as("a write to the root filesystem").isNotZero();
+        assertThat(write.getStderr()).contains("Read-only file system");
+        assertThat(sidecar.getLogs()).contains("transport=epoll"); // Netty's native library loaded from /tmp
+
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofSeconds(1)).until(() ->
+                "healthy".equals(docker().inspectContainerCmd(sidecar.getContainerId()).exec().getState()
+                        .getHealth().getStatus()));
+    }
+
+    @Test
+    @Order(4)
+    void aClusterIpOutsideLoopbackIsKeptOnLoWithNetAdmin() throws Exception {
+        String clusterIp = "10.96.0.10";
+        Path vipConfig = Files.createTempDirectory("svcproxy-vip-");
+        Files.setPosixFilePermissions(vipConfig, PosixFilePermissions.fromString("rwxr-xr-x"));
+        String endpoints = namesInOrder.stream().map(n -> "{ip: " + ipByName.get(n) + "}")
+                .collect(Collectors.joining(", "));
+        replace(vipConfig.resolve("svcproxy.yaml"), """
+                proxy:
+                  admin: off
+                  vipInterface: lo      # needs CAP_NET_ADMIN: the sidecar runs as root with only that capability added
+                services:
+                  - name: names
+                    clusterIP: %s
+                    ports: [{port: 80, targetPort: 8080}]
+                    endpoints: [%s]
+                """.formatted(clusterIp, endpoints));
+        try (GenericContainer<?> vipApp = new GenericContainer<>(SvcproxyImage.tag())
+                .withImagePullPolicy(name -> false)
+                .withNetwork(network)
+                .withCreateContainerCmdModifier(cmd -> cmd.withEntrypoint("sleep"))
+                .withCommand("3600")
+                .withFileSystemBind(testClasses().toString(), "/client", BindMode.READ_ONLY)
+                .waitingFor(new NoWait())) {
+            vipApp.start();
+            try (GenericContainer<?> vipSidecar = svcproxySidecar(vipApp, vipConfig, true)) {
+                vipSidecar.start();
+
+                assertThat(exec(vipApp, "ip", "-4", "-o", "addr", "show", "dev", "lo").getStdout())
+                        .contains(clusterIp + "/32");
+                assertThat(names(vipApp, clusterIp, 3)).containsExactlyElementsOf(namesInOrder);
+
+                docker().stopContainerCmd(vipSidecar.getContainerId()).withTimeout(40).exec();
+                assertThat(docker().inspectContainerCmd(vipSidecar.getContainerId()).exec().getState()
+                        .getExitCodeLong()).isZero();
+                assertThat(exec(vipApp, "ip", "-4", "-o", "addr", "show", "dev", "lo").getStdout())
+                        .as("svcproxy removes the addresses it added").doesNotContain(clusterIp);
+            }
+        }
+    }
+
+    @Test
+    @Order(5)
     void sighupReloadsTheMountedConfig() throws Exception {
         writeConfig(List.of("b1", "b2"));
         docker().killContainerCmd(sidecar.getContainerId()).withSignal("HUP").exec();
@@ -150,7 +206,7 @@ class SidecarIT {
     }
 
     @Test
-    @Order(4)
+    @Order(6)
     void anEditOfTheMountedConfigIsPickedUpWithoutASignal() throws Exception {
         writeConfig(List.of("b1", "b2", "b3"));
 
@@ -159,7 +215,7 @@ class SidecarIT {
     }
 
     @Test
-    @Order(5)
+    @Order(7)
     void dockerStopDrainsAConnectionInFlightAndExitsZero() throws Exception {
         CompletableFuture<ExecResult> held = CompletableFuture.supplyAsync(() -> exec(app,
                 "java", "-cp", "/client", "io.svcproxy.docker.client.TcpClient", "hold", ECHO_IP, "7"));
