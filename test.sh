@@ -2,4 +2,55 @@
 # The test command of the README, and what CI (.ci/run) runs: every module's tests, then the jar.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
+
+# The container tests (docker/, *IT) need a Docker engine and a Java 17 base image. Prepare both unless they
+# are skipped with -DskipContainerTests; where Docker cannot be had they fail with a clear message.
+prepare_docker() {
+    if ! command -v dockerd >/dev/null 2>&1; then
+        if [[ $(id -u) != 0 ]]; then
+            echo "test.sh: Docker is not installed and only root can install it (apt-get install docker.io);" \
+                 "or run ./test.sh -DskipContainerTests" >&2
+            return 0
+        fi
+        echo "test.sh: installing docker.io" >&2
+        apt-get update -q >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends docker.io >/dev/null
+    fi
+    if ! docker info >/dev/null 2>&1; then
+        if pgrep -x dockerd >/dev/null; then
+            echo "test.sh: dockerd runs but does not answer yet: waiting (never a second dockerd)" >&2
+        elif [[ $(id -u) == 0 ]]; then
+            echo "test.sh: starting dockerd (log: /tmp/dockerd.log)" >&2
+            setsid dockerd >/tmp/dockerd.log 2>&1 </dev/null &
+        else
+            echo "test.sh: dockerd is not running and only root can start it" >&2
+            return 0
+        fi
+        for _ in $(seq 1 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
+        docker info >/dev/null 2>&1 || { echo "test.sh: dockerd did not answer within 60 s" >&2; return 0; }
+    fi
+    # The base image: eclipse-temurin:17-jre when it is here or a registry gives it, else the offline one.
+    if [[ -z ${SVCPROXY_BASE_IMAGE:-} ]]; then
+        if docker image inspect eclipse-temurin:17-jre >/dev/null 2>&1 \
+                || timeout 60 docker pull -q eclipse-temurin:17-jre >/dev/null 2>&1; then
+            export SVCPROXY_BASE_IMAGE=eclipse-temurin:17-jre
+        else
+            export SVCPROXY_BASE_IMAGE=svcproxy-base:17-offline
+            docker image inspect "$SVCPROXY_BASE_IMAGE" >/dev/null 2>&1 \
+                || docker/build-base-image.sh "$SVCPROXY_BASE_IMAGE"
+        fi
+    fi
+    echo "test.sh: container tests on $SVCPROXY_BASE_IMAGE" >&2
+}
+
+if [[ " $* " != *" -DskipContainerTests "* && " $* " != *" -DskipContainerTests=true "* ]]; then
+    prepare_docker
+fi
+# Testcontainers reads these from the environment only. Ryuk and its start-up checks would pull images from
+# a registry; and this machine looks like a container (/.dockerenv), so without the host override
+# Testcontainers would pull an image to find its gateway. Published ports are on localhost here.
+export TESTCONTAINERS_RYUK_DISABLED=${TESTCONTAINERS_RYUK_DISABLED:-true}
+export TESTCONTAINERS_CHECKS_DISABLE=${TESTCONTAINERS_CHECKS_DISABLE:-true}
+export TESTCONTAINERS_HOST_OVERRIDE=${TESTCONTAINERS_HOST_OVERRIDE:-localhost}
+
 exec mvn -B -ntp verify "$@"
