@@ -25,6 +25,7 @@ import io.svcproxy.proxy.vip.ClusterIpHolder;
 import io.svcproxy.proxy.vip.VipInterface;
 import io.svcproxy.proxy.vip.VipInterfaceException;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -120,7 +121,7 @@ public final class ProxyServer implements AutoCloseable {
      * @throws IllegalArgumentException if the kubeconfig cannot be used
      */
     private void startSources() {
-        if (config.source() != null) {
+        if (config.source() != null && Files.isRegularFile(config.source())) {
             fileSource = new ConfigFileSource(config, new ConfigFileSource.Listener() {
                 @Override
                 public void applied(ProxyConfig next) {

@@ -43,7 +43,8 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     static final String HTML = "text/html; charset=utf-8";
 
     private static final Logger log = LoggerFactory.getLogger(AdminHandler.class);
-    private static final Set<String> PATHS = Set.of("/", "/healthz", "/readyz", "/metrics", "/api/v1/services");
+    /** The paths answered besides the stats page's files ({@link StatusPage#ASSETS}). */
+    private static final Set<String> PATHS = Set.of("/healthz", "/readyz", "/metrics", "/api/v1/services");
 
     private final ServiceTable table;
     private final PrometheusMeterRegistry registry;
@@ -63,7 +64,7 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         }
         boolean keepAlive = HttpUtil.isKeepAlive(request);
         String path = new QueryStringDecoder(request.uri()).path();
-        if (!PATHS.contains(path)) {
+        if (!PATHS.contains(path) && !StatusPage.ASSETS.containsKey(path)) {
             respond(ctx, request, HttpResponseStatus.NOT_FOUND, TEXT, bytes("not found\n"), keepAlive);
             return;
         }
@@ -90,13 +91,28 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                         keepAlive);
                 case "/api/v1/services" -> respond(ctx, request, HttpResponseStatus.OK, JSON,
                         Unpooled.wrappedBuffer(json.render(table)), keepAlive);
-                default -> respond(ctx, request, HttpResponseStatus.OK, HTML,
-                        bytes(StatusPage.render(table)), keepAlive);
+                default -> serve(ctx, request, StatusPage.ASSETS.get(path), keepAlive);
             }
         } catch (IOException | RuntimeException e) {
             log.warn("Admin request failed path={}", path, e);
             respond(ctx, request, HttpResponseStatus.INTERNAL_SERVER_ERROR, TEXT, bytes("internal error\n"), false);
         }
+    }
+
+    /**
+     * Answers with one of the page's files. The browser revalidates on every load ({@code no-cache}) and gets
+     * 304 while the entity tag matches, so a new jar's files are never hidden behind an old cache.
+     */
+    private static void serve(ChannelHandlerContext ctx, FullHttpRequest request, StatusPage.Asset asset,
+                              boolean keepAlive) {
+        boolean fresh = asset.etag().equals(request.headers().get(HttpHeaderNames.IF_NONE_MATCH));
+        FullHttpResponse response = fresh
+                ? response(HttpResponseStatus.NOT_MODIFIED, asset.contentType(), Unpooled.EMPTY_BUFFER)
+                : response(HttpResponseStatus.OK, asset.contentType(), Unpooled.wrappedBuffer(asset.body()));
+        response.headers()
+                .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_CACHE)
+                .set(HttpHeaderNames.ETAG, asset.etag());
+        send(ctx, request, response, keepAlive);
     }
 
     private ByteBuf scrape(ChannelHandlerContext ctx) throws IOException {
@@ -132,7 +148,11 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, body);
         response.headers()
                 .set(HttpHeaderNames.CONTENT_TYPE, contentType)
-                .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_STORE);
+                .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_STORE)
+                .set("X-Content-Type-Options", "nosniff")
+                .set(HttpHeaderNames.CONTENT_SECURITY_POLICY, StatusPage.CONTENT_SECURITY_POLICY)
+                .set(HttpHeaderNames.X_FRAME_OPTIONS, "DENY")
+                .set("Referrer-Policy", "no-referrer");
         return response;
     }
 

@@ -6,29 +6,91 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.svcproxy.balancer.BackendSet;
 import io.svcproxy.balancer.BackendState;
+import io.svcproxy.balancer.Backends;
+import io.svcproxy.balancer.ConnectionCounters;
 import io.svcproxy.balancer.SchedulerFlag;
 import io.svcproxy.balancer.SessionAffinity;
+import io.svcproxy.config.EndpointTarget;
 import io.svcproxy.config.PortSpec;
 import io.svcproxy.config.ServicePortSpec;
 import io.svcproxy.config.ServiceSpec;
+import io.svcproxy.proxy.dataplane.ReloadStatus;
 import io.svcproxy.proxy.dataplane.ServicePort;
 import io.svcproxy.proxy.dataplane.ServiceTable;
 import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.HashSet;
+import java.util.Objects;
+import java.util.Set;
 
 /**
  * Renders {@code GET /api/v1/services}: the fields of SPEC.md ("Admin HTTP") in that order, one entry per
- * Service port, plus {@code targetPort}, {@code schedulerFlags}, {@code sessionAffinityTimeoutSeconds},
- * {@code connections} (client connections open now), {@code bytesToEndpoint}, {@code bytesToClient} and
- * {@code noEndpoint} per Service port. Reads the live objects without locking: each Service port's spec and
- * endpoint set are read once, so an entry is consistent with itself while counters move on.
+ * Service port, plus what the stats page needs. Reads the live objects without locking: each Service port's
+ * spec and endpoint set are read once, so an entry is consistent with itself while counters move on.
+ *
+ * <p>Fields beyond SPEC.md; times are ISO-8601 UTC with millisecond precision, counters count since start:
+ * <ul>
+ *   <li>top level: {@code svcproxyVersion} (the jar's version, {@code dev} from classes), {@code ready} (as
+ *       {@code /readyz}), {@code startedAt} (the process start), {@code now} (when this document was made: the
+ *       page divides byte deltas by the difference of two {@code now}s), {@code lastReload} ({@code null} until
+ *       the first config change, else {@code at}, {@code result} = {@code applied} or {@code rejected}, and
+ *       {@code errors}, the {@code FILE:LINE:COLUMN: message} lines of a rejection, empty when applied);</li>
+ *   <li>per Service port: {@code targetPort}, {@code schedulerFlags}, {@code sessionAffinityTimeoutSeconds},
+ *       {@code connections} (client connections open now), {@code bytesToEndpoint}, {@code bytesToClient} and
+ *       {@code noEndpoint} (connections closed at once for want of an endpoint);</li>
+ *   <li>per endpoint: {@code bytesToEndpoint}, {@code bytesToClient} and {@code connectFailures}. After the
+ *       endpoints in the set ({@code ready}, {@code draining}) come those of the spec that are not ready and not
+ *       in the set, with {@code state} {@code "not ready"}, their weight, and zero counts.</li>
+ * </ul>
+ * The page renders any {@code state} string, so states added later (such as {@code ejected}) need no change here.
  */
 final class ServicesJson {
+    /** The {@code state} of an endpoint that is known but not ready (Kubernetes' {@code ready: false}). */
+    static final String NOT_READY = "not ready";
+
     private final ObjectMapper mapper = new ObjectMapper();
+    private final Clock clock;
+    private final Instant startedAt;
+    private final String svcproxyVersion;
+
+    /** Returns a renderer reporting the current process's start time and the jar's version. */
+    ServicesJson() {
+        this(Clock.systemUTC(), Instant.ofEpochMilli(ManagementFactory.getRuntimeMXBean().getStartTime()),
+                svcproxyVersion());
+    }
+
+    ServicesJson(Clock clock, Instant startedAt, String svcproxyVersion) {
+        this.clock = Objects.requireNonNull(clock, "clock");
+        this.startedAt = Objects.requireNonNull(startedAt, "startedAt");
+        this.svcproxyVersion = Objects.requireNonNull(svcproxyVersion, "svcproxyVersion");
+    }
+
+    /** Returns the version from the jar's manifest, or {@code dev} when run from classes. */
+    static String svcproxyVersion() {
+        String v = ServicesJson.class.getPackage().getImplementationVersion();
+        return v == null ? "dev" : v;
+    }
 
     /** Returns the document as UTF-8 bytes. */
     byte[] render(ServiceTable table) {
         ObjectNode root = mapper.createObjectNode();
         root.put("version", table.version());
+        root.put("svcproxyVersion", svcproxyVersion);
+        root.put("ready", table.isReady());
+        root.put("startedAt", time(startedAt));
+        root.put("now", time(clock.instant()));
+        ReloadStatus reload = table.lastReload();
+        if (reload == null) {
+            root.putNull("lastReload");
+        } else {
+            ObjectNode r = root.putObject("lastReload");
+            r.put("at", time(reload.at()));
+            r.put("result", reload.result());
+            r.put("errors", reload.errors() == null ? "" : reload.errors());
+        }
         ArrayNode services = root.putArray("services");
         for (ServicePort port : table.servicePorts()) {
             services.add(servicePort(port));
@@ -38,6 +100,10 @@ final class ServicesJson {
         } catch (JsonProcessingException e) {
             throw new UncheckedIOException(e); // a tree of plain nodes always serializes
         }
+    }
+
+    private static String time(Instant at) {
+        return at.truncatedTo(ChronoUnit.MILLIS).toString();
     }
 
     private ObjectNode servicePort(ServicePort servicePort) {
@@ -66,17 +132,41 @@ final class ServicesJson {
         node.put("bytesToClient", servicePort.bytesToClient());
         node.put("noEndpoint", servicePort.noEndpointCount());
         ArrayNode endpoints = node.putArray("endpoints");
+        Set<String> inSet = new HashSet<>();
         if (set != null) {
             for (BackendState backend : set.backends()) {
+                inSet.add(backend.endpoint());
+                ConnectionCounters counters = backend.counters();
                 ObjectNode e = endpoints.addObject();
                 e.put("ip", backend.address().getHostAddress());
                 e.put("port", backend.port());
                 e.put("weight", backend.weight());
                 e.put("state", backend.state().label());
-                e.put("active", backend.counters().active());
-                e.put("inactive", backend.counters().inactive());
-                e.put("total", backend.counters().total());
+                e.put("active", counters.active());
+                e.put("inactive", counters.inactive());
+                e.put("total", counters.total());
+                e.put("bytesToEndpoint", counters.bytesToEndpoint());
+                e.put("bytesToClient", counters.bytesToClient());
+                e.put("connectFailures", counters.connectFailures());
             }
+        }
+        // Not-ready endpoints are not in the set (the reconciler gives them no backend), so they have no
+        // counters; one that is still draining its connections shows once, as draining.
+        for (EndpointTarget target : spec.endpoints()) {
+            if (target.ready() || inSet.contains(Backends.format(target.ip(), target.port()))) {
+                continue;
+            }
+            ObjectNode e = endpoints.addObject();
+            e.put("ip", target.ip().getHostAddress());
+            e.put("port", target.port());
+            e.put("weight", target.weight());
+            e.put("state", NOT_READY);
+            e.put("active", 0);
+            e.put("inactive", 0);
+            e.put("total", 0);
+            e.put("bytesToEndpoint", 0);
+            e.put("bytesToClient", 0);
+            e.put("connectFailures", 0);
         }
         return node;
     }

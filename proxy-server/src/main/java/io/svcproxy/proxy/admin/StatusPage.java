@@ -1,76 +1,57 @@
 package io.svcproxy.proxy.admin;
 
-import io.svcproxy.balancer.BackendSet;
-import io.svcproxy.balancer.BackendState;
-import io.svcproxy.proxy.dataplane.ServicePort;
-import io.svcproxy.proxy.dataplane.ServiceTable;
-import java.util.List;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.Map;
 
 /**
- * Renders {@code GET /}: a self-contained HTML page (no scripts, no external assets) with one table row per
- * endpoint of every Service port and links to the other admin paths. It is built on the server from the same
- * live objects as {@code /api/v1/services}; a browser refreshes it every 5 seconds.
+ * The stats page of {@code GET /}: a static HTML page, a stylesheet, a JavaScript module and an icon, read once
+ * from the classpath ({@code io/svcproxy/proxy/admin/static/} inside the jar). The page has no external assets
+ * and uses relative URLs only, so it works through a port-forward or a tunnel; its script polls
+ * {@code api/v1/services} every second and draws everything in the browser.
+ *
+ * <p>Only the paths of {@link #ASSETS}, a fixed allow-list, are served: nothing is looked up from the request
+ * path, so there is no directory to traverse.
  */
 final class StatusPage {
+    /** One file of the page, with its content type and a strong entity tag of its bytes. */
+    record Asset(String contentType, byte[] body, String etag) {
+    }
+
+    /** The request paths served, each mapped to its file; read at class initialisation. */
+    static final Map<String, Asset> ASSETS = Map.of(
+            "/", load("index.html", AdminHandler.HTML),
+            "/static/app.js", load("app.js", "text/javascript; charset=utf-8"),
+            "/static/style.css", load("style.css", "text/css; charset=utf-8"),
+            "/static/favicon.svg", load("favicon.svg", "image/svg+xml"));
+
+    /**
+     * The Content-Security-Policy of every admin answer: the page's own files and {@code api/v1/services}, and
+     * nothing else (no inline script or style, no frames, no form posts).
+     */
+    static final String CONTENT_SECURITY_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; "
+            + "img-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
     private StatusPage() {
     }
 
-    static String render(ServiceTable table) {
-        List<ServicePort> ports = table.servicePorts();
-        StringBuilder html = new StringBuilder(4096);
-        html.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">")
-                .append("<meta http-equiv=\"refresh\" content=\"5\"><title>svcproxy</title><style>")
-                .append("body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse}")
-                .append("th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left}")
-                .append("td.n{text-align:right}th{background:#eee}.draining{color:#a60}</style></head><body>\n")
-                .append("<h1>svcproxy</h1>\n<p>config version ").append(table.version()).append(" &middot; ")
-                .append(table.isReady() ? "ready" : "<strong>not ready</strong>").append(" &middot; ")
-                .append(ports.size()).append(" Service port").append(ports.size() == 1 ? "" : "s").append("</p>\n")
-                .append("<p><a href=\"/metrics\">/metrics</a> &middot; <a href=\"/api/v1/services\">")
-                .append("/api/v1/services</a> &middot; <a href=\"/healthz\">/healthz</a> &middot; ")
-                .append("<a href=\"/readyz\">/readyz</a></p>\n")
-                .append("<table>\n<tr><th>service</th><th>port</th><th>address</th><th>scheduler</th>")
-                .append("<th>affinity</th><th>endpoint</th><th>weight</th><th>state</th><th>active</th>")
-                .append("<th>inactive</th><th>total</th></tr>\n");
-        for (ServicePort port : ports) {
-            BackendSet set = port.backendSet();
-            List<BackendState> backends = set == null ? List.of() : set.backends();
-            String head = "<tr><td>" + escape(port.serviceLabel()) + "</td><td>" + escape(port.portLabel())
-                    + "</td><td>" + escape(port.key().toString()) + "</td><td>"
-                    + escape(set == null ? port.spec().service().scheduler() : set.schedulerName()) + "</td><td>"
-                    + escape((set == null ? port.spec().service().sessionAffinity() : set.affinity()).label())
-                    + "</td>";
-            if (backends.isEmpty()) {
-                html.append(head).append("<td colspan=\"6\"><em>no endpoints</em></td></tr>\n");
-                continue;
+    private static Asset load(String name, String contentType) {
+        try (InputStream in = StatusPage.class.getResourceAsStream("static/" + name)) {
+            if (in == null) {
+                throw new IllegalStateException("missing resource io/svcproxy/proxy/admin/static/" + name
+                        + " (expected: packaged with the admin classes)");
             }
-            for (BackendState backend : backends) {
-                String state = backend.state().label();
-                html.append(head)
-                        .append("<td>").append(escape(backend.endpoint())).append("</td>")
-                        .append("<td class=\"n\">").append(backend.weight()).append("</td>")
-                        .append("<td class=\"").append(state).append("\">").append(state).append("</td>")
-                        .append("<td class=\"n\">").append(backend.counters().active()).append("</td>")
-                        .append("<td class=\"n\">").append(backend.counters().inactive()).append("</td>")
-                        .append("<td class=\"n\">").append(backend.counters().total()).append("</td></tr>\n");
-            }
+            byte[] body = in.readAllBytes();
+            byte[] digest = MessageDigest.getInstance("SHA-256").digest(body);
+            return new Asset(contentType, body, '"' + HexFormat.of().formatHex(digest, 0, 12) + '"');
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e); // every JVM has SHA-256
         }
-        return html.append("</table>\n</body></html>\n").toString();
-    }
-
-    static String escape(String s) {
-        StringBuilder out = new StringBuilder(s.length());
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            switch (c) {
-                case '<' -> out.append("&lt;");
-                case '>' -> out.append("&gt;");
-                case '&' -> out.append("&amp;");
-                case '"' -> out.append("&quot;");
-                case '\'' -> out.append("&#39;");
-                default -> out.append(c);
-            }
-        }
-        return out.toString();
     }
 }

@@ -35,8 +35,10 @@ import org.slf4j.LoggerFactory;
  * Serves one client connection: picks an endpoint with the Service port's scheduler, connects to it on the
  * client's event loop (retrying on another endpoint up to {@code connectAttempts}), then relays bytes both ways.
  *
- * <p>Backpressure: both channels have {@code AUTO_READ} off; a side is read again only once the bytes read from
- * it were written to the other side, so nothing is buffered without bound. Half-close: a FIN from one side is
+ * <p>Backpressure: both channels have {@code AUTO_READ} off and read at most one buffer per read; what a read
+ * loop brings is written to the other side and flushed once at read-complete, and the side is read again only
+ * while the other side is writable (below its high water mark), else when it becomes writable again. So at most
+ * the water mark plus one buffer waits in svcproxy per direction. Half-close: a FIN from one side is
  * passed on as {@code shutdownOutput()} after the bytes before it, and the connection closes when both
  * directions have ended. A reset (an I/O error) on one side closes the other with {@code SO_LINGER 0}, which
  * sends a reset. The fields are plain because one event loop owns both channels.
@@ -60,6 +62,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private int attempts;
     private boolean connected;
     private List<Object> early;     // bytes read before the endpoint connection was up (epoll reads on RDHUP)
+    private boolean inboundPaused;  // the client is not read until the endpoint channel drains
+    private boolean outboundPaused; // the endpoint is not read until the client channel drains
     private boolean inboundEnded;   // the client sent FIN
     private boolean outboundEnded;  // the endpoint sent FIN
 
@@ -109,7 +113,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, settings.connectTimeoutMillis())
                 .option(ChannelOption.AUTO_READ, false)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .option(ChannelOption.TCP_NODELAY, true);
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.RCVBUF_ALLOCATOR, Relay.recvAllocator())
+                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, Relay.WATER_MARK);
         ChannelFuture connect = bootstrap.connect(new InetSocketAddress(backend.address(), backend.port()));
         Channel channel = connect.channel();
         outbound = channel;
@@ -201,15 +207,35 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
             servicePort.addBytesToEndpoint(buf.readableBytes());
             counters.addBytesToEndpoint(buf.readableBytes());
         }
-        out.writeAndFlush(msg).addListener((ChannelFutureListener) f -> {
-            if (f.isSuccess()) {
-                if (!inboundEnded) {
-                    inbound.read();
-                }
-            } else {
-                reset(inbound, f.cause());
+        // no promise: a failed write fires exceptionCaught on the endpoint channel, which resets the client
+        out.write(msg, out.voidPromise());
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        Channel out = outbound;
+        if (!connected || !out.isActive()) {
+            return;
+        }
+        out.flush();
+        if (out.isWritable()) {
+            if (!inboundEnded) {
+                inbound.read();
             }
-        });
+        } else {
+            inboundPaused = true; // resumed by the endpoint channel's writability change
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (inbound.isWritable() && outboundPaused) {
+            outboundPaused = false;
+            if (!outboundEnded && outbound.isActive()) {
+                outbound.read();
+            }
+        }
+        ctx.fireChannelWritabilityChanged();
     }
 
     private void flushEarly() {
@@ -221,7 +247,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
                 servicePort.addBytesToEndpoint(buf.readableBytes());
                 counters.addBytesToEndpoint(buf.readableBytes());
             }
-            outbound.write(msg);
+            outbound.write(msg, outbound.voidPromise());
         }
         early = null;
         outbound.flush();
@@ -275,16 +301,31 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
             servicePort.addBytesToClient(buf.readableBytes());
             counters.addBytesToClient(buf.readableBytes());
         }
-        Channel out = outbound;
-        inbound.writeAndFlush(msg).addListener((ChannelFutureListener) f -> {
-            if (f.isSuccess()) {
-                if (!outboundEnded) {
-                    out.read();
-                }
-            } else {
-                reset(out, f.cause());
+        // no promise: a failed write fires exceptionCaught on the client channel, which resets the endpoint
+        inbound.write(msg, inbound.voidPromise());
+    }
+
+    void outboundReadComplete(Channel channel) {
+        if (channel != outbound || !inbound.isActive()) {
+            return;
+        }
+        inbound.flush();
+        if (inbound.isWritable()) {
+            if (!outboundEnded) {
+                channel.read();
             }
-        });
+        } else {
+            outboundPaused = true; // resumed by the client channel's writability change
+        }
+    }
+
+    void outboundWritabilityChanged(Channel channel) {
+        if (channel == outbound && channel.isWritable() && inboundPaused) {
+            inboundPaused = false;
+            if (!inboundEnded && inbound.isActive()) {
+                inbound.read();
+            }
+        }
     }
 
     void outboundInputShutdown() {

@@ -13,10 +13,12 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.svcproxy.balancer.BackendState;
 import io.svcproxy.balancer.Lease;
 import io.svcproxy.proxy.dataplane.BindException;
+import io.svcproxy.proxy.dataplane.ReloadStatus;
 import io.svcproxy.proxy.dataplane.ServicePort;
 import io.svcproxy.proxy.dataplane.ServiceTable;
 import io.svcproxy.proxy.metrics.MicrometerProxyMetrics;
 import io.svcproxy.proxy.metrics.PrometheusText;
+import io.svcproxy.proxy.metrics.ServicePortFixtures;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -29,6 +31,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -121,10 +124,41 @@ class AdminServerTest {
         assertThat(service.get("schedulerFlags")).isEmpty();
         assertThat(service.get("noEndpoint").asLong()).isZero();
         JsonNode endpoints = service.get("endpoints");
-        assertThat(endpoints).hasSize(3);
+        assertThat(endpoints).hasSize(4);
         assertEndpoint(endpoints.get(0), "127.0.0.11", 1, "ready", 1, 1, 2);
         assertEndpoint(endpoints.get(1), "127.0.0.12", 3, "ready", 0, 0, 1);
         assertEndpoint(endpoints.get(2), "127.0.0.13", 0, "draining", 0, 0, 0);
+        assertEndpoint(endpoints.get(3), "127.0.0.14", 1, "not ready", 0, 0, 0);
+    }
+
+    @Test
+    void listsTheBytesAndConnectFailuresOfEachEndpoint() throws Exception {
+        a.counters().addBytesToEndpoint(100);
+        a.counters().addBytesToClient(2500);
+        b.counters().countConnectFailure();
+        b.counters().countConnectFailure();
+
+        JsonNode endpoints = new ObjectMapper().readTree(get("/api/v1/services").body())
+                .get("services").get(0).get("endpoints");
+
+        assertThat(endpoints.get(0).get("bytesToEndpoint").asLong()).isEqualTo(100);
+        assertThat(endpoints.get(0).get("bytesToClient").asLong()).isEqualTo(2500);
+        assertThat(endpoints.get(0).get("connectFailures").asLong()).isZero();
+        assertThat(endpoints.get(1).get("connectFailures").asLong()).isEqualTo(2);
+        assertThat(endpoints.get(3).get("bytesToClient").asLong()).isZero();
+    }
+
+    @Test
+    void listsADrainingEndpointOnceEvenWhenItIsNotReady() throws Exception {
+        web.update(ServicePortFixtures.respec(web, List.of(a, b), List.of(notReady("127.0.0.13", 8080))),
+                web.backendSet());
+
+        JsonNode endpoints = new ObjectMapper().readTree(get("/api/v1/services").body())
+                .get("services").get(0).get("endpoints");
+
+        assertThat(endpoints).hasSize(3);
+        assertThat(endpoints.get(2).get("ip").asText()).isEqualTo("127.0.0.13");
+        assertThat(endpoints.get(2).get("state").asText()).isEqualTo("draining");
     }
 
     private static void assertEndpoint(JsonNode e, String ip, int weight, String state, int active, int inactive,
@@ -188,15 +222,93 @@ class AdminServerTest {
     }
 
     @Test
-    void rendersAStatusPage() throws Exception {
+    void servesTheStatsPageWithRelativeUrlsOnly() throws Exception {
         HttpResponse<String> response = get("/");
 
         assertThat(response.statusCode()).isEqualTo(200);
         assertThat(response.headers().firstValue("content-type")).hasValue("text/html; charset=utf-8");
+        assertThat(response.headers().firstValue("cache-control")).hasValue("no-cache");
         assertThat(response.body())
-                .contains("<table>", "default/web", "127.0.0.11:8080", "127.0.0.13:8080", "draining", "wlc")
-                .contains("href=\"/metrics\"", "href=\"/api/v1/services\"", "href=\"/healthz\"",
-                        "href=\"/readyz\"");
+                .contains("<script type=\"module\" src=\"static/app.js\"></script>")
+                .contains("href=\"static/style.css\"", "href=\"metrics\"", "href=\"api/v1/services\"",
+                        "href=\"healthz\"", "href=\"readyz\"")
+                .doesNotContain("http://", "https://", "src=\"/", "href=\"/", "<style", "style=\"");
+        assertThat(get("/static/app.js").body()).contains("'api/v1/services'").doesNotContain("http://",
+                "https://", "innerHTML", "fetch('/");
+    }
+
+    @Test
+    void servesThePageFilesWithTheirContentTypes() throws Exception {
+        assertThat(get("/static/app.js").headers().firstValue("content-type"))
+                .hasValue("text/javascript; charset=utf-8");
+        assertThat(get("/static/style.css").headers().firstValue("content-type"))
+                .hasValue("text/css; charset=utf-8");
+        assertThat(get("/static/favicon.svg").headers().firstValue("content-type")).hasValue("image/svg+xml");
+    }
+
+    @Test
+    void answers304WhileThePageFileIsUnchanged() throws Exception {
+        HttpResponse<String> first = get("/static/app.js");
+        String etag = first.headers().firstValue("etag").orElseThrow();
+
+        HttpResponse<String> again = send(HttpRequest.newBuilder(base.resolve("/static/app.js"))
+                .header("If-None-Match", etag));
+        HttpResponse<String> other = send(HttpRequest.newBuilder(base.resolve("/static/app.js"))
+                .header("If-None-Match", "\"something-else\""));
+
+        assertThat(etag).matches("\"[0-9a-f]{24}\"");
+        assertThat(again.statusCode()).isEqualTo(304);
+        assertThat(again.body()).isEmpty();
+        assertThat(again.headers().firstValue("etag")).hasValue(etag);
+        assertThat(other.statusCode()).isEqualTo(200);
+        assertThat(other.body()).isEqualTo(first.body());
+    }
+
+    @Test
+    void sendsSecurityHeadersOnEveryAnswer() throws Exception {
+        for (String path : List.of("/", "/static/app.js", "/api/v1/services", "/metrics", "/healthz", "/nope")) {
+            HttpResponse<String> response = get(path);
+
+            assertThat(response.headers().firstValue("x-content-type-options")).as(path).hasValue("nosniff");
+            assertThat(response.headers().firstValue("content-security-policy")).as(path)
+                    .hasValueSatisfying(csp -> assertThat(csp).contains("default-src 'none'",
+                            "script-src 'self'", "style-src 'self'", "connect-src 'self'",
+                            "frame-ancestors 'none'").doesNotContain("unsafe"));
+        }
+    }
+
+    @Test
+    void servesOnlyTheAllowListedFiles() throws Exception {
+        for (String path : List.of("/index.html", "/static/", "/static", "/static/../static/app.js",
+                "/static/%2e%2e/AdminHandler.class", "/static/app.js/", "//static/app.js", "/static/APP.JS",
+                "/io/svcproxy/proxy/admin/static/app.js", "/static/app.js%00")) {
+            // raw requests: an HTTP client would normalize the paths before sending them
+            assertThat(exchange("GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
+                    .as(path).startsWith("HTTP/1.1 404 ");
+        }
+    }
+
+    @Test
+    void reportsTheLastReloadAndTheProcess() throws Exception {
+        JsonNode before = new ObjectMapper().readTree(get("/api/v1/services").body());
+        table.setLastReload(new ReloadStatus(Instant.parse("2025-03-04T05:06:07.123456Z"), false,
+                "svcproxy.yaml:3:5: weight: -1 (expected: 0..65535)"));
+        table.setReady(true);
+
+        JsonNode after = new ObjectMapper().readTree(get("/api/v1/services").body());
+
+        assertThat(before.get("lastReload").isNull()).isTrue();
+        assertThat(before.get("ready").asBoolean()).isFalse();
+        assertThat(after.get("ready").asBoolean()).isTrue();
+        assertThat(after.get("lastReload").get("at").asText()).isEqualTo("2025-03-04T05:06:07.123Z");
+        assertThat(after.get("lastReload").get("result").asText()).isEqualTo("rejected");
+        assertThat(after.get("lastReload").get("errors").asText())
+                .isEqualTo("svcproxy.yaml:3:5: weight: -1 (expected: 0..65535)");
+        assertThat(after.get("svcproxyVersion").asText()).isNotEmpty();
+        Instant startedAt = Instant.parse(after.get("startedAt").asText());
+        Instant now = Instant.parse(after.get("now").asText());
+        assertThat(startedAt).isBefore(now);
+        assertThat(now).isBetween(Instant.now().minusSeconds(60), Instant.now().plusSeconds(1));
     }
 
     @Test

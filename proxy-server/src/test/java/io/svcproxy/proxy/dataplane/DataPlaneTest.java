@@ -345,6 +345,57 @@ abstract class DataPlaneTest {
         await().atMost(Duration.ofSeconds(5)).until(() -> servicePort().bytesToClient() == size);
     }
 
+    @Test
+    void aSlowEndpointHoldsTheClientBackInsteadOfFillingMemory() throws Exception {
+        try (ServerSocket server = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.11"))) {
+            fixture.proxy(service("rr", "", "    endpoints: [{ip: 127.0.0.11, port: " + server.getLocalPort()
+                    + "}]\n"));
+            io.netty.buffer.ByteBufAllocatorMetric alloc =
+                    ((io.netty.buffer.ByteBufAllocatorMetricProvider) io.netty.buffer.ByteBufAllocator.DEFAULT)
+                            .metric();
+            long before = alloc.usedDirectMemory() + alloc.usedHeapMemory();
+            int size = 64 << 20;
+            java.util.concurrent.atomic.AtomicLong written = new java.util.concurrent.atomic.AtomicLong();
+            ExecutorService pool = Executors.newSingleThreadExecutor();
+            try (Socket client = Net.connect(VIP, PORT); Socket endpoint = server.accept()) {
+                Future<?> writer = pool.submit(() -> {
+                    byte[] chunk = new byte[64 << 10];
+                    OutputStream out = client.getOutputStream();
+                    for (int i = 0; i < size / chunk.length; i++) {
+                        java.util.Arrays.fill(chunk, (byte) i);
+                        out.write(chunk);
+                        written.addAndGet(chunk.length);
+                    }
+                    return null;
+                });
+                Thread.sleep(1500); // the endpoint reads nothing: the client must be held back
+                long stalledAt = written.get();
+                Thread.sleep(500);
+                assertThat(written.get()).isEqualTo(stalledAt).isLessThan(size);
+                long held = alloc.usedDirectMemory() + alloc.usedHeapMemory() - before;
+                assertThat(held).as("bytes svcproxy holds for the stalled connection").isLessThan(4L << 20);
+                // now the endpoint reads it all, intact and in order
+                endpoint.setSoTimeout(20_000);
+                InputStream in = endpoint.getInputStream();
+                byte[] buffer = new byte[64 << 10];
+                long total = 0;
+                while (total < size) {
+                    int n = in.readNBytes(buffer, 0, buffer.length);
+                    for (int k = 0; k < n; k++) {
+                        if (buffer[k] != (byte) ((total + k) / (64 << 10))) {
+                            throw new AssertionError("byte " + (total + k) + " out of order");
+                        }
+                    }
+                    total += n;
+                }
+                writer.get(20, TimeUnit.SECONDS);
+                assertThat(total).isEqualTo(size);
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+    }
+
     static int closedPort(String ip) throws IOException {
         try (ServerSocket probe = new ServerSocket(0, 1, InetAddress.getByName(ip))) {
             return probe.getLocalPort();

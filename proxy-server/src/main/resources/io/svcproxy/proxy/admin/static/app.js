@@ -1,0 +1,424 @@
+// svcproxy stats page: polls api/v1/services (a relative URL, so that the page works through a port-forward or an
+// SSH tunnel) and draws one card per Service port. Throughput and connection rates are differences of the
+// server's counters between two polls, divided by the difference of the server's `now`; the chart history lives
+// in this tab only. Text always goes in through textContent, never as HTML.
+
+const POLL_MS = 1000;
+const MAX_BACKOFF_MS = 5000;
+const HISTORY_MS = 5 * 60 * 1000;
+const API = 'api/v1/services';
+
+const cards = new Map(); // Service port key -> card
+let failures = 0;
+let lastOk = 0;
+
+const $ = (id) => document.getElementById(id);
+
+function el(tag, className, text) {
+  const e = document.createElement(tag);
+  if (className) e.className = className;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+// ---- formatting -------------------------------------------------------------------------------------------
+
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+
+export function formatBytes(n) {
+  if (!Number.isFinite(n) || n <= 0) return '0 B';
+  let i = 0;
+  while (n >= 1024 && i < UNITS.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return (i === 0 ? String(Math.round(n)) : n.toFixed(n < 10 ? 2 : n < 100 ? 1 : 0)) + ' ' + UNITS[i];
+}
+
+export function formatRate(bytesPerSecond) {
+  return formatBytes(bytesPerSecond) + '/s';
+}
+
+export function formatCount(n) {
+  return Number(n).toLocaleString('en-US');
+}
+
+export function formatPerSecond(n) {
+  if (!Number.isFinite(n) || n <= 0) return '0';
+  return n < 10 ? n.toFixed(1) : String(Math.round(n));
+}
+
+export function formatDuration(ms) {
+  let s = Math.max(0, Math.floor(ms / 1000));
+  const d = Math.floor(s / 86400);
+  s %= 86400;
+  const h = Math.floor(s / 3600);
+  s %= 3600;
+  const m = Math.floor(s / 60);
+  s %= 60;
+  if (d > 0) return `${d}d ${h}h`;
+  if (h > 0) return `${h}h ${String(m).padStart(2, '0')}m`;
+  if (m > 0) return `${m}m ${String(s).padStart(2, '0')}s`;
+  return `${s}s`;
+}
+
+function formatClock(ms) {
+  const d = new Date(ms);
+  const two = (v) => String(v).padStart(2, '0');
+  return `${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+}
+
+function stateClass(state) {
+  return 'state-' + String(state).toLowerCase().replace(/[^a-z0-9]+/g, '-');
+}
+
+// ---- rates ------------------------------------------------------------------------------------------------
+
+// Returns the per-second rate between two samples of a counter, or 0 when there is no earlier sample or the
+// counter went back (an endpoint removed and added again starts from 0).
+function rate(prev, value, dtMs) {
+  if (prev === undefined || dtMs <= 0 || value < prev) return 0;
+  return ((value - prev) * 1000) / dtMs;
+}
+
+// ---- charts -----------------------------------------------------------------------------------------------
+
+function cssVar(name) {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+}
+
+// Draws `values` (pairs [t, v]) over the last HISTORY_MS ending at `now` as a filled line, scaled to the peak.
+function drawSparkline(canvas, points, now, color) {
+  const dpr = window.devicePixelRatio || 1;
+  const w = canvas.clientWidth;
+  const h = canvas.clientHeight;
+  if (w === 0 || h === 0) return;
+  if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
+    canvas.width = Math.round(w * dpr);
+    canvas.height = Math.round(h * dpr);
+  }
+  const ctx = canvas.getContext('2d');
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, w, h);
+  ctx.strokeStyle = cssVar('--line');
+  ctx.lineWidth = 1;
+  ctx.beginPath();
+  ctx.moveTo(0, h - 0.5);
+  ctx.lineTo(w, h - 0.5);
+  ctx.stroke();
+  if (points.length === 0) return;
+  const peak = Math.max(...points.map((p) => p[1]));
+  const top = peak > 0 ? peak * 1.15 : 1;
+  const x = (t) => w - ((now - t) / HISTORY_MS) * w;
+  const y = (v) => h - 1 - (v / top) * (h - 3);
+  ctx.beginPath();
+  points.forEach(([t, v], i) => (i === 0 ? ctx.moveTo(x(t), y(v)) : ctx.lineTo(x(t), y(v))));
+  ctx.strokeStyle = color;
+  ctx.lineWidth = 1.5;
+  ctx.lineJoin = 'round';
+  ctx.stroke();
+  ctx.lineTo(x(points[points.length - 1][0]), h);
+  ctx.lineTo(x(points[0][0]), h);
+  ctx.closePath();
+  ctx.globalAlpha = 0.15;
+  ctx.fillStyle = color;
+  ctx.fill();
+  ctx.globalAlpha = 1;
+}
+
+function chart(title) {
+  const figure = el('figure', 'chart');
+  const caption = el('figcaption');
+  const label = el('span', null, title + ' ');
+  const now = el('b', null, '0');
+  label.append(now);
+  const peak = el('span', 'peak', '');
+  caption.append(label, peak);
+  const canvas = el('canvas');
+  canvas.setAttribute('role', 'img');
+  canvas.setAttribute('aria-label', title + ' over the last 5 minutes');
+  figure.append(caption, canvas);
+  return { figure, now, peak, canvas };
+}
+
+// ---- cards ------------------------------------------------------------------------------------------------
+
+const COLUMNS = [
+  // [key, heading, numeric]
+  ['endpoint', 'Endpoint', false],
+  ['weight', 'Weight', true],
+  ['state', 'State', false],
+  ['active', 'Active', true],
+  ['inactive', 'Inactive', true],
+  ['total', 'Total', true],
+  ['rate', 'Conn/s', true],
+  ['failures', 'Connect fail', true],
+  ['toEndpoint', 'Bytes \u2192 endpoint', true],
+  ['toClient', 'Bytes \u2192 client', true],
+  ['throughput', 'Throughput', true],
+];
+
+function serviceKey(s) {
+  return `${s.clusterIP}:${s.port}/${s.protocol}`;
+}
+
+function endpointKey(e) {
+  return e.ip.includes(':') ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`;
+}
+
+function createCard(s) {
+  const card = el('section', 'card');
+  const label = `${s.namespace}/${s.name}`;
+  card.dataset.service = `${label}:${s.portName || s.port}`;
+
+  const head = el('header', 'card-head');
+  const title = el('div');
+  const h2 = el('h2');
+  h2.append(el('span', 'svc-name', label), el('span', 'port-name', ':' + (s.portName || s.port)));
+  const addr = el('div', 'addr');
+  title.append(h2, addr);
+  const chips = el('div', 'chips');
+  head.append(title, chips);
+
+  const summary = el('div', 'summary');
+  const conns = chart('connections');
+  const tput = chart('throughput');
+  summary.append(conns.figure, tput.figure);
+
+  const wrap = el('div', 'table-wrap');
+  const table = el('table', 'endpoints');
+  const thead = el('thead');
+  const tr = el('tr');
+  for (const [, heading, numeric] of COLUMNS) {
+    const th = el('th', numeric ? 'n' : null, heading);
+    th.scope = 'col';
+    tr.append(th);
+  }
+  thead.append(tr);
+  const tbody = el('tbody');
+  table.append(thead, tbody);
+  wrap.append(table);
+
+  card.append(head, summary, wrap);
+  return { card, addr, chips, conns, tput, tbody, rows: new Map(), history: [], prev: null, prevTime: 0 };
+}
+
+function chip(name, value) {
+  const c = el('span', 'chip', name ? name + ' ' : '');
+  c.append(el('b', null, value));
+  return c;
+}
+
+function setCell(td, text, numericValue) {
+  if (td.textContent !== text) {
+    const changed = td.textContent !== '';
+    td.textContent = text;
+    if (changed) {
+      td.classList.remove('flash');
+      void td.offsetWidth; // restart the animation
+      td.classList.add('flash');
+    }
+  }
+  if (numericValue !== undefined) td.classList.toggle('zero', numericValue === 0);
+}
+
+function createRow(key) {
+  const tr = el('tr');
+  tr.dataset.endpoint = key;
+  const cells = {};
+  for (const [name, heading, numeric] of COLUMNS) {
+    const td = el('td', (numeric ? 'n ' : '') + 'c-' + name);
+    td.dataset.label = heading;
+    cells[name] = td;
+    tr.append(td);
+  }
+  cells.endpoint.classList.add('endpoint');
+  cells.endpoint.textContent = key;
+  cells.state.classList.add('state-cell');
+  const badge = el('span', 'badge');
+  cells.state.append(badge);
+  return { tr, cells, badge };
+}
+
+function updateCard(c, s, now, dtMs) {
+  c.addr.textContent = `${s.clusterIP}:${s.port}/${s.protocol} \u2192 targetPort ${s.targetPort}`;
+  const chipList = [chip('scheduler', s.scheduler + (s.schedulerFlags.length ? ' +' + s.schedulerFlags.join(',') : ''))];
+  chipList.push(chip('affinity', s.sessionAffinity === 'None' ? 'None' : `${s.sessionAffinity} ${s.sessionAffinityTimeoutSeconds}s`));
+  const counts = {};
+  for (const e of s.endpoints) counts[e.state] = (counts[e.state] || 0) + 1;
+  chipList.push(chip('endpoints', Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(', ') || 'none'));
+  if (s.noEndpoint > 0) chipList.push(chip('no endpoint', formatCount(s.noEndpoint)));
+  c.chips.replaceChildren(...chipList);
+
+  const prev = c.prev;
+  const bytes = s.bytesToEndpoint + s.bytesToClient;
+  const bps = prev ? rate(prev.bytes, bytes, dtMs) : null; // null: no rate before the second sample
+  c.history.push([now, s.connections, bps]);
+  while (c.history.length > 0 && c.history[0][0] < now - HISTORY_MS) c.history.shift();
+
+  const seen = new Set();
+  const prevEndpoints = prev ? prev.endpoints : new Map();
+  const nextEndpoints = new Map();
+  s.endpoints.forEach((e, index) => {
+    const key = endpointKey(e);
+    seen.add(key);
+    let row = c.rows.get(key);
+    if (!row) {
+      row = createRow(key);
+      c.rows.set(key, row);
+    }
+    if (c.tbody.children[index] !== row.tr) c.tbody.insertBefore(row.tr, c.tbody.children[index] || null);
+    const p = prevEndpoints.get(key);
+    const eBytes = e.bytesToEndpoint + e.bytesToClient;
+    nextEndpoints.set(key, { total: e.total, bytes: eBytes });
+    const connRate = p ? rate(p.total, e.total, dtMs) : 0;
+    const eBps = p ? rate(p.bytes, eBytes, dtMs) : 0;
+
+    row.tr.dataset.state = e.state;
+    row.badge.className = 'badge ' + stateClass(e.state);
+    row.badge.textContent = e.state;
+    setCell(row.cells.weight, String(e.weight), e.weight);
+    setCell(row.cells.active, formatCount(e.active), e.active);
+    setCell(row.cells.inactive, formatCount(e.inactive), e.inactive);
+    setCell(row.cells.total, formatCount(e.total), e.total);
+    setCell(row.cells.rate, formatPerSecond(connRate), connRate);
+    setCell(row.cells.failures, formatCount(e.connectFailures), e.connectFailures);
+    row.cells.failures.classList.toggle('bad', e.connectFailures > 0);
+    setCell(row.cells.toEndpoint, formatBytes(e.bytesToEndpoint), e.bytesToEndpoint);
+    setCell(row.cells.toClient, formatBytes(e.bytesToClient), e.bytesToClient);
+    setCell(row.cells.throughput, formatRate(eBps), eBps);
+  });
+  for (const [key, row] of c.rows) {
+    if (!seen.has(key)) {
+      row.tr.remove();
+      c.rows.delete(key);
+    }
+  }
+  if (s.endpoints.length === 0 && !c.tbody.querySelector('tr.none')) {
+    const tr = el('tr', 'none');
+    const td = el('td', 'empty', 'no endpoints');
+    td.colSpan = COLUMNS.length;
+    tr.append(td);
+    c.tbody.append(tr);
+  } else if (s.endpoints.length > 0) {
+    c.tbody.querySelector('tr.none')?.remove();
+  }
+
+  c.prev = { bytes, endpoints: nextEndpoints };
+  return { connections: s.connections, bps: bps || 0 };
+}
+
+function drawCharts(c, now) {
+  const connPoints = c.history.map(([t, v]) => [t, v]);
+  const tputPoints = c.history.filter((p) => p[2] !== null).map(([t, , v]) => [t, v]);
+  const last = c.history[c.history.length - 1];
+  c.conns.now.textContent = last ? formatCount(last[1]) : '0';
+  c.conns.peak.textContent = 'peak ' + formatCount(Math.max(0, ...connPoints.map((p) => p[1])));
+  c.tput.now.textContent = formatRate(last ? last[2] || 0 : 0);
+  c.tput.peak.textContent = 'peak ' + formatRate(Math.max(0, ...tputPoints.map((p) => p[1])));
+  drawSparkline(c.conns.canvas, connPoints, now, cssVar('--conn'));
+  drawSparkline(c.tput.canvas, tputPoints, now, cssVar('--tput'));
+}
+
+// ---- header -----------------------------------------------------------------------------------------------
+
+function renderHeader(doc, now, totals) {
+  $('build').textContent = 'v' + doc.svcproxyVersion;
+  const ready = $('ready');
+  ready.textContent = doc.ready ? 'ready' : 'not ready';
+  ready.className = 'badge ' + (doc.ready ? 'ok' : 'bad');
+  $('uptime').textContent = formatDuration(now - Date.parse(doc.startedAt));
+  $('config-version').textContent = String(doc.version);
+  $('total-connections').textContent = formatCount(totals.connections);
+  $('total-throughput').textContent = formatRate(totals.bps);
+
+  const reload = $('reload');
+  const r = doc.lastReload;
+  if (!r) {
+    reload.dataset.result = 'none';
+    reload.replaceChildren(el('span', 'muted', 'none since start'));
+    $('reload-errors').hidden = true;
+  } else {
+    const at = Date.parse(r.at);
+    reload.dataset.result = r.result;
+    reload.title = r.at;
+    reload.replaceChildren(
+      el('span', 'badge ' + (r.result === 'applied' ? 'ok' : 'bad'), r.result),
+      el('span', 'when', ` ${formatClock(at)} (${formatDuration(now - at)} ago)`));
+    const rejected = r.result === 'rejected';
+    $('reload-errors').hidden = !rejected;
+    $('reload-error-text').textContent = rejected ? r.errors : '';
+  }
+}
+
+function setLive(ok, message) {
+  const live = $('live');
+  live.classList.toggle('stale', !ok);
+  live.textContent = message;
+}
+
+// ---- polling ----------------------------------------------------------------------------------------------
+
+let lastNow = 0;
+
+function render(doc) {
+  const now = Date.parse(doc.now);
+  const dtMs = lastNow ? now - lastNow : 0;
+  lastNow = now;
+  const main = $('services');
+  const seen = new Set();
+  const totals = { connections: 0, bps: 0 };
+  doc.services.forEach((s, index) => {
+    const key = serviceKey(s);
+    seen.add(key);
+    let c = cards.get(key);
+    if (!c) {
+      c = createCard(s);
+      cards.set(key, c);
+    }
+    const cardEl = main.querySelectorAll(':scope > section.card')[index];
+    if (cardEl !== c.card) main.insertBefore(c.card, cardEl || null);
+    const t = updateCard(c, s, now, dtMs);
+    totals.connections += t.connections;
+    totals.bps += t.bps;
+    drawCharts(c, now);
+  });
+  for (const [key, c] of cards) {
+    if (!seen.has(key)) {
+      c.card.remove();
+      cards.delete(key);
+    }
+  }
+  let empty = main.querySelector(':scope > p.empty');
+  if (doc.services.length === 0 && !empty) {
+    empty = el('p', 'empty', 'No Service ports are configured.');
+    main.append(empty);
+  } else if (doc.services.length > 0 && empty) {
+    empty.remove();
+  }
+  renderHeader(doc, now, totals);
+  document.title = `svcproxy \u00b7 ${doc.services.length} Service port${doc.services.length === 1 ? '' : 's'}`;
+}
+
+async function poll() {
+  try {
+    const response = await fetch(API, { cache: 'no-store', headers: { Accept: 'application/json' } });
+    if (!response.ok) throw new Error(`HTTP ${response.status}`);
+    render(await response.json());
+    failures = 0;
+    lastOk = Date.now();
+    setLive(true, 'live');
+    document.body.dataset.polls = String(Number(document.body.dataset.polls || 0) + 1);
+  } catch (e) {
+    failures++;
+    setLive(false, lastOk ? `stale: ${formatDuration(Date.now() - lastOk)} (${e.message})` : `unreachable (${e.message})`);
+  } finally {
+    setTimeout(poll, Math.min(POLL_MS * 2 ** Math.min(failures, 3), MAX_BACKOFF_MS));
+  }
+}
+
+window.addEventListener('resize', () => {
+  for (const c of cards.values()) drawCharts(c, lastNow);
+});
+
+poll();
