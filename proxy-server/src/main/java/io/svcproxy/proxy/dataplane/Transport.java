@@ -14,6 +14,7 @@ import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import java.util.Locale;
 import java.util.concurrent.ThreadFactory;
+import org.slf4j.LoggerFactory;
 
 /**
  * The socket transport: native epoll on Linux, NIO elsewhere. The system property {@code svcproxy.transport}
@@ -35,7 +36,16 @@ public enum Transport {
             }
             return EPOLL;
         }
-        return Epoll.isAvailable() ? EPOLL : NIO;
+        if (Epoll.isAvailable()) {
+            return EPOLL;
+        }
+        if (System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux")) {
+            // On Linux this means the native library could not be loaded, e.g. /tmp mounted noexec
+            LoggerFactory.getLogger(Transport.class).warn("Native epoll transport unavailable, using NIO: {} "
+                    + "(Netty unpacks its native library into io.netty.native.workdir or java.io.tmpdir, which "
+                    + "must allow exec)", String.valueOf(Epoll.unavailabilityCause()));
+        }
+        return NIO;
     }
 
     /** Returns a new event loop group of this transport. */
