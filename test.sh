@@ -53,4 +53,19 @@ export TESTCONTAINERS_RYUK_DISABLED=${TESTCONTAINERS_RYUK_DISABLED:-true}
 export TESTCONTAINERS_CHECKS_DISABLE=${TESTCONTAINERS_CHECKS_DISABLE:-true}
 export TESTCONTAINERS_HOST_OVERRIDE=${TESTCONTAINERS_HOST_OVERRIDE:-localhost}
 
+# The stats page's browser test (proxy-server, StatusPageBrowserTest) drives Debian's chromium through its
+# chromedriver, and fails saying so when they are missing. Install them when root can; nothing else downloads a
+# browser.
+if [[ ! -x /usr/bin/chromium || ! -x /usr/bin/chromedriver ]]; then
+    if [[ $(id -u) == 0 ]]; then
+        echo "test.sh: installing chromium and chromium-driver" >&2
+        apt-get update -q >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium chromium-driver \
+            >/dev/null || echo "test.sh: installing chromium failed: the browser test will fail" >&2
+    else
+        echo "test.sh: chromium and chromium-driver are missing and only root can install them" \
+             "(apt-get install chromium chromium-driver): the browser test will fail" >&2
+    fi
+fi
+
 exec mvn -B -ntp verify "$@"
