@@ -28,6 +28,8 @@ public final class BackendSet {
     private final Map<AffinityTable.Endpoint, BackendState> byEndpoint;
     private final AffinityTable table;
     private final LongSupplier nanoTime;
+    /** The backends published out of service (ejected or unhealthy, weight 0); usually empty. */
+    private final List<BackendState> outOfService;
 
     private BackendSet(String schedulerName, Set<SchedulerFlag> flags, SessionAffinity affinity,
                        List<BackendState> backends, Scheduler scheduler, AffinityTable table,
@@ -57,6 +59,17 @@ public final class BackendSet {
             endpoints.putIfAbsent(AffinityTable.Endpoint.of(b), b);
         }
         this.byEndpoint = endpoints;
+        List<BackendState> out = List.of();
+        for (BackendState b : backends) {
+            if (b.weight() == 0 && (b.state() == BackendState.State.EJECTED
+                    || b.state() == BackendState.State.UNHEALTHY)) {
+                if (out.isEmpty()) {
+                    out = new java.util.ArrayList<>();
+                }
+                out.add(b);
+            }
+        }
+        this.outOfService = out;
     }
 
     /**
@@ -112,7 +125,7 @@ public final class BackendSet {
      */
     public BackendState pick(PickContext ctx) {
         if (!affinity.clientIp()) {
-            return current(scheduler.pick(ctx));
+            return pickInService(ctx);
         }
         long now = nanoTime.getAsLong();
         if (!ctx.isRetry()) {
@@ -125,7 +138,7 @@ public final class BackendSet {
                 }
             }
         }
-        BackendState picked = current(scheduler.pick(ctx));
+        BackendState picked = pickInService(ctx);
         if (picked != null) {
             table.put(ctx.clientAddress(), picked, now, timeoutNanos);
         }
@@ -173,6 +186,39 @@ public final class BackendSet {
     @Override
     public String toString() {
         return schedulerName + (flags.isEmpty() ? "" : flags) + " affinity=" + affinity.label() + " " + backends;
+    }
+
+    /**
+     * Asks the scheduler, and treats an endpoint out of service (ejected or failing its checks) as one already
+     * tried for this connection, which is what its failed connects or checks showed: when the scheduler finds
+     * nothing and the list holds such endpoints (dh, sh or mh landed on one of them, published with weight 0),
+     * or when it returns a ready endpoint whose health changed since this list was published, it is asked again
+     * with them avoided, so dh, sh and mh walk on as after a failed connect. The scheduler's decisions for the
+     * endpoints in service are exactly those of IPVS with the others quiesced (weight 0).
+     */
+    private BackendState pickInService(PickContext ctx) {
+        BackendState picked = current(scheduler.pick(ctx));
+        boolean stale = picked != null && picked.state() == BackendState.State.READY && !picked.inService();
+        if (stale || picked == null && !outOfService.isEmpty()) {
+            PickContext retry = ctx;
+            for (BackendState b : outOfService) {
+                if (!retry.isAvoided(b)) {
+                    retry = retry.withAvoided(b);
+                }
+            }
+            if (stale) {
+                retry = retry.withAvoided(picked);
+            }
+            if (retry != ctx) {
+                picked = current(scheduler.pick(retry));
+            }
+        }
+        return picked;
+    }
+
+    /** Returns the backends published out of service (ejected or unhealthy with weight 0). */
+    public List<BackendState> outOfService() {
+        return outOfService;
     }
 
     private BackendState current(Backend picked) {

@@ -14,7 +14,14 @@ public final class BackendState implements Backend {
         /** Ready: takes new connections while its weight is above 0. */
         READY,
         /** Removed or terminating: weight 0, its connections allowed to finish. */
-        DRAINING;
+        DRAINING,
+        /**
+         * Ejected by passive outlier detection for a back-off interval: published with weight 0 (its last weight
+         * kept), as IPVS with the endpoint quiesced; its connections go on.
+         */
+        EJECTED,
+        /** Failing its active health checks: published with weight 0 (its last weight kept), like EJECTED. */
+        UNHEALTHY;
 
         /** Returns the lower-case name used in the admin API and metrics. */
         public String label() {
@@ -60,6 +67,23 @@ public final class BackendState implements Backend {
             return this;
         }
         return new BackendState(address, port, weight, last, state, counters);
+    }
+
+    /**
+     * Returns this endpoint out of service in {@code state} ({@link State#EJECTED} or {@link State#UNHEALTHY}):
+     * weight 0, with {@code weight} as its last weight when above 0 (so mh keeps its slots), counters kept.
+     */
+    public BackendState outOfService(int weight, State state) {
+        int last = weight > 0 ? weight : lastWeight;
+        if (this.weight == 0 && last == lastWeight && state == this.state) {
+            return this;
+        }
+        return new BackendState(address, port, 0, last, state, counters);
+    }
+
+    /** Returns whether the endpoint is in service by its health (not ejected, not failing its checks). */
+    public boolean inService() {
+        return counters.health().inService();
     }
 
     @Override

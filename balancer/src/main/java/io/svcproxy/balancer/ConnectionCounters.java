@@ -16,6 +16,7 @@ public final class ConnectionCounters {
     private final LongAdder bytesToEndpoint = new LongAdder();
     private final LongAdder bytesToClient = new LongAdder();
     private final LongAdder connectFailures = new LongAdder();
+    private final EndpointHealth health = new EndpointHealth();
 
     /** Returns connections open in both directions. */
     public int active() {
@@ -45,6 +46,11 @@ public final class ConnectionCounters {
     /** Returns the connects to this endpoint that failed. */
     public long connectFailures() {
         return connectFailures.sum();
+    }
+
+    /** Returns the endpoint's health: passive ejection and active checks, kept across reloads like the counters. */
+    public EndpointHealth health() {
+        return health;
     }
 
     /** Counts bytes relayed to the endpoint; called by the data plane. */
