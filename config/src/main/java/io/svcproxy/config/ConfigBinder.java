@@ -33,12 +33,18 @@ import org.yaml.snakeyaml.nodes.Tag;
 final class ConfigBinder {
     static final List<String> TOP = List.of("proxy", "registry", "services", "pods");
     static final List<String> PROXY = List.of("scheduler", "admin", "connectTimeout", "connectAttempts",
-            "idleTimeout", "drainTimeout", "vipInterface");
+            "idleTimeout", "drainTimeout", "vipInterface", "outlierDetection", "maxConnections", "connectQueue",
+            "fdGuard");
+    static final List<String> OUTLIER_DETECTION = List.of("consecutiveFailures", "baseEjectionTime",
+            "maxEjectionTime");
+    static final List<String> FD_GUARD = List.of("pausePercent", "resumePercent");
+    static final List<String> HEALTH_CHECK = List.of("interval", "timeout", "rise", "fall");
     static final List<String> REGISTRY = List.of("files", "kubernetes");
     static final List<String> KUBERNETES = List.of("kubeconfig", "namespaces", "nodeName", "zone", "services");
     static final List<String> KUBERNETES_SERVICE = List.of("namespace", "name", "scheduler", "schedulerFlags");
     static final List<String> SERVICE = List.of("name", "namespace", "clusterIP", "selector", "scheduler",
-            "schedulerFlags", "sessionAffinity", "sessionAffinityTimeout", "ports", "endpoints");
+            "schedulerFlags", "sessionAffinity", "sessionAffinityTimeout", "ports", "endpoints", "maxConnections",
+            "maxConnectionsPerClient", "healthCheck");
     static final List<String> PORT = List.of("name", "protocol", "port", "targetPort");
     static final List<String> ENDPOINT = List.of("ip", "port", "ports", "weight");
 
@@ -144,8 +150,79 @@ final class ConfigBinder {
                 vipInterface = v;
             }
         }
+        OutlierDetection outlier = f.has("outlierDetection")
+                ? outlierDetection(f.value("outlierDetection"), f.child("outlierDetection"))
+                : OutlierDetection.defaults();
+        ProxyLimits dl = ProxyLimits.defaults();
+        int maxConnections = integerOr(f, "maxConnections", 0, 10_000_000, dl.maxConnections());
+        int connectQueue = integerOr(f, "connectQueue", 1, 1_000_000, dl.connectQueue());
+        int pause = dl.fdPausePercent();
+        int resume = dl.fdResumePercent();
+        if (f.has("fdGuard")) {
+            MappingNode guard = Values.map(f.value("fdGuard"), f.child("fdGuard"),
+                    "a map of " + String.join(", ", FD_GUARD), p);
+            if (guard != null) {
+                Fields g = new Fields(guard, f.child("fdGuard"), p, FD_GUARD);
+                pause = integerOr(g, "pausePercent", 2, 100, pause);
+                resume = integerOr(g, "resumePercent", 1, 99, resume);
+                if (resume >= pause) {
+                    Node at = g.has("resumePercent") ? g.value("resumePercent") : g.missingAt("pausePercent");
+                    p.at(at, g.child("resumePercent"), Values.label(g.child("resumePercent")) + ": " + resume
+                            + " (expected: below pausePercent " + pause + ")");
+                }
+            }
+        }
         proxy = new ProxySettings(scheduler, admin, connectTimeout, connectAttempts, idleTimeout, drainTimeout,
-                vipInterface);
+                vipInterface, outlier, new ProxyLimits(maxConnections, connectQueue, pause, resume));
+    }
+
+    private int integerOr(Fields f, String key, int min, int max, int dflt) {
+        if (!f.has(key)) {
+            return dflt;
+        }
+        Integer n = Values.integer(f.value(key), f.child(key), min, max, p);
+        return n == null ? dflt : n;
+    }
+
+    private OutlierDetection outlierDetection(Node node, String path) {
+        OutlierDetection d = OutlierDetection.defaults();
+        MappingNode map = Values.map(node, path, "a map of " + String.join(", ", OUTLIER_DETECTION), p);
+        if (map == null) {
+            return d;
+        }
+        Fields f = new Fields(map, path, p, OUTLIER_DETECTION);
+        int failures = integerOr(f, "consecutiveFailures", 0, 1000, d.consecutiveFailures());
+        Duration base = orDefault(f, "baseEjectionTime", Duration.ofMillis(100), Duration.ofHours(24), "100ms..24h",
+                d.baseEjectionTime());
+        Duration max = orDefault(f, "maxEjectionTime", Duration.ofMillis(100), Duration.ofHours(24), "100ms..24h",
+                d.maxEjectionTime());
+        if (max.compareTo(base) < 0) {
+            Node at = f.has("maxEjectionTime") ? f.value("maxEjectionTime") : f.missingAt("baseEjectionTime");
+            p.at(at, f.child("maxEjectionTime"), Values.label(f.child("maxEjectionTime")) + ": "
+                    + Durations.format(max) + " (expected: at least baseEjectionTime " + Durations.format(base) + ")");
+        }
+        return new OutlierDetection(failures, base, max);
+    }
+
+    private HealthCheckSpec healthCheck(Node node, String path) {
+        HealthCheckSpec d = HealthCheckSpec.defaults();
+        MappingNode map = Values.map(node, path, "a map of " + String.join(", ", HEALTH_CHECK), p);
+        if (map == null) {
+            return null;
+        }
+        Fields f = new Fields(map, path, p, HEALTH_CHECK);
+        Duration interval = orDefault(f, "interval", Duration.ofMillis(100), Duration.ofHours(1), "100ms..1h",
+                d.interval());
+        Duration timeout = orDefault(f, "timeout", Duration.ofMillis(10), Duration.ofMinutes(1), "10ms..1m",
+                d.timeout());
+        int rise = integerOr(f, "rise", 1, 100, d.rise());
+        int fall = integerOr(f, "fall", 1, 100, d.fall());
+        if (timeout.compareTo(interval) > 0) {
+            Node at = f.has("timeout") ? f.value("timeout") : f.missingAt("interval");
+            p.at(at, f.child("timeout"), Values.label(f.child("timeout")) + ": " + Durations.format(timeout)
+                    + " (expected: at most interval " + Durations.format(interval) + ")");
+        }
+        return new HealthCheckSpec(interval, timeout, rise, fall);
     }
 
     private Duration orDefault(Fields f, String key, Duration min, Duration max, String range, Duration dflt) {
@@ -466,8 +543,13 @@ final class ConfigBinder {
             }
             endpoints = endpoints(f.value("endpoints"), f.child("endpoints"), ports);
         }
+        int maxConnections = integerOr(f, "maxConnections", 0, 10_000_000, 0);
+        int maxPerClient = integerOr(f, "maxConnectionsPerClient", 0, 10_000_000, 0);
+        HealthCheckSpec healthCheck = f.has("healthCheck") ? healthCheck(f.value("healthCheck"),
+                f.child("healthCheck")) : null;
         ServiceSpec spec = new ServiceSpec(name, namespace, clusterIP, selector,
-                scheduler == null ? proxy.scheduler() : scheduler, flags, affinity, ports, endpoints);
+                scheduler == null ? proxy.scheduler() : scheduler, flags, affinity, ports, endpoints, maxConnections,
+                maxPerClient, healthCheck);
         return new Placed(spec, nameNode, portNodes);
     }
 

@@ -13,10 +13,24 @@ import java.time.Duration;
  * @param idleTimeout a proxied connection with no bytes either way this long is closed (default 1h)
  * @param drainTimeout how long connections may outlive their endpoint's removal, or shutdown (default 30s)
  * @param vipInterface the interface that holds ClusterIPs; empty for none
+ * @param outlierDetection passive ejection of failing endpoints
+ * @param limits the proxy-wide connection limits and the file-descriptor guard
  */
 public record ProxySettings(String scheduler, InetSocketAddress admin, Duration connectTimeout,
                             int connectAttempts, Duration idleTimeout, Duration drainTimeout,
-                            String vipInterface) {
+                            String vipInterface, OutlierDetection outlierDetection, ProxyLimits limits) {
+    public ProxySettings {
+        java.util.Objects.requireNonNull(outlierDetection, "outlierDetection");
+        java.util.Objects.requireNonNull(limits, "limits");
+    }
+
+    /** Returns settings with the default outlier detection and limits. */
+    public ProxySettings(String scheduler, InetSocketAddress admin, Duration connectTimeout, int connectAttempts,
+                         Duration idleTimeout, Duration drainTimeout, String vipInterface) {
+        this(scheduler, admin, connectTimeout, connectAttempts, idleTimeout, drainTimeout, vipInterface,
+                OutlierDetection.defaults(), ProxyLimits.defaults());
+    }
+
     /** The settings of a config without a {@code proxy:} section. */
     public static ProxySettings defaults() {
         return new ProxySettings("rr", new InetSocketAddress("127.0.0.1", 9901), Duration.ofSeconds(2), 3,

@@ -20,15 +20,27 @@ import java.util.Set;
  * @param sessionAffinity None or ClientIP with its timeout
  * @param ports the ports, at least one
  * @param endpoints the explicit endpoints; empty for a Service with selector
+ * @param maxConnections client connections open at once on each port of the Service; 0 for no limit (default)
+ * @param maxConnectionsPerClient connections open at once from one client address on each port; 0 for no limit
+ * @param healthCheck active TCP health checks of the endpoints; {@code null} for none (default)
  */
 public record ServiceSpec(String name, String namespace, InetAddress clusterIP, Map<String, String> selector,
                           String scheduler, Set<SchedulerFlag> schedulerFlags, SessionAffinity sessionAffinity,
-                          List<PortSpec> ports, List<EndpointSpec> endpoints) {
+                          List<PortSpec> ports, List<EndpointSpec> endpoints, int maxConnections,
+                          int maxConnectionsPerClient, HealthCheckSpec healthCheck) {
     public ServiceSpec {
         selector = selector == null ? null : Map.copyOf(selector);
         schedulerFlags = Set.copyOf(schedulerFlags);
         ports = List.copyOf(ports);
         endpoints = List.copyOf(endpoints);
+    }
+
+    /** Returns a Service without connection limits or health checks. */
+    public ServiceSpec(String name, String namespace, InetAddress clusterIP, Map<String, String> selector,
+                       String scheduler, Set<SchedulerFlag> schedulerFlags, SessionAffinity sessionAffinity,
+                       List<PortSpec> ports, List<EndpointSpec> endpoints) {
+        this(name, namespace, clusterIP, selector, scheduler, schedulerFlags, sessionAffinity, ports, endpoints, 0, 0,
+                null);
     }
 
     /** Returns {@code namespace/name}, the {@code service} label of the metrics. */

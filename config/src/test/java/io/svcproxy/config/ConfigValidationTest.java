@@ -25,7 +25,8 @@ class ConfigValidationTest {
                 proxy:
                   color: blue
                 """)).containsExactly("svcproxy.yaml:2:3: unknown key: color (expected: scheduler, admin, "
-                + "connectTimeout, connectAttempts, idleTimeout, drainTimeout, vipInterface)");
+                + "connectTimeout, connectAttempts, idleTimeout, drainTimeout, vipInterface, outlierDetection, "
+                + "maxConnections, connectQueue, fdGuard)");
     }
 
     @Test
@@ -167,7 +168,8 @@ class ConfigValidationTest {
         assertThat(errors("""
                 proxy: [rr]
                 """)).containsExactly("svcproxy.yaml:1:8: proxy: a list (expected: a map of scheduler, admin, "
-                + "connectTimeout, connectAttempts, idleTimeout, drainTimeout, vipInterface)");
+                + "connectTimeout, connectAttempts, idleTimeout, drainTimeout, vipInterface, outlierDetection, "
+                + "maxConnections, connectQueue, fdGuard)");
     }
 
     @Test

@@ -91,7 +91,8 @@ public final class Registry {
             return spec;
         }
         ServiceSpec named = new ServiceSpec(s.name(), s.namespace(), s.clusterIP(), s.selector(), scheduler,
-                s.schedulerFlags(), s.sessionAffinity(), s.ports(), s.endpoints());
+                s.schedulerFlags(), s.sessionAffinity(), s.ports(), s.endpoints(), s.maxConnections(),
+                s.maxConnectionsPerClient(), s.healthCheck());
         return new ServicePortSpec(spec.key(), named, spec.port(), spec.endpoints());
     }
 }
