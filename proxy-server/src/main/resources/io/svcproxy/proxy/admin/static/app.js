@@ -87,8 +87,8 @@ function cssVar(name) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 }
 
-// Draws `values` (pairs [t, v]) over the last HISTORY_MS ending at `now` as a filled line, scaled to the peak.
-function drawSparkline(canvas, points, now, color) {
+// Draws `points` (pairs [t, v]) over the `span` ms ending at `now` as a filled line, scaled to the peak.
+function drawSparkline(canvas, points, now, span, color) {
   const dpr = window.devicePixelRatio || 1;
   const w = canvas.clientWidth;
   const h = canvas.clientHeight;
@@ -109,7 +109,7 @@ function drawSparkline(canvas, points, now, color) {
   if (points.length === 0) return;
   const peak = Math.max(...points.map((p) => p[1]));
   const top = peak > 0 ? peak * 1.15 : 1;
-  const x = (t) => w - ((now - t) / HISTORY_MS) * w;
+  const x = (t) => w - ((now - t) / span) * w;
   const y = (v) => h - 1 - (v / top) * (h - 3);
   ctx.beginPath();
   points.forEach(([t, v], i) => (i === 0 ? ctx.moveTo(x(t), y(v)) : ctx.lineTo(x(t), y(v))));
@@ -136,7 +136,7 @@ function chart(title) {
   caption.append(label, peak);
   const canvas = el('canvas');
   canvas.setAttribute('role', 'img');
-  canvas.setAttribute('aria-label', title + ' over the last 5 minutes');
+  canvas.setAttribute('aria-label', title + ' over the last minutes');
   figure.append(caption, canvas);
   return { figure, now, peak, canvas };
 }
@@ -200,7 +200,7 @@ function createCard(s) {
   wrap.append(table);
 
   card.append(head, summary, wrap);
-  return { card, addr, chips, conns, tput, tbody, rows: new Map(), history: [], prev: null, prevTime: 0 };
+  return { card, addr, chips, conns, tput, tbody, rows: new Map(), history: [], prev: null, bps: null };
 }
 
 function chip(name, value) {
@@ -250,11 +250,16 @@ function updateCard(c, s, now, dtMs) {
   if (s.noEndpoint > 0) chipList.push(chip('no endpoint', formatCount(s.noEndpoint)));
   c.chips.replaceChildren(...chipList);
 
+  // A document no newer than the last one (two polls within the server clock's millisecond) updates the counts
+  // but keeps the rates and the history of the last real interval.
+  const fresh = !c.prev || dtMs > 0;
   const prev = c.prev;
   const bytes = s.bytesToEndpoint + s.bytesToClient;
-  const bps = prev ? rate(prev.bytes, bytes, dtMs) : null; // null: no rate before the second sample
-  c.history.push([now, s.connections, bps]);
-  while (c.history.length > 0 && c.history[0][0] < now - HISTORY_MS) c.history.shift();
+  const bps = !prev ? null : fresh ? rate(prev.bytes, bytes, dtMs) : c.bps; // null: no rate before 2 samples
+  if (fresh) {
+    c.history.push([now, s.connections, bps]);
+    while (c.history.length > 0 && c.history[0][0] < now - HISTORY_MS) c.history.shift();
+  }
 
   const seen = new Set();
   const prevEndpoints = prev ? prev.endpoints : new Map();
@@ -270,10 +275,10 @@ function updateCard(c, s, now, dtMs) {
     if (c.tbody.children[index] !== row.tr) c.tbody.insertBefore(row.tr, c.tbody.children[index] || null);
     const p = prevEndpoints.get(key);
     const eBytes = e.bytesToEndpoint + e.bytesToClient;
-    nextEndpoints.set(key, { total: e.total, bytes: eBytes });
-    const connRate = p ? rate(p.total, e.total, dtMs) : 0;
-    const eBps = p ? rate(p.bytes, eBytes, dtMs) : 0;
+    const connRate = !p ? 0 : fresh ? rate(p.total, e.total, dtMs) : p.connRate;
+    const eBps = !p ? 0 : fresh ? rate(p.bytes, eBytes, dtMs) : p.bps;
 
+    nextEndpoints.set(key, fresh ? { total: e.total, bytes: eBytes, connRate, bps: eBps } : p);
     row.tr.dataset.state = e.state;
     row.badge.className = 'badge ' + stateClass(e.state);
     row.badge.textContent = e.state;
@@ -304,7 +309,10 @@ function updateCard(c, s, now, dtMs) {
     c.tbody.querySelector('tr.none')?.remove();
   }
 
-  c.prev = { bytes, endpoints: nextEndpoints };
+  if (fresh) {
+    c.prev = { bytes, endpoints: nextEndpoints };
+    c.bps = bps;
+  }
   return { connections: s.connections, bps: bps || 0 };
 }
 
@@ -316,8 +324,10 @@ function drawCharts(c, now) {
   c.conns.peak.textContent = 'peak ' + formatCount(Math.max(0, ...connPoints.map((p) => p[1])));
   c.tput.now.textContent = formatRate(last ? last[2] || 0 : 0);
   c.tput.peak.textContent = 'peak ' + formatRate(Math.max(0, ...tputPoints.map((p) => p[1])));
-  drawSparkline(c.conns.canvas, connPoints, now, cssVar('--conn'));
-  drawSparkline(c.tput.canvas, tputPoints, now, cssVar('--tput'));
+  // The time axis grows with the history, from one minute up to HISTORY_MS, so a new tab shows a shape at once.
+  const span = Math.min(HISTORY_MS, Math.max(60 * 1000, c.history.length ? now - c.history[0][0] : 0));
+  drawSparkline(c.conns.canvas, connPoints, now, span, cssVar('--conn'));
+  drawSparkline(c.tput.canvas, tputPoints, now, span, cssVar('--tput'));
 }
 
 // ---- header -----------------------------------------------------------------------------------------------

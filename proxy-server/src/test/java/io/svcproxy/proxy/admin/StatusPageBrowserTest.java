@@ -1,0 +1,340 @@
+package io.svcproxy.proxy.admin;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.svcproxy.config.ConfigLoader;
+import io.svcproxy.proxy.ProxyServer;
+import io.svcproxy.proxy.cli.TestBackend;
+import io.svcproxy.proxy.cli.TestBackend.Mode;
+import io.svcproxy.proxy.dataplane.ReloadStatus;
+import io.svcproxy.proxy.dataplane.Transport;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Level;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.openqa.selenium.By;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.logging.LogEntry;
+import org.openqa.selenium.logging.LogType;
+import org.openqa.selenium.logging.LoggingPreferences;
+
+/**
+ * Drives the real stats page in headless Chromium: svcproxy with echo backends, connections held open, a reload
+ * that drains an endpoint, a rejected edit of the watched config file, and screenshots at a laptop and a phone
+ * width into {@code target/screenshots/} (kept as test artifacts; {@code stats-laptop.png} is the README's
+ * {@code docs/stats-page.png}).
+ *
+ * <p>It uses Debian's {@code chromium} and {@code chromium-driver} ({@code /usr/bin/chromium},
+ * {@code /usr/bin/chromedriver}; other paths through {@code -Dsvcproxy.chromium=} and
+ * {@code -Dsvcproxy.chromedriver=}). Selenium is given both paths, so Selenium Manager never runs and nothing is
+ * downloaded. Without them the test fails, saying what to install: {@code .ci/run} installs them through test.sh.
+ */
+@Timeout(value = 180, unit = TimeUnit.SECONDS)
+class StatusPageBrowserTest {
+    static final Path CHROMIUM = Path.of(System.getProperty("svcproxy.chromium", "/usr/bin/chromium"));
+    static final Path CHROMEDRIVER = Path.of(System.getProperty("svcproxy.chromedriver", "/usr/bin/chromedriver"));
+    static final Path SCREENSHOTS = Path.of("target", "screenshots");
+    static final String WEB = "shop/web:http";
+    static final String CACHE = "shop/cache:18778";
+
+    /** Reads every endpoint row of the page: service → endpoint → column → text, plus the row's state. */
+    static final String READ_ROWS = """
+            const out = {};
+            for (const card of document.querySelectorAll('section.card')) {
+              const rows = out[card.dataset.service] = {};
+              for (const tr of card.querySelectorAll('tr[data-endpoint]')) {
+                const row = rows[tr.dataset.endpoint] = {state: tr.dataset.state};
+                for (const td of tr.querySelectorAll('td')) {
+                  const c = [...td.classList].find(k => k.startsWith('c-'));
+                  if (c) row[c.substring(2)] = td.textContent.trim();
+                }
+              }
+            }
+            return out;""";
+
+    @TempDir
+    Path dir;
+    final List<TestBackend> backends = new ArrayList<>();
+    final List<Socket> held = new ArrayList<>();
+    ProxyServer server;
+    ChromeDriver driver;
+
+    @BeforeAll
+    static void requireChromium() {
+        String install = " (install Debian's packages: apt-get install -y --no-install-recommends chromium "
+                + "chromium-driver; .ci/run does it through test.sh)";
+        assertThat(Files.isExecutable(CHROMIUM)).as("Chromium not found at " + CHROMIUM + install).isTrue();
+        assertThat(Files.isExecutable(CHROMEDRIVER)).as("ChromeDriver not found at " + CHROMEDRIVER + install)
+                .isTrue();
+    }
+
+    @AfterEach
+    void tearDown() throws IOException {
+        if (driver != null) {
+            driver.quit();
+        }
+        for (Socket s : held) {
+            s.close();
+        }
+        if (server != null) {
+            server.close();
+        }
+        backends.forEach(TestBackend::close);
+    }
+
+    @Test
+    void showsLiveCountsADrainedEndpointAndReloads() throws Exception {
+        TestBackend a = backend("127.0.0.71", "a");
+        TestBackend b = backend("127.0.0.72", "b");
+        TestBackend c = backend("127.0.0.73", "c");
+        TestBackend d = backend("127.0.0.74", "d");
+        Path file = dir.resolve("svcproxy.yaml");
+        write(file, config(List.of(a, b, c), d, ""));
+        server = ProxyServer.start(ConfigLoader.load(file), Transport.select(), 2);
+        String base = "http://127.0.0.1:" + server.adminAddress().getPort() + "/";
+        driver = chromium();
+        driver.get(base);
+
+        // Five held connections spread over a, b and c by rr, one on the cache, three short ones on the web.
+        for (int i = 0; i < 5; i++) {
+            held.add(open("127.0.10.77", 18777, "hello " + "x".repeat(100 * i)));
+        }
+        held.add(open("127.0.10.78", 18778, "ping"));
+        for (int i = 0; i < 3; i++) {
+            open("127.0.10.77", 18777, "short").close();
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> a.openConnections() + b.openConnections()
+                + c.openConnections() == 5 && d.openConnections() == 1
+                && a.acceptedConnections() + b.acceptedConnections() + c.acceptedConnections() == 8);
+
+        Map<TestBackend, String> endpoints = Map.of(a, endpoint(a), b, endpoint(b), c, endpoint(c));
+        await("the page shows each endpoint's active and total connections").atMost(Duration.ofSeconds(15))
+                .ignoreExceptions().untilAsserted(() -> {
+                    Map<String, Map<String, String>> web = rows().get(WEB);
+                    for (Map.Entry<TestBackend, String> e : endpoints.entrySet()) {
+                        Map<String, String> row = web.get(e.getValue());
+                        assertThat(row).as(e.getValue()).containsEntry("state", "ready")
+                                .containsEntry("active", String.valueOf(e.getKey().openConnections()))
+                                .containsEntry("total", String.valueOf(e.getKey().acceptedConnections()))
+                                .containsEntry("inactive", "0").containsEntry("failures", "0");
+                        assertThat(row.get("toEndpoint")).isNotEqualTo("0 B");
+                    }
+                    assertThat(rows().get(CACHE).get(endpoint(d))).containsEntry("active", "1");
+                    assertThat(text("#total-connections")).isEqualTo("6");
+                    assertThat(text("#ready")).isEqualTo("ready");
+                    assertThat(text("#config-version")).isEqualTo("1");
+                    assertThat(text("#reload")).contains("none since start");
+                });
+        assertThat(text("#build")).startsWith("v");
+        assertThat(text("#live")).isEqualTo("live");
+
+        // Traffic for the charts, then a reload that removes c while it holds a connection: c drains.
+        traffic(Duration.ofSeconds(4));
+        int heldByC = c.openConnections();
+        assertThat(heldByC).isPositive();
+        write(file, config(List.of(a, b), d, ""));
+        await("the page shows c draining after an applied reload").atMost(Duration.ofSeconds(15))
+                .ignoreExceptions().untilAsserted(() -> {
+                    Map<String, String> row = rows().get(WEB).get(endpoint(c));
+                    assertThat(row).containsEntry("state", "draining").containsEntry("weight", "0")
+                            .containsEntry("active", String.valueOf(heldByC));
+                    assertThat(attribute("#reload", "data-result")).isEqualTo("applied");
+                    assertThat(text("#reload")).startsWith("applied");
+                    assertThat(text("#config-version")).isEqualTo("2");
+                    assertThat(driver.findElement(By.id("reload-errors")).isDisplayed()).isFalse();
+                });
+        traffic(Duration.ofSeconds(2));
+        screenshot("stats-laptop.png", 1366, 0);
+
+        // An invalid edit of the watched file is rejected, with its error on the page; the config in force stays.
+        write(file, config(List.of(a, b), d, "weight: -1"));
+        await().atMost(Duration.ofSeconds(15)).until(() -> server.table().lastReload() != null
+                && !server.table().lastReload().applied());
+        ReloadStatus rejected = server.table().lastReload();
+        assertThat(rejected.errors()).contains("weight");
+        await("the page shows the rejection and its error").atMost(Duration.ofSeconds(15))
+                .ignoreExceptions().untilAsserted(() -> {
+                    assertThat(attribute("#reload", "data-result")).isEqualTo("rejected");
+                    assertThat(text("#reload")).startsWith("rejected");
+                    assertThat(driver.findElement(By.id("reload-errors")).isDisplayed()).isTrue();
+                    assertThat(text("#reload-error-text")).isEqualTo(rejected.errors().strip());
+                    assertThat(text("#config-version")).isEqualTo("2");
+                    assertThat(rows().get(WEB).get(endpoint(c))).containsEntry("state", "draining");
+                });
+        screenshot("stats-laptop-rejected.png", 1366, 0);
+        screenshot("stats-phone.png", 390, 844);
+        screenshot("stats-phone-full.png", 390, 0);
+
+        assertOnlySameOriginRequests(base);
+        assertNoConsoleErrors();
+    }
+
+    private TestBackend backend(String ip, String name) throws Exception {
+        TestBackend backend = TestBackend.start(new InetSocketAddress(ip, 0), name, Mode.ECHO);
+        backends.add(backend);
+        return backend;
+    }
+
+    private static String endpoint(TestBackend backend) {
+        return backend.address().getAddress().getHostAddress() + ":" + backend.address().getPort();
+    }
+
+    /** Returns the config: Service shop/web (rr) over {@code web}, shop/cache (lc) over {@code cache}. */
+    private static String config(List<TestBackend> web, TestBackend cache, String extraOnFirstEndpoint) {
+        List<String> endpoints = new ArrayList<>();
+        for (TestBackend backend : web) {
+            String extra = endpoints.isEmpty() && !extraOnFirstEndpoint.isEmpty() ? ", " + extraOnFirstEndpoint : "";
+            endpoints.add("{ip: " + backend.address().getAddress().getHostAddress() + ", port: "
+                    + backend.address().getPort() + extra + "}");
+        }
+        return """
+                proxy: {admin: "127.0.0.1:0", drainTimeout: 10m}
+                services:
+                  - name: web
+                    namespace: shop
+                    clusterIP: 127.0.10.77
+                    scheduler: rr
+                    ports: [{name: http, port: 18777}]
+                    endpoints: [%s]
+                  - name: cache
+                    namespace: shop
+                    clusterIP: 127.0.10.78
+                    scheduler: lc
+                    ports: [{port: 18778}]
+                    endpoints: [{ip: %s, port: %d}]
+                """.formatted(String.join(", ", endpoints), cache.address().getAddress().getHostAddress(), cache.address().getPort());
+    }
+
+    /** Replaces the file in one rename, so the watcher never reads it half-written. */
+    private static void write(Path file, String content) throws IOException {
+        Path next = file.resolveSibling(file.getFileName() + ".next");
+        Files.writeString(next, content);
+        Files.move(next, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    private static Socket open(String ip, int port, String greeting) throws IOException {
+        Socket s = new Socket();
+        s.setSoTimeout(5000);
+        s.connect(new InetSocketAddress(ip, port), 2000);
+        echo(s, greeting.getBytes(StandardCharsets.UTF_8));
+        return s;
+    }
+
+    private static void echo(Socket s, byte[] bytes) throws IOException {
+        s.getOutputStream().write(bytes);
+        assertThat(s.getInputStream().readNBytes(bytes.length)).isEqualTo(bytes);
+    }
+
+    /** Echoes a few KiB through every held connection, five times a second, so the charts have a shape. */
+    private void traffic(Duration duration) throws Exception {
+        long end = System.nanoTime() + duration.toNanos();
+        for (int round = 0; System.nanoTime() < end; round++) {
+            for (int i = 0; i < held.size(); i++) {
+                echo(held.get(i), new byte[1024 * (4 + (round + 3 * i) % 9)]);
+            }
+            Thread.sleep(200);
+        }
+    }
+
+    private ChromeDriver chromium() {
+        ChromeOptions options = new ChromeOptions();
+        options.setBinary(CHROMIUM.toFile());
+        // The flags this machine needs (java-maven.md): no sandbox as root, no background connections that a
+        // closed network refuses, a fresh profile.
+        options.addArguments("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--disable-dev-shm-usage", "--hide-scrollbars", "--force-device-scale-factor=1",
+                "--window-size=1366,900", "--lang=en-US", "--user-data-dir=" + dir.resolve("profile"));
+        LoggingPreferences logs = new LoggingPreferences();
+        logs.enable(LogType.BROWSER, Level.ALL);
+        options.setCapability("goog:loggingPrefs", logs);
+        ChromeDriverService service = new ChromeDriverService.Builder()
+                .usingDriverExecutable(CHROMEDRIVER.toFile())
+                .usingAnyFreePort()
+                .build();
+        return new ChromeDriver(service, options);
+    }
+
+    @SuppressWarnings("unchecked")
+    private Map<String, Map<String, Map<String, String>>> rows() {
+        return (Map<String, Map<String, Map<String, String>>>) driver.executeScript(READ_ROWS);
+    }
+
+    private String text(String selector) {
+        return ((String) driver.executeScript("return document.querySelector(arguments[0]).textContent",
+                selector)).strip();
+    }
+
+    private String attribute(String selector, String name) {
+        return driver.findElement(By.cssSelector(selector)).getAttribute(name);
+    }
+
+    /**
+     * Saves a PNG of the page {@code width} CSS pixels wide (device scale 1): the viewport {@code width} x
+     * {@code height}, or the whole page when {@code height} is 0. Waits for one more refresh after resizing.
+     */
+    private void screenshot(String name, int width, int height) throws Exception {
+        // still pictures: no highlight of the cells that just changed (the page honours reduced motion)
+        driver.executeCdpCommand("Emulation.setEmulatedMedia", Map.of("features",
+                List.of(Map.of("name", "prefers-reduced-motion", "value", "reduce"))));
+        boolean mobile = width < 600;
+        metrics(width, height > 0 ? height : 200, mobile); // a short viewport first, so that the page's height shows
+        if (height == 0) {
+            long full = (Long) driver.executeScript("return document.documentElement.scrollHeight");
+            metrics(width, (int) full, mobile);
+        }
+        String polls = attribute("body", "data-polls");
+        await().atMost(Duration.ofSeconds(5)).until(() -> !polls.equals(attribute("body", "data-polls")));
+        Map<String, Object> shot = driver.executeCdpCommand("Page.captureScreenshot",
+                Map.of("format", "png", "fromSurface", true));
+        Files.createDirectories(SCREENSHOTS);
+        Path png = SCREENSHOTS.resolve(name);
+        Files.write(png, Base64.getDecoder().decode((String) shot.get("data")));
+        assertThat(Files.size(png)).as(png.toString()).isGreaterThan(10_000);
+    }
+
+    private void metrics(int width, int height, boolean mobile) {
+        Map<String, Object> params = new HashMap<>();
+        params.put("width", width);
+        params.put("height", height);
+        params.put("deviceScaleFactor", 1);
+        params.put("mobile", mobile);
+        driver.executeCdpCommand("Emulation.setDeviceMetricsOverride", params);
+    }
+
+    private void assertOnlySameOriginRequests(String base) {
+        @SuppressWarnings("unchecked")
+        List<String> urls = (List<String>) driver.executeScript(
+                "return performance.getEntriesByType('resource').map(e => e.name)");
+        assertThat(urls).isNotEmpty().allSatisfy(url -> assertThat(url).startsWith(base));
+    }
+
+    private void assertNoConsoleErrors() {
+        List<String> severe = new ArrayList<>();
+        for (LogEntry entry : driver.manage().logs().get(LogType.BROWSER)) {
+            if (entry.getLevel().intValue() >= Level.SEVERE.intValue()) {
+                severe.add(entry.getMessage());
+            }
+        }
+        assertThat(severe).as("browser console errors (CSP violations, script errors)").isEmpty();
+    }
+}
