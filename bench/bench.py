@@ -1,0 +1,850 @@
+#!/usr/bin/python3
+"""svcproxy vs HAProxy vs nginx (stream) vs a direct connection, on loopback. Run through bench/run.sh.
+
+Every measurement starts the target proxy afresh (its start-up is not measured), gives it an
+unmeasured warm-up of the same load (2 s), checks that the machine is quiet, then measures: the
+load generator's figure, the proxy's CPU seconds (utime+stime of every process of its process
+group, from /proc/PID/stat) and, for the idle row, its RSS (VmRSS summed over the group).
+Repetitions rotate the order of the targets. Writes results.json, report.md and ratios.png.
+"""
+import argparse
+import datetime
+import hashlib
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import string
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+PY = '/usr/bin/python3' if os.path.exists('/usr/bin/python3') else sys.executable
+CLK = os.sysconf('SC_CLK_TCK')
+NCPU = os.cpu_count() or 1
+
+BACKENDS = ['127.0.0.11', '127.0.0.12']
+HTTP_PORT = 8080
+BULK_PORT = 5201
+IDLE_CONTROL = '127.0.0.11:8099'
+TARGET_IPS = {'direct': '127.0.0.11', 'haproxy': '127.0.10.2', 'nginx': '127.0.10.3', 'svcproxy': '127.0.10.1'}
+TARGET_ORDER = ['direct', 'haproxy', 'nginx', 'svcproxy']
+WORKLOADS = ['bulk1', 'bulk4', 'http', 'close', 'idle']
+DEFAULT_JAVA_OPTS = '-Xms256m -Xmx256m -XX:+AlwaysPreTouch -XX:+UseParallelGC'
+BODY = 'x' * 99 + '\n'   # 100 bytes
+QUIET_THRESHOLD = 20.0   # % of one core used by others before a measurement: warn above this
+
+
+def log(*a):
+    print(time.strftime('%H:%M:%S'), *a, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- /proc readings
+
+def _stat_fields(pid):
+    with open(f'/proc/{pid}/stat') as f:
+        st = f.read()
+    return st[st.rindex(')') + 2:].split()   # fields from 3 (state) on
+
+
+def group_pids(pgid):
+    pids = []
+    for d in os.listdir('/proc'):
+        if d.isdigit():
+            try:
+                if int(_stat_fields(d)[2]) == pgid:
+                    pids.append(int(d))
+            except (OSError, ValueError, IndexError):
+                pass
+    return pids
+
+
+def group_cpu_ticks(pgid):
+    """utime+stime (clock ticks) of every live process of a process group (threads included)."""
+    if not pgid:
+        return 0
+    total = 0
+    for pid in group_pids(pgid):
+        try:
+            f = _stat_fields(pid)
+            total += int(f[11]) + int(f[12])      # fields 14 and 15: utime, stime
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
+
+
+def group_rss_kib(pgid):
+    total = 0
+    for pid in group_pids(pgid):
+        try:
+            with open(f'/proc/{pid}/status') as f:
+                for line in f:
+                    if line.startswith('VmRSS:'):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+def machine_ticks():
+    """(busy, idle) clock ticks of all CPUs; busy = user+nice+system+steal (irq/softirq apart)."""
+    with open('/proc/stat') as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    user, nice, system, idle, iowait, irq, softirq, steal = (v + [0] * 8)[:8]
+    return user + nice + system + steal, idle + iowait, irq + softirq
+
+
+def self_ticks():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    c = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (r.ru_utime + r.ru_stime + c.ru_utime + c.ru_stime) * CLK
+
+
+class CpuWindow:
+    """Machine CPU over a window, minus what our own processes used: the 'other' load."""
+
+    def __init__(self, pgids):
+        self.pgids = [p for p in pgids if p]
+        self.t = time.monotonic()
+        self.m = machine_ticks()
+        self.ours = sum(group_cpu_ticks(p) for p in self.pgids) + self_ticks()
+
+    def end(self):
+        dt = time.monotonic() - self.t
+        m = machine_ticks()
+        ours = sum(group_cpu_ticks(p) for p in self.pgids) + self_ticks()
+        busy = m[0] - self.m[0]
+        idle = m[1] - self.m[1]
+        irq = m[2] - self.m[2]
+        other = max(0.0, busy - (ours - self.ours))
+        total = busy + idle + irq
+        return {
+            'seconds': round(dt, 2),
+            'other_pct_core': round(100.0 * other / CLK / dt, 1),
+            'ours_pct_core': round(100.0 * (ours - self.ours) / CLK / dt, 1),
+            'idle_pct': round(100.0 * idle / total, 1) if total else None,
+        }
+
+
+def quiet_check(pgids, wait_s):
+    """1 s windows until the others use less than QUIET_THRESHOLD % of a core, or wait_s passes."""
+    t0 = time.monotonic()
+    while True:
+        w = CpuWindow(pgids)
+        time.sleep(1.0)
+        r = w.end()
+        r['waited_s'] = round(time.monotonic() - t0 - r['seconds'], 1)
+        r['quiet'] = r['other_pct_core'] <= QUIET_THRESHOLD
+        if r['quiet'] or time.monotonic() - t0 >= wait_s:
+            if not r['quiet']:
+                log(f"  WARNING: machine busy: others use {r['other_pct_core']}% of a core "
+                    f"(idle {r['idle_pct']}%)" + (f", waited {r['waited_s']} s" if wait_s else ''))
+            return r
+
+
+# ---------------------------------------------------------------- processes
+
+class Procs:
+    def __init__(self, rundir):
+        self.rundir = rundir
+        self.live = {}
+        self.pgidfile = os.path.join(rundir, 'pgids')
+
+    def _save(self):
+        with open(self.pgidfile, 'w') as f:
+            f.write(''.join(f'{p}\n' for p in self.live))
+
+    def start(self, name, argv, env=None):
+        logf = open(os.path.join(self.rundir, f'{name}.log'), 'ab')
+        logf.write(f'\n=== {time.strftime("%H:%M:%S")} {" ".join(argv)}\n'.encode())
+        logf.flush()
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=logf, stderr=logf, env=env,
+                             start_new_session=True)
+        logf.close()
+        p.name = name
+        self.live[p.pid] = p
+        self._save()
+        return p
+
+    def stop(self, p, grace=5.0):
+        if p is None or p.pid not in self.live:
+            return
+        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+            try:
+                os.killpg(p.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                p.wait(timeout=wait)
+            except subprocess.TimeoutExpired:
+                continue
+            # the leader is gone: make sure no member of the group is left
+            deadline = time.monotonic() + wait
+            while group_pids(p.pid) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if not group_pids(p.pid):
+                break
+        try:
+            os.killpg(p.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        del self.live[p.pid]
+        self._save()
+
+    def stop_all(self):
+        for p in list(self.live.values()):
+            self.stop(p, grace=2.0)
+
+
+def wait_listen(host, port, proc, timeout=30.0):
+    port = int(port)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f'{proc.name} exited with {proc.returncode} before listening on {host}:{port}'
+                               f' (see its log)')
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f'{host}:{port} did not start listening within {timeout} s')
+
+
+def run_bounded(argv, timeout, procs):
+    """Run a load generator in its own process group; kill the group if it overruns."""
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         start_new_session=True, text=True)
+    p.name = argv[0]
+    procs.live[p.pid] = p
+    procs._save()
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        out, err = p.communicate()
+        err += f'\n(killed after {timeout} s)'
+    finally:
+        procs.live.pop(p.pid, None)
+        procs._save()
+    return p.returncode, out, err
+
+
+# ---------------------------------------------------------------- configs
+
+def render(tmpl, dest, **kw):
+    with open(os.path.join(HERE, 'conf', tmpl)) as f:
+        text = string.Template(f.read()).substitute(**kw)
+    with open(dest, 'w') as f:
+        f.write(text)
+    return dest
+
+
+def endpoints_for(kind):
+    if kind == 'bulk':
+        return BULK_PORT, [(BACKENDS[0], BULK_PORT)]
+    return HTTP_PORT, [(ip, HTTP_PORT) for ip in BACKENDS]
+
+
+def nofile():
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def start_proxy(procs, target, kind, opts):
+    if target == 'direct':
+        return None
+    port, eps = endpoints_for(kind)
+    ip = opts.target_ips[target]
+    rd = procs.rundir
+    if target == 'haproxy':
+        cfg = render('haproxy.cfg.tmpl', f'{rd}/haproxy-{kind}.cfg', listen=f'{ip}:{port}',
+                     maxconn=max(100, (nofile() - 200) // 2),
+                     servers='\n'.join(f'    server e{i + 1} {h}:{p}' for i, (h, p) in enumerate(eps)))
+        p = procs.start('haproxy', ['haproxy', '-db', '-f', cfg])
+    elif target == 'nginx':
+        cfg = render('nginx-stream.conf.tmpl', f'{rd}/nginx-stream-{kind}.conf', listen=f'{ip}:{port}',
+                     stream_module=opts.stream_module, nofile=nofile(), rundir=rd,
+                     worker_connections=max(1024, nofile() - 100),
+                     servers='\n'.join(f'        server {h}:{p};' for h, p in eps))
+        p = procs.start('nginx-stream', ['nginx', '-e', f'{rd}/nginx-stream.error.log', '-p', rd, '-c', cfg])
+    else:  # svcproxy and its variants
+        cfg = render('svcproxy.yaml.tmpl', f'{rd}/{target}-{kind}.yaml', ip=ip, port=port,
+                     endpoints='\n'.join(f'      - {{ip: {h}, port: {p}}}' for h, p in eps))
+        java_opts = opts.java_opts[target]
+        p = procs.start(target, ['java', *java_opts.split(), '-jar', opts.jar, 'run', '--config', cfg])
+    wait_listen(ip, port, p)
+    return p
+
+
+def start_backends(procs, kind, opts):
+    rd = procs.rundir
+    if kind == 'bulk':
+        p = procs.start('iperf3-server', ['iperf3', '-s', '-B', BACKENDS[0], '-p', str(BULK_PORT)])
+        wait_listen(BACKENDS[0], BULK_PORT, p)
+        time.sleep(0.2)   # the probe connection above must be done with before a test starts
+        return [p]
+    if kind == 'http':
+        cfg = render('nginx-http.conf.tmpl', f'{rd}/nginx-http.conf', nofile=nofile(), rundir=rd,
+                     worker_connections=max(1024, nofile() - 100), body=BODY,
+                     listens='\n'.join(f'        listen {ip}:{HTTP_PORT} backlog=4096;' for ip in BACKENDS))
+        p = procs.start('nginx-http', ['nginx', '-e', f'{rd}/nginx-http.error.log', '-p', rd, '-c', cfg])
+        for ip in BACKENDS:
+            wait_listen(ip, HTTP_PORT, p)
+        return [p]
+    # idle: the holding backend, with its count on a control port
+    argv = [PY, os.path.join(HERE, 'idle.py'), '--serve', '--control', IDLE_CONTROL, '--timeout', '3600']
+    for ip in BACKENDS:
+        argv += ['--backend', f'{ip}:{HTTP_PORT}']
+    p = procs.start('idle-backend', argv)
+    for ip in BACKENDS:
+        wait_listen(ip, HTTP_PORT, p)
+    wait_listen(*IDLE_CONTROL.split(':'), p)
+    return [p]
+
+
+# ---------------------------------------------------------------- loads
+
+def _dur(s):
+    m = re.match(r'([\d.]+)(us|ms|s|m)', s)
+    v = float(m.group(1))
+    return v * {'us': 1e-3, 'ms': 1.0, 's': 1e3, 'm': 60e3}[m.group(2)]
+
+
+def parse_wrk(out):
+    r = {}
+    m = re.search(r'(\d+) requests in ([\d.]+)(\w+),', out)
+    if m:
+        r['requests'] = int(m.group(1))
+        r['duration_s'] = _dur(m.group(2) + m.group(3)) / 1e3
+    m = re.search(r'Requests/sec:\s+([\d.]+)', out)
+    if m:
+        r['rps'] = float(m.group(1))
+    for pct in ('50', '75', '90', '99'):
+        m = re.search(rf'^\s+{pct}%\s+([\d.]+\w+)', out, re.M)
+        if m:
+            r[f'p{pct}_ms'] = round(_dur(m.group(1)), 3)
+    m = re.search(r'Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)', out)
+    r['socket_errors'] = sum(int(x) for x in m.groups()) if m else 0
+    m = re.search(r'Non-2xx or 3xx responses: (\d+)', out)
+    r['non2xx'] = int(m.group(1)) if m else 0
+    return r
+
+
+def run_load(kind, workload, host, seconds, procs):
+    if kind == 'bulk':
+        streams = '4' if workload == 'bulk4' else '1'
+        for attempt in range(3):
+            rc, out, err = run_bounded(['iperf3', '-c', host, '-p', str(BULK_PORT), '-t', str(seconds),
+                                        '-P', streams, '-J'], seconds + 20, procs)
+            try:
+                j = json.loads(out)
+            except ValueError:
+                j = {'error': (err or out or 'no output').strip()[:300]}
+            if 'error' not in j:
+                s = j['end']['sum_received']
+                return {'gbps': s['bits_per_second'] / 1e9, 'bytes': s['bytes'],
+                        'duration_s': s['seconds'],
+                        'retransmits': j['end'].get('sum_sent', {}).get('retransmits')}
+            log(f'  iperf3 failed ({j["error"]}); retrying')
+            time.sleep(1.0)
+        return {'error': j['error']}
+    argv = ['wrk', '-t2', '-c64', f'-d{seconds}s', '--latency']
+    if workload == 'close':
+        argv += ['-H', 'Connection: close']
+    argv.append(f'http://{host}:{HTTP_PORT}/')
+    rc, out, err = run_bounded(argv, seconds + 20, procs)
+    r = parse_wrk(out)
+    if 'rps' not in r:
+        r['error'] = (err or out).strip()[:300]
+    return r
+
+
+def kind_of(workload):
+    return 'bulk' if workload.startswith('bulk') else ('idle' if workload == 'idle' else 'http')
+
+
+def measure(procs, workload, target, backends, opts):
+    kind = kind_of(workload)
+    res = {'workload': workload, 'target': target}
+    if workload == 'idle' and target == 'direct':
+        return None
+    t0 = time.monotonic()
+    proxy = start_proxy(procs, target, 'bulk' if kind == 'bulk' else 'http', opts)
+    res['startup_s'] = round(time.monotonic() - t0, 2)
+    pg = proxy.pid if proxy else 0
+    ours = [pg] + [b.pid for b in backends]
+    host = opts.target_ips[target]
+    try:
+        if kind == 'idle':
+            res['quiet'] = quiet_check(ours, opts.wait_quiet)
+            w = CpuWindow(ours)
+            cpu0 = group_cpu_ticks(pg)
+            argv = [PY, os.path.join(HERE, 'idle.py'), '--target', f'{host}:{HTTP_PORT}', '--pgid', str(pg),
+                    '--n', str(opts.idle_conns), '--warm', str(opts.idle_warm), '--timeout', '120',
+                    '--control', IDLE_CONTROL]
+            rc, out, err = run_bounded(argv, 150, procs)
+            try:
+                r = json.loads(out.strip().splitlines()[-1])
+            except (ValueError, IndexError):
+                r = {'error': (err or out).strip()[-300:]}
+            res.update(r)
+            res['cpu_s'] = (group_cpu_ticks(pg) - cpu0) / CLK
+            res['during'] = w.end()
+        else:
+            # unmeasured warm-up with the same load
+            run_load(kind, workload, host, opts.warmup, procs)
+            time.sleep(0.3)
+            res['quiet'] = quiet_check(ours, opts.wait_quiet)
+            w = CpuWindow(ours)
+            cpu0 = group_cpu_ticks(pg)
+            r = run_load(kind, workload, host, opts.bulk_seconds if kind == 'bulk' else opts.http_seconds, procs)
+            cpu = (group_cpu_ticks(pg) - cpu0) / CLK
+            res['during'] = w.end()
+            res.update(r)
+            if proxy:
+                res['cpu_s'] = cpu
+                if 'bytes' in r and r['bytes']:
+                    res['cpu_per_gb'] = cpu / (r['bytes'] / 1e9)
+                if r.get('requests'):
+                    res['cpu_per_10k'] = cpu / (r['requests'] / 1e4)
+            if proxy and proxy.poll() is not None:
+                res['error'] = f'{target} exited during the run with {proxy.returncode}'
+        if proxy:
+            res['rss_end_kib'] = group_rss_kib(pg)
+    finally:
+        procs.stop(proxy)
+    return res
+
+
+def summary_line(r):
+    if r.get('error'):
+        return f"ERROR {r['error']}"
+    w = r['workload']
+    if w.startswith('bulk'):
+        s = f"{r['gbps']:.2f} Gbit/s"
+    elif w == 'idle':
+        s = (f"{r.get('rss_per_conn_kib')} KiB/conn (RSS {r.get('rss_before_kib', 0) / 1024:.1f} -> "
+             f"{r.get('rss_held_kib', 0) / 1024:.1f} -> {r.get('rss_closed_kib', 0) / 1024:.1f} MiB)")
+    else:
+        s = f"{r['rps']:,.0f} req/s p50 {r.get('p50_ms')} ms"
+        if r.get('socket_errors') or r.get('non2xx'):
+            s += f" (socket errors {r['socket_errors']}, non-2xx {r['non2xx']})"
+    if 'cpu_s' in r:
+        s += f", proxy CPU {r['cpu_s']:.2f} s"
+    q, d = r.get('quiet', {}), r.get('during', {})
+    s += f"; others: {q.get('other_pct_core')}% of a core before, {d.get('other_pct_core')}% during"
+    if q.get('waited_s'):
+        s += f" (waited {q['waited_s']} s for a quiet machine)"
+    return s
+
+
+# ---------------------------------------------------------------- report
+
+ROWS = [  # (key, workload, field, label, higher_is_better, fmt, charted)
+    ('bulk1', 'bulk1', 'gbps', 'bulk, iperf3, 1 stream, Gbit/s', True, '{:.2f}', True),
+    ('bulk4', 'bulk4', 'gbps', 'bulk, iperf3, 4 streams, Gbit/s', True, '{:.2f}', True),
+    ('http', 'http', 'rps', 'keep-alive HTTP (wrk -t2 -c64), req/s', True, '{:,.0f}', True),
+    ('close', 'close', 'rps', 'new connection per request (Connection: close), conn/s', True, '{:,.0f}', True),
+    ('rss', 'idle', 'rss_per_conn_kib', 'RSS per idle proxied connection (N held), KiB', False, '{:.2f}', True),
+    ('cpugb', 'bulk1', 'cpu_per_gb', 'proxy CPU per GB (bulk, 1 stream), s', False, '{:.2f}', True),
+    ('cpuka', 'http', 'cpu_per_10k', 'proxy CPU per 10k keep-alive requests, s', False, '{:.3f}', True),
+    ('cpunc', 'close', 'cpu_per_10k', 'proxy CPU per 10k new connections, s', False, '{:.3f}', True),
+    # informative rows, not charted
+    ('cpugb4', 'bulk4', 'cpu_per_gb', 'proxy CPU per GB (bulk, 4 streams), s', False, '{:.2f}', False),
+    ('p50ka', 'http', 'p50_ms', 'keep-alive HTTP latency p50, ms', False, '{:.3f}', False),
+    ('p99ka', 'http', 'p99_ms', 'keep-alive HTTP latency p99, ms (closed loop: mostly queueing)', False, '{:.2f}', False),
+    ('rssbase', 'idle', 'rss_before_mib', 'proxy RSS before the idle connections, MiB', False, '{:.1f}', False),
+    ('rssclosed', 'idle', 'rss_closed_mib', 'proxy RSS after they all closed, MiB', False, '{:.1f}', False),
+]
+CHART_LABELS = {'bulk1': 'bulk 1 stream', 'bulk4': 'bulk 4 streams', 'http': 'keep-alive req/s',
+                'close': 'new conn/s', 'rss': 'RSS per idle conn', 'cpugb': 'CPU per GB',
+                'cpuka': 'CPU per 10k req', 'cpunc': 'CPU per 10k conn'}
+
+
+def values(results, workload, target, field):
+    out = []
+    for r in results:
+        if r and r['workload'] == workload and r['target'] == target and not r.get('error'):
+            v = r.get(field)
+            if field == 'rss_before_mib' and 'rss_before_kib' in r:
+                v = r['rss_before_kib'] / 1024
+            if field == 'rss_closed_mib' and 'rss_closed_kib' in r:
+                v = r['rss_closed_kib'] / 1024
+            if v is not None:
+                out.append(v)
+    return out
+
+
+def table_data(data):
+    results = data['results']
+    targets = data['meta']['targets']
+    rows = []
+    for key, wl, field, label, higher, fmt, charted in ROWS:
+        if wl not in data['meta']['workloads']:
+            continue
+        label = label.replace('(N held)', f"({data['meta']['idle_conns']:,} held)")
+        cells, meds = {}, {}
+        for t in targets:
+            v = values(results, wl, t, field)
+            if v:
+                meds[t] = statistics.median(v)
+                cells[t] = (meds[t], min(v), max(v), len(v))
+        if not cells:
+            continue
+        ratios = {}
+        if 'haproxy' in meds and meds['haproxy']:
+            for t, m in meds.items():
+                if m:
+                    ratios[t] = m / meds['haproxy'] if higher else meds['haproxy'] / m
+        rows.append({'key': key, 'label': label, 'higher': higher, 'fmt': fmt, 'charted': charted,
+                     'cells': cells, 'ratios': ratios})
+    return rows
+
+
+def fmt_cell(row, t):
+    if t not in row['cells']:
+        return '–'
+    med, lo, hi, n = row['cells'][t]
+    f = row['fmt']
+    s = f.format(med)
+    if n > 1:
+        s += f' ({f.format(lo)}–{f.format(hi)})'
+    if t in row['ratios'] and t != 'haproxy':
+        s += f" **{row['ratios'][t]:.2f}×**"
+    return s
+
+
+def quietness(results):
+    before = [r['quiet']['other_pct_core'] for r in results if r and r.get('quiet')]
+    idle = [r['quiet']['idle_pct'] for r in results if r and r.get('quiet') and r['quiet'].get('idle_pct') is not None]
+    during = [r['during']['other_pct_core'] for r in results if r and r.get('during')]
+    disturbed = [f"{r['workload']}/{r['target']} rep {r['rep'] + 1} ({r['during']['other_pct_core']}%)"
+                 for r in results if r and r.get('during') and r['during']['other_pct_core'] > QUIET_THRESHOLD]
+    return before, idle, during, disturbed
+
+
+def write_report(out_dir, data):
+    meta = data['meta']
+    targets = meta['targets']
+    rows = table_data(data)
+    names = {'direct': 'direct', 'haproxy': f"HAProxy {meta['versions'].get('haproxy', '')}".strip(),
+             'nginx': f"nginx {meta['versions'].get('nginx', '')} stream".strip(), 'svcproxy': 'svcproxy'}
+    L = []
+    L.append(f"# svcproxy vs HAProxy vs nginx — {meta['started']}")
+    L.append('')
+    L.append(f"{meta['host']['cpus']} CPUs ({meta['host']['cpu_model']}), kernel {meta['host']['kernel']}, loopback; "
+             f"{meta['reps']} repetition(s), target order rotated; each figure is the median (min–max) of the "
+             f"repetitions, **bold** = ratio to HAProxy in this run. Throughput rows: ratio = target / HAProxy. "
+             f"CPU and RSS rows are lower-is-better and their ratio is HAProxy / target, so **> 1 is better "
+             f"than HAProxy on every row**.")
+    L.append('')
+    L.append('| figure | ' + ' | '.join(names.get(t, t) for t in targets) + ' |')
+    L.append('| --- | ' + ' | '.join('---:' for _ in targets) + ' |')
+    for row in rows:
+        lab = row['label'] + ('' if row['higher'] else ' (lower is better)')
+        if not row['charted']:
+            lab = f'_{lab}_'
+        L.append(f'| {lab} | ' + ' | '.join(fmt_cell(row, t) for t in targets) + ' |')
+    L.append('')
+    L.append('Rows in italics are for information (not part of the goal).')
+    L.append('')
+    before, idle, during, disturbed = quietness(data['results'])
+    L.append('## How quiet the machine was')
+    L.append('')
+    if before:
+        L.append(f"Before each measurement (1 s, after the warm-up, our own processes excluded): other processes "
+                 f"used median {statistics.median(before):.1f}% / max {max(before):.1f}% of one core; the machine "
+                 f"was median {statistics.median(idle):.1f}% / min {min(idle):.1f}% idle (with the target proxy "
+                 f"already started and idle). During the measured runs the others used median "
+                 f"{statistics.median(during):.1f}% / max {max(during):.1f}% of one core "
+                 f"(threshold {QUIET_THRESHOLD:.0f}%).")
+        L.append('')
+        if disturbed:
+            L.append(f"Disturbed measurements (others above {QUIET_THRESHOLD:.0f}% of a core during the run): "
+                     + ', '.join(disturbed) + '.')
+        else:
+            L.append('No measurement was disturbed above the threshold.')
+    L.append('')
+    L.append('## Setup')
+    L.append('')
+    m = meta
+    L.append(f"- Backends {', '.join(BACKENDS)}; bulk: `iperf3 -s` on {BACKENDS[0]}:{BULK_PORT} as the one endpoint "
+             f"(each proxy on its address, port {BULK_PORT}); `iperf3 -c -t {m['bulk_seconds']} -P 1` and `-P 4`. "
+             f"HTTP: one nginx on both endpoints :{HTTP_PORT} (`return 200`, 100-byte body, "
+             f"`keepalive_requests 1000000`); `wrk -t2 -c64 -d{m['http_seconds']}s --latency`, and with "
+             f"`-H 'Connection: close'`. Idle: {m['idle_conns']:,} connections held by a python asyncio backend, "
+             f"after a warm-up of {m['idle_warm']}; RSS = VmRSS summed over the proxy's processes.")
+    L.append(f"- Targets: direct = {TARGET_IPS['direct']}; HAProxy {m['target_ips'].get('haproxy')} (mode tcp, "
+             f"roundrobin, nbthread 2, maxconn from the fd limit, no checks, no log); nginx stream "
+             f"{m['target_ips'].get('nginx')} (worker_processes auto); svcproxy {m['target_ips'].get('svcproxy')} "
+             f"(plain config: one Service, rr, admin off).")
+    for t in targets:
+        if t in m['java_opts']:
+            L.append(f"- {t}: `java {m['java_opts'][t]}`, jar sha256 {m['jar_sha256'][:12]}, git {m['git']}.")
+    L.append(f"- Every target restarted for each measurement (start-up not measured), then an unmeasured "
+             f"{m['warmup']} s warm-up of the same load. Proxy CPU = utime+stime of all its processes "
+             f"(/proc/PID/stat); GB = 10^9 bytes received by iperf3.")
+    tw = {'1': ' (reuse of TIME_WAIT ports on)', '2': ' (reuse of TIME_WAIT ports on loopback)'}.get(m['tcp_tw_reuse'], '')
+    L.append(f"- fd limit {m['nofile']}; net.ipv4.tcp_tw_reuse = {m['tcp_tw_reuse']}{tw}. Tools: "
+             + ', '.join(f'{k} {v}' for k, v in m['versions'].items()) + '.')
+    L.append(f"- Run took {m.get('elapsed_s', 0) / 60:.1f} min. Raw figures: results.json.")
+    errs = [r for r in data['results'] if r and r.get('error')]
+    if errs:
+        L.append('')
+        L.append('## Errors')
+        for r in errs:
+            L.append(f"- {r['workload']}/{r['target']} rep {r['rep'] + 1}: {r['error']}")
+    L.append('')
+    L.append('![svcproxy / HAProxy](ratios.png)')
+    with open(os.path.join(out_dir, 'report.md'), 'w') as f:
+        f.write('\n'.join(L) + '\n')
+    chart(out_dir, rows, targets)
+
+
+def chart(out_dir, rows, targets):
+    series = [t for t in targets if t not in ('haproxy', 'direct')]
+    rows = [r for r in rows if r['charted'] and any(t in r['ratios'] for t in series)]
+    if not rows or not series or not shutil.which('gnuplot'):
+        log('no chart: needs HAProxy, another proxy and gnuplot')
+        return
+    dat = os.path.join(out_dir, 'ratios.dat')
+    with open(dat, 'w') as f:
+        f.write('label ' + ' '.join(series) + '\n')
+        for r in rows:
+            f.write(f'"{CHART_LABELS[r["key"]]}" ' + ' '.join(
+                f"{r['ratios'][t]:.3f}" if t in r['ratios'] else 'NaN' for t in series) + '\n')
+    colours = {'svcproxy': '#1f77b4', 'nginx': '#b0b0b0'}
+    plots = []
+    n = len(series)
+    for i, t in enumerate(series):
+        c = colours.get(t, '#ff7f0e')
+        plots.append(f"'{dat}' using {i + 2}:xtic(1) title '{t} / HAProxy' lc rgb '{c}'")
+    labels = []
+    width = 0.8 / n
+    for i, t in enumerate(series):
+        off = (i - (n - 1) / 2) * width
+        labels.append(f"'{dat}' using ($0+{off:.3f}):{i + 2}:(sprintf('%.2f',${i + 2})) with labels "
+                      f"offset 0,0.7 font ',9' notitle")
+    script = f"""
+set terminal pngcairo size 1000,520 font ',11' noenhanced
+set output '{os.path.join(out_dir, 'ratios.png')}'
+set title 'Ratio to HAProxy, same run (> 1 = better than HAProxy; CPU and RSS rows: HAProxy / target)'
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.9 border -1
+set boxwidth 0.9
+set yrange [0:*]
+set grid ytics
+set key top right
+set xtics rotate by -25 left
+set ylabel 'ratio to HAProxy'
+set datafile missing 'NaN'
+plot {', '.join(plots)}, {', '.join(labels)}, 1 with lines lc rgb 'red' lw 2 dt 2 title 'HAProxy = 1.0'
+"""
+    try:
+        subprocess.run(['gnuplot'], input=script, text=True, check=True, timeout=30, capture_output=True)
+    except (subprocess.SubprocessError, OSError) as e:
+        log(f'gnuplot failed: {e} {getattr(e, "stderr", "")}')
+
+
+# ---------------------------------------------------------------- main
+
+def versions():
+    v = {}
+
+    def cmd(argv):
+        try:
+            p = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+            return p.stdout + p.stderr
+        except (OSError, subprocess.SubprocessError):
+            return ''
+    m = re.search(r'HAProxy version (\S+)', cmd(['haproxy', '-v']))
+    v['haproxy'] = m.group(1) if m else '?'
+    m = re.search(r'nginx/(\S+)', cmd(['nginx', '-v']))
+    v['nginx'] = m.group(1) if m else '?'
+    m = re.search(r'iperf (\S+)', cmd(['iperf3', '--version']))
+    v['iperf3'] = m.group(1) if m else '?'
+    m = re.search(r'wrk (\S+)', cmd(['wrk', '-v']))
+    v['wrk'] = m.group(1) if m else '?'
+    m = re.search(r'version "([^"]+)"', cmd(['java', '-version']))
+    v['java'] = m.group(1) if m else '?'
+    return v
+
+
+def host_info():
+    model = '?'
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    model = line.split(':', 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {'cpus': NCPU, 'cpu_model': model, 'kernel': os.uname().release,
+            'mem_gib': round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30, 1)}
+
+
+def estimate(opts):
+    per = {'bulk': 1.0 + opts.warmup + 0.5 + 1.2 + opts.bulk_seconds + 0.6,
+           'http': 1.0 + opts.warmup + 0.3 + 1.2 + opts.http_seconds + 0.3,
+           'idle': 1.0 + 1.2 + 3 * 1.0 + opts.idle_conns / 1500 + 1.0}
+    total = 0.0
+    for w in opts.workloads:
+        k = kind_of(w)
+        for t in opts.targets:
+            if w == 'idle' and t == 'direct':
+                continue
+            total += per[k] + (1.5 if t.startswith('svcproxy') else 0)
+        total += 1.0
+    return total * opts.reps
+
+
+def main():
+    ap = argparse.ArgumentParser(description='svcproxy vs HAProxy vs nginx on loopback (see bench/README.md)')
+    ap.add_argument('--reps', type=int, default=3, help='repetitions (default 3)')
+    ap.add_argument('--quick', action='store_true', help='smoke test: 1 rep, shorter runs')
+    ap.add_argument('--only', default=','.join(TARGET_ORDER), help='targets, comma-separated')
+    ap.add_argument('--workloads', default=','.join(WORKLOADS), help='rows: ' + ','.join(WORKLOADS))
+    ap.add_argument('--out', help='output directory (default bench/results/<timestamp>)')
+    ap.add_argument('--wait-quiet', type=float, default=15.0,
+                    help='seconds to wait for a quiet machine before each measurement (0: warn only)')
+    ap.add_argument('--svcproxy-variant', action='append', default=[], metavar='NAME=JAVA_OPTS',
+                    help='also run svcproxy with other JVM options, as target svcproxy-NAME (repeatable)')
+    ap.add_argument('--jar', default=os.environ.get('SVCPROXY_JAR',
+                                                    os.path.join(ROOT, 'proxy-server/target/svcproxy.jar')))
+    ap.add_argument('--report-only', metavar='DIR', help='rewrite report.md and ratios.png from DIR/results.json')
+    opts = ap.parse_args()
+
+    if opts.report_only:
+        with open(os.path.join(opts.report_only, 'results.json')) as f:
+            write_report(opts.report_only, json.load(f))
+        print(os.path.join(opts.report_only, 'report.md'))
+        return 0
+
+    opts.targets = [t.strip() for t in opts.only.split(',') if t.strip()]
+    opts.workloads = [w.strip() for w in opts.workloads.split(',') if w.strip()]
+    for w in opts.workloads:
+        if w not in WORKLOADS:
+            ap.error(f'unknown workload {w!r}: choose from {",".join(WORKLOADS)}')
+    opts.target_ips = dict(TARGET_IPS)
+    opts.java_opts = {'svcproxy': os.environ.get('SVCPROXY_JAVA_OPTS', DEFAULT_JAVA_OPTS)}
+    for i, v in enumerate(opts.svcproxy_variant):
+        name, _, jo = v.partition('=')
+        t = f'svcproxy-{name}'
+        opts.target_ips[t] = f'127.0.10.{11 + i}'
+        opts.java_opts[t] = jo
+        if t not in opts.targets:
+            opts.targets.append(t)
+    for t in opts.targets:
+        if t not in opts.target_ips:
+            ap.error(f'unknown target {t!r}: choose from {",".join(TARGET_ORDER)}')
+    opts.targets = [t for t in TARGET_ORDER if t in opts.targets] + \
+                   [t for t in opts.targets if t not in TARGET_ORDER]
+    if opts.quick:
+        opts.reps, opts.warmup, opts.bulk_seconds, opts.http_seconds = 1, 1, 2, 3
+        opts.idle_conns, opts.idle_warm = 2000, 200
+    else:
+        opts.warmup, opts.bulk_seconds, opts.http_seconds = 2, 4, 6
+        opts.idle_conns, opts.idle_warm = 5000, 200
+
+    stamp = datetime.datetime.now().strftime('%Y%m%d-%H%M%S')
+    out_dir = os.path.abspath(opts.out or os.path.join(HERE, 'results', stamp))
+    os.makedirs(out_dir, exist_ok=True)
+    rundir = os.path.join(out_dir, 'run')
+    os.makedirs(rundir, exist_ok=True)
+
+    # the jar is copied, so that a rebuild during the run does not change what is measured
+    tmp = tempfile.mkdtemp(prefix='svcproxy-bench-')
+    jar_sha = ''
+    if any(t.startswith('svcproxy') for t in opts.targets):
+        if not os.path.exists(opts.jar):
+            ap.error(f'no jar at {opts.jar}: build it (cd {ROOT} && mvn -q -DskipTests package)')
+        shutil.copy(opts.jar, os.path.join(tmp, 'svcproxy.jar'))
+        with open(opts.jar, 'rb') as f:
+            jar_sha = hashlib.sha256(f.read()).hexdigest()
+        opts.jar = os.path.join(tmp, 'svcproxy.jar')
+    opts.stream_module = next((p for p in ('/usr/lib/nginx/modules/ngx_stream_module.so',
+                                           '/usr/share/nginx/modules/ngx_stream_module.so') if os.path.exists(p)),
+                              '/usr/lib/nginx/modules/ngx_stream_module.so')
+    try:
+        git = subprocess.run(['git', '-C', ROOT, 'describe', '--always', '--dirty'], capture_output=True,
+                             text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        git = '?'
+    try:
+        tw = open('/proc/sys/net/ipv4/tcp_tw_reuse').read().strip()
+    except OSError:
+        tw = '?'
+    meta = {'started': datetime.datetime.now().strftime('%Y-%m-%d %H:%M'), 'host': host_info(),
+            'versions': versions(), 'targets': opts.targets, 'workloads': opts.workloads, 'reps': opts.reps,
+            'quick': opts.quick, 'warmup': opts.warmup, 'bulk_seconds': opts.bulk_seconds,
+            'http_seconds': opts.http_seconds, 'idle_conns': opts.idle_conns, 'idle_warm': opts.idle_warm,
+            'target_ips': opts.target_ips,
+            'java_opts': {t: o for t, o in opts.java_opts.items() if t in opts.targets},
+            'jar_sha256': jar_sha, 'git': git, 'nofile': nofile(), 'tcp_tw_reuse': tw,
+            'wait_quiet': opts.wait_quiet}
+    data = {'meta': meta, 'results': []}
+    if tw not in ('1', '2'):
+        log(f'WARNING: net.ipv4.tcp_tw_reuse = {tw}: the connection-churn rows may run out of ports')
+    est = estimate(opts)
+    log(f"targets {','.join(opts.targets)}; workloads {','.join(opts.workloads)}; {opts.reps} rep(s); "
+        f"estimated {est / 60:.1f} min (more if it waits for a quiet machine, up to {opts.wait_quiet:.0f} s "
+        f"per measurement); output {out_dir}")
+
+    procs = Procs(rundir)
+
+    def on_signal(sig, frame):
+        raise KeyboardInterrupt(f'signal {sig}')
+    signal.signal(signal.SIGTERM, on_signal)
+    t_start = time.monotonic()
+    rc = 0
+    try:
+        for rep in range(opts.reps):
+            order = opts.targets[rep % len(opts.targets):] + opts.targets[:rep % len(opts.targets)]
+            for wl in opts.workloads:
+                kind = kind_of(wl)
+                backends = start_backends(procs, kind, opts)
+                try:
+                    for t in order:
+                        if wl == 'idle' and t == 'direct':
+                            continue
+                        log(f'rep {rep + 1}/{opts.reps} {wl} {t} ...')
+                        try:
+                            r = measure(procs, wl, t, backends, opts)
+                        except RuntimeError as e:
+                            r = {'workload': wl, 'target': t, 'error': str(e)}
+                        if r is None:
+                            continue
+                        r['rep'] = rep
+                        data['results'].append(r)
+                        log(f'  {summary_line(r)}')
+                        with open(os.path.join(out_dir, 'results.json'), 'w') as f:
+                            json.dump(data, f, indent=1)
+                finally:
+                    for b in backends:
+                        procs.stop(b)
+    except KeyboardInterrupt as e:
+        log(f'interrupted ({e}): stopping everything; partial results are kept')
+        rc = 130
+    finally:
+        procs.stop_all()
+        shutil.rmtree(tmp, ignore_errors=True)
+    meta['elapsed_s'] = round(time.monotonic() - t_start, 1)
+    meta['finished'] = datetime.datetime.now().strftime('%Y-%m-%d %H:%M')
+    with open(os.path.join(out_dir, 'results.json'), 'w') as f:
+        json.dump(data, f, indent=1)
+    write_report(out_dir, data)
+    log(f'done in {meta["elapsed_s"] / 60:.1f} min: {out_dir}/report.md, ratios.png, results.json')
+    return rc
+
+
+if __name__ == '__main__':
+    sys.exit(main())
