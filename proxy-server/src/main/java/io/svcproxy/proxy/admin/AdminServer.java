@@ -23,7 +23,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The admin HTTP/1.1 server of SPEC.md ("Admin HTTP"): {@code /healthz}, {@code /readyz}, {@code /metrics},
- * {@code /api/v1/services} and a status page at {@code /}. It runs on its own single event loop, apart from the
+ * {@code /api/v1/services} and the stats page at {@code /} with its files under {@code /static/} (a fixed
+ * allow-list, {@link StatusPage}). Every answer carries {@code X-Content-Type-Options: nosniff} and a
+ * Content-Security-Policy that allows only this server. It runs on its own single event loop, apart from the
  * data plane, with the data plane's transport (epoll on Linux, else NIO). It answers {@code GET} and
  * {@code HEAD} only (else 405), unknown paths with 404, request bodies over {@value #MAX_CONTENT_LENGTH} bytes
  * with 413, and keeps connections alive when the client asks. A connection silent for
