@@ -133,9 +133,21 @@ class CpuWindow:
         }
 
 
+WAIT_BUDGET = {'left': 120.0}   # seconds of waiting for quiet left in the whole run
+
+
 def quiet_check(pgids, wait_s):
-    """1 s windows until the others use less than QUIET_THRESHOLD % of a core, or wait_s passes."""
+    """1 s windows until the others use less than QUIET_THRESHOLD % of a core, or wait_s passes
+    (or the run's waiting budget is spent)."""
     t0 = time.monotonic()
+    wait_s = max(0.0, min(wait_s, WAIT_BUDGET['left']))
+    try:
+        return _quiet_check(pgids, wait_s, t0)
+    finally:
+        WAIT_BUDGET['left'] -= max(0.0, time.monotonic() - t0 - 1.0)
+
+
+def _quiet_check(pgids, wait_s, t0):
     while True:
         w = CpuWindow(pgids)
         time.sleep(1.0)
@@ -280,6 +292,10 @@ def start_proxy(procs, target, kind, opts):
         java_opts = opts.java_opts[target]
         p = procs.start(target, ['java', *java_opts.split(), '-jar', opts.jar, 'run', '--config', cfg])
     wait_listen(ip, port, p)
+    if kind == 'bulk':
+        # the probe above went through to the iperf3 server; a proxy that connects its first connection
+        # slowly (a cold JVM) keeps the server busy with it for a moment: let it finish
+        time.sleep(0.5)
     return p
 
 
@@ -499,9 +515,9 @@ def table_data(data):
         if not cells:
             continue
         ratios = {}
-        if 'haproxy' in meds and meds['haproxy']:
+        if 'haproxy' in meds and meds['haproxy'] > 0:
             for t, m in meds.items():
-                if m:
+                if m > 0:   # a negative RSS growth (a JVM's GC shrank the heap) has no meaningful ratio
                     ratios[t] = m / meds['haproxy'] if higher else meds['haproxy'] / m
         rows.append({'key': key, 'label': label, 'higher': higher, 'fmt': fmt, 'charted': charted,
                      'cells': cells, 'ratios': ratios})
@@ -594,7 +610,9 @@ def write_report(out_dir, data):
     tw = {'1': ' (reuse of TIME_WAIT ports on)', '2': ' (reuse of TIME_WAIT ports on loopback)'}.get(m['tcp_tw_reuse'], '')
     L.append(f"- fd limit {m['nofile']}; net.ipv4.tcp_tw_reuse = {m['tcp_tw_reuse']}{tw}. Tools: "
              + ', '.join(f'{k} {v}' for k, v in m['versions'].items()) + '.')
-    L.append(f"- Run took {m.get('elapsed_s', 0) / 60:.1f} min. Raw figures: results.json.")
+    L.append(f"- Run took {m.get('elapsed_s', 0) / 60:.1f} min, of which {m.get('waited_quiet_s', 0):.0f} s waiting for a "
+             f"quiet machine (--wait-quiet {m.get('wait_quiet', 0):.0f} s per measurement, "
+             f"--wait-budget {m.get('wait_budget', 0):.0f} s). Raw figures: results.json.")
     errs = [r for r in data['results'] if r and r.get('error')]
     if errs:
         L.append('')
@@ -621,10 +639,11 @@ def chart(out_dir, rows, targets):
             f.write(f'"{CHART_LABELS[r["key"]]}" ' + ' '.join(
                 f"{r['ratios'][t]:.3f}" if t in r['ratios'] else 'NaN' for t in series) + '\n')
     colours = {'svcproxy': '#1f77b4', 'nginx': '#b0b0b0'}
+    extra = iter(['#ff7f0e', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22'])
     plots = []
     n = len(series)
     for i, t in enumerate(series):
-        c = colours.get(t, '#ff7f0e')
+        c = colours.get(t) or next(extra, '#7f7f7f')
         plots.append(f"'{dat}' using {i + 2}:xtic(1) title '{t} / HAProxy' lc rgb '{c}'")
     labels = []
     width = 0.8 / n
@@ -641,8 +660,10 @@ set style histogram clustered gap 1
 set style fill solid 0.9 border -1
 set boxwidth 0.9
 set yrange [0:*]
+set xrange [-0.6:{len(rows) - 0.4}]
+set bmargin 5
 set grid ytics
-set key top right
+set key outside top center horizontal
 set xtics rotate by -25 left
 set ylabel 'ratio to HAProxy'
 set datafile missing 'NaN'
@@ -716,6 +737,8 @@ def main():
     ap.add_argument('--out', help='output directory (default bench/results/<timestamp>)')
     ap.add_argument('--wait-quiet', type=float, default=15.0,
                     help='seconds to wait for a quiet machine before each measurement (0: warn only)')
+    ap.add_argument('--wait-budget', type=float, default=120.0,
+                    help='seconds of waiting for a quiet machine in the whole run, at most (default 120)')
     ap.add_argument('--svcproxy-variant', action='append', default=[], metavar='NAME=JAVA_OPTS',
                     help='also run svcproxy with other JVM options, as target svcproxy-NAME (repeatable)')
     ap.add_argument('--jar', default=os.environ.get('SVCPROXY_JAR',
@@ -734,6 +757,7 @@ def main():
     for w in opts.workloads:
         if w not in WORKLOADS:
             ap.error(f'unknown workload {w!r}: choose from {",".join(WORKLOADS)}')
+    WAIT_BUDGET['left'] = opts.wait_budget
     opts.target_ips = dict(TARGET_IPS)
     opts.java_opts = {'svcproxy': os.environ.get('SVCPROXY_JAVA_OPTS', DEFAULT_JAVA_OPTS)}
     for i, v in enumerate(opts.svcproxy_variant):
@@ -790,14 +814,15 @@ def main():
             'target_ips': opts.target_ips,
             'java_opts': {t: o for t, o in opts.java_opts.items() if t in opts.targets},
             'jar_sha256': jar_sha, 'git': git, 'nofile': nofile(), 'tcp_tw_reuse': tw,
-            'wait_quiet': opts.wait_quiet}
+            'wait_quiet': opts.wait_quiet, 'wait_budget': opts.wait_budget}
     data = {'meta': meta, 'results': []}
     if tw not in ('1', '2'):
         log(f'WARNING: net.ipv4.tcp_tw_reuse = {tw}: the connection-churn rows may run out of ports')
     est = estimate(opts)
     log(f"targets {','.join(opts.targets)}; workloads {','.join(opts.workloads)}; {opts.reps} rep(s); "
-        f"estimated {est / 60:.1f} min (more if it waits for a quiet machine, up to {opts.wait_quiet:.0f} s "
-        f"per measurement); output {out_dir}")
+        f"estimated {est / 60:.1f} min, plus up to {opts.wait_budget / 60:.1f} min "
+        f"waiting for a quiet machine (--wait-quiet {opts.wait_quiet:.0f} s per measurement, "
+        f"--wait-budget {opts.wait_budget:.0f} s in all); output {out_dir}")
 
     procs = Procs(rundir)
 
@@ -838,6 +863,7 @@ def main():
         procs.stop_all()
         shutil.rmtree(tmp, ignore_errors=True)
     meta['elapsed_s'] = round(time.monotonic() - t_start, 1)
+    meta['waited_quiet_s'] = round(opts.wait_budget - WAIT_BUDGET['left'], 1)
     meta['finished'] = datetime.datetime.now().strftime('%Y-%m-%d %H:%M')
     with open(os.path.join(out_dir, 'results.json'), 'w') as f:
         json.dump(data, f, indent=1)
