@@ -26,7 +26,7 @@ public final class EndpointHealth {
     private volatile boolean unhealthy;
     private volatile boolean checking;
     private long ejectedUntil;
-    private long lastEjection;
+    private long returnedAt;
     private Duration lastEjectionTime = Duration.ZERO;
     private int ejectionsInARow;
     private int checkStreak; // > 0: successes in a row; < 0: failures in a row
@@ -70,15 +70,15 @@ public final class EndpointHealth {
 
     /**
      * Ejects the endpoint at {@code now} and returns for how long: {@code base} doubled for each earlier ejection
-     * in a row, at most {@code max}. An ejection counts as "in a row" when the endpoint was back for less than
-     * its last ejection time; longer than that and the back-off starts again from {@code base}. Returns
+     * in a row, at most {@code max}. An ejection counts as "in a row" when the endpoint was back in service for
+     * less than its last ejection time; longer than that and the back-off starts again from {@code base}. Returns
      * {@code null} when it is already ejected.
      */
     public synchronized Duration eject(long now, Duration base, Duration max) {
         if (ejected) {
             return null;
         }
-        if (ejectionsInARow > 0 && now - lastEjection - lastEjectionTime.toNanos() > lastEjectionTime.toNanos()) {
+        if (ejectionsInARow > 0 && now - returnedAt > lastEjectionTime.toNanos()) {
             ejectionsInARow = 0;
         }
         Duration time = base;
@@ -89,7 +89,6 @@ public final class EndpointHealth {
             time = max;
         }
         ejectionsInARow++;
-        lastEjection = now;
         lastEjectionTime = time;
         ejectedUntil = now + time.toNanos();
         ejectionsTotal.increment();
@@ -102,6 +101,7 @@ public final class EndpointHealth {
         if (!ejected || now - ejectedUntil < 0) {
             return false;
         }
+        returnedAt = now;
         ejected = false;
         consecutiveFailures.set(0);
         return true;
@@ -113,6 +113,7 @@ public final class EndpointHealth {
             return false;
         }
         ejected = false;
+        ejectionsInARow = 0;
         consecutiveFailures.set(0);
         return true;
     }

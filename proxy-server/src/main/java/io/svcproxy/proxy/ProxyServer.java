@@ -71,6 +71,7 @@ public final class ProxyServer implements AutoCloseable {
         this.meterRegistry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         this.metrics = new MicrometerProxyMetrics(meterRegistry);
         this.listeners = new ListenerManager(transport, workerThreads, metrics, DataPlaneSettings.of(config.proxy()));
+        this.metrics.bindDataPlane(listeners);
         this.clusterIps = clusterIps;
         this.reconciler = new Reconciler(table, listeners, metrics, System::nanoTime, clusterIps);
         this.registry = new Registry(config.registry().kubernetes() != null, state -> triggerSync());

@@ -131,6 +131,20 @@ final class ServicesJson {
         node.put("bytesToEndpoint", servicePort.bytesToEndpoint());
         node.put("bytesToClient", servicePort.bytesToClient());
         node.put("noEndpoint", servicePort.noEndpointCount());
+        // robustness (issue 6): limits, refusals by reason and the active health checks
+        node.put("maxConnections", service.maxConnections());
+        node.put("maxConnectionsPerClient", service.maxConnectionsPerClient());
+        ObjectNode rejected = node.putObject("rejected");
+        for (io.svcproxy.proxy.dataplane.Rejection reason : io.svcproxy.proxy.dataplane.Rejection.values()) {
+            rejected.put(reason.label(), servicePort.rejectedCount(reason));
+        }
+        if (service.healthCheck() != null) {
+            ObjectNode hc = node.putObject("healthCheck");
+            hc.put("intervalMillis", service.healthCheck().interval().toMillis());
+            hc.put("timeoutMillis", service.healthCheck().timeout().toMillis());
+            hc.put("rise", service.healthCheck().rise());
+            hc.put("fall", service.healthCheck().fall());
+        }
         ArrayNode endpoints = node.putArray("endpoints");
         Set<String> inSet = new HashSet<>();
         if (set != null) {
@@ -148,6 +162,9 @@ final class ServicesJson {
                 e.put("bytesToEndpoint", counters.bytesToEndpoint());
                 e.put("bytesToClient", counters.bytesToClient());
                 e.put("connectFailures", counters.connectFailures());
+                e.put("consecutiveFailures", counters.health().consecutiveFailures());
+                e.put("ejections", counters.health().ejections());
+                e.put("failedChecks", counters.health().checkFailures());
             }
         }
         // Not-ready endpoints are not in the set (the reconciler gives them no backend), so they have no

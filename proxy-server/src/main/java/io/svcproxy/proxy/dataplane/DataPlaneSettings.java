@@ -1,5 +1,7 @@
 package io.svcproxy.proxy.dataplane;
 
+import io.svcproxy.config.OutlierDetection;
+import io.svcproxy.config.ProxyLimits;
 import io.svcproxy.config.ProxySettings;
 import java.time.Duration;
 
@@ -10,13 +12,15 @@ import java.time.Duration;
  * @param connectAttempts distinct endpoints tried for one client connection
  * @param idleTimeout a connection with no bytes either way this long is closed
  * @param drainTimeout how long connections may outlive their endpoint's removal, or shutdown
+ * @param outlierDetection passive ejection of endpoints whose connects fail in a row
+ * @param limits the proxy-wide connection limits and the file-descriptor guard
  */
 public record DataPlaneSettings(int connectTimeoutMillis, int connectAttempts, Duration idleTimeout,
-                                Duration drainTimeout) {
+                                Duration drainTimeout, OutlierDetection outlierDetection, ProxyLimits limits) {
     /** Returns the data plane's share of the {@code proxy:} section. */
     public static DataPlaneSettings of(ProxySettings proxy) {
         long millis = Math.max(1, Math.min(Integer.MAX_VALUE, proxy.connectTimeout().toMillis()));
         return new DataPlaneSettings((int) millis, proxy.connectAttempts(), proxy.idleTimeout(),
-                proxy.drainTimeout());
+                proxy.drainTimeout(), proxy.outlierDetection(), proxy.limits());
     }
 }

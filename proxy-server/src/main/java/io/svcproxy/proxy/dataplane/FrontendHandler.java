@@ -53,6 +53,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private final DataPlaneSettings settings;
     private final Transport transport;
     private final ProxyMetrics metrics;
+    private final Admission admission;
 
     private Channel inbound;
     private Channel outbound;
@@ -67,22 +68,37 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private boolean inboundEnded;   // the client sent FIN
     private boolean outboundEnded;  // the endpoint sent FIN
 
-    FrontendHandler(ServicePort servicePort, DataPlaneSettings settings, Transport transport, ProxyMetrics metrics) {
+    FrontendHandler(ServicePort servicePort, DataPlaneSettings settings, Transport transport, ProxyMetrics metrics,
+                    Admission admission) {
         this.servicePort = servicePort;
         this.settings = settings;
         this.transport = transport;
         this.metrics = metrics;
+        this.admission = admission;
     }
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         inbound = ctx.channel();
+        Rejection refused = admission.admit(inbound, servicePort, settings.limits());
+        if (refused != null) {
+            refuse(refused);
+            return;
+        }
         servicePort.connections().add(inbound);
         inbound.closeFuture().addListener(f -> servicePort.connections().remove(inbound));
         InetSocketAddress client = (InetSocketAddress) inbound.remoteAddress();
         InetSocketAddress local = (InetSocketAddress) inbound.localAddress();
         pickContext = PickContext.of(client.getAddress(), client.getPort(), local.getAddress());
         connectNext();
+    }
+
+    /** Closes the client connection at once, before any endpoint is tried, and counts why. */
+    private void refuse(Rejection reason) {
+        servicePort.countRejected(reason);
+        log.debug("Refused connection service={} port={} client={} reason={}", servicePort.serviceLabel(),
+                servicePort.portLabel(), inbound.remoteAddress(), reason.label());
+        inbound.close();
     }
 
     private void connectNext() {
@@ -98,6 +114,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
                         servicePort.portLabel(), inbound.remoteAddress(), attempts);
             }
             inbound.close();
+            return;
+        }
+        if (!admission.startConnect(settings.limits().connectQueue(), attempts > 0)) {
+            refuse(Rejection.CONNECT_QUEUE);
             return;
         }
         attempts++;
@@ -121,7 +141,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         outbound = channel;
         channel.closeFuture().addListener(f -> claim.release());
         connect.addListener((ChannelFutureListener) f -> {
+            admission.connectDone();
             if (f.isSuccess()) {
+                backend.counters().health().connectSucceeded();
                 metrics.connected(servicePort, backend, System.nanoTime() - start);
                 if (!inbound.isActive()) {
                     channel.close();
@@ -136,11 +158,20 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
                     inbound.read();
                 }
                 channel.read();
+            } else if (!inbound.isActive() && (f.isCancelled()
+                    || f.cause() instanceof java.nio.channels.ClosedChannelException)) {
+                // the client left while we connected, and we closed the connect: not the endpoint's failure
+                claim.release();
             } else {
                 Throwable cause = f.cause();
                 String reason = reason(cause);
                 metrics.connectFailed(servicePort, backend, reason);
                 backend.counters().countConnectFailure();
+                int failures = backend.counters().health().connectFailed();
+                if (settings.outlierDetection().enabled()
+                        && failures >= settings.outlierDetection().consecutiveFailures()) {
+                    servicePort.maybeEject(backend, failures, settings.outlierDetection());
+                }
                 log.info("Connect failed service={} port={} endpoint={} reason={} attempt={}/{}",
                         servicePort.serviceLabel(), servicePort.portLabel(), backend.endpoint(), reason, attempts,
                         settings.connectAttempts());

@@ -34,6 +34,10 @@ public final class ListenerManager implements AutoCloseable {
     private final EventLoopGroup workerGroup;
     private final Map<ServiceKey, Channel> listeners = new ConcurrentHashMap<>();
     private final Set<Channel> connections = ConcurrentHashMap.newKeySet();
+    private final Map<ServiceKey, HealthChecker> healthCheckers = new ConcurrentHashMap<>();
+    private final Admission admission = new Admission();
+    private final java.util.concurrent.ScheduledFuture<?> fdGuardTask;
+    private volatile FdGuard fdGuard = FdGuard.PROCESS;
     private volatile DataPlaneSettings settings;
 
     /**
@@ -49,6 +53,66 @@ public final class ListenerManager implements AutoCloseable {
         int threads = workerThreads > 0 ? workerThreads : Runtime.getRuntime().availableProcessors();
         this.workerGroup = transport.newGroup(threads, new DefaultThreadFactory("svcproxy-io", true));
         log.info("Data plane started transport={} eventLoops={}", transport, threads);
+        this.fdGuardTask = bossGroup.next().scheduleWithFixedDelay(this::checkFileDescriptors, FD_CHECK_MILLIS,
+                FD_CHECK_MILLIS, TimeUnit.MILLISECONDS);
+    }
+
+    /** How often the file-descriptor guard looks. */
+    static final long FD_CHECK_MILLIS = 250;
+
+    /**
+     * The file-descriptor guard, on the accept loop: stops accepting (autoRead off on every listener; the kernel
+     * keeps new connections in the backlog) when the open descriptors reach {@code fdGuard.pausePercent} of the
+     * limit, and accepts again below {@code resumePercent}. Established connections go on either way.
+     */
+    private void checkFileDescriptors() {
+        FdGuard guard = fdGuard;
+        long open = guard.open();
+        long max = guard.max();
+        if (open < 0 || max <= 0) {
+            return;
+        }
+        io.svcproxy.config.ProxyLimits limits = settings.limits();
+        boolean paused = admission.fdPaused();
+        if (!paused && open * 100 >= max * limits.fdPausePercent()) {
+            admission.setFdPaused(true);
+            fdPauses.increment();
+            setAccepting(false);
+            log.warn("Pausing accept: near the file descriptor limit open={} limit={} pauseAt={}% resumeBelow={}%",
+                    open, max, limits.fdPausePercent(), limits.fdResumePercent());
+        } else if (paused && open * 100 < max * limits.fdResumePercent()) {
+            admission.setFdPaused(false);
+            setAccepting(true);
+            log.info("Resuming accept open={} limit={}", open, max);
+        }
+    }
+
+    private final java.util.concurrent.atomic.LongAdder fdPauses = new java.util.concurrent.atomic.LongAdder();
+
+    private void setAccepting(boolean accepting) {
+        for (Channel listener : listeners.values()) {
+            listener.config().setAutoRead(accepting);
+        }
+    }
+
+    /** Returns whether the file-descriptor guard has paused accepting. */
+    public boolean acceptPaused() {
+        return admission.fdPaused();
+    }
+
+    /** Returns how many times the file-descriptor guard paused accepting. */
+    public long acceptPauses() {
+        return fdPauses.sum();
+    }
+
+    /** Returns the connects to endpoints in progress (the connect queue). */
+    public int connectsInProgress() {
+        return admission.connectsInProgress();
+    }
+
+    /** Replaces the source of the file-descriptor counts; for tests. */
+    void setFdGuard(FdGuard guard) {
+        this.fdGuard = guard;
     }
 
     /** Returns the transport in use. */
@@ -93,7 +157,7 @@ public final class ListenerManager implements AutoCloseable {
                         if (idleMillis > 0) {
                             ch.pipeline().addLast(new IdleStateHandler(0, 0, idleMillis, TimeUnit.MILLISECONDS));
                         }
-                        ch.pipeline().addLast(new FrontendHandler(servicePort, s, transport, metrics));
+                        ch.pipeline().addLast(new FrontendHandler(servicePort, s, transport, metrics, admission));
                     }
                 });
         String address = Backends.format(key.clusterIP(), key.port());
@@ -101,7 +165,11 @@ public final class ListenerManager implements AutoCloseable {
         if (!future.isSuccess()) {
             throw new BindException(address, future.cause());
         }
+        if (admission.fdPaused()) {
+            future.channel().config().setAutoRead(false);
+        }
         listeners.put(key, future.channel());
+        healthCheckers.put(key, new HealthChecker(servicePort, workerGroup.next(), transport).start());
         log.info("Listening service={} port={} address={}", servicePort.serviceLabel(), servicePort.portLabel(),
                 address);
     }
@@ -109,6 +177,10 @@ public final class ListenerManager implements AutoCloseable {
     /** Closes the listener of {@code key}: new connections are refused; established ones go on. */
     public void unbind(ServiceKey key) {
         Channel channel = listeners.remove(key);
+        HealthChecker checker = healthCheckers.remove(key);
+        if (checker != null) {
+            checker.stop();
+        }
         if (channel != null) {
             channel.close().awaitUninterruptibly();
             log.info("Stopped listening address={}", Backends.format(key.clusterIP(), key.port()));
@@ -158,6 +230,7 @@ public final class ListenerManager implements AutoCloseable {
     /** Closes the listeners, every connection and the event loops. */
     @Override
     public void close() {
+        fdGuardTask.cancel(false);
         closeListeners();
         for (Channel channel : connections) {
             channel.close();

@@ -2,11 +2,19 @@ package io.svcproxy.proxy.dataplane;
 
 import io.netty.channel.Channel;
 import io.svcproxy.balancer.BackendSet;
+import io.svcproxy.balancer.BackendState;
+import io.svcproxy.config.OutlierDetection;
 import io.svcproxy.config.ServiceKey;
 import io.svcproxy.config.ServicePortSpec;
+import java.net.InetAddress;
+import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The live state of one Service port: its desired spec, the endpoint set the data plane picks from, its open
@@ -14,6 +22,8 @@ import java.util.concurrent.atomic.LongAdder;
  * plane reads each with one volatile read per connection and never waits on the control plane.
  */
 public final class ServicePort {
+    private static final Logger log = LoggerFactory.getLogger(ServicePort.class);
+
     private final ServiceKey key;
     private volatile ServicePortSpec spec;
     private volatile BackendSet backendSet;
@@ -21,11 +31,18 @@ public final class ServicePort {
     private final LongAdder bytesToEndpoint = new LongAdder();
     private final LongAdder bytesToClient = new LongAdder();
     private final LongAdder noEndpoint = new LongAdder();
+    private final LongAdder[] rejected = new LongAdder[Rejection.values().length];
+    private final AtomicInteger open = new AtomicInteger();
+    private final ConcurrentHashMap<InetAddress, AtomicInteger> openByClient = new ConcurrentHashMap<>();
+    private volatile Consumer<ServicePort> healthListener = p -> { };
 
     public ServicePort(ServicePortSpec spec, BackendSet backendSet) {
         this.key = spec.key();
         this.spec = spec;
         this.backendSet = backendSet;
+        for (int i = 0; i < rejected.length; i++) {
+            rejected[i] = new LongAdder();
+        }
     }
 
     /** Returns the clusterIP, port and protocol this Service port listens on. */
@@ -114,6 +131,103 @@ public final class ServicePort {
 
     void countNoEndpoint() {
         noEndpoint.increment();
+    }
+
+    /** Returns the client connections closed at once for {@code reason}. */
+    public long rejectedCount(Rejection reason) {
+        return rejected[reason.ordinal()].sum();
+    }
+
+    void countRejected(Rejection reason) {
+        rejected[reason.ordinal()].increment();
+    }
+
+    /** Returns the client connections admitted and still open on this Service port. */
+    public int openConnections() {
+        return open.get();
+    }
+
+    /** Returns the client addresses with connections open, for tests and the admin API. */
+    public int clientCount() {
+        return openByClient.size();
+    }
+
+    /**
+     * Admits a client connection against the Service's {@code maxConnections} and
+     * {@code maxConnectionsPerClient} (0: no limit). On success the caller must call {@link #release} once,
+     * when the connection closes.
+     *
+     * @return {@code null}, or why the connection is refused
+     */
+    Rejection admit(InetAddress client) {
+        int max = spec.service().maxConnections();
+        int n = open.incrementAndGet();
+        if (max > 0 && n > max) {
+            open.decrementAndGet();
+            return Rejection.MAX_CONNECTIONS;
+        }
+        int perClient = spec.service().maxConnectionsPerClient();
+        boolean[] over = new boolean[1];
+        openByClient.compute(client, (k, count) -> {
+            AtomicInteger c = count == null ? new AtomicInteger() : count;
+            if (perClient > 0 && c.get() >= perClient) {
+                over[0] = true;
+            } else {
+                c.incrementAndGet();
+            }
+            return c;
+        });
+        if (over[0]) {
+            open.decrementAndGet();
+            return Rejection.MAX_CONNECTIONS_PER_CLIENT;
+        }
+        return null;
+    }
+
+    /** Releases what {@link #admit} took for a connection of {@code client} that closed. */
+    void release(InetAddress client) {
+        open.decrementAndGet();
+        openByClient.computeIfPresent(client, (k, c) -> c.decrementAndGet() <= 0 ? null : c);
+    }
+
+    /** Sets what runs when an endpoint's health changed (the reconciler publishes the list again). */
+    public void setHealthListener(Consumer<ServicePort> listener) {
+        this.healthListener = listener;
+    }
+
+    /** Reports that the health of an endpoint of this Service port changed; any thread. */
+    public void healthChanged() {
+        healthListener.accept(this);
+    }
+
+    /**
+     * Ejects {@code backend} after {@code failures} failed connects in a row, unless it is the last endpoint of
+     * this Service port in service (one is always left to try) or already ejected. Event-loop thread;
+     * synchronized so that two loops cannot eject the last two endpoints at once.
+     */
+    synchronized void maybeEject(BackendState backend, int failures, OutlierDetection outlier) {
+        if (backend.counters().health().ejected()) {
+            return;
+        }
+        boolean another = false;
+        for (BackendState b : backendSet.backends()) {
+            if (b.counters() != backend.counters() && b.weight() > 0 && b.inService()) {
+                another = true;
+                break;
+            }
+        }
+        if (!another) {
+            log.debug("Not ejecting the last endpoint service={} port={} endpoint={} failures={}", serviceLabel(),
+                    portLabel(), backend.endpoint(), failures);
+            return;
+        }
+        Duration time = backend.counters().health().eject(System.nanoTime(), outlier.baseEjectionTime(),
+                outlier.maxEjectionTime());
+        if (time != null) {
+            log.warn("Ejecting endpoint service={} port={} endpoint={} failures={} for={}", serviceLabel(),
+                    portLabel(), backend.endpoint(), failures, io.svcproxy.config.Durations.format(time));
+            healthChanged();
+        }
     }
 
     @Override

@@ -69,6 +69,16 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
     public static final String ENDPOINTS = "svcproxy.endpoints";
     /** {@code svcproxy_config_reloads_total}: counter; result. */
     public static final String CONFIG_RELOADS = "svcproxy.config.reloads";
+    /** {@code svcproxy_ejections_total}: counter; service, port, endpoint. */
+    public static final String EJECTIONS = "svcproxy.ejections";
+    /** {@code svcproxy_rejected_connections_total}: counter; service, port, reason. */
+    public static final String REJECTED = "svcproxy.rejected.connections";
+    /** {@code svcproxy_accept_paused}: gauge, 1 while the file-descriptor guard holds accepting. */
+    public static final String ACCEPT_PAUSED = "svcproxy.accept.paused";
+    /** {@code svcproxy_accept_pauses_total}: counter of the file-descriptor guard's pauses. */
+    public static final String ACCEPT_PAUSES = "svcproxy.accept.pauses";
+    /** {@code svcproxy_connects_in_progress}: gauge, the connect queue. */
+    public static final String CONNECTS_IN_PROGRESS = "svcproxy.connects.in.progress";
 
     public static final String TAG_SERVICE = "service";
     public static final String TAG_PORT = "port";
@@ -256,6 +266,13 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
             portMeters.add(endpointsGauge("ready", p -> count(p.backendSet(), BackendState.State.READY)));
             portMeters.add(endpointsGauge("draining", p -> count(p.backendSet(), BackendState.State.DRAINING)));
             portMeters.add(endpointsGauge("not_ready", MicrometerProxyMetrics::notReady));
+            portMeters.add(endpointsGauge("ejected", p -> count(p.backendSet(), BackendState.State.EJECTED)));
+            portMeters.add(endpointsGauge("unhealthy", p -> count(p.backendSet(), BackendState.State.UNHEALTHY)));
+            for (io.svcproxy.proxy.dataplane.Rejection reason : io.svcproxy.proxy.dataplane.Rejection.values()) {
+                portMeters.add(FunctionCounter.builder(REJECTED, port, p -> p.rejectedCount(reason)).tags(tags)
+                        .tag(TAG_REASON, reason.label())
+                        .description("Client connections closed at once by a limit").register(registry));
+            }
         }
 
         private Gauge endpointsGauge(String state, java.util.function.ToDoubleFunction<ServicePort> f) {
@@ -323,6 +340,7 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
             final ConnectionCounters counters;
             final Meter active;
             final Meter total;
+            final Meter ejections;
 
             EndpointMeters(String endpoint, ConnectionCounters counters) {
                 this.counters = counters;
@@ -332,13 +350,27 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
                         .description("Connections open in both directions").register(registry);
                 this.total = FunctionCounter.builder(CONNECTIONS, counters, ConnectionCounters::total)
                         .tags(endpointTags).description("Connections given to the endpoint").register(registry);
+                this.ejections = FunctionCounter.builder(EJECTIONS, counters, c -> c.health().ejections())
+                        .tags(endpointTags).description("Ejections of the endpoint by outlier detection")
+                        .register(registry);
             }
 
             void remove() {
                 registry.remove(active);
                 registry.remove(total);
+                registry.remove(ejections);
             }
         }
+    }
+
+    /** Registers the data plane's proxy-wide gauges: the file-descriptor guard and the connect queue. */
+    public void bindDataPlane(io.svcproxy.proxy.dataplane.ListenerManager listeners) {
+        Gauge.builder(ACCEPT_PAUSED, listeners, l -> l.acceptPaused() ? 1 : 0).strongReference(true)
+                .description("1 while accepting is paused near the file descriptor limit").register(registry);
+        FunctionCounter.builder(ACCEPT_PAUSES, listeners, l -> l.acceptPauses())
+                .description("Pauses of accepting near the file descriptor limit").register(registry);
+        Gauge.builder(CONNECTS_IN_PROGRESS, listeners, l -> l.connectsInProgress()).strongReference(true)
+                .description("Connects to endpoints in progress").register(registry);
     }
 
     private record FailureKey(String endpoint, String reason) {

@@ -44,6 +44,10 @@ public final class Reconciler {
     /** Service ports that were unbound while they still had connections, with their drain deadline. */
     private final List<Removed> removedPorts = new ArrayList<>();
     private Duration drainTimeout = Duration.ofSeconds(30);
+    /** Publishes endpoint lists again after health changes, off the event loops that report them. */
+    private final java.util.concurrent.ExecutorService healthExecutor = new java.util.concurrent.ThreadPoolExecutor(
+            0, 1, 10, java.util.concurrent.TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(),
+            new io.netty.util.concurrent.DefaultThreadFactory("svcproxy-health", true));
 
     private record Removed(ServicePort port, long deadline) {
     }
@@ -119,6 +123,7 @@ public final class Reconciler {
             BackendSet set = BackendSet.of(service.scheduler(), service.schedulerFlags(), service.sessionAffinity(),
                     backends, nanoTime);
             ServicePort port = new ServicePort(spec, set);
+            port.setHealthListener(p -> healthExecutor.execute(() -> publishHealth(p)));
             try {
                 try {
                     clusterIps.add(spec.key().clusterIP());
@@ -140,6 +145,61 @@ public final class Reconciler {
         }
         table.setVersion(table.version() + 1);
         return failures;
+    }
+
+    /**
+     * Publishes the endpoint list of {@code port} again after the health of one of its endpoints changed: an
+     * endpoint ejected or failing its checks goes to weight 0, one that is back gets its weight again.
+     */
+    public synchronized void publishHealth(ServicePort port) {
+        if (table.get(port.key()) != port) {
+            return;
+        }
+        republish(port, "Endpoint health changed");
+    }
+
+    /** Builds the list of {@code port} again from its spec and the endpoints' health; swaps it in when it changed. */
+    private void republish(ServicePort port, String event) {
+        BackendSet previous = port.backendSet();
+        List<BackendState> backends = backends(previous.backends(), port.spec().endpoints());
+        if (!sameElements(backends, previous.backends())) {
+            ServiceSpec service = port.spec().service();
+            port.update(port.spec(), previous.update(service.scheduler(), service.schedulerFlags(),
+                    service.sessionAffinity(), backends));
+            metrics.servicePortChanged(port);
+            log.info("{} service={} port={} endpoints={}", event, port.serviceLabel(), port.portLabel(), backends);
+        }
+        trackDraining(port.key(), backends);
+    }
+
+    private static boolean sameElements(List<BackendState> a, List<BackendState> b) {
+        if (a.size() != b.size()) {
+            return false;
+        }
+        for (int i = 0; i < a.size(); i++) {
+            if (a.get(i) != b.get(i)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Returns ejected endpoints whose ejection time is over to service, or all of them when outlier detection is
+     * off; returns whether any came back.
+     */
+    private boolean returnEjected(ServicePort port, long now) {
+        boolean off = !listeners.settings().outlierDetection().enabled();
+        boolean any = false;
+        for (BackendState b : port.backendSet().backends()) {
+            io.svcproxy.balancer.EndpointHealth health = b.counters().health();
+            if (off ? health.clearEjection() : health.returnIfDue(now)) {
+                log.info("Returning endpoint service={} port={} endpoint={} ejections={}", port.serviceLabel(),
+                        port.portLabel(), b.endpoint(), health.ejections());
+                any = true;
+            }
+        }
+        return any;
     }
 
     /**
@@ -179,10 +239,7 @@ public final class Reconciler {
         long now = nanoTime.getAsLong();
         for (ServicePort port : table.servicePorts()) {
             port.backendSet().expireAffinity();
-            Map<String, Long> since = drainingSince.get(port.key());
-            if (since == null) {
-                continue;
-            }
+            Map<String, Long> since = drainingSince.getOrDefault(port.key(), Map.of());
             for (Map.Entry<String, Long> e : since.entrySet()) {
                 if (now - e.getValue() >= drainTimeout.toNanos()) {
                     int closed = port.closeConnectionsTo(e.getKey());
@@ -192,17 +249,8 @@ public final class Reconciler {
                     }
                 }
             }
-            BackendSet previous = port.backendSet();
-            List<BackendState> backends = backends(previous.backends(), port.spec().endpoints());
-            if (backends.size() != previous.backends().size()) {
-                ServiceSpec service = port.spec().service();
-                port.update(port.spec(), previous.update(service.scheduler(), service.schedulerFlags(),
-                        service.sessionAffinity(), backends));
-                metrics.servicePortChanged(port);
-                log.info("Drained endpoints removed service={} port={} endpoints={}", port.serviceLabel(),
-                        port.portLabel(), backends);
-            }
-            trackDraining(port.key(), backends);
+            returnEjected(port, nanoTime.getAsLong());
+            republish(port, "Endpoints drained or returned");
         }
         List<Removed> drained = new ArrayList<>();
         removedPorts.removeIf(r -> {
@@ -236,14 +284,33 @@ public final class Reconciler {
             known.put(b.endpoint(), b);
         }
         boolean anyReady = targets.stream().anyMatch(EndpointTarget::ready);
+        // Health: an endpoint ejected or failing its checks is published with weight 0 (IPVS quiesced), unless no
+        // endpoint in service would be left: then all keep their weights (Envoy's panic mode), so that a Service
+        // whose checks all fail still tries its endpoints rather than refusing every client.
+        boolean anyInService = false;
+        for (EndpointTarget t : targets) {
+            BackendState old = known.get(Backends.format(t.ip(), t.port()));
+            boolean usable = anyReady ? t.ready() : t.serving() && t.terminating();
+            if (usable && t.weight() > 0 && (old == null || old.inService())) {
+                anyInService = true;
+                break;
+            }
+        }
         List<BackendState> list = new ArrayList<>();
         for (EndpointTarget t : targets) {
             String endpoint = Backends.format(t.ip(), t.port());
             BackendState old = known.remove(endpoint);
             boolean usable = anyReady ? t.ready() : t.serving() && t.terminating();
             if (usable) {
-                list.add(old == null ? BackendState.of(t.ip(), t.port(), t.weight())
-                        : old.withWeight(t.weight(), BackendState.State.READY));
+                if (old == null) {
+                    list.add(BackendState.of(t.ip(), t.port(), t.weight()));
+                } else if (old.inService()) {
+                    list.add(old.withWeight(t.weight(), BackendState.State.READY));
+                } else {
+                    BackendState.State state = old.counters().health().ejected() ? BackendState.State.EJECTED
+                            : BackendState.State.UNHEALTHY;
+                    list.add(anyInService ? old.outOfService(t.weight(), state) : old.withWeight(t.weight(), state));
+                }
             } else if (old != null && hasConnections(old)) {
                 list.add(old.withWeight(0, BackendState.State.DRAINING));
             }

@@ -1,0 +1,77 @@
+package io.svcproxy.proxy.dataplane;
+
+import io.netty.channel.Channel;
+import io.svcproxy.config.ProxyLimits;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The proxy-wide admission of client connections: {@code proxy.maxConnections}, {@code proxy.connectQueue}, the
+ * file-descriptor guard's verdict, and the Service port's own limits. Called on the event loop that accepted the
+ * connection; the counts are atomic because every loop shares them.
+ */
+final class Admission {
+    private final AtomicInteger open = new AtomicInteger();
+    private final AtomicInteger connecting = new AtomicInteger();
+    private volatile boolean fdPaused;
+
+    /**
+     * Admits {@code channel}, a new client connection of {@code port}, or returns why it is refused. An admitted
+     * connection gives back its places when it closes.
+     */
+    Rejection admit(Channel channel, ServicePort port, ProxyLimits limits) {
+        if (fdPaused) {
+            return Rejection.FD_LIMIT;
+        }
+        int n = open.incrementAndGet();
+        if (limits.maxConnections() > 0 && n > limits.maxConnections()) {
+            open.decrementAndGet();
+            return Rejection.MAX_CONNECTIONS;
+        }
+        InetAddress client = ((InetSocketAddress) channel.remoteAddress()).getAddress();
+        Rejection refused = port.admit(client);
+        if (refused != null) {
+            open.decrementAndGet();
+            return refused;
+        }
+        channel.closeFuture().addListener(f -> {
+            open.decrementAndGet();
+            port.release(client);
+        });
+        return null;
+    }
+
+    /** Takes a place in the connect queue; returns {@code false} when {@code limit} connects are in progress. */
+    boolean startConnect(int limit, boolean force) {
+        int n = connecting.incrementAndGet();
+        if (n > limit && !force) {
+            connecting.decrementAndGet();
+            return false;
+        }
+        return true;
+    }
+
+    /** Gives back the place of a connect that completed, succeeded or not. */
+    void connectDone() {
+        connecting.decrementAndGet();
+    }
+
+    /** Returns the client connections admitted and open, on every Service port. */
+    int openConnections() {
+        return open.get();
+    }
+
+    /** Returns the connects to endpoints in progress. */
+    int connectsInProgress() {
+        return connecting.get();
+    }
+
+    boolean fdPaused() {
+        return fdPaused;
+    }
+
+    void setFdPaused(boolean paused) {
+        this.fdPaused = paused;
+    }
+}

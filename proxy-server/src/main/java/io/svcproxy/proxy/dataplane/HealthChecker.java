@@ -1,0 +1,114 @@
+package io.svcproxy.proxy.dataplane;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.svcproxy.balancer.BackendState;
+import io.svcproxy.balancer.EndpointHealth;
+import io.svcproxy.config.HealthCheckSpec;
+import java.net.InetSocketAddress;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs the active TCP health checks of one Service port ({@code healthCheck:} of its Service): every
+ * {@code interval}, a connect to each endpoint in the list that does not drain, closed as soon as it succeeds;
+ * the results feed each endpoint's {@link EndpointHealth}, and a change of verdict is logged and makes the
+ * reconciler publish the list again. Runs on one data-plane event loop with Netty's {@link Bootstrap}, never
+ * blocking it; a check still in flight is not started again. Reads the spec in force at each round, so a
+ * reload may turn the checks on, off or change them; when they are off, a verdict of "unhealthy" is dropped.
+ */
+final class HealthChecker implements Runnable {
+    private static final Logger log = LoggerFactory.getLogger(HealthChecker.class);
+    private static final long IDLE_MILLIS = 1000;
+
+    private final ServicePort port;
+    private final EventLoop loop;
+    private final Transport transport;
+    private volatile boolean stopped;
+    private ScheduledFuture<?> next;
+
+    HealthChecker(ServicePort port, EventLoop loop, Transport transport) {
+        this.port = port;
+        this.loop = loop;
+        this.transport = transport;
+    }
+
+    /** Starts the rounds; returns this. */
+    HealthChecker start() {
+        loop.execute(this);
+        return this;
+    }
+
+    /** Stops the rounds; checks in flight complete and are ignored. */
+    void stop() {
+        stopped = true;
+        loop.execute(() -> {
+            if (next != null) {
+                next.cancel(false);
+            }
+        });
+    }
+
+    @Override
+    public void run() {
+        if (stopped) {
+            return;
+        }
+        HealthCheckSpec spec = port.spec().service().healthCheck();
+        long delay = IDLE_MILLIS;
+        if (spec == null) {
+            boolean changed = false;
+            for (BackendState b : port.backendSet().backends()) {
+                if (b.counters().health().clearChecks()) {
+                    changed = true;
+                }
+            }
+            if (changed) {
+                port.healthChanged();
+            }
+        } else {
+            for (BackendState b : port.backendSet().backends()) {
+                if (b.state() != BackendState.State.DRAINING && b.counters().health().startCheck()) {
+                    check(b, spec);
+                }
+            }
+            delay = spec.interval().toMillis();
+        }
+        next = loop.schedule(this, delay, TimeUnit.MILLISECONDS);
+    }
+
+    private void check(BackendState backend, HealthCheckSpec spec) {
+        EndpointHealth health = backend.counters().health();
+        Bootstrap bootstrap = new Bootstrap()
+                .group(loop)
+                .channel(transport.socketChannel())
+                .handler(new ChannelInboundHandlerAdapter())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.max(1, spec.timeout().toMillis()))
+                .option(ChannelOption.AUTO_READ, false);
+        bootstrap.connect(new InetSocketAddress(backend.address(), backend.port()))
+                .addListener((ChannelFutureListener) f -> {
+                    boolean ok = f.isSuccess();
+                    if (ok) {
+                        f.channel().close();
+                    }
+                    Boolean change = health.checkResult(ok, spec.rise(), spec.fall());
+                    if (stopped || change == null) {
+                        return;
+                    }
+                    if (change) {
+                        log.info("Endpoint healthy service={} port={} endpoint={} checks={}", port.serviceLabel(),
+                                port.portLabel(), backend.endpoint(), spec.rise());
+                    } else {
+                        log.warn("Endpoint unhealthy service={} port={} endpoint={} failedChecks={} reason={}",
+                                port.serviceLabel(), port.portLabel(), backend.endpoint(), spec.fall(),
+                                FrontendHandler.reason(f.cause()));
+                    }
+                    port.healthChanged();
+                });
+    }
+}
