@@ -28,6 +28,14 @@ final class YamlDocuments {
      * and after a syntax error, which is recorded at the position SnakeYAML reports.
      */
     static Node compose(String text, Problems problems) {
+        // Refused before SnakeYAML scans it (which it would, up to the limit, at a few seconds per million code
+        // points on one long line): the error points at where the document crosses the limit.
+        if (text.length() > CODE_POINT_LIMIT && text.codePointCount(0, text.length()) > CODE_POINT_LIMIT) {
+            int[] lineColumn = lineColumn(text, CODE_POINT_LIMIT);
+            problems.at(lineColumn[0], lineColumn[1], "", "document too large: more than " + CODE_POINT_LIMIT
+                    + " code points (the limit); the rest is not read");
+            return null;
+        }
         LoaderOptions options = new LoaderOptions();
         options.setAllowDuplicateKeys(true); // reported by Fields, at the second key
         options.setAllowRecursiveKeys(false);
