@@ -634,7 +634,7 @@ def chart(out_dir, rows, targets):
         return
     dat = os.path.join(out_dir, 'ratios.dat')
     with open(dat, 'w') as f:
-        f.write('label ' + ' '.join(series) + '\n')
+        f.write('# label ' + ' '.join(series) + '\n')
         for r in rows:
             f.write(f'"{CHART_LABELS[r["key"]]}" ' + ' '.join(
                 f"{r['ratios'][t]:.3f}" if t in r['ratios'] else 'NaN' for t in series) + '\n')
@@ -646,9 +646,8 @@ def chart(out_dir, rows, targets):
         c = colours.get(t) or next(extra, '#7f7f7f')
         plots.append(f"'{dat}' using {i + 2}:xtic(1) title '{t} / HAProxy' lc rgb '{c}'")
     labels = []
-    width = 0.8 / n
     for i, t in enumerate(series):
-        off = (i - (n - 1) / 2) * width
+        off = (i - (n - 1) / 2) / (n + 1)   # box centres of a clustered histogram with gap 1
         labels.append(f"'{dat}' using ($0+{off:.3f}):{i + 2}:(sprintf('%.2f',${i + 2})) with labels "
                       f"offset 0,0.7 font ',9' notitle")
     script = f"""
