@@ -299,8 +299,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
                 endDirection(outbound);
             }
         } else if (evt instanceof IdleStateEvent) {
-            log.debug("Closing idle connection service={} client={}", servicePort.serviceLabel(),
-                    inbound.remoteAddress());
+            log.debug("Closing idle connection service={} client={} endpoint={} connected={}",
+                    servicePort.serviceLabel(), inbound.remoteAddress(), inbound.attr(BACKEND).get(), connected);
             inbound.close();
             closeAfterFlush(outbound);
         } else {

@@ -41,6 +41,11 @@ public final class FaultyBackend implements AutoCloseable {
     private final ServerSocket server;
     private final Thread acceptor;
     private final Set<Socket> open = ConcurrentHashMap.newKeySet();
+    private final java.util.concurrent.ExecutorService workers = java.util.concurrent.Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "faulty-conn");
+        t.setDaemon(true);
+        return t;
+    });
     private final AtomicInteger accepted = new AtomicInteger();
     private final AtomicInteger closedByPeer = new AtomicInteger();
     private final AtomicLong received = new AtomicLong();
@@ -101,6 +106,11 @@ public final class FaultyBackend implements AutoCloseable {
         return open.size();
     }
 
+    /** Returns whether a connection from {@code port} (svcproxy's side) was accepted and is open. */
+    public boolean hasConnectionFrom(int port) {
+        return open.stream().anyMatch(s -> s.getPort() == port);
+    }
+
     /** Returns the connections that svcproxy ended (end of stream or reset seen by this endpoint). */
     public int closedByPeer() {
         return closedByPeer.get();
@@ -123,9 +133,7 @@ public final class FaultyBackend implements AutoCloseable {
             open.add(s);
             Fault f = fault;
             int n = bytes;
-            Thread t = new Thread(() -> serve(s, f, n), "faulty-conn");
-            t.setDaemon(true);
-            t.start();
+            workers.execute(() -> serve(s, f, n));
         }
     }
 
@@ -190,15 +198,21 @@ public final class FaultyBackend implements AutoCloseable {
 
     /**
      * Holds the connection without answering until svcproxy closes it. It reads (and discards) only to learn of
-     * the FIN or reset, one byte at a time, so that a client writing into it is held back by flow control.
+     * the FIN or reset, a trickle at a time, so that a client writing into it is held back by flow control.
      */
     private boolean waitForPeer(InputStream in) throws IOException {
+        byte[] small = new byte[512];
         while (!closed) {
-            int r = in.read();
+            int r = in.read(small);
             if (r < 0) {
                 return true;
             }
-            received.incrementAndGet();
+            received.addAndGet(r);
+            try {
+                Thread.sleep(5); // a trickle: a client writing into it is soon held back
+            } catch (InterruptedException e) {
+                return false;
+            }
         }
         return false;
     }
@@ -233,6 +247,7 @@ public final class FaultyBackend implements AutoCloseable {
                 // closing anyway
             }
         }
+        workers.shutdown();
         try {
             acceptor.join(2000);
         } catch (InterruptedException e) {
