@@ -62,6 +62,13 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             respond(ctx, request, malformed(result.cause()), TEXT, bytes("bad request\n"), false);
             return;
         }
+        if (request.protocolVersion().majorVersion() != 1 || request.protocolVersion().minorVersion() > 1) {
+            // Netty parses any HTTP/x.y; answer only 1.0 and 1.1, and never echo another version back
+            request.setProtocolVersion(HttpVersion.HTTP_1_1);
+            respond(ctx, request, HttpResponseStatus.HTTP_VERSION_NOT_SUPPORTED, TEXT,
+                    bytes("http version not supported\n"), false);
+            return;
+        }
         boolean keepAlive = HttpUtil.isKeepAlive(request);
         String path = new QueryStringDecoder(request.uri()).path();
         if (!PATHS.contains(path) && !StatusPage.ASSETS.containsKey(path)) {
