@@ -27,6 +27,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class ListenerManager implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ListenerManager.class);
+    /** How often the file-descriptor guard looks. */
+    static final long FD_CHECK_MILLIS = 250;
 
     private final Transport transport;
     private final ProxyMetrics metrics;
@@ -38,6 +40,7 @@ public final class ListenerManager implements AutoCloseable {
     private final Admission admission = new Admission();
     private final java.util.concurrent.ScheduledFuture<?> fdGuardTask;
     private volatile FdGuard fdGuard = FdGuard.PROCESS;
+    private final java.util.concurrent.atomic.LongAdder fdPauses = new java.util.concurrent.atomic.LongAdder();
     private volatile DataPlaneSettings settings;
 
     /**
@@ -56,9 +59,6 @@ public final class ListenerManager implements AutoCloseable {
         this.fdGuardTask = bossGroup.next().scheduleWithFixedDelay(this::checkFileDescriptors, FD_CHECK_MILLIS,
                 FD_CHECK_MILLIS, TimeUnit.MILLISECONDS);
     }
-
-    /** How often the file-descriptor guard looks. */
-    static final long FD_CHECK_MILLIS = 250;
 
     /**
      * The file-descriptor guard, on the accept loop: stops accepting (autoRead off on every listener; the kernel
@@ -86,8 +86,6 @@ public final class ListenerManager implements AutoCloseable {
             log.info("Resuming accept open={} limit={}", open, max);
         }
     }
-
-    private final java.util.concurrent.atomic.LongAdder fdPauses = new java.util.concurrent.atomic.LongAdder();
 
     private void setAccepting(boolean accepting) {
         for (Channel listener : listeners.values()) {
