@@ -428,7 +428,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void logException(String side, Throwable cause) {
-        if (cause instanceof IOException) {
+        // NotYetConnectedException: epoll may still report readable on an endpoint socket whose connect was
+        // refused (seen under load in SoakTest); the connect failure is already logged and counted.
+        if (cause instanceof IOException || cause instanceof java.nio.channels.NotYetConnectedException) {
             log.debug("Connection error side={} service={} client={}: {}", side, servicePort.serviceLabel(),
                     inbound == null ? null : inbound.remoteAddress(), cause.toString());
         } else {
