@@ -35,10 +35,11 @@ import org.slf4j.LoggerFactory;
  * Serves one client connection: picks an endpoint with the Service port's scheduler, connects to it on the
  * client's event loop (retrying on another endpoint up to {@code connectAttempts}), then relays bytes both ways.
  *
- * <p>Backpressure: both channels have {@code AUTO_READ} off and read at most one buffer per read; what a read
- * loop brings is written to the other side and flushed once at read-complete, and the side is read again only
- * while the other side is writable (below its high water mark), else when it becomes writable again. So at most
- * the water mark plus one buffer waits in svcproxy per direction. Half-close: a FIN from one side is
+ * <p>Backpressure: the client channel is not read until its endpoint connection is up; then both channels read
+ * by themselves ({@code AUTO_READ}), what a read loop brings is written to the other side and flushed once at
+ * read-complete, and a side stops reading ({@code AUTO_READ} off, which also ends the read loop) as soon as the
+ * other side's outbound buffer is over its high water mark, until it drains below the low mark. So at most the
+ * high water mark plus one read buffer waits in svcproxy per direction, and EPOLLIN is not toggled per read. Half-close: a FIN from one side is
  * passed on as {@code shutdownOutput()} after the bytes before it, and the connection closes when both
  * directions have ended. A reset (an I/O error) on one side closes the other with {@code SO_LINGER 0}, which
  * sends a reset. The fields are plain because one event loop owns both channels.
@@ -131,7 +132,6 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
                 .channel(transport.socketChannel())
                 .handler(new BackendHandler(this))
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, settings.connectTimeoutMillis())
-                .option(ChannelOption.AUTO_READ, false)
                 .option(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.RCVBUF_ALLOCATOR, Relay.recvAllocator())
@@ -155,9 +155,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
                 if (inboundEnded) {
                     endDirection(channel);
                 } else {
-                    inbound.read();
+                    // keep EPOLLIN armed from now on: toggling it per read would cost epoll_ctl calls
+                    inbound.config().setAutoRead(true);
                 }
-                channel.read();
             } else if (!inbound.isActive() && (f.isCancelled()
                     || f.cause() instanceof java.nio.channels.ClosedChannelException)) {
                 // the client left while we connected, and we closed the connect: not the endpoint's failure
@@ -240,21 +240,18 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         }
         // no promise: a failed write fires exceptionCaught on the endpoint channel, which resets the client
         out.write(msg, out.voidPromise());
+        if (!out.isWritable() && !inboundPaused) {
+            // stops this read loop too: Netty checks autoRead before each read
+            inboundPaused = true;
+            inbound.config().setAutoRead(false);
+        }
     }
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
         Channel out = outbound;
-        if (!connected || !out.isActive()) {
-            return;
-        }
-        out.flush();
-        if (out.isWritable()) {
-            if (!inboundEnded) {
-                inbound.read();
-            }
-        } else {
-            inboundPaused = true; // resumed by the endpoint channel's writability change
+        if (connected && out.isActive()) {
+            out.flush();
         }
     }
 
@@ -262,9 +259,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         if (inbound.isWritable() && outboundPaused) {
             outboundPaused = false;
-            if (!outboundEnded && outbound.isActive()) {
-                outbound.read();
-            }
+            outbound.config().setAutoRead(true);
         }
         ctx.fireChannelWritabilityChanged();
     }
@@ -334,28 +329,22 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         }
         // no promise: a failed write fires exceptionCaught on the client channel, which resets the endpoint
         inbound.write(msg, inbound.voidPromise());
+        if (!inbound.isWritable() && !outboundPaused) {
+            outboundPaused = true;
+            outbound.config().setAutoRead(false);
+        }
     }
 
     void outboundReadComplete(Channel channel) {
-        if (channel != outbound || !inbound.isActive()) {
-            return;
-        }
-        inbound.flush();
-        if (inbound.isWritable()) {
-            if (!outboundEnded) {
-                channel.read();
-            }
-        } else {
-            outboundPaused = true; // resumed by the client channel's writability change
+        if (channel == outbound && inbound.isActive()) {
+            inbound.flush();
         }
     }
 
     void outboundWritabilityChanged(Channel channel) {
         if (channel == outbound && channel.isWritable() && inboundPaused) {
             inboundPaused = false;
-            if (!inboundEnded && inbound.isActive()) {
-                inbound.read();
-            }
+            inbound.config().setAutoRead(true);
         }
     }
 

@@ -15,12 +15,15 @@ final class Relay {
     private Relay() {
     }
 
+    /** The allocator of read buffers: sized to what the connection sends, 64 B to 64 KiB; shared (stateless). */
+    private static final RecvByteBufAllocator RECV_ALLOCATOR = new AdaptiveRecvByteBufAllocator(64, 2048, 64 * 1024);
+
     /**
-     * Returns the allocator of read buffers: sized to what the connection sends (64 B to 64 KiB), and one buffer
-     * per read, so that one read can add at most 64 KiB to the other side's outbound buffer before writability is
-     * checked again.
+     * Returns the allocator of read buffers. A read loop reads up to 16 buffers, but the relay turns
+     * {@code AUTO_READ} off as soon as the other side is over its high water mark, which ends the loop: one read
+     * adds at most 64 KiB beyond the mark.
      */
     static RecvByteBufAllocator recvAllocator() {
-        return new AdaptiveRecvByteBufAllocator(64, 2048, 64 * 1024).maxMessagesPerRead(1);
+        return RECV_ALLOCATOR;
     }
 }
