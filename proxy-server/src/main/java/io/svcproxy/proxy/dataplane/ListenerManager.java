@@ -89,7 +89,9 @@ public final class ListenerManager implements AutoCloseable {
 
     private void setAccepting(boolean accepting) {
         for (Channel listener : listeners.values()) {
-            listener.config().setAutoRead(accepting);
+            // on the listener's own loop: from another thread, epoll keeps EPOLLIN armed while a read is
+            // pending, and would accept one more connection
+            listener.eventLoop().execute(() -> listener.config().setAutoRead(accepting));
         }
     }
 
