@@ -22,7 +22,7 @@ class RobustnessConfigTest {
         ProxyConfig config = parse(SERVICE);
         assertThat(config.proxy().outlierDetection())
                 .isEqualTo(new OutlierDetection(5, Duration.ofSeconds(10), Duration.ofMinutes(5)));
-        assertThat(config.proxy().limits()).isEqualTo(new ProxyLimits(0, 1024, 90, 80));
+        assertThat(config.proxy().limits()).isEqualTo(new ProxyLimits(0, 16384, 90, 80));
         ServiceSpec web = config.services().get(0);
         assertThat(web.maxConnections()).isZero();
         assertThat(web.maxConnectionsPerClient()).isZero();

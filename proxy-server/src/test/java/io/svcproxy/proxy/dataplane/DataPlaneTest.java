@@ -502,6 +502,30 @@ abstract class DataPlaneTest {
     }
 
     @Test
+    void aBurstOfThreeThousandNewClientsIsServedWithTheDefaultLimits() throws Exception {
+        TestBackend a = fixture.backend("127.0.0.11", "a", Mode.ECHO);
+        TestBackend b = fixture.backend("127.0.0.12", "b", Mode.ECHO);
+        fixture.proxy(service("rr", "", endpoints(a, b)));
+        List<Socket> sockets = new ArrayList<>();
+        try {
+            for (int i = 0; i < 3000; i++) { // as fast as the client can: no byte sent, nothing awaited
+                Socket s = new Socket();
+                s.connect(new InetSocketAddress(VIP, PORT), 5000);
+                sockets.add(s);
+            }
+            await().atMost(Duration.ofSeconds(20)).until(() -> a.openConnections() + b.openConnections() == 3000);
+            for (Rejection reason : Rejection.values()) {
+                assertThat(servicePort().rejectedCount(reason)).as(reason.name()).isZero();
+            }
+        } finally {
+            for (Socket s : sockets) {
+                s.close();
+            }
+        }
+        await().atMost(Duration.ofSeconds(20)).until(() -> fixture.server().listeners().connectionCount() == 0);
+    }
+
+    @Test
     void aResetFromTheEndpointResetsTheClient() throws Exception {
         try (ServerSocket server = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.11"))) {
             fixture.proxy(service("rr", "", "    endpoints: [{ip: 127.0.0.11, port: " + server.getLocalPort()
