@@ -11,9 +11,10 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * svcproxy run as a separate process (the test class path, {@code io.svcproxy.proxy.Main}), to test what only
- * a process shows: exit codes, signals, stdout and stderr.
+ * a process shows: exit codes, signals, stdout and stderr. A wrapper command ({@code ip netns exec NS},
+ * {@code setpriv ...}) may come first: those exec the JVM, so {@link #pid} is the JVM's and signals reach it.
  */
-final class SvcproxyProcess implements AutoCloseable {
+public final class SvcproxyProcess implements AutoCloseable {
     private final Process process;
     private final StringBuffer out = new StringBuffer();
     private final StringBuffer err = new StringBuffer();
@@ -27,14 +28,20 @@ final class SvcproxyProcess implements AutoCloseable {
     }
 
     static SvcproxyProcess start(Path workDir, String... args) throws IOException {
-        List<String> command = new ArrayList<>();
+        return startWithin(List.of(), workDir, args);
+    }
+
+    /** Starts svcproxy after {@code wrapper}, in {@code workDir} ({@code null}: the current directory). */
+    public static SvcproxyProcess startWithin(List<String> wrapper, Path workDir, String... args)
+            throws IOException {
+        List<String> command = new ArrayList<>(wrapper);
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        command.add("-Xmx128m");
+        command.addAll(List.of("-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
         command.add("io.svcproxy.proxy.Main");
         command.addAll(List.of(args));
-        ProcessBuilder builder = new ProcessBuilder(command).directory(workDir.toFile());
+        ProcessBuilder builder = new ProcessBuilder(command).directory(workDir == null ? null : workDir.toFile());
         return new SvcproxyProcess(builder.start());
     }
 
@@ -55,19 +62,24 @@ final class SvcproxyProcess implements AutoCloseable {
         return t;
     }
 
-    String stdout() {
+    public String stdout() {
         return out.toString();
     }
 
-    String stderr() {
+    public String stderr() {
         return err.toString();
     }
 
-    long pid() {
+    /** Returns both streams, for assertion messages. */
+    public String output() {
+        return "stdout:\n" + out + "\nstderr:\n" + err;
+    }
+
+    public long pid() {
         return process.pid();
     }
 
-    boolean isAlive() {
+    public boolean isAlive() {
         return process.isAlive();
     }
 
@@ -76,12 +88,12 @@ final class SvcproxyProcess implements AutoCloseable {
      * {@code Process.destroy()}, it leaves our ends of stdout and stderr open, so the logs of the shutdown are
      * still read.
      */
-    void terminate() {
+    public void terminate() {
         process.toHandle().destroy();
     }
 
     /** Sends a signal by name, such as HUP. */
-    void signal(String name) {
+    public void signal(String name) {
         try {
             new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).start().waitFor(5, TimeUnit.SECONDS);
         } catch (IOException e) {
@@ -92,9 +104,9 @@ final class SvcproxyProcess implements AutoCloseable {
     }
 
     /** Waits for the exit and returns the code. */
-    int waitFor(long seconds) throws InterruptedException {
+    public int waitFor(long seconds) throws InterruptedException {
         if (!process.waitFor(seconds, TimeUnit.SECONDS)) {
-            throw new AssertionError("svcproxy did not exit within " + seconds + " s; stderr:\n" + stderr());
+            throw new AssertionError("svcproxy did not exit within " + seconds + " s; " + output());
         }
         outPump.join(5000); // the streams end with the process
         errPump.join(5000);

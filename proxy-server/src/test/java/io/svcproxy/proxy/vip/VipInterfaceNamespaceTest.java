@@ -3,6 +3,7 @@ package io.svcproxy.proxy.vip;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.svcproxy.proxy.cli.SvcproxyProcess;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -25,7 +26,7 @@ class VipInterfaceNamespaceTest {
     private static final Duration STARTUP = Duration.ofSeconds(45);
 
     private static Netns ns;
-    private static NsProcess backend;
+    private static SvcproxyProcess backend;
 
     @TempDir
     Path dir;
@@ -33,7 +34,7 @@ class VipInterfaceNamespaceTest {
     @BeforeAll
     static void createNamespaceAndEndpoint() throws Exception {
         ns = Netns.create();
-        backend = NsProcess.start(ns, List.of(), "backend", "--listen", "127.0.0.11:8080", "--mode", "name",
+        backend = inside(List.of(), "backend", "--listen", "127.0.0.11:8080", "--mode", "name",
                 "--name", "a");
         await().atMost(STARTUP).until(() -> "a".equals(ns.fetch("127.0.0.11", 8080)) || !backend.isAlive());
         assertThat(backend.isAlive()).as("the endpoint runs; %s", backend.output()).isTrue();
@@ -73,7 +74,7 @@ class VipInterfaceNamespaceTest {
     @Test
     void keepsExactlyTheCurrentClusterIpsOnLo() throws Exception {
         Path config = writeConfig(service("dns", "10.96.0.10"), service("dns6", "fd00::10"));
-        try (NsProcess proxy = NsProcess.start(ns, List.of(), "run", "--config", config.toString())) {
+        try (SvcproxyProcess proxy = inside(List.of(), "run", "--config", config.toString())) {
             await().atMost(STARTUP).until(() -> "a".equals(ns.fetch("10.96.0.10", 80)) || !proxy.isAlive());
             assertThat(proxy.isAlive()).as(proxy.output()).isTrue();
             assertThat(addresses()).contains("10.96.0.10/32", "fd00::10/128", "127.0.0.1/8", "::1/128");
@@ -81,7 +82,7 @@ class VipInterfaceNamespaceTest {
             assertThat(ns.fetch("fd00::10", 80)).isEqualTo("a");
 
             writeConfig(service("dns6", "fd00::10"));
-            proxy.hangUp();
+            proxy.signal("HUP");
             await().atMost(Duration.ofSeconds(20)).until(() -> !addresses().contains("10.96.0.10/32"));
             assertThat(ns.fetch("10.96.0.10", 80)).isNull();
             assertThat(ns.fetch("fd00::10", 80)).isEqualTo("a");
@@ -98,14 +99,14 @@ class VipInterfaceNamespaceTest {
         ns.execOk("ip", "addr", "add", "10.96.0.99/32", "dev", "lo");
         try {
             Path config = writeConfig(service("mine", "10.96.0.99"), service("its", "10.96.0.20"));
-            try (NsProcess proxy = NsProcess.start(ns, List.of(), "run", "--config", config.toString())) {
+            try (SvcproxyProcess proxy = inside(List.of(), "run", "--config", config.toString())) {
                 await().atMost(STARTUP).until(() -> "a".equals(ns.fetch("10.96.0.20", 80)) || !proxy.isAlive());
                 assertThat(proxy.isAlive()).as(proxy.output()).isTrue();
                 assertThat(ns.fetch("10.96.0.99", 80)).isEqualTo("a");
                 assertThat(addresses()).filteredOn("10.96.0.99/32"::equals).hasSize(1);
 
                 writeConfig(service("its", "10.96.0.20"));
-                proxy.hangUp();
+                proxy.signal("HUP");
                 await().atMost(Duration.ofSeconds(20)).until(() -> ns.fetch("10.96.0.99", 80) == null);
                 assertThat(addresses()).contains("10.96.0.99/32", "10.96.0.20/32");
 
@@ -122,7 +123,7 @@ class VipInterfaceNamespaceTest {
     void withoutCapNetAdminItFailsToStartWithExitCode1() throws Exception {
         Path config = writeConfig(service("dns", "10.96.0.10"));
         List<String> dropNetAdmin = List.of("setpriv", "--inh-caps=-net_admin", "--bounding-set=-net_admin");
-        try (NsProcess proxy = NsProcess.start(ns, dropNetAdmin, "run", "--config", config.toString())) {
+        try (SvcproxyProcess proxy = inside(dropNetAdmin, "run", "--config", config.toString())) {
             assertThat(proxy.waitFor(60)).as(proxy.output()).isEqualTo(1);
             assertThat(proxy.stderr()).contains(
                     "proxy.vipInterface: lo needs CAP_NET_ADMIN (run as root or add the capability)");
@@ -137,7 +138,7 @@ class VipInterfaceNamespaceTest {
                 + service("dns", "10.96.0.10"));
         boolean dummies = ns.exec("ip", "link", "add", "svcproxy-probe", "type", "dummy").exitCode() == 0;
         ns.exec("ip", "link", "del", "svcproxy-probe");
-        try (NsProcess proxy = NsProcess.start(ns, List.of(), "run", "--config", config.toString())) {
+        try (SvcproxyProcess proxy = inside(List.of(), "run", "--config", config.toString())) {
             if (dummies) {
                 await().atMost(STARTUP).until(() -> "a".equals(ns.fetch("10.96.0.10", 80)) || !proxy.isAlive());
                 assertThat(ns.execOk("ip", "-o", "addr", "show", "dev", "svcproxy0")).contains("10.96.0.10/32");
@@ -152,5 +153,10 @@ class VipInterfaceNamespaceTest {
         } finally {
             ns.exec("ip", "link", "del", "svcproxy0");
         }
+    }
+
+    /** Starts svcproxy inside the test's namespace, after {@code prefix} (such as setpriv). */
+    private static SvcproxyProcess inside(List<String> prefix, String... args) throws java.io.IOException {
+        return SvcproxyProcess.startWithin(ns.inside(prefix), null, args);
     }
 }
