@@ -6,7 +6,6 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
-import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.svcproxy.balancer.Backends;
 import io.svcproxy.config.ServiceKey;
@@ -153,10 +152,6 @@ public final class ListenerManager implements AutoCloseable {
                         connections.add(ch);
                         ch.closeFuture().addListener(f -> connections.remove(ch));
                         DataPlaneSettings s = settings;
-                        long idleMillis = s.idleTimeout().toMillis();
-                        if (idleMillis > 0) {
-                            ch.pipeline().addLast(new IdleStateHandler(0, 0, idleMillis, TimeUnit.MILLISECONDS));
-                        }
                         ch.pipeline().addLast(new FrontendHandler(servicePort, s, transport, metrics, admission));
                     }
                 });
