@@ -30,14 +30,15 @@ final class Admission {
             return Rejection.MAX_CONNECTIONS;
         }
         InetAddress client = ((InetSocketAddress) channel.remoteAddress()).getAddress();
-        Rejection refused = port.admit(client);
+        int perClient = port.spec().service().maxConnectionsPerClient(); // read once: admit and release agree
+        Rejection refused = port.admit(client, perClient);
         if (refused != null) {
             open.decrementAndGet();
             return refused;
         }
         channel.closeFuture().addListener(f -> {
             open.decrementAndGet();
-            port.release(client);
+            port.release(client, perClient);
         });
         return null;
     }

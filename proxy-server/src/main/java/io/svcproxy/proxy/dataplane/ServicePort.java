@@ -147,30 +147,36 @@ public final class ServicePort {
         return open.get();
     }
 
-    /** Returns the client addresses with connections open, for tests and the admin API. */
+    /**
+     * Returns the client addresses with connections open that count against {@code maxConnectionsPerClient}
+     * (only connections admitted while such a limit was set are counted per address).
+     */
     public int clientCount() {
         return openByClient.size();
     }
 
     /**
-     * Admits a client connection against the Service's {@code maxConnections} and
-     * {@code maxConnectionsPerClient} (0: no limit). On success the caller must call {@link #release} once,
-     * when the connection closes.
+     * Admits a client connection against the Service's {@code maxConnections} and {@code perClient}, the
+     * {@code maxConnectionsPerClient} its caller read once (0: no limit, and then the client is not counted per
+     * address, which keeps a map update off every accept and close). On success the caller must call
+     * {@link #release} once, with the same {@code perClient}, when the connection closes.
      *
      * @return {@code null}, or why the connection is refused
      */
-    Rejection admit(InetAddress client) {
+    Rejection admit(InetAddress client, int perClient) {
         int max = spec.service().maxConnections();
         int n = open.incrementAndGet();
         if (max > 0 && n > max) {
             open.decrementAndGet();
             return Rejection.MAX_CONNECTIONS;
         }
-        int perClient = spec.service().maxConnectionsPerClient();
+        if (perClient <= 0) {
+            return null;
+        }
         boolean[] over = new boolean[1];
         openByClient.compute(client, (k, count) -> {
             AtomicInteger c = count == null ? new AtomicInteger() : count;
-            if (perClient > 0 && c.get() >= perClient) {
+            if (c.get() >= perClient) {
                 over[0] = true;
             } else {
                 c.incrementAndGet();
@@ -185,9 +191,11 @@ public final class ServicePort {
     }
 
     /** Releases what {@link #admit} took for a connection of {@code client} that closed. */
-    void release(InetAddress client) {
+    void release(InetAddress client, int perClient) {
         open.decrementAndGet();
-        openByClient.computeIfPresent(client, (k, c) -> c.decrementAndGet() <= 0 ? null : c);
+        if (perClient > 0) {
+            openByClient.computeIfPresent(client, (k, c) -> c.decrementAndGet() <= 0 ? null : c);
+        }
     }
 
     /** Sets what runs when an endpoint's health changed (the reconciler publishes the list again). */
