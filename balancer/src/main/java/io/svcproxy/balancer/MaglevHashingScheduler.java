@@ -44,30 +44,8 @@ final class MaglevHashingScheduler implements Scheduler {
     public Backend pick(PickContext ctx) {
         int fold = IpvsHash.fold(ctx.clientAddress());
         int port = usePort ? ctx.clientPort() : 0;
-        int ihash = MaglevTable.slot(fold, port, 0);
-        int idx = table[ihash];
-        if (idx < 0) {
-            return null;
-        }
-        Backend b = backends.get(idx);
-        if (Schedulers.isAvailable(b, ctx)) {
-            return b;
-        }
-        if (!fallback && !ctx.isRetry()) {
-            return null;
-        }
-        for (int offset = 0; offset < MaglevTable.SIZE; offset++) {
-            int roffset = (offset + ihash) % MaglevTable.SIZE;
-            idx = table[MaglevTable.slot(fold, port, roffset)];
-            if (idx < 0) {
-                break;
-            }
-            b = backends.get(idx);
-            if (Schedulers.isAvailable(b, ctx)) {
-                return b;
-            }
-        }
-        return null;
+        return HashLookup.lookup(backends, table, MaglevTable.SIZE, MaglevTable::slot, fold, port,
+                fallback || ctx.isRetry(), ctx);
     }
 
     /** Returns the backend index of each slot, -1 for an empty slot; for tests. */

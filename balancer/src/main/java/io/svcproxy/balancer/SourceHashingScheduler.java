@@ -57,30 +57,7 @@ final class SourceHashingScheduler implements Scheduler {
     /** Looks up a 256-bucket table as {@code ip_vs_sh_get}, or {@code ip_vs_sh_get_fallback} with fallback. */
     static Backend lookup(List<Backend> backends, int[] table, int fold, int port, boolean fallback,
                           PickContext ctx) {
-        int ihash = IpvsHash.bucket(fold, port, 0);
-        int idx = table[ihash];
-        if (idx < 0) {
-            return null;
-        }
-        Backend b = backends.get(idx);
-        if (Schedulers.isAvailable(b, ctx)) {
-            return b;
-        }
-        if (!fallback) {
-            return null;
-        }
-        for (int offset = 0; offset < IpvsHash.TAB_SIZE; offset++) {
-            int roffset = (offset + ihash) % IpvsHash.TAB_SIZE;
-            idx = table[IpvsHash.bucket(fold, port, roffset)];
-            if (idx < 0) {
-                break;
-            }
-            b = backends.get(idx);
-            if (Schedulers.isAvailable(b, ctx)) {
-                return b;
-            }
-        }
-        return null;
+        return HashLookup.lookup(backends, table, IpvsHash.TAB_SIZE, IpvsHash::bucket, fold, port, fallback, ctx);
     }
 
     /** Returns the backend index of each bucket, -1 for an empty bucket; for tests. */
