@@ -30,6 +30,8 @@ public final class BackendSet {
     private final LongSupplier nanoTime;
     /** The backends published out of service (ejected or unhealthy, weight 0); usually empty. */
     private final List<BackendState> outOfService;
+    /** Whether the list holds a draining endpoint (left, with connections still open). */
+    private final boolean draining;
 
     private BackendSet(String schedulerName, Set<SchedulerFlag> flags, SessionAffinity affinity,
                        List<BackendState> backends, Scheduler scheduler, AffinityTable table,
@@ -70,6 +72,11 @@ public final class BackendSet {
             }
         }
         this.outOfService = out;
+        boolean anyDraining = false;
+        for (BackendState b : backends) {
+            anyDraining |= b.state() == BackendState.State.DRAINING;
+        }
+        this.draining = anyDraining;
     }
 
     /**
@@ -214,6 +221,11 @@ public final class BackendSet {
             }
         }
         return picked;
+    }
+
+    /** Returns whether the list holds a draining endpoint: one that left while it still had connections. */
+    public boolean hasDraining() {
+        return draining;
     }
 
     /** Returns the backends published out of service (ejected or unhealthy with weight 0). */

@@ -16,7 +16,7 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        frontend.outboundRead(msg);
+        frontend.outboundRead(ctx.channel(), msg);
     }
 
     @Override
@@ -33,7 +33,7 @@ final class BackendHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof ChannelInputShutdownEvent) {
-            frontend.outboundInputShutdown();
+            frontend.outboundInputShutdown(ctx.channel());
         } else {
             ctx.fireUserEventTriggered(evt);
         }

@@ -1,8 +1,6 @@
 package io.svcproxy.proxy.dataplane;
 
 import io.netty.bootstrap.Bootstrap;
-import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
@@ -11,12 +9,10 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
-import io.netty.channel.socket.SocketChannel;
 import io.netty.util.AttributeKey;
 import io.netty.util.ReferenceCountUtil;
 import io.svcproxy.balancer.BackendSet;
 import io.svcproxy.balancer.BackendState;
-import io.svcproxy.balancer.ConnectionCounters;
 import io.svcproxy.balancer.Lease;
 import io.svcproxy.balancer.PickContext;
 import io.svcproxy.proxy.metrics.ProxyMetrics;
@@ -34,22 +30,22 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Serves one client connection: picks an endpoint with the Service port's scheduler, connects to it on the
- * client's event loop (retrying on another endpoint up to {@code connectAttempts}), then relays bytes both ways.
+ * client's event loop (retrying on another endpoint up to {@code connectAttempts}), then hands both channels to
+ * a {@link Relay}, whose javadoc has the relay's states and transitions.
  *
- * <p>Backpressure: the client channel is not read until its endpoint connection is up; then both channels read
- * by themselves ({@code AUTO_READ}), what a read loop brings is written to the other side and flushed once at
- * read-complete, and a side stops reading ({@code AUTO_READ} off, which also ends the read loop) as soon as the
- * other side's outbound buffer is over its high water mark, until it drains below the low mark. So at most the
- * high water mark plus one read buffer waits in svcproxy per direction, and EPOLLIN is not toggled per read. Half-close: a FIN from one side is
- * passed on as {@code shutdownOutput()} after the bytes before it, and the connection closes when both
- * directions have ended. A reset (an I/O error) on one side closes the other with {@code SO_LINGER 0}, which
- * sends a reset. The fields are plain because one event loop owns both channels.
+ * <p>Until the endpoint connection is up the client is not read ({@code AUTO_READ} off); what epoll reads anyway
+ * when the client half-closes early (EPOLLRDHUP) is kept, bounded by one read loop, and passed on first, and an
+ * early FIN is passed on after it. A client that leaves while the endpoint connects closes that connect. Aborts
+ * (idleTimeout, a drain or shutdown deadline) close the client channel, and the relay closes the endpoint
+ * channel with it. The fields are plain because one event loop owns both channels.
  */
 final class FrontendHandler extends ChannelInboundHandlerAdapter {
     /** The endpoint a client channel is connected to, for draining connections of a removed endpoint. */
     static final AttributeKey<BackendState> BACKEND = AttributeKey.valueOf("svcproxy.backend");
 
     private static final Logger log = LoggerFactory.getLogger(FrontendHandler.class);
+    /** The cause of the client's reset when no endpoint could be reached; never thrown. */
+    private static final IOException GIVE_UP = new IOException("no endpoint could be reached");
 
     private final ServicePort servicePort;
     private final DataPlaneSettings settings;
@@ -58,18 +54,13 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private final Admission admission;
 
     private Channel inbound;
-    private Channel outbound;
-    private Lease lease;
-    private ConnectionCounters counters; // of the endpoint being tried or relayed to
+    private Channel outbound;       // the endpoint channel being connected, then relayed to
     private PickContext pickContext;
     private int attempts;
-    private boolean connected;
+    private Relay relay;            // set once the endpoint connection is up
     private List<Object> early;     // bytes read before the endpoint connection was up (epoll reads on RDHUP)
-    private boolean inboundPaused;  // the client is not read until the endpoint channel drains
-    private boolean outboundPaused; // the endpoint is not read until the client channel drains
-    private boolean inboundEnded;   // the client sent FIN
-    private boolean outboundEnded;  // the endpoint sent FIN
-    private long lastRead;          // System.nanoTime() of the last read on either side, for idleTimeout
+    private boolean endedEarly;     // the client sent FIN before the endpoint connection was up
+    private long started;           // System.nanoTime() at accept, for idleTimeout before the relay starts
     private ScheduledFuture<?> idleCheck;
 
     FrontendHandler(ServicePort servicePort, DataPlaneSettings settings, Transport transport, ProxyMetrics metrics,
@@ -91,8 +82,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         }
         servicePort.connections().add(inbound);
         long idleNanos = settings.idleTimeout().toNanos();
+        started = System.nanoTime();
         if (idleNanos > 0) {
-            lastRead = System.nanoTime();
             idleCheck = inbound.eventLoop().schedule(this::checkIdle, idleNanos, TimeUnit.NANOSECONDS);
         }
         inbound.closeFuture().addListener(f -> servicePort.connections().remove(inbound));
@@ -118,11 +109,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
                 servicePort.countNoEndpoint();
                 log.debug("No endpoint service={} port={} client={}", servicePort.serviceLabel(),
                         servicePort.portLabel(), inbound.remoteAddress());
+                inbound.close();
             } else {
-                log.info("Giving up connect service={} port={} client={} attempts={}", servicePort.serviceLabel(),
-                        servicePort.portLabel(), inbound.remoteAddress(), attempts);
+                giveUp();
             }
-            inbound.close();
             return;
         }
         if (!admission.startConnect(settings.limits().connectQueue(), attempts > 0)) {
@@ -131,8 +121,6 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         }
         attempts++;
         Lease claim = backend.counters().lease();
-        lease = claim;
-        counters = backend.counters();
         inbound.attr(BACKEND).set(backend);
         long start = System.nanoTime();
         Bootstrap bootstrap = new Bootstrap()
@@ -147,7 +135,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         ChannelFuture connect = bootstrap.connect(new InetSocketAddress(backend.address(), backend.port()));
         Channel channel = connect.channel();
         outbound = channel;
-        channel.closeFuture().addListener(f -> claim.release());
+        channel.closeFuture().addListener(f -> {
+            claim.release();
+            servicePort.leaseReleased(backend);
+        });
         connect.addListener((ChannelFutureListener) f -> {
             admission.connectDone();
             if (f.isSuccess()) {
@@ -157,15 +148,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
                     channel.close();
                     return;
                 }
-                connected = true;
                 claim.established();
-                flushEarly();
-                if (inboundEnded) {
-                    endDirection(channel);
-                } else {
-                    // keep EPOLLIN armed from now on: toggling it per read would cost epoll_ctl calls
-                    inbound.config().setAutoRead(true);
-                }
+                startRelay(channel, backend, claim);
             } else if (!inbound.isActive() && (f.isCancelled()
                     || f.cause() instanceof java.nio.channels.ClosedChannelException)) {
                 // the client left while we connected, and we closed the connect: not the endpoint's failure
@@ -191,10 +175,20 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
                     pickContext = pickContext.withAvoided(backend);
                     connectNext();
                 } else {
-                    inbound.close();
+                    giveUp();
                 }
             }
         });
+    }
+
+    /**
+     * Resets the client after every endpoint tried failed to connect (refused, reset or timed out): with IPVS the
+     * client would have met that failure itself, so it gets a reset rather than a FIN that reads as an empty answer.
+     */
+    private void giveUp() {
+        log.info("Giving up connect service={} port={} client={} attempts={}", servicePort.serviceLabel(),
+                servicePort.portLabel(), inbound.remoteAddress(), attempts);
+        Relay.reset(inbound, GIVE_UP);
     }
 
     static String reason(Throwable cause) {
@@ -224,11 +218,31 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         return "error";
     }
 
-    // ---- client to endpoint
+    /**
+     * Starts relaying once the endpoint connection is up: first what the client sent early (and its early FIN),
+     * then the client is read from whenever the relay does not hold it back.
+     */
+    private void startRelay(Channel channel, BackendState backend, Lease claim) {
+        relay = new Relay(inbound, channel, servicePort, backend.counters(), claim);
+        if (early != null) {
+            List<Object> pending = early;
+            early = null;
+            pending.forEach(relay.up::read);
+            relay.up.readComplete();
+        }
+        if (endedEarly) {
+            relay.up.inputShutdown();
+        } else {
+            // keep EPOLLIN armed from now on: toggling it per read would cost epoll_ctl calls
+            relay.up.startReading();
+        }
+    }
+
+    // ---- the client channel
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (!connected) {
+        if (relay == null) {
             // AUTO_READ is off, but epoll still reads what is pending when the client half-closes (EPOLLRDHUP):
             // keep it for the endpoint; it is bounded by one read loop.
             if (early == null) {
@@ -237,70 +251,31 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
             early.add(msg);
             return;
         }
-        Channel out = outbound;
-        if (!out.isActive()) {
-            ReferenceCountUtil.release(msg);
-            return;
-        }
-        lastRead = System.nanoTime();
-        if (msg instanceof ByteBuf buf) {
-            servicePort.addBytesToEndpoint(buf.readableBytes());
-            counters.addBytesToEndpoint(buf.readableBytes());
-        }
-        // no promise: a failed write fires exceptionCaught on the endpoint channel, which resets the client
-        out.write(msg, out.voidPromise());
-        if (!out.isWritable() && !inboundPaused) {
-            // stops this read loop too: Netty checks autoRead before each read
-            inboundPaused = true;
-            inbound.config().setAutoRead(false);
-        }
+        relay.up.read(msg);
     }
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
-        Channel out = outbound;
-        if (connected && out.isActive()) {
-            out.flush();
+        if (relay != null) {
+            relay.up.readComplete();
         }
     }
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-        if (inbound.isWritable() && outboundPaused) {
-            outboundPaused = false;
-            outbound.config().setAutoRead(true);
+        if (relay != null) {
+            relay.down.writabilityChanged();
         }
         ctx.fireChannelWritabilityChanged();
-    }
-
-    private void flushEarly() {
-        if (early == null) {
-            return;
-        }
-        for (Object msg : early) {
-            if (msg instanceof ByteBuf buf) {
-                servicePort.addBytesToEndpoint(buf.readableBytes());
-                counters.addBytesToEndpoint(buf.readableBytes());
-            }
-            outbound.write(msg, outbound.voidPromise());
-        }
-        early = null;
-        outbound.flush();
-    }
-
-    private void releaseEarly() {
-        if (early != null) {
-            early.forEach(ReferenceCountUtil::release);
-            early = null;
-        }
     }
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof ChannelInputShutdownEvent) {
-            inboundEnded = true;
-            if (connected) {
-                endDirection(outbound);
+            if (relay == null) {
+                endedEarly = true;
+            } else {
+                relay.up.inputShutdown();
             }
         } else {
             ctx.fireUserEventTriggered(evt);
@@ -308,24 +283,25 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * Closes the connection when no byte was read on either side for {@code idleTimeout}, else checks again when
-     * that much time will have passed since the last read. One timer per connection and one clock read per read
-     * buffer: cheaper than an {@code IdleStateHandler}, which also wraps every write in a promise.
+     * Closes the connection when no byte moved either way for {@code idleTimeout} (a read, or a paused side
+     * draining), else checks again when that much time will have passed since then. One timer per connection and
+     * one clock read per read buffer: cheaper than an {@code IdleStateHandler}, which also wraps every write in a
+     * promise.
      */
     private void checkIdle() {
         if (!inbound.isOpen()) {
             return;
         }
         long idleNanos = settings.idleTimeout().toNanos();
-        long left = lastRead + idleNanos - System.nanoTime();
+        long last = relay == null ? started : relay.lastActivity();
+        long left = last + idleNanos - System.nanoTime();
         if (left > 0) {
             idleCheck = inbound.eventLoop().schedule(this::checkIdle, left, TimeUnit.NANOSECONDS);
             return;
         }
-        log.debug("Closing idle connection service={} client={} endpoint={} connected={}",
-                servicePort.serviceLabel(), inbound.remoteAddress(), inbound.attr(BACKEND).get(), connected);
-        inbound.close();
-        closeAfterFlush(outbound);
+        log.debug("Closing idle connection service={} client={} endpoint={} relay={}",
+                servicePort.serviceLabel(), inbound.remoteAddress(), inbound.attr(BACKEND).get(), relay);
+        inbound.close(); // channelInactive closes the endpoint channel
     }
 
     @Override
@@ -333,116 +309,77 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         if (idleCheck != null) {
             idleCheck.cancel(false);
         }
-        releaseEarly();
-        closeAfterFlush(outbound);
+        if (early != null) {
+            early.forEach(ReferenceCountUtil::release);
+            early = null;
+        }
+        if (relay != null) {
+            relay.closed(inbound);
+        } else if (outbound != null) {
+            outbound.close(); // a connect in progress: its listener sees the client gone
+        }
     }
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         logException("client", cause);
-        inbound.close();
-        reset(outbound, cause);
+        if (relay != null) {
+            relay.failed(inbound, cause);
+        } else {
+            inbound.close();
+            Relay.reset(outbound, cause);
+        }
     }
 
-    // ---- endpoint to client, called by BackendHandler on the same event loop
+    // ---- the endpoint channel, called by BackendHandler on the same event loop
 
-    void outboundRead(Object msg) {
-        if (!inbound.isActive()) {
+    /** Returns the relay direction reading from {@code channel}, or {@code null} before the relay or for an old one. */
+    private Relay.Direction from(Channel channel) {
+        return relay == null ? null : relay.from(channel);
+    }
+
+    void outboundRead(Channel channel, Object msg) {
+        Relay.Direction down = from(channel);
+        if (down == null) {
             ReferenceCountUtil.release(msg);
             return;
         }
-        lastRead = System.nanoTime();
-        if (msg instanceof ByteBuf buf) {
-            servicePort.addBytesToClient(buf.readableBytes());
-            counters.addBytesToClient(buf.readableBytes());
-        }
-        // no promise: a failed write fires exceptionCaught on the client channel, which resets the endpoint
-        inbound.write(msg, inbound.voidPromise());
-        if (!inbound.isWritable() && !outboundPaused) {
-            outboundPaused = true;
-            outbound.config().setAutoRead(false);
-        }
+        down.read(msg);
     }
 
     void outboundReadComplete(Channel channel) {
-        if (channel == outbound && inbound.isActive()) {
-            inbound.flush();
+        Relay.Direction down = from(channel);
+        if (down != null) {
+            down.readComplete();
         }
     }
 
     void outboundWritabilityChanged(Channel channel) {
-        if (channel == outbound && channel.isWritable() && inboundPaused) {
-            inboundPaused = false;
-            inbound.config().setAutoRead(true);
+        if (relay != null && channel == outbound) {
+            relay.up.writabilityChanged();
         }
     }
 
-    void outboundInputShutdown() {
-        outboundEnded = true;
-        endDirection(inbound);
+    void outboundInputShutdown(Channel channel) {
+        Relay.Direction down = from(channel);
+        if (down != null) {
+            down.inputShutdown();
+        }
     }
 
     void outboundInactive(Channel channel) {
-        if (channel == outbound) {
-            closeAfterFlush(inbound);
+        if (relay != null && channel == outbound) {
+            relay.closed(outbound);
         }
     }
 
     void outboundException(Channel channel, Throwable cause) {
         logException("endpoint", cause);
-        channel.close();
-        if (channel == outbound) {
-            reset(inbound, cause);
+        if (relay != null && channel == outbound) {
+            relay.failed(outbound, cause);
+        } else {
+            channel.close(); // a connect in progress: its listener decides
         }
-    }
-
-    // ---- closing
-
-    /**
-     * Passes a FIN on to {@code to} after the bytes written before it; closes both channels once both
-     * directions have ended.
-     */
-    private void endDirection(Channel to) {
-        if (lease != null) {
-            lease.halfClosed();
-        }
-        if (to == null || !to.isActive()) {
-            return;
-        }
-        to.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFutureListener) f -> {
-            if (!f.isSuccess() || !(to instanceof SocketChannel socket)) {
-                to.close();
-                return;
-            }
-            if (inboundEnded && outboundEnded) {
-                inbound.close();
-                outbound.close();
-            } else {
-                socket.shutdownOutput();
-            }
-        });
-    }
-
-    /** Closes {@code channel} once the bytes already written to it are flushed (the Netty proxy idiom). */
-    private static void closeAfterFlush(Channel channel) {
-        if (channel != null && channel.isActive()) {
-            channel.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
-        }
-    }
-
-    /** Closes {@code channel} with a reset (SO_LINGER 0) because the other side failed with {@code cause}. */
-    private static void reset(Channel channel, Throwable cause) {
-        if (channel == null || !channel.isOpen()) {
-            return;
-        }
-        if (cause instanceof IOException && channel.isActive()) {
-            try {
-                channel.config().setOption(ChannelOption.SO_LINGER, 0);
-            } catch (RuntimeException e) {
-                // the socket is already shutting down: a plain close is all that is left
-            }
-        }
-        channel.close();
     }
 
     private void logException(String side, Throwable cause) {
@@ -450,7 +387,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         // refused (seen under load in SoakTest); the connect failure is already logged and counted.
         if (cause instanceof IOException || cause instanceof java.nio.channels.NotYetConnectedException) {
             log.debug("Connection error side={} service={} client={}: {}", side, servicePort.serviceLabel(),
-                    inbound == null ? null : inbound.remoteAddress(), cause.toString());
+                    inbound == null ? null : inbound.remoteAddress(), cause.toString(), cause);
         } else {
             log.warn("Unexpected error side={} service={} client={}", side, servicePort.serviceLabel(),
                     inbound == null ? null : inbound.remoteAddress(), cause);

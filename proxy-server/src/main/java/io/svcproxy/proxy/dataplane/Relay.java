@@ -1,10 +1,56 @@
 package io.svcproxy.proxy.dataplane;
 
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.AdaptiveRecvByteBufAllocator;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.RecvByteBufAllocator;
 import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.util.ReferenceCountUtil;
+import io.svcproxy.balancer.ConnectionCounters;
+import io.svcproxy.balancer.Lease;
+import java.io.IOException;
 
-/** The buffer sizes of the relay, shared by the client and endpoint channels. */
+/**
+ * Relays the bytes of one proxied connection once its endpoint connection is up: client to endpoint ({@code up})
+ * and endpoint to client ({@code down}), each a {@link Direction} from one channel to the other. Both channels
+ * live on one event loop, which calls every method here: the fields are plain.
+ *
+ * <p>A direction is in one of these states; the relay follows this table and nothing else.
+ *
+ * <pre>
+ * state      event                                   action                                       next
+ * ---------  --------------------------------------  -------------------------------------------  ---------
+ * OPEN       bytes read from {@code from}            write them to {@code to} (flushed at          OPEN
+ *                                                    read-complete); if {@code to} is now over
+ *                                                    its high water mark: stop reading from        PAUSED
+ * PAUSED     {@code to} drains below its low mark    read from again                              OPEN
+ * OPEN,      FIN from {@code from} (input shut down)  never read from again; the lease goes        ENDING
+ *  PAUSED                                            inactive; flush what is queued to
+ *                                                    {@code to}, then {@code shutdownOutput(to)}
+ * ENDING     {@code to} drains                       nothing: its input is shut down, it is        ENDING
+ *                                                    never resumed (resuming it was the bug of
+ *                                                    issue 11: epoll_ctl on a shut-down input)
+ * ENDING     the FIN's bytes are flushed and          remember it; when the other direction is     ENDED
+ *            {@code shutdownOutput(to)} completed    ENDED too, close both channels
+ * any        an I/O error or reset on a channel       close it; the other channel is reset          CLOSED
+ *                                                    (SO_LINGER 0): a reset stays a reset
+ * any        a channel closed by anything else       close the other at once                      CLOSED
+ *            (abort: idle, drain or shutdown
+ *            timeout, or the relay's own close)
+ * </pre>
+ *
+ * <p>Both channels close only when both directions are ENDED: a FIN one way does not end the other way, and
+ * the second FIN does not cut bytes still queued toward the first FIN's side (the second bug of issue 11). When
+ * both FINs have been passed on, both inputs are at end of stream and both outputs are flushed and shut down,
+ * so closing loses nothing.
+ *
+ * <p>Memory: at most the high water mark plus one read loop waits in svcproxy per direction. A read loop ends
+ * as soon as {@code AUTO_READ} goes off, and EPOLLIN is not toggled per read.
+ */
 final class Relay {
     /**
      * Writability thresholds of a channel's outbound buffer: above the high mark the other side is no longer
@@ -12,11 +58,30 @@ final class Relay {
      */
     static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(32 * 1024, 64 * 1024);
 
-    private Relay() {
-    }
-
     /** The allocator of read buffers: sized to what the connection sends, 64 B to 64 KiB; shared (stateless). */
     private static final RecvByteBufAllocator RECV_ALLOCATOR = new AdaptiveRecvByteBufAllocator(64, 2048, 64 * 1024);
+
+    private final Channel inbound;
+    private final Channel outbound;
+    private final ServicePort servicePort;
+    private final ConnectionCounters counters;
+    private final Lease lease;
+    /** Client to endpoint. */
+    final Direction up;
+    /** Endpoint to client. */
+    final Direction down;
+    /** System.nanoTime() of the last read or drain on either side, for idleTimeout. */
+    private long lastActivity = System.nanoTime();
+
+    Relay(Channel inbound, Channel outbound, ServicePort servicePort, ConnectionCounters counters, Lease lease) {
+        this.inbound = inbound;
+        this.outbound = outbound;
+        this.servicePort = servicePort;
+        this.counters = counters;
+        this.lease = lease;
+        this.up = new Direction(inbound, outbound, true);
+        this.down = new Direction(outbound, inbound, false);
+    }
 
     /**
      * Returns the allocator of read buffers. A read loop reads up to 16 buffers, but the relay turns
@@ -25,5 +90,181 @@ final class Relay {
      */
     static RecvByteBufAllocator recvAllocator() {
         return RECV_ALLOCATOR;
+    }
+
+    /** Returns the direction whose bytes are read from {@code channel}, or {@code null} for another channel. */
+    Direction from(Channel channel) {
+        return channel == inbound ? up : channel == outbound ? down : null;
+    }
+
+    /** Returns the direction whose bytes are written to {@code channel}, or {@code null} for another channel. */
+    Direction to(Channel channel) {
+        return channel == outbound ? up : channel == inbound ? down : null;
+    }
+
+    /** Returns System.nanoTime() of the last read, or of the last time a paused side could write again. */
+    long lastActivity() {
+        return lastActivity;
+    }
+
+    /** Returns whether both directions ended with a FIN passed on (the connection closes, or closed, cleanly). */
+    boolean bothEnded() {
+        return up.finPassed && down.finPassed;
+    }
+
+    /**
+     * Handles an I/O error (a reset, a failed write) of {@code failed}: closes it and resets the other channel,
+     * so that the peer behind it sees a reset too rather than a FIN that would read as a complete stream.
+     */
+    void failed(Channel failed, Throwable cause) {
+        failed.close();
+        reset(failed == inbound ? outbound : inbound, cause);
+    }
+
+    /** Handles {@code closed} having closed without an error: the other channel is closed at once. */
+    void closed(Channel closed) {
+        Channel other = closed == inbound ? outbound : inbound;
+        if (other.isOpen()) {
+            other.close();
+        }
+    }
+
+    /** Closes {@code channel} with a reset (SO_LINGER 0) because the other side failed with {@code cause}. */
+    static void reset(Channel channel, Throwable cause) {
+        if (channel == null || !channel.isOpen()) {
+            return;
+        }
+        // also while connecting: the endpoint may have accepted already, and must see a reset, not a FIN
+        if (cause instanceof IOException) {
+            try {
+                channel.config().setOption(ChannelOption.SO_LINGER, 0);
+            } catch (RuntimeException e) {
+                // the socket is already shutting down: a plain close is all that is left
+            }
+        }
+        channel.close();
+    }
+
+    /** One direction of the relay: bytes read from {@code from} are written to {@code to}. */
+    final class Direction {
+        private final Channel from;
+        private final Channel to;
+        private final boolean toEndpoint;
+        /** {@code from} is not read until {@code to} drains. */
+        private boolean paused;
+        /** {@code from} sent its FIN: its input is shut down and it is never read again. */
+        private boolean ended;
+        /** The FIN was passed on: {@code to} is flushed and its output shut down. */
+        private boolean finPassed;
+
+        private Direction(Channel from, Channel to, boolean toEndpoint) {
+            this.from = from;
+            this.to = to;
+            this.toEndpoint = toEndpoint;
+        }
+
+        /** OPEN: forwards {@code msg} to {@code to}, pausing {@code from} when {@code to} is over its mark. */
+        void read(Object msg) {
+            if (!to.isActive()) {
+                ReferenceCountUtil.release(msg);
+                return;
+            }
+            lastActivity = System.nanoTime();
+            if (msg instanceof ByteBuf buf) {
+                int n = buf.readableBytes();
+                if (toEndpoint) {
+                    servicePort.addBytesToEndpoint(n);
+                    counters.addBytesToEndpoint(n);
+                } else {
+                    servicePort.addBytesToClient(n);
+                    counters.addBytesToClient(n);
+                }
+            }
+            // no promise: a failed write fires exceptionCaught on the channel written to, which resets the other
+            to.write(msg, to.voidPromise());
+            if (!paused && !to.isWritable()) {
+                // stops this read loop too: Netty checks autoRead before each read
+                paused = true;
+                from.config().setAutoRead(false);
+            }
+        }
+
+        /** Starts reading from {@code from} for good, unless the relay holds it back or it ended already. */
+        void startReading() {
+            if (!paused && !ended && from.isActive()) {
+                from.config().setAutoRead(true);
+            }
+        }
+
+        /** Flushes what the read loop of {@code from} wrote. */
+        void readComplete() {
+            if (to.isActive()) {
+                to.flush();
+            }
+        }
+
+        /** PAUSED → OPEN when {@code to} drained; an ENDING or ENDED direction's input is never resumed. */
+        void writabilityChanged() {
+            if (!paused || !to.isWritable()) {
+                return;
+            }
+            paused = false;
+            lastActivity = System.nanoTime();
+            if (!ended && from.isActive()) {
+                from.config().setAutoRead(true);
+            }
+        }
+
+        /** OPEN or PAUSED → ENDING: {@code from} sent its FIN. */
+        void inputShutdown() {
+            if (ended) {
+                return;
+            }
+            ended = true;
+            lease.halfClosed();
+            passFin();
+        }
+
+        /**
+         * ENDING → ENDED: shuts {@code to}'s output down once everything written to it before is flushed; closes
+         * both channels when the other direction has ended too.
+         */
+        private void passFin() {
+            if (!to.isActive()) {
+                return; // closed, or closing: closed() or failed() takes care of the other channel
+            }
+            to.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFutureListener) flushed -> {
+                if (!flushed.isSuccess()) {
+                    failed(to, flushed.cause());
+                    return;
+                }
+                if (!(to instanceof DuplexChannel duplex)) {
+                    to.close();
+                    return;
+                }
+                duplex.shutdownOutput().addListener((ChannelFutureListener) shut -> {
+                    if (!shut.isSuccess()) {
+                        failed(to, shut.cause());
+                        return;
+                    }
+                    finPassed = true;
+                    if (bothEnded()) {
+                        inbound.close();
+                        outbound.close();
+                    }
+                });
+            });
+        }
+
+        /** Returns whether {@code from} sent its FIN. */
+        boolean ended() {
+            return ended;
+        }
+
+        @Override
+        public String toString() {
+            String state = finPassed ? "ENDED" : ended ? "ENDING" : paused ? "PAUSED" : "OPEN";
+            return (toEndpoint ? "up " : "down ") + state;
+        }
     }
 }

@@ -3,6 +3,7 @@ package io.svcproxy.proxy.dataplane;
 import io.netty.channel.Channel;
 import io.svcproxy.balancer.BackendSet;
 import io.svcproxy.balancer.BackendState;
+import io.svcproxy.balancer.ConnectionCounters;
 import io.svcproxy.config.OutlierDetection;
 import io.svcproxy.config.ServiceKey;
 import io.svcproxy.config.ServicePortSpec;
@@ -206,6 +207,31 @@ public final class ServicePort {
     /** Reports that the health of an endpoint of this Service port changed; any thread. */
     public void healthChanged() {
         healthListener.accept(this);
+    }
+
+    /**
+     * Reports that a connection to {@code backend} closed and released its lease; event-loop thread. When that was
+     * the endpoint's last connection and the list in force holds it as draining, the list is published again at
+     * once (through the health listener), so a removed endpoint leaves the scheduler's list with its last
+     * connection rather than at the next housekeeping tick. The reconciler checks the same after each swap: the
+     * counter is written before the list is read here, and the list before the counter there, so one of the two
+     * always sees the other (issue 11: with mh a draining endpoint's slots closed clients meanwhile).
+     */
+    public void leaseReleased(BackendState backend) {
+        ConnectionCounters c = backend.counters();
+        if (c.active() + c.inactive() != 0) {
+            return;
+        }
+        BackendSet set = backendSet;
+        if (!set.hasDraining()) {
+            return;
+        }
+        for (BackendState b : set.backends()) {
+            if (b.counters() == c && b.state() == BackendState.State.DRAINING) {
+                healthChanged();
+                return;
+            }
+        }
     }
 
     /**

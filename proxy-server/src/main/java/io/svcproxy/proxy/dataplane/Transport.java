@@ -5,7 +5,6 @@ import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.epoll.Epoll;
-import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
@@ -48,9 +47,9 @@ public enum Transport {
         return NIO;
     }
 
-    /** Returns a new event loop group of this transport. */
+    /** Returns a new event loop group of this transport (epoll with {@link EpollHalfCloseFix}). */
     public EventLoopGroup newGroup(int threads, ThreadFactory threadFactory) {
-        IoHandlerFactory factory = this == EPOLL ? EpollIoHandler.newFactory() : NioIoHandler.newFactory();
+        IoHandlerFactory factory = this == EPOLL ? new EpollHalfCloseFix() : NioIoHandler.newFactory();
         return new MultiThreadIoEventLoopGroup(threads, threadFactory, factory);
     }
 

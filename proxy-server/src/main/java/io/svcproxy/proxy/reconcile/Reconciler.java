@@ -116,6 +116,7 @@ public final class Reconciler {
                     metrics.servicePortChanged(existing);
                     log.info("Updated service port service={} port={} scheduler={} endpoints={}",
                             existing.serviceLabel(), existing.portLabel(), service.scheduler(), backends);
+                    dropDrained(existing);
                 }
                 continue;
             }
@@ -168,8 +169,26 @@ public final class Reconciler {
                     service.sessionAffinity(), backends));
             metrics.servicePortChanged(port);
             log.info("{} service={} port={} endpoints={}", event, port.serviceLabel(), port.portLabel(), backends);
+            trackDraining(port.key(), backends);
+            dropDrained(port);
+            return;
         }
         trackDraining(port.key(), backends);
+    }
+
+    /**
+     * Publishes the list of {@code port} again when an endpoint it holds as draining has no connection left: its
+     * last one closed between building the list and swapping it in. The data plane checks the same from the other
+     * side ({@link ServicePort#leaseReleased}) after releasing a lease, so a drained endpoint never waits for
+     * {@link #sweep()}. Each round drops at least one endpoint, so this ends.
+     */
+    private void dropDrained(ServicePort port) {
+        for (BackendState b : port.backendSet().backends()) {
+            if (b.state() == BackendState.State.DRAINING && !hasConnections(b)) {
+                republish(port, "Endpoint drained");
+                return;
+            }
+        }
     }
 
     private static boolean sameElements(List<BackendState> a, List<BackendState> b) {

@@ -47,6 +47,22 @@ final class Net {
         return data;
     }
 
+    /**
+     * Returns whether the peer reset the connection: reading ends with "Connection reset" before any byte or end
+     * of stream. Used where svcproxy gives up on every endpoint and resets the client.
+     */
+    static boolean wasReset(Socket socket) throws IOException {
+        try {
+            int b = socket.getInputStream().read();
+            throw new AssertionError(b < 0 ? "end of stream (a FIN), not a reset" : "a byte, not a reset");
+        } catch (java.net.SocketException e) {
+            if (String.valueOf(e.getMessage()).contains("reset")) {
+                return true;
+            }
+            throw e;
+        }
+    }
+
     /** Writes text and flushes. */
     static void write(Socket socket, String text) throws IOException {
         socket.getOutputStream().write(text.getBytes(StandardCharsets.UTF_8));

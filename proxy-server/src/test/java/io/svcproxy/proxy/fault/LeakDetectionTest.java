@@ -28,6 +28,7 @@ class LeakDetectionTest {
             leaks = LeakRecorder.drain();
         }
         assertThat(leaks).isNotEmpty().allSatisfy(l -> assertThat(l).startsWith("LEAK: ByteBuf.release()"));
+        assertThat(LogGuard.drain()).as("Netty's own report of the leak, provoked here on purpose").isNotEmpty();
     }
 
     private static void leak() {

@@ -1,0 +1,9 @@
+package io.svcproxy.proxy.dataplane;
+
+/** The relay torture on the Nio transport. */
+class NioRelayTortureTest extends RelayTortureTest {
+    @Override
+    Transport transport() {
+        return Transport.NIO;
+    }
+}
