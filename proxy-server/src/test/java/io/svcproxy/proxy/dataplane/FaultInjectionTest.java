@@ -459,9 +459,7 @@ class FaultInjectionTest {
         fixture.proxy(config("  outlierDetection: {consecutiveFailures: 1}\n  connectAttempts: 1\n",
                 service("web", VIP, "", "    endpoints: [{ip: 127.0.0.11, port: " + deadPort + "}]\n")));
         for (int i = 0; i < 5; i++) {
-            try (Socket s = Net.connect(VIP, PORT)) {
-                assertThat(Net.wasReset(s)).isTrue(); // every endpoint failed: a reset
-            }
+            assertThat(Net.connectAndSeeReset(VIP, PORT)).isTrue(); // every endpoint failed: a reset
         }
         BackendState only = port(VIP).backendSet().backends().get(0);
         assertThat(only.counters().total()).isEqualTo(5); // tried every time
@@ -521,9 +519,7 @@ class FaultInjectionTest {
                 .allMatch(x -> x.state() == BackendState.State.UNHEALTHY));
         // panic: all keep their weights, so a client is still tried against them (and fails), not refused
         assertThat(port(VIP).backendSet().backends()).allSatisfy(x -> assertThat(x.weight()).isEqualTo(1));
-        try (Socket s = Net.connect(VIP, PORT)) {
-            assertThat(Net.wasReset(s)).isTrue(); // every endpoint failed: a reset
-        }
+        assertThat(Net.connectAndSeeReset(VIP, PORT)).isTrue(); // every endpoint failed: a reset
         assertThat(port(VIP).noEndpointCount()).isZero();
     }
 

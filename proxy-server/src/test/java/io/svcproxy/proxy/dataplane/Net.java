@@ -63,6 +63,25 @@ final class Net {
         }
     }
 
+    /**
+     * Connects and returns whether svcproxy reset the connection: at connect already (it gave up on every endpoint
+     * before the client's connect call returned) or at the first read.
+     */
+    static boolean connectAndSeeReset(String ip, int port) throws IOException {
+        Socket socket;
+        try {
+            socket = connect(ip, port);
+        } catch (java.net.SocketException e) {
+            if (String.valueOf(e.getMessage()).contains("reset")) {
+                return true;
+            }
+            throw e;
+        }
+        try (socket) {
+            return wasReset(socket);
+        }
+    }
+
     /** Writes text and flushes. */
     static void write(Socket socket, String text) throws IOException {
         socket.getOutputStream().write(text.getBytes(StandardCharsets.UTF_8));
