@@ -38,7 +38,7 @@ import org.junit.jupiter.api.Test;
  * <p>System properties: {@code torture.seed} (the run's seed; default: new each run, printed), {@code
  * torture.transfers} (per transport, default 400), {@code torture.seconds} (per transport, default 45: no new
  * transfer starts after it), {@code torture.minutes} (a soak: overrides both), {@code torture.case} (replay
- * exactly one case by the seed a failure printed). Runs once per transport (see the subclasses).
+ * exactly one case by the seed a failure printed), {@code torture.runs} (whole runs in a row, each with a new seed). Runs once per transport (see the subclasses).
  */
 abstract class RelayTortureTest {
     static final String VIP = "127.0.10.13";
@@ -90,7 +90,17 @@ abstract class RelayTortureTest {
             runAndCheck(c);
             return;
         }
-        long seed = Long.getLong("torture.seed", System.nanoTime());
+        int runs = Integer.getInteger("torture.runs", 1);
+        Long fixedSeed = Long.getLong("torture.seed");
+        for (int run = 1; run <= runs; run++) {
+            long seed = fixedSeed != null ? fixedSeed + run - 1 : System.nanoTime();
+            tortureRun(seed);
+            System.err.printf("Relay torture on %s: run %d of %d passed%n", transport(), run, runs);
+        }
+    }
+
+    /** One run: as many transfers as {@code torture.transfers} and the time budget allow, drawn from {@code seed}. */
+    private void tortureRun(long seed) throws Exception {
         Integer minutes = Integer.getInteger("torture.minutes");
         int transfers = minutes != null ? Integer.MAX_VALUE : Integer.getInteger("torture.transfers", 400);
         long budgetNanos = minutes != null ? TimeUnit.MINUTES.toNanos(minutes)
