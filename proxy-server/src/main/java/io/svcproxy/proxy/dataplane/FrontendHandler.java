@@ -44,8 +44,6 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     static final AttributeKey<BackendState> BACKEND = AttributeKey.valueOf("svcproxy.backend");
 
     private static final Logger log = LoggerFactory.getLogger(FrontendHandler.class);
-    /** The cause of the client's reset when no endpoint could be reached; never thrown. */
-    private static final IOException GIVE_UP = new IOException("no endpoint could be reached");
 
     private final ServicePort servicePort;
     private final DataPlaneSettings settings;
@@ -188,7 +186,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private void giveUp() {
         log.info("Giving up connect service={} port={} client={} attempts={}", servicePort.serviceLabel(),
                 servicePort.portLabel(), inbound.remoteAddress(), attempts);
-        Relay.reset(inbound, GIVE_UP);
+        Relay.reset(inbound);
     }
 
     static String reason(Throwable cause) {
@@ -327,7 +325,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
             relay.failed(inbound, cause);
         } else {
             inbound.close();
-            Relay.reset(outbound, cause);
+            Relay.reset(outbound);
         }
     }
 

@@ -13,6 +13,8 @@ import io.netty.util.ReferenceCountUtil;
 import io.svcproxy.balancer.ConnectionCounters;
 import io.svcproxy.balancer.Lease;
 import java.io.IOException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Relays the bytes of one proxied connection once its endpoint connection is up: client to endpoint ({@code up})
@@ -36,8 +38,8 @@ import java.io.IOException;
  *                                                    issue 11: epoll_ctl on a shut-down input)
  * ENDING     the FIN's bytes are flushed and          remember it; when the other direction is     ENDED
  *            {@code shutdownOutput(to)} completed    ENDED too, close both channels
- * any        an I/O error or reset on a channel       close it; the other channel is reset          CLOSED
- *                                                    (SO_LINGER 0): a reset stays a reset
+ * any        an error on a channel (a reset, a        close it; the other channel is reset          CLOSED
+ *            failed write, any exception)            (SO_LINGER 0): a reset stays a reset
  * any        a channel closed by anything else       close the other at once                      CLOSED
  *            (abort: idle, drain or shutdown
  *            timeout, or the relay's own close)
@@ -52,6 +54,8 @@ import java.io.IOException;
  * as soon as {@code AUTO_READ} goes off, and EPOLLIN is not toggled per read.
  */
 final class Relay {
+    private static final Logger log = LoggerFactory.getLogger(Relay.class);
+
     /**
      * Writability thresholds of a channel's outbound buffer: above the high mark the other side is no longer
      * read; below the low mark it is read again.
@@ -117,30 +121,40 @@ final class Relay {
      * so that the peer behind it sees a reset too rather than a FIN that would read as a complete stream.
      */
     void failed(Channel failed, Throwable cause) {
+        if (log.isDebugEnabled()) {
+            log.debug("Relay reset failed={} client={} up={} down={} cause={}", failed == inbound ? "client" : "endpoint",
+                    inbound.remoteAddress(), up, down, cause.toString());
+        }
         failed.close();
-        reset(failed == inbound ? outbound : inbound, cause);
+        reset(failed == inbound ? outbound : inbound);
     }
 
     /** Handles {@code closed} having closed without an error: the other channel is closed at once. */
     void closed(Channel closed) {
         Channel other = closed == inbound ? outbound : inbound;
+        if (log.isDebugEnabled() && other.isOpen()) {
+            log.debug("Relay closed first={} client={} up={} down={}", closed == inbound ? "client" : "endpoint",
+                    inbound.remoteAddress(), up, down);
+        }
         if (other.isOpen()) {
             other.close();
         }
     }
 
-    /** Closes {@code channel} with a reset (SO_LINGER 0) because the other side failed with {@code cause}. */
-    static void reset(Channel channel, Throwable cause) {
+    /**
+     * Closes {@code channel} with a reset (SO_LINGER 0) because the other side failed. Whatever the failure was
+     * (a reset, a failed write, or an exception Netty raised on a dying channel, such as a flush after it went
+     * inactive), the peer behind {@code channel} must not get a FIN, which would read as a complete stream.
+     */
+    static void reset(Channel channel) {
         if (channel == null || !channel.isOpen()) {
             return;
         }
         // also while connecting: the endpoint may have accepted already, and must see a reset, not a FIN
-        if (cause instanceof IOException) {
-            try {
-                channel.config().setOption(ChannelOption.SO_LINGER, 0);
-            } catch (RuntimeException e) {
-                // the socket is already shutting down: a plain close is all that is left
-            }
+        try {
+            channel.config().setOption(ChannelOption.SO_LINGER, 0);
+        } catch (RuntimeException e) {
+            // the socket is already shutting down: a plain close is all that is left
         }
         channel.close();
     }

@@ -40,6 +40,7 @@ import org.junit.jupiter.api.Test;
  * transfer starts after it), {@code torture.minutes} (a soak: overrides both), {@code torture.case} (replay
  * exactly one case by the seed a failure printed), {@code torture.runs} (whole runs in a row, each with a new seed). Runs once per transport (see the subclasses).
  */
+@org.junit.jupiter.api.Timeout(value = 3, unit = TimeUnit.HOURS) // bounded by its own budget; torture.runs and soaks run long
 abstract class RelayTortureTest {
     static final String VIP = "127.0.10.13";
     static final String ENDPOINT_IP = "127.0.0.13";

@@ -185,7 +185,8 @@ final class Transfer {
 
     @Override
     public String toString() {
-        return client + "; " + endpoint;
+        Socket socket = client.socket;
+        return (socket == null ? "" : "client port " + socket.getLocalPort() + ": ") + client + "; " + endpoint;
     }
 
     /** What one side saw. Written by its tasks, read after they ended (the futures publish the writes). */
