@@ -96,7 +96,7 @@ public final class ConfigLoader {
                     .thenComparingInt(ConfigError::line).thenComparingInt(ConfigError::column));
             throw new ConfigException(errors);
         }
-        return new ProxyConfig(file, config.proxy, config.registry(), config.services,
+        return new ProxyConfig(file, config.proxy(), config.registry(), config.services,
                 pods.stream().map(PodBinder.BoundPod::spec).toList());
     }
 

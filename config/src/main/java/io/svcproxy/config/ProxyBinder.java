@@ -1,0 +1,140 @@
+package io.svcproxy.config;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import org.yaml.snakeyaml.nodes.MappingNode;
+import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.nodes.ScalarNode;
+import org.yaml.snakeyaml.nodes.Tag;
+
+/** Binds the {@code proxy:} section of a config file. */
+final class ProxyBinder extends BinderSupport {
+    static final List<String> PROXY = List.of("scheduler", "admin", "connectTimeout", "connectAttempts",
+            "idleTimeout", "drainTimeout", "vipInterface", "outlierDetection", "maxConnections", "connectQueue",
+            "fdGuard");
+    static final List<String> OUTLIER_DETECTION = List.of("consecutiveFailures", "baseEjectionTime",
+            "maxEjectionTime");
+    static final List<String> FD_GUARD = List.of("pausePercent", "resumePercent");
+
+    /** The settings bound: the defaults until {@link #bindProxy} ran. */
+    ProxySettings proxy = ProxySettings.defaults();
+    /** False when {@code proxy.scheduler} was given but is not valid (Services then do not inherit it). */
+    boolean defaultSchedulerValid = true;
+
+    ProxyBinder(Problems p) {
+        super(p);
+    }
+
+    void bindProxy(Node node) {
+        MappingNode map = Values.map(node, "proxy", "a map of " + String.join(", ", PROXY), p);
+        if (map == null) {
+            return;
+        }
+        Fields f = new Fields(map, "proxy", p, PROXY);
+        ProxySettings d = ProxySettings.defaults();
+        String scheduler = d.scheduler();
+        if (f.has("scheduler")) {
+            scheduler = scheduler(f.value("scheduler"), f.child("scheduler"));
+            if (scheduler == null) {
+                defaultSchedulerValid = false;
+                scheduler = d.scheduler();
+            }
+        }
+        InetSocketAddress admin = d.admin();
+        if (f.has("admin")) {
+            admin = admin(f.value("admin"), f.child("admin"), d.admin());
+        }
+        Duration connectTimeout = orDefault(f, "connectTimeout", Duration.ofMillis(1), Duration.ofHours(1),
+                "1ms..1h", d.connectTimeout());
+        int connectAttempts = d.connectAttempts();
+        if (f.has("connectAttempts")) {
+            Integer n = Values.integer(f.value("connectAttempts"), f.child("connectAttempts"), 1, 100, p);
+            connectAttempts = n == null ? connectAttempts : n;
+        }
+        Duration idleTimeout = orDefault(f, "idleTimeout", Duration.ofMillis(1), MAX_TIMEOUT, "1ms..8760h",
+                d.idleTimeout());
+        Duration drainTimeout = orDefault(f, "drainTimeout", Duration.ZERO, MAX_TIMEOUT, "0s..8760h",
+                d.drainTimeout());
+        String vipInterface = d.vipInterface();
+        if (f.has("vipInterface")) {
+            String expected = "an interface name: at most 15 of [A-Za-z0-9_.-], or \"\" for none";
+            String v = Values.text(f.value("vipInterface"), f.child("vipInterface"), expected, p);
+            if (v != null && !v.isEmpty() && (!v.matches("[A-Za-z0-9_.-]{1,15}") || v.equals(".")
+                    || v.equals(".."))) {
+                Values.wrong(p, f.value("vipInterface"), f.child("vipInterface"), expected);
+            } else if (v != null) {
+                vipInterface = v;
+            }
+        }
+        OutlierDetection outlier = f.has("outlierDetection")
+                ? outlierDetection(f.value("outlierDetection"), f.child("outlierDetection"))
+                : OutlierDetection.defaults();
+        ProxyLimits dl = ProxyLimits.defaults();
+        int maxConnections = integerOr(f, "maxConnections", 0, 10_000_000, dl.maxConnections());
+        int connectQueue = integerOr(f, "connectQueue", 1, 1_000_000, dl.connectQueue());
+        int pause = dl.fdPausePercent();
+        int resume = dl.fdResumePercent();
+        if (f.has("fdGuard")) {
+            MappingNode guard = Values.map(f.value("fdGuard"), f.child("fdGuard"),
+                    "a map of " + String.join(", ", FD_GUARD), p);
+            if (guard != null) {
+                Fields g = new Fields(guard, f.child("fdGuard"), p, FD_GUARD);
+                pause = integerOr(g, "pausePercent", 2, 100, pause);
+                resume = integerOr(g, "resumePercent", 1, 99, resume);
+                if (resume >= pause) {
+                    Node at = g.has("resumePercent") ? g.value("resumePercent") : g.missingAt("pausePercent");
+                    p.at(at, g.child("resumePercent"), Values.label(g.child("resumePercent")) + ": " + resume
+                            + " (expected: below pausePercent " + pause + ")");
+                }
+            }
+        }
+        proxy = new ProxySettings(scheduler, admin, connectTimeout, connectAttempts, idleTimeout, drainTimeout,
+                vipInterface, outlier, new ProxyLimits(maxConnections, connectQueue, pause, resume));
+    }
+
+    OutlierDetection outlierDetection(Node node, String path) {
+        OutlierDetection d = OutlierDetection.defaults();
+        MappingNode map = Values.map(node, path, "a map of " + String.join(", ", OUTLIER_DETECTION), p);
+        if (map == null) {
+            return d;
+        }
+        Fields f = new Fields(map, path, p, OUTLIER_DETECTION);
+        int failures = integerOr(f, "consecutiveFailures", 0, 1000, d.consecutiveFailures());
+        Duration base = orDefault(f, "baseEjectionTime", Duration.ofMillis(100), Duration.ofHours(24), "100ms..24h",
+                d.baseEjectionTime());
+        Duration max = orDefault(f, "maxEjectionTime", Duration.ofMillis(100), Duration.ofHours(24), "100ms..24h",
+                d.maxEjectionTime());
+        if (max.compareTo(base) < 0) {
+            Node at = f.has("maxEjectionTime") ? f.value("maxEjectionTime") : f.missingAt("baseEjectionTime");
+            p.at(at, f.child("maxEjectionTime"), Values.label(f.child("maxEjectionTime")) + ": "
+                    + Durations.format(max) + " (expected: at least baseEjectionTime " + Durations.format(base) + ")");
+        }
+        return new OutlierDetection(failures, base, max);
+    }
+
+    /** Returns the admin address; {@code off} or {@code false} (any YAML false) disable it ({@code null}). */
+    InetSocketAddress admin(Node node, String path, InetSocketAddress dflt) {
+        String expected = "IP:PORT, such as 127.0.0.1:9901 or [::1]:9901, or off";
+        if (!(node instanceof ScalarNode s)) {
+            Values.wrong(p, node, path, expected);
+            return dflt;
+        }
+        String v = s.getValue();
+        if (node.getTag().equals(Tag.BOOL) || v.equalsIgnoreCase("off") || v.equalsIgnoreCase("false")) {
+            String lower = v.toLowerCase(Locale.ROOT);
+            if (lower.equals("off") || lower.equals("false") || lower.equals("no") || lower.equals("n")) {
+                return null;
+            }
+            Values.wrong(p, node, path, expected);
+            return dflt;
+        }
+        try {
+            return Addresses.parseSocketAddress(v);
+        } catch (IllegalArgumentException e) {
+            Values.wrong(p, node, path, expected);
+            return dflt;
+        }
+    }
+}
