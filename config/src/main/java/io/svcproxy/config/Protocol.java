@@ -1,6 +1,6 @@
 package io.svcproxy.config;
 
-/** A Service port's protocol. Only TCP is proxied; UDP and SCTP are parsed and rejected with a clear error. */
+/** A Service port's protocol. TCP and UDP are proxied; SCTP is parsed and rejected with a clear error. */
 public enum Protocol {
     TCP, UDP, SCTP
 }

@@ -15,13 +15,24 @@ import java.time.Duration;
  * @param vipInterface the interface that holds ClusterIPs; empty for none
  * @param outlierDetection passive ejection of failing endpoints
  * @param limits the proxy-wide connection limits and the file-descriptor guard
+ * @param udp the UDP flow settings
  */
 public record ProxySettings(String scheduler, InetSocketAddress admin, Duration connectTimeout,
                             int connectAttempts, Duration idleTimeout, Duration drainTimeout,
-                            String vipInterface, OutlierDetection outlierDetection, ProxyLimits limits) {
+                            String vipInterface, OutlierDetection outlierDetection, ProxyLimits limits,
+                            UdpSettings udp) {
     public ProxySettings {
         java.util.Objects.requireNonNull(outlierDetection, "outlierDetection");
         java.util.Objects.requireNonNull(limits, "limits");
+        java.util.Objects.requireNonNull(udp, "udp");
+    }
+
+    /** Returns settings with the default UDP settings. */
+    public ProxySettings(String scheduler, InetSocketAddress admin, Duration connectTimeout, int connectAttempts,
+                         Duration idleTimeout, Duration drainTimeout, String vipInterface,
+                         OutlierDetection outlierDetection, ProxyLimits limits) {
+        this(scheduler, admin, connectTimeout, connectAttempts, idleTimeout, drainTimeout, vipInterface,
+                outlierDetection, limits, UdpSettings.defaults());
     }
 
     /** Returns settings with the default outlier detection and limits. */

@@ -27,7 +27,8 @@ final class ServiceBinder extends BinderSupport {
     static final List<String> SERVICE = List.of("name", "namespace", "clusterIP", "selector", "scheduler",
             "schedulerFlags", "sessionAffinity", "sessionAffinityTimeout", "ports", "endpoints", "maxConnections",
             "maxConnectionsPerClient", "healthCheck");
-    static final List<String> PORT = List.of("name", "protocol", "port", "targetPort");
+    static final List<String> PORT = List.of("name", "protocol", "port", "targetPort", "udpIdleTimeout",
+            "udpResponses");
     static final List<String> ENDPOINT = List.of("ip", "port", "ports", "weight");
 
     private final ProxyBinder proxyBinder;
@@ -259,7 +260,22 @@ final class ServiceBinder extends BinderSupport {
                 targetNode = f.value("targetPort");
                 target = targetPort(targetNode, f.child("targetPort"));
             }
-            ports.add(new PortSpec(name, protocol, port, target));
+            Duration udpIdleTimeout = null;
+            int udpResponses = 0;
+            for (String key : List.of("udpIdleTimeout", "udpResponses")) {
+                if (f.has(key) && protocol != Protocol.UDP) {
+                    Values.wrong(p, f.value(key), f.child(key), "only on a port with protocol: UDP");
+                }
+            }
+            if (f.has("udpIdleTimeout") && protocol == Protocol.UDP) {
+                udpIdleTimeout = Values.duration(f.value("udpIdleTimeout"), f.child("udpIdleTimeout"),
+                        Duration.ofMillis(10), Duration.ofHours(24), "10ms..24h", p);
+            }
+            if (f.has("udpResponses") && protocol == Protocol.UDP) {
+                Integer n = Values.integer(f.value("udpResponses"), f.child("udpResponses"), 1, 1_000_000, p);
+                udpResponses = n == null ? 0 : n;
+            }
+            ports.add(new PortSpec(name, protocol, port, target, udpIdleTimeout, udpResponses));
             portNodes.add(portNode);
             targetPortNodes.add(targetNode);
         }
@@ -267,14 +283,17 @@ final class ServiceBinder extends BinderSupport {
     }
 
     private Protocol serviceProtocol(Node node, String path) {
-        String v = Values.text(node, path, "TCP", p);
+        String v = Values.text(node, path, "TCP or UDP", p);
         if ("TCP".equals(v)) {
             return Protocol.TCP;
         }
-        if ("UDP".equals(v) || "SCTP".equals(v)) {
-            Values.wrong(p, node, path, "TCP; " + v + " is not supported yet");
+        if ("UDP".equals(v)) {
+            return Protocol.UDP;
+        }
+        if ("SCTP".equals(v)) {
+            Values.wrong(p, node, path, "TCP or UDP; SCTP is not supported");
         } else if (v != null) {
-            Values.wrong(p, node, path, "TCP");
+            Values.wrong(p, node, path, "TCP or UDP");
         }
         return null;
     }

@@ -26,7 +26,7 @@ class ConfigValidationTest {
                   color: blue
                 """)).containsExactly("svcproxy.yaml:2:3: unknown key: color (expected: scheduler, admin, "
                 + "connectTimeout, connectAttempts, idleTimeout, drainTimeout, vipInterface, outlierDetection, "
-                + "maxConnections, connectQueue, fdGuard)");
+                + "maxConnections, connectQueue, fdGuard, udpIdleTimeout, maxUdpFlows)");
     }
 
     @Test
@@ -169,7 +169,7 @@ class ConfigValidationTest {
                 proxy: [rr]
                 """)).containsExactly("svcproxy.yaml:1:8: proxy: a list (expected: a map of scheduler, admin, "
                 + "connectTimeout, connectAttempts, idleTimeout, drainTimeout, vipInterface, outlierDetection, "
-                + "maxConnections, connectQueue, fdGuard)");
+                + "maxConnections, connectQueue, fdGuard, udpIdleTimeout, maxUdpFlows)");
     }
 
     @Test
@@ -180,7 +180,7 @@ class ConfigValidationTest {
                     clusterIP: 127.0.10.1
                     ports: [80]
                 """)).containsExactly("svcproxy.yaml:4:13: ports[0]: 80 (expected: a port: a map of name, "
-                + "protocol, port, targetPort)");
+                + "protocol, port, targetPort, udpIdleTimeout, udpResponses)");
     }
 
     @Test
@@ -566,25 +566,67 @@ class ConfigValidationTest {
     }
 
     @Test
-    void rejectsUdpAsNotSupportedYet() {
-        assertThat(errors("""
+    void acceptsUdpAndTcpOnOnePortNumber() throws Exception {
+        ProxyConfig config = ConfigLoader.parse("""
+                proxy: {udpIdleTimeout: 5s, maxUdpFlows: 1000}
                 services:
-                  - name: dns
-                    clusterIP: 127.0.10.1
-                    ports: [{port: 53, protocol: UDP}]
-                """)).containsExactly(
-                "svcproxy.yaml:4:34: protocol: UDP (expected: TCP; UDP is not supported yet)");
+                  - name: kube-dns
+                    clusterIP: 127.0.10.53
+                    ports:
+                      - {name: dns, protocol: UDP, port: 53, targetPort: 5353, udpResponses: 1, udpIdleTimeout: 2s}
+                      - {name: dns-tcp, protocol: TCP, port: 53, targetPort: 5353}
+                    endpoints: [{ip: 127.0.0.53}]
+                """, "svcproxy.yaml");
+        assertThat(config.proxy().udp()).isEqualTo(new UdpSettings(java.time.Duration.ofSeconds(5), 1000));
+        PortSpec dns = config.services().get(0).ports().get(0);
+        assertThat(dns.protocol()).isEqualTo(Protocol.UDP);
+        assertThat(dns.udpResponses()).isEqualTo(1);
+        assertThat(dns.udpIdleTimeout()).isEqualTo(java.time.Duration.ofSeconds(2));
+        assertThat(ServicePorts.resolve(config)).extracting(s -> s.key().toString())
+                .containsExactly("127.0.10.53:53/UDP", "127.0.10.53:53/TCP");
     }
 
     @Test
-    void rejectsSctpAsNotSupportedYet() {
+    void rejectsUdpKeysOnATcpPortAndOutOfRangeUdpValues() {
+        assertThat(errors("""
+                proxy: {udpIdleTimeout: 1ms, maxUdpFlows: 0}
+                services:
+                  - name: dns
+                    clusterIP: 127.0.10.1
+                    ports:
+                      - {name: a, port: 53, udpResponses: 1}
+                      - {name: b, port: 54, protocol: UDP, udpResponses: 0, udpIdleTimeout: 25h}
+                """)).containsExactly(
+                "svcproxy.yaml:1:25: udpIdleTimeout: 1ms (expected: 10ms..24h)",
+                "svcproxy.yaml:1:43: maxUdpFlows: 0 (expected: 1..10000000)",
+                "svcproxy.yaml:6:43: udpResponses: 1 (expected: only on a port with protocol: UDP)",
+                "svcproxy.yaml:7:58: udpResponses: 0 (expected: 1..1000000)",
+                "svcproxy.yaml:7:77: udpIdleTimeout: 25h (expected: 10ms..24h)");
+    }
+
+    @Test
+    void rejectsTwoUdpPortsOnOneAddress() {
+        assertThat(errors("""
+                services:
+                  - name: a
+                    clusterIP: 127.0.10.1
+                    ports: [{port: 53, protocol: UDP}]
+                  - name: b
+                    clusterIP: 127.0.10.1
+                    ports: [{port: 53, protocol: UDP}]
+                """)).singleElement().asString().startsWith("svcproxy.yaml:7:")
+                .contains("127.0.10.1:53/UDP");
+    }
+
+    @Test
+    void rejectsSctp() {
         assertThat(errors("""
                 services:
                   - name: sig
                     clusterIP: 127.0.10.1
                     ports: [{port: 2905, protocol: SCTP}]
                 """)).containsExactly(
-                "svcproxy.yaml:4:36: protocol: SCTP (expected: TCP; SCTP is not supported yet)");
+                "svcproxy.yaml:4:36: protocol: SCTP (expected: TCP or UDP; SCTP is not supported)");
     }
 
     @Test
@@ -594,7 +636,7 @@ class ConfigValidationTest {
                   - name: web
                     clusterIP: 127.0.10.1
                     ports: [{port: 80, protocol: tcp}]
-                """)).containsExactly("svcproxy.yaml:4:34: protocol: tcp (expected: TCP)");
+                """)).containsExactly("svcproxy.yaml:4:34: protocol: tcp (expected: TCP or UDP)");
     }
 
     @Test
@@ -926,7 +968,7 @@ class ConfigValidationTest {
                     clusterIP: 127.0.10.1
                     ports:
                       - port: 80
-                        protocol: UDP
+                        protocol: SCTP
                     endpoints:
                       - {ip: 10.0.0.1, weight: -1}
                 pods:
@@ -936,7 +978,7 @@ class ConfigValidationTest {
                 "svcproxy.yaml:3:3: unknown key: conectAttempts (did you mean 'connectAttempts'?)",
                 "svcproxy.yaml:5:11: name: Web (expected: a DNS-1035 label: [a-z]([-a-z0-9]*[a-z0-9])?, at most "
                         + "63 characters)",
-                "svcproxy.yaml:9:19: protocol: UDP (expected: TCP; UDP is not supported yet)",
+                "svcproxy.yaml:9:19: protocol: SCTP (expected: TCP or UDP; SCTP is not supported)",
                 "svcproxy.yaml:11:32: weight: -1 (expected: 0..65535)",
                 "svcproxy.yaml:13:19: ip: nowhere (expected: an IPv4 or IPv6 address)");
     }

@@ -73,6 +73,8 @@ public final class KubernetesServiceMapper {
     public static final String SERVICE_NAME_LABEL = "kubernetes.io/service-name";
 
     private static final Logger log = LoggerFactory.getLogger(KubernetesServiceMapper.class);
+    /** Service ports skipped for their protocol (SCTP), logged once each. */
+    private static final Set<String> SKIPPED = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private static final Comparator<EndpointTarget> ORDER = Comparator
             .comparing(EndpointTarget::ip, Backends::compareAddresses)
             .thenComparingInt(EndpointTarget::port);
@@ -140,8 +142,8 @@ public final class KubernetesServiceMapper {
                     scheduler.flags(), affinity, ports, List.of());
             String family = clusterIP instanceof Inet4Address ? "IPv4" : "IPv6";
             for (PortSpec port : ports) {
-                List<Candidate> candidates = candidates(own, family, port.name());
-                out.add(new ServicePortSpec(new ServiceKey(clusterIP, port.port(), Protocol.TCP), serviceSpec, port,
+                List<Candidate> candidates = candidates(own, family, port.name(), port.protocol());
+                out.add(new ServicePortSpec(new ServiceKey(clusterIP, port.port(), port.protocol()), serviceSpec, port,
                         categorize(candidates, local)));
             }
         }
@@ -179,16 +181,19 @@ public final class KubernetesServiceMapper {
         for (ServicePort p : spec.getPorts()) {
             String name = p.getName() == null ? "" : p.getName();
             String protocol = p.getProtocol() == null ? "TCP" : p.getProtocol();
-            if (!protocol.equals("TCP")) {
-                log.debug("Skipping service port service={} port={} protocol={} (only TCP is proxied)", service,
-                        p.getPort(), protocol);
+            if (!protocol.equals("TCP") && !protocol.equals("UDP")) {
+                if (SKIPPED.add(service + ":" + p.getPort() + "/" + protocol)) {
+                    log.info("Skipping service port service={} port={} protocol={} (only TCP and UDP are proxied)",
+                            service, p.getPort(), protocol);
+                }
                 continue;
             }
             if (p.getPort() == null || p.getPort() < 1 || p.getPort() > 65535) {
                 log.debug("Skipping service port service={} port={} (expected: 1..65535)", service, p.getPort());
                 continue;
             }
-            out.add(new PortSpec(name, Protocol.TCP, p.getPort(), targetPort(p.getTargetPort(), p.getPort())));
+            out.add(new PortSpec(name, Protocol.valueOf(protocol), p.getPort(),
+                    targetPort(p.getTargetPort(), p.getPort())));
         }
         return out;
     }
@@ -288,13 +293,14 @@ public final class KubernetesServiceMapper {
      * Returns the endpoints of the slices of one address family for the Service port named {@code portName},
      * deduplicated by address and port (the first slice in name order wins).
      */
-    private static List<Candidate> candidates(List<EndpointSlice> slices, String family, String portName) {
+    private static List<Candidate> candidates(List<EndpointSlice> slices, String family, String portName,
+                                              Protocol protocol) {
         Map<String, Candidate> byAddress = new LinkedHashMap<>();
         for (EndpointSlice slice : slices) {
             if (!family.equals(slice.getAddressType()) || slice.getEndpoints() == null) {
                 continue;
             }
-            Integer port = slicePort(slice, portName);
+            Integer port = slicePort(slice, portName, protocol);
             if (port == null) {
                 continue;
             }
@@ -328,14 +334,14 @@ public final class KubernetesServiceMapper {
      * Returns the slice's port for the Service port of that name (kube-proxy matches by name only: an unnamed
      * Service port matches the slice's unnamed port), or {@code null} when the slice has none.
      */
-    private static Integer slicePort(EndpointSlice slice, String portName) {
+    private static Integer slicePort(EndpointSlice slice, String portName, Protocol portProtocol) {
         if (slice.getPorts() == null) {
             return null;
         }
         for (EndpointPort p : slice.getPorts()) {
             String name = p.getName() == null ? "" : p.getName();
             String protocol = p.getProtocol() == null ? "TCP" : p.getProtocol();
-            if (name.equals(portName) && protocol.equals("TCP") && p.getPort() != null && p.getPort() >= 1
+            if (name.equals(portName) && protocol.equals(portProtocol.name()) && p.getPort() != null && p.getPort() >= 1
                     && p.getPort() <= 65535) {
                 return p.getPort();
             }

@@ -93,14 +93,29 @@ class KubernetesServiceMapperTest {
     }
 
     @Test
-    void skipsUdpAndSctpPorts() {
+    void mapsUdpPortsBesideTcpAndSkipsSctp() {
         Service svc = service("dns").withNewSpec().withClusterIP("10.96.0.10")
-                .addNewPort().withName("dns").withProtocol("UDP").withPort(53).endPort()
-                .addNewPort().withName("dns-tcp").withProtocol("TCP").withPort(53).endPort()
+                .addNewPort().withName("dns").withProtocol("UDP").withPort(53).withNewTargetPort(5353).endPort()
+                .addNewPort().withName("dns-tcp").withProtocol("TCP").withPort(53).withNewTargetPort(5353).endPort()
                 .addNewPort().withName("sctp").withProtocol("SCTP").withPort(99).endPort()
                 .endSpec().build();
-        assertThat(mapper.map(svc, List.of())).singleElement()
-                .satisfies(s -> assertThat(s.port().name()).isEqualTo("dns-tcp"));
+        EndpointSlice slice = new EndpointSliceBuilder(slice("dns-abc", "dns", "IPv4", Map.of("dns-tcp", 5353),
+                ep("10.1.0.5"))).addNewPort().withName("dns").withProtocol("UDP").withPort(5353).endPort().build();
+        List<io.svcproxy.config.ServicePortSpec> specs = mapper.map(svc, List.of(slice));
+        assertThat(specs).extracting(s -> s.key().toString())
+                .containsExactly("10.96.0.10:53/UDP", "10.96.0.10:53/TCP");
+        assertThat(specs).allSatisfy(s -> assertThat(s.endpoints()).singleElement()
+                .satisfies(e -> assertThat(e.port()).isEqualTo(5353)));
+    }
+
+    @Test
+    void aUdpPortTakesOnlyTheSlicesUdpPortOfItsName() {
+        Service svc = service("dns").withNewSpec().withClusterIP("10.96.0.10")
+                .addNewPort().withName("dns").withProtocol("UDP").withPort(53).endPort().endSpec().build();
+        // the slice has a TCP port named dns only: no endpoint for the UDP Service port
+        EndpointSlice slice = slice("dns-abc", "dns", "IPv4", Map.of("dns", 53), ep("10.1.0.5"));
+        assertThat(mapper.map(svc, List.of(slice))).singleElement()
+                .satisfies(s -> assertThat(s.endpoints()).isEmpty());
     }
 
     @Test
