@@ -138,6 +138,18 @@ final class ServicesJson {
         for (io.svcproxy.proxy.dataplane.Rejection reason : io.svcproxy.proxy.dataplane.Rejection.values()) {
             rejected.put(reason.label(), servicePort.rejectedCount(reason));
         }
+        boolean udp = spec.key().protocol() == io.svcproxy.config.Protocol.UDP;
+        if (udp) {
+            io.svcproxy.proxy.dataplane.UdpCounters c = servicePort.udp();
+            ObjectNode u = node.putObject("udp");
+            u.put("datagramsToEndpoint", c.datagramsToEndpoint());
+            u.put("datagramsToClient", c.datagramsToClient());
+            ObjectNode dropped = u.putObject("dropped");
+            for (io.svcproxy.proxy.dataplane.UdpCounters.Drop reason
+                    : io.svcproxy.proxy.dataplane.UdpCounters.Drop.values()) {
+                dropped.put(reason.label(), c.dropped(reason));
+            }
+        }
         if (service.healthCheck() != null) {
             ObjectNode hc = node.putObject("healthCheck");
             hc.put("intervalMillis", service.healthCheck().interval().toMillis());
@@ -159,6 +171,9 @@ final class ServicesJson {
                 e.put("active", counters.active());
                 e.put("inactive", counters.inactive());
                 e.put("total", counters.total());
+                if (udp) {
+                    e.put("flows", counters.inactive()); // a UDP flow is one inactive connection while it lives
+                }
                 e.put("bytesToEndpoint", counters.bytesToEndpoint());
                 e.put("bytesToClient", counters.bytesToClient());
                 e.put("connectFailures", counters.connectFailures());

@@ -12,6 +12,7 @@ import io.svcproxy.config.ServiceKey;
 import io.svcproxy.proxy.metrics.ProxyMetrics;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -36,6 +37,9 @@ public final class ListenerManager implements AutoCloseable {
     private final Map<ServiceKey, Channel> listeners = new ConcurrentHashMap<>();
     private final Set<Channel> connections = ConcurrentHashMap.newKeySet();
     private final Map<ServiceKey, HealthChecker> healthCheckers = new ConcurrentHashMap<>();
+    /** The UDP Service ports' listeners (the UDP data plane, {@code proxy.udp}). */
+    private final Map<ServiceKey, io.svcproxy.proxy.udp.UdpListener> udpListeners = new ConcurrentHashMap<>();
+    private final io.svcproxy.proxy.udp.UdpFlowLimit udpFlowLimit;
     private final Admission admission = new Admission();
     private final java.util.concurrent.ScheduledFuture<?> fdGuardTask;
     private volatile FdGuard fdGuard = FdGuard.PROCESS;
@@ -51,6 +55,7 @@ public final class ListenerManager implements AutoCloseable {
         this.transport = transport;
         this.metrics = metrics;
         this.settings = settings;
+        this.udpFlowLimit = new io.svcproxy.proxy.udp.UdpFlowLimit(settings.udp().maxFlows());
         this.bossGroup = transport.newGroup(1, new DefaultThreadFactory("svcproxy-accept", true));
         int threads = workerThreads > 0 ? workerThreads : Runtime.getRuntime().availableProcessors();
         this.workerGroup = transport.newGroup(threads, new DefaultThreadFactory("svcproxy-io", true));
@@ -122,6 +127,7 @@ public final class ListenerManager implements AutoCloseable {
     /** Sets the knobs for connections accepted from now on. */
     public void setSettings(DataPlaneSettings settings) {
         this.settings = settings;
+        udpFlowLimit.setMax(settings.udp().maxFlows());
     }
 
     /** Returns the knobs in force. */
@@ -136,6 +142,14 @@ public final class ListenerManager implements AutoCloseable {
      */
     public void bind(ServicePort servicePort) throws BindException {
         ServiceKey key = servicePort.key();
+        if (key.protocol() == io.svcproxy.config.Protocol.UDP) {
+            io.svcproxy.proxy.udp.UdpListener udp = new io.svcproxy.proxy.udp.UdpListener(servicePort, transport,
+                    workerGroup.next(), udpFlowLimit, () -> this.settings);
+            udp.bind();
+            udpListeners.put(key, udp);
+            healthCheckers.put(key, new HealthChecker(servicePort, workerGroup.next(), transport).start());
+            return;
+        }
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(bossGroup, workerGroup)
                 .channel(transport.serverChannel())
@@ -171,6 +185,10 @@ public final class ListenerManager implements AutoCloseable {
 
     /** Closes the listener of {@code key}: new connections are refused; established ones go on. */
     public void unbind(ServiceKey key) {
+        io.svcproxy.proxy.udp.UdpListener udp = udpListeners.remove(key);
+        if (udp != null) {
+            udp.close(); // UDP has nothing to drain: its flows end with the socket that carries their replies
+        }
         Channel channel = listeners.remove(key);
         HealthChecker checker = healthCheckers.remove(key);
         if (checker != null) {
@@ -193,11 +211,28 @@ public final class ListenerManager implements AutoCloseable {
         return connections.size();
     }
 
-    /** Closes every listener: new connections are refused from now on. */
+    /**
+     * Closes every TCP listener: new connections are refused from now on. UDP listeners stop taking new flows but
+     * keep their sockets, which carry the replies of the flows that go on; {@link #drain} closes them.
+     */
     public void closeListeners() {
         for (ServiceKey key : listeners.keySet()) {
             unbind(key);
         }
+        udpListeners.values().forEach(io.svcproxy.proxy.udp.UdpListener::stopNewFlows);
+    }
+
+    /** Tells the data plane that the endpoint list of {@code port} changed (UDP flows of endpoints that left end). */
+    public void endpointsChanged(ServicePort port) {
+        io.svcproxy.proxy.udp.UdpListener udp = udpListeners.get(port.key());
+        if (udp != null) {
+            udp.endpointsChanged();
+        }
+    }
+
+    /** Returns the UDP flows held now, on every Service port. */
+    public int udpFlowCount() {
+        return udpFlowLimit.flows();
     }
 
     /**
@@ -207,7 +242,7 @@ public final class ListenerManager implements AutoCloseable {
      */
     public int drain(Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
-        while (!connections.isEmpty() && System.nanoTime() < deadline) {
+        while ((!connections.isEmpty() || udpFlowLimit.flows() > 0) && System.nanoTime() < deadline) {
             try {
                 Thread.sleep(20);
             } catch (InterruptedException e) {
@@ -215,9 +250,12 @@ public final class ListenerManager implements AutoCloseable {
                 break;
             }
         }
-        int left = connections.size();
+        int left = connections.size() + udpFlowLimit.flows();
         for (Channel channel : connections) {
             channel.close();
+        }
+        for (ServiceKey key : List.copyOf(udpListeners.keySet())) {
+            unbind(key);
         }
         return left;
     }
@@ -227,6 +265,9 @@ public final class ListenerManager implements AutoCloseable {
     public void close() {
         fdGuardTask.cancel(false);
         closeListeners();
+        for (ServiceKey key : List.copyOf(udpListeners.keySet())) {
+            unbind(key);
+        }
         for (Channel channel : connections) {
             channel.close();
         }

@@ -36,6 +36,7 @@ public final class ServicePort {
     private final AtomicInteger open = new AtomicInteger();
     private final ConcurrentHashMap<InetAddress, AtomicInteger> openByClient = new ConcurrentHashMap<>();
     private volatile Consumer<ServicePort> healthListener = p -> { };
+    private final UdpCounters udp = new UdpCounters();
 
     public ServicePort(ServicePortSpec spec, BackendSet backendSet) {
         this.key = spec.key();
@@ -117,6 +118,21 @@ public final class ServicePort {
         return bytesToClient.sum();
     }
 
+    /** Returns the datagram counters (a UDP Service port's; zero for TCP). */
+    public UdpCounters udp() {
+        return udp;
+    }
+
+    /** Counts {@code n} bytes relayed from a client to an endpoint (UDP payload; TCP counts in the relay). */
+    public void countBytesToEndpoint(long n) {
+        bytesToEndpoint.add(n);
+    }
+
+    /** Counts {@code n} bytes relayed from an endpoint to a client (UDP payload). */
+    public void countBytesToClient(long n) {
+        bytesToClient.add(n);
+    }
+
     /** Returns the client connections closed because no endpoint was usable. */
     public long noEndpointCount() {
         return noEndpoint.sum();
@@ -130,7 +146,8 @@ public final class ServicePort {
         bytesToClient.add(n);
     }
 
-    void countNoEndpoint() {
+    /** Counts a client connection (UDP: a new flow) that found no usable endpoint. */
+    public void countNoEndpoint() {
         noEndpoint.increment();
     }
 
@@ -239,7 +256,7 @@ public final class ServicePort {
      * this Service port in service (one is always left to try) or already ejected. Event-loop thread;
      * synchronized so that two loops cannot eject the last two endpoints at once.
      */
-    synchronized void maybeEject(BackendState backend, int failures, OutlierDetection outlier) {
+    public synchronized void maybeEject(BackendState backend, int failures, OutlierDetection outlier) {
         if (backend.counters().health().ejected()) {
             return;
         }

@@ -58,6 +58,12 @@ public enum Transport {
         return this == EPOLL ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
     }
 
+    /** Returns the datagram channel class (UDP listeners and flows). */
+    public Class<? extends io.netty.channel.socket.DatagramChannel> datagramChannel() {
+        return this == EPOLL ? io.netty.channel.epoll.EpollDatagramChannel.class
+                : io.netty.channel.socket.nio.NioDatagramChannel.class;
+    }
+
     /** Returns the connecting channel class. */
     public Class<? extends SocketChannel> socketChannel() {
         return this == EPOLL ? EpollSocketChannel.class : NioSocketChannel.class;

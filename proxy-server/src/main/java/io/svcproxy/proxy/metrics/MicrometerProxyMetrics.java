@@ -79,6 +79,14 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
     public static final String ACCEPT_PAUSES = "svcproxy.accept.pauses";
     /** {@code svcproxy_connects_in_progress}: gauge, the connect queue. */
     public static final String CONNECTS_IN_PROGRESS = "svcproxy.connects.in.progress";
+    /** UDP flows alive now, per endpoint (gauge). */
+    public static final String UDP_FLOWS_ACTIVE = "svcproxy.udp.flows.active";
+    /** UDP flows given to an endpoint (counter). */
+    public static final String UDP_FLOWS = "svcproxy.udp.flows";
+    /** UDP datagrams relayed, by direction (counter). */
+    public static final String UDP_DATAGRAMS = "svcproxy.udp.datagrams";
+    /** UDP datagrams dropped, by reason (counter). */
+    public static final String UDP_DROPPED = "svcproxy.udp.dropped";
 
     public static final String TAG_SERVICE = "service";
     public static final String TAG_PORT = "port";
@@ -273,6 +281,24 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
                         .tag(TAG_REASON, reason.label())
                         .description("Client connections closed at once by a limit").register(registry));
             }
+            if (udp()) {
+                portMeters.add(FunctionCounter.builder(UDP_DATAGRAMS, port, p -> p.udp().datagramsToEndpoint())
+                        .tags(tags).tag(TAG_DIRECTION, "to_endpoint").description("UDP datagrams relayed")
+                        .register(registry));
+                portMeters.add(FunctionCounter.builder(UDP_DATAGRAMS, port, p -> p.udp().datagramsToClient())
+                        .tags(tags).tag(TAG_DIRECTION, "to_client").description("UDP datagrams relayed")
+                        .register(registry));
+                for (io.svcproxy.proxy.dataplane.UdpCounters.Drop reason
+                        : io.svcproxy.proxy.dataplane.UdpCounters.Drop.values()) {
+                    portMeters.add(FunctionCounter.builder(UDP_DROPPED, port, p -> p.udp().dropped(reason))
+                            .tags(tags).tag(TAG_REASON, reason.label()).description("UDP datagrams dropped")
+                            .register(registry));
+                }
+            }
+        }
+
+        boolean udp() {
+            return port.key().protocol() == io.svcproxy.config.Protocol.UDP;
         }
 
         private Gauge endpointsGauge(String state, java.util.function.ToDoubleFunction<ServicePort> f) {
@@ -341,6 +367,7 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
             final Meter active;
             final Meter total;
             final Meter ejections;
+            final List<Meter> udpMeters = new ArrayList<>();
 
             EndpointMeters(String endpoint, ConnectionCounters counters) {
                 this.counters = counters;
@@ -353,12 +380,21 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
                 this.ejections = FunctionCounter.builder(EJECTIONS, counters, c -> c.health().ejections())
                         .tags(endpointTags).description("Ejections of the endpoint by outlier detection")
                         .register(registry);
+                if (udp()) {
+                    // a UDP flow counts as one inactive connection of its endpoint while it lives (as IPVS's)
+                    udpMeters.add(Gauge.builder(UDP_FLOWS_ACTIVE, counters, ConnectionCounters::inactive)
+                            .tags(endpointTags).strongReference(true).description("UDP flows alive")
+                            .register(registry));
+                    udpMeters.add(FunctionCounter.builder(UDP_FLOWS, counters, ConnectionCounters::total)
+                            .tags(endpointTags).description("UDP flows given to the endpoint").register(registry));
+                }
             }
 
             void remove() {
                 registry.remove(active);
                 registry.remove(total);
                 registry.remove(ejections);
+                udpMeters.forEach(registry::remove);
             }
         }
     }

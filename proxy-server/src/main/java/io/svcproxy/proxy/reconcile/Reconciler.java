@@ -113,6 +113,7 @@ public final class Reconciler {
                 trackDraining(spec.key(), backends);
                 if (next != previous || !existing.spec().equals(spec)) {
                     existing.update(spec, next);
+                    listeners.endpointsChanged(existing);
                     metrics.servicePortChanged(existing);
                     log.info("Updated service port service={} port={} scheduler={} endpoints={}",
                             existing.serviceLabel(), existing.portLabel(), service.scheduler(), backends);
@@ -167,6 +168,7 @@ public final class Reconciler {
             ServiceSpec service = port.spec().service();
             port.update(port.spec(), previous.update(service.scheduler(), service.schedulerFlags(),
                     service.sessionAffinity(), backends));
+            listeners.endpointsChanged(port);
             metrics.servicePortChanged(port);
             log.info("{} service={} port={} endpoints={}", event, port.serviceLabel(), port.portLabel(), backends);
             trackDraining(port.key(), backends);

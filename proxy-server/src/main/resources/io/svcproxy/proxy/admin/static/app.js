@@ -248,6 +248,15 @@ function updateCard(c, s, now, dtMs) {
   for (const e of s.endpoints) counts[e.state] = (counts[e.state] || 0) + 1;
   chipList.push(chip('endpoints', Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(', ') || 'none'));
   if (s.noEndpoint > 0) chipList.push(chip('no endpoint', formatCount(s.noEndpoint)));
+  // UDP ports: flows (each one an inactive connection of its endpoint), datagrams each way, drops by reason
+  const flows = s.endpoints.reduce((n, e) => n + (e.flows || 0), 0);
+  if (s.protocol === 'UDP' && s.udp) {
+    chipList.push(chip('flows', formatCount(flows)));
+    chipList.push(chip('datagrams', `${formatCount(s.udp.datagramsToEndpoint)} \u2192 endpoint, `
+      + `${formatCount(s.udp.datagramsToClient)} \u2192 client`));
+    const dropped = Object.entries(s.udp.dropped).filter(([, v]) => v > 0).map(([k, v]) => `${v} ${k}`).join(', ');
+    if (dropped) chipList.push(chip('dropped', dropped));
+  }
   c.chips.replaceChildren(...chipList);
 
   // A document no newer than the last one (two polls within the server clock's millisecond) updates the counts
@@ -257,7 +266,7 @@ function updateCard(c, s, now, dtMs) {
   const bytes = s.bytesToEndpoint + s.bytesToClient;
   const bps = !prev ? null : fresh ? rate(prev.bytes, bytes, dtMs) : c.bps; // null: no rate before 2 samples
   if (fresh) {
-    c.history.push([now, s.connections, bps]);
+    c.history.push([now, s.protocol === 'UDP' ? flows : s.connections, bps]);
     while (c.history.length > 0 && c.history[0][0] < now - HISTORY_MS) c.history.shift();
   }
 

@@ -1,0 +1,126 @@
+package io.svcproxy.proxy.udp;
+
+import io.svcproxy.balancer.BackendSet;
+import io.svcproxy.balancer.BackendState;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The flows of one UDP Service port, by client address and port. Decides, without I/O, whether a datagram belongs
+ * to a live flow, when a flow has expired (no datagram either way for the idle timeout, or the endpoint sent
+ * {@code udpResponses} datagrams), and whether a flow's endpoint is still usable in the list in force (in it with
+ * a weight above 0: a flow whose endpoint left, drains or was weighted 0 is scheduled again on its next datagram).
+ * Single-threaded: the listener's event loop owns it; time is passed in, so tests drive it with their own clock.
+ */
+final class FlowTable {
+    private final Map<InetSocketAddress, UdpFlow> flows = new HashMap<>();
+    private long idleNanos;
+    private int maxResponses;
+
+    /**
+     * @param idleNanos a flow with no datagram either way this long has expired
+     * @param maxResponses a flow ends once its endpoint sent this many datagrams; 0 for no such limit
+     */
+    FlowTable(long idleNanos, int maxResponses) {
+        this.idleNanos = idleNanos;
+        this.maxResponses = maxResponses;
+    }
+
+    /**
+     * Sets the idle timeout and {@code udpResponses} from the Service port's spec in force (a reload may change
+     * them); called before each new flow.
+     */
+    void configure(long idleNanos, int maxResponses) {
+        this.idleNanos = idleNanos;
+        this.maxResponses = maxResponses;
+    }
+
+    /** Returns the live flow of {@code client}, or {@code null}; an expired one is left for {@link #expire}. */
+    UdpFlow get(InetSocketAddress client, long now) {
+        UdpFlow flow = flows.get(client);
+        if (flow == null || flow.ended || expired(flow, now)) {
+            return null;
+        }
+        return flow;
+    }
+
+    /** Returns the flow of {@code client} whatever its state, or {@code null}. */
+    UdpFlow find(InetSocketAddress client) {
+        return flows.get(client);
+    }
+
+    void add(UdpFlow flow) {
+        UdpFlow old = flows.put(flow.client, flow);
+        if (old != null && old != flow && !old.ended) {
+            flows.put(flow.client, old);
+            throw new IllegalStateException("flow of " + flow.client + " exists: " + old);
+        }
+    }
+
+    /** Forgets {@code flow} (if it is still the client's flow). */
+    void remove(UdpFlow flow) {
+        flows.remove(flow.client, flow);
+    }
+
+    /** Records a datagram from the client. */
+    void clientSent(UdpFlow flow, long now) {
+        flow.lastActivity = now;
+    }
+
+    /** Records a datagram from the endpoint; returns whether that was the flow's last one ({@code udpResponses}). */
+    boolean endpointSent(UdpFlow flow, long now) {
+        flow.lastActivity = now;
+        flow.responses++;
+        return maxResponses > 0 && flow.responses >= maxResponses;
+    }
+
+    /** Returns whether {@code flow} has seen no datagram for the idle timeout. */
+    boolean expired(UdpFlow flow, long now) {
+        return now - flow.lastActivity >= idleNanos;
+    }
+
+    /** Returns the nanoseconds until {@code flow} expires if nothing happens (at most the idle timeout). */
+    long nanosLeft(UdpFlow flow, long now) {
+        return flow.lastActivity + idleNanos - now;
+    }
+
+    /** Removes and returns the flows that expired by {@code now}. */
+    List<UdpFlow> expire(long now) {
+        List<UdpFlow> out = new ArrayList<>();
+        for (Iterator<UdpFlow> it = flows.values().iterator(); it.hasNext(); ) {
+            UdpFlow flow = it.next();
+            if (flow.ended || expired(flow, now)) {
+                it.remove();
+                out.add(flow);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Returns whether {@code flow}'s endpoint is still usable in {@code set}: in the list (the same endpoint and
+     * counters) with a weight above 0 and in service.
+     */
+    static boolean usable(UdpFlow flow, BackendSet set) {
+        for (BackendState b : set.backends()) {
+            if (b.counters() == flow.backend.counters()) {
+                return b.weight() > 0 && b.inService();
+            }
+        }
+        return false;
+    }
+
+    /** Returns the flows held, live or not yet expired away. */
+    int size() {
+        return flows.size();
+    }
+
+    /** Returns a copy of the flows, for closing them all. */
+    List<UdpFlow> all() {
+        return new ArrayList<>(flows.values());
+    }
+}

@@ -1,0 +1,46 @@
+package io.svcproxy.proxy.udp;
+
+import io.netty.channel.Channel;
+import io.svcproxy.balancer.BackendState;
+import io.svcproxy.balancer.Lease;
+import java.net.InetSocketAddress;
+
+/**
+ * One UDP flow: a client address and port on one Service port, the endpoint its first datagram was scheduled to,
+ * and the connected socket that carries its datagrams there. Counted, as IPVS counts UDP, as one inactive
+ * connection of its endpoint for its whole life: {@code ip_vs_bind_dest} (ip_vs_conn.c) counts a new connection
+ * in {@code inactconns}, and only the TCP and SCTP state machines move one to {@code activeconns} on ESTABLISHED;
+ * UDP has no such state, so lc, wlc, sed and nq weigh a flow as an inactive connection ({@code
+ * ip_vs_dest_conn_overhead}). The lease is released exactly once, when the flow ends. Owned by one event loop.
+ */
+final class UdpFlow {
+    final InetSocketAddress client;
+    final BackendState backend;
+    final Lease lease;
+    /** The socket toward the endpoint; {@code null} in unit tests of the table. */
+    Channel channel;
+    /** System.nanoTime() of the last datagram either way. */
+    long lastActivity;
+    /** Datagrams the endpoint sent back. */
+    int responses;
+    /** Set once the flow ended: later events for it are ignored. */
+    boolean ended;
+    /** Datagrams held while the socket connects (bounded); {@code null} once connected. */
+    java.util.List<Object> pending;
+    /** The endpoint list this flow's endpoint was last found usable in. */
+    io.svcproxy.balancer.BackendSet checkedAgainst;
+    /** The idle check. */
+    java.util.concurrent.ScheduledFuture<?> timer;
+
+    UdpFlow(InetSocketAddress client, BackendState backend, Lease lease, long now) {
+        this.client = client;
+        this.backend = backend;
+        this.lease = lease;
+        this.lastActivity = now;
+    }
+
+    @Override
+    public String toString() {
+        return client + "->" + backend.endpoint();
+    }
+}

@@ -1,0 +1,435 @@
+package io.svcproxy.proxy.udp;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.FixedRecvByteBufAllocator;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.socket.DatagramPacket;
+import io.netty.util.ReferenceCountUtil;
+import io.svcproxy.balancer.BackendState;
+import io.svcproxy.balancer.Backends;
+import io.svcproxy.balancer.PickContext;
+import io.svcproxy.config.PortSpec;
+import io.svcproxy.config.ServiceKey;
+import io.svcproxy.proxy.dataplane.BindException;
+import io.svcproxy.proxy.dataplane.DataPlaneSettings;
+import io.svcproxy.proxy.dataplane.ServicePort;
+import io.svcproxy.proxy.dataplane.Transport;
+import io.svcproxy.proxy.dataplane.UdpCounters.Drop;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.PortUnreachableException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Serves one UDP Service port: a datagram socket bound on {@code clusterIP:port}, and one flow per client address
+ * and port. A client's first datagram asks the Service port's scheduler for an endpoint (the same
+ * {@link io.svcproxy.balancer.BackendSet} as TCP: weights, flags, ClientIP affinity); svcproxy then sends that
+ * flow's datagrams to the endpoint from a connected socket of its own, and every datagram the endpoint sends back
+ * to the client from this socket, so from the address and port the client sent to. Boundaries and bytes are kept.
+ *
+ * <p>A flow ends after {@code udpIdleTimeout} with no datagram either way, once its endpoint sent {@code
+ * udpResponses} datagrams, when its endpoint refuses (ICMP port unreachable: counted, and as a failed connect for
+ * outlier detection), or when its endpoint is no longer usable in the list in force; the client's next datagram
+ * is then a new flow. Nothing is queued without bound: a datagram for a socket whose buffer is full is dropped and
+ * counted, as the kernel would. The socket and all its flows live on one event loop.
+ */
+public final class UdpListener {
+    private static final Logger log = LoggerFactory.getLogger(UdpListener.class);
+    /** The largest UDP payload over IPv4; a larger datagram is dropped as {@code too_big}. */
+    static final int MAX_PAYLOAD = 65_507;
+    /** Datagrams a flow may hold while its socket connects (it usually connects at once). */
+    private static final int MAX_PENDING = 16;
+    private static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(256 * 1024, 1024 * 1024);
+
+    private final ServicePort servicePort;
+    private final Transport transport;
+    private final EventLoop loop;
+    private final UdpFlowLimit limit;
+    private final Supplier<DataPlaneSettings> settings;
+    private final FlowTable table = new FlowTable(0, 0);
+    private final List<Channel> dirty = new ArrayList<>(); // flow sockets written to in this read loop
+    private Channel channel;
+    private volatile boolean acceptingFlows = true;
+
+    public UdpListener(ServicePort servicePort, Transport transport, EventLoop loop, UdpFlowLimit limit,
+                       Supplier<DataPlaneSettings> settings) {
+        this.servicePort = servicePort;
+        this.transport = transport;
+        this.loop = loop;
+        this.limit = limit;
+        this.settings = settings;
+    }
+
+    /**
+     * Binds the Service port's clusterIP and port.
+     *
+     * @throws BindException if the address cannot be bound; the message names it
+     */
+    public void bind() throws BindException {
+        ServiceKey key = servicePort.key();
+        ChannelFuture bound = new Bootstrap().group(loop).channel(transport.datagramChannel())
+                .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(64 * 1024))
+                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
+                .handler(new ClientHandler())
+                .bind(new InetSocketAddress(key.clusterIP(), key.port())).awaitUninterruptibly();
+        if (!bound.isSuccess()) {
+            throw new BindException(Backends.format(key.clusterIP(), key.port()) + "/UDP", bound.cause());
+        }
+        channel = bound.channel();
+        log.info("Listening service={} port={} address={}/UDP", servicePort.serviceLabel(), servicePort.portLabel(),
+                Backends.format(key.clusterIP(), key.port()));
+    }
+
+    /** Stops taking new flows (the shutdown drain); flows go on until they end. Any thread. */
+    public void stopNewFlows() {
+        acceptingFlows = false;
+    }
+
+    /** Returns the flows of this Service port held now. Any thread (an estimate off the loop). */
+    public int flows() {
+        return table.size();
+    }
+
+    /** Closes the socket and ends every flow; blocks until done. Any thread but the listener's loop. */
+    public void close() {
+        if (channel == null) {
+            return;
+        }
+        loop.submit(() -> {
+            for (UdpFlow flow : table.all()) {
+                end(flow, "closed");
+            }
+        }).awaitUninterruptibly();
+        channel.close().awaitUninterruptibly();
+        ServiceKey key = servicePort.key();
+        log.info("Stopped listening address={}/UDP", Backends.format(key.clusterIP(), key.port()));
+    }
+
+    // ---- client to endpoint
+
+    private void fromClient(DatagramPacket packet) {
+        ByteBuf content = packet.content();
+        InetSocketAddress client = packet.sender();
+        int size = content.readableBytes();
+        if (size > MAX_PAYLOAD) {
+            servicePort.udp().drop(Drop.TOO_BIG);
+            return;
+        }
+        long now = System.nanoTime();
+        UdpFlow flow = table.get(client, now);
+        if (flow != null && !stillUsable(flow)) {
+            flow = null;
+        }
+        if (flow == null) {
+            flow = newFlow(client, now);
+            if (flow == null) {
+                return;
+            }
+        }
+        table.clientSent(flow, now);
+        Channel out = flow.channel;
+        if (out.isActive()) {
+            if (!out.isWritable()) {
+                servicePort.udp().drop(Drop.ERROR);
+                return;
+            }
+            out.write(content.retain(), out.voidPromise());
+            if (!dirty.contains(out)) {
+                dirty.add(out);
+            }
+        } else if (flow.pending != null && flow.pending.size() < MAX_PENDING) {
+            flow.pending.add(content.retain());
+        } else {
+            servicePort.udp().drop(Drop.ERROR);
+            return;
+        }
+        servicePort.udp().toEndpoint();
+        servicePort.countBytesToEndpoint(size);
+        flow.backend.counters().addBytesToEndpoint(size);
+    }
+
+    /** Starts a flow for {@code client}, or counts why not and returns {@code null}. */
+    private UdpFlow newFlow(InetSocketAddress client, long now) {
+        UdpFlow stale = table.find(client);
+        if (stale != null) {
+            end(stale, "expired");
+        }
+        if (!acceptingFlows) {
+            servicePort.udp().drop(Drop.NO_ENDPOINT);
+            return null;
+        }
+        if (!limit.tryAcquire()) {
+            servicePort.udp().drop(Drop.FLOW_LIMIT);
+            return null;
+        }
+        ServiceKey key = servicePort.key();
+        BackendState backend = servicePort.backendSet().pick(
+                PickContext.of(client.getAddress(), client.getPort(), key.clusterIP()));
+        if (backend == null) {
+            limit.release();
+            servicePort.countNoEndpoint();
+            servicePort.udp().drop(Drop.NO_ENDPOINT);
+            return null;
+        }
+        configureTable();
+        UdpFlow flow = new UdpFlow(client, backend, backend.counters().lease(), now);
+        flow.checkedAgainst = servicePort.backendSet();
+        table.add(flow);
+        ChannelFuture connect = new Bootstrap().group(loop).channel(transport.datagramChannel())
+                .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(64 * 1024))
+                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
+                .handler(new EndpointHandler(flow))
+                .connect(new InetSocketAddress(backend.address(), backend.port()));
+        flow.channel = connect.channel();
+        if (!connect.isDone()) {
+            flow.pending = new ArrayList<>(2);
+            connect.addListener((ChannelFutureListener) f -> connected(flow, f));
+        } else {
+            connected(flow, connect);
+        }
+        scheduleExpiry(flow, table.nanosLeft(flow, now));
+        log.debug("New flow service={} port={} client={} endpoint={}", servicePort.serviceLabel(),
+                servicePort.portLabel(), client, backend.endpoint());
+        return flow;
+    }
+
+    private void connected(UdpFlow flow, ChannelFuture f) {
+        List<Object> pending = flow.pending;
+        flow.pending = null;
+        if (!f.isSuccess() || flow.ended) {
+            if (pending != null) {
+                pending.forEach(ReferenceCountUtil::release);
+            }
+            if (!flow.ended) {
+                log.debug("Flow socket failed service={} client={} endpoint={}: {}", servicePort.serviceLabel(),
+                        flow.client, flow.backend.endpoint(), String.valueOf(f.cause()));
+                servicePort.udp().drop(Drop.ERROR);
+                end(flow, "socket failed");
+            }
+            return;
+        }
+        if (pending != null && !pending.isEmpty()) {
+            for (Object msg : pending) {
+                flow.channel.write(msg, flow.channel.voidPromise());
+            }
+            flow.channel.flush();
+        }
+    }
+
+    private void configureTable() {
+        DataPlaneSettings s = settings.get();
+        PortSpec port = servicePort.spec().port();
+        long idle = (port.udpIdleTimeout() != null ? port.udpIdleTimeout() : s.udp().idleTimeout()).toNanos();
+        table.configure(idle, port.udpResponses());
+    }
+
+    private void scheduleExpiry(UdpFlow flow, long nanos) {
+        flow.timer = loop.schedule(() -> checkExpiry(flow), Math.max(nanos, 1), TimeUnit.NANOSECONDS);
+    }
+
+    private void checkExpiry(UdpFlow flow) {
+        if (flow.ended) {
+            return;
+        }
+        long now = System.nanoTime();
+        long left = table.nanosLeft(flow, now);
+        if (left > 0) {
+            scheduleExpiry(flow, left);
+        } else {
+            end(flow, "idle");
+        }
+    }
+
+    /**
+     * Returns whether {@code flow}'s endpoint is still usable in the list in force, ending the flow if not. The
+     * list is scanned only when it changed since the flow's last check (one reference compare per datagram).
+     */
+    private boolean stillUsable(UdpFlow flow) {
+        io.svcproxy.balancer.BackendSet set = servicePort.backendSet();
+        if (set == flow.checkedAgainst) {
+            return true;
+        }
+        if (!FlowTable.usable(flow, set)) {
+            end(flow, "endpoint not usable");
+            return false;
+        }
+        flow.checkedAgainst = set;
+        return true;
+    }
+
+    /**
+     * Ends, on the listener's loop, the flows whose endpoint is no longer usable in the list in force: a flow never
+     * outlives its endpoint, even when no datagram comes. Called by the data plane after the list changed; any
+     * thread.
+     */
+    public void endpointsChanged() {
+        loop.execute(() -> {
+            for (UdpFlow flow : table.all()) {
+                if (!flow.ended) {
+                    stillUsable(flow);
+                }
+            }
+        });
+    }
+
+    // ---- endpoint to client
+
+    private void fromEndpoint(UdpFlow flow, ByteBuf content) {
+        int size = content.readableBytes();
+        if (flow.ended || !stillUsable(flow)) {
+            return;
+        }
+        if (!channel.isWritable()) {
+            servicePort.udp().drop(Drop.ERROR);
+            return;
+        }
+        flow.backend.counters().health().connectSucceeded();
+        boolean last = table.endpointSent(flow, System.nanoTime());
+        channel.write(new DatagramPacket(content.retain(), flow.client), channel.voidPromise());
+        servicePort.udp().toClient();
+        servicePort.countBytesToClient(size);
+        flow.backend.counters().addBytesToClient(size);
+        if (last) {
+            end(flow, "responses");
+        }
+    }
+
+    /** The endpoint refused, or its socket failed: the flow ends, and its next datagram is scheduled again. */
+    private void endpointFailed(UdpFlow flow, Throwable cause) {
+        if (flow.ended) {
+            return;
+        }
+        if (refused(cause)) {
+            servicePort.udp().drop(Drop.UNREACHABLE);
+            int failures = flow.backend.counters().health().connectFailed();
+            flow.backend.counters().countConnectFailure();
+            DataPlaneSettings s = settings.get();
+            if (s.outlierDetection().enabled() && failures >= s.outlierDetection().consecutiveFailures()) {
+                servicePort.maybeEject(flow.backend, failures, s.outlierDetection());
+            }
+            log.debug("Endpoint refused service={} port={} endpoint={} client={}", servicePort.serviceLabel(),
+                    servicePort.portLabel(), flow.backend.endpoint(), flow.client);
+        } else if (cause instanceof IOException) {
+            servicePort.udp().drop(Drop.ERROR);
+            log.debug("Flow error service={} endpoint={} client={}: {}", servicePort.serviceLabel(),
+                    flow.backend.endpoint(), flow.client, cause.toString());
+        } else {
+            servicePort.udp().drop(Drop.ERROR);
+            log.warn("Unexpected error service={} endpoint={} client={}", servicePort.serviceLabel(),
+                    flow.backend.endpoint(), flow.client, cause);
+        }
+        end(flow, "refused");
+    }
+
+    static boolean refused(Throwable cause) {
+        if (cause instanceof PortUnreachableException) {
+            return true;
+        }
+        String message = String.valueOf(cause.getMessage()).toLowerCase(java.util.Locale.ROOT);
+        return message.contains("refused") || message.contains("unreachable");
+    }
+
+    /** Ends {@code flow} once: forgets it, releases its lease and its place, closes its socket. */
+    private void end(UdpFlow flow, String why) {
+        if (flow.ended) {
+            return;
+        }
+        flow.ended = true;
+        table.remove(flow);
+        if (flow.timer != null) {
+            flow.timer.cancel(false);
+        }
+        if (flow.pending != null) {
+            flow.pending.forEach(ReferenceCountUtil::release);
+            flow.pending = null;
+        }
+        flow.lease.release();
+        limit.release();
+        servicePort.leaseReleased(flow.backend);
+        if (flow.channel != null) {
+            flow.channel.close();
+        }
+        log.debug("Flow ended service={} client={} endpoint={} reason={} responses={}", servicePort.serviceLabel(),
+                flow.client, flow.backend.endpoint(), why, flow.responses);
+    }
+
+    /** The handler of the listening socket: client datagrams. */
+    private final class ClientHandler extends ChannelInboundHandlerAdapter {
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            try {
+                if (msg instanceof DatagramPacket packet) {
+                    fromClient(packet);
+                }
+            } finally {
+                ReferenceCountUtil.release(msg);
+            }
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            for (int i = 0; i < dirty.size(); i++) {
+                dirty.get(i).flush();
+            }
+            dirty.clear();
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            if (cause instanceof IOException) {
+                // an ICMP error for a reply to a client that left, or a failed send: nothing to undo
+                servicePort.udp().drop(Drop.ERROR);
+                log.debug("Listener error service={} port={}: {}", servicePort.serviceLabel(),
+                        servicePort.portLabel(), cause.toString());
+            } else {
+                log.warn("Unexpected error service={} port={}", servicePort.serviceLabel(), servicePort.portLabel(),
+                        cause);
+            }
+        }
+    }
+
+    /** The handler of one flow's socket toward its endpoint: the endpoint's datagrams. */
+    private final class EndpointHandler extends ChannelInboundHandlerAdapter {
+        private final UdpFlow flow;
+
+        EndpointHandler(UdpFlow flow) {
+            this.flow = flow;
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            try {
+                if (msg instanceof DatagramPacket packet) {
+                    fromEndpoint(flow, packet.content());
+                } else if (msg instanceof ByteBuf buf) {
+                    fromEndpoint(flow, buf); // a connected epoll datagram channel may read plain buffers
+                }
+            } finally {
+                ReferenceCountUtil.release(msg);
+            }
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            channel.flush();
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            endpointFailed(flow, cause);
+        }
+    }
+}

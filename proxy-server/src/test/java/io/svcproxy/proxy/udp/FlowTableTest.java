@@ -1,0 +1,120 @@
+package io.svcproxy.proxy.udp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.svcproxy.balancer.BackendSet;
+import io.svcproxy.balancer.BackendState;
+import io.svcproxy.balancer.SessionAffinity;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** The flow table alone: expiry, udpResponses, the endpoint check, counted as IPVS counts UDP; time is injected. */
+class FlowTableTest {
+    static final long SECOND = TimeUnit.SECONDS.toNanos(1);
+    final InetSocketAddress client = new InetSocketAddress("127.0.1.1", 40000);
+    final BackendState a = BackendState.of(ip("127.0.0.61"), 53, 1);
+    final BackendState b = BackendState.of(ip("127.0.0.62"), 53, 1);
+
+    static InetAddress ip(String text) {
+        try {
+            return InetAddress.getByName(text);
+        } catch (java.net.UnknownHostException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    UdpFlow flow(BackendState backend, long now) {
+        return new UdpFlow(client, backend, backend.counters().lease(), now);
+    }
+
+    @Test
+    void aFlowLivesWhileDatagramsComeWithinTheIdleTimeout() {
+        FlowTable table = new FlowTable(30 * SECOND, 0);
+        UdpFlow flow = flow(a, 0);
+        table.add(flow);
+        table.clientSent(flow, 20 * SECOND);
+        table.endpointSent(flow, 40 * SECOND);
+        assertThat(table.get(client, 69 * SECOND)).isSameAs(flow);
+        assertThat(table.nanosLeft(flow, 69 * SECOND)).isEqualTo(SECOND);
+        assertThat(table.get(client, 70 * SECOND)).as("30 s after the last datagram").isNull();
+        assertThat(table.expire(70 * SECOND)).containsExactly(flow);
+        assertThat(table.size()).isZero();
+    }
+
+    @Test
+    void aFlowEndsWithItsLastAllowedResponse() {
+        FlowTable table = new FlowTable(30 * SECOND, 2);
+        UdpFlow flow = flow(a, 0);
+        table.add(flow);
+        assertThat(table.endpointSent(flow, 1)).isFalse();
+        assertThat(table.endpointSent(flow, 2)).as("udpResponses: 2 reached").isTrue();
+    }
+
+    @Test
+    void withoutUdpResponsesEveryAnswerKeepsTheFlow() {
+        FlowTable table = new FlowTable(30 * SECOND, 0);
+        UdpFlow flow = flow(a, 0);
+        for (int i = 0; i < 1000; i++) {
+            assertThat(table.endpointSent(flow, i)).isFalse();
+        }
+    }
+
+    @Test
+    void aReloadOfTheTimeoutsAppliesToTheNextChecks() {
+        FlowTable table = new FlowTable(30 * SECOND, 0);
+        UdpFlow flow = flow(a, 0);
+        table.add(flow);
+        table.configure(5 * SECOND, 1);
+        assertThat(table.get(client, 5 * SECOND)).isNull();
+        assertThat(table.endpointSent(flow, 0)).isTrue();
+    }
+
+    @Test
+    void oneLiveFlowPerClient() {
+        FlowTable table = new FlowTable(30 * SECOND, 0);
+        table.add(flow(a, 0));
+        assertThatThrownBy(() -> table.add(flow(b, 0))).isInstanceOf(IllegalStateException.class);
+    }
+
+    @Test
+    void aFlowsEndpointMustStayInTheListWithAWeight() {
+        BackendSet both = BackendSet.of("rr", Set.of(), SessionAffinity.NONE, List.of(a, b), System::nanoTime);
+        UdpFlow flow = flow(a, 0);
+        assertThat(FlowTable.usable(flow, both)).isTrue();
+        BackendSet withoutA = both.update("rr", Set.of(), SessionAffinity.NONE, List.of(b));
+        assertThat(FlowTable.usable(flow, withoutA)).as("removed").isFalse();
+        BackendSet drainingA = both.update("rr", Set.of(), SessionAffinity.NONE,
+                List.of(a.withWeight(0, BackendState.State.DRAINING), b));
+        assertThat(FlowTable.usable(flow, drainingA)).as("draining, weight 0").isFalse();
+        BackendSet sameCountersNewWeight = both.update("rr", Set.of(), SessionAffinity.NONE,
+                List.of(a.withWeight(5, BackendState.State.READY), b));
+        assertThat(FlowTable.usable(flow, sameCountersNewWeight)).as("reweighted, still there").isTrue();
+    }
+
+    @Test
+    void aFlowIsOneInactiveConnectionOfItsEndpointUntilReleased() {
+        UdpFlow flow = flow(a, 0);
+        assertThat(a.inactiveConnections()).isEqualTo(1);
+        assertThat(a.activeConnections()).isZero();
+        assertThat(a.counters().total()).isEqualTo(1);
+        flow.lease.release();
+        flow.lease.release();
+        assertThat(a.inactiveConnections()).isZero();
+    }
+
+    @Test
+    void theFlowLimitIsSharedAndGivenBack() {
+        UdpFlowLimit limit = new UdpFlowLimit(2);
+        assertThat(limit.tryAcquire()).isTrue();
+        assertThat(limit.tryAcquire()).isTrue();
+        assertThat(limit.tryAcquire()).as("maxUdpFlows: 2").isFalse();
+        limit.release();
+        assertThat(limit.tryAcquire()).isTrue();
+        assertThat(limit.flows()).isEqualTo(2);
+    }
+}

@@ -1,0 +1,322 @@
+package io.svcproxy.proxy.udp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.svcproxy.balancer.BackendState;
+import io.svcproxy.config.ConfigLoader;
+import io.svcproxy.proxy.ProxyServer;
+import io.svcproxy.proxy.dataplane.ServicePort;
+import io.svcproxy.proxy.dataplane.Transport;
+import io.svcproxy.proxy.dataplane.UdpCounters.Drop;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * UDP Service ports end to end on loopback: endpoints on 127.0.0.6x, the Service on 127.0.10.6x. Runs once per
+ * transport (see the subclasses).
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+abstract class UdpDataPlaneTest {
+    static final String VIP = "127.0.10.60";
+    static final int PORT = 10053;
+
+    final List<UdpEcho> echoes = new ArrayList<>();
+    final List<DatagramSocket> clients = new ArrayList<>();
+    ProxyServer server;
+
+    abstract Transport transport();
+
+    @AfterEach
+    void tearDown() {
+        clients.forEach(DatagramSocket::close);
+        if (server != null) {
+            server.close();
+        }
+        echoes.forEach(UdpEcho::close);
+    }
+
+    UdpEcho echo(String ip, String name) throws IOException {
+        UdpEcho e = new UdpEcho(ip, name, false);
+        echoes.add(e);
+        return e;
+    }
+
+    static String endpoints(UdpEcho... list) {
+        StringBuilder yaml = new StringBuilder("    endpoints:\n");
+        for (UdpEcho e : list) {
+            yaml.append("      - {ip: ").append(e.ip()).append(", port: ").append(e.port()).append("}\n");
+        }
+        return yaml.toString();
+    }
+
+    static String service(String scheduler, String proxyExtra, String portExtra, String endpointsYaml) {
+        return "proxy:\n  admin: off\n" + proxyExtra + "services:\n  - name: dns\n    clusterIP: " + VIP
+                + "\n    scheduler: " + scheduler + "\n    ports: [{protocol: UDP, port: " + PORT + portExtra + "}]\n"
+                + endpointsYaml;
+    }
+
+    void start(String yaml) throws Exception {
+        server = ProxyServer.start(ConfigLoader.parse(yaml, "test.yaml"), transport(), 2);
+    }
+
+    ServicePort port() {
+        return server.table().servicePorts().get(0);
+    }
+
+    /** A client socket connected to the Service: it accepts datagrams only from the clusterIP and port. */
+    DatagramSocket client() throws IOException {
+        return client("127.0.0.1");
+    }
+
+    DatagramSocket client(String ip) throws IOException {
+        DatagramSocket socket = new DatagramSocket(new InetSocketAddress(ip, 0));
+        socket.setSoTimeout(3000);
+        socket.connect(new InetSocketAddress(VIP, PORT));
+        clients.add(socket);
+        return socket;
+    }
+
+    static String ask(DatagramSocket socket, String text) throws IOException {
+        byte[] out = text.getBytes(StandardCharsets.UTF_8);
+        socket.send(new DatagramPacket(out, out.length));
+        DatagramPacket in = new DatagramPacket(new byte[65_535], 65_535);
+        socket.receive(in);
+        assertThat(in.getSocketAddress()).as("the reply's source").isEqualTo(new InetSocketAddress(VIP, PORT));
+        return new String(in.getData(), 0, in.getLength(), StandardCharsets.UTF_8);
+    }
+
+    static String name(String answer) {
+        return answer.substring(0, answer.indexOf(':'));
+    }
+
+    @Test
+    void roundRobinGivesEachNewFlowTheNextEndpointAndRepliesComeFromTheClusterIp() throws Exception {
+        UdpEcho a = echo("127.0.0.61", "a");
+        UdpEcho b = echo("127.0.0.62", "b");
+        UdpEcho c = echo("127.0.0.63", "c");
+        start(service("rr", "", "", endpoints(a, b, c)));
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            names.add(name(ask(client(), "q" + i)));
+        }
+        assertThat(names).containsExactly("a", "b", "c", "a", "b", "c");
+        assertThat(port().backendSet().backends()).allSatisfy(x -> {
+            assertThat(x.inactiveConnections()).as("flows of %s", x.endpoint()).isEqualTo(2);
+            assertThat(x.activeConnections()).isZero();
+        });
+    }
+
+    @Test
+    void aFlowStaysOnItsEndpoint() throws Exception {
+        UdpEcho a = echo("127.0.0.61", "a");
+        UdpEcho b = echo("127.0.0.62", "b");
+        start(service("rr", "", "", endpoints(a, b)));
+        DatagramSocket client = client();
+        String first = name(ask(client, "hello"));
+        for (int i = 0; i < 10; i++) {
+            assertThat(name(ask(client, "again " + i))).isEqualTo(first);
+        }
+        assertThat(port().backendSet().backends()).extracting(x -> x.counters().total())
+                .containsExactlyInAnyOrder(1L, 0L);
+    }
+
+    @Test
+    void boundariesAndBytesAreKeptUpToTheLargestDatagram() throws Exception {
+        UdpEcho raw = new UdpEcho("127.0.0.61", "raw", true);
+        echoes.add(raw);
+        start(service("rr", "", "", endpoints(raw)));
+        DatagramSocket client = client();
+        Random random = new Random(3);
+        for (int size : new int[] {1, 7, 1400, 9000, 65_507}) {
+            byte[] payload = new byte[size];
+            random.nextBytes(payload);
+            client.send(new DatagramPacket(payload, payload.length));
+            DatagramPacket in = new DatagramPacket(new byte[65_535], 65_535);
+            client.receive(in);
+            assertThat(java.util.Arrays.copyOf(in.getData(), in.getLength())).as("%d bytes", size)
+                    .isEqualTo(payload);
+        }
+        assertThat(port().udp().dropped(Drop.TOO_BIG)).isZero();
+        assertThat(port().bytesToEndpoint()).isEqualTo(1 + 7 + 1400 + 9000 + 65_507);
+    }
+
+    @Test
+    void aBurstOfDatagramsArrivesInOneFlow() throws Exception {
+        UdpEcho a = echo("127.0.0.61", "a");
+        start(service("rr", "", "", endpoints(a)));
+        DatagramSocket client = client();
+        client.setReceiveBufferSize(1 << 20);
+        int n = 200;
+        for (int i = 0; i < n; i++) {
+            byte[] out = ("burst-" + i).getBytes(StandardCharsets.UTF_8);
+            client.send(new DatagramPacket(out, out.length));
+        }
+        int got = 0;
+        try {
+            while (got < n) {
+                DatagramPacket in = new DatagramPacket(new byte[1500], 1500);
+                client.receive(in);
+                got++;
+            }
+        } catch (SocketTimeoutException e) {
+            // UDP may lose datagrams under a burst; loopback with room in the buffers does not
+        }
+        assertThat(got).isEqualTo(n);
+        assertThat(a.received.get()).isEqualTo(n);
+        assertThat(port().backendSet().backends().get(0).counters().total()).as("one flow").isEqualTo(1);
+        assertThat(port().udp().datagramsToEndpoint()).isEqualTo(n);
+        assertThat(port().udp().datagramsToClient()).isEqualTo(n);
+    }
+
+    @Test
+    void anIdleFlowIsForgottenAndTheNextDatagramIsANewFlow() throws Exception {
+        UdpEcho a = echo("127.0.0.61", "a");
+        UdpEcho b = echo("127.0.0.62", "b");
+        start(service("rr", "  udpIdleTimeout: 200ms\n", "", endpoints(a, b)));
+        DatagramSocket client = client();
+        assertThat(name(ask(client, "1"))).isEqualTo("a");
+        assertThat(name(ask(client, "2"))).isEqualTo("a");
+        await().atMost(Duration.ofSeconds(5)).until(() -> server.listeners().udpFlowCount() == 0);
+        assertThat(name(ask(client, "3"))).as("a new flow: rr moves on").isEqualTo("b");
+    }
+
+    @Test
+    void udpResponsesOneMakesEveryQueryAFlowOfItsOwn() throws Exception {
+        UdpEcho a = echo("127.0.0.61", "a");
+        UdpEcho b = echo("127.0.0.62", "b");
+        UdpEcho c = echo("127.0.0.63", "c");
+        start(service("rr", "", ", udpResponses: 1", endpoints(a, b, c)));
+        DatagramSocket client = client();
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            names.add(name(ask(client, "q" + i)));
+        }
+        assertThat(names).containsExactly("a", "b", "c", "a", "b", "c");
+        await().atMost(Duration.ofSeconds(5)).until(() -> server.listeners().udpFlowCount() == 0);
+    }
+
+    @Test
+    void aRemovedEndpointsFlowsMoveOnTheirNextDatagramAndItLeavesTheList() throws Exception {
+        UdpEcho a = echo("127.0.0.61", "a");
+        UdpEcho b = echo("127.0.0.62", "b");
+        start(service("rr", "", "", endpoints(a, b)));
+        DatagramSocket client = client();
+        assertThat(name(ask(client, "1"))).isEqualTo("a");
+        server.reload(ConfigLoader.parse(service("rr", "", "", endpoints(b)), "test.yaml"));
+        await().atMost(Duration.ofSeconds(5)).until(() -> port().backendSet().backends().size() == 1);
+        assertThat(name(ask(client, "2"))).isEqualTo("b");
+        assertThat(a.received.get()).isEqualTo(1);
+    }
+
+    @Test
+    void aRefusingEndpointEndsItsFlowAndTheNextDatagramFindsAnother() throws Exception {
+        UdpEcho a = echo("127.0.0.61", "a");
+        UdpEcho b = echo("127.0.0.62", "b");
+        start(service("rr", "", "", endpoints(a, b)));
+        a.close(); // its port now answers with ICMP port unreachable
+        DatagramSocket client = client();
+        client.setSoTimeout(300);
+        // the refusal reaches svcproxy's flow socket as an error on its next read (epoll) or send (NIO): the
+        // flow ends there and the client's next datagram is a new flow; a client retries, as DNS clients do
+        String answer = null;
+        for (int i = 0; i < 10 && answer == null; i++) {
+            try {
+                answer = ask(client, "try " + i);
+            } catch (SocketTimeoutException lost) {
+                // the datagram went to the refusing endpoint
+            }
+        }
+        assertThat(answer).isNotNull();
+        assertThat(name(answer)).isEqualTo("b");
+        assertThat(port().udp().dropped(Drop.UNREACHABLE)).isGreaterThanOrEqualTo(1);
+        BackendState dead = port().backendSet().backends().get(0);
+        assertThat(dead.counters().connectFailures()).isGreaterThanOrEqualTo(1);
+        assertThat(dead.inactiveConnections()).as("no flow left on the refusing endpoint").isZero();
+    }
+
+    @Test
+    void sourceHashingSendsEveryFlowOfOneClientAddressToOneEndpoint() throws Exception {
+        UdpEcho a = echo("127.0.0.61", "a");
+        UdpEcho b = echo("127.0.0.62", "b");
+        UdpEcho c = echo("127.0.0.63", "c");
+        start(service("sh", "", ", udpResponses: 1", endpoints(a, b, c)));
+        for (String clientIp : new String[] {"127.0.0.65", "127.0.0.66", "127.0.0.67"}) {
+            String first = name(ask(client(clientIp), "x"));
+            for (int i = 0; i < 4; i++) {
+                assertThat(name(ask(client(clientIp), "y" + i))).as("client %s", clientIp).isEqualTo(first);
+            }
+        }
+    }
+
+    @Test
+    void tcpAndUdpShareThePortNumber() throws Exception {
+        UdpEcho a = echo("127.0.0.61", "udp-a");
+        try (ServerSocket tcp = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.61"))) {
+            start("proxy: {admin: off}\nservices:\n  - name: dns\n    clusterIP: " + VIP + "\n    ports:\n"
+                    + "      - {name: udp, protocol: UDP, port: " + PORT + ", targetPort: " + a.port() + "}\n"
+                    + "      - {name: tcp, protocol: TCP, port: " + PORT + ", targetPort: " + tcp.getLocalPort()
+                    + "}\n    endpoints: [{ip: 127.0.0.61}]\n");
+            assertThat(name(ask(client(), "u"))).isEqualTo("udp-a");
+            try (Socket s = new Socket(VIP, PORT)) {
+                Socket accepted = tcp.accept();
+                accepted.getOutputStream().write("tcp".getBytes(StandardCharsets.UTF_8));
+                accepted.close();
+                InputStream in = s.getInputStream();
+                assertThat(new String(in.readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("tcp");
+            }
+        }
+    }
+
+    @Test
+    void theFlowLimitDropsNewFlowsAndCountsThem() throws Exception {
+        UdpEcho a = echo("127.0.0.61", "a");
+        start(service("rr", "  maxUdpFlows: 1\n", "", endpoints(a)));
+        DatagramSocket first = client();
+        assertThat(name(ask(first, "1"))).isEqualTo("a");
+        DatagramSocket second = client();
+        byte[] out = "2".getBytes(StandardCharsets.UTF_8);
+        second.send(new DatagramPacket(out, out.length));
+        await().atMost(Duration.ofSeconds(5)).until(() -> port().udp().dropped(Drop.FLOW_LIMIT) == 1);
+        assertThat(name(ask(first, "3"))).as("the flow that holds the place goes on").isEqualTo("a");
+    }
+
+    @Test
+    void metricsNameUdpFlowsDatagramsAndDrops() throws Exception {
+        UdpEcho a = echo("127.0.0.61", "a");
+        start(service("rr", "", "", endpoints(a)).replace("admin: off", "admin: 127.0.0.1:0"));
+        DatagramSocket client = client();
+        ask(client, "1");
+        ask(client, "2");
+        String metrics = server.meterRegistry().scrape();
+        String endpoint = "endpoint=\"127.0.0.61:" + a.port() + "\"";
+        assertThat(metrics).contains("svcproxy_udp_flows_active{" + endpoint + ",port=\"" + PORT
+                + "\",service=\"default/dns\"} 1.0");
+        assertThat(metrics).contains("svcproxy_udp_flows_total{" + endpoint + ",port=\"" + PORT
+                + "\",service=\"default/dns\"} 1.0");
+        assertThat(metrics).contains("svcproxy_udp_datagrams_total{direction=\"to_endpoint\",port=\"" + PORT
+                + "\",service=\"default/dns\"} 2.0");
+        assertThat(metrics).contains("svcproxy_udp_datagrams_total{direction=\"to_client\",port=\"" + PORT
+                + "\",service=\"default/dns\"} 2.0");
+        assertThat(metrics).contains("svcproxy_udp_dropped_total{port=\"" + PORT
+                + "\",reason=\"flow_limit\",service=\"default/dns\"} 0.0");
+        assertThat(metrics).containsPattern("svcproxy_bytes_total\\{direction=\"to_endpoint\",port=\"" + PORT
+                + "\",service=\"default/dns\"} 2\\.0");
+    }
+}
