@@ -68,4 +68,18 @@ if [[ ! -x /usr/bin/chromium || ! -x /usr/bin/chromedriver ]]; then
     fi
 fi
 
+# The UDP tests (proxy-server, DnsmasqDigTest) use Debian's dnsmasq as DNS endpoints and dig as the client, and
+# fail saying so when they are missing. Install them when root can.
+if [[ ! -x /usr/sbin/dnsmasq || ! -x /usr/bin/dig ]]; then
+    if [[ $(id -u) == 0 ]]; then
+        echo "test.sh: installing dnsmasq-base and bind9-dnsutils" >&2
+        apt-get update -q >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends dnsmasq-base bind9-dnsutils \
+            >/dev/null || echo "test.sh: installing dnsmasq-base and bind9-dnsutils failed: the UDP tests will fail" >&2
+    else
+        echo "test.sh: dnsmasq and dig are missing and only root can install them" \
+             "(apt-get install dnsmasq-base bind9-dnsutils): the UDP tests will fail" >&2
+    fi
+fi
+
 exec mvn -B -ntp verify "$@"
