@@ -45,6 +45,7 @@ public final class ListenerManager implements AutoCloseable {
     private volatile FdGuard fdGuard = FdGuard.PROCESS;
     private final java.util.concurrent.atomic.LongAdder fdPauses = new java.util.concurrent.atomic.LongAdder();
     private volatile DataPlaneSettings settings;
+    private volatile boolean listenersClosed;
 
     /**
      * Creates the event loops.
@@ -220,6 +221,12 @@ public final class ListenerManager implements AutoCloseable {
             unbind(key);
         }
         udpListeners.values().forEach(io.svcproxy.proxy.udp.UdpListener::stopNewFlows);
+        listenersClosed = true;
+    }
+
+    /** Returns whether {@link #closeListeners} ran: no new connection or UDP flow is taken (the shutdown drain). */
+    public boolean listenersClosed() {
+        return listenersClosed;
     }
 
     /** Tells the data plane that the endpoint list of {@code port} changed (UDP flows of endpoints that left end). */

@@ -298,6 +298,38 @@ abstract class UdpDataPlaneTest {
     }
 
     @Test
+    void theShutdownDrainTakesNoNewFlowAndEndsAfterDrainTimeout() throws Exception {
+        UdpEcho a = echo("127.0.0.61", "a");
+        start(service("rr", "  drainTimeout: 2s\n", "", endpoints(a)));
+        DatagramSocket old = client();
+        assertThat(name(ask(old, "before"))).isEqualTo("a");
+        Thread shutdown = new Thread(server::shutdown, "shutdown");
+        shutdown.start();
+        await().atMost(Duration.ofSeconds(5)).until(() -> server.listeners().listenersClosed());
+        assertThat(name(ask(old, "during"))).as("the flow that was there goes on").isEqualTo("a");
+        DatagramSocket fresh = client();
+        fresh.setSoTimeout(500);
+        byte[] out = "new".getBytes(StandardCharsets.UTF_8);
+        fresh.send(new DatagramPacket(out, out.length));
+        assertThat(receiveOrNull(fresh)).as("no new flow while draining").isNull();
+        shutdown.join(10_000);
+        assertThat(shutdown.isAlive()).isFalse();
+        old.setSoTimeout(500);
+        old.send(new DatagramPacket(out, out.length));
+        assertThat(receiveOrNull(old)).as("after drainTimeout").isNull();
+    }
+
+    static String receiveOrNull(DatagramSocket socket) throws IOException {
+        try {
+            DatagramPacket in = new DatagramPacket(new byte[1500], 1500);
+            socket.receive(in);
+            return new String(in.getData(), 0, in.getLength(), StandardCharsets.UTF_8);
+        } catch (SocketTimeoutException | java.net.PortUnreachableException e) {
+            return null; // nothing came, or the Service's socket is closed (ICMP port unreachable)
+        }
+    }
+
+    @Test
     void metricsNameUdpFlowsDatagramsAndDrops() throws Exception {
         UdpEcho a = echo("127.0.0.61", "a");
         start(service("rr", "", "", endpoints(a)).replace("admin: off", "admin: 127.0.0.1:0"));
