@@ -331,7 +331,7 @@ class SidecarIT {
         return cmd.get(cmd.indexOf("--name") + 1);
     }
 
-    private static long ipKey(String ip) {
+    static long ipKey(String ip) {
         long key = 0;
         for (String part : ip.split("\\.")) {
             key = key * 256 + Integer.parseInt(part);

@@ -10,9 +10,12 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
-/** {@code backend --listen IP:PORT [--name NAME] [--mode echo|http|discard|name]}: a small test server. */
+/**
+ * {@code backend --listen IP:PORT [--name NAME] [--mode echo|http|discard|name|dns] [--answer IP]}: a small test
+ * server.
+ */
 @Command(name = "backend", description = "Run a small test server: echo, http (answers with its name), "
-        + "discard, or name (writes its name and closes).")
+        + "discard, name (writes its name and closes), or dns (UDP: answers every A query with --answer).")
 final class BackendCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -24,23 +27,49 @@ final class BackendCommand implements Callable<Integer> {
     String name;
 
     @Option(names = "--mode", paramLabel = "MODE", defaultValue = "http",
-            description = "echo, http, discard or name (default: ${DEFAULT-VALUE}).")
+            description = "echo, http, discard, name or dns (default: ${DEFAULT-VALUE}).")
     String mode;
+
+    @Option(names = "--answer", paramLabel = "IP", description = "dns mode: the IPv4 address of every A answer "
+            + "(default: the listen address).")
+    String answer;
 
     @Override
     public Integer call() {
         InetSocketAddress address = parseAddress(listen);
+        if (mode.equals("dns")) {
+            return dns(address);
+        }
         TestBackend.Mode parsedMode;
         try {
             parsedMode = TestBackend.Mode.of(mode);
         } catch (IllegalArgumentException e) {
             throw new ParameterException(spec.commandLine(),
-                    "--mode: " + mode + " (expected: echo, http, discard, name)");
+                    "--mode: " + mode + " (expected: echo, http, discard, name, dns)");
         }
         String serverName = name == null ? listen : name;
         TestBackend backend;
         try {
             backend = TestBackend.start(address, serverName, parsedMode);
+        } catch (BindException e) {
+            spec.commandLine().getErr().println("svcproxy: " + e.getMessage());
+            spec.commandLine().getErr().flush();
+            return ExitCodes.RUNTIME_FAILURE;
+        }
+        Runtime.getRuntime().addShutdownHook(new Thread(backend::close, "backend-shutdown"));
+        backend.awaitClosed();
+        return ExitCodes.OK;
+    }
+
+    private Integer dns(InetSocketAddress address) {
+        InetAddress ip = answer == null ? address.getAddress() : parseAddress(answer + ":0").getAddress();
+        if (!(ip instanceof java.net.Inet4Address v4)) {
+            throw new ParameterException(spec.commandLine(), "--answer: " + ip.getHostAddress()
+                    + " (expected: an IPv4 address)");
+        }
+        DnsBackend backend;
+        try {
+            backend = DnsBackend.start(address, name == null ? listen : name, v4);
         } catch (BindException e) {
             spec.commandLine().getErr().println("svcproxy: " + e.getMessage());
             spec.commandLine().getErr().flush();
