@@ -1,0 +1,245 @@
+#!/usr/bin/python3
+"""The UDP row: cluster DNS through svcproxy vs nginx (stream, listen ... udp, proxy_responses 1) vs direct.
+
+Three Debian dnsmasq instances on 127.0.0.81-83 are the endpoints; Debian's dnsperf asks (20 sockets, up to 100
+queries outstanding) for a fixed time against each target in turn: direct (one dnsmasq), nginx and svcproxy (all
+three, round-robin, a flow ended by its answer). Each measurement starts the proxy afresh, warms it up with the
+same load, then records queries per second, average latency, and the proxy's CPU seconds per query (utime+stime
+of its process group from /proc). Then, per proxy, RSS with 50,000 live flows: one query from each of 50,000
+client ports, answered, with the flows kept (udpIdleTimeout / proxy_timeout 60 s), RSS read while they live.
+
+svcproxy is started the way users start it: the launcher, ./svcproxy run --config FILE.
+
+    bench/udp.py [--seconds 10] [--reps 3] [--flows 50000] [--out DIR]
+"""
+import argparse
+import json
+import os
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench  # noqa: E402  the process, CPU and RSS helpers of the TCP bench
+
+HERE = bench.HERE
+ROOT = bench.ROOT
+ENDPOINTS = ['127.0.0.81', '127.0.0.82', '127.0.0.83']
+DNS_PORT = 5353
+PORT = 5300
+TARGETS = {'direct': ENDPOINTS[0], 'nginx': '127.0.10.83', 'svcproxy': '127.0.10.82'}
+NAME = 'bench.test'
+
+
+def start_dnsmasq(procs):
+    ps = []
+    for i, ip in enumerate(ENDPOINTS):
+        ps.append(procs.start(f'dnsmasq-{i + 1}', [
+            'dnsmasq', '--keep-in-foreground', '--conf-file=/dev/null', '--no-resolv', '--no-hosts',
+            '--bind-interfaces', f'--listen-address={ip}', f'--port={DNS_PORT}', '--pid-file=', '--user=root',
+            '--cache-size=1000', f'--address=/{NAME}/127.1.0.{i + 1}', '--dns-forward-max=10000']))
+    for ip in ENDPOINTS:
+        wait_dns(ip, DNS_PORT)
+    return ps
+
+
+def dns_query(qid):
+    q = qid.to_bytes(2, 'big') + b'\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00'
+    for label in NAME.split('.'):
+        q += bytes([len(label)]) + label.encode()
+    return q + b'\x00\x00\x01\x00\x01'
+
+
+def wait_dns(ip, port, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.settimeout(0.3)
+        while time.monotonic() < deadline:
+            try:
+                s.sendto(dns_query(1), (ip, port))
+                s.recvfrom(512)
+                return
+            except OSError:
+                time.sleep(0.1)
+    raise RuntimeError(f'no DNS answer from {ip}:{port} within {timeout} s')
+
+
+def start_proxy(procs, target, rundir, idle):
+    ip = TARGETS[target]
+    if target == 'direct':
+        return None, ENDPOINTS[0], DNS_PORT
+    if target == 'nginx':
+        cfg = os.path.join(rundir, 'nginx-udp.conf')
+        with open(cfg, 'w') as f:
+            f.write(f"""load_module {stream_module()};
+worker_processes auto;
+worker_rlimit_nofile {nofile()};
+daemon off;
+pid {rundir}/nginx-udp.pid;
+error_log {rundir}/nginx-udp.error.log warn;
+events {{ worker_connections {max(1024, nofile() - 100)}; }}
+stream {{
+    upstream dns {{
+{''.join(f'        server {e}:{DNS_PORT};' + chr(10) for e in ENDPOINTS)}    }}
+    server {{
+        listen {ip}:{PORT} udp;
+        proxy_pass dns;
+        {'' if idle else 'proxy_responses 1;'}
+        proxy_timeout {'60s' if idle else '30s'};
+    }}
+}}
+""")
+        p = procs.start('nginx-udp', ['nginx', '-e', f'{rundir}/nginx-udp.error.log', '-p', rundir, '-c', cfg])
+    else:
+        cfg = os.path.join(rundir, 'svcproxy-udp.yaml')
+        responses = '' if idle else ', udpResponses: 1'
+        with open(cfg, 'w') as f:
+            f.write(f"""proxy: {{admin: off, udpIdleTimeout: {'60s' if idle else '30s'}, maxUdpFlows: 200000}}
+services:
+  - name: dns
+    clusterIP: {ip}
+    ports: [{{protocol: UDP, port: {PORT}, targetPort: {DNS_PORT}{responses}}}]
+    endpoints: [{', '.join('{ip: ' + e + '}' for e in ENDPOINTS)}]
+""")
+        p = procs.start('svcproxy', [os.path.join(ROOT, 'svcproxy'), 'run', '--config', cfg])
+    wait_dns(ip, PORT, timeout=60.0)
+    return p, ip, PORT
+
+
+def stream_module():
+    for m in ('/usr/lib/nginx/modules/ngx_stream_module.so', '/usr/share/nginx/modules/ngx_stream_module.so'):
+        if os.path.exists(m):
+            return m
+    raise RuntimeError('nginx stream module missing: apt-get install libnginx-mod-stream')
+
+
+def nofile():
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def dnsperf(procs, ip, port, seconds, qfile):
+    rc, out, err = bench.run_bounded(['dnsperf', '-s', ip, '-p', str(port), '-d', qfile, '-l', str(seconds),
+                                      '-c', '20', '-q', '100', '-t', '2'], seconds + 30, procs)
+    qps = lat = completed = None
+    for line in out.splitlines():
+        line = line.strip()
+        if line.startswith('Queries per second:'):
+            qps = float(line.split(':')[1])
+        elif line.startswith('Average Latency (s):'):
+            lat = float(line.split(':')[1].split()[0])
+        elif line.startswith('Queries completed:'):
+            completed = int(line.split(':')[1].split()[0])
+    if qps is None:
+        raise RuntimeError(f'dnsperf gave no figure (rc {rc}): {out} {err}')
+    return qps, lat, completed
+
+
+def measure(procs, target, rundir, seconds, qfile):
+    p, ip, port = start_proxy(procs, target, rundir, idle=False)
+    try:
+        dnsperf(procs, ip, port, 2, qfile)  # warm-up, not measured
+        cpu0 = bench.group_cpu_ticks(p.pid) if p else 0
+        qps, lat, completed = dnsperf(procs, ip, port, seconds, qfile)
+        cpu = ((bench.group_cpu_ticks(p.pid) - cpu0) / bench.CLK) if p else None
+        r = {'target': target, 'qps': qps, 'latency_ms': lat * 1000 if lat else None, 'queries': completed,
+             'cpu_s': cpu, 'cpu_us_per_query': cpu / completed * 1e6 if cpu is not None and completed else None}
+        bench.log(f'udp {target}: {qps:,.0f} q/s, {r["latency_ms"]:.3f} ms'
+                  + (f', {r["cpu_us_per_query"]:.1f} µs CPU/query' if cpu is not None else ''))
+        return r
+    finally:
+        procs.stop(p)
+
+
+def rss_with_flows(procs, target, rundir, flows):
+    p, ip, port = start_proxy(procs, target, rundir, idle=True)
+    try:
+        base = bench.group_rss_kib(p.pid)
+        answered = 0
+        sources = [f'127.0.4.{i}' for i in range(1, 1 + (flows + 19_999) // 20_000)]
+        sent = 0
+        for src in sources:
+            for sport in range(20_000, 40_000):
+                if sent >= flows:
+                    break
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                    s.bind((src, sport))
+                    s.settimeout(1.0)
+                    s.sendto(dns_query(sent % 65536), (ip, port))
+                    try:
+                        s.recvfrom(512)
+                        answered += 1
+                    except OSError:
+                        pass
+                sent += 1
+        time.sleep(1.0)
+        rss = bench.group_rss_kib(p.pid)
+        r = {'target': target, 'flows': flows, 'answered': answered, 'rss_mib': rss / 1024,
+             'rss_mib_idle': base / 1024, 'kib_per_flow': (rss - base) / max(answered, 1)}
+        bench.log(f'udp {target}: {answered} of {flows} flows answered, RSS {rss / 1024:.1f} MiB '
+                  f'(idle {base / 1024:.1f} MiB, {r["kib_per_flow"]:.2f} KiB per flow)')
+        return r
+    finally:
+        procs.stop(p)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--seconds', type=int, default=10)
+    ap.add_argument('--reps', type=int, default=3)
+    ap.add_argument('--flows', type=int, default=50_000)
+    ap.add_argument('--out', default=os.path.join(HERE, 'results', 'udp-' + time.strftime('%Y%m%d-%H%M%S')))
+    opts = ap.parse_args()
+    for tool in ('dnsmasq', 'dnsperf', 'nginx'):
+        if not any(os.access(os.path.join(d, tool), os.X_OK) for d in ('/usr/sbin', '/usr/bin')):
+            sys.exit(f'udp bench: {tool} is missing (apt-get install dnsmasq-base dnsperf nginx '
+                     'libnginx-mod-stream)')
+    rundir = os.path.join(opts.out, 'run')
+    os.makedirs(rundir, exist_ok=True)
+    qfile = os.path.join(rundir, 'queries.txt')
+    with open(qfile, 'w') as f:
+        f.write(f'{NAME} A\n')
+    procs = bench.Procs(rundir)
+    results = {'rows': [], 'flows': []}
+    try:
+        start_dnsmasq(procs)
+        for rep in range(opts.reps):
+            order = list(TARGETS)[rep % 3:] + list(TARGETS)[:rep % 3]
+            for target in order:
+                results['rows'].append(measure(procs, target, rundir, opts.seconds, qfile))
+        for target in ('nginx', 'svcproxy'):
+            results['flows'].append(rss_with_flows(procs, target, rundir, opts.flows))
+    finally:
+        procs.stop_all()
+    table = []
+    for target in TARGETS:
+        rows = [r for r in results['rows'] if r['target'] == target]
+        med = {k: statistics.median([r[k] for r in rows if r[k] is not None] or [0])
+               for k in ('qps', 'latency_ms', 'cpu_us_per_query')}
+        table.append((target, med, min(r['qps'] for r in rows), max(r['qps'] for r in rows)))
+    nginx = next(t for t in table if t[0] == 'nginx')[1]
+    lines = ['| target | queries/s (median, min–max) | latency ms | proxy CPU µs/query | q/s ÷ nginx | CPU ÷ nginx |',
+             '| --- | ---: | ---: | ---: | ---: | ---: |']
+    for target, med, lo, hi in table:
+        ratio = med['qps'] / nginx['qps'] if nginx['qps'] else 0
+        cpu_ratio = (med['cpu_us_per_query'] / nginx['cpu_us_per_query']
+                     if target != 'direct' and nginx['cpu_us_per_query'] else None)
+        lines.append(f"| {target} | {med['qps']:,.0f} ({lo:,.0f}–{hi:,.0f}) | {med['latency_ms']:.3f} | "
+                     + (f"{med['cpu_us_per_query']:.1f}" if target != 'direct' else '–')
+                     + f" | {ratio:.2f} | " + (f'{cpu_ratio:.2f}' if cpu_ratio else '–') + ' |')
+    for f in results['flows']:
+        lines.append(f"\n{f['target']}: RSS {f['rss_mib']:.1f} MiB with {f['answered']:,} live flows "
+                     f"(idle {f['rss_mib_idle']:.1f} MiB, {f['kib_per_flow']:.2f} KiB per flow)")
+    report = '\n'.join(lines)
+    with open(os.path.join(opts.out, 'udp-report.md'), 'w') as f:
+        f.write(report + '\n')
+    with open(os.path.join(opts.out, 'udp-results.json'), 'w') as f:
+        json.dump(results, f, indent=1)
+    print(report)
+
+
+if __name__ == '__main__':
+    main()
