@@ -198,6 +198,57 @@ class StatusPageBrowserTest {
         return backend.address().getAddress().getHostAddress() + ":" + backend.address().getPort();
     }
 
+    @Test
+    void showsAUdpPortWithItsFlowsAndDatagrams() throws Exception {
+        try (java.net.DatagramSocket endpoint = new java.net.DatagramSocket(new InetSocketAddress("127.0.0.75", 0))) {
+            Thread echo = new Thread(() -> {
+                byte[] buffer = new byte[1500];
+                while (!endpoint.isClosed()) {
+                    try {
+                        java.net.DatagramPacket in = new java.net.DatagramPacket(buffer, buffer.length);
+                        endpoint.receive(in);
+                        endpoint.send(new java.net.DatagramPacket(in.getData(), in.getLength(), in.getSocketAddress()));
+                    } catch (IOException e) {
+                        return;
+                    }
+                }
+            }, "udp-echo");
+            echo.setDaemon(true);
+            echo.start();
+            Path file = dir.resolve("svcproxy.yaml");
+            write(file, """
+                    proxy: {admin: "127.0.0.1:0"}
+                    services:
+                      - name: dns
+                        namespace: kube-system
+                        clusterIP: 127.0.10.79
+                        ports: [{name: dns, protocol: UDP, port: 18779}]
+                        endpoints: [{ip: 127.0.0.75, port: %d}]
+                    """.formatted(endpoint.getLocalPort()));
+            server = ProxyServer.start(ConfigLoader.load(file), Transport.select(), 2);
+            try (java.net.DatagramSocket client = new java.net.DatagramSocket(new InetSocketAddress("127.0.0.1", 0))) {
+                client.setSoTimeout(3000);
+                client.connect(new InetSocketAddress("127.0.10.79", 18779));
+                for (int i = 0; i < 3; i++) {
+                    byte[] out = ("q" + i).getBytes(StandardCharsets.UTF_8);
+                    client.send(new java.net.DatagramPacket(out, out.length));
+                    client.receive(new java.net.DatagramPacket(new byte[1500], 1500));
+                }
+                driver = chromium();
+                driver.get("http://127.0.0.1:" + server.adminAddress().getPort() + "/");
+                await("the UDP card shows its flow and datagrams").atMost(Duration.ofSeconds(15)).ignoreExceptions()
+                        .untilAsserted(() -> {
+                            String card = (String) driver.executeScript("const c = [...document.querySelectorAll("
+                                    + "'section.card')].find(x => x.dataset.service === 'kube-system/dns:dns');"
+                                    + " return c ? c.textContent : '';");
+                            assertThat(card).contains("/UDP").contains("flows 1")
+                                    .contains("3 \u2192 endpoint").contains("3 \u2192 client");
+                        });
+                screenshot("stats-udp.png", 1366, 0);
+            }
+        }
+    }
+
     /** Returns the config: Service shop/web (rr) over {@code web}, shop/cache (lc) over {@code cache}. */
     private static String config(List<TestBackend> web, TestBackend cache, String extraOnFirstEndpoint) {
         List<String> endpoints = new ArrayList<>();

@@ -330,6 +330,23 @@ abstract class UdpDataPlaneTest {
     }
 
     @Test
+    void aTcpHealthCheckTakesAnEndpointWhoseTcpPortIsDownOutOfTheUdpRotation() throws Exception {
+        UdpEcho a = echo("127.0.0.61", "a");
+        UdpEcho b = echo("127.0.0.62", "b");
+        // a also answers on TCP at its port number (as DNS servers do); b does not
+        try (ServerSocket tcpA = new ServerSocket(a.port(), 50, InetAddress.getByName("127.0.0.61"))) {
+            start("proxy: {admin: off}\nservices:\n  - name: dns\n    clusterIP: " + VIP + "\n"
+                    + "    healthCheck: {interval: 100ms, timeout: 100ms, rise: 1, fall: 1}\n"
+                    + "    ports: [{protocol: UDP, port: " + PORT + "}]\n" + endpoints(a, b));
+            await().atMost(Duration.ofSeconds(10)).until(() -> port().backendSet().backends().stream()
+                    .anyMatch(x -> x.state() == BackendState.State.UNHEALTHY));
+            for (int i = 0; i < 4; i++) {
+                assertThat(name(ask(client(), "q" + i))).as("only the endpoint that passes its check").isEqualTo("a");
+            }
+        }
+    }
+
+    @Test
     void metricsNameUdpFlowsDatagramsAndDrops() throws Exception {
         UdpEcho a = echo("127.0.0.61", "a");
         start(service("rr", "", "", endpoints(a)).replace("admin: off", "admin: 127.0.0.1:0"));
