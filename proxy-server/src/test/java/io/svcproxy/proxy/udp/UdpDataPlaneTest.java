@@ -367,5 +367,15 @@ abstract class UdpDataPlaneTest {
                 + "\",reason=\"flow_limit\",service=\"default/dns\"} 0.0");
         assertThat(metrics).containsPattern("svcproxy_bytes_total\\{direction=\"to_endpoint\",port=\"" + PORT
                 + "\",service=\"default/dns\"} 2\\.0");
+        java.net.http.HttpResponse<String> services = java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:"
+                        + server.adminAddress().getPort() + "/api/v1/services")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        com.fasterxml.jackson.databind.JsonNode port = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(services.body()).get("services").get(0);
+        assertThat(port.get("protocol").asText()).isEqualTo("UDP");
+        assertThat(port.get("endpoints").get(0).get("flows").asInt()).isEqualTo(1);
+        assertThat(port.get("udp").get("datagramsToClient").asLong()).isEqualTo(2);
+        assertThat(port.get("udp").get("dropped").get("flow_limit").asLong()).isZero();
     }
 }
