@@ -74,29 +74,15 @@ class DnsSidecarIT {
                 })
                 .withCommand("3600");
         app.start();
-        sidecar = SvcproxyImage.container()
-                .withNetworkMode("container:" + app.getContainerId())
-                .withFileSystemBind(configDir.toString(), "/etc/svcproxy", BindMode.READ_ONLY)
-                .withTmpFs(Map.of("/tmp", "rw,exec,size=64m"))
-                .withCreateContainerCmdModifier(cmd -> cmd.getHostConfig().withReadonlyRootfs(true))
-                .waitingFor(Wait.forLogMessage(".*Serving config.*\\n", 1).withStartupTimeout(START_TIMEOUT));
+        sidecar = SidecarIT.svcproxySidecar(app, configDir, false);
         sidecar.start();
     }
 
     @AfterAll
     static void stopPod() {
-        List<GenericContainer<?>> all = new ArrayList<>();
-        all.add(sidecar);
-        all.add(app);
+        List<GenericContainer<?>> all = new ArrayList<>(java.util.Arrays.asList(sidecar, app));
         all.addAll(dns);
-        for (GenericContainer<?> c : all) {
-            if (c != null) {
-                c.stop();
-            }
-        }
-        if (network != null) {
-            network.close();
-        }
+        SvcproxyImage.stopAll(all, network);
     }
 
     @Test

@@ -106,14 +106,7 @@ class SidecarIT {
         all.add(app);
         all.add(echo);
         all.addAll(backends);
-        for (GenericContainer<?> c : all) {
-            if (c != null) {
-                c.stop();
-            }
-        }
-        if (network != null) {
-            network.close();
-        }
+        SvcproxyImage.stopAll(all, network);
     }
 
     @Test

@@ -79,4 +79,17 @@ final class SvcproxyImage {
     static Path dockerDir() {
         return Path.of(System.getProperty("svcproxy.dockerDir", ".")).toAbsolutePath().normalize();
     }
+
+    /** Stops the containers that were started (nulls are skipped), then removes the network. */
+    static void stopAll(java.util.List<? extends org.testcontainers.containers.GenericContainer<?>> containers,
+                        org.testcontainers.containers.Network network) {
+        for (org.testcontainers.containers.GenericContainer<?> c : containers) {
+            if (c != null) {
+                c.stop();
+            }
+        }
+        if (network != null) {
+            network.close();
+        }
+    }
 }

@@ -48,17 +48,10 @@ final class BackendCommand implements Callable<Integer> {
                     "--mode: " + mode + " (expected: echo, http, discard, name, dns)");
         }
         String serverName = name == null ? listen : name;
-        TestBackend backend;
-        try {
-            backend = TestBackend.start(address, serverName, parsedMode);
-        } catch (BindException e) {
-            spec.commandLine().getErr().println("svcproxy: " + e.getMessage());
-            spec.commandLine().getErr().flush();
-            return ExitCodes.RUNTIME_FAILURE;
-        }
-        Runtime.getRuntime().addShutdownHook(new Thread(backend::close, "backend-shutdown"));
-        backend.awaitClosed();
-        return ExitCodes.OK;
+        return serve(() -> {
+            TestBackend backend = TestBackend.start(address, serverName, parsedMode);
+            return new Running(backend::close, backend::awaitClosed);
+        });
     }
 
     private Integer dns(InetSocketAddress address) {
@@ -67,16 +60,32 @@ final class BackendCommand implements Callable<Integer> {
             throw new ParameterException(spec.commandLine(), "--answer: " + ip.getHostAddress()
                     + " (expected: an IPv4 address)");
         }
-        DnsBackend backend;
+        return serve(() -> {
+            DnsBackend backend = DnsBackend.start(address, name == null ? listen : name, v4);
+            return new Running(backend::close, backend::awaitClosed);
+        });
+    }
+
+    /** A started server: how to stop it, and how to wait until it stopped. */
+    private record Running(Runnable close, Runnable awaitClosed) {
+    }
+
+    private interface Starter {
+        Running start() throws BindException;
+    }
+
+    /** Starts a server and serves until the process is stopped; a bind failure is exit code 1 with its message. */
+    private Integer serve(Starter starter) {
+        Running running;
         try {
-            backend = DnsBackend.start(address, name == null ? listen : name, v4);
+            running = starter.start();
         } catch (BindException e) {
             spec.commandLine().getErr().println("svcproxy: " + e.getMessage());
             spec.commandLine().getErr().flush();
             return ExitCodes.RUNTIME_FAILURE;
         }
-        Runtime.getRuntime().addShutdownHook(new Thread(backend::close, "backend-shutdown"));
-        backend.awaitClosed();
+        Runtime.getRuntime().addShutdownHook(new Thread(running.close(), "backend-shutdown"));
+        running.awaitClosed().run();
         return ExitCodes.OK;
     }
 
