@@ -24,7 +24,7 @@ public interface Scheduler {
      */
     Scheduler withBackends(List<? extends Backend> backends);
 
-    /** Returns the IPVS short name: rr, wrr, lc, wlc, sed, nq, dh, sh or mh. */
+    /** Returns the name: an IPVS short name (rr, wrr, lc, wlc, sed, nq, dh, sh, mh) or random (iptables mode). */
     String name();
 
     /** Returns the backends this scheduler was built from, in scheduling order. */

@@ -10,7 +10,8 @@ import java.util.stream.Collectors;
 /** Maps the IPVS short names to schedulers. */
 public final class Schedulers {
     /** The supported scheduler names, in the order error messages list them. */
-    public static final List<String> NAMES = List.of("rr", "wrr", "lc", "wlc", "sed", "nq", "dh", "sh", "mh");
+    public static final List<String> NAMES = List.of("rr", "wrr", "lc", "wlc", "sed", "nq", "dh", "sh", "mh",
+            "random");
 
     private Schedulers() {
     }
@@ -38,7 +39,19 @@ public final class Schedulers {
      *     that does not belong to the scheduler
      */
     public static Scheduler create(String name, Set<SchedulerFlag> flags, List<? extends Backend> backends) {
+        return create(name, flags, backends, RandomScheduler.THREAD_LOCAL);
+    }
+
+    /**
+     * Returns a new scheduler over {@code backends}, drawing from {@code random} where the scheduler draws at all
+     * ({@code random}); the others ignore it.
+     *
+     * @throws IllegalArgumentException as {@link #create(String, Set, List)}
+     */
+    public static Scheduler create(String name, Set<SchedulerFlag> flags, List<? extends Backend> backends,
+                                   java.util.random.RandomGenerator random) {
         Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(random, "random");
         Objects.requireNonNull(flags, "flags");
         Objects.requireNonNull(backends, "backends");
         if (!isKnown(name)) {
@@ -77,6 +90,8 @@ public final class Schedulers {
             case "mh":
                 return new MaglevHashingScheduler(list, flags.contains(SchedulerFlag.MH_FALLBACK),
                         flags.contains(SchedulerFlag.MH_PORT));
+            case "random":
+                return new RandomScheduler(list, random);
             default:
                 throw new AssertionError(name);
         }

@@ -23,7 +23,7 @@ class SchedulersTest {
     void rejectsAnUnknownNameListingTheKnownOnes() {
         assertThatThrownBy(() -> Schedulers.create("foo", Set.of(), List.of()))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessage("unknown scheduler: foo (expected: rr, wrr, lc, wlc, sed, nq, dh, sh, mh)");
+                .hasMessage("unknown scheduler: foo (expected: rr, wrr, lc, wlc, sed, nq, dh, sh, mh, random)");
     }
 
     @Test

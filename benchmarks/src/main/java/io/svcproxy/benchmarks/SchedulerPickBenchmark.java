@@ -42,7 +42,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Measurement(iterations = 5, time = 1)
 @Fork(1)
 public class SchedulerPickBenchmark {
-    @Param({"rr", "wrr", "lc", "wlc", "sed", "nq", "dh", "sh", "mh"})
+    @Param({"rr", "wrr", "lc", "wlc", "sed", "nq", "dh", "sh", "mh", "random"})
     public String scheduler;
 
     @Param({"10", "100", "1000"})

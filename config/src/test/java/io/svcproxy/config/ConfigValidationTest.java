@@ -212,7 +212,7 @@ class ConfigValidationTest {
                 proxy:
                   scheduler: fifo
                 """)).containsExactly(
-                "svcproxy.yaml:2:14: scheduler: fifo (expected: rr, wrr, lc, wlc, sed, nq, dh, sh, mh)");
+                "svcproxy.yaml:2:14: scheduler: fifo (expected: rr, wrr, lc, wlc, sed, nq, dh, sh, mh, random)");
     }
 
     @Test
@@ -382,10 +382,10 @@ class ConfigValidationTest {
                 services:
                   - name: web
                     clusterIP: 127.0.10.1
-                    scheduler: random
+                    scheduler: fifo
                     ports: [{port: 80}]
                 """)).containsExactly(
-                "svcproxy.yaml:4:16: scheduler: random (expected: rr, wrr, lc, wlc, sed, nq, dh, sh, mh)");
+                "svcproxy.yaml:4:16: scheduler: fifo (expected: rr, wrr, lc, wlc, sed, nq, dh, sh, mh, random)");
     }
 
     @Test
@@ -974,7 +974,7 @@ class ConfigValidationTest {
                 pods:
                   - {name: a, ip: nowhere}
                 """)).containsExactly(
-                "svcproxy.yaml:2:14: scheduler: fifo (expected: rr, wrr, lc, wlc, sed, nq, dh, sh, mh)",
+                "svcproxy.yaml:2:14: scheduler: fifo (expected: rr, wrr, lc, wlc, sed, nq, dh, sh, mh, random)",
                 "svcproxy.yaml:3:3: unknown key: conectAttempts (did you mean 'connectAttempts'?)",
                 "svcproxy.yaml:5:11: name: Web (expected: a DNS-1035 label: [a-z]([-a-z0-9]*[a-z0-9])?, at most "
                         + "63 characters)",

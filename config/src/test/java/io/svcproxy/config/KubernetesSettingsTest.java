@@ -120,7 +120,7 @@ class KubernetesSettingsTest {
                 """)).containsExactly(
                 "svcproxy.yaml:4:9: name: missing (expected: a DNS-1035 label: [a-z]([-a-z0-9]*[a-z0-9])?, at "
                         + "most 63 characters)",
-                "svcproxy.yaml:4:9: scheduler: missing (expected: rr, wrr, lc, wlc, sed, nq, dh, sh, mh)");
+                "svcproxy.yaml:4:9: scheduler: missing (expected: rr, wrr, lc, wlc, sed, nq, dh, sh, mh, random)");
     }
 
     @Test
@@ -145,7 +145,7 @@ class KubernetesSettingsTest {
                     services:
                       - {name: web, scheduler: fifo}
                 """)).containsExactly(
-                "svcproxy.yaml:4:32: scheduler: fifo (expected: rr, wrr, lc, wlc, sed, nq, dh, sh, mh)");
+                "svcproxy.yaml:4:32: scheduler: fifo (expected: rr, wrr, lc, wlc, sed, nq, dh, sh, mh, random)");
     }
 
     @Test

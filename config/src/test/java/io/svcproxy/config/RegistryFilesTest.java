@@ -71,7 +71,7 @@ class RegistryFilesTest {
                 """);
         Path pods = dir.resolve("pods.yaml");
         assertThat(errors(file)).containsExactly(
-                file + ":1:20: scheduler: fifo (expected: rr, wrr, lc, wlc, sed, nq, dh, sh, mh)",
+                file + ":1:20: scheduler: fifo (expected: rr, wrr, lc, wlc, sed, nq, dh, sh, mh, random)",
                 pods + ":3:9: ip: 10.0.0.500 (expected: an IPv4 or IPv6 address)",
                 pods + ":4:5: unknown key: wieght (did you mean 'weight'?)");
     }

@@ -185,6 +185,25 @@ abstract class DataPlaneTest {
     }
 
     @Test
+    void randomSpreadsConnectionsAsIptablesModeAndNeverPicksWeightZero() throws Exception {
+        TestBackend a = fixture.backend("127.0.0.11", "a", Mode.NAME);
+        TestBackend b = fixture.backend("127.0.0.12", "b", Mode.NAME);
+        TestBackend c = fixture.backend("127.0.0.13", "c", Mode.NAME);
+        String eps = "    endpoints:\n"
+                + "      - {ip: 127.0.0.11, port: " + a.address().getPort() + "}\n"
+                + "      - {ip: 127.0.0.12, port: " + b.address().getPort() + "}\n"
+                + "      - {ip: 127.0.0.13, port: " + c.address().getPort() + ", weight: 0}\n";
+        fixture.proxy(service("random", "", eps));
+        java.util.Map<String, Integer> counts = new java.util.HashMap<>();
+        for (int i = 0; i < 60; i++) {
+            counts.merge(readName(), 1, Integer::sum);
+        }
+        // each of a and b takes about half; fewer than 10 of 60 has a probability below 1e-7
+        assertThat(counts).doesNotContainKey("c").containsOnlyKeys("a", "b");
+        assertThat(counts.get("a")).isBetween(10, 50);
+    }
+
+    @Test
     void sourceHashingSendsOneClientToOneEndpoint() throws Exception {
         TestBackend a = fixture.backend("127.0.0.11", "a", Mode.NAME);
         TestBackend b = fixture.backend("127.0.0.12", "b", Mode.NAME);
