@@ -68,17 +68,18 @@ if [[ ! -x /usr/bin/chromium || ! -x /usr/bin/chromedriver ]]; then
     fi
 fi
 
-# The UDP tests (proxy-server, DnsmasqDigTest) use Debian's dnsmasq as DNS endpoints and dig as the client, and
-# fail saying so when they are missing. Install them when root can.
-if [[ ! -x /usr/sbin/dnsmasq || ! -x /usr/bin/dig ]]; then
+# The UDP tests (proxy-server, DnsmasqDigTest) use Debian's dnsmasq as DNS endpoints and dig as the client, the
+# PROXY protocol test Debian's nginx as a real peer; they fail saying so when these are missing. Install them when
+# root can.
+if [[ ! -x /usr/sbin/dnsmasq || ! -x /usr/bin/dig || ! -x /usr/sbin/nginx ]]; then
     if [[ $(id -u) == 0 ]]; then
-        echo "test.sh: installing dnsmasq-base and bind9-dnsutils" >&2
+        echo "test.sh: installing dnsmasq-base, bind9-dnsutils and nginx" >&2
         apt-get update -q >/dev/null
         DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends dnsmasq-base bind9-dnsutils \
-            >/dev/null || echo "test.sh: installing dnsmasq-base and bind9-dnsutils failed: the UDP tests will fail" >&2
+            nginx >/dev/null || echo "test.sh: installing dnsmasq-base, bind9-dnsutils and nginx failed" >&2
     else
-        echo "test.sh: dnsmasq and dig are missing and only root can install them" \
-             "(apt-get install dnsmasq-base bind9-dnsutils): the UDP tests will fail" >&2
+        echo "test.sh: dnsmasq, dig or nginx is missing and only root can install them" \
+             "(apt-get install dnsmasq-base bind9-dnsutils nginx): their tests will fail" >&2
     fi
 fi
 

@@ -10,12 +10,19 @@ package io.svcproxy.config;
  * @param udpIdleTimeout UDP: this port's flow idle timeout, overriding {@code proxy.udpIdleTimeout}; {@code null}
  *     when not set (always for TCP)
  * @param udpResponses UDP: a flow ends once its endpoint sent this many datagrams (DNS: 1); 0 when not set
+ * @param proxyProtocol the PROXY protocol header sent to endpoints before the first byte, or {@code null} for none
  */
 public record PortSpec(String name, Protocol protocol, int port, TargetPort targetPort, java.time.Duration udpIdleTimeout,
-                       int udpResponses) {
-    /** Returns a port without UDP settings. */
+                       int udpResponses, ProxyProtocol proxyProtocol) {
+    /** Returns a port without UDP settings and without PROXY protocol. */
     public PortSpec(String name, Protocol protocol, int port, TargetPort targetPort) {
-        this(name, protocol, port, targetPort, null, 0);
+        this(name, protocol, port, targetPort, null, 0, null);
+    }
+
+    /** Returns a port without PROXY protocol. */
+    public PortSpec(String name, Protocol protocol, int port, TargetPort targetPort, java.time.Duration udpIdleTimeout,
+                    int udpResponses) {
+        this(name, protocol, port, targetPort, udpIdleTimeout, udpResponses, null);
     }
 
     /** Returns the label of this port in metrics: its name, or its number when it has none. */

@@ -28,7 +28,7 @@ final class ServiceBinder extends BinderSupport {
             "schedulerFlags", "sessionAffinity", "sessionAffinityTimeout", "ports", "endpoints", "maxConnections",
             "maxConnectionsPerClient", "healthCheck");
     static final List<String> PORT = List.of("name", "protocol", "port", "targetPort", "udpIdleTimeout",
-            "udpResponses");
+            "udpResponses", "proxyProtocol");
     static final List<String> ENDPOINT = List.of("ip", "port", "ports", "weight");
 
     private final ProxyBinder proxyBinder;
@@ -275,7 +275,19 @@ final class ServiceBinder extends BinderSupport {
                 Integer n = Values.integer(f.value("udpResponses"), f.child("udpResponses"), 1, 1_000_000, p);
                 udpResponses = n == null ? 0 : n;
             }
-            ports.add(new PortSpec(name, protocol, port, target, udpIdleTimeout, udpResponses));
+            ProxyProtocol proxyProtocol = null;
+            if (f.has("proxyProtocol")) {
+                String v = Values.text(f.value("proxyProtocol"), f.child("proxyProtocol"), "v1 or v2", p);
+                if ("v1".equals(v) && protocol == Protocol.UDP) {
+                    Values.wrong(p, f.value("proxyProtocol"), f.child("proxyProtocol"),
+                            "v2 on a UDP port; v1 has no datagram form");
+                } else if ("v1".equals(v) || "v2".equals(v)) {
+                    proxyProtocol = ProxyProtocol.valueOf(v.toUpperCase(java.util.Locale.ROOT));
+                } else if (v != null) {
+                    Values.wrong(p, f.value("proxyProtocol"), f.child("proxyProtocol"), "v1 or v2");
+                }
+            }
+            ports.add(new PortSpec(name, protocol, port, target, udpIdleTimeout, udpResponses, proxyProtocol));
             portNodes.add(portNode);
             targetPortNodes.add(targetNode);
         }

@@ -180,7 +180,7 @@ class ConfigValidationTest {
                     clusterIP: 127.0.10.1
                     ports: [80]
                 """)).containsExactly("svcproxy.yaml:4:13: ports[0]: 80 (expected: a port: a map of name, "
-                + "protocol, port, targetPort, udpIdleTimeout, udpResponses)");
+                + "protocol, port, targetPort, udpIdleTimeout, udpResponses, proxyProtocol)");
     }
 
     @Test
@@ -602,6 +602,31 @@ class ConfigValidationTest {
                 "svcproxy.yaml:6:43: udpResponses: 1 (expected: only on a port with protocol: UDP)",
                 "svcproxy.yaml:7:58: udpResponses: 0 (expected: 1..1000000)",
                 "svcproxy.yaml:7:77: udpIdleTimeout: 25h (expected: 10ms..24h)");
+    }
+
+    @Test
+    void acceptsProxyProtocolAndRefusesV1OnUdpAndUnknownVersions() throws Exception {
+        ProxyConfig config = ConfigLoader.parse("""
+                services:
+                  - name: web
+                    clusterIP: 127.0.10.1
+                    ports:
+                      - {name: a, port: 80, proxyProtocol: v1}
+                      - {name: b, port: 81, proxyProtocol: v2}
+                    endpoints: [{ip: 127.0.0.1}]
+                """, "svcproxy.yaml");
+        assertThat(config.services().get(0).ports()).extracting(PortSpec::proxyProtocol)
+                .containsExactly(ProxyProtocol.V1, ProxyProtocol.V2);
+        assertThat(errors("""
+                services:
+                  - name: dns
+                    clusterIP: 127.0.10.1
+                    ports:
+                      - {name: a, port: 53, protocol: UDP, proxyProtocol: v1}
+                      - {name: b, port: 54, proxyProtocol: v3}
+                """)).containsExactly(
+                "svcproxy.yaml:5:59: proxyProtocol: v1 (expected: v2 on a UDP port; v1 has no datagram form)",
+                "svcproxy.yaml:6:44: proxyProtocol: v3 (expected: v1 or v2)");
     }
 
     @Test

@@ -222,6 +222,11 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
      */
     private void startRelay(Channel channel, BackendState backend, Lease claim) {
         relay = new Relay(inbound, channel, servicePort, backend.counters(), claim);
+        io.svcproxy.config.ProxyProtocol proxyProtocol = servicePort.spec().port().proxyProtocol();
+        if (proxyProtocol != null) {
+            ProxyProtocolHeader.write(channel, proxyProtocol, inbound);
+            channel.flush(); // the header goes out even if the client sends nothing first
+        }
         if (early != null) {
             List<Object> pending = early;
             early = null;

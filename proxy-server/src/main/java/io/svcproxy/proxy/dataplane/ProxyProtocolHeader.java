@@ -1,0 +1,40 @@
+package io.svcproxy.proxy.dataplane;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.haproxy.HAProxyCommand;
+import io.netty.handler.codec.haproxy.HAProxyMessage;
+import io.netty.handler.codec.haproxy.HAProxyMessageEncoder;
+import io.netty.handler.codec.haproxy.HAProxyProtocolVersion;
+import io.netty.handler.codec.haproxy.HAProxyProxiedProtocol;
+import io.svcproxy.config.ProxyProtocol;
+import java.net.Inet4Address;
+import java.net.InetSocketAddress;
+
+/**
+ * Writes the PROXY protocol header (HAProxy's spec, encoded by Netty's {@link HAProxyMessageEncoder}) to an endpoint
+ * connection before its first byte: the client's address and port, and the address and port the client connected
+ * to. Called once, on the event loop, as soon as the endpoint connection is up, so the header goes out even when
+ * the client sends nothing first.
+ */
+final class ProxyProtocolHeader {
+    private ProxyProtocolHeader() {
+    }
+
+    /** Writes (without flushing) the header of {@code version} for a client connection {@code client}. */
+    static void write(Channel endpoint, ProxyProtocol version, Channel client) {
+        InetSocketAddress source = (InetSocketAddress) client.remoteAddress();
+        InetSocketAddress destination = (InetSocketAddress) client.localAddress();
+        boolean v4 = source.getAddress() instanceof Inet4Address && destination.getAddress() instanceof Inet4Address;
+        HAProxyMessage header = new HAProxyMessage(
+                version == ProxyProtocol.V1 ? HAProxyProtocolVersion.V1 : HAProxyProtocolVersion.V2,
+                HAProxyCommand.PROXY, v4 ? HAProxyProxiedProtocol.TCP4 : HAProxyProxiedProtocol.TCP6,
+                source.getAddress().getHostAddress(), destination.getAddress().getHostAddress(),
+                source.getPort(), destination.getPort());
+        // the encoder only while it writes the header: the relay's writes then pass no extra handler
+        ChannelPipeline pipeline = endpoint.pipeline();
+        pipeline.addFirst("proxy-protocol", HAProxyMessageEncoder.INSTANCE);
+        endpoint.write(header, endpoint.voidPromise());
+        pipeline.remove("proxy-protocol");
+    }
+}
