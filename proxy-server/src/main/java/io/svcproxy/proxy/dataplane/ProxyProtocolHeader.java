@@ -17,8 +17,33 @@ import java.net.InetSocketAddress;
  * to. Called once, on the event loop, as soon as the endpoint connection is up, so the header goes out even when
  * the client sends nothing first.
  */
-final class ProxyProtocolHeader {
+public final class ProxyProtocolHeader {
     private ProxyProtocolHeader() {
+    }
+
+    /**
+     * Returns the v2 header of a UDP flow (DGRAM) from {@code client} to {@code destination}, encoded once by Netty's
+     * encoder; the flow puts it before each datagram's payload.
+     */
+    public static byte[] udpV2(InetSocketAddress client, InetSocketAddress destination) {
+        boolean v4 = client.getAddress() instanceof Inet4Address && destination.getAddress() instanceof Inet4Address;
+        HAProxyMessage header = new HAProxyMessage(HAProxyProtocolVersion.V2, HAProxyCommand.PROXY,
+                v4 ? HAProxyProxiedProtocol.UDP4 : HAProxyProxiedProtocol.UDP6,
+                client.getAddress().getHostAddress(), destination.getAddress().getHostAddress(),
+                client.getPort(), destination.getPort());
+        io.netty.channel.embedded.EmbeddedChannel encoder = new io.netty.channel.embedded.EmbeddedChannel(
+                HAProxyMessageEncoder.INSTANCE);
+        try {
+            encoder.writeOutbound(header);
+            io.netty.buffer.ByteBuf bytes = encoder.readOutbound();
+            try {
+                return io.netty.buffer.ByteBufUtil.getBytes(bytes);
+            } finally {
+                bytes.release();
+            }
+        } finally {
+            encoder.finishAndReleaseAll();
+        }
     }
 
     /** Writes (without flushing) the header of {@code version} for a client connection {@code client}. */

@@ -27,6 +27,8 @@ final class UdpFlow {
     boolean ended;
     /** Datagrams held while the socket connects (bounded); {@code null} once connected. */
     java.util.List<Object> pending;
+    /** The PROXY v2 header put before each datagram to the endpoint, or {@code null} without proxyProtocol. */
+    byte[] proxyHeader;
     /** The endpoint list this flow's endpoint was last found usable in. */
     io.svcproxy.balancer.BackendSet checkedAgainst;
     /** The idle check. */

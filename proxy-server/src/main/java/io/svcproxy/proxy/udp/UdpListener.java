@@ -124,7 +124,8 @@ public final class UdpListener {
         ByteBuf content = packet.content();
         InetSocketAddress client = packet.sender();
         int size = content.readableBytes();
-        if (size > MAX_PAYLOAD) {
+        byte[] header = servicePort.spec().port().proxyProtocol() == null ? null : HEADER_SIZE_PROBE;
+        if (size > MAX_PAYLOAD - (header == null ? 0 : header.length)) {
             servicePort.udp().drop(Drop.TOO_BIG);
             return;
         }
@@ -146,12 +147,12 @@ public final class UdpListener {
                 servicePort.udp().drop(Drop.ERROR);
                 return;
             }
-            out.write(content.retain(), out.voidPromise());
+            out.write(payload(flow, content), out.voidPromise());
             if (!dirty.contains(out)) {
                 dirty.add(out);
             }
         } else if (flow.pending != null && flow.pending.size() < MAX_PENDING) {
-            flow.pending.add(content.retain());
+            flow.pending.add(payload(flow, content));
         } else {
             servicePort.udp().drop(Drop.ERROR);
             return;
@@ -159,6 +160,20 @@ public final class UdpListener {
         servicePort.udp().toEndpoint();
         servicePort.countBytesToEndpoint(size);
         flow.backend.counters().addBytesToEndpoint(size);
+    }
+
+    /** The length of a v2 header with two IPv6 addresses: the most a header takes from a datagram's room. */
+    private static final byte[] HEADER_SIZE_PROBE = new byte[16 + 36];
+
+    /** Returns what goes to the endpoint: the datagram, after the flow's PROXY v2 header when it has one. */
+    private ByteBuf payload(UdpFlow flow, ByteBuf content) {
+        if (flow.proxyHeader == null) {
+            return content.retain();
+        }
+        int size = content.readableBytes();
+        ByteBuf out = channel.alloc().directBuffer(flow.proxyHeader.length + size);
+        out.writeBytes(flow.proxyHeader).writeBytes(content, content.readerIndex(), size);
+        return out;
     }
 
     /** Starts a flow for {@code client}, or counts why not and returns {@code null}. */
@@ -187,6 +202,10 @@ public final class UdpListener {
         configureTable();
         UdpFlow flow = new UdpFlow(client, backend, backend.counters().lease(), now);
         flow.checkedAgainst = servicePort.backendSet();
+        if (servicePort.spec().port().proxyProtocol() != null) { // v2: the config refuses v1 on UDP
+            flow.proxyHeader = io.svcproxy.proxy.dataplane.ProxyProtocolHeader.udpV2(client,
+                    new InetSocketAddress(key.clusterIP(), key.port()));
+        }
         table.add(flow);
         ChannelFuture connect = new Bootstrap().group(loop).channel(transport.datagramChannel())
                 .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(64 * 1024))

@@ -347,6 +347,39 @@ abstract class UdpDataPlaneTest {
     }
 
     @Test
+    void proxyProtocolV2PutsTheClientsAddressBeforeEveryDatagram() throws Exception {
+        UdpEcho raw = new UdpEcho("127.0.0.61", "raw", true); // sends back what it got: header and payload
+        echoes.add(raw);
+        start(service("rr", "", ", proxyProtocol: v2", endpoints(raw)));
+        DatagramSocket client = client();
+        for (String text : new String[] {"first", "second"}) {
+            byte[] out = text.getBytes(StandardCharsets.UTF_8);
+            client.send(new DatagramPacket(out, out.length));
+            DatagramPacket in = new DatagramPacket(new byte[1500], 1500);
+            client.receive(in);
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(in.getData(), 0, in.getLength());
+            byte[] signature = new byte[12];
+            b.get(signature);
+            assertThat(signature).isEqualTo(new byte[] {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49,
+                    0x54, 0x0A});
+            assertThat(b.get() & 0xff).as("v2 PROXY").isEqualTo(0x21);
+            assertThat(b.get() & 0xff).as("AF_INET, DGRAM").isEqualTo(0x12);
+            assertThat(b.getShort() & 0xffff).isEqualTo(12);
+            byte[] src = new byte[4];
+            byte[] dst = new byte[4];
+            b.get(src);
+            b.get(dst);
+            assertThat(InetAddress.getByAddress(src).getHostAddress()).isEqualTo("127.0.0.1");
+            assertThat(InetAddress.getByAddress(dst).getHostAddress()).isEqualTo(VIP);
+            assertThat(b.getShort() & 0xffff).isEqualTo(client.getLocalPort());
+            assertThat(b.getShort() & 0xffff).isEqualTo(PORT);
+            byte[] rest = new byte[b.remaining()];
+            b.get(rest);
+            assertThat(new String(rest, StandardCharsets.UTF_8)).isEqualTo(text);
+        }
+    }
+
+    @Test
     void metricsNameUdpFlowsDatagramsAndDrops() throws Exception {
         UdpEcho a = echo("127.0.0.61", "a");
         start(service("rr", "", "", endpoints(a)).replace("admin: off", "admin: 127.0.0.1:0"));
