@@ -181,7 +181,7 @@ function createCard(s) {
   head.append(title, chips);
 
   const summary = el('div', 'summary');
-  const conns = chart('connections');
+  const conns = chart(s.protocol === 'UDP' ? 'flows' : 'connections'); // a UDP port charts its flows
   const tput = chart('throughput');
   summary.append(conns.figure, tput.figure);
 
