@@ -69,13 +69,18 @@ final class FlowTable {
     /** Records a datagram from the client. */
     void clientSent(UdpFlow flow, long now) {
         flow.lastActivity = now;
+        flow.requests++;
     }
 
-    /** Records a datagram from the endpoint; returns whether that was the flow's last one ({@code udpResponses}). */
+    /**
+     * Records a datagram from the endpoint; returns whether the flow got every answer it waits for: with {@code
+     * udpResponses} set, that many per datagram the client sent, as nginx's {@code proxy_responses} counts. (Ending
+     * at the first answer would drop the answers to the client's other queries in flight on the same port.)
+     */
     boolean endpointSent(UdpFlow flow, long now) {
         flow.lastActivity = now;
         flow.responses++;
-        return maxResponses > 0 && flow.responses >= maxResponses;
+        return maxResponses > 0 && flow.responses >= (long) maxResponses * flow.requests;
     }
 
     /** Returns whether {@code flow} has seen no datagram for the idle timeout. */

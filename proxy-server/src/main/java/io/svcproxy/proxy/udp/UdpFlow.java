@@ -21,6 +21,8 @@ final class UdpFlow {
     Channel channel;
     /** System.nanoTime() of the last datagram either way. */
     long lastActivity;
+    /** Datagrams the client sent. */
+    int requests;
     /** Datagrams the endpoint sent back. */
     int responses;
     /** Set once the flow ended: later events for it are ignored. */

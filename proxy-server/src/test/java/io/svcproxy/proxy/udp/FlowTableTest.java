@@ -51,8 +51,22 @@ class FlowTableTest {
         FlowTable table = new FlowTable(30 * SECOND, 2);
         UdpFlow flow = flow(a, 0);
         table.add(flow);
+        table.clientSent(flow, 0);
         assertThat(table.endpointSent(flow, 1)).isFalse();
         assertThat(table.endpointSent(flow, 2)).as("udpResponses: 2 reached").isTrue();
+    }
+
+    @Test
+    void udpResponsesCountsPerClientDatagramAsNginx() {
+        FlowTable table = new FlowTable(30 * SECOND, 1);
+        UdpFlow flow = flow(a, 0);
+        table.add(flow);
+        table.clientSent(flow, 0);
+        table.clientSent(flow, 1); // a second query from the same port before the first answer
+        table.clientSent(flow, 2);
+        assertThat(table.endpointSent(flow, 3)).as("1 of 3 answers").isFalse();
+        assertThat(table.endpointSent(flow, 4)).as("2 of 3 answers").isFalse();
+        assertThat(table.endpointSent(flow, 5)).as("every query answered").isTrue();
     }
 
     @Test
@@ -69,6 +83,7 @@ class FlowTableTest {
         FlowTable table = new FlowTable(30 * SECOND, 0);
         UdpFlow flow = flow(a, 0);
         table.add(flow);
+        table.clientSent(flow, 0);
         table.configure(5 * SECOND, 1);
         assertThat(table.get(client, 5 * SECOND)).isNull();
         assertThat(table.endpointSent(flow, 0)).isTrue();

@@ -213,6 +213,25 @@ abstract class UdpDataPlaneTest {
     }
 
     @Test
+    void udpResponsesOneAnswersEveryQueryInFlightFromOnePort() throws Exception {
+        UdpEcho a = echo("127.0.0.61", "a");
+        start(service("rr", "", ", udpResponses: 1", endpoints(a)));
+        DatagramSocket client = client();
+        for (int i = 0; i < 5; i++) { // five queries from one port before any answer is read
+            byte[] out = ("q" + i).getBytes(StandardCharsets.UTF_8);
+            client.send(new DatagramPacket(out, out.length));
+        }
+        List<String> answers = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            DatagramPacket in = new DatagramPacket(new byte[1500], 1500);
+            client.receive(in);
+            answers.add(new String(in.getData(), 0, in.getLength(), StandardCharsets.UTF_8));
+        }
+        assertThat(answers).containsExactlyInAnyOrder("a:q0", "a:q1", "a:q2", "a:q3", "a:q4");
+        await().atMost(Duration.ofSeconds(5)).until(() -> server.listeners().udpFlowCount() == 0);
+    }
+
+    @Test
     void aRemovedEndpointsFlowsMoveOnTheirNextDatagramAndItLeavesTheList() throws Exception {
         UdpEcho a = echo("127.0.0.61", "a");
         UdpEcho b = echo("127.0.0.62", "b");
