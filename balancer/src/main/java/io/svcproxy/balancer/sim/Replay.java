@@ -1,0 +1,182 @@
+package io.svcproxy.balancer.sim;
+
+import io.svcproxy.balancer.BackendSet;
+import io.svcproxy.balancer.BackendState;
+import io.svcproxy.balancer.Backends;
+import io.svcproxy.balancer.Lease;
+import io.svcproxy.balancer.PickContext;
+import io.svcproxy.balancer.SchedulerFlag;
+import io.svcproxy.balancer.SessionAffinity;
+
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+import java.util.Set;
+
+/**
+ * One scheduler's replay: a {@link BackendSet} built as the reconciler builds it, a lease per connection taken
+ * from the endpoint's own counters, released when the connection ends by the virtual clock.
+ */
+final class Replay {
+    /** An open connection: its end, its lease, and its endpoint's statistics. */
+    private record Open(long end, long seq, Lease lease, EndpointStats stats) {
+    }
+
+    /** What is counted per endpoint, by {@code ip:port}, across the endpoint's snapshots. */
+    static final class EndpointStats {
+        final String endpoint;
+        final int index;
+        long connections;
+        int active;
+        int peakActive;
+        boolean everWeighted;
+
+        EndpointStats(String endpoint, int index) {
+            this.endpoint = endpoint;
+            this.index = index;
+        }
+    }
+
+    private final String scheduler;
+    private final Set<SchedulerFlag> flags;
+    private final SessionAffinity affinity;
+    private final InetAddress destination;
+    /** The virtual clock, read by the affinity table: the time of the event being replayed. */
+    private final long[] clock;
+    private final PriorityQueue<Open> open = new PriorityQueue<>(
+            (a, b) -> a.end != b.end ? Long.compare(a.end, b.end) : Long.compare(a.seq, b.seq));
+    private final Map<String, EndpointStats> stats;
+    private final Timeline timeline = new Timeline();
+    private final ClientMoves moves;
+    private BackendSet set;
+    private long seq;
+    private long refused;
+
+    Replay(String scheduler, Set<SchedulerFlag> flags, SessionAffinity affinity, InetAddress destination,
+           List<Target> targets, boolean trackMoves) {
+        this.scheduler = scheduler;
+        this.flags = flags;
+        this.affinity = affinity;
+        this.destination = destination;
+        this.clock = new long[1];
+        this.stats = new java.util.LinkedHashMap<>();
+        this.moves = trackMoves ? new ClientMoves() : null;
+        this.set = BackendSet.of(scheduler, flags, affinity, build(List.of(), targets), () -> clock[0]);
+    }
+
+    /** Builds the list as the reconciler does: targets with their weights, removed endpoints with connections draining. */
+    private List<BackendState> build(List<BackendState> previous, List<Target> targets) {
+        Map<String, BackendState> known = new HashMap<>();
+        for (BackendState b : previous) {
+            known.put(b.endpoint(), b);
+        }
+        List<BackendState> list = new ArrayList<>();
+        for (Target t : targets) {
+            BackendState old = known.remove(Backends.format(t.address(), t.port()));
+            list.add(old == null ? BackendState.of(t.address(), t.port(), t.weight())
+                    : old.withWeight(t.weight(), BackendState.State.READY));
+        }
+        for (BackendState gone : known.values()) {
+            if (gone.activeConnections() + gone.inactiveConnections() > 0) {
+                list.add(gone.withWeight(0, BackendState.State.DRAINING));
+            }
+        }
+        list.sort(Backends.ORDER);
+        for (BackendState b : list) {
+            EndpointStats s = stats(b.endpoint());
+            s.everWeighted |= b.weight() > 0;
+        }
+        return list;
+    }
+
+    private EndpointStats stats(String endpoint) {
+        return stats.computeIfAbsent(endpoint, e -> new EndpointStats(e, stats.size()));
+    }
+
+    /** Ends the connections that end at or before {@code time}. */
+    void endUntil(long time) {
+        while (!open.isEmpty() && open.peek().end <= time) {
+            Open o = open.poll();
+            clock[0] = o.end;
+            o.lease.release();
+            o.stats.active--;
+            timeline.record(o.end, o.stats.index, o.stats.active);
+        }
+    }
+
+    /** Applies a new list of targets, as a reload does. */
+    void reload(List<Target> targets) {
+        set = set.update(scheduler, flags, affinity, build(set.backends(), targets));
+    }
+
+    /** Marks the first event: clients seen from now on count as "after". */
+    void firstEvent() {
+        if (moves != null) {
+            moves.startAfter();
+        }
+    }
+
+    /** Picks an endpoint for {@code c}, as the proxy's first attempt does, and holds it until {@code c} ends. */
+    void connect(Connection c, PickListener listener) {
+        clock[0] = c.start();
+        BackendState b = set.pick(PickContext.of(c.client(), c.clientPort(), destination));
+        if (b == null) {
+            refused++;
+            listener.picked(scheduler, c, null);
+            return;
+        }
+        Lease lease = b.counters().lease();
+        lease.established();
+        EndpointStats s = stats(b.endpoint());
+        s.connections++;
+        s.active++;
+        s.peakActive = Math.max(s.peakActive, s.active);
+        timeline.record(c.start(), s.index, s.active);
+        open.add(new Open(c.end(), seq++, lease, s));
+        if (moves != null) {
+            moves.saw(c.client(), s.index);
+        }
+        listener.picked(scheduler, c, s.endpoint);
+    }
+
+    SchedulerResult finish() {
+        endUntil(Long.MAX_VALUE);
+        List<SchedulerResult.EndpointResult> endpoints = new ArrayList<>();
+        long total = 0;
+        for (EndpointStats s : stats.values()) {
+            total += s.connections;
+        }
+        List<EndpointStats> ordered = new ArrayList<>(stats.values());
+        ordered.sort((a, b) -> Integer.compare(a.index, b.index));
+        long maxConnections = 0;
+        long sumConnections = 0;
+        int maxPeak = 0;
+        long sumPeak = 0;
+        int weighted = 0;
+        for (EndpointStats s : ordered) {
+            endpoints.add(new SchedulerResult.EndpointResult(s.endpoint, s.index, s.connections, s.peakActive,
+                    total == 0 ? 0 : (double) s.connections / total));
+            maxConnections = Math.max(maxConnections, s.connections);
+            maxPeak = Math.max(maxPeak, s.peakActive);
+            if (s.everWeighted) {
+                weighted++;
+                sumConnections += s.connections;
+                sumPeak += s.peakActive;
+            }
+        }
+        double imbalance = ratio(maxConnections, sumConnections, weighted);
+        double peakImbalance = ratio(maxPeak, sumPeak, weighted);
+        return new SchedulerResult(scheduler, List.copyOf(endpoints), total, refused, imbalance, peakImbalance,
+                moves == null ? 0 : moves.moved(), timeline);
+    }
+
+    private static double ratio(long max, long sum, int n) {
+        if (n == 0 || sum == 0) {
+            return 0;
+        }
+        return max / ((double) sum / n);
+    }
+}

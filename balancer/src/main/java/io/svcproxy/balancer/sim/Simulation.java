@@ -1,0 +1,152 @@
+package io.svcproxy.balancer.sim;
+
+import io.svcproxy.balancer.Backends;
+import io.svcproxy.balancer.SchedulerFlag;
+import io.svcproxy.balancer.Schedulers;
+import io.svcproxy.balancer.SessionAffinity;
+
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * Replays one Service port's connections, in start order, under several schedulers at once, each from a fresh
+ * state, with the balancer code the proxy runs. Feed it with {@link #accept} and read the results with
+ * {@link #finish}. Memory holds the open connections and per endpoint counts, not the trace.
+ *
+ * <p>Per connection, as the proxy would see it: connections that ended by its start are released, the events at
+ * or before its start are applied (as reloads: removed endpoints keep their connections until they end), then
+ * the scheduler picks, the connection takes a lease and is established at once (synthetic counts: the replay
+ * has no connect time, so an earlier connection is active, not inactive, when the next one is picked).
+ */
+public final class Simulation {
+    private final List<Replay> replays = new ArrayList<>();
+    private final List<String> names;
+    private final List<EndpointChange> events;
+    private final Map<String, Target> targets = new LinkedHashMap<>();
+    private int nextEvent;
+    private long lastStart = Long.MIN_VALUE;
+    private boolean finished;
+    private PickListener listener = (s, c, e) -> { };
+
+    private Simulation(List<String> names, List<EndpointChange> events) {
+        this.names = names;
+        this.events = events;
+    }
+
+    /**
+     * Returns a simulation of one Service port.
+     *
+     * @param schedulers the schedulers to replay under, each from a fresh state
+     * @param flags the Service's scheduler flags; each scheduler takes those that belong to it
+     * @param affinity the Service's session affinity
+     * @param destination the clusterIP (the key of dh)
+     * @param endpoints the configured endpoints with their weights
+     * @param events the changes, in the order of their times (ties: in list order)
+     * @throws IllegalArgumentException an unknown scheduler, or events out of order
+     */
+    public static Simulation create(List<String> schedulers, Set<SchedulerFlag> flags, SessionAffinity affinity,
+                                    InetAddress destination, List<Target> endpoints, List<EndpointChange> events) {
+        Objects.requireNonNull(destination, "destination");
+        for (int i = 1; i < events.size(); i++) {
+            if (events.get(i).at() < events.get(i - 1).at()) {
+                throw new IllegalArgumentException("events out of order at " + i);
+            }
+        }
+        Simulation sim = new Simulation(List.copyOf(schedulers), List.copyOf(events));
+        for (Target t : endpoints) {
+            sim.targets.put(Backends.format(t.address(), t.port()), t);
+        }
+        for (String name : schedulers) {
+            if (!Schedulers.isKnown(name)) {
+                throw new IllegalArgumentException(
+                        "unknown scheduler: " + name + " (expected: " + String.join(", ", Schedulers.NAMES) + ")");
+            }
+            EnumSet<SchedulerFlag> own = EnumSet.noneOf(SchedulerFlag.class);
+            for (SchedulerFlag f : flags) {
+                if (f.scheduler().equals(name)) {
+                    own.add(f);
+                }
+            }
+            sim.replays.add(new Replay(name, own, affinity, destination, List.copyOf(sim.targets.values()),
+                    !events.isEmpty()));
+        }
+        return sim;
+    }
+
+    /**
+     * Replays one connection under every scheduler.
+     *
+     * @throws IllegalArgumentException {@code c} starts before the previous one
+     */
+    public void accept(Connection c) {
+        if (finished) {
+            throw new IllegalStateException("finished");
+        }
+        if (c.start() < lastStart) {
+            throw new IllegalArgumentException("start: " + c.start() + " (expected: >= " + lastStart + ")");
+        }
+        lastStart = c.start();
+        while (nextEvent < events.size() && events.get(nextEvent).at() <= c.start()) {
+            EndpointChange e = events.get(nextEvent);
+            for (Replay r : replays) {
+                r.endUntil(e.at());
+            }
+            boolean first = nextEvent == 0;
+            // consecutive events due before this connection are one reload each, as the SPEC applies them in turn
+            apply(e);
+            for (Replay r : replays) {
+                if (first) {
+                    r.firstEvent();
+                }
+                r.reload(List.copyOf(targets.values()));
+            }
+            nextEvent++;
+        }
+        for (Replay r : replays) {
+            r.endUntil(c.start());
+            r.connect(c, listener);
+        }
+    }
+
+    private void apply(EndpointChange e) {
+        String key = Backends.format(e.address(), e.port());
+        switch (e.kind()) {
+            case WEIGHT:
+            case ADD:
+                targets.put(key, new Target(e.address(), e.port(), e.weight()));
+                break;
+            case REMOVE:
+                targets.remove(key);
+                break;
+            default:
+                throw new AssertionError(e.kind());
+        }
+    }
+
+    /** Ends every connection and returns each scheduler's numbers, in the order of {@code schedulers}. */
+    public List<SchedulerResult> finish() {
+        finished = true;
+        List<SchedulerResult> results = new ArrayList<>();
+        for (Replay r : replays) {
+            results.add(r.finish());
+        }
+        return results;
+    }
+
+    /** Tells {@code listener} of every pick from now on. */
+    public Simulation onPick(PickListener listener) {
+        this.listener = Objects.requireNonNull(listener, "listener");
+        return this;
+    }
+
+    /** Returns the scheduler names, in the order given. */
+    public List<String> schedulers() {
+        return names;
+    }
+}
