@@ -1,0 +1,192 @@
+package io.svcproxy.ingress.routing;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The rules of all Ingresses of the class merged into one immutable table, compiled once per reload.
+ *
+ * <p>A request picks its host group first: the exact host, else the one-label wildcard {@code *.rest} of its host,
+ * else the rules without host. In that group the path decides: an {@code Exact} rule equal to the path, else the
+ * longest {@code Prefix} (or {@code ImplementationSpecific}) rule whose path elements begin the request's. An exact
+ * match is never shorter than a prefix match, so looking up exact first gives "longest wins, Exact over Prefix at
+ * equal length". No path of the group matches: the default backend, else {@code null} (404). A host that has a
+ * group but no matching path does not fall through to a wildcard or host-less group.
+ *
+ * <p>Same host and path written twice (by one Ingress or two): the first in order wins and the others are listed in
+ * {@link #notices()}; likewise for several default backends.
+ */
+public final class RoutingTable<B> {
+    private static final RoutingTable<?> EMPTY = new RoutingTable<>(Map.of(), Map.of(), null, null, List.of(), 0);
+
+    private final Map<String, HostGroup<B>> exactHosts;
+    private final Map<String, HostGroup<B>> wildcardHosts; // key: the suffix after "*", with its leading dot
+    private final HostGroup<B> anyHost;
+    private final Route<B> defaultRoute;
+    private final List<String> notices;
+    private final int ruleCount;
+
+    private RoutingTable(Map<String, HostGroup<B>> exactHosts, Map<String, HostGroup<B>> wildcardHosts,
+                         HostGroup<B> anyHost, Route<B> defaultRoute, List<String> notices, int ruleCount) {
+        this.exactHosts = exactHosts;
+        this.wildcardHosts = wildcardHosts;
+        this.anyHost = anyHost;
+        this.defaultRoute = defaultRoute;
+        this.notices = notices;
+        this.ruleCount = ruleCount;
+    }
+
+    /** The table without rules: every request is a 404. */
+    @SuppressWarnings("unchecked")
+    public static <B> RoutingTable<B> empty() {
+        return (RoutingTable<B>) EMPTY;
+    }
+
+    /** Compiles the Ingresses, in order (config file order; from the API, oldest first). */
+    public static <B> RoutingTable<B> compile(List<IngressRules<B>> ingresses) {
+        Map<String, GroupBuilder<B>> exact = new LinkedHashMap<>();
+        Map<String, GroupBuilder<B>> wildcard = new LinkedHashMap<>();
+        GroupBuilder<B> any = new GroupBuilder<>();
+        List<String> notices = new ArrayList<>();
+        Route<B> defaultRoute = null;
+        int rules = 0;
+        for (IngressRules<B> ingress : ingresses) {
+            if (ingress.defaultBackend() != null) {
+                if (defaultRoute == null) {
+                    defaultRoute = new Route<>(ingress.ingress(), "", "", null, ingress.defaultBackend());
+                } else {
+                    notices.add("Ignoring defaultBackend ingress=" + ingress.ingress()
+                            + " (the first one is used: ingress=" + defaultRoute.ingress() + ")");
+                }
+            }
+            for (IngressRules.Rule<B> rule : ingress.rules()) {
+                GroupBuilder<B> group;
+                String host = rule.host() == null ? null : rule.host().toLowerCase(Locale.ROOT);
+                if (host == null) {
+                    group = any;
+                } else if (host.startsWith("*.")) {
+                    group = wildcard.computeIfAbsent(host.substring(1), k -> new GroupBuilder<>());
+                } else {
+                    group = exact.computeIfAbsent(host, k -> new GroupBuilder<>());
+                }
+                String routeHost = rule.host() == null ? Route.ANY_HOST : rule.host();
+                for (IngressRules.PathRule<B> p : rule.paths()) {
+                    Route<B> route = new Route<>(ingress.ingress(), routeHost, p.path(), p.pathType(), p.backend());
+                    Route<B> earlier = group.add(route);
+                    if (earlier != null) {
+                        notices.add("Ignoring duplicate path ingress=" + ingress.ingress() + " host=" + routeHost
+                                + " path=" + p.path() + " pathType=" + p.pathType().apiName()
+                                + " (the first one is used: ingress=" + earlier.ingress() + ")");
+                    } else {
+                        rules++;
+                    }
+                }
+            }
+        }
+        return new RoutingTable<>(build(exact), build(wildcard), any.isEmpty() ? null : any.build(), defaultRoute,
+                List.copyOf(notices), rules);
+    }
+
+    private static <B> Map<String, HostGroup<B>> build(Map<String, GroupBuilder<B>> builders) {
+        Map<String, HostGroup<B>> out = new HashMap<>();
+        builders.forEach((k, v) -> out.put(k, v.build()));
+        return Collections.unmodifiableMap(out);
+    }
+
+    /**
+     * The route of a request, or {@code null} for a 404.
+     *
+     * @param hostHeader the Host header (HTTP/2: {@code :authority}) as received, port and case allowed
+     * @param target     the request target's path, query allowed (it is ignored)
+     */
+    public Route<B> match(String hostHeader, String target) {
+        String host = Hosts.normalize(hostHeader);
+        HostGroup<B> group = exactHosts.get(host);
+        if (group == null && !wildcardHosts.isEmpty()) {
+            int dot = host.indexOf('.');
+            if (dot > 0) {
+                group = wildcardHosts.get(host.substring(dot));
+            }
+        }
+        if (group == null) {
+            group = anyHost;
+        }
+        if (group != null) {
+            Route<B> route = group.match(Paths.pathOf(target));
+            if (route != null) {
+                return route;
+            }
+        }
+        return defaultRoute;
+    }
+
+    /** The default backend's route, or {@code null}. */
+    public Route<B> defaultRoute() {
+        return defaultRoute;
+    }
+
+    /** Lines to log once per compile: duplicates and ignored default backends. */
+    public List<String> notices() {
+        return notices;
+    }
+
+    /** How many host-and-path rules the table holds (duplicates not counted). */
+    public int ruleCount() {
+        return ruleCount;
+    }
+
+    /** The paths of one host group: exact paths as written, prefix paths without trailing slashes. */
+    private static final class HostGroup<B> {
+        private final Map<String, Route<B>> exactPaths;
+        private final Map<String, Route<B>> prefixPaths;
+
+        HostGroup(Map<String, Route<B>> exactPaths, Map<String, Route<B>> prefixPaths) {
+            this.exactPaths = exactPaths;
+            this.prefixPaths = prefixPaths;
+        }
+
+        Route<B> match(String path) {
+            Route<B> exact = exactPaths.get(path);
+            if (exact != null) {
+                return exact;
+            }
+            if (prefixPaths.isEmpty()) {
+                return null;
+            }
+            String candidate = Paths.stripTrailingSlashes(path);
+            while (true) {
+                Route<B> prefix = prefixPaths.get(candidate);
+                if (prefix != null || candidate.equals("/")) {
+                    return prefix;
+                }
+                candidate = Paths.parent(candidate);
+            }
+        }
+    }
+
+    private static final class GroupBuilder<B> {
+        private final Map<String, Route<B>> exactPaths = new HashMap<>();
+        private final Map<String, Route<B>> prefixPaths = new HashMap<>();
+
+        /** Adds the route; returns the earlier route it duplicates (and is ignored for), else {@code null}. */
+        Route<B> add(Route<B> route) {
+            if (route.pathType() == PathType.EXACT) {
+                return exactPaths.putIfAbsent(route.path(), route);
+            }
+            return prefixPaths.putIfAbsent(Paths.stripTrailingSlashes(route.path()), route);
+        }
+
+        boolean isEmpty() {
+            return exactPaths.isEmpty() && prefixPaths.isEmpty();
+        }
+
+        HostGroup<B> build() {
+            return new HostGroup<>(Map.copyOf(exactPaths), Map.copyOf(prefixPaths));
+        }
+    }
+}
