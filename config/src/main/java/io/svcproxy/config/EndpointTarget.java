@@ -12,11 +12,26 @@ import java.net.InetAddress;
  * @param ready ready to take new connections
  * @param serving serving, whether or not terminating (a ready endpoint is serving)
  * @param terminating being shut down
+ * @param nodeName the node it runs on (for {@code externalTrafficPolicy: Local}); empty when not known
  */
 public record EndpointTarget(InetAddress ip, int port, int weight, boolean ready, boolean serving,
-                             boolean terminating) {
+                             boolean terminating, String nodeName) {
+    public EndpointTarget {
+        java.util.Objects.requireNonNull(nodeName, "nodeName");
+    }
+
+    /** Returns an endpoint of no known node. */
+    public EndpointTarget(InetAddress ip, int port, int weight, boolean ready, boolean serving, boolean terminating) {
+        this(ip, port, weight, ready, serving, terminating, "");
+    }
+
     /** Returns a ready, serving, not terminating endpoint. */
     public static EndpointTarget ready(InetAddress ip, int port, int weight) {
         return new EndpointTarget(ip, port, weight, true, true, false);
+    }
+
+    /** Returns a ready, serving, not terminating endpoint on a node ({@code ""} for unknown). */
+    public static EndpointTarget ready(InetAddress ip, int port, int weight, String nodeName) {
+        return new EndpointTarget(ip, port, weight, true, true, false, nodeName);
     }
 }

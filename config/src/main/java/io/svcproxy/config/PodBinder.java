@@ -14,7 +14,7 @@ import org.yaml.snakeyaml.nodes.SequenceNode;
 
 /** Binds {@code pods:} lists, of the config file and of registry files alike, and label maps. */
 final class PodBinder {
-    static final List<String> POD = List.of("name", "namespace", "ip", "labels", "ready", "weight", "ports");
+    static final List<String> POD = List.of("name", "namespace", "ip", "labels", "ready", "weight", "ports", "nodeName");
     static final List<String> POD_PORT = List.of("name", "containerPort", "protocol");
     static final List<String> REGISTRY_FILE = List.of("pods");
 
@@ -109,7 +109,17 @@ final class PodBinder {
         }
         Map<String, Integer> ports = f.has("ports") ? containerPorts(f.value("ports"), f.child("ports"), p)
                 : Map.of();
-        PodSpec spec = new PodSpec(name, namespace, ip, labels, ready, weight, ports);
+        String nodeName = "";
+        if (f.has("nodeName")) {
+            Node n = f.value("nodeName");
+            String v = Values.text(n, f.child("nodeName"), Names.DNS1123_SUBDOMAIN_EXPECTED, p);
+            if (v != null && !Names.isDns1123Subdomain(v)) {
+                Values.wrong(p, n, f.child("nodeName"), Names.DNS1123_SUBDOMAIN_EXPECTED);
+            } else if (v != null) {
+                nodeName = v;
+            }
+        }
+        PodSpec spec = new PodSpec(name, namespace, ip, labels, ready, weight, ports, nodeName);
         return new BoundPod(spec, p, nameNode, f.child("name"));
     }
 

@@ -11,9 +11,16 @@ package io.svcproxy.config;
  *     when not set (always for TCP)
  * @param udpResponses UDP: a flow ends once its endpoint sent this many datagrams (DNS: 1); 0 when not set
  * @param proxyProtocol the PROXY protocol header sent to endpoints before the first byte, or {@code null} for none
+ * @param nodePort NodePort and LoadBalancer Services: the port on each node address; 0 for none
  */
 public record PortSpec(String name, Protocol protocol, int port, TargetPort targetPort, java.time.Duration udpIdleTimeout,
-                       int udpResponses, ProxyProtocol proxyProtocol) {
+                       int udpResponses, ProxyProtocol proxyProtocol, int nodePort) {
+    /** Returns a port without nodePort. */
+    public PortSpec(String name, Protocol protocol, int port, TargetPort targetPort, java.time.Duration udpIdleTimeout,
+                    int udpResponses, ProxyProtocol proxyProtocol) {
+        this(name, protocol, port, targetPort, udpIdleTimeout, udpResponses, proxyProtocol, 0);
+    }
+
     /** Returns a port without UDP settings and without PROXY protocol. */
     public PortSpec(String name, Protocol protocol, int port, TargetPort targetPort) {
         this(name, protocol, port, targetPort, null, 0, null);

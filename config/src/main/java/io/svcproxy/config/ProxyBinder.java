@@ -13,7 +13,7 @@ import org.yaml.snakeyaml.nodes.Tag;
 final class ProxyBinder extends BinderSupport {
     static final List<String> PROXY = List.of("scheduler", "admin", "connectTimeout", "connectAttempts",
             "idleTimeout", "drainTimeout", "vipInterface", "outlierDetection", "maxConnections", "connectQueue",
-            "fdGuard", "udpIdleTimeout", "maxUdpFlows");
+            "fdGuard", "udpIdleTimeout", "maxUdpFlows", "nodeAddresses", "nodePortRange", "nodeName");
     static final List<String> OUTLIER_DETECTION = List.of("consecutiveFailures", "baseEjectionTime",
             "maxEjectionTime");
     static final List<String> FD_GUARD = List.of("pausePercent", "resumePercent");
@@ -94,9 +94,10 @@ final class ProxyBinder extends BinderSupport {
         Duration udpIdleTimeout = orDefault(f, "udpIdleTimeout", Duration.ofMillis(10), Duration.ofHours(24),
                 "10ms..24h", du.idleTimeout());
         int maxUdpFlows = integerOr(f, "maxUdpFlows", 1, 10_000_000, du.maxFlows());
+        NodeSettings nodeSettings = new ExposureBinder(p).node(f);
         proxy = new ProxySettings(scheduler, admin, connectTimeout, connectAttempts, idleTimeout, drainTimeout,
                 vipInterface, outlier, new ProxyLimits(maxConnections, connectQueue, pause, resume),
-                new UdpSettings(udpIdleTimeout, maxUdpFlows));
+                new UdpSettings(udpIdleTimeout, maxUdpFlows), nodeSettings);
     }
 
     OutlierDetection outlierDetection(Node node, String path) {

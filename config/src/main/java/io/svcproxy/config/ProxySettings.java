@@ -16,15 +16,25 @@ import java.time.Duration;
  * @param outlierDetection passive ejection of failing endpoints
  * @param limits the proxy-wide connection limits and the file-descriptor guard
  * @param udp the UDP flow settings
+ * @param node the node addresses, nodePort range and node name
  */
 public record ProxySettings(String scheduler, InetSocketAddress admin, Duration connectTimeout,
                             int connectAttempts, Duration idleTimeout, Duration drainTimeout,
                             String vipInterface, OutlierDetection outlierDetection, ProxyLimits limits,
-                            UdpSettings udp) {
+                            UdpSettings udp, NodeSettings node) {
     public ProxySettings {
         java.util.Objects.requireNonNull(outlierDetection, "outlierDetection");
         java.util.Objects.requireNonNull(limits, "limits");
         java.util.Objects.requireNonNull(udp, "udp");
+        java.util.Objects.requireNonNull(node, "node");
+    }
+
+    /** Returns settings with the default node settings. */
+    public ProxySettings(String scheduler, InetSocketAddress admin, Duration connectTimeout, int connectAttempts,
+                         Duration idleTimeout, Duration drainTimeout, String vipInterface,
+                         OutlierDetection outlierDetection, ProxyLimits limits, UdpSettings udp) {
+        this(scheduler, admin, connectTimeout, connectAttempts, idleTimeout, drainTimeout, vipInterface,
+                outlierDetection, limits, udp, NodeSettings.defaults());
     }
 
     /** Returns settings with the default UDP settings. */

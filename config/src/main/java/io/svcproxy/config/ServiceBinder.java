@@ -26,12 +26,14 @@ final class ServiceBinder extends BinderSupport {
     static final List<String> HEALTH_CHECK = List.of("interval", "timeout", "rise", "fall");
     static final List<String> SERVICE = List.of("name", "namespace", "clusterIP", "selector", "scheduler",
             "schedulerFlags", "sessionAffinity", "sessionAffinityTimeout", "ports", "endpoints", "maxConnections",
-            "maxConnectionsPerClient", "healthCheck");
+            "maxConnectionsPerClient", "healthCheck", "type", "externalIPs", "loadBalancerIPs", "loadBalancerSourceRanges",
+            "externalTrafficPolicy");
     static final List<String> PORT = List.of("name", "protocol", "port", "targetPort", "udpIdleTimeout",
-            "udpResponses", "proxyProtocol");
-    static final List<String> ENDPOINT = List.of("ip", "port", "ports", "weight");
+            "udpResponses", "proxyProtocol", "nodePort");
+    static final List<String> ENDPOINT = List.of("ip", "port", "ports", "weight", "nodeName");
 
     private final ProxyBinder proxyBinder;
+    private final ExposureBinder exposureBinder;
     /** The path of each name and port value, for the checks between Services that point back at them. */
     private final Map<Node, String> paths = new IdentityHashMap<>();
     final List<ServiceSpec> services = new ArrayList<>();
@@ -39,6 +41,7 @@ final class ServiceBinder extends BinderSupport {
     ServiceBinder(Problems p, ProxyBinder proxyBinder) {
         super(p);
         this.proxyBinder = proxyBinder;
+        this.exposureBinder = new ExposureBinder(p);
     }
 
     private record Placed(ServiceSpec spec, Node nameNode, List<Node> portNodes) {
@@ -142,9 +145,10 @@ final class ServiceBinder extends BinderSupport {
                 ? flags(f.value("schedulerFlags"), f.child("schedulerFlags"), schedulerKnown ? scheduler : null)
                 : Set.of();
         SessionAffinity affinity = affinity(f);
+        ServiceExposure exposure = exposureBinder.exposure(f);
         List<Node> portNodes = new ArrayList<>();
         List<Node> targetPortNodes = new ArrayList<>();
-        List<PortSpec> ports = f.has("ports") ? ports(f, portNodes, targetPortNodes) : List.of();
+        List<PortSpec> ports = f.has("ports") ? ports(f, exposure.type(), portNodes, targetPortNodes) : List.of();
         if (!f.has("ports")) {
             Values.missing(p, f, "ports", "a list of at least one port");
         }
@@ -168,7 +172,7 @@ final class ServiceBinder extends BinderSupport {
                 f.child("healthCheck")) : null;
         ServiceSpec spec = new ServiceSpec(name, namespace, clusterIP, selector,
                 scheduler == null ? proxyBinder.proxy.scheduler() : scheduler, flags, affinity, ports, endpoints, maxConnections,
-                maxPerClient, healthCheck);
+                maxPerClient, healthCheck, exposure);
         return new Placed(spec, nameNode, portNodes);
     }
 
@@ -201,7 +205,8 @@ final class ServiceBinder extends BinderSupport {
         return clientIp && known ? SessionAffinity.clientIp(timeout) : SessionAffinity.NONE;
     }
 
-    private List<PortSpec> ports(Fields service, List<Node> portNodes, List<Node> targetPortNodes) {
+    private List<PortSpec> ports(Fields service, ServiceType type, List<Node> portNodes,
+                                 List<Node> targetPortNodes) {
         String path = service.child("ports");
         SequenceNode list = Values.list(service.value("ports"), path, "a list of at least one port", p);
         if (list == null) {
@@ -287,7 +292,9 @@ final class ServiceBinder extends BinderSupport {
                     Values.wrong(p, f.value("proxyProtocol"), f.child("proxyProtocol"), "v1 or v2");
                 }
             }
-            ports.add(new PortSpec(name, protocol, port, target, udpIdleTimeout, udpResponses, proxyProtocol));
+            int nodePort = exposureBinder.nodePort(f, type, protocol, proxyBinder.proxy.node());
+            ports.add(new PortSpec(name, protocol, port, target, udpIdleTimeout, udpResponses, proxyProtocol,
+                    nodePort));
             portNodes.add(portNode);
             targetPortNodes.add(targetNode);
         }
@@ -389,7 +396,7 @@ final class ServiceBinder extends BinderSupport {
                     }
                 }
             }
-            endpoints.add(new EndpointSpec(ip, port, byName, weight));
+            endpoints.add(new EndpointSpec(ip, port, byName, weight, exposureBinder.endpointNodeName(f)));
         }
         return endpoints;
     }

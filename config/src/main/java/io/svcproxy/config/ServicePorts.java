@@ -62,7 +62,7 @@ public final class ServicePorts {
                 }
                 target = named;
             }
-            endpoints.add(EndpointTarget.ready(pod.ip(), target, pod.weight()));
+            endpoints.add(EndpointTarget.ready(pod.ip(), target, pod.weight(), pod.nodeName()));
         }
         return endpoints;
     }
@@ -76,7 +76,7 @@ public final class ServicePorts {
                 target = byName != null ? byName : targetPort(port);
             }
             if (target > 0) {
-                endpoints.add(EndpointTarget.ready(e.ip(), target, e.weight()));
+                endpoints.add(EndpointTarget.ready(e.ip(), target, e.weight(), e.nodeName()));
             }
         }
         return endpoints;

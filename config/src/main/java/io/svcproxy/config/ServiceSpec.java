@@ -23,16 +23,27 @@ import java.util.Set;
  * @param maxConnections client connections open at once on each port of the Service; 0 for no limit (default)
  * @param maxConnectionsPerClient connections open at once from one client address on each port; 0 for no limit
  * @param healthCheck active TCP health checks of the endpoints; {@code null} for none (default)
+ * @param exposure the type, external and LoadBalancer addresses, source ranges and traffic policy
  */
 public record ServiceSpec(String name, String namespace, InetAddress clusterIP, Map<String, String> selector,
                           String scheduler, Set<SchedulerFlag> schedulerFlags, SessionAffinity sessionAffinity,
                           List<PortSpec> ports, List<EndpointSpec> endpoints, int maxConnections,
-                          int maxConnectionsPerClient, HealthCheckSpec healthCheck) {
+                          int maxConnectionsPerClient, HealthCheckSpec healthCheck, ServiceExposure exposure) {
     public ServiceSpec {
         selector = selector == null ? null : Map.copyOf(selector);
         schedulerFlags = Set.copyOf(schedulerFlags);
         ports = List.copyOf(ports);
         endpoints = List.copyOf(endpoints);
+        java.util.Objects.requireNonNull(exposure, "exposure");
+    }
+
+    /** Returns a ClusterIP Service. */
+    public ServiceSpec(String name, String namespace, InetAddress clusterIP, Map<String, String> selector,
+                       String scheduler, Set<SchedulerFlag> schedulerFlags, SessionAffinity sessionAffinity,
+                       List<PortSpec> ports, List<EndpointSpec> endpoints, int maxConnections,
+                       int maxConnectionsPerClient, HealthCheckSpec healthCheck) {
+        this(name, namespace, clusterIP, selector, scheduler, schedulerFlags, sessionAffinity, ports, endpoints,
+                maxConnections, maxConnectionsPerClient, healthCheck, ServiceExposure.clusterIP());
     }
 
     /** Returns a Service without connection limits or health checks. */

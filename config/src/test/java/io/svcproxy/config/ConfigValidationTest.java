@@ -26,7 +26,8 @@ class ConfigValidationTest {
                   color: blue
                 """)).containsExactly("svcproxy.yaml:2:3: unknown key: color (expected: scheduler, admin, "
                 + "connectTimeout, connectAttempts, idleTimeout, drainTimeout, vipInterface, outlierDetection, "
-                + "maxConnections, connectQueue, fdGuard, udpIdleTimeout, maxUdpFlows)");
+                + "maxConnections, connectQueue, fdGuard, udpIdleTimeout, maxUdpFlows, nodeAddresses, nodePortRange, "
+                + "nodeName)");
     }
 
     @Test
@@ -169,7 +170,8 @@ class ConfigValidationTest {
                 proxy: [rr]
                 """)).containsExactly("svcproxy.yaml:1:8: proxy: a list (expected: a map of scheduler, admin, "
                 + "connectTimeout, connectAttempts, idleTimeout, drainTimeout, vipInterface, outlierDetection, "
-                + "maxConnections, connectQueue, fdGuard, udpIdleTimeout, maxUdpFlows)");
+                + "maxConnections, connectQueue, fdGuard, udpIdleTimeout, maxUdpFlows, nodeAddresses, nodePortRange, "
+                + "nodeName)");
     }
 
     @Test
@@ -180,7 +182,7 @@ class ConfigValidationTest {
                     clusterIP: 127.0.10.1
                     ports: [80]
                 """)).containsExactly("svcproxy.yaml:4:13: ports[0]: 80 (expected: a port: a map of name, "
-                + "protocol, port, targetPort, udpIdleTimeout, udpResponses, proxyProtocol)");
+                + "protocol, port, targetPort, udpIdleTimeout, udpResponses, proxyProtocol, nodePort)");
     }
 
     @Test

@@ -19,6 +19,7 @@ import io.svcproxy.config.EndpointTarget;
 import io.svcproxy.config.KubernetesSettings;
 import io.svcproxy.config.PortSpec;
 import io.svcproxy.config.Protocol;
+import io.svcproxy.config.ServiceExposure;
 import io.svcproxy.config.ServiceKey;
 import io.svcproxy.config.ServicePortSpec;
 import io.svcproxy.config.ServiceSpec;
@@ -127,6 +128,7 @@ public final class KubernetesServiceMapper {
             return List.of();
         }
         Scheduler scheduler = scheduler(service, namespace, name);
+        ServiceExposure exposure = KubernetesExposure.of(service, qualified);
         SessionAffinity affinity = affinity(spec, qualified);
         boolean local = "Local".equals(spec.getInternalTrafficPolicy());
         List<EndpointSlice> own = slices.stream()
@@ -139,7 +141,7 @@ public final class KubernetesServiceMapper {
         List<ServicePortSpec> out = new ArrayList<>();
         for (InetAddress clusterIP : clusterIPs) {
             ServiceSpec serviceSpec = new ServiceSpec(name, namespace, clusterIP, null, scheduler.name(),
-                    scheduler.flags(), affinity, ports, List.of());
+                    scheduler.flags(), affinity, ports, List.of(), 0, 0, null, exposure);
             String family = clusterIP instanceof Inet4Address ? "IPv4" : "IPv6";
             for (PortSpec port : ports) {
                 List<Candidate> candidates = candidates(own, family, port.name(), port.protocol());
@@ -192,8 +194,10 @@ public final class KubernetesServiceMapper {
                 log.debug("Skipping service port service={} port={} (expected: 1..65535)", service, p.getPort());
                 continue;
             }
+            int nodePort = p.getNodePort() != null && p.getNodePort() >= 1 && p.getNodePort() <= 65535
+                    && !"ClusterIP".equals(spec.getType()) && spec.getType() != null ? p.getNodePort() : 0;
             out.add(new PortSpec(name, Protocol.valueOf(protocol), p.getPort(),
-                    targetPort(p.getTargetPort(), p.getPort())));
+                    targetPort(p.getTargetPort(), p.getPort()), null, 0, null, nodePort));
         }
         return out;
     }
@@ -287,6 +291,10 @@ public final class KubernetesServiceMapper {
     /** One endpoint of a slice for one Service port, with its conditions resolved and its topology. */
     private record Candidate(InetAddress ip, int port, boolean ready, boolean serving, boolean terminating,
                              String nodeName, Set<String> zoneHints, Set<String> nodeHints) {
+    }
+
+    private static String nodeOf(Candidate c) {
+        return c.nodeName() == null ? "" : c.nodeName();
     }
 
     /**
@@ -398,9 +406,9 @@ public final class KubernetesServiceMapper {
         Set<Candidate> taken = new HashSet<>(chosen);
         for (Candidate c : candidates) {
             if (taken.contains(c)) {
-                out.add(new EndpointTarget(c.ip(), c.port(), 1, true, c.serving(), c.terminating()));
+                out.add(new EndpointTarget(c.ip(), c.port(), 1, true, c.serving(), c.terminating(), nodeOf(c)));
             } else if (c.terminating()) {
-                out.add(new EndpointTarget(c.ip(), c.port(), 1, false, c.serving(), true));
+                out.add(new EndpointTarget(c.ip(), c.port(), 1, false, c.serving(), true, nodeOf(c)));
             }
         }
         out.sort(ORDER);

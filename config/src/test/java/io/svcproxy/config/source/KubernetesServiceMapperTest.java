@@ -14,12 +14,16 @@ import io.fabric8.kubernetes.api.model.discovery.v1.ForZone;
 import io.svcproxy.balancer.SchedulerFlag;
 import io.svcproxy.balancer.SessionAffinity;
 import io.svcproxy.config.Addresses;
+import io.svcproxy.config.Cidr;
 import io.svcproxy.config.EndpointTarget;
 import io.svcproxy.config.KubernetesSettings;
 import io.svcproxy.config.PortSpec;
 import io.svcproxy.config.Protocol;
+import io.svcproxy.config.ServiceExposure;
 import io.svcproxy.config.ServicePortSpec;
+import io.svcproxy.config.ServiceType;
 import io.svcproxy.config.TargetPort;
+import io.svcproxy.config.TrafficPolicy;
 import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
@@ -90,6 +94,45 @@ class KubernetesServiceMapperTest {
                 .satisfies(s -> assertThat(s.key().toString()).isEqualTo("10.96.0.12:80/TCP"));
         assertThat(mapper.map(lb, List.of())).singleElement()
                 .satisfies(s -> assertThat(s.key().toString()).isEqualTo("10.96.0.13:80/TCP"));
+    }
+
+    @Test
+    void mapsTheServiceTypeNodePortsExternalAndLoadBalancerAddressesRangesAndPolicy() {
+        Service lb = service("lb").withNewSpec().withType("LoadBalancer").withClusterIP("10.96.0.13")
+                .withExternalIPs("192.0.2.10", "bad", "192.0.2.10").withLoadBalancerSourceRanges("203.0.113.0/24",
+                        "10.0.0.1/8").withExternalTrafficPolicy("Local")
+                .addNewPort().withPort(80).withNodePort(30080).endPort().endSpec()
+                .withNewStatus().withNewLoadBalancer().addNewIngress().withIp("198.51.100.7").endIngress()
+                .addNewIngress().withHostname("lb.example.com").endIngress().endLoadBalancer().endStatus().build();
+        EndpointSlice slice = slice("lb-1", "lb", "IPv4", Map.of("", 80),
+                onNode(ep("10.1.0.1"), "node-a"), onNode(ep("10.1.0.2"), "node-b"), ep("10.1.0.3"));
+
+        ServicePortSpec out = mapper.map(lb, List.of(slice)).get(0);
+
+        ServiceExposure e = out.service().exposure();
+        assertThat(e.type()).isEqualTo(ServiceType.LOAD_BALANCER);
+        assertThat(e.externalIPs()).containsExactly(Addresses.parseIp("192.0.2.10"));
+        assertThat(e.loadBalancerIPs()).containsExactly(Addresses.parseIp("198.51.100.7"));
+        assertThat(e.loadBalancerSourceRanges()).containsExactly(Cidr.parse("203.0.113.0/24"));
+        assertThat(e.externalTrafficPolicy()).isEqualTo(TrafficPolicy.LOCAL);
+        assertThat(out.port().nodePort()).isEqualTo(30080);
+        // externalTrafficPolicy filters per address in the data plane: the list keeps every endpoint, with its node
+        assertThat(out.endpoints()).extracting(EndpointTarget::nodeName).containsExactly("node-a", "node-b", "");
+    }
+
+    @Test
+    void aClusterIpServiceHasNoNodePortAndNoLoadBalancerAddresses() {
+        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").withExternalIPs("192.0.2.11")
+                .withLoadBalancerSourceRanges("203.0.113.0/24")
+                .addNewPort().withPort(80).withNodePort(30081).endPort().endSpec()
+                .withNewStatus().withNewLoadBalancer().addNewIngress().withIp("198.51.100.7").endIngress()
+                .endLoadBalancer().endStatus().build();
+
+        ServicePortSpec out = mapper.map(svc, List.of()).get(0);
+
+        assertThat(out.port().nodePort()).isZero();
+        assertThat(out.service().exposure()).isEqualTo(new ServiceExposure(ServiceType.CLUSTER_IP,
+                List.of(Addresses.parseIp("192.0.2.11")), List.of(), List.of(), TrafficPolicy.CLUSTER));
     }
 
     @Test
@@ -256,7 +299,8 @@ class KubernetesServiceMapperTest {
         EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("", 80),
                 onNode(ep("10.1.0.1"), "node-a"), onNode(ep("10.1.0.2"), "node-b"), ep("10.1.0.3"));
 
-        assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints()).containsExactly(ready("10.1.0.1", 80));
+        assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints())
+                .containsExactly(EndpointTarget.ready(Addresses.parseIp("10.1.0.1"), 80, 1, "node-a"));
     }
 
     @Test
@@ -267,7 +311,7 @@ class KubernetesServiceMapperTest {
                 onNode(conditions("10.1.0.1", false, true, true), "node-a"), onNode(ep("10.1.0.2"), "node-b"));
 
         assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints())
-                .containsExactly(target("10.1.0.1", 80, true, true, true));
+                .containsExactly(new EndpointTarget(Addresses.parseIp("10.1.0.1"), 80, 1, true, true, true, "node-a"));
     }
 
     @Test

@@ -1,0 +1,77 @@
+package io.svcproxy.config;
+
+import java.net.InetAddress;
+
+/**
+ * An address range in CIDR notation, as in {@code loadBalancerSourceRanges}: {@code 10.0.0.0/8},
+ * {@code 2001:db8::/32}. An IPv4 range never contains an IPv6 address and the reverse (an IPv4-mapped IPv6 client
+ * is compared as the IPv4 address it maps, since Java hands those out as {@link java.net.Inet4Address}).
+ *
+ * @param network the range's first address (host bits zero)
+ * @param prefix the number of leading bits that must match, 0..32 or 0..128
+ */
+public record Cidr(InetAddress network, int prefix) {
+    public Cidr {
+        int bits = network.getAddress().length * 8;
+        if (prefix < 0 || prefix > bits) {
+            throw new IllegalArgumentException("prefix " + prefix + " outside 0.." + bits);
+        }
+        byte[] b = network.getAddress();
+        if (!equalPrefix(b, masked(b, prefix), bits)) {
+            throw new IllegalArgumentException("host bits set in " + network.getHostAddress() + "/" + prefix);
+        }
+    }
+
+    /**
+     * Parses {@code ADDRESS/PREFIX}. As Kubernetes' validation of {@code loadBalancerSourceRanges}, host bits must be
+     * zero ({@code 10.0.0.1/8} is refused, to catch a mistyped range rather than widen it silently).
+     *
+     * @throws IllegalArgumentException naming what is wrong
+     */
+    public static Cidr parse(String text) {
+        int slash = text.indexOf('/');
+        if (slash < 0) {
+            throw new IllegalArgumentException("no /PREFIX");
+        }
+        InetAddress ip = Addresses.parseIp(text.substring(0, slash));
+        String p = text.substring(slash + 1);
+        if (!p.matches("[0-9]{1,3}")) {
+            throw new IllegalArgumentException("prefix " + p + " is not a number");
+        }
+        return new Cidr(ip, Integer.parseInt(p));
+    }
+
+    /** Returns whether the address lies inside the range. */
+    public boolean contains(InetAddress address) {
+        byte[] a = address.getAddress();
+        byte[] n = network.getAddress();
+        if (a.length != n.length) {
+            return false;
+        }
+        return equalPrefix(masked(a, prefix), n, prefix);
+    }
+
+    private static byte[] masked(byte[] b, int prefix) {
+        byte[] out = b.clone();
+        for (int i = 0; i < out.length; i++) {
+            int keep = Math.max(0, Math.min(8, prefix - i * 8));
+            out[i] &= (byte) (0xff << (8 - keep));
+        }
+        return out;
+    }
+
+    private static boolean equalPrefix(byte[] a, byte[] b, int bits) {
+        for (int i = 0; i < a.length && i * 8 < bits; i++) {
+            if (a[i] != b[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    @Override
+    public String toString() {
+        return network.getHostAddress() + "/" + prefix;
+    }
+
+}

@@ -1,0 +1,190 @@
+package io.svcproxy.config;
+
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.nodes.SequenceNode;
+
+/**
+ * Binds where a Service is reachable besides its clusterIP: {@code proxy.nodeAddresses}, {@code nodePortRange} and
+ * {@code nodeName}; a Service's {@code type}, {@code externalIPs}, {@code loadBalancerIPs},
+ * {@code loadBalancerSourceRanges} and {@code externalTrafficPolicy}; a port's {@code nodePort}, unique per protocol
+ * across all Services; an endpoint's {@code nodeName}.
+ */
+final class ExposureBinder extends BinderSupport {
+    static final String TYPES = "ClusterIP, NodePort or LoadBalancer";
+    static final String CIDR_EXPECTED = "a CIDR such as 10.0.0.0/8 or 2001:db8::/32, host bits zero";
+    static final String RANGE_EXPECTED = "LOW-HIGH, two ports 1..65535 with LOW <= HIGH, such as 30000-32767";
+
+    /** The first port that took each {@code nodePort/protocol}, for the check that no two share one. */
+    private final Map<String, Node> nodePorts = new HashMap<>();
+
+    ExposureBinder(Problems p) {
+        super(p);
+    }
+
+    NodeSettings node(Fields f) {
+        NodeSettings d = NodeSettings.defaults();
+        List<InetAddress> addresses = f.has("nodeAddresses")
+                ? ips(f.value("nodeAddresses"), f.child("nodeAddresses")) : d.nodeAddresses();
+        int low = d.nodePortLow();
+        int high = d.nodePortHigh();
+        if (f.has("nodePortRange")) {
+            Node n = f.value("nodePortRange");
+            String v = Values.text(n, f.child("nodePortRange"), RANGE_EXPECTED, p);
+            if (v != null) {
+                java.util.regex.Matcher m = java.util.regex.Pattern.compile("([0-9]{1,5})-([0-9]{1,5})").matcher(v);
+                int l = m.matches() ? Integer.parseInt(m.group(1)) : 0;
+                int h = m.matches() ? Integer.parseInt(m.group(2)) : 0;
+                if (l < 1 || h > 65535 || l > h) {
+                    Values.wrong(p, n, f.child("nodePortRange"), RANGE_EXPECTED);
+                } else {
+                    low = l;
+                    high = h;
+                }
+            }
+        }
+        String nodeName = d.nodeName();
+        if (f.has("nodeName")) {
+            String v = name(f.value("nodeName"), f.child("nodeName"), Names::isDns1123Subdomain,
+                    Names.DNS1123_SUBDOMAIN_EXPECTED);
+            nodeName = v == null ? nodeName : v;
+        }
+        return new NodeSettings(addresses, low, high, nodeName);
+    }
+
+    ServiceExposure exposure(Fields f) {
+        ServiceType type = ServiceType.CLUSTER_IP;
+        boolean typeValid = true; // a wrong type is reported once, not again at each field it would allow
+        if (f.has("type")) {
+            Node n = f.value("type");
+            String v = Values.text(n, f.child("type"), TYPES, p);
+            typeValid = v != null && ServiceType.of(v) != null;
+            if ("ExternalName".equals(v)) {
+                Values.wrong(p, n, f.child("type"), TYPES + "; ExternalName has no address to proxy");
+            } else if (v != null && ServiceType.of(v) == null) {
+                Values.wrong(p, n, f.child("type"), TYPES);
+            } else if (v != null) {
+                type = ServiceType.of(v);
+            }
+        }
+        List<InetAddress> external = f.has("externalIPs")
+                ? ips(f.value("externalIPs"), f.child("externalIPs")) : List.of();
+        List<InetAddress> lbIPs = List.of();
+        List<Cidr> ranges = List.of();
+        for (String key : List.of("loadBalancerIPs", "loadBalancerSourceRanges")) {
+            if (f.has(key) && typeValid && type != ServiceType.LOAD_BALANCER) {
+                Values.wrong(p, f.value(key), f.child(key), "only on a Service of type LoadBalancer");
+            }
+        }
+        if (type == ServiceType.LOAD_BALANCER) {
+            lbIPs = f.has("loadBalancerIPs") ? ips(f.value("loadBalancerIPs"), f.child("loadBalancerIPs")) : lbIPs;
+            ranges = f.has("loadBalancerSourceRanges")
+                    ? cidrs(f.value("loadBalancerSourceRanges"), f.child("loadBalancerSourceRanges")) : ranges;
+        }
+        TrafficPolicy policy = TrafficPolicy.CLUSTER;
+        if (f.has("externalTrafficPolicy")) {
+            Node n = f.value("externalTrafficPolicy");
+            String v = Values.text(n, f.child("externalTrafficPolicy"), "Cluster or Local", p);
+            if ("Local".equals(v)) {
+                policy = TrafficPolicy.LOCAL;
+            } else if (v != null && !"Cluster".equals(v)) {
+                Values.wrong(p, n, f.child("externalTrafficPolicy"), "Cluster or Local");
+            }
+        }
+        return new ServiceExposure(type, external, lbIPs, ranges, policy);
+    }
+
+    /**
+     * Returns a port's nodePort: required for NodePort and LoadBalancer Services, inside the range, and not taken by
+     * another port of the same protocol; not allowed on a ClusterIP Service. 0 when absent or wrong.
+     */
+    int nodePort(Fields f, ServiceType type, Protocol protocol, NodeSettings node) {
+        if (!f.has("nodePort")) {
+            if (type.hasNodePorts()) {
+                Values.missing(p, f, "nodePort", "a port in proxy.nodePortRange " + node.range() + "; required "
+                        + "for type " + type.yamlName());
+            }
+            return 0;
+        }
+        Node n = f.value("nodePort");
+        if (!type.hasNodePorts()) {
+            Values.wrong(p, n, f.child("nodePort"), "only on a Service of type NodePort or LoadBalancer");
+            return 0;
+        }
+        Integer v = Values.integer(n, f.child("nodePort"), 1, 65535, p);
+        if (v == null) {
+            return 0;
+        }
+        if (v < node.nodePortLow() || v > node.nodePortHigh()) {
+            Values.wrong(p, n, f.child("nodePort"), "a port in proxy.nodePortRange " + node.range());
+            return 0;
+        }
+        if (protocol != null) {
+            Node first = nodePorts.putIfAbsent(v + "/" + protocol, n);
+            if (first != null) {
+                Values.wrong(p, n, f.child("nodePort"), "a nodePort of one Service port only; " + v + "/"
+                        + protocol + " is also at " + Problems.line(first));
+                return 0;
+            }
+        }
+        return v;
+    }
+
+    String endpointNodeName(Fields f) {
+        if (!f.has("nodeName")) {
+            return "";
+        }
+        String v = name(f.value("nodeName"), f.child("nodeName"), Names::isDns1123Subdomain,
+                Names.DNS1123_SUBDOMAIN_EXPECTED);
+        return v == null ? "" : v;
+    }
+
+    private List<InetAddress> ips(Node node, String path) {
+        SequenceNode list = Values.list(node, path, "a list of IPv4 or IPv6 addresses", p);
+        List<InetAddress> out = new ArrayList<>();
+        if (list == null) {
+            return out;
+        }
+        Map<InetAddress, Node> seen = new HashMap<>();
+        for (int i = 0; i < list.getValue().size(); i++) {
+            Node item = list.getValue().get(i);
+            InetAddress ip = Values.ip(item, path + "[" + i + "]", p);
+            if (ip == null) {
+                continue;
+            }
+            Node first = seen.putIfAbsent(ip, item);
+            if (first != null) {
+                Values.wrong(p, item, path + "[" + i + "]", "each address once; also at " + Problems.line(first));
+            } else {
+                out.add(ip);
+            }
+        }
+        return out;
+    }
+
+    private List<Cidr> cidrs(Node node, String path) {
+        SequenceNode list = Values.list(node, path, "a list of CIDRs", p);
+        List<Cidr> out = new ArrayList<>();
+        if (list == null) {
+            return out;
+        }
+        for (int i = 0; i < list.getValue().size(); i++) {
+            Node item = list.getValue().get(i);
+            String itemPath = path + "[" + i + "]";
+            String v = Values.text(item, itemPath, CIDR_EXPECTED, p);
+            if (v == null) {
+                continue;
+            }
+            try {
+                out.add(Cidr.parse(v));
+            } catch (IllegalArgumentException e) {
+                Values.wrong(p, item, itemPath, CIDR_EXPECTED);
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,81 @@
+package io.svcproxy.config.source;
+
+import io.fabric8.kubernetes.api.model.LoadBalancerIngress;
+import io.fabric8.kubernetes.api.model.Service;
+import io.svcproxy.config.Addresses;
+import io.svcproxy.config.Cidr;
+import io.svcproxy.config.ServiceExposure;
+import io.svcproxy.config.ServiceType;
+import io.svcproxy.config.TrafficPolicy;
+import java.net.InetAddress;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A Kubernetes Service's addresses besides its clusterIPs: {@code spec.type}, {@code spec.externalIPs},
+ * {@code status.loadBalancer.ingress[].ip}, {@code spec.loadBalancerSourceRanges} and
+ * {@code spec.externalTrafficPolicy}. The API server validated them; a value that still does not parse is left out
+ * with one log line, as a bad clusterIP is.
+ */
+final class KubernetesExposure {
+    private static final Logger log = LoggerFactory.getLogger(KubernetesExposure.class);
+
+    private KubernetesExposure() {
+    }
+
+    /** Returns the exposure of a ClusterIP, NodePort or LoadBalancer Service (other types are not mapped). */
+    static ServiceExposure of(Service service, String qualified) {
+        io.fabric8.kubernetes.api.model.ServiceSpec spec = service.getSpec();
+        ServiceType type = spec.getType() == null ? ServiceType.CLUSTER_IP : ServiceType.of(spec.getType());
+        if (type == null) {
+            type = ServiceType.CLUSTER_IP;
+        }
+        List<InetAddress> external = ips(spec.getExternalIPs(), qualified, "externalIP");
+        List<InetAddress> lb = List.of();
+        List<Cidr> ranges = new ArrayList<>();
+        if (type == ServiceType.LOAD_BALANCER) {
+            List<String> ingress = new ArrayList<>();
+            if (service.getStatus() != null && service.getStatus().getLoadBalancer() != null
+                    && service.getStatus().getLoadBalancer().getIngress() != null) {
+                for (LoadBalancerIngress i : service.getStatus().getLoadBalancer().getIngress()) {
+                    if (i != null && i.getIp() != null && !i.getIp().isEmpty()) {
+                        ingress.add(i.getIp()); // a hostname-only ingress has no address to serve
+                    }
+                }
+            }
+            lb = ips(ingress, qualified, "loadBalancer ingress ip");
+            if (spec.getLoadBalancerSourceRanges() != null) {
+                for (String r : spec.getLoadBalancerSourceRanges()) {
+                    try {
+                        ranges.add(Cidr.parse(r.trim()));
+                    } catch (IllegalArgumentException | NullPointerException e) {
+                        log.warn("Skipping bad loadBalancerSourceRange service={} range={}", qualified, r);
+                    }
+                }
+            }
+        }
+        TrafficPolicy policy = "Local".equals(spec.getExternalTrafficPolicy()) ? TrafficPolicy.LOCAL
+                : TrafficPolicy.CLUSTER;
+        return new ServiceExposure(type, external, lb, ranges, policy);
+    }
+
+    private static List<InetAddress> ips(List<String> texts, String qualified, String what) {
+        List<InetAddress> out = new ArrayList<>();
+        if (texts == null) {
+            return out;
+        }
+        for (String t : texts) {
+            try {
+                InetAddress ip = Addresses.parseIp(t);
+                if (!out.contains(ip)) {
+                    out.add(ip);
+                }
+            } catch (IllegalArgumentException | NullPointerException e) {
+                log.warn("Skipping bad {} service={} address={}", what, qualified, t);
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,180 @@
+package io.svcproxy.config;
+
+import static io.svcproxy.config.ConfigAssertions.errors;
+import static io.svcproxy.config.ConfigAssertions.parse;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+
+/** The config file's Service types, node settings, external addresses, source ranges and traffic policy. */
+class ServiceTypesConfigTest {
+
+    @Test
+    void bindsTheSpecExample() {
+        ProxyConfig config = parse("""
+                proxy:
+                  nodeAddresses: [127.0.20.1, 127.0.20.2]
+                  nodePortRange: 30000-32767
+                  nodeName: node-a
+                services:
+                  - name: web
+                    type: LoadBalancer
+                    clusterIP: 127.0.10.100
+                    externalIPs: [127.0.30.1]
+                    loadBalancerIPs: [127.0.31.1]
+                    loadBalancerSourceRanges: [127.0.21.0/24]
+                    externalTrafficPolicy: Local
+                    ports:
+                      - {name: http, port: 80, targetPort: 8080, nodePort: 30080}
+                    endpoints:
+                      - {ip: 127.0.0.1, nodeName: node-a}
+                      - {ip: 127.0.0.2}
+                """);
+        NodeSettings node = config.proxy().node();
+        assertThat(node.nodeAddresses()).containsExactly(Addresses.parseIp("127.0.20.1"),
+                Addresses.parseIp("127.0.20.2"));
+        assertThat(node.nodePortLow()).isEqualTo(30000);
+        assertThat(node.nodePortHigh()).isEqualTo(32767);
+        assertThat(node.nodeName()).isEqualTo("node-a");
+        ServiceSpec web = config.services().get(0);
+        ServiceExposure e = web.exposure();
+        assertThat(e.type()).isEqualTo(ServiceType.LOAD_BALANCER);
+        assertThat(e.externalIPs()).containsExactly(Addresses.parseIp("127.0.30.1"));
+        assertThat(e.loadBalancerIPs()).containsExactly(Addresses.parseIp("127.0.31.1"));
+        assertThat(e.loadBalancerSourceRanges()).containsExactly(Cidr.parse("127.0.21.0/24"));
+        assertThat(e.externalTrafficPolicy()).isEqualTo(TrafficPolicy.LOCAL);
+        assertThat(web.ports().get(0).nodePort()).isEqualTo(30080);
+        assertThat(web.endpoints()).extracting(EndpointSpec::nodeName).containsExactly("node-a", "");
+    }
+
+    @Test
+    void defaultsToClusterIpWithNoNodeAddresses() {
+        ProxyConfig config = parse("""
+                services:
+                  - {name: web, clusterIP: 127.0.10.100, ports: [{port: 80}], endpoints: [{ip: 127.0.0.1}]}
+                """);
+        assertThat(config.proxy().node()).isEqualTo(NodeSettings.defaults());
+        assertThat(config.services().get(0).exposure()).isEqualTo(ServiceExposure.clusterIP());
+        assertThat(config.services().get(0).ports().get(0).nodePort()).isZero();
+    }
+
+    @Test
+    void nodePortMustLieInTheConfiguredRange() {
+        assertThat(errors("""
+                proxy:
+                  nodePortRange: 31000-31010
+                services:
+                  - name: web
+                    type: NodePort
+                    clusterIP: 127.0.10.100
+                    ports: [{port: 80, nodePort: 30080}]
+                """)).containsExactly(
+                "svcproxy.yaml:7:34: nodePort: 30080 (expected: a port in proxy.nodePortRange 31000-31010)");
+    }
+
+    @Test
+    void twoServicesOnOneNodePortAreRefusedAtTheSecond() {
+        assertThat(errors("""
+                services:
+                  - name: a
+                    type: NodePort
+                    clusterIP: 127.0.10.100
+                    ports: [{port: 80, nodePort: 30080}]
+                  - name: b
+                    type: NodePort
+                    clusterIP: 127.0.10.101
+                    ports: [{port: 80, nodePort: 30080}]
+                """)).containsExactly("svcproxy.yaml:9:34: nodePort: 30080 (expected: a nodePort of one Service "
+                + "port only; 30080/TCP is also at line 5)");
+    }
+
+    @Test
+    void oneNodePortMayServeTcpAndUdp() {
+        ProxyConfig config = parse("""
+                services:
+                  - name: dns
+                    type: NodePort
+                    clusterIP: 127.0.10.100
+                    ports:
+                      - {name: tcp, port: 53, nodePort: 30053}
+                      - {name: udp, port: 53, protocol: UDP, nodePort: 30053}
+                    endpoints: [{ip: 127.0.0.1}]
+                """);
+        assertThat(config.services().get(0).ports()).extracting(PortSpec::nodePort).containsExactly(30053, 30053);
+    }
+
+    @Test
+    void nodePortIsRequiredForNodePortAndRefusedForClusterIp() {
+        assertThat(errors("""
+                services:
+                  - name: a
+                    type: NodePort
+                    clusterIP: 127.0.10.100
+                    ports: [{port: 80}]
+                  - name: b
+                    clusterIP: 127.0.10.101
+                    ports: [{port: 80, nodePort: 30081}]
+                """)).containsExactly(
+                "svcproxy.yaml:5:14: nodePort: missing (expected: a port in proxy.nodePortRange 30000-32767; "
+                        + "required for type NodePort)",
+                "svcproxy.yaml:8:34: nodePort: 30081 (expected: only on a Service of type NodePort or "
+                        + "LoadBalancer)");
+    }
+
+    @Test
+    void reportsABadCidrAtItsLineAndColumn() {
+        assertThat(errors("""
+                services:
+                  - name: web
+                    type: LoadBalancer
+                    clusterIP: 127.0.10.100
+                    loadBalancerSourceRanges: [127.0.21.0/24, 127.0.21.1/24, 10.0.0.0/33]
+                    ports: [{port: 80, nodePort: 30080}]
+                """)).containsExactly(
+                "svcproxy.yaml:5:47: loadBalancerSourceRanges[1]: 127.0.21.1/24 (expected: "
+                        + ExposureBinder.CIDR_EXPECTED + ")",
+                "svcproxy.yaml:5:62: loadBalancerSourceRanges[2]: 10.0.0.0/33 (expected: "
+                        + ExposureBinder.CIDR_EXPECTED + ")");
+    }
+
+    @Test
+    void refusesLoadBalancerFieldsOnOtherTypesAndWrongValues() {
+        assertThat(errors("""
+                proxy:
+                  nodePortRange: 32767-30000
+                  nodeAddresses: [127.0.20.1, 127.0.20.1]
+                services:
+                  - name: web
+                    type: NodePort
+                    clusterIP: 127.0.10.100
+                    loadBalancerIPs: [127.0.31.1]
+                    externalTrafficPolicy: local
+                    ports: [{port: 80, nodePort: 30080}]
+                  - name: ext
+                    type: ExternalName
+                    clusterIP: 127.0.10.101
+                    externalIPs: [224.0.0.1]
+                    loadBalancerSourceRanges: [127.0.0.0/8]
+                    ports: [{port: 80}]
+                """)).containsExactly(
+                "svcproxy.yaml:2:18: nodePortRange: 32767-30000 (expected: " + ExposureBinder.RANGE_EXPECTED + ")",
+                "svcproxy.yaml:3:31: nodeAddresses[1]: 127.0.20.1 (expected: each address once; also at line 3)",
+                "svcproxy.yaml:8:22: loadBalancerIPs: a list (expected: only on a Service of type LoadBalancer)",
+                "svcproxy.yaml:9:28: externalTrafficPolicy: local (expected: Cluster or Local)",
+                "svcproxy.yaml:12:11: type: ExternalName (expected: ClusterIP, NodePort or LoadBalancer; "
+                        + "ExternalName has no address to proxy)",
+                "svcproxy.yaml:14:19: externalIPs[0]: 224.0.0.1 (expected: a unicast address, not multicast)");
+    }
+
+    @Test
+    void proxyNodeNameIsADnsSubdomain() {
+        assertThat(errors("""
+                proxy:
+                  nodeName: Node_A
+                """)).containsExactly("svcproxy.yaml:2:13: nodeName: Node_A (expected: "
+                + Names.DNS1123_SUBDOMAIN_EXPECTED + ")");
+        assertThat(parse("""
+                proxy: {nodeName: ip-10-0-0-1.eu-west-1.compute.internal}
+                """).proxy().node().nodeName()).isEqualTo("ip-10-0-0-1.eu-west-1.compute.internal");
+    }
+}
