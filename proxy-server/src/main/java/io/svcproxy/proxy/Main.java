@@ -8,7 +8,7 @@ import picocli.CommandLine;
 
 /** The entry point of {@code java -jar svcproxy.jar}. */
 public final class Main {
-    private static final Set<String> COMMANDS = Set.of("run", "demo", "validate", "backend", "version");
+    private static final Set<String> COMMANDS = Set.of("run", "demo", "validate", "simulate", "backend", "version");
 
     private Main() {
     }

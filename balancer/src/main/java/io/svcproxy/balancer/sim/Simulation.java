@@ -21,7 +21,7 @@ import java.util.Set;
  *
  * <p>Per connection, as the proxy would see it: connections that ended by its start are released, the events at
  * or before its start are applied (as reloads: removed endpoints keep their connections until they end), then
- * the scheduler picks, the connection takes a lease and is established at once (synthetic counts: the replay
+ * the scheduler picks (events of the same time are applied as one reload), the connection takes a lease and is established at once (synthetic counts: the replay
  * has no connect time, so an earlier connection is active, not inactive, when the next one is picked).
  */
 public final class Simulation {
@@ -93,20 +93,21 @@ public final class Simulation {
         }
         lastStart = c.start();
         while (nextEvent < events.size() && events.get(nextEvent).at() <= c.start()) {
-            EndpointChange e = events.get(nextEvent);
+            long at = events.get(nextEvent).at();
             for (Replay r : replays) {
-                r.endUntil(e.at());
+                r.endUntil(at);
             }
             boolean first = nextEvent == 0;
-            // consecutive events due before this connection are one reload each, as the SPEC applies them in turn
-            apply(e);
+            // the events of one time are one reload (a rolling update replaces endpoints in one step)
+            while (nextEvent < events.size() && events.get(nextEvent).at() == at) {
+                apply(events.get(nextEvent++));
+            }
             for (Replay r : replays) {
                 if (first) {
                     r.firstEvent();
                 }
                 r.reload(List.copyOf(targets.values()));
             }
-            nextEvent++;
         }
         for (Replay r : replays) {
             r.endUntil(c.start());

@@ -8,8 +8,8 @@ import picocli.CommandLine.ScopeType;
 @Command(name = "svcproxy",
         mixinStandardHelpOptions = false,
         description = "A user-space Kubernetes Service proxy with the IPVS schedulers.",
-        subcommands = {RunCommand.class, DemoCommand.class, ValidateCommand.class, BackendCommand.class,
-                VersionCommand.class},
+        subcommands = {RunCommand.class, DemoCommand.class, ValidateCommand.class, SimulateCommand.class,
+                BackendCommand.class, VersionCommand.class},
         usageHelpAutoWidth = true)
 public final class SvcproxyCommand {
     @Option(names = {"-h", "--help"}, usageHelp = true, scope = ScopeType.INHERIT,

@@ -1,0 +1,134 @@
+package io.svcproxy.proxy.simulate;
+
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Parses one JSON object whose values are strings, numbers, booleans or null (a connection log line) into its
+ * keys and values as text. Nested values are refused.
+ */
+final class FlatJson {
+    private final String s;
+    private int i;
+
+    private FlatJson(String s) {
+        this.s = s;
+    }
+
+    /** @throws IllegalArgumentException with the column of the problem */
+    static Map<String, String> parse(String line) {
+        return new FlatJson(line).object();
+    }
+
+    private Map<String, String> object() {
+        Map<String, String> map = new HashMap<>();
+        skip();
+        expect('{');
+        skip();
+        if (peek() == '}') {
+            i++;
+        } else {
+            while (true) {
+                skip();
+                String key = string();
+                skip();
+                expect(':');
+                skip();
+                String value = peek() == '"' ? string() : bare();
+                map.put(key, value);
+                skip();
+                char c = next();
+                if (c == '}') {
+                    break;
+                }
+                if (c != ',') {
+                    throw error("expected ',' or '}'");
+                }
+            }
+        }
+        skip();
+        if (i < s.length()) {
+            throw error("text after the object");
+        }
+        return map;
+    }
+
+    private String string() {
+        expect('"');
+        StringBuilder b = new StringBuilder();
+        while (true) {
+            char c = next();
+            if (c == '"') {
+                return b.toString();
+            }
+            if (c == '\\') {
+                char e = next();
+                switch (e) {
+                    case '"', '\\', '/' -> b.append(e);
+                    case 'n' -> b.append('\n');
+                    case 't' -> b.append('\t');
+                    case 'r' -> b.append('\r');
+                    case 'b' -> b.append('\b');
+                    case 'f' -> b.append('\f');
+                    case 'u' -> {
+                        if (i + 4 > s.length()) {
+                            throw error("bad \\u escape");
+                        }
+                        try {
+                            b.append((char) Integer.parseInt(s.substring(i, i + 4), 16));
+                        } catch (NumberFormatException x) {
+                            throw error("bad \\u escape");
+                        }
+                        i += 4;
+                    }
+                    default -> throw error("bad escape \\" + e);
+                }
+            } else {
+                b.append(c);
+            }
+        }
+    }
+
+    private String bare() {
+        int from = i;
+        while (i < s.length() && ",}] \t".indexOf(s.charAt(i)) < 0) {
+            if (s.charAt(i) == '{' || s.charAt(i) == '[') {
+                throw error("nested values are not expected");
+            }
+            i++;
+        }
+        if (from == i) {
+            throw error("expected a value");
+        }
+        String v = s.substring(from, i);
+        return v.equals("null") ? null : v;
+    }
+
+    private void expect(char c) {
+        if (i >= s.length() || s.charAt(i) != c) {
+            throw error("expected '" + c + "'");
+        }
+        i++;
+    }
+
+    private char next() {
+        if (i >= s.length()) {
+            throw error("unexpected end of line");
+        }
+        return s.charAt(i++);
+    }
+
+    private char peek() {
+        return i < s.length() ? s.charAt(i) : '\0';
+    }
+
+    private void skip() {
+        while (i < s.length() && (s.charAt(i) == ' ' || s.charAt(i) == '\t')) {
+            i++;
+        }
+    }
+
+    private IllegalArgumentException error(String message) {
+        return new IllegalArgumentException("column " + (i + 1) + ": " + message);
+    }
+}

@@ -1,0 +1,82 @@
+package io.svcproxy.proxy.simulate;
+
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+
+/** Exact parsing of the trace's values: seconds with decimals to nanoseconds, IP literals without DNS. */
+final class Numbers {
+    private static final long NANOS = 1_000_000_000L;
+
+    private Numbers() {
+    }
+
+    /**
+     * Parses {@code 12}, {@code 12.5} or {@code 1764812345.123456789} seconds into nanoseconds, exactly (digits
+     * past the ninth decimal are cut).
+     *
+     * @throws IllegalArgumentException not a non-negative decimal number of seconds
+     */
+    static long seconds(String s, String what) {
+        int dot = s.indexOf('.');
+        String whole = dot < 0 ? s : s.substring(0, dot);
+        String fraction = dot < 0 ? "" : s.substring(dot + 1);
+        if (whole.isEmpty() && fraction.isEmpty() || !digits(whole) || !digits(fraction) || whole.length() > 10) {
+            throw new IllegalArgumentException(what + ": '" + s + "' (expected: seconds, such as 12 or 12.5)");
+        }
+        long n = whole.isEmpty() ? 0 : Long.parseLong(whole) * NANOS;
+        long scale = NANOS / 10;
+        for (int i = 0; i < fraction.length() && scale > 0; i++, scale /= 10) {
+            n += (fraction.charAt(i) - '0') * scale;
+        }
+        return n;
+    }
+
+    /** Parses a decimal integer in {@code [min, max]}. */
+    static long integer(String s, String what, long min, long max) {
+        if (s.isEmpty() || s.length() > 18 || !digits(s)) {
+            throw new IllegalArgumentException(what + ": '" + s + "' (expected: " + min + ".." + max + ")");
+        }
+        long v = Long.parseLong(s);
+        if (v < min || v > max) {
+            throw new IllegalArgumentException(what + ": " + v + " (expected: " + min + ".." + max + ")");
+        }
+        return v;
+    }
+
+    /** Parses an IPv4 or IPv6 literal, never a host name. */
+    static InetAddress ip(String s, String what) {
+        boolean literal = !s.isEmpty();
+        boolean colon = false;
+        for (int i = 0; i < s.length() && literal; i++) {
+            char c = s.charAt(i);
+            colon |= c == ':';
+            literal = c >= '0' && c <= '9' || c == '.' || c == ':' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F';
+        }
+        if (literal && !colon) {
+            // IPv4: four decimal parts, as InetAddress would also accept shorter forms
+            String[] parts = s.split("\\.", -1);
+            literal = parts.length == 4;
+            for (String p : parts) {
+                literal &= !p.isEmpty() && p.length() <= 3 && digits(p) && Integer.parseInt(p) <= 255;
+            }
+        }
+        if (literal) {
+            try {
+                return InetAddress.getByName(s);
+            } catch (UnknownHostException e) {
+                // not a literal after all
+            }
+        }
+        throw new IllegalArgumentException(what + ": '" + s + "' (expected: an IPv4 or IPv6 address)");
+    }
+
+    private static boolean digits(String s) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < '0' || c > '9') {
+                return false;
+            }
+        }
+        return true;
+    }
+}

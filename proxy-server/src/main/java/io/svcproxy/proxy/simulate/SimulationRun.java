@@ -1,0 +1,144 @@
+package io.svcproxy.proxy.simulate;
+
+import io.svcproxy.balancer.Backends;
+import io.svcproxy.balancer.sim.EndpointChange;
+import io.svcproxy.balancer.sim.SchedulerResult;
+import io.svcproxy.balancer.sim.Simulation;
+import io.svcproxy.balancer.sim.Target;
+import io.svcproxy.config.EndpointTarget;
+import io.svcproxy.config.ProxyConfig;
+import io.svcproxy.config.ServicePortSpec;
+import io.svcproxy.config.ServicePorts;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * One {@code simulate} run: chooses the Service port, reads the events and the trace, puts the trace in start
+ * order and replays it under each scheduler.
+ */
+public final class SimulationRun {
+    /**
+     * What a run found.
+     *
+     * @param service {@code ns/name}
+     * @param port the port's label (name, or number when unnamed)
+     * @param connections the trace's connections replayed (of this Service port)
+     * @param skipped the trace's connections of other Service ports, left out
+     * @param results one per scheduler, in the order asked
+     */
+    public record Report(String service, String port, long connections, long skipped,
+                         List<SchedulerResult> results) {
+    }
+
+    private SimulationRun() {
+    }
+
+    /**
+     * Runs the simulation.
+     *
+     * @param service {@code ns/name[:port]} or {@code null}
+     * @param schedulers the schedulers, or empty for the configured one
+     * @param events EVENTS.yaml or {@code null}
+     * @throws InputException bad trace, events or choice of Service, as {@code FILE:LINE: message}
+     */
+    public static Report run(ProxyConfig config, String configFile, Path trace, String service,
+                             List<String> schedulers, Path events) throws IOException, InputException {
+        List<ServicePortSpec> ports = ServicePorts.resolve(config);
+        try (TraceReader reader = new TraceReader(trace); StartOrder order = new StartOrder()) {
+            TraceRow first = reader.next();
+            ServicePortSpec chosen = choose(ports, configFile, service, first, reader.file());
+            String serviceName = chosen.service().qualifiedName();
+            String portLabel = chosen.port().label();
+            String portNumber = Integer.toString(chosen.port().port());
+            List<Target> targets = targets(chosen);
+            Set<String> endpoints = new LinkedHashSet<>();
+            for (Target t : targets) {
+                endpoints.add(Backends.format(t.address(), t.port()));
+            }
+            List<EndpointChange> changes = events == null ? List.of() : EventsReader.read(events, endpoints);
+            long skipped = 0;
+            for (TraceRow r = first; r != null; r = reader.next()) {
+                boolean other = r.service() != null && !r.service().equals(serviceName)
+                        || r.port() != null && !r.port().equals(portLabel) && !r.port().equals(portNumber);
+                if (other) {
+                    skipped++;
+                } else {
+                    order.add(r);
+                }
+            }
+            List<String> names = schedulers.isEmpty() ? List.of(chosen.service().scheduler()) : schedulers;
+            Simulation sim;
+            try {
+                sim = Simulation.create(names, chosen.service().schedulerFlags(), chosen.service().sessionAffinity(),
+                        chosen.key().clusterIP(), targets, changes);
+            } catch (IllegalArgumentException e) {
+                throw new InputException("--schedulers", e.getMessage());
+            }
+            order.replay(sim::accept);
+            return new Report(serviceName, portLabel, order.rows(), skipped, sim.finish());
+        }
+    }
+
+    /** The endpoints the proxy would put in the list: the ready ones, or if none is, the serving terminating ones. */
+    private static List<Target> targets(ServicePortSpec spec) {
+        boolean anyReady = spec.endpoints().stream().anyMatch(EndpointTarget::ready);
+        List<Target> list = new ArrayList<>();
+        for (EndpointTarget t : spec.endpoints()) {
+            if (anyReady ? t.ready() : t.serving() && t.terminating()) {
+                list.add(new Target(t.ip(), t.port(), t.weight()));
+            }
+        }
+        return list;
+    }
+
+    private static ServicePortSpec choose(List<ServicePortSpec> ports, String configFile, String service,
+                                          TraceRow first, String traceFile) throws InputException {
+        String name;
+        String port;
+        String where;
+        if (service != null) {
+            int colon = service.indexOf(':');
+            name = colon < 0 ? service : service.substring(0, colon);
+            port = colon < 0 ? null : service.substring(colon + 1);
+            where = "--service";
+        } else if (first != null && first.service() != null) {
+            name = first.service();
+            port = first.port();
+            where = traceFile + ":" + first.line();
+        } else {
+            if (ports.size() == 1) {
+                return ports.get(0);
+            }
+            throw new InputException(configFile, 1, ports.size() + " Service ports in the config and none named"
+                    + " by the trace: choose one with --service NS/NAME[:PORT] (expected one of: "
+                    + labels(ports) + ")");
+        }
+        List<ServicePortSpec> matches = new ArrayList<>();
+        for (ServicePortSpec p : ports) {
+            if (p.service().qualifiedName().equals(name) && (port == null || port.equals(p.port().label())
+                    || port.equals(Integer.toString(p.port().port())))) {
+                matches.add(p);
+            }
+        }
+        if (matches.size() == 1) {
+            return matches.get(0);
+        }
+        String what = name + (port == null ? "" : ":" + port);
+        throw new InputException(where, (matches.isEmpty() ? "no Service port " + what + " in the config"
+                : what + " has " + matches.size() + " ports: name one as NS/NAME:PORT")
+                + " (expected one of: " + labels(ports) + ")");
+    }
+
+    private static String labels(List<ServicePortSpec> ports) {
+        List<String> labels = new ArrayList<>();
+        for (ServicePortSpec p : ports) {
+            labels.add(p.service().qualifiedName() + ":" + p.port().label());
+        }
+        return String.join(", ", labels);
+    }
+}

@@ -1,0 +1,121 @@
+package io.svcproxy.proxy.simulate;
+
+import java.io.BufferedReader;
+import java.io.Closeable;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Reads a trace one row at a time, in file order: CSV with a header line (columns {@code start, client,
+ * clientPort, duration} and optionally {@code service, port, bytes}) or the connection log (JSON lines), told
+ * apart by the first non-blank character of the first non-blank line. Blank lines are skipped.
+ */
+final class TraceReader implements Closeable {
+    private static final String[] REQUIRED = {"start", "client", "clientPort", "duration"};
+
+    private final String file;
+    private final BufferedReader in;
+    private long line;
+    private Boolean json;
+    private Map<String, Integer> columns;
+
+    TraceReader(Path path) throws IOException {
+        this.file = path.toString();
+        this.in = Files.newBufferedReader(path, StandardCharsets.UTF_8);
+    }
+
+    /** Returns the next row, or {@code null} at the end. */
+    TraceRow next() throws IOException, InputException {
+        String text;
+        while ((text = in.readLine()) != null) {
+            line++;
+            String t = text.strip();
+            if (t.isEmpty()) {
+                continue;
+            }
+            if (json == null) {
+                json = t.charAt(0) == '{';
+                if (!json) {
+                    header(t);
+                    continue;
+                }
+            }
+            try {
+                return json ? jsonRow(t) : csvRow(t);
+            } catch (IllegalArgumentException e) {
+                throw new InputException(file, line, e.getMessage());
+            }
+        }
+        return null;
+    }
+
+    private void header(String t) throws InputException {
+        columns = new HashMap<>();
+        String[] names = t.split(",", -1);
+        for (int c = 0; c < names.length; c++) {
+            String name = names[c].strip();
+            switch (name) {
+                case "start", "client", "clientPort", "duration", "service", "port", "bytes" -> {
+                    if (columns.put(name, c) != null) {
+                        throw new InputException(file, line, "column " + name + " appears twice");
+                    }
+                }
+                default -> throw new InputException(file, line, "unknown column: '" + name
+                        + "' (expected: start, client, clientPort, duration, service, port, bytes)");
+            }
+        }
+        for (String r : REQUIRED) {
+            if (!columns.containsKey(r)) {
+                throw new InputException(file, line, "missing column " + r
+                        + " (expected a header line with start, client, clientPort, duration)");
+            }
+        }
+    }
+
+    private TraceRow csvRow(String t) {
+        String[] cells = t.split(",", -1);
+        if (cells.length != columns.size()) {
+            throw new IllegalArgumentException(cells.length + " columns (expected: " + columns.size()
+                    + " as in the header)");
+        }
+        return row(cell(cells, "start"), cell(cells, "client"), cell(cells, "clientPort"),
+                cell(cells, "duration"), cell(cells, "service"), cell(cells, "port"));
+    }
+
+    private String cell(String[] cells, String name) {
+        Integer c = columns.get(name);
+        return c == null ? null : cells[c].strip();
+    }
+
+    private TraceRow jsonRow(String t) {
+        Map<String, String> m = FlatJson.parse(t);
+        for (String r : REQUIRED) {
+            if (m.get(r) == null) {
+                throw new IllegalArgumentException("missing \"" + r + "\"");
+            }
+        }
+        return row(m.get("start"), m.get("client"), m.get("clientPort"), m.get("duration"), m.get("service"),
+                m.get("port"));
+    }
+
+    private TraceRow row(String start, String client, String clientPort, String duration, String service,
+                         String port) {
+        return new TraceRow(Numbers.seconds(start, "start"), Numbers.ip(client, "client"),
+                (int) Numbers.integer(clientPort, "clientPort", 0, 65535), Numbers.seconds(duration, "duration"),
+                service == null || service.isEmpty() ? null : service, port == null || port.isEmpty() ? null : port,
+                line);
+    }
+
+    String file() {
+        return file;
+    }
+
+    @Override
+    public void close() throws IOException {
+        in.close();
+    }
+}

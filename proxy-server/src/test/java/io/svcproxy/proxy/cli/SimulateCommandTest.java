@@ -1,0 +1,186 @@
+package io.svcproxy.proxy.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code svcproxy simulate} in-process: table, JSON, HTML, determinism, bad input with FILE:LINE. */
+class SimulateCommandTest {
+    private static final String CONFIG = """
+            services:
+              - name: web
+                namespace: shop
+                clusterIP: 127.0.10.200
+                scheduler: rr
+                ports: [{port: 80, targetPort: 8080}]
+                endpoints:
+                  - {ip: 127.0.0.201}
+                  - {ip: 127.0.0.202}
+                  - {ip: 127.0.0.203}
+            """;
+
+    @TempDir
+    Path dir;
+
+    Path write(String name, String text) throws IOException {
+        Path file = dir.resolve(name);
+        Files.writeString(file, text);
+        return file;
+    }
+
+    private CommandLineTest.Result run(String... args) {
+        return CommandLineTest.run(args);
+    }
+
+    @Test
+    void jsonHasTheSpecShapeWithHandComputedNumbers() throws IOException {
+        Path config = write("c.yaml", CONFIG);
+        // out of start order on purpose (a connection log is in end order): replayed by start, ties by line
+        Path trace = write("t.csv", """
+                start,client,clientPort,duration
+                3,10.1.0.4,1004,1
+                0,10.1.0.1,1001,10
+                1,10.1.0.2,1002,10
+                2,10.1.0.3,1003,0.5
+                """);
+        CommandLineTest.Result r = run("simulate", "--config", config.toString(), "--trace", trace.toString(),
+                "--schedulers", "rr,lc", "--json");
+        assertThat(r.err()).isEmpty();
+        assertThat(r.code()).isZero();
+        // rr: .201 .202 .203 .201 (.201 then holds 2 at once: peakImbalance 2 / (4/3)); lc: t0 .201, t1 .202, t2 .203 (ends 2.5), t3 .203 is empty again -> .203
+        assertThat(r.out().strip()).isEqualTo("{\"service\": \"shop/web\", \"port\": \"80\", \"connections\": 4, "
+                + "\"schedulers\": {"
+                + "\"rr\": {\"endpoints\": ["
+                + "{\"endpoint\": \"127.0.0.201:8080\", \"connections\": 2, \"peakActive\": 2, \"share\": 0.500}, "
+                + "{\"endpoint\": \"127.0.0.202:8080\", \"connections\": 1, \"peakActive\": 1, \"share\": 0.250}, "
+                + "{\"endpoint\": \"127.0.0.203:8080\", \"connections\": 1, \"peakActive\": 1, \"share\": 0.250}], "
+                + "\"imbalance\": 1.500, \"peakImbalance\": 1.500, \"moved\": 0.000}, "
+                + "\"lc\": {\"endpoints\": ["
+                + "{\"endpoint\": \"127.0.0.201:8080\", \"connections\": 1, \"peakActive\": 1, \"share\": 0.250}, "
+                + "{\"endpoint\": \"127.0.0.202:8080\", \"connections\": 1, \"peakActive\": 1, \"share\": 0.250}, "
+                + "{\"endpoint\": \"127.0.0.203:8080\", \"connections\": 2, \"peakActive\": 1, \"share\": 0.500}], "
+                + "\"imbalance\": 1.500, \"peakImbalance\": 1.000, \"moved\": 0.000}}}");
+    }
+
+    @Test
+    void readsTheConnectionLogAndWritesASelfContainedHtmlReport() throws IOException {
+        Path config = write("c.yaml", CONFIG);
+        StringBuilder log = new StringBuilder();
+        for (int i = 0; i < 30; i++) {
+            log.append("{\"start\": ").append(1764812345 + i).append(".25, \"client\": \"10.2.0.").append(i % 7)
+                    .append("\", \"clientPort\": ").append(40000 + i)
+                    .append(", \"service\": \"shop/web\", \"port\": 80, \"endpoint\": \"127.0.0.201:8080\", ")
+                    .append("\"duration\": 4.5, \"bytesToEndpoint\": 10, \"bytesToClient\": 20, \"end\": \"fin\"}\n");
+        }
+        Path trace = write("log.jsonl", log.toString());
+        Path html = dir.resolve("report.html");
+        CommandLineTest.Result r = run("simulate", "--config", config.toString(), "--trace", trace.toString(),
+                "--schedulers", "rr,lc,sh,mh", "--html", html.toString());
+        assertThat(r.err()).isEmpty();
+        assertThat(r.code()).isZero();
+        assertThat(r.out()).startsWith("Service shop/web port 80: 30 connections");
+        assertThat(r.out()).contains("rr        imbalance 1.000");
+        String page = Files.readString(html);
+        assertThat(page).contains("<svg", "<polyline", "<h2>mh</h2>", "127.0.0.203:8080");
+        assertThat(page).doesNotContain("<script", "src=", "href=", "@import", "url(");
+        // same input, same output
+        CommandLineTest.Result again = run("simulate", "--config", config.toString(), "--trace", trace.toString(),
+                "--schedulers", "rr,lc,sh,mh", "--html", dir.resolve("again.html").toString());
+        assertThat(again.out()).isEqualTo(r.out());
+        assertThat(Files.readString(dir.resolve("again.html"))).isEqualTo(page);
+    }
+
+    @Test
+    void eventsMoveClientsAndRemovedEndpointsDrain() throws IOException {
+        Path config = write("c.yaml", CONFIG);
+        Path trace = write("t.csv", """
+                start,client,clientPort,duration
+                0,10.1.0.1,1,1
+                1,10.1.0.2,1,1
+                2,10.1.0.3,1,1
+                10,10.1.0.1,2,1
+                11,10.1.0.2,2,1
+                12,10.1.0.3,2,1
+                """);
+        Path events = write("events.yaml", """
+                - {at: 5, endpoint: 127.0.0.203:8080, remove: true}
+                - {at: 5, add: {ip: 127.0.0.204, port: 8080, weight: 1}}
+                """);
+        CommandLineTest.Result r = run("simulate", "--config", config.toString(), "--trace", trace.toString(),
+                "--events", events.toString(), "--json");
+        assertThat(r.err()).isEmpty();
+        // rr: .201 .202 .203; then one reload makes the list .201 .202 .204 and rr resumes at the one that now
+        // follows .203's place: .204 .201 .202, so all three clients move
+        assertThat(r.out()).contains("{\"endpoint\": \"127.0.0.204:8080\", \"connections\": 1")
+                .contains("\"moved\": 1.000");
+    }
+
+    @Test
+    void badTraceLinesAreNamedWithExit2() throws IOException {
+        Path config = write("c.yaml", CONFIG);
+        Path trace = write("bad.csv", """
+                start,client,clientPort,duration
+                0,10.1.0.1,1,1
+
+                1,not-an-ip,1,1
+                """);
+        CommandLineTest.Result r = run("simulate", "--config", config.toString(), "--trace", trace.toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err().strip()).isEqualTo(trace + ":4: client: 'not-an-ip' (expected: an IPv4 or IPv6 address)");
+
+        Path header = write("header.csv", "start,client,port2\n");
+        r = run("simulate", "--config", config.toString(), "--trace", header.toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).startsWith(header + ":1: unknown column: 'port2'");
+
+        Path json = write("bad.jsonl", "{\"start\": 1, \"client\": \"10.0.0.1\", \"clientPort\": 1, \"duration\": 1}\n"
+                + "{\"start\": 2, \"client\": \"10.0.0.1\" \"clientPort\": 1}\n");
+        r = run("simulate", "--config", config.toString(), "--trace", json.toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).startsWith(json + ":2: column 36: expected ',' or '}'");
+
+        Path negative = write("neg.csv", "start,client,clientPort,duration\n1,10.0.0.1,1,-2\n");
+        r = run("simulate", "--config", config.toString(), "--trace", negative.toString());
+        assertThat(r.err()).startsWith(negative + ":2: duration: '-2'");
+    }
+
+    @Test
+    void badEventsAreNamedWithTheirLine() throws IOException {
+        Path config = write("c.yaml", CONFIG);
+        Path trace = write("t.csv", "start,client,clientPort,duration\n0,10.1.0.1,1,1\n");
+        Path events = write("e.yaml", """
+                - {at: 5, endpoint: 127.0.0.203:8080, remove: true}
+                - {at: 6, endpoint: 127.0.0.203:8080, weight: 2}
+                """);
+        CommandLineTest.Result r = run("simulate", "--config", config.toString(), "--trace", trace.toString(),
+                "--events", events.toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).startsWith(events + ":2: endpoint 127.0.0.203:8080 is not in the list at that time");
+
+        Path typo = write("typo.yaml", "- at: 5\n  endpoint: 127.0.0.201:8080\n  wieght: 2\n");
+        r = run("simulate", "--config", config.toString(), "--trace", trace.toString(), "--events", typo.toString());
+        assertThat(r.err()).startsWith(typo + ":3: unknown key 'wieght'");
+
+        Path yaml = write("broken.yaml", "- {at: 5, endpoint: [\n");
+        r = run("simulate", "--config", config.toString(), "--trace", trace.toString(), "--events", yaml.toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).startsWith(yaml + ":2: ");
+    }
+
+    @Test
+    void unknownServiceAndSchedulerAreRefused() throws IOException {
+        Path config = write("c.yaml", CONFIG);
+        Path trace = write("t.csv", "start,client,clientPort,duration\n0,10.1.0.1,1,1\n");
+        CommandLineTest.Result r = run("simulate", "--config", config.toString(), "--trace", trace.toString(),
+                "--service", "shop/api");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).startsWith("--service: no Service port shop/api in the config (expected one of: shop/web:80)");
+        r = run("simulate", "--config", config.toString(), "--trace", trace.toString(), "--schedulers", "rr,fast");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).startsWith("--schedulers: unknown scheduler: fast");
+    }
+}
