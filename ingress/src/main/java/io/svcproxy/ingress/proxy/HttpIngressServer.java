@@ -8,6 +8,7 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.util.concurrent.FastThreadLocal;
 import io.svcproxy.ingress.BackendLookup;
 import io.svcproxy.ingress.ServiceBackend;
 import io.svcproxy.ingress.routing.Router;
@@ -19,6 +20,8 @@ public final class HttpIngressServer implements AutoCloseable {
     /** Header limits: a request line of 8 KiB, 16 KiB of headers (Netty's defaults are 4 KiB and 8 KiB). */
     static final int MAX_INITIAL_LINE = 8192;
     static final int MAX_HEADER_SIZE = 16384;
+    /** Idle kept-alive connections per endpoint and event loop; more are closed when their response ends. */
+    static final int MAX_IDLE_PER_ENDPOINT = 32;
 
     private final Channel serverChannel;
 
@@ -36,8 +39,14 @@ public final class HttpIngressServer implements AutoCloseable {
     public static HttpIngressServer bind(EventLoopGroup group, Class<? extends ServerChannel> channelType,
                                          InetSocketAddress address, Router<ServiceBackend> router,
                                          BackendLookup lookup, Duration responseTimeout) throws InterruptedException {
+        FastThreadLocal<EndpointPool> pools = new FastThreadLocal<>() {
+            @Override
+            protected EndpointPool initialValue() {
+                return new EndpointPool(MAX_IDLE_PER_ENDPOINT);
+            }
+        };
         IngressFrontendHandler.Settings settings = new IngressFrontendHandler.Settings(router, lookup,
-                responseTimeout.toNanos(), "http");
+                responseTimeout.toNanos(), "http", pools);
         Channel channel = new ServerBootstrap()
                 .group(group)
                 .channel(channelType)

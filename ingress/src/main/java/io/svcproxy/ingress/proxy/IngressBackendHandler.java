@@ -8,27 +8,59 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
+import java.net.InetSocketAddress;
 
 /**
- * The outbound connection of one request: relays the endpoint's response to the client, stopping reads while the
- * client's socket is full. The endpoint closing before the response's headers is a 502.
+ * An outbound connection to an endpoint: relays the response of the request it is bound to back to the client,
+ * stopping reads while the client's socket is full. The endpoint closing before the response's headers is a 502.
+ * Between requests the connection waits in its event loop's {@link EndpointPool}, unbound; the endpoint sending
+ * anything then, or closing, takes it out of the pool.
  */
 final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
-    private final IngressFrontendHandler frontend;
-    private final IngressFrontendHandler.Exchange exchange;
+    private final EndpointPool pool;
+    private final InetSocketAddress endpoint;
+    private IngressFrontendHandler frontend;
+    private IngressFrontendHandler.Exchange exchange;
     private int status;
     private boolean ended;
+    private boolean reusable;
 
-    IngressBackendHandler(IngressFrontendHandler frontend, IngressFrontendHandler.Exchange exchange) {
+    IngressBackendHandler(EndpointPool pool, InetSocketAddress endpoint) {
+        this.pool = pool;
+        this.endpoint = endpoint;
+    }
+
+    /** Binds the connection to a request. */
+    void bind(IngressFrontendHandler frontend, IngressFrontendHandler.Exchange exchange) {
         this.frontend = frontend;
         this.exchange = exchange;
+        this.status = 0;
+        this.ended = false;
+        this.reusable = false;
+    }
+
+    /** Whether the response ended and both sides keep the connection: then it may serve the next request. */
+    boolean reusable() {
+        return ended && reusable;
+    }
+
+    /** Unbinds the connection from its request, before it goes to the pool. */
+    void unbind() {
+        frontend = null;
+        exchange = null;
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (exchange == null) {
+            ReferenceCountUtil.release(msg); // an idle connection speaking out of turn is not reused
+            ctx.close();
+            return;
+        }
         if (ended) {
             ReferenceCountUtil.release(msg);
             return;
@@ -45,6 +77,7 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
             }
             frontend.responseStarted(exchange);
             status = response.status().code();
+            reusable = HttpUtil.isKeepAlive(response);
             HttpResponse relayed = new DefaultHttpResponse(HttpVersion.HTTP_1_1, response.status(),
                     response.headers().copy());
             ProxyHeaders.removeHopByHop(relayed.headers());
@@ -57,7 +90,9 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
             boolean last = content instanceof LastHttpContent;
             if (last) {
                 ended = true;
-                frontend.inbound().writeAndFlush(content).addListener(f -> frontend.responseEnded(exchange, status));
+                IngressFrontendHandler f = frontend;
+                IngressFrontendHandler.Exchange ex = exchange;
+                f.inbound().writeAndFlush(content).addListener(w -> f.responseEnded(ex, status));
                 return;
             }
             frontend.inbound().writeAndFlush(content);
@@ -69,12 +104,18 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-        frontend.outboundWritable(exchange, ctx.channel().isWritable());
+        if (exchange != null) {
+            frontend.outboundWritable(exchange, ctx.channel().isWritable());
+        }
         ctx.fireChannelWritabilityChanged();
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        if (exchange == null) {
+            pool.remove(endpoint, ctx.channel());
+            return;
+        }
         if (!ended) {
             ended = true;
             frontend.failExchange(exchange, HttpResponseStatus.BAD_GATEWAY);

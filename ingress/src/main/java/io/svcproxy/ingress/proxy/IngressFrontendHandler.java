@@ -22,6 +22,7 @@ import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.FastThreadLocal;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.svcproxy.balancer.BackendSet;
 import io.svcproxy.balancer.BackendState;
@@ -48,7 +49,8 @@ import org.slf4j.LoggerFactory;
 final class IngressFrontendHandler extends ChannelInboundHandlerAdapter {
     static final Logger ACCESS_LOG = LoggerFactory.getLogger("io.svcproxy.ingress.access");
 
-    record Settings(Router<ServiceBackend> router, BackendLookup lookup, long responseTimeoutNanos, String proto) {
+    record Settings(Router<ServiceBackend> router, BackendLookup lookup, long responseTimeoutNanos, String proto,
+                    FastThreadLocal<EndpointPool> pools) {
     }
 
     private final Settings settings;
@@ -74,6 +76,7 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter {
         BackendState backend;
         Lease lease;
         Channel outbound;
+        InetSocketAddress endpoint;
         boolean requestEnded;
         boolean responseStarted;
         ScheduledFuture<?> responseTimer;
@@ -174,6 +177,13 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter {
     private void connect(Exchange ex, BackendSet set, BackendState backend) {
         ex.backend = backend;
         ex.lease = backend.counters().lease();
+        InetSocketAddress endpoint = new InetSocketAddress(backend.address(), backend.port());
+        EndpointPool pool = settings.pools().get();
+        Channel idle = pool.acquire(endpoint);
+        if (idle != null) {
+            attach(ex, idle);
+            return;
+        }
         Bootstrap b = new Bootstrap()
                 .group(inbound.eventLoop())
                 .channel(inbound.getClass().asSubclass(Channel.class))
@@ -184,10 +194,10 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter {
                     protected void initChannel(Channel ch) {
                         ch.pipeline().addLast("codec", new HttpClientCodec(HttpIngressServer.MAX_INITIAL_LINE,
                                 HttpIngressServer.MAX_HEADER_SIZE, 8192));
-                        ch.pipeline().addLast("proxy", new IngressBackendHandler(IngressFrontendHandler.this, ex));
+                        ch.pipeline().addLast("proxy", new IngressBackendHandler(pool, endpoint));
                     }
                 });
-        b.connect(backend.address(), backend.port()).addListener((ChannelFuture f) -> {
+        b.connect(endpoint).addListener((ChannelFuture f) -> {
             if (exchange != ex || !inbound.isActive()) {
                 ex.lease.release();
                 f.channel().close();
@@ -204,19 +214,27 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter {
                 }
                 return;
             }
-            ex.lease.established();
-            ex.outbound = f.channel();
-            HttpObject o;
-            while ((o = ex.pending.poll()) != null) {
-                ex.outbound.write(o).addListener(outboundWriteListener(ex));
-            }
-            ex.outbound.flush();
-            if (ex.requestEnded) {
-                startResponseTimer(ex);
-            } else if (ex.outbound.isWritable()) {
-                inbound.config().setAutoRead(true);
-            }
+            attach(ex, f.channel());
         });
+    }
+
+    /** Binds an open outbound connection to the request and sends what was read of it. */
+    private void attach(Exchange ex, Channel outbound) {
+        ex.lease.established();
+        ex.outbound = outbound;
+        ex.endpoint = (InetSocketAddress) outbound.remoteAddress();
+        outbound.pipeline().get(IngressBackendHandler.class).bind(this, ex);
+        outbound.config().setAutoRead(inbound.isWritable());
+        HttpObject o;
+        while ((o = ex.pending.poll()) != null) {
+            outbound.write(o).addListener(outboundWriteListener(ex));
+        }
+        outbound.flush();
+        if (ex.requestEnded) {
+            startResponseTimer(ex);
+        } else if (outbound.isWritable()) {
+            inbound.config().setAutoRead(true);
+        }
     }
 
     private ChannelFutureListener outboundWriteListener(Exchange ex) {
@@ -253,7 +271,14 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter {
         }
         exchange = null;
         ex.lease.release();
-        ex.outbound.close(); // a pool of kept-alive connections per endpoint is not built yet
+        IngressBackendHandler outboundHandler = ex.outbound.pipeline().get(IngressBackendHandler.class);
+        if (ex.requestEnded && outboundHandler != null && outboundHandler.reusable()) {
+            outboundHandler.unbind();
+            ex.outbound.config().setAutoRead(true); // an idle connection's close is seen
+            settings.pools().get().release(ex.endpoint, ex.outbound);
+        } else {
+            ex.outbound.close();
+        }
         logAccess(ex.request, status, ex.route, ex.backend);
         if (!ex.keepAlive || !ex.requestEnded) {
             inbound.close();

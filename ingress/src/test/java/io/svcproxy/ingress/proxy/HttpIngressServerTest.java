@@ -101,6 +101,21 @@ class HttpIngressServerTest {
     }
 
     @Test
+    void endpointConnectionsAreKeptAliveAndReusedAcrossRequestsAndClients() throws Exception {
+        Set<String> peers = new java.util.HashSet<>();
+        for (int c = 0; c < 3; c++) {
+            try (RawHttpClient client = new RawHttpClient(ingress.localAddress())) {
+                for (int i = 0; i < 5; i++) {
+                    String body = client.get("shop.example", "/login").text();
+                    peers.add(body.lines().filter(l -> l.startsWith("peer=")).findFirst().orElseThrow());
+                }
+            }
+        }
+        // 15 requests in sequence over 3 client connections: at most one endpoint connection per event loop (2)
+        assertThat(peers).hasSizeBetween(1, 2);
+    }
+
+    @Test
     void curlWithAHostHeaderReachesTheApiService() throws Exception {
         Process p = new ProcessBuilder("curl", "-sS", "--max-time", "20", "-H", "Host: shop.example",
                 "http://127.0.10.150:" + ingress.localAddress().getPort() + "/api/x").redirectErrorStream(true).start();
@@ -240,6 +255,7 @@ class HttpIngressServerTest {
         server.createContext("/", exchange -> {
             exchange.getRequestBody().readAllBytes();
             StringBuilder sb = new StringBuilder(name + " " + exchange.getRequestURI() + "\n");
+            sb.append("peer=").append(exchange.getRemoteAddress().getPort()).append('\n');
             new TreeMap<>(exchange.getRequestHeaders()).forEach((k, v) -> sb.append(k.toLowerCase()).append('=')
                     .append(String.join(", ", v)).append('\n'));
             byte[] body = sb.toString().getBytes(StandardCharsets.UTF_8);
