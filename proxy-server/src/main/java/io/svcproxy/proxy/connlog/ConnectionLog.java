@@ -1,0 +1,243 @@
+package io.svcproxy.proxy.connlog;
+
+import java.io.BufferedWriter;
+import java.io.IOException;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Appends one JSON line per ended connection to a file, off the event loops: {@link #log} only offers the entry
+ * to a bounded queue and counts it as dropped when the queue is full, so the relay never waits for the disk. A
+ * writer thread drains the queue, flushing whenever it runs dry. {@link #reopen} (on SIGHUP) makes the writer
+ * close and reopen the file by name, for logrotate.
+ */
+public final class ConnectionLog implements AutoCloseable {
+    /** The queue's capacity by default. */
+    public static final int DEFAULT_CAPACITY = 65536;
+    private static final Logger log = LoggerFactory.getLogger(ConnectionLog.class);
+    private static final Entry STOP = new Entry(0, "", 0, "", "", "", 0, 0, 0, "");
+
+    /**
+     * One ended connection.
+     *
+     * @param startEpochNanos when the client connected, nanoseconds since the epoch
+     * @param client the client's address
+     * @param clientPort the client's port
+     * @param service {@code ns/name}
+     * @param port the Service port's label (its name, or its number when unnamed)
+     * @param endpoint {@code ip:port}
+     * @param durationNanos how long it lasted
+     * @param bytesToEndpoint bytes relayed from the client
+     * @param bytesToClient bytes relayed to the client
+     * @param end fin, rst, idle, drain or error
+     */
+    public record Entry(long startEpochNanos, String client, int clientPort, String service, String port,
+                        String endpoint, long durationNanos, long bytesToEndpoint, long bytesToClient, String end) {
+    }
+
+    private final Path file;
+    private final BlockingQueue<Entry> queue;
+    private final LongAdder dropped = new LongAdder();
+    private final LongAdder written = new LongAdder();
+    private volatile boolean reopen;
+    private Thread writer;
+
+    /** Returns a log of {@code file} with a queue of {@code capacity}; nothing is written before {@link #start}. */
+    public ConnectionLog(Path file, int capacity) {
+        this.file = file;
+        this.queue = new ArrayBlockingQueue<>(capacity);
+    }
+
+    /**
+     * Opens the file (appending) and starts the writer thread.
+     *
+     * @throws IOException the file cannot be opened
+     */
+    public synchronized void start() throws IOException {
+        if (writer != null) {
+            return;
+        }
+        Writer out = open();
+        writer = new Thread(() -> run(out), "connection-log");
+        writer.setDaemon(true);
+        writer.start();
+    }
+
+    /** Hands {@code entry} over without blocking; returns false and counts a drop when the queue is full. */
+    public boolean log(Entry entry) {
+        if (queue.offer(entry)) {
+            return true;
+        }
+        dropped.increment();
+        return false;
+    }
+
+    /** Makes the writer close and reopen the file by its name before its next line (SIGHUP, for logrotate). */
+    public void reopen() {
+        reopen = true;
+    }
+
+    /** Returns the entries dropped because the queue was full: {@code svcproxy_connection_log_dropped_total}. */
+    public long dropped() {
+        return dropped.sum();
+    }
+
+    /** Returns the lines written. */
+    public long written() {
+        return written.sum();
+    }
+
+    /** Returns the file. */
+    public Path file() {
+        return file;
+    }
+
+    private Writer open() throws IOException {
+        return new BufferedWriter(Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
+                StandardOpenOption.APPEND, StandardOpenOption.WRITE), 1 << 16);
+    }
+
+    private void run(Writer first) {
+        Writer out = first;
+        List<Entry> batch = new ArrayList<>(1024);
+        StringBuilder line = new StringBuilder(256);
+        try {
+            while (true) {
+                Entry e = queue.poll(1, TimeUnit.SECONDS);
+                if (e == null) {
+                    continue;
+                }
+                batch.add(e);
+                queue.drainTo(batch, 1023);
+                boolean stop = false;
+                if (reopen) {
+                    reopen = false;
+                    out = reopen(out);
+                }
+                for (Entry entry : batch) {
+                    if (entry == STOP) {
+                        stop = true;
+                        break;
+                    }
+                    if (out != null) {
+                        line.setLength(0);
+                        format(entry, line);
+                        out.write(line.append('\n').toString());
+                        written.increment();
+                    } else {
+                        dropped.increment();
+                    }
+                }
+                batch.clear();
+                if (out != null && (queue.isEmpty() || stop)) {
+                    out.flush();
+                }
+                if (stop) {
+                    break;
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (IOException e) {
+            log.error("Connection log stopped file={} error={}", file, e.toString());
+        } finally {
+            if (out != null) {
+                try {
+                    out.close();
+                } catch (IOException e) {
+                    log.error("Connection log close failed file={} error={}", file, e.toString());
+                }
+            }
+        }
+    }
+
+    private Writer reopen(Writer out) {
+        try {
+            if (out != null) {
+                out.close();
+            }
+        } catch (IOException e) {
+            log.warn("Connection log close failed file={} error={}", file, e.toString());
+        }
+        try {
+            return open();
+        } catch (IOException e) {
+            log.error("Connection log reopen failed, entries are dropped until the next reopen file={} error={}",
+                    file, e.toString());
+            return null;
+        }
+    }
+
+    /** Formats {@code e} as SPEC's JSON object; times in seconds with 6 decimals. */
+    static void format(Entry e, StringBuilder b) {
+        b.append("{\"start\": ").append(seconds(e.startEpochNanos()))
+                .append(", \"client\": \"").append(e.client())
+                .append("\", \"clientPort\": ").append(e.clientPort())
+                .append(", \"service\": ").append(quote(e.service()))
+                .append(", \"port\": ").append(isNumber(e.port()) ? e.port() : quote(e.port()))
+                .append(", \"endpoint\": \"").append(e.endpoint())
+                .append("\", \"duration\": ").append(seconds(e.durationNanos()))
+                .append(", \"bytesToEndpoint\": ").append(e.bytesToEndpoint())
+                .append(", \"bytesToClient\": ").append(e.bytesToClient())
+                .append(", \"end\": \"").append(e.end()).append("\"}");
+    }
+
+    private static String seconds(long nanos) {
+        long micros = Math.floorDiv(nanos, 1000L);
+        return String.format(Locale.ROOT, "%d.%06d", Math.floorDiv(micros, 1_000_000L),
+                Math.floorMod(micros, 1_000_000L));
+    }
+
+    private static boolean isNumber(String s) {
+        if (s.isEmpty()) {
+            return false;
+        }
+        for (int i = 0; i < s.length(); i++) {
+            if (s.charAt(i) < '0' || s.charAt(i) > '9') {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static String quote(String s) {
+        StringBuilder b = new StringBuilder("\"");
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '"' || c == '\\') {
+                b.append('\\').append(c);
+            } else if (c < 0x20) {
+                b.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
+            } else {
+                b.append(c);
+            }
+        }
+        return b.append('"').toString();
+    }
+
+    /** Writes what is queued, then stops the writer and closes the file. */
+    @Override
+    public void close() throws InterruptedException {
+        Thread w;
+        synchronized (this) {
+            w = writer;
+        }
+        if (w == null) {
+            return;
+        }
+        queue.put(STOP);
+        w.join(TimeUnit.SECONDS.toMillis(10));
+    }
+}

@@ -1,0 +1,118 @@
+package io.svcproxy.proxy.connlog;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.svcproxy.proxy.Main;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The connection log: its lines, drops when the queue is full (never blocking), reopen for logrotate. */
+class ConnectionLogTest {
+    @TempDir
+    Path dir;
+
+    private static ConnectionLog.Entry entry(int i) {
+        return new ConnectionLog.Entry(1_764_812_345_000_000_000L + i * 250_000_000L, "10.1.0." + (i % 7),
+                40000 + i, "shop/web", "80", "127.0.0.20" + (1 + i % 3) + ":8080", 1_500_000_000L, 10, 20, "fin");
+    }
+
+    @Test
+    void formatsSpecsJsonObject() {
+        StringBuilder b = new StringBuilder();
+        ConnectionLog.format(new ConnectionLog.Entry(1_764_812_345_123_456_789L, "10.1.0.1", 40001, "shop/web",
+                "http", "[fd00::1]:8080", 2_000_001_000L, 5, 7, "rst"), b);
+        assertThat(b.toString()).isEqualTo("{\"start\": 1764812345.123456, \"client\": \"10.1.0.1\", "
+                + "\"clientPort\": 40001, \"service\": \"shop/web\", \"port\": \"http\", \"endpoint\": "
+                + "\"[fd00::1]:8080\", \"duration\": 2.000001, \"bytesToEndpoint\": 5, \"bytesToClient\": 7, "
+                + "\"end\": \"rst\"}");
+    }
+
+    @Test
+    void aFullQueueDropsAndCountsWithoutBlockingAndTheLogReplays() throws Exception {
+        Path file = dir.resolve("conn.log");
+        ConnectionLog log = new ConnectionLog(file, 4);
+        List<Boolean> taken = new ArrayList<>();
+        for (int i = 0; i < 10; i++) {
+            taken.add(log.log(entry(i))); // writer not started: the queue fills
+        }
+        assertThat(taken).containsExactly(true, true, true, true, false, false, false, false, false, false);
+        assertThat(log.dropped()).isEqualTo(6);
+        log.start();
+        log.close();
+        assertThat(Files.readAllLines(file)).hasSize(4);
+        assertThat(log.written()).isEqualTo(4);
+
+        // the log is a trace for simulate as it is
+        Path config = dir.resolve("c.yaml");
+        Files.writeString(config, """
+                services:
+                  - name: web
+                    namespace: shop
+                    clusterIP: 127.0.10.201
+                    ports: [{port: 80, targetPort: 8080}]
+                    endpoints: [{ip: 127.0.0.201}, {ip: 127.0.0.202}, {ip: 127.0.0.203}]
+                """);
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Main.execute(new String[] {"simulate", "--config", config.toString(), "--trace", file.toString(),
+            "--schedulers", "rr"}, new PrintWriter(out, true), new PrintWriter(err, true));
+        assertThat(err.toString()).isEmpty();
+        assertThat(code).isZero();
+        assertThat(out.toString()).startsWith("Service shop/web port 80: 4 connections");
+    }
+
+    @Test
+    void manyThreadsAtOnceNeverWaitAndEveryEntryIsWrittenOrCounted() throws Exception {
+        Path file = dir.resolve("load.log");
+        ConnectionLog log = new ConnectionLog(file, 64);
+        log.start();
+        int threads = 4;
+        int each = 20_000;
+        AtomicLong accepted = new AtomicLong();
+        List<Thread> workers = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            Thread w = new Thread(() -> {
+                for (int i = 0; i < each; i++) {
+                    if (log.log(entry(i))) {
+                        accepted.incrementAndGet();
+                    }
+                }
+            });
+            workers.add(w);
+            w.start();
+        }
+        for (Thread w : workers) {
+            w.join();
+        }
+        log.close();
+        assertThat(accepted.get() + log.dropped()).isEqualTo((long) threads * each);
+        assertThat(log.written()).isEqualTo(accepted.get());
+        assertThat(Files.readAllLines(file)).hasSize((int) accepted.get());
+    }
+
+    @Test
+    void reopenStartsANewFileByNameForLogrotate() throws Exception {
+        Path file = dir.resolve("conn.log");
+        ConnectionLog log = new ConnectionLog(file, 16);
+        log.start();
+        log.log(entry(0));
+        log.log(entry(1));
+        await().atMost(Duration.ofSeconds(10)).until(() -> log.written() == 2);
+        Path rotated = dir.resolve("conn.log.1");
+        Files.move(file, rotated);
+        log.reopen();
+        log.log(entry(2));
+        log.close();
+        assertThat(Files.readAllLines(rotated)).hasSize(2);
+        assertThat(Files.readAllLines(file)).hasSize(1).allMatch(l -> l.contains("\"clientPort\": 40002"));
+    }
+}
