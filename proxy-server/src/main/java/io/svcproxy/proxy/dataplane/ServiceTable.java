@@ -14,6 +14,8 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class ServiceTable {
     private final Map<ServiceKey, ServicePort> ports = new ConcurrentHashMap<>();
+    /** The ports by {@code namespace/name}, rebuilt on each put and remove (reconciler only), read per request. */
+    private volatile Map<String, List<ServicePort>> byService = Map.of();
     private volatile long version;
     private volatile boolean ready;
     private volatile ReloadStatus lastReload;
@@ -37,14 +39,30 @@ public final class ServiceTable {
         return Collections.unmodifiableSet(ports.keySet());
     }
 
+    /** Returns the ports of the Service {@code namespace/name}, ordered by port (empty if none). */
+    public List<ServicePort> portsOf(String qualifiedName) {
+        return byService.getOrDefault(qualifiedName, List.of());
+    }
+
     /** Adds or replaces a Service port; reconciler only. */
     public void put(ServicePort port) {
         ports.put(port.key(), port);
+        reindex();
     }
 
     /** Removes a Service port; reconciler only. */
     public void remove(ServiceKey key) {
         ports.remove(key);
+        reindex();
+    }
+
+    private synchronized void reindex() {
+        Map<String, List<ServicePort>> index = new java.util.HashMap<>();
+        for (ServicePort p : servicePorts()) {
+            index.computeIfAbsent(p.serviceLabel(), k -> new java.util.ArrayList<>()).add(p);
+        }
+        index.replaceAll((k, v) -> List.copyOf(v));
+        byService = Map.copyOf(index);
     }
 
     /** Returns the version of the desired state in force: 1 after the first apply, one more per applied change. */
