@@ -35,6 +35,8 @@ public final class ListenerManager implements AutoCloseable {
     private final EventLoopGroup bossGroup;
     private final EventLoopGroup workerGroup;
     private final Map<ServiceKey, Channel> listeners = new ConcurrentHashMap<>();
+    /** The TCP listeners of each Service port's other addresses (node, external, LoadBalancer). */
+    private final Map<ServiceKey, Map<InetSocketAddress, Channel>> extraListeners = new ConcurrentHashMap<>();
     private final Set<Channel> connections = ConcurrentHashMap.newKeySet();
     private final Map<ServiceKey, HealthChecker> healthCheckers = new ConcurrentHashMap<>();
     /** The UDP Service ports' listeners (the UDP data plane, {@code proxy.udp}). */
@@ -93,7 +95,9 @@ public final class ListenerManager implements AutoCloseable {
     }
 
     private void setAccepting(boolean accepting) {
-        for (Channel listener : listeners.values()) {
+        List<Channel> all = new java.util.ArrayList<>(listeners.values());
+        extraListeners.values().forEach(m -> all.addAll(m.values()));
+        for (Channel listener : all) {
             // on the listener's own loop: from another thread, epoll keeps EPOLLIN armed while a read is
             // pending, and would accept one more connection
             listener.eventLoop().execute(() -> listener.config().setAutoRead(accepting));
@@ -151,6 +155,58 @@ public final class ListenerManager implements AutoCloseable {
             healthCheckers.put(key, new HealthChecker(servicePort, workerGroup.next(), transport).start());
             return;
         }
+        InetSocketAddress clusterAddress = new InetSocketAddress(key.clusterIP(), key.port());
+        Channel channel = bindTcp(servicePort, clusterAddress, AddressKind.CLUSTER);
+        listeners.put(key, channel);
+        healthCheckers.put(key, new HealthChecker(servicePort, workerGroup.next(), transport).start());
+        log.info("Listening service={} port={} address={}", servicePort.serviceLabel(), servicePort.portLabel(),
+                Backends.format(key.clusterIP(), key.port()));
+    }
+
+    /**
+     * Makes the Service port's other addresses (node, external, LoadBalancer) exactly {@code wanted}: binds those
+     * missing, closes those no longer wanted (their established connections go on). TCP only for now.
+     *
+     * @return the addresses that could not be bound; the others are served regardless
+     */
+    public List<BindException> setAddresses(ServicePort servicePort, Map<InetSocketAddress, AddressKind> wanted) {
+        ServiceKey key = servicePort.key();
+        List<BindException> failures = new java.util.ArrayList<>();
+        if (key.protocol() != io.svcproxy.config.Protocol.TCP || listenersClosed) {
+            return failures;
+        }
+        Map<InetSocketAddress, Channel> bound = extraListeners.computeIfAbsent(key, k -> new ConcurrentHashMap<>());
+        for (Map.Entry<InetSocketAddress, Channel> e : List.copyOf(bound.entrySet())) {
+            if (!wanted.containsKey(e.getKey())) {
+                bound.remove(e.getKey());
+                e.getValue().close().awaitUninterruptibly();
+                log.info("Stopped listening service={} port={} address={}", servicePort.serviceLabel(),
+                        servicePort.portLabel(), Backends.format(e.getKey().getAddress(), e.getKey().getPort()));
+            }
+        }
+        for (Map.Entry<InetSocketAddress, AddressKind> e : wanted.entrySet()) {
+            if (bound.containsKey(e.getKey())) {
+                continue;
+            }
+            try {
+                bound.put(e.getKey(), bindTcp(servicePort, e.getKey(), e.getValue()));
+                log.info("Listening service={} port={} address={} kind={}", servicePort.serviceLabel(),
+                        servicePort.portLabel(), Backends.format(e.getKey().getAddress(), e.getKey().getPort()),
+                        e.getValue().label());
+            } catch (BindException ex) {
+                failures.add(ex);
+            }
+        }
+        return failures;
+    }
+
+    /** Returns the other addresses a Service port's listeners are bound to now. */
+    public Set<InetSocketAddress> boundAddresses(ServiceKey key) {
+        Map<InetSocketAddress, Channel> bound = extraListeners.get(key);
+        return bound == null ? Set.of() : Set.copyOf(bound.keySet());
+    }
+
+    private Channel bindTcp(ServicePort servicePort, InetSocketAddress at, AddressKind kind) throws BindException {
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(bossGroup, workerGroup)
                 .channel(transport.serverChannel())
@@ -166,22 +222,32 @@ public final class ListenerManager implements AutoCloseable {
                     protected void initChannel(Channel ch) {
                         connections.add(ch);
                         ch.closeFuture().addListener(f -> connections.remove(ch));
+                        if (kind == AddressKind.LB && !admittedOnLoadBalancer(servicePort, ch)) {
+                            servicePort.countRejected(Rejection.SOURCE_RANGE);
+                            log.debug("Refused connection service={} port={} client={} reason={}",
+                                    servicePort.serviceLabel(), servicePort.portLabel(), ch.remoteAddress(),
+                                    Rejection.SOURCE_RANGE.label());
+                            ch.close();
+                            return;
+                        }
                         DataPlaneSettings s = settings;
                         ch.pipeline().addLast(new FrontendHandler(servicePort, s, transport, metrics, admission));
                     }
                 });
-        String address = Backends.format(key.clusterIP(), key.port());
-        ChannelFuture future = bootstrap.bind(new InetSocketAddress(key.clusterIP(), key.port())).awaitUninterruptibly();
+        ChannelFuture future = bootstrap.bind(at).awaitUninterruptibly();
         if (!future.isSuccess()) {
-            throw new BindException(address, future.cause());
+            throw new BindException(Backends.format(at.getAddress(), at.getPort()), future.cause());
         }
         if (admission.fdPaused()) {
             future.channel().config().setAutoRead(false);
         }
-        listeners.put(key, future.channel());
-        healthCheckers.put(key, new HealthChecker(servicePort, workerGroup.next(), transport).start());
-        log.info("Listening service={} port={} address={}", servicePort.serviceLabel(), servicePort.portLabel(),
-                address);
+        return future.channel();
+    }
+
+    private static boolean admittedOnLoadBalancer(ServicePort servicePort, Channel ch) {
+        InetSocketAddress client = (InetSocketAddress) ch.remoteAddress();
+        return client != null
+                && servicePort.spec().service().exposure().admitsOnLoadBalancer(client.getAddress());
     }
 
     /** Closes the listener of {@code key}: new connections are refused; established ones go on. */
@@ -189,6 +255,13 @@ public final class ListenerManager implements AutoCloseable {
         io.svcproxy.proxy.udp.UdpListener udp = udpListeners.remove(key);
         if (udp != null) {
             udp.close(); // UDP has nothing to drain: its flows end with the socket that carries their replies
+        }
+        Map<InetSocketAddress, Channel> extra = extraListeners.remove(key);
+        if (extra != null) {
+            for (Map.Entry<InetSocketAddress, Channel> e : extra.entrySet()) {
+                e.getValue().close().awaitUninterruptibly();
+                log.info("Stopped listening address={}", Backends.format(e.getKey().getAddress(), e.getKey().getPort()));
+            }
         }
         Channel channel = listeners.remove(key);
         HealthChecker checker = healthCheckers.remove(key);

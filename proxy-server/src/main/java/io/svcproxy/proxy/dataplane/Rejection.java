@@ -11,7 +11,9 @@ public enum Rejection {
     /** {@code proxy.connectQueue} connects to endpoints are already in progress. */
     CONNECT_QUEUE,
     /** The process is near its file-descriptor limit: accepted in the moment before accepting paused. */
-    FD_LIMIT;
+    FD_LIMIT,
+    /** A client outside the Service's {@code loadBalancerSourceRanges}, on a LoadBalancer IP. */
+    SOURCE_RANGE;
 
     /** Returns the metric label, as {@code max_connections}. */
     public String label() {

@@ -7,8 +7,10 @@ import io.svcproxy.config.EndpointTarget;
 import io.svcproxy.config.ServiceKey;
 import io.svcproxy.config.ServicePortSpec;
 import io.svcproxy.config.ServiceSpec;
+import io.svcproxy.proxy.dataplane.AddressKind;
 import io.svcproxy.proxy.dataplane.BindException;
 import io.svcproxy.proxy.dataplane.ListenerManager;
+import io.svcproxy.proxy.dataplane.ServiceAddresses;
 import io.svcproxy.proxy.dataplane.ServicePort;
 import io.svcproxy.proxy.dataplane.ServiceTable;
 import io.svcproxy.proxy.metrics.ProxyMetrics;
@@ -21,6 +23,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,6 +46,8 @@ public final class Reconciler {
     private final Map<ServiceKey, Map<String, Long>> drainingSince = new HashMap<>();
     /** Service ports that were unbound while they still had connections, with their drain deadline. */
     private final List<Removed> removedPorts = new ArrayList<>();
+    /** The external and LoadBalancer IPs this reconciler made local through the ClusterIP holder. */
+    private final Set<InetAddress> heldExternal = new java.util.HashSet<>();
     private Duration drainTimeout = Duration.ofSeconds(30);
     /** Publishes endpoint lists again after health changes, off the event loops that report them. */
     private final java.util.concurrent.ExecutorService healthExecutor = new java.util.concurrent.ThreadPoolExecutor(
@@ -102,6 +107,7 @@ public final class Reconciler {
             }
         }
         List<BindException> failures = new ArrayList<>();
+        Set<InetAddress> external = holdExternalAddresses(wanted.values(), failures);
         for (ServicePortSpec spec : wanted.values()) {
             ServiceSpec service = spec.service();
             ServicePort existing = table.get(spec.key());
@@ -119,6 +125,7 @@ public final class Reconciler {
                             existing.serviceLabel(), existing.portLabel(), service.scheduler(), backends);
                     dropDrained(existing);
                 }
+                failures.addAll(listeners.setAddresses(existing, addressesOf(spec)));
                 continue;
             }
             List<BackendState> backends = backends(List.of(), spec.endpoints());
@@ -141,12 +148,57 @@ public final class Reconciler {
                 continue;
             }
             table.put(port);
+            failures.addAll(listeners.setAddresses(port, addressesOf(spec)));
             metrics.servicePortAdded(port);
             log.info("Added service port service={} port={} scheduler={} endpoints={}", port.serviceLabel(),
                     port.portLabel(), service.scheduler(), backends);
         }
+        releaseExternalAddresses(external);
         table.setVersion(table.version() + 1);
         return failures;
+    }
+
+    private Map<java.net.InetSocketAddress, AddressKind> addressesOf(ServicePortSpec spec) {
+        return ServiceAddresses.of(spec, listeners.settings().node());
+    }
+
+    /**
+     * Makes the external and LoadBalancer IPs of the wanted TCP Service ports local (with {@code vipInterface}),
+     * before their listeners bind; node addresses are the node's own and are never added.
+     *
+     * @return the addresses wanted now
+     */
+    private Set<InetAddress> holdExternalAddresses(java.util.Collection<ServicePortSpec> wanted,
+                                                   List<BindException> failures) {
+        Set<InetAddress> want = new java.util.LinkedHashSet<>();
+        for (ServicePortSpec spec : wanted) {
+            if (spec.key().protocol() == io.svcproxy.config.Protocol.TCP) {
+                want.addAll(spec.service().exposure().externalIPs());
+                want.addAll(spec.service().exposure().loadBalancerIPs());
+            }
+        }
+        for (InetAddress ip : want) {
+            if (heldExternal.contains(ip)) {
+                continue;
+            }
+            try {
+                clusterIps.add(ip);
+                heldExternal.add(ip);
+            } catch (IOException e) {
+                failures.add(new BindException(ip.getHostAddress(), e));
+            }
+        }
+        return want;
+    }
+
+    /** Removes the external and LoadBalancer IPs no longer wanted, unless a clusterIP in use is the same. */
+    private void releaseExternalAddresses(Set<InetAddress> wanted) {
+        for (InetAddress ip : Set.copyOf(heldExternal)) {
+            if (!wanted.contains(ip)) {
+                heldExternal.remove(ip);
+                releaseClusterIp(ip);
+            }
+        }
     }
 
     /**
@@ -228,7 +280,8 @@ public final class Reconciler {
      * removed one whose connections still drain: without the local address those connections would stall.
      */
     private void releaseClusterIp(InetAddress clusterIP) {
-        boolean inUse = table.keys().stream().anyMatch(k -> k.clusterIP().equals(clusterIP))
+        boolean inUse = heldExternal.contains(clusterIP)
+                || table.keys().stream().anyMatch(k -> k.clusterIP().equals(clusterIP))
                 || removedPorts.stream().anyMatch(r -> r.port().key().clusterIP().equals(clusterIP));
         if (!inUse) {
             clusterIps.remove(clusterIP);

@@ -1,0 +1,154 @@
+package io.svcproxy.proxy.dataplane;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.svcproxy.config.ConfigLoader;
+import io.svcproxy.proxy.ProxyServer;
+import io.svcproxy.proxy.cli.TestBackend;
+import io.svcproxy.proxy.cli.TestBackend.Mode;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * NodePort, externalIPs and LoadBalancer Services on loopback: every address of a Service port serves the same
+ * endpoint list and scheduler state; source ranges on the LoadBalancer IPs; addresses bound and unbound by
+ * difference on reload. ClusterIPs 127.0.10.100-149; node, external, LoadBalancer and client addresses and the
+ * endpoints in 127.0.20-40.x.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class ServiceTypesTest {
+    static final String NODE = "127.0.20.1";
+    static final String EXTERNAL = "127.0.30.1";
+    static final String LB = "127.0.31.1";
+    static final int PORT = 18130;
+
+    ProxyFixture fixture = new ProxyFixture(Transport.select());
+    List<TestBackend> backends = new ArrayList<>();
+
+    @AfterEach
+    void tearDown() {
+        fixture.close();
+    }
+
+    private String endpoints() throws Exception {
+        for (String name : List.of("a", "b", "c")) {
+            backends.add(fixture.backend("127.0.40." + (backends.size() + 1), name, Mode.NAME));
+        }
+        return ProxyFixture.endpoints(backends.toArray(TestBackend[]::new));
+    }
+
+    private static String read(String ip, int port) throws IOException {
+        return read(ip, port, null);
+    }
+
+    private static String read(String ip, int port, String from) throws IOException {
+        try (Socket s = new Socket()) {
+            s.setSoTimeout(5000);
+            if (from != null) {
+                s.bind(new InetSocketAddress(from, 0));
+            }
+            s.connect(new InetSocketAddress(ip, port), 5000);
+            return Net.readAllText(s).trim();
+        }
+    }
+
+    /** Returns whether nothing listens at {@code ip:port} (connection refused). */
+    private static boolean refused(String ip, int port) throws IOException {
+        try (Socket s = Net.connect(ip, port)) {
+            return false;
+        } catch (java.net.ConnectException e) {
+            return true;
+        }
+    }
+
+    @Test
+    void aNodePortServiceAnswersOnTheNodeAddressAndTheClusterIpWithOneRoundRobinCycle() throws Exception {
+        ProxyServer server = fixture.proxy("proxy: {admin: off, nodeAddresses: [" + NODE + ", 127.0.20.2]}\n"
+                + "services:\n  - name: np\n    type: NodePort\n    clusterIP: 127.0.10.100\n"
+                + "    ports: [{port: " + PORT + ", nodePort: 30130}]\n" + endpoints());
+        List<String> names = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            names.add(read("127.0.10.100", PORT));
+            names.add(read(NODE, 30130));
+            names.add(read("127.0.20.2", 30130));
+        }
+        assertThat(names).containsExactly("a", "b", "c", "a", "b", "c", "a", "b", "c");
+        assertThat(server.listeners().boundAddresses(server.table().keys().iterator().next()))
+                .containsExactlyInAnyOrder(new InetSocketAddress(NODE, 30130), new InetSocketAddress("127.0.20.2",
+                        30130));
+        assertThat(refused(NODE, PORT)).as("the node address serves the nodePort only").isTrue();
+    }
+
+    @Test
+    void externalAndLoadBalancerIpsShareTheRotationAndSourceRangesApplyOnTheLoadBalancerIpOnly() throws Exception {
+        ProxyServer server = fixture.proxy("proxy: {admin: off}\nservices:\n  - name: lb\n    type: LoadBalancer\n"
+                + "    clusterIP: 127.0.10.101\n    externalIPs: [" + EXTERNAL + "]\n    loadBalancerIPs: [" + LB
+                + "]\n    loadBalancerSourceRanges: [127.0.21.0/24]\n"
+                + "    ports: [{port: " + PORT + ", nodePort: 30131}]\n" + endpoints());
+        assertThat(List.of(read(EXTERNAL, PORT), read(LB, PORT, "127.0.21.9"), read("127.0.10.101", PORT)))
+                .containsExactly("a", "b", "c");
+        ServicePort port = server.table().get(server.table().keys().iterator().next());
+        assertThat(port.rejectedCount(Rejection.SOURCE_RANGE)).isZero();
+        assertThat(read(LB, PORT, "127.0.22.9")).as("outside the ranges: closed at once, no endpoint").isEmpty();
+        // no endpoint was taken: the rotation goes on where it was
+        assertThat(read(EXTERNAL, PORT, "127.0.22.9")).as("the ranges do not apply on external IPs").isEqualTo("a");
+        assertThat(read("127.0.10.101", PORT, "127.0.22.9")).isEqualTo("b");
+        Awaitility.await().atMost(Duration.ofSeconds(10))
+                .until(() -> port.rejectedCount(Rejection.SOURCE_RANGE) == 1);
+        assertThat(server.meterRegistry().scrape()).contains("reason=\"source_range\"");
+    }
+
+    @Test
+    void reloadAddsAndRemovesExternalAddressesUnderLoadWithoutDisturbingTheClusterIp() throws Exception {
+        String eps = endpoints();
+        String head = "proxy: {admin: off}\nservices:\n  - name: ext\n    clusterIP: 127.0.10.102\n";
+        String tail = "    ports: [{port: " + PORT + "}]\n" + eps;
+        ProxyServer server = fixture.proxy(head + tail);
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicInteger served = new AtomicInteger();
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        Thread load = new Thread(() -> {
+            while (!stop.get()) {
+                try {
+                    assertThat(read("127.0.10.102", PORT)).isIn("a", "b", "c");
+                    served.incrementAndGet();
+                } catch (Throwable t) {
+                    failure.compareAndSet(null, t);
+                    return;
+                }
+            }
+        });
+        load.start();
+        try {
+            for (int round = 0; round < 5; round++) {
+                server.reload(ConfigLoader.parse(head + "    externalIPs: [" + EXTERNAL + ", 127.0.30.2]\n" + tail,
+                        "r.yaml"));
+                assertThat(read(EXTERNAL, PORT)).isIn("a", "b", "c");
+                assertThat(read("127.0.30.2", PORT)).isIn("a", "b", "c");
+                server.reload(ConfigLoader.parse(head + "    externalIPs: [127.0.30.2]\n" + tail, "r.yaml"));
+                assertThat(refused(EXTERNAL, PORT)).as("unbound on reload").isTrue();
+                assertThat(read("127.0.30.2", PORT)).isIn("a", "b", "c");
+                server.reload(ConfigLoader.parse(head + tail, "r.yaml"));
+                assertThat(refused("127.0.30.2", PORT)).isTrue();
+            }
+        } finally {
+            stop.set(true);
+            load.join(10_000);
+        }
+        assertThat(failure.get()).isNull();
+        assertThat(served.get()).isPositive();
+        assertThat(server.listeners().boundAddresses(server.table().keys().iterator().next())).isEmpty();
+    }
+}
