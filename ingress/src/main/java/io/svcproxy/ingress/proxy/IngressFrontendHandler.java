@@ -21,6 +21,8 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.FastThreadLocal;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -117,8 +119,10 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter {
 
     private void onRequest(HttpRequest request) {
         if (request.decoderResult().isFailure()) {
-            boolean tooLarge = request.decoderResult().cause() instanceof io.netty.handler.codec.TooLongFrameException;
-            respondAndClose(tooLarge ? HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE : HttpResponseStatus.BAD_REQUEST);
+            Throwable cause = request.decoderResult().cause();
+            respondAndClose(cause instanceof TooLongHttpLineException ? HttpResponseStatus.REQUEST_URI_TOO_LONG
+                    : cause instanceof TooLongHttpHeaderException ? HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
+                    : HttpResponseStatus.BAD_REQUEST);
             discarding = true;
             return;
         }

@@ -169,6 +169,21 @@ class HttpIngressServerTest {
     }
 
     @Test
+    void oversizedHeadersAre431AndAnOversizedRequestLine414() throws Exception {
+        try (RawHttpClient client = new RawHttpClient(ingress.localAddress())) {
+            RawHttpClient.Response r = client.get("shop.example", "/login", "X-Big: " + "a".repeat(20_000));
+            assertThat(r.status()).isEqualTo(431);
+            assertThat(client.isClosedByPeer()).isTrue();
+        }
+        try (RawHttpClient client = new RawHttpClient(ingress.localAddress())) {
+            assertThat(client.get("shop.example", "/login?" + "a".repeat(10_000)).status()).isEqualTo(414);
+        }
+        try (RawHttpClient client = new RawHttpClient(ingress.localAddress())) {
+            assertThat(client.get("shop.example", "/login", "X-Fits: " + "a".repeat(8_000)).status()).isEqualTo(200);
+        }
+    }
+
+    @Test
     void connectionCloseIsHonoured() throws Exception {
         try (RawHttpClient client = new RawHttpClient(ingress.localAddress())) {
             RawHttpClient.Response r = client.get("shop.example", "/login", "Connection: close");
