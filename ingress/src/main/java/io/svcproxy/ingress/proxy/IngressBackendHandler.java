@@ -118,7 +118,11 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
         }
         if (!ended) {
             ended = true;
-            frontend.failExchange(exchange, HttpResponseStatus.BAD_GATEWAY);
+            if (status == 0) {
+                frontend.endpointClosedBeforeResponse(exchange);
+            } else {
+                frontend.failExchange(exchange, HttpResponseStatus.BAD_GATEWAY);
+            }
         }
     }
 

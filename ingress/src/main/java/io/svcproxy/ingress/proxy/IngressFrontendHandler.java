@@ -81,6 +81,11 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter {
         InetSocketAddress endpoint;
         boolean requestEnded;
         boolean responseStarted;
+        /** The request's head as sent, the set it was picked from, and what a resend on a fresh connection needs. */
+        HttpRequest forwarded;
+        BackendSet set;
+        boolean reused;
+        boolean bodyBytesSeen;
         ScheduledFuture<?> responseTimer;
 
         Exchange(HttpRequest request, Route<ServiceBackend> route) {
@@ -147,9 +152,11 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter {
         ProxyHeaders.removeHopByHop(forwarded.headers());
         ProxyHeaders.addForwarded(forwarded.headers(), client, settings.proto());
         ex.pending.add(forwarded);
+        ex.forwarded = forwarded;
+        ex.set = set;
         exchange = ex;
         inbound.config().setAutoRead(false);
-        connect(ex, set, backend);
+        connect(ex, set, backend, true);
     }
 
     private void onContent(HttpContent content) {
@@ -161,6 +168,9 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter {
                 discarding = false;
             }
             return;
+        }
+        if (content.content().isReadable()) {
+            ex.bodyBytesSeen = true;
         }
         if (last) {
             ex.requestEnded = true;
@@ -178,13 +188,14 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    private void connect(Exchange ex, BackendSet set, BackendState backend) {
+    private void connect(Exchange ex, BackendSet set, BackendState backend, boolean reuse) {
         ex.backend = backend;
         ex.lease = backend.counters().lease();
         InetSocketAddress endpoint = new InetSocketAddress(backend.address(), backend.port());
         EndpointPool pool = settings.pools().get();
-        Channel idle = pool.acquire(endpoint);
+        Channel idle = reuse ? pool.acquire(endpoint) : null;
         if (idle != null) {
+            ex.reused = true;
             attach(ex, idle);
             return;
         }
@@ -214,7 +225,7 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter {
                 if (next == null || next == backend) {
                     failExchange(ex, HttpResponseStatus.BAD_GATEWAY);
                 } else {
-                    connect(ex, set, next);
+                    connect(ex, set, next, true);
                 }
                 return;
             }
@@ -300,6 +311,31 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter {
         if (exchange == null && queued.isEmpty()) {
             inbound.config().setAutoRead(true);
         }
+    }
+
+    /**
+     * The endpoint closed before any byte of the response. A kept-alive connection the endpoint closed while we
+     * reused it (the race of every HTTP/1.1 pool) is no failure of the request: one without a body is sent again,
+     * once, on a fresh connection to the same endpoint. Otherwise 502.
+     */
+    void endpointClosedBeforeResponse(Exchange ex) {
+        if (exchange != ex) {
+            return;
+        }
+        if (!ex.reused || !ex.requestEnded || ex.bodyBytesSeen || ex.responseStarted) {
+            failExchange(ex, HttpResponseStatus.BAD_GATEWAY);
+            return;
+        }
+        if (ex.responseTimer != null) {
+            ex.responseTimer.cancel(false);
+            ex.responseTimer = null;
+        }
+        ex.lease.release();
+        ex.outbound = null;
+        ex.reused = false;
+        ex.pending.add(ex.forwarded);
+        ex.pending.add(LastHttpContent.EMPTY_LAST_CONTENT);
+        connect(ex, ex.set, ex.backend, false);
     }
 
     /** The endpoint failed: a status of our own if the response has not started, else the client is closed. */

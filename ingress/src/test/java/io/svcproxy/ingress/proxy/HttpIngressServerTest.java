@@ -184,6 +184,60 @@ class HttpIngressServerTest {
     }
 
     @Test
+    void aKeptAliveConnectionTheEndpointClosedIsNoFailureOfABodylessRequest() throws Exception {
+        try (ServerSocket endpoint = new ServerSocket(0, 50, InetAddress.getByName("127.0.10.160"))) {
+            // every connection answers its first request, then closes on the second one without answering
+            Thread acceptor = new Thread(() -> {
+                int n = 0;
+                while (!endpoint.isClosed()) {
+                    try {
+                        java.net.Socket s = endpoint.accept();
+                        String body = "c" + (++n);
+                        Thread conn = new Thread(() -> {
+                            try (s) {
+                                InputStream in = s.getInputStream();
+                                readHead(in);
+                                s.getOutputStream().write(("HTTP/1.1 200 OK\r\nContent-Length: " + body.length()
+                                        + "\r\n\r\n" + body).getBytes(StandardCharsets.US_ASCII));
+                                readHead(in);
+                            } catch (IOException e) {
+                                // the proxy closed it
+                            }
+                        });
+                        conn.setDaemon(true);
+                        conn.start();
+                    } catch (IOException e) {
+                        return;
+                    }
+                }
+            });
+            acceptor.setDaemon(true);
+            acceptor.start();
+            ServiceBackend flaky = new ServiceBackend("default", "flaky", 80, null);
+            services.put(flaky, rr(new InetSocketAddress("127.0.10.160", endpoint.getLocalPort())));
+            router.update(RoutingTable.compile(List.of(new IngressRules<>("default/flaky", flaky, List.of()))));
+            try (RawHttpClient client = new RawHttpClient(ingress.localAddress())) {
+                assertThat(client.get("any", "/").text()).isEqualTo("c1");
+                assertThat(client.get("any", "/").text()).isEqualTo("c2"); // c1 reused, closed, sent again on c2
+                // a request with a body is not sent twice: 502
+                client.send("POST / HTTP/1.1\r\nHost: any\r\nContent-Length: 3\r\n\r\nabc");
+                assertThat(client.read().status()).isEqualTo(502);
+            }
+        }
+    }
+
+    private static void readHead(InputStream in) throws IOException {
+        int state = 0;
+        while (state < 4) {
+            int c = in.read();
+            if (c < 0) {
+                throw new IOException("eof");
+            }
+            state = (c == '\r' && state % 2 == 0) || (c == '\n' && state % 2 == 1) ? state + 1 : 0;
+        }
+    }
+
+    @Test
     void connectionCloseIsHonoured() throws Exception {
         try (RawHttpClient client = new RawHttpClient(ingress.localAddress())) {
             RawHttpClient.Response r = client.get("shop.example", "/login", "Connection: close");
