@@ -27,7 +27,7 @@ final class DestinationHashingScheduler implements Scheduler {
     @Override
     public Backend pick(PickContext ctx) {
         int fold = IpvsHash.fold(ctx.destinationAddress());
-        return SourceHashingScheduler.lookup(backends, table, fold, 0, ctx.isRetry(), ctx);
+        return SourceHashingScheduler.lookup(backends, table, fold, 0, ctx.hasExclusions(), ctx);
     }
 
     @Override

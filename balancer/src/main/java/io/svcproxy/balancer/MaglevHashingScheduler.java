@@ -45,7 +45,7 @@ final class MaglevHashingScheduler implements Scheduler {
         int fold = IpvsHash.fold(ctx.clientAddress());
         int port = usePort ? ctx.clientPort() : 0;
         return HashLookup.lookup(backends, table, MaglevTable.SIZE, MaglevTable::slot, fold, port,
-                fallback || ctx.isRetry(), ctx);
+                fallback || ctx.hasExclusions(), ctx);
     }
 
     /** Returns the backend index of each slot, -1 for an empty slot; for tests. */

@@ -13,13 +13,26 @@ import java.util.Objects;
  * @param clientPort the client's source port (hashed by {@code sh-port} and {@code mh-port})
  * @param destinationAddress the clusterIP the client connected to
  * @param avoid backends already tried for this connection; empty on the first attempt
+ * @param eligible the backends this connection may use at all ({@code externalTrafficPolicy: Local}: those of this
+ *     node); the others count as unavailable to every scheduler, whose state (rr position, connection counts)
+ *     stays the one of the full list. {@code null} for every backend
  */
 public record PickContext(InetAddress clientAddress, int clientPort, InetAddress destinationAddress,
-                          List<Backend> avoid) {
+                          List<Backend> avoid, java.util.function.Predicate<Backend> eligible) {
     public PickContext {
         Objects.requireNonNull(clientAddress, "clientAddress");
         Objects.requireNonNull(destinationAddress, "destinationAddress");
         avoid = List.copyOf(avoid);
+    }
+
+    /** Returns a context where every backend is eligible. */
+    public PickContext(InetAddress clientAddress, int clientPort, InetAddress destinationAddress, List<Backend> avoid) {
+        this(clientAddress, clientPort, destinationAddress, avoid, null);
+    }
+
+    /** Returns a copy that may use only the backends {@code eligible} accepts (a subset of the list in force). */
+    public PickContext onlyEligible(java.util.function.Predicate<Backend> eligible) {
+        return new PickContext(clientAddress, clientPort, destinationAddress, avoid, eligible);
     }
 
     /** Returns a context for the first attempt of a connection. */
@@ -31,7 +44,15 @@ public record PickContext(InetAddress clientAddress, int clientPort, InetAddress
     public PickContext withAvoided(Backend failed) {
         Backend[] more = avoid.toArray(new Backend[avoid.size() + 1]);
         more[avoid.size()] = failed;
-        return new PickContext(clientAddress, clientPort, destinationAddress, List.of(more));
+        return new PickContext(clientAddress, clientPort, destinationAddress, List.of(more), eligible);
+    }
+
+    /**
+     * Returns whether some backend is unavailable to this connection alone (tried already, or not eligible): the
+     * hashing schedulers then walk their fallback path instead of giving up on the slot's backend.
+     */
+    public boolean hasExclusions() {
+        return !avoid.isEmpty() || eligible != null;
     }
 
     /** Returns whether this is a retry, that is, some backend was already tried. */
@@ -40,10 +61,13 @@ public record PickContext(InetAddress clientAddress, int clientPort, InetAddress
     }
 
     /**
-     * Returns whether {@code backend} was already tried for this connection. Backends are compared by address
+     * Returns whether {@code backend} was already tried for this connection, or is not eligible. Backends are compared by address
      * and port, so a retry that crosses a reload still avoids the endpoint that failed.
      */
     public boolean isAvoided(Backend backend) {
+        if (eligible != null && !eligible.test(backend)) {
+            return true;
+        }
         for (int i = 0; i < avoid.size(); i++) {
             Backend tried = avoid.get(i);
             if (tried == backend

@@ -51,7 +51,7 @@ final class SourceHashingScheduler implements Scheduler {
     public Backend pick(PickContext ctx) {
         int fold = IpvsHash.fold(ctx.clientAddress());
         int port = usePort ? ctx.clientPort() : 0;
-        return lookup(backends, table, fold, port, fallback || ctx.isRetry(), ctx);
+        return lookup(backends, table, fold, port, fallback || ctx.hasExclusions(), ctx);
     }
 
     /** Looks up a 256-bucket table as {@code ip_vs_sh_get}, or {@code ip_vs_sh_get_fallback} with fallback. */

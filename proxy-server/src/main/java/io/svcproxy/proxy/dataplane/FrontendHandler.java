@@ -42,6 +42,8 @@ import org.slf4j.LoggerFactory;
 final class FrontendHandler extends ChannelInboundHandlerAdapter {
     /** The endpoint a client channel is connected to, for draining connections of a removed endpoint. */
     static final AttributeKey<BackendState> BACKEND = AttributeKey.valueOf("svcproxy.backend");
+    /** The endpoints a connection may use when not all ({@code externalTrafficPolicy: Local}); unset for all. */
+    static final AttributeKey<LocalEndpoints> ELIGIBLE = AttributeKey.valueOf("svcproxy.eligible");
 
     private static final Logger log = LoggerFactory.getLogger(FrontendHandler.class);
 
@@ -88,6 +90,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         InetSocketAddress client = (InetSocketAddress) inbound.remoteAddress();
         InetSocketAddress local = (InetSocketAddress) inbound.localAddress();
         pickContext = PickContext.of(client.getAddress(), client.getPort(), local.getAddress());
+        LocalEndpoints eligible = inbound.attr(ELIGIBLE).get();
+        if (eligible != null) {
+            pickContext = pickContext.onlyEligible(eligible);
+        }
         connectNext();
     }
 

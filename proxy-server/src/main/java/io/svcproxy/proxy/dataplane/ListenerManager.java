@@ -231,6 +231,19 @@ public final class ListenerManager implements AutoCloseable {
                             return;
                         }
                         DataPlaneSettings s = settings;
+                        if (kind != AddressKind.CLUSTER && servicePort.spec().service().exposure()
+                                .externalTrafficPolicy() == io.svcproxy.config.TrafficPolicy.LOCAL) {
+                            LocalEndpoints local = servicePort.localEndpoints(nodeName(s));
+                            if (local.isEmpty()) {
+                                servicePort.countRejected(Rejection.NO_LOCAL_ENDPOINT);
+                                log.debug("Refused connection service={} port={} client={} reason={}",
+                                        servicePort.serviceLabel(), servicePort.portLabel(), ch.remoteAddress(),
+                                        Rejection.NO_LOCAL_ENDPOINT.label());
+                                ch.close();
+                                return;
+                            }
+                            ch.attr(FrontendHandler.ELIGIBLE).set(local);
+                        }
                         ch.pipeline().addLast(new FrontendHandler(servicePort, s, transport, metrics, admission));
                     }
                 });
@@ -242,6 +255,16 @@ public final class ListenerManager implements AutoCloseable {
             future.channel().config().setAutoRead(false);
         }
         return future.channel();
+    }
+
+    /** Returns {@code proxy.nodeName}, else {@code $NODE_NAME}, else empty (no endpoint is then local). */
+    private static String nodeName(DataPlaneSettings s) {
+        String name = s.node().nodeName();
+        if (name.isEmpty()) {
+            String env = System.getenv("NODE_NAME");
+            name = env == null ? "" : env;
+        }
+        return name;
     }
 
     private static boolean admittedOnLoadBalancer(ServicePort servicePort, Channel ch) {

@@ -13,7 +13,9 @@ public enum Rejection {
     /** The process is near its file-descriptor limit: accepted in the moment before accepting paused. */
     FD_LIMIT,
     /** A client outside the Service's {@code loadBalancerSourceRanges}, on a LoadBalancer IP. */
-    SOURCE_RANGE;
+    SOURCE_RANGE,
+    /** {@code externalTrafficPolicy: Local} on a node, external or LoadBalancer address, and no endpoint is local. */
+    NO_LOCAL_ENDPOINT;
 
     /** Returns the metric label, as {@code max_connections}. */
     public String label() {

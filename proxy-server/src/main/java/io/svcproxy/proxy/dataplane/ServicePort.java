@@ -37,6 +37,7 @@ public final class ServicePort {
     private final ConcurrentHashMap<InetAddress, AtomicInteger> openByClient = new ConcurrentHashMap<>();
     private volatile Consumer<ServicePort> healthListener = p -> { };
     private final UdpCounters udp = new UdpCounters();
+    private volatile LocalEndpoints local;
 
     public ServicePort(ServicePortSpec spec, BackendSet backendSet) {
         this.key = spec.key();
@@ -66,6 +67,17 @@ public final class ServicePort {
     public void update(ServicePortSpec spec, BackendSet backendSet) {
         this.spec = spec;
         this.backendSet = backendSet;
+    }
+
+    /** Returns this Service port's endpoints on {@code nodeName}, built again only when the spec or name changed. */
+    public LocalEndpoints localEndpoints(String nodeName) {
+        LocalEndpoints l = local;
+        ServicePortSpec s = spec;
+        if (l == null || l.spec() != s || !l.nodeName().equals(nodeName)) {
+            l = LocalEndpoints.of(s, nodeName);
+            local = l;
+        }
+        return l;
     }
 
     /** Returns {@code namespace/name}, the {@code service} label of the metrics. */

@@ -110,6 +110,41 @@ class ServiceTypesTest {
         assertThat(server.meterRegistry().scrape()).contains("reason=\"source_range\"");
     }
 
+    private String localPolicyService(String nodeName) throws Exception {
+        StringBuilder eps = new StringBuilder("    endpoints:\n");
+        String[] nodes = {"node-a", "node-b", "node-a"};
+        for (String name : List.of("a", "b", "c")) {
+            TestBackend t = fixture.backend("127.0.40." + (backends.size() + 1), name, Mode.NAME);
+            eps.append("      - {ip: ").append(t.address().getAddress().getHostAddress()).append(", port: ")
+                    .append(t.address().getPort()).append(", nodeName: ").append(nodes[backends.size()]).append("}\n");
+            backends.add(t);
+        }
+        return "proxy: {admin: off, nodeName: " + nodeName + ", nodeAddresses: [127.0.20.3]}\nservices:\n"
+                + "  - name: local\n    type: NodePort\n    clusterIP: 127.0.10.103\n"
+                + "    externalTrafficPolicy: Local\n    ports: [{port: " + PORT + ", nodePort: 30133}]\n" + eps;
+    }
+
+    @Test
+    void localPolicyUsesOnlyThisNodesEndpointsOnTheNodeAddressWithTheRotationOfTheFullList() throws Exception {
+        fixture.proxy(localPolicyService("node-a"));
+        List<String> names = List.of(read("127.0.10.103", PORT), read("127.0.10.103", PORT), read("127.0.20.3", 30133),
+                read("127.0.20.3", 30133), read("127.0.10.103", PORT), read("127.0.20.3", 30133));
+        assertThat(names).as("b is on node-b: never through the node address").containsExactly("a", "b", "c", "a",
+                "b", "c");
+    }
+
+    @Test
+    void localPolicyWithNoLocalEndpointRefusesOnTheNodeAddressAndCountsIt() throws Exception {
+        ProxyServer server = fixture.proxy(localPolicyService("node-z"));
+        ServicePort port = server.table().get(server.table().keys().iterator().next());
+        assertThat(read("127.0.20.3", 30133)).as("closed at once").isEmpty();
+        assertThat(read("127.0.10.103", PORT)).as("the clusterIP uses every endpoint").isEqualTo("a");
+        Awaitility.await().atMost(Duration.ofSeconds(10))
+                .until(() -> port.rejectedCount(Rejection.NO_LOCAL_ENDPOINT) == 1);
+        assertThat(port.noEndpointCount()).isZero();
+        assertThat(server.meterRegistry().scrape()).contains("reason=\"no_local_endpoint\"");
+    }
+
     @Test
     void reloadAddsAndRemovesExternalAddressesUnderLoadWithoutDisturbingTheClusterIp() throws Exception {
         String eps = endpoints();
