@@ -19,7 +19,7 @@ class EligibleBackendsTest {
     private static List<BackendState> list() throws Exception {
         List<BackendState> out = new ArrayList<>();
         for (int i = 1; i <= 4; i++) {
-            out.add(BackendState.of(InetAddress.getByName("10.0.0." + i), 80, 1));
+            out.add(BackendState.of(InetAddress.getByName("127.0.0." + (70 + i)), 80, 1));
         }
         return out;
     }
@@ -38,7 +38,7 @@ class EligibleBackendsTest {
     @Test
     void roundRobinOverTheLocalSubsetSharesItsPositionWithTheFullList() throws Exception {
         BackendSet set = BackendSet.of("rr", Set.of(), SessionAffinity.NONE, list(), () -> 0L);
-        Predicate<Backend> local = only("10.0.0.2", "10.0.0.4");
+        Predicate<Backend> local = only("127.0.0.72", "127.0.0.74");
         List<String> seq = new ArrayList<>();
         seq.add(pick(set, null));  // 1
         seq.add(pick(set, local)); // 2
@@ -46,14 +46,14 @@ class EligibleBackendsTest {
         seq.add(pick(set, local)); // 4
         seq.add(pick(set, local)); // 2 (after 4, the next local one)
         seq.add(pick(set, null));  // 3
-        assertThat(seq).containsExactly("10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.2", "10.0.0.3");
+        assertThat(seq).containsExactly("127.0.0.71", "127.0.0.72", "127.0.0.73", "127.0.0.74", "127.0.0.72", "127.0.0.73");
     }
 
     @Test
     void noEligibleBackendGivesNoneAndAFirstAttemptIsNotARetry() throws Exception {
         BackendSet set = BackendSet.of("rr", Set.of(), SessionAffinity.NONE, list(), () -> 0L);
         assertThat(pick(set, only())).isNull();
-        PickContext ctx = PickContext.of(CLIENT, 1, CLIENT).onlyEligible(only("10.0.0.1"));
+        PickContext ctx = PickContext.of(CLIENT, 1, CLIENT).onlyEligible(only("127.0.0.71"));
         assertThat(ctx.isRetry()).isFalse();
         assertThat(ctx.hasExclusions()).isTrue();
         assertThat(ctx.withAvoided(list().get(0)).eligible()).isSameAs(ctx.eligible());
@@ -65,10 +65,10 @@ class EligibleBackendsTest {
             BackendSet set = BackendSet.of(scheduler, Set.of(), SessionAffinity.NONE, list(), () -> 0L);
             for (int i = 0; i < 20; i++) {
                 PickContext ctx = new PickContext(InetAddress.getByName("192.0.2." + i), 40000 + i, CLIENT, List.of())
-                        .onlyEligible(only("10.0.0.3"));
+                        .onlyEligible(only("127.0.0.73"));
                 BackendState b = set.pick(ctx);
                 assertThat(b).as(scheduler).isNotNull();
-                assertThat(b.address().getHostAddress()).as(scheduler).isEqualTo("10.0.0.3");
+                assertThat(b.address().getHostAddress()).as(scheduler).isEqualTo("127.0.0.73");
             }
         }
     }

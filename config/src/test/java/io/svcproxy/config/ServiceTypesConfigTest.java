@@ -128,12 +128,12 @@ class ServiceTypesConfigTest {
                   - name: web
                     type: LoadBalancer
                     clusterIP: 127.0.10.100
-                    loadBalancerSourceRanges: [127.0.21.0/24, 127.0.21.1/24, 10.0.0.0/33]
+                    loadBalancerSourceRanges: [127.0.21.0/24, 127.0.21.1/24, 127.0.0.0/33]
                     ports: [{port: 80, nodePort: 30080}]
                 """)).containsExactly(
                 "svcproxy.yaml:5:47: loadBalancerSourceRanges[1]: 127.0.21.1/24 (expected: "
                         + ExposureBinder.CIDR_EXPECTED + ")",
-                "svcproxy.yaml:5:62: loadBalancerSourceRanges[2]: 10.0.0.0/33 (expected: "
+                "svcproxy.yaml:5:62: loadBalancerSourceRanges[2]: 127.0.0.0/33 (expected: "
                         + ExposureBinder.CIDR_EXPECTED + ")");
     }
 

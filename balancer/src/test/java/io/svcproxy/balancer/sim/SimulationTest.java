@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 /** Replays against hand-computed sequences and the schedulers' own unit-test vectors. */
 class SimulationTest {
     private static final long S = 1_000_000_000L;
-    private static final InetAddress CLUSTER_IP = ip("10.96.0.10");
+    private static final InetAddress CLUSTER_IP = ip("127.0.10.10");
 
     static InetAddress ip(String literal) {
         try {
@@ -26,11 +26,11 @@ class SimulationTest {
         }
     }
 
-    /** 10.0.0.1:8080, 10.0.0.2:8080, ... with the given weights (the scheduler tests' A, B, C...). */
+    /** 127.0.0.71:8080, 127.0.0.72:8080, ... with the given weights (the scheduler tests' A, B, C...). */
     static List<Target> weighted(int... weights) {
         List<Target> list = new ArrayList<>();
         for (int i = 0; i < weights.length; i++) {
-            list.add(new Target(ip("10.0.0." + (i + 1)), 8080, weights[i]));
+            list.add(new Target(ip("127.0.0." + (71 + i)), 8080, weights[i]));
         }
         return list;
     }
@@ -39,7 +39,7 @@ class SimulationTest {
         if (endpoint == null) {
             return "-";
         }
-        int n = Integer.parseInt(endpoint.substring("10.0.0.".length(), endpoint.indexOf(':')));
+        int n = Integer.parseInt(endpoint.substring("127.0.0.".length(), endpoint.indexOf(':'))) - 70;
         return String.valueOf((char) ('A' + n - 1));
     }
 
@@ -101,18 +101,18 @@ class SimulationTest {
 
     @Test
     void shReplaysItsHashVectors() {
-        // SourceHashingSchedulerTest.hashesTheClientAddress and hashesTheClientPortOnlyWithShPort
-        List<Connection> cs = List.of(conn(0, "10.0.0.1", 40000, 1), conn(1, "10.0.0.2", 40000, 1),
-                conn(2, "10.244.1.7", 40000, 1), conn(3, "192.168.1.10", 40000, 1));
+        // the picks of the live sh scheduler (Schedulers.create) for these clients, which the replay must repeat
+        List<Connection> cs = List.of(conn(0, "127.0.1.1", 40000, 1), conn(1, "127.0.1.2", 40000, 1),
+                conn(2, "127.0.2.2", 40000, 1), conn(3, "127.0.1.3", 40000, 1));
         assertThat(picks("sh", Set.of(), SessionAffinity.NONE, weighted(1, 1, 1), List.of(), cs))
                 .containsExactly("A", "C", "A", "C");
         assertThat(picks("sh", Set.of(SchedulerFlag.SH_PORT), SessionAffinity.NONE, weighted(1, 1, 1), List.of(),
-                List.of(conn(0, "10.0.0.1", 40000, 1)))).containsExactly("C");
+                List.of(conn(0, "127.0.1.1", 40000, 1)))).containsExactly("B");
         // weight 0 in the hashed bucket: refused without the flag, next bucket with it
         assertThat(picks("sh", Set.of(), SessionAffinity.NONE, weighted(0, 1, 1), List.of(),
-                List.of(conn(0, "10.0.0.1", 1, 1)))).containsExactly("-");
+                List.of(conn(0, "127.0.1.1", 1, 1)))).containsExactly("-");
         assertThat(picks("sh", Set.of(SchedulerFlag.SH_FALLBACK), SessionAffinity.NONE, weighted(0, 1, 1),
-                List.of(), List.of(conn(0, "10.0.0.1", 1, 1)))).containsExactly("B");
+                List.of(), List.of(conn(0, "127.0.1.1", 1, 1)))).containsExactly("B");
     }
 
     @Test
@@ -137,9 +137,9 @@ class SimulationTest {
     @Test
     void eventsApplyAsReloadsAndRemovedEndpointsDrain() {
         List<EndpointChange> events = List.of(
-                new EndpointChange(2 * S, EndpointChange.Kind.REMOVE, ip("10.0.0.1"), 8080, 0),
-                new EndpointChange(4 * S, EndpointChange.Kind.ADD, ip("10.0.0.3"), 8080, 1),
-                new EndpointChange(6 * S, EndpointChange.Kind.WEIGHT, ip("10.0.0.2"), 8080, 0));
+                new EndpointChange(2 * S, EndpointChange.Kind.REMOVE, ip("127.0.0.71"), 8080, 0),
+                new EndpointChange(4 * S, EndpointChange.Kind.ADD, ip("127.0.0.73"), 8080, 1),
+                new EndpointChange(6 * S, EndpointChange.Kind.WEIGHT, ip("127.0.0.72"), 8080, 0));
         List<Connection> cs = List.of(conn(0, "1.1.1.1", 1, 100), conn(1, "1.1.1.2", 1, 1),
                 conn(2, "1.1.1.3", 1, 1), conn(3, "1.1.1.4", 1, 1),
                 conn(4, "1.1.1.5", 1, 1), conn(5, "1.1.1.6", 1, 1), conn(6, "1.1.1.7", 1, 1));
@@ -152,11 +152,11 @@ class SimulationTest {
         // lc: A; B; A removed (draining, 1 active): B; B; C added, B and C empty: B (first); B's ended at 5,
         // both empty again: B; B weight 0: C
         assertThat(picks).containsExactly("A", "B", "B", "B", "B", "B", "C");
-        assertThat(r.connectionsOf("10.0.0.1:8080")).isEqualTo(1);
-        assertThat(r.connectionsOf("10.0.0.2:8080")).isEqualTo(5);
-        assertThat(r.connectionsOf("10.0.0.3:8080")).isEqualTo(1);
+        assertThat(r.connectionsOf("127.0.0.71:8080")).isEqualTo(1);
+        assertThat(r.connectionsOf("127.0.0.72:8080")).isEqualTo(5);
+        assertThat(r.connectionsOf("127.0.0.73:8080")).isEqualTo(1);
         assertThat(r.endpoints()).extracting(SchedulerResult.EndpointResult::endpoint)
-                .containsExactly("10.0.0.1:8080", "10.0.0.2:8080", "10.0.0.3:8080");
+                .containsExactly("127.0.0.71:8080", "127.0.0.72:8080", "127.0.0.73:8080");
         // mean over the three that had a weight: 7/3; the largest 5
         assertThat(r.imbalance()).isCloseTo(5 / (7 / 3.0), org.assertj.core.data.Offset.offset(1e-9));
         // every client is seen once: none before and after
@@ -167,9 +167,9 @@ class SimulationTest {
     void movedCountsClientsWhoseEndpointChangedAtTheFirstEvent() {
         // sh over A, B, C; C removed at t=10: clients on A and B stay, clients on C move
         List<EndpointChange> events = List.of(
-                new EndpointChange(10 * S, EndpointChange.Kind.REMOVE, ip("10.0.0.3"), 8080, 0));
+                new EndpointChange(10 * S, EndpointChange.Kind.REMOVE, ip("127.0.0.73"), 8080, 0));
         List<Connection> cs = new ArrayList<>();
-        String[] clients = {"10.0.0.1", "10.0.0.2", "10.244.1.7", "192.168.1.10"}; // A, C, A, C
+        String[] clients = {"127.0.1.1", "127.0.1.2", "127.0.2.2", "127.0.1.3"}; // A, C, A, C
         for (String c : clients) {
             cs.add(conn(cs.size(), c, 1, 0.5));
         }

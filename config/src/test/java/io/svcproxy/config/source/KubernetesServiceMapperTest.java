@@ -100,7 +100,7 @@ class KubernetesServiceMapperTest {
     void mapsTheServiceTypeNodePortsExternalAndLoadBalancerAddressesRangesAndPolicy() {
         Service lb = service("lb").withNewSpec().withType("LoadBalancer").withClusterIP("10.96.0.13")
                 .withExternalIPs("192.0.2.10", "bad", "192.0.2.10").withLoadBalancerSourceRanges("203.0.113.0/24",
-                        "10.0.0.1/8").withExternalTrafficPolicy("Local")
+                        "127.0.0.1/8").withExternalTrafficPolicy("Local")
                 .addNewPort().withPort(80).withNodePort(30080).endPort().endSpec()
                 .withNewStatus().withNewLoadBalancer().addNewIngress().withIp("198.51.100.7").endIngress()
                 .addNewIngress().withHostname("lb.example.com").endIngress().endLoadBalancer().endStatus().build();

@@ -137,13 +137,13 @@ class SimulateCommandTest {
         assertThat(r.code()).isEqualTo(2);
         assertThat(r.err()).startsWith(header + ":1: unknown column: 'port2'");
 
-        Path json = write("bad.jsonl", "{\"start\": 1, \"client\": \"10.0.0.1\", \"clientPort\": 1, \"duration\": 1}\n"
-                + "{\"start\": 2, \"client\": \"10.0.0.1\" \"clientPort\": 1}\n");
+        Path json = write("bad.jsonl", "{\"start\": 1, \"client\": \"127.0.1.1\", \"clientPort\": 1, \"duration\": 1}\n"
+                + "{\"start\": 2, \"client\": \"127.0.1.1\" \"clientPort\": 1}\n");
         r = run("simulate", "--config", config.toString(), "--trace", json.toString());
         assertThat(r.code()).isEqualTo(2);
-        assertThat(r.err()).startsWith(json + ":2: column 36: expected ',' or '}'");
+        assertThat(r.err()).startsWith(json + ":2: column 37: expected ',' or '}'");
 
-        Path negative = write("neg.csv", "start,client,clientPort,duration\n1,10.0.0.1,1,-2\n");
+        Path negative = write("neg.csv", "start,client,clientPort,duration\n1,127.0.1.1,1,-2\n");
         r = run("simulate", "--config", config.toString(), "--trace", negative.toString());
         assertThat(r.err()).startsWith(negative + ":2: duration: '-2'");
     }
