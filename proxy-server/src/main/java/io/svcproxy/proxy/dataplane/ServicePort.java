@@ -135,26 +135,18 @@ public final class ServicePort {
         return udp;
     }
 
-    /** Counts {@code n} bytes relayed from a client to an endpoint (UDP payload; TCP counts in the relay). */
-    public void countBytesToEndpoint(long n) {
-        bytesToEndpoint.add(n);
-    }
-
-    /** Counts {@code n} bytes relayed from an endpoint to a client (UDP payload). */
-    public void countBytesToClient(long n) {
-        bytesToClient.add(n);
-    }
-
     /** Returns the client connections closed because no endpoint was usable. */
     public long noEndpointCount() {
         return noEndpoint.sum();
     }
 
-    void addBytesToEndpoint(long n) {
+    /** Counts {@code n} bytes relayed from a client to an endpoint (TCP bytes, UDP payload). */
+    public void addBytesToEndpoint(long n) {
         bytesToEndpoint.add(n);
     }
 
-    void addBytesToClient(long n) {
+    /** Counts {@code n} bytes relayed from an endpoint to a client (TCP bytes, UDP payload). */
+    public void addBytesToClient(long n) {
         bytesToClient.add(n);
     }
 

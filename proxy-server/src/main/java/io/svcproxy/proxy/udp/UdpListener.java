@@ -158,7 +158,7 @@ public final class UdpListener {
             return;
         }
         servicePort.udp().toEndpoint();
-        servicePort.countBytesToEndpoint(size);
+        servicePort.addBytesToEndpoint(size);
         flow.backend.counters().addBytesToEndpoint(size);
     }
 
@@ -319,7 +319,7 @@ public final class UdpListener {
         boolean last = table.endpointSent(flow, System.nanoTime());
         channel.write(new DatagramPacket(content.retain(), flow.client), channel.voidPromise());
         servicePort.udp().toClient();
-        servicePort.countBytesToClient(size);
+        servicePort.addBytesToClient(size);
         flow.backend.counters().addBytesToClient(size);
         if (last) {
             end(flow, "responses");
