@@ -10,6 +10,7 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.util.concurrent.FastThreadLocal;
 import io.svcproxy.ingress.BackendLookup;
+import io.svcproxy.ingress.IngressMetrics;
 import io.svcproxy.ingress.ServiceBackend;
 import io.svcproxy.ingress.routing.Router;
 import java.net.InetSocketAddress;
@@ -39,6 +40,14 @@ public final class HttpIngressServer implements AutoCloseable {
     public static HttpIngressServer bind(EventLoopGroup group, Class<? extends ServerChannel> channelType,
                                          InetSocketAddress address, Router<ServiceBackend> router,
                                          BackendLookup lookup, Duration responseTimeout) throws InterruptedException {
+        return bind(group, channelType, address, router, lookup, responseTimeout, IngressMetrics.NONE);
+    }
+
+    /** Binds the listener; every answered request is reported to {@code metrics} on its event loop. */
+    public static HttpIngressServer bind(EventLoopGroup group, Class<? extends ServerChannel> channelType,
+                                         InetSocketAddress address, Router<ServiceBackend> router,
+                                         BackendLookup lookup, Duration responseTimeout, IngressMetrics metrics)
+            throws InterruptedException {
         FastThreadLocal<EndpointPool> pools = new FastThreadLocal<>() {
             @Override
             protected EndpointPool initialValue() {
@@ -46,7 +55,7 @@ public final class HttpIngressServer implements AutoCloseable {
             }
         };
         IngressFrontendHandler.Settings settings = new IngressFrontendHandler.Settings(router, lookup,
-                responseTimeout.toNanos(), "http", pools);
+                responseTimeout.toNanos(), "http", pools, metrics);
         Channel channel = new ServerBootstrap()
                 .group(group)
                 .channel(channelType)

@@ -31,6 +31,7 @@ import io.svcproxy.balancer.BackendState;
 import io.svcproxy.balancer.Lease;
 import io.svcproxy.balancer.PickContext;
 import io.svcproxy.ingress.BackendLookup;
+import io.svcproxy.ingress.IngressMetrics;
 import io.svcproxy.ingress.ServiceBackend;
 import io.svcproxy.ingress.routing.Route;
 import io.svcproxy.ingress.routing.Router;
@@ -52,7 +53,7 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter {
     static final Logger ACCESS_LOG = LoggerFactory.getLogger("io.svcproxy.ingress.access");
 
     record Settings(Router<ServiceBackend> router, BackendLookup lookup, long responseTimeoutNanos, String proto,
-                    FastThreadLocal<EndpointPool> pools) {
+                    FastThreadLocal<EndpointPool> pools, IngressMetrics metrics) {
     }
 
     private final Settings settings;
@@ -63,6 +64,8 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter {
     private boolean discarding;
     /** Pipelined messages decoded from the same read as the end of the request in flight, read after its response. */
     private final ArrayDeque<Object> queued = new ArrayDeque<>();
+    /** When the headers of the request being answered were read (one request is answered at a time). */
+    private long requestStartNanos;
 
     IngressFrontendHandler(Settings settings) {
         this.settings = settings;
@@ -131,10 +134,11 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter {
             discarding = true;
             return;
         }
+        requestStartNanos = System.nanoTime();
         Route<ServiceBackend> route = settings.router().route(request.headers().get(HttpHeaderNames.HOST),
                 request.uri());
         if (route == null) {
-            respond(request, HttpResponseStatus.NOT_FOUND);
+            respond(request, null, HttpResponseStatus.NOT_FOUND);
             return;
         }
         BackendSet set = settings.lookup().backendSet(route.backend());
@@ -144,7 +148,7 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter {
         ex.pickContext = PickContext.of(client.getAddress(), client.getPort(), local.getAddress());
         BackendState backend = set == null ? null : set.pick(ex.pickContext);
         if (backend == null) {
-            respond(request, HttpResponseStatus.SERVICE_UNAVAILABLE);
+            respond(request, route, HttpResponseStatus.SERVICE_UNAVAILABLE);
             return;
         }
         HttpRequest forwarded = new DefaultHttpRequest(HttpVersion.HTTP_1_1, request.method(), request.uri(),
@@ -428,10 +432,10 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter {
         ctx.fireExceptionCaught(cause);
     }
 
-    private void respond(HttpRequest request, HttpResponseStatus status) {
+    private void respond(HttpRequest request, Route<ServiceBackend> route, HttpResponseStatus status) {
         boolean keepAlive = HttpUtil.isKeepAlive(request);
         discarding = !(request instanceof LastHttpContent);
-        logAccess(request, status.code(), null, null);
+        logAccess(request, status.code(), route, null);
         writeStatus(status, keepAlive);
     }
 
@@ -453,6 +457,7 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void logAccess(HttpRequest request, int status, Route<ServiceBackend> route, BackendState backend) {
+        settings.metrics().requestCompleted(route, status, System.nanoTime() - requestStartNanos);
         if (ACCESS_LOG.isDebugEnabled()) {
             ACCESS_LOG.debug("client={} method={} host={} uri={} status={} ingress={} service={} endpoint={}",
                     inbound.remoteAddress(), request.method(), request.headers().get(HttpHeaderNames.HOST),

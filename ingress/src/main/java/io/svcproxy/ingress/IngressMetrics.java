@@ -1,0 +1,26 @@
+package io.svcproxy.ingress;
+
+import io.svcproxy.ingress.routing.Route;
+
+/**
+ * Receives one call per request the Ingress answered, for the metrics and the admin API. proxy-server implements
+ * it over Micrometer ({@code svcproxy_http_requests_total}, {@code svcproxy_http_request_duration_seconds}) and the
+ * per-rule hit counters of {@code /api/v1/ingresses}. The default methods do nothing.
+ *
+ * <p>Called on the event loop of the client connection, so an implementation must not block: count and return.
+ */
+public interface IngressMetrics {
+    /** Counts nothing. */
+    IngressMetrics NONE = new IngressMetrics() {
+    };
+
+    /**
+     * A request has been answered: its response ended, or the proxy answered it itself (404, 502, 503, 504).
+     *
+     * @param route         the rule or default backend it matched, or {@code null} when nothing matched (404)
+     * @param status        the status code sent to the client
+     * @param durationNanos from the request's headers read until the response's end was written
+     */
+    default void requestCompleted(Route<ServiceBackend> route, int status, long durationNanos) {
+    }
+}
