@@ -20,7 +20,7 @@ import org.yaml.snakeyaml.nodes.SequenceNode;
  * {@code services:}.
  */
 final class ConfigBinder extends BinderSupport {
-    static final List<String> TOP = List.of("proxy", "registry", "services", "pods");
+    static final List<String> TOP = List.of("proxy", "registry", "services", "pods", "ingresses");
     static final List<String> REGISTRY = List.of("files", "kubernetes");
     static final List<String> KUBERNETES = List.of("kubeconfig", "namespaces", "nodeName", "zone", "services");
     static final List<String> KUBERNETES_SERVICE = List.of("namespace", "name", "scheduler", "schedulerFlags");
@@ -34,6 +34,7 @@ final class ConfigBinder extends BinderSupport {
 
     private final ProxyBinder proxyBinder;
     private final ServiceBinder serviceBinder;
+    private final IngressBinder ingressBinder;
     Path kubeconfig;
     KubernetesSettings kubernetes;
     final List<RegistryEntry> registryFiles = new ArrayList<>();
@@ -46,6 +47,7 @@ final class ConfigBinder extends BinderSupport {
         this.proxyBinder = new ProxyBinder(p);
         this.serviceBinder = new ServiceBinder(p, proxyBinder);
         this.services = serviceBinder.services;
+        this.ingressBinder = new IngressBinder(p, this::path);
         this.base = configFile == null ? null : configFile.getParent();
     }
 
@@ -86,6 +88,15 @@ final class ConfigBinder extends BinderSupport {
         if (f.has("pods")) {
             pods.addAll(PodBinder.bindPods(f.value("pods"), "pods", p));
         }
+        if (f.has("ingresses")) {
+            ingressBinder.bindIngresses(f.value("ingresses"));
+            ingressBinder.checkBackends(services, kubernetes != null);
+        }
+    }
+
+    /** The Ingresses bound, in file order. */
+    List<IngressSpec> ingresses() {
+        return ingressBinder.ingresses;
     }
 
     private void bindRegistry(Node node) {

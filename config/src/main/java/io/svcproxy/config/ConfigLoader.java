@@ -97,7 +97,7 @@ public final class ConfigLoader {
             throw new ConfigException(errors);
         }
         return new ProxyConfig(file, config.proxy(), config.registry(), config.services,
-                pods.stream().map(PodBinder.BoundPod::spec).toList());
+                pods.stream().map(PodBinder.BoundPod::spec).toList(), config.ingresses());
     }
 
     /** A Pod name is unique in its namespace across the config and all registry files; the second is reported. */

@@ -13,7 +13,7 @@ import org.yaml.snakeyaml.nodes.Tag;
 final class ProxyBinder extends BinderSupport {
     static final List<String> PROXY = List.of("scheduler", "admin", "connectTimeout", "connectAttempts",
             "idleTimeout", "drainTimeout", "vipInterface", "outlierDetection", "maxConnections", "connectQueue",
-            "fdGuard", "udpIdleTimeout", "maxUdpFlows", "nodeAddresses", "nodePortRange", "nodeName");
+            "fdGuard", "udpIdleTimeout", "maxUdpFlows", "nodeAddresses", "nodePortRange", "nodeName", "ingress");
     static final List<String> OUTLIER_DETECTION = List.of("consecutiveFailures", "baseEjectionTime",
             "maxEjectionTime");
     static final List<String> FD_GUARD = List.of("pausePercent", "resumePercent");
@@ -95,9 +95,12 @@ final class ProxyBinder extends BinderSupport {
                 "10ms..24h", du.idleTimeout());
         int maxUdpFlows = integerOr(f, "maxUdpFlows", 1, 10_000_000, du.maxFlows());
         NodeSettings nodeSettings = new ExposureBinder(p).node(f);
+        IngressSettings ingress = f.has("ingress")
+                ? new IngressBinder(p, null).bindSettings(f.value("ingress"), f.child("ingress"))
+                : IngressSettings.defaults();
         proxy = new ProxySettings(scheduler, admin, connectTimeout, connectAttempts, idleTimeout, drainTimeout,
                 vipInterface, outlier, new ProxyLimits(maxConnections, connectQueue, pause, resume),
-                new UdpSettings(udpIdleTimeout, maxUdpFlows), nodeSettings);
+                new UdpSettings(udpIdleTimeout, maxUdpFlows), nodeSettings, ingress);
     }
 
     OutlierDetection outlierDetection(Node node, String path) {

@@ -17,16 +17,26 @@ import java.time.Duration;
  * @param limits the proxy-wide connection limits and the file-descriptor guard
  * @param udp the UDP flow settings
  * @param node the node addresses, nodePort range and node name
+ * @param ingress the Ingress listeners, IngressClass and response timeout
  */
 public record ProxySettings(String scheduler, InetSocketAddress admin, Duration connectTimeout,
                             int connectAttempts, Duration idleTimeout, Duration drainTimeout,
                             String vipInterface, OutlierDetection outlierDetection, ProxyLimits limits,
-                            UdpSettings udp, NodeSettings node) {
+                            UdpSettings udp, NodeSettings node, IngressSettings ingress) {
     public ProxySettings {
+        java.util.Objects.requireNonNull(ingress, "ingress");
         java.util.Objects.requireNonNull(outlierDetection, "outlierDetection");
         java.util.Objects.requireNonNull(limits, "limits");
         java.util.Objects.requireNonNull(udp, "udp");
         java.util.Objects.requireNonNull(node, "node");
+    }
+
+    /** Returns settings without Ingress listeners. */
+    public ProxySettings(String scheduler, InetSocketAddress admin, Duration connectTimeout, int connectAttempts,
+                         Duration idleTimeout, Duration drainTimeout, String vipInterface,
+                         OutlierDetection outlierDetection, ProxyLimits limits, UdpSettings udp, NodeSettings node) {
+        this(scheduler, admin, connectTimeout, connectAttempts, idleTimeout, drainTimeout, vipInterface,
+                outlierDetection, limits, udp, node, IngressSettings.defaults());
     }
 
     /** Returns settings with the default node settings. */

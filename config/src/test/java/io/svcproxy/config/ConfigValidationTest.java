@@ -27,7 +27,7 @@ class ConfigValidationTest {
                 """)).containsExactly("svcproxy.yaml:2:3: unknown key: color (expected: scheduler, admin, "
                 + "connectTimeout, connectAttempts, idleTimeout, drainTimeout, vipInterface, outlierDetection, "
                 + "maxConnections, connectQueue, fdGuard, udpIdleTimeout, maxUdpFlows, nodeAddresses, nodePortRange, "
-                + "nodeName)");
+                + "nodeName, ingress)");
     }
 
     @Test
@@ -153,7 +153,7 @@ class ConfigValidationTest {
         assertThat(errors("""
                 - name: web
                 """)).containsExactly("svcproxy.yaml:1:1: config: a list (expected: a map of proxy, registry, "
-                + "services, pods)");
+                + "services, pods, ingresses)");
     }
 
     @Test
@@ -171,7 +171,7 @@ class ConfigValidationTest {
                 """)).containsExactly("svcproxy.yaml:1:8: proxy: a list (expected: a map of scheduler, admin, "
                 + "connectTimeout, connectAttempts, idleTimeout, drainTimeout, vipInterface, outlierDetection, "
                 + "maxConnections, connectQueue, fdGuard, udpIdleTimeout, maxUdpFlows, nodeAddresses, nodePortRange, "
-                + "nodeName)");
+                + "nodeName, ingress)");
     }
 
     @Test

@@ -534,7 +534,7 @@ public final class ConfigFileSource implements AutoCloseable {
     private List<Path> filesOf(ProxyConfig config) {
         Set<Path> files = new LinkedHashSet<>();
         files.add(source);
-        files.addAll(config.registry().files());
+        files.addAll(config.watchedFiles());
         return List.copyOf(files);
     }
 

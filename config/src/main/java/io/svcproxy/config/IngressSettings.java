@@ -1,0 +1,35 @@
+package io.svcproxy.config;
+
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * The {@code proxy.ingress} section: where the Ingress listens and which Kubernetes Ingresses it serves.
+ *
+ * @param http            the HTTP/1.1 (and h2c) listener, or {@code null} when off (the default)
+ * @param https           the TLS listener, or {@code null} when off (the default)
+ * @param className       the IngressClass whose Kubernetes Ingresses are served, with those of the default class
+ *                        (default {@code svcproxy})
+ * @param responseTimeout from a request sent to an endpoint until its response headers; then 504 (default 60s)
+ */
+public record IngressSettings(InetSocketAddress http, InetSocketAddress https, String className,
+                              Duration responseTimeout) {
+    /** The IngressClass served when {@code className} is not written. */
+    public static final String DEFAULT_CLASS_NAME = "svcproxy";
+
+    public IngressSettings {
+        Objects.requireNonNull(className, "className");
+        Objects.requireNonNull(responseTimeout, "responseTimeout");
+    }
+
+    /** No listener, class {@code svcproxy}, a response timeout of 60 seconds. */
+    public static IngressSettings defaults() {
+        return new IngressSettings(null, null, DEFAULT_CLASS_NAME, Duration.ofSeconds(60));
+    }
+
+    /** Whether a listener is configured, HTTP or HTTPS. */
+    public boolean enabled() {
+        return http != null || https != null;
+    }
+}

@@ -1,0 +1,105 @@
+package io.svcproxy.config;
+
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * One Ingress (networking.k8s.io/v1), from the config file's {@code ingresses:} or from the Kubernetes API: its
+ * rules, its default backend and its TLS entries, as written. The Ingress compiles the Ingresses of the desired
+ * state into its routing table; this record knows nothing of matching.
+ *
+ * @param namespace      the Ingress's namespace, and that of every Service it names
+ * @param name           a DNS-1123 subdomain
+ * @param defaultBackend where requests no rule matches go, or {@code null}
+ * @param rules          in the order written
+ * @param tls            in the order written; the first serves clients without SNI
+ */
+public record IngressSpec(String namespace, String name, Backend defaultBackend, List<Rule> rules, List<Tls> tls) {
+    public IngressSpec {
+        Objects.requireNonNull(namespace, "namespace");
+        Objects.requireNonNull(name, "name");
+        rules = List.copyOf(rules);
+        tls = List.copyOf(tls);
+    }
+
+    /** {@code namespace/name}, the {@code ingress} label of the metrics. */
+    public String qualifiedName() {
+        return namespace + "/" + name;
+    }
+
+    /**
+     * A Service port of the Ingress's namespace, by number or by name.
+     *
+     * @param service    the Service's name
+     * @param portNumber the port number, or 0 when named
+     * @param portName   the port name, or {@code null} when numbered
+     */
+    public record Backend(String service, int portNumber, String portName) {
+        public Backend {
+            Objects.requireNonNull(service, "service");
+            if ((portNumber == 0) == (portName == null)) {
+                throw new IllegalArgumentException("port: number=" + portNumber + " name=" + portName
+                        + " (expected: exactly one of number 1-65535 or name)");
+            }
+        }
+
+        /** The port as written: its number, or its name. */
+        public String port() {
+            return portName != null ? portName : Integer.toString(portNumber);
+        }
+    }
+
+    /**
+     * One rule: a host ({@code null} for every host; exact, or {@code *.} and a name for a wildcard of one label)
+     * and its paths.
+     */
+    public record Rule(String host, List<HttpPath> paths) {
+        public Rule {
+            paths = List.copyOf(paths);
+        }
+    }
+
+    /**
+     * One path of a rule.
+     *
+     * @param path     starts with {@code /}
+     * @param pathType {@code Exact}, {@code Prefix} or {@code ImplementationSpecific}
+     */
+    public record HttpPath(String path, String pathType, Backend backend) {
+        public HttpPath {
+            Objects.requireNonNull(path, "path");
+            Objects.requireNonNull(pathType, "pathType");
+            Objects.requireNonNull(backend, "backend");
+        }
+    }
+
+    /**
+     * One TLS entry: the hosts it serves and its certificate chain and private key, in PEM.
+     *
+     * @param hosts          the names it is chosen for by SNI (wildcards of one label allowed)
+     * @param certFile       config file: the certificate chain's file, resolved; {@code null} from the API
+     * @param keyFile        config file: the private key's file, resolved; {@code null} from the API
+     * @param secretName     Kubernetes: the {@code kubernetes.io/tls} Secret of the Ingress's namespace;
+     *                       {@code null} in the config file
+     * @param certificatePem the certificate chain as read (checked to load), or {@code null} when the Secret is
+     *                       missing or not usable (the entry then serves nothing)
+     * @param privateKeyPem  the PKCS#8 private key matching the first certificate, or {@code null} with it
+     */
+    public record Tls(List<String> hosts, Path certFile, Path keyFile, String secretName, String certificatePem,
+                      String privateKeyPem) {
+        public Tls {
+            hosts = List.copyOf(hosts);
+        }
+
+        /** Whether the certificate and key are there (always for the config file). */
+        public boolean usable() {
+            return certificatePem != null && privateKeyPem != null;
+        }
+
+        /** Where the pair comes from, for logs: the files, or the Secret. */
+        public String origin() {
+            return secretName != null ? "secret=" + secretName : "certFile=" + certFile + " keyFile=" + keyFile;
+        }
+    }
+}

@@ -1,0 +1,130 @@
+package io.svcproxy.config;
+
+import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
+import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
+import java.security.PrivateKey;
+import java.security.PublicKey;
+import java.security.Signature;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
+import java.security.spec.PKCS8EncodedKeySpec;
+import java.util.Base64;
+import java.util.Collection;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Checks a TLS pair in PEM as the Ingress's TLS listener will load it: X.509 certificates (the server's first, then
+ * its chain) and an unencrypted PKCS#8 private key ({@code -----BEGIN PRIVATE KEY-----}) of the first
+ * certificate's public key (RSA, EC or Ed25519). Used for the config file's {@code certFile}/{@code keyFile} and for
+ * {@code kubernetes.io/tls} Secrets, so that a pair that would not load is refused where it is written.
+ */
+public final class TlsPem {
+    private static final Pattern KEY_BLOCK = Pattern.compile(
+            "-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----([A-Za-z0-9+/=\\s]*)-----END \\1PRIVATE KEY-----");
+    private static final String CERT_EXPECTED = "PEM X.509 certificates, -----BEGIN CERTIFICATE-----";
+    static final String KEY_EXPECTED = "an unencrypted PKCS#8 PEM private key, -----BEGIN PRIVATE KEY----- "
+            + "(openssl pkcs8 -topk8 -nocrypt converts others)";
+
+    private TlsPem() {
+    }
+
+    /** Returns what is wrong with a certificate chain (as the text after "expected: "), or {@code null}. */
+    public static String certificateProblem(String pem) {
+        try {
+            return certificates(pem).isEmpty() ? CERT_EXPECTED + "; none found" : null;
+        } catch (GeneralSecurityException | RuntimeException e) {
+            return CERT_EXPECTED + "; " + reason(e);
+        }
+    }
+
+    /**
+     * Returns what is wrong with a private key (as the text after "expected: "), or {@code null}. A key that is
+     * not the one of the chain's first certificate is wrong; with a chain that does not load only the key is
+     * checked.
+     */
+    public static String keyProblem(String keyPem, String certificatePem) {
+        PrivateKey key;
+        try {
+            key = privateKey(keyPem);
+        } catch (GeneralSecurityException | RuntimeException e) {
+            return KEY_EXPECTED;
+        }
+        if (key == null) {
+            return KEY_EXPECTED;
+        }
+        List<? extends Certificate> chain;
+        try {
+            chain = certificates(certificatePem);
+        } catch (GeneralSecurityException | RuntimeException e) {
+            return null;
+        }
+        if (chain.isEmpty()) {
+            return null;
+        }
+        return matches(key, chain.get(0).getPublicKey()) ? null
+                : "the private key of the first certificate (" + chain.get(0).getPublicKey().getAlgorithm() + ")";
+    }
+
+    private static List<? extends Certificate> certificates(String pem) throws GeneralSecurityException {
+        if (!pem.contains("-----BEGIN CERTIFICATE-----")) {
+            return List.of();
+        }
+        Collection<? extends Certificate> certs = CertificateFactory.getInstance("X.509")
+                .generateCertificates(new ByteArrayInputStream(pem.getBytes(StandardCharsets.US_ASCII)));
+        return List.copyOf(certs);
+    }
+
+    /** Returns the PKCS#8 key of the first {@code PRIVATE KEY} block, or {@code null} when there is none. */
+    private static PrivateKey privateKey(String pem) throws GeneralSecurityException {
+        Matcher m = KEY_BLOCK.matcher(pem);
+        if (!m.find() || !m.group(1).isEmpty()) {
+            return null; // "RSA PRIVATE KEY", "EC PRIVATE KEY", "ENCRYPTED PRIVATE KEY": not what the listener loads
+        }
+        byte[] der = Base64.getMimeDecoder().decode(m.group(2).replaceAll("\\s", ""));
+        PKCS8EncodedKeySpec spec = new PKCS8EncodedKeySpec(der);
+        GeneralSecurityException last = null;
+        for (String algorithm : List.of("RSA", "EC", "Ed25519", "RSASSA-PSS")) {
+            try {
+                return KeyFactory.getInstance(algorithm).generatePrivate(spec);
+            } catch (GeneralSecurityException e) {
+                last = e;
+            }
+        }
+        throw last;
+    }
+
+    private static boolean matches(PrivateKey key, PublicKey publicKey) {
+        String algorithm = switch (key.getAlgorithm()) {
+            case "RSA" -> "SHA256withRSA";
+            case "EC" -> "SHA256withECDSA";
+            case "Ed25519", "EdDSA" -> "Ed25519";
+            default -> null;
+        };
+        if (algorithm == null || !key.getAlgorithm().equals(publicKey.getAlgorithm())
+                && !(key.getAlgorithm().startsWith("Ed") && publicKey.getAlgorithm().startsWith("Ed"))) {
+            return false;
+        }
+        try {
+            byte[] data = "svcproxy key check".getBytes(StandardCharsets.US_ASCII);
+            Signature signer = Signature.getInstance(algorithm);
+            signer.initSign(key);
+            signer.update(data);
+            byte[] signature = signer.sign();
+            Signature verifier = Signature.getInstance(algorithm);
+            verifier.initVerify(publicKey);
+            verifier.update(data);
+            return verifier.verify(signature);
+        } catch (GeneralSecurityException e) {
+            return false;
+        }
+    }
+
+    private static String reason(Exception e) {
+        String m = e.getMessage();
+        return m == null || m.isBlank() ? e.getClass().getSimpleName() : m.lines().findFirst().orElse(m);
+    }
+}
