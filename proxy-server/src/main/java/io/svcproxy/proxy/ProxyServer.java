@@ -70,7 +70,7 @@ public final class ProxyServer implements AutoCloseable {
         this.config = config;
         this.meterRegistry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         this.metrics = new MicrometerProxyMetrics(meterRegistry);
-        this.listeners = new ListenerManager(transport, workerThreads, metrics, DataPlaneSettings.of(config.proxy()));
+        this.listeners = new ListenerManager(transport, workerThreads, metrics, DataPlaneSettings.of(config));
         this.metrics.bindDataPlane(listeners);
         this.clusterIps = clusterIps;
         this.reconciler = new Reconciler(table, listeners, metrics, System::nanoTime, clusterIps);
@@ -169,7 +169,7 @@ public final class ProxyServer implements AutoCloseable {
         if (state == null || state == applied && table.keys().size() == state.servicePorts().size()) {
             return List.of();
         }
-        listeners.setSettings(DataPlaneSettings.of(state.config().proxy()));
+        listeners.setSettings(DataPlaneSettings.of(state.config()));
         List<BindException> failures = reconciler.apply(state.servicePorts(), state.config().proxy().drainTimeout());
         applied = state;
         table.setVersion(state.version());

@@ -14,6 +14,7 @@ import io.svcproxy.config.EndpointTarget;
 import io.svcproxy.config.PortSpec;
 import io.svcproxy.config.ServicePortSpec;
 import io.svcproxy.config.ServiceSpec;
+import io.svcproxy.proxy.dataplane.AddressKind;
 import io.svcproxy.proxy.dataplane.ReloadStatus;
 import io.svcproxy.proxy.dataplane.ServicePort;
 import io.svcproxy.proxy.dataplane.ServiceTable;
@@ -102,6 +103,39 @@ final class ServicesJson {
         }
     }
 
+    /**
+     * Service types (issue 13): {@code type}, {@code externalTrafficPolicy}, {@code addresses} (every address the
+     * port listens on, the clusterIP first, each with its {@code kind}: cluster, node, external, lb) and {@code
+     * connectionsByAddress} (the connections, UDP: flows, that came in on each kind of address, admitted or not).
+     */
+    private void addresses(ObjectNode node, ServicePort servicePort) {
+        io.svcproxy.config.ServiceExposure exposure = servicePort.spec().service().exposure();
+        node.put("type", exposure.type().yamlName());
+        node.put("externalTrafficPolicy", exposure.externalTrafficPolicy() == io.svcproxy.config.TrafficPolicy.LOCAL
+                ? "Local" : "Cluster");
+        ArrayNode list = node.putArray("addresses");
+        java.util.EnumSet<AddressKind> kinds = java.util.EnumSet.of(AddressKind.CLUSTER);
+        ObjectNode cluster = list.addObject();
+        cluster.put("address", Backends.format(servicePort.key().clusterIP(), servicePort.key().port()));
+        cluster.put("kind", AddressKind.CLUSTER.label());
+        servicePort.extraAddresses().entrySet().stream()
+                .sorted(java.util.Comparator.comparing((java.util.Map.Entry<java.net.InetSocketAddress,
+                        AddressKind> e) -> e.getValue()).thenComparing(e -> Backends.format(e.getKey().getAddress(),
+                        e.getKey().getPort())))
+                .forEach(e -> {
+                    ObjectNode a = list.addObject();
+                    a.put("address", Backends.format(e.getKey().getAddress(), e.getKey().getPort()));
+                    a.put("kind", e.getValue().label());
+                    kinds.add(e.getValue());
+                });
+        ObjectNode byKind = node.putObject("connectionsByAddress");
+        for (AddressKind kind : AddressKind.values()) {
+            if (kinds.contains(kind) || servicePort.arrivals(kind) > 0) {
+                byKind.put(kind.label(), servicePort.arrivals(kind));
+            }
+        }
+    }
+
     private static String time(Instant at) {
         return at.truncatedTo(ChronoUnit.MILLIS).toString();
     }
@@ -138,6 +172,7 @@ final class ServicesJson {
         for (io.svcproxy.proxy.dataplane.Rejection reason : io.svcproxy.proxy.dataplane.Rejection.values()) {
             rejected.put(reason.label(), servicePort.rejectedCount(reason));
         }
+        addresses(node, servicePort);
         boolean udp = spec.key().protocol() == io.svcproxy.config.Protocol.UDP;
         if (udp) {
             io.svcproxy.proxy.dataplane.UdpCounters c = servicePort.udp();

@@ -1,15 +1,14 @@
 package io.svcproxy.proxy.dataplane;
 
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.svcproxy.balancer.Backends;
+import io.svcproxy.config.Protocol;
 import io.svcproxy.config.ServiceKey;
 import io.svcproxy.proxy.metrics.ProxyMetrics;
+import io.svcproxy.proxy.udp.UdpFlowLimit;
+import io.svcproxy.proxy.udp.UdpListener;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.List;
@@ -36,13 +35,16 @@ public final class ListenerManager implements AutoCloseable {
     private final EventLoopGroup workerGroup;
     private final Map<ServiceKey, Channel> listeners = new ConcurrentHashMap<>();
     /** The TCP listeners of each Service port's other addresses (node, external, LoadBalancer). */
-    private final Map<ServiceKey, Map<InetSocketAddress, Channel>> extraListeners = new ConcurrentHashMap<>();
+    private final Map<ServiceKey, ExtraAddresses<Channel>> extraListeners = new ConcurrentHashMap<>();
     private final Set<Channel> connections = ConcurrentHashMap.newKeySet();
     private final Map<ServiceKey, HealthChecker> healthCheckers = new ConcurrentHashMap<>();
-    /** The UDP Service ports' listeners (the UDP data plane, {@code proxy.udp}). */
-    private final Map<ServiceKey, io.svcproxy.proxy.udp.UdpListener> udpListeners = new ConcurrentHashMap<>();
-    private final io.svcproxy.proxy.udp.UdpFlowLimit udpFlowLimit;
+    /** The UDP Service ports' listeners on their clusterIPs (the UDP data plane, {@code proxy.udp}). */
+    private final Map<ServiceKey, UdpListener> udpListeners = new ConcurrentHashMap<>();
+    /** The UDP listeners of each UDP Service port's other addresses. */
+    private final Map<ServiceKey, ExtraAddresses<UdpListener>> extraUdpListeners = new ConcurrentHashMap<>();
+    private final UdpFlowLimit udpFlowLimit;
     private final Admission admission = new Admission();
+    private final TcpAcceptor tcp;
     private final java.util.concurrent.ScheduledFuture<?> fdGuardTask;
     private volatile FdGuard fdGuard = FdGuard.PROCESS;
     private final java.util.concurrent.atomic.LongAdder fdPauses = new java.util.concurrent.atomic.LongAdder();
@@ -58,10 +60,12 @@ public final class ListenerManager implements AutoCloseable {
         this.transport = transport;
         this.metrics = metrics;
         this.settings = settings;
-        this.udpFlowLimit = new io.svcproxy.proxy.udp.UdpFlowLimit(settings.udp().maxFlows());
+        this.udpFlowLimit = new UdpFlowLimit(settings.udp().maxFlows());
         this.bossGroup = transport.newGroup(1, new DefaultThreadFactory("svcproxy-accept", true));
         int threads = workerThreads > 0 ? workerThreads : Runtime.getRuntime().availableProcessors();
         this.workerGroup = transport.newGroup(threads, new DefaultThreadFactory("svcproxy-io", true));
+        this.tcp = new TcpAcceptor(bossGroup, workerGroup, transport, metrics, admission, connections,
+                () -> this.settings);
         log.info("Data plane started transport={} eventLoops={}", transport, threads);
         this.fdGuardTask = bossGroup.next().scheduleWithFixedDelay(this::checkFileDescriptors, FD_CHECK_MILLIS,
                 FD_CHECK_MILLIS, TimeUnit.MILLISECONDS);
@@ -96,7 +100,7 @@ public final class ListenerManager implements AutoCloseable {
 
     private void setAccepting(boolean accepting) {
         List<Channel> all = new java.util.ArrayList<>(listeners.values());
-        extraListeners.values().forEach(m -> all.addAll(m.values()));
+        extraListeners.values().forEach(m -> all.addAll(m.listeners()));
         for (Channel listener : all) {
             // on the listener's own loop: from another thread, epoll keeps EPOLLIN armed while a read is
             // pending, and would accept one more connection
@@ -147,144 +151,70 @@ public final class ListenerManager implements AutoCloseable {
      */
     public void bind(ServicePort servicePort) throws BindException {
         ServiceKey key = servicePort.key();
-        if (key.protocol() == io.svcproxy.config.Protocol.UDP) {
-            io.svcproxy.proxy.udp.UdpListener udp = new io.svcproxy.proxy.udp.UdpListener(servicePort, transport,
-                    workerGroup.next(), udpFlowLimit, () -> this.settings);
-            udp.bind();
-            udpListeners.put(key, udp);
+        InetSocketAddress clusterAddress = new InetSocketAddress(key.clusterIP(), key.port());
+        if (key.protocol() == Protocol.UDP) {
+            udpListeners.put(key, bindUdp(servicePort, clusterAddress, AddressKind.CLUSTER));
             healthCheckers.put(key, new HealthChecker(servicePort, workerGroup.next(), transport).start());
             return;
         }
-        InetSocketAddress clusterAddress = new InetSocketAddress(key.clusterIP(), key.port());
-        Channel channel = bindTcp(servicePort, clusterAddress, AddressKind.CLUSTER);
+        Channel channel = tcp.bind(servicePort, clusterAddress, AddressKind.CLUSTER);
         listeners.put(key, channel);
         healthCheckers.put(key, new HealthChecker(servicePort, workerGroup.next(), transport).start());
         log.info("Listening service={} port={} address={}", servicePort.serviceLabel(), servicePort.portLabel(),
                 Backends.format(key.clusterIP(), key.port()));
     }
 
+    private UdpListener bindUdp(ServicePort servicePort, InetSocketAddress at, AddressKind kind)
+            throws BindException {
+        UdpListener udp = new UdpListener(servicePort, at, kind, transport, workerGroup.next(), udpFlowLimit,
+                () -> this.settings);
+        udp.bind();
+        if (listenersClosed) {
+            udp.stopNewFlows();
+        }
+        return udp;
+    }
+
     /**
-     * Makes the Service port's other addresses (node, external, LoadBalancer) exactly {@code wanted}: binds those
-     * missing, closes those no longer wanted (their established connections go on). TCP only for now.
+     * Makes the Service port's other addresses (node, external, LoadBalancer) exactly {@code wanted}, for its
+     * protocol: binds those missing, closes those no longer wanted (established TCP connections go on; the UDP
+     * flows of a closed address end with its socket, which carried their replies).
      *
      * @return the addresses that could not be bound; the others are served regardless
      */
     public List<BindException> setAddresses(ServicePort servicePort, Map<InetSocketAddress, AddressKind> wanted) {
         ServiceKey key = servicePort.key();
-        List<BindException> failures = new java.util.ArrayList<>();
-        if (key.protocol() != io.svcproxy.config.Protocol.TCP || listenersClosed) {
-            return failures;
+        if (listenersClosed) {
+            return List.of();
         }
-        Map<InetSocketAddress, Channel> bound = extraListeners.computeIfAbsent(key, k -> new ConcurrentHashMap<>());
-        for (Map.Entry<InetSocketAddress, Channel> e : List.copyOf(bound.entrySet())) {
-            if (!wanted.containsKey(e.getKey())) {
-                bound.remove(e.getKey());
-                e.getValue().close().awaitUninterruptibly();
-                log.info("Stopped listening service={} port={} address={}", servicePort.serviceLabel(),
-                        servicePort.portLabel(), Backends.format(e.getKey().getAddress(), e.getKey().getPort()));
-            }
+        if (key.protocol() == Protocol.UDP) {
+            return extraUdpListeners.computeIfAbsent(key, k -> new ExtraAddresses<>(servicePort, "/UDP",
+                    UdpListener::close)).set(wanted, (at, kind) -> bindUdp(servicePort, at, kind));
         }
-        for (Map.Entry<InetSocketAddress, AddressKind> e : wanted.entrySet()) {
-            if (bound.containsKey(e.getKey())) {
-                continue;
-            }
-            try {
-                bound.put(e.getKey(), bindTcp(servicePort, e.getKey(), e.getValue()));
-                log.info("Listening service={} port={} address={} kind={}", servicePort.serviceLabel(),
-                        servicePort.portLabel(), Backends.format(e.getKey().getAddress(), e.getKey().getPort()),
-                        e.getValue().label());
-            } catch (BindException ex) {
-                failures.add(ex);
-            }
-        }
-        return failures;
+        return extraListeners.computeIfAbsent(key, k -> new ExtraAddresses<>(servicePort, "",
+                c -> c.close().awaitUninterruptibly())).set(wanted, (at, kind) -> tcp.bind(servicePort, at, kind));
     }
 
     /** Returns the other addresses a Service port's listeners are bound to now. */
     public Set<InetSocketAddress> boundAddresses(ServiceKey key) {
-        Map<InetSocketAddress, Channel> bound = extraListeners.get(key);
-        return bound == null ? Set.of() : Set.copyOf(bound.keySet());
-    }
-
-    private Channel bindTcp(ServicePort servicePort, InetSocketAddress at, AddressKind kind) throws BindException {
-        ServerBootstrap bootstrap = new ServerBootstrap()
-                .group(bossGroup, workerGroup)
-                .channel(transport.serverChannel())
-                .option(ChannelOption.SO_BACKLOG, 4096)
-                .option(ChannelOption.SO_REUSEADDR, true)
-                .childOption(ChannelOption.AUTO_READ, false)
-                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .childOption(ChannelOption.TCP_NODELAY, true)
-                .childOption(ChannelOption.RCVBUF_ALLOCATOR, Relay.recvAllocator())
-                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, Relay.WATER_MARK)
-                .childHandler(new ChannelInitializer<Channel>() {
-                    @Override
-                    protected void initChannel(Channel ch) {
-                        connections.add(ch);
-                        ch.closeFuture().addListener(f -> connections.remove(ch));
-                        if (kind == AddressKind.LB && !admittedOnLoadBalancer(servicePort, ch)) {
-                            servicePort.countRejected(Rejection.SOURCE_RANGE);
-                            log.debug("Refused connection service={} port={} client={} reason={}",
-                                    servicePort.serviceLabel(), servicePort.portLabel(), ch.remoteAddress(),
-                                    Rejection.SOURCE_RANGE.label());
-                            ch.close();
-                            return;
-                        }
-                        DataPlaneSettings s = settings;
-                        if (kind != AddressKind.CLUSTER && servicePort.spec().service().exposure()
-                                .externalTrafficPolicy() == io.svcproxy.config.TrafficPolicy.LOCAL) {
-                            LocalEndpoints local = servicePort.localEndpoints(nodeName(s));
-                            if (local.isEmpty()) {
-                                servicePort.countRejected(Rejection.NO_LOCAL_ENDPOINT);
-                                log.debug("Refused connection service={} port={} client={} reason={}",
-                                        servicePort.serviceLabel(), servicePort.portLabel(), ch.remoteAddress(),
-                                        Rejection.NO_LOCAL_ENDPOINT.label());
-                                ch.close();
-                                return;
-                            }
-                            ch.attr(FrontendHandler.ELIGIBLE).set(local);
-                        }
-                        ch.pipeline().addLast(new FrontendHandler(servicePort, s, transport, metrics, admission));
-                    }
-                });
-        ChannelFuture future = bootstrap.bind(at).awaitUninterruptibly();
-        if (!future.isSuccess()) {
-            throw new BindException(Backends.format(at.getAddress(), at.getPort()), future.cause());
-        }
-        if (admission.fdPaused()) {
-            future.channel().config().setAutoRead(false);
-        }
-        return future.channel();
-    }
-
-    /** Returns {@code proxy.nodeName}, else {@code $NODE_NAME}, else empty (no endpoint is then local). */
-    private static String nodeName(DataPlaneSettings s) {
-        String name = s.node().nodeName();
-        if (name.isEmpty()) {
-            String env = System.getenv("NODE_NAME");
-            name = env == null ? "" : env;
-        }
-        return name;
-    }
-
-    private static boolean admittedOnLoadBalancer(ServicePort servicePort, Channel ch) {
-        InetSocketAddress client = (InetSocketAddress) ch.remoteAddress();
-        return client != null
-                && servicePort.spec().service().exposure().admitsOnLoadBalancer(client.getAddress());
+        ExtraAddresses<?> bound = key.protocol() == Protocol.UDP ? extraUdpListeners.get(key)
+                : extraListeners.get(key);
+        return bound == null ? Set.of() : bound.addresses();
     }
 
     /** Closes the listener of {@code key}: new connections are refused; established ones go on. */
     public void unbind(ServiceKey key) {
-        io.svcproxy.proxy.udp.UdpListener udp = udpListeners.remove(key);
+        UdpListener udp = udpListeners.remove(key);
         if (udp != null) {
             udp.close(); // UDP has nothing to drain: its flows end with the socket that carries their replies
         }
-        Map<InetSocketAddress, Channel> extra = extraListeners.remove(key);
+        ExtraAddresses<UdpListener> extraUdp = extraUdpListeners.remove(key);
+        if (extraUdp != null) {
+            extraUdp.closeAll();
+        }
+        ExtraAddresses<Channel> extra = extraListeners.remove(key);
         if (extra != null) {
-            for (Map.Entry<InetSocketAddress, Channel> e : extra.entrySet()) {
-                e.getValue().close().awaitUninterruptibly();
-                log.info("Stopped listening address={}", Backends.format(e.getKey().getAddress(), e.getKey().getPort()));
-            }
+            extra.closeAll();
         }
         Channel channel = listeners.remove(key);
         HealthChecker checker = healthCheckers.remove(key);
@@ -316,7 +246,8 @@ public final class ListenerManager implements AutoCloseable {
         for (ServiceKey key : listeners.keySet()) {
             unbind(key);
         }
-        udpListeners.values().forEach(io.svcproxy.proxy.udp.UdpListener::stopNewFlows);
+        udpListeners.values().forEach(UdpListener::stopNewFlows);
+        extraUdpListeners.values().forEach(m -> m.listeners().forEach(UdpListener::stopNewFlows));
         listenersClosed = true;
     }
 
@@ -327,9 +258,13 @@ public final class ListenerManager implements AutoCloseable {
 
     /** Tells the data plane that the endpoint list of {@code port} changed (UDP flows of endpoints that left end). */
     public void endpointsChanged(ServicePort port) {
-        io.svcproxy.proxy.udp.UdpListener udp = udpListeners.get(port.key());
+        UdpListener udp = udpListeners.get(port.key());
         if (udp != null) {
             udp.endpointsChanged();
+        }
+        ExtraAddresses<UdpListener> extra = extraUdpListeners.get(port.key());
+        if (extra != null) {
+            extra.listeners().forEach(UdpListener::endpointsChanged);
         }
     }
 

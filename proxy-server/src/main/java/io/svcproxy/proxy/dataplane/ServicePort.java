@@ -8,7 +8,9 @@ import io.svcproxy.config.OutlierDetection;
 import io.svcproxy.config.ServiceKey;
 import io.svcproxy.config.ServicePortSpec;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -33,11 +35,13 @@ public final class ServicePort {
     private final LongAdder bytesToClient = new LongAdder();
     private final LongAdder noEndpoint = new LongAdder();
     private final LongAdder[] rejected = new LongAdder[Rejection.values().length];
+    private final LongAdder[] arrivals = new LongAdder[AddressKind.values().length];
     private final AtomicInteger open = new AtomicInteger();
     private final ConcurrentHashMap<InetAddress, AtomicInteger> openByClient = new ConcurrentHashMap<>();
     private volatile Consumer<ServicePort> healthListener = p -> { };
     private final UdpCounters udp = new UdpCounters();
     private volatile LocalEndpoints local;
+    private volatile Map<InetSocketAddress, AddressKind> extraAddresses = Map.of();
 
     public ServicePort(ServicePortSpec spec, BackendSet backendSet) {
         this.key = spec.key();
@@ -45,6 +49,9 @@ public final class ServicePort {
         this.backendSet = backendSet;
         for (int i = 0; i < rejected.length; i++) {
             rejected[i] = new LongAdder();
+        }
+        for (int i = 0; i < arrivals.length; i++) {
+            arrivals[i] = new LongAdder();
         }
     }
 
@@ -162,6 +169,28 @@ public final class ServicePort {
 
     void countRejected(Rejection reason) {
         rejected[reason.ordinal()].increment();
+    }
+
+    /**
+     * Counts a client connection (UDP: a new flow) that came in on an address of kind {@code kind}, before it is
+     * admitted or refused.
+     */
+    public void countArrival(AddressKind kind) {
+        arrivals[kind.ordinal()].increment();
+    }
+
+    /** Returns the addresses this Service port listens on besides its clusterIP, with their kind. */
+    public Map<InetSocketAddress, AddressKind> extraAddresses() {
+        return extraAddresses;
+    }
+
+    void setExtraAddresses(Map<InetSocketAddress, AddressKind> addresses) {
+        this.extraAddresses = addresses;
+    }
+
+    /** Returns the client connections (UDP: flows) that came in on addresses of kind {@code kind}. */
+    public long arrivals(AddressKind kind) {
+        return arrivals[kind.ordinal()].sum();
     }
 
     /** Returns the client connections admitted and still open on this Service port. */

@@ -73,6 +73,14 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
     public static final String EJECTIONS = "svcproxy.ejections";
     /** {@code svcproxy_rejected_connections_total}: counter; service, port, reason. */
     public static final String REJECTED = "svcproxy.rejected.connections";
+    /**
+     * {@code svcproxy_address_connections_total}: counter; service, port, address ({@code cluster}, {@code node},
+     * {@code external}, {@code lb}): the connections (UDP: flows) that came in on each kind of address, admitted or
+     * not. A kind is listed once the Service port has such an address.
+     */
+    public static final String ADDRESS_CONNECTIONS = "svcproxy.address.connections";
+    /** The label of {@link #ADDRESS_CONNECTIONS}: the kind of address. */
+    public static final String TAG_ADDRESS = "address";
     /** {@code svcproxy_accept_paused}: gauge, 1 while the file-descriptor guard holds accepting. */
     public static final String ACCEPT_PAUSED = "svcproxy.accept.paused";
     /** {@code svcproxy_accept_pauses_total}: counter of the file-descriptor guard's pauses. */
@@ -232,6 +240,7 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
             ports.put(port.key(), meters);
         }
         meters.syncEndpoints();
+        meters.syncAddressKinds();
     }
 
     /**
@@ -247,6 +256,8 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
         final Tags tags;
         final Timer connectDuration;
         final List<Meter> portMeters = new ArrayList<>();
+        final Set<io.svcproxy.proxy.dataplane.AddressKind> addressKinds =
+                java.util.EnumSet.noneOf(io.svcproxy.proxy.dataplane.AddressKind.class);
         // written on the control-plane thread only, read there too
         final Map<String, EndpointMeters> endpoints = new HashMap<>();
         // written by event loops (connect failures) and the control plane (removal)
@@ -351,6 +362,30 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
                 }
             }
             return counter;
+        }
+
+        /** Registers the address-kind counter of each kind of address the Service port has (never removes one). */
+        void syncAddressKinds() {
+            io.svcproxy.config.ServiceExposure exposure = port.spec().service().exposure();
+            registerKind(io.svcproxy.proxy.dataplane.AddressKind.CLUSTER);
+            if (exposure.type().hasNodePorts() && port.spec().port().nodePort() > 0) {
+                registerKind(io.svcproxy.proxy.dataplane.AddressKind.NODE);
+            }
+            if (!exposure.externalIPs().isEmpty()) {
+                registerKind(io.svcproxy.proxy.dataplane.AddressKind.EXTERNAL);
+            }
+            if (!exposure.loadBalancerIPs().isEmpty()) {
+                registerKind(io.svcproxy.proxy.dataplane.AddressKind.LB);
+            }
+        }
+
+        private void registerKind(io.svcproxy.proxy.dataplane.AddressKind kind) {
+            if (addressKinds.add(kind)) {
+                portMeters.add(FunctionCounter.builder(ADDRESS_CONNECTIONS, port, p -> p.arrivals(kind)).tags(tags)
+                        .tag(TAG_ADDRESS, kind.label())
+                        .description("Client connections (UDP: flows) by the kind of address they came in on")
+                        .register(registry));
+            }
         }
 
         void removeAll() {

@@ -17,7 +17,8 @@ import io.svcproxy.balancer.BackendState;
 import io.svcproxy.balancer.Backends;
 import io.svcproxy.balancer.PickContext;
 import io.svcproxy.config.PortSpec;
-import io.svcproxy.config.ServiceKey;
+import io.svcproxy.proxy.dataplane.AddressKind;
+import io.svcproxy.proxy.dataplane.AddressRules;
 import io.svcproxy.proxy.dataplane.BindException;
 import io.svcproxy.proxy.dataplane.DataPlaneSettings;
 import io.svcproxy.proxy.dataplane.ServicePort;
@@ -34,8 +35,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Serves one UDP Service port: a datagram socket bound on {@code clusterIP:port}, and one flow per client address
- * and port. A client's first datagram asks the Service port's scheduler for an endpoint (the same
+ * Serves one UDP Service port on one of its addresses: a datagram socket bound on {@code clusterIP:port} (or a node
+ * address at the nodePort, an external or LoadBalancer IP at the port: each address has a listener of its own, all
+ * of one Service port sharing its endpoint list and scheduler state), and one flow per client address and port. A client's first datagram asks the Service port's scheduler for an endpoint (the same
  * {@link io.svcproxy.balancer.BackendSet} as TCP: weights, flags, ClientIP affinity); svcproxy then sends that
  * flow's datagrams to the endpoint from a connected socket of its own, and every datagram the endpoint sends back
  * to the client from this socket, so from the address and port the client sent to. Boundaries and bytes are kept.
@@ -55,6 +57,8 @@ public final class UdpListener {
     private static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(256 * 1024, 1024 * 1024);
 
     private final ServicePort servicePort;
+    private final InetSocketAddress address;
+    private final AddressKind kind;
     private final Transport transport;
     private final EventLoop loop;
     private final UdpFlowLimit limit;
@@ -64,9 +68,15 @@ public final class UdpListener {
     private Channel channel;
     private volatile boolean acceptingFlows = true;
 
-    public UdpListener(ServicePort servicePort, Transport transport, EventLoop loop, UdpFlowLimit limit,
-                       Supplier<DataPlaneSettings> settings) {
+    /**
+     * @param address where to listen: the clusterIP and port, or another address of the Service port
+     * @param kind which of the Service port's addresses {@code address} is (source ranges and traffic policy)
+     */
+    public UdpListener(ServicePort servicePort, InetSocketAddress address, AddressKind kind, Transport transport,
+                       EventLoop loop, UdpFlowLimit limit, Supplier<DataPlaneSettings> settings) {
         this.servicePort = servicePort;
+        this.address = address;
+        this.kind = kind;
         this.transport = transport;
         this.loop = loop;
         this.limit = limit;
@@ -74,23 +84,28 @@ public final class UdpListener {
     }
 
     /**
-     * Binds the Service port's clusterIP and port.
+     * Binds the listener's address.
      *
      * @throws BindException if the address cannot be bound; the message names it
      */
     public void bind() throws BindException {
-        ServiceKey key = servicePort.key();
         ChannelFuture bound = new Bootstrap().group(loop).channel(transport.datagramChannel())
                 .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(64 * 1024))
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
                 .handler(new ClientHandler())
-                .bind(new InetSocketAddress(key.clusterIP(), key.port())).awaitUninterruptibly();
+                .bind(address).awaitUninterruptibly();
         if (!bound.isSuccess()) {
-            throw new BindException(Backends.format(key.clusterIP(), key.port()) + "/UDP", bound.cause());
+            throw new BindException(formatAddress() + "/UDP", bound.cause());
         }
         channel = bound.channel();
-        log.info("Listening service={} port={} address={}/UDP", servicePort.serviceLabel(), servicePort.portLabel(),
-                Backends.format(key.clusterIP(), key.port()));
+        if (kind == AddressKind.CLUSTER) { // the other addresses are logged with their kind by the listener manager
+            log.info("Listening service={} port={} address={}/UDP", servicePort.serviceLabel(),
+                    servicePort.portLabel(), formatAddress());
+        }
+    }
+
+    private String formatAddress() {
+        return Backends.format(address.getAddress(), address.getPort());
     }
 
     /** Stops taking new flows (the shutdown drain); flows go on until they end. Any thread. */
@@ -114,8 +129,9 @@ public final class UdpListener {
             }
         }).awaitUninterruptibly();
         channel.close().awaitUninterruptibly();
-        ServiceKey key = servicePort.key();
-        log.info("Stopped listening address={}/UDP", Backends.format(key.clusterIP(), key.port()));
+        if (kind == AddressKind.CLUSTER) {
+            log.info("Stopped listening address={}/UDP", formatAddress());
+        }
     }
 
     // ---- client to endpoint
@@ -186,13 +202,20 @@ public final class UdpListener {
             servicePort.udp().drop(Drop.NO_ENDPOINT);
             return null;
         }
+        servicePort.countArrival(kind);
+        AddressRules.Decision decision = AddressRules.decide(servicePort, kind, client.getAddress(), settings.get());
+        if (decision.refused()) {
+            return null;
+        }
         if (!limit.tryAcquire()) {
             servicePort.udp().drop(Drop.FLOW_LIMIT);
             return null;
         }
-        ServiceKey key = servicePort.key();
-        BackendState backend = servicePort.backendSet().pick(
-                PickContext.of(client.getAddress(), client.getPort(), key.clusterIP()));
+        PickContext context = PickContext.of(client.getAddress(), client.getPort(), address.getAddress());
+        if (decision.eligible() != null) {
+            context = context.onlyEligible(decision.eligible());
+        }
+        BackendState backend = servicePort.backendSet().pick(context);
         if (backend == null) {
             limit.release();
             servicePort.countNoEndpoint();
@@ -203,8 +226,7 @@ public final class UdpListener {
         UdpFlow flow = new UdpFlow(client, backend, backend.counters().lease(), now);
         flow.checkedAgainst = servicePort.backendSet();
         if (servicePort.spec().port().proxyProtocol() != null) { // v2: the config refuses v1 on UDP
-            flow.proxyHeader = io.svcproxy.proxy.dataplane.ProxyProtocolHeader.udpV2(client,
-                    new InetSocketAddress(key.clusterIP(), key.port()));
+            flow.proxyHeader = io.svcproxy.proxy.dataplane.ProxyProtocolHeader.udpV2(client, address);
         }
         table.add(flow);
         ChannelFuture connect = new Bootstrap().group(loop).channel(transport.datagramChannel())

@@ -249,6 +249,52 @@ class StatusPageBrowserTest {
         }
     }
 
+    @Test
+    void showsTheAddressesOfALoadBalancerServiceTheirConnectionsAndRefusals() throws Exception {
+        TestBackend web = backend("127.0.0.76", "lb");
+        Path file = dir.resolve("svcproxy.yaml");
+        write(file, """
+                proxy: {admin: "127.0.0.1:0", nodeAddresses: [127.0.20.76]}
+                services:
+                  - name: front
+                    namespace: shop
+                    type: LoadBalancer
+                    clusterIP: 127.0.10.76
+                    externalIPs: [127.0.30.76]
+                    loadBalancerIPs: [127.0.31.76]
+                    loadBalancerSourceRanges: [127.0.21.0/24]
+                    ports: [{name: http, port: 18776, nodePort: 30776}]
+                    endpoints: [{ip: 127.0.0.76, port: %d}]
+                """.formatted(web.address().getPort()));
+        server = ProxyServer.start(ConfigLoader.load(file), Transport.select(), 2);
+        open("127.0.10.76", 18776, "cluster").close();
+        open("127.0.20.76", 30776, "node").close();
+        try (Socket s = new Socket()) {
+            s.bind(new InetSocketAddress("127.0.22.76", 0)); // outside the source ranges: closed at once
+            s.connect(new InetSocketAddress("127.0.31.76", 18776), 2000);
+            s.setSoTimeout(5000);
+            assertThat(s.getInputStream().read()).isEqualTo(-1);
+        }
+        driver = chromium();
+        String base = "http://127.0.0.1:" + server.adminAddress().getPort() + "/";
+        driver.get(base);
+        await("the card names every address, the connections by kind and the refusal").atMost(Duration.ofSeconds(15))
+                .ignoreExceptions().untilAsserted(() -> {
+                    String card = (String) driver.executeScript("const c = [...document.querySelectorAll("
+                            + "'section.card')].find(x => x.dataset.service === 'shop/front:http');"
+                            + " return c ? c.textContent : '';");
+                    assertThat(card).contains("127.0.10.76:18776/TCP")
+                            .contains("also 127.0.20.76:30776 (node), 127.0.30.76:18776 (external), "
+                                    + "127.0.31.76:18776 (lb)")
+                            .contains("type LoadBalancer")
+                            .contains("by address cluster 1, node 1, external 0, lb 1")
+                            .contains("refused 1 source range");
+                });
+        screenshot("stats-service-types.png", 1366, 0);
+        assertOnlySameOriginRequests(base);
+        assertNoConsoleErrors();
+    }
+
     /** Returns the config: Service shop/web (rr) over {@code web}, shop/cache (lc) over {@code cache}. */
     private static String config(List<TestBackend> web, TestBackend cache, String extraOnFirstEndpoint) {
         List<String> endpoints = new ArrayList<>();

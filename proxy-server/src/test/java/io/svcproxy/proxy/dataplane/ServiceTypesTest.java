@@ -125,6 +125,48 @@ class ServiceTypesTest {
     }
 
     @Test
+    void theApiMetricsAndRejectionsNameTheAddressAConnectionCameInOn() throws Exception {
+        ProxyServer server = fixture.proxy("proxy: {admin: 127.0.0.1:0, nodeAddresses: [127.0.20.4]}\nservices:\n"
+                + "  - name: all\n    type: LoadBalancer\n    clusterIP: 127.0.10.104\n    externalIPs: [127.0.30.4]\n"
+                + "    loadBalancerIPs: [127.0.31.4]\n    loadBalancerSourceRanges: [127.0.21.0/24]\n"
+                + "    ports: [{port: " + PORT + ", nodePort: 30134}]\n" + endpoints());
+        read("127.0.10.104", PORT);
+        read("127.0.20.4", 30134);
+        read("127.0.20.4", 30134);
+        read("127.0.30.4", PORT);
+        read("127.0.31.4", PORT, "127.0.21.4");
+        assertThat(read("127.0.31.4", PORT, "127.0.22.4")).isEmpty();
+        ServicePort port = server.table().get(server.table().keys().iterator().next());
+        Awaitility.await().atMost(Duration.ofSeconds(10))
+                .until(() -> port.rejectedCount(Rejection.SOURCE_RANGE) == 1);
+
+        String labels = ",port=\"" + PORT + "\",service=\"default/all\"} ";
+        assertThat(server.meterRegistry().scrape())
+                .contains("svcproxy_address_connections_total{address=\"cluster\"" + labels + "1.0")
+                .contains("svcproxy_address_connections_total{address=\"node\"" + labels + "2.0")
+                .contains("svcproxy_address_connections_total{address=\"external\"" + labels + "1.0")
+                .contains("svcproxy_address_connections_total{address=\"lb\"" + labels + "2.0")
+                .contains("svcproxy_rejected_connections_total{port=\"" + PORT
+                        + "\",reason=\"source_range\",service=\"default/all\"} 1.0");
+
+        java.net.http.HttpResponse<String> response = java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:"
+                        + server.adminAddress().getPort() + "/api/v1/services")).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        com.fasterxml.jackson.databind.JsonNode svc = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(response.body()).get("services").get(0);
+        assertThat(svc.get("type").asText()).isEqualTo("LoadBalancer");
+        assertThat(svc.get("externalTrafficPolicy").asText()).isEqualTo("Cluster");
+        assertThat(svc.get("addresses").toString()).isEqualTo("[{\"address\":\"127.0.10.104:" + PORT
+                + "\",\"kind\":\"cluster\"},{\"address\":\"127.0.20.4:30134\",\"kind\":\"node\"},"
+                + "{\"address\":\"127.0.30.4:" + PORT + "\",\"kind\":\"external\"},"
+                + "{\"address\":\"127.0.31.4:" + PORT + "\",\"kind\":\"lb\"}]");
+        assertThat(svc.get("connectionsByAddress").toString())
+                .isEqualTo("{\"cluster\":1,\"node\":2,\"external\":1,\"lb\":2}");
+        assertThat(svc.get("rejected").get("source_range").asLong()).isEqualTo(1);
+    }
+
+    @Test
     void localPolicyUsesOnlyThisNodesEndpointsOnTheNodeAddressWithTheRotationOfTheFullList() throws Exception {
         fixture.proxy(localPolicyService("node-a"));
         List<String> names = List.of(read("127.0.10.103", PORT), read("127.0.10.103", PORT), read("127.0.20.3", 30133),

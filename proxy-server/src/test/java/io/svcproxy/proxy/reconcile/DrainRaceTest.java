@@ -48,7 +48,7 @@ class DrainRaceTest {
     @BeforeEach
     void setUp() throws Exception {
         ProxyConfig first = ConfigLoader.parse(BOTH, "test.yaml");
-        listeners = new ListenerManager(Transport.select(), 1, ProxyMetrics.NOOP, DataPlaneSettings.of(first.proxy()));
+        listeners = new ListenerManager(Transport.select(), 1, ProxyMetrics.NOOP, DataPlaneSettings.of(first));
         table = new ServiceTable();
         LongSupplier clock = () -> {
             Runnable r = onClock.getAndSet(null);

@@ -241,13 +241,27 @@ function createRow(key) {
 }
 
 function updateCard(c, s, now, dtMs) {
-  c.addr.textContent = `${s.clusterIP}:${s.port}/${s.protocol} \u2192 targetPort ${s.targetPort}`;
+  // the clusterIP first; a NodePort, external or LoadBalancer address follows with its kind
+  const others = (s.addresses || []).filter(a => a.kind !== 'cluster').map(a => `${a.address} (${a.kind})`);
+  c.addr.textContent = `${s.clusterIP}:${s.port}/${s.protocol} \u2192 targetPort ${s.targetPort}`
+    + (others.length ? ` \u00b7 also ${others.join(', ')}` : '');
   const chipList = [chip('scheduler', s.scheduler + (s.schedulerFlags.length ? ' +' + s.schedulerFlags.join(',') : ''))];
   chipList.push(chip('affinity', s.sessionAffinity === 'None' ? 'None' : `${s.sessionAffinity} ${s.sessionAffinityTimeoutSeconds}s`));
   const counts = {};
   for (const e of s.endpoints) counts[e.state] = (counts[e.state] || 0) + 1;
   chipList.push(chip('endpoints', Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(', ') || 'none'));
   if (s.noEndpoint > 0) chipList.push(chip('no endpoint', formatCount(s.noEndpoint)));
+  if (s.type && s.type !== 'ClusterIP') {
+    chipList.push(chip('type', s.type + (s.externalTrafficPolicy === 'Local' ? ', Local' : '')));
+  }
+  // connections by the kind of address they came in on, once the port has more than its clusterIP
+  const byAddress = Object.entries(s.connectionsByAddress || {});
+  if (byAddress.length > 1) {
+    chipList.push(chip('by address', byAddress.map(([k, v]) => `${k} ${formatCount(v)}`).join(', ')));
+  }
+  const refused = Object.entries(s.rejected || {}).filter(([, v]) => v > 0)
+    .map(([k, v]) => `${formatCount(v)} ${k.replace(/_/g, ' ')}`).join(', ');
+  if (refused) chipList.push(chip('refused', refused));
   // UDP ports: flows (each one an inactive connection of its endpoint), datagrams each way, drops by reason
   const flows = s.endpoints.reduce((n, e) => n + (e.flows || 0), 0);
   if (s.protocol === 'UDP' && s.udp) {

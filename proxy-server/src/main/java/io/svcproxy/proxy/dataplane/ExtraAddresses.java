@@ -1,0 +1,101 @@
+package io.svcproxy.proxy.dataplane;
+
+import io.svcproxy.balancer.Backends;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The listeners of one Service port on its addresses besides the clusterIP (node, external, LoadBalancer), of one
+ * protocol: {@code L} is a TCP listening channel or a UDP listener. Kept equal to the wanted addresses by
+ * difference, so an address that stays is never rebound.
+ *
+ * @param <L> the listener type
+ */
+final class ExtraAddresses<L> {
+    private static final Logger log = LoggerFactory.getLogger(ListenerManager.class);
+
+    /** Binds one address. */
+    @FunctionalInterface
+    interface Binder<L> {
+        L bind(InetSocketAddress at, AddressKind kind) throws BindException;
+    }
+
+    private final ServicePort servicePort;
+    private final String protocolSuffix;
+    private final Consumer<L> closer;
+    private final Map<InetSocketAddress, L> bound = new ConcurrentHashMap<>();
+    private final Map<InetSocketAddress, AddressKind> kinds = new ConcurrentHashMap<>();
+
+    /**
+     * @param protocolSuffix appended to addresses in log lines ({@code ""} for TCP, {@code "/UDP"})
+     * @param closer closes one listener and waits until it is closed
+     */
+    ExtraAddresses(ServicePort servicePort, String protocolSuffix, Consumer<L> closer) {
+        this.servicePort = servicePort;
+        this.protocolSuffix = protocolSuffix;
+        this.closer = closer;
+    }
+
+    /**
+     * Closes the listeners of addresses no longer wanted (established connections go on), then binds the wanted
+     * ones missing.
+     *
+     * @return the addresses that could not be bound; the others are served regardless
+     */
+    List<BindException> set(Map<InetSocketAddress, AddressKind> wanted, Binder<L> binder) {
+        for (Map.Entry<InetSocketAddress, L> e : List.copyOf(bound.entrySet())) {
+            if (!wanted.containsKey(e.getKey())) {
+                bound.remove(e.getKey());
+                kinds.remove(e.getKey());
+                closer.accept(e.getValue());
+                log.info("Stopped listening service={} port={} address={}{}", servicePort.serviceLabel(),
+                        servicePort.portLabel(), format(e.getKey()), protocolSuffix);
+            }
+        }
+        List<BindException> failures = new ArrayList<>();
+        for (Map.Entry<InetSocketAddress, AddressKind> e : wanted.entrySet()) {
+            if (bound.containsKey(e.getKey())) {
+                continue;
+            }
+            try {
+                bound.put(e.getKey(), binder.bind(e.getKey(), e.getValue()));
+                kinds.put(e.getKey(), e.getValue());
+                log.info("Listening service={} port={} address={}{} kind={}", servicePort.serviceLabel(),
+                        servicePort.portLabel(), format(e.getKey()), protocolSuffix, e.getValue().label());
+            } catch (BindException ex) {
+                failures.add(ex);
+            }
+        }
+        servicePort.setExtraAddresses(Map.copyOf(kinds));
+        return failures;
+    }
+
+    /** Closes every listener. */
+    void closeAll() {
+        set(Map.of(), (at, kind) -> {
+            throw new IllegalStateException("nothing is bound by closeAll");
+        });
+    }
+
+    /** Returns the addresses bound now. */
+    Set<InetSocketAddress> addresses() {
+        return Set.copyOf(bound.keySet());
+    }
+
+    /** Returns the listeners bound now. */
+    Collection<L> listeners() {
+        return List.copyOf(bound.values());
+    }
+
+    private static String format(InetSocketAddress a) {
+        return Backends.format(a.getAddress(), a.getPort());
+    }
+}

@@ -1,0 +1,88 @@
+package io.svcproxy.proxy.dataplane;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.svcproxy.balancer.Backends;
+import io.svcproxy.proxy.metrics.ProxyMetrics;
+import java.net.InetSocketAddress;
+import java.util.Set;
+import java.util.function.Supplier;
+
+/**
+ * Binds the TCP listening sockets of Service ports, on any of their addresses, and admits each accepted connection
+ * by the rules of the address it came in on ({@link AddressRules}) before handing it to a {@link FrontendHandler}.
+ */
+final class TcpAcceptor {
+    private final EventLoopGroup bossGroup;
+    private final EventLoopGroup workerGroup;
+    private final Transport transport;
+    private final ProxyMetrics metrics;
+    private final Admission admission;
+    private final Set<Channel> connections;
+    private final Supplier<DataPlaneSettings> settings;
+
+    TcpAcceptor(EventLoopGroup bossGroup, EventLoopGroup workerGroup, Transport transport, ProxyMetrics metrics,
+                Admission admission, Set<Channel> connections, Supplier<DataPlaneSettings> settings) {
+        this.bossGroup = bossGroup;
+        this.workerGroup = workerGroup;
+        this.transport = transport;
+        this.metrics = metrics;
+        this.admission = admission;
+        this.connections = connections;
+        this.settings = settings;
+    }
+
+    /**
+     * Binds {@code at} for {@code servicePort}; connections accepted there are of kind {@code kind}.
+     *
+     * @throws BindException if the address cannot be bound; the message names it
+     */
+    Channel bind(ServicePort servicePort, InetSocketAddress at, AddressKind kind) throws BindException {
+        ServerBootstrap bootstrap = new ServerBootstrap()
+                .group(bossGroup, workerGroup)
+                .channel(transport.serverChannel())
+                .option(ChannelOption.SO_BACKLOG, 4096)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.AUTO_READ, false)
+                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.RCVBUF_ALLOCATOR, Relay.recvAllocator())
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, Relay.WATER_MARK)
+                .childHandler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        accepted(servicePort, kind, ch);
+                    }
+                });
+        ChannelFuture future = bootstrap.bind(at).awaitUninterruptibly();
+        if (!future.isSuccess()) {
+            throw new BindException(Backends.format(at.getAddress(), at.getPort()), future.cause());
+        }
+        if (admission.fdPaused()) {
+            future.channel().config().setAutoRead(false);
+        }
+        return future.channel();
+    }
+
+    private void accepted(ServicePort servicePort, AddressKind kind, Channel ch) {
+        connections.add(ch);
+        ch.closeFuture().addListener(f -> connections.remove(ch));
+        servicePort.countArrival(kind);
+        DataPlaneSettings s = settings.get();
+        InetSocketAddress client = (InetSocketAddress) ch.remoteAddress();
+        AddressRules.Decision decision = AddressRules.decide(servicePort, kind,
+                client == null ? null : client.getAddress(), s);
+        if (decision.refused()) {
+            ch.close();
+            return;
+        }
+        if (decision.eligible() != null) {
+            ch.attr(FrontendHandler.ELIGIBLE).set(decision.eligible());
+        }
+        ch.pipeline().addLast(new FrontendHandler(servicePort, s, transport, metrics, admission));
+    }
+}
