@@ -17,6 +17,9 @@ import io.svcproxy.proxy.dataplane.DataPlaneSettings;
 import io.svcproxy.proxy.dataplane.ListenerManager;
 import io.svcproxy.proxy.dataplane.ReloadStatus;
 import io.svcproxy.proxy.dataplane.ServiceTable;
+import io.svcproxy.proxy.dataplane.ServiceTableBackendLookup;
+import io.svcproxy.proxy.ingress.IngressListeners;
+import io.svcproxy.proxy.ingress.IngressStats;
 import io.svcproxy.proxy.dataplane.Transport;
 import io.svcproxy.proxy.metrics.MicrometerProxyMetrics;
 import io.svcproxy.proxy.reconcile.Reconciler;
@@ -57,6 +60,7 @@ public final class ProxyServer implements AutoCloseable {
     private final Reconciler reconciler;
     private final Registry registry;
     private final SyncRunner syncRunner;
+    private final IngressListeners ingress;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private volatile ProxyConfig config;
     private volatile DesiredState applied;
@@ -76,6 +80,7 @@ public final class ProxyServer implements AutoCloseable {
         this.reconciler = new Reconciler(table, listeners, metrics, System::nanoTime, clusterIps);
         this.registry = new Registry(config.registry().kubernetes() != null, state -> triggerSync());
         this.syncRunner = new SyncRunner(this::sync, MIN_SYNC_INTERVAL, Duration.ofSeconds(5), SWEEP_PERIOD);
+        this.ingress = new IngressListeners(new ServiceTableBackendLookup(table), new IngressStats(metrics));
     }
 
     /**
@@ -100,9 +105,11 @@ public final class ProxyServer implements AutoCloseable {
             if (!failures.isEmpty()) {
                 throw failures.get(0);
             }
+            server.ingress.start(config.proxy().ingress(), server.listeners.eventLoops(), transport.serverChannel());
             InetSocketAddress adminAddress = config.proxy().admin();
             if (adminAddress != null) {
-                server.admin = new AdminServer(adminAddress, server.table, server.meterRegistry, transport);
+                server.admin = new AdminServer(adminAddress, server.table, server.meterRegistry, transport,
+                        server.ingress);
                 server.admin.start();
             }
             server.startSources();
@@ -171,6 +178,7 @@ public final class ProxyServer implements AutoCloseable {
         }
         listeners.setSettings(DataPlaneSettings.of(state.config()));
         List<BindException> failures = reconciler.apply(state.servicePorts(), state.config().proxy().drainTimeout());
+        ingress.apply(state.ingresses()); // after the Service ports: backends resolve to the ports now in force
         applied = state;
         table.setVersion(state.version());
         return failures;
@@ -236,6 +244,10 @@ public final class ProxyServer implements AutoCloseable {
             log.warn("proxy.vipInterface changed from '{}' to '{}': takes effect at restart",
                     config.proxy().vipInterface(), next.proxy().vipInterface());
         }
+        if (!Objects.equals(next.proxy().ingress(), config.proxy().ingress())) {
+            log.warn("proxy.ingress changed from {} to {}: takes effect at restart", config.proxy().ingress(),
+                    next.proxy().ingress());
+        }
         if (!Objects.equals(next.registry().kubernetes(), config.registry().kubernetes())) {
             log.warn("registry.kubernetes changed: takes effect at restart");
         }
@@ -255,6 +267,11 @@ public final class ProxyServer implements AutoCloseable {
     /** Returns the Service ports in force. */
     public ServiceTable table() {
         return table;
+    }
+
+    /** Returns the Ingress: its listeners, routing table and counts. */
+    public IngressListeners ingress() {
+        return ingress;
     }
 
     /** Returns the data plane. */
@@ -290,6 +307,7 @@ public final class ProxyServer implements AutoCloseable {
         }
         syncRunner.close();
         table.setReady(false);
+        ingress.close();
         listeners.closeListeners();
         int open = listeners.connectionCount();
         log.info("Shutting down: listeners closed, draining connections={} drainTimeout={}", open,
@@ -324,6 +342,7 @@ public final class ProxyServer implements AutoCloseable {
                 kubernetesClient.close();
             }
             syncRunner.close();
+            ingress.close();
             listeners.close();
             clusterIps.close(); // after unbinding: removes the ClusterIPs it added
             if (admin != null) {

@@ -1,5 +1,6 @@
 package io.svcproxy.config.registry;
 
+import io.svcproxy.config.IngressSpec;
 import io.svcproxy.config.ProxyConfig;
 import io.svcproxy.config.ServicePortSpec;
 import java.util.List;
@@ -12,9 +13,17 @@ import java.util.List;
  * @param config the valid config file in force
  * @param servicePorts every Service port to serve, config file first
  * @param synced whether every source has delivered its first full state (what {@code /readyz} waits for)
+ * @param ingresses every Ingress to serve: the config file's in file order, then the Kubernetes API's, oldest first
  */
-public record DesiredState(long version, ProxyConfig config, List<ServicePortSpec> servicePorts, boolean synced) {
+public record DesiredState(long version, ProxyConfig config, List<ServicePortSpec> servicePorts, boolean synced,
+                           List<IngressSpec> ingresses) {
     public DesiredState {
         servicePorts = List.copyOf(servicePorts);
+        ingresses = List.copyOf(ingresses);
+    }
+
+    /** Returns a state of the config file's Ingresses only. */
+    public DesiredState(long version, ProxyConfig config, List<ServicePortSpec> servicePorts, boolean synced) {
+        this(version, config, servicePorts, synced, config.ingresses());
     }
 }

@@ -1,5 +1,6 @@
 package io.svcproxy.config.registry;
 
+import io.svcproxy.config.IngressSpec;
 import io.svcproxy.config.ProxyConfig;
 import io.svcproxy.config.ServiceKey;
 import io.svcproxy.config.ServicePortSpec;
@@ -28,6 +29,9 @@ public final class Registry {
     private ProxyConfig config;
     private List<ServicePortSpec> kubernetes = List.of();
     private boolean kubernetesSynced;
+    private boolean kubernetesIngressesExpected;
+    private List<IngressSpec> kubernetesIngresses = List.of();
+    private boolean kubernetesIngressesSynced;
     private DesiredState current;
 
     /**
@@ -59,6 +63,25 @@ public final class Registry {
         }
     }
 
+    /** Declares that a Kubernetes Ingress source will report: until it has synced, the state is not synced. */
+    public synchronized void expectKubernetesIngresses() {
+        this.kubernetesIngressesExpected = true;
+    }
+
+    /**
+     * Takes the Kubernetes source's full list of Ingresses of the class, oldest first. They are served after the
+     * config file's.
+     *
+     * @param synced whether the source has listed everything at least once
+     */
+    public synchronized void setKubernetesIngresses(List<IngressSpec> ingresses, boolean synced) {
+        this.kubernetesIngresses = List.copyOf(ingresses);
+        this.kubernetesIngressesSynced |= synced;
+        if (config != null) {
+            publish();
+        }
+    }
+
     /** Returns the state last published, or {@code null} before the first config. */
     public synchronized DesiredState current() {
         return current;
@@ -76,12 +99,15 @@ public final class Registry {
             }
             merged.add(withDefaultScheduler(spec, config.proxy().scheduler()));
         }
-        boolean synced = !kubernetesExpected || kubernetesSynced;
+        boolean synced = (!kubernetesExpected || kubernetesSynced)
+                && (!kubernetesIngressesExpected || kubernetesIngressesSynced);
+        List<IngressSpec> ingresses = new ArrayList<>(config.ingresses());
+        ingresses.addAll(kubernetesIngresses);
         if (current != null && current.servicePorts().equals(merged) && current.synced() == synced
-                && current.config().equals(config)) {
+                && current.config().equals(config) && current.ingresses().equals(ingresses)) {
             return;
         }
-        current = new DesiredState(current == null ? 1 : current.version() + 1, config, merged, synced);
+        current = new DesiredState(current == null ? 1 : current.version() + 1, config, merged, synced, ingresses);
         listener.accept(current);
     }
 

@@ -44,15 +44,20 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
     private static final Logger log = LoggerFactory.getLogger(AdminHandler.class);
     /** The paths answered besides the stats page's files ({@link StatusPage#ASSETS}). */
-    private static final Set<String> PATHS = Set.of("/healthz", "/readyz", "/metrics", "/api/v1/services");
+    private static final Set<String> PATHS = Set.of("/healthz", "/readyz", "/metrics", "/api/v1/services",
+            "/api/v1/ingresses");
 
     private final ServiceTable table;
     private final PrometheusMeterRegistry registry;
     private final ServicesJson json = new ServicesJson();
+    private final IngressesJson ingressesJson = new IngressesJson();
+    private final io.svcproxy.proxy.ingress.IngressListeners ingress;
 
-    AdminHandler(ServiceTable table, PrometheusMeterRegistry registry) {
+    AdminHandler(ServiceTable table, PrometheusMeterRegistry registry,
+                 io.svcproxy.proxy.ingress.IngressListeners ingress) {
         this.table = table;
         this.registry = registry;
+        this.ingress = ingress;
     }
 
     @Override
@@ -98,6 +103,8 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                         keepAlive);
                 case "/api/v1/services" -> respond(ctx, request, HttpResponseStatus.OK, JSON,
                         Unpooled.wrappedBuffer(json.render(table)), keepAlive);
+                case "/api/v1/ingresses" -> respond(ctx, request, HttpResponseStatus.OK, JSON,
+                        Unpooled.wrappedBuffer(ingressesJson.render(table, ingress)), keepAlive);
                 default -> serve(ctx, request, StatusPage.ASSETS.get(path), keepAlive);
             }
         } catch (IOException | RuntimeException e) {

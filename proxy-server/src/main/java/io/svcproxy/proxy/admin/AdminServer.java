@@ -42,6 +42,7 @@ public final class AdminServer {
 
     private final InetSocketAddress address;
     private final ServiceTable table;
+    private final io.svcproxy.proxy.ingress.IngressListeners ingress;
     private final PrometheusMeterRegistry registry;
     private final Transport transport;
     private EventLoopGroup group;
@@ -58,6 +59,13 @@ public final class AdminServer {
     /** Returns a server on a chosen transport. */
     public AdminServer(InetSocketAddress address, ServiceTable table, PrometheusMeterRegistry registry,
                        Transport transport) {
+        this(address, table, registry, transport, null);
+    }
+
+    /** Returns a server that also reports the Ingress ({@code null}: {@code /api/v1/ingresses} lists none). */
+    public AdminServer(InetSocketAddress address, ServiceTable table, PrometheusMeterRegistry registry,
+                       Transport transport, io.svcproxy.proxy.ingress.IngressListeners ingress) {
+        this.ingress = ingress;
         this.address = Objects.requireNonNull(address, "address");
         this.table = Objects.requireNonNull(table, "table");
         this.registry = Objects.requireNonNull(registry, "registry");
@@ -75,7 +83,7 @@ public final class AdminServer {
             throw new IllegalStateException("admin server already started on " + format(address));
         }
         EventLoopGroup loop = transport.newGroup(1, new DefaultThreadFactory("svcproxy-admin", true));
-        AdminHandler handler = new AdminHandler(table, registry);
+        AdminHandler handler = new AdminHandler(table, registry, ingress);
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(loop)
                 .channel(transport.serverChannel())

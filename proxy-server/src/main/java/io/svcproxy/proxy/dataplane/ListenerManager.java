@@ -128,6 +128,11 @@ public final class ListenerManager implements AutoCloseable {
         this.fdGuard = guard;
     }
 
+    /** Returns the event loops of the connections, which the Ingress's listeners share. */
+    public EventLoopGroup eventLoops() {
+        return workerGroup;
+    }
+
     /** Returns the transport in use. */
     public Transport transport() {
         return transport;

@@ -121,6 +121,7 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
     private final Counter reloadsRejected;
     private final Map<ServiceKey, PortMeters> ports = new ConcurrentHashMap<>();
     private final List<AutoCloseable> binders = new ArrayList<>();
+    private final HttpRequestMeters httpRequests;
 
     /**
      * Returns metrics over {@code registry}, with the reload counters registered at 0 and the JVM, process and
@@ -141,6 +142,7 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
                 .description("Config changes, applied or rejected as invalid").register(registry);
         this.reloadsRejected = Counter.builder(CONFIG_RELOADS).tag(TAG_RESULT, "rejected")
                 .description("Config changes, applied or rejected as invalid").register(registry);
+        this.httpRequests = new HttpRequestMeters(registry);
         if (bindSystemMetrics) {
             bindSystemMetrics();
         }
@@ -203,6 +205,11 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
         if (meters != null) {
             meters.connectDuration.record(nanos, TimeUnit.NANOSECONDS);
         }
+    }
+
+    @Override
+    public void httpRequest(String ingress, String host, String path, String service, int code, long nanos) {
+        httpRequests.record(ingress, host, path, service, code, nanos);
     }
 
     @Override

@@ -33,6 +33,20 @@ public interface ProxyMetrics {
     default void connected(ServicePort port, BackendState backend, long nanos) {
     }
 
+    /**
+     * The Ingress answered an HTTP request. Event-loop thread.
+     *
+     * @param ingress {@code namespace/name} of the Ingress whose rule matched, {@code ""} for a 404
+     * @param host    the matched rule's host, {@code *} for a rule without host, {@code ""} for the default backend
+     *                and for 404s
+     * @param path    the matched rule's path, {@code ""} for the default backend and for 404s
+     * @param service {@code namespace/name} of the backend Service, {@code ""} for 404s
+     * @param code    the status code sent
+     * @param nanos   from the request's headers until the response's end
+     */
+    default void httpRequest(String ingress, String host, String path, String service, int code, long nanos) {
+    }
+
     /** A config change was applied or rejected. */
     default void reload(boolean applied) {
     }

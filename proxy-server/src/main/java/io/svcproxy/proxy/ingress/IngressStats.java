@@ -1,0 +1,77 @@
+package io.svcproxy.proxy.ingress;
+
+import io.svcproxy.ingress.IngressMetrics;
+import io.svcproxy.ingress.ServiceBackend;
+import io.svcproxy.ingress.routing.Route;
+import io.svcproxy.proxy.metrics.ProxyMetrics;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Counts the Ingress's answered requests per rule and status code, for {@code /api/v1/ingresses} and the stats
+ * page, and hands each to {@link ProxyMetrics#httpRequest} with SPEC.md's labels. Called on event loops; counts
+ * live as long as the process (a rule removed and added again keeps its counts).
+ */
+public final class IngressStats implements IngressMetrics {
+    /**
+     * What a request matched: a rule by its Ingress, host ({@code *} for none), path and pathType; an Ingress's
+     * default backend by its Ingress and empty host, path and type; a 404 by {@link #NOT_FOUND}.
+     */
+    public record RuleKey(String ingress, String host, String path, String pathType) {
+    }
+
+    /** The key of requests that matched nothing. */
+    public static final RuleKey NOT_FOUND = new RuleKey("", "", "", "");
+
+    /** The counts of one rule. */
+    public static final class Counts {
+        private final LongAdder hits = new LongAdder();
+        private final Map<Integer, LongAdder> codes = new ConcurrentHashMap<>();
+
+        void add(int code) {
+            hits.increment();
+            codes.computeIfAbsent(code, c -> new LongAdder()).increment();
+        }
+
+        /** Requests answered. */
+        public long hits() {
+            return hits.sum();
+        }
+
+        /** Requests answered per status code, by code. */
+        public Map<Integer, Long> codes() {
+            Map<Integer, Long> out = new TreeMap<>();
+            codes.forEach((code, n) -> out.put(code, n.sum()));
+            return out;
+        }
+    }
+
+    private static final Counts NONE = new Counts();
+
+    private final ProxyMetrics metrics;
+    private final Map<RuleKey, Counts> counts = new ConcurrentHashMap<>();
+
+    public IngressStats(ProxyMetrics metrics) {
+        this.metrics = metrics;
+    }
+
+    @Override
+    public void requestCompleted(Route<ServiceBackend> route, int status, long durationNanos) {
+        RuleKey key = route == null ? NOT_FOUND : new RuleKey(route.ingress(), route.host(), route.path(),
+                route.pathType() == null ? "" : route.pathType().apiName());
+        counts.computeIfAbsent(key, k -> new Counts()).add(status);
+        if (route == null) {
+            metrics.httpRequest("", "", "", "", status, durationNanos);
+        } else {
+            metrics.httpRequest(route.ingress(), route.host(), route.path(), route.backend().service(), status,
+                    durationNanos);
+        }
+    }
+
+    /** The counts of a rule (empty when it never matched). */
+    public Counts counts(RuleKey key) {
+        return counts.getOrDefault(key, NONE);
+    }
+}

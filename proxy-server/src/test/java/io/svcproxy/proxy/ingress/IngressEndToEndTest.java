@@ -1,0 +1,319 @@
+package io.svcproxy.proxy.ingress;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.svcproxy.balancer.BackendState;
+import io.svcproxy.config.ConfigLoader;
+import io.svcproxy.proxy.ProxyServer;
+import io.svcproxy.proxy.cli.TestBackend;
+import io.svcproxy.proxy.cli.TestBackend.Mode;
+import io.svcproxy.proxy.dataplane.Transport;
+import io.svcproxy.proxy.metrics.PrometheusText;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The Ingress of a running svcproxy, started from a YAML config on loopback (Ingress 127.0.10.150, ClusterIPs
+ * 127.0.10.151-154, endpoints 127.0.0.151-155): routing by host and path to the Services' own endpoint sets, the
+ * proxy's own status codes, reload of the rules under load, the metrics and {@code /api/v1/ingresses}.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class IngressEndToEndTest {
+    private static final String SHOP = "shop.example";
+
+    @TempDir
+    Path dir;
+
+    private final List<TestBackend> backends = new ArrayList<>();
+    private final Map<String, String> names = new HashMap<>(); // ip:port -> backend name
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private ProxyServer proxy;
+    private Path config;
+    private int deadPort;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        for (int i = 1; i <= 3; i++) {
+            backend("127.0.0.15" + i, "api-" + i);
+        }
+        backend("127.0.0.154", "web-1");
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.155"))) {
+            deadPort = s.getLocalPort(); // closed again: connects are refused
+        }
+        config = dir.resolve("svcproxy.yaml");
+    }
+
+    @AfterEach
+    void tearDown() {
+        if (proxy != null) {
+            proxy.close();
+        }
+        backends.forEach(TestBackend::close);
+    }
+
+    private void backend(String ip, String name) throws Exception {
+        TestBackend b = TestBackend.start(new InetSocketAddress(ip, 0), name, Mode.HTTP);
+        backends.add(b);
+        names.put(ip + ":" + b.address().getPort(), name);
+    }
+
+    private int port(String name) {
+        return backends.stream().filter(b -> b.name().equals(name)).findFirst().orElseThrow().address().getPort();
+    }
+
+    /** The config: Services api (3 endpoints), web, empty (no endpoint), dead (refuses); Ingress shop. */
+    private String yaml(String extraPaths, String apiEndpoints, String extraIngresses) {
+        return """
+                proxy:
+                  admin: "127.0.0.1:0"
+                  connectTimeout: 1s
+                  ingress: {http: "127.0.10.150:0", responseTimeout: 5s}
+                services:
+                  - name: api
+                    clusterIP: 127.0.10.151
+                    scheduler: rr
+                    ports: [{name: http, port: 18151}]
+                    endpoints: [%s]
+                  - name: web
+                    clusterIP: 127.0.10.152
+                    ports: [{port: 18152}]
+                    endpoints: [{ip: 127.0.0.154, port: %d}]
+                  - name: empty
+                    clusterIP: 127.0.10.153
+                    selector: {app: none}
+                    ports: [{port: 18153}]
+                  - name: dead
+                    clusterIP: 127.0.10.154
+                    ports: [{port: 18154}]
+                    endpoints: [{ip: 127.0.0.155, port: %d}]
+                ingresses:
+                  - name: shop
+                    rules:
+                      - host: shop.example
+                        http:
+                          paths:
+                            - {path: /api, pathType: Prefix, backend: {service: {name: api, port: {name: http}}}}
+                            - {path: /login, pathType: Exact, backend: {service: {name: web, port: {number: 18152}}}}
+                            - {path: /empty, pathType: Prefix, backend: {service: {name: empty, port: {number: 18153}}}}
+                            - {path: /dead, pathType: Prefix, backend: {service: {name: dead, port: {number: 18154}}}}
+                %s%s""".formatted(apiEndpoints, port("web-1"), deadPort, extraPaths, extraIngresses);
+    }
+
+    private String allApiEndpoints() {
+        return "{ip: 127.0.0.151, port: %d}, {ip: 127.0.0.152, port: %d}, {ip: 127.0.0.153, port: %d}"
+                .formatted(port("api-1"), port("api-2"), port("api-3"));
+    }
+
+    private void start(String yaml) throws Exception {
+        Files.writeString(config, yaml);
+        proxy = ProxyServer.start(ConfigLoader.load(config), Transport.select(), 2);
+    }
+
+    private InetSocketAddress ingress() {
+        return proxy.ingress().httpAddress();
+    }
+
+    @Test
+    void curlWithTheHostHeaderReachesTheApiEndpointsInRrOrderSharedWithTheClusterIp() throws Exception {
+        start(yaml("", allApiEndpoints(), ""));
+        List<String> order = new ArrayList<>();
+        for (BackendState b : proxy.table().portsOf("default/api").get(0).backendSet().backends()) {
+            order.add(names.get(b.address().getHostAddress() + ":" + b.port()));
+        }
+        assertThat(order).containsExactlyInAnyOrder("api-1", "api-2", "api-3");
+        List<String> seen = new ArrayList<>();
+        for (int i = 0; i < 9; i++) {
+            seen.add(i % 2 == 0 ? curl(SHOP, "/api/x") : viaClusterIp());
+        }
+        // one rr cycle across both listeners: the Ingress and the ClusterIP take turns on the same position
+        int start = order.indexOf(seen.get(0));
+        for (int i = 0; i < seen.size(); i++) {
+            assertThat(seen.get(i)).as("pick %d of %s", i, seen).isEqualTo(order.get((start + i) % 3));
+        }
+        assertThat(curl(SHOP, "/login")).isEqualTo("web-1");
+    }
+
+    @Test
+    void answersItsOwnCodesAndKeepsTheConnectionOpen() throws Exception {
+        start(yaml("", allApiEndpoints(), ""));
+        try (HttpClientConnection c = new HttpClientConnection(ingress())) {
+            assertThat(c.get("other.example", "/api/x").status()).isEqualTo(404);
+            assertThat(c.get(SHOP, "/").status()).isEqualTo(404);
+            assertThat(c.get(SHOP, "/login/x").status()).isEqualTo(404); // Exact
+            assertThat(c.get(SHOP, "/empty").status()).isEqualTo(503);
+            assertThat(c.get(SHOP, "/dead/x").status()).isEqualTo(502);
+            HttpClientConnection.Response ok = c.get(SHOP + ":8080", "/api/y");
+            assertThat(ok.status()).isEqualTo(200);
+            assertThat(ok.body()).startsWith("api-");
+        }
+    }
+
+    @Test
+    void aBackendServiceTheFileDoesNotDefineIsRefusedAtItsLine() throws Exception {
+        Files.writeString(config, yaml("            - {path: /x, pathType: Prefix, backend: {service: {name: gone, port: "
+                + "{number: 80}}}}\n", allApiEndpoints(), ""));
+        assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> ConfigLoader.load(config)))
+                .hasMessageContaining(config + ":33:")
+                .hasMessageContaining("name: gone (expected: a Service of namespace default defined in this file");
+    }
+
+    @Test
+    void reloadsRulesUnderLoadWithoutAFailedRequest() throws Exception {
+        start(yaml("", allApiEndpoints(), ""));
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicInteger ok = new AtomicInteger();
+        List<String> failures = new CopyOnWriteArrayList<>();
+        List<Thread> clients = new ArrayList<>();
+        for (int t = 0; t < 2; t++) {
+            Thread client = new Thread(() -> {
+                try (HttpClientConnection c = new HttpClientConnection(ingress())) {
+                    for (int i = 0; i < 20_000 && !stop.get(); i++) {
+                        HttpClientConnection.Response r = c.get(SHOP, "/api/load?i=" + i);
+                        if (r.status() != 200 || !r.body().startsWith("api-")) {
+                            failures.add(r.status() + " " + r.body());
+                        } else {
+                            ok.incrementAndGet();
+                        }
+                    }
+                } catch (IOException e) {
+                    failures.add(e.toString());
+                }
+            }, "load-" + t);
+            client.start();
+            clients.add(client);
+        }
+        await().atMost(Duration.ofSeconds(20)).until(() -> ok.get() > 200);
+
+        // 1. a new rule
+        Files.writeString(config, yaml("            - {path: /new, pathType: Prefix, backend: {service: {name: web, "
+                + "port: {number: 18152}}}}\n", allApiEndpoints(), ""));
+        assertThat(proxy.reloadFromFile()).isTrue();
+        assertThat(curl(SHOP, "/new/page")).isEqualTo("web-1");
+        int before = ok.get();
+        await().atMost(Duration.ofSeconds(20)).until(() -> ok.get() > before + 200);
+
+        // 2. a rejected change: the last good table keeps serving
+        Files.writeString(config, yaml("            - {path: /bad, pathType: Bogus, backend: {service: {name: web, "
+                + "port: {number: 18152}}}}\n", allApiEndpoints(), ""));
+        assertThat(proxy.reloadFromFile()).isFalse();
+        assertThat(curl(SHOP, "/new/page")).isEqualTo("web-1");
+
+        // 3. an endpoint less, and a second Ingress with a default backend
+        Files.writeString(config, yaml("", "{ip: 127.0.0.151, port: %d}, {ip: 127.0.0.152, port: %d}"
+                .formatted(port("api-1"), port("api-2")), """
+                  - name: fallback
+                    defaultBackend: {service: {name: web, port: {number: 18152}}}
+                """));
+        assertThat(proxy.reloadFromFile()).isTrue();
+        assertThat(curl("unknown.example", "/anything")).isEqualTo("web-1");
+        // the rule is gone: shop.example's host has rules, none matches, so the default backend answers
+        assertThat(proxy.ingress().table().match(SHOP, "/new/page").isDefaultBackend()).isTrue();
+        assertThat(curl(SHOP, "/new/page")).isEqualTo("web-1");
+        int before3 = ok.get();
+        await().atMost(Duration.ofSeconds(20)).until(() -> ok.get() > before3 + 200);
+
+        stop.set(true);
+        for (Thread client : clients) {
+            client.join(30_000);
+        }
+        assertThat(failures).isEmpty();
+        assertThat(ok.get()).isGreaterThan(600);
+    }
+
+    @Test
+    void countsRequestsInTheMetricsAndTheAdminApi() throws Exception {
+        start(yaml("", allApiEndpoints(), ""));
+        try (HttpClientConnection c = new HttpClientConnection(ingress())) {
+            for (int i = 0; i < 5; i++) {
+                assertThat(c.get(SHOP, "/api/m").status()).isEqualTo(200);
+            }
+            assertThat(c.get(SHOP, "/empty").status()).isEqualTo(503);
+            assertThat(c.get("nowhere.example", "/").status()).isEqualTo(404);
+        }
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
+            PrometheusText metrics = PrometheusText.parse(admin("/metrics"));
+            assertThat(metrics.value("svcproxy_http_requests_total", "ingress", "default/shop", "host", SHOP,
+                    "path", "/api", "service", "default/api", "code", "200")).isEqualTo(5);
+            assertThat(metrics.value("svcproxy_http_requests_total", "ingress", "default/shop", "host", SHOP,
+                    "path", "/empty", "service", "default/empty", "code", "503")).isEqualTo(1);
+            assertThat(metrics.value("svcproxy_http_requests_total", "ingress", "", "host", "", "path", "",
+                    "service", "", "code", "404")).isEqualTo(1);
+            assertThat(metrics.value("svcproxy_http_request_duration_seconds_count", "ingress", "default/shop",
+                    "service", "default/api")).isEqualTo(5);
+        });
+        JsonNode json = new ObjectMapper().readTree(admin("/api/v1/ingresses"));
+        assertThat(json.get("listeners").get("http").asText()).isEqualTo("127.0.10.150:" + ingress().getPort());
+        JsonNode shop = json.get("ingresses").get(0);
+        assertThat(shop.get("name").asText()).isEqualTo("shop");
+        JsonNode api = shop.get("rules").get(0);
+        assertThat(api.get("path").asText()).isEqualTo("/api");
+        assertThat(api.get("service").asText()).isEqualTo("default/api");
+        assertThat(api.get("port").asText()).isEqualTo("http");
+        assertThat(api.get("endpoints").asInt()).isEqualTo(3);
+        assertThat(api.get("hits").asLong()).isEqualTo(5);
+        assertThat(api.get("codes").get("200").asLong()).isEqualTo(5);
+        JsonNode empty = shop.get("rules").get(2);
+        assertThat(empty.get("endpoints").asInt()).isZero();
+        assertThat(empty.get("codes").get("503").asLong()).isEqualTo(1);
+        assertThat(json.get("notFound").get("hits").asLong()).isEqualTo(1);
+    }
+
+    private String admin(String path) throws Exception {
+        InetSocketAddress a = proxy.adminAddress();
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + a.getPort() + path))
+                .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isEqualTo(200);
+        return r.body();
+    }
+
+    /** Runs {@code curl -H 'Host: HOST' http://INGRESS/PATH}, as the issue's done-when does, and returns the body. */
+    private String curl(String host, String path) throws Exception {
+        Process p = new ProcessBuilder("curl", "-sS", "--max-time", "10", "-H", "Host: " + host,
+                "http://127.0.10.150:" + ingress().getPort() + path).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        assertThat(p.waitFor()).as("curl: %s", out).isZero();
+        return out;
+    }
+
+    /** One connection to the api Service's ClusterIP (one pick of its scheduler), answered by an endpoint's name. */
+    private static String viaClusterIp() throws IOException {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.10.151", 18151), 5000);
+            s.setSoTimeout(10_000);
+            OutputStream out = s.getOutputStream();
+            out.write("GET / HTTP/1.1\r\nHost: api\r\nConnection: close\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            InputStream in = s.getInputStream();
+            String response = new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            return response.substring(response.indexOf("\r\n\r\n") + 4).trim();
+        }
+    }
+}
