@@ -1,7 +1,6 @@
 package io.svcproxy.config;
 
 import io.svcproxy.balancer.SchedulerFlag;
-import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -44,7 +43,7 @@ final class ConfigBinder extends BinderSupport {
 
     private ConfigBinder(Problems p, Path configFile) {
         super(p);
-        this.proxyBinder = new ProxyBinder(p);
+        this.proxyBinder = new ProxyBinder(p, configFile == null ? null : configFile.getParent());
         this.serviceBinder = new ServiceBinder(p, proxyBinder);
         this.services = serviceBinder.services;
         this.ingressBinder = new IngressBinder(p, this::path);
@@ -132,26 +131,7 @@ final class ConfigBinder extends BinderSupport {
 
     /** Returns a path written in the config: {@code ~} is the home folder; a relative one is against the config's folder. */
     private Path path(Node node, String path) {
-        String expected = "a file path";
-        String v = Values.text(node, path, expected, p);
-        if (v == null) {
-            return null;
-        }
-        if (v.isEmpty() || v.indexOf('\0') >= 0) {
-            Values.wrong(p, node, path, expected);
-            return null;
-        }
-        try {
-            if (v.equals("~") || v.startsWith("~/")) {
-                Path home = Path.of(System.getProperty("user.home"));
-                return v.length() <= 2 ? home : home.resolve(v.substring(2));
-            }
-            Path file = Path.of(v);
-            return base == null || file.isAbsolute() ? file : base.resolve(file);
-        } catch (InvalidPathException e) {
-            Values.wrong(p, node, path, expected);
-            return null;
-        }
+        return Values.path(node, path, base, p);
     }
 
     private void bindKubernetes(Node node) {

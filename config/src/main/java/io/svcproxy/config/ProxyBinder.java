@@ -1,6 +1,8 @@
 package io.svcproxy.config;
 
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
@@ -13,7 +15,8 @@ import org.yaml.snakeyaml.nodes.Tag;
 final class ProxyBinder extends BinderSupport {
     static final List<String> PROXY = List.of("scheduler", "admin", "connectTimeout", "connectAttempts",
             "idleTimeout", "drainTimeout", "vipInterface", "outlierDetection", "maxConnections", "connectQueue",
-            "fdGuard", "udpIdleTimeout", "maxUdpFlows", "nodeAddresses", "nodePortRange", "nodeName", "ingress");
+            "fdGuard", "udpIdleTimeout", "maxUdpFlows", "nodeAddresses", "nodePortRange", "nodeName", "ingress",
+            "connectionLog");
     static final List<String> OUTLIER_DETECTION = List.of("consecutiveFailures", "baseEjectionTime",
             "maxEjectionTime");
     static final List<String> FD_GUARD = List.of("pausePercent", "resumePercent");
@@ -23,8 +26,12 @@ final class ProxyBinder extends BinderSupport {
     /** False when {@code proxy.scheduler} was given but is not valid (Services then do not inherit it). */
     boolean defaultSchedulerValid = true;
 
-    ProxyBinder(Problems p) {
+    /** The config file's folder, against which a relative {@code connectionLog} is resolved; may be null. */
+    private final Path base;
+
+    ProxyBinder(Problems p, Path base) {
         super(p);
+        this.base = base;
     }
 
     void bindProxy(Node node) {
@@ -98,9 +105,37 @@ final class ProxyBinder extends BinderSupport {
         IngressSettings ingress = f.has("ingress")
                 ? new IngressBinder(p, null).bindSettings(f.value("ingress"), f.child("ingress"))
                 : IngressSettings.defaults();
+        Path connectionLog = f.has("connectionLog") ? connectionLog(f.value("connectionLog"), f.child("connectionLog"))
+                : null;
         proxy = new ProxySettings(scheduler, admin, connectTimeout, connectAttempts, idleTimeout, drainTimeout,
                 vipInterface, outlier, new ProxyLimits(maxConnections, connectQueue, pause, resume),
-                new UdpSettings(udpIdleTimeout, maxUdpFlows), nodeSettings, ingress);
+                new UdpSettings(udpIdleTimeout, maxUdpFlows), nodeSettings, ingress, connectionLog);
+    }
+
+    /**
+     * Returns the connection log's file, or {@code null} for {@code off} (or any YAML false). The file's folder
+     * must exist and the file must not be a folder, so that a reload naming a file that cannot be written is
+     * rejected with its line rather than failing later.
+     */
+    Path connectionLog(Node node, String path) {
+        String expected = "a file in an existing folder, or off";
+        if (node instanceof ScalarNode s && (node.getTag().equals(Tag.BOOL) || s.getValue().equalsIgnoreCase("off"))) {
+            String lower = s.getValue().toLowerCase(Locale.ROOT);
+            if (!(lower.equals("off") || lower.equals("false") || lower.equals("no") || lower.equals("n"))) {
+                Values.wrong(p, node, path, expected);
+            }
+            return null;
+        }
+        Path file = Values.path(node, path, base, p);
+        if (file == null) {
+            return null;
+        }
+        Path folder = file.toAbsolutePath().getParent();
+        if (Files.isDirectory(file) || folder == null || !Files.isDirectory(folder)) {
+            Values.wrong(p, node, path, expected);
+            return null;
+        }
+        return file;
     }
 
     OutlierDetection outlierDetection(Node node, String path) {

@@ -1,6 +1,7 @@
 package io.svcproxy.config;
 
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.time.Duration;
 
 /**
@@ -18,11 +19,13 @@ import java.time.Duration;
  * @param udp the UDP flow settings
  * @param node the node addresses, nodePort range and node name
  * @param ingress the Ingress listeners, IngressClass and response timeout
+ * @param connectionLog the file that gets one JSON line per ended connection or UDP flow; {@code null} when off
  */
 public record ProxySettings(String scheduler, InetSocketAddress admin, Duration connectTimeout,
                             int connectAttempts, Duration idleTimeout, Duration drainTimeout,
                             String vipInterface, OutlierDetection outlierDetection, ProxyLimits limits,
-                            UdpSettings udp, NodeSettings node, IngressSettings ingress) {
+                            UdpSettings udp, NodeSettings node, IngressSettings ingress,
+                            Path connectionLog) {
     public ProxySettings {
         java.util.Objects.requireNonNull(ingress, "ingress");
         java.util.Objects.requireNonNull(outlierDetection, "outlierDetection");
@@ -45,6 +48,21 @@ public record ProxySettings(String scheduler, InetSocketAddress admin, Duration 
                          OutlierDetection outlierDetection, ProxyLimits limits, UdpSettings udp) {
         this(scheduler, admin, connectTimeout, connectAttempts, idleTimeout, drainTimeout, vipInterface,
                 outlierDetection, limits, udp, NodeSettings.defaults());
+    }
+
+    /** Returns settings without a connection log. */
+    public ProxySettings(String scheduler, InetSocketAddress admin, Duration connectTimeout, int connectAttempts,
+                         Duration idleTimeout, Duration drainTimeout, String vipInterface,
+                         OutlierDetection outlierDetection, ProxyLimits limits, UdpSettings udp, NodeSettings node,
+                         IngressSettings ingress) {
+        this(scheduler, admin, connectTimeout, connectAttempts, idleTimeout, drainTimeout, vipInterface,
+                outlierDetection, limits, udp, node, ingress, null);
+    }
+
+    /** Returns these settings with {@code connectionLog} ({@code null}: off). */
+    public ProxySettings withConnectionLog(Path connectionLog) {
+        return new ProxySettings(scheduler, admin, connectTimeout, connectAttempts, idleTimeout, drainTimeout,
+                vipInterface, outlierDetection, limits, udp, node, ingress, connectionLog);
     }
 
     /** Returns settings with the default UDP settings. */

@@ -1,6 +1,8 @@
 package io.svcproxy.config;
 
 import java.net.InetAddress;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Set;
@@ -95,6 +97,33 @@ final class Values {
         }
         wrong(p, node, path, expected);
         return null;
+    }
+
+    /**
+     * Returns a path written in the config: {@code ~} is the home folder; a relative one is against {@code base}
+     * (the config's folder; {@code null} leaves it relative).
+     */
+    static Path path(Node node, String path, Path base, Problems p) {
+        String expected = "a file path";
+        String v = text(node, path, expected, p);
+        if (v == null) {
+            return null;
+        }
+        if (v.isEmpty() || v.indexOf('\0') >= 0) {
+            wrong(p, node, path, expected);
+            return null;
+        }
+        try {
+            if (v.equals("~") || v.startsWith("~/")) {
+                Path home = Path.of(System.getProperty("user.home"));
+                return v.length() <= 2 ? home : home.resolve(v.substring(2));
+            }
+            Path file = Path.of(v);
+            return base == null || file.isAbsolute() ? file : base.resolve(file);
+        } catch (InvalidPathException e) {
+            wrong(p, node, path, expected);
+            return null;
+        }
     }
 
     /** Returns a YAML integer (plain decimal digits) in {@code min..max}. */

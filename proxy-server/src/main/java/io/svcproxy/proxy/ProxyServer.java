@@ -177,11 +177,27 @@ public final class ProxyServer implements AutoCloseable {
             return List.of();
         }
         listeners.setSettings(DataPlaneSettings.of(state.config()));
+        applyConnectionLog(state.config().proxy().connectionLog());
         List<BindException> failures = reconciler.apply(state.servicePorts(), state.config().proxy().drainTimeout());
         ingress.apply(state.ingresses()); // after the Service ports: backends resolve to the ports now in force
         applied = state;
         table.setVersion(state.version());
         return failures;
+    }
+
+    /** Turns the connection log on, off, or to another file, as {@code proxy.connectionLog} says now. */
+    private void applyConnectionLog(Path file) {
+        try {
+            listeners.recorder().setFile(file);
+        } catch (java.io.IOException e) {
+            log.error("Connection log cannot be opened, the previous one (if any) goes on file={} error={}", file,
+                    e.toString());
+        }
+    }
+
+    /** Makes the connection log reopen its file by name (SIGHUP, after logrotate moved it). Any thread. */
+    public void reopenConnectionLog() {
+        listeners.recorder().reopen();
     }
 
     private void updateReadiness(List<BindException> failures) {
@@ -344,6 +360,7 @@ public final class ProxyServer implements AutoCloseable {
             syncRunner.close();
             ingress.close();
             listeners.close();
+            listeners.recorder().close(); // after the connections closed: their lines are queued by now
             clusterIps.close(); // after unbinding: removes the ClusterIPs it added
             if (admin != null) {
                 admin.stop();

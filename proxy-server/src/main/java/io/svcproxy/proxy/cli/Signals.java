@@ -9,7 +9,7 @@ import sun.misc.Signal;
 
 /**
  * Installs the process's signal handlers: SIGTERM and SIGINT stop gracefully (drain, then exit 0), SIGHUP
- * reloads the config. Handlers run on the JVM's signal thread and hand the work to a thread of their own.
+ * reopens the connection log (logrotate) and reloads the config. Handlers run on the JVM's signal thread and hand the work to a thread of their own.
  */
 final class Signals {
     private static final Logger log = LoggerFactory.getLogger(Signals.class);
@@ -64,7 +64,8 @@ final class Signals {
             log.info("Received SIGHUP during start-up: ignored");
             return;
         }
-        log.info("Received SIGHUP: reloading");
+        log.info("Received SIGHUP: reopening the connection log and reloading");
+        current.reopenConnectionLog();
         Thread reload = new Thread(current::reloadFromFile, "svcproxy-sighup");
         reload.setDaemon(true);
         reload.start();

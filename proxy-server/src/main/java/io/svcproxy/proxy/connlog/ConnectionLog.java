@@ -49,6 +49,7 @@ public final class ConnectionLog implements AutoCloseable {
 
     private final Path file;
     private final BlockingQueue<Entry> queue;
+    private final Runnable onDrop;
     private final LongAdder dropped = new LongAdder();
     private final LongAdder written = new LongAdder();
     private volatile boolean reopen;
@@ -56,8 +57,17 @@ public final class ConnectionLog implements AutoCloseable {
 
     /** Returns a log of {@code file} with a queue of {@code capacity}; nothing is written before {@link #start}. */
     public ConnectionLog(Path file, int capacity) {
+        this(file, capacity, () -> { });
+    }
+
+    /**
+     * Returns a log of {@code file} with a queue of {@code capacity} that also tells {@code onDrop} of each entry
+     * dropped (from the thread that dropped it: an event loop or the writer; it must not block).
+     */
+    public ConnectionLog(Path file, int capacity, Runnable onDrop) {
         this.file = file;
         this.queue = new ArrayBlockingQueue<>(capacity);
+        this.onDrop = onDrop;
     }
 
     /**
@@ -80,8 +90,13 @@ public final class ConnectionLog implements AutoCloseable {
         if (queue.offer(entry)) {
             return true;
         }
-        dropped.increment();
+        drop();
         return false;
+    }
+
+    private void drop() {
+        dropped.increment();
+        onDrop.run();
     }
 
     /** Makes the writer close and reopen the file by its name before its next line (SIGHUP, for logrotate). */
@@ -131,18 +146,27 @@ public final class ConnectionLog implements AutoCloseable {
                         stop = true;
                         break;
                     }
-                    if (out != null) {
-                        line.setLength(0);
-                        format(entry, line);
+                    if (out == null) {
+                        drop();
+                        continue;
+                    }
+                    line.setLength(0);
+                    format(entry, line);
+                    try {
                         out.write(line.append('\n').toString());
                         written.increment();
-                    } else {
-                        dropped.increment();
+                    } catch (IOException failed) {
+                        out = failed(out, failed);
+                        drop();
                     }
                 }
                 batch.clear();
                 if (out != null && (queue.isEmpty() || stop)) {
-                    out.flush();
+                    try {
+                        out.flush();
+                    } catch (IOException failed) {
+                        out = failed(out, failed);
+                    }
                 }
                 if (stop) {
                     break;
@@ -150,8 +174,6 @@ public final class ConnectionLog implements AutoCloseable {
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        } catch (IOException e) {
-            log.error("Connection log stopped file={} error={}", file, e.toString());
         } finally {
             if (out != null) {
                 try {
@@ -161,6 +183,18 @@ public final class ConnectionLog implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /** A write failed (disk full, file system gone): entries are dropped and counted until the next reopen. */
+    private Writer failed(Writer out, IOException cause) {
+        log.error("Connection log write failed, entries are dropped until the next reopen (SIGHUP) file={} error={}",
+                file, cause.toString());
+        try {
+            out.close();
+        } catch (IOException e) {
+            // already failing: the write error above is the one to report
+        }
+        return null;
     }
 
     private Writer reopen(Writer out) {
@@ -185,8 +219,14 @@ public final class ConnectionLog implements AutoCloseable {
         b.append("{\"start\": ").append(seconds(e.startEpochNanos()))
                 .append(", \"client\": \"").append(e.client())
                 .append("\", \"clientPort\": ").append(e.clientPort())
-                .append(", \"service\": ").append(quote(e.service()))
-                .append(", \"port\": ").append(isNumber(e.port()) ? e.port() : quote(e.port()))
+                .append(", \"service\": ");
+        JsonText.appendQuoted(b, e.service()).append(", \"port\": ");
+        if (isNumber(e.port())) {
+            b.append(e.port());
+        } else {
+            JsonText.appendQuoted(b, e.port());
+        }
+        b
                 .append(", \"endpoint\": \"").append(e.endpoint())
                 .append("\", \"duration\": ").append(seconds(e.durationNanos()))
                 .append(", \"bytesToEndpoint\": ").append(e.bytesToEndpoint())
@@ -210,21 +250,6 @@ public final class ConnectionLog implements AutoCloseable {
             }
         }
         return true;
-    }
-
-    private static String quote(String s) {
-        StringBuilder b = new StringBuilder("\"");
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c == '"' || c == '\\') {
-                b.append('\\').append(c);
-            } else if (c < 0x20) {
-                b.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
-            } else {
-                b.append(c);
-            }
-        }
-        return b.append('"').toString();
     }
 
     /** Writes what is queued, then stops the writer and closes the file. */

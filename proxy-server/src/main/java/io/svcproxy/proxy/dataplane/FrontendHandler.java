@@ -15,6 +15,7 @@ import io.svcproxy.balancer.BackendSet;
 import io.svcproxy.balancer.BackendState;
 import io.svcproxy.balancer.Lease;
 import io.svcproxy.balancer.PickContext;
+import io.svcproxy.proxy.connlog.EndReason;
 import io.svcproxy.proxy.metrics.ProxyMetrics;
 import java.io.IOException;
 import java.net.ConnectException;
@@ -44,6 +45,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     static final AttributeKey<BackendState> BACKEND = AttributeKey.valueOf("svcproxy.backend");
     /** The endpoints a connection may use when not all ({@code externalTrafficPolicy: Local}); unset for all. */
     static final AttributeKey<LocalEndpoints> ELIGIBLE = AttributeKey.valueOf("svcproxy.eligible");
+    /** Why svcproxy itself closes a client channel from outside its event loop (a drain); unset otherwise. */
+    static final AttributeKey<EndReason> END = AttributeKey.valueOf("svcproxy.end");
 
     private static final Logger log = LoggerFactory.getLogger(FrontendHandler.class);
 
@@ -52,6 +55,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private final Transport transport;
     private final ProxyMetrics metrics;
     private final Admission admission;
+    private final ConnectionRecorder recorder;
 
     private Channel inbound;
     private Channel outbound;       // the endpoint channel being connected, then relayed to
@@ -62,14 +66,21 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private boolean endedEarly;     // the client sent FIN before the endpoint connection was up
     private long started;           // System.nanoTime() at accept, for idleTimeout before the relay starts
     private ScheduledFuture<?> idleCheck;
+    private EndReason end;          // set by what ends the connection here (idle, an error, giving up); else FIN
 
     FrontendHandler(ServicePort servicePort, DataPlaneSettings settings, Transport transport, ProxyMetrics metrics,
-                    Admission admission) {
+                    Admission admission, ConnectionRecorder recorder) {
         this.servicePort = servicePort;
         this.settings = settings;
         this.transport = transport;
         this.metrics = metrics;
         this.admission = admission;
+        this.recorder = recorder;
+    }
+
+    /** Marks {@code channel}, a client channel about to be closed from any thread, as ended for {@code reason}. */
+    static void markEnd(Channel channel, EndReason reason) {
+        channel.attr(END).setIfAbsent(reason);
     }
 
     @Override
@@ -192,6 +203,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private void giveUp() {
         log.info("Giving up connect service={} port={} client={} attempts={}", servicePort.serviceLabel(),
                 servicePort.portLabel(), inbound.remoteAddress(), attempts);
+        endFor(EndReason.ERROR);
         Relay.reset(inbound);
     }
 
@@ -310,6 +322,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         }
         log.debug("Closing idle connection service={} client={} endpoint={} relay={}",
                 servicePort.serviceLabel(), inbound.remoteAddress(), inbound.attr(BACKEND).get(), relay);
+        endFor(EndReason.IDLE);
         inbound.close(); // channelInactive closes the endpoint channel
     }
 
@@ -327,11 +340,49 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         } else if (outbound != null) {
             outbound.close(); // a connect in progress: its listener sees the client gone
         }
+        record();
+    }
+
+    private void endFor(EndReason reason) {
+        if (end == null) {
+            end = reason;
+        }
+    }
+
+    /** An I/O error is a reset (as logException, which counts epoll's NotYetConnectedException among them). */
+    private static EndReason endFor(Throwable cause) {
+        return cause instanceof IOException || cause instanceof java.nio.channels.NotYetConnectedException
+                ? EndReason.RST : EndReason.ERROR;
+    }
+
+    /**
+     * Records the connection, if it was given an endpoint, once the client channel closed: by then neither
+     * direction relays another byte. A drain marked on the channel comes first, then what this handler saw
+     * (idle, giving up, an error), then the relay's own failure; a connection closed otherwise ended with FINs.
+     */
+    private void record() {
+        BackendState backend = inbound.attr(BACKEND).get();
+        if (backend == null) {
+            return;
+        }
+        EndReason reason = inbound.attr(END).get();
+        if (reason == null) {
+            reason = end;
+        }
+        if (reason == null && relay != null && relay.failure() != null) {
+            reason = endFor(relay.failure());
+        }
+        if (reason == null) {
+            reason = EndReason.FIN;
+        }
+        recorder.ended(servicePort, started, (InetSocketAddress) inbound.remoteAddress(), backend.endpoint(),
+                relay == null ? 0 : relay.up.bytes(), relay == null ? 0 : relay.down.bytes(), reason);
     }
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         logException("client", cause);
+        endFor(endFor(cause));
         if (relay != null) {
             relay.failed(inbound, cause);
         } else {
@@ -385,6 +436,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     void outboundException(Channel channel, Throwable cause) {
         logException("endpoint", cause);
         if (relay != null && channel == outbound) {
+            endFor(endFor(cause));
             relay.failed(outbound, cause);
         } else {
             channel.close(); // a connect in progress: its listener decides

@@ -45,6 +45,7 @@ public final class ListenerManager implements AutoCloseable {
     private final UdpFlowLimit udpFlowLimit;
     private final Admission admission = new Admission();
     private final TcpAcceptor tcp;
+    private final ConnectionRecorder recorder;
     private final java.util.concurrent.ScheduledFuture<?> fdGuardTask;
     private volatile FdGuard fdGuard = FdGuard.PROCESS;
     private final java.util.concurrent.atomic.LongAdder fdPauses = new java.util.concurrent.atomic.LongAdder();
@@ -60,12 +61,13 @@ public final class ListenerManager implements AutoCloseable {
         this.transport = transport;
         this.metrics = metrics;
         this.settings = settings;
+        this.recorder = new ConnectionRecorder(metrics);
         this.udpFlowLimit = new UdpFlowLimit(settings.udp().maxFlows());
         this.bossGroup = transport.newGroup(1, new DefaultThreadFactory("svcproxy-accept", true));
         int threads = workerThreads > 0 ? workerThreads : Runtime.getRuntime().availableProcessors();
         this.workerGroup = transport.newGroup(threads, new DefaultThreadFactory("svcproxy-io", true));
         this.tcp = new TcpAcceptor(bossGroup, workerGroup, transport, metrics, admission, connections,
-                () -> this.settings);
+                () -> this.settings, recorder);
         log.info("Data plane started transport={} eventLoops={}", transport, threads);
         this.fdGuardTask = bossGroup.next().scheduleWithFixedDelay(this::checkFileDescriptors, FD_CHECK_MILLIS,
                 FD_CHECK_MILLIS, TimeUnit.MILLISECONDS);
@@ -133,6 +135,11 @@ public final class ListenerManager implements AutoCloseable {
         return workerGroup;
     }
 
+    /** Returns what records ended connections and flows: the connection log and each Service port's recent ones. */
+    public ConnectionRecorder recorder() {
+        return recorder;
+    }
+
     /** Returns the transport in use. */
     public Transport transport() {
         return transport;
@@ -172,7 +179,7 @@ public final class ListenerManager implements AutoCloseable {
     private UdpListener bindUdp(ServicePort servicePort, InetSocketAddress at, AddressKind kind)
             throws BindException {
         UdpListener udp = new UdpListener(servicePort, at, kind, transport, workerGroup.next(), udpFlowLimit,
-                () -> this.settings);
+                () -> this.settings, recorder);
         udp.bind();
         if (listenersClosed) {
             udp.stopNewFlows();
@@ -295,6 +302,7 @@ public final class ListenerManager implements AutoCloseable {
         }
         int left = connections.size() + udpFlowLimit.flows();
         for (Channel channel : connections) {
+            FrontendHandler.markEnd(channel, io.svcproxy.proxy.connlog.EndReason.DRAIN);
             channel.close();
         }
         for (ServiceKey key : List.copyOf(udpListeners.keySet())) {
@@ -312,6 +320,7 @@ public final class ListenerManager implements AutoCloseable {
             unbind(key);
         }
         for (Channel channel : connections) {
+            FrontendHandler.markEnd(channel, io.svcproxy.proxy.connlog.EndReason.DRAIN);
             channel.close();
         }
         bossGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();

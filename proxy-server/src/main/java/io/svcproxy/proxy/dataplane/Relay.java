@@ -76,6 +76,8 @@ final class Relay {
     final Direction down;
     /** System.nanoTime() of the last read or drain on either side, for idleTimeout. */
     private long lastActivity = System.nanoTime();
+    /** The first I/O error or exception that failed the relay, for the connection log's {@code end}; or null. */
+    private Throwable failure;
 
     Relay(Channel inbound, Channel outbound, ServicePort servicePort, ConnectionCounters counters, Lease lease) {
         this.inbound = inbound;
@@ -121,12 +123,20 @@ final class Relay {
      * so that the peer behind it sees a reset too rather than a FIN that would read as a complete stream.
      */
     void failed(Channel failed, Throwable cause) {
+        if (failure == null) {
+            failure = cause;
+        }
         if (log.isDebugEnabled()) {
             log.debug("Relay reset failed={} client={} up={} down={} cause={}", failed == inbound ? "client" : "endpoint",
                     inbound.remoteAddress(), up, down, cause.toString());
         }
         failed.close();
         reset(failed == inbound ? outbound : inbound);
+    }
+
+    /** Returns the first error that failed the relay, or {@code null} when none did. */
+    Throwable failure() {
+        return failure;
     }
 
     /** Handles {@code closed} having closed without an error: the other channel is closed at once. */
@@ -170,6 +180,8 @@ final class Relay {
         private boolean ended;
         /** The FIN was passed on: {@code to} is flushed and its output shut down. */
         private boolean finPassed;
+        /** Bytes read from {@code from} and written to {@code to}. */
+        private long bytes;
 
         private Direction(Channel from, Channel to, boolean toEndpoint) {
             this.from = from;
@@ -186,6 +198,7 @@ final class Relay {
             lastActivity = System.nanoTime();
             if (msg instanceof ByteBuf buf) {
                 int n = buf.readableBytes();
+                bytes += n;
                 if (toEndpoint) {
                     servicePort.addBytesToEndpoint(n);
                     counters.addBytesToEndpoint(n);
@@ -268,6 +281,11 @@ final class Relay {
                     }
                 });
             });
+        }
+
+        /** Returns the bytes relayed this way. */
+        long bytes() {
+            return bytes;
         }
 
         /** Returns whether {@code from} sent its FIN. */

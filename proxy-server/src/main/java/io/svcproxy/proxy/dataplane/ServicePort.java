@@ -42,6 +42,8 @@ public final class ServicePort {
     private final UdpCounters udp = new UdpCounters();
     private volatile LocalEndpoints local;
     private volatile Map<InetSocketAddress, AddressKind> extraAddresses = Map.of();
+    private final io.svcproxy.proxy.connlog.RecentConnections recent =
+            new io.svcproxy.proxy.connlog.RecentConnections(io.svcproxy.proxy.connlog.RecentConnections.DEFAULT_CAPACITY);
 
     public ServicePort(ServicePortSpec spec, BackendSet backendSet) {
         this.key = spec.key();
@@ -97,6 +99,11 @@ public final class ServicePort {
         return spec.port().label();
     }
 
+    /** Returns the last connections and flows of this Service port that ended, for the "what if" card. */
+    public io.svcproxy.proxy.connlog.RecentConnections recent() {
+        return recent;
+    }
+
     /** Returns the client channels of the connections open on this Service port. */
     public Set<Channel> connections() {
         return connections;
@@ -113,6 +120,7 @@ public final class ServicePort {
         for (Channel channel : connections) {
             io.svcproxy.balancer.BackendState backend = channel.attr(FrontendHandler.BACKEND).get();
             if (backend != null && backend.endpoint().equals(endpoint)) {
+                FrontendHandler.markEnd(channel, io.svcproxy.proxy.connlog.EndReason.DRAIN);
                 channel.close();
                 closed++;
             }
@@ -123,7 +131,10 @@ public final class ServicePort {
     /** Closes every open connection of this Service port; returns how many. */
     public int closeConnections() {
         int closed = connections.size();
-        connections.forEach(Channel::close);
+        for (Channel channel : connections) {
+            FrontendHandler.markEnd(channel, io.svcproxy.proxy.connlog.EndReason.DRAIN);
+            channel.close();
+        }
         return closed;
     }
 

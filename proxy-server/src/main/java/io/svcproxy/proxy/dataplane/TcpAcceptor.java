@@ -24,9 +24,12 @@ final class TcpAcceptor {
     private final Admission admission;
     private final Set<Channel> connections;
     private final Supplier<DataPlaneSettings> settings;
+    private final ConnectionRecorder recorder;
 
     TcpAcceptor(EventLoopGroup bossGroup, EventLoopGroup workerGroup, Transport transport, ProxyMetrics metrics,
-                Admission admission, Set<Channel> connections, Supplier<DataPlaneSettings> settings) {
+                Admission admission, Set<Channel> connections, Supplier<DataPlaneSettings> settings,
+                ConnectionRecorder recorder) {
+        this.recorder = recorder;
         this.bossGroup = bossGroup;
         this.workerGroup = workerGroup;
         this.transport = transport;
@@ -83,6 +86,6 @@ final class TcpAcceptor {
         if (decision.eligible() != null) {
             ch.attr(FrontendHandler.ELIGIBLE).set(decision.eligible());
         }
-        ch.pipeline().addLast(new FrontendHandler(servicePort, s, transport, metrics, admission));
+        ch.pipeline().addLast(new FrontendHandler(servicePort, s, transport, metrics, admission, recorder));
     }
 }

@@ -69,6 +69,8 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
     public static final String ENDPOINTS = "svcproxy.endpoints";
     /** {@code svcproxy_config_reloads_total}: counter; result. */
     public static final String CONFIG_RELOADS = "svcproxy.config.reloads";
+    /** {@code svcproxy_connection_log_dropped_total}: counter; connection log lines dropped (queue full). */
+    public static final String CONNECTION_LOG_DROPPED = "svcproxy.connection.log.dropped";
     /** {@code svcproxy_ejections_total}: counter; service, port, endpoint. */
     public static final String EJECTIONS = "svcproxy.ejections";
     /** {@code svcproxy_rejected_connections_total}: counter; service, port, reason. */
@@ -119,6 +121,7 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
     private final PrometheusMeterRegistry registry;
     private final Counter reloadsApplied;
     private final Counter reloadsRejected;
+    private final Counter connectionLogDropped;
     private final Map<ServiceKey, PortMeters> ports = new ConcurrentHashMap<>();
     private final List<AutoCloseable> binders = new ArrayList<>();
     private final HttpRequestMeters httpRequests;
@@ -143,6 +146,8 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
         this.reloadsRejected = Counter.builder(CONFIG_RELOADS).tag(TAG_RESULT, "rejected")
                 .description("Config changes, applied or rejected as invalid").register(registry);
         this.httpRequests = new HttpRequestMeters(registry);
+        this.connectionLogDropped = Counter.builder(CONNECTION_LOG_DROPPED)
+                .description("Connection log lines dropped because its queue was full").register(registry);
         if (bindSystemMetrics) {
             bindSystemMetrics();
         }
@@ -210,6 +215,11 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
     @Override
     public void httpRequest(String ingress, String host, String path, String service, int code, long nanos) {
         httpRequests.record(ingress, host, path, service, code, nanos);
+    }
+
+    @Override
+    public void connectionLogDropped() {
+        connectionLogDropped.increment();
     }
 
     @Override

@@ -47,6 +47,10 @@ public interface ProxyMetrics {
     default void httpRequest(String ingress, String host, String path, String service, int code, long nanos) {
     }
 
+    /** An entry of the connection log was dropped (its queue was full): any thread, must not block. */
+    default void connectionLogDropped() {
+    }
+
     /** A config change was applied or rejected. */
     default void reload(boolean applied) {
     }

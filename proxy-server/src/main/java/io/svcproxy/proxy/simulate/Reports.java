@@ -2,6 +2,7 @@ package io.svcproxy.proxy.simulate;
 
 import io.svcproxy.balancer.sim.SchedulerResult;
 import io.svcproxy.balancer.sim.Timeline;
+import io.svcproxy.proxy.connlog.JsonText;
 
 import java.util.Locale;
 
@@ -65,18 +66,7 @@ public final class Reports {
     }
 
     static String quote(String s) {
-        StringBuilder b = new StringBuilder("\"");
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c == '"' || c == '\\') {
-                b.append('\\').append(c);
-            } else if (c < 0x20) {
-                b.append(String.format(Locale.ROOT, "\\u%04x", (int) c));
-            } else {
-                b.append(c);
-            }
-        }
-        return b.append('"').toString();
+        return JsonText.quote(s);
     }
 
     /** Returns one self-contained HTML page (inline SVG and CSS, nothing fetched) with a chart per scheduler. */

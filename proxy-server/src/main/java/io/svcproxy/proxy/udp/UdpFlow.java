@@ -19,6 +19,11 @@ final class UdpFlow {
     final Lease lease;
     /** The socket toward the endpoint; {@code null} in unit tests of the table. */
     Channel channel;
+    /** System.nanoTime() of the first datagram, the flow's start in the connection log. */
+    final long started;
+    /** Bytes of the client's datagrams relayed to the endpoint, and of the endpoint's relayed back. */
+    long bytesToEndpoint;
+    long bytesToClient;
     /** System.nanoTime() of the last datagram either way. */
     long lastActivity;
     /** Datagrams the client sent. */
@@ -41,6 +46,7 @@ final class UdpFlow {
         this.backend = backend;
         this.lease = lease;
         this.lastActivity = now;
+        this.started = now;
     }
 
     @Override

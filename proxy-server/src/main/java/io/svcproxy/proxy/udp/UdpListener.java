@@ -63,6 +63,7 @@ public final class UdpListener {
     private final EventLoop loop;
     private final UdpFlowLimit limit;
     private final Supplier<DataPlaneSettings> settings;
+    private final io.svcproxy.proxy.dataplane.ConnectionRecorder recorder;
     private final FlowTable table = new FlowTable(0, 0);
     private final List<Channel> dirty = new ArrayList<>(); // flow sockets written to in this read loop
     private Channel channel;
@@ -73,7 +74,9 @@ public final class UdpListener {
      * @param kind which of the Service port's addresses {@code address} is (source ranges and traffic policy)
      */
     public UdpListener(ServicePort servicePort, InetSocketAddress address, AddressKind kind, Transport transport,
-                       EventLoop loop, UdpFlowLimit limit, Supplier<DataPlaneSettings> settings) {
+                       EventLoop loop, UdpFlowLimit limit, Supplier<DataPlaneSettings> settings,
+                       io.svcproxy.proxy.dataplane.ConnectionRecorder recorder) {
+        this.recorder = recorder;
         this.servicePort = servicePort;
         this.address = address;
         this.kind = kind;
@@ -176,6 +179,7 @@ public final class UdpListener {
         servicePort.udp().toEndpoint();
         servicePort.addBytesToEndpoint(size);
         flow.backend.counters().addBytesToEndpoint(size);
+        flow.bytesToEndpoint += size;
     }
 
     /** The length of a v2 header with two IPv6 addresses: the most a header takes from a datagram's room. */
@@ -343,6 +347,7 @@ public final class UdpListener {
         servicePort.udp().toClient();
         servicePort.addBytesToClient(size);
         flow.backend.counters().addBytesToClient(size);
+        flow.bytesToClient += size;
         if (last) {
             end(flow, "responses");
         }
@@ -372,7 +377,7 @@ public final class UdpListener {
             log.warn("Unexpected error service={} endpoint={} client={}", servicePort.serviceLabel(),
                     flow.backend.endpoint(), flow.client, cause);
         }
-        end(flow, "refused");
+        end(flow, refused(cause) ? "refused" : "error");
     }
 
     static boolean refused(Throwable cause) {
@@ -405,6 +410,26 @@ public final class UdpListener {
         }
         log.debug("Flow ended service={} client={} endpoint={} reason={} responses={}", servicePort.serviceLabel(),
                 flow.client, flow.backend.endpoint(), why, flow.responses);
+        recorder.ended(servicePort, flow.started, flow.client, flow.backend.endpoint(), flow.bytesToEndpoint,
+                flow.bytesToClient, endReason(why));
+    }
+
+    /** Maps why a flow ended to the connection log's {@code end}: the flow's equivalents of TCP's ends. */
+    static io.svcproxy.proxy.connlog.EndReason endReason(String why) {
+        switch (why) {
+            case "responses":
+                return io.svcproxy.proxy.connlog.EndReason.FIN;   // got every answer: a clean end
+            case "idle":
+            case "expired":
+                return io.svcproxy.proxy.connlog.EndReason.IDLE;
+            case "refused":
+                return io.svcproxy.proxy.connlog.EndReason.RST;   // ICMP port unreachable, as a reset
+            case "endpoint not usable":
+            case "closed":
+                return io.svcproxy.proxy.connlog.EndReason.DRAIN; // its endpoint left, or the Service port closed
+            default:
+                return io.svcproxy.proxy.connlog.EndReason.ERROR;
+        }
     }
 
     /** The handler of the listening socket: client datagrams. */

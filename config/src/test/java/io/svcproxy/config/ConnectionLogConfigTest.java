@@ -1,0 +1,68 @@
+package io.svcproxy.config;
+
+import static io.svcproxy.config.ConfigAssertions.errors;
+import static io.svcproxy.config.ConfigAssertions.parse;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code proxy.connectionLog}: off by default, a file resolved against the config's folder, bad values with line:column. */
+class ConnectionLogConfigTest {
+    @Test
+    void isOffByDefault() {
+        assertThat(parse("proxy: {scheduler: rr}\n").proxy().connectionLog()).isNull();
+        assertThat(ProxySettings.defaults().connectionLog()).isNull();
+    }
+
+    @Test
+    void isOffWithOffOrFalse() {
+        assertThat(parse("proxy:\n  connectionLog: off\n").proxy().connectionLog()).isNull();
+        assertThat(parse("proxy:\n  connectionLog: false\n").proxy().connectionLog()).isNull();
+    }
+
+    @Test
+    void resolvesARelativeFileAgainstTheConfigsFolder(@TempDir Path dir) throws Exception {
+        Path config = dir.resolve("svcproxy.yaml");
+        Files.writeString(config, "proxy:\n  connectionLog: connections.log\n");
+        assertThat(ConfigLoader.load(config).proxy().connectionLog()).isEqualTo(dir.resolve("connections.log"));
+    }
+
+    @Test
+    void keepsAnAbsoluteFile(@TempDir Path dir) {
+        Path log = dir.resolve("c.log");
+        assertThat(parse("proxy:\n  connectionLog: " + log + "\n").proxy().connectionLog()).isEqualTo(log);
+    }
+
+    @Test
+    void rejectsAFileInAFolderThatDoesNotExist(@TempDir Path dir) {
+        Path log = dir.resolve("missing").resolve("c.log");
+        assertThat(errors("proxy:\n  connectionLog: " + log + "\n")).containsExactly("svcproxy.yaml:2:18: "
+                + "connectionLog: " + log + " (expected: a file in an existing folder, or off)");
+    }
+
+    @Test
+    void rejectsAFolder(@TempDir Path dir) {
+        assertThat(errors("proxy:\n  connectionLog: " + dir + "\n")).containsExactly("svcproxy.yaml:2:18: "
+                + "connectionLog: " + dir + " (expected: a file in an existing folder, or off)");
+    }
+
+    @Test
+    void rejectsAnEmptyValueAndAList() {
+        assertThat(errors("proxy:\n  connectionLog: \"\"\n")).containsExactly(
+                "svcproxy.yaml:2:18: connectionLog: \"\" (expected: a file path)");
+        assertThat(errors("proxy:\n  connectionLog: [a.log]\n")).containsExactly(
+                "svcproxy.yaml:2:18: connectionLog: a list (expected: a file path)");
+    }
+
+    @Test
+    void aRejectedReloadNamesTheLine(@TempDir Path dir) throws Exception {
+        Path config = dir.resolve("svcproxy.yaml");
+        Files.writeString(config, "proxy:\n  scheduler: rr\n  connectionLog: nope/c.log\n");
+        assertThatThrownBy(() -> ConfigLoader.load(config)).isInstanceOf(ConfigException.class)
+                .hasMessageContaining(config + ":3:18: connectionLog: nope/c.log (expected: a file in an existing folder");
+    }
+}

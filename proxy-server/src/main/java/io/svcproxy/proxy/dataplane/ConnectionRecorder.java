@@ -1,0 +1,120 @@
+package io.svcproxy.proxy.dataplane;
+
+import io.svcproxy.proxy.connlog.ConnectionLog;
+import io.svcproxy.proxy.connlog.EndReason;
+import io.svcproxy.proxy.metrics.ProxyMetrics;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Records each ended TCP connection and UDP flow: into its Service port's {@link
+ * io.svcproxy.proxy.connlog.RecentConnections} (the "what if" card) and, when {@code proxy.connectionLog} is
+ * set, into the {@link ConnectionLog}. {@link #ended} is called on event loops and never blocks: it builds one
+ * entry and hands it over. The log is set, replaced (a new file name), removed and reopened by the control plane.
+ */
+public final class ConnectionRecorder implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(ConnectionRecorder.class);
+
+    private final ProxyMetrics metrics;
+    /** The epoch nanoseconds at System.nanoTime() 0: a start read once per connection as nanoTime is exact to the ns. */
+    private final long epochOffsetNanos;
+    private volatile ConnectionLog connectionLog;
+
+    public ConnectionRecorder(ProxyMetrics metrics) {
+        this.metrics = Objects.requireNonNull(metrics, "metrics");
+        Instant now = Instant.now();
+        this.epochOffsetNanos = now.getEpochSecond() * 1_000_000_000L + now.getNano() - System.nanoTime();
+    }
+
+    /** Returns the epoch nanoseconds of the System.nanoTime() {@code nanoTime}. */
+    public long epochNanos(long nanoTime) {
+        return epochOffsetNanos + nanoTime;
+    }
+
+    /**
+     * Records a connection or flow of {@code port} that ended now. Event-loop thread; never blocks.
+     *
+     * @param startNanoTime System.nanoTime() when the client connected (its first datagram for a flow)
+     * @param endpoint the endpoint it was given, {@code ip:port}
+     */
+    public void ended(ServicePort port, long startNanoTime, InetSocketAddress client, String endpoint,
+                      long bytesToEndpoint, long bytesToClient, EndReason end) {
+        long now = System.nanoTime();
+        ConnectionLog.Entry entry = new ConnectionLog.Entry(epochNanos(startNanoTime),
+                client.getAddress().getHostAddress(), client.getPort(), port.serviceLabel(), port.portLabel(),
+                endpoint, Math.max(0, now - startNanoTime), bytesToEndpoint, bytesToClient, end.label());
+        port.recent().add(entry);
+        ConnectionLog out = connectionLog;
+        if (out != null) {
+            out.log(entry);
+        }
+    }
+
+    /**
+     * Writes to {@code file} from now on ({@code null}: no log), closing the previous log after what it queued is
+     * written. Keeps the log in force when {@code file} is the same. Control-plane thread.
+     *
+     * @throws IOException {@code file} cannot be opened; the previous log is kept
+     */
+    public void setFile(Path file) throws IOException {
+        setFile(file, ConnectionLog.DEFAULT_CAPACITY);
+    }
+
+    /** As {@link #setFile(Path)}, with a queue of {@code capacity} entries (tests fill a small one). */
+    synchronized void setFile(Path file, int capacity) throws IOException {
+        ConnectionLog previous = connectionLog;
+        if (previous != null && previous.file().equals(file)) {
+            return;
+        }
+        ConnectionLog next = null;
+        if (file != null) {
+            next = new ConnectionLog(file, capacity, metrics::connectionLogDropped);
+            next.start();
+        }
+        connectionLog = next;
+        if (previous != null) {
+            closeQuietly(previous);
+        }
+        if (next != null) {
+            log.info("Connection log file={}", file);
+        } else if (previous != null) {
+            log.info("Connection log off (was file={})", previous.file());
+        }
+    }
+
+    /** Returns the log in force, or {@code null}. */
+    public ConnectionLog connectionLog() {
+        return connectionLog;
+    }
+
+    /** Makes the log reopen its file by name before its next line (SIGHUP, for logrotate). Any thread. */
+    public void reopen() {
+        ConnectionLog out = connectionLog;
+        if (out != null) {
+            out.reopen();
+        }
+    }
+
+    private static void closeQuietly(ConnectionLog l) {
+        try {
+            l.close();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Writes what is queued and closes the log. */
+    @Override
+    public synchronized void close() {
+        ConnectionLog out = connectionLog;
+        connectionLog = null;
+        if (out != null) {
+            closeQuietly(out);
+        }
+    }
+}

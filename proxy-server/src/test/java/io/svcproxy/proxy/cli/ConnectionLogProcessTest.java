@@ -1,0 +1,73 @@
+package io.svcproxy.proxy.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.svcproxy.proxy.cli.TestBackend.Mode;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The connection log of svcproxy as a process, rotated as logrotate does: rename the file, then SIGHUP. */
+@Timeout(value = 90, unit = TimeUnit.SECONDS)
+class ConnectionLogProcessTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void sighupAfterARenameReopensTheLogByName() throws Exception {
+        try (TestBackend a = TestBackend.start(new InetSocketAddress("127.0.0.205", 0), "a", Mode.NAME)) {
+            Path config = dir.resolve("svcproxy.yaml");
+            Path log = dir.resolve("connections.log");
+            Path rotated = dir.resolve("connections.log.1");
+            Files.writeString(config, """
+                    proxy: {admin: off, connectionLog: connections.log}
+                    services:
+                      - name: web
+                        clusterIP: 127.0.10.205
+                        ports: [{port: 18205}]
+                        endpoints: [{ip: 127.0.0.205, port: %d}]
+                    """.formatted(a.address().getPort()));
+            try (SvcproxyProcess p = SvcproxyProcess.start(dir, "run", "--config", config.toString())) {
+                await().atMost(Duration.ofSeconds(30)).until(() -> ProcessTest.accepts("127.0.10.205", 18205)
+                        || !p.isAlive());
+                int first = connect(); // the probe above was the first line already
+                await().atMost(Duration.ofSeconds(10)).until(() -> lines(log).size() == 2);
+                Files.move(log, rotated);
+                int beforeHup = connect();   // still written to the renamed file: it is open
+                await().atMost(Duration.ofSeconds(10)).until(() -> lines(rotated).size() == 3);
+                p.signal("HUP");
+                await().atMost(Duration.ofSeconds(10)).until(() -> p.stderr().contains("Received SIGHUP"));
+                int afterHup = connect();
+                await().atMost(Duration.ofSeconds(10)).until(() -> lines(log).size() == 1);
+                // lines are written as connections end: the probe's may come after the first connection's
+                assertThat(lines(rotated)).anyMatch(l -> l.contains("\"clientPort\": " + first + ","))
+                        .anyMatch(l -> l.contains("\"clientPort\": " + beforeHup + ","));
+                assertThat(lines(log).get(0)).contains("\"clientPort\": " + afterHup + ",")
+                        .contains("\"service\": \"default/web\"").contains("\"end\": \"fin\"");
+                p.terminate();
+                assertThat(p.waitFor(15)).isZero();
+                assertThat(lines(rotated)).hasSize(3);
+                assertThat(lines(log)).hasSize(1);
+            }
+        }
+    }
+
+    private static int connect() throws Exception {
+        try (Socket s = ProcessTest.connect("127.0.10.205", 18205)) {
+            assertThat(s.getInputStream().readAllBytes()).isNotEmpty();
+            return s.getLocalPort();
+        }
+    }
+
+    private static List<String> lines(Path file) throws Exception {
+        return Files.exists(file) ? Files.readAllLines(file) : List.of();
+    }
+}
