@@ -28,6 +28,8 @@ public final class BackendSet {
     private final Map<AffinityTable.Endpoint, BackendState> byEndpoint;
     private final AffinityTable table;
     private final LongSupplier nanoTime;
+    /** What {@code random} draws from, kept for the schedulers built on later updates. */
+    private final java.util.random.RandomGenerator random;
     /** The backends published out of service (ejected or unhealthy, weight 0); usually empty. */
     private final List<BackendState> outOfService;
     /** Whether the list holds a draining endpoint (left, with connections still open). */
@@ -35,7 +37,8 @@ public final class BackendSet {
 
     private BackendSet(String schedulerName, Set<SchedulerFlag> flags, SessionAffinity affinity,
                        List<BackendState> backends, Scheduler scheduler, AffinityTable table,
-                       LongSupplier nanoTime) {
+                       LongSupplier nanoTime, java.util.random.RandomGenerator random) {
+        this.random = random;
         this.schedulerName = schedulerName;
         this.flags = flags;
         this.affinity = affinity;
@@ -88,12 +91,23 @@ public final class BackendSet {
      */
     public static BackendSet of(String scheduler, Set<SchedulerFlag> flags, SessionAffinity affinity,
                                 List<BackendState> backends, LongSupplier nanoTime) {
+        return of(scheduler, flags, affinity, backends, nanoTime, RandomScheduler.THREAD_LOCAL);
+    }
+
+    /**
+     * Returns a new set whose {@code random} scheduler, now and after updates, draws from {@code random} (the
+     * simulator's seeded replay; the proxy's sets draw from each event loop's own generator).
+     */
+    public static BackendSet of(String scheduler, Set<SchedulerFlag> flags, SessionAffinity affinity,
+                                List<BackendState> backends, LongSupplier nanoTime,
+                                java.util.random.RandomGenerator random) {
         Objects.requireNonNull(affinity, "affinity");
         Objects.requireNonNull(nanoTime, "nanoTime");
+        Objects.requireNonNull(random, "random");
         List<BackendState> list = List.copyOf(backends);
         Set<SchedulerFlag> flagSet = copyFlags(flags);
-        Scheduler s = Schedulers.create(scheduler, flagSet, list);
-        return new BackendSet(scheduler, flagSet, affinity, list, s, new AffinityTable(), nanoTime);
+        Scheduler s = Schedulers.create(scheduler, flagSet, list, random);
+        return new BackendSet(scheduler, flagSet, affinity, list, s, new AffinityTable(), nanoTime, random);
     }
 
     /**
@@ -113,9 +127,9 @@ public final class BackendSet {
         if (scheduler.equals(schedulerName) && flagSet.equals(this.flags)) {
             next = sameList(this.backends, list) ? this.scheduler : this.scheduler.withBackends(list);
         } else {
-            next = Schedulers.create(scheduler, flagSet, list);
+            next = Schedulers.create(scheduler, flagSet, list, random);
         }
-        BackendSet set = new BackendSet(scheduler, flagSet, affinity, list, next, table, nanoTime);
+        BackendSet set = new BackendSet(scheduler, flagSet, affinity, list, next, table, nanoTime, random);
         if (affinity.clientIp()) {
             table.retain(set.byEndpoint.keySet());
         } else {

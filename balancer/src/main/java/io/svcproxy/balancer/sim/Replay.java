@@ -56,7 +56,7 @@ final class Replay {
     private long refused;
 
     Replay(String scheduler, Set<SchedulerFlag> flags, SessionAffinity affinity, InetAddress destination,
-           List<Target> targets, boolean trackMoves) {
+           List<Target> targets, boolean trackMoves, java.util.random.RandomGenerator random) {
         this.scheduler = scheduler;
         this.flags = flags;
         this.affinity = affinity;
@@ -64,7 +64,7 @@ final class Replay {
         this.clock = new long[1];
         this.stats = new java.util.LinkedHashMap<>();
         this.moves = trackMoves ? new ClientMoves() : null;
-        this.set = BackendSet.of(scheduler, flags, affinity, build(List.of(), targets), () -> clock[0]);
+        this.set = BackendSet.of(scheduler, flags, affinity, build(List.of(), targets), () -> clock[0], random);
     }
 
     /** Builds the list as the reconciler does: targets with their weights, removed endpoints with connections draining. */

@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.SplittableRandom;
 
 /**
  * Replays one Service port's connections, in start order, under several schedulers at once, each from a fresh
@@ -52,6 +53,18 @@ public final class Simulation {
      */
     public static Simulation create(List<String> schedulers, Set<SchedulerFlag> flags, SessionAffinity affinity,
                                     InetAddress destination, List<Target> endpoints, List<EndpointChange> events) {
+        return create(schedulers, flags, affinity, destination, endpoints, events, 1);
+    }
+
+    /**
+     * Returns a simulation of one Service port whose {@code random} scheduler draws from a generator seeded with
+     * {@code seed} ({@link SplittableRandom}): the same seed, the same picks.
+     *
+     * @throws IllegalArgumentException as {@link #create(List, Set, SessionAffinity, InetAddress, List, List)}
+     */
+    public static Simulation create(List<String> schedulers, Set<SchedulerFlag> flags, SessionAffinity affinity,
+                                    InetAddress destination, List<Target> endpoints, List<EndpointChange> events,
+                                    long seed) {
         Objects.requireNonNull(destination, "destination");
         for (int i = 1; i < events.size(); i++) {
             if (events.get(i).at() < events.get(i - 1).at()) {
@@ -74,7 +87,7 @@ public final class Simulation {
                 }
             }
             sim.replays.add(new Replay(name, own, affinity, destination, List.copyOf(sim.targets.values()),
-                    !events.isEmpty()));
+                    !events.isEmpty(), new SplittableRandom(seed)));
         }
         return sim;
     }

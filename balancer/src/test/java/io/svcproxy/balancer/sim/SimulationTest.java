@@ -232,4 +232,25 @@ class SimulationTest {
         assertThatThrownBy(() -> Simulation.create(List.of("xx"), Set.of(), SessionAffinity.NONE, CLUSTER_IP,
                 weighted(1), List.of())).hasMessageContaining("unknown scheduler: xx");
     }
+
+    @Test
+    void randomIsTheSameForTheSameSeedAndDiffersForAnother() {
+        List<Connection> cs = new ArrayList<>();
+        for (int i = 0; i < 200; i++) {
+            cs.add(conn(i, "1.1.1." + (i % 50), 1, 0.5));
+        }
+        List<String> first = picks(cs, 7);
+        assertThat(picks(cs, 7)).isEqualTo(first);
+        assertThat(picks(cs, 8)).isNotEqualTo(first);
+        assertThat(first).contains("127.0.0.71:8080", "127.0.0.72:8080", "127.0.0.73:8080");
+    }
+
+    private static List<String> picks(List<Connection> cs, long seed) {
+        List<String> out = new ArrayList<>();
+        Simulation sim = Simulation.create(List.of("random"), Set.of(), SessionAffinity.NONE, CLUSTER_IP,
+                weighted(1, 1, 1), List.of(), seed).onPick((s, c, e) -> out.add(e));
+        cs.forEach(sim::accept);
+        sim.finish();
+        return out;
+    }
 }

@@ -67,7 +67,7 @@ final class SimulateCommand implements Callable<Integer> {
         try {
             ProxyConfig loaded = ConfigLoader.load(config);
             SimulationRun.Report report = SimulationRun.run(loaded, config.toString(), trace, service, schedulers,
-                    events);
+                    events, seed);
             out.print(json ? Reports.json(report) + System.lineSeparator() : Reports.table(report));
             out.flush();
             if (html != null) {

@@ -44,10 +44,11 @@ public final class SimulationRun {
      * @param service {@code ns/name[:port]} or {@code null}
      * @param schedulers the schedulers, or empty for the configured one
      * @param events EVENTS.yaml or {@code null}
+     * @param seed the seed of the {@code random} scheduler
      * @throws InputException bad trace, events or choice of Service, as {@code FILE:LINE: message}
      */
     public static Report run(ProxyConfig config, String configFile, Path trace, String service,
-                             List<String> schedulers, Path events) throws IOException, InputException {
+                             List<String> schedulers, Path events, long seed) throws IOException, InputException {
         List<ServicePortSpec> ports = ServicePorts.resolve(config);
         try (TraceReader reader = new TraceReader(trace); StartOrder order = new StartOrder()) {
             TraceRow first = reader.next();
@@ -75,7 +76,7 @@ public final class SimulationRun {
             Simulation sim;
             try {
                 sim = Simulation.create(names, chosen.service().schedulerFlags(), chosen.service().sessionAffinity(),
-                        chosen.key().clusterIP(), targets, changes);
+                        chosen.key().clusterIP(), targets, changes, seed);
             } catch (IllegalArgumentException e) {
                 throw new InputException("--schedulers", e.getMessage());
             }

@@ -183,4 +183,21 @@ class SimulateCommandTest {
         assertThat(r.code()).isEqualTo(2);
         assertThat(r.err()).startsWith("--schedulers: unknown scheduler: fast");
     }
+
+    @Test
+    void randomFollowsTheSeedTheSameSeedTheSameReport() throws IOException {
+        Path config = write("c.yaml", CONFIG);
+        StringBuilder csv = new StringBuilder("start,client,clientPort,duration\n");
+        for (int i = 0; i < 60; i++) {
+            csv.append(i).append(",10.1.0.").append(i % 9).append(',').append(1000 + i).append(",0.5\n");
+        }
+        Path trace = write("t.csv", csv.toString());
+        String[] args = {"simulate", "--config", config.toString(), "--trace", trace.toString(), "--schedulers",
+            "random", "--json", "--seed", "5"};
+        CommandLineTest.Result first = run(args);
+        assertThat(first.code()).isZero();
+        assertThat(run(args).out()).isEqualTo(first.out());
+        args[args.length - 1] = "6";
+        assertThat(run(args).out()).isNotEqualTo(first.out());
+    }
 }
