@@ -17,6 +17,7 @@ import org.yaml.snakeyaml.nodes.SequenceNode;
 final class ExposureBinder extends BinderSupport {
     static final String TYPES = "ClusterIP, NodePort or LoadBalancer";
     static final String CIDR_EXPECTED = "a CIDR such as 10.0.0.0/8 or 2001:db8::/32, host bits zero";
+    static final String NODE_ADDRESS_EXPECTED = "a list of IP addresses, or CIDRs for this host's addresses in them";
     static final String RANGE_EXPECTED = "LOW-HIGH, two ports 1..65535 with LOW <= HIGH, such as 30000-32767";
 
     /** The first port that took each {@code nodePort/protocol}, for the check that no two share one. */
@@ -28,8 +29,11 @@ final class ExposureBinder extends BinderSupport {
 
     NodeSettings node(Fields f) {
         NodeSettings d = NodeSettings.defaults();
-        List<InetAddress> addresses = f.has("nodeAddresses")
-                ? ips(f.value("nodeAddresses"), f.child("nodeAddresses")) : d.nodeAddresses();
+        List<InetAddress> addresses = new ArrayList<>();
+        List<Cidr> ranges = new ArrayList<>();
+        if (f.has("nodeAddresses")) {
+            nodeAddresses(f.value("nodeAddresses"), f.child("nodeAddresses"), addresses, ranges);
+        }
         int low = d.nodePortLow();
         int high = d.nodePortHigh();
         if (f.has("nodePortRange")) {
@@ -53,7 +57,7 @@ final class ExposureBinder extends BinderSupport {
                     Names.DNS1123_SUBDOMAIN_EXPECTED);
             nodeName = v == null ? nodeName : v;
         }
-        return new NodeSettings(addresses, low, high, nodeName);
+        return new NodeSettings(addresses, low, high, nodeName, ranges);
     }
 
     ServiceExposure exposure(Fields f) {
@@ -164,6 +168,45 @@ final class ExposureBinder extends BinderSupport {
             }
         }
         return out;
+    }
+
+    /** {@code proxy.nodeAddresses}: IP addresses, and CIDRs standing for this host's addresses inside them. */
+    private void nodeAddresses(Node node, String path, List<InetAddress> addresses, List<Cidr> ranges) {
+        SequenceNode list = Values.list(node, path, NODE_ADDRESS_EXPECTED, p);
+        if (list == null) {
+            return;
+        }
+        Map<Object, Node> seen = new HashMap<>();
+        for (int i = 0; i < list.getValue().size(); i++) {
+            Node item = list.getValue().get(i);
+            String itemPath = path + "[" + i + "]";
+            String v = Values.text(item, itemPath, NODE_ADDRESS_EXPECTED, p);
+            if (v == null) {
+                continue;
+            }
+            Object value;
+            if (v.contains("/")) {
+                try {
+                    value = Cidr.parse(v);
+                } catch (IllegalArgumentException e) {
+                    Values.wrong(p, item, itemPath, CIDR_EXPECTED);
+                    continue;
+                }
+            } else {
+                value = Values.ip(item, itemPath, p);
+                if (value == null) {
+                    continue;
+                }
+            }
+            Node first = seen.putIfAbsent(value, item);
+            if (first != null) {
+                Values.wrong(p, item, itemPath, "each address once; also at " + Problems.line(first));
+            } else if (value instanceof Cidr c) {
+                ranges.add(c);
+            } else {
+                addresses.add((InetAddress) value);
+            }
+        }
     }
 
     private List<Cidr> cidrs(Node node, String path) {

@@ -6,17 +6,28 @@ import java.util.List;
 /**
  * What svcproxy knows of the node it runs on ({@code proxy.nodeAddresses}, {@code nodePortRange}, {@code nodeName}).
  *
- * @param nodeAddresses where NodePorts listen; empty for nowhere (default)
+ * @param nodeAddresses where NodePorts listen, the addresses written in {@code nodeAddresses}; with {@code
+ *     nodeAddressRanges} empty too, nowhere (default)
  * @param nodePortLow the lowest nodePort allowed, inclusive (default 30000)
  * @param nodePortHigh the highest, inclusive (default 32767)
  * @param nodeName this node, for {@code externalTrafficPolicy: Local}; empty when not set
+ * @param nodeAddressRanges the CIDRs written in {@code nodeAddresses}: NodePorts also listen on every address of
+ *     this host's interfaces inside one of them (kube-proxy's {@code --nodeport-addresses}), as found when the
+ *     config is applied
  */
-public record NodeSettings(List<InetAddress> nodeAddresses, int nodePortLow, int nodePortHigh, String nodeName) {
-    private static final NodeSettings DEFAULTS = new NodeSettings(List.of(), 30000, 32767, "");
+public record NodeSettings(List<InetAddress> nodeAddresses, int nodePortLow, int nodePortHigh, String nodeName,
+                           List<Cidr> nodeAddressRanges) {
+    private static final NodeSettings DEFAULTS = new NodeSettings(List.of(), 30000, 32767, "", List.of());
 
     public NodeSettings {
         nodeAddresses = List.copyOf(nodeAddresses);
         java.util.Objects.requireNonNull(nodeName, "nodeName");
+        nodeAddressRanges = List.copyOf(nodeAddressRanges);
+    }
+
+    /** Node settings with the given addresses and no CIDR. */
+    public NodeSettings(List<InetAddress> nodeAddresses, int nodePortLow, int nodePortHigh, String nodeName) {
+        this(nodeAddresses, nodePortLow, nodePortHigh, nodeName, List.of());
     }
 
     /** No node address, the Kubernetes default range, no node name. */

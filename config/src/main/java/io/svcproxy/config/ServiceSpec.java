@@ -54,6 +54,12 @@ public record ServiceSpec(String name, String namespace, InetAddress clusterIP, 
                 null);
     }
 
+    /** Returns this Service with {@code scheduler}, every other field kept. */
+    public ServiceSpec withScheduler(String scheduler) {
+        return new ServiceSpec(name, namespace, clusterIP, selector, scheduler, schedulerFlags, sessionAffinity, ports,
+                endpoints, maxConnections, maxConnectionsPerClient, healthCheck, exposure);
+    }
+
     /** Returns {@code namespace/name}, the {@code service} label of the metrics. */
     public String qualifiedName() {
         return namespace + "/" + name;

@@ -138,6 +138,27 @@ class ServiceTypesConfigTest {
     }
 
     @Test
+    void nodeAddressesTakeCidrsForThisHostsAddressesAsKubeProxyDoes() {
+        NodeSettings node = parse("""
+                proxy:
+                  nodeAddresses: [127.0.20.1, 127.0.21.0/24, "fd00:20::/64"]
+                services: []
+                """).proxy().node();
+        assertThat(node.nodeAddresses()).containsExactly(Addresses.parseIp("127.0.20.1"));
+        assertThat(node.nodeAddressRanges()).extracting(Cidr::toString).containsExactly("127.0.21.0/24",
+                "fd00:20:0:0:0:0:0:0/64");
+        assertThat(errors("""
+                proxy:
+                  nodeAddresses: [127.0.21.1/24, 127.0.22.0/33, node-a, 127.0.23.0/24, 127.0.23.0/24]
+                services: []
+                """)).containsExactly(
+                "svcproxy.yaml:2:19: nodeAddresses[0]: 127.0.21.1/24 (expected: " + ExposureBinder.CIDR_EXPECTED + ")",
+                "svcproxy.yaml:2:34: nodeAddresses[1]: 127.0.22.0/33 (expected: " + ExposureBinder.CIDR_EXPECTED + ")",
+                "svcproxy.yaml:2:49: nodeAddresses[2]: node-a (expected: an IPv4 or IPv6 address)",
+                "svcproxy.yaml:2:72: nodeAddresses[4]: 127.0.23.0/24 (expected: each address once; also at line 2)");
+    }
+
+    @Test
     void refusesLoadBalancerFieldsOnOtherTypesAndWrongValues() {
         assertThat(errors("""
                 proxy:

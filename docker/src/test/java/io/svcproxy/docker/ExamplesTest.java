@@ -94,6 +94,52 @@ class ExamplesTest {
     }
 
     @Test
+    void nodeProxyExampleRunsSvcproxyOnEveryNodeInTheHostNetworkWithLeastRbac() throws Exception {
+        List<HasMetadata> items = load("k8s/node-proxy.yaml");
+        assertThat(items).extracting(HasMetadata::getKind).containsExactlyInAnyOrder("ServiceAccount",
+                "ClusterRole", "ClusterRoleBinding", "ConfigMap", "DaemonSet");
+
+        PodSpec pod = one(items, io.fabric8.kubernetes.api.model.apps.DaemonSet.class).getSpec().getTemplate()
+                .getSpec();
+        assertThat(pod.getHostNetwork()).as("hostNetwork").isTrue();
+        assertThat(pod.getDnsPolicy()).isEqualTo("ClusterFirstWithHostNet");
+        assertThat(pod.getServiceAccountName()).isEqualTo("svcproxy-node");
+        assertThat(pod.getTolerations()).singleElement().satisfies(t -> assertThat(t.getOperator())
+                .isEqualTo("Exists"));
+        Container svcproxy = svcproxy(pod);
+        assertThat(svcproxy.getArgs()).containsExactly("run", "--config", "/etc/svcproxy/svcproxy.yaml");
+        assertProbe(svcproxy.getLivenessProbe(), "/healthz");
+        assertProbe(svcproxy.getReadinessProbe(), "/readyz");
+        assertThat(svcproxy.getSecurityContext().getReadOnlyRootFilesystem()).isTrue();
+        assertThat(svcproxy.getSecurityContext().getAllowPrivilegeEscalation()).isFalse();
+        assertThat(svcproxy.getSecurityContext().getCapabilities().getDrop()).containsExactly("ALL");
+        assertThat(svcproxy.getSecurityContext().getCapabilities().getAdd())
+                .containsExactly("NET_ADMIN", "NET_BIND_SERVICE");
+        assertThat(svcproxy.getEnv()).anySatisfy(env -> {
+            assertThat(env.getName()).isEqualTo("NODE_NAME");
+            assertThat(env.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("spec.nodeName");
+        });
+
+        ProxyConfig config = svcproxyConfig(items, "svcproxy-node");
+        assertThat(config.proxy().vipInterface()).isEqualTo("lo");
+        assertThat(config.proxy().node().nodeAddresses()).isEmpty();
+        assertThat(config.proxy().node().nodeAddressRanges()).extracting(Object::toString)
+                .containsExactly("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16");
+        assertThat(config.proxy().node().nodeName()).as("from NODE_NAME, not the shared ConfigMap").isEmpty();
+        assertThat(config.registry().kubernetes()).isNotNull();
+        assertThat(config.registry().kubernetes().namespaces()).as("every namespace").isEmpty();
+        assertThat(config.proxy().admin().getPort()).isEqualTo(svcproxy.getPorts().get(0).getContainerPort());
+
+        // Least RBAC: list and watch Services and EndpointSlices everywhere; get Nodes for the zone.
+        assertThat(one(items, ClusterRole.class).getRules()).extracting(ExamplesTest::rule).containsExactlyInAnyOrder(
+                "/services list,watch", "discovery.k8s.io/endpointslices list,watch", "/nodes get");
+        assertThat(one(items, ClusterRoleBinding.class).getSubjects()).singleElement().satisfies(s -> {
+            assertThat(s.getName()).isEqualTo("svcproxy-node");
+            assertThat(s.getNamespace()).isEqualTo("kube-system");
+        });
+    }
+
+    @Test
     void staticExampleRunsSvcproxyAsNonRootWithNoCapabilityAndNoApiAccess() throws Exception {
         List<HasMetadata> items = load("k8s/sidecar-static.yaml");
         assertThat(items).extracting(HasMetadata::getKind).containsExactlyInAnyOrder("ConfigMap", "Deployment");

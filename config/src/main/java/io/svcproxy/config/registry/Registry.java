@@ -116,9 +116,6 @@ public final class Registry {
         if (s.scheduler() != null) {
             return spec;
         }
-        ServiceSpec named = new ServiceSpec(s.name(), s.namespace(), s.clusterIP(), s.selector(), scheduler,
-                s.schedulerFlags(), s.sessionAffinity(), s.ports(), s.endpoints(), s.maxConnections(),
-                s.maxConnectionsPerClient(), s.healthCheck());
-        return new ServicePortSpec(spec.key(), named, spec.port(), spec.endpoints());
+        return new ServicePortSpec(spec.key(), s.withScheduler(scheduler), spec.port(), spec.endpoints());
     }
 }

@@ -163,8 +163,8 @@ public final class Reconciler {
     }
 
     /**
-     * Makes the external and LoadBalancer IPs of the wanted TCP Service ports local (with {@code vipInterface}),
-     * before their listeners bind; node addresses are the node's own and are never added.
+     * Makes the external and LoadBalancer IPs of the wanted Service ports (TCP and UDP) local (with {@code
+     * vipInterface}), before their listeners bind; node addresses are the node's own and are never added.
      *
      * @return the addresses wanted now
      */
@@ -172,10 +172,8 @@ public final class Reconciler {
                                                    List<BindException> failures) {
         Set<InetAddress> want = new java.util.LinkedHashSet<>();
         for (ServicePortSpec spec : wanted) {
-            if (spec.key().protocol() == io.svcproxy.config.Protocol.TCP) {
-                want.addAll(spec.service().exposure().externalIPs());
-                want.addAll(spec.service().exposure().loadBalancerIPs());
-            }
+            want.addAll(spec.service().exposure().externalIPs());
+            want.addAll(spec.service().exposure().loadBalancerIPs());
         }
         for (InetAddress ip : want) {
             if (heldExternal.contains(ip)) {
