@@ -378,8 +378,7 @@ final class IngressBinder extends BinderSupport {
 
     /** A rule or TLS host: a DNS-1123 subdomain that is no IPv4 address, or {@code *.} and one. */
     static boolean isHost(String host) {
-        String name = host.startsWith("*.") ? host.substring(2) : host;
-        return Names.isDns1123Subdomain(name) && !name.matches("[0-9.]+");
+        return IngressSpec.isValidHost(host);
     }
 
     /** Binds {@code {service: {name, port: {number | name}}}}. */

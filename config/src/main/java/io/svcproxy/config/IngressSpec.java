@@ -23,6 +23,20 @@ public record IngressSpec(String namespace, String name, Backend defaultBackend,
         tls = List.copyOf(tls);
     }
 
+    /**
+     * Whether {@code host} is a valid rule or TLS host: a lowercase DNS-1123 subdomain that is no IPv4 address, or
+     * {@code *.} and one (a wildcard of one label), as the API server checks Ingress hosts.
+     */
+    public static boolean isValidHost(String host) {
+        String name = host.startsWith("*.") ? host.substring(2) : host;
+        return Names.isDns1123Subdomain(name) && !name.matches("[0-9.]+");
+    }
+
+    /** Whether {@code pathType} is one of the API's: {@code Exact}, {@code Prefix}, {@code ImplementationSpecific}. */
+    public static boolean isValidPathType(String pathType) {
+        return "Exact".equals(pathType) || "Prefix".equals(pathType) || "ImplementationSpecific".equals(pathType);
+    }
+
     /** {@code namespace/name}, the {@code ingress} label of the metrics. */
     public String qualifiedName() {
         return namespace + "/" + name;

@@ -8,6 +8,7 @@ import io.svcproxy.config.ConfigLoader;
 import io.svcproxy.config.KubernetesSettings;
 import io.svcproxy.config.ProxyConfig;
 import io.svcproxy.config.source.ConfigFileSource;
+import io.svcproxy.config.source.KubernetesIngressSource;
 import io.svcproxy.config.source.KubernetesSource;
 import io.svcproxy.config.registry.DesiredState;
 import io.svcproxy.config.registry.Registry;
@@ -68,6 +69,7 @@ public final class ProxyServer implements AutoCloseable {
     private ConfigFileSource fileSource;
     private KubernetesClient kubernetesClient;
     private KubernetesSource kubernetesSource;
+    private KubernetesIngressSource kubernetesIngressSource;
     private boolean shutdown;
 
     private ProxyServer(ProxyConfig config, Transport transport, int workerThreads, ClusterIpHolder clusterIps) {
@@ -79,6 +81,9 @@ public final class ProxyServer implements AutoCloseable {
         this.clusterIps = clusterIps;
         this.reconciler = new Reconciler(table, listeners, metrics, System::nanoTime, clusterIps);
         this.registry = new Registry(config.registry().kubernetes() != null, state -> triggerSync());
+        if (config.registry().kubernetes() != null && config.proxy().ingress().enabled()) {
+            registry.expectKubernetesIngresses();
+        }
         this.syncRunner = new SyncRunner(this::sync, MIN_SYNC_INTERVAL, Duration.ofSeconds(5), SWEEP_PERIOD);
         this.ingress = new IngressListeners(new ServiceTableBackendLookup(table), new IngressStats(metrics));
     }
@@ -148,6 +153,11 @@ public final class ProxyServer implements AutoCloseable {
             kubernetesClient = KubernetesSource.connect(kubernetes);
             kubernetesSource = new KubernetesSource(kubernetesClient, kubernetes, registry::setKubernetes);
             kubernetesSource.start();
+            if (config.proxy().ingress().enabled()) {
+                kubernetesIngressSource = new KubernetesIngressSource(kubernetesClient, kubernetes,
+                        config.proxy().ingress(), registry::setKubernetesIngresses);
+                kubernetesIngressSource.start();
+            }
             log.info("Watching Kubernetes namespaces={} kubeconfig={}",
                     kubernetes.namespaces().isEmpty() ? "all" : kubernetes.namespaces(), kubernetes.kubeconfig());
         }
@@ -353,6 +363,9 @@ public final class ProxyServer implements AutoCloseable {
             }
             if (kubernetesSource != null) {
                 kubernetesSource.close();
+            }
+            if (kubernetesIngressSource != null) {
+                kubernetesIngressSource.close();
             }
             if (kubernetesClient != null) {
                 kubernetesClient.close();

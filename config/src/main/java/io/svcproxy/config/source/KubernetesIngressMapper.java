@@ -1,0 +1,201 @@
+package io.svcproxy.config.source;
+
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.networking.v1.HTTPIngressPath;
+import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressBackend;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressClass;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressRule;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressServiceBackend;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressTLS;
+import io.svcproxy.config.IngressSpec;
+import io.svcproxy.config.TlsPem;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Maps networking.k8s.io/v1 Ingresses of the served class, with their {@code kubernetes.io/tls} Secrets, to the
+ * desired state's {@link IngressSpec}s. Pure: no client; one instance per source, called from its single thread (it
+ * remembers which problems it has logged, so each is logged once).
+ *
+ * <p>An Ingress is served when its {@code spec.ingressClassName} is the class name ({@code proxy.ingress.className}),
+ * or, with no class name, when its legacy annotation {@code kubernetes.io/ingress.class} names the class, or, with
+ * neither, when the IngressClass of that name carries {@code ingressclass.kubernetes.io/is-default-class: "true"}
+ * (the API server's admission gives new Ingresses the default class; those created before still have none).
+ * Served Ingresses come oldest first (creation time, then namespace and name), so the first default backend is the
+ * oldest's, as SPEC.md says. A rule path the API should have refused (bad host or pathType, a resource backend) is
+ * left out and logged; a TLS entry whose Secret is missing, not of type {@code kubernetes.io/tls} or does not load is
+ * kept without certificate (it serves nothing) and logged.
+ */
+final class KubernetesIngressMapper {
+    static final String DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class";
+    static final String LEGACY_CLASS_ANNOTATION = "kubernetes.io/ingress.class";
+    static final String TLS_SECRET_TYPE = "kubernetes.io/tls";
+
+    private static final Logger log = LoggerFactory.getLogger(KubernetesIngressMapper.class);
+
+    private final String className;
+    private final Set<String> logged = new HashSet<>();
+
+    KubernetesIngressMapper(String className) {
+        this.className = Objects.requireNonNull(className, "className");
+    }
+
+    /** Whether the class is the cluster's default: its IngressClass carries the default-class annotation. */
+    boolean isDefaultClass(Collection<IngressClass> classes) {
+        for (IngressClass c : classes) {
+            if (c.getMetadata() != null && className.equals(c.getMetadata().getName())) {
+                Map<String, String> annotations = c.getMetadata().getAnnotations();
+                return annotations != null && "true".equals(annotations.get(DEFAULT_CLASS_ANNOTATION));
+            }
+        }
+        return false;
+    }
+
+    /** Whether this Ingress is of the served class. */
+    boolean serves(Ingress ingress, boolean defaultClass) {
+        String name = ingress.getSpec() == null ? null : ingress.getSpec().getIngressClassName();
+        if (name != null) {
+            return name.equals(className);
+        }
+        Map<String, String> annotations = ingress.getMetadata().getAnnotations();
+        String legacy = annotations == null ? null : annotations.get(LEGACY_CLASS_ANNOTATION);
+        return legacy != null ? legacy.equals(className) : defaultClass;
+    }
+
+    /** The served Ingresses of {@code all}, oldest first. */
+    List<Ingress> served(Collection<Ingress> all, Collection<IngressClass> classes) {
+        boolean defaultClass = isDefaultClass(classes);
+        return all.stream().filter(i -> i.getMetadata() != null && serves(i, defaultClass))
+                .sorted(Comparator.comparing((Ingress i) -> String.valueOf(i.getMetadata().getCreationTimestamp()))
+                        .thenComparing(i -> i.getMetadata().getNamespace())
+                        .thenComparing(i -> i.getMetadata().getName()))
+                .toList();
+    }
+
+    /** Maps one served Ingress; {@code secrets} by {@code namespace/name}. */
+    IngressSpec map(Ingress ingress, Map<String, Secret> secrets) {
+        String ns = ingress.getMetadata().getNamespace();
+        String name = ingress.getMetadata().getName();
+        String id = ns + "/" + name;
+        var spec = ingress.getSpec();
+        IngressSpec.Backend defaultBackend = spec.getDefaultBackend() == null ? null
+                : backend(id, spec.getDefaultBackend());
+        List<IngressSpec.Rule> rules = new ArrayList<>();
+        for (IngressRule rule : spec.getRules() == null ? List.<IngressRule>of() : spec.getRules()) {
+            String host = rule.getHost() == null || rule.getHost().isEmpty() ? null : rule.getHost();
+            if (host != null && !IngressSpec.isValidHost(host)) {
+                once("Ignoring ingress rule ingress=" + id + " host=" + host + " (not a DNS name or *.wildcard)");
+                continue;
+            }
+            if (rule.getHttp() == null || rule.getHttp().getPaths() == null) {
+                continue;
+            }
+            List<IngressSpec.HttpPath> paths = new ArrayList<>();
+            for (HTTPIngressPath p : rule.getHttp().getPaths()) {
+                String type = p.getPathType();
+                String path = p.getPath() == null || p.getPath().isEmpty() ? "/" : p.getPath();
+                if (!IngressSpec.isValidPathType(type) || !path.startsWith("/")) {
+                    once("Ignoring ingress path ingress=" + id + " host=" + host + " path=" + p.getPath()
+                            + " pathType=" + type + " (expected: an absolute path; Exact, Prefix or "
+                            + "ImplementationSpecific)");
+                    continue;
+                }
+                IngressSpec.Backend backend = p.getBackend() == null ? null : backend(id, p.getBackend());
+                if (backend != null) {
+                    paths.add(new IngressSpec.HttpPath(path, type, backend));
+                }
+            }
+            rules.add(new IngressSpec.Rule(host, paths));
+        }
+        List<IngressSpec.Tls> tls = new ArrayList<>();
+        for (IngressTLS t : spec.getTls() == null ? List.<IngressTLS>of() : spec.getTls()) {
+            List<String> hosts = t.getHosts() == null ? List.of()
+                    : t.getHosts().stream().filter(IngressSpec::isValidHost).toList();
+            tls.add(tls(id, ns, hosts, t.getSecretName(), secrets));
+        }
+        return new IngressSpec(ns, name, defaultBackend, rules, tls);
+    }
+
+    private IngressSpec.Tls tls(String id, String ns, List<String> hosts, String secretName,
+                                Map<String, Secret> secrets) {
+        if (secretName == null || secretName.isEmpty()) {
+            once("Ignoring ingress tls without secretName ingress=" + id);
+            return new IngressSpec.Tls(hosts, null, null, "", null, null);
+        }
+        Secret secret = secrets.get(ns + "/" + secretName);
+        String problem = null;
+        String cert = null;
+        String key = null;
+        if (secret == null) {
+            problem = "no such Secret";
+        } else if (!TLS_SECRET_TYPE.equals(secret.getType())) {
+            problem = "type " + secret.getType() + " (expected: " + TLS_SECRET_TYPE + ")";
+        } else {
+            cert = decode(secret.getData(), "tls.crt");
+            key = decode(secret.getData(), "tls.key");
+            if (cert == null || key == null) {
+                problem = "no tls.crt or tls.key";
+            } else {
+                problem = TlsPem.certificateProblem(cert);
+                if (problem == null) {
+                    String keyProblem = TlsPem.keyProblem(key, cert);
+                    problem = keyProblem == null ? null : "tls.key: expected " + keyProblem;
+                } else {
+                    problem = "tls.crt: expected " + problem;
+                }
+            }
+        }
+        if (problem != null) {
+            once("Ingress tls secret not usable ingress=" + id + " secret=" + secretName + " problem=" + problem);
+            return new IngressSpec.Tls(hosts, null, null, secretName, null, null);
+        }
+        return new IngressSpec.Tls(hosts, null, null, secretName, cert, key);
+    }
+
+    private static String decode(Map<String, String> data, String key) {
+        String v = data == null ? null : data.get(key);
+        if (v == null) {
+            return null;
+        }
+        try {
+            return new String(Base64.getMimeDecoder().decode(v), StandardCharsets.US_ASCII);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    private IngressSpec.Backend backend(String id, IngressBackend backend) {
+        IngressServiceBackend service = backend.getService();
+        if (service == null || service.getName() == null || service.getPort() == null) {
+            once("Ignoring ingress backend ingress=" + id + " (only service backends with a port are supported)");
+            return null;
+        }
+        Integer number = service.getPort().getNumber();
+        String portName = service.getPort().getName();
+        if (number != null && number > 0 && number <= 65535) {
+            return new IngressSpec.Backend(service.getName(), number, null);
+        }
+        if (portName != null && !portName.isEmpty()) {
+            return new IngressSpec.Backend(service.getName(), 0, portName);
+        }
+        once("Ignoring ingress backend ingress=" + id + " service=" + service.getName() + " (no port number or name)");
+        return null;
+    }
+
+    private void once(String line) {
+        if (logged.add(line)) {
+            log.warn(line);
+        }
+    }
+}

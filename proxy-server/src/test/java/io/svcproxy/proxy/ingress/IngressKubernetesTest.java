@@ -1,0 +1,265 @@
+package io.svcproxy.proxy.ingress;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressBuilder;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressClass;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressClassBuilder;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressLoadBalancerIngress;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.mockwebserver.Context;
+import io.fabric8.mockwebserver.MockWebServer;
+import io.svcproxy.config.ConfigLoader;
+import io.svcproxy.config.IngressSpec;
+import io.svcproxy.proxy.ProxyServer;
+import io.svcproxy.proxy.cli.TestBackend;
+import io.svcproxy.proxy.cli.TestBackend.Mode;
+import io.svcproxy.proxy.dataplane.Transport;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The Ingress following a cluster: the fabric8 mock API server in CRUD mode holds Ingresses, IngressClasses and
+ * {@code kubernetes.io/tls} Secrets; svcproxy (Ingress on 127.0.10.160, ClusterIPs 127.0.10.161-162, endpoints
+ * 127.0.0.161-163) serves the Ingresses of class {@code svcproxy} to the config file's Services while a client keeps
+ * sending requests to a stable Ingress, and writes the address it serves on into their status.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class IngressKubernetesTest {
+    private static final Duration WITHIN = Duration.ofSeconds(5);
+
+    @TempDir
+    Path dir;
+
+    private final KubernetesCrudDispatcher dispatcher = new KubernetesCrudDispatcher();
+    private final List<TestBackend> backends = new ArrayList<>();
+    private KubernetesMockServer apiServer;
+    private KubernetesClient client;
+    private ProxyServer proxy;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        apiServer = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), dispatcher, true);
+        apiServer.init();
+        client = apiServer.createClient();
+        backends.add(TestBackend.start(new InetSocketAddress("127.0.0.161", 0), "api-1", Mode.HTTP));
+        backends.add(TestBackend.start(new InetSocketAddress("127.0.0.162", 0), "api-2", Mode.HTTP));
+        backends.add(TestBackend.start(new InetSocketAddress("127.0.0.163", 0), "web-1", Mode.HTTP));
+        Files.createDirectories(dir.resolve("certs"));
+        TestCertificates.write(dir.resolve("certs"), "shop", "shop.example", "EC");
+        TestCertificates.write(dir.resolve("certs"), "shop2", "shop.example", "RSA");
+    }
+
+    @AfterEach
+    void tearDown() {
+        if (proxy != null) {
+            proxy.close();
+        }
+        backends.forEach(TestBackend::close);
+        client.close();
+        apiServer.destroy();
+    }
+
+    private void startProxy() throws Exception {
+        Path kubeconfig = dir.resolve("kubeconfig");
+        Files.writeString(kubeconfig, """
+                apiVersion: v1
+                kind: Config
+                clusters:
+                  - name: mock
+                    cluster: {server: "%s", insecure-skip-tls-verify: true}
+                users:
+                  - name: svcproxy
+                    user: {token: test-token}
+                contexts:
+                  - name: mock
+                    context: {cluster: mock, user: svcproxy, namespace: default}
+                current-context: mock
+                """.formatted(client.getConfiguration().getMasterUrl()));
+        Path config = dir.resolve("svcproxy.yaml");
+        Files.writeString(config, """
+                proxy:
+                  admin: "127.0.0.1:0"
+                  ingress: {http: "127.0.10.160:0", className: svcproxy}
+                registry:
+                  kubernetes: {kubeconfig: %s, namespaces: [default]}
+                services:
+                  - name: api
+                    clusterIP: 127.0.10.161
+                    ports: [{name: http, port: 18161}]
+                    endpoints: [{ip: 127.0.0.161, port: %d}, {ip: 127.0.0.162, port: %d}]
+                  - name: web
+                    clusterIP: 127.0.10.162
+                    ports: [{name: http, port: 18162}]
+                    endpoints: [{ip: 127.0.0.163, port: %d}]
+                """.formatted(kubeconfig, backends.get(0).address().getPort(), backends.get(1).address().getPort(),
+                backends.get(2).address().getPort()));
+        proxy = ProxyServer.start(ConfigLoader.load(config), Transport.select(), 2);
+    }
+
+    private static Ingress ingress(String name, String className, String host, String service, String tlsSecret) {
+        IngressBuilder b = new IngressBuilder().withNewMetadata().withName(name).withNamespace("default")
+                .endMetadata().withNewSpec().withIngressClassName(className)
+                .addNewRule().withHost(host).withNewHttp().addNewPath().withPath("/").withPathType("Prefix")
+                .withNewBackend().withNewService().withName(service).withNewPort().withName("http").endPort()
+                .endService().endBackend().endPath().endHttp().endRule().endSpec();
+        if (tlsSecret != null) {
+            b.editSpec().addNewTl().withHosts(host).withSecretName(tlsSecret).endTl().endSpec();
+        }
+        return b.build();
+    }
+
+    private static IngressClass ingressClass(String name, boolean isDefault) {
+        return new IngressClassBuilder().withNewMetadata().withName(name)
+                .withAnnotations(isDefault ? Map.of("ingressclass.kubernetes.io/is-default-class", "true") : Map.of())
+                .endMetadata().withNewSpec().withController("svcproxy.io/ingress").endSpec().build();
+    }
+
+    private Secret tlsSecret(String name, String certFile, String keyFile) throws IOException {
+        return new SecretBuilder().withNewMetadata().withName(name).withNamespace("default").endMetadata()
+                .withType("kubernetes.io/tls")
+                .addToData("tls.crt", base64(Files.readString(dir.resolve("certs").resolve(certFile))))
+                .addToData("tls.key", base64(Files.readString(dir.resolve("certs").resolve(keyFile))))
+                .build();
+    }
+
+    private static String base64(String s) {
+        return Base64.getEncoder().encodeToString(s.getBytes(StandardCharsets.US_ASCII));
+    }
+
+    private String get(String host) throws IOException {
+        try (HttpClientConnection c = new HttpClientConnection(proxy.ingress().httpAddress())) {
+            HttpClientConnection.Response r = c.get(host, "/x");
+            return r.status() == 200 ? r.body().trim() : Integer.toString(r.status());
+        }
+    }
+
+    private IngressSpec.Tls tlsOf(String name) {
+        return proxy.ingress().ingresses().stream().filter(i -> i.name().equals(name)).findFirst().orElseThrow()
+                .tls().get(0);
+    }
+
+    @Test
+    void servesIngressesOfItsClassAsTheyAreCreatedChangedAndDeletedWhileRequestsRun() throws Exception {
+        client.network().v1().ingressClasses().resource(ingressClass("svcproxy", false)).create();
+        client.network().v1().ingresses().resource(ingress("stable", "svcproxy", "stable.example", "api", null))
+                .create();
+        startProxy();
+        await().atMost(WITHIN).until(() -> get("stable.example").startsWith("api-"));
+
+        AtomicBoolean stop = new AtomicBoolean();
+        AtomicInteger ok = new AtomicInteger();
+        List<String> failures = new CopyOnWriteArrayList<>();
+        Thread load = new Thread(() -> {
+            try (HttpClientConnection c = new HttpClientConnection(proxy.ingress().httpAddress())) {
+                for (int i = 0; i < 50_000 && !stop.get(); i++) {
+                    HttpClientConnection.Response r = c.get("stable.example", "/load");
+                    if (r.status() == 200 && r.body().startsWith("api-")) {
+                        ok.incrementAndGet();
+                    } else {
+                        failures.add(r.status() + " " + r.body());
+                    }
+                }
+            } catch (IOException e) {
+                failures.add(e.toString());
+            }
+        }, "stable-load");
+        load.start();
+
+        // created: of the class, and of another class
+        client.network().v1().ingresses().resource(ingress("shop", "svcproxy", "shop.example", "api", null)).create();
+        client.network().v1().ingresses().resource(ingress("other", "nginx", "other.example", "web", null)).create();
+        await().atMost(WITHIN).until(() -> get("shop.example").startsWith("api-"));
+        assertThat(get("other.example")).isEqualTo("404");
+
+        // the address it serves on, in the status of the Ingresses it serves only
+        await().atMost(WITHIN).untilAsserted(() -> assertThat(statusIps("shop")).containsExactly("127.0.10.160"));
+        assertThat(statusIps("stable")).containsExactly("127.0.10.160");
+        assertThat(statusIps("other")).isEmpty();
+
+        // changed: the rule's backend
+        client.network().v1().ingresses().resource(ingress("shop", "svcproxy", "shop.example", "web", null)).update();
+        await().atMost(WITHIN).until(() -> get("shop.example").equals("web-1"));
+
+        // an Ingress without class is served once svcproxy is the default class
+        client.network().v1().ingresses().resource(ingress("legacy", null, "legacy.example", "web", null)).create();
+        Thread.sleep(300);
+        assertThat(get("legacy.example")).isEqualTo("404");
+        client.network().v1().ingressClasses().resource(ingressClass("svcproxy", true)).update();
+        await().atMost(WITHIN).until(() -> get("legacy.example").equals("web-1"));
+        client.network().v1().ingressClasses().resource(ingressClass("svcproxy", false)).update();
+        await().atMost(WITHIN).until(() -> get("legacy.example").equals("404"));
+        await().atMost(WITHIN).untilAsserted(() -> assertThat(statusIps("legacy")).isEmpty());
+
+        // deleted
+        client.network().v1().ingresses().inNamespace("default").withName("shop").delete();
+        await().atMost(WITHIN).until(() -> get("shop.example").equals("404"));
+
+        Thread.sleep(200);
+        stop.set(true);
+        load.join(30_000);
+        assertThat(failures).isEmpty();
+        assertThat(ok.get()).isGreaterThan(100);
+    }
+
+    @Test
+    void takesTlsFromKubernetesTlsSecretsAsTheyAreCreatedUpdatedAndDeleted() throws Exception {
+        client.network().v1().ingressClasses().resource(ingressClass("svcproxy", false)).create();
+        client.network().v1().ingresses().resource(ingress("shop", "svcproxy", "shop.example", "api", "shop-tls"))
+                .create();
+        startProxy();
+        await().atMost(WITHIN).until(() -> get("shop.example").startsWith("api-"));
+        assertThat(tlsOf("shop").usable()).isFalse(); // no Secret yet: the entry serves nothing, the rules do
+
+        client.secrets().resource(tlsSecret("shop-tls", "shop.pem", "shop-key.pem")).create();
+        await().atMost(WITHIN).until(() -> tlsOf("shop").usable());
+        assertThat(tlsOf("shop").certificatePem()).isEqualTo(Files.readString(dir.resolve("certs/shop.pem")));
+        assertThat(tlsOf("shop").secretName()).isEqualTo("shop-tls");
+
+        client.secrets().resource(tlsSecret("shop-tls", "shop2.pem", "shop2-key.pem")).update();
+        await().atMost(WITHIN).until(() -> Files.readString(dir.resolve("certs/shop2.pem"))
+                .equals(tlsOf("shop").certificatePem()));
+
+        client.secrets().resource(tlsSecret("shop-tls", "shop.pem", "shop2-key.pem")).update(); // key of another cert
+        await().atMost(WITHIN).until(() -> !tlsOf("shop").usable());
+
+        client.secrets().resource(tlsSecret("shop-tls", "shop.pem", "shop-key.pem")).update();
+        await().atMost(WITHIN).until(() -> tlsOf("shop").usable());
+        client.secrets().inNamespace("default").withName("shop-tls").delete();
+        await().atMost(WITHIN).until(() -> !tlsOf("shop").usable());
+        assertThat(get("shop.example")).startsWith("api-");
+    }
+
+    private List<String> statusIps(String name) {
+        Ingress i = client.network().v1().ingresses().inNamespace("default").withName(name).get();
+        if (i.getStatus() == null || i.getStatus().getLoadBalancer() == null
+                || i.getStatus().getLoadBalancer().getIngress() == null) {
+            return List.of();
+        }
+        return i.getStatus().getLoadBalancer().getIngress().stream().map(IngressLoadBalancerIngress::getIp).toList();
+    }
+}

@@ -1,0 +1,51 @@
+package io.svcproxy.proxy.ingress;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.security.PrivateKey;
+import java.security.cert.Certificate;
+import java.util.Base64;
+
+/**
+ * Makes self-signed test certificates with the JDK's keytool and writes them as the PEM pair the Ingress loads:
+ * the certificate, and the private key in PKCS#8.
+ */
+final class TestCertificates {
+    private TestCertificates() {
+    }
+
+    /** Writes {@code name.pem} and {@code name-key.pem} in {@code dir} for a certificate of {@code host}. */
+    static void write(Path dir, String name, String host, String keyAlgorithm) throws IOException, InterruptedException {
+        Path store = dir.resolve(name + ".p12");
+        Files.deleteIfExists(store);
+        String keytool = Path.of(System.getProperty("java.home"), "bin", "keytool").toString();
+        Process p = new ProcessBuilder(keytool, "-genkeypair", "-alias", "k", "-keyalg", keyAlgorithm,
+                "-keystore", store.toString(), "-storetype", "PKCS12", "-storepass", "changeit",
+                "-dname", "CN=" + host, "-ext", "SAN=dns:" + host, "-validity", "30")
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+            throw new IOException("keytool failed: " + out);
+        }
+        try (InputStream in = Files.newInputStream(store)) {
+            KeyStore ks = KeyStore.getInstance("PKCS12");
+            ks.load(in, "changeit".toCharArray());
+            Certificate cert = ks.getCertificate("k");
+            PrivateKey key = (PrivateKey) ks.getKey("k", "changeit".toCharArray());
+            Files.writeString(dir.resolve(name + ".pem"), pem("CERTIFICATE", cert.getEncoded()));
+            Files.writeString(dir.resolve(name + "-key.pem"), pem("PRIVATE KEY", key.getEncoded()));
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IOException(e);
+        }
+        Files.delete(store);
+    }
+
+    static String pem(String type, byte[] der) {
+        return "-----BEGIN " + type + "-----\n" + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
+                .encodeToString(der) + "\n-----END " + type + "-----\n";
+    }
+}
