@@ -322,6 +322,89 @@ class StatusPageBrowserTest {
     }
 
     /** Replaces the file in one rename, so the watcher never reads it half-written. */
+    @Test
+    void showsTheIngressRulesWithTheirRequestsAndResponseCodes() throws Exception {
+        TestBackend web = TestBackend.start(new InetSocketAddress("127.0.0.195", 0), "web-1", Mode.HTTP);
+        backends.add(web);
+        Path file = dir.resolve("svcproxy.yaml");
+        write(file, """
+                proxy:
+                  admin: "127.0.0.1:0"
+                  ingress: {http: "127.0.10.195:0"}
+                services:
+                  - name: web
+                    namespace: shop
+                    clusterIP: 127.0.10.196
+                    ports: [{name: http, port: 18196}]
+                    endpoints: [{ip: 127.0.0.195, port: %d}]
+                  - name: empty
+                    namespace: shop
+                    clusterIP: 127.0.10.197
+                    selector: {app: none}
+                    ports: [{port: 18197}]
+                ingresses:
+                  - name: front
+                    namespace: shop
+                    defaultBackend: {service: {name: web, port: {name: http}}}
+                    rules:
+                      - host: shop.example
+                        http:
+                          paths:
+                            - {path: /api, pathType: Prefix, backend: {service: {name: web, port: {name: http}}}}
+                            - {path: /soon, pathType: Exact, backend: {service: {name: empty, port: {number: 18197}}}}
+                """.formatted(web.address().getPort()));
+        server = ProxyServer.start(ConfigLoader.load(file), Transport.select(), 2);
+        InetSocketAddress ingress = server.ingress().httpAddress();
+        for (int i = 0; i < 3; i++) {
+            assertThat(httpStatus(ingress, "shop.example", "/api/items")).isEqualTo(200);
+        }
+        assertThat(httpStatus(ingress, "shop.example", "/soon")).isEqualTo(503);
+        assertThat(httpStatus(ingress, "other.example", "/")).isEqualTo(200); // the default backend
+        driver = chromium();
+        String base = "http://127.0.0.1:" + server.adminAddress().getPort() + "/";
+        driver.get(base);
+        await("the Ingress card shows each rule's requests and codes").atMost(Duration.ofSeconds(15))
+                .ignoreExceptions().untilAsserted(() -> {
+                    @SuppressWarnings("unchecked")
+                    Map<String, Map<String, String>> rules = (Map<String, Map<String, String>>) driver.executeScript("""
+                            const out = {};
+                            for (const tr of document.querySelectorAll('#ingress tr[data-rule]')) {
+                              const row = out[tr.dataset.rule] = {};
+                              for (const td of tr.querySelectorAll('td')) {
+                                const c = [...td.classList].find(k => k.startsWith('c-'));
+                                if (c) row[c.substring(2)] = td.textContent.trim();
+                              }
+                            }
+                            return out;""");
+                    assertThat(rules).containsOnlyKeys("shop/front shop.example Prefix /api",
+                            "shop/front shop.example Exact /soon", "shop/front default");
+                    Map<String, String> api = rules.get("shop/front shop.example Prefix /api");
+                    assertThat(api).containsEntry("backend", "shop/web:http").containsEntry("endpoints", "1")
+                            .containsEntry("hits", "3").containsEntry("codes", "200 \u00d73");
+                    assertThat(rules.get("shop/front shop.example Exact /soon")).containsEntry("endpoints", "0")
+                            .containsEntry("codes", "503 \u00d71");
+                    assertThat(rules.get("shop/front default")).containsEntry("host", "default backend")
+                            .containsEntry("hits", "1");
+                    assertThat(text("#ingress .addr")).isEqualTo("http " + "127.0.10.195:" + ingress.getPort());
+                });
+        assertThat(attribute("#ingress", "hidden")).isNull();
+        screenshot("stats-ingress.png", 1366, 0);
+        assertOnlySameOriginRequests(base);
+        assertNoConsoleErrors();
+    }
+
+    /** Sends one GET with a Host header to the Ingress and returns the status code. */
+    private static int httpStatus(InetSocketAddress ingress, String host, String path) throws IOException {
+        try (Socket s = new Socket()) {
+            s.connect(ingress, 2000);
+            s.setSoTimeout(5000);
+            s.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            String response = new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+            return Integer.parseInt(response.substring(9, 12));
+        }
+    }
+
     private static void write(Path file, String content) throws IOException {
         Path next = file.resolveSibling(file.getFileName() + ".next");
         Files.writeString(next, content);

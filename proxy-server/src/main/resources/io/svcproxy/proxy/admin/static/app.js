@@ -7,6 +7,7 @@ const POLL_MS = 1000;
 const MAX_BACKOFF_MS = 5000;
 const HISTORY_MS = 5 * 60 * 1000;
 const API = 'api/v1/services';
+const INGRESS_API = 'api/v1/ingresses';
 
 const cards = new Map(); // Service port key -> card
 let failures = 0;
@@ -433,11 +434,123 @@ function render(doc) {
   document.title = `svcproxy \u00b7 ${doc.services.length} Service port${doc.services.length === 1 ? '' : 's'}`;
 }
 
+// ---- the Ingress card ---------------------------------------------------------------------------------------
+
+const INGRESS_COLUMNS = [
+  // [key, heading, numeric]
+  ['ingress', 'Ingress', false],
+  ['host', 'Host', false],
+  ['path', 'Path', false],
+  ['backend', 'Backend', false],
+  ['endpoints', 'Endpoints', true],
+  ['hits', 'Requests', true],
+  ['codes', 'Responses', false],
+];
+
+let ingressCard = null;
+
+function createIngressCard(section) {
+  const head = el('header', 'card-head');
+  const title = el('div');
+  title.append(el('h2', null, 'Ingress'));
+  const addr = el('div', 'addr');
+  title.append(addr);
+  const chips = el('div', 'chips');
+  head.append(title, chips);
+  const wrap = el('div', 'table-wrap');
+  const table = el('table', 'rules');
+  const thead = el('thead');
+  const tr = el('tr');
+  for (const [, heading, numeric] of INGRESS_COLUMNS) {
+    const th = el('th', numeric ? 'n' : null, heading);
+    th.scope = 'col';
+    tr.append(th);
+  }
+  thead.append(tr);
+  const tbody = el('tbody');
+  table.append(thead, tbody);
+  wrap.append(table);
+  section.append(head, wrap);
+  return { addr, chips, tbody, rows: new Map() };
+}
+
+function formatCodes(codes) {
+  return Object.entries(codes || {}).map(([code, n]) => `${code} ×${formatCount(n)}`).join(', ') || '–';
+}
+
+// Rows in routing order: each rule, then the Ingress's default backend.
+function ingressRows(doc) {
+  const rows = [];
+  for (const ing of doc.ingresses) {
+    const name = `${ing.namespace}/${ing.name}`;
+    for (const r of ing.rules) {
+      rows.push({ key: `${name} ${r.host} ${r.pathType} ${r.path}`, ingress: name, host: r.host,
+        path: `${r.path} (${r.pathType})`, rule: r });
+    }
+    if (ing.defaultBackend) {
+      rows.push({ key: `${name} default`, ingress: name, host: 'default backend', path: '–',
+        rule: ing.defaultBackend });
+    }
+  }
+  return rows;
+}
+
+function renderIngress(doc) {
+  const section = $('ingress');
+  const listeners = Object.entries(doc.listeners || {}).filter(([, a]) => a).map(([k, a]) => `${k} ${a}`);
+  const rows = ingressRows(doc);
+  section.hidden = rows.length === 0 && listeners.length === 0;
+  if (section.hidden) return;
+  if (!ingressCard) ingressCard = createIngressCard(section);
+  const c = ingressCard;
+  c.addr.textContent = listeners.join(' · ') || 'no listener';
+  const total = rows.reduce((n, r) => n + r.rule.hits, 0) + (doc.notFound ? doc.notFound.hits : 0);
+  c.chips.replaceChildren(chip('Ingresses', String(doc.ingresses.length)), chip('rules', String(rows.length)),
+    chip('requests', formatCount(total)), chip('404', formatCount(doc.notFound ? doc.notFound.hits : 0)));
+  const seen = new Set();
+  rows.forEach((r, index) => {
+    seen.add(r.key);
+    let row = c.rows.get(r.key);
+    if (!row) {
+      const tr = el('tr');
+      tr.dataset.rule = r.key;
+      const cells = {};
+      for (const [name, heading, numeric] of INGRESS_COLUMNS) {
+        const td = el('td', (numeric ? 'n ' : '') + 'c-' + name);
+        td.dataset.label = heading;
+        cells[name] = td;
+        tr.append(td);
+      }
+      row = { tr, cells };
+      c.rows.set(r.key, row);
+    }
+    const at = c.tbody.children[index];
+    if (at !== row.tr) c.tbody.insertBefore(row.tr, at || null);
+    setCell(row.cells.ingress, r.ingress);
+    setCell(row.cells.host, r.host);
+    setCell(row.cells.path, r.path);
+    setCell(row.cells.backend, `${r.rule.service}:${r.rule.port}`);
+    const endpoints = r.rule.endpoints;
+    setCell(row.cells.endpoints, endpoints === null ? 'no Service' : String(endpoints), endpoints || 0);
+    setCell(row.cells.hits, formatCount(r.rule.hits), r.rule.hits);
+    setCell(row.cells.codes, formatCodes(r.rule.codes));
+  });
+  for (const [key, row] of c.rows) {
+    if (!seen.has(key)) {
+      row.tr.remove();
+      c.rows.delete(key);
+    }
+  }
+}
+
 async function poll() {
   try {
     const response = await fetch(API, { cache: 'no-store', headers: { Accept: 'application/json' } });
     if (!response.ok) throw new Error(`HTTP ${response.status}`);
     render(await response.json());
+    const ingress = await fetch(INGRESS_API, { cache: 'no-store', headers: { Accept: 'application/json' } });
+    if (!ingress.ok) throw new Error(`HTTP ${ingress.status}`);
+    renderIngress(await ingress.json());
     failures = 0;
     lastOk = Date.now();
     setLive(true, 'live');
