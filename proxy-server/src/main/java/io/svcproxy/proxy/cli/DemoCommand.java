@@ -1,31 +1,28 @@
 package io.svcproxy.proxy.cli;
 
-import io.svcproxy.balancer.SessionAffinity;
-import io.svcproxy.config.PodSpec;
-import io.svcproxy.config.PortSpec;
-import io.svcproxy.config.Protocol;
+import io.svcproxy.config.ConfigException;
+import io.svcproxy.config.ConfigLoader;
 import io.svcproxy.config.ProxyConfig;
-import io.svcproxy.config.ProxySettings;
-import io.svcproxy.config.RegistrySettings;
-import io.svcproxy.config.ServiceSpec;
-import io.svcproxy.config.TargetPort;
 import io.svcproxy.proxy.dataplane.BindException;
+import java.io.IOException;
 import java.io.PrintWriter;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
  * {@code demo}: three in-process HTTP backends on 127.0.0.21-23:8081 that answer with their own name, and a
- * Service {@code demo} at 127.0.10.1:8080 (scheduler rr) selecting them; runs until stopped.
+ * Service {@code demo} at 127.0.10.1:8080 (scheduler rr) selecting them; runs until stopped. With {@code
+ * --connection-log} it records its traffic, and {@code --write-config} writes its config as YAML, the two inputs
+ * of {@code simulate}.
  */
 @Command(name = "demo", description = "Run a self-contained demo: three backends behind the Service "
         + "127.0.10.1:8080.")
@@ -38,6 +35,14 @@ final class DemoCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
+    @Option(names = "--connection-log", paramLabel = "FILE",
+            description = "Record one JSON line per ended connection (proxy.connectionLog), for simulate --trace.")
+    Path connectionLog;
+
+    @Option(names = "--write-config", paramLabel = "FILE",
+            description = "Write the demo's config as YAML (for simulate --config) and go on.")
+    Path writeConfig;
+
     @Override
     public Integer call() throws InterruptedException {
         return serve(spec.commandLine().getOut(), spec.commandLine().getErr());
@@ -46,11 +51,15 @@ final class DemoCommand implements Callable<Integer> {
     int serve(PrintWriter out, PrintWriter err) throws InterruptedException {
         List<TestBackend> backends = new ArrayList<>();
         try {
+            if (writeConfig != null) {
+                Files.writeString(writeConfig, yaml(CLUSTER_IP, PORT, BACKEND_IPS, List.of(BACKEND_PORT,
+                        BACKEND_PORT, BACKEND_PORT), null), StandardCharsets.UTF_8);
+            }
             for (int i = 0; i < BACKEND_IPS.size(); i++) {
                 backends.add(TestBackend.start(new InetSocketAddress(BACKEND_IPS.get(i), BACKEND_PORT),
                         "demo-" + (i + 1), TestBackend.Mode.HTTP));
             }
-            ProxyConfig config = config();
+            ProxyConfig config = config(connectionLog == null ? null : connectionLog.toAbsolutePath());
             Runnable instructions = () -> {
                 out.println("svcproxy demo: Service default/demo at http://" + CLUSTER_IP + ":" + PORT
                         + "/ (scheduler rr) in front of demo-1, demo-2, demo-3 on "
@@ -60,6 +69,9 @@ final class DemoCommand implements Callable<Integer> {
                 InetSocketAddress admin = config.proxy().admin();
                 out.println("  admin: http://" + admin.getHostString() + ":" + admin.getPort()
                         + "/   (/metrics, /api/v1/services, /healthz, /readyz)");
+                if (connectionLog != null) {
+                    out.println("  log:   " + connectionLog + "   (one line per ended connection)");
+                }
                 out.println("  stop:  Ctrl-C");
                 out.flush();
             };
@@ -68,6 +80,10 @@ final class DemoCommand implements Callable<Integer> {
             err.println("svcproxy: " + e.getMessage());
             err.flush();
             return ExitCodes.RUNTIME_FAILURE;
+        } catch (IOException e) {
+            err.println("svcproxy: cannot write " + writeConfig + ": " + e.getMessage());
+            err.flush();
+            return ExitCodes.INVALID;
         } finally {
             for (TestBackend backend : backends) {
                 backend.close();
@@ -75,20 +91,48 @@ final class DemoCommand implements Callable<Integer> {
         }
     }
 
-    /** Returns the demo's config: the Service and its three Pods. */
-    static ProxyConfig config() {
-        try {
-            List<PodSpec> pods = new ArrayList<>();
-            for (int i = 0; i < BACKEND_IPS.size(); i++) {
-                pods.add(new PodSpec("demo-" + (i + 1), "default", InetAddress.getByName(BACKEND_IPS.get(i)),
-                        Map.of("app", "demo"), true, 1, Map.of("http", BACKEND_PORT)));
-            }
-            ServiceSpec service = new ServiceSpec("demo", "default", InetAddress.getByName(CLUSTER_IP),
-                    Map.of("app", "demo"), "rr", Set.of(), SessionAffinity.NONE,
-                    List.of(new PortSpec("http", Protocol.TCP, PORT, TargetPort.named("http"))), List.of());
-            return new ProxyConfig(null, ProxySettings.defaults(), RegistrySettings.none(), List.of(service), pods);
-        } catch (UnknownHostException e) {
-            throw new IllegalStateException(e);
+    /**
+     * Returns the demo's config as YAML: the Service {@code default/demo} (rr, port {@code http} to the Pods'
+     * named port) and one Pod per backend, labelled {@code app: demo}. The demo serves exactly this text.
+     *
+     * @param backendPorts each backend's port, in the order of {@code backendIps}
+     * @param connectionLog {@code proxy.connectionLog}, or {@code null} for none
+     */
+    static String yaml(String clusterIp, int port, List<String> backendIps, List<Integer> backendPorts,
+                       Path connectionLog) {
+        StringBuilder b = new StringBuilder();
+        if (connectionLog != null) {
+            b.append("proxy:\n  connectionLog: ").append(connectionLog).append('\n');
         }
+        b.append("services:\n")
+                .append("  - name: demo\n")
+                .append("    clusterIP: ").append(clusterIp).append('\n')
+                .append("    selector: {app: demo}\n")
+                .append("    scheduler: rr\n")
+                .append("    ports: [{name: http, port: ").append(port).append(", targetPort: http}]\n")
+                .append("pods:\n");
+        for (int i = 0; i < backendIps.size(); i++) {
+            b.append("  - {name: demo-").append(i + 1).append(", ip: ").append(backendIps.get(i))
+                    .append(", labels: {app: demo}, ports: [{name: http, containerPort: ")
+                    .append(backendPorts.get(i)).append("}]}\n");
+        }
+        return b.toString();
+    }
+
+    /** Returns the demo's config, built in code (no file to watch), with {@code connectionLog} or none. */
+    static ProxyConfig config(Path connectionLog) {
+        try {
+            ProxyConfig parsed = ConfigLoader.parse(yaml(CLUSTER_IP, PORT, BACKEND_IPS,
+                    List.of(BACKEND_PORT, BACKEND_PORT, BACKEND_PORT), connectionLog), "demo.yaml");
+            return new ProxyConfig(null, parsed.proxy(), parsed.registry(), parsed.services(), parsed.pods(),
+                    parsed.ingresses());
+        } catch (ConfigException e) {
+            throw new IllegalStateException("the demo's own config is invalid:\n" + e.getMessage(), e);
+        }
+    }
+
+    /** Returns the demo's config without a connection log. */
+    static ProxyConfig config() {
+        return config(null);
     }
 }
