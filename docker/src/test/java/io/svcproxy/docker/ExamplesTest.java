@@ -94,6 +94,46 @@ class ExamplesTest {
     }
 
     @Test
+    void ingressExampleServesItsClassWithLeastRbac() throws Exception {
+        List<HasMetadata> items = load("k8s/ingress.yaml");
+        assertThat(items).extracting(HasMetadata::getKind).containsExactlyInAnyOrder("ServiceAccount", "Role",
+                "RoleBinding", "ClusterRole", "ClusterRoleBinding", "IngressClass", "ConfigMap", "Deployment",
+                "Service", "Ingress");
+        PodSpec pod = one(items, Deployment.class).getSpec().getTemplate().getSpec();
+        assertThat(pod.getServiceAccountName()).isEqualTo("svcproxy-ingress");
+        Container svcproxy = svcproxy(pod);
+        assertProbe(svcproxy.getLivenessProbe(), "/healthz");
+        assertProbe(svcproxy.getReadinessProbe(), "/readyz");
+        assertThat(svcproxy.getSecurityContext().getCapabilities().getDrop()).containsExactly("ALL");
+        assertThat(svcproxy.getSecurityContext().getCapabilities().getAdd()).containsExactly("NET_ADMIN");
+        assertThat(svcproxy.getEnv()).anySatisfy(env -> {
+            assertThat(env.getName()).isEqualTo("POD_IP");
+            assertThat(env.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("status.podIP");
+        });
+
+        ProxyConfig config = svcproxyConfig(items, "svcproxy-ingress");
+        assertThat(config.proxy().ingress().className()).isEqualTo(
+                one(items, io.fabric8.kubernetes.api.model.networking.v1.IngressClass.class).getMetadata().getName());
+        assertThat(config.proxy().ingress().http().getPort()).isEqualTo(8080);
+        assertThat(config.proxy().ingress().https().getPort()).isEqualTo(8443);
+        assertThat(config.registry().kubernetes().namespaces()).containsExactly("default");
+        assertThat(one(items, io.fabric8.kubernetes.api.model.networking.v1.Ingress.class).getSpec()
+                .getIngressClassName()).isEqualTo("svcproxy");
+
+        // Least RBAC: what the informers and the status write need, nothing more.
+        assertThat(one(items, Role.class).getRules()).extracting(ExamplesTest::rule).containsExactlyInAnyOrder(
+                "/services list,watch", "discovery.k8s.io/endpointslices list,watch",
+                "networking.k8s.io/ingresses get,list,watch", "networking.k8s.io/ingresses/status update",
+                "/secrets get,list,watch");
+        assertThat(one(items, ClusterRole.class).getRules()).extracting(ExamplesTest::rule)
+                .containsExactly("networking.k8s.io/ingressclasses get,list,watch");
+        assertThat(one(items, RoleBinding.class).getSubjects()).singleElement()
+                .satisfies(s -> assertThat(s.getName()).isEqualTo("svcproxy-ingress"));
+        assertThat(one(items, ClusterRoleBinding.class).getSubjects()).singleElement()
+                .satisfies(s -> assertThat(s.getName()).isEqualTo("svcproxy-ingress"));
+    }
+
+    @Test
     void nodeProxyExampleRunsSvcproxyOnEveryNodeInTheHostNetworkWithLeastRbac() throws Exception {
         List<HasMetadata> items = load("k8s/node-proxy.yaml");
         assertThat(items).extracting(HasMetadata::getKind).containsExactlyInAnyOrder("ServiceAccount",
