@@ -7,8 +7,6 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.socket.SocketChannel;
-import io.netty.handler.codec.http.HttpServerCodec;
-import io.netty.util.concurrent.FastThreadLocal;
 import io.svcproxy.ingress.BackendLookup;
 import io.svcproxy.ingress.IngressMetrics;
 import io.svcproxy.ingress.ServiceBackend;
@@ -16,14 +14,12 @@ import io.svcproxy.ingress.routing.Router;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 
-/** The plain HTTP/1.1 Ingress listener. Bind once; {@link #close} stops accepting and closes its connections. */
+/**
+ * The plain HTTP Ingress listener: HTTP/1.1, and HTTP/2 without TLS (h2c) by prior knowledge or by
+ * {@code Upgrade: h2c}. Each request (each HTTP/2 stream) is routed and sent to an endpoint the backend Service
+ * port's scheduler picks. Bind once; {@link #close} stops accepting and closes its connections.
+ */
 public final class HttpIngressServer implements AutoCloseable {
-    /** Header limits: a request line of 8 KiB, 16 KiB of headers (Netty's defaults are 4 KiB and 8 KiB). */
-    static final int MAX_INITIAL_LINE = 8192;
-    static final int MAX_HEADER_SIZE = 16384;
-    /** Idle kept-alive connections per endpoint and event loop; more are closed when their response ends. */
-    static final int MAX_IDLE_PER_ENDPOINT = 32;
-
     private final Channel serverChannel;
 
     private HttpIngressServer(Channel serverChannel) {
@@ -31,7 +27,7 @@ public final class HttpIngressServer implements AutoCloseable {
     }
 
     /**
-     * Binds the listener.
+     * Binds the listener with the default {@link IngressOptions} but {@code responseTimeout}.
      *
      * @param group           the event loops of the accepted connections and of their outbound connections
      * @param channelType     the server channel class matching {@code group} (NIO or epoll)
@@ -48,14 +44,16 @@ public final class HttpIngressServer implements AutoCloseable {
                                          InetSocketAddress address, Router<ServiceBackend> router,
                                          BackendLookup lookup, Duration responseTimeout, IngressMetrics metrics)
             throws InterruptedException {
-        FastThreadLocal<EndpointPool> pools = new FastThreadLocal<>() {
-            @Override
-            protected EndpointPool initialValue() {
-                return new EndpointPool(MAX_IDLE_PER_ENDPOINT);
-            }
-        };
-        IngressFrontendHandler.Settings settings = new IngressFrontendHandler.Settings(router, lookup,
-                responseTimeout.toNanos(), "http", pools, metrics);
+        return bind(group, channelType, address, router, lookup,
+                IngressOptions.defaults().withResponseTimeout(responseTimeout), metrics);
+    }
+
+    /** Binds the listener with all its timeouts and limits. */
+    public static HttpIngressServer bind(EventLoopGroup group, Class<? extends ServerChannel> channelType,
+                                         InetSocketAddress address, Router<ServiceBackend> router,
+                                         BackendLookup lookup, IngressOptions options, IngressMetrics metrics)
+            throws InterruptedException {
+        ListenerSettings settings = ListenerSettings.create(router, lookup, options, "http", metrics);
         Channel channel = new ServerBootstrap()
                 .group(group)
                 .channel(channelType)
@@ -63,8 +61,7 @@ public final class HttpIngressServer implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        ch.pipeline().addLast("codec", new HttpServerCodec(MAX_INITIAL_LINE, MAX_HEADER_SIZE, 8192));
-                        ch.pipeline().addLast("proxy", new IngressFrontendHandler(settings));
+                        ClientPipelines.cleartext(ch.pipeline(), settings);
                     }
                 })
                 .bind(address).sync().channel();

@@ -2,6 +2,7 @@ package io.svcproxy.ingress.proxy;
 
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -16,18 +17,20 @@ import java.net.InetSocketAddress;
 
 /**
  * An outbound connection to an endpoint: relays the response of the request it is bound to back to the client,
- * stopping reads while the client's socket is full. The endpoint closing before the response's headers is a 502.
- * Between requests the connection waits in its event loop's {@link EndpointPool}, unbound; the endpoint sending
- * anything then, or closing, takes it out of the pool.
+ * stopping reads while the client's socket (or HTTP/2 stream window) is full. The endpoint closing before the
+ * response's headers is a 502 (or a resend, see {@link Exchange#resendOnFreshConnection}). Between requests the
+ * connection waits in its event loop's {@link EndpointPool}, unbound; the endpoint sending anything then, or
+ * closing, takes it out of the pool.
  */
 final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
     private final EndpointPool pool;
     private final InetSocketAddress endpoint;
-    private IngressFrontendHandler frontend;
-    private IngressFrontendHandler.Exchange exchange;
+    private Exchange exchange;
     private int status;
     private boolean ended;
     private boolean reusable;
+    /** An interim (1xx) response was read: the codec's empty last part that follows it belongs to it. */
+    private boolean interim;
 
     IngressBackendHandler(EndpointPool pool, InetSocketAddress endpoint) {
         this.pool = pool;
@@ -35,12 +38,12 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
     }
 
     /** Binds the connection to a request. */
-    void bind(IngressFrontendHandler frontend, IngressFrontendHandler.Exchange exchange) {
-        this.frontend = frontend;
+    void bind(Exchange exchange) {
         this.exchange = exchange;
         this.status = 0;
         this.ended = false;
         this.reusable = false;
+        this.interim = false;
     }
 
     /** Whether the response ended and both sides keep the connection: then it may serve the next request. */
@@ -50,13 +53,13 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
 
     /** Unbinds the connection from its request, before it goes to the pool. */
     void unbind() {
-        frontend = null;
         exchange = null;
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        if (exchange == null) {
+        Exchange ex = exchange;
+        if (ex == null) {
             ReferenceCountUtil.release(msg); // an idle connection speaking out of turn is not reused
             ctx.close();
             return;
@@ -69,34 +72,52 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
             if (response.decoderResult().isFailure()) {
                 ReferenceCountUtil.release(msg);
                 ended = true;
-                frontend.failExchange(exchange, HttpResponseStatus.BAD_GATEWAY);
+                ex.frontend.failExchange(ex, HttpResponseStatus.BAD_GATEWAY);
                 return;
             }
-            if (response.status().code() == 100) {
-                return; // 100 Continue: the final response follows; the client's Expect was removed
+            int code = response.status().code();
+            if (code == 101 && ex.upgrade) {
+                ReferenceCountUtil.release(msg);
+                ended = true;
+                ex.responseStarted();
+                Tunnel.open(ex, response);
+                return;
             }
-            frontend.responseStarted(exchange);
-            status = response.status().code();
+            if (code >= 100 && code < 200) {
+                interim = true;
+                if (code == 100 && ex.expectContinue) {
+                    // the client waits for it before its body (RFC 9110 10.1.1)
+                    ex.inbound.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
+                            HttpResponseStatus.CONTINUE));
+                }
+                ReferenceCountUtil.release(msg);
+                return;
+            }
+            interim = false;
+            ex.responseStarted();
+            status = code;
             reusable = HttpUtil.isKeepAlive(response);
             HttpResponse relayed = new DefaultHttpResponse(HttpVersion.HTTP_1_1, response.status(),
                     response.headers().copy());
-            ProxyHeaders.removeHopByHop(relayed.headers());
-            if (!exchange.keepAlive) {
+            ProxyHeaders.removeHopByHop(relayed.headers(), false);
+            if (!ex.keepAlive) {
                 relayed.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             }
-            frontend.inbound().write(relayed);
+            ex.inbound.write(relayed);
         }
         if (msg instanceof HttpContent content) {
-            boolean last = content instanceof LastHttpContent;
-            if (last) {
-                ended = true;
-                IngressFrontendHandler f = frontend;
-                IngressFrontendHandler.Exchange ex = exchange;
-                f.inbound().writeAndFlush(content).addListener(w -> f.responseEnded(ex, status));
+            if (interim) {
+                content.release(); // the end of the 1xx, not of the response
+                interim = false;
                 return;
             }
-            frontend.inbound().writeAndFlush(content);
-            if (!frontend.inbound().isWritable()) {
+            if (content instanceof LastHttpContent) {
+                ended = true;
+                ex.inbound.writeAndFlush(content).addListener(w -> ex.frontend.responseEnded(ex, status));
+                return;
+            }
+            ex.inbound.writeAndFlush(content);
+            if (!ex.inbound.isWritable()) {
                 ctx.channel().config().setAutoRead(false);
             }
         }
@@ -104,24 +125,26 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-        if (exchange != null) {
-            frontend.outboundWritable(exchange, ctx.channel().isWritable());
+        Exchange ex = exchange;
+        if (ex != null) {
+            ex.frontend.outboundWritable(ex, ctx.channel().isWritable());
         }
         ctx.fireChannelWritabilityChanged();
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        if (exchange == null) {
+        Exchange ex = exchange;
+        if (ex == null) {
             pool.remove(endpoint, ctx.channel());
             return;
         }
         if (!ended) {
             ended = true;
             if (status == 0) {
-                frontend.endpointClosedBeforeResponse(exchange);
+                ex.frontend.endpointClosedBeforeResponse(ex);
             } else {
-                frontend.failExchange(exchange, HttpResponseStatus.BAD_GATEWAY);
+                ex.frontend.failExchange(ex, HttpResponseStatus.BAD_GATEWAY);
             }
         }
     }
@@ -129,6 +152,8 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         if (cause instanceof java.io.IOException) {
+            IngressFrontendHandler.ACCESS_LOG.debug("Endpoint connection failed endpoint={} cause={}", endpoint,
+                    cause.toString());
             ctx.close(); // channelInactive answers 502 or closes the client
             return;
         }

@@ -1,0 +1,143 @@
+package io.svcproxy.ingress.proxy;
+
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.DecoderException;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpServerUpgradeHandler;
+import io.netty.handler.codec.http2.CleartextHttp2ServerUpgradeHandler;
+import io.netty.handler.codec.http2.Http2CodecUtil;
+import io.netty.handler.codec.http2.Http2FrameCodec;
+import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
+import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2ServerUpgradeCodec;
+import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
+import io.netty.handler.ssl.ApplicationProtocolNames;
+import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
+import io.netty.handler.ssl.SniHandler;
+import io.netty.util.AsciiString;
+import java.io.IOException;
+import javax.net.ssl.SSLException;
+
+/**
+ * The handlers of a client connection, by protocol: HTTP/1.1, HTTP/1.1 with h2c (prior knowledge and
+ * {@code Upgrade: h2c}), TLS with SNI and ALPN, and HTTP/2, where each stream is a child channel with its own
+ * {@link IngressFrontendHandler} behind {@link Http2StreamFrameToHttpObjectCodec}: one request per stream, picked
+ * and proxied like an HTTP/1.1 request, its body under HTTP/2 flow control (a stream's window is given back only
+ * as the endpoint takes the bytes).
+ */
+final class ClientPipelines {
+    /** An {@code Upgrade: h2c} request's body is held whole (it becomes stream 1): at most this much. */
+    private static final int MAX_UPGRADE_BODY = 65536;
+    /** The HTTP/2 stream window: how much of a request body one stream may have in flight towards the proxy. */
+    private static final int STREAM_WINDOW = 256 * 1024;
+    private static final int MAX_CONCURRENT_STREAMS = 256;
+
+    private ClientPipelines() {
+    }
+
+    /** Plain HTTP/1.1 with h2c: the HTTP listener. */
+    static void cleartext(ChannelPipeline p, ListenerSettings settings) {
+        IngressOptions o = settings.options();
+        HttpServerCodec codec = new HttpServerCodec(o.maxInitialLine(), o.maxHeaderSize(), 8192);
+        HttpServerUpgradeHandler upgrade = new HttpServerUpgradeHandler(codec, protocol ->
+                AsciiString.contentEquals(Http2CodecUtil.HTTP_UPGRADE_PROTOCOL_NAME, protocol)
+                        ? new Http2ServerUpgradeCodec(frameCodec(o), multiplex(settings)) : null, MAX_UPGRADE_BODY);
+        ChannelHandler priorKnowledge = new ChannelInitializer<>() {
+            @Override
+            protected void initChannel(io.netty.channel.Channel ch) {
+                ChannelPipeline pipeline = ch.pipeline();
+                String self = pipeline.context(this).name();
+                pipeline.addAfter(self, "h2", frameCodec(o));
+                pipeline.addAfter("h2", "h2-multiplex", multiplex(settings));
+            }
+        };
+        p.addLast("timeouts", new ClientTimeouts(o));
+        p.addLast("h2c", new CleartextHttp2ServerUpgradeHandler(codec, upgrade, priorKnowledge));
+        p.addLast("proxy", new IngressFrontendHandler(settings));
+    }
+
+    /** TLS: the certificate by SNI, then HTTP/2 or HTTP/1.1 by ALPN. */
+    static void tls(ChannelPipeline p, ListenerSettings settings, TlsCertificates certificates) {
+        p.addLast("timeouts", new ClientTimeouts(settings.options()));
+        p.addLast("sni", new SniHandler(certificates::select, 16 * 1024, 10_000));
+        p.addLast("alpn", new Negotiation(settings));
+    }
+
+    /** HTTP/1.1 after TLS chose it. */
+    static void http1(ChannelPipeline p, ListenerSettings settings) {
+        IngressOptions o = settings.options();
+        p.addLast("codec", new HttpServerCodec(o.maxInitialLine(), o.maxHeaderSize(), 8192));
+        p.addLast("proxy", new IngressFrontendHandler(settings));
+    }
+
+    /** HTTP/2 after TLS chose it. */
+    static void http2(ChannelPipeline p, ListenerSettings settings) {
+        p.addLast("h2", frameCodec(settings.options()));
+        p.addLast("h2-multiplex", multiplex(settings));
+    }
+
+    private static Http2FrameCodec frameCodec(IngressOptions o) {
+        return Http2FrameCodecBuilder.forServer()
+                .initialSettings(Http2Settings.defaultSettings()
+                        .maxHeaderListSize(o.maxHeaderSize())
+                        .maxConcurrentStreams(MAX_CONCURRENT_STREAMS)
+                        .initialWindowSize(STREAM_WINDOW))
+                .build();
+    }
+
+    private static Http2MultiplexHandler multiplex(ListenerSettings settings) {
+        return new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
+            @Override
+            protected void initChannel(Http2StreamChannel ch) {
+                ch.pipeline().addLast("codec", new Http2StreamFrameToHttpObjectCodec(true));
+                ch.pipeline().addLast("proxy", new IngressFrontendHandler(settings));
+            }
+        });
+    }
+
+    /** Chooses the protocol ALPN agreed on; a client without ALPN speaks HTTP/1.1. */
+    private static final class Negotiation extends ApplicationProtocolNegotiationHandler {
+        private final ListenerSettings settings;
+
+        Negotiation(ListenerSettings settings) {
+            super(ApplicationProtocolNames.HTTP_1_1);
+            this.settings = settings;
+        }
+
+        @Override
+        protected void configurePipeline(ChannelHandlerContext ctx, String protocol) {
+            if (ApplicationProtocolNames.HTTP_2.equals(protocol)) {
+                http2(ctx.pipeline(), settings);
+            } else if (ApplicationProtocolNames.HTTP_1_1.equals(protocol)) {
+                http1(ctx.pipeline(), settings);
+            } else {
+                throw new IllegalStateException("ALPN protocol: " + protocol + " (expected: h2, http/1.1)");
+            }
+        }
+
+        /** A failed handshake is the client's business (wrong CA, aborted, plain HTTP to the TLS port): debug. */
+        @Override
+        protected void handshakeFailure(ChannelHandlerContext ctx, Throwable cause) {
+            IngressFrontendHandler.ACCESS_LOG.debug("TLS handshake failed client={} cause={}",
+                    ctx.channel().remoteAddress(), cause.toString());
+            ctx.close();
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            if (cause instanceof IOException || cause instanceof DecoderException
+                    && cause.getCause() instanceof SSLException) {
+                IngressFrontendHandler.ACCESS_LOG.debug("TLS connection failed client={} cause={}",
+                        ctx.channel().remoteAddress(), cause.toString());
+                ctx.close();
+                return;
+            }
+            ctx.fireExceptionCaught(cause);
+        }
+    }
+}

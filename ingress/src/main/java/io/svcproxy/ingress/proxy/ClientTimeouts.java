@@ -1,0 +1,146 @@
+package io.svcproxy.ingress.proxy;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.http2.Http2FrameCodec;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The request and idle timeouts of one client connection, first in its pipeline (behind TLS it sees the encrypted
+ * bytes, which is what "traffic" means here).
+ * <ul>
+ *   <li>Request: from the first byte after the previous response (or the connection's start) until
+ *       {@link IngressFrontendHandler} has the request's headers; then {@code 408} and close (slow header senders
+ *       hold no connection for long).
+ *   <li>Idle: no byte read or written for {@code idleTimeout} closes the connection, unless a request waits for
+ *       its response headers (the response timeout governs that) or, on HTTP/2, a stream is open.
+ * </ul>
+ * Runs on the connection's event loop: plain fields.
+ */
+final class ClientTimeouts extends ChannelDuplexHandler {
+    private static final byte[] REQUEST_TIMEOUT = ("HTTP/1.1 408 Request Timeout\r\nContent-Type: text/plain\r\n"
+            + "Content-Length: 20\r\nConnection: close\r\n\r\n408 Request Timeout\n").getBytes(StandardCharsets.US_ASCII);
+
+    private final long requestTimeoutNanos;
+    private final long idleTimeoutNanos;
+    private ChannelHandlerContext ctx;
+    /** A request has its headers read and its response not yet ended. */
+    private boolean inRequest;
+    /** Bytes of a request head arrived; its headers are not decoded yet. */
+    private boolean headStarted;
+    /** The connection is a WebSocket tunnel: only the idle timeout applies. */
+    private boolean tunnel;
+    private long lastActivity;
+    private ScheduledFuture<?> headTimer;
+    private ScheduledFuture<?> idleTimer;
+
+    ClientTimeouts(IngressOptions options) {
+        this.requestTimeoutNanos = options.requestTimeout().toNanos();
+        this.idleTimeoutNanos = options.idleTimeout().toNanos();
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+        lastActivity = System.nanoTime();
+        scheduleIdleCheck(idleTimeoutNanos);
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        lastActivity = System.nanoTime();
+        if (!inRequest && !headStarted && !tunnel) {
+            headStarted = true;
+            headTimer = ctx.executor().schedule(this::headTimedOut, requestTimeoutNanos, TimeUnit.NANOSECONDS);
+        }
+        ctx.fireChannelRead(msg);
+    }
+
+    @Override
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
+        lastActivity = System.nanoTime();
+        ctx.write(msg, promise);
+    }
+
+    /** The frontend has the request's headers. */
+    void requestHeadRead() {
+        inRequest = true;
+        headStarted = false;
+        cancel(headTimer);
+    }
+
+    /** The request was answered; the next one's timer starts with its first byte. */
+    void responseEnded() {
+        inRequest = false;
+        lastActivity = System.nanoTime();
+    }
+
+    /** The connection became a byte relay. */
+    void tunnel() {
+        tunnel = true;
+        inRequest = false;
+        headStarted = false;
+        cancel(headTimer);
+    }
+
+    private void headTimedOut() {
+        if (!headStarted || !ctx.channel().isActive() || http2()) {
+            return;
+        }
+        IngressFrontendHandler.ACCESS_LOG.debug("Request headers timed out client={}", ctx.channel().remoteAddress());
+        ctx.writeAndFlush(Unpooled.wrappedBuffer(REQUEST_TIMEOUT)).addListener(ChannelFutureListener.CLOSE);
+    }
+
+    private void idleCheck() {
+        if (!ctx.channel().isActive()) {
+            return;
+        }
+        long idle = System.nanoTime() - lastActivity;
+        if (idle < idleTimeoutNanos || busy()) {
+            scheduleIdleCheck(Math.max(idleTimeoutNanos - idle, idleTimeoutNanos / 4));
+            return;
+        }
+        IngressFrontendHandler.ACCESS_LOG.debug("Client connection idle, closing client={}",
+                ctx.channel().remoteAddress());
+        ctx.close();
+    }
+
+    /** A request waits for its response headers, or an HTTP/2 stream is open. */
+    private boolean busy() {
+        Http2FrameCodec h2 = ctx.pipeline().get(Http2FrameCodec.class);
+        if (h2 != null) {
+            return h2.connection().numActiveStreams() > 0;
+        }
+        if (tunnel) {
+            return false;
+        }
+        IngressFrontendHandler frontend = ctx.pipeline().get(IngressFrontendHandler.class);
+        return frontend != null && frontend.awaitingResponse();
+    }
+
+    private boolean http2() {
+        return ctx.pipeline().get(Http2FrameCodec.class) != null;
+    }
+
+    private void scheduleIdleCheck(long delayNanos) {
+        idleTimer = ctx.executor().schedule(this::idleCheck, delayNanos, TimeUnit.NANOSECONDS);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        cancel(headTimer);
+        cancel(idleTimer);
+        ctx.fireChannelInactive();
+    }
+
+    private static void cancel(ScheduledFuture<?> f) {
+        if (f != null) {
+            f.cancel(false);
+        }
+    }
+}

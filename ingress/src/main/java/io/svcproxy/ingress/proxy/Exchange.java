@@ -1,0 +1,265 @@
+package io.svcproxy.ingress.proxy;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http2.Http2StreamChannel;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import io.svcproxy.balancer.BackendSet;
+import io.svcproxy.balancer.BackendState;
+import io.svcproxy.balancer.Lease;
+import io.svcproxy.balancer.PickContext;
+import io.svcproxy.ingress.ServiceBackend;
+import io.svcproxy.ingress.routing.Route;
+import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One request proxied to an endpoint: the endpoint picked by the backend Service port's scheduler, a kept-alive
+ * connection from the event loop's {@link EndpointPool} or a new one (another endpoint when a connect fails, 502
+ * when all failed), the request's parts sent as they are read (held only while connecting), and the response
+ * timer. The response itself is relayed by the outbound connection's {@link IngressBackendHandler}.
+ *
+ * <p>Runs on the client connection's event loop, which also owns the outbound connection: plain fields.
+ */
+final class Exchange {
+    final IngressFrontendHandler frontend;
+    final Channel inbound;
+    /** The request as received (for the access log) and as sent (hop-by-hop fields removed, X-Forwarded-* added). */
+    final HttpRequest request;
+    final HttpRequest forwarded;
+    final Route<ServiceBackend> route;
+    final BackendSet set;
+    final boolean keepAlive;
+    /** {@code Upgrade: websocket}: a fresh connection, never pooled; a 101 turns both into a {@link Tunnel}. */
+    final boolean upgrade;
+    final boolean expectContinue;
+    final long startNanos;
+    private final ListenerSettings settings;
+    /** The request's parts read before the outbound connection was ready. */
+    private final ArrayDeque<HttpObject> pending = new ArrayDeque<>();
+    private PickContext pickContext;
+    private int connectAttempts;
+    BackendState backend;
+    Lease lease;
+    Channel outbound;
+    InetSocketAddress endpoint;
+    boolean requestEnded;
+    boolean responseStarted;
+    /** The outbound connection came from the pool (it may have been closed by the endpoint meanwhile). */
+    private boolean reused;
+    private boolean bodyBytesSeen;
+    private ScheduledFuture<?> responseTimer;
+
+    Exchange(IngressFrontendHandler frontend, ListenerSettings settings, HttpRequest request, HttpRequest forwarded,
+             Route<ServiceBackend> route, BackendSet set, PickContext pickContext, boolean upgrade, long startNanos) {
+        this.frontend = frontend;
+        this.inbound = frontend.inbound();
+        this.settings = settings;
+        this.request = request;
+        this.forwarded = forwarded;
+        this.route = route;
+        this.set = set;
+        this.pickContext = pickContext;
+        this.keepAlive = HttpUtil.isKeepAlive(request);
+        this.upgrade = upgrade;
+        this.expectContinue = HttpUtil.is100ContinueExpected(request);
+        this.startNanos = startNanos;
+        pending.add(forwarded);
+    }
+
+    /** Sends the request to {@code first}, the scheduler's pick. */
+    void start(BackendState first) {
+        connect(first, !upgrade);
+    }
+
+    private void connect(BackendState picked, boolean reuse) {
+        connectAttempts++;
+        backend = picked;
+        lease = picked.counters().lease();
+        InetSocketAddress address = new InetSocketAddress(picked.address(), picked.port());
+        EndpointPool pool = settings.pools().get();
+        Channel idle = reuse ? pool.acquire(address) : null;
+        if (idle != null) {
+            reused = true;
+            attach(idle);
+            return;
+        }
+        Bootstrap b = new Bootstrap()
+                .group(inbound.eventLoop())
+                .channel(socketOf(inbound).getClass().asSubclass(Channel.class))
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) settings.options().connectTimeout().toMillis())
+                .option(ChannelOption.AUTO_READ, true)
+                .handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        IngressOptions o = settings.options();
+                        ch.pipeline().addLast("codec", new HttpClientCodec(o.maxInitialLine(), o.maxHeaderSize(),
+                                8192));
+                        ch.pipeline().addLast("proxy", new IngressBackendHandler(pool, address));
+                    }
+                });
+        b.connect(address).addListener((ChannelFuture f) -> {
+            if (!frontend.isCurrent(this) || !inbound.isActive()) {
+                lease.release();
+                f.channel().close();
+                return;
+            }
+            if (!f.isSuccess()) {
+                lease.release();
+                IngressFrontendHandler.ACCESS_LOG.debug("Endpoint connect failed endpoint={} cause={}",
+                        picked.endpoint(), f.cause().toString());
+                pickContext = pickContext.withAvoided(picked);
+                BackendState next = set.pick(pickContext);
+                if (next == null || next == picked || connectAttempts >= Math.max(1, set.backends().size())) {
+                    frontend.failExchange(this, HttpResponseStatus.BAD_GATEWAY);
+                } else {
+                    connect(next, !upgrade);
+                }
+                return;
+            }
+            attach(f.channel());
+        });
+    }
+
+    /** Binds an open outbound connection to the request and sends what was read of it. */
+    private void attach(Channel ch) {
+        lease.established();
+        outbound = ch;
+        endpoint = (InetSocketAddress) ch.remoteAddress();
+        ch.pipeline().get(IngressBackendHandler.class).bind(this);
+        ch.config().setAutoRead(inbound.isWritable());
+        HttpObject o;
+        while ((o = pending.poll()) != null) {
+            ch.write(o).addListener(writeListener());
+        }
+        ch.flush();
+        if (requestEnded) {
+            startResponseTimer();
+        } else if (ch.isWritable()) {
+            inbound.config().setAutoRead(true);
+        }
+    }
+
+    /** Sends (or holds, while connecting) a part of the request body; {@code true} if more may be read now. */
+    boolean send(HttpContent content) {
+        if (content.content().isReadable()) {
+            bodyBytesSeen = true;
+        }
+        boolean last = content instanceof LastHttpContent;
+        if (last) {
+            requestEnded = true;
+        }
+        if (outbound == null) {
+            pending.add(content);
+            return false;
+        }
+        outbound.writeAndFlush(content).addListener(writeListener());
+        if (last) {
+            startResponseTimer();
+            return false;
+        }
+        return outbound.isWritable();
+    }
+
+    private ChannelFutureListener writeListener() {
+        return f -> {
+            if (!f.isSuccess() && frontend.isCurrent(this)) {
+                // the endpoint went away while the request was sent: nothing to retry safely
+                frontend.failExchange(this, HttpResponseStatus.BAD_GATEWAY);
+            }
+        };
+    }
+
+    private void startResponseTimer() {
+        if (responseTimer == null && !responseStarted) {
+            responseTimer = inbound.eventLoop().schedule(() -> {
+                if (frontend.isCurrent(this) && !responseStarted) {
+                    frontend.failExchange(this, HttpResponseStatus.GATEWAY_TIMEOUT);
+                }
+            }, settings.options().responseTimeout().toNanos(), TimeUnit.NANOSECONDS);
+        }
+    }
+
+    /** The response's headers arrived: the timer stops. */
+    void responseStarted() {
+        responseStarted = true;
+        cancelTimer();
+    }
+
+    /** Whether the request waits for its response headers (the response timer runs). */
+    boolean awaitingResponse() {
+        return requestEnded && !responseStarted;
+    }
+
+    /**
+     * The endpoint closed before any byte of the response. A kept-alive connection the endpoint closed while we
+     * reused it (the race of every HTTP/1.1 pool) is no failure of the request: one without a body is sent again,
+     * once, on a fresh connection to the same endpoint. Returns {@code false} when that does not apply (then 502).
+     */
+    boolean resendOnFreshConnection() {
+        if (!reused || !requestEnded || bodyBytesSeen || responseStarted) {
+            return false;
+        }
+        cancelTimer();
+        lease.release();
+        outbound = null;
+        reused = false;
+        pending.add(forwarded);
+        pending.add(LastHttpContent.EMPTY_LAST_CONTENT);
+        connect(backend, false);
+        return true;
+    }
+
+    /** The response ended: the outbound connection goes back to the pool when both sides keep it, else closes. */
+    void complete() {
+        lease.release();
+        IngressBackendHandler handler = outbound.pipeline().get(IngressBackendHandler.class);
+        if (requestEnded && handler != null && handler.reusable()) {
+            handler.unbind();
+            outbound.config().setAutoRead(true); // an idle connection's close is seen
+            settings.pools().get().release(endpoint, outbound);
+        } else {
+            outbound.close();
+        }
+    }
+
+    /** Gives everything up: timer, claim, outbound connection, parts not sent. */
+    void abort() {
+        cancelTimer();
+        if (lease != null) {
+            lease.release();
+        }
+        if (outbound != null) {
+            outbound.close();
+        }
+        HttpObject o;
+        while ((o = pending.poll()) != null) {
+            ReferenceCountUtil.release(o);
+        }
+    }
+
+    private void cancelTimer() {
+        if (responseTimer != null) {
+            responseTimer.cancel(false);
+            responseTimer = null;
+        }
+    }
+
+    /** The TCP connection under {@code ch}: itself, or an HTTP/2 stream's parent. */
+    static Channel socketOf(Channel ch) {
+        return ch instanceof Http2StreamChannel ? ch.parent() : ch;
+    }
+}

@@ -1,0 +1,74 @@
+package io.svcproxy.ingress.proxy;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.socket.SocketChannel;
+import io.svcproxy.ingress.BackendLookup;
+import io.svcproxy.ingress.IngressMetrics;
+import io.svcproxy.ingress.ServiceBackend;
+import io.svcproxy.ingress.routing.Router;
+import java.net.InetSocketAddress;
+import java.util.Objects;
+
+/**
+ * The HTTPS Ingress listener: TLS with the certificate chosen by SNI from {@link TlsCertificates} (swap them with
+ * {@link TlsCertificates#update}: new handshakes use the new ones, open connections are kept), then HTTP/2 or
+ * HTTP/1.1 as ALPN agreed. Requests are routed and proxied as on the HTTP listener, with
+ * {@code X-Forwarded-Proto: https}. Bind once; {@link #close} stops accepting.
+ */
+public final class HttpsIngressServer implements AutoCloseable {
+    private final Channel serverChannel;
+    private final TlsCertificates certificates;
+
+    private HttpsIngressServer(Channel serverChannel, TlsCertificates certificates) {
+        this.serverChannel = serverChannel;
+        this.certificates = certificates;
+    }
+
+    /**
+     * Binds the listener.
+     *
+     * @param group        the event loops of the accepted connections and of their outbound connections
+     * @param channelType  the server channel class matching {@code group} (NIO or epoll)
+     * @param certificates the certificates by SNI; the caller keeps it to update them on reload
+     * @param metrics      receives every answered request on its event loop
+     */
+    public static HttpsIngressServer bind(EventLoopGroup group, Class<? extends ServerChannel> channelType,
+                                          InetSocketAddress address, Router<ServiceBackend> router,
+                                          BackendLookup lookup, IngressOptions options, IngressMetrics metrics,
+                                          TlsCertificates certificates) throws InterruptedException {
+        Objects.requireNonNull(certificates, "certificates");
+        ListenerSettings settings = ListenerSettings.create(router, lookup, options, "https", metrics);
+        Channel channel = new ServerBootstrap()
+                .group(group)
+                .channel(channelType)
+                .childOption(ChannelOption.AUTO_READ, true)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ClientPipelines.tls(ch.pipeline(), settings, certificates);
+                    }
+                })
+                .bind(address).sync().channel();
+        return new HttpsIngressServer(channel, certificates);
+    }
+
+    /** The bound address (port 0 resolved). */
+    public InetSocketAddress localAddress() {
+        return (InetSocketAddress) serverChannel.localAddress();
+    }
+
+    /** The certificates this listener serves. */
+    public TlsCertificates certificates() {
+        return certificates;
+    }
+
+    @Override
+    public void close() {
+        serverChannel.close().syncUninterruptibly();
+    }
+}

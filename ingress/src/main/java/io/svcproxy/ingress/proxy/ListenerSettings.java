@@ -1,0 +1,28 @@
+package io.svcproxy.ingress.proxy;
+
+import io.netty.util.concurrent.FastThreadLocal;
+import io.svcproxy.ingress.BackendLookup;
+import io.svcproxy.ingress.IngressMetrics;
+import io.svcproxy.ingress.ServiceBackend;
+import io.svcproxy.ingress.routing.Router;
+
+/**
+ * What every connection of one listener shares: the routing, the Service ports' endpoint sets, the limits, the
+ * scheme it adds as {@code X-Forwarded-Proto}, the per-event-loop endpoint pools and the metrics seam.
+ */
+record ListenerSettings(Router<ServiceBackend> router, BackendLookup lookup, IngressOptions options, String proto,
+                        FastThreadLocal<EndpointPool> pools, IngressMetrics metrics) {
+    /** Idle kept-alive connections per endpoint and event loop; more are closed when their response ends. */
+    static final int MAX_IDLE_PER_ENDPOINT = 32;
+
+    static ListenerSettings create(Router<ServiceBackend> router, BackendLookup lookup, IngressOptions options,
+                                   String proto, IngressMetrics metrics) {
+        FastThreadLocal<EndpointPool> pools = new FastThreadLocal<>() {
+            @Override
+            protected EndpointPool initialValue() {
+                return new EndpointPool(MAX_IDLE_PER_ENDPOINT);
+            }
+        };
+        return new ListenerSettings(router, lookup, options, proto, pools, metrics);
+    }
+}

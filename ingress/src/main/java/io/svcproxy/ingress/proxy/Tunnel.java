@@ -1,0 +1,103 @@
+package io.svcproxy.ingress.proxy;
+
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.HttpServerUpgradeHandler;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http2.CleartextHttp2ServerUpgradeHandler;
+
+/**
+ * One direction of an upgraded (WebSocket) connection: after the endpoint's 101 both channels drop their HTTP
+ * codecs and relay bytes as they come, as the L4 relay does, with backpressure by readability toggling. Either side
+ * closing closes the other once its writes are flushed. The endpoint's claim ({@code Lease}) lasts until then.
+ *
+ * <p>Both channels are on one event loop: plain fields.
+ */
+final class Tunnel extends ChannelInboundHandlerAdapter {
+    private final Channel peer;
+
+    private Tunnel(Channel peer) {
+        this.peer = peer;
+    }
+
+    /**
+     * Sends the endpoint's 101 to the client, then turns both connections into a byte relay. The codecs' encoders
+     * go first (the 101 is encoded by then), then relays are in place before the decoders leave, so bytes a decoder
+     * still holds reach the relay and the other side raw.
+     */
+    static void open(Exchange ex, HttpResponse switching) {
+        Channel inbound = ex.inbound;
+        Channel outbound = ex.outbound;
+        HttpResponse relayed = new DefaultHttpResponse(HttpVersion.HTTP_1_1, switching.status(),
+                switching.headers().copy());
+        inbound.writeAndFlush(relayed);
+        ex.frontend.upgraded(ex);
+        ChannelPipeline in = inbound.pipeline();
+        ChannelPipeline out = outbound.pipeline();
+        HttpServerCodec serverCodec = in.get(HttpServerCodec.class);
+        HttpClientCodec clientCodec = out.get(HttpClientCodec.class);
+        serverCodec.removeOutboundHandler();
+        clientCodec.removeOutboundHandler();
+        if (in.get(CleartextHttp2ServerUpgradeHandler.class) != null) {
+            in.remove(CleartextHttp2ServerUpgradeHandler.class);
+        }
+        if (in.get(HttpServerUpgradeHandler.class) != null) {
+            in.remove(HttpServerUpgradeHandler.class);
+        }
+        ClientTimeouts timeouts = in.get(ClientTimeouts.class);
+        if (timeouts != null) {
+            timeouts.tunnel();
+        }
+        in.replace(IngressFrontendHandler.class, "tunnel", new Tunnel(outbound));
+        out.replace(IngressBackendHandler.class, "tunnel", new Tunnel(inbound));
+        in.remove(serverCodec);
+        out.remove(clientCodec);
+        outbound.closeFuture().addListener(f -> ex.lease.release());
+        inbound.config().setAutoRead(outbound.isWritable());
+        outbound.config().setAutoRead(inbound.isWritable());
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        peer.writeAndFlush(msg).addListener(f -> {
+            if (!f.isSuccess()) {
+                ctx.close();
+            }
+        });
+        if (!peer.isWritable()) {
+            ctx.channel().config().setAutoRead(false);
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        peer.config().setAutoRead(ctx.channel().isWritable());
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        if (peer.isActive()) {
+            peer.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        }
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof java.io.IOException) {
+            IngressFrontendHandler.ACCESS_LOG.debug("Tunnel connection failed remote={} cause={}",
+                    ctx.channel().remoteAddress(), cause.toString());
+            ctx.close();
+            return;
+        }
+        ctx.fireExceptionCaught(cause);
+    }
+}

@@ -1,0 +1,170 @@
+package io.svcproxy.ingress.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.svcproxy.balancer.BackendSet;
+import io.svcproxy.balancer.BackendState;
+import io.svcproxy.balancer.PickContext;
+import io.svcproxy.ingress.IngressMetrics;
+import io.svcproxy.ingress.ServiceBackend;
+import io.svcproxy.ingress.routing.IngressRules;
+import io.svcproxy.ingress.routing.IngressRules.PathRule;
+import io.svcproxy.ingress.routing.IngressRules.Rule;
+import io.svcproxy.ingress.routing.PathType;
+import io.svcproxy.ingress.routing.Router;
+import io.svcproxy.ingress.routing.RoutingTable;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** HTTP/2 without TLS on the HTTP listener, with curl and h2load as clients, on 127.0.10.161-169. */
+@Timeout(180)
+class H2cIngressTest {
+    private static final ServiceBackend API = new ServiceBackend("default", "api", 80, null);
+
+    private final TestEndpoints endpoints = new TestEndpoints();
+    private final Router<ServiceBackend> router = new Router<>();
+    private BackendSet api;
+    private EventLoopGroup group;
+    private HttpIngressServer ingress;
+    private String base;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        api = TestEndpoints.rr(endpoints.start("127.0.10.162", "api-2"), endpoints.start("127.0.10.163", "api-3"),
+                endpoints.start("127.0.10.164", "api-4"));
+        router.update(RoutingTable.compile(List.of(new IngressRules<>("default/shop", null, List.of(
+                new Rule<>("shop.example", List.of(new PathRule<>("/", PathType.PREFIX, API))))))));
+        group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+        ingress = HttpIngressServer.bind(group, NioServerSocketChannel.class, new InetSocketAddress("127.0.10.161", 0),
+                router, Map.of(API, api)::get, IngressOptions.defaults(), IngressMetrics.NONE);
+        base = "http://shop.example:" + ingress.localAddress().getPort();
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        ingress.close();
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+        endpoints.close();
+    }
+
+    private String resolve() {
+        return "shop.example:" + ingress.localAddress().getPort() + ":127.0.10.161";
+    }
+
+    @Test
+    void priorKnowledgeStreamsOfOneConnectionArePickedEachInTheSchedulersOrder() throws Exception {
+        // nghttp opens the six streams on one connection, in order; the proxy picks per stream as they arrive
+        List<String> cmd = new ArrayList<>(List.of("nghttp", "-H", ":authority: shop.example"));
+        for (int i = 0; i < 6; i++) {
+            cmd.add("http://127.0.10.161:" + ingress.localAddress().getPort() + "/x?i=" + i);
+        }
+        Curl.Result r = Curl.run(cmd);
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        BackendSet twin = TestEndpoints.rr(api.backends().stream()
+                .map(b -> new InetSocketAddress(b.address(), b.port())).toArray(InetSocketAddress[]::new));
+        for (int i = 0; i < 6; i++) {
+            BackendState expected = twin.pick(PickContext.of(InetAddress.getLoopbackAddress(), 1,
+                    InetAddress.getLoopbackAddress()));
+            String name = "api-" + expected.address().getHostAddress().substring("127.0.10.16".length());
+            assertThat(r.out()).contains(name + " /x?i=" + i + "\n");
+        }
+        // a stream becomes an HTTP/1.1 request with the usual X-Forwarded-* and none of Netty's x-http2-*
+        assertThat(r.out()).contains("x-forwarded-proto=http\n", "x-forwarded-host=shop.example\n",
+                "x-forwarded-for=127.0.0.1\n").doesNotContain("x-http2");
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(api.backends())
+                .allSatisfy(b -> assertThat(b.activeConnections() + b.inactiveConnections()).isZero()));
+    }
+
+    @Test
+    void curlSpeaksH2cByPriorKnowledge() throws Exception {
+        // one URL per curl: curl 7.88 fails its second request on a reused prior-knowledge connection (against
+        // nginx too: "Error in the HTTP2 framing layer"), so nghttp above covers several streams
+        Curl.Result r = Curl.curl("--http2-prior-knowledge", "--resolve", resolve(), "-w", "=%{http_version}",
+                base + "/pk");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.out()).matches("(?s)api-\\d /pk\n.*=2");
+    }
+
+    @Test
+    void curlUpgradesToH2c() throws Exception {
+        Curl.Result r = Curl.curl("--http2", "--resolve", resolve(), "-w", "\\n@%{http_version}", base + "/up",
+                base + "/up2");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        // the upgraded request is stream 1, the next one a new stream on the same connection
+        assertThat(r.out()).matches("(?s)api-\\d /up\\n.*@2api-\\d /up2\\n.*@2");
+    }
+
+    @Test
+    void thirtyTwoMebibytesStreamBothWaysOverH2c(@TempDir Path dir) throws Exception {
+        long size = 32L << 20;
+        Path upload = dir.resolve("upload.bin");
+        writePattern(upload, size);
+        Curl.Result up = Curl.curl("--http2-prior-knowledge", "--resolve", resolve(), "--data-binary",
+                "@" + upload, "-H", "Content-Type: application/octet-stream", base + "/sha256");
+        assertThat(up.exitCode()).as(up.err()).isZero();
+        assertThat(up.out()).isEqualTo(TestEndpoints.patternSha256(size));
+
+        Path download = dir.resolve("download.bin");
+        Curl.Result down = Curl.curl("--http2-prior-knowledge", "--resolve", resolve(), "-o", download.toString(),
+                "-w", "%{http_version} %{size_download}", base + "/bytes/" + size);
+        assertThat(down.exitCode()).as(down.err()).isZero();
+        assertThat(down.out()).isEqualTo("2 " + size);
+        assertThat(sha256(download)).isEqualTo(TestEndpoints.patternSha256(size));
+    }
+
+    @Test
+    void manyConcurrentStreamsAllSucceedAndSpreadOverTheEndpoints() throws Exception {
+        Curl.Result r = Curl.run(List.of("h2load", "-n", "300", "-c", "2", "-m", "20",
+                "--connect-to=127.0.10.161:" + ingress.localAddress().getPort(), base + "/load"));
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.out()).contains("300 succeeded, 0 failed, 0 errored").contains("status codes: 300 2xx");
+        assertThat(r.out()).contains("Application protocol: h2c");
+        // rr over three endpoints: each got a third of the streams
+        assertThat(List.of(endpoints.hits("api-2"), endpoints.hits("api-3"), endpoints.hits("api-4")))
+                .containsExactly(100, 100, 100);
+        // every stream's claim on its endpoint released (after the last write's listener, so maybe a moment later)
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(api.backends())
+                .allSatisfy(b -> assertThat(b.activeConnections() + b.inactiveConnections()).isZero()));
+    }
+
+    static void writePattern(Path file, long size) throws Exception {
+        try (var out = Files.newOutputStream(file)) {
+            byte[] buf = new byte[65536];
+            for (long off = 0; off < size; off += buf.length) {
+                int len = (int) Math.min(buf.length, size - off);
+                TestEndpoints.pattern(off, buf, len);
+                out.write(buf, 0, len);
+            }
+        }
+    }
+
+    static String sha256(Path file) throws Exception {
+        MessageDigest sha = TestEndpoints.sha256();
+        try (var in = Files.newInputStream(file)) {
+            byte[] buf = new byte[65536];
+            for (int n; (n = in.read(buf)) > 0; ) {
+                sha.update(buf, 0, n);
+            }
+        }
+        return HexFormat.of().formatHex(sha.digest());
+    }
+}
