@@ -254,6 +254,32 @@ class IngressKubernetesTest {
         assertThat(get("shop.example")).startsWith("api-");
     }
 
+    @Test
+    void routesToAServiceOfTheApiAnswering503UntilItAndItsEndpointsExist() throws Exception {
+        client.network().v1().ingressClasses().resource(ingressClass("svcproxy", false)).create();
+        client.network().v1().ingresses().resource(ingress("kube", "svcproxy", "kube.example", "kapi", null))
+                .create();
+        startProxy();
+        await().atMost(WITHIN).until(() -> get("kube.example").equals("503")); // no such Service yet
+        client.services().resource(new io.fabric8.kubernetes.api.model.ServiceBuilder().withNewMetadata()
+                .withName("kapi").withNamespace("default").endMetadata().withNewSpec().withType("ClusterIP")
+                .withClusterIP("127.0.10.163").withClusterIPs("127.0.10.163").addNewPort().withName("http")
+                .withProtocol("TCP").withPort(18163).withTargetPort(new io.fabric8.kubernetes.api.model.IntOrString(
+                        "http")).endPort().endSpec().build()).create();
+        Thread.sleep(300);
+        assertThat(get("kube.example")).isEqualTo("503"); // the Service, no endpoint yet
+        client.discovery().v1().endpointSlices().resource(new io.fabric8.kubernetes.api.model.discovery.v1
+                .EndpointSliceBuilder().withNewMetadata().withName("kapi-1").withNamespace("default")
+                .addToLabels("kubernetes.io/service-name", "kapi").endMetadata().withAddressType("IPv4")
+                .addNewEndpoint().withAddresses("127.0.0.162").withNewConditions().withReady(true).withServing(true)
+                .withTerminating(false).endConditions().endEndpoint()
+                .addNewPort().withName("http").withProtocol("TCP").withPort(backends.get(1).address().getPort())
+                .endPort().build()).create();
+        await().atMost(WITHIN).until(() -> get("kube.example").equals("api-2"));
+        client.services().inNamespace("default").withName("kapi").delete();
+        await().atMost(WITHIN).until(() -> get("kube.example").equals("503"));
+    }
+
     private List<String> statusIps(String name) {
         Ingress i = client.network().v1().ingresses().inNamespace("default").withName(name).get();
         if (i.getStatus() == null || i.getStatus().getLoadBalancer() == null

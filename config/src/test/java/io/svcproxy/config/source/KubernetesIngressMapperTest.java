@@ -1,0 +1,145 @@
+package io.svcproxy.config.source;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.SecretBuilder;
+import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressBuilder;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressClass;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressClassBuilder;
+import io.svcproxy.config.IngressSettings;
+import io.svcproxy.config.IngressSpec;
+import io.svcproxy.config.TestCertificatesAccess;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Which Ingresses are served, in which order, and how they, their backends and their TLS Secrets map. */
+class KubernetesIngressMapperTest {
+    private final KubernetesIngressMapper mapper = new KubernetesIngressMapper("svcproxy");
+
+    @TempDir
+    static Path dir;
+
+    @BeforeAll
+    static void certificates() throws Exception {
+        TestCertificatesAccess.write(dir, "shop", "shop.example", "EC");
+        TestCertificatesAccess.write(dir, "other", "other.example", "EC");
+    }
+
+    private static IngressBuilder ingress(String name, String className, String created) {
+        return new IngressBuilder().withNewMetadata().withName(name).withNamespace("default")
+                .withCreationTimestamp(created).endMetadata()
+                .withNewSpec().withIngressClassName(className).endSpec();
+    }
+
+    private static IngressClass ingressClass(String name, boolean isDefault) {
+        return new IngressClassBuilder().withNewMetadata().withName(name)
+                .withAnnotations(isDefault ? Map.of(KubernetesIngressMapper.DEFAULT_CLASS_ANNOTATION, "true") : Map.of())
+                .endMetadata().build();
+    }
+
+    @Test
+    void servesItsClassTheLegacyAnnotationAndClasslessOnesOnlyWhenItIsTheDefault() {
+        Ingress own = ingress("own", "svcproxy", "2026-01-03T00:00:00Z").build();
+        Ingress other = ingress("other", "nginx", "2026-01-01T00:00:00Z").build();
+        Ingress classless = ingress("classless", null, "2026-01-02T00:00:00Z").build();
+        Ingress legacy = ingress("legacy", null, "2026-01-04T00:00:00Z").editMetadata()
+                .addToAnnotations(KubernetesIngressMapper.LEGACY_CLASS_ANNOTATION, "svcproxy").endMetadata().build();
+        Ingress legacyOther = ingress("legacy-other", null, "2026-01-05T00:00:00Z").editMetadata()
+                .addToAnnotations(KubernetesIngressMapper.LEGACY_CLASS_ANNOTATION, "nginx").endMetadata().build();
+        List<Ingress> all = List.of(own, other, classless, legacy, legacyOther);
+        assertThat(mapper.served(all, List.of(ingressClass("svcproxy", false)))).extracting(i -> i.getMetadata()
+                .getName()).containsExactly("own", "legacy");
+        assertThat(mapper.served(all, List.of(ingressClass("svcproxy", true), ingressClass("nginx", false))))
+                .extracting(i -> i.getMetadata().getName()).containsExactly("classless", "own", "legacy");
+        assertThat(mapper.served(all, List.of(ingressClass("nginx", true)))).extracting(i -> i.getMetadata()
+                .getName()).containsExactly("own", "legacy");
+    }
+
+    @Test
+    void mapsRulesAndBackendsByPortNumberOrNameLeavingOutWhatTheApiShouldHaveRefused() {
+        Ingress i = ingress("shop", "svcproxy", "2026-01-01T00:00:00Z").editSpec()
+                .withNewDefaultBackend().withNewService().withName("web").withNewPort().withNumber(80).endPort()
+                .endService().endDefaultBackend()
+                .addNewRule().withHost("shop.example").withNewHttp()
+                .addNewPath().withPath("/api").withPathType("Prefix").withNewBackend().withNewService()
+                .withName("api").withNewPort().withName("http").endPort().endService().endBackend().endPath()
+                .addNewPath().withPathType("ImplementationSpecific").withNewBackend().withNewService()
+                .withName("web").withNewPort().withNumber(80).endPort().endService().endBackend().endPath()
+                .addNewPath().withPath("/bucket").withPathType("Prefix").withNewBackend().withNewResource("", "Bucket", "b")
+                .endBackend().endPath()
+                .addNewPath().withPath("/typo").withPathType("prefix").withNewBackend().withNewService()
+                .withName("web").withNewPort().withNumber(80).endPort().endService().endBackend().endPath()
+                .endHttp().endRule()
+                .addNewRule().withHost("Bad_Host").withNewHttp().addNewPath().withPath("/").withPathType("Prefix")
+                .withNewBackend().withNewService().withName("web").withNewPort().withNumber(80).endPort()
+                .endService().endBackend().endPath().endHttp().endRule()
+                .addNewRule().withNewHttp().addNewPath().withPath("/any").withPathType("Exact")
+                .withNewBackend().withNewService().withName("web").withNewPort().withNumber(80).endPort()
+                .endService().endBackend().endPath().endHttp().endRule()
+                .endSpec().build();
+        IngressSpec spec = mapper.map(i, Map.of());
+        assertThat(spec.qualifiedName()).isEqualTo("default/shop");
+        assertThat(spec.defaultBackend()).isEqualTo(new IngressSpec.Backend("web", 80, null));
+        assertThat(spec.rules()).containsExactly(
+                new IngressSpec.Rule("shop.example", List.of(
+                        new IngressSpec.HttpPath("/api", "Prefix", new IngressSpec.Backend("api", 0, "http")),
+                        new IngressSpec.HttpPath("/", "ImplementationSpecific", new IngressSpec.Backend("web", 80,
+                                null)))),
+                new IngressSpec.Rule(null, List.of(
+                        new IngressSpec.HttpPath("/any", "Exact", new IngressSpec.Backend("web", 80, null)))));
+    }
+
+    @Test
+    void takesTlsFromKubernetesTlsSecretsAndKeepsEntriesWhoseSecretIsNotUsable() throws Exception {
+        Ingress i = ingress("shop", "svcproxy", "2026-01-01T00:00:00Z").editSpec()
+                .addNewTl().withHosts("shop.example").withSecretName("good").endTl()
+                .addNewTl().withHosts("shop.example").withSecretName("missing").endTl()
+                .addNewTl().withHosts("shop.example").withSecretName("opaque").endTl()
+                .addNewTl().withHosts("shop.example").withSecretName("mismatch").endTl()
+                .endSpec().build();
+        Map<String, Secret> secrets = Map.of(
+                "default/good", secret("good", "kubernetes.io/tls", "shop.pem", "shop-key.pem"),
+                "default/opaque", secret("opaque", "Opaque", "shop.pem", "shop-key.pem"),
+                "default/mismatch", secret("mismatch", "kubernetes.io/tls", "shop.pem", "other-key.pem"));
+        List<IngressSpec.Tls> tls = mapper.map(i, secrets).tls();
+        assertThat(tls).extracting(IngressSpec.Tls::secretName).containsExactly("good", "missing", "opaque",
+                "mismatch");
+        assertThat(tls).extracting(IngressSpec.Tls::usable).containsExactly(true, false, false, false);
+        assertThat(tls.get(0).certificatePem()).isEqualTo(Files.readString(dir.resolve("shop.pem")));
+        assertThat(tls.get(0).hosts()).containsExactly("shop.example");
+    }
+
+    @Test
+    void statusAddressesAreTheListenersIpsOrThePodIpForAnUnspecifiedOne() {
+        IngressSettings specific = new IngressSettings(new InetSocketAddress("127.0.10.170", 8080),
+                new InetSocketAddress("127.0.10.170", 8443), "svcproxy", Duration.ofSeconds(60));
+        assertThat(KubernetesIngressSource.statusIps(specific, "10.1.2.3")).containsExactly("127.0.10.170");
+        IngressSettings any = new IngressSettings(new InetSocketAddress("0.0.0.0", 8080), null, "svcproxy",
+                Duration.ofSeconds(60));
+        assertThat(KubernetesIngressSource.statusIps(any, "10.1.2.3")).containsExactly("10.1.2.3");
+        assertThat(KubernetesIngressSource.statusIps(any, null)).isEmpty();
+    }
+
+    private static Secret secret(String name, String type, String cert, String key) throws Exception {
+        return new SecretBuilder().withNewMetadata().withName(name).withNamespace("default").endMetadata()
+                .withType(type)
+                .addToData("tls.crt", base64(Files.readString(dir.resolve(cert))))
+                .addToData("tls.key", base64(Files.readString(dir.resolve(key))))
+                .build();
+    }
+
+    private static String base64(String s) {
+        return Base64.getEncoder().encodeToString(s.getBytes(StandardCharsets.US_ASCII));
+    }
+}
