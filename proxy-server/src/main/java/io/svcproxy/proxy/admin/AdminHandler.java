@@ -45,7 +45,7 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     private static final Logger log = LoggerFactory.getLogger(AdminHandler.class);
     /** The paths answered besides the stats page's files ({@link StatusPage#ASSETS}). */
     private static final Set<String> PATHS = Set.of("/healthz", "/readyz", "/metrics", "/api/v1/services",
-            "/api/v1/ingresses");
+            "/api/v1/ingresses", WhatIf.PATH);
 
     private final ServiceTable table;
     private final PrometheusMeterRegistry registry;
@@ -75,7 +75,8 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             return;
         }
         boolean keepAlive = HttpUtil.isKeepAlive(request);
-        String path = new QueryStringDecoder(request.uri()).path();
+        QueryStringDecoder query = new QueryStringDecoder(request.uri());
+        String path = query.path();
         if (!PATHS.contains(path) && !StatusPage.ASSETS.containsKey(path)) {
             respond(ctx, request, HttpResponseStatus.NOT_FOUND, TEXT, bytes("not found\n"), keepAlive);
             return;
@@ -105,6 +106,10 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                         Unpooled.wrappedBuffer(json.render(table)), keepAlive);
                 case "/api/v1/ingresses" -> respond(ctx, request, HttpResponseStatus.OK, JSON,
                         Unpooled.wrappedBuffer(ingressesJson.render(table, ingress)), keepAlive);
+                case WhatIf.PATH -> {
+                    WhatIf.Answer a = WhatIf.answer(table, query);
+                    respond(ctx, request, a.status(), a.contentType(), bytes(a.body()), keepAlive);
+                }
                 default -> serve(ctx, request, StatusPage.ASSETS.get(path), keepAlive);
             }
         } catch (IOException | RuntimeException e) {

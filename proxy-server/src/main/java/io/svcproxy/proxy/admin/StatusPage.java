@@ -26,6 +26,7 @@ final class StatusPage {
     static final Map<String, Asset> ASSETS = Map.of(
             "/", load("index.html", AdminHandler.HTML),
             "/static/app.js", load("app.js", "text/javascript; charset=utf-8"),
+            "/static/whatif.js", load("whatif.js", "text/javascript; charset=utf-8"),
             "/static/style.css", load("style.css", "text/css; charset=utf-8"),
             "/static/favicon.svg", load("favicon.svg", "image/svg+xml"));
 

@@ -1,6 +1,7 @@
 package io.svcproxy.proxy.simulate;
 
 import io.svcproxy.balancer.Backends;
+import io.svcproxy.balancer.sim.Connection;
 import io.svcproxy.balancer.sim.EndpointChange;
 import io.svcproxy.balancer.sim.SchedulerResult;
 import io.svcproxy.balancer.sim.Simulation;
@@ -9,6 +10,8 @@ import io.svcproxy.config.EndpointTarget;
 import io.svcproxy.config.ProxyConfig;
 import io.svcproxy.config.ServicePortSpec;
 import io.svcproxy.config.ServicePorts;
+import io.svcproxy.proxy.connlog.ConnectionLog;
+import io.svcproxy.proxy.connlog.RecentConnections;
 
 import java.io.IOException;
 import java.nio.file.Path;
@@ -56,9 +59,8 @@ public final class SimulationRun {
             String serviceName = chosen.service().qualifiedName();
             String portLabel = chosen.port().label();
             String portNumber = Integer.toString(chosen.port().port());
-            List<Target> targets = targets(chosen);
             Set<String> endpoints = new LinkedHashSet<>();
-            for (Target t : targets) {
+            for (Target t : targets(chosen)) {
                 endpoints.add(Backends.format(t.address(), t.port()));
             }
             List<EndpointChange> changes = events == null ? List.of() : EventsReader.read(events, endpoints);
@@ -72,16 +74,42 @@ public final class SimulationRun {
                     order.add(r);
                 }
             }
-            List<String> names = schedulers.isEmpty() ? List.of(chosen.service().scheduler()) : schedulers;
-            Simulation sim;
-            try {
-                sim = Simulation.create(names, chosen.service().schedulerFlags(), chosen.service().sessionAffinity(),
-                        chosen.key().clusterIP(), targets, changes, seed);
-            } catch (IllegalArgumentException e) {
-                throw new InputException("--schedulers", e.getMessage());
-            }
+            Simulation sim = simulation(chosen, schedulers, changes, seed);
             order.replay(sim::accept);
             return new Report(serviceName, portLabel, order.rows(), skipped, sim.finish());
+        }
+    }
+
+    /**
+     * Replays the connections a Service port recorded in memory ({@link RecentConnections}), as {@link #run}
+     * replays the same connections read back from the connection log: times cut to the log's microseconds, in
+     * start order, ties in the order they ended (the log's line order).
+     *
+     * @param schedulers the schedulers, or empty for the configured one
+     * @throws InputException an unknown scheduler, as {@code --schedulers: message}
+     */
+    public static Report replay(ServicePortSpec spec, List<ConnectionLog.Entry> recorded, List<String> schedulers,
+                                long seed) throws InputException {
+        List<Connection> connections = new ArrayList<>(recorded.size());
+        for (ConnectionLog.Entry e : recorded) {
+            connections.add(new Connection(Math.floorDiv(e.startEpochNanos(), 1000L) * 1000L,
+                    io.svcproxy.config.Addresses.parseIp(e.client()), e.clientPort(),
+                    Math.floorDiv(e.durationNanos(), 1000L) * 1000L));
+        }
+        connections.sort(java.util.Comparator.comparingLong(Connection::start)); // stable: ties keep end order
+        Simulation sim = simulation(spec, schedulers, List.of(), seed);
+        connections.forEach(sim::accept);
+        return new Report(spec.service().qualifiedName(), spec.port().label(), connections.size(), 0, sim.finish());
+    }
+
+    private static Simulation simulation(ServicePortSpec chosen, List<String> schedulers, List<EndpointChange> changes,
+                                         long seed) throws InputException {
+        List<String> names = schedulers.isEmpty() ? List.of(chosen.service().scheduler()) : schedulers;
+        try {
+            return Simulation.create(names, chosen.service().schedulerFlags(), chosen.service().sessionAffinity(),
+                    chosen.key().clusterIP(), targets(chosen), changes, seed);
+        } catch (IllegalArgumentException e) {
+            throw new InputException("--schedulers", e.getMessage());
         }
     }
 

@@ -295,6 +295,93 @@ class StatusPageBrowserTest {
         assertNoConsoleErrors();
     }
 
+    /**
+     * The "what if" card: a Service port card's link opens it with the port's recorded connections replayed under
+     * other schedulers; its numbers are api/v1/simulate's, and the row of the scheduler in use is the live count.
+     */
+    @Test
+    void theWhatIfCardReplaysTheRecordedConnectionsUnderOtherSchedulers() throws Exception {
+        List<TestBackend> web = List.of(backend("127.0.0.236", "a"), backend("127.0.0.237", "b"),
+                backend("127.0.0.238", "c"));
+        StringBuilder yaml = new StringBuilder("""
+                proxy: {admin: "127.0.10.239:0"}
+                services:
+                  - name: web
+                    namespace: shop
+                    clusterIP: 127.0.10.238
+                    scheduler: rr
+                    ports: [{name: http, port: 18238}]
+                    endpoints:
+                """);
+        for (TestBackend b : web) {
+            yaml.append("      - {ip: ").append(b.address().getAddress().getHostAddress()).append(", port: ")
+                    .append(b.address().getPort()).append("}\n");
+        }
+        Path file = dir.resolve("svcproxy.yaml");
+        write(file, yaml.toString());
+        server = ProxyServer.start(ConfigLoader.load(file), Transport.select(), 2);
+        // 40 short connections from 8 client addresses, one after the other (a few held across the next ones)
+        List<Socket> open = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            Socket s = new Socket();
+            s.setSoTimeout(5000);
+            s.bind(new InetSocketAddress("127.0.10." + (242 + i % 8), 0));
+            s.connect(new InetSocketAddress("127.0.10.238", 18238), 2000);
+            echo(s, "hi".getBytes(StandardCharsets.UTF_8));
+            open.add(s);
+            if (i % 3 != 0) {
+                open.remove(0).close();
+            }
+        }
+        for (Socket s : open) {
+            s.close();
+        }
+        io.svcproxy.proxy.dataplane.ServicePort port = server.table().servicePorts().get(0);
+        await().atMost(Duration.ofSeconds(10)).until(() -> port.recent().total() == 40);
+        String base = "http://127.0.10.239:" + server.adminAddress().getPort() + "/";
+        driver = chromium();
+        driver.get(base);
+        await().atMost(Duration.ofSeconds(15)).ignoreExceptions().until(() -> driver.findElement(By.cssSelector(
+                "section.card[data-service='shop/web:http'] a.whatif-link")).isDisplayed());
+        driver.findElement(By.cssSelector("section.card[data-service='shop/web:http'] a.whatif-link")).click();
+        await("the card shows the replay").atMost(Duration.ofSeconds(15)).ignoreExceptions()
+                .until(() -> "ready".equals(attribute("#whatif", "data-state")));
+        assertThat(driver.getCurrentUrl()).endsWith("#whatif=shop%2Fweb%3Ahttp");
+        @SuppressWarnings("unchecked")
+        Map<String, Map<String, Object>> card = (Map<String, Map<String, Object>>) driver.executeScript("""
+                const out = {};
+                for (const tr of document.querySelectorAll('#whatif tr[data-scheduler]')) {
+                  const row = out[tr.dataset.scheduler] = {inUse: tr.classList.contains('in-use'),
+                      imbalance: tr.querySelector('.c-imbalance').textContent};
+                  for (const td of tr.querySelectorAll('td[data-endpoint]')) row[td.dataset.endpoint] = td.dataset.connections;
+                }
+                return out;""");
+        assertThat(card).containsOnlyKeys("rr", "wrr", "lc", "wlc", "sed", "nq", "sh", "mh");
+        assertThat(text("#whatif-count")).startsWith("40 recorded connections");
+        com.fasterxml.jackson.databind.JsonNode api = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
+                java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(
+                        base + "api/v1/simulate?service=shop/web&port=http&schedulers=rr,wrr,lc,wlc,sed,nq,sh,mh"))
+                        .build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body());
+        for (Map.Entry<String, Map<String, Object>> row : card.entrySet()) {
+            com.fasterxml.jackson.databind.JsonNode numbers = api.get("schedulers").get(row.getKey());
+            for (com.fasterxml.jackson.databind.JsonNode e : numbers.get("endpoints")) {
+                assertThat(row.getValue()).as(row.getKey()).containsEntry(e.get("endpoint").asText(),
+                        e.get("connections").asText());
+            }
+            assertThat(row.getValue()).containsEntry("imbalance", String.format(java.util.Locale.ROOT, "%.3f",
+                    numbers.get("imbalance").asDouble()));
+            assertThat(row.getValue().get("inUse")).isEqualTo(row.getKey().equals("rr"));
+        }
+        for (TestBackend b : web) { // rr is in use: its row is what the proxy did
+            assertThat(card.get("rr")).containsEntry(endpoint(b), String.valueOf(b.acceptedConnections()));
+        }
+        screenshot("stats-whatif.png", 1366, 0);
+        driver.findElement(By.cssSelector("#whatif a.whatif-close")).click();
+        await().atMost(Duration.ofSeconds(5)).until(() -> !driver.findElement(By.id("whatif")).isDisplayed());
+        assertOnlySameOriginRequests(base);
+        assertNoConsoleErrors();
+    }
+
     /** Returns the config: Service shop/web (rr) over {@code web}, shop/cache (lc) over {@code cache}. */
     private static String config(List<TestBackend> web, TestBackend cache, String extraOnFirstEndpoint) {
         List<String> endpoints = new ArrayList<>();

@@ -3,6 +3,8 @@
 // server's counters between two polls, divided by the difference of the server's `now`; the chart history lives
 // in this tab only. Text always goes in through textContent, never as HTML.
 
+import { initWhatIf, whatIfLink } from './whatif.js';
+
 const POLL_MS = 1000;
 const MAX_BACKOFF_MS = 5000;
 const HISTORY_MS = 5 * 60 * 1000;
@@ -179,7 +181,7 @@ function createCard(s) {
   const addr = el('div', 'addr');
   title.append(h2, addr);
   const chips = el('div', 'chips');
-  head.append(title, chips);
+  head.append(title, chips, whatIfLink(s));
 
   const summary = el('div', 'summary');
   const conns = chart(s.protocol === 'UDP' ? 'flows' : 'connections'); // a UDP port charts its flows
@@ -567,4 +569,5 @@ window.addEventListener('resize', () => {
   for (const c of cards.values()) drawCharts(c, lastNow);
 });
 
+initWhatIf();
 poll();

@@ -1,0 +1,89 @@
+package io.svcproxy.proxy.admin;
+
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.svcproxy.balancer.Schedulers;
+import io.svcproxy.proxy.dataplane.ServicePort;
+import io.svcproxy.proxy.dataplane.ServiceTable;
+import io.svcproxy.proxy.simulate.InputException;
+import io.svcproxy.proxy.simulate.Reports;
+import io.svcproxy.proxy.simulate.SimulationRun;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * {@code GET /api/v1/simulate?service=NS/NAME&port=P[&schedulers=rr,lc,...][&seed=N]}: the "what if" card's
+ * numbers. Replays the Service port's last recorded connections ({@link ServicePort#recent()}) under each
+ * scheduler asked (default: every one) with {@link SimulationRun#replay}, and answers with the same JSON object
+ * {@code svcproxy simulate --json} prints for the same connections read from the connection log.
+ */
+final class WhatIf {
+    static final String PATH = "/api/v1/simulate";
+
+    /** An answer: its status and body (JSON, or a one-line text error). */
+    record Answer(HttpResponseStatus status, String contentType, String body) {
+    }
+
+    private WhatIf() {
+    }
+
+    static Answer answer(ServiceTable table, QueryStringDecoder query) {
+        String service = single(query, "service");
+        String port = single(query, "port");
+        if (service == null || service.isEmpty()) {
+            return bad("service: missing (expected: NS/NAME, as service=default/web)");
+        }
+        List<String> schedulers = new ArrayList<>();
+        String names = single(query, "schedulers");
+        if (names != null && !names.isBlank()) {
+            for (String name : names.split(",", -1)) {
+                schedulers.add(name.strip());
+            }
+        } else {
+            schedulers.addAll(Schedulers.NAMES);
+        }
+        long seed = 1;
+        String seedText = single(query, "seed");
+        if (seedText != null) {
+            try {
+                seed = Long.parseLong(seedText);
+            } catch (NumberFormatException e) {
+                return bad("seed: " + seedText + " (expected: an integer)");
+            }
+        }
+        List<ServicePort> matches = new ArrayList<>();
+        List<String> known = new ArrayList<>();
+        for (ServicePort p : table.servicePorts()) {
+            known.add(p.serviceLabel() + ":" + p.portLabel());
+            if (p.serviceLabel().equals(service) && (port == null || port.equals(p.portLabel())
+                    || port.equals(Integer.toString(p.key().port())))) {
+                matches.add(p);
+            }
+        }
+        String what = service + (port == null ? "" : ":" + port);
+        if (matches.isEmpty()) {
+            return new Answer(HttpResponseStatus.NOT_FOUND, AdminHandler.TEXT, "no Service port " + what
+                    + " (expected one of: " + String.join(", ", known) + ")\n");
+        }
+        if (matches.size() > 1) {
+            return bad(what + " has " + matches.size() + " ports: name one with port=");
+        }
+        ServicePort servicePort = matches.get(0);
+        try {
+            SimulationRun.Report report = SimulationRun.replay(servicePort.spec(), servicePort.recent().snapshot(),
+                    schedulers, seed);
+            return new Answer(HttpResponseStatus.OK, AdminHandler.JSON, Reports.json(report));
+        } catch (InputException e) {
+            return bad(e.getMessage().replaceFirst("^--schedulers", "schedulers"));
+        }
+    }
+
+    private static String single(QueryStringDecoder query, String name) {
+        List<String> values = query.parameters().get(name);
+        return values == null || values.isEmpty() ? null : values.get(values.size() - 1);
+    }
+
+    private static Answer bad(String message) {
+        return new Answer(HttpResponseStatus.BAD_REQUEST, AdminHandler.TEXT, message + "\n");
+    }
+}

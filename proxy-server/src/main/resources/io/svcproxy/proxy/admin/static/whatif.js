@@ -1,0 +1,131 @@
+// svcproxy stats page, the "what if" card: a Service port's recorded traffic (its last ended connections, kept
+// in memory by the proxy) replayed under other schedulers by api/v1/simulate, the numbers `svcproxy simulate`
+// gives for the same connections. Opened by a Service port card's link (#whatif=ns/name:port), so it can be
+// linked to; fetched once per opening or refresh, never polled. Text goes in through textContent only.
+
+const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'sh', 'mh'];
+const PREFIX = '#whatif=';
+
+function el(tag, className, text) {
+  const e = document.createElement(tag);
+  if (className) e.className = className;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+/** Returns the link that opens the card for a Service port of api/v1/services. */
+export function whatIfLink(s) {
+  const a = el('a', 'whatif-link', 'what if\u2026');
+  a.href = PREFIX + encodeURIComponent(`${s.namespace}/${s.name}:${s.portName || s.port}`);
+  a.title = 'Replay this port\u2019s recorded connections under other schedulers';
+  return a;
+}
+
+function parse(hash) {
+  if (!hash.startsWith(PREFIX)) return null;
+  const target = decodeURIComponent(hash.substring(PREFIX.length));
+  const colon = target.lastIndexOf(':');
+  if (colon < 0) return null;
+  return { service: target.substring(0, colon), port: target.substring(colon + 1) };
+}
+
+async function configuredScheduler(target) {
+  const response = await fetch('api/v1/services', { cache: 'no-store', headers: { Accept: 'application/json' } });
+  if (!response.ok) return null;
+  const doc = await response.json();
+  const s = doc.services.find(x => `${x.namespace}/${x.name}` === target.service
+    && String(x.portName || x.port) === target.port);
+  return s ? s.scheduler : null;
+}
+
+function render(section, target, report, inUse) {
+  section.replaceChildren();
+  section.dataset.service = `${target.service}:${target.port}`;
+  const head = el('header', 'card-head');
+  const title = el('div');
+  const h2 = el('h2');
+  h2.append(el('span', 'svc-name', 'What if: ' + target.service), el('span', 'port-name', ':' + target.port));
+  const first = report.schedulers[Object.keys(report.schedulers)[0]];
+  const count = el('div', 'addr', `${report.connections} recorded connection${report.connections === 1 ? '' : 's'}`
+    + ' (the last ones that ended) replayed under each scheduler from a fresh state: the numbers of '
+    + '`svcproxy simulate` for the same connections.');
+  count.id = 'whatif-count';
+  title.append(h2, count);
+  const actions = el('div', 'chips');
+  const refresh = el('a', 'whatif-refresh', 'refresh');
+  refresh.href = location.hash;
+  refresh.addEventListener('click', (ev) => { ev.preventDefault(); open(section, target); });
+  const close = el('a', 'whatif-close', 'close');
+  close.href = '#';
+  actions.append(refresh, close);
+  head.append(title, actions);
+
+  const wrap = el('div', 'table-wrap');
+  const table = el('table', 'endpoints whatif-table');
+  const thead = el('thead');
+  const tr = el('tr');
+  const th = (text, numeric) => { const t = el('th', numeric ? 'n' : null, text); t.scope = 'col'; return t; };
+  tr.append(th('scheduler'));
+  const endpoints = first ? first.endpoints.map(e => e.endpoint) : [];
+  for (const e of endpoints) tr.append(th(e, true));
+  tr.append(th('imbalance', true), th('peak imbalance', true));
+  thead.append(tr);
+  const tbody = el('tbody');
+  for (const [name, r] of Object.entries(report.schedulers)) {
+    const row = el('tr');
+    row.dataset.scheduler = name;
+    const cell = el('td', 'c-scheduler', name);
+    if (name === inUse) {
+      row.classList.add('in-use');
+      cell.append(el('span', 'badge ok', 'in use'));
+    }
+    row.append(cell);
+    for (const endpoint of endpoints) {
+      const e = r.endpoints.find(x => x.endpoint === endpoint);
+      const td = el('td', 'n', e ? `${e.connections} (${Math.round(e.share * 100)}%)` : '0');
+      td.dataset.endpoint = endpoint;
+      td.dataset.connections = e ? String(e.connections) : '0';
+      row.append(td);
+    }
+    row.append(el('td', 'n c-imbalance', r.imbalance.toFixed(3)), el('td', 'n c-peak', r.peakImbalance.toFixed(3)));
+    tbody.append(row);
+  }
+  table.append(thead, tbody);
+  wrap.append(table);
+  const note = el('p', 'muted whatif-note', 'imbalance: the busiest endpoint\u2019s connections over the mean; '
+    + 'peak imbalance: the same for the most connections held at once. 1.000 is even.');
+  section.append(head, wrap, note);
+}
+
+async function open(section, target) {
+  section.hidden = false;
+  section.dataset.state = 'loading';
+  try {
+    const query = new URLSearchParams({ service: target.service, port: target.port, schedulers: SCHEDULERS.join(',') });
+    const response = await fetch('api/v1/simulate?' + query, { cache: 'no-store' });
+    if (!response.ok) throw new Error((await response.text()).trim() || `HTTP ${response.status}`);
+    const report = await response.json();
+    render(section, target, report, await configuredScheduler(target));
+    section.dataset.state = 'ready';
+  } catch (e) {
+    section.replaceChildren(el('p', 'alert', `What if ${target.service}:${target.port}: ${e.message}`));
+    section.dataset.state = 'error';
+  }
+  section.scrollIntoView({ block: 'nearest' });
+}
+
+/** Shows the card for the Service port in the address's hash, and follows the hash from now on. */
+export function initWhatIf() {
+  const section = document.getElementById('whatif');
+  const follow = () => {
+    const target = parse(location.hash);
+    if (target) {
+      open(section, target);
+    } else {
+      section.hidden = true;
+      section.replaceChildren();
+    }
+  };
+  window.addEventListener('hashchange', follow);
+  follow();
+}
