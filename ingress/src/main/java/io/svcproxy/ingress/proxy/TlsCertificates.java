@@ -48,7 +48,12 @@ public final class TlsCertificates {
      * @throws IllegalArgumentException naming the file (or source) that does not load
      */
     public static TlsCertificates of(List<TlsEntry> entries) {
-        TlsCertificates certs = new TlsCertificates(provider());
+        return of(entries, provider());
+    }
+
+    /** As {@link #of(List)} with a given provider (tests run both). */
+    static TlsCertificates of(List<TlsEntry> entries, SslProvider provider) {
+        TlsCertificates certs = new TlsCertificates(provider);
         certs.update(entries);
         return certs;
     }

@@ -25,11 +25,21 @@ final class RawHttpClient implements Closeable {
     private final OutputStream out;
 
     RawHttpClient(InetSocketAddress address) throws IOException {
-        socket = new Socket();
-        socket.connect(address, 5000);
+        this(connect(address));
+    }
+
+    /** Speaks over a connected socket (a TLS one, say). */
+    RawHttpClient(Socket connected) throws IOException {
+        socket = connected;
         socket.setSoTimeout(30_000);
         in = socket.getInputStream();
         out = socket.getOutputStream();
+    }
+
+    private static Socket connect(InetSocketAddress address) throws IOException {
+        Socket s = new Socket();
+        s.connect(address, 5000);
+        return s;
     }
 
     Response get(String host, String target, String... headerLines) throws IOException {

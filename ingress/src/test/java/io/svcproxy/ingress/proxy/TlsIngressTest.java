@@ -1,0 +1,188 @@
+package io.svcproxy.ingress.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.ssl.OpenSsl;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslProvider;
+import io.svcproxy.balancer.BackendSet;
+import io.svcproxy.ingress.IngressMetrics;
+import io.svcproxy.ingress.ServiceBackend;
+import io.svcproxy.ingress.routing.IngressRules;
+import io.svcproxy.ingress.routing.Router;
+import io.svcproxy.ingress.routing.RoutingTable;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.cert.X509Certificate;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/** The HTTPS listener on 127.0.10.170: certificates per SNI, ALPN h2 and http/1.1, reload, with curl and the JDK. */
+@Timeout(180)
+class TlsIngressTest {
+    private static final String IP = "127.0.10.170";
+    private static final ServiceBackend WEB = new ServiceBackend("default", "web", 80, null);
+
+    @TempDir
+    Path dir;
+    private final TestEndpoints endpoints = new TestEndpoints();
+    private final Router<ServiceBackend> router = new Router<>();
+    private TestCertificates ca;
+    private BackendSet web;
+    private EventLoopGroup group;
+    private HttpsIngressServer ingress;
+    private TlsEntry shop;
+    private TlsEntry wildcard;
+    private TlsEntry api;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        web = TestEndpoints.rr(endpoints.start("127.0.10.171", "web-1"));
+        router.update(RoutingTable.compile(List.of(new IngressRules<>("default/web", WEB, List.of()))));
+        group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+        ca = new TestCertificates(dir);
+        shop = ca.issue("shop", "shop.example");
+        wildcard = ca.issue("wildcard", "*.wild.example");
+        api = ca.issue("api", "api.wild.example");
+    }
+
+    private void start(TlsCertificates certs) throws InterruptedException {
+        ingress = HttpsIngressServer.bind(group, NioServerSocketChannel.class, new InetSocketAddress(IP, 0), router,
+                Map.of(WEB, web)::get, IngressOptions.defaults(), IngressMetrics.NONE, certs);
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        if (ingress != null) {
+            ingress.close();
+        }
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+        endpoints.close();
+    }
+
+    @Test
+    void openSslIsUsedWhereNettyTcnativeLoads() {
+        assertThat(OpenSsl.isAvailable()).as("tcnative: %s", OpenSsl.unavailabilityCause()).isTrue();
+        assertThat(TlsCertificates.provider()).isEqualTo(SslProvider.OPENSSL);
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = SslProvider.class, names = {"OPENSSL", "JDK"})
+    void theCertificateIsChosenBySniExactBeforeWildcardAndTheFirstEntryServesClientsWithoutSni(SslProvider provider)
+            throws Exception {
+        // the wildcard entry comes before api.wild.example's: the exact name still wins
+        TlsCertificates certs = TlsCertificates.of(List.of(shop, wildcard, api), provider);
+        assertThat(certs.sslProvider()).isEqualTo(provider);
+        start(certs);
+        assertThat(servedCertificate("shop.example")).contains("O=shop");
+        assertThat(servedCertificate("api.wild.example")).contains("O=api");
+        assertThat(servedCertificate("x.wild.example")).contains("O=wildcard");
+        assertThat(servedCertificate("SHOP.EXAMPLE")).contains("O=shop");
+        assertThat(servedCertificate("a.b.wild.example")).contains("O=shop"); // a wildcard is one label: the default
+        assertThat(servedCertificate(null)).contains("O=shop");
+    }
+
+    @Test
+    void curlGetsH2OrHttp11ByAlpnWithTheCertificateOfEachHost() throws Exception {
+        start(TlsCertificates.of(List.of(shop, wildcard, api)));
+        for (String host : List.of("shop.example", "api.wild.example", "x.wild.example")) {
+            // curl checks the certificate against the host name and the CA
+            Curl.Result h2 = Curl.curl("--http2", "--cacert", ca.caFile().toString(), "--resolve", resolve(host),
+                    "-w", "=%{http_version}", "https://" + host + ":" + port() + "/x");
+            assertThat(h2.exitCode()).as(h2.err()).isZero();
+            assertThat(h2.out()).startsWith("web-1 /x\n").contains("x-forwarded-proto=https\n",
+                    "x-forwarded-host=" + host + ":" + port() + "\n").endsWith("=2");
+        }
+        Curl.Result h1 = Curl.curl("--http1.1", "--cacert", ca.caFile().toString(), "--resolve",
+                resolve("shop.example"), "-w", "=%{http_version}", "https://shop.example:" + port() + "/one");
+        assertThat(h1.exitCode()).as(h1.err()).isZero();
+        assertThat(h1.out()).startsWith("web-1 /one\n").contains("x-forwarded-proto=https\n").endsWith("=1.1");
+    }
+
+    @Test
+    void aReloadSwapsCertificatesForNewHandshakesAndKeepsOpenConnections() throws Exception {
+        TlsCertificates certs = TlsCertificates.of(List.of(shop));
+        start(certs);
+        try (SSLSocket socket = connect("shop.example"); RawHttpClient client = new RawHttpClient(socket)) {
+            assertThat(client.get("shop.example", "/before").text()).startsWith("web-1 /before");
+            assertThat(subject(socket)).contains("O=shop");
+
+            TlsEntry renewed = ca.issue("renewed", "shop.example");
+            certs.update(List.of(renewed));
+            assertThat(servedCertificate("shop.example")).contains("O=renewed");
+
+            // the connection made before the swap goes on with its certificate
+            assertThat(client.get("shop.example", "/after").text()).startsWith("web-1 /after");
+            assertThat(subject(socket)).contains("O=shop");
+        }
+    }
+
+    @Test
+    void pemFilesThatDoNotLoadAreRejectedNamingTheFileAndTheCertificatesInForceStay() throws Exception {
+        Path missing = dir.resolve("missing.pem");
+        assertThatThrownBy(() -> TlsEntry.ofFiles(List.of("a.example"), missing, missing))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("certFile " + missing + ": cannot be read");
+        Path garbage = Files.writeString(dir.resolve("garbage.pem"), "not a pem\n");
+        Path shopKey = dir.resolve("shop-key.pem");
+        Path shopCert = dir.resolve("shop.pem");
+        TlsCertificates certs = TlsCertificates.of(List.of(shop));
+        SslContext before = certs.select("shop.example");
+
+        assertThatThrownBy(() -> certs.update(List.of(TlsEntry.ofFiles(List.of("shop.example"), garbage, shopKey))))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("certFile " + garbage + ": not a PEM X.509 certificate chain");
+        assertThatThrownBy(() -> certs.update(List.of(TlsEntry.ofFiles(List.of("shop.example"), shopCert, garbage))))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("keyFile " + garbage + ": the private key does not load for certFile "
+                        + shopCert);
+        assertThat(certs.select("shop.example")).isSameAs(before);
+        assertThat(certs.entries()).containsExactly(shop);
+    }
+
+    private String servedCertificate(String sniHost) throws Exception {
+        try (SSLSocket socket = connect(sniHost)) {
+            return subject(socket);
+        }
+    }
+
+    private SSLSocket connect(String sniHost) throws Exception {
+        SSLSocket socket = (SSLSocket) ca.clientContext().getSocketFactory().createSocket(IP, port());
+        if (sniHost != null) {
+            SSLParameters params = socket.getSSLParameters();
+            params.setServerNames(List.of(new SNIHostName(sniHost)));
+            socket.setSSLParameters(params);
+        }
+        socket.startHandshake();
+        return socket;
+    }
+
+    private static String subject(SSLSocket socket) throws Exception {
+        return ((X509Certificate) socket.getSession().getPeerCertificates()[0]).getSubjectX500Principal().getName();
+    }
+
+    private int port() {
+        return ingress.localAddress().getPort();
+    }
+
+    private String resolve(String host) {
+        return host + ":" + port() + ":" + IP;
+    }
+}
