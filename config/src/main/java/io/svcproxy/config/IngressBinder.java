@@ -66,7 +66,7 @@ final class IngressBinder extends BinderSupport {
         Fields f = new Fields(map, path, p, SETTINGS);
         InetSocketAddress http = f.has("http") ? listener(f.value("http"), f.child("http")) : null;
         InetSocketAddress https = f.has("https") ? listener(f.value("https"), f.child("https")) : null;
-        if (http != null && https != null && http.equals(https)) {
+        if (http != null && https != null && http.equals(https) && http.getPort() != 0) { // port 0: two free ports
             Values.wrong(p, f.value("https"), f.child("https"), "an address other than http's");
             https = null;
         }

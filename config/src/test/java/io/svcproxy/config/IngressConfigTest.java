@@ -117,6 +117,9 @@ class IngressConfigTest {
     void refusesHttpsOnHttpsAddress() {
         assertThat(errors("proxy: {ingress: {http: 127.0.10.190:8080, https: 127.0.10.190:8080}}")).containsExactly(
                 "svcproxy.yaml:1:51: https: 127.0.10.190:8080 (expected: an address other than http's)");
+        IngressSettings anyPorts = parse("proxy: {ingress: {http: 127.0.10.190:0, https: 127.0.10.190:0}}").proxy()
+                .ingress(); // port 0 is a free port each: two listeners
+        assertThat(anyPorts.http()).isEqualTo(anyPorts.https());
     }
 
     @Test

@@ -29,7 +29,7 @@ final class IngressesJson {
         root.put("version", table.version());
         ObjectNode listeners = root.putObject("listeners");
         putAddress(listeners, "http", ingress == null ? null : ingress.httpAddress());
-        putAddress(listeners, "https", null);
+        putAddress(listeners, "https", ingress == null ? null : ingress.httpsAddress());
         ArrayNode list = root.putArray("ingresses");
         if (ingress != null) {
             IngressStats stats = ingress.stats();

@@ -8,10 +8,16 @@ import io.svcproxy.config.IngressSpec;
 import io.svcproxy.ingress.BackendLookup;
 import io.svcproxy.ingress.ServiceBackend;
 import io.svcproxy.ingress.proxy.HttpIngressServer;
+import io.svcproxy.ingress.proxy.HttpsIngressServer;
+import io.svcproxy.ingress.proxy.IngressOptions;
+import io.svcproxy.ingress.proxy.TlsCertificates;
+import io.svcproxy.ingress.proxy.TlsEntry;
 import io.svcproxy.ingress.routing.Router;
 import io.svcproxy.ingress.routing.RoutingTable;
 import io.svcproxy.proxy.dataplane.BindException;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
@@ -24,7 +30,10 @@ import org.slf4j.LoggerFactory;
  * listeners on the data plane's event loops; {@link #apply} compiles the Ingresses of each desired state into a new
  * immutable {@link RoutingTable} and publishes it (requests read it with one volatile read), after the reconciler
  * has put the state's Service ports in force, so a backend resolves to its ClusterIP listener's own endpoint set.
- * A rejected config never reaches {@link #apply}: the last good table keeps serving.
+ * A rejected config never reaches {@link #apply}: the last good table keeps serving. The HTTPS listener's
+ * certificates are the {@code tls} entries of the Ingresses in force, in routing order; {@link #apply} swaps them
+ * when they change (new handshakes get the new ones, established connections keep theirs), and a set that does not
+ * load is logged and leaves the certificates in force.
  *
  * <p>Control-plane thread for {@link #start}, {@link #apply} and {@link #close}; the listeners run on event loops.
  */
@@ -38,6 +47,11 @@ public final class IngressListeners implements AutoCloseable {
     private final Set<String> logged = new HashSet<>();
     private volatile List<IngressSpec> ingresses = List.of();
     private volatile HttpIngressServer http;
+    private volatile HttpsIngressServer https;
+    /** The HTTPS listener's certificates, or {@code null} without that listener. */
+    private TlsCertificates certificates;
+    /** The TLS entries {@link #certificates} were last built from. */
+    private List<IngressSpec.Tls> certificatesOf = List.of();
 
     public IngressListeners(BackendLookup lookup, IngressStats stats) {
         this.lookup = Objects.requireNonNull(lookup, "lookup");
@@ -51,10 +65,10 @@ public final class IngressListeners implements AutoCloseable {
      */
     public synchronized void start(IngressSettings settings, EventLoopGroup group,
                                    Class<? extends ServerChannel> channelType) throws BindException {
+        IngressOptions options = IngressOptions.defaults().withResponseTimeout(settings.responseTimeout());
         if (settings.http() != null) {
             try {
-                http = HttpIngressServer.bind(group, channelType, settings.http(), router, lookup,
-                        settings.responseTimeout(), stats);
+                http = HttpIngressServer.bind(group, channelType, settings.http(), router, lookup, options, stats);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new BindException(format(settings.http()), e);
@@ -65,8 +79,62 @@ public final class IngressListeners implements AutoCloseable {
                     settings.responseTimeout());
         }
         if (settings.https() != null) {
-            log.warn("Ingress https listener not started address={}: TLS is not wired in this build yet",
-                    format(settings.https()));
+            List<IngressSpec.Tls> tls = tlsOf(ingresses);
+            try {
+                certificates = TlsCertificates.of(entries(tls));
+                certificatesOf = tls;
+                https = HttpsIngressServer.bind(group, channelType, settings.https(), router, lookup, options, stats,
+                        certificates);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new BindException(format(settings.https()), e);
+            } catch (RuntimeException e) {
+                throw new BindException(format(settings.https()), e);
+            }
+            log.info("Ingress listening proto=https address={} certificates={} tls={}",
+                    format(https.localAddress()), tls.size(), certificates.sslProvider());
+        }
+    }
+
+    /** The usable TLS entries of the Ingresses, in routing order (the first serves clients without SNI). */
+    private static List<IngressSpec.Tls> tlsOf(List<IngressSpec> ingresses) {
+        List<IngressSpec.Tls> out = new ArrayList<>();
+        for (IngressSpec ingress : ingresses) {
+            for (IngressSpec.Tls tls : ingress.tls()) {
+                if (tls.usable()) {
+                    out.add(tls);
+                }
+            }
+        }
+        return out;
+    }
+
+    private static List<TlsEntry> entries(List<IngressSpec.Tls> tls) {
+        List<TlsEntry> out = new ArrayList<>();
+        for (IngressSpec.Tls t : tls) {
+            String cert = t.secretName() != null ? "secret " + t.secretName() + " tls.crt" : "certFile " + t.certFile();
+            String key = t.secretName() != null ? "secret " + t.secretName() + " tls.key" : "keyFile " + t.keyFile();
+            out.add(new TlsEntry(t.hosts(), cert, t.certificatePem().getBytes(StandardCharsets.US_ASCII), key,
+                    t.privateKeyPem().getBytes(StandardCharsets.US_ASCII)));
+        }
+        return out;
+    }
+
+    /** Swaps the HTTPS listener's certificates when the TLS entries changed; a set that does not load is logged. */
+    private void updateCertificates(List<IngressSpec> next) {
+        if (certificates == null) {
+            return;
+        }
+        List<IngressSpec.Tls> tls = tlsOf(next);
+        if (tls.equals(certificatesOf)) {
+            return;
+        }
+        try {
+            certificates.update(entries(tls));
+            certificatesOf = tls;
+            log.info("Ingress certificates swapped certificates={}", tls.size());
+        } catch (IllegalArgumentException e) {
+            log.warn("Ingress certificates not swapped, the previous ones keep serving: {}", e.getMessage());
         }
     }
 
@@ -78,6 +146,7 @@ public final class IngressListeners implements AutoCloseable {
         RoutingTable<ServiceBackend> table = IngressRoutes.compile(next, this::notice);
         table.notices().forEach(this::notice);
         router.update(table);
+        updateCertificates(next);
         ingresses = List.copyOf(next);
         log.info("Ingress routes applied ingresses={} rules={} defaultBackend={}", next.size(), table.ruleCount(),
                 table.defaultRoute() == null ? "none" : table.defaultRoute().ingress());
@@ -111,6 +180,12 @@ public final class IngressListeners implements AutoCloseable {
         return lookup;
     }
 
+    /** The HTTPS listener's bound address, or {@code null} when there is none. */
+    public InetSocketAddress httpsAddress() {
+        HttpsIngressServer h = https;
+        return h == null ? null : h.localAddress();
+    }
+
     /** The HTTP listener's bound address, or {@code null} when there is none. */
     public InetSocketAddress httpAddress() {
         HttpIngressServer h = http;
@@ -123,6 +198,10 @@ public final class IngressListeners implements AutoCloseable {
         if (http != null) {
             http.close();
             http = null;
+        }
+        if (https != null) {
+            https.close();
+            https = null;
         }
     }
 }

@@ -104,7 +104,7 @@ class IngressKubernetesTest {
         Files.writeString(config, """
                 proxy:
                   admin: "127.0.0.1:0"
-                  ingress: {http: "127.0.10.160:0", className: svcproxy}
+                  ingress: {http: "127.0.10.160:0", https: "127.0.10.160:0", className: svcproxy}
                 registry:
                   kubernetes: {kubeconfig: %s, namespaces: [default]}
                 services:
@@ -239,10 +239,15 @@ class IngressKubernetesTest {
         await().atMost(WITHIN).until(() -> tlsOf("shop").usable());
         assertThat(tlsOf("shop").certificatePem()).isEqualTo(Files.readString(dir.resolve("certs/shop.pem")));
         assertThat(tlsOf("shop").secretName()).isEqualTo("shop-tls");
+        InetSocketAddress https = proxy.ingress().httpsAddress();
+        await().atMost(WITHIN).until(() -> TlsProbe.peerCertificate(https, "shop.example")
+                .equals(TlsProbe.certificate(dir.resolve("certs/shop.pem"))));
 
         client.secrets().resource(tlsSecret("shop-tls", "shop2.pem", "shop2-key.pem")).update();
         await().atMost(WITHIN).until(() -> Files.readString(dir.resolve("certs/shop2.pem"))
                 .equals(tlsOf("shop").certificatePem()));
+        await().atMost(WITHIN).until(() -> TlsProbe.peerCertificate(https, "shop.example")
+                .equals(TlsProbe.certificate(dir.resolve("certs/shop2.pem"))));
 
         client.secrets().resource(tlsSecret("shop-tls", "shop.pem", "shop2-key.pem")).update(); // key of another cert
         await().atMost(WITHIN).until(() -> !tlsOf("shop").usable());
