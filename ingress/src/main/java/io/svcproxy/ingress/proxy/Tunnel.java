@@ -1,5 +1,6 @@
 package io.svcproxy.ingress.proxy;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -8,11 +9,13 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerUpgradeHandler;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http2.CleartextHttp2ServerUpgradeHandler;
+import io.netty.util.ReferenceCountUtil;
 
 /**
  * One direction of an upgraded (WebSocket) connection: after the endpoint's 101 both channels drop their HTTP
@@ -67,6 +70,14 @@ final class Tunnel extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof HttpContent content) {
+            // the client codec's empty end of the 101, decoded in the same read before it left: not relay data
+            msg = content.content();
+        }
+        if (!(msg instanceof ByteBuf buf) || !buf.isReadable()) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
         peer.writeAndFlush(msg).addListener(f -> {
             if (!f.isSuccess()) {
                 ctx.close();

@@ -25,6 +25,7 @@ import java.util.concurrent.Executors;
 /**
  * JDK HTTP servers as Service endpoints for the Ingress tests. Every endpoint answers:
  * {@code /sha256} with the SHA-256 of the request body, {@code /bytes/N} with N bytes of {@link #pattern},
+ * {@code /sleep/MS} after MS milliseconds,
  * anything else with its name, the request target, its peer port and the request headers (one per line).
  */
 final class TestEndpoints implements AutoCloseable {
@@ -52,6 +53,16 @@ final class TestEndpoints implements AutoCloseable {
                         sha.update(buf, 0, n);
                     }
                     byte[] body = HexFormat.of().formatHex(sha.digest()).getBytes(StandardCharsets.US_ASCII);
+                    exchange.sendResponseHeaders(200, body.length);
+                    out.write(body);
+                } else if (path.startsWith("/sleep/")) {
+                    in.readAllBytes();
+                    try {
+                        Thread.sleep(Long.parseLong(path.substring("/sleep/".length())));
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    byte[] body = (name + " slept").getBytes(StandardCharsets.US_ASCII);
                     exchange.sendResponseHeaders(200, body.length);
                     out.write(body);
                 } else if (path.startsWith("/bytes/")) {

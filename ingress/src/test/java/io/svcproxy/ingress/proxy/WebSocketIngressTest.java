@@ -1,0 +1,175 @@
+package io.svcproxy.ingress.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.netty.handler.codec.http.HttpClientCodec;
+import io.netty.handler.codec.http.HttpObjectAggregator;
+import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.handler.codec.http.websocketx.BinaryWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.CloseWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.TextWebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocketClientHandshakerFactory;
+import io.netty.handler.codec.http.websocketx.WebSocketClientProtocolHandler;
+import io.netty.handler.codec.http.websocketx.WebSocketFrame;
+import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolHandler;
+import io.netty.handler.codec.http.websocketx.WebSocketVersion;
+import io.svcproxy.balancer.BackendSet;
+import io.svcproxy.ingress.IngressMetrics;
+import io.svcproxy.ingress.ServiceBackend;
+import io.svcproxy.ingress.routing.IngressRules;
+import io.svcproxy.ingress.routing.IngressRules.PathRule;
+import io.svcproxy.ingress.routing.IngressRules.Rule;
+import io.svcproxy.ingress.routing.PathType;
+import io.svcproxy.ingress.routing.Router;
+import io.svcproxy.ingress.routing.RoutingTable;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * {@code Upgrade: websocket} through the HTTP listener: a real handshake by Netty's WebSocket client against a
+ * Netty WebSocket echo endpoint, then frames both ways over the byte relay. On 127.0.10.180-182.
+ */
+@Timeout(60)
+class WebSocketIngressTest {
+    private static final ServiceBackend CHAT = new ServiceBackend("default", "chat", 80, null);
+    private static final ServiceBackend WEB = new ServiceBackend("default", "web", 80, null);
+
+    private final TestEndpoints endpoints = new TestEndpoints();
+    private EventLoopGroup group;
+    private Channel echoServer;
+    private BackendSet chat;
+    private HttpIngressServer ingress;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+        echoServer = new ServerBootstrap().group(group).channel(NioServerSocketChannel.class)
+                .childHandler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline().addLast(new HttpServerCodec(), new HttpObjectAggregator(65536),
+                                new WebSocketServerProtocolHandler("/ws", null, false, 4 << 20),
+                                new SimpleChannelInboundHandler<WebSocketFrame>() {
+                                    @Override
+                                    protected void channelRead0(ChannelHandlerContext ctx, WebSocketFrame f) {
+                                        if (f instanceof TextWebSocketFrame t) {
+                                            ctx.writeAndFlush(new TextWebSocketFrame("echo " + t.text()));
+                                        } else if (f instanceof BinaryWebSocketFrame b) {
+                                            ctx.writeAndFlush(new BinaryWebSocketFrame(b.content().retain()));
+                                        }
+                                    }
+                                });
+                    }
+                }).bind(new InetSocketAddress("127.0.10.181", 0)).sync().channel();
+        chat = TestEndpoints.rr((InetSocketAddress) echoServer.localAddress());
+        BackendSet web = TestEndpoints.rr(endpoints.start("127.0.10.182", "web-1"));
+        Router<ServiceBackend> router = new Router<>();
+        router.update(RoutingTable.compile(List.of(new IngressRules<>("default/chat", WEB, List.of(
+                new Rule<>("chat.example", List.of(new PathRule<>("/ws", PathType.EXACT, CHAT))))))));
+        ingress = HttpIngressServer.bind(group, NioServerSocketChannel.class, new InetSocketAddress("127.0.10.180", 0),
+                router, Map.of(CHAT, chat, WEB, web)::get, IngressOptions.defaults(), IngressMetrics.NONE);
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        ingress.close();
+        echoServer.close().sync();
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+        endpoints.close();
+    }
+
+    @Test
+    void aWebSocketHandshakeIsPassedThroughAndFramesFlowBothWays() throws Exception {
+        BlockingQueue<WebSocketFrame> received = new LinkedBlockingQueue<>();
+        CompletableFuture<Void> handshaken = new CompletableFuture<>();
+        URI uri = URI.create("ws://chat.example:" + ingress.localAddress().getPort() + "/ws");
+        Channel client = new Bootstrap().group(group).channel(NioSocketChannel.class)
+                .handler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline().addLast(new HttpClientCodec(), new HttpObjectAggregator(8192),
+                                new WebSocketClientProtocolHandler(WebSocketClientHandshakerFactory.newHandshaker(
+                                        uri, WebSocketVersion.V13, null, false, new DefaultHttpHeaders(), 4 << 20)),
+                                new SimpleChannelInboundHandler<WebSocketFrame>() {
+                                    @Override
+                                    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+                                        if (evt == WebSocketClientProtocolHandler.ClientHandshakeStateEvent
+                                                .HANDSHAKE_COMPLETE) {
+                                            handshaken.complete(null);
+                                        }
+                                        ctx.fireUserEventTriggered(evt);
+                                    }
+
+                                    @Override
+                                    protected void channelRead0(ChannelHandlerContext ctx, WebSocketFrame f) {
+                                        received.add(f.retain());
+                                    }
+                                });
+                    }
+                }).connect(ingress.localAddress()).sync().channel();
+        // the handshaker validates the 101's Sec-WebSocket-Accept: it came from the endpoint, through the proxy
+        handshaken.get(10, TimeUnit.SECONDS);
+        assertThat(chat.backends().get(0).activeConnections()).isEqualTo(1);
+
+        for (int i = 0; i < 5; i++) {
+            client.writeAndFlush(new TextWebSocketFrame("hello " + i));
+            WebSocketFrame f = received.poll(10, TimeUnit.SECONDS);
+            assertThat(f).isInstanceOf(TextWebSocketFrame.class);
+            assertThat(((TextWebSocketFrame) f).text()).isEqualTo("echo hello " + i);
+            f.release();
+        }
+        byte[] big = new byte[1 << 20];
+        TestEndpoints.pattern(0, big, big.length);
+        client.writeAndFlush(new BinaryWebSocketFrame(Unpooled.wrappedBuffer(big)));
+        WebSocketFrame echoed = received.poll(10, TimeUnit.SECONDS);
+        assertThat(echoed).isInstanceOf(BinaryWebSocketFrame.class);
+        ByteBuf content = echoed.content();
+        byte[] back = new byte[content.readableBytes()];
+        content.readBytes(back);
+        echoed.release();
+        assertThat(back).isEqualTo(big);
+
+        client.writeAndFlush(new CloseWebSocketFrame()).sync();
+        client.closeFuture().await(10, TimeUnit.SECONDS);
+        // the endpoint's claim lasts as long as the tunnel
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(chat.backends().get(0)
+                .activeConnections() + chat.backends().get(0).inactiveConnections()).isZero());
+    }
+
+    @Test
+    void anUpgradeToAnotherProtocolIsNotForwarded() throws Exception {
+        try (RawHttpClient client = new RawHttpClient(ingress.localAddress())) {
+            RawHttpClient.Response r = client.get("other.example", "/x", "Connection: Upgrade",
+                    "Upgrade: something/1");
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.text()).startsWith("web-1 /x\n").doesNotContain("upgrade=").doesNotContain("connection=");
+        }
+    }
+}
