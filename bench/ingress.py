@@ -1,0 +1,290 @@
+#!/usr/bin/python3
+"""The Ingress rows: svcproxy's Ingress vs nginx (http proxy) vs HAProxy (mode http), same backends, one run.
+
+Two endpoints (one Debian nginx on 127.0.0.161 and 127.0.0.162, port 8080, answering 200 with a 100-byte body)
+behind each L7 proxy, round-robin, kept-alive connections to the endpoints:
+  - svcproxy: proxy.ingress.http on 127.0.10.160:8080 (HTTP/1.1 and h2c on one port), one Ingress with a
+    defaultBackend to the Service of the two endpoints; started as bench.py starts it:
+    java $SVCPROXY_JAVA_OPTS -jar svcproxy.jar run --config FILE (the jar's default logging).
+  - nginx: http proxy on 127.0.10.161:8080 (HTTP/1.1) and 8082 (`listen ... http2`, h2c by prior knowledge),
+    upstream keepalive 64, proxy_http_version 1.1.
+  - HAProxy: mode http on 127.0.10.162:8080 and 8082 (`proto h2`), balance roundrobin, http-reuse safe, 2 threads.
+Rows: keep-alive HTTP/1.1 (wrk -t2 -c64), a new connection per request (wrk, Connection: close), and HTTP/2
+(h2load over h2c by prior knowledge, -c 8 -m 16: 8 connections of 16 concurrent streams). Each measurement starts
+the proxy afresh, warms it up with the same load, then records requests per second and the proxy's CPU seconds per
+10,000 requests (utime+stime of its process group, from /proc).
+
+    bench/ingress.py [--seconds 10] [--warmup 5] [--reps 3] [--rows http,close,h2] [--only svcproxy,nginx,haproxy]
+                     [--jar PATH] [--out DIR]
+
+The warm-up is 5 s by default: a JVM's first seconds run interpreted code (a 1 s warm-up gave svcproxy
+tens of requests per second in its first measured seconds here, thousands once warm).
+
+It needs wrk, h2load (nghttp2-client), nginx and haproxy from Debian, and the svcproxy launcher's jar (bench/run.sh
+builds it; so does `mvn -q -DskipTests package`).
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench  # noqa: E402  the process, CPU and load helpers of the TCP bench
+
+HERE = bench.HERE
+ROOT = bench.ROOT
+ENDPOINTS = ['127.0.0.161', '127.0.0.162']
+BACKEND_PORT = 8080
+PORT = 8080       # HTTP/1.1 (svcproxy: and h2c)
+H2C_PORT = 8082   # nginx and HAProxy take h2c on a port of its own
+TARGETS = {'svcproxy': '127.0.10.160', 'nginx': '127.0.10.161', 'haproxy': '127.0.10.162'}
+ROWS = ['http', 'close', 'h2']
+HOST = 'bench.example'
+
+
+def start_backends(procs, rundir):
+    cfg = bench.render('nginx-http.conf.tmpl', os.path.join(rundir, 'nginx-http.conf'), nofile=bench.nofile(),
+                       rundir=rundir, worker_connections=max(1024, bench.nofile() - 100), body=bench.BODY,
+                       listens='\n'.join(f'        listen {ip}:{BACKEND_PORT} backlog=4096;' for ip in ENDPOINTS))
+    p = procs.start('nginx-backend', ['nginx', '-e', os.path.join(rundir, 'nginx-http.error.log'), '-p', rundir,
+                                      '-c', cfg])
+    for ip in ENDPOINTS:
+        bench.wait_listen(ip, BACKEND_PORT, p)
+    return p
+
+
+def start_proxy(procs, target, rundir, jar, java_opts):
+    ip = TARGETS[target]
+    if target == 'nginx':
+        cfg = os.path.join(rundir, 'nginx-ingress.conf')
+        with open(cfg, 'w') as f:
+            f.write(f"""worker_processes auto;
+worker_rlimit_nofile {bench.nofile()};
+daemon off;
+pid {rundir}/nginx-ingress.pid;
+error_log {rundir}/nginx-ingress.error.log warn;
+events {{ worker_connections {max(1024, bench.nofile() - 100)}; }}
+http {{
+    access_log off;
+    keepalive_requests 1000000;
+    http2_max_requests 1000000;
+    client_body_temp_path {rundir}/nginx-ingress-body;
+    proxy_temp_path {rundir}/nginx-ingress-proxy;
+    fastcgi_temp_path {rundir}/nginx-ingress-fastcgi;
+    uwsgi_temp_path {rundir}/nginx-ingress-uwsgi;
+    scgi_temp_path {rundir}/nginx-ingress-scgi;
+    upstream endpoints {{
+{''.join(f'        server {e}:{BACKEND_PORT};' + chr(10) for e in ENDPOINTS)}        keepalive 64;
+    }}
+    server {{
+        listen {ip}:{PORT} backlog=4096;
+        listen {ip}:{H2C_PORT} http2 backlog=4096;
+        location / {{
+            proxy_pass http://endpoints;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Forwarded-Host $http_host;
+        }}
+    }}
+}}
+""")
+        p = procs.start('nginx-ingress', ['nginx', '-e', os.path.join(rundir, 'nginx-ingress.error.log'), '-p',
+                                          rundir, '-c', cfg])
+    elif target == 'haproxy':
+        cfg = os.path.join(rundir, 'haproxy-ingress.cfg')
+        with open(cfg, 'w') as f:
+            f.write(f"""global
+    nbthread 2
+    maxconn {max(100, (bench.nofile() - 200) // 2)}
+
+defaults
+    mode http
+    option forwardfor
+    http-reuse safe
+    timeout connect 5s
+    timeout client 1h
+    timeout server 1h
+
+frontend ingress
+    bind {ip}:{PORT}
+    bind {ip}:{H2C_PORT} proto h2
+    http-request set-header X-Forwarded-Proto http
+    http-request set-header X-Forwarded-Host %[req.hdr(host)]
+    default_backend endpoints
+
+backend endpoints
+    balance roundrobin
+{''.join(f'    server e{i + 1} {e}:{BACKEND_PORT}' + chr(10) for i, e in enumerate(ENDPOINTS))}""")
+        p = procs.start('haproxy-ingress', ['haproxy', '-db', '-f', cfg])
+    else:
+        cfg = os.path.join(rundir, 'svcproxy-ingress.yaml')
+        with open(cfg, 'w') as f:
+            f.write(f"""proxy:
+  admin: off
+  ingress: {{http: "{ip}:{PORT}"}}
+services:
+  - name: web
+    clusterIP: 127.0.10.163
+    scheduler: rr
+    ports: [{{port: {BACKEND_PORT}}}]
+    endpoints: [{', '.join('{ip: ' + e + ', port: ' + str(BACKEND_PORT) + '}' for e in ENDPOINTS)}]
+ingresses:
+  - name: bench
+    defaultBackend: {{service: {{name: web, port: {{number: {BACKEND_PORT}}}}}}}
+""")
+        p = procs.start('svcproxy-ingress', ['java', *java_opts.split(), '-jar', jar, 'run', '--config', cfg])
+    bench.wait_listen(ip, PORT, p, timeout=60.0)
+    return p
+
+
+def run_load(procs, row, target, seconds):
+    ip = TARGETS[target]
+    if row in ('http', 'close'):
+        argv = ['wrk', '-t2', '-c64', f'-d{seconds}s', '--latency', '-H', f'Host: {HOST}']
+        if row == 'close':
+            argv += ['-H', 'Connection: close']
+        argv.append(f'http://{ip}:{PORT}/')
+        rc, out, err = bench.run_bounded(argv, seconds + 30, procs)
+        r = bench.parse_wrk(out)
+        if 'rps' not in r:
+            r['error'] = (err or out).strip()[:300]
+        return r
+    port = PORT if target == 'svcproxy' else H2C_PORT
+    argv = ['h2load', '-c', '8', '-m', '16', '-t', '2', '-D', str(seconds), '--warm-up-time', '1',
+            f'--connect-to={ip}:{port}', f'http://{HOST}:{port}/']
+    rc, out, err = bench.run_bounded(argv, seconds + 30, procs)
+    return parse_h2load(out, err)
+
+
+def parse_h2load(out, err):
+    r = {}
+    for line in out.splitlines():
+        line = line.strip()
+        if line.startswith('finished in'):
+            # finished in 10.00s, 12345.60 req/s, 1.23MB/s
+            parts = line.split(',')
+            r['duration_s'] = float(parts[0].split()[2].rstrip('s'))
+            r['rps'] = float(parts[1].split()[0])
+        elif line.startswith('requests:'):
+            f = line.replace(',', '').split()
+            r['requests'] = int(f[f.index('succeeded') - 1])
+            r['failed'] = int(f[f.index('failed') - 1])
+            r['errored'] = int(f[f.index('errored') - 1])
+        elif line.startswith('status codes:'):
+            r['non2xx'] = sum(int(x) for x in line.replace(',', '').split()[2::2][1:])
+        elif line.startswith('Application protocol:'):
+            r['protocol'] = line.split(':', 1)[1].strip()
+    if 'rps' not in r:
+        r['error'] = (err or out).strip()[:300]
+    return r
+
+
+def measure(procs, row, target, opts, rundir):
+    t0 = time.monotonic()
+    p = start_proxy(procs, target, rundir, opts.jar, opts.java_opts)
+    res = {'row': row, 'target': target, 'startup_s': round(time.monotonic() - t0, 2)}
+    try:
+        run_load(procs, row, target, opts.warmup)   # warm-up, not measured
+        time.sleep(0.3)
+        cpu0 = bench.group_cpu_ticks(p.pid)
+        r = run_load(procs, row, target, opts.seconds)
+        cpu = (bench.group_cpu_ticks(p.pid) - cpu0) / bench.CLK
+        res.update(r)
+        res['cpu_s'] = cpu
+        if r.get('requests'):
+            res['cpu_per_10k'] = cpu / (r['requests'] / 1e4)
+        if p.poll() is not None:
+            res['error'] = f'{target} exited during the run with {p.returncode}'
+    finally:
+        procs.stop(p)
+    if res.get('error'):
+        bench.log(f'ingress {row} {target}: ERROR {res["error"]}')
+    else:
+        bench.log(f'ingress {row} {target}: {res["rps"]:,.0f} req/s, proxy CPU {res["cpu_s"]:.2f} s'
+                  f' ({res.get("cpu_per_10k", 0):.3f} s per 10k)'
+                  + (f', errors {res.get("socket_errors", 0) + res.get("non2xx", 0) + res.get("failed", 0)}'))
+    return res
+
+
+LABELS = {'http': 'keep-alive HTTP/1.1 (wrk -t2 -c64), req/s',
+          'close': 'new connection per request (Connection: close), req/s',
+          'h2': 'HTTP/2 h2c (h2load -c8 -m16), req/s'}
+
+
+def report(results, targets, rows):
+    lines = ['| row | ' + ' | '.join(targets) + ' | CPU s per 10k req: ' + ' / '.join(targets)
+             + (' | req/s ÷ HAProxy (svcproxy) | CPU ÷ HAProxy (svcproxy)' if {'haproxy', 'svcproxy'} <= set(targets)
+                else '') + ' |',
+             '| --- |' + ' ---: |' * (len(targets) + 1) + (' ---: | ---: |' if {'haproxy', 'svcproxy'} <= set(targets)
+                                                           else '')]
+    for row in rows:
+        med, cpu = {}, {}
+        for t in targets:
+            ok = [r for r in results if r['row'] == row and r['target'] == t and not r.get('error')]
+            if ok:
+                med[t] = statistics.median(r['rps'] for r in ok)
+                cpu[t] = statistics.median(r.get('cpu_per_10k', 0) for r in ok)
+        cells = [f'{med[t]:,.0f}' if t in med else 'error' for t in targets]
+        line = f'| {LABELS[row]} | ' + ' | '.join(cells) + ' | ' + ' / '.join(
+            f'{cpu[t]:.3f}' if t in cpu else '–' for t in targets)
+        if {'haproxy', 'svcproxy'} <= set(targets):
+            ratio = med['svcproxy'] / med['haproxy'] if 'svcproxy' in med and med.get('haproxy') else None
+            cratio = cpu['svcproxy'] / cpu['haproxy'] if 'svcproxy' in cpu and cpu.get('haproxy') else None
+            line += ' | ' + (f'{ratio:.2f}' if ratio else '–') + ' | ' + (f'{cratio:.2f}' if cratio else '–')
+        lines.append(line + ' |')
+    return '\n'.join(lines)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--seconds', type=int, default=10)
+    ap.add_argument('--warmup', type=int, default=5)
+    ap.add_argument('--reps', type=int, default=3)
+    ap.add_argument('--rows', default=','.join(ROWS))
+    ap.add_argument('--only', default=','.join(TARGETS))
+    ap.add_argument('--jar', default=os.environ.get('SVCPROXY_JAR', os.path.join(ROOT, 'proxy-server', 'target',
+                                                                                 'svcproxy.jar')))
+    ap.add_argument('--out', default=os.path.join(HERE, 'results', 'ingress-' + time.strftime('%Y%m%d-%H%M%S')))
+    opts = ap.parse_args()
+    opts.java_opts = os.environ.get('SVCPROXY_JAVA_OPTS', bench.DEFAULT_JAVA_OPTS)
+    rows = [r for r in opts.rows.split(',') if r]
+    targets = [t for t in opts.only.split(',') if t]
+    for r in rows:
+        if r not in ROWS:
+            sys.exit(f'ingress bench: unknown row {r} (expected: {", ".join(ROWS)})')
+    for t in targets:
+        if t not in TARGETS:
+            sys.exit(f'ingress bench: unknown target {t} (expected: {", ".join(TARGETS)})')
+    for tool in ('wrk', 'h2load', 'nginx', 'haproxy'):
+        if not any(os.access(os.path.join(d, tool), os.X_OK) for d in ('/usr/sbin', '/usr/bin')):
+            sys.exit(f'ingress bench: {tool} is missing (apt-get install wrk nghttp2-client nginx haproxy)')
+    if 'svcproxy' in targets and not os.path.exists(opts.jar):
+        sys.exit(f'ingress bench: no svcproxy jar at {opts.jar} (mvn -q -DskipTests package, or --jar)')
+    rundir = os.path.join(opts.out, 'run')
+    os.makedirs(rundir, exist_ok=True)
+    procs = bench.Procs(rundir)
+    results = []
+    try:
+        start_backends(procs, rundir)
+        for rep in range(opts.reps):
+            order = targets[rep % len(targets):] + targets[:rep % len(targets)]
+            for row in rows:
+                for target in order:
+                    results.append(measure(procs, row, target, opts, rundir))
+    finally:
+        procs.stop_all()
+    text = report(results, targets, rows)
+    with open(os.path.join(opts.out, 'ingress-report.md'), 'w') as f:
+        f.write(text + '\n')
+    with open(os.path.join(opts.out, 'ingress-results.json'), 'w') as f:
+        json.dump({'options': {k: v for k, v in vars(opts).items()}, 'results': results}, f, indent=1)
+    print(text)
+
+
+if __name__ == '__main__':
+    main()
