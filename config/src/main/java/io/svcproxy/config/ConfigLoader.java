@@ -120,19 +120,20 @@ public final class ConfigLoader {
 
     /**
      * Returns the one-line summary {@code validate} prints, such as
-     * {@code svcproxy.yaml: ok: 2 services, 3 ports, 5 pods, 1 registry file} (with {@code , kubernetes} when
-     * that source is configured).
+     * {@code svcproxy.yaml: ok: 2 services, 3 ports, 5 pods, 1 registry file} (with {@code , N ingresses} when the
+     * file has Ingresses and {@code , kubernetes} when that source is configured).
      */
     public static String summary(ProxyConfig config) {
         int ports = config.services().stream().mapToInt(s -> s.ports().size()).sum();
         String file = config.source() == null ? "config" : config.source().toString();
         return file + ": ok: " + count(config.services().size(), "service") + ", " + count(ports, "port") + ", "
                 + count(config.pods().size(), "pod") + ", " + count(config.registry().files().size(), "registry file")
+                + (config.ingresses().isEmpty() ? "" : ", " + count(config.ingresses().size(), "ingress"))
                 + (config.registry().kubernetes() != null ? ", kubernetes" : "");
     }
 
     private static String count(int n, String noun) {
-        return n + " " + noun + (n == 1 ? "" : "s");
+        return n + " " + noun + (n == 1 ? "" : noun.endsWith("s") ? "es" : "s");
     }
 
     /** Reads strict UTF-8 (a leading byte order mark is dropped), refusing a file too large to be a config. */

@@ -81,6 +81,8 @@ class IngressConfigTest {
         assertThat(tls.privateKeyPem()).isEqualTo(Files.readString(dir.resolve("certs/shop-key.pem")));
         assertThat(config.watchedFiles()).containsExactly(dir.resolve("certs/shop.pem"),
                 dir.resolve("certs/shop-key.pem"));
+        assertThat(ConfigLoader.summary(config)).endsWith(": ok: 2 services, 3 ports, 0 pods, 0 registry files, "
+                + "1 ingress");
     }
 
     @Test
@@ -304,6 +306,52 @@ class IngressConfigTest {
                 "svcproxy.yaml:14:5: name: missing (expected: " + Names.DNS1123_SUBDOMAIN_EXPECTED + ")",
                 "svcproxy.yaml:14:5: rules: missing (expected: rules, or a defaultBackend, or both)",
                 "svcproxy.yaml:17:9: http: missing (expected: a map of paths)");
+    }
+
+    @Test
+    void refusesSectionsOfTheWrongShapeAndMissingParts() {
+        assertThat(errors("proxy: {ingress: [http]}")).containsExactly(
+                "svcproxy.yaml:1:18: ingress: a list (expected: a map of http, https, className, responseTimeout)");
+        assertThat(errors("proxy: {ingress: {http: maybe, https: [a]}}")).containsExactly(
+                "svcproxy.yaml:1:25: http: maybe (expected: IP:PORT, such as 127.0.0.1:8080 or [::1]:8080, or off)",
+                "svcproxy.yaml:1:39: https: a list (expected: IP:PORT, such as 127.0.0.1:8080 or [::1]:8080, or off)");
+        assertThat(errors("ingresses: {name: shop}")).containsExactly(
+                "svcproxy.yaml:1:12: ingresses: a map (expected: a list of Ingresses)");
+        assertThat(errors(SERVICES + """
+                ingresses:
+                  - shop
+                  - name: a
+                    tls: {hosts: [shop.example]}
+                    rules: {host: shop.example}
+                  - name: b
+                    tls: [{hosts: shop.example, certFile: certs/x.pem, keyFile: certs/x-key.pem}, plain]
+                    rules:
+                      - {host: shop.example, http: {paths: []}}
+                      - {host: shop.example, http: {}}
+                      - {host: shop.example, http: {paths: [{path: /, pathType: Exact}]}}
+                      - {host: shop.example, http: {paths: [{path: /a, pathType: Exact, backend: {service: {port: {number: 80}}}}]}}
+                      - {host: shop.example, http: {paths: [{path: /b, pathType: Exact, backend: {service: {name: web}}}]}}
+                      - {host: shop.example, http: {paths: [{path: /c, pathType: Exact, backend: {}}]}}
+                      - {host: shop.example, http: {paths: [/d]}}
+                """)).containsExactly(
+                "svcproxy.yaml:10:5: ingresses[0]: shop (expected: an Ingress: a map of name, namespace, tls, "
+                        + "defaultBackend, rules)",
+                "svcproxy.yaml:12:10: tls: a map (expected: a list of TLS entries: maps of hosts, certFile, keyFile)",
+                "svcproxy.yaml:13:12: rules: a map (expected: a list of rules: maps of host, http)",
+                "svcproxy.yaml:15:19: hosts: shop.example (expected: a list of host names)",
+                "svcproxy.yaml:15:43: certFile: certs/x.pem (cannot read " + java.nio.file.Path.of("certs/x.pem")
+                        + ": no such file)",
+                "svcproxy.yaml:15:65: keyFile: certs/x-key.pem (cannot read " + java.nio.file.Path.of("certs/x-key.pem")
+                        + ": no such file)",
+                "svcproxy.yaml:15:83: tls[1]: plain (expected: a TLS entry: a map of hosts, certFile, keyFile)",
+                "svcproxy.yaml:17:44: paths: a list (expected: at least one path: a list of paths: maps of path, "
+                        + "pathType, backend)",
+                "svcproxy.yaml:18:36: paths: missing (expected: a list of paths: maps of path, pathType, backend)",
+                "svcproxy.yaml:19:46: backend: missing (expected: a map of service)",
+                "svcproxy.yaml:20:93: name: missing (expected: a Service name)",
+                "svcproxy.yaml:21:93: port: missing (expected: a map of number or name)",
+                "svcproxy.yaml:22:82: service: missing (expected: a map of name, port)",
+                "svcproxy.yaml:23:45: paths[0]: /d (expected: a path: a map of path, pathType, backend)");
     }
 
     @Test

@@ -1,0 +1,81 @@
+package io.svcproxy.proxy.ingress;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import io.svcproxy.config.IngressSpec;
+import io.svcproxy.ingress.ServiceBackend;
+import io.svcproxy.ingress.routing.Route;
+import io.svcproxy.proxy.metrics.ProxyMetrics;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
+
+/** Compiling the desired state's Ingresses: routing order, default backends, notices logged once, unchanged input. */
+class IngressListenersTest {
+    private final IngressListeners listeners = new IngressListeners(backend -> null,
+            new IngressStats(ProxyMetrics.NOOP));
+    private final ListAppender<ILoggingEvent> logged = new ListAppender<>();
+    private final Logger logger = (Logger) LoggerFactory.getLogger(IngressListeners.class);
+
+    @BeforeEach
+    void capture() {
+        logged.start();
+        logger.addAppender(logged);
+    }
+
+    @AfterEach
+    void release() {
+        logger.detachAppender(logged);
+    }
+
+    private static IngressSpec withDefault(String name, String service) {
+        return new IngressSpec("default", name, new IngressSpec.Backend(service, 80, null), List.of(), List.of());
+    }
+
+    private static IngressSpec withRule(String name, String host, String path, String service) {
+        return new IngressSpec("default", name, null, List.of(new IngressSpec.Rule(host, List.of(
+                new IngressSpec.HttpPath(path, "Prefix", new IngressSpec.Backend(service, 0, "http"))))), List.of());
+    }
+
+    private List<String> warnings() {
+        return logged.list.stream().filter(e -> e.getLevel() == Level.WARN).map(ILoggingEvent::getFormattedMessage)
+                .toList();
+    }
+
+    @Test
+    void theFirstDefaultBackendWinsAndTheOthersAreLoggedOnceAcrossReloads() {
+        List<IngressSpec> state = List.of(withDefault("first", "web"), withDefault("second", "other"),
+                withRule("shop", "shop.example", "/api", "api"));
+        listeners.apply(state);
+        Route<ServiceBackend> route = listeners.table().match("unknown.example", "/");
+        assertThat(route.ingress()).isEqualTo("default/first");
+        assertThat(route.backend()).isEqualTo(new ServiceBackend("default", "web", 80, null));
+        assertThat(listeners.table().match("shop.example", "/api/x").backend())
+                .isEqualTo(new ServiceBackend("default", "api", 0, "http"));
+
+        // a later state that keeps the same conflict, with a rule more: the notice is not repeated
+        listeners.apply(List.of(withDefault("first", "web"), withDefault("second", "other"),
+                withRule("shop", "shop.example", "/api", "api"), withRule("more", "more.example", "/", "web")));
+        assertThat(listeners.table().match("more.example", "/").ingress()).isEqualTo("default/more");
+        assertThat(warnings()).containsExactly("Ignoring defaultBackend ingress=default/second (the first one is "
+                + "used: ingress=default/first)");
+        assertThat(listeners.ingresses()).hasSize(4);
+    }
+
+    @Test
+    void anUnchangedStateCompilesNothing() {
+        List<IngressSpec> state = List.of(withRule("shop", "shop.example", "/api", "api"));
+        listeners.apply(state);
+        var table = listeners.table();
+        listeners.apply(List.of(withRule("shop", "shop.example", "/api", "api")));
+        assertThat(listeners.table()).isSameAs(table);
+        listeners.apply(List.of());
+        assertThat(listeners.table().match("shop.example", "/api")).isNull();
+    }
+}
