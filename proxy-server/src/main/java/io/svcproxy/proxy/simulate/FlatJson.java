@@ -21,7 +21,7 @@ final class FlatJson {
     }
 
     private Map<String, String> object() {
-        Map<String, String> map = new HashMap<>();
+        Map<String, String> map = new HashMap<>(32);
         skip();
         expect('{');
         skip();
@@ -55,6 +55,17 @@ final class FlatJson {
 
     private String string() {
         expect('"');
+        // fast path: no escape before the closing quote (every line svcproxy writes), one substring
+        int close = s.indexOf('"', i);
+        boolean plain = close >= 0;
+        for (int k = i; plain && k < close; k++) {
+            plain = s.charAt(k) != '\\';
+        }
+        if (plain) {
+            String v = s.substring(i, close);
+            i = close + 1;
+            return v;
+        }
         StringBuilder b = new StringBuilder();
         while (true) {
             char c = next();

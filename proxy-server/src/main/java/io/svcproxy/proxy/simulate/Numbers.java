@@ -43,31 +43,13 @@ final class Numbers {
         return v;
     }
 
-    /** Parses an IPv4 or IPv6 literal, never a host name. */
+    /** Parses an IPv4 or IPv6 literal, never a host name (the config's strict parser: no DNS, no short forms). */
     static InetAddress ip(String s, String what) {
-        boolean literal = !s.isEmpty();
-        boolean colon = false;
-        for (int i = 0; i < s.length() && literal; i++) {
-            char c = s.charAt(i);
-            colon |= c == ':';
-            literal = c >= '0' && c <= '9' || c == '.' || c == ':' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F';
+        try {
+            return io.svcproxy.config.Addresses.parseIp(s);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(what + ": '" + s + "' (expected: an IPv4 or IPv6 address)");
         }
-        if (literal && !colon) {
-            // IPv4: four decimal parts, as InetAddress would also accept shorter forms
-            String[] parts = s.split("\\.", -1);
-            literal = parts.length == 4;
-            for (String p : parts) {
-                literal &= !p.isEmpty() && p.length() <= 3 && digits(p) && Integer.parseInt(p) <= 255;
-            }
-        }
-        if (literal) {
-            try {
-                return InetAddress.getByName(s);
-            } catch (UnknownHostException e) {
-                // not a literal after all
-            }
-        }
-        throw new IllegalArgumentException(what + ": '" + s + "' (expected: an IPv4 or IPv6 address)");
     }
 
     private static boolean digits(String s) {
