@@ -35,6 +35,8 @@ public final class BackendState implements Backend {
     private final int lastWeight;
     private final State state;
     private final ConnectionCounters counters;
+    /** {@code ip:port}, formatted once: every connection's log line and drain check reads it. */
+    private final String endpoint;
 
     private BackendState(InetAddress address, int port, int weight, int lastWeight, State state,
                          ConnectionCounters counters) {
@@ -50,6 +52,7 @@ public final class BackendState implements Backend {
         this.lastWeight = lastWeight;
         this.state = Objects.requireNonNull(state, "state");
         this.counters = Objects.requireNonNull(counters, "counters");
+        this.endpoint = Backends.format(address, port);
     }
 
     /** Returns a new ready endpoint with fresh counters. */
@@ -128,7 +131,7 @@ public final class BackendState implements Backend {
 
     /** Returns {@code ip:port}, with brackets around an IPv6 address. */
     public String endpoint() {
-        return Backends.format(address, port);
+        return endpoint;
     }
 
     @Override

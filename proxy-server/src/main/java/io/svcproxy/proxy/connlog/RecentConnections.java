@@ -10,12 +10,17 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * number of {@link ConnectionLog.Entry}s, the newest replacing the oldest. {@link #add} is lock-free (one atomic
  * increment and one store), so event loops of the same Service port never wait on each other; a {@link #snapshot}
  * taken while entries are added may miss the very newest ones, which the replay does not need.
+ *
+ * <p>Memory: the ring is made at the first connection (a Service port without traffic holds none), then holds up
+ * to {@code capacity} entries of about 130 bytes each (the entry and its client address text; the service, port
+ * and endpoint texts are shared): some 270 KB per Service port with traffic at the default capacity.
  */
 public final class RecentConnections {
     /** The connections kept per Service port. */
-    public static final int DEFAULT_CAPACITY = 4096;
+    public static final int DEFAULT_CAPACITY = 2048;
 
-    private final AtomicReferenceArray<ConnectionLog.Entry> ring;
+    private final int capacity;
+    private volatile AtomicReferenceArray<ConnectionLog.Entry> ring;
     private final AtomicLong next = new AtomicLong();
 
     /** Returns a ring of {@code capacity} entries. */
@@ -23,22 +28,37 @@ public final class RecentConnections {
         if (capacity < 1) {
             throw new IllegalArgumentException("capacity: " + capacity + " (expected: >= 1)");
         }
-        this.ring = new AtomicReferenceArray<>(capacity);
+        this.capacity = capacity;
     }
 
     /** Keeps {@code entry}, forgetting the oldest when full. Any thread. */
     public void add(ConnectionLog.Entry entry) {
+        AtomicReferenceArray<ConnectionLog.Entry> r = ring;
+        if (r == null) {
+            r = make();
+        }
         long n = next.getAndIncrement();
-        ring.set((int) (n % ring.length()), entry);
+        r.set((int) (n % capacity), entry);
+    }
+
+    private synchronized AtomicReferenceArray<ConnectionLog.Entry> make() {
+        if (ring == null) {
+            ring = new AtomicReferenceArray<>(capacity);
+        }
+        return ring;
     }
 
     /** Returns the connections kept, oldest first (in the order they ended). */
     public List<ConnectionLog.Entry> snapshot() {
+        AtomicReferenceArray<ConnectionLog.Entry> r = ring;
+        if (r == null) {
+            return List.of();
+        }
         long end = next.get();
-        int size = (int) Math.min(end, ring.length());
+        int size = (int) Math.min(end, capacity);
         List<ConnectionLog.Entry> out = new ArrayList<>(size);
         for (long n = end - size; n < end; n++) {
-            ConnectionLog.Entry e = ring.get((int) (n % ring.length()));
+            ConnectionLog.Entry e = r.get((int) (n % capacity));
             if (e != null) {
                 out.add(e);
             }
@@ -53,6 +73,6 @@ public final class RecentConnections {
 
     /** Returns how many it keeps at most. */
     public int capacity() {
-        return ring.length();
+        return capacity;
     }
 }

@@ -41,6 +41,7 @@ public final class ServicePort {
     private volatile Consumer<ServicePort> healthListener = p -> { };
     private final UdpCounters udp = new UdpCounters();
     private volatile LocalEndpoints local;
+    private volatile Labels labels;
     private volatile Map<InetSocketAddress, AddressKind> extraAddresses = Map.of();
     private final io.svcproxy.proxy.connlog.RecentConnections recent =
             new io.svcproxy.proxy.connlog.RecentConnections(io.svcproxy.proxy.connlog.RecentConnections.DEFAULT_CAPACITY);
@@ -91,12 +92,26 @@ public final class ServicePort {
 
     /** Returns {@code namespace/name}, the {@code service} label of the metrics. */
     public String serviceLabel() {
-        return spec.service().qualifiedName();
+        return labels().service();
     }
 
     /** Returns the Service port's name, or its number when it has none: the {@code port} label of the metrics. */
     public String portLabel() {
-        return spec.port().label();
+        return labels().port();
+    }
+
+    /** The labels of the spec in force, made once per spec: each connection's log line holds them. */
+    private record Labels(ServicePortSpec spec, String service, String port) {
+    }
+
+    private Labels labels() {
+        Labels l = labels;
+        ServicePortSpec s = spec;
+        if (l == null || l.spec() != s) {
+            l = new Labels(s, s.service().qualifiedName(), s.port().label());
+            labels = l; // a race makes equal labels twice, harmlessly
+        }
+        return l;
     }
 
     /** Returns the last connections and flows of this Service port that ended, for the "what if" card. */

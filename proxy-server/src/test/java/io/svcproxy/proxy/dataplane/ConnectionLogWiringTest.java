@@ -327,6 +327,8 @@ class ConnectionLogWiringTest {
             long dropped = log.dropped();
             assertThat(dropped).isPositive();
             assertThat(metric()).isEqualTo(dropped);
+            assertThat(fixture.server().meterRegistry().scrape())
+                    .contains("svcproxy_connection_log_dropped_total " + (double) dropped);
             startReading.countDown();
             recorder.setFile(null, 16); // writes what is queued, closes: the reader sees the end
             reader.get(20, TimeUnit.SECONDS);
