@@ -287,7 +287,10 @@ def start_proxy(procs, target, kind, opts):
                      servers='\n'.join(f'        server {h}:{p};' for h, p in eps))
         p = procs.start('nginx-stream', ['nginx', '-e', f'{rd}/nginx-stream.error.log', '-p', rd, '-c', cfg])
     else:  # svcproxy and its variants
-        cfg = render('svcproxy.yaml.tmpl', f'{rd}/{target}-{kind}.yaml', ip=ip, port=port,
+        proxy_extra = ''
+        if target in opts.connection_log_targets:  # the connection log on, in the run's folder
+            proxy_extra = f', connectionLog: {rd}/{target}-{kind}.connections.log'
+        cfg = render('svcproxy.yaml.tmpl', f'{rd}/{target}-{kind}.yaml', ip=ip, port=port, proxy_extra=proxy_extra,
                      endpoints='\n'.join(f'      - {{ip: {h}, port: {p}}}' for h, p in eps))
         java_opts = opts.java_opts[target]
         p = procs.start(target, ['java', *java_opts.split(), '-jar', opts.jar, 'run', '--config', cfg])
@@ -740,6 +743,8 @@ def main():
                     help='seconds of waiting for a quiet machine in the whole run, at most (default 120)')
     ap.add_argument('--svcproxy-variant', action='append', default=[], metavar='NAME=JAVA_OPTS',
                     help='also run svcproxy with other JVM options, as target svcproxy-NAME (repeatable)')
+    ap.add_argument('--svcproxy-connection-log', action='store_true',
+                    help='also run svcproxy with proxy.connectionLog on, as target svcproxy-connlog (its cost)')
     ap.add_argument('--jar', default=os.environ.get('SVCPROXY_JAR',
                                                     os.path.join(ROOT, 'proxy-server/target/svcproxy.jar')))
     ap.add_argument('--report-only', metavar='DIR', help='rewrite report.md and ratios.png from DIR/results.json')
@@ -764,6 +769,14 @@ def main():
         t = f'svcproxy-{name}'
         opts.target_ips[t] = f'127.0.10.{11 + i}'
         opts.java_opts[t] = jo
+        if t not in opts.targets:
+            opts.targets.append(t)
+    opts.connection_log_targets = set()
+    if opts.svcproxy_connection_log:
+        t = 'svcproxy-connlog'
+        opts.target_ips[t] = f'127.0.10.{11 + len(opts.svcproxy_variant)}'
+        opts.java_opts[t] = opts.java_opts['svcproxy']
+        opts.connection_log_targets.add(t)
         if t not in opts.targets:
             opts.targets.append(t)
     for t in opts.targets:
