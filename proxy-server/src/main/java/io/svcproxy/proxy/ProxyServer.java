@@ -338,12 +338,42 @@ public final class ProxyServer implements AutoCloseable {
         int open = listeners.connectionCount();
         log.info("Shutting down: listeners closed, draining connections={} drainTimeout={}", open,
                 config.proxy().drainTimeout());
+        long deadline = System.nanoTime() + config.proxy().drainTimeout().toNanos();
         int closed = listeners.drain(config.proxy().drainTimeout());
         if (closed > 0) {
             log.info("Drain timeout reached: closed connections={}", closed);
         }
+        int requests = awaitLeases(deadline);
+        if (requests > 0) {
+            log.info("Drain timeout reached: closed Ingress requests in flight={}", requests);
+        }
         close();
         log.info("Stopped");
+    }
+
+    /**
+     * Waits until no endpoint holds a lease, or the deadline. With the relay's connections drained, what is left
+     * are the Ingress's requests in flight (a request holds its endpoint's lease until its response ends; kept-alive
+     * idle connections hold none), so they may finish within {@code drainTimeout} too. Returns the leases left.
+     */
+    private int awaitLeases(long deadline) {
+        while (true) {
+            int active = 0;
+            for (var port : table.servicePorts()) {
+                for (var backend : port.backendSet().backends()) {
+                    active += backend.counters().active();
+                }
+            }
+            if (active == 0 || System.nanoTime() >= deadline) {
+                return active;
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return active;
+            }
+        }
     }
 
     /** Blocks until {@link #close()} ran. */

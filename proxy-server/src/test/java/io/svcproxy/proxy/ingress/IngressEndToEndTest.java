@@ -58,6 +58,8 @@ class IngressEndToEndTest {
     private ProxyServer proxy;
     private Path config;
     private int deadPort;
+    private com.sun.net.httpserver.HttpServer slow;
+    private final AtomicInteger slowRequests = new AtomicInteger();
 
     @BeforeEach
     void setUp() throws Exception {
@@ -69,6 +71,22 @@ class IngressEndToEndTest {
             deadPort = s.getLocalPort(); // closed again: connects are refused
         }
         config = dir.resolve("svcproxy.yaml");
+        // an endpoint that answers one second after the request
+        slow = com.sun.net.httpserver.HttpServer.create(new InetSocketAddress("127.0.0.158", 0), 10);
+        slow.createContext("/", exchange -> {
+            slowRequests.incrementAndGet();
+            try {
+                Thread.sleep(1000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            byte[] body = "slow-1\n".getBytes(StandardCharsets.UTF_8);
+            exchange.sendResponseHeaders(200, body.length);
+            exchange.getResponseBody().write(body);
+            exchange.close();
+        });
+        slow.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
+        slow.start();
     }
 
     @AfterEach
@@ -77,6 +95,7 @@ class IngressEndToEndTest {
             proxy.close();
         }
         backends.forEach(TestBackend::close);
+        slow.stop(0);
     }
 
     private void backend(String ip, String name) throws Exception {
@@ -114,6 +133,10 @@ class IngressEndToEndTest {
                     clusterIP: 127.0.10.154
                     ports: [{port: 18154}]
                     endpoints: [{ip: 127.0.0.155, port: %d}]
+                  - name: slow
+                    clusterIP: 127.0.10.155
+                    ports: [{port: 18155}]
+                    endpoints: [{ip: 127.0.0.158, port: %d}]
                 ingresses:
                   - name: shop
                     rules:
@@ -124,7 +147,9 @@ class IngressEndToEndTest {
                             - {path: /login, pathType: Exact, backend: {service: {name: web, port: {number: 18152}}}}
                             - {path: /empty, pathType: Prefix, backend: {service: {name: empty, port: {number: 18153}}}}
                             - {path: /dead, pathType: Prefix, backend: {service: {name: dead, port: {number: 18154}}}}
-                %s%s""".formatted(apiEndpoints, port("web-1"), deadPort, extraPaths, extraIngresses);
+                            - {path: /slow, pathType: Prefix, backend: {service: {name: slow, port: {number: 18155}}}}
+                %s%s""".formatted(apiEndpoints, port("web-1"), deadPort, slow.getAddress().getPort(), extraPaths,
+                extraIngresses);
     }
 
     private String allApiEndpoints() {
@@ -181,7 +206,7 @@ class IngressEndToEndTest {
         Files.writeString(config, yaml("            - {path: /x, pathType: Prefix, backend: {service: {name: gone, port: "
                 + "{number: 80}}}}\n", allApiEndpoints(), ""));
         assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> ConfigLoader.load(config)))
-                .hasMessageContaining(config + ":33:")
+                .hasMessageContaining(config + ":38:")
                 .hasMessageContaining("name: gone (expected: a Service of namespace default defined in this file");
     }
 
@@ -284,6 +309,24 @@ class IngressEndToEndTest {
         assertThat(empty.get("endpoints").asInt()).isZero();
         assertThat(empty.get("codes").get("503").asLong()).isEqualTo(1);
         assertThat(json.get("notFound").get("hits").asLong()).isEqualTo(1);
+    }
+
+    @Test
+    void shutdownLetsARequestInFlightFinishWithinTheDrainTimeout() throws Exception {
+        start(yaml("", allApiEndpoints(), ""));
+        java.util.concurrent.CompletableFuture<String> response = java.util.concurrent.CompletableFuture.supplyAsync(
+                () -> {
+                    try {
+                        return curl(SHOP, "/slow");
+                    } catch (Exception e) {
+                        return e.toString();
+                    }
+                });
+        await().atMost(Duration.ofSeconds(10)).until(() -> slowRequests.get() == 1);
+        ProxyServer stopping = proxy;
+        proxy = null;
+        stopping.shutdown(); // the listeners close at once; the request's response comes a second later
+        assertThat(response.get(20, TimeUnit.SECONDS)).isEqualTo("slow-1");
     }
 
     private String admin(String path) throws Exception {
