@@ -20,7 +20,14 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SNIHostName;
@@ -132,6 +139,52 @@ class TlsIngressTest {
             assertThat(client.get("shop.example", "/after").text()).startsWith("web-1 /after");
             assertThat(subject(socket)).contains("O=shop");
         }
+    }
+
+    @Test
+    void certificatesReloadedUnderLoadFailNoRequest() throws Exception {
+        TlsCertificates certs = TlsCertificates.of(List.of(shop));
+        start(certs);
+        TlsEntry renewed = ca.issue("renewed", "shop.example");
+        Set<String> seen = ConcurrentHashMap.newKeySet();
+        AtomicInteger ok = new AtomicInteger();
+        ExecutorService pool = Executors.newFixedThreadPool(4); // not the common pool: one thread on 2 cores
+        // long-lived h2 connections over the same time: h2load keeps its 4 connections for all 1,000 requests
+        CompletableFuture<Curl.Result> h2 = CompletableFuture.supplyAsync(() -> {
+            try {
+                return Curl.run(List.of("h2load", "-n", "1000", "-c", "4", "-m", "8",
+                        "--connect-to=" + IP + ":" + port(), "https://shop.example:" + port() + "/h2"));
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }, pool);
+        List<CompletableFuture<Void>> clients = new ArrayList<>();
+        for (int t = 0; t < 3; t++) {
+            // a new TLS connection per request: every handshake meets whichever certificate is in force
+            clients.add(CompletableFuture.runAsync(() -> {
+                for (int i = 0; i < 15; i++) {
+                    try (SSLSocket socket = connect("shop.example"); RawHttpClient client = new RawHttpClient(socket)) {
+                        assertThat(client.get("shop.example", "/new").status()).isEqualTo(200);
+                        seen.add(subject(socket).contains("O=renewed") ? "renewed" : "shop");
+                        ok.incrementAndGet();
+                    } catch (Exception e) {
+                        throw new IllegalStateException(e);
+                    }
+                }
+            }, pool));
+        }
+        CompletableFuture<Void> all = CompletableFuture.allOf(clients.toArray(CompletableFuture[]::new));
+        for (boolean flip = true; !all.isDone(); flip = !flip) {
+            certs.update(List.of(flip ? renewed : shop));
+            Thread.sleep(10);
+        }
+        all.get(10, TimeUnit.SECONDS);
+        Curl.Result r = h2.get(60, TimeUnit.SECONDS);
+        pool.shutdown();
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.out()).contains("1000 succeeded, 0 failed, 0 errored").contains("Application protocol: h2");
+        assertThat(ok.get()).isEqualTo(45);
+        assertThat(seen).containsExactlyInAnyOrder("shop", "renewed");
     }
 
     @Test
