@@ -214,6 +214,12 @@ class IngressKubernetesTest {
         client.network().v1().ingressClasses().resource(ingressClass("svcproxy", false)).update();
         await().atMost(WITHIN).until(() -> get("legacy.example").equals("404"));
         await().atMost(WITHIN).untilAsserted(() -> assertThat(statusIps("legacy")).isEmpty());
+        // default again, then the IngressClass deleted: no default class, so the classless Ingress is not served
+        client.network().v1().ingressClasses().resource(ingressClass("svcproxy", true)).update();
+        await().atMost(WITHIN).until(() -> get("legacy.example").equals("web-1"));
+        client.network().v1().ingressClasses().withName("svcproxy").delete();
+        await().atMost(WITHIN).until(() -> get("legacy.example").equals("404"));
+        assertThat(get("stable.example")).startsWith("api-"); // named by ingressClassName: still served
 
         // deleted
         client.network().v1().ingresses().inNamespace("default").withName("shop").delete();
@@ -234,6 +240,24 @@ class IngressKubernetesTest {
         startProxy();
         await().atMost(WITHIN).until(() -> get("shop.example").startsWith("api-"));
         assertThat(tlsOf("shop").usable()).isFalse(); // no Secret yet: the entry serves nothing, the rules do
+        AtomicBoolean stop = new AtomicBoolean();
+        List<String> failures = new CopyOnWriteArrayList<>();
+        AtomicInteger ok = new AtomicInteger();
+        Thread load = new Thread(() -> {
+            try (HttpClientConnection c = new HttpClientConnection(proxy.ingress().httpAddress())) {
+                for (int i = 0; i < 50_000 && !stop.get(); i++) {
+                    HttpClientConnection.Response r = c.get("shop.example", "/load");
+                    if (r.status() == 200) {
+                        ok.incrementAndGet();
+                    } else {
+                        failures.add(r.status() + " " + r.body());
+                    }
+                }
+            } catch (IOException e) {
+                failures.add(e.toString());
+            }
+        }, "shop-load");
+        load.start();
 
         client.secrets().resource(tlsSecret("shop-tls", "shop.pem", "shop-key.pem")).create();
         await().atMost(WITHIN).until(() -> tlsOf("shop").usable());
@@ -257,6 +281,10 @@ class IngressKubernetesTest {
         client.secrets().inNamespace("default").withName("shop-tls").delete();
         await().atMost(WITHIN).until(() -> !tlsOf("shop").usable());
         assertThat(get("shop.example")).startsWith("api-");
+        stop.set(true);
+        load.join(30_000);
+        assertThat(failures).isEmpty();
+        assertThat(ok.get()).isGreaterThan(100);
     }
 
     @Test
