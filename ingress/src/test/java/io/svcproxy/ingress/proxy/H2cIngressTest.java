@@ -34,10 +34,12 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(180)
 class H2cIngressTest {
     private static final ServiceBackend API = new ServiceBackend("default", "api", 80, null);
+    private static final ServiceBackend HALF = new ServiceBackend("default", "half", 80, null);
 
     private final TestEndpoints endpoints = new TestEndpoints();
     private final Router<ServiceBackend> router = new Router<>();
     private BackendSet api;
+    private BackendSet half;
     private EventLoopGroup group;
     private HttpIngressServer ingress;
     private String base;
@@ -46,11 +48,19 @@ class H2cIngressTest {
     void setUp() throws Exception {
         api = TestEndpoints.rr(endpoints.start("127.0.10.162", "api-2"), endpoints.start("127.0.10.163", "api-3"),
                 endpoints.start("127.0.10.164", "api-4"));
+        // half: a dead endpoint (nothing listens on its port) before a live one
+        int deadPort;
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, InetAddress.getByName("127.0.10.165"))) {
+            deadPort = s.getLocalPort();
+        }
+        half = TestEndpoints.rr(new InetSocketAddress("127.0.10.165", deadPort),
+                endpoints.start("127.0.10.166", "half-live"));
         router.update(RoutingTable.compile(List.of(new IngressRules<>("default/shop", null, List.of(
-                new Rule<>("shop.example", List.of(new PathRule<>("/", PathType.PREFIX, API))))))));
+                new Rule<>("shop.example", List.of(new PathRule<>("/", PathType.PREFIX, API),
+                        new PathRule<>("/half", PathType.PREFIX, HALF))))))));
         group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
         ingress = HttpIngressServer.bind(group, NioServerSocketChannel.class, new InetSocketAddress("127.0.10.161", 0),
-                router, Map.of(API, api)::get, IngressOptions.defaults(), IngressMetrics.NONE);
+                router, Map.of(API, api, HALF, half)::get, IngressOptions.defaults(), IngressMetrics.NONE);
         base = "http://shop.example:" + ingress.localAddress().getPort();
     }
 
@@ -87,6 +97,20 @@ class H2cIngressTest {
                 "x-forwarded-for=127.0.0.1\n").doesNotContain("x-http2");
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(api.backends())
                 .allSatisfy(b -> assertThat(b.activeConnections() + b.inactiveConnections()).isZero()));
+    }
+
+    @Test
+    void aStreamWhoseEndpointRefusesTheConnectIsSentToAnotherEndpoint() throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("nghttp", "-H", ":authority: shop.example"));
+        for (int i = 0; i < 4; i++) {
+            cmd.add("http://127.0.10.161:" + ingress.localAddress().getPort() + "/half?i=" + i);
+        }
+        Curl.Result r = Curl.run(cmd);
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        for (int i = 0; i < 4; i++) {
+            assertThat(r.out()).contains("half-live /half?i=" + i + "\n");
+        }
+        assertThat(endpoints.hits("half-live")).isEqualTo(4);
     }
 
     @Test

@@ -29,6 +29,8 @@ import io.netty.handler.codec.http.websocketx.WebSocketClientProtocolHandler;
 import io.netty.handler.codec.http.websocketx.WebSocketFrame;
 import io.netty.handler.codec.http.websocketx.WebSocketServerProtocolHandler;
 import io.netty.handler.codec.http.websocketx.WebSocketVersion;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
 import io.svcproxy.balancer.BackendSet;
 import io.svcproxy.ingress.IngressMetrics;
 import io.svcproxy.ingress.ServiceBackend;
@@ -40,6 +42,7 @@ import io.svcproxy.ingress.routing.Router;
 import io.svcproxy.ingress.routing.RoutingTable;
 import java.net.InetSocketAddress;
 import java.net.URI;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -51,9 +54,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code Upgrade: websocket} through the HTTP listener: a real handshake by Netty's WebSocket client against a
+ * {@code Upgrade: websocket} through the HTTP and the HTTPS listener: a real handshake by Netty's WebSocket client against a
  * Netty WebSocket echo endpoint, then frames both ways over the byte relay. On 127.0.10.180-182.
  */
 @Timeout(60)
@@ -66,6 +70,9 @@ class WebSocketIngressTest {
     private Channel echoServer;
     private BackendSet chat;
     private HttpIngressServer ingress;
+    private final Router<ServiceBackend> router = new Router<>();
+    @TempDir
+    Path dir;
 
     @BeforeEach
     void setUp() throws Exception {
@@ -90,7 +97,6 @@ class WebSocketIngressTest {
                 }).bind(new InetSocketAddress("127.0.10.181", 0)).sync().channel();
         chat = TestEndpoints.rr((InetSocketAddress) echoServer.localAddress());
         BackendSet web = TestEndpoints.rr(endpoints.start("127.0.10.182", "web-1"));
-        Router<ServiceBackend> router = new Router<>();
         router.update(RoutingTable.compile(List.of(new IngressRules<>("default/chat", WEB, List.of(
                 new Rule<>("chat.example", List.of(new PathRule<>("/ws", PathType.EXACT, CHAT))))))));
         ingress = HttpIngressServer.bind(group, NioServerSocketChannel.class, new InetSocketAddress("127.0.10.180", 0),
@@ -107,13 +113,33 @@ class WebSocketIngressTest {
 
     @Test
     void aWebSocketHandshakeIsPassedThroughAndFramesFlowBothWays() throws Exception {
+        exchangeFrames(ingress.localAddress(), "ws", null);
+    }
+
+    @Test
+    void overTlsToo() throws Exception {
+        TestCertificates ca = new TestCertificates(dir);
+        TlsCertificates certs = TlsCertificates.of(List.of(ca.issue("chat", "chat.example")));
+        try (HttpsIngressServer https = HttpsIngressServer.bind(group, NioServerSocketChannel.class,
+                new InetSocketAddress("127.0.10.180", 0), router, Map.of(CHAT, chat)::get,
+                IngressOptions.defaults(), IngressMetrics.NONE, certs)) {
+            SslContext client = SslContextBuilder.forClient().trustManager(ca.caFile().toFile()).build();
+            exchangeFrames(https.localAddress(), "wss", client);
+        }
+    }
+
+    /** Handshakes through the proxy, echoes text and a 1 MiB binary frame, closes; the endpoint's claim ends. */
+    private void exchangeFrames(InetSocketAddress proxy, String scheme, SslContext tls) throws Exception {
         BlockingQueue<WebSocketFrame> received = new LinkedBlockingQueue<>();
         CompletableFuture<Void> handshaken = new CompletableFuture<>();
-        URI uri = URI.create("ws://chat.example:" + ingress.localAddress().getPort() + "/ws");
+        URI uri = URI.create(scheme + "://chat.example:" + proxy.getPort() + "/ws");
         Channel client = new Bootstrap().group(group).channel(NioSocketChannel.class)
                 .handler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
+                        if (tls != null) {
+                            ch.pipeline().addLast(tls.newHandler(ch.alloc(), "chat.example", proxy.getPort()));
+                        }
                         ch.pipeline().addLast(new HttpClientCodec(), new HttpObjectAggregator(8192),
                                 new WebSocketClientProtocolHandler(WebSocketClientHandshakerFactory.newHandshaker(
                                         uri, WebSocketVersion.V13, null, false, new DefaultHttpHeaders(), 4 << 20)),
@@ -133,7 +159,7 @@ class WebSocketIngressTest {
                                     }
                                 });
                     }
-                }).connect(ingress.localAddress()).sync().channel();
+                }).connect(proxy).sync().channel();
         // the handshaker validates the 101's Sec-WebSocket-Accept: it came from the endpoint, through the proxy
         handshaken.get(10, TimeUnit.SECONDS);
         assertThat(chat.backends().get(0).activeConnections()).isEqualTo(1);
