@@ -58,6 +58,8 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter {
     private final ArrayDeque<Object> queued = new ArrayDeque<>();
     /** When the headers of the request being answered were read (one request is answered at a time). */
     private long requestStartNanos;
+    /** The connection's timeouts; {@code null} on an HTTP/2 stream (the connection has them). */
+    private ClientTimeouts timeouts;
 
     IngressFrontendHandler(ListenerSettings settings) {
         this.settings = settings;
@@ -66,6 +68,7 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         inbound = ctx.channel();
+        timeouts = inbound instanceof Http2StreamChannel ? null : inbound.pipeline().get(ClientTimeouts.class);
     }
 
     @Override
@@ -99,7 +102,6 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void onRequest(HttpRequest request) {
-        ClientTimeouts timeouts = timeouts();
         if (timeouts != null) {
             timeouts.requestHeadRead();
         }
@@ -207,7 +209,6 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter {
 
     /** Reads the pipelined messages until one starts a proxied request again, then the socket. */
     private void readNext() {
-        ClientTimeouts timeouts = timeouts();
         if (timeouts != null) {
             timeouts.responseEnded();
         }
@@ -309,16 +310,11 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter {
         ctx.fireExceptionCaught(cause);
     }
 
-    private ClientTimeouts timeouts() {
-        return inbound instanceof Http2StreamChannel ? null : inbound.pipeline().get(ClientTimeouts.class);
-    }
-
     private void respond(HttpRequest request, Route<ServiceBackend> route, HttpResponseStatus status) {
         boolean keepAlive = HttpUtil.isKeepAlive(request);
         discarding = !(request instanceof LastHttpContent);
         logAccess(request, status.code(), route, null, true);
         writeStatus(status, keepAlive);
-        ClientTimeouts timeouts = timeouts();
         if (timeouts != null) {
             timeouts.responseEnded();
         }
