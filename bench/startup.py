@@ -1,0 +1,174 @@
+#!/usr/bin/python3
+"""Start-up time and idle memory of svcproxy as users start it: `./svcproxy run --config FILE`.
+
+Starts the launcher N times with a one-Service config (no connection is ever made to it) and reports, per
+start: the time from exec to the Service's port being in LISTEN state (read from /proc/net/tcp{,6}, so the
+probe makes no connection), the CPU seconds the process used until then, and its VmRSS --settle seconds
+after listening. Variants (`--variant NAME=JAVA_OPTS`) run the same launcher with JAVA_OPTS set (appended
+instead of the launcher's defaults); runs of the variants are interleaved, so that a disturbance of the
+shared machine hits all of them alike. Each variant is first started once unmeasured: the launcher's first
+run with a jar and options writes the class-data-sharing archive the later runs use (--no-prime to measure
+that first run too). Standard library only; loopback only:
+the Service listens on 127.0.10.41:18080 with an endpoint 127.0.0.41:8080 that is never connected.
+
+  bench/startup.py                       # 10 starts with the launcher's defaults
+  bench/startup.py -n 5 --variant none='-XX:-UseSerialGC' --variant g1=-XX:+UseG1GC
+  bench/startup.py --launcher 'java -jar proxy-server/target/svcproxy.jar'   # the bare JVM, for comparison
+"""
+import argparse
+import json
+import os
+import shlex
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+CLK = os.sysconf('SC_CLK_TCK')
+IP, PORT = '127.0.10.41', 18080
+CONFIG = f"""# bench/startup.py: one Service, the admin server off (as bench/run.sh's svcproxy)
+proxy: {{admin: off}}
+services:
+  - name: startup
+    clusterIP: {IP}
+    scheduler: rr
+    ports: [{{port: {PORT}}}]
+    endpoints:
+      - {{ip: 127.0.0.41, port: 8080}}
+"""
+
+
+def listen_patterns(ip, port):
+    a, b, c, d = (int(x) for x in ip.split('.'))
+    v4 = f'{d:02X}{c:02X}{b:02X}{a:02X}:{port:04X}'
+    return v4, '0000000000000000FFFF0000' + v4   # IPv4 and IPv4-mapped IPv6 (a dual-stack socket)
+
+
+def listening(patterns):
+    for path in ('/proc/net/tcp', '/proc/net/tcp6'):
+        try:
+            with open(path) as f:
+                next(f)
+                for line in f:
+                    parts = line.split(None, 4)
+                    if parts[3] == '0A' and parts[1] in patterns:
+                        return True
+        except OSError:
+            pass
+    return False
+
+
+def cpu_s(pid):
+    with open(f'/proc/{pid}/stat') as f:
+        st = f.read()
+    fields = st[st.rindex(')') + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / CLK
+
+
+def rss_mib(pid):
+    with open(f'/proc/{pid}/status') as f:
+        for line in f:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1]) / 1024
+    return float('nan')
+
+
+def one_start(argv, env, settle, timeout, logf):
+    patterns = listen_patterns(IP, PORT)
+    if listening(patterns):
+        raise RuntimeError(f'{IP}:{PORT} is already in use')
+    t0 = time.monotonic()
+    p = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=logf, stderr=logf,
+                         start_new_session=True)
+    try:
+        while not listening(patterns):
+            if p.poll() is not None:
+                raise RuntimeError(f'exited with {p.returncode} before listening (see {logf.name})')
+            if time.monotonic() - t0 > timeout:
+                raise RuntimeError(f'not listening after {timeout} s')
+            time.sleep(0.002)
+        t_listen = time.monotonic() - t0
+        cpu_listen = cpu_s(p.pid)
+        time.sleep(settle)
+        return {'listen_s': round(t_listen, 3), 'cpu_s': round(cpu_listen, 2),
+                'rss_mib': round(rss_mib(p.pid), 1), 'cpu_settled_s': round(cpu_s(p.pid), 2)}
+    finally:
+        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+            try:
+                os.killpg(p.pid, sig)
+                p.wait(timeout=wait)
+                break
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                continue
+        deadline = time.monotonic() + 10
+        while listening(patterns) and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('-n', '--runs', type=int, default=10, help='starts per variant (default 10)')
+    ap.add_argument('--settle', type=float, default=5.0, help='seconds after listening before RSS is read')
+    ap.add_argument('--timeout', type=float, default=30.0, help='seconds to wait for listening, per start')
+    ap.add_argument('--launcher', default=os.path.join(ROOT, 'svcproxy'),
+                    help='the command before "run --config FILE" (default: the ./svcproxy launcher)')
+    ap.add_argument('--variant', action='append', default=[], metavar='NAME=JAVA_OPTS',
+                    help='also start with JAVA_OPTS set to this, replacing the launcher\'s defaults (repeatable); '
+                         'leading words env:VAR=VALUE set environment variables instead (env:SVCPROXY_NO_CDS=1); '
+                         '"default" is always run')
+    ap.add_argument('--no-prime', action='store_true', help='do not start each variant once unmeasured first')
+    ap.add_argument('--json', help='write every start to this file')
+    opts = ap.parse_args()
+
+    variants = [('default', None)] + [tuple(v.split('=', 1)) for v in opts.variant]
+    tmp = tempfile.mkdtemp(prefix='svcproxy-startup-')
+    cfg = os.path.join(tmp, 'startup.yaml')
+    with open(cfg, 'w') as f:
+        f.write(CONFIG)
+    argv = shlex.split(opts.launcher) + ['run', '--config', cfg]
+    results = {name: [] for name, _ in variants}
+    def env_of(jo):
+        env = dict(os.environ)
+        env.pop('JAVA_OPTS', None)
+        if jo is not None:
+            words = jo.split()
+            while words and words[0].startswith('env:'):
+                k, _, v = words.pop(0)[4:].partition('=')
+                env[k] = v
+            env['JAVA_OPTS'] = ' '.join(words)
+        return env
+
+    with open(os.path.join(tmp, 'svcproxy.log'), 'ab') as logf:
+        if not opts.no_prime:
+            for name, jo in variants:
+                one_start(argv, env_of(jo), 0.5, opts.timeout, logf)
+        for i in range(opts.runs):
+            for name, jo in variants:
+                r = one_start(argv, env_of(jo), opts.settle, opts.timeout, logf)
+                results[name].append(r)
+                print(f'{time.strftime("%H:%M:%S")} {name:>12} run {i + 1}: listening {r["listen_s"]:.3f} s, '
+                      f'cpu {r["cpu_s"]:.2f} s, RSS {r["rss_mib"]:.1f} MiB', file=sys.stderr, flush=True)
+
+    print(f'\n{opts.runs} starts each of `{" ".join(argv[:-2])} CONFIG`; RSS {opts.settle:g} s after listening')
+    print('| variant | JAVA_OPTS | listening, s: median (min–max) | CPU to listening, s | RSS, MiB: median (min–max) |')
+    print('| --- | --- | ---: | ---: | ---: |')
+    for name, jo in variants:
+        rs = results[name]
+        ls = [r['listen_s'] for r in rs]
+        cs = [r['cpu_s'] for r in rs]
+        ms = [r['rss_mib'] for r in rs]
+        print(f'| {name} | {"(launcher defaults)" if jo is None else "`" + jo + "`"} | '
+              f'{statistics.median(ls):.3f} ({min(ls):.3f}–{max(ls):.3f}) | {statistics.median(cs):.2f} | '
+              f'{statistics.median(ms):.1f} ({min(ms):.1f}–{max(ms):.1f}) |')
+    if opts.json:
+        with open(opts.json, 'w') as f:
+            json.dump({'argv': argv, 'variants': dict(variants), 'results': results}, f, indent=1)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
