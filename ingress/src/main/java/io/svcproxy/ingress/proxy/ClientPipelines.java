@@ -5,8 +5,10 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.DecoderException;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerUpgradeHandler;
+import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http2.CleartextHttp2ServerUpgradeHandler;
 import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2FrameCodec;
@@ -31,8 +33,8 @@ import javax.net.ssl.SSLException;
  * as the endpoint takes the bytes).
  */
 final class ClientPipelines {
-    /** An {@code Upgrade: h2c} request's body is held whole (it becomes stream 1): at most this much. */
-    private static final int MAX_UPGRADE_BODY = 65536;
+    /** The aggregation limit of the upgrade handler; only bodyless requests are upgraded (see below). */
+    private static final int MAX_UPGRADE_BODY = 8192;
     /** The HTTP/2 stream window: how much of a request body one stream may have in flight towards the proxy. */
     private static final int STREAM_WINDOW = 256 * 1024;
     private static final int MAX_CONCURRENT_STREAMS = 256;
@@ -46,7 +48,18 @@ final class ClientPipelines {
         HttpServerCodec codec = new HttpServerCodec(o.maxInitialLine(), o.maxHeaderSize(), 8192);
         HttpServerUpgradeHandler upgrade = new HttpServerUpgradeHandler(codec, protocol ->
                 AsciiString.contentEquals(Http2CodecUtil.HTTP_UPGRADE_PROTOCOL_NAME, protocol)
-                        ? new Http2ServerUpgradeCodec(frameCodec(o), multiplex(settings)) : null, MAX_UPGRADE_BODY);
+                        ? new Http2ServerUpgradeCodec(frameCodec(o), multiplex(settings)) : null, MAX_UPGRADE_BODY) {
+            /**
+             * Upgrades bodyless requests only: the upgrade handler holds the request whole (it becomes stream 1)
+             * and answers 413 past its limit, so a request with a body stays on HTTP/1.1, streamed, as RFC 9113
+             * 3.2 lets a server ignore the offer (curl --http2 offers it on a POST too).
+             */
+            @Override
+            protected boolean shouldHandleUpgradeRequest(HttpRequest req) {
+                return super.shouldHandleUpgradeRequest(req) && !HttpUtil.isTransferEncodingChunked(req)
+                        && HttpUtil.getContentLength(req, 0L) == 0;
+            }
+        };
         ChannelHandler priorKnowledge = new ChannelInitializer<>() {
             @Override
             protected void initChannel(io.netty.channel.Channel ch) {

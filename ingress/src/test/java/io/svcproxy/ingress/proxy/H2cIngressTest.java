@@ -20,6 +20,8 @@ import io.svcproxy.ingress.routing.Router;
 import io.svcproxy.ingress.routing.RoutingTable;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,6 +31,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /** HTTP/2 without TLS on the HTTP listener, with curl and h2load as clients, on 127.0.10.161-169. */
 @Timeout(180)
@@ -130,6 +133,19 @@ class H2cIngressTest {
         assertThat(r.exitCode()).as(r.err()).isZero();
         // the upgraded request is stream 1, the next one a new stream on the same connection
         assertThat(r.out()).matches("(?s)api-\\d /up\\n.*@2api-\\d /up2\\n.*@2");
+    }
+
+    @Test
+    void aRequestWithABodyThatOffersH2cStaysOnHttp11(@TempDir Path dir) throws Exception {
+        // curl --http2 offers the upgrade on a POST too; holding a 1 MiB body whole for it would be a 413
+        Path body = dir.resolve("body.bin");
+        byte[] bytes = new byte[1 << 20];
+        TestEndpoints.pattern(0, bytes, bytes.length);
+        Files.write(body, bytes);
+        Curl.Result r = Curl.curl("--http2", "--resolve", resolve(), "--data-binary", "@" + body, "-w",
+                "=%{http_version}", base + "/sha256");
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        assertThat(r.out()).isEqualTo(TestEndpoints.patternSha256(1 << 20) + "=1.1");
     }
 
     @Test
