@@ -201,6 +201,7 @@ final class IngressBinder extends BinderSupport {
             if (f.has("keyFile")) {
                 keyFile = paths.apply(f.value("keyFile"), f.child("keyFile"));
                 keyPem = keyFile == null ? null : readPem(keyFile, f.value("keyFile"), f.child("keyFile"));
+                keyPem = keyPem == null ? null : TlsPem.normalizeKey(keyPem);
             } else {
                 Values.missing(p, f, "keyFile", "a PEM file of the private key, relative to this file");
             }

@@ -20,16 +20,66 @@ import java.util.regex.Pattern;
  * Checks a TLS pair in PEM as the Ingress's TLS listener will load it: X.509 certificates (the server's first, then
  * its chain) and an unencrypted PKCS#8 private key ({@code -----BEGIN PRIVATE KEY-----}) of the first
  * certificate's public key (RSA, EC or Ed25519). Used for the config file's {@code certFile}/{@code keyFile} and for
- * {@code kubernetes.io/tls} Secrets, so that a pair that would not load is refused where it is written.
+ * {@code kubernetes.io/tls} Secrets, so that a pair that would not load is refused where it is written. An RSA key in
+ * PKCS#1 ({@code -----BEGIN RSA PRIVATE KEY-----}, what {@code openssl genrsa -traditional} and cert-manager's
+ * default encoding write) is first rewrapped into PKCS#8 by {@link #normalizeKey}.
  */
 public final class TlsPem {
     private static final Pattern KEY_BLOCK = Pattern.compile(
             "-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----([A-Za-z0-9+/=\\s]*)-----END \\1PRIVATE KEY-----");
     private static final String CERT_EXPECTED = "PEM X.509 certificates, -----BEGIN CERTIFICATE-----";
-    static final String KEY_EXPECTED = "an unencrypted PKCS#8 PEM private key, -----BEGIN PRIVATE KEY----- "
-            + "(openssl pkcs8 -topk8 -nocrypt converts others)";
+    static final String KEY_EXPECTED = "an unencrypted PEM private key, PKCS#8 (-----BEGIN PRIVATE KEY-----) or "
+            + "RSA PKCS#1 (openssl pkcs8 -topk8 -nocrypt converts others)";
+    private static final Pattern RSA_BLOCK = Pattern.compile(
+            "-----BEGIN RSA PRIVATE KEY-----([A-Za-z0-9+/=\\s]*)-----END RSA PRIVATE KEY-----");
+    /** The DER of PKCS#8's AlgorithmIdentifier for rsaEncryption (1.2.840.113549.1.1.1) with NULL parameters. */
+    private static final byte[] RSA_ALGORITHM = {
+        0x30, 0x0d, 0x06, 0x09, 0x2a, (byte) 0x86, 0x48, (byte) 0x86, (byte) 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
+    };
 
     private TlsPem() {
+    }
+
+    /**
+     * Returns the key in PKCS#8 PEM: an RSA PKCS#1 block is rewrapped (RFC 5208: version 0, rsaEncryption, the
+     * PKCS#1 structure as the private key octets); any other text is returned as it is.
+     */
+    public static String normalizeKey(String keyPem) {
+        Matcher m = RSA_BLOCK.matcher(keyPem);
+        if (!m.find() || keyPem.contains("Proc-Type:")) {
+            return keyPem; // not PKCS#1 RSA, or an encrypted one (refused by keyProblem)
+        }
+        byte[] pkcs1;
+        try {
+            pkcs1 = Base64.getMimeDecoder().decode(m.group(1).replaceAll("\\s", ""));
+        } catch (IllegalArgumentException e) {
+            return keyPem;
+        }
+        java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
+        body.writeBytes(new byte[] {0x02, 0x01, 0x00});
+        body.writeBytes(RSA_ALGORITHM);
+        body.write(0x04);
+        body.writeBytes(derLength(pkcs1.length));
+        body.writeBytes(pkcs1);
+        java.io.ByteArrayOutputStream der = new java.io.ByteArrayOutputStream();
+        der.write(0x30);
+        der.writeBytes(derLength(body.size()));
+        der.writeBytes(body.toByteArray());
+        return "-----BEGIN PRIVATE KEY-----\n" + Base64.getMimeEncoder(64, new byte[] {'\n'})
+                .encodeToString(der.toByteArray()) + "\n-----END PRIVATE KEY-----\n";
+    }
+
+    private static byte[] derLength(int n) {
+        if (n < 0x80) {
+            return new byte[] {(byte) n};
+        }
+        if (n < 0x100) {
+            return new byte[] {(byte) 0x81, (byte) n};
+        }
+        if (n < 0x10000) {
+            return new byte[] {(byte) 0x82, (byte) (n >> 8), (byte) n};
+        }
+        return new byte[] {(byte) 0x83, (byte) (n >> 16), (byte) (n >> 8), (byte) n};
     }
 
     /** Returns what is wrong with a certificate chain (as the text after "expected: "), or {@code null}. */

@@ -86,6 +86,22 @@ class IngressConfigTest {
     }
 
     @Test
+    void acceptsAnRsaKeyInPkcs1AndHoldsItAsPkcs8() throws Exception {
+        TestCertificates.write(dir.resolve("certs"), "legacy", "legacy.example", "RSA");
+        TestCertificates.toPkcs1(dir.resolve("certs"), "legacy");
+        assertThat(Files.readString(dir.resolve("certs/legacy-key.pem"))).startsWith("-----BEGIN RSA PRIVATE KEY-----");
+        ProxyConfig config = load(SERVICES + """
+                ingresses:
+                  - name: legacy
+                    tls: [{hosts: [legacy.example], certFile: certs/legacy.pem, keyFile: certs/legacy-key.pem}]
+                    defaultBackend: {service: {name: web, port: {number: 80}}}
+                """);
+        String key = config.ingresses().get(0).tls().get(0).privateKeyPem();
+        assertThat(key).startsWith("-----BEGIN PRIVATE KEY-----");
+        assertThat(TlsPem.keyProblem(key, config.ingresses().get(0).tls().get(0).certificatePem())).isNull();
+    }
+
+    @Test
     void withoutTheSectionsNothingListensAndThereAreNoIngresses() {
         ProxyConfig config = parse(SERVICES);
         assertThat(config.proxy().ingress()).isEqualTo(IngressSettings.defaults());

@@ -44,6 +44,43 @@ final class TestCertificates {
         Files.delete(store);
     }
 
+    /** Rewrites {@code name-key.pem} (an RSA key in PKCS#8) as PKCS#1, {@code -----BEGIN RSA PRIVATE KEY-----}. */
+    static void toPkcs1(Path dir, String name) throws IOException {
+        String pem = Files.readString(dir.resolve(name + "-key.pem"));
+        byte[] der = Base64.getMimeDecoder().decode(pem.replaceAll("-----[A-Z ]+-----", "").replaceAll("\\s", ""));
+        int[] at = {0};
+        expect(der, at, 0x30);
+        length(der, at); // PrivateKeyInfo
+        expect(der, at, 0x02);
+        int version = length(der, at);
+        at[0] += version;
+        expect(der, at, 0x30);
+        int algorithm = length(der, at);
+        at[0] += algorithm;
+        expect(der, at, 0x04);
+        int n = length(der, at); // privateKey: the PKCS#1 RSAPrivateKey
+        byte[] pkcs1 = java.util.Arrays.copyOfRange(der, at[0], at[0] + n);
+        Files.writeString(dir.resolve(name + "-key.pem"), pem("RSA PRIVATE KEY", pkcs1));
+    }
+
+    private static void expect(byte[] der, int[] at, int tag) throws IOException {
+        if ((der[at[0]++] & 0xff) != tag) {
+            throw new IOException("unexpected DER tag at " + (at[0] - 1));
+        }
+    }
+
+    private static int length(byte[] der, int[] at) {
+        int first = der[at[0]++] & 0xff;
+        if (first < 0x80) {
+            return first;
+        }
+        int n = 0;
+        for (int i = 0; i < (first & 0x7f); i++) {
+            n = (n << 8) | (der[at[0]++] & 0xff);
+        }
+        return n;
+    }
+
     static String pem(String type, byte[] der) {
         return "-----BEGIN " + type + "-----\n" + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
                 .encodeToString(der) + "\n-----END " + type + "-----\n";

@@ -144,6 +144,7 @@ final class KubernetesIngressMapper {
         } else {
             cert = decode(secret.getData(), "tls.crt");
             key = decode(secret.getData(), "tls.key");
+            key = key == null ? null : TlsPem.normalizeKey(key);
             if (cert == null || key == null) {
                 problem = "no tls.crt or tls.key";
             } else {

@@ -56,6 +56,7 @@ class IngressTlsEndToEndTest {
         certs = Files.createDirectories(dir.resolve("certs"));
         TestCertificates.write(certs, "shop", "shop.example", "EC");
         TestCertificates.write(certs, "other", "other.example", "RSA");
+        TestCertificates.toPkcs1(certs, "other"); // as openssl genrsa -traditional and cert-manager write RSA keys
         config = dir.resolve("svcproxy.yaml");
         Files.writeString(config, """
                 proxy:
