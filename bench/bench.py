@@ -37,7 +37,7 @@ IDLE_CONTROL = '127.0.0.11:8099'
 TARGET_IPS = {'direct': '127.0.0.11', 'haproxy': '127.0.10.2', 'nginx': '127.0.10.3', 'svcproxy': '127.0.10.1'}
 TARGET_ORDER = ['direct', 'haproxy', 'nginx', 'svcproxy']
 WORKLOADS = ['bulk1', 'bulk4', 'http', 'close', 'idle']
-DEFAULT_JAVA_OPTS = '-Xms256m -Xmx256m -XX:+AlwaysPreTouch -XX:+UseParallelGC'
+LAUNCHER_DEFAULTS = '(the launcher\'s defaults)'
 BODY = 'x' * 99 + '\n'   # 100 bytes
 QUIET_THRESHOLD = 20.0   # % of one core used by others before a measurement: warn above this
 
@@ -292,8 +292,12 @@ def start_proxy(procs, target, kind, opts):
             proxy_extra = f', connectionLog: {rd}/{target}-{kind}.connections.log'
         cfg = render('svcproxy.yaml.tmpl', f'{rd}/{target}-{kind}.yaml', ip=ip, port=port, proxy_extra=proxy_extra,
                      endpoints='\n'.join(f'      - {{ip: {h}, port: {p}}}' for h, p in eps))
-        java_opts = opts.java_opts[target]
-        p = procs.start(target, ['java', *java_opts.split(), '-jar', opts.jar, 'run', '--config', cfg])
+        # as users start it: the launcher, with its JVM defaults unless JAVA_OPTS replaces them
+        env = dict(os.environ, SVCPROXY_JAR=opts.jar)
+        env.pop('JAVA_OPTS', None)
+        if opts.java_opts[target] is not None:
+            env['JAVA_OPTS'] = opts.java_opts[target]
+        p = procs.start(target, [os.path.join(ROOT, 'svcproxy'), 'run', '--config', cfg], env=env)
     wait_listen(ip, port, p)
     if kind == 'bulk':
         # the probe above went through to the iperf3 server; a proxy that connects its first connection
@@ -606,7 +610,10 @@ def write_report(out_dir, data):
              f"(plain config: one Service, rr, admin off).")
     for t in targets:
         if t in m['java_opts']:
-            L.append(f"- {t}: `java {m['java_opts'][t]}`, jar sha256 {m['jar_sha256'][:12]}, git {m['git']}.")
+            jo = m['java_opts'][t]
+            how = 'the launcher\'s JVM defaults' if jo is None else f'`JAVA_OPTS={jo}`'
+            L.append(f"- {t}: `./svcproxy run --config FILE` with {how}, jar sha256 {m['jar_sha256'][:12]}, "
+                     f"git {m['git']}.")
     L.append(f"- Every target restarted for each measurement (start-up not measured), then an unmeasured "
              f"{m['warmup']} s warm-up of the same load. Proxy CPU = utime+stime of all its processes "
              f"(/proc/PID/stat); GB = 10^9 bytes received by iperf3.")
@@ -763,7 +770,7 @@ def main():
             ap.error(f'unknown workload {w!r}: choose from {",".join(WORKLOADS)}')
     WAIT_BUDGET['left'] = opts.wait_budget
     opts.target_ips = dict(TARGET_IPS)
-    opts.java_opts = {'svcproxy': os.environ.get('SVCPROXY_JAVA_OPTS', DEFAULT_JAVA_OPTS)}
+    opts.java_opts = {'svcproxy': os.environ.get('SVCPROXY_JAVA_OPTS')}   # None: the launcher's defaults
     for i, v in enumerate(opts.svcproxy_variant):
         name, _, jo = v.partition('=')
         t = f'svcproxy-{name}'
@@ -844,6 +851,11 @@ def main():
     t_start = time.monotonic()
     rc = 0
     try:
+        for t in opts.targets:
+            if t.startswith('svcproxy'):
+                # unmeasured: the launcher's first run with a jar and options writes its CDS archive on exit
+                log(f'{t}: first start (writes the class-data-sharing archive)')
+                procs.stop(start_proxy(procs, t, 'http', opts))
         for rep in range(opts.reps):
             order = opts.targets[rep % len(opts.targets):] + opts.targets[:rep % len(opts.targets)]
             for wl in opts.workloads:
