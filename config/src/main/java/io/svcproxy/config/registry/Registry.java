@@ -8,7 +8,9 @@ import io.svcproxy.config.ServicePorts;
 import io.svcproxy.config.ServiceSpec;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.function.Consumer;
@@ -33,6 +35,16 @@ public final class Registry {
     private List<IngressSpec> kubernetesIngresses = List.of();
     private boolean kubernetesIngressesSynced;
     private DesiredState current;
+    /**
+     * The config file's Service ports and the config they were resolved from, and each Kubernetes Service port
+     * with the default scheduler filled in (by the identity of the source's object; {@code namedWith} is the
+     * scheduler they got): a change from one source rebuilds only what changed, and what did not stays the same
+     * object, which the reconciler passes over at the cost of a reference compare.
+     */
+    private ProxyConfig resolvedFrom;
+    private List<ServicePortSpec> resolved = List.of();
+    private Map<ServicePortSpec, ServicePortSpec> named = new IdentityHashMap<>();
+    private String namedWith;
 
     /**
      * @param kubernetesExpected whether a Kubernetes source will report; until it has synced, the state is not
@@ -88,17 +100,30 @@ public final class Registry {
     }
 
     private void publish() {
-        List<ServicePortSpec> merged = new ArrayList<>(ServicePorts.resolve(config));
+        if (resolvedFrom != config) {
+            resolved = ServicePorts.resolve(config);
+            resolvedFrom = config;
+        }
+        List<ServicePortSpec> merged = new ArrayList<>(resolved);
         Set<ServiceKey> keys = new HashSet<>();
         merged.forEach(spec -> keys.add(spec.key()));
+        String scheduler = config.proxy().scheduler();
+        Map<ServicePortSpec, ServicePortSpec> named = new IdentityHashMap<>();
         for (ServicePortSpec spec : kubernetes) {
             if (!keys.add(spec.key())) {
                 log.warn("Kubernetes service port ignored: the config file serves its address service={} "
                         + "address={}", spec.service().qualifiedName(), spec.key());
                 continue;
             }
-            merged.add(withDefaultScheduler(spec, config.proxy().scheduler()));
+            ServicePortSpec n = scheduler.equals(namedWith) ? this.named.get(spec) : null;
+            if (n == null) {
+                n = withDefaultScheduler(spec, scheduler);
+            }
+            named.put(spec, n);
+            merged.add(n);
         }
+        this.named = named;
+        this.namedWith = scheduler;
         boolean synced = (!kubernetesExpected || kubernetesSynced)
                 && (!kubernetesIngressesExpected || kubernetesIngressesSynced);
         List<IngressSpec> ingresses = new ArrayList<>(config.ingresses());

@@ -67,6 +67,12 @@ public final class KubernetesSource implements AutoCloseable {
     // Confined to the executor's thread.
     private KubernetesServiceMapper mapper;
     private List<ServicePortSpec> last;
+    /**
+     * The last mapping of each Service, kept while neither the Service nor its slices change: the informers hand
+     * out the same objects until a resource changes, so one change maps one Service again, not the cluster, and the
+     * Service ports of the others stay the same objects all the way to the reconciler. Source thread only.
+     */
+    private Map<String, Mapped> mapped = Map.of();
     private boolean lastSynced;
 
     /**
@@ -236,6 +242,8 @@ public final class KubernetesSource implements AutoCloseable {
                     }
                 }
             }
+            // a stable order, so that an unchanged Service's slices compare as the same list (see Mapped)
+            slices.values().forEach(l -> l.sort(Comparator.comparing(x -> String.valueOf(x.getMetadata().getName()))));
             List<Service> services = new ArrayList<>();
             for (SharedIndexInformer<Service> informer : serviceInformers) {
                 services.addAll(informer.getStore().list());
@@ -243,10 +251,17 @@ public final class KubernetesSource implements AutoCloseable {
             services.sort(Comparator.comparing((Service s) -> String.valueOf(s.getMetadata().getNamespace()))
                     .thenComparing(s -> String.valueOf(s.getMetadata().getName())));
             List<ServicePortSpec> out = new ArrayList<>();
+            Map<String, Mapped> mapped = new HashMap<>();
             for (Service service : services) {
                 String key = service.getMetadata().getNamespace() + "/" + service.getMetadata().getName();
-                out.addAll(mapper.map(service, slices.getOrDefault(key, List.of())));
+                List<EndpointSlice> own = slices.getOrDefault(key, List.of());
+                Mapped previous = this.mapped.get(key);
+                Mapped m = previous != null && previous.isOf(service, own) ? previous
+                        : new Mapped(service, own, mapper.map(service, own));
+                mapped.put(key, m);
+                out.addAll(m.servicePorts());
             }
+            this.mapped = mapped;
             if (out.equals(last) && synced == lastSynced) {
                 return;
             }
@@ -280,5 +295,21 @@ public final class KubernetesSource implements AutoCloseable {
 
     private static String emptyToNull(String s) {
         return s == null || s.isEmpty() ? null : s;
+    }
+
+    /** A Service and its slices, as the informers gave them, and the Service ports they map to. */
+    private record Mapped(Service service, List<EndpointSlice> slices, List<ServicePortSpec> servicePorts) {
+        /** Returns whether these are the very objects (not equal ones: the informers replace what changed). */
+        boolean isOf(Service service, List<EndpointSlice> slices) {
+            if (this.service != service || this.slices.size() != slices.size()) {
+                return false;
+            }
+            for (int i = 0; i < slices.size(); i++) {
+                if (this.slices.get(i) != slices.get(i)) {
+                    return false;
+                }
+            }
+            return true;
+        }
     }
 }

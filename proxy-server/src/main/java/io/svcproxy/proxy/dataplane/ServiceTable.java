@@ -1,6 +1,7 @@
 package io.svcproxy.proxy.dataplane;
 
 import io.svcproxy.config.ServiceKey;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.Comparator;
@@ -14,8 +15,11 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class ServiceTable {
     private final Map<ServiceKey, ServicePort> ports = new ConcurrentHashMap<>();
-    /** The ports by {@code namespace/name}, rebuilt on each put and remove (reconciler only), read per request. */
-    private volatile Map<String, List<ServicePort>> byService = Map.of();
+    /**
+     * The ports by {@code namespace/name}, each list ordered by port and replaced whole when one of its ports is put
+     * or removed (reconciler only: the cost of a change is that Service's ports, not the table), read per request.
+     */
+    private final Map<String, List<ServicePort>> byService = new ConcurrentHashMap<>();
     private volatile long version;
     private volatile boolean ready;
     private volatile ReloadStatus lastReload;
@@ -25,13 +29,19 @@ public final class ServiceTable {
         return ports.get(key);
     }
 
+    private static final Comparator<ServicePort> BY_PORT = Comparator.<ServicePort>comparingInt(p -> p.key().port())
+            .thenComparing(p -> p.key().protocol());
+
     /** Returns the Service ports, ordered by namespace, name and port. */
     public List<ServicePort> servicePorts() {
-        List<ServicePort> list = new java.util.ArrayList<>(ports.values());
-        list.sort(Comparator.comparing(ServicePort::serviceLabel)
-                .thenComparingInt(p -> p.key().port())
-                .thenComparing(p -> p.key().protocol()));
+        List<ServicePort> list = new ArrayList<>(ports.values());
+        list.sort(Comparator.comparing(ServicePort::serviceLabel).thenComparing(BY_PORT));
         return Collections.unmodifiableList(list);
+    }
+
+    /** Returns the Service ports in no particular order: a live view, for passes that need no order. */
+    public Collection<ServicePort> unordered() {
+        return Collections.unmodifiableCollection(ports.values());
     }
 
     /** Returns the keys in force. */
@@ -45,24 +55,34 @@ public final class ServiceTable {
     }
 
     /** Adds or replaces a Service port; reconciler only. */
-    public void put(ServicePort port) {
-        ports.put(port.key(), port);
-        reindex();
+    public synchronized void put(ServicePort port) {
+        ServicePort previous = ports.put(port.key(), port);
+        if (previous != null && !previous.serviceLabel().equals(port.serviceLabel())) {
+            unindex(previous);
+        }
+        List<ServicePort> list = new ArrayList<>(byService.getOrDefault(port.serviceLabel(), List.of()));
+        list.removeIf(p -> p.key().equals(port.key()));
+        list.add(port);
+        list.sort(BY_PORT);
+        byService.put(port.serviceLabel(), List.copyOf(list));
     }
 
     /** Removes a Service port; reconciler only. */
-    public void remove(ServiceKey key) {
-        ports.remove(key);
-        reindex();
+    public synchronized void remove(ServiceKey key) {
+        ServicePort previous = ports.remove(key);
+        if (previous != null) {
+            unindex(previous);
+        }
     }
 
-    private synchronized void reindex() {
-        Map<String, List<ServicePort>> index = new java.util.HashMap<>();
-        for (ServicePort p : servicePorts()) {
-            index.computeIfAbsent(p.serviceLabel(), k -> new java.util.ArrayList<>()).add(p);
+    private void unindex(ServicePort port) {
+        List<ServicePort> list = new ArrayList<>(byService.getOrDefault(port.serviceLabel(), List.of()));
+        list.removeIf(p -> p.key().equals(port.key()));
+        if (list.isEmpty()) {
+            byService.remove(port.serviceLabel());
+        } else {
+            byService.put(port.serviceLabel(), List.copyOf(list));
         }
-        index.replaceAll((k, v) -> List.copyOf(v));
-        byService = Map.copyOf(index);
     }
 
     /** Returns the version of the desired state in force: 1 after the first apply, one more per applied change. */

@@ -57,6 +57,11 @@ public final class Reconciler {
     private record Removed(ServicePort port, long deadline) {
     }
 
+    /** The node settings of the last apply: when they change, every port's node addresses are looked at again. */
+    private io.svcproxy.config.NodeSettings appliedNode;
+    /** Service ports some of whose other addresses could not be bound: looked at again at each apply. */
+    private final Set<ServiceKey> addressesToRetry = new java.util.HashSet<>();
+
     public Reconciler(ServiceTable table, ListenerManager listeners, ProxyMetrics metrics, LongSupplier nanoTime) {
         this(table, listeners, metrics, nanoTime, ClusterIpHolder.NONE);
     }
@@ -97,6 +102,7 @@ public final class Reconciler {
                 listeners.unbind(key);
                 table.remove(key);
                 drainingSince.remove(key);
+                addressesToRetry.remove(key);
                 if (!port.connections().isEmpty()) {
                     removedPorts.add(new Removed(port, nanoTime.getAsLong() + drainTimeout.toNanos()));
                 }
@@ -108,9 +114,15 @@ public final class Reconciler {
         }
         List<BindException> failures = new ArrayList<>();
         Set<InetAddress> external = holdExternalAddresses(wanted.values(), failures);
+        io.svcproxy.config.NodeSettings node = listeners.settings().node();
+        boolean sameNode = node.equals(appliedNode);
+        appliedNode = node;
         for (ServicePortSpec spec : wanted.values()) {
             ServiceSpec service = spec.service();
             ServicePort existing = table.get(spec.key());
+            if (existing != null && existing.spec() == spec && sameNode && !addressesToRetry.contains(spec.key())) {
+                continue; // the very spec in force (the sources keep what did not change): nothing to do
+            }
             if (existing != null) {
                 BackendSet previous = existing.backendSet();
                 List<BackendState> backends = backends(previous.backends(), spec.endpoints());
@@ -125,7 +137,7 @@ public final class Reconciler {
                             existing.serviceLabel(), existing.portLabel(), service.scheduler(), backends);
                     dropDrained(existing);
                 }
-                failures.addAll(listeners.setAddresses(existing, addressesOf(spec)));
+                setAddresses(existing, spec, failures);
                 continue;
             }
             List<BackendState> backends = backends(List.of(), spec.endpoints());
@@ -148,7 +160,7 @@ public final class Reconciler {
                 continue;
             }
             table.put(port);
-            failures.addAll(listeners.setAddresses(port, addressesOf(spec)));
+            setAddresses(port, spec, failures);
             metrics.servicePortAdded(port);
             log.info("Added service port service={} port={} scheduler={} endpoints={}", port.serviceLabel(),
                     port.portLabel(), service.scheduler(), backends);
@@ -156,6 +168,17 @@ public final class Reconciler {
         releaseExternalAddresses(external);
         table.setVersion(table.version() + 1);
         return failures;
+    }
+
+    /** Binds the port's other addresses; one that failed is tried again at the next apply. */
+    private void setAddresses(ServicePort port, ServicePortSpec spec, List<BindException> failures) {
+        List<BindException> failed = listeners.setAddresses(port, addressesOf(spec));
+        if (failed.isEmpty()) {
+            addressesToRetry.remove(spec.key());
+        } else {
+            addressesToRetry.add(spec.key());
+            failures.addAll(failed);
+        }
     }
 
     private Map<java.net.InetSocketAddress, AddressKind> addressesOf(ServicePortSpec spec) {
@@ -243,6 +266,15 @@ public final class Reconciler {
         }
     }
 
+    private static boolean anyOutOfService(ServicePort port) {
+        for (BackendState b : port.backendSet().backends()) {
+            if (b.state() != BackendState.State.READY) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static boolean sameElements(List<BackendState> a, List<BackendState> b) {
         if (a.size() != b.size()) {
             return false;
@@ -309,7 +341,7 @@ public final class Reconciler {
      */
     public synchronized void sweep() {
         long now = nanoTime.getAsLong();
-        for (ServicePort port : table.servicePorts()) {
+        for (ServicePort port : table.unordered()) {
             port.backendSet().expireAffinity();
             Map<String, Long> since = drainingSince.getOrDefault(port.key(), Map.of());
             for (Map.Entry<String, Long> e : since.entrySet()) {
@@ -321,8 +353,12 @@ public final class Reconciler {
                     }
                 }
             }
-            returnEjected(port, nanoTime.getAsLong());
-            republish(port, "Endpoints drained or returned");
+            boolean returned = returnEjected(port, nanoTime.getAsLong());
+            // the list is built again only where something may have changed: a port of healthy endpoints with
+            // nothing draining costs one pass over its endpoints, so housekeeping stays cheap at 10,000 Services
+            if (returned || !since.isEmpty() || anyOutOfService(port)) {
+                republish(port, "Endpoints drained or returned");
+            }
         }
         List<Removed> drained = new ArrayList<>();
         removedPorts.removeIf(r -> {
