@@ -186,6 +186,22 @@ class LimitsAndTimeoutsTest {
     }
 
     @Test
+    void theEndpointsContinueReachesAClientThatExpectsIt() throws Exception {
+        try (RawHttpClient client = new RawHttpClient(ingress.localAddress())) {
+            // the client waits for the 100 before its body: the proxy sends the request head on and relays the
+            // endpoint's 100 (the JDK server answers Expect: 100-continue), then the final response
+            client.send("POST /sha256 HTTP/1.1\r\nHost: any\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n");
+            assertThat(client.line()).isEqualTo("HTTP/1.1 100 Continue");
+            assertThat(client.line()).isEmpty();
+            client.send("abc");
+            RawHttpClient.Response r = client.read();
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.text()).isEqualTo("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+            assertThat(client.get("any", "/x").status()).isEqualTo(200); // and the connection goes on
+        }
+    }
+
+    @Test
     void theAccessLogHasOneLinePerRequest() throws Exception {
         Logger access = (Logger) LoggerFactory.getLogger("io.svcproxy.ingress.access");
         ListAppender<ILoggingEvent> lines = new ListAppender<>();
