@@ -30,7 +30,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Watches networking.k8s.io/v1 Ingresses and IngressClasses and the Secrets of the watched namespaces with fabric8
+ * Watches networking.k8s.io/v1 Ingresses and IngressClasses and the TLS Secrets of the watched namespaces with fabric8
  * informers, and reports the full list of Ingresses of {@code proxy.ingress.className} (or of the default class) as
  * {@link IngressSpec}s, oldest first ({@link KubernetesIngressMapper}), after every change. It writes each served
  * Ingress's {@code status.loadBalancer.ingress} with the addresses it is served on (the IPs of
@@ -57,6 +57,8 @@ public final class KubernetesIngressSource implements AutoCloseable {
     public static final String POD_IP_ENV = "POD_IP";
 
     private static final Logger log = LoggerFactory.getLogger(KubernetesIngressSource.class);
+    /** Only TLS Secrets are listed and held (field selector {@code type}), not every Secret of the namespaces. */
+    private static final String TLS_SECRETS = KubernetesIngressMapper.TLS_SECRET_TYPE;
 
     private final KubernetesClient client;
     private final KubernetesSettings settings;
@@ -117,11 +119,13 @@ public final class KubernetesIngressSource implements AutoCloseable {
         classInformer = client.network().v1().ingressClasses().runnableInformer(resync);
         if (settings.namespaces().isEmpty()) {
             ingressInformers.add(client.network().v1().ingresses().inAnyNamespace().runnableInformer(resync));
-            secretInformers.add(client.secrets().inAnyNamespace().runnableInformer(resync));
+            secretInformers.add(client.secrets().inAnyNamespace().withField("type", TLS_SECRETS)
+                    .runnableInformer(resync));
         } else {
             for (String ns : settings.namespaces()) {
                 ingressInformers.add(client.network().v1().ingresses().inNamespace(ns).runnableInformer(resync));
-                secretInformers.add(client.secrets().inNamespace(ns).runnableInformer(resync));
+                secretInformers.add(client.secrets().inNamespace(ns).withField("type", TLS_SECRETS)
+                        .runnableInformer(resync));
             }
         }
         log.info("Starting Kubernetes ingress source namespaces={} statusAddresses={}",
