@@ -76,8 +76,10 @@ final class ClientPipelines {
 
     /** TLS: the certificate by SNI, then HTTP/2 or HTTP/1.1 by ALPN. */
     static void tls(ChannelPipeline p, ListenerSettings settings, TlsCertificates certificates) {
-        p.addLast("timeouts", new ClientTimeouts(settings.options()));
+        // the timeouts behind TLS: they see the plain bytes, and a 408 they write is encrypted (the handshake has
+        // its own 10 s timeout)
         p.addLast("sni", new SniHandler(certificates::select, 16 * 1024, 10_000));
+        p.addLast("timeouts", new ClientTimeouts(settings.options()));
         p.addLast("alpn", new Negotiation(settings));
     }
 

@@ -11,8 +11,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The request and idle timeouts of one client connection, first in its pipeline (behind TLS it sees the encrypted
- * bytes, which is what "traffic" means here).
+ * The request and idle timeouts of one client connection, first in its pipeline or right behind TLS (so it sees
+ * the plain bytes and its 408 is encrypted).
  * <ul>
  *   <li>Request: from the first byte after the previous response (or the connection's start) until
  *       {@link IngressFrontendHandler} has the request's headers; then {@code 408} and close (slow header senders

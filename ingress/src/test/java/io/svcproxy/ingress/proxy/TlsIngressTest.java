@@ -20,6 +20,7 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -71,8 +72,12 @@ class TlsIngressTest {
     }
 
     private void start(TlsCertificates certs) throws InterruptedException {
+        start(certs, IngressOptions.defaults());
+    }
+
+    private void start(TlsCertificates certs, IngressOptions options) throws InterruptedException {
         ingress = HttpsIngressServer.bind(group, NioServerSocketChannel.class, new InetSocketAddress(IP, 0), router,
-                Map.of(WEB, web)::get, IngressOptions.defaults(), IngressMetrics.NONE, certs);
+                Map.of(WEB, web)::get, options, IngressMetrics.NONE, certs);
     }
 
     @AfterEach
@@ -185,6 +190,18 @@ class TlsIngressTest {
         assertThat(r.out()).contains("1000 succeeded, 0 failed, 0 errored").contains("Application protocol: h2");
         assertThat(ok.get()).isEqualTo(45);
         assertThat(seen).containsExactlyInAnyOrder("shop", "renewed");
+    }
+
+    @Test
+    void aRequestWhoseHeadersDoNotArriveInTimeGetsAn408OverTls() throws Exception {
+        start(TlsCertificates.of(List.of(shop)), IngressOptions.defaults().withRequestTimeout(Duration.ofMillis(400)));
+        try (SSLSocket socket = connect("shop.example"); RawHttpClient client = new RawHttpClient(socket)) {
+            assertThat(client.get("shop.example", "/first").status()).isEqualTo(200);
+            Thread.sleep(1000); // idle between requests: no 408 for that
+            client.send("GET /x HTTP/1.1\r\nHost: shop.example\r\n"); // and no end of the header block
+            assertThat(client.read().status()).isEqualTo(408); // readable: it came through TLS
+            assertThat(client.isClosedByPeer()).isTrue();
+        }
     }
 
     @Test
