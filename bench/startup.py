@@ -14,6 +14,7 @@ the Service listens on 127.0.10.41:18080 with an endpoint 127.0.0.41:8080 that i
   bench/startup.py                       # 10 starts with the launcher's defaults
   bench/startup.py -n 5 --variant none='-XX:-UseSerialGC' --variant g1=-XX:+UseG1GC
   bench/startup.py --launcher 'java -jar proxy-server/target/svcproxy.jar'   # the bare JVM, for comparison
+  bench/startup.py --docker svcproxy:latest -n 5       # the image built from docker/Dockerfile, its defaults
 """
 import argparse
 import json
@@ -109,6 +110,47 @@ def one_start(argv, env, settle, timeout, logf):
             time.sleep(0.05)
 
 
+def uptime_s():
+    with open('/proc/uptime') as f:
+        return float(f.read().split()[0])
+
+
+def one_docker_start(image, cfg_dir, java_opts, settle, timeout):
+    """Starts the image (its own network namespace) and times its java process from its own start time."""
+    argv = ['docker', 'create', '--read-only', '--tmpfs', '/tmp:exec', '-v', f'{cfg_dir}:/etc/svcproxy:ro']
+    if java_opts is not None:
+        argv += ['-e', f'JAVA_OPTS={java_opts}']
+    cid = subprocess.run(argv + [image], capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+    try:
+        subprocess.run(['docker', 'start', cid], capture_output=True, check=True, timeout=60)
+        pid = int(subprocess.run(['docker', 'inspect', '-f', '{{.State.Pid}}', cid], capture_output=True,
+                                 text=True, check=True, timeout=30).stdout.strip())
+        with open(f'/proc/{pid}/stat') as f:
+            st = f.read()
+        started = int(st[st.rindex(')') + 2:].split()[19]) / CLK     # field 22: start time after boot
+        v4 = '0100007F:%04X' % PORT
+        patterns = (v4, '0000000000000000FFFF0000' + v4)
+        deadline = time.monotonic() + timeout
+        while True:
+            found = False
+            for path in (f'/proc/{pid}/net/tcp', f'/proc/{pid}/net/tcp6'):
+                with open(path) as f:
+                    next(f)
+                    found = found or any(l.split(None, 4)[3] == '0A' and l.split(None, 4)[1] in patterns for l in f)
+            if found:
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f'container {cid[:12]} not listening after {timeout} s')
+            time.sleep(0.002)
+        t_listen = uptime_s() - started
+        cpu_listen = cpu_s(pid)
+        time.sleep(settle)
+        return {'listen_s': round(t_listen, 3), 'cpu_s': round(cpu_listen, 2), 'rss_mib': round(rss_mib(pid), 1),
+                'cpu_settled_s': round(cpu_s(pid), 2)}
+    finally:
+        subprocess.run(['docker', 'rm', '-f', cid], capture_output=True, timeout=60)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('-n', '--runs', type=int, default=10, help='starts per variant (default 10)')
@@ -119,7 +161,11 @@ def main():
     ap.add_argument('--variant', action='append', default=[], metavar='NAME=JAVA_OPTS',
                     help='also start with JAVA_OPTS set to this, replacing the launcher\'s defaults (repeatable); '
                          'leading words env:VAR=VALUE set environment variables instead (env:SVCPROXY_NO_CDS=1); '
-                         '"default" is always run')
+                         '"default" is always run (with --docker: the image\'s JAVA_OPTS, -e JAVA_OPTS=...)')
+    ap.add_argument('--docker', metavar='IMAGE',
+                    help='start this image (docker/Dockerfile) instead, with the config mounted at /etc/svcproxy; '
+                         'its Service listens on 127.0.0.1 inside the container; the time is counted from '
+                         'the start of its java process (docker\'s own start-up excluded)')
     ap.add_argument('--no-prime', action='store_true', help='do not start each variant once unmeasured first')
     ap.add_argument('--json', help='write every start to this file')
     opts = ap.parse_args()
@@ -142,18 +188,30 @@ def main():
             env['JAVA_OPTS'] = ' '.join(words)
         return env
 
+    if opts.docker:
+        with open(os.path.join(tmp, 'svcproxy.yaml'), 'w') as f:
+            f.write(CONFIG.replace(IP, '127.0.0.1').replace('127.0.0.41', '127.0.0.1'))
+        os.chmod(tmp, 0o755)
+        argv = ['docker', 'run', opts.docker]
+
+    def start(jo, settle, prime=False):
+        if opts.docker:
+            return one_docker_start(opts.docker, tmp, jo, settle, opts.timeout)
+        # the first start may build the jar (the launcher does when a source is newer than it)
+        return one_start(argv, env_of(jo), settle, max(opts.timeout, 600.0) if prime else opts.timeout, logf)
+
     with open(os.path.join(tmp, 'svcproxy.log'), 'ab') as logf:
         if not opts.no_prime:
             for name, jo in variants:
-                one_start(argv, env_of(jo), 0.5, opts.timeout, logf)
+                start(jo, 0.5, prime=True)
         for i in range(opts.runs):
             for name, jo in variants:
-                r = one_start(argv, env_of(jo), opts.settle, opts.timeout, logf)
+                r = start(jo, opts.settle)
                 results[name].append(r)
                 print(f'{time.strftime("%H:%M:%S")} {name:>12} run {i + 1}: listening {r["listen_s"]:.3f} s, '
                       f'cpu {r["cpu_s"]:.2f} s, RSS {r["rss_mib"]:.1f} MiB', file=sys.stderr, flush=True)
 
-    print(f'\n{opts.runs} starts each of `{" ".join(argv[:-2])} CONFIG`; RSS {opts.settle:g} s after listening')
+    print(f'\n{opts.runs} starts each of `{opts.docker or " ".join(argv[:-2]) + " CONFIG"}`; RSS {opts.settle:g} s after listening')
     print('| variant | JAVA_OPTS | listening, s: median (min–max) | CPU to listening, s | RSS, MiB: median (min–max) |')
     print('| --- | --- | ---: | ---: | ---: |')
     for name, jo in variants:
@@ -161,7 +219,7 @@ def main():
         ls = [r['listen_s'] for r in rs]
         cs = [r['cpu_s'] for r in rs]
         ms = [r['rss_mib'] for r in rs]
-        print(f'| {name} | {"(launcher defaults)" if jo is None else "`" + jo + "`"} | '
+        print(f'| {name} | {("(image defaults)" if opts.docker else "(launcher defaults)") if jo is None else "`" + jo + "`"} | '
               f'{statistics.median(ls):.3f} ({min(ls):.3f}–{max(ls):.3f}) | {statistics.median(cs):.2f} | '
               f'{statistics.median(ms):.1f} ({min(ms):.1f}–{max(ms):.1f}) |')
     if opts.json:
