@@ -175,7 +175,8 @@ public final class ProxyServer implements AutoCloseable {
         if (shutdown) {
             return true;
         }
-        List<BindException> failures = applyCurrent();
+        List<BindException> failures = new java.util.ArrayList<>(applyCurrent());
+        failures.addAll(ingress.bindMissing());
         reconciler.sweep();
         updateReadiness(failures);
         return failures.isEmpty();
@@ -270,16 +271,17 @@ public final class ProxyServer implements AutoCloseable {
             log.warn("proxy.vipInterface changed from '{}' to '{}': takes effect at restart",
                     config.proxy().vipInterface(), next.proxy().vipInterface());
         }
-        if (!Objects.equals(next.proxy().ingress(), config.proxy().ingress())) {
-            log.warn("proxy.ingress changed from {} to {}: takes effect at restart", config.proxy().ingress(),
-                    next.proxy().ingress());
+        if (!Objects.equals(next.proxy().ingress().className(), config.proxy().ingress().className())) {
+            log.warn("proxy.ingress.className changed from {} to {}: takes effect at restart",
+                    config.proxy().ingress().className(), next.proxy().ingress().className());
         }
         if (!Objects.equals(next.registry().kubernetes(), config.registry().kubernetes())) {
             log.warn("registry.kubernetes changed: takes effect at restart");
         }
         config = next;
         registry.setConfig(next);
-        List<BindException> failures = applyCurrent();
+        List<BindException> failures = new java.util.ArrayList<>(applyCurrent());
+        failures.addAll(ingress.reconfigure(next.proxy().ingress())); // after the routes of the new config
         updateReadiness(failures);
         metrics.reload(true);
         table.setLastReload(new ReloadStatus(Instant.now(), true, ""));

@@ -48,6 +48,10 @@ public final class IngressListeners implements AutoCloseable {
     private volatile List<IngressSpec> ingresses = List.of();
     private volatile HttpIngressServer http;
     private volatile HttpsIngressServer https;
+    // Set by start; guarded by this.
+    private EventLoopGroup group;
+    private Class<? extends ServerChannel> channelType;
+    private IngressSettings settings;
     /** The HTTPS listener's certificates, or {@code null} without that listener. */
     private TlsCertificates certificates;
     /** The TLS entries {@link #certificates} were last built from. */
@@ -65,35 +69,134 @@ public final class IngressListeners implements AutoCloseable {
      */
     public synchronized void start(IngressSettings settings, EventLoopGroup group,
                                    Class<? extends ServerChannel> channelType) throws BindException {
-        IngressOptions options = IngressOptions.defaults().withResponseTimeout(settings.responseTimeout());
+        this.group = group;
+        this.channelType = channelType;
+        this.settings = settings;
+        IngressOptions options = options(settings);
         if (settings.http() != null) {
-            try {
-                http = HttpIngressServer.bind(group, channelType, settings.http(), router, lookup, options, stats);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new BindException(format(settings.http()), e);
-            } catch (RuntimeException e) {
-                throw new BindException(format(settings.http()), e);
-            }
-            log.info("Ingress listening proto=http address={} responseTimeout={}", format(http.localAddress()),
-                    settings.responseTimeout());
+            http = bindHttp(settings.http(), options);
         }
         if (settings.https() != null) {
-            List<IngressSpec.Tls> tls = tlsOf(ingresses);
+            https = bindHttps(settings.https(), options);
+        }
+    }
+
+    /**
+     * Applies changed listener settings of a reload: a listener whose address or response timeout changed is closed
+     * and bound again (its established connections go on with the old settings until they end), one turned off is
+     * closed, one turned on is bound. {@code className} is the Kubernetes source's and takes effect at restart.
+     *
+     * @return the addresses that could not be bound (their listener is then off)
+     */
+    public synchronized List<BindException> reconfigure(IngressSettings next) {
+        IngressSettings previous = settings;
+        if (previous == null || previous.equals(next)) {
+            return List.of();
+        }
+        settings = next;
+        boolean timeoutChanged = !previous.responseTimeout().equals(next.responseTimeout());
+        IngressOptions options = options(next);
+        List<BindException> failures = new ArrayList<>();
+        if (timeoutChanged || !Objects.equals(previous.http(), next.http())) {
+            if (http != null) {
+                http.close();
+                http = null;
+                log.info("Ingress stopped listening proto=http address={}", format(previous.http()));
+            }
+            if (next.http() != null) {
+                try {
+                    http = bindHttp(next.http(), options);
+                } catch (BindException e) {
+                    failures.add(e);
+                }
+            }
+        }
+        if (timeoutChanged || !Objects.equals(previous.https(), next.https())) {
+            if (https != null) {
+                https.close();
+                https = null;
+                log.info("Ingress stopped listening proto=https address={}", format(previous.https()));
+            }
+            if (next.https() != null) {
+                try {
+                    https = bindHttps(next.https(), options);
+                } catch (BindException e) {
+                    failures.add(e);
+                }
+            }
+        }
+        for (BindException e : failures) {
+            log.error("Ingress listener not bound: {}", e.getMessage());
+        }
+        return failures;
+    }
+
+    /**
+     * Binds the configured listeners that are not bound (a reload's bind that failed), as the sync runner retries
+     * Service ports. Returns the addresses that still cannot be bound.
+     */
+    public synchronized List<BindException> bindMissing() {
+        if (settings == null) {
+            return List.of();
+        }
+        List<BindException> failures = new ArrayList<>();
+        IngressOptions options = options(settings);
+        if (settings.http() != null && http == null) {
             try {
+                http = bindHttp(settings.http(), options);
+            } catch (BindException e) {
+                failures.add(e);
+            }
+        }
+        if (settings.https() != null && https == null) {
+            try {
+                https = bindHttps(settings.https(), options);
+            } catch (BindException e) {
+                failures.add(e);
+            }
+        }
+        return failures;
+    }
+
+    private static IngressOptions options(IngressSettings settings) {
+        return IngressOptions.defaults().withResponseTimeout(settings.responseTimeout());
+    }
+
+    private HttpIngressServer bindHttp(InetSocketAddress address, IngressOptions options) throws BindException {
+        HttpIngressServer server;
+        try {
+            server = HttpIngressServer.bind(group, channelType, address, router, lookup, options, stats);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new BindException(format(address), e);
+        } catch (RuntimeException e) {
+            throw new BindException(format(address), e);
+        }
+        log.info("Ingress listening proto=http address={} responseTimeout={}", format(server.localAddress()),
+                options.responseTimeout());
+        return server;
+    }
+
+    private HttpsIngressServer bindHttps(InetSocketAddress address, IngressOptions options) throws BindException {
+        HttpsIngressServer server;
+        try {
+            if (certificates == null) {
+                List<IngressSpec.Tls> tls = tlsOf(ingresses);
                 certificates = TlsCertificates.of(entries(tls));
                 certificatesOf = tls;
-                https = HttpsIngressServer.bind(group, channelType, settings.https(), router, lookup, options, stats,
-                        certificates);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new BindException(format(settings.https()), e);
-            } catch (RuntimeException e) {
-                throw new BindException(format(settings.https()), e);
             }
-            log.info("Ingress listening proto=https address={} certificates={} tls={}",
-                    format(https.localAddress()), tls.size(), certificates.sslProvider());
+            server = HttpsIngressServer.bind(group, channelType, address, router, lookup, options, stats,
+                    certificates);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new BindException(format(address), e);
+        } catch (RuntimeException e) {
+            throw new BindException(format(address), e);
         }
+        log.info("Ingress listening proto=https address={} certificates={} tls={} responseTimeout={}",
+                format(server.localAddress()), certificatesOf.size(), certificates.sslProvider(),
+                options.responseTimeout());
+        return server;
     }
 
     /** The usable TLS entries of the Ingresses, in routing order (the first serves clients without SNI). */

@@ -274,6 +274,28 @@ class IngressEndToEndTest {
     }
 
     @Test
+    void aReloadMovesTheListenerAndItsEstablishedConnectionsGoOn() throws Exception {
+        start(yaml("", allApiEndpoints(), ""));
+        InetSocketAddress before = ingress();
+        int free;
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.10.150"))) {
+            free = s.getLocalPort();
+        }
+        try (HttpClientConnection kept = new HttpClientConnection(before)) {
+            assertThat(kept.get(SHOP, "/api/1").status()).isEqualTo(200);
+            Files.writeString(config, yaml("", allApiEndpoints(), "").replace("127.0.10.150:0", "127.0.10.150:" + free));
+            assertThat(proxy.reloadFromFile()).isTrue();
+            assertThat(ingress().getPort()).isEqualTo(free);
+            assertThat(curl(SHOP, "/login")).isEqualTo("web-1"); // on the new port
+            assertThat(kept.get(SHOP, "/api/2").status()).isEqualTo(200); // the old listener's connection goes on
+        }
+        try (java.net.Socket refused = new java.net.Socket()) {
+            assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> refused.connect(before, 2000)))
+                    .isInstanceOf(java.net.ConnectException.class);
+        }
+    }
+
+    @Test
     void countsRequestsInTheMetricsAndTheAdminApi() throws Exception {
         start(yaml("", allApiEndpoints(), ""));
         try (HttpClientConnection c = new HttpClientConnection(ingress())) {
