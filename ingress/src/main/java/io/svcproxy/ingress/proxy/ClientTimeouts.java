@@ -108,7 +108,7 @@ final class ClientTimeouts extends ChannelDuplexHandler {
         if (now - lastActivity >= idleTimeoutNanos && !busy()) {
             IngressFrontendHandler.ACCESS_LOG.debug("Client connection idle, closing client={}",
                     ctx.channel().remoteAddress());
-            ctx.close();
+            ctx.channel().close(); // from the tail: HTTP/2 sends its GOAWAY, TLS its close_notify
         }
     }
 

@@ -148,11 +148,12 @@ class LimitsAndTimeoutsTest {
             s.getOutputStream().write(new byte[] {0, 0, 0, 4, 0, 0, 0, 0, 0}); // an empty SETTINGS frame
             s.getOutputStream().flush();
             long start = System.nanoTime();
-            InputStream in = s.getInputStream();
-            while (in.read() >= 0) {
-                // SETTINGS, its ACK, WINDOW_UPDATE, then GOAWAY and the close
-            }
+            byte[] all = s.getInputStream().readAllBytes(); // SETTINGS, its ACK, WINDOW_UPDATE, GOAWAY, the close
             assertThat(System.nanoTime() - start).isGreaterThan(TimeUnit.MILLISECONDS.toNanos(400));
+            // the last frame is a GOAWAY (type 7, 8 bytes: last stream 0, NO_ERROR)
+            assertThat(all.length).isGreaterThanOrEqualTo(17);
+            assertThat(java.util.Arrays.copyOfRange(all, all.length - 17, all.length))
+                    .containsExactly(0, 0, 8, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
         }
     }
 

@@ -205,6 +205,15 @@ class TlsIngressTest {
     }
 
     @Test
+    void plainHttpToTheTlsPortIsClosedQuietly() throws Exception {
+        start(TlsCertificates.of(List.of(shop)));
+        try (RawHttpClient client = new RawHttpClient(ingress.localAddress())) {
+            client.send("GET / HTTP/1.1\r\nHost: shop.example\r\n\r\n");
+            assertThat(client.isClosedByPeer()).isTrue(); // and nothing above DEBUG in the log (WarnGuard)
+        }
+    }
+
+    @Test
     void pemFilesThatDoNotLoadAreRejectedNamingTheFileAndTheCertificatesInForceStay() throws Exception {
         Path missing = dir.resolve("missing.pem");
         assertThatThrownBy(() -> TlsEntry.ofFiles(List.of("a.example"), missing, missing))
