@@ -36,7 +36,10 @@ BULK_PORT = 5201
 IDLE_CONTROL = '127.0.0.11:8099'
 TARGET_IPS = {'direct': '127.0.0.11', 'haproxy': '127.0.10.2', 'nginx': '127.0.10.3', 'svcproxy': '127.0.10.1'}
 TARGET_ORDER = ['direct', 'haproxy', 'nginx', 'svcproxy']
-WORKLOADS = ['bulk1', 'bulk4', 'http', 'close', 'idle']
+WORKLOADS = ['bulk1', 'bulk4', 'http', 'close', 'idle', 'udp', 'ingress']
+# rows measured by their own harness, run by this one after the TCP rows (their peers: nginx for UDP, as
+# HAProxy 2.6 has no UDP proxy; HAProxy mode http for the Ingress rows)
+EXTRA_WORKLOADS = {'udp': 'udp.py', 'ingress': 'ingress.py'}
 LAUNCHER_DEFAULTS = '(the launcher\'s defaults)'
 BODY = 'x' * 99 + '\n'   # 100 bytes
 QUIET_THRESHOLD = 20.0   # % of one core used by others before a measurement: warn above this
@@ -578,6 +581,10 @@ def write_report(out_dir, data):
     L.append('')
     L.append('Rows in italics are for information (not part of the goal).')
     L.append('')
+    L.append('## Every row: svcproxy against its peer (ratio > 1 is better than the peer)')
+    L.append('')
+    L.append(summary(data, out_dir))
+    L.append('')
     before, idle, during, disturbed = quietness(data['results'])
     L.append('## How quiet the machine was')
     L.append('')
@@ -722,12 +729,104 @@ def host_info():
             'mem_gib': round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30, 1)}
 
 
+def extra_args(w, opts, out_dir):
+    if w == 'udp':
+        secs = 3 if opts.quick else 10
+        flows = 2000 if opts.quick else max(1000, min(15_000, nofile() - 2000))
+        return ['--reps', str(opts.reps), '--seconds', str(secs), '--flows', str(flows),
+                '--out', os.path.join(out_dir, 'udp')]
+    secs, warm = (3, 3) if opts.quick else (6, 8)
+    return ['--reps', str(opts.reps), '--seconds', str(secs), '--warmup', str(warm), '--jar', opts.jar,
+            '--out', os.path.join(out_dir, 'ingress')]
+
+
+def extra_estimate(w, opts):
+    if w == 'udp':
+        return opts.reps * 3 * ((3 if opts.quick else 10) + 6) + 40
+    return opts.reps * 3 * 3 * ((6 if opts.quick else 14) + 3)
+
+
+def run_extras(opts, out_dir, procs):
+    for w in opts.workloads:
+        if w not in EXTRA_WORKLOADS:
+            continue
+        argv = [PY, os.path.join(HERE, EXTRA_WORKLOADS[w]), *extra_args(w, opts, out_dir)]
+        log(f'{w} rows: {" ".join(argv[1:])}')
+        rc, out, err = run_bounded(argv, extra_estimate(w, opts) * 3 + 120, procs)
+        with open(os.path.join(out_dir, 'run', f'{w}.out'), 'w') as f:
+            f.write(out + '\n' + err)
+        if rc != 0:
+            log(f'{w} rows failed (rc {rc}): {err.strip()[-400:]}')
+
+
+def extra_rows(out_dir):
+    """The UDP and Ingress rows of the summary, from their harnesses' results, if they ran."""
+    rows = []
+    udp = os.path.join(out_dir, 'udp', 'udp-results.json')
+    if os.path.exists(udp):
+        with open(udp) as f:
+            res = json.load(f)['rows']
+        med = {}
+        for t in ('nginx', 'svcproxy'):
+            q = [r['qps'] for r in res if r['target'] == t and r.get('qps')]
+            c = [r['cpu_us_per_query'] for r in res if r['target'] == t and r.get('cpu_us_per_query')]
+            if q and c:
+                med[t] = (statistics.median(q), statistics.median(c))
+        if len(med) == 2:
+            rows.append(('UDP DNS (dnsperf), queries/s', 'nginx', f"{med['nginx'][0]:,.0f}",
+                         f"{med['svcproxy'][0]:,.0f}", med['svcproxy'][0] / med['nginx'][0]))
+            rows.append(('UDP DNS, proxy CPU per query, µs', 'nginx', f"{med['nginx'][1]:.1f}",
+                         f"{med['svcproxy'][1]:.1f}", med['nginx'][1] / med['svcproxy'][1]))
+    ing = os.path.join(out_dir, 'ingress', 'ingress-results.json')
+    if os.path.exists(ing):
+        with open(ing) as f:
+            res = json.load(f)['results']
+        for row in sorted({r['row'] for r in res}, key=lambda x: ['http', 'close', 'h2'].index(x)
+                          if x in ('http', 'close', 'h2') else 9):
+            med = {}
+            for t in ('haproxy', 'svcproxy'):
+                ok = [r for r in res if r['row'] == row and r['target'] == t and not r.get('error') and r.get('rps')]
+                if ok:
+                    med[t] = (statistics.median(r['rps'] for r in ok),
+                              statistics.median(r.get('cpu_per_10k', 0) for r in ok))
+            if len(med) == 2:
+                rows.append((f'Ingress {row}, req/s', 'HAProxy', f"{med['haproxy'][0]:,.0f}",
+                             f"{med['svcproxy'][0]:,.0f}", med['svcproxy'][0] / med['haproxy'][0]))
+                if med['svcproxy'][1] > 0:
+                    rows.append((f'Ingress {row}, proxy CPU per 10k requests, s', 'HAProxy',
+                                 f"{med['haproxy'][1]:.3f}", f"{med['svcproxy'][1]:.3f}",
+                                 med['haproxy'][1] / med['svcproxy'][1]))
+    return rows
+
+
+def summary(data, out_dir):
+    """One table: every row's ratio of svcproxy to its peer (HAProxy; nginx for UDP), > 1 better."""
+    rows = table_data(data)
+    svc = [t for t in data['meta']['targets'] if t.startswith('svcproxy')]
+    L = ['| row | peer | peer\'s figure | ' + ' | '.join(svc) + ' | ' + ' | '.join(f'{t} ÷ peer' for t in svc) + ' |',
+         '| --- | --- | ---: | ' + ' | '.join('---:' for _ in svc) + ' | ' + ' | '.join('---:' for _ in svc) + ' |']
+    for row in rows:
+        if not row['charted'] or 'haproxy' not in row['cells']:
+            continue
+        f = row['fmt']
+        L.append(f"| {row['label']} | HAProxy | {f.format(row['cells']['haproxy'][0])} | "
+                 + ' | '.join(f.format(row['cells'][t][0]) if t in row['cells'] else '–' for t in svc) + ' | '
+                 + ' | '.join(f"**{row['ratios'][t]:.2f}**" if t in row['ratios'] else '–' for t in svc) + ' |')
+    for label, peer, pv, sv, ratio in extra_rows(out_dir):
+        L.append(f'| {label} | {peer} | {pv} | {sv}' + ' | –' * (len(svc) - 1) + f' | **{ratio:.2f}**'
+                 + ' | –' * (len(svc) - 1) + ' |')
+    return '\n'.join(L)
+
+
 def estimate(opts):
     per = {'bulk': 1.0 + opts.warmup + 0.5 + 1.2 + opts.bulk_seconds + 0.6,
            'http': 1.0 + opts.warmup + 0.3 + 1.2 + opts.http_seconds + 0.3,
            'idle': 1.0 + 1.2 + 3 * 1.0 + opts.idle_conns / 1500 + 1.0}
     total = 0.0
     for w in opts.workloads:
+        if w in EXTRA_WORKLOADS:
+            total += extra_estimate(w, opts) / opts.reps
+            continue
         k = kind_of(w)
         for t in opts.targets:
             if w == 'idle' and t == 'direct':
@@ -859,6 +958,8 @@ def main():
         for rep in range(opts.reps):
             order = opts.targets[rep % len(opts.targets):] + opts.targets[:rep % len(opts.targets)]
             for wl in opts.workloads:
+                if wl in EXTRA_WORKLOADS:
+                    continue
                 kind = kind_of(wl)
                 backends = start_backends(procs, kind, opts)
                 try:
@@ -880,6 +981,8 @@ def main():
                 finally:
                     for b in backends:
                         procs.stop(b)
+        os.environ['SVCPROXY_JAR'] = opts.jar   # the UDP harness starts the launcher too: the same jar
+        run_extras(opts, out_dir, procs)
     except KeyboardInterrupt as e:
         log(f'interrupted ({e}): stopping everything; partial results are kept')
         rc = 130
@@ -892,6 +995,8 @@ def main():
     with open(os.path.join(out_dir, 'results.json'), 'w') as f:
         json.dump(data, f, indent=1)
     write_report(out_dir, data)
+    print(f"\nsvcproxy against its peer, every row ({meta['reps']} repetition(s), medians; > 1 is better):\n")
+    print(summary(data, out_dir))
     log(f'done in {meta["elapsed_s"] / 60:.1f} min: {out_dir}/report.md, ratios.png, results.json')
     return rc
 
