@@ -1,8 +1,5 @@
 package io.svcproxy.proxy.cli;
 
-import io.svcproxy.config.ConfigError;
-import io.svcproxy.config.ConfigException;
-import io.svcproxy.config.ConfigLoader;
 import io.svcproxy.config.ProxyConfig;
 import io.svcproxy.proxy.ProxyServer;
 import io.svcproxy.proxy.dataplane.BindException;
@@ -43,14 +40,8 @@ final class RunCommand implements Callable<Integer> {
             }
             file = DEFAULT_CONFIG;
         }
-        ProxyConfig loaded;
-        try {
-            loaded = ConfigLoader.load(file);
-        } catch (ConfigException e) {
-            for (ConfigError error : e.errors()) {
-                err.println(error);
-            }
-            err.flush();
+        ProxyConfig loaded = ConfigFile.load(file, err);
+        if (loaded == null) {
             return ExitCodes.INVALID;
         }
         return serve(loaded, err, () -> { });

@@ -1,8 +1,5 @@
 package io.svcproxy.proxy.cli;
 
-import io.svcproxy.config.ConfigError;
-import io.svcproxy.config.ConfigException;
-import io.svcproxy.config.ConfigLoader;
 import io.svcproxy.config.ProxyConfig;
 import io.svcproxy.proxy.simulate.InputException;
 import io.svcproxy.proxy.simulate.Reports;
@@ -64,8 +61,11 @@ final class SimulateCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        ProxyConfig loaded = ConfigFile.load(config, err);
+        if (loaded == null) {
+            return ExitCodes.INVALID;
+        }
         try {
-            ProxyConfig loaded = ConfigLoader.load(config);
             SimulationRun.Report report = SimulationRun.run(loaded, config.toString(), trace, service, schedulers,
                     events, seed);
             out.print(json ? Reports.json(report) + System.lineSeparator() : Reports.table(report));
@@ -74,12 +74,6 @@ final class SimulateCommand implements Callable<Integer> {
                 Files.writeString(html, Reports.html(report), StandardCharsets.UTF_8);
             }
             return ExitCodes.OK;
-        } catch (ConfigException e) {
-            for (ConfigError error : e.errors()) {
-                err.println(error);
-            }
-            err.flush();
-            return ExitCodes.INVALID;
         } catch (InputException e) {
             err.println(e.getMessage());
             err.flush();

@@ -1,7 +1,5 @@
 package io.svcproxy.proxy.cli;
 
-import io.svcproxy.config.ConfigError;
-import io.svcproxy.config.ConfigException;
 import io.svcproxy.config.ConfigLoader;
 import io.svcproxy.config.ProxyConfig;
 import java.io.PrintWriter;
@@ -28,17 +26,12 @@ final class ValidateCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        try {
-            ProxyConfig loaded = ConfigLoader.load(config);
-            out.println(ConfigLoader.summary(loaded));
-            out.flush();
-            return ExitCodes.OK;
-        } catch (ConfigException e) {
-            for (ConfigError error : e.errors()) {
-                err.println(error);
-            }
-            err.flush();
+        ProxyConfig loaded = ConfigFile.load(config, err);
+        if (loaded == null) {
             return ExitCodes.INVALID;
         }
+        out.println(ConfigLoader.summary(loaded));
+        out.flush();
+        return ExitCodes.OK;
     }
 }

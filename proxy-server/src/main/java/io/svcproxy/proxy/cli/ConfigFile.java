@@ -1,0 +1,30 @@
+package io.svcproxy.proxy.cli;
+
+import io.svcproxy.config.ConfigError;
+import io.svcproxy.config.ConfigException;
+import io.svcproxy.config.ConfigLoader;
+import io.svcproxy.config.ProxyConfig;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+
+/** Loads a command's {@code --config} file: the config, or every problem as {@code FILE:LINE:COLUMN: message}. */
+final class ConfigFile {
+    private ConfigFile() {
+    }
+
+    /**
+     * Returns the config of {@code file}, or {@code null} after printing each of its problems on {@code err} (the
+     * command then exits with {@link ExitCodes#INVALID}).
+     */
+    static ProxyConfig load(Path file, PrintWriter err) {
+        try {
+            return ConfigLoader.load(file);
+        } catch (ConfigException e) {
+            for (ConfigError error : e.errors()) {
+                err.println(error);
+            }
+            err.flush();
+            return null;
+        }
+    }
+}
