@@ -106,6 +106,10 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter {
             timeouts.requestHeadRead();
         }
         requestStartNanos = System.nanoTime();
+        if (inbound instanceof Http2StreamChannel) {
+            // Netty's x-http2-* fields of a converted stream: neither counted against the limit nor forwarded
+            ProxyHeaders.removeHttp2Extensions(request.headers());
+        }
         HttpResponseStatus invalid = invalid(request);
         if (invalid != null) {
             logAccess(request, invalid.code(), null, null, false);
@@ -132,7 +136,6 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter {
         HttpRequest forwarded = new DefaultHttpRequest(HttpVersion.HTTP_1_1, request.method(), request.uri(),
                 request.headers().copy());
         ProxyHeaders.removeHopByHop(forwarded.headers(), upgrade);
-        ProxyHeaders.removeHttp2Extensions(forwarded.headers());
         ProxyHeaders.addForwarded(forwarded.headers(), client, settings.proto());
         Exchange ex = new Exchange(this, settings, request, forwarded, route, set, pickContext, upgrade,
                 requestStartNanos);
