@@ -10,7 +10,7 @@ import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 
 /** Random edits of a valid document: the loader answers with a config or with positioned errors, nothing else. */
-class ConfigMutationProperties {
+class ConfigMutationPropertiesTest {
     static final String VALID = """
             proxy:
               scheduler: rr

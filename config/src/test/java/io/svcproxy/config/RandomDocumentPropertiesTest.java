@@ -16,7 +16,7 @@ import net.jqwik.api.Provide;
  * each with a config or with errors that all name a file, line and column; it never throws anything else and
  * never takes long.
  */
-class RandomDocumentProperties {
+class RandomDocumentPropertiesTest {
     private static final List<String> KEYS = List.of("proxy", "services", "pods", "registry", "name", "namespace",
             "clusterIP", "ports", "port", "targetPort", "protocol", "endpoints", "ip", "weight", "selector",
             "labels", "scheduler", "schedulerFlags", "sessionAffinity", "sessionAffinityTimeout", "admin",
