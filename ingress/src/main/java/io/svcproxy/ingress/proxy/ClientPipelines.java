@@ -21,9 +21,12 @@ import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
 import io.netty.handler.ssl.SniHandler;
+import io.netty.handler.ssl.SslContext;
 import io.netty.util.AsciiString;
+import io.netty.util.concurrent.Future;
 import java.io.IOException;
 import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLHandshakeException;
 
 /**
  * The handlers of a client connection, by protocol: HTTP/1.1, HTTP/1.1 with h2c (prior knowledge and
@@ -78,7 +81,15 @@ final class ClientPipelines {
     static void tls(ChannelPipeline p, ListenerSettings settings, TlsCertificates certificates) {
         // the timeouts behind TLS: they see the plain bytes, and a 408 they write is encrypted (the handshake has
         // its own 10 s timeout)
-        p.addLast("sni", new SniHandler(certificates::select, 16 * 1024, 10_000));
+        p.addLast("sni", new SniHandler(certificates::select, 16 * 1024, 10_000) {
+            /** No certificate at all (no Ingress has a tls entry yet): a refused handshake, not a null context. */
+            @Override
+            protected Future<SslContext> lookup(ChannelHandlerContext ctx, String hostname) {
+                SslContext context = certificates.select(hostname);
+                return context != null ? ctx.executor().newSucceededFuture(context) : ctx.executor()
+                        .newFailedFuture(new SSLHandshakeException("no certificate (SNI: " + hostname + ")"));
+            }
+        });
         p.addLast("timeouts", new ClientTimeouts(settings.options()));
         p.addLast("alpn", new Negotiation(settings));
     }

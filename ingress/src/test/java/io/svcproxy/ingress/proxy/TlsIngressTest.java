@@ -214,6 +214,15 @@ class TlsIngressTest {
     }
 
     @Test
+    void withoutCertificatesAHandshakeIsRefusedQuietlyUntilSomeArrive() throws Exception {
+        TlsCertificates certs = TlsCertificates.of(List.of());
+        start(certs);
+        assertThatThrownBy(() -> servedCertificate("shop.example")).isInstanceOf(java.io.IOException.class);
+        certs.update(List.of(shop)); // e.g. the first Ingress with a tls entry was applied
+        assertThat(servedCertificate("shop.example")).contains("O=shop");
+    }
+
+    @Test
     void pemFilesThatDoNotLoadAreRejectedNamingTheFileAndTheCertificatesInForceStay() throws Exception {
         Path missing = dir.resolve("missing.pem");
         assertThatThrownBy(() -> TlsEntry.ofFiles(List.of("a.example"), missing, missing))
