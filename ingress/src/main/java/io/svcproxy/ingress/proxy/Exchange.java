@@ -42,7 +42,8 @@ final class Exchange {
     final HttpRequest forwarded;
     final Route<ServiceBackend> route;
     final BackendSet set;
-    final boolean keepAlive;
+    /** The client connection goes on after the response; see {@link #closeAfterResponse}. */
+    boolean keepAlive;
     /** {@code Upgrade: websocket}: a fresh connection, never pooled; a 101 turns both into a {@link Tunnel}. */
     final boolean upgrade;
     final boolean expectContinue;
@@ -191,6 +192,11 @@ final class Exchange {
                 }
             }, settings.options().responseTimeout().toNanos(), TimeUnit.NANOSECONDS);
         }
+    }
+
+    /** The response's end is delimited by closing the client connection. */
+    void closeAfterResponse() {
+        keepAlive = false;
     }
 
     /** The response's headers arrived: the timer stops. */

@@ -100,6 +100,12 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
             HttpResponse relayed = new DefaultHttpResponse(HttpVersion.HTTP_1_1, response.status(),
                     response.headers().copy());
             ProxyHeaders.removeHopByHop(relayed.headers(), false);
+            if (ex.request.protocolVersion().equals(HttpVersion.HTTP_1_0)
+                    && HttpUtil.isTransferEncodingChunked(relayed)) {
+                // an HTTP/1.0 client knows no chunked coding: the body goes raw, delimited by the close
+                relayed.headers().remove(HttpHeaderNames.TRANSFER_ENCODING);
+                ex.closeAfterResponse();
+            }
             if (!ex.keepAlive) {
                 relayed.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             }

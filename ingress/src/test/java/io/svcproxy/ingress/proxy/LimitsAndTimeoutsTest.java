@@ -203,6 +203,23 @@ class LimitsAndTimeoutsTest {
     }
 
     @Test
+    void anHttp10ClientGetsAChunkedResponseRawAndDelimitedByTheClose() throws Exception {
+        try (Socket s = new Socket("127.0.10.185", ingress.localAddress().getPort())) {
+            s.getOutputStream().write("GET /chunked HTTP/1.0\r\nHost: any\r\nConnection: keep-alive\r\n\r\n"
+                    .getBytes(StandardCharsets.US_ASCII));
+            s.setSoTimeout(10_000);
+            String response = new String(s.getInputStream().readAllBytes(), StandardCharsets.ISO_8859_1);
+            assertThat(response).startsWith("HTTP/1.1 200").doesNotContainIgnoringCase("transfer-encoding")
+                    .containsIgnoringCase("connection: close").endsWith("\r\n\r\nweb-1 chunked");
+        }
+        try (RawHttpClient client = new RawHttpClient(ingress.localAddress())) {
+            RawHttpClient.Response r = client.get("any", "/chunked"); // HTTP/1.1: chunked as it came
+            assertThat(r.headers().get("transfer-encoding")).isEqualTo("chunked");
+            assertThat(r.text()).isEqualTo("web-1 chunked");
+        }
+    }
+
+    @Test
     void theAccessLogHasOneLinePerRequest() throws Exception {
         Logger access = (Logger) LoggerFactory.getLogger("io.svcproxy.ingress.access");
         ListAppender<ILoggingEvent> lines = new ListAppender<>();

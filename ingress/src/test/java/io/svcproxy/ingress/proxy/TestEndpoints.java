@@ -25,7 +25,7 @@ import java.util.concurrent.Executors;
 /**
  * JDK HTTP servers as Service endpoints for the Ingress tests. Every endpoint answers:
  * {@code /sha256} with the SHA-256 of the request body, {@code /bytes/N} with N bytes of {@link #pattern},
- * {@code /sleep/MS} after MS milliseconds,
+ * {@code /sleep/MS} after MS milliseconds, {@code /chunked} with a chunked body,
  * anything else with its name, the request target, its peer port and the request headers (one per line).
  */
 final class TestEndpoints implements AutoCloseable {
@@ -55,6 +55,10 @@ final class TestEndpoints implements AutoCloseable {
                     byte[] body = HexFormat.of().formatHex(sha.digest()).getBytes(StandardCharsets.US_ASCII);
                     exchange.sendResponseHeaders(200, body.length);
                     out.write(body);
+                } else if (path.equals("/chunked")) {
+                    in.readAllBytes();
+                    exchange.sendResponseHeaders(200, 0); // no length: chunked
+                    out.write((name + " chunked").getBytes(StandardCharsets.US_ASCII));
                 } else if (path.startsWith("/sleep/")) {
                     in.readAllBytes();
                     try {
