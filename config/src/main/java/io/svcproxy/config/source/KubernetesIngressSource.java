@@ -8,7 +8,6 @@ import io.fabric8.kubernetes.api.model.networking.v1.IngressLoadBalancerIngress;
 import io.fabric8.kubernetes.api.model.networking.v1.IngressLoadBalancerIngressBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.svcproxy.config.IngressSettings;
 import io.svcproxy.config.IngressSpec;
@@ -145,36 +144,7 @@ public final class KubernetesIngressSource implements AutoCloseable {
     }
 
     private <T> void start(SharedIndexInformer<T> informer) {
-        String kind = informer.getApiTypeClass().getSimpleName();
-        informer.addEventHandler(new ResourceEventHandler<T>() {
-            @Override
-            public void onAdd(T obj) {
-                trigger();
-            }
-
-            @Override
-            public void onUpdate(T oldObj, T newObj) {
-                trigger();
-            }
-
-            @Override
-            public void onDelete(T obj, boolean deletedFinalStateUnknown) {
-                trigger();
-            }
-        });
-        informer.exceptionHandler((started, t) -> {
-            if (!closed) {
-                log.warn("Kubernetes watch failed, retrying kind={} started={} error={}", kind, started,
-                        t.toString());
-            }
-            return !closed;
-        });
-        informer.start().whenComplete((ignored, t) -> {
-            if (t == null) {
-                log.info("Kubernetes informer synced kind={}", kind);
-                trigger();
-            }
-        });
+        Informers.start(informer, this::trigger, () -> closed, log);
     }
 
     /** Returns whether every informer has listed its resources at least once. */

@@ -7,7 +7,6 @@ import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
-import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.svcproxy.config.KubernetesSettings;
 import io.svcproxy.config.ServicePortSpec;
@@ -150,43 +149,7 @@ public final class KubernetesSource implements AutoCloseable {
     }
 
     private <T> void start(SharedIndexInformer<T> informer) {
-        String kind = informer.getApiTypeClass().getSimpleName();
-        informer.addEventHandler(new ResourceEventHandler<T>() {
-            @Override
-            public void onAdd(T obj) {
-                trigger();
-            }
-
-            @Override
-            public void onUpdate(T oldObj, T newObj) {
-                trigger();
-            }
-
-            @Override
-            public void onDelete(T obj, boolean deletedFinalStateUnknown) {
-                trigger();
-            }
-        });
-        // Keep trying whatever goes wrong (an API server restarting, a 403 until RBAC is fixed): a proxy that stops
-        // watching serves stale endpoints silently. The reflector backs off between attempts.
-        informer.exceptionHandler((started, t) -> {
-            if (!closed) {
-                log.warn("Kubernetes watch failed, retrying kind={} started={} error={}", kind, started,
-                        t.toString());
-            }
-            return !closed;
-        });
-        informer.start().whenComplete((ignored, t) -> {
-            if (t == null) {
-                log.info("Kubernetes informer synced kind={}", kind);
-                trigger();
-            }
-        });
-        informer.stopped().whenComplete((ignored, t) -> {
-            if (!closed) {
-                log.error("Kubernetes informer stopped kind={} error={}", kind, String.valueOf(t));
-            }
-        });
+        Informers.start(informer, this::trigger, () -> closed, log);
     }
 
     /** Returns whether every informer has listed its resources at least once. */

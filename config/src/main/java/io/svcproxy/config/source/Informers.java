@@ -1,0 +1,55 @@
+package io.svcproxy.config.source;
+
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import java.util.function.BooleanSupplier;
+import org.slf4j.Logger;
+
+/** How svcproxy's Kubernetes sources run a fabric8 informer: every event is a change, and a failure never stops it. */
+final class Informers {
+    private Informers() {
+    }
+
+    /**
+     * Starts {@code informer}: each add, update and delete calls {@code onChange}, and so does the first full list
+     * (logged); a failed list or watch is logged and tried again (the reflector backs off) until {@code closed}: a
+     * proxy that stops watching serves stale endpoints silently; a stop while not closed is logged as an error.
+     */
+    static <T> void start(SharedIndexInformer<T> informer, Runnable onChange, BooleanSupplier closed, Logger log) {
+        String kind = informer.getApiTypeClass().getSimpleName();
+        informer.addEventHandler(new ResourceEventHandler<T>() {
+            @Override
+            public void onAdd(T obj) {
+                onChange.run();
+            }
+
+            @Override
+            public void onUpdate(T oldObj, T newObj) {
+                onChange.run();
+            }
+
+            @Override
+            public void onDelete(T obj, boolean deletedFinalStateUnknown) {
+                onChange.run();
+            }
+        });
+        informer.exceptionHandler((started, t) -> {
+            if (!closed.getAsBoolean()) {
+                log.warn("Kubernetes watch failed, retrying kind={} started={} error={}", kind, started,
+                        t.toString());
+            }
+            return !closed.getAsBoolean();
+        });
+        informer.start().whenComplete((ignored, t) -> {
+            if (t == null) {
+                log.info("Kubernetes informer synced kind={}", kind);
+                onChange.run();
+            }
+        });
+        informer.stopped().whenComplete((ignored, t) -> {
+            if (!closed.getAsBoolean()) {
+                log.error("Kubernetes informer stopped kind={} error={}", kind, String.valueOf(t));
+            }
+        });
+    }
+}
