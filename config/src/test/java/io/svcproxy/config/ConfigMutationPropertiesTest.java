@@ -36,7 +36,7 @@ class ConfigMutationPropertiesTest {
                 clusterIP: "fd00::1"
                 ports: [{port: 5432}]
                 endpoints:
-                  - {ip: 10.0.0.5, port: 5432, weight: 1}
+                  - {ip: 127.0.2.5, port: 5432, weight: 1}
                   - {ip: "fd00::5", weight: 0}
             pods:
               - name: web-1

@@ -25,7 +25,7 @@ class RandomDocumentPropertiesTest {
             "maxConnectionsPerClient", "connectQueue", "fdGuard", "pausePercent", "resumePercent", "healthCheck",
             "interval", "timeout", "rise", "fall", "ready", "containerPort", "unknown", "<<");
     private static final List<String> SCALARS = List.of("rr", "sh", "mh", "wrr", "0", "1", "-1", "80", "65536",
-            "2s", "250ms", "1h", "0s", "127.0.0.1", "127.0.10.1", "::1", "fd00::1", "10.0.0.5", "web", "db", "TCP",
+            "2s", "250ms", "1h", "0s", "127.0.0.1", "127.0.10.1", "::1", "fd00::1", "127.0.2.5", "web", "db", "TCP",
             "UDP", "SCTP", "ClientIP", "None", "true", "false", "off", "null", "~", "\"\"", "''", "sh-port",
             "mh-fallback", "99999999999999999999", "1.5", "é", "\"\\u0000\"", "&a x", "*a", "!!binary aGk=",
             "127.0.0.1:9901", "[]", "{}");

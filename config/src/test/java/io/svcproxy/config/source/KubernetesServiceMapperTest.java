@@ -40,28 +40,28 @@ class KubernetesServiceMapperTest {
 
     @Test
     void mapsAClusterIpServiceToOneEntryPerPort() {
-        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").withClusterIPs("10.96.0.10")
+        Service svc = service("web").withNewSpec().withClusterIP("127.0.10.10").withClusterIPs("127.0.10.10")
                 .addNewPort().withName("http").withPort(80).withTargetPort(new IntOrString(8080)).endPort()
                 .addNewPort().withName("admin").withPort(81).withTargetPort(new IntOrString("admin")).endPort()
                 .endSpec().build();
         EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("http", 8080, "admin", 9090),
-                ep("10.1.0.2"), ep("10.1.0.1"));
+                ep("127.0.1.2"), ep("127.0.1.1"));
 
         List<ServicePortSpec> out = mapper.map(svc, List.of(slice));
 
         assertThat(out).hasSize(2);
         ServicePortSpec http = out.get(0);
-        assertThat(http.key().toString()).isEqualTo("10.96.0.10:80/TCP");
+        assertThat(http.key().toString()).isEqualTo("127.0.10.10:80/TCP");
         assertThat(http.port()).isEqualTo(new PortSpec("http", Protocol.TCP, 80, TargetPort.of(8080)));
         assertThat(http.service().name()).isEqualTo("web");
         assertThat(http.service().namespace()).isEqualTo("default");
         assertThat(http.service().selector()).isNull();
         assertThat(http.service().scheduler()).isNull();
         assertThat(http.service().sessionAffinity()).isEqualTo(SessionAffinity.NONE);
-        assertThat(http.endpoints()).containsExactly(ready("10.1.0.1", 8080), ready("10.1.0.2", 8080));
+        assertThat(http.endpoints()).containsExactly(ready("127.0.1.1", 8080), ready("127.0.1.2", 8080));
         ServicePortSpec admin = out.get(1);
         assertThat(admin.port().targetPort()).isEqualTo(TargetPort.named("admin"));
-        assertThat(admin.endpoints()).containsExactly(ready("10.1.0.1", 9090), ready("10.1.0.2", 9090));
+        assertThat(admin.endpoints()).containsExactly(ready("127.0.1.1", 9090), ready("127.0.1.2", 9090));
     }
 
     @Test
@@ -80,32 +80,32 @@ class KubernetesServiceMapperTest {
     @Test
     void skipsExternalNameServices() {
         Service svc = service("ext").withNewSpec().withType("ExternalName").withExternalName("example.com")
-                .withClusterIP("10.96.0.11").addNewPort().withPort(80).endPort().endSpec().build();
+                .withClusterIP("127.0.10.11").addNewPort().withPort(80).endPort().endSpec().build();
         assertThat(mapper.map(svc, List.of())).isEmpty();
     }
 
     @Test
     void mapsNodePortAndLoadBalancerServicesOnTheirClusterIp() {
-        Service np = service("np").withNewSpec().withType("NodePort").withClusterIP("10.96.0.12")
+        Service np = service("np").withNewSpec().withType("NodePort").withClusterIP("127.0.10.12")
                 .addNewPort().withPort(80).withNodePort(30080).endPort().endSpec().build();
-        Service lb = service("lb").withNewSpec().withType("LoadBalancer").withClusterIP("10.96.0.13")
+        Service lb = service("lb").withNewSpec().withType("LoadBalancer").withClusterIP("127.0.10.13")
                 .addNewPort().withPort(80).endPort().endSpec().build();
         assertThat(mapper.map(np, List.of())).singleElement()
-                .satisfies(s -> assertThat(s.key().toString()).isEqualTo("10.96.0.12:80/TCP"));
+                .satisfies(s -> assertThat(s.key().toString()).isEqualTo("127.0.10.12:80/TCP"));
         assertThat(mapper.map(lb, List.of())).singleElement()
-                .satisfies(s -> assertThat(s.key().toString()).isEqualTo("10.96.0.13:80/TCP"));
+                .satisfies(s -> assertThat(s.key().toString()).isEqualTo("127.0.10.13:80/TCP"));
     }
 
     @Test
     void mapsTheServiceTypeNodePortsExternalAndLoadBalancerAddressesRangesAndPolicy() {
-        Service lb = service("lb").withNewSpec().withType("LoadBalancer").withClusterIP("10.96.0.13")
+        Service lb = service("lb").withNewSpec().withType("LoadBalancer").withClusterIP("127.0.10.13")
                 .withExternalIPs("192.0.2.10", "bad", "192.0.2.10").withLoadBalancerSourceRanges("203.0.113.0/24",
                         "127.0.0.1/8").withExternalTrafficPolicy("Local")
                 .addNewPort().withPort(80).withNodePort(30080).endPort().endSpec()
                 .withNewStatus().withNewLoadBalancer().addNewIngress().withIp("198.51.100.7").endIngress()
                 .addNewIngress().withHostname("lb.example.com").endIngress().endLoadBalancer().endStatus().build();
         EndpointSlice slice = slice("lb-1", "lb", "IPv4", Map.of("", 80),
-                onNode(ep("10.1.0.1"), "node-a"), onNode(ep("10.1.0.2"), "node-b"), ep("10.1.0.3"));
+                onNode(ep("127.0.1.1"), "node-a"), onNode(ep("127.0.1.2"), "node-b"), ep("127.0.1.3"));
 
         ServicePortSpec out = mapper.map(lb, List.of(slice)).get(0);
 
@@ -122,7 +122,7 @@ class KubernetesServiceMapperTest {
 
     @Test
     void aClusterIpServiceHasNoNodePortAndNoLoadBalancerAddresses() {
-        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").withExternalIPs("192.0.2.11")
+        Service svc = service("web").withNewSpec().withClusterIP("127.0.10.10").withExternalIPs("192.0.2.11")
                 .withLoadBalancerSourceRanges("203.0.113.0/24")
                 .addNewPort().withPort(80).withNodePort(30081).endPort().endSpec()
                 .withNewStatus().withNewLoadBalancer().addNewIngress().withIp("198.51.100.7").endIngress()
@@ -137,33 +137,33 @@ class KubernetesServiceMapperTest {
 
     @Test
     void mapsUdpPortsBesideTcpAndSkipsSctp() {
-        Service svc = service("dns").withNewSpec().withClusterIP("10.96.0.10")
+        Service svc = service("dns").withNewSpec().withClusterIP("127.0.10.10")
                 .addNewPort().withName("dns").withProtocol("UDP").withPort(53).withNewTargetPort(5353).endPort()
                 .addNewPort().withName("dns-tcp").withProtocol("TCP").withPort(53).withNewTargetPort(5353).endPort()
                 .addNewPort().withName("sctp").withProtocol("SCTP").withPort(99).endPort()
                 .endSpec().build();
         EndpointSlice slice = new EndpointSliceBuilder(slice("dns-abc", "dns", "IPv4", Map.of("dns-tcp", 5353),
-                ep("10.1.0.5"))).addNewPort().withName("dns").withProtocol("UDP").withPort(5353).endPort().build();
+                ep("127.0.1.5"))).addNewPort().withName("dns").withProtocol("UDP").withPort(5353).endPort().build();
         List<io.svcproxy.config.ServicePortSpec> specs = mapper.map(svc, List.of(slice));
         assertThat(specs).extracting(s -> s.key().toString())
-                .containsExactly("10.96.0.10:53/UDP", "10.96.0.10:53/TCP");
+                .containsExactly("127.0.10.10:53/UDP", "127.0.10.10:53/TCP");
         assertThat(specs).allSatisfy(s -> assertThat(s.endpoints()).singleElement()
                 .satisfies(e -> assertThat(e.port()).isEqualTo(5353)));
     }
 
     @Test
     void aUdpPortTakesOnlyTheSlicesUdpPortOfItsName() {
-        Service svc = service("dns").withNewSpec().withClusterIP("10.96.0.10")
+        Service svc = service("dns").withNewSpec().withClusterIP("127.0.10.10")
                 .addNewPort().withName("dns").withProtocol("UDP").withPort(53).endPort().endSpec().build();
         // the slice has a TCP port named dns only: no endpoint for the UDP Service port
-        EndpointSlice slice = slice("dns-abc", "dns", "IPv4", Map.of("dns", 53), ep("10.1.0.5"));
+        EndpointSlice slice = slice("dns-abc", "dns", "IPv4", Map.of("dns", 53), ep("127.0.1.5"));
         assertThat(mapper.map(svc, List.of(slice))).singleElement()
                 .satisfies(s -> assertThat(s.endpoints()).isEmpty());
     }
 
     @Test
     void defaultsTheTargetPortToThePort() {
-        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").addNewPort().withPort(80).endPort()
+        Service svc = service("web").withNewSpec().withClusterIP("127.0.10.10").addNewPort().withPort(80).endPort()
                 .endSpec().build();
         assertThat(mapper.map(svc, List.of()).get(0).port())
                 .isEqualTo(new PortSpec("", Protocol.TCP, 80, TargetPort.of(80)));
@@ -171,19 +171,19 @@ class KubernetesServiceMapperTest {
 
     @Test
     void listensOnEveryClusterIpWithEndpointsOfItsFamily() {
-        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10")
-                .withClusterIPs("10.96.0.10", "fd00:10:96::a").addNewPort().withPort(80).endPort()
+        Service svc = service("web").withNewSpec().withClusterIP("127.0.10.10")
+                .withClusterIPs("127.0.10.10", "fd00:10:96::a").addNewPort().withPort(80).endPort()
                 .endSpec().build();
-        EndpointSlice v4 = slice("web-v4", "web", "IPv4", Map.of("", 8080), ep("10.1.0.1"));
+        EndpointSlice v4 = slice("web-v4", "web", "IPv4", Map.of("", 8080), ep("127.0.1.1"));
         EndpointSlice v6 = slice("web-v6", "web", "IPv6", Map.of("", 8080), ep("fd00:1::1"));
         EndpointSlice fqdn = slice("web-fqdn", "web", "FQDN", Map.of("", 8080), ep("web.example.com"));
 
         List<ServicePortSpec> out = mapper.map(svc, List.of(v6, fqdn, v4));
 
         assertThat(out).hasSize(2);
-        assertThat(out.get(0).key().toString()).isEqualTo("10.96.0.10:80/TCP");
-        assertThat(out.get(0).service().clusterIP()).isEqualTo(Addresses.parseIp("10.96.0.10"));
-        assertThat(out.get(0).endpoints()).containsExactly(ready("10.1.0.1", 8080));
+        assertThat(out.get(0).key().toString()).isEqualTo("127.0.10.10:80/TCP");
+        assertThat(out.get(0).service().clusterIP()).isEqualTo(Addresses.parseIp("127.0.10.10"));
+        assertThat(out.get(0).endpoints()).containsExactly(ready("127.0.1.1", 8080));
         assertThat(out.get(1).key().clusterIP()).isEqualTo(Addresses.parseIp("fd00:10:96::a"));
         assertThat(out.get(1).key().port()).isEqualTo(80);
         assertThat(out.get(1).endpoints()).containsExactly(ready("fd00:1::1", 8080));
@@ -193,24 +193,24 @@ class KubernetesServiceMapperTest {
 
     @Test
     void resolvesPortsBySliceNameWithDifferentNumbersPerSlice() {
-        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10")
+        Service svc = service("web").withNewSpec().withClusterIP("127.0.10.10")
                 .addNewPort().withName("http").withPort(80).withTargetPort(new IntOrString("web")).endPort()
                 .endSpec().build();
         // During a rollout the old Pods serve "web" on 8080 and the new ones on 8081.
-        EndpointSlice old = slice("web-old", "web", "IPv4", Map.of("http", 8080), ep("10.1.0.1"));
-        EndpointSlice fresh = slice("web-new", "web", "IPv4", Map.of("http", 8081), ep("10.1.0.2"));
-        EndpointSlice other = slice("web-other", "web", "IPv4", Map.of("metrics", 9090), ep("10.1.0.3"));
+        EndpointSlice old = slice("web-old", "web", "IPv4", Map.of("http", 8080), ep("127.0.1.1"));
+        EndpointSlice fresh = slice("web-new", "web", "IPv4", Map.of("http", 8081), ep("127.0.1.2"));
+        EndpointSlice other = slice("web-other", "web", "IPv4", Map.of("metrics", 9090), ep("127.0.1.3"));
 
         assertThat(mapper.map(svc, List.of(old, fresh, other)).get(0).endpoints())
-                .containsExactly(ready("10.1.0.1", 8080), ready("10.1.0.2", 8081));
+                .containsExactly(ready("127.0.1.1", 8080), ready("127.0.1.2", 8081));
     }
 
     @Test
     void ignoresSlicesOfOtherServicesAndNamespaces() {
-        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").addNewPort().withPort(80).endPort()
+        Service svc = service("web").withNewSpec().withClusterIP("127.0.10.10").addNewPort().withPort(80).endPort()
                 .endSpec().build();
-        EndpointSlice other = slice("api-1", "api", "IPv4", Map.of("", 80), ep("10.1.0.1"));
-        EndpointSlice elsewhere = slice("web-1", "web", "IPv4", Map.of("", 80), ep("10.1.0.2"));
+        EndpointSlice other = slice("api-1", "api", "IPv4", Map.of("", 80), ep("127.0.1.1"));
+        EndpointSlice elsewhere = slice("web-1", "web", "IPv4", Map.of("", 80), ep("127.0.1.2"));
         elsewhere.getMetadata().setNamespace("prod");
 
         assertThat(mapper.map(svc, List.of(other, elsewhere)).get(0).endpoints()).isEmpty();
@@ -218,74 +218,74 @@ class KubernetesServiceMapperTest {
 
     @Test
     void usesTheFirstAddressAndDropsDuplicates() {
-        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").addNewPort().withPort(80).endPort()
+        Service svc = service("web").withNewSpec().withClusterIP("127.0.10.10").addNewPort().withPort(80).endPort()
                 .endSpec().build();
-        Endpoint twoAddresses = new EndpointBuilder().withAddresses("10.1.0.5", "10.1.0.6").build();
-        EndpointSlice a = slice("web-a", "web", "IPv4", Map.of("", 80), twoAddresses, ep("10.1.0.1"));
-        EndpointSlice b = slice("web-b", "web", "IPv4", Map.of("", 80), ep("10.1.0.1"), ep("not-an-ip"));
+        Endpoint twoAddresses = new EndpointBuilder().withAddresses("127.0.1.5", "127.0.1.6").build();
+        EndpointSlice a = slice("web-a", "web", "IPv4", Map.of("", 80), twoAddresses, ep("127.0.1.1"));
+        EndpointSlice b = slice("web-b", "web", "IPv4", Map.of("", 80), ep("127.0.1.1"), ep("not-an-ip"));
 
         assertThat(mapper.map(svc, List.of(a, b)).get(0).endpoints())
-                .containsExactly(ready("10.1.0.1", 80), ready("10.1.0.5", 80));
+                .containsExactly(ready("127.0.1.1", 80), ready("127.0.1.5", 80));
     }
 
     @Test
     void treatsMissingConditionsAsKubeProxyDoes() {
-        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").addNewPort().withPort(80).endPort()
+        Service svc = service("web").withNewSpec().withClusterIP("127.0.10.10").addNewPort().withPort(80).endPort()
                 .endSpec().build();
-        Endpoint noConditions = new EndpointBuilder().withAddresses("10.1.0.1").build();
-        Endpoint readyNil = new EndpointBuilder().withAddresses("10.1.0.2").withNewConditions().endConditions()
+        Endpoint noConditions = new EndpointBuilder().withAddresses("127.0.1.1").build();
+        Endpoint readyNil = new EndpointBuilder().withAddresses("127.0.1.2").withNewConditions().endConditions()
                 .build();
-        Endpoint notReadyServingNil = conditions("10.1.0.3", false, null, null);
-        Endpoint ready = conditions("10.1.0.4", true, null, null);
+        Endpoint notReadyServingNil = conditions("127.0.1.3", false, null, null);
+        Endpoint ready = conditions("127.0.1.4", true, null, null);
         EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("", 80), noConditions, readyNil,
                 notReadyServingNil, ready);
 
         assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints()).containsExactly(
-                ready("10.1.0.1", 80), ready("10.1.0.2", 80), ready("10.1.0.4", 80));
+                ready("127.0.1.1", 80), ready("127.0.1.2", 80), ready("127.0.1.4", 80));
     }
 
     @Test
     void leavesOutEndpointsThatAreNotReady() {
-        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").addNewPort().withPort(80).endPort()
+        Service svc = service("web").withNewSpec().withClusterIP("127.0.10.10").addNewPort().withPort(80).endPort()
                 .endSpec().build();
-        EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("", 80), ep("10.1.0.1"),
-                conditions("10.1.0.2", false, false, false));
+        EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("", 80), ep("127.0.1.1"),
+                conditions("127.0.1.2", false, false, false));
 
-        assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints()).containsExactly(ready("10.1.0.1", 80));
+        assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints()).containsExactly(ready("127.0.1.1", 80));
     }
 
     @Test
     void keepsTerminatingEndpointsToDrainBesideReadyOnes() {
-        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").addNewPort().withPort(80).endPort()
+        Service svc = service("web").withNewSpec().withClusterIP("127.0.10.10").addNewPort().withPort(80).endPort()
                 .endSpec().build();
-        EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("", 80), ep("10.1.0.1"),
-                conditions("10.1.0.2", false, true, true), conditions("10.1.0.3", false, false, true));
+        EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("", 80), ep("127.0.1.1"),
+                conditions("127.0.1.2", false, true, true), conditions("127.0.1.3", false, false, true));
 
         assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints()).containsExactly(
-                ready("10.1.0.1", 80),
-                target("10.1.0.2", 80, false, true, true),
-                target("10.1.0.3", 80, false, false, true));
+                ready("127.0.1.1", 80),
+                target("127.0.1.2", 80, false, true, true),
+                target("127.0.1.3", 80, false, false, true));
     }
 
     @Test
     void fallsBackToServingTerminatingEndpointsWhenNoneIsReady() {
-        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").addNewPort().withPort(80).endPort()
+        Service svc = service("web").withNewSpec().withClusterIP("127.0.10.10").addNewPort().withPort(80).endPort()
                 .endSpec().build();
         EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("", 80),
-                conditions("10.1.0.1", false, true, true), conditions("10.1.0.2", false, false, true),
-                conditions("10.1.0.3", false, false, false));
+                conditions("127.0.1.1", false, true, true), conditions("127.0.1.2", false, false, true),
+                conditions("127.0.1.3", false, false, false));
 
         assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints()).containsExactly(
-                target("10.1.0.1", 80, true, true, true),
-                target("10.1.0.2", 80, false, false, true));
+                target("127.0.1.1", 80, true, true, true),
+                target("127.0.1.2", 80, false, false, true));
     }
 
     @Test
     void emitsNothingWhenNoEndpointIsUsable() {
-        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").addNewPort().withPort(80).endPort()
+        Service svc = service("web").withNewSpec().withClusterIP("127.0.10.10").addNewPort().withPort(80).endPort()
                 .endSpec().build();
         EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("", 80),
-                conditions("10.1.0.2", false, false, true), conditions("10.1.0.3", false, false, false));
+                conditions("127.0.1.2", false, false, true), conditions("127.0.1.3", false, false, false));
 
         assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints()).isEmpty();
     }
@@ -294,32 +294,32 @@ class KubernetesServiceMapperTest {
 
     @Test
     void keepsOnlyThisNodesEndpointsWithLocalPolicy() {
-        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").withInternalTrafficPolicy("Local")
+        Service svc = service("web").withNewSpec().withClusterIP("127.0.10.10").withInternalTrafficPolicy("Local")
                 .addNewPort().withPort(80).endPort().endSpec().build();
         EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("", 80),
-                onNode(ep("10.1.0.1"), "node-a"), onNode(ep("10.1.0.2"), "node-b"), ep("10.1.0.3"));
+                onNode(ep("127.0.1.1"), "node-a"), onNode(ep("127.0.1.2"), "node-b"), ep("127.0.1.3"));
 
         assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints())
-                .containsExactly(EndpointTarget.ready(Addresses.parseIp("10.1.0.1"), 80, 1, "node-a"));
+                .containsExactly(EndpointTarget.ready(Addresses.parseIp("127.0.1.1"), 80, 1, "node-a"));
     }
 
     @Test
     void fallsBackToThisNodesTerminatingEndpointsWithLocalPolicy() {
-        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").withInternalTrafficPolicy("Local")
+        Service svc = service("web").withNewSpec().withClusterIP("127.0.10.10").withInternalTrafficPolicy("Local")
                 .addNewPort().withPort(80).endPort().endSpec().build();
         EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("", 80),
-                onNode(conditions("10.1.0.1", false, true, true), "node-a"), onNode(ep("10.1.0.2"), "node-b"));
+                onNode(conditions("127.0.1.1", false, true, true), "node-a"), onNode(ep("127.0.1.2"), "node-b"));
 
         assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints())
-                .containsExactly(new EndpointTarget(Addresses.parseIp("10.1.0.1"), 80, 1, true, true, true, "node-a"));
+                .containsExactly(new EndpointTarget(Addresses.parseIp("127.0.1.1"), 80, 1, true, true, true, "node-a"));
     }
 
     @Test
     void hasNoLocalEndpointsWhenTheNodeNameIsUnknown() {
         KubernetesServiceMapper nameless = new KubernetesServiceMapper(SETTINGS, null, null);
-        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").withInternalTrafficPolicy("Local")
+        Service svc = service("web").withNewSpec().withClusterIP("127.0.10.10").withInternalTrafficPolicy("Local")
                 .addNewPort().withPort(80).endPort().endSpec().build();
-        EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("", 80), onNode(ep("10.1.0.1"), "node-a"));
+        EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("", 80), onNode(ep("127.0.1.1"), "node-a"));
 
         assertThat(nameless.map(svc, List.of(slice)).get(0).endpoints()).isEmpty();
     }
@@ -328,97 +328,97 @@ class KubernetesServiceMapperTest {
 
     @Test
     void honoursZoneHintsWhenEveryReadyEndpointHasThem() {
-        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").withTrafficDistribution("PreferClose")
+        Service svc = service("web").withNewSpec().withClusterIP("127.0.10.10").withTrafficDistribution("PreferClose")
                 .addNewPort().withPort(80).endPort().endSpec().build();
         EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("", 80),
-                zones(ep("10.1.0.1"), "zone-a"), zones(ep("10.1.0.2"), "zone-b"),
-                zones(ep("10.1.0.3"), "zone-b", "zone-a"),
-                conditions("10.1.0.4", false, false, false)); // not ready: its missing hints do not count
+                zones(ep("127.0.1.1"), "zone-a"), zones(ep("127.0.1.2"), "zone-b"),
+                zones(ep("127.0.1.3"), "zone-b", "zone-a"),
+                conditions("127.0.1.4", false, false, false)); // not ready: its missing hints do not count
 
         assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints())
-                .containsExactly(ready("10.1.0.1", 80), ready("10.1.0.3", 80));
+                .containsExactly(ready("127.0.1.1", 80), ready("127.0.1.3", 80));
     }
 
     @Test
     void ignoresZoneHintsWhenOneReadyEndpointLacksThem() {
-        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").addNewPort().withPort(80).endPort()
+        Service svc = service("web").withNewSpec().withClusterIP("127.0.10.10").addNewPort().withPort(80).endPort()
                 .endSpec().build();
         EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("", 80),
-                zones(ep("10.1.0.1"), "zone-a"), zones(ep("10.1.0.2"), "zone-b"), ep("10.1.0.3"));
+                zones(ep("127.0.1.1"), "zone-a"), zones(ep("127.0.1.2"), "zone-b"), ep("127.0.1.3"));
 
         assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints())
-                .containsExactly(ready("10.1.0.1", 80), ready("10.1.0.2", 80), ready("10.1.0.3", 80));
+                .containsExactly(ready("127.0.1.1", 80), ready("127.0.1.2", 80), ready("127.0.1.3", 80));
     }
 
     @Test
     void ignoresZoneHintsWhenNoneIsForThisZone() {
-        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").addNewPort().withPort(80).endPort()
+        Service svc = service("web").withNewSpec().withClusterIP("127.0.10.10").addNewPort().withPort(80).endPort()
                 .endSpec().build();
         EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("", 80),
-                zones(ep("10.1.0.1"), "zone-b"), zones(ep("10.1.0.2"), "zone-c"));
+                zones(ep("127.0.1.1"), "zone-b"), zones(ep("127.0.1.2"), "zone-c"));
 
         assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints())
-                .containsExactly(ready("10.1.0.1", 80), ready("10.1.0.2", 80));
+                .containsExactly(ready("127.0.1.1", 80), ready("127.0.1.2", 80));
     }
 
     @Test
     void ignoresZoneHintsWhenTheZoneIsUnknown() {
         KubernetesServiceMapper zoneless = new KubernetesServiceMapper(SETTINGS, "node-a", null);
-        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").addNewPort().withPort(80).endPort()
+        Service svc = service("web").withNewSpec().withClusterIP("127.0.10.10").addNewPort().withPort(80).endPort()
                 .endSpec().build();
         EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("", 80),
-                zones(ep("10.1.0.1"), "zone-a"), zones(ep("10.1.0.2"), "zone-b"));
+                zones(ep("127.0.1.1"), "zone-a"), zones(ep("127.0.1.2"), "zone-b"));
 
         assertThat(zoneless.map(svc, List.of(slice)).get(0).endpoints())
-                .containsExactly(ready("10.1.0.1", 80), ready("10.1.0.2", 80));
+                .containsExactly(ready("127.0.1.1", 80), ready("127.0.1.2", 80));
     }
 
     @Test
     void prefersNodeHintsOverZoneHints() {
-        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10")
+        Service svc = service("web").withNewSpec().withClusterIP("127.0.10.10")
                 .withTrafficDistribution("PreferSameNode").addNewPort().withPort(80).endPort().endSpec().build();
         EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("", 80),
-                nodes(zones(ep("10.1.0.1"), "zone-a"), "node-a"),
-                nodes(zones(ep("10.1.0.2"), "zone-a"), "node-b"),
-                nodes(zones(ep("10.1.0.3"), "zone-b"), "node-c"));
+                nodes(zones(ep("127.0.1.1"), "zone-a"), "node-a"),
+                nodes(zones(ep("127.0.1.2"), "zone-a"), "node-b"),
+                nodes(zones(ep("127.0.1.3"), "zone-b"), "node-c"));
 
-        assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints()).containsExactly(ready("10.1.0.1", 80));
+        assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints()).containsExactly(ready("127.0.1.1", 80));
     }
 
     @Test
     void fallsBackToZoneHintsWhenNoNodeHintIsForThisNode() {
-        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").addNewPort().withPort(80).endPort()
+        Service svc = service("web").withNewSpec().withClusterIP("127.0.10.10").addNewPort().withPort(80).endPort()
                 .endSpec().build();
         EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("", 80),
-                nodes(zones(ep("10.1.0.1"), "zone-a"), "node-x"),
-                nodes(zones(ep("10.1.0.2"), "zone-a"), "node-b"),
-                nodes(zones(ep("10.1.0.3"), "zone-b"), "node-c"));
+                nodes(zones(ep("127.0.1.1"), "zone-a"), "node-x"),
+                nodes(zones(ep("127.0.1.2"), "zone-a"), "node-b"),
+                nodes(zones(ep("127.0.1.3"), "zone-b"), "node-c"));
 
         assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints())
-                .containsExactly(ready("10.1.0.1", 80), ready("10.1.0.2", 80));
+                .containsExactly(ready("127.0.1.1", 80), ready("127.0.1.2", 80));
     }
 
     @Test
     void ignoresNodeHintsWhenOneReadyEndpointLacksThem() {
-        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").addNewPort().withPort(80).endPort()
+        Service svc = service("web").withNewSpec().withClusterIP("127.0.10.10").addNewPort().withPort(80).endPort()
                 .endSpec().build();
         EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("", 80),
-                nodes(ep("10.1.0.1"), "node-a"), ep("10.1.0.2"));
+                nodes(ep("127.0.1.1"), "node-a"), ep("127.0.1.2"));
 
         assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints())
-                .containsExactly(ready("10.1.0.1", 80), ready("10.1.0.2", 80));
+                .containsExactly(ready("127.0.1.1", 80), ready("127.0.1.2", 80));
     }
 
     @Test
     void fallsBackToTerminatingEndpointsWithoutTopology() {
-        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").addNewPort().withPort(80).endPort()
+        Service svc = service("web").withNewSpec().withClusterIP("127.0.10.10").addNewPort().withPort(80).endPort()
                 .endSpec().build();
         EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("", 80),
-                zones(conditions("10.1.0.1", false, true, true), "zone-b"),
-                zones(conditions("10.1.0.2", false, true, true), "zone-a"));
+                zones(conditions("127.0.1.1", false, true, true), "zone-b"),
+                zones(conditions("127.0.1.2", false, true, true), "zone-a"));
 
         assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints()).containsExactly(
-                target("10.1.0.1", 80, true, true, true), target("10.1.0.2", 80, true, true, true));
+                target("127.0.1.1", 80, true, true, true), target("127.0.1.2", 80, true, true, true));
     }
 
     // ------------------------------------------------------------------ scheduler and affinity
@@ -429,7 +429,7 @@ class KubernetesServiceMapperTest {
                 new KubernetesSettings.ServiceScheduler("default", "web", "sh", Set.of(SchedulerFlag.SH_PORT))));
         KubernetesServiceMapper withYaml = new KubernetesServiceMapper(settings, null, null);
         Service svc = service("web").editMetadata().addToAnnotations("svcproxy.io/scheduler", "lc").endMetadata()
-                .withNewSpec().withClusterIP("10.96.0.10").addNewPort().withPort(80).endPort().endSpec().build();
+                .withNewSpec().withClusterIP("127.0.10.10").addNewPort().withPort(80).endPort().endSpec().build();
 
         assertThat(withYaml.map(svc, List.of()).get(0).service().scheduler()).isEqualTo("sh");
         assertThat(withYaml.map(svc, List.of()).get(0).service().schedulerFlags())
@@ -441,7 +441,7 @@ class KubernetesServiceMapperTest {
         Service svc = service("web").editMetadata()
                 .addToAnnotations("svcproxy.io/scheduler", "mh")
                 .addToAnnotations("svcproxy.io/scheduler-flags", "mh-port, mh-fallback,sh-port").endMetadata()
-                .withNewSpec().withClusterIP("10.96.0.10").addNewPort().withPort(80).endPort().endSpec().build();
+                .withNewSpec().withClusterIP("127.0.10.10").addNewPort().withPort(80).endPort().endSpec().build();
 
         ServicePortSpec out = mapper.map(svc, List.of()).get(0);
         assertThat(out.service().scheduler()).isEqualTo("mh");
@@ -453,7 +453,7 @@ class KubernetesServiceMapperTest {
     void usesTheDefaultSchedulerForABadAnnotation() {
         Service svc = service("web").editMetadata().addToAnnotations("svcproxy.io/scheduler", "fifo")
                 .addToAnnotations("svcproxy.io/scheduler-flags", "sh-port").endMetadata()
-                .withNewSpec().withClusterIP("10.96.0.10").addNewPort().withPort(80).endPort().endSpec().build();
+                .withNewSpec().withClusterIP("127.0.10.10").addNewPort().withPort(80).endPort().endSpec().build();
 
         ServicePortSpec out = mapper.map(svc, List.of()).get(0);
         assertThat(out.service().scheduler()).isNull();
@@ -462,14 +462,14 @@ class KubernetesServiceMapperTest {
 
     @Test
     void leavesTheSchedulerToTheProxyDefaultWithoutYamlOrAnnotation() {
-        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").addNewPort().withPort(80).endPort()
+        Service svc = service("web").withNewSpec().withClusterIP("127.0.10.10").addNewPort().withPort(80).endPort()
                 .endSpec().build();
         assertThat(mapper.map(svc, List.of()).get(0).service().scheduler()).isNull();
     }
 
     @Test
     void defaultsTheClientIpAffinityTimeoutTo10800Seconds() {
-        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").withSessionAffinity("ClientIP")
+        Service svc = service("web").withNewSpec().withClusterIP("127.0.10.10").withSessionAffinity("ClientIP")
                 .addNewPort().withPort(80).endPort().endSpec().build();
         assertThat(mapper.map(svc, List.of()).get(0).service().sessionAffinity())
                 .isEqualTo(SessionAffinity.clientIp(Duration.ofSeconds(10800)));
@@ -477,7 +477,7 @@ class KubernetesServiceMapperTest {
 
     @Test
     void takesTheClientIpAffinityTimeoutFromTheService() {
-        Service svc = service("web").withNewSpec().withClusterIP("10.96.0.10").withSessionAffinity("ClientIP")
+        Service svc = service("web").withNewSpec().withClusterIP("127.0.10.10").withSessionAffinity("ClientIP")
                 .withNewSessionAffinityConfig().withNewClientIP().withTimeoutSeconds(60).endClientIP()
                 .endSessionAffinityConfig().addNewPort().withPort(80).endPort().endSpec().build();
         assertThat(mapper.map(svc, List.of()).get(0).service().sessionAffinity())

@@ -82,29 +82,29 @@ class KubernetesSourceTest {
 
         client.services().resource(web()).create();
         client.discovery().v1().endpointSlices().resource(slice("web-abc", "web", "IPv4", Map.of("http", 8080),
-                ep("10.1.0.1"))).create();
+                ep("127.0.1.1"))).create();
         Update created = recorder.await(u -> endpointsOf(u).size() == 1);
         ServicePortSpec spec = created.servicePorts().get(0);
-        assertThat(spec.key().toString()).isEqualTo("10.96.0.10:80/TCP");
+        assertThat(spec.key().toString()).isEqualTo("127.0.10.10:80/TCP");
         assertThat(spec.service().qualifiedName()).isEqualTo("default/web");
-        assertThat(spec.endpoints()).containsExactly(ready("10.1.0.1", 8080));
+        assertThat(spec.endpoints()).containsExactly(ready("127.0.1.1", 8080));
 
         // Scale to three.
         client.discovery().v1().endpointSlices().resource(slice("web-abc", "web", "IPv4", Map.of("http", 8080),
-                ep("10.1.0.1"), ep("10.1.0.2"), ep("10.1.0.3"))).update();
-        recorder.await(u -> endpointsOf(u).equals(List.of(ready("10.1.0.1", 8080), ready("10.1.0.2", 8080),
-                ready("10.1.0.3", 8080))));
+                ep("127.0.1.1"), ep("127.0.1.2"), ep("127.0.1.3"))).update();
+        recorder.await(u -> endpointsOf(u).equals(List.of(ready("127.0.1.1", 8080), ready("127.0.1.2", 8080),
+                ready("127.0.1.3", 8080))));
 
         // One Pod stops being ready.
         client.discovery().v1().endpointSlices().resource(slice("web-abc", "web", "IPv4", Map.of("http", 8080),
-                ep("10.1.0.1"), conditions("10.1.0.2", false, false, false), ep("10.1.0.3"))).update();
-        recorder.await(u -> endpointsOf(u).equals(List.of(ready("10.1.0.1", 8080), ready("10.1.0.3", 8080))));
+                ep("127.0.1.1"), conditions("127.0.1.2", false, false, false), ep("127.0.1.3"))).update();
+        recorder.await(u -> endpointsOf(u).equals(List.of(ready("127.0.1.1", 8080), ready("127.0.1.3", 8080))));
 
         // A second slice of the same Service adds to it.
         client.discovery().v1().endpointSlices().resource(slice("web-def", "web", "IPv4", Map.of("http", 8080),
-                ep("10.1.0.9"))).create();
-        recorder.await(u -> endpointsOf(u).equals(List.of(ready("10.1.0.1", 8080), ready("10.1.0.3", 8080),
-                ready("10.1.0.9", 8080))));
+                ep("127.0.1.9"))).create();
+        recorder.await(u -> endpointsOf(u).equals(List.of(ready("127.0.1.1", 8080), ready("127.0.1.3", 8080),
+                ready("127.0.1.9", 8080))));
 
         client.services().inNamespace("default").withName("web").delete();
         recorder.await(u -> u.servicePorts().isEmpty());
@@ -129,7 +129,7 @@ class KubernetesSourceTest {
         source = new KubernetesSource(client, DEFAULT_NS, recorder);
         source.start();
         client.services().resource(new ServiceBuilder(web()).editMetadata().withNamespace("prod").endMetadata()
-                .editSpec().withClusterIP("10.96.0.20").endSpec().build()).create();
+                .editSpec().withClusterIP("127.0.10.20").endSpec().build()).create();
         client.services().resource(web()).create();
 
         Update u = recorder.await(x -> x.servicePorts().size() == 1);
@@ -141,7 +141,7 @@ class KubernetesSourceTest {
         source = new KubernetesSource(client, new KubernetesSettings(null, List.of()), recorder);
         source.start();
         client.services().resource(new ServiceBuilder(web()).editMetadata().withNamespace("prod").endMetadata()
-                .editSpec().withClusterIP("10.96.0.20").endSpec().build()).create();
+                .editSpec().withClusterIP("127.0.10.20").endSpec().build()).create();
         client.services().resource(web()).create();
 
         Update u = recorder.await(x -> x.servicePorts().size() == 2);
@@ -181,7 +181,7 @@ class KubernetesSourceTest {
         server.init(InetAddress.getLoopbackAddress(), port);
         try (KubernetesClient other = server.createClient()) {
             other.discovery().v1().endpointSlices().resource(slice("web-abc", "web", "IPv4", Map.of("http", 8080),
-                    ep("10.1.0.1"))).create();
+                    ep("127.0.1.1"))).create();
         }
 
         recorder.await(u -> endpointsOf(u).size() == 1, Duration.ofSeconds(20));
@@ -193,12 +193,12 @@ class KubernetesSourceTest {
                 .addToLabels("topology.kubernetes.io/zone", "zone-a").endMetadata().build()).create();
         client.services().resource(web()).create();
         client.discovery().v1().endpointSlices().resource(slice("web-abc", "web", "IPv4", Map.of("http", 8080),
-                zone(ep("10.1.0.1"), "zone-a"), zone(ep("10.1.0.2"), "zone-b"))).create();
+                zone(ep("127.0.1.1"), "zone-a"), zone(ep("127.0.1.2"), "zone-b"))).create();
         source = new KubernetesSource(client, new KubernetesSettings(null, List.of("default"), "node-a", null,
                 List.of()), recorder);
         source.start();
 
-        recorder.await(u -> u.synced() && endpointsOf(u).equals(List.of(ready("10.1.0.1", 8080))));
+        recorder.await(u -> u.synced() && endpointsOf(u).equals(List.of(ready("127.0.1.1", 8080))));
     }
 
     @Test
@@ -245,7 +245,7 @@ class KubernetesSourceTest {
 
     private static Service web() {
         return new ServiceBuilder().withNewMetadata().withName("web").withNamespace("default").endMetadata()
-                .withNewSpec().withType("ClusterIP").withClusterIP("10.96.0.10").withClusterIPs("10.96.0.10")
+                .withNewSpec().withType("ClusterIP").withClusterIP("127.0.10.10").withClusterIPs("127.0.10.10")
                 .addNewPort().withName("http").withPort(80).withTargetPort(new IntOrString(8080)).endPort()
                 .endSpec().build();
     }

@@ -42,10 +42,10 @@ class SimulateCommandTest {
         // out of start order on purpose (a connection log is in end order): replayed by start, ties by line
         Path trace = write("t.csv", """
                 start,client,clientPort,duration
-                3,10.1.0.4,1004,1
-                0,10.1.0.1,1001,10
-                1,10.1.0.2,1002,10
-                2,10.1.0.3,1003,0.5
+                3,127.0.1.4,1004,1
+                0,127.0.1.1,1001,10
+                1,127.0.1.2,1002,10
+                2,127.0.1.3,1003,0.5
                 """);
         CommandLineTest.Result r = run("simulate", "--config", config.toString(), "--trace", trace.toString(),
                 "--schedulers", "rr,lc", "--json");
@@ -99,12 +99,12 @@ class SimulateCommandTest {
         Path config = write("c.yaml", CONFIG);
         Path trace = write("t.csv", """
                 start,client,clientPort,duration
-                0,10.1.0.1,1,1
-                1,10.1.0.2,1,1
-                2,10.1.0.3,1,1
-                10,10.1.0.1,2,1
-                11,10.1.0.2,2,1
-                12,10.1.0.3,2,1
+                0,127.0.1.1,1,1
+                1,127.0.1.2,1,1
+                2,127.0.1.3,1,1
+                10,127.0.1.1,2,1
+                11,127.0.1.2,2,1
+                12,127.0.1.3,2,1
                 """);
         Path events = write("events.yaml", """
                 - {at: 5, endpoint: 127.0.0.203:8080, remove: true}
@@ -124,7 +124,7 @@ class SimulateCommandTest {
         Path config = write("c.yaml", CONFIG);
         Path trace = write("bad.csv", """
                 start,client,clientPort,duration
-                0,10.1.0.1,1,1
+                0,127.0.1.1,1,1
 
                 1,not-an-ip,1,1
                 """);
@@ -151,7 +151,7 @@ class SimulateCommandTest {
     @Test
     void badEventsAreNamedWithTheirLine() throws IOException {
         Path config = write("c.yaml", CONFIG);
-        Path trace = write("t.csv", "start,client,clientPort,duration\n0,10.1.0.1,1,1\n");
+        Path trace = write("t.csv", "start,client,clientPort,duration\n0,127.0.1.1,1,1\n");
         Path events = write("e.yaml", """
                 - {at: 5, endpoint: 127.0.0.203:8080, remove: true}
                 - {at: 6, endpoint: 127.0.0.203:8080, weight: 2}
@@ -174,7 +174,7 @@ class SimulateCommandTest {
     @Test
     void unknownServiceAndSchedulerAreRefused() throws IOException {
         Path config = write("c.yaml", CONFIG);
-        Path trace = write("t.csv", "start,client,clientPort,duration\n0,10.1.0.1,1,1\n");
+        Path trace = write("t.csv", "start,client,clientPort,duration\n0,127.0.1.1,1,1\n");
         CommandLineTest.Result r = run("simulate", "--config", config.toString(), "--trace", trace.toString(),
                 "--service", "shop/api");
         assertThat(r.code()).isEqualTo(2);

@@ -28,9 +28,9 @@ class ConnectionLogTest {
     @Test
     void formatsSpecsJsonObject() {
         StringBuilder b = new StringBuilder();
-        ConnectionLog.format(new ConnectionLog.Entry(1_764_812_345_123_456_789L, "10.1.0.1", 40001, "shop/web",
+        ConnectionLog.format(new ConnectionLog.Entry(1_764_812_345_123_456_789L, "127.0.1.1", 40001, "shop/web",
                 "http", "[fd00::1]:8080", 2_000_001_000L, 5, 7, "rst"), b);
-        assertThat(b.toString()).isEqualTo("{\"start\": 1764812345.123456, \"client\": \"10.1.0.1\", "
+        assertThat(b.toString()).isEqualTo("{\"start\": 1764812345.123456, \"client\": \"127.0.1.1\", "
                 + "\"clientPort\": 40001, \"service\": \"shop/web\", \"port\": \"http\", \"endpoint\": "
                 + "\"[fd00::1]:8080\", \"duration\": 2.000001, \"bytesToEndpoint\": 5, \"bytesToClient\": 7, "
                 + "\"end\": \"rst\"}");

@@ -15,11 +15,11 @@ class ServiceTableBackendLookupTest {
     @Test
     void anIngressBackendResolvesToTheClusterIpListenersOwnBackendSetByPortNumberOrName() {
         ServiceTable table = new ServiceTable();
-        ServicePort http = servicePort("shop", "api", "10.96.0.10", 80, "http", "rr",
-                List.of(backend("10.1.0.1", 8080, 1), backend("10.1.0.2", 8080, 1)), List.of());
-        ServicePort admin = servicePort("shop", "api", "10.96.0.10", 9090, "admin", "rr",
-                List.of(backend("10.1.0.1", 9090, 1)), List.of());
-        ServicePort otherNamespace = servicePort("other", "api", "10.96.0.11", 80, "http", "rr",
+        ServicePort http = servicePort("shop", "api", "127.0.10.10", 80, "http", "rr",
+                List.of(backend("127.0.1.1", 8080, 1), backend("127.0.1.2", 8080, 1)), List.of());
+        ServicePort admin = servicePort("shop", "api", "127.0.10.10", 9090, "admin", "rr",
+                List.of(backend("127.0.1.1", 9090, 1)), List.of());
+        ServicePort otherNamespace = servicePort("other", "api", "127.0.10.11", 80, "http", "rr",
                 List.of(backend("10.2.0.1", 8080, 1)), List.of());
         table.put(http);
         table.put(admin);
@@ -36,7 +36,7 @@ class ServiceTableBackendLookupTest {
         assertThat(lookup.backendSet(new ServiceBackend("shop", "web", 80, null))).isNull();
 
         // a reload that replaces the set is seen by the next lookup; a removed Service is gone
-        BackendSet reloaded = set("rr", List.of(backend("10.1.0.3", 8080, 1)));
+        BackendSet reloaded = set("rr", List.of(backend("127.0.1.3", 8080, 1)));
         http.update(http.spec(), reloaded);
         assertThat(lookup.backendSet(new ServiceBackend("shop", "api", 80, null))).isSameAs(reloaded);
         table.remove(admin.key());
