@@ -188,11 +188,19 @@ function createCard(s) {
   const tput = chart('throughput');
   summary.append(conns.figure, tput.figure);
 
+  const { wrap, tbody } = tableOf('endpoints', COLUMNS);
+
+  card.append(head, summary, wrap);
+  return { card, addr, chips, conns, tput, tbody, rows: new Map(), history: [], prev: null, bps: null };
+}
+
+// A scrolling table of class cls with a header row of columns ([name, heading, numeric]).
+function tableOf(cls, columns) {
   const wrap = el('div', 'table-wrap');
-  const table = el('table', 'endpoints');
+  const table = el('table', cls);
   const thead = el('thead');
   const tr = el('tr');
-  for (const [, heading, numeric] of COLUMNS) {
+  for (const [, heading, numeric] of columns) {
     const th = el('th', numeric ? 'n' : null, heading);
     th.scope = 'col';
     tr.append(th);
@@ -201,9 +209,7 @@ function createCard(s) {
   const tbody = el('tbody');
   table.append(thead, tbody);
   wrap.append(table);
-
-  card.append(head, summary, wrap);
-  return { card, addr, chips, conns, tput, tbody, rows: new Map(), history: [], prev: null, bps: null };
+  return { wrap, tbody };
 }
 
 function chip(name, value) {
@@ -459,19 +465,7 @@ function createIngressCard(section) {
   title.append(addr);
   const chips = el('div', 'chips');
   head.append(title, chips);
-  const wrap = el('div', 'table-wrap');
-  const table = el('table', 'rules');
-  const thead = el('thead');
-  const tr = el('tr');
-  for (const [, heading, numeric] of INGRESS_COLUMNS) {
-    const th = el('th', numeric ? 'n' : null, heading);
-    th.scope = 'col';
-    tr.append(th);
-  }
-  thead.append(tr);
-  const tbody = el('tbody');
-  table.append(thead, tbody);
-  wrap.append(table);
+  const { wrap, tbody } = tableOf('rules', INGRESS_COLUMNS);
   section.append(head, wrap);
   return { addr, chips, tbody, rows: new Map() };
 }
