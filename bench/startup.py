@@ -160,7 +160,8 @@ def main():
                     help='the command before "run --config FILE" (default: the ./svcproxy launcher)')
     ap.add_argument('--variant', action='append', default=[], metavar='NAME=JAVA_OPTS',
                     help='also start with JAVA_OPTS set to this, replacing the launcher\'s defaults (repeatable); '
-                         'leading words env:VAR=VALUE set environment variables instead (env:SVCPROXY_NO_CDS=1); '
+                         'leading words env:VAR=VALUE set environment variables instead (env:SVCPROXY_NO_CDS=1; only '
+                         'env: words keep the launcher\'s JAVA_OPTS); '
                          '"default" is always run (with --docker: the image\'s JAVA_OPTS, -e JAVA_OPTS=...)')
     ap.add_argument('--docker', metavar='IMAGE',
                     help='start this image (docker/Dockerfile) instead, with the config mounted at /etc/svcproxy; '
@@ -185,7 +186,8 @@ def main():
             while words and words[0].startswith('env:'):
                 k, _, v = words.pop(0)[4:].partition('=')
                 env[k] = v
-            env['JAVA_OPTS'] = ' '.join(words)
+            if words or not jo.startswith('env:'):
+                env['JAVA_OPTS'] = ' '.join(words)
         return env
 
     if opts.docker:

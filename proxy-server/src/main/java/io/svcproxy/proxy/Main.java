@@ -1,6 +1,7 @@
 package io.svcproxy.proxy;
 
 import io.svcproxy.proxy.cli.ExitCodes;
+import io.svcproxy.proxy.cli.RunArguments;
 import io.svcproxy.proxy.cli.SvcproxyCommand;
 import java.io.PrintWriter;
 import java.util.Set;
@@ -19,6 +20,10 @@ public final class Main {
 
     /** Runs the command line and returns the exit code; {@code run} is the default command. */
     public static int execute(String[] args, PrintWriter out, PrintWriter err) {
+        RunArguments run = RunArguments.parse(args);
+        if (run != null) {
+            return run.execute(out, err); // the usual start, without building picocli's model of every command
+        }
         String[] effective = args;
         if (args.length == 0 || !COMMANDS.contains(args[0]) && !isTopLevelHelp(args[0])) {
             effective = new String[args.length + 1];
@@ -28,17 +33,7 @@ public final class Main {
         CommandLine commandLine = new CommandLine(new SvcproxyCommand())
                 .setOut(out)
                 .setErr(err)
-                .setExecutionExceptionHandler((e, cmd, parsed) -> {
-                    if (e instanceof IllegalArgumentException) {
-                        cmd.getErr().println("svcproxy: " + e.getMessage());
-                        cmd.getErr().flush();
-                        return ExitCodes.INVALID;
-                    }
-                    cmd.getErr().println("svcproxy: " + e);
-                    e.printStackTrace(cmd.getErr());
-                    cmd.getErr().flush();
-                    return ExitCodes.RUNTIME_FAILURE;
-                });
+                .setExecutionExceptionHandler((e, cmd, parsed) -> ExitCodes.ofFailure(e, cmd.getErr()));
         return commandLine.execute(effective);
     }
 

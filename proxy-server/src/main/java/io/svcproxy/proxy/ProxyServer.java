@@ -75,7 +75,7 @@ public final class ProxyServer implements AutoCloseable {
     private ProxyServer(ProxyConfig config, Transport transport, int workerThreads, ClusterIpHolder clusterIps) {
         this.config = config;
         this.meterRegistry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
-        this.metrics = new MicrometerProxyMetrics(meterRegistry);
+        this.metrics = new MicrometerProxyMetrics(meterRegistry, false); // system metrics: start(), with admin
         this.listeners = new ListenerManager(transport, workerThreads, metrics, DataPlaneSettings.of(config));
         this.metrics.bindDataPlane(listeners);
         this.clusterIps = clusterIps;
@@ -113,6 +113,9 @@ public final class ProxyServer implements AutoCloseable {
             server.ingress.start(config.proxy().ingress(), server.listeners.eventLoops(), transport.serverChannel());
             InetSocketAddress adminAddress = config.proxy().admin();
             if (adminAddress != null) {
+                // after the Service ports listen, before the first scrape can come; without the admin server
+                // nothing reads them
+                server.metrics.bindSystemMetrics();
                 server.admin = new AdminServer(adminAddress, server.table, server.meterRegistry, transport,
                         server.ingress);
                 server.admin.start();

@@ -30,13 +30,16 @@ final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        PrintWriter err = spec.commandLine().getErr();
-        Path file = config;
+        return run(config, spec.commandLine().getOut(), spec.commandLine().getErr());
+    }
+
+    /** Runs {@code file}, or without one {@code ./svcproxy.yaml} or the demo; returns the exit code. */
+    static int run(Path file, PrintWriter out, PrintWriter err) throws InterruptedException {
         if (file == null) {
             if (!Files.exists(DEFAULT_CONFIG)) {
                 err.println("No --config given and no ./svcproxy.yaml: running the demo.");
                 err.flush();
-                return new DemoCommand().serve(spec.commandLine().getOut(), err);
+                return new DemoCommand().serve(out, err);
             }
             file = DEFAULT_CONFIG;
         }

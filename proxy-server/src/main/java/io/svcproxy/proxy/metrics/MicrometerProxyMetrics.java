@@ -125,6 +125,7 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
     private final Map<ServiceKey, PortMeters> ports = new ConcurrentHashMap<>();
     private final List<AutoCloseable> binders = new ArrayList<>();
     private final HttpRequestMeters httpRequests;
+    private boolean systemMetricsBound;
 
     /**
      * Returns metrics over {@code registry}, with the reload counters registered at 0 and the JVM, process and
@@ -153,7 +154,17 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
         }
     }
 
-    private void bindSystemMetrics() {
+    /**
+     * Binds the system metrics (JVM memory, GC, threads, class loading; process CPU, uptime, file descriptors;
+     * Netty's pooled allocator) once; later calls do nothing. {@link io.svcproxy.proxy.ProxyServer} calls it after
+     * the Service ports listen and only when the admin server (their only reader) is on: it is a tenth of the
+     * start-up work (docs/performance.md, "Issue 15, round 3"). Control-plane thread.
+     */
+    public synchronized void bindSystemMetrics() {
+        if (systemMetricsBound) {
+            return;
+        }
+        systemMetricsBound = true;
         new JvmMemoryMetrics().bindTo(registry);
         JvmGcMetrics gc = new JvmGcMetrics();
         gc.bindTo(registry);
@@ -229,7 +240,7 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
 
     /** Unbinds the system metrics that hold resources and closes the registry. */
     @Override
-    public void close() {
+    public synchronized void close() {
         for (AutoCloseable binder : binders) {
             try {
                 binder.close();

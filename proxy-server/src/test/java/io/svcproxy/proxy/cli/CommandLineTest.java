@@ -114,6 +114,28 @@ class CommandLineTest {
     }
 
     @Test
+    void runWithALogLevelAndTheConfigAfterItReportsTheConfigsMistakes() throws IOException {
+        Path file = write("bad.yaml", "services: 7\n");
+        Result r = run("run", "--log-level", "warn", "--config=" + file);
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains(file + ":1:");
+    }
+
+    @Test
+    void runWithoutTheConfigsValueIsPicocliUsageError() {
+        Result r = run("run", "--config");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("--config").contains("Usage:");
+    }
+
+    @Test
+    void anUnknownLogLevelExitsTwoNamingIt() {
+        Result r = run("run", "--log-level", "loud", "--config", "x.yaml");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("loud");
+    }
+
+    @Test
     void anAddressInUseExitsOneNamingIt() throws IOException {
         try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getByName("127.0.10.9"))) {
             Path file = write("busy.yaml", """

@@ -1,0 +1,92 @@
+package io.svcproxy.proxy.cli;
+
+import ch.qos.logback.classic.Level;
+import java.io.PrintWriter;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+
+/**
+ * The command lines that start the proxy ({@code [run] [-c|--config FILE] [--log-level LEVEL]}, in any order, each
+ * option at most once), parsed without picocli, and run as {@code run} would.
+ *
+ * <p>Why: building picocli's model of the whole command tree (six commands, their annotations read by reflection,
+ * about 170 classes that the class-data-sharing archive cannot hold because picocli is compiled for Java 5) took a
+ * third of the main thread's CPU before the first Service port listens (docs/performance.md, "Issue 15, round 3").
+ * Anything else, including a value that starts with {@code -} or {@code @}, an unknown log level, a repeated option
+ * and every other command, goes to picocli, which gives its usual help and errors: this is only a shortcut for the
+ * lines it would accept.
+ */
+public final class RunArguments {
+    private final Path config;
+    private final String logLevel;
+
+    private RunArguments(Path config, String logLevel) {
+        this.config = config;
+        this.logLevel = logLevel;
+    }
+
+    /** Returns the parsed line, or {@code null} when it is not a plain {@code run} line (picocli then handles it). */
+    public static RunArguments parse(String[] args) {
+        int i = args.length > 0 && args[0].equals("run") ? 1 : 0;
+        String config = null;
+        String logLevel = null;
+        while (i < args.length) {
+            String arg = args[i];
+            String name = arg;
+            String value;
+            int eq = arg.indexOf('=');
+            if (arg.startsWith("--") && eq > 0) {
+                name = arg.substring(0, eq);
+                value = arg.substring(eq + 1);
+                i++;
+            } else if (i + 1 < args.length) {
+                value = args[i + 1];
+                i += 2;
+            } else {
+                return null;
+            }
+            if (value.isEmpty() || value.startsWith("-") || value.startsWith("@")) {
+                return null;
+            }
+            switch (name) {
+                case "-c", "--config" -> {
+                    if (config != null) {
+                        return null;
+                    }
+                    config = value;
+                }
+                case "--log-level" -> {
+                    if (logLevel != null || Level.toLevel(value, null) == null) {
+                        return null;
+                    }
+                    logLevel = value;
+                }
+                default -> {
+                    return null;
+                }
+            }
+        }
+        try {
+            return new RunArguments(config == null ? null : Path.of(config), logLevel);
+        } catch (InvalidPathException e) {
+            return null;
+        }
+    }
+
+    /** Returns the config file given, or {@code null} for the default ({@code ./svcproxy.yaml} or the demo). */
+    public Path config() {
+        return config;
+    }
+
+    /** Runs the proxy as {@code run} does and returns the exit code; failures are reported as picocli's are. */
+    public int execute(PrintWriter out, PrintWriter err) {
+        try {
+            if (logLevel != null) {
+                Logging.setLevel(logLevel);
+            }
+            return RunCommand.run(config, out, err);
+        } catch (Exception e) {
+            return ExitCodes.ofFailure(e, err);
+        }
+    }
+}
