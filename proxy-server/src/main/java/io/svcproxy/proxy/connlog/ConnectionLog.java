@@ -1,16 +1,14 @@
 package io.svcproxy.proxy.connlog;
 
-import java.io.BufferedWriter;
+import io.netty.util.internal.PlatformDependent;
 import java.io.IOException;
-import java.io.Writer;
+import java.net.InetAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
+import java.util.Queue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
@@ -19,23 +17,33 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Appends one JSON line per ended connection to a file, off the event loops: {@link #log} only offers the entry
- * to a bounded queue and counts it as dropped when the queue is full, so the relay never waits for the disk. A
- * writer thread drains the queue every 20 ms (it is not woken per entry), writing and flushing what it took. {@link #reopen} (on SIGHUP) makes the writer
- * close and reopen the file by name, for logrotate.
+ * to a bounded lock-free queue and counts it as dropped when the queue is full, so the relay never waits for the
+ * disk nor for a lock. A writer thread of its own drains the queue every 20 ms (it is never woken per entry),
+ * formats the lines straight into bytes and writes them to the file in large writes: when 256 KiB are formatted,
+ * and at the latest {@value #WRITE_INTERVAL_MILLIS} ms after the first line waiting. {@link #reopen} (on SIGHUP)
+ * makes the writer close and reopen the file by name, for logrotate.
+ *
+ * <p>Why so few writes: each write is a system call and, for a log in a watched folder (the config's folder, where a
+ * relative {@code connectionLog} lands), a file-system event that wakes the config watcher to compare its files.
  */
 public final class ConnectionLog implements AutoCloseable {
     /** The queue's capacity by default. */
     public static final int DEFAULT_CAPACITY = 65536;
+    /** The most a formatted line waits before it is written, when fewer than {@link #WRITE_AT} bytes are waiting. */
+    public static final long WRITE_INTERVAL_MILLIS = 250;
     private static final Logger log = LoggerFactory.getLogger(ConnectionLog.class);
-    private static final Entry STOP = new Entry(0, "", 0, "", "", "", 0, 0, 0, "");
-    /** How long the writer sleeps when the queue is empty: the most a line waits before it is written. */
-    private static final long IDLE_PARK_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
+    /** How long the writer sleeps between drains of the queue. */
+    private static final long DRAIN_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
+    private static final long WRITE_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(WRITE_INTERVAL_MILLIS);
+    /** Formatted bytes that are written at once, whatever their age: some 1,100 lines. */
+    static final int WRITE_AT = 256 * 1024;
 
     /**
-     * One ended connection.
+     * One ended connection. The event loop that records it only copies references and numbers (no text is made
+     * there); the writer thread formats it.
      *
      * @param startEpochNanos when the client connected, nanoseconds since the epoch
-     * @param client the client's address
+     * @param clientAddress the client's address
      * @param clientPort the client's port
      * @param service {@code ns/name}
      * @param port the Service port's label (its name, or its number when unnamed)
@@ -45,16 +53,21 @@ public final class ConnectionLog implements AutoCloseable {
      * @param bytesToClient bytes relayed to the client
      * @param end fin, rst, idle, drain or error
      */
-    public record Entry(long startEpochNanos, String client, int clientPort, String service, String port,
+    public record Entry(long startEpochNanos, InetAddress clientAddress, int clientPort, String service, String port,
                         String endpoint, long durationNanos, long bytesToEndpoint, long bytesToClient, String end) {
+        /** Returns the client's address as the log writes it ({@link InetAddress#getHostAddress()}). */
+        public String client() {
+            return clientAddress.getHostAddress();
+        }
     }
 
     private final Path file;
-    private final BlockingQueue<Entry> queue;
+    private final Queue<Entry> queue;
     private final Runnable onDrop;
     private final LongAdder dropped = new LongAdder();
     private final LongAdder written = new LongAdder();
     private volatile boolean reopen;
+    private volatile boolean closing;
     private Thread writer;
 
     /** Returns a log of {@code file} with a queue of {@code capacity}; nothing is written before {@link #start}. */
@@ -63,12 +76,17 @@ public final class ConnectionLog implements AutoCloseable {
     }
 
     /**
-     * Returns a log of {@code file} with a queue of {@code capacity} that also tells {@code onDrop} of each entry
-     * dropped (from the thread that dropped it: an event loop or the writer; it must not block).
+     * Returns a log of {@code file} with a queue of {@code capacity} entries (rounded up to a power of two) that
+     * also tells {@code onDrop} of each entry dropped (from the thread that dropped it: an event loop or the writer;
+     * it must not block).
      */
     public ConnectionLog(Path file, int capacity, Runnable onDrop) {
+        if (capacity < 2) {
+            throw new IllegalArgumentException("capacity: " + capacity + " (expected: >= 2)");
+        }
         this.file = file;
-        this.queue = new ArrayBlockingQueue<>(capacity);
+        // JCTools' MpscArrayQueue (shaded in Netty): an offer is one CAS, no lock shared with the writer
+        this.queue = PlatformDependent.newFixedMpscQueue(capacity);
         this.onDrop = onDrop;
     }
 
@@ -81,7 +99,7 @@ public final class ConnectionLog implements AutoCloseable {
         if (writer != null) {
             return;
         }
-        Writer out = open();
+        FileChannel out = open();
         writer = new Thread(() -> run(out), "connection-log");
         writer.setDaemon(true);
         writer.start();
@@ -92,13 +110,15 @@ public final class ConnectionLog implements AutoCloseable {
         if (queue.offer(entry)) {
             return true;
         }
-        drop();
+        drop(1);
         return false;
     }
 
-    private void drop() {
-        dropped.increment();
-        onDrop.run();
+    private void drop(int lines) {
+        dropped.add(lines);
+        for (int i = 0; i < lines; i++) {
+            onDrop.run();
+        }
     }
 
     /** Makes the writer close and reopen the file by its name before its next line (SIGHUP, for logrotate). */
@@ -121,65 +141,54 @@ public final class ConnectionLog implements AutoCloseable {
         return file;
     }
 
-    private Writer open() throws IOException {
-        return new BufferedWriter(Files.newBufferedWriter(file, StandardCharsets.UTF_8, StandardOpenOption.CREATE,
-                StandardOpenOption.APPEND, StandardOpenOption.WRITE), 1 << 16);
+    private FileChannel open() throws IOException {
+        return FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.APPEND, StandardOpenOption.WRITE);
     }
 
-    private void run(Writer first) {
-        Writer out = first;
-        List<Entry> batch = new ArrayList<>(1024);
-        StringBuilder line = new StringBuilder(256);
+    private void run(FileChannel first) {
+        FileChannel out = first;
+        LineEncoder lines = new LineEncoder(WRITE_AT + 8192);
+        int waiting = 0; // lines formatted, not yet written
+        long firstWaitingNanos = 0;
         try {
             while (true) {
-                // The writer wakes on its own cadence rather than being signalled per entry: a queue that hands
-                // each entry to a waiting thread costs a wake-up (a futex call and a context switch) per ended
-                // connection on the event loop, measurable in the new-connections bench row on 2 cores.
-                if (queue.drainTo(batch, 1024) == 0) {
-                    if (Thread.interrupted()) {
-                        throw new InterruptedException();
-                    }
-                    LockSupport.parkNanos(this, IDLE_PARK_NANOS);
-                    continue;
-                }
-                boolean stop = false;
+                boolean stop = closing; // read before draining: what was offered before close() is drained now
                 if (reopen) {
                     reopen = false;
+                    out = write(out, lines, waiting);
+                    waiting = 0;
                     out = reopen(out);
                 }
-                for (Entry entry : batch) {
-                    if (entry == STOP) {
-                        stop = true;
-                        break;
-                    }
+                for (Entry entry; (entry = queue.poll()) != null; ) {
                     if (out == null) {
-                        drop();
+                        drop(1);
                         continue;
                     }
-                    line.setLength(0);
-                    format(entry, line);
-                    try {
-                        out.write(line.append('\n').toString());
-                        written.increment();
-                    } catch (IOException failed) {
-                        out = failed(out, failed);
-                        drop();
+                    if (waiting == 0) {
+                        firstWaitingNanos = System.nanoTime();
+                    }
+                    lines.append(entry);
+                    waiting++;
+                    if (lines.size() >= WRITE_AT) {
+                        out = write(out, lines, waiting);
+                        waiting = 0;
                     }
                 }
-                batch.clear();
-                if (out != null && (queue.isEmpty() || stop)) {
-                    try {
-                        out.flush();
-                    } catch (IOException failed) {
-                        out = failed(out, failed);
-                    }
+                if (waiting > 0 && (stop || System.nanoTime() - firstWaitingNanos >= WRITE_INTERVAL_NANOS)) {
+                    out = write(out, lines, waiting);
+                    waiting = 0;
                 }
                 if (stop) {
                     break;
                 }
+                // The writer wakes on its own cadence rather than being signalled per entry: a queue that hands
+                // each entry to a waiting thread costs a wake-up (a futex call and a context switch) per ended
+                // connection on the event loop, measurable in the new-connections bench row on 2 cores.
+                LockSupport.parkNanos(this, DRAIN_INTERVAL_NANOS);
+                if (Thread.interrupted()) {
+                    break;
+                }
             }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
         } finally {
             if (out != null) {
                 try {
@@ -191,19 +200,42 @@ public final class ConnectionLog implements AutoCloseable {
         }
     }
 
-    /** A write failed (disk full, file system gone): entries are dropped and counted until the next reopen. */
-    private Writer failed(Writer out, IOException cause) {
-        log.error("Connection log write failed, entries are dropped until the next reopen (SIGHUP) file={} error={}",
-                file, cause.toString());
-        try {
-            out.close();
-        } catch (IOException e) {
-            // already failing: the write error above is the one to report
+    /**
+     * Writes the {@code count} lines formatted in {@code lines} and clears it; returns the channel, or {@code null}
+     * when the write failed (disk full, file system gone): those lines and the next ones are dropped and counted
+     * until the next reopen.
+     */
+    private FileChannel write(FileChannel out, LineEncoder lines, int count) {
+        if (count == 0) {
+            return out;
         }
-        return null;
+        try {
+            if (out == null) {
+                drop(count);
+                return null;
+            }
+            ByteBuffer bytes = ByteBuffer.wrap(lines.array(), 0, lines.size());
+            while (bytes.hasRemaining()) {
+                out.write(bytes);
+            }
+            written.add(count);
+            return out;
+        } catch (IOException failed) {
+            log.error("Connection log write failed, entries are dropped until the next reopen (SIGHUP) file={} "
+                    + "error={}", file, failed.toString());
+            drop(count);
+            try {
+                out.close();
+            } catch (IOException e) {
+                // already failing: the write error above is the one to report
+            }
+            return null;
+        } finally {
+            lines.clear();
+        }
     }
 
-    private Writer reopen(Writer out) {
+    private FileChannel reopen(FileChannel out) {
         try {
             if (out != null) {
                 out.close();
@@ -220,46 +252,11 @@ public final class ConnectionLog implements AutoCloseable {
         }
     }
 
-    /** Formats {@code e} as SPEC's JSON object; times in seconds with 6 decimals. */
-    static void format(Entry e, StringBuilder b) {
-        seconds(b.append("{\"start\": "), e.startEpochNanos())
-                .append(", \"client\": \"").append(e.client())
-                .append("\", \"clientPort\": ").append(e.clientPort())
-                .append(", \"service\": ");
-        JsonText.appendQuoted(b, e.service()).append(", \"port\": ");
-        if (isNumber(e.port())) {
-            b.append(e.port());
-        } else {
-            JsonText.appendQuoted(b, e.port());
-        }
-        b.append(", \"endpoint\": \"").append(e.endpoint())
-                .append("\", \"duration\": ");
-        seconds(b, e.durationNanos())
-                .append(", \"bytesToEndpoint\": ").append(e.bytesToEndpoint())
-                .append(", \"bytesToClient\": ").append(e.bytesToClient())
-                .append(", \"end\": \"").append(e.end()).append("\"}");
-    }
-
-    private static StringBuilder seconds(StringBuilder b, long nanos) {
-        long micros = Math.floorDiv(nanos, 1000L);
-        long fraction = Math.floorMod(micros, 1_000_000L);
-        b.append(Math.floorDiv(micros, 1_000_000L)).append('.');
-        for (long scale = 100_000L; scale > 1 && fraction < scale; scale /= 10) {
-            b.append('0');
-        }
-        return b.append(fraction);
-    }
-
-    private static boolean isNumber(String s) {
-        if (s.isEmpty()) {
-            return false;
-        }
-        for (int i = 0; i < s.length(); i++) {
-            if (s.charAt(i) < '0' || s.charAt(i) > '9') {
-                return false;
-            }
-        }
-        return true;
+    /** Returns {@code e}'s line as SPEC's JSON object (without the newline); times in seconds with 6 decimals. */
+    static String format(Entry e) {
+        LineEncoder line = new LineEncoder(256);
+        line.append(e);
+        return new String(line.array(), 0, line.size() - 1, StandardCharsets.UTF_8);
     }
 
     /** Writes what is queued, then stops the writer and closes the file. */
@@ -272,7 +269,8 @@ public final class ConnectionLog implements AutoCloseable {
         if (w == null) {
             return;
         }
-        queue.put(STOP);
+        closing = true;
+        LockSupport.unpark(w);
         w.join(TimeUnit.SECONDS.toMillis(10));
     }
 }

@@ -12,8 +12,8 @@ import java.util.concurrent.atomic.AtomicReferenceArray;
  * taken while entries are added may miss the very newest ones, which the replay does not need.
  *
  * <p>Memory: the ring is made at the first connection (a Service port without traffic holds none), then holds up
- * to {@code capacity} entries of about 130 bytes each (the entry and its client address text; the service, port
- * and endpoint texts are shared): some 270 KB per Service port with traffic at the default capacity.
+ * to {@code capacity} entries of about 130 bytes each (the entry and the client's address object, the channel's
+ * own; the service, port and endpoint texts are shared): some 270 KB per Service port with traffic at the default capacity.
  */
 public final class RecentConnections {
     /** The connections kept per Service port. */
@@ -38,7 +38,7 @@ public final class RecentConnections {
             r = make();
         }
         long n = next.getAndIncrement();
-        r.set((int) (n % capacity), entry);
+        r.lazySet((int) (n % capacity), entry); // ordered store: no fence on the event loop, snapshot reads it
     }
 
     private synchronized AtomicReferenceArray<ConnectionLog.Entry> make() {

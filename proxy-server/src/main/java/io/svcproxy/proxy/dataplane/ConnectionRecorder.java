@@ -15,7 +15,7 @@ import org.slf4j.LoggerFactory;
  * Records each ended TCP connection and UDP flow: into its Service port's {@link
  * io.svcproxy.proxy.connlog.RecentConnections} (the "what if" card) and, when {@code proxy.connectionLog} is
  * set, into the {@link ConnectionLog}. {@link #ended} is called on event loops and never blocks: it builds one
- * entry and hands it over. The log is set, replaced (a new file name), removed and reopened by the control plane.
+ * entry of references and numbers (no text) and hands it over. The log is set, replaced (a new file name), removed and reopened by the control plane.
  */
 public final class ConnectionRecorder implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ConnectionRecorder.class);
@@ -45,9 +45,10 @@ public final class ConnectionRecorder implements AutoCloseable {
     public void ended(ServicePort port, long startNanoTime, InetSocketAddress client, String endpoint,
                       long bytesToEndpoint, long bytesToClient, EndReason end) {
         long now = System.nanoTime();
-        ConnectionLog.Entry entry = new ConnectionLog.Entry(epochNanos(startNanoTime),
-                client.getAddress().getHostAddress(), client.getPort(), port.serviceLabel(), port.portLabel(),
-                endpoint, Math.max(0, now - startNanoTime), bytesToEndpoint, bytesToClient, end.label());
+        // references and numbers only: the labels and the endpoint text are made once, the writer formats the line
+        ConnectionLog.Entry entry = new ConnectionLog.Entry(epochNanos(startNanoTime), client.getAddress(),
+                client.getPort(), port.serviceLabel(), port.portLabel(), endpoint, Math.max(0, now - startNanoTime),
+                bytesToEndpoint, bytesToClient, end.label());
         port.recent().add(entry);
         ConnectionLog out = connectionLog;
         if (out != null) {

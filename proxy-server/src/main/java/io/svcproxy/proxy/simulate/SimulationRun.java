@@ -93,7 +93,7 @@ public final class SimulationRun {
         List<Connection> connections = new ArrayList<>(recorded.size());
         for (ConnectionLog.Entry e : recorded) {
             connections.add(new Connection(Math.floorDiv(e.startEpochNanos(), 1000L) * 1000L,
-                    io.svcproxy.config.Addresses.parseIp(e.client()), e.clientPort(),
+                    e.clientAddress(), e.clientPort(),
                     Math.floorDiv(e.durationNanos(), 1000L) * 1000L));
         }
         connections.sort(java.util.Comparator.comparingLong(Connection::start)); // stable: ties keep end order

@@ -3,9 +3,11 @@ package io.svcproxy.proxy.connlog;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.svcproxy.config.Addresses;
 import io.svcproxy.proxy.Main;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -20,20 +22,44 @@ class ConnectionLogTest {
     @TempDir
     Path dir;
 
+    static InetAddress ip(String literal) {
+        return Addresses.parseIp(literal);
+    }
+
     private static ConnectionLog.Entry entry(int i) {
-        return new ConnectionLog.Entry(1_764_812_345_000_000_000L + i * 250_000_000L, "10.1.0." + (i % 7),
+        return new ConnectionLog.Entry(1_764_812_345_000_000_000L + i * 250_000_000L, ip("10.1.0." + (i % 7)),
                 40000 + i, "shop/web", "80", "127.0.0.20" + (1 + i % 3) + ":8080", 1_500_000_000L, 10, 20, "fin");
     }
 
     @Test
     void formatsSpecsJsonObject() {
-        StringBuilder b = new StringBuilder();
-        ConnectionLog.format(new ConnectionLog.Entry(1_764_812_345_123_456_789L, "127.0.1.1", 40001, "shop/web",
-                "http", "[fd00::1]:8080", 2_000_001_000L, 5, 7, "rst"), b);
-        assertThat(b.toString()).isEqualTo("{\"start\": 1764812345.123456, \"client\": \"127.0.1.1\", "
+        assertThat(ConnectionLog.format(new ConnectionLog.Entry(1_764_812_345_123_456_789L, ip("127.0.1.1"), 40001,
+                "shop/web", "http", "[fd00::1]:8080", 2_000_001_000L, 5, 7, "rst"))).isEqualTo("{\"start\": 1764812345.123456, \"client\": \"127.0.1.1\", "
                 + "\"clientPort\": 40001, \"service\": \"shop/web\", \"port\": \"http\", \"endpoint\": "
                 + "\"[fd00::1]:8080\", \"duration\": 2.000001, \"bytesToEndpoint\": 5, \"bytesToClient\": 7, "
                 + "\"end\": \"rst\"}");
+        assertThat(ConnectionLog.format(new ConnectionLog.Entry(-1, ip("::1"), 0, "a\"b\\c\u0001é€😀", "53",
+                "127.0.0.201:53", 0, 0, Long.MAX_VALUE, "fin"))).isEqualTo("{\"start\": -1.999999, \"client\": "
+                + "\"0:0:0:0:0:0:0:1\", \"clientPort\": 0, \"service\": \"a\\\"b\\\\c\\u0001é€😀\", \"port\": 53, "
+                + "\"endpoint\": \"127.0.0.201:53\", \"duration\": 0.000000, \"bytesToEndpoint\": 0, "
+                + "\"bytesToClient\": 9223372036854775807, \"end\": \"fin\"}");
+    }
+
+    @Test
+    void theLogIsTheLinesInTheOrderTheyWereHandedOver() throws Exception {
+        Path file = dir.resolve("order.log");
+        ConnectionLog log = new ConnectionLog(file, 1 << 16);
+        log.start();
+        List<String> expected = new ArrayList<>();
+        for (int i = 0; i < 5000; i++) { // some 1.2 MB: several writes of ConnectionLog.WRITE_AT
+            ConnectionLog.Entry e = entry(i);
+            expected.add(ConnectionLog.format(e));
+            assertThat(log.log(e)).isTrue();
+        }
+        log.close();
+        assertThat(Files.readAllLines(file)).isEqualTo(expected);
+        assertThat(log.written()).isEqualTo(5000);
+        assertThat(log.dropped()).isZero();
     }
 
     @Test

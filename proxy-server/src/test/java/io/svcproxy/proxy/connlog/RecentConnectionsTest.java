@@ -3,12 +3,13 @@ package io.svcproxy.proxy.connlog;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.net.InetAddress;
 import org.junit.jupiter.api.Test;
 
 /** The in-memory ring of a Service port's last ended connections. */
 class RecentConnectionsTest {
     private static ConnectionLog.Entry entry(int i) {
-        return new ConnectionLog.Entry(i, "127.0.0.1", 1000 + i, "shop/web", "80", "127.0.0.201:80", 1, 0, 0, "fin");
+        return new ConnectionLog.Entry(i, InetAddress.getLoopbackAddress(), 1000 + i, "shop/web", "80", "127.0.0.201:80", 1, 0, 0, "fin");
     }
 
     @Test

@@ -269,8 +269,9 @@ class ConnectionLogWiringTest {
     }
 
     /**
-     * Fills the queue: the writer blocks on a FIFO whose reader does not read, while 4 clients relay 600
-     * connections of 4 KiB each way. Every byte comes back intact, the relay never waits, and the lines written
+     * Fills the queue: the writer blocks on a FIFO whose reader does not read, while 4 clients relay 2,400
+     * connections of 1 KiB each way (more lines than the writer formats before it writes, 256 KiB, plus the pipe's
+     * 64 KiB and the queue). Every byte comes back intact, the relay never waits, and the lines written
      * plus those dropped are the connections, with the drops in {@code svcproxy_connection_log_dropped_total}.
      */
     @Test
@@ -300,13 +301,13 @@ class ConnectionLogWiringTest {
             ConnectionRecorder recorder = fixture.server().listeners().recorder();
             recorder.setFile(fifo, 16);
             int clients = 4;
-            int perClient = 150;
+            int perClient = 600;
             List<Future<?>> work = new ArrayList<>();
             for (int c = 0; c < clients; c++) {
                 int seed = c;
                 work.add(pool.submit(() -> {
                     Random random = new Random(seed);
-                    byte[] data = new byte[4096];
+                    byte[] data = new byte[1024];
                     for (int i = 0; i < perClient; i++) {
                         random.nextBytes(data);
                         try (Socket s = Net.connect(VIP, PORT)) {
