@@ -10,16 +10,24 @@ client ports, answered, with the flows kept (udpIdleTimeout / proxy_timeout 60 s
 
 svcproxy is started the way users start it: the launcher, ./svcproxy run --config FILE.
 
-    bench/udp.py [--seconds 10] [--reps 3] [--flows 50000] [--out DIR]
+    bench/udp.py [--seconds 10] [--reps 3] [--flows 50000] [--out DIR] [--only svcproxy,nginx]
+                 [--jar A.jar --jar B.jar] [--profile]
+
+--jar (repeatable) measures other jars as targets svcproxy-A, svcproxy-B, ... (A/B in one run, order rotated);
+--flows 0 leaves out the RSS phase; --profile attaches async-profiler (as bench/profile.sh) to each svcproxy
+during its measured window and writes flame graphs of its CPU into the output folder.
 """
 import argparse
+import glob
 import json
 import os
 import resource
 import socket
 import statistics
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -32,6 +40,8 @@ DNS_PORT = 5353
 PORT = 5300
 TARGETS = {'direct': ENDPOINTS[0], 'nginx': '127.0.10.83', 'svcproxy': '127.0.10.82'}
 NAME = 'bench.test'
+JARS = {}   # target svcproxy-X -> jar, from --jar
+PROFILE = {}  # 'lib': async-profiler's library, 'out': where flame graphs go, when --profile
 
 
 def start_dnsmasq(procs):
@@ -68,7 +78,7 @@ def wait_dns(ip, port, timeout=30.0):
 
 
 def start_proxy(procs, target, rundir, idle):
-    ip = TARGETS[target]
+    ip = TARGETS.get(target, TARGETS['svcproxy'])
     if target == 'direct':
         return None, ENDPOINTS[0], DNS_PORT
     if target == 'nginx':
@@ -104,7 +114,10 @@ services:
     ports: [{{protocol: UDP, port: {PORT}, targetPort: {DNS_PORT}{responses}}}]
     endpoints: [{', '.join('{ip: ' + e + '}' for e in ENDPOINTS)}]
 """)
-        p = procs.start('svcproxy', [os.path.join(ROOT, 'svcproxy'), 'run', '--config', cfg])
+        env = dict(os.environ)
+        if target in JARS:
+            env['SVCPROXY_JAR'] = JARS[target]
+        p = procs.start(target, [os.path.join(ROOT, 'svcproxy'), 'run', '--config', cfg], env=env)
     wait_dns(ip, PORT, timeout=60.0)
     return p, ip, PORT
 
@@ -137,17 +150,34 @@ def dnsperf(procs, ip, port, seconds, qfile):
     return qps, lat, completed
 
 
-def measure(procs, target, rundir, seconds, qfile):
+def profiler(p, command):
+    subprocess.run(['jcmd', str(p.pid), 'JVMTI.agent_load', PROFILE['lib'], command], capture_output=True,
+                   timeout=30, check=True)
+
+
+def measure(procs, target, rundir, seconds, qfile, rep=0):
     p, ip, port = start_proxy(procs, target, rundir, idle=False)
     try:
         dnsperf(procs, ip, port, 2, qfile)  # warm-up, not measured
+        profiled = PROFILE and target.startswith('svcproxy')
+        if profiled:
+            profiler(p, 'start,event=itimer,interval=997us')
+        load0 = os.getloadavg()[0]
         cpu0 = bench.group_cpu_ticks(p.pid) if p else 0
         qps, lat, completed = dnsperf(procs, ip, port, seconds, qfile)
         cpu = ((bench.group_cpu_ticks(p.pid) - cpu0) / bench.CLK) if p else None
+        if profiled:
+            collapsed = os.path.join(PROFILE['out'], f'{target}-{rep + 1}.collapsed')
+            profiler(p, f'stop,file={collapsed},collapsed')
+            subprocess.run([bench.PY, os.path.join(HERE, 'flamegraph.py'), collapsed, collapsed[:-10] + '.png',
+                            '--title', f'{target} CPU, cluster DNS through UDP (dnsperf), {seconds} s'],
+                           capture_output=True, timeout=120)
         r = {'target': target, 'qps': qps, 'latency_ms': lat * 1000 if lat else None, 'queries': completed,
-             'cpu_s': cpu, 'cpu_us_per_query': cpu / completed * 1e6 if cpu is not None and completed else None}
+             'cpu_s': cpu, 'cpu_us_per_query': cpu / completed * 1e6 if cpu is not None and completed else None,
+             'load': [round(load0, 2), round(os.getloadavg()[0], 2)]}
         bench.log(f'udp {target}: {qps:,.0f} q/s, {r["latency_ms"]:.3f} ms'
-                  + (f', {r["cpu_us_per_query"]:.1f} µs CPU/query' if cpu is not None else ''))
+                  + (f', {r["cpu_us_per_query"]:.1f} µs CPU/query' if cpu is not None else '')
+                  + f', load average {r["load"][0]:.2f} -> {r["load"][1]:.2f}')
         return r
     finally:
         procs.stop(p)
@@ -192,13 +222,43 @@ def main():
     ap.add_argument('--reps', type=int, default=3)
     ap.add_argument('--flows', type=int, default=50_000)
     ap.add_argument('--out', default=os.path.join(HERE, 'results', 'udp-' + time.strftime('%Y%m%d-%H%M%S')))
+    ap.add_argument('--only', default=','.join(TARGETS), help='targets, comma-separated (direct,nginx,svcproxy)')
+    ap.add_argument('--jar', action='append', default=[], help='another svcproxy jar, as target svcproxy-A, -B...')
+    ap.add_argument('--svcproxy-jar', help='the jar of target svcproxy (default: the launcher\'s, '
+                    'proxy-server/target/svcproxy.jar)')
+    ap.add_argument('--profile', action='store_true', help='flame graphs of svcproxy during the measurements')
     opts = ap.parse_args()
+    targets = [t.strip() for t in opts.only.split(',') if t.strip()]
+    tmp = tempfile.mkdtemp(prefix='svcproxy-udp-')
+    if opts.svcproxy_jar:
+        JARS['svcproxy'] = os.path.join(tmp, 'svcproxy.jar')
+        shutil.copy(opts.svcproxy_jar, JARS['svcproxy'])
+    for i, jar in enumerate(opts.jar):
+        name = f'svcproxy-{chr(ord("A") + i)}'
+        JARS[name] = os.path.join(tmp, f'{name}.jar')  # a copy: a rebuild during the run changes nothing
+        shutil.copy(jar, JARS[name])
+        bench.log(f'{name} = {jar}')
+        targets.append(name)
+    if 'svcproxy' in targets and opts.jar:
+        targets.remove('svcproxy')
+    for t in targets:
+        if t not in TARGETS and t not in JARS:
+            ap.error(f'unknown target {t!r}: choose from {",".join(TARGETS)}')
     for tool in ('dnsmasq', 'dnsperf', 'nginx'):
         if not any(os.access(os.path.join(d, tool), os.X_OK) for d in ('/usr/sbin', '/usr/bin')):
             sys.exit(f'udp bench: {tool} is missing (apt-get install dnsmasq-base dnsperf nginx '
                      'libnginx-mod-stream)')
     rundir = os.path.join(opts.out, 'run')
     os.makedirs(rundir, exist_ok=True)
+    if opts.profile:
+        ver = '4.1'
+        jar = os.path.expanduser(f'~/.m2/repository/tools/profiler/async-profiler/{ver}/async-profiler-{ver}.jar')
+        if not os.path.exists(jar):
+            subprocess.run(['mvn', '-B', '-q', 'dependency:get', f'-Dartifact=tools.profiler:async-profiler:{ver}',
+                            '-Dtransitive=false'], check=True)
+        subprocess.run(['unzip', '-o', '-q', jar, 'linux-x64/*', '-d', os.path.join(opts.out, 'lib')], check=True)
+        PROFILE['lib'] = glob.glob(os.path.join(opts.out, 'lib', 'linux-x64', 'libasyncProfiler.so'))[0]
+        PROFILE['out'] = opts.out
     qfile = os.path.join(rundir, 'queries.txt')
     with open(qfile, 'w') as f:
         f.write(f'{NAME} A\n')
@@ -207,20 +267,21 @@ def main():
     try:
         start_dnsmasq(procs)
         for rep in range(opts.reps):
-            order = list(TARGETS)[rep % 3:] + list(TARGETS)[:rep % 3]
+            order = targets[rep % len(targets):] + targets[:rep % len(targets)]
             for target in order:
-                results['rows'].append(measure(procs, target, rundir, opts.seconds, qfile))
-        for target in ('nginx', 'svcproxy'):
-            results['flows'].append(rss_with_flows(procs, target, rundir, opts.flows))
+                results['rows'].append(measure(procs, target, rundir, opts.seconds, qfile, rep))
+        if opts.flows:
+            for target in [t for t in targets if t != 'direct']:
+                results['flows'].append(rss_with_flows(procs, target, rundir, opts.flows))
     finally:
         procs.stop_all()
     table = []
-    for target in TARGETS:
+    for target in targets:
         rows = [r for r in results['rows'] if r['target'] == target]
         med = {k: statistics.median([r[k] for r in rows if r[k] is not None] or [0])
                for k in ('qps', 'latency_ms', 'cpu_us_per_query')}
         table.append((target, med, min(r['qps'] for r in rows), max(r['qps'] for r in rows)))
-    nginx = next(t for t in table if t[0] == 'nginx')[1]
+    nginx = next((t for t in table if t[0] == 'nginx'), (None, {'qps': 0, 'cpu_us_per_query': 0}))[1]
     lines = ['| target | queries/s (median, min–max) | latency ms | proxy CPU µs/query | q/s ÷ nginx | CPU ÷ nginx |',
              '| --- | ---: | ---: | ---: | ---: | ---: |']
     for target, med, lo, hi in table:
