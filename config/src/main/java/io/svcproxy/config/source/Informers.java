@@ -16,21 +16,32 @@ final class Informers {
      * proxy that stops watching serves stale endpoints silently; a stop while not closed is logged as an error.
      */
     static <T> void start(SharedIndexInformer<T> informer, Runnable onChange, BooleanSupplier closed, Logger log) {
+        start(informer, changed -> onChange.run(), onChange, closed, log);
+    }
+
+    /**
+     * Starts {@code informer} as {@link #start(SharedIndexInformer, Runnable, BooleanSupplier, Logger)} does, but
+     * tells which object changed: {@code onChange} takes each object added, deleted, and both the old and the new
+     * one of an update; {@code onSynced} runs after the first full list.
+     */
+    static <T> void start(SharedIndexInformer<T> informer, java.util.function.Consumer<T> onChange, Runnable onSynced,
+                          BooleanSupplier closed, Logger log) {
         String kind = informer.getApiTypeClass().getSimpleName();
         informer.addEventHandler(new ResourceEventHandler<T>() {
             @Override
             public void onAdd(T obj) {
-                onChange.run();
+                onChange.accept(obj);
             }
 
             @Override
             public void onUpdate(T oldObj, T newObj) {
-                onChange.run();
+                onChange.accept(oldObj);
+                onChange.accept(newObj);
             }
 
             @Override
             public void onDelete(T obj, boolean deletedFinalStateUnknown) {
-                onChange.run();
+                onChange.accept(obj);
             }
         });
         informer.exceptionHandler((started, t) -> {
@@ -43,7 +54,7 @@ final class Informers {
         informer.start().whenComplete((ignored, t) -> {
             if (t == null) {
                 log.info("Kubernetes informer synced kind={}", kind);
-                onChange.run();
+                onSynced.run();
             }
         });
         informer.stopped().whenComplete((ignored, t) -> {

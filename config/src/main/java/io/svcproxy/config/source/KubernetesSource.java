@@ -13,10 +13,15 @@ import io.svcproxy.config.ServicePortSpec;
 import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
+import java.util.Collection;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -29,7 +34,10 @@ import org.slf4j.LoggerFactory;
  * Kubernetes Service ports ({@link KubernetesServiceMapper}) after every change.
  *
  * <p>Events are coalesced: a change schedules one recompute {@value #COALESCE_MILLIS} ms later, and every change
- * until it runs joins it. Recomputes and listener calls run on one thread of this source, one at a time. The
+ * until it runs joins it. A recompute maps again only the Services named by the events since the last one (a
+ * Service's own events and those of the slices labelled with its name, found through an informer index), so one
+ * endpoint change costs the mapping of one Service, not of the cluster; the first full list, and a failed
+ * recompute, map everything. Recomputes and listener calls run on one thread of this source, one at a time. The
  * informers re-list and re-watch by themselves after a watch error (the fabric8 reflector backs off and lists
  * again when its resource version is gone); this source retries every exception and logs it, and resyncs every
  * {@value #RESYNC_MINUTES} minutes, which also recomputes.
@@ -52,6 +60,8 @@ public final class KubernetesSource implements AutoCloseable {
 
     static final long COALESCE_MILLIS = 50;
     static final long RESYNC_MINUTES = 5;
+    /** The slice informers' index of slices by the key of their Service. */
+    private static final String BY_SERVICE = "service";
 
     private static final Logger log = LoggerFactory.getLogger(KubernetesSource.class);
 
@@ -60,6 +70,10 @@ public final class KubernetesSource implements AutoCloseable {
     private final Listener listener;
     private final ScheduledExecutorService executor;
     private final AtomicBoolean pending = new AtomicBoolean();
+    /** The Services whose objects changed since the last recompute. */
+    private final Set<ServiceName> dirty = ConcurrentHashMap.newKeySet();
+    /** Whether the next recompute maps every Service (the first list, after a failure). */
+    private final AtomicBoolean everything = new AtomicBoolean(true);
     private final List<SharedIndexInformer<Service>> serviceInformers = new ArrayList<>();
     private final List<SharedIndexInformer<EndpointSlice>> sliceInformers = new ArrayList<>();
     private volatile boolean closed;
@@ -71,7 +85,7 @@ public final class KubernetesSource implements AutoCloseable {
      * out the same objects until a resource changes, so one change maps one Service again, not the cluster, and the
      * Service ports of the others stay the same objects all the way to the reconciler. Source thread only.
      */
-    private Map<String, Mapped> mapped = Map.of();
+    private final TreeMap<ServiceName, Mapped> mapped = new TreeMap<>();
     private boolean lastSynced;
 
     /**
@@ -141,15 +155,32 @@ public final class KubernetesSource implements AutoCloseable {
                 sliceInformers.add(client.discovery().v1().endpointSlices().inNamespace(ns).runnableInformer(resync));
             }
         }
-        List<SharedIndexInformer<?>> all = new ArrayList<>(serviceInformers);
-        all.addAll(sliceInformers);
-        for (SharedIndexInformer<?> informer : all) {
-            start(informer);
+        for (SharedIndexInformer<EndpointSlice> informer : sliceInformers) {
+            informer.addIndexers(Map.of(BY_SERVICE, slice -> {
+                ServiceName name = ServiceName.ofSlice(slice);
+                return name == null ? List.of() : List.of(name.key());
+            }));
+        }
+        for (SharedIndexInformer<Service> informer : serviceInformers) {
+            Informers.start(informer, service -> changed(ServiceName.of(service)), this::changedAll, () -> closed,
+                    log);
+        }
+        for (SharedIndexInformer<EndpointSlice> informer : sliceInformers) {
+            Informers.start(informer, slice -> changed(ServiceName.ofSlice(slice)), this::changedAll, () -> closed,
+                    log);
         }
     }
 
-    private <T> void start(SharedIndexInformer<T> informer) {
-        Informers.start(informer, this::trigger, () -> closed, log);
+    private void changed(ServiceName name) {
+        if (name != null) {
+            dirty.add(name);
+            trigger();
+        }
+    }
+
+    private void changedAll() {
+        everything.set(true);
+        trigger();
     }
 
     /** Returns whether every informer has listed its resources at least once. */
@@ -192,39 +223,22 @@ public final class KubernetesSource implements AutoCloseable {
         }
         try {
             boolean synced = synced();
-            Map<String, List<EndpointSlice>> slices = new HashMap<>();
-            for (SharedIndexInformer<EndpointSlice> informer : sliceInformers) {
-                for (EndpointSlice slice : informer.getStore().list()) {
-                    if (slice.getMetadata() == null || slice.getMetadata().getLabels() == null) {
-                        continue;
-                    }
-                    String service = slice.getMetadata().getLabels().get(KubernetesServiceMapper.SERVICE_NAME_LABEL);
-                    if (service != null) {
-                        slices.computeIfAbsent(slice.getMetadata().getNamespace() + "/" + service,
-                                k -> new ArrayList<>()).add(slice);
-                    }
+            for (ServiceName name : changedSinceLast()) {
+                Service service = serviceNamed(name);
+                if (service == null) {
+                    mapped.remove(name);
+                    continue;
+                }
+                List<EndpointSlice> own = slicesOf(name);
+                Mapped previous = mapped.get(name);
+                if (previous == null || !previous.isOf(service, own)) {
+                    mapped.put(name, new Mapped(service, own, mapper.map(service, own)));
                 }
             }
-            // a stable order, so that an unchanged Service's slices compare as the same list (see Mapped)
-            slices.values().forEach(l -> l.sort(Comparator.comparing(x -> String.valueOf(x.getMetadata().getName()))));
-            List<Service> services = new ArrayList<>();
-            for (SharedIndexInformer<Service> informer : serviceInformers) {
-                services.addAll(informer.getStore().list());
-            }
-            services.sort(Comparator.comparing((Service s) -> String.valueOf(s.getMetadata().getNamespace()))
-                    .thenComparing(s -> String.valueOf(s.getMetadata().getName())));
             List<ServicePortSpec> out = new ArrayList<>();
-            Map<String, Mapped> mapped = new HashMap<>();
-            for (Service service : services) {
-                String key = service.getMetadata().getNamespace() + "/" + service.getMetadata().getName();
-                List<EndpointSlice> own = slices.getOrDefault(key, List.of());
-                Mapped previous = this.mapped.get(key);
-                Mapped m = previous != null && previous.isOf(service, own) ? previous
-                        : new Mapped(service, own, mapper.map(service, own));
-                mapped.put(key, m);
+            for (Mapped m : mapped.values()) {
                 out.addAll(m.servicePorts());
             }
-            this.mapped = mapped;
             if (out.equals(last) && synced == lastSynced) {
                 return;
             }
@@ -233,8 +247,52 @@ public final class KubernetesSource implements AutoCloseable {
             log.debug("Kubernetes services updated servicePorts={} synced={}", out.size(), synced);
             listener.update(last, synced);
         } catch (RuntimeException e) {
+            everything.set(true); // the changes taken for this run may be lost: the next run maps everything
             log.error("Kubernetes recompute failed", e);
         }
+    }
+
+    /** Takes the Services to map again: those changed since the last run, or every one known. */
+    private Collection<ServiceName> changedSinceLast() {
+        Set<ServiceName> names = new TreeSet<>();
+        if (everything.getAndSet(false)) {
+            dirty.clear();
+            names.addAll(mapped.keySet());
+            for (SharedIndexInformer<Service> informer : serviceInformers) {
+                for (Service service : informer.getStore().list()) {
+                    ServiceName name = ServiceName.of(service);
+                    if (name != null) {
+                        names.add(name);
+                    }
+                }
+            }
+            return names;
+        }
+        for (Iterator<ServiceName> it = dirty.iterator(); it.hasNext(); ) {
+            names.add(it.next());
+            it.remove(); // an event after this runs the next recompute
+        }
+        return names;
+    }
+
+    private Service serviceNamed(ServiceName name) {
+        for (SharedIndexInformer<Service> informer : serviceInformers) {
+            Service service = informer.getStore().getByKey(name.key());
+            if (service != null) {
+                return service;
+            }
+        }
+        return null;
+    }
+
+    /** The Service's slices, in a stable order, so that unchanged slices compare as the same list (see Mapped). */
+    private List<EndpointSlice> slicesOf(ServiceName name) {
+        List<EndpointSlice> slices = new ArrayList<>();
+        for (SharedIndexInformer<EndpointSlice> informer : sliceInformers) {
+            slices.addAll(informer.getIndexer().byIndex(BY_SERVICE, name.key()));
+        }
+        slices.sort(Comparator.comparing(x -> String.valueOf(x.getMetadata().getName())));
+        return slices;
     }
 
     /** Returns the zone label of the named Node, or {@code null} when there is no name or it cannot be read. */
@@ -258,6 +316,34 @@ public final class KubernetesSource implements AutoCloseable {
 
     private static String emptyToNull(String s) {
         return s == null || s.isEmpty() ? null : s;
+    }
+
+    /** A Service's namespace and name; ordered as the list of Service ports is. */
+    private record ServiceName(String namespace, String name) implements Comparable<ServiceName> {
+        static ServiceName of(Service service) {
+            return service.getMetadata() == null ? null
+                    : new ServiceName(service.getMetadata().getNamespace(), service.getMetadata().getName());
+        }
+
+        /** The Service a slice belongs to (its {@code kubernetes.io/service-name} label), or {@code null}. */
+        static ServiceName ofSlice(EndpointSlice slice) {
+            if (slice.getMetadata() == null || slice.getMetadata().getLabels() == null) {
+                return null;
+            }
+            String service = slice.getMetadata().getLabels().get(KubernetesServiceMapper.SERVICE_NAME_LABEL);
+            return service == null ? null : new ServiceName(slice.getMetadata().getNamespace(), service);
+        }
+
+        /** The informers' key of the Service ({@code namespace/name}). */
+        String key() {
+            return namespace + "/" + name;
+        }
+
+        @Override
+        public int compareTo(ServiceName o) {
+            int c = String.valueOf(namespace).compareTo(String.valueOf(o.namespace));
+            return c != 0 ? c : String.valueOf(name).compareTo(String.valueOf(o.name));
+        }
     }
 
     /** A Service and its slices, as the informers gave them, and the Service ports they map to. */

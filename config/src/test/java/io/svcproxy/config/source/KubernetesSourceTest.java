@@ -111,6 +111,43 @@ class KubernetesSourceTest {
     }
 
     @Test
+    void aChangeMapsOnlyItsServiceAndASliceMovingBetweenServicesLeavesOneForTheOther() {
+        source = new KubernetesSource(client, DEFAULT_NS, recorder);
+        source.start();
+        client.services().resource(web()).create();
+        client.services().resource(named(web(), "api", "127.0.10.11")).create();
+        client.discovery().v1().endpointSlices().resource(slice("web-abc", "web", "IPv4", Map.of("http", 8080),
+                ep("127.0.1.1"))).create();
+        client.discovery().v1().endpointSlices().resource(slice("api-abc", "api", "IPv4", Map.of("http", 8080),
+                ep("127.0.2.1"))).create();
+        Update both = recorder.await(u -> u.synced() && u.servicePorts().size() == 2
+                && u.servicePorts().stream().allMatch(p -> p.endpoints().size() == 1));
+        ServicePortSpec api = both.servicePorts().get(0);
+        assertThat(api.service().name()).isEqualTo("api"); // ordered by namespace, then name
+
+        // web's slice changes: api's Service port is the very object it was (not mapped again)
+        client.discovery().v1().endpointSlices().resource(slice("web-abc", "web", "IPv4", Map.of("http", 8080),
+                ep("127.0.1.1"), ep("127.0.1.2"))).update();
+        Update scaled = recorder.await(u -> u.servicePorts().get(1).endpoints().size() == 2);
+        assertThat(scaled.servicePorts().get(0)).isSameAs(api);
+
+        // the slice is relabelled to api: web loses its endpoints, api gains them
+        client.discovery().v1().endpointSlices().resource(slice("web-abc", "api", "IPv4", Map.of("http", 8080),
+                ep("127.0.1.1"), ep("127.0.1.2"))).update();
+        Update moved = recorder.await(u -> u.servicePorts().get(1).endpoints().isEmpty());
+        assertThat(moved.servicePorts().get(0).endpoints()).hasSize(3);
+
+        client.services().inNamespace("default").withName("api").delete();
+        Update deleted = recorder.await(u -> u.servicePorts().size() == 1);
+        assertThat(deleted.servicePorts().get(0).service().name()).isEqualTo("web");
+    }
+
+    private static Service named(Service service, String name, String clusterIP) {
+        return new ServiceBuilder(service).editMetadata().withName(name).endMetadata().editSpec()
+                .withClusterIP(clusterIP).withClusterIPs(clusterIP).endSpec().build();
+    }
+
+    @Test
     void followsAServiceChangingItsPorts() {
         source = new KubernetesSource(client, DEFAULT_NS, recorder);
         source.start();

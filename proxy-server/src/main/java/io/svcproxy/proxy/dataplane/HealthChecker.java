@@ -24,7 +24,6 @@ import org.slf4j.LoggerFactory;
  */
 final class HealthChecker implements Runnable {
     private static final Logger log = LoggerFactory.getLogger(HealthChecker.class);
-    private static final long IDLE_MILLIS = 1000;
 
     private final ServicePort port;
     private final EventLoop loop;
@@ -54,13 +53,36 @@ final class HealthChecker implements Runnable {
         });
     }
 
+    /**
+     * Makes the checker look at the spec in force again, after the port's spec or endpoints changed: checks that
+     * were turned on start now; checks turned off forget their verdicts now. Any thread.
+     */
+    void wake() {
+        loop.execute(() -> {
+            if (stopped) {
+                return;
+            }
+            boolean off = port.spec().service().healthCheck() == null;
+            if (next == null || off) {
+                if (next != null) {
+                    next.cancel(false);
+                }
+                run();
+            }
+        });
+    }
+
+    /**
+     * One round, on the loop. With checks off there is no next round (a port without checks costs no timer:
+     * 10,000 of them would otherwise wake every second); {@link #wake()} starts the rounds again.
+     */
     @Override
     public void run() {
+        next = null;
         if (stopped) {
             return;
         }
         HealthCheckSpec spec = port.spec().service().healthCheck();
-        long delay = IDLE_MILLIS;
         if (spec == null) {
             boolean changed = false;
             for (BackendState b : port.backendSet().backends()) {
@@ -71,15 +93,14 @@ final class HealthChecker implements Runnable {
             if (changed) {
                 port.healthChanged();
             }
-        } else {
-            for (BackendState b : port.backendSet().backends()) {
-                if (b.state() != BackendState.State.DRAINING && b.counters().health().startCheck()) {
-                    check(b, spec);
-                }
-            }
-            delay = spec.interval().toMillis();
+            return;
         }
-        next = loop.schedule(this, delay, TimeUnit.MILLISECONDS);
+        for (BackendState b : port.backendSet().backends()) {
+            if (b.state() != BackendState.State.DRAINING && b.counters().health().startCheck()) {
+                check(b, spec);
+            }
+        }
+        next = loop.schedule(this, spec.interval().toMillis(), TimeUnit.MILLISECONDS);
     }
 
     private void check(BackendState backend, HealthCheckSpec spec) {
@@ -95,6 +116,9 @@ final class HealthChecker implements Runnable {
                     boolean ok = f.isSuccess();
                     if (ok) {
                         f.channel().close();
+                    }
+                    if (port.spec().service().healthCheck() == null) {
+                        return; // turned off while the check was in flight: wake() forgets the verdicts
                     }
                     Boolean change = health.checkResult(ok, spec.rise(), spec.fall());
                     if (stopped || change == null) {

@@ -80,13 +80,16 @@ public final class ListenerManager implements AutoCloseable {
      */
     private void checkFileDescriptors() {
         FdGuard guard = fdGuard;
-        long open = guard.open();
         long max = guard.max();
+        io.svcproxy.config.ProxyLimits limits = settings.limits();
+        boolean paused = admission.fdPaused();
+        if (!paused && max > 0 && guard.openUpperBound() < max * limits.fdPausePercent() / 100) {
+            return; // cannot be near the limit: the listing of every descriptor is not needed
+        }
+        long open = guard.open();
         if (open < 0 || max <= 0) {
             return;
         }
-        io.svcproxy.config.ProxyLimits limits = settings.limits();
-        boolean paused = admission.fdPaused();
         if (!paused && open * 100 >= max * limits.fdPausePercent()) {
             admission.setFdPaused(true);
             fdPauses.increment();
@@ -270,6 +273,10 @@ public final class ListenerManager implements AutoCloseable {
 
     /** Tells the data plane that the endpoint list of {@code port} changed (UDP flows of endpoints that left end). */
     public void endpointsChanged(ServicePort port) {
+        HealthChecker checker = healthCheckers.get(port.key());
+        if (checker != null) {
+            checker.wake();
+        }
         UdpListener udp = udpListeners.get(port.key());
         if (udp != null) {
             udp.endpointsChanged();

@@ -61,6 +61,12 @@ public final class Reconciler {
     private io.svcproxy.config.NodeSettings appliedNode;
     /** Service ports some of whose other addresses could not be bound: looked at again at each apply. */
     private final Set<ServiceKey> addressesToRetry = new java.util.HashSet<>();
+    /**
+     * The Service ports {@link #sweep()} looks after: those with an endpoint draining, ejected or failing its
+     * checks, and those with session affinity. The others have nothing to do between changes, so housekeeping
+     * costs what is happening, not the size of the cluster.
+     */
+    private final Set<ServiceKey> attention = new java.util.HashSet<>();
 
     public Reconciler(ServiceTable table, ListenerManager listeners, ProxyMetrics metrics, LongSupplier nanoTime) {
         this(table, listeners, metrics, nanoTime, ClusterIpHolder.NONE);
@@ -103,6 +109,7 @@ public final class Reconciler {
                 table.remove(key);
                 drainingSince.remove(key);
                 addressesToRetry.remove(key);
+                attention.remove(key);
                 if (!port.connections().isEmpty()) {
                     removedPorts.add(new Removed(port, nanoTime.getAsLong() + drainTimeout.toNanos()));
                 }
@@ -137,6 +144,7 @@ public final class Reconciler {
                             existing.serviceLabel(), existing.portLabel(), service.scheduler(), backends);
                     dropDrained(existing);
                 }
+                lookAfter(existing);
                 setAddresses(existing, spec, failures);
                 continue;
             }
@@ -160,6 +168,7 @@ public final class Reconciler {
                 continue;
             }
             table.put(port);
+            lookAfter(port);
             setAddresses(port, spec, failures);
             metrics.servicePortAdded(port);
             log.info("Added service port service={} port={} scheduler={} endpoints={}", port.serviceLabel(),
@@ -246,9 +255,21 @@ public final class Reconciler {
             log.info("{} service={} port={} endpoints={}", event, port.serviceLabel(), port.portLabel(), backends);
             trackDraining(port.key(), backends);
             dropDrained(port);
+            lookAfter(port);
             return;
         }
         trackDraining(port.key(), backends);
+        lookAfter(port);
+    }
+
+    /** Puts the port in the housekeeping's set when it has something to look after, or takes it out. */
+    private void lookAfter(ServicePort port) {
+        if (drainingSince.containsKey(port.key()) || anyOutOfService(port)
+                || port.spec().service().sessionAffinity().clientIp()) {
+            attention.add(port.key());
+        } else {
+            attention.remove(port.key());
+        }
     }
 
     /**
@@ -337,11 +358,16 @@ public final class Reconciler {
     /**
      * Housekeeping, run periodically: drops draining endpoints whose connections have all ended, closes the
      * connections of endpoints and Service ports that drained longer than {@code drainTimeout}, and expires
-     * session affinity entries.
+     * session affinity entries. It visits only the ports with something to look after (see {@link #attention}).
      */
     public synchronized void sweep() {
         long now = nanoTime.getAsLong();
-        for (ServicePort port : table.unordered()) {
+        for (ServiceKey key : List.copyOf(attention)) {
+            ServicePort port = table.get(key);
+            if (port == null) {
+                attention.remove(key);
+                continue;
+            }
             port.backendSet().expireAffinity();
             Map<String, Long> since = drainingSince.getOrDefault(port.key(), Map.of());
             for (Map.Entry<String, Long> e : since.entrySet()) {
@@ -354,10 +380,11 @@ public final class Reconciler {
                 }
             }
             boolean returned = returnEjected(port, nanoTime.getAsLong());
-            // the list is built again only where something may have changed: a port of healthy endpoints with
-            // nothing draining costs one pass over its endpoints, so housekeeping stays cheap at 10,000 Services
+            // the list is built again only where something may have changed
             if (returned || !since.isEmpty() || anyOutOfService(port)) {
-                republish(port, "Endpoints drained or returned");
+                republish(port, "Endpoints drained or returned"); // looks after the port again
+            } else {
+                lookAfter(port);
             }
         }
         List<Removed> drained = new ArrayList<>();

@@ -507,6 +507,27 @@ class FaultInjectionTest {
     }
 
     @Test
+    void healthChecksTurnedOnByAReloadStartAndTurnedOffForgetTheirVerdict() throws Exception {
+        FaultyBackend a = backend("127.0.0.11", Fault.ECHO, 0);
+        int deadB = DataPlaneTest.closedPort("127.0.0.12");
+        String eps = endpoints(a) + "      - {ip: 127.0.0.12, port: " + deadB + "}\n";
+        String checks = "    healthCheck: {interval: 100ms, timeout: 100ms, rise: 1, fall: 1}\n";
+        fixture.proxy(config("  outlierDetection: {consecutiveFailures: 0}\n", service("web", VIP, "", eps)));
+        // no checks: a port without them runs no rounds, so the dead endpoint stays in the list
+        Thread.sleep(300);
+        assertThat(port(VIP).backendSet().backends()).allSatisfy(
+                x -> assertThat(x.state()).isEqualTo(BackendState.State.READY));
+        fixture.server().reload(ConfigLoader.parse(config("  outlierDetection: {consecutiveFailures: 0}\n",
+                service("web", VIP, checks, eps)), "test.yaml"));
+        await().atMost(Duration.ofSeconds(5)).until(() -> port(VIP).backendSet().backends().get(1).state()
+                == BackendState.State.UNHEALTHY);
+        fixture.server().reload(ConfigLoader.parse(config("  outlierDetection: {consecutiveFailures: 0}\n",
+                service("web", VIP, "", eps)), "test.yaml"));
+        await().atMost(Duration.ofSeconds(5)).until(() -> port(VIP).backendSet().backends().stream()
+                .allMatch(x -> x.state() == BackendState.State.READY && x.weight() == 1));
+    }
+
+    @Test
     void whenEveryEndpointFailsItsChecksAllAreStillTried() throws Exception {
         int deadA = DataPlaneTest.closedPort("127.0.0.11");
         int deadB = DataPlaneTest.closedPort("127.0.0.12");
