@@ -22,16 +22,18 @@ import java.util.stream.IntStream;
 
 /**
  * The cluster in the fabric8 mock API server (CRUD mode, in this JVM, on 127.0.0.1): one Service and one
- * EndpointSlice per Service; svcproxy watches it through a kubeconfig. A change replaces one EndpointSlice.
+ * EndpointSlice per Service; svcproxy watches it through a kubeconfig. A change replaces one EndpointSlice; the
+ * changes reach svcproxy as MODIFIED events on its slice watch ({@link SliceWatchStream}).
  */
 final class KubernetesRun extends Run {
     private final KubernetesMockServer server;
     private final KubernetesClient client;
+    private final SliceWatchStream watch = new SliceWatchStream(new KubernetesCrudDispatcher());
 
     KubernetesRun(Cluster cluster, ScaleBench.Options options) throws IOException {
         super(cluster, options);
-        server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
-                new KubernetesCrudDispatcher(), false);
+        server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), watch,
+                false);
         server.init(InetAddress.getByName("127.0.0.1"), 0);
         client = server.createClient();
     }
@@ -93,14 +95,22 @@ final class KubernetesRun extends Run {
                 .withTerminating(false).endConditions().endEndpoint().build();
     }
 
+    /** Writes the change to the server's store (for a later list) and to the watch svcproxy follows. */
     @Override
     void pointProbe(String ip) {
-        client.discovery().v1().endpointSlices().inNamespace("default").resource(probeSlice(ip)).update();
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (!watch.watching() && System.nanoTime() < deadline) {
+            ScaleBench.sleep(10);
+        }
+        EndpointSlice slice = client.discovery().v1().endpointSlices().inNamespace("default")
+                .resource(probeSlice(ip)).update();
+        watch.modified(slice);
     }
 
+    /** The burst's change: on the watch stream only (see {@link SliceWatchStream}). */
     @Override
     void changeService(int i, int generation) {
-        client.discovery().v1().endpointSlices().inNamespace("default").resource(slice(i, generation)).update();
+        watch.modified(slice(i, generation));
     }
 
     @Override

@@ -23,6 +23,8 @@ import java.util.Random;
 abstract class Run implements AutoCloseable {
     /** How long the idle cost is measured, with the cluster in place and nothing changing. */
     private static final long IDLE_MILLIS = 10_000;
+    /** Changes made and not measured, before the idle cost and the measured changes. */
+    private static final int WARMUP_CHANGES = 20;
     final Cluster cluster;
     final ScaleBench.Options options;
     final Probe probe;
@@ -75,6 +77,12 @@ abstract class Run implements AutoCloseable {
         r.put("rssMiB", ScaleBench.round(stats.rssKiB() / 1024.0));
         r.put("cpuSecondsToReady", ScaleBench.round(stats.cpuSeconds()));
 
+        // unmeasured changes first: the JIT compiles the change path (in a cold process the compiler threads
+        // spent more CPU than the changes themselves)
+        for (int k = 0; k < WARMUP_CHANGES; k++) {
+            flipProbe();
+            ScaleBench.sleep(100);
+        }
         // the cost of holding the cluster with nothing changing (housekeeping, timers, watches): without it, the
         // CPU per change below would count whatever runs periodically over every Service
         double idleBefore = stats.cpuSeconds();
@@ -87,11 +95,7 @@ abstract class Run implements AutoCloseable {
         double cpuBefore = stats.cpuSeconds();
         long changesStart = System.nanoTime();
         for (int k = 0; k < options.changes(); k++) {
-            String next = probeTarget.equals(Probe.A) ? Probe.B : Probe.A;
-            long t = System.nanoTime();
-            pointProbe(next);
-            probeTarget = next;
-            latencies.add(Probe.waitFor(next.equals(Probe.A) ? "a" : "b", t, 30_000));
+            latencies.add(flipProbe());
             ScaleBench.sleep(300); // one change at a time: the next one is not coalesced with this one
         }
         double cpu = stats.cpuSeconds() - cpuBefore;
@@ -164,6 +168,15 @@ abstract class Run implements AutoCloseable {
         r.put("burstRatePerSecond", ScaleBench.round(done.get() / seconds));
         r.put("burstLagMillis", ScaleBench.round(lag));
         r.put("burstCpuCores", ScaleBench.round(cpu / ((System.nanoTime() - start) / 1e9)));
+    }
+
+    /** Points the probe Service at its other backend; returns the milliseconds until a connection gets there. */
+    private double flipProbe() throws Exception {
+        String next = probeTarget.equals(Probe.A) ? Probe.B : Probe.A;
+        long t = System.nanoTime();
+        pointProbe(next);
+        probeTarget = next;
+        return Probe.waitFor(next.equals(Probe.A) ? "a" : "b", t, 30_000);
     }
 
     private double waitReady(long start, long timeoutMillis) throws IOException, InterruptedException {

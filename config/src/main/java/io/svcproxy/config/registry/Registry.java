@@ -45,6 +45,13 @@ public final class Registry {
     private List<ServicePortSpec> resolved = List.of();
     private Map<ServicePortSpec, ServicePortSpec> named = new IdentityHashMap<>();
     private String namedWith;
+    /**
+     * The Kubernetes list of the last publish, and in the same places what each became in the merged state
+     * ({@code null} where the config file serves the key): when the next list replaces Service ports in their
+     * places (the common change: endpoints of existing Services), only those are looked at.
+     */
+    private List<ServicePortSpec> publishedIn = List.of();
+    private List<ServicePortSpec> publishedOut = List.of();
 
     /**
      * @param kubernetesExpected whether a Kubernetes source will report; until it has synced, the state is not
@@ -100,30 +107,20 @@ public final class Registry {
     }
 
     private void publish() {
-        if (resolvedFrom != config) {
-            resolved = ServicePorts.resolve(config);
-            resolvedFrom = config;
-        }
-        List<ServicePortSpec> merged = new ArrayList<>(resolved);
-        Set<ServiceKey> keys = new HashSet<>();
-        merged.forEach(spec -> keys.add(spec.key()));
         String scheduler = config.proxy().scheduler();
-        Map<ServicePortSpec, ServicePortSpec> named = new IdentityHashMap<>();
-        for (ServicePortSpec spec : kubernetes) {
-            if (!keys.add(spec.key())) {
-                log.warn("Kubernetes service port ignored: the config file serves its address service={} "
-                        + "address={}", spec.service().qualifiedName(), spec.key());
-                continue;
-            }
-            ServicePortSpec n = scheduler.equals(namedWith) ? this.named.get(spec) : null;
-            if (n == null) {
-                n = withDefaultScheduler(spec, scheduler);
-            }
-            named.put(spec, n);
-            merged.add(n);
+        List<ServicePortSpec> out = resolvedFrom == config && scheduler.equals(namedWith) ? inPlace(scheduler) : null;
+        if (out == null) {
+            out = mergeAll(scheduler);
         }
-        this.named = named;
-        this.namedWith = scheduler;
+        publishedIn = kubernetes;
+        publishedOut = out;
+        List<ServicePortSpec> merged = new ArrayList<>(resolved.size() + out.size());
+        merged.addAll(resolved);
+        for (ServicePortSpec spec : out) {
+            if (spec != null) {
+                merged.add(spec);
+            }
+        }
         boolean synced = (!kubernetesExpected || kubernetesSynced)
                 && (!kubernetesIngressesExpected || kubernetesIngressesSynced);
         List<IngressSpec> ingresses = new ArrayList<>(config.ingresses());
@@ -134,6 +131,75 @@ public final class Registry {
         }
         current = new DesiredState(current == null ? 1 : current.version() + 1, config, merged, synced, ingresses);
         listener.accept(current);
+    }
+
+    /**
+     * The Kubernetes part of the merged state when the new list only replaces Service ports in their places,
+     * each by one of the same key (the config file and the default scheduler unchanged): the ports in the same
+     * places are the very objects and keep what they became; or {@code null} when the list changed otherwise.
+     * Costs a walk of references, not a hash of every key.
+     */
+    private List<ServicePortSpec> inPlace(String scheduler) {
+        if (current == null || kubernetes.size() != publishedIn.size()) {
+            return null;
+        }
+        List<ServicePortSpec> out = null;
+        for (int i = 0; i < kubernetes.size(); i++) {
+            ServicePortSpec spec = kubernetes.get(i);
+            ServicePortSpec before = publishedIn.get(i);
+            if (spec == before) {
+                continue;
+            }
+            if (!spec.key().equals(before.key())) {
+                return null;
+            }
+            if (out == null) {
+                out = new ArrayList<>(publishedOut);
+            }
+            ServicePortSpec was = publishedOut.get(i);
+            named.remove(before);
+            if (was == null) {
+                ignored(spec); // the config file still serves the key
+            } else {
+                ServicePortSpec n = withDefaultScheduler(spec, scheduler);
+                named.put(spec, n);
+                out.set(i, n);
+            }
+        }
+        return out == null ? publishedOut : out;
+    }
+
+    /** The Kubernetes part of the merged state, every Service port looked at (a key served twice: first wins). */
+    private List<ServicePortSpec> mergeAll(String scheduler) {
+        if (resolvedFrom != config) {
+            resolved = ServicePorts.resolve(config);
+            resolvedFrom = config;
+        }
+        List<ServicePortSpec> out = new ArrayList<>(kubernetes.size());
+        Set<ServiceKey> keys = new HashSet<>();
+        resolved.forEach(spec -> keys.add(spec.key()));
+        Map<ServicePortSpec, ServicePortSpec> named = new IdentityHashMap<>();
+        for (ServicePortSpec spec : kubernetes) {
+            if (!keys.add(spec.key())) {
+                ignored(spec);
+                out.add(null);
+                continue;
+            }
+            ServicePortSpec n = scheduler.equals(namedWith) ? this.named.get(spec) : null;
+            if (n == null) {
+                n = withDefaultScheduler(spec, scheduler);
+            }
+            named.put(spec, n);
+            out.add(n);
+        }
+        this.named = named;
+        this.namedWith = scheduler;
+        return out;
+    }
+
+    private static void ignored(ServicePortSpec spec) {
+        log.warn("Kubernetes service port ignored: the config file serves its address service={} address={}",
+                spec.service().qualifiedName(), spec.key());
     }
 
     private static ServicePortSpec withDefaultScheduler(ServicePortSpec spec, String scheduler) {

@@ -1,9 +1,7 @@
 package io.svcproxy.proxy.reconcile;
 
-import io.svcproxy.balancer.Backends;
 import io.svcproxy.balancer.BackendSet;
 import io.svcproxy.balancer.BackendState;
-import io.svcproxy.config.EndpointTarget;
 import io.svcproxy.config.ServiceKey;
 import io.svcproxy.config.ServicePortSpec;
 import io.svcproxy.config.ServiceSpec;
@@ -67,6 +65,9 @@ public final class Reconciler {
      * costs what is happening, not the size of the cluster.
      */
     private final Set<ServiceKey> attention = new java.util.HashSet<>();
+    /** The list applied last, and whether its keys were all different (see {@link #replacedInPlace}). */
+    private List<ServicePortSpec> applied;
+    private boolean appliedUnique;
 
     public Reconciler(ServiceTable table, ListenerManager listeners, ProxyMetrics metrics, LongSupplier nanoTime) {
         this(table, listeners, metrics, nanoTime, ClusterIpHolder.NONE);
@@ -98,10 +99,58 @@ public final class Reconciler {
      */
     public synchronized List<BindException> apply(List<ServicePortSpec> desired, Duration drainTimeout) {
         this.drainTimeout = drainTimeout;
+        io.svcproxy.config.NodeSettings node = listeners.settings().node();
+        List<ServicePortSpec> replaced = node.equals(appliedNode) ? replacedInPlace(desired) : null;
+        List<BindException> failures = new ArrayList<>();
+        if (replaced != null) {
+            for (ServicePortSpec spec : replaced) {
+                applyOne(spec, true, failures);
+            }
+        } else {
+            applyAll(desired, node, failures);
+        }
+        applied = List.copyOf(desired);
+        table.setVersion(table.version() + 1);
+        return failures;
+    }
+
+    /**
+     * Returns the Service ports of {@code desired} that replace, in their places, those of the list applied last
+     * (same key, same external and LoadBalancer IPs: the common change, endpoints of Services that stay), or
+     * {@code null} when the list changed otherwise or the last apply left something to do again. A walk of
+     * references: a change costs its own ports, not a pass over every key of the cluster.
+     */
+    private List<ServicePortSpec> replacedInPlace(List<ServicePortSpec> desired) {
+        if (applied == null || !appliedUnique || desired.size() != applied.size()
+                || table.keys().size() != applied.size() || !addressesToRetry.isEmpty()) {
+            return null;
+        }
+        List<ServicePortSpec> replaced = new ArrayList<>();
+        for (int i = 0; i < desired.size(); i++) {
+            ServicePortSpec spec = desired.get(i);
+            ServicePortSpec before = applied.get(i);
+            if (spec == before) {
+                continue;
+            }
+            if (!spec.key().equals(before.key())
+                    || !spec.service().exposure().externalIPs().equals(before.service().exposure().externalIPs())
+                    || !spec.service().exposure().loadBalancerIPs().equals(
+                            before.service().exposure().loadBalancerIPs())) {
+                return null;
+            }
+            replaced.add(spec);
+        }
+        return replaced;
+    }
+
+    /** Applies the whole list: unbinds the keys that left, then looks at every Service port wanted. */
+    private void applyAll(List<ServicePortSpec> desired, io.svcproxy.config.NodeSettings node,
+                          List<BindException> failures) {
         Map<ServiceKey, ServicePortSpec> wanted = new LinkedHashMap<>();
         for (ServicePortSpec spec : desired) {
             wanted.putIfAbsent(spec.key(), spec);
         }
+        appliedUnique = wanted.size() == desired.size();
         for (ServiceKey key : List.copyOf(table.keys())) {
             if (!wanted.containsKey(key)) {
                 ServicePort port = table.get(key);
@@ -119,64 +168,65 @@ public final class Reconciler {
                 releaseClusterIp(key.clusterIP());
             }
         }
-        List<BindException> failures = new ArrayList<>();
         Set<InetAddress> external = holdExternalAddresses(wanted.values(), failures);
-        io.svcproxy.config.NodeSettings node = listeners.settings().node();
         boolean sameNode = node.equals(appliedNode);
         appliedNode = node;
         for (ServicePortSpec spec : wanted.values()) {
-            ServiceSpec service = spec.service();
-            ServicePort existing = table.get(spec.key());
-            if (existing != null && existing.spec() == spec && sameNode && !addressesToRetry.contains(spec.key())) {
-                continue; // the very spec in force (the sources keep what did not change): nothing to do
-            }
-            if (existing != null) {
-                BackendSet previous = existing.backendSet();
-                List<BackendState> backends = backends(previous.backends(), spec.endpoints());
-                BackendSet next = previous.update(service.scheduler(), service.schedulerFlags(),
-                        service.sessionAffinity(), backends);
-                trackDraining(spec.key(), backends);
-                if (next != previous || !existing.spec().equals(spec)) {
-                    existing.update(spec, next);
-                    listeners.endpointsChanged(existing);
-                    metrics.servicePortChanged(existing);
-                    log.info("Updated service port service={} port={} scheduler={} endpoints={}",
-                            existing.serviceLabel(), existing.portLabel(), service.scheduler(), backends);
-                    dropDrained(existing);
-                }
-                lookAfter(existing);
-                setAddresses(existing, spec, failures);
-                continue;
-            }
-            List<BackendState> backends = backends(List.of(), spec.endpoints());
-            BackendSet set = BackendSet.of(service.scheduler(), service.schedulerFlags(), service.sessionAffinity(),
-                    backends, nanoTime);
-            ServicePort port = new ServicePort(spec, set);
-            port.setHealthListener(p -> healthExecutor.execute(() -> publishHealth(p)));
-            try {
-                try {
-                    clusterIps.add(spec.key().clusterIP());
-                } catch (IOException e) {
-                    throw new BindException(spec.key().toString(), e);
-                }
-                listeners.bind(port);
-            } catch (BindException e) {
-                log.error("Cannot serve service={} port={}: {}", port.serviceLabel(), port.portLabel(),
-                        e.getMessage());
-                failures.add(e);
-                releaseClusterIp(spec.key().clusterIP());
-                continue;
-            }
-            table.put(port);
-            lookAfter(port);
-            setAddresses(port, spec, failures);
-            metrics.servicePortAdded(port);
-            log.info("Added service port service={} port={} scheduler={} endpoints={}", port.serviceLabel(),
-                    port.portLabel(), service.scheduler(), backends);
+            applyOne(spec, sameNode, failures);
         }
         releaseExternalAddresses(external);
-        table.setVersion(table.version() + 1);
-        return failures;
+    }
+
+    /** Makes one Service port serve {@code spec}: updates the port in force, or binds a new one. */
+    private void applyOne(ServicePortSpec spec, boolean sameNode, List<BindException> failures) {
+        ServiceSpec service = spec.service();
+        ServicePort existing = table.get(spec.key());
+        if (existing != null && existing.spec() == spec && sameNode && !addressesToRetry.contains(spec.key())) {
+            return; // the very spec in force (the sources keep what did not change): nothing to do
+        }
+        if (existing != null) {
+            BackendSet previous = existing.backendSet();
+            List<BackendState> backends = EndpointList.of(previous.backends(), spec.endpoints());
+            BackendSet next = previous.update(service.scheduler(), service.schedulerFlags(),
+                    service.sessionAffinity(), backends);
+            trackDraining(spec.key(), backends);
+            if (next != previous || !existing.spec().equals(spec)) {
+                existing.update(spec, next);
+                listeners.endpointsChanged(existing);
+                metrics.servicePortChanged(existing);
+                log.info("Updated service port service={} port={} scheduler={} endpoints={}",
+                        existing.serviceLabel(), existing.portLabel(), service.scheduler(), backends);
+                dropDrained(existing);
+            }
+            lookAfter(existing);
+            setAddresses(existing, spec, failures);
+            return;
+        }
+        List<BackendState> backends = EndpointList.of(List.of(), spec.endpoints());
+        BackendSet set = BackendSet.of(service.scheduler(), service.schedulerFlags(), service.sessionAffinity(),
+                backends, nanoTime);
+        ServicePort port = new ServicePort(spec, set);
+        port.setHealthListener(p -> healthExecutor.execute(() -> publishHealth(p)));
+        try {
+            try {
+                clusterIps.add(spec.key().clusterIP());
+            } catch (IOException e) {
+                throw new BindException(spec.key().toString(), e);
+            }
+            listeners.bind(port);
+        } catch (BindException e) {
+            log.error("Cannot serve service={} port={}: {}", port.serviceLabel(), port.portLabel(),
+                    e.getMessage());
+            failures.add(e);
+            releaseClusterIp(spec.key().clusterIP());
+            return;
+        }
+        table.put(port);
+        lookAfter(port);
+        setAddresses(port, spec, failures);
+        metrics.servicePortAdded(port);
+        log.info("Added service port service={} port={} scheduler={} endpoints={}", port.serviceLabel(),
+                port.portLabel(), service.scheduler(), backends);
     }
 
     /** Binds the port's other addresses; one that failed is tried again at the next apply. */
@@ -245,8 +295,8 @@ public final class Reconciler {
     /** Builds the list of {@code port} again from its spec and the endpoints' health; swaps it in when it changed. */
     private void republish(ServicePort port, String event) {
         BackendSet previous = port.backendSet();
-        List<BackendState> backends = backends(previous.backends(), port.spec().endpoints());
-        if (!sameElements(backends, previous.backends())) {
+        List<BackendState> backends = EndpointList.of(previous.backends(), port.spec().endpoints());
+        if (!EndpointList.sameElements(backends, previous.backends())) {
             ServiceSpec service = port.spec().service();
             port.update(port.spec(), previous.update(service.scheduler(), service.schedulerFlags(),
                     service.sessionAffinity(), backends));
@@ -280,7 +330,7 @@ public final class Reconciler {
      */
     private void dropDrained(ServicePort port) {
         for (BackendState b : port.backendSet().backends()) {
-            if (b.state() == BackendState.State.DRAINING && !hasConnections(b)) {
+            if (b.state() == BackendState.State.DRAINING && !EndpointList.hasConnections(b)) {
                 republish(port, "Endpoint drained");
                 return;
             }
@@ -294,18 +344,6 @@ public final class Reconciler {
             }
         }
         return false;
-    }
-
-    private static boolean sameElements(List<BackendState> a, List<BackendState> b) {
-        if (a.size() != b.size()) {
-            return false;
-        }
-        for (int i = 0; i < a.size(); i++) {
-            if (a.get(i) != b.get(i)) {
-                return false;
-            }
-        }
-        return true;
     }
 
     /**
@@ -407,59 +445,4 @@ public final class Reconciler {
         }
     }
 
-    /**
-     * Returns the scheduling list for {@code targets}: the usable endpoints with their weights (kube-proxy's
-     * {@code CategorizeEndpoints}: the ready ones, or when none is ready the serving and terminating ones), and
-     * with weight 0 the endpoints that left or are terminating while they still have connections. An endpoint
-     * that stays keeps its counters.
-     */
-    static List<BackendState> backends(List<BackendState> previous, List<EndpointTarget> targets) {
-        Map<String, BackendState> known = new HashMap<>();
-        for (BackendState b : previous) {
-            known.put(b.endpoint(), b);
-        }
-        boolean anyReady = targets.stream().anyMatch(EndpointTarget::ready);
-        // Health: an endpoint ejected or failing its checks is published with weight 0 (IPVS quiesced), unless no
-        // endpoint in service would be left: then all keep their weights (Envoy's panic mode), so that a Service
-        // whose checks all fail still tries its endpoints rather than refusing every client.
-        boolean anyInService = false;
-        for (EndpointTarget t : targets) {
-            BackendState old = known.get(Backends.format(t.ip(), t.port()));
-            boolean usable = anyReady ? t.ready() : t.serving() && t.terminating();
-            if (usable && t.weight() > 0 && (old == null || old.inService())) {
-                anyInService = true;
-                break;
-            }
-        }
-        List<BackendState> list = new ArrayList<>();
-        for (EndpointTarget t : targets) {
-            String endpoint = Backends.format(t.ip(), t.port());
-            BackendState old = known.remove(endpoint);
-            boolean usable = anyReady ? t.ready() : t.serving() && t.terminating();
-            if (usable) {
-                if (old == null) {
-                    list.add(BackendState.of(t.ip(), t.port(), t.weight()));
-                } else if (old.inService()) {
-                    list.add(old.withWeight(t.weight(), BackendState.State.READY));
-                } else {
-                    BackendState.State state = old.counters().health().ejected() ? BackendState.State.EJECTED
-                            : BackendState.State.UNHEALTHY;
-                    list.add(anyInService ? old.outOfService(t.weight(), state) : old.withWeight(t.weight(), state));
-                }
-            } else if (old != null && hasConnections(old)) {
-                list.add(old.withWeight(0, BackendState.State.DRAINING));
-            }
-        }
-        for (BackendState gone : known.values()) {
-            if (hasConnections(gone)) {
-                list.add(gone.withWeight(0, BackendState.State.DRAINING));
-            }
-        }
-        list.sort(Backends.ORDER);
-        return list;
-    }
-
-    private static boolean hasConnections(BackendState b) {
-        return b.activeConnections() + b.inactiveConnections() > 0;
-    }
 }

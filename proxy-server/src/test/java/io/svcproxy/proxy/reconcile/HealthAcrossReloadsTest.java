@@ -19,33 +19,33 @@ class HealthAcrossReloadsTest {
 
     @Test
     void anEjectedEndpointStaysEjectedAcrossAReloadWithWeightZeroAndItsNewLastWeight() throws Exception {
-        List<BackendState> first = Reconciler.backends(List.of(), List.of(target("10.0.0.1", 1), target("10.0.0.2", 2)));
+        List<BackendState> first = EndpointList.of(List.of(), List.of(target("127.0.0.1", 1), target("127.0.0.2", 2)));
         first.get(1).counters().health().eject(0, TEN, TEN);
-        List<BackendState> published = Reconciler.backends(first, List.of(target("10.0.0.1", 1), target("10.0.0.2", 2)));
+        List<BackendState> published = EndpointList.of(first, List.of(target("127.0.0.1", 1), target("127.0.0.2", 2)));
         assertThat(published.get(1).state()).isEqualTo(BackendState.State.EJECTED);
         assertThat(published.get(1).weight()).isZero();
         assertThat(published.get(1).lastWeight()).isEqualTo(2);
         // a reload that changes its weight: still ejected, the new weight kept for its return (and mh's slots)
-        List<BackendState> reloaded = Reconciler.backends(published,
-                List.of(target("10.0.0.1", 1), target("10.0.0.2", 5), target("10.0.0.3", 1)));
+        List<BackendState> reloaded = EndpointList.of(published,
+                List.of(target("127.0.0.1", 1), target("127.0.0.2", 5), target("127.0.0.3", 1)));
         assertThat(reloaded.get(1).state()).isEqualTo(BackendState.State.EJECTED);
         assertThat(reloaded.get(1).weight()).isZero();
         assertThat(reloaded.get(1).lastWeight()).isEqualTo(5);
         assertThat(reloaded.get(1).counters()).isSameAs(first.get(1).counters());
         // back: its weight again, the same counters
         reloaded.get(1).counters().health().returnIfDue(TEN.toNanos());
-        List<BackendState> back = Reconciler.backends(reloaded,
-                List.of(target("10.0.0.1", 1), target("10.0.0.2", 5), target("10.0.0.3", 1)));
+        List<BackendState> back = EndpointList.of(reloaded,
+                List.of(target("127.0.0.1", 1), target("127.0.0.2", 5), target("127.0.0.3", 1)));
         assertThat(back.get(1).state()).isEqualTo(BackendState.State.READY);
         assertThat(back.get(1).weight()).isEqualTo(5);
     }
 
     @Test
     void publishingTheSameHealthAgainChangesNothing() throws Exception {
-        List<BackendState> first = Reconciler.backends(List.of(), List.of(target("10.0.0.1", 1), target("10.0.0.2", 1)));
+        List<BackendState> first = EndpointList.of(List.of(), List.of(target("127.0.0.1", 1), target("127.0.0.2", 1)));
         first.get(0).counters().health().checkResult(false, 1, 1);
-        List<BackendState> once = Reconciler.backends(first, List.of(target("10.0.0.1", 1), target("10.0.0.2", 1)));
-        List<BackendState> twice = Reconciler.backends(once, List.of(target("10.0.0.1", 1), target("10.0.0.2", 1)));
+        List<BackendState> once = EndpointList.of(first, List.of(target("127.0.0.1", 1), target("127.0.0.2", 1)));
+        List<BackendState> twice = EndpointList.of(once, List.of(target("127.0.0.1", 1), target("127.0.0.2", 1)));
         assertThat(once.get(0).state()).isEqualTo(BackendState.State.UNHEALTHY);
         assertThat(twice.get(0)).isSameAs(once.get(0));
         assertThat(twice.get(1)).isSameAs(once.get(1));
@@ -53,10 +53,10 @@ class HealthAcrossReloadsTest {
 
     @Test
     void whenNoEndpointWouldBeLeftInServiceAllKeepTheirWeights() throws Exception {
-        List<BackendState> first = Reconciler.backends(List.of(), List.of(target("10.0.0.1", 1), target("10.0.0.2", 3)));
+        List<BackendState> first = EndpointList.of(List.of(), List.of(target("127.0.0.1", 1), target("127.0.0.2", 3)));
         first.get(0).counters().health().checkResult(false, 1, 1);
         first.get(1).counters().health().eject(0, TEN, TEN);
-        List<BackendState> panic = Reconciler.backends(first, List.of(target("10.0.0.1", 1), target("10.0.0.2", 3)));
+        List<BackendState> panic = EndpointList.of(first, List.of(target("127.0.0.1", 1), target("127.0.0.2", 3)));
         assertThat(panic).extracting(BackendState::weight).containsExactly(1, 3);
         assertThat(panic).extracting(BackendState::state)
                 .containsExactly(BackendState.State.UNHEALTHY, BackendState.State.EJECTED);
