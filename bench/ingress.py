@@ -16,7 +16,13 @@ the proxy afresh, warms it up with the same load, then records requests per seco
 10,000 requests (utime+stime of its process group, from /proc).
 
     bench/ingress.py [--seconds 10] [--warmup 8] [--reps 3] [--rows http,close,h2] [--only svcproxy,nginx,haproxy]
-                     [--jar PATH] [--out DIR]
+                     [--jar PATH] [--variant NAME=JAR ...] [--out DIR]
+
+A/B of svcproxy builds in one run: each --variant NAME=JAR adds a target svcproxy-NAME started with that jar (same
+address, same config, same launcher options), measured in turn with the others (the order rotates per repetition),
+e.g. `--only haproxy --variant a=/tmp/base.jar --variant b=proxy-server/target/svcproxy.jar`. Every measurement
+also records the load average and the CPU the rest of the machine used meanwhile (others' share of a core), and
+the proxy's user and system CPU apart; the report gives each svcproxy target's ratios to HAProxy in the same run.
 
 The warm-up is 8 s by default: a JVM's first seconds run interpreted and C1 code. On this (busy, 2-core) machine a
 2 s warm-up gave svcproxy 1.4k keep-alive and 150 h2 req/s in the measured seconds; after ~20 s of load the same
@@ -58,7 +64,7 @@ def start_backends(procs, rundir):
 
 
 def start_proxy(procs, target, rundir, jar, java_opts):
-    ip = TARGETS[target]
+    ip = TARGETS['svcproxy' if is_svcproxy(target) else target]
     if target == 'nginx':
         cfg = os.path.join(rundir, 'nginx-ingress.conf')
         with open(cfg, 'w') as f:
@@ -143,13 +149,17 @@ ingresses:
         env.pop('JAVA_OPTS', None)
         if java_opts is not None:
             env['JAVA_OPTS'] = java_opts
-        p = procs.start('svcproxy-ingress', [os.path.join(ROOT, 'svcproxy'), 'run', '--config', cfg], env=env)
+        p = procs.start(target + '-ingress', [os.path.join(ROOT, 'svcproxy'), 'run', '--config', cfg], env=env)
     bench.wait_listen(ip, PORT, p, timeout=60.0)
     return p
 
 
+def is_svcproxy(target):
+    return target == 'svcproxy' or target.startswith('svcproxy-')
+
+
 def run_load(procs, row, target, seconds):
-    ip = TARGETS[target]
+    ip = TARGETS['svcproxy' if is_svcproxy(target) else target]
     if row in ('http', 'close'):
         argv = ['wrk', '-t2', '-c64', f'-d{seconds}s', '--latency', '-H', f'Host: {HOST}']
         if row == 'close':
@@ -160,7 +170,7 @@ def run_load(procs, row, target, seconds):
         if 'rps' not in r:
             r['error'] = (err or out).strip()[:300]
         return r
-    port = PORT if target == 'svcproxy' else H2C_PORT
+    port = PORT if is_svcproxy(target) else H2C_PORT
     argv = ['h2load', '-c', '8', '-m', '16', '-t', '2', '-D', str(seconds), '--warm-up-time', '1',
             f'--connect-to={ip}:{port}', f'http://{HOST}:{port}/']
     rc, out, err = bench.run_bounded(argv, seconds + 30, procs)
@@ -190,20 +200,72 @@ def parse_h2load(out, err):
     return r
 
 
-def measure(procs, row, target, opts, rundir):
+def group_cpu_split(pgid):
+    """(utime, stime) clock ticks of every live process of a process group."""
+    u = s = 0
+    for pid in bench.group_pids(pgid):
+        try:
+            f = bench._stat_fields(pid)
+            u += int(f[11])
+            s += int(f[12])
+        except (OSError, ValueError, IndexError):
+            pass
+    return u, s
+
+
+def thread_ticks(pgid):
+    """{tid: (comm, utime+stime)} of every live thread of a process group's processes."""
+    out = {}
+    for pid in bench.group_pids(pgid):
+        try:
+            tids = os.listdir(f'/proc/{pid}/task')
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open(f'/proc/{pid}/task/{tid}/stat') as f:
+                    st = f.read()
+                comm = st[st.index('(') + 1:st.rindex(')')]
+                f = st[st.rindex(')') + 2:].split()
+                out[tid] = (comm, int(f[11]) + int(f[12]))
+            except (OSError, ValueError, IndexError):
+                pass
+    return out
+
+
+def jit_free_ticks(before, after):
+    """CPU ticks of the threads other than the JIT compilers between two thread_ticks readings."""
+    return sum(t - before.get(tid, ('', 0))[1] for tid, (comm, t) in after.items() if 'CompilerThre' not in comm)
+
+
+def measure(procs, row, target, opts, rundir, backend):
     t0 = time.monotonic()
-    p = start_proxy(procs, target, rundir, opts.jar, opts.java_opts)
+    jar = opts.variants.get(target, opts.jar)
+    p = start_proxy(procs, target, rundir, jar, opts.java_opts)
     res = {'row': row, 'target': target, 'startup_s': round(time.monotonic() - t0, 2)}
     try:
         run_load(procs, row, target, opts.warmup)   # warm-up, not measured
         time.sleep(0.3)
-        cpu0 = bench.group_cpu_ticks(p.pid)
+        res['loadavg_before'] = os.getloadavg()[0]
+        u0, s0 = group_cpu_split(p.pid)
+        th0 = thread_ticks(p.pid)
+        window = bench.CpuWindow([p.pid, backend.pid])
         r = run_load(procs, row, target, opts.seconds)
-        cpu = (bench.group_cpu_ticks(p.pid) - cpu0) / bench.CLK
+        u1, s1 = group_cpu_split(p.pid)
+        th1 = thread_ticks(p.pid)
+        res['others'] = window.end()
+        res['loadavg_after'] = os.getloadavg()[0]
+        cpu = (u1 + s1 - u0 - s0) / bench.CLK
         res.update(r)
         res['cpu_s'] = cpu
+        res['user_s'] = (u1 - u0) / bench.CLK
+        res['sys_s'] = (s1 - s0) / bench.CLK
         if r.get('requests'):
             res['cpu_per_10k'] = cpu / (r['requests'] / 1e4)
+            # without the JIT compiler threads: what the requests cost once compiled (stable under others' load)
+            res['nojit_per_10k'] = jit_free_ticks(th0, th1) / bench.CLK / (r['requests'] / 1e4)
+            res['user_us_per_req'] = res['user_s'] * 1e6 / r['requests']
+            res['sys_us_per_req'] = res['sys_s'] * 1e6 / r['requests']
         if p.poll() is not None:
             res['error'] = f'{target} exited during the run with {p.returncode}'
     finally:
@@ -212,8 +274,11 @@ def measure(procs, row, target, opts, rundir):
         bench.log(f'ingress {row} {target}: ERROR {res["error"]}')
     else:
         bench.log(f'ingress {row} {target}: {res["rps"]:,.0f} req/s, proxy CPU {res["cpu_s"]:.2f} s'
-                  f' ({res.get("cpu_per_10k", 0):.3f} s per 10k)'
-                  + (f', errors {res.get("socket_errors", 0) + res.get("non2xx", 0) + res.get("failed", 0)}'))
+                  f' ({res.get("cpu_per_10k", 0):.3f} s per 10k, {res.get("nojit_per_10k", 0):.3f} without JIT; user {res.get("user_us_per_req", 0):.1f} +'
+                  f' sys {res.get("sys_us_per_req", 0):.1f} us/req)'
+                  + (f', errors {res.get("socket_errors", 0) + res.get("non2xx", 0) + res.get("failed", 0)}')
+                  + f', load {res["loadavg_before"]:.2f}->{res["loadavg_after"]:.2f},'
+                  f' others {res["others"]["other_pct_core"]}% of a core')
     return res
 
 
@@ -223,26 +288,34 @@ LABELS = {'http': 'keep-alive HTTP/1.1 (wrk -t2 -c64), req/s',
 
 
 def report(results, targets, rows):
-    lines = ['| row | ' + ' | '.join(targets) + ' | CPU s per 10k req: ' + ' / '.join(targets)
-             + (' | req/s ÷ HAProxy (svcproxy) | CPU ÷ HAProxy (svcproxy)' if {'haproxy', 'svcproxy'} <= set(targets)
-                else '') + ' |',
-             '| --- |' + ' ---: |' * (len(targets) + 1) + (' ---: | ---: |' if {'haproxy', 'svcproxy'} <= set(targets)
-                                                           else '')]
+    svc = [t for t in targets if is_svcproxy(t)] if 'haproxy' in targets else []
+    head = ['row'] + targets + ['CPU s per 10k req: ' + ' / '.join(targets),
+                                'without JIT threads: ' + ' / '.join(targets)]
+    for t in svc:
+        head += [f'{t} req/s ÷ HAProxy', f'{t} CPU ÷ HAProxy']
+    head += ['load avg (min–max)', 'others, % of a core (median)']
+    lines = ['| ' + ' | '.join(head) + ' |', '| --- |' + ' ---: |' * (len(head) - 1)]
     for row in rows:
-        med, cpu = {}, {}
+        med, cpu, nojit = {}, {}, {}
         for t in targets:
             ok = [r for r in results if r['row'] == row and r['target'] == t and not r.get('error')]
             if ok:
                 med[t] = statistics.median(r['rps'] for r in ok)
                 cpu[t] = statistics.median(r.get('cpu_per_10k', 0) for r in ok)
+                nojit[t] = statistics.median(r.get('nojit_per_10k', 0) for r in ok)
         cells = [f'{med[t]:,.0f}' if t in med else 'error' for t in targets]
-        line = f'| {LABELS[row]} | ' + ' | '.join(cells) + ' | ' + ' / '.join(
-            f'{cpu[t]:.3f}' if t in cpu else '–' for t in targets)
-        if {'haproxy', 'svcproxy'} <= set(targets):
-            ratio = med['svcproxy'] / med['haproxy'] if 'svcproxy' in med and med.get('haproxy') else None
-            cratio = cpu['svcproxy'] / cpu['haproxy'] if 'svcproxy' in cpu and cpu.get('haproxy') else None
-            line += ' | ' + (f'{ratio:.2f}' if ratio else '–') + ' | ' + (f'{cratio:.2f}' if cratio else '–')
-        lines.append(line + ' |')
+        cells.append(' / '.join(f'{cpu[t]:.3f}' if t in cpu else '–' for t in targets))
+        cells.append(' / '.join(f'{nojit[t]:.3f}' if t in nojit else '–' for t in targets))
+        for t in svc:
+            ratio = med[t] / med['haproxy'] if t in med and med.get('haproxy') else None
+            cratio = cpu[t] / cpu['haproxy'] if t in cpu and cpu.get('haproxy') else None
+            cells += [f'{ratio:.2f}' if ratio else '–', f'{cratio:.2f}' if cratio else '–']
+        mine = [r for r in results if r['row'] == row and 'loadavg_before' in r]
+        loads = [x for r in mine for x in (r['loadavg_before'], r['loadavg_after'])]
+        others = [r['others']['other_pct_core'] for r in mine if r.get('others')]
+        cells.append(f'{min(loads):.2f}–{max(loads):.2f}' if loads else '–')
+        cells.append(f'{statistics.median(others):.0f}' if others else '–')
+        lines.append(f'| {LABELS[row]} | ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines)
 
 
@@ -255,16 +328,28 @@ def main():
     ap.add_argument('--only', default=','.join(TARGETS))
     ap.add_argument('--jar', default=os.environ.get('SVCPROXY_JAR', os.path.join(ROOT, 'proxy-server', 'target',
                                                                                  'svcproxy.jar')))
+    ap.add_argument('--variant', action='append', default=[], metavar='NAME=JAR',
+                    help='an svcproxy build to measure as target svcproxy-NAME (repeatable)')
     ap.add_argument('--out', default=os.path.join(HERE, 'results', 'ingress-' + time.strftime('%Y%m%d-%H%M%S')))
     opts = ap.parse_args()
+    opts.out = os.path.abspath(opts.out)
     opts.java_opts = os.environ.get('SVCPROXY_JAVA_OPTS')   # None: the launcher's defaults
     rows = [r for r in opts.rows.split(',') if r]
     targets = [t for t in opts.only.split(',') if t]
+    opts.variants = {}
+    for v in opts.variant:
+        name, sep, jar = v.partition('=')
+        if not sep or not name or not jar:
+            sys.exit(f'ingress bench: --variant {v} (expected: NAME=JAR)')
+        if not os.path.exists(jar):
+            sys.exit(f'ingress bench: --variant {v}: no such jar')
+        opts.variants['svcproxy-' + name] = os.path.abspath(jar)
+        targets.append('svcproxy-' + name)
     for r in rows:
         if r not in ROWS:
             sys.exit(f'ingress bench: unknown row {r} (expected: {", ".join(ROWS)})')
     for t in targets:
-        if t not in TARGETS:
+        if t not in TARGETS and t not in opts.variants:
             sys.exit(f'ingress bench: unknown target {t} (expected: {", ".join(TARGETS)})')
     for tool in ('wrk', 'h2load', 'nginx', 'haproxy'):
         if not any(os.access(os.path.join(d, tool), os.X_OK) for d in ('/usr/sbin', '/usr/bin')):
@@ -276,16 +361,17 @@ def main():
     procs = bench.Procs(rundir)
     results = []
     try:
-        start_backends(procs, rundir)
-        if 'svcproxy' in targets:
-            # unmeasured: the launcher's first run with a jar and options writes its CDS archive on exit
-            bench.log('svcproxy: first start (writes the class-data-sharing archive)')
-            procs.stop(start_proxy(procs, 'svcproxy', rundir, opts.jar, opts.java_opts))
+        backend = start_backends(procs, rundir)
+        for t in targets:
+            if is_svcproxy(t):
+                # unmeasured: the launcher's first run with a jar and options writes its CDS archive on exit
+                bench.log(f'{t}: first start (writes the class-data-sharing archive)')
+                procs.stop(start_proxy(procs, t, rundir, opts.variants.get(t, opts.jar), opts.java_opts))
         for rep in range(opts.reps):
             order = targets[rep % len(targets):] + targets[:rep % len(targets)]
             for row in rows:
                 for target in order:
-                    results.append(measure(procs, row, target, opts, rundir))
+                    results.append(measure(procs, row, target, opts, rundir, backend))
     finally:
         procs.stop_all()
     text = report(results, targets, rows)

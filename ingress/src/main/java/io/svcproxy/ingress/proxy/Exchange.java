@@ -4,6 +4,7 @@ import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.handler.codec.http.HttpClientCodec;
@@ -62,7 +63,11 @@ final class Exchange {
     /** The outbound connection came from the pool (it may have been closed by the endpoint meanwhile). */
     private boolean reused;
     private boolean bodyBytesSeen;
+    /** Parts were written to {@link #outbound} since its last flush. */
+    private boolean unflushed;
     private ScheduledFuture<?> responseTimer;
+    /** One listener for every write of the request: a failed write is a 502. */
+    private final ChannelFutureListener writeListener = this::written;
 
     Exchange(IngressFrontendHandler frontend, ListenerSettings settings, HttpRequest request, HttpRequest forwarded,
              Route<ServiceBackend> route, BackendSet set, PickContext pickContext, boolean upgrade, long startNanos) {
@@ -81,12 +86,16 @@ final class Exchange {
         pending.add(forwarded);
     }
 
-    /** Sends the request to {@code first}, the scheduler's pick. */
+    /** Sends the request to {@code first}, the scheduler's pick; called in the client's read loop (or readNext). */
     void start(BackendState first) {
-        connect(first, !upgrade);
+        connect(first, !upgrade, false);
     }
 
-    private void connect(BackendState picked, boolean reuse) {
+    /**
+     * @param reuse    an idle pooled connection may serve it
+     * @param flushNow not called from the client's read loop: a pooled connection is flushed at once
+     */
+    private void connect(BackendState picked, boolean reuse, boolean flushNow) {
         connectAttempts++;
         backend = picked;
         lease = picked.counters().lease();
@@ -95,7 +104,7 @@ final class Exchange {
         Channel idle = reuse ? pool.acquire(address) : null;
         if (idle != null) {
             reused = true;
-            attach(idle);
+            attach(idle, flushNow);
             return;
         }
         Bootstrap b = new Bootstrap()
@@ -109,7 +118,7 @@ final class Exchange {
                         IngressOptions o = settings.options();
                         ch.pipeline().addLast("codec", new HttpClientCodec(o.maxInitialLine(), o.maxHeaderSize(),
                                 8192));
-                        ch.pipeline().addLast("proxy", new IngressBackendHandler(pool, address));
+                        ch.pipeline().addLast(IngressBackendHandler.NAME, new IngressBackendHandler(pool, address));
                     }
                 });
         b.connect(address).addListener((ChannelFuture f) -> {
@@ -127,30 +136,54 @@ final class Exchange {
                 if (next == null || next == picked || connectAttempts >= Math.max(1, set.backends().size())) {
                     frontend.failExchange(this, HttpResponseStatus.BAD_GATEWAY);
                 } else {
-                    connect(next, !upgrade);
+                    connect(next, !upgrade, true);
                 }
                 return;
             }
-            attach(f.channel());
+            attach(f.channel(), true);
         });
     }
 
-    /** Binds an open outbound connection to the request and sends what was read of it. */
-    private void attach(Channel ch) {
+    /**
+     * Binds an open outbound connection to the request and sends what was read of it.
+     *
+     * @param flushNow outside the client's read loop (a connect completed): flush now, not in {@link #flush}
+     */
+    private void attach(Channel ch, boolean flushNow) {
         lease.established();
         outbound = ch;
         endpoint = (InetSocketAddress) ch.remoteAddress();
-        ch.pipeline().get(IngressBackendHandler.class).bind(this);
-        ch.config().setAutoRead(inbound.isWritable());
+        ((IngressBackendHandler) ch.pipeline().context(IngressBackendHandler.NAME).handler()).bind(this);
+        if (!inbound.isWritable()) {
+            ch.config().setAutoRead(false);
+        }
         HttpObject o;
         while ((o = pending.poll()) != null) {
-            ch.write(o).addListener(writeListener());
+            ch.write(o).addListener(writeListener);
         }
-        ch.flush();
+        unflushed = true;
+        if (flushNow) {
+            flush();
+        }
         if (requestEnded) {
             startResponseTimer();
         } else if (ch.isWritable()) {
-            inbound.config().setAutoRead(true);
+            inbound.config().setAutoRead(true); // a body paused while connecting goes on
+        }
+    }
+
+    private void written(ChannelFuture f) {
+        if (!f.isSuccess() && frontend.isCurrent(this)) {
+            // the endpoint went away while the request was sent: nothing to retry safely
+            frontend.failExchange(this, HttpResponseStatus.BAD_GATEWAY);
+        }
+    }
+
+    /** Flushes the parts written to the endpoint since the last flush. */
+    void flush() {
+        if (unflushed && outbound != null) {
+            unflushed = false;
+            outbound.flush();
         }
     }
 
@@ -167,21 +200,20 @@ final class Exchange {
             pending.add(content);
             return false;
         }
-        outbound.writeAndFlush(content).addListener(writeListener());
+        outbound.write(content).addListener(writeListener);
+        unflushed = true;
+        if (!outbound.isWritable()) {
+            // over the high water mark: flush now; if the socket took it all, writability came back already
+            flush();
+            if (!outbound.isWritable()) {
+                return false;
+            }
+        }
         if (last) {
             startResponseTimer();
             return false;
         }
         return outbound.isWritable();
-    }
-
-    private ChannelFutureListener writeListener() {
-        return f -> {
-            if (!f.isSuccess() && frontend.isCurrent(this)) {
-                // the endpoint went away while the request was sent: nothing to retry safely
-                frontend.failExchange(this, HttpResponseStatus.BAD_GATEWAY);
-            }
-        };
     }
 
     private void startResponseTimer() {
@@ -225,17 +257,18 @@ final class Exchange {
         reused = false;
         pending.add(forwarded);
         pending.add(LastHttpContent.EMPTY_LAST_CONTENT);
-        connect(backend, false);
+        connect(backend, false, true);
         return true;
     }
 
     /** The response ended: the outbound connection goes back to the pool when both sides keep it, else closes. */
     void complete() {
         lease.release();
-        IngressBackendHandler handler = outbound.pipeline().get(IngressBackendHandler.class);
+        ChannelHandlerContext ctx = outbound.pipeline().context(IngressBackendHandler.NAME);
+        IngressBackendHandler handler = ctx == null ? null : (IngressBackendHandler) ctx.handler();
         if (requestEnded && handler != null && handler.reusable()) {
             handler.unbind();
-            outbound.config().setAutoRead(true); // an idle connection's close is seen
+            outbound.config().setAutoRead(true); // an idle connection's close is seen (if it was paused)
             settings.pools().get().release(endpoint, outbound);
         } else {
             outbound.close();

@@ -58,6 +58,8 @@ public final class HttpIngressServer implements AutoCloseable {
                 .group(group)
                 .channel(channelType)
                 .childOption(ChannelOption.AUTO_READ, true)
+                // a client's FIN after its request is no abort: IngressFrontendHandler answers, then closes
+                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {

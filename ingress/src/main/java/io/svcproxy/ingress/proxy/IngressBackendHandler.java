@@ -1,5 +1,6 @@
 package io.svcproxy.ingress.proxy;
 
+import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -23,6 +24,9 @@ import java.net.InetSocketAddress;
  * closing, takes it out of the pool.
  */
 final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
+    /** Its name in the outbound pipeline. */
+    static final String NAME = "proxy";
+
     private final EndpointPool pool;
     private final InetSocketAddress endpoint;
     private Exchange exchange;
@@ -31,6 +35,8 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
     private boolean reusable;
     /** An interim (1xx) response was read: the codec's empty last part that follows it belongs to it. */
     private boolean interim;
+    /** The client connection written to in this read loop and not flushed yet: flushed once, at its end. */
+    private Channel unflushed;
 
     IngressBackendHandler(EndpointPool pool, InetSocketAddress endpoint) {
         this.pool = pool;
@@ -110,6 +116,7 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
                 relayed.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             }
             ex.inbound.write(relayed);
+            unflushed = ex.inbound;
         }
         if (msg instanceof HttpContent content) {
             if (interim) {
@@ -117,15 +124,35 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
                 interim = false;
                 return;
             }
+            unflushed = ex.inbound;
             if (content instanceof LastHttpContent) {
                 ended = true;
-                ex.inbound.writeAndFlush(content).addListener(w -> ex.frontend.responseEnded(ex, status));
+                int code = status;
+                ex.inbound.write(content).addListener(w -> ex.frontend.responseEnded(ex, code));
                 return;
             }
-            ex.inbound.writeAndFlush(content);
+            ex.inbound.write(content);
             if (!ex.inbound.isWritable()) {
-                ctx.channel().config().setAutoRead(false);
+                flush(); // the event of writability come back fires in it if the socket takes it all
+                if (!ex.inbound.isWritable()) {
+                    ctx.channel().config().setAutoRead(false);
+                }
             }
+        }
+    }
+
+    /** One flush towards the client per read loop of the endpoint's connection. */
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        flush();
+        ctx.fireChannelReadComplete();
+    }
+
+    private void flush() {
+        Channel ch = unflushed;
+        if (ch != null) {
+            unflushed = null;
+            ch.flush();
         }
     }
 
@@ -140,6 +167,7 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        flush(); // what the last read loop relayed, before the connection's end is acted on
         Exchange ex = exchange;
         if (ex == null) {
             pool.remove(endpoint, ctx.channel());

@@ -5,6 +5,8 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
@@ -39,8 +41,12 @@ import org.slf4j.LoggerFactory;
  * The requests of one HTTP/1.1 client connection, or the one request of an HTTP/2 stream (behind
  * {@code Http2StreamFrameToHttpObjectCodec}): routes each request, answers the proxy's own 404/503 (and 502/504
  * from its {@link Exchange}), otherwise starts an {@link Exchange} that picks an endpoint and relays the request.
- * One request at a time: reading stops after a request's end until its response has ended, so pipelined requests
- * wait in the socket. The proxy's own statuses keep the connection open.
+ * One request at a time. Reading is not paused per request (that costs two {@code epoll_ctl} per request): a
+ * client that sends the next request before the response, pipelining, has it decoded and queued, and only then is
+ * reading paused until that response has ended; a body is read only as fast as the endpoint's connection takes it.
+ * A WebSocket upgrade pauses reading at its request's end, so that the client's first frames stay in the socket for
+ * the tunnel. The request's parts are flushed to the endpoint once per read loop ({@link #channelReadComplete}).
+ * The proxy's own statuses keep the connection open.
  *
  * <p>Runs on the client connection's event loop, which owns the outbound connections too: plain fields.
  */
@@ -60,6 +66,11 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter {
     private long requestStartNanos;
     /** The connection's timeouts; {@code null} on an HTTP/2 stream (the connection has them). */
     private ClientTimeouts timeouts;
+    /**
+     * The client shut its side down (half-close, {@code ALLOW_HALF_CLOSURE} on the plain HTTP listener): the
+     * requests read so far are answered, then the connection closes.
+     */
+    private boolean inputShutdown;
 
     IngressFrontendHandler(ListenerSettings settings) {
         this.settings = settings;
@@ -76,9 +87,20 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter {
         Exchange ex = exchange;
         if (!queued.isEmpty() || (ex != null && ex.requestEnded)) {
             queued.add(msg);
+            inbound.config().setAutoRead(false); // pipelined: the rest waits in the socket until the response ends
             return;
         }
         read(msg);
+    }
+
+    /** One flush towards the endpoint per read loop, not one per request part. */
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) {
+        Exchange ex = exchange;
+        if (ex != null) {
+            ex.flush();
+        }
+        ctx.fireChannelReadComplete();
     }
 
     private void read(Object msg) {
@@ -140,7 +162,6 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter {
         Exchange ex = new Exchange(this, settings, request, forwarded, route, set, pickContext, upgrade,
                 requestStartNanos);
         exchange = ex;
-        inbound.config().setAutoRead(false);
         ex.start(backend);
     }
 
@@ -171,11 +192,8 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter {
             }
             return;
         }
-        if (last) {
-            inbound.config().setAutoRead(false); // the next request waits until this response has ended
-        }
         boolean more = ex.send(content);
-        if (!last && !more) {
+        if (last ? ex.upgrade : !more) {
             inbound.config().setAutoRead(false);
         }
     }
@@ -219,7 +237,14 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter {
         while ((exchange == null || !exchange.requestEnded) && (msg = queued.poll()) != null) {
             read(msg);
         }
-        if (exchange == null && queued.isEmpty()) {
+        Exchange ex = exchange;
+        if (ex != null) {
+            ex.flush(); // outside a read loop: channelReadComplete does not follow
+        }
+        if (inputShutdown && queued.isEmpty()) {
+            closeWhenAnswered();
+        } else if (queued.isEmpty() && (ex == null || (ex.requestEnded ? !ex.upgrade
+                : ex.outbound != null && ex.outbound.isWritable()))) {
             inbound.config().setAutoRead(true);
         }
     }
@@ -283,10 +308,31 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter {
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
         if (evt instanceof HttpServerUpgradeHandler.UpgradeEvent
                 || evt instanceof CleartextHttp2ServerUpgradeHandler.PriorKnowledgeUpgradeEvent) {
-            // the connection speaks HTTP/2 now: each stream has its own handler
+            // the connection speaks HTTP/2 now: each stream has its own handler, and a client's FIN ends it
+            inbound.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false);
             ctx.pipeline().remove(this);
+        } else if (evt instanceof ChannelInputShutdownEvent && !(inbound instanceof Http2StreamChannel)) {
+            inputShutdown = true;
+            if (queued.isEmpty()) {
+                closeWhenAnswered();
+            }
         }
         ctx.fireUserEventTriggered(evt);
+    }
+
+    /**
+     * After the client's half-close: closes now if no request is in flight (or one whose body can no longer
+     * arrive whole), else after its response.
+     */
+    private void closeWhenAnswered() {
+        Exchange ex = exchange;
+        if (ex == null) {
+            inbound.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        } else if (!ex.requestEnded) {
+            inbound.close();
+        } else {
+            ex.closeAfterResponse();
+        }
     }
 
     @Override

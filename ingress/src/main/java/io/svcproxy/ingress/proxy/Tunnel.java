@@ -6,6 +6,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.HttpClientCodec;
@@ -64,6 +65,7 @@ final class Tunnel extends ChannelInboundHandlerAdapter {
         in.remove(serverCodec);
         out.remove(clientCodec);
         outbound.closeFuture().addListener(f -> ex.lease.release());
+        inbound.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false); // either side's FIN ends both
         inbound.config().setAutoRead(outbound.isWritable());
         outbound.config().setAutoRead(inbound.isWritable());
     }

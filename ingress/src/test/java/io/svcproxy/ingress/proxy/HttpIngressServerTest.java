@@ -24,6 +24,7 @@ import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -244,6 +245,19 @@ class HttpIngressServerTest {
             assertThat(r.status()).isEqualTo(200);
             assertThat(r.headers().get("connection")).isEqualTo("close");
             assertThat(client.isClosedByPeer()).isTrue();
+        }
+    }
+
+    @Test
+    void aClientThatHalfClosesAfterItsRequestGetsTheResponseThenTheConnectionCloses() throws Exception {
+        try (Socket socket = new Socket()) {
+            socket.connect(ingress.localAddress(), 5000);
+            socket.setSoTimeout(30_000);
+            socket.getOutputStream().write("GET /login HTTP/1.1\r\nHost: shop.example\r\n\r\n"
+                    .getBytes(StandardCharsets.US_ASCII));
+            socket.shutdownOutput();
+            String all = new String(socket.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+            assertThat(all).startsWith("HTTP/1.1 200 ").contains("web-1 /login\n");
         }
     }
 
