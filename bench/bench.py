@@ -296,7 +296,7 @@ def start_proxy(procs, target, kind, opts):
         cfg = render('svcproxy.yaml.tmpl', f'{rd}/{target}-{kind}.yaml', ip=ip, port=port, proxy_extra=proxy_extra,
                      endpoints='\n'.join(f'      - {{ip: {h}, port: {p}}}' for h, p in eps))
         # as users start it: the launcher, with its JVM defaults unless JAVA_OPTS replaces them
-        env = dict(os.environ, SVCPROXY_JAR=opts.jar)
+        env = dict(os.environ, SVCPROXY_JAR=opts.jars.get(target, opts.jar))
         env.pop('JAVA_OPTS', None)
         if opts.java_opts[target] is not None:
             env['JAVA_OPTS'] = opts.java_opts[target]
@@ -619,7 +619,8 @@ def write_report(out_dir, data):
         if t in m['java_opts']:
             jo = m['java_opts'][t]
             how = 'the launcher\'s JVM defaults' if jo is None else f'`JAVA_OPTS={jo}`'
-            L.append(f"- {t}: `./svcproxy run --config FILE` with {how}, jar sha256 {m['jar_sha256'][:12]}, "
+            sha = m.get('jar_sha256_of', {}).get(t, m['jar_sha256'])
+            L.append(f"- {t}: `./svcproxy run --config FILE` with {how}, jar sha256 {sha[:12]}, "
                      f"git {m['git']}.")
     L.append(f"- Every target restarted for each measurement (start-up not measured), then an unmeasured "
              f"{m['warmup']} s warm-up of the same load. Proxy CPU = utime+stime of all its processes "
@@ -849,6 +850,9 @@ def main():
                     help='seconds of waiting for a quiet machine in the whole run, at most (default 120)')
     ap.add_argument('--svcproxy-variant', action='append', default=[], metavar='NAME=JAVA_OPTS',
                     help='also run svcproxy with other JVM options, as target svcproxy-NAME (repeatable)')
+    ap.add_argument('--svcproxy-jar', action='append', default=[], metavar='NAME=PATH',
+                    help='also run another svcproxy jar with the same JVM options, as target svcproxy-NAME '
+                         '(repeatable): an A/B of two builds in one run')
     ap.add_argument('--svcproxy-connection-log', action='store_true',
                     help='also run svcproxy with proxy.connectionLog on, as target svcproxy-connlog (its cost)')
     ap.add_argument('--jar', default=os.environ.get('SVCPROXY_JAR',
@@ -877,10 +881,21 @@ def main():
         opts.java_opts[t] = jo
         if t not in opts.targets:
             opts.targets.append(t)
+    opts.jars = {}   # target -> jar, for the targets that do not run opts.jar
+    for i, v in enumerate(opts.svcproxy_jar):
+        name, _, path = v.partition('=')
+        t = f'svcproxy-{name}'
+        if not path or not os.path.exists(path):
+            ap.error(f'--svcproxy-jar {v!r}: no jar at {path!r} (expected: NAME=PATH)')
+        opts.target_ips[t] = f'127.0.10.{11 + len(opts.svcproxy_variant) + i}'
+        opts.java_opts[t] = opts.java_opts['svcproxy']
+        opts.jars[t] = os.path.abspath(path)
+        if t not in opts.targets:
+            opts.targets.append(t)
     opts.connection_log_targets = set()
     if opts.svcproxy_connection_log:
         t = 'svcproxy-connlog'
-        opts.target_ips[t] = f'127.0.10.{11 + len(opts.svcproxy_variant)}'
+        opts.target_ips[t] = f'127.0.10.{11 + len(opts.svcproxy_variant) + len(opts.svcproxy_jar)}'
         opts.java_opts[t] = opts.java_opts['svcproxy']
         opts.connection_log_targets.add(t)
         if t not in opts.targets:
@@ -913,6 +928,13 @@ def main():
         with open(opts.jar, 'rb') as f:
             jar_sha = hashlib.sha256(f.read()).hexdigest()
         opts.jar = os.path.join(tmp, 'svcproxy.jar')
+    jar_shas = {}
+    for t, path in opts.jars.items():   # each in its own folder: the launcher's CDS archive goes beside the jar
+        os.makedirs(os.path.join(tmp, t))
+        shutil.copy(path, os.path.join(tmp, t, 'svcproxy.jar'))
+        with open(path, 'rb') as f:
+            jar_shas[t] = hashlib.sha256(f.read()).hexdigest()
+        opts.jars[t] = os.path.join(tmp, t, 'svcproxy.jar')
     opts.stream_module = next((p for p in ('/usr/lib/nginx/modules/ngx_stream_module.so',
                                            '/usr/share/nginx/modules/ngx_stream_module.so') if os.path.exists(p)),
                               '/usr/lib/nginx/modules/ngx_stream_module.so')
@@ -931,7 +953,7 @@ def main():
             'http_seconds': opts.http_seconds, 'idle_conns': opts.idle_conns, 'idle_warm': opts.idle_warm,
             'target_ips': opts.target_ips,
             'java_opts': {t: o for t, o in opts.java_opts.items() if t in opts.targets},
-            'jar_sha256': jar_sha, 'git': git, 'nofile': nofile(), 'tcp_tw_reuse': tw,
+            'jar_sha256': jar_sha, 'jar_sha256_of': jar_shas, 'git': git, 'nofile': nofile(), 'tcp_tw_reuse': tw,
             'wait_quiet': opts.wait_quiet, 'wait_budget': opts.wait_budget}
     data = {'meta': meta, 'results': []}
     if tw not in ('1', '2'):

@@ -69,6 +69,14 @@ public enum Transport {
         return this == EPOLL ? EpollSocketChannel.class : NioSocketChannel.class;
     }
 
+    /**
+     * Returns a new, unregistered connecting channel: a constructor call, where a {@code Bootstrap}'s channel
+     * factory calls the constructor reflectively on every connect.
+     */
+    public SocketChannel newSocketChannel() {
+        return this == EPOLL ? new EpollSocketChannel() : new NioSocketChannel();
+    }
+
     @Override
     public String toString() {
         return name().toLowerCase(Locale.ROOT);
