@@ -83,6 +83,43 @@ def group_cpu_ticks(pgid):
     return total
 
 
+LOOP_THREADS = ('svcproxy-io', 'svcproxy-accep')   # svcproxy's event loops (thread names, as /proc's comm)
+
+
+def group_loop_cpu_ticks(pgid):
+    """utime+stime (clock ticks) of the event-loop threads of a process group: of a JVM, its svcproxy-io-* and
+    svcproxy-accept-* threads (not its JIT compiler, GC and other threads); of any other process, every thread
+    (HAProxy's and nginx's threads are all event loops)."""
+    if not pgid:
+        return 0
+    total = 0
+    for pid in group_pids(pgid):
+        jvm = _comm(f'/proc/{pid}/comm') == 'java'
+        try:
+            tids = os.listdir(f'/proc/{pid}/task')
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open(f'/proc/{pid}/task/{tid}/stat') as f:
+                    st = f.read()
+            except OSError:
+                continue
+            comm = st[st.index('(') + 1:st.rindex(')')]
+            fields = st[st.rindex(')') + 2:].split()   # fields from the 3rd on: utime and stime are 14 and 15
+            if not jvm or comm.startswith(LOOP_THREADS):
+                total += int(fields[11]) + int(fields[12])
+    return total
+
+
+def _comm(path):
+    try:
+        with open(path) as f:
+            return f.read().strip()
+    except OSError:
+        return ''
+
+
 def group_rss_kib(pgid):
     total = 0
     for pid in group_pids(pgid):
@@ -430,8 +467,10 @@ def measure(procs, workload, target, backends, opts):
             res['quiet'] = quiet_check(ours, opts.wait_quiet)
             w = CpuWindow(ours)
             cpu0 = group_cpu_ticks(pg)
+            loop0 = group_loop_cpu_ticks(pg)
             r = run_load(kind, workload, host, opts.bulk_seconds if kind == 'bulk' else opts.http_seconds, procs)
             cpu = (group_cpu_ticks(pg) - cpu0) / CLK
+            loop = (group_loop_cpu_ticks(pg) - loop0) / CLK
             res['during'] = w.end()
             res.update(r)
             if proxy:
@@ -440,6 +479,11 @@ def measure(procs, workload, target, backends, opts):
                     res['cpu_per_gb'] = cpu / (r['bytes'] / 1e9)
                 if r.get('requests'):
                     res['cpu_per_10k'] = cpu / (r['requests'] / 1e4)
+                res['loop_cpu_s'] = loop
+                if 'bytes' in r and r['bytes']:
+                    res['loop_cpu_per_gb'] = loop / (r['bytes'] / 1e9)
+                if r.get('requests'):
+                    res['loop_cpu_per_10k'] = loop / (r['requests'] / 1e4)
             if proxy and proxy.poll() is not None:
                 res['error'] = f'{target} exited during the run with {proxy.returncode}'
         if proxy:
@@ -484,6 +528,12 @@ ROWS = [  # (key, workload, field, label, higher_is_better, fmt, charted)
     ('cpunc', 'close', 'cpu_per_10k', 'proxy CPU per 10k new connections, s', False, '{:.3f}', True),
     # informative rows, not charted
     ('cpugb4', 'bulk4', 'cpu_per_gb', 'proxy CPU per GB (bulk, 4 streams), s', False, '{:.2f}', False),
+    ('loopgb', 'bulk1', 'loop_cpu_per_gb', 'event-loop CPU per GB (bulk, 1 stream; JVM: no JIT/GC threads), s',
+     False, '{:.2f}', False),
+    ('loopka', 'http', 'loop_cpu_per_10k', 'event-loop CPU per 10k keep-alive requests (JVM: no JIT/GC threads), s',
+     False, '{:.3f}', False),
+    ('loopnc', 'close', 'loop_cpu_per_10k', 'event-loop CPU per 10k new connections (JVM: no JIT/GC threads), s',
+     False, '{:.3f}', False),
     ('p50ka', 'http', 'p50_ms', 'keep-alive HTTP latency p50, ms', False, '{:.3f}', False),
     ('p99ka', 'http', 'p99_ms', 'keep-alive HTTP latency p99, ms (closed loop: mostly queueing)', False, '{:.2f}', False),
     ('rssbase', 'idle', 'rss_before_mib', 'proxy RSS before the idle connections, MiB', False, '{:.1f}', False),

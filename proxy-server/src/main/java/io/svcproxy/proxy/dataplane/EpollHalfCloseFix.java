@@ -75,10 +75,17 @@ final class EpollHalfCloseFix implements IoHandlerFactory {
         }
     }
 
-    /** Never lets an fd that was added leave the epoll set while the channel lives. */
+    /**
+     * Never lets an fd that was added leave the epoll set while the channel lives, and skips an {@code
+     * EPOLL_CTL_MOD} to the interest set already registered: Netty submits the same set again when a connect
+     * completes (the interest in EPOLLOUT was just cleared, then the whole set is submitted once more), a system
+     * call per endpoint connection for nothing. Skipping it loses no event: the set in the kernel is the same, and
+     * Netty's edge-triggered reads never rely on a modification to re-arm an fd (it reschedules reads itself).
+     */
     static final class Registration implements IoRegistration {
         private final IoRegistration delegate;
         private boolean added; // plain: submit runs on the channel's event loop
+        private int registered; // the interest set in the kernel once added
 
         Registration(IoRegistration delegate) {
             this.delegate = delegate;
@@ -91,12 +98,19 @@ final class EpollHalfCloseFix implements IoHandlerFactory {
 
         @Override
         public long submit(IoOps ops) {
-            if (added && ((EpollIoOps) ops).value() == EpollIoOps.NONE.value()) {
-                return delegate.submit(EpollIoOps.EPOLLET);
+            EpollIoOps epollOps = (EpollIoOps) ops;
+            if (added && epollOps.value() == EpollIoOps.NONE.value()) {
+                epollOps = EpollIoOps.EPOLLET;
             }
-            long result = delegate.submit(ops);
-            if (result > 0) {
+            if (added && epollOps.value() == registered && delegate.isValid()) {
+                return registered;
+            }
+            long result = delegate.submit(epollOps);
+            // 0: nothing was added (an empty set before the first add); -1: cancelled; else the set submitted
+            // (negative for EPOLLET alone, the sign bit)
+            if (result != 0 && result != -1) {
                 added = true;
+                registered = epollOps.value();
             }
             return result;
         }

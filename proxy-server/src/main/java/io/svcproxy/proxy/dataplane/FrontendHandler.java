@@ -139,7 +139,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         Lease claim = backend.counters().lease();
         inbound.attr(BACKEND).set(backend);
         long start = System.nanoTime();
-        Channel channel = newOutbound();
+        Channel channel = newOutbound(backend.address());
         ChannelPromise connect = channel.newPromise();
         outbound = channel;
         channel.closeFuture().addListener(f -> {
@@ -208,8 +208,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
      * Linux and other non-Android platforms ({@code PlatformDependent.canEnableTcpNoDelayByDefault()}), and
      * setting it again would cost a system call.
      */
-    private Channel newOutbound() {
-        SocketChannel channel = transport.newSocketChannel();
+    private Channel newOutbound(java.net.InetAddress address) {
+        SocketChannel channel = transport.newSocketChannel(address);
         SocketChannelConfig config = channel.config();
         config.setConnectTimeoutMillis(settings.connectTimeoutMillis());
         config.setAllowHalfClosure(true);

@@ -8,7 +8,9 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.RecvByteBufAllocator;
 import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.epoll.AbstractEpollStreamChannel;
 import io.netty.channel.socket.DuplexChannel;
+import io.netty.channel.unix.Socket;
 import io.netty.util.ReferenceCountUtil;
 import io.svcproxy.balancer.ConnectionCounters;
 import io.svcproxy.balancer.Lease;
@@ -38,6 +40,9 @@ import org.slf4j.LoggerFactory;
  *                                                    issue 11: epoll_ctl on a shut-down input)
  * ENDING     the FIN's bytes are flushed and          remember it; when the other direction is     ENDED
  *            {@code shutdownOutput(to)} completed    ENDED too, close both channels
+ * ENDING     the FIN's bytes are flushed, and the     close both channels: {@code to}'s input is   ENDED
+ *            other direction is ENDED already        at end of stream, so the close sends the
+ *                                                    FIN (no {@code shutdownOutput})
  * any        an error on a channel (a reset, a        close it; the other channel is reset          CLOSED
  *            failed write, any exception)            (SO_LINGER 0): a reset stays a reset
  * any        a channel closed by anything else       close the other at once                      CLOSED
@@ -265,6 +270,30 @@ final class Relay {
                     failed(to, flushed.cause());
                     return;
                 }
+                if (other().finPassed) {
+                    // the last FIN: `to` sent its own FIN, which was passed on, so its input is at end of stream,
+                    // and everything written to it is flushed: closing it sends the FIN after those bytes, as
+                    // shutdownOutput would, without the shutdown call (and the exception with a stack trace that
+                    // Netty builds for every shutdownOutput)
+                    finPassed = true;
+                    inbound.close();
+                    outbound.close();
+                    return;
+                }
+                if (to instanceof AbstractEpollStreamChannel epoll) {
+                    // the socket's own shutdown: Netty's shutdownOutput would also build an exception with its
+                    // stack trace to fail writes queued after it, and there are none: everything is flushed, and
+                    // nothing is written to `to` after its FIN. Netty reads the socket's state, so it knows the
+                    // output is shut down (no flush on EPOLLOUT).
+                    try {
+                        ((Socket) epoll.fd()).shutdown(false, true);
+                    } catch (IOException | RuntimeException e) {
+                        failed(to, e);
+                        return;
+                    }
+                    outputShut();
+                    return;
+                }
                 if (!(to instanceof DuplexChannel duplex)) {
                     to.close();
                     return;
@@ -274,13 +303,23 @@ final class Relay {
                         failed(to, shut.cause());
                         return;
                     }
-                    finPassed = true;
-                    if (bothEnded()) {
-                        inbound.close();
-                        outbound.close();
-                    }
+                    outputShut();
                 });
             });
+        }
+
+        /** ENDING → ENDED: {@code to}'s output is shut down; closes both channels if the other way ended too. */
+        private void outputShut() {
+            finPassed = true;
+            if (bothEnded()) {
+                inbound.close();
+                outbound.close();
+            }
+        }
+
+        /** Returns the other direction. */
+        private Direction other() {
+            return this == up ? down : up;
         }
 
         /** Returns the bytes relayed this way. */

@@ -47,12 +47,13 @@ final class TcpAcceptor {
     Channel bind(ServicePort servicePort, InetSocketAddress at, AddressKind kind) throws BindException {
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(bossGroup, workerGroup)
-                .channel(transport.serverChannel())
+                .channelFactory(transport.serverChannelFactory(at.getAddress()))
                 .option(ChannelOption.SO_BACKLOG, 4096)
                 .option(ChannelOption.SO_REUSEADDR, true)
+                // TCP_NODELAY is on without an option: Netty's socket channels enable it (one setsockopt per
+                // connection less than setting it again)
                 .childOption(ChannelOption.AUTO_READ, false)
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-                .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.RCVBUF_ALLOCATOR, Relay.recvAllocator())
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, Relay.WATER_MARK)
                 .childHandler(new ChannelInitializer<Channel>() {

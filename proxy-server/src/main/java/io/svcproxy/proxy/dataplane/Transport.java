@@ -1,5 +1,6 @@
 package io.svcproxy.proxy.dataplane;
 
+import io.netty.channel.ChannelFactory;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -9,8 +10,11 @@ import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.SocketProtocolFamily;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import java.net.Inet4Address;
+import java.net.InetAddress;
 import java.util.Locale;
 import java.util.concurrent.ThreadFactory;
 import org.slf4j.LoggerFactory;
@@ -73,8 +77,22 @@ public enum Transport {
      * Returns a new, unregistered connecting channel: a constructor call, where a {@code Bootstrap}'s channel
      * factory calls the constructor reflectively on every connect.
      */
-    public SocketChannel newSocketChannel() {
-        return this == EPOLL ? new EpollSocketChannel() : new NioSocketChannel();
+    public SocketChannel newSocketChannel(InetAddress remote) {
+        if (this == NIO) {
+            return new NioSocketChannel();
+        }
+        // an IPv4 socket for an IPv4 endpoint: a dual-stack one costs a setsockopt(IPV6_V6ONLY) and the kernel's
+        // v4-mapped address handling on every call
+        return remote instanceof Inet4Address ? new EpollSocketChannel(SocketProtocolFamily.INET)
+                : new EpollSocketChannel();
+    }
+
+    /** Returns a factory of listening channels for {@code local}: IPv4 ones for an IPv4 address, as above. */
+    public ChannelFactory<ServerChannel> serverChannelFactory(InetAddress local) {
+        if (this == EPOLL && local instanceof Inet4Address) {
+            return () -> new EpollServerSocketChannel(SocketProtocolFamily.INET);
+        }
+        return this == EPOLL ? EpollServerSocketChannel::new : NioServerSocketChannel::new;
     }
 
     @Override
