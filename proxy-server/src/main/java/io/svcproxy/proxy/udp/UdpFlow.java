@@ -1,6 +1,5 @@
 package io.svcproxy.proxy.udp;
 
-import io.netty.channel.Channel;
 import io.svcproxy.balancer.BackendState;
 import io.svcproxy.balancer.Lease;
 import java.net.InetSocketAddress;
@@ -18,7 +17,7 @@ final class UdpFlow {
     final BackendState backend;
     final Lease lease;
     /** The socket toward the endpoint; {@code null} in unit tests of the table. */
-    Channel channel;
+    FlowSocket socket;
     /** System.nanoTime() of the first datagram, the flow's start in the connection log. */
     final long started;
     /** Bytes of the client's datagrams relayed to the endpoint, and of the endpoint's relayed back. */
@@ -32,8 +31,6 @@ final class UdpFlow {
     int responses;
     /** Set once the flow ended: later events for it are ignored. */
     boolean ended;
-    /** Datagrams held while the socket connects (bounded); {@code null} once connected. */
-    java.util.List<Object> pending;
     /** The PROXY v2 header put before each datagram to the endpoint, or {@code null} without proxyProtocol. */
     byte[] proxyHeader;
     /** The endpoint list this flow's endpoint was last found usable in. */

@@ -4,12 +4,12 @@ import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.FixedRecvByteBufAllocator;
+import io.netty.channel.IoEventLoop;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.util.ReferenceCountUtil;
@@ -52,8 +52,6 @@ public final class UdpListener {
     private static final Logger log = LoggerFactory.getLogger(UdpListener.class);
     /** The largest UDP payload over IPv4; a larger datagram is dropped as {@code too_big}. */
     static final int MAX_PAYLOAD = 65_507;
-    /** Datagrams a flow may hold while its socket connects (it usually connects at once). */
-    private static final int MAX_PENDING = 16;
     private static final WriteBufferWaterMark WATER_MARK = new WriteBufferWaterMark(256 * 1024, 1024 * 1024);
 
     private final ServicePort servicePort;
@@ -65,8 +63,11 @@ public final class UdpListener {
     private final Supplier<DataPlaneSettings> settings;
     private final io.svcproxy.proxy.dataplane.ConnectionRecorder recorder;
     private final FlowTable table = new FlowTable(0, 0);
-    private final List<Channel> dirty = new ArrayList<>(); // flow sockets written to in this read loop
+    private final List<FlowSocket> dirty = new ArrayList<>(); // flow sockets written to in this read loop
+    private final FlowEvents events = new FlowEvents();
     private Channel channel;
+    /** Where the endpoints' datagrams of epoll flow sockets are read; {@code null} with channel flow sockets. */
+    private ByteBuf receiveBuffer;
     private volatile boolean acceptingFlows = true;
 
     /**
@@ -101,6 +102,9 @@ public final class UdpListener {
             throw new BindException(formatAddress() + "/UDP", bound.cause());
         }
         channel = bound.channel();
+        if (loop instanceof IoEventLoop io && EpollFlowSocket.supported(io)) {
+            receiveBuffer = channel.alloc().directBuffer(MAX_PAYLOAD + 1, MAX_PAYLOAD + 1);
+        }
         if (kind == AddressKind.CLUSTER) { // the other addresses are logged with their kind by the listener manager
             log.info("Listening service={} port={} address={}/UDP", servicePort.serviceLabel(),
                     servicePort.portLabel(), formatAddress());
@@ -129,6 +133,10 @@ public final class UdpListener {
         loop.submit(() -> {
             for (UdpFlow flow : table.all()) {
                 end(flow, "closed");
+            }
+            if (receiveBuffer != null) {
+                receiveBuffer.release();
+                receiveBuffer = null;
             }
         }).awaitUninterruptibly();
         channel.close().awaitUninterruptibly();
@@ -160,21 +168,17 @@ public final class UdpListener {
             }
         }
         table.clientSent(flow, now);
-        Channel out = flow.channel;
-        if (out.isActive()) {
-            if (!out.isWritable()) {
-                servicePort.udp().drop(Drop.ERROR);
-                return;
-            }
-            out.write(payload(flow, content), out.voidPromise());
-            if (!dirty.contains(out)) {
-                dirty.add(out);
-            }
-        } else if (flow.pending != null && flow.pending.size() < MAX_PENDING) {
-            flow.pending.add(payload(flow, content));
-        } else {
+        FlowSocket out = flow.socket;
+        FlowSocket.Sent sent = out.send(payload(flow, content));
+        if (sent == FlowSocket.Sent.FULL) {
             servicePort.udp().drop(Drop.ERROR);
             return;
+        }
+        if (sent == FlowSocket.Sent.FAILED) {
+            return; // counted, and the flow ended, by endpointFailed
+        }
+        if (out.buffered() && !dirty.contains(out)) {
+            dirty.add(out);
         }
         servicePort.udp().toEndpoint();
         servicePort.addBytesToEndpoint(size);
@@ -232,46 +236,31 @@ public final class UdpListener {
         if (servicePort.spec().port().proxyProtocol() != null) { // v2: the config refuses v1 on UDP
             flow.proxyHeader = io.svcproxy.proxy.dataplane.ProxyProtocolHeader.udpV2(client, address);
         }
-        table.add(flow);
-        ChannelFuture connect = new Bootstrap().group(loop).channel(transport.datagramChannel())
-                .option(ChannelOption.RCVBUF_ALLOCATOR, new FixedRecvByteBufAllocator(64 * 1024))
-                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARK)
-                .handler(new EndpointHandler(flow))
-                .connect(new InetSocketAddress(backend.address(), backend.port()));
-        flow.channel = connect.channel();
-        if (!connect.isDone()) {
-            flow.pending = new ArrayList<>(2);
-            connect.addListener((ChannelFutureListener) f -> connected(flow, f));
+        InetSocketAddress endpoint = new InetSocketAddress(backend.address(), backend.port());
+        if (receiveBuffer != null) {
+            try {
+                flow.socket = EpollFlowSocket.connect(flow, events, (IoEventLoop) loop, endpoint, receiveBuffer,
+                        channel.alloc());
+            } catch (IOException e) {
+                log.debug("Flow socket failed service={} client={} endpoint={}: {}", servicePort.serviceLabel(),
+                        client, backend.endpoint(), e.toString());
+                servicePort.udp().drop(Drop.ERROR);
+                flow.lease.release();
+                limit.release();
+                servicePort.leaseReleased(backend);
+                return null;
+            }
         } else {
-            connected(flow, connect);
+            flow.socket = ChannelFlowSocket.connect(flow, events, loop, transport, endpoint);
         }
+        if (flow.ended) { // the channel's connect failed at once: counted and ended by endpointFailed
+            return null;
+        }
+        table.add(flow);
         scheduleExpiry(flow, table.nanosLeft(flow, now));
         log.debug("New flow service={} port={} client={} endpoint={}", servicePort.serviceLabel(),
                 servicePort.portLabel(), client, backend.endpoint());
         return flow;
-    }
-
-    private void connected(UdpFlow flow, ChannelFuture f) {
-        List<Object> pending = flow.pending;
-        flow.pending = null;
-        if (!f.isSuccess() || flow.ended) {
-            if (pending != null) {
-                pending.forEach(ReferenceCountUtil::release);
-            }
-            if (!flow.ended) {
-                log.debug("Flow socket failed service={} client={} endpoint={}: {}", servicePort.serviceLabel(),
-                        flow.client, flow.backend.endpoint(), String.valueOf(f.cause()));
-                servicePort.udp().drop(Drop.ERROR);
-                end(flow, "socket failed");
-            }
-            return;
-        }
-        if (pending != null && !pending.isEmpty()) {
-            for (Object msg : pending) {
-                flow.channel.write(msg, flow.channel.voidPromise());
-            }
-            flow.channel.flush();
-        }
     }
 
     private void configureTable() {
@@ -398,15 +387,11 @@ public final class UdpListener {
         if (flow.timer != null) {
             flow.timer.cancel(false);
         }
-        if (flow.pending != null) {
-            flow.pending.forEach(ReferenceCountUtil::release);
-            flow.pending = null;
-        }
         flow.lease.release();
         limit.release();
         servicePort.leaseReleased(flow.backend);
-        if (flow.channel != null) {
-            flow.channel.close();
+        if (flow.socket != null) {
+            flow.socket.close();
         }
         log.debug("Flow ended service={} client={} endpoint={} reason={} responses={}", servicePort.serviceLabel(),
                 flow.client, flow.backend.endpoint(), why, flow.responses);
@@ -467,34 +452,32 @@ public final class UdpListener {
         }
     }
 
-    /** The handler of one flow's socket toward its endpoint: the endpoint's datagrams. */
-    private final class EndpointHandler extends ChannelInboundHandlerAdapter {
-        private final UdpFlow flow;
+    /**
+     * What the flows' sockets report. Answers to clients are flushed once per event-loop turn, after every socket
+     * that was ready has been read: several answers then leave in one {@code sendmmsg} on epoll.
+     */
+    private final class FlowEvents implements FlowSocket.Events {
+        private boolean flushScheduled;
+        private final Runnable flush = () -> {
+            flushScheduled = false;
+            channel.flush();
+        };
 
-        EndpointHandler(UdpFlow flow) {
-            this.flow = flow;
+        @Override
+        public void received(UdpFlow flow, ByteBuf datagram) {
+            fromEndpoint(flow, datagram);
         }
 
         @Override
-        public void channelRead(ChannelHandlerContext ctx, Object msg) {
-            try {
-                if (msg instanceof DatagramPacket packet) {
-                    fromEndpoint(flow, packet.content());
-                } else if (msg instanceof ByteBuf buf) {
-                    fromEndpoint(flow, buf); // a connected epoll datagram channel may read plain buffers
-                }
-            } finally {
-                ReferenceCountUtil.release(msg);
+        public void readComplete() {
+            if (!flushScheduled) {
+                flushScheduled = true;
+                loop.execute(flush);
             }
         }
 
         @Override
-        public void channelReadComplete(ChannelHandlerContext ctx) {
-            channel.flush();
-        }
-
-        @Override
-        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        public void failed(UdpFlow flow, Throwable cause) {
             endpointFailed(flow, cause);
         }
     }
