@@ -151,14 +151,15 @@ def dnsperf(procs, ip, port, seconds, qfile):
 
 
 def profiler(p, command):
-    subprocess.run(['jcmd', str(p.pid), 'JVMTI.agent_load', PROFILE['lib'], command], capture_output=True,
+    # jcmd splits its arguments at commas unless the agent's options are quoted
+    subprocess.run(['jcmd', str(p.pid), 'JVMTI.agent_load', PROFILE['lib'], f'"{command}"'], capture_output=True,
                    timeout=30, check=True)
 
 
-def measure(procs, target, rundir, seconds, qfile, rep=0):
+def measure(procs, target, rundir, seconds, qfile, rep=0, warmup=2):
     p, ip, port = start_proxy(procs, target, rundir, idle=False)
     try:
-        dnsperf(procs, ip, port, 2, qfile)  # warm-up, not measured
+        dnsperf(procs, ip, port, warmup, qfile)  # warm-up, not measured
         profiled = PROFILE and target.startswith('svcproxy')
         if profiled:
             profiler(p, 'start,event=itimer,interval=997us')
@@ -221,6 +222,7 @@ def main():
     ap.add_argument('--seconds', type=int, default=10)
     ap.add_argument('--reps', type=int, default=3)
     ap.add_argument('--flows', type=int, default=50_000)
+    ap.add_argument('--warmup', type=int, default=2, help='seconds of unmeasured load before each measurement')
     ap.add_argument('--out', default=os.path.join(HERE, 'results', 'udp-' + time.strftime('%Y%m%d-%H%M%S')))
     ap.add_argument('--only', default=','.join(TARGETS), help='targets, comma-separated (direct,nginx,svcproxy)')
     ap.add_argument('--jar', action='append', default=[], help='another svcproxy jar, as target svcproxy-A, -B...')
@@ -269,7 +271,7 @@ def main():
         for rep in range(opts.reps):
             order = targets[rep % len(targets):] + targets[:rep % len(targets)]
             for target in order:
-                results['rows'].append(measure(procs, target, rundir, opts.seconds, qfile, rep))
+                results['rows'].append(measure(procs, target, rundir, opts.seconds, qfile, rep, opts.warmup))
         if opts.flows:
             for target in [t for t in targets if t != 'direct']:
                 results['flows'].append(rss_with_flows(procs, target, rundir, opts.flows))
