@@ -3,7 +3,7 @@
 
 Starts the launcher N times with a one-Service config (no connection is ever made to it) and reports, per
 start: the time from exec to the Service's port being in LISTEN state (read from /proc/net/tcp{,6}, so the
-probe makes no connection), the CPU seconds the process used until then, and its VmRSS --settle seconds
+probe makes no connection), the CPU seconds the process and its main thread used until then, and its VmRSS --settle seconds
 after listening. Variants (`--variant NAME=JAVA_OPTS`) run the same launcher with JAVA_OPTS set (appended
 instead of the launcher's defaults); runs of the variants are interleaved, so that a disturbance of the
 shared machine hits all of them alike. Each variant is first started once unmeasured: the launcher's first
@@ -70,6 +70,26 @@ def cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / CLK
 
 
+def main_thread_cpu_s(pid):
+    """CPU seconds of the JVM's main thread: the busiest thread named like the process's command (java's launcher
+    runs main() in a thread of its own, which inherits the name; the JIT and GC threads have names of their own).
+    Unlike the process's CPU, it leaves out the JIT compilers, which run beside it on another core when there is
+    one: it is the figure that sets the time to listening on a quiet machine."""
+    try:
+        with open(f'/proc/{pid}/comm') as f:
+            comm = f.read().strip()
+        best = 0
+        for tid in os.listdir(f'/proc/{pid}/task'):
+            with open(f'/proc/{pid}/task/{tid}/comm') as f:
+                if f.read().strip() != comm:
+                    continue
+            with open(f'/proc/{pid}/task/{tid}/schedstat') as f:   # nanoseconds on a CPU, then wait, slices
+                best = max(best, int(f.read().split()[0]))
+        return best / 1e9
+    except OSError:
+        return float('nan')
+
+
 def rss_mib(pid):
     with open(f'/proc/{pid}/status') as f:
         for line in f:
@@ -78,7 +98,7 @@ def rss_mib(pid):
     return float('nan')
 
 
-def one_start(argv, env, settle, timeout, logf):
+def one_start(argv, env, settle, timeout, logf, stop_timeout=10):
     patterns = listen_patterns(IP, PORT)
     if listening(patterns):
         raise RuntimeError(f'{IP}:{PORT} is already in use')
@@ -94,11 +114,12 @@ def one_start(argv, env, settle, timeout, logf):
             time.sleep(0.002)
         t_listen = time.monotonic() - t0
         cpu_listen = cpu_s(p.pid)
+        main_listen = main_thread_cpu_s(p.pid)
         time.sleep(settle)
-        return {'listen_s': round(t_listen, 3), 'cpu_s': round(cpu_listen, 2),
+        return {'listen_s': round(t_listen, 3), 'cpu_s': round(cpu_listen, 2), 'main_cpu_s': round(main_listen, 3),
                 'rss_mib': round(rss_mib(p.pid), 1), 'cpu_settled_s': round(cpu_s(p.pid), 2)}
     finally:
-        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+        for sig, wait in ((signal.SIGTERM, stop_timeout), (signal.SIGKILL, 5)):
             try:
                 os.killpg(p.pid, sig)
                 p.wait(timeout=wait)
@@ -144,8 +165,10 @@ def one_docker_start(image, cfg_dir, java_opts, settle, timeout):
             time.sleep(0.002)
         t_listen = uptime_s() - started
         cpu_listen = cpu_s(pid)
+        main_listen = main_thread_cpu_s(pid)
         time.sleep(settle)
-        return {'listen_s': round(t_listen, 3), 'cpu_s': round(cpu_listen, 2), 'rss_mib': round(rss_mib(pid), 1),
+        return {'listen_s': round(t_listen, 3), 'cpu_s': round(cpu_listen, 2), 'main_cpu_s': round(main_listen, 3),
+                'rss_mib': round(rss_mib(pid), 1),
                 'cpu_settled_s': round(cpu_s(pid), 2)}
     finally:
         subprocess.run(['docker', 'rm', '-f', cid], capture_output=True, timeout=60)
@@ -160,8 +183,9 @@ def main():
                     help='the command before "run --config FILE" (default: the ./svcproxy launcher)')
     ap.add_argument('--variant', action='append', default=[], metavar='NAME=JAVA_OPTS',
                     help='also start with JAVA_OPTS set to this, replacing the launcher\'s defaults (repeatable); '
-                         'leading words env:VAR=VALUE set environment variables instead (env:SVCPROXY_NO_CDS=1; only '
-                         'env: words keep the launcher\'s JAVA_OPTS); '
+                         'leading words env:VAR=VALUE set environment variables instead (env:SVCPROXY_NO_CDS=1), '
+                         'launcher:PATH starts another launcher, image:NAME (with --docker) another image; '
+                         'a variant of only such words keeps the launcher\'s or image\'s JAVA_OPTS; '
                          '"default" is always run (with --docker: the image\'s JAVA_OPTS, -e JAVA_OPTS=...)')
     ap.add_argument('--docker', metavar='IMAGE',
                     help='start this image (docker/Dockerfile) instead, with the config mounted at /etc/svcproxy; '
@@ -178,17 +202,26 @@ def main():
         f.write(CONFIG)
     argv = shlex.split(opts.launcher) + ['run', '--config', cfg]
     results = {name: [] for name, _ in variants}
-    def env_of(jo):
+    def parse_variant(jo):
+        """Returns (environment, JAVA_OPTS or None, launcher or image or None) of a variant's words."""
         env = dict(os.environ)
         env.pop('JAVA_OPTS', None)
+        java_opts, other = None, None
         if jo is not None:
             words = jo.split()
-            while words and words[0].startswith('env:'):
-                k, _, v = words.pop(0)[4:].partition('=')
-                env[k] = v
-            if words or not jo.startswith('env:'):
-                env['JAVA_OPTS'] = ' '.join(words)
-        return env
+            prefixed = False
+            while words and words[0].split(':', 1)[0] in ('env', 'launcher', 'image'):
+                kind, _, rest = words.pop(0).partition(':')
+                prefixed = True
+                if kind == 'env':
+                    k, _, v = rest.partition('=')
+                    env[k] = v
+                else:
+                    other = rest
+            if words or not prefixed:
+                java_opts = ' '.join(words)
+                env['JAVA_OPTS'] = java_opts
+        return env, java_opts, other
 
     if opts.docker:
         with open(os.path.join(tmp, 'svcproxy.yaml'), 'w') as f:
@@ -197,10 +230,14 @@ def main():
         argv = ['docker', 'run', opts.docker]
 
     def start(jo, settle, prime=False):
+        env, java_opts, other = parse_variant(jo)
         if opts.docker:
-            return one_docker_start(opts.docker, tmp, jo, settle, opts.timeout)
+            return one_docker_start(other or opts.docker, tmp, java_opts, settle, opts.timeout)
+        cmd = argv if other is None else [os.path.abspath(other)] + argv[-3:]
         # the first start may build the jar (the launcher does when a source is newer than it)
-        return one_start(argv, env_of(jo), settle, max(opts.timeout, 600.0) if prime else opts.timeout, logf)
+        # a prime start also writes the archive or AOT cache as it exits (Java 25: a second JVM, seconds)
+        return one_start(cmd, env, settle, max(opts.timeout, 600.0) if prime else opts.timeout, logf,
+                         120 if prime else 10)
 
     with open(os.path.join(tmp, 'svcproxy.log'), 'ab') as logf:
         if not opts.no_prime:
@@ -211,19 +248,21 @@ def main():
                 r = start(jo, opts.settle)
                 results[name].append(r)
                 print(f'{time.strftime("%H:%M:%S")} {name:>12} run {i + 1}: listening {r["listen_s"]:.3f} s, '
-                      f'cpu {r["cpu_s"]:.2f} s, RSS {r["rss_mib"]:.1f} MiB', file=sys.stderr, flush=True)
+                      f'cpu {r["cpu_s"]:.2f} s (main {r["main_cpu_s"]:.3f}), RSS {r["rss_mib"]:.1f} MiB', file=sys.stderr, flush=True)
 
     print(f'\n{opts.runs} starts each of `{opts.docker or " ".join(argv[:-2]) + " CONFIG"}`; RSS {opts.settle:g} s after listening')
-    print('| variant | JAVA_OPTS | listening, s: median (min–max) | CPU to listening, s | RSS, MiB: median (min–max) |')
-    print('| --- | --- | ---: | ---: | ---: |')
+    print('| variant | JAVA_OPTS | listening, s: median (min–max) | CPU to listening, s | main thread, s '
+          '| RSS, MiB: median (min–max) |')
+    print('| --- | --- | ---: | ---: | ---: | ---: |')
     for name, jo in variants:
         rs = results[name]
         ls = [r['listen_s'] for r in rs]
         cs = [r['cpu_s'] for r in rs]
+        mts = [r['main_cpu_s'] for r in rs]
         ms = [r['rss_mib'] for r in rs]
         print(f'| {name} | {("(image defaults)" if opts.docker else "(launcher defaults)") if jo is None else "`" + jo + "`"} | '
               f'{statistics.median(ls):.3f} ({min(ls):.3f}–{max(ls):.3f}) | {statistics.median(cs):.2f} | '
-              f'{statistics.median(ms):.1f} ({min(ms):.1f}–{max(ms):.1f}) |')
+              f'{statistics.median(mts):.3f} | {statistics.median(ms):.1f} ({min(ms):.1f}–{max(ms):.1f}) |')
     if opts.json:
         with open(opts.json, 'w') as f:
             json.dump({'argv': argv, 'variants': dict(variants), 'results': results}, f, indent=1)

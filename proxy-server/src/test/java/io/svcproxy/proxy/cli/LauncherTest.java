@@ -1,0 +1,147 @@
+package io.svcproxy.proxy.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The {@code ./svcproxy} launcher, black-box, with a stand-in {@code java} (a script that records its arguments)
+ * in a fake runtime whose {@code release} file says which Java it is: the JVM options it passes, and the
+ * class-data-sharing archive (Java 17-24) or AOT cache (Java 25+) it has the first run write and later runs map.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class LauncherTest {
+    static final Path LAUNCHER = Path.of("..", "svcproxy").toAbsolutePath().normalize();
+
+    @TempDir
+    Path dir;
+    Path jar;
+    Path calls;
+
+    @BeforeEach
+    void setUp() throws IOException {
+        Path lib = Files.createDirectories(dir.resolve("lib"));
+        jar = Files.writeString(lib.resolve("svcproxy.jar"), "not really a jar");
+        calls = dir.resolve("calls");
+    }
+
+    /** A runtime at {@code dir/jdk-NAME} whose java writes its arguments, one a line, and MALLOC_ARENA_MAX. */
+    Path runtime(String version) throws IOException {
+        Path home = Files.createDirectories(dir.resolve("jdk-" + version).resolve("bin")).getParent();
+        Files.writeString(home.resolve("release"), "IMPLEMENTOR=\"test\"\nJAVA_VERSION=\"" + version + "\"\n");
+        Path java = home.resolve("bin").resolve("java");
+        Files.writeString(java, "#!/bin/sh\n{ echo \"MALLOC_ARENA_MAX=$MALLOC_ARENA_MAX\"; for a in \"$@\"; do "
+                + "echo \"$a\"; done; } > '" + calls + "'\n");
+        Files.setPosixFilePermissions(java, PosixFilePermissions.fromString("rwxr-xr-x"));
+        return java;
+    }
+
+    /** Runs the launcher with {@code env} and returns what the stand-in java received. */
+    List<String> launch(Path java, Map<String, String> env, String... args) throws Exception {
+        List<String> command = new java.util.ArrayList<>(List.of(LAUNCHER.toString()));
+        command.addAll(List.of(args));
+        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        builder.environment().remove("JAVA_OPTS");
+        builder.environment().remove("JAVA_HOME");
+        builder.environment().remove("MALLOC_ARENA_MAX");
+        builder.environment().remove("SVCPROXY_NO_CDS");
+        builder.environment().put("SVCPROXY_JAR", jar.toString());
+        builder.environment().put("SVCPROXY_JAVA", java.toString());
+        builder.environment().putAll(env);
+        Files.deleteIfExists(calls);
+        Process process = builder.start();
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(process.waitFor()).as(output).isZero();
+        return Files.readAllLines(calls);
+    }
+
+    static String option(List<String> args, String prefix) {
+        return args.stream().filter(a -> a.startsWith(prefix)).findFirst().map(a -> a.substring(prefix.length()))
+                .orElse(null);
+    }
+
+    List<String> filesBesideTheJar() throws IOException {
+        try (Stream<Path> files = Files.list(jar.getParent())) {
+            return files.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    @Test
+    void onJava17TheFirstRunWritesAnArchiveThatLaterRunsMap() throws Exception {
+        Path java = runtime("17.0.15");
+        List<String> first = launch(java, Map.of(), "run", "--config", "a.yaml");
+        assertThat(first).startsWith("MALLOC_ARENA_MAX=2", "-XX:+UseSerialGC", "-Xms8m", "-XX:-UsePerfData",
+                "-XX:TrimNativeHeapInterval=1000");
+        assertThat(first).endsWith("-jar", jar.toString(), "run", "--config", "a.yaml");
+        String writing = option(first, "-XX:ArchiveClassesAtExit=");
+        assertThat(writing).matches(".*/svcproxy-\\d+\\.jsa\\.tmp\\.\\d+");
+        assertThat(option(first, "-XX:SharedArchiveFile=")).isNull();
+
+        Files.writeString(Path.of(writing), "archive"); // what the JVM writes as it exits
+        List<String> second = launch(java, Map.of(), "run");
+        String archive = writing.substring(0, writing.indexOf(".tmp."));
+        assertThat(option(second, "-XX:SharedArchiveFile=")).isEqualTo(archive);
+        assertThat(option(second, "-XX:ArchiveClassesAtExit=")).isNull();
+        assertThat(filesBesideTheJar()).containsExactly(Path.of(archive).getFileName().toString(), "svcproxy.jar");
+    }
+
+    @Test
+    void onJava25TheFirstRunWritesAnAotCacheThatLaterRunsMap() throws Exception {
+        Path java = runtime("25.0.3");
+        List<String> first = launch(java, Map.of());
+        String writing = option(first, "-XX:AOTCacheOutput=");
+        assertThat(writing).matches(".*/svcproxy-\\d+\\.aot\\.tmp\\.\\d+");
+        assertThat(first).contains("-Xlog:aot=off");
+
+        Files.writeString(Path.of(writing), "cache");
+        Files.writeString(Path.of(writing + ".config"), "left by a killed training run");
+        List<String> second = launch(java, Map.of());
+        String cache = writing.substring(0, writing.indexOf(".tmp."));
+        assertThat(option(second, "-XX:AOTCache=")).isEqualTo(cache);
+        assertThat(filesBesideTheJar()).containsExactly(Path.of(cache).getFileName().toString(), "svcproxy.jar");
+    }
+
+    @Test
+    void otherOptionsOrAnotherRuntimeGetAnotherArchive() throws Exception {
+        Path java17 = runtime("17.0.15");
+        String defaults = option(launch(java17, Map.of()), "-XX:ArchiveClassesAtExit=");
+        List<String> custom = launch(java17, Map.of("JAVA_OPTS", "-Xmx64m"));
+        assertThat(custom).startsWith("MALLOC_ARENA_MAX=2", "-Xmx64m").doesNotContain("-XX:+UseSerialGC");
+        String other = option(custom, "-XX:ArchiveClassesAtExit=");
+        assertThat(other.substring(0, other.indexOf(".tmp."))).isNotEqualTo(defaults.substring(0,
+                defaults.indexOf(".tmp.")));
+        String newer = option(launch(runtime("17.0.16"), Map.of()), "-XX:ArchiveClassesAtExit=");
+        assertThat(newer.substring(0, newer.indexOf(".tmp."))).isNotEqualTo(defaults.substring(0,
+                defaults.indexOf(".tmp.")));
+    }
+
+    @Test
+    void anArchiveBeingWrittenByALiveRunIsNeitherUsedNorWrittenAgain() throws Exception {
+        Path java = runtime("17.0.15");
+        String writing = option(launch(java, Map.of()), "-XX:ArchiveClassesAtExit=");
+        String live = writing.substring(0, writing.lastIndexOf('.') + 1) + ProcessHandle.current().pid();
+        Files.writeString(Path.of(live), "half written"); // as if this JVM were writing it
+        List<String> args = launch(java, Map.of());
+        assertThat(args).noneMatch(a -> a.startsWith("-XX:SharedArchiveFile=") || a.startsWith("-XX:Archive"));
+        assertThat(Files.exists(Path.of(live))).isTrue();
+    }
+
+    @Test
+    void emptyJavaOptsAndNoCdsPassNothingButTheJar() throws Exception {
+        List<String> args = launch(runtime("17.0.15"), Map.of("JAVA_OPTS", "", "SVCPROXY_NO_CDS", "1",
+                "MALLOC_ARENA_MAX", "4"), "version");
+        assertThat(args).containsExactly("MALLOC_ARENA_MAX=4", "-jar", jar.toString(), "version");
+    }
+}
