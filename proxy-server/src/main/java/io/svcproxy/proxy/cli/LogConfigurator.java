@@ -2,18 +2,19 @@ package io.svcproxy.proxy.cli;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.LoggerContext;
-import ch.qos.logback.classic.encoder.PatternLayoutEncoder;
 import ch.qos.logback.classic.spi.Configurator;
 import ch.qos.logback.classic.spi.ConfiguratorRank;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
+import ch.qos.logback.core.encoder.LayoutWrappingEncoder;
 import ch.qos.logback.core.spi.ContextAwareBase;
 import org.slf4j.Logger;
 
 /**
  * Configures Logback in code with what the jar's logging always was: one line per event on stderr
- * ({@code 2026-12-04T05:20:11.142Z INFO  ListenerManager - Listening ...}), svcproxy's loggers at info, Netty's
- * and everything else at warn. Logback finds it through {@code META-INF/services} before its XML configurator.
+ * ({@code 2026-12-04T05:20:11.142Z INFO  ListenerManager - Listening ...}, written by {@link LogLineLayout}; keep
+ * SPEC.md's "one line per event on stderr" in step with it), svcproxy's loggers at info, Netty's and everything
+ * else at warn. Logback finds it through {@code META-INF/services} before its XML configurator.
  *
  * <p>Why in code: reading a {@code logback.xml} loads Logback's Joran machinery and the JDK's XML parser,
  * about 600 classes, a third of svcproxy's start-up work (bench/startup.py, docs/performance.md). A
@@ -22,9 +23,6 @@ import org.slf4j.Logger;
  */
 @ConfiguratorRank(ConfiguratorRank.CUSTOM_NORMAL_PRIORITY)
 public final class LogConfigurator extends ContextAwareBase implements Configurator {
-    /** The pattern of every line; keep docs (SPEC.md's "one line per event on stderr") in step with it. */
-    static final String PATTERN = "%d{yyyy-MM-dd'T'HH:mm:ss.SSSXXX} %-5level %logger{0} - %msg%n";
-
     @Override
     public ExecutionStatus configure(LoggerContext context) {
         if (System.getProperty("logback.configurationFile") != null
@@ -38,9 +36,12 @@ public final class LogConfigurator extends ContextAwareBase implements Configura
 
     /** Adds the stderr appender to {@code context}'s root logger and sets the levels. */
     static void configureStderr(LoggerContext context) {
-        PatternLayoutEncoder encoder = new PatternLayoutEncoder();
+        LogLineLayout layout = new LogLineLayout();
+        layout.setContext(context);
+        layout.start();
+        LayoutWrappingEncoder<ILoggingEvent> encoder = new LayoutWrappingEncoder<>();
         encoder.setContext(context);
-        encoder.setPattern(PATTERN);
+        encoder.setLayout(layout);
         encoder.start();
         ConsoleAppender<ILoggingEvent> stderr = new ConsoleAppender<>();
         stderr.setContext(context);
