@@ -14,6 +14,8 @@ import io.netty.util.concurrent.Future;
 import java.io.IOException;
 import java.net.Inet6Address;
 import java.net.InetSocketAddress;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A flow's socket on the epoll transport without a Netty channel: a bare non-blocking datagram socket of the
@@ -31,6 +33,8 @@ import java.net.InetSocketAddress;
  * told from an empty socket here), as with Netty's connected datagram channel. Owned by the listener's event loop.
  */
 final class EpollFlowSocket implements FlowSocket, EpollIoHandle {
+    private static final Logger log = LoggerFactory.getLogger(EpollFlowSocket.class);
+
     private final UdpFlow flow;
     private final Events events;
     private final Socket socket;
@@ -180,8 +184,9 @@ final class EpollFlowSocket implements FlowSocket, EpollIoHandle {
         }
         try {
             socket.close();
-        } catch (IOException e) {
-            // closing a datagram socket cannot lose data: nothing to report
+        } catch (IOException e) { // nothing is lost with a datagram socket, but a failing close is a bug to see
+            log.warn("Flow socket close failed client={} endpoint={} error={}", flow.client, flow.backend.endpoint(),
+                    e.toString());
         }
     }
 

@@ -245,9 +245,7 @@ public final class UdpListener {
                 log.debug("Flow socket failed service={} client={} endpoint={}: {}", servicePort.serviceLabel(),
                         client, backend.endpoint(), e.toString());
                 servicePort.udp().drop(Drop.ERROR);
-                flow.lease.release();
-                limit.release();
-                servicePort.leaseReleased(backend);
+                end(flow, "socket failed"); // releases the lease and the place, logs the flow as an error
                 return null;
             }
         } else {
