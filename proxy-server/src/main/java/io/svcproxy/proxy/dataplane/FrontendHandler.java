@@ -25,8 +25,6 @@ import java.net.NoRouteToHostException;
 import java.net.PortUnreachableException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -66,7 +64,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private List<Object> early;     // bytes read before the endpoint connection was up (epoll reads on RDHUP)
     private boolean endedEarly;     // the client sent FIN before the endpoint connection was up
     private long started;           // System.nanoTime() at accept, for idleTimeout before the relay starts
-    private ScheduledFuture<?> idleCheck;
+    private IdleSweep idleSweep;    // the event loop's, which checks this connection for idleTimeout; or null
+    FrontendHandler idlePrev;       // the neighbours in idleSweep's list
+    FrontendHandler idleNext;
     private EndReason end;          // set by what ends the connection here (idle, an error, giving up); else FIN
 
     FrontendHandler(ServicePort servicePort, DataPlaneSettings settings, Transport transport, ProxyMetrics metrics,
@@ -96,9 +96,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         long idleNanos = settings.idleTimeout().toNanos();
         started = System.nanoTime();
         if (idleNanos > 0) {
-            idleCheck = inbound.eventLoop().schedule(this::checkIdle, idleNanos, TimeUnit.NANOSECONDS);
+            idleSweep = IdleSweep.of(inbound.eventLoop());
+            idleSweep.add(this, idleNanos);
         }
-        inbound.closeFuture().addListener(f -> servicePort.connections().remove(inbound));
         InetSocketAddress client = (InetSocketAddress) inbound.remoteAddress();
         InetSocketAddress local = (InetSocketAddress) inbound.localAddress();
         pickContext = PickContext.of(client.getAddress(), client.getPort(), local.getAddress());
@@ -263,6 +263,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
      */
     private void startRelay(Channel channel, BackendState backend, Lease claim) {
         relay = new Relay(inbound, channel, servicePort, backend.counters(), claim);
+        pickContext = null; // no other pick for this connection: not held while it lasts
         io.svcproxy.config.ProxyProtocol proxyProtocol = servicePort.spec().port().proxyProtocol();
         if (proxyProtocol != null) {
             ProxyProtocolHeader.write(channel, proxyProtocol, inbound);
@@ -327,20 +328,17 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * Closes the connection when no byte moved either way for {@code idleTimeout} (a read, or a paused side
-     * draining), else checks again when that much time will have passed since then. One timer per connection and
-     * one clock read per read buffer: cheaper than an {@code IdleStateHandler}, which also wraps every write in a
-     * promise.
+     * Closes the connection if no byte moved either way (a read, or a paused side draining) for {@code
+     * idleTimeout} by {@code now}. Called by the event loop's {@link IdleSweep}: one timer per loop and one clock
+     * read per read buffer, where an {@code IdleStateHandler} would take a timer per connection and wrap every
+     * write in a promise.
      */
-    private void checkIdle() {
+    void checkIdle(long now) {
         if (!inbound.isOpen()) {
             return;
         }
-        long idleNanos = settings.idleTimeout().toNanos();
         long last = relay == null ? started : relay.lastActivity();
-        long left = last + idleNanos - System.nanoTime();
-        if (left > 0) {
-            idleCheck = inbound.eventLoop().schedule(this::checkIdle, left, TimeUnit.NANOSECONDS);
+        if (now - last < settings.idleTimeout().toNanos()) {
             return;
         }
         log.debug("Closing idle connection service={} client={} endpoint={} relay={}",
@@ -351,9 +349,11 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        if (idleCheck != null) {
-            idleCheck.cancel(false);
+        if (idleSweep != null) {
+            idleSweep.remove(this);
         }
+        // here rather than in a closeFuture listener: one object less held by every open connection
+        servicePort.connections().remove(inbound);
         if (early != null) {
             early.forEach(ReferenceCountUtil::release);
             early = null;

@@ -596,6 +596,51 @@ abstract class DataPlaneTest {
     }
 
     @Test
+    void onlyTheIdleConnectionsOfALoopAreClosedAndTheBusyOnesOutliveTheIdleTimeout() throws Exception {
+        TestBackend echo = fixture.backend("127.0.0.11", "echo", Mode.ECHO);
+        fixture.proxy(service("rr", "  idleTimeout: 400ms\n", endpoints(echo)));
+        // several connections per event loop, so that the loop's sweep unlinks closed ones from inside its list
+        List<Socket> idle = new ArrayList<>();
+        List<Socket> busy = new ArrayList<>();
+        try {
+            for (int i = 0; i < 6; i++) {
+                Socket s = Net.connect(VIP, PORT);
+                Net.write(s, "x");
+                Net.readExactly(s, 1);
+                (i % 2 == 0 ? idle : busy).add(s);
+            }
+            long end = System.nanoTime() + Duration.ofMillis(1500).toNanos();
+            while (System.nanoTime() < end) { // 3.75 idle timeouts, a byte each way every 100 ms
+                for (Socket s : busy) {
+                    Net.write(s, "y");
+                    Net.readExactly(s, 1);
+                }
+                Thread.sleep(100);
+            }
+            for (Socket s : idle) {
+                s.setSoTimeout(5000);
+                assertThat(s.getInputStream().read()).isEqualTo(-1); // closed by the proxy
+            }
+            for (Socket s : busy) { // still relayed
+                Net.write(s, "z");
+                assertThat(new String(Net.readExactly(s, 1), StandardCharsets.US_ASCII)).isEqualTo("z");
+            }
+            for (Socket s : busy) { // and closed once idle in turn
+                s.setSoTimeout(5000);
+                assertThat(s.getInputStream().read()).isEqualTo(-1);
+            }
+        } finally {
+            for (Socket s : idle) {
+                s.close();
+            }
+            for (Socket s : busy) {
+                s.close();
+            }
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> echo.openConnections() == 0);
+    }
+
+    @Test
     void countersFollowTheConnectionLifecycle() throws Exception {
         TestBackend echo = fixture.backend("127.0.0.11", "echo", Mode.ECHO);
         fixture.proxy(service("rr", "", endpoints(echo)));
