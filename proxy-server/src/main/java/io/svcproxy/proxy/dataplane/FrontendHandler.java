@@ -1,7 +1,6 @@
 package io.svcproxy.proxy.dataplane;
 
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -20,6 +19,7 @@ import io.svcproxy.proxy.connlog.EndReason;
 import io.svcproxy.proxy.metrics.ProxyMetrics;
 import java.io.IOException;
 import java.net.ConnectException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.NoRouteToHostException;
 import java.net.PortUnreachableException;
@@ -208,7 +208,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
      * Linux and other non-Android platforms ({@code PlatformDependent.canEnableTcpNoDelayByDefault()}), and
      * setting it again would cost a system call.
      */
-    private Channel newOutbound(java.net.InetAddress address) {
+    private Channel newOutbound(InetAddress address) {
         SocketChannel channel = transport.newSocketChannel(address);
         SocketChannelConfig config = channel.config();
         config.setConnectTimeoutMillis(settings.connectTimeoutMillis());
