@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
 import io.netty.channel.socket.SocketChannel;
 import java.net.InetAddress;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -17,6 +18,7 @@ class TransportTest {
     @ParameterizedTest
     @EnumSource(Transport.class)
     void endpointChannelsHaveNoDelayOnForIpv4AndIpv6(Transport transport) throws Exception {
+        loadNative(transport);
         for (String address : new String[] {"127.0.0.1", "::1"}) {
             SocketChannel channel = transport.newSocketChannel(InetAddress.getByName(address));
             try {
@@ -30,6 +32,7 @@ class TransportTest {
     @ParameterizedTest
     @EnumSource(Transport.class)
     void listeningChannelsAreOfTheTransportsClass(Transport transport) throws Exception {
+        loadNative(transport);
         for (String address : new String[] {"127.0.0.1", "::1"}) {
             ServerChannel channel = transport.serverChannelFactory(InetAddress.getByName(address)).newChannel();
             try {
@@ -37,6 +40,13 @@ class TransportTest {
             } finally {
                 channel.unsafe().closeForcibly();
             }
+        }
+    }
+
+    /** Loads epoll's native library, as the data plane does when it creates its event loops (Transport.select). */
+    private static void loadNative(Transport transport) {
+        if (transport == Transport.EPOLL) {
+            Epoll.ensureAvailability();
         }
     }
 }
