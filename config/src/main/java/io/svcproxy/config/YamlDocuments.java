@@ -2,12 +2,15 @@ package io.svcproxy.config;
 
 import java.io.StringReader;
 import org.yaml.snakeyaml.LoaderOptions;
-import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.composer.Composer;
 import org.yaml.snakeyaml.error.Mark;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
 import org.yaml.snakeyaml.error.YAMLException;
 import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.parser.ParserImpl;
 import org.yaml.snakeyaml.reader.ReaderException;
+import org.yaml.snakeyaml.reader.StreamReader;
+import org.yaml.snakeyaml.resolver.Resolver;
 
 /**
  * Composes YAML text into a node tree that keeps the line and column of every key and value. Only composes:
@@ -44,7 +47,10 @@ final class YamlDocuments {
         options.setCodePointLimit(CODE_POINT_LIMIT);
         options.setProcessComments(false);
         try {
-            return new Yaml(options).compose(new StringReader(text));
+            // What Yaml.compose does, without new Yaml(): its Constructor (never used to compose) took a tenth
+            // of svcproxy's start-up (docs/performance.md, "Issue 15, round 3")
+            return new Composer(new ParserImpl(new StreamReader(new StringReader(text)), options), new Resolver(),
+                    options).getSingleNode();
         } catch (MarkedYAMLException e) {
             Mark mark = e.getProblemMark() != null ? e.getProblemMark() : e.getContextMark();
             String message = e.getProblem() != null ? e.getProblem().strip() : "invalid YAML";

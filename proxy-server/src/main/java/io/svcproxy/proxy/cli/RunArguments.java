@@ -1,9 +1,12 @@
 package io.svcproxy.proxy.cli;
 
 import ch.qos.logback.classic.Level;
+import io.netty.channel.epoll.Epoll;
 import java.io.PrintWriter;
+import java.lang.management.ManagementFactory;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
+import org.slf4j.LoggerFactory;
 
 /**
  * The command lines that start the proxy ({@code [run] [-c|--config FILE] [--log-level LEVEL]}, in any order, each
@@ -73,6 +76,25 @@ public final class RunArguments {
         }
     }
 
+    /**
+     * Initialises, on a thread of its own, what the proxy's start needs later and does not depend on the config:
+     * Netty's native epoll transport (its library copied out of the jar and loaded, the platform probed) and the
+     * JVM's management beans (the file-descriptor guard reads the limit through them), while this thread reads and
+     * checks the config: about 30 ms of the main thread's start (docs/performance.md, "Issue 15, round 3"). Class
+     * initialisation is thread-safe: the main thread waits for a class the warm-up is still initialising. Nothing
+     * is started: the transport is still chosen by {@code Transport.select()}.
+     */
+    private static void warmUp() {
+        Thread warmUp = new Thread(() -> {
+            if (!"nio".equalsIgnoreCase(System.getProperty("svcproxy.transport", "").trim())) {
+                Epoll.isAvailable();
+            }
+            ManagementFactory.getOperatingSystemMXBean();
+        }, "svcproxy-warmup");
+        warmUp.setDaemon(true);
+        warmUp.start();
+    }
+
     /** Returns the config file given, or {@code null} for the default ({@code ./svcproxy.yaml} or the demo). */
     public Path config() {
         return config;
@@ -81,6 +103,8 @@ public final class RunArguments {
     /** Runs the proxy as {@code run} does and returns the exit code; failures are reported as picocli's are. */
     public int execute(PrintWriter out, PrintWriter err) {
         try {
+            LoggerFactory.getILoggerFactory(); // Logback first, here: the warm-up's Netty logs through it
+            warmUp();
             if (logLevel != null) {
                 Logging.setLevel(logLevel);
             }
