@@ -52,6 +52,12 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(value = 90, unit = TimeUnit.SECONDS)
 class KubernetesEndToEndTest {
     static final Duration WITHIN = Duration.ofSeconds(2);
+    /**
+     * The first list after start: the informers' first requests, the mock server's answers and the first
+     * recompute, on a JVM that just started; on a loaded 2-core machine this took over 2 s (the changes after it,
+     * bounded by {@link #WITHIN}, did not).
+     */
+    static final Duration FIRST_SYNC = Duration.ofSeconds(15);
     static final String CLUSTER_IP = "127.0.10.8";
     static final int PORT = 18110;
 
@@ -178,7 +184,7 @@ class KubernetesEndToEndTest {
     @Test
     void followsCreateScaleNotReadyAndDeleteWithTrafficFlowing() throws Exception {
         startProxy();
-        await().atMost(WITHIN).until(() -> readyz() == 200); // synced: an empty cluster
+        await().atMost(FIRST_SYNC).until(() -> readyz() == 200); // synced: an empty cluster
 
         client.services().resource(service("web", null)).create();
         slices(1);
