@@ -49,6 +49,7 @@ def main():
     opts.target_ips = dict(bench.TARGET_IPS, **{'svcproxy-connlog': '127.0.10.12'})
     opts.connection_log_targets = {'svcproxy-connlog'}
     opts.java_opts = {'svcproxy': None, 'svcproxy-connlog': None}
+    opts.jars = {}   # bench.py's other jars by target (--svcproxy-jar): none here, --jar is the one
     try:
         bench.start_backends(procs, 'http', opts)
         p = bench.start_proxy(procs, target, 'http', opts)
