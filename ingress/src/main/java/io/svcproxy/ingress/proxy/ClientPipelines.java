@@ -18,6 +18,7 @@ import io.netty.handler.codec.http2.Http2ServerUpgradeCodec;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
+import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
 import io.netty.handler.ssl.SniHandler;
@@ -68,7 +69,8 @@ final class ClientPipelines {
             protected void initChannel(io.netty.channel.Channel ch) {
                 ChannelPipeline pipeline = ch.pipeline();
                 String self = pipeline.context(this).name();
-                pipeline.addAfter(self, "h2", frameCodec(o));
+                pipeline.addAfter(self, FLUSH_CONSOLIDATION, flushConsolidation());
+                pipeline.addAfter(FLUSH_CONSOLIDATION, "h2", frameCodec(o));
                 pipeline.addAfter("h2", "h2-multiplex", multiplex(settings));
             }
         };
@@ -103,8 +105,23 @@ final class ClientPipelines {
 
     /** HTTP/2 after TLS chose it. */
     static void http2(ChannelPipeline p, ListenerSettings settings) {
+        p.addLast(FLUSH_CONSOLIDATION, flushConsolidation());
         p.addLast("h2", frameCodec(settings.options()));
         p.addLast("h2-multiplex", multiplex(settings));
+    }
+
+    /** The name of the handler {@link #flushConsolidation} gives. */
+    static final String FLUSH_CONSOLIDATION = "flush-consolidation";
+
+    /**
+     * One flush of an HTTP/2 connection per turn of its event loop, not one per stream: each stream's response is
+     * flushed when its endpoint's read ends, and with many streams in flight those flushes come from many endpoint
+     * connections in one turn of the loop. Netty's {@link FlushConsolidationHandler} (as its javadoc suggests for
+     * HTTP/2) delays them to a task that runs once the loop's ready connections are handled, so the frames of all
+     * go out in one write; a flush during the connection's own read waits for the read's end.
+     */
+    static FlushConsolidationHandler flushConsolidation() {
+        return new FlushConsolidationHandler(FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true);
     }
 
     private static Http2FrameCodec frameCodec(IngressOptions o) {
