@@ -23,4 +23,21 @@ public interface IngressMetrics {
      */
     default void requestCompleted(Route<ServiceBackend> route, int status, long durationNanos) {
     }
+
+    /**
+     * The recorder of the requests of one route (or of the 404s when {@code route} is {@code null}), equivalent to
+     * {@link #requestCompleted} with that route. The Ingress asks once per route and event loop and keeps it for as
+     * long as the routing table stands, so an implementation can resolve its counters here, once, instead of per
+     * request. Any thread.
+     */
+    default RouteMetrics forRoute(Route<ServiceBackend> route) {
+        return (status, durationNanos) -> requestCompleted(route, status, durationNanos);
+    }
+
+    /** Counts the answered requests of one route; called on event loops, must not block. */
+    @FunctionalInterface
+    interface RouteMetrics {
+        /** A request of the route has been answered with {@code status}, {@code durationNanos} after its headers. */
+        void requestCompleted(int status, long durationNanos);
+    }
 }

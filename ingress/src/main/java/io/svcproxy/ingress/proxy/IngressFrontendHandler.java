@@ -394,7 +394,7 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter {
                            boolean counted) {
         long duration = System.nanoTime() - requestStartNanos;
         if (counted) {
-            settings.metrics().requestCompleted(route, status, duration);
+            settings.metricsOf(route).requestCompleted(status, duration);
         }
         if (ACCESS_LOG.isDebugEnabled()) {
             ACCESS_LOG.debug("client={} proto={} method={} host={} uri={} status={} ingress={} service={} "

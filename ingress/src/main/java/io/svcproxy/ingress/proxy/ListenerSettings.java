@@ -4,6 +4,7 @@ import io.netty.util.concurrent.FastThreadLocal;
 import io.svcproxy.ingress.BackendLookup;
 import io.svcproxy.ingress.IngressMetrics;
 import io.svcproxy.ingress.ServiceBackend;
+import io.svcproxy.ingress.routing.Route;
 import io.svcproxy.ingress.routing.Router;
 
 /**
@@ -11,7 +12,8 @@ import io.svcproxy.ingress.routing.Router;
  * scheme it adds as {@code X-Forwarded-Proto}, the per-event-loop endpoint pools and the metrics seam.
  */
 record ListenerSettings(Router<ServiceBackend> router, BackendLookup lookup, IngressOptions options, String proto,
-                        FastThreadLocal<EndpointPool> pools, IngressMetrics metrics) {
+                        FastThreadLocal<EndpointPool> pools, IngressMetrics metrics,
+                        FastThreadLocal<RouteMetricsCache> routeMetrics) {
     /** Idle kept-alive connections per endpoint and event loop; more are closed when their response ends. */
     static final int MAX_IDLE_PER_ENDPOINT = 32;
 
@@ -23,6 +25,17 @@ record ListenerSettings(Router<ServiceBackend> router, BackendLookup lookup, Ing
                 return new EndpointPool(MAX_IDLE_PER_ENDPOINT);
             }
         };
-        return new ListenerSettings(router, lookup, options, proto, pools, metrics);
+        FastThreadLocal<RouteMetricsCache> routeMetrics = new FastThreadLocal<>() {
+            @Override
+            protected RouteMetricsCache initialValue() {
+                return new RouteMetricsCache(router, metrics);
+            }
+        };
+        return new ListenerSettings(router, lookup, options, proto, pools, metrics, routeMetrics);
+    }
+
+    /** The metrics of the requests of {@code route} (the 404s: {@code null}), cached for the calling event loop. */
+    IngressMetrics.RouteMetrics metricsOf(Route<ServiceBackend> route) {
+        return routeMetrics.get().of(route);
     }
 }

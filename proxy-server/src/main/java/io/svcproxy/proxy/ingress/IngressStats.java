@@ -29,10 +29,19 @@ public final class IngressStats implements IngressMetrics {
     public static final class Counts {
         private final LongAdder hits = new LongAdder();
         private final Map<Integer, LongAdder> codes = new ConcurrentHashMap<>();
+        /** {@link #codes}' counters of 100-599 by code - 100, resolved on first use (a race resolves one twice). */
+        private final LongAdder[] byCode = new LongAdder[500];
 
         void add(int code) {
             hits.increment();
-            codes.computeIfAbsent(code, c -> new LongAdder()).increment();
+            LongAdder n = code >= 100 && code < 600 ? byCode[code - 100] : null;
+            if (n == null) {
+                n = codes.computeIfAbsent(code, c -> new LongAdder());
+                if (code >= 100 && code < 600) {
+                    byCode[code - 100] = n;
+                }
+            }
+            n.increment();
         }
 
         /** Requests answered. */
@@ -59,15 +68,21 @@ public final class IngressStats implements IngressMetrics {
 
     @Override
     public void requestCompleted(Route<ServiceBackend> route, int status, long durationNanos) {
+        forRoute(route).requestCompleted(status, durationNanos);
+    }
+
+    /** The rule's counts and meters, resolved once for the requests of {@code route}. */
+    @Override
+    public RouteMetrics forRoute(Route<ServiceBackend> route) {
         RuleKey key = route == null ? NOT_FOUND : new RuleKey(route.ingress(), route.host(), route.path(),
                 route.pathType() == null ? "" : route.pathType().apiName());
-        counts.computeIfAbsent(key, k -> new Counts()).add(status);
-        if (route == null) {
-            metrics.httpRequest("", "", "", "", status, durationNanos);
-        } else {
-            metrics.httpRequest(route.ingress(), route.host(), route.path(), route.backend().service(), status,
-                    durationNanos);
-        }
+        Counts ruleCounts = counts.computeIfAbsent(key, k -> new Counts());
+        ProxyMetrics.HttpRequestMeter meter = route == null ? metrics.httpRequestMeter("", "", "", "")
+                : metrics.httpRequestMeter(route.ingress(), route.host(), route.path(), route.backend().service());
+        return (status, durationNanos) -> {
+            ruleCounts.add(status);
+            meter.record(status, durationNanos);
+        };
     }
 
     /** The counts of a rule (empty when it never matched). */

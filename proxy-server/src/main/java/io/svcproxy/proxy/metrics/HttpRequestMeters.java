@@ -10,8 +10,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The Ingress's meters ({@code svcproxy_http_requests_total{ingress,host,path,service,code}} and
- * {@code svcproxy_http_request_duration_seconds{ingress,service}}), created on first use and cached, so an event loop
- * does one map lookup per meter per request. The label values come from the rules (and the status codes), so they
+ * {@code svcproxy_http_request_duration_seconds{ingress,service}}), created on first use and cached; the Ingress
+ * holds a {@link #meter} per rule, so a request costs an array read, a counter increment and a timer record. The label values come from the rules (and the status codes), so they
  * are bounded by the configuration; meters of rules removed by a reload stay until restart, as counters may.
  */
 final class HttpRequestMeters {
@@ -43,15 +43,42 @@ final class HttpRequestMeters {
     }
 
     void record(String ingress, String host, String path, String service, int code, long nanos) {
-        requests.computeIfAbsent(new RequestKey(ingress, host, path, service, code), k -> Counter.builder(REQUESTS)
+        counter(ingress, host, path, service, code).increment();
+        timer(ingress, service).record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    /** The meters of one rule's labels, resolved once (the counter of each status code on its first use). */
+    ProxyMetrics.HttpRequestMeter meter(String ingress, String host, String path, String service) {
+        Timer timer = timer(ingress, service);
+        // by status code 100-599; a race between event loops resolves the same counter twice, harmlessly
+        Counter[] byCode = new Counter[500];
+        return (code, nanos) -> {
+            Counter c = code >= 100 && code < 600 ? byCode[code - 100] : null;
+            if (c == null) {
+                c = counter(ingress, host, path, service, code);
+                if (code >= 100 && code < 600) {
+                    byCode[code - 100] = c;
+                }
+            }
+            c.increment();
+            timer.record(nanos, TimeUnit.NANOSECONDS);
+        };
+    }
+
+    private Counter counter(String ingress, String host, String path, String service, int code) {
+        RequestKey key = new RequestKey(ingress, host, path, service, code);
+        return requests.computeIfAbsent(key, k -> Counter.builder(REQUESTS)
                 .description("HTTP requests answered by the Ingress")
                 .tags("ingress", k.ingress(), "host", k.host(), "path", k.path(), "service", k.service(),
                         "code", Integer.toString(k.code()))
-                .register(registry)).increment();
-        durations.computeIfAbsent(new DurationKey(ingress, service), k -> Timer.builder(DURATION)
+                .register(registry));
+    }
+
+    private Timer timer(String ingress, String service) {
+        return durations.computeIfAbsent(new DurationKey(ingress, service), k -> Timer.builder(DURATION)
                 .description("From an HTTP request's headers to the end of its response")
                 .tags("ingress", k.ingress(), "service", k.service())
                 .serviceLevelObjectives(BUCKETS)
-                .register(registry)).record(nanos, TimeUnit.NANOSECONDS);
+                .register(registry));
     }
 }

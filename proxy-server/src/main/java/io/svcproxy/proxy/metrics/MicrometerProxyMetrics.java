@@ -229,6 +229,11 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
     }
 
     @Override
+    public HttpRequestMeter httpRequestMeter(String ingress, String host, String path, String service) {
+        return httpRequests.meter(ingress, host, path, service);
+    }
+
+    @Override
     public void connectionLogDropped() {
         connectionLogDropped.increment();
     }

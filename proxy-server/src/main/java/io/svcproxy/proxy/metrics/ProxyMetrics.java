@@ -47,6 +47,20 @@ public interface ProxyMetrics {
     default void httpRequest(String ingress, String host, String path, String service, int code, long nanos) {
     }
 
+    /**
+     * The meters of one Ingress rule, resolved once: {@link HttpRequestMeter#record} is {@link #httpRequest} with
+     * these labels. Any thread.
+     */
+    default HttpRequestMeter httpRequestMeter(String ingress, String host, String path, String service) {
+        return (code, nanos) -> httpRequest(ingress, host, path, service, code, nanos);
+    }
+
+    /** {@link #httpRequest} for one rule's labels. Event-loop thread, must not block. */
+    @FunctionalInterface
+    interface HttpRequestMeter {
+        void record(int code, long nanos);
+    }
+
     /** An entry of the connection log was dropped (its queue was full): any thread, must not block. */
     default void connectionLogDropped() {
     }
