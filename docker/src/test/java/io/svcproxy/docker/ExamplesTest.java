@@ -65,7 +65,8 @@ class ExamplesTest {
         assertThat(svcproxy.getSecurityContext().getReadOnlyRootFilesystem()).isTrue();
         assertThat(svcproxy.getSecurityContext().getAllowPrivilegeEscalation()).isFalse();
         assertThat(svcproxy.getSecurityContext().getCapabilities().getDrop()).containsExactly("ALL");
-        assertThat(svcproxy.getSecurityContext().getCapabilities().getAdd()).containsExactly("NET_ADMIN");
+        assertThat(svcproxy.getSecurityContext().getCapabilities().getAdd()).containsExactly("NET_ADMIN",
+                "NET_BIND_SERVICE");
         assertThat(svcproxy.getEnv()).anySatisfy(env -> {
             assertThat(env.getName()).isEqualTo("NODE_NAME");
             assertThat(env.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("spec.nodeName");
@@ -105,7 +106,8 @@ class ExamplesTest {
         assertProbe(svcproxy.getLivenessProbe(), "/healthz");
         assertProbe(svcproxy.getReadinessProbe(), "/readyz");
         assertThat(svcproxy.getSecurityContext().getCapabilities().getDrop()).containsExactly("ALL");
-        assertThat(svcproxy.getSecurityContext().getCapabilities().getAdd()).containsExactly("NET_ADMIN");
+        assertThat(svcproxy.getSecurityContext().getCapabilities().getAdd()).containsExactly("NET_ADMIN",
+                "NET_BIND_SERVICE");
         assertThat(svcproxy.getEnv()).anySatisfy(env -> {
             assertThat(env.getName()).isEqualTo("POD_IP");
             assertThat(env.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("status.podIP");
