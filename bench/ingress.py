@@ -292,7 +292,7 @@ def report(results, targets, rows):
     head = ['row'] + targets + ['CPU s per 10k req: ' + ' / '.join(targets),
                                 'without JIT threads: ' + ' / '.join(targets)]
     for t in svc:
-        head += [f'{t} req/s ÷ HAProxy', f'{t} CPU ÷ HAProxy']
+        head += [f'{t} req/s ÷ HAProxy', f'HAProxy CPU ÷ {t} CPU (> 1: less than HAProxy)']
     head += ['load avg (min–max)', 'others, % of a core (median)']
     lines = ['| ' + ' | '.join(head) + ' |', '| --- |' + ' ---: |' * (len(head) - 1)]
     for row in rows:
@@ -308,7 +308,7 @@ def report(results, targets, rows):
         cells.append(' / '.join(f'{nojit[t]:.3f}' if t in nojit else '–' for t in targets))
         for t in svc:
             ratio = med[t] / med['haproxy'] if t in med and med.get('haproxy') else None
-            cratio = cpu[t] / cpu['haproxy'] if t in cpu and cpu.get('haproxy') else None
+            cratio = cpu['haproxy'] / cpu[t] if cpu.get(t) and cpu.get('haproxy') else None
             cells += [f'{ratio:.2f}' if ratio else '–', f'{cratio:.2f}' if cratio else '–']
         mine = [r for r in results if r['row'] == row and 'loadavg_before' in r]
         loads = [x for r in mine for x in (r['loadavg_before'], r['loadavg_after'])]
