@@ -2,6 +2,8 @@ package io.svcproxy.proxy.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
 import io.svcproxy.proxy.Main;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -10,11 +12,34 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 /** The command line in-process: exit codes, messages, {@code validate}'s output. */
 class CommandLineTest {
+    /**
+     * The log levels before each test: {@code --log-level} sets them for the whole JVM, and a test that left
+     * svcproxy's loggers at WARN made later test classes that wait for an INFO line fail (FaultInjectionTest's
+     * "Returning endpoint", in full runs only).
+     */
+    private Level svcproxyLevel;
+    private Level rootLevel;
+
+    @BeforeEach
+    void keepLogLevels() {
+        svcproxyLevel = ((Logger) LoggerFactory.getLogger("io.svcproxy")).getLevel();
+        rootLevel = ((Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)).getLevel();
+    }
+
+    @AfterEach
+    void restoreLogLevels() {
+        ((Logger) LoggerFactory.getLogger("io.svcproxy")).setLevel(svcproxyLevel);
+        ((Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)).setLevel(rootLevel);
+    }
+
     @TempDir
     Path dir;
 
