@@ -23,7 +23,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,9 +39,7 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
-import org.testcontainers.containers.BindMode;
 import org.testcontainers.containers.GenericContainer;
-import org.testcontainers.containers.wait.strategy.Wait;
 import org.yaml.snakeyaml.Yaml;
 
 /**
@@ -61,8 +58,7 @@ class IngressIT {
     private static final String INGRESS_IP = "127.0.0.170";
     private static final String API_CLUSTER_IP = "127.0.10.171";
     private static final String WEB_CLUSTER_IP = "127.0.10.172";
-    private static final Duration START_TIMEOUT = Duration.ofSeconds(120);
-
+    
     private static KubernetesMockServer apiServer;
     private static KubernetesClient client;
     private static final List<HttpServer> backends = new ArrayList<>();
@@ -79,8 +75,7 @@ class IngressIT {
                 new KubernetesCrudDispatcher(), true);
         apiServer.init(InetAddress.getByName("127.0.0.1"), 0);
         client = apiServer.createClient();
-        dir = Files.createTempDirectory("svcproxy-ingress-");
-        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+        dir = ExampleOnHost.configDir("svcproxy-ingress-");
 
         List<HasMetadata> example = example();
         for (HasMetadata item : example) { // the example's own IngressClass and Ingress
@@ -99,47 +94,16 @@ class IngressIT {
                 .addToData("tls.crt", base64(dir.resolve("shop.pem")))
                 .addToData("tls.key", base64(dir.resolve("shop-key.pem"))).build()).create();
 
-        write(dir.resolve("kubeconfig"), """
-                apiVersion: v1
-                kind: Config
-                clusters:
-                  - name: mock
-                    cluster: {server: "%s", insecure-skip-tls-verify: true}
-                users:
-                  - name: svcproxy
-                    user: {token: test-token}
-                contexts:
-                  - name: mock
-                    context: {cluster: mock, user: svcproxy}
-                current-context: mock
-                """.formatted(client.getConfiguration().getMasterUrl()));
-        adminPort = freePort();
-        httpPort = freePort();
-        httpsPort = freePort();
-        write(dir.resolve("svcproxy.yaml"), exampleConfigForThisMachine(example));
+        ExampleOnHost.writeKubeconfig(dir, client);
+        adminPort = ExampleOnHost.freePort();
+        httpPort = ExampleOnHost.freePort();
+        httpsPort = ExampleOnHost.freePort();
+        ExampleOnHost.write(dir.resolve("svcproxy.yaml"), exampleConfigForThisMachine(example));
 
         Deployment deployment = example.stream().filter(Deployment.class::isInstance).map(Deployment.class::cast)
                 .findFirst().orElseThrow();
-        io.fabric8.kubernetes.api.model.Container container = deployment.getSpec().getTemplate().getSpec()
-                .getContainers().get(0);
-        List<String> args = container.getArgs();
-        com.github.dockerjava.api.model.Capability[] capabilities = container.getSecurityContext().getCapabilities()
-                .getAdd().stream().map(com.github.dockerjava.api.model.Capability::valueOf)
-                .toArray(com.github.dockerjava.api.model.Capability[]::new);
-        ingress = new GenericContainer<>(image)
-                .withImagePullPolicy(name -> false)
-                .withNetworkMode("host")
-                .withEnv("POD_IP", INGRESS_IP)
-                .withCommand(args.toArray(String[]::new))
-                .withFileSystemBind(dir.toString(), "/etc/svcproxy", BindMode.READ_ONLY)
-                .withTmpFs(Map.of("/tmp", "rw,exec,size=64m"))
-                .withCreateContainerCmdModifier(cmd -> {
-                    cmd.withUser("0:0");
-                    cmd.getHostConfig().withReadonlyRootfs(true)
-                            .withCapDrop(com.github.dockerjava.api.model.Capability.ALL)
-                            .withCapAdd(capabilities); // the example's: ClusterIPs on lo, Service port 80
-                })
-                .waitingFor(Wait.forLogMessage(".*Serving config.*\\n", 1).withStartupTimeout(START_TIMEOUT));
+        ingress = ExampleOnHost.container(image, deployment.getSpec().getTemplate().getSpec().getContainers().get(0),
+                dir).withEnv("POD_IP", INGRESS_IP);
         ingress.start();
     }
 
@@ -198,9 +162,7 @@ class IngressIT {
     @Test
     @Order(4)
     void dockerStopExitsZero() {
-        ingress.getDockerClient().stopContainerCmd(ingress.getContainerId()).withTimeout(40).exec();
-        assertThat(ingress.getDockerClient().inspectContainerCmd(ingress.getContainerId()).exec().getState()
-                .getExitCodeLong()).isZero();
+        assertThat(ExampleOnHost.stop(ingress)).isZero();
     }
 
     /** The example's ConfigMap config with this machine's kubeconfig, admin address and Ingress listeners. */
@@ -309,16 +271,5 @@ class IngressIT {
     /** The file in base64, as a Secret's {@code data} holds it (the mock server does not turn stringData into it). */
     private static String base64(Path file) throws IOException {
         return java.util.Base64.getEncoder().encodeToString(Files.readAllBytes(file));
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-            return s.getLocalPort();
-        }
-    }
-
-    private static void write(Path file, String content) throws IOException {
-        Files.writeString(file, content, StandardCharsets.UTF_8);
-        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
     }
 }

@@ -20,7 +20,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -29,7 +28,6 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -41,9 +39,7 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
-import org.testcontainers.containers.BindMode;
 import org.testcontainers.containers.GenericContainer;
-import org.testcontainers.containers.wait.strategy.Wait;
 import org.yaml.snakeyaml.Yaml;
 
 /**
@@ -67,7 +63,6 @@ class NodeProxyIT {
     private static final int PORT = 18160;
     private static final int NODE_PORT = 31460;
     private static final int LOCAL_NODE_PORT = 31461;
-    private static final Duration START_TIMEOUT = Duration.ofSeconds(120);
 
     private static KubernetesMockServer apiServer;
     private static KubernetesClient client;
@@ -90,43 +85,15 @@ class NodeProxyIT {
         createService("web", CLUSTER_IP, NODE_PORT, "Cluster");
         createService("local", LOCAL_CLUSTER_IP, LOCAL_NODE_PORT, "Local");
 
-        Path dir = Files.createTempDirectory("svcproxy-node-");
-        Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
-        write(dir.resolve("kubeconfig"), """
-                apiVersion: v1
-                kind: Config
-                clusters:
-                  - name: mock
-                    cluster: {server: "%s", insecure-skip-tls-verify: true}
-                users:
-                  - name: svcproxy
-                    user: {token: test-token}
-                contexts:
-                  - name: mock
-                    context: {cluster: mock, user: svcproxy}
-                current-context: mock
-                """.formatted(client.getConfiguration().getMasterUrl()));
-        adminPort = freePort();
-        write(dir.resolve("svcproxy.yaml"), exampleConfigForThisMachine(adminPort));
+        Path dir = ExampleOnHost.configDir("svcproxy-node-");
+        ExampleOnHost.writeKubeconfig(dir, client);
+        adminPort = ExampleOnHost.freePort();
+        ExampleOnHost.write(dir.resolve("svcproxy.yaml"), exampleConfigForThisMachine(adminPort));
 
         DaemonSet daemonSet = example().stream().filter(DaemonSet.class::isInstance).map(DaemonSet.class::cast)
                 .findFirst().orElseThrow();
-        List<String> args = daemonSet.getSpec().getTemplate().getSpec().getContainers().get(0).getArgs();
-        node = new GenericContainer<>(image)
-                .withImagePullPolicy(name -> false)
-                .withNetworkMode("host")
-                .withEnv("NODE_NAME", "node-a")
-                .withCommand(args.toArray(String[]::new))
-                .withFileSystemBind(dir.toString(), "/etc/svcproxy", BindMode.READ_ONLY)
-                .withTmpFs(Map.of("/tmp", "rw,exec,size=64m"))
-                .withCreateContainerCmdModifier(cmd -> {
-                    cmd.withUser("0:0");
-                    cmd.getHostConfig().withReadonlyRootfs(true)
-                            .withCapDrop(com.github.dockerjava.api.model.Capability.ALL)
-                            .withCapAdd(com.github.dockerjava.api.model.Capability.NET_ADMIN,
-                                    com.github.dockerjava.api.model.Capability.NET_BIND_SERVICE);
-                })
-                .waitingFor(Wait.forLogMessage(".*Serving config.*\\n", 1).withStartupTimeout(START_TIMEOUT));
+        node = ExampleOnHost.container(image, daemonSet.getSpec().getTemplate().getSpec().getContainers().get(0), dir)
+                .withEnv("NODE_NAME", "node-a");
         node.start();
     }
 
@@ -198,9 +165,7 @@ class NodeProxyIT {
     @Test
     @Order(5)
     void dockerStopExitsZero() {
-        node.getDockerClient().stopContainerCmd(node.getContainerId()).withTimeout(40).exec();
-        assertThat(node.getDockerClient().inspectContainerCmd(node.getContainerId()).exec().getState()
-                .getExitCodeLong()).isZero();
+        assertThat(ExampleOnHost.stop(node)).isZero();
     }
 
     /** The example's ConfigMap config with this machine's kubeconfig, admin address and node addresses. */
@@ -268,16 +233,5 @@ class NodeProxyIT {
                 + path)).timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
         assertThat(response.statusCode()).isEqualTo(200);
         return response.body();
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-            return s.getLocalPort();
-        }
-    }
-
-    private static void write(Path file, String content) throws IOException {
-        Files.writeString(file, content, StandardCharsets.UTF_8);
-        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString("rw-r--r--"));
     }
 }
