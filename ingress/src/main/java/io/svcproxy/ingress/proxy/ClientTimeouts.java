@@ -5,7 +5,7 @@ import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
-import io.netty.handler.codec.http2.Http2FrameCodec;
+import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
@@ -114,7 +114,7 @@ final class ClientTimeouts extends ChannelDuplexHandler {
 
     /** A request waits for its response headers, or an HTTP/2 stream is open. */
     private boolean busy() {
-        Http2FrameCodec h2 = ctx.pipeline().get(Http2FrameCodec.class);
+        Http2ConnectionHandler h2 = ctx.pipeline().get(Http2ConnectionHandler.class);
         if (h2 != null) {
             return h2.connection().numActiveStreams() > 0;
         }
@@ -126,7 +126,7 @@ final class ClientTimeouts extends ChannelDuplexHandler {
     }
 
     private boolean http2() {
-        return ctx.pipeline().get(Http2FrameCodec.class) != null;
+        return ctx.pipeline().get(Http2ConnectionHandler.class) != null;
     }
 
     @Override

@@ -14,7 +14,6 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.svcproxy.balancer.BackendSet;
@@ -36,8 +35,8 @@ import java.util.concurrent.TimeUnit;
  * <p>Runs on the client connection's event loop, which also owns the outbound connection: plain fields.
  */
 final class Exchange {
-    final IngressFrontendHandler frontend;
-    final Channel inbound;
+    /** The client side: an HTTP/1.1 connection or an HTTP/2 stream. */
+    final Frontend frontend;
     /** The request as received (for the access log) and as sent (hop-by-hop fields removed, X-Forwarded-* added). */
     final HttpRequest request;
     final HttpRequest forwarded;
@@ -69,10 +68,9 @@ final class Exchange {
     /** One listener for every write of the request: a failed write is a 502. */
     private final ChannelFutureListener writeListener = this::written;
 
-    Exchange(IngressFrontendHandler frontend, ListenerSettings settings, HttpRequest request, HttpRequest forwarded,
+    Exchange(Frontend frontend, ListenerSettings settings, HttpRequest request, HttpRequest forwarded,
              Route<ServiceBackend> route, BackendSet set, PickContext pickContext, boolean upgrade, long startNanos) {
         this.frontend = frontend;
-        this.inbound = frontend.inbound();
         this.settings = settings;
         this.request = request;
         this.forwarded = forwarded;
@@ -107,9 +105,10 @@ final class Exchange {
             attach(idle, flushNow);
             return;
         }
+        Channel connection = frontend.connection();
         Bootstrap b = new Bootstrap()
-                .group(inbound.eventLoop())
-                .channel(socketOf(inbound).getClass().asSubclass(Channel.class))
+                .group(connection.eventLoop())
+                .channel(connection.getClass().asSubclass(Channel.class))
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) settings.options().connectTimeout().toMillis())
                 .option(ChannelOption.AUTO_READ, true)
                 .handler(new ChannelInitializer<Channel>() {
@@ -122,7 +121,7 @@ final class Exchange {
                     }
                 });
         b.connect(address).addListener((ChannelFuture f) -> {
-            if (!frontend.isCurrent(this) || !inbound.isActive()) {
+            if (!frontend.isCurrent(this) || !frontend.isActive()) {
                 lease.release();
                 f.channel().close();
                 return;
@@ -154,7 +153,7 @@ final class Exchange {
         outbound = ch;
         endpoint = (InetSocketAddress) ch.remoteAddress();
         ((IngressBackendHandler) ch.pipeline().context(IngressBackendHandler.NAME).handler()).bind(this);
-        if (!inbound.isWritable()) {
+        if (!frontend.isWritable()) {
             ch.config().setAutoRead(false);
         }
         HttpObject o;
@@ -168,7 +167,7 @@ final class Exchange {
         if (requestEnded) {
             startResponseTimer();
         } else if (ch.isWritable()) {
-            inbound.config().setAutoRead(true); // a body paused while connecting goes on
+            frontend.readRequestBody(); // a body paused while connecting goes on
         }
     }
 
@@ -218,7 +217,7 @@ final class Exchange {
 
     private void startResponseTimer() {
         if (responseTimer == null && !responseStarted) {
-            responseTimer = inbound.eventLoop().schedule(() -> {
+            responseTimer = frontend.connection().eventLoop().schedule(() -> {
                 if (frontend.isCurrent(this) && !responseStarted) {
                     frontend.failExchange(this, HttpResponseStatus.GATEWAY_TIMEOUT);
                 }
@@ -295,10 +294,5 @@ final class Exchange {
             responseTimer.cancel(false);
             responseTimer = null;
         }
-    }
-
-    /** The TCP connection under {@code ch}: itself, or an HTTP/2 stream's parent. */
-    static Channel socketOf(Channel ch) {
-        return ch instanceof Http2StreamChannel ? ch.parent() : ch;
     }
 }

@@ -1,6 +1,5 @@
 package io.svcproxy.ingress.proxy;
 
-import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
@@ -36,7 +35,7 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
     /** An interim (1xx) response was read: the codec's empty last part that follows it belongs to it. */
     private boolean interim;
     /** The client connection written to in this read loop and not flushed yet: flushed once, at its end. */
-    private Channel unflushed;
+    private Frontend unflushed;
 
     IngressBackendHandler(EndpointPool pool, InetSocketAddress endpoint) {
         this.pool = pool;
@@ -86,15 +85,15 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
                 ReferenceCountUtil.release(msg);
                 ended = true;
                 ex.responseStarted();
-                Tunnel.open(ex, response);
+                ex.frontend.upgraded(ex, response);
                 return;
             }
             if (code >= 100 && code < 200) {
                 interim = true;
                 if (code == 100 && ex.expectContinue) {
                     // the client waits for it before its body (RFC 9110 10.1.1)
-                    ex.inbound.writeAndFlush(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
-                            HttpResponseStatus.CONTINUE));
+                    ex.frontend.write(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
+                    ex.frontend.flush();
                 }
                 ReferenceCountUtil.release(msg);
                 return;
@@ -115,8 +114,8 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
             if (!ex.keepAlive) {
                 relayed.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             }
-            ex.inbound.write(relayed);
-            unflushed = ex.inbound;
+            ex.frontend.write(relayed);
+            unflushed = ex.frontend;
         }
         if (msg instanceof HttpContent content) {
             if (interim) {
@@ -124,17 +123,17 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
                 interim = false;
                 return;
             }
-            unflushed = ex.inbound;
+            unflushed = ex.frontend;
             if (content instanceof LastHttpContent) {
                 ended = true;
                 int code = status;
-                ex.inbound.write(content).addListener(w -> ex.frontend.responseEnded(ex, code));
+                ex.frontend.write(content).addListener(w -> ex.frontend.responseEnded(ex, code));
                 return;
             }
-            ex.inbound.write(content);
-            if (!ex.inbound.isWritable()) {
+            ex.frontend.write(content);
+            if (!ex.frontend.isWritable()) {
                 flush(); // the event of writability come back fires in it if the socket takes it all
-                if (!ex.inbound.isWritable()) {
+                if (!ex.frontend.isWritable()) {
                     ctx.channel().config().setAutoRead(false);
                 }
             }
@@ -149,10 +148,10 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
     }
 
     private void flush() {
-        Channel ch = unflushed;
-        if (ch != null) {
+        Frontend f = unflushed;
+        if (f != null) {
             unflushed = null;
-            ch.flush();
+            f.flush();
         }
     }
 

@@ -2,6 +2,7 @@ package io.svcproxy.ingress.proxy;
 
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -15,7 +16,9 @@ import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpServerUpgradeHandler;
 import io.netty.handler.codec.http.HttpUtil;
@@ -51,7 +54,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Runs on the client connection's event loop, which owns the outbound connections too: plain fields.
  */
-final class IngressFrontendHandler extends ChannelInboundHandlerAdapter {
+final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implements Frontend {
     /** One line per answered request at DEBUG; off unless this logger is enabled. */
     static final Logger ACCESS_LOG = LoggerFactory.getLogger("io.svcproxy.ingress.access");
 
@@ -199,13 +202,14 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    /** Whether {@code ex} is still the request in flight (not failed or answered meanwhile). */
-    boolean isCurrent(Exchange ex) {
+    @Override
+    public boolean isCurrent(Exchange ex) {
         return exchange == ex;
     }
 
     /** The response's last part was written to the client: the next request may be read. */
-    void responseEnded(Exchange ex, int status) {
+    @Override
+    public void responseEnded(Exchange ex, int status) {
         if (exchange != ex) {
             return;
         }
@@ -220,13 +224,15 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter {
     }
 
     /** The endpoint answered 101 to a WebSocket upgrade: from now on the connection is a byte relay. */
-    void upgraded(Exchange ex) {
+    @Override
+    public void upgraded(Exchange ex, HttpResponse switching) {
         exchange = null;
         logAccess(ex.request, HttpResponseStatus.SWITCHING_PROTOCOLS.code(), ex.route, ex.backend, true);
         Object msg;
         while ((msg = queued.poll()) != null) {
             ReferenceCountUtil.release(msg); // bytes a client sent before the 101, decoded as HTTP: not WebSocket
         }
+        Tunnel.open(ex, inbound, switching);
     }
 
     /** Reads the pipelined messages until one starts a proxied request again, then the socket. */
@@ -250,15 +256,15 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    /** The endpoint closed before any byte of the response: sent again on a fresh connection, or 502. */
-    void endpointClosedBeforeResponse(Exchange ex) {
+    @Override
+    public void endpointClosedBeforeResponse(Exchange ex) {
         if (exchange == ex && !ex.resendOnFreshConnection()) {
             failExchange(ex, HttpResponseStatus.BAD_GATEWAY);
         }
     }
 
-    /** The endpoint failed: a status of our own if the response has not started, else the client is closed. */
-    void failExchange(Exchange ex, HttpResponseStatus status) {
+    @Override
+    public void failExchange(Exchange ex, HttpResponseStatus status) {
         if (exchange != ex) {
             return;
         }
@@ -289,14 +295,41 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter {
     }
 
     /** The endpoint's socket drained: read more of the request body. Called by the backend handler. */
-    void outboundWritable(Exchange ex, boolean writable) {
+    @Override
+    public void outboundWritable(Exchange ex, boolean writable) {
         if (exchange == ex && !ex.requestEnded) {
             inbound.config().setAutoRead(writable);
         }
     }
 
-    Channel inbound() {
-        return inbound;
+    @Override
+    public Channel connection() {
+        return inbound instanceof Http2StreamChannel ? inbound.parent() : inbound;
+    }
+
+    @Override
+    public boolean isActive() {
+        return inbound.isActive();
+    }
+
+    @Override
+    public boolean isWritable() {
+        return inbound.isWritable();
+    }
+
+    @Override
+    public ChannelFuture write(HttpObject part) {
+        return inbound.write(part);
+    }
+
+    @Override
+    public void flush() {
+        inbound.flush();
+    }
+
+    @Override
+    public void readRequestBody() {
+        inbound.config().setAutoRead(true);
     }
 
     /** Whether a request waits for its response headers: the idle timeout leaves the connection alone then. */

@@ -37,13 +37,11 @@ final class Tunnel extends ChannelInboundHandlerAdapter {
      * go first (the 101 is encoded by then), then relays are in place before the decoders leave, so bytes a decoder
      * still holds reach the relay and the other side raw.
      */
-    static void open(Exchange ex, HttpResponse switching) {
-        Channel inbound = ex.inbound;
+    static void open(Exchange ex, Channel inbound, HttpResponse switching) {
         Channel outbound = ex.outbound;
         HttpResponse relayed = new DefaultHttpResponse(HttpVersion.HTTP_1_1, switching.status(),
                 switching.headers().copy());
         inbound.writeAndFlush(relayed);
-        ex.frontend.upgraded(ex);
         ChannelPipeline in = inbound.pipeline();
         ChannelPipeline out = outbound.pipeline();
         HttpServerCodec serverCodec = in.get(HttpServerCodec.class);
