@@ -7,14 +7,10 @@ import io.svcproxy.config.ProxyConfig;
 import java.io.IOException;
 import java.nio.file.ClosedWatchServiceException;
 import java.nio.file.InvalidPathException;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardWatchEventKinds;
-import java.nio.file.WatchKey;
 import java.nio.file.WatchService;
 import java.time.Duration;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -34,12 +30,14 @@ import org.slf4j.LoggerFactory;
  * good config stays in force with the caller.
  *
  * <p>Two ways of noticing a change run side by side. A {@link WatchService} on the folder of each file (and on
- * the folder of the file it resolves to through symbolic links) wakes the watch thread at once on Linux. Every
+ * the folder of the file it resolves to through symbolic links) wakes the watch thread at once on Linux; only
+ * events about the watched files' own entries (the file, the links it resolves through, the file it resolves to)
+ * make it look, so a log written next to the config costs nothing more ({@link WatchedFolders}). Every
  * poll interval (500 ms by default) the thread also compares, for each file, the real path (following symbolic
  * links), size, last-modified time and a hash of the content with what it saw last; this catches what the
  * WatchService misses: network file systems, platforms where it polls slowly, and a Kubernetes ConfigMap's
  * {@code ..data} symbolic link swapped by rename. Either way only a difference in those fingerprints counts as a
- * change, so an event about another file in a watched folder costs one comparison and nothing more.
+ * change.
  *
  * <p>A change is loaded once the files have been quiet for the debounce (200 ms by default), and at the latest
  * one second after it was first seen, so a burst of writes yields one load and a change is reported within
@@ -107,6 +105,7 @@ public final class ConfigFileSource implements AutoCloseable {
     private final long maxDelayNanos;
     private final boolean useWatchService;
     private final AtomicLong loads = new AtomicLong();
+    private final AtomicLong checks = new AtomicLong();
     /** Start and close; taken before {@link #lock}, never after. */
     private final Object lifecycle = new Object();
     /** Waits between polls when there is no WatchService; close() wakes it. */
@@ -124,11 +123,9 @@ public final class ConfigFileSource implements AutoCloseable {
     private long firstChangeNanos;
     private long dueNanos;
     private Path changedFile;
-    private final Map<Path, WatchKey> keys = new HashMap<>();
-    private final Set<Path> unwatchable = new HashSet<>();
 
     // Written under lifecycle.
-    private volatile WatchService watchService;
+    private volatile WatchedFolders folders;
     private volatile Thread thread;
     private volatile boolean closed;
 
@@ -189,7 +186,7 @@ public final class ConfigFileSource implements AutoCloseable {
             }
             if (useWatchService) {
                 try {
-                    watchService = source.getFileSystem().newWatchService();
+                    folders = new WatchedFolders(source.getFileSystem().newWatchService());
                 } catch (IOException | UnsupportedOperationException e) {
                     // Such as the limit of inotify instances reached: polling alone still meets the contract.
                     log.warn("Config watch falls back to polling file={} reason={}", source, e.toString());
@@ -231,10 +228,10 @@ public final class ConfigFileSource implements AutoCloseable {
                 return;
             }
             closed = true;
-            WatchService ws = watchService;
-            if (ws != null) {
+            WatchedFolders watch = folders;
+            if (watch != null) {
                 try {
-                    ws.close();
+                    watch.close();
                 } catch (IOException e) {
                     log.debug("Config watch service did not close cleanly file={}", source, e);
                 }
@@ -266,13 +263,23 @@ public final class ConfigFileSource implements AutoCloseable {
         return loads.get();
     }
 
+    /** Returns how many times the files were fingerprinted on a watch event or a poll: for tests. */
+    long checks() {
+        return checks.get();
+    }
+
+    /** Returns the folder watch, or {@code null} when polling alone: for tests. */
+    WatchedFolders folders() {
+        return folders;
+    }
+
     private void run() {
         try {
             synchronized (lock) {
                 log.info("Config watch started file={} registryFiles={} pollInterval={}ms debounce={}ms "
                         + "watchService={}", source, current.registry().files().size(),
                         TimeUnit.NANOSECONDS.toMillis(pollNanos), TimeUnit.NANOSECONDS.toMillis(debounceNanos),
-                        watchService != null);
+                        folders != null);
                 // The files may have changed since the initial config was read: read them once more, as soon
                 // as they are quiet, and report only a difference.
                 registerDirectories();
@@ -333,12 +340,12 @@ public final class ConfigFileSource implements AutoCloseable {
     }
 
     /**
-     * Waits up to {@code nanos} for the WatchService, and returns whether it reported anything. Its events are only
-     * a hint to look: the fingerprints tell what changed.
+     * Waits up to {@code nanos} for the WatchService, and returns whether it reported anything about a watched
+     * file. Its events are only a hint to look: the fingerprints tell what changed.
      */
     private boolean awaitWatchEvent(long nanos) throws InterruptedException {
-        WatchService ws = watchService;
-        if (ws == null) {
+        WatchedFolders watch = folders;
+        if (watch == null) {
             synchronized (wakeup) {
                 if (!closed) {
                     TimeUnit.NANOSECONDS.timedWait(wakeup, Math.max(nanos, 1));
@@ -346,17 +353,12 @@ public final class ConfigFileSource implements AutoCloseable {
             }
             return false;
         }
-        boolean event = false;
-        for (WatchKey key = ws.poll(nanos, TimeUnit.NANOSECONDS); key != null; key = ws.poll()) {
-            key.pollEvents();
-            key.reset(); // an invalid key (its folder gone) is dropped at the next registerDirectories()
-            event = true;
-        }
-        return event;
+        return watch.await(nanos);
     }
 
     /** Compares the watched files with what was seen last; a difference starts or extends the debounce. */
     private void check(long now, String via) {
+        checks.incrementAndGet();
         Map<Path, FileFingerprint> seen = fingerprints(watched);
         if (seen.equals(observed)) {
             return;
@@ -483,51 +485,11 @@ public final class ConfigFileSource implements AutoCloseable {
         }
     }
 
-    /**
-     * Watches the folder of each watched file and the folder of the file it resolves to, and only those: a folder
-     * no longer needed is dropped, one that could not be watched (not there yet) is tried again.
-     */
+    /** Watches the folders of the watched files (see {@link WatchedFolders#update}); nothing when polling alone. */
     private void registerDirectories() {
-        WatchService ws = watchService;
-        if (ws == null) {
-            return;
-        }
-        Set<Path> wanted = new LinkedHashSet<>();
-        for (Path file : watched) {
-            Path parent = file.toAbsolutePath().normalize().getParent();
-            if (parent != null) {
-                wanted.add(parent);
-            }
-            FileFingerprint fingerprint = observed.get(file);
-            if (fingerprint != null && fingerprint.realPath() != null && fingerprint.realPath().getParent() != null) {
-                wanted.add(fingerprint.realPath().getParent());
-            }
-        }
-        keys.entrySet().removeIf(entry -> {
-            if (entry.getValue().isValid() && wanted.contains(entry.getKey())) {
-                return false;
-            }
-            entry.getValue().cancel();
-            return true;
-        });
-        for (Path dir : wanted) {
-            if (keys.containsKey(dir)) {
-                continue;
-            }
-            try {
-                keys.put(dir, dir.register(ws, StandardWatchEventKinds.ENTRY_CREATE,
-                        StandardWatchEventKinds.ENTRY_DELETE, StandardWatchEventKinds.ENTRY_MODIFY));
-                unwatchable.remove(dir);
-                log.debug("Config watching folder={}", dir);
-            } catch (ClosedWatchServiceException e) {
-                return;
-            } catch (NoSuchFileException e) {
-                log.debug("Config folder not there yet; polling it folder={}", dir);
-            } catch (IOException | UnsupportedOperationException e) {
-                if (unwatchable.add(dir)) {
-                    log.warn("Config folder cannot be watched; polling it folder={} reason={}", dir, e.toString());
-                }
-            }
+        WatchedFolders watch = folders;
+        if (watch != null) {
+            watch.update(watched);
         }
     }
 

@@ -347,7 +347,7 @@ class ConfigFileSourceTest {
      * Lays out a ConfigMap volume as the kubelet does, at version 1: each file is a link through {@code ..data},
      * a link to a timestamped folder holding the files. Returns the config file.
      */
-    private static Path configMap(Path mount) throws Exception {
+    static Path configMap(Path mount) throws Exception {
         Files.createDirectories(mount.resolve(versionFolder(1)));
         writeVersion(mount, 1);
         Files.createSymbolicLink(mount.resolve("..data"), Path.of(versionFolder(1)));
@@ -361,7 +361,7 @@ class ConfigFileSourceTest {
      * {@code ..data_tmp} link at it, renames that over {@code ..data}, and deletes the previous folder. Version
      * {@code n} serves port 80 + n with the one Pod 10.0.0.n.
      */
-    private static void swapConfigMap(Path mount, int version) throws Exception {
+    static void swapConfigMap(Path mount, int version) throws Exception {
         Files.createDirectories(mount.resolve(versionFolder(version)));
         writeVersion(mount, version);
         Files.createSymbolicLink(mount.resolve("..data_tmp"), Path.of(versionFolder(version)));
@@ -369,13 +369,13 @@ class ConfigFileSourceTest {
         deleteTree(mount.resolve(versionFolder(version - 1)));
     }
 
-    private static void writeVersion(Path mount, int version) throws Exception {
+    static void writeVersion(Path mount, int version) throws Exception {
         Path folder = mount.resolve(versionFolder(version));
         Files.writeString(folder.resolve("svcproxy.yaml"), registryConfig(version));
         Files.writeString(folder.resolve("pods.yaml"), pods("10.0.0." + version));
     }
 
-    private static String versionFolder(int version) {
+    static String versionFolder(int version) {
         return "..2026_11_24_10_00_%02d.%09d".formatted(version, version);
     }
 
@@ -386,7 +386,7 @@ class ConfigFileSourceTest {
     }
 
     /** A config with one Service whose single endpoint has {@code weight}: the same size for weights 1 to 9. */
-    private static String config(int weight) {
+    static String config(int weight) {
         return """
                 services:
                   - name: web
@@ -397,7 +397,7 @@ class ConfigFileSourceTest {
     }
 
     /** A config whose Service selects the Pods of pods.yaml, on port 80 + {@code n}. */
-    private static String registryConfig(int n) {
+    static String registryConfig(int n) {
         return """
                 registry: {files: [pods.yaml]}
                 services:
@@ -408,7 +408,7 @@ class ConfigFileSourceTest {
                 """.formatted(80 + n);
     }
 
-    private static String pods(String... ips) {
+    static String pods(String... ips) {
         StringBuilder yaml = new StringBuilder("pods:\n");
         for (int i = 0; i < ips.length; i++) {
             yaml.append("  - {name: web-").append(i + 1).append(", ip: ").append(ips[i])
@@ -418,7 +418,7 @@ class ConfigFileSourceTest {
     }
 
     /** Returns the weight of the config's one endpoint, or -1 when there is none (or no config). */
-    private static int weight(ProxyConfig config) {
+    static int weight(ProxyConfig config) {
         if (config == null || config.services().isEmpty() || config.services().get(0).endpoints().isEmpty()) {
             return -1;
         }
@@ -426,14 +426,14 @@ class ConfigFileSourceTest {
     }
 
     /** Returns the port of the config's one Service port, or -1 when there is none (or no config). */
-    private static int port(ProxyConfig config) {
+    static int port(ProxyConfig config) {
         if (config == null || config.services().isEmpty()) {
             return -1;
         }
         return config.services().get(0).ports().get(0).port();
     }
 
-    private static List<String> podIps(ProxyConfig config) {
+    static List<String> podIps(ProxyConfig config) {
         if (config == null) {
             return List.of();
         }
