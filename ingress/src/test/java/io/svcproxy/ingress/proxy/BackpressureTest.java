@@ -71,6 +71,7 @@ class BackpressureTest {
     private final TestEndpoints endpoints = new TestEndpoints();
     private EventLoopGroup group;
     private ServerSocket stalled;
+    private final List<Socket> accepted = new java.util.concurrent.CopyOnWriteArrayList<>();
     private BackendSet web;
     private HttpIngressServer ingress;
 
@@ -84,6 +85,9 @@ class BackpressureTest {
             while (!stalled.isClosed()) {
                 try {
                     Socket s = stalled.accept();
+                    // held until tearDown: an unreachable Socket is closed by its Cleaner at the next GC, and the
+                    // endpoint's close would end the request (502) instead of stalling it
+                    accepted.add(s);
                     InputStream in = s.getInputStream();
                     int state = 0;
                     while (state < 4) {
@@ -116,6 +120,9 @@ class BackpressureTest {
         ingress.close();
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
         stalled.close();
+        for (Socket s : accepted) {
+            s.close();
+        }
         endpoints.close();
     }
 
