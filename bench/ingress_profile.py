@@ -9,7 +9,9 @@ with h2load). Per row and target: start the proxy, load it unmeasured for --warm
     count over the same window); strace slows the proxy down, so only the counts per request mean anything.
 
     bench/ingress_profile.py profile|strace [--rows http,close,h2] [--only svcproxy,haproxy] [--jar PATH]
-                                            [--variant NAME=JAR ...] [--seconds 6] [--warmup 8] [--out DIR]
+                                            [--variant NAME=JAR ...] [--seconds 6] [--warmup 8]
+                                            [--event cpu|alloc] [--out DIR]
+`--event alloc` samples allocations instead (async-profiler's TLAB events every ~64 KiB, collapsed by bytes).
 """
 import argparse
 import os
@@ -72,6 +74,8 @@ def main():
     ap.add_argument('--variant', action='append', default=[], metavar='NAME=JAR')
     ap.add_argument('--seconds', type=int, default=6)
     ap.add_argument('--warmup', type=int, default=8)
+    ap.add_argument('--event', choices=['cpu', 'alloc'], default='cpu',
+                    help='profile: CPU time (itimer) or allocated bytes (TLAB sampling)')
     ap.add_argument('--out', default=os.path.join(bench.HERE, 'results',
                                                   'ingress-profile-' + time.strftime('%Y%m%d-%H%M%S')))
     opts = ap.parse_args()
@@ -101,15 +105,19 @@ def main():
                     tag = f'{row}-{target}'
                     if opts.mode == 'profile':
                         pid = java_pid(p.pid)
-                        subprocess.run(['jcmd', str(pid), 'JVMTI.agent_load', lib,
-                                        '"start,event=itimer,interval=997us"'], check=True, capture_output=True)
+                        start = ('"start,event=itimer,interval=997us"' if opts.event == 'cpu'
+                                 else '"start,event=alloc,alloc=64k"')
+                        subprocess.run(['jcmd', str(pid), 'JVMTI.agent_load', lib, start], check=True,
+                                       capture_output=True)
                         r = ingress.run_load(procs, row, target, opts.seconds)
-                        collapsed = os.path.join(opts.out, f'{tag}.collapsed')
+                        collapsed = os.path.join(opts.out, f'{tag}-{opts.event}.collapsed')
+                        counter = ',total' if opts.event == 'alloc' else ''
                         subprocess.run(['jcmd', str(pid), 'JVMTI.agent_load', lib,
-                                        f'"stop,file={collapsed},collapsed"'], check=True, capture_output=True)
-                        png = os.path.join(opts.out, f'flame-ingress-{tag}.png')
+                                        f'"stop,file={collapsed},collapsed{counter}"'], check=True,
+                                       capture_output=True)
+                        png = os.path.join(opts.out, f'flame-ingress-{tag}-{opts.event}.png')
                         subprocess.run([bench.PY, os.path.join(bench.HERE, 'flamegraph.py'), collapsed, png,
-                                        '--title', f'svcproxy Ingress CPU, {row} ({time.strftime("%Y-%m-%d")}, '
+                                        '--title', f'svcproxy Ingress {"CPU" if opts.event == "cpu" else "allocated bytes"}, {row} ({time.strftime("%Y-%m-%d")}, '
                                                    f'launcher defaults, {opts.seconds} s after {opts.warmup} s '
                                                    f'warm-up)'], check=True)
                         summary.append(f'{tag}: {r.get("rps", 0):,.0f} req/s while profiled -> {png}')
