@@ -5,6 +5,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.DecoderException;
+import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerUpgradeHandler;
@@ -46,13 +47,23 @@ final class ClientPipelines {
     private ClientPipelines() {
     }
 
-    /** Plain HTTP/1.1 with h2c: the HTTP listener. */
+    /**
+     * Plain HTTP/1.1 with h2c: the HTTP listener. h2c is offered by prior knowledge (the connection's first bytes)
+     * and by {@code Upgrade: h2c} on the connection's first request only: after that request the upgrade handler
+     * leaves the pipeline, and an {@code Upgrade: h2c} on a later request of the kept-alive connection is ignored
+     * as RFC 9110 7.8 lets a server do: it is answered over HTTP/1.1, its {@code Upgrade} and {@code Connection}
+     * fields removed as hop-by-hop (nginx and HAProxy ignore {@code Upgrade: h2c} on every request; clients offer it
+     * on their first). A WebSocket upgrade is a proxied request and works on any request.
+     */
     static void cleartext(ChannelPipeline p, ListenerSettings settings) {
         IngressOptions o = settings.options();
         HttpServerCodec codec = new HttpServerCodec(o.maxInitialLine(), o.maxHeaderSize(), 8192);
+        // removeAfterFirstRequest: the upgrade handler (an aggregator that looks at every message) leaves the
+        // pipeline after the connection's first request, upgraded or not; see the javadoc of this method
         HttpServerUpgradeHandler upgrade = new HttpServerUpgradeHandler(codec, protocol ->
                 AsciiString.contentEquals(Http2CodecUtil.HTTP_UPGRADE_PROTOCOL_NAME, protocol)
-                        ? new Http2ServerUpgradeCodec(frameCodec(o), multiplex(settings)) : null, MAX_UPGRADE_BODY) {
+                        ? new Http2ServerUpgradeCodec(frameCodec(o), multiplex(settings)) : null, MAX_UPGRADE_BODY,
+                DefaultHttpHeadersFactory.headersFactory(), DefaultHttpHeadersFactory.trailersFactory(), true) {
             /**
              * Upgrades bodyless requests only: the upgrade handler holds the request whole (it becomes stream 1)
              * and answers 413 past its limit, so a request with a body stays on HTTP/1.1, streamed, as RFC 9113

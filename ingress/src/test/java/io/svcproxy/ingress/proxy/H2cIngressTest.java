@@ -136,6 +136,30 @@ class H2cIngressTest {
     }
 
     @Test
+    void anH2cUpgradeOfferedOnALaterRequestOfAKeptAliveConnectionIsAnsweredOverHttp11() throws Exception {
+        // as nginx and HAProxy do (both ignore Upgrade: h2c): the upgrade is offered on a connection's first request
+        String[] offer = {"Connection: Upgrade, HTTP2-Settings", "Upgrade: h2c",
+                "HTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA"};
+        try (RawHttpClient client = new RawHttpClient(ingress.localAddress())) {
+            RawHttpClient.Response first = client.get("shop.example", "/first");
+            assertThat(first.status()).isEqualTo(200);
+            RawHttpClient.Response second = client.get("shop.example", "/second", offer);
+            assertThat(second.status()).isEqualTo(200);
+            assertThat(second.headers()).doesNotContainKey("upgrade");
+            // the offer's fields are hop-by-hop: not forwarded to the endpoint
+            assertThat(second.text()).matches("(?s)api-\\d /second\n.*")
+                    .doesNotContain("upgrade=", "http2-settings=", "connection=");
+            RawHttpClient.Response third = client.get("shop.example", "/third");
+            assertThat(third.text()).matches("(?s)api-\\d /third\n.*");
+        }
+        // on a connection's first request the same offer is taken: 101, then HTTP/2
+        try (RawHttpClient client = new RawHttpClient(ingress.localAddress())) {
+            client.send("GET /up HTTP/1.1\r\nHost: shop.example\r\n" + String.join("\r\n", offer) + "\r\n\r\n");
+            assertThat(client.line()).startsWith("HTTP/1.1 101 ");
+        }
+    }
+
+    @Test
     void aRequestWithABodyThatOffersH2cStaysOnHttp11(@TempDir Path dir) throws Exception {
         // curl --http2 offers the upgrade on a POST too; holding a 1 MiB body whole for it would be a 413
         Path body = dir.resolve("body.bin");
