@@ -37,7 +37,10 @@ import java.util.concurrent.TimeUnit;
 final class Exchange {
     /** The client side: an HTTP/1.1 connection or an HTTP/2 stream. */
     final Frontend frontend;
-    /** The request as received (for the access log) and as sent (hop-by-hop fields removed, X-Forwarded-* added). */
+    /**
+     * The request as received (for the access log) and as sent (HTTP/1.1, hop-by-hop fields removed, X-Forwarded-*
+     * added): the same object with the same headers, rewritten in place, unless the client spoke HTTP/1.0.
+     */
     final HttpRequest request;
     final HttpRequest forwarded;
     final Route<ServiceBackend> route;

@@ -3,7 +3,6 @@ package io.svcproxy.ingress.proxy;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.DefaultHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
@@ -102,8 +101,9 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
             ex.responseStarted();
             status = code;
             reusable = HttpUtil.isKeepAlive(response);
-            HttpResponse relayed = new DefaultHttpResponse(HttpVersion.HTTP_1_1, response.status(),
-                    response.headers().copy());
+            // relayed as decoded, its headers rewritten in place (the decoder read its framing before passing it on)
+            HttpResponse relayed = response;
+            relayed.setProtocolVersion(HttpVersion.HTTP_1_1);
             ProxyHeaders.removeHopByHop(relayed.headers(), false);
             if (ex.request.protocolVersion().equals(HttpVersion.HTTP_1_0)
                     && HttpUtil.isTransferEncodingChunked(relayed)) {

@@ -75,6 +75,9 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
      * requests read so far are answered, then the connection closes.
      */
     private boolean inputShutdown;
+    /** Per connection, made at its first proxied request: the scheduler's context and X-Forwarded-For's address. */
+    private PickContext pickContext;
+    private String clientAddress;
 
     IngressFrontendHandler(ListenerSettings settings) {
         this.settings = settings;
@@ -150,23 +153,45 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
             return;
         }
         BackendSet set = settings.lookup().backendSet(route.backend());
-        InetSocketAddress client = (InetSocketAddress) inbound.remoteAddress();
-        InetSocketAddress local = (InetSocketAddress) inbound.localAddress();
-        PickContext pickContext = PickContext.of(client.getAddress(), client.getPort(), local.getAddress());
+        PickContext pickContext = pickContext();
         BackendState backend = set == null ? null : set.pick(pickContext);
         if (backend == null) {
             respond(request, route, HttpResponseStatus.SERVICE_UNAVAILABLE);
             return;
         }
         boolean upgrade = !(inbound instanceof Http2StreamChannel) && ProxyHeaders.isWebSocketUpgrade(request);
-        HttpRequest forwarded = new DefaultHttpRequest(HttpVersion.HTTP_1_1, request.method(), request.uri(),
-                request.headers().copy());
-        ProxyHeaders.removeHopByHop(forwarded.headers(), upgrade);
-        ProxyHeaders.addForwarded(forwarded.headers(), client, settings.proto());
+        // the request is forwarded with its own headers, rewritten in place once the exchange has read its
+        // Connection and Expect fields (the access log reads only its method, target and Host afterwards)
+        HttpRequest forwarded = HttpVersion.HTTP_1_1.equals(request.protocolVersion()) ? request
+                : new DefaultHttpRequest(HttpVersion.HTTP_1_1, request.method(), request.uri(), request.headers());
         Exchange ex = new Exchange(this, settings, request, forwarded, route, set, pickContext, upgrade,
                 requestStartNanos);
+        ProxyHeaders.removeHopByHop(forwarded.headers(), upgrade);
+        ProxyHeaders.addForwarded(forwarded.headers(), clientAddress(), settings.proto());
         exchange = ex;
         ex.start(backend);
+    }
+
+    /** The scheduler's view of this connection (the same for each of its requests). */
+    private PickContext pickContext() {
+        PickContext c = pickContext;
+        if (c == null) {
+            InetSocketAddress client = (InetSocketAddress) inbound.remoteAddress();
+            InetSocketAddress local = (InetSocketAddress) inbound.localAddress();
+            c = PickContext.of(client.getAddress(), client.getPort(), local.getAddress());
+            pickContext = c;
+        }
+        return c;
+    }
+
+    /** The client's address as X-Forwarded-For gives it. */
+    private String clientAddress() {
+        String a = clientAddress;
+        if (a == null) {
+            a = ((InetSocketAddress) inbound.remoteAddress()).getAddress().getHostAddress();
+            clientAddress = a;
+        }
+        return a;
     }
 
     /** 414, 431 or 400 for a request the proxy refuses to forward (then the connection closes), else null. */

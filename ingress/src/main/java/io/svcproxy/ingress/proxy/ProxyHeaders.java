@@ -4,20 +4,27 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
-import java.net.InetSocketAddress;
+import io.netty.util.AsciiString;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
-/** The header rewriting of a reverse proxy: hop-by-hop fields (RFC 9110 7.6.1) and X-Forwarded-*. */
+/**
+ * The header rewriting of a reverse proxy: hop-by-hop fields (RFC 9110 7.6.1) and X-Forwarded-*. The headers are
+ * rewritten in place, in the message as decoded, which is then forwarded: no copy per message.
+ */
 final class ProxyHeaders {
+    private static final AsciiString PROXY_CONNECTION = AsciiString.cached("proxy-connection");
+    private static final AsciiString X_FORWARDED_FOR = AsciiString.cached("x-forwarded-for");
+    private static final AsciiString X_FORWARDED_PROTO = AsciiString.cached("x-forwarded-proto");
+    private static final AsciiString X_FORWARDED_HOST = AsciiString.cached("x-forwarded-host");
     /**
      * The fields that describe one connection, not the message (RFC 9110 7.6.1 and RFC 2616 13.5.1's list):
      * never forwarded. {@code Transfer-Encoding} is handled by the codecs (see {@link #removeHopByHop}).
      */
-    private static final List<CharSequence> HOP_BY_HOP = List.of(HttpHeaderNames.CONNECTION, "proxy-connection",
+    private static final AsciiString[] HOP_BY_HOP = {HttpHeaderNames.CONNECTION, PROXY_CONNECTION,
             HttpHeaderNames.KEEP_ALIVE, HttpHeaderNames.TE, HttpHeaderNames.UPGRADE, HttpHeaderNames.TRAILER,
-            HttpHeaderNames.PROXY_AUTHENTICATE, HttpHeaderNames.PROXY_AUTHORIZATION);
+            HttpHeaderNames.PROXY_AUTHENTICATE, HttpHeaderNames.PROXY_AUTHORIZATION};
 
     private ProxyHeaders() {
     }
@@ -30,21 +37,55 @@ final class ProxyHeaders {
      */
     static void removeHopByHop(HttpHeaders headers, boolean keepUpgrade) {
         String upgrade = keepUpgrade ? headers.get(HttpHeaderNames.UPGRADE) : null;
-        for (String connection : headers.getAll(HttpHeaderNames.CONNECTION)) {
-            for (String token : connection.split(",")) {
-                String name = token.trim();
-                if (!name.isEmpty() && !name.equalsIgnoreCase(HttpHeaderNames.TRANSFER_ENCODING.toString())) {
-                    headers.remove(name);
-                }
+        if (headers.contains(HttpHeaderNames.CONNECTION)) {
+            for (String connection : headers.getAll(HttpHeaderNames.CONNECTION)) {
+                removeNamedIn(headers, connection);
             }
         }
-        for (CharSequence name : HOP_BY_HOP) {
+        for (AsciiString name : HOP_BY_HOP) {
             headers.remove(name);
         }
         if (upgrade != null) {
             headers.set(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE);
             headers.set(HttpHeaderNames.UPGRADE, upgrade);
         }
+    }
+
+    /**
+     * Removes the fields a {@code Connection} value names (a comma-separated list of tokens, each with optional
+     * white space around it). Tokens that are no field to remove here ({@code close}, {@code Transfer-Encoding}) or
+     * that {@link #HOP_BY_HOP} removes anyway ({@code keep-alive}, {@code upgrade}) are skipped without a lookup;
+     * a value that is one token is not copied.
+     */
+    private static void removeNamedIn(HttpHeaders headers, String value) {
+        int n = value.length();
+        int start = 0;
+        while (start < n) {
+            int comma = value.indexOf(',', start);
+            int end = comma < 0 ? n : comma;
+            int b = start;
+            int e = end;
+            while (b < e && isWhiteSpace(value.charAt(b))) {
+                b++;
+            }
+            while (e > b && isWhiteSpace(value.charAt(e - 1))) {
+                e--;
+            }
+            if (e > b) {
+                String name = value.substring(b, e);
+                if (!AsciiString.contentEqualsIgnoreCase(name, HttpHeaderValues.KEEP_ALIVE)
+                        && !AsciiString.contentEqualsIgnoreCase(name, HttpHeaderValues.CLOSE)
+                        && !AsciiString.contentEqualsIgnoreCase(name, HttpHeaderValues.UPGRADE)
+                        && !AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.TRANSFER_ENCODING)) {
+                    headers.remove(name);
+                }
+            }
+            start = end + 1;
+        }
+    }
+
+    private static boolean isWhiteSpace(char c) {
+        return c == ' ' || c == '\t';
     }
 
     /** Whether the request asks to switch to WebSocket ({@code Connection: upgrade} and {@code Upgrade: websocket}). */
@@ -95,18 +136,21 @@ final class ProxyHeaders {
     /**
      * Adds X-Forwarded-For (appended: a client's own value is kept before the client's address),
      * X-Forwarded-Proto and X-Forwarded-Host (the Host header as received, port included).
+     *
+     * @param clientAddress the client's IP address as text
      */
-    static void addForwarded(HttpHeaders headers, InetSocketAddress client, String proto) {
-        String clientAddress = client.getAddress().getHostAddress();
-        List<String> earlier = headers.getAll("x-forwarded-for");
-        String xff = earlier.isEmpty() ? clientAddress : String.join(", ", earlier) + ", " + clientAddress;
-        headers.set("x-forwarded-for", xff);
-        headers.set("x-forwarded-proto", proto);
+    static void addForwarded(HttpHeaders headers, String clientAddress, String proto) {
+        if (headers.contains(X_FORWARDED_FOR)) {
+            headers.set(X_FORWARDED_FOR, String.join(", ", headers.getAll(X_FORWARDED_FOR)) + ", " + clientAddress);
+        } else {
+            headers.add(X_FORWARDED_FOR, clientAddress);
+        }
+        headers.set(X_FORWARDED_PROTO, proto);
         String host = headers.get(HttpHeaderNames.HOST);
         if (host != null) {
-            headers.set("x-forwarded-host", host);
+            headers.set(X_FORWARDED_HOST, host);
         } else {
-            headers.remove("x-forwarded-host");
+            headers.remove(X_FORWARDED_HOST);
         }
     }
 }
