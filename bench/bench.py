@@ -11,6 +11,7 @@ import argparse
 import datetime
 import hashlib
 import json
+import math
 import os
 import re
 import resource
@@ -36,10 +37,11 @@ BULK_PORT = 5201
 IDLE_CONTROL = '127.0.0.11:8099'
 TARGET_IPS = {'direct': '127.0.0.11', 'haproxy': '127.0.10.2', 'nginx': '127.0.10.3', 'svcproxy': '127.0.10.1'}
 TARGET_ORDER = ['direct', 'haproxy', 'nginx', 'svcproxy']
-WORKLOADS = ['bulk1', 'bulk4', 'http', 'close', 'idle', 'udp', 'ingress']
+WORKLOADS = ['bulk1', 'bulk4', 'http', 'close', 'idle', 'udp', 'ingress', 'connlog']
 # rows measured by their own harness, run by this one after the TCP rows (their peers: nginx for UDP, as
-# HAProxy 2.6 has no UDP proxy; HAProxy mode http for the Ingress rows)
-EXTRA_WORKLOADS = {'udp': 'udp.py', 'ingress': 'ingress.py'}
+# HAProxy 2.6 has no UDP proxy; HAProxy mode http for the Ingress rows; svcproxy with the log off for the
+# connection log's paired A/B)
+EXTRA_WORKLOADS = {'udp': 'udp.py', 'ingress': 'ingress.py', 'connlog': 'connlog.py'}
 LAUNCHER_DEFAULTS = '(the launcher\'s defaults)'
 BODY = 'x' * 99 + '\n'   # 100 bytes
 QUIET_THRESHOLD = 20.0   # % of one core used by others before a measurement: warn above this
@@ -786,12 +788,16 @@ def extra_args(w, opts, out_dir):
         flows = 2000 if opts.quick else max(1000, min(15_000, nofile() - 2000))
         return ['--reps', str(opts.reps), '--seconds', str(secs), '--flows', str(flows),
                 '--out', os.path.join(out_dir, 'udp')]
+    if w == 'connlog':   # its own rounds (paired, interleaved), not the run's repetitions
+        return (['--quick'] if opts.quick else []) + ['--jar', opts.jar, '--out', os.path.join(out_dir, 'connlog')]
     secs, warm = (3, 3) if opts.quick else (6, 8)
     return ['--reps', str(opts.reps), '--seconds', str(secs), '--warmup', str(warm), '--jar', opts.jar,
             '--out', os.path.join(out_dir, 'ingress')]
 
 
 def extra_estimate(w, opts):
+    if w == 'connlog':   # 3 processes x 2 rows: warm-ups, then rounds of 3 runs of (settle 1 s + 3 s + 0.5 s)
+        return 20 + 6 * 3 + 2 * 3 * 3 * 3.5 if opts.quick else 20 + 6 * 6 + 2 * 12 * 3 * 4.5
     if w == 'udp':
         return opts.reps * 3 * ((3 if opts.quick else 10) + 6) + 40
     return opts.reps * 3 * 3 * ((6 if opts.quick else 14) + 3)
@@ -847,6 +853,34 @@ def extra_rows(out_dir):
                     rows.append((f'Ingress {row}, proxy CPU per 10k requests, s', 'HAProxy',
                                  f"{med['haproxy'][1]:.3f}", f"{med['svcproxy'][1]:.3f}",
                                  med['haproxy'][1] / med['svcproxy'][1]))
+    rows.extend(connlog_rows(out_dir))
+    return rows
+
+
+def connlog_rows(out_dir):
+    """The connection log's rows: log on against log off, paired by round (bench/connlog.py)."""
+    path = os.path.join(out_dir, 'connlog', 'connlog-results.json')
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        summ = json.load(f).get('summary', {})
+    rows = []
+    for row, rate, cpu in (('http', 'keep-alive req/s', 'proxy CPU per 10k keep-alive requests, s'),
+                           ('close', 'new conn/s', 'proxy CPU per 10k new connections, s')):
+        s = summ.get(row)
+        if not s:
+            continue
+        for field, label, fmt, higher in (('rps', rate, '{:,.0f}', True), ('cpu_per_10k', cpu, '{:.3f}', False)):
+            f = s[field]
+            off = math.sqrt(f['median']['off-a'] * f['median']['off-b'])
+            on_off, same = f['on_off'], f['offb_offa']
+            ci = on_off.get('ci95')
+            ratio = on_off['geomean'] if higher else 1 / on_off['geomean']
+            text = (f"connection log on, {label} ({s['rounds']} paired rounds; on ÷ off "
+                    + (f"95% CI {ci[0]:.3f}-{ci[1]:.3f}" if ci else f"{on_off['geomean']:.3f}")
+                    + (f", same jar off ÷ off {same['ci95'][0]:.3f}-{same['ci95'][1]:.3f}" if 'ci95' in same else '')
+                    + ')')
+            rows.append((text, 'svcproxy, log off', fmt.format(off), fmt.format(f['median']['on']), ratio))
     return rows
 
 
@@ -904,7 +938,7 @@ def main():
                     help='also run another svcproxy jar with the same JVM options, as target svcproxy-NAME '
                          '(repeatable): an A/B of two builds in one run')
     ap.add_argument('--svcproxy-connection-log', action='store_true',
-                    help='also run svcproxy with proxy.connectionLog on, as target svcproxy-connlog (its cost)')
+                    help='also measure the connection log\'s cost: the connlog workload (bench/connlog.py)')
     ap.add_argument('--jar', default=os.environ.get('SVCPROXY_JAR',
                                                     os.path.join(ROOT, 'proxy-server/target/svcproxy.jar')))
     ap.add_argument('--report-only', metavar='DIR', help='rewrite report.md and ratios.png from DIR/results.json')
@@ -942,14 +976,9 @@ def main():
         opts.jars[t] = os.path.abspath(path)
         if t not in opts.targets:
             opts.targets.append(t)
-    opts.connection_log_targets = set()
-    if opts.svcproxy_connection_log:
-        t = 'svcproxy-connlog'
-        opts.target_ips[t] = f'127.0.10.{11 + len(opts.svcproxy_variant) + len(opts.svcproxy_jar)}'
-        opts.java_opts[t] = opts.java_opts['svcproxy']
-        opts.connection_log_targets.add(t)
-        if t not in opts.targets:
-            opts.targets.append(t)
+    opts.connection_log_targets = set()   # targets started with the log on (bench/connlog.py and thread_cpu.py)
+    if opts.svcproxy_connection_log and 'connlog' not in opts.workloads:
+        opts.workloads.append('connlog')
     for t in opts.targets:
         if t not in opts.target_ips:
             ap.error(f'unknown target {t!r}: choose from {",".join(TARGET_ORDER)}')

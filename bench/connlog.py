@@ -1,0 +1,258 @@
+#!/usr/bin/python3
+"""The connection log's cost (issue 16: at most 3% fewer connections per second), as a paired A/B.
+
+Three svcproxy processes of the same jar run side by side for the whole run: two with the log off ("off-a",
+"off-b") and one with `proxy.connectionLog` on ("on", the log in the run's folder next to its config, as a
+relative path puts it). Each gets an unmeasured warm-up of every row first, so the JIT has compiled the hot
+paths. Then, for each row (keep-alive `http`, new connection per request `close`), ROUNDS rounds: each round
+measures the three in turn with the bench's wrk load (a short settle run, then SECONDS measured), the order
+cycling through all six permutations. The processes are never restarted, so start-up, class loading and the
+JIT's first compilations are not in the comparison, and each round's three figures come from the same minute.
+
+Per round and row: `on ÷ off` = on over the geometric mean of off-a and off-b, and `off-b ÷ off-a`, the same
+jar against itself, which shows what the design cannot tell apart from noise. Over the rounds: the median, the
+geometric mean with its 95% confidence interval (t distribution over the rounds' log ratios), for requests per
+second and for proxy CPU per 10k requests (utime+stime of the process, JIT and GC threads included) and
+event-loop CPU per 10k (svcproxy-io-* and svcproxy-accept-* threads). Also per round: the others' CPU during
+(machine busy minus our processes) and the load average. Verdict for the 3% bound on `close`: shown when the
+interval's lower end is >= 0.97, exceeded when its upper end is < 0.97, undecided otherwise.
+
+No CPU pinning: on this 2-core machine pinning wrk and the endpoint to one core would leave one core to the proxy,
+a different benchmark for every row and peer; the bench's rows do not pin, so neither does this one.
+
+    flock /work/bench.lock python3 bench/connlog.py [--rounds 12] [--seconds 3] [--rows http,close] [--jar J]
+                                                    [--out DIR] [--quick] [--profile cpu|alloc]
+
+--profile attaches async-profiler (as bench/profile.sh) to off-a and to on, one after the other, for a further
+measured run of the last row each, after the rounds; collapsed stacks and flame graphs go into DIR.
+
+Writes DIR/connlog-results.json (every measurement and the summary) and DIR/connlog-report.md; bench.py runs it
+as its `connlog` workload (bench/run.sh's full run included) and puts its rows in the table at the end.
+"""
+import argparse
+import hashlib
+import json
+import math
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from itertools import permutations
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench  # noqa: E402  the process, load, CPU and config helpers of the TCP bench
+
+TARGETS = ['off-a', 'off-b', 'on']
+IPS = {'off-a': '127.0.10.21', 'off-b': '127.0.10.22', 'on': '127.0.10.23'}
+ORDERS = list(permutations(TARGETS))
+BOUND = 0.97
+# two-sided 95% quantiles of Student's t, by degrees of freedom
+T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
+        2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045,
+        2.042]
+
+
+def t975(df):
+    return T975[df - 1] if df <= len(T975) else 1.96 + 2.4 / df
+
+
+def interval(ratios):
+    """Geometric mean of the ratios and its 95% interval (t over the logs), plus the median, min and max."""
+    logs = [math.log(r) for r in ratios]
+    n = len(logs)
+    mean = statistics.fmean(logs)
+    out = {'n': n, 'median': statistics.median(ratios), 'min': min(ratios), 'max': max(ratios),
+           'geomean': math.exp(mean)}
+    if n >= 2:
+        half = t975(n - 1) * statistics.stdev(logs) / math.sqrt(n)
+        out['ci95'] = [math.exp(mean - half), math.exp(mean + half)]
+    return out
+
+
+def measure(procs, pgid, host, workload, opts):
+    """One measured wrk run against one of the running processes, after a short settle run."""
+    if opts.settle > 0:
+        bench.run_load('http', workload, host, opts.settle, procs)
+        time.sleep(0.2)
+    w = bench.CpuWindow([pgid] + [b.pid for b in opts.backends])
+    cpu0, loop0 = bench.group_cpu_ticks(pgid), bench.group_loop_cpu_ticks(pgid)
+    load0 = os.getloadavg()[0]
+    r = bench.run_load('http', workload, host, opts.seconds, procs)
+    cpu = (bench.group_cpu_ticks(pgid) - cpu0) / bench.CLK
+    loop = (bench.group_loop_cpu_ticks(pgid) - loop0) / bench.CLK
+    r['during'] = w.end()
+    r['load1'] = round(load0, 2)
+    r['cpu_s'], r['loop_cpu_s'] = cpu, loop
+    if r.get('requests'):
+        r['cpu_per_10k'] = cpu / (r['requests'] / 1e4)
+        r['loop_cpu_per_10k'] = loop / (r['requests'] / 1e4)
+    return r
+
+
+FIGURES = [('rps', 'req/s', True), ('cpu_per_10k', 'proxy CPU per 10k', False),
+           ('loop_cpu_per_10k', 'event-loop CPU per 10k', False)]
+
+
+def summarize(rounds, rows):
+    """Per row and figure: on ÷ off and off-b ÷ off-a over the rounds."""
+    out = {}
+    for row in rows:
+        mine = [r for r in rounds if r['row'] == row and all(r[t].get('rps') and not r[t].get('error')
+                                                             for t in TARGETS)]
+        if not mine:
+            continue
+        s = {'rounds': len(mine)}
+        for field, _, _ in FIGURES:
+            on = [r['on'][field] / math.sqrt(r['off-a'][field] * r['off-b'][field]) for r in mine]
+            same = [r['off-b'][field] / r['off-a'][field] for r in mine]
+            s[field] = {'on_off': interval(on), 'offb_offa': interval(same),
+                        'median': {t: statistics.median(r[t][field] for r in mine) for t in TARGETS}}
+        s['others_pct_core'] = [r['others_max'] for r in mine]
+        s['load1'] = [r['load1_max'] for r in mine]
+        ci = s['rps']['on_off'].get('ci95')
+        s['verdict'] = None if not ci else ('within' if ci[0] >= BOUND else 'over' if ci[1] < BOUND else 'undecided')
+        out[row] = s
+    return out
+
+
+def report(meta, summary):
+    L = [f"# The connection log's cost: paired A/B ({meta['started']})", '',
+         f"{meta['rounds']} rounds per row, {meta['seconds']} s measured after a {meta['settle']} s settle run, "
+         f"the three processes (same jar, sha256 {meta['jar_sha256'][:12]}) kept running, order cycling through "
+         f"the six permutations. `on ÷ off`: log on over the geometric mean of the two log-off processes of the "
+         f"round; `off-b ÷ off-a`: the same jar against itself. CPU rows: > 1 means more CPU with the log.", '',
+         '| row | figure | off-a | off-b | on | on ÷ off: median, geo. mean [95% CI] | off-b ÷ off-a: median, '
+         'geo. mean [95% CI] |', '| --- | --- | ---: | ---: | ---: | --- | --- |']
+    for row, s in summary.items():
+        for field, label, _ in FIGURES:
+            f = s[field]
+            cells = ' | '.join((f'{f["median"][t]:,.0f}' if field == 'rps' else f'{f["median"][t]:.3f}')
+                               for t in TARGETS)
+            L.append(f"| {row} | {label} | {cells} | {fmt(f['on_off'])} | {fmt(f['offb_offa'])} |")
+    L.append('')
+    for row, s in summary.items():
+        L.append(f"- {row}: {s['rounds']} rounds; others' CPU during a round (max of its three runs) median "
+                 f"{statistics.median(s['others_pct_core']):.1f}%, max {max(s['others_pct_core']):.1f}% of a core; "
+                 f"load average {min(s['load1']):.2f}-{max(s['load1']):.2f}"
+                 + (f"; 3% bound: **{s['verdict']}**" if row == 'close' and s['verdict'] else ''))
+    return '\n'.join(L) + '\n'
+
+
+def fmt(i):
+    s = f"{i['median']:.3f}, {i['geomean']:.3f}"
+    if 'ci95' in i:
+        s += f" [{i['ci95'][0]:.3f}, {i['ci95'][1]:.3f}]"
+    return s
+
+
+def profile(procs, running, row, opts, out):
+    """async-profiler on off-a, then on, each for one measured run of {row}; returns their figures."""
+    ver = '4.1'
+    jar = os.path.expanduser(f'~/.m2/repository/tools/profiler/async-profiler/{ver}/async-profiler-{ver}.jar')
+    if not os.path.exists(jar):
+        subprocess.run(['mvn', '-B', '-q', 'dependency:get', f'-Dartifact=tools.profiler:async-profiler:{ver}',
+                        '-Dtransitive=false'], check=True, timeout=300)
+    libdir = os.path.join(out, 'lib')
+    subprocess.run(['unzip', '-o', '-q', jar, 'linux-x64/*', '-d', libdir], check=True, timeout=60)
+    lib = os.path.join(libdir, 'linux-x64', 'libasyncProfiler.so')
+    event = 'event=itimer,interval=997us' if opts.profile == 'cpu' else 'event=alloc'
+    figures = {}
+    for t in ('off-a', 'on'):
+        pid = running[t].pid
+        # jcmd splits its arguments at commas unless the agent's options are quoted
+        subprocess.run(['jcmd', str(pid), 'JVMTI.agent_load', lib, f'"start,{event}"'], capture_output=True,
+                       timeout=30, check=True)
+        figures[t] = measure(procs, pid, IPS[t], row, opts)
+        collapsed = os.path.join(out, f'{t}-{row}-{opts.profile}.collapsed')
+        subprocess.run(['jcmd', str(pid), 'JVMTI.agent_load', lib, f'"stop,file={collapsed},collapsed"'],
+                       capture_output=True, timeout=30, check=True)
+        subprocess.run([bench.PY, os.path.join(bench.HERE, 'flamegraph.py'), collapsed, collapsed[:-10] + '.png',
+                        '--title', f'svcproxy {t} ({opts.profile}), wrk {row}, {opts.seconds} s'],
+                       capture_output=True, timeout=120)
+        bench.log(f"connlog profile {t}: {figures[t].get('rps', 0):,.0f} req/s -> {collapsed}")
+    return figures
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--rounds', type=int, default=12, help='rounds per row (default 12)')
+    ap.add_argument('--seconds', type=int, default=3, help='measured seconds per run (default 3)')
+    ap.add_argument('--settle', type=int, default=1, help='unmeasured seconds before each run (default 1)')
+    ap.add_argument('--warmup', type=int, default=6, help='unmeasured seconds per process and row first (default 6)')
+    ap.add_argument('--rows', default='http,close')
+    ap.add_argument('--quick', action='store_true', help='3 rounds of 2 s, 3 s warm-up: a smoke test')
+    ap.add_argument('--jar', default=os.environ.get('SVCPROXY_JAR',
+                                                    os.path.join(bench.ROOT, 'proxy-server/target/svcproxy.jar')))
+    ap.add_argument('--out', help='output folder (default bench/results/connlog-<timestamp>)')
+    ap.add_argument('--profile', choices=['cpu', 'alloc'], help='profile off-a and on after the rounds')
+    opts = ap.parse_args()
+    if opts.quick:
+        opts.rounds, opts.seconds, opts.warmup = 3, 2, 3
+    rows = [r.strip() for r in opts.rows.split(',') if r.strip()]
+    for r in rows:
+        if r not in ('http', 'close'):
+            ap.error(f'--rows: {r!r} (expected: http, close)')
+    out = os.path.abspath(opts.out or os.path.join(bench.HERE, 'results', 'connlog-' + time.strftime('%Y%m%d-%H%M%S')))
+    rundir = os.path.join(out, 'run')
+    os.makedirs(rundir, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix='svcproxy-connlog-')
+    jar = os.path.join(tmp, 'svcproxy.jar')
+    shutil.copy(opts.jar, jar)   # a rebuild during the run does not change what is measured
+    with open(jar, 'rb') as f:
+        sha = hashlib.sha256(f.read()).hexdigest()
+    # what bench.start_proxy and start_backends read
+    opts.jar, opts.jars, opts.target_ips = jar, {}, dict(IPS)
+    opts.java_opts = {t: os.environ.get('SVCPROXY_JAVA_OPTS') for t in TARGETS}
+    opts.connection_log_targets = {'on'}
+    meta = {'started': time.strftime('%Y-%m-%d %H:%M'), 'rounds': opts.rounds, 'seconds': opts.seconds,
+            'settle': opts.settle, 'warmup': opts.warmup, 'rows': rows, 'jar_sha256': sha,
+            'java_opts': opts.java_opts['on']}
+    data = {'meta': meta, 'rounds': [], 'summary': {}}
+    procs = bench.Procs(rundir)
+    try:
+        bench.log('connlog: first start (the launcher writes its class-data-sharing archive)')
+        procs.stop(bench.start_proxy(procs, 'off-a', 'http', opts))
+        opts.backends = bench.start_backends(procs, 'http', opts)
+        running = {t: bench.start_proxy(procs, t, 'http', opts) for t in TARGETS}
+        for row in rows:
+            for t in TARGETS:
+                bench.run_load('http', row, IPS[t], opts.warmup, procs)
+        for row in rows:
+            for i in range(opts.rounds):
+                order = ORDERS[i % len(ORDERS)]
+                rnd = {'row': row, 'round': i, 'order': list(order)}
+                for t in order:
+                    rnd[t] = measure(procs, running[t].pid, IPS[t], row, opts)
+                    if running[t].poll() is not None:
+                        rnd[t]['error'] = f'{t} exited with {running[t].returncode}'
+                rnd['others_max'] = max(rnd[t]['during']['other_pct_core'] for t in TARGETS)
+                rnd['load1_max'] = max(rnd[t]['load1'] for t in TARGETS)
+                data['rounds'].append(rnd)
+                bench.log(f"connlog {row} round {i + 1}/{opts.rounds}: " + ', '.join(
+                    f"{t} {rnd[t].get('rps', 0):,.0f} req/s {rnd[t].get('cpu_per_10k', 0):.3f} s/10k" for t in order)
+                    + f"; others max {rnd['others_max']}% of a core, load {rnd['load1_max']}")
+                with open(os.path.join(out, 'connlog-results.json'), 'w') as f:
+                    json.dump(data, f, indent=1)
+        if opts.profile:
+            data['profiles'] = profile(procs, running, rows[-1], opts, out)
+    except KeyboardInterrupt:
+        bench.log('connlog: interrupted; partial results are kept')
+    finally:
+        procs.stop_all()
+        shutil.rmtree(tmp, ignore_errors=True)
+    data['summary'] = summarize(data['rounds'], rows)
+    meta['finished'] = time.strftime('%Y-%m-%d %H:%M')
+    with open(os.path.join(out, 'connlog-results.json'), 'w') as f:
+        json.dump(data, f, indent=1)
+    text = report(meta, data['summary'])
+    with open(os.path.join(out, 'connlog-report.md'), 'w') as f:
+        f.write(text)
+    print(text)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
