@@ -110,6 +110,15 @@ def summarize(rounds, rows):
             same = [r['off-b'][field] / r['off-a'][field] for r in mine]
             s[field] = {'on_off': interval(on), 'offb_offa': interval(same),
                         'median': {t: statistics.median(r[t][field] for r in mine) for t in TARGETS}}
+        # the same over the rounds during which the others used under the bench's threshold of a core
+        quiet = [r for r in mine if r['others_max'] <= bench.QUIET_THRESHOLD]
+        if len(quiet) >= 2:
+            s['quiet'] = {'rounds': len(quiet)}
+            for field, _, _ in FIGURES:
+                s['quiet'][field] = {
+                    'on_off': interval([r['on'][field] / math.sqrt(r['off-a'][field] * r['off-b'][field])
+                                        for r in quiet]),
+                    'offb_offa': interval([r['off-b'][field] / r['off-a'][field] for r in quiet])}
         s['others_pct_core'] = [r['others_max'] for r in mine]
         s['load1'] = [r['load1_max'] for r in mine]
         ci = s['rps']['on_off'].get('ci95')
@@ -138,6 +147,11 @@ def report(meta, summary):
                  f"{statistics.median(s['others_pct_core']):.1f}%, max {max(s['others_pct_core']):.1f}% of a core; "
                  f"load average {min(s['load1']):.2f}-{max(s['load1']):.2f}"
                  + (f"; 3% bound: **{s['verdict']}**" if row == 'close' and s['verdict'] else ''))
+        q = s.get('quiet')
+        if q:
+            L.append(f"  - the {q['rounds']} rounds with others under {bench.QUIET_THRESHOLD:.0f}% of a core: "
+                     + '; '.join(f"{label} on ÷ off {fmt(q[field]['on_off'])}, off-b ÷ off-a "
+                                 f"{fmt(q[field]['offb_offa'])}" for field, label, _ in FIGURES))
     return '\n'.join(L) + '\n'
 
 
@@ -188,7 +202,20 @@ def main():
                                                     os.path.join(bench.ROOT, 'proxy-server/target/svcproxy.jar')))
     ap.add_argument('--out', help='output folder (default bench/results/connlog-<timestamp>)')
     ap.add_argument('--profile', choices=['cpu', 'alloc'], help='profile off-a and on after the rounds')
+    ap.add_argument('--report-only', metavar='DIR', help='summarize DIR/connlog-results.json again')
     opts = ap.parse_args()
+    if opts.report_only:
+        path = os.path.join(opts.report_only, 'connlog-results.json')
+        with open(path) as f:
+            data = json.load(f)
+        data['summary'] = summarize(data['rounds'], data['meta']['rows'])
+        with open(path, 'w') as f:
+            json.dump(data, f, indent=1)
+        text = report(data['meta'], data['summary'])
+        with open(os.path.join(opts.report_only, 'connlog-report.md'), 'w') as f:
+            f.write(text)
+        print(text)
+        return 0
     if opts.quick:
         opts.rounds, opts.seconds, opts.warmup = 3, 2, 3
     rows = [r.strip() for r in opts.rows.split(',') if r.strip()]

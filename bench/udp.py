@@ -11,11 +11,12 @@ client ports, answered, with the flows kept (udpIdleTimeout / proxy_timeout 60 s
 svcproxy is started the way users start it: the launcher, ./svcproxy run --config FILE.
 
     bench/udp.py [--seconds 10] [--reps 3] [--flows 50000] [--out DIR] [--only svcproxy,nginx]
-                 [--jar A.jar --jar B.jar] [--profile]
+                 [--jar A.jar --jar B.jar] [--profile [cpu|alloc]]
 
 --jar (repeatable) measures other jars as targets svcproxy-A, svcproxy-B, ... (A/B in one run, order rotated);
 --flows 0 leaves out the RSS phase; --profile attaches async-profiler (as bench/profile.sh) to each svcproxy
-during its measured window and writes flame graphs of its CPU into the output folder.
+during its measured window and writes flame graphs of its CPU (or, with alloc, its allocations) into the output
+folder.
 """
 import argparse
 import glob
@@ -162,16 +163,17 @@ def measure(procs, target, rundir, seconds, qfile, rep=0, warmup=2):
         dnsperf(procs, ip, port, warmup, qfile)  # warm-up, not measured
         profiled = PROFILE and target.startswith('svcproxy')
         if profiled:
-            profiler(p, 'start,event=itimer,interval=997us')
+            profiler(p, 'start,event=itimer,interval=997us' if PROFILE['event'] == 'cpu' else 'start,event=alloc')
         load0 = os.getloadavg()[0]
         cpu0 = bench.group_cpu_ticks(p.pid) if p else 0
         qps, lat, completed = dnsperf(procs, ip, port, seconds, qfile)
         cpu = ((bench.group_cpu_ticks(p.pid) - cpu0) / bench.CLK) if p else None
         if profiled:
-            collapsed = os.path.join(PROFILE['out'], f'{target}-{rep + 1}.collapsed')
+            collapsed = os.path.join(PROFILE['out'], f"{target}-{rep + 1}{'' if PROFILE['event'] == 'cpu' else '-alloc'}"
+                                                     '.collapsed')
             profiler(p, f'stop,file={collapsed},collapsed')
             subprocess.run([bench.PY, os.path.join(HERE, 'flamegraph.py'), collapsed, collapsed[:-10] + '.png',
-                            '--title', f'{target} CPU, cluster DNS through UDP (dnsperf), {seconds} s'],
+                            '--title', f"{target} {PROFILE['event']}, cluster DNS through UDP (dnsperf), {seconds} s"],
                            capture_output=True, timeout=120)
         r = {'target': target, 'qps': qps, 'latency_ms': lat * 1000 if lat else None, 'queries': completed,
              'cpu_s': cpu, 'cpu_us_per_query': cpu / completed * 1e6 if cpu is not None and completed else None,
@@ -228,7 +230,8 @@ def main():
     ap.add_argument('--jar', action='append', default=[], help='another svcproxy jar, as target svcproxy-A, -B...')
     ap.add_argument('--svcproxy-jar', help='the jar of target svcproxy (default: the launcher\'s, '
                     'proxy-server/target/svcproxy.jar)')
-    ap.add_argument('--profile', action='store_true', help='flame graphs of svcproxy during the measurements')
+    ap.add_argument('--profile', nargs='?', const='cpu', choices=['cpu', 'alloc'],
+                    help='flame graphs of svcproxy during the measurements: cpu (default) or alloc')
     opts = ap.parse_args()
     targets = [t.strip() for t in opts.only.split(',') if t.strip()]
     tmp = tempfile.mkdtemp(prefix='svcproxy-udp-')
@@ -261,6 +264,7 @@ def main():
         subprocess.run(['unzip', '-o', '-q', jar, 'linux-x64/*', '-d', os.path.join(opts.out, 'lib')], check=True)
         PROFILE['lib'] = glob.glob(os.path.join(opts.out, 'lib', 'linux-x64', 'libasyncProfiler.so'))[0]
         PROFILE['out'] = opts.out
+        PROFILE['event'] = opts.profile
     qfile = os.path.join(rundir, 'queries.txt')
     with open(qfile, 'w') as f:
         f.write(f'{NAME} A\n')
