@@ -7,6 +7,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpObject;
@@ -197,6 +198,14 @@ final class Exchange {
         boolean last = content instanceof LastHttpContent;
         if (last) {
             requestEnded = true;
+            if (forwarded instanceof FullHttpRequest) {
+                // a bodyless request went as one message, its end included: the decoder's empty end is not sent
+                content.release();
+                if (outbound != null) {
+                    startResponseTimer();
+                }
+                return false;
+            }
         }
         if (outbound == null) {
             pending.add(content);
@@ -258,7 +267,9 @@ final class Exchange {
         outbound = null;
         reused = false;
         pending.add(forwarded);
-        pending.add(LastHttpContent.EMPTY_LAST_CONTENT);
+        if (!(forwarded instanceof FullHttpRequest)) {
+            pending.add(LastHttpContent.EMPTY_LAST_CONTENT);
+        }
         connect(backend, false, true);
         return true;
     }

@@ -6,6 +6,7 @@ import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
@@ -35,6 +36,12 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
     private boolean interim;
     /** The client connection written to in this read loop and not flushed yet: flushed once, at its end. */
     private Frontend unflushed;
+    /**
+     * The response's head, decoded in this read loop and not written yet: sent with its last part as one message
+     * when the whole response is in the read, else before the first part of its body or at the read's end.
+     * Never held across reads; its client connection is {@link #unflushed}.
+     */
+    private HttpResponse head;
 
     IngressBackendHandler(EndpointPool pool, InetSocketAddress endpoint) {
         this.pool = pool;
@@ -48,6 +55,7 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
         this.ended = false;
         this.reusable = false;
         this.interim = false;
+        this.head = null;
     }
 
     /** Whether the response ended and both sides keep the connection: then it may serve the next request. */
@@ -114,7 +122,13 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
             if (!ex.keepAlive) {
                 relayed.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             }
-            ex.frontend.write(relayed);
+            if (ex.frontend instanceof IngressFrontendHandler) {
+                // held, written with the next part or at the read's end (only towards the HTTP/1.1 handler, which
+                // takes a whole response as one message; another Frontend gets head and parts as Frontend says)
+                head = relayed;
+            } else {
+                ex.frontend.write(relayed);
+            }
             unflushed = ex.frontend;
         }
         if (msg instanceof HttpContent content) {
@@ -124,12 +138,22 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
                 return;
             }
             unflushed = ex.frontend;
-            if (content instanceof LastHttpContent) {
+            if (content instanceof LastHttpContent last) {
                 ended = true;
                 int code = status;
-                ex.frontend.write(content).addListener(w -> ex.frontend.responseEnded(ex, code));
+                HttpResponse h = head;
+                HttpObject whole = last;
+                if (h != null) {
+                    // the whole response came in one read: one message, which the HTTP/1.1 encoder writes as one
+                    // buffer (the body copied behind the head when small) and HTTP/2 as HEADERS and DATA
+                    head = null;
+                    whole = new DefaultFullHttpResponse(h.protocolVersion(), h.status(), last.content(), h.headers(),
+                            last.trailingHeaders());
+                }
+                ex.frontend.write(whole).addListener(w -> ex.frontend.responseEnded(ex, code));
                 return;
             }
+            writeHead();
             ex.frontend.write(content);
             if (!ex.frontend.isWritable()) {
                 flush(); // the event of writability come back fires in it if the socket takes it all
@@ -150,8 +174,18 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
     private void flush() {
         Frontend f = unflushed;
         if (f != null) {
+            writeHead();
             unflushed = null;
             f.flush();
+        }
+    }
+
+    /** Writes the response's head if it is still held (its body did not end in the same read). */
+    private void writeHead() {
+        HttpResponse h = head;
+        if (h != null) {
+            head = null;
+            unflushed.write(h);
         }
     }
 

@@ -8,9 +8,11 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
@@ -162,8 +164,18 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
         boolean upgrade = !(inbound instanceof Http2StreamChannel) && ProxyHeaders.isWebSocketUpgrade(request);
         // the request is forwarded with its own headers, rewritten in place once the exchange has read its
         // Connection and Expect fields (the access log reads only its method, target and Host afterwards)
-        HttpRequest forwarded = HttpVersion.HTTP_1_1.equals(request.protocolVersion()) ? request
-                : new DefaultHttpRequest(HttpVersion.HTTP_1_1, request.method(), request.uri(), request.headers());
+        HttpRequest forwarded;
+        if (!(inbound instanceof Http2StreamChannel) && !request.headers().contains(HttpHeaderNames.CONTENT_LENGTH)
+                && !request.headers().contains(HttpHeaderNames.TRANSFER_ENCODING)) {
+            // no body (RFC 9112 6.3): sent as one message with its end, which the encoder writes as one buffer
+            forwarded = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, request.method(), request.uri(),
+                    Unpooled.EMPTY_BUFFER, request.headers(), EmptyHttpHeaders.INSTANCE);
+        } else if (HttpVersion.HTTP_1_1.equals(request.protocolVersion())) {
+            forwarded = request;
+        } else {
+            forwarded = new DefaultHttpRequest(HttpVersion.HTTP_1_1, request.method(), request.uri(),
+                    request.headers());
+        }
         Exchange ex = new Exchange(this, settings, request, forwarded, route, set, pickContext, upgrade,
                 requestStartNanos);
         ProxyHeaders.removeHopByHop(forwarded.headers(), upgrade);

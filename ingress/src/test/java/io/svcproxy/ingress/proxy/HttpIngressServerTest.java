@@ -239,6 +239,22 @@ class HttpIngressServerTest {
     }
 
     @Test
+    void aHeadRequestIsAnsweredWithTheHeadAloneAndTheConnectionGoesOn() throws Exception {
+        try (RawHttpClient client = new RawHttpClient(ingress.localAddress())) {
+            for (int i = 0; i < 2; i++) {
+                client.send("HEAD /login HTTP/1.1\r\nHost: shop.example\r\n\r\n");
+                assertThat(client.line()).startsWith("HTTP/1.1 200 ");
+                while (!client.line().isEmpty()) {
+                    // the head's fields; a body after them would be read as the next response's status line
+                }
+                RawHttpClient.Response r = client.get("shop.example", "/login");
+                assertThat(r.status()).isEqualTo(200);
+                assertThat(r.text()).startsWith("web-1 /login");
+            }
+        }
+    }
+
+    @Test
     void connectionCloseIsHonoured() throws Exception {
         try (RawHttpClient client = new RawHttpClient(ingress.localAddress())) {
             RawHttpClient.Response r = client.get("shop.example", "/login", "Connection: close");
