@@ -332,6 +332,9 @@ def start_proxy(procs, target, kind, opts):
         proxy_extra = ''
         if target in opts.connection_log_targets:  # the connection log on, in the run's folder
             proxy_extra = f', connectionLog: {rd}/{target}-{kind}.connections.log'
+        transports = getattr(opts, 'transports', {})   # bench/connlog.py and thread_cpu.py make their own opts
+        if target in transports:  # proxy.transport in the config, as a user would set it
+            proxy_extra += f', transport: {transports[target]}'
         cfg = render('svcproxy.yaml.tmpl', f'{rd}/{target}-{kind}.yaml', ip=ip, port=port, proxy_extra=proxy_extra,
                      endpoints='\n'.join(f'      - {{ip: {h}, port: {p}}}' for h, p in eps))
         # as users start it: the launcher, with its JVM defaults unless JAVA_OPTS replaces them
@@ -937,6 +940,9 @@ def main():
     ap.add_argument('--svcproxy-jar', action='append', default=[], metavar='NAME=PATH',
                     help='also run another svcproxy jar with the same JVM options, as target svcproxy-NAME '
                          '(repeatable): an A/B of two builds in one run')
+    ap.add_argument('--svcproxy-transport', action='append', default=[], metavar='NAME=TRANSPORT',
+                    help='also run svcproxy with proxy.transport: TRANSPORT (auto, epoll, io_uring, nio) in its '
+                         'config, as target svcproxy-NAME (repeatable)')
     ap.add_argument('--svcproxy-connection-log', action='store_true',
                     help='also measure the connection log\'s cost: the connlog workload (bench/connlog.py)')
     ap.add_argument('--jar', default=os.environ.get('SVCPROXY_JAR',
@@ -974,6 +980,17 @@ def main():
         opts.target_ips[t] = f'127.0.10.{11 + len(opts.svcproxy_variant) + i}'
         opts.java_opts[t] = opts.java_opts['svcproxy']
         opts.jars[t] = os.path.abspath(path)
+        if t not in opts.targets:
+            opts.targets.append(t)
+    opts.transports = {}   # target -> proxy.transport
+    for i, v in enumerate(opts.svcproxy_transport):
+        name, _, transport = v.partition('=')
+        if not name or transport not in ('auto', 'epoll', 'io_uring', 'nio'):
+            ap.error(f'--svcproxy-transport {v!r} (expected: NAME=auto|epoll|io_uring|nio)')
+        t = f'svcproxy-{name}'
+        opts.target_ips[t] = f'127.0.10.{21 + i}'
+        opts.java_opts[t] = opts.java_opts['svcproxy']
+        opts.transports[t] = transport
         if t not in opts.targets:
             opts.targets.append(t)
     opts.connection_log_targets = set()   # targets started with the log on (bench/connlog.py and thread_cpu.py)

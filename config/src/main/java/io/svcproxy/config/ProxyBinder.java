@@ -16,7 +16,7 @@ final class ProxyBinder extends BinderSupport {
     static final List<String> PROXY = List.of("scheduler", "admin", "connectTimeout", "connectAttempts",
             "idleTimeout", "drainTimeout", "vipInterface", "outlierDetection", "maxConnections", "connectQueue",
             "fdGuard", "udpIdleTimeout", "maxUdpFlows", "nodeAddresses", "nodePortRange", "nodeName", "ingress",
-            "connectionLog");
+            "connectionLog", "transport");
     static final List<String> OUTLIER_DETECTION = List.of("consecutiveFailures", "baseEjectionTime",
             "maxEjectionTime");
     static final List<String> FD_GUARD = List.of("pausePercent", "resumePercent");
@@ -107,9 +107,26 @@ final class ProxyBinder extends BinderSupport {
                 : IngressSettings.defaults();
         Path connectionLog = f.has("connectionLog") ? connectionLog(f.value("connectionLog"), f.child("connectionLog"))
                 : null;
+        TransportChoice transport = f.has("transport") ? transport(f.value("transport"), f.child("transport"))
+                : TransportChoice.AUTO;
         proxy = new ProxySettings(scheduler, admin, connectTimeout, connectAttempts, idleTimeout, drainTimeout,
                 vipInterface, outlier, new ProxyLimits(maxConnections, connectQueue, pause, resume),
-                new UdpSettings(udpIdleTimeout, maxUdpFlows), nodeSettings, ingress, connectionLog);
+                new UdpSettings(udpIdleTimeout, maxUdpFlows), nodeSettings, ingress, connectionLog, transport);
+    }
+
+    /** Returns the transport named at {@code node}; {@code auto} (and an error) for anything else. */
+    TransportChoice transport(Node node, String path) {
+        String expected = "one of " + TransportChoice.names();
+        String v = Values.text(node, path, expected, p);
+        if (v == null) {
+            return TransportChoice.AUTO;
+        }
+        TransportChoice choice = TransportChoice.of(v);
+        if (choice == null) {
+            Values.wrong(p, node, path, expected);
+            return TransportChoice.AUTO;
+        }
+        return choice;
     }
 
     /**

@@ -20,18 +20,29 @@ import java.time.Duration;
  * @param node the node addresses, nodePort range and node name
  * @param ingress the Ingress listeners, IngressClass and response timeout
  * @param connectionLog the file that gets one JSON line per ended connection or UDP flow; {@code null} when off
+ * @param transport the socket transport of the TCP data plane ({@code auto} unless set); read at start only
  */
 public record ProxySettings(String scheduler, InetSocketAddress admin, Duration connectTimeout,
                             int connectAttempts, Duration idleTimeout, Duration drainTimeout,
                             String vipInterface, OutlierDetection outlierDetection, ProxyLimits limits,
                             UdpSettings udp, NodeSettings node, IngressSettings ingress,
-                            Path connectionLog) {
+                            Path connectionLog, TransportChoice transport) {
     public ProxySettings {
         java.util.Objects.requireNonNull(ingress, "ingress");
+        java.util.Objects.requireNonNull(transport, "transport");
         java.util.Objects.requireNonNull(outlierDetection, "outlierDetection");
         java.util.Objects.requireNonNull(limits, "limits");
         java.util.Objects.requireNonNull(udp, "udp");
         java.util.Objects.requireNonNull(node, "node");
+    }
+
+    /** Returns settings with the default transport ({@code auto}). */
+    public ProxySettings(String scheduler, InetSocketAddress admin, Duration connectTimeout, int connectAttempts,
+                         Duration idleTimeout, Duration drainTimeout, String vipInterface,
+                         OutlierDetection outlierDetection, ProxyLimits limits, UdpSettings udp, NodeSettings node,
+                         IngressSettings ingress, Path connectionLog) {
+        this(scheduler, admin, connectTimeout, connectAttempts, idleTimeout, drainTimeout, vipInterface,
+                outlierDetection, limits, udp, node, ingress, connectionLog, TransportChoice.AUTO);
     }
 
     /** Returns settings without Ingress listeners. */
@@ -62,7 +73,13 @@ public record ProxySettings(String scheduler, InetSocketAddress admin, Duration 
     /** Returns these settings with {@code connectionLog} ({@code null}: off). */
     public ProxySettings withConnectionLog(Path connectionLog) {
         return new ProxySettings(scheduler, admin, connectTimeout, connectAttempts, idleTimeout, drainTimeout,
-                vipInterface, outlierDetection, limits, udp, node, ingress, connectionLog);
+                vipInterface, outlierDetection, limits, udp, node, ingress, connectionLog, transport);
+    }
+
+    /** Returns these settings with {@code transport}. */
+    public ProxySettings withTransport(TransportChoice transport) {
+        return new ProxySettings(scheduler, admin, connectTimeout, connectAttempts, idleTimeout, drainTimeout,
+                vipInterface, outlierDetection, limits, udp, node, ingress, connectionLog, transport);
     }
 
     /** Returns settings with the default UDP settings. */

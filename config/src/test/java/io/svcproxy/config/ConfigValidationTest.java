@@ -27,7 +27,7 @@ class ConfigValidationTest {
                 """)).containsExactly("svcproxy.yaml:2:3: unknown key: color (expected: scheduler, admin, "
                 + "connectTimeout, connectAttempts, idleTimeout, drainTimeout, vipInterface, outlierDetection, "
                 + "maxConnections, connectQueue, fdGuard, udpIdleTimeout, maxUdpFlows, nodeAddresses, nodePortRange, "
-                + "nodeName, ingress, connectionLog)");
+                + "nodeName, ingress, connectionLog, transport)");
     }
 
     @Test
@@ -171,7 +171,7 @@ class ConfigValidationTest {
                 """)).containsExactly("svcproxy.yaml:1:8: proxy: a list (expected: a map of scheduler, admin, "
                 + "connectTimeout, connectAttempts, idleTimeout, drainTimeout, vipInterface, outlierDetection, "
                 + "maxConnections, connectQueue, fdGuard, udpIdleTimeout, maxUdpFlows, nodeAddresses, nodePortRange, "
-                + "nodeName, ingress, connectionLog)");
+                + "nodeName, ingress, connectionLog, transport)");
     }
 
     @Test

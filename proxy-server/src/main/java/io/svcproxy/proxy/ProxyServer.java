@@ -95,7 +95,7 @@ public final class ProxyServer implements AutoCloseable {
      * @throws VipInterfaceException if {@code proxy.vipInterface} is set and cannot be used (nothing is started)
      */
     public static ProxyServer start(ProxyConfig config) throws BindException {
-        return start(config, Transport.select(), 0);
+        return start(config, Transport.select(config.proxy().transport()), 0);
     }
 
     /** Starts serving {@code config} with a chosen transport and number of event loops (0: one per core). */
@@ -269,6 +269,10 @@ public final class ProxyServer implements AutoCloseable {
         if (!Objects.equals(next.proxy().admin(), config.proxy().admin())) {
             log.warn("proxy.admin changed from {} to {}: takes effect at restart", config.proxy().admin(),
                     next.proxy().admin());
+        }
+        if (next.proxy().transport() != config.proxy().transport()) {
+            log.warn("proxy.transport changed from {} to {}: takes effect at restart", config.proxy().transport(),
+                    next.proxy().transport());
         }
         if (!Objects.equals(next.proxy().vipInterface(), config.proxy().vipInterface())) {
             log.warn("proxy.vipInterface changed from '{}' to '{}': takes effect at restart",

@@ -33,6 +33,12 @@ public final class ListenerManager implements AutoCloseable {
     private final ProxyMetrics metrics;
     private final EventLoopGroup bossGroup;
     private final EventLoopGroup workerGroup;
+    private final int threads;
+    /**
+     * The event loops of the UDP Service ports: the worker loops, except with io_uring, whose UDP stays on epoll
+     * (its bare flow sockets) on loops of its own, made at the first UDP bind. Guarded by {@code this}.
+     */
+    private EventLoopGroup udpGroup;
     private final Map<ServiceKey, Channel> listeners = new ConcurrentHashMap<>();
     /** The TCP listeners of each Service port's other addresses (node, external, LoadBalancer). */
     private final Map<ServiceKey, ExtraAddresses<Channel>> extraListeners = new ConcurrentHashMap<>();
@@ -64,7 +70,7 @@ public final class ListenerManager implements AutoCloseable {
         this.recorder = new ConnectionRecorder(metrics);
         this.udpFlowLimit = new UdpFlowLimit(settings.udp().maxFlows());
         this.bossGroup = transport.newGroup(1, new DefaultThreadFactory("svcproxy-accept", true));
-        int threads = workerThreads > 0 ? workerThreads : Runtime.getRuntime().availableProcessors();
+        this.threads = workerThreads > 0 ? workerThreads : Runtime.getRuntime().availableProcessors();
         this.workerGroup = transport.newGroup(threads, new DefaultThreadFactory("svcproxy-io", true));
         this.tcp = new TcpAcceptor(bossGroup, workerGroup, transport, metrics, admission, connections,
                 () -> this.settings, recorder);
@@ -181,13 +187,26 @@ public final class ListenerManager implements AutoCloseable {
 
     private UdpListener bindUdp(ServicePort servicePort, InetSocketAddress at, AddressKind kind)
             throws BindException {
-        UdpListener udp = new UdpListener(servicePort, at, kind, transport, workerGroup.next(), udpFlowLimit,
-                () -> this.settings, recorder);
+        UdpListener udp = new UdpListener(servicePort, at, kind, transport.datagramTransport(), udpGroup().next(),
+                udpFlowLimit, () -> this.settings, recorder);
         udp.bind();
         if (listenersClosed) {
             udp.stopNewFlows();
         }
         return udp;
+    }
+
+    private synchronized EventLoopGroup udpGroup() {
+        if (udpGroup == null) {
+            Transport udp = transport.datagramTransport();
+            // "svcproxy-io-udp-*": counted with the other event loops by the bench's per-thread CPU
+            udpGroup = udp == transport ? workerGroup
+                    : udp.newGroup(threads, new DefaultThreadFactory("svcproxy-io-udp", true));
+            if (udp != transport) {
+                log.info("UDP event loops started transport={} eventLoops={}", udp, threads);
+            }
+        }
+        return udpGroup;
     }
 
     /**
@@ -332,5 +351,12 @@ public final class ListenerManager implements AutoCloseable {
         }
         bossGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         workerGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        EventLoopGroup udp;
+        synchronized (this) {
+            udp = udpGroup;
+        }
+        if (udp != null && udp != workerGroup) {
+            udp.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        }
     }
 }

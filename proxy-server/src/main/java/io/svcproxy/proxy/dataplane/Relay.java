@@ -11,6 +11,8 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.epoll.AbstractEpollStreamChannel;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.channel.unix.Socket;
+import io.netty.channel.unix.UnixChannel;
+import io.netty.channel.uring.IoUringSocketChannel;
 import io.netty.util.ReferenceCountUtil;
 import io.svcproxy.balancer.ConnectionCounters;
 import io.svcproxy.balancer.Lease;
@@ -174,6 +176,31 @@ final class Relay {
         channel.close();
     }
 
+    /**
+     * Returns whether the end of stream just read from {@code channel} was in fact a reset. The kernel reports a
+     * reset once, to whichever system call asks first, and a read after it sees the end of stream. On io_uring a
+     * send and a receive of the same socket are both in flight, so a reset may fail the send (its completion
+     * comes later) and end the receive: passing that on as a FIN would make a reset look like a complete stream
+     * (RelayTortureTest caught it). A socket whose peer sent a FIN is in CLOSE_WAIT; one that was reset is CLOSED.
+     * After our own FIN a clean close leaves it CLOSED too (the kernel hands TIME_WAIT to a mini socket), so a
+     * reset after our FIN still reads as an end there, as it would with a reset arriving just after the peer's
+     * FIN. One {@code getsockopt(TCP_INFO)} per FIN, on io_uring only: epoll reads and writes one at a time on
+     * the event loop, and the first to meet the reset fails the relay.
+     */
+    private static boolean resetReadAsEnd(Channel channel) {
+        if (!(channel instanceof IoUringSocketChannel uring) || uring.isOutputShutdown()) {
+            return false;
+        }
+        try {
+            return uring.tcpInfo().state() == TCP_CLOSE;
+        } catch (io.netty.channel.ChannelException e) {
+            return true; // the socket is gone already: nothing was closed cleanly
+        }
+    }
+
+    /** {@code TCP_CLOSE} of Linux's {@code enum tcp_state} ({@code include/net/tcp_states.h}). */
+    private static final int TCP_CLOSE = 7;
+
     /** One direction of the relay: bytes read from {@code from} are written to {@code to}. */
     final class Direction {
         private final Channel from;
@@ -252,6 +279,10 @@ final class Relay {
             if (ended) {
                 return;
             }
+            if (resetReadAsEnd(from)) {
+                failed(from, new IOException("Connection reset by peer (read as end of stream)"));
+                return;
+            }
             ended = true;
             lease.halfClosed();
             passFin();
@@ -280,13 +311,13 @@ final class Relay {
                     outbound.close();
                     return;
                 }
-                if (to instanceof AbstractEpollStreamChannel epoll) {
+                if (to instanceof AbstractEpollStreamChannel || to instanceof IoUringSocketChannel) {
                     // the socket's own shutdown: Netty's shutdownOutput would also build an exception with its
-                    // stack trace to fail writes queued after it, and there are none: everything is flushed, and
-                    // nothing is written to `to` after its FIN. Netty reads the socket's state, so it knows the
-                    // output is shut down (no flush on EPOLLOUT).
+                    // stack trace to fail writes queued after it, and there are none: everything is flushed (on
+                    // io_uring: every send completed), and nothing is written to `to` after its FIN. Netty reads
+                    // the socket's state, so it knows the output is shut down (no flush on EPOLLOUT).
                     try {
-                        ((Socket) epoll.fd()).shutdown(false, true);
+                        ((Socket) ((UnixChannel) to).fd()).shutdown(false, true);
                     } catch (IOException | RuntimeException e) {
                         failed(to, e);
                         return;

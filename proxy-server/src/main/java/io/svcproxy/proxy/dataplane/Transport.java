@@ -5,7 +5,6 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ServerChannel;
-import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
@@ -13,6 +12,10 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.SocketProtocolFamily;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.channel.uring.IoUringIoHandler;
+import io.netty.channel.uring.IoUringServerSocketChannel;
+import io.netty.channel.uring.IoUringSocketChannel;
+import io.svcproxy.config.TransportChoice;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.util.Locale;
@@ -20,57 +23,121 @@ import java.util.concurrent.ThreadFactory;
 import org.slf4j.LoggerFactory;
 
 /**
- * The socket transport: native epoll on Linux, NIO elsewhere. The system property {@code svcproxy.transport}
- * ({@code epoll} or {@code nio}) forces one, which the tests use to run the data plane on both.
+ * The socket transport of the TCP data plane: native epoll or io_uring on Linux, NIO elsewhere. {@link
+ * #select(TransportChoice)} turns {@code proxy.transport} into the transport to use, falling back (with a log
+ * line) when the one asked for is not available. UDP Service ports stay on epoll: {@link #datagramTransport()}.
  */
 public enum Transport {
-    EPOLL, NIO;
+    EPOLL, IO_URING, NIO;
 
-    /** Returns the transport to use here: the forced one, else epoll where it is available, else NIO. */
+    /**
+     * The system property that overrides {@code proxy.transport}: {@code epoll}, {@code io_uring} or {@code nio}.
+     * The tests use it to run the data plane on each transport; a transport forced this way that is not available
+     * is an error, not a fallback.
+     */
+    public static final String PROPERTY = "svcproxy.transport";
+
+    /**
+     * Netty 4.2.18's io_uring with multishot POLL_ADD misses an endpoint's reset that arrives while the relay has
+     * stopped reading that side (backpressure): the client then waits for ever instead of getting the reset
+     * (RelayTortureTest, case 1946323318972094263, fails every time with it and passes without). One-shot polls
+     * are re-armed by Netty itself, in the same io_uring_enter as the other submissions. Set before Netty's
+     * {@code IoUring} class reads it, unless the operator set it.
+     */
+    static final String IO_URING_POLL_MULTISHOT = "io.netty.iouring.pollAddMultishotEnabled";
+
+    static {
+        if (System.getProperty(IO_URING_POLL_MULTISHOT) == null) {
+            System.setProperty(IO_URING_POLL_MULTISHOT, "false");
+        }
+    }
+
+    /** Returns the transport for {@code auto} (the system property, if set, wins). */
     public static Transport select() {
-        String forced = System.getProperty("svcproxy.transport", "").trim().toLowerCase(Locale.ROOT);
-        if (forced.equals("nio")) {
-            return NIO;
-        }
-        if (forced.equals("epoll")) {
-            if (!Epoll.isAvailable()) {
-                throw new IllegalStateException("svcproxy.transport=epoll, but epoll is not available: "
-                        + Epoll.unavailabilityCause());
+        return select(TransportChoice.AUTO);
+    }
+
+    /**
+     * Returns the transport to use for {@code configured} ({@code proxy.transport}): the system property {@value
+     * #PROPERTY} when set (and not {@code auto}), else what {@link TransportSelection} makes of the setting on this machine.
+     *
+     * @throws IllegalStateException if the system property names a transport that is not available here
+     */
+    public static Transport select(TransportChoice configured) {
+        String forced = System.getProperty(PROPERTY, "").trim();
+        if (!forced.isEmpty() && !forced.equalsIgnoreCase("auto")) {
+            TransportChoice choice = TransportChoice.of(forced);
+            if (choice == null) {
+                throw new IllegalStateException(PROPERTY + "=" + forced + " (expected: auto, epoll, io_uring or nio)");
             }
-            return EPOLL;
+            Transport transport = of(choice);
+            Throwable cause = TransportSelection.NATIVE.unavailability(transport);
+            if (cause != null) {
+                throw new IllegalStateException(PROPERTY + "=" + forced + ", but " + transport
+                        + " is not available: " + cause);
+            }
+            return transport;
         }
-        if (Epoll.isAvailable()) {
-            return EPOLL;
-        }
-        if (System.getProperty("os.name", "").toLowerCase(Locale.ROOT).contains("linux")) {
-            // On Linux this means the native library could not be loaded, e.g. /tmp mounted noexec
-            LoggerFactory.getLogger(Transport.class).warn("Native epoll transport unavailable, using NIO: {} "
-                    + "(Netty unpacks its native library into io.netty.native.workdir or java.io.tmpdir, which "
-                    + "must allow exec)", String.valueOf(Epoll.unavailabilityCause()));
-        }
-        return NIO;
+        return new TransportSelection(TransportSelection.NATIVE, LoggerFactory.getLogger(Transport.class))
+                .select(configured);
+    }
+
+    /** Returns the transport named by {@code choice}, which must not be {@code auto}. */
+    static Transport of(TransportChoice choice) {
+        return switch (choice) {
+            case EPOLL -> EPOLL;
+            case IO_URING -> IO_URING;
+            case NIO -> NIO;
+            case AUTO -> throw new IllegalArgumentException("auto is not a transport");
+        };
     }
 
     /** Returns a new event loop group of this transport (epoll with {@link EpollHalfCloseFix}). */
     public EventLoopGroup newGroup(int threads, ThreadFactory threadFactory) {
-        IoHandlerFactory factory = this == EPOLL ? new EpollHalfCloseFix() : NioIoHandler.newFactory();
+        IoHandlerFactory factory = switch (this) {
+            case EPOLL -> new EpollHalfCloseFix();
+            case IO_URING -> IoUringIoHandler.newFactory();
+            case NIO -> NioIoHandler.newFactory();
+        };
         return new MultiThreadIoEventLoopGroup(threads, threadFactory, factory);
     }
 
     /** Returns the listening channel class. */
     public Class<? extends ServerChannel> serverChannel() {
-        return this == EPOLL ? EpollServerSocketChannel.class : NioServerSocketChannel.class;
+        return switch (this) {
+            case EPOLL -> EpollServerSocketChannel.class;
+            case IO_URING -> IoUringServerSocketChannel.class;
+            case NIO -> NioServerSocketChannel.class;
+        };
     }
 
-    /** Returns the datagram channel class (UDP listeners and flows). */
+    /**
+     * Returns the transport of the UDP data plane beside this one: itself, except io_uring, whose UDP Service
+     * ports stay on epoll (their bare flow sockets, {@code EpollFlowSocket}), or NIO where epoll is not available.
+     */
+    public Transport datagramTransport() {
+        if (this != IO_URING) {
+            return this;
+        }
+        return TransportSelection.NATIVE.unavailability(EPOLL) == null ? EPOLL : NIO;
+    }
+
+    /** Returns the datagram channel class of this transport (for UDP, see {@link #datagramTransport()}). */
     public Class<? extends io.netty.channel.socket.DatagramChannel> datagramChannel() {
-        return this == EPOLL ? io.netty.channel.epoll.EpollDatagramChannel.class
-                : io.netty.channel.socket.nio.NioDatagramChannel.class;
+        return switch (this) {
+            case EPOLL -> io.netty.channel.epoll.EpollDatagramChannel.class;
+            case IO_URING -> io.netty.channel.uring.IoUringDatagramChannel.class;
+            case NIO -> io.netty.channel.socket.nio.NioDatagramChannel.class;
+        };
     }
 
     /** Returns the connecting channel class. */
     public Class<? extends SocketChannel> socketChannel() {
-        return this == EPOLL ? EpollSocketChannel.class : NioSocketChannel.class;
+        return switch (this) {
+            case EPOLL -> EpollSocketChannel.class;
+            case IO_URING -> IoUringSocketChannel.class;
+            case NIO -> NioSocketChannel.class;
+        };
     }
 
     /**
@@ -78,21 +145,25 @@ public enum Transport {
      * factory calls the constructor reflectively on every connect.
      */
     public SocketChannel newSocketChannel(InetAddress remote) {
-        if (this == NIO) {
-            return new NioSocketChannel();
-        }
-        // an IPv4 socket for an IPv4 endpoint: a dual-stack one costs a setsockopt(IPV6_V6ONLY) and the kernel's
-        // v4-mapped address handling on every call
-        return remote instanceof Inet4Address ? new EpollSocketChannel(SocketProtocolFamily.INET)
-                : new EpollSocketChannel();
+        return switch (this) {
+            // an IPv4 socket for an IPv4 endpoint: a dual-stack one costs a setsockopt(IPV6_V6ONLY) and the
+            // kernel's v4-mapped address handling on every call
+            case EPOLL -> remote instanceof Inet4Address ? new EpollSocketChannel(SocketProtocolFamily.INET)
+                    : new EpollSocketChannel();
+            // Netty 4.2.18's io_uring channels have no constructor taking the address family
+            case IO_URING -> new IoUringSocketChannel();
+            case NIO -> new NioSocketChannel();
+        };
     }
 
     /** Returns a factory of listening channels for {@code local}: IPv4 ones for an IPv4 address, as above. */
     public ChannelFactory<ServerChannel> serverChannelFactory(InetAddress local) {
-        if (this == EPOLL && local instanceof Inet4Address) {
-            return () -> new EpollServerSocketChannel(SocketProtocolFamily.INET);
-        }
-        return this == EPOLL ? EpollServerSocketChannel::new : NioServerSocketChannel::new;
+        return switch (this) {
+            case EPOLL -> local instanceof Inet4Address ? () -> new EpollServerSocketChannel(SocketProtocolFamily.INET)
+                    : EpollServerSocketChannel::new;
+            case IO_URING -> IoUringServerSocketChannel::new;
+            case NIO -> NioServerSocketChannel::new;
+        };
     }
 
     @Override

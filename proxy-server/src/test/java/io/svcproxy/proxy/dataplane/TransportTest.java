@@ -43,10 +43,19 @@ class TransportTest {
         }
     }
 
-    /** Loads epoll's native library, as the data plane does when it creates its event loops (Transport.select). */
+    @org.junit.jupiter.api.Test
+    void udpOfAnIoUringDataPlaneStaysOnEpoll() {
+        assertThat(Transport.IO_URING.datagramTransport()).isEqualTo(Transport.EPOLL);
+        assertThat(Transport.EPOLL.datagramTransport()).isEqualTo(Transport.EPOLL);
+        assertThat(Transport.NIO.datagramTransport()).isEqualTo(Transport.NIO);
+    }
+
+    /** Loads the native library, as the data plane does when it creates its event loops (Transport.select). */
     private static void loadNative(Transport transport) {
         if (transport == Transport.EPOLL) {
             Epoll.ensureAvailability();
+        } else if (transport == Transport.IO_URING) {
+            io.netty.channel.uring.IoUring.ensureAvailability();
         }
     }
 }
