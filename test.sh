@@ -97,4 +97,18 @@ if [[ ! -x /usr/bin/curl || ! -x /usr/bin/openssl ]]; then
     fi
 fi
 
+# IoUringFallbackProcessTest (proxy-server) runs svcproxy under a seccomp filter that refuses io_uring, installed by
+# a python3 script (as Docker's default profile does); it fails saying so when python3 is missing.
+if ! command -v python3 >/dev/null 2>&1; then
+    if [[ $(id -u) == 0 ]]; then
+        echo "test.sh: installing python3" >&2
+        apt-get update -q >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3 >/dev/null \
+            || echo "test.sh: installing python3 failed: IoUringFallbackProcessTest will fail" >&2
+    else
+        echo "test.sh: python3 is missing and only root can install it (apt-get install python3):" \
+             "IoUringFallbackProcessTest will fail" >&2
+    fi
+fi
+
 exec mvn -B -ntp verify "$@"
