@@ -11,10 +11,12 @@ client ports, answered, with the flows kept (udpIdleTimeout / proxy_timeout 60 s
 svcproxy is started the way users start it: the launcher, ./svcproxy run --config FILE.
 
     bench/udp.py [--seconds 10] [--reps 3] [--flows 50000] [--out DIR] [--only svcproxy,nginx]
-                 [--jar A.jar --jar B.jar] [--profile [cpu|alloc]]
+                 [--jar A.jar --jar B.jar] [--profile [cpu|alloc]] [--persistent WARMUP_S]
 
 --jar (repeatable) measures other jars as targets svcproxy-A, svcproxy-B, ... (A/B in one run, order rotated);
---flows 0 leaves out the RSS phase; --profile attaches async-profiler (as bench/profile.sh) to each svcproxy
+--persistent starts every target once (each on its own address) and measures the repetitions on the running
+processes, after a warm-up of WARMUP_S seconds each: an A/B of warm processes, paired by repetition against
+svcproxy-A in the report; --flows 0 leaves out the RSS phase; --profile attaches async-profiler (as bench/profile.sh) to each svcproxy
 during its measured window and writes flame graphs of its CPU (or, with alloc, its allocations) into the output
 folder.
 """
@@ -78,8 +80,8 @@ def wait_dns(ip, port, timeout=30.0):
     raise RuntimeError(f'no DNS answer from {ip}:{port} within {timeout} s')
 
 
-def start_proxy(procs, target, rundir, idle):
-    ip = TARGETS.get(target, TARGETS['svcproxy'])
+def start_proxy(procs, target, rundir, idle, ip=None):
+    ip = ip or TARGETS.get(target, TARGETS['svcproxy'])
     if target == 'direct':
         return None, ENDPOINTS[0], DNS_PORT
     if target == 'nginx':
@@ -105,7 +107,7 @@ stream {{
 """)
         p = procs.start('nginx-udp', ['nginx', '-e', f'{rundir}/nginx-udp.error.log', '-p', rundir, '-c', cfg])
     else:
-        cfg = os.path.join(rundir, 'svcproxy-udp.yaml')
+        cfg = os.path.join(rundir, f'{target}-udp.yaml')
         responses = '' if idle else ', udpResponses: 1'
         with open(cfg, 'w') as f:
             f.write(f"""proxy: {{admin: off, udpIdleTimeout: {'60s' if idle else '30s'}, maxUdpFlows: 200000}}
@@ -160,30 +162,35 @@ def profiler(p, command):
 def measure(procs, target, rundir, seconds, qfile, rep=0, warmup=2):
     p, ip, port = start_proxy(procs, target, rundir, idle=False)
     try:
-        dnsperf(procs, ip, port, warmup, qfile)  # warm-up, not measured
-        profiled = PROFILE and target.startswith('svcproxy')
-        if profiled:
-            profiler(p, 'start,event=itimer,interval=997us' if PROFILE['event'] == 'cpu' else 'start,event=alloc')
-        load0 = os.getloadavg()[0]
-        cpu0 = bench.group_cpu_ticks(p.pid) if p else 0
-        qps, lat, completed = dnsperf(procs, ip, port, seconds, qfile)
-        cpu = ((bench.group_cpu_ticks(p.pid) - cpu0) / bench.CLK) if p else None
-        if profiled:
-            collapsed = os.path.join(PROFILE['out'], f"{target}-{rep + 1}{'' if PROFILE['event'] == 'cpu' else '-alloc'}"
-                                                     '.collapsed')
-            profiler(p, f'stop,file={collapsed},collapsed')
-            subprocess.run([bench.PY, os.path.join(HERE, 'flamegraph.py'), collapsed, collapsed[:-10] + '.png',
-                            '--title', f"{target} {PROFILE['event']}, cluster DNS through UDP (dnsperf), {seconds} s"],
-                           capture_output=True, timeout=120)
-        r = {'target': target, 'qps': qps, 'latency_ms': lat * 1000 if lat else None, 'queries': completed,
-             'cpu_s': cpu, 'cpu_us_per_query': cpu / completed * 1e6 if cpu is not None and completed else None,
-             'load': [round(load0, 2), round(os.getloadavg()[0], 2)]}
-        bench.log(f'udp {target}: {qps:,.0f} q/s, {r["latency_ms"]:.3f} ms'
-                  + (f', {r["cpu_us_per_query"]:.1f} µs CPU/query' if cpu is not None else '')
-                  + f', load average {r["load"][0]:.2f} -> {r["load"][1]:.2f}')
-        return r
+        return measure_running(procs, target, p, ip, port, seconds, qfile, rep, warmup)
     finally:
         procs.stop(p)
+
+
+def measure_running(procs, target, p, ip, port, seconds, qfile, rep, warmup):
+    """One measurement of a running target: an unmeasured warm-up of the same load, then the measured run."""
+    dnsperf(procs, ip, port, warmup, qfile)  # warm-up, not measured
+    profiled = PROFILE and target.startswith('svcproxy')
+    if profiled:
+        profiler(p, 'start,event=itimer,interval=997us' if PROFILE['event'] == 'cpu' else 'start,event=alloc')
+    load0 = os.getloadavg()[0]
+    cpu0 = bench.group_cpu_ticks(p.pid) if p else 0
+    qps, lat, completed = dnsperf(procs, ip, port, seconds, qfile)
+    cpu = ((bench.group_cpu_ticks(p.pid) - cpu0) / bench.CLK) if p else None
+    if profiled:
+        collapsed = os.path.join(PROFILE['out'], f"{target}-{rep + 1}{'' if PROFILE['event'] == 'cpu' else '-alloc'}"
+                                                 '.collapsed')
+        profiler(p, f'stop,file={collapsed},collapsed')
+        subprocess.run([bench.PY, os.path.join(HERE, 'flamegraph.py'), collapsed, collapsed[:-10] + '.png',
+                        '--title', f"{target} {PROFILE['event']}, cluster DNS through UDP (dnsperf), {seconds} s"],
+                       capture_output=True, timeout=120)
+    r = {'target': target, 'qps': qps, 'latency_ms': lat * 1000 if lat else None, 'queries': completed,
+         'cpu_s': cpu, 'cpu_us_per_query': cpu / completed * 1e6 if cpu is not None and completed else None,
+         'load': [round(load0, 2), round(os.getloadavg()[0], 2)]}
+    bench.log(f'udp {target}: {qps:,.0f} q/s, {r["latency_ms"]:.3f} ms'
+              + (f', {r["cpu_us_per_query"]:.1f} µs CPU/query' if cpu is not None else '')
+              + f', load average {r["load"][0]:.2f} -> {r["load"][1]:.2f}')
+    return r
 
 
 def rss_with_flows(procs, target, rundir, flows):
@@ -230,6 +237,10 @@ def main():
     ap.add_argument('--jar', action='append', default=[], help='another svcproxy jar, as target svcproxy-A, -B...')
     ap.add_argument('--svcproxy-jar', help='the jar of target svcproxy (default: the launcher\'s, '
                     'proxy-server/target/svcproxy.jar)')
+    ap.add_argument('--persistent', type=int, metavar='WARMUP_S', default=0,
+                    help='start every target once, each on an address of its own, warm each up WARMUP_S seconds, '
+                         'then measure the repetitions on the running processes (no start-up or first compilations '
+                         'in the figures; --warmup becomes the settle run before each measurement)')
     ap.add_argument('--profile', nargs='?', const='cpu', choices=['cpu', 'alloc'],
                     help='flame graphs of svcproxy during the measurements: cpu (default) or alloc')
     opts = ap.parse_args()
@@ -272,10 +283,25 @@ def main():
     results = {'rows': [], 'flows': []}
     try:
         start_dnsmasq(procs)
+        running = {}
+        if opts.persistent:
+            for i, target in enumerate(targets):
+                ip = TARGETS[target] if target in TARGETS else f'127.0.10.{84 + i}'
+                running[target] = start_proxy(procs, target, rundir, idle=False, ip=ip)
+            for target in targets:
+                dnsperf(procs, running[target][1], running[target][2], opts.persistent, qfile)
         for rep in range(opts.reps):
             order = targets[rep % len(targets):] + targets[:rep % len(targets)]
             for target in order:
-                results['rows'].append(measure(procs, target, rundir, opts.seconds, qfile, rep, opts.warmup))
+                if opts.persistent:
+                    results['rows'].append(measure_running(procs, target, *running[target], opts.seconds, qfile,
+                                                           rep, opts.warmup))
+                    results['rows'][-1]['rep'] = rep
+                else:
+                    results['rows'].append(measure(procs, target, rundir, opts.seconds, qfile, rep, opts.warmup))
+                    results['rows'][-1]['rep'] = rep
+        for target, (p, _, _) in running.items():
+            procs.stop(p)
         if opts.flows:
             for target in [t for t in targets if t != 'direct']:
                 results['flows'].append(rss_with_flows(procs, target, rundir, opts.flows))
@@ -297,6 +323,18 @@ def main():
         lines.append(f"| {target} | {med['qps']:,.0f} ({lo:,.0f}–{hi:,.0f}) | {med['latency_ms']:.3f} | "
                      + (f"{med['cpu_us_per_query']:.1f}" if target != 'direct' else '–')
                      + f" | {ratio:.2f} | " + (f'{cpu_ratio:.2f}' if cpu_ratio else '–') + ' |')
+    base = 'svcproxy-A' if 'svcproxy-A' in JARS else None
+    for target in [t for t in targets if base and t.startswith('svcproxy-') and t != base]:
+        # paired by repetition against the first jar: the pairs share the machine's moment
+        pairs = [(r, b) for r in results['rows'] if r['target'] == target
+                 for b in results['rows'] if b['target'] == base and b.get('rep') == r.get('rep')]
+        pairs = [(r, b) for r, b in pairs if r.get('cpu_us_per_query') and b.get('cpu_us_per_query')]
+        if pairs:
+            cpu = sorted(r['cpu_us_per_query'] / b['cpu_us_per_query'] for r, b in pairs)
+            qps = sorted(r['qps'] / b['qps'] for r, b in pairs)
+            lines.append(f"\n{target} ÷ {base}, paired by repetition ({len(pairs)}): CPU per query median "
+                         f"{statistics.median(cpu):.3f} ({cpu[0]:.3f}-{cpu[-1]:.3f}), queries/s median "
+                         f"{statistics.median(qps):.3f} ({qps[0]:.3f}-{qps[-1]:.3f})")
     for f in results['flows']:
         lines.append(f"\n{f['target']}: RSS {f['rss_mib']:.1f} MiB with {f['answered']:,} live flows "
                      f"(idle {f['rss_mib_idle']:.1f} MiB, {f['kib_per_flow']:.2f} KiB per flow)")
