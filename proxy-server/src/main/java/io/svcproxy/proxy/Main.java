@@ -1,6 +1,7 @@
 package io.svcproxy.proxy;
 
 import io.svcproxy.proxy.cli.ExitCodes;
+import io.svcproxy.proxy.cli.LogProvider;
 import io.svcproxy.proxy.cli.RunArguments;
 import io.svcproxy.proxy.cli.SvcproxyCommand;
 import java.io.PrintWriter;
@@ -15,6 +16,7 @@ public final class Main {
     }
 
     public static void main(String[] args) {
+        useLogProvider();
         System.exit(execute(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
 
@@ -35,6 +37,21 @@ public final class Main {
                 .setErr(err)
                 .setExecutionExceptionHandler((e, cmd, parsed) -> ExitCodes.ofFailure(e, cmd.getErr()));
         return commandLine.execute(effective);
+    }
+
+    /**
+     * Names svcproxy's {@link LogProvider} to SLF4J unless {@code -Dslf4j.provider} names another: SLF4J then loads it
+     * without searching the class path, and Logback is configured without its auto-configuration. SLF4J announces a
+     * provider named this way on stderr at its INFO verbosity; that line is left out (its warnings and errors still
+     * show) unless {@code -Dslf4j.internal.verbosity} says otherwise.
+     */
+    static void useLogProvider() {
+        if (System.getProperty("slf4j.provider") == null) {
+            System.setProperty("slf4j.provider", LogProvider.class.getName());
+            if (System.getProperty("slf4j.internal.verbosity") == null) {
+                System.setProperty("slf4j.internal.verbosity", "WARN");
+            }
+        }
     }
 
     private static boolean isTopLevelHelp(String arg) {

@@ -25,13 +25,21 @@ import org.slf4j.Logger;
 public final class LogConfigurator extends ContextAwareBase implements Configurator {
     @Override
     public ExecutionStatus configure(LoggerContext context) {
-        if (System.getProperty("logback.configurationFile") != null
-                || getClass().getClassLoader().getResource("logback-test.xml") != null
-                || getClass().getClassLoader().getResource("logback.xml") != null) {
+        if (fileRequested(getClass().getClassLoader())) {
             return ExecutionStatus.INVOKE_NEXT_IF_ANY;
         }
         configureStderr(context);
         return ExecutionStatus.DO_NOT_INVOKE_NEXT_IF_ANY;
+    }
+
+    /**
+     * Returns whether Logback should read a file instead: {@code -Dlogback.configurationFile} is set, or
+     * {@code loader} finds a {@code logback-test.xml} or {@code logback.xml}.
+     */
+    static boolean fileRequested(ClassLoader loader) {
+        return System.getProperty("logback.configurationFile") != null
+                || loader.getResource("logback-test.xml") != null
+                || loader.getResource("logback.xml") != null;
     }
 
     /** Adds the stderr appender to {@code context}'s root logger and sets the levels. */

@@ -99,6 +99,30 @@ class ProcessTest {
     }
 
     @Test
+    void withTheJarsClassPathItLogsOneLinePerEventAndNoLoggingSetUpLines() throws Exception {
+        Path config = dir.resolve("svcproxy.yaml");
+        Files.writeString(config, """
+                proxy: {admin: off}
+                services:
+                  - name: web
+                    clusterIP: 127.0.10.140
+                    ports: [{port: 18083}]
+                    endpoints: [{ip: 127.0.0.11, port: 9}]
+                """);
+        try (SvcproxyProcess p = SvcproxyProcess.startWithTheJarsClassPath(dir, "run", "--config",
+                config.toString())) {
+            await().atMost(Duration.ofSeconds(30)).until(() -> p.stderr().contains("Serving") || !p.isAlive());
+            p.terminate();
+            assertThat(p.waitFor(15)).as(p.output()).isZero();
+            // svcproxy's LogProvider: no SLF4J provider announcement, no Logback status lines, every line an event
+            assertThat(p.stderr().lines()).as(p.output()).isNotEmpty().allMatch(line -> line.matches(
+                    "\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}(Z|[+-]\\d\\d:\\d\\d) "
+                            + "(INFO |WARN |ERROR) \\w+ - .*"));
+            assertThat(p.stderr()).contains(" INFO  ProxyServer - Serving config=", "Received SIGTERM");
+        }
+    }
+
+    @Test
     void drainTimeoutClosesConnectionsThatOutstayIt() throws Exception {
         try (TestBackend echo = TestBackend.start(new InetSocketAddress("127.0.0.11", 0), "echo", Mode.ECHO)) {
             Path config = dir.resolve("svcproxy.yaml");

@@ -1,5 +1,6 @@
 package io.svcproxy.proxy.cli;
 
+import java.io.File;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -34,11 +35,28 @@ public final class SvcproxyProcess implements AutoCloseable {
     /** Starts svcproxy after {@code wrapper}, in {@code workDir} ({@code null}: the current directory). */
     public static SvcproxyProcess startWithin(List<String> wrapper, Path workDir, String... args)
             throws IOException {
+        return start(wrapper, System.getProperty("java.class.path"), workDir, args);
+    }
+
+    /**
+     * Starts svcproxy with the class path of its jar: the test class path without the test classes and resources
+     * (whose logback-test.xml would configure the logging instead of svcproxy's own set-up).
+     */
+    static SvcproxyProcess startWithTheJarsClassPath(Path workDir, String... args) throws IOException {
+        String testClasses = Path.of("target", "test-classes").toAbsolutePath().toString();
+        String classPath = java.util.Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
+                .filter(entry -> !Path.of(entry).toAbsolutePath().toString().equals(testClasses))
+                .collect(java.util.stream.Collectors.joining(File.pathSeparator));
+        return start(List.of(), classPath, workDir, args);
+    }
+
+    private static SvcproxyProcess start(List<String> wrapper, String classPath, Path workDir, String... args)
+            throws IOException {
         List<String> command = new ArrayList<>(wrapper);
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(List.of("-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
         command.add("-cp");
-        command.add(System.getProperty("java.class.path"));
+        command.add(classPath);
         command.add("io.svcproxy.proxy.Main");
         command.addAll(List.of(args));
         ProcessBuilder builder = new ProcessBuilder(command).directory(workDir == null ? null : workDir.toFile());
