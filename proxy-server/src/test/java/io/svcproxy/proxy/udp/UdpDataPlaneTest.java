@@ -198,6 +198,33 @@ abstract class UdpDataPlaneTest {
     }
 
     @Test
+    void idleFlowsEndAndABusyFlowOutlivesTheIdleTimeout() throws Exception {
+        UdpEcho a = echo("127.0.0.61", "a");
+        UdpEcho b = echo("127.0.0.62", "b");
+        start(service("rr", "  udpIdleTimeout: 1s\n", "", endpoints(a, b)));
+        DatagramSocket busy = client();
+        List<DatagramSocket> idle = new ArrayList<>();
+        assertThat(name(ask(busy, "first"))).isEqualTo("a");
+        for (int i = 0; i < 5; i++) {
+            idle.add(client());
+            ask(idle.get(i), "once");
+        }
+        assertThat(server.listeners().udpFlowCount()).isEqualTo(6);
+
+        long until = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(3000);
+        while (System.nanoTime() < until) { // three idle timeouts, a datagram every 100 ms
+            assertThat(name(ask(busy, "again"))).isEqualTo("a");
+            Thread.sleep(100);
+        }
+
+        assertThat(server.listeners().udpFlowCount()).as("the idle flows ended, the busy one lives").isEqualTo(1);
+        assertThat(port().backendSet().backends().get(0).counters().total()).as("one flow to a: 3 flows of 6")
+                .isEqualTo(3);
+        await().atMost(Duration.ofSeconds(5)).until(() -> server.listeners().udpFlowCount() == 0);
+        assertThat(name(ask(idle.get(0), "later"))).as("a new flow, on the next endpoint in turn").isEqualTo("a");
+    }
+
+    @Test
     void udpResponsesOneMakesEveryQueryAFlowOfItsOwn() throws Exception {
         UdpEcho a = echo("127.0.0.61", "a");
         UdpEcho b = echo("127.0.0.62", "b");
