@@ -1,6 +1,7 @@
 package io.svcproxy.proxy.cli;
 
 import ch.qos.logback.classic.Level;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.epoll.Epoll;
 import java.io.PrintWriter;
 import java.lang.management.ManagementFactory;
@@ -78,10 +79,11 @@ public final class RunArguments {
 
     /**
      * Initialises, on a thread of its own, what the proxy's start needs later and does not depend on the config:
-     * Netty's native epoll transport (its library copied out of the jar and loaded, the platform probed) and the
-     * JVM's management beans (the file-descriptor guard reads the limit through them), while this thread reads and
-     * checks the config: about 30 ms of the main thread's start (docs/performance.md, "Issue 15, round 3"). Class
-     * initialisation is thread-safe: the main thread waits for a class the warm-up is still initialising. Nothing
+     * Netty's native epoll transport (its library copied out of the jar and loaded, the platform probed), Netty's
+     * default buffer allocator, the JDK's linking of record methods and the JVM's management beans (the
+     * file-descriptor guard reads the limit through them), while this thread reads and checks the config
+     * (docs/performance.md, "Issue 15, round 3" and "round 4"). Class initialisation is thread-safe: the main thread
+     * waits for a class the warm-up is still initialising. Nothing
      * is started: the transport is still chosen by {@code Transport.select()}.
      */
     private static void warmUp() {
@@ -89,10 +91,20 @@ public final class RunArguments {
             if (!"nio".equalsIgnoreCase(System.getProperty("svcproxy.transport", "").trim())) {
                 Epoll.isAvailable();
             }
+            ByteBufAllocator.DEFAULT.getClass(); // Netty's default allocator: initialised by the first channel
+            new Linked(1, "x").equals(new Linked(1, "x")); // see Linked
             ManagementFactory.getOperatingSystemMXBean();
         }, "svcproxy-warmup");
         warmUp.setDaemon(true);
         warmUp.start();
+    }
+
+    /**
+     * A record whose {@code equals} the warm-up calls: the first record method of the JVM links the JDK's
+     * {@code ObjectMethods} bootstrap and the method handles behind it (~15 ms of the main thread's first config
+     * comparison in a profile); later records link their own call site only.
+     */
+    private record Linked(int number, String text) {
     }
 
     /** Returns the config file given, or {@code null} for the default ({@code ./svcproxy.yaml} or the demo). */
