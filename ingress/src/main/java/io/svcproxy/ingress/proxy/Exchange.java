@@ -16,7 +16,6 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.ReferenceCountUtil;
-import io.netty.util.concurrent.ScheduledFuture;
 import io.svcproxy.balancer.BackendSet;
 import io.svcproxy.balancer.BackendState;
 import io.svcproxy.balancer.Lease;
@@ -25,7 +24,6 @@ import io.svcproxy.ingress.ServiceBackend;
 import io.svcproxy.ingress.routing.Route;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
-import java.util.concurrent.TimeUnit;
 
 /**
  * One request proxied to an endpoint: the endpoint picked by the backend Service port's scheduler, a kept-alive
@@ -35,7 +33,7 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Runs on the client connection's event loop, which also owns the outbound connection: plain fields.
  */
-final class Exchange {
+final class Exchange implements ResponseDeadlines.Expiring {
     /** The client side: an HTTP/1.1 connection or an HTTP/2 stream. */
     final Frontend frontend;
     /**
@@ -68,7 +66,8 @@ final class Exchange {
     private boolean bodyBytesSeen;
     /** Parts were written to {@link #outbound} since its last flush. */
     private boolean unflushed;
-    private ScheduledFuture<?> responseTimer;
+    /** The response timeout, while it runs (see {@link ResponseDeadlines}). */
+    private ResponseDeadlines.Waiting responseTimer;
     /** One listener for every write of the request: a failed write is a 502. */
     private final ChannelFutureListener writeListener = this::written;
 
@@ -229,11 +228,16 @@ final class Exchange {
 
     private void startResponseTimer() {
         if (responseTimer == null && !responseStarted) {
-            responseTimer = frontend.connection().eventLoop().schedule(() -> {
-                if (frontend.isCurrent(this) && !responseStarted) {
-                    frontend.failExchange(this, HttpResponseStatus.GATEWAY_TIMEOUT);
-                }
-            }, settings.options().responseTimeout().toNanos(), TimeUnit.NANOSECONDS);
+            responseTimer = settings.responseDeadlines().get().arm(this, frontend.connection().eventLoop());
+        }
+    }
+
+    /** No response headers within the response timeout: 504 (called by {@link ResponseDeadlines}). */
+    @Override
+    public void responseTimedOut() {
+        responseTimer = null;
+        if (frontend.isCurrent(this) && !responseStarted) {
+            frontend.failExchange(this, HttpResponseStatus.GATEWAY_TIMEOUT);
         }
     }
 
@@ -305,7 +309,7 @@ final class Exchange {
 
     private void cancelTimer() {
         if (responseTimer != null) {
-            responseTimer.cancel(false);
+            settings.responseDeadlines().get().disarm(responseTimer);
             responseTimer = null;
         }
     }

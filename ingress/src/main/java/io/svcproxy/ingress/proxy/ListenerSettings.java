@@ -9,11 +9,12 @@ import io.svcproxy.ingress.routing.Router;
 
 /**
  * What every connection of one listener shares: the routing, the Service ports' endpoint sets, the limits, the
- * scheme it adds as {@code X-Forwarded-Proto}, the per-event-loop endpoint pools and the metrics seam.
+ * scheme it adds as {@code X-Forwarded-Proto}, the per-event-loop endpoint pools, response timeouts and metrics.
  */
 record ListenerSettings(Router<ServiceBackend> router, BackendLookup lookup, IngressOptions options, String proto,
                         FastThreadLocal<EndpointPool> pools, IngressMetrics metrics,
-                        FastThreadLocal<RouteMetricsCache> routeMetrics) {
+                        FastThreadLocal<RouteMetricsCache> routeMetrics,
+                        FastThreadLocal<ResponseDeadlines> responseDeadlines) {
     /** Idle kept-alive connections per endpoint and event loop; more are closed when their response ends. */
     static final int MAX_IDLE_PER_ENDPOINT = 32;
 
@@ -31,7 +32,14 @@ record ListenerSettings(Router<ServiceBackend> router, BackendLookup lookup, Ing
                 return new RouteMetricsCache(router, metrics);
             }
         };
-        return new ListenerSettings(router, lookup, options, proto, pools, metrics, routeMetrics);
+        long responseTimeout = options.responseTimeout().toNanos();
+        FastThreadLocal<ResponseDeadlines> responseDeadlines = new FastThreadLocal<>() {
+            @Override
+            protected ResponseDeadlines initialValue() {
+                return new ResponseDeadlines(responseTimeout);
+            }
+        };
+        return new ListenerSettings(router, lookup, options, proto, pools, metrics, routeMetrics, responseDeadlines);
     }
 
     /** The metrics of the requests of {@code route} (the 404s: {@code null}), cached for the calling event loop. */
