@@ -198,8 +198,28 @@ final class Relay {
         }
     }
 
-    /** {@code TCP_CLOSE} of Linux's {@code enum tcp_state} ({@code include/net/tcp_states.h}). */
+    /**
+     * Returns whether the peer of {@code channel}, an io_uring channel, has sent its FIN or reset the connection:
+     * its TCP state is past ESTABLISHED on the receiving side (CLOSE_WAIT, CLOSING, LAST_ACK or CLOSED). Always
+     * false on other transports, which read such an end by themselves.
+     */
+    private static boolean peerEnded(Channel channel) {
+        if (!(channel instanceof IoUringSocketChannel uring)) {
+            return false;
+        }
+        try {
+            int state = uring.tcpInfo().state();
+            return state == TCP_CLOSE || state == TCP_CLOSE_WAIT || state == TCP_LAST_ACK || state == TCP_CLOSING;
+        } catch (io.netty.channel.ChannelException e) {
+            return true;
+        }
+    }
+
+    /** States of Linux's {@code enum tcp_state} ({@code include/net/tcp_states.h}). */
     private static final int TCP_CLOSE = 7;
+    private static final int TCP_CLOSE_WAIT = 8;
+    private static final int TCP_LAST_ACK = 9;
+    private static final int TCP_CLOSING = 11;
 
     /** One direction of the relay: bytes read from {@code from} are written to {@code to}. */
     final class Direction {
@@ -214,6 +234,8 @@ final class Relay {
         private boolean finPassed;
         /** Bytes read from {@code from} and written to {@code to}. */
         private long bytes;
+        /** Bytes came from {@code from} while it was PAUSED (a read in flight, or draining after POLLRDHUP). */
+        private boolean readWhilePaused;
 
         private Direction(Channel from, Channel to, boolean toEndpoint) {
             this.from = from;
@@ -223,6 +245,9 @@ final class Relay {
 
         /** OPEN: forwards {@code msg} to {@code to}, pausing {@code from} when {@code to} is over its mark. */
         void read(Object msg) {
+            if (paused) {
+                readWhilePaused = true;
+            }
             if (!to.isActive()) {
                 ReferenceCountUtil.release(msg);
                 return;
@@ -255,10 +280,22 @@ final class Relay {
             }
         }
 
-        /** Flushes what the read loop of {@code from} wrote. */
+        /** Flushes what the read loop of {@code from} wrote; on io_uring, reads on to a peer's end (below). */
         void readComplete() {
             if (to.isActive()) {
                 to.flush();
+            }
+            if (readWhilePaused) {
+                readWhilePaused = false;
+                if (paused && !ended && from.isActive() && peerEnded(from)) {
+                    // Netty 4.2.18's io_uring drains a socket on POLLRDHUP even while AUTO_READ is off, but ends
+                    // that read loop when the socket is empty, before it reads the end of stream or the reset
+                    // that POLLRDHUP announced, and nothing reads it later while the relay holds this side back:
+                    // a client's reset went unnoticed (FaultInjectionTest, slow-reading endpoints). One more read
+                    // loop gets it; it happens only when the peer has ended or reset (TCP state), so backpressure
+                    // on a live peer is kept.
+                    from.read();
+                }
             }
         }
 
@@ -268,6 +305,7 @@ final class Relay {
                 return;
             }
             paused = false;
+            readWhilePaused = false;
             lastActivity = System.nanoTime();
             if (!ended && from.isActive()) {
                 from.config().setAutoRead(true);

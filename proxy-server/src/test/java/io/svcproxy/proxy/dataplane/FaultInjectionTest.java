@@ -63,9 +63,14 @@ class FaultInjectionTest {
     private ProxyFixture fixture;
     private ListAppender<ILoggingEvent> logs;
 
+    /** Returns the transport the faults are injected on: this machine's default; subclasses choose another. */
+    Transport transport() {
+        return Transport.select();
+    }
+
     @BeforeEach
     void setUp() {
-        fixture = new ProxyFixture(Transport.select());
+        fixture = new ProxyFixture(transport());
         logs = new ListAppender<>();
         logs.start();
         for (Class<?> c : List.of(ServicePort.class, HealthChecker.class, ListenerManager.class,
