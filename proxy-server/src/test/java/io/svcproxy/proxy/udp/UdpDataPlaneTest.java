@@ -158,6 +158,32 @@ abstract class UdpDataPlaneTest {
     }
 
     @Test
+    void aBurstOfLargeAndSmallDatagramsKeepsEveryBoundary() throws Exception {
+        UdpEcho raw = new UdpEcho("127.0.0.61", "raw", true);
+        echoes.add(raw);
+        start(service("rr", "", "", endpoints(raw)));
+        DatagramSocket client = client();
+        client.setReceiveBufferSize(1 << 20);
+        Random random = new Random(5);
+        int[] sizes = {65_507, 1, 9000, 7, 65_507, 1400, 3}; // sent back to back: read several per call on epoll
+        List<String> sent = new ArrayList<>();
+        for (int size : sizes) {
+            byte[] payload = new byte[size];
+            random.nextBytes(payload);
+            sent.add(new String(payload, StandardCharsets.ISO_8859_1));
+            client.send(new DatagramPacket(payload, payload.length));
+        }
+        List<String> received = new ArrayList<>();
+        for (int i = 0; i < sizes.length; i++) {
+            DatagramPacket in = new DatagramPacket(new byte[65_535], 65_535);
+            client.receive(in);
+            received.add(new String(in.getData(), 0, in.getLength(), StandardCharsets.ISO_8859_1));
+        }
+        assertThat(received).containsExactlyElementsOf(sent);
+        assertThat(port().udp().dropped(Drop.TOO_BIG)).isZero();
+    }
+
+    @Test
     void aBurstOfDatagramsArrivesInOneFlow() throws Exception {
         UdpEcho a = echo("127.0.0.61", "a");
         start(service("rr", "", "", endpoints(a)));
