@@ -2,12 +2,19 @@
 """Idle-connection memory test: a holding backend (--serve) and the client.
 
 The backend listens on every --backend address and holds each accepted connection open (it reads and
-discards, never writes); on --control it answers each connection with the number it holds. The client opens --warm connections through --target, waits until the backend
-holds them, closes them, then measures the RSS of the proxy (every process of process group --pgid),
-opens --n connections, waits until the backend holds all of them (so the proxy has really connected
-each one to an endpoint), measures again, closes them all, waits until the backend has seen every
-close, and measures once more. Prints one JSON object on stdout. Bounded by --timeout seconds.
-No byte is sent either way: the connections are idle, as in the reference measurement.
+discards, never writes); on --control it answers each connection with the number it holds. The client opens --warm
+connections through --target, waits until the backend holds them, closes them, then measures the RSS of the proxy
+(every process of process group --pgid), opens --n connections in --steps equal batches, waiting after each until the
+backend holds them all (so the proxy has really connected each one to an endpoint) and measuring again, closes them
+all, waits until the backend has seen every close, and measures once more. Prints one JSON object on stdout. Bounded
+by --timeout seconds. No byte is sent either way: the connections are idle, as in the reference measurement.
+
+Every RSS reading waits --settle seconds, then until the RSS has stayed within --settle-kib for --settle seconds
+(at most --settle-max seconds): a proxy that is still compiling, collecting or growing its heap after the last
+connection is read when it has come to rest, as a user's `ps` would show it a moment later, not in the middle of a
+step. Nothing is asked of the proxy (no forced collection): the figure is what the process holds.
+rss_per_conn_kib is (RSS with --n held - RSS before) / held; rss_slope_kib is the least-squares slope of RSS over the
+batches (before included), which a one-off step at one batch moves less.
 """
 import argparse
 import asyncio
@@ -103,6 +110,30 @@ class Held:
         return int(line)
 
 
+async def settled_rss_kib(pgid, settle, settle_max, tol_kib):
+    """RSS of the group once it has stayed within tol_kib for `settle` seconds (at most settle_max); (kib, waited s)."""
+    t0 = time.monotonic()
+    await asyncio.sleep(settle)
+    window = [(time.monotonic(), pgid_rss_kib(pgid)[0])]
+    while True:
+        await asyncio.sleep(0.25)
+        now = time.monotonic()
+        window.append((now, pgid_rss_kib(pgid)[0]))
+        window = [(t, v) for t, v in window if t >= now - settle - 1e-6]
+        values = [v for _, v in window]
+        if (window[0][0] <= now - settle + 0.26 and max(values) - min(values) <= tol_kib) or now - t0 >= settle_max:
+            return values[-1], round(now - t0, 2)
+
+
+def slope(points):
+    """Least-squares slope of y over x."""
+    n = len(points)
+    mx = sum(x for x, _ in points) / n
+    my = sum(y for _, y in points) / n
+    sxx = sum((x - mx) ** 2 for x, _ in points)
+    return sum((x - mx) * (y - my) for x, y in points) / sxx if sxx else float('nan')
+
+
 async def wait_held(held, pred, deadline, what):
     while True:
         n = await held.get()
@@ -144,32 +175,41 @@ async def main(a):
     for c in conns:
         c.close()
     await wait_held(held, lambda n: n == 0, deadline, 'warm-up connections close at the backend')
-    await asyncio.sleep(a.settle)
-    out['rss_before_kib'], out['procs'] = pgid_rss_kib(a.pgid)
-    # the measured connections
+    out['rss_before_kib'], out['settle_before_s'] = await settled_rss_kib(a.pgid, a.settle, a.settle_max, a.settle_kib)
+    out['procs'] = pgid_rss_kib(a.pgid)[1]
+    # the measured connections, in batches
     t1 = time.monotonic()
-    conns, errs = await open_many(loop, host, port, a.n, deadline)
+    conns, errs, steps, n = [], [], [[0, out['rss_before_kib']]], 0
+    for i in range(a.steps):
+        batch = a.n * (i + 1) // a.steps - a.n * i // a.steps
+        c, e = await open_many(loop, host, port, batch, deadline)
+        conns += c
+        errs += e
+        try:
+            n = await wait_held(held, lambda n: n >= len(conns), deadline, 'connections reach the backend')
+        except TimeoutError as e:
+            out['timeout'] = str(e)
+            n = await held.get()
+            break
+        rss, waited = await settled_rss_kib(a.pgid, a.settle, a.settle_max, a.settle_kib)
+        steps.append([n, rss])
+        out.setdefault('settle_held_s', []).append(waited)
     out['opened'] = len(conns)
     out['open_errors'] = len(errs)
     out['open_error_samples'] = errs[:3]
-    try:
-        n = await wait_held(held, lambda n: n >= len(conns), deadline, 'connections reach the backend')
-    except TimeoutError as e:
-        out['timeout'] = str(e)
-        n = await held.get()
     out['held_at_backend'] = n
     out['open_seconds'] = round(time.monotonic() - t1, 3)
-    await asyncio.sleep(a.settle)
-    out['rss_held_kib'], _ = pgid_rss_kib(a.pgid)
+    out['rss_held_kib'] = steps[-1][1]
+    out['steps'] = steps
     out['rss_per_conn_kib'] = round((out['rss_held_kib'] - out['rss_before_kib']) / max(1, n), 3)
+    out['rss_slope_kib'] = round(slope(steps), 3) if len(steps) > 2 else out['rss_per_conn_kib']
     for c in conns:
         c.close()
     try:
         await wait_held(held, lambda n: n == 0, deadline, 'connections close at the backend')
     except TimeoutError as e:
         out['timeout_close'] = str(e)
-    await asyncio.sleep(a.settle)
-    out['rss_closed_kib'], _ = pgid_rss_kib(a.pgid)
+    out['rss_closed_kib'], _ = await settled_rss_kib(a.pgid, a.settle, a.settle_max, a.settle_kib)
     out['seconds'] = round(time.monotonic() - t0, 3)
     print(json.dumps(out))
 
@@ -183,7 +223,11 @@ if __name__ == '__main__':
     ap.add_argument('--pgid', type=int, default=0, help='process group of the proxy (RSS summed over it)')
     ap.add_argument('--n', type=int, default=5000)
     ap.add_argument('--warm', type=int, default=200)
-    ap.add_argument('--settle', type=float, default=1.0, help='seconds to wait before each RSS reading')
+    ap.add_argument('--settle', type=float, default=1.0,
+                    help='seconds to wait before each RSS reading, and for which it must stay within --settle-kib')
+    ap.add_argument('--settle-kib', type=int, default=256, help='how far the RSS may move while settling (KiB)')
+    ap.add_argument('--settle-max', type=float, default=6.0, help='seconds a reading waits for the RSS to settle, at most')
+    ap.add_argument('--steps', type=int, default=5, help='batches the --n connections are opened in (default 5)')
     ap.add_argument('--timeout', type=float, default=90, help='seconds (backend: how long it serves)')
     args = ap.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
