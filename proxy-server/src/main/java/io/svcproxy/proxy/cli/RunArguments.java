@@ -83,8 +83,8 @@ public final class RunArguments {
      * default buffer allocator, the JDK's linking of record methods and the JVM's management beans (the
      * file-descriptor guard reads the limit through them), while this thread reads and checks the config
      * (docs/performance.md, "Issue 15, round 3" and "round 4"). Class initialisation is thread-safe: the main thread
-     * waits for a class the warm-up is still initialising. Nothing
-     * is started: the transport is still chosen by {@code Transport.select()}.
+     * waits for a class the warm-up is still initialising. Nothing is started: the transport is still chosen by
+     * {@code Transport.select()}.
      */
     private static void warmUp() {
         Thread warmUp = new Thread(() -> {
