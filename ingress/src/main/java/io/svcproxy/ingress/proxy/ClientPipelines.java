@@ -12,13 +12,8 @@ import io.netty.handler.codec.http.HttpServerUpgradeHandler;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http2.CleartextHttp2ServerUpgradeHandler;
 import io.netty.handler.codec.http2.Http2CodecUtil;
-import io.netty.handler.codec.http2.Http2FrameCodec;
-import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
-import io.netty.handler.codec.http2.Http2MultiplexHandler;
 import io.netty.handler.codec.http2.Http2ServerUpgradeCodec;
 import io.netty.handler.codec.http2.Http2Settings;
-import io.netty.handler.codec.http2.Http2StreamChannel;
-import io.netty.handler.codec.http2.Http2StreamFrameToHttpObjectCodec;
 import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
@@ -32,10 +27,9 @@ import javax.net.ssl.SSLHandshakeException;
 
 /**
  * The handlers of a client connection, by protocol: HTTP/1.1, HTTP/1.1 with h2c (prior knowledge and
- * {@code Upgrade: h2c}), TLS with SNI and ALPN, and HTTP/2, where each stream is a child channel with its own
- * {@link IngressFrontendHandler} behind {@link Http2StreamFrameToHttpObjectCodec}: one request per stream, picked
- * and proxied like an HTTP/1.1 request, its body under HTTP/2 flow control (a stream's window is given back only
- * as the endpoint takes the bytes).
+ * {@code Upgrade: h2c}), TLS with SNI and ALPN, and HTTP/2, whose streams are handled on the connection by
+ * {@link Http2IngressHandler}: one request per stream, picked and proxied like an HTTP/1.1 request, its body under
+ * HTTP/2 flow control (a stream's window is given back only as the endpoint takes the bytes).
  */
 final class ClientPipelines {
     /** The aggregation limit of the upgrade handler; only bodyless requests are upgraded (see below). */
@@ -62,7 +56,7 @@ final class ClientPipelines {
         // pipeline after the connection's first request, upgraded or not; see the javadoc of this method
         HttpServerUpgradeHandler upgrade = new HttpServerUpgradeHandler(codec, protocol ->
                 AsciiString.contentEquals(Http2CodecUtil.HTTP_UPGRADE_PROTOCOL_NAME, protocol)
-                        ? new Http2ServerUpgradeCodec(frameCodec(o), multiplex(settings)) : null, MAX_UPGRADE_BODY,
+                        ? new Http2ServerUpgradeCodec(http2Handler(settings)) : null, MAX_UPGRADE_BODY,
                 DefaultHttpHeadersFactory.headersFactory(), DefaultHttpHeadersFactory.trailersFactory(), true) {
             /**
              * Upgrades bodyless requests only: the upgrade handler holds the request whole (it becomes stream 1)
@@ -81,8 +75,7 @@ final class ClientPipelines {
                 ChannelPipeline pipeline = ch.pipeline();
                 String self = pipeline.context(this).name();
                 pipeline.addAfter(self, FLUSH_CONSOLIDATION, flushConsolidation());
-                pipeline.addAfter(FLUSH_CONSOLIDATION, "h2", frameCodec(o));
-                pipeline.addAfter("h2", "h2-multiplex", multiplex(settings));
+                pipeline.addAfter(FLUSH_CONSOLIDATION, "h2", http2Handler(settings));
             }
         };
         p.addLast("timeouts", new ClientTimeouts(o));
@@ -117,8 +110,7 @@ final class ClientPipelines {
     /** HTTP/2 after TLS chose it. */
     static void http2(ChannelPipeline p, ListenerSettings settings) {
         p.addLast(FLUSH_CONSOLIDATION, flushConsolidation());
-        p.addLast("h2", frameCodec(settings.options()));
-        p.addLast("h2-multiplex", multiplex(settings));
+        p.addLast("h2", http2Handler(settings));
     }
 
     /** The name of the handler {@link #flushConsolidation} gives. */
@@ -135,23 +127,11 @@ final class ClientPipelines {
         return new FlushConsolidationHandler(FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true);
     }
 
-    private static Http2FrameCodec frameCodec(IngressOptions o) {
-        return Http2FrameCodecBuilder.forServer()
-                .initialSettings(Http2Settings.defaultSettings()
-                        .maxHeaderListSize(o.maxHeaderSize())
-                        .maxConcurrentStreams(MAX_CONCURRENT_STREAMS)
-                        .initialWindowSize(STREAM_WINDOW))
-                .build();
-    }
-
-    private static Http2MultiplexHandler multiplex(ListenerSettings settings) {
-        return new Http2MultiplexHandler(new ChannelInitializer<Http2StreamChannel>() {
-            @Override
-            protected void initChannel(Http2StreamChannel ch) {
-                ch.pipeline().addLast("codec", new Http2StreamFrameToHttpObjectCodec(true));
-                ch.pipeline().addLast("proxy", new IngressFrontendHandler(settings));
-            }
-        });
+    private static Http2IngressHandler http2Handler(ListenerSettings settings) {
+        return Http2IngressHandler.create(settings, Http2Settings.defaultSettings()
+                .maxHeaderListSize(settings.options().maxHeaderSize())
+                .maxConcurrentStreams(MAX_CONCURRENT_STREAMS)
+                .initialWindowSize(STREAM_WINDOW));
     }
 
     /** Chooses the protocol ALPN agreed on; a client without ALPN speaks HTTP/1.1. */

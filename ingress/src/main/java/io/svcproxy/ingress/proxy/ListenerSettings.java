@@ -16,7 +16,7 @@ record ListenerSettings(Router<ServiceBackend> router, BackendLookup lookup, Ing
                         FastThreadLocal<RouteMetricsCache> routeMetrics,
                         FastThreadLocal<ResponseDeadlines> responseDeadlines) {
     /** Idle kept-alive connections per endpoint and event loop; more are closed when their response ends. */
-    static final int MAX_IDLE_PER_ENDPOINT = 32;
+    static final int MAX_IDLE_PER_ENDPOINT = 128;
 
     static ListenerSettings create(Router<ServiceBackend> router, BackendLookup lookup, IngressOptions options,
                                    String proto, IngressMetrics metrics) {

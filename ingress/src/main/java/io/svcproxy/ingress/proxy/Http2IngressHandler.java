@@ -1,0 +1,228 @@
+package io.svcproxy.ingress.proxy;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.HttpScheme;
+import io.netty.handler.codec.http.HttpServerUpgradeHandler;
+import io.netty.handler.codec.http2.AbstractHttp2ConnectionHandlerBuilder;
+import io.netty.handler.codec.http2.Http2Connection;
+import io.netty.handler.codec.http2.Http2CodecUtil;
+import io.netty.handler.codec.http2.Http2ConnectionAdapter;
+import io.netty.handler.codec.http2.Http2ConnectionDecoder;
+import io.netty.handler.codec.http2.Http2ConnectionEncoder;
+import io.netty.handler.codec.http2.Http2ConnectionHandler;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2FrameAdapter;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2RemoteFlowController;
+import io.netty.handler.codec.http2.Http2Settings;
+import io.netty.handler.codec.http2.Http2Stream;
+import io.netty.handler.codec.http2.HttpConversionUtil;
+import io.svcproxy.balancer.PickContext;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * An HTTP/2 client connection whose streams are handled on the connection itself, as Netty's own HTTP/2 server
+ * examples do: no child channel, pipeline or HTTP/1.1 object conversion per stream. Each stream's HEADERS start an
+ * {@link Http2StreamFrontend} (stored on the stream), which routes the request, picks its endpoint and relays it as
+ * HTTP/1.1 over the event loop's kept-alive endpoint connections; DATA frames stream on under HTTP/2 flow control
+ * (a stream's window is given back only as the endpoint's connection takes the bytes); the response goes back
+ * through this connection's encoder, whose flow controller tells each stream when the client takes more.
+ *
+ * <p>Runs on the connection's event loop, which also owns the endpoint connections: plain fields.
+ */
+final class Http2IngressHandler extends Http2ConnectionHandler {
+    private final ListenerSettings settings;
+    private final Http2Connection.PropertyKey frontendKey;
+    private ChannelHandlerContext ctx;
+    /** The scheduler's context of this connection's requests: the client's address and the local address. */
+    private PickContext pickContext;
+    /** Exchanges with parts written to their endpoint in this read loop: flushed once, at its end. */
+    private final List<Exchange> unflushed = new ArrayList<>();
+
+    private Http2IngressHandler(Http2ConnectionDecoder decoder, Http2ConnectionEncoder encoder,
+                                Http2Settings initialSettings, ListenerSettings settings) {
+        super(decoder, encoder, initialSettings);
+        this.settings = settings;
+        this.frontendKey = connection().newKey();
+        connection().addListener(new Http2ConnectionAdapter() {
+            @Override
+            public void onStreamClosed(Http2Stream stream) {
+                Http2StreamFrontend f = stream.removeProperty(frontendKey);
+                if (f != null) {
+                    f.streamClosed();
+                }
+            }
+        });
+        encoder.flowController().listener(new Http2RemoteFlowController.Listener() {
+            @Override
+            public void writabilityChanged(Http2Stream stream) {
+                Http2StreamFrontend f = stream.getProperty(frontendKey);
+                if (f != null) {
+                    f.writabilityChanged();
+                }
+            }
+        });
+    }
+
+    /** A handler for one client connection of the listener. */
+    static Http2IngressHandler create(ListenerSettings settings, Http2Settings initialSettings) {
+        return new Builder(settings, initialSettings).build();
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) throws Exception {
+        this.ctx = ctx;
+        super.handlerAdded(ctx);
+    }
+
+    ChannelHandlerContext context() {
+        return ctx;
+    }
+
+    ListenerSettings settings() {
+        return settings;
+    }
+
+    PickContext pickContext() {
+        PickContext p = pickContext;
+        if (p == null) {
+            InetSocketAddress client = (InetSocketAddress) ctx.channel().remoteAddress();
+            InetSocketAddress local = (InetSocketAddress) ctx.channel().localAddress();
+            pickContext = p = PickContext.of(client.getAddress(), client.getPort(), local.getAddress());
+        }
+        return p;
+    }
+
+    /** Whether the client takes more of {@code stream}'s response now (its window and the socket). */
+    boolean isWritable(Http2Stream stream) {
+        return encoder().flowController().isWritable(stream);
+    }
+
+    /** Gives {@code bytes} of {@code stream}'s request body back to the client's window (and the connection's). */
+    void consume(Http2Stream stream, int bytes) {
+        try {
+            if (connection().local().flowController().consumeBytes(stream, bytes)) {
+                flush(ctx);
+            }
+        } catch (Http2Exception e) {
+            onError(ctx, false, e);
+        }
+    }
+
+    /** Flushes {@code ex}'s endpoint connection at the end of this connection's read loop. */
+    void flushAtReadComplete(Exchange ex) {
+        unflushed.add(ex);
+    }
+
+    @Override
+    public void channelReadComplete(ChannelHandlerContext ctx) throws Exception {
+        // the endpoints first: their requests are on the way before the client's frames (window updates) are
+        flushUnflushed();
+        super.channelReadComplete(ctx);
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt instanceof HttpServerUpgradeHandler.UpgradeEvent upgrade) {
+            // the request that carried "Upgrade: h2c" is stream 1, half-closed by the client (it has no body)
+            // an upgrade happens on the plain listener only: the scheme is http
+            upgrade.upgradeRequest().headers().set(HttpConversionUtil.ExtensionHeaderNames.SCHEME.text(),
+                    HttpScheme.HTTP.name());
+            Http2Headers headers = HttpConversionUtil.toHttp2Headers(upgrade.upgradeRequest(), true);
+            decoder().frameListener().onHeadersRead(ctx, Http2CodecUtil.HTTP_UPGRADE_STREAM_ID, headers, 0, true);
+            flushUnflushed();
+        }
+        super.userEventTriggered(ctx, evt);
+    }
+
+    private void flushUnflushed() {
+        for (int i = 0, n = unflushed.size(); i < n; i++) {
+            unflushed.get(i).flush();
+        }
+        unflushed.clear();
+    }
+
+    /** A reset by the peer or a broken socket is the client's business: debug, then the connection closes. */
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) throws Exception {
+        if (cause instanceof IOException) {
+            IngressFrontendHandler.ACCESS_LOG.debug("Client connection failed client={} cause={}",
+                    ctx.channel().remoteAddress(), cause.toString());
+            ctx.close();
+            return;
+        }
+        super.exceptionCaught(ctx, cause);
+    }
+
+    /** The frames of the client's streams, in the decoder's order. */
+    private final class Listener extends Http2FrameAdapter {
+        @Override
+        public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int padding,
+                                  boolean endOfStream) {
+            Http2Stream stream = connection().stream(streamId);
+            if (stream == null) {
+                return; // closed meanwhile (reset)
+            }
+            Http2StreamFrontend f = stream.getProperty(frontendKey);
+            if (f == null) {
+                f = new Http2StreamFrontend(Http2IngressHandler.this, stream);
+                stream.setProperty(frontendKey, f);
+                f.onRequestHeaders(headers, endOfStream);
+            } else {
+                f.onTrailers(headers);
+            }
+        }
+
+        @Override
+        public void onHeadersRead(ChannelHandlerContext ctx, int streamId, Http2Headers headers, int streamDependency,
+                                  short weight, boolean exclusive, int padding, boolean endOfStream) {
+            onHeadersRead(ctx, streamId, headers, padding, endOfStream);
+        }
+
+        @Override
+        public int onDataRead(ChannelHandlerContext ctx, int streamId, ByteBuf data, int padding,
+                              boolean endOfStream) {
+            Http2Stream stream = connection().stream(streamId);
+            Http2StreamFrontend f = stream == null ? null : stream.getProperty(frontendKey);
+            if (f == null) {
+                return data.readableBytes() + padding;
+            }
+            return f.onData(data, padding, endOfStream);
+        }
+
+        @Override
+        public void onRstStreamRead(ChannelHandlerContext ctx, int streamId, long errorCode) {
+            Http2Stream stream = connection().stream(streamId);
+            Http2StreamFrontend f = stream == null ? null : stream.getProperty(frontendKey);
+            if (f != null) {
+                f.reset(errorCode);
+            }
+        }
+    }
+
+    private static final class Builder extends AbstractHttp2ConnectionHandlerBuilder<Http2IngressHandler, Builder> {
+        private final ListenerSettings settings;
+
+        Builder(ListenerSettings settings, Http2Settings initialSettings) {
+            this.settings = settings;
+            initialSettings(initialSettings);
+        }
+
+        @Override
+        protected Http2IngressHandler build() {
+            return super.build();
+        }
+
+        @Override
+        protected Http2IngressHandler build(Http2ConnectionDecoder decoder, Http2ConnectionEncoder encoder,
+                                            Http2Settings initialSettings) {
+            Http2IngressHandler handler = new Http2IngressHandler(decoder, encoder, initialSettings, settings);
+            frameListener(handler.new Listener());
+            return handler;
+        }
+    }
+}

@@ -1,0 +1,350 @@
+package io.svcproxy.ingress.proxy;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
+import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.Http2ConnectionEncoder;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2Stream;
+import io.netty.handler.codec.http2.HttpConversionUtil;
+import io.netty.util.ReferenceCountUtil;
+import io.svcproxy.balancer.BackendSet;
+import io.svcproxy.balancer.BackendState;
+import io.svcproxy.ingress.ServiceBackend;
+import io.svcproxy.ingress.routing.Route;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * One HTTP/2 stream's request, handled on its connection's {@link Http2IngressHandler}: its HEADERS become an
+ * HTTP/1.1 request (Netty's {@link HttpConversionUtil}), routed and relayed by an {@link Exchange} to an endpoint
+ * the Service port's scheduler picks for this stream; its DATA frames follow as the request body, and their bytes go
+ * back to the client's flow-control window only once the endpoint's connection takes them (so a stream holds at
+ * most its window, never a whole body). The response is written back as HEADERS and DATA frames; the endpoint's
+ * connection is read only while the stream's window and the client's socket take more. The proxy's own statuses
+ * (400, 404, 431, 502, 503, 504) end the stream, never the connection; a client's RST_STREAM gives the endpoint
+ * connection up.
+ *
+ * <p>Runs on the connection's event loop: plain fields.
+ */
+final class Http2StreamFrontend implements Frontend {
+    private final Http2IngressHandler connection;
+    private final Http2Stream stream;
+    /** The request as forwarded (X-Forwarded-* added); its method, Host and path are the access log's. */
+    private HttpRequest request;
+    /** The request being proxied; {@code null} before it starts and once it is answered or given up. */
+    private Exchange exchange;
+    private long startNanos;
+    /** Request body bytes read but not yet given back to the client's window: the endpoint did not take them yet. */
+    private int held;
+    /** The request is answered (or given up): body parts still arriving are dropped. */
+    private boolean discarding;
+    /** The response's last part was written: its write's listener reports the end, even if the stream closes first. */
+    private boolean responseWritten;
+    private boolean closed;
+
+    Http2StreamFrontend(Http2IngressHandler connection, Http2Stream stream) {
+        this.connection = connection;
+        this.stream = stream;
+    }
+
+    /** The request's HEADERS: refused, answered by the proxy, or relayed to the picked endpoint. */
+    void onRequestHeaders(Http2Headers headers, boolean endOfStream) {
+        startNanos = System.nanoTime();
+        ListenerSettings settings = connection.settings();
+        HttpRequest req;
+        try {
+            req = HttpConversionUtil.toHttpRequest(stream.id(), headers, false);
+        } catch (Http2Exception e) {
+            answer(HttpResponseStatus.BAD_REQUEST, null, false);
+            return;
+        }
+        HttpHeaders h = req.headers();
+        // Netty's x-http2-* fields of the conversion: neither counted against the limit nor forwarded
+        h.remove(HttpConversionUtil.ExtensionHeaderNames.STREAM_ID.text());
+        h.remove(HttpConversionUtil.ExtensionHeaderNames.SCHEME.text());
+        request = req;
+        if (h.size() > settings.options().maxHeaders()) {
+            answer(HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, null, false);
+            return;
+        }
+        if (!ProxyHeaders.hasValidFraming(req)) {
+            answer(HttpResponseStatus.BAD_REQUEST, null, false);
+            return;
+        }
+        Route<ServiceBackend> route = settings.router().route(h.get(HttpHeaderNames.HOST), req.uri());
+        if (route == null) {
+            answer(HttpResponseStatus.NOT_FOUND, null, true);
+            return;
+        }
+        BackendSet set = settings.lookup().backendSet(route.backend());
+        BackendState backend = set == null ? null : set.pick(connection.pickContext());
+        if (backend == null) {
+            answer(HttpResponseStatus.SERVICE_UNAVAILABLE, route, true);
+            return;
+        }
+        ProxyHeaders.removeHopByHop(h, false);
+        if (!endOfStream && !HttpUtil.isContentLengthSet(req)) {
+            // a body of unknown length: HTTP/1.1 frames it by chunks (as Http2StreamFrameToHttpObjectCodec does)
+            HttpUtil.setTransferEncodingChunked(req, true);
+        }
+        ProxyHeaders.addForwarded(h, (InetSocketAddress) connection().remoteAddress(), settings.proto());
+        Exchange ex = new Exchange(this, settings, req, req, route, set, connection.pickContext(), false, startNanos);
+        exchange = ex;
+        ex.start(backend);
+        if (endOfStream && exchange == ex) {
+            ex.send(LastHttpContent.EMPTY_LAST_CONTENT);
+        }
+        connection.flushAtReadComplete(ex);
+    }
+
+    /** A DATA frame of the request body; returns the bytes given back to the client's window now. */
+    int onData(ByteBuf data, int padding, boolean endOfStream) {
+        int bytes = data.readableBytes() + padding;
+        Exchange ex = exchange;
+        if (discarding || ex == null || ex.requestEnded) {
+            return bytes;
+        }
+        HttpContent part = endOfStream ? new DefaultLastHttpContent(data.retain())
+                : new DefaultHttpContent(data.retain());
+        boolean more = ex.send(part);
+        connection.flushAtReadComplete(ex);
+        if (more || endOfStream) {
+            return bytes;
+        }
+        held += bytes; // given back in readRequestBody or outboundWritable
+        return 0;
+    }
+
+    /** Trailers end the request body. */
+    void onTrailers(Http2Headers headers) {
+        Exchange ex = exchange;
+        if (discarding || ex == null || ex.requestEnded) {
+            return;
+        }
+        LastHttpContent last = new DefaultLastHttpContent(Unpooled.EMPTY_BUFFER);
+        try {
+            HttpConversionUtil.addHttp2ToHttpHeaders(stream.id(), headers, last.trailingHeaders(),
+                    HttpVersion.HTTP_1_1, true, true);
+        } catch (Http2Exception e) {
+            failExchange(ex, HttpResponseStatus.BAD_REQUEST);
+            return;
+        }
+        ex.send(last);
+        connection.flushAtReadComplete(ex);
+    }
+
+    /** The client reset the stream; the stream's close that follows gives the exchange up. */
+    void reset(long errorCode) {
+        discarding = true;
+        if (exchange != null) {
+            IngressFrontendHandler.ACCESS_LOG.debug("Stream reset by the client client={} stream={} error={}",
+                    connection().remoteAddress(), stream.id(), errorCode);
+        }
+    }
+
+    /** The stream closed (both sides ended, a reset, or the connection's end). */
+    void streamClosed() {
+        closed = true;
+        discarding = true;
+        held = 0; // the flow controller gives a closed stream's bytes back itself
+        Exchange ex = exchange;
+        if (ex != null && !responseWritten) {
+            exchange = null;
+            ex.abort();
+        }
+    }
+
+    /** The client takes more of the response now, or no more: the endpoint's connection is read accordingly. */
+    void writabilityChanged() {
+        Exchange ex = exchange;
+        if (ex != null && ex.outbound != null) {
+            ex.outbound.config().setAutoRead(isWritable());
+        }
+    }
+
+    @Override
+    public Channel connection() {
+        return connection.context().channel();
+    }
+
+    @Override
+    public boolean isActive() {
+        return !closed && connection().isActive();
+    }
+
+    @Override
+    public boolean isWritable() {
+        return !closed && connection.isWritable(stream);
+    }
+
+    @Override
+    public ChannelFuture write(HttpObject part) {
+        ChannelHandlerContext ctx = connection.context();
+        Http2ConnectionEncoder encoder = connection.encoder();
+        if (part instanceof HttpResponse response) {
+            // a response head, or a whole interim (1xx) response: no body follows on its HEADERS
+            Http2Headers headers = HttpConversionUtil.toHttp2Headers(response, false);
+            ReferenceCountUtil.release(part);
+            return encoder.writeHeaders(ctx, stream.id(), headers, 0, false, ctx.newPromise());
+        }
+        HttpContent content = (HttpContent) part;
+        if (!(content instanceof LastHttpContent last)) {
+            if (!content.content().isReadable()) {
+                content.release();
+                return ctx.newSucceededFuture();
+            }
+            return encoder.writeData(ctx, stream.id(), content.content(), 0, false, ctx.newPromise());
+        }
+        responseWritten = true;
+        if (last.trailingHeaders().isEmpty()) {
+            return encoder.writeData(ctx, stream.id(), content.content(), 0, true, ctx.newPromise());
+        }
+        if (content.content().isReadable()) {
+            encoder.writeData(ctx, stream.id(), content.content(), 0, false, ctx.newPromise());
+        } else {
+            content.release();
+        }
+        Http2Headers trailers = new DefaultHttp2Headers();
+        HttpConversionUtil.toHttp2Headers(last.trailingHeaders(), trailers);
+        return encoder.writeHeaders(ctx, stream.id(), trailers, 0, true, ctx.newPromise());
+    }
+
+    @Override
+    public void flush() {
+        connection.flush(connection.context());
+    }
+
+    @Override
+    public void readRequestBody() {
+        giveBackHeld();
+    }
+
+    @Override
+    public boolean isCurrent(Exchange ex) {
+        return exchange == ex;
+    }
+
+    @Override
+    public void responseEnded(Exchange ex, int status) {
+        if (exchange != ex) {
+            return;
+        }
+        exchange = null;
+        ex.complete();
+        logAccess(status, ex.route, ex.backend, true);
+        if (!ex.requestEnded && !closed) {
+            // a complete response before the request's end: the client may stop sending (RFC 9113 8.1)
+            discarding = true;
+            connection.resetStream(connection.context(), stream.id(), Http2Error.NO_ERROR.code(),
+                    connection.context().newPromise());
+            flush();
+        }
+        giveBackHeld();
+    }
+
+    @Override
+    public void failExchange(Exchange ex, HttpResponseStatus status) {
+        if (exchange != ex) {
+            return;
+        }
+        exchange = null;
+        ex.abort();
+        if (ex.responseStarted) {
+            // the endpoint failed mid-response: the client learns it from the reset, the connection goes on
+            if (!closed) {
+                connection.resetStream(connection.context(), stream.id(), Http2Error.INTERNAL_ERROR.code(),
+                        connection.context().newPromise());
+                flush();
+            }
+            return;
+        }
+        logAccess(status.code(), ex.route, ex.backend, true);
+        writeStatus(status);
+    }
+
+    @Override
+    public void endpointClosedBeforeResponse(Exchange ex) {
+        if (exchange == ex && !ex.resendOnFreshConnection()) {
+            failExchange(ex, HttpResponseStatus.BAD_GATEWAY);
+        }
+    }
+
+    @Override
+    public void outboundWritable(Exchange ex, boolean writable) {
+        if (exchange == ex && writable) {
+            giveBackHeld();
+        }
+    }
+
+    @Override
+    public void upgraded(Exchange ex, HttpResponse switching) {
+        throw new IllegalStateException("101 on an HTTP/2 stream: only HTTP/1.1 requests are upgraded");
+    }
+
+    /** The request body bytes the endpoint took go back to the client's window. */
+    private void giveBackHeld() {
+        int n = held;
+        if (n > 0 && !closed) {
+            held = 0;
+            connection.consume(stream, n);
+        }
+    }
+
+    /** Answers the request with a status of the proxy's own; a body still arriving is dropped. */
+    private void answer(HttpResponseStatus status, Route<ServiceBackend> route, boolean counted) {
+        logAccess(status.code(), route, null, counted);
+        writeStatus(status);
+    }
+
+    private void writeStatus(HttpResponseStatus status) {
+        discarding = true;
+        giveBackHeld();
+        if (closed) {
+            return;
+        }
+        ChannelHandlerContext ctx = connection.context();
+        ByteBuf body = Unpooled.copiedBuffer(status + "\n", StandardCharsets.US_ASCII);
+        Http2Headers headers = new DefaultHttp2Headers().status(status.codeAsText())
+                .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.TEXT_PLAIN)
+                .setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
+        connection.encoder().writeHeaders(ctx, stream.id(), headers, 0, false, ctx.newPromise());
+        connection.encoder().writeData(ctx, stream.id(), body, 0, true, ctx.newPromise());
+        flush();
+    }
+
+    /** Reports the answered request to the metrics (unless the proxy refused it as malformed) and the access log. */
+    private void logAccess(int status, Route<ServiceBackend> route, BackendState backend, boolean counted) {
+        long duration = System.nanoTime() - startNanos;
+        if (counted) {
+            connection.settings().metricsOf(route).requestCompleted(status, duration);
+        }
+        if (IngressFrontendHandler.ACCESS_LOG.isDebugEnabled()) {
+            HttpRequest r = request;
+            IngressFrontendHandler.ACCESS_LOG.debug("client={} proto=h2 method={} host={} uri={} status={} ingress={} "
+                            + "service={} endpoint={} durationMs={}",
+                    connection().remoteAddress(), r == null ? "" : r.method(),
+                    r == null ? "" : r.headers().get(HttpHeaderNames.HOST), r == null ? "" : r.uri(), status,
+                    route == null ? "" : route.ingress(), route == null ? "" : route.backend(),
+                    backend == null ? "" : backend.endpoint(), duration / 1_000_000);
+        }
+    }
+}
