@@ -40,6 +40,7 @@ final class Http2IngressHandler extends Http2ConnectionHandler {
     private ChannelHandlerContext ctx;
     /** The scheduler's context of this connection's requests: the client's address and the local address. */
     private PickContext pickContext;
+    private String clientAddress;
     /** Exchanges with parts written to their endpoint in this read loop: flushed once, at its end. */
     private final List<Exchange> unflushed = new ArrayList<>();
 
@@ -85,6 +86,15 @@ final class Http2IngressHandler extends Http2ConnectionHandler {
 
     ListenerSettings settings() {
         return settings;
+    }
+
+    /** The client's address as X-Forwarded-For gives it. */
+    String clientAddress() {
+        String a = clientAddress;
+        if (a == null) {
+            clientAddress = a = ((InetSocketAddress) ctx.channel().remoteAddress()).getAddress().getHostAddress();
+        }
+        return a;
     }
 
     PickContext pickContext() {

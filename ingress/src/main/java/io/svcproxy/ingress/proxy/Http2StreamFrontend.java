@@ -15,6 +15,7 @@ import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
@@ -30,7 +31,6 @@ import io.svcproxy.balancer.BackendSet;
 import io.svcproxy.balancer.BackendState;
 import io.svcproxy.ingress.ServiceBackend;
 import io.svcproxy.ingress.routing.Route;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -72,7 +72,10 @@ final class Http2StreamFrontend implements Frontend {
         ListenerSettings settings = connection.settings();
         HttpRequest req;
         try {
-            req = HttpConversionUtil.toHttpRequest(stream.id(), headers, false);
+            // a request without a body goes as one message, its end included (see Exchange.send)
+            req = endOfStream
+                    ? HttpConversionUtil.toFullHttpRequest(stream.id(), headers, Unpooled.EMPTY_BUFFER, false)
+                    : HttpConversionUtil.toHttpRequest(stream.id(), headers, false);
         } catch (Http2Exception e) {
             answer(HttpResponseStatus.BAD_REQUEST, null, false);
             return;
@@ -106,7 +109,7 @@ final class Http2StreamFrontend implements Frontend {
             // a body of unknown length: HTTP/1.1 frames it by chunks (as Http2StreamFrameToHttpObjectCodec does)
             HttpUtil.setTransferEncodingChunked(req, true);
         }
-        ProxyHeaders.addForwarded(h, (InetSocketAddress) connection().remoteAddress(), settings.proto());
+        ProxyHeaders.addForwarded(h, connection.clientAddress(), settings.proto());
         Exchange ex = new Exchange(this, settings, req, req, route, set, connection.pickContext(), false, startNanos);
         exchange = ex;
         ex.start(backend);
@@ -201,10 +204,14 @@ final class Http2StreamFrontend implements Frontend {
         ChannelHandlerContext ctx = connection.context();
         Http2ConnectionEncoder encoder = connection.encoder();
         if (part instanceof HttpResponse response) {
-            // a response head, or a whole interim (1xx) response: no body follows on its HEADERS
             Http2Headers headers = HttpConversionUtil.toHttp2Headers(response, false);
-            ReferenceCountUtil.release(part);
-            return encoder.writeHeaders(ctx, stream.id(), headers, 0, false, ctx.newPromise());
+            if (!(part instanceof LastHttpContent) || response.status().codeClass() == HttpStatusClass.INFORMATIONAL) {
+                // a response head, or a whole interim (1xx) response: no body follows on its HEADERS
+                ReferenceCountUtil.release(part);
+                return encoder.writeHeaders(ctx, stream.id(), headers, 0, false, ctx.newPromise());
+            }
+            // a whole response: HEADERS, then its body and trailers below
+            encoder.writeHeaders(ctx, stream.id(), headers, 0, false, ctx.newPromise());
         }
         HttpContent content = (HttpContent) part;
         if (!(content instanceof LastHttpContent last)) {
