@@ -30,7 +30,6 @@ import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.handler.codec.http2.CleartextHttp2ServerUpgradeHandler;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
-import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.util.ReferenceCountUtil;
 import io.svcproxy.balancer.BackendSet;
 import io.svcproxy.balancer.BackendState;
@@ -44,9 +43,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The requests of one HTTP/1.1 client connection, or the one request of an HTTP/2 stream (behind
- * {@code Http2StreamFrameToHttpObjectCodec}): routes each request, answers the proxy's own 404/503 (and 502/504
- * from its {@link Exchange}), otherwise starts an {@link Exchange} that picks an endpoint and relays the request.
+ * The requests of one HTTP/1.1 client connection (an HTTP/2 stream has its {@link Http2StreamFrontend}): routes
+ * each request, answers the proxy's own 404/503 (and 502/504 from its {@link Exchange}), otherwise starts an {@link Exchange} that picks an endpoint and relays the request.
  * One request at a time. Reading is not paused per request (that costs two {@code epoll_ctl} per request): a
  * client that sends the next request before the response, pipelining, has it decoded and queued, and only then is
  * reading paused until that response has ended; a body is read only as fast as the endpoint's connection takes it.
@@ -70,7 +68,7 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
     private final ArrayDeque<Object> queued = new ArrayDeque<>();
     /** When the headers of the request being answered were read (one request is answered at a time). */
     private long requestStartNanos;
-    /** The connection's timeouts; {@code null} on an HTTP/2 stream (the connection has them). */
+    /** The connection's timeouts. */
     private ClientTimeouts timeouts;
     /**
      * The client shut its side down (half-close, {@code ALLOW_HALF_CLOSURE} on the plain HTTP listener): the
@@ -88,7 +86,7 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         inbound = ctx.channel();
-        timeouts = inbound instanceof Http2StreamChannel ? null : inbound.pipeline().get(ClientTimeouts.class);
+        timeouts = inbound.pipeline().get(ClientTimeouts.class);
     }
 
     @Override
@@ -114,7 +112,7 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
 
     private void read(Object msg) {
         if (msg instanceof FullHttpRequest full) {
-            // an HTTP/2 stream's HEADERS with END_STREAM: the head, then its (empty) end as a part of its own
+            // a request the h2c upgrade handler aggregated and did not upgrade: the head, then its end as a part
             HttpRequest head = new DefaultHttpRequest(full.protocolVersion(), full.method(), full.uri(),
                     full.headers());
             head.setDecoderResult(full.decoderResult());
@@ -137,10 +135,6 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
             timeouts.requestHeadRead();
         }
         requestStartNanos = System.nanoTime();
-        if (inbound instanceof Http2StreamChannel) {
-            // Netty's x-http2-* fields of a converted stream: neither counted against the limit nor forwarded
-            ProxyHeaders.removeHttp2Extensions(request.headers());
-        }
         HttpResponseStatus invalid = invalid(request);
         if (invalid != null) {
             logAccess(request, invalid.code(), null, null, false);
@@ -161,11 +155,11 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
             respond(request, route, HttpResponseStatus.SERVICE_UNAVAILABLE);
             return;
         }
-        boolean upgrade = !(inbound instanceof Http2StreamChannel) && ProxyHeaders.isWebSocketUpgrade(request);
+        boolean upgrade = ProxyHeaders.isWebSocketUpgrade(request);
         // the request is forwarded with its own headers, rewritten in place once the exchange has read its
         // Connection and Expect fields (the access log reads only its method, target and Host afterwards)
         HttpRequest forwarded;
-        if (!(inbound instanceof Http2StreamChannel) && !request.headers().contains(HttpHeaderNames.CONTENT_LENGTH)
+        if (!request.headers().contains(HttpHeaderNames.CONTENT_LENGTH)
                 && !request.headers().contains(HttpHeaderNames.TRANSFER_ENCODING)) {
             // no body (RFC 9112 6.3): sent as one message with its end, which the encoder writes as one buffer
             forwarded = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, request.method(), request.uri(),
@@ -341,7 +335,7 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
 
     @Override
     public Channel connection() {
-        return inbound instanceof Http2StreamChannel ? inbound.parent() : inbound;
+        return inbound;
     }
 
     @Override
@@ -388,7 +382,7 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
                         ClientPipelines.flushConsolidation());
             }
             ctx.pipeline().remove(this);
-        } else if (evt instanceof ChannelInputShutdownEvent && !(inbound instanceof Http2StreamChannel)) {
+        } else if (evt instanceof ChannelInputShutdownEvent) {
             inputShutdown = true;
             if (queued.isEmpty()) {
                 closeWhenAnswered();
@@ -469,7 +463,7 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
         if (ACCESS_LOG.isDebugEnabled()) {
             ACCESS_LOG.debug("client={} proto={} method={} host={} uri={} status={} ingress={} service={} "
                             + "endpoint={} durationMs={}",
-                    inbound.remoteAddress(), inbound instanceof Http2StreamChannel ? "h2" : "http/1.1",
+                    inbound.remoteAddress(), "http/1.1",
                     request.method(), request.headers().get(HttpHeaderNames.HOST), request.uri(), status,
                     route == null ? "" : route.ingress(), route == null ? "" : route.backend(),
                     backend == null ? "" : backend.endpoint(), duration / 1_000_000);

@@ -5,9 +5,7 @@ import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.util.AsciiString;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 
 /**
  * The header rewriting of a reverse proxy: hop-by-hop fields (RFC 9110 7.6.1) and X-Forwarded-*. The headers are
@@ -93,22 +91,6 @@ final class ProxyHeaders {
         HttpHeaders h = request.headers();
         return h.containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.UPGRADE, true)
                 && h.containsValue(HttpHeaderNames.UPGRADE, HttpHeaderValues.WEBSOCKET, true);
-    }
-
-    /** Removes the {@code x-http2-*} fields Netty adds when it turns an HTTP/2 stream into an HTTP/1.1 message. */
-    static void removeHttp2Extensions(HttpHeaders headers) {
-        List<String> names = null;
-        for (Map.Entry<String, String> e : headers) {
-            if (e.getKey().regionMatches(true, 0, "x-http2-", 0, 8)) {
-                if (names == null) {
-                    names = new ArrayList<>();
-                }
-                names.add(e.getKey());
-            }
-        }
-        if (names != null) {
-            names.forEach(headers::remove);
-        }
     }
 
     /**
