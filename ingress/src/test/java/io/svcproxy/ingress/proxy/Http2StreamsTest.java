@@ -209,6 +209,22 @@ class Http2StreamsTest {
         conn.close().sync();
     }
 
+    @Test
+    void nghttpGetsItsConcurrentStreamsOfOneConnectionFromEachEndpointInTurn() throws Exception {
+        String base = "http://127.0.10.194:" + ingress.localAddress().getPort();
+        List<String> cmd = new ArrayList<>(List.of("nghttp", "-n", "-s", "-m", "1", "--no-dep"));
+        for (int i = 0; i < 6; i++) {
+            cmd.add(base + "/n/" + i);
+        }
+        Curl.Result r = Curl.run(cmd);
+        assertThat(r.exitCode()).as(r.err()).isZero();
+        // -s prints one line per finished stream: six streams, one connection, all 200
+        assertThat(r.out().lines().filter(l -> l.contains("/n/")).count()).as(r.out()).isEqualTo(6);
+        assertThat(endpoints.hits("api-a") + endpoints.hits("api-b") + endpoints.hits("api-c")).isEqualTo(6);
+        assertThat(List.of(endpoints.hits("api-a"), endpoints.hits("api-b"), endpoints.hits("api-c")))
+                .containsOnly(2);
+    }
+
     private static long leases(BackendSet set) {
         long n = 0;
         for (BackendState b : set.backends()) {
