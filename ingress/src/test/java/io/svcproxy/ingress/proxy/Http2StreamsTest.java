@@ -26,6 +26,7 @@ import io.netty.handler.codec.http2.Http2FrameCodecBuilder;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2HeadersFrame;
 import io.netty.handler.codec.http2.Http2MultiplexHandler;
+import io.netty.handler.codec.http2.Http2ResetFrame;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import io.netty.handler.codec.http2.Http2StreamChannelBootstrap;
@@ -64,12 +65,13 @@ import org.junit.jupiter.api.Timeout;
  * HTTP/2 streams handled on their connection ({@link Http2IngressHandler}): many concurrent streams of one
  * connection each picked by the scheduler, a client that stops reading a response holds the endpoint back by the
  * stream's window (nothing buffered whole, nothing lost once it reads on), and a reset in the middle of an upload
- * frees the endpoint while the connection goes on. On 127.0.10.194-198.
+ * frees the endpoint while the connection goes on. A failing endpoint resets its stream only. On 127.0.10.194-199.
  */
 @Timeout(120)
 class Http2StreamsTest {
     private static final ServiceBackend API = new ServiceBackend("default", "api", 80, null);
     private static final ServiceBackend FIREHOSE = new ServiceBackend("default", "firehose", 80, null);
+    private static final ServiceBackend BROKEN = new ServiceBackend("default", "broken", 80, null);
     private static final long FIREHOSE_BODY = 64L << 20;
 
     private final TestEndpoints endpoints = new TestEndpoints();
@@ -78,6 +80,8 @@ class Http2StreamsTest {
     /** Bytes the firehose endpoint's socket accepted so far. */
     private final AtomicLong firehoseWritten = new AtomicLong();
     private BackendSet api;
+    /** Answers 200 with a Content-Length of 100,000, sends 1,000 bytes of it, then closes. */
+    private ServerSocket broken;
     private HttpIngressServer ingress;
 
     @BeforeEach
@@ -90,13 +94,20 @@ class Http2StreamsTest {
         Thread acceptor = new Thread(this::serveFirehose);
         acceptor.setDaemon(true);
         acceptor.start();
+        broken = new ServerSocket();
+        broken.bind(new InetSocketAddress(InetAddress.getByName("127.0.10.199"), 0), 50);
+        Thread brokenAcceptor = new Thread(this::serveBroken);
+        brokenAcceptor.setDaemon(true);
+        brokenAcceptor.start();
         Router<ServiceBackend> router = new Router<>();
         router.update(RoutingTable.compile(List.of(new IngressRules<>("default/api", API, List.of(
-                new Rule<>("firehose.example", List.of(new PathRule<>("/", PathType.PREFIX, FIREHOSE))))))));
+                new Rule<>("firehose.example", List.of(new PathRule<>("/", PathType.PREFIX, FIREHOSE))),
+                new Rule<>("broken.example", List.of(new PathRule<>("/", PathType.PREFIX, BROKEN))))))));
         group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
         BackendSet firehoseSet = TestEndpoints.rr(new InetSocketAddress("127.0.10.198", firehose.getLocalPort()));
         ingress = HttpIngressServer.bind(group, NioServerSocketChannel.class, new InetSocketAddress("127.0.10.194", 0),
-                router, Map.of(API, api, FIREHOSE, firehoseSet)::get,
+                router, Map.of(API, api, FIREHOSE, firehoseSet, BROKEN,
+                        TestEndpoints.rr(new InetSocketAddress("127.0.10.199", broken.getLocalPort())))::get,
                 IngressOptions.defaults().withResponseTimeout(Duration.ofSeconds(60)), IngressMetrics.NONE);
     }
 
@@ -128,11 +139,34 @@ class Http2StreamsTest {
         }
     }
 
+    private void serveBroken() {
+        while (!broken.isClosed()) {
+            try (Socket s = broken.accept()) {
+                InputStream in = s.getInputStream();
+                int state = 0;
+                while (state < 4) {
+                    int c = in.read();
+                    if (c < 0) {
+                        break;
+                    }
+                    state = (c == '\r' && state % 2 == 0) || (c == '\n' && state % 2 == 1) ? state + 1 : 0;
+                }
+                OutputStream out = s.getOutputStream();
+                out.write("HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                out.write(new byte[1000]);
+                out.flush();
+            } catch (Exception e) {
+                // the test ended
+            }
+        }
+    }
+
     @AfterEach
     void tearDown() throws Exception {
         ingress.close();
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
         firehose.close();
+        broken.close();
         endpoints.close();
     }
 
@@ -205,6 +239,35 @@ class Http2StreamsTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> leases(api) == 1);
         upload.writeAndFlush(new DefaultHttp2ResetFrame(Http2Error.CANCEL)).sync();
         await().atMost(Duration.ofSeconds(10)).until(() -> leases(api) == 0);
+        assertThat(get(conn, "api.example", "/after").get(10, TimeUnit.SECONDS)).contains(" /after\n");
+        conn.close().sync();
+    }
+
+    @Test
+    void anEndpointThatFailsMidResponseResetsTheStreamAndTheConnectionGoesOn() throws Exception {
+        Channel conn = h2Connection(Http2Settings.defaultSettings());
+        AtomicLong received = new AtomicLong();
+        CompletableFuture<Long> reset = new CompletableFuture<>();
+        Http2StreamChannel stream = new Http2StreamChannelBootstrap(conn).handler(new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                if (msg instanceof Http2DataFrame d) {
+                    received.addAndGet(d.content().readableBytes());
+                }
+                ReferenceCountUtil.release(msg);
+            }
+
+            @Override
+            public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+                if (evt instanceof Http2ResetFrame r) {
+                    reset.complete(r.errorCode());
+                }
+            }
+        }).open().sync().getNow();
+        stream.writeAndFlush(new DefaultHttp2HeadersFrame(headers("broken.example", "/x"), true)).sync();
+        assertThat(reset.get(20, TimeUnit.SECONDS)).isEqualTo(Http2Error.INTERNAL_ERROR.code());
+        assertThat(received.get()).isEqualTo(1000);
+        assertThat(conn.isActive()).isTrue();
         assertThat(get(conn, "api.example", "/after").get(10, TimeUnit.SECONDS)).contains(" /after\n");
         conn.close().sync();
     }
