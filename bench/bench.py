@@ -2,7 +2,7 @@
 """svcproxy vs HAProxy vs nginx (stream) vs a direct connection, on loopback. Run through bench/run.sh.
 
 Every measurement starts the target proxy afresh (its start-up is not measured), gives it an
-unmeasured warm-up of the same load (2 s), checks that the machine is quiet, then measures: the
+unmeasured warm-up of the same load (5 s), checks that the machine is quiet, then measures: the
 load generator's figure, the proxy's CPU seconds (utime+stime of every process of its process
 group, from /proc/PID/stat) and, for the idle row, its RSS (VmRSS summed over the group).
 Repetitions rotate the order of the targets. Writes results.json, report.md and ratios.png.
@@ -790,7 +790,7 @@ def extra_args(w, opts, out_dir):
         secs = 3 if opts.quick else 10
         flows = 2000 if opts.quick else max(1000, min(15_000, nofile() - 2000))
         return ['--reps', str(opts.reps), '--seconds', str(secs), '--flows', str(flows),
-                '--out', os.path.join(out_dir, 'udp')]
+                '--warmup', str(opts.warmup), '--out', os.path.join(out_dir, 'udp')]
     if w == 'connlog':   # its own rounds (paired, interleaved), not the run's repetitions
         return (['--quick'] if opts.quick else []) + ['--jar', opts.jar, '--out', os.path.join(out_dir, 'connlog')]
     secs, warm = (3, 3) if opts.quick else (6, 8)
@@ -802,7 +802,7 @@ def extra_estimate(w, opts):
     if w == 'connlog':   # 3 processes x 2 rows: warm-ups, then rounds of 3 runs of (settle 1 s + 3 s + 0.5 s)
         return 20 + 6 * 3 + 2 * 3 * 3 * 3.5 if opts.quick else 20 + 6 * 6 + 2 * 12 * 3 * 4.5
     if w == 'udp':
-        return opts.reps * 3 * ((3 if opts.quick else 10) + 6) + 40
+        return opts.reps * 3 * ((3 if opts.quick else 10) + opts.warmup + 4) + 40
     return opts.reps * 3 * 3 * ((6 if opts.quick else 14) + 3)
 
 
@@ -1005,7 +1005,7 @@ def main():
         opts.reps, opts.warmup, opts.bulk_seconds, opts.http_seconds = 1, 1, 2, 3
         opts.idle_conns, opts.idle_warm = 2000, 200
     else:
-        opts.warmup, opts.bulk_seconds, opts.http_seconds = 2, 4, 6
+        opts.warmup, opts.bulk_seconds, opts.http_seconds = 5, 4, 6
         opts.idle_conns, opts.idle_warm = 5000, 200
 
     stamp = datetime.datetime.now().strftime('%Y%m%d-%H%M%S')
