@@ -36,7 +36,15 @@ final class ClientPipelines {
     private static final int MAX_UPGRADE_BODY = 8192;
     /** The HTTP/2 stream window: how much of a request body one stream may have in flight towards the proxy. */
     private static final int STREAM_WINDOW = 256 * 1024;
-    private static final int MAX_CONCURRENT_STREAMS = 256;
+    /** SETTINGS_MAX_CONCURRENT_STREAMS: a stream beyond it is refused (REFUSED_STREAM); nginx's default. */
+    static final long MAX_CONCURRENT_STREAMS = 128;
+    /**
+     * The HTTP/2 connection window: every stream's window at once (32 MiB), as HAProxy and nginx open theirs wide.
+     * A stream's bytes go back to the windows only once its endpoint takes them, so with a connection window
+     * smaller than that, streams whose endpoints read slowly would hold it and stall every other upload of the
+     * connection; the stream windows alone bound what a connection holds.
+     */
+    private static final int CONNECTION_WINDOW = (int) MAX_CONCURRENT_STREAMS * STREAM_WINDOW;
 
     private ClientPipelines() {
     }
@@ -131,7 +139,7 @@ final class ClientPipelines {
         return Http2IngressHandler.create(settings, Http2Settings.defaultSettings()
                 .maxHeaderListSize(settings.options().maxHeaderSize())
                 .maxConcurrentStreams(MAX_CONCURRENT_STREAMS)
-                .initialWindowSize(STREAM_WINDOW));
+                .initialWindowSize(STREAM_WINDOW), CONNECTION_WINDOW);
     }
 
     /** Chooses the protocol ALPN agreed on; a client without ALPN speaks HTTP/1.1. */

@@ -43,11 +43,15 @@ final class Http2IngressHandler extends Http2ConnectionHandler {
     private String clientAddress;
     /** Exchanges with parts written to their endpoint in this read loop: flushed once, at its end. */
     private final List<Exchange> unflushed = new ArrayList<>();
+    /** The connection window to open once the preface is out (HTTP/2 starts every connection at 65,535). */
+    private final int connectionWindow;
+    private boolean windowOpened;
 
     private Http2IngressHandler(Http2ConnectionDecoder decoder, Http2ConnectionEncoder encoder,
-                                Http2Settings initialSettings, ListenerSettings settings) {
+                                Http2Settings initialSettings, ListenerSettings settings, int connectionWindow) {
         super(decoder, encoder, initialSettings);
         this.settings = settings;
+        this.connectionWindow = connectionWindow;
         this.frontendKey = connection().newKey();
         connection().addListener(new Http2ConnectionAdapter() {
             @Override
@@ -69,15 +73,41 @@ final class Http2IngressHandler extends Http2ConnectionHandler {
         });
     }
 
-    /** A handler for one client connection of the listener. */
-    static Http2IngressHandler create(ListenerSettings settings, Http2Settings initialSettings) {
-        return new Builder(settings, initialSettings).build();
+    /**
+     * A handler for one client connection of the listener.
+     *
+     * @param connectionWindow the connection-level receive window, opened by a WINDOW_UPDATE after the preface
+     */
+    static Http2IngressHandler create(ListenerSettings settings, Http2Settings initialSettings, int connectionWindow) {
+        return new Builder(settings, initialSettings, connectionWindow).build();
     }
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) throws Exception {
         this.ctx = ctx;
-        super.handlerAdded(ctx);
+        super.handlerAdded(ctx); // sends the preface if the connection is active (h2c upgrade, ALPN)
+        if (ctx.channel().isActive()) {
+            openConnectionWindow();
+        }
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) throws Exception {
+        super.channelActive(ctx); // sends the preface
+        openConnectionWindow();
+    }
+
+    /** Widens the connection window from HTTP/2's initial 65,535 bytes, after the SETTINGS of the preface. */
+    private void openConnectionWindow() throws Http2Exception {
+        if (windowOpened) {
+            return;
+        }
+        windowOpened = true;
+        int delta = connectionWindow - Http2CodecUtil.DEFAULT_WINDOW_SIZE;
+        if (delta > 0) {
+            connection().local().flowController().incrementWindowSize(connection().connectionStream(), delta);
+            ctx.flush();
+        }
     }
 
     ChannelHandlerContext context() {
@@ -216,9 +246,11 @@ final class Http2IngressHandler extends Http2ConnectionHandler {
 
     private static final class Builder extends AbstractHttp2ConnectionHandlerBuilder<Http2IngressHandler, Builder> {
         private final ListenerSettings settings;
+        private final int connectionWindow;
 
-        Builder(ListenerSettings settings, Http2Settings initialSettings) {
+        Builder(ListenerSettings settings, Http2Settings initialSettings, int connectionWindow) {
             this.settings = settings;
+            this.connectionWindow = connectionWindow;
             initialSettings(initialSettings);
         }
 
@@ -230,7 +262,8 @@ final class Http2IngressHandler extends Http2ConnectionHandler {
         @Override
         protected Http2IngressHandler build(Http2ConnectionDecoder decoder, Http2ConnectionEncoder encoder,
                                             Http2Settings initialSettings) {
-            Http2IngressHandler handler = new Http2IngressHandler(decoder, encoder, initialSettings, settings);
+            Http2IngressHandler handler = new Http2IngressHandler(decoder, encoder, initialSettings, settings,
+                    connectionWindow);
             frameListener(handler.new Listener());
             return handler;
         }

@@ -104,7 +104,14 @@ final class Http2StreamFrontend implements Frontend {
             answer(HttpResponseStatus.SERVICE_UNAVAILABLE, route, true);
             return;
         }
+        // "te: trailers" (the one TE an HTTP/2 client may send, gRPC's): the proxy relays trailers, so it says so
+        // on its own hop too, as a connection option (RFC 9110 10.1.4)
+        boolean trailers = h.containsValue(HttpHeaderNames.TE, HttpHeaderValues.TRAILERS, true);
         ProxyHeaders.removeHopByHop(h, false);
+        if (trailers) {
+            h.set(HttpHeaderNames.TE, HttpHeaderValues.TRAILERS);
+            h.set(HttpHeaderNames.CONNECTION, HttpHeaderNames.TE);
+        }
         if (!endOfStream && !HttpUtil.isContentLengthSet(req)) {
             // a body of unknown length: HTTP/1.1 frames it by chunks (as Http2StreamFrameToHttpObjectCodec does)
             HttpUtil.setTransferEncodingChunked(req, true);

@@ -1,0 +1,196 @@
+package io.svcproxy.ingress.proxy;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.handler.codec.http2.DefaultHttp2FrameReader;
+import io.netty.handler.codec.http2.DefaultHttp2FrameWriter;
+import io.netty.handler.codec.http2.Http2CodecUtil;
+import io.netty.handler.codec.http2.Http2FrameAdapter;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.Http2Settings;
+import java.net.InetSocketAddress;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * An HTTP/2 client at the frame level, for what a well-behaved client library will not do: open more streams than
+ * the server allows, or look at every frame (interim HEADERS, trailers, resets) of a stream in order. It keeps no
+ * stream state of its own; received DATA is given back to both windows at once. Bodies it sends must fit the
+ * server's initial windows (it does no send-side flow control).
+ */
+final class RawH2Client implements AutoCloseable {
+    /** A frame the server sent on a stream. */
+    sealed interface Frame permits Headers, Data, Reset {
+        int streamId();
+    }
+
+    record Headers(int streamId, Http2Headers headers, boolean endStream) implements Frame {
+    }
+
+    record Data(int streamId, byte[] bytes, boolean endStream) implements Frame {
+    }
+
+    record Reset(int streamId, long errorCode) implements Frame {
+    }
+
+    private final DefaultHttp2FrameWriter writer = new DefaultHttp2FrameWriter();
+    private final Map<Integer, BlockingQueue<Frame>> streams = new ConcurrentHashMap<>();
+    private final CompletableFuture<Http2Settings> serverSettings = new CompletableFuture<>();
+    private final CompletableFuture<Long> goAway = new CompletableFuture<>();
+    private final Channel channel;
+    private volatile ChannelHandlerContext ctx;
+
+    private RawH2Client(EventLoopGroup group, InetSocketAddress server) throws InterruptedException {
+        channel = new Bootstrap().group(group).channel(NioSocketChannel.class)
+                .handler(new ChannelInitializer<SocketChannel>() {
+                    @Override
+                    protected void initChannel(SocketChannel ch) {
+                        ch.pipeline().addLast(new Decoder());
+                    }
+                }).connect(server).sync().channel();
+        run(c -> {
+            c.write(Http2CodecUtil.connectionPrefaceBuf());
+            writer.writeSettings(c, new Http2Settings(), c.newPromise());
+        });
+    }
+
+    /** Connects, sends the preface and waits for the server's SETTINGS. */
+    static RawH2Client connect(EventLoopGroup group, InetSocketAddress server) throws Exception {
+        RawH2Client client = new RawH2Client(group, server);
+        client.serverSettings.get(10, TimeUnit.SECONDS);
+        return client;
+    }
+
+    Http2Settings serverSettings() {
+        return serverSettings.join();
+    }
+
+    void headers(int streamId, Http2Headers headers, boolean endStream) {
+        run(c -> writer.writeHeaders(c, streamId, headers, 0, endStream, c.newPromise()));
+    }
+
+    void data(int streamId, byte[] bytes, boolean endStream) {
+        run(c -> writer.writeData(c, streamId, Unpooled.wrappedBuffer(bytes), 0, endStream, c.newPromise()));
+    }
+
+    /** The next frame the server sent on {@code streamId}, waiting at most 20 s. */
+    Frame next(int streamId) throws InterruptedException {
+        Frame f = queue(streamId).poll(20, TimeUnit.SECONDS);
+        if (f == null) {
+            throw new AssertionError("no frame on stream " + streamId + " within 20 s");
+        }
+        return f;
+    }
+
+    /** Frames of {@code streamId} up to and including the one ending the stream (or its reset). */
+    List<Frame> untilEnd(int streamId) throws InterruptedException {
+        List<Frame> frames = new java.util.ArrayList<>();
+        while (true) {
+            Frame f = next(streamId);
+            frames.add(f);
+            if (f instanceof Reset || f instanceof Headers h && h.endStream() || f instanceof Data d && d.endStream()) {
+                return frames;
+            }
+        }
+    }
+
+    /** Whether a frame of {@code streamId} has arrived and not been taken yet. */
+    boolean hasFrame(int streamId) {
+        return !queue(streamId).isEmpty();
+    }
+
+    boolean isActive() {
+        return channel.isActive() && !goAway.isDone();
+    }
+
+    private BlockingQueue<Frame> queue(int streamId) {
+        return streams.computeIfAbsent(streamId, k -> new LinkedBlockingQueue<>());
+    }
+
+    private void run(java.util.function.Consumer<ChannelHandlerContext> write) {
+        channel.eventLoop().execute(() -> {
+            ChannelHandlerContext c = ctx;
+            write.accept(c);
+            c.flush();
+        });
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        channel.close().sync();
+    }
+
+    private final class Decoder extends ByteToMessageDecoder {
+        private final DefaultHttp2FrameReader reader = new DefaultHttp2FrameReader();
+        private final Http2FrameAdapter listener = new Http2FrameAdapter() {
+            @Override
+            public void onSettingsRead(ChannelHandlerContext c, Http2Settings settings) {
+                writer.writeSettingsAck(c, c.newPromise());
+                c.flush();
+                serverSettings.complete(settings);
+            }
+
+            @Override
+            public void onHeadersRead(ChannelHandlerContext c, int streamId, Http2Headers headers, int padding,
+                                      boolean endStream) {
+                queue(streamId).add(new Headers(streamId, headers, endStream));
+            }
+
+            @Override
+            public void onHeadersRead(ChannelHandlerContext c, int streamId, Http2Headers headers,
+                                      int streamDependency, short weight, boolean exclusive, int padding,
+                                      boolean endStream) {
+                onHeadersRead(c, streamId, headers, padding, endStream);
+            }
+
+            @Override
+            public int onDataRead(ChannelHandlerContext c, int streamId, ByteBuf data, int padding,
+                                  boolean endOfStream) {
+                int n = data.readableBytes() + padding;
+                queue(streamId).add(new Data(streamId, ByteBufUtil.getBytes(data), endOfStream));
+                if (n > 0) {
+                    writer.writeWindowUpdate(c, 0, n, c.newPromise());
+                    if (!endOfStream) {
+                        writer.writeWindowUpdate(c, streamId, n, c.newPromise());
+                    }
+                    c.flush();
+                }
+                return n;
+            }
+
+            @Override
+            public void onRstStreamRead(ChannelHandlerContext c, int streamId, long errorCode) {
+                queue(streamId).add(new Reset(streamId, errorCode));
+            }
+
+            @Override
+            public void onGoAwayRead(ChannelHandlerContext c, int lastStreamId, long errorCode, ByteBuf debugData) {
+                goAway.complete(errorCode);
+            }
+        };
+
+        @Override
+        public void handlerAdded(ChannelHandlerContext c) {
+            ctx = c;
+        }
+
+        @Override
+        protected void decode(ChannelHandlerContext c, ByteBuf in, List<Object> out) throws Exception {
+            reader.readFrame(c, in, listener);
+        }
+    }
+}
