@@ -17,10 +17,12 @@ final class Admission {
     private volatile boolean fdPaused;
 
     /**
-     * Admits {@code channel}, a new client connection of {@code port}, or returns why it is refused. An admitted
-     * connection gives back its places when it closes.
+     * Admits {@code channel}, a new client connection of {@code port}, or returns why it is refused; {@code perClient}
+     * is the Service's {@code maxConnectionsPerClient}, read once by the caller. An admitted connection must give
+     * back its places with {@link #release} when it closes (its handler's {@code channelInactive}: a close listener
+     * per connection would be three objects more held by every open connection).
      */
-    Rejection admit(Channel channel, ServicePort port, ProxyLimits limits) {
+    Rejection admit(Channel channel, ServicePort port, ProxyLimits limits, int perClient) {
         if (fdPaused) {
             return Rejection.FD_LIMIT;
         }
@@ -30,17 +32,21 @@ final class Admission {
             return Rejection.MAX_CONNECTIONS;
         }
         InetAddress client = ((InetSocketAddress) channel.remoteAddress()).getAddress();
-        int perClient = port.spec().service().maxConnectionsPerClient(); // read once: admit and release agree
         Rejection refused = port.admit(client, perClient);
         if (refused != null) {
             open.decrementAndGet();
             return refused;
         }
-        channel.closeFuture().addListener(f -> {
-            open.decrementAndGet();
-            port.release(client, perClient);
-        });
         return null;
+    }
+
+    /**
+     * Gives back the places of {@code channel}, a connection of {@code port} that {@link #admit} admitted, once it
+     * closed; {@code perClient}: whether it was admitted with a {@code perClient} above 0 (counted per address).
+     */
+    void release(Channel channel, ServicePort port, boolean perClient) {
+        open.decrementAndGet();
+        port.release(perClient ? ((InetSocketAddress) channel.remoteAddress()).getAddress() : null, perClient);
     }
 
     /** Takes a place in the connect queue; returns {@code false} when {@code limit} connects are in progress. */

@@ -63,6 +63,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private Relay relay;            // set once the endpoint connection is up
     private List<Object> early;     // bytes read before the endpoint connection was up (epoll reads on RDHUP)
     private boolean endedEarly;     // the client sent FIN before the endpoint connection was up
+    private boolean admitted;       // Admission.admit took places for this connection: released when it closes
+    private boolean perClient;      // ... counted per client address too (maxConnectionsPerClient > 0)
     private long started;           // System.nanoTime() at accept, for idleTimeout before the relay starts
     private IdleSweep idleSweep;    // the event loop's, which checks this connection for idleTimeout; or null
     FrontendHandler idlePrev;       // the neighbours in idleSweep's list
@@ -95,11 +97,15 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
             inbound.close();
             return;
         }
-        Rejection refused = admission.admit(inbound, servicePort, settings.limits());
+        // read once: admit and release agree even if a reload changes it meanwhile
+        int perClientLimit = servicePort.spec().service().maxConnectionsPerClient();
+        Rejection refused = admission.admit(inbound, servicePort, settings.limits(), perClientLimit);
         if (refused != null) {
             refuse(refused);
             return;
         }
+        admitted = true;
+        perClient = perClientLimit > 0;
         servicePort.connections().add(inbound);
         long idleNanos = settings.idleTimeout().toNanos();
         started = System.nanoTime();
@@ -110,7 +116,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         InetSocketAddress client = (InetSocketAddress) inbound.remoteAddress();
         InetSocketAddress local = (InetSocketAddress) inbound.localAddress();
         pickContext = PickContext.of(client.getAddress(), client.getPort(), local.getAddress());
-        LocalEndpoints eligible = inbound.attr(ELIGIBLE).get();
+        // hasAttr first: attr() alone would add an empty attribute to every connection
+        LocalEndpoints eligible = inbound.hasAttr(ELIGIBLE) ? inbound.attr(ELIGIBLE).get() : null;
         if (eligible != null) {
             pickContext = pickContext.onlyEligible(eligible);
         }
@@ -357,6 +364,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
+        if (admitted) {
+            admitted = false;
+            admission.release(inbound, servicePort, perClient);
+        }
         if (idleSweep != null) {
             idleSweep.remove(this);
         }
@@ -396,7 +407,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         if (backend == null) {
             return;
         }
-        EndReason reason = inbound.attr(END).get();
+        EndReason reason = inbound.hasAttr(END) ? inbound.attr(END).get() : null;
         if (reason == null) {
             reason = end;
         }

@@ -236,7 +236,7 @@ public final class ServicePort {
      * Admits a client connection against the Service's {@code maxConnections} and {@code perClient}, the
      * {@code maxConnectionsPerClient} its caller read once (0: no limit, and then the client is not counted per
      * address, which keeps a map update off every accept and close). On success the caller must call
-     * {@link #release} once, with the same {@code perClient}, when the connection closes.
+     * {@link #release} once, with {@code perClient > 0}, when the connection closes.
      *
      * @return {@code null}, or why the connection is refused
      */
@@ -267,10 +267,13 @@ public final class ServicePort {
         return null;
     }
 
-    /** Releases what {@link #admit} took for a connection of {@code client} that closed. */
-    void release(InetAddress client, int perClient) {
+    /**
+     * Releases what {@link #admit} took for a connection of {@code client} that closed; {@code perClient}: it was
+     * admitted with a {@code perClient} above 0 ({@code client} is not read otherwise).
+     */
+    void release(InetAddress client, boolean perClient) {
         open.decrementAndGet();
-        if (perClient > 0) {
+        if (perClient) {
             openByClient.computeIfPresent(client, (k, c) -> c.decrementAndGet() <= 0 ? null : c);
         }
     }
