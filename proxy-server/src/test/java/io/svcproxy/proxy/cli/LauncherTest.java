@@ -82,7 +82,7 @@ class LauncherTest {
     void onJava17TheFirstRunWritesAnArchiveThatLaterRunsMap() throws Exception {
         Path java = runtime("17.0.15");
         List<String> first = launch(java, Map.of(), "run", "--config", "a.yaml");
-        assertThat(first).startsWith("MALLOC_ARENA_MAX=2", "-XX:+UseSerialGC", "-Xms8m", "-XX:-UsePerfData",
+        assertThat(first).startsWith("MALLOC_ARENA_MAX=2", "-XX:+UseSerialGC", "-Xms8m", "-Xmn6m", "-XX:-UsePerfData",
                 "-XX:TrimNativeHeapInterval=1000", "-XX:CompileThresholdScaling=3");
         assertThat(first).endsWith("-jar", jar.toString(), "run", "--config", "a.yaml");
         String writing = option(first, "-XX:ArchiveClassesAtExit=");
