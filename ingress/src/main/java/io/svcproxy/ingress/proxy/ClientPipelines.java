@@ -59,7 +59,7 @@ final class ClientPipelines {
      */
     static void cleartext(ChannelPipeline p, ListenerSettings settings) {
         IngressOptions o = settings.options();
-        HttpServerCodec codec = new HttpServerCodec(o.maxInitialLine(), o.maxHeaderSize(), 8192);
+        HttpServerCodec codec = Http1Codecs.server(o);
         // removeAfterFirstRequest: the upgrade handler (an aggregator that looks at every message) leaves the
         // pipeline after the connection's first request, upgraded or not; see the javadoc of this method
         HttpServerUpgradeHandler upgrade = new HttpServerUpgradeHandler(codec, protocol ->
@@ -111,7 +111,7 @@ final class ClientPipelines {
     /** HTTP/1.1 after TLS chose it. */
     static void http1(ChannelPipeline p, ListenerSettings settings) {
         IngressOptions o = settings.options();
-        p.addLast("codec", new HttpServerCodec(o.maxInitialLine(), o.maxHeaderSize(), 8192));
+        p.addLast("codec", Http1Codecs.server(o));
         p.addLast("proxy", new IngressFrontendHandler(settings));
     }
 

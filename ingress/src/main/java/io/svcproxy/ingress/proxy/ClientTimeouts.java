@@ -20,45 +20,57 @@ import java.util.concurrent.TimeUnit;
  *   <li>Idle: no byte read or written for {@code idleTimeout} closes the connection, unless a request waits for
  *       its response headers (the response timeout governs that) or, on HTTP/2, a stream is open.
  * </ul>
- * One periodic check per connection, every half of the shorter timeout, instead of a timer per request: a request
- * costs two field writes, and a timeout fires between its value and one and a half times it.
+ * One periodic check per connection, every half of the shorter timeout, instead of a timer per request. The checks
+ * are counted (ticks), and reads and writes note the tick they happened in instead of reading the clock: a request
+ * costs a few field writes. The checks run with a fixed delay, so between the end of a tick and a check {@code n}
+ * ticks later at least {@code n - 1} periods passed: a timeout fires after its value has passed, and no later than
+ * one period past it, i.e. between its value and one and a half times it.
  * Runs on the connection's event loop: plain fields.
  */
 final class ClientTimeouts extends ChannelDuplexHandler {
     private static final byte[] REQUEST_TIMEOUT = ("HTTP/1.1 408 Request Timeout\r\nContent-Type: text/plain\r\n"
             + "Content-Length: 20\r\nConnection: close\r\n\r\n408 Request Timeout\n").getBytes(StandardCharsets.US_ASCII);
 
-    private final long requestTimeoutNanos;
-    private final long idleTimeoutNanos;
     private final long periodNanos;
+    /** The timeouts in whole periods, rounded up. */
+    private final long requestTicks;
+    private final long idleTicks;
     private ChannelHandlerContext ctx;
+    /** Checks run so far; an event between check {@code n} and {@code n + 1} happened in tick {@code n}. */
+    private long ticks;
     /** A request has its headers read and its response not yet ended. */
     private boolean inRequest;
-    /** Bytes of a request head arrived at {@link #headStart}; its headers are not decoded yet. */
+    /** Bytes of a request head arrived in tick {@link #headStart}; its headers are not decoded yet. */
     private boolean headStarted;
     private long headStart;
     /** The connection is a WebSocket tunnel: only the idle timeout applies. */
     private boolean tunnel;
+    /** The tick of the last byte read or written. */
     private long lastActivity;
     private ScheduledFuture<?> timer;
 
     ClientTimeouts(IngressOptions options) {
-        this.requestTimeoutNanos = options.requestTimeout().toNanos();
-        this.idleTimeoutNanos = options.idleTimeout().toNanos();
+        long requestTimeoutNanos = options.requestTimeout().toNanos();
+        long idleTimeoutNanos = options.idleTimeout().toNanos();
         this.periodNanos = Math.max(TimeUnit.MILLISECONDS.toNanos(10),
                 Math.min(requestTimeoutNanos, idleTimeoutNanos) / 2);
+        this.requestTicks = ceilDiv(requestTimeoutNanos, periodNanos);
+        this.idleTicks = ceilDiv(idleTimeoutNanos, periodNanos);
+    }
+
+    private static long ceilDiv(long a, long b) {
+        return (a + b - 1) / b;
     }
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
         this.ctx = ctx;
-        lastActivity = System.nanoTime();
-        timer = ctx.executor().scheduleAtFixedRate(this::check, periodNanos, periodNanos, TimeUnit.NANOSECONDS);
+        timer = ctx.executor().scheduleWithFixedDelay(this::check, periodNanos, periodNanos, TimeUnit.NANOSECONDS);
     }
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        long now = System.nanoTime();
+        long now = ticks;
         lastActivity = now;
         if (!inRequest && !headStarted && !tunnel) {
             headStarted = true;
@@ -69,7 +81,7 @@ final class ClientTimeouts extends ChannelDuplexHandler {
 
     @Override
     public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) {
-        lastActivity = System.nanoTime();
+        lastActivity = ticks;
         ctx.write(msg, promise);
     }
 
@@ -82,7 +94,7 @@ final class ClientTimeouts extends ChannelDuplexHandler {
     /** The request was answered; the next one's timer starts with its first byte. */
     void responseEnded() {
         inRequest = false;
-        lastActivity = System.nanoTime();
+        lastActivity = ticks;
     }
 
     /** The connection became a byte relay. */
@@ -92,20 +104,25 @@ final class ClientTimeouts extends ChannelDuplexHandler {
         headStarted = false;
     }
 
+    /** Whether more than {@code timeoutTicks} whole periods passed since the end of tick {@code since}. */
+    private boolean passed(long since, long now, long timeoutTicks) {
+        return now - since - 1 >= timeoutTicks;
+    }
+
     private void check() {
         if (!ctx.channel().isActive()) {
             timer.cancel(false);
             return;
         }
-        long now = System.nanoTime();
-        if (headStarted && now - headStart >= requestTimeoutNanos && !http2()) {
+        long now = ++ticks;
+        if (headStarted && passed(headStart, now, requestTicks) && !http2()) {
             headStarted = false;
             IngressFrontendHandler.ACCESS_LOG.debug("Request headers timed out client={}",
                     ctx.channel().remoteAddress());
             ctx.writeAndFlush(Unpooled.wrappedBuffer(REQUEST_TIMEOUT)).addListener(ChannelFutureListener.CLOSE);
             return;
         }
-        if (now - lastActivity >= idleTimeoutNanos && !busy()) {
+        if (passed(lastActivity, now, idleTicks) && !busy()) {
             IngressFrontendHandler.ACCESS_LOG.debug("Client connection idle, closing client={}",
                     ctx.channel().remoteAddress());
             ctx.channel().close(); // from the tail: HTTP/2 sends its GOAWAY, TLS its close_notify

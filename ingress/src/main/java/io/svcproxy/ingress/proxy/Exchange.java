@@ -4,11 +4,9 @@ import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.handler.codec.http.FullHttpRequest;
-import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
@@ -51,13 +49,17 @@ final class Exchange implements ResponseDeadlines.Expiring {
     final boolean expectContinue;
     final long startNanos;
     private final ListenerSettings settings;
-    /** The request's parts read before the outbound connection was ready. */
-    private final ArrayDeque<HttpObject> pending = new ArrayDeque<>();
+    /** {@link #forwarded}, until it is written to an outbound connection. */
+    private HttpRequest unsentHead;
+    /** The request's body parts read before the outbound connection was ready; made only when there are some. */
+    private ArrayDeque<HttpObject> pending;
     private PickContext pickContext;
     private int connectAttempts;
     BackendState backend;
     Lease lease;
     Channel outbound;
+    /** {@link #outbound}'s handler, last in its pipeline. */
+    private IngressBackendHandler outboundHandler;
     InetSocketAddress endpoint;
     boolean requestEnded;
     boolean responseStarted;
@@ -84,7 +86,7 @@ final class Exchange implements ResponseDeadlines.Expiring {
         this.upgrade = upgrade;
         this.expectContinue = HttpUtil.is100ContinueExpected(request);
         this.startNanos = startNanos;
-        pending.add(forwarded);
+        this.unsentHead = forwarded;
     }
 
     /** Sends the request to {@code first}, the scheduler's pick; called in the client's read loop (or readNext). */
@@ -118,8 +120,7 @@ final class Exchange implements ResponseDeadlines.Expiring {
                     @Override
                     protected void initChannel(Channel ch) {
                         IngressOptions o = settings.options();
-                        ch.pipeline().addLast("codec", new HttpClientCodec(o.maxInitialLine(), o.maxHeaderSize(),
-                                8192));
+                        ch.pipeline().addLast("codec", Http1Codecs.client(o));
                         ch.pipeline().addLast(IngressBackendHandler.NAME, new IngressBackendHandler(pool, address));
                     }
                 });
@@ -155,13 +156,23 @@ final class Exchange implements ResponseDeadlines.Expiring {
         lease.established();
         outbound = ch;
         endpoint = (InetSocketAddress) ch.remoteAddress();
-        ((IngressBackendHandler) ch.pipeline().context(IngressBackendHandler.NAME).handler()).bind(this);
+        // last in the pipeline it was made with (a pooled connection is never a tunnel): no lookup by name
+        outboundHandler = (IngressBackendHandler) ch.pipeline().last();
+        outboundHandler.bind(this);
         if (!frontend.isWritable()) {
             ch.config().setAutoRead(false);
         }
-        HttpObject o;
-        while ((o = pending.poll()) != null) {
-            ch.write(o).addListener(writeListener);
+        HttpRequest head = unsentHead;
+        if (head != null) {
+            unsentHead = null;
+            ch.write(head).addListener(writeListener);
+        }
+        ArrayDeque<HttpObject> parts = pending;
+        if (parts != null) {
+            HttpObject o;
+            while ((o = parts.poll()) != null) {
+                ch.write(o).addListener(writeListener);
+            }
         }
         unflushed = true;
         if (flushNow) {
@@ -207,7 +218,7 @@ final class Exchange implements ResponseDeadlines.Expiring {
             }
         }
         if (outbound == null) {
-            pending.add(content);
+            pending().add(content);
             return false;
         }
         outbound.write(content).addListener(writeListener);
@@ -269,21 +280,29 @@ final class Exchange implements ResponseDeadlines.Expiring {
         cancelTimer();
         lease.release();
         outbound = null;
+        outboundHandler = null;
         reused = false;
-        pending.add(forwarded);
+        unsentHead = forwarded;
         if (!(forwarded instanceof FullHttpRequest)) {
-            pending.add(LastHttpContent.EMPTY_LAST_CONTENT);
+            pending().add(LastHttpContent.EMPTY_LAST_CONTENT);
         }
         connect(backend, false, true);
         return true;
     }
 
+    private ArrayDeque<HttpObject> pending() {
+        ArrayDeque<HttpObject> p = pending;
+        if (p == null) {
+            pending = p = new ArrayDeque<>(4);
+        }
+        return p;
+    }
+
     /** The response ended: the outbound connection goes back to the pool when both sides keep it, else closes. */
     void complete() {
         lease.release();
-        ChannelHandlerContext ctx = outbound.pipeline().context(IngressBackendHandler.NAME);
-        IngressBackendHandler handler = ctx == null ? null : (IngressBackendHandler) ctx.handler();
-        if (requestEnded && handler != null && handler.reusable()) {
+        IngressBackendHandler handler = outboundHandler;
+        if (requestEnded && handler.reusable()) {
             handler.unbind();
             outbound.config().setAutoRead(true); // an idle connection's close is seen (if it was paused)
             settings.pools().get().release(endpoint, outbound);
@@ -301,9 +320,16 @@ final class Exchange implements ResponseDeadlines.Expiring {
         if (outbound != null) {
             outbound.close();
         }
-        HttpObject o;
-        while ((o = pending.poll()) != null) {
-            ReferenceCountUtil.release(o);
+        if (unsentHead != null) {
+            ReferenceCountUtil.release(unsentHead);
+            unsentHead = null;
+        }
+        ArrayDeque<HttpObject> parts = pending;
+        if (parts != null) {
+            HttpObject o;
+            while ((o = parts.poll()) != null) {
+                ReferenceCountUtil.release(o);
+            }
         }
     }
 

@@ -30,6 +30,15 @@ interface Frontend {
     /** Sends what {@link #write} wrote. */
     void flush();
 
+    /**
+     * Whether a response's head may be held back until the end of the endpoint's read, so that a response read whole
+     * is written as one {@link io.netty.handler.codec.http.FullHttpResponse} (one buffer from the HTTP/1.1
+     * encoder); otherwise the head is written as soon as it is read.
+     */
+    default boolean takesWholeResponse() {
+        return false;
+    }
+
     /** Reads the request body on (reading was paused while the endpoint connection was being made). */
     void readRequestBody();
 

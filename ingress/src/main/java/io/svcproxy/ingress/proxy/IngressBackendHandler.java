@@ -122,9 +122,9 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
             if (!ex.keepAlive) {
                 relayed.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             }
-            if (ex.frontend instanceof IngressFrontendHandler) {
-                // held, written with the next part or at the read's end (only towards the HTTP/1.1 handler, which
-                // takes a whole response as one message; another Frontend gets head and parts as Frontend says)
+            if (ex.frontend.takesWholeResponse()) {
+                // held, written with the next part or at the read's end (a Frontend that takes a whole response as
+                // one message; another gets head and parts as they come)
                 head = relayed;
             } else {
                 ex.frontend.write(relayed);

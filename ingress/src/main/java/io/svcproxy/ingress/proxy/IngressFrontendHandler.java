@@ -358,6 +358,12 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
         inbound.flush();
     }
 
+    /** The HTTP/1.1 encoder writes a whole response as one buffer: one write, one promise. */
+    @Override
+    public boolean takesWholeResponse() {
+        return true;
+    }
+
     @Override
     public void readRequestBody() {
         inbound.config().setAutoRead(true);
