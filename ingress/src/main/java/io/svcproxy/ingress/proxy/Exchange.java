@@ -3,7 +3,6 @@ package io.svcproxy.ingress.proxy;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.handler.codec.http.FullHttpRequest;
@@ -70,8 +69,6 @@ final class Exchange implements ResponseDeadlines.Expiring {
     private boolean unflushed;
     /** The response timeout, while it runs (see {@link ResponseDeadlines}). */
     private ResponseDeadlines.Waiting responseTimer;
-    /** One listener for every write of the request: a failed write is a 502. */
-    private final ChannelFutureListener writeListener = this::written;
 
     Exchange(Frontend frontend, ListenerSettings settings, HttpRequest request, HttpRequest forwarded,
              Route<ServiceBackend> route, BackendSet set, PickContext pickContext, boolean upgrade, long startNanos) {
@@ -165,13 +162,13 @@ final class Exchange implements ResponseDeadlines.Expiring {
         HttpRequest head = unsentHead;
         if (head != null) {
             unsentHead = null;
-            ch.write(head).addListener(writeListener);
+            ch.write(head, ch.voidPromise());
         }
         ArrayDeque<HttpObject> parts = pending;
         if (parts != null) {
             HttpObject o;
             while ((o = parts.poll()) != null) {
-                ch.write(o).addListener(writeListener);
+                ch.write(o, ch.voidPromise());
             }
         }
         unflushed = true;
@@ -182,13 +179,6 @@ final class Exchange implements ResponseDeadlines.Expiring {
             startResponseTimer();
         } else if (ch.isWritable()) {
             frontend.readRequestBody(); // a body paused while connecting goes on
-        }
-    }
-
-    private void written(ChannelFuture f) {
-        if (!f.isSuccess() && frontend.isCurrent(this)) {
-            // the endpoint went away while the request was sent: nothing to retry safely
-            frontend.failExchange(this, HttpResponseStatus.BAD_GATEWAY);
         }
     }
 
@@ -221,7 +211,7 @@ final class Exchange implements ResponseDeadlines.Expiring {
             pending().add(content);
             return false;
         }
-        outbound.write(content).addListener(writeListener);
+        outbound.write(content, outbound.voidPromise());
         unflushed = true;
         if (!outbound.isWritable()) {
             // over the high water mark: flush now; if the socket took it all, writability came back already

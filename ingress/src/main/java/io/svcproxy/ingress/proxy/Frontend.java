@@ -39,6 +39,16 @@ interface Frontend {
         return false;
     }
 
+    /**
+     * Whether {@link #responseEnded} may follow the response's last part at the end of the endpoint's read, once it
+     * is flushed, instead of through the last write's future when the write completed (the default). A frontend that
+     * says so writes without futures (a failed write is its connection's {@code exceptionCaught}), and closes its
+     * connection behind the writes before the close.
+     */
+    default boolean endsResponseAtFlush() {
+        return false;
+    }
+
     /** Reads the request body on (reading was paused while the endpoint connection was being made). */
     void readRequestBody();
 

@@ -42,6 +42,12 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
      * Never held across reads; its client connection is {@link #unflushed}.
      */
     private HttpResponse head;
+    /**
+     * The request whose response's last part was written in this read loop, towards a frontend that
+     * {@linkplain Frontend#endsResponseAtFlush ends it at the flush}: told so after the read's flush.
+     */
+    private Exchange answered;
+    private int answeredStatus;
 
     IngressBackendHandler(EndpointPool pool, InetSocketAddress endpoint) {
         this.pool = pool;
@@ -150,7 +156,13 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
                     whole = new DefaultFullHttpResponse(h.protocolVersion(), h.status(), last.content(), h.headers(),
                             last.trailingHeaders());
                 }
-                ex.frontend.write(whole).addListener(w -> ex.frontend.responseEnded(ex, code));
+                if (ex.frontend.endsResponseAtFlush()) {
+                    ex.frontend.write(whole);
+                    answered = ex;
+                    answeredStatus = code;
+                } else {
+                    ex.frontend.write(whole).addListener(w -> ex.frontend.responseEnded(ex, code));
+                }
                 return;
             }
             writeHead();
@@ -177,6 +189,13 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
             writeHead();
             unflushed = null;
             f.flush();
+        }
+        Exchange a = answered;
+        if (a != null) {
+            // after the whole read: bytes the endpoint sent behind the response were dropped as out of turn, so
+            // the connection goes back to the pool (or serves the client's next request) clean
+            answered = null;
+            a.frontend.responseEnded(a, answeredStatus);
         }
     }
 
@@ -216,12 +235,17 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
+    /**
+     * A failed read or write (the request's writes have no futures: their failures come here). The connection
+     * closes either way, so {@link #channelInactive} answers 502 or closes the client; an exception that is not
+     * the network's goes on to be logged.
+     */
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        ctx.close();
         if (cause instanceof java.io.IOException) {
             IngressFrontendHandler.ACCESS_LOG.debug("Endpoint connection failed endpoint={} cause={}", endpoint,
                     cause.toString());
-            ctx.close(); // channelInactive answers 502 or closes the client
             return;
         }
         ctx.fireExceptionCaught(cause);

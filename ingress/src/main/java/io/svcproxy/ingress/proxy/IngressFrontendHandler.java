@@ -238,7 +238,10 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
         return exchange == ex;
     }
 
-    /** The response's last part was written to the client: the next request may be read. */
+    /**
+     * The response's last part was written and flushed to the client (see {@link #endsResponseAtFlush}): the next
+     * request may be read.
+     */
     @Override
     public void responseEnded(Exchange ex, int status) {
         if (exchange != ex) {
@@ -248,7 +251,9 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
         ex.complete();
         logAccess(ex.request, status, ex.route, ex.backend, true);
         if (!ex.keepAlive || !ex.requestEnded) {
-            inbound.close();
+            // closed once the response is out (the writes before it may still be in the socket's way)
+            inbound.config().setAutoRead(false);
+            inbound.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
         } else {
             readNext();
         }
@@ -348,9 +353,10 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
         return inbound.isWritable();
     }
 
+    /** Written without a future of its own: a failed write is this handler's {@link #exceptionCaught}. */
     @Override
     public ChannelFuture write(HttpObject part) {
-        return inbound.write(part);
+        return inbound.write(part, inbound.voidPromise());
     }
 
     @Override
@@ -358,9 +364,15 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
         inbound.flush();
     }
 
-    /** The HTTP/1.1 encoder writes a whole response as one buffer: one write, one promise. */
+    /** The HTTP/1.1 encoder writes a whole response as one buffer: one write. */
     @Override
     public boolean takesWholeResponse() {
+        return true;
+    }
+
+    /** Writes have no futures here (see {@link #write}); a close waits for the writes before it. */
+    @Override
+    public boolean endsResponseAtFlush() {
         return true;
     }
 
