@@ -8,6 +8,7 @@ import io.netty.channel.IoOps;
 import io.netty.channel.IoRegistration;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollIoOps;
+import java.util.ArrayList;
 
 /**
  * Netty 4.2.18's epoll handler with a fix for half-closed channels, the root cause of issue 11's lost bytes.
@@ -37,8 +38,19 @@ final class EpollHalfCloseFix implements IoHandlerFactory {
         return epoll.isChangingThreadSupported();
     }
 
-    /** Delegates everything, wrapping each registration. */
-    private record Handler(IoHandler delegate) implements IoHandler {
+    /**
+     * Delegates everything, wrapping each registration, and submits the interest changes of its registrations
+     * (below) to the kernel just before each wait for events.
+     */
+    private static final class Handler implements IoHandler {
+        private final IoHandler delegate;
+        /** Registrations with an interest change not yet submitted; only touched on the loop's thread. */
+        private final ArrayList<Registration> changed = new ArrayList<>();
+
+        Handler(IoHandler delegate) {
+            this.delegate = delegate;
+        }
+
         @Override
         public void initialize() {
             delegate.initialize();
@@ -46,7 +58,20 @@ final class EpollHalfCloseFix implements IoHandlerFactory {
 
         @Override
         public int run(IoHandlerContext context) {
+            // the delegate's run is where the loop waits for events (epoll_wait): every change is in by then
+            submitChanges();
             return delegate.run(context);
+        }
+
+        private void submitChanges() {
+            int n = changed.size();
+            if (n == 0) {
+                return;
+            }
+            for (int i = 0; i < n; i++) {
+                changed.get(i).submitChange();
+            }
+            changed.clear();
         }
 
         @Override
@@ -56,12 +81,13 @@ final class EpollHalfCloseFix implements IoHandlerFactory {
 
         @Override
         public void destroy() {
+            changed.clear();
             delegate.destroy();
         }
 
         @Override
         public IoRegistration register(IoHandle handle) throws Exception {
-            return new Registration(delegate.register(handle));
+            return new Registration(delegate.register(handle), handle, this);
         }
 
         @Override
@@ -76,19 +102,31 @@ final class EpollHalfCloseFix implements IoHandlerFactory {
     }
 
     /**
-     * Never lets an fd that was added leave the epoll set while the channel lives, and skips an {@code
-     * EPOLL_CTL_MOD} to the interest set already registered: Netty submits the same set again when a connect
-     * completes (the interest in EPOLLOUT was just cleared, then the whole set is submitted once more), a system
-     * call per endpoint connection for nothing. Skipping it loses no event: the set in the kernel is the same, and
-     * Netty's edge-triggered reads never rely on a modification to re-arm an fd (it reschedules reads itself).
+     * Never lets an fd that was added leave the epoll set while the channel lives, and submits interest changes
+     * once per turn of the loop. The first interest set goes to the kernel at once ({@code EPOLL_CTL_ADD}); each
+     * later change is remembered and submitted ({@code EPOLL_CTL_MOD}) only before the loop next waits for events,
+     * and only if the set then differs from the kernel's: what the kernel holds matters only to that wait. Netty
+     * changes a channel's set several times in one turn: a connect completing clears EPOLLOUT and the channel
+     * becoming active sets EPOLLIN (one change instead of two); a FIN read clears EPOLLRDHUP and then EPOLLIN (one
+     * instead of two); a channel that closes in the turn its set changed needs no change at all. Netty's
+     * level-triggered reads never rely on a modification to re-arm an fd (they reschedule reads themselves), so
+     * no event is lost: the set the wait sees is the set Netty asked for last.
      */
     static final class Registration implements IoRegistration {
+        private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(EpollHalfCloseFix.class);
+
         private final IoRegistration delegate;
+        private final IoHandle handle;
+        private final Handler handler;
         private boolean added; // plain: submit runs on the channel's event loop
         private int registered; // the interest set in the kernel once added
+        private EpollIoOps wanted; // the set Netty asked for last, once added
+        private boolean queued; // in the handler's list of changes
 
-        Registration(IoRegistration delegate) {
+        Registration(IoRegistration delegate, IoHandle handle, Handler handler) {
             this.delegate = delegate;
+            this.handle = handle;
+            this.handler = handler;
         }
 
         @Override
@@ -99,20 +137,49 @@ final class EpollHalfCloseFix implements IoHandlerFactory {
         @Override
         public long submit(IoOps ops) {
             EpollIoOps epollOps = (EpollIoOps) ops;
-            if (added && epollOps.value() == EpollIoOps.NONE.value()) {
+            if (!added) {
+                long result = delegate.submit(epollOps);
+                // 0: nothing was added (an empty set before the first add); -1: cancelled; else the set submitted
+                if (result != 0 && result != -1) {
+                    added = true;
+                    registered = epollOps.value();
+                    wanted = epollOps;
+                }
+                return result;
+            }
+            if (epollOps.value() == EpollIoOps.NONE.value()) {
                 epollOps = EpollIoOps.EPOLLET;
             }
-            if (added && epollOps.value() == registered && delegate.isValid()) {
-                return registered;
+            if (!delegate.isValid()) {
+                return -1;
             }
-            long result = delegate.submit(epollOps);
-            // 0: nothing was added (an empty set before the first add); -1: cancelled; else the set submitted
-            // (negative for EPOLLET alone, the sign bit)
-            if (result != 0 && result != -1) {
-                added = true;
-                registered = epollOps.value();
+            wanted = epollOps;
+            if (epollOps.value() != registered && !queued) {
+                queued = true;
+                handler.changed.add(this);
             }
-            return result;
+            return epollOps.value();
+        }
+
+        /** Submits the set Netty asked for last, if it differs from the kernel's; the handler's run calls this. */
+        void submitChange() {
+            queued = false;
+            EpollIoOps ops = wanted;
+            if (ops.value() == registered || !delegate.isValid()) {
+                return;
+            }
+            try {
+                delegate.submit(ops);
+                registered = ops.value();
+            } catch (java.io.UncheckedIOException e) {
+                // what Netty does when its own epoll_ctl fails: the fd or epoll is broken, the channel closes
+                log.warn("epoll_ctl failed for {}: closing it", handle, e);
+                try {
+                    handle.close();
+                } catch (Exception closing) {
+                    e.addSuppressed(closing);
+                }
+            }
         }
 
         @Override
