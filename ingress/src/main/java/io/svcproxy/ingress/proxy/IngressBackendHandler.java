@@ -48,6 +48,12 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
      */
     private Exchange answered;
     private int answeredStatus;
+    /**
+     * An exception closed the connection ({@link #exceptionCaught}): the parts decoded behind it in the same read are
+     * dropped, not relayed (a response's part without its head would break the client's encoder), and
+     * {@link #channelInactive} answers the request.
+     */
+    private boolean failed;
 
     IngressBackendHandler(EndpointPool pool, InetSocketAddress endpoint) {
         this.pool = pool;
@@ -82,7 +88,7 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
             ctx.close();
             return;
         }
-        if (ended) {
+        if (ended || failed) {
             ReferenceCountUtil.release(msg);
             return;
         }
@@ -242,6 +248,7 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
      */
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        failed = true;
         ctx.close();
         if (cause instanceof java.io.IOException) {
             IngressFrontendHandler.ACCESS_LOG.debug("Endpoint connection failed endpoint={} cause={}", endpoint,
