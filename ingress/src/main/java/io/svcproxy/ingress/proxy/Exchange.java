@@ -5,8 +5,11 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -21,6 +24,7 @@ import io.svcproxy.ingress.ServiceBackend;
 import io.svcproxy.ingress.routing.Route;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
+import java.util.Set;
 
 /**
  * One request proxied to an endpoint: the endpoint picked by the backend Service port's scheduler, a kept-alive
@@ -31,6 +35,9 @@ import java.util.ArrayDeque;
  * <p>Runs on the client connection's event loop, which also owns the outbound connection: plain fields.
  */
 final class Exchange implements ResponseDeadlines.Expiring {
+    /** RFC 9110 9.2.2: the idempotent methods, the only ones resent when the endpoint may have received them. */
+    private static final Set<HttpMethod> IDEMPOTENT = Set.of(HttpMethod.GET, HttpMethod.HEAD, HttpMethod.OPTIONS,
+            HttpMethod.TRACE, HttpMethod.PUT, HttpMethod.DELETE);
     /** The client side: an HTTP/1.1 connection or an HTTP/2 stream. */
     final Frontend frontend;
     /**
@@ -67,6 +74,10 @@ final class Exchange implements ResponseDeadlines.Expiring {
     private boolean bodyBytesSeen;
     /** Parts were written to {@link #outbound} since its last flush. */
     private boolean unflushed;
+    /** Writing the head to a reused connection failed: the endpoint did not receive it. */
+    private boolean headWriteFailed;
+    /** A chunked request's trailers when it had no body bytes (kept for a resend); else null. */
+    private HttpHeaders trailers;
     /** The response timeout, while it runs (see {@link ResponseDeadlines}). */
     private ResponseDeadlines.Waiting responseTimer;
 
@@ -162,7 +173,17 @@ final class Exchange implements ResponseDeadlines.Expiring {
         HttpRequest head = unsentHead;
         if (head != null) {
             unsentHead = null;
-            ch.write(head, ch.voidPromise());
+            if (reused) {
+                // whether the endpoint can have received the head decides a resend (see resendOnFreshConnection);
+                // a failed write is reported before the connection's channelInactive
+                ch.write(head).addListener((ChannelFuture f) -> {
+                    if (!f.isSuccess() && outbound == f.channel()) {
+                        headWriteFailed = true;
+                    }
+                });
+            } else {
+                ch.write(head, ch.voidPromise());
+            }
         }
         ArrayDeque<HttpObject> parts = pending;
         if (parts != null) {
@@ -211,8 +232,18 @@ final class Exchange implements ResponseDeadlines.Expiring {
             pending().add(content);
             return false;
         }
+        if (last && !bodyBytesSeen && !((LastHttpContent) content).trailingHeaders().isEmpty()) {
+            // for a resend (the part is released once written)
+            trailers = ((LastHttpContent) content).trailingHeaders().copy();
+        }
         outbound.write(content, outbound.voidPromise());
         unflushed = true;
+        if (last) {
+            // the request has ended: the response timeout runs from here, flushed or not (SPEC: from the request
+            // sent until the response headers). Started before the writability check: an endpoint that takes the
+            // request's end slowly and then never answers is a 504, not a client left waiting for good.
+            startResponseTimer();
+        }
         if (!outbound.isWritable()) {
             // over the high water mark: flush now; if the socket took it all, writability came back already
             flush();
@@ -220,11 +251,7 @@ final class Exchange implements ResponseDeadlines.Expiring {
                 return false;
             }
         }
-        if (last) {
-            startResponseTimer();
-            return false;
-        }
-        return outbound.isWritable();
+        return !last && outbound.isWritable();
     }
 
     private void startResponseTimer() {
@@ -260,11 +287,21 @@ final class Exchange implements ResponseDeadlines.Expiring {
 
     /**
      * The endpoint closed before any byte of the response. A kept-alive connection the endpoint closed while we
-     * reused it (the race of every HTTP/1.1 pool) is no failure of the request: one without a body is sent again,
-     * once, on a fresh connection to the same endpoint. Returns {@code false} when that does not apply (then 502).
+     * reused it (the race of every HTTP/1.1 pool) is no failure of the request: one without body bytes is sent
+     * again, once, on a fresh connection to the same endpoint, if its method is idempotent or its head was never
+     * written. Returns {@code false} when that does not apply (then 502).
      */
     boolean resendOnFreshConnection() {
         if (!reused || !requestEnded || bodyBytesSeen || responseStarted) {
+            return false;
+        }
+        // RFC 9110 9.2.2: a non-idempotent request the endpoint may have received is not retried automatically.
+        // A failed write of the head is different: a kept-alive connection taken from the pool has an empty send
+        // buffer, and a head (far below the socket buffer) goes to the kernel in one write, which takes all of it
+        // or fails with none of it sent (EPIPE/ECONNRESET on a reset connection, or a closed channel): nothing
+        // reached the endpoint, so any method may go again. A head larger than one write could be partly sent
+        // before a later write fails; that is accepted as the rare case (no body bytes were sent in any case).
+        if (!headWriteFailed && !IDEMPOTENT.contains(forwarded.method())) {
             return false;
         }
         cancelTimer();
@@ -273,8 +310,17 @@ final class Exchange implements ResponseDeadlines.Expiring {
         outboundHandler = null;
         reused = false;
         unsentHead = forwarded;
+        headWriteFailed = false;
         if (!(forwarded instanceof FullHttpRequest)) {
-            pending().add(LastHttpContent.EMPTY_LAST_CONTENT);
+            HttpHeaders t = trailers;
+            if (t == null) {
+                pending().add(LastHttpContent.EMPTY_LAST_CONTENT);
+            } else {
+                // a chunked request with trailers and no body bytes: the trailers go again too
+                LastHttpContent end = new DefaultLastHttpContent();
+                end.trailingHeaders().set(t);
+                pending().add(end);
+            }
         }
         connect(backend, false, true);
         return true;
