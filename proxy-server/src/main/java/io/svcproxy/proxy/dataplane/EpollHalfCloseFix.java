@@ -76,11 +76,12 @@ final class EpollHalfCloseFix implements IoHandlerFactory {
         }
 
         private void submitChanges() {
-            int n = changed.size();
-            if (n == 0) {
+            if (changed.isEmpty()) {
                 return;
             }
-            for (int i = 0; i < n; i++) {
+            // the size is read on every turn: a submit that fails closes its channel, and a close listener may queue
+            // another channel's change while this runs; it is submitted in this same pass, not cleared unsent
+            for (int i = 0; i < changed.size(); i++) {
                 changed.get(i).submitChange();
             }
             changed.clear();

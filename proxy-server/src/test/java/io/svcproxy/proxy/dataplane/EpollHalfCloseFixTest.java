@@ -8,6 +8,9 @@ import io.netty.channel.IoHandlerContext;
 import io.netty.channel.IoOps;
 import io.netty.channel.IoRegistration;
 import io.netty.channel.epoll.EpollIoOps;
+import io.svcproxy.proxy.fault.LogGuard;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -23,6 +26,8 @@ class EpollHalfCloseFixTest {
 
     /** What the stand-in handler saw, in order: "submit fd=N ops=V", "cancel fd=N", "wait". */
     private final List<String> calls = new ArrayList<>();
+    /** The fd whose next submit fails as a broken epoll_ctl would (-1: none). */
+    private int failingFd = -1;
     private final IoHandler handler = new EpollHalfCloseFix(executor -> new Recording()).newHandler(null);
     private final IoHandlerContext context = new IoHandlerContext() {
         @Override
@@ -103,6 +108,25 @@ class EpollHalfCloseFixTest {
         assertThat(calls).containsExactly(submit(12, EpollIoOps.NONE), submit(12, EpollIoOps.EPOLLRDHUP));
     }
 
+    @Test
+    void aChangeQueuedByACloseInTheTurnIsSubmittedInThatTurn() throws Exception {
+        IoRegistration[] other = new IoRegistration[1];
+        // closing fd 13 (its epoll_ctl failed) changes fd 14's set, as a close listener could
+        IoRegistration a = handler.register(new ClosingHandle(13, () -> other[0].submit(EpollIoOps.EPOLLIN)));
+        other[0] = handler.register(new Handle(14));
+        a.submit(IN_RDHUP);
+        other[0].submit(IN_RDHUP);
+        calls.clear();
+        a.submit(EpollIoOps.EPOLLIN);
+        failingFd = 13;
+        handler.run(context);
+        assertThat(calls).containsExactly(submit(13, EpollIoOps.EPOLLIN), submit(14, EpollIoOps.EPOLLIN), "wait");
+        assertThat(LogGuard.drain()).singleElement().asString().contains("epoll_ctl failed");
+        calls.clear();
+        handler.run(context);
+        assertThat(calls).containsExactly("wait");
+    }
+
     private static String submit(int fd, EpollIoOps ops) {
         return "submit fd=" + fd + " ops=" + ops.value();
     }
@@ -118,6 +142,18 @@ class EpollHalfCloseFixTest {
         }
     }
 
+    /** A handle that runs something when it is closed. */
+    private record ClosingHandle(int fd, Runnable onClose) implements IoHandle {
+        @Override
+        public void handle(IoRegistration registration, io.netty.channel.IoEvent ioEvent) {
+        }
+
+        @Override
+        public void close() {
+            onClose.run();
+        }
+    }
+
     /** Netty's epoll handler as far as the wrapper uses it: Pending, Added (ADD/MOD), Cancelled. */
     private final class Recording implements IoHandler {
         @Override
@@ -128,7 +164,7 @@ class EpollHalfCloseFixTest {
 
         @Override
         public IoRegistration register(IoHandle handle) {
-            int fd = ((Handle) handle).fd();
+            int fd = handle instanceof Handle h ? h.fd() : ((ClosingHandle) handle).fd();
             return new IoRegistration() {
                 private boolean added;
                 private boolean cancelled;
@@ -142,6 +178,10 @@ class EpollHalfCloseFixTest {
                 public long submit(IoOps ops) {
                     int value = ((EpollIoOps) ops).value();
                     calls.add("submit fd=" + fd + " ops=" + value);
+                    if (fd == failingFd) {
+                        failingFd = -1;
+                        throw new UncheckedIOException(new IOException("epoll_ctl(..) failed with error(-9)"));
+                    }
                     if (cancelled) {
                         return -1;
                     }
