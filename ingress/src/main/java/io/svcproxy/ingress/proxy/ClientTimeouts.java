@@ -24,7 +24,10 @@ import java.util.concurrent.TimeUnit;
  * are counted (ticks), and reads and writes note the tick they happened in instead of reading the clock: a request
  * costs a few field writes. The checks run with a fixed delay, so between the end of a tick and a check {@code n}
  * ticks later at least {@code n - 1} periods passed: a timeout fires after its value has passed, and no later than
- * one period past it, i.e. between its value and one and a half times it.
+ * one period past its value rounded up to whole periods: between its value and one and a half times it for a
+ * timeout that is a whole number of periods (the shorter one always is; the defaults, 30 s and 120 s, both are),
+ * up to nearly twice it for a longer timeout that is not (a request timeout of 30 s and an idle timeout of 31 s:
+ * the idle one fires between 45 and 60 s).
  * Runs on the connection's event loop: plain fields.
  */
 final class ClientTimeouts extends ChannelDuplexHandler {
