@@ -241,7 +241,7 @@ def jit_free_ticks(before, after):
 def measure(procs, row, target, opts, rundir, backend):
     t0 = time.monotonic()
     jar = opts.variants.get(target, opts.jar)
-    p = start_proxy(procs, target, rundir, jar, opts.java_opts)
+    p = start_proxy(procs, target, rundir, jar, opts.target_java_opts.get(target, opts.java_opts))
     res = {'row': row, 'target': target, 'startup_s': round(time.monotonic() - t0, 2)}
     try:
         run_load(procs, row, target, opts.warmup)   # warm-up, not measured
@@ -330,6 +330,9 @@ def main():
                                                                                  'svcproxy.jar')))
     ap.add_argument('--variant', action='append', default=[], metavar='NAME=JAR',
                     help='an svcproxy build to measure as target svcproxy-NAME (repeatable)')
+    ap.add_argument('--variant-opts', action='append', default=[], metavar='NAME=JAVA_OPTS',
+                    help='the --jar build with other JVM options (replacing the launcher\'s), as target svcproxy-NAME'
+                         ' (repeatable): an A/B of JVM options in one run')
     ap.add_argument('--out', default=os.path.join(HERE, 'results', 'ingress-' + time.strftime('%Y%m%d-%H%M%S')))
     opts = ap.parse_args()
     opts.out = os.path.abspath(opts.out)
@@ -344,6 +347,14 @@ def main():
         if not os.path.exists(jar):
             sys.exit(f'ingress bench: --variant {v}: no such jar')
         opts.variants['svcproxy-' + name] = os.path.abspath(jar)
+        targets.append('svcproxy-' + name)
+    opts.target_java_opts = {}   # target -> JAVA_OPTS, for the --variant-opts targets
+    for v in opts.variant_opts:
+        name, sep, jo = v.partition('=')
+        if not sep or not name:
+            sys.exit(f'ingress bench: --variant-opts {v} (expected: NAME=JAVA_OPTS)')
+        opts.variants['svcproxy-' + name] = os.path.abspath(opts.jar)
+        opts.target_java_opts['svcproxy-' + name] = jo
         targets.append('svcproxy-' + name)
     for r in rows:
         if r not in ROWS:
@@ -366,7 +377,8 @@ def main():
             if is_svcproxy(t):
                 # unmeasured: the launcher's first run with a jar and options writes its CDS archive on exit
                 bench.log(f'{t}: first start (writes the class-data-sharing archive)')
-                procs.stop(start_proxy(procs, t, rundir, opts.variants.get(t, opts.jar), opts.java_opts))
+                procs.stop(start_proxy(procs, t, rundir, opts.variants.get(t, opts.jar),
+                                       opts.target_java_opts.get(t, opts.java_opts)))
         for rep in range(opts.reps):
             order = targets[rep % len(targets):] + targets[:rep % len(targets)]
             for row in rows:
