@@ -173,9 +173,10 @@ final class Exchange implements ResponseDeadlines.Expiring {
         HttpRequest head = unsentHead;
         if (head != null) {
             unsentHead = null;
-            if (reused) {
-                // whether the endpoint can have received the head decides a resend (see resendOnFreshConnection);
-                // a failed write is reported before the connection's channelInactive
+            if (reused && !IDEMPOTENT.contains(forwarded.method())) {
+                // whether the endpoint can have received the head decides a resend of a non-idempotent request
+                // (see resendOnFreshConnection; an idempotent one goes again either way, so its head needs no
+                // future); a failed write is reported before the connection's channelInactive
                 ch.write(head).addListener((ChannelFuture f) -> {
                     if (!f.isSuccess() && outbound == f.channel()) {
                         headWriteFailed = true;
