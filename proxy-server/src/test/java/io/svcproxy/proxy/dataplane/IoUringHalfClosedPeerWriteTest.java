@@ -26,7 +26,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -70,10 +69,15 @@ class IoUringHalfClosedPeerWriteTest {
         assertThat(writeSlowlyRead(false)).isEqualTo(TOTAL);
     }
 
-    @Disabled("Netty 4.2.18 io_uring: POLLOUT lost on a half-closed peer (class comment); stalls every run")
+    /**
+     * The record of Netty's defect, run on every build: the write toward a slow reader that half-closed first stops
+     * short, every run. The day this fails, the Netty in use delivers the whole write: then the {@code @Disabled}
+     * io_uring relay tests (IoUringRelayTortureTest, IoUringRelayIntegrityTest) are to be run again, and
+     * {@code proxy.transport: auto} reconsidered (it stays epoll because of this).
+     */
     @Test
-    void writeTowardASlowReaderThatHalfClosedFirstArrivesWhole() throws Exception {
-        assertThat(writeSlowlyRead(true)).isEqualTo(TOTAL);
+    void nettysIoUringStillStallsAWriteTowardASlowReaderThatHalfClosedFirst() throws Exception {
+        assertThat(writeSlowlyRead(true)).isLessThan(TOTAL);
     }
 
     /** Returns the bytes the peer received before the end of stream or 5 s without a byte. */
