@@ -281,6 +281,14 @@ final class Exchange implements ResponseDeadlines.Expiring {
         cancelTimer();
     }
 
+    /**
+     * The response's head was read but is not relayed (its body failed in the same read): the proxy may still
+     * answer with a status of its own. The response timer stays stopped; the exchange is failed next.
+     */
+    void responseNotRelayed() {
+        responseStarted = false;
+    }
+
     /** Whether the request waits for its response headers (the response timer runs). */
     boolean awaitingResponse() {
         return requestEnded && !responseStarted;

@@ -100,11 +100,17 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
                 return;
             }
             int code = response.status().code();
-            if (code == 101 && ex.upgrade) {
+            if (code == 101) {
                 ReferenceCountUtil.release(msg);
                 ended = true;
-                ex.responseStarted();
-                ex.frontend.upgraded(ex, response);
+                if (ex.upgrade) {
+                    ex.responseStarted();
+                    ex.frontend.upgraded(ex, response);
+                } else {
+                    // a switch the request did not offer (the proxy forwards no Upgrade but WebSocket's; RFC 9110
+                    // 15.2.2): the decoder passes what follows as raw bytes, dropped above; the connection closes
+                    ex.frontend.failExchange(ex, HttpResponseStatus.BAD_GATEWAY);
+                }
                 return;
             }
             if (code >= 100 && code < 200) {
@@ -144,6 +150,11 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
             unflushed = ex.frontend;
         }
         if (msg instanceof HttpContent content) {
+            if (content.decoderResult().isFailure()) {
+                content.release();
+                malformedBody(ex);
+                return;
+            }
             if (interim) {
                 content.release(); // the end of the 1xx, not of the response
                 interim = false;
@@ -179,7 +190,29 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
                     ctx.channel().config().setAutoRead(false);
                 }
             }
+        } else if (!(msg instanceof HttpResponse)) {
+            // raw bytes: none should come while a request is bound (after a 101 the handler is a Tunnel or ended)
+            ReferenceCountUtil.release(msg);
         }
+    }
+
+    /**
+     * The decoder failed inside the response's body (a malformed chunk: its last part carries the failure, and the
+     * decoder reads nothing more on this connection). The connection closes, never pooled; the client's response
+     * is aborted: a 502 if its head was not written yet, else the client's connection closes short of the body's
+     * end (an HTTP/2 stream is reset), so that the client sees the truncation.
+     */
+    private void malformedBody(Exchange ex) {
+        ended = true;
+        reusable = false;
+        IngressFrontendHandler.ACCESS_LOG.debug("Malformed response body endpoint={}", endpoint);
+        if (head != null) {
+            head = null; // nothing of this response was written: the client gets the proxy's 502 instead
+            ex.responseNotRelayed();
+        } else {
+            flush(); // the parts before the failure, then the truncation
+        }
+        ex.frontend.failExchange(ex, HttpResponseStatus.BAD_GATEWAY);
     }
 
     /** One flush towards the client per read loop of the endpoint's connection. */

@@ -218,6 +218,11 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
     }
 
     private void onContent(HttpContent content) {
+        if (content.decoderResult().isFailure()) {
+            content.release();
+            malformedBody();
+            return;
+        }
         boolean last = content instanceof LastHttpContent;
         Exchange ex = exchange;
         if (discarding || ex == null || ex.requestEnded) {
@@ -231,6 +236,30 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
         if (last ? ex.upgrade : !more) {
             inbound.config().setAutoRead(false);
         }
+    }
+
+    /**
+     * The decoder failed inside a request's body (a malformed chunk; it reads nothing more of this connection). The
+     * request is not completed towards the endpoint (its connection closes), the client gets a 400 if no response
+     * to it started, and its connection closes.
+     */
+    private void malformedBody() {
+        Exchange ex = exchange;
+        exchange = null;
+        discarding = false;
+        inbound.config().setAutoRead(false);
+        if (ex == null) {
+            // the proxy answered the request itself already: closed behind that answer
+            inbound.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            return;
+        }
+        ex.abort();
+        if (ex.responseStarted) {
+            inbound.close();
+            return;
+        }
+        logAccess(ex.request, HttpResponseStatus.BAD_REQUEST.code(), ex.route, ex.backend, true);
+        writeStatus(HttpResponseStatus.BAD_REQUEST, false);
     }
 
     @Override
@@ -440,9 +469,12 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        // a failed read or write (the responses' writes have no futures: their failures come here) leaves the
+        // connection in no state to go on: it closes either way, and an exception that is not the network's goes
+        // on to be logged
+        ctx.close();
         if (cause instanceof java.io.IOException) {
             ACCESS_LOG.debug("Client connection failed client={} cause={}", inbound.remoteAddress(), cause.toString());
-            ctx.close();
             return;
         }
         ctx.fireExceptionCaught(cause);
