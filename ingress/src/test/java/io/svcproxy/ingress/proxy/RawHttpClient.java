@@ -106,6 +106,15 @@ final class RawHttpClient implements Closeable {
         return new long[] {total, sum};
     }
 
+    /** One byte of the connection (after an upgrade, say). */
+    int readByte() throws IOException {
+        int c = in.read();
+        if (c < 0) {
+            throw new IOException("connection closed");
+        }
+        return c;
+    }
+
     String line() throws IOException {
         StringBuilder sb = new StringBuilder();
         int c;
