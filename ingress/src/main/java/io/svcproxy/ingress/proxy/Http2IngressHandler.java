@@ -153,6 +153,23 @@ final class Http2IngressHandler extends Http2ConnectionHandler {
         }
     }
 
+    /**
+     * What the connection's streams hold of their request bodies: bytes read and not yet written to an endpoint,
+     * and what the endpoint connections have not sent yet (Netty's count, which adds its per-write overhead).
+     * Bounded by the streams' windows, whatever the size of the client's DATA frames. For tests; on the event loop.
+     */
+    long requestBytesHeld() throws Http2Exception {
+        long[] sum = new long[1];
+        connection().forEachActiveStream(stream -> {
+            Http2StreamFrontend f = stream.getProperty(frontendKey);
+            if (f != null) {
+                sum[0] += f.requestBytesHeld();
+            }
+            return true;
+        });
+        return sum[0];
+    }
+
     /** Flushes {@code ex}'s endpoint connection at the end of this connection's read loop. */
     void flushAtReadComplete(Exchange ex) {
         unflushed.add(ex);

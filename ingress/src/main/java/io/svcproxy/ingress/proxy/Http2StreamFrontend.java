@@ -5,6 +5,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpContent;
@@ -38,7 +39,8 @@ import java.nio.charset.StandardCharsets;
  * HTTP/1.1 request (Netty's {@link HttpConversionUtil}), routed and relayed by an {@link Exchange} to an endpoint
  * the Service port's scheduler picks for this stream; its DATA frames follow as the request body, and their bytes go
  * back to the client's flow-control window only once the endpoint's connection takes them (so a stream holds at
- * most its window, never a whole body). The response is written back as HEADERS and DATA frames; the endpoint's
+ * most its window, never a whole body). While that connection takes no more, the frames' bytes are copied into one
+ * buffer, so what a stream holds is counted in bytes, whatever the size of the client's frames. The response is written back as HEADERS and DATA frames; the endpoint's
  * connection is read only while the stream's window and the client's socket take more. The proxy's own statuses
  * (400, 404, 431, 502, 503, 504) end the stream, never the connection; a client's RST_STREAM gives the endpoint
  * connection up.
@@ -55,6 +57,13 @@ final class Http2StreamFrontend implements Frontend {
     private long startNanos;
     /** Request body bytes read but not yet given back to the client's window: the endpoint did not take them yet. */
     private int held;
+    /**
+     * Request body bytes read while the endpoint's connection took no more (over its high water mark, or not
+     * connected yet), copied into one buffer; {@code null} when there are none. Sent when it takes more again.
+     */
+    private ByteBuf queued;
+    /** The request's end (with trailers, if any), read behind {@link #queued} bytes; {@code null} until then. */
+    private LastHttpContent queuedEnd;
     /** The request is answered (or given up): body parts still arriving are dropped. */
     private boolean discarding;
     /** The response's last part was written: its write's listener reports the end, even if the stream closes first. */
@@ -126,25 +135,45 @@ final class Http2StreamFrontend implements Frontend {
         connection.flushAtReadComplete(ex);
     }
 
-    /** A DATA frame of the request body; returns the bytes given back to the client's window now. */
+    /**
+     * A DATA frame of the request body; returns the bytes given back to the client's window now. A frame goes to
+     * the endpoint's connection as it is only while that connection takes more; otherwise its bytes are copied into
+     * {@link #queued}, so what the stream holds is its window's bytes, never one object per frame (a client could
+     * send a whole window as 1-byte frames, each costing hundreds of bytes as a message of its own).
+     */
     int onData(ByteBuf data, int padding, boolean endOfStream) {
         int bytes = data.readableBytes() + padding;
         Exchange ex = exchange;
         if (discarding || ex == null || ex.requestEnded) {
             return bytes;
         }
-        HttpContent part = endOfStream ? new DefaultLastHttpContent(data.retain())
-                : new DefaultHttpContent(data.retain());
-        boolean more = ex.send(part);
-        connection.flushAtReadComplete(ex);
-        if (more || endOfStream) {
-            return bytes;
+        if (queued == null && queuedEnd == null && ex.outbound != null && ex.outbound.isWritable()) {
+            HttpContent part = endOfStream ? new DefaultLastHttpContent(data.retain())
+                    : new DefaultHttpContent(data.retain());
+            boolean more = ex.send(part);
+            connection.flushAtReadComplete(ex);
+            if (more || endOfStream) {
+                return bytes;
+            }
+            held += bytes; // given back in readRequestBody or outboundWritable
+            return 0;
         }
-        held += bytes; // given back in readRequestBody or outboundWritable
+        if (data.isReadable()) {
+            ByteBuf q = queued;
+            if (q == null) {
+                queued = q = connection.context().alloc().buffer(Math.max(data.readableBytes(), 1024));
+            }
+            q.writeBytes(data);
+        }
+        if (endOfStream) {
+            queuedEnd = LastHttpContent.EMPTY_LAST_CONTENT;
+            return bytes; // the stream's last frame: its window no longer matters
+        }
+        held += bytes;
         return 0;
     }
 
-    /** Trailers end the request body. */
+    /** Trailers end the request body (behind the body bytes still held, if any). */
     void onTrailers(Http2Headers headers) {
         Exchange ex = exchange;
         if (discarding || ex == null || ex.requestEnded) {
@@ -156,6 +185,10 @@ final class Http2StreamFrontend implements Frontend {
                     HttpVersion.HTTP_1_1, true, true);
         } catch (Http2Exception e) {
             failExchange(ex, HttpResponseStatus.BAD_REQUEST);
+            return;
+        }
+        if (queued != null) {
+            queuedEnd = last;
             return;
         }
         ex.send(last);
@@ -176,6 +209,7 @@ final class Http2StreamFrontend implements Frontend {
         closed = true;
         discarding = true;
         held = 0; // the flow controller gives a closed stream's bytes back itself
+        dropQueued();
         Exchange ex = exchange;
         if (ex != null && !responseWritten) {
             exchange = null;
@@ -249,7 +283,10 @@ final class Http2StreamFrontend implements Frontend {
 
     @Override
     public void readRequestBody() {
-        giveBackHeld();
+        Exchange ex = exchange;
+        if (ex != null && sendQueued(ex)) {
+            giveBackHeld();
+        }
     }
 
     @Override
@@ -263,6 +300,7 @@ final class Http2StreamFrontend implements Frontend {
             return;
         }
         exchange = null;
+        dropQueued();
         ex.complete();
         logAccess(status, ex.route, ex.backend, true);
         if (!ex.requestEnded && !closed) {
@@ -281,6 +319,7 @@ final class Http2StreamFrontend implements Frontend {
             return;
         }
         exchange = null;
+        dropQueued();
         ex.abort();
         if (ex.responseStarted) {
             // the endpoint failed mid-response: the client learns it from the reset, the connection goes on
@@ -304,14 +343,62 @@ final class Http2StreamFrontend implements Frontend {
 
     @Override
     public void outboundWritable(Exchange ex, boolean writable) {
-        if (exchange == ex && writable) {
+        if (exchange == ex && writable && sendQueued(ex)) {
             giveBackHeld();
         }
+    }
+
+    /**
+     * Sends the body bytes held in {@link #queued} (and the request's end behind them) to the endpoint's connection,
+     * which takes more now, and flushes them; returns whether it still takes more (then the held window goes back).
+     */
+    private boolean sendQueued(Exchange ex) {
+        ByteBuf q = queued;
+        LastHttpContent end = queuedEnd;
+        if (q == null && end == null) {
+            return true;
+        }
+        queued = null;
+        queuedEnd = null;
+        boolean more;
+        if (end == null) {
+            more = ex.send(new DefaultHttpContent(q));
+        } else if (q == null) {
+            more = ex.send(end);
+        } else if (end.trailingHeaders().isEmpty()) {
+            more = ex.send(new DefaultLastHttpContent(q));
+        } else {
+            more = ex.send(new DefaultLastHttpContent(q, end.trailingHeaders()));
+        }
+        ex.flush();
+        return more || end != null;
+    }
+
+    private void dropQueued() {
+        ByteBuf q = queued;
+        if (q != null) {
+            queued = null;
+            q.release();
+        }
+        queuedEnd = null; // an empty buffer and trailers: nothing to release
     }
 
     @Override
     public void upgraded(Exchange ex, HttpResponse switching) {
         throw new IllegalStateException("101 on an HTTP/2 stream: only HTTP/1.1 requests are upgraded");
+    }
+
+    /** See {@link Http2IngressHandler#requestBytesHeld}. */
+    long requestBytesHeld() {
+        long n = queued == null ? 0 : queued.capacity();
+        Exchange ex = exchange;
+        if (ex != null && ex.outbound != null) {
+            ChannelOutboundBuffer pending = ex.outbound.unsafe().outboundBuffer();
+            if (pending != null) {
+                n += pending.totalPendingWriteBytes();
+            }
+        }
+        return n;
     }
 
     /** The request body bytes the endpoint took go back to the client's window. */
@@ -331,6 +418,7 @@ final class Http2StreamFrontend implements Frontend {
 
     private void writeStatus(HttpResponseStatus status) {
         discarding = true;
+        dropQueued();
         giveBackHeld();
         if (closed) {
             return;

@@ -39,13 +39,7 @@ import io.svcproxy.ingress.routing.IngressRules.Rule;
 import io.svcproxy.ingress.routing.PathType;
 import io.svcproxy.ingress.routing.Router;
 import io.svcproxy.ingress.routing.RoutingTable;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Duration;
@@ -54,9 +48,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -229,100 +221,6 @@ class Http2FlowLimitsTest {
                         });
             }
             stream.flush();
-        }
-    }
-
-    /**
-     * Answers every request (Content-Length bodies) with the SHA-256 of its body, but reads no body and answers no
-     * request before {@link #open}; its sockets' receive buffers are small, so what it holds unread is little.
-     */
-    private static final class GatedEndpoint implements AutoCloseable {
-        final AtomicInteger heads = new AtomicInteger();
-        final AtomicLong bodyBytes = new AtomicLong();
-        private final CountDownLatch gate = new CountDownLatch(1);
-        private final ServerSocket server;
-
-        GatedEndpoint(String ip) throws IOException {
-            server = new ServerSocket();
-            server.setReceiveBufferSize(64 * 1024);
-            server.bind(new InetSocketAddress(InetAddress.getByName(ip), 0), 300);
-            Thread acceptor = new Thread(() -> {
-                while (!server.isClosed()) {
-                    try {
-                        Socket s = server.accept();
-                        Thread t = new Thread(() -> serve(s));
-                        t.setDaemon(true);
-                        t.start();
-                    } catch (IOException e) {
-                        return;
-                    }
-                }
-            });
-            acceptor.setDaemon(true);
-            acceptor.start();
-        }
-
-        InetSocketAddress address() {
-            return (InetSocketAddress) server.getLocalSocketAddress();
-        }
-
-        void open() {
-            gate.countDown();
-        }
-
-        private void serve(Socket s) {
-            try (s) {
-                InputStream in = s.getInputStream();
-                OutputStream out = s.getOutputStream();
-                while (true) {
-                    long length = 0;
-                    StringBuilder line = new StringBuilder();
-                    boolean any = false;
-                    for (int c; (c = in.read()) >= 0; ) {
-                        any = true;
-                        if (c != '\n') {
-                            line.append((char) c);
-                            continue;
-                        }
-                        String l = line.toString().trim();
-                        line.setLength(0);
-                        if (l.isEmpty()) {
-                            break;
-                        }
-                        if (l.toLowerCase().startsWith("content-length:")) {
-                            length = Long.parseLong(l.substring(15).trim());
-                        }
-                    }
-                    if (!any) {
-                        return;
-                    }
-                    heads.incrementAndGet();
-                    gate.await();
-                    MessageDigest sha = TestEndpoints.sha256();
-                    byte[] buf = new byte[65536];
-                    for (long left = length; left > 0; ) {
-                        int n = in.read(buf, 0, (int) Math.min(buf.length, left));
-                        if (n < 0) {
-                            return;
-                        }
-                        sha.update(buf, 0, n);
-                        bodyBytes.addAndGet(n);
-                        left -= n;
-                    }
-                    byte[] body = HexFormat.of().formatHex(sha.digest()).getBytes(StandardCharsets.US_ASCII);
-                    out.write(("HTTP/1.1 200 OK\r\nContent-Length: " + body.length + "\r\n\r\n")
-                            .getBytes(StandardCharsets.US_ASCII));
-                    out.write(body);
-                    out.flush();
-                }
-            } catch (IOException | InterruptedException e) {
-                // the proxy closed the connection, or the test ended
-            }
-        }
-
-        @Override
-        public void close() throws IOException {
-            server.close();
         }
     }
 

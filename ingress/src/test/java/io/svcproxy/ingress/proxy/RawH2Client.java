@@ -25,6 +25,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * An HTTP/2 client at the frame level, for what a well-behaved client library will not do: open more streams than
@@ -51,6 +52,10 @@ final class RawH2Client implements AutoCloseable {
     private final Map<Integer, BlockingQueue<Frame>> streams = new ConcurrentHashMap<>();
     private final CompletableFuture<Http2Settings> serverSettings = new CompletableFuture<>();
     private final CompletableFuture<Long> goAway = new CompletableFuture<>();
+    private final AtomicLong pings = new AtomicLong();
+    /** WINDOW_UPDATE increments the server sent, by stream (0: the connection); guarded by itself. */
+    private final Map<Integer, Long> windowIncrements = new java.util.HashMap<>();
+    private final Map<Long, CompletableFuture<Void>> pingAcks = new ConcurrentHashMap<>();
     private final Channel channel;
     private volatile ChannelHandlerContext ctx;
 
@@ -85,6 +90,68 @@ final class RawH2Client implements AutoCloseable {
 
     void data(int streamId, byte[] bytes, boolean endStream) {
         run(c -> writer.writeData(c, streamId, Unpooled.wrappedBuffer(bytes), 0, endStream, c.newPromise()));
+    }
+
+    /**
+     * Sends {@code bytes} as DATA frames of {@code frameSize} bytes each (the last one ending the stream if
+     * {@code endStream}), flushed every 1,024 frames; returns once they are all written to the socket.
+     */
+    void dataInFrames(int streamId, byte[] bytes, int frameSize, boolean endStream) throws Exception {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        channel.eventLoop().execute(() -> {
+            ChannelHandlerContext c = ctx;
+            int frames = 0;
+            for (int off = 0; off < bytes.length; off += frameSize) {
+                int len = Math.min(frameSize, bytes.length - off);
+                boolean last = endStream && off + len == bytes.length;
+                writer.writeData(c, streamId, Unpooled.wrappedBuffer(bytes, off, len), 0, last, c.newPromise());
+                if (++frames % 1024 == 0) {
+                    c.flush();
+                }
+            }
+            c.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(f -> {
+                if (f.isSuccess()) {
+                    done.complete(null);
+                } else {
+                    done.completeExceptionally(f.cause());
+                }
+            });
+        });
+        done.get(120, TimeUnit.SECONDS);
+    }
+
+    /**
+     * Sends a PING and waits for its acknowledgement: the server has read every frame sent before it (a server
+     * acknowledges a PING as it reads it, in order).
+     */
+    void ping() throws Exception {
+        long payload = pings.incrementAndGet();
+        CompletableFuture<Void> ack = new CompletableFuture<>();
+        pingAcks.put(payload, ack);
+        run(c -> writer.writePing(c, false, payload, c.newPromise()));
+        ack.get(60, TimeUnit.SECONDS);
+    }
+
+    /** The sum of the WINDOW_UPDATE increments the server sent for {@code streamId} so far. */
+    long windowIncrements(int streamId) {
+        synchronized (windowIncrements) {
+            return windowIncrements.getOrDefault(streamId, 0L);
+        }
+    }
+
+    /** Waits until the server gave {@code streamId} at least {@code bytes} of window back; false after the timeout. */
+    boolean awaitWindowIncrements(int streamId, long bytes, long timeoutMillis) throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMillis);
+        synchronized (windowIncrements) {
+            while (windowIncrements.getOrDefault(streamId, 0L) < bytes) {
+                long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+                if (left <= 0) {
+                    return false;
+                }
+                windowIncrements.wait(left);
+            }
+            return true;
+        }
     }
 
     /** The next frame the server sent on {@code streamId}, waiting at most 20 s. */
@@ -175,6 +242,22 @@ final class RawH2Client implements AutoCloseable {
             @Override
             public void onRstStreamRead(ChannelHandlerContext c, int streamId, long errorCode) {
                 queue(streamId).add(new Reset(streamId, errorCode));
+            }
+
+            @Override
+            public void onWindowUpdateRead(ChannelHandlerContext c, int streamId, int windowSizeIncrement) {
+                synchronized (windowIncrements) {
+                    windowIncrements.merge(streamId, (long) windowSizeIncrement, Long::sum);
+                    windowIncrements.notifyAll();
+                }
+            }
+
+            @Override
+            public void onPingAckRead(ChannelHandlerContext c, long data) {
+                CompletableFuture<Void> ack = pingAcks.remove(data);
+                if (ack != null) {
+                    ack.complete(null);
+                }
             }
 
             @Override
