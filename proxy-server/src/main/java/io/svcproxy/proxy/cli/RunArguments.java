@@ -7,6 +7,7 @@ import java.io.PrintWriter;
 import java.lang.management.ManagementFactory;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
+import java.util.concurrent.CountDownLatch;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -78,16 +79,29 @@ public final class RunArguments {
     }
 
     /**
-     * Initialises, on a thread of its own, what the proxy's start needs later and does not depend on the config:
-     * Netty's native epoll transport (its library copied out of the jar and loaded, the platform probed), Netty's
-     * default buffer allocator, the JDK's linking of record methods and the JVM's management beans (the
-     * file-descriptor guard reads the limit through them), while this thread reads and checks the config
-     * (docs/performance.md, "Issue 15, round 3" and "round 4"). Class initialisation is thread-safe: the main thread
-     * waits for a class the warm-up is still initialising. Nothing is started: the transport is still chosen by
-     * {@code Transport.select()}.
+     * Starts, on a thread of its own, what the proxy's start needs later and does not depend on the config, while
+     * this thread reads and checks the config (docs/performance.md, "Issue 15, round 3", "round 4" and "round 6"):
+     * first the logging (SLF4J and Logback, the log level given, the time zone of the log lines), then, once the
+     * returned latch is released, Netty's native epoll transport (its library copied out of the jar and loaded, the
+     * platform probed) and default buffer allocator, which log through it, the JDK's linking of record methods and
+     * the JVM's management beans (the file-descriptor guard reads the limit through them). Class initialisation is
+     * thread-safe: the main thread waits for a class the warm-up is still initialising. Nothing is started: the
+     * transport is still chosen by {@code Transport.select()}.
+     *
+     * <p>The main thread must not log until the latch is released: a logger asked for while SLF4J initialises on
+     * another thread is a substitute that queues its events. The config is read without logging.
      */
-    private static void warmUp() {
+    private CountDownLatch warmUp() {
+        CountDownLatch logging = new CountDownLatch(1);
         Thread warmUp = new Thread(() -> {
+            try {
+                LoggerFactory.getILoggerFactory(); // Logback first: the rest logs through it
+                if (logLevel != null) {
+                    Logging.setLevel(logLevel);
+                }
+            } finally {
+                logging.countDown();
+            }
             if (!"nio".equalsIgnoreCase(System.getProperty("svcproxy.transport", "").trim())) {
                 Epoll.isAvailable();
             }
@@ -97,6 +111,7 @@ public final class RunArguments {
         }, "svcproxy-warmup");
         warmUp.setDaemon(true);
         warmUp.start();
+        return logging;
     }
 
     /**
@@ -115,12 +130,15 @@ public final class RunArguments {
     /** Runs the proxy as {@code run} does and returns the exit code; failures are reported as picocli's are. */
     public int execute(PrintWriter out, PrintWriter err) {
         try {
-            LoggerFactory.getILoggerFactory(); // Logback first, here: the warm-up's Netty logs through it
-            warmUp();
-            if (logLevel != null) {
-                Logging.setLevel(logLevel);
-            }
-            return RunCommand.run(config, out, err);
+            CountDownLatch logging = warmUp();
+            return RunCommand.run(config, out, err, () -> {
+                try {
+                    logging.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                LoggerFactory.getILoggerFactory(); // rethrows what failed on the warm-up thread, if anything
+            });
         } catch (Exception e) {
             return ExitCodes.ofFailure(e, err);
         }

@@ -30,15 +30,21 @@ final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        return run(config, spec.commandLine().getOut(), spec.commandLine().getErr());
+        return run(config, spec.commandLine().getOut(), spec.commandLine().getErr(), () -> { });
     }
 
-    /** Runs {@code file}, or without one {@code ./svcproxy.yaml} or the demo; returns the exit code. */
-    static int run(Path file, PrintWriter out, PrintWriter err) throws InterruptedException {
+    /**
+     * Runs {@code file}, or without one {@code ./svcproxy.yaml} or the demo; returns the exit code.
+     *
+     * @param configRead runs once the config is read and valid, before anything that logs (the demo: before it
+     *                   starts)
+     */
+    static int run(Path file, PrintWriter out, PrintWriter err, Runnable configRead) throws InterruptedException {
         if (file == null) {
             if (!Files.exists(DEFAULT_CONFIG)) {
                 err.println("No --config given and no ./svcproxy.yaml: running the demo.");
                 err.flush();
+                configRead.run();
                 return new DemoCommand().serve(out, err);
             }
             file = DEFAULT_CONFIG;
@@ -47,6 +53,7 @@ final class RunCommand implements Callable<Integer> {
         if (loaded == null) {
             return ExitCodes.INVALID;
         }
+        configRead.run();
         return serve(loaded, err, () -> { });
     }
 

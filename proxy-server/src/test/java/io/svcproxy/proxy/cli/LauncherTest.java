@@ -84,11 +84,12 @@ class LauncherTest {
         List<String> first = launch(java, Map.of(), "run", "--config", "a.yaml");
         assertThat(first).startsWith("MALLOC_ARENA_MAX=2", "-XX:+UseSerialGC", "-Xms8m", "-Xmn6m", "-XX:-UsePerfData",
                 "-XX:TrimNativeHeapInterval=1000", "-XX:CompileThresholdScaling=3");
-        assertThat(first).endsWith("-jar", jar.toString(), "run", "--config", "a.yaml");
+        assertThat(first).endsWith("-cp", jar.toString(), "io.svcproxy.proxy.Main", "run", "--config", "a.yaml");
         String writing = option(first, "-XX:ArchiveClassesAtExit=");
         assertThat(writing).matches(".*/svcproxy-\\d+\\.jsa\\.tmp\\.\\d+");
         assertThat(option(first, "-XX:SharedArchiveFile=")).isNull();
         assertThat(first).doesNotContain("--sun-misc-unsafe-memory-access=allow"); // not an option of Java 17
+        assertThat(first).doesNotContain("--enable-native-access=ALL-UNNAMED"); // no warning to silence on 17
 
         Files.writeString(Path.of(writing), "archive"); // what the JVM writes as it exits
         List<String> second = launch(java, Map.of(), "run");
@@ -105,6 +106,9 @@ class LauncherTest {
         String writing = option(first, "-XX:AOTCacheOutput=");
         assertThat(writing).matches(".*/svcproxy-\\d+\\.aot\\.tmp\\.\\d+");
         assertThat(first).contains("-Xlog:aot=off", "--sun-misc-unsafe-memory-access=allow");
+        // the manifest's Enable-Native-Access is read only with -jar: the launcher names the main class instead
+        assertThat(first).contains("--enable-native-access=ALL-UNNAMED")
+                .endsWith("-cp", jar.toString(), "io.svcproxy.proxy.Main");
 
         Files.writeString(Path.of(writing), "cache");
         Files.writeString(Path.of(writing + ".config"), "left by a killed training run");
@@ -143,6 +147,7 @@ class LauncherTest {
     void emptyJavaOptsAndNoCdsPassNothingButTheJar() throws Exception {
         List<String> args = launch(runtime("17.0.15"), Map.of("JAVA_OPTS", "", "SVCPROXY_NO_CDS", "1",
                 "MALLOC_ARENA_MAX", "4"), "version");
-        assertThat(args).containsExactly("MALLOC_ARENA_MAX=4", "-jar", jar.toString(), "version");
+        assertThat(args).containsExactly("MALLOC_ARENA_MAX=4", "-cp", jar.toString(), "io.svcproxy.proxy.Main",
+                "version");
     }
 }

@@ -123,6 +123,36 @@ class ProcessTest {
     }
 
     @Test
+    void aLogLevelGivenOnTheCommandLineHoldsFromTheFirstLine() throws Exception {
+        // the warm-up thread sets up the logging and the level while the main thread reads the config: nothing may
+        // be logged at the default level before the level given is in force
+        Path config = dir.resolve("svcproxy.yaml");
+        Files.writeString(config, """
+                proxy: {admin: off}
+                services:
+                  - name: web
+                    clusterIP: 127.0.10.141
+                    ports: [{port: 18084}]
+                    endpoints: [{ip: 127.0.0.11, port: 9}]
+                """);
+        try (SvcproxyProcess p = SvcproxyProcess.startWithTheJarsClassPath(dir, "run", "--log-level", "warn",
+                "--config", config.toString())) {
+            await().atMost(Duration.ofSeconds(30)).until(() -> accepts("127.0.10.141", 18084) || !p.isAlive());
+            assertThat(p.isAlive()).as(p.output()).isTrue();
+            p.terminate();
+            assertThat(p.waitFor(15)).as(p.output()).isZero();
+            assertThat(p.stderr()).as(p.output()).doesNotContain(" INFO ");
+        }
+        try (SvcproxyProcess p = SvcproxyProcess.startWithTheJarsClassPath(dir, "run", "--config",
+                config.toString(), "--log-level", "debug")) {
+            await().atMost(Duration.ofSeconds(30)).until(() -> p.stderr().contains("Serving") || !p.isAlive());
+            p.terminate();
+            assertThat(p.waitFor(15)).as(p.output()).isZero();
+            assertThat(p.stderr()).as(p.output()).contains(" INFO  ListenerManager - Data plane started");
+        }
+    }
+
+    @Test
     void drainTimeoutClosesConnectionsThatOutstayIt() throws Exception {
         try (TestBackend echo = TestBackend.start(new InetSocketAddress("127.0.0.11", 0), "echo", Mode.ECHO)) {
             Path config = dir.resolve("svcproxy.yaml");
