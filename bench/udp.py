@@ -18,7 +18,7 @@ svcproxy is started the way users start it: the launcher, ./svcproxy run --confi
 processes, after a warm-up of WARMUP_S seconds each: an A/B of warm processes, paired by repetition against
 svcproxy-A in the report; --flows 0 leaves out the RSS phase; --profile attaches async-profiler (as bench/profile.sh) to each svcproxy
 during its measured window and writes flame graphs of its CPU (or, with alloc, its allocations) into the output
-folder.
+folder; CPU samples are split per thread (the first frame names it: event loops, JIT compiler threads...).
 """
 import argparse
 import glob
@@ -172,7 +172,7 @@ def measure_running(procs, target, p, ip, port, seconds, qfile, rep, warmup):
     dnsperf(procs, ip, port, warmup, qfile)  # warm-up, not measured
     profiled = PROFILE and target.startswith('svcproxy')
     if profiled:
-        profiler(p, 'start,event=itimer,interval=997us' if PROFILE['event'] == 'cpu' else 'start,event=alloc')
+        profiler(p, 'start,event=itimer,interval=997us,threads' if PROFILE['event'] == 'cpu' else 'start,event=alloc')
     load0 = os.getloadavg()[0]
     cpu0 = bench.group_cpu_ticks(p.pid) if p else 0
     qps, lat, completed = dnsperf(procs, ip, port, seconds, qfile)
