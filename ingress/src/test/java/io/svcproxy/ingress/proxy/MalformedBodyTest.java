@@ -7,6 +7,7 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.svcproxy.ingress.IngressMetrics;
 import io.svcproxy.ingress.ServiceBackend;
 import io.svcproxy.ingress.routing.IngressRules;
@@ -30,8 +31,9 @@ import org.junit.jupiter.api.Timeout;
  * A malformed chunk in a body (Netty's decoder passes it on as a last part with a failed result and reads nothing
  * more of that connection): from an endpoint, the endpoint's connection is closed, never pooled, and the client's
  * response is aborted (a 502 if nothing of it was written, else the client's connection closes short of the body's
- * end); from a client, the request is not completed towards the endpoint, the client gets a 400 and its connection
- * closes. On 127.0.0.164 (listener), 127.0.0.165 (scripted endpoint) and 127.0.0.166 (raw endpoint).
+ * end; an HTTP/2 client's stream is reset); from a client, the request is not completed towards the endpoint, the
+ * client gets a 400 and its connection closes. On 127.0.0.164 (listener), 127.0.0.165 (scripted endpoint) and
+ * 127.0.0.166 (raw endpoint).
  */
 @Timeout(60)
 class MalformedBodyTest {
@@ -115,6 +117,38 @@ class MalformedBodyTest {
             assertThat(next.status()).isEqualTo(200);
             assertThat(next.text()).isEqualTo("ok");
             assertThat(scripted.requests.poll(10, TimeUnit.SECONDS)).isEqualTo("2 GET /next HTTP/1.1");
+        }
+    }
+
+    @Test
+    void overHttp2AnEndpointsMalformedChunkResetsTheStreamAndTheConnectionGoesOn() throws Exception {
+        RawH2Client h2 = RawH2Client.connect(group, ingress.localAddress());
+        try {
+            h2.headers(1, new DefaultHttp2Headers().method("GET").scheme("http").authority("any").path("/split"),
+                    true);
+            List<RawH2Client.Frame> frames = h2.untilEnd(1);
+            assertThat(frames.get(0)).isInstanceOfSatisfying(RawH2Client.Headers.class,
+                    h -> assertThat(h.headers().status().toString()).isEqualTo("200"));
+            // the body's first chunk, then a reset instead of the stream's end
+            StringBuilder body = new StringBuilder();
+            for (RawH2Client.Frame f : frames) {
+                if (f instanceof RawH2Client.Data d) {
+                    assertThat(d.endStream()).isFalse();
+                    body.append(new String(d.bytes(), StandardCharsets.US_ASCII));
+                }
+            }
+            assertThat(body.toString()).isEqualTo("hello");
+            assertThat(frames.get(frames.size() - 1)).isInstanceOf(RawH2Client.Reset.class);
+            assertThat(scripted.requests.poll(10, TimeUnit.SECONDS)).isEqualTo("1 GET /split HTTP/1.1");
+            // the connection goes on, on a fresh endpoint connection
+            h2.headers(3, new DefaultHttp2Headers().method("GET").scheme("http").authority("any").path("/next"),
+                    true);
+            List<RawH2Client.Frame> next = h2.untilEnd(3);
+            assertThat(next.get(0)).isInstanceOfSatisfying(RawH2Client.Headers.class,
+                    h -> assertThat(h.headers().status().toString()).isEqualTo("200"));
+            assertThat(scripted.requests.poll(10, TimeUnit.SECONDS)).isEqualTo("2 GET /next HTTP/1.1");
+        } finally {
+            h2.close();
         }
     }
 
