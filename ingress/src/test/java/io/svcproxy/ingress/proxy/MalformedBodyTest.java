@@ -21,6 +21,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -41,6 +42,9 @@ class MalformedBodyTest {
     private static final ServiceBackend RAW = new ServiceBackend("default", "raw", 80, null);
     /** Short, so that a request sent on a connection with a dead decoder would be a 504 within the test's time. */
     private static final Duration RESPONSE_TIMEOUT = Duration.ofSeconds(3);
+
+    /** The proxy closed the endpoint connection of a {@code /early} request. */
+    private static volatile CountDownLatch earlyClosed = new CountDownLatch(1);
 
     private ScriptedEndpoint scripted;
     private RawHttpEndpoint raw;
@@ -87,6 +91,15 @@ class MalformedBodyTest {
             out.flush();
             Thread.sleep(200); // the head and first chunk reach the client before the failure
             out.write("zz\r\nworld\r\n0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        } else if (path.equals("/early")) {
+            // answers before the request's body has ended, then reads on until the proxy closes the connection
+            out.write((chunkedHead + "5\r\nearly\r\n").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            while (in.read() >= 0) {
+                // the request's body, as far as the proxy sends it
+            }
+            earlyClosed.countDown();
+            return false;
         } else if (path.equals("/one-write")) {
             out.write((chunkedHead + "zz\r\nworld\r\n0\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
         } else {
@@ -163,6 +176,25 @@ class MalformedBodyTest {
             assertThat(next.status()).isEqualTo(200);
             assertThat(next.text()).isEqualTo("ok");
             assertThat(scripted.requests.poll(10, TimeUnit.SECONDS)).isEqualTo("2 GET /next HTTP/1.1");
+        }
+    }
+
+    @Test
+    void aClientsMalformedChunkAfterTheResponseStartedClosesBothConnectionsShortOfTheirEnds() throws Exception {
+        earlyClosed = new CountDownLatch(1);
+        try (RawHttpClient client = new RawHttpClient(ingress.localAddress())) {
+            client.send("POST /early HTTP/1.1\r\nHost: any\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+            assertThat(client.line()).isEqualTo("HTTP/1.1 200 OK");
+            while (!client.line().isEmpty()) {
+                // the response's head
+            }
+            assertThat(client.line()).isEqualTo("5");
+            assertThat(client.line()).isEqualTo("early");
+            client.send("zz\r\nworld\r\n0\r\n\r\n");
+            // the request is not completed towards the endpoint: its connection closes
+            assertThat(earlyClosed.await(10, TimeUnit.SECONDS)).isTrue();
+            // and the client's, without the response's end
+            assertThatThrownBy(client::line).isInstanceOf(IOException.class).hasMessage("connection closed");
         }
     }
 
