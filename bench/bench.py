@@ -114,6 +114,55 @@ def group_loop_cpu_ticks(pgid):
     return total
 
 
+JIT_THREADS = 'CompilerThre'   # the JVM's C1/C2 compiler threads ("C2 CompilerThre", as /proc's comm cuts it)
+
+
+def group_jit_cpu_ticks(pgid):
+    """utime+stime (clock ticks) of the JIT compiler threads of a process group's JVMs (0 for any other)."""
+    if not pgid:
+        return 0
+    total = 0
+    for pid in group_pids(pgid):
+        try:
+            tids = os.listdir(f'/proc/{pid}/task')
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open(f'/proc/{pid}/task/{tid}/stat') as f:
+                    st = f.read()
+            except OSError:
+                continue
+            if JIT_THREADS in st[st.index('(') + 1:st.rindex(')')]:
+                fields = st[st.rindex(')') + 2:].split()
+                total += int(fields[11]) + int(fields[12])
+    return total
+
+
+def warm_up(load, pgid, seconds, settle_max, chunk=2, share=0.05):
+    """The unmeasured warm-up: `load(s)` runs s seconds of the row's own load. After the fixed `seconds`, while
+    the JIT compiler threads took more than `share` of the process group's CPU in the last stretch of load, one
+    more `chunk` of it, up to `settle_max` seconds more: a JVM is measured once it has compiled what the load
+    runs (its steady state, what a long-running proxy serves at), not while its compilers still take a core. A
+    process with no JIT (HAProxy, nginx) gets the fixed warm-up only. Returns the seconds of warm-up and the
+    compilers' share of the last stretch (None for no JIT) and their CPU seconds in the whole warm-up."""
+    start = group_jit_cpu_ticks(pgid)
+    c0, j0 = group_cpu_ticks(pgid), start
+    load(seconds)
+    done = seconds
+    c, j = group_cpu_ticks(pgid) - c0, group_jit_cpu_ticks(pgid) - j0
+    if not group_jit_cpu_ticks(pgid):
+        return done, None, 0.0
+    last = j / c if c else 0.0
+    while last > share and done - seconds + chunk <= settle_max:
+        c0, j0 = group_cpu_ticks(pgid), group_jit_cpu_ticks(pgid)
+        load(chunk)
+        done += chunk
+        c, j = group_cpu_ticks(pgid) - c0, group_jit_cpu_ticks(pgid) - j0
+        last = j / c if c else 0.0
+    return done, round(last, 3), (group_jit_cpu_ticks(pgid) - start) / CLK
+
+
 def _comm(path):
     try:
         with open(path) as f:
@@ -466,16 +515,19 @@ def measure(procs, workload, target, backends, opts):
             res['cpu_s'] = (group_cpu_ticks(pg) - cpu0) / CLK
             res['during'] = w.end()
         else:
-            # unmeasured warm-up with the same load
-            run_load(kind, workload, host, opts.warmup, procs)
+            # unmeasured warm-up with the same load, longer for a JVM still compiling
+            res['warmup_s'], res['warmup_jit_share'], res['warmup_jit_cpu_s'] = warm_up(
+                lambda s: run_load(kind, workload, host, s, procs), pg, opts.warmup, opts.jit_settle)
             time.sleep(0.3)
             res['quiet'] = quiet_check(ours, opts.wait_quiet)
             w = CpuWindow(ours)
             cpu0 = group_cpu_ticks(pg)
             loop0 = group_loop_cpu_ticks(pg)
+            jit0 = group_jit_cpu_ticks(pg)
             r = run_load(kind, workload, host, opts.bulk_seconds if kind == 'bulk' else opts.http_seconds, procs)
             cpu = (group_cpu_ticks(pg) - cpu0) / CLK
             loop = (group_loop_cpu_ticks(pg) - loop0) / CLK
+            res['jit_cpu_s'] = (group_jit_cpu_ticks(pg) - jit0) / CLK
             res['during'] = w.end()
             res.update(r)
             if proxy:
@@ -513,6 +565,9 @@ def summary_line(r):
             s += f" (socket errors {r['socket_errors']}, non-2xx {r['non2xx']})"
     if 'cpu_s' in r:
         s += f", proxy CPU {r['cpu_s']:.2f} s"
+        if r.get('warmup_jit_share') is not None:
+            s += (f" (JIT {r.get('jit_cpu_s', 0):.2f} s; warm-up {r['warmup_s']} s, its JIT "
+                  f"{r.get('warmup_jit_cpu_s', 0):.1f} s, {r['warmup_jit_share']:.0%} at its end)")
     q, d = r.get('quiet', {}), r.get('during', {})
     s += f"; others: {q.get('other_pct_core')}% of a core before, {d.get('other_pct_core')}% during"
     if q.get('waited_s'):
@@ -678,8 +733,11 @@ def write_report(out_dir, data):
             L.append(f"- {t}: `./svcproxy run --config FILE` with {how}, jar sha256 {sha[:12]}, "
                      f"git {m['git']}.")
     L.append(f"- Every target restarted for each measurement (start-up not measured), then an unmeasured "
-             f"{m['warmup']} s warm-up of the same load. Proxy CPU = utime+stime of all its processes "
-             f"(/proc/PID/stat); GB = 10^9 bytes received by iperf3.")
+             f"{m['warmup']} s warm-up of the same load; a JVM target's warm-up goes on in 2 s steps while its JIT "
+             f"compiler threads took over 5% of its CPU in the last step, up to {m.get('jit_settle', 0):.0f} s more "
+             f"(its steady state: a long-running proxy is measured, not a compiling one; the seconds each took and "
+             f"the compilers' CPU in the measured window are in results.json as warmup_s and jit_cpu_s). "
+             f"Proxy CPU = utime+stime of all its processes (/proc/PID/stat); GB = 10^9 bytes received by iperf3.")
     tw = {'1': ' (reuse of TIME_WAIT ports on)', '2': ' (reuse of TIME_WAIT ports on loopback)'}.get(m['tcp_tw_reuse'], '')
     L.append(f"- fd limit {m['nofile']}; net.ipv4.tcp_tw_reuse = {m['tcp_tw_reuse']}{tw}. Tools: "
              + ', '.join(f'{k} {v}' for k, v in m['versions'].items()) + '.')
@@ -794,8 +852,8 @@ def extra_args(w, opts, out_dir):
     if w == 'connlog':   # its own rounds (paired, interleaved), not the run's repetitions
         return (['--quick'] if opts.quick else []) + ['--jar', opts.jar, '--out', os.path.join(out_dir, 'connlog')]
     secs, warm = (3, 3) if opts.quick else (6, 8)
-    return ['--reps', str(opts.reps), '--seconds', str(secs), '--warmup', str(warm), '--jar', opts.jar,
-            '--out', os.path.join(out_dir, 'ingress')]
+    return ['--reps', str(opts.reps), '--seconds', str(secs), '--warmup', str(warm), '--jit-settle',
+            str(opts.jit_settle), '--jar', opts.jar, '--out', os.path.join(out_dir, 'ingress')]
 
 
 def extra_estimate(w, opts):
@@ -803,7 +861,7 @@ def extra_estimate(w, opts):
         return 20 + 6 * 3 + 2 * 3 * 3 * 3.5 if opts.quick else 20 + 6 * 6 + 2 * 12 * 3 * 4.5
     if w == 'udp':
         return opts.reps * 3 * ((3 if opts.quick else 10) + opts.warmup + 4) + 40
-    return opts.reps * 3 * 3 * ((6 if opts.quick else 14) + 3)
+    return opts.reps * 3 * 3 * ((6 if opts.quick else 14) + 3) + opts.reps * 3 * min(opts.jit_settle, 12)
 
 
 def run_extras(opts, out_dir, procs):
@@ -919,7 +977,8 @@ def estimate(opts):
         for t in opts.targets:
             if w == 'idle' and t == 'direct':
                 continue
-            total += per[k] + (1.5 if t.startswith('svcproxy') else 0)
+            total += per[k] + (1.5 + (min(opts.jit_settle, 12) if k != 'idle' else 0)
+                               if t.startswith('svcproxy') else 0)
         total += 1.0
     return total * opts.reps
 
@@ -927,6 +986,10 @@ def estimate(opts):
 def main():
     ap = argparse.ArgumentParser(description='svcproxy vs HAProxy vs nginx on loopback (see bench/README.md)')
     ap.add_argument('--reps', type=int, default=3, help='repetitions (default 3)')
+    ap.add_argument('--jit-settle', type=float, default=30.0, metavar='S',
+                    help='after the fixed warm-up, up to S seconds more of the same load while the JIT compiler '
+                         "threads took over 5%% of a JVM target's CPU in the last 2 s (0: the fixed warm-up only; "
+                         'default 30, 0 with --quick)')
     ap.add_argument('--quick', action='store_true', help='smoke test: 1 rep, shorter runs')
     ap.add_argument('--only', default=','.join(TARGET_ORDER), help='targets, comma-separated')
     ap.add_argument('--workloads', default=','.join(WORKLOADS), help='rows: ' + ','.join(WORKLOADS))
@@ -1003,6 +1066,7 @@ def main():
                    [t for t in opts.targets if t not in TARGET_ORDER]
     if opts.quick:
         opts.reps, opts.warmup, opts.bulk_seconds, opts.http_seconds = 1, 1, 2, 3
+        opts.jit_settle = 0
         opts.idle_conns, opts.idle_warm = 2000, 200
     else:
         opts.warmup, opts.bulk_seconds, opts.http_seconds = 5, 4, 6
@@ -1045,7 +1109,8 @@ def main():
         tw = '?'
     meta = {'started': datetime.datetime.now().strftime('%Y-%m-%d %H:%M'), 'host': host_info(),
             'versions': versions(), 'targets': opts.targets, 'workloads': opts.workloads, 'reps': opts.reps,
-            'quick': opts.quick, 'warmup': opts.warmup, 'bulk_seconds': opts.bulk_seconds,
+            'quick': opts.quick, 'warmup': opts.warmup, 'jit_settle': opts.jit_settle,
+            'bulk_seconds': opts.bulk_seconds,
             'http_seconds': opts.http_seconds, 'idle_conns': opts.idle_conns, 'idle_warm': opts.idle_warm,
             'target_ips': opts.target_ips,
             'java_opts': {t: o for t, o in opts.java_opts.items() if t in opts.targets},

@@ -244,7 +244,9 @@ def measure(procs, row, target, opts, rundir, backend):
     p = start_proxy(procs, target, rundir, jar, opts.target_java_opts.get(target, opts.java_opts))
     res = {'row': row, 'target': target, 'startup_s': round(time.monotonic() - t0, 2)}
     try:
-        run_load(procs, row, target, opts.warmup)   # warm-up, not measured
+        # warm-up, not measured; a JVM's goes on while its JIT compilers still take a share (bench.warm_up)
+        res['warmup_s'], res['warmup_jit_share'], res['warmup_jit_cpu_s'] = bench.warm_up(
+            lambda s: run_load(procs, row, target, s), p.pid, opts.warmup, opts.jit_settle)
         time.sleep(0.3)
         res['loadavg_before'] = os.getloadavg()[0]
         u0, s0 = group_cpu_split(p.pid)
@@ -277,6 +279,8 @@ def measure(procs, row, target, opts, rundir, backend):
                   f' ({res.get("cpu_per_10k", 0):.3f} s per 10k, {res.get("nojit_per_10k", 0):.3f} without JIT; user {res.get("user_us_per_req", 0):.1f} +'
                   f' sys {res.get("sys_us_per_req", 0):.1f} us/req)'
                   + (f', errors {res.get("socket_errors", 0) + res.get("non2xx", 0) + res.get("failed", 0)}')
+                  + (f', warm-up {res["warmup_s"]} s (JIT {res["warmup_jit_cpu_s"]:.1f} s, {res["warmup_jit_share"]:.0%} at its end)'
+                     if res.get('warmup_jit_share') is not None else '')
                   + f', load {res["loadavg_before"]:.2f}->{res["loadavg_after"]:.2f},'
                   f' others {res["others"]["other_pct_core"]}% of a core')
     return res
@@ -323,6 +327,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--seconds', type=int, default=10)
     ap.add_argument('--warmup', type=int, default=8)
+    ap.add_argument('--jit-settle', type=float, default=30.0, metavar='S',
+                    help="up to S seconds more warm-up while a JVM target's JIT compilers took over 5%% of its CPU "
+                         'in the last 2 s (0: the fixed warm-up only)')
     ap.add_argument('--reps', type=int, default=3)
     ap.add_argument('--rows', default=','.join(ROWS))
     ap.add_argument('--only', default=','.join(TARGETS))
