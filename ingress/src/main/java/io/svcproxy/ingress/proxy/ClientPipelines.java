@@ -82,8 +82,7 @@ final class ClientPipelines {
             protected void initChannel(io.netty.channel.Channel ch) {
                 ChannelPipeline pipeline = ch.pipeline();
                 String self = pipeline.context(this).name();
-                pipeline.addAfter(self, FLUSH_CONSOLIDATION, flushConsolidation());
-                pipeline.addAfter(FLUSH_CONSOLIDATION, "h2", http2Handler(settings));
+                pipeline.addAfter(self, "h2", http2Handler(settings));
             }
         };
         p.addLast("timeouts", new ClientTimeouts(o));
@@ -117,7 +116,6 @@ final class ClientPipelines {
 
     /** HTTP/2 after TLS chose it. */
     static void http2(ChannelPipeline p, ListenerSettings settings) {
-        p.addLast(FLUSH_CONSOLIDATION, flushConsolidation());
         p.addLast("h2", http2Handler(settings));
     }
 
@@ -125,11 +123,10 @@ final class ClientPipelines {
     static final String FLUSH_CONSOLIDATION = "flush-consolidation";
 
     /**
-     * One flush of an HTTP/2 connection per turn of its event loop, not one per stream: each stream's response is
-     * flushed when its endpoint's read ends, and with many streams in flight those flushes come from many endpoint
-     * connections in one turn of the loop. Netty's {@link FlushConsolidationHandler} (as its javadoc suggests for
-     * HTTP/2) delays them to a task that runs once the loop's ready connections are handled, so the frames of all
-     * go out in one write; a flush during the connection's own read waits for the read's end.
+     * Netty's {@link FlushConsolidationHandler}, which {@link IngressFrontendHandler} puts before the HTTP/2 handler
+     * of a connection upgraded by {@code Upgrade: h2c}. It is redundant there now: {@link Http2IngressHandler} flushes
+     * its connection once per turn of the event loop itself ({@code flushSoon}: one pass of the flow controller and
+     * one write for the responses of all streams), so prior-knowledge and TLS connections go without it.
      */
     static FlushConsolidationHandler flushConsolidation() {
         return new FlushConsolidationHandler(FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true);

@@ -46,6 +46,12 @@ final class Http2IngressHandler extends Http2ConnectionHandler {
     /** The connection window to open once the preface is out (HTTP/2 starts every connection at 65,535). */
     private final int connectionWindow;
     private boolean windowOpened;
+    /** A flush of the connection is queued behind this turn of the event loop ({@link #flushSoon}). */
+    private boolean flushDue;
+    private final Runnable dueFlush = () -> {
+        flushDue = false;
+        flush(ctx);
+    };
 
     private Http2IngressHandler(Http2ConnectionDecoder decoder, Http2ConnectionEncoder encoder,
                                 Http2Settings initialSettings, ListenerSettings settings, int connectionWindow) {
@@ -146,7 +152,7 @@ final class Http2IngressHandler extends Http2ConnectionHandler {
     void consume(Http2Stream stream, int bytes) {
         try {
             if (connection().local().flowController().consumeBytes(stream, bytes)) {
-                flush(ctx);
+                flushSoon();
             }
         } catch (Http2Exception e) {
             onError(ctx, false, e);
@@ -168,6 +174,18 @@ final class Http2IngressHandler extends Http2ConnectionHandler {
             return true;
         });
         return sum[0];
+    }
+
+    /**
+     * Flushes the connection once the event loop has handled every channel ready in this turn (a task runs after
+     * them): the responses that many endpoint connections of the loop relayed in one turn go to the client with one
+     * pass of the flow controller ({@code writePendingBytes}) and one write, not one per stream.
+     */
+    void flushSoon() {
+        if (!flushDue) {
+            flushDue = true;
+            ctx.executor().execute(dueFlush);
+        }
     }
 
     /** Flushes {@code ex}'s endpoint connection at the end of this connection's read loop. */

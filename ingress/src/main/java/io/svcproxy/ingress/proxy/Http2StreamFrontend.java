@@ -278,7 +278,7 @@ final class Http2StreamFrontend implements Frontend {
 
     @Override
     public void flush() {
-        connection.flush(connection.context());
+        connection.flushSoon();
     }
 
     @Override
