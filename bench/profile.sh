@@ -5,21 +5,28 @@
 # attached by jcmd after an unmeasured warm-up, samples every ~1 ms of CPU (itimer: no perf_events needed),
 # and writes collapsed stacks; bench/flamegraph.py draws them. Loopback only: svcproxy on 127.0.10.42,
 # endpoints on 127.0.0.42. Everything started is stopped on exit.
-#   bench/profile.sh [--seconds 6] [--warmup 4] [--out DIR] [bulk1 http close]
+# --event alloc samples allocations (by size, TLAB-driven) instead of CPU.
+#   bench/profile.sh [--seconds 6] [--warmup 4] [--out DIR] [--event cpu|alloc] [bulk1 http close]
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
-seconds=6; warmup=4; out="$here/results/profile-$(date +%Y%m%d-%H%M%S)"; rows=()
+seconds=6; warmup=4; event=cpu; out="$here/results/profile-$(date +%Y%m%d-%H%M%S)"; rows=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) seconds="$2"; shift 2 ;;
     --warmup) warmup="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
+    --event) event="$2"; shift 2 ;;
     bulk1|http|close) rows+=("$1"); shift ;;
-    *) echo "profile: unknown argument $1 (expected: --seconds N, --warmup N, --out DIR, bulk1, http, close)" >&2; exit 2 ;;
+    *) echo "profile: unknown argument $1 (expected: --seconds N, --warmup N, --out DIR, --event cpu|alloc, bulk1, http, close)" >&2; exit 2 ;;
   esac
 done
 [ ${#rows[@]} -gt 0 ] || rows=(bulk1 http close)
+case "$event" in
+  cpu) evopt="event=itimer,interval=997us"; what=CPU; suffix= ;;
+  alloc) evopt="event=alloc"; what=allocations; suffix=-alloc ;;
+  *) echo "profile: --event cpu or alloc, not $event" >&2; exit 2 ;;
+esac
 ver=4.1
 jar="$HOME/.m2/repository/tools/profiler/async-profiler/$ver/async-profiler-$ver.jar"
 [ -f "$jar" ] || mvn -B -q dependency:get -Dartifact=tools.profiler:async-profiler:$ver -Dtransitive=false >&2
@@ -65,13 +72,13 @@ YAML
   svc=${pids[-1]}
   for _ in $(seq 1 600); do grep -q 'Serving' "$out/svcproxy-$row.log" && break; sleep 0.1; done
   timeout $((warmup + 20)) "${load[@]}" "$warmup" > /dev/null 2>&1 || true
-  jcmd "$svc" JVMTI.agent_load "$lib" "\"start,event=itimer,interval=997us\"" > /dev/null
+  jcmd "$svc" JVMTI.agent_load "$lib" "\"start,$evopt\"" > /dev/null
   timeout $((seconds + 20)) "${load[@]}" "$seconds" > "$out/load-$row.txt" 2>&1 || true
-  jcmd "$svc" JVMTI.agent_load "$lib" "\"stop,file=$out/$row.collapsed,collapsed\"" > /dev/null
+  jcmd "$svc" JVMTI.agent_load "$lib" "\"stop,file=$out/$row$suffix.collapsed,collapsed\"" > /dev/null
   kill -TERM -- "-$svc" 2>/dev/null || true; kill -TERM -- "-$backend" 2>/dev/null || true
   wait "$svc" 2>/dev/null || true; wait "$backend" 2>/dev/null || true
-  /usr/bin/python3 "$here/flamegraph.py" "$out/$row.collapsed" "$out/flame-$row.png" \
-      --title "svcproxy CPU, $row ($(date -u +%Y-%m-%d), launcher defaults, ${seconds} s after ${warmup} s warm-up)"
+  /usr/bin/python3 "$here/flamegraph.py" "$out/$row$suffix.collapsed" "$out/flame-$row$suffix.png" \
+      --title "svcproxy $what, $row ($(date -u +%Y-%m-%d), launcher defaults, ${seconds} s after ${warmup} s warm-up)"
   grep -E 'receiver|Requests/sec' "$out/load-$row.txt" || true
 done
 echo "profiles: $out"
