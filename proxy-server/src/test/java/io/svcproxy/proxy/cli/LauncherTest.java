@@ -144,6 +144,20 @@ class LauncherTest {
     }
 
     @Test
+    void aJavaFoundOnThePathIsKnownByTheRuntimeItLinksTo() throws Exception {
+        // as `java` on PATH usually is: /usr/bin/java -> /etc/alternatives/java -> the runtime's bin/java
+        Path java = runtime("25.0.3");
+        Path bin = Files.createDirectories(dir.resolve("bin"));
+        Path alternative = Files.createSymbolicLink(dir.resolve("alternative-java"), java);
+        Files.createSymbolicLink(bin.resolve("java"), alternative);
+        Files.createDirectories(dir.resolve("empty"));
+        List<String> args = launch(java, Map.of("SVCPROXY_JAVA", "java",
+                "PATH", dir.resolve("empty") + ":" + bin + ":/usr/bin:/bin"));
+        assertThat(option(args, "-XX:AOTCacheOutput=")).isNotNull(); // Java 25, read from the runtime's release
+        assertThat(args).contains("--enable-native-access=ALL-UNNAMED");
+    }
+
+    @Test
     void emptyJavaOptsAndNoCdsPassNothingButTheJar() throws Exception {
         List<String> args = launch(runtime("17.0.15"), Map.of("JAVA_OPTS", "", "SVCPROXY_NO_CDS", "1",
                 "MALLOC_ARENA_MAX", "4"), "version");
