@@ -14,6 +14,9 @@ svcproxy is started the way users start it: the launcher, ./svcproxy run --confi
                  [--jar A.jar --jar B.jar] [--profile [cpu|alloc]] [--persistent WARMUP_S]
 
 --jar (repeatable) measures other jars as targets svcproxy-A, svcproxy-B, ... (A/B in one run, order rotated);
+--variant-opts NAME=JAVA_OPTS (repeatable) adds a target svcproxy-NAME: the jar of target svcproxy (--svcproxy-jar)
+started by the launcher with JAVA_OPTS instead of its default JVM options (an A/B of JVM options; with --jar, the
+first jar is the pairing's base, else the first --variant-opts);
 --persistent starts every target once (each on its own address) and measures the repetitions on the running
 processes, after a warm-up of WARMUP_S seconds each: an A/B of warm processes, paired by repetition against
 svcproxy-A in the report; --flows 0 leaves out the RSS phase; --profile attaches async-profiler (as bench/profile.sh) to each svcproxy
@@ -44,6 +47,7 @@ PORT = 5300
 TARGETS = {'direct': ENDPOINTS[0], 'nginx': '127.0.10.83', 'svcproxy': '127.0.10.82'}
 NAME = 'bench.test'
 JARS = {}   # target svcproxy-X -> jar, from --jar
+OPTS = {}   # target svcproxy-NAME -> JAVA_OPTS (replacing the launcher's defaults), from --variant-opts
 PROFILE = {}  # 'lib': async-profiler's library, 'out': where flame graphs go, when --profile
 
 
@@ -120,6 +124,9 @@ services:
         env = dict(os.environ)
         if target in JARS:
             env['SVCPROXY_JAR'] = JARS[target]
+        env.pop('JAVA_OPTS', None)
+        if target in OPTS:
+            env['JAVA_OPTS'] = OPTS[target]
         p = procs.start(target, [os.path.join(ROOT, 'svcproxy'), 'run', '--config', cfg], env=env)
     wait_dns(ip, PORT, timeout=60.0)
     return p, ip, PORT
@@ -235,6 +242,9 @@ def main():
     ap.add_argument('--out', default=os.path.join(HERE, 'results', 'udp-' + time.strftime('%Y%m%d-%H%M%S')))
     ap.add_argument('--only', default=','.join(TARGETS), help='targets, comma-separated (direct,nginx,svcproxy)')
     ap.add_argument('--jar', action='append', default=[], help='another svcproxy jar, as target svcproxy-A, -B...')
+    ap.add_argument('--variant-opts', action='append', default=[], metavar='NAME=JAVA_OPTS',
+                    help='another target svcproxy-NAME: the svcproxy jar with these JVM options instead of the '
+                         "launcher's defaults (repeatable)")
     ap.add_argument('--svcproxy-jar', help='the jar of target svcproxy (default: the launcher\'s, '
                     'proxy-server/target/svcproxy.jar)')
     ap.add_argument('--persistent', type=int, metavar='WARMUP_S', default=0,
@@ -255,10 +265,19 @@ def main():
         shutil.copy(jar, JARS[name])
         bench.log(f'{name} = {jar}')
         targets.append(name)
-    if 'svcproxy' in targets and opts.jar:
+    for v in opts.variant_opts:
+        name, sep, java_opts = v.partition('=')
+        if not sep or not name:
+            ap.error(f'--variant-opts {v!r} (expected: NAME=JAVA_OPTS)')
+        target = 'svcproxy-' + name
+        OPTS[target] = java_opts
+        if 'svcproxy' in JARS:
+            JARS[target] = JARS['svcproxy']
+        targets.append(target)
+    if 'svcproxy' in targets and (opts.jar or opts.variant_opts):
         targets.remove('svcproxy')
     for t in targets:
-        if t not in TARGETS and t not in JARS:
+        if t not in TARGETS and t not in JARS and t not in OPTS:
             ap.error(f'unknown target {t!r}: choose from {",".join(TARGETS)}')
     for tool in ('dnsmasq', 'dnsperf', 'nginx'):
         if not any(os.access(os.path.join(d, tool), os.X_OK) for d in ('/usr/sbin', '/usr/bin')):
@@ -286,7 +305,7 @@ def main():
         running = {}
         if opts.persistent:
             for i, target in enumerate(targets):
-                ip = TARGETS[target] if target in TARGETS else f'127.0.10.{84 + i}'
+                ip = TARGETS[target] if target in TARGETS else f'127.0.10.{84 + i}'  # 84-99: the UDP range
                 running[target] = start_proxy(procs, target, rundir, idle=False, ip=ip)
             for target in targets:
                 dnsperf(procs, running[target][1], running[target][2], opts.persistent, qfile)
@@ -323,7 +342,7 @@ def main():
         lines.append(f"| {target} | {med['qps']:,.0f} ({lo:,.0f}–{hi:,.0f}) | {med['latency_ms']:.3f} | "
                      + (f"{med['cpu_us_per_query']:.1f}" if target != 'direct' else '–')
                      + f" | {ratio:.2f} | " + (f'{cpu_ratio:.2f}' if cpu_ratio else '–') + ' |')
-    base = 'svcproxy-A' if 'svcproxy-A' in JARS else None
+    base = 'svcproxy-A' if 'svcproxy-A' in JARS else next((t for t in targets if t in OPTS), None)
     for target in [t for t in targets if base and t.startswith('svcproxy-') and t != base]:
         # paired by repetition against the first jar: the pairs share the machine's moment
         pairs = [(r, b) for r in results['rows'] if r['target'] == target
