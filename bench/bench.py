@@ -848,7 +848,8 @@ def extra_args(w, opts, out_dir):
         secs = 3 if opts.quick else 10
         flows = 2000 if opts.quick else max(1000, min(15_000, nofile() - 2000))
         return ['--reps', str(opts.reps), '--seconds', str(secs), '--flows', str(flows),
-                '--warmup', str(opts.warmup), '--out', os.path.join(out_dir, 'udp')]
+                '--warmup', str(opts.warmup), '--jit-settle', str(opts.jit_settle),
+                '--out', os.path.join(out_dir, 'udp')]
     if w == 'connlog':   # its own rounds (paired, interleaved), not the run's repetitions
         return (['--quick'] if opts.quick else []) + ['--jar', opts.jar, '--out', os.path.join(out_dir, 'connlog')]
     secs, warm = (3, 3) if opts.quick else (6, 8)

@@ -48,6 +48,7 @@ TARGETS = {'direct': ENDPOINTS[0], 'nginx': '127.0.10.83', 'svcproxy': '127.0.10
 NAME = 'bench.test'
 JARS = {}   # target svcproxy-X -> jar, from --jar
 OPTS = {}   # target svcproxy-NAME -> JAVA_OPTS (replacing the launcher's defaults), from --variant-opts
+JIT_SETTLE = 30.0  # --jit-settle
 PROFILE = {}  # 'lib': async-profiler's library, 'out': where flame graphs go, when --profile
 
 
@@ -176,7 +177,8 @@ def measure(procs, target, rundir, seconds, qfile, rep=0, warmup=2):
 
 def measure_running(procs, target, p, ip, port, seconds, qfile, rep, warmup):
     """One measurement of a running target: an unmeasured warm-up of the same load, then the measured run."""
-    dnsperf(procs, ip, port, warmup, qfile)  # warm-up, not measured
+    # warm-up, not measured; a JVM's goes on while its JIT compilers still take a share (bench.warm_up)
+    warm = bench.warm_up(lambda s: dnsperf(procs, ip, port, s, qfile), p.pid, warmup, JIT_SETTLE) if p else None
     profiled = PROFILE and target.startswith('svcproxy')
     if profiled:
         profiler(p, 'start,event=itimer,interval=997us,threads' if PROFILE['event'] == 'cpu' else 'start,event=alloc')
@@ -194,8 +196,12 @@ def measure_running(procs, target, p, ip, port, seconds, qfile, rep, warmup):
     r = {'target': target, 'qps': qps, 'latency_ms': lat * 1000 if lat else None, 'queries': completed,
          'cpu_s': cpu, 'cpu_us_per_query': cpu / completed * 1e6 if cpu is not None and completed else None,
          'load': [round(load0, 2), round(os.getloadavg()[0], 2)]}
+    if warm and warm[1] is not None:
+        r['warmup_s'], r['warmup_jit_share'], r['warmup_jit_cpu_s'] = warm
     bench.log(f'udp {target}: {qps:,.0f} q/s, {r["latency_ms"]:.3f} ms'
               + (f', {r["cpu_us_per_query"]:.1f} µs CPU/query' if cpu is not None else '')
+              + (f', warm-up {r["warmup_s"]} s (JIT {r["warmup_jit_cpu_s"]:.1f} s, {r["warmup_jit_share"]:.0%} at its end)'
+                 if 'warmup_s' in r else '')
               + f', load average {r["load"][0]:.2f} -> {r["load"][1]:.2f}')
     return r
 
@@ -239,6 +245,9 @@ def main():
     ap.add_argument('--reps', type=int, default=3)
     ap.add_argument('--flows', type=int, default=50_000)
     ap.add_argument('--warmup', type=int, default=2, help='seconds of unmeasured load before each measurement')
+    ap.add_argument('--jit-settle', type=float, default=30.0, metavar='S',
+                    help="up to S seconds more warm-up while a JVM target's JIT compilers took over 5%% of its CPU "
+                         'in the last 2 s (0: the fixed warm-up only)')
     ap.add_argument('--out', default=os.path.join(HERE, 'results', 'udp-' + time.strftime('%Y%m%d-%H%M%S')))
     ap.add_argument('--only', default=','.join(TARGETS), help='targets, comma-separated (direct,nginx,svcproxy)')
     ap.add_argument('--jar', action='append', default=[], help='another svcproxy jar, as target svcproxy-A, -B...')
@@ -254,6 +263,8 @@ def main():
     ap.add_argument('--profile', nargs='?', const='cpu', choices=['cpu', 'alloc'],
                     help='flame graphs of svcproxy during the measurements: cpu (default) or alloc')
     opts = ap.parse_args()
+    global JIT_SETTLE
+    JIT_SETTLE = opts.jit_settle
     targets = [t.strip() for t in opts.only.split(',') if t.strip()]
     tmp = tempfile.mkdtemp(prefix='svcproxy-udp-')
     if opts.svcproxy_jar:
