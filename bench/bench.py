@@ -88,10 +88,9 @@ def group_cpu_ticks(pgid):
 LOOP_THREADS = ('svcproxy-io', 'svcproxy-accep')   # svcproxy's event loops (thread names, as /proc's comm)
 
 
-def group_loop_cpu_ticks(pgid):
-    """utime+stime (clock ticks) of the event-loop threads of a process group: of a JVM, its svcproxy-io-* and
-    svcproxy-accept-* threads (not its JIT compiler, GC and other threads); of any other process, every thread
-    (HAProxy's and nginx's threads are all event loops)."""
+def group_thread_ticks(pgid, keep):
+    """utime+stime (clock ticks) of the threads of a process group for which keep(jvm, comm) holds (jvm: the
+    thread's process is a java one; comm: the thread's name as /proc cuts it)."""
     if not pgid:
         return 0
     total = 0
@@ -109,9 +108,16 @@ def group_loop_cpu_ticks(pgid):
                 continue
             comm = st[st.index('(') + 1:st.rindex(')')]
             fields = st[st.rindex(')') + 2:].split()   # fields from the 3rd on: utime and stime are 14 and 15
-            if not jvm or comm.startswith(LOOP_THREADS):
+            if keep(jvm, comm):
                 total += int(fields[11]) + int(fields[12])
     return total
+
+
+def group_loop_cpu_ticks(pgid):
+    """utime+stime (clock ticks) of the event-loop threads of a process group: of a JVM, its svcproxy-io-* and
+    svcproxy-accept-* threads (not its JIT compiler, GC and other threads); of any other process, every thread
+    (HAProxy's and nginx's threads are all event loops)."""
+    return group_thread_ticks(pgid, lambda jvm, comm: not jvm or comm.startswith(LOOP_THREADS))
 
 
 JIT_THREADS = 'CompilerThre'   # the JVM's C1/C2 compiler threads ("C2 CompilerThre", as /proc's comm cuts it)
@@ -119,24 +125,7 @@ JIT_THREADS = 'CompilerThre'   # the JVM's C1/C2 compiler threads ("C2 CompilerT
 
 def group_jit_cpu_ticks(pgid):
     """utime+stime (clock ticks) of the JIT compiler threads of a process group's JVMs (0 for any other)."""
-    if not pgid:
-        return 0
-    total = 0
-    for pid in group_pids(pgid):
-        try:
-            tids = os.listdir(f'/proc/{pid}/task')
-        except OSError:
-            continue
-        for tid in tids:
-            try:
-                with open(f'/proc/{pid}/task/{tid}/stat') as f:
-                    st = f.read()
-            except OSError:
-                continue
-            if JIT_THREADS in st[st.index('(') + 1:st.rindex(')')]:
-                fields = st[st.rindex(')') + 2:].split()
-                total += int(fields[11]) + int(fields[12])
-    return total
+    return group_thread_ticks(pgid, lambda jvm, comm: jvm and JIT_THREADS in comm)
 
 
 def warm_up(load, pgid, seconds, settle_max, chunk=2, share=0.05):
