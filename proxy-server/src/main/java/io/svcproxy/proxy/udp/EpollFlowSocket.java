@@ -31,31 +31,20 @@ import org.slf4j.LoggerFactory;
  * cost one {@code recv}, with no second one to find the socket empty; a flow with several datagrams waiting is read
  * one per event-loop turn. A datagram of zero bytes from the endpoint is not relayed (a {@code recv} of 0 cannot be
  * told from an empty socket here), as with Netty's connected datagram channel. Owned by the listener's event loop.
- *
- * <p>A socket whose flow got every answer it waited for ({@code udpResponses}) may be parked ({@link #park}) and
- * later carry another flow to the same endpoint ({@link #adopt}, {@link FlowSocketPool}): while parked it belongs to
- * no flow, and whatever it receives is read and dropped, and marks it {@linkplain #dirty() dirty} (never reused).
  */
 final class EpollFlowSocket implements FlowSocket, EpollIoHandle {
     private static final Logger log = LoggerFactory.getLogger(EpollFlowSocket.class);
 
-    private UdpFlow flow; // null while parked
+    private final UdpFlow flow;
     private final Events events;
     private final Socket socket;
-    private final InetSocketAddress endpoint;
-    /** System.nanoTime() when parked. */
-    private long parkedAt;
-    /** Something arrived, or failed, while parked: never reused. */
-    private boolean dirty;
     private final ByteBuf receiveBuffer;
     private final ByteBufAllocator alloc;
     private IoRegistration registration;
     private boolean closed;
 
-    private EpollFlowSocket(UdpFlow flow, Events events, Socket socket, InetSocketAddress endpoint,
-                            ByteBuf receiveBuffer, ByteBufAllocator alloc) {
+    private EpollFlowSocket(UdpFlow flow, Events events, Socket socket, ByteBuf receiveBuffer, ByteBufAllocator alloc) {
         this.flow = flow;
-        this.endpoint = endpoint;
         this.events = events;
         this.socket = socket;
         this.receiveBuffer = receiveBuffer;
@@ -83,7 +72,7 @@ final class EpollFlowSocket implements FlowSocket, EpollIoHandle {
             socket.close();
             throw e;
         }
-        EpollFlowSocket s = new EpollFlowSocket(flow, events, socket, endpoint, receiveBuffer, alloc);
+        EpollFlowSocket s = new EpollFlowSocket(flow, events, socket, receiveBuffer, alloc);
         Future<IoRegistration> registered = loop.register(s);
         if (registered.isDone()) {
             s.registered(registered);
@@ -101,7 +90,7 @@ final class EpollFlowSocket implements FlowSocket, EpollIoHandle {
             return;
         }
         registration = f.getNow();
-        if (closed) { // closed before it was registered: the fd is closed already, no EPOLL_CTL_DEL is made
+        if (closed) {
             registration.cancel();
             return;
         }
@@ -149,41 +138,6 @@ final class EpollFlowSocket implements FlowSocket, EpollIoHandle {
         // sent at once
     }
 
-    /** The endpoint this socket is connected to. */
-    InetSocketAddress endpoint() {
-        return endpoint;
-    }
-
-    /** Leaves the socket open and connected, belonging to no flow, from {@code now} (System.nanoTime()). */
-    void park(long now) {
-        flow = null;
-        parkedAt = now;
-    }
-
-    /** Returns when the socket was parked. */
-    long parkedAt() {
-        return parkedAt;
-    }
-
-    /** Returns whether a datagram or an error came while the socket was parked: it must not carry another flow. */
-    boolean dirty() {
-        return dirty;
-    }
-
-    /** Gives a parked, clean socket to {@code flow}. */
-    void adopt(UdpFlow flow) {
-        if (this.flow != null || dirty || closed) {
-            throw new IllegalStateException("not a clean parked socket: " + this.flow + " dirty=" + dirty
-                    + " closed=" + closed);
-        }
-        this.flow = flow;
-    }
-
-    /** Returns whether the socket is open. */
-    boolean isOpen() {
-        return !closed;
-    }
-
     @Override
     public FileDescriptor fd() {
         return socket;
@@ -203,18 +157,10 @@ final class EpollFlowSocket implements FlowSocket, EpollIoHandle {
                 n = socket.recv(b, b.position(), b.limit());
             }
         } catch (IOException e) { // the endpoint refused (ICMP port unreachable) or another error
-            if (flow == null) {
-                dirty = true; // parked: no flow to end, and the socket is not reused
-            } else {
-                events.failed(flow, e);
-            }
+            events.failed(flow, e);
             return;
         }
         if (n <= 0) {
-            return;
-        }
-        if (flow == null) { // parked: an answer beyond the ones the ended flow waited for; dropped, as a closed port
-            dirty = true;
             return;
         }
         ByteBuf datagram = alloc.directBuffer(n, n);
@@ -233,15 +179,14 @@ final class EpollFlowSocket implements FlowSocket, EpollIoHandle {
             return;
         }
         closed = true;
-        try {
-            // closed before the registration is cancelled: closing the fd takes it out of the epoll set, and Netty
-            // then leaves out its EPOLL_CTL_DEL (it skips it for a closed fd): one system call less per flow
-            socket.close();
-        } catch (IOException e) { // nothing is lost with a datagram socket, but a failing close is a bug to see
-            log.warn("Flow socket close failed endpoint={} error={}", endpoint, e.toString());
-        }
         if (registration != null) {
             registration.cancel();
+        }
+        try {
+            socket.close();
+        } catch (IOException e) { // nothing is lost with a datagram socket, but a failing close is a bug to see
+            log.warn("Flow socket close failed client={} endpoint={} error={}", flow.client, flow.backend.endpoint(),
+                    e.toString());
         }
     }
 

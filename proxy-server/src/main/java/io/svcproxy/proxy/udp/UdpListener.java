@@ -48,9 +48,7 @@ import org.slf4j.LoggerFactory;
  * udpResponses} datagrams, when its endpoint refuses (ICMP port unreachable: counted, and as a failed connect for
  * outlier detection), or when its endpoint is no longer usable in the list in force; the client's next datagram
  * is then a new flow. Nothing is queued without bound: a datagram for a socket whose buffer is full is dropped and
- * counted, as the kernel would. On epoll, the socket of a flow that got every answer ({@code udpResponses}) is
- * kept for a later flow to the same endpoint ({@link FlowSocketPool}). The socket and all its flows live on one
- * event loop.
+ * counted, as the kernel would. The socket and all its flows live on one event loop.
  */
 public final class UdpListener {
     private static final Logger log = LoggerFactory.getLogger(UdpListener.class);
@@ -80,8 +78,6 @@ public final class UdpListener {
     private Channel channel;
     /** Where the endpoints' datagrams of epoll flow sockets are read; {@code null} with channel flow sockets. */
     private ByteBuf receiveBuffer;
-    /** The sockets of flows that got every answer, for later flows (epoll flow sockets only). */
-    private FlowSocketPool pool;
     private volatile boolean acceptingFlows = true;
 
     /**
@@ -125,7 +121,6 @@ public final class UdpListener {
         channel = bound.channel();
         if (loop instanceof IoEventLoop io && EpollFlowSocket.supported(io)) {
             receiveBuffer = channel.alloc().directBuffer(MAX_PAYLOAD + 1, MAX_PAYLOAD + 1);
-            pool = new FlowSocketPool(loop);
         }
         if (kind == AddressKind.CLUSTER) { // the other addresses are logged with their kind by the listener manager
             log.info("Listening service={} port={} address={}/UDP", servicePort.serviceLabel(),
@@ -157,7 +152,6 @@ public final class UdpListener {
                 end(flow, "closed");
             }
             if (receiveBuffer != null) {
-                pool.closeAll();
                 receiveBuffer.release();
                 receiveBuffer = null;
             }
@@ -261,20 +255,15 @@ public final class UdpListener {
         }
         InetSocketAddress endpoint = new InetSocketAddress(backend.address(), backend.port());
         if (receiveBuffer != null) {
-            flow.socket = pool.take(endpoint, now); // a parked socket to the endpoint, else a new one
-            if (flow.socket != null) {
-                ((EpollFlowSocket) flow.socket).adopt(flow);
-            } else {
-                try {
-                    flow.socket = EpollFlowSocket.connect(flow, events, (IoEventLoop) loop, endpoint, receiveBuffer,
-                            channel.alloc());
-                } catch (IOException e) {
-                    log.debug("Flow socket failed service={} client={} endpoint={}: {}", servicePort.serviceLabel(),
-                            client, backend.endpoint(), e.toString());
-                    servicePort.udp().drop(Drop.ERROR);
-                    end(flow, "socket failed"); // releases the lease and the place, logs the flow as an error
-                    return null;
-                }
+            try {
+                flow.socket = EpollFlowSocket.connect(flow, events, (IoEventLoop) loop, endpoint, receiveBuffer,
+                        channel.alloc());
+            } catch (IOException e) {
+                log.debug("Flow socket failed service={} client={} endpoint={}: {}", servicePort.serviceLabel(),
+                        client, backend.endpoint(), e.toString());
+                servicePort.udp().drop(Drop.ERROR);
+                end(flow, "socket failed"); // releases the lease and the place, logs the flow as an error
+                return null;
             }
         } else {
             flow.socket = ChannelFlowSocket.connect(flow, events, loop, transport, endpoint);
@@ -417,12 +406,7 @@ public final class UdpListener {
         limit.release();
         servicePort.leaseReleased(flow.backend);
         if (flow.socket != null) {
-            // a flow that got every answer leaves nothing owed on its socket: parked for a later flow (FlowSocketPool)
-            boolean parked = "responses".equals(why) && flow.socket instanceof EpollFlowSocket s
-                    && pool.park(s, System.nanoTime());
-            if (!parked) {
-                flow.socket.close();
-            }
+            flow.socket.close();
         }
         log.debug("Flow ended service={} client={} endpoint={} reason={} responses={}", servicePort.serviceLabel(),
                 flow.client, flow.backend.endpoint(), why, flow.responses);

@@ -6,34 +6,22 @@ import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
 import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
-import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A UDP endpoint for the tests: answers each datagram with its name, a colon and the datagram (or, with
- * {@code raw}, the datagram alone), to the address it came from; with {@code answers} above 1, that many times (the
- * later ones end in {@code #2}, {@code #3}...). Records the source port of each datagram. Closing it makes its port
- * refuse (ICMP).
+ * {@code raw}, the datagram alone), to the address it came from. Closing it makes its port refuse (ICMP).
  */
 final class UdpEcho implements AutoCloseable {
     final String name;
     final DatagramSocket socket;
     final AtomicInteger received = new AtomicInteger();
-    /** The source port of each datagram received, in order. */
-    final List<Integer> sourcePorts = new CopyOnWriteArrayList<>();
     private final boolean raw;
-    private final int answers;
     private final Thread thread;
 
     UdpEcho(String ip, String name, boolean raw) throws SocketException {
-        this(ip, name, raw, 1);
-    }
-
-    UdpEcho(String ip, String name, boolean raw, int answers) throws SocketException {
         this.name = name;
         this.raw = raw;
-        this.answers = answers;
         this.socket = new DatagramSocket(new InetSocketAddress(ip, 0));
         this.thread = new Thread(this::serve, "udp-echo-" + name);
         thread.setDaemon(true);
@@ -54,7 +42,6 @@ final class UdpEcho implements AutoCloseable {
             try {
                 DatagramPacket in = new DatagramPacket(buffer, buffer.length);
                 socket.receive(in);
-                sourcePorts.add(in.getPort());
                 received.incrementAndGet();
                 byte[] answer;
                 if (raw) {
@@ -64,10 +51,6 @@ final class UdpEcho implements AutoCloseable {
                             .getBytes(StandardCharsets.UTF_8);
                 }
                 socket.send(new DatagramPacket(answer, answer.length, in.getSocketAddress()));
-                for (int i = 2; i <= answers; i++) {
-                    byte[] more = (new String(answer, StandardCharsets.UTF_8) + "#" + i).getBytes(StandardCharsets.UTF_8);
-                    socket.send(new DatagramPacket(more, more.length, in.getSocketAddress()));
-                }
             } catch (IOException e) {
                 return; // closed
             }
