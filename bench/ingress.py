@@ -213,31 +213,6 @@ def group_cpu_split(pgid):
     return u, s
 
 
-def thread_ticks(pgid):
-    """{tid: (comm, utime+stime)} of every live thread of a process group's processes."""
-    out = {}
-    for pid in bench.group_pids(pgid):
-        try:
-            tids = os.listdir(f'/proc/{pid}/task')
-        except OSError:
-            continue
-        for tid in tids:
-            try:
-                with open(f'/proc/{pid}/task/{tid}/stat') as f:
-                    st = f.read()
-                comm = st[st.index('(') + 1:st.rindex(')')]
-                f = st[st.rindex(')') + 2:].split()
-                out[tid] = (comm, int(f[11]) + int(f[12]))
-            except (OSError, ValueError, IndexError):
-                pass
-    return out
-
-
-def jit_free_ticks(before, after):
-    """CPU ticks of the threads other than the JIT compilers between two thread_ticks readings."""
-    return sum(t - before.get(tid, ('', 0))[1] for tid, (comm, t) in after.items() if 'CompilerThre' not in comm)
-
-
 def measure(procs, row, target, opts, rundir, backend):
     t0 = time.monotonic()
     jar = opts.variants.get(target, opts.jar)
@@ -250,11 +225,11 @@ def measure(procs, row, target, opts, rundir, backend):
         time.sleep(0.3)
         res['loadavg_before'] = os.getloadavg()[0]
         u0, s0 = group_cpu_split(p.pid)
-        th0 = thread_ticks(p.pid)
+        jit0 = bench.group_jit_cpu_ticks(p.pid)
         window = bench.CpuWindow([p.pid, backend.pid])
         r = run_load(procs, row, target, opts.seconds)
         u1, s1 = group_cpu_split(p.pid)
-        th1 = thread_ticks(p.pid)
+        jit = bench.group_jit_cpu_ticks(p.pid) - jit0
         res['others'] = window.end()
         res['loadavg_after'] = os.getloadavg()[0]
         cpu = (u1 + s1 - u0 - s0) / bench.CLK
@@ -265,7 +240,7 @@ def measure(procs, row, target, opts, rundir, backend):
         if r.get('requests'):
             res['cpu_per_10k'] = cpu / (r['requests'] / 1e4)
             # without the JIT compiler threads: what the requests cost once compiled (stable under others' load)
-            res['nojit_per_10k'] = jit_free_ticks(th0, th1) / bench.CLK / (r['requests'] / 1e4)
+            res['nojit_per_10k'] = (u1 + s1 - u0 - s0 - jit) / bench.CLK / (r['requests'] / 1e4)
             res['user_us_per_req'] = res['user_s'] * 1e6 / r['requests']
             res['sys_us_per_req'] = res['sys_s'] * 1e6 / r['requests']
         if p.poll() is not None:

@@ -14,7 +14,6 @@ import io.netty.handler.codec.http2.CleartextHttp2ServerUpgradeHandler;
 import io.netty.handler.codec.http2.Http2CodecUtil;
 import io.netty.handler.codec.http2.Http2ServerUpgradeCodec;
 import io.netty.handler.codec.http2.Http2Settings;
-import io.netty.handler.flush.FlushConsolidationHandler;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
 import io.netty.handler.ssl.SniHandler;
@@ -117,19 +116,6 @@ final class ClientPipelines {
     /** HTTP/2 after TLS chose it. */
     static void http2(ChannelPipeline p, ListenerSettings settings) {
         p.addLast("h2", http2Handler(settings));
-    }
-
-    /** The name of the handler {@link #flushConsolidation} gives. */
-    static final String FLUSH_CONSOLIDATION = "flush-consolidation";
-
-    /**
-     * Netty's {@link FlushConsolidationHandler}, which {@link IngressFrontendHandler} puts before the HTTP/2 handler
-     * of a connection upgraded by {@code Upgrade: h2c}. It is redundant there now: {@link Http2IngressHandler} flushes
-     * its connection once per turn of the event loop itself ({@code flushSoon}: one pass of the flow controller and
-     * one write for the responses of all streams), so prior-knowledge and TLS connections go without it.
-     */
-    static FlushConsolidationHandler flushConsolidation() {
-        return new FlushConsolidationHandler(FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true);
     }
 
     private static Http2IngressHandler http2Handler(ListenerSettings settings) {

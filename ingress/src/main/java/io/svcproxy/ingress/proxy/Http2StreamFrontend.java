@@ -40,8 +40,9 @@ import java.nio.charset.StandardCharsets;
  * the Service port's scheduler picks for this stream; its DATA frames follow as the request body, and their bytes go
  * back to the client's flow-control window only once the endpoint's connection takes them (so a stream holds at
  * most its window, never a whole body). While that connection takes no more, the frames' bytes are copied into one
- * buffer, so what a stream holds is counted in bytes, whatever the size of the client's frames. The response is written back as HEADERS and DATA frames; the endpoint's
- * connection is read only while the stream's window and the client's socket take more. The proxy's own statuses
+ * buffer, so what a stream holds is counted in bytes, whatever the size of the client's frames. The response is
+ * written back as HEADERS and DATA frames; the endpoint's connection is read only while the stream's window and the
+ * client's socket take more. The proxy's own statuses
  * (400, 404, 431, 502, 503, 504) end the stream, never the connection; a client's RST_STREAM gives the endpoint
  * connection up.
  *

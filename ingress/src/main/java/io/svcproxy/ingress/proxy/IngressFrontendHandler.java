@@ -29,7 +29,6 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.handler.codec.http2.CleartextHttp2ServerUpgradeHandler;
-import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.svcproxy.balancer.BackendSet;
 import io.svcproxy.balancer.BackendState;
@@ -422,12 +421,6 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
                 || evt instanceof CleartextHttp2ServerUpgradeHandler.PriorKnowledgeUpgradeEvent) {
             // the connection speaks HTTP/2 now: each stream has its own handler, and a client's FIN ends it
             inbound.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false);
-            ChannelHandlerContext h2 = ctx.pipeline().context(Http2ConnectionHandler.class);
-            if (evt instanceof HttpServerUpgradeHandler.UpgradeEvent && h2 != null
-                    && ctx.pipeline().get(ClientPipelines.FLUSH_CONSOLIDATION) == null) {
-                ctx.pipeline().addBefore(h2.name(), ClientPipelines.FLUSH_CONSOLIDATION,
-                        ClientPipelines.flushConsolidation());
-            }
             ctx.pipeline().remove(this);
         } else if (evt instanceof ChannelInputShutdownEvent) {
             inputShutdown = true;
