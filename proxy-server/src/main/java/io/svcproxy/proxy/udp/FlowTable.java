@@ -14,30 +14,12 @@ import java.util.Map;
  * to a live flow, when a flow has expired (no datagram either way for the idle timeout, or the endpoint sent
  * {@code udpResponses} datagrams), and whether a flow's endpoint is still usable in the list in force (in it with
  * a weight above 0: a flow whose endpoint left, drains or was weighted 0 is scheduled again on its next datagram).
+ * The idle timeout and {@code udpResponses} are each flow's own, fixed when it started: a reload changes them for
+ * new flows only, as IPVS keeps the timeout a connection was created with.
  * Single-threaded: the listener's event loop owns it; time is passed in, so tests drive it with their own clock.
  */
 final class FlowTable {
     private final Map<InetSocketAddress, UdpFlow> flows = new HashMap<>();
-    private long idleNanos;
-    private int maxResponses;
-
-    /**
-     * @param idleNanos a flow with no datagram either way this long has expired
-     * @param maxResponses a flow ends once its endpoint sent this many datagrams; 0 for no such limit
-     */
-    FlowTable(long idleNanos, int maxResponses) {
-        this.idleNanos = idleNanos;
-        this.maxResponses = maxResponses;
-    }
-
-    /**
-     * Sets the idle timeout and {@code udpResponses} from the Service port's spec in force (a reload may change
-     * them); called before each new flow.
-     */
-    void configure(long idleNanos, int maxResponses) {
-        this.idleNanos = idleNanos;
-        this.maxResponses = maxResponses;
-    }
 
     /** Returns the live flow of {@code client}, or {@code null}; an expired one is left for {@link #expire}. */
     UdpFlow get(InetSocketAddress client, long now) {
@@ -80,17 +62,17 @@ final class FlowTable {
     boolean endpointSent(UdpFlow flow, long now) {
         flow.lastActivity = now;
         flow.responses++;
-        return maxResponses > 0 && flow.responses >= (long) maxResponses * flow.requests;
+        return flow.maxResponses > 0 && flow.responses >= (long) flow.maxResponses * flow.requests;
     }
 
     /** Returns whether {@code flow} has seen no datagram for the idle timeout. */
     boolean expired(UdpFlow flow, long now) {
-        return now - flow.lastActivity >= idleNanos;
+        return now - flow.lastActivity >= flow.idleNanos;
     }
 
     /** Returns the nanoseconds until {@code flow} expires if nothing happens (at most the idle timeout). */
     long nanosLeft(UdpFlow flow, long now) {
-        return flow.lastActivity + idleNanos - now;
+        return flow.lastActivity + flow.idleNanos - now;
     }
 
     /** Removes and returns the flows that expired by {@code now}. */

@@ -16,6 +16,13 @@ final class UdpFlow {
     final InetSocketAddress client;
     final BackendState backend;
     final Lease lease;
+    /** A flow with no datagram either way this long has expired: the Service port's timeout when it started. */
+    final long idleNanos;
+    /**
+     * The flow ends once its endpoint sent this many datagrams per datagram of the client ({@code udpResponses}
+     * when it started); 0 for no such limit.
+     */
+    final int maxResponses;
     /** The socket toward the endpoint; {@code null} in unit tests of the table. */
     FlowSocket socket;
     /** System.nanoTime() of the first datagram, the flow's start in the connection log. */
@@ -38,10 +45,12 @@ final class UdpFlow {
     /** The idle check. */
     java.util.concurrent.ScheduledFuture<?> timer;
 
-    UdpFlow(InetSocketAddress client, BackendState backend, Lease lease, long now) {
+    UdpFlow(InetSocketAddress client, BackendState backend, Lease lease, long idleNanos, int maxResponses, long now) {
         this.client = client;
         this.backend = backend;
         this.lease = lease;
+        this.idleNanos = idleNanos;
+        this.maxResponses = maxResponses;
         this.lastActivity = now;
         this.started = now;
     }

@@ -72,7 +72,7 @@ public final class UdpListener {
     private final UdpFlowLimit limit;
     private final Supplier<DataPlaneSettings> settings;
     private final io.svcproxy.proxy.dataplane.ConnectionRecorder recorder;
-    private final FlowTable table = new FlowTable(0, 0);
+    private final FlowTable table = new FlowTable();
     private final List<FlowSocket> dirty = new ArrayList<>(); // flow sockets written to in this read loop
     private final FlowEvents events = new FlowEvents();
     private Channel channel;
@@ -247,8 +247,8 @@ public final class UdpListener {
             servicePort.udp().drop(Drop.NO_ENDPOINT);
             return null;
         }
-        configureTable();
-        UdpFlow flow = new UdpFlow(client, backend, backend.counters().lease(), now);
+        UdpFlow flow = new UdpFlow(client, backend, backend.counters().lease(), idleNanos(),
+                servicePort.spec().port().udpResponses(), now);
         flow.checkedAgainst = servicePort.backendSet();
         if (servicePort.spec().port().proxyProtocol() != null) { // v2: the config refuses v1 on UDP
             flow.proxyHeader = io.svcproxy.proxy.dataplane.ProxyProtocolHeader.udpV2(client, address);
@@ -278,11 +278,10 @@ public final class UdpListener {
         return flow;
     }
 
-    private void configureTable() {
-        DataPlaneSettings s = settings.get();
+    /** Returns the idle timeout in force for a new flow: the Service port's, else the proxy's. */
+    private long idleNanos() {
         PortSpec port = servicePort.spec().port();
-        long idle = (port.udpIdleTimeout() != null ? port.udpIdleTimeout() : s.udp().idleTimeout()).toNanos();
-        table.configure(idle, port.udpResponses());
+        return (port.udpIdleTimeout() != null ? port.udpIdleTimeout() : settings.get().udp().idleTimeout()).toNanos();
     }
 
     private void scheduleExpiry(UdpFlow flow, long nanos) {

@@ -66,7 +66,8 @@ class EpollFlowSocketTest {
 
     private UdpFlow flow() throws Exception {
         BackendState backend = BackendState.of(InetAddress.getByName("127.0.0.51"), 53, 1); // the flow only names it
-        return new UdpFlow(new InetSocketAddress("127.0.10.51", 40000), backend, backend.counters().lease(), 0);
+        return new UdpFlow(new InetSocketAddress("127.0.10.51", 40000), backend, backend.counters().lease(),
+                Long.MAX_VALUE, 0, 0);
     }
 
     private EpollFlowSocket open(UdpFlow flow, int port) throws Exception {

@@ -29,12 +29,16 @@ class FlowTableTest {
     }
 
     UdpFlow flow(BackendState backend, long now) {
-        return new UdpFlow(client, backend, backend.counters().lease(), now);
+        return flow(client, backend, 30 * SECOND, 0, now);
+    }
+
+    static UdpFlow flow(InetSocketAddress from, BackendState backend, long idleNanos, int maxResponses, long now) {
+        return new UdpFlow(from, backend, backend.counters().lease(), idleNanos, maxResponses, now);
     }
 
     @Test
     void aFlowLivesWhileDatagramsComeWithinTheIdleTimeout() {
-        FlowTable table = new FlowTable(30 * SECOND, 0);
+        FlowTable table = new FlowTable();
         UdpFlow flow = flow(a, 0);
         table.add(flow);
         table.clientSent(flow, 20 * SECOND);
@@ -48,8 +52,8 @@ class FlowTableTest {
 
     @Test
     void aFlowEndsWithItsLastAllowedResponse() {
-        FlowTable table = new FlowTable(30 * SECOND, 2);
-        UdpFlow flow = flow(a, 0);
+        FlowTable table = new FlowTable();
+        UdpFlow flow = flow(client, a, 30 * SECOND, 2, 0);
         table.add(flow);
         table.clientSent(flow, 0);
         assertThat(table.endpointSent(flow, 1)).isFalse();
@@ -58,8 +62,8 @@ class FlowTableTest {
 
     @Test
     void udpResponsesCountsPerClientDatagramAsNginx() {
-        FlowTable table = new FlowTable(30 * SECOND, 1);
-        UdpFlow flow = flow(a, 0);
+        FlowTable table = new FlowTable();
+        UdpFlow flow = flow(client, a, 30 * SECOND, 1, 0);
         table.add(flow);
         table.clientSent(flow, 0);
         table.clientSent(flow, 1); // a second query from the same port before the first answer
@@ -71,7 +75,7 @@ class FlowTableTest {
 
     @Test
     void withoutUdpResponsesEveryAnswerKeepsTheFlow() {
-        FlowTable table = new FlowTable(30 * SECOND, 0);
+        FlowTable table = new FlowTable();
         UdpFlow flow = flow(a, 0);
         for (int i = 0; i < 1000; i++) {
             assertThat(table.endpointSent(flow, i)).isFalse();
@@ -79,19 +83,24 @@ class FlowTableTest {
     }
 
     @Test
-    void aReloadOfTheTimeoutsAppliesToTheNextChecks() {
-        FlowTable table = new FlowTable(30 * SECOND, 0);
-        UdpFlow flow = flow(a, 0);
-        table.add(flow);
-        table.clientSent(flow, 0);
-        table.configure(5 * SECOND, 1);
-        assertThat(table.get(client, 5 * SECOND)).isNull();
-        assertThat(table.endpointSent(flow, 0)).isTrue();
+    void eachFlowKeepsTheTimeoutAndUdpResponsesItStartedWith() {
+        FlowTable table = new FlowTable();
+        UdpFlow before = flow(a, 0); // started before a reload: 30 s, no udpResponses
+        InetSocketAddress other = new InetSocketAddress("127.0.1.2", 40000);
+        UdpFlow after = flow(other, b, 5 * SECOND, 1, 0); // started after it: 5 s, udpResponses 1
+        table.add(before);
+        table.add(after);
+        table.clientSent(before, 0);
+        table.clientSent(after, 0);
+        assertThat(table.get(client, 5 * SECOND)).as("the old flow keeps 30 s").isSameAs(before);
+        assertThat(table.get(other, 5 * SECOND)).as("the new flow has 5 s").isNull();
+        assertThat(table.endpointSent(before, 1)).as("the old flow has no udpResponses").isFalse();
+        assertThat(table.endpointSent(after, 1)).isTrue();
     }
 
     @Test
     void oneLiveFlowPerClient() {
-        FlowTable table = new FlowTable(30 * SECOND, 0);
+        FlowTable table = new FlowTable();
         table.add(flow(a, 0));
         assertThatThrownBy(() -> table.add(flow(b, 0))).isInstanceOf(IllegalStateException.class);
     }

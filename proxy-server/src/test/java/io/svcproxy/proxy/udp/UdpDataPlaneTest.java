@@ -285,6 +285,26 @@ abstract class UdpDataPlaneTest {
     }
 
     @Test
+    void aReloadOfTheTimeoutAndUdpResponsesLeavesTheFlowsAlreadyRunningAlone() throws Exception {
+        UdpEcho a = echo("127.0.0.61", "a");
+        UdpEcho b = echo("127.0.0.62", "b");
+        start(service("rr", "  udpIdleTimeout: 60s\n", "", endpoints(a, b)));
+        DatagramSocket old = client();
+        assertThat(name(ask(old, "before"))).isEqualTo("a");
+        server.reload(ConfigLoader.parse(service("rr", "  udpIdleTimeout: 60s\n",
+                ", udpIdleTimeout: 300ms, udpResponses: 1", endpoints(a, b)), "test.yaml"));
+        await().atMost(Duration.ofSeconds(5)).until(() -> port().spec().port().udpResponses() == 1);
+        assertThat(name(ask(client(), "new"))).as("a new flow, with the new settings").isEqualTo("b");
+        await().atMost(Duration.ofSeconds(5)).until(() -> server.listeners().udpFlowCount() == 1);
+
+        Thread.sleep(700); // over the new idle timeout, well within the old flow's own
+        assertThat(name(ask(old, "after"))).isEqualTo("a");
+        assertThat(name(ask(old, "again"))).isEqualTo("a");
+        assertThat(server.listeners().udpFlowCount()).as("the old flow lives: no udpResponses, 60 s").isEqualTo(1);
+        assertThat(port().backendSet().backends().get(0).counters().total()).as("one flow to a").isEqualTo(1);
+    }
+
+    @Test
     void aRemovedEndpointsFlowsMoveOnTheirNextDatagramAndItLeavesTheList() throws Exception {
         UdpEcho a = echo("127.0.0.61", "a");
         UdpEcho b = echo("127.0.0.62", "b");
