@@ -63,8 +63,6 @@ final class Http2StreamFrontend implements Frontend {
      * connected yet), copied into one buffer; {@code null} when there are none. Sent when it takes more again.
      */
     private ByteBuf queued;
-    /** The request's end (with trailers, if any), read behind {@link #queued} bytes; {@code null} until then. */
-    private LastHttpContent queuedEnd;
     /** The request is answered (or given up): body parts still arriving are dropped. */
     private boolean discarding;
     /** The response's last part was written: its write's listener reports the end, even if the stream closes first. */
@@ -148,7 +146,7 @@ final class Http2StreamFrontend implements Frontend {
         if (discarding || ex == null || ex.requestEnded) {
             return bytes;
         }
-        if (queued == null && queuedEnd == null && ex.outbound != null && ex.outbound.isWritable()) {
+        if (queued == null && ex.outbound != null && ex.outbound.isWritable()) {
             HttpContent part = endOfStream ? new DefaultLastHttpContent(data.retain())
                     : new DefaultHttpContent(data.retain());
             boolean more = ex.send(part);
@@ -167,7 +165,9 @@ final class Http2StreamFrontend implements Frontend {
             q.writeBytes(data);
         }
         if (endOfStream) {
-            queuedEnd = LastHttpContent.EMPTY_LAST_CONTENT;
+            // the request's end goes to the exchange now, behind the held bytes (bounded by the stream's window),
+            // so that its response timeout starts: an endpoint that reads no more then gets a 504, not a wait
+            sendQueued(ex, LastHttpContent.EMPTY_LAST_CONTENT);
             return bytes; // the stream's last frame: its window no longer matters
         }
         held += bytes;
@@ -189,7 +189,7 @@ final class Http2StreamFrontend implements Frontend {
             return;
         }
         if (queued != null) {
-            queuedEnd = last;
+            sendQueued(ex, last); // as the end of a DATA frame in onData
             return;
         }
         ex.send(last);
@@ -285,7 +285,7 @@ final class Http2StreamFrontend implements Frontend {
     @Override
     public void readRequestBody() {
         Exchange ex = exchange;
-        if (ex != null && sendQueued(ex)) {
+        if (ex != null && sendQueued(ex, null)) {
             giveBackHeld();
         }
     }
@@ -344,23 +344,22 @@ final class Http2StreamFrontend implements Frontend {
 
     @Override
     public void outboundWritable(Exchange ex, boolean writable) {
-        if (exchange == ex && writable && sendQueued(ex)) {
+        if (exchange == ex && writable && sendQueued(ex, null)) {
             giveBackHeld();
         }
     }
 
     /**
-     * Sends the body bytes held in {@link #queued} (and the request's end behind them) to the endpoint's connection,
-     * which takes more now, and flushes them; returns whether it still takes more (then the held window goes back).
+     * Sends the body bytes held in {@link #queued} and then the request's {@code end}, if given, to the endpoint's
+     * connection (which takes more now, or the request ended) and flushes them; returns whether it still takes more
+     * or the request ended (then the held window goes back).
      */
-    private boolean sendQueued(Exchange ex) {
+    private boolean sendQueued(Exchange ex, LastHttpContent end) {
         ByteBuf q = queued;
-        LastHttpContent end = queuedEnd;
         if (q == null && end == null) {
             return true;
         }
         queued = null;
-        queuedEnd = null;
         boolean more;
         if (end == null) {
             more = ex.send(new DefaultHttpContent(q));
@@ -381,7 +380,6 @@ final class Http2StreamFrontend implements Frontend {
             queued = null;
             q.release();
         }
-        queuedEnd = null; // an empty buffer and trailers: nothing to release
     }
 
     @Override

@@ -31,7 +31,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * An endpoint that takes the request slowly and never answers: the response timeout runs from the request's end,
+ * An endpoint that takes the request slowly (or not at all) and never answers: the response timeout runs from the request's end,
  * whether or not its last bytes were flushed to the endpoint yet, so the client gets 504 (it once waited for good
  * when the request's last part left the endpoint connection over its high water mark). On 127.0.10.150 (listener)
  * and 127.0.10.151 (endpoint).
@@ -45,6 +45,8 @@ class SlowUploadResponseTimeoutTest {
     private HttpIngressServer ingress;
     private ServerSocket endpoint;
     private final AtomicLong bytesRead = new AtomicLong();
+    /** The endpoint's connections read nothing at all (set before the client connects). */
+    private volatile boolean neverRead;
 
     @BeforeEach
     void setUp() throws Exception {
@@ -78,6 +80,9 @@ class SlowUploadResponseTimeoutTest {
                 Socket s = endpoint.accept();
                 Thread t = new Thread(() -> {
                     try (s; InputStream in = s.getInputStream()) {
+                        while (neverRead && !endpoint.isClosed()) {
+                            Thread.sleep(50);
+                        }
                         byte[] buf = new byte[1024];
                         int n;
                         while ((n = in.read(buf)) >= 0) {
@@ -138,6 +143,43 @@ class SlowUploadResponseTimeoutTest {
             assertThat(f).isInstanceOf(RawH2Client.Headers.class);
             assertThat(((RawH2Client.Headers) f).headers().status()).hasToString("504");
             assertThat(bytesRead.get()).as("bytes the endpoint read by the 504").isLessThan(240 * 1024);
+        }
+    }
+
+    @Test
+    void http2UploadEndingWhileTheEndpointReadsNothingIsA504() throws Exception {
+        // the client's END_STREAM arrives while the proxy holds body bytes the endpoint connection does not take:
+        // the request's end must still reach the exchange (and start its response timeout), not wait behind them
+        neverRead = true;
+        try (RawH2Client client = RawH2Client.connect(group, ingress.localAddress())) {
+            client.headers(1, new DefaultHttp2Headers().method("POST").path("/upload").scheme("http")
+                    .authority("any"), false);
+            byte[] frame = new byte[16 * 1024];
+            long sent = 0;
+            long lastIncrement = -1;
+            long lastChange = System.nanoTime();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (System.nanoTime() < deadline) { // until the proxy gives no more window back
+                long given = client.windowIncrements(1);
+                if (given != lastIncrement) {
+                    lastIncrement = given;
+                    lastChange = System.nanoTime();
+                }
+                if (sent - given + frame.length <= 240 * 1024) { // within the stream's 256 KiB window
+                    client.data(1, frame, false);
+                    sent += frame.length;
+                } else if (System.nanoTime() - lastChange > TimeUnit.MILLISECONDS.toNanos(1500)) {
+                    break;
+                } else {
+                    Thread.sleep(50);
+                }
+            }
+            assertThat(System.nanoTime()).as("the proxy stopped giving window back").isLessThan(deadline);
+            client.data(1, new byte[0], true);
+            RawH2Client.Frame f = client.next(1);
+            assertThat(f).isInstanceOf(RawH2Client.Headers.class);
+            assertThat(((RawH2Client.Headers) f).headers().status()).hasToString("504");
+            assertThat(bytesRead.get()).as("bytes the endpoint read").isZero();
         }
     }
 }
