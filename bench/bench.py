@@ -128,6 +128,17 @@ def group_jit_cpu_ticks(pgid):
     return group_thread_ticks(pgid, lambda jvm, comm: jvm and JIT_THREADS in comm)
 
 
+def settle_seconds(text):
+    """argparse type of --jit-settle: a finite number of seconds, 0 or more."""
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f'not a number of seconds: {text!r}')
+    if not math.isfinite(v) or v < 0:
+        raise argparse.ArgumentTypeError(f'must be a finite number of seconds, 0 or more: {text!r}')
+    return v
+
+
 def warm_up(load, pgid, seconds, settle_max, chunk=2, share=0.05):
     """The unmeasured warm-up: `load(s)` runs s seconds of the row's own load. After the fixed `seconds`, while
     the JIT compiler threads took more than `share` of the process group's CPU in the last stretch of load, one
@@ -976,7 +987,7 @@ def estimate(opts):
 def main():
     ap = argparse.ArgumentParser(description='svcproxy vs HAProxy vs nginx on loopback (see bench/README.md)')
     ap.add_argument('--reps', type=int, default=3, help='repetitions (default 3)')
-    ap.add_argument('--jit-settle', type=float, default=30.0, metavar='S',
+    ap.add_argument('--jit-settle', type=settle_seconds, default=30.0, metavar='S',
                     help='after the fixed warm-up, up to S seconds more of the same load while the JIT compiler '
                          "threads took over 5%% of a JVM target's CPU in the last 2 s (0: the fixed warm-up only; "
                          'default 30, 0 with --quick)')

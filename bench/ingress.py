@@ -302,7 +302,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--seconds', type=int, default=10)
     ap.add_argument('--warmup', type=int, default=8)
-    ap.add_argument('--jit-settle', type=float, default=30.0, metavar='S',
+    ap.add_argument('--jit-settle', type=bench.settle_seconds, default=30.0, metavar='S',
                     help="up to S seconds more warm-up while a JVM target's JIT compilers took over 5%% of its CPU "
                          'in the last 2 s (0: the fixed warm-up only)')
     ap.add_argument('--reps', type=int, default=3)

@@ -177,8 +177,13 @@ def measure(procs, target, rundir, seconds, qfile, rep=0, warmup=2):
 
 def measure_running(procs, target, p, ip, port, seconds, qfile, rep, warmup):
     """One measurement of a running target: an unmeasured warm-up of the same load, then the measured run."""
-    # warm-up, not measured; a JVM's goes on while its JIT compilers still take a share (bench.warm_up)
-    warm = bench.warm_up(lambda s: dnsperf(procs, ip, port, s, qfile), p.pid, warmup, JIT_SETTLE) if p else None
+    # warm-up, not measured; a JVM's goes on while its JIT compilers still take a share (bench.warm_up); the direct
+    # row (no proxy process) gets the fixed warm-up, as before the JIT-settled one
+    if p:
+        warm = bench.warm_up(lambda s: dnsperf(procs, ip, port, s, qfile), p.pid, warmup, JIT_SETTLE)
+    else:
+        warm = None
+        dnsperf(procs, ip, port, warmup, qfile)
     profiled = PROFILE and target.startswith('svcproxy')
     if profiled:
         profiler(p, 'start,event=itimer,interval=997us,threads' if PROFILE['event'] == 'cpu' else 'start,event=alloc')
@@ -245,7 +250,7 @@ def main():
     ap.add_argument('--reps', type=int, default=3)
     ap.add_argument('--flows', type=int, default=50_000)
     ap.add_argument('--warmup', type=int, default=2, help='seconds of unmeasured load before each measurement')
-    ap.add_argument('--jit-settle', type=float, default=30.0, metavar='S',
+    ap.add_argument('--jit-settle', type=bench.settle_seconds, default=30.0, metavar='S',
                     help="up to S seconds more warm-up while a JVM target's JIT compilers took over 5%% of its CPU "
                          'in the last 2 s (0: the fixed warm-up only)')
     ap.add_argument('--out', default=os.path.join(HERE, 'results', 'udp-' + time.strftime('%Y%m%d-%H%M%S')))
