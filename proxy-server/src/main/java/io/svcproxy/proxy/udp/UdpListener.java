@@ -142,12 +142,18 @@ public final class UdpListener {
         return table.size();
     }
 
-    /** Closes the socket and ends every flow; blocks until done. Any thread but the listener's loop. */
+    /**
+     * Closes the socket and ends every flow; blocks until done. Any thread but the listener's loop. All in one task
+     * of the loop, new flows stopped first: a datagram read between the flows' end and the socket's close would
+     * start a flow that nothing ends before its idle timeout (holding a lease and a {@code maxUdpFlows} place).
+     */
     public void close() {
         if (channel == null) {
             return;
         }
         loop.submit(() -> {
+            acceptingFlows = false;
+            channel.close(); // on its loop: done at once, so no datagram is read after this task
             for (UdpFlow flow : table.all()) {
                 end(flow, "closed");
             }
@@ -156,7 +162,7 @@ public final class UdpListener {
                 receiveBuffer = null;
             }
         }).awaitUninterruptibly();
-        channel.close().awaitUninterruptibly();
+        channel.closeFuture().awaitUninterruptibly();
         if (kind == AddressKind.CLUSTER) {
             log.info("Stopped listening address={}/UDP", formatAddress());
         }

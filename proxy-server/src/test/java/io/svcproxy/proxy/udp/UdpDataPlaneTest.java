@@ -411,6 +411,45 @@ abstract class UdpDataPlaneTest {
         assertThat(receiveOrNull(old)).as("after drainTimeout").isNull();
     }
 
+    @Test
+    void datagramsThatArriveWhileTheListenerClosesStartNoFlow() throws Exception {
+        UdpEcho a = echo("127.0.0.61", "a");
+        start(service("rr", "  udpIdleTimeout: 60s\n", "", endpoints(a)));
+        BackendState endpoint = port().backendSet().backends().get(0);
+        List<DatagramSocket> late = new ArrayList<>();
+        for (int i = 0; i < 50; i++) {
+            late.add(client());
+        }
+        // Hold the event loops, so that the datagrams below wait in the listener's socket until its close() runs.
+        java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
+        server.listeners().eventLoops().forEach(loop -> loop.execute(() -> {
+            try {
+                held.await(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }));
+        var withoutTheService = ConfigLoader.parse("proxy:\n  admin: off\n  udpIdleTimeout: 60s\nservices: []\n",
+                "test.yaml");
+        Thread reload = new Thread(() -> server.reload(withoutTheService), "reload");
+        reload.start();
+        // blocked in the listener's close() (or done, where UDP has event loops of its own: io_uring)
+        await().atMost(Duration.ofSeconds(5)).until(() -> java.util.EnumSet.of(Thread.State.WAITING,
+                Thread.State.TIMED_WAITING, Thread.State.TERMINATED).contains(reload.getState()));
+        byte[] out = "late".getBytes(StandardCharsets.UTF_8);
+        for (DatagramSocket socket : late) {
+            socket.send(new DatagramPacket(out, out.length));
+        }
+        held.countDown();
+        reload.join(10_000);
+        assertThat(reload.isAlive()).isFalse();
+
+        Thread.sleep(300); // what the loops would still do after the close
+        assertThat(server.listeners().udpFlowCount()).as("no flow holds a maxUdpFlows place").isZero();
+        assertThat(endpoint.inactiveConnections()).as("no flow holds a lease").isZero();
+        assertThat(a.received.get()).as("nothing relayed after the close began").isZero();
+    }
+
     static String receiveOrNull(DatagramSocket socket) throws IOException {
         try {
             DatagramPacket in = new DatagramPacket(new byte[1500], 1500);
