@@ -179,14 +179,18 @@ final class EpollFlowSocket implements FlowSocket, EpollIoHandle {
             return;
         }
         closed = true;
-        if (registration != null) {
-            registration.cancel();
-        }
+        // Closed before the registration is cancelled: the kernel drops a closed socket from the epoll set by
+        // itself, and Netty leaves out the EPOLL_CTL_DEL of an fd it sees closed (one system call less per flow,
+        // 5% of the UDP row's CPU in its profile). Both run here, on the loop that owns the registration, so no
+        // other socket of this loop can take the fd's number in between.
         try {
             socket.close();
         } catch (IOException e) { // nothing is lost with a datagram socket, but a failing close is a bug to see
             log.warn("Flow socket close failed client={} endpoint={} error={}", flow.client, flow.backend.endpoint(),
                     e.toString());
+        }
+        if (registration != null) {
+            registration.cancel();
         }
     }
 

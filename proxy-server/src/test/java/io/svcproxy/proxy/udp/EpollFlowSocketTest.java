@@ -97,6 +97,24 @@ class EpollFlowSocketTest {
     }
 
     @Test
+    void aClosedSocketLeavesTheLoopAndTheNextSocketOnItsFdWorks() throws Exception {
+        for (int i = 0; i < 3; i++) { // closed before its registration is cancelled: no stale entry for the fd
+            EpollFlowSocket socket = open(flow(), echo.port());
+            assertThat(send(socket, "q" + i)).isEqualTo(FlowSocket.Sent.YES);
+            int n = 2 * i + 1;
+            await().atMost(Duration.ofSeconds(10)).until(() -> received.size() == n);
+            loop.submit(socket::close).get();
+            assertThat(socket.fd().isOpen()).isFalse();
+            EpollFlowSocket next = open(flow(), echo.port()); // usually on the fd just closed (the lowest free)
+            assertThat(send(next, "r" + i)).isEqualTo(FlowSocket.Sent.YES);
+            await().atMost(Duration.ofSeconds(10)).until(() -> received.size() == n + 1);
+            loop.submit(next::close).get();
+        }
+        assertThat(received).containsExactly("e:q0", "e:r0", "e:q1", "e:r1", "e:q2", "e:r2");
+        assertThat(failures).isEmpty();
+    }
+
+    @Test
     void aRefusingEndpointIsReportedAsFailed() throws Exception {
         int closedPort = echo.port();
         echo.close();
