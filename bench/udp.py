@@ -188,9 +188,12 @@ def measure_running(procs, target, p, ip, port, seconds, qfile, rep, warmup):
     if profiled:
         profiler(p, 'start,event=itimer,interval=997us,threads' if PROFILE['event'] == 'cpu' else 'start,event=alloc')
     load0 = os.getloadavg()[0]
+    # the machine's CPU in the window minus this run's own processes (proxy, dnsmasq, dnsperf): the others' load
+    window = bench.CpuWindow(list(procs.live))
     cpu0 = bench.group_cpu_ticks(p.pid) if p else 0
     qps, lat, completed = dnsperf(procs, ip, port, seconds, qfile)
     cpu = ((bench.group_cpu_ticks(p.pid) - cpu0) / bench.CLK) if p else None
+    during = window.end()
     if profiled:
         collapsed = os.path.join(PROFILE['out'], f"{target}-{rep + 1}{'' if PROFILE['event'] == 'cpu' else '-alloc'}"
                                                  '.collapsed')
@@ -200,14 +203,15 @@ def measure_running(procs, target, p, ip, port, seconds, qfile, rep, warmup):
                        capture_output=True, timeout=120)
     r = {'target': target, 'qps': qps, 'latency_ms': lat * 1000 if lat else None, 'queries': completed,
          'cpu_s': cpu, 'cpu_us_per_query': cpu / completed * 1e6 if cpu is not None and completed else None,
-         'load': [round(load0, 2), round(os.getloadavg()[0], 2)]}
+         'load': [round(load0, 2), round(os.getloadavg()[0], 2)], 'during': during}
     if warm and warm[1] is not None:
         r['warmup_s'], r['warmup_jit_share'], r['warmup_jit_cpu_s'] = warm
     bench.log(f'udp {target}: {qps:,.0f} q/s, {r["latency_ms"]:.3f} ms'
               + (f', {r["cpu_us_per_query"]:.1f} µs CPU/query' if cpu is not None else '')
               + (f', warm-up {r["warmup_s"]} s (JIT {r["warmup_jit_cpu_s"]:.1f} s, {r["warmup_jit_share"]:.0%} at its end)'
                  if 'warmup_s' in r else '')
-              + f', load average {r["load"][0]:.2f} -> {r["load"][1]:.2f}')
+              + f', load average {r["load"][0]:.2f} -> {r["load"][1]:.2f}'
+              + f', others {during["other_pct_core"]}% of a core')
     return r
 
 
