@@ -69,6 +69,8 @@ final class Exchange implements ResponseDeadlines.Expiring {
     InetSocketAddress endpoint;
     boolean requestEnded;
     boolean responseStarted;
+    /** The status of the response relayed to the client, once it started (for the access log of a failure after). */
+    int responseStatus;
     /** The outbound connection came from the pool (it may have been closed by the endpoint meanwhile). */
     private boolean reused;
     private boolean bodyBytesSeen;
@@ -275,9 +277,10 @@ final class Exchange implements ResponseDeadlines.Expiring {
         keepAlive = false;
     }
 
-    /** The response's headers arrived: the timer stops. */
-    void responseStarted() {
+    /** The response's headers arrived, with status {@code code}: the timer stops. */
+    void responseStarted(int code) {
         responseStarted = true;
+        responseStatus = code;
         cancelTimer();
     }
 

@@ -99,12 +99,25 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
                 ex.frontend.failExchange(ex, HttpResponseStatus.BAD_GATEWAY);
                 return;
             }
+            if (response.headers().contains(HttpHeaderNames.TRANSFER_ENCODING)
+                    && response.headers().contains(HttpHeaderNames.CONTENT_LENGTH)) {
+                // both framings (RFC 9112 6.3: "ought to be handled as an error", a sign of response splitting):
+                // a 502 and the connection closes, never reused. Netty's decoder fails such a response itself when
+                // its coding is chunked (and any Transfer-Encoding in HTTP/1.0); another coding it frames by the
+                // length, where Transfer-Encoding should win and the body end at the close
+                ReferenceCountUtil.release(msg);
+                ended = true;
+                IngressFrontendHandler.ACCESS_LOG.debug("Response with Content-Length and Transfer-Encoding "
+                        + "endpoint={}", endpoint);
+                ex.frontend.failExchange(ex, HttpResponseStatus.BAD_GATEWAY);
+                return;
+            }
             int code = response.status().code();
             if (code == 101) {
                 ReferenceCountUtil.release(msg);
                 ended = true;
                 if (ex.upgrade) {
-                    ex.responseStarted();
+                    ex.responseStarted(code);
                     ex.frontend.upgraded(ex, response);
                 } else {
                     // a switch the request did not offer (the proxy forwards no Upgrade but WebSocket's; RFC 9110
@@ -124,7 +137,7 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
                 return;
             }
             interim = false;
-            ex.responseStarted();
+            ex.responseStarted(code);
             status = code;
             reusable = HttpUtil.isKeepAlive(response);
             // relayed as decoded, its headers rewritten in place (the decoder read its framing before passing it on)

@@ -254,6 +254,8 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
         }
         ex.abort();
         if (ex.responseStarted) {
+            // the client gets the status and part of the body, then the close: counted and logged as answered
+            logAccess(ex.request, ex.responseStatus, ex.route, ex.backend, true);
             inbound.close();
             return;
         }
@@ -335,6 +337,8 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
         exchange = null;
         ex.abort();
         if (ex.responseStarted) {
+            // the client gets the status and part of the body, then the close: counted and logged as answered
+            logAccess(ex.request, ex.responseStatus, ex.route, ex.backend, true);
             inbound.close();
             return;
         }
