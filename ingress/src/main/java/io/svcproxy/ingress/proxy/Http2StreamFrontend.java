@@ -65,8 +65,10 @@ final class Http2StreamFrontend implements Frontend {
     private ByteBuf queued;
     /** The request is answered (or given up): body parts still arriving are dropped. */
     private boolean discarding;
-    /** The response's last part was written: its write's listener reports the end, even if the stream closes first. */
+    /** The response's last part was written: the endpoint's read reports the end, even if the stream closes first. */
     private boolean responseWritten;
+    /** The write of the response's last frame, which a reset after an early response must follow. */
+    private ChannelFuture lastWrite;
     private boolean closed;
 
     Http2StreamFrontend(Http2IngressHandler connection, Http2Stream stream) {
@@ -252,7 +254,15 @@ final class Http2StreamFrontend implements Frontend {
                 ReferenceCountUtil.release(part);
                 return encoder.writeHeaders(ctx, stream.id(), headers, 0, false, ctx.newPromise());
             }
-            // a whole response: HEADERS, then its body and trailers below
+            LastHttpContent whole = (LastHttpContent) part;
+            if (!whole.content().isReadable() && whole.trailingHeaders().isEmpty()) {
+                // a whole response without body or trailers: one HEADERS frame that ends the stream
+                responseWritten = true;
+                whole.release();
+                return lastWrite = encoder.writeHeaders(ctx, stream.id(), headers, 0, true, ctx.newPromise());
+            }
+            // a whole response (read in one go, see takesWholeResponse): HEADERS, then its body and trailers below,
+            // all in the same flush
             encoder.writeHeaders(ctx, stream.id(), headers, 0, false, ctx.newPromise());
         }
         HttpContent content = (HttpContent) part;
@@ -265,7 +275,7 @@ final class Http2StreamFrontend implements Frontend {
         }
         responseWritten = true;
         if (last.trailingHeaders().isEmpty()) {
-            return encoder.writeData(ctx, stream.id(), content.content(), 0, true, ctx.newPromise());
+            return lastWrite = encoder.writeData(ctx, stream.id(), content.content(), 0, true, ctx.newPromise());
         }
         if (content.content().isReadable()) {
             encoder.writeData(ctx, stream.id(), content.content(), 0, false, ctx.newPromise());
@@ -274,7 +284,26 @@ final class Http2StreamFrontend implements Frontend {
         }
         Http2Headers trailers = new DefaultHttp2Headers();
         HttpConversionUtil.toHttp2Headers(last.trailingHeaders(), trailers);
-        return encoder.writeHeaders(ctx, stream.id(), trailers, 0, true, ctx.newPromise());
+        return lastWrite = encoder.writeHeaders(ctx, stream.id(), trailers, 0, true, ctx.newPromise());
+    }
+
+    /**
+     * A response read whole from the endpoint comes as one {@link io.netty.handler.codec.http.FullHttpResponse}:
+     * its HEADERS and DATA go to the encoder together (one HEADERS frame alone when it has no body).
+     */
+    @Override
+    public boolean takesWholeResponse() {
+        return true;
+    }
+
+    /**
+     * The response's end is reported once the endpoint's read has handed its last frame to the encoder (whose
+     * flow controller owns it from there), not when the client's socket took it: the endpoint connection goes back
+     * to the pool without a listener on the write.
+     */
+    @Override
+    public boolean endsResponseAtFlush() {
+        return true;
     }
 
     @Override
@@ -305,13 +334,27 @@ final class Http2StreamFrontend implements Frontend {
         ex.complete();
         logAccess(status, ex.route, ex.backend, true);
         if (!ex.requestEnded && !closed) {
-            // a complete response before the request's end: the client may stop sending (RFC 9113 8.1)
+            // a complete response before the request's end: the client may stop sending (RFC 9113 8.1). The reset
+            // goes once the response's last frame is written: the flow controller may still hold it, and a reset
+            // closes the stream, which drops what it holds
             discarding = true;
+            ChannelFuture w = lastWrite;
+            if (w == null || w.isDone()) {
+                resetAfterResponse();
+            } else {
+                w.addListener(f -> resetAfterResponse());
+            }
+        }
+        lastWrite = null;
+        giveBackHeld();
+    }
+
+    private void resetAfterResponse() {
+        if (!closed) {
             connection.resetStream(connection.context(), stream.id(), Http2Error.NO_ERROR.code(),
                     connection.context().newPromise());
             flush();
         }
-        giveBackHeld();
     }
 
     @Override

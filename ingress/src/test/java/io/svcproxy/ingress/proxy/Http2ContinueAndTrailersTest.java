@@ -126,6 +126,22 @@ class Http2ContinueAndTrailersTest {
     }
 
     @Test
+    void aResponseWithoutBodyGoesAsOneHeadersFrameThatEndsTheStream() throws Exception {
+        try (RawH2Client client = RawH2Client.connect(group, ingress.localAddress())) {
+            // the endpoint's 417 has "content-length: 0": read whole, it needs no DATA frame
+            client.headers(1, request("raw.example", "GET", "/reject"), true);
+            Frame only = client.next(1);
+            assertThat(only).isInstanceOf(Headers.class);
+            assertThat(((Headers) only).headers().status()).hasToString("417");
+            assertThat(((Headers) only).endStream()).isTrue();
+            // and the stream's frames end there: the next request's answer comes, nothing more on stream 1
+            client.headers(3, request("api.example", "GET", "/after"), true);
+            assertThat(((Headers) client.untilEnd(3).get(0)).headers().status()).hasToString("200");
+            assertThat(client.hasFrame(1)).isFalse();
+        }
+    }
+
+    @Test
     void requestTrailersReachTheEndpointAsChunkedTrailers() throws Exception {
         try (RawH2Client client = RawH2Client.connect(group, ingress.localAddress())) {
             client.headers(1, request("raw.example", "POST", "/echo").set("te", "trailers")
