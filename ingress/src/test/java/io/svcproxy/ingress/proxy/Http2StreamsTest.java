@@ -226,6 +226,42 @@ class Http2StreamsTest {
     }
 
     @Test
+    void aResponseThatEndsBeforeItsRequestReachesTheClientWholeBeforeTheStreamIsReset() throws Exception {
+        Channel conn = h2Connection(Http2Settings.defaultSettings());
+        AtomicLong received = new AtomicLong();
+        AtomicLong receivedAtReset = new AtomicLong(-1);
+        CompletableFuture<Long> reset = new CompletableFuture<>();
+        Http2StreamChannel stream = new Http2StreamChannelBootstrap(conn).handler(new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                if (msg instanceof Http2DataFrame d) {
+                    received.addAndGet(d.content().readableBytes());
+                }
+                ReferenceCountUtil.release(msg);
+            }
+
+            @Override
+            public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+                if (evt instanceof Http2ResetFrame r) {
+                    receivedAtReset.set(received.get());
+                    reset.complete(r.errorCode());
+                }
+                ReferenceCountUtil.release(evt);
+            }
+        }).open().sync().getNow();
+        // a request body that never ends: the firehose answers its head with 64 MiB, which the client's window
+        // (65,535 bytes per stream) lets through a window at a time, so the response's last frames wait in the
+        // proxy's flow controller when the endpoint's read ends the response
+        stream.writeAndFlush(new DefaultHttp2HeadersFrame(headers("firehose.example", "/early").method("POST"), false))
+                .sync();
+        // the reset that tells the client to stop sending (RFC 9113 8.1) comes behind the whole body, not before
+        assertThat(reset.get(60, TimeUnit.SECONDS)).isEqualTo(Http2Error.NO_ERROR.code());
+        assertThat(receivedAtReset.get()).isEqualTo(FIREHOSE_BODY);
+        assertThat(get(conn, "api.example", "/after").get(10, TimeUnit.SECONDS)).contains(" /after\n");
+        conn.close().sync();
+    }
+
+    @Test
     void aStreamResetInTheMiddleOfItsUploadFreesTheEndpointAndTheConnectionGoesOn() throws Exception {
         Channel conn = h2Connection(Http2Settings.defaultSettings());
         Http2StreamChannel upload = new Http2StreamChannelBootstrap(conn).handler(new ChannelInboundHandlerAdapter() {
