@@ -366,7 +366,9 @@ final class Http2StreamFrontend implements Frontend {
         dropQueued();
         ex.abort();
         if (ex.responseStarted) {
-            // the endpoint failed mid-response: the client learns it from the reset, the connection goes on
+            // the endpoint failed mid-response: still an answered request, counted with the status the client got;
+            // the client learns of the failure from the reset, the connection goes on
+            logAccess(ex.responseStatus, ex.route, ex.backend, true);
             if (!closed) {
                 connection.resetStream(connection.context(), stream.id(), Http2Error.INTERNAL_ERROR.code(),
                         connection.context().newPromise());
