@@ -159,6 +159,21 @@ class LauncherTest {
     }
 
     @Test
+    void aRuntimeWithoutAReleaseFileIsAskedItsVersion() throws Exception {
+        // a wrapper script (asdf or mise shims, Nix) resolves to no JDK home: without its version the launcher
+        // dropped the options of Java 22+ and 24+, and the JVM printed Netty's native-access warnings
+        Path java = Files.createDirectories(dir.resolve("shims")).resolve("java");
+        Files.writeString(java, "#!/bin/sh\nif [ \"$1\" = -version ]; then echo 'Picked up JAVA_TOOL_OPTIONS: -Dx=y' >&2; "
+                + "echo 'openjdk version \"25.0.3\" 2026-01-20 LTS' >&2; exit 0; fi\n"
+                + "{ echo \"MALLOC_ARENA_MAX=$MALLOC_ARENA_MAX\"; for a in \"$@\"; do echo \"$a\"; done; } > '"
+                + calls + "'\n");
+        Files.setPosixFilePermissions(java, PosixFilePermissions.fromString("rwxr-xr-x"));
+        List<String> args = launch(java, Map.of());
+        assertThat(args).contains("--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow");
+        assertThat(option(args, "-XX:AOTCacheOutput=")).isNotNull();
+    }
+
+    @Test
     void emptyJavaOptsAndNoCdsPassNothingButTheJar() throws Exception {
         List<String> args = launch(runtime("17.0.15"), Map.of("JAVA_OPTS", "", "SVCPROXY_NO_CDS", "1",
                 "MALLOC_ARENA_MAX", "4"), "version");
