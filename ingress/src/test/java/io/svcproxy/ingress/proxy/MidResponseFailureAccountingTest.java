@@ -4,36 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.svcproxy.balancer.BackendSet;
-import io.svcproxy.ingress.IngressMetrics;
 import io.svcproxy.ingress.ServiceBackend;
-import io.svcproxy.ingress.routing.IngressRules;
-import io.svcproxy.ingress.routing.Route;
-import io.svcproxy.ingress.routing.Router;
-import io.svcproxy.ingress.routing.RoutingTable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.List;
-import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.slf4j.LoggerFactory;
 
 /**
  * A request whose response started and then failed (the endpoint closed short of the body's end, sent a malformed
@@ -43,48 +23,18 @@ import org.slf4j.LoggerFactory;
  */
 @Timeout(60)
 class MidResponseFailureAccountingTest {
-    private static final ServiceBackend SCRIPTED = new ServiceBackend("default", "scripted", 80, null);
+    private static final ServiceBackend SCRIPTED = AccountingIngress.SCRIPTED;
 
-    record Call(Route<ServiceBackend> route, int status) {
-    }
-
-    private final List<Call> calls = new CopyOnWriteArrayList<>();
-    private final ListAppender<ILoggingEvent> accessLog = new ListAppender<>();
-    private Logger accessLogger;
-    private Level accessLevel;
-    private ScriptedEndpoint scripted;
-    private EventLoopGroup group;
-    private HttpIngressServer ingress;
+    private AccountingIngress fixture;
 
     @BeforeEach
     void setUp() throws Exception {
-        accessLogger = (Logger) LoggerFactory.getLogger(IngressFrontendHandler.ACCESS_LOG.getName());
-        accessLevel = accessLogger.getLevel();
-        accessLogger.setLevel(Level.DEBUG);
-        accessLog.start();
-        accessLogger.addAppender(accessLog);
-        scripted = new ScriptedEndpoint("127.0.0.183", MidResponseFailureAccountingTest::answer);
-        Router<ServiceBackend> router = new Router<>();
-        router.update(RoutingTable.compile(List.of(new IngressRules<>("default/scripted", SCRIPTED, List.of()))));
-        Map<ServiceBackend, BackendSet> sets = Map.of(SCRIPTED, TestEndpoints.rr(scripted.address()));
-        group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-        IngressMetrics metrics = new IngressMetrics() {
-            @Override
-            public void requestCompleted(Route<ServiceBackend> route, int status, long durationNanos) {
-                calls.add(new Call(route, status));
-            }
-        };
-        ingress = HttpIngressServer.bind(group, NioServerSocketChannel.class,
-                new InetSocketAddress("127.0.0.182", 0), router, sets::get, IngressOptions.defaults(), metrics);
+        fixture = new AccountingIngress("127.0.0.182", "127.0.0.183", MidResponseFailureAccountingTest::answer);
     }
 
     @AfterEach
     void tearDown() throws Exception {
-        ingress.close();
-        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
-        scripted.close();
-        accessLogger.detachAppender(accessLog);
-        accessLogger.setLevel(accessLevel);
+        fixture.close();
     }
 
     /**
@@ -137,14 +87,9 @@ class MidResponseFailureAccountingTest {
         }).isInstanceOf(IOException.class).hasMessage("connection closed");
     }
 
-    private List<String> accessLines() {
-        return accessLog.list.stream().map(ILoggingEvent::getFormattedMessage)
-                .filter(m -> m.startsWith("client=")).toList();
-    }
-
     @Test
     void anEndpointClosingShortOfTheBodysEndIsCountedWithItsStatus() throws Exception {
-        try (RawHttpClient client = new RawHttpClient(ingress.localAddress())) {
+        try (RawHttpClient client = new RawHttpClient(fixture.address())) {
             client.send("GET /cut HTTP/1.1\r\nHost: any\r\n\r\n");
             assertThat(client.line()).isEqualTo("HTTP/1.1 206 Partial Content");
             while (!client.line().isEmpty()) {
@@ -155,26 +100,26 @@ class MidResponseFailureAccountingTest {
                     StandardCharsets.US_ASCII)).isEqualTo("hello");
             assertThatThrownBy(client::readByte).isInstanceOf(IOException.class).hasMessage("connection closed");
         }
-        await().atMost(Duration.ofSeconds(10)).until(() -> calls.size() == 1);
-        assertThat(calls.get(0).status()).isEqualTo(206);
-        assertThat(calls.get(0).route().backend()).isEqualTo(SCRIPTED);
-        assertThat(accessLines()).singleElement().asString().contains("uri=/cut status=206 ");
+        await().atMost(Duration.ofSeconds(10)).until(() -> fixture.calls.size() == 1);
+        assertThat(fixture.calls.get(0).status()).isEqualTo(206);
+        assertThat(fixture.calls.get(0).route().backend()).isEqualTo(SCRIPTED);
+        assertThat(fixture.accessLines()).singleElement().asString().contains("uri=/cut status=206 ");
     }
 
     @Test
     void anEndpointsMalformedChunkAfterTheHeadIsCountedWithTheStatusTheClientGot() throws Exception {
-        try (RawHttpClient client = new RawHttpClient(ingress.localAddress())) {
+        try (RawHttpClient client = new RawHttpClient(fixture.address())) {
             client.send("GET /malformed HTTP/1.1\r\nHost: any\r\n\r\n");
             readHeadAndCut(client, "HTTP/1.1 200 OK", "5", "hello");
         }
-        await().atMost(Duration.ofSeconds(10)).until(() -> calls.size() == 1);
-        assertThat(calls.get(0).status()).isEqualTo(200);
-        assertThat(accessLines()).singleElement().asString().contains("uri=/malformed status=200 ");
+        await().atMost(Duration.ofSeconds(10)).until(() -> fixture.calls.size() == 1);
+        assertThat(fixture.calls.get(0).status()).isEqualTo(200);
+        assertThat(fixture.accessLines()).singleElement().asString().contains("uri=/malformed status=200 ");
     }
 
     @Test
     void aClientsMalformedChunkAfterTheResponseStartedIsCountedWithTheResponsesStatus() throws Exception {
-        try (RawHttpClient client = new RawHttpClient(ingress.localAddress())) {
+        try (RawHttpClient client = new RawHttpClient(fixture.address())) {
             client.send("POST /early HTTP/1.1\r\nHost: any\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
             assertThat(client.line()).isEqualTo("HTTP/1.1 202 Accepted");
             while (!client.line().isEmpty()) {
@@ -189,8 +134,8 @@ class MidResponseFailureAccountingTest {
                 }
             }).isInstanceOf(IOException.class).hasMessage("connection closed");
         }
-        await().atMost(Duration.ofSeconds(10)).until(() -> calls.size() == 1);
-        assertThat(calls.get(0).status()).isEqualTo(202);
-        assertThat(accessLines()).singleElement().asString().contains("uri=/early status=202 ");
+        await().atMost(Duration.ofSeconds(10)).until(() -> fixture.calls.size() == 1);
+        assertThat(fixture.calls.get(0).status()).isEqualTo(202);
+        assertThat(fixture.accessLines()).singleElement().asString().contains("uri=/early status=202 ");
     }
 }
