@@ -129,18 +129,33 @@ public final class RunArguments {
 
     /** Runs the proxy as {@code run} does and returns the exit code; failures are reported as picocli's are. */
     public int execute(PrintWriter out, PrintWriter err) {
+        CountDownLatch logging = warmUp();
         try {
-            CountDownLatch logging = warmUp();
             return RunCommand.run(config, out, err, () -> {
-                try {
-                    logging.await();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
+                awaitLogging(logging);
                 LoggerFactory.getILoggerFactory(); // rethrows what failed on the warm-up thread, if anything
             });
         } catch (Exception e) {
             return ExitCodes.ofFailure(e, err);
+        } finally {
+            // the log level is set before this returns, also when the run ended before it logged (a config that
+            // does not load): else the warm-up thread could set it after the caller (a test) set its own
+            awaitLogging(logging);
+        }
+    }
+
+    private static void awaitLogging(CountDownLatch logging) {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                logging.await();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
     }
 }

@@ -144,6 +144,9 @@ class CommandLineTest {
         Result r = run("run", "--log-level", "warn", "--config=" + file);
         assertThat(r.code()).isEqualTo(2);
         assertThat(r.err()).contains(file + ":1:");
+        // set before the run returned (on its warm-up thread): not after this test's restore of the levels, which
+        // would leave later test classes of this JVM without svcproxy's INFO lines
+        assertThat(((Logger) LoggerFactory.getLogger("io.svcproxy")).getLevel()).isEqualTo(Level.WARN);
     }
 
     @Test
