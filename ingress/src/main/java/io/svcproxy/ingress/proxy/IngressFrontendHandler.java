@@ -253,14 +253,25 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
             return;
         }
         ex.abort();
-        if (ex.responseStarted) {
-            // the client gets the status and part of the body, then the close: counted and logged as answered
-            logAccess(ex.request, ex.responseStatus, ex.route, ex.backend, true);
-            inbound.close();
+        if (closeMidResponse(ex)) {
             return;
         }
         logAccess(ex.request, HttpResponseStatus.BAD_REQUEST.code(), ex.route, ex.backend, true);
         writeStatus(HttpResponseStatus.BAD_REQUEST, false);
+    }
+
+    /**
+     * Ends the client's connection when the response to {@code ex} had started (its status and part of its body went
+     * out, so no status can follow): counted and logged as answered, with the status the client got. Returns whether
+     * it did.
+     */
+    private boolean closeMidResponse(Exchange ex) {
+        if (!ex.responseStarted) {
+            return false;
+        }
+        logAccess(ex.request, ex.responseStatus, ex.route, ex.backend, true);
+        inbound.close();
+        return true;
     }
 
     @Override
@@ -336,10 +347,7 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
         }
         exchange = null;
         ex.abort();
-        if (ex.responseStarted) {
-            // the client gets the status and part of the body, then the close: counted and logged as answered
-            logAccess(ex.request, ex.responseStatus, ex.route, ex.backend, true);
-            inbound.close();
+        if (closeMidResponse(ex)) {
             return;
         }
         if (!ex.requestEnded) {
