@@ -5,6 +5,7 @@ import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.util.AsciiString;
+import java.util.Iterator;
 import java.util.List;
 
 /**
@@ -36,8 +37,17 @@ final class ProxyHeaders {
     static void removeHopByHop(HttpHeaders headers, boolean keepUpgrade) {
         String upgrade = keepUpgrade ? headers.get(HttpHeaderNames.UPGRADE) : null;
         if (headers.contains(HttpHeaderNames.CONNECTION)) {
-            for (String connection : headers.getAll(HttpHeaderNames.CONNECTION)) {
-                removeNamedIn(headers, connection);
+            Iterator<? extends CharSequence> connections =
+                    headers.valueCharSequenceIterator(HttpHeaderNames.CONNECTION);
+            CharSequence first = connections.next();
+            if (!connections.hasNext()) {
+                // one Connection field, the common case: read without getAll's list (its wrapper, list and
+                // iterator); nothing is removed while the iterator is live
+                removeNamedIn(headers, first.toString());
+            } else {
+                for (String connection : headers.getAll(HttpHeaderNames.CONNECTION)) {
+                    removeNamedIn(headers, connection);
+                }
             }
         }
         for (AsciiString name : HOP_BY_HOP) {
