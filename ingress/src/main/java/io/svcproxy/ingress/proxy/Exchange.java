@@ -112,14 +112,14 @@ final class Exchange implements ResponseDeadlines.Expiring {
         connectAttempts++;
         backend = picked;
         lease = picked.counters().lease();
-        InetSocketAddress address = new InetSocketAddress(picked.address(), picked.port());
         EndpointPool pool = settings.pools().get();
-        Channel idle = reuse ? pool.acquire(address) : null;
+        Channel idle = reuse ? pool.acquire(picked.address(), picked.port()) : null;
         if (idle != null) {
             reused = true;
             attach(idle, flushNow);
             return;
         }
+        InetSocketAddress address = new InetSocketAddress(picked.address(), picked.port());
         Channel connection = frontend.connection();
         Bootstrap b = new Bootstrap()
                 .group(connection.eventLoop())
