@@ -71,6 +71,18 @@ final class Exchange implements ResponseDeadlines.Expiring {
     boolean responseStarted;
     /** The status of the response relayed to the client, once it started (for the access log of a failure after). */
     int responseStatus;
+
+    /**
+     * The code a request is counted and logged with when its client goes away (closes its connection, resets its
+     * stream) before the response started: 499, "client closed request", as nginx and ingress-nginx log it. One whose
+     * response started is counted with the status the client got.
+     */
+    static final int CLIENT_CLOSED_REQUEST = 499;
+
+    /** The code to count and log this exchange with when its client went away before its end. */
+    int clientGoneStatus() {
+        return responseStarted ? responseStatus : CLIENT_CLOSED_REQUEST;
+    }
     /** The outbound connection came from the pool (it may have been closed by the endpoint meanwhile). */
     private boolean reused;
     private boolean bodyBytesSeen;

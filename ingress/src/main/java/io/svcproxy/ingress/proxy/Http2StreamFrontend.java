@@ -215,8 +215,10 @@ final class Http2StreamFrontend implements Frontend {
         dropQueued();
         Exchange ex = exchange;
         if (ex != null && !responseWritten) {
+            // the client reset the stream or its connection ended before the response did: still a request
             exchange = null;
             ex.abort();
+            logAccess(ex.clientGoneStatus(), ex.route, ex.backend, true);
         }
     }
 

@@ -463,7 +463,9 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
         Exchange ex = exchange;
         exchange = null;
         if (ex != null) {
+            // the client went away with its request unanswered or its response unfinished: still a request
             ex.abort();
+            logAccess(ex.request, ex.clientGoneStatus(), ex.route, ex.backend, true);
         }
         Object msg;
         while ((msg = queued.poll()) != null) {

@@ -68,6 +68,11 @@ final class AccountingIngress implements AutoCloseable {
         return ingress.localAddress();
     }
 
+    /** The requests the endpoint read, as "N request-line" (N: its connection's number). */
+    java.util.concurrent.BlockingQueue<String> endpointRequests() {
+        return scripted.requests;
+    }
+
     /** The access log's request lines so far. */
     List<String> accessLines() {
         return accessLog.list.stream().map(ILoggingEvent::getFormattedMessage)

@@ -10,6 +10,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -18,7 +19,9 @@ import org.junit.jupiter.api.Timeout;
 /**
  * A request whose response started and then failed (the endpoint closed short of the body's end, sent a malformed
  * chunk, or the client sent one) is still an answered request: counted in the request metrics with the status the
- * client got, and written to the access log, before the client's connection closes. On 127.0.0.182 (listener) and
+ * client got, and written to the access log, before the client's connection closes. So is one whose client gives up
+ * (resets its connection): with the status it got, or 499 when no response had started. (A client's FIN alone is a
+ * half-close, not an abort: such a client still gets its response, as with HAProxy.) On 127.0.0.182 (listener) and
  * 127.0.0.183 (scripted endpoint).
  */
 @Timeout(60)
@@ -40,7 +43,8 @@ class MidResponseFailureAccountingTest {
     /**
      * {@code /cut}: 206 with a length of 10, 5 bytes, then the close; {@code /malformed}: a chunked 200, a chunk,
      * then a chunk size that is not hex; {@code /early}: a chunked 202 and a chunk before the request's body has
-     * ended, then the body is read until the proxy closes the connection.
+     * ended, then the body is read until the proxy closes the connection; {@code /hold}: a chunked 200 and a chunk,
+     * then nothing more; {@code /never}: no answer.
      */
     private static boolean answer(String requestLine, InputStream in, OutputStream out)
             throws IOException, InterruptedException {
@@ -58,6 +62,21 @@ class MidResponseFailureAccountingTest {
                 Thread.sleep(200); // the head and first chunk reach the client before the failure
                 out.write("zz\r\nworld\r\n0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
                 return true;
+            }
+            case "/hold" -> {
+                out.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"
+                        .getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+                while (in.read() >= 0) {
+                    // the rest of the response never comes: held until the proxy closes the connection
+                }
+                return false;
+            }
+            case "/never" -> {
+                while (in.read() >= 0) {
+                    // no answer at all, until the proxy closes the connection
+                }
+                return false;
             }
             default -> {
                 out.write("HTTP/1.1 202 Accepted\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nearly\r\n"
@@ -137,5 +156,35 @@ class MidResponseFailureAccountingTest {
         await().atMost(Duration.ofSeconds(10)).until(() -> fixture.calls.size() == 1);
         assertThat(fixture.calls.get(0).status()).isEqualTo(202);
         assertThat(fixture.accessLines()).singleElement().asString().contains("uri=/early status=202 ");
+    }
+
+    @Test
+    void aClientThatClosesMidResponseIsCountedWithTheStatusItGot() throws Exception {
+        try (RawHttpClient client = new RawHttpClient(fixture.address())) {
+            client.send("GET /hold HTTP/1.1\r\nHost: any\r\n\r\n");
+            assertThat(client.line()).isEqualTo("HTTP/1.1 200 OK");
+            while (!client.line().isEmpty()) {
+                // the response's head
+            }
+            assertThat(client.line()).isEqualTo("5");
+            assertThat(client.line()).isEqualTo("hello");
+            client.abort(); // the client gives up with the response unfinished
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> fixture.calls.size() == 1);
+        assertThat(fixture.calls.get(0).status()).isEqualTo(200);
+        assertThat(fixture.calls.get(0).route().backend()).isEqualTo(SCRIPTED);
+        assertThat(fixture.accessLines()).singleElement().asString().contains("uri=/hold status=200 ");
+    }
+
+    @Test
+    void aClientThatClosesBeforeAnyResponseIsCountedAs499() throws Exception {
+        try (RawHttpClient client = new RawHttpClient(fixture.address())) {
+            client.send("GET /never HTTP/1.1\r\nHost: any\r\n\r\n");
+            assertThat(fixture.endpointRequests().poll(10, TimeUnit.SECONDS)).endsWith("GET /never HTTP/1.1");
+            client.abort(); // the client gives up while the endpoint holds the request
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> fixture.calls.size() == 1);
+        assertThat(fixture.calls.get(0).status()).isEqualTo(499);
+        assertThat(fixture.accessLines()).singleElement().asString().contains("uri=/never status=499 ");
     }
 }

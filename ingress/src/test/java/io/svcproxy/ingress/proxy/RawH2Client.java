@@ -88,6 +88,10 @@ final class RawH2Client implements AutoCloseable {
         run(c -> writer.writeHeaders(c, streamId, headers, 0, endStream, c.newPromise()));
     }
 
+    void reset(int streamId, long errorCode) {
+        run(c -> writer.writeRstStream(c, streamId, errorCode, c.newPromise()));
+    }
+
     void data(int streamId, byte[] bytes, boolean endStream) {
         run(c -> writer.writeData(c, streamId, Unpooled.wrappedBuffer(bytes), 0, endStream, c.newPromise()));
     }

@@ -42,6 +42,12 @@ final class RawHttpClient implements Closeable {
         return s;
     }
 
+    /** Closes the connection with a reset (SO_LINGER 0), as a client that gives up does. */
+    void abort() throws IOException {
+        socket.setSoLinger(true, 0);
+        socket.close();
+    }
+
     Response get(String host, String target, String... headerLines) throws IOException {
         StringBuilder sb = new StringBuilder("GET " + target + " HTTP/1.1\r\nHost: " + host + "\r\n");
         for (String h : headerLines) {
