@@ -807,6 +807,13 @@ plot {', '.join(plots)}, {', '.join(labels)}, 1 with lines lc rgb 'red' lw 2 dt 
 
 # ---------------------------------------------------------------- main
 
+def svcproxy_java():
+    """The java command the launcher runs svcproxy with (./svcproxy's rule): SVCPROXY_JAVA when set, else
+    $JAVA_HOME/bin/java, else `java` on PATH - so results.json names the runtime measured, not PATH's java."""
+    home = os.environ.get('JAVA_HOME')
+    return os.environ.get('SVCPROXY_JAVA') or (os.path.join(home, 'bin', 'java') if home else 'java')
+
+
 def versions():
     v = {}
 
@@ -824,7 +831,7 @@ def versions():
     v['iperf3'] = m.group(1) if m else '?'
     m = re.search(r'wrk (\S+)', cmd(['wrk', '-v']))
     v['wrk'] = m.group(1) if m else '?'
-    m = re.search(r'version "([^"]+)"', cmd(['java', '-version']))
+    m = re.search(r'version "([^"]+)"', cmd([svcproxy_java(), '-version']))
     v['java'] = m.group(1) if m else '?'
     return v
 
