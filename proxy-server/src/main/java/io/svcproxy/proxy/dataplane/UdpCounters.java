@@ -9,9 +9,12 @@ import java.util.concurrent.atomic.LongAdder;
 public final class UdpCounters {
     /** Why a datagram was dropped: the {@code reason} label of {@code svcproxy_udp_dropped_total}. */
     public enum Drop {
-        /** No endpoint was usable for a new flow (also while shutting down: no new flow is taken). */
+        /** No endpoint was usable for a new flow. */
         NO_ENDPOINT("no_endpoint"),
-        /** {@code proxy.maxUdpFlows} flows were held already. */
+        /**
+         * {@code proxy.maxUdpFlows} flows were held already, or the listener drains (shutdown): no new flow is taken
+         * then, as if the limit were 0 - SPEC's reasons have none of its own, and no_endpoint would blame the endpoints.
+         */
         FLOW_LIMIT("flow_limit"),
         /** The endpoint refused (ICMP port unreachable): its flow ends, the next datagram is scheduled again. */
         UNREACHABLE("unreachable"),
