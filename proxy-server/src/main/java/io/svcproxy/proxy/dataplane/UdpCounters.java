@@ -11,11 +11,10 @@ public final class UdpCounters {
     public enum Drop {
         /** No endpoint was usable for a new flow. */
         NO_ENDPOINT("no_endpoint"),
-        /**
-         * {@code proxy.maxUdpFlows} flows were held already, or the listener drains (shutdown): no new flow is taken
-         * then, as if the limit were 0 - SPEC's reasons have none of its own, and no_endpoint would blame the endpoints.
-         */
+        /** {@code proxy.maxUdpFlows} flows were held already. */
         FLOW_LIMIT("flow_limit"),
+        /** The listener drains (shutdown): its flows go on, no new flow is taken, whatever the endpoints. */
+        DRAINING("draining"),
         /** The endpoint refused (ICMP port unreachable): its flow ends, the next datagram is scheduled again. */
         UNREACHABLE("unreachable"),
         /** Larger than 65,507 bytes of payload. */

@@ -229,8 +229,8 @@ public final class UdpListener {
         if (stale != null) {
             end(stale, "expired");
         }
-        if (!acceptingFlows) { // draining: no new flow is taken, whatever the endpoints - a flow limit of 0
-            servicePort.udp().drop(Drop.FLOW_LIMIT);
+        if (!acceptingFlows) { // draining: no new flow is taken, whatever the endpoints
+            servicePort.udp().drop(Drop.DRAINING);
             return null;
         }
         servicePort.countArrival(kind);

@@ -405,8 +405,9 @@ abstract class UdpDataPlaneTest {
         fresh.send(new DatagramPacket(out, out.length));
         assertThat(receiveOrNull(fresh)).as("no new flow while draining").isNull();
         // refused because no new flow is taken, not for want of an endpoint (a was there all along)
-        assertThat(port().udp().dropped(Drop.FLOW_LIMIT)).as("counted as flow_limit").isEqualTo(1);
+        assertThat(port().udp().dropped(Drop.DRAINING)).as("counted as draining").isEqualTo(1);
         assertThat(port().udp().dropped(Drop.NO_ENDPOINT)).as("not as no_endpoint").isZero();
+        assertThat(port().udp().dropped(Drop.FLOW_LIMIT)).as("not as flow_limit").isZero();
         shutdown.join(10_000);
         assertThat(shutdown.isAlive()).isFalse();
         old.setSoTimeout(500);
