@@ -128,6 +128,10 @@ final class ClientTimeouts extends ChannelDuplexHandler {
         if (passed(lastActivity, now, idleTicks) && !busy()) {
             IngressFrontendHandler.ACCESS_LOG.debug("Client connection idle, closing client={}",
                     ctx.channel().remoteAddress());
+            IngressFrontendHandler frontend = ctx.pipeline().get(IngressFrontendHandler.class);
+            if (frontend != null) {
+                frontend.idleTimedOut(); // a request still being sent is the proxy's 408, not the client's 499
+            }
             ctx.channel().close(); // from the tail: HTTP/2 sends its GOAWAY, TLS its close_notify
         }
     }

@@ -74,6 +74,8 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
      * requests read so far are answered, then the connection closes.
      */
     private boolean inputShutdown;
+    /** The idle timeout is closing the connection ({@link #idleTimedOut}). */
+    private boolean idleTimedOut;
     /** Per connection, made at its first proxied request: the scheduler's context and X-Forwarded-For's address. */
     private PickContext pickContext;
     private String clientAddress;
@@ -458,14 +460,25 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
         }
     }
 
+    /**
+     * The idle timeout closes the connection: a request still in flight then (its body stalled, no response yet) was
+     * ended by the proxy, counted as {@code 408} (as nginx's {@code client_body_timeout}), not as the client's 499.
+     */
+    void idleTimedOut() {
+        idleTimedOut = true;
+    }
+
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
         Exchange ex = exchange;
         exchange = null;
         if (ex != null) {
-            // the client went away with its request unanswered or its response unfinished: still a request
+            // the client went away (or went idle) with its request unanswered or its response unfinished: still a
+            // request
             ex.abort();
-            logAccess(ex.request, ex.clientGoneStatus(), ex.route, ex.backend, true);
+            int status = idleTimedOut && !ex.responseStarted ? HttpResponseStatus.REQUEST_TIMEOUT.code()
+                    : ex.clientGoneStatus();
+            logAccess(ex.request, status, ex.route, ex.backend, true);
         }
         Object msg;
         while ((msg = queued.poll()) != null) {

@@ -44,6 +44,12 @@ final class AccountingIngress implements AutoCloseable {
 
     /** Listens on {@code listenerIp}, port 0; the endpoint on {@code endpointIp} answers as {@code script} says. */
     AccountingIngress(String listenerIp, String endpointIp, ScriptedEndpoint.Script script) throws Exception {
+        this(listenerIp, endpointIp, script, IngressOptions.defaults());
+    }
+
+    /** The same with the listener's {@code options}. */
+    AccountingIngress(String listenerIp, String endpointIp, ScriptedEndpoint.Script script, IngressOptions options)
+            throws Exception {
         accessLogger = (Logger) LoggerFactory.getLogger(IngressFrontendHandler.ACCESS_LOG.getName());
         accessLevel = accessLogger.getLevel();
         accessLogger.setLevel(Level.DEBUG);
@@ -61,7 +67,7 @@ final class AccountingIngress implements AutoCloseable {
             }
         };
         ingress = HttpIngressServer.bind(group, NioServerSocketChannel.class,
-                new InetSocketAddress(listenerIp, 0), router, sets::get, IngressOptions.defaults(), metrics);
+                new InetSocketAddress(listenerIp, 0), router, sets::get, options, metrics);
     }
 
     InetSocketAddress address() {

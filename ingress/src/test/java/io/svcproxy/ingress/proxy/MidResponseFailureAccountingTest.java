@@ -187,4 +187,24 @@ class MidResponseFailureAccountingTest {
         assertThat(fixture.calls.get(0).status()).isEqualTo(499);
         assertThat(fixture.accessLines()).singleElement().asString().contains("uri=/never status=499 ");
     }
+
+    @Test
+    void anUploadThatStallsUntilTheIdleTimeoutIsCountedAs408NotAsTheClients499() throws Exception {
+        fixture.close();
+        fixture = new AccountingIngress("127.0.0.182", "127.0.0.183", MidResponseFailureAccountingTest::answer,
+                IngressOptions.defaults().withIdleTimeout(Duration.ofMillis(600)));
+        try (RawHttpClient client = new RawHttpClient(fixture.address())) {
+            // the body's first chunk, then nothing: the endpoint waits for the rest, the client for the response
+            client.send("POST /never HTTP/1.1\r\nHost: any\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+            assertThat(fixture.endpointRequests().poll(10, TimeUnit.SECONDS)).endsWith("POST /never HTTP/1.1");
+            assertThatThrownBy(() -> {
+                while (true) {
+                    client.readByte();
+                }
+            }).isInstanceOf(IOException.class).hasMessage("connection closed");
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> fixture.calls.size() == 1);
+        assertThat(fixture.calls.get(0).status()).isEqualTo(408);
+        assertThat(fixture.accessLines()).singleElement().asString().contains("uri=/never status=408 ");
+    }
 }
