@@ -1,6 +1,7 @@
 package io.svcproxy.balancer;
 
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.util.Objects;
 
 /**
@@ -37,6 +38,8 @@ public final class BackendState implements Backend {
     private final ConnectionCounters counters;
     /** {@code ip:port}, formatted once: every connection's log line and drain check reads it. */
     private final String endpoint;
+    /** {@code address:port} as a socket address, made once: every connection, flow and request connects to it. */
+    private final InetSocketAddress socketAddress;
 
     private BackendState(InetAddress address, int port, int weight, int lastWeight, State state,
                          ConnectionCounters counters) {
@@ -53,6 +56,7 @@ public final class BackendState implements Backend {
         this.state = Objects.requireNonNull(state, "state");
         this.counters = Objects.requireNonNull(counters, "counters");
         this.endpoint = Backends.format(address, port);
+        this.socketAddress = new InetSocketAddress(address, port);
     }
 
     /** Returns a new ready endpoint with fresh counters. */
@@ -97,6 +101,11 @@ public final class BackendState implements Backend {
     @Override
     public int port() {
         return port;
+    }
+
+    /** Returns {@code address:port} as a socket address, the same object each time. */
+    public InetSocketAddress socketAddress() {
+        return socketAddress;
     }
 
     @Override

@@ -79,9 +79,14 @@ final class Exchange implements ResponseDeadlines.Expiring {
      */
     static final int CLIENT_CLOSED_REQUEST = 499;
 
-    /** The code to count and log this exchange with when its client went away before its end. */
-    int clientGoneStatus() {
-        return responseStarted ? responseStatus : CLIENT_CLOSED_REQUEST;
+    /**
+     * The code to count and log this exchange with when its client went away before its end: the status the client
+     * got, else 408 when the proxy's idle timeout ended it (its body stalled, as nginx's {@code client_body_timeout}),
+     * else {@link #CLIENT_CLOSED_REQUEST}.
+     */
+    int clientGoneStatus(boolean idleTimedOut) {
+        return responseStarted ? responseStatus
+                : idleTimedOut ? HttpResponseStatus.REQUEST_TIMEOUT.code() : CLIENT_CLOSED_REQUEST;
     }
     /** The outbound connection came from the pool (it may have been closed by the endpoint meanwhile). */
     private boolean reused;
@@ -125,13 +130,13 @@ final class Exchange implements ResponseDeadlines.Expiring {
         backend = picked;
         lease = picked.counters().lease();
         EndpointPool pool = settings.pools().get();
-        Channel idle = reuse ? pool.acquire(picked.address(), picked.port()) : null;
+        InetSocketAddress address = picked.socketAddress();
+        Channel idle = reuse ? pool.acquire(address) : null;
         if (idle != null) {
             reused = true;
             attach(idle, flushNow);
             return;
         }
-        InetSocketAddress address = new InetSocketAddress(picked.address(), picked.port());
         Channel connection = frontend.connection();
         Bootstrap b = new Bootstrap()
                 .group(connection.eventLoop())

@@ -218,7 +218,8 @@ final class Http2StreamFrontend implements Frontend {
             // the client reset the stream or its connection ended before the response did: still a request
             exchange = null;
             ex.abort();
-            logAccess(ex.clientGoneStatus(), ex.route, ex.backend, true);
+            // (no idle close on HTTP/2 while a stream is open: never a 408 here)
+            logAccess(ex.clientGoneStatus(false), ex.route, ex.backend, true);
         }
     }
 

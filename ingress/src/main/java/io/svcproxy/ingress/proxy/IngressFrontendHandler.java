@@ -476,9 +476,7 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
             // the client went away (or went idle) with its request unanswered or its response unfinished: still a
             // request
             ex.abort();
-            int status = idleTimedOut && !ex.responseStarted ? HttpResponseStatus.REQUEST_TIMEOUT.code()
-                    : ex.clientGoneStatus();
-            logAccess(ex.request, status, ex.route, ex.backend, true);
+            logAccess(ex.request, ex.clientGoneStatus(idleTimedOut), ex.route, ex.backend, true);
         }
         Object msg;
         while ((msg = queued.poll()) != null) {

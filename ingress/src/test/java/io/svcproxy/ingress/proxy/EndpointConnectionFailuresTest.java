@@ -253,7 +253,7 @@ class EndpointConnectionFailuresTest {
             // head. An exception there is caught by Netty and goes to IngressBackendHandler.exceptionCaught.
             Channel endpoint = group.next().submit(() -> {
                 EndpointPool pool = settings.pools().get();
-                Channel ch = pool.acquire(rawAddress().getAddress(), rawAddress().getPort());
+                Channel ch = pool.acquire(rawAddress());
                 ch.pipeline().addBefore(IngressBackendHandler.NAME, "fault", new ChannelInboundHandlerAdapter() {
                     @Override
                     public void channelRead(ChannelHandlerContext ctx, Object msg) {

@@ -117,6 +117,6 @@ class EndpointPoolTest {
     }
 
     private EmbeddedChannel acquire(InetSocketAddress endpoint) {
-        return (EmbeddedChannel) pool.acquire(endpoint.getAddress(), endpoint.getPort());
+        return (EmbeddedChannel) pool.acquire(endpoint);
     }
 }

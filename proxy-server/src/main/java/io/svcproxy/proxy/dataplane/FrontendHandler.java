@@ -207,7 +207,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         // without a task; the listeners above are in place first, as with a Bootstrap
         inbound.eventLoop().register(channel).addListener(registered -> {
             if (registered.isSuccess()) {
-                channel.connect(new InetSocketAddress(backend.address(), backend.port()), connect);
+                channel.connect(backend.socketAddress(), connect);
             } else {
                 channel.unsafe().closeForcibly();
                 connect.tryFailure(registered.cause());

@@ -8,7 +8,6 @@ import io.netty.channel.EventLoop;
 import io.svcproxy.balancer.BackendState;
 import io.svcproxy.balancer.EndpointHealth;
 import io.svcproxy.config.HealthCheckSpec;
-import java.net.InetSocketAddress;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -111,7 +110,7 @@ final class HealthChecker implements Runnable {
                 .handler(new ChannelInboundHandlerAdapter())
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.max(1, spec.timeout().toMillis()))
                 .option(ChannelOption.AUTO_READ, false);
-        bootstrap.connect(new InetSocketAddress(backend.address(), backend.port()))
+        bootstrap.connect(backend.socketAddress())
                 .addListener((ChannelFutureListener) f -> {
                     boolean ok = f.isSuccess();
                     if (ok) {

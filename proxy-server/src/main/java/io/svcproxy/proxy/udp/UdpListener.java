@@ -259,7 +259,7 @@ public final class UdpListener {
         if (servicePort.spec().port().proxyProtocol() != null) { // v2: the config refuses v1 on UDP
             flow.proxyHeader = io.svcproxy.proxy.dataplane.ProxyProtocolHeader.udpV2(client, address);
         }
-        InetSocketAddress endpoint = new InetSocketAddress(backend.address(), backend.port());
+        InetSocketAddress endpoint = backend.socketAddress();
         if (receiveBuffer != null) {
             try {
                 flow.socket = EpollFlowSocket.connect(flow, events, (IoEventLoop) loop, endpoint, receiveBuffer,
