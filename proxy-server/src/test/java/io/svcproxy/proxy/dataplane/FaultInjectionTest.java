@@ -230,7 +230,7 @@ class FaultInjectionTest {
         victim.close(); // it had seen the end of the answer; its own FIN completes the close (half-close is real)
         echo(other, 1_000_000, 2); // the other connection is unaffected
         assertThat(state(VIP, echo).activeConnections()).isEqualTo(1);
-        await().atMost(Duration.ofSeconds(5)).until(() -> port(VIP2).connections().isEmpty());
+        await().atMost(Duration.ofSeconds(15)).until(() -> port(VIP2).connections().isEmpty());
         assertThat(registry().find("svcproxy.connections.active").tag("endpoint", "127.0.0.12:" + dying.port())
                 .gauge().value()).isZero();
         other.close();
@@ -267,7 +267,7 @@ class FaultInjectionTest {
         assertThat(client.getInputStream().read()).isEqualTo(-1);
         Duration waited = Duration.ofNanos(System.nanoTime() - start);
         assertThat(waited).isGreaterThan(Duration.ofMillis(500)).isLessThan(Duration.ofSeconds(4));
-        await().atMost(Duration.ofSeconds(5)).until(() -> silent.closedByPeer() == 1);
+        await().atMost(Duration.ofSeconds(15)).until(() -> silent.closedByPeer() == 1);
         assertThat(silent.openConnections()).isZero();
         assertAllLetGo();
     }
@@ -279,7 +279,7 @@ class FaultInjectionTest {
         Socket client = connect(VIP);
         Net.write(client, "GET");
         assertThat(readStreamUntilEnd(client)).isEqualTo(5000); // the answer, then the end at the idle timeout
-        await().atMost(Duration.ofSeconds(5)).until(() -> stalling.closedByPeer() == 1);
+        await().atMost(Duration.ofSeconds(15)).until(() -> stalling.closedByPeer() == 1);
         assertAllLetGo();
     }
 
@@ -331,11 +331,11 @@ class FaultInjectionTest {
         for (int i = 0; i < 200; i++) {
             idle.add(connect(VIP));
         }
-        await().atMost(Duration.ofSeconds(5)).until(() -> echo.accepted() == 200);
+        await().atMost(Duration.ofSeconds(15)).until(() -> echo.accepted() == 200);
         for (Socket s : idle) {
             assertThat(s.getInputStream().read()).isEqualTo(-1);
         }
-        await().atMost(Duration.ofSeconds(5)).until(() -> echo.openConnections() == 0);
+        await().atMost(Duration.ofSeconds(15)).until(() -> echo.openConnections() == 0);
         assertThat(echo.closedByPeer()).isEqualTo(200);
         assertAllLetGo();
     }
@@ -360,7 +360,7 @@ class FaultInjectionTest {
         Socket fine = connect(VIP);
         echo(fine, 100_000, 5);
         fine.close();
-        await().atMost(Duration.ofSeconds(5)).until(() -> echo.openConnections() == 0);
+        await().atMost(Duration.ofSeconds(15)).until(() -> echo.openConnections() == 0);
         assertAllLetGo();
         assertThat(echo.closedByPeer()).isEqualTo(3);
     }
@@ -485,7 +485,7 @@ class FaultInjectionTest {
                 service("web", VIP, "    healthCheck: {interval: 200ms, timeout: 100ms, rise: 2, fall: 2}\n",
                         endpoints(a, b))));
         b.close();
-        await().atMost(Duration.ofSeconds(5)).until(() -> state(VIP, b).state() == BackendState.State.UNHEALTHY);
+        await().atMost(Duration.ofSeconds(15)).until(() -> state(VIP, b).state() == BackendState.State.UNHEALTHY);
         assertThat(state(VIP, b).weight()).isZero();
         assertThat(endpointsGauge("unhealthy")).isEqualTo(1);
         assertThat(logged("Endpoint unhealthy service=default/web port=" + PORT + " endpoint=127.0.0.12:" + bPort))
@@ -503,7 +503,7 @@ class FaultInjectionTest {
         // b comes back on its address: healthy after 2 good checks
         FaultyBackend back = FaultyBackend.start("127.0.0.12", bPort, Fault.ECHO, 0);
         backends.add(back);
-        await().atMost(Duration.ofSeconds(5)).until(() -> state(VIP, b).state() == BackendState.State.READY);
+        await().atMost(Duration.ofSeconds(15)).until(() -> state(VIP, b).state() == BackendState.State.READY);
         assertThat(logged("Endpoint healthy service=default/web")).isTrue();
         for (int i = 0; i < 4; i++) {
             try (Socket s = Net.connect(VIP, PORT)) {
@@ -527,11 +527,11 @@ class FaultInjectionTest {
                 x -> assertThat(x.state()).isEqualTo(BackendState.State.READY));
         fixture.server().reload(ConfigLoader.parse(config("  outlierDetection: {consecutiveFailures: 0}\n",
                 service("web", VIP, checks, eps)), "test.yaml"));
-        await().atMost(Duration.ofSeconds(5)).until(() -> port(VIP).backendSet().backends().get(1).state()
+        await().atMost(Duration.ofSeconds(15)).until(() -> port(VIP).backendSet().backends().get(1).state()
                 == BackendState.State.UNHEALTHY);
         fixture.server().reload(ConfigLoader.parse(config("  outlierDetection: {consecutiveFailures: 0}\n",
                 service("web", VIP, "", eps)), "test.yaml"));
-        await().atMost(Duration.ofSeconds(5)).until(() -> port(VIP).backendSet().backends().stream()
+        await().atMost(Duration.ofSeconds(15)).until(() -> port(VIP).backendSet().backends().stream()
                 .allMatch(x -> x.state() == BackendState.State.READY && x.weight() == 1));
     }
 
@@ -544,7 +544,7 @@ class FaultInjectionTest {
                 + "      - {ip: 127.0.0.12, port: " + deadB + "}\n";
         fixture.proxy(config("", service("web", VIP,
                 "    healthCheck: {interval: 100ms, timeout: 100ms, rise: 1, fall: 1}\n", eps)));
-        await().atMost(Duration.ofSeconds(5)).until(() -> port(VIP).backendSet().backends().stream()
+        await().atMost(Duration.ofSeconds(15)).until(() -> port(VIP).backendSet().backends().stream()
                 .allMatch(x -> x.state() == BackendState.State.UNHEALTHY));
         // panic: all keep their weights, so a client is still tried against them (and fails), not refused
         assertThat(port(VIP).backendSet().backends()).allSatisfy(x -> assertThat(x.weight()).isEqualTo(1));
@@ -577,7 +577,7 @@ class FaultInjectionTest {
         assertThat(rejected("max_connections")).isEqualTo(1);
         assertThat(echo.accepted()).isEqualTo(3);
         held.get(0).close();
-        await().atMost(Duration.ofSeconds(5)).until(() -> port(VIP).openConnections() == 2);
+        await().atMost(Duration.ofSeconds(15)).until(() -> port(VIP).openConnections() == 2);
         Socket again = connect(VIP);
         echo(again, 10, 9);
         assertThat(rejected("max_connections")).isEqualTo(1);
