@@ -35,6 +35,22 @@ public record NodeSettings(List<InetAddress> nodeAddresses, int nodePortLow, int
         return DEFAULTS;
     }
 
+    /*
+     * equals and hashCode written out, as the record's own would be (see ServiceKey): the first config's settings
+     * are compared on the main thread before the first Service port listens.
+     */
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof NodeSettings n && nodePortLow == n.nodePortLow && nodePortHigh == n.nodePortHigh
+                && nodeName.equals(n.nodeName) && nodeAddresses.equals(n.nodeAddresses)
+                && nodeAddressRanges.equals(n.nodeAddressRanges);
+    }
+
+    @Override
+    public int hashCode() {
+        return java.util.Objects.hash(nodeAddresses, nodePortLow, nodePortHigh, nodeName, nodeAddressRanges);
+    }
+
     /** Returns the range as written in the config file, {@code LOW-HIGH}. */
     public String range() {
         return nodePortLow + "-" + nodePortHigh;
