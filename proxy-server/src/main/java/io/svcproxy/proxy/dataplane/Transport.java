@@ -5,8 +5,8 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ServerChannel;
-import io.netty.channel.epoll.EpollServerSocketChannel;
-import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.epoll.RelayEpollServerSocketChannel;
+import io.netty.channel.epoll.RelayEpollSocketChannel;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.SocketProtocolFamily;
@@ -26,6 +26,8 @@ import org.slf4j.LoggerFactory;
  * The socket transport of the TCP data plane: native epoll or io_uring on Linux, NIO elsewhere. {@link
  * #select(TransportChoice)} turns {@code proxy.transport} into the transport to use, falling back (with a log
  * line) when the one asked for is not available. UDP Service ports stay on epoll: {@link #datagramTransport()}.
+ * Epoll's TCP channels are {@link RelayEpollSocketChannel} and {@link RelayEpollServerSocketChannel}: Netty's less
+ * the system calls a relayed connection does not need.
  */
 public enum Transport {
     EPOLL, IO_URING, NIO;
@@ -105,7 +107,7 @@ public enum Transport {
     /** Returns the listening channel class. */
     public Class<? extends ServerChannel> serverChannel() {
         return switch (this) {
-            case EPOLL -> EpollServerSocketChannel.class;
+            case EPOLL -> RelayEpollServerSocketChannel.class;
             case IO_URING -> IoUringServerSocketChannel.class;
             case NIO -> NioServerSocketChannel.class;
         };
@@ -134,7 +136,7 @@ public enum Transport {
     /** Returns the connecting channel class. */
     public Class<? extends SocketChannel> socketChannel() {
         return switch (this) {
-            case EPOLL -> EpollSocketChannel.class;
+            case EPOLL -> RelayEpollSocketChannel.class;
             case IO_URING -> IoUringSocketChannel.class;
             case NIO -> NioSocketChannel.class;
         };
@@ -148,8 +150,7 @@ public enum Transport {
         return switch (this) {
             // an IPv4 socket for an IPv4 endpoint: a dual-stack one costs a setsockopt(IPV6_V6ONLY) and the
             // kernel's v4-mapped address handling on every call
-            case EPOLL -> remote instanceof Inet4Address ? new EpollSocketChannel(SocketProtocolFamily.INET)
-                    : new EpollSocketChannel();
+            case EPOLL -> new RelayEpollSocketChannel(remote instanceof Inet4Address ? SocketProtocolFamily.INET : null);
             // Netty 4.2.18's io_uring channels have no constructor taking the address family
             case IO_URING -> new IoUringSocketChannel();
             case NIO -> new NioSocketChannel();
@@ -159,8 +160,8 @@ public enum Transport {
     /** Returns a factory of listening channels for {@code local}: IPv4 ones for an IPv4 address, as above. */
     public ChannelFactory<ServerChannel> serverChannelFactory(InetAddress local) {
         return switch (this) {
-            case EPOLL -> local instanceof Inet4Address ? () -> new EpollServerSocketChannel(SocketProtocolFamily.INET)
-                    : EpollServerSocketChannel::new;
+            case EPOLL -> local instanceof Inet4Address ? () -> new RelayEpollServerSocketChannel(SocketProtocolFamily.INET)
+                    : RelayEpollServerSocketChannel::new;
             case IO_URING -> IoUringServerSocketChannel::new;
             case NIO -> NioServerSocketChannel::new;
         };

@@ -1,0 +1,64 @@
+package io.netty.channel.epoll;
+
+import io.netty.channel.Channel;
+import io.netty.channel.socket.ServerSocketChannel;
+import io.netty.channel.socket.SocketProtocolFamily;
+import io.netty.channel.unix.NativeInetAddress;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+
+/**
+ * The TCP relay's listening channel: Netty 4.2.18's {@link EpollServerSocketChannel} (whose children are final
+ * {@link EpollSocketChannel}s) making {@link RelayEpollSocketChannel}s instead. Its socket has {@code TCP_NODELAY},
+ * which Linux copies to every socket it accepts, so the children need not set it (one system call less per
+ * connection). Netty's {@link EpollServerChannelConfig}: backlog, SO_REUSEADDR, SO_RCVBUF, TCP fast open.
+ */
+public final class RelayEpollServerSocketChannel extends AbstractEpollServerChannel implements ServerSocketChannel {
+    private final EpollServerChannelConfig config;
+
+    /** A listening channel of IPv6 where available, else IPv4 (as Netty's; for a {@code ServerBootstrap}). */
+    public RelayEpollServerSocketChannel() {
+        this(null);
+    }
+
+    /** A listening channel of {@code family} ({@code null}: IPv6 where available, as Netty's). */
+    public RelayEpollServerSocketChannel(SocketProtocolFamily family) {
+        super(LinuxSocket.newSocketStream(family), false);
+        config = new EpollServerChannelConfig(this);
+        try {
+            socket.setTcpNoDelay(true);
+        } catch (IOException e) {
+            throw new io.netty.channel.ChannelException(e);
+        }
+    }
+
+    @Override
+    protected void doBind(SocketAddress localAddress) throws Exception {
+        super.doBind(localAddress);
+        socket.listen(config.getBacklog());
+        active = true;
+        // listening now: submit the ops so that connections are accepted (as Netty's doBind)
+        submitCurrentOps();
+    }
+
+    @Override
+    public InetSocketAddress remoteAddress() {
+        return (InetSocketAddress) super.remoteAddress();
+    }
+
+    @Override
+    public InetSocketAddress localAddress() {
+        return (InetSocketAddress) super.localAddress();
+    }
+
+    @Override
+    public EpollServerChannelConfig config() {
+        return config;
+    }
+
+    @Override
+    protected Channel newChildChannel(int fd, byte[] address, int offset, int len) throws Exception {
+        return new RelayEpollSocketChannel(this, new LinuxSocket(fd), NativeInetAddress.address(address, offset, len));
+    }
+}

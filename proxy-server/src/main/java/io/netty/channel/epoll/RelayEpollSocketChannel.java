@@ -1,0 +1,122 @@
+package io.netty.channel.epoll;
+
+import io.netty.channel.Channel;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.ServerSocketChannel;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.socket.SocketProtocolFamily;
+import io.netty.channel.unix.RelaySocketStates;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import java.net.InetSocketAddress;
+import java.util.concurrent.Executor;
+
+/**
+ * The TCP relay's epoll socket channel: Netty 4.2.18's {@link EpollSocketChannel} less the system calls a relayed
+ * connection does not need (issue 15, docs/performance.md "TCP new connections, round 10"). Netty's class is final
+ * and its config is tied to it, so this one extends the same {@link AbstractEpollStreamChannel} (read, write,
+ * half-closure and splice are Netty's) with a config of its own ({@link RelayEpollSocketChannelConfig}):
+ * <ul>
+ *   <li>an accepted channel does not set {@code TCP_NODELAY}: its listener ({@link RelayEpollServerSocketChannel})
+ *       has it, and Linux copies it to every socket it accepts;</li>
+ *   <li>no {@code getsockopt(SO_SNDBUF)} per channel: Netty reads it only to cap one gathering write at twice the
+ *       send buffer, and the relay's writes are bounded by its water marks far below that;</li>
+ *   <li>no {@code getsockopt(SO_LINGER)} per close: the config remembers what was set (the relay sets 0 only, for
+ *       a reset), and only a positive linger hands the close to another thread, as in Netty;</li>
+ *   <li>no {@code shutdown(SHUT_RD)} after the peer's FIN was read with half-closure on: nothing more can arrive,
+ *       so the socket's input is only marked shut down (Netty marks it, then calls; the call changes nothing on the
+ *       wire, and on a socket whose FINs were both exchanged it fails with ENOTCONN, for which Netty builds a
+ *       {@code NotYetConnectedException} with its stack trace on every such connection);</li>
+ *   <li>no {@code epoll_ctl(EPOLL_CTL_DEL)} per close: the fd is closed first, and the kernel drops a closed fd
+ *       from the epoll set itself; Netty's deregistration, on the same event loop right after, sees the fd closed
+ *       and skips the call (as it does for a lingering close, which closes before it deregisters).</li>
+ * </ul>
+ * Everything else (the socket options the relay sets, reads, writes, FINs, resets) is Netty's.
+ */
+public final class RelayEpollSocketChannel extends AbstractEpollStreamChannel implements SocketChannel {
+    private final RelayEpollSocketChannelConfig config;
+
+    /** A connecting channel of IPv6 where available, else IPv4 (as Netty's; for a {@code Bootstrap}). */
+    public RelayEpollSocketChannel() {
+        this(null);
+    }
+
+    /** A connecting channel: a new socket of {@code family} ({@code null}: IPv6 where available, as Netty's). */
+    public RelayEpollSocketChannel(SocketProtocolFamily family) {
+        super(LinuxSocket.newSocketStream(family), false);
+        config = new RelayEpollSocketChannelConfig(this);
+        config.setTcpNoDelay(true);
+    }
+
+    /** An accepted channel; {@code TCP_NODELAY} comes from the listening socket. */
+    RelayEpollSocketChannel(Channel parent, LinuxSocket fd, InetSocketAddress remoteAddress) {
+        super(parent, fd, remoteAddress);
+        config = new RelayEpollSocketChannelConfig(this);
+    }
+
+    @Override
+    public RelayEpollSocketChannelConfig config() {
+        return config;
+    }
+
+    @Override
+    public InetSocketAddress remoteAddress() {
+        return (InetSocketAddress) super.remoteAddress();
+    }
+
+    @Override
+    public InetSocketAddress localAddress() {
+        return (InetSocketAddress) super.localAddress();
+    }
+
+    @Override
+    public ServerSocketChannel parent() {
+        return (ServerSocketChannel) super.parent();
+    }
+
+    @Override
+    protected AbstractEpollUnsafe newUnsafe() {
+        return new RelayUnsafe();
+    }
+
+    /**
+     * Closes the fd before Netty's close deregisters it: the kernel removes a closed fd from the epoll set, and
+     * Netty's {@code cancel} (run synchronously by {@code doDeregister} on this event loop, inside super's
+     * {@code doClose}) only calls {@code EPOLL_CTL_DEL} for an fd that is still open. An fd number the accept thread
+     * is given again meanwhile is registered by a task of its event loop, after this one: Netty's map of
+     * registrations by fd is already cleared of this channel by then.
+     */
+    @Override
+    protected void doClose() throws Exception {
+        if (isRegistered() && eventLoop().inEventLoop()) {
+            socket.close();
+        }
+        super.doClose();
+    }
+
+    private final class RelayUnsafe extends EpollStreamUnsafe {
+        @Override
+        protected Executor prepareToClose() {
+            if (config.soLingerSet() > 0 && isOpen()) {
+                // as Netty's EpollSocketChannel: a lingering close blocks, so it runs on another thread
+                // (https://github.com/netty/netty/issues/4449)
+                registration().cancel();
+                return GlobalEventExecutor.INSTANCE;
+            }
+            return super.prepareToClose();
+        }
+
+        @Override
+        void shutdownInput(boolean allDataRead) {
+            if (allDataRead && recvBufAllocHandle().lastBytesRead() < 0 && config.isAllowHalfClosure()
+                    && RelaySocketStates.markInputShutdown(socket)) {
+                // the peer's FIN was read: Netty's half-closure without its shutdown(SHUT_RD)
+                if (shouldStopReading(config)) {
+                    clearEpollIn0();
+                }
+                pipeline().fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
+            }
+            // the input is marked shut down now: Netty's own goes on to ChannelInputShutdownReadComplete only
+            super.shutdownInput(allDataRead);
+        }
+    }
+}

@@ -1,0 +1,278 @@
+package io.svcproxy.proxy.dataplane;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandle;
+import io.netty.channel.IoHandler;
+import io.netty.channel.IoHandlerContext;
+import io.netty.channel.IoOps;
+import io.netty.channel.IoRegistration;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandle;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.epoll.RelayEpollServerSocketChannel;
+import io.netty.channel.epoll.RelayEpollSocketChannel;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.ChannelInputShutdownReadComplete;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.util.Version;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketException;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The relay's epoll channels ({@link RelayEpollSocketChannel}, {@link RelayEpollServerSocketChannel}) keep what the
+ * relay relies on of Netty's while making fewer system calls: TCP_NODELAY on accepted sockets (from the listener),
+ * the peer's FIN as a half-closure (the input marked shut down without {@code shutdown(SHUT_RD)}, writes still go
+ * out), SO_LINGER 0 as a reset, and the fd closed before its epoll registration is cancelled (so Netty makes no
+ * {@code EPOLL_CTL_DEL}). The exact counts per connection are bench/tcp_syscalls.py's; the relay suites
+ * (EpollDataPlaneTest, EpollRelayIntegrityTest, EpollRelayTortureTest, FaultInjectionTest) run these channels.
+ */
+@Timeout(30)
+class RelayEpollChannelsTest {
+    private static final String HOST = "127.0.0.61";
+
+    /** Per cancelled registration: was its fd still open when the registration was cancelled? */
+    private final List<Boolean> openAtCancel = new CopyOnWriteArrayList<>();
+    private EventLoopGroup group;
+
+    @BeforeAll
+    static void nativeEpoll() {
+        Epoll.ensureAvailability();
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        if (group != null) {
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+        }
+    }
+
+    @Test
+    void theNettyVersionIsTheOneTheseChannelsWereReadFrom() {
+        // the channels use Netty's package-private API (doClose order, EpollStreamUnsafe, shutdownInput, the fd's
+        // state bits); a Netty upgrade must re-read it (docs/performance.md "TCP new connections, round 10")
+        Map<String, Version> versions = Version.identify();
+        assertThat(versions.get("netty-transport-classes-epoll").artifactVersion()).isEqualTo("4.2.18.Final");
+        assertThat(versions.get("netty-transport-native-unix-common").artifactVersion()).isEqualTo("4.2.18.Final");
+    }
+
+    @Test
+    void anAcceptedSocketHasNoDelayFromItsListener() throws Exception {
+        BlockingQueue<Channel> accepted = new LinkedBlockingQueue<>();
+        Channel server = listen(RelayEpollServerSocketChannel.class, ch -> accepted.add(ch), false);
+        try (Socket client = new Socket(HOST, port(server))) {
+            Channel child = accepted.poll(10, TimeUnit.SECONDS);
+            assertThat(child).isInstanceOf(RelayEpollSocketChannel.class);
+            assertThat(((SocketChannel) child).config().isTcpNoDelay()).isTrue();
+            assertThat(((SocketChannel) child).config().getOption(ChannelOption.TCP_NODELAY)).isTrue();
+        } finally {
+            server.close().sync();
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(classes = {RelayEpollServerSocketChannel.class, EpollServerSocketChannel.class})
+    void thePeersFinIsAHalfClosureAndTheAnswerStillGoesOutAsWithNettysChannel(Class<? extends ServerChannel> type)
+            throws Exception {
+        List<String> events = new CopyOnWriteArrayList<>();
+        Channel server = listen(type, ch -> ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                ByteBuf b = (ByteBuf) msg;
+                events.add("read " + b.toString(StandardCharsets.US_ASCII));
+                b.release();
+            }
+
+            @Override
+            public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+                if (evt == ChannelInputShutdownEvent.INSTANCE) {
+                    events.add("input shut down, active=" + ctx.channel().isActive() + ", inputShutdown="
+                            + ((SocketChannel) ctx.channel()).isInputShutdown());
+                    ctx.writeAndFlush(Unpooled.copiedBuffer("pong", StandardCharsets.US_ASCII));
+                } else if (evt == ChannelInputShutdownReadComplete.INSTANCE) {
+                    events.add("read complete");
+                    ctx.close();
+                }
+            }
+        }), true);
+        try (Socket client = new Socket(HOST, port(server))) {
+            client.getOutputStream().write("ping".getBytes(StandardCharsets.US_ASCII));
+            client.shutdownOutput();
+            assertThat(new String(client.getInputStream().readAllBytes(), StandardCharsets.US_ASCII))
+                    .isEqualTo("pong");
+        } finally {
+            server.close().sync();
+        }
+        assertThat(events).containsExactly("read ping", "input shut down, active=true, inputShutdown=true",
+                "read complete");
+    }
+
+    @Test
+    void withoutHalfClosureThePeersFinClosesTheChannel() throws Exception {
+        BlockingQueue<Channel> accepted = new LinkedBlockingQueue<>();
+        Channel server = listen(RelayEpollServerSocketChannel.class, accepted::add, false);
+        try (Socket client = new Socket(HOST, port(server))) {
+            Channel child = accepted.poll(10, TimeUnit.SECONDS);
+            client.shutdownOutput();
+            assertThat(child.closeFuture().await(10, TimeUnit.SECONDS)).isTrue();
+            assertThat(client.getInputStream().read()).isEqualTo(-1);
+        } finally {
+            server.close().sync();
+        }
+    }
+
+    @Test
+    void soLingerZeroResetsTheConnection() throws Exception {
+        BlockingQueue<Channel> accepted = new LinkedBlockingQueue<>();
+        Channel server = listen(RelayEpollServerSocketChannel.class, accepted::add, true);
+        try (Socket client = new Socket(HOST, port(server))) {
+            Channel child = accepted.poll(10, TimeUnit.SECONDS);
+            child.config().setOption(ChannelOption.SO_LINGER, 0);
+            assertThat(child.config().getOption(ChannelOption.SO_LINGER)).isZero();
+            child.close().sync();
+            InputStream in = client.getInputStream();
+            assertThatThrownBy(in::read).isInstanceOf(SocketException.class)
+                    .hasMessageContaining("reset");
+        } finally {
+            server.close().sync();
+        }
+    }
+
+    @Test
+    void aClosedChannelsFdIsClosedBeforeItsRegistrationIsCancelledNettysIsNot() throws Exception {
+        assertThat(closeOneAccepted(RelayEpollServerSocketChannel.class)).isFalse();
+        // the contrast: Netty's own channel deregisters first (EPOLL_CTL_DEL), then closes
+        assertThat(closeOneAccepted(EpollServerSocketChannel.class)).isTrue();
+    }
+
+    /** Accepts one connection on a listener of {@code type}, closes it; was its fd open at the cancel? */
+    private boolean closeOneAccepted(Class<? extends ServerChannel> type) throws Exception {
+        openAtCancel.clear();
+        BlockingQueue<Channel> accepted = new LinkedBlockingQueue<>();
+        Channel server = listen(type, accepted::add, true);
+        try (Socket client = new Socket(HOST, port(server))) {
+            Channel child = accepted.poll(10, TimeUnit.SECONDS);
+            child.close().sync();
+            assertThat(client.getInputStream().read()).isEqualTo(-1);
+            assertThat(openAtCancel).hasSize(1);
+            return openAtCancel.get(0);
+        } finally {
+            server.close().sync();
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+            group = null;
+        }
+    }
+
+    private Channel listen(Class<? extends ServerChannel> type, java.util.function.Consumer<Channel> child,
+                           boolean halfClosure) throws InterruptedException {
+        if (group == null) {
+            group = new MultiThreadIoEventLoopGroup(1, new EpollHalfCloseFix(executor -> new CancelRecording(
+                    EpollIoHandler.newFactory().newHandler(executor), openAtCancel)));
+        }
+        return new ServerBootstrap().group(group).channel(type)
+                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, halfClosure)
+                .childHandler(new ChannelInboundHandlerAdapter() {
+                    @Override
+                    public void handlerAdded(ChannelHandlerContext ctx) {
+                        ctx.pipeline().remove(this);
+                        child.accept(ctx.channel());
+                    }
+                })
+                .bind(new InetSocketAddress(HOST, 0)).sync().channel();
+    }
+
+    private static int port(Channel server) {
+        return ((InetSocketAddress) server.localAddress()).getPort();
+    }
+
+    /** Netty's epoll handler, recording for each accepted socket's registration whether its fd was open at cancel. */
+    private record CancelRecording(IoHandler delegate, List<Boolean> openAtCancel) implements IoHandler {
+        @Override
+        public void initialize() {
+            delegate.initialize();
+        }
+
+        @Override
+        public int run(IoHandlerContext context) {
+            return delegate.run(context);
+        }
+
+        @Override
+        public void prepareToDestroy() {
+            delegate.prepareToDestroy();
+        }
+
+        @Override
+        public void destroy() {
+            delegate.destroy();
+        }
+
+        @Override
+        public IoRegistration register(IoHandle handle) throws Exception {
+            IoRegistration registration = delegate.register(handle);
+            return new IoRegistration() {
+                @Override
+                public <T> T attachment() {
+                    return registration.attachment();
+                }
+
+                @Override
+                public long submit(IoOps ops) {
+                    return registration.submit(ops);
+                }
+
+                @Override
+                public boolean isValid() {
+                    return registration.isValid();
+                }
+
+                @Override
+                public boolean cancel() {
+                    // the first cancel (Netty cancels again when the closed channel is deregistered); not the listener's
+                    if (registration.isValid() && !handle.getClass().getName().contains("ServerSocketUnsafe")) {
+                        openAtCancel.add(((EpollIoHandle) handle).fd().isOpen());
+                    }
+                    return registration.cancel();
+                }
+            };
+        }
+
+        @Override
+        public void wakeup() {
+            delegate.wakeup();
+        }
+
+        @Override
+        public boolean isCompatible(Class<? extends IoHandle> handleType) {
+            return delegate.isCompatible(handleType);
+        }
+    }
+}
