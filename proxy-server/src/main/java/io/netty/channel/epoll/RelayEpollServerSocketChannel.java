@@ -16,6 +16,8 @@ import java.net.SocketAddress;
  */
 public final class RelayEpollServerSocketChannel extends AbstractEpollServerChannel implements ServerSocketChannel {
     private final EpollServerChannelConfig config;
+    /** The SO_SNDBUF of the first socket accepted (read once, not per connection); 0 until then. */
+    private volatile int childSendBuffer;
 
     /** A listening channel of IPv6 where available, else IPv4 (as Netty's; for a {@code ServerBootstrap}). */
     public RelayEpollServerSocketChannel() {
@@ -59,6 +61,11 @@ public final class RelayEpollServerSocketChannel extends AbstractEpollServerChan
 
     @Override
     protected Channel newChildChannel(int fd, byte[] address, int offset, int len) throws Exception {
-        return new RelayEpollSocketChannel(this, new LinuxSocket(fd), NativeInetAddress.address(address, offset, len));
+        LinuxSocket socket = new LinuxSocket(fd);
+        int sendBuffer = childSendBuffer;
+        if (sendBuffer == 0) {
+            childSendBuffer = sendBuffer = RelayEpollSocketChannel.sendBuffer(socket);
+        }
+        return new RelayEpollSocketChannel(this, socket, NativeInetAddress.address(address, offset, len), sendBuffer);
     }
 }

@@ -18,8 +18,9 @@ import java.util.concurrent.Executor;
  * <ul>
  *   <li>an accepted channel does not set {@code TCP_NODELAY}: its listener ({@link RelayEpollServerSocketChannel})
  *       has it, and Linux copies it to every socket it accepts;</li>
- *   <li>no {@code getsockopt(SO_SNDBUF)} per channel: Netty reads it only to cap one gathering write at twice the
- *       send buffer, and the relay's writes are bounded by its water marks far below that;</li>
+ *   <li>no {@code getsockopt(SO_SNDBUF)} per channel: Netty reads it to seed the cap of one gathering write
+ *       (twice the send buffer, adapted to what the socket takes as writes go); a new socket's is the same for all
+ *       (the sysctl's default) and is read once per process, an accepted socket's once per listener;</li>
  *   <li>no {@code getsockopt(SO_LINGER)} per close: the config remembers what was set (the relay sets 0 only, for
  *       a reset), and only a positive linger hands the close to another thread, as in Netty;</li>
  *   <li>no {@code shutdown(SHUT_RD)} after the peer's FIN was read with half-closure on: nothing more can arrive,
@@ -33,6 +34,12 @@ import java.util.concurrent.Executor;
  * Everything else (the socket options the relay sets, reads, writes, FINs, resets) is Netty's.
  */
 public final class RelayEpollSocketChannel extends AbstractEpollStreamChannel implements SocketChannel {
+    /**
+     * The SO_SNDBUF of a new socket before it connects ({@code net.ipv4.tcp_wmem}'s default), read from the first
+     * one: Netty reads it from every socket to seed the cap of one gathering write; 0 until read.
+     */
+    private static volatile int newSocketSendBuffer;
+
     private final RelayEpollSocketChannelConfig config;
 
     /** A connecting channel of IPv6 where available, else IPv4 (as Netty's; for a {@code Bootstrap}). */
@@ -43,14 +50,30 @@ public final class RelayEpollSocketChannel extends AbstractEpollStreamChannel im
     /** A connecting channel: a new socket of {@code family} ({@code null}: IPv6 where available, as Netty's). */
     public RelayEpollSocketChannel(SocketProtocolFamily family) {
         super(LinuxSocket.newSocketStream(family), false);
-        config = new RelayEpollSocketChannelConfig(this);
+        int sendBuffer = newSocketSendBuffer;
+        if (sendBuffer == 0) {
+            newSocketSendBuffer = sendBuffer = sendBuffer(socket);
+        }
+        config = new RelayEpollSocketChannelConfig(this, sendBuffer);
         config.setTcpNoDelay(true);
     }
 
-    /** An accepted channel; {@code TCP_NODELAY} comes from the listening socket. */
-    RelayEpollSocketChannel(Channel parent, LinuxSocket fd, InetSocketAddress remoteAddress) {
+    /**
+     * An accepted channel; {@code TCP_NODELAY} comes from the listening socket, and {@code sendBuffer} is the
+     * SO_SNDBUF its listener read from its first accepted socket (for the cap of one gathering write).
+     */
+    RelayEpollSocketChannel(Channel parent, LinuxSocket fd, InetSocketAddress remoteAddress, int sendBuffer) {
         super(parent, fd, remoteAddress);
-        config = new RelayEpollSocketChannelConfig(this);
+        config = new RelayEpollSocketChannelConfig(this, sendBuffer);
+    }
+
+    /** {@code socket}'s SO_SNDBUF, or 0 if it cannot be read (the cap then stays Netty's default, none). */
+    static int sendBuffer(LinuxSocket socket) {
+        try {
+            return socket.getSendBufferSize();
+        } catch (java.io.IOException e) {
+            return 0;
+        }
     }
 
     @Override

@@ -14,7 +14,8 @@ import java.util.Map;
  * The config of a {@link RelayEpollSocketChannel}: the standard socket options of {@link SocketChannelConfig} on
  * the channel's socket, as Netty's {@code EpollSocketChannelConfig} (whose constructor is tied to its final channel)
  * sets and reads them, without the two system calls that config makes per channel (TCP_NODELAY, set by the
- * channel where it is needed; SO_SNDBUF, read to cap a gathering write) and remembering the SO_LINGER it set, so
+ * channel where it is needed; SO_SNDBUF, read to seed the cap of a gathering write, which the channel passes in) and
+ * remembering the SO_LINGER it set, so
  * that a close need not read it back. Netty's epoll-only TCP options are not offered: the relay sets none.
  */
 public final class RelayEpollSocketChannelConfig extends EpollChannelConfig implements SocketChannelConfig {
@@ -22,8 +23,15 @@ public final class RelayEpollSocketChannelConfig extends EpollChannelConfig impl
     /** The SO_LINGER set through this config; -1: never set (the socket's default, off). */
     private volatile int soLinger = -1;
 
-    RelayEpollSocketChannelConfig(RelayEpollSocketChannel channel) {
+    /**
+     * @param sendBuffer the send buffer size to seed the cap of one gathering write with (twice it, as Netty's
+     *                   config does with the socket's own); 0: no cap
+     */
+    RelayEpollSocketChannelConfig(RelayEpollSocketChannel channel, int sendBuffer) {
         super(channel);
+        if (sendBuffer > 0 && sendBuffer << 1 > 0) {
+            setMaxBytesPerGatheringWrite(sendBuffer << 1);
+        }
     }
 
     /** The SO_LINGER set through this config, or -1 if none was. */

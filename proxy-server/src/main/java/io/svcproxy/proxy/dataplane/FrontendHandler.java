@@ -219,9 +219,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
      * Returns a new endpoint channel with the relay's options, not yet registered. What a {@code Bootstrap} does
      * per connect (a reflective channel factory, the options from a map, a resolver, the connect as a task) cost
      * a fifth of the CPU of a new connection (docs/performance.md, "Profiles"); this sets each option with its
-     * typed setter. {@code TCP_NODELAY} is already on: Netty enables it in every socket channel's config on
-     * Linux and other non-Android platforms ({@code PlatformDependent.canEnableTcpNoDelayByDefault()}), and
-     * setting it again would cost a system call.
+     * typed setter. {@code TCP_NODELAY} is already on: every transport's connecting channel sets it when it is
+     * made (Netty's on Linux and other non-Android platforms, {@code RelayEpollSocketChannel} on epoll;
+     * {@code TransportTest}), and setting it again would cost a system call.
      */
     private Channel newOutbound(InetAddress address) {
         SocketChannel channel = transport.newSocketChannel(address);
