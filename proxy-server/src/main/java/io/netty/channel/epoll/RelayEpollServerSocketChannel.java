@@ -16,6 +16,8 @@ import java.net.SocketAddress;
  */
 public final class RelayEpollServerSocketChannel extends AbstractEpollServerChannel implements ServerSocketChannel {
     private final EpollServerChannelConfig config;
+    /** The local address of every accepted socket: the bound one, unless it is a wildcard ({@code null}). */
+    private volatile InetSocketAddress acceptedLocal;
     /** The SO_SNDBUF of the first socket accepted (read once, not per connection); 0 until then. */
     private volatile int childSendBuffer;
 
@@ -38,6 +40,9 @@ public final class RelayEpollServerSocketChannel extends AbstractEpollServerChan
     @Override
     protected void doBind(SocketAddress localAddress) throws Exception {
         super.doBind(localAddress);
+        // bound to one address (not a wildcard): every socket it accepts has it as its local address
+        InetSocketAddress bound = (InetSocketAddress) localAddress0(); // what Netty's bind read
+        acceptedLocal = bound != null && !bound.getAddress().isAnyLocalAddress() ? bound : null;
         socket.listen(config.getBacklog());
         active = true;
         // listening now: submit the ops so that connections are accepted (as Netty's doBind)
@@ -66,6 +71,7 @@ public final class RelayEpollServerSocketChannel extends AbstractEpollServerChan
         if (sendBuffer == 0) {
             childSendBuffer = sendBuffer = RelayEpollSocketChannel.sendBuffer(socket);
         }
-        return new RelayEpollSocketChannel(this, socket, NativeInetAddress.address(address, offset, len), sendBuffer);
+        return new RelayEpollSocketChannel(this, socket, NativeInetAddress.address(address, offset, len),
+                acceptedLocal, sendBuffer);
     }
 }

@@ -1,6 +1,5 @@
 package io.netty.channel.epoll;
 
-import io.netty.channel.Channel;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.ServerSocketChannel;
 import io.netty.channel.socket.SocketChannel;
@@ -8,6 +7,7 @@ import io.netty.channel.socket.SocketProtocolFamily;
 import io.netty.channel.unix.RelaySocketStates;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
+import java.net.SocketAddress;
 import java.util.concurrent.Executor;
 
 /**
@@ -41,6 +41,16 @@ public final class RelayEpollSocketChannel extends AbstractEpollStreamChannel im
     private static volatile int newSocketSendBuffer;
 
     private final RelayEpollSocketChannelConfig config;
+    /** The listener of an accepted channel; {@code null} for a connecting one. */
+    private final ServerSocketChannel parent;
+    /**
+     * The peer: given at accept, or the address connected to when the connect completed at once; else Netty's
+     * (read after a connect completes). Plain writes before registration, read on the event loop.
+     */
+    private volatile SocketAddress remote;
+    /** The local address: given at accept, else read on first use once the channel is active (no getsockname
+     * per connect: nothing reads an endpoint channel's local address on the relay's path). */
+    private volatile SocketAddress local;
 
     /** A connecting channel of IPv6 where available, else IPv4 (as Netty's; for a {@code Bootstrap}). */
     public RelayEpollSocketChannel() {
@@ -56,14 +66,23 @@ public final class RelayEpollSocketChannel extends AbstractEpollStreamChannel im
         }
         config = new RelayEpollSocketChannelConfig(this, sendBuffer);
         config.setTcpNoDelay(true);
+        parent = null;
     }
 
     /**
      * An accepted channel; {@code TCP_NODELAY} comes from the listening socket, and {@code sendBuffer} is the
-     * SO_SNDBUF its listener read from its first accepted socket (for the cap of one gathering write).
+     * SO_SNDBUF its listener read from its first accepted socket (for the cap of one gathering write). Netty's
+     * constructors for an accepted channel read its local address ({@code getsockname}); this one is given it:
+     * {@code localAddress} is the listener's own when it is bound to one address (every socket it accepts has that
+     * local address), or {@code null} for a wildcard listener, whose sockets' addresses are read on first use.
      */
-    RelayEpollSocketChannel(Channel parent, LinuxSocket fd, InetSocketAddress remoteAddress, int sendBuffer) {
-        super(parent, fd, remoteAddress);
+    RelayEpollSocketChannel(ServerSocketChannel parent, LinuxSocket fd, InetSocketAddress remoteAddress,
+                            InetSocketAddress localAddress, int sendBuffer) {
+        super(fd, false); // the constructor that reads no address; parent, addresses and activity set here
+        this.parent = parent;
+        this.remote = remoteAddress;
+        this.local = localAddress;
+        this.active = true;
         config = new RelayEpollSocketChannelConfig(this, sendBuffer);
     }
 
@@ -93,7 +112,51 @@ public final class RelayEpollSocketChannel extends AbstractEpollStreamChannel im
 
     @Override
     public ServerSocketChannel parent() {
-        return (ServerSocketChannel) super.parent();
+        return parent;
+    }
+
+    @Override
+    protected SocketAddress localAddress0() {
+        SocketAddress l = local;
+        if (l == null) {
+            l = super.localAddress0(); // Netty's: after a bind
+            if (l == null && active && socket.isOpen()) {
+                try {
+                    local = l = socket.localAddress();
+                } catch (RuntimeException e) {
+                    return null; // as Netty's address caches, which hold null when the call fails
+                }
+            }
+        }
+        return l;
+    }
+
+    @Override
+    protected SocketAddress remoteAddress0() {
+        SocketAddress r = remote;
+        return r != null ? r : super.remoteAddress0();
+    }
+
+    /**
+     * Netty's connect without its {@code getsockname} for the local address afterwards (read on first use instead,
+     * {@link #localAddress0}); a bind to a local address first, or an address that is not an IP one, takes Netty's
+     * own path.
+     */
+    @Override
+    protected boolean doConnect(SocketAddress remoteAddress, SocketAddress localAddress) throws Exception {
+        if (localAddress != null || !(remoteAddress instanceof InetSocketAddress to)) {
+            return super.doConnect(remoteAddress, localAddress);
+        }
+        checkResolvable(to);
+        if (remoteAddress0() != null) {
+            // as Netty: a connect that started earlier may have finished meanwhile (EISCONN is not reported)
+            throw new java.nio.channels.AlreadyConnectedException();
+        }
+        boolean connected = doConnect0(to);
+        if (connected) {
+            remote = to;
+        }
+        return connected;
     }
 
     @Override

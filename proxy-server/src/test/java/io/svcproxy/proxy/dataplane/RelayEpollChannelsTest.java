@@ -135,6 +135,43 @@ class RelayEpollChannelsTest {
                 "read complete");
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {HOST, "0.0.0.0"})
+    void anAcceptedChannelsAddressesAreItsSocketsOwn(String bindTo) throws Exception {
+        BlockingQueue<Channel> accepted = new LinkedBlockingQueue<>();
+        Channel server = listenOn(bindTo, RelayEpollServerSocketChannel.class, accepted::add, false);
+        try (Socket client = new Socket(HOST, port(server))) {
+            Channel child = accepted.poll(10, TimeUnit.SECONDS);
+            // a wildcard listener's sockets are read (getsockname) on first use; a bound one's are its own
+            assertThat(child.localAddress()).isEqualTo(new InetSocketAddress(HOST, port(server)));
+            assertThat(child.localAddress()).isEqualTo(client.getRemoteSocketAddress());
+            assertThat(child.remoteAddress()).isEqualTo(client.getLocalSocketAddress());
+            assertThat(child.parent()).isSameAs(server);
+            assertThat(child.isActive()).isTrue();
+        } finally {
+            server.close().sync();
+        }
+    }
+
+    @Test
+    void aConnectingChannelKnowsItsPeerAndReadsItsLocalAddressOnlyOnceConnected() throws Exception {
+        BlockingQueue<Channel> accepted = new LinkedBlockingQueue<>();
+        Channel server = listen(RelayEpollServerSocketChannel.class, accepted::add, false);
+        RelayEpollSocketChannel out = new RelayEpollSocketChannel(io.netty.channel.socket.SocketProtocolFamily.INET);
+        out.pipeline().addLast(new ChannelInboundHandlerAdapter());
+        try {
+            group.register(out).sync();
+            assertThat(out.localAddress()).isNull(); // not connected: no address yet (and none cached)
+            out.connect(server.localAddress()).sync();
+            Channel child = accepted.poll(10, TimeUnit.SECONDS);
+            assertThat(out.remoteAddress()).isEqualTo(server.localAddress());
+            assertThat(out.localAddress()).isEqualTo(child.remoteAddress());
+        } finally {
+            out.close().sync();
+            server.close().sync();
+        }
+    }
+
     @Test
     void withoutHalfClosureThePeersFinClosesTheChannel() throws Exception {
         BlockingQueue<Channel> accepted = new LinkedBlockingQueue<>();
@@ -193,6 +230,12 @@ class RelayEpollChannelsTest {
 
     private Channel listen(Class<? extends ServerChannel> type, java.util.function.Consumer<Channel> child,
                            boolean halfClosure) throws InterruptedException {
+        return listenOn(HOST, type, child, halfClosure);
+    }
+
+    private Channel listenOn(String address, Class<? extends ServerChannel> type,
+                             java.util.function.Consumer<Channel> child, boolean halfClosure)
+            throws InterruptedException {
         if (group == null) {
             group = new MultiThreadIoEventLoopGroup(1, new EpollHalfCloseFix(executor -> new CancelRecording(
                     EpollIoHandler.newFactory().newHandler(executor), openAtCancel)));
@@ -206,7 +249,7 @@ class RelayEpollChannelsTest {
                         child.accept(ctx.channel());
                     }
                 })
-                .bind(new InetSocketAddress(HOST, 0)).sync().channel();
+                .bind(new InetSocketAddress(address, 0)).sync().channel();
     }
 
     private static int port(Channel server) {
