@@ -25,8 +25,9 @@ import java.util.ArrayList;
  * (no wake-up storm, which is what #16689 was about). The newest Netty releases cannot be used here (their
  * native files are not served), so the fix lives in this wrapper; it goes with the upgrade that carries the fix.
  *
- * <p>The wrapper also merges the interest changes Netty submits within one turn of the event loop into one
- * {@code EPOLL_CTL_MOD} (two system calls less per proxied connection: {@link Registration}).
+ * <p>The wrapper also merges the interest sets Netty submits within one turn of the event loop into one
+ * {@code EPOLL_CTL_ADD} or {@code EPOLL_CTL_MOD} (three system calls less per proxied connection: {@link
+ * Registration}).
  */
 final class EpollHalfCloseFix implements IoHandlerFactory {
     private final IoHandlerFactory epoll;
@@ -115,15 +116,17 @@ final class EpollHalfCloseFix implements IoHandlerFactory {
     }
 
     /**
-     * Never lets an fd that was added leave the epoll set while the channel lives, and submits interest changes
-     * once per turn of the loop. The first interest set goes to the kernel at once ({@code EPOLL_CTL_ADD}); each
-     * later change is remembered and submitted ({@code EPOLL_CTL_MOD}) only before the loop next waits for events,
-     * and only if the set then differs from the kernel's: what the kernel holds matters only to that wait. Netty
-     * changes a channel's set several times in one turn: a connect completing clears EPOLLOUT and the channel
-     * becoming active sets EPOLLIN (one change instead of two); a FIN read clears EPOLLRDHUP and then EPOLLIN (one
-     * instead of two); a channel that closes in the turn its set changed needs no change at all. Netty's
-     * level-triggered reads never rely on a modification to re-arm an fd (they reschedule reads themselves), so
-     * no event is lost: the set the wait sees is the set Netty asked for last.
+     * Never lets an fd that was added leave the epoll set while the channel lives, and submits interest sets
+     * once per turn of the loop: each set Netty asks for is remembered and submitted only before the loop next
+     * waits for events ({@code EPOLL_CTL_ADD} the first time, then {@code EPOLL_CTL_MOD}), and only if it then
+     * differs from the kernel's: what the kernel holds matters only to that wait. Netty changes a channel's set
+     * several times in one turn: an accepted channel is added with EPOLLRDHUP and then, as it becomes active and
+     * reads, gets EPOLLIN (one {@code EPOLL_CTL_ADD} with both); a connect completing clears EPOLLOUT and the
+     * channel becoming active sets EPOLLIN (one change instead of two); a FIN read clears EPOLLRDHUP and then
+     * EPOLLIN (one instead of two); a channel that closes in the turn its set changed needs no change at all. An
+     * fd added before the wait reports what it is ready for at once, and Netty's level-triggered reads never rely
+     * on a modification to re-arm an fd (they reschedule reads themselves), so no event is lost: the set the wait
+     * sees is the set Netty asked for last.
      */
     static final class Registration implements IoRegistration {
         private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(EpollHalfCloseFix.class);
@@ -133,7 +136,7 @@ final class EpollHalfCloseFix implements IoHandlerFactory {
         private final Handler handler;
         private boolean added; // plain: submit runs on the channel's event loop
         private int registered; // the interest set in the kernel once added
-        private EpollIoOps wanted; // the set Netty asked for last, once added
+        private EpollIoOps wanted = EpollIoOps.NONE; // the set Netty asked for last
         private boolean queued; // in the handler's list of changes
 
         Registration(IoRegistration delegate, IoHandle handle, Handler handler) {
@@ -150,24 +153,18 @@ final class EpollHalfCloseFix implements IoHandlerFactory {
         @Override
         public long submit(IoOps ops) {
             EpollIoOps epollOps = (EpollIoOps) ops;
-            if (!added) {
-                long result = delegate.submit(epollOps);
-                // 0: nothing was added (an empty set before the first add); -1: cancelled; else the set submitted
-                if (result != 0 && result != -1) {
-                    added = true;
-                    registered = epollOps.value();
-                    wanted = epollOps;
-                }
-                return result;
-            }
-            if (epollOps.value() == EpollIoOps.NONE.value()) {
-                epollOps = EpollIoOps.EPOLLET;
-            }
             if (!delegate.isValid()) {
                 return -1;
             }
+            if (epollOps.value() == EpollIoOps.NONE.value()) {
+                if (!added) {
+                    wanted = epollOps; // nothing to add (yet): as Netty's 0 for an empty set before the first add
+                    return 0;
+                }
+                epollOps = EpollIoOps.EPOLLET;
+            }
             wanted = epollOps;
-            if (epollOps.value() != registered && !queued) {
+            if ((!added || epollOps.value() != registered) && !queued) {
                 queued = true;
                 handler.changed.add(this);
             }
@@ -178,11 +175,12 @@ final class EpollHalfCloseFix implements IoHandlerFactory {
         void submitChange() {
             queued = false;
             EpollIoOps ops = wanted;
-            if (ops.value() == registered || !delegate.isValid()) {
+            if (!delegate.isValid() || (added ? ops.value() == registered : ops.value() == 0)) {
                 return;
             }
             try {
-                delegate.submit(ops);
+                delegate.submit(ops); // EPOLL_CTL_ADD the first time, else EPOLL_CTL_MOD
+                added = true;
                 registered = ops.value();
             } catch (java.io.UncheckedIOException e) {
                 // what Netty does when its own epoll_ctl fails: the fd or epoll is broken, the channel closes

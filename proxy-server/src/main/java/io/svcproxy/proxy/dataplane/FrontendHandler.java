@@ -1,5 +1,6 @@
 package io.svcproxy.proxy.dataplane;
 
+import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
@@ -33,9 +34,11 @@ import org.slf4j.LoggerFactory;
  * client's event loop (retrying on another endpoint up to {@code connectAttempts}), then hands both channels to
  * a {@link Relay}, whose javadoc has the relay's states and transitions.
  *
- * <p>Until the endpoint connection is up the client is not read ({@code AUTO_READ} off); what epoll reads anyway
- * when the client half-closes early (EPOLLRDHUP) is kept, bounded by one read loop, and passed on first, and an
- * early FIN is passed on after it. A client that leaves while the endpoint connects closes that connect. Aborts
+ * <p>The client is read from the start, as HAProxy reads a request before it connects: what it sends while the
+ * endpoint connects is held and passed on first once the connection is up, and an early FIN after it. What is held
+ * is bounded: at {@link #EARLY_LIMIT} bytes the client is no longer read ({@code AUTO_READ} off) until the relay
+ * starts (one read loop may end past it). Reading at once puts the client's EPOLLIN into its first {@code
+ * epoll_ctl} (one call less than arming it when the endpoint is up). A client that leaves while the endpoint connects closes that connect. Aborts
  * (idleTimeout, a drain or shutdown deadline) close the client channel, and the relay closes the endpoint
  * channel with it. The fields are plain because one event loop owns both channels.
  */
@@ -61,7 +64,11 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private PickContext pickContext;
     private int attempts;
     private Relay relay;            // set once the endpoint connection is up
-    private List<Object> early;     // bytes read before the endpoint connection was up (epoll reads on RDHUP)
+    /** The bytes held for the endpoint while it connects before the client is no longer read: the water mark. */
+    static final int EARLY_LIMIT = Relay.WATER_MARK.high();
+
+    private List<Object> early;     // what the client sent before the endpoint connection was up
+    private int earlyBytes;         // ... its bytes
     private boolean endedEarly;     // the client sent FIN before the endpoint connection was up
     private boolean admitted;       // Admission.admit took places for this connection: released when it closes
     private boolean perClient;      // ... counted per client address too (maxConnectionsPerClient > 0)
@@ -303,12 +310,14 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (relay == null) {
-            // AUTO_READ is off, but epoll still reads what is pending when the client half-closes (EPOLLRDHUP):
-            // keep it for the endpoint; it is bounded by one read loop.
+            // the endpoint is not connected yet: held for it, and no more read once EARLY_LIMIT is held
             if (early == null) {
                 early = new ArrayList<>(2);
             }
             early.add(msg);
+            if (msg instanceof ByteBuf b && (earlyBytes += b.readableBytes()) >= EARLY_LIMIT) {
+                inbound.config().setAutoRead(false); // the relay's startReading turns it on again
+            }
             return;
         }
         relay.up.read(msg);

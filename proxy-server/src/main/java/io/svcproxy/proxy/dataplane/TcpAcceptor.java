@@ -50,9 +50,11 @@ final class TcpAcceptor {
                 .channelFactory(transport.serverChannelFactory(at.getAddress()))
                 .option(ChannelOption.SO_BACKLOG, 4096)
                 .option(ChannelOption.SO_REUSEADDR, true)
-                // TCP_NODELAY is on without an option: Netty's socket channels enable it (one setsockopt per
-                // connection less than setting it again)
-                .childOption(ChannelOption.AUTO_READ, false)
+                // TCP_NODELAY is on without an option: the listening socket has it and Linux copies it to accepted
+                // sockets on epoll (RelayEpollServerSocketChannel), Netty's other channels set it themselves.
+                // The client is read from the start, while the endpoint connects (what it sends first is held,
+                // bounded, for the endpoint: FrontendHandler): its EPOLLIN goes in with its EPOLL_CTL_ADD
+                .childOption(ChannelOption.AUTO_READ, true)
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .childOption(ChannelOption.RCVBUF_ALLOCATOR, Relay.recvAllocator())
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, Relay.WATER_MARK)

@@ -47,10 +47,12 @@ class EpollHalfCloseFixTest {
     };
 
     @Test
-    void theFirstSetGoesAtOnceAndChangesInOneTurnBecomeOneBeforeTheWait() throws Exception {
+    void theFirstSetIsAddedBeforeTheWaitAndChangesInOneTurnBecomeOne() throws Exception {
         IoRegistration endpoint = handler.register(new Handle(7));
         endpoint.submit(OUT_RDHUP); // the connect
-        assertThat(calls).containsExactly(submit(7, OUT_RDHUP));
+        assertThat(calls).isEmpty();
+        handler.run(context);
+        assertThat(calls).containsExactly(submit(7, OUT_RDHUP), "wait");
         calls.clear();
 
         // the connect completes: EPOLLOUT cleared, then EPOLLIN set as the channel becomes active
@@ -62,12 +64,32 @@ class EpollHalfCloseFixTest {
     }
 
     @Test
+    void anAcceptedChannelsSetsOfItsFirstTurnGoAsOneAdd() throws Exception {
+        IoRegistration client = handler.register(new Handle(15));
+        client.submit(EpollIoOps.EPOLLRDHUP); // registered active
+        client.submit(IN_RDHUP); // channelActive reads
+        handler.run(context);
+        assertThat(calls).containsExactly(submit(15, IN_RDHUP), "wait");
+    }
+
+    @Test
+    void aRegistrationCancelledBeforeItsFirstAddIsNeverAdded() throws Exception {
+        IoRegistration r = handler.register(new Handle(16));
+        r.submit(IN_RDHUP);
+        r.cancel(); // closed in the turn it was registered
+        handler.run(context);
+        assertThat(calls).containsExactly("cancel fd=16", "wait");
+        assertThat(r.submit(IN_RDHUP)).isEqualTo(-1);
+    }
+
+    @Test
     void aChangeBackToTheKernelsSetIsNoCall() throws Exception {
         IoRegistration r = handler.register(new Handle(8));
         r.submit(IN_RDHUP);
+        handler.run(context);
+        calls.clear();
         r.submit(EpollIoOps.EPOLLIN);
         r.submit(IN_RDHUP);
-        calls.clear();
         handler.run(context);
         assertThat(calls).containsExactly("wait");
     }
@@ -76,6 +98,7 @@ class EpollHalfCloseFixTest {
     void anEmptySetKeepsTheFdAsEdgeTriggeredAlone() throws Exception {
         IoRegistration r = handler.register(new Handle(9));
         r.submit(IN_RDHUP);
+        handler.run(context);
         calls.clear();
         r.submit(EpollIoOps.EPOLLIN); // the FIN: EPOLLRDHUP cleared, then EPOLLIN
         r.submit(EpollIoOps.NONE);
@@ -89,6 +112,7 @@ class EpollHalfCloseFixTest {
         IoRegistration b = handler.register(new Handle(11));
         a.submit(IN_RDHUP);
         b.submit(IN_RDHUP);
+        handler.run(context);
         calls.clear();
         a.submit(EpollIoOps.EPOLLIN);
         b.submit(EpollIoOps.EPOLLIN);
@@ -104,8 +128,17 @@ class EpollHalfCloseFixTest {
     void nothingIsAddedForAnEmptySetBeforeTheFirstAdd() throws Exception {
         IoRegistration r = handler.register(new Handle(12));
         assertThat(r.submit(EpollIoOps.NONE)).isZero();
+        handler.run(context);
+        assertThat(calls).containsExactly("wait");
+        calls.clear();
         r.submit(EpollIoOps.EPOLLRDHUP);
-        assertThat(calls).containsExactly(submit(12, EpollIoOps.NONE), submit(12, EpollIoOps.EPOLLRDHUP));
+        r.submit(EpollIoOps.NONE); // asked for nothing again before the wait: still nothing to add
+        handler.run(context);
+        assertThat(calls).containsExactly("wait");
+        calls.clear();
+        r.submit(EpollIoOps.EPOLLRDHUP);
+        handler.run(context);
+        assertThat(calls).containsExactly(submit(12, EpollIoOps.EPOLLRDHUP), "wait");
     }
 
     @Test
@@ -116,6 +149,7 @@ class EpollHalfCloseFixTest {
         other[0] = handler.register(new Handle(14));
         a.submit(IN_RDHUP);
         other[0].submit(IN_RDHUP);
+        handler.run(context);
         calls.clear();
         a.submit(EpollIoOps.EPOLLIN);
         failingFd = 13;

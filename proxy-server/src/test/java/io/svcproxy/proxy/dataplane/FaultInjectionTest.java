@@ -645,6 +645,48 @@ class FaultInjectionTest {
     }
 
     @Test
+    void whatAClientSendsWhileTheEndpointConnectsIsHeldBoundedAndArrivesWholeWithItsFin() throws Exception {
+        // An endpoint whose accept queue is full drops SYNs: svcproxy's connect waits for the SYN's retransmission
+        // (about a second) while the client sends more than the proxy holds for it (FrontendHandler.EARLY_LIMIT)
+        byte[] upload = new byte[1024 * 1024];
+        new java.util.Random(42).nextBytes(upload);
+        try (ServerSocket full = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.11"))) {
+            List<Socket> fillers = new ArrayList<>();
+            for (int i = 0; i < 2; i++) {
+                Socket f = new Socket();
+                f.connect(full.getLocalSocketAddress(), 1000);
+                fillers.add(f);
+                sockets.add(f);
+            }
+            fixture.proxy(config("  connectTimeout: 10s\n  connectAttempts: 1\n",
+                    service("web", VIP, "", "    endpoints: [{ip: 127.0.0.11, port: " + full.getLocalPort()
+                            + "}]\n")));
+            Socket client = connect(VIP);
+            Thread writer = new Thread(() -> {
+                try {
+                    client.getOutputStream().write(upload);
+                    client.shutdownOutput();
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            writer.start();
+            // the client is read at once, up to the bound: then no more until the endpoint is up
+            await().atMost(Duration.ofSeconds(5)).until(() -> port(VIP).connections().stream()
+                    .anyMatch(c -> !c.config().isAutoRead()));
+            assertThat(fixture.server().listeners().connectsInProgress()).isEqualTo(1);
+            for (Socket f : fillers) {
+                full.accept().close(); // the queue drains: the connect's next SYN gets in
+            }
+            try (Socket endpoint = full.accept()) {
+                endpoint.setSoTimeout(10_000);
+                assertThat(endpoint.getInputStream().readAllBytes()).isEqualTo(upload); // whole, then the FIN
+            }
+            writer.join(10_000);
+        }
+    }
+
+    @Test
     void nearTheFileDescriptorLimitAcceptingPausesAndResumesBelowIt() throws Exception {
         FaultyBackend echo = backend("127.0.0.11", Fault.ECHO, 0);
         fixture.proxy(config("  fdGuard: {pausePercent: 90, resumePercent: 80}\n",
