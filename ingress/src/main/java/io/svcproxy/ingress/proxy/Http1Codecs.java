@@ -3,7 +3,6 @@ package io.svcproxy.ingress.proxy;
 import io.netty.handler.codec.DefaultHeaders;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
-import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpHeadersFactory;
@@ -59,9 +58,9 @@ final class Http1Codecs {
         return new HttpServerCodec(config(o));
     }
 
-    /** The codec of an endpoint connection: requests out, responses in. */
-    static HttpClientCodec client(IngressOptions o) {
-        return new HttpClientCodec(config(o), false, false);
+    /** The codec of an endpoint connection: requests out, responses in (Netty's, with cached field names). */
+    static EndpointCodec client(IngressOptions o) {
+        return new EndpointCodec(config(o));
     }
 
     private static HttpDecoderConfig config(IngressOptions o) {

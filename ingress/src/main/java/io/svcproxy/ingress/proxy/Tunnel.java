@@ -9,7 +9,6 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.http.DefaultHttpResponse;
-import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpServerCodec;
@@ -45,7 +44,7 @@ final class Tunnel extends ChannelInboundHandlerAdapter {
         ChannelPipeline in = inbound.pipeline();
         ChannelPipeline out = outbound.pipeline();
         HttpServerCodec serverCodec = in.get(HttpServerCodec.class);
-        HttpClientCodec clientCodec = out.get(HttpClientCodec.class);
+        EndpointCodec clientCodec = out.get(EndpointCodec.class);
         serverCodec.removeOutboundHandler();
         clientCodec.removeOutboundHandler();
         if (in.get(CleartextHttp2ServerUpgradeHandler.class) != null) {

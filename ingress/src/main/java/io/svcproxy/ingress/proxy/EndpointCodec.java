@@ -1,0 +1,90 @@
+package io.svcproxy.ingress.proxy;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.CombinedChannelDuplexHandler;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpRequestEncoder;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseDecoder;
+import io.netty.handler.codec.http.HttpStatusClass;
+import io.netty.util.AsciiString;
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.Queue;
+
+/**
+ * The HTTP/1.1 codec of an endpoint connection: Netty's {@code HttpClientCodec(config, false, false)} (requests
+ * out, responses in; each response paired with its request's method, so that a response to HEAD has no body and a
+ * 200 to CONNECT ends the decoding), whose decoder is a private class, rebuilt here so that the response decoder
+ * takes the common field names from {@link KnownHeaderNames} instead of a new {@code AsciiString} per field.
+ */
+final class EndpointCodec extends CombinedChannelDuplexHandler<EndpointCodec.Decoder, EndpointCodec.Encoder> {
+    /** The methods of the requests sent whose responses have not started, oldest first. */
+    private final Queue<HttpMethod> queue = new ArrayDeque<>();
+    /** A CONNECT was answered with 200: what follows is not HTTP and passes through. */
+    private boolean done;
+
+    EndpointCodec(HttpDecoderConfig config) {
+        init(new Decoder(config), new Encoder());
+    }
+
+    /** Netty's request encoder, remembering each request's method for its response. */
+    final class Encoder extends HttpRequestEncoder {
+        @Override
+        protected void encode(ChannelHandlerContext ctx, Object msg, List<Object> out) throws Exception {
+            if (msg instanceof HttpRequest request) {
+                queue.offer(request.method());
+            }
+            super.encode(ctx, msg, out);
+        }
+    }
+
+    /** Netty's response decoder, with the cached field names and the request pairing of HttpClientCodec's. */
+    final class Decoder extends HttpResponseDecoder {
+        Decoder(HttpDecoderConfig config) {
+            super(config);
+        }
+
+        @Override
+        protected void decode(ChannelHandlerContext ctx, ByteBuf buffer, List<Object> out) throws Exception {
+            if (done) {
+                int readable = actualReadableBytes();
+                if (readable > 0) {
+                    out.add(buffer.readBytes(readable));
+                }
+                return;
+            }
+            super.decode(ctx, buffer, out);
+        }
+
+        @Override
+        protected AsciiString splitHeaderName(byte[] sb, int start, int length) {
+            AsciiString known = KnownHeaderNames.response(sb, start, length);
+            return known != null ? known : super.splitHeaderName(sb, start, length);
+        }
+
+        /** As HttpClientCodec's: a response to HEAD has no body, nor has a 200 to CONNECT (after which: bytes). */
+        @Override
+        protected boolean isContentAlwaysEmpty(HttpMessage msg) {
+            HttpResponse response = (HttpResponse) msg;
+            if (response.status().codeClass() == HttpStatusClass.INFORMATIONAL) {
+                // an interim response is not its request's answer: the method stays queued for the final one
+                return super.isContentAlwaysEmpty(msg);
+            }
+            HttpMethod method = queue.poll(); // null if the endpoint answered more than was asked
+            if (HttpMethod.HEAD.equals(method)) {
+                return true;
+            }
+            if (HttpMethod.CONNECT.equals(method) && response.status().code() == 200) {
+                done = true;
+                queue.clear();
+                return true;
+            }
+            return super.isContentAlwaysEmpty(msg);
+        }
+    }
+}
