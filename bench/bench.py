@@ -59,6 +59,18 @@ def _stat_fields(pid):
     return st[st.rindex(')') + 2:].split()   # fields from 3 (state) on
 
 
+def _is_jvm_group(pgid):
+    """Does the process group hold a JVM (which prints a thread dump on SIGQUIT)?"""
+    for pid in group_pids(pgid):
+        try:
+            with open(f'/proc/{pid}/cmdline', 'rb') as f:
+                if os.path.basename(f.read().split(b'\0')[0]) == b'java':
+                    return True
+        except OSError:
+            pass
+    return False
+
+
 def group_pids(pgid):
     pids = []
     for d in os.listdir('/proc'):
@@ -280,6 +292,15 @@ class Procs:
         if p is None or p.pid not in self.live:
             return
         for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+            if sig == signal.SIGKILL and _is_jvm_group(p.pid):
+                # it did not stop within the grace: a thread dump into its log says where it waits
+                log(f'  {p.name} (pid {p.pid}) still running {grace:g} s after SIGTERM: '
+                    f'thread dump (SIGQUIT) in {p.name}.log, then SIGKILL')
+                try:
+                    os.killpg(p.pid, signal.SIGQUIT)
+                    time.sleep(1.0)
+                except ProcessLookupError:
+                    break
             try:
                 os.killpg(p.pid, sig)
             except ProcessLookupError:

@@ -12,7 +12,9 @@ import java.net.SocketAddress;
  * The TCP relay's listening channel: Netty 4.2.18's {@link EpollServerSocketChannel} (whose children are final
  * {@link EpollSocketChannel}s) making {@link RelayEpollSocketChannel}s instead. Its socket has {@code TCP_NODELAY},
  * which Linux copies to every socket it accepts, so the children need not set it (one system call less per
- * connection). Netty's {@link EpollServerChannelConfig}: backlog, SO_REUSEADDR, SO_RCVBUF, TCP fast open.
+ * connection). Netty's {@link EpollServerChannelConfig}: backlog, SO_REUSEADDR, SO_RCVBUF, TCP fast open; and
+ * SO_REUSEADDR on from the start, as Netty's (and java.nio's) listening sockets have it: a proxy closes connections
+ * first, so their TIME_WAIT holds its listening port, and without it a restarted proxy could not bind again.
  */
 public final class RelayEpollServerSocketChannel extends AbstractEpollServerChannel implements ServerSocketChannel {
     private final EpollServerChannelConfig config;
@@ -32,6 +34,7 @@ public final class RelayEpollServerSocketChannel extends AbstractEpollServerChan
         config = new EpollServerChannelConfig(this);
         try {
             socket.setTcpNoDelay(true);
+            socket.setReuseAddress(true); // as Netty's EpollServerSocketChannelConfig does
         } catch (IOException e) {
             throw new io.netty.channel.ChannelException(e);
         }

@@ -27,6 +27,7 @@ import io.netty.channel.epoll.RelayEpollServerSocketChannel;
 import io.netty.channel.epoll.RelayEpollSocketChannel;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.ChannelInputShutdownReadComplete;
+import io.netty.channel.socket.ServerSocketChannelConfig;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.util.Version;
 import java.io.InputStream;
@@ -136,6 +137,25 @@ class RelayEpollChannelsTest {
     }
 
     @ParameterizedTest
+    @ValueSource(classes = {RelayEpollServerSocketChannel.class, EpollServerSocketChannel.class})
+    void aListenerBindsItsPortAgainWhileConnectionsItClosedAreInTimeWaitAsNettysDoes(
+            Class<? extends ServerChannel> type) throws Exception {
+        // a restarted proxy: the connections it closed first hold the listening port in TIME_WAIT
+        BlockingQueue<Channel> accepted = new LinkedBlockingQueue<>();
+        Channel server = listen(type, accepted::add, false);
+        InetSocketAddress bound = (InetSocketAddress) server.localAddress();
+        assertThat(((ServerSocketChannelConfig) server.config()).isReuseAddress()).isTrue();
+        try (Socket client = new Socket(HOST, bound.getPort())) {
+            accepted.poll(10, TimeUnit.SECONDS).close().sync(); // the listener's side closes first: its TIME_WAIT
+            assertThat(client.getInputStream().read()).isEqualTo(-1);
+        }
+        server.close().sync();
+        Channel again = listenOn(bound, type, accepted::add, false);
+        assertThat(again.localAddress()).isEqualTo(bound);
+        again.close().sync();
+    }
+
+    @ParameterizedTest
     @ValueSource(strings = {HOST, "0.0.0.0"})
     void anAcceptedChannelsAddressesAreItsSocketsOwn(String bindTo) throws Exception {
         BlockingQueue<Channel> accepted = new LinkedBlockingQueue<>();
@@ -236,6 +256,12 @@ class RelayEpollChannelsTest {
     private Channel listenOn(String address, Class<? extends ServerChannel> type,
                              java.util.function.Consumer<Channel> child, boolean halfClosure)
             throws InterruptedException {
+        return listenOn(new InetSocketAddress(address, 0), type, child, halfClosure);
+    }
+
+    private Channel listenOn(InetSocketAddress address, Class<? extends ServerChannel> type,
+                             java.util.function.Consumer<Channel> child, boolean halfClosure)
+            throws InterruptedException {
         if (group == null) {
             group = new MultiThreadIoEventLoopGroup(1, new EpollHalfCloseFix(executor -> new CancelRecording(
                     EpollIoHandler.newFactory().newHandler(executor), openAtCancel)));
@@ -249,7 +275,7 @@ class RelayEpollChannelsTest {
                         child.accept(ctx.channel());
                     }
                 })
-                .bind(new InetSocketAddress(address, 0)).sync().channel();
+                .bind(address).sync().channel();
     }
 
     private static int port(Channel server) {
