@@ -251,7 +251,7 @@ final class Http2StreamFrontend implements Frontend {
         ChannelHandlerContext ctx = connection.context();
         Http2ConnectionEncoder encoder = connection.encoder();
         if (part instanceof HttpResponse response) {
-            Http2Headers headers = HttpConversionUtil.toHttp2Headers(response, false);
+            Http2Headers headers = Http2ResponseHeaders.of(response);
             if (!(part instanceof LastHttpContent) || response.status().codeClass() == HttpStatusClass.INFORMATIONAL) {
                 // a response head, or a whole interim (1xx) response: no body follows on its HEADERS
                 ReferenceCountUtil.release(part);
@@ -286,7 +286,7 @@ final class Http2StreamFrontend implements Frontend {
             content.release();
         }
         Http2Headers trailers = new DefaultHttp2Headers();
-        HttpConversionUtil.toHttp2Headers(last.trailingHeaders(), trailers);
+        Http2ResponseHeaders.trailers(last.trailingHeaders(), trailers);
         return lastWrite = encoder.writeHeaders(ctx, stream.id(), trailers, 0, true, ctx.newPromise());
     }
 

@@ -1,0 +1,63 @@
+package io.svcproxy.ingress.proxy;
+
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.HttpConversionUtil;
+import io.netty.util.AsciiString;
+import java.util.Iterator;
+import java.util.Map;
+
+/**
+ * An endpoint's HTTP/1.1 response head as HTTP/2 fields, for the Ingress's HTTP/2 streams: what Netty's
+ * {@link HttpConversionUtil#toHttp2Headers(io.netty.handler.codec.http.HttpMessage, boolean)} makes, without its
+ * per-response work for fields that need none. Netty lower-cases every name into a new {@link AsciiString} and
+ * builds a map of the {@code Connection} field's tokens for every response; here a name the endpoint codec returned
+ * cached ({@link KnownHeaderNames}) maps to its lower-case constant, and a response with a {@code Connection},
+ * {@code TE} or {@code Cookie} field (the Ingress removes hop-by-hop fields before this, so rarely) goes to Netty's
+ * conversion whole. Either way the fields, their order and what is left out (RFC 9113 8.2.2: connection-specific
+ * fields; Netty's extension names) are Netty's.
+ */
+final class Http2ResponseHeaders {
+    private Http2ResponseHeaders() {
+    }
+
+    /** The HTTP/2 fields of {@code response}: {@code :status}, then its fields, as Netty's conversion. */
+    static Http2Headers of(HttpResponse response) {
+        HttpHeaders in = response.headers();
+        if (needsNetty(in)) {
+            return HttpConversionUtil.toHttp2Headers(response, false);
+        }
+        Http2Headers out = new DefaultHttp2Headers(false, in.size());
+        out.status(response.status().codeAsText());
+        copy(in, out);
+        return out;
+    }
+
+    /** Trailer fields as HTTP/2 fields, as {@link HttpConversionUtil#toHttp2Headers(HttpHeaders, Http2Headers)}. */
+    static void trailers(HttpHeaders in, Http2Headers out) {
+        if (needsNetty(in)) {
+            HttpConversionUtil.toHttp2Headers(in, out);
+        } else {
+            copy(in, out);
+        }
+    }
+
+    /** Fields whose conversion is more than a lower-cased copy: Netty's own code does them. */
+    private static boolean needsNetty(HttpHeaders in) {
+        return in.contains(HttpHeaderNames.CONNECTION) || in.contains(HttpHeaderNames.TE)
+                || in.contains(HttpHeaderNames.COOKIE);
+    }
+
+    private static void copy(HttpHeaders in, Http2Headers out) {
+        for (Iterator<Map.Entry<CharSequence, CharSequence>> it = in.iteratorCharSequence(); it.hasNext(); ) {
+            Map.Entry<CharSequence, CharSequence> field = it.next();
+            AsciiString name = KnownHeaderNames.lowerCase(field.getKey());
+            if (!KnownHeaderNames.notForHttp2(name)) {
+                out.add(name, field.getValue());
+            }
+        }
+    }
+}
