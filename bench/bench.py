@@ -97,7 +97,7 @@ def group_cpu_ticks(pgid):
     return total
 
 
-LOOP_THREADS = ('svcproxy-io', 'svcproxy-accep')   # svcproxy's event loops (thread names, as /proc's comm)
+LOOP_THREADS = ('svcproxy-io', 'svcproxy-accep')   # svcproxy's event loops (thread names, as /proc's comm; builds before round 11 had an accept thread)
 
 
 def group_thread_ticks(pgid, keep):

@@ -121,18 +121,27 @@ def summarize(rounds, rows):
                     'offb_offa': interval([r['off-b'][field] / r['off-a'][field] for r in quiet])}
         s['others_pct_core'] = [r['others_max'] for r in mine]
         s['load1'] = [r['load1_max'] for r in mine]
-        ci = s['rps']['on_off'].get('ci95')
+        ci = s['rps']['on_off'].get('ci95')   # the connection log's 3% bound (meaningless for --jar-b)
         s['verdict'] = None if not ci else ('within' if ci[0] >= BOUND else 'over' if ci[1] < BOUND else 'undecided')
         out[row] = s
     return out
 
 
 def report(meta, summary):
-    L = [f"# The connection log's cost: paired A/B ({meta['started']})", '',
+    if meta.get('jar_b_sha256'):
+        L = [f"# Build B against build A: paired A/B ({meta['started']})", '',
+             f"Read `on` as build B (sha256 {meta['jar_b_sha256'][:12]}) and `off-a`, `off-b` as two processes of "
+             f"build A (below); the connection log is off in all three. CPU rows: > 1 means more CPU with B.", '']
+    else:
+        L = [f"# The connection log's cost: paired A/B ({meta['started']})", '']
+    what = (f"build A sha256 {meta['jar_sha256'][:12]}, B as above" if meta.get('jar_b_sha256')
+            else f"same jar, sha256 {meta['jar_sha256'][:12]}")
+    on = 'build B' if meta.get('jar_b_sha256') else 'log on'
+    L += [
          f"{meta['rounds']} rounds per row, {meta['seconds']} s measured after a {meta['settle']} s settle run, "
-         f"the three processes (same jar, sha256 {meta['jar_sha256'][:12]}) kept running, order cycling through "
-         f"the six permutations. `on ÷ off`: log on over the geometric mean of the two log-off processes of the "
-         f"round; `off-b ÷ off-a`: the same jar against itself. CPU rows: > 1 means more CPU with the log.", '',
+         f"the three processes ({what}) kept running, order cycling through "
+         f"the six permutations. `on ÷ off`: {on} over the geometric mean of the two log-off processes of the "
+         f"round; `off-b ÷ off-a`: the same jar against itself. CPU rows: > 1 means more CPU with {on}.", '',
          '| row | figure | off-a | off-b | on | on ÷ off: median, geo. mean [95% CI] | off-b ÷ off-a: median, '
          'geo. mean [95% CI] |', '| --- | --- | ---: | ---: | ---: | --- | --- |']
     for row, s in summary.items():
@@ -146,7 +155,7 @@ def report(meta, summary):
         L.append(f"- {row}: {s['rounds']} rounds; others' CPU during a round (max of its three runs) median "
                  f"{statistics.median(s['others_pct_core']):.1f}%, max {max(s['others_pct_core']):.1f}% of a core; "
                  f"load average {min(s['load1']):.2f}-{max(s['load1']):.2f}"
-                 + (f"; 3% bound: **{s['verdict']}**" if row == 'close' and s['verdict'] else ''))
+                 + (f"; 3% bound: **{s['verdict']}**" if row == 'close' and s['verdict'] and not meta.get('jar_b_sha256') else ''))
         q = s.get('quiet')
         if q:
             L.append(f"  - the {q['rounds']} rounds with others under {bench.QUIET_THRESHOLD:.0f}% of a core: "
@@ -200,6 +209,8 @@ def main():
     ap.add_argument('--quick', action='store_true', help='3 rounds of 2 s, 3 s warm-up: a smoke test')
     ap.add_argument('--jar', default=os.environ.get('SVCPROXY_JAR',
                                                     os.path.join(bench.ROOT, 'proxy-server/target/svcproxy.jar')))
+    ap.add_argument('--jar-b', metavar='JAR', help='a paired A/B of two builds instead: "on" runs this jar with the '
+                    'log off, off-a and off-b run --jar (its ratios: B over A; off-b / off-a: A against itself)')
     ap.add_argument('--out', help='output folder (default bench/results/connlog-<timestamp>)')
     ap.add_argument('--profile', choices=['cpu', 'alloc'], help='profile off-a and on after the rounds')
     ap.add_argument('--report-only', metavar='DIR', help='summarize DIR/connlog-results.json again')
@@ -234,9 +245,17 @@ def main():
     opts.jar, opts.jars, opts.target_ips = jar, {}, dict(IPS)
     opts.java_opts = {t: os.environ.get('SVCPROXY_JAVA_OPTS') for t in TARGETS}
     opts.connection_log_targets = {'on'}
+    jar_b_sha = None
+    if opts.jar_b:   # a build against another, the log off in all three
+        os.makedirs(os.path.join(tmp, 'b'))
+        opts.jars['on'] = os.path.join(tmp, 'b', 'svcproxy.jar')   # its own folder: its own CDS archive
+        shutil.copy(opts.jar_b, opts.jars['on'])
+        with open(opts.jars['on'], 'rb') as f:
+            jar_b_sha = hashlib.sha256(f.read()).hexdigest()
+        opts.connection_log_targets = set()
     meta = {'started': time.strftime('%Y-%m-%d %H:%M'), 'rounds': opts.rounds, 'seconds': opts.seconds,
             'settle': opts.settle, 'warmup': opts.warmup, 'rows': rows, 'jar_sha256': sha,
-            'java_opts': opts.java_opts['on']}
+            'jar_b_sha256': jar_b_sha, 'java_opts': opts.java_opts['on']}
     data = {'meta': meta, 'rounds': [], 'summary': {}}
     procs = bench.Procs(rundir)
     try:

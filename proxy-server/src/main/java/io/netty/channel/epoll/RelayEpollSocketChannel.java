@@ -167,9 +167,9 @@ public final class RelayEpollSocketChannel extends AbstractEpollStreamChannel im
     /**
      * Closes the fd before Netty's close deregisters it: the kernel removes a closed fd from the epoll set, and
      * Netty's {@code cancel} (run synchronously by {@code doDeregister} on this event loop, inside super's
-     * {@code doClose}) only calls {@code EPOLL_CTL_DEL} for an fd that is still open. An fd number the accept thread
-     * is given again meanwhile is registered by a task of its event loop, after this one: Netty's map of
-     * registrations by fd is already cleared of this channel by then.
+     * {@code doClose}) only calls {@code EPOLL_CTL_DEL} for an fd that is still open. An fd number another event loop's
+     * accept is given again meanwhile is registered on this loop by a task, after this one (Netty's map of
+     * registrations by fd is already cleared of this channel by then), or in that loop's own epoll set and map.
      */
     @Override
     protected void doClose() throws Exception {

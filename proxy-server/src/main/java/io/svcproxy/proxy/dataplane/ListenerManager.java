@@ -21,8 +21,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Owns the data plane's event loops and one listening channel per Service port. {@link #bind} and
- * {@link #unbind} are called by the reconciler on the control-plane thread; accepted connections are served on
- * the worker loops, each with its endpoint connection on the same loop.
+ * {@link #unbind} are called by the reconciler on the control-plane thread. A listening channel accepts on one of
+ * the event loops (as HAProxy's threads accept; an accept thread of its own, woken per connection, cost more CPU
+ * per new connection: docs/performance.md "TCP new connections, round 11"); its connections are served on all of
+ * them round-robin, each with its endpoint connection on the same loop.
  */
 public final class ListenerManager implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ListenerManager.class);
@@ -31,7 +33,6 @@ public final class ListenerManager implements AutoCloseable {
 
     private final Transport transport;
     private final ProxyMetrics metrics;
-    private final EventLoopGroup bossGroup;
     private final EventLoopGroup workerGroup;
     private final int threads;
     /**
@@ -69,18 +70,17 @@ public final class ListenerManager implements AutoCloseable {
         this.settings = settings;
         this.recorder = new ConnectionRecorder(metrics);
         this.udpFlowLimit = new UdpFlowLimit(settings.udp().maxFlows());
-        this.bossGroup = transport.newGroup(1, new DefaultThreadFactory("svcproxy-accept", true));
         this.threads = workerThreads > 0 ? workerThreads : Runtime.getRuntime().availableProcessors();
         this.workerGroup = transport.newGroup(threads, new DefaultThreadFactory("svcproxy-io", true));
-        this.tcp = new TcpAcceptor(bossGroup, workerGroup, transport, metrics, admission, connections,
+        this.tcp = new TcpAcceptor(workerGroup, transport, metrics, admission, connections,
                 () -> this.settings, recorder);
         log.info("Data plane started transport={} eventLoops={}", transport, threads);
-        this.fdGuardTask = bossGroup.next().scheduleWithFixedDelay(this::checkFileDescriptors, FD_CHECK_MILLIS,
+        this.fdGuardTask = workerGroup.next().scheduleWithFixedDelay(this::checkFileDescriptors, FD_CHECK_MILLIS,
                 FD_CHECK_MILLIS, TimeUnit.MILLISECONDS);
     }
 
     /**
-     * The file-descriptor guard, on the accept loop: stops accepting (autoRead off on every listener; the kernel
+     * The file-descriptor guard, on an event loop: stops accepting (autoRead off on every listener; the kernel
      * keeps new connections in the backlog) when the open descriptors reach {@code fdGuard.pausePercent} of the
      * limit, and accepts again below {@code resumePercent}. Established connections go on either way.
      */
@@ -267,6 +267,11 @@ public final class ListenerManager implements AutoCloseable {
         return channel == null ? null : (InetSocketAddress) channel.localAddress();
     }
 
+    /** A Service port's listening channel, or {@code null} (for tests: the loop it accepts on). */
+    Channel listenerChannel(ServiceKey key) {
+        return listeners.get(key);
+    }
+
     /** Returns the number of client connections open, on every Service port. */
     public int connectionCount() {
         return connections.size();
@@ -349,7 +354,6 @@ public final class ListenerManager implements AutoCloseable {
             FrontendHandler.markEnd(channel, io.svcproxy.proxy.connlog.EndReason.DRAIN);
             channel.close();
         }
-        bossGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         workerGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         EventLoopGroup udp;
         synchronized (this) {

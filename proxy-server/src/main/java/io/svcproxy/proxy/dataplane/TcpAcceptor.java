@@ -17,8 +17,8 @@ import java.util.function.Supplier;
  * by the rules of the address it came in on ({@link AddressRules}) before handing it to a {@link FrontendHandler}.
  */
 final class TcpAcceptor {
-    private final EventLoopGroup bossGroup;
-    private final EventLoopGroup workerGroup;
+    /** The event loops: each listening channel accepts on one of them, its connections are served on any. */
+    private final EventLoopGroup loops;
     private final Transport transport;
     private final ProxyMetrics metrics;
     private final Admission admission;
@@ -26,12 +26,11 @@ final class TcpAcceptor {
     private final Supplier<DataPlaneSettings> settings;
     private final ConnectionRecorder recorder;
 
-    TcpAcceptor(EventLoopGroup bossGroup, EventLoopGroup workerGroup, Transport transport, ProxyMetrics metrics,
+    TcpAcceptor(EventLoopGroup loops, Transport transport, ProxyMetrics metrics,
                 Admission admission, Set<Channel> connections, Supplier<DataPlaneSettings> settings,
                 ConnectionRecorder recorder) {
         this.recorder = recorder;
-        this.bossGroup = bossGroup;
-        this.workerGroup = workerGroup;
+        this.loops = loops;
         this.transport = transport;
         this.metrics = metrics;
         this.admission = admission;
@@ -46,7 +45,7 @@ final class TcpAcceptor {
      */
     Channel bind(ServicePort servicePort, InetSocketAddress at, AddressKind kind) throws BindException {
         ServerBootstrap bootstrap = new ServerBootstrap()
-                .group(bossGroup, workerGroup)
+                .group(loops) // accepted on the event loops: no accept thread to wake per connection
                 .channelFactory(transport.serverChannelFactory(at.getAddress()))
                 .option(ChannelOption.SO_BACKLOG, 4096)
                 .option(ChannelOption.SO_REUSEADDR, true)

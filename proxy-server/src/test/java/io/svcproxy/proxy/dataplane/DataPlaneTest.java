@@ -88,6 +88,22 @@ abstract class DataPlaneTest {
     }
 
     @Test
+    void aListenerAcceptsOnOneOfTheEventLoopsThatServeItsConnectionsNoAcceptThread() throws Exception {
+        // as HAProxy's threads accept: a thread of its own for accept, woken per connection, cost ~5% more CPU per
+        // new connection (docs/performance.md "TCP new connections, round 11")
+        TestBackend a = fixture.backend("127.0.0.11", "a", Mode.NAME);
+        fixture.proxy(service("rr", "", endpoints(a)));
+        ListenerManager listeners = fixture.server().listeners();
+        io.netty.channel.Channel listener = listeners.listenerChannel(servicePort().key());
+        List<io.netty.util.concurrent.EventExecutor> loops = new ArrayList<>();
+        listeners.eventLoops().forEach(loops::add);
+        assertThat(loops).contains(listener.eventLoop());
+        assertThat(readName()).isEqualTo("a");
+        assertThat(Thread.getAllStackTraces().keySet()).extracting(Thread::getName)
+                .noneMatch(name -> name.startsWith("svcproxy-accept"));
+    }
+
+    @Test
     void weightedRoundRobinFollowsTheKernelSequence() throws Exception {
         TestBackend a = fixture.backend("127.0.0.11", "A", Mode.NAME);
         TestBackend b = fixture.backend("127.0.0.12", "B", Mode.NAME);
