@@ -39,14 +39,14 @@ class ConnectionLogProcessTest {
                 await().atMost(Duration.ofSeconds(30)).until(() -> ProcessTest.accepts("127.0.10.205", 18205)
                         || !p.isAlive());
                 int first = connect(); // the probe above was the first line already
-                await().atMost(Duration.ofSeconds(10)).until(() -> lines(log).size() == 2);
+                awaitLines(log, 2, p);
                 Files.move(log, rotated);
                 int beforeHup = connect();   // still written to the renamed file: it is open
-                await().atMost(Duration.ofSeconds(10)).until(() -> lines(rotated).size() == 3);
+                awaitLines(rotated, 3, p);
                 p.signal("HUP");
                 await().atMost(Duration.ofSeconds(10)).until(() -> p.stderr().contains("Received SIGHUP"));
                 int afterHup = connect();
-                await().atMost(Duration.ofSeconds(10)).until(() -> lines(log).size() == 1);
+                awaitLines(log, 1, p);
                 // lines are written as connections end: the probe's may come after the first connection's
                 assertThat(lines(rotated)).anyMatch(l -> l.contains("\"clientPort\": " + first + ","))
                         .anyMatch(l -> l.contains("\"clientPort\": " + beforeHup + ","));
@@ -65,6 +65,12 @@ class ConnectionLogProcessTest {
             assertThat(s.getInputStream().readAllBytes()).isNotEmpty();
             return s.getLocalPort();
         }
+    }
+
+    /** Waits for {@code n} lines in {@code file}; if they do not come, says what the file and the process had. */
+    private static void awaitLines(Path file, int n, SvcproxyProcess p) {
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(lines(file))
+                .as("%s, svcproxy's output:%n%s", file.getFileName(), p.stderr()).hasSize(n));
     }
 
     private static List<String> lines(Path file) throws Exception {
