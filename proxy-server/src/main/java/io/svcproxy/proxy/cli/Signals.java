@@ -6,6 +6,7 @@ import org.slf4j.LoggerFactory;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import sun.misc.Signal;
+import sun.misc.SignalHandler;
 
 /**
  * Installs the process's signal handlers: SIGTERM and SIGINT stop gracefully (drain, then exit 0), SIGHUP
@@ -29,9 +30,14 @@ final class Signals {
         Signal.handle(new Signal("TERM"), s -> signals.stop("SIGTERM"));
         Signal.handle(new Signal("INT"), s -> signals.stop("SIGINT"));
         try {
-            Signal.handle(new Signal("HUP"), s -> signals.reload());
+            if (Signal.handle(new Signal("HUP"), s -> signals.reload()) == SignalHandler.SIG_IGN) {
+                // started with SIGHUP ignored (nohup, or a parent that ignores it): the JVM leaves it ignored
+                log.info("SIGHUP is ignored (inherited from the parent, as under nohup): the connection log is not"
+                        + " reopened on SIGHUP; the config is still reloaded when its file changes");
+            }
         } catch (IllegalArgumentException e) {
-            log.debug("SIGHUP is not available here: {}", e.getMessage());
+            log.info("SIGHUP is not handled ({}): the connection log is not reopened on SIGHUP; the config is still"
+                    + " reloaded when its file changes", e.getMessage());
         }
         return signals;
     }

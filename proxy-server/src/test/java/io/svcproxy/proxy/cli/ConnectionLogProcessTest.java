@@ -35,7 +35,10 @@ class ConnectionLogProcessTest {
                         ports: [{port: 18205}]
                         endpoints: [{ip: 127.0.0.205, port: %d}]
                     """.formatted(a.address().getPort()));
-            try (SvcproxyProcess p = SvcproxyProcess.start(dir, "run", "--config", config.toString())) {
+            // SIGHUP's handling reset to the default: a test run started under nohup (SIGHUP ignored, which every
+            // child inherits and the JVM then leaves alone) would otherwise never see the JVM take the signal
+            try (SvcproxyProcess p = SvcproxyProcess.startWithin(List.of("env", "--default-signal=HUP"), dir,
+                    "run", "--config", config.toString())) {
                 await().atMost(Duration.ofSeconds(30)).until(() -> ProcessTest.accepts("127.0.10.205", 18205)
                         || !p.isAlive());
                 int first = connect(); // the probe above was the first line already
@@ -57,6 +60,28 @@ class ConnectionLogProcessTest {
                 assertThat(lines(rotated)).hasSize(3);
                 assertThat(lines(log)).hasSize(1);
             }
+        }
+    }
+
+    @Test
+    void startedWithSighupIgnoredItSaysSo() throws Exception {
+        // nohup leaves SIGHUP ignored for its child, and the JVM then does not take it: an operator must know
+        // that logrotate's SIGHUP will not reopen the log
+        Path config = dir.resolve("svcproxy.yaml");
+        Files.writeString(config, """
+                proxy: {admin: off, connectionLog: connections.log}
+                services:
+                  - name: web
+                    clusterIP: 127.0.10.205
+                    ports: [{port: 18205}]
+                    endpoints: [{ip: 127.0.0.205, port: 1}]
+                """);
+        try (SvcproxyProcess p = SvcproxyProcess.startWithin(List.of("nohup"), dir, "run", "--config",
+                config.toString())) {
+            await().atMost(Duration.ofSeconds(30)).until(() -> p.stderr().contains("Serving") || !p.isAlive());
+            assertThat(p.stderr()).contains("SIGHUP is ignored (inherited from the parent, as under nohup)");
+            p.terminate();
+            assertThat(p.waitFor(15)).isZero();
         }
     }
 

@@ -618,17 +618,27 @@ class FaultInjectionTest {
         assertThat(port(VIP2).rejectedCount(Rejection.MAX_CONNECTIONS)).isEqualTo(1);
     }
 
+    /** The connections {@link #fullAcceptQueue} holds in its queue. */
+    private static final int FILLERS = 2;
+
+    /**
+     * A listening socket on 127.0.0.11 whose accept queue (backlog 1) is full: the kernel drops the SYNs of further
+     * connects, so they wait for their retransmissions until something is accepted.
+     */
+    private ServerSocket fullAcceptQueue() throws IOException {
+        ServerSocket full = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.11"));
+        for (int i = 0; i < FILLERS; i++) {
+            Socket f = new Socket();
+            f.connect(full.getLocalSocketAddress(), 1000);
+            sockets.add(f);
+        }
+        return full;
+    }
+
     @Test
     void aFullConnectQueueClosesNewClientsAtOnce() throws Exception {
         // An endpoint whose accept queue is full drops SYNs: its connects hang until connectTimeout.
-        try (ServerSocket full = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.11"))) {
-            List<Socket> fillers = new ArrayList<>();
-            for (int i = 0; i < 2; i++) {
-                Socket f = new Socket();
-                f.connect(full.getLocalSocketAddress(), 1000);
-                fillers.add(f);
-                sockets.add(f);
-            }
+        try (ServerSocket full = fullAcceptQueue()) {
             fixture.proxy(config("  connectQueue: 1\n  connectTimeout: 2s\n  connectAttempts: 1\n",
                     service("web", VIP, "", "    endpoints: [{ip: 127.0.0.11, port: " + full.getLocalPort()
                             + "}]\n")));
@@ -650,14 +660,7 @@ class FaultInjectionTest {
         // (about a second) while the client sends more than the proxy holds for it (FrontendHandler.EARLY_LIMIT)
         byte[] upload = new byte[1024 * 1024];
         new java.util.Random(42).nextBytes(upload);
-        try (ServerSocket full = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.11"))) {
-            List<Socket> fillers = new ArrayList<>();
-            for (int i = 0; i < 2; i++) {
-                Socket f = new Socket();
-                f.connect(full.getLocalSocketAddress(), 1000);
-                fillers.add(f);
-                sockets.add(f);
-            }
+        try (ServerSocket full = fullAcceptQueue()) {
             fixture.proxy(config("  connectTimeout: 10s\n  connectAttempts: 1\n",
                     service("web", VIP, "", "    endpoints: [{ip: 127.0.0.11, port: " + full.getLocalPort()
                             + "}]\n")));
@@ -675,7 +678,7 @@ class FaultInjectionTest {
             await().atMost(Duration.ofSeconds(5)).until(() -> port(VIP).connections().stream()
                     .anyMatch(c -> !c.config().isAutoRead()));
             assertThat(fixture.server().listeners().connectsInProgress()).isEqualTo(1);
-            for (Socket f : fillers) {
+            for (int i = 0; i < FILLERS; i++) {
                 full.accept().close(); // the queue drains: the connect's next SYN gets in
             }
             try (Socket endpoint = full.accept()) {
