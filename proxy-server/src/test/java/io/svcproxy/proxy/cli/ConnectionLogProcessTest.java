@@ -24,17 +24,9 @@ class ConnectionLogProcessTest {
     @Test
     void sighupAfterARenameReopensTheLogByName() throws Exception {
         try (TestBackend a = TestBackend.start(new InetSocketAddress("127.0.0.205", 0), "a", Mode.NAME)) {
-            Path config = dir.resolve("svcproxy.yaml");
+            Path config = config(a.address().getPort());
             Path log = dir.resolve("connections.log");
             Path rotated = dir.resolve("connections.log.1");
-            Files.writeString(config, """
-                    proxy: {admin: off, connectionLog: connections.log}
-                    services:
-                      - name: web
-                        clusterIP: 127.0.10.205
-                        ports: [{port: 18205}]
-                        endpoints: [{ip: 127.0.0.205, port: %d}]
-                    """.formatted(a.address().getPort()));
             // SIGHUP's handling reset to the default: a test run started under nohup (SIGHUP ignored, which every
             // child inherits and the JVM then leaves alone) would otherwise never see the JVM take the signal
             try (SvcproxyProcess p = SvcproxyProcess.startWithin(List.of("env", "--default-signal=HUP"), dir,
@@ -67,15 +59,7 @@ class ConnectionLogProcessTest {
     void startedWithSighupIgnoredItSaysSo() throws Exception {
         // nohup leaves SIGHUP ignored for its child, and the JVM then does not take it: an operator must know
         // that logrotate's SIGHUP will not reopen the log
-        Path config = dir.resolve("svcproxy.yaml");
-        Files.writeString(config, """
-                proxy: {admin: off, connectionLog: connections.log}
-                services:
-                  - name: web
-                    clusterIP: 127.0.10.205
-                    ports: [{port: 18205}]
-                    endpoints: [{ip: 127.0.0.205, port: 1}]
-                """);
+        Path config = config(1);
         try (SvcproxyProcess p = SvcproxyProcess.startWithin(List.of("nohup"), dir, "run", "--config",
                 config.toString())) {
             await().atMost(Duration.ofSeconds(30)).until(() -> p.stderr().contains("Serving") || !p.isAlive());
@@ -83,6 +67,20 @@ class ConnectionLogProcessTest {
             p.terminate();
             assertThat(p.waitFor(15)).isZero();
         }
+    }
+
+    /** A config with the connection log on (connections.log, beside it) and one Service to an endpoint port. */
+    private Path config(int endpointPort) throws Exception {
+        Path config = dir.resolve("svcproxy.yaml");
+        Files.writeString(config, """
+                proxy: {admin: off, connectionLog: connections.log}
+                services:
+                  - name: web
+                    clusterIP: 127.0.10.205
+                    ports: [{port: 18205}]
+                    endpoints: [{ip: 127.0.0.205, port: %d}]
+                """.formatted(endpointPort));
+        return config;
     }
 
     private static int connect() throws Exception {
