@@ -13,7 +13,7 @@ Per round and row: `on ÷ off` = on over the geometric mean of off-a and off-b, 
 jar against itself, which shows what the design cannot tell apart from noise. Over the rounds: the median, the
 geometric mean with its 95% confidence interval (t distribution over the rounds' log ratios), for requests per
 second and for proxy CPU per 10k requests (utime+stime of the process, JIT and GC threads included) and
-event-loop CPU per 10k (svcproxy-io-* and svcproxy-accept-* threads). Also per round: the others' CPU during
+event-loop CPU per 10k (svcproxy-io-* threads, and svcproxy-accept-* of builds before 2026-12-05). Also per round: the others' CPU during
 (machine busy minus our processes) and the load average. Verdict for the 3% bound on `close`: shown when the
 interval's lower end is >= 0.97, exceeded when its upper end is < 0.97, undecided otherwise.
 
