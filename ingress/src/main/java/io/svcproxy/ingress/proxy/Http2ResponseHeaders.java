@@ -9,6 +9,7 @@ import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.util.AsciiString;
 import java.util.Iterator;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * An endpoint's HTTP/1.1 response head as HTTP/2 fields, for the Ingress's HTTP/2 streams: what Netty's
@@ -21,6 +22,15 @@ import java.util.Map;
  * fields; Netty's extension names) are Netty's.
  */
 final class Http2ResponseHeaders {
+    /**
+     * The lower-case names Netty's HTTP/1 to HTTP/2 conversion leaves out ({@code HttpConversionUtil}'s list in
+     * 4.2.18: the connection-specific fields of RFC 9113 8.2.2, Host, and Netty's extension names).
+     */
+    private static final Set<AsciiString> NOT_FOR_HTTP2 = Set.of(HttpHeaderNames.CONNECTION,
+            HttpHeaderNames.KEEP_ALIVE, HttpHeaderNames.PROXY_CONNECTION, HttpHeaderNames.TRANSFER_ENCODING,
+            HttpHeaderNames.HOST, HttpHeaderNames.UPGRADE, HttpConversionUtil.ExtensionHeaderNames.STREAM_ID.text(),
+            HttpConversionUtil.ExtensionHeaderNames.SCHEME.text(), HttpConversionUtil.ExtensionHeaderNames.PATH.text());
+
     private Http2ResponseHeaders() {
     }
 
@@ -55,7 +65,7 @@ final class Http2ResponseHeaders {
         for (Iterator<Map.Entry<CharSequence, CharSequence>> it = in.iteratorCharSequence(); it.hasNext(); ) {
             Map.Entry<CharSequence, CharSequence> field = it.next();
             AsciiString name = KnownHeaderNames.lowerCase(field.getKey());
-            if (!KnownHeaderNames.notForHttp2(name)) {
+            if (!NOT_FOR_HTTP2.contains(name)) {
                 out.add(name, field.getValue());
             }
         }

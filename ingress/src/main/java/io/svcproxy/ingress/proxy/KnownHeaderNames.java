@@ -1,11 +1,8 @@
 package io.svcproxy.ingress.proxy;
 
-import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.util.AsciiString;
 import java.util.IdentityHashMap;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * The header names endpoints send on nearly every response, as cached {@link AsciiString}s: the endpoint
@@ -25,14 +22,6 @@ final class KnownHeaderNames {
     private static final AsciiString[][] BY_LENGTH = byLength(RESPONSE);
     /** Each cached name (by identity) to its lower-case form, as HTTP/2 sends it. */
     private static final Map<AsciiString, AsciiString> LOWER_CASE = lowerCase(BY_LENGTH);
-    /**
-     * The lower-case names Netty's HTTP/1 to HTTP/2 conversion leaves out ({@code HttpConversionUtil}'s list in
-     * 4.2.18: the connection-specific fields of RFC 9113 8.2.2, Host, and Netty's extension names).
-     */
-    private static final Set<AsciiString> NOT_FOR_HTTP2 = Set.of(HttpHeaderNames.CONNECTION,
-            HttpHeaderNames.KEEP_ALIVE, HttpHeaderNames.PROXY_CONNECTION, HttpHeaderNames.TRANSFER_ENCODING,
-            HttpHeaderNames.HOST, HttpHeaderNames.UPGRADE, HttpConversionUtil.ExtensionHeaderNames.STREAM_ID.text(),
-            HttpConversionUtil.ExtensionHeaderNames.SCHEME.text(), HttpConversionUtil.ExtensionHeaderNames.PATH.text());
 
     private KnownHeaderNames() {
     }
@@ -61,11 +50,6 @@ final class KnownHeaderNames {
     static AsciiString lowerCase(CharSequence name) {
         AsciiString lower = name instanceof AsciiString a ? LOWER_CASE.get(a) : null;
         return lower != null ? lower : AsciiString.of(name).toLowerCase();
-    }
-
-    /** Is this lower-case name one that HTTP/2 does not carry (Netty's conversion leaves it out)? */
-    static boolean notForHttp2(AsciiString lowerCaseName) {
-        return NOT_FOR_HTTP2.contains(lowerCaseName);
     }
 
     /** The names {@link #response} knows, for tests. */

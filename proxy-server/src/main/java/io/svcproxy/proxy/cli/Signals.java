@@ -14,6 +14,8 @@ import sun.misc.SignalHandler;
  */
 final class Signals {
     private static final Logger log = LoggerFactory.getLogger(Signals.class);
+    private static final String WITHOUT_SIGHUP =
+            "the connection log is not reopened on SIGHUP; the config is still reloaded when its file changes";
 
     private final AtomicReference<ProxyServer> server = new AtomicReference<>();
     private final AtomicBoolean stopRequested = new AtomicBoolean();
@@ -32,12 +34,10 @@ final class Signals {
         try {
             if (Signal.handle(new Signal("HUP"), s -> signals.reload()) == SignalHandler.SIG_IGN) {
                 // started with SIGHUP ignored (nohup, or a parent that ignores it): the JVM leaves it ignored
-                log.info("SIGHUP is ignored (inherited from the parent, as under nohup): the connection log is not"
-                        + " reopened on SIGHUP; the config is still reloaded when its file changes");
+                log.info("SIGHUP is ignored (inherited from the parent, as under nohup): {}", WITHOUT_SIGHUP);
             }
         } catch (IllegalArgumentException e) {
-            log.info("SIGHUP is not handled ({}): the connection log is not reopened on SIGHUP; the config is still"
-                    + " reloaded when its file changes", e.getMessage());
+            log.info("SIGHUP is not handled ({}): {}", e.getMessage(), WITHOUT_SIGHUP);
         }
         return signals;
     }
