@@ -107,7 +107,8 @@ class EndpointCodecTest {
         }
         ch.writeInbound(Unpooled.copiedBuffer(c.response(), StandardCharsets.US_ASCII));
         for (Object o; (o = ch.readInbound()) != null; ) {
-            StringBuilder s = new StringBuilder(o.getClass().getSimpleName());
+            // a ByteBuf's class depends on the leak detector's sampling (SimpleLeakAwareByteBuf now and then)
+            StringBuilder s = new StringBuilder(o instanceof ByteBuf ? "ByteBuf" : o.getClass().getSimpleName());
             if (o instanceof HttpResponse r) {
                 s.append(' ').append(r.status()).append(' ').append(r.decoderResult());
                 for (Map.Entry<String, String> e : r.headers()) {
