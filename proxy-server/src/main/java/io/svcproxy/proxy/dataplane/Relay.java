@@ -154,6 +154,7 @@ final class Relay {
                     inbound.remoteAddress(), up, down);
         }
         if (other.isOpen()) {
+            other.flush(); // what this turn relayed to it and has not flushed yet (TurnFlush) goes before the FIN
             other.close();
         }
     }
@@ -280,10 +281,13 @@ final class Relay {
             }
         }
 
-        /** Flushes what the read loop of {@code from} wrote; on io_uring, reads on to a peer's end (below). */
+        /**
+         * Flushes what the read loop of {@code from} wrote, at the end of the event loop's turn (TurnFlush); on
+         * io_uring, reads on to a peer's end (below).
+         */
         void readComplete() {
             if (to.isActive()) {
-                to.flush();
+                TurnFlush.flushLater(to);
             }
             if (readWhilePaused) {
                 readWhilePaused = false;

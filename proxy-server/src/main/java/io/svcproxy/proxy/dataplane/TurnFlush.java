@@ -1,0 +1,55 @@
+package io.svcproxy.proxy.dataplane;
+
+import io.netty.channel.Channel;
+import io.netty.util.concurrent.FastThreadLocal;
+import java.util.ArrayList;
+
+/**
+ * Flushes channels once their event loop has handled every channel that was ready in this turn: a task queued
+ * during the turn runs after its I/O. The relay's read loops of one turn are all relayed before their writes
+ * leave, back to back, so a peer woken by the first write finds the next ones queued instead of being woken once
+ * per write (measured on the keep-alive row: -4.5% CPU and +4.6% requests per second, paired rounds; see
+ * docs/performance.md, "TCP keep-alive, round 12"). The Ingress's HTTP/2 connection flushes the same way.
+ *
+ * <p>Per event-loop thread; a channel of another loop than the caller's is flushed at once.
+ */
+final class TurnFlush {
+    private static final FastThreadLocal<TurnFlush> LOCAL = new FastThreadLocal<>() {
+        @Override
+        protected TurnFlush initialValue() {
+            return new TurnFlush();
+        }
+    };
+
+    /** The channels to flush at the end of this turn, in the order they were written to (a channel may repeat). */
+    private final ArrayList<Channel> due = new ArrayList<>();
+    private final Runnable flushAll = this::flushAll;
+
+    private TurnFlush() {
+    }
+
+    /** Flushes {@code ch} at the end of this turn of its event loop, or at once when called off that loop. */
+    static void flushLater(Channel ch) {
+        if (!ch.eventLoop().inEventLoop()) {
+            ch.flush();
+            return;
+        }
+        TurnFlush t = LOCAL.get();
+        if (t.due.isEmpty()) {
+            ch.eventLoop().execute(t.flushAll);
+        }
+        t.due.add(ch);
+    }
+
+    private void flushAll() {
+        ArrayList<Channel> d = due;
+        // by index: a flush that fails a write may close a relay, whose handlers may queue more channels here
+        for (int i = 0; i < d.size(); i++) {
+            Channel ch = d.get(i);
+            if (ch.isActive()) {
+                ch.flush();
+            }
+        }
+        d.clear();
+    }
+}
