@@ -227,7 +227,7 @@ final class Exchange implements ResponseDeadlines.Expiring {
     void flush() {
         if (unflushed && outbound != null) {
             unflushed = false;
-            outbound.flush();
+            TurnFlush.flushLater(outbound);
         }
     }
 

@@ -403,7 +403,7 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
 
     @Override
     public void flush() {
-        inbound.flush();
+        TurnFlush.flushLater(inbound);
     }
 
     /** The HTTP/1.1 encoder writes a whole response as one buffer: one write. */

@@ -16,6 +16,7 @@ import io.netty.channel.uring.IoUringSocketChannel;
 import io.netty.util.ReferenceCountUtil;
 import io.svcproxy.balancer.ConnectionCounters;
 import io.svcproxy.balancer.Lease;
+import io.svcproxy.ingress.proxy.TurnFlush;
 import java.io.IOException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;

@@ -1,4 +1,4 @@
-package io.svcproxy.proxy.dataplane;
+package io.svcproxy.ingress.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

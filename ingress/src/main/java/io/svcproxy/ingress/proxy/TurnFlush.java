@@ -1,4 +1,4 @@
-package io.svcproxy.proxy.dataplane;
+package io.svcproxy.ingress.proxy;
 
 import io.netty.channel.Channel;
 import io.netty.util.concurrent.FastThreadLocal;
@@ -6,14 +6,16 @@ import java.util.ArrayList;
 
 /**
  * Flushes channels once their event loop has handled every channel that was ready in this turn: a task queued
- * during the turn runs after its I/O. The relay's read loops of one turn are all relayed before their writes
- * leave, back to back, so a peer woken by the first write finds the next ones queued instead of being woken once
- * per write (measured on the keep-alive row: -4.5% CPU and +4.6% requests per second, paired rounds; see
- * docs/performance.md, "TCP keep-alive, round 12"). The Ingress's HTTP/2 connection flushes the same way.
+ * during the turn runs after its I/O. The read loops of one turn are all relayed before their writes leave, back
+ * to back, so a peer woken by the first write finds the next ones queued instead of being woken once per write.
+ * Used by the TCP relay (svcproxy's {@code Relay}) and by the Ingress towards clients and endpoints; the HTTP/2
+ * connection flushes the same way ({@link Http2IngressHandler#flushSoon}). Measured in docs/performance.md,
+ * "Keep-alive, round 12": TCP keep-alive -4.5% CPU and +4.6% requests per second (paired rounds), Ingress
+ * HTTP/1.1 keep-alive -6% CPU.
  *
  * <p>Per event-loop thread; a channel of another loop than the caller's is flushed at once.
  */
-final class TurnFlush {
+public final class TurnFlush {
     private static final FastThreadLocal<TurnFlush> LOCAL = new FastThreadLocal<>() {
         @Override
         protected TurnFlush initialValue() {
@@ -29,7 +31,7 @@ final class TurnFlush {
     }
 
     /** Flushes {@code ch} at the end of this turn of its event loop, or at once when called off that loop. */
-    static void flushLater(Channel ch) {
+    public static void flushLater(Channel ch) {
         if (!ch.eventLoop().inEventLoop()) {
             ch.flush();
             return;
