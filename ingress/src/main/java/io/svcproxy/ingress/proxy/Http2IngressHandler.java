@@ -46,12 +46,6 @@ final class Http2IngressHandler extends Http2ConnectionHandler {
     /** The connection window to open once the preface is out (HTTP/2 starts every connection at 65,535). */
     private final int connectionWindow;
     private boolean windowOpened;
-    /** A flush of the connection is queued behind this turn of the event loop ({@link #flushSoon}). */
-    private boolean flushDue;
-    private final Runnable dueFlush = () -> {
-        flushDue = false;
-        flush(ctx);
-    };
 
     private Http2IngressHandler(Http2ConnectionDecoder decoder, Http2ConnectionEncoder encoder,
                                 Http2Settings initialSettings, ListenerSettings settings, int connectionWindow) {
@@ -177,15 +171,13 @@ final class Http2IngressHandler extends Http2ConnectionHandler {
     }
 
     /**
-     * Flushes the connection once the event loop has handled every channel ready in this turn (a task runs after
-     * them): the responses that many endpoint connections of the loop relayed in one turn go to the client with one
-     * pass of the flow controller ({@code writePendingBytes}) and one write, not one per stream.
+     * Flushes the connection once the event loop has handled every channel ready in this turn ({@link TurnFlush}):
+     * the responses that many endpoint connections of the loop relayed in one turn go to the client with one
+     * pass of the flow controller ({@code writePendingBytes}, run by this handler's {@code flush}) and one write,
+     * not one per stream.
      */
     void flushSoon() {
-        if (!flushDue) {
-            flushDue = true;
-            ctx.executor().execute(dueFlush);
-        }
+        TurnFlush.flushLater(ctx.channel());
     }
 
     /** Flushes {@code ex}'s endpoint connection at the end of this connection's read loop. */

@@ -10,6 +10,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOutboundHandlerAdapter;
 import io.netty.channel.DefaultEventLoopGroup;
 import io.netty.channel.EventLoop;
 import io.netty.channel.local.LocalAddress;
@@ -21,6 +22,7 @@ import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -109,6 +111,60 @@ class TurnFlushTest {
 
         assertThat(next()).isEqualTo("kept");
         assertThat(received.poll(200, TimeUnit.MILLISECONDS)).isNull();
+    }
+
+    @Test
+    void aChannelQueuedAgainRightAfterItselfIsFlushedOnce() throws Exception {
+        AtomicInteger flushes = new AtomicInteger();
+        Channel streams = connect();
+        streams.pipeline().addFirst(new ChannelOutboundHandlerAdapter() {
+            @Override
+            public void flush(ChannelHandlerContext ctx) {
+                flushes.incrementAndGet();
+                ctx.flush();
+            }
+        });
+        Channel other = connect();
+
+        loop.submit(() -> {
+            for (String s : List.of("s1", "s2", "s3")) { // the streams of one HTTP/2 connection, one after another
+                streams.write(text(s));
+                TurnFlush.flushLater(streams);
+            }
+            other.write(text("o1"));
+            TurnFlush.flushLater(other);
+            streams.write(text("s4"));
+            TurnFlush.flushLater(streams);
+        }).get();
+
+        String all = next(8);
+        assertThat(all.replace("o1", "")).isEqualTo("s1s2s3s4");
+        assertThat(flushes).as("s1-s3 once, s4 after o1 once more").hasValue(2);
+    }
+
+    @Test
+    void aChannelQueuedAgainDuringItsOwnFlushIsFlushedAgain() throws Exception {
+        Channel ch = connect();
+        ch.pipeline().addFirst(new ChannelOutboundHandlerAdapter() {
+            private boolean wroteMore;
+
+            @Override
+            public void flush(ChannelHandlerContext ctx) {
+                ctx.flush();
+                if (!wroteMore) { // as a window update written by what the flush set off
+                    wroteMore = true;
+                    ctx.channel().write(text("more"));
+                    TurnFlush.flushLater(ctx.channel());
+                }
+            }
+        });
+
+        loop.submit(() -> {
+            ch.write(text("first"));
+            TurnFlush.flushLater(ch);
+        }).get();
+
+        assertThat(next(9)).isEqualTo("firstmore");
     }
 
     @Test
