@@ -51,12 +51,17 @@ public final class TurnFlush {
         ArrayList<Channel> d = due;
         // by index: a flush may queue more channels here (a write that fails closes a relay, a channel that turns
         // writable resumes a read); cleared before its flush, a channel queued again during it is not taken as due
-        for (int i = 0; i < d.size(); i++) {
-            Channel ch = d.set(i, null);
-            if (ch.isActive()) {
-                ch.flush();
+        try {
+            for (int i = 0; i < d.size(); i++) {
+                Channel ch = d.set(i, null);
+                if (ch.isActive()) {
+                    ch.flush();
+                }
             }
+        } finally {
+            // (a pipeline's flush reports its handlers' exceptions to exceptionCaught; should anything still
+            // escape, the loop's task runner logs it, and the next turn must queue a task of its own again)
+            d.clear();
         }
-        d.clear();
     }
 }

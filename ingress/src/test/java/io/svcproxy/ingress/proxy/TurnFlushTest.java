@@ -7,14 +7,16 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFactory;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOutboundHandlerAdapter;
-import io.netty.channel.DefaultEventLoopGroup;
 import io.netty.channel.EventLoop;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.local.LocalAddress;
 import io.netty.channel.local.LocalChannel;
+import io.netty.channel.local.LocalIoHandler;
 import io.netty.channel.local.LocalServerChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -22,7 +24,9 @@ import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import io.svcproxy.ingress.testing.WarnGuard;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -32,7 +36,8 @@ import org.junit.jupiter.api.Test;
  * event loop; a task submitted to the loop stands for a turn (the flush it queues runs before the next task).
  */
 class TurnFlushTest {
-    private final DefaultEventLoopGroup group = new DefaultEventLoopGroup(1);
+    /** One event loop as the proxy's are (its tasks run one by one, an exception a task throws logged). */
+    private final MultiThreadIoEventLoopGroup group = new MultiThreadIoEventLoopGroup(1, LocalIoHandler.newFactory());
     private final EventLoop loop = group.next();
     private final LocalAddress address = new LocalAddress("turn-flush-" + System.nanoTime());
     /** What the accepted side of each connection received, by connection, in order. */
@@ -137,7 +142,7 @@ class TurnFlushTest {
             TurnFlush.flushLater(streams);
         }).get();
 
-        String all = next(8);
+        String all = next(10);
         assertThat(all.replace("o1", "")).isEqualTo("s1s2s3s4");
         assertThat(flushes).as("s1-s3 once, s4 after o1 once more").hasValue(2);
     }
@@ -165,6 +170,37 @@ class TurnFlushTest {
         }).get();
 
         assertThat(next(9)).isEqualTo("firstmore");
+    }
+
+    @Test
+    void afterAFlushThatThrowsTheNextTurnFlushesAgain() throws Exception {
+        AtomicBoolean fails = new AtomicBoolean(true);
+        Channel faulty = new Bootstrap().group(group)
+                .channelFactory((ChannelFactory<LocalChannel>) () -> new LocalChannel() {
+                    @Override
+                    public Channel flush() {
+                        if (fails.getAndSet(false)) {
+                            throw new IllegalStateException("a flush that throws (TurnFlushTest)");
+                        }
+                        return super.flush();
+                    }
+                })
+                .handler(new ChannelInboundHandlerAdapter()).connect(address).sync().channel();
+        opened.add(faulty);
+        Channel ch = connect();
+
+        loop.submit(() -> {
+            faulty.write(text("never flushed"));
+            TurnFlush.flushLater(faulty);
+        }).get();
+        loop.submit(() -> {
+            ch.write(text("next turn"));
+            TurnFlush.flushLater(ch);
+        }).get();
+
+        assertThat(next()).isEqualTo("next turn");
+        // the loop's task runner reported it: nothing swallowed
+        assertThat(WarnGuard.drain()).singleElement().asString().contains("a flush that throws (TurnFlushTest)");
     }
 
     @Test
