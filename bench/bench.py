@@ -639,6 +639,31 @@ def values(results, workload, target, field):
     return out
 
 
+def values_by_rep(results, workload, target, field):
+    """{repetition: value} of one target's row (each repetition measures every target once, in rotated order)."""
+    out = {}
+    for r in results:
+        if r and r['workload'] == workload and r['target'] == target and not r.get('error') and 'rep' in r:
+            v = values([r], workload, target, field)
+            if v:
+                out[r['rep']] = v[0]
+    return out
+
+
+def pair_ratios(pairs, higher):
+    """Each repetition's ratio of a target to its peer measured in the same repetition, > 1 better: on a machine
+    that drifts during a run, these compare figures taken minutes apart, not the medians of different moments."""
+    return [(mine / peer if higher else peer / mine) for mine, peer in pairs if mine > 0 and peer > 0]
+
+
+def fmt_paired(ratios):
+    if not ratios:
+        return '–'
+    if len(ratios) == 1:
+        return f'{ratios[0]:.2f}'
+    return f'{statistics.median(ratios):.2f} ({min(ratios):.2f}–{max(ratios):.2f})'
+
+
 def table_data(data):
     results = data['results']
     targets = data['meta']['targets']
@@ -655,13 +680,16 @@ def table_data(data):
                 cells[t] = (meds[t], min(v), max(v), len(v))
         if not cells:
             continue
-        ratios = {}
+        ratios, paired = {}, {}
         if 'haproxy' in meds and meds['haproxy'] > 0:
+            peer = values_by_rep(results, wl, 'haproxy', field)
             for t, m in meds.items():
                 if m > 0:   # a negative RSS growth (a JVM's GC shrank the heap) has no meaningful ratio
                     ratios[t] = m / meds['haproxy'] if higher else meds['haproxy'] / m
+                mine = values_by_rep(results, wl, t, field)
+                paired[t] = pair_ratios([(mine[i], peer[i]) for i in sorted(mine) if i in peer], higher)
         rows.append({'key': key, 'label': label, 'higher': higher, 'fmt': fmt, 'charted': charted,
-                     'cells': cells, 'ratios': ratios})
+                     'cells': cells, 'ratios': ratios, 'paired': paired})
     return rows
 
 
@@ -913,36 +941,43 @@ def extra_rows(out_dir):
     if os.path.exists(udp):
         with open(udp) as f:
             res = json.load(f)['rows']
-        med = {}
+        med, ok = {}, {}
         for t in ('nginx', 'svcproxy'):
-            q = [r['qps'] for r in res if r['target'] == t and r.get('qps')]
-            c = [r['cpu_us_per_query'] for r in res if r['target'] == t and r.get('cpu_us_per_query')]
-            if q and c:
-                med[t] = (statistics.median(q), statistics.median(c))
+            ok[t] = [r for r in res if r['target'] == t and r.get('qps') and r.get('cpu_us_per_query')]
+            if ok[t]:
+                med[t] = (statistics.median(r['qps'] for r in ok[t]),
+                          statistics.median(r['cpu_us_per_query'] for r in ok[t]))
         if len(med) == 2:
+            pairs = list(zip(ok['svcproxy'], ok['nginx']))  # in run order: the i-th of each is repetition i
             rows.append(('UDP DNS (dnsperf), queries/s', 'nginx', f"{med['nginx'][0]:,.0f}",
-                         f"{med['svcproxy'][0]:,.0f}", med['svcproxy'][0] / med['nginx'][0]))
+                         f"{med['svcproxy'][0]:,.0f}", med['svcproxy'][0] / med['nginx'][0],
+                         pair_ratios([(a['qps'], b['qps']) for a, b in pairs], True)))
             rows.append(('UDP DNS, proxy CPU per query, µs', 'nginx', f"{med['nginx'][1]:.1f}",
-                         f"{med['svcproxy'][1]:.1f}", med['nginx'][1] / med['svcproxy'][1]))
+                         f"{med['svcproxy'][1]:.1f}", med['nginx'][1] / med['svcproxy'][1],
+                         pair_ratios([(a['cpu_us_per_query'], b['cpu_us_per_query']) for a, b in pairs], False)))
     ing = os.path.join(out_dir, 'ingress', 'ingress-results.json')
     if os.path.exists(ing):
         with open(ing) as f:
             res = json.load(f)['results']
         for row in sorted({r['row'] for r in res}, key=lambda x: ['http', 'close', 'h2'].index(x)
                           if x in ('http', 'close', 'h2') else 9):
-            med = {}
+            med, ok = {}, {}
             for t in ('haproxy', 'svcproxy'):
-                ok = [r for r in res if r['row'] == row and r['target'] == t and not r.get('error') and r.get('rps')]
-                if ok:
-                    med[t] = (statistics.median(r['rps'] for r in ok),
-                              statistics.median(r.get('cpu_per_10k', 0) for r in ok))
+                ok[t] = [r for r in res if r['row'] == row and r['target'] == t and not r.get('error') and r.get('rps')]
+                if ok[t]:
+                    med[t] = (statistics.median(r['rps'] for r in ok[t]),
+                              statistics.median(r.get('cpu_per_10k', 0) for r in ok[t]))
             if len(med) == 2:
+                pairs = list(zip(ok['svcproxy'], ok['haproxy']))  # in run order: the i-th of each is repetition i
                 rows.append((f'Ingress {row}, req/s', 'HAProxy', f"{med['haproxy'][0]:,.0f}",
-                             f"{med['svcproxy'][0]:,.0f}", med['svcproxy'][0] / med['haproxy'][0]))
+                             f"{med['svcproxy'][0]:,.0f}", med['svcproxy'][0] / med['haproxy'][0],
+                             pair_ratios([(a['rps'], b['rps']) for a, b in pairs], True)))
                 if med['svcproxy'][1] > 0:
                     rows.append((f'Ingress {row}, proxy CPU per 10k requests, s', 'HAProxy',
                                  f"{med['haproxy'][1]:.3f}", f"{med['svcproxy'][1]:.3f}",
-                                 med['haproxy'][1] / med['svcproxy'][1]))
+                                 med['haproxy'][1] / med['svcproxy'][1],
+                                 pair_ratios([(a.get('cpu_per_10k', 0), b.get('cpu_per_10k', 0))
+                                              for a, b in pairs], False)))
     rows.extend(connlog_rows(out_dir))
     return rows
 
@@ -970,7 +1005,7 @@ def connlog_rows(out_dir):
                     + (f"95% CI {ci[0]:.3f}-{ci[1]:.3f}" if ci else f"{on_off['geomean']:.3f}")
                     + (f", same jar off ÷ off {same['ci95'][0]:.3f}-{same['ci95'][1]:.3f}" if 'ci95' in same else '')
                     + ')')
-            rows.append((text, 'svcproxy, log off', fmt.format(off), fmt.format(f['median']['on']), ratio))
+            rows.append((text, 'svcproxy, log off', fmt.format(off), fmt.format(f['median']['on']), ratio, None))
     return rows
 
 
@@ -978,18 +1013,20 @@ def summary(data, out_dir):
     """One table: every row's ratio of svcproxy to its peer (HAProxy; nginx for UDP), > 1 better."""
     rows = table_data(data)
     svc = [t for t in data['meta']['targets'] if t.startswith('svcproxy')]
-    L = ['| row | peer | peer\'s figure | ' + ' | '.join(svc) + ' | ' + ' | '.join(f'{t} ÷ peer' for t in svc) + ' |',
-         '| --- | --- | ---: | ' + ' | '.join('---:' for _ in svc) + ' | ' + ' | '.join('---:' for _ in svc) + ' |']
+    L = ['| row | peer | peer\'s figure | ' + ' | '.join(svc) + ' | ' + ' | '.join(f'{t} ÷ peer' for t in svc)
+         + ' | ' + ' | '.join(f'{t} ÷ peer by repetition: median (min–max)' for t in svc) + ' |',
+         '| --- | --- | ---: | ' + ' | '.join('---:' for _ in range(3 * len(svc))) + ' |']
     for row in rows:
         if not row['charted'] or 'haproxy' not in row['cells']:
             continue
         f = row['fmt']
         L.append(f"| {row['label']} | HAProxy | {f.format(row['cells']['haproxy'][0])} | "
                  + ' | '.join(f.format(row['cells'][t][0]) if t in row['cells'] else '–' for t in svc) + ' | '
-                 + ' | '.join(f"**{row['ratios'][t]:.2f}**" if t in row['ratios'] else '–' for t in svc) + ' |')
-    for label, peer, pv, sv, ratio in extra_rows(out_dir):
+                 + ' | '.join(f"**{row['ratios'][t]:.2f}**" if t in row['ratios'] else '–' for t in svc) + ' | '
+                 + ' | '.join(fmt_paired(row['paired'].get(t)) for t in svc) + ' |')
+    for label, peer, pv, sv, ratio, paired in extra_rows(out_dir):
         L.append(f'| {label} | {peer} | {pv} | {sv}' + ' | –' * (len(svc) - 1) + f' | **{ratio:.2f}**'
-                 + ' | –' * (len(svc) - 1) + ' |')
+                 + ' | –' * (len(svc) - 1) + f' | {fmt_paired(paired)}' + ' | –' * (len(svc) - 1) + ' |')
     return '\n'.join(L)
 
 
