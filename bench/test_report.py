@@ -1,0 +1,60 @@
+"""Unit tests of the bench's report arithmetic (run by test.sh: python3 -m unittest discover -s bench)."""
+import json
+import os
+import tempfile
+import unittest
+
+import bench
+
+
+def result(workload, target, rep, **fields):
+    return dict(workload=workload, target=target, rep=rep, **fields)
+
+
+class PairedRatiosTest(unittest.TestCase):
+    def test_each_repetition_is_compared_with_the_peer_of_the_same_repetition(self):
+        # the peer drifts 50k -> 34k during the run; svcproxy is 0.9x of it in every repetition
+        data = {'meta': {'targets': ['haproxy', 'svcproxy'], 'workloads': ['http'], 'idle_conns': 0},
+                'results': [result('http', 'haproxy', 0, rps=50000, cpu_per_10k=0.20),
+                            result('http', 'svcproxy', 0, rps=45000, cpu_per_10k=0.25),
+                            result('http', 'haproxy', 1, rps=34000, cpu_per_10k=0.30),
+                            result('http', 'svcproxy', 1, rps=30600, cpu_per_10k=0.375),
+                            result('http', 'svcproxy', 2, rps=40000, cpu_per_10k=0.30),
+                            result('http', 'haproxy', 2, rps=None, error='wrk failed')]}
+        rows = {r['key']: r for r in bench.table_data(data)}
+
+        self.assertEqual([round(x, 3) for x in rows['http']['paired']['svcproxy']], [0.9, 0.9],
+                         'repetition 3 has no peer figure: left out')
+        self.assertEqual([round(x, 3) for x in rows['cpuka']['paired']['svcproxy']], [0.8, 0.8],
+                         'a lower-is-better row: peer / target')
+        # the medians pair different moments: 40,000 (svcproxy's rep 3) against 42,000 (the peer's reps 1-2)
+        self.assertAlmostEqual(rows['http']['ratios']['svcproxy'], 40000 / 42000)
+
+    def test_the_summary_prints_both_ratios_and_pairs_the_ingress_rows_in_run_order(self):
+        data = {'meta': {'targets': ['haproxy', 'svcproxy'], 'workloads': ['close'], 'idle_conns': 0},
+                'results': [result('close', 'haproxy', 0, rps=10000, cpu_per_10k=1.0),
+                            result('close', 'svcproxy', 0, rps=8000, cpu_per_10k=1.25),
+                            result('close', 'svcproxy', 1, rps=6000, cpu_per_10k=1.5),
+                            result('close', 'haproxy', 1, rps=7000, cpu_per_10k=1.4)]}
+        with tempfile.TemporaryDirectory() as out:
+            os.makedirs(os.path.join(out, 'ingress'))
+            with open(os.path.join(out, 'ingress', 'ingress-results.json'), 'w') as f:
+                json.dump({'results': [
+                    {'row': 'h2', 'target': 'haproxy', 'rps': 50000, 'cpu_per_10k': 0.25},
+                    {'row': 'h2', 'target': 'svcproxy', 'rps': 40000, 'cpu_per_10k': 0.3125},
+                    {'row': 'h2', 'target': 'svcproxy', 'rps': 36000, 'cpu_per_10k': 0.40},
+                    {'row': 'h2', 'target': 'haproxy', 'rps': 40000, 'cpu_per_10k': 0.32}]}, f)
+            table = bench.summary(data, out)
+
+        lines = {line.split(' | ')[0].lstrip('| '): line for line in table.splitlines()}
+        self.assertIn('svcproxy ÷ peer by repetition: median (min–max)', table)
+        # medians 7,000 / 8,500 = 0.82; by repetition 0.80 and 0.86
+        self.assertTrue(lines['new connection per request (Connection: close), conn/s']
+                        .endswith('| **0.82** | 0.83 (0.80–0.86) |'), table)
+        # Ingress by run order: 40,000 / 50,000 and 36,000 / 40,000
+        self.assertTrue(lines['Ingress h2, req/s'].endswith('| **0.84** | 0.85 (0.80–0.90) |'), table)
+        self.assertTrue(lines['Ingress h2, proxy CPU per 10k requests, s'].endswith('| 0.80 (0.80–0.80) |'), table)
+
+
+if __name__ == '__main__':
+    unittest.main()
