@@ -656,6 +656,16 @@ def pair_ratios(pairs, higher):
     return [(mine / peer if higher else peer / mine) for mine, peer in pairs if mine > 0 and peer > 0]
 
 
+def run_order_ratios(res, matches, target, peer, field, higher):
+    """pair_ratios of two targets' measurements of a harness that stores them in run order without a repetition
+    number (each repetition measures every target once): the i-th of each is repetition i, a failed one included,
+    so that a failure leaves its repetition out instead of shifting the pairs after it."""
+    mine = [r for r in res if r['target'] == target and matches(r)]
+    theirs = [r for r in res if r['target'] == peer and matches(r)]
+    return pair_ratios([(a.get(field) or 0, b.get(field) or 0) for a, b in zip(mine, theirs)
+                        if not a.get('error') and not b.get('error')], higher)
+
+
 def fmt_paired(ratios):
     if not ratios:
         return '–'
@@ -941,43 +951,42 @@ def extra_rows(out_dir):
     if os.path.exists(udp):
         with open(udp) as f:
             res = json.load(f)['rows']
-        med, ok = {}, {}
+        med = {}
         for t in ('nginx', 'svcproxy'):
-            ok[t] = [r for r in res if r['target'] == t and r.get('qps') and r.get('cpu_us_per_query')]
-            if ok[t]:
-                med[t] = (statistics.median(r['qps'] for r in ok[t]),
-                          statistics.median(r['cpu_us_per_query'] for r in ok[t]))
+            q = [r['qps'] for r in res if r['target'] == t and r.get('qps')]
+            c = [r['cpu_us_per_query'] for r in res if r['target'] == t and r.get('cpu_us_per_query')]
+            if q and c:
+                med[t] = (statistics.median(q), statistics.median(c))
         if len(med) == 2:
-            pairs = list(zip(ok['svcproxy'], ok['nginx']))  # in run order: the i-th of each is repetition i
+            every = lambda r: True  # noqa: E731
             rows.append(('UDP DNS (dnsperf), queries/s', 'nginx', f"{med['nginx'][0]:,.0f}",
                          f"{med['svcproxy'][0]:,.0f}", med['svcproxy'][0] / med['nginx'][0],
-                         pair_ratios([(a['qps'], b['qps']) for a, b in pairs], True)))
+                         run_order_ratios(res, every, 'svcproxy', 'nginx', 'qps', True)))
             rows.append(('UDP DNS, proxy CPU per query, µs', 'nginx', f"{med['nginx'][1]:.1f}",
                          f"{med['svcproxy'][1]:.1f}", med['nginx'][1] / med['svcproxy'][1],
-                         pair_ratios([(a['cpu_us_per_query'], b['cpu_us_per_query']) for a, b in pairs], False)))
+                         run_order_ratios(res, every, 'svcproxy', 'nginx', 'cpu_us_per_query', False)))
     ing = os.path.join(out_dir, 'ingress', 'ingress-results.json')
     if os.path.exists(ing):
         with open(ing) as f:
             res = json.load(f)['results']
         for row in sorted({r['row'] for r in res}, key=lambda x: ['http', 'close', 'h2'].index(x)
                           if x in ('http', 'close', 'h2') else 9):
-            med, ok = {}, {}
+            med = {}
             for t in ('haproxy', 'svcproxy'):
-                ok[t] = [r for r in res if r['row'] == row and r['target'] == t and not r.get('error') and r.get('rps')]
-                if ok[t]:
-                    med[t] = (statistics.median(r['rps'] for r in ok[t]),
-                              statistics.median(r.get('cpu_per_10k', 0) for r in ok[t]))
+                ok = [r for r in res if r['row'] == row and r['target'] == t and not r.get('error') and r.get('rps')]
+                if ok:
+                    med[t] = (statistics.median(r['rps'] for r in ok),
+                              statistics.median(r.get('cpu_per_10k', 0) for r in ok))
             if len(med) == 2:
-                pairs = list(zip(ok['svcproxy'], ok['haproxy']))  # in run order: the i-th of each is repetition i
+                of_row = lambda r, row=row: r['row'] == row  # noqa: E731
                 rows.append((f'Ingress {row}, req/s', 'HAProxy', f"{med['haproxy'][0]:,.0f}",
                              f"{med['svcproxy'][0]:,.0f}", med['svcproxy'][0] / med['haproxy'][0],
-                             pair_ratios([(a['rps'], b['rps']) for a, b in pairs], True)))
+                             run_order_ratios(res, of_row, 'svcproxy', 'haproxy', 'rps', True)))
                 if med['svcproxy'][1] > 0:
                     rows.append((f'Ingress {row}, proxy CPU per 10k requests, s', 'HAProxy',
                                  f"{med['haproxy'][1]:.3f}", f"{med['svcproxy'][1]:.3f}",
                                  med['haproxy'][1] / med['svcproxy'][1],
-                                 pair_ratios([(a.get('cpu_per_10k', 0), b.get('cpu_per_10k', 0))
-                                              for a, b in pairs], False)))
+                                 run_order_ratios(res, of_row, 'svcproxy', 'haproxy', 'cpu_per_10k', False)))
     rows.extend(connlog_rows(out_dir))
     return rows
 

@@ -55,6 +55,17 @@ class PairedRatiosTest(unittest.TestCase):
         self.assertTrue(lines['Ingress h2, req/s'].endswith('| **0.84** | 0.85 (0.80–0.90) |'), table)
         self.assertTrue(lines['Ingress h2, proxy CPU per 10k requests, s'].endswith('| 0.80 (0.80–0.80) |'), table)
 
+    def test_a_failed_ingress_measurement_leaves_its_repetition_out_and_shifts_no_pair(self):
+        res = [{'row': 'http', 'target': 'haproxy', 'rps': 30000, 'cpu_per_10k': 0.30},
+               {'row': 'http', 'target': 'svcproxy', 'error': 'the proxy did not start'},
+               {'row': 'http', 'target': 'svcproxy', 'rps': 27000, 'cpu_per_10k': 0.40},
+               {'row': 'http', 'target': 'haproxy', 'rps': 20000, 'cpu_per_10k': 0.36},
+               {'row': 'h2', 'target': 'haproxy', 'rps': 99999, 'cpu_per_10k': 0.1}]
+
+        ratios = bench.run_order_ratios(res, lambda r: r['row'] == 'http', 'svcproxy', 'haproxy', 'rps', True)
+
+        self.assertEqual([round(x, 3) for x in ratios], [1.35], 'repetition 2 only: 27,000 / 20,000')
+
 
 if __name__ == '__main__':
     unittest.main()

@@ -23,7 +23,10 @@ public final class TurnFlush {
         }
     };
 
-    /** The channels to flush at the end of this turn, in the order they were written to (a channel may repeat). */
+    /**
+     * The channels to flush at the end of this turn, in the order they were written to: a channel may come again
+     * after another one, never twice in a row; an entry is {@code null} once flushed.
+     */
     private final ArrayList<Channel> due = new ArrayList<>();
     private final Runnable flushAll = this::flushAll;
 
