@@ -111,7 +111,8 @@ if ! command -v python3 >/dev/null 2>&1; then
     fi
 fi
 
-# the bench's report arithmetic (ratios to the peer, paired by repetition): plain python3, under a second
+# the bench tools' own arithmetic (ratios to the peer paired by repetition; the scheduler trace's counts): plain
+# python3, under a second
 python3 -B -m unittest discover -s bench -p 'test_*.py'
 
 exec mvn -B -ntp verify "$@"
