@@ -26,7 +26,9 @@ import java.util.concurrent.Executor;
  *   <li>no {@code shutdown(SHUT_RD)} after the peer's FIN was read with half-closure on: nothing more can arrive,
  *       so the socket's input is only marked shut down (Netty marks it, then calls; the call changes nothing on the
  *       wire, and on a socket whose FINs were both exchanged it fails with ENOTCONN, for which Netty builds a
- *       {@code NotYetConnectedException} with its stack trace on every such connection);</li>
+ *       {@code NotYetConnectedException} with its stack trace on every such connection); and EPOLLIN leaves the
+ *       interest set with EPOLLRDHUP in that same turn (one {@code epoll_ctl}), not on an event of its own
+ *       later;</li>
  *   <li>no {@code epoll_ctl(EPOLL_CTL_DEL)} per close: the fd is closed first, and the kernel drops a closed fd
  *       from the epoll set itself; Netty's deregistration, on the same event loop right after, sees the fd closed
  *       and skips the call (as it does for a lingering close, which closes before it deregisters).</li>
@@ -195,10 +197,11 @@ public final class RelayEpollSocketChannel extends AbstractEpollStreamChannel im
         void shutdownInput(boolean allDataRead) {
             if (allDataRead && recvBufAllocHandle().lastBytesRead() < 0 && config.isAllowHalfClosure()
                     && RelaySocketStates.markInputShutdown(socket)) {
-                // the peer's FIN was read: Netty's half-closure without its shutdown(SHUT_RD)
-                if (shouldStopReading(config)) {
-                    clearEpollIn0();
-                }
+                // the peer's FIN was read: Netty's half-closure without its shutdown(SHUT_RD), and EPOLLIN out of the
+                // interest set at once: nothing more can be read, and Netty's epoll is level-triggered, so with
+                // AUTO_READ on its own leaves EPOLLIN in and the next wait reports the end of stream again (Netty
+                // takes EPOLLIN out only on that event: one more event and epoll_ctl, and a wait that cannot sleep)
+                clearEpollIn0();
                 pipeline().fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
             }
             // the input is marked shut down now: Netty's own goes on to ChannelInputShutdownReadComplete only

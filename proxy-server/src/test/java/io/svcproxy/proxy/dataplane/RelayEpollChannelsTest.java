@@ -22,6 +22,7 @@ import io.netty.channel.ServerChannel;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollIoHandle;
 import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollIoOps;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.RelayEpollServerSocketChannel;
 import io.netty.channel.epoll.RelayEpollSocketChannel;
@@ -41,6 +42,7 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -62,6 +64,8 @@ class RelayEpollChannelsTest {
 
     /** Per cancelled registration: was its fd still open when the registration was cancelled? */
     private final List<Boolean> openAtCancel = new CopyOnWriteArrayList<>();
+    /** The interest sets submitted to the kernel for accepted sockets, in order. */
+    private final List<EpollIoOps> childSubmits = new CopyOnWriteArrayList<>();
     private EventLoopGroup group;
 
     @BeforeAll
@@ -134,6 +138,63 @@ class RelayEpollChannelsTest {
         }
         assertThat(events).containsExactly("read ping", "input shut down, active=true, inputShutdown=true",
                 "read complete");
+    }
+
+    @ParameterizedTest
+    @ValueSource(classes = {RelayEpollServerSocketChannel.class, EpollServerSocketChannel.class})
+    void thePeersFinTakesEpollinOutOfTheInterestSetInTheTurnItIsReadNettysOnlyOnTheNextEvent(
+            Class<? extends ServerChannel> type) throws Exception {
+        AtomicInteger submitsAtFin = new AtomicInteger(-1);
+        BlockingQueue<Channel> finished = new LinkedBlockingQueue<>();
+        Channel server = listen(type, ch -> ch.pipeline().addLast(new ChannelInboundHandlerAdapter() {
+            @Override
+            public void handlerAdded(ChannelHandlerContext ctx) throws InterruptedException {
+                // the loop busy while the client sends its bytes and its FIN: the wait after this turn reports both
+                // at once (EPOLLIN|EPOLLRDHUP), as when a relayed endpoint answers and closes, and the read loop of
+                // EPOLLIN stops at the bytes (a short read), so the FIN is read by the EPOLLRDHUP part
+                Thread.sleep(200);
+            }
+
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                ((ByteBuf) msg).release();
+            }
+
+            @Override
+            public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+                if (evt == ChannelInputShutdownEvent.INSTANCE) {
+                    submitsAtFin.set(childSubmits.size());
+                    // the other direction stays open a while: the loop waits for events meanwhile
+                    ctx.executor().schedule(() -> {
+                        finished.add(ctx.channel());
+                        ctx.writeAndFlush(Unpooled.copiedBuffer("pong", StandardCharsets.US_ASCII))
+                                .addListener(ChannelFutureListener.CLOSE);
+                    }, 100, TimeUnit.MILLISECONDS);
+                }
+            }
+        }), true);
+        try (Socket client = new Socket(HOST, port(server))) {
+            client.getOutputStream().write("ping".getBytes(StandardCharsets.US_ASCII));
+            client.shutdownOutput();
+            assertThat(new String(client.getInputStream().readAllBytes(), StandardCharsets.US_ASCII))
+                    .isEqualTo("pong");
+            assertThat(finished.poll(10, TimeUnit.SECONDS)).isNotNull();
+        } finally {
+            server.close().sync();
+        }
+        List<EpollIoOps> afterFin = childSubmits.subList(submitsAtFin.get(), childSubmits.size());
+        assertThat(afterFin).as("interest sets submitted after the FIN was read").isNotEmpty();
+        if (type == RelayEpollServerSocketChannel.class) {
+            // one submission, in the FIN's own turn, with neither: the end of stream is not reported again
+            assertThat(afterFin).hasSize(1);
+            assertThat(afterFin.get(0).contains(EpollIoOps.EPOLLIN)).isFalse();
+            assertThat(afterFin.get(0).contains(EpollIoOps.EPOLLRDHUP)).isFalse();
+        } else {
+            // the contrast: Netty's level-triggered channel leaves EPOLLIN in that turn, and takes it out only when
+            // the next wait has reported the end of stream again
+            assertThat(afterFin.get(0).contains(EpollIoOps.EPOLLIN)).isTrue();
+            assertThat(afterFin).anyMatch(ops -> !ops.contains(EpollIoOps.EPOLLIN));
+        }
     }
 
     @ParameterizedTest
@@ -264,7 +325,7 @@ class RelayEpollChannelsTest {
             throws InterruptedException {
         if (group == null) {
             group = new MultiThreadIoEventLoopGroup(1, new EpollHalfCloseFix(executor -> new CancelRecording(
-                    EpollIoHandler.newFactory().newHandler(executor), openAtCancel)));
+                    EpollIoHandler.newFactory().newHandler(executor), openAtCancel, childSubmits)));
         }
         return new ServerBootstrap().group(group).channel(type)
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, halfClosure)
@@ -282,8 +343,12 @@ class RelayEpollChannelsTest {
         return ((InetSocketAddress) server.localAddress()).getPort();
     }
 
-    /** Netty's epoll handler, recording for each accepted socket's registration whether its fd was open at cancel. */
-    private record CancelRecording(IoHandler delegate, List<Boolean> openAtCancel) implements IoHandler {
+    /**
+     * Netty's epoll handler, recording for each accepted socket's registration whether its fd was open at cancel, and
+     * the interest sets submitted to the kernel for accepted sockets (after EpollHalfCloseFix merged a turn's).
+     */
+    private record CancelRecording(IoHandler delegate, List<Boolean> openAtCancel, List<EpollIoOps> childSubmits)
+            implements IoHandler {
         @Override
         public void initialize() {
             delegate.initialize();
@@ -315,6 +380,9 @@ class RelayEpollChannelsTest {
 
                 @Override
                 public long submit(IoOps ops) {
+                    if (!handle.getClass().getName().contains("ServerSocketUnsafe")) {
+                        childSubmits.add((EpollIoOps) ops);
+                    }
                     return registration.submit(ops);
                 }
 
