@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -379,6 +380,63 @@ def endpoints_for(kind):
 
 def nofile():
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def add_tool_args(ap, rows, out_name):
+    """The arguments every tool that starts the bench's proxies itself takes (tcp_syscalls.py, sched_trace.py):
+    --rows (default `rows`), --only, --jar, --variant NAME=JAR and --out (bench/results/OUT_NAME-<time>)."""
+    ap.add_argument('--rows', default=rows)
+    ap.add_argument('--only', default='haproxy,svcproxy')
+    ap.add_argument('--jar', default=os.path.join(ROOT, 'proxy-server', 'target', 'svcproxy.jar'))
+    ap.add_argument('--variant', action='append', default=[], metavar='NAME=JAR')
+    ap.add_argument('--out', default=os.path.join(HERE, 'results', f'{out_name}-' + time.strftime('%Y%m%d-%H%M%S')))
+
+
+def tool_targets(only, jar, variants=(), transports=()):
+    """The options `start_proxy` needs, and the targets, for a tool that starts the bench's proxies outside this
+    harness's own run (tcp_syscalls.py, sched_trace.py): the targets of `only` (comma-separated), then
+    svcproxy-NAME for each TRANSPORT of `transports` ("NAME=TRANSPORT", proxy.transport in its config) and for each
+    JAR of `variants` ("NAME=JAR", another build)."""
+    opts = types.SimpleNamespace(target_ips=dict(TARGET_IPS), java_opts={'svcproxy': None}, jars={}, transports={},
+                                 connection_log_targets=set(), jar=os.path.abspath(jar), stream_module='')
+    targets = [t for t in only.split(',') if t]
+    for i, v in enumerate(transports):
+        name, _, transport = v.partition('=')
+        t = 'svcproxy-' + name
+        opts.target_ips[t], opts.java_opts[t], opts.transports[t] = f'127.0.10.{21 + i}', None, transport
+        targets.append(t)
+    for i, v in enumerate(variants):
+        name, _, variant_jar = v.partition('=')
+        t = 'svcproxy-' + name
+        opts.target_ips[t], opts.java_opts[t], opts.jars[t] = f'127.0.10.{11 + i}', None, os.path.abspath(variant_jar)
+        targets.append(t)
+    return opts, targets
+
+
+def tool_runs(rundir, rows, targets, opts):
+    """For a tool that starts the bench's proxies itself (tcp_syscalls.py, sched_trace.py): starts the HTTP backends,
+    then, for each row and each target, the proxy, and yields (procs, row, target, the proxy's process, its address);
+    each proxy is stopped when the caller moves on, and everything when it ends or fails."""
+    procs = Procs(rundir)
+    try:
+        start_backends(procs, 'http', opts)
+        for row in rows:
+            for target in targets:
+                p = start_proxy(procs, target, 'http', opts)
+                try:
+                    yield procs, row, target, p, opts.target_ips[target]
+                finally:
+                    procs.stop(p)
+    finally:
+        procs.stop_all()
+
+
+def write_summary(out, lines):
+    """A tool's summary lines to OUT/summary.txt, whose path it prints."""
+    path = os.path.join(out, 'summary.txt')
+    with open(path, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    print(path)
 
 
 def start_proxy(procs, target, kind, opts):

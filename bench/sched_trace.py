@@ -23,7 +23,6 @@ import subprocess
 import sys
 import threading
 import time
-import types
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -139,58 +138,32 @@ def trace_row(procs, target, row, host, seconds, out):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--rows', default='http,close')
-    ap.add_argument('--only', default='haproxy,svcproxy')
-    ap.add_argument('--jar', default=os.path.join(bench.ROOT, 'proxy-server', 'target', 'svcproxy.jar'))
-    ap.add_argument('--variant', action='append', default=[], metavar='NAME=JAR')
+    bench.add_tool_args(ap, 'http,close', 'sched-trace')
     ap.add_argument('--seconds', type=int, default=2)
     ap.add_argument('--warmup', type=int, default=15)
     ap.add_argument('--jit-settle', type=bench.settle_seconds, default=30)
-    ap.add_argument('--out', default=os.path.join(HERE, 'results', 'sched-trace-' + time.strftime('%Y%m%d-%H%M%S')))
     a = ap.parse_args()
     out = os.path.abspath(a.out)
     rundir = os.path.join(out, 'run')
     os.makedirs(rundir, exist_ok=True)
-    opts = types.SimpleNamespace(target_ips=dict(bench.TARGET_IPS), java_opts={'svcproxy': None}, jars={},
-                                 transports={}, connection_log_targets=set(), jar=os.path.abspath(a.jar),
-                                 stream_module='')
-    targets = [t for t in a.only.split(',') if t]
-    for i, v in enumerate(a.variant):
-        name, _, jar = v.partition('=')
-        t = 'svcproxy-' + name
-        opts.target_ips[t], opts.java_opts[t], opts.jars[t] = f'127.0.10.{11 + i}', None, os.path.abspath(jar)
-        targets.append(t)
-    procs = bench.Procs(rundir)
+    opts, targets = bench.tool_targets(a.only, a.jar, a.variant)
     lines, results = [], {}
-    try:
-        bench.start_backends(procs, 'http', opts)
-        for row in [r for r in a.rows.split(',') if r]:
-            for target in targets:
-                p = bench.start_proxy(procs, target, 'http', opts)
-                try:
-                    host = opts.target_ips[target]
-                    bench.warm_up(lambda s: bench.run_load('http', row, host, s, procs), p.pid, a.warmup,
-                                  a.jit_settle)
-                    pids = bench.group_pids(p.pid)
-                    data = trace_row(procs, target, row, host, a.seconds, out)
-                    script = subprocess.run(['perf', 'script', '-i', data, '-F', 'comm,pid,tid,event,trace'],
-                                            capture_output=True, text=True, check=True).stdout
-                    t = tally(script.splitlines(), pids)
-                    results[f'{row} {target}'] = t
-                    lines.append(f'{row} {target}: {t["requests"]:,} requests in {a.seconds} s traced; per request:')
-                    lines += ['  ' + s for s in report(t)]
-                    for s in lines[-4:]:
-                        bench.log(s)
-                    os.remove(data)  # hundreds of MB; the counts are kept in results.json
-                finally:
-                    procs.stop(p)
-    finally:
-        procs.stop_all()
+    for procs, row, target, p, host in bench.tool_runs(rundir, [r for r in a.rows.split(',') if r], targets, opts):
+        bench.warm_up(lambda s: bench.run_load('http', row, host, s, procs), p.pid, a.warmup, a.jit_settle)
+        pids = bench.group_pids(p.pid)
+        data = trace_row(procs, target, row, host, a.seconds, out)
+        script = subprocess.run(['perf', 'script', '-i', data, '-F', 'comm,pid,tid,event,trace'],
+                                capture_output=True, text=True, check=True).stdout
+        os.remove(data)  # hundreds of MB; the counts are kept in results.json
+        t = tally(script.splitlines(), pids)
+        results[f'{row} {target}'] = t
+        lines.append(f'{row} {target}: {t["requests"]:,} requests in {a.seconds} s traced; per request:')
+        lines += ['  ' + s for s in report(t)]
+        for s in lines[-4:]:
+            bench.log(s)
     with open(os.path.join(out, 'results.json'), 'w') as f:
         json.dump(results, f, indent=1)
-    with open(os.path.join(out, 'summary.txt'), 'w') as f:
-        f.write('\n'.join(lines) + '\n')
-    print(os.path.join(out, 'summary.txt'))
+    bench.write_summary(out, lines)
     return 0
 
 

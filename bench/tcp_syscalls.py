@@ -18,7 +18,6 @@ import os
 import subprocess
 import sys
 import time
-import types
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -28,66 +27,35 @@ from ingress_profile import strace_summary  # noqa: E402
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--rows', default='close,http')
-    ap.add_argument('--only', default='haproxy,svcproxy')
-    ap.add_argument('--jar', default=os.path.join(bench.ROOT, 'proxy-server', 'target', 'svcproxy.jar'))
+    bench.add_tool_args(ap, 'close,http', 'tcp-syscalls')
     ap.add_argument('--transport', action='append', default=[], metavar='NAME=TRANSPORT')
-    ap.add_argument('--variant', action='append', default=[], metavar='NAME=JAR')
     ap.add_argument('--seconds', type=int, default=3)
     ap.add_argument('--warmup', type=int, default=6)
-    ap.add_argument('--out', default=os.path.join(HERE, 'results', 'tcp-syscalls-' + time.strftime('%Y%m%d-%H%M%S')))
     a = ap.parse_args()
     out = os.path.abspath(a.out)
     rundir = os.path.join(out, 'run')
     os.makedirs(rundir, exist_ok=True)
-    opts = types.SimpleNamespace(target_ips=dict(bench.TARGET_IPS), java_opts={'svcproxy': None}, jars={},
-                                 transports={}, connection_log_targets=set(), jar=os.path.abspath(a.jar),
-                                 stream_module='')
-    targets = [t for t in a.only.split(',') if t]
-    for i, v in enumerate(a.transport):
-        name, _, transport = v.partition('=')
-        t = 'svcproxy-' + name
-        opts.target_ips[t], opts.java_opts[t], opts.transports[t] = f'127.0.10.{21 + i}', None, transport
-        targets.append(t)
-    for i, v in enumerate(a.variant):
-        name, _, jar = v.partition('=')
-        t = 'svcproxy-' + name
-        opts.target_ips[t], opts.java_opts[t], opts.jars[t] = f'127.0.10.{11 + i}', None, os.path.abspath(jar)
-        targets.append(t)
-    procs = bench.Procs(rundir)
+    opts, targets = bench.tool_targets(a.only, a.jar, a.variant, a.transport)
     lines = []
-    try:
-        bench.start_backends(procs, 'http', opts)
-        for row in [r for r in a.rows.split(',') if r]:
-            for target in targets:
-                p = bench.start_proxy(procs, target, 'http', opts)
-                try:
-                    host = opts.target_ips[target]
-                    bench.run_load('http', row, host, a.warmup, procs)
-                    trace = os.path.join(out, f'{row}-{target}.strace')
-                    argv = ['strace', '-f', '-c', '-o', trace]
-                    for pid in bench.group_pids(p.pid):
-                        argv += ['-p', str(pid)]
-                    st = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                          stderr=subprocess.DEVNULL)
-                    time.sleep(1.0)
-                    r = bench.run_load('http', row, host, a.seconds, procs)
-                    st.send_signal(2)
-                    st.wait(timeout=30)
-                    n = max(r.get('requests', 0), 1)
-                    calls = strace_summary(trace)
-                    total = sum(calls.values())
-                    top = sorted(calls.items(), key=lambda kv: -kv[1])
-                    lines.append(f'{row} {target}: {n} requests, {total / n:.2f} system calls per request: '
-                                 + ', '.join(f'{k} {v / n:.2f}' for k, v in top if v / n >= 0.01))
-                    bench.log(lines[-1])
-                finally:
-                    procs.stop(p)
-    finally:
-        procs.stop_all()
-    with open(os.path.join(out, 'summary.txt'), 'w') as f:
-        f.write('\n'.join(lines) + '\n')
-    print(os.path.join(out, 'summary.txt'))
+    for procs, row, target, p, host in bench.tool_runs(rundir, [r for r in a.rows.split(',') if r], targets, opts):
+        bench.run_load('http', row, host, a.warmup, procs)
+        trace = os.path.join(out, f'{row}-{target}.strace')
+        argv = ['strace', '-f', '-c', '-o', trace]
+        for pid in bench.group_pids(p.pid):
+            argv += ['-p', str(pid)]
+        st = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1.0)
+        r = bench.run_load('http', row, host, a.seconds, procs)
+        st.send_signal(2)
+        st.wait(timeout=30)
+        n = max(r.get('requests', 0), 1)
+        calls = strace_summary(trace)
+        total = sum(calls.values())
+        top = sorted(calls.items(), key=lambda kv: -kv[1])
+        lines.append(f'{row} {target}: {n} requests, {total / n:.2f} system calls per request: '
+                     + ', '.join(f'{k} {v / n:.2f}' for k, v in top if v / n >= 0.01))
+        bench.log(lines[-1])
+    bench.write_summary(out, lines)
     return 0
 
 

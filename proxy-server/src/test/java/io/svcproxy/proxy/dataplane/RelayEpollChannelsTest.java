@@ -128,14 +128,7 @@ class RelayEpollChannelsTest {
                 }
             }
         }), true);
-        try (Socket client = new Socket(HOST, port(server))) {
-            client.getOutputStream().write("ping".getBytes(StandardCharsets.US_ASCII));
-            client.shutdownOutput();
-            assertThat(new String(client.getInputStream().readAllBytes(), StandardCharsets.US_ASCII))
-                    .isEqualTo("pong");
-        } finally {
-            server.close().sync();
-        }
+        pingFinPong(server);
         assertThat(events).containsExactly("read ping", "input shut down, active=true, inputShutdown=true",
                 "read complete");
     }
@@ -173,15 +166,8 @@ class RelayEpollChannelsTest {
                 }
             }
         }), true);
-        try (Socket client = new Socket(HOST, port(server))) {
-            client.getOutputStream().write("ping".getBytes(StandardCharsets.US_ASCII));
-            client.shutdownOutput();
-            assertThat(new String(client.getInputStream().readAllBytes(), StandardCharsets.US_ASCII))
-                    .isEqualTo("pong");
-            assertThat(finished.poll(10, TimeUnit.SECONDS)).isNotNull();
-        } finally {
-            server.close().sync();
-        }
+        pingFinPong(server);
+        assertThat(finished.poll(10, TimeUnit.SECONDS)).isNotNull();
         List<EpollIoOps> afterFin = childSubmits.subList(submitsAtFin.get(), childSubmits.size());
         assertThat(afterFin).as("interest sets submitted after the FIN was read").isNotEmpty();
         if (type == RelayEpollServerSocketChannel.class) {
@@ -306,6 +292,18 @@ class RelayEpollChannelsTest {
             server.close().sync();
             group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
             group = null;
+        }
+    }
+
+    /** A client of {@code server} sends "ping" and its FIN and reads "pong", then the end; the server is closed after. */
+    private static void pingFinPong(Channel server) throws Exception {
+        try (Socket client = new Socket(HOST, port(server))) {
+            client.getOutputStream().write("ping".getBytes(StandardCharsets.US_ASCII));
+            client.shutdownOutput();
+            assertThat(new String(client.getInputStream().readAllBytes(), StandardCharsets.US_ASCII))
+                    .isEqualTo("pong");
+        } finally {
+            server.close().sync();
         }
     }
 
