@@ -121,6 +121,18 @@ def report(t):
     return out
 
 
+def thread_ids(pids):
+    """The threads of the processes `pids`, listed before the trace: one that does not run in the traced window is
+    still named as the proxy's when it is woken or switched to."""
+    tids = set()
+    for pid in pids:
+        try:
+            tids.update(int(t) for t in os.listdir(f'/proc/{pid}/task'))
+        except OSError:
+            pass
+    return tids
+
+
 def trace_row(procs, target, row, host, seconds, out):
     """Loads the proxy with `row` and records `seconds` of the machine meanwhile; the perf data's path."""
     data = os.path.join(out, f'{row}-{target}.perf.data')
@@ -151,11 +163,12 @@ def main():
     for procs, row, target, p, host in bench.tool_runs(rundir, [r for r in a.rows.split(',') if r], targets, opts):
         bench.warm_up(lambda s: bench.run_load('http', row, host, s, procs), p.pid, a.warmup, a.jit_settle)
         pids = bench.group_pids(p.pid)
+        tids = thread_ids(pids)
         data = trace_row(procs, target, row, host, a.seconds, out)
         script = subprocess.run(['perf', 'script', '-i', data, '-F', 'comm,pid,tid,event,trace'],
                                 capture_output=True, text=True, check=True).stdout
         os.remove(data)  # hundreds of MB; the counts are kept in results.json
-        t = tally(script.splitlines(), pids)
+        t = tally(script.splitlines(), pids, tids)
         results[f'{row} {target}'] = t
         lines.append(f'{row} {target}: {t["requests"]:,} requests in {a.seconds} s traced; per request:')
         lines += ['  ' + s for s in report(t)]

@@ -370,6 +370,7 @@ class RelayEpollChannelsTest {
         @Override
         public IoRegistration register(IoHandle handle) throws Exception {
             IoRegistration registration = delegate.register(handle);
+            boolean accepted = !handle.getClass().getName().contains("ServerSocketUnsafe"); // not the listener's
             return new IoRegistration() {
                 @Override
                 public <T> T attachment() {
@@ -378,7 +379,7 @@ class RelayEpollChannelsTest {
 
                 @Override
                 public long submit(IoOps ops) {
-                    if (!handle.getClass().getName().contains("ServerSocketUnsafe")) {
+                    if (accepted) {
                         childSubmits.add((EpollIoOps) ops);
                     }
                     return registration.submit(ops);
@@ -391,8 +392,8 @@ class RelayEpollChannelsTest {
 
                 @Override
                 public boolean cancel() {
-                    // the first cancel (Netty cancels again when the closed channel is deregistered); not the listener's
-                    if (registration.isValid() && !handle.getClass().getName().contains("ServerSocketUnsafe")) {
+                    // the first cancel (Netty cancels again when the closed channel is deregistered)
+                    if (registration.isValid() && accepted) {
                         openAtCancel.add(((EpollIoHandle) handle).fd().isOpen());
                     }
                     return registration.cancel();
