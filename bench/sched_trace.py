@@ -64,6 +64,7 @@ def tally(lines, proxy_pids, proxy_tids=()):
     t = {g: {'waits': 0, 'empty': 0, 'events': 0, 'sleeps': 0, 'preempted': {}} for g in GROUPS}
     t['requests'] = 0
     t['woke'] = {}
+    t['woken_by'] = {}   # wake-ups of the proxy's threads, by the waker's group (the proxy's own: a hand-off)
     for line in lines:
         m = LINE.match(line)
         if not m:
@@ -93,11 +94,15 @@ def tally(lines, proxy_pids, proxy_tids=()):
                 t[prev]['preempted'][by] = t[prev]['preempted'].get(by, 0) + 1
             else:
                 t[prev]['sleeps'] += 1
-        elif ev == 'sched:sched_wakeup' and g == 'proxy':
+        elif ev == 'sched:sched_wakeup':
             w = WAKEUP.search(trace)
-            if w:
-                wakee = group(w['c'], int(w['p']))
+            if not w:
+                continue
+            wakee = group(w['c'], int(w['p']))
+            if g == 'proxy':
                 t['woke'][wakee] = t['woke'].get(wakee, 0) + 1
+            if wakee == 'proxy':
+                t['woken_by'][g] = t['woken_by'].get(g, 0) + 1
     return t
 
 
@@ -117,6 +122,8 @@ def report(t):
              + (f' (by {by})' if by else ''))
         if g == 'proxy':
             s += ('; woke nginx ' + f'{t["woke"].get("nginx", 0) / n:.3f}, wrk {t["woke"].get("wrk", 0) / n:.3f}')
+            s += '; woken by ' + (', '.join(f'{k} {v / n:.3f}' for k, v in sorted(
+                t['woken_by'].items(), key=lambda kv: -kv[1])) or 'none')
         out.append(s)
     return out
 

@@ -47,7 +47,7 @@ class SchedTraceTest(unittest.TestCase):
     def test_the_report_is_per_request(self):
         lines = sched_trace.report(sched_trace.tally(TRACE.splitlines(), proxy_pids={500}))
         self.assertEqual(lines[0], 'proxy: 1.000 waits (8.00 events each, 0.000 empty), 1.000 sleeps, '
-                                   '0.500 preempted (by nginx 0.500); woke nginx 0.500, wrk 0.500')
+                                   '0.500 preempted (by nginx 0.500); woke nginx 0.500, wrk 0.500; woken by proxy 0.500')
         self.assertEqual(lines[1], 'nginx: 1.000 waits (2.00 events each, 0.500 empty), 0.500 sleeps, 0.000 preempted')
         self.assertEqual(sched_trace.report(sched_trace.tally([], proxy_pids={1})), ['no requests traced (nginx read none)'])
 
@@ -55,6 +55,7 @@ class SchedTraceTest(unittest.TestCase):
         line = '           nginx   600/600   sched:sched_wakeup: comm=svcproxy-io-1-1 pid=501 prio=120 target_cpu=0'
         t = sched_trace.tally([line], proxy_pids={500}, proxy_tids={501})
         self.assertEqual(t['woke'], {})  # only the proxy's wake-ups are counted
+        self.assertEqual(t['woken_by'], {'nginx': 1})  # who woke the proxy's threads, by group
         switch = ('           nginx   600/600   sched:sched_switch: prev_comm=nginx prev_pid=600 prev_prio=120 '
                   'prev_state=R+ ==> next_comm=svcproxy-io-1-1 next_pid=501 next_prio=120')
         t = sched_trace.tally([switch], proxy_pids={500}, proxy_tids={501})

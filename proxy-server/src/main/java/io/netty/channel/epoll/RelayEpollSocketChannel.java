@@ -29,6 +29,9 @@ import java.util.concurrent.Executor;
  *       {@code NotYetConnectedException} with its stack trace on every such connection); and EPOLLIN leaves the
  *       interest set with EPOLLRDHUP in that same turn (one {@code epoll_ctl}), not on an event of its own
  *       later;</li>
+ *   <li>a connect that completed within its system call (on loopback, or to a pod on this node) is complete at
+ *       once: Netty waits for EPOLLOUT, then reads SO_ERROR and the peer's address; here one {@code getpeername}
+ *       right after {@code connect} tells (it fails until the handshake is done);</li>
  *   <li>no {@code epoll_ctl(EPOLL_CTL_DEL)} per close: the fd is closed first, and the kernel drops a closed fd
  *       from the epoll set itself; Netty's deregistration, on the same event loop right after, sees the fd closed
  *       and skips the call (as it does for a lingering close, which closes before it deregisters).</li>
@@ -141,8 +144,10 @@ public final class RelayEpollSocketChannel extends AbstractEpollStreamChannel im
 
     /**
      * Netty's connect without its {@code getsockname} for the local address afterwards (read on first use instead,
-     * {@link #localAddress0}); a bind to a local address first, or an address that is not an IP one, takes Netty's
-     * own path.
+     * {@link #localAddress0}), and complete at once when the handshake finished within the {@code connect} call (one
+     * {@code getpeername} instead of an EPOLLOUT event, {@code getsockopt(SO_ERROR)}, {@code getpeername}, the
+     * connect timeout's timer and an {@code epoll_ctl}); a bind to a local address first, or an address that is not
+     * an IP one, takes Netty's own path.
      */
     @Override
     protected boolean doConnect(SocketAddress remoteAddress, SocketAddress localAddress) throws Exception {
@@ -155,6 +160,14 @@ public final class RelayEpollSocketChannel extends AbstractEpollStreamChannel im
             throw new java.nio.channels.AlreadyConnectedException();
         }
         boolean connected = doConnect0(to);
+        if (!connected && socket.remoteAddress() != null) {
+            // EINPROGRESS, yet the socket has a peer: the handshake completed within the call (loopback, a veth
+            // to a pod on this node: the SYN and SYN-ACK are processed before connect returns), so it is connected
+            // now; Netty would wait for EPOLLOUT, then ask SO_ERROR and getpeername. In SYN_SENT getpeername fails
+            // (ENOTCONN), and a refused connect is in CLOSE: those wait for EPOLLOUT (or EPOLLERR) as in Netty.
+            clearFlag(Native.EPOLLOUT);
+            connected = true;
+        }
         if (connected) {
             remote = to;
         }

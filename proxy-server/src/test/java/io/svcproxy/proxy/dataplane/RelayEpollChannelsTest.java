@@ -7,6 +7,7 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -24,6 +25,7 @@ import io.netty.channel.epoll.EpollIoHandle;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollIoOps;
 import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.epoll.RelayEpollServerSocketChannel;
 import io.netty.channel.epoll.RelayEpollSocketChannel;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
@@ -32,7 +34,9 @@ import io.netty.channel.socket.ServerSocketChannelConfig;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.util.Version;
 import java.io.InputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
@@ -64,7 +68,7 @@ class RelayEpollChannelsTest {
 
     /** Per cancelled registration: was its fd still open when the registration was cancelled? */
     private final List<Boolean> openAtCancel = new CopyOnWriteArrayList<>();
-    /** The interest sets submitted to the kernel for accepted sockets, in order. */
+    /** The interest sets submitted to the kernel for sockets other than listeners (accepted, connecting), in order. */
     private final List<EpollIoOps> childSubmits = new CopyOnWriteArrayList<>();
     private EventLoopGroup group;
 
@@ -239,6 +243,113 @@ class RelayEpollChannelsTest {
         }
     }
 
+    @ParameterizedTest
+    @ValueSource(classes = {RelayEpollSocketChannel.class, EpollSocketChannel.class})
+    void aConnectTheKernelCompletedWithinItsCallIsDoneAtOnceWithoutEpolloutNettysWaitsForTheEvent(
+            Class<? extends SocketChannel> type) throws Exception {
+        try (ServerSocket listener = new ServerSocket(0, 50, InetAddress.getByName(HOST))) {
+            InetSocketAddress to = new InetSocketAddress(HOST, listener.getLocalPort());
+            SocketChannel out = registeredConnecting(type);
+            try {
+                // on loopback the SYN and SYN-ACK are processed before connect() returns EINPROGRESS
+                ConnectCall call = connectOnTheLoop(out, to);
+                assertThat(call.future().sync().isSuccess()).isTrue();
+                listener.accept().close();
+                assertThat(out.remoteAddress()).isEqualTo(to);
+                awaitSubmitted(ops -> ops.contains(EpollIoOps.EPOLLIN)); // active, reading: the connect's sets are in
+                if (type == RelayEpollSocketChannel.class) {
+                    assertThat(call.doneInTheCall()).isTrue();
+                    assertThat(childSubmits).noneMatch(ops -> ops.contains(EpollIoOps.EPOLLOUT));
+                } else { // the contrast: Netty's waits for EPOLLOUT, then asks SO_ERROR and getpeername
+                    assertThat(call.doneInTheCall()).isFalse();
+                    assertThat(childSubmits).anyMatch(ops -> ops.contains(EpollIoOps.EPOLLOUT));
+                }
+                awaitEpolloutOut();
+            } finally {
+                out.close().sync();
+            }
+        }
+    }
+
+    @Test
+    void aConnectWhoseSynTheListenerDroppedWaitsForEpolloutAndCompletesOnTheRetransmission() throws Exception {
+        // backlog 1 and two connections waiting in it: the kernel drops the next SYN, connect() leaves the socket
+        // in SYN_SENT, so getpeername fails and the channel waits for EPOLLOUT as Netty's does
+        try (ServerSocket full = new ServerSocket(0, 1, InetAddress.getByName(HOST));
+             Socket filler1 = new Socket(HOST, full.getLocalPort());
+             Socket filler2 = new Socket(HOST, full.getLocalPort())) {
+            SocketChannel out = registeredConnecting(RelayEpollSocketChannel.class);
+            try {
+                ConnectCall call = connectOnTheLoop(out, (InetSocketAddress) full.getLocalSocketAddress());
+                assertThat(call.doneInTheCall()).isFalse();
+                awaitSubmitted(ops -> ops.contains(EpollIoOps.EPOLLOUT));
+                full.accept().close();
+                full.accept().close(); // the queue drains: the retransmitted SYN gets in
+                assertThat(call.future().await(10, TimeUnit.SECONDS)).isTrue();
+                assertThat(call.future().isSuccess()).isTrue();
+                full.accept().close();
+                assertThat(out.remoteAddress()).isEqualTo(full.getLocalSocketAddress());
+                awaitEpolloutOut(); // once connected
+            } finally {
+                out.close().sync();
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(classes = {RelayEpollSocketChannel.class, EpollSocketChannel.class})
+    void aRefusedConnectFailsAsWithNettysChannel(Class<? extends SocketChannel> type) throws Exception {
+        int closedPort;
+        try (ServerSocket gone = new ServerSocket(0, 1, InetAddress.getByName(HOST))) {
+            closedPort = gone.getLocalPort();
+        }
+        SocketChannel out = registeredConnecting(type);
+        try {
+            ConnectCall call = connectOnTheLoop(out, new InetSocketAddress(HOST, closedPort));
+            assertThat(call.future().await(10, TimeUnit.SECONDS)).isTrue();
+            assertThat(call.future().cause()).isInstanceOf(java.net.ConnectException.class)
+                    .hasMessageContaining("refused");
+            assertThat(out.isActive()).isFalse();
+        } finally {
+            out.close().sync();
+        }
+    }
+
+    /**
+     * Waits until an interest set that {@code matches} was submitted: the event loop submits a turn's changes to the
+     * kernel just before it next waits (EpollHalfCloseFix), so after the turn that made them.
+     */
+    private void awaitSubmitted(java.util.function.Predicate<EpollIoOps> matches) {
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5))
+                .until(() -> childSubmits.stream().anyMatch(matches));
+    }
+
+    /** Waits until the last interest set submitted has no EPOLLOUT (the connect is done, nothing left to write). */
+    private void awaitEpolloutOut() {
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(() -> !childSubmits.isEmpty()
+                && !childSubmits.get(childSubmits.size() - 1).contains(EpollIoOps.EPOLLOUT));
+    }
+
+    /** A connecting channel of {@code type}, registered on the recording event loop. */
+    private SocketChannel registeredConnecting(Class<? extends SocketChannel> type) throws Exception {
+        SocketChannel out = type.getConstructor().newInstance();
+        out.pipeline().addLast(new ChannelInboundHandlerAdapter());
+        recordingGroup().register(out).sync(); // no interest set yet: its EPOLL_CTL_ADD comes with the connect's
+        childSubmits.clear();
+        return out;
+    }
+
+    /** The connect's future, and whether it was done when {@code connect} returned (called on the event loop). */
+    private record ConnectCall(ChannelFuture future, boolean doneInTheCall) {
+    }
+
+    private static ConnectCall connectOnTheLoop(Channel out, InetSocketAddress to) throws Exception {
+        return out.eventLoop().submit(() -> {
+            ChannelFuture f = out.connect(to);
+            return new ConnectCall(f, f.isDone());
+        }).get(10, TimeUnit.SECONDS);
+    }
+
     @Test
     void withoutHalfClosureThePeersFinClosesTheChannel() throws Exception {
         BlockingQueue<Channel> accepted = new LinkedBlockingQueue<>();
@@ -321,11 +432,7 @@ class RelayEpollChannelsTest {
     private Channel listenOn(InetSocketAddress address, Class<? extends ServerChannel> type,
                              java.util.function.Consumer<Channel> child, boolean halfClosure)
             throws InterruptedException {
-        if (group == null) {
-            group = new MultiThreadIoEventLoopGroup(1, new EpollHalfCloseFix(executor -> new CancelRecording(
-                    EpollIoHandler.newFactory().newHandler(executor), openAtCancel, childSubmits)));
-        }
-        return new ServerBootstrap().group(group).channel(type)
+        return new ServerBootstrap().group(recordingGroup()).channel(type)
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, halfClosure)
                 .childHandler(new ChannelInboundHandlerAdapter() {
                     @Override
@@ -335,6 +442,15 @@ class RelayEpollChannelsTest {
                     }
                 })
                 .bind(address).sync().channel();
+    }
+
+    /** One event loop, its registrations recorded ({@link CancelRecording}), made on first use. */
+    private EventLoopGroup recordingGroup() {
+        if (group == null) {
+            group = new MultiThreadIoEventLoopGroup(1, new EpollHalfCloseFix(executor -> new CancelRecording(
+                    EpollIoHandler.newFactory().newHandler(executor), openAtCancel, childSubmits)));
+        }
+        return group;
     }
 
     private static int port(Channel server) {
