@@ -458,8 +458,9 @@ class RelayEpollChannelsTest {
     }
 
     /**
-     * Netty's epoll handler, recording for each accepted socket's registration whether its fd was open at cancel, and
-     * the interest sets submitted to the kernel for accepted sockets (after EpollHalfCloseFix merged a turn's).
+     * Netty's epoll handler, recording for each socket's registration (accepted or connecting; not a listener's)
+     * whether its fd was open at cancel, and the interest sets submitted to the kernel for those sockets (after
+     * EpollHalfCloseFix merged a turn's).
      */
     private record CancelRecording(IoHandler delegate, List<Boolean> openAtCancel, List<EpollIoOps> childSubmits)
             implements IoHandler {
@@ -486,7 +487,7 @@ class RelayEpollChannelsTest {
         @Override
         public IoRegistration register(IoHandle handle) throws Exception {
             IoRegistration registration = delegate.register(handle);
-            boolean accepted = !handle.getClass().getName().contains("ServerSocketUnsafe"); // not the listener's
+            boolean socket = !handle.getClass().getName().contains("ServerSocketUnsafe"); // not a listener's
             return new IoRegistration() {
                 @Override
                 public <T> T attachment() {
@@ -495,7 +496,7 @@ class RelayEpollChannelsTest {
 
                 @Override
                 public long submit(IoOps ops) {
-                    if (accepted) {
+                    if (socket) {
                         childSubmits.add((EpollIoOps) ops);
                     }
                     return registration.submit(ops);
@@ -509,7 +510,7 @@ class RelayEpollChannelsTest {
                 @Override
                 public boolean cancel() {
                     // the first cancel (Netty cancels again when the closed channel is deregistered)
-                    if (registration.isValid() && accepted) {
+                    if (registration.isValid() && socket) {
                         openAtCancel.add(((EpollIoHandle) handle).fd().isOpen());
                     }
                     return registration.cancel();
