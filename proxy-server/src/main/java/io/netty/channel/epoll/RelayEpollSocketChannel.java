@@ -1,11 +1,13 @@
 package io.netty.channel.epoll;
 
+import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.ServerSocketChannel;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.SocketProtocolFamily;
 import io.netty.channel.unix.RelaySocketStates;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.util.concurrent.Executor;
@@ -172,6 +174,19 @@ public final class RelayEpollSocketChannel extends AbstractEpollStreamChannel im
             remote = to;
         }
         return connected;
+    }
+
+    /**
+     * Holds back the bytes written but not yet sent until the FIN that follows them (TCP_CORK), so that the last of
+     * them and the FIN leave in one segment; does nothing when nothing waits to be sent. For a caller that shuts the
+     * output down (or closes) as soon as those bytes are flushed: the cork is never taken out, the FIN pushes what
+     * it holds (full segments go out meanwhile, and Linux sends a corked remainder after 200 ms in any case).
+     */
+    public void corkUntilFin() throws IOException {
+        ChannelOutboundBuffer out = unsafe().outboundBuffer();
+        if (out != null && out.totalPendingWriteBytes() > 0) {
+            socket.setTcpCork(true);
+        }
     }
 
     @Override

@@ -9,6 +9,7 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.RecvByteBufAllocator;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.epoll.AbstractEpollStreamChannel;
+import io.netty.channel.epoll.RelayEpollSocketChannel;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.channel.unix.Socket;
 import io.netty.channel.unix.UnixChannel;
@@ -338,6 +339,17 @@ final class Relay {
         private void passFin() {
             if (!to.isActive()) {
                 return; // closed, or closing: closed() or failed() takes care of the other channel
+            }
+            if (to instanceof RelayEpollSocketChannel epoll) {
+                // bytes read in this turn and not yet sent (an endpoint's answer that came with its FIN) leave with
+                // the FIN in one segment, not as a segment and a FIN of its own: a packet and the peer's ACK of it
+                // less per connection of a protocol that closes after its answer
+                try {
+                    epoll.corkUntilFin();
+                } catch (IOException e) {
+                    failed(to, e);
+                    return;
+                }
             }
             to.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFutureListener) flushed -> {
                 if (!flushed.isSuccess()) {
