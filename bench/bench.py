@@ -413,6 +413,17 @@ def tool_targets(only, jar, variants=(), transports=()):
     return opts, targets
 
 
+def tool_setup(a, transports=()):
+    """What a tool that starts the bench's proxies itself (tcp_syscalls.py, sched_trace.py, tcp_packets.py) needs from
+    its parsed `add_tool_args` arguments: its output folder (made, with its run/ folder for the processes' files),
+    that run/ folder, `start_proxy`'s options, the targets (`tool_targets`) and the rows."""
+    out = os.path.abspath(a.out)
+    rundir = os.path.join(out, 'run')
+    os.makedirs(rundir, exist_ok=True)
+    opts, targets = tool_targets(a.only, a.jar, a.variant, transports)
+    return out, rundir, opts, targets, [r for r in a.rows.split(',') if r]
+
+
 def tool_runs(rundir, rows, targets, opts):
     """For a tool that starts the bench's proxies itself (tcp_syscalls.py, sched_trace.py): starts the HTTP backends,
     then, for each row and each target, the proxy, and yields (procs, row, target, the proxy's process, its address);

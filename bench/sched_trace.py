@@ -162,12 +162,9 @@ def main():
     ap.add_argument('--warmup', type=int, default=15)
     ap.add_argument('--jit-settle', type=bench.settle_seconds, default=30)
     a = ap.parse_args()
-    out = os.path.abspath(a.out)
-    rundir = os.path.join(out, 'run')
-    os.makedirs(rundir, exist_ok=True)
-    opts, targets = bench.tool_targets(a.only, a.jar, a.variant)
+    out, rundir, opts, targets, rows = bench.tool_setup(a)
     lines, results = [], {}
-    for procs, row, target, p, host in bench.tool_runs(rundir, [r for r in a.rows.split(',') if r], targets, opts):
+    for procs, row, target, p, host in bench.tool_runs(rundir, rows, targets, opts):
         bench.warm_up(lambda s: bench.run_load('http', row, host, s, procs), p.pid, a.warmup, a.jit_settle)
         pids = bench.group_pids(p.pid)
         tids = thread_ids(pids)

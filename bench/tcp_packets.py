@@ -25,8 +25,8 @@ KINDS = ['SYN', 'data', 'FIN+data', 'FIN', 'RST', 'ack']
 
 
 def classify(line, proxy_net='127.0.10.'):
-    """One line of `tcpdump -n -tt -r` as (leg, direction, kind), or None for a line that is not an IPv4 TCP
-    segment. The client leg is the one with the proxy's service address (127.0.10.x) at one end."""
+    """One line of `tcpdump -n -tt -r` as (leg, direction, kind, tcpdump's flags), or None for a line that is not an
+    IPv4 TCP segment. The client leg is the one with the proxy's service address (127.0.10.x) at one end."""
     if ' IP ' not in line or 'Flags [' not in line:
         return None
     ends = line.split(' IP ', 1)[1].split(':', 1)[0].split(' > ')
@@ -91,12 +91,9 @@ def main():
     ap.add_argument('--seconds', type=int, default=1)
     ap.add_argument('--warmup', type=int, default=20)
     a = ap.parse_args()
-    out = os.path.abspath(a.out)
-    rundir = os.path.join(out, 'run')
-    os.makedirs(rundir, exist_ok=True)
-    opts, targets = bench.tool_targets(a.only, a.jar, a.variant)
+    out, rundir, opts, targets, rows = bench.tool_setup(a)
     lines = []
-    for procs, row, target, p, host in bench.tool_runs(rundir, [r for r in a.rows.split(',') if r], targets, opts):
+    for procs, row, target, p, host in bench.tool_runs(rundir, rows, targets, opts):
         bench.run_load('http', row, host, a.warmup, procs)
         pcap = os.path.join(out, f'{row}-{target}.pcap')
         with open(pcap + '.log', 'w') as err:
@@ -113,11 +110,12 @@ def main():
         text = subprocess.run(['tcpdump', '-n', '-tt', '-r', pcap], capture_output=True, text=True,
                               check=True).stdout.splitlines()
         counts, connections = tally(text)
-        lines += report(target, row, counts, connections, r.get('requests', 0))
+        capture = report(target, row, counts, connections, r.get('requests', 0))
         if dropped and not dropped[0].startswith('0 '):
-            lines.append(f'  tcpdump: {dropped[0]} (the counts are short of those)')
-        for x in lines[-7:]:
+            capture.append(f'  tcpdump: {dropped[0]} (the counts are short of those)')
+        for x in capture:
             bench.log(x)
+        lines += capture
     bench.write_summary(out, lines)
     return 0
 

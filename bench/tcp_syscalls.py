@@ -32,12 +32,9 @@ def main():
     ap.add_argument('--seconds', type=int, default=3)
     ap.add_argument('--warmup', type=int, default=6)
     a = ap.parse_args()
-    out = os.path.abspath(a.out)
-    rundir = os.path.join(out, 'run')
-    os.makedirs(rundir, exist_ok=True)
-    opts, targets = bench.tool_targets(a.only, a.jar, a.variant, a.transport)
+    out, rundir, opts, targets, rows = bench.tool_setup(a, a.transport)
     lines = []
-    for procs, row, target, p, host in bench.tool_runs(rundir, [r for r in a.rows.split(',') if r], targets, opts):
+    for procs, row, target, p, host in bench.tool_runs(rundir, rows, targets, opts):
         bench.run_load('http', row, host, a.warmup, procs)
         trace = os.path.join(out, f'{row}-{target}.strace')
         argv = ['strace', '-f', '-c', '-o', trace]
