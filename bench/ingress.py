@@ -63,8 +63,9 @@ def start_backends(procs, rundir):
     return p
 
 
-def start_proxy(procs, target, rundir, jar, java_opts):
-    ip = TARGETS['svcproxy' if is_svcproxy(target) else target]
+def start_proxy(procs, target, rundir, jar, java_opts, ip=None):
+    """Starts one proxy on its address (ip: another address for an svcproxy target, e.g. several side by side)."""
+    ip = ip or TARGETS['svcproxy' if is_svcproxy(target) else target]
     if target == 'nginx':
         cfg = os.path.join(rundir, 'nginx-ingress.conf')
         with open(cfg, 'w') as f:
@@ -130,14 +131,17 @@ backend endpoints
 {''.join(f'    server e{i + 1} {e}:{BACKEND_PORT}' + chr(10) for i, e in enumerate(ENDPOINTS))}""")
         p = procs.start('haproxy-ingress', ['haproxy', '-db', '-f', cfg])
     else:
-        cfg = os.path.join(rundir, 'svcproxy-ingress.yaml')
+        cfg = os.path.join(rundir, f'{target}-ingress.yaml')   # its own: a running proxy watches its file
+        # the Service's own ClusterIP (bound as well): ten above a side-by-side proxy's address
+        head, last = ip.rsplit('.', 1)
+        cluster_ip = '127.0.10.163' if ip == TARGETS['svcproxy'] else f'{head}.{int(last) + 10}'
         with open(cfg, 'w') as f:
             f.write(f"""proxy:
   admin: off
   ingress: {{http: "{ip}:{PORT}"}}
 services:
   - name: web
-    clusterIP: 127.0.10.163
+    clusterIP: {cluster_ip}
     scheduler: rr
     ports: [{{port: {BACKEND_PORT}}}]
     endpoints: [{', '.join('{ip: ' + e + ', port: ' + str(BACKEND_PORT) + '}' for e in ENDPOINTS)}]
@@ -158,8 +162,8 @@ def is_svcproxy(target):
     return target == 'svcproxy' or target.startswith('svcproxy-')
 
 
-def run_load(procs, row, target, seconds):
-    ip = TARGETS['svcproxy' if is_svcproxy(target) else target]
+def run_load(procs, row, target, seconds, ip=None):
+    ip = ip or TARGETS['svcproxy' if is_svcproxy(target) else target]
     if row in ('http', 'close'):
         argv = ['wrk', '-t2', '-c64', f'-d{seconds}s', '--latency', '-H', f'Host: {HOST}']
         if row == 'close':

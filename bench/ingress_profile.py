@@ -6,9 +6,11 @@ with h2load). Per row and target: start the proxy, load it unmeasured for --warm
   - `profile` (svcproxy targets): async-profiler 4.1 attached by `jcmd JVMTI.agent_load` (itimer sampling of CPU
     time, as bench/profile.sh), collapsed stacks drawn by bench/flamegraph.py as OUT/flame-ingress-ROW-TARGET.png;
   - `strace`: `strace -f -c -p` on every thread of the proxy, and the system calls per request (the load's request
-    count over the same window); strace slows the proxy down, so only the counts per request mean anything.
+    count over the same window); strace slows the proxy down, so only the counts per request mean anything;
+  - `packets`: `tcpdump -i lo` (headers only) over --seconds of the load, and the TCP segments per request by leg,
+    direction and kind, counted by bench/tcp_packets.py's `tally` (client leg: the proxy's 127.0.10.x address).
 
-    bench/ingress_profile.py profile|strace [--rows http,close,h2] [--only svcproxy,haproxy] [--jar PATH]
+    bench/ingress_profile.py profile|strace|packets [--rows http,close,h2] [--only svcproxy,haproxy] [--jar PATH]
                                             [--variant NAME=JAR ...] [--seconds 6] [--warmup 8]
                                             [--event cpu|alloc] [--out DIR]
 `--event alloc` samples allocations instead (async-profiler's TLAB events every ~64 KiB, collapsed by bytes).
@@ -23,6 +25,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402
 import ingress  # noqa: E402
+import tcp_packets  # noqa: E402
 
 AP_VERSION = '4.1'
 
@@ -65,9 +68,34 @@ def strace_summary(path):
     return calls
 
 
+def capture_packets(procs, row, target, opts):
+    """tcpdump on loopback over one measured load of the row; the segments per request, as tcp_packets.py counts."""
+    pcap = os.path.join(opts.out, f'{row}-{target}.pcap')
+    with open(pcap + '.log', 'w') as err:
+        td = subprocess.Popen(['tcpdump', '-i', 'lo', '-n', '-s', '96', '-B', '262144', '-w', pcap, 'tcp'],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+        time.sleep(1.0)
+        r = ingress.run_load(procs, row, target, opts.seconds)
+        time.sleep(0.3)
+        td.send_signal(2)
+        td.wait(timeout=30)
+    with open(pcap + '.log') as f:
+        dropped = [x.strip() for x in f if 'dropped by kernel' in x]
+    text = subprocess.run(['tcpdump', '-n', '-tt', '-r', pcap], capture_output=True, text=True,
+                          check=True).stdout.splitlines()
+    os.remove(pcap)
+    counts, connections = tcp_packets.tally(text)
+    lines = tcp_packets.report(target, row, counts, connections, requests_of(row, r))
+    if dropped and not dropped[0].startswith('0 '):
+        lines.append(f'  tcpdump: {dropped[0]} (the counts are short of those)')
+    for x in lines:
+        bench.log(x)
+    return lines
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('mode', choices=['profile', 'strace'])
+    ap.add_argument('mode', choices=['profile', 'strace', 'packets'])
     ap.add_argument('--rows', default='http,close,h2')
     ap.add_argument('--only', default='svcproxy,haproxy')
     ap.add_argument('--jar', default=os.path.join(bench.ROOT, 'proxy-server', 'target', 'svcproxy.jar'))
@@ -121,6 +149,8 @@ def main():
                                                    f'launcher defaults, {opts.seconds} s after {opts.warmup} s '
                                                    f'warm-up)'], check=True)
                         summary.append(f'{tag}: {r.get("rps", 0):,.0f} req/s while profiled -> {png}')
+                    elif opts.mode == 'packets':
+                        summary += capture_packets(procs, row, target, opts)
                     else:
                         trace = os.path.join(opts.out, f'{tag}.strace')
                         pids = bench.group_pids(p.pid)
@@ -139,7 +169,8 @@ def main():
                         top = sorted(calls.items(), key=lambda kv: -kv[1])[:10]
                         summary.append(f'{tag}: {n} requests, {total / max(n, 1):.2f} syscalls/request: '
                                        + ', '.join(f'{k} {v / max(n, 1):.2f}' for k, v in top))
-                    bench.log(summary[-1])
+                    if opts.mode != 'packets':
+                        bench.log(summary[-1])
                 finally:
                     procs.stop(p)
     finally:

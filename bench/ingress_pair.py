@@ -1,0 +1,178 @@
+#!/usr/bin/python3
+"""A paired A/B of two svcproxy builds on the Ingress rows (bench/ingress.py's setup), for changes worth a few
+percent: bench/connlog.py's design for the L7 rows.
+
+Three svcproxy processes run side by side for the whole run, each on an address of its own: "a" and "a2" with build
+A (--jar), "b" with build B (--jar-b). Each first gets an unmeasured warm-up of every row (--warmup, 30 s by
+default: the Ingress's HTTP/2 path keeps the JIT's C2 compiler busy for about 25 s), so start-up and the JIT's
+compilations are not in the comparison. Then per row ROUNDS rounds, each measuring the three in turn (a short
+settle run, then SECONDS measured, with bench/ingress.py's loads: wrk keep-alive `http`, `close`, h2load `h2`), the
+order cycling through the six permutations, so each round's three figures come from the same minute.
+
+Per round: `b ÷ a` = b over the geometric mean of a and a2, and `a2 ÷ a`, the same build against itself (what the
+design cannot tell apart from noise). Over the rounds: median and geometric mean with its 95% interval (bench/
+connlog.py's `interval`) of requests per second, proxy CPU per 10k requests (utime+stime of the process group, JIT
+and GC included) and event-loop CPU per 10k (the svcproxy-io-* threads). Run it under the bench lock:
+
+    flock /work/bench.lock python3 bench/ingress_pair.py --jar A.jar --jar-b B.jar [--rows h2] [--rounds 15]
+                                                         [--seconds 5] [--warmup 30] [--out DIR]
+"""
+import argparse
+import json
+import math
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from itertools import permutations
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench  # noqa: E402
+import connlog  # noqa: E402  interval() and fmt()
+import ingress  # noqa: E402
+
+TARGETS = ['a', 'a2', 'b']
+IPS = {'a': '127.0.10.170', 'a2': '127.0.10.171', 'b': '127.0.10.172'}   # ClusterIPs ten above (ingress.py)
+ORDERS = list(permutations(TARGETS))
+FIGURES = [('rps', 'req/s'), ('cpu_per_10k', 'proxy CPU per 10k, s'), ('loop_cpu_per_10k', 'event-loop CPU per 10k, s')]
+
+
+def measure(procs, pgid, row, ip, opts):
+    """One measured load of the row against one of the running proxies, after a short settle run."""
+    if opts.settle > 0:
+        ingress.run_load(procs, row, 'svcproxy', opts.settle, ip=ip)
+    cpu0, loop0 = bench.group_cpu_ticks(pgid), bench.group_loop_cpu_ticks(pgid)
+    w = bench.CpuWindow([pgid] + opts.backend_pids)
+    r = ingress.run_load(procs, row, 'svcproxy', opts.seconds, ip=ip)
+    r['others_pct_core'] = w.end()['other_pct_core']
+    cpu = (bench.group_cpu_ticks(pgid) - cpu0) / bench.CLK
+    loop = (bench.group_loop_cpu_ticks(pgid) - loop0) / bench.CLK
+    if r.get('requests'):
+        r['cpu_per_10k'] = cpu / (r['requests'] / 1e4)
+        r['loop_cpu_per_10k'] = loop / (r['requests'] / 1e4)
+    return r
+
+
+def usable(rnd):
+    return all(rnd[t].get('rps') and rnd[t].get('cpu_per_10k') and not rnd[t].get('error') for t in TARGETS)
+
+
+def summarize(rounds, rows):
+    """Per row and figure: b ÷ a (b over the geometric mean of a and a2) and a2 ÷ a, over the usable rounds."""
+    out = {}
+    for row in rows:
+        mine = [r for r in rounds if r['row'] == row and usable(r)]
+        if not mine:
+            continue
+        s = {'rounds': len(mine), 'others_max': max(r['others_max'] for r in mine)}
+        for field, _ in FIGURES:
+            s[field] = {'b_a': connlog.interval([r['b'][field] / math.sqrt(r['a'][field] * r['a2'][field])
+                                                 for r in mine]),
+                        'a2_a': connlog.interval([r['a2'][field] / r['a'][field] for r in mine]),
+                        'median': {t: statistics.median(r[t][field] for r in mine) for t in TARGETS}}
+        out[row] = s
+    return out
+
+
+def report(meta, summary):
+    L = [f"# Build B against build A on the Ingress rows: paired A/B ({meta['started']})", '',
+         f"{meta['rounds']} rounds per row, {meta['seconds']} s measured after a {meta['settle']} s settle run, "
+         f"three processes kept running (a and a2: build A sha256 {meta['jar_sha256'][:12]}; b: build B sha256 "
+         f"{meta['jar_b_sha256'][:12]}), {meta['warmup']} s warm-up each, order cycling through the six "
+         "permutations. CPU rows: > 1 means more CPU with B.", '',
+         '| row | figure | a | a2 | b | b ÷ a: median, geo. mean [95% CI] | a2 ÷ a: median, geo. mean [95% CI] |',
+         '| --- | --- | ---: | ---: | ---: | --- | --- |']
+    for row, s in summary.items():
+        for field, label in FIGURES:
+            f = s[field]
+            cells = ' | '.join((f'{f["median"][t]:,.0f}' if field == 'rps' else f'{f["median"][t]:.3f}')
+                               for t in TARGETS)
+            L.append(f"| {row} | {label} | {cells} | {connlog.fmt(f['b_a'])} | {connlog.fmt(f['a2_a'])} |")
+    L.append('')
+    for row, s in summary.items():
+        L.append(f"- {row}: {s['rounds']} usable rounds; others' CPU at most {s['others_max']:.0f}% of a core")
+    return '\n'.join(L) + '\n'
+
+
+def sha256(path):
+    import hashlib
+    with open(path, 'rb') as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('--jar', default=os.path.join(bench.ROOT, 'proxy-server/target/svcproxy.jar'))
+    ap.add_argument('--jar-b', required=True, metavar='JAR')
+    ap.add_argument('--rows', default='h2')
+    ap.add_argument('--rounds', type=int, default=15)
+    ap.add_argument('--seconds', type=int, default=5)
+    ap.add_argument('--settle', type=int, default=1)
+    ap.add_argument('--warmup', type=int, default=30)
+    ap.add_argument('--out')
+    opts = ap.parse_args()
+    rows = [r for r in opts.rows.split(',') if r]
+    for r in rows:
+        if r not in ingress.ROWS:
+            ap.error(f'--rows: {r!r} (expected: {", ".join(ingress.ROWS)})')
+    out = os.path.abspath(opts.out or os.path.join(bench.HERE, 'results',
+                                                    'ingress-pair-' + time.strftime('%Y%m%d-%H%M%S')))
+    rundir = os.path.join(out, 'run')
+    os.makedirs(rundir, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix='svcproxy-ingress-pair-')
+    jars = {}
+    for t, src in (('a', opts.jar), ('b', opts.jar_b)):   # copies: a rebuild meanwhile changes nothing measured;
+        os.makedirs(os.path.join(tmp, t))                    # a folder each: each its own class-data archive
+        jars[t] = os.path.join(tmp, t, 'svcproxy.jar')
+        shutil.copy(src, jars[t])
+    jars['a2'] = jars['a']
+    meta = {'started': time.strftime('%Y-%m-%d %H:%M'), 'rounds': opts.rounds, 'seconds': opts.seconds,
+            'settle': opts.settle, 'warmup': opts.warmup, 'rows': rows, 'jar_sha256': sha256(jars['a']),
+            'jar_b_sha256': sha256(jars['b'])}
+    data = {'meta': meta, 'rounds': []}
+    java_opts = os.environ.get('SVCPROXY_JAVA_OPTS')
+    procs = bench.Procs(rundir)
+    try:
+        opts.backend_pids = [ingress.start_backends(procs, rundir).pid]
+        for t in ('a', 'b'):   # a first start of each jar writes the launcher's class-data archive
+            procs.stop(ingress.start_proxy(procs, 'svcproxy-' + t, rundir, jars[t], java_opts, ip=IPS[t]))
+        running = {t: ingress.start_proxy(procs, 'svcproxy-' + t, rundir, jars[t], java_opts, ip=IPS[t])
+                   for t in TARGETS}
+        for row in rows:
+            for t in TARGETS:
+                ingress.run_load(procs, row, 'svcproxy', opts.warmup, ip=IPS[t])
+        for row in rows:
+            for i in range(opts.rounds):
+                order = ORDERS[i % len(ORDERS)]
+                rnd = {'row': row, 'round': i, 'order': list(order)}
+                for t in order:
+                    rnd[t] = measure(procs, running[t].pid, row, IPS[t], opts)
+                    if running[t].poll() is not None:
+                        rnd[t]['error'] = f'{t} exited with {running[t].returncode}'
+                rnd['others_max'] = max(rnd[t].get('others_pct_core', 0) for t in TARGETS)
+                data['rounds'].append(rnd)
+                bench.log(f"ingress pair {row} round {i + 1}/{opts.rounds}: " + ', '.join(
+                    f"{t} {rnd[t].get('rps', 0):,.0f} req/s {rnd[t].get('cpu_per_10k', 0):.3f} s/10k" for t in order)
+                    + f"; others max {rnd['others_max']:.0f}% of a core")
+                with open(os.path.join(out, 'ingress-pair-results.json'), 'w') as f:
+                    json.dump(data, f, indent=1)
+    except KeyboardInterrupt:
+        bench.log('ingress pair: interrupted; partial results are kept')
+    finally:
+        procs.stop_all()
+        shutil.rmtree(tmp, ignore_errors=True)
+    data['summary'] = summarize(data['rounds'], rows)
+    meta['finished'] = time.strftime('%Y-%m-%d %H:%M')
+    with open(os.path.join(out, 'ingress-pair-results.json'), 'w') as f:
+        json.dump(data, f, indent=1)
+    text = report(meta, data['summary'])
+    with open(os.path.join(out, 'ingress-pair-report.md'), 'w') as f:
+        f.write(text)
+    print(text)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
