@@ -1087,24 +1087,48 @@ def connlog_rows(out_dir):
     return rows
 
 
+def verdict(ratio, paired):
+    """Issue 15's reading of one row: at or above the peer (the row's ratio >= 1), within the run's spread (below
+    by the ratio, but at or above in at least one repetition), or below (below in every repetition)."""
+    if ratio is None:
+        return '–'
+    if round(ratio, 2) >= 1.0:
+        return 'at or above'
+    if paired and round(max(paired), 2) >= 1.0:
+        return 'within spread'
+    return '**below**'
+
+
 def summary(data, out_dir):
-    """One table: every row's ratio of svcproxy to its peer (HAProxy; nginx for UDP), > 1 better."""
+    """One table: every row's ratio of svcproxy to its peer (HAProxy; nginx for UDP), > 1 better, and each row's
+    verdict against the goal (>= 1.00, allowing the run's own spread), then the rows below in every repetition."""
     rows = table_data(data)
     svc = [t for t in data['meta']['targets'] if t.startswith('svcproxy')]
     L = ['| row | peer | peer\'s figure | ' + ' | '.join(svc) + ' | ' + ' | '.join(f'{t} ÷ peer' for t in svc)
-         + ' | ' + ' | '.join(f'{t} ÷ peer by repetition: median (min–max)' for t in svc) + ' |',
-         '| --- | --- | ---: | ' + ' | '.join('---:' for _ in range(3 * len(svc))) + ' |']
+         + ' | ' + ' | '.join(f'{t} ÷ peer by repetition: median (min–max)' for t in svc) + ' | '
+         + ' | '.join(f'{t}: goal (≥ 1.00, allowing the spread)' for t in svc) + ' |',
+         '| --- | --- | ---: | ' + ' | '.join('---:' for _ in range(3 * len(svc))) + ' | '
+         + ' | '.join('---' for _ in svc) + ' |']
+    below = []
     for row in rows:
         if not row['charted'] or 'haproxy' not in row['cells']:
             continue
         f = row['fmt']
+        verdicts = [verdict(row['ratios'].get(t), row['paired'].get(t)) for t in svc]
+        below += [f"{row['label']} ({t})" for t, v in zip(svc, verdicts) if v == '**below**']
         L.append(f"| {row['label']} | HAProxy | {f.format(row['cells']['haproxy'][0])} | "
                  + ' | '.join(f.format(row['cells'][t][0]) if t in row['cells'] else '–' for t in svc) + ' | '
                  + ' | '.join(f"**{row['ratios'][t]:.2f}**" if t in row['ratios'] else '–' for t in svc) + ' | '
-                 + ' | '.join(fmt_paired(row['paired'].get(t)) for t in svc) + ' |')
+                 + ' | '.join(fmt_paired(row['paired'].get(t)) for t in svc) + ' | ' + ' | '.join(verdicts) + ' |')
     for label, peer, pv, sv, ratio, paired in extra_rows(out_dir):
+        v = verdict(ratio, paired) if peer != 'svcproxy, log off' else '–'   # the log's own 3% bound, not a peer
+        if v == '**below**':
+            below.append(label)
         L.append(f'| {label} | {peer} | {pv} | {sv}' + ' | –' * (len(svc) - 1) + f' | **{ratio:.2f}**'
-                 + ' | –' * (len(svc) - 1) + f' | {fmt_paired(paired)}' + ' | –' * (len(svc) - 1) + ' |')
+                 + ' | –' * (len(svc) - 1) + f' | {fmt_paired(paired)}' + ' | –' * (len(svc) - 1)
+                 + f' | {v}' + ' | –' * (len(svc) - 1) + ' |')
+    L.append('')
+    L.append('Below the peer in every repetition: ' + ('; '.join(below) if below else 'no row') + '.')
     return '\n'.join(L)
 
 

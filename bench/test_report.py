@@ -50,10 +50,11 @@ class PairedRatiosTest(unittest.TestCase):
         self.assertIn('svcproxy ÷ peer by repetition: median (min–max)', table)
         # medians 7,000 / 8,500 = 0.82; by repetition 0.80 and 0.86
         self.assertTrue(lines['new connection per request (Connection: close), conn/s']
-                        .endswith('| **0.82** | 0.83 (0.80–0.86) |'), table)
+                        .endswith('| **0.82** | 0.83 (0.80–0.86) | **below** |'), table)
         # Ingress by run order: 40,000 / 50,000 and 36,000 / 40,000
-        self.assertTrue(lines['Ingress h2, req/s'].endswith('| **0.84** | 0.85 (0.80–0.90) |'), table)
-        self.assertTrue(lines['Ingress h2, proxy CPU per 10k requests, s'].endswith('| 0.80 (0.80–0.80) |'), table)
+        self.assertTrue(lines['Ingress h2, req/s'].endswith('| **0.84** | 0.85 (0.80–0.90) | **below** |'), table)
+        self.assertTrue(lines['Ingress h2, proxy CPU per 10k requests, s']
+                        .endswith('| 0.80 (0.80–0.80) | **below** |'), table)
 
     def test_a_failed_ingress_measurement_leaves_its_repetition_out_and_shifts_no_pair(self):
         res = [{'row': 'http', 'target': 'haproxy', 'rps': 30000, 'cpu_per_10k': 0.30},
@@ -65,6 +66,31 @@ class PairedRatiosTest(unittest.TestCase):
         ratios = bench.run_order_ratios(res, lambda r: r['row'] == 'http', 'svcproxy', 'haproxy', 'rps', True)
 
         self.assertEqual([round(x, 3) for x in ratios], [1.35], 'repetition 2 only: 27,000 / 20,000')
+
+
+class VerdictTest(unittest.TestCase):
+    def test_a_row_is_at_or_above_within_the_spread_or_below_in_every_repetition(self):
+        self.assertEqual(bench.verdict(1.03, [0.87, 0.90, 1.03]), 'at or above')
+        self.assertEqual(bench.verdict(0.996, [0.97, 0.98]), 'at or above', 'reads as 1.00 in the table')
+        self.assertEqual(bench.verdict(0.94, [0.69, 0.99, 1.15]), 'within spread')
+        self.assertEqual(bench.verdict(0.93, [0.74, 0.78, 0.93]), '**below**')
+        self.assertEqual(bench.verdict(0.93, None), '**below**', 'no repetitions: the ratio decides')
+        self.assertEqual(bench.verdict(None, [1.2]), '–')
+
+    def test_the_summary_names_the_rows_below_the_peer_in_every_repetition(self):
+        data = {'meta': {'targets': ['haproxy', 'svcproxy'], 'workloads': ['http', 'close'], 'idle_conns': 0},
+                'results': [result('http', 'haproxy', 0, rps=30000, cpu_per_10k=0.30),
+                            result('http', 'svcproxy', 0, rps=33000, cpu_per_10k=0.27),
+                            result('close', 'haproxy', 0, rps=9000, cpu_per_10k=1.0),
+                            result('close', 'svcproxy', 0, rps=8000, cpu_per_10k=1.1)]}
+        with tempfile.TemporaryDirectory() as out:
+            table = bench.summary(data, out)
+
+        lines = {line.split(' | ')[0].lstrip('| '): line for line in table.splitlines()}
+        self.assertTrue(lines['keep-alive HTTP (wrk -t2 -c64), req/s'].endswith('| at or above |'), table)
+        self.assertTrue(table.endswith('Below the peer in every repetition: new connection per request '
+                                       '(Connection: close), conn/s (svcproxy); proxy CPU per 10k new connections, '
+                                       's (svcproxy).'), table)
 
 
 if __name__ == '__main__':
