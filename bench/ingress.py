@@ -63,8 +63,9 @@ def start_backends(procs, rundir):
     return p
 
 
-def start_proxy(procs, target, rundir, jar, java_opts, ip=None):
-    """Starts one proxy on its address (ip: another address for an svcproxy target, e.g. several side by side)."""
+def start_proxy(procs, target, rundir, jar, java_opts, ip=None, java=None):
+    """Starts one proxy on its address (ip: another address for an svcproxy target, e.g. several side by side;
+    java: the runtime svcproxy's launcher runs, as SVCPROXY_JAVA, instead of the environment's)."""
     ip = ip or TARGETS['svcproxy' if is_svcproxy(target) else target]
     if target == 'nginx':
         cfg = os.path.join(rundir, 'nginx-ingress.conf')
@@ -150,6 +151,8 @@ ingresses:
     defaultBackend: {{service: {{name: web, port: {{number: {BACKEND_PORT}}}}}}}
 """)
         env = dict(os.environ, SVCPROXY_JAR=jar)
+        if java:
+            env['SVCPROXY_JAVA'] = java
         env.pop('JAVA_OPTS', None)
         if java_opts is not None:
             env['JAVA_OPTS'] = java_opts

@@ -16,6 +16,9 @@ and GC included) and event-loop CPU per 10k (the svcproxy-io-* threads). Run it 
 
     flock /work/bench.lock python3 bench/ingress_pair.py --jar A.jar --jar-b B.jar [--rows h2] [--rounds 15]
                                                          [--seconds 5] [--warmup 30] [--out DIR]
+    bench/ingress_pair.py --jar-b A.jar --java-b /usr/lib/jvm/temurin-25-jdk-amd64/bin/java   # a runtime A/B
+
+--java-b runs b's launcher on another runtime (SVCPROXY_JAVA); --jar-b defaults to --jar.
 """
 import argparse
 import json
@@ -80,7 +83,8 @@ def report(meta, summary):
     L = [f"# Build B against build A on the Ingress rows: paired A/B ({meta['started']})", '',
          f"{meta['rounds']} rounds per row, {meta['seconds']} s measured after a {meta['settle']} s settle run, "
          f"three processes kept running (a and a2: build A sha256 {meta['jar_sha256'][:12]}; b: build B sha256 "
-         f"{meta['jar_b_sha256'][:12]}), {meta['warmup']} s warm-up each, order cycling through the six "
+         f"{meta['jar_b_sha256'][:12]}" + (f", run by {meta['java_b']}" if meta.get('java_b') else '')
+         + f"), {meta['warmup']} s warm-up each, order cycling through the six "
          "permutations. CPU rows: > 1 means more CPU with B.", '',
          '| row | figure | a | a2 | b | b ÷ a: median, geo. mean [95% CI] | a2 ÷ a: median, geo. mean [95% CI] |',
          '| --- | --- | ---: | ---: | ---: | --- | --- |']
@@ -105,7 +109,8 @@ def sha256(path):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--jar', default=os.path.join(bench.ROOT, 'proxy-server/target/svcproxy.jar'))
-    ap.add_argument('--jar-b', required=True, metavar='JAR')
+    ap.add_argument('--jar-b', metavar='JAR', help="build B (default: --jar, for a runtime A/B with --java-b)")
+    ap.add_argument('--java-b', metavar='JAVA', help="the java command b's launcher runs (SVCPROXY_JAVA)")
     ap.add_argument('--rows', default='h2')
     ap.add_argument('--rounds', type=int, default=15)
     ap.add_argument('--seconds', type=int, default=5)
@@ -113,6 +118,7 @@ def main():
     ap.add_argument('--warmup', type=int, default=30)
     ap.add_argument('--out')
     opts = ap.parse_args()
+    opts.jar_b = opts.jar_b or opts.jar
     rows = [r for r in opts.rows.split(',') if r]
     for r in rows:
         if r not in ingress.ROWS:
@@ -130,15 +136,18 @@ def main():
     jars['a2'] = jars['a']
     meta = {'started': time.strftime('%Y-%m-%d %H:%M'), 'rounds': opts.rounds, 'seconds': opts.seconds,
             'settle': opts.settle, 'warmup': opts.warmup, 'rows': rows, 'jar_sha256': sha256(jars['a']),
-            'jar_b_sha256': sha256(jars['b'])}
+            'jar_b_sha256': sha256(jars['b']), 'java_b': opts.java_b}
     data = {'meta': meta, 'rounds': []}
     java_opts = os.environ.get('SVCPROXY_JAVA_OPTS')
     procs = bench.Procs(rundir)
     try:
         opts.backend_pids = [ingress.start_backends(procs, rundir).pid]
-        for t in ('a', 'b'):   # a first start of each jar writes the launcher's class-data archive
-            procs.stop(ingress.start_proxy(procs, 'svcproxy-' + t, rundir, jars[t], java_opts, ip=IPS[t]))
-        running = {t: ingress.start_proxy(procs, 'svcproxy-' + t, rundir, jars[t], java_opts, ip=IPS[t])
+        java = {'b': opts.java_b}
+        for t in ('a', 'b'):   # a first start of each jar writes the launcher's class-data archive (or AOT cache)
+            procs.stop(ingress.start_proxy(procs, 'svcproxy-' + t, rundir, jars[t], java_opts, ip=IPS[t],
+                                           java=java.get(t)))
+        running = {t: ingress.start_proxy(procs, 'svcproxy-' + t, rundir, jars[t], java_opts, ip=IPS[t],
+                                          java=java.get(t))
                    for t in TARGETS}
         for row in rows:
             for t in TARGETS:
