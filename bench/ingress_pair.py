@@ -21,6 +21,7 @@ and GC included) and event-loop CPU per 10k (the svcproxy-io-* threads). Run it 
 --java-b runs b's launcher on another runtime (SVCPROXY_JAVA); --jar-b defaults to --jar.
 """
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -101,7 +102,6 @@ def report(meta, summary):
 
 
 def sha256(path):
-    import hashlib
     with open(path, 'rb') as f:
         return hashlib.sha256(f.read()).hexdigest()
 
