@@ -10,6 +10,7 @@ Repetitions rotate the order of the targets. Writes results.json, report.md and 
 import argparse
 import datetime
 import hashlib
+import itertools
 import json
 import math
 import os
@@ -448,6 +449,41 @@ def write_summary(out, lines):
     with open(path, 'w') as f:
         f.write('\n'.join(lines) + '\n')
     print(path)
+
+
+def paired_rounds(name, rows, rounds, running, measure, data, out, on_round=lambda rnd: ''):
+    """A paired tool's rounds (connlog.py, ingress_pair.py): per row, `rounds` rounds, each measuring every running
+    process in turn (measure(row, target) -> its figures), the order cycling through all permutations; a process that
+    exited marks its figure with an error. Each round goes into data['rounds'] (with 'others_max': the most the
+    rest of the machine used in any of its runs, each figure's 'others_pct_core') and, so that an interrupted run
+    keeps it, OUT/NAME-results.json; on_round(round) may add fields to it and returns what to add to its log line."""
+    orders = list(itertools.permutations(running))
+    for row in rows:
+        for i in range(rounds):
+            order = orders[i % len(orders)]
+            rnd = {'row': row, 'round': i, 'order': list(order)}
+            for t in order:
+                rnd[t] = measure(row, t)
+                if running[t].poll() is not None:
+                    rnd[t]['error'] = f'{t} exited with {running[t].returncode}'
+            rnd['others_max'] = max(rnd[t].get('others_pct_core', 0) for t in order)
+            suffix = on_round(rnd)
+            data['rounds'].append(rnd)
+            log(f"{name} {row} round {i + 1}/{rounds}: " + ', '.join(
+                f"{t} {rnd[t].get('rps', 0):,.0f} req/s {rnd[t].get('cpu_per_10k', 0):.3f} s/10k" for t in order)
+                + f"; others max {rnd['others_max']:.1f}% of a core" + suffix)
+            with open(os.path.join(out, f'{name}-results.json'), 'w') as f:
+                json.dump(data, f, indent=1)
+
+
+def write_results(out, name, data, text):
+    """A paired tool's end (connlog.py, ingress_pair.py): every figure to OUT/NAME-results.json, the report to
+    OUT/NAME-report.md, and the report printed."""
+    with open(os.path.join(out, f'{name}-results.json'), 'w') as f:
+        json.dump(data, f, indent=1)
+    with open(os.path.join(out, f'{name}-report.md'), 'w') as f:
+        f.write(text)
+    print(text)
 
 
 def start_proxy(procs, target, kind, opts):

@@ -40,14 +40,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from itertools import permutations
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402  the process, load, CPU and config helpers of the TCP bench
 
 TARGETS = ['off-a', 'off-b', 'on']
 IPS = {'off-a': '127.0.10.21', 'off-b': '127.0.10.22', 'on': '127.0.10.23'}
-ORDERS = list(permutations(TARGETS))
 BOUND = 0.97
 # two-sided 95% quantiles of Student's t, by degrees of freedom
 T975 = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
@@ -84,12 +82,19 @@ def measure(procs, pgid, host, workload, opts):
     cpu = (bench.group_cpu_ticks(pgid) - cpu0) / bench.CLK
     loop = (bench.group_loop_cpu_ticks(pgid) - loop0) / bench.CLK
     r['during'] = w.end()
+    r['others_pct_core'] = r['during']['other_pct_core']
     r['load1'] = round(load0, 2)
     r['cpu_s'], r['loop_cpu_s'] = cpu, loop
     if r.get('requests'):
         r['cpu_per_10k'] = cpu / (r['requests'] / 1e4)
         r['loop_cpu_per_10k'] = loop / (r['requests'] / 1e4)
     return r
+
+
+def note_load(rnd):
+    """The round's highest load average, kept with it and logged."""
+    rnd['load1_max'] = max(rnd[t]['load1'] for t in TARGETS)
+    return f", load {rnd['load1_max']}"
 
 
 FIGURES = [('rps', 'req/s', True), ('cpu_per_10k', 'proxy CPU per 10k', False),
@@ -266,22 +271,9 @@ def main():
         for row in rows:
             for t in TARGETS:
                 bench.run_load('http', row, IPS[t], opts.warmup, procs)
-        for row in rows:
-            for i in range(opts.rounds):
-                order = ORDERS[i % len(ORDERS)]
-                rnd = {'row': row, 'round': i, 'order': list(order)}
-                for t in order:
-                    rnd[t] = measure(procs, running[t].pid, IPS[t], row, opts)
-                    if running[t].poll() is not None:
-                        rnd[t]['error'] = f'{t} exited with {running[t].returncode}'
-                rnd['others_max'] = max(rnd[t]['during']['other_pct_core'] for t in TARGETS)
-                rnd['load1_max'] = max(rnd[t]['load1'] for t in TARGETS)
-                data['rounds'].append(rnd)
-                bench.log(f"connlog {row} round {i + 1}/{opts.rounds}: " + ', '.join(
-                    f"{t} {rnd[t].get('rps', 0):,.0f} req/s {rnd[t].get('cpu_per_10k', 0):.3f} s/10k" for t in order)
-                    + f"; others max {rnd['others_max']}% of a core, load {rnd['load1_max']}")
-                with open(os.path.join(out, 'connlog-results.json'), 'w') as f:
-                    json.dump(data, f, indent=1)
+        bench.paired_rounds('connlog', rows, opts.rounds, running,
+                            lambda row, t: measure(procs, running[t].pid, IPS[t], row, opts), data, out,
+                            on_round=note_load)
         if opts.profile:
             data['profiles'] = profile(procs, running, rows[-1], opts, out)
     except KeyboardInterrupt:
@@ -291,12 +283,7 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
     data['summary'] = summarize(data['rounds'], rows)
     meta['finished'] = time.strftime('%Y-%m-%d %H:%M')
-    with open(os.path.join(out, 'connlog-results.json'), 'w') as f:
-        json.dump(data, f, indent=1)
-    text = report(meta, data['summary'])
-    with open(os.path.join(out, 'connlog-report.md'), 'w') as f:
-        f.write(text)
-    print(text)
+    bench.write_results(out, 'connlog', data, report(meta, data['summary']))
     return 0
 
 

@@ -30,7 +30,6 @@ import statistics
 import sys
 import tempfile
 import time
-from itertools import permutations
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402
@@ -39,7 +38,6 @@ import ingress  # noqa: E402
 
 TARGETS = ['a', 'a2', 'b']
 IPS = {'a': '127.0.10.170', 'a2': '127.0.10.171', 'b': '127.0.10.172'}   # ClusterIPs ten above (ingress.py)
-ORDERS = list(permutations(TARGETS))
 FIGURES = [('rps', 'req/s'), ('cpu_per_10k', 'proxy CPU per 10k, s'), ('loop_cpu_per_10k', 'event-loop CPU per 10k, s')]
 
 
@@ -152,21 +150,8 @@ def main():
         for row in rows:
             for t in TARGETS:
                 ingress.run_load(procs, row, 'svcproxy', opts.warmup, ip=IPS[t])
-        for row in rows:
-            for i in range(opts.rounds):
-                order = ORDERS[i % len(ORDERS)]
-                rnd = {'row': row, 'round': i, 'order': list(order)}
-                for t in order:
-                    rnd[t] = measure(procs, running[t].pid, row, IPS[t], opts)
-                    if running[t].poll() is not None:
-                        rnd[t]['error'] = f'{t} exited with {running[t].returncode}'
-                rnd['others_max'] = max(rnd[t].get('others_pct_core', 0) for t in TARGETS)
-                data['rounds'].append(rnd)
-                bench.log(f"ingress pair {row} round {i + 1}/{opts.rounds}: " + ', '.join(
-                    f"{t} {rnd[t].get('rps', 0):,.0f} req/s {rnd[t].get('cpu_per_10k', 0):.3f} s/10k" for t in order)
-                    + f"; others max {rnd['others_max']:.0f}% of a core")
-                with open(os.path.join(out, 'ingress-pair-results.json'), 'w') as f:
-                    json.dump(data, f, indent=1)
+        bench.paired_rounds('ingress-pair', rows, opts.rounds, running,
+                            lambda row, t: measure(procs, running[t].pid, row, IPS[t], opts), data, out)
     except KeyboardInterrupt:
         bench.log('ingress pair: interrupted; partial results are kept')
     finally:
@@ -174,12 +159,7 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
     data['summary'] = summarize(data['rounds'], rows)
     meta['finished'] = time.strftime('%Y-%m-%d %H:%M')
-    with open(os.path.join(out, 'ingress-pair-results.json'), 'w') as f:
-        json.dump(data, f, indent=1)
-    text = report(meta, data['summary'])
-    with open(os.path.join(out, 'ingress-pair-report.md'), 'w') as f:
-        f.write(text)
-    print(text)
+    bench.write_results(out, 'ingress-pair', data, report(meta, data['summary']))
     return 0
 
 

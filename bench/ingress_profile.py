@@ -68,31 +68,6 @@ def strace_summary(path):
     return calls
 
 
-def capture_packets(procs, row, target, opts):
-    """tcpdump on loopback over one measured load of the row; the segments per request, as tcp_packets.py counts."""
-    pcap = os.path.join(opts.out, f'{row}-{target}.pcap')
-    with open(pcap + '.log', 'w') as err:
-        td = subprocess.Popen(['tcpdump', '-i', 'lo', '-n', '-s', '96', '-B', '262144', '-w', pcap, 'tcp'],
-                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
-        time.sleep(1.0)
-        r = ingress.run_load(procs, row, target, opts.seconds)
-        time.sleep(0.3)
-        td.send_signal(2)
-        td.wait(timeout=30)
-    with open(pcap + '.log') as f:
-        dropped = [x.strip() for x in f if 'dropped by kernel' in x]
-    text = subprocess.run(['tcpdump', '-n', '-tt', '-r', pcap], capture_output=True, text=True,
-                          check=True).stdout.splitlines()
-    os.remove(pcap)
-    counts, connections = tcp_packets.tally(text)
-    lines = tcp_packets.report(target, row, counts, connections, requests_of(row, r))
-    if dropped and not dropped[0].startswith('0 '):
-        lines.append(f'  tcpdump: {dropped[0]} (the counts are short of those)')
-    for x in lines:
-        bench.log(x)
-    return lines
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('mode', choices=['profile', 'strace', 'packets'])
@@ -150,7 +125,9 @@ def main():
                                                    f'warm-up)'], check=True)
                         summary.append(f'{tag}: {r.get("rps", 0):,.0f} req/s while profiled -> {png}')
                     elif opts.mode == 'packets':
-                        summary += capture_packets(procs, row, target, opts)
+                        summary += tcp_packets.capture(
+                            os.path.join(opts.out, f'{tag}.pcap'), target, row,
+                            lambda: ingress.run_load(procs, row, target, opts.seconds), keep=False)
                     else:
                         trace = os.path.join(opts.out, f'{tag}.strace')
                         pids = bench.group_pids(p.pid)

@@ -85,6 +85,34 @@ def report(target, row, counts, connections, requests):
     return out
 
 
+def capture(pcap, target, row, load, keep=True):
+    """Runs load() (a measured load; returns its result with the 'requests' it made) while tcpdump records the
+    headers of every TCP segment on loopback into pcap, then counts them per request; logs and returns the report's
+    lines. keep=False removes the capture once counted."""
+    with open(pcap + '.log', 'w') as err:
+        # headers only (-s 96), a large buffer: a second of the close row is ~150,000 segments
+        td = subprocess.Popen(['tcpdump', '-i', 'lo', '-n', '-s', '96', '-B', '262144', '-w', pcap, 'tcp'],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+        time.sleep(1.0)
+        r = load()
+        time.sleep(0.3)
+        td.send_signal(2)
+        td.wait(timeout=30)
+    with open(pcap + '.log') as f:
+        dropped = [x.strip() for x in f if 'dropped by kernel' in x]
+    text = subprocess.run(['tcpdump', '-n', '-tt', '-r', pcap], capture_output=True, text=True,
+                          check=True).stdout.splitlines()
+    if not keep:
+        os.remove(pcap)
+    counts, connections = tally(text)
+    lines = report(target, row, counts, connections, r.get('requests') or 0)
+    if dropped and not dropped[0].startswith('0 '):
+        lines.append(f'  tcpdump: {dropped[0]} (the counts are short of those)')
+    for x in lines:
+        bench.log(x)
+    return lines
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     bench.add_tool_args(ap, 'close', 'tcp-packets')
@@ -95,27 +123,8 @@ def main():
     lines = []
     for procs, row, target, p, host in bench.tool_runs(rundir, rows, targets, opts):
         bench.run_load('http', row, host, a.warmup, procs)
-        pcap = os.path.join(out, f'{row}-{target}.pcap')
-        with open(pcap + '.log', 'w') as err:
-            # headers only (-s 96), a large buffer: a second of the close row is ~150,000 segments
-            td = subprocess.Popen(['tcpdump', '-i', 'lo', '-n', '-s', '96', '-B', '262144', '-w', pcap, 'tcp'],
-                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
-            time.sleep(1.0)
-            r = bench.run_load('http', row, host, a.seconds, procs)
-            time.sleep(0.3)
-            td.send_signal(2)
-            td.wait(timeout=30)
-        with open(pcap + '.log') as f:
-            dropped = [x.strip() for x in f if 'dropped by kernel' in x]
-        text = subprocess.run(['tcpdump', '-n', '-tt', '-r', pcap], capture_output=True, text=True,
-                              check=True).stdout.splitlines()
-        counts, connections = tally(text)
-        capture = report(target, row, counts, connections, r.get('requests', 0))
-        if dropped and not dropped[0].startswith('0 '):
-            capture.append(f'  tcpdump: {dropped[0]} (the counts are short of those)')
-        for x in capture:
-            bench.log(x)
-        lines += capture
+        lines += capture(os.path.join(out, f'{row}-{target}.pcap'), target, row,
+                         lambda: bench.run_load('http', row, host, a.seconds, procs))
     bench.write_summary(out, lines)
     return 0
 
