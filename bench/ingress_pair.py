@@ -4,8 +4,10 @@ percent: bench/connlog.py's design for the L7 rows.
 
 Three svcproxy processes run side by side for the whole run, each on an address of its own: "a" and "a2" with build
 A (--jar), "b" with build B (--jar-b). Each first gets an unmeasured warm-up of every row (--warmup, 30 s by
-default: the Ingress's HTTP/2 path keeps the JIT's C2 compiler busy for about 25 s), so start-up and the JIT's
-compilations are not in the comparison. Then per row ROUNDS rounds, each measuring the three in turn (a short
+default: the Ingress's HTTP/2 path keeps the JIT's C2 compiler busy for about 25 s), then 2-s loads on new
+connections while its compiler threads take more than 5% of its CPU, up to 30 s more (bench.warm_up, as
+bench/ingress.py: the first time connections close and open, much of the hot code is compiled again), so
+start-up and the JIT's compilations are not in the comparison. Then per row ROUNDS rounds, each measuring the three in turn (a short
 settle run, then SECONDS measured, with bench/ingress.py's loads: wrk keep-alive `http`, `close`, h2load `h2`), the
 order cycling through the six permutations, so each round's three figures come from the same minute.
 
@@ -83,7 +85,7 @@ def report(meta, summary):
          f"{meta['rounds']} rounds per row, {meta['seconds']} s measured after a {meta['settle']} s settle run, "
          f"three processes kept running (a and a2: build A sha256 {meta['jar_sha256'][:12]}; b: build B sha256 "
          f"{meta['jar_b_sha256'][:12]}" + (f", run by {meta['java_b']}" if meta.get('java_b') else '')
-         + f"), {meta['warmup']} s warm-up each, order cycling through the six "
+         + f"), {meta['warmup']} s warm-up each (then until their JIT settles), order cycling through the six "
          "permutations. CPU rows: > 1 means more CPU with B.", '',
          '| row | figure | a | a2 | b | b ÷ a: median, geo. mean [95% CI] | a2 ÷ a: median, geo. mean [95% CI] |',
          '| --- | --- | ---: | ---: | ---: | --- | --- |']
@@ -148,8 +150,9 @@ def main():
                                           java=java.get(t))
                    for t in TARGETS}
         for row in rows:
-            for t in TARGETS:
-                ingress.run_load(procs, row, 'svcproxy', opts.warmup, ip=IPS[t])
+            for t in TARGETS:   # then 2-s loads of new connections while the JIT takes over 5% (bench.warm_up):
+                bench.warm_up(lambda s: ingress.run_load(procs, row, 'svcproxy', s, ip=IPS[t]),   # the first
+                              running[t].pid, opts.warmup, 30)   # churn of connections recompiles much
         bench.paired_rounds('ingress-pair', rows, opts.rounds, running,
                             lambda row, t: measure(procs, running[t].pid, row, IPS[t], opts), data, out)
     except KeyboardInterrupt:
