@@ -115,4 +115,9 @@ fi
 # python3, under a second
 python3 -B -m unittest discover -s bench -p 'test_*.py'
 
-exec mvn -B -ntp verify "$@"
+# -Pbench: the JMH benchmarks (benchmarks/) compile against the code they measure; then the Ingress's HTTP/2
+# harness checks itself (every request answered once, the same frames each time), a few seconds
+mvn -B -ntp -Pbench verify "$@"
+if [[ $# -eq 0 ]]; then
+    java -cp benchmarks/target/benchmarks.jar io.svcproxy.ingress.proxy.Http2RequestPathBenchmark 20000
+fi

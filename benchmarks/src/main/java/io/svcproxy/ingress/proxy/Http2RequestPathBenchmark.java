@@ -215,16 +215,31 @@ public class Http2RequestPathBenchmark {
         out.writeInt(increment);
     }
 
-    /** For a quick check by hand: {@code java -cp benchmarks.jar io.svcproxy.ingress.proxy.Http2RequestPathBenchmark}. */
+    /**
+     * The harness's own check (test.sh runs it): every request reaches one endpoint and its answer reaches the
+     * client as HEADERS and DATA frames of the same size each time once HPACK indexes the answer's fields.
+     * {@code java -cp benchmarks/target/benchmarks.jar io.svcproxy.ingress.proxy.Http2RequestPathBenchmark [N]}
+     */
     public static void main(String[] args) throws Exception {
+        int n = args.length > 0 ? Integer.parseInt(args[0]) : 20_000;
         Http2RequestPathBenchmark b = new Http2RequestPathBenchmark();
         b.setUp();
-        for (int i = 0; i < 100_000; i++) {
+        int steady = -1;
+        for (int i = 0; i < n; i++) {
             int r = b.request();
-            if (i % 20_000 == 0) {
-                System.out.println("request " + i + ": " + r + " (1 answer + the frames' bytes to the client)");
+            int bytes = r - 1;
+            // HEADERS (9 + a few indexed bytes) and DATA (9 + the body); the first answer carries its fields
+            if (r < 1 || bytes < 9 + 9 + BODY || (i > 0 && steady >= 0 && bytes != steady)) {
+                System.err.println("request " + i + ": " + (r < 1 ? "no answer" : bytes + " bytes to the client"
+                        + (steady >= 0 ? ", " + steady + " before" : "")));
+                System.exit(1);
+            }
+            if (i > 0) {
+                steady = bytes;
             }
         }
         b.tearDown();
+        System.out.println("Http2RequestPathBenchmark: " + n + " requests, each answered, " + steady
+                + " bytes of frames to the client per answer");
     }
 }
