@@ -39,11 +39,15 @@ BULK_PORT = 5201
 IDLE_CONTROL = '127.0.0.11:8099'
 TARGET_IPS = {'direct': '127.0.0.11', 'haproxy': '127.0.10.2', 'nginx': '127.0.10.3', 'svcproxy': '127.0.10.1'}
 TARGET_ORDER = ['direct', 'haproxy', 'nginx', 'svcproxy']
-WORKLOADS = ['bulk1', 'bulk4', 'http', 'close', 'idle', 'udp', 'ingress', 'connlog']
+WORKLOADS = ['bulk1', 'bulk4', 'http', 'close', 'idle', 'udp', 'ingress', 'connlog', 'startup']
 # rows measured by their own harness, run by this one after the TCP rows (their peers: nginx for UDP, as
 # HAProxy 2.6 has no UDP proxy; HAProxy mode http for the Ingress rows; svcproxy with the log off for the
 # connection log's paired A/B)
-EXTRA_WORKLOADS = {'udp': 'udp.py', 'ingress': 'ingress.py', 'connlog': 'connlog.py'}
+EXTRA_WORKLOADS = {'udp': 'udp.py', 'ingress': 'ingress.py', 'connlog': 'connlog.py', 'startup': 'startup.py'}
+# issue 15's start-up goals, absolute (no peer): listening within this long of the launcher's start, and at most
+# this resident with no connection (bench/startup.py's one-Service config, 5 s after listening)
+STARTUP_GOAL_S = 0.40
+STARTUP_GOAL_RSS_MIB = 64.0
 LAUNCHER_DEFAULTS = '(the launcher\'s defaults)'
 BODY = 'x' * 99 + '\n'   # 100 bytes
 QUIET_THRESHOLD = 20.0   # % of one core used by others before a measurement: warn above this
@@ -1021,6 +1025,9 @@ def extra_args(w, opts, out_dir):
         return ['--reps', str(opts.reps), '--seconds', str(secs), '--flows', str(flows),
                 '--warmup', str(opts.warmup), '--jit-settle', str(opts.jit_settle),
                 '--out', os.path.join(out_dir, 'udp')]
+    if w == 'startup':   # the launcher with this run's jar (SVCPROXY_JAR), its own starts, not the repetitions
+        return ['-n', '3' if opts.quick else '7', '--settle', '5',
+                '--json', os.path.join(out_dir, 'startup', 'startup-results.json')]
     if w == 'connlog':   # its own rounds (paired, interleaved), not the run's repetitions
         return (['--quick'] if opts.quick else []) + ['--jar', opts.jar, '--out', os.path.join(out_dir, 'connlog')]
     secs, warm = (3, 3) if opts.quick else (6, 8)
@@ -1029,6 +1036,8 @@ def extra_args(w, opts, out_dir):
 
 
 def extra_estimate(w, opts):
+    if w == 'startup':   # a first start (the archive), then each: ~0.5 s to listen, 5 s settled, the stop
+        return (4 if opts.quick else 8) * 7 + 10
     if w == 'connlog':   # 3 processes x 2 rows: warm-ups, then rounds of 3 runs of (settle 1 s + 3 s + 0.5 s)
         return 20 + 6 * 3 + 2 * 3 * 3 * 3.5 if opts.quick else 20 + 6 * 6 + 2 * 12 * 3 * 4.5
     if w == 'udp':
@@ -1041,6 +1050,7 @@ def run_extras(opts, out_dir, procs):
         if w not in EXTRA_WORKLOADS:
             continue
         argv = [PY, os.path.join(HERE, EXTRA_WORKLOADS[w]), *extra_args(w, opts, out_dir)]
+        os.makedirs(os.path.join(out_dir, w), exist_ok=True)
         log(f'{w} rows: {" ".join(argv[1:])}')
         rc, out, err = run_bounded(argv, extra_estimate(w, opts) * 3 + 120, procs)
         with open(os.path.join(out_dir, 'run', f'{w}.out'), 'w') as f:
@@ -1093,6 +1103,28 @@ def extra_rows(out_dir):
                                  med['haproxy'][1] / med['svcproxy'][1],
                                  run_order_ratios(res, of_row, 'svcproxy', 'haproxy', 'cpu_per_10k', False)))
     rows.extend(connlog_rows(out_dir))
+    rows.extend(startup_rows(out_dir))
+    return rows
+
+
+def startup_rows(out_dir):
+    """Issue 15's start-up goals as rows whose peer is the goal: the goal over svcproxy's figure (> 1 better), and
+    per start, so that the verdict reads `within spread` when some starts meet it (bench/startup.py)."""
+    path = os.path.join(out_dir, 'startup', 'startup-results.json')
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        starts = json.load(f)['results'].get('default', [])
+    rows = []
+    for field, label, goal, fmt in (('listen_s', 'time from the launcher\'s start to listening, s', STARTUP_GOAL_S,
+                                     '{:.3f}'),
+                                    ('rss_mib', 'RSS with no connection (5 s after listening), MiB',
+                                     STARTUP_GOAL_RSS_MIB, '{:.1f}')):
+        v = [r[field] for r in starts if r.get(field)]
+        if v:
+            m = statistics.median(v)
+            rows.append((f'{label} ({len(v)} starts)', 'goal', fmt.format(goal), fmt.format(m), goal / m,
+                         [goal / x for x in v]))
     return rows
 
 

@@ -93,5 +93,25 @@ class VerdictTest(unittest.TestCase):
                                        's (svcproxy).'), table)
 
 
+class StartupGoalTest(unittest.TestCase):
+    def test_the_start_up_goals_are_rows_whose_peer_is_the_goal(self):
+        data = {'meta': {'targets': ['haproxy', 'svcproxy'], 'workloads': ['startup'], 'idle_conns': 0},
+                'results': []}
+        with tempfile.TemporaryDirectory() as out:
+            os.makedirs(os.path.join(out, 'startup'))
+            with open(os.path.join(out, 'startup', 'startup-results.json'), 'w') as f:
+                json.dump({'results': {'default': [{'listen_s': 0.38, 'rss_mib': 61.0},
+                                                   {'listen_s': 0.45, 'rss_mib': 62.0},
+                                                   {'listen_s': 0.50, 'rss_mib': 61.5}]}}, f)
+            table = bench.summary(data, out)
+
+        lines = {line.split(' | ')[0].lstrip('| '): line for line in table.splitlines()}
+        # 0.40 / 0.45 = 0.89; one start of three (0.38 s) meets it
+        self.assertTrue(lines["time from the launcher's start to listening, s (3 starts)"]
+                        .endswith('| goal | 0.400 | 0.450 | **0.89** | 0.89 (0.80–1.05) | within spread |'), table)
+        self.assertTrue(lines['RSS with no connection (5 s after listening), MiB (3 starts)']
+                        .endswith('| **1.04** | 1.04 (1.03–1.05) | at or above |'), table)
+
+
 if __name__ == '__main__':
     unittest.main()
