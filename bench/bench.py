@@ -48,6 +48,8 @@ EXTRA_WORKLOADS = {'udp': 'udp.py', 'ingress': 'ingress.py', 'connlog': 'connlog
 # this resident with no connection (bench/startup.py's one-Service config, 5 s after listening)
 STARTUP_GOAL_S = 0.40
 STARTUP_GOAL_RSS_MIB = 64.0
+# the connection log's rows compare svcproxy with itself (its own 3% bound, bench/connlog.py): no goal verdict
+LOG_OFF_PEER = 'svcproxy, log off'
 LAUNCHER_DEFAULTS = '(the launcher\'s defaults)'
 BODY = 'x' * 99 + '\n'   # 100 bytes
 QUIET_THRESHOLD = 20.0   # % of one core used by others before a measurement: warn above this
@@ -1151,7 +1153,7 @@ def connlog_rows(out_dir):
                     + (f"95% CI {ci[0]:.3f}-{ci[1]:.3f}" if ci else f"{on_off['geomean']:.3f}")
                     + (f", same jar off ÷ off {same['ci95'][0]:.3f}-{same['ci95'][1]:.3f}" if 'ci95' in same else '')
                     + ')')
-            rows.append((text, 'svcproxy, log off', fmt.format(off), fmt.format(f['median']['on']), ratio, None))
+            rows.append((text, LOG_OFF_PEER, fmt.format(off), fmt.format(f['median']['on']), ratio, None))
     return rows
 
 
@@ -1189,7 +1191,7 @@ def summary(data, out_dir):
                  + ' | '.join(f"**{row['ratios'][t]:.2f}**" if t in row['ratios'] else '–' for t in svc) + ' | '
                  + ' | '.join(fmt_paired(row['paired'].get(t)) for t in svc) + ' | ' + ' | '.join(verdicts) + ' |')
     for label, peer, pv, sv, ratio, paired in extra_rows(out_dir):
-        v = verdict(ratio, paired) if peer != 'svcproxy, log off' else '–'   # the log's own 3% bound, not a peer
+        v = verdict(ratio, paired) if peer != LOG_OFF_PEER else '–'
         if v == '**below**':
             below.append(label)
         L.append(f'| {label} | {peer} | {pv} | {sv}' + ' | –' * (len(svc) - 1) + f' | **{ratio:.2f}**'
