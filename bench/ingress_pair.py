@@ -20,7 +20,8 @@ and GC included) and event-loop CPU per 10k (the svcproxy-io-* threads). Run it 
                                                          [--seconds 5] [--warmup 30] [--out DIR]
     bench/ingress_pair.py --jar-b A.jar --java-b /usr/lib/jvm/temurin-25-jdk-amd64/bin/java   # a runtime A/B
 
---java-b runs b's launcher on another runtime (SVCPROXY_JAVA); --jar-b defaults to --jar.
+--java-b runs b's launcher on another runtime (SVCPROXY_JAVA); --opts-b gives b's launcher JAVA_OPTS (replacing its
+defaults: an A/B of JVM options); --jar-b defaults to --jar.
 """
 import argparse
 import hashlib
@@ -85,6 +86,7 @@ def report(meta, summary):
          f"{meta['rounds']} rounds per row, {meta['seconds']} s measured after a {meta['settle']} s settle run, "
          f"three processes kept running (a and a2: build A sha256 {meta['jar_sha256'][:12]}; b: build B sha256 "
          f"{meta['jar_b_sha256'][:12]}" + (f", run by {meta['java_b']}" if meta.get('java_b') else '')
+         + (f", JAVA_OPTS `{meta['opts_b']}`" if meta.get('opts_b') is not None else '')
          + f"), {meta['warmup']} s warm-up each (then until their JIT settles), order cycling through the six "
          "permutations. CPU rows: > 1 means more CPU with B.", '',
          '| row | figure | a | a2 | b | b ÷ a: median, geo. mean [95% CI] | a2 ÷ a: median, geo. mean [95% CI] |',
@@ -111,6 +113,7 @@ def main():
     ap.add_argument('--jar', default=os.path.join(bench.ROOT, 'proxy-server/target/svcproxy.jar'))
     ap.add_argument('--jar-b', metavar='JAR', help="build B (default: --jar, for a runtime A/B with --java-b)")
     ap.add_argument('--java-b', metavar='JAVA', help="the java command b's launcher runs (SVCPROXY_JAVA)")
+    ap.add_argument('--opts-b', metavar='JAVA_OPTS', help="JAVA_OPTS for b's launcher, replacing its defaults")
     ap.add_argument('--rows', default='h2')
     ap.add_argument('--rounds', type=int, default=15)
     ap.add_argument('--seconds', type=int, default=5)
@@ -136,17 +139,18 @@ def main():
     jars['a2'] = jars['a']
     meta = {'started': time.strftime('%Y-%m-%d %H:%M'), 'rounds': opts.rounds, 'seconds': opts.seconds,
             'settle': opts.settle, 'warmup': opts.warmup, 'rows': rows, 'jar_sha256': sha256(jars['a']),
-            'jar_b_sha256': sha256(jars['b']), 'java_b': opts.java_b}
+            'jar_b_sha256': sha256(jars['b']), 'java_b': opts.java_b, 'opts_b': opts.opts_b}
     data = {'meta': meta, 'rounds': []}
     java_opts = os.environ.get('SVCPROXY_JAVA_OPTS')
+    opts_of = {'b': opts.opts_b if opts.opts_b is not None else java_opts}
     procs = bench.Procs(rundir)
     try:
         opts.backend_pids = [ingress.start_backends(procs, rundir).pid]
         java = {'b': opts.java_b}
         for t in ('a', 'b'):   # a first start of each jar writes the launcher's class-data archive (or AOT cache)
-            procs.stop(ingress.start_proxy(procs, 'svcproxy-' + t, rundir, jars[t], java_opts, ip=IPS[t],
+            procs.stop(ingress.start_proxy(procs, 'svcproxy-' + t, rundir, jars[t], opts_of.get(t, java_opts), ip=IPS[t],
                                            java=java.get(t)))
-        running = {t: ingress.start_proxy(procs, 'svcproxy-' + t, rundir, jars[t], java_opts, ip=IPS[t],
+        running = {t: ingress.start_proxy(procs, 'svcproxy-' + t, rundir, jars[t], opts_of.get(t, java_opts), ip=IPS[t],
                                           java=java.get(t))
                    for t in TARGETS}
         for row in rows:
