@@ -2,12 +2,14 @@
 """Start-up time and idle memory of svcproxy as users start it: `./svcproxy run --config FILE`.
 
 Starts the launcher N times with a one-Service config (no connection is ever made to it) and reports, per
-start: the time from exec to the Service's port being in LISTEN state (asked of the kernel's socket diagnostics over
-netlink for listening sockets only, so the probe makes no connection and costs the same however many TIME_WAIT
-sockets earlier loads left: /proc/net/tcp lists those too, 25 ms a read with 14,000 of them), the CPU seconds the process and its main thread used until then, and its VmRSS --settle seconds
-after listening. Variants (`--variant NAME=JAVA_OPTS`) run the same launcher with JAVA_OPTS set (appended
-instead of the launcher's defaults); runs of the variants are interleaved, so that a disturbance of the
-shared machine hits all of them alike. Each variant is first started once unmeasured: the launcher's first
+start: the time from exec to the Service's port being in LISTEN state (asked of the kernel's socket diagnostics
+over netlink for listening sockets only, so the probe makes no connection and costs the same however many
+TIME_WAIT sockets earlier loads left: /proc/net/tcp lists those too, 25 ms a read with 14,000 of them), the CPU
+seconds the process and its main thread used until then, its VmRSS --settle seconds after listening, and the CPU
+the rest of the machine used meanwhile (% of a core, from exec to that read: all CPUs' busy time less the process
+group's and this script's; the launcher's own short children count as others). Variants (`--variant
+NAME=JAVA_OPTS`) run the same launcher with JAVA_OPTS set (appended instead of the launcher's defaults); runs of
+the variants are interleaved, so that a disturbance of the shared machine hits all of them alike. Each variant is first started once unmeasured: the launcher's first
 run with a jar and options writes the class-data-sharing archive the later runs use (--no-prime to measure
 that first run too). Standard library only; loopback only:
 the Service listens on 127.0.10.41:18080 with an endpoint 127.0.0.41:8080 that is never connected.
@@ -29,6 +31,9 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench  # noqa: E402  the machine's and the process group's CPU ticks
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -131,6 +136,7 @@ def one_start(argv, env, settle, timeout, logf, stop_timeout=10):
     if listening(patterns):
         raise RuntimeError(f'{IP}:{PORT} is already in use')
     t0 = time.monotonic()
+    machine0, self0 = bench.machine_ticks(), bench.self_ticks()
     p = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=logf, stderr=logf,
                          start_new_session=True)
     try:
@@ -144,8 +150,15 @@ def one_start(argv, env, settle, timeout, logf, stop_timeout=10):
         cpu_listen = cpu_s(p.pid)
         main_listen = main_thread_cpu_s(p.pid)
         time.sleep(settle)
+        rss = rss_mib(p.pid)
+        # the rest of the machine meanwhile, from exec to the RSS read: all CPUs' busy ticks less this process group's
+        # and this script's (its probe); irq and softirq apart (bench.machine_ticks)
+        ours = bench.group_cpu_ticks(p.pid) + bench.self_ticks() - self0
+        busy = bench.machine_ticks()[0] - machine0[0]
+        others = 100.0 * max(0.0, busy - ours) / CLK / (time.monotonic() - t0)
         return {'listen_s': round(t_listen, 3), 'cpu_s': round(cpu_listen, 2), 'main_cpu_s': round(main_listen, 3),
-                'rss_mib': round(rss_mib(p.pid), 1), 'cpu_settled_s': round(cpu_s(p.pid), 2)}
+                'rss_mib': round(rss, 1), 'cpu_settled_s': round(cpu_s(p.pid), 2),
+                'others_pct_core': round(others, 1)}
     finally:
         for sig, wait in ((signal.SIGTERM, stop_timeout), (signal.SIGKILL, 5)):
             try:
@@ -276,21 +289,25 @@ def main():
                 r = start(jo, opts.settle)
                 results[name].append(r)
                 print(f'{time.strftime("%H:%M:%S")} {name:>12} run {i + 1}: listening {r["listen_s"]:.3f} s, '
-                      f'cpu {r["cpu_s"]:.2f} s (main {r["main_cpu_s"]:.3f}), RSS {r["rss_mib"]:.1f} MiB', file=sys.stderr, flush=True)
+                      f'cpu {r["cpu_s"]:.2f} s (main {r["main_cpu_s"]:.3f}), RSS {r["rss_mib"]:.1f} MiB'
+                      + (f', others {r["others_pct_core"]:.1f}% of a core' if 'others_pct_core' in r else ''),
+                      file=sys.stderr, flush=True)
 
     print(f'\n{opts.runs} starts each of `{opts.docker or " ".join(argv[:-2]) + " CONFIG"}`; RSS {opts.settle:g} s after listening')
     print('| variant | JAVA_OPTS | listening, s: median (min–max) | CPU to listening, s | main thread, s '
-          '| RSS, MiB: median (min–max) |')
-    print('| --- | --- | ---: | ---: | ---: | ---: |')
+          '| RSS, MiB: median (min–max) | others, % of a core: median (max) |')
+    print('| --- | --- | ---: | ---: | ---: | ---: | ---: |')
     for name, jo in variants:
         rs = results[name]
         ls = [r['listen_s'] for r in rs]
         cs = [r['cpu_s'] for r in rs]
         mts = [r['main_cpu_s'] for r in rs]
         ms = [r['rss_mib'] for r in rs]
+        os_ = [r['others_pct_core'] for r in rs if 'others_pct_core' in r]   # not with --docker: dockerd is others
         print(f'| {name} | {("(image defaults)" if opts.docker else "(launcher defaults)") if jo is None else "`" + jo + "`"} | '
               f'{statistics.median(ls):.3f} ({min(ls):.3f}–{max(ls):.3f}) | {statistics.median(cs):.2f} | '
-              f'{statistics.median(mts):.3f} | {statistics.median(ms):.1f} ({min(ms):.1f}–{max(ms):.1f}) |')
+              f'{statistics.median(mts):.3f} | {statistics.median(ms):.1f} ({min(ms):.1f}–{max(ms):.1f}) | '
+              + (f'{statistics.median(os_):.1f} ({max(os_):.1f}) |' if os_ else '– |'))
     if opts.json:
         with open(opts.json, 'w') as f:
             json.dump({'argv': argv, 'variants': dict(variants), 'results': results}, f, indent=1)
