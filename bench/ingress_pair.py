@@ -148,10 +148,10 @@ def main():
         opts.backend_pids = [ingress.start_backends(procs, rundir).pid]
         java = {'b': opts.java_b}
         for t in ('a', 'b'):   # a first start of each jar writes the launcher's class-data archive (or AOT cache)
-            procs.stop(ingress.start_proxy(procs, 'svcproxy-' + t, rundir, jars[t], opts_of.get(t, java_opts), ip=IPS[t],
-                                           java=java.get(t)))
-        running = {t: ingress.start_proxy(procs, 'svcproxy-' + t, rundir, jars[t], opts_of.get(t, java_opts), ip=IPS[t],
-                                          java=java.get(t))
+            procs.stop(ingress.start_proxy(procs, 'svcproxy-' + t, rundir, jars[t], opts_of.get(t, java_opts),
+                                           ip=IPS[t], java=java.get(t)))
+        running = {t: ingress.start_proxy(procs, 'svcproxy-' + t, rundir, jars[t], opts_of.get(t, java_opts),
+                                          ip=IPS[t], java=java.get(t))
                    for t in TARGETS}
         for row in rows:
             for t in TARGETS:   # then 2-s loads of new connections while the JIT takes over 5% (bench.warm_up):

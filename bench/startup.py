@@ -9,9 +9,10 @@ seconds the process and its main thread used until then, its VmRSS --settle seco
 the rest of the machine used meanwhile (% of a core, from exec to that read: all CPUs' busy time less the process
 group's and this script's; the launcher's own short children count as others). Variants (`--variant
 NAME=JAVA_OPTS`) run the same launcher with JAVA_OPTS set (appended instead of the launcher's defaults); runs of
-the variants are interleaved, so that a disturbance of the shared machine hits all of them alike. Each variant is first started once unmeasured: the launcher's first
-run with a jar and options writes the class-data-sharing archive the later runs use (--no-prime to measure
-that first run too). Standard library only; loopback only:
+the variants are interleaved, so that a disturbance of the shared machine hits all of them alike. Each variant is
+first started once unmeasured: the launcher's first run with a jar and options writes the class-data-sharing
+archive the later runs use (--no-prime to measure that first run too). Standard library only (and bench.py's
+helpers); loopback only:
 the Service listens on 127.0.10.41:18080 with an endpoint 127.0.0.41:8080 that is never connected.
 
   bench/startup.py                       # 10 starts with the launcher's defaults

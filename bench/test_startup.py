@@ -8,6 +8,7 @@ import startup
 class ListeningProbeTest(unittest.TestCase):
     def test_sees_a_listening_socket_and_only_while_it_listens(self):
         srv = socket.socket()
+        self.addCleanup(srv.close)
         srv.bind(('127.0.10.41', 0))
         port = srv.getsockname()[1]
         patterns = startup.listen_patterns('127.0.10.41', port)
@@ -27,6 +28,7 @@ class ListeningProbeTest(unittest.TestCase):
 
     def test_sees_a_dual_stack_listener_by_its_mapped_address(self):
         srv = socket.socket(socket.AF_INET6)
+        self.addCleanup(srv.close)
         srv.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
         srv.bind(('::ffff:127.0.10.41', 0))
         with srv:
