@@ -22,6 +22,12 @@ and GC included) and event-loop CPU per 10k (the svcproxy-io-* threads). Run it 
 
 --java-b runs b's launcher on another runtime (SVCPROXY_JAVA); --opts-b gives b's launcher JAVA_OPTS (replacing its
 defaults: an A/B of JVM options); --jar-b defaults to --jar.
+
+--peer haproxy makes b HAProxy (`mode http`, 2 threads, bench/ingress.py's config on its own address), warmed up
+--peer-warmup seconds (no JIT): the rounds then read svcproxy against the peer of issue 14's goal with an interval,
+where a full run's three unpaired repetitions swing by 20%. The report adds svcproxy ÷ HAProxy as the bench's summary
+reads it (requests per second: a over b; CPU per request: b over a; > 1 is better than HAProxy); HAProxy's
+event-loop CPU is all of its CPU (its threads are its loops).
 """
 import argparse
 import hashlib
@@ -44,16 +50,19 @@ IPS = {'a': '127.0.10.170', 'a2': '127.0.10.171', 'b': '127.0.10.172'}   # Clust
 FIGURES = [('rps', 'req/s'), ('cpu_per_10k', 'proxy CPU per 10k, s'), ('loop_cpu_per_10k', 'event-loop CPU per 10k, s')]
 
 
-def measure(procs, pgid, row, ip, opts):
-    """One measured load of the row against one of the running proxies, after a short settle run."""
+def measure(procs, pgid, row, ip, opts, target='svcproxy'):
+    """One measured load of the row against one of the running proxies, after a short settle run (target: the
+    load's target in bench/ingress.py's terms, svcproxy or the peer)."""
     if opts.settle > 0:
-        ingress.run_load(procs, row, 'svcproxy', opts.settle, ip=ip)
+        ingress.run_load(procs, row, target, opts.settle, ip=ip)
     cpu0, loop0 = bench.group_cpu_ticks(pgid), bench.group_loop_cpu_ticks(pgid)
     w = bench.CpuWindow([pgid] + opts.backend_pids)
-    r = ingress.run_load(procs, row, 'svcproxy', opts.seconds, ip=ip)
+    r = ingress.run_load(procs, row, target, opts.seconds, ip=ip)
     r['others_pct_core'] = w.end()['other_pct_core']
     cpu = (bench.group_cpu_ticks(pgid) - cpu0) / bench.CLK
     loop = (bench.group_loop_cpu_ticks(pgid) - loop0) / bench.CLK
+    if not ingress.is_svcproxy(target):   # the peer's threads are all event loops
+        loop = cpu
     if r.get('requests'):
         r['cpu_per_10k'] = cpu / (r['requests'] / 1e4)
         r['loop_cpu_per_10k'] = loop / (r['requests'] / 1e4)
@@ -81,13 +90,37 @@ def summarize(rounds, rows):
     return out
 
 
+def against_peer(summary):
+    """Per row: svcproxy ÷ the peer as the bench's summary reads it (> 1 better): requests per second a over b (the
+    inverse of b ÷ a, its interval inverted), CPU per request b over a (b ÷ a as it is)."""
+    def inverse(i):
+        out = {k: 1 / i[k] for k in ('median', 'geomean')}
+        out['min'], out['max'] = 1 / i['max'], 1 / i['min']
+        if 'ci95' in i:
+            out['ci95'] = [1 / i['ci95'][1], 1 / i['ci95'][0]]
+        return out
+    return {row: {'rps': inverse(s['rps']['b_a']), 'cpu_per_10k': s['cpu_per_10k']['b_a'],
+                  'loop_cpu_per_10k': s['loop_cpu_per_10k']['b_a']} for row, s in summary.items()}
+
+
+def verdict(i):
+    """Like bench.py's summary, on the paired interval: at or above, within the interval, or below."""
+    if i['geomean'] >= 1:
+        return 'at or above'
+    return 'below' if i.get('ci95', [0, 0])[1] < 1 else 'within the interval'
+
+
 def report(meta, summary):
-    L = [f"# Build B against build A on the Ingress rows: paired A/B ({meta['started']})", '',
+    peer = meta.get('peer')
+    b_is = (f"b: {peer}" if peer else f"b: build B sha256 {meta['jar_b_sha256'][:12]}")
+    L = [f"# {'svcproxy against ' + peer if peer else 'Build B against build A'} on the Ingress rows: paired "
+         f"({meta['started']})", '',
          f"{meta['rounds']} rounds per row, {meta['seconds']} s measured after a {meta['settle']} s settle run, "
-         f"three processes kept running (a and a2: build A sha256 {meta['jar_sha256'][:12]}; b: build B sha256 "
-         f"{meta['jar_b_sha256'][:12]}" + (f", run by {meta['java_b']}" if meta.get('java_b') else '')
+         f"three processes kept running (a and a2: build A sha256 {meta['jar_sha256'][:12]}; {b_is}"
+         + (f", run by {meta['java_b']}" if meta.get('java_b') else '')
          + (f", JAVA_OPTS `{meta['opts_b']}`" if meta.get('opts_b') is not None else '')
-         + f"), {meta['warmup']} s warm-up each (then until their JIT settles), order cycling through the six "
+         + f"), {meta['warmup']} s warm-up each (then until their JIT settles)"
+         + (f"; the peer {meta['peer_warmup']} s" if peer else '') + ", order cycling through the six "
          "permutations. CPU rows: > 1 means more CPU with B.", '',
          '| row | figure | a | a2 | b | b ÷ a: median, geo. mean [95% CI] | a2 ÷ a: median, geo. mean [95% CI] |',
          '| --- | --- | ---: | ---: | ---: | --- | --- |']
@@ -97,6 +130,13 @@ def report(meta, summary):
             cells = ' | '.join((f'{f["median"][t]:,.0f}' if field == 'rps' else f'{f["median"][t]:.3f}')
                                for t in TARGETS)
             L.append(f"| {row} | {label} | {cells} | {connlog.fmt(f['b_a'])} | {connlog.fmt(f['a2_a'])} |")
+    if peer:
+        L += ['', f"svcproxy ÷ {peer} as bench.py's summary reads it (> 1 is better than {peer}; req/s a over b, CPU "
+              "b over a), over the same rounds:", '',
+              '| row | figure | median, geo. mean [95% CI] | verdict |', '| --- | --- | --- | --- |']
+        for row, s in against_peer(summary).items():
+            for field, label in FIGURES:
+                L.append(f"| {row} | {label} | {connlog.fmt(s[field])} | {verdict(s[field])} |")
     L.append('')
     for row, s in summary.items():
         L.append(f"- {row}: {s['rounds']} usable rounds; others' CPU at most {s['others_max']:.0f}% of a core")
@@ -114,6 +154,8 @@ def main():
     ap.add_argument('--jar-b', metavar='JAR', help="build B (default: --jar, for a runtime A/B with --java-b)")
     ap.add_argument('--java-b', metavar='JAVA', help="the java command b's launcher runs (SVCPROXY_JAVA)")
     ap.add_argument('--opts-b', metavar='JAVA_OPTS', help="JAVA_OPTS for b's launcher, replacing its defaults")
+    ap.add_argument('--peer', choices=['haproxy'], help='b is this peer instead of a build of svcproxy')
+    ap.add_argument('--peer-warmup', type=int, default=5, help="the peer's warm-up per row, seconds (no JIT)")
     ap.add_argument('--rows', default='h2')
     ap.add_argument('--rounds', type=int, default=15)
     ap.add_argument('--seconds', type=int, default=5)
@@ -139,7 +181,8 @@ def main():
     jars['a2'] = jars['a']
     meta = {'started': time.strftime('%Y-%m-%d %H:%M'), 'rounds': opts.rounds, 'seconds': opts.seconds,
             'settle': opts.settle, 'warmup': opts.warmup, 'rows': rows, 'jar_sha256': sha256(jars['a']),
-            'jar_b_sha256': sha256(jars['b']), 'java_b': opts.java_b, 'opts_b': opts.opts_b}
+            'jar_b_sha256': sha256(jars['b']), 'java_b': opts.java_b, 'opts_b': opts.opts_b, 'peer': opts.peer,
+            'peer_warmup': opts.peer_warmup}
     data = {'meta': meta, 'rounds': []}
     java_opts = os.environ.get('SVCPROXY_JAVA_OPTS')
     opts_of = {'b': opts.opts_b if opts.opts_b is not None else java_opts}
@@ -147,18 +190,23 @@ def main():
     try:
         opts.backend_pids = [ingress.start_backends(procs, rundir).pid]
         java = {'b': opts.java_b}
+        name = {t: 'svcproxy-' + t for t in TARGETS}   # bench/ingress.py's target of each: its config and loads
+        ips = dict(IPS)
+        if opts.peer:
+            name['b'], ips['b'] = opts.peer, ingress.TARGETS[opts.peer]
         for t in ('a', 'b'):   # a first start of each jar writes the launcher's class-data archive (or AOT cache)
-            procs.stop(ingress.start_proxy(procs, 'svcproxy-' + t, rundir, jars[t], opts_of.get(t, java_opts),
-                                           ip=IPS[t], java=java.get(t)))
-        running = {t: ingress.start_proxy(procs, 'svcproxy-' + t, rundir, jars[t], opts_of.get(t, java_opts),
-                                          ip=IPS[t], java=java.get(t))
+            if t != 'b' or not opts.peer:
+                procs.stop(ingress.start_proxy(procs, name[t], rundir, jars[t], opts_of.get(t, java_opts),
+                                               ip=ips[t], java=java.get(t)))
+        running = {t: ingress.start_proxy(procs, name[t], rundir, jars[t], opts_of.get(t, java_opts),
+                                          ip=ips[t], java=java.get(t))
                    for t in TARGETS}
         for row in rows:
             for t in TARGETS:   # then 2-s loads of new connections while the JIT takes over 5% (bench.warm_up):
-                bench.warm_up(lambda s: ingress.run_load(procs, row, 'svcproxy', s, ip=IPS[t]),   # the first
-                              running[t].pid, opts.warmup, 30)   # churn of connections recompiles much
+                bench.warm_up(lambda s: ingress.run_load(procs, row, name[t], s, ip=ips[t]),   # the first churn
+                              running[t].pid, opts.peer_warmup if name[t] == opts.peer else opts.warmup, 30)
         bench.paired_rounds('ingress-pair', rows, opts.rounds, running,
-                            lambda row, t: measure(procs, running[t].pid, row, IPS[t], opts), data, out)
+                            lambda row, t: measure(procs, running[t].pid, row, ips[t], opts, name[t]), data, out)
     except KeyboardInterrupt:
         bench.log('ingress pair: interrupted; partial results are kept')
     finally:

@@ -41,5 +41,46 @@ class SummaryTest(unittest.TestCase):
         self.assertNotIn('close', s, 'no rounds: no row')
 
 
+class PeerTest(unittest.TestCase):
+    def test_against_the_peer_reads_as_the_bench_summary_requests_a_over_b_and_cpu_b_over_a(self):
+        # b (HAProxy) does 10% more requests per second than svcproxy at 0.9 of its CPU in both rounds
+        rounds = [rnd('http', (30000, 0.40), (30000, 0.40), (33000, 0.36)),
+                  rnd('http', (20000, 0.50), (20000, 0.50), (22000, 0.45))]
+
+        s = ingress_pair.against_peer(ingress_pair.summarize(rounds, ['http']))['http']
+
+        self.assertAlmostEqual(s['rps']['geomean'], 1 / 1.1)
+        self.assertAlmostEqual(s['rps']['min'], 1 / 1.1)
+        self.assertAlmostEqual(s['cpu_per_10k']['geomean'], 0.9)
+        self.assertEqual(ingress_pair.verdict(s['rps']), 'below')   # no spread: the interval is the point
+        self.assertEqual(ingress_pair.verdict(s['cpu_per_10k']), 'below')
+
+    def test_an_interval_is_inverted_end_for_end_and_read_for_its_verdict(self):
+        i = {'median': 0.8, 'geomean': 0.8, 'min': 0.5, 'max': 1.25, 'ci95': [0.64, 1.25]}
+        summary = {'h2': {'rps': {'b_a': i}, 'cpu_per_10k': {'b_a': i}, 'loop_cpu_per_10k': {'b_a': i}}}
+
+        s = ingress_pair.against_peer(summary)['h2']
+
+        self.assertAlmostEqual(s['rps']['geomean'], 1.25)
+        self.assertEqual([round(x, 4) for x in s['rps']['ci95']], [0.8, 1.5625])
+        self.assertEqual((round(s['rps']['min'], 3), round(s['rps']['max'], 3)), (0.8, 2.0))
+        self.assertEqual(ingress_pair.verdict(s['rps']), 'at or above')
+        self.assertEqual(ingress_pair.verdict(s['cpu_per_10k']), 'within the interval')
+        self.assertEqual(ingress_pair.verdict({'geomean': 0.9, 'ci95': [0.85, 0.95]}), 'below')
+
+    def test_the_report_names_the_peer_and_gives_its_table(self):
+        rounds = [rnd('http', (30000, 0.40), (31000, 0.40), (33000, 0.36)),
+                  rnd('http', (20000, 0.50), (21000, 0.48), (22000, 0.45))]
+        meta = {'started': 'now', 'rounds': 2, 'seconds': 5, 'settle': 1, 'warmup': 30, 'jar_sha256': 'a' * 64,
+                'jar_b_sha256': 'a' * 64, 'peer': 'haproxy', 'peer_warmup': 5}
+
+        text = ingress_pair.report(meta, ingress_pair.summarize(rounds, ['http']))
+
+        self.assertIn('# svcproxy against haproxy', text)
+        self.assertIn('b: haproxy', text)
+        self.assertIn('svcproxy ÷ haproxy', text)
+        self.assertIn('| http | req/s |', text.split('svcproxy ÷ haproxy')[1])
+
+
 if __name__ == '__main__':
     unittest.main()
