@@ -23,6 +23,10 @@ a different benchmark for every row and peer; the bench's rows do not pin, so ne
     flock /work/bench.lock python3 bench/connlog.py [--rounds 12] [--seconds 3] [--rows http,close] [--jar J]
                                                     [--out DIR] [--quick] [--profile cpu|alloc]
 
+--peer haproxy makes "on" HAProxy (bench.py's `mode tcp` config, 2 threads, on on's address) and off-a, off-b two
+svcproxy processes with the log off: svcproxy against issue 15's peer with a paired interval and a verdict, where
+the full run's three unpaired repetitions swing by 20% (the report's last table: req/s off over on, CPU on over off).
+
 --profile attaches async-profiler (as bench/profile.sh) to off-a and to on, one after the other, for a further
 measured run of the last row each, after the rounds; collapsed stacks and flame graphs go into DIR.
 
@@ -70,8 +74,9 @@ def interval(ratios):
     return out
 
 
-def measure(procs, pgid, host, workload, opts):
-    """One measured wrk run against one of the running processes, after a short settle run."""
+def measure(procs, pgid, host, workload, opts, peer=False):
+    """One measured wrk run against one of the running processes, after a short settle run (peer: HAProxy, whose
+    threads are all event loops)."""
     if opts.settle > 0:
         bench.run_load('http', workload, host, opts.settle, procs)
         time.sleep(0.2)
@@ -81,6 +86,8 @@ def measure(procs, pgid, host, workload, opts):
     r = bench.run_load('http', workload, host, opts.seconds, procs)
     cpu = (bench.group_cpu_ticks(pgid) - cpu0) / bench.CLK
     loop = (bench.group_loop_cpu_ticks(pgid) - loop0) / bench.CLK
+    if peer:
+        loop = cpu
     r['during'] = w.end()
     r['others_pct_core'] = r['during']['other_pct_core']
     r['load1'] = round(load0, 2)
@@ -133,15 +140,21 @@ def summarize(rounds, rows):
 
 
 def report(meta, summary):
-    if meta.get('jar_b_sha256'):
+    if meta.get('peer'):
+        L = [f"# svcproxy against {meta['peer']}: paired ({meta['started']})", '',
+             f"Read `on` as {meta['peer']} (the bench's `mode tcp` config, 2 threads, on `on`'s address) and `off-a`, "
+             f"`off-b` as two processes of svcproxy (the log off). CPU rows: > 1 means more CPU with {meta['peer']}; "
+             f"svcproxy ÷ {meta['peer']} as the bench's summary reads it is at the end.", '']
+    elif meta.get('jar_b_sha256'):
         L = [f"# Build B against build A: paired A/B ({meta['started']})", '',
              f"Read `on` as build B (sha256 {meta['jar_b_sha256'][:12]}) and `off-a`, `off-b` as two processes of "
              f"build A (below); the connection log is off in all three. CPU rows: > 1 means more CPU with B.", '']
     else:
         L = [f"# The connection log's cost: paired A/B ({meta['started']})", '']
-    what = (f"build A sha256 {meta['jar_sha256'][:12]}, B as above" if meta.get('jar_b_sha256')
+    what = (f"svcproxy sha256 {meta['jar_sha256'][:12]}, {meta['peer']}" if meta.get('peer')
+            else f"build A sha256 {meta['jar_sha256'][:12]}, B as above" if meta.get('jar_b_sha256')
             else f"same jar, sha256 {meta['jar_sha256'][:12]}")
-    on = 'build B' if meta.get('jar_b_sha256') else 'log on'
+    on = meta['peer'] if meta.get('peer') else 'build B' if meta.get('jar_b_sha256') else 'log on'
     L += [
          f"{meta['rounds']} rounds per row, {meta['seconds']} s measured after a {meta['settle']} s settle run, "
          f"the three processes ({what}) kept running, order cycling through "
@@ -160,13 +173,41 @@ def report(meta, summary):
         L.append(f"- {row}: {s['rounds']} rounds; others' CPU during a round (max of its three runs) median "
                  f"{statistics.median(s['others_pct_core']):.1f}%, max {max(s['others_pct_core']):.1f}% of a core; "
                  f"load average {min(s['load1']):.2f}-{max(s['load1']):.2f}"
-                 + (f"; 3% bound: **{s['verdict']}**" if row == 'close' and s['verdict'] and not meta.get('jar_b_sha256') else ''))
+                 + (f"; 3% bound: **{s['verdict']}**" if row == 'close' and s['verdict']
+                    and not meta.get('jar_b_sha256') and not meta.get('peer') else ''))
         q = s.get('quiet')
         if q:
             L.append(f"  - the {q['rounds']} rounds with others under {bench.QUIET_THRESHOLD:.0f}% of a core: "
                      + '; '.join(f"{label} on ÷ off {fmt(q[field]['on_off'])}, off-b ÷ off-a "
                                  f"{fmt(q[field]['offb_offa'])}" for field, label, _ in FIGURES))
+    if meta.get('peer'):
+        L += ['', f"svcproxy ÷ {meta['peer']} as bench.py's summary reads it (> 1 is better than {meta['peer']}: "
+              "req/s off over on, CPU on over off), over the same rounds:", '',
+              '| row | figure | median, geo. mean [95% CI] | verdict |', '| --- | --- | --- | --- |']
+        for row, s in summary.items():
+            for field, label, higher_better in FIGURES:
+                i = inverse(s[field]['on_off']) if higher_better else s[field]['on_off']
+                L.append(f"| {row} | {label} | {fmt(i)} | {verdict(i)} |")
     return '\n'.join(L) + '\n'
+
+
+def inverse(i):
+    """The interval of the inverse ratio: each figure inverted, the ends swapped."""
+    out = {k: 1 / i[k] for k in ('median', 'geomean')}
+    out['min'], out['max'] = 1 / i['max'], 1 / i['min']
+    if 'n' in i:
+        out['n'] = i['n']
+    if 'ci95' in i:
+        out['ci95'] = [1 / i['ci95'][1], 1 / i['ci95'][0]]
+    return out
+
+
+def verdict(i):
+    """Against a peer, like bench.py's summary but on a paired interval: at or above (the geometric mean reads
+    >= 1), below (the whole interval under 1), else within the interval."""
+    if i['geomean'] >= 1:
+        return 'at or above'
+    return 'below' if i.get('ci95', [0, 0])[1] < 1 else 'within the interval'
 
 
 def fmt(i):
@@ -216,6 +257,8 @@ def main():
                                                     os.path.join(bench.ROOT, 'proxy-server/target/svcproxy.jar')))
     ap.add_argument('--jar-b', metavar='JAR', help='a paired A/B of two builds instead: "on" runs this jar with the '
                     'log off, off-a and off-b run --jar (its ratios: B over A; off-b / off-a: A against itself)')
+    ap.add_argument('--peer', choices=['haproxy'], help='"on" is this peer (bench.py\'s config, on its address) '
+                    'instead: svcproxy against issue 15\'s peer, paired; the connection log off in all')
     ap.add_argument('--out', help='output folder (default bench/results/connlog-<timestamp>)')
     ap.add_argument('--profile', choices=['cpu', 'alloc'], help='profile off-a and on after the rounds')
     ap.add_argument('--report-only', metavar='DIR', help='summarize DIR/connlog-results.json again')
@@ -258,21 +301,28 @@ def main():
         with open(opts.jars['on'], 'rb') as f:
             jar_b_sha = hashlib.sha256(f.read()).hexdigest()
         opts.connection_log_targets = set()
+    names = {t: t for t in TARGETS}   # bench.start_proxy's target of each
+    if opts.peer:
+        names['on'] = opts.peer
+        opts.target_ips[opts.peer] = IPS['on']
+        opts.java_opts[opts.peer] = None
+        opts.connection_log_targets = set()
     meta = {'started': time.strftime('%Y-%m-%d %H:%M'), 'rounds': opts.rounds, 'seconds': opts.seconds,
             'settle': opts.settle, 'warmup': opts.warmup, 'rows': rows, 'jar_sha256': sha,
-            'jar_b_sha256': jar_b_sha, 'java_opts': opts.java_opts['on']}
+            'jar_b_sha256': jar_b_sha, 'java_opts': opts.java_opts['on'], 'peer': opts.peer}
     data = {'meta': meta, 'rounds': [], 'summary': {}}
     procs = bench.Procs(rundir)
     try:
         bench.log('connlog: first start (the launcher writes its class-data-sharing archive)')
         procs.stop(bench.start_proxy(procs, 'off-a', 'http', opts))
         opts.backends = bench.start_backends(procs, 'http', opts)
-        running = {t: bench.start_proxy(procs, t, 'http', opts) for t in TARGETS}
+        running = {t: bench.start_proxy(procs, names[t], 'http', opts) for t in TARGETS}
         for row in rows:
             for t in TARGETS:
                 bench.run_load('http', row, IPS[t], opts.warmup, procs)
         bench.paired_rounds('connlog', rows, opts.rounds, running,
-                            lambda row, t: measure(procs, running[t].pid, IPS[t], row, opts), data, out,
+                            lambda row, t: measure(procs, running[t].pid, IPS[t], row, opts,
+                                                   peer=names[t] == opts.peer), data, out,
                             on_round=note_load)
         if opts.profile:
             data['profiles'] = profile(procs, running, rows[-1], opts, out)

@@ -42,7 +42,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench  # noqa: E402
-import connlog  # noqa: E402  interval() and fmt()
+import connlog  # noqa: E402  interval(), fmt(), inverse() and verdict()
 import ingress  # noqa: E402
 
 TARGETS = ['a', 'a2', 'b']
@@ -93,21 +93,8 @@ def summarize(rounds, rows):
 def against_peer(summary):
     """Per row: svcproxy ÷ the peer as the bench's summary reads it (> 1 better): requests per second a over b (the
     inverse of b ÷ a, its interval inverted), CPU per request b over a (b ÷ a as it is)."""
-    def inverse(i):
-        out = {k: 1 / i[k] for k in ('median', 'geomean')}
-        out['min'], out['max'] = 1 / i['max'], 1 / i['min']
-        if 'ci95' in i:
-            out['ci95'] = [1 / i['ci95'][1], 1 / i['ci95'][0]]
-        return out
-    return {row: {'rps': inverse(s['rps']['b_a']), 'cpu_per_10k': s['cpu_per_10k']['b_a'],
+    return {row: {'rps': connlog.inverse(s['rps']['b_a']), 'cpu_per_10k': s['cpu_per_10k']['b_a'],
                   'loop_cpu_per_10k': s['loop_cpu_per_10k']['b_a']} for row, s in summary.items()}
-
-
-def verdict(i):
-    """Like bench.py's summary, on the paired interval: at or above, within the interval, or below."""
-    if i['geomean'] >= 1:
-        return 'at or above'
-    return 'below' if i.get('ci95', [0, 0])[1] < 1 else 'within the interval'
 
 
 def report(meta, summary):
@@ -136,7 +123,7 @@ def report(meta, summary):
               '| row | figure | median, geo. mean [95% CI] | verdict |', '| --- | --- | --- | --- |']
         for row, s in against_peer(summary).items():
             for field, label in FIGURES:
-                L.append(f"| {row} | {label} | {connlog.fmt(s[field])} | {verdict(s[field])} |")
+                L.append(f"| {row} | {label} | {connlog.fmt(s[field])} | {connlog.verdict(s[field])} |")
     L.append('')
     for row, s in summary.items():
         L.append(f"- {row}: {s['rounds']} usable rounds; others' CPU at most {s['others_max']:.0f}% of a core")

@@ -2,6 +2,7 @@
 import math
 import unittest
 
+import connlog
 import ingress_pair
 
 
@@ -52,21 +53,18 @@ class PeerTest(unittest.TestCase):
         self.assertAlmostEqual(s['rps']['geomean'], 1 / 1.1)
         self.assertAlmostEqual(s['rps']['min'], 1 / 1.1)
         self.assertAlmostEqual(s['cpu_per_10k']['geomean'], 0.9)
-        self.assertEqual(ingress_pair.verdict(s['rps']), 'below')   # no spread: the interval is the point
-        self.assertEqual(ingress_pair.verdict(s['cpu_per_10k']), 'below')
+        self.assertEqual(connlog.verdict(s['rps']), 'below')   # no spread: the interval is the point
+        self.assertEqual(connlog.verdict(s['cpu_per_10k']), 'below')
 
-    def test_an_interval_is_inverted_end_for_end_and_read_for_its_verdict(self):
+    def test_requests_per_second_are_inverted_and_cpu_passed_as_it_is(self):
         i = {'median': 0.8, 'geomean': 0.8, 'min': 0.5, 'max': 1.25, 'ci95': [0.64, 1.25]}
         summary = {'h2': {'rps': {'b_a': i}, 'cpu_per_10k': {'b_a': i}, 'loop_cpu_per_10k': {'b_a': i}}}
 
         s = ingress_pair.against_peer(summary)['h2']
 
         self.assertAlmostEqual(s['rps']['geomean'], 1.25)
-        self.assertEqual([round(x, 4) for x in s['rps']['ci95']], [0.8, 1.5625])
-        self.assertEqual((round(s['rps']['min'], 3), round(s['rps']['max'], 3)), (0.8, 2.0))
-        self.assertEqual(ingress_pair.verdict(s['rps']), 'at or above')
-        self.assertEqual(ingress_pair.verdict(s['cpu_per_10k']), 'within the interval')
-        self.assertEqual(ingress_pair.verdict({'geomean': 0.9, 'ci95': [0.85, 0.95]}), 'below')
+        self.assertIs(s['cpu_per_10k'], i)
+        self.assertEqual(connlog.verdict(s['cpu_per_10k']), 'within the interval')
 
     def test_the_report_names_the_peer_and_gives_its_table(self):
         rounds = [rnd('http', (30000, 0.40), (31000, 0.40), (33000, 0.36)),
