@@ -21,7 +21,10 @@ prepare_docker() {
             echo "test.sh: dockerd runs but does not answer yet: waiting (never a second dockerd)" >&2
         elif [[ $(id -u) == 0 ]]; then
             echo "test.sh: starting dockerd (log: /tmp/dockerd.log)" >&2
-            setsid dockerd >/tmp/dockerd.log 2>&1 </dev/null &
+            # without the descriptors test.sh inherited: a daemon that kept them would hold, for its whole life,
+            # whatever its caller had open (a `flock` on the bench's lock, a pipe a CI step waits to see closed)
+            ( for fd in /proc/self/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done 2>/dev/null
+              exec setsid dockerd >/tmp/dockerd.log 2>&1 </dev/null ) &
         else
             echo "test.sh: dockerd is not running and only root can start it" >&2
             return 0
