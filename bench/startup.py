@@ -21,6 +21,7 @@ the Service listens on 127.0.10.41:18080 with an endpoint 127.0.0.41:8080 that i
   bench/startup.py --docker svcproxy:latest -n 5       # the image built from docker/Dockerfile, its defaults
 """
 import argparse
+import ctypes
 import json
 import os
 import shlex
@@ -31,6 +32,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -55,6 +57,7 @@ services:
 NETLINK_SOCK_DIAG, SOCK_DIAG_BY_FAMILY, NLMSG_ERROR, NLMSG_DONE = 4, 20, 2, 3
 NLM_F_REQUEST, NLM_F_DUMP = 0x1, 0x300
 TCPF_LISTEN = 1 << 10
+CLONE_NEWNET = 0x40000000
 
 
 def listen_patterns(ip, port):
@@ -64,37 +67,68 @@ def listen_patterns(ip, port):
     return {(socket.AF_INET, v4, port), (socket.AF_INET6, bytes(10) + b'\xff\xff' + v4, port)}
 
 
-def listening_sockets(family):
-    """(family, local address bytes, local port) of every TCP socket in LISTEN state of this network namespace, of one
-    address family, from one sock_diag dump (linux/inet_diag.h): with only TCPF_LISTEN in the states the kernel walks
-    its listening hash and never the established one, where TIME_WAIT sockets are."""
-    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG) as nl:
-        # struct inet_diag_req_v2: family, protocol, ext, pad, states, then a zero inet_diag_sockid (48 bytes)
-        req = struct.pack('=BBBBI', family, socket.IPPROTO_TCP, 0, 0, TCPF_LISTEN) + bytes(48)
-        nl.send(struct.pack('=IHHII', 16 + len(req), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, 1, 0) + req)
-        found = set()
-        while True:
-            data = nl.recv(65536)
-            off = 0
-            while off + 16 <= len(data):
-                length, kind = struct.unpack_from('=IH', data, off)
-                if kind == NLMSG_DONE:
-                    return found
-                if kind == NLMSG_ERROR:
-                    raise OSError(-struct.unpack_from('=i', data, off + 16)[0], 'sock_diag dump refused')
-                if kind == SOCK_DIAG_BY_FAMILY:
-                    # struct inet_diag_msg: family, state, timer, retrans, then the sockid: sport and dport
-                    # (big-endian), src and dst (16 bytes each)
-                    fam, sport = data[off + 16], struct.unpack_from('>H', data, off + 20)[0]
-                    src = data[off + 24:off + 24 + (4 if fam == socket.AF_INET else 16)]
-                    found.add((fam, bytes(src), sport))
-                off += (length + 3) & ~3
-                if length < 16:
-                    raise OSError(f'sock_diag: a message of {length} bytes')
+def diag_socket(netns_pid=None):
+    """A sock_diag netlink socket of this network namespace, or of process netns_pid's (a container's): made by a
+    thread that joins that namespace first (setns(2) moves only the calling thread; the socket keeps the namespace
+    it was made in, the thread ends)."""
+    if netns_pid is None:
+        return socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG)
+    made = {}
+
+    def make():
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            fd = os.open(f'/proc/{netns_pid}/ns/net', os.O_RDONLY)
+            try:
+                if libc.setns(fd, CLONE_NEWNET) != 0:
+                    err = ctypes.get_errno()
+                    raise OSError(err, f'setns into the network namespace of {netns_pid}: {os.strerror(err)}')
+            finally:
+                os.close(fd)
+            made['socket'] = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG)
+        except OSError as e:
+            made['error'] = e
+    t = threading.Thread(target=make)
+    t.start()
+    t.join()
+    if 'error' in made:
+        raise made['error']
+    return made['socket']
 
 
-def listening(patterns):
-    return any(not patterns.isdisjoint(listening_sockets(f)) for f in (socket.AF_INET, socket.AF_INET6))
+def listening_sockets(family, nl=None):
+    """(family, local address bytes, local port) of every TCP socket in LISTEN state of one address family, from one
+    sock_diag dump (linux/inet_diag.h) over nl (default: a socket of this network namespace): with only TCPF_LISTEN
+    in the states the kernel walks its listening hash and never the established one, where TIME_WAIT sockets are."""
+    if nl is None:
+        with diag_socket() as own:
+            return listening_sockets(family, own)
+    # struct inet_diag_req_v2: family, protocol, ext, pad, states, then a zero inet_diag_sockid (48 bytes)
+    req = struct.pack('=BBBBI', family, socket.IPPROTO_TCP, 0, 0, TCPF_LISTEN) + bytes(48)
+    nl.send(struct.pack('=IHHII', 16 + len(req), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, 1, 0) + req)
+    found = set()
+    while True:
+        data = nl.recv(65536)
+        off = 0
+        while off + 16 <= len(data):
+            length, kind = struct.unpack_from('=IH', data, off)
+            if kind == NLMSG_DONE:
+                return found
+            if kind == NLMSG_ERROR:
+                raise OSError(-struct.unpack_from('=i', data, off + 16)[0], 'sock_diag dump refused')
+            if kind == SOCK_DIAG_BY_FAMILY:
+                # struct inet_diag_msg: family, state, timer, retrans, then the sockid: sport and dport
+                # (big-endian), src and dst (16 bytes each)
+                fam, sport = data[off + 16], struct.unpack_from('>H', data, off + 20)[0]
+                src = data[off + 24:off + 24 + (4 if fam == socket.AF_INET else 16)]
+                found.add((fam, bytes(src), sport))
+            off += (length + 3) & ~3
+            if length < 16:
+                raise OSError(f'sock_diag: a message of {length} bytes')
+
+
+def listening(patterns, nl=None):
+    return any(not patterns.isdisjoint(listening_sockets(f, nl)) for f in (socket.AF_INET, socket.AF_INET6))
 
 
 def cpu_s(pid):
@@ -191,20 +225,13 @@ def one_docker_start(image, cfg_dir, java_opts, settle, timeout):
         with open(f'/proc/{pid}/stat') as f:
             st = f.read()
         started = int(st[st.rindex(')') + 2:].split()[19]) / CLK     # field 22: start time after boot
-        v4 = '0100007F:%04X' % PORT
-        patterns = (v4, '0000000000000000FFFF0000' + v4)
+        patterns = listen_patterns('127.0.0.1', PORT)
         deadline = time.monotonic() + timeout
-        while True:
-            found = False
-            for path in (f'/proc/{pid}/net/tcp', f'/proc/{pid}/net/tcp6'):
-                with open(path) as f:
-                    next(f)
-                    found = found or any(l.split(None, 4)[3] == '0A' and l.split(None, 4)[1] in patterns for l in f)
-            if found:
-                break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f'container {cid[:12]} not listening after {timeout} s')
-            time.sleep(0.002)
+        with diag_socket(netns_pid=pid) as nl:   # the container's own network namespace (2026-12-06: it read
+            while not listening(patterns, nl):    # /proc/PID/net/tcp, which walks the host's shared hash)
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f'container {cid[:12]} not listening after {timeout} s')
+                time.sleep(0.002)
         t_listen = uptime_s() - started
         cpu_listen = cpu_s(pid)
         main_listen = main_thread_cpu_s(pid)
