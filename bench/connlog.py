@@ -74,9 +74,9 @@ def interval(ratios):
     return out
 
 
-def measure(procs, pgid, host, workload, opts, peer=False):
-    """One measured wrk run against one of the running processes, after a short settle run (peer: HAProxy, whose
-    threads are all event loops)."""
+def measure(procs, pgid, host, workload, opts):
+    """One measured wrk run against one of the running processes, after a short settle run (the event-loop CPU of
+    a peer, HAProxy, is all of its CPU: bench.group_loop_cpu_ticks)."""
     if opts.settle > 0:
         bench.run_load('http', workload, host, opts.settle, procs)
         time.sleep(0.2)
@@ -86,8 +86,6 @@ def measure(procs, pgid, host, workload, opts, peer=False):
     r = bench.run_load('http', workload, host, opts.seconds, procs)
     cpu = (bench.group_cpu_ticks(pgid) - cpu0) / bench.CLK
     loop = (bench.group_loop_cpu_ticks(pgid) - loop0) / bench.CLK
-    if peer:
-        loop = cpu
     r['during'] = w.end()
     r['others_pct_core'] = r['during']['other_pct_core']
     r['load1'] = round(load0, 2)
@@ -321,8 +319,7 @@ def main():
             for t in TARGETS:
                 bench.run_load('http', row, IPS[t], opts.warmup, procs)
         bench.paired_rounds('connlog', rows, opts.rounds, running,
-                            lambda row, t: measure(procs, running[t].pid, IPS[t], row, opts,
-                                                   peer=names[t] == opts.peer), data, out,
+                            lambda row, t: measure(procs, running[t].pid, IPS[t], row, opts), data, out,
                             on_round=note_load)
         if opts.profile:
             data['profiles'] = profile(procs, running, rows[-1], opts, out)

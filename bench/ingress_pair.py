@@ -27,7 +27,7 @@ defaults: an A/B of JVM options); --jar-b defaults to --jar.
 --peer-warmup seconds (no JIT): the rounds then read svcproxy against the peer of issue 14's goal with an interval,
 where a full run's three unpaired repetitions swing by 20%. The report adds svcproxy ÷ HAProxy as the bench's summary
 reads it (requests per second: a over b; CPU per request: b over a; > 1 is better than HAProxy); HAProxy's
-event-loop CPU is all of its CPU (its threads are its loops).
+event-loop CPU is all of its CPU (bench.group_loop_cpu_ticks: its threads are its loops).
 """
 import argparse
 import hashlib
@@ -61,8 +61,6 @@ def measure(procs, pgid, row, ip, opts, target='svcproxy'):
     r['others_pct_core'] = w.end()['other_pct_core']
     cpu = (bench.group_cpu_ticks(pgid) - cpu0) / bench.CLK
     loop = (bench.group_loop_cpu_ticks(pgid) - loop0) / bench.CLK
-    if not ingress.is_svcproxy(target):   # the peer's threads are all event loops
-        loop = cpu
     if r.get('requests'):
         r['cpu_per_10k'] = cpu / (r['requests'] / 1e4)
         r['loop_cpu_per_10k'] = loop / (r['requests'] / 1e4)

@@ -96,13 +96,10 @@ def diag_socket(netns_pid=None):
     return made['socket']
 
 
-def listening_sockets(family, nl=None):
+def listening_sockets(family, nl):
     """(family, local address bytes, local port) of every TCP socket in LISTEN state of one address family, from one
-    sock_diag dump (linux/inet_diag.h) over nl (default: a socket of this network namespace): with only TCPF_LISTEN
-    in the states the kernel walks its listening hash and never the established one, where TIME_WAIT sockets are."""
-    if nl is None:
-        with diag_socket() as own:
-            return listening_sockets(family, own)
+    sock_diag dump (linux/inet_diag.h) over nl (diag_socket()): with only TCPF_LISTEN in the states the kernel walks
+    its listening hash and never the established one, where TIME_WAIT sockets are."""
     # struct inet_diag_req_v2: family, protocol, ext, pad, states, then a zero inet_diag_sockid (48 bytes)
     req = struct.pack('=BBBBI', family, socket.IPPROTO_TCP, 0, 0, TCPF_LISTEN) + bytes(48)
     nl.send(struct.pack('=IHHII', 16 + len(req), SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, 1, 0) + req)
@@ -128,6 +125,11 @@ def listening_sockets(family, nl=None):
 
 
 def listening(patterns, nl=None):
+    """Whether a socket listens on one of the patterns' addresses, asked over nl (default: a socket of this network
+    namespace, made for this one question)."""
+    if nl is None:
+        with diag_socket() as own:
+            return listening(patterns, own)
     return any(not patterns.isdisjoint(listening_sockets(f, nl)) for f in (socket.AF_INET, socket.AF_INET6))
 
 
@@ -171,29 +173,27 @@ def one_start(argv, env, settle, timeout, logf, stop_timeout=10):
     if listening(patterns):
         raise RuntimeError(f'{IP}:{PORT} is already in use')
     t0 = time.monotonic()
-    machine0, self0 = bench.machine_ticks(), bench.self_ticks()
     p = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=logf, stderr=logf,
                          start_new_session=True)
+    # the rest of the machine meanwhile, from exec to the RSS read: all CPUs' busy time less this process group's and
+    # this script's (its probe); the group is its own session, just started
+    others = bench.CpuWindow([p.pid])
     try:
-        while not listening(patterns):
-            if p.poll() is not None:
-                raise RuntimeError(f'exited with {p.returncode} before listening (see {logf.name})')
-            if time.monotonic() - t0 > timeout:
-                raise RuntimeError(f'not listening after {timeout} s')
-            time.sleep(0.002)
+        with diag_socket() as nl:
+            while not listening(patterns, nl):
+                if p.poll() is not None:
+                    raise RuntimeError(f'exited with {p.returncode} before listening (see {logf.name})')
+                if time.monotonic() - t0 > timeout:
+                    raise RuntimeError(f'not listening after {timeout} s')
+                time.sleep(0.002)
         t_listen = time.monotonic() - t0
         cpu_listen = cpu_s(p.pid)
         main_listen = main_thread_cpu_s(p.pid)
         time.sleep(settle)
         rss = rss_mib(p.pid)
-        # the rest of the machine meanwhile, from exec to the RSS read: all CPUs' busy ticks less this process group's
-        # and this script's (its probe); irq and softirq apart (bench.machine_ticks)
-        ours = bench.group_cpu_ticks(p.pid) + bench.self_ticks() - self0
-        busy = bench.machine_ticks()[0] - machine0[0]
-        others = 100.0 * max(0.0, busy - ours) / CLK / (time.monotonic() - t0)
         return {'listen_s': round(t_listen, 3), 'cpu_s': round(cpu_listen, 2), 'main_cpu_s': round(main_listen, 3),
                 'rss_mib': round(rss, 1), 'cpu_settled_s': round(cpu_s(p.pid), 2),
-                'others_pct_core': round(others, 1)}
+                'others_pct_core': others.end()['other_pct_core']}
     finally:
         for sig, wait in ((signal.SIGTERM, stop_timeout), (signal.SIGKILL, 5)):
             try:
