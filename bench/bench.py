@@ -39,11 +39,16 @@ BULK_PORT = 5201
 IDLE_CONTROL = '127.0.0.11:8099'
 TARGET_IPS = {'direct': '127.0.0.11', 'haproxy': '127.0.10.2', 'nginx': '127.0.10.3', 'svcproxy': '127.0.10.1'}
 TARGET_ORDER = ['direct', 'haproxy', 'nginx', 'svcproxy']
-WORKLOADS = ['bulk1', 'bulk4', 'http', 'close', 'idle', 'udp', 'ingress', 'connlog', 'startup']
+WORKLOADS = ['bulk1', 'bulk4', 'http', 'close', 'idle', 'udp', 'ingress', 'connlog', 'startup', 'pair-tcp',
+             'pair-ingress']
 # rows measured by their own harness, run by this one after the TCP rows (their peers: nginx for UDP, as
 # HAProxy 2.6 has no UDP proxy; HAProxy mode http for the Ingress rows; svcproxy with the log off for the
-# connection log's paired A/B)
-EXTRA_WORKLOADS = {'udp': 'udp.py', 'ingress': 'ingress.py', 'connlog': 'connlog.py', 'startup': 'startup.py'}
+# connection log's paired A/B; HAProxy, measured in paired rounds with svcproxy, for the pair-* rows)
+EXTRA_WORKLOADS = {'udp': 'udp.py', 'ingress': 'ingress.py', 'connlog': 'connlog.py', 'startup': 'startup.py',
+                   'pair-tcp': 'connlog.py', 'pair-ingress': 'ingress_pair.py'}
+# the rows the paired workloads measure against HAProxy: the ones whose unpaired repetitions decide issue 15 least
+# surely (keep-alive and new connections; the Ingress's keep-alive and h2), and their warm-up (the JIT settles)
+PAIR_TCP_ROWS, PAIR_INGRESS_ROWS, PAIR_WARMUP_S = 'http,close', 'http,h2', 30
 # issue 15's start-up goals, absolute (no peer): listening within this long of the launcher's start, and at most
 # this resident with no connection (bench/startup.py's one-Service config, 5 s after listening)
 STARTUP_GOAL_S = 0.40
@@ -1032,6 +1037,13 @@ def extra_args(w, opts, out_dir):
                 '--json', os.path.join(out_dir, 'startup', 'startup-results.json')]
     if w == 'connlog':   # its own rounds (paired, interleaved), not the run's repetitions
         return (['--quick'] if opts.quick else []) + ['--jar', opts.jar, '--out', os.path.join(out_dir, 'connlog')]
+    if w == 'pair-tcp':   # two svcproxy processes and HAProxy side by side, measured in turn (bench/connlog.py)
+        return (['--quick'] if opts.quick else ['--warmup', str(PAIR_WARMUP_S)]) + [
+            '--peer', 'haproxy', '--rows', PAIR_TCP_ROWS, '--jar', opts.jar, '--out', os.path.join(out_dir, w)]
+    if w == 'pair-ingress':   # the same for the Ingress rows against HAProxy mode http (bench/ingress_pair.py)
+        return (['--rounds', '3', '--seconds', '2', '--warmup', '5'] if opts.quick
+                else ['--rounds', '12', '--warmup', str(PAIR_WARMUP_S)]) + [
+            '--peer', 'haproxy', '--rows', PAIR_INGRESS_ROWS, '--jar', opts.jar, '--out', os.path.join(out_dir, w)]
     secs, warm = (3, 3) if opts.quick else (6, 8)
     return ['--reps', str(opts.reps), '--seconds', str(secs), '--warmup', str(warm), '--jit-settle',
             str(opts.jit_settle), '--jar', opts.jar, '--out', os.path.join(out_dir, 'ingress')]
@@ -1042,6 +1054,11 @@ def extra_estimate(w, opts):
         return (4 if opts.quick else 8) * 7 + 10
     if w == 'connlog':   # 3 processes x 2 rows: warm-ups, then rounds of 3 runs of (settle 1 s + 3 s + 0.5 s)
         return 20 + 6 * 3 + 2 * 3 * 3 * 3.5 if opts.quick else 20 + 6 * 6 + 2 * 12 * 3 * 4.5
+    if w == 'pair-tcp':   # the same, each process warmed up 30 s per row
+        return 20 + 6 * 3 + 2 * 3 * 3 * 3.5 if opts.quick else 20 + 6 * PAIR_WARMUP_S + 2 * 12 * 3 * 4.5
+    if w == 'pair-ingress':   # 2 svcproxy processes warmed up per row (then up to 30 s while the JIT settles),
+        return (20 + 2 * 3 * 5 + 2 * 3 * 3 * 3.5 if opts.quick   # HAProxy 5 s; rounds of 3 x (1 s + 5 s + ~0.5 s)
+                else 20 + 2 * (2 * (PAIR_WARMUP_S + 15) + 5) + 2 * 12 * 3 * 6.5)
     if w == 'udp':
         return opts.reps * 3 * ((3 if opts.quick else 10) + opts.warmup + 4) + 40
     return opts.reps * 3 * 3 * ((6 if opts.quick else 14) + 3) + opts.reps * 3 * min(opts.jit_settle, 12)
@@ -1106,6 +1123,52 @@ def extra_rows(out_dir):
                                  run_order_ratios(res, of_row, 'svcproxy', 'haproxy', 'cpu_per_10k', False)))
     rows.extend(connlog_rows(out_dir))
     rows.extend(startup_rows(out_dir))
+    rows.extend(pair_rows(out_dir))
+    return rows
+
+
+PAIR_LABELS = {   # (workload, row): the row's name, its rate's unit, what its CPU is counted per
+    ('pair-tcp', 'http'): ('TCP keep-alive', 'req/s', 'requests'),
+    ('pair-tcp', 'close'): ('TCP new connection per request', 'conn/s', 'new connections'),
+    ('pair-ingress', 'http'): ('Ingress keep-alive', 'req/s', 'requests'),
+    ('pair-ingress', 'h2'): ('Ingress h2', 'req/s', 'requests')}
+
+
+def pair_rows(out_dir):
+    """The pair-* workloads' rows: svcproxy ÷ HAProxy over paired rounds (> 1 better), with the interval as the
+    row's spread and its verdict from the interval (bench/connlog.py's `verdict`): at or above (the geometric mean
+    reads >= 1), below (the whole 95% interval under 1), within spread otherwise. Each row is a 7-tuple: the
+    summary's six fields and that verdict."""
+    import connlog   # noqa: E402  (connlog imports this module)
+    import ingress_pair   # noqa: E402
+    rows = []
+    for w, name in (('pair-tcp', 'connlog-results.json'), ('pair-ingress', 'ingress-pair-results.json')):
+        path = os.path.join(out_dir, w, name)
+        if not os.path.exists(path):
+            continue
+        with open(path) as f:
+            summ = json.load(f).get('summary', {})
+        for row, s in summ.items():
+            if w == 'pair-tcp':   # `on` is HAProxy, off-a and off-b svcproxy
+                ours = {k: s[k]['median']['off-a'] * s[k]['median']['off-b'] for k in ('rps', 'cpu_per_10k')}
+                ours = {k: math.sqrt(v) for k, v in ours.items()}
+                theirs = {k: s[k]['median']['on'] for k in ('rps', 'cpu_per_10k')}
+                ivals = {'rps': connlog.inverse(s['rps']['on_off']), 'cpu_per_10k': s['cpu_per_10k']['on_off']}
+            else:   # `b` is HAProxy, a and a2 svcproxy
+                ours = {k: math.sqrt(s[k]['median']['a'] * s[k]['median']['a2']) for k in ('rps', 'cpu_per_10k')}
+                theirs = {k: s[k]['median']['b'] for k in ('rps', 'cpu_per_10k')}
+                ivals = ingress_pair.against_peer({row: s})[row]
+            what, rate, per = PAIR_LABELS.get((w, row), (f'{w} {row}', 'req/s', 'requests'))
+            for field, label, fmt in (('rps', rate, '{:,.0f}'), ('cpu_per_10k', f'proxy CPU per 10k {per}, s',
+                                                                   '{:.3f}')):
+                i = ivals[field]
+                ci = i.get('ci95')
+                text = (f"{what}, {label}, paired with HAProxy ({s['rounds']} rounds; 95% CI "
+                        + (f"{ci[0]:.3f}-{ci[1]:.3f})" if ci else 'none)'))
+                v = connlog.verdict(i)
+                v = {'below': '**below**', 'within the interval': 'within spread'}.get(v, v)
+                rows.append((text, 'HAProxy', fmt.format(theirs[field]), fmt.format(ours[field]), i['geomean'],
+                             None, v))
     return rows
 
 
@@ -1171,7 +1234,8 @@ def verdict(ratio, paired):
 
 def summary(data, out_dir):
     """One table: every row's ratio of svcproxy to its peer (HAProxy; nginx for UDP), > 1 better, and each row's
-    verdict against the goal (>= 1.00, allowing the run's own spread), then the rows below in every repetition."""
+    verdict against the goal (>= 1.00, allowing the run's own spread; a paired row's spread is its interval),
+    then the rows below in every repetition."""
     rows = table_data(data)
     svc = [t for t in data['meta']['targets'] if t.startswith('svcproxy')]
     L = ['| row | peer | peer\'s figure | ' + ' | '.join(svc) + ' | ' + ' | '.join(f'{t} ÷ peer' for t in svc)
@@ -1190,15 +1254,16 @@ def summary(data, out_dir):
                  + ' | '.join(f.format(row['cells'][t][0]) if t in row['cells'] else '–' for t in svc) + ' | '
                  + ' | '.join(f"**{row['ratios'][t]:.2f}**" if t in row['ratios'] else '–' for t in svc) + ' | '
                  + ' | '.join(fmt_paired(row['paired'].get(t)) for t in svc) + ' | ' + ' | '.join(verdicts) + ' |')
-    for label, peer, pv, sv, ratio, paired in extra_rows(out_dir):
-        v = verdict(ratio, paired) if peer != LOG_OFF_PEER else '–'
+    for label, peer, pv, sv, ratio, paired, *own in extra_rows(out_dir):
+        v = own[0] if own else verdict(ratio, paired) if peer != LOG_OFF_PEER else '–'
         if v == '**below**':
             below.append(label)
         L.append(f'| {label} | {peer} | {pv} | {sv}' + ' | –' * (len(svc) - 1) + f' | **{ratio:.2f}**'
                  + ' | –' * (len(svc) - 1) + f' | {fmt_paired(paired)}' + ' | –' * (len(svc) - 1)
                  + f' | {v}' + ' | –' * (len(svc) - 1) + ' |')
     L.append('')
-    L.append('Below the peer in every repetition: ' + ('; '.join(below) if below else 'no row') + '.')
+    L.append('Below the peer in every repetition (a paired row: over its whole 95% interval): '
+             + ('; '.join(below) if below else 'no row') + '.')
     return '\n'.join(L)
 
 

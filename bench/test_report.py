@@ -88,7 +88,8 @@ class VerdictTest(unittest.TestCase):
 
         lines = {line.split(' | ')[0].lstrip('| '): line for line in table.splitlines()}
         self.assertTrue(lines['keep-alive HTTP (wrk -t2 -c64), req/s'].endswith('| at or above |'), table)
-        self.assertTrue(table.endswith('Below the peer in every repetition: new connection per request '
+        self.assertTrue(table.endswith('Below the peer in every repetition (a paired row: over its whole 95% '
+                                       'interval): new connection per request '
                                        '(Connection: close), conn/s (svcproxy); proxy CPU per 10k new connections, '
                                        's (svcproxy).'), table)
 
@@ -111,6 +112,60 @@ class StartupGoalTest(unittest.TestCase):
                         .endswith('| goal | 0.400 | 0.450 | **0.89** | 0.89 (0.80–1.05) | within spread |'), table)
         self.assertTrue(lines['RSS with no connection (5 s after listening), MiB (3 starts)']
                         .endswith('| **1.04** | 1.04 (1.03–1.05) | at or above |'), table)
+
+
+class PairRowsTest(unittest.TestCase):
+    """The pair-tcp and pair-ingress workloads' rows: svcproxy ÷ HAProxy over paired rounds, judged on the interval."""
+
+    def test_paired_rows_read_svcproxy_over_haproxy_and_take_their_verdict_from_the_interval(self):
+        import connlog
+        tcp = {  # connlog.py --peer haproxy: `on` is HAProxy; on ÷ off per round
+            'close': {'rounds': 4,   # HAProxy 1.15-1.19x svcproxy's conn/s in every round: below
+                      'rps': {'on_off': connlog.interval([1.15, 1.17, 1.19, 1.16]),
+                              'median': {'on': 9000, 'off-a': 7700, 'off-b': 7800}},
+                      'cpu_per_10k': {'on_off': connlog.interval([0.85, 0.86, 0.84, 0.87]),
+                                      'median': {'on': 1.2, 'off-a': 1.4, 'off-b': 1.41}}},
+            'http': {'rounds': 4,   # svcproxy ahead in the mean: at or above
+                     'rps': {'on_off': connlog.interval([0.95, 0.97, 1.01, 0.96]),
+                             'median': {'on': 40000, 'off-a': 41000, 'off-b': 41500}},
+                     'cpu_per_10k': {'on_off': connlog.interval([1.02, 1.04, 0.99, 1.03]),
+                                     'median': {'on': 0.2, 'off-a': 0.195, 'off-b': 0.196}}}}
+        ing = {  # ingress_pair.py --peer haproxy: `b` is HAProxy; b ÷ a per round
+            'h2': {'rounds': 4,   # HAProxy ahead by 1-5%, svcproxy ahead once: within spread
+                   'rps': {'b_a': connlog.interval([1.05, 0.99, 1.03, 1.01]),
+                           'median': {'a': 40000, 'a2': 40400, 'b': 41000}},
+                   'cpu_per_10k': {'b_a': connlog.interval([0.96, 1.01, 0.97, 0.99]),
+                                   'median': {'a': 0.3, 'a2': 0.3, 'b': 0.29}},
+                   'loop_cpu_per_10k': {'b_a': connlog.interval([0.96, 1.01, 0.97, 0.99]),
+                                        'median': {'a': 0.28, 'a2': 0.28, 'b': 0.29}}}}
+        data = {'meta': {'targets': ['haproxy', 'svcproxy'], 'workloads': ['pair-tcp', 'pair-ingress'],
+                         'idle_conns': 0}, 'results': []}
+        with tempfile.TemporaryDirectory() as out:
+            for w, name, summ in (('pair-tcp', 'connlog-results.json', tcp),
+                                  ('pair-ingress', 'ingress-pair-results.json', ing)):
+                os.makedirs(os.path.join(out, w))
+                with open(os.path.join(out, w, name), 'w') as f:
+                    json.dump({'summary': summ}, f)
+            table = bench.summary(data, out)
+
+        lines = {line.split(' (')[0].lstrip('| '): line for line in table.splitlines() if 'paired with' in line}
+        close = lines['TCP new connection per request, conn/s, paired with HAProxy']
+        # 1 / geomean(1.15, 1.17, 1.19, 1.16) = 0.86; svcproxy's figure the geometric mean of its two processes
+        self.assertIn('| HAProxy | 9,000 | 7,750 | **0.86** |', close)
+        self.assertTrue(close.endswith('| **below** |'), close)
+        # geomean(0.85, 0.86, 0.84, 0.87) = 0.855: HAProxy's CPU per connection over svcproxy's
+        self.assertTrue(lines['TCP new connection per request, proxy CPU per 10k new connections, s, paired with '
+                              'HAProxy'].endswith('| **0.85** | – | **below** |'), table)
+        self.assertTrue(lines['TCP keep-alive, req/s, paired with HAProxy'].endswith('| at or above |'), table)
+        self.assertTrue(lines['TCP keep-alive, proxy CPU per 10k requests, s, paired with HAProxy']
+                        .endswith('| at or above |'), table)
+        h2 = lines['Ingress h2, req/s, paired with HAProxy']
+        self.assertIn('| **0.98** |', h2)
+        self.assertTrue(h2.endswith('| within spread |'), h2)
+        self.assertTrue(lines['Ingress h2, proxy CPU per 10k requests, s, paired with HAProxy']
+                        .endswith('| within spread |'), table)
+        self.assertIn('95% interval): TCP new connection per request, conn/s, paired with HAProxy', table)
+        self.assertNotIn('; Ingress h2', table)
 
 
 if __name__ == '__main__':
