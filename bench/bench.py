@@ -1074,8 +1074,24 @@ def run_extras(opts, out_dir, procs):
         rc, out, err = run_bounded(argv, extra_estimate(w, opts) * 3 + 120, procs)
         with open(os.path.join(out_dir, 'run', f'{w}.out'), 'w') as f:
             f.write(out + '\n' + err)
+        failed = os.path.join(out_dir, 'run', f'{w}.failed')
         if rc != 0:
             log(f'{w} rows failed (rc {rc}): {err.strip()[-400:]}')
+            with open(failed, 'w') as f:   # the summary names it: a missing row is never silent
+                f.write(f'rc {rc}: ' + (err.strip().splitlines() or ['no message'])[-1][-300:])
+        elif os.path.exists(failed):
+            os.remove(failed)
+
+
+def failed_extras(out_dir):
+    """The extra workloads whose harness failed in this run, with the last line it wrote (run_extras)."""
+    out = []
+    for w in WORKLOADS:
+        path = os.path.join(out_dir, 'run', f'{w}.failed')
+        if os.path.exists(path):
+            with open(path) as f:
+                out.append(f'{w} ({f.read().strip()})')
+    return out
 
 
 def extra_rows(out_dir):
@@ -1264,6 +1280,10 @@ def summary(data, out_dir):
     L.append('')
     L.append('Below the peer in every repetition (a paired row: over its whole 95% interval): '
              + ('; '.join(below) if below else 'no row') + '.')
+    failed = failed_extras(out_dir)
+    if failed:
+        L.append('')
+        L.append('**Rows missing: these workloads failed**: ' + '; '.join(failed) + '.')
     return '\n'.join(L)
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # svcproxy vs HAProxy vs nginx (stream) vs direct, on loopback. See bench/README.md.
-#   bench/run.sh                      # full run: 3 repetitions, every target and workload (~12 min)
-#   bench/run.sh --quick              # smoke test: 1 repetition, shorter runs (~3 min)
+#   bench/run.sh                      # full run: 3 repetitions, every target and workload (~50 min)
+#   bench/run.sh --quick              # smoke test: 1 repetition, shorter runs
 #   bench/run.sh --only svcproxy,haproxy --workloads bulk1,http --reps 5 --out /tmp/b
 # Installs its tools from Debian when missing (as root), builds the svcproxy jar when missing, raises the
 # fd limit to the hard limit, and stops everything it started on exit (also on Ctrl-C and SIGTERM).
@@ -20,6 +20,9 @@ command -v nginx >/dev/null || need+=(nginx)
 command -v iperf3 >/dev/null || need+=(iperf3)
 command -v wrk >/dev/null || need+=(wrk)
 command -v gnuplot >/dev/null || need+=(gnuplot-nox)
+command -v dnsperf >/dev/null || need+=(dnsperf)            # the UDP rows' load (bench/udp.py)
+command -v dnsmasq >/dev/null || need+=(dnsmasq-base)       # the UDP rows' DNS endpoints
+command -v h2load >/dev/null || need+=(nghttp2-client)      # the Ingress's h2 rows (bench/ingress.py)
 [ -x /usr/bin/python3 ] || need+=(python3)
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then

@@ -114,6 +114,21 @@ class StartupGoalTest(unittest.TestCase):
                         .endswith('| **1.04** | 1.04 (1.03–1.05) | at or above |'), table)
 
 
+class FailedWorkloadTest(unittest.TestCase):
+    def test_a_workload_whose_harness_failed_is_named_under_the_table(self):
+        data = {'meta': {'targets': ['haproxy', 'svcproxy'], 'workloads': ['udp'], 'idle_conns': 0}, 'results': []}
+        with tempfile.TemporaryDirectory() as out:
+            os.makedirs(os.path.join(out, 'run'))
+            with open(os.path.join(out, 'run', 'udp.failed'), 'w') as f:
+                f.write('rc 1: udp bench: dnsperf is missing')
+            table = bench.summary(data, out)
+            os.remove(os.path.join(out, 'run', 'udp.failed'))
+            self.assertNotIn('Rows missing', bench.summary(data, out))
+
+        self.assertTrue(table.endswith('**Rows missing: these workloads failed**: udp (rc 1: udp bench: dnsperf is '
+                                       'missing).'), table)
+
+
 class PairRowsTest(unittest.TestCase):
     """The pair-tcp and pair-ingress workloads' rows: svcproxy ÷ HAProxy over paired rounds, judged on the interval."""
 

@@ -303,6 +303,7 @@ def main():
         if not any(os.access(os.path.join(d, tool), os.X_OK) for d in ('/usr/sbin', '/usr/bin')):
             sys.exit(f'udp bench: {tool} is missing (apt-get install dnsmasq-base dnsperf nginx '
                      'libnginx-mod-stream)')
+    opts.out = os.path.abspath(opts.out)   # nginx reads its paths from its prefix, not our working directory
     rundir = os.path.join(opts.out, 'run')
     os.makedirs(rundir, exist_ok=True)
     if opts.profile:
