@@ -1064,31 +1064,54 @@ def extra_estimate(w, opts):
     return opts.reps * 3 * 3 * ((6 if opts.quick else 14) + 3) + opts.reps * 3 * min(opts.jit_settle, 12)
 
 
+# where each extra workload's harness writes its figures, under OUT/<workload>/
+EXTRA_RESULTS = {'udp': 'udp-results.json', 'ingress': 'ingress-results.json', 'connlog': 'connlog-results.json',
+                 'startup': 'startup-results.json', 'pair-tcp': 'connlog-results.json',
+                 'pair-ingress': 'ingress-pair-results.json'}
+PAIR_ROWS = {'pair-tcp': PAIR_TCP_ROWS, 'pair-ingress': PAIR_INGRESS_ROWS}
+
+
 def run_extras(opts, out_dir, procs):
     for w in opts.workloads:
         if w not in EXTRA_WORKLOADS:
             continue
         argv = [PY, os.path.join(HERE, EXTRA_WORKLOADS[w]), *extra_args(w, opts, out_dir)]
         os.makedirs(os.path.join(out_dir, w), exist_ok=True)
+        failed = os.path.join(out_dir, 'run', f'{w}.failed')
+        for stale in (failed, os.path.join(out_dir, w, EXTRA_RESULTS[w])):   # a reused --out: only this run's
+            if os.path.exists(stale):
+                os.remove(stale)
         log(f'{w} rows: {" ".join(argv[1:])}')
         rc, out, err = run_bounded(argv, extra_estimate(w, opts) * 3 + 120, procs)
         with open(os.path.join(out_dir, 'run', f'{w}.out'), 'w') as f:
             f.write(out + '\n' + err)
-        failed = os.path.join(out_dir, 'run', f'{w}.failed')
-        if rc != 0:
-            log(f'{w} rows failed (rc {rc}): {err.strip()[-400:]}')
+        why = f'rc {rc}: ' + (err.strip().splitlines() or ['no message'])[-1][-300:] if rc != 0 else None
+        if why is None and w in PAIR_ROWS:   # a harness that ran but got no usable round of a row drops it
+            lost = missing_pair_rows(w, out_dir)
+            why = f'no usable rounds of {", ".join(lost)} (see run/{w}.out)' if lost else None
+        if why:
+            log(f'{w} rows failed: {why}')
             with open(failed, 'w') as f:   # the summary names it: a missing row is never silent
-                f.write(f'rc {rc}: ' + (err.strip().splitlines() or ['no message'])[-1][-300:])
-        elif os.path.exists(failed):
-            os.remove(failed)
+                f.write(why)
 
 
-def failed_extras(out_dir):
-    """The extra workloads whose harness failed in this run, with the last line it wrote (run_extras)."""
+def missing_pair_rows(w, out_dir):
+    """The rows a pair-* workload was asked for that its results have no summary of."""
+    path = os.path.join(out_dir, w, EXTRA_RESULTS[w])
+    try:
+        with open(path) as f:
+            have = json.load(f).get('summary', {})
+    except (OSError, ValueError):
+        have = {}
+    return [r for r in PAIR_ROWS[w].split(',') if r not in have]
+
+
+def failed_extras(out_dir, workloads):
+    """The extra workloads of this run whose harness failed, with why (run_extras)."""
     out = []
-    for w in WORKLOADS:
+    for w in workloads:
         path = os.path.join(out_dir, 'run', f'{w}.failed')
-        if os.path.exists(path):
+        if w in EXTRA_WORKLOADS and os.path.exists(path):
             with open(path) as f:
                 out.append(f'{w} ({f.read().strip()})')
     return out
@@ -1152,10 +1175,10 @@ PAIR_LABELS = {   # (workload, row): the row's name, its rate's unit, what its C
 
 def pair_rows(out_dir):
     """The pair-* workloads' rows: svcproxy ÷ HAProxy over paired rounds (> 1 better), with the interval as the
-    row's spread and its verdict from the interval (bench/connlog.py's `verdict`): at or above (the geometric mean
-    reads >= 1), below (the whole 95% interval under 1), within spread otherwise. Each row is a 7-tuple: the
+    row's spread and its verdict from the interval: at or above (the geometric mean reads >= 1.00, as the unpaired
+    rows' ratio), below (the whole 95% interval under 1), within spread otherwise. Each row is a 7-tuple: the
     summary's six fields and that verdict."""
-    import connlog   # noqa: E402  (connlog imports this module)
+    import connlog   # noqa: E402  (both import this module)
     import ingress_pair   # noqa: E402
     rows = []
     for w, name in (('pair-tcp', 'connlog-results.json'), ('pair-ingress', 'ingress-pair-results.json')):
@@ -1181,8 +1204,9 @@ def pair_rows(out_dir):
                 ci = i.get('ci95')
                 text = (f"{what}, {label}, paired with HAProxy ({s['rounds']} rounds; 95% CI "
                         + (f"{ci[0]:.3f}-{ci[1]:.3f})" if ci else 'none)'))
-                v = connlog.verdict(i)
-                v = {'below': '**below**', 'within the interval': 'within spread'}.get(v, v)
+                # as the unpaired rows' verdict reads the ratio shown (two decimals), on the interval otherwise
+                v = ('at or above' if round(i['geomean'], 2) >= 1.0 else
+                     '**below**' if ci and ci[1] < 1.0 else 'within spread')
                 rows.append((text, 'HAProxy', fmt.format(theirs[field]), fmt.format(ours[field]), i['geomean'],
                              None, v))
     return rows
@@ -1280,7 +1304,7 @@ def summary(data, out_dir):
     L.append('')
     L.append('Below the peer in every repetition (a paired row: over its whole 95% interval): '
              + ('; '.join(below) if below else 'no row') + '.')
-    failed = failed_extras(out_dir)
+    failed = failed_extras(out_dir, data['meta'].get('workloads', []))
     if failed:
         L.append('')
         L.append('**Rows missing: these workloads failed**: ' + '; '.join(failed) + '.')

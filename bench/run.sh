@@ -21,7 +21,7 @@ command -v iperf3 >/dev/null || need+=(iperf3)
 command -v wrk >/dev/null || need+=(wrk)
 command -v gnuplot >/dev/null || need+=(gnuplot-nox)
 command -v dnsperf >/dev/null || need+=(dnsperf)            # the UDP rows' load (bench/udp.py)
-command -v dnsmasq >/dev/null || need+=(dnsmasq-base)       # the UDP rows' DNS endpoints
+command -v dnsmasq >/dev/null || [ -x /usr/sbin/dnsmasq ] || need+=(dnsmasq-base)   # the UDP rows' DNS endpoints
 command -v h2load >/dev/null || need+=(nghttp2-client)      # the Ingress's h2 rows (bench/ingress.py)
 [ -x /usr/bin/python3 ] || need+=(python3)
 if [ ${#need[@]} -gt 0 ]; then

@@ -2,6 +2,7 @@
 import json
 import os
 import tempfile
+import types
 import unittest
 
 import bench
@@ -129,6 +130,40 @@ class FailedWorkloadTest(unittest.TestCase):
                                        'missing).'), table)
 
 
+class RunExtrasTest(unittest.TestCase):
+    """run_extras: a harness that failed, or ran without a usable round of a row, is named; stale files go."""
+
+    def run_pair_tcp(self, out, rc, summary):
+        def fake(argv, timeout, procs):
+            if summary is not None:
+                with open(os.path.join(out, 'pair-tcp', 'connlog-results.json'), 'w') as f:
+                    json.dump({'summary': summary}, f)
+            return rc, '', 'connlog: haproxy exited' if rc else ''
+        opts = types.SimpleNamespace(workloads=['pair-tcp'], quick=False, jar='svcproxy.jar')
+        saved, bench.run_bounded = bench.run_bounded, fake
+        try:
+            bench.run_extras(opts, out, None)
+        finally:
+            bench.run_bounded = saved
+        path = os.path.join(out, 'run', 'pair-tcp.failed')
+        if not os.path.exists(path):
+            return None
+        with open(path) as f:
+            return f.read()
+
+    def test_a_failed_harness_a_lost_row_and_a_clean_rerun(self):
+        with tempfile.TemporaryDirectory() as out:
+            os.makedirs(os.path.join(out, 'run'))
+            self.assertEqual(self.run_pair_tcp(out, 1, None), 'rc 1: connlog: haproxy exited')
+            # rc 0, but every round of `close` was an error: its row is missing from the summary
+            self.assertEqual(self.run_pair_tcp(out, 0, {'http': {}}),
+                             'no usable rounds of close (see run/pair-tcp.out)')
+            self.assertIsNone(self.run_pair_tcp(out, 0, {'http': {}, 'close': {}}))
+            # a rerun into the same folder whose harness writes nothing leaves no earlier results behind
+            self.assertEqual(self.run_pair_tcp(out, 1, None), 'rc 1: connlog: haproxy exited')
+            self.assertFalse(os.path.exists(os.path.join(out, 'pair-tcp', 'connlog-results.json')))
+
+
 class PairRowsTest(unittest.TestCase):
     """The pair-tcp and pair-ingress workloads' rows: svcproxy ÷ HAProxy over paired rounds, judged on the interval."""
 
@@ -146,6 +181,13 @@ class PairRowsTest(unittest.TestCase):
                      'cpu_per_10k': {'on_off': connlog.interval([1.02, 1.04, 0.99, 1.03]),
                                      'median': {'on': 0.2, 'off-a': 0.195, 'off-b': 0.196}}}}
         ing = {  # ingress_pair.py --peer haproxy: `b` is HAProxy; b ÷ a per round
+            'http': {'rounds': 4,   # HAProxy ahead by 0.4%: the ratio reads 1.00, as the unpaired rows round it
+                     'rps': {'b_a': connlog.interval([1.00, 1.01, 1.002, 1.004]),
+                             'median': {'a': 30000, 'a2': 30000, 'b': 30100}},
+                     'cpu_per_10k': {'b_a': connlog.interval([1.0, 1.0, 1.0, 1.0]),
+                                     'median': {'a': 0.3, 'a2': 0.3, 'b': 0.3}},
+                     'loop_cpu_per_10k': {'b_a': connlog.interval([1.0, 1.0, 1.0, 1.0]),
+                                          'median': {'a': 0.3, 'a2': 0.3, 'b': 0.3}}},
             'h2': {'rounds': 4,   # HAProxy ahead by 1-5%, svcproxy ahead once: within spread
                    'rps': {'b_a': connlog.interval([1.05, 0.99, 1.03, 1.01]),
                            'median': {'a': 40000, 'a2': 40400, 'b': 41000}},
@@ -167,6 +209,8 @@ class PairRowsTest(unittest.TestCase):
         close = lines['TCP new connection per request, conn/s, paired with HAProxy']
         # 1 / geomean(1.15, 1.17, 1.19, 1.16) = 0.86; svcproxy's figure the geometric mean of its two processes
         self.assertIn('| HAProxy | 9,000 | 7,750 | **0.86** |', close)
+        lo, hi = connlog.inverse(tcp['close']['rps']['on_off'])['ci95']
+        self.assertIn(f'paired with HAProxy (4 rounds; 95% CI {lo:.3f}-{hi:.3f}) |', close)
         self.assertTrue(close.endswith('| **below** |'), close)
         # geomean(0.85, 0.86, 0.84, 0.87) = 0.855: HAProxy's CPU per connection over svcproxy's
         self.assertTrue(lines['TCP new connection per request, proxy CPU per 10k new connections, s, paired with '
@@ -175,12 +219,15 @@ class PairRowsTest(unittest.TestCase):
         self.assertTrue(lines['TCP keep-alive, proxy CPU per 10k requests, s, paired with HAProxy']
                         .endswith('| at or above |'), table)
         h2 = lines['Ingress h2, req/s, paired with HAProxy']
-        self.assertIn('| **0.98** |', h2)
+        # HAProxy is ingress_pair's b; svcproxy the geometric mean of a and a2 (40,000 and 40,400)
+        self.assertIn('| HAProxy | 41,000 | 40,200 | **0.98** |', h2)
         self.assertTrue(h2.endswith('| within spread |'), h2)
         self.assertTrue(lines['Ingress h2, proxy CPU per 10k requests, s, paired with HAProxy']
                         .endswith('| within spread |'), table)
         self.assertIn('95% interval): TCP new connection per request, conn/s, paired with HAProxy', table)
         self.assertNotIn('; Ingress h2', table)
+        self.assertTrue(lines['Ingress keep-alive, req/s, paired with HAProxy']
+                        .endswith('| **1.00** | – | at or above |'), table)
 
 
 if __name__ == '__main__':
