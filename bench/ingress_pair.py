@@ -158,16 +158,17 @@ def main():
     rundir = os.path.join(out, 'run')
     os.makedirs(rundir, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix='svcproxy-ingress-pair-')
-    jars = {}
-    for t, src in (('a', opts.jar), ('b', opts.jar_b)):   # copies: a rebuild meanwhile changes nothing measured;
-        os.makedirs(os.path.join(tmp, t))                    # a folder each: each its own class-data archive
+    jars = {'b': None}   # with --peer, b is the peer: no jar of its own
+    # copies: a rebuild meanwhile changes nothing measured; a folder each: each its own class-data archive
+    for t, src in (('a', opts.jar),) + ((('b', opts.jar_b),) if not opts.peer else ()):
+        os.makedirs(os.path.join(tmp, t))
         jars[t] = os.path.join(tmp, t, 'svcproxy.jar')
         shutil.copy(src, jars[t])
     jars['a2'] = jars['a']
     meta = {'started': time.strftime('%Y-%m-%d %H:%M'), 'rounds': opts.rounds, 'seconds': opts.seconds,
             'settle': opts.settle, 'warmup': opts.warmup, 'rows': rows, 'jar_sha256': sha256(jars['a']),
-            'jar_b_sha256': sha256(jars['b']), 'java_b': opts.java_b, 'opts_b': opts.opts_b, 'peer': opts.peer,
-            'peer_warmup': opts.peer_warmup}
+            'jar_b_sha256': sha256(jars['b']) if jars['b'] else None, 'java_b': opts.java_b, 'opts_b': opts.opts_b,
+            'peer': opts.peer, 'peer_warmup': opts.peer_warmup}
     data = {'meta': meta, 'rounds': []}
     java_opts = os.environ.get('SVCPROXY_JAVA_OPTS')
     opts_of = {'b': opts.opts_b if opts.opts_b is not None else java_opts}
