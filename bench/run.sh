@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # svcproxy vs HAProxy vs nginx (stream) vs direct, on loopback. See bench/README.md.
 #   bench/run.sh                      # full run: 3 repetitions, every target and workload (~50 min)
-#   bench/run.sh --quick              # smoke test: 1 repetition, shorter runs
+#   bench/run.sh --quick              # smoke test: 1 repetition, shorter runs (~9 min)
 #   bench/run.sh --only svcproxy,haproxy --workloads bulk1,http --reps 5 --out /tmp/b
 # Installs its tools from Debian when missing (as root), builds the svcproxy jar when missing, raises the
 # fd limit to the hard limit, and stops everything it started on exit (also on Ctrl-C and SIGTERM).
