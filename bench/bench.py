@@ -1034,7 +1034,7 @@ def extra_args(w, opts, out_dir):
                 '--out', os.path.join(out_dir, 'udp')]
     if w == 'startup':   # the launcher with this run's jar (SVCPROXY_JAR), its own starts, not the repetitions
         return ['-n', '3' if opts.quick else '7', '--settle', '5',
-                '--json', os.path.join(out_dir, 'startup', 'startup-results.json')]
+                '--json', results_path(out_dir, 'startup')]
     if w == 'connlog':   # its own rounds (paired, interleaved), not the run's repetitions
         return (['--quick'] if opts.quick else []) + ['--jar', opts.jar, '--out', os.path.join(out_dir, 'connlog')]
     if w == 'pair-tcp':   # two svcproxy processes and HAProxy side by side, measured in turn (bench/connlog.py)
@@ -1071,6 +1071,11 @@ EXTRA_RESULTS = {'udp': 'udp-results.json', 'ingress': 'ingress-results.json', '
 PAIR_ROWS = {'pair-tcp': PAIR_TCP_ROWS, 'pair-ingress': PAIR_INGRESS_ROWS}
 
 
+def results_path(out_dir, w):
+    """Where extra workload `w`'s harness writes its figures in a run's folder."""
+    return os.path.join(out_dir, w, EXTRA_RESULTS[w])
+
+
 def run_extras(opts, out_dir, procs):
     for w in opts.workloads:
         if w not in EXTRA_WORKLOADS:
@@ -1078,7 +1083,7 @@ def run_extras(opts, out_dir, procs):
         argv = [PY, os.path.join(HERE, EXTRA_WORKLOADS[w]), *extra_args(w, opts, out_dir)]
         os.makedirs(os.path.join(out_dir, w), exist_ok=True)
         failed = os.path.join(out_dir, 'run', f'{w}.failed')
-        for stale in (failed, os.path.join(out_dir, w, EXTRA_RESULTS[w])):   # a reused --out: only this run's
+        for stale in (failed, results_path(out_dir, w)):   # a reused --out: only this run's
             if os.path.exists(stale):
                 os.remove(stale)
         log(f'{w} rows: {" ".join(argv[1:])}')
@@ -1097,7 +1102,7 @@ def run_extras(opts, out_dir, procs):
 
 def missing_pair_rows(w, out_dir):
     """The rows a pair-* workload was asked for that its results have no summary of."""
-    path = os.path.join(out_dir, w, EXTRA_RESULTS[w])
+    path = results_path(out_dir, w)
     try:
         with open(path) as f:
             have = json.load(f).get('summary', {})
@@ -1120,7 +1125,7 @@ def failed_extras(out_dir, workloads):
 def extra_rows(out_dir):
     """The UDP and Ingress rows of the summary, from their harnesses' results, if they ran."""
     rows = []
-    udp = os.path.join(out_dir, 'udp', 'udp-results.json')
+    udp = results_path(out_dir, 'udp')
     if os.path.exists(udp):
         with open(udp) as f:
             res = json.load(f)['rows']
@@ -1138,7 +1143,7 @@ def extra_rows(out_dir):
             rows.append(('UDP DNS, proxy CPU per query, µs', 'nginx', f"{med['nginx'][1]:.1f}",
                          f"{med['svcproxy'][1]:.1f}", med['nginx'][1] / med['svcproxy'][1],
                          run_order_ratios(res, every, 'svcproxy', 'nginx', 'cpu_us_per_query', False)))
-    ing = os.path.join(out_dir, 'ingress', 'ingress-results.json')
+    ing = results_path(out_dir, 'ingress')
     if os.path.exists(ing):
         with open(ing) as f:
             res = json.load(f)['results']
@@ -1174,48 +1179,43 @@ PAIR_LABELS = {   # (workload, row): the row's name, its rate's unit, what its C
 
 
 def pair_rows(out_dir):
-    """The pair-* workloads' rows: svcproxy ÷ HAProxy over paired rounds (> 1 better), with the interval as the
-    row's spread and its verdict from the interval: at or above (the geometric mean reads >= 1.00, as the unpaired
-    rows' ratio), below (the whole 95% interval under 1), within spread otherwise. Each row is a 7-tuple: the
-    summary's six fields and that verdict."""
+    """The pair-* workloads' rows: svcproxy ÷ HAProxy over paired rounds (> 1 better, each tool's `against_peer`),
+    with the interval as the row's spread and its verdict from the interval (connlog.verdict at the table's two
+    decimals, as the unpaired rows' ratio): at or above, below (the whole 95% interval under 1), within spread
+    otherwise. Each row is a 7-tuple: the summary's six fields and that verdict."""
     import connlog   # noqa: E402  (both import this module)
     import ingress_pair   # noqa: E402
+    # per workload: its tool's against_peer, svcproxy's two processes and the peer in its summary's medians
+    tools = {'pair-tcp': (connlog.against_peer, ('off-a', 'off-b'), 'on'),
+             'pair-ingress': (ingress_pair.against_peer, ('a', 'a2'), 'b')}
+    words = {'below': '**below**', 'within the interval': 'within spread'}
     rows = []
-    for w, name in (('pair-tcp', 'connlog-results.json'), ('pair-ingress', 'ingress-pair-results.json')):
-        path = os.path.join(out_dir, w, name)
+    for w, (against_peer, ours, peer) in tools.items():
+        path = results_path(out_dir, w)
         if not os.path.exists(path):
             continue
         with open(path) as f:
             summ = json.load(f).get('summary', {})
-        for row, s in summ.items():
-            if w == 'pair-tcp':   # `on` is HAProxy, off-a and off-b svcproxy
-                ours = {k: s[k]['median']['off-a'] * s[k]['median']['off-b'] for k in ('rps', 'cpu_per_10k')}
-                ours = {k: math.sqrt(v) for k, v in ours.items()}
-                theirs = {k: s[k]['median']['on'] for k in ('rps', 'cpu_per_10k')}
-                ivals = {'rps': connlog.inverse(s['rps']['on_off']), 'cpu_per_10k': s['cpu_per_10k']['on_off']}
-            else:   # `b` is HAProxy, a and a2 svcproxy
-                ours = {k: math.sqrt(s[k]['median']['a'] * s[k]['median']['a2']) for k in ('rps', 'cpu_per_10k')}
-                theirs = {k: s[k]['median']['b'] for k in ('rps', 'cpu_per_10k')}
-                ivals = ingress_pair.against_peer({row: s})[row]
+        for row, ivals in against_peer(summ).items():
+            s = summ[row]
             what, rate, per = PAIR_LABELS.get((w, row), (f'{w} {row}', 'req/s', 'requests'))
             for field, label, fmt in (('rps', rate, '{:,.0f}'), ('cpu_per_10k', f'proxy CPU per 10k {per}, s',
                                                                    '{:.3f}')):
-                i = ivals[field]
+                i, med = ivals[field], s[field]['median']
                 ci = i.get('ci95')
                 text = (f"{what}, {label}, paired with HAProxy ({s['rounds']} rounds; 95% CI "
                         + (f"{ci[0]:.3f}-{ci[1]:.3f})" if ci else 'none)'))
-                # as the unpaired rows' verdict reads the ratio shown (two decimals), on the interval otherwise
-                v = ('at or above' if round(i['geomean'], 2) >= 1.0 else
-                     '**below**' if ci and ci[1] < 1.0 else 'within spread')
-                rows.append((text, 'HAProxy', fmt.format(theirs[field]), fmt.format(ours[field]), i['geomean'],
-                             None, v))
+                v = connlog.verdict(i, places=2)
+                svcproxy = math.sqrt(med[ours[0]] * med[ours[1]])   # the geometric mean of its two processes
+                rows.append((text, 'HAProxy', fmt.format(med[peer]), fmt.format(svcproxy), i['geomean'], None,
+                             words.get(v, v)))
     return rows
 
 
 def startup_rows(out_dir):
     """Issue 15's start-up goals as rows whose peer is the goal: the goal over svcproxy's figure (> 1 better), and
     per start, so that the verdict reads `within spread` when some starts meet it (bench/startup.py)."""
-    path = os.path.join(out_dir, 'startup', 'startup-results.json')
+    path = results_path(out_dir, 'startup')
     if not os.path.exists(path):
         return []
     with open(path) as f:
@@ -1235,7 +1235,7 @@ def startup_rows(out_dir):
 
 def connlog_rows(out_dir):
     """The connection log's rows: log on against log off, paired by round (bench/connlog.py)."""
-    path = os.path.join(out_dir, 'connlog', 'connlog-results.json')
+    path = results_path(out_dir, 'connlog')
     if not os.path.exists(path):
         return []
     with open(path) as f:

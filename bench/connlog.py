@@ -182,10 +182,9 @@ def report(meta, summary):
         L += ['', f"svcproxy ÷ {meta['peer']} as bench.py's summary reads it (> 1 is better than {meta['peer']}: "
               "req/s off over on, CPU on over off), over the same rounds:", '',
               '| row | figure | median, geo. mean [95% CI] | verdict |', '| --- | --- | --- | --- |']
-        for row, s in summary.items():
-            for field, label, higher_better in FIGURES:
-                i = inverse(s[field]['on_off']) if higher_better else s[field]['on_off']
-                L.append(f"| {row} | {label} | {fmt(i)} | {verdict(i)} |")
+        for row, s in against_peer(summary).items():
+            for field, label, _ in FIGURES:
+                L.append(f"| {row} | {label} | {fmt(s[field])} | {verdict(s[field])} |")
     return '\n'.join(L) + '\n'
 
 
@@ -200,10 +199,17 @@ def inverse(i):
     return out
 
 
-def verdict(i):
+def against_peer(summary):
+    """Per row of a --peer run: svcproxy ÷ the peer as the bench's summary reads it (> 1 better): requests per
+    second off over on (the inverse of on ÷ off, its interval inverted), CPU on over off (on ÷ off as it is)."""
+    return {row: {field: inverse(s[field]['on_off']) if higher_better else s[field]['on_off']
+                  for field, _, higher_better in FIGURES} for row, s in summary.items()}
+
+
+def verdict(i, places=3):
     """Against a peer, like bench.py's summary but on a paired interval: at or above (the geometric mean reads
-    >= 1), below (the whole interval under 1), else within the interval."""
-    if i['geomean'] >= 1:
+    >= 1 at the precision shown, `places` decimals), below (the whole interval under 1), else within the interval."""
+    if round(i['geomean'], places) >= 1:
         return 'at or above'
     return 'below' if i.get('ci95', [0, 0])[1] < 1 else 'within the interval'
 

@@ -174,12 +174,16 @@ class PairRowsTest(unittest.TestCase):
                       'rps': {'on_off': connlog.interval([1.15, 1.17, 1.19, 1.16]),
                               'median': {'on': 9000, 'off-a': 7700, 'off-b': 7800}},
                       'cpu_per_10k': {'on_off': connlog.interval([0.85, 0.86, 0.84, 0.87]),
-                                      'median': {'on': 1.2, 'off-a': 1.4, 'off-b': 1.41}}},
+                                      'median': {'on': 1.2, 'off-a': 1.4, 'off-b': 1.41}},
+                      'loop_cpu_per_10k': {'on_off': connlog.interval([0.85, 0.86, 0.84, 0.87]),
+                                           'median': {'on': 1.2, 'off-a': 1.38, 'off-b': 1.39}}},
             'http': {'rounds': 4,   # svcproxy ahead in the mean: at or above
                      'rps': {'on_off': connlog.interval([0.95, 0.97, 1.01, 0.96]),
                              'median': {'on': 40000, 'off-a': 41000, 'off-b': 41500}},
                      'cpu_per_10k': {'on_off': connlog.interval([1.02, 1.04, 0.99, 1.03]),
-                                     'median': {'on': 0.2, 'off-a': 0.195, 'off-b': 0.196}}}}
+                                     'median': {'on': 0.2, 'off-a': 0.195, 'off-b': 0.196}},
+                     'loop_cpu_per_10k': {'on_off': connlog.interval([1.02, 1.04, 0.99, 1.03]),
+                                          'median': {'on': 0.2, 'off-a': 0.19, 'off-b': 0.19}}}}
         ing = {  # ingress_pair.py --peer haproxy: `b` is HAProxy; b ÷ a per round
             'http': {'rounds': 4,   # HAProxy ahead by 0.4%: the ratio reads 1.00, as the unpaired rows round it
                      'rps': {'b_a': connlog.interval([1.00, 1.01, 1.002, 1.004]),
