@@ -169,43 +169,34 @@ class PairRowsTest(unittest.TestCase):
 
     def test_paired_rows_read_svcproxy_over_haproxy_and_take_their_verdict_from_the_interval(self):
         import connlog
+        def row(ratio_key, targets, rps, cpu):
+            # one row of a paired tool's summary: per figure the per-round ratios and the targets' medians (the
+            # event-loop figure as the process's, which the rows do not show)
+            return {'rounds': 4, **{field: {ratio_key: connlog.interval(ratios), 'median': dict(zip(targets, med))}
+                                    for field, (ratios, med) in (('rps', rps), ('cpu_per_10k', cpu),
+                                                                 ('loop_cpu_per_10k', cpu))}}
+        tcp_row = lambda rps, cpu: row('on_off', ('on', 'off-a', 'off-b'), rps, cpu)  # noqa: E731
+        ing_row = lambda rps, cpu: row('b_a', ('a', 'a2', 'b'), rps, cpu)  # noqa: E731
         tcp = {  # connlog.py --peer haproxy: `on` is HAProxy; on ÷ off per round
-            'close': {'rounds': 4,   # HAProxy 1.15-1.19x svcproxy's conn/s in every round: below
-                      'rps': {'on_off': connlog.interval([1.15, 1.17, 1.19, 1.16]),
-                              'median': {'on': 9000, 'off-a': 7700, 'off-b': 7800}},
-                      'cpu_per_10k': {'on_off': connlog.interval([0.85, 0.86, 0.84, 0.87]),
-                                      'median': {'on': 1.2, 'off-a': 1.4, 'off-b': 1.41}},
-                      'loop_cpu_per_10k': {'on_off': connlog.interval([0.85, 0.86, 0.84, 0.87]),
-                                           'median': {'on': 1.2, 'off-a': 1.38, 'off-b': 1.39}}},
-            'http': {'rounds': 4,   # svcproxy ahead in the mean: at or above
-                     'rps': {'on_off': connlog.interval([0.95, 0.97, 1.01, 0.96]),
-                             'median': {'on': 40000, 'off-a': 41000, 'off-b': 41500}},
-                     'cpu_per_10k': {'on_off': connlog.interval([1.02, 1.04, 0.99, 1.03]),
-                                     'median': {'on': 0.2, 'off-a': 0.195, 'off-b': 0.196}},
-                     'loop_cpu_per_10k': {'on_off': connlog.interval([1.02, 1.04, 0.99, 1.03]),
-                                          'median': {'on': 0.2, 'off-a': 0.19, 'off-b': 0.19}}}}
+            # HAProxy 1.15-1.19x svcproxy's conn/s in every round: below
+            'close': tcp_row(([1.15, 1.17, 1.19, 1.16], (9000, 7700, 7800)),
+                             ([0.85, 0.86, 0.84, 0.87], (1.2, 1.4, 1.41))),
+            # svcproxy ahead in the mean: at or above
+            'http': tcp_row(([0.95, 0.97, 1.01, 0.96], (40000, 41000, 41500)),
+                            ([1.02, 1.04, 0.99, 1.03], (0.2, 0.195, 0.196)))}
         ing = {  # ingress_pair.py --peer haproxy: `b` is HAProxy; b ÷ a per round
-            'http': {'rounds': 4,   # HAProxy ahead by 0.4%: the ratio reads 1.00, as the unpaired rows round it
-                     'rps': {'b_a': connlog.interval([1.00, 1.01, 1.002, 1.004]),
-                             'median': {'a': 30000, 'a2': 30000, 'b': 30100}},
-                     'cpu_per_10k': {'b_a': connlog.interval([1.0, 1.0, 1.0, 1.0]),
-                                     'median': {'a': 0.3, 'a2': 0.3, 'b': 0.3}},
-                     'loop_cpu_per_10k': {'b_a': connlog.interval([1.0, 1.0, 1.0, 1.0]),
-                                          'median': {'a': 0.3, 'a2': 0.3, 'b': 0.3}}},
-            'h2': {'rounds': 4,   # HAProxy ahead by 1-5%, svcproxy ahead once: within spread
-                   'rps': {'b_a': connlog.interval([1.05, 0.99, 1.03, 1.01]),
-                           'median': {'a': 40000, 'a2': 40400, 'b': 41000}},
-                   'cpu_per_10k': {'b_a': connlog.interval([0.96, 1.01, 0.97, 0.99]),
-                                   'median': {'a': 0.3, 'a2': 0.3, 'b': 0.29}},
-                   'loop_cpu_per_10k': {'b_a': connlog.interval([0.96, 1.01, 0.97, 0.99]),
-                                        'median': {'a': 0.28, 'a2': 0.28, 'b': 0.29}}}}
+            # HAProxy ahead by 0.4%: the ratio reads 1.00, as the unpaired rows round it
+            'http': ing_row(([1.00, 1.01, 1.002, 1.004], (30000, 30000, 30100)),
+                            ([1.0, 1.0, 1.0, 1.0], (0.3, 0.3, 0.3))),
+            # HAProxy ahead by 1-5%, svcproxy ahead once: within spread
+            'h2': ing_row(([1.05, 0.99, 1.03, 1.01], (40000, 40400, 41000)),
+                          ([0.96, 1.01, 0.97, 0.99], (0.3, 0.3, 0.29)))}
         data = {'meta': {'targets': ['haproxy', 'svcproxy'], 'workloads': ['pair-tcp', 'pair-ingress'],
                          'idle_conns': 0}, 'results': []}
         with tempfile.TemporaryDirectory() as out:
-            for w, name, summ in (('pair-tcp', 'connlog-results.json', tcp),
-                                  ('pair-ingress', 'ingress-pair-results.json', ing)):
+            for w, summ in (('pair-tcp', tcp), ('pair-ingress', ing)):
                 os.makedirs(os.path.join(out, w))
-                with open(os.path.join(out, w, name), 'w') as f:
+                with open(bench.results_path(out, w), 'w') as f:
                     json.dump({'summary': summ}, f)
             table = bench.summary(data, out)
 
