@@ -113,6 +113,42 @@ def group_cpu_ticks(pgid):
 LOOP_THREADS = ('svcproxy-io', 'svcproxy-accep')   # svcproxy's event loops (thread names, as /proc's comm; builds before round 11 had an accept thread)
 
 
+def group_user_sys_ticks(pgid):
+    """(utime, stime) in clock ticks of every live process of a process group (threads included): where the CPU
+    goes, the process's own work or the kernel's on its behalf (system calls, and the softirq work they run)."""
+    user = sys_ = 0
+    for pid in group_pids(pgid) if pgid else []:
+        try:
+            f = _stat_fields(pid)
+            user, sys_ = user + int(f[11]), sys_ + int(f[12])
+        except (OSError, ValueError, IndexError):
+            pass
+    return user, sys_
+
+
+class ProxyCpu:
+    """A proxy's CPU over one measured load, for the paired tools (connlog.py, ingress_pair.py): started before
+    the load, ended with its result, into which it writes the process group's CPU (user + system, JIT and GC
+    threads included), its event loops' CPU (group_loop_cpu_ticks) and the user and system parts, in seconds and
+    per 10k requests."""
+
+    def __init__(self, pgid):
+        self.pgid = pgid
+        self.start = self._ticks()
+
+    def _ticks(self):
+        return group_user_sys_ticks(self.pgid) + (group_loop_cpu_ticks(self.pgid),)
+
+    def end(self, r):
+        user, sys_, loop = ((b - a) / CLK for a, b in zip(self.start, self._ticks()))
+        r['cpu_s'], r['loop_cpu_s'], r['user_s'], r['sys_s'] = user + sys_, loop, user, sys_
+        if r.get('requests'):
+            per = r['requests'] / 1e4
+            r['cpu_per_10k'], r['loop_cpu_per_10k'] = (user + sys_) / per, loop / per
+            r['user_per_10k'], r['sys_per_10k'] = user / per, sys_ / per
+        return r
+
+
 def group_thread_ticks(pgid, keep):
     """utime+stime (clock ticks) of the threads of a process group for which keep(jvm, comm) holds (jvm: the
     thread's process is a java one; comm: the thread's name as /proc cuts it)."""

@@ -12,8 +12,8 @@ JIT's first compilations are not in the comparison, and each round's three figur
 Per round and row: `on ÷ off` = on over the geometric mean of off-a and off-b, and `off-b ÷ off-a`, the same
 jar against itself, which shows what the design cannot tell apart from noise. Over the rounds: the median, the
 geometric mean with its 95% confidence interval (t distribution over the rounds' log ratios), for requests per
-second and for proxy CPU per 10k requests (utime+stime of the process, JIT and GC threads included) and
-event-loop CPU per 10k (svcproxy-io-* threads, and svcproxy-accept-* of builds before 2026-12-05). Also per round: the others' CPU during
+second and for proxy CPU per 10k requests (utime+stime of the process, JIT and GC threads included; also split
+into its user and system parts) and event-loop CPU per 10k (svcproxy-io-* threads, and svcproxy-accept-* of builds before 2026-12-05). Also per round: the others' CPU during
 (machine busy minus our processes) and the load average. Verdict for the 3% bound on `close`: shown when the
 interval's lower end is >= 0.97, exceeded when its upper end is < 0.97, undecided otherwise.
 
@@ -81,18 +81,12 @@ def measure(procs, pgid, host, workload, opts):
         bench.run_load('http', workload, host, opts.settle, procs)
         time.sleep(0.2)
     w = bench.CpuWindow([pgid] + [b.pid for b in opts.backends])
-    cpu0, loop0 = bench.group_cpu_ticks(pgid), bench.group_loop_cpu_ticks(pgid)
+    cpu = bench.ProxyCpu(pgid)
     load0 = os.getloadavg()[0]
-    r = bench.run_load('http', workload, host, opts.seconds, procs)
-    cpu = (bench.group_cpu_ticks(pgid) - cpu0) / bench.CLK
-    loop = (bench.group_loop_cpu_ticks(pgid) - loop0) / bench.CLK
+    r = cpu.end(bench.run_load('http', workload, host, opts.seconds, procs))
     r['during'] = w.end()
     r['others_pct_core'] = r['during']['other_pct_core']
     r['load1'] = round(load0, 2)
-    r['cpu_s'], r['loop_cpu_s'] = cpu, loop
-    if r.get('requests'):
-        r['cpu_per_10k'] = cpu / (r['requests'] / 1e4)
-        r['loop_cpu_per_10k'] = loop / (r['requests'] / 1e4)
     return r
 
 
@@ -103,7 +97,19 @@ def note_load(rnd):
 
 
 FIGURES = [('rps', 'req/s', True), ('cpu_per_10k', 'proxy CPU per 10k', False),
-           ('loop_cpu_per_10k', 'event-loop CPU per 10k', False)]
+           ('loop_cpu_per_10k', 'event-loop CPU per 10k', False),
+           ('user_per_10k', 'proxy user CPU per 10k', False), ('sys_per_10k', 'proxy system CPU per 10k', False)]
+
+
+def measured(rounds, figures=None, targets=None):
+    """The figures (of FIGURES, or a paired tool's own, by field name first) every target of every round has:
+    results of the paired tools before the user and system split have no such figures."""
+    return [f for f in figures or FIGURES if all(f[0] in r[t] for r in rounds for t in targets or TARGETS)]
+
+
+def shown(s, figures=None):
+    """The figures (of FIGURES, or a paired tool's own) a row's summary has."""
+    return [f for f in figures or FIGURES if f[0] in s]
 
 
 def summarize(rounds, rows):
@@ -115,7 +121,7 @@ def summarize(rounds, rows):
         if not mine:
             continue
         s = {'rounds': len(mine)}
-        for field, _, _ in FIGURES:
+        for field, _, _ in measured(mine):
             on = [r['on'][field] / math.sqrt(r['off-a'][field] * r['off-b'][field]) for r in mine]
             same = [r['off-b'][field] / r['off-a'][field] for r in mine]
             s[field] = {'on_off': interval(on), 'offb_offa': interval(same),
@@ -124,7 +130,7 @@ def summarize(rounds, rows):
         quiet = [r for r in mine if r['others_max'] <= bench.QUIET_THRESHOLD]
         if len(quiet) >= 2:
             s['quiet'] = {'rounds': len(quiet)}
-            for field, _, _ in FIGURES:
+            for field, _, _ in measured(quiet):
                 s['quiet'][field] = {
                     'on_off': interval([r['on'][field] / math.sqrt(r['off-a'][field] * r['off-b'][field])
                                         for r in quiet]),
@@ -161,7 +167,7 @@ def report(meta, summary):
          '| row | figure | off-a | off-b | on | on ÷ off: median, geo. mean [95% CI] | off-b ÷ off-a: median, '
          'geo. mean [95% CI] |', '| --- | --- | ---: | ---: | ---: | --- | --- |']
     for row, s in summary.items():
-        for field, label, _ in FIGURES:
+        for field, label, _ in shown(s):
             f = s[field]
             cells = ' | '.join((f'{f["median"][t]:,.0f}' if field == 'rps' else f'{f["median"][t]:.3f}')
                                for t in TARGETS)
@@ -177,13 +183,13 @@ def report(meta, summary):
         if q:
             L.append(f"  - the {q['rounds']} rounds with others under {bench.QUIET_THRESHOLD:.0f}% of a core: "
                      + '; '.join(f"{label} on ÷ off {fmt(q[field]['on_off'])}, off-b ÷ off-a "
-                                 f"{fmt(q[field]['offb_offa'])}" for field, label, _ in FIGURES))
+                                 f"{fmt(q[field]['offb_offa'])}" for field, label, _ in shown(q)))
     if meta.get('peer'):
         L += ['', f"svcproxy ÷ {meta['peer']} as bench.py's summary reads it (> 1 is better than {meta['peer']}: "
               "req/s off over on, CPU on over off), over the same rounds:", '',
               '| row | figure | median, geo. mean [95% CI] | verdict |', '| --- | --- | --- | --- |']
         for row, s in against_peer(summary).items():
-            for field, label, _ in FIGURES:
+            for field, label, _ in shown(s):
                 L.append(f"| {row} | {label} | {fmt(s[field])} | {verdict(s[field])} |")
     return '\n'.join(L) + '\n'
 
@@ -203,7 +209,7 @@ def against_peer(summary):
     """Per row of a --peer run: svcproxy ÷ the peer as the bench's summary reads it (> 1 better): requests per
     second off over on (the inverse of on ÷ off, its interval inverted), CPU on over off (on ÷ off as it is)."""
     return {row: {field: inverse(s[field]['on_off']) if higher_better else s[field]['on_off']
-                  for field, _, higher_better in FIGURES} for row, s in summary.items()}
+                  for field, _, higher_better in shown(s)} for row, s in summary.items()}
 
 
 def verdict(i, places=3):

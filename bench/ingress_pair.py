@@ -47,7 +47,9 @@ import ingress  # noqa: E402
 
 TARGETS = ['a', 'a2', 'b']
 IPS = {'a': '127.0.10.170', 'a2': '127.0.10.171', 'b': '127.0.10.172'}   # ClusterIPs ten above (ingress.py)
-FIGURES = [('rps', 'req/s'), ('cpu_per_10k', 'proxy CPU per 10k, s'), ('loop_cpu_per_10k', 'event-loop CPU per 10k, s')]
+FIGURES = [('rps', 'req/s'), ('cpu_per_10k', 'proxy CPU per 10k, s'), ('loop_cpu_per_10k', 'event-loop CPU per 10k, s'),
+           ('user_per_10k', 'proxy user CPU per 10k, s'), ('sys_per_10k', 'proxy system CPU per 10k, s')]
+
 
 
 def measure(procs, pgid, row, ip, opts, target='svcproxy'):
@@ -55,15 +57,10 @@ def measure(procs, pgid, row, ip, opts, target='svcproxy'):
     load's target in bench/ingress.py's terms, svcproxy or the peer)."""
     if opts.settle > 0:
         ingress.run_load(procs, row, target, opts.settle, ip=ip)
-    cpu0, loop0 = bench.group_cpu_ticks(pgid), bench.group_loop_cpu_ticks(pgid)
+    cpu = bench.ProxyCpu(pgid)
     w = bench.CpuWindow([pgid] + opts.backend_pids)
-    r = ingress.run_load(procs, row, target, opts.seconds, ip=ip)
+    r = cpu.end(ingress.run_load(procs, row, target, opts.seconds, ip=ip))
     r['others_pct_core'] = w.end()['other_pct_core']
-    cpu = (bench.group_cpu_ticks(pgid) - cpu0) / bench.CLK
-    loop = (bench.group_loop_cpu_ticks(pgid) - loop0) / bench.CLK
-    if r.get('requests'):
-        r['cpu_per_10k'] = cpu / (r['requests'] / 1e4)
-        r['loop_cpu_per_10k'] = loop / (r['requests'] / 1e4)
     return r
 
 
@@ -79,7 +76,7 @@ def summarize(rounds, rows):
         if not mine:
             continue
         s = {'rounds': len(mine), 'others_max': max(r['others_max'] for r in mine)}
-        for field, _ in FIGURES:
+        for field, _ in connlog.measured(mine, FIGURES, TARGETS):
             s[field] = {'b_a': connlog.interval([r['b'][field] / math.sqrt(r['a'][field] * r['a2'][field])
                                                  for r in mine]),
                         'a2_a': connlog.interval([r['a2'][field] / r['a'][field] for r in mine]),
@@ -91,8 +88,8 @@ def summarize(rounds, rows):
 def against_peer(summary):
     """Per row: svcproxy ÷ the peer as the bench's summary reads it (> 1 better): requests per second a over b (the
     inverse of b ÷ a, its interval inverted), CPU per request b over a (b ÷ a as it is)."""
-    return {row: {'rps': connlog.inverse(s['rps']['b_a']), 'cpu_per_10k': s['cpu_per_10k']['b_a'],
-                  'loop_cpu_per_10k': s['loop_cpu_per_10k']['b_a']} for row, s in summary.items()}
+    return {row: {field: connlog.inverse(s[field]['b_a']) if field == 'rps' else s[field]['b_a']
+                  for field, _ in connlog.shown(s, FIGURES)} for row, s in summary.items()}
 
 
 def report(meta, summary):
@@ -110,7 +107,7 @@ def report(meta, summary):
          '| row | figure | a | a2 | b | b ÷ a: median, geo. mean [95% CI] | a2 ÷ a: median, geo. mean [95% CI] |',
          '| --- | --- | ---: | ---: | ---: | --- | --- |']
     for row, s in summary.items():
-        for field, label in FIGURES:
+        for field, label in connlog.shown(s, FIGURES):
             f = s[field]
             cells = ' | '.join((f'{f["median"][t]:,.0f}' if field == 'rps' else f'{f["median"][t]:.3f}')
                                for t in TARGETS)
@@ -120,7 +117,7 @@ def report(meta, summary):
               "b over a), over the same rounds:", '',
               '| row | figure | median, geo. mean [95% CI] | verdict |', '| --- | --- | --- | --- |']
         for row, s in against_peer(summary).items():
-            for field, label in FIGURES:
+            for field, label in connlog.shown(s, FIGURES):
                 L.append(f"| {row} | {label} | {connlog.fmt(s[field])} | {connlog.verdict(s[field])} |")
     L.append('')
     for row, s in summary.items():

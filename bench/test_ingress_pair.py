@@ -56,6 +56,23 @@ class PeerTest(unittest.TestCase):
         self.assertEqual(connlog.verdict(s['rps']), 'below')   # no spread: the interval is the point
         self.assertEqual(connlog.verdict(s['cpu_per_10k']), 'below')
 
+    def test_the_user_and_system_split_reads_as_cpu_and_only_where_every_round_has_it(self):
+        # b's user CPU 0.6 of a's and its system CPU the same; the round of a run before the split has neither
+        rounds = [rnd('h2', (40000, 0.30), (40000, 0.30), (40000, 0.26)),
+                  rnd('h2', (30000, 0.40), (30000, 0.40), (30000, 0.34))]
+        for r in rounds:
+            for t in ingress_pair.TARGETS:
+                user = 0.06 if t == 'b' else 0.10
+                r[t]['user_per_10k'], r[t]['sys_per_10k'] = user, r[t]['cpu_per_10k'] - user
+
+        s = ingress_pair.against_peer(ingress_pair.summarize(rounds, ['h2']))['h2']
+        old = ingress_pair.against_peer(ingress_pair.summarize(
+            rounds + [rnd('h2', (30000, 0.40), (30000, 0.40), (30000, 0.34))], ['h2']))['h2']
+
+        self.assertAlmostEqual(s['user_per_10k']['geomean'], 0.6)
+        self.assertAlmostEqual(s['sys_per_10k']['geomean'], math.sqrt((0.20 / 0.20) * (0.28 / 0.30)))
+        self.assertEqual(set(old), {'rps', 'cpu_per_10k', 'loop_cpu_per_10k'})
+
     def test_requests_per_second_are_inverted_and_cpu_passed_as_it_is(self):
         i = {'median': 0.8, 'geomean': 0.8, 'min': 0.5, 'max': 1.25, 'ci95': [0.64, 1.25]}
         summary = {'h2': {'rps': {'b_a': i}, 'cpu_per_10k': {'b_a': i}, 'loop_cpu_per_10k': {'b_a': i}}}
