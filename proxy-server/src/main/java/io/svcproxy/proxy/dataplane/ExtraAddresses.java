@@ -9,30 +9,47 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The listeners of one Service port on its addresses besides the clusterIP (node, external, LoadBalancer), of one
  * protocol: {@code L} is a TCP listening channel or a UDP listener. Kept equal to the wanted addresses by
- * difference, so an address that stays is never rebound.
+ * difference, so an address that stays is never rebound; when a reload changes what an address is (an external IP
+ * that becomes a LoadBalancer IP), its listener keeps its socket and serves new connections and flows as the new kind
+ * at once (source ranges, traffic policy).
  *
  * @param <L> the listener type
  */
 final class ExtraAddresses<L> {
     private static final Logger log = LoggerFactory.getLogger(ListenerManager.class);
 
-    /** Binds one address. */
+    /** Binds one address; {@code kind} says what it is now, for every connection or flow it takes. */
     @FunctionalInterface
     interface Binder<L> {
-        L bind(InetSocketAddress at, AddressKind kind) throws BindException;
+        L bind(InetSocketAddress at, Supplier<AddressKind> kind) throws BindException;
+    }
+
+    /** What one bound address is; a reload may change it while the address stays bound. */
+    private static final class Kind implements Supplier<AddressKind> {
+        private volatile AddressKind kind;
+
+        Kind(AddressKind kind) {
+            this.kind = kind;
+        }
+
+        @Override
+        public AddressKind get() {
+            return kind;
+        }
     }
 
     private final ServicePort servicePort;
     private final String protocolSuffix;
     private final Consumer<L> closer;
     private final Map<InetSocketAddress, L> bound = new ConcurrentHashMap<>();
-    private final Map<InetSocketAddress, AddressKind> kinds = new ConcurrentHashMap<>();
+    private final Map<InetSocketAddress, Kind> kinds = new ConcurrentHashMap<>();
 
     /**
      * @param protocolSuffix appended to addresses in log lines ({@code ""} for TCP, {@code "/UDP"})
@@ -45,8 +62,8 @@ final class ExtraAddresses<L> {
     }
 
     /**
-     * Closes the listeners of addresses no longer wanted (established connections go on), then binds the wanted
-     * ones missing.
+     * Closes the listeners of addresses no longer wanted (established connections go on), gives the bound ones
+     * that stay their wanted kind, then binds the wanted ones missing.
      *
      * @return the addresses that could not be bound; the others are served regardless
      */
@@ -62,19 +79,30 @@ final class ExtraAddresses<L> {
         }
         List<BindException> failures = new ArrayList<>();
         for (Map.Entry<InetSocketAddress, AddressKind> e : wanted.entrySet()) {
-            if (bound.containsKey(e.getKey())) {
+            Kind kind = kinds.get(e.getKey());
+            if (kind != null) {
+                AddressKind was = kind.kind;
+                if (was != e.getValue()) {
+                    kind.kind = e.getValue();
+                    log.info("Address kind changed service={} port={} address={}{} kind={} was={}",
+                            servicePort.serviceLabel(), servicePort.portLabel(), format(e.getKey()), protocolSuffix,
+                            e.getValue().label(), was.label());
+                }
                 continue;
             }
             try {
-                bound.put(e.getKey(), binder.bind(e.getKey(), e.getValue()));
-                kinds.put(e.getKey(), e.getValue());
+                kind = new Kind(e.getValue());
+                bound.put(e.getKey(), binder.bind(e.getKey(), kind));
+                kinds.put(e.getKey(), kind);
                 log.info("Listening service={} port={} address={}{} kind={}", servicePort.serviceLabel(),
                         servicePort.portLabel(), format(e.getKey()), protocolSuffix, e.getValue().label());
             } catch (BindException ex) {
                 failures.add(ex);
             }
         }
-        servicePort.setExtraAddresses(Map.copyOf(kinds));
+        Map<InetSocketAddress, AddressKind> now = new java.util.HashMap<>();
+        kinds.forEach((at, kind) -> now.put(at, kind.get()));
+        servicePort.setExtraAddresses(Map.copyOf(now));
         return failures;
     }
 

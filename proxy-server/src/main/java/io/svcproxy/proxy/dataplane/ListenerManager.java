@@ -11,11 +11,13 @@ import io.svcproxy.proxy.udp.UdpFlowLimit;
 import io.svcproxy.proxy.udp.UdpListener;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,6 +30,8 @@ import org.slf4j.LoggerFactory;
  */
 public final class ListenerManager implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ListenerManager.class);
+    /** The kind of a clusterIP listener, which never changes. */
+    private static final Supplier<AddressKind> CLUSTER = () -> AddressKind.CLUSTER;
     /** How often the file-descriptor guard looks. */
     static final long FD_CHECK_MILLIS = 250;
 
@@ -174,18 +178,18 @@ public final class ListenerManager implements AutoCloseable {
         ServiceKey key = servicePort.key();
         InetSocketAddress clusterAddress = new InetSocketAddress(key.clusterIP(), key.port());
         if (key.protocol() == Protocol.UDP) {
-            udpListeners.put(key, bindUdp(servicePort, clusterAddress, AddressKind.CLUSTER));
+            udpListeners.put(key, bindUdp(servicePort, clusterAddress, CLUSTER));
             healthCheckers.put(key, new HealthChecker(servicePort, workerGroup.next(), transport).start());
             return;
         }
-        Channel channel = tcp.bind(servicePort, clusterAddress, AddressKind.CLUSTER);
+        Channel channel = tcp.bind(servicePort, clusterAddress, CLUSTER);
         listeners.put(key, channel);
         healthCheckers.put(key, new HealthChecker(servicePort, workerGroup.next(), transport).start());
         log.info("Listening service={} port={} address={}", servicePort.serviceLabel(), servicePort.portLabel(),
                 Backends.format(key.clusterIP(), key.port()));
     }
 
-    private UdpListener bindUdp(ServicePort servicePort, InetSocketAddress at, AddressKind kind)
+    private UdpListener bindUdp(ServicePort servicePort, InetSocketAddress at, Supplier<AddressKind> kind)
             throws BindException {
         UdpListener udp = new UdpListener(servicePort, at, kind, transport.datagramTransport(), udpGroup().next(),
                 udpFlowLimit, () -> this.settings, recorder);
@@ -234,6 +238,12 @@ public final class ListenerManager implements AutoCloseable {
         ExtraAddresses<?> bound = key.protocol() == Protocol.UDP ? extraUdpListeners.get(key)
                 : extraListeners.get(key);
         return bound == null ? Set.of() : bound.addresses();
+    }
+
+    /** Returns the listening channels of a TCP Service port's other addresses now. */
+    Collection<Channel> extraTcpListeners(ServiceKey key) {
+        ExtraAddresses<Channel> bound = extraListeners.get(key);
+        return bound == null ? List.of() : bound.listeners();
     }
 
     /** Closes the listener of {@code key}: new connections are refused; established ones go on. */

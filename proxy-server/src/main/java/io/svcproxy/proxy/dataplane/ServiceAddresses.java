@@ -20,8 +20,10 @@ public final class ServiceAddresses {
 
     /**
      * Returns the extra addresses of a Service port with their kind, in a stable order. An address that is also
-     * the clusterIP at the same port, or that comes twice, is listed once, with the first kind (node, external,
-     * lb).
+     * the clusterIP at the same port is left out; one that comes twice is listed once, at its first place, with the
+     * first kind (node, external), except that a LoadBalancer IP is always of kind lb: its source ranges apply to
+     * it even when it is also an externalIP (as kube-proxy's LoadBalancer rules match the address and port,
+     * whatever else lists them).
      */
     public static Map<InetSocketAddress, AddressKind> of(ServicePortSpec spec, NodeSettings node) {
         Map<InetSocketAddress, AddressKind> out = new LinkedHashMap<>();
@@ -44,7 +46,7 @@ public final class ServiceAddresses {
     private static void put(Map<InetSocketAddress, AddressKind> out, InetSocketAddress address, AddressKind kind,
                             InetSocketAddress cluster) {
         if (!address.equals(cluster)) {
-            out.putIfAbsent(address, kind);
+            out.merge(address, kind, (was, now) -> now == AddressKind.LB ? now : was);
         }
     }
 }

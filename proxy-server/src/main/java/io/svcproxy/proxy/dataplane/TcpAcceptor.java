@@ -39,11 +39,12 @@ final class TcpAcceptor {
     }
 
     /**
-     * Binds {@code at} for {@code servicePort}; connections accepted there are of kind {@code kind}.
+     * Binds {@code at} for {@code servicePort}; each connection accepted there is of the kind {@code kind} says when
+     * it arrives (a reload may change what an address is while it stays bound).
      *
      * @throws BindException if the address cannot be bound; the message names it
      */
-    Channel bind(ServicePort servicePort, InetSocketAddress at, AddressKind kind) throws BindException {
+    Channel bind(ServicePort servicePort, InetSocketAddress at, Supplier<AddressKind> kind) throws BindException {
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(loops) // accepted on the event loops: no accept thread to wake per connection
                 .channelFactory(transport.serverChannelFactory(at.getAddress()))
@@ -60,7 +61,7 @@ final class TcpAcceptor {
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
-                        accepted(servicePort, kind, ch);
+                        accepted(servicePort, kind.get(), ch);
                     }
                 });
         ChannelFuture future = bootstrap.bind(at).awaitUninterruptibly();

@@ -66,7 +66,7 @@ public final class UdpListener {
 
     private final ServicePort servicePort;
     private final InetSocketAddress address;
-    private final AddressKind kind;
+    private final Supplier<AddressKind> kind;
     private final Transport transport;
     private final EventLoop loop;
     private final UdpFlowLimit limit;
@@ -82,9 +82,11 @@ public final class UdpListener {
 
     /**
      * @param address where to listen: the clusterIP and port, or another address of the Service port
-     * @param kind which of the Service port's addresses {@code address} is (source ranges and traffic policy)
+     * @param kind which of the Service port's addresses {@code address} is (source ranges and traffic policy), read
+     *     for each new flow: a reload may change it while the address stays bound
      */
-    public UdpListener(ServicePort servicePort, InetSocketAddress address, AddressKind kind, Transport transport,
+    public UdpListener(ServicePort servicePort, InetSocketAddress address, Supplier<AddressKind> kind,
+                       Transport transport,
                        EventLoop loop, UdpFlowLimit limit, Supplier<DataPlaneSettings> settings,
                        io.svcproxy.proxy.dataplane.ConnectionRecorder recorder) {
         this.recorder = recorder;
@@ -122,7 +124,7 @@ public final class UdpListener {
         if (loop instanceof IoEventLoop io && EpollFlowSocket.supported(io)) {
             receiveBuffer = channel.alloc().directBuffer(MAX_PAYLOAD + 1, MAX_PAYLOAD + 1);
         }
-        if (kind == AddressKind.CLUSTER) { // the other addresses are logged with their kind by the listener manager
+        if (kind.get() == AddressKind.CLUSTER) { // the other addresses are logged with their kind by the listener manager
             log.info("Listening service={} port={} address={}/UDP", servicePort.serviceLabel(),
                     servicePort.portLabel(), formatAddress());
         }
@@ -163,7 +165,7 @@ public final class UdpListener {
             }
         }).awaitUninterruptibly();
         channel.closeFuture().awaitUninterruptibly();
-        if (kind == AddressKind.CLUSTER) {
+        if (kind.get() == AddressKind.CLUSTER) {
             log.info("Stopped listening address={}/UDP", formatAddress());
         }
     }
@@ -233,8 +235,10 @@ public final class UdpListener {
             servicePort.udp().drop(Drop.DRAINING);
             return null;
         }
-        servicePort.countArrival(kind);
-        AddressRules.Decision decision = AddressRules.decide(servicePort, kind, client.getAddress(), settings.get());
+        AddressKind arrivedOn = kind.get();
+        servicePort.countArrival(arrivedOn);
+        AddressRules.Decision decision = AddressRules.decide(servicePort, arrivedOn, client.getAddress(),
+                settings.get());
         if (decision.refused()) {
             return null;
         }

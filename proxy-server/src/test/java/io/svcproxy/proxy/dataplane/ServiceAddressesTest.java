@@ -23,7 +23,7 @@ class ServiceAddressesTest {
     }
 
     @Test
-    void aLoadBalancerServiceListensOnNodeExternalAndLoadBalancerAddressesOnceEach() throws Exception {
+    void aLoadBalancerServiceListensOnNodeExternalAndLoadBalancerAddressesOnceEachALoadBalancerIpAsLb() throws Exception {
         Map<InetSocketAddress, AddressKind> out = addresses("""
                 proxy: {nodeAddresses: [127.0.20.1, 127.0.20.2]}
                 services:
@@ -37,7 +37,7 @@ class ServiceAddressesTest {
                 """);
         assertThat(out).containsExactly(Map.entry(at("127.0.20.1", 30080), AddressKind.NODE),
                 Map.entry(at("127.0.20.2", 30080), AddressKind.NODE),
-                Map.entry(at("127.0.30.1", 8080), AddressKind.EXTERNAL),
+                Map.entry(at("127.0.30.1", 8080), AddressKind.LB), // also an externalIP: its source ranges apply
                 Map.entry(at("127.0.20.1", 8080), AddressKind.EXTERNAL),
                 Map.entry(at("127.0.31.1", 8080), AddressKind.LB));
     }

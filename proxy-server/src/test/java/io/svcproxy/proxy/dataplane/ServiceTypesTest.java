@@ -2,6 +2,7 @@ package io.svcproxy.proxy.dataplane;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.netty.channel.Channel;
 import io.svcproxy.config.ConfigLoader;
 import io.svcproxy.proxy.ProxyServer;
 import io.svcproxy.proxy.cli.TestBackend;
@@ -12,6 +13,7 @@ import java.net.Socket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -185,6 +187,36 @@ class ServiceTypesTest {
                 .until(() -> port.rejectedCount(Rejection.NO_LOCAL_ENDPOINT) == 1);
         assertThat(port.noEndpointCount()).isZero();
         assertThat(server.meterRegistry().scrape()).contains("reason=\"no_local_endpoint\"");
+    }
+
+    @Test
+    void anExternalIpThatAReloadMakesALoadBalancerIpGetsItsSourceRangesWithoutBeingRebound() throws Exception {
+        String eps = endpoints();
+        String head = "proxy: {admin: off}\nservices:\n  - name: lb\n    type: LoadBalancer\n"
+                + "    clusterIP: 127.0.10.103\n";
+        String tail = "    ports: [{port: " + PORT + ", nodePort: 30133}]\n" + eps;
+        ProxyServer server = fixture.proxy(head + "    externalIPs: [" + LB + "]\n" + tail);
+        ServicePort port = server.table().get(server.table().keys().iterator().next());
+        Channel listener = server.listeners().extraTcpListeners(port.key()).iterator().next();
+        assertThat(read(LB, PORT, "127.0.22.9")).as("an external IP: no ranges").isEqualTo("a");
+
+        server.reload(ConfigLoader.parse(head + "    loadBalancerIPs: [" + LB + "]\n"
+                + "    loadBalancerSourceRanges: [127.0.21.0/24]\n" + tail, "r.yaml"));
+
+        assertThat(port.extraAddresses()).containsExactly(Map.entry(new InetSocketAddress(LB, PORT), AddressKind.LB));
+        assertThat(server.listeners().extraTcpListeners(port.key())).as("the same socket, not rebound")
+                .containsExactly(listener);
+        assertThat(read(LB, PORT, "127.0.22.9")).as("outside the ranges now: closed at once").isEmpty();
+        assertThat(read(LB, PORT, "127.0.21.9")).isEqualTo("b");
+        Awaitility.await().atMost(Duration.ofSeconds(10))
+                .until(() -> port.rejectedCount(Rejection.SOURCE_RANGE) == 1);
+
+        server.reload(ConfigLoader.parse(head + "    externalIPs: [" + LB + "]\n" + tail, "r.yaml"));
+
+        assertThat(port.extraAddresses()).containsExactly(
+                Map.entry(new InetSocketAddress(LB, PORT), AddressKind.EXTERNAL));
+        assertThat(read(LB, PORT, "127.0.22.9")).as("an external IP again").isEqualTo("c");
+        assertThat(port.rejectedCount(Rejection.SOURCE_RANGE)).isEqualTo(1);
     }
 
     @Test

@@ -205,6 +205,27 @@ class UdpServiceTypesTest {
     }
 
     @Test
+    void anExternalIpThatAReloadMakesALoadBalancerIpGetsItsSourceRangesForNewFlows() throws Exception {
+        String eps = endpoints();
+        String head = "proxy: {admin: off}\nservices:\n  - name: dns\n    type: LoadBalancer\n"
+                + "    clusterIP: 127.0.10.115\n";
+        String tail = "    ports: [{protocol: UDP, port: " + PORT + ", nodePort: " + NODE_PORT + "}]\n" + eps;
+        ServicePort port = start(head + "    externalIPs: [127.0.31.15]\n" + tail);
+        assertThat(ask(client("127.0.22.9", "127.0.31.15", PORT), "q")).as("an external IP: no ranges")
+                .isEqualTo("a");
+
+        server.reload(ConfigLoader.parse(head + "    loadBalancerIPs: [127.0.31.15]\n"
+                + "    loadBalancerSourceRanges: [127.0.21.0/24]\n" + tail, "r.yaml"));
+
+        assertThat(port.extraAddresses().get(new InetSocketAddress("127.0.31.15", PORT))).isEqualTo(AddressKind.LB);
+        assertThat(unanswered("127.0.22.10", "127.0.31.15", PORT)).as("a new flow from outside the ranges").isTrue();
+        assertThat(ask(client("127.0.21.9", "127.0.31.15", PORT), "q")).isEqualTo("b");
+        assertThat(port.rejectedCount(Rejection.SOURCE_RANGE)).isEqualTo(1);
+        assertThat(port.arrivals(AddressKind.LB)).isEqualTo(2);
+        assertThat(port.arrivals(AddressKind.EXTERNAL)).isEqualTo(1);
+    }
+
+    @Test
     void reloadAddsAndRemovesExternalAddressesUnderLoadWithoutDisturbingTheClusterIp() throws Exception {
         String eps = endpoints();
         String head = "proxy: {admin: off}\nservices:\n  - name: dns\n    clusterIP: 127.0.10.114\n";
