@@ -29,6 +29,21 @@ public record Cidr(InetAddress network, int prefix) {
      * @throws IllegalArgumentException naming what is wrong
      */
     public static Cidr parse(String text) {
+        return parse(text, false);
+    }
+
+    /**
+     * Parses {@code ADDRESS/PREFIX} as the network it names, host bits cleared ({@code 192.0.2.7/24} is
+     * {@code 192.0.2.0/24}), as Go's {@code net.ParseCIDR} reads it: for ranges the Kubernetes API server has
+     * accepted (since 1.27 it only warns about host bits), which kube-proxy applies as that network.
+     *
+     * @throws IllegalArgumentException naming what is wrong
+     */
+    public static Cidr parseNetwork(String text) {
+        return parse(text, true);
+    }
+
+    private static Cidr parse(String text, boolean clearHostBits) {
         int slash = text.indexOf('/');
         if (slash < 0) {
             throw new IllegalArgumentException("no /PREFIX");
@@ -38,7 +53,15 @@ public record Cidr(InetAddress network, int prefix) {
         if (!p.matches("[0-9]{1,3}")) {
             throw new IllegalArgumentException("prefix " + p + " is not a number");
         }
-        return new Cidr(ip, Integer.parseInt(p));
+        int prefix = Integer.parseInt(p);
+        if (clearHostBits && prefix <= ip.getAddress().length * 8) {
+            try {
+                ip = InetAddress.getByAddress(masked(ip.getAddress(), prefix));
+            } catch (java.net.UnknownHostException e) {
+                throw new IllegalStateException(e); // cannot happen: an address of 4 or 16 bytes
+            }
+        }
+        return new Cidr(ip, prefix);
     }
 
     /** Returns whether the address lies inside the range. */

@@ -49,7 +49,9 @@ final class KubernetesExposure {
             if (spec.getLoadBalancerSourceRanges() != null) {
                 for (String r : spec.getLoadBalancerSourceRanges()) {
                     try {
-                        ranges.add(Cidr.parse(r.trim()));
+                        // as kube-proxy (Go's net.ParseCIDR): host bits name their network, they are not an
+                        // error; a range left out here would leave the LoadBalancer open to every client
+                        ranges.add(Cidr.parseNetwork(r.trim()));
                     } catch (IllegalArgumentException | NullPointerException e) {
                         log.warn("Skipping bad loadBalancerSourceRange service={} range={}", qualified, r);
                     }

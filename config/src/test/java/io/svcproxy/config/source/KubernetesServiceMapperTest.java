@@ -113,11 +113,28 @@ class KubernetesServiceMapperTest {
         assertThat(e.type()).isEqualTo(ServiceType.LOAD_BALANCER);
         assertThat(e.externalIPs()).containsExactly(Addresses.parseIp("192.0.2.10"));
         assertThat(e.loadBalancerIPs()).containsExactly(Addresses.parseIp("198.51.100.7"));
-        assertThat(e.loadBalancerSourceRanges()).containsExactly(Cidr.parse("203.0.113.0/24"));
+        // a range with host bits set is the network it names, as kube-proxy reads it (the API server only warns)
+        assertThat(e.loadBalancerSourceRanges()).containsExactly(Cidr.parse("203.0.113.0/24"),
+                Cidr.parse("127.0.0.0/8"));
         assertThat(e.externalTrafficPolicy()).isEqualTo(TrafficPolicy.LOCAL);
         assertThat(out.port().nodePort()).isEqualTo(30080);
         // externalTrafficPolicy filters per address in the data plane: the list keeps every endpoint, with its node
         assertThat(out.endpoints()).extracting(EndpointTarget::nodeName).containsExactly("node-a", "node-b", "");
+    }
+
+    @Test
+    void aSourceRangeWithHostBitsStillClosesTheLoadBalancerToClientsOutsideItsNetwork() {
+        Service lb = service("lb").withNewSpec().withType("LoadBalancer").withClusterIP("127.0.10.13")
+                .withLoadBalancerSourceRanges("192.0.2.7/24", "not-a-range")
+                .addNewPort().withPort(80).withNodePort(30080).endPort().endSpec()
+                .withNewStatus().withNewLoadBalancer().addNewIngress().withIp("198.51.100.7").endIngress()
+                .endLoadBalancer().endStatus().build();
+
+        ServiceExposure e = mapper.map(lb, List.of()).get(0).service().exposure();
+
+        assertThat(e.loadBalancerSourceRanges()).containsExactly(Cidr.parse("192.0.2.0/24"));
+        assertThat(e.admitsOnLoadBalancer(Addresses.parseIp("198.51.100.9"))).isFalse();
+        assertThat(e.admitsOnLoadBalancer(Addresses.parseIp("192.0.2.200"))).isTrue();
     }
 
     @Test
