@@ -15,9 +15,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A Kubernetes Service's addresses besides its clusterIPs: {@code spec.type}, {@code spec.externalIPs},
- * {@code status.loadBalancer.ingress[].ip}, {@code spec.loadBalancerSourceRanges} and
- * {@code spec.externalTrafficPolicy}. The API server validated them; a value that still does not parse is left out
- * with one log line, as a bad clusterIP is.
+ * {@code status.loadBalancer.ingress[].ip} (of {@code ipMode} VIP, the default),
+ * {@code spec.loadBalancerSourceRanges} and {@code spec.externalTrafficPolicy}. The API server validated them; a
+ * value that still does not parse is left out with one log line, as a bad clusterIP is.
  */
 final class KubernetesExposure {
     private static final Logger log = LoggerFactory.getLogger(KubernetesExposure.class);
@@ -40,8 +40,11 @@ final class KubernetesExposure {
             if (service.getStatus() != null && service.getStatus().getLoadBalancer() != null
                     && service.getStatus().getLoadBalancer().getIngress() != null) {
                 for (LoadBalancerIngress i : service.getStatus().getLoadBalancer().getIngress()) {
-                    if (i != null && i.getIp() != null && !i.getIp().isEmpty()) {
-                        ingress.add(i.getIp()); // a hostname-only ingress has no address to serve
+                    // a hostname-only ingress has no address to serve; one of ipMode Proxy is the load balancer's
+                    // own address, which sends on to the node addresses: as kube-proxy, not served (only the
+                    // default, VIP, is)
+                    if (i != null && i.getIp() != null && !i.getIp().isEmpty() && !"Proxy".equals(i.getIpMode())) {
+                        ingress.add(i.getIp());
                     }
                 }
             }

@@ -138,6 +138,22 @@ class KubernetesServiceMapperTest {
     }
 
     @Test
+    void aLoadBalancerIngressOfIpModeProxyIsNotServedAsKubeProxyDoes() {
+        Service lb = service("lb").withNewSpec().withType("LoadBalancer").withClusterIP("127.0.10.13")
+                .addNewPort().withPort(80).withNodePort(30080).endPort().endSpec()
+                .withNewStatus().withNewLoadBalancer()
+                .addNewIngress().withIp("198.51.100.7").withIpMode("Proxy").endIngress()
+                .addNewIngress().withIp("198.51.100.8").withIpMode("VIP").endIngress()
+                .addNewIngress().withIp("198.51.100.9").endIngress()
+                .endLoadBalancer().endStatus().build();
+
+        ServiceExposure e = mapper.map(lb, List.of()).get(0).service().exposure();
+
+        assertThat(e.loadBalancerIPs()).containsExactly(Addresses.parseIp("198.51.100.8"),
+                Addresses.parseIp("198.51.100.9"));
+    }
+
+    @Test
     void aClusterIpServiceHasNoNodePortAndNoLoadBalancerAddresses() {
         Service svc = service("web").withNewSpec().withClusterIP("127.0.10.10").withExternalIPs("192.0.2.11")
                 .withLoadBalancerSourceRanges("203.0.113.0/24")
