@@ -12,6 +12,7 @@ import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
@@ -101,6 +102,11 @@ final class Http2StreamFrontend implements Frontend {
         }
         if (!ProxyHeaders.hasValidFraming(req)) {
             answer(HttpResponseStatus.BAD_REQUEST, null, false);
+            return;
+        }
+        if (HttpMethod.CONNECT.equals(req.method())) {
+            // as on HTTP/1.1 (IngressFrontendHandler): a tunnel is no request an Ingress routes
+            answer(HttpResponseStatus.NOT_IMPLEMENTED, null, false);
             return;
         }
         Route<ServiceBackend> route = settings.router().route(h.get(HttpHeaderNames.HOST), req.uri());

@@ -144,6 +144,13 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
             HttpResponse relayed = response;
             relayed.setProtocolVersion(HttpVersion.HTTP_1_1);
             ProxyHeaders.removeHopByHop(relayed.headers(), false);
+            if (ProxyHeaders.endsAtClose(relayed, ex.request.method())) {
+                // a body that ends when the endpoint closes (RFC 9112 6.3, item 8: an HTTP/1.0 endpoint, or one
+                // that says Connection: close without a length): passed on the same way, so the client connection
+                // closes after it, as HAProxy does; a client kept alive could not tell where the body ends
+                ex.closeAfterResponse();
+                reusable = false;
+            }
             if (ex.request.protocolVersion().equals(HttpVersion.HTTP_1_0)
                     && HttpUtil.isTransferEncodingChunked(relayed)) {
                 // an HTTP/1.0 client knows no chunked coding: the body goes raw, delimited by the close

@@ -18,6 +18,7 @@ import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
@@ -212,8 +213,12 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
         if (request.headers().size() > settings.options().maxHeaders()) {
             return HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE;
         }
-        if (!ProxyHeaders.hasValidFraming(request)) {
+        if (!ProxyHeaders.hasValidFraming(request) || !ProxyHeaders.hasValidHost(request)) {
             return HttpResponseStatus.BAD_REQUEST;
+        }
+        if (HttpMethod.CONNECT.equals(request.method())) {
+            // a tunnel to the authority it names: no host and path to route by, and no request an Ingress forwards
+            return HttpResponseStatus.NOT_IMPLEMENTED;
         }
         return null;
     }

@@ -3,7 +3,10 @@ package io.svcproxy.ingress.proxy;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.AsciiString;
 import java.util.Iterator;
 import java.util.List;
@@ -61,9 +64,12 @@ final class ProxyHeaders {
 
     /**
      * Removes the fields a {@code Connection} value names (a comma-separated list of tokens, each with optional
-     * white space around it). Tokens that are no field to remove here ({@code close}, {@code Transfer-Encoding}) or
-     * that {@link #HOP_BY_HOP} removes anyway ({@code keep-alive}, {@code upgrade}) are skipped without a lookup;
-     * a value that is one token is not copied.
+     * white space around it). Tokens that are no field to remove here ({@code close}) or that {@link #HOP_BY_HOP}
+     * removes anyway ({@code keep-alive}, {@code upgrade}) are skipped without a lookup; so are the message's
+     * framing and target ({@code Transfer-Encoding}, {@code Content-Length}, {@code Host}), which describe the
+     * message, not the connection: removing {@code Content-Length} would forward a body without its length, which
+     * the next hop reads as further requests (request smuggling) or a response without an end. A value that is one
+     * token is not copied.
      */
     private static void removeNamedIn(HttpHeaders headers, String value) {
         int n = value.length();
@@ -81,15 +87,26 @@ final class ProxyHeaders {
             }
             if (e > b) {
                 String name = value.substring(b, e);
-                if (!AsciiString.contentEqualsIgnoreCase(name, HttpHeaderValues.KEEP_ALIVE)
-                        && !AsciiString.contentEqualsIgnoreCase(name, HttpHeaderValues.CLOSE)
-                        && !AsciiString.contentEqualsIgnoreCase(name, HttpHeaderValues.UPGRADE)
-                        && !AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.TRANSFER_ENCODING)) {
+                if (!isKept(name)) {
                     headers.remove(name);
                 }
             }
             start = end + 1;
         }
+    }
+
+    /** Tokens of a {@code Connection} value that name no field to remove (see {@link #removeNamedIn}). */
+    private static final AsciiString[] NOT_REMOVED_BY_CONNECTION = {HttpHeaderValues.KEEP_ALIVE,
+            HttpHeaderValues.CLOSE, HttpHeaderValues.UPGRADE, HttpHeaderNames.TRANSFER_ENCODING,
+            HttpHeaderNames.CONTENT_LENGTH, HttpHeaderNames.HOST};
+
+    private static boolean isKept(String token) {
+        for (AsciiString kept : NOT_REMOVED_BY_CONNECTION) {
+            if (AsciiString.contentEqualsIgnoreCase(token, kept)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static boolean isWhiteSpace(char c) {
@@ -123,6 +140,34 @@ final class ProxyHeaders {
             return false;
         }
         return true;
+    }
+
+    /**
+     * Whether a response's body is delimited by the close of its connection (RFC 9112 6.3, item 8): one that has a
+     * body (not a 1xx, 204 or 304 status, not the answer to HEAD) and neither {@code Transfer-Encoding} nor
+     * {@code Content-Length}.
+     */
+    static boolean endsAtClose(HttpResponse response, HttpMethod requestMethod) {
+        int code = response.status().code();
+        if (code < 200 || code == 204 || code == 304 || HttpMethod.HEAD.equals(requestMethod)) {
+            return false;
+        }
+        HttpHeaders h = response.headers();
+        return !h.contains(HttpHeaderNames.TRANSFER_ENCODING) && !h.contains(HttpHeaderNames.CONTENT_LENGTH);
+    }
+
+    /**
+     * Whether the request has the {@code Host} field HTTP/1.1 requires (RFC 9112 3.2): exactly one in an HTTP/1.1
+     * request, at most one in an HTTP/1.0 one. A second {@code Host} would let the proxy route by one name and the
+     * endpoint serve another.
+     */
+    static boolean hasValidHost(HttpRequest request) {
+        Iterator<? extends CharSequence> hosts = request.headers().valueCharSequenceIterator(HttpHeaderNames.HOST);
+        if (!hosts.hasNext()) {
+            return !HttpVersion.HTTP_1_1.equals(request.protocolVersion());
+        }
+        hosts.next();
+        return !hosts.hasNext();
     }
 
     /**

@@ -69,6 +69,11 @@ class HeaderValidationTest {
     /** {@code /name}: a field name with a character outside the token grammar; {@code /value}: a NUL in a value; else a clean 200. */
     private static boolean answer(String requestLine, InputStream in, OutputStream out) throws java.io.IOException {
         String path = requestLine.split(" ")[1];
+        if (path.equals("/close10")) {
+            // an HTTP/1.0 endpoint: no length, the body ends when it closes
+            out.write("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nhello".getBytes(StandardCharsets.ISO_8859_1));
+            return false;
+        }
         String extra = path.equals("/name") ? "Bad<Name: x\r\n" : path.equals("/value") ? "X-Bad: a\u0000b\r\n" : "";
         out.write(("HTTP/1.1 200 OK\r\n" + extra + "Content-Length: 2\r\n\r\nok").getBytes(StandardCharsets.ISO_8859_1));
         return true;
@@ -118,5 +123,75 @@ class HeaderValidationTest {
             assertThat(fine.status()).isEqualTo(200);
             assertThat(fine.text()).isEqualTo("ok");
         }
+    }
+
+    @Test
+    void aConnectionFieldNamingContentLengthCannotSmuggleTheBodyAsASecondRequest() throws Exception {
+        String smuggled = "GET /internal/admin HTTP/1.1\r\nHost: any\r\nX-Pad: " + "p".repeat(10) + "\r\n\r\n";
+        try (RawHttpClient client = new RawHttpClient(ingress.localAddress())) {
+            client.send("POST /public HTTP/1.1\r\nHost: any\r\nConnection: keep-alive, Content-Length\r\n"
+                    + "Content-Length: " + smuggled.length() + "\r\n\r\n" + smuggled);
+            RawHttpClient.Response r = client.read();
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.text()).startsWith("body=" + smuggled.length() + " ");
+        }
+        RawHttpEndpoint.Received post = raw.received.poll(10, TimeUnit.SECONDS);
+        assertThat(post.head().get(0)).startsWith("POST /public ");
+        assertThat(post.head()).contains("content-length: " + smuggled.length());
+        assertThat(new String(post.body(), StandardCharsets.ISO_8859_1)).isEqualTo(smuggled);
+        assertThat(raw.received.poll(300, TimeUnit.MILLISECONDS)).as("no second request").isNull();
+    }
+
+    @Test
+    void aSecondHostOrNoHostInHttp11Is400AndReachesNoEndpoint() throws Exception {
+        try (RawHttpClient client = new RawHttpClient(ingress.localAddress())) {
+            client.send("GET /two HTTP/1.1\r\nHost: scripted.example\r\nHost: any\r\n\r\n");
+            assertThat(client.read().status()).isEqualTo(400);
+        }
+        try (RawHttpClient client = new RawHttpClient(ingress.localAddress())) {
+            client.send("GET /none HTTP/1.1\r\nX-A: 1\r\n\r\n");
+            assertThat(client.read().status()).isEqualTo(400);
+        }
+        try (RawHttpClient client = new RawHttpClient(ingress.localAddress())) {
+            client.send("GET /old HTTP/1.0\r\nX-A: 1\r\n\r\n");
+            assertThat(client.read().status()).as("HTTP/1.0 needs no Host: the default backend").isEqualTo(200);
+        }
+        RawHttpEndpoint.Received old = raw.received.poll(10, TimeUnit.SECONDS);
+        assertThat(old.head().get(0)).startsWith("GET /old ");
+        assertThat(raw.received.poll(300, TimeUnit.MILLISECONDS)).isNull();
+    }
+
+    @Test
+    void aResponseThatEndsWhenTheEndpointClosesClosesTheKeptAliveClientAfterIt() throws Exception {
+        try (RawHttpClient client = new RawHttpClient(ingress.localAddress())) {
+            client.send("GET /close10 HTTP/1.1\r\nHost: scripted.example\r\n\r\n");
+            RawHttpClient.Response r = client.read();
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.headers()).containsEntry("connection", "close").doesNotContainKey("content-length");
+            StringBuilder body = new StringBuilder();
+            try {
+                while (true) {
+                    body.append((char) client.readByte());
+                }
+            } catch (java.io.IOException closed) {
+                // the body's end: the proxy closed the client connection after it
+            }
+            assertThat(body).hasToString("hello");
+        }
+    }
+
+    @Test
+    void connectIs501ClosesTheConnectionAndReachesNoEndpoint() throws Exception {
+        try (RawHttpClient client = new RawHttpClient(ingress.localAddress())) {
+            client.send("CONNECT other.example:443 HTTP/1.1\r\nHost: other.example:443\r\n\r\n");
+            assertThat(client.read().status()).isEqualTo(501);
+            // closed after it: what a client sends after its CONNECT is tunnel bytes (TLS), not a next request
+            assertThat(client.isClosedByPeer()).isTrue();
+        }
+        try (RawHttpClient client = new RawHttpClient(ingress.localAddress())) {
+            assertThat(client.get("any", "/after").status()).isEqualTo(200);
+        }
+        assertThat(raw.received.poll(10, TimeUnit.SECONDS).head().get(0)).startsWith("GET /after ");
+        assertThat(raw.received.poll(300, TimeUnit.MILLISECONDS)).isNull();
     }
 }

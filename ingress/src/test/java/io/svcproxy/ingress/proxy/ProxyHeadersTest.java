@@ -42,6 +42,17 @@ class ProxyHeadersTest {
     }
 
     @Test
+    void keepsTheMessagesFramingAndHostWhateverConnectionNames() {
+        HttpHeaders h = new DefaultHttpHeaders().add("Connection", "keep-alive, Content-Length, HOST, x-a")
+                .add("Content-Length", "60").add("Host", "shop.example").add("X-A", "1");
+        ProxyHeaders.removeHopByHop(h, false);
+        assertThat(h.get("content-length")).isEqualTo("60");
+        assertThat(h.get("host")).isEqualTo("shop.example");
+        assertThat(h.contains("x-a")).isFalse();
+        assertThat(h.contains("connection")).isFalse();
+    }
+
+    @Test
     void aWebSocketUpgradeKeepsConnectionUpgradeAndItsUpgradeField() {
         HttpHeaders h = headers("Connection", "Upgrade, X-Hop", "Upgrade", "websocket", "X-Hop", "1",
                 "Sec-WebSocket-Key", "k");
