@@ -176,8 +176,8 @@ public final class UdpListener {
         ByteBuf content = packet.content();
         InetSocketAddress client = packet.sender();
         int size = content.readableBytes();
-        byte[] header = servicePort.spec().port().proxyProtocol() == null ? null : HEADER_SIZE_PROBE;
-        if (size > MAX_PAYLOAD - (header == null ? 0 : header.length)) {
+        int header = servicePort.spec().port().proxyProtocol() == null ? 0 : proxyHeaderLength(client);
+        if (size > MAX_PAYLOAD - header) {
             servicePort.udp().drop(Drop.TOO_BIG);
             return;
         }
@@ -211,8 +211,14 @@ public final class UdpListener {
         flow.bytesToEndpoint += size;
     }
 
-    /** The length of a v2 header with two IPv6 addresses: the most a header takes from a datagram's room. */
-    private static final byte[] HEADER_SIZE_PROBE = new byte[16 + 36];
+    /**
+     * The length of the PROXY v2 header of {@code client}'s flow to this address ({@code ProxyProtocolHeader.udpV2}):
+     * 16 bytes and the addresses, 12 for two IPv4 ones, 36 for IPv6.
+     */
+    private int proxyHeaderLength(InetSocketAddress client) {
+        return client.getAddress() instanceof java.net.Inet4Address
+                && address.getAddress() instanceof java.net.Inet4Address ? 16 + 12 : 16 + 36;
+    }
 
     /** Returns what goes to the endpoint: the datagram, after the flow's PROXY v2 header when it has one. */
     private ByteBuf payload(UdpFlow flow, ByteBuf content) {
@@ -348,6 +354,12 @@ public final class UdpListener {
     private void fromEndpoint(UdpFlow flow, ByteBuf content) {
         int size = content.readableBytes();
         if (flow.ended || !stillUsable(flow)) {
+            return;
+        }
+        if (size > MAX_PAYLOAD) {
+            // an IPv6 endpoint's datagram (up to 65,527 bytes) that no IPv4 datagram can carry: dropped whole, as
+            // SPEC says, never cut (the epoll path reads into MAX_PAYLOAD + 1 bytes, so a larger one shows as that)
+            servicePort.udp().drop(Drop.TOO_BIG);
             return;
         }
         if (!channel.isWritable()) {

@@ -517,6 +517,23 @@ abstract class UdpDataPlaneTest {
     }
 
     @Test
+    void withProxyProtocolV2AnIpv4DatagramHasTheRoomOfAnIpv4Header() throws Exception {
+        UdpEcho raw = new UdpEcho("127.0.0.61", "raw", true); // sends back what it got: header and payload
+        echoes.add(raw);
+        start(service("rr", "", ", proxyProtocol: v2", endpoints(raw)));
+        DatagramSocket client = client();
+        byte[] largest = new byte[65_507 - 28]; // the header of two IPv4 addresses is 28 bytes
+        client.send(new DatagramPacket(largest, largest.length));
+        DatagramPacket in = new DatagramPacket(new byte[65_535], 65_535);
+        client.receive(in);
+        assertThat(in.getLength()).as("header and payload, back from the endpoint").isEqualTo(65_507);
+        byte[] tooBig = new byte[65_507 - 27];
+        client.send(new DatagramPacket(tooBig, tooBig.length));
+        await().atMost(Duration.ofSeconds(5)).until(() -> port().udp().dropped(Drop.TOO_BIG) == 1);
+        assertThat(raw.received.get()).isEqualTo(1);
+    }
+
+    @Test
     void metricsNameUdpFlowsDatagramsAndDrops() throws Exception {
         UdpEcho a = echo("127.0.0.61", "a");
         start(service("rr", "", "", endpoints(a)).replace("admin: off", "admin: 127.0.0.1:0"));
