@@ -6,6 +6,8 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
@@ -18,7 +20,9 @@ import java.util.concurrent.TimeUnit;
  *       {@link IngressFrontendHandler} has the request's headers; then {@code 408} and close (slow header senders
  *       hold no connection for long).
  *   <li>Idle: no byte read or written for {@code idleTimeout} closes the connection, unless a request waits for
- *       its response headers (the response timeout governs that) or, on HTTP/2, a stream is open.
+ *       its response headers (the response timeout governs that) or, on HTTP/2, a stream whose request was read
+ *       whole is open (its response is awaited or under way). A stream whose request body stalls does not keep
+ *       the connection: as an HTTP/1.1 request whose body stalls, it ends with the connection.
  * </ul>
  * One periodic check per connection, every half of the shorter timeout, instead of a timer per request. The checks
  * are counted (ticks), and reads and writes note the tick they happened in instead of reading the clock: a request
@@ -136,11 +140,17 @@ final class ClientTimeouts extends ChannelDuplexHandler {
         }
     }
 
-    /** A request waits for its response headers, or an HTTP/2 stream is open. */
+    /** A request waits for its response headers, or an HTTP/2 stream's request was read whole and is not done. */
     private boolean busy() {
         Http2ConnectionHandler h2 = ctx.pipeline().get(Http2ConnectionHandler.class);
         if (h2 != null) {
-            return h2.connection().numActiveStreams() > 0;
+            try {
+                // the visit stops at the first stream half-closed by the client: its response is the proxy's turn
+                return h2.connection().forEachActiveStream(
+                        stream -> stream.state() != Http2Stream.State.HALF_CLOSED_REMOTE) != null;
+            } catch (Http2Exception e) {
+                return true; // the visitor throws nothing; if the connection's state does, it is not idle
+            }
         }
         if (tunnel) {
             return false;

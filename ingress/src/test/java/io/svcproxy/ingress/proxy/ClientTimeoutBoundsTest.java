@@ -182,4 +182,17 @@ class ClientTimeoutBoundsTest {
             state = (c == '\r' && state % 2 == 0) || (c == '\n' && state % 2 == 1) ? state + 1 : 0;
         }
     }
+
+    @Test
+    void anHttp2StreamWhoseRequestBodyStallsDoesNotKeepTheConnectionPastTheIdleTimeout() throws Exception {
+        try (RawH2Client client = RawH2Client.connect(group, ingress.localAddress())) {
+            // a request that says 10 bytes of body follow, and then nothing: the endpoint waits for the body
+            client.headers(1, new io.netty.handler.codec.http2.DefaultHttp2Headers().method("POST").path("/stall")
+                    .scheme("http").authority("any").setInt("content-length", 10), false);
+            long start = System.nanoTime();
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(15)).until(() -> !client.isActive());
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).as("closed as idle, not before the timeout")
+                    .isGreaterThanOrEqualTo(IDLE);
+        }
+    }
 }

@@ -194,4 +194,16 @@ class HeaderValidationTest {
         assertThat(raw.received.poll(10, TimeUnit.SECONDS).head().get(0)).startsWith("GET /after ");
         assertThat(raw.received.poll(300, TimeUnit.MILLISECONDS)).isNull();
     }
+
+    @Test
+    void connectOverHttp2Is501AndReachesNoEndpoint() throws Exception {
+        try (RawH2Client client = RawH2Client.connect(group, ingress.localAddress())) {
+            client.headers(1, new io.netty.handler.codec.http2.DefaultHttp2Headers().method("CONNECT")
+                    .authority("other.example:443"), false);
+            RawH2Client.Frame first = client.next(1);
+            assertThat(first).isInstanceOf(RawH2Client.Headers.class);
+            assertThat(((RawH2Client.Headers) first).headers().status()).hasToString("501");
+        }
+        assertThat(raw.received.poll(300, TimeUnit.MILLISECONDS)).isNull();
+    }
 }
