@@ -159,6 +159,9 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
             }
             if (!ex.keepAlive) {
                 relayed.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            } else if (ex.request.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
+                // an HTTP/1.0 client that asked to keep the connection is told it persists (RFC 9112 9.3, C.2.2)
+                relayed.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
             }
             if (ex.frontend.takesWholeResponse()) {
                 // held, written with the next part or at the read's end (a Frontend that takes a whole response as

@@ -64,6 +64,8 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
     private Exchange exchange;
     /** Body parts of a request answered by the proxy itself: dropped until its end. */
     private boolean discarding;
+    /** The request being answered is HTTP/1.0: a kept-alive answer says so ({@code Connection: keep-alive}). */
+    private boolean http10;
     /** Pipelined messages decoded from the same read as the end of the request in flight, read after its response. */
     private final ArrayDeque<Object> queued = new ArrayDeque<>();
     /** When the headers of the request being answered were read (one request is answered at a time). */
@@ -137,6 +139,7 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
             timeouts.requestHeadRead();
         }
         requestStartNanos = System.nanoTime();
+        http10 = HttpVersion.HTTP_1_0.equals(request.protocolVersion());
         HttpResponseStatus invalid = invalid(request);
         if (invalid != null) {
             logAccess(request, invalid.code(), null, null, false);
@@ -522,6 +525,10 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
             response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             inbound.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
         } else {
+            if (http10) {
+                // an HTTP/1.0 client closes unless told the connection persists (RFC 9112 9.3, C.2.2)
+                response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
+            }
             inbound.writeAndFlush(response);
         }
     }

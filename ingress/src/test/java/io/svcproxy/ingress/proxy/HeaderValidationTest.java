@@ -206,4 +206,22 @@ class HeaderValidationTest {
         }
         assertThat(raw.received.poll(300, TimeUnit.MILLISECONDS)).isNull();
     }
+
+    @Test
+    void anHttp10ClientThatAsksToKeepTheConnectionIsToldItPersists() throws Exception {
+        try (RawHttpClient client = new RawHttpClient(ingress.localAddress())) {
+            client.send("GET /one HTTP/1.0\r\nHost: any\r\nConnection: keep-alive\r\n\r\n");
+            RawHttpClient.Response relayed = client.read();
+            assertThat(relayed.status()).isEqualTo(200);
+            assertThat(relayed.headers()).containsEntry("connection", "keep-alive");
+            client.send("GET /fine HTTP/1.0\r\nHost: scripted.example\r\nConnection: keep-alive\r\n\r\n");
+            RawHttpClient.Response other = client.read();
+            assertThat(other.status()).isEqualTo(200);
+            assertThat(other.headers()).containsEntry("connection", "keep-alive");
+            client.send("GET /two HTTP/1.0\r\nHost: any\r\n\r\n");
+            RawHttpClient.Response last = client.read();
+            assertThat(last.status()).isEqualTo(200);
+            assertThat(client.isClosedByPeer()).as("HTTP/1.0 without keep-alive: closed after").isTrue();
+        }
+    }
 }
