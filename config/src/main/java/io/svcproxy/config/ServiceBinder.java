@@ -69,6 +69,9 @@ final class ServiceBinder extends BinderSupport {
     private void checkBetweenServices(List<Placed> placed) {
         Map<String, Node> names = new HashMap<>();
         Map<ServiceKey, String> keys = new HashMap<>();
+        // every address a Service port listens on besides its clusterIP (externalIPs and LoadBalancer IPs at the
+        // port), by protocol: another Service's clusterIP or extra address there could not be bound
+        Map<ServiceKey, String> extra = new HashMap<>();
         for (Placed s : placed) {
             ServiceSpec spec = s.spec();
             if (spec.name() != null && spec.namespace() != null) {
@@ -95,7 +98,37 @@ final class ServiceBinder extends BinderSupport {
                 if (first != null) {
                     Values.wrong(p, portNode, pathOf(portNode, "port"), "a clusterIP, port and protocol of one "
                             + "Service only; " + shown + " is also " + first);
+                } else if (extra.containsKey(key)) {
+                    Values.wrong(p, portNode, pathOf(portNode, "port"), "an address, port and protocol of one "
+                            + "Service only; " + shown + " is also " + extra.get(key));
                 }
+                checkExtraAddresses(spec, port, portNode, owner, keys, extra);
+            }
+        }
+    }
+
+    /**
+     * Refuses an externalIP or LoadBalancer IP of a Service port that another Service listens on at the same port
+     * and protocol (its clusterIP or one of its own such addresses); an address the Service lists twice, or that is
+     * its own clusterIP, is one listener and no clash.
+     */
+    private void checkExtraAddresses(ServiceSpec spec, PortSpec port, Node portNode, String owner,
+                                     Map<ServiceKey, String> clusterKeys, Map<ServiceKey, String> extra) {
+        ServiceExposure e = spec.exposure();
+        java.util.Set<InetAddress> own = new java.util.LinkedHashSet<>(e.externalIPs());
+        own.addAll(e.loadBalancerIPs());
+        own.remove(spec.clusterIP());
+        for (InetAddress a : own) {
+            ServiceKey key = new ServiceKey(a, port.port(), port.protocol());
+            String first = clusterKeys.get(key);
+            if (first == null) {
+                first = extra.putIfAbsent(key, "an externalIP or loadBalancerIP of " + owner);
+            } else {
+                first = "the clusterIP of " + first;
+            }
+            if (first != null) {
+                Values.wrong(p, portNode, pathOf(portNode, "port"), "an address, port and protocol of one Service "
+                        + "only; " + Addresses.format(a, port.port()) + "/" + port.protocol() + " is also " + first);
             }
         }
     }

@@ -89,6 +89,35 @@ class ServiceTypesConfigTest {
     }
 
     @Test
+    void anExternalIpThatIsAnotherServicesClusterIpOrExternalIpAtTheSamePortIsRefused() {
+        assertThat(errors("""
+                services:
+                  - name: a
+                    clusterIP: 127.0.10.100
+                    externalIPs: [127.0.30.1]
+                    ports: [{port: 80}]
+                  - name: b
+                    clusterIP: 127.0.30.1
+                    ports: [{port: 80}]
+                  - name: c
+                    clusterIP: 127.0.10.102
+                    externalIPs: [127.0.10.100, 127.0.30.1]
+                    ports: [{name: a, port: 80}, {name: b, port: 81}]
+                  - name: d
+                    type: LoadBalancer
+                    clusterIP: 127.0.10.103
+                    loadBalancerIPs: [127.0.30.1]
+                    ports: [{port: 80, protocol: UDP, nodePort: 30080}]
+                """)).containsExactly(
+                "svcproxy.yaml:8:20: port: 80 (expected: an address, port and protocol of one Service only; "
+                        + "127.0.30.1:80/TCP is also an externalIP or loadBalancerIP of default/a at line 5)",
+                "svcproxy.yaml:12:29: port: 80 (expected: an address, port and protocol of one Service only; "
+                        + "127.0.10.100:80/TCP is also the clusterIP of default/a at line 5)",
+                "svcproxy.yaml:12:29: port: 80 (expected: an address, port and protocol of one Service only; "
+                        + "127.0.30.1:80/TCP is also the clusterIP of default/b at line 8)");
+    }
+
+    @Test
     void oneNodePortMayServeTcpAndUdp() {
         ProxyConfig config = parse("""
                 services:
