@@ -299,7 +299,9 @@ public final class KubernetesServiceMapper {
 
     /**
      * Returns the endpoints of the slices of one address family for the Service port named {@code portName},
-     * deduplicated by address and port (the first slice in name order wins).
+     * deduplicated by address and port as kube-proxy's slice cache does: a later copy (slices in name order) replaces
+     * an earlier one unless it is terminating (an address a new Pod took while the old one terminates is served as
+     * the new Pod's).
      */
     private static List<Candidate> candidates(List<EndpointSlice> slices, String family, String portName,
                                               Protocol protocol) {
@@ -331,8 +333,9 @@ public final class KubernetesServiceMapper {
                 boolean ready = c == null || c.getReady() == null || c.getReady();
                 boolean serving = c == null || c.getServing() == null ? ready : c.getServing();
                 boolean terminating = c != null && c.getTerminating() != null && c.getTerminating();
-                byAddress.putIfAbsent(Backends.format(ip, port), new Candidate(ip, port, ready, serving, terminating,
-                        e.getNodeName(), zoneHints(e.getHints()), nodeHints(e.getHints())));
+                Candidate candidate = new Candidate(ip, port, ready, serving, terminating, e.getNodeName(),
+                        zoneHints(e.getHints()), nodeHints(e.getHints()));
+                byAddress.merge(Backends.format(ip, port), candidate, (was, now) -> now.terminating() ? was : now);
             }
         }
         return new ArrayList<>(byAddress.values());

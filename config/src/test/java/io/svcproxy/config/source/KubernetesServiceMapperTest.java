@@ -262,6 +262,21 @@ class KubernetesServiceMapperTest {
     }
 
     @Test
+    void anAddressInTwoSlicesIsTheCopyThatIsNotTerminatingAsInKubeProxysCache() {
+        // a Pod IP taken by a new Pod (ready, in web-b) while the old Pod that had it terminates (in web-a)
+        Service svc = service("web").withNewSpec().withClusterIP("127.0.10.10").addNewPort().withPort(80).endPort()
+                .endSpec().build();
+        EndpointSlice a = slice("web-a", "web", "IPv4", Map.of("", 80), conditions("127.0.1.5", false, true, true));
+        EndpointSlice b = slice("web-b", "web", "IPv4", Map.of("", 80), ep("127.0.1.5"));
+        EndpointSlice c = slice("web-c", "web", "IPv4", Map.of("", 80), ep("127.0.1.6"),
+                conditions("127.0.1.6", false, true, true));
+
+        assertThat(mapper.map(svc, List.of(a, b, c)).get(0).endpoints())
+                .as("the ready copy wins whichever slice comes first; a later terminating copy does not replace it")
+                .containsExactly(ready("127.0.1.5", 80), ready("127.0.1.6", 80));
+    }
+
+    @Test
     void treatsMissingConditionsAsKubeProxyDoes() {
         Service svc = service("web").withNewSpec().withClusterIP("127.0.10.10").addNewPort().withPort(80).endPort()
                 .endSpec().build();
