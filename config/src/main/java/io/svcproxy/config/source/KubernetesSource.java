@@ -118,9 +118,10 @@ public final class KubernetesSource implements AutoCloseable {
             }
             try {
                 config = Config.fromKubeconfig(settings.kubeconfig().toFile());
-            } catch (KubernetesClientException | IllegalArgumentException e) {
+            } catch (RuntimeException e) { // the client's own errors, and its YAML parser's on a file that is not YAML
                 throw new IllegalArgumentException("kubeconfig: " + settings.kubeconfig() + " (expected: a "
-                        + "kubeconfig file: " + e.getMessage() + ")", e);
+                        + "kubeconfig file: " + String.valueOf(e.getMessage()).replaceAll("\\s*\\R\\s*", " ").trim()
+                        + ")", e);
             }
         } else {
             config = Config.autoConfigure(null);

@@ -278,6 +278,16 @@ class KubernetesSourceTest {
                 .hasMessage("kubeconfig: " + missing + " (expected: a readable kubeconfig file)");
     }
 
+    @Test
+    void aKubeconfigThatIsNotYamlIsAnErrorNamingTheFileOnOneLine(@TempDir Path dir) throws Exception {
+        Path bad = dir.resolve("badkube");
+        java.nio.file.Files.writeString(bad, "garbage: [\n");
+        assertThatThrownBy(() -> KubernetesSource.connect(new KubernetesSettings(bad, List.of())))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageStartingWith("kubeconfig: " + bad + " (expected: a kubeconfig file: ")
+                .hasMessageNotContaining("\n");
+    }
+
     // ------------------------------------------------------------------ helpers
 
     private static Service web() {
