@@ -169,7 +169,7 @@ public final class IngressListeners implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new BindException(format(address), e);
-        } catch (RuntimeException e) {
+        } catch (Exception e) { // Netty's bind throws its IOException (address in use) unchecked
             throw new BindException(format(address), e);
         }
         log.info("Ingress listening proto=http address={} responseTimeout={}", format(server.localAddress()),
@@ -190,7 +190,7 @@ public final class IngressListeners implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new BindException(format(address), e);
-        } catch (RuntimeException e) {
+        } catch (Exception e) { // Netty's bind throws its IOException (address in use) unchecked
             throw new BindException(format(address), e);
         }
         log.info("Ingress listening proto=https address={} certificates={} tls={} responseTimeout={}",

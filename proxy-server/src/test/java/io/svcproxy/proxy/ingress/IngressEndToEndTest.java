@@ -296,6 +296,21 @@ class IngressEndToEndTest {
     }
 
     @Test
+    void aReloadToAnAddressInUseNamesItAndMakesTheProxyNotReady() throws Exception {
+        start(yaml("", allApiEndpoints(), ""));
+        try (ServerSocket taken = new ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.10.150"))) {
+            Files.writeString(config, yaml("", allApiEndpoints(), "")
+                    .replace("127.0.10.150:0", "127.0.10.150:" + taken.getLocalPort()));
+            assertThat(proxy.reloadFromFile()).isTrue();
+            assertThat(proxy.table().isReady()).as("a listener of the config in force is not bound").isFalse();
+            assertThat(ingress()).isNull();
+        }
+        // the sync runner binds it once the address is free
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+                .until(() -> ingress() != null && proxy.table().isReady());
+    }
+
+    @Test
     void countsRequestsInTheMetricsAndTheAdminApi() throws Exception {
         start(yaml("", allApiEndpoints(), ""));
         try (HttpClientConnection c = new HttpClientConnection(ingress())) {

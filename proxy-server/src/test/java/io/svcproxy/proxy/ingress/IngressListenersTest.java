@@ -78,4 +78,21 @@ class IngressListenersTest {
         listeners.apply(List.of());
         assertThat(listeners.table().match("shop.example", "/api")).isNull();
     }
+
+    @Test
+    void aListenerAddressInUseIsABindExceptionNamingIt() throws Exception {
+        io.netty.channel.EventLoopGroup group = new io.netty.channel.MultiThreadIoEventLoopGroup(1,
+                io.netty.channel.nio.NioIoHandler.newFactory());
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1,
+                java.net.InetAddress.getByName("127.0.10.151"))) {
+            java.net.InetSocketAddress at = (java.net.InetSocketAddress) taken.getLocalSocketAddress();
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> listeners.start(
+                            new io.svcproxy.config.IngressSettings(at, null, "svcproxy", java.time.Duration.ofSeconds(5)),
+                            group, io.netty.channel.socket.nio.NioServerSocketChannel.class))
+                    .isInstanceOf(io.svcproxy.proxy.dataplane.BindException.class)
+                    .hasMessageStartingWith("cannot bind 127.0.10.151:" + at.getPort() + ": ");
+        } finally {
+            group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).sync();
+        }
+    }
 }
