@@ -124,8 +124,14 @@ final class ConfigBinder extends BinderSupport {
                 }
             }
         }
-        if (f.has("kubernetes")) {
-            bindKubernetes(f.value("kubernetes"));
+        if (f.keys().contains("kubernetes")) {
+            if (f.value("kubernetes") == null) {
+                // "kubernetes:" with every key left out (or commented out) asks for the API with the defaults, as
+                // "kubernetes: {}" does (the in-cluster account, every namespace); it is not the key left out
+                kubernetes = new KubernetesSettings(null, List.of(), null, null, List.of());
+            } else {
+                bindKubernetes(f.value("kubernetes"));
+            }
         }
     }
 

@@ -50,6 +50,18 @@ class KubernetesSettingsTest {
     }
 
     @Test
+    void kubernetesWrittenWithNoValueIsTheApiWithTheDefaultsAsAnEmptyMap() {
+        // every key commented out: still the Kubernetes API, not the key left out
+        KubernetesSettings k = parse("""
+                registry:
+                  kubernetes:
+                  #  kubeconfig: ~/.kube/config
+                """).registry().kubernetes();
+
+        assertThat(k).isEqualTo(new KubernetesSettings(null, List.of()));
+    }
+
+    @Test
     void rejectsABadNodeName() {
         assertThat(errors("""
                 registry:
