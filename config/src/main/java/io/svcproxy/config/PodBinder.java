@@ -107,8 +107,8 @@ final class PodBinder {
             Integer v = Values.integer(f.value("weight"), f.child("weight"), 0, 65535, p);
             weight = v == null ? weight : v;
         }
-        Map<String, Integer> ports = f.has("ports") ? containerPorts(f.value("ports"), f.child("ports"), p)
-                : Map.of();
+        Map<String, PodSpec.ContainerPort> ports = f.has("ports")
+                ? containerPorts(f.value("ports"), f.child("ports"), p) : Map.of();
         String nodeName = "";
         if (f.has("nodeName")) {
             Node n = f.value("nodeName");
@@ -124,15 +124,15 @@ final class PodBinder {
     }
 
     /**
-     * Returns the named TCP container ports. Unnamed ones cannot be referred to; ports of other protocols
-     * cannot serve a TCP Service port (Kubernetes matches a named targetPort by name and protocol).
+     * Returns the named container ports with their protocol. Unnamed ones cannot be referred to; a named targetPort
+     * resolves to the port of that name and of the Service port's protocol (as Kubernetes matches it).
      */
-    private static Map<String, Integer> containerPorts(Node node, String path, Problems p) {
+    private static Map<String, PodSpec.ContainerPort> containerPorts(Node node, String path, Problems p) {
         SequenceNode list = Values.list(node, path, "a list of container ports", p);
         if (list == null) {
             return Map.of();
         }
-        Map<String, Integer> ports = new LinkedHashMap<>();
+        Map<String, PodSpec.ContainerPort> ports = new LinkedHashMap<>();
         Map<String, Node> names = new HashMap<>();
         for (int i = 0; i < list.getValue().size(); i++) {
             String itemPath = path + "[" + i + "]";
@@ -164,17 +164,18 @@ final class PodBinder {
             } else {
                 Values.missing(p, f, "containerPort", "1..65535");
             }
-            boolean tcp = true;
+            Protocol protocol = Protocol.TCP;
             if (f.has("protocol")) {
                 Node n = f.value("protocol");
                 String v = Values.text(n, f.child("protocol"), "TCP, UDP or SCTP", p);
                 if (v != null && !v.equals("TCP") && !v.equals("UDP") && !v.equals("SCTP")) {
                     Values.wrong(p, n, f.child("protocol"), "TCP, UDP or SCTP");
+                    v = null;
                 }
-                tcp = "TCP".equals(v);
+                protocol = v == null ? null : Protocol.valueOf(v);
             }
-            if (name != null && port != null && tcp) {
-                ports.put(name, port);
+            if (name != null && port != null && protocol != null) {
+                ports.put(name, new PodSpec.ContainerPort(port, protocol));
             }
         }
         return ports;

@@ -56,7 +56,7 @@ public final class ServicePorts {
             }
             int target = targetPort(port);
             if (port.targetPort() != null && port.targetPort().isNamed()) {
-                Integer named = pod.ports().get(port.targetPort().name());
+                Integer named = pod.port(port.targetPort().name(), port.protocol());
                 if (named == null) {
                     continue;
                 }

@@ -104,7 +104,8 @@ class ConfigLoaderTest {
         assertThat(service.ports()).containsExactly(new PortSpec("http", Protocol.TCP, 80, TargetPort.of(9376)));
         assertThat(service.endpoints()).isEmpty();
         assertThat(config.pods()).extracting(PodSpec::name).containsExactly("myapp-1", "myapp-2");
-        assertThat(config.pods().get(0).ports()).isEqualTo(Map.of("http", 9376));
+        assertThat(config.pods().get(0).ports())
+                .isEqualTo(Map.of("http", new PodSpec.ContainerPort(9376, Protocol.TCP)));
         assertThat(ConfigLoader.summary(config))
                 .isEqualTo(file + ": ok: 1 service, 1 port, 2 pods, 1 registry file, kubernetes");
     }
@@ -207,7 +208,7 @@ class ConfigLoaderTest {
     }
 
     @Test
-    void keepsOnlyNamedTcpContainerPorts() {
+    void keepsNamedContainerPortsWithTheirProtocol() {
         ProxyConfig config = parse("""
                 pods:
                   - name: a
@@ -217,7 +218,8 @@ class ConfigLoaderTest {
                       - {containerPort: 9090}
                       - {name: dns, containerPort: 53, protocol: UDP}
                 """);
-        assertThat(config.pods().get(0).ports()).isEqualTo(Map.of("http", 8080));
+        assertThat(config.pods().get(0).ports()).isEqualTo(Map.of("http", new PodSpec.ContainerPort(8080,
+                Protocol.TCP), "dns", new PodSpec.ContainerPort(53, Protocol.UDP)));
     }
 
     @Test

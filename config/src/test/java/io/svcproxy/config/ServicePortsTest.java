@@ -76,6 +76,30 @@ class ServicePortsTest {
     }
 
     @Test
+    void aNamedTargetPortResolvesToThePodsPortOfThatNameAndTheServicePortsProtocol() {
+        // kube-dns's layout: dns over UDP and dns-tcp over TCP, each a container port of its own protocol
+        List<ServicePortSpec> ports = ServicePorts.resolve(parse("""
+                services:
+                  - name: kube-dns
+                    clusterIP: 127.0.10.1
+                    selector: {app: dns}
+                    ports:
+                      - {name: dns, protocol: UDP, port: 53, targetPort: dns}
+                      - {name: dns-tcp, protocol: TCP, port: 53, targetPort: dns-tcp}
+                      - {name: wrong, protocol: TCP, port: 54, targetPort: dns}
+                pods:
+                  - name: a
+                    ip: 10.0.0.1
+                    labels: {app: dns}
+                    ports: [{name: dns, containerPort: 1053, protocol: UDP}, {name: dns-tcp, containerPort: 2053}]
+                """));
+        assertThat(endpoints(ports.get(0))).containsExactly("10.0.0.1:1053*1");
+        assertThat(endpoints(ports.get(1))).containsExactly("10.0.0.1:2053*1");
+        assertThat(endpoints(ports.get(2))).as("a TCP Service port does not take the UDP port of that name")
+                .isEmpty();
+    }
+
+    @Test
     void anEmptySelectorSelectsNoPod() {
         List<ServicePortSpec> ports = ServicePorts.resolve(parse("""
                 services:
