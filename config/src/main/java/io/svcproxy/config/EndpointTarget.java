@@ -13,11 +13,20 @@ import java.net.InetAddress;
  * @param serving serving, whether or not terminating (a ready endpoint is serving)
  * @param terminating being shut down
  * @param nodeName the node it runs on (for {@code externalTrafficPolicy: Local}); empty when not known
+ * @param localOnly only traffic under a {@code Local} policy may use it: this node's endpoint that kube-proxy's
+ *     Local policy takes and its Cluster policy does not (left out by topology hints, or serving and terminating
+ *     while other nodes have ready ones), on a Service port whose other traffic uses the Cluster policy
  */
 public record EndpointTarget(InetAddress ip, int port, int weight, boolean ready, boolean serving,
-                             boolean terminating, String nodeName) {
+                             boolean terminating, String nodeName, boolean localOnly) {
     public EndpointTarget {
         java.util.Objects.requireNonNull(nodeName, "nodeName");
+    }
+
+    /** Returns an endpoint any traffic may use. */
+    public EndpointTarget(InetAddress ip, int port, int weight, boolean ready, boolean serving, boolean terminating,
+                          String nodeName) {
+        this(ip, port, weight, ready, serving, terminating, nodeName, false);
     }
 
     /** Returns an endpoint of no known node. */

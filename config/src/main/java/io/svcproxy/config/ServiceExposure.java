@@ -11,18 +11,33 @@ import java.util.List;
  * @param loadBalancerIPs type LoadBalancer: the ingress IPs, served at the Service ports
  * @param loadBalancerSourceRanges on the LoadBalancer IPs only clients inside one of these; empty admits all
  * @param externalTrafficPolicy which endpoints serve node, external and LoadBalancer addresses
+ * @param internalTrafficPolicy which endpoints serve the clusterIP (Kubernetes' {@code internalTrafficPolicy})
  */
 public record ServiceExposure(ServiceType type, List<InetAddress> externalIPs, List<InetAddress> loadBalancerIPs,
-                              List<Cidr> loadBalancerSourceRanges, TrafficPolicy externalTrafficPolicy) {
+                              List<Cidr> loadBalancerSourceRanges, TrafficPolicy externalTrafficPolicy,
+                              TrafficPolicy internalTrafficPolicy) {
     private static final ServiceExposure CLUSTER_IP = new ServiceExposure(ServiceType.CLUSTER_IP, List.of(),
             List.of(), List.of(), TrafficPolicy.CLUSTER);
 
     public ServiceExposure {
         java.util.Objects.requireNonNull(type, "type");
         java.util.Objects.requireNonNull(externalTrafficPolicy, "externalTrafficPolicy");
+        java.util.Objects.requireNonNull(internalTrafficPolicy, "internalTrafficPolicy");
         externalIPs = List.copyOf(externalIPs);
         loadBalancerIPs = List.copyOf(loadBalancerIPs);
         loadBalancerSourceRanges = List.copyOf(loadBalancerSourceRanges);
+    }
+
+    /** The exposure of a Service whose clusterIP uses every endpoint (internalTrafficPolicy Cluster). */
+    public ServiceExposure(ServiceType type, List<InetAddress> externalIPs, List<InetAddress> loadBalancerIPs,
+                           List<Cidr> loadBalancerSourceRanges, TrafficPolicy externalTrafficPolicy) {
+        this(type, externalIPs, loadBalancerIPs, loadBalancerSourceRanges, externalTrafficPolicy,
+                TrafficPolicy.CLUSTER);
+    }
+
+    /** Whether the Service is reached from outside the cluster: node ports, externalIPs or LoadBalancer IPs. */
+    public boolean externallyAccessible() {
+        return type.hasNodePorts() || !externalIPs.isEmpty() || !loadBalancerIPs.isEmpty();
     }
 
     /** A ClusterIP Service with no other address. */

@@ -16,8 +16,9 @@ import org.slf4j.LoggerFactory;
 /**
  * A Kubernetes Service's addresses besides its clusterIPs: {@code spec.type}, {@code spec.externalIPs},
  * {@code status.loadBalancer.ingress[].ip} (of {@code ipMode} VIP, the default),
- * {@code spec.loadBalancerSourceRanges} and {@code spec.externalTrafficPolicy}. The API server validated them; a
- * value that still does not parse is left out with one log line, as a bad clusterIP is.
+ * {@code spec.loadBalancerSourceRanges}, {@code spec.externalTrafficPolicy} and {@code spec.internalTrafficPolicy}.
+ * The API server validated them; a value that still does not parse is left out with one log line, as a bad
+ * clusterIP is.
  */
 final class KubernetesExposure {
     private static final Logger log = LoggerFactory.getLogger(KubernetesExposure.class);
@@ -63,7 +64,9 @@ final class KubernetesExposure {
         }
         TrafficPolicy policy = "Local".equals(spec.getExternalTrafficPolicy()) ? TrafficPolicy.LOCAL
                 : TrafficPolicy.CLUSTER;
-        return new ServiceExposure(type, external, lb, ranges, policy);
+        TrafficPolicy internal = "Local".equals(spec.getInternalTrafficPolicy()) ? TrafficPolicy.LOCAL
+                : TrafficPolicy.CLUSTER;
+        return new ServiceExposure(type, external, lb, ranges, policy, internal);
     }
 
     private static List<InetAddress> ips(List<String> texts, String qualified, String what) {

@@ -24,6 +24,7 @@ import io.svcproxy.config.ServiceKey;
 import io.svcproxy.config.ServicePortSpec;
 import io.svcproxy.config.ServiceSpec;
 import io.svcproxy.config.TargetPort;
+import io.svcproxy.config.TrafficPolicy;
 import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.time.Duration;
@@ -48,14 +49,17 @@ import org.slf4j.LoggerFactory;
  * <p>Only Services of type ClusterIP, NodePort or LoadBalancer with a clusterIP are mapped (headless and
  * ExternalName Services are skipped), and only their TCP ports. Every address of {@code spec.clusterIPs} (dual
  * stack) gets its listeners, with the endpoints of the slices of its address family. The endpoints of a Service
- * port are chosen as kube-proxy's {@code CategorizeEndpoints} (pkg/proxy/topology.go) chooses them:
+ * port are chosen as kube-proxy's {@code CategorizeEndpoints} (pkg/proxy/topology.go) chooses them, for each of
+ * the two policies the Service's traffic uses (the clusterIP's {@code internalTrafficPolicy}, and, when the Service
+ * is reached from outside, its {@code externalTrafficPolicy}):
  * <ul>
- *   <li>{@code internalTrafficPolicy: Local}: the ready endpoints on this node, else its serving and terminating
- *       ones;</li>
- *   <li>otherwise the ready endpoints, narrowed by topology hints when every ready endpoint carries hints and at
+ *   <li>Local: the ready endpoints on this node, else its serving and terminating ones (no topology);</li>
+ *   <li>Cluster: the ready endpoints, narrowed by topology hints when every ready endpoint carries hints and at
  *       least one is for this node (node hints, {@code PreferSameNode}) or zone (zone hints, {@code PreferSameZone}
  *       and {@code PreferClose}); if none is ready, the serving and terminating ones, without topology.</li>
  * </ul>
+ * The endpoints of both are emitted; one that only the Local policy takes, while the Cluster policy is in use too,
+ * is marked {@code localOnly}: the data plane picks it only for traffic under the Local policy.
  * As in kube-proxy since 1.31, the hints are honoured whenever the EndpointSlice controller wrote them; the
  * Service's {@code trafficDistribution} and {@code service.kubernetes.io/topology-mode} only make the controller
  * write them.
@@ -130,7 +134,7 @@ public final class KubernetesServiceMapper {
         Scheduler scheduler = scheduler(service, namespace, name);
         ServiceExposure exposure = KubernetesExposure.of(service, qualified);
         SessionAffinity affinity = affinity(spec, qualified);
-        boolean local = "Local".equals(spec.getInternalTrafficPolicy());
+
         List<EndpointSlice> own = slices.stream()
                 .filter(s -> s.getMetadata() != null && name.equals(label(s, SERVICE_NAME_LABEL))
                         && namespace.equals(s.getMetadata().getNamespace() == null
@@ -146,7 +150,7 @@ public final class KubernetesServiceMapper {
             for (PortSpec port : ports) {
                 List<Candidate> candidates = candidates(own, family, port.name(), port.protocol());
                 out.add(new ServicePortSpec(new ServiceKey(clusterIP, port.port(), port.protocol()), serviceSpec, port,
-                        categorize(candidates, local)));
+                        categorize(candidates, exposure)));
             }
         }
         return out;
@@ -387,29 +391,43 @@ public final class KubernetesServiceMapper {
     /** Where hints send this node's traffic: not at all, to endpoints hinted for this node, or for its zone. */
     private enum TopologyMode { NONE, SAME_NODE, SAME_ZONE }
 
-    /** Chooses the endpoints as {@code CategorizeEndpoints} does, then adds the terminating ones to drain. */
-    private List<EndpointTarget> categorize(List<Candidate> candidates, boolean local) {
-        List<Candidate> chosen;
-        if (local) {
-            chosen = candidates.stream().filter(c -> isLocal(c) && c.ready()).toList();
-            if (chosen.isEmpty()) {
-                chosen = candidates.stream().filter(c -> isLocal(c) && c.serving() && c.terminating()).toList();
-            }
-        } else {
+    /**
+     * Chooses the endpoints as {@code CategorizeEndpoints} does for the policies the Service's traffic uses, then
+     * adds the terminating ones to drain.
+     */
+    private List<EndpointTarget> categorize(List<Candidate> candidates, ServiceExposure exposure) {
+        boolean internalLocal = exposure.internalTrafficPolicy() == TrafficPolicy.LOCAL;
+        boolean external = exposure.externallyAccessible();
+        boolean externalLocal = exposure.externalTrafficPolicy() == TrafficPolicy.LOCAL;
+        // as kube-proxy's ServicePort.UsesClusterEndpoints and UsesLocalEndpoints
+        boolean usesCluster = !internalLocal || external && !externalLocal;
+        boolean usesLocal = internalLocal || external && externalLocal;
+        List<Candidate> cluster = List.of();
+        if (usesCluster) {
             TopologyMode mode = topologyMode(candidates);
-            chosen = candidates.stream().filter(c -> c.ready() && hintedForUs(c, mode)).toList();
-            if (chosen.isEmpty()) {
-                chosen = candidates.stream().filter(c -> c.serving() && c.terminating()).toList();
+            cluster = candidates.stream().filter(c -> c.ready() && hintedForUs(c, mode)).toList();
+            if (cluster.isEmpty()) {
+                cluster = candidates.stream().filter(c -> c.serving() && c.terminating()).toList();
+            }
+        }
+        List<Candidate> local = List.of();
+        if (usesLocal) {
+            local = candidates.stream().filter(c -> isLocal(c) && c.ready()).toList();
+            if (local.isEmpty()) {
+                local = candidates.stream().filter(c -> isLocal(c) && c.serving() && c.terminating()).toList();
             }
         }
         List<EndpointTarget> out = new ArrayList<>();
-        if (chosen.isEmpty()) {
+        if (cluster.isEmpty() && local.isEmpty()) {
             return out;
         }
-        Set<Candidate> taken = new HashSet<>(chosen);
+        Set<Candidate> forCluster = new HashSet<>(cluster);
+        Set<Candidate> forLocal = new HashSet<>(local);
         for (Candidate c : candidates) {
-            if (taken.contains(c)) {
-                out.add(new EndpointTarget(c.ip(), c.port(), 1, true, c.serving(), c.terminating(), nodeOf(c)));
+            if (forCluster.contains(c) || forLocal.contains(c)) {
+                boolean localOnly = usesCluster && !forCluster.contains(c);
+                out.add(new EndpointTarget(c.ip(), c.port(), 1, true, c.serving(), c.terminating(), nodeOf(c),
+                        localOnly));
             } else if (c.terminating()) {
                 out.add(new EndpointTarget(c.ip(), c.port(), 1, false, c.serving(), true, nodeOf(c)));
             }

@@ -372,6 +372,53 @@ class KubernetesServiceMapperTest {
         assertThat(nameless.map(svc, List.of(slice)).get(0).endpoints()).isEmpty();
     }
 
+    @Test
+    void internalLocalNarrowsTheClusterIpOnlyExternalTrafficUsesTheClusterPolicy() {
+        // kube-proxy: the clusterIP uses the Local endpoints, NodePorts and external IPs the Cluster ones
+        Service svc = service("web").withNewSpec().withType("NodePort").withClusterIP("127.0.10.10")
+                .withInternalTrafficPolicy("Local").addNewPort().withPort(80).withNodePort(30080).endPort().endSpec()
+                .build();
+        EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("", 80),
+                onNode(ep("127.0.1.1"), "node-b"), onNode(ep("127.0.1.2"), "node-c"));
+
+        ServicePortSpec out = mapper.map(svc, List.of(slice)).get(0);
+
+        assertThat(out.service().exposure().internalTrafficPolicy()).isEqualTo(TrafficPolicy.LOCAL);
+        assertThat(out.endpoints()).as("no local endpoint on node-a: the clusterIP refuses, the NodePort serves")
+                .extracting(EndpointTarget::ready, EndpointTarget::localOnly)
+                .containsExactly(org.assertj.core.groups.Tuple.tuple(true, false),
+                        org.assertj.core.groups.Tuple.tuple(true, false));
+    }
+
+    @Test
+    void externalLocalTakesThisNodesTerminatingEndpointWhileOthersAreReadyForItsTrafficOnly() {
+        // a rolling update: node-a's Pod terminates (still serving), node-b's is ready
+        Service svc = service("web").withNewSpec().withType("NodePort").withClusterIP("127.0.10.10")
+                .withExternalTrafficPolicy("Local").addNewPort().withPort(80).withNodePort(30080).endPort()
+                .endSpec().build();
+        EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("", 80),
+                onNode(conditions("127.0.1.1", false, true, true), "node-a"), onNode(ep("127.0.1.2"), "node-b"));
+
+        assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints()).containsExactly(
+                new EndpointTarget(Addresses.parseIp("127.0.1.1"), 80, 1, true, true, true, "node-a", true),
+                EndpointTarget.ready(Addresses.parseIp("127.0.1.2"), 80, 1, "node-b"));
+    }
+
+    @Test
+    void externalLocalTakesThisNodesReadyEndpointThatTopologyHintsLeaveOut() {
+        // node-a's Pod is hinted for zone-b; the Cluster policy of this zone-a node takes zone-a's Pod only
+        Service svc = service("web").withNewSpec().withType("NodePort").withClusterIP("127.0.10.10")
+                .withExternalTrafficPolicy("Local").addNewPort().withPort(80).withNodePort(30080).endPort()
+                .endSpec().build();
+        EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("", 80),
+                zones(onNode(ep("127.0.1.1"), "node-a"), "zone-b"),
+                zones(onNode(ep("127.0.1.2"), "node-b"), "zone-a"));
+
+        assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints()).containsExactly(
+                new EndpointTarget(Addresses.parseIp("127.0.1.1"), 80, 1, true, true, false, "node-a", true),
+                EndpointTarget.ready(Addresses.parseIp("127.0.1.2"), 80, 1, "node-b"));
+    }
+
     // ------------------------------------------------------------------ topology hints
 
     @Test

@@ -8,9 +8,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * What the address a client came in on allows, the same for a TCP connection and a UDP flow: on a LoadBalancer IP
- * only clients inside {@code loadBalancerSourceRanges}; on node, external and LoadBalancer addresses of an {@code
- * externalTrafficPolicy: Local} Service only this node's endpoints (none: refused). The clusterIP admits every
- * client to every endpoint.
+ * only clients inside {@code loadBalancerSourceRanges}; then the traffic policy of the address, as kube-proxy
+ * applies them: on node, external and LoadBalancer addresses {@code externalTrafficPolicy}, on the clusterIP
+ * {@code internalTrafficPolicy}. Local: only this node's ready endpoints (none: refused); Cluster: every ready
+ * endpoint but those only a Local policy may use ({@link EligibleEndpoints#cluster}, in force only when the
+ * Service's other traffic uses a Local policy that took such an endpoint).
  */
 public final class AddressRules {
     private static final Logger log = LoggerFactory.getLogger(AddressRules.class);
@@ -19,9 +21,9 @@ public final class AddressRules {
      * The outcome for one client.
      *
      * @param rejection why the client is refused, or {@code null} when admitted
-     * @param eligible the endpoints the pick may take (Local policy), or {@code null} for every endpoint
+     * @param eligible the endpoints the pick may take, or {@code null} for every endpoint
      */
-    public record Decision(Rejection rejection, LocalEndpoints eligible) {
+    public record Decision(Rejection rejection, EligibleEndpoints eligible) {
         private static final Decision EVERY_ENDPOINT = new Decision(null, null);
 
         /** Returns whether the client is refused. */
@@ -38,17 +40,21 @@ public final class AddressRules {
      * the Service port ({@code svcproxy_rejected_connections_total}) and logged at debug.
      */
     public static Decision decide(ServicePort port, AddressKind kind, InetAddress client, DataPlaneSettings settings) {
-        if (kind == AddressKind.CLUSTER) {
-            return Decision.EVERY_ENDPOINT;
-        }
         ServiceExposure exposure = port.spec().service().exposure();
-        if (kind == AddressKind.LB && (client == null || !exposure.admitsOnLoadBalancer(client))) {
-            return refuse(port, client, Rejection.SOURCE_RANGE);
+        TrafficPolicy policy;
+        if (kind == AddressKind.CLUSTER) {
+            policy = exposure.internalTrafficPolicy();
+        } else {
+            if (kind == AddressKind.LB && (client == null || !exposure.admitsOnLoadBalancer(client))) {
+                return refuse(port, client, Rejection.SOURCE_RANGE);
+            }
+            policy = exposure.externalTrafficPolicy();
         }
-        if (exposure.externalTrafficPolicy() != TrafficPolicy.LOCAL) {
-            return Decision.EVERY_ENDPOINT;
+        if (policy != TrafficPolicy.LOCAL) {
+            EligibleEndpoints cluster = port.clusterEndpoints();
+            return cluster == null ? Decision.EVERY_ENDPOINT : new Decision(null, cluster);
         }
-        LocalEndpoints local = port.localEndpoints(settings.node().nodeName());
+        EligibleEndpoints local = port.localEndpoints(settings.node().nodeName());
         if (local.isEmpty()) {
             return refuse(port, client, Rejection.NO_LOCAL_ENDPOINT);
         }

@@ -46,7 +46,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     /** The endpoint a client channel is connected to, for draining connections of a removed endpoint. */
     static final AttributeKey<BackendState> BACKEND = AttributeKey.valueOf("svcproxy.backend");
     /** The endpoints a connection may use when not all ({@code externalTrafficPolicy: Local}); unset for all. */
-    static final AttributeKey<LocalEndpoints> ELIGIBLE = AttributeKey.valueOf("svcproxy.eligible");
+    static final AttributeKey<EligibleEndpoints> ELIGIBLE = AttributeKey.valueOf("svcproxy.eligible");
     /** Why svcproxy itself closes a client channel from outside its event loop (a drain); unset otherwise. */
     static final AttributeKey<EndReason> END = AttributeKey.valueOf("svcproxy.end");
 
@@ -124,7 +124,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         InetSocketAddress local = (InetSocketAddress) inbound.localAddress();
         pickContext = PickContext.of(client.getAddress(), client.getPort(), local.getAddress());
         // hasAttr first: attr() alone would add an empty attribute to every connection
-        LocalEndpoints eligible = inbound.hasAttr(ELIGIBLE) ? inbound.attr(ELIGIBLE).get() : null;
+        EligibleEndpoints eligible = inbound.hasAttr(ELIGIBLE) ? inbound.attr(ELIGIBLE).get() : null;
         if (eligible != null) {
             pickContext = pickContext.onlyEligible(eligible);
         }

@@ -40,7 +40,9 @@ public final class ServicePort {
     private final ConcurrentHashMap<InetAddress, AtomicInteger> openByClient = new ConcurrentHashMap<>();
     private volatile Consumer<ServicePort> healthListener = p -> { };
     private final UdpCounters udp = new UdpCounters();
-    private volatile LocalEndpoints local;
+    private volatile EligibleEndpoints local;
+    /** The Cluster policy's filter of {@code spec}: {@code null} inside when every ready endpoint is eligible. */
+    private volatile ClusterFilter cluster;
     private volatile Labels labels;
     private volatile Map<InetSocketAddress, AddressKind> extraAddresses = Map.of();
     private final io.svcproxy.proxy.connlog.RecentConnections recent =
@@ -79,15 +81,35 @@ public final class ServicePort {
         this.backendSet = backendSet;
     }
 
-    /** Returns this Service port's endpoints on {@code nodeName}, built again only when the spec or name changed. */
-    public LocalEndpoints localEndpoints(String nodeName) {
-        LocalEndpoints l = local;
+    /**
+     * Returns this Service port's ready endpoints on {@code nodeName} (a Local policy's), built again only when the
+     * spec or name changed.
+     */
+    public EligibleEndpoints localEndpoints(String nodeName) {
+        EligibleEndpoints l = local;
         ServicePortSpec s = spec;
         if (l == null || l.spec() != s || !l.nodeName().equals(nodeName)) {
-            l = LocalEndpoints.of(s, nodeName);
+            l = EligibleEndpoints.local(s, nodeName);
             local = l;
         }
         return l;
+    }
+
+    /**
+     * Returns the endpoints Cluster-policy traffic may use, or {@code null} when it may use every ready one (see
+     * {@link EligibleEndpoints#cluster}); built again only when the spec changed.
+     */
+    public EligibleEndpoints clusterEndpoints() {
+        ClusterFilter c = cluster;
+        ServicePortSpec s = spec;
+        if (c == null || c.spec() != s) {
+            c = new ClusterFilter(s, EligibleEndpoints.cluster(s));
+            cluster = c;
+        }
+        return c.eligible();
+    }
+
+    private record ClusterFilter(ServicePortSpec spec, EligibleEndpoints eligible) {
     }
 
     /** Returns {@code namespace/name}, the {@code service} label of the metrics. */
