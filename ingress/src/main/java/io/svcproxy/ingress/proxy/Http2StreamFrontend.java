@@ -109,6 +109,11 @@ final class Http2StreamFrontend implements Frontend {
             answer(HttpResponseStatus.NOT_IMPLEMENTED, null, false);
             return;
         }
+        if (!req.uri().startsWith("/") && !(HttpMethod.OPTIONS.equals(req.method()) && req.uri().equals("*"))) {
+            // :path in origin form (RFC 9113 8.3.1): the host is :authority's, never a URI's in :path
+            answer(HttpResponseStatus.BAD_REQUEST, null, false);
+            return;
+        }
         Route<ServiceBackend> route = settings.router().route(h.get(HttpHeaderNames.HOST), req.uri());
         if (route == null) {
             answer(HttpResponseStatus.NOT_FOUND, null, true);

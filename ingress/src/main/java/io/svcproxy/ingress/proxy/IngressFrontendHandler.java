@@ -223,6 +223,9 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
             // a tunnel to the authority it names: no host and path to route by, and no request an Ingress forwards
             return HttpResponseStatus.NOT_IMPLEMENTED;
         }
+        if (!ProxyHeaders.toOriginForm(request)) {
+            return HttpResponseStatus.BAD_REQUEST;
+        }
         return null;
     }
 

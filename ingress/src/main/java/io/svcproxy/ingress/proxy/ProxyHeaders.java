@@ -157,6 +157,37 @@ final class ProxyHeaders {
     }
 
     /**
+     * Turns a request whose target is in absolute form ({@code GET http://shop.example/api HTTP/1.1}) into origin
+     * form: its target becomes the path and query, its {@code Host} the target's authority, which a server uses
+     * instead of the received {@code Host} (RFC 9112 3.2.2), so that the request is routed, and seen by the
+     * endpoint, as the host and path it names. A target in origin form (or {@code *}) is left as it is.
+     *
+     * @return {@code false} when the target is neither in origin form nor an absolute {@code http} or {@code https}
+     *     URI with a host (a 400)
+     */
+    static boolean toOriginForm(HttpRequest request) {
+        String target = request.uri();
+        if (target.startsWith("/") || target.equals("*")) {
+            return true;
+        }
+        java.net.URI uri;
+        try {
+            uri = new java.net.URI(target);
+        } catch (java.net.URISyntaxException e) {
+            return false;
+        }
+        String scheme = uri.getScheme();
+        if (!("http".equalsIgnoreCase(scheme) || "https".equalsIgnoreCase(scheme)) || uri.getHost() == null
+                || uri.getRawUserInfo() != null || uri.getRawFragment() != null) {
+            return false;
+        }
+        String path = uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath();
+        request.setUri(uri.getRawQuery() == null ? path : path + "?" + uri.getRawQuery());
+        request.headers().set(HttpHeaderNames.HOST, uri.getRawAuthority());
+        return true;
+    }
+
+    /**
      * Whether the request has the {@code Host} field HTTP/1.1 requires (RFC 9112 3.2): exactly one in an HTTP/1.1
      * request, at most one in an HTTP/1.0 one. A second {@code Host} would let the proxy route by one name and the
      * endpoint serve another.

@@ -224,4 +224,30 @@ class HeaderValidationTest {
             assertThat(client.isClosedByPeer()).as("HTTP/1.0 without keep-alive: closed after").isTrue();
         }
     }
+
+    @Test
+    void anAbsoluteFormTargetIsRoutedByItsHostAndPathAndForwardedInOriginForm() throws Exception {
+        try (RawHttpClient client = new RawHttpClient(ingress.localAddress())) {
+            client.send("GET http://scripted.example/fine?q=1 HTTP/1.1\r\nHost: any\r\n\r\n");
+            RawHttpClient.Response r = client.read();
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.text()).as("the scripted endpoint, the target's host, not Host's").isEqualTo("ok");
+            client.send("GET ftp://scripted.example/x HTTP/1.1\r\nHost: any\r\n\r\n");
+            assertThat(client.read().status()).isEqualTo(400);
+        }
+        assertThat(scripted.requests.poll(10, TimeUnit.SECONDS)).endsWith(" GET /fine?q=1 HTTP/1.1");
+        assertThat(raw.received.poll(300, TimeUnit.MILLISECONDS)).isNull();
+    }
+
+    @Test
+    void anHttp2PathThatIsNotInOriginFormIs400() throws Exception {
+        try (RawH2Client client = RawH2Client.connect(group, ingress.localAddress())) {
+            client.headers(1, new io.netty.handler.codec.http2.DefaultHttp2Headers().method("GET").scheme("http")
+                    .authority("any").path("http://scripted.example/x"), true);
+            RawH2Client.Frame first = client.next(1);
+            assertThat(((RawH2Client.Headers) first).headers().status()).hasToString("400");
+        }
+        assertThat(raw.received.poll(300, TimeUnit.MILLISECONDS)).isNull();
+        assertThat(scripted.requests.poll(300, TimeUnit.MILLISECONDS)).isNull();
+    }
 }
