@@ -1,8 +1,11 @@
 package io.svcproxy.proxy.cli;
 
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ScopeType;
+import picocli.CommandLine.Spec;
 
 /** The top-level command; {@code run} is the default when no command is named. */
 @Command(name = "svcproxy",
@@ -19,6 +22,14 @@ public final class SvcproxyCommand {
     @Option(names = "--log-level", scope = ScopeType.INHERIT, paramLabel = "LEVEL",
             description = "trace, debug, info, warn, error or off (default: info).")
     void setLogLevel(String level) {
-        Logging.setLevel(level);
+        try {
+            Logging.setLevel(level);
+        } catch (IllegalArgumentException e) {
+            // picocli reports its own exception as it is; any other as "Could not invoke ... setLogLevel"
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
     }
+
+    @Spec
+    CommandSpec spec;
 }
