@@ -3,7 +3,6 @@ package io.svcproxy.config;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
-import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
@@ -43,6 +42,9 @@ public final class ConfigLoader {
         String text;
         try {
             text = read(file);
+        } catch (NotUtf8Exception e) {
+            throw new ConfigException(List.of(new ConfigError(file.toString(), e.line, e.column, "",
+                    "cannot read: " + e.getMessage())));
         } catch (IOException e) {
             throw new ConfigException(List.of(new ConfigError(file.toString(), 0, 0, "",
                     "cannot read: " + reason(e))));
@@ -145,14 +147,47 @@ public final class ConfigLoader {
         if (bytes.length > MAX_BYTES) {
             throw new IOException("larger than " + MAX_BYTES / (1024 * 1024) + " MiB");
         }
-        try {
-            String text = StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(bytes)).toString();
-            return text.startsWith("\uFEFF") ? text.substring(1) : text;
-        } catch (CharacterCodingException e) {
-            throw new IOException("not UTF-8 text", e);
+        ByteBuffer in = ByteBuffer.wrap(bytes);
+        java.nio.CharBuffer out = java.nio.CharBuffer.allocate(bytes.length); // UTF-8: never more chars than bytes
+        java.nio.charset.CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        java.nio.charset.CoderResult result = decoder.decode(in, out, true);
+        if (!result.isError()) {
+            result = decoder.flush(out);
+        }
+        if (result.isError()) {
+            throw NotUtf8Exception.at(bytes, in.position(), out);
+        }
+        String text = out.flip().toString();
+        return text.startsWith("\uFEFF") ? text.substring(1) : text;
+    }
+
+    /** A file that is not UTF-8 text, with where the first byte that is not is (line and column from 1). */
+    static final class NotUtf8Exception extends IOException {
+        private static final long serialVersionUID = 1L;
+        final int line;
+        final int column;
+
+        private NotUtf8Exception(int line, int column, int badByte) {
+            super(String.format("not UTF-8 text at line %d, column %d (byte 0x%02x)", line, column, badByte));
+            this.line = line;
+            this.column = column;
+        }
+
+        /** {@code decoded} holds the characters before {@code offset}, the bad byte's index in {@code bytes}. */
+        static NotUtf8Exception at(byte[] bytes, int offset, java.nio.CharBuffer decoded) {
+            int line = 1;
+            for (int i = 0; i < offset; i++) {
+                if (bytes[i] == '\n') {
+                    line++;
+                }
+            }
+            int column = 1;
+            for (int i = decoded.position() - 1; i >= 0 && decoded.get(i) != '\n'; i--) {
+                column += decoded.get(i) == '\uFEFF' && i == 0 ? 0 : 1; // a byte order mark is no column
+            }
+            return new NotUtf8Exception(line, column, bytes[offset] & 0xff);
         }
     }
 

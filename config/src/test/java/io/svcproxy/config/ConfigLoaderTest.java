@@ -249,7 +249,20 @@ class ConfigLoaderTest {
         Files.write(file, "pods: []\n# caf\u00e9\n".getBytes(StandardCharsets.ISO_8859_1));
         assertThatThrownBy(() -> ConfigLoader.load(file))
                 .isInstanceOf(ConfigException.class)
-                .hasMessage(file + ": cannot read: not UTF-8 text");
+                .hasMessage(file + ":2:6: cannot read: not UTF-8 text at line 2, column 6 (byte 0xe9)");
+    }
+
+    @Test
+    void countsColumnsInCharactersAndNotTheByteOrderMark(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("mixed.yaml");
+        byte[] head = "\uFEFF# \u00e9t\u00e9 ".getBytes(StandardCharsets.UTF_8); // BOM, then 6 characters
+        byte[] bytes = java.util.Arrays.copyOf(head, head.length + 2);
+        bytes[head.length] = (byte) 0xff;
+        bytes[head.length + 1] = '\n';
+        Files.write(file, bytes);
+        assertThatThrownBy(() -> ConfigLoader.load(file))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage(file + ":1:7: cannot read: not UTF-8 text at line 1, column 7 (byte 0xff)");
     }
 
     @Test

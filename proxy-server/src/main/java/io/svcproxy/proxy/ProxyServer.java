@@ -110,7 +110,8 @@ public final class ProxyServer implements AutoCloseable {
             if (!failures.isEmpty()) {
                 throw failures.get(0);
             }
-            server.ingress.start(config.proxy().ingress(), server.listeners.eventLoops(), transport.serverChannel());
+            server.ingress.start(config.proxy().ingress(), config.proxy().connectTimeout(),
+                    server.listeners.eventLoops(), transport.serverChannel());
             InetSocketAddress adminAddress = config.proxy().admin();
             if (adminAddress != null) {
                 // after the Service ports listen, before the first scrape can come; without the admin server
@@ -288,7 +289,8 @@ public final class ProxyServer implements AutoCloseable {
         config = next;
         registry.setConfig(next);
         List<BindException> failures = new java.util.ArrayList<>(applyCurrent());
-        failures.addAll(ingress.reconfigure(next.proxy().ingress())); // after the routes of the new config
+        // after the routes of the new config
+        failures.addAll(ingress.reconfigure(next.proxy().ingress(), next.proxy().connectTimeout()));
         updateReadiness(failures);
         metrics.reload(true);
         table.setLastReload(new ReloadStatus(Instant.now(), true, ""));

@@ -17,6 +17,7 @@ import io.svcproxy.ingress.routing.RoutingTable;
 import io.svcproxy.proxy.dataplane.BindException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -52,6 +53,8 @@ public final class IngressListeners implements AutoCloseable {
     private EventLoopGroup group;
     private Class<? extends ServerChannel> channelType;
     private IngressSettings settings;
+    /** {@code proxy.connectTimeout}: each connect to an endpoint, as the TCP relay's. */
+    private Duration connectTimeout = IngressOptions.defaults().connectTimeout();
     /** The HTTPS listener's certificates, or {@code null} without that listener. */
     private TlsCertificates certificates;
     /** The TLS entries {@link #certificates} were last built from. */
@@ -67,11 +70,12 @@ public final class IngressListeners implements AutoCloseable {
      *
      * @throws BindException if an address cannot be bound; the message names it
      */
-    public synchronized void start(IngressSettings settings, EventLoopGroup group,
+    public synchronized void start(IngressSettings settings, Duration connectTimeout, EventLoopGroup group,
                                    Class<? extends ServerChannel> channelType) throws BindException {
         this.group = group;
         this.channelType = channelType;
         this.settings = settings;
+        this.connectTimeout = connectTimeout;
         IngressOptions options = options(settings);
         if (settings.http() != null) {
             http = bindHttp(settings.http(), options);
@@ -82,19 +86,22 @@ public final class IngressListeners implements AutoCloseable {
     }
 
     /**
-     * Applies changed listener settings of a reload: a listener whose address or response timeout changed is closed
+     * Applies changed listener settings of a reload: a listener whose address, response timeout or connect timeout
+     * ({@code proxy.connectTimeout}) changed is closed
      * and bound again (its established connections go on with the old settings until they end), one turned off is
      * closed, one turned on is bound. {@code className} is the Kubernetes source's and takes effect at restart.
      *
      * @return the addresses that could not be bound (their listener is then off)
      */
-    public synchronized List<BindException> reconfigure(IngressSettings next) {
+    public synchronized List<BindException> reconfigure(IngressSettings next, Duration nextConnectTimeout) {
         IngressSettings previous = settings;
-        if (previous == null || previous.equals(next)) {
+        if (previous == null || previous.equals(next) && connectTimeout.equals(nextConnectTimeout)) {
             return List.of();
         }
         settings = next;
-        boolean timeoutChanged = !previous.responseTimeout().equals(next.responseTimeout());
+        boolean timeoutChanged = !previous.responseTimeout().equals(next.responseTimeout())
+                || !connectTimeout.equals(nextConnectTimeout);
+        connectTimeout = nextConnectTimeout;
         IngressOptions options = options(next);
         List<BindException> failures = new ArrayList<>();
         if (timeoutChanged || !Objects.equals(previous.http(), next.http())) {
@@ -158,8 +165,9 @@ public final class IngressListeners implements AutoCloseable {
         return failures;
     }
 
-    private static IngressOptions options(IngressSettings settings) {
-        return IngressOptions.defaults().withResponseTimeout(settings.responseTimeout());
+    private IngressOptions options(IngressSettings settings) {
+        return IngressOptions.defaults().withResponseTimeout(settings.responseTimeout())
+                .withConnectTimeout(connectTimeout);
     }
 
     private HttpIngressServer bindHttp(InetSocketAddress address, IngressOptions options) throws BindException {
@@ -172,8 +180,8 @@ public final class IngressListeners implements AutoCloseable {
         } catch (Exception e) { // Netty's bind throws its IOException (address in use) unchecked
             throw new BindException(format(address), e);
         }
-        log.info("Ingress listening proto=http address={} responseTimeout={}", format(server.localAddress()),
-                options.responseTimeout());
+        log.info("Ingress listening proto=http address={} responseTimeout={} connectTimeout={}",
+                format(server.localAddress()), options.responseTimeout(), options.connectTimeout());
         return server;
     }
 

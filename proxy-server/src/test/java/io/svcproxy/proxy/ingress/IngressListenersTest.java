@@ -88,10 +88,28 @@ class IngressListenersTest {
             java.net.InetSocketAddress at = (java.net.InetSocketAddress) taken.getLocalSocketAddress();
             org.assertj.core.api.Assertions.assertThatThrownBy(() -> listeners.start(
                             new io.svcproxy.config.IngressSettings(at, null, "svcproxy", java.time.Duration.ofSeconds(5)),
-                            group, io.netty.channel.socket.nio.NioServerSocketChannel.class))
+                            java.time.Duration.ofSeconds(2), group,
+                            io.netty.channel.socket.nio.NioServerSocketChannel.class))
                     .isInstanceOf(io.svcproxy.proxy.dataplane.BindException.class)
                     .hasMessageStartingWith("cannot bind 127.0.10.151:" + at.getPort() + ": ");
         } finally {
+            group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).sync();
+        }
+    }
+
+    @Test
+    void theListenersConnectToEndpointsWithinProxyConnectTimeout() throws Exception {
+        io.netty.channel.EventLoopGroup group = new io.netty.channel.MultiThreadIoEventLoopGroup(1,
+                io.netty.channel.nio.NioIoHandler.newFactory());
+        try {
+            java.net.InetSocketAddress at = new java.net.InetSocketAddress("127.0.10.151", 0);
+            listeners.start(new io.svcproxy.config.IngressSettings(at, null, "svcproxy",
+                    java.time.Duration.ofSeconds(5)), java.time.Duration.ofMillis(1500), group,
+                    io.netty.channel.socket.nio.NioServerSocketChannel.class);
+            assertThat(logged.list).extracting(ILoggingEvent::getFormattedMessage)
+                    .anyMatch(m -> m.startsWith("Ingress listening proto=http") && m.endsWith("connectTimeout=PT1.5S"));
+        } finally {
+            listeners.close();
             group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).sync();
         }
     }
