@@ -51,7 +51,6 @@ FIGURES = [('rps', 'req/s'), ('cpu_per_10k', 'proxy CPU per 10k, s'), ('loop_cpu
            ('user_per_10k', 'proxy user CPU per 10k, s'), ('sys_per_10k', 'proxy system CPU per 10k, s')]
 
 
-
 def measure(procs, pgid, row, ip, opts, target='svcproxy'):
     """One measured load of the row against one of the running proxies, after a short settle run (target: the
     load's target in bench/ingress.py's terms, svcproxy or the peer)."""

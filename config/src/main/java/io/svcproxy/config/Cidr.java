@@ -33,9 +33,16 @@ public record Cidr(InetAddress network, int prefix) {
     }
 
     /**
+     * Ranges that no client is inside (the unspecified addresses, which no peer has): source ranges that admit no
+     * one, where ranges were asked for and none could be read.
+     */
+    public static final java.util.List<Cidr> NONE = java.util.List.of(parse("0.0.0.0/32"), parse("::/128"));
+
+    /**
      * Parses {@code ADDRESS/PREFIX} as the network it names, host bits cleared ({@code 192.0.2.7/24} is
      * {@code 192.0.2.0/24}), as Go's {@code net.ParseCIDR} reads it: for ranges the Kubernetes API server has
-     * accepted (since 1.27 it only warns about host bits), which kube-proxy applies as that network.
+     * accepted (its validation does not require the host bits to be zero), which kube-proxy applies as that
+     * network.
      *
      * @throws IllegalArgumentException naming what is wrong
      */

@@ -44,7 +44,7 @@ public final class ConfigLoader {
             text = read(file);
         } catch (NotUtf8Exception e) {
             throw new ConfigException(List.of(new ConfigError(file.toString(), e.line, e.column, "",
-                    "cannot read: " + e.getMessage())));
+                    "cannot read: " + e.what())));
         } catch (IOException e) {
             throw new ConfigException(List.of(new ConfigError(file.toString(), 0, 0, "",
                     "cannot read: " + reason(e))));
@@ -168,11 +168,18 @@ public final class ConfigLoader {
         private static final long serialVersionUID = 1L;
         final int line;
         final int column;
+        private final int badByte;
 
         private NotUtf8Exception(int line, int column, int badByte) {
-            super(String.format("not UTF-8 text at line %d, column %d (byte 0x%02x)", line, column, badByte));
+            super(String.format("not UTF-8 text (byte 0x%02x at line %d, column %d)", badByte, line, column));
             this.line = line;
             this.column = column;
+            this.badByte = badByte;
+        }
+
+        /** The problem without its position, for an error that carries the position itself. */
+        String what() {
+            return String.format("not UTF-8 text (byte 0x%02x)", badByte);
         }
 
         /** {@code decoded} holds the characters before {@code offset}, the bad byte's index in {@code bytes}. */

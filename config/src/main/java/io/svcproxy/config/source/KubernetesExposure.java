@@ -53,12 +53,18 @@ final class KubernetesExposure {
             if (spec.getLoadBalancerSourceRanges() != null) {
                 for (String r : spec.getLoadBalancerSourceRanges()) {
                     try {
-                        // as kube-proxy (Go's net.ParseCIDR): host bits name their network, they are not an
-                        // error; a range left out here would leave the LoadBalancer open to every client
+                        // as kube-proxy: host bits name their network, they are not an error (a range left out
+                        // here narrows the LoadBalancer, and all of them left out would open it to everyone)
                         ranges.add(Cidr.parseNetwork(r.trim()));
                     } catch (IllegalArgumentException | NullPointerException e) {
                         log.warn("Skipping bad loadBalancerSourceRange service={} range={}", qualified, r);
                     }
+                }
+                if (ranges.isEmpty() && !spec.getLoadBalancerSourceRanges().isEmpty()) {
+                    // ranges were asked for and none could be read: closed to every client, never open to all
+                    log.warn("No loadBalancerSourceRange readable, the LoadBalancer IPs admit no client service={}",
+                            qualified);
+                    ranges.addAll(Cidr.NONE);
                 }
             }
         }

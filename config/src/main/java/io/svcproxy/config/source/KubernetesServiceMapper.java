@@ -399,7 +399,10 @@ public final class KubernetesServiceMapper {
         boolean internalLocal = exposure.internalTrafficPolicy() == TrafficPolicy.LOCAL;
         boolean external = exposure.externallyAccessible();
         boolean externalLocal = exposure.externalTrafficPolicy() == TrafficPolicy.LOCAL;
-        // as kube-proxy's ServicePort.UsesClusterEndpoints and UsesLocalEndpoints
+        // kube-proxy's ServicePort.UsesLocalEndpoints; its UsesClusterEndpoints is "!internalLocal || external":
+        // it keeps the Cluster set for in-cluster clients of the node and LoadBalancer addresses even when
+        // externalTrafficPolicy is Local, a shortcut svcproxy does not have (SPEC: Local applies to every
+        // connection on those addresses), so here the Cluster set is built only when some traffic uses it
         boolean usesCluster = !internalLocal || external && !externalLocal;
         boolean usesLocal = internalLocal || external && externalLocal;
         List<Candidate> cluster = List.of();

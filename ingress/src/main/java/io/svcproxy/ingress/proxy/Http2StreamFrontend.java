@@ -31,6 +31,7 @@ import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.util.ReferenceCountUtil;
 import io.svcproxy.balancer.BackendSet;
 import io.svcproxy.balancer.BackendState;
+import io.svcproxy.balancer.PickContext;
 import io.svcproxy.ingress.ServiceBackend;
 import io.svcproxy.ingress.routing.Route;
 import java.nio.charset.StandardCharsets;
@@ -120,7 +121,9 @@ final class Http2StreamFrontend implements Frontend {
             return;
         }
         BackendSet set = settings.lookup().backendSet(route.backend());
-        BackendState backend = set == null ? null : set.pick(connection.pickContext());
+        PickContext pickContext = set == null ? null
+                : settings.lookup().narrow(route.backend(), connection.pickContext());
+        BackendState backend = set == null ? null : set.pick(pickContext);
         if (backend == null) {
             answer(HttpResponseStatus.SERVICE_UNAVAILABLE, route, true);
             return;
@@ -138,7 +141,7 @@ final class Http2StreamFrontend implements Frontend {
             HttpUtil.setTransferEncodingChunked(req, true);
         }
         ProxyHeaders.addForwarded(h, connection.clientAddress(), settings.proto());
-        Exchange ex = new Exchange(this, settings, req, req, route, set, connection.pickContext(), false, startNanos);
+        Exchange ex = new Exchange(this, settings, req, req, route, set, pickContext, false, startNanos);
         exchange = ex;
         ex.start(backend);
         if (endOfStream && exchange == ex) {

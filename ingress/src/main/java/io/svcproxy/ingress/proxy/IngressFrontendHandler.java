@@ -154,7 +154,7 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
             return;
         }
         BackendSet set = settings.lookup().backendSet(route.backend());
-        PickContext pickContext = pickContext();
+        PickContext pickContext = set == null ? null : settings.lookup().narrow(route.backend(), pickContext());
         BackendState backend = set == null ? null : set.pick(pickContext);
         if (backend == null) {
             respond(request, route, HttpResponseStatus.SERVICE_UNAVAILABLE);

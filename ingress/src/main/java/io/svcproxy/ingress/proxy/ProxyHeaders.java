@@ -170,20 +170,27 @@ final class ProxyHeaders {
         if (target.startsWith("/") || target.equals("*")) {
             return true;
         }
-        java.net.URI uri;
-        try {
-            uri = new java.net.URI(target);
-        } catch (java.net.URISyntaxException e) {
+        // scheme "://" authority [ path ] [ "?" query ] (RFC 9112 3.2.2), split by hand: the path and query are
+        // forwarded as sent, as an origin-form target is (java.net.URI would refuse characters the decoder took)
+        int sep = target.indexOf("://");
+        if (sep <= 0 || !(target.regionMatches(true, 0, "http", 0, sep) && sep == 4
+                || target.regionMatches(true, 0, "https", 0, sep) && sep == 5)) {
             return false;
         }
-        String scheme = uri.getScheme();
-        if (!("http".equalsIgnoreCase(scheme) || "https".equalsIgnoreCase(scheme)) || uri.getHost() == null
-                || uri.getRawUserInfo() != null || uri.getRawFragment() != null) {
-            return false;
+        int start = sep + 3;
+        int end = start;
+        while (end < target.length() && target.charAt(end) != '/' && target.charAt(end) != '?') {
+            end++;
         }
-        String path = uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath();
-        request.setUri(uri.getRawQuery() == null ? path : path + "?" + uri.getRawQuery());
-        request.headers().set(HttpHeaderNames.HOST, uri.getRawAuthority());
+        String authority = target.substring(start, end);
+        if (authority.isEmpty() || authority.indexOf('@') >= 0 || target.indexOf('#') >= 0) {
+            return false; // no host, user information (RFC 9110 4.2.4) or a fragment: not a request target
+        }
+        String rest = target.substring(end);
+        String originForm = rest.isEmpty() || rest.startsWith("?")
+                ? (rest.isEmpty() && HttpMethod.OPTIONS.equals(request.method()) ? "*" : "/" + rest) : rest;
+        request.setUri(originForm); // OPTIONS with an empty path is asterisk-form (RFC 9112 3.2.4)
+        request.headers().set(HttpHeaderNames.HOST, authority);
         return true;
     }
 

@@ -81,4 +81,25 @@ class ProxyHeadersTest {
         assertThat(h.get("x-forwarded-proto")).isEqualTo("https");
         assertThat(h.contains("x-forwarded-host")).isFalse();
     }
+
+    private static String[] originForm(String method, String target) {
+        io.netty.handler.codec.http.HttpRequest r = new io.netty.handler.codec.http.DefaultHttpRequest(
+                io.netty.handler.codec.http.HttpVersion.HTTP_1_1,
+                io.netty.handler.codec.http.HttpMethod.valueOf(method), target);
+        r.headers().set("Host", "received.example");
+        return ProxyHeaders.toOriginForm(r) ? new String[] {r.uri(), r.headers().get("host")} : null;
+    }
+
+    @Test
+    void anAbsoluteFormTargetBecomesItsPathAndQueryWithItsAuthorityAsHost() {
+        assertThat(originForm("GET", "http://a_b.example/x/y?q=|1^")).containsExactly("/x/y?q=|1^", "a_b.example");
+        assertThat(originForm("GET", "HTTPS://[::1]:8443")).containsExactly("/", "[::1]:8443");
+        assertThat(originForm("GET", "http://h.example?x=1")).containsExactly("/?x=1", "h.example");
+        assertThat(originForm("OPTIONS", "http://h.example")).as("RFC 9112 3.2.4").containsExactly("*", "h.example");
+        assertThat(originForm("GET", "/kept?as=is")).containsExactly("/kept?as=is", "received.example");
+        for (String bad : new String[] {"ftp://h.example/x", "http://user@h.example/x", "http:///x",
+                "http://h.example/x#frag", "h.example/x", "httpx://h.example/"}) {
+            assertThat(originForm("GET", bad)).as(bad).isNull();
+        }
+    }
 }

@@ -45,7 +45,7 @@ import org.slf4j.LoggerFactory;
 final class FrontendHandler extends ChannelInboundHandlerAdapter {
     /** The endpoint a client channel is connected to, for draining connections of a removed endpoint. */
     static final AttributeKey<BackendState> BACKEND = AttributeKey.valueOf("svcproxy.backend");
-    /** The endpoints a connection may use when not all ({@code externalTrafficPolicy: Local}); unset for all. */
+    /** The endpoints a connection may use when not all (its address's traffic policy, AddressRules); else unset. */
     static final AttributeKey<EligibleEndpoints> ELIGIBLE = AttributeKey.valueOf("svcproxy.eligible");
     /** Why svcproxy itself closes a client channel from outside its event loop (a drain); unset otherwise. */
     static final AttributeKey<EndReason> END = AttributeKey.valueOf("svcproxy.end");

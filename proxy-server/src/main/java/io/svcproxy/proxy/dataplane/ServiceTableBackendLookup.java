@@ -13,13 +13,36 @@ import io.svcproxy.ingress.ServiceBackend;
  */
 public final class ServiceTableBackendLookup implements BackendLookup {
     private final ServiceTable table;
+    /** This node's name ({@code proxy.nodeName}), for an {@code internalTrafficPolicy: Local} port. */
+    private final java.util.function.Supplier<String> nodeName;
 
-    public ServiceTableBackendLookup(ServiceTable table) {
+    public ServiceTableBackendLookup(ServiceTable table, java.util.function.Supplier<String> nodeName) {
         this.table = table;
+        this.nodeName = nodeName;
     }
 
     @Override
     public BackendSet backendSet(ServiceBackend backend) {
+        ServicePort port = port(backend);
+        return port == null ? null : port.backendSet();
+    }
+
+    /**
+     * As traffic to the port's ClusterIP picks (AddressRules, without its refusal: an empty set answers 503):
+     * {@code internalTrafficPolicy: Local} this node's ready endpoints, else every ready endpoint but those only a
+     * Local policy may use.
+     */
+    @Override
+    public java.util.function.Predicate<io.svcproxy.balancer.Backend> eligible(ServiceBackend backend) {
+        ServicePort port = port(backend);
+        if (port == null) {
+            return null;
+        }
+        return port.spec().service().exposure().internalTrafficPolicy() == io.svcproxy.config.TrafficPolicy.LOCAL
+                ? port.localEndpoints(nodeName.get()) : port.clusterEndpoints();
+    }
+
+    private ServicePort port(ServiceBackend backend) {
         for (ServicePort port : table.portsOf(backend.service())) {
             if (port.key().protocol() != Protocol.TCP) {
                 continue;
@@ -28,7 +51,7 @@ public final class ServiceTableBackendLookup implements BackendLookup {
                     ? backend.portName().equals(port.spec().port().name())
                     : backend.portNumber() == port.key().port();
             if (match) {
-                return port.backendSet();
+                return port;
             }
         }
         return null;

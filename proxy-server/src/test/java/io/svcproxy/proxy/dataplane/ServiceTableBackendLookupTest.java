@@ -24,7 +24,7 @@ class ServiceTableBackendLookupTest {
         table.put(http);
         table.put(admin);
         table.put(otherNamespace);
-        ServiceTableBackendLookup lookup = new ServiceTableBackendLookup(table);
+        ServiceTableBackendLookup lookup = new ServiceTableBackendLookup(table, () -> "node-a");
 
         assertThat(lookup.backendSet(new ServiceBackend("shop", "api", 80, null))).isSameAs(http.backendSet());
         assertThat(lookup.backendSet(new ServiceBackend("shop", "api", 0, "http"))).isSameAs(http.backendSet());
@@ -41,5 +41,32 @@ class ServiceTableBackendLookupTest {
         assertThat(lookup.backendSet(new ServiceBackend("shop", "api", 80, null))).isSameAs(reloaded);
         table.remove(admin.key());
         assertThat(lookup.backendSet(new ServiceBackend("shop", "api", 0, "admin"))).isNull();
+    }
+
+    @Test
+    void anIngressRequestPicksAsTrafficToTheClusterIpDoesUnderItsPolicy() throws Exception {
+        // node-a's endpoint only a Local policy takes (a terminating Pod while node-b's is ready), as the
+        // Kubernetes source marks it: the Ingress leaves it out, as the ClusterIP does
+        ServicePort port = servicePort("shop", "api", "127.0.10.10", 80, "http", "rr",
+                List.of(backend("127.0.1.1", 8080, 1), backend("127.0.1.2", 8080, 1)), List.of());
+        io.svcproxy.config.ServicePortSpec s = port.spec();
+        List<io.svcproxy.config.EndpointTarget> marked = List.of(
+                new io.svcproxy.config.EndpointTarget(java.net.InetAddress.getByName("127.0.1.1"), 8080, 1, true,
+                        true, true, "node-a", true),
+                io.svcproxy.config.EndpointTarget.ready(java.net.InetAddress.getByName("127.0.1.2"), 8080, 1,
+                        "node-b"));
+        port.update(new io.svcproxy.config.ServicePortSpec(s.key(), s.service(), s.port(), marked),
+                port.backendSet());
+        ServiceTable table = new ServiceTable();
+        table.put(port);
+        ServiceTableBackendLookup lookup = new ServiceTableBackendLookup(table, () -> "node-a");
+        ServiceBackend api = new ServiceBackend("shop", "api", 80, null);
+
+        java.util.function.Predicate<io.svcproxy.balancer.Backend> eligible = lookup.eligible(api);
+
+        assertThat(eligible).isNotNull();
+        assertThat(port.backendSet().backends()).filteredOn(b -> eligible.test(b))
+                .extracting(b -> b.address().getHostAddress()).containsExactly("127.0.1.2");
+        assertThat(lookup.eligible(new ServiceBackend("shop", "web", 80, null))).isNull();
     }
 }

@@ -98,7 +98,7 @@ class IngressListenersTest {
     }
 
     @Test
-    void theListenersConnectToEndpointsWithinProxyConnectTimeout() throws Exception {
+    void theListenersAreBoundWithTheOptionsOfProxyConnectTimeout() throws Exception {
         io.netty.channel.EventLoopGroup group = new io.netty.channel.MultiThreadIoEventLoopGroup(1,
                 io.netty.channel.nio.NioIoHandler.newFactory());
         try {

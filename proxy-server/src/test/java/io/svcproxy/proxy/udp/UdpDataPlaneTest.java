@@ -483,11 +483,17 @@ abstract class UdpDataPlaneTest {
         }
     }
 
-    @Test
-    void proxyProtocolV2PutsTheClientsAddressBeforeEveryDatagram() throws Exception {
+    /** Starts an rr Service port with {@code proxyProtocol: v2} whose one endpoint sends back what it got. */
+    private UdpEcho startWithProxyV2() throws Exception {
         UdpEcho raw = new UdpEcho("127.0.0.61", "raw", true); // sends back what it got: header and payload
         echoes.add(raw);
         start(service("rr", "", ", proxyProtocol: v2", endpoints(raw)));
+        return raw;
+    }
+
+    @Test
+    void proxyProtocolV2PutsTheClientsAddressBeforeEveryDatagram() throws Exception {
+        startWithProxyV2();
         DatagramSocket client = client();
         for (String text : new String[] {"first", "second"}) {
             byte[] out = text.getBytes(StandardCharsets.UTF_8);
@@ -518,9 +524,7 @@ abstract class UdpDataPlaneTest {
 
     @Test
     void withProxyProtocolV2AnIpv4DatagramHasTheRoomOfAnIpv4Header() throws Exception {
-        UdpEcho raw = new UdpEcho("127.0.0.61", "raw", true); // sends back what it got: header and payload
-        echoes.add(raw);
-        start(service("rr", "", ", proxyProtocol: v2", endpoints(raw)));
+        UdpEcho raw = startWithProxyV2();
         DatagramSocket client = client();
         byte[] largest = new byte[65_507 - 28]; // the header of two IPv4 addresses is 28 bytes
         client.send(new DatagramPacket(largest, largest.length));
