@@ -89,12 +89,12 @@ class ServicePortsTest {
                       - {name: wrong, protocol: TCP, port: 54, targetPort: dns}
                 pods:
                   - name: a
-                    ip: 10.0.0.1
+                    ip: 127.0.1.1
                     labels: {app: dns}
                     ports: [{name: dns, containerPort: 1053, protocol: UDP}, {name: dns-tcp, containerPort: 2053}]
                 """));
-        assertThat(endpoints(ports.get(0))).containsExactly("10.0.0.1:1053*1");
-        assertThat(endpoints(ports.get(1))).containsExactly("10.0.0.1:2053*1");
+        assertThat(endpoints(ports.get(0))).containsExactly("127.0.1.1:1053*1");
+        assertThat(endpoints(ports.get(1))).containsExactly("127.0.1.1:2053*1");
         assertThat(endpoints(ports.get(2))).as("a TCP Service port does not take the UDP port of that name")
                 .isEmpty();
     }

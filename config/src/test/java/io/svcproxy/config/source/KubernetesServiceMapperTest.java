@@ -140,14 +140,14 @@ class KubernetesServiceMapperTest {
     @Test
     void sourceRangesNoneOfWhichCanBeReadAdmitNoClientNotEveryClient() {
         Service lb = service("lb").withNewSpec().withType("LoadBalancer").withClusterIP("127.0.10.13")
-                .withLoadBalancerSourceRanges("010.0.0.0/8", "not-a-range")
+                .withLoadBalancerSourceRanges("0127.0.21.0/24", "not-a-range")
                 .addNewPort().withPort(80).withNodePort(30080).endPort().endSpec()
                 .withNewStatus().withNewLoadBalancer().addNewIngress().withIp("198.51.100.7").endIngress()
                 .endLoadBalancer().endStatus().build();
 
         ServiceExposure e = mapper.map(lb, List.of()).get(0).service().exposure();
 
-        assertThat(e.admitsOnLoadBalancer(Addresses.parseIp("10.0.0.1"))).isFalse();
+        assertThat(e.admitsOnLoadBalancer(Addresses.parseIp("127.0.21.1"))).isFalse();
         assertThat(e.admitsOnLoadBalancer(Addresses.parseIp("198.51.100.9"))).isFalse();
         assertThat(e.admitsOnLoadBalancer(Addresses.parseIp("2001:db8::1"))).isFalse();
     }

@@ -48,8 +48,11 @@ final class ExtraAddresses<L> {
     private final ServicePort servicePort;
     private final String protocolSuffix;
     private final Consumer<L> closer;
-    private final Map<InetSocketAddress, L> bound = new ConcurrentHashMap<>();
-    private final Map<InetSocketAddress, Kind> kinds = new ConcurrentHashMap<>();
+    /** The listeners bound now, each with what its address is. */
+    private final Map<InetSocketAddress, Bound<L>> bound = new ConcurrentHashMap<>();
+
+    private record Bound<L>(L listener, Kind kind) {
+    }
 
     /**
      * @param protocolSuffix appended to addresses in log lines ({@code ""} for TCP, {@code "/UDP"})
@@ -68,40 +71,39 @@ final class ExtraAddresses<L> {
      * @return the addresses that could not be bound; the others are served regardless
      */
     List<BindException> set(Map<InetSocketAddress, AddressKind> wanted, Binder<L> binder) {
-        for (Map.Entry<InetSocketAddress, L> e : List.copyOf(bound.entrySet())) {
+        for (Map.Entry<InetSocketAddress, Bound<L>> e : List.copyOf(bound.entrySet())) {
             if (!wanted.containsKey(e.getKey())) {
                 bound.remove(e.getKey());
-                kinds.remove(e.getKey());
-                closer.accept(e.getValue());
+                closer.accept(e.getValue().listener());
                 log.info("Stopped listening service={} port={} address={}{}", servicePort.serviceLabel(),
                         servicePort.portLabel(), format(e.getKey()), protocolSuffix);
             }
         }
         List<BindException> failures = new ArrayList<>();
+        Map<InetSocketAddress, AddressKind> now = new java.util.HashMap<>();
         for (Map.Entry<InetSocketAddress, AddressKind> e : wanted.entrySet()) {
-            Kind kind = kinds.get(e.getKey());
-            if (kind != null) {
-                AddressKind was = kind.kind;
+            Bound<L> b = bound.get(e.getKey());
+            if (b != null) {
+                AddressKind was = b.kind().kind;
                 if (was != e.getValue()) {
-                    kind.kind = e.getValue();
+                    b.kind().kind = e.getValue();
                     log.info("Address kind changed service={} port={} address={}{} kind={} was={}",
                             servicePort.serviceLabel(), servicePort.portLabel(), format(e.getKey()), protocolSuffix,
                             e.getValue().label(), was.label());
                 }
+                now.put(e.getKey(), e.getValue());
                 continue;
             }
             try {
-                kind = new Kind(e.getValue());
-                bound.put(e.getKey(), binder.bind(e.getKey(), kind));
-                kinds.put(e.getKey(), kind);
+                Kind kind = new Kind(e.getValue());
+                bound.put(e.getKey(), new Bound<>(binder.bind(e.getKey(), kind), kind));
+                now.put(e.getKey(), e.getValue());
                 log.info("Listening service={} port={} address={}{} kind={}", servicePort.serviceLabel(),
                         servicePort.portLabel(), format(e.getKey()), protocolSuffix, e.getValue().label());
             } catch (BindException ex) {
                 failures.add(ex);
             }
         }
-        Map<InetSocketAddress, AddressKind> now = new java.util.HashMap<>();
-        kinds.forEach((at, kind) -> now.put(at, kind.get()));
         servicePort.setExtraAddresses(Map.copyOf(now));
         return failures;
     }
@@ -120,7 +122,7 @@ final class ExtraAddresses<L> {
 
     /** Returns the listeners bound now. */
     Collection<L> listeners() {
-        return List.copyOf(bound.values());
+        return bound.values().stream().map(Bound::listener).toList();
     }
 
     private static String format(InetSocketAddress a) {
