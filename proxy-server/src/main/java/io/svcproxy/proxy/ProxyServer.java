@@ -189,7 +189,7 @@ public final class ProxyServer implements AutoCloseable {
 
     private synchronized List<BindException> applyCurrent() {
         DesiredState state = registry.current();
-        if (state == null || state == applied && table.keys().size() == state.servicePorts().size()) {
+        if (state == null || state == applied && reconciler.settled()) {
             return List.of();
         }
         listeners.setSettings(DataPlaneSettings.of(state.config()));
@@ -294,7 +294,8 @@ public final class ProxyServer implements AutoCloseable {
         failures.addAll(ingress.reconfigure(next.proxy().ingress(), next.proxy().connectTimeout()));
         updateReadiness(failures);
         metrics.reload(true);
-        table.setLastReload(new ReloadStatus(Instant.now(), true, ""));
+        table.setLastReload(new ReloadStatus(Instant.now(), true, failures.stream().map(BindException::getMessage)
+                .collect(java.util.stream.Collectors.joining("\n"))));
         log.info("Reload applied config={} version={} servicePorts={} bindFailures={}", next.source(),
                 table.version(), table.keys().size(), failures.size());
         if (!failures.isEmpty()) {

@@ -68,6 +68,8 @@ public final class Reconciler {
     /** The list applied last, and whether its keys were all different (see {@link #replacedInPlace}). */
     private List<ServicePortSpec> applied;
     private boolean appliedUnique;
+    /** Whether the last apply bound everything it was asked to (see {@link #settled()}). */
+    private volatile boolean settled = true;
 
     public Reconciler(ServiceTable table, ListenerManager listeners, ProxyMetrics metrics, LongSupplier nanoTime) {
         this(table, listeners, metrics, nanoTime, ClusterIpHolder.NONE);
@@ -104,14 +106,23 @@ public final class Reconciler {
         List<BindException> failures = new ArrayList<>();
         if (replaced != null) {
             for (ServicePortSpec spec : replaced) {
-                applyOne(spec, true, failures);
+                applyOne(spec, true, failures, Map.of());
             }
         } else {
             applyAll(desired, node, failures);
         }
         applied = List.copyOf(desired);
+        settled = failures.isEmpty();
         table.setVersion(table.version() + 1);
         return failures;
+    }
+
+    /**
+     * Returns whether the last apply bound every listener and address it was given; when not, applying the same
+     * list again tries what failed (a Service port that moved may still serve at its old address meanwhile).
+     */
+    public boolean settled() {
+        return settled;
     }
 
     /**
@@ -122,7 +133,7 @@ public final class Reconciler {
      */
     private List<ServicePortSpec> replacedInPlace(List<ServicePortSpec> desired) {
         if (applied == null || !appliedUnique || desired.size() != applied.size()
-                || table.keys().size() != applied.size() || !addressesToRetry.isEmpty()) {
+                || table.keys().size() != applied.size() || !addressesToRetry.isEmpty() || !settled) {
             return null;
         }
         List<ServicePortSpec> replaced = new ArrayList<>();
@@ -143,42 +154,86 @@ public final class Reconciler {
         return replaced;
     }
 
-    /** Applies the whole list: unbinds the keys that left, then looks at every Service port wanted. */
+    /**
+     * Applies the whole list: unbinds the keys that left, then looks at every Service port wanted. A Service port
+     * that moved (same Service, port name and protocol, another clusterIP or port) is made before it is broken:
+     * its old address is unbound once the new one is bound, and keeps serving while the new one cannot be.
+     */
     private void applyAll(List<ServicePortSpec> desired, io.svcproxy.config.NodeSettings node,
                           List<BindException> failures) {
         Map<ServiceKey, ServicePortSpec> wanted = new LinkedHashMap<>();
+        Map<PortIdentity, ServicePortSpec> wantedById = new HashMap<>();
         for (ServicePortSpec spec : desired) {
-            wanted.putIfAbsent(spec.key(), spec);
+            if (wanted.putIfAbsent(spec.key(), spec) == null) {
+                wantedById.putIfAbsent(PortIdentity.of(spec), spec);
+            }
         }
         appliedUnique = wanted.size() == desired.size();
+        Map<PortIdentity, ServiceKey> moving = new HashMap<>();
         for (ServiceKey key : List.copyOf(table.keys())) {
             if (!wanted.containsKey(key)) {
-                ServicePort port = table.get(key);
-                listeners.unbind(key);
-                table.remove(key);
-                drainingSince.remove(key);
-                addressesToRetry.remove(key);
-                attention.remove(key);
-                if (!port.connections().isEmpty()) {
-                    removedPorts.add(new Removed(port, nanoTime.getAsLong() + drainTimeout.toNanos()));
+                PortIdentity id = PortIdentity.of(table.get(key).spec());
+                if (wantedById.containsKey(id)) {
+                    moving.put(id, key);
+                } else {
+                    remove(key);
                 }
-                metrics.servicePortRemoved(port);
-                log.info("Removed service port service={} port={} address={}", port.serviceLabel(),
-                        port.portLabel(), key);
-                releaseClusterIp(key.clusterIP());
             }
         }
         Set<InetAddress> external = holdExternalAddresses(wanted.values(), failures);
         boolean sameNode = node.equals(appliedNode);
         appliedNode = node;
         for (ServicePortSpec spec : wanted.values()) {
-            applyOne(spec, sameNode, failures);
+            applyOne(spec, sameNode, failures, moving);
+        }
+        for (Map.Entry<PortIdentity, ServiceKey> e : moving.entrySet()) {
+            ServicePortSpec successor = wantedById.get(e.getKey());
+            if (table.get(successor.key()) != null) {
+                remove(e.getValue());
+            } else {
+                ServicePort old = table.get(e.getValue());
+                log.warn("Service port keeps serving at its old address until the new one can be bound service={}"
+                        + " port={} address={} newAddress={}", old.serviceLabel(), old.portLabel(), e.getValue(),
+                        successor.key());
+            }
         }
         releaseExternalAddresses(external);
     }
 
-    /** Makes one Service port serve {@code spec}: updates the port in force, or binds a new one. */
-    private void applyOne(ServicePortSpec spec, boolean sameNode, List<BindException> failures) {
+    /** Unbinds the Service port at {@code key}; its connections may finish within the drain timeout. */
+    private void remove(ServiceKey key) {
+        ServicePort port = table.get(key);
+        listeners.unbind(key);
+        table.remove(key);
+        drainingSince.remove(key);
+        addressesToRetry.remove(key);
+        attention.remove(key);
+        if (!port.connections().isEmpty()) {
+            removedPorts.add(new Removed(port, nanoTime.getAsLong() + drainTimeout.toNanos()));
+        }
+        metrics.servicePortRemoved(port);
+        log.info("Removed service port service={} port={} address={}", port.serviceLabel(), port.portLabel(), key);
+        releaseClusterIp(key.clusterIP());
+    }
+
+    /**
+     * What makes a Service port the same across a change of its address: its Service, its port's name and
+     * protocol (Kubernetes names a Service's ports uniquely per protocol).
+     */
+    private record PortIdentity(String namespace, String service, String port, io.svcproxy.config.Protocol protocol) {
+        static PortIdentity of(ServicePortSpec spec) {
+            return new PortIdentity(spec.service().namespace(), spec.service().name(), spec.port().name(),
+                    spec.key().protocol());
+        }
+    }
+
+    /**
+     * Makes one Service port serve {@code spec}: updates the port in force, or binds a new one. A new one that
+     * replaces a port of {@code moving} takes over from it once its own address is bound, before its node, external
+     * and LoadBalancer addresses (which the old one may hold).
+     */
+    private void applyOne(ServicePortSpec spec, boolean sameNode, List<BindException> failures,
+                          Map<PortIdentity, ServiceKey> moving) {
         ServiceSpec service = spec.service();
         ServicePort existing = table.get(spec.key());
         if (existing != null && existing.spec() == spec && sameNode && !addressesToRetry.contains(spec.key())) {
@@ -222,6 +277,10 @@ public final class Reconciler {
             return;
         }
         table.put(port);
+        ServiceKey replaced = moving.isEmpty() ? null : moving.remove(PortIdentity.of(spec));
+        if (replaced != null) {
+            remove(replaced);
+        }
         lookAfter(port);
         setAddresses(port, spec, failures);
         metrics.servicePortAdded(port);

@@ -221,6 +221,51 @@ class ReloadTest {
     }
 
     @Test
+    void aServicePortThatMovesKeepsServingAtItsOldAddressUntilTheNewOneCanBeBound() throws Exception {
+        TestBackend a = backend("A", "127.0.0.11", Mode.ECHO);
+        start(config("", service("web", 18098, "rr", endpoint(a, 1))));
+        try (java.net.ServerSocket squatter = new java.net.ServerSocket()) {
+            squatter.bind(new InetSocketAddress(VIP, 18099));
+            try (Socket held = connect(18098)) {
+                reload(config("", service("web", 18099, "rr", endpoint(a, 1))));
+                assertThat(echo(held, "kept")).isEqualTo("kept");
+                try (Socket s = connect(18098)) { // the last good config keeps serving
+                    assertThat(echo(s, "old")).isEqualTo("old");
+                }
+                assertThat(server.table().isReady()).isFalse();
+                assertThat(server.table().lastReload().result()).isEqualTo("applied");
+                assertThat(server.table().lastReload().errors()).contains("cannot bind " + VIP + ":18099");
+                squatter.close();
+                await().atMost(Duration.ofSeconds(5)).until(() -> server.table().isReady());
+                assertThat(echo(held, "still")).isEqualTo("still");
+            }
+        }
+        try (Socket s = connect(18099)) {
+            assertThat(echo(s, "new")).isEqualTo("new");
+        }
+        assertThatThrownBy(() -> connect(18098)).isInstanceOf(IOException.class);
+        assertThat(server.table().keys()).extracting(k -> k.port()).containsExactly(18099);
+    }
+
+    @Test
+    void aServicePortThatMovesHandsItsNodePortOver() throws Exception {
+        TestBackend a = backend("A", "127.0.0.11", Mode.ECHO);
+        String node = ", nodeAddresses: [127.0.30.1]";
+        start(config(node, service("web", 18100, "rr", endpoint(a, 1)).replace("ports: [{port: 18100}]",
+                "type: NodePort\n    ports: [{port: 18100, nodePort: 30100}]")));
+        reload(config(node, service("web", 18101, "rr", endpoint(a, 1)).replace("ports: [{port: 18101}]",
+                "type: NodePort\n    ports: [{port: 18101, nodePort: 30100}]")));
+        assertThat(server.table().isReady()).isTrue();
+        assertThat(server.table().lastReload().errors()).isEmpty();
+        try (Socket s = new Socket()) {
+            s.setSoTimeout(5000);
+            s.connect(new InetSocketAddress("127.0.30.1", 30100), 2000);
+            assertThat(echo(s, "node")).isEqualTo("node");
+        }
+        assertThatThrownBy(() -> connect(18100)).isInstanceOf(IOException.class);
+    }
+
+    @Test
     void aRejectedFileKeepsTheLastGoodConfigServing() throws Exception {
         TestBackend a = backend("A", "127.0.0.11", Mode.NAME);
         start(config("", service("web", 18097, "rr", endpoint(a, 1))));
