@@ -12,6 +12,7 @@ import io.svcproxy.ingress.IngressMetrics;
 import io.svcproxy.ingress.ServiceBackend;
 import io.svcproxy.ingress.routing.Router;
 import java.net.InetSocketAddress;
+import java.util.concurrent.atomic.AtomicReference;
 import java.time.Duration;
 
 /**
@@ -21,9 +22,11 @@ import java.time.Duration;
  */
 public final class HttpIngressServer implements AutoCloseable {
     private final Channel serverChannel;
+    private final AtomicReference<ListenerSettings> settings;
 
-    private HttpIngressServer(Channel serverChannel) {
+    private HttpIngressServer(Channel serverChannel, AtomicReference<ListenerSettings> settings) {
         this.serverChannel = serverChannel;
+        this.settings = settings;
     }
 
     /**
@@ -53,7 +56,8 @@ public final class HttpIngressServer implements AutoCloseable {
                                          InetSocketAddress address, Router<ServiceBackend> router,
                                          BackendLookup lookup, IngressOptions options, IngressMetrics metrics)
             throws InterruptedException {
-        ListenerSettings settings = ListenerSettings.create(router, lookup, options, "http", metrics);
+        AtomicReference<ListenerSettings> settings =
+                new AtomicReference<>(ListenerSettings.create(router, lookup, options, "http", metrics));
         Channel channel = new ServerBootstrap()
                 .group(group)
                 .channel(channelType)
@@ -63,16 +67,29 @@ public final class HttpIngressServer implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        ClientPipelines.cleartext(ch.pipeline(), settings);
+                        ClientPipelines.cleartext(ch.pipeline(), settings.get());
                     }
                 })
                 .bind(address).sync().channel();
-        return new HttpIngressServer(channel);
+        return new HttpIngressServer(channel, settings);
     }
 
     /** The bound address (port 0 resolved). */
     public InetSocketAddress localAddress() {
         return (InetSocketAddress) serverChannel.localAddress();
+    }
+
+    /**
+     * Gives the connections accepted from now on other timeouts and limits, without closing the listener (a
+     * reload's); established connections keep the ones they were accepted with.
+     */
+    public void setOptions(IngressOptions options) {
+        settings.updateAndGet(s -> s.withOptions(options));
+    }
+
+    /** The timeouts and limits of the connections accepted now. */
+    public IngressOptions options() {
+        return settings.get().options();
     }
 
     @Override

@@ -12,6 +12,7 @@ import io.svcproxy.ingress.IngressMetrics;
 import io.svcproxy.ingress.ServiceBackend;
 import io.svcproxy.ingress.routing.Router;
 import java.net.InetSocketAddress;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.Objects;
 
 /**
@@ -23,10 +24,13 @@ import java.util.Objects;
 public final class HttpsIngressServer implements AutoCloseable {
     private final Channel serverChannel;
     private final TlsCertificates certificates;
+    private final AtomicReference<ListenerSettings> settings;
 
-    private HttpsIngressServer(Channel serverChannel, TlsCertificates certificates) {
+    private HttpsIngressServer(Channel serverChannel, TlsCertificates certificates,
+                               AtomicReference<ListenerSettings> settings) {
         this.serverChannel = serverChannel;
         this.certificates = certificates;
+        this.settings = settings;
     }
 
     /**
@@ -42,7 +46,8 @@ public final class HttpsIngressServer implements AutoCloseable {
                                           BackendLookup lookup, IngressOptions options, IngressMetrics metrics,
                                           TlsCertificates certificates) throws InterruptedException {
         Objects.requireNonNull(certificates, "certificates");
-        ListenerSettings settings = ListenerSettings.create(router, lookup, options, "https", metrics);
+        AtomicReference<ListenerSettings> settings =
+                new AtomicReference<>(ListenerSettings.create(router, lookup, options, "https", metrics));
         Channel channel = new ServerBootstrap()
                 .group(group)
                 .channel(channelType)
@@ -50,11 +55,11 @@ public final class HttpsIngressServer implements AutoCloseable {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        ClientPipelines.tls(ch.pipeline(), settings, certificates);
+                        ClientPipelines.tls(ch.pipeline(), settings.get(), certificates);
                     }
                 })
                 .bind(address).sync().channel();
-        return new HttpsIngressServer(channel, certificates);
+        return new HttpsIngressServer(channel, certificates, settings);
     }
 
     /** The bound address (port 0 resolved). */
@@ -65,6 +70,19 @@ public final class HttpsIngressServer implements AutoCloseable {
     /** The certificates this listener serves. */
     public TlsCertificates certificates() {
         return certificates;
+    }
+
+    /**
+     * Gives the connections accepted from now on other timeouts and limits, without closing the listener (a
+     * reload's); established connections keep the ones they were accepted with.
+     */
+    public void setOptions(IngressOptions options) {
+        settings.updateAndGet(s -> s.withOptions(options));
+    }
+
+    /** The timeouts and limits of the connections accepted now. */
+    public IngressOptions options() {
+        return settings.get().options();
     }
 
     @Override

@@ -32,14 +32,28 @@ record ListenerSettings(Router<ServiceBackend> router, BackendLookup lookup, Ing
                 return new RouteMetricsCache(router, metrics);
             }
         };
+        return new ListenerSettings(router, lookup, options, proto, pools, metrics, routeMetrics,
+                responseDeadlines(options));
+    }
+
+    /**
+     * The same listener with other timeouts and limits, for the connections it accepts from now on (a reload's);
+     * the endpoint pools and metrics are shared, so kept-alive endpoint connections stay in use.
+     */
+    ListenerSettings withOptions(IngressOptions next) {
+        return new ListenerSettings(router, lookup, next, proto, pools, metrics, routeMetrics,
+                next.responseTimeout().equals(options.responseTimeout()) ? responseDeadlines : responseDeadlines(next));
+    }
+
+    /** One {@link ResponseDeadlines} per event loop, all with {@code options}' response timeout. */
+    private static FastThreadLocal<ResponseDeadlines> responseDeadlines(IngressOptions options) {
         long responseTimeout = options.responseTimeout().toNanos();
-        FastThreadLocal<ResponseDeadlines> responseDeadlines = new FastThreadLocal<>() {
+        return new FastThreadLocal<>() {
             @Override
             protected ResponseDeadlines initialValue() {
                 return new ResponseDeadlines(responseTimeout);
             }
         };
-        return new ListenerSettings(router, lookup, options, proto, pools, metrics, routeMetrics, responseDeadlines);
     }
 
     /** The metrics of the requests of {@code route} (the 404s: {@code null}), cached for the calling event loop. */

@@ -86,10 +86,11 @@ public final class IngressListeners implements AutoCloseable {
     }
 
     /**
-     * Applies changed listener settings of a reload: a listener whose address, response timeout or connect timeout
-     * ({@code proxy.connectTimeout}) changed is closed
-     * and bound again (its established connections go on with the old settings until they end), one turned off is
-     * closed, one turned on is bound. {@code className} is the Kubernetes source's and takes effect at restart.
+     * Applies changed listener settings of a reload: a listener whose address changed is closed and bound again
+     * (its established connections go on with the old settings until they end), one turned off is closed, one
+     * turned on is bound. A changed response timeout or connect timeout ({@code proxy.connectTimeout}) is given to
+     * the listeners in place: the connections they accept from then on use it, established ones keep theirs, and
+     * no connect is refused meanwhile. {@code className} is the Kubernetes source's and takes effect at restart.
      *
      * @return the addresses that could not be bound (their listener is then off)
      */
@@ -99,12 +100,10 @@ public final class IngressListeners implements AutoCloseable {
             return List.of();
         }
         settings = next;
-        boolean timeoutChanged = !previous.responseTimeout().equals(next.responseTimeout())
-                || !connectTimeout.equals(nextConnectTimeout);
         connectTimeout = nextConnectTimeout;
         IngressOptions options = options(next);
         List<BindException> failures = new ArrayList<>();
-        if (timeoutChanged || !Objects.equals(previous.http(), next.http())) {
+        if (!Objects.equals(previous.http(), next.http())) {
             if (http != null) {
                 http.close();
                 http = null;
@@ -117,8 +116,12 @@ public final class IngressListeners implements AutoCloseable {
                     failures.add(e);
                 }
             }
+        } else if (http != null && !http.options().equals(options)) {
+            http.setOptions(options);
+            log.info("Ingress listener settings changed proto=http address={} responseTimeout={} connectTimeout={}",
+                    format(next.http()), options.responseTimeout(), options.connectTimeout());
         }
-        if (timeoutChanged || !Objects.equals(previous.https(), next.https())) {
+        if (!Objects.equals(previous.https(), next.https())) {
             if (https != null) {
                 https.close();
                 https = null;
@@ -131,6 +134,10 @@ public final class IngressListeners implements AutoCloseable {
                     failures.add(e);
                 }
             }
+        } else if (https != null && !https.options().equals(options)) {
+            https.setOptions(options);
+            log.info("Ingress listener settings changed proto=https address={} responseTimeout={} connectTimeout={}",
+                    format(next.https()), options.responseTimeout(), options.connectTimeout());
         }
         for (BindException e : failures) {
             log.error("Ingress listener not bound: {}", e.getMessage());
@@ -301,6 +308,12 @@ public final class IngressListeners implements AutoCloseable {
     public InetSocketAddress httpAddress() {
         HttpIngressServer h = http;
         return h == null ? null : h.localAddress();
+    }
+
+    /** The timeouts and limits the HTTP listener gives the connections it accepts now, or {@code null} without it. */
+    public IngressOptions httpOptions() {
+        HttpIngressServer server = http;
+        return server == null ? null : server.options();
     }
 
     /** Stops accepting; connections in progress are closed with the event loops. */

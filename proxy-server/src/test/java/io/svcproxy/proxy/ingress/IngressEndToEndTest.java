@@ -296,6 +296,25 @@ class IngressEndToEndTest {
     }
 
     @Test
+    void aReloadOfTheTimeoutsKeepsTheListenerAndAppliesToTheConnectionsItAcceptsThen() throws Exception {
+        start(yaml("", allApiEndpoints(), ""));
+        InetSocketAddress before = ingress();
+        try (HttpClientConnection kept = new HttpClientConnection(before)) {
+            assertThat(kept.get(SHOP, "/api/1").status()).isEqualTo(200);
+            Files.writeString(config, yaml("", allApiEndpoints(), "").replace("responseTimeout: 5s",
+                    "responseTimeout: 500ms"));
+            assertThat(proxy.reloadFromFile()).isTrue();
+            assertThat(ingress()).as("the same listener, not closed and bound again").isEqualTo(before);
+            try (HttpClientConnection fresh = new HttpClientConnection(before)) {
+                assertThat(fresh.get(SHOP, "/slow").status()).as("the endpoint answers after 1 s").isEqualTo(504);
+            }
+            // accepted under the old settings: keeps its 5-s response timeout
+            assertThat(kept.get(SHOP, "/slow").status()).isEqualTo(200);
+        }
+        assertThat(proxy.ingress().httpOptions().responseTimeout()).isEqualTo(Duration.ofMillis(500));
+    }
+
+    @Test
     void aReloadToAnAddressInUseNamesItAndMakesTheProxyNotReady() throws Exception {
         start(yaml("", allApiEndpoints(), ""));
         try (ServerSocket taken = new ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.10.150"))) {
