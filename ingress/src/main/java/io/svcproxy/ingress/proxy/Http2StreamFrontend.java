@@ -33,6 +33,7 @@ import io.svcproxy.balancer.BackendSet;
 import io.svcproxy.balancer.BackendState;
 import io.svcproxy.balancer.PickContext;
 import io.svcproxy.ingress.ServiceBackend;
+import io.svcproxy.ingress.routing.RequestPath;
 import io.svcproxy.ingress.routing.Route;
 import java.nio.charset.StandardCharsets;
 
@@ -115,7 +116,12 @@ final class Http2StreamFrontend implements Frontend {
             answer(HttpResponseStatus.BAD_REQUEST, null, false);
             return;
         }
-        Route<ServiceBackend> route = settings.router().route(h.get(HttpHeaderNames.HOST), req.uri());
+        String path = RequestPath.of(req.uri()); // routed by its normal form, forwarded as received
+        if (path == null) {
+            answer(HttpResponseStatus.BAD_REQUEST, null, false);
+            return;
+        }
+        Route<ServiceBackend> route = settings.router().route(h.get(HttpHeaderNames.HOST), path);
         if (route == null) {
             answer(HttpResponseStatus.NOT_FOUND, null, true);
             return;

@@ -35,6 +35,7 @@ import io.svcproxy.balancer.BackendSet;
 import io.svcproxy.balancer.BackendState;
 import io.svcproxy.balancer.PickContext;
 import io.svcproxy.ingress.ServiceBackend;
+import io.svcproxy.ingress.routing.RequestPath;
 import io.svcproxy.ingress.routing.Route;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -141,14 +142,16 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
         requestStartNanos = System.nanoTime();
         http10 = HttpVersion.HTTP_1_0.equals(request.protocolVersion());
         HttpResponseStatus invalid = invalid(request);
-        if (invalid != null) {
-            logAccess(request, invalid.code(), null, null, false);
-            writeStatus(invalid, false);
+        // routed by its normal form (RequestPath), forwarded as received
+        String path = invalid == null ? RequestPath.of(request.uri()) : null;
+        if (path == null) {
+            HttpResponseStatus status = invalid == null ? HttpResponseStatus.BAD_REQUEST : invalid;
+            logAccess(request, status.code(), null, null, false);
+            writeStatus(status, false);
             discarding = true;
             return;
         }
-        Route<ServiceBackend> route = settings.router().route(request.headers().get(HttpHeaderNames.HOST),
-                request.uri());
+        Route<ServiceBackend> route = settings.router().route(request.headers().get(HttpHeaderNames.HOST), path);
         if (route == null) {
             respond(request, null, HttpResponseStatus.NOT_FOUND);
             return;

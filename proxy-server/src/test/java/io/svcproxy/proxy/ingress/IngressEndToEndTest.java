@@ -60,6 +60,7 @@ class IngressEndToEndTest {
     private int deadPort;
     private com.sun.net.httpserver.HttpServer slow;
     private final AtomicInteger slowRequests = new AtomicInteger();
+    private final List<String> slowTargets = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     @BeforeEach
     void setUp() throws Exception {
@@ -75,6 +76,7 @@ class IngressEndToEndTest {
         slow = com.sun.net.httpserver.HttpServer.create(new InetSocketAddress("127.0.0.158", 0), 10);
         slow.createContext("/", exchange -> {
             slowRequests.incrementAndGet();
+            slowTargets.add(exchange.getRequestURI().toString());
             try {
                 Thread.sleep(1000);
             } catch (InterruptedException e) {
@@ -199,6 +201,29 @@ class IngressEndToEndTest {
             assertThat(ok.status()).isEqualTo(200);
             assertThat(ok.body()).startsWith("api-");
         }
+    }
+
+    @Test
+    void routesByTheNormalisedPathAsIngressNginxDoesAndForwardsTheTargetAsReceived() throws Exception {
+        start(yaml("", allApiEndpoints(), ""));
+        try (HttpClientConnection c = new HttpClientConnection(ingress())) {
+            assertThat(c.get(SHOP, "/login/../api/x").body()).startsWith("api-"); // as sent: no rule, 404
+            assertThat(c.get(SHOP, "/api/%2e%2e/login").body().trim()).isEqualTo("web-1"); // as sent: the api rule
+            assertThat(c.get(SHOP, "//api//x").body()).startsWith("api-");
+            assertThat(c.get(SHOP, "/api/../slow/x?q=/..").body().trim()).isEqualTo("slow-1");
+        }
+        assertThat(slowTargets).containsExactly("/api/../slow/x?q=/..");
+        for (String invalid : List.of("/../api", "/api/%zz", "/api/%00")) {
+            try (HttpClientConnection c = new HttpClientConnection(ingress())) {
+                assertThat(c.get(SHOP, invalid).status()).as(invalid).isEqualTo(400);
+            }
+        }
+        Process p = new ProcessBuilder("curl", "-sS", "--max-time", "10", "--http2-prior-knowledge", "--path-as-is",
+                "-H", "Host: " + SHOP, "-w", " %{http_version}",
+                "http://127.0.10.150:" + ingress().getPort() + "/api/%2e%2e/login").redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        assertThat(p.waitFor()).as("curl: %s", out).isZero();
+        assertThat(out.replaceAll("\\s+", " ")).as("answered by web over HTTP/2").isEqualTo("web-1 2");
     }
 
     @Test
