@@ -23,9 +23,11 @@ final class ProxyHeaders {
     /**
      * The fields that describe one connection, not the message (RFC 9110 7.6.1 and RFC 2616 13.5.1's list):
      * never forwarded. {@code Transfer-Encoding} is handled by the codecs (see {@link #removeHopByHop}).
+     * {@code Trailer} is not one: it announces the trailer fields of the message, which the proxy relays (RFC 9110
+     * 6.6.2; RFC 2616 listed "Trailers", the TE token).
      */
     private static final AsciiString[] HOP_BY_HOP = {HttpHeaderNames.CONNECTION, PROXY_CONNECTION,
-            HttpHeaderNames.KEEP_ALIVE, HttpHeaderNames.TE, HttpHeaderNames.UPGRADE, HttpHeaderNames.TRAILER,
+            HttpHeaderNames.KEEP_ALIVE, HttpHeaderNames.TE, HttpHeaderNames.UPGRADE,
             HttpHeaderNames.PROXY_AUTHENTICATE, HttpHeaderNames.PROXY_AUTHORIZATION};
 
     private ProxyHeaders() {
