@@ -346,6 +346,9 @@ public final class ProxyServer implements AutoCloseable {
         }
         syncRunner.close();
         table.setReady(false);
+        if (kubernetesIngressSource != null) {
+            kubernetesIngressSource.withdrawStatus(java.time.Duration.ofSeconds(5));
+        }
         ingress.close();
         listeners.closeListeners();
         int open = listeners.connectionCount();

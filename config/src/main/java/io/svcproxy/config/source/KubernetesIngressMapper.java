@@ -138,7 +138,8 @@ final class KubernetesIngressMapper {
         String cert = null;
         String key = null;
         if (secret == null) {
-            problem = "no such Secret";
+            // the source lists Secrets of that type only (a field selector): an Opaque one is not seen at all
+            problem = "no Secret of type " + TLS_SECRET_TYPE + " by that name";
         } else if (!TLS_SECRET_TYPE.equals(secret.getType())) {
             problem = "type " + secret.getType() + " (expected: " + TLS_SECRET_TYPE + ")";
         } else {
@@ -192,6 +193,11 @@ final class KubernetesIngressMapper {
         }
         once("Ignoring ingress backend ingress=" + id + " service=" + service.getName() + " (no port number or name)");
         return null;
+    }
+
+    /** The lines logged so far (each once), for tests. */
+    java.util.Set<String> logged() {
+        return java.util.Collections.unmodifiableSet(logged);
     }
 
     private void once(String line) {

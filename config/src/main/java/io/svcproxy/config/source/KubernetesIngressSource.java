@@ -34,7 +34,8 @@ import org.slf4j.LoggerFactory;
  * {@link IngressSpec}s, oldest first ({@link KubernetesIngressMapper}), after every change. It writes each served
  * Ingress's {@code status.loadBalancer.ingress} with the addresses it is served on (the IPs of
  * {@code proxy.ingress.http} and {@code https}; for an unspecified address, {@code $POD_IP}), and takes its addresses
- * out of the status of an Ingress it no longer serves.
+ * out of the status of an Ingress it no longer serves, and of every Ingress when it shuts down gracefully
+ * ({@link #withdrawStatus}; a replica that dies leaves its address until another one rewrites the status).
  *
  * <p>Least RBAC: get, list and watch on ingresses and ingressclasses (networking.k8s.io) and on secrets; update on
  * ingresses/status. Events are coalesced as in {@link KubernetesSource}; recomputes, listener calls and status
@@ -70,6 +71,8 @@ public final class KubernetesIngressSource implements AutoCloseable {
     private final List<SharedIndexInformer<Secret>> secretInformers = new ArrayList<>();
     private SharedIndexInformer<IngressClass> classInformer;
     private volatile boolean closed;
+    /** Set by {@link #withdrawStatus}: the status is no longer written. */
+    private volatile boolean withdrawn;
     // Confined to the executor's thread.
     private List<IngressSpec> last;
     private boolean lastSynced;
@@ -153,6 +156,31 @@ public final class KubernetesIngressSource implements AutoCloseable {
         return classInformer != null && all.stream().allMatch(SharedIndexInformer::hasSynced);
     }
 
+    /**
+     * Takes this proxy's addresses out of the status of every Ingress that lists them, at the start of a graceful
+     * shutdown, so that a load balancer or external-dns following the status stops sending clients here (another
+     * replica serving the same address writes it back at its next recompute). On this source's thread, after which
+     * no recompute writes the status again; waits up to {@code timeout} for the API server.
+     */
+    public void withdrawStatus(java.time.Duration timeout) {
+        if (statusIps.isEmpty() || closed) {
+            return;
+        }
+        withdrawn = true;
+        try {
+            executor.submit(() -> {
+                List<Ingress> all = new ArrayList<>();
+                ingressInformers.forEach(i -> all.addAll(i.getStore().list()));
+                writeStatus(all, List.of());
+            }).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException
+                 | java.util.concurrent.RejectedExecutionException e) {
+            log.info("Ingress status not withdrawn error={}", e.toString());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     /** Stops the informers and the source's thread. The client stays open. */
     @Override
     public synchronized void close() {
@@ -193,7 +221,7 @@ public final class KubernetesIngressSource implements AutoCloseable {
             for (Ingress ingress : served) {
                 out.add(mapper.map(ingress, secrets));
             }
-            if (synced) {
+            if (synced && !withdrawn) {
                 writeStatus(all, served);
             }
             if (out.equals(last) && synced == lastSynced) {

@@ -118,16 +118,18 @@ class KubernetesIngressMapperTest {
         assertThat(tls).extracting(IngressSpec.Tls::usable).containsExactly(true, false, false, false);
         assertThat(tls.get(0).certificatePem()).isEqualTo(Files.readString(dir.resolve("shop.pem")));
         assertThat(tls.get(0).hosts()).containsExactly("shop.example");
+        assertThat(mapper.logged()).anySatisfy(line -> assertThat(line).contains("secret=missing problem=no Secret "
+                + "of type kubernetes.io/tls by that name"));
     }
 
     @Test
     void statusAddressesAreTheListenersIpsOrThePodIpForAnUnspecifiedOne() {
         IngressSettings specific = new IngressSettings(new InetSocketAddress("127.0.10.170", 8080),
                 new InetSocketAddress("127.0.10.170", 8443), "svcproxy", Duration.ofSeconds(60));
-        assertThat(KubernetesIngressSource.statusIps(specific, "10.1.2.3")).containsExactly("127.0.10.170");
+        assertThat(KubernetesIngressSource.statusIps(specific, "127.0.40.3")).containsExactly("127.0.10.170");
         IngressSettings any = new IngressSettings(new InetSocketAddress("0.0.0.0", 8080), null, "svcproxy",
                 Duration.ofSeconds(60));
-        assertThat(KubernetesIngressSource.statusIps(any, "10.1.2.3")).containsExactly("10.1.2.3");
+        assertThat(KubernetesIngressSource.statusIps(any, "127.0.40.3")).containsExactly("127.0.40.3");
         assertThat(KubernetesIngressSource.statusIps(any, null)).isEmpty();
     }
 

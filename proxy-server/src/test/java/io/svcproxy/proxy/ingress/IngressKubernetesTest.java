@@ -230,6 +230,12 @@ class IngressKubernetesTest {
         load.join(30_000);
         assertThat(failures).isEmpty();
         assertThat(ok.get()).isGreaterThan(100);
+
+        // a graceful shutdown takes its address out of the status of the Ingresses it served
+        assertThat(statusIps("stable")).containsExactly("127.0.10.160");
+        proxy.shutdown();
+        assertThat(statusIps("stable")).isEmpty();
+        assertThat(statusIps("other")).isEmpty();
     }
 
     @Test
