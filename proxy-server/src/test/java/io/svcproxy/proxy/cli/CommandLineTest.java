@@ -123,6 +123,14 @@ class CommandLineTest {
     }
 
     @Test
+    void anUnknownCommandExitsTwoNamingItAndTheCommands() {
+        Result r = run("valdiate", "--config", "x.yaml");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).startsWith("Unknown command 'valdiate' (commands: run, validate, simulate, demo,")
+                .doesNotContain("Usage: svcproxy run");
+    }
+
+    @Test
     void runWithAnInvalidConfigExitsTwoWithoutServing() throws IOException {
         Path file = write("bad.yaml", "services: [{name: Bad_Name}]\n");
         Result r = run("run", "--config", file.toString());
