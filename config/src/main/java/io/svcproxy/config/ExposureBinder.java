@@ -11,8 +11,9 @@ import org.yaml.snakeyaml.nodes.SequenceNode;
 /**
  * Binds where a Service is reachable besides its clusterIP: {@code proxy.nodeAddresses}, {@code nodePortRange} and
  * {@code nodeName}; a Service's {@code type}, {@code externalIPs}, {@code loadBalancerIPs},
- * {@code loadBalancerSourceRanges} and {@code externalTrafficPolicy}; a port's {@code nodePort}, unique per protocol
- * across all Services; an endpoint's {@code nodeName}.
+ * {@code loadBalancerSourceRanges}, {@code externalTrafficPolicy} and {@code healthCheckNodePort}; a port's
+ * {@code nodePort}, unique per protocol across all Services (a healthCheckNodePort takes its number in TCP); an
+ * endpoint's {@code nodeName}.
  */
 final class ExposureBinder extends BinderSupport {
     static final String TYPES = "ClusterIP, NodePort or LoadBalancer";
@@ -60,7 +61,7 @@ final class ExposureBinder extends BinderSupport {
         return new NodeSettings(addresses, low, high, nodeName, ranges);
     }
 
-    ServiceExposure exposure(Fields f) {
+    ServiceExposure exposure(Fields f, NodeSettings node) {
         ServiceType type = ServiceType.CLUSTER_IP;
         boolean typeValid = true; // a wrong type is reported once, not again at each field it would allow
         if (f.has("type")) {
@@ -99,7 +100,39 @@ final class ExposureBinder extends BinderSupport {
                 Values.wrong(p, n, f.child("externalTrafficPolicy"), "Cluster or Local");
             }
         }
-        return new ServiceExposure(type, external, lbIPs, ranges, policy);
+        int healthCheckNodePort = f.has("healthCheckNodePort")
+                ? healthCheckNodePort(f, typeValid ? type : null, policy, node) : 0;
+        return new ServiceExposure(type, external, lbIPs, ranges, policy, TrafficPolicy.CLUSTER, healthCheckNodePort);
+    }
+
+    /**
+     * A Service's {@code healthCheckNodePort}, as the API server allows it: only with type LoadBalancer and
+     * externalTrafficPolicy Local, in the node port range, and no other Service's TCP nodePort. 0 when wrong.
+     */
+    private int healthCheckNodePort(Fields f, ServiceType type, TrafficPolicy policy, NodeSettings node) {
+        Node n = f.value("healthCheckNodePort");
+        String path = f.child("healthCheckNodePort");
+        if (type != ServiceType.LOAD_BALANCER || policy != TrafficPolicy.LOCAL) {
+            if (type != null) {
+                Values.wrong(p, n, path, "only on a Service of type LoadBalancer with externalTrafficPolicy: Local");
+            }
+            return 0;
+        }
+        Integer v = Values.integer(n, path, 1, 65535, p);
+        if (v == null) {
+            return 0;
+        }
+        if (v < node.nodePortLow() || v > node.nodePortHigh()) {
+            Values.wrong(p, n, path, "a port in proxy.nodePortRange " + node.range());
+            return 0;
+        }
+        Node first = nodePorts.putIfAbsent(v + "/" + Protocol.TCP, n);
+        if (first != null) {
+            Values.wrong(p, n, path, "a port no Service port has as nodePort/TCP; " + v + " is also at "
+                    + Problems.line(first));
+            return 0;
+        }
+        return v;
     }
 
     /**

@@ -27,7 +27,7 @@ final class ServiceBinder extends BinderSupport {
     static final List<String> SERVICE = List.of("name", "namespace", "clusterIP", "selector", "scheduler",
             "schedulerFlags", "sessionAffinity", "sessionAffinityTimeout", "ports", "endpoints", "maxConnections",
             "maxConnectionsPerClient", "healthCheck", "type", "externalIPs", "loadBalancerIPs", "loadBalancerSourceRanges",
-            "externalTrafficPolicy");
+            "externalTrafficPolicy", "healthCheckNodePort");
     static final List<String> PORT = List.of("name", "protocol", "port", "targetPort", "udpIdleTimeout",
             "udpResponses", "proxyProtocol", "nodePort");
     static final List<String> ENDPOINT = List.of("ip", "port", "ports", "weight", "nodeName");
@@ -178,7 +178,7 @@ final class ServiceBinder extends BinderSupport {
                 ? flags(f.value("schedulerFlags"), f.child("schedulerFlags"), schedulerKnown ? scheduler : null)
                 : Set.of();
         SessionAffinity affinity = affinity(f);
-        ServiceExposure exposure = exposureBinder.exposure(f);
+        ServiceExposure exposure = exposureBinder.exposure(f, proxyBinder.proxy.node());
         List<Node> portNodes = new ArrayList<>();
         List<Node> targetPortNodes = new ArrayList<>();
         List<PortSpec> ports = f.has("ports") ? ports(f, exposure.type(), portNodes, targetPortNodes) : List.of();

@@ -12,20 +12,33 @@ import java.util.List;
  * @param loadBalancerSourceRanges on the LoadBalancer IPs only clients inside one of these; empty admits all
  * @param externalTrafficPolicy which endpoints serve node, external and LoadBalancer addresses
  * @param internalTrafficPolicy which endpoints serve the clusterIP (Kubernetes' {@code internalTrafficPolicy})
+ * @param healthCheckNodePort type LoadBalancer with externalTrafficPolicy Local: the node port where a load
+ *                            balancer asks whether this node has a ready endpoint of the Service; 0 when none
  */
 public record ServiceExposure(ServiceType type, List<InetAddress> externalIPs, List<InetAddress> loadBalancerIPs,
                               List<Cidr> loadBalancerSourceRanges, TrafficPolicy externalTrafficPolicy,
-                              TrafficPolicy internalTrafficPolicy) {
+                              TrafficPolicy internalTrafficPolicy, int healthCheckNodePort) {
     private static final ServiceExposure CLUSTER_IP = new ServiceExposure(ServiceType.CLUSTER_IP, List.of(),
             List.of(), List.of(), TrafficPolicy.CLUSTER);
 
     public ServiceExposure {
+        if (healthCheckNodePort < 0 || healthCheckNodePort > 65535) {
+            throw new IllegalArgumentException("healthCheckNodePort " + healthCheckNodePort);
+        }
         java.util.Objects.requireNonNull(type, "type");
         java.util.Objects.requireNonNull(externalTrafficPolicy, "externalTrafficPolicy");
         java.util.Objects.requireNonNull(internalTrafficPolicy, "internalTrafficPolicy");
         externalIPs = List.copyOf(externalIPs);
         loadBalancerIPs = List.copyOf(loadBalancerIPs);
         loadBalancerSourceRanges = List.copyOf(loadBalancerSourceRanges);
+    }
+
+    /** The exposure of a Service without healthCheckNodePort. */
+    public ServiceExposure(ServiceType type, List<InetAddress> externalIPs, List<InetAddress> loadBalancerIPs,
+                           List<Cidr> loadBalancerSourceRanges, TrafficPolicy externalTrafficPolicy,
+                           TrafficPolicy internalTrafficPolicy) {
+        this(type, externalIPs, loadBalancerIPs, loadBalancerSourceRanges, externalTrafficPolicy,
+                internalTrafficPolicy, 0);
     }
 
     /** The exposure of a Service whose clusterIP uses every endpoint (internalTrafficPolicy Cluster). */

@@ -227,4 +227,51 @@ class ServiceTypesConfigTest {
                 proxy: {nodeName: ip-10-0-0-1.eu-west-1.compute.internal}
                 """).proxy().node().nodeName()).isEqualTo("ip-10-0-0-1.eu-west-1.compute.internal");
     }
+
+    @Test
+    void healthCheckNodePortOnALocalLoadBalancerOnlyInTheRangeAndFreeOfNodePorts() {
+        ProxyConfig config = parse("""
+                services:
+                  - name: web
+                    type: LoadBalancer
+                    clusterIP: 127.0.10.100
+                    externalTrafficPolicy: Local
+                    healthCheckNodePort: 30099
+                    ports: [{port: 80, nodePort: 30080}]
+                """);
+        assertThat(config.services().get(0).exposure().healthCheckNodePort()).isEqualTo(30099);
+        assertThat(errors("""
+                services:
+                  - name: web
+                    type: LoadBalancer
+                    clusterIP: 127.0.10.100
+                    healthCheckNodePort: 30099
+                    ports: [{port: 80, nodePort: 30080}]
+                  - name: local
+                    type: LoadBalancer
+                    clusterIP: 127.0.10.101
+                    externalTrafficPolicy: Local
+                    healthCheckNodePort: 29999
+                    ports: [{port: 80, nodePort: 30081}]
+                  - name: clash
+                    type: LoadBalancer
+                    clusterIP: 127.0.10.102
+                    externalTrafficPolicy: Local
+                    healthCheckNodePort: 30080
+                    ports: [{port: 80, nodePort: 30082}]
+                  - name: text
+                    type: LoadBalancer
+                    clusterIP: 127.0.10.103
+                    externalTrafficPolicy: Local
+                    healthCheckNodePort: http
+                    ports: [{port: 80, nodePort: 30083}]
+                """)).containsExactly(
+                "svcproxy.yaml:5:26: healthCheckNodePort: 30099 (expected: only on a Service of type LoadBalancer "
+                        + "with externalTrafficPolicy: Local)",
+                "svcproxy.yaml:11:26: healthCheckNodePort: 29999 (expected: a port in proxy.nodePortRange "
+                        + "30000-32767)",
+                "svcproxy.yaml:17:26: healthCheckNodePort: 30080 (expected: a port no Service port has as "
+                        + "nodePort/TCP; 30080 is also at line 6)",
+                "svcproxy.yaml:23:26: healthCheckNodePort: http (expected: 1..65535)");
+    }
 }

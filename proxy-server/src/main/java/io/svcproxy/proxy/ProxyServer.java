@@ -14,6 +14,7 @@ import io.svcproxy.config.registry.DesiredState;
 import io.svcproxy.config.registry.Registry;
 import io.svcproxy.proxy.admin.AdminServer;
 import io.svcproxy.proxy.dataplane.BindException;
+import io.svcproxy.proxy.dataplane.HealthCheckNodePorts;
 import io.svcproxy.proxy.dataplane.DataPlaneSettings;
 import io.svcproxy.proxy.dataplane.ListenerManager;
 import io.svcproxy.proxy.dataplane.ReloadStatus;
@@ -70,7 +71,8 @@ public final class ProxyServer implements AutoCloseable {
     private KubernetesClient kubernetesClient;
     private KubernetesSource kubernetesSource;
     private KubernetesIngressSource kubernetesIngressSource;
-    private boolean shutdown;
+    private volatile boolean shutdown; // read by the health check node ports' answers
+    private final HealthCheckNodePorts healthChecks;
 
     private ProxyServer(ProxyConfig config, Transport transport, int workerThreads, ClusterIpHolder clusterIps) {
         this.config = config;
@@ -87,6 +89,8 @@ public final class ProxyServer implements AutoCloseable {
         this.syncRunner = new SyncRunner(this::sync, MIN_SYNC_INTERVAL, Duration.ofSeconds(5), SWEEP_PERIOD);
         this.ingress = new IngressListeners(new ServiceTableBackendLookup(table,
                 () -> listeners.settings().node().nodeName()), new IngressStats(metrics));
+        this.healthChecks = new HealthCheckNodePorts(listeners.eventLoops(), transport.serverChannel(), table,
+                () -> !shutdown && applied != null && applied.synced());
     }
 
     /**
@@ -189,12 +193,17 @@ public final class ProxyServer implements AutoCloseable {
 
     private synchronized List<BindException> applyCurrent() {
         DesiredState state = registry.current();
-        if (state == null || state == applied && reconciler.settled()) {
+        if (state == null || state == applied && reconciler.settled() && healthChecks.settled()) {
             return List.of();
         }
         listeners.setSettings(DataPlaneSettings.of(state.config()));
         applyConnectionLog(state.config().proxy().connectionLog());
-        List<BindException> failures = reconciler.apply(state.servicePorts(), state.config().proxy().drainTimeout());
+        List<BindException> failures = new java.util.ArrayList<>(reconciler.apply(state.servicePorts(),
+                state.config().proxy().drainTimeout()));
+        for (BindException e : healthChecks.apply(state.servicePorts(), listeners.settings().node())) {
+            log.error("Cannot serve health check node port: {}", e.getMessage());
+            failures.add(e);
+        }
         ingress.apply(state.ingresses()); // after the Service ports: backends resolve to the ports now in force
         applied = state;
         table.setVersion(state.version());
@@ -313,6 +322,11 @@ public final class ProxyServer implements AutoCloseable {
         return ingress;
     }
 
+    /** Returns the health check node ports served. */
+    public HealthCheckNodePorts healthChecks() {
+        return healthChecks;
+    }
+
     /** Returns the data plane. */
     public ListenerManager listeners() {
         return listeners;
@@ -418,6 +432,7 @@ public final class ProxyServer implements AutoCloseable {
             }
             syncRunner.close();
             ingress.close();
+            healthChecks.close();
             listeners.close();
             listeners.recorder().close(); // after the connections closed: their lines are queued by now
             clusterIps.close(); // after unbinding: removes the ClusterIPs it added

@@ -16,7 +16,8 @@ import org.slf4j.LoggerFactory;
 /**
  * A Kubernetes Service's addresses besides its clusterIPs: {@code spec.type}, {@code spec.externalIPs},
  * {@code status.loadBalancer.ingress[].ip} (of {@code ipMode} VIP, the default),
- * {@code spec.loadBalancerSourceRanges}, {@code spec.externalTrafficPolicy} and {@code spec.internalTrafficPolicy}.
+ * {@code spec.loadBalancerSourceRanges}, {@code spec.externalTrafficPolicy}, {@code spec.internalTrafficPolicy} and
+ * {@code spec.healthCheckNodePort}.
  * The API server validated them; a value that still does not parse is left out with one log line, as a bad
  * clusterIP is.
  */
@@ -72,7 +73,11 @@ final class KubernetesExposure {
                 : TrafficPolicy.CLUSTER;
         TrafficPolicy internal = "Local".equals(spec.getInternalTrafficPolicy()) ? TrafficPolicy.LOCAL
                 : TrafficPolicy.CLUSTER;
-        return new ServiceExposure(type, external, lb, ranges, policy, internal);
+        // kube-proxy serves it for a LoadBalancer of policy Local only, as the API server allocates it
+        int healthCheckNodePort = type == ServiceType.LOAD_BALANCER && policy == TrafficPolicy.LOCAL
+                && spec.getHealthCheckNodePort() != null && spec.getHealthCheckNodePort() > 0
+                && spec.getHealthCheckNodePort() <= 65535 ? spec.getHealthCheckNodePort() : 0;
+        return new ServiceExposure(type, external, lb, ranges, policy, internal, healthCheckNodePort);
     }
 
     private static List<InetAddress> ips(List<String> texts, String qualified, String what) {

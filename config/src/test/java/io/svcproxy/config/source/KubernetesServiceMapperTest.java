@@ -100,7 +100,7 @@ class KubernetesServiceMapperTest {
     void mapsTheServiceTypeNodePortsExternalAndLoadBalancerAddressesRangesAndPolicy() {
         Service lb = service("lb").withNewSpec().withType("LoadBalancer").withClusterIP("127.0.10.13")
                 .withExternalIPs("192.0.2.10", "bad", "192.0.2.10").withLoadBalancerSourceRanges("203.0.113.0/24",
-                        "127.0.0.1/8").withExternalTrafficPolicy("Local")
+                        "127.0.0.1/8").withExternalTrafficPolicy("Local").withHealthCheckNodePort(30099)
                 .addNewPort().withPort(80).withNodePort(30080).endPort().endSpec()
                 .withNewStatus().withNewLoadBalancer().addNewIngress().withIp("198.51.100.7").endIngress()
                 .addNewIngress().withHostname("lb.example.com").endIngress().endLoadBalancer().endStatus().build();
@@ -117,7 +117,12 @@ class KubernetesServiceMapperTest {
         assertThat(e.loadBalancerSourceRanges()).containsExactly(Cidr.parse("203.0.113.0/24"),
                 Cidr.parse("127.0.0.0/8"));
         assertThat(e.externalTrafficPolicy()).isEqualTo(TrafficPolicy.LOCAL);
+        assertThat(e.healthCheckNodePort()).isEqualTo(30099);
         assertThat(out.port().nodePort()).isEqualTo(30080);
+        // not served under the Cluster policy, as kube-proxy (the API server allocates it for Local only)
+        Service cluster = new io.fabric8.kubernetes.api.model.ServiceBuilder(lb).editSpec()
+                .withExternalTrafficPolicy("Cluster").endSpec().build();
+        assertThat(mapper.map(cluster, List.of(slice)).get(0).service().exposure().healthCheckNodePort()).isZero();
         // externalTrafficPolicy filters per address in the data plane: the list keeps every endpoint, with its node
         assertThat(out.endpoints()).extracting(EndpointTarget::nodeName).containsExactly("node-a", "node-b", "");
     }
