@@ -20,9 +20,10 @@ import java.util.concurrent.TimeUnit;
  *       {@link IngressFrontendHandler} has the request's headers; then {@code 408} and close (slow header senders
  *       hold no connection for long).
  *   <li>Idle: no byte read or written for {@code idleTimeout} closes the connection, unless a request waits for
- *       its response headers (the response timeout governs that) or, on HTTP/2, a stream whose request was read
- *       whole is open (its response is awaited or under way). A stream whose request body stalls does not keep
- *       the connection: as an HTTP/1.1 request whose body stalls, it ends with the connection.
+ *       its response headers (the response timeout governs that; on HTTP/2, a stream whose request was read whole
+ *       and whose response headers are not sent). A stream whose request body stalls, or whose response the client
+ *       stops reading (its flow-control window stays shut), does not keep the connection: as on HTTP/1.1, it ends
+ *       with the connection, as nginx's {@code send_timeout} or HAProxy's {@code timeout client} end it.
  * </ul>
  * One periodic check per connection, every half of the shorter timeout, instead of a timer per request. The checks
  * are counted (ticks), and reads and writes note the tick they happened in instead of reading the clock: a request
@@ -140,14 +141,18 @@ final class ClientTimeouts extends ChannelDuplexHandler {
         }
     }
 
-    /** A request waits for its response headers, or an HTTP/2 stream's request was read whole and is not done. */
+    /**
+     * A request waits for its response headers: on HTTP/1.1 the one in progress, on HTTP/2 a stream whose request was
+     * read whole and whose response headers are not sent yet. Once a response is under way, its bytes are the
+     * activity: a client that stops reading it (or an endpoint that stops sending it) leaves the connection idle.
+     */
     private boolean busy() {
         Http2ConnectionHandler h2 = ctx.pipeline().get(Http2ConnectionHandler.class);
         if (h2 != null) {
             try {
-                // the visit stops at the first stream half-closed by the client: its response is the proxy's turn
-                return h2.connection().forEachActiveStream(
-                        stream -> stream.state() != Http2Stream.State.HALF_CLOSED_REMOTE) != null;
+                // the visit stops at the first stream whose response headers are the proxy's turn
+                return h2.connection().forEachActiveStream(stream -> stream.state() != Http2Stream.State
+                        .HALF_CLOSED_REMOTE || stream.isHeadersSent()) != null;
             } catch (Http2Exception e) {
                 return true; // the visitor throws nothing; if the connection's state does, it is not idle
             }

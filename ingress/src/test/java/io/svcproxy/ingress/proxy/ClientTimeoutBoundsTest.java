@@ -195,4 +195,45 @@ class ClientTimeoutBoundsTest {
                     .isGreaterThanOrEqualTo(IDLE);
         }
     }
+
+    @Test
+    void anHttp2StreamWhoseClientStopsReadingItsResponseDoesNotKeepTheConnectionPastTheIdleTimeout()
+            throws Exception {
+        // an endpoint that answers at once with 1 MiB: more than the client's 64-KiB windows
+        try (ServerSocket big = new ServerSocket(0, 50, InetAddress.getByName("127.0.10.178"))) {
+            Thread server = new Thread(() -> {
+                try (Socket s = big.accept()) {
+                    readHead(s.getInputStream());
+                    s.getOutputStream().write(("HTTP/1.1 200 OK\r\nContent-Length: 1048576\r\n\r\n")
+                            .getBytes(StandardCharsets.US_ASCII));
+                    s.getOutputStream().write(new byte[1 << 20]); // blocks once the proxy stops reading
+                } catch (IOException e) {
+                    // the proxy closed its connection
+                }
+            }, "big-endpoint");
+            server.setDaemon(true);
+            server.start();
+            ServiceBackend bigBackend = new ServiceBackend("default", "big", 80, null);
+            Router<ServiceBackend> router = new Router<>();
+            router.update(RoutingTable.compile(List.of(new IngressRules<>("default/big", bigBackend, List.of()))));
+            IngressOptions options = IngressOptions.defaults().withIdleTimeout(IDLE)
+                    .withRequestTimeout(Duration.ofSeconds(10)).withResponseTimeout(Duration.ofSeconds(10));
+            io.svcproxy.balancer.BackendSet set = TestEndpoints.rr(new InetSocketAddress("127.0.10.178",
+                    big.getLocalPort()));
+            HttpIngressServer listener = HttpIngressServer.bind(group, NioServerSocketChannel.class,
+                    new InetSocketAddress("127.0.10.177", 0), router, b -> set, options, IngressMetrics.NONE);
+            try (RawH2Client client = RawH2Client.connect(group, listener.localAddress())) {
+                client.stopReading();
+                client.headers(1, new io.netty.handler.codec.http2.DefaultHttp2Headers().method("GET").path("/")
+                        .scheme("http").authority("big.example"), true);
+                assertThat(client.next(1)).isInstanceOf(RawH2Client.Headers.class); // the response is under way
+                long start = System.nanoTime();
+                org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(15)).until(() -> !client.isActive());
+                assertThat(Duration.ofNanos(System.nanoTime() - start)).as("closed as idle, not before the timeout")
+                        .isGreaterThanOrEqualTo(IDLE.minusMillis(100));
+            } finally {
+                listener.close();
+            }
+        }
+    }
 }

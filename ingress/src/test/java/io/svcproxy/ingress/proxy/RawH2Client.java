@@ -30,7 +30,7 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * An HTTP/2 client at the frame level, for what a well-behaved client library will not do: open more streams than
  * the server allows, or look at every frame (interim HEADERS, trailers, resets) of a stream in order. It keeps no
- * stream state of its own; received DATA is given back to both windows at once. Bodies it sends must fit the
+ * stream state of its own; received DATA is given back to both windows at once (until {@link #stopReading}). Bodies it sends must fit the
  * server's initial windows (it does no send-side flow control).
  */
 final class RawH2Client implements AutoCloseable {
@@ -58,6 +58,8 @@ final class RawH2Client implements AutoCloseable {
     private final Map<Long, CompletableFuture<Void>> pingAcks = new ConcurrentHashMap<>();
     private final Channel channel;
     private volatile ChannelHandlerContext ctx;
+    /** Whether received DATA is given back to the windows (a client that reads); see {@link #stopReading}. */
+    private volatile boolean returnWindows = true;
 
     private RawH2Client(EventLoopGroup group, InetSocketAddress server) throws InterruptedException {
         channel = new Bootstrap().group(group).channel(NioSocketChannel.class)
@@ -78,6 +80,11 @@ final class RawH2Client implements AutoCloseable {
         RawH2Client client = new RawH2Client(group, server);
         client.serverSettings.get(10, TimeUnit.SECONDS);
         return client;
+    }
+
+    /** From now on, received DATA is not given back to the windows: a client that stopped reading. */
+    void stopReading() {
+        returnWindows = false;
     }
 
     Http2Settings serverSettings() {
@@ -233,7 +240,7 @@ final class RawH2Client implements AutoCloseable {
                                   boolean endOfStream) {
                 int n = data.readableBytes() + padding;
                 queue(streamId).add(new Data(streamId, ByteBufUtil.getBytes(data), endOfStream));
-                if (n > 0) {
+                if (n > 0 && returnWindows) {
                     writer.writeWindowUpdate(c, 0, n, c.newPromise());
                     if (!endOfStream) {
                         writer.writeWindowUpdate(c, streamId, n, c.newPromise());
