@@ -28,8 +28,10 @@ import org.slf4j.LoggerFactory;
  * Content-Security-Policy that allows only this server. It runs on its own single event loop, apart from the
  * data plane, with the data plane's transport (epoll on Linux, else NIO). It answers {@code GET} and
  * {@code HEAD} only (else 405), unknown paths with 404, request bodies over {@value #MAX_CONTENT_LENGTH} bytes
- * with 413, and keeps connections alive when the client asks. A connection silent for
- * {@value #READ_TIMEOUT_SECONDS} s is closed.
+ * with 413, and keeps connections alive when the client asks. At most {@value #MAX_CONNECTIONS} connections are
+ * held at once; a request must arrive whole within {@value #REQUEST_DEADLINE_SECONDS} s of the connection's start or
+ * of the previous response (a slowloris client holds nothing for long, {@link AdminLimits}), and a connection
+ * silent for {@value #READ_TIMEOUT_SECONDS} s is closed (one that does not read its response).
  *
  * <p>{@link #start} and {@link #stop} are called by the thread that owns the proxy's lifecycle.
  */
@@ -37,6 +39,8 @@ public final class AdminServer {
     /** The largest request body accepted; the admin API takes no bodies, so this only bounds abuse. */
     public static final int MAX_CONTENT_LENGTH = 64 * 1024;
     static final int READ_TIMEOUT_SECONDS = 60;
+    static final int REQUEST_DEADLINE_SECONDS = 10;
+    static final int MAX_CONNECTIONS = 128;
 
     private static final Logger log = LoggerFactory.getLogger(AdminServer.class);
 
@@ -47,6 +51,9 @@ public final class AdminServer {
     private final Transport transport;
     private EventLoopGroup group;
     private Channel channel;
+    private final java.util.concurrent.atomic.AtomicInteger open = new java.util.concurrent.atomic.AtomicInteger();
+    private int maxConnections = MAX_CONNECTIONS;
+    private long requestDeadlineNanos = TimeUnit.SECONDS.toNanos(REQUEST_DEADLINE_SECONDS);
 
     /**
      * Returns a server that will listen on {@code address} (port 0: any free port) and report {@code table}
@@ -96,6 +103,7 @@ public final class AdminServer {
                                 .addLast(new ReadTimeoutHandler(READ_TIMEOUT_SECONDS, TimeUnit.SECONDS))
                                 .addLast(new HttpServerCodec())
                                 .addLast(new HttpObjectAggregator(MAX_CONTENT_LENGTH))
+                                .addLast(new AdminLimits(open, maxConnections, requestDeadlineNanos))
                                 .addLast(handler);
                     }
                 });
@@ -107,6 +115,18 @@ public final class AdminServer {
         group = loop;
         channel = bind.channel();
         log.info("Admin listening address={} transport={}", format(boundAddress()), transport);
+    }
+
+    /** Other limits than the defaults, for tests; before {@link #start}. */
+    synchronized AdminServer limits(int maxConnections, java.time.Duration requestDeadline) {
+        this.maxConnections = maxConnections;
+        this.requestDeadlineNanos = requestDeadline.toNanos();
+        return this;
+    }
+
+    /** The admin connections open now. */
+    int openConnections() {
+        return open.get();
     }
 
     /** Closes the listener and every admin connection, and waits for the event loop to end. Idempotent. */

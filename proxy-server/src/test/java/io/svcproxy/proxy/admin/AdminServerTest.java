@@ -4,6 +4,7 @@ import static io.svcproxy.proxy.metrics.ServicePortFixtures.backend;
 import static io.svcproxy.proxy.metrics.ServicePortFixtures.notReady;
 import static io.svcproxy.proxy.metrics.ServicePortFixtures.servicePort;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -411,5 +412,64 @@ class AdminServerTest {
             }
             return received.toString(StandardCharsets.ISO_8859_1);
         }
+    }
+
+    @Test
+    void aSlowlorisClientIsClosedAtTheRequestDeadlineAndConnectionsAreCapped() throws Exception {
+        server.stop();
+        server = new AdminServer(new InetSocketAddress("127.0.0.1", 0), table, metrics.registry())
+                .limits(3, Duration.ofMillis(800));
+        server.start();
+        InetSocketAddress at = server.boundAddress();
+        List<java.net.Socket> slow = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < 3; i++) {
+                java.net.Socket s = new java.net.Socket(at.getAddress(), at.getPort());
+                s.setSoTimeout(5000);
+                s.getOutputStream().write("GET /healthz HTTP/1.1\r\nX".getBytes(StandardCharsets.US_ASCII));
+                slow.add(s);
+            }
+            await().atMost(Duration.ofSeconds(5)).until(() -> server.openConnections() == 3);
+            try (java.net.Socket fourth = new java.net.Socket(at.getAddress(), at.getPort())) {
+                fourth.setSoTimeout(5000);
+                assertThat(fourth.getInputStream().read()).as("over the cap: closed as accepted").isEqualTo(-1);
+            }
+            long start = System.nanoTime();
+            for (java.net.Socket s : slow) {
+                s.getOutputStream().write('-'); // a byte now and then does not extend the deadline
+                assertThat(s.getInputStream().read()).as("closed at the deadline").isEqualTo(-1);
+            }
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(4));
+            await().atMost(Duration.ofSeconds(5)).until(() -> server.openConnections() == 0);
+            // a kept-alive client that asks in time is served request after request
+            try (java.net.Socket s = new java.net.Socket(at.getAddress(), at.getPort())) {
+                s.setSoTimeout(5000);
+                for (int i = 0; i < 3; i++) {
+                    Thread.sleep(300);
+                    s.getOutputStream().write("GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n"
+                            .getBytes(StandardCharsets.US_ASCII));
+                    assertThat(readResponse(s.getInputStream())).startsWith("HTTP/1.1 200");
+                }
+            }
+        } finally {
+            for (java.net.Socket s : slow) {
+                s.close();
+            }
+        }
+    }
+
+    /** One response: its head up to the empty line, then Content-Length bytes of body. */
+    private static String readResponse(java.io.InputStream in) throws IOException {
+        StringBuilder head = new StringBuilder();
+        while (!head.toString().endsWith("\r\n\r\n")) {
+            int c = in.read();
+            if (c < 0) {
+                throw new IOException("closed after " + head);
+            }
+            head.append((char) c);
+        }
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?i)content-length: *([0-9]+)").matcher(head);
+        int length = m.find() ? Integer.parseInt(m.group(1)) : 0;
+        return head + new String(in.readNBytes(length), StandardCharsets.US_ASCII);
     }
 }
