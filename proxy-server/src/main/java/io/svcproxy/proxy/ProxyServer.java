@@ -275,6 +275,11 @@ public final class ProxyServer implements AutoCloseable {
         }
         if (next.equals(config)) {
             log.info("Reload: config unchanged file={}", next.source());
+            ReloadStatus last = table.lastReload();
+            if (last != null && !last.applied()) {
+                // the file was fixed back to what is in force: the rejection it reported is over
+                table.setLastReload(new ReloadStatus(Instant.now(), true, ""));
+            }
             return;
         }
         if (!Objects.equals(next.proxy().admin(), config.proxy().admin())) {

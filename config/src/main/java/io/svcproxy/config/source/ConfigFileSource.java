@@ -423,6 +423,7 @@ public final class ConfigFileSource implements AutoCloseable {
             reject(file, errors, trigger, snapshot);
             return;
         }
+        boolean wasRejected = lastRejection != null;
         lastRejection = null;
         List<Path> nextFiles = filesOf(next);
         if (!nextFiles.equals(watched)) {
@@ -436,6 +437,11 @@ public final class ConfigFileSource implements AutoCloseable {
                 log.debug("Config unchanged since it was read file={}", source);
             } else {
                 log.info("Config unchanged: nothing to apply file={} trigger={}", file, name(trigger));
+            }
+            if (wasRejected) {
+                // a bad edit undone: the files say again what is in force, which the listener may report
+                ProxyConfig inForce = current;
+                tell("applied", l -> l.applied(inForce));
             }
             return;
         }

@@ -278,6 +278,22 @@ class ReloadTest {
     }
 
     @Test
+    void aBadEditUndoneClearsTheRejectionItReported() throws Exception {
+        TestBackend a = backend("A", "127.0.0.11", Mode.NAME);
+        String good = config("", service("web", 18097, "rr", endpoint(a, 1)));
+        start(good);
+        Files.writeString(dir.resolve("svcproxy.yaml"), good.replace("scheduler: rr", "scheduler: lcx"));
+        assertThat(server.reloadFromFile()).isFalse();
+        assertThat(server.table().lastReload().result()).isEqualTo("rejected");
+        Files.writeString(dir.resolve("svcproxy.yaml"), good);
+        server.reloadFromFile();
+        assertThat(server.table().lastReload().result()).isEqualTo("applied");
+        assertThat(server.table().lastReload().errors()).isEmpty();
+        assertThat(server.table().version()).as("nothing to apply").isEqualTo(1);
+        assertThat(name(18097)).isEqualTo("A");
+    }
+
+    @Test
     void editsToTheConfigAndRegistryFilesAreInEffectWithinTwoSeconds() throws Exception {
         TestBackend a = backend("A", "127.0.0.11", Mode.NAME);
         TestBackend b = backend("B", "127.0.0.12", Mode.NAME);
