@@ -68,20 +68,42 @@ final class SimulateCommand implements Callable<Integer> {
         try {
             SimulationRun.Report report = SimulationRun.run(loaded, config.toString(), trace, service, schedulers,
                     events, seed);
+            if (html != null) {
+                try {
+                    Files.writeString(html, Reports.html(report), StandardCharsets.UTF_8);
+                } catch (IOException e) {
+                    err.println(html + ": cannot write: " + reason(e));
+                    err.flush();
+                    return ExitCodes.INVALID;
+                }
+            }
             out.print(json ? Reports.json(report) + System.lineSeparator() : Reports.table(report));
             out.flush();
-            if (html != null) {
-                Files.writeString(html, Reports.html(report), StandardCharsets.UTF_8);
-            }
             return ExitCodes.OK;
         } catch (InputException e) {
             err.println(e.getMessage());
             err.flush();
             return ExitCodes.INVALID;
         } catch (IOException e) {
-            err.println("svcproxy simulate: " + e);
+            String file = e instanceof java.nio.file.FileSystemException f && f.getFile() != null ? f.getFile()
+                    : "svcproxy simulate";
+            err.println(file + ": cannot read: " + reason(e));
             err.flush();
             return ExitCodes.INVALID;
         }
+    }
+
+    /** Why a file could not be read or written, in words (no exception class names). */
+    static String reason(IOException e) {
+        if (e instanceof java.nio.file.NoSuchFileException) {
+            return "no such file or directory";
+        }
+        if (e instanceof java.nio.file.AccessDeniedException) {
+            return "permission denied";
+        }
+        if (e instanceof java.nio.file.FileSystemException f && f.getReason() != null) {
+            return f.getReason();
+        }
+        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
     }
 }

@@ -47,6 +47,11 @@ final class EventsReader {
             root = new Yaml(options).compose(in);
         } catch (MarkedYAMLException e) {
             throw new InputException(r.file, e.getProblemMark().getLine() + 1, e.getProblem());
+        } catch (org.yaml.snakeyaml.error.YAMLException e) {
+            if (e.getCause() instanceof java.nio.charset.CharacterCodingException) {
+                throw new InputException(r.file, "not UTF-8 text");
+            }
+            throw new InputException(r.file, 1, String.valueOf(e.getMessage()));
         } catch (RuntimeException e) {
             throw new InputException(r.file, 1, String.valueOf(e.getMessage()));
         }
@@ -167,8 +172,15 @@ final class EventsReader {
             throw error(node, "expected " + expected);
         }
         Map<String, Node> m = new HashMap<>();
+        Map<String, Node> keys = new HashMap<>();
         for (NodeTuple t : map.getValue()) {
-            m.put(convert(t.getKeyNode(), () -> scalar(t.getKeyNode())), t.getValueNode());
+            String key = convert(t.getKeyNode(), () -> scalar(t.getKeyNode()));
+            Node first = keys.putIfAbsent(key, t.getKeyNode());
+            if (first != null) { // SnakeYAML's compose() does not check them: as the config file, each key once
+                throw error(t.getKeyNode(), "duplicate key '" + key + "' (also at line "
+                        + (first.getStartMark().getLine() + 1) + ")");
+            }
+            m.put(key, t.getValueNode());
         }
         return m;
     }

@@ -1,6 +1,5 @@
 package io.svcproxy.proxy.simulate;
 
-import java.io.BufferedReader;
 import java.io.Closeable;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -18,22 +17,28 @@ final class TraceReader implements Closeable {
     private static final String[] REQUIRED = {"start", "client", "clientPort", "duration"};
 
     private final String file;
-    private final BufferedReader in;
+    private final java.io.InputStream in;
+    /** Bytes read and not yet taken: {@code buffer[position, limit)}. */
+    private final byte[] buffer = new byte[64 * 1024];
+    private int position;
+    private int limit;
+    private final java.nio.charset.CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder();
     private long line;
     private Boolean json;
     private Map<String, Integer> columns;
 
     TraceReader(Path path) throws IOException {
         this.file = path.toString();
-        this.in = Files.newBufferedReader(path, StandardCharsets.UTF_8);
+        this.in = Files.newInputStream(path);
     }
 
     /** Returns the next row, or {@code null} at the end. */
     TraceRow next() throws IOException, InputException {
         String text;
-        while ((text = in.readLine()) != null) {
+        while ((text = readLine()) != null) {
             line++;
-            String t = text.strip();
+            // a byte order mark (a spreadsheet's "CSV UTF-8" export) is not part of the first column's name
+            String t = (line == 1 && text.startsWith("\uFEFF") ? text.substring(1) : text).strip();
             if (t.isEmpty()) {
                 continue;
             }
@@ -51,6 +56,45 @@ final class TraceReader implements Closeable {
             }
         }
         return null;
+    }
+
+    /**
+     * The next line without its end ({@code \n} or {@code \r\n}), or {@code null} at the end of the file; each line
+     * is decoded on its own, so a byte that is not UTF-8 is reported at its line.
+     */
+    private String readLine() throws IOException, InputException {
+        java.io.ByteArrayOutputStream text = null;
+        while (true) {
+            if (position == limit) {
+                limit = Math.max(0, in.read(buffer));
+                position = 0;
+                if (limit == 0) {
+                    return text == null ? null : decode(text.toByteArray());
+                }
+            }
+            int end = position;
+            while (end < limit && buffer[end] != '\n') {
+                end++;
+            }
+            if (text == null) {
+                text = new java.io.ByteArrayOutputStream(Math.max(64, end - position));
+            }
+            text.write(buffer, position, end - position);
+            if (end < limit) {
+                position = end + 1;
+                return decode(text.toByteArray());
+            }
+            position = limit;
+        }
+    }
+
+    private String decode(byte[] bytes) throws InputException {
+        int length = bytes.length > 0 && bytes[bytes.length - 1] == '\r' ? bytes.length - 1 : bytes.length;
+        try {
+            return utf8.decode(java.nio.ByteBuffer.wrap(bytes, 0, length)).toString();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new InputException(file, line + 1, "not UTF-8 text");
+        }
     }
 
     private void header(String t) throws InputException {

@@ -172,6 +172,55 @@ class SimulateCommandTest {
     }
 
     @Test
+    void unreadableFilesAreNamedInWordsWithExit2() throws IOException {
+        Path config = write("c.yaml", CONFIG);
+        Path trace = write("t.csv", "start,client,clientPort,duration\n0,127.0.1.1,1,1\n");
+        Path latin1 = dir.resolve("latin1.csv");
+        Files.write(latin1, "start,client,clientPort,duration\n0,127.0.1.1,1,1 caf\u00e9\n"
+                .getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+        CommandLineTest.Result r = run("simulate", "--config", config.toString(), "--trace", latin1.toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err().strip()).isEqualTo(latin1 + ":2: not UTF-8 text");
+
+        Path events = dir.resolve("e.yaml");
+        Files.write(events, "- {at: 5, endpoint: caf\u00e9}\n".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+        r = run("simulate", "--config", config.toString(), "--trace", trace.toString(), "--events", events.toString());
+        assertThat(r.err().strip()).isEqualTo(events + ": not UTF-8 text");
+
+        Path missing = dir.resolve("missing.csv");
+        r = run("simulate", "--config", config.toString(), "--trace", missing.toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err().strip()).isEqualTo(missing + ": cannot read: no such file or directory");
+
+        Path html = dir.resolve("no-such-dir").resolve("r.html");
+        r = run("simulate", "--config", config.toString(), "--trace", trace.toString(), "--html", html.toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err().strip()).isEqualTo(html + ": cannot write: no such file or directory");
+        assertThat(r.out()).as("no report printed before the error").isEmpty();
+    }
+
+    @Test
+    void aCsvTraceWithAByteOrderMarkIsRead() throws IOException {
+        Path config = write("c.yaml", CONFIG);
+        Path trace = write("bom.csv", "\uFEFFstart,client,clientPort,duration\n0,127.0.1.1,1,1\n");
+        CommandLineTest.Result r = run("simulate", "--config", config.toString(), "--trace", trace.toString(),
+                "--json");
+        assertThat(r.err()).isEmpty();
+        assertThat(r.code()).isZero();
+    }
+
+    @Test
+    void aKeyTwiceInAnEventIsAnError() throws IOException {
+        Path config = write("c.yaml", CONFIG);
+        Path trace = write("t.csv", "start,client,clientPort,duration\n0,127.0.1.1,1,1\n");
+        Path events = write("dup.yaml", "- at: 5\n  endpoint: 127.0.0.201:8080\n  at: 1\n  weight: 2\n");
+        CommandLineTest.Result r = run("simulate", "--config", config.toString(), "--trace", trace.toString(),
+                "--events", events.toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err().strip()).isEqualTo(events + ":3: duplicate key 'at' (also at line 1)");
+    }
+
+    @Test
     void unknownServiceAndSchedulerAreRefused() throws IOException {
         Path config = write("c.yaml", CONFIG);
         Path trace = write("t.csv", "start,client,clientPort,duration\n0,127.0.1.1,1,1\n");
