@@ -49,6 +49,15 @@ final class DemoCommand implements Callable<Integer> {
     }
 
     int serve(PrintWriter out, PrintWriter err) throws InterruptedException {
+        ProxyConfig config;
+        try {
+            config = connectionLog == null ? config() : configWith(connectionLog.toAbsolutePath());
+        } catch (ConfigException e) {
+            err.println("svcproxy demo: --connection-log " + connectionLog + ": expected a file in an existing "
+                    + "folder");
+            err.flush();
+            return ExitCodes.INVALID;
+        }
         List<TestBackend> backends = new ArrayList<>();
         try {
             if (writeConfig != null) {
@@ -59,7 +68,6 @@ final class DemoCommand implements Callable<Integer> {
                 backends.add(TestBackend.start(new InetSocketAddress(BACKEND_IPS.get(i), BACKEND_PORT),
                         "demo-" + (i + 1), TestBackend.Mode.HTTP));
             }
-            ProxyConfig config = config(connectionLog == null ? null : connectionLog.toAbsolutePath());
             Runnable instructions = () -> {
                 out.println("svcproxy demo: Service default/demo at http://" + CLUSTER_IP + ":" + PORT
                         + "/ (scheduler rr) in front of demo-1, demo-2, demo-3 on "
@@ -102,7 +110,9 @@ final class DemoCommand implements Callable<Integer> {
                        Path connectionLog) {
         StringBuilder b = new StringBuilder();
         if (connectionLog != null) {
-            b.append("proxy:\n  connectionLog: ").append(connectionLog).append('\n');
+            // single-quoted: a path may hold " #", ": " or quotes, which a plain YAML scalar would cut or refuse
+            b.append("proxy:\n  connectionLog: '").append(connectionLog.toString().replace("'", "''"))
+                    .append("'\n");
         }
         b.append("services:\n")
                 .append("  - name: demo\n")
@@ -122,13 +132,21 @@ final class DemoCommand implements Callable<Integer> {
     /** Returns the demo's config, built in code (no file to watch), with {@code connectionLog} or none. */
     static ProxyConfig config(Path connectionLog) {
         try {
-            ProxyConfig parsed = ConfigLoader.parse(yaml(CLUSTER_IP, PORT, BACKEND_IPS,
-                    List.of(BACKEND_PORT, BACKEND_PORT, BACKEND_PORT), connectionLog), "demo.yaml");
-            return new ProxyConfig(null, parsed.proxy(), parsed.registry(), parsed.services(), parsed.pods(),
-                    parsed.ingresses());
+            return configWith(connectionLog);
         } catch (ConfigException e) {
             throw new IllegalStateException("the demo's own config is invalid:\n" + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The demo's config with {@code connectionLog}, which the user chose: one the config refuses (a folder that
+     * does not exist) is the user's mistake, reported as such.
+     */
+    private static ProxyConfig configWith(Path connectionLog) throws ConfigException {
+        ProxyConfig parsed = ConfigLoader.parse(yaml(CLUSTER_IP, PORT, BACKEND_IPS,
+                List.of(BACKEND_PORT, BACKEND_PORT, BACKEND_PORT), connectionLog), "demo.yaml");
+        return new ProxyConfig(null, parsed.proxy(), parsed.registry(), parsed.services(), parsed.pods(),
+                parsed.ingresses());
     }
 
     /** Returns the demo's config without a connection log. */

@@ -24,8 +24,19 @@ class DemoConfigTest {
     }
 
     @Test
-    void connectionLogTurnsTheLogOn() {
+    void connectionLogTurnsTheLogOn(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
         Path log = Path.of("/tmp/demo.log");
         assertThat(DemoCommand.config(log).proxy().connectionLog()).isEqualTo(log);
+        // characters YAML would read as a comment, a mapping or a quote are the path's own
+        Path odd = java.nio.file.Files.createDirectories(dir.resolve("a #b: c's \"d\"")).resolve("demo.log");
+        assertThat(DemoCommand.config(odd).proxy().connectionLog()).isEqualTo(odd);
+    }
+
+    @Test
+    void aConnectionLogInAFolderThatDoesNotExistExitsTwoNamingIt() {
+        CommandLineTest.Result r = CommandLineTest.run("demo", "--connection-log", "/no/such/folder/c.log");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err().strip()).isEqualTo("svcproxy demo: --connection-log /no/such/folder/c.log: expected a file "
+                + "in an existing folder");
     }
 }

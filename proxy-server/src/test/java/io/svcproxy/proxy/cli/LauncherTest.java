@@ -180,4 +180,26 @@ class LauncherTest {
         assertThat(args).containsExactly("MALLOC_ARENA_MAX=4", "-cp", jar.toString(), "io.svcproxy.proxy.Main",
                 "version");
     }
+
+    @Test
+    void calledThroughASymbolicLinkItServesTheJarOfTheRepositoryItIsIn() throws Exception {
+        Path repository = Files.createDirectories(dir.resolve("repo"));
+        Path launcher = Files.copy(LAUNCHER, repository.resolve("svcproxy"));
+        Path repoJar = Files.createDirectories(repository.resolve("proxy-server").resolve("target"))
+                .resolve("svcproxy.jar");
+        Files.writeString(repoJar, "not really a jar");
+        Path link = Files.createSymbolicLink(Files.createDirectories(dir.resolve("bin")).resolve("svcproxy"),
+                launcher);
+        ProcessBuilder builder = new ProcessBuilder(link.toString(), "version").redirectErrorStream(true);
+        builder.environment().remove("JAVA_OPTS");
+        builder.environment().remove("SVCPROXY_JAR");
+        builder.environment().put("SVCPROXY_NO_CDS", "1");
+        builder.environment().put("SVCPROXY_JAVA", runtime("17.0.15").toString());
+        builder.environment().put("PATH", "/usr/bin:/bin"); // no mvn needed: the jar is newer than any source
+        Process process = builder.directory(dir.toFile()).start();
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(process.waitFor()).as(output).isZero();
+        assertThat(output).doesNotContain("Building");
+        assertThat(Files.readAllLines(calls)).containsSubsequence("-cp", repoJar.toString());
+    }
 }
