@@ -374,9 +374,10 @@ public final class ProxyServer implements AutoCloseable {
         log.info("Shutting down: listeners closed, draining connections={} drainTimeout={}", open,
                 config.proxy().drainTimeout());
         long deadline = System.nanoTime() + config.proxy().drainTimeout().toNanos();
-        int closed = listeners.drain(config.proxy().drainTimeout());
-        if (closed > 0) {
-            log.info("Drain timeout reached: closed connections={}", closed);
+        ListenerManager.Drained cut = listeners.drain(config.proxy().drainTimeout());
+        if (cut.connections() > 0 || cut.udpFlows() > 0) {
+            log.info("Drain timeout reached: reset connections={}, ended udpFlows={}", cut.connections(),
+                    cut.udpFlows());
         }
         int requests = awaitLeases(deadline);
         if (requests > 0) {

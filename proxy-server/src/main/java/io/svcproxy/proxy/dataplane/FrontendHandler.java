@@ -93,6 +93,22 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         channel.attr(END).setIfAbsent(reason);
     }
 
+    /**
+     * Cuts the connection of client channel {@code client} (a drain deadline): both its client and its endpoint are
+     * reset, as the relay resets a failed connection, so that neither reads a stream cut short as complete (a FIN
+     * would end a close-delimited response or a dump as if it were whole). Any thread.
+     */
+    static void abort(Channel client, EndReason reason) {
+        markEnd(client, reason);
+        client.eventLoop().execute(() -> {
+            FrontendHandler frontend = client.pipeline().get(FrontendHandler.class);
+            if (frontend != null) {
+                Relay.reset(frontend.outbound); // first: the client's close would end it with a FIN
+            }
+            Relay.reset(client);
+        });
+    }
+
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         inbound = ctx.channel();

@@ -326,12 +326,17 @@ public final class ListenerManager implements AutoCloseable {
         return udpFlowLimit.flows();
     }
 
+    /** What a drain cut at its deadline: TCP connections (reset both ways) and UDP flows. */
+    public record Drained(int connections, int udpFlows) {
+    }
+
     /**
-     * Lets established connections finish for up to {@code timeout}, then closes those left.
+     * Lets established connections and UDP flows finish for up to {@code timeout} (a flow quiet for
+     * {@link UdpListener#DRAIN_QUIET} has finished), then cuts those left.
      *
-     * @return the number of connections closed at the deadline
+     * @return what was cut at the deadline
      */
-    public int drain(Duration timeout) {
+    public Drained drain(Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         while ((!connections.isEmpty() || udpFlowLimit.flows() > 0) && System.nanoTime() < deadline) {
             try {
@@ -341,13 +346,23 @@ public final class ListenerManager implements AutoCloseable {
                 break;
             }
         }
-        int left = connections.size() + udpFlowLimit.flows();
+        Drained left = new Drained(connections.size(), udpFlowLimit.flows());
         for (Channel channel : connections) {
-            FrontendHandler.markEnd(channel, io.svcproxy.proxy.connlog.EndReason.DRAIN);
-            channel.close();
+            FrontendHandler.abort(channel, io.svcproxy.proxy.connlog.EndReason.DRAIN);
         }
         for (ServiceKey key : List.copyOf(udpListeners.keySet())) {
             unbind(key);
+        }
+        // the cut connections close on their event loops: wait (briefly) so that what is counted next (the
+        // Ingress's requests in flight, by the endpoints' leases) is not the relay's own
+        long closing = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
+        while (!connections.isEmpty() && System.nanoTime() < closing) {
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
         }
         return left;
     }

@@ -147,8 +147,8 @@ public final class ServicePort {
     }
 
     /**
-     * Closes the open connections served by the endpoint {@code ip:port} (a drain that outlived
-     * {@code drainTimeout}).
+     * Resets the open connections served by the endpoint {@code ip:port} (a drain that outlived
+     * {@code drainTimeout}), both ways ({@link FrontendHandler#abort}).
      *
      * @return how many were closed
      */
@@ -157,20 +157,18 @@ public final class ServicePort {
         for (Channel channel : connections) {
             io.svcproxy.balancer.BackendState backend = channel.attr(FrontendHandler.BACKEND).get();
             if (backend != null && backend.endpoint().equals(endpoint)) {
-                FrontendHandler.markEnd(channel, io.svcproxy.proxy.connlog.EndReason.DRAIN);
-                channel.close();
+                FrontendHandler.abort(channel, io.svcproxy.proxy.connlog.EndReason.DRAIN);
                 closed++;
             }
         }
         return closed;
     }
 
-    /** Closes every open connection of this Service port; returns how many. */
+    /** Resets every open connection of this Service port (its drain deadline), both ways; returns how many. */
     public int closeConnections() {
         int closed = connections.size();
         for (Channel channel : connections) {
-            FrontendHandler.markEnd(channel, io.svcproxy.proxy.connlog.EndReason.DRAIN);
-            channel.close();
+            FrontendHandler.abort(channel, io.svcproxy.proxy.connlog.EndReason.DRAIN);
         }
         return closed;
     }

@@ -19,6 +19,9 @@ import java.util.Map;
  * Single-threaded: the listener's event loop owns it; time is passed in, so tests drive it with their own clock.
  */
 final class FlowTable {
+    /** See {@link #draining}; no limit until then. */
+    private long quietNanos = Long.MAX_VALUE;
+
     private final Map<InetSocketAddress, UdpFlow> flows = new HashMap<>();
 
     /** Returns the live flow of {@code client}, or {@code null}; an expired one is left for {@link #expire}. */
@@ -67,12 +70,25 @@ final class FlowTable {
 
     /** Returns whether {@code flow} has seen no datagram for the idle timeout. */
     boolean expired(UdpFlow flow, long now) {
-        return now - flow.lastActivity >= flow.idleNanos;
+        return now - flow.lastActivity >= timeout(flow);
     }
 
     /** Returns the nanoseconds until {@code flow} expires if nothing happens (at most the idle timeout). */
     long nanosLeft(UdpFlow flow, long now) {
-        return flow.lastActivity + flow.idleNanos - now;
+        return flow.lastActivity + timeout(flow) - now;
+    }
+
+    /**
+     * From now on (the shutdown drain) a flow also ends once quiet for {@code quietNanos}, when that is shorter than
+     * its idle timeout: what is still exchanging datagrams goes on, what went quiet does not hold the shutdown for
+     * the rest of its idle timeout.
+     */
+    void draining(long quietNanos) {
+        this.quietNanos = quietNanos;
+    }
+
+    private long timeout(UdpFlow flow) {
+        return Math.min(flow.idleNanos, quietNanos);
     }
 
     /** Removes and returns the flows that expired by {@code now}. */

@@ -51,6 +51,12 @@ import org.slf4j.LoggerFactory;
  * counted, as the kernel would. The socket and all its flows live on one event loop.
  */
 public final class UdpListener {
+    /**
+     * During the shutdown drain a flow quiet this long has ended: UDP says nothing of a flow's end, and waiting for
+     * each one's idle timeout (30 s by default) would hold every shutdown after some UDP traffic for it.
+     */
+    public static final java.time.Duration DRAIN_QUIET = java.time.Duration.ofSeconds(2);
+
     private static final Logger log = LoggerFactory.getLogger(UdpListener.class);
     /** The largest UDP payload over IPv4; a larger datagram is dropped as {@code too_big}. */
     static final int MAX_PAYLOAD = 65_507;
@@ -134,9 +140,24 @@ public final class UdpListener {
         return Backends.format(address.getAddress(), address.getPort());
     }
 
-    /** Stops taking new flows (the shutdown drain); flows go on until they end. Any thread. */
+    /**
+     * Stops taking new flows (the shutdown drain); flows go on until they end, or go quiet for {@link #DRAIN_QUIET}
+     * (when that is shorter than their idle timeout). Any thread.
+     */
     public void stopNewFlows() {
         acceptingFlows = false;
+        loop.execute(() -> {
+            table.draining(DRAIN_QUIET.toNanos());
+            long now = System.nanoTime();
+            for (UdpFlow flow : table.all()) {
+                if (!flow.ended) {
+                    if (flow.timer != null) {
+                        flow.timer.cancel(false);
+                    }
+                    scheduleExpiry(flow, table.nanosLeft(flow, now));
+                }
+            }
+        });
     }
 
     /** Returns the flows of this Service port held now. Any thread (an estimate off the loop). */

@@ -170,7 +170,8 @@ class ConnectionLogWiringTest {
             Net.write(s, "x");
             Net.readExactly(s, 1);
             fixture.server().reload(ConfigLoader.parse(config(proxy, "", endpoints(b)), "test.yaml"));
-            assertThat(s.getInputStream().read()).isEqualTo(-1);
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> s.getInputStream().read())
+                    .isInstanceOf(java.net.SocketException.class).hasMessageContaining("reset");
         }
         assertThat(awaitLines(log, 1).get(0)).containsEntry("end", "drain")
                 .containsEntry("endpoint", "127.0.0.201:" + a.address().getPort());

@@ -161,30 +161,53 @@ class ReloadTest {
     }
 
     @Test
-    void aRemovedEndpointDrainsItsConnectionsThenClosesThemAtDrainTimeout() throws Exception {
-        TestBackend a = backend("A", "127.0.0.11", Mode.ECHO);
-        TestBackend b = backend("B", "127.0.0.12", Mode.ECHO);
-        start(config(", drainTimeout: 2s", service("web", 18093, "rr", endpoint(a, 1), endpoint(b, 1))));
-        try (Socket onA = connect(18093)) {
-            assertThat(echo(onA, "a")).isEqualTo("a");
-            assertThat(a.openConnections()).isEqualTo(1);
-            reload(config(", drainTimeout: 2s", service("web", 18093, "rr", endpoint(b, 1))));
-            BackendState draining = port(18093).backendSet().backends().get(0);
-            assertThat(draining.state()).isEqualTo(BackendState.State.DRAINING);
-            assertThat(draining.weight()).isZero();
-            assertThat(draining.activeConnections()).isEqualTo(1);
-            for (int i = 0; i < 5; i++) {
-                try (Socket s = connect(18093)) {
-                    assertThat(echo(s, "new")).isEqualTo("new");
+    void aRemovedEndpointDrainsItsConnectionsThenResetsThemAtDrainTimeout() throws Exception {
+        // endpoint A: a plain echo that tells how its connection ended (EOF or reset)
+        java.util.concurrent.atomic.AtomicReference<String> endedAs = new java.util.concurrent.atomic.AtomicReference<>();
+        java.util.concurrent.atomic.AtomicInteger accepted = new java.util.concurrent.atomic.AtomicInteger();
+        try (java.net.ServerSocket a = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.11"))) {
+            Thread echoA = new Thread(() -> {
+                try (Socket s = a.accept()) {
+                    accepted.incrementAndGet();
+                    byte[] buffer = new byte[1024];
+                    int n;
+                    while ((n = s.getInputStream().read(buffer)) > 0) {
+                        s.getOutputStream().write(buffer, 0, n);
+                    }
+                    endedAs.set("eof");
+                } catch (IOException e) {
+                    endedAs.set(String.valueOf(e.getMessage()));
                 }
+            }, "echo-a");
+            echoA.setDaemon(true);
+            echoA.start();
+            TestBackend b = backend("B", "127.0.0.12", Mode.ECHO);
+            String endpointA = "{ip: 127.0.0.11, port: " + a.getLocalPort() + ", weight: 1}";
+            start(config(", drainTimeout: 2s", service("web", 18093, "rr", endpointA, endpoint(b, 1))));
+            try (Socket onA = connect(18093)) {
+                assertThat(echo(onA, "a")).isEqualTo("a");
+                reload(config(", drainTimeout: 2s", service("web", 18093, "rr", endpoint(b, 1))));
+                BackendState draining = port(18093).backendSet().backends().get(0);
+                assertThat(draining.state()).isEqualTo(BackendState.State.DRAINING);
+                assertThat(draining.weight()).isZero();
+                assertThat(draining.activeConnections()).isEqualTo(1);
+                for (int i = 0; i < 5; i++) {
+                    try (Socket s = connect(18093)) {
+                        assertThat(echo(s, "new")).isEqualTo("new");
+                    }
+                }
+                assertThat(accepted.get()).isEqualTo(1); // no new connection went to the drained endpoint
+                assertThat(echo(onA, "still")).isEqualTo("still");
+                long removedAt = System.nanoTime();
+                // cut at drainTimeout (2 s, swept each 1 s): a reset, not a FIN that would read as a complete stream
+                assertThatThrownBy(() -> onA.getInputStream().read()).isInstanceOf(java.net.SocketException.class)
+                        .hasMessageContaining("reset");
+                assertThat(Duration.ofNanos(System.nanoTime() - removedAt)).isLessThan(Duration.ofSeconds(5));
+                await().atMost(Duration.ofSeconds(5)).until(() -> endedAs.get() != null);
+                assertThat(endedAs.get()).as("the endpoint is reset too").contains("reset");
             }
-            assertThat(a.acceptedConnections()).isEqualTo(1); // no new connection went to the drained endpoint
-            assertThat(echo(onA, "still")).isEqualTo("still");
-            long removedAt = System.nanoTime();
-            assertThat(onA.getInputStream().read()).isEqualTo(-1); // closed at drainTimeout (2 s, swept each 1 s)
-            assertThat(Duration.ofNanos(System.nanoTime() - removedAt)).isLessThan(Duration.ofSeconds(5));
+            await().atMost(Duration.ofSeconds(5)).until(() -> port(18093).backendSet().backends().size() == 1);
         }
-        await().atMost(Duration.ofSeconds(5)).until(() -> port(18093).backendSet().backends().size() == 1);
     }
 
     @Test

@@ -390,6 +390,29 @@ abstract class UdpDataPlaneTest {
     }
 
     @Test
+    void theShutdownDrainWaitsForFlowsThatTalkNotForTheIdleTimeoutOfQuietOnes() throws Exception {
+        UdpEcho a = echo("127.0.0.61", "a");
+        start(service("rr", "  drainTimeout: 20s\n", "", endpoints(a))); // udpIdleTimeout: 30 s
+        DatagramSocket quiet = client();
+        DatagramSocket talking = client();
+        assertThat(name(ask(quiet, "once"))).isEqualTo("a");
+        assertThat(name(ask(talking, "0"))).isEqualTo("a");
+        long start = System.nanoTime();
+        Thread shutdown = new Thread(server::shutdown, "shutdown");
+        shutdown.start();
+        await().atMost(Duration.ofSeconds(5)).until(() -> server.listeners().listenersClosed());
+        for (int i = 1; i <= 4; i++) { // longer than the drain's quiet time, a datagram every second
+            Thread.sleep(1000);
+            assertThat(name(ask(talking, Integer.toString(i)))).as("a flow that talks goes on").isEqualTo("a");
+        }
+        shutdown.join(15_000);
+        assertThat(shutdown.isAlive()).isFalse();
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).as("done once the talking flow went quiet "
+                + UdpListener.DRAIN_QUIET + ", not at drainTimeout or the idle timeout")
+                .isBetween(Duration.ofSeconds(4).plus(UdpListener.DRAIN_QUIET), Duration.ofSeconds(12));
+    }
+
+    @Test
     void theShutdownDrainTakesNoNewFlowAndEndsAfterDrainTimeout() throws Exception {
         UdpEcho a = echo("127.0.0.61", "a");
         start(service("rr", "  drainTimeout: 2s\n", "", endpoints(a)));
