@@ -59,7 +59,8 @@ public final class Reports {
                 esep = ", ";
             }
             b.append("], \"imbalance\": ").append(number(s.imbalance())).append(", \"peakImbalance\": ")
-                    .append(number(s.peakImbalance())).append(", \"moved\": ").append(number(s.moved())).append('}');
+                    .append(number(s.peakImbalance())).append(", \"moved\": ").append(number(s.moved()))
+                    .append(", \"refused\": ").append(s.refused()).append('}');
             sep = ", ";
         }
         return b.append("}}").toString();

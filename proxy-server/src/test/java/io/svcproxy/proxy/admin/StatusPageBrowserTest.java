@@ -184,6 +184,23 @@ class StatusPageBrowserTest {
         screenshot("stats-phone.png", 390, 844);
         screenshot("stats-phone-full.png", 390, 0);
 
+        // The edit undone: the rejection is over. Then the Service renamed at the same address: its card follows.
+        write(file, config(List.of(a, b), d, ""));
+        await("the undone edit clears the rejection").atMost(Duration.ofSeconds(15))
+                .ignoreExceptions().untilAsserted(() -> {
+                    assertThat(attribute("#reload", "data-result")).isEqualTo("applied");
+                    assertThat(driver.findElement(By.id("reload-errors")).isDisplayed()).isFalse();
+                });
+        write(file, config(List.of(a, b), d, "").replace("name: web", "name: store"));
+        await("the card takes the new name").atMost(Duration.ofSeconds(15)).ignoreExceptions()
+                .untilAsserted(() -> {
+                    assertThat(rows()).containsKey("shop/store:http").doesNotContainKey(WEB);
+                    assertThat(driver.findElement(By.cssSelector("section.card[data-service='shop/store:http'] "
+                            + ".svc-name")).getText()).isEqualTo("shop/store");
+                    assertThat(driver.findElement(By.cssSelector("section.card[data-service='shop/store:http'] "
+                            + "a.whatif-link")).getAttribute("href")).endsWith("#whatif=shop%2Fstore%3Ahttp");
+                });
+
         assertOnlySameOriginRequests(base);
         assertNoConsoleErrors();
     }
@@ -352,15 +369,17 @@ class StatusPageBrowserTest {
                 const out = {};
                 for (const tr of document.querySelectorAll('#whatif tr[data-scheduler]')) {
                   const row = out[tr.dataset.scheduler] = {inUse: tr.classList.contains('in-use'),
-                      imbalance: tr.querySelector('.c-imbalance').textContent};
+                      imbalance: tr.querySelector('.c-imbalance').textContent,
+                      refused: tr.querySelector('.c-refused').textContent};
                   for (const td of tr.querySelectorAll('td[data-endpoint]')) row[td.dataset.endpoint] = td.dataset.connections;
                 }
                 return out;""");
-        assertThat(card).containsOnlyKeys("rr", "wrr", "lc", "wlc", "sed", "nq", "sh", "mh");
+        assertThat(card).containsOnlyKeys("rr", "wrr", "lc", "wlc", "sed", "nq", "sh", "dh", "mh", "random");
         assertThat(text("#whatif-count")).startsWith("40 recorded connections");
         com.fasterxml.jackson.databind.JsonNode api = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
                 java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(
-                        base + "api/v1/simulate?service=shop/web&port=http&schedulers=rr,wrr,lc,wlc,sed,nq,sh,mh"))
+                        base + "api/v1/simulate?service=shop/web&port=http&schedulers=rr,wrr,lc,wlc,sed,nq,sh,dh,mh,"
+                                + "random"))
                         .build(), java.net.http.HttpResponse.BodyHandlers.ofString()).body());
         for (Map.Entry<String, Map<String, Object>> row : card.entrySet()) {
             com.fasterxml.jackson.databind.JsonNode numbers = api.get("schedulers").get(row.getKey());
@@ -369,7 +388,7 @@ class StatusPageBrowserTest {
                         e.get("connections").asText());
             }
             assertThat(row.getValue()).containsEntry("imbalance", String.format(java.util.Locale.ROOT, "%.3f",
-                    numbers.get("imbalance").asDouble()));
+                    numbers.get("imbalance").asDouble())).containsEntry("refused", numbers.get("refused").asText());
             assertThat(row.getValue().get("inUse")).isEqualTo(row.getKey().equals("rr"));
         }
         for (TestBackend b : web) { // rr is in use: its row is what the proxy did
@@ -378,6 +397,13 @@ class StatusPageBrowserTest {
         screenshot("stats-whatif.png", 1366, 0);
         driver.findElement(By.cssSelector("#whatif a.whatif-close")).click();
         await().atMost(Duration.ofSeconds(5)).until(() -> !driver.findElement(By.id("whatif")).isDisplayed());
+        // a mangled link opens no card and does not stop the page
+        driver.get(base + "#whatif=%E0%A4%A");
+        driver.navigate().refresh();
+        await("the page polls despite the link").atMost(Duration.ofSeconds(15)).ignoreExceptions()
+                .until(() -> "live".equals(text("#live")) && driver.findElement(By.cssSelector(
+                        "section.card[data-service='shop/web:http']")).isDisplayed());
+        assertThat(driver.findElement(By.id("whatif")).isDisplayed()).isFalse();
         assertOnlySameOriginRequests(base);
         assertNoConsoleErrors();
     }

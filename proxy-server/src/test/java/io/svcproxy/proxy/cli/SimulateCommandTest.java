@@ -58,12 +58,41 @@ class SimulateCommandTest {
                 + "{\"endpoint\": \"127.0.0.201:8080\", \"connections\": 2, \"peakActive\": 2, \"share\": 0.500}, "
                 + "{\"endpoint\": \"127.0.0.202:8080\", \"connections\": 1, \"peakActive\": 1, \"share\": 0.250}, "
                 + "{\"endpoint\": \"127.0.0.203:8080\", \"connections\": 1, \"peakActive\": 1, \"share\": 0.250}], "
-                + "\"imbalance\": 1.500, \"peakImbalance\": 1.500, \"moved\": 0.000}, "
+                + "\"imbalance\": 1.500, \"peakImbalance\": 1.500, \"moved\": 0.000, \"refused\": 0}, "
                 + "\"lc\": {\"endpoints\": ["
                 + "{\"endpoint\": \"127.0.0.201:8080\", \"connections\": 1, \"peakActive\": 1, \"share\": 0.250}, "
                 + "{\"endpoint\": \"127.0.0.202:8080\", \"connections\": 1, \"peakActive\": 1, \"share\": 0.250}, "
                 + "{\"endpoint\": \"127.0.0.203:8080\", \"connections\": 2, \"peakActive\": 1, \"share\": 0.500}], "
-                + "\"imbalance\": 1.500, \"peakImbalance\": 1.000, \"moved\": 0.000}}}");
+                + "\"imbalance\": 1.500, \"peakImbalance\": 1.000, \"moved\": 0.000, \"refused\": 0}}}");
+    }
+
+    @Test
+    void theJsonCountsTheConnectionsNoEndpointTook() throws IOException {
+        // sh without fallback: a client whose hash lands on the weight-0 endpoint is refused, as IPVS refuses it
+        Path config = write("sh.yaml", CONFIG.replace("scheduler: rr", "scheduler: sh")
+                .replace("{ip: 127.0.0.202}", "{ip: 127.0.0.202, weight: 0}"));
+        StringBuilder trace = new StringBuilder("start,client,clientPort,duration\n");
+        for (int i = 1; i <= 30; i++) {
+            trace.append(i).append(",127.0.1.").append(i).append(",1000,1\n");
+        }
+        Path file = write("sh.csv", trace.toString());
+        CommandLineTest.Result r = run("simulate", "--config", config.toString(), "--trace", file.toString(),
+                "--schedulers", "sh", "--json");
+        assertThat(r.code()).isZero();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("\"refused\": ([0-9]+)").matcher(r.out());
+        assertThat(m.find()).as(r.out()).isTrue();
+        int refused = Integer.parseInt(m.group(1));
+        assertThat(refused).as("some of 30 clients hash to the weight-0 endpoint").isPositive();
+        int taken = 0;
+        java.util.regex.Matcher c = java.util.regex.Pattern.compile("\"endpoint\": \"[^\"]+\", \"connections\": ([0-9]+)")
+                .matcher(r.out());
+        while (c.find()) {
+            taken += Integer.parseInt(c.group(1));
+        }
+        assertThat(taken + refused).as("every connection is an endpoint's or refused").isEqualTo(30);
+        CommandLineTest.Result table = run("simulate", "--config", config.toString(), "--trace", file.toString(),
+                "--schedulers", "sh");
+        assertThat(table.out()).contains("refused " + refused);
     }
 
     @Test

@@ -177,11 +177,14 @@ function createCard(s) {
   const head = el('header', 'card-head');
   const title = el('div');
   const h2 = el('h2');
-  h2.append(el('span', 'svc-name', label), el('span', 'port-name', ':' + (s.portName || s.port)));
+  const svcName = el('span', 'svc-name', label);
+  const portName = el('span', 'port-name', ':' + (s.portName || s.port));
+  h2.append(svcName, portName);
   const addr = el('div', 'addr');
   title.append(h2, addr);
   const chips = el('div', 'chips');
-  head.append(title, chips, whatIfLink(s));
+  const link = whatIfLink(s);
+  head.append(title, chips, link);
 
   const summary = el('div', 'summary');
   const conns = chart(s.protocol === 'UDP' ? 'flows' : 'connections'); // a UDP port charts its flows
@@ -191,7 +194,8 @@ function createCard(s) {
   const { wrap, tbody } = tableOf('endpoints', COLUMNS);
 
   card.append(head, summary, wrap);
-  return { card, addr, chips, conns, tput, tbody, rows: new Map(), history: [], prev: null, bps: null };
+  return { card, addr, chips, conns, tput, tbody, rows: new Map(), history: [], prev: null, bps: null,
+    svcName, portName, link };
 }
 
 // A scrolling table of class cls with a header row of columns ([name, heading, numeric]).
@@ -249,7 +253,21 @@ function createRow(key) {
   return { tr, cells, badge };
 }
 
+// A card follows its address (clusterIP:port/protocol); the Service or port name at it may change by reload.
+function updateName(c, s) {
+  const label = `${s.namespace}/${s.name}`;
+  const service = `${label}:${s.portName || s.port}`;
+  if (c.card.dataset.service === service) return;
+  c.card.dataset.service = service;
+  c.svcName.textContent = label;
+  c.portName.textContent = ':' + (s.portName || s.port);
+  const link = whatIfLink(s);
+  c.link.replaceWith(link);
+  c.link = link;
+}
+
 function updateCard(c, s, now, dtMs) {
+  updateName(c, s);
   // the clusterIP first; a NodePort, external or LoadBalancer address follows with its kind
   const others = (s.addresses || []).filter(a => a.kind !== 'cluster').map(a => `${a.address} (${a.kind})`);
   c.addr.textContent = `${s.clusterIP}:${s.port}/${s.protocol} \u2192 targetPort ${s.targetPort}`

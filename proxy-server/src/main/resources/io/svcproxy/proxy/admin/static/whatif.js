@@ -3,7 +3,7 @@
 // gives for the same connections. Opened by a Service port card's link (#whatif=ns/name:port), so it can be
 // linked to; fetched once per opening or refresh, never polled. Text goes in through textContent only.
 
-const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'sh', 'mh'];
+const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'sh', 'dh', 'mh', 'random'];
 const PREFIX = '#whatif=';
 
 function el(tag, className, text) {
@@ -23,7 +23,12 @@ export function whatIfLink(s) {
 
 function parse(hash) {
   if (!hash.startsWith(PREFIX)) return null;
-  const target = decodeURIComponent(hash.substring(PREFIX.length));
+  let target;
+  try {
+    target = decodeURIComponent(hash.substring(PREFIX.length));
+  } catch (e) {
+    return null; // a link mangled by hand or by a mailer: no card, and the page goes on
+  }
   const colon = target.lastIndexOf(':');
   if (colon < 0) return null;
   return { service: target.substring(0, colon), port: target.substring(colon + 1) };
@@ -68,7 +73,7 @@ function render(section, target, report, inUse) {
   tr.append(th('scheduler'));
   const endpoints = first ? first.endpoints.map(e => e.endpoint) : [];
   for (const e of endpoints) tr.append(th(e, true));
-  tr.append(th('imbalance', true), th('peak imbalance', true));
+  tr.append(th('refused', true), th('imbalance', true), th('peak imbalance', true));
   thead.append(tr);
   const tbody = el('tbody');
   for (const [name, r] of Object.entries(report.schedulers)) {
@@ -87,12 +92,16 @@ function render(section, target, report, inUse) {
       td.dataset.connections = e ? String(e.connections) : '0';
       row.append(td);
     }
-    row.append(el('td', 'n c-imbalance', r.imbalance.toFixed(3)), el('td', 'n c-peak', r.peakImbalance.toFixed(3)));
+    // connections no endpoint took (sh or mh without fallback, onto a weight-0 endpoint): not in the shares
+    const refused = el('td', 'n c-refused' + (r.refused > 0 ? ' warn' : ''), String(r.refused || 0));
+    row.append(refused, el('td', 'n c-imbalance', r.imbalance.toFixed(3)),
+      el('td', 'n c-peak', r.peakImbalance.toFixed(3)));
     tbody.append(row);
   }
   table.append(thead, tbody);
   wrap.append(table);
-  const note = el('p', 'muted whatif-note', 'imbalance: the busiest endpoint\u2019s connections over the mean; '
+  const note = el('p', 'muted whatif-note', 'refused: connections no endpoint took; '
+    + 'imbalance: the busiest endpoint\u2019s connections over the mean; '
     + 'peak imbalance: the same for the most connections held at once. 1.000 is even.');
   section.append(head, wrap, note);
 }
