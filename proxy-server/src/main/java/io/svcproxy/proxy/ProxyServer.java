@@ -226,6 +226,7 @@ public final class ProxyServer implements AutoCloseable {
     }
 
     private void updateReadiness(List<BindException> failures) {
+        table.setUnbound(failures.stream().map(BindException::getMessage).toList());
         DesiredState state = applied;
         table.setReady(!shutdown && state != null && state.synced() && failures.isEmpty()
                 && table.keys().size() == state.servicePorts().size());

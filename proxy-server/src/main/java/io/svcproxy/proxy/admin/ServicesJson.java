@@ -38,7 +38,9 @@ import java.util.Set;
  *       {@code /readyz}), {@code startedAt} (the process start), {@code now} (when this document was made: the
  *       page divides byte deltas by the difference of two {@code now}s), {@code lastReload} ({@code null} until
  *       the first config change, else {@code at}, {@code result} = {@code applied} or {@code rejected}, and
- *       {@code errors}, the {@code FILE:LINE:COLUMN: message} lines of a rejection, empty when applied);</li>
+ *       {@code errors}, the {@code FILE:LINE:COLUMN: message} lines of a rejection, empty when applied),
+ *       {@code unbound} (the addresses of the desired state that could not be bound, {@code cannot bind ADDRESS:
+ *       reason}, tried again every second: a Service port among them is not in the list below);</li>
  *   <li>per Service port: {@code targetPort}, {@code schedulerFlags}, {@code sessionAffinityTimeoutSeconds},
  *       {@code connections} (client connections open now), {@code bytesToEndpoint}, {@code bytesToClient} and
  *       {@code noEndpoint} (connections closed at once for want of an endpoint);</li>
@@ -81,6 +83,8 @@ final class ServicesJson {
         root.put("version", table.version());
         root.put("svcproxyVersion", svcproxyVersion);
         root.put("ready", table.isReady());
+        ArrayNode unbound = root.putArray("unbound");
+        table.unbound().forEach(unbound::add);
         root.put("startedAt", time(startedAt));
         root.put("now", time(clock.instant()));
         ReloadStatus reload = table.lastReload();

@@ -23,6 +23,7 @@ public final class ServiceTable {
     private volatile long version;
     private volatile boolean ready;
     private volatile ReloadStatus lastReload;
+    private volatile List<String> unbound = List.of();
 
     /** Returns the Service port on {@code key}, or {@code null}. */
     public ServicePort get(ServiceKey key) {
@@ -101,6 +102,18 @@ public final class ServiceTable {
 
     public void setLastReload(ReloadStatus lastReload) {
         this.lastReload = lastReload;
+    }
+
+    /**
+     * Returns why addresses of the desired state are not bound ({@code cannot bind ADDRESS: reason}, one each; they
+     * are tried again every second), empty when all are.
+     */
+    public List<String> unbound() {
+        return unbound;
+    }
+
+    public void setUnbound(List<String> unbound) {
+        this.unbound = List.copyOf(unbound);
     }
 
     /** Returns whether every listener is bound and every source has synced. */

@@ -295,8 +295,12 @@ class AdminServerTest {
         table.setLastReload(new ReloadStatus(Instant.parse("2025-03-04T05:06:07.123456Z"), false,
                 "svcproxy.yaml:3:5: weight: -1 (expected: 0..65535)"));
         table.setReady(true);
+        table.setUnbound(List.of("cannot bind 127.0.10.9:80: Address already in use"));
 
         JsonNode after = new ObjectMapper().readTree(get("/api/v1/services").body());
+        assertThat(before.get("unbound")).isEmpty();
+        assertThat(after.get("unbound")).singleElement().extracting(JsonNode::asText)
+                .isEqualTo("cannot bind 127.0.10.9:80: Address already in use");
 
         assertThat(before.get("lastReload").isNull()).isTrue();
         assertThat(before.get("ready").asBoolean()).isFalse();

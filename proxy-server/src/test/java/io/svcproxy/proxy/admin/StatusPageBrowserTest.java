@@ -200,6 +200,24 @@ class StatusPageBrowserTest {
                     assertThat(driver.findElement(By.cssSelector("section.card[data-service='shop/store:http'] "
                             + "a.whatif-link")).getAttribute("href")).endsWith("#whatif=shop%2Fstore%3Ahttp");
                 });
+        // A Service added at an address another process holds: named on the page until it is bound.
+        try (java.net.ServerSocket squatter = new java.net.ServerSocket(18779, 50,
+                java.net.InetAddress.getByName("127.0.10.79"))) {
+            write(file, config(List.of(a, b), d, "").replace("name: web", "name: store")
+                    + "  - {name: late, namespace: shop, clusterIP: 127.0.10.79, ports: [{port: 18779}], "
+                    + "endpoints: [{ip: 127.0.0.74, port: " + d.address().getPort() + "}]}\n");
+            await("the page names the address it cannot bind").atMost(Duration.ofSeconds(15)).ignoreExceptions()
+                    .untilAsserted(() -> {
+                        assertThat(driver.findElement(By.id("unbound")).isDisplayed()).isTrue();
+                        assertThat(text("#unbound-text")).startsWith("cannot bind 127.0.10.79:18779");
+                        assertThat(text("#ready")).isEqualTo("not ready");
+                    });
+        }
+        await("bound once the address is free").atMost(Duration.ofSeconds(15)).ignoreExceptions()
+                .untilAsserted(() -> {
+                    assertThat(driver.findElement(By.id("unbound")).isDisplayed()).isFalse();
+                    assertThat(rows()).containsKey("shop/late:18779");
+                });
 
         assertOnlySameOriginRequests(base);
         assertNoConsoleErrors();

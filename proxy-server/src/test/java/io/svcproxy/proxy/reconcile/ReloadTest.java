@@ -258,8 +258,11 @@ class ReloadTest {
                 assertThat(server.table().isReady()).isFalse();
                 assertThat(server.table().lastReload().result()).isEqualTo("applied");
                 assertThat(server.table().lastReload().errors()).contains("cannot bind " + VIP + ":18099");
+                assertThat(server.table().unbound()).singleElement().asString()
+                        .startsWith("cannot bind " + VIP + ":18099");
                 squatter.close();
                 await().atMost(Duration.ofSeconds(5)).until(() -> server.table().isReady());
+                assertThat(server.table().unbound()).isEmpty();
                 assertThat(echo(held, "still")).isEqualTo("still");
             }
         }

@@ -387,6 +387,9 @@ function renderHeader(doc, now, totals) {
   const ready = $('ready');
   ready.textContent = doc.ready ? 'ready' : 'not ready';
   ready.className = 'badge ' + (doc.ready ? 'ok' : 'bad');
+  const unbound = doc.unbound || [];
+  $('unbound').hidden = unbound.length === 0;
+  $('unbound-text').textContent = unbound.join('\n');
   $('uptime').textContent = formatDuration(now - Date.parse(doc.startedAt));
   $('config-version').textContent = String(doc.version);
   $('total-connections').textContent = formatCount(totals.connections);
