@@ -105,6 +105,12 @@ public final class SimulationRun {
     private static Simulation simulation(ServicePortSpec chosen, List<String> schedulers, List<EndpointChange> changes,
                                          long seed) throws InputException {
         List<String> names = schedulers.isEmpty() ? List.of(chosen.service().scheduler()) : schedulers;
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (String name : names) {
+            if (!seen.add(name)) { // one result per scheduler: the report is keyed by name
+                throw new InputException("--schedulers", name + " is named twice");
+            }
+        }
         try {
             return Simulation.create(names, chosen.service().schedulerFlags(), chosen.service().sessionAffinity(),
                     chosen.key().clusterIP(), targets(chosen), changes, seed);

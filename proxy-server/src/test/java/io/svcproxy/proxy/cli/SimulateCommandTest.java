@@ -257,6 +257,10 @@ class SimulateCommandTest {
                 "--service", "shop/api");
         assertThat(r.code()).isEqualTo(2);
         assertThat(r.err()).startsWith("--service: no Service port shop/api in the config (expected one of: shop/web:80)");
+        CommandLineTest.Result twice = run("simulate", "--config", config.toString(), "--trace", trace.toString(),
+                "--schedulers", "rr,lc,rr");
+        assertThat(twice.code()).isEqualTo(2);
+        assertThat(twice.err().strip()).isEqualTo("--schedulers: rr is named twice");
         r = run("simulate", "--config", config.toString(), "--trace", trace.toString(), "--schedulers", "rr,fast");
         assertThat(r.code()).isEqualTo(2);
         assertThat(r.err()).startsWith("--schedulers: unknown scheduler: fast");
