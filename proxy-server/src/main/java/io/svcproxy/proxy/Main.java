@@ -26,8 +26,9 @@ public final class Main {
         if (run != null) {
             return run.execute(out, err); // the usual start, without building picocli's model of every command
         }
-        if (args.length > 0 && !args[0].startsWith("-") && !COMMANDS.contains(args[0])) {
-            // run takes no positional argument: a first word is a command's name, not run's
+        if (args.length > 0 && !args[0].startsWith("-") && !args[0].startsWith("@") && !COMMANDS.contains(args[0])) {
+            // run takes no positional argument: a first word is a command's name, not run's (@FILE is picocli's
+            // argument file)
             err.println("Unknown command '" + args[0] + "' (commands: run, validate, simulate, demo, backend, "
                     + "version; run is the default). Try: svcproxy --help");
             return ExitCodes.INVALID;

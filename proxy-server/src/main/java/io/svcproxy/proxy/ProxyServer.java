@@ -309,8 +309,7 @@ public final class ProxyServer implements AutoCloseable {
         failures.addAll(ingress.reconfigure(next.proxy().ingress(), next.proxy().connectTimeout()));
         updateReadiness(failures);
         metrics.reload(true);
-        table.setLastReload(new ReloadStatus(Instant.now(), true, failures.stream().map(BindException::getMessage)
-                .collect(java.util.stream.Collectors.joining("\n"))));
+        table.setLastReload(new ReloadStatus(Instant.now(), true, "")); // what it could not bind: unbound()
         log.info("Reload applied config={} version={} servicePorts={} bindFailures={}", next.source(),
                 table.version(), table.keys().size(), failures.size());
         if (!failures.isEmpty()) {

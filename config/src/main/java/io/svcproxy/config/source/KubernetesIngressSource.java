@@ -13,6 +13,7 @@ import io.svcproxy.config.IngressSettings;
 import io.svcproxy.config.IngressSpec;
 import io.svcproxy.config.KubernetesSettings;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -21,9 +22,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -162,7 +166,7 @@ public final class KubernetesIngressSource implements AutoCloseable {
      * replica serving the same address writes it back at its next recompute). On this source's thread, after which
      * no recompute writes the status again; waits up to {@code timeout} for the API server.
      */
-    public void withdrawStatus(java.time.Duration timeout) {
+    public void withdrawStatus(Duration timeout) {
         if (statusIps.isEmpty() || closed) {
             return;
         }
@@ -173,8 +177,7 @@ public final class KubernetesIngressSource implements AutoCloseable {
                 ingressInformers.forEach(i -> all.addAll(i.getStore().list()));
                 writeStatus(all, List.of());
             }).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException
-                 | java.util.concurrent.RejectedExecutionException e) {
+        } catch (ExecutionException | TimeoutException | RejectedExecutionException e) {
             log.info("Ingress status not withdrawn error={}", e.toString());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -195,7 +198,7 @@ public final class KubernetesIngressSource implements AutoCloseable {
         if (!closed && pending.compareAndSet(false, true)) {
             try {
                 executor.schedule(this::recompute, KubernetesSource.COALESCE_MILLIS, TimeUnit.MILLISECONDS);
-            } catch (java.util.concurrent.RejectedExecutionException e) {
+            } catch (RejectedExecutionException e) {
                 // closed meanwhile
             }
         }

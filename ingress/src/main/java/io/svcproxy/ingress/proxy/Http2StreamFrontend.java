@@ -121,7 +121,7 @@ final class Http2StreamFrontend implements Frontend {
             answer(HttpResponseStatus.BAD_REQUEST, null, false);
             return;
         }
-        Route<ServiceBackend> route = settings.router().route(h.get(HttpHeaderNames.HOST), path);
+        Route<ServiceBackend> route = settings.router().routePath(h.get(HttpHeaderNames.HOST), path);
         if (route == null) {
             answer(HttpResponseStatus.NOT_FOUND, null, true);
             return;

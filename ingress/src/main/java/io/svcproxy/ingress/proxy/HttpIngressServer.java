@@ -20,7 +20,7 @@ import java.time.Duration;
  * {@code Upgrade: h2c}. Each request (each HTTP/2 stream) is routed and sent to an endpoint the backend Service
  * port's scheduler picks. Bind once; {@link #close} stops accepting and closes its connections.
  */
-public final class HttpIngressServer implements AutoCloseable {
+public final class HttpIngressServer implements IngressServer {
     private final Channel serverChannel;
     private final AtomicReference<ListenerSettings> settings;
 
@@ -74,20 +74,17 @@ public final class HttpIngressServer implements AutoCloseable {
         return new HttpIngressServer(channel, settings);
     }
 
-    /** The bound address (port 0 resolved). */
+    @Override
     public InetSocketAddress localAddress() {
         return (InetSocketAddress) serverChannel.localAddress();
     }
 
-    /**
-     * Gives the connections accepted from now on other timeouts and limits, without closing the listener (a
-     * reload's); established connections keep the ones they were accepted with.
-     */
+    @Override
     public void setOptions(IngressOptions options) {
         settings.updateAndGet(s -> s.withOptions(options));
     }
 
-    /** The timeouts and limits of the connections accepted now. */
+    @Override
     public IngressOptions options() {
         return settings.get().options();
     }

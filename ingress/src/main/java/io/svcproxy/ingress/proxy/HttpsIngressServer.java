@@ -21,7 +21,7 @@ import java.util.Objects;
  * HTTP/1.1 as ALPN agreed. Requests are routed and proxied as on the HTTP listener, with
  * {@code X-Forwarded-Proto: https}. Bind once; {@link #close} stops accepting.
  */
-public final class HttpsIngressServer implements AutoCloseable {
+public final class HttpsIngressServer implements IngressServer {
     private final Channel serverChannel;
     private final TlsCertificates certificates;
     private final AtomicReference<ListenerSettings> settings;
@@ -62,7 +62,7 @@ public final class HttpsIngressServer implements AutoCloseable {
         return new HttpsIngressServer(channel, certificates, settings);
     }
 
-    /** The bound address (port 0 resolved). */
+    @Override
     public InetSocketAddress localAddress() {
         return (InetSocketAddress) serverChannel.localAddress();
     }
@@ -72,15 +72,12 @@ public final class HttpsIngressServer implements AutoCloseable {
         return certificates;
     }
 
-    /**
-     * Gives the connections accepted from now on other timeouts and limits, without closing the listener (a
-     * reload's); established connections keep the ones they were accepted with.
-     */
+    @Override
     public void setOptions(IngressOptions options) {
         settings.updateAndGet(s -> s.withOptions(options));
     }
 
-    /** The timeouts and limits of the connections accepted now. */
+    @Override
     public IngressOptions options() {
         return settings.get().options();
     }

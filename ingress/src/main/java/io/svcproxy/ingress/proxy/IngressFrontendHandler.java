@@ -151,7 +151,7 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
             discarding = true;
             return;
         }
-        Route<ServiceBackend> route = settings.router().route(request.headers().get(HttpHeaderNames.HOST), path);
+        Route<ServiceBackend> route = settings.router().routePath(request.headers().get(HttpHeaderNames.HOST), path);
         if (route == null) {
             respond(request, null, HttpResponseStatus.NOT_FOUND);
             return;

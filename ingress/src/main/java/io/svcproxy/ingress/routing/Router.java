@@ -21,4 +21,9 @@ public final class Router<B> {
     public Route<B> route(String hostHeader, String target) {
         return table.match(hostHeader, target);
     }
+
+    /** The route of a request by its path in {@link RequestPath#of}'s normal form, or {@code null} for a 404. */
+    public Route<B> routePath(String hostHeader, String path) {
+        return table.matchPath(hostHeader, path);
+    }
 }

@@ -105,6 +105,14 @@ public final class RoutingTable<B> {
      * @param target     the request target's path, query allowed (it is ignored)
      */
     public Route<B> match(String hostHeader, String target) {
+        return matchPath(hostHeader, Paths.pathOf(target));
+    }
+
+    /**
+     * The route of a request whose path is given as matched: {@link RequestPath#of}'s normal form, whose decoded
+     * {@code ?} or {@code #} is part of the path (no query to cut off), or {@code null} for a 404.
+     */
+    public Route<B> matchPath(String hostHeader, String path) {
         String host = Hosts.normalize(hostHeader);
         HostGroup<B> group = exactHosts.get(host);
         if (group == null && !wildcardHosts.isEmpty()) {
@@ -117,7 +125,7 @@ public final class RoutingTable<B> {
             group = anyHost;
         }
         if (group != null) {
-            Route<B> route = group.match(Paths.pathOf(target));
+            Route<B> route = group.match(path);
             if (route != null) {
                 return route;
             }

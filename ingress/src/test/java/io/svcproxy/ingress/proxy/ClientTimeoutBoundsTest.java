@@ -231,6 +231,8 @@ class ClientTimeoutBoundsTest {
                 org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(15)).until(() -> !client.isActive());
                 assertThat(Duration.ofNanos(System.nanoTime() - start)).as("closed as idle, not before the timeout")
                         .isGreaterThanOrEqualTo(IDLE.minusMillis(100));
+                server.join(10_000);
+                assertThat(server.isAlive()).as("the endpoint's connection is closed with it").isFalse();
             } finally {
                 listener.close();
             }

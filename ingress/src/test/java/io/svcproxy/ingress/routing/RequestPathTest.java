@@ -31,6 +31,8 @@ class RequestPathTest {
             /a%2fb                    | /a/b
             /%25%32%65                | /%2e
             /caf%C3%A9                | /café
+            /a%3Fb?c                  | /a?b
+            /a%23b                    | /a#b
             /.hidden/x                | /.hidden/x
             /a/...                    | /a/...
             /..                       | 400
@@ -54,6 +56,7 @@ class RequestPathTest {
             /public//../admin         | admin
             /login/.                  | none
             /log%69n                  | login
+            /login%3F                 | none
             """)
     void theRoutingTableMatchesTheNormalForm(String target, String backend) {
         RoutingTable<String> table = RoutingTable.compile(List.of(new IngressRules<>("default/shop", null,
@@ -61,7 +64,7 @@ class RequestPathTest {
                         new PathRule<>("/admin", PathType.PREFIX, "admin"),
                         new PathRule<>("/login", PathType.EXACT, "login")))))));
 
-        Route<String> route = table.match("shop.example", RequestPath.of(target));
+        Route<String> route = table.matchPath("shop.example", RequestPath.of(target));
         assertThat(route == null ? "none" : route.backend()).isEqualTo(backend);
     }
 }

@@ -13,6 +13,7 @@ import io.netty.handler.timeout.ReadTimeoutHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.svcproxy.balancer.Backends;
 import io.svcproxy.proxy.dataplane.BindException;
+import io.svcproxy.proxy.dataplane.RequestLimits;
 import io.svcproxy.proxy.dataplane.ServiceTable;
 import io.svcproxy.proxy.dataplane.Transport;
 import java.net.InetSocketAddress;
@@ -30,7 +31,7 @@ import org.slf4j.LoggerFactory;
  * {@code HEAD} only (else 405), unknown paths with 404, request bodies over {@value #MAX_CONTENT_LENGTH} bytes
  * with 413, and keeps connections alive when the client asks. At most {@value #MAX_CONNECTIONS} connections are
  * held at once; a request must arrive whole within {@value #REQUEST_DEADLINE_SECONDS} s of the connection's start or
- * of the previous response (a slowloris client holds nothing for long, {@link AdminLimits}), and a connection
+ * of the previous response (a slowloris client holds nothing for long, {@link RequestLimits}), and a connection
  * silent for {@value #READ_TIMEOUT_SECONDS} s is closed (one that does not read its response).
  *
  * <p>{@link #start} and {@link #stop} are called by the thread that owns the proxy's lifecycle.
@@ -103,7 +104,7 @@ public final class AdminServer {
                                 .addLast(new ReadTimeoutHandler(READ_TIMEOUT_SECONDS, TimeUnit.SECONDS))
                                 .addLast(new HttpServerCodec())
                                 .addLast(new HttpObjectAggregator(MAX_CONTENT_LENGTH))
-                                .addLast(new AdminLimits(open, maxConnections, requestDeadlineNanos))
+                                .addLast(new RequestLimits(open, maxConnections, requestDeadlineNanos))
                                 .addLast(handler);
                     }
                 });

@@ -22,6 +22,8 @@ import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerKeepAliveHandler;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.timeout.ReadTimeoutException;
+import io.netty.handler.timeout.ReadTimeoutHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import io.svcproxy.config.EndpointTarget;
 import io.svcproxy.config.NodeSettings;
@@ -39,6 +41,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -58,6 +62,16 @@ import org.slf4j.LoggerFactory;
 public final class HealthCheckNodePorts implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(HealthCheckNodePorts.class);
 
+    /**
+     * Bounds of the probers' connections, on every node address (so open to whoever reaches the node): as the admin
+     * server's, a request must arrive within 10 s, a connection silent for 60 s is closed, and all the health check
+     * ports together hold at most this many connections.
+     */
+    static final int MAX_CONNECTIONS = 512;
+    private static final long REQUEST_DEADLINE_NANOS = TimeUnit.SECONDS.toNanos(10);
+    private static final int READ_TIMEOUT_SECONDS = 60;
+
+    private final AtomicInteger open = new AtomicInteger();
     private final EventLoopGroup group;
     private final Class<? extends ServerChannel> channelType;
     private final ServiceTable table;
@@ -173,7 +187,9 @@ public final class HealthCheckNodePorts implements AutoCloseable {
                         @Override
                         protected void initChannel(SocketChannel ch) {
                             accepted.add(ch);
-                            ch.pipeline().addLast(new HttpServerCodec(4096, 8192, 8192),
+                            ch.pipeline().addLast(new ReadTimeoutHandler(READ_TIMEOUT_SECONDS, TimeUnit.SECONDS),
+                                    new HttpServerCodec(4096, 8192, 8192),
+                                    new RequestLimits(open, MAX_CONNECTIONS, REQUEST_DEADLINE_NANOS),
                                     new HttpServerKeepAliveHandler(), new Answer(service));
                         }
                     })
@@ -225,7 +241,8 @@ public final class HealthCheckNodePorts implements AutoCloseable {
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            if (!(cause instanceof IOException)) { // a reset or broken pipe is the prober's business
+            // a reset, a broken pipe or a silent prober is the prober's business
+            if (!(cause instanceof IOException || cause instanceof ReadTimeoutException)) {
                 log.warn("Health check connection failed service={}", service, cause);
             }
             ctx.close();

@@ -10,6 +10,7 @@ import io.svcproxy.ingress.ServiceBackend;
 import io.svcproxy.ingress.proxy.HttpIngressServer;
 import io.svcproxy.ingress.proxy.HttpsIngressServer;
 import io.svcproxy.ingress.proxy.IngressOptions;
+import io.svcproxy.ingress.proxy.IngressServer;
 import io.svcproxy.ingress.proxy.TlsCertificates;
 import io.svcproxy.ingress.proxy.TlsEntry;
 import io.svcproxy.ingress.routing.Router;
@@ -116,10 +117,8 @@ public final class IngressListeners implements AutoCloseable {
                     failures.add(e);
                 }
             }
-        } else if (http != null && !http.options().equals(options)) {
-            http.setOptions(options);
-            log.info("Ingress listener settings changed proto=http address={} responseTimeout={} connectTimeout={}",
-                    format(next.http()), options.responseTimeout(), options.connectTimeout());
+        } else {
+            retune(http, "http", options);
         }
         if (!Objects.equals(previous.https(), next.https())) {
             if (https != null) {
@@ -134,15 +133,22 @@ public final class IngressListeners implements AutoCloseable {
                     failures.add(e);
                 }
             }
-        } else if (https != null && !https.options().equals(options)) {
-            https.setOptions(options);
-            log.info("Ingress listener settings changed proto=https address={} responseTimeout={} connectTimeout={}",
-                    format(next.https()), options.responseTimeout(), options.connectTimeout());
+        } else {
+            retune(https, "https", options);
         }
         for (BindException e : failures) {
             log.error("Ingress listener not bound: {}", e.getMessage());
         }
         return failures;
+    }
+
+    /** Gives a listener that stays where it is the options of a reload, when they changed. */
+    private static void retune(IngressServer server, String proto, IngressOptions options) {
+        if (server != null && !server.options().equals(options)) {
+            server.setOptions(options);
+            log.info("Ingress listener settings changed proto={} address={} responseTimeout={} connectTimeout={}",
+                    proto, format(server.localAddress()), options.responseTimeout(), options.connectTimeout());
+        }
     }
 
     /**

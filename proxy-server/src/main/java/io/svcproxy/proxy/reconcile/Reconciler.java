@@ -57,6 +57,8 @@ public final class Reconciler {
 
     /** The node settings of the last apply: when they change, every port's node addresses are looked at again. */
     private io.svcproxy.config.NodeSettings appliedNode;
+    /** Service ports kept at their old address while the address they moved to cannot be bound. */
+    private final Set<ServiceKey> kept = new java.util.HashSet<>();
     /** Service ports some of whose other addresses could not be bound: looked at again at each apply. */
     private final Set<ServiceKey> addressesToRetry = new java.util.HashSet<>();
     /**
@@ -106,7 +108,7 @@ public final class Reconciler {
         List<BindException> failures = new ArrayList<>();
         if (replaced != null) {
             for (ServicePortSpec spec : replaced) {
-                applyOne(spec, true, failures, Map.of());
+                applyOne(spec, true, failures, new HashMap<>());
             }
         } else {
             applyAll(desired, node, failures);
@@ -186,17 +188,23 @@ public final class Reconciler {
         for (ServicePortSpec spec : wanted.values()) {
             applyOne(spec, sameNode, failures, moving);
         }
+        Set<ServiceKey> keptNow = new java.util.HashSet<>();
         for (Map.Entry<PortIdentity, ServiceKey> e : moving.entrySet()) {
             ServicePortSpec successor = wantedById.get(e.getKey());
             if (table.get(successor.key()) != null) {
                 remove(e.getValue());
             } else {
+                keptNow.add(e.getValue());
                 ServicePort old = table.get(e.getValue());
-                log.warn("Service port keeps serving at its old address until the new one can be bound service={}"
-                        + " port={} address={} newAddress={}", old.serviceLabel(), old.portLabel(), e.getValue(),
-                        successor.key());
+                if (!kept.contains(e.getValue())) { // once, not at each retry
+                    log.warn("Service port keeps serving at its old address (with the endpoints it had) until the "
+                            + "new one can be bound service={} port={} address={} newAddress={}",
+                            old.serviceLabel(), old.portLabel(), e.getValue(), successor.key());
+                }
             }
         }
+        kept.clear();
+        kept.addAll(keptNow);
         releaseExternalAddresses(external);
     }
 
@@ -218,12 +226,14 @@ public final class Reconciler {
 
     /**
      * What makes a Service port the same across a change of its address: its Service, its port's name and
-     * protocol (Kubernetes names a Service's ports uniquely per protocol).
+     * protocol (Kubernetes names a Service's ports uniquely per protocol), and its clusterIP's family (a dual-stack
+     * Service has one Service port per family, each moving on its own).
      */
-    private record PortIdentity(String namespace, String service, String port, io.svcproxy.config.Protocol protocol) {
+    record PortIdentity(String namespace, String service, String port, io.svcproxy.config.Protocol protocol,
+                        boolean ipv4) {
         static PortIdentity of(ServicePortSpec spec) {
             return new PortIdentity(spec.service().namespace(), spec.service().name(), spec.port().name(),
-                    spec.key().protocol());
+                    spec.key().protocol(), spec.key().clusterIP() instanceof java.net.Inet4Address);
         }
     }
 
@@ -277,7 +287,7 @@ public final class Reconciler {
             return;
         }
         table.put(port);
-        ServiceKey replaced = moving.isEmpty() ? null : moving.remove(PortIdentity.of(spec));
+        ServiceKey replaced = moving.remove(PortIdentity.of(spec));
         if (replaced != null) {
             remove(replaced);
         }

@@ -1,7 +1,12 @@
 package io.svcproxy.proxy.simulate;
 
+import java.io.ByteArrayOutputStream;
 import java.io.Closeable;
 import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,12 +22,12 @@ final class TraceReader implements Closeable {
     private static final String[] REQUIRED = {"start", "client", "clientPort", "duration"};
 
     private final String file;
-    private final java.io.InputStream in;
+    private final InputStream in;
     /** Bytes read and not yet taken: {@code buffer[position, limit)}. */
     private final byte[] buffer = new byte[64 * 1024];
     private int position;
     private int limit;
-    private final java.nio.charset.CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder();
+    private final CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder();
     private long line;
     private Boolean json;
     private Map<String, Integer> columns;
@@ -63,7 +68,7 @@ final class TraceReader implements Closeable {
      * is decoded on its own, so a byte that is not UTF-8 is reported at its line.
      */
     private String readLine() throws IOException, InputException {
-        java.io.ByteArrayOutputStream text = null;
+        ByteArrayOutputStream text = null;
         while (true) {
             if (position == limit) {
                 limit = Math.max(0, in.read(buffer));
@@ -77,7 +82,7 @@ final class TraceReader implements Closeable {
                 end++;
             }
             if (text == null) {
-                text = new java.io.ByteArrayOutputStream(Math.max(64, end - position));
+                text = new ByteArrayOutputStream(Math.max(64, end - position));
             }
             text.write(buffer, position, end - position);
             if (end < limit) {
@@ -91,8 +96,8 @@ final class TraceReader implements Closeable {
     private String decode(byte[] bytes) throws InputException {
         int length = bytes.length > 0 && bytes[bytes.length - 1] == '\r' ? bytes.length - 1 : bytes.length;
         try {
-            return utf8.decode(java.nio.ByteBuffer.wrap(bytes, 0, length)).toString();
-        } catch (java.nio.charset.CharacterCodingException e) {
+            return utf8.decode(ByteBuffer.wrap(bytes, 0, length)).toString();
+        } catch (CharacterCodingException e) {
             throw new InputException(file, line + 1, "not UTF-8 text");
         }
     }

@@ -422,7 +422,7 @@ class AdminServerTest {
     void aSlowlorisClientIsClosedAtTheRequestDeadlineAndConnectionsAreCapped() throws Exception {
         server.stop();
         server = new AdminServer(new InetSocketAddress("127.0.0.1", 0), table, metrics.registry())
-                .limits(3, Duration.ofMillis(800));
+                .limits(3, Duration.ofMillis(1500));
         server.start();
         InetSocketAddress at = server.boundAddress();
         List<java.net.Socket> slow = new java.util.ArrayList<>();
@@ -436,7 +436,10 @@ class AdminServerTest {
             await().atMost(Duration.ofSeconds(5)).until(() -> server.openConnections() == 3);
             try (java.net.Socket fourth = new java.net.Socket(at.getAddress(), at.getPort())) {
                 fourth.setSoTimeout(5000);
+                long accepted = System.nanoTime();
                 assertThat(fourth.getInputStream().read()).as("over the cap: closed as accepted").isEqualTo(-1);
+                assertThat(Duration.ofNanos(System.nanoTime() - accepted)).as("not by its request deadline")
+                        .isLessThan(Duration.ofMillis(500));
             }
             long start = System.nanoTime();
             for (java.net.Socket s : slow) {

@@ -131,6 +131,14 @@ class CommandLineTest {
     }
 
     @Test
+    void anArgumentFileIsStillPicoclis() throws IOException {
+        Path args = write("args.txt", "--log-level=bogus\n");
+        Result r = run("@" + args); // run's options, read from the file
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).doesNotContain("Unknown command").contains("bogus");
+    }
+
+    @Test
     void runWithAnInvalidConfigExitsTwoWithoutServing() throws IOException {
         Path file = write("bad.yaml", "services: [{name: Bad_Name}]\n");
         Result r = run("run", "--config", file.toString());

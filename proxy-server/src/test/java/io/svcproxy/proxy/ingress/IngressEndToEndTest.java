@@ -227,6 +227,60 @@ class IngressEndToEndTest {
     }
 
     @Test
+    void anEndpointThatNeverAnswersItsConnectIsA502AfterProxyConnectTimeout() throws Exception {
+        // an endpoint whose accept queue (backlog 1) is full: the kernel drops further SYNs, connects hang
+        try (ServerSocket full = new ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.159"));
+             java.net.Socket filler1 = new java.net.Socket(); java.net.Socket filler2 = new java.net.Socket()) {
+            filler1.connect(full.getLocalSocketAddress(), 1000);
+            filler2.connect(full.getLocalSocketAddress(), 1000);
+            String hang = "  - name: hang\n    clusterIP: 127.0.10.156\n    ports: [{port: 18156}]\n"
+                    + "    endpoints: [{ip: 127.0.0.159, port: " + full.getLocalPort() + "}]\n";
+            start(yaml("            - {path: /hang, pathType: Prefix, backend: {service: {name: hang, port: "
+                    + "{number: 18156}}}}\n", allApiEndpoints(), "").replace("ingresses:\n", hang + "ingresses:\n"));
+            try (HttpClientConnection c = new HttpClientConnection(ingress())) {
+                long start = System.nanoTime();
+                assertThat(c.get(SHOP, "/hang").status()).as("connects failed: 502, not the 5-s response timeout's 504")
+                        .isEqualTo(502);
+                // proxy.connectTimeout is 1 s per attempt, one attempt per distinct endpoint: one here
+                assertThat(Duration.ofNanos(System.nanoTime() - start)).isBetween(Duration.ofMillis(900),
+                        Duration.ofMillis(4900));
+            }
+        }
+    }
+
+    @Test
+    void anHttp10KeepAliveClientKeepsItsConnectionAcrossTheProxysOwnAnswers() throws Exception {
+        start(yaml("", allApiEndpoints(), ""));
+        try (Socket s = new Socket()) {
+            s.connect(ingress(), 2000);
+            s.setSoTimeout(5000);
+            for (String[] ask : new String[][] {{"/", "404"}, {"/empty", "503"}, {"/api/x", "200"}, {"/", "404"}}) {
+                s.getOutputStream().write(("GET " + ask[0] + " HTTP/1.0\r\nHost: " + SHOP
+                        + "\r\nConnection: keep-alive\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                String head = http10Response(s.getInputStream());
+                assertThat(head).as(ask[0]).startsWith("HTTP/1.1 " + ask[1]).containsIgnoringCase(
+                        "connection: keep-alive"); // else an HTTP/1.0 client waits for the close (RFC 9112 C.2.2)
+            }
+        }
+    }
+
+    /** Reads one response with a Content-Length; returns its head. */
+    private static String http10Response(InputStream in) throws IOException {
+        StringBuilder head = new StringBuilder();
+        while (!head.toString().endsWith("\r\n\r\n")) {
+            int c = in.read();
+            if (c < 0) {
+                throw new IOException("closed after: " + head);
+            }
+            head.append((char) c);
+        }
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?i)content-length: *([0-9]+)").matcher(head);
+        assertThat(m.find()).as(head.toString()).isTrue();
+        in.readNBytes(Integer.parseInt(m.group(1)));
+        return head.toString();
+    }
+
+    @Test
     void aBackendServiceTheFileDoesNotDefineIsRefusedAtItsLine() throws Exception {
         Files.writeString(config, yaml("            - {path: /x, pathType: Prefix, backend: {service: {name: gone, port: "
                 + "{number: 80}}}}\n", allApiEndpoints(), ""));

@@ -106,6 +106,7 @@ class IngressListenersTest {
             listeners.start(new io.svcproxy.config.IngressSettings(at, null, "svcproxy",
                     java.time.Duration.ofSeconds(5)), java.time.Duration.ofMillis(1500), group,
                     io.netty.channel.socket.nio.NioServerSocketChannel.class);
+            assertThat(listeners.httpOptions().connectTimeout()).isEqualTo(java.time.Duration.ofMillis(1500));
             assertThat(logged.list).extracting(ILoggingEvent::getFormattedMessage)
                     .anyMatch(m -> m.startsWith("Ingress listening proto=http") && m.endsWith("connectTimeout=PT1.5S"));
         } finally {

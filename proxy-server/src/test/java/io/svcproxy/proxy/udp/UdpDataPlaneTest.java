@@ -401,8 +401,8 @@ abstract class UdpDataPlaneTest {
         Thread shutdown = new Thread(server::shutdown, "shutdown");
         shutdown.start();
         await().atMost(Duration.ofSeconds(5)).until(() -> server.listeners().listenersClosed());
-        for (int i = 1; i <= 4; i++) { // longer than the drain's quiet time, a datagram every second
-            Thread.sleep(1000);
+        for (int i = 1; i <= 8; i++) { // 4 s, longer than the drain's quiet time: a datagram every half second
+            Thread.sleep(500);
             assertThat(name(ask(talking, Integer.toString(i)))).as("a flow that talks goes on").isEqualTo("a");
         }
         shutdown.join(15_000);

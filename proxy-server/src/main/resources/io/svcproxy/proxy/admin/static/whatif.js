@@ -3,7 +3,6 @@
 // gives for the same connections. Opened by a Service port card's link (#whatif=ns/name:port), so it can be
 // linked to; fetched once per opening or refresh, never polled. Text goes in through textContent only.
 
-const SCHEDULERS = ['rr', 'wrr', 'lc', 'wlc', 'sed', 'nq', 'sh', 'dh', 'mh', 'random'];
 const PREFIX = '#whatif=';
 
 function el(tag, className, text) {
@@ -110,7 +109,8 @@ async function open(section, target) {
   section.hidden = false;
   section.dataset.state = 'loading';
   try {
-    const query = new URLSearchParams({ service: target.service, port: target.port, schedulers: SCHEDULERS.join(',') });
+    // no schedulers asked: the API replays under every scheduler svcproxy has
+    const query = new URLSearchParams({ service: target.service, port: target.port });
     const response = await fetch('api/v1/simulate?' + query, { cache: 'no-store' });
     if (!response.ok) throw new Error((await response.text()).trim() || `HTTP ${response.status}`);
     const report = await response.json();

@@ -1,9 +1,10 @@
-package io.svcproxy.proxy.admin;
+package io.svcproxy.proxy.dataplane;
 
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http.FullHttpRequest;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.concurrent.ScheduledFuture;
@@ -11,22 +12,24 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * What one admin connection may hold: at most {@code maxConnections} at once (more are closed as they are accepted),
- * and each request must arrive whole within {@code deadline} of the connection's start or of the previous response's
- * end, else the connection is closed. A client sending a header byte now and then (slowloris) holds no admin
- * connection longer than that, and a flood of them cannot eat the descriptors the data plane needs (its fd guard
- * stops accepting Service connections near the limit). Behind the codec and the aggregator: it sees whole requests.
- * Runs on the admin server's event loop.
+ * What the connections of one of svcproxy's own small HTTP servers (the admin server, the health check node ports)
+ * may hold: at most {@code maxConnections} at once (more are closed as they are accepted), and each request must
+ * arrive whole within {@code deadline} of the connection's start or of the previous response's end, else the
+ * connection is closed. A client sending a header byte now and then (slowloris) holds no connection longer than
+ * that, and a flood of them cannot eat the descriptors the data plane needs (its fd guard stops accepting Service
+ * connections near the limit). Behind the codec and the aggregator: it sees whole requests ({@link FullHttpRequest},
+ * or an {@link io.netty.handler.codec.http.HttpRequest} whose body is not aggregated). Runs on the server's event
+ * loops; one instance per connection, the count shared.
  */
-final class AdminLimits extends ChannelDuplexHandler {
+public final class RequestLimits extends ChannelDuplexHandler {
     private final AtomicInteger open;
     private final int maxConnections;
     private final long deadlineNanos;
     private ScheduledFuture<?> timer;
     private boolean counted;
 
-    /** @param open the admin connections open now, shared by every connection of one server */
-    AdminLimits(AtomicInteger open, int maxConnections, long deadlineNanos) {
+    /** @param open the connections open now, shared by every connection of one server */
+    public RequestLimits(AtomicInteger open, int maxConnections, long deadlineNanos) {
         this.open = open;
         this.maxConnections = maxConnections;
         this.deadlineNanos = deadlineNanos;
@@ -45,7 +48,7 @@ final class AdminLimits extends ChannelDuplexHandler {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
-        if (msg instanceof FullHttpRequest && timer != null) {
+        if (msg instanceof HttpRequest && timer != null) {
             timer.cancel(false); // whole: the response is the server's turn
             timer = null;
         }
