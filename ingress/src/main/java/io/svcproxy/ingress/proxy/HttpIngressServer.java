@@ -20,13 +20,9 @@ import java.time.Duration;
  * {@code Upgrade: h2c}. Each request (each HTTP/2 stream) is routed and sent to an endpoint the backend Service
  * port's scheduler picks. Bind once; {@link #close} stops accepting and closes its connections.
  */
-public final class HttpIngressServer implements IngressServer {
-    private final Channel serverChannel;
-    private final AtomicReference<ListenerSettings> settings;
-
+public final class HttpIngressServer extends BoundIngressServer {
     private HttpIngressServer(Channel serverChannel, AtomicReference<ListenerSettings> settings) {
-        this.serverChannel = serverChannel;
-        this.settings = settings;
+        super(serverChannel, settings);
     }
 
     /**
@@ -72,25 +68,5 @@ public final class HttpIngressServer implements IngressServer {
                 })
                 .bind(address).sync().channel();
         return new HttpIngressServer(channel, settings);
-    }
-
-    @Override
-    public InetSocketAddress localAddress() {
-        return (InetSocketAddress) serverChannel.localAddress();
-    }
-
-    @Override
-    public void setOptions(IngressOptions options) {
-        settings.updateAndGet(s -> s.withOptions(options));
-    }
-
-    @Override
-    public IngressOptions options() {
-        return settings.get().options();
-    }
-
-    @Override
-    public void close() {
-        serverChannel.close().syncUninterruptibly();
     }
 }

@@ -21,16 +21,13 @@ import java.util.Objects;
  * HTTP/1.1 as ALPN agreed. Requests are routed and proxied as on the HTTP listener, with
  * {@code X-Forwarded-Proto: https}. Bind once; {@link #close} stops accepting.
  */
-public final class HttpsIngressServer implements IngressServer {
-    private final Channel serverChannel;
+public final class HttpsIngressServer extends BoundIngressServer {
     private final TlsCertificates certificates;
-    private final AtomicReference<ListenerSettings> settings;
 
     private HttpsIngressServer(Channel serverChannel, TlsCertificates certificates,
                                AtomicReference<ListenerSettings> settings) {
-        this.serverChannel = serverChannel;
+        super(serverChannel, settings);
         this.certificates = certificates;
-        this.settings = settings;
     }
 
     /**
@@ -62,28 +59,8 @@ public final class HttpsIngressServer implements IngressServer {
         return new HttpsIngressServer(channel, certificates, settings);
     }
 
-    @Override
-    public InetSocketAddress localAddress() {
-        return (InetSocketAddress) serverChannel.localAddress();
-    }
-
     /** The certificates this listener serves. */
     public TlsCertificates certificates() {
         return certificates;
-    }
-
-    @Override
-    public void setOptions(IngressOptions options) {
-        settings.updateAndGet(s -> s.withOptions(options));
-    }
-
-    @Override
-    public IngressOptions options() {
-        return settings.get().options();
-    }
-
-    @Override
-    public void close() {
-        serverChannel.close().syncUninterruptibly();
     }
 }

@@ -455,7 +455,8 @@ class AdminServerTest {
                     Thread.sleep(300);
                     s.getOutputStream().write("GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n"
                             .getBytes(StandardCharsets.US_ASCII));
-                    assertThat(readResponse(s.getInputStream())).startsWith("HTTP/1.1 200");
+                    assertThat(io.svcproxy.proxy.testing.RawHttp.read(s.getInputStream()).head())
+                            .startsWith("HTTP/1.1 200");
                 }
             }
         } finally {
@@ -463,20 +464,5 @@ class AdminServerTest {
                 s.close();
             }
         }
-    }
-
-    /** One response: its head up to the empty line, then Content-Length bytes of body. */
-    private static String readResponse(java.io.InputStream in) throws IOException {
-        StringBuilder head = new StringBuilder();
-        while (!head.toString().endsWith("\r\n\r\n")) {
-            int c = in.read();
-            if (c < 0) {
-                throw new IOException("closed after " + head);
-            }
-            head.append((char) c);
-        }
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?i)content-length: *([0-9]+)").matcher(head);
-        int length = m.find() ? Integer.parseInt(m.group(1)) : 0;
-        return head + new String(in.readNBytes(length), StandardCharsets.US_ASCII);
     }
 }

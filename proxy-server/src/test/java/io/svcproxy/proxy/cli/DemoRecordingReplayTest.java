@@ -10,7 +10,6 @@ import io.svcproxy.proxy.dataplane.ServicePort;
 import io.svcproxy.proxy.dataplane.Transport;
 import io.svcproxy.proxy.simulate.SettledTraffic;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.URI;
@@ -134,21 +133,6 @@ class DemoRecordingReplayTest {
     private static String get(Socket s) throws IOException {
         s.getOutputStream().write(("GET / HTTP/1.1\r\nHost: " + CLUSTER_IP + "\r\n\r\n")
                 .getBytes(StandardCharsets.US_ASCII));
-        InputStream in = s.getInputStream();
-        StringBuilder head = new StringBuilder();
-        while (!head.toString().endsWith("\r\n\r\n")) {
-            int c = in.read();
-            if (c < 0) {
-                throw new IOException("closed after " + head);
-            }
-            head.append((char) c);
-        }
-        int length = 0;
-        for (String line : head.toString().split("\r\n")) {
-            if (line.toLowerCase(java.util.Locale.ROOT).startsWith("content-length:")) {
-                length = Integer.parseInt(line.substring(15).strip());
-            }
-        }
-        return new String(in.readNBytes(length), StandardCharsets.UTF_8);
+        return io.svcproxy.proxy.testing.RawHttp.read(s.getInputStream()).body();
     }
 }

@@ -257,28 +257,13 @@ class IngressEndToEndTest {
             for (String[] ask : new String[][] {{"/", "404"}, {"/empty", "503"}, {"/api/x", "200"}, {"/", "404"}}) {
                 s.getOutputStream().write(("GET " + ask[0] + " HTTP/1.0\r\nHost: " + SHOP
                         + "\r\nConnection: keep-alive\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-                String head = http10Response(s.getInputStream());
+                String head = io.svcproxy.proxy.testing.RawHttp.read(s.getInputStream()).head();
                 assertThat(head).as(ask[0]).startsWith("HTTP/1.1 " + ask[1]).containsIgnoringCase(
                         "connection: keep-alive"); // else an HTTP/1.0 client waits for the close (RFC 9112 C.2.2)
             }
         }
     }
 
-    /** Reads one response with a Content-Length; returns its head. */
-    private static String http10Response(InputStream in) throws IOException {
-        StringBuilder head = new StringBuilder();
-        while (!head.toString().endsWith("\r\n\r\n")) {
-            int c = in.read();
-            if (c < 0) {
-                throw new IOException("closed after: " + head);
-            }
-            head.append((char) c);
-        }
-        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?i)content-length: *([0-9]+)").matcher(head);
-        assertThat(m.find()).as(head.toString()).isTrue();
-        in.readNBytes(Integer.parseInt(m.group(1)));
-        return head.toString();
-    }
 
     @Test
     void aBackendServiceTheFileDoesNotDefineIsRefusedAtItsLine() throws Exception {

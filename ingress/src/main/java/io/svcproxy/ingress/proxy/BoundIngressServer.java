@@ -1,0 +1,39 @@
+package io.svcproxy.ingress.proxy;
+
+import io.netty.channel.Channel;
+import java.net.InetSocketAddress;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * What the HTTP and HTTPS listeners share once bound: the server channel, and the {@link ListenerSettings} each
+ * accepted connection takes when it is set up (one read per connection), which {@link #setOptions} swaps.
+ */
+abstract class BoundIngressServer implements IngressServer {
+    private final Channel serverChannel;
+    private final AtomicReference<ListenerSettings> settings;
+
+    BoundIngressServer(Channel serverChannel, AtomicReference<ListenerSettings> settings) {
+        this.serverChannel = serverChannel;
+        this.settings = settings;
+    }
+
+    @Override
+    public InetSocketAddress localAddress() {
+        return (InetSocketAddress) serverChannel.localAddress();
+    }
+
+    @Override
+    public void setOptions(IngressOptions options) {
+        settings.updateAndGet(s -> s.withOptions(options));
+    }
+
+    @Override
+    public IngressOptions options() {
+        return settings.get().options();
+    }
+
+    @Override
+    public void close() {
+        serverChannel.close().syncUninterruptibly();
+    }
+}
