@@ -43,7 +43,8 @@ final class TraceReader implements Closeable {
         while ((text = readLine()) != null) {
             line++;
             // a byte order mark (a spreadsheet's "CSV UTF-8" export) is not part of the first column's name
-            String t = (line == 1 && text.startsWith("\uFEFF") ? text.substring(1) : text).strip();
+            String whole = line == 1 && text.startsWith("\uFEFF") ? text.substring(1) : text;
+            String t = whole.strip();
             if (t.isEmpty()) {
                 continue;
             }
@@ -55,7 +56,7 @@ final class TraceReader implements Closeable {
                 }
             }
             try {
-                return json ? jsonRow(t) : csvRow(t);
+                return json ? jsonRow(whole) : csvRow(t); // JSON: the parser skips blanks, columns count them
             } catch (IllegalArgumentException e) {
                 throw new InputException(file, line, e.getMessage());
             }

@@ -171,6 +171,9 @@ class SimulateCommandTest {
         r = run("simulate", "--config", config.toString(), "--trace", json.toString());
         assertThat(r.code()).isEqualTo(2);
         assertThat(r.err()).startsWith(json + ":2: column 37: expected ',' or '}'");
+        Path indented = write("indented.jsonl", "  " + Files.readString(json).lines().toList().get(1) + "\n");
+        r = run("simulate", "--config", config.toString(), "--trace", indented.toString());
+        assertThat(r.err()).as("the column in the line as written").startsWith(indented + ":1: column 39: ");
 
         Path negative = write("neg.csv", "start,client,clientPort,duration\n1,127.0.1.1,1,-2\n");
         r = run("simulate", "--config", config.toString(), "--trace", negative.toString());
