@@ -75,7 +75,7 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             return;
         }
         boolean keepAlive = HttpUtil.isKeepAlive(request);
-        QueryStringDecoder query = new QueryStringDecoder(request.uri());
+        QueryStringDecoder query = new QueryStringDecoder(originForm(request.uri()));
         String path = query.path();
         if (!PATHS.contains(path) && !StatusPage.ASSETS.containsKey(path)) {
             respond(ctx, request, HttpResponseStatus.NOT_FOUND, TEXT, bytes("not found\n"), keepAlive);
@@ -207,5 +207,23 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             log.warn("Unexpected admin error client={}", ctx.channel().remoteAddress(), cause);
         }
         ctx.close();
+    }
+
+    /**
+     * The target in origin form: an absolute-form target ({@code http://host/metrics}, which a server must accept,
+     * RFC 9112 3.2.2) is its path and query; anything else as received.
+     */
+    static String originForm(String target) {
+        int scheme = target.indexOf("://");
+        if (scheme <= 0 || !(target.regionMatches(true, 0, "http", 0, scheme)
+                || target.regionMatches(true, 0, "https", 0, scheme))) {
+            return target;
+        }
+        int path = target.indexOf('/', scheme + 3);
+        if (path < 0) {
+            int query = target.indexOf('?', scheme + 3);
+            return query < 0 ? "/" : "/" + target.substring(query);
+        }
+        return target.substring(path);
     }
 }
