@@ -413,6 +413,15 @@ class StatusPageBrowserTest {
             assertThat(card.get("rr")).containsEntry(endpoint(b), String.valueOf(b.acceptedConnections()));
         }
         screenshot("stats-whatif.png", 1366, 0);
+        // the Service renamed while its what-if card is open: the card follows, as the Service port's card does
+        write(file, yaml.toString().replace("name: web", "name: store"));
+        await("the open what-if card follows the rename").atMost(Duration.ofSeconds(15)).ignoreExceptions()
+                .until(() -> driver.getCurrentUrl().endsWith("#whatif=shop%2Fstore%3Ahttp")
+                        && "ready".equals(attribute("#whatif", "data-state"))
+                        && "shop/store:http".equals(attribute("#whatif", "data-service")));
+        write(file, yaml.toString());
+        await().atMost(Duration.ofSeconds(15)).ignoreExceptions()
+                .until(() -> "shop/web:http".equals(attribute("#whatif", "data-service")));
         driver.findElement(By.cssSelector("#whatif a.whatif-close")).click();
         await().atMost(Duration.ofSeconds(5)).until(() -> !driver.findElement(By.id("whatif")).isDisplayed());
         // a mangled link opens no card and does not stop the page

@@ -258,12 +258,17 @@ function updateName(c, s) {
   const label = `${s.namespace}/${s.name}`;
   const service = `${label}:${s.portName || s.port}`;
   if (c.card.dataset.service === service) return;
+  const before = c.card.dataset.service;
   c.card.dataset.service = service;
   c.svcName.textContent = label;
   c.portName.textContent = ':' + (s.portName || s.port);
   const link = whatIfLink(s);
   c.link.replaceWith(link);
   c.link = link;
+  const whatIf = $('whatif');
+  if (!whatIf.hidden && whatIf.dataset.service === before) {
+    location.hash = link.getAttribute('href'); // the open what-if card follows the rename (hashchange reopens it)
+  }
 }
 
 function updateCard(c, s, now, dtMs) {
