@@ -106,6 +106,11 @@ public final class TlsPem {
         if (key == null) {
             return KEY_EXPECTED;
         }
+        if (!key.getAlgorithm().equals("RSA") && !key.getAlgorithm().equals("EC")) {
+            // the listener's SslContextBuilder loads RSA and EC keys only, with OpenSSL and the JDK alike: an
+            // Ed25519 key that passed here failed the listener's start, or blocked every certificate swap
+            return "an RSA or EC private key (" + key.getAlgorithm() + " keys do not load in the TLS listener)";
+        }
         List<? extends Certificate> chain;
         try {
             chain = certificates(certificatePem);

@@ -102,6 +102,17 @@ class IngressConfigTest {
     }
 
     @Test
+    void anEd25519KeyIsRefusedAsTheListenerCannotLoadIt() throws Exception {
+        TestCertificates.write(dir.resolve("certs"), "shop", "shop.example", "EC");
+        java.security.KeyPair ed = java.security.KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+        String pem = "-----BEGIN PRIVATE KEY-----\n" + java.util.Base64.getMimeEncoder(64, "\n".getBytes(
+                java.nio.charset.StandardCharsets.US_ASCII)).encodeToString(ed.getPrivate().getEncoded())
+                + "\n-----END PRIVATE KEY-----\n";
+        assertThat(TlsPem.keyProblem(pem, Files.readString(dir.resolve("certs/shop.pem"))))
+                .isEqualTo("an RSA or EC private key (EdDSA keys do not load in the TLS listener)");
+    }
+
+    @Test
     void withoutTheSectionsNothingListensAndThereAreNoIngresses() {
         ProxyConfig config = parse(SERVICES);
         assertThat(config.proxy().ingress()).isEqualTo(IngressSettings.defaults());
