@@ -28,14 +28,19 @@ public final class TlsPem {
     private static final Pattern KEY_BLOCK = Pattern.compile(
             "-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----([A-Za-z0-9+/=\\s]*)-----END \\1PRIVATE KEY-----");
     private static final String CERT_EXPECTED = "PEM X.509 certificates, -----BEGIN CERTIFICATE-----";
-    static final String KEY_EXPECTED = "an unencrypted PEM private key, PKCS#8 (-----BEGIN PRIVATE KEY-----) or "
-            + "RSA PKCS#1 (openssl pkcs8 -topk8 -nocrypt converts others)";
+    static final String KEY_EXPECTED = "an unencrypted PEM private key, PKCS#8 (-----BEGIN PRIVATE KEY-----), "
+            + "RSA PKCS#1 or EC SEC1 (openssl pkcs8 -topk8 -nocrypt converts others)";
     private static final Pattern RSA_BLOCK = Pattern.compile(
             "-----BEGIN RSA PRIVATE KEY-----([A-Za-z0-9+/=\\s]*)-----END RSA PRIVATE KEY-----");
     /** The DER of PKCS#8's AlgorithmIdentifier for rsaEncryption (1.2.840.113549.1.1.1) with NULL parameters. */
     private static final byte[] RSA_ALGORITHM = {
         0x30, 0x0d, 0x06, 0x09, 0x2a, (byte) 0x86, 0x48, (byte) 0x86, (byte) 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
     };
+
+    private static final Pattern EC_BLOCK = Pattern.compile(
+            "-----BEGIN EC PRIVATE KEY-----([A-Za-z0-9+/=\\s]*)-----END EC PRIVATE KEY-----");
+    /** The DER of id-ecPublicKey (1.2.840.10045.2.1), the first part of PKCS#8's AlgorithmIdentifier for EC. */
+    private static final byte[] EC_PUBLIC_KEY = {0x06, 0x07, 0x2a, (byte) 0x86, 0x48, (byte) 0xce, 0x3d, 0x02, 0x01};
 
     private TlsPem() {
     }
@@ -45,6 +50,10 @@ public final class TlsPem {
      * PKCS#1 structure as the private key octets); any other text is returned as it is.
      */
     public static String normalizeKey(String keyPem) {
+        Matcher ec = EC_BLOCK.matcher(keyPem);
+        if (ec.find() && !keyPem.contains("Proc-Type:")) {
+            return ecToPkcs8(ec.group(1), keyPem);
+        }
         Matcher m = RSA_BLOCK.matcher(keyPem);
         if (!m.find() || keyPem.contains("Proc-Type:")) {
             return keyPem; // not PKCS#1 RSA, or an encrypted one (refused by keyProblem)
@@ -65,6 +74,85 @@ public final class TlsPem {
         der.write(0x30);
         der.writeBytes(derLength(body.size()));
         der.writeBytes(body.toByteArray());
+        return "-----BEGIN PRIVATE KEY-----\n" + Base64.getMimeEncoder(64, new byte[] {'\n'})
+                .encodeToString(der.toByteArray()) + "\n-----END PRIVATE KEY-----\n";
+    }
+
+    /**
+     * An SEC1 EC key ({@code -----BEGIN EC PRIVATE KEY-----}, RFC 5915: what {@code openssl ecparam -genkey} and
+     * cert-manager's ECDSA keys are) rewrapped in PKCS#8 (RFC 5208: version 0, id-ecPublicKey with the named curve
+     * of the key's own parameters, the SEC1 structure as the private key octets); {@code keyPem} as it is when the
+     * key names no curve or does not parse.
+     */
+    private static String ecToPkcs8(String base64, String keyPem) {
+        byte[] sec1;
+        byte[] curve;
+        try {
+            sec1 = Base64.getMimeDecoder().decode(base64.replaceAll("\\s", ""));
+            curve = namedCurve(sec1);
+        } catch (RuntimeException e) {
+            return keyPem;
+        }
+        if (curve == null) {
+            return keyPem;
+        }
+        java.io.ByteArrayOutputStream algorithm = new java.io.ByteArrayOutputStream();
+        algorithm.writeBytes(EC_PUBLIC_KEY);
+        algorithm.writeBytes(curve);
+        java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
+        body.writeBytes(new byte[] {0x02, 0x01, 0x00});
+        body.write(0x30);
+        body.writeBytes(derLength(algorithm.size()));
+        body.writeBytes(algorithm.toByteArray());
+        body.write(0x04);
+        body.writeBytes(derLength(sec1.length));
+        body.writeBytes(sec1);
+        return pkcs8Pem(body.toByteArray());
+    }
+
+    /** The DER of the named curve's OID in an SEC1 ECPrivateKey's {@code [0]} parameters, or {@code null}. */
+    private static byte[] namedCurve(byte[] der) {
+        int[] at = {0};
+        if (der[at[0]++] != 0x30) {
+            return null;
+        }
+        readLength(der, at);
+        for (int tag : new int[] {0x02, 0x04}) { // version, privateKey
+            if (der[at[0]++] != tag) {
+                return null;
+            }
+            int n = readLength(der, at);
+            at[0] += n;
+        }
+        if (at[0] >= der.length || (der[at[0]++] & 0xff) != 0xa0) {
+            return null;
+        }
+        readLength(der, at);
+        int start = at[0];
+        if (der[at[0]++] != 0x06) {
+            return null;
+        }
+        int n = readLength(der, at);
+        return java.util.Arrays.copyOfRange(der, start, at[0] + n);
+    }
+
+    private static int readLength(byte[] der, int[] at) {
+        int first = der[at[0]++] & 0xff;
+        if (first < 0x80) {
+            return first;
+        }
+        int n = 0;
+        for (int i = 0; i < (first & 0x7f); i++) {
+            n = n << 8 | der[at[0]++] & 0xff;
+        }
+        return n;
+    }
+
+    private static String pkcs8Pem(byte[] body) {
+        java.io.ByteArrayOutputStream der = new java.io.ByteArrayOutputStream();
+        der.write(0x30);
+        der.writeBytes(derLength(body.length));
+        der.writeBytes(body);
         return "-----BEGIN PRIVATE KEY-----\n" + Base64.getMimeEncoder(64, new byte[] {'\n'})
                 .encodeToString(der.toByteArray()) + "\n-----END PRIVATE KEY-----\n";
     }

@@ -102,6 +102,29 @@ class IngressConfigTest {
     }
 
     @Test
+    void acceptsAnEcKeyInSec1AsOpensslAndCertManagerWriteItAndHoldsItAsPkcs8() throws Exception {
+        Path certs = Files.createDirectories(dir.resolve("certs"));
+        for (List<String> command : List.of(
+                List.of("openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ec-key.pem"),
+                List.of("openssl", "req", "-new", "-x509", "-key", "ec-key.pem", "-subj", "/CN=ec.example", "-days",
+                        "2", "-out", "ec.pem"))) {
+            Process p = new ProcessBuilder(command).directory(certs.toFile()).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            assertThat(p.waitFor()).as(out).isZero();
+        }
+        assertThat(Files.readString(certs.resolve("ec-key.pem"))).startsWith("-----BEGIN EC PRIVATE KEY-----");
+        ProxyConfig config = load(SERVICES + """
+                ingresses:
+                  - name: ec
+                    tls: [{hosts: [ec.example], certFile: certs/ec.pem, keyFile: certs/ec-key.pem}]
+                    defaultBackend: {service: {name: web, port: {number: 80}}}
+                """);
+        String key = config.ingresses().get(0).tls().get(0).privateKeyPem();
+        assertThat(key).startsWith("-----BEGIN PRIVATE KEY-----");
+        assertThat(TlsPem.keyProblem(key, config.ingresses().get(0).tls().get(0).certificatePem())).isNull();
+    }
+
+    @Test
     void anEd25519KeyIsRefusedAsTheListenerCannotLoadIt() throws Exception {
         TestCertificates.write(dir.resolve("certs"), "shop", "shop.example", "EC");
         java.security.KeyPair ed = java.security.KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
