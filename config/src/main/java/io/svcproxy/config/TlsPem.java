@@ -64,18 +64,7 @@ public final class TlsPem {
         } catch (IllegalArgumentException e) {
             return keyPem;
         }
-        java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
-        body.writeBytes(new byte[] {0x02, 0x01, 0x00});
-        body.writeBytes(RSA_ALGORITHM);
-        body.write(0x04);
-        body.writeBytes(derLength(pkcs1.length));
-        body.writeBytes(pkcs1);
-        java.io.ByteArrayOutputStream der = new java.io.ByteArrayOutputStream();
-        der.write(0x30);
-        der.writeBytes(derLength(body.size()));
-        der.writeBytes(body.toByteArray());
-        return "-----BEGIN PRIVATE KEY-----\n" + Base64.getMimeEncoder(64, new byte[] {'\n'})
-                .encodeToString(der.toByteArray()) + "\n-----END PRIVATE KEY-----\n";
+        return pkcs8Pem(RSA_ALGORITHM, pkcs1);
     }
 
     /**
@@ -97,17 +86,11 @@ public final class TlsPem {
             return keyPem;
         }
         java.io.ByteArrayOutputStream algorithm = new java.io.ByteArrayOutputStream();
+        algorithm.write(0x30);
+        algorithm.writeBytes(derLength(EC_PUBLIC_KEY.length + curve.length));
         algorithm.writeBytes(EC_PUBLIC_KEY);
         algorithm.writeBytes(curve);
-        java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
-        body.writeBytes(new byte[] {0x02, 0x01, 0x00});
-        body.write(0x30);
-        body.writeBytes(derLength(algorithm.size()));
-        body.writeBytes(algorithm.toByteArray());
-        body.write(0x04);
-        body.writeBytes(derLength(sec1.length));
-        body.writeBytes(sec1);
-        return pkcs8Pem(body.toByteArray());
+        return pkcs8Pem(algorithm.toByteArray(), sec1);
     }
 
     /** The DER of the named curve's OID in an SEC1 ECPrivateKey's {@code [0]} parameters, or {@code null}. */
@@ -148,11 +131,21 @@ public final class TlsPem {
         return n;
     }
 
-    private static String pkcs8Pem(byte[] body) {
+    /**
+     * A PKCS#8 PrivateKeyInfo in PEM (RFC 5208): version 0, {@code algorithm} (the DER of its AlgorithmIdentifier),
+     * and {@code key}, the algorithm's own private key structure, as the octets.
+     */
+    private static String pkcs8Pem(byte[] algorithm, byte[] key) {
+        java.io.ByteArrayOutputStream body = new java.io.ByteArrayOutputStream();
+        body.writeBytes(new byte[] {0x02, 0x01, 0x00});
+        body.writeBytes(algorithm);
+        body.write(0x04);
+        body.writeBytes(derLength(key.length));
+        body.writeBytes(key);
         java.io.ByteArrayOutputStream der = new java.io.ByteArrayOutputStream();
         der.write(0x30);
-        der.writeBytes(derLength(body.length));
-        der.writeBytes(body);
+        der.writeBytes(derLength(body.size()));
+        der.writeBytes(body.toByteArray());
         return "-----BEGIN PRIVATE KEY-----\n" + Base64.getMimeEncoder(64, new byte[] {'\n'})
                 .encodeToString(der.toByteArray()) + "\n-----END PRIVATE KEY-----\n";
     }

@@ -90,12 +90,17 @@ class IngressConfigTest {
         TestCertificates.write(dir.resolve("certs"), "legacy", "legacy.example", "RSA");
         TestCertificates.toPkcs1(dir.resolve("certs"), "legacy");
         assertThat(Files.readString(dir.resolve("certs/legacy-key.pem"))).startsWith("-----BEGIN RSA PRIVATE KEY-----");
+        assertHeldAsPkcs8("legacy", "legacy.example");
+    }
+
+    /** Loads an Ingress with the pair {@code certs/NAME.pem}, {@code certs/NAME-key.pem}: the key is PKCS#8 and fits. */
+    private void assertHeldAsPkcs8(String name, String host) throws Exception {
         ProxyConfig config = load(SERVICES + """
                 ingresses:
-                  - name: legacy
-                    tls: [{hosts: [legacy.example], certFile: certs/legacy.pem, keyFile: certs/legacy-key.pem}]
+                  - name: %1$s
+                    tls: [{hosts: [%2$s], certFile: certs/%1$s.pem, keyFile: certs/%1$s-key.pem}]
                     defaultBackend: {service: {name: web, port: {number: 80}}}
-                """);
+                """.formatted(name, host));
         String key = config.ingresses().get(0).tls().get(0).privateKeyPem();
         assertThat(key).startsWith("-----BEGIN PRIVATE KEY-----");
         assertThat(TlsPem.keyProblem(key, config.ingresses().get(0).tls().get(0).certificatePem())).isNull();
@@ -113,15 +118,7 @@ class IngressConfigTest {
             assertThat(p.waitFor()).as(out).isZero();
         }
         assertThat(Files.readString(certs.resolve("ec-key.pem"))).startsWith("-----BEGIN EC PRIVATE KEY-----");
-        ProxyConfig config = load(SERVICES + """
-                ingresses:
-                  - name: ec
-                    tls: [{hosts: [ec.example], certFile: certs/ec.pem, keyFile: certs/ec-key.pem}]
-                    defaultBackend: {service: {name: web, port: {number: 80}}}
-                """);
-        String key = config.ingresses().get(0).tls().get(0).privateKeyPem();
-        assertThat(key).startsWith("-----BEGIN PRIVATE KEY-----");
-        assertThat(TlsPem.keyProblem(key, config.ingresses().get(0).tls().get(0).certificatePem())).isNull();
+        assertHeldAsPkcs8("ec", "ec.example");
     }
 
     @Test

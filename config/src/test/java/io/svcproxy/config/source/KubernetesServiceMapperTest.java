@@ -127,15 +127,19 @@ class KubernetesServiceMapperTest {
         assertThat(out.endpoints()).extracting(EndpointTarget::nodeName).containsExactly("node-a", "node-b", "");
     }
 
-    @Test
-    void aSourceRangeWithHostBitsStillClosesTheLoadBalancerToClientsOutsideItsNetwork() {
+    /** The exposure of a LoadBalancer Service at 198.51.100.7 with {@code loadBalancerSourceRanges} as written. */
+    private ServiceExposure loadBalancerWithRanges(String... ranges) {
         Service lb = service("lb").withNewSpec().withType("LoadBalancer").withClusterIP("127.0.10.13")
-                .withLoadBalancerSourceRanges("192.0.2.7/24", "not-a-range")
+                .withLoadBalancerSourceRanges(ranges)
                 .addNewPort().withPort(80).withNodePort(30080).endPort().endSpec()
                 .withNewStatus().withNewLoadBalancer().addNewIngress().withIp("198.51.100.7").endIngress()
                 .endLoadBalancer().endStatus().build();
+        return mapper.map(lb, List.of()).get(0).service().exposure();
+    }
 
-        ServiceExposure e = mapper.map(lb, List.of()).get(0).service().exposure();
+    @Test
+    void aSourceRangeWithHostBitsStillClosesTheLoadBalancerToClientsOutsideItsNetwork() {
+        ServiceExposure e = loadBalancerWithRanges("192.0.2.7/24", "not-a-range");
 
         assertThat(e.loadBalancerSourceRanges()).containsExactly(Cidr.parse("192.0.2.0/24"));
         assertThat(e.admitsOnLoadBalancer(Addresses.parseIp("198.51.100.9"))).isFalse();
@@ -144,13 +148,7 @@ class KubernetesServiceMapperTest {
 
     @Test
     void sourceRangesNoneOfWhichCanBeReadAdmitNoClientNotEveryClient() {
-        Service lb = service("lb").withNewSpec().withType("LoadBalancer").withClusterIP("127.0.10.13")
-                .withLoadBalancerSourceRanges("0127.0.21.0/24", "not-a-range")
-                .addNewPort().withPort(80).withNodePort(30080).endPort().endSpec()
-                .withNewStatus().withNewLoadBalancer().addNewIngress().withIp("198.51.100.7").endIngress()
-                .endLoadBalancer().endStatus().build();
-
-        ServiceExposure e = mapper.map(lb, List.of()).get(0).service().exposure();
+        ServiceExposure e = loadBalancerWithRanges("0127.0.21.0/24", "not-a-range");
 
         assertThat(e.admitsOnLoadBalancer(Addresses.parseIp("127.0.21.1"))).isFalse();
         assertThat(e.admitsOnLoadBalancer(Addresses.parseIp("198.51.100.9"))).isFalse();

@@ -107,8 +107,9 @@ public final class Reconciler {
         List<ServicePortSpec> replaced = node.equals(appliedNode) ? replacedInPlace(desired) : null;
         List<BindException> failures = new ArrayList<>();
         if (replaced != null) {
+            Map<PortIdentity, ServiceKey> noneMoving = new HashMap<>(); // same keys: nothing moved
             for (ServicePortSpec spec : replaced) {
-                applyOne(spec, true, failures, new HashMap<>());
+                applyOne(spec, true, failures, noneMoving);
             }
         } else {
             applyAll(desired, node, failures);
