@@ -368,31 +368,34 @@ public final class ProxyServer implements AutoCloseable {
         if (kubernetesIngressSource != null) {
             kubernetesIngressSource.withdrawStatus(java.time.Duration.ofSeconds(5));
         }
-        ingress.close();
+        ingress.drain();
         listeners.closeListeners();
         int open = listeners.connectionCount();
-        log.info("Shutting down: listeners closed, draining connections={} drainTimeout={}", open,
-                config.proxy().drainTimeout());
+        log.info("Shutting down: listeners closed, draining connections={} ingressConnections={} drainTimeout={}",
+                open, ingress.connections(), config.proxy().drainTimeout());
         long deadline = System.nanoTime() + config.proxy().drainTimeout().toNanos();
         ListenerManager.Drained cut = listeners.drain(config.proxy().drainTimeout());
         if (cut.connections() > 0 || cut.udpFlows() > 0) {
             log.info("Drain timeout reached: reset connections={}, ended udpFlows={}", cut.connections(),
                     cut.udpFlows());
         }
-        int requests = awaitLeases(deadline);
-        if (requests > 0) {
-            log.info("Drain timeout reached: closed Ingress requests in flight={}", requests);
+        int requests = awaitIngress(deadline);
+        if (requests > 0 || ingress.connections() > 0) {
+            log.info("Drain timeout reached: closed Ingress connections={} requests in flight={}",
+                    ingress.connections(), requests);
         }
         close();
         log.info("Stopped");
     }
 
     /**
-     * Waits until no endpoint holds a lease, or the deadline. With the relay's connections drained, what is left
-     * are the Ingress's requests in flight (a request holds its endpoint's lease until its response ends; kept-alive
-     * idle connections hold none), so they may finish within {@code drainTimeout} too. Returns the leases left.
+     * Waits until no endpoint holds a lease and the Ingress's client connections are closed, or the deadline. With
+     * the relay's connections drained, what is left are the Ingress's requests in flight (a request holds its
+     * endpoint's lease until its response ends) and its connections, which the drain ends as their requests are
+     * answered (HTTP/2 after its GOAWAY, HTTP/1.1 with {@code Connection: close}); WebSocket tunnels last until a
+     * side ends them. Returns the leases left.
      */
-    private int awaitLeases(long deadline) {
+    private int awaitIngress(long deadline) {
         while (true) {
             int active = 0;
             for (var port : table.servicePorts()) {
@@ -400,7 +403,7 @@ public final class ProxyServer implements AutoCloseable {
                     active += backend.counters().active();
                 }
             }
-            if (active == 0 || System.nanoTime() >= deadline) {
+            if (active == 0 && ingress.connections() == 0 || System.nanoTime() >= deadline) {
                 return active;
             }
             try {

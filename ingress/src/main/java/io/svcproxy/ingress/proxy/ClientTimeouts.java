@@ -142,6 +142,31 @@ final class ClientTimeouts extends ChannelDuplexHandler {
     }
 
     /**
+     * The listener is shutting down ({@link IngressServer#drain}): the connection ends as soon as it can without
+     * cutting a request. HTTP/2 sends GOAWAY with the last stream it took (RFC 9113 6.8), finishes those streams,
+     * then closes; HTTP/1.1 between requests closes now, and a request under way (its first bytes read) gets its
+     * response with {@code Connection: close}, then the connection closes; a connection still in its TLS handshake
+     * closes. A WebSocket tunnel goes on until either side ends it or the drain timeout does.
+     */
+    void drain() {
+        if (!ctx.channel().isActive() || tunnel) {
+            return;
+        }
+        if (http2()) {
+            ctx.channel().close(); // from the tail: Netty's HTTP/2 handler sends the GOAWAY and waits for the streams
+            return;
+        }
+        IngressFrontendHandler frontend = ctx.pipeline().get(IngressFrontendHandler.class);
+        if (frontend == null) {
+            ctx.channel().close(); // no protocol yet: the TLS handshake, or ALPN's choice
+        } else if (inRequest || headStarted) {
+            frontend.closeAfterResponse();
+        } else {
+            ctx.channel().close(); // between requests, TLS with its close_notify
+        }
+    }
+
+    /**
      * A request waits for its response headers: on HTTP/1.1 the one in progress, on HTTP/2 a stream whose request was
      * read whole and whose response headers are not sent yet. Once a response is under way, its bytes are the
      * activity: a client that stops reading it (or an endpoint that stops sending it) leaves the connection idle.

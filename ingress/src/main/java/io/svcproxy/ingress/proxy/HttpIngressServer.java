@@ -3,6 +3,7 @@ package io.svcproxy.ingress.proxy;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.ServerChannel;
@@ -18,11 +19,12 @@ import java.time.Duration;
 /**
  * The plain HTTP Ingress listener: HTTP/1.1, and HTTP/2 without TLS (h2c) by prior knowledge or by
  * {@code Upgrade: h2c}. Each request (each HTTP/2 stream) is routed and sent to an endpoint the backend Service
- * port's scheduler picks. Bind once; {@link #close} stops accepting and closes its connections.
+ * port's scheduler picks. Bind once; {@link #close} stops accepting, {@link #drain} ends its connections too.
  */
 public final class HttpIngressServer extends BoundIngressServer {
-    private HttpIngressServer(Channel serverChannel, AtomicReference<ListenerSettings> settings) {
-        super(serverChannel, settings);
+    private HttpIngressServer(Channel serverChannel, AtomicReference<ListenerSettings> settings,
+                              ChannelGroup connections) {
+        super(serverChannel, settings, connections);
     }
 
     /**
@@ -54,6 +56,7 @@ public final class HttpIngressServer extends BoundIngressServer {
             throws InterruptedException {
         AtomicReference<ListenerSettings> settings =
                 new AtomicReference<>(ListenerSettings.create(router, lookup, options, "http", metrics));
+        ChannelGroup connections = newConnectionGroup();
         Channel channel = new ServerBootstrap()
                 .group(group)
                 .channel(channelType)
@@ -63,10 +66,11 @@ public final class HttpIngressServer extends BoundIngressServer {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
+                        connections.add(ch);
                         ClientPipelines.cleartext(ch.pipeline(), settings.get());
                     }
                 })
                 .bind(address).sync().channel();
-        return new HttpIngressServer(channel, settings);
+        return new HttpIngressServer(channel, settings, connections);
     }
 }

@@ -3,6 +3,7 @@ package io.svcproxy.ingress.proxy;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.ServerChannel;
@@ -19,14 +20,14 @@ import java.util.Objects;
  * The HTTPS Ingress listener: TLS with the certificate chosen by SNI from {@link TlsCertificates} (swap them with
  * {@link TlsCertificates#update}: new handshakes use the new ones, open connections are kept), then HTTP/2 or
  * HTTP/1.1 as ALPN agreed. Requests are routed and proxied as on the HTTP listener, with
- * {@code X-Forwarded-Proto: https}. Bind once; {@link #close} stops accepting.
+ * {@code X-Forwarded-Proto: https}. Bind once; {@link #close} stops accepting, {@link #drain} ends its connections too.
  */
 public final class HttpsIngressServer extends BoundIngressServer {
     private final TlsCertificates certificates;
 
     private HttpsIngressServer(Channel serverChannel, TlsCertificates certificates,
-                               AtomicReference<ListenerSettings> settings) {
-        super(serverChannel, settings);
+                               AtomicReference<ListenerSettings> settings, ChannelGroup connections) {
+        super(serverChannel, settings, connections);
         this.certificates = certificates;
     }
 
@@ -45,6 +46,7 @@ public final class HttpsIngressServer extends BoundIngressServer {
         Objects.requireNonNull(certificates, "certificates");
         AtomicReference<ListenerSettings> settings =
                 new AtomicReference<>(ListenerSettings.create(router, lookup, options, "https", metrics));
+        ChannelGroup connections = newConnectionGroup();
         Channel channel = new ServerBootstrap()
                 .group(group)
                 .channel(channelType)
@@ -52,11 +54,12 @@ public final class HttpsIngressServer extends BoundIngressServer {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
+                        connections.add(ch);
                         ClientPipelines.tls(ch.pipeline(), settings.get(), certificates);
                     }
                 })
                 .bind(address).sync().channel();
-        return new HttpsIngressServer(channel, certificates, settings);
+        return new HttpsIngressServer(channel, certificates, settings, connections);
     }
 
     /** The certificates this listener serves. */

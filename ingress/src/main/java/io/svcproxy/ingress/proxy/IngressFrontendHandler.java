@@ -49,8 +49,8 @@ import org.slf4j.LoggerFactory;
  * One request at a time. Reading is not paused per request (that costs two {@code epoll_ctl} per request): a
  * client that sends the next request before the response, pipelining, has it decoded and queued, and only then is
  * reading paused until that response has ended; a body is read only as fast as the endpoint's connection takes it.
- * A WebSocket upgrade pauses reading at its request's end, so that the client's first frames stay in the socket for
- * the tunnel. The request's parts are flushed to the endpoint once per read loop ({@link #channelReadComplete}).
+ * A WebSocket upgrade pauses reading at its request's end and takes the request decoder out, so that the client's
+ * first frames, if it sends them before the 101, reach the tunnel as sent ({@link RequestDecoding}). The request's parts are flushed to the endpoint once per read loop ({@link #channelReadComplete}).
  * The proxy's own statuses keep the connection open.
  *
  * <p>Runs on the client connection's event loop, which owns the outbound connections too: plain fields.
@@ -78,8 +78,15 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
      * requests read so far are answered, then the connection closes.
      */
     private boolean inputShutdown;
+    /** The listener is shutting down: the request under way is the connection's last ({@link #closeAfterResponse}). */
+    private boolean draining;
     /** The idle timeout is closing the connection ({@link #idleTimedOut}). */
     private boolean idleTimedOut;
+    /**
+     * The request decoder left at the end of a WebSocket upgrade request ({@link RequestDecoding#stop}): what the
+     * client sends next is queued as bytes until the endpoint's answer.
+     */
+    private boolean rawAfterUpgrade;
     /** Per connection, made at its first proxied request: the scheduler's context and X-Forwarded-For's address. */
     private PickContext pickContext;
     private String clientAddress;
@@ -182,6 +189,9 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
                 requestStartNanos);
         ProxyHeaders.removeHopByHop(forwarded.headers(), upgrade);
         ProxyHeaders.addForwarded(forwarded.headers(), clientAddress(), settings.proto());
+        if (draining) {
+            ex.closeAfterResponse();
+        }
         exchange = ex;
         ex.start(backend);
     }
@@ -250,6 +260,12 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
         boolean more = ex.send(content);
         if (last ? ex.upgrade : !more) {
             inbound.config().setAutoRead(false);
+        }
+        if (last && ex.upgrade) {
+            // what the client sent after its upgrade request (its first frames, if it did not wait for the 101)
+            // comes raw from now on, queued for the tunnel or decoded again if the endpoint refuses
+            rawAfterUpgrade = true;
+            RequestDecoding.stop(inbound.pipeline());
         }
     }
 
@@ -320,18 +336,25 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
     @Override
     public void upgraded(Exchange ex, HttpResponse switching) {
         exchange = null;
+        rawAfterUpgrade = false;
         logAccess(ex.request, HttpResponseStatus.SWITCHING_PROTOCOLS.code(), ex.route, ex.backend, true);
-        Object msg;
-        while ((msg = queued.poll()) != null) {
-            ReferenceCountUtil.release(msg); // bytes a client sent before the 101, decoded as HTTP: not WebSocket
-        }
-        Tunnel.open(ex, inbound, switching);
+        // the bytes the client sent before the 101, as it sent them: the tunnel's first
+        ArrayDeque<Object> early = new ArrayDeque<>(queued);
+        queued.clear();
+        Tunnel.open(ex, inbound, switching, early);
     }
 
     /** Reads the pipelined messages until one starts a proxied request again, then the socket. */
     private void readNext() {
         if (timeouts != null) {
             timeouts.responseEnded();
+        }
+        if (rawAfterUpgrade) {
+            // the endpoint refused the upgrade: HTTP/1.1 goes on, from the bytes held since the request's end
+            rawAfterUpgrade = false;
+            ArrayDeque<Object> held = new ArrayDeque<>(queued);
+            queued.clear();
+            RequestDecoding.resume(inbound.pipeline(), settings.options(), held);
         }
         Object msg;
         while ((exchange == null || !exchange.requestEnded) && (msg = queued.poll()) != null) {
@@ -475,6 +498,19 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
     }
 
     /**
+     * The listener is shutting down and a request is under way ({@link ClientTimeouts#drain}): its response says
+     * {@code Connection: close} (unless it has started), and the connection closes after it; pipelined requests
+     * behind it are not read.
+     */
+    void closeAfterResponse() {
+        draining = true;
+        Exchange ex = exchange;
+        if (ex != null) {
+            ex.closeAfterResponse();
+        }
+    }
+
+    /**
      * The idle timeout closes the connection: a request still in flight then (its body stalled, no response yet) was
      * ended by the proxy, counted as {@code 408} (as nginx's {@code client_body_timeout}), not as the client's 499.
      */
@@ -513,7 +549,7 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
     }
 
     private void respond(HttpRequest request, Route<ServiceBackend> route, HttpResponseStatus status) {
-        boolean keepAlive = HttpUtil.isKeepAlive(request);
+        boolean keepAlive = !draining && HttpUtil.isKeepAlive(request);
         discarding = !(request instanceof LastHttpContent);
         logAccess(request, status.code(), route, null, true);
         writeStatus(status, keepAlive);

@@ -16,6 +16,16 @@ public interface IngressServer extends AutoCloseable {
      */
     void setOptions(IngressOptions options);
 
+    /**
+     * Stops accepting and asks every connection it accepted to end without cutting a request: HTTP/2 with a GOAWAY
+     * once its streams are answered, HTTP/1.1 between requests or after the response under way
+     * ({@code Connection: close}). WebSocket tunnels go on. {@link #connections} tells when they are gone.
+     */
+    void drain();
+
+    /** The client connections accepted and still open (tunnels included). */
+    int connections();
+
     /** Stops accepting; connections in progress are closed with the event loops. */
     @Override
     void close();

@@ -16,6 +16,7 @@ import io.netty.handler.codec.http.HttpServerUpgradeHandler;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http2.CleartextHttp2ServerUpgradeHandler;
 import io.netty.util.ReferenceCountUtil;
+import java.util.Collection;
 
 /**
  * One direction of an upgraded (WebSocket) connection: after the endpoint's 101 both channels drop their HTTP
@@ -34,9 +35,10 @@ final class Tunnel extends ChannelInboundHandlerAdapter {
     /**
      * Sends the endpoint's 101 to the client, then turns both connections into a byte relay. The codecs' encoders
      * go first (the 101 is encoded by then), then relays are in place before the decoders leave, so bytes a decoder
-     * still holds reach the relay and the other side raw.
+     * still holds reach the relay and the other side raw. {@code early}: what the client sent after its request and
+     * before the 101 ({@link RequestDecoding}), the endpoint's first bytes.
      */
-    static void open(Exchange ex, Channel inbound, HttpResponse switching) {
+    static void open(Exchange ex, Channel inbound, HttpResponse switching, Collection<Object> early) {
         Channel outbound = ex.outbound;
         HttpResponse relayed = new DefaultHttpResponse(HttpVersion.HTTP_1_1, switching.status(),
                 switching.headers().copy());
@@ -61,6 +63,16 @@ final class Tunnel extends ChannelInboundHandlerAdapter {
         out.replace(IngressBackendHandler.class, "tunnel", new Tunnel(inbound));
         in.remove(serverCodec);
         out.remove(clientCodec);
+        for (Object bytes : early) {
+            outbound.write(bytes).addListener(f -> {
+                if (!f.isSuccess()) {
+                    inbound.close(); // as a failed relay write: the client's side closes, the endpoint's with it
+                }
+            });
+        }
+        if (!early.isEmpty()) {
+            outbound.flush();
+        }
         outbound.closeFuture().addListener(f -> ex.lease.release());
         inbound.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false); // either side's FIN ends both
         inbound.config().setAutoRead(outbound.isWritable());

@@ -52,6 +52,7 @@ final class RawH2Client implements AutoCloseable {
     private final Map<Integer, BlockingQueue<Frame>> streams = new ConcurrentHashMap<>();
     private final CompletableFuture<Http2Settings> serverSettings = new CompletableFuture<>();
     private final CompletableFuture<Long> goAway = new CompletableFuture<>();
+    private volatile int goAwayLastStream = -1;
     private final AtomicLong pings = new AtomicLong();
     /** WINDOW_UPDATE increments the server sent, by stream (0: the connection); guarded by itself. */
     private final Map<Integer, Long> windowIncrements = new java.util.HashMap<>();
@@ -195,6 +196,17 @@ final class RawH2Client implements AutoCloseable {
         return channel.isActive() && !goAway.isDone();
     }
 
+    /** Waits for the server's GOAWAY: its last stream id and error code. */
+    long[] awaitGoAway() throws Exception {
+        long code = goAway.get(10, TimeUnit.SECONDS);
+        return new long[] {goAwayLastStream, code};
+    }
+
+    /** Whether the server closed the connection within {@code timeoutMillis}. */
+    boolean awaitClosed(long timeoutMillis) {
+        return channel.closeFuture().awaitUninterruptibly(timeoutMillis);
+    }
+
     private BlockingQueue<Frame> queue(int streamId) {
         return streams.computeIfAbsent(streamId, k -> new LinkedBlockingQueue<>());
     }
@@ -273,6 +285,7 @@ final class RawH2Client implements AutoCloseable {
 
             @Override
             public void onGoAwayRead(ChannelHandlerContext c, int lastStreamId, long errorCode, ByteBuf debugData) {
+                goAwayLastStream = lastStreamId;
                 goAway.complete(errorCode);
             }
         };

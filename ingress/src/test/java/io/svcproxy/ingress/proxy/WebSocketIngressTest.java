@@ -40,7 +40,9 @@ import io.svcproxy.ingress.routing.IngressRules.Rule;
 import io.svcproxy.ingress.routing.PathType;
 import io.svcproxy.ingress.routing.Router;
 import io.svcproxy.ingress.routing.RoutingTable;
+import java.io.ByteArrayOutputStream;
 import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -187,6 +189,125 @@ class WebSocketIngressTest {
         // the endpoint's claim lasts as long as the tunnel
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(chat.backends().get(0)
                 .activeConnections() + chat.backends().get(0).inactiveConnections()).isZero());
+    }
+
+    /**
+     * A client that does not wait for the 101 (RFC 6455 asks it to; nginx relays what it sends anyway): its first frame
+     * in the same write as the upgrade request and the start of the second, the second's rest later. Both reach the
+     * endpoint whole (the request decoder took neither for a request), and the echoes come back in order.
+     */
+    @Test
+    void framesSentBeforeThe101ReachTheEndpointAsSent() throws Exception {
+        try (RawHttpClient client = new RawHttpClient(ingress.localAddress())) {
+            framesBeforeThe101(client);
+        }
+    }
+
+    @Test
+    void framesSentBeforeThe101ReachTheEndpointOverTlsToo() throws Exception {
+        TestCertificates ca = new TestCertificates(dir);
+        TlsCertificates certs = TlsCertificates.of(List.of(ca.issue("chat", "chat.example")));
+        try (HttpsIngressServer https = HttpsIngressServer.bind(group, NioServerSocketChannel.class,
+                new InetSocketAddress("127.0.10.180", 0), router, Map.of(CHAT, chat)::get,
+                IngressOptions.defaults(), IngressMetrics.NONE, certs);
+             RawHttpClient client = new RawHttpClient(ca.clientContext().getSocketFactory().createSocket(
+                     https.localAddress().getAddress(), https.localAddress().getPort()))) {
+            framesBeforeThe101(client);
+        }
+    }
+
+    private void framesBeforeThe101(RawHttpClient client) throws Exception {
+        byte[] first = maskedText("early bird");
+        byte[] second = maskedText("x".repeat(100));
+        ByteArrayOutputStream burst = new ByteArrayOutputStream();
+        burst.write(upgradeRequest("chat.example", "/ws").getBytes(StandardCharsets.US_ASCII));
+        burst.write(first);
+        burst.write(second, 0, 9); // the header and part of the mask: no line end for a decoder to stop at
+        client.output().write(burst.toByteArray());
+        client.output().flush();
+        RawHttpClient.Response switching = client.read();
+        assertThat(switching.status()).isEqualTo(101);
+        assertThat(switching.headers()).containsKey("sec-websocket-accept");
+        assertThat(readText(client)).isEqualTo("echo early bird");
+        client.output().write(second, 9, second.length - 9);
+        client.output().flush();
+        assertThat(readText(client)).isEqualTo("echo " + "x".repeat(100));
+        client.output().write(maskedText("later"));
+        client.output().flush();
+        assertThat(readText(client)).isEqualTo("echo later");
+    }
+
+    /** A graceful shutdown's drain leaves a WebSocket tunnel alone: it ends when a side ends it (or the drain timeout). */
+    @Test
+    void aTunnelGoesOnThroughADrain() throws Exception {
+        try (RawHttpClient client = new RawHttpClient(ingress.localAddress())) {
+            client.send(upgradeRequest("chat.example", "/ws"));
+            assertThat(client.read().status()).isEqualTo(101);
+            ingress.drain();
+            client.output().write(maskedText("still here"));
+            client.output().flush();
+            assertThat(readText(client)).isEqualTo("echo still here");
+            assertThat(ingress.connections()).isEqualTo(1);
+        }
+    }
+
+    /**
+     * An endpoint that answers an upgrade request with anything but 101: the connection stays HTTP/1.1, and a
+     * request pipelined right behind the upgrade request (held as bytes while the answer was awaited) is answered
+     * next. HTTP/2's cleartext upgrade is no longer offered on that connection: answered as HTTP/1.1.
+     */
+    @Test
+    void afterARefusedUpgradeWhatFollowsIsReadAsRequests() throws Exception {
+        try (RawHttpClient client = new RawHttpClient(ingress.localAddress())) {
+            client.send(upgradeRequest("other.example", "/refused")
+                    + "GET /next HTTP/1.1\r\nHost: other.example\r\n\r\n");
+            RawHttpClient.Response refused = client.read();
+            assertThat(refused.status()).isEqualTo(200);
+            assertThat(refused.text()).startsWith("web-1 /refused\n").contains("upgrade=websocket");
+            RawHttpClient.Response next = client.read();
+            assertThat(next.status()).isEqualTo(200);
+            assertThat(next.text()).startsWith("web-1 /next\n");
+
+            RawHttpClient.Response h2c = client.get("other.example", "/h2c", "Connection: Upgrade, HTTP2-Settings",
+                    "Upgrade: h2c", "HTTP2-Settings: AAMAAABkAAQAAP__");
+            assertThat(h2c.status()).isEqualTo(200);
+            assertThat(h2c.text()).startsWith("web-1 /h2c\n");
+            // and a second refused upgrade, this time with nothing behind it
+            client.send(upgradeRequest("other.example", "/again"));
+            assertThat(client.read().text()).startsWith("web-1 /again\n");
+            assertThat(client.get("other.example", "/last").text()).startsWith("web-1 /last\n");
+        }
+    }
+
+    private static String upgradeRequest(String host, String target) {
+        return "GET " + target + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+    }
+
+    /** A client's text frame (masked, as RFC 6455 5.3 requires), payload below 126 bytes. */
+    private static byte[] maskedText(String text) {
+        byte[] payload = text.getBytes(StandardCharsets.UTF_8);
+        byte[] mask = {(byte) 0x81, 0x0d, 0x7f, 0x42}; // 0x81 first: a control character to an HTTP decoder
+        byte[] frame = new byte[6 + payload.length];
+        frame[0] = (byte) 0x81; // FIN, text
+        frame[1] = (byte) (0x80 | payload.length);
+        System.arraycopy(mask, 0, frame, 2, 4);
+        for (int i = 0; i < payload.length; i++) {
+            frame[6 + i] = (byte) (payload[i] ^ mask[i % 4]);
+        }
+        return frame;
+    }
+
+    /** The endpoint's text frame (unmasked), payload below 126 bytes. */
+    private static String readText(RawHttpClient client) throws Exception {
+        assertThat(client.readByte()).isEqualTo(0x81);
+        int len = client.readByte();
+        assertThat(len).isLessThan(126);
+        byte[] payload = new byte[len];
+        for (int i = 0; i < len; i++) {
+            payload[i] = (byte) client.readByte();
+        }
+        return new String(payload, StandardCharsets.UTF_8);
     }
 
     @Test

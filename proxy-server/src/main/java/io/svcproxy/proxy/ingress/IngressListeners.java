@@ -322,6 +322,26 @@ public final class IngressListeners implements AutoCloseable {
         return server == null ? null : server.options();
     }
 
+    /**
+     * Graceful shutdown's first step: the listeners stop accepting and their connections are asked to end
+     * ({@link IngressServer#drain}); {@link #connections} counts those still open.
+     */
+    public synchronized void drain() {
+        if (http != null) {
+            http.drain();
+        }
+        if (https != null) {
+            https.drain();
+        }
+    }
+
+    /** The client connections of the listeners still open. */
+    public int connections() {
+        HttpIngressServer h = http;
+        HttpsIngressServer s = https;
+        return (h == null ? 0 : h.connections()) + (s == null ? 0 : s.connections());
+    }
+
     /** Stops accepting; connections in progress are closed with the event loops. */
     @Override
     public synchronized void close() {

@@ -62,6 +62,16 @@ final class HttpClientConnection implements Closeable {
         return new Response(Integer.parseInt(parts[1]), headers, body.toString(StandardCharsets.UTF_8));
     }
 
+    /** Whether the proxy closed the connection: an end of stream within 10 s, no byte before it. */
+    boolean closedByPeer() throws IOException {
+        socket.setSoTimeout(10_000);
+        try {
+            return in.read() < 0;
+        } finally {
+            socket.setSoTimeout(20_000);
+        }
+    }
+
     private String line() throws IOException {
         StringBuilder sb = new StringBuilder();
         int c;

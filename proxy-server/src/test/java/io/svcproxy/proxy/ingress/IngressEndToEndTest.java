@@ -443,10 +443,19 @@ class IngressEndToEndTest {
                     }
                 });
         await().atMost(Duration.ofSeconds(10)).until(() -> slowRequests.get() == 1);
-        ProxyServer stopping = proxy;
-        proxy = null;
-        stopping.shutdown(); // the listeners close at once; the request's response comes a second later
-        assertThat(response.get(20, TimeUnit.SECONDS)).isEqualTo("slow-1");
+        try (HttpClientConnection idle = new HttpClientConnection(ingress())) {
+            assertThat(idle.get(SHOP, "/api/x").status()).isEqualTo(200);
+            ProxyServer stopping = proxy;
+            proxy = null;
+            // the listeners close at once; the request's response comes a second later
+            java.util.concurrent.CompletableFuture<Void> stopped =
+                    java.util.concurrent.CompletableFuture.runAsync(stopping::shutdown);
+            // a kept-alive connection between requests is closed by the drain, not left to the drain timeout
+            assertThat(idle.closedByPeer()).isTrue();
+            assertThat(response).as("closed before the slow response (1 s) ended the shutdown").isNotDone();
+            assertThat(response.get(20, TimeUnit.SECONDS)).isEqualTo("slow-1");
+            stopped.get(20, TimeUnit.SECONDS);
+        }
     }
 
     private String admin(String path) throws Exception {
