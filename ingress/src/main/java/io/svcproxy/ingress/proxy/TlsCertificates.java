@@ -11,18 +11,30 @@ import io.netty.handler.ssl.SupportedCipherSuiteFilter;
 import io.netty.util.DomainWildcardMappingBuilder;
 import io.netty.util.Mapping;
 import java.io.ByteArrayInputStream;
+import java.security.cert.Certificate;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 
 /**
  * The HTTPS listener's certificates by SNI host name: an exact name before a one-label wildcard, the first
- * entry for clients that send no SNI (or a name no entry has). {@link #update} builds every context first and then
+ * entry for clients that send no SNI (or a name no entry has). {@link #update} builds the contexts first and then
  * swaps the whole mapping with one volatile write: handshakes after it use the new certificates, connections
- * already established keep theirs (nothing is dropped), and a failing update keeps the old mapping.
+ * already established keep theirs (nothing is dropped).
+ *
+ * <p>Each pair stands on its own, as in ingress-nginx: one that does not load is left out of the mapping (its hosts
+ * get the default certificate) and reported ({@link Refused}), and the others are served. A pair from the same
+ * source (file pair or Secret) that loaded before keeps serving its previous certificate when its new content does
+ * not load, so a half-written or bad renewal takes nothing away. An entry whose PEM is unchanged keeps its context.
  *
  * <p>OpenSSL (netty-tcnative BoringSSL) when its native library loads and supports ALPN, else the JDK provider.
  * Thread-safe: {@link #select} runs on event loops, {@link #update} on the control plane.
@@ -34,19 +46,35 @@ public final class TlsCertificates {
             ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT,
             ApplicationProtocolNames.HTTP_2, ApplicationProtocolNames.HTTP_1_1);
 
+    /** A pair in the mapping: the entry it was loaded from and its leaf certificate's end of validity. */
+    public record Served(TlsEntry entry, Instant notAfter) {
+    }
+
+    /**
+     * What became of an entry of an update: the pair that serves for it ({@code null}: none, its hosts get the
+     * default certificate) and, if its content did not load, why ({@code served} is then its source's previous pair,
+     * if one had loaded).
+     */
+    public record Outcome(TlsEntry entry, Served served, String problem) {
+    }
+
+    /** A loaded pair and its context. */
+    private record Loaded(Served served, SslContext context) {
+    }
+
     private final SslProvider provider;
     private volatile Mapping<String, SslContext> mapping;
-    private volatile List<TlsEntry> entries;
+    /** What the mapping serves, in its order; by source in {@link #bySource}. */
+    private volatile List<Served> served = List.of();
+    private volatile List<Outcome> outcomes = List.of();
+    /** The loaded pairs by source and hosts ({@link #source}); written by {@link #update} only. */
+    private Map<String, Loaded> bySource = Map.of();
 
     private TlsCertificates(SslProvider provider) {
         this.provider = provider;
     }
 
-    /**
-     * Returns the certificates of {@code entries} (an empty list refuses every handshake).
-     *
-     * @throws IllegalArgumentException naming the file (or source) that does not load
-     */
+    /** Returns the certificates of {@code entries} (an empty list refuses every handshake); see {@link #outcomes}. */
     public static TlsCertificates of(List<TlsEntry> entries) {
         return of(entries, provider());
     }
@@ -70,34 +98,76 @@ public final class TlsCertificates {
     }
 
     /**
-     * Replaces the certificates atomically. Established connections keep theirs.
-     *
-     * @throws IllegalArgumentException naming the file (or source) that does not load; the old ones stay
+     * Replaces the certificates atomically, each pair on its own (see the class). Established connections keep
+     * theirs. Returns what became of each entry, in order (also {@link #outcomes} until the next update).
      */
-    public void update(List<TlsEntry> next) {
+    public synchronized List<Outcome> update(List<TlsEntry> next) {
         List<TlsEntry> copy = List.copyOf(next);
+        List<Loaded> loaded = new ArrayList<>();
+        List<Outcome> results = new ArrayList<>();
+        Map<String, Loaded> sources = new HashMap<>();
+        for (int i = 0; i < copy.size(); i++) {
+            TlsEntry entry = copy.get(i);
+            String source = source(entry);
+            Loaded before = bySource.get(source);
+            Loaded now;
+            String problem = null;
+            if (before != null && Arrays.equals(before.served().entry().certPem(), entry.certPem())
+                    && Arrays.equals(before.served().entry().keyPem(), entry.keyPem())) {
+                now = before;
+            } else {
+                try {
+                    now = build(entry);
+                } catch (IllegalArgumentException e) {
+                    problem = e.getMessage();
+                    now = before;
+                }
+            }
+            results.add(new Outcome(entry, now == null ? null : now.served(), problem));
+            if (now != null && sources.putIfAbsent(source, now) == null) {
+                loaded.add(now);
+            }
+        }
         SslContext first = null;
         DomainWildcardMappingBuilder<SslContext> builder = null;
         Set<String> seen = new HashSet<>();
-        for (TlsEntry entry : copy) {
-            SslContext context = build(entry);
+        List<Served> servedNow = new ArrayList<>();
+        for (Loaded l : loaded) {
             if (first == null) {
-                first = context;
-                builder = new DomainWildcardMappingBuilder<>(context);
+                first = l.context();
+                builder = new DomainWildcardMappingBuilder<>(first);
             }
-            for (String host : entry.hosts()) {
+            for (String host : l.served().entry().hosts()) {
                 if (seen.add(host.toLowerCase(Locale.ROOT))) { // the first entry naming a host serves it
-                    builder.add(host, context);
+                    builder.add(host, l.context());
                 }
             }
+            servedNow.add(l.served());
         }
         mapping = builder == null ? host -> null : builder.build();
-        entries = copy;
+        served = List.copyOf(servedNow);
+        outcomes = List.copyOf(results);
+        bySource = sources;
+        return outcomes;
     }
 
-    /** The entries in force. */
+    /** The pairs served now, in the mapping's order (the first serves clients without SNI). */
+    public List<Served> served() {
+        return served;
+    }
+
+    /** What became of each entry of the last update, in its order. */
+    public List<Outcome> outcomes() {
+        return outcomes;
+    }
+
+    /** The entries served now. */
     public List<TlsEntry> entries() {
-        return entries;
+        List<TlsEntry> out = new ArrayList<>();
+        for (Served s : served) {
+            out.add(s.entry());
+        }
+        return out;
     }
 
     /** The context for an SNI host name ({@code null}: none sent), or {@code null} when there is no entry. */
@@ -105,21 +175,32 @@ public final class TlsCertificates {
         return mapping.map(hostname);
     }
 
-    private SslContext build(TlsEntry entry) {
+    /**
+     * Where a pair comes from (its files, or its Secret's keys) and the hosts it serves: what a renewal keeps (two
+     * Ingresses may name one Secret for different hosts).
+     */
+    private static String source(TlsEntry entry) {
+        return entry.certSource() + "\n" + entry.keySource() + "\n" + entry.hosts();
+    }
+
+    private Loaded build(TlsEntry entry) {
+        Instant notAfter;
         try {
-            CertificateFactory.getInstance("X.509").generateCertificates(new ByteArrayInputStream(entry.certPem()))
+            Certificate leaf = CertificateFactory.getInstance("X.509")
+                    .generateCertificates(new ByteArrayInputStream(entry.certPem()))
                     .stream().findFirst().orElseThrow(() -> new CertificateException("no certificate"));
+            notAfter = ((X509Certificate) leaf).getNotAfter().toInstant();
         } catch (CertificateException | RuntimeException e) {
             throw new IllegalArgumentException(entry.certSource() + ": not a PEM X.509 certificate chain ("
                     + e.getMessage() + ")", e);
         }
         try {
-            return SslContextBuilder.forServer(new ByteArrayInputStream(entry.certPem()),
+            return new Loaded(new Served(entry, notAfter), SslContextBuilder.forServer(new ByteArrayInputStream(entry.certPem()),
                             new ByteArrayInputStream(entry.keyPem()))
                     .sslProvider(provider)
                     .ciphers(Http2SecurityUtil.CIPHERS, SupportedCipherSuiteFilter.INSTANCE)
                     .applicationProtocolConfig(ALPN)
-                    .build();
+                    .build());
         } catch (Exception e) {
             throw new IllegalArgumentException(entry.keySource() + ": the private key does not load for "
                     + entry.certSource() + " (expected: a PEM PKCS#8 key matching the certificate; " + e.getMessage()

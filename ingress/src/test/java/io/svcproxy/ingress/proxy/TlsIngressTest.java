@@ -222,8 +222,13 @@ class TlsIngressTest {
         assertThat(servedCertificate("shop.example")).contains("O=shop");
     }
 
+    /**
+     * Each pair stands on its own (as in ingress-nginx): one that does not load is left out and named, its hosts get
+     * the default certificate, the others are served; a renewal of a loaded pair (same files or Secret) whose new
+     * content does not load leaves its previous certificate serving.
+     */
     @Test
-    void pemFilesThatDoNotLoadAreRejectedNamingTheFileAndTheCertificatesInForceStay() throws Exception {
+    void aPairThatDoesNotLoadIsLeftOutOnItsOwnAndABadRenewalKeepsThePreviousPair() throws Exception {
         Path missing = dir.resolve("missing.pem");
         assertThatThrownBy(() -> TlsEntry.ofFiles(List.of("a.example"), missing, missing))
                 .isInstanceOf(IllegalArgumentException.class)
@@ -233,16 +238,42 @@ class TlsIngressTest {
         Path shopCert = dir.resolve("shop.pem");
         TlsCertificates certs = TlsCertificates.of(List.of(shop));
         SslContext before = certs.select("shop.example");
+        assertThat(certs.outcomes()).singleElement().satisfies(o -> {
+            assertThat(o.problem()).isNull();
+            assertThat(o.served().entry()).isEqualTo(shop);
+            assertThat(o.served().notAfter()).isAfter(java.time.Instant.now());
+        });
 
-        assertThatThrownBy(() -> certs.update(List.of(TlsEntry.ofFiles(List.of("shop.example"), garbage, shopKey))))
-                .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageStartingWith("certFile " + garbage + ": not a PEM X.509 certificate chain");
-        assertThatThrownBy(() -> certs.update(List.of(TlsEntry.ofFiles(List.of("shop.example"), shopCert, garbage))))
-                .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageStartingWith("keyFile " + garbage + ": the private key does not load for certFile "
-                        + shopCert);
+        // the renewal of shop's files is garbage, then its key is: the previous pair serves
+        TlsEntry badCert = new TlsEntry(shop.hosts(), shop.certSource(), Files.readAllBytes(garbage), shop.keySource(),
+                shop.keyPem());
+        TlsCertificates.Outcome o = certs.update(List.of(badCert)).get(0);
+        assertThat(o.problem()).startsWith(shop.certSource() + ": not a PEM X.509 certificate chain");
+        assertThat(o.served().entry()).isEqualTo(shop);
         assertThat(certs.select("shop.example")).isSameAs(before);
-        assertThat(certs.entries()).containsExactly(shop);
+        TlsEntry badKey = new TlsEntry(shop.hosts(), shop.certSource(), shop.certPem(), "keyFile " + garbage,
+                Files.readAllBytes(garbage));
+        o = certs.update(List.of(badKey)).get(0);
+        assertThat(o.problem()).startsWith("keyFile " + garbage + ": the private key does not load for "
+                + shop.certSource());
+        assertThat(o.served()).as("another key file is another source: nothing to fall back to").isNull();
+        assertThat(certs.select("shop.example")).isNull();
+
+        // a pair that does not load beside two that do, first in the list: left out, the first that loads is the
+        // default
+        TlsEntry bad = TlsEntry.ofFiles(List.of("bad.example"), garbage, shopKey);
+        List<TlsCertificates.Outcome> outcomes = certs.update(List.of(bad, shop, api));
+        assertThat(outcomes.get(0).served()).isNull();
+        assertThat(outcomes.get(0).problem()).startsWith("certFile " + garbage + ": not a PEM X.509 certificate chain");
+        assertThat(outcomes.get(1).problem()).isNull();
+        assertThat(outcomes.get(2).problem()).isNull();
+        assertThat(certs.entries()).containsExactly(shop, api);
+        assertThat(certs.select("bad.example")).isSameAs(certs.select("shop.example"));
+        assertThat(certs.select("api.wild.example")).isNotSameAs(certs.select("shop.example"));
+        SslContext shopNow = certs.select("shop.example");
+        certs.update(List.of(shop, api)); // unchanged pairs keep their contexts
+        assertThat(certs.select("shop.example")).isSameAs(shopNow);
+        assertThat(shopCert).exists();
     }
 
     private String servedCertificate(String sniHost) throws Exception {

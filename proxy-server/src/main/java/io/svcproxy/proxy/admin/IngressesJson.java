@@ -68,7 +68,16 @@ final class IngressesJson {
                         e.put("certFile", String.valueOf(t.certFile()));
                         e.put("keyFile", String.valueOf(t.keyFile()));
                     }
-                    e.put("loaded", t.usable());
+                    IngressListeners.TlsStatus status = ingress.tlsStatus(t);
+                    e.put("loaded", status.loaded());
+                    if (status.notAfter() == null) {
+                        e.putNull("notAfter");
+                    } else {
+                        e.put("notAfter", status.notAfter().toString());
+                    }
+                    if (status.problem() != null) {
+                        e.put("problem", status.problem());
+                    }
                 }
             }
             counts(root.putObject("notFound"), stats.counts(IngressStats.NOT_FOUND));

@@ -16,12 +16,16 @@ import io.svcproxy.ingress.proxy.TlsEntry;
 import io.svcproxy.ingress.routing.Router;
 import io.svcproxy.ingress.routing.RoutingTable;
 import io.svcproxy.proxy.dataplane.BindException;
+import io.svcproxy.proxy.metrics.ProxyMetrics;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import org.slf4j.Logger;
@@ -60,6 +64,8 @@ public final class IngressListeners implements AutoCloseable {
     private TlsCertificates certificates;
     /** The TLS entries {@link #certificates} were last built from. */
     private List<IngressSpec.Tls> certificatesOf = List.of();
+    /** What became of each entry of {@link #certificatesOf}, for {@link #tlsStatus}. */
+    private volatile Map<IngressSpec.Tls, TlsCertificates.Outcome> tlsOutcomes = Map.of();
 
     public IngressListeners(BackendLookup lookup, IngressStats stats) {
         this.lookup = Objects.requireNonNull(lookup, "lookup");
@@ -204,7 +210,7 @@ public final class IngressListeners implements AutoCloseable {
             if (certificates == null) {
                 List<IngressSpec.Tls> tls = tlsOf(ingresses);
                 certificates = TlsCertificates.of(entries(tls));
-                certificatesOf = tls;
+                loaded(ingresses, tls, certificates.outcomes());
             }
             server = HttpsIngressServer.bind(group, channelType, address, router, lookup, options, stats,
                     certificates);
@@ -253,13 +259,69 @@ public final class IngressListeners implements AutoCloseable {
         if (tls.equals(certificatesOf)) {
             return;
         }
-        try {
-            certificates.update(entries(tls));
-            certificatesOf = tls;
-            log.info("Ingress certificates swapped certificates={}", tls.size());
-        } catch (IllegalArgumentException e) {
-            log.warn("Ingress certificates not swapped, the previous ones keep serving: {}", e.getMessage());
+        List<TlsCertificates.Outcome> outcomes = certificates.update(entries(tls));
+        log.info("Ingress certificates swapped certificates={} served={}", tls.size(), certificates.served().size());
+        loaded(next, tls, outcomes);
+    }
+
+    /**
+     * Notes what became of each TLS entry (for {@link #tlsStatus} and the expiry gauge), and warns of each entry that
+     * did not load and of each certificate served past its end of validity.
+     */
+    private void loaded(List<IngressSpec> specs, List<IngressSpec.Tls> tls, List<TlsCertificates.Outcome> outcomes) {
+        certificatesOf = tls;
+        Map<IngressSpec.Tls, TlsCertificates.Outcome> byEntry = new HashMap<>();
+        List<ProxyMetrics.CertificateExpiry> expiry = new ArrayList<>();
+        Instant now = Instant.now();
+        for (int i = 0; i < tls.size(); i++) {
+            IngressSpec.Tls t = tls.get(i);
+            TlsCertificates.Outcome o = outcomes.get(i);
+            byEntry.put(t, o);
+            if (o.problem() != null) {
+                log.warn("Ingress certificate not loaded, {}: {} hosts={}", o.served() == null
+                        ? "its hosts get the default certificate" : "its previous certificate keeps serving",
+                        o.problem(), t.hosts());
+            }
+            if (o.served() != null) {
+                expiry.add(new ProxyMetrics.CertificateExpiry(ingressOf(specs, t), o.served().entry().certSource(),
+                        o.served().notAfter()));
+                if (o.served().notAfter().isBefore(now)) {
+                    log.warn("Ingress certificate expired, served anyway: {} notAfter={} hosts={}",
+                            o.served().entry().certSource(), o.served().notAfter(), t.hosts());
+                }
+            }
         }
+        tlsOutcomes = byEntry;
+        stats.certificates(expiry);
+    }
+
+    /** The Ingress (namespace/name) a TLS entry belongs to, as the metrics name it. */
+    private static String ingressOf(List<IngressSpec> specs, IngressSpec.Tls t) {
+        for (IngressSpec spec : specs) {
+            if (spec.tls().contains(t)) {
+                return spec.qualifiedName();
+            }
+        }
+        return "";
+    }
+
+    /** What serves for a TLS entry of the Ingresses in force. */
+    public record TlsStatus(boolean loaded, Instant notAfter, String problem) {
+    }
+
+    /**
+     * The state of {@code tls}: {@code loaded} when its own certificate serves; {@code notAfter} of the certificate
+     * that serves for it (its previous one when its new content did not load), {@code null} if none does;
+     * {@code problem} why its content did not load, {@code null} if it did. Without an HTTPS listener, or for an
+     * entry with no certificate, nothing is loaded.
+     */
+    public TlsStatus tlsStatus(IngressSpec.Tls tls) {
+        TlsCertificates.Outcome o = tlsOutcomes.get(tls);
+        if (o == null) {
+            return new TlsStatus(false, null, null);
+        }
+        return new TlsStatus(o.problem() == null && o.served() != null,
+                o.served() == null ? null : o.served().notAfter(), o.problem());
     }
 
     /** Compiles and publishes the routing table of {@code next}; unchanged Ingresses compile nothing. */

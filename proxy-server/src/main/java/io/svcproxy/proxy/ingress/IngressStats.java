@@ -85,6 +85,11 @@ public final class IngressStats implements IngressMetrics {
         };
     }
 
+    /** The certificates the HTTPS listener serves now, for their expiry gauge. */
+    void certificates(java.util.List<ProxyMetrics.CertificateExpiry> served) {
+        metrics.ingressCertificates(served);
+    }
+
     /** The counts of a rule (empty when it never matched). */
     public Counts counts(RuleKey key) {
         return counts.getOrDefault(key, NONE);

@@ -5,6 +5,7 @@ import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
@@ -53,6 +54,8 @@ import java.util.concurrent.TimeUnit;
  * {@link #connectFailed} on event loops; scrapes on the admin server's thread.
  */
 public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable {
+    /** {@code svcproxy_ingress_certificate_expiry_timestamp_seconds}: gauge; ingress, certificate. */
+    public static final String CERTIFICATE_EXPIRY = "svcproxy.ingress.certificate.expiry.timestamp";
     /** {@code svcproxy_connections_active}: gauge; service, port, endpoint. */
     public static final String CONNECTIONS_ACTIVE = "svcproxy.connections.active";
     /** {@code svcproxy_connections_total}: counter; service, port, endpoint. */
@@ -125,6 +128,7 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
     private final Map<ServiceKey, PortMeters> ports = new ConcurrentHashMap<>();
     private final List<AutoCloseable> binders = new ArrayList<>();
     private final HttpRequestMeters httpRequests;
+    private final MultiGauge certificateExpiry;
     private boolean systemMetricsBound;
 
     /**
@@ -147,11 +151,24 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
         this.reloadsRejected = Counter.builder(CONFIG_RELOADS).tag(TAG_RESULT, "rejected")
                 .description("Config changes, applied or rejected as invalid").register(registry);
         this.httpRequests = new HttpRequestMeters(registry);
+        this.certificateExpiry = MultiGauge.builder(CERTIFICATE_EXPIRY).baseUnit("seconds")
+                .description("When each certificate the HTTPS Ingress listener serves expires (Unix time)")
+                .register(registry);
         this.connectionLogDropped = Counter.builder(CONNECTION_LOG_DROPPED)
                 .description("Connection log lines dropped because its queue was full").register(registry);
         if (bindSystemMetrics) {
             bindSystemMetrics();
         }
+    }
+
+    @Override
+    public void ingressCertificates(List<CertificateExpiry> served) {
+        List<MultiGauge.Row<?>> rows = new ArrayList<>();
+        for (CertificateExpiry c : served) {
+            rows.add(MultiGauge.Row.of(Tags.of("ingress", c.ingress(), "certificate", c.certificate()),
+                    c.notAfter().getEpochSecond()));
+        }
+        certificateExpiry.register(rows, true);
     }
 
     /**

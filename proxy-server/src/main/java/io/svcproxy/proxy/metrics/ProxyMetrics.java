@@ -68,4 +68,12 @@ public interface ProxyMetrics {
     /** A config change was applied or rejected. */
     default void reload(boolean applied) {
     }
+
+    /** The end of validity of a certificate the HTTPS Ingress listener serves, by its Ingress and source. */
+    record CertificateExpiry(String ingress, String certificate, java.time.Instant notAfter) {
+    }
+
+    /** The certificates the HTTPS Ingress listener serves now (each update replaces the whole set). */
+    default void ingressCertificates(java.util.List<CertificateExpiry> served) {
+    }
 }

@@ -2,7 +2,14 @@ package io.svcproxy.proxy.ingress;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.svcproxy.config.ConfigLoader;
+import io.svcproxy.config.IngressSpec;
 import io.svcproxy.proxy.ProxyServer;
 import io.svcproxy.proxy.cli.TestBackend;
 import io.svcproxy.proxy.cli.TestBackend.Mode;
@@ -33,6 +40,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 /**
  * The Ingress's HTTPS listener of a running svcproxy started from YAML (127.0.10.150, endpoints 127.0.0.156-157):
@@ -60,7 +68,7 @@ class IngressTlsEndToEndTest {
         config = dir.resolve("svcproxy.yaml");
         Files.writeString(config, """
                 proxy:
-                  admin: off
+                  admin: "127.0.10.150:0"
                   ingress: {http: "127.0.10.150:0", https: "127.0.10.150:0", responseTimeout: 5s}
                 services:
                   - {name: shop, clusterIP: 127.0.10.156, ports: [{name: http, port: 18156}],
@@ -130,6 +138,71 @@ class IngressTlsEndToEndTest {
             }
             assertThat(before.get("shop.example", "/3")).isEqualTo("shop-1"); // the old connection goes on
         }
+    }
+
+    /**
+     * Each served certificate's end of validity is a gauge (as ingress-nginx's {@code ssl_expire_time_seconds}) and
+     * in the Ingress's status; an expired one is served (as nginx and HAProxy serve it) with a warning.
+     */
+    @Test
+    void eachCertificatesEndOfValidityIsReportedAndAnExpiredOneIsWarnedOf() throws Exception {
+        assertThat(expiryGauge("default/shop")).isEqualTo(certificate("shop.pem").getNotAfter().toInstant()
+                .getEpochSecond());
+        IngressSpec shop = proxy.ingress().ingresses().get(0);
+        IngressListeners.TlsStatus status = proxy.ingress().tlsStatus(shop.tls().get(0));
+        assertThat(status.loaded()).isTrue();
+        assertThat(status.problem()).isNull();
+        assertThat(status.notAfter()).isEqualTo(certificate("shop.pem").getNotAfter().toInstant());
+        JsonNode tls = ingressesApi().get("ingresses").get(0).get("tls").get(0);
+        assertThat(tls.get("loaded").asBoolean()).isTrue();
+        assertThat(java.time.Instant.parse(tls.get("notAfter").asText())).isEqualTo(status.notAfter());
+        assertThat(tls.has("problem")).isFalse();
+
+        ListAppender<ILoggingEvent> logs = new ListAppender<>();
+        logs.start();
+        Logger logger = (Logger) LoggerFactory.getLogger(IngressListeners.class);
+        logger.addAppender(logs);
+        try {
+            TestCertificates.write(certs, "renewed", "shop.example", "RSA", "2020/01/01");
+            Files.move(certs.resolve("renewed-key.pem"), certs.resolve("shop-key.pem"),
+                    StandardCopyOption.REPLACE_EXISTING);
+            Files.move(certs.resolve("renewed.pem"), certs.resolve("shop.pem"), StandardCopyOption.REPLACE_EXISTING);
+            assertThat(proxy.reloadFromFile()).isTrue();
+        } finally {
+            logger.detachAppender(logs);
+        }
+        long expired = certificate("shop.pem").getNotAfter().toInstant().getEpochSecond();
+        assertThat(expired).isLessThan(java.time.Instant.parse("2020-03-01T00:00:00Z").getEpochSecond());
+        assertThat(expiryGauge("default/shop")).isEqualTo(expired);
+        assertThat(logs.list).anySatisfy(e -> {
+            assertThat(e.getLevel()).isEqualTo(Level.WARN);
+            assertThat(e.getFormattedMessage()).startsWith("Ingress certificate expired, served anyway: certFile ")
+                    .contains("shop.pem").contains("hosts=[shop.example]");
+        });
+        try (TlsClient client = new TlsClient("shop.example")) {
+            assertThat(client.certificate()).isEqualTo(certificate("shop.pem"));
+        }
+    }
+
+    private JsonNode ingressesApi() throws Exception {
+        InetSocketAddress admin = proxy.adminAddress();
+        try (java.net.Socket s = new java.net.Socket(admin.getAddress(), admin.getPort())) {
+            s.getOutputStream().write("GET /api/v1/ingresses HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n"
+                    .getBytes(StandardCharsets.US_ASCII));
+            String response = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            return new ObjectMapper().readTree(response.substring(response.indexOf("\r\n\r\n") + 4));
+        }
+    }
+
+    /** The value of {@code svcproxy_ingress_certificate_expiry_timestamp_seconds} for {@code ingress}. */
+    private long expiryGauge(String ingress) {
+        for (String line : proxy.meterRegistry().scrape().split("\n")) {
+            if (line.startsWith("svcproxy_ingress_certificate_expiry_timestamp_seconds{")
+                    && line.contains("ingress=\"" + ingress + "\"")) {
+                return (long) Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+            }
+        }
+        throw new AssertionError("no expiry gauge for " + ingress);
     }
 
     private X509Certificate certificate(String file) throws Exception {

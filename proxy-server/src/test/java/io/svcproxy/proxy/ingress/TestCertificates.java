@@ -20,12 +20,21 @@ final class TestCertificates {
 
     /** Writes {@code name.pem} and {@code name-key.pem} in {@code dir} for a certificate of {@code host}. */
     static void write(Path dir, String name, String host, String keyAlgorithm) throws IOException, InterruptedException {
+        write(dir, name, host, keyAlgorithm, "-0d");
+    }
+
+    /**
+     * As {@link #write(Path, String, String, String)}, valid for 30 days from {@code startDate} (keytool's
+     * {@code -startdate}: {@code -0d} is now, {@code 2020/01/01} makes a certificate that expired long ago).
+     */
+    static void write(Path dir, String name, String host, String keyAlgorithm, String startDate)
+            throws IOException, InterruptedException {
         Path store = dir.resolve(name + ".p12");
         Files.deleteIfExists(store);
         String keytool = Path.of(System.getProperty("java.home"), "bin", "keytool").toString();
         Process p = new ProcessBuilder(keytool, "-genkeypair", "-alias", "k", "-keyalg", keyAlgorithm,
                 "-keystore", store.toString(), "-storetype", "PKCS12", "-storepass", "changeit",
-                "-dname", "CN=" + host, "-ext", "SAN=dns:" + host, "-validity", "30")
+                "-dname", "CN=" + host, "-ext", "SAN=dns:" + host, "-validity", "30", "-startdate", startDate)
                 .redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (p.waitFor() != 0) {
