@@ -99,11 +99,35 @@ public record IngressSpec(String namespace, String name, Backend defaultBackend,
      * @param certificatePem the certificate chain as read (checked to load), or {@code null} when the Secret is
      *                       missing or not usable (the entry then serves nothing)
      * @param privateKeyPem  the PKCS#8 private key matching the first certificate, or {@code null} with it
+     * @param problem        why the Secret is not usable ({@code null} when it is, and in the config file, whose
+     *                       pairs are checked at validation)
      */
     public record Tls(List<String> hosts, Path certFile, Path keyFile, String secretName, String certificatePem,
-                      String privateKeyPem) {
+                      String privateKeyPem, String problem) {
         public Tls {
             hosts = List.copyOf(hosts);
+        }
+
+        /** An entry whose pair is usable or whose problem is not known. */
+        public Tls(List<String> hosts, Path certFile, Path keyFile, String secretName, String certificatePem,
+                   String privateKeyPem) {
+            this(hosts, certFile, keyFile, secretName, certificatePem, privateKeyPem, null);
+        }
+
+        /** {@link #problem} of a Secret without {@code tls.crt} or {@code tls.key}. */
+        public static final String NO_PAIR = "no tls.crt or tls.key";
+        /** How {@link #problem} starts when {@code tls.crt} does not load. */
+        public static final String BAD_CERTIFICATE = "tls.crt: expected ";
+        /** How {@link #problem} starts when {@code tls.key} does not load or does not match. */
+        public static final String BAD_KEY = "tls.key: expected ";
+
+        /**
+         * Whether the Secret is there, of its type, and its content is what cannot be used (a renewal gone wrong,
+         * after which the previous pair may keep serving), rather than missing or of another type.
+         */
+        public boolean contentProblem() {
+            return problem != null && (problem.equals(NO_PAIR) || problem.startsWith(BAD_CERTIFICATE)
+                    || problem.startsWith(BAD_KEY));
         }
 
         /** Whether the certificate and key are there (always for the config file). */

@@ -131,7 +131,7 @@ final class KubernetesIngressMapper {
                                 Map<String, Secret> secrets) {
         if (secretName == null || secretName.isEmpty()) {
             once("Ignoring ingress tls without secretName ingress=" + id);
-            return new IngressSpec.Tls(hosts, null, null, "", null, null);
+            return new IngressSpec.Tls(hosts, null, null, "", null, null, "no secretName");
         }
         Secret secret = secrets.get(ns + "/" + secretName);
         String problem = null;
@@ -147,20 +147,20 @@ final class KubernetesIngressMapper {
             key = decode(secret.getData(), "tls.key");
             key = key == null ? null : TlsPem.normalizeKey(key);
             if (cert == null || key == null) {
-                problem = "no tls.crt or tls.key";
+                problem = IngressSpec.Tls.NO_PAIR;
             } else {
                 problem = TlsPem.certificateProblem(cert);
                 if (problem == null) {
                     String keyProblem = TlsPem.keyProblem(key, cert);
-                    problem = keyProblem == null ? null : "tls.key: expected " + keyProblem;
+                    problem = keyProblem == null ? null : IngressSpec.Tls.BAD_KEY + keyProblem;
                 } else {
-                    problem = "tls.crt: expected " + problem;
+                    problem = IngressSpec.Tls.BAD_CERTIFICATE + problem;
                 }
             }
         }
         if (problem != null) {
             once("Ingress tls secret not usable ingress=" + id + " secret=" + secretName + " problem=" + problem);
-            return new IngressSpec.Tls(hosts, null, null, secretName, null, null);
+            return new IngressSpec.Tls(hosts, null, null, secretName, null, null, problem);
         }
         return new IngressSpec.Tls(hosts, null, null, secretName, cert, key);
     }

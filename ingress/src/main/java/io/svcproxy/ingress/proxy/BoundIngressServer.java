@@ -1,9 +1,6 @@
 package io.svcproxy.ingress.proxy;
 
 import io.netty.channel.Channel;
-import io.netty.channel.group.ChannelGroup;
-import io.netty.channel.group.DefaultChannelGroup;
-import io.netty.util.concurrent.GlobalEventExecutor;
 import java.net.InetSocketAddress;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -14,30 +11,19 @@ import java.util.concurrent.atomic.AtomicReference;
 abstract class BoundIngressServer implements IngressServer {
     private final Channel serverChannel;
     private final AtomicReference<ListenerSettings> settings;
-    private final ChannelGroup connections;
+    private final ClientConnections connections;
 
-    BoundIngressServer(Channel serverChannel, AtomicReference<ListenerSettings> settings, ChannelGroup connections) {
+    BoundIngressServer(Channel serverChannel, AtomicReference<ListenerSettings> settings,
+                       ClientConnections connections) {
         this.serverChannel = serverChannel;
         this.settings = settings;
         this.connections = connections;
     }
 
-    /** The set the listener's initializer adds each accepted connection to; a closed one leaves it by itself. */
-    static ChannelGroup newConnectionGroup() {
-        return new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
-    }
-
     @Override
     public void drain() {
         close();
-        for (Channel connection : connections) {
-            connection.eventLoop().execute(() -> {
-                ClientTimeouts timeouts = connection.pipeline().get(ClientTimeouts.class);
-                if (timeouts != null) {
-                    timeouts.drain();
-                }
-            });
-        }
+        connections.drain();
     }
 
     @Override

@@ -152,17 +152,27 @@ final class ClientTimeouts extends ChannelDuplexHandler {
         if (!ctx.channel().isActive() || tunnel) {
             return;
         }
-        if (http2()) {
-            ctx.channel().close(); // from the tail: Netty's HTTP/2 handler sends the GOAWAY and waits for the streams
+        Http2ConnectionHandler h2 = ctx.pipeline().get(Http2ConnectionHandler.class);
+        if (h2 != null) {
+            // from the tail: Netty's HTTP/2 handler sends the GOAWAY and waits for the streams, as long as they take
+            // (the drain timeout ends them; its own 30 s is for the idle timeout's close)
+            h2.gracefulShutdownTimeoutMillis(-1);
+            ctx.channel().close();
             return;
         }
         IngressFrontendHandler frontend = ctx.pipeline().get(IngressFrontendHandler.class);
         if (frontend == null) {
             ctx.channel().close(); // no protocol yet: the TLS handshake, or ALPN's choice
-        } else if (inRequest || headStarted) {
-            frontend.closeAfterResponse();
-        } else {
-            ctx.channel().close(); // between requests, TLS with its close_notify
+            return;
+        }
+        // the request under way, or one that starts before the close, is the last (an h2c upgrade that completes
+        // meanwhile closes the HTTP/2 connection gracefully: IngressFrontendHandler)
+        frontend.closeAfterResponse();
+        if (!inRequest && !headStarted) {
+            // between requests: closed once what was written is out (a response that just ended may not be flushed
+            // yet), TLS with its close_notify
+            ctx.channel().config().setAutoRead(false);
+            ctx.channel().writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
         }
     }
 

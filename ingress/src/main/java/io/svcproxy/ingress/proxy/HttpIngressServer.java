@@ -3,7 +3,6 @@ package io.svcproxy.ingress.proxy;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
-import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.ServerChannel;
@@ -23,7 +22,7 @@ import java.time.Duration;
  */
 public final class HttpIngressServer extends BoundIngressServer {
     private HttpIngressServer(Channel serverChannel, AtomicReference<ListenerSettings> settings,
-                              ChannelGroup connections) {
+                              ClientConnections connections) {
         super(serverChannel, settings, connections);
     }
 
@@ -56,7 +55,7 @@ public final class HttpIngressServer extends BoundIngressServer {
             throws InterruptedException {
         AtomicReference<ListenerSettings> settings =
                 new AtomicReference<>(ListenerSettings.create(router, lookup, options, "http", metrics));
-        ChannelGroup connections = newConnectionGroup();
+        ClientConnections connections = new ClientConnections();
         Channel channel = new ServerBootstrap()
                 .group(group)
                 .channel(channelType)
@@ -66,8 +65,8 @@ public final class HttpIngressServer extends BoundIngressServer {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        connections.add(ch);
                         ClientPipelines.cleartext(ch.pipeline(), settings.get());
+                        connections.add(ch);
                     }
                 })
                 .bind(address).sync().channel();

@@ -3,7 +3,6 @@ package io.svcproxy.ingress.proxy;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
-import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.ServerChannel;
@@ -26,7 +25,7 @@ public final class HttpsIngressServer extends BoundIngressServer {
     private final TlsCertificates certificates;
 
     private HttpsIngressServer(Channel serverChannel, TlsCertificates certificates,
-                               AtomicReference<ListenerSettings> settings, ChannelGroup connections) {
+                               AtomicReference<ListenerSettings> settings, ClientConnections connections) {
         super(serverChannel, settings, connections);
         this.certificates = certificates;
     }
@@ -46,7 +45,7 @@ public final class HttpsIngressServer extends BoundIngressServer {
         Objects.requireNonNull(certificates, "certificates");
         AtomicReference<ListenerSettings> settings =
                 new AtomicReference<>(ListenerSettings.create(router, lookup, options, "https", metrics));
-        ChannelGroup connections = newConnectionGroup();
+        ClientConnections connections = new ClientConnections();
         Channel channel = new ServerBootstrap()
                 .group(group)
                 .channel(channelType)
@@ -54,8 +53,8 @@ public final class HttpsIngressServer extends BoundIngressServer {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
-                        connections.add(ch);
                         ClientPipelines.tls(ch.pipeline(), settings.get(), certificates);
+                        connections.add(ch);
                     }
                 })
                 .bind(address).sync().channel();

@@ -30,6 +30,7 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.handler.codec.http2.CleartextHttp2ServerUpgradeHandler;
+import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.svcproxy.balancer.BackendSet;
 import io.svcproxy.balancer.BackendState;
@@ -473,6 +474,13 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
             // the connection speaks HTTP/2 now: each stream has its own handler, and a client's FIN ends it
             inbound.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false);
             ctx.pipeline().remove(this);
+            if (draining) {
+                // a drain came while the preface or the upgrade request was read: HTTP/2 ends with its GOAWAY
+                ctx.fireUserEventTriggered(evt);
+                inbound.pipeline().get(Http2ConnectionHandler.class).gracefulShutdownTimeoutMillis(-1);
+                inbound.close();
+                return;
+            }
         } else if (evt instanceof ChannelInputShutdownEvent) {
             inputShutdown = true;
             if (queued.isEmpty()) {

@@ -30,7 +30,7 @@ final class RequestDecoding {
 
     /**
      * Puts a fresh codec (the listener's limits) in place of the one without a decoder, and decodes {@code held},
-     * the bytes read since {@link #stop}, through it as a read of its own. HTTP/2's cleartext upgrade is no longer
+     * the bytes read since {@link #stop}, through it (and the timeouts, behind which it sits) as a read of its own. HTTP/2's cleartext upgrade is no longer
      * offered on this connection: its handler would take out the codec it was made with, not this one.
      */
     static void resume(ChannelPipeline pipeline, IngressOptions options, Collection<Object> held) {
@@ -43,9 +43,11 @@ final class RequestDecoding {
         if (held.isEmpty()) {
             return;
         }
-        // the handler before the codec passes them on, as if they were read now
+        // passed on as if they were read now: by the handler before the timeouts' (which note a request's first
+        // bytes), or before the codec without them
+        ClientTimeouts timeouts = pipeline.get(ClientTimeouts.class);
         List<String> names = pipeline.names();
-        int at = names.indexOf(name);
+        int at = names.indexOf(timeouts != null ? pipeline.context(timeouts).name() : name);
         ChannelHandlerContext before = at > 0 ? pipeline.context(names.get(at - 1)) : null;
         for (Object bytes : held) {
             if (before == null) {

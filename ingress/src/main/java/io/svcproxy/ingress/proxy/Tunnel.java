@@ -63,6 +63,16 @@ final class Tunnel extends ChannelInboundHandlerAdapter {
         out.replace(IngressBackendHandler.class, "tunnel", new Tunnel(inbound));
         in.remove(serverCodec);
         out.remove(clientCodec);
+        outbound.closeFuture().addListener(f -> ex.lease.release());
+        if (!early.stream().allMatch(ByteBuf.class::isInstance)) {
+            // decoded as HTTP before the upgrade request was read (it was pipelined behind another request): the
+            // bytes as sent are gone, so the tunnel cannot start with them; both sides close
+            early.forEach(ReferenceCountUtil::release);
+            IngressFrontendHandler.ACCESS_LOG.debug("Upgrade with pipelined bytes decoded as HTTP, closing client={}",
+                    inbound.remoteAddress());
+            inbound.close();
+            return;
+        }
         for (Object bytes : early) {
             outbound.write(bytes).addListener(f -> {
                 if (!f.isSuccess()) {
@@ -73,7 +83,6 @@ final class Tunnel extends ChannelInboundHandlerAdapter {
         if (!early.isEmpty()) {
             outbound.flush();
         }
-        outbound.closeFuture().addListener(f -> ex.lease.release());
         inbound.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false); // either side's FIN ends both
         inbound.config().setAutoRead(outbound.isWritable());
         outbound.config().setAutoRead(inbound.isWritable());

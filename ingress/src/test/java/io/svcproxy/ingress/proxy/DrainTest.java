@@ -174,6 +174,77 @@ class DrainTest {
         }
     }
 
+    /**
+     * The drain of a connection between requests whose last response is written but not flushed yet (the proxy
+     * flushes once per event-loop turn, and the drain may come first): the bytes go out, then the connection closes.
+     */
+    @Test
+    void aResponseNotYetFlushedWhenTheDrainComesGoesOutBeforeTheClose() {
+        IngressOptions options = IngressOptions.defaults();
+        io.netty.channel.embedded.EmbeddedChannel connection = new io.netty.channel.embedded.EmbeddedChannel(
+                new ClientTimeouts(options), new IngressFrontendHandler(ListenerSettings.create(router, sets::get,
+                        options, "http", IngressMetrics.NONE)));
+        connection.write(io.netty.buffer.Unpooled.copiedBuffer("the end of a response", StandardCharsets.US_ASCII));
+        connection.pipeline().get(ClientTimeouts.class).drain();
+        connection.runPendingTasks();
+        assertThat(connection.isOpen()).isFalse();
+        io.netty.buffer.ByteBuf out = connection.readOutbound();
+        assertThat(out).as("flushed before the close").isNotNull();
+        assertThat(out.toString(StandardCharsets.US_ASCII)).isEqualTo("the end of a response");
+        out.release();
+    }
+
+    /**
+     * A drain that comes while the HTTP/2 prior-knowledge preface is half read: once the connection is HTTP/2 it
+     * gets its GOAWAY and closes, instead of going on as if no drain had come.
+     */
+    @Test
+    void aConnectionThatBecomesHttp2AfterTheDrainGetsItsGoAway() throws Exception {
+        try (Socket client = new Socket(ingress.localAddress().getAddress(), ingress.localAddress().getPort())) {
+            client.setSoTimeout(10_000);
+            java.io.OutputStream out = client.getOutputStream();
+            out.write("PRI * HTTP/2.0\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            await().atMost(Duration.ofSeconds(10)).until(() -> ingress.connections() == 1);
+            Thread.sleep(100); // the bytes read
+            ingress.drain();
+            out.write("\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.write(new byte[] {0, 0, 0, 4, 0, 0, 0, 0, 0}); // an empty SETTINGS
+            out.flush();
+            java.io.DataInputStream in = new java.io.DataInputStream(client.getInputStream());
+            boolean goAway = false;
+            while (true) { // frames until the close: a GOAWAY (type 7) among them
+                byte[] header = new byte[9];
+                try {
+                    in.readFully(header);
+                } catch (java.io.EOFException e) {
+                    break;
+                }
+                int length = (header[0] & 0xff) << 16 | (header[1] & 0xff) << 8 | header[2] & 0xff;
+                in.readFully(new byte[length]);
+                goAway |= header[3] == 7;
+            }
+            assertThat(goAway).isTrue();
+        }
+    }
+
+    /** A connection that joins the listener's set after the drain went over it (its set-up was late) is drained too. */
+    @Test
+    void aConnectionSetUpAfterTheDrainStartedIsDrained() {
+        ClientConnections connections = new ClientConnections();
+        io.netty.channel.embedded.EmbeddedChannel early = new io.netty.channel.embedded.EmbeddedChannel(
+                new ClientTimeouts(IngressOptions.defaults()));
+        connections.add(early);
+        connections.drain();
+        io.netty.channel.embedded.EmbeddedChannel late = new io.netty.channel.embedded.EmbeddedChannel(
+                new ClientTimeouts(IngressOptions.defaults()));
+        connections.add(late);
+        early.runPendingTasks();
+        late.runPendingTasks();
+        assertThat(early.isOpen()).isFalse(); // no protocol handler yet: closed
+        assertThat(late.isOpen()).isFalse();
+    }
+
     private static Http2Headers request(String authority, String path) {
         return new DefaultHttp2Headers().method("GET").scheme("http").authority(authority).path(path);
     }

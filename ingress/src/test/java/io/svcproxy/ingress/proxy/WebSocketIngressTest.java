@@ -279,6 +279,24 @@ class WebSocketIngressTest {
         }
     }
 
+    /**
+     * An upgrade request pipelined behind another request, and a request behind it: the decoder read the last one as
+     * HTTP before the upgrade request was even proxied, so the tunnel the endpoint agrees to cannot start with the
+     * bytes as sent. The 101 is relayed, then both sides close (nothing leaks, nothing is logged as a failure).
+     */
+    @Test
+    void anUpgradePipelinedBetweenRequestsEndsWithItsTunnel() throws Exception {
+        try (RawHttpClient client = new RawHttpClient(ingress.localAddress())) {
+            client.send("GET /first HTTP/1.1\r\nHost: other.example\r\n\r\n" + upgradeRequest("chat.example", "/ws")
+                    + "GET /behind HTTP/1.1\r\nHost: other.example\r\n\r\n");
+            assertThat(client.read().text()).startsWith("web-1 /first\n");
+            assertThat(client.read().status()).isEqualTo(101);
+            await().atMost(Duration.ofSeconds(10)).until(client::isClosedByPeer);
+        }
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(chat.backends().get(0)
+                .activeConnections() + chat.backends().get(0).inactiveConnections()).isZero());
+    }
+
     private static String upgradeRequest(String host, String target) {
         return "GET " + target + " HTTP/1.1\r\nHost: " + host + "\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
                 + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";

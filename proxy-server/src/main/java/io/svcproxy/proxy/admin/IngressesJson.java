@@ -8,6 +8,7 @@ import io.svcproxy.balancer.BackendSet;
 import io.svcproxy.balancer.Backends;
 import io.svcproxy.config.IngressSpec;
 import io.svcproxy.proxy.dataplane.ServiceTable;
+import io.svcproxy.proxy.ingress.IngressCertificates;
 import io.svcproxy.proxy.ingress.IngressListeners;
 import io.svcproxy.proxy.ingress.IngressRoutes;
 import io.svcproxy.proxy.ingress.IngressStats;
@@ -68,7 +69,7 @@ final class IngressesJson {
                         e.put("certFile", String.valueOf(t.certFile()));
                         e.put("keyFile", String.valueOf(t.keyFile()));
                     }
-                    IngressListeners.TlsStatus status = ingress.tlsStatus(t);
+                    IngressCertificates.TlsStatus status = ingress.tlsStatus(t);
                     e.put("loaded", status.loaded());
                     if (status.notAfter() == null) {
                         e.putNull("notAfter");

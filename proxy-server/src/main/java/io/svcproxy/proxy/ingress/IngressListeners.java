@@ -11,21 +11,14 @@ import io.svcproxy.ingress.proxy.HttpIngressServer;
 import io.svcproxy.ingress.proxy.HttpsIngressServer;
 import io.svcproxy.ingress.proxy.IngressOptions;
 import io.svcproxy.ingress.proxy.IngressServer;
-import io.svcproxy.ingress.proxy.TlsCertificates;
-import io.svcproxy.ingress.proxy.TlsEntry;
 import io.svcproxy.ingress.routing.Router;
 import io.svcproxy.ingress.routing.RoutingTable;
 import io.svcproxy.proxy.dataplane.BindException;
-import io.svcproxy.proxy.metrics.ProxyMetrics;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import org.slf4j.Logger;
@@ -37,9 +30,9 @@ import org.slf4j.LoggerFactory;
  * immutable {@link RoutingTable} and publishes it (requests read it with one volatile read), after the reconciler
  * has put the state's Service ports in force, so a backend resolves to its ClusterIP listener's own endpoint set.
  * A rejected config never reaches {@link #apply}: the last good table keeps serving. The HTTPS listener's
- * certificates are the {@code tls} entries of the Ingresses in force, in routing order; {@link #apply} swaps them
- * when they change (new handshakes get the new ones, established connections keep theirs), and a set that does not
- * load is logged and leaves the certificates in force.
+ * certificates are the {@code tls} entries of the Ingresses in force, in routing order ({@link IngressCertificates});
+ * {@link #apply} swaps them when they change (new handshakes get the new ones, established connections keep
+ * theirs), each pair on its own.
  *
  * <p>Control-plane thread for {@link #start}, {@link #apply} and {@link #close}; the listeners run on event loops.
  */
@@ -60,16 +53,15 @@ public final class IngressListeners implements AutoCloseable {
     private IngressSettings settings;
     /** {@code proxy.connectTimeout}: each connect to an endpoint, as the TCP relay's. */
     private Duration connectTimeout = IngressOptions.defaults().connectTimeout();
-    /** The HTTPS listener's certificates, or {@code null} without that listener. */
-    private TlsCertificates certificates;
-    /** The TLS entries {@link #certificates} were last built from. */
-    private List<IngressSpec.Tls> certificatesOf = List.of();
-    /** What became of each entry of {@link #certificatesOf}, for {@link #tlsStatus}. */
-    private volatile Map<IngressSpec.Tls, TlsCertificates.Outcome> tlsOutcomes = Map.of();
+    /** The HTTPS listener's certificates (loaded when it is first bound). */
+    private final IngressCertificates certificates;
+    /** Listeners a reload moved or turned off whose connections may still be open ({@link #retire}). */
+    private final List<IngressServer> retired = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     public IngressListeners(BackendLookup lookup, IngressStats stats) {
         this.lookup = Objects.requireNonNull(lookup, "lookup");
         this.stats = Objects.requireNonNull(stats, "stats");
+        this.certificates = new IngressCertificates(stats);
     }
 
     /**
@@ -94,8 +86,8 @@ public final class IngressListeners implements AutoCloseable {
 
     /**
      * Applies changed listener settings of a reload: a listener whose address changed is closed and bound again
-     * (its established connections go on with the old settings until they end), one turned off is closed, one
-     * turned on is bound. A changed response timeout or connect timeout ({@code proxy.connectTimeout}) is given to
+     * (its established connections are drained as a shutdown drains them, {@link #retire}), one turned off is closed
+     * and drained, one turned on is bound. A changed response timeout or connect timeout ({@code proxy.connectTimeout}) is given to
      * the listeners in place: the connections they accept from then on use it, established ones keep theirs, and
      * no connect is refused meanwhile. {@code className} is the Kubernetes source's and takes effect at restart.
      *
@@ -112,7 +104,7 @@ public final class IngressListeners implements AutoCloseable {
         List<BindException> failures = new ArrayList<>();
         if (!Objects.equals(previous.http(), next.http())) {
             if (http != null) {
-                http.close();
+                retire(http);
                 http = null;
                 log.info("Ingress stopped listening proto=http address={}", format(previous.http()));
             }
@@ -128,7 +120,7 @@ public final class IngressListeners implements AutoCloseable {
         }
         if (!Objects.equals(previous.https(), next.https())) {
             if (https != null) {
-                https.close();
+                retire(https);
                 https = null;
                 log.info("Ingress stopped listening proto=https address={}", format(previous.https()));
             }
@@ -146,6 +138,17 @@ public final class IngressListeners implements AutoCloseable {
             log.error("Ingress listener not bound: {}", e.getMessage());
         }
         return failures;
+    }
+
+    /**
+     * A listener a reload moved or turned off: it stops accepting and its connections end as a shutdown ends them
+     * ({@link IngressServer#drain}: HTTP/2 with GOAWAY, HTTP/1.1 between requests), not all at once; they count in
+     * {@link #connections} until they are gone.
+     */
+    private void retire(IngressServer server) {
+        server.drain();
+        retired.removeIf(r -> r.connections() == 0);
+        retired.add(server);
     }
 
     /** Gives a listener that stays where it is the options of a reload, when they changed. */
@@ -207,13 +210,8 @@ public final class IngressListeners implements AutoCloseable {
     private HttpsIngressServer bindHttps(InetSocketAddress address, IngressOptions options) throws BindException {
         HttpsIngressServer server;
         try {
-            if (certificates == null) {
-                List<IngressSpec.Tls> tls = tlsOf(ingresses);
-                certificates = TlsCertificates.of(entries(tls));
-                loaded(ingresses, tls, certificates.outcomes());
-            }
             server = HttpsIngressServer.bind(group, channelType, address, router, lookup, options, stats,
-                    certificates);
+                    certificates.certificates(ingresses));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new BindException(format(address), e);
@@ -221,107 +219,14 @@ public final class IngressListeners implements AutoCloseable {
             throw new BindException(format(address), e);
         }
         log.info("Ingress listening proto=https address={} certificates={} tls={} responseTimeout={}",
-                format(server.localAddress()), certificatesOf.size(), certificates.sslProvider(),
+                format(server.localAddress()), certificates.count(), server.certificates().sslProvider(),
                 options.responseTimeout());
         return server;
     }
 
-    /** The usable TLS entries of the Ingresses, in routing order (the first serves clients without SNI). */
-    private static List<IngressSpec.Tls> tlsOf(List<IngressSpec> ingresses) {
-        List<IngressSpec.Tls> out = new ArrayList<>();
-        for (IngressSpec ingress : ingresses) {
-            for (IngressSpec.Tls tls : ingress.tls()) {
-                if (tls.usable()) {
-                    out.add(tls);
-                }
-            }
-        }
-        return out;
-    }
-
-    private static List<TlsEntry> entries(List<IngressSpec.Tls> tls) {
-        List<TlsEntry> out = new ArrayList<>();
-        for (IngressSpec.Tls t : tls) {
-            String cert = t.secretName() != null ? "secret " + t.secretName() + " tls.crt" : "certFile " + t.certFile();
-            String key = t.secretName() != null ? "secret " + t.secretName() + " tls.key" : "keyFile " + t.keyFile();
-            out.add(new TlsEntry(t.hosts(), cert, t.certificatePem().getBytes(StandardCharsets.US_ASCII), key,
-                    t.privateKeyPem().getBytes(StandardCharsets.US_ASCII)));
-        }
-        return out;
-    }
-
-    /** Swaps the HTTPS listener's certificates when the TLS entries changed; a set that does not load is logged. */
-    private void updateCertificates(List<IngressSpec> next) {
-        if (certificates == null) {
-            return;
-        }
-        List<IngressSpec.Tls> tls = tlsOf(next);
-        if (tls.equals(certificatesOf)) {
-            return;
-        }
-        List<TlsCertificates.Outcome> outcomes = certificates.update(entries(tls));
-        log.info("Ingress certificates swapped certificates={} served={}", tls.size(), certificates.served().size());
-        loaded(next, tls, outcomes);
-    }
-
-    /**
-     * Notes what became of each TLS entry (for {@link #tlsStatus} and the expiry gauge), and warns of each entry that
-     * did not load and of each certificate served past its end of validity.
-     */
-    private void loaded(List<IngressSpec> specs, List<IngressSpec.Tls> tls, List<TlsCertificates.Outcome> outcomes) {
-        certificatesOf = tls;
-        Map<IngressSpec.Tls, TlsCertificates.Outcome> byEntry = new HashMap<>();
-        List<ProxyMetrics.CertificateExpiry> expiry = new ArrayList<>();
-        Instant now = Instant.now();
-        for (int i = 0; i < tls.size(); i++) {
-            IngressSpec.Tls t = tls.get(i);
-            TlsCertificates.Outcome o = outcomes.get(i);
-            byEntry.put(t, o);
-            if (o.problem() != null) {
-                log.warn("Ingress certificate not loaded, {}: {} hosts={}", o.served() == null
-                        ? "its hosts get the default certificate" : "its previous certificate keeps serving",
-                        o.problem(), t.hosts());
-            }
-            if (o.served() != null) {
-                expiry.add(new ProxyMetrics.CertificateExpiry(ingressOf(specs, t), o.served().entry().certSource(),
-                        o.served().notAfter()));
-                if (o.served().notAfter().isBefore(now)) {
-                    log.warn("Ingress certificate expired, served anyway: {} notAfter={} hosts={}",
-                            o.served().entry().certSource(), o.served().notAfter(), t.hosts());
-                }
-            }
-        }
-        tlsOutcomes = byEntry;
-        stats.certificates(expiry);
-    }
-
-    /** The Ingress (namespace/name) a TLS entry belongs to, as the metrics name it. */
-    private static String ingressOf(List<IngressSpec> specs, IngressSpec.Tls t) {
-        for (IngressSpec spec : specs) {
-            if (spec.tls().contains(t)) {
-                return spec.qualifiedName();
-            }
-        }
-        return "";
-    }
-
-    /** What serves for a TLS entry of the Ingresses in force. */
-    public record TlsStatus(boolean loaded, Instant notAfter, String problem) {
-    }
-
-    /**
-     * The state of {@code tls}: {@code loaded} when its own certificate serves; {@code notAfter} of the certificate
-     * that serves for it (its previous one when its new content did not load), {@code null} if none does;
-     * {@code problem} why its content did not load, {@code null} if it did. Without an HTTPS listener, or for an
-     * entry with no certificate, nothing is loaded.
-     */
-    public TlsStatus tlsStatus(IngressSpec.Tls tls) {
-        TlsCertificates.Outcome o = tlsOutcomes.get(tls);
-        if (o == null) {
-            return new TlsStatus(false, null, null);
-        }
-        return new TlsStatus(o.problem() == null && o.served() != null,
-                o.served() == null ? null : o.served().notAfter(), o.problem());
+    /** What serves for a TLS entry of the Ingresses in force (see {@link IngressCertificates#status}). */
+    public IngressCertificates.TlsStatus tlsStatus(IngressSpec.Tls tls) {
+        return certificates.status(tls);
     }
 
     /** Compiles and publishes the routing table of {@code next}; unchanged Ingresses compile nothing. */
@@ -332,7 +237,7 @@ public final class IngressListeners implements AutoCloseable {
         RoutingTable<ServiceBackend> table = IngressRoutes.compile(next, this::notice);
         table.notices().forEach(this::notice);
         router.update(table);
-        updateCertificates(next);
+        certificates.update(next);
         ingresses = List.copyOf(next);
         log.info("Ingress routes applied ingresses={} rules={} defaultBackend={}", next.size(), table.ruleCount(),
                 table.defaultRoute() == null ? "none" : table.defaultRoute().ingress());
@@ -397,11 +302,15 @@ public final class IngressListeners implements AutoCloseable {
         }
     }
 
-    /** The client connections of the listeners still open. */
+    /** The client connections of the listeners still open, those of listeners a reload moved included. */
     public int connections() {
         HttpIngressServer h = http;
         HttpsIngressServer s = https;
-        return (h == null ? 0 : h.connections()) + (s == null ? 0 : s.connections());
+        int n = (h == null ? 0 : h.connections()) + (s == null ? 0 : s.connections());
+        for (IngressServer r : retired) {
+            n += r.connections();
+        }
+        return n;
     }
 
     /** Stops accepting; connections in progress are closed with the event loops. */

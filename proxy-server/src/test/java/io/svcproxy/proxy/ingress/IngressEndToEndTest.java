@@ -337,8 +337,13 @@ class IngressEndToEndTest {
         assertThat(ok.get()).isGreaterThan(600);
     }
 
+    /**
+     * A reload that moves the listener binds the new address and drains the old one's connections as a shutdown
+     * does (nginx's and HAProxy's reloads do the same): a kept-alive connection between requests is closed, nothing
+     * in progress is cut.
+     */
     @Test
-    void aReloadMovesTheListenerAndItsEstablishedConnectionsGoOn() throws Exception {
+    void aReloadMovesTheListenerAndDrainsItsEstablishedConnections() throws Exception {
         start(yaml("", allApiEndpoints(), ""));
         InetSocketAddress before = ingress();
         int free;
@@ -351,7 +356,7 @@ class IngressEndToEndTest {
             assertThat(proxy.reloadFromFile()).isTrue();
             assertThat(ingress().getPort()).isEqualTo(free);
             assertThat(curl(SHOP, "/login")).isEqualTo("web-1"); // on the new port
-            assertThat(kept.get(SHOP, "/api/2").status()).isEqualTo(200); // the old listener's connection goes on
+            assertThat(kept.closedByPeer()).as("the old listener's idle connection is closed").isTrue();
         }
         try (java.net.Socket refused = new java.net.Socket()) {
             assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> refused.connect(before, 2000)))

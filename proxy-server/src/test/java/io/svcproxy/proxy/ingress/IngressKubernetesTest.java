@@ -147,6 +147,12 @@ class IngressKubernetesTest {
                 .build();
     }
 
+    /** The lines of {@code svcproxy_ingress_certificate_expiry_timestamp_seconds} in a scrape. */
+    private List<String> expirySeries() {
+        return java.util.Arrays.stream(proxy.meterRegistry().scrape().split("\n"))
+                .filter(l -> l.startsWith("svcproxy_ingress_certificate_expiry_timestamp_seconds{")).toList();
+    }
+
     private static String base64(String s) {
         return Base64.getEncoder().encodeToString(s.getBytes(StandardCharsets.US_ASCII));
     }
@@ -279,13 +285,29 @@ class IngressKubernetesTest {
         await().atMost(WITHIN).until(() -> TlsProbe.peerCertificate(https, "shop.example")
                 .equals(TlsProbe.certificate(dir.resolve("certs/shop2.pem"))));
 
-        client.secrets().resource(tlsSecret("shop-tls", "shop.pem", "shop2-key.pem")).update(); // key of another cert
+        // a renewal gone wrong (the key of another certificate): the previous pair keeps serving, and says why
+        client.secrets().resource(tlsSecret("shop-tls", "shop.pem", "shop2-key.pem")).update();
         await().atMost(WITHIN).until(() -> !tlsOf("shop").usable());
+        assertThat(TlsProbe.peerCertificate(https, "shop.example"))
+                .isEqualTo(TlsProbe.certificate(dir.resolve("certs/shop2.pem")));
+        IngressCertificates.TlsStatus status = proxy.ingress().tlsStatus(tlsOf("shop"));
+        assertThat(status.loaded()).isFalse();
+        assertThat(status.problem()).startsWith("tls.key: expected ");
+        assertThat(status.notAfter()).isEqualTo(TlsProbe.certificate(dir.resolve("certs/shop2.pem")).getNotAfter()
+                .toInstant());
+        assertThat(expirySeries()).singleElement().asString().contains("certificate=\"secret default/shop-tls tls.crt\"")
+                .contains("ingress=\"default/shop\"");
 
         client.secrets().resource(tlsSecret("shop-tls", "shop.pem", "shop-key.pem")).update();
         await().atMost(WITHIN).until(() -> tlsOf("shop").usable());
+        await().atMost(WITHIN).until(() -> TlsProbe.peerCertificate(https, "shop.example")
+                .equals(TlsProbe.certificate(dir.resolve("certs/shop.pem"))));
+        assertThat(proxy.ingress().tlsStatus(tlsOf("shop")).loaded()).isTrue();
+        // deleted: taken away (the listener has no certificate left, so handshakes fail)
         client.secrets().inNamespace("default").withName("shop-tls").delete();
         await().atMost(WITHIN).until(() -> !tlsOf("shop").usable());
+        await().atMost(WITHIN).until(() -> expirySeries().isEmpty());
+        assertThat(proxy.ingress().tlsStatus(tlsOf("shop")).notAfter()).isNull();
         assertThat(get("shop.example")).startsWith("api-");
         stop.set(true);
         load.join(30_000);

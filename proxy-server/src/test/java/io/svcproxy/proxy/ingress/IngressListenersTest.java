@@ -114,4 +114,34 @@ class IngressListenersTest {
             group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).sync();
         }
     }
+    /**
+     * A reload that moves the HTTP listener drains the old one's connections as a shutdown would, instead of leaving
+     * them to an idle timeout or cutting them: a kept-alive connection between requests is closed, and it counts in
+     * {@link IngressListeners#connections} until then.
+     */
+    @Test
+    void aMovedListenersConnectionsAreDrained() throws Exception {
+        io.netty.channel.EventLoopGroup group = new io.netty.channel.MultiThreadIoEventLoopGroup(1,
+                io.netty.channel.nio.NioIoHandler.newFactory());
+        try {
+            java.time.Duration timeout = java.time.Duration.ofSeconds(5);
+            listeners.start(new io.svcproxy.config.IngressSettings(new java.net.InetSocketAddress("127.0.10.151", 0),
+                    null, "svcproxy", timeout), timeout, group, io.netty.channel.socket.nio.NioServerSocketChannel.class);
+            listeners.apply(List.of());
+            java.net.InetSocketAddress old = listeners.httpAddress();
+            try (HttpClientConnection kept = new HttpClientConnection(old)) {
+                assertThat(kept.get("shop.example", "/").status()).isEqualTo(404); // no rules: answered, kept alive
+                assertThat(listeners.connections()).isEqualTo(1);
+                listeners.reconfigure(new io.svcproxy.config.IngressSettings(
+                        new java.net.InetSocketAddress("127.0.10.152", 0), null, "svcproxy", timeout), timeout);
+                assertThat(listeners.httpAddress().getAddress().getHostAddress()).isEqualTo("127.0.10.152");
+                assertThat(kept.closedByPeer()).isTrue();
+                org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
+                        .until(() -> listeners.connections() == 0);
+            }
+        } finally {
+            listeners.close();
+            group.shutdownGracefully(0, 1, java.util.concurrent.TimeUnit.SECONDS).sync();
+        }
+    }
 }

@@ -149,7 +149,7 @@ class IngressTlsEndToEndTest {
         assertThat(expiryGauge("default/shop")).isEqualTo(certificate("shop.pem").getNotAfter().toInstant()
                 .getEpochSecond());
         IngressSpec shop = proxy.ingress().ingresses().get(0);
-        IngressListeners.TlsStatus status = proxy.ingress().tlsStatus(shop.tls().get(0));
+        IngressCertificates.TlsStatus status = proxy.ingress().tlsStatus(shop.tls().get(0));
         assertThat(status.loaded()).isTrue();
         assertThat(status.problem()).isNull();
         assertThat(status.notAfter()).isEqualTo(certificate("shop.pem").getNotAfter().toInstant());
@@ -160,7 +160,7 @@ class IngressTlsEndToEndTest {
 
         ListAppender<ILoggingEvent> logs = new ListAppender<>();
         logs.start();
-        Logger logger = (Logger) LoggerFactory.getLogger(IngressListeners.class);
+        Logger logger = (Logger) LoggerFactory.getLogger(IngressCertificates.class);
         logger.addAppender(logs);
         try {
             TestCertificates.write(certs, "renewed", "shop.example", "RSA", "2020/01/01");
