@@ -58,16 +58,22 @@ public record ServiceExposure(ServiceType type, List<InetAddress> externalIPs, L
         return CLUSTER_IP;
     }
 
-    /** Returns whether a client may connect on a LoadBalancer IP. */
+    /**
+     * Returns whether a client may connect on a LoadBalancer IP. As kube-proxy, the ranges of the client's family
+     * apply (a LoadBalancer IP is served by the Service's half of its own family, so the client's family is the
+     * address's): none of that family, or a zero-length one ({@code 0.0.0.0/0}, {@code ::/0}), admits everyone.
+     */
     public boolean admitsOnLoadBalancer(InetAddress client) {
-        if (loadBalancerSourceRanges.isEmpty()) {
-            return true;
-        }
+        boolean any = false;
         for (Cidr c : loadBalancerSourceRanges) {
-            if (c.contains(client)) {
+            if (c.network().getClass() != client.getClass()) {
+                continue;
+            }
+            if (c.prefix() == 0 || c.contains(client)) {
                 return true;
             }
+            any = true;
         }
-        return false;
+        return !any;
     }
 }

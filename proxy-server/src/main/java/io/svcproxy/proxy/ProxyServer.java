@@ -160,7 +160,13 @@ public final class ProxyServer implements AutoCloseable {
         KubernetesSettings kubernetes = config.registry().kubernetes();
         if (kubernetes != null) {
             kubernetesClient = KubernetesSource.connect(kubernetes);
-            kubernetesSource = new KubernetesSource(kubernetesClient, kubernetes, registry::setKubernetes);
+            // this node as the data plane knows it (proxy.nodeName first): the mapping's Local endpoints, terminating
+            // fallback and topology hints must agree with the address rules and the health check node ports
+            String node = listeners.settings().node().nodeName();
+            KubernetesSettings sourceSettings = node.isEmpty() || node.equals(kubernetes.nodeName()) ? kubernetes
+                    : new KubernetesSettings(kubernetes.kubeconfig(), kubernetes.namespaces(), node, kubernetes.zone(),
+                    kubernetes.services());
+            kubernetesSource = new KubernetesSource(kubernetesClient, sourceSettings, registry::setKubernetes);
             kubernetesSource.start();
             if (config.proxy().ingress().enabled()) {
                 kubernetesIngressSource = new KubernetesIngressSource(kubernetesClient, kubernetes,

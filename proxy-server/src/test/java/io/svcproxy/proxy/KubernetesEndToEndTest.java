@@ -91,6 +91,11 @@ class KubernetesEndToEndTest {
     }
 
     void startProxy() throws Exception {
+        startProxy("");
+    }
+
+    /** Starts the proxy on the mock API server; {@code proxy} adds keys to the config's {@code proxy} map. */
+    void startProxy(String proxyKeys) throws Exception {
         Path kubeconfig = dir.resolve("kubeconfig");
         Files.writeString(kubeconfig, """
                 apiVersion: v1
@@ -108,12 +113,12 @@ class KubernetesEndToEndTest {
                 """.formatted(client.getConfiguration().getMasterUrl()));
         Path config = dir.resolve("svcproxy.yaml");
         Files.writeString(config, """
-                proxy: {admin: "127.0.0.1:0", scheduler: rr}
+                proxy: {admin: "127.0.0.1:0", scheduler: rr%s}
                 registry:
                   kubernetes:
                     kubeconfig: %s
                     namespaces: [default]
-                """.formatted(kubeconfig));
+                """.formatted(proxyKeys, kubeconfig));
         proxy = ProxyServer.start(ConfigLoader.load(config), Transport.select(), 2);
     }
 
@@ -242,6 +247,31 @@ class KubernetesEndToEndTest {
                 && proxy.table().servicePorts().get(0).backendSet().backends().size() == 3);
         assertThat(proxy.table().servicePorts().get(0).backendSet().schedulerName()).isEqualTo("sh");
         assertThat(names(5)).hasSize(1); // one client address: one endpoint
+    }
+
+    /**
+     * The node the mapping takes as this one is the data plane's: {@code proxy.nodeName} (SPEC's key) alone, without
+     * {@code registry.kubernetes.nodeName} or {@code $NODE_NAME}, makes a Service of {@code internalTrafficPolicy:
+     * Local} use this node's endpoints (it had none, and every connection was refused).
+     */
+    @Test
+    void internalTrafficPolicyLocalUsesTheNodeOfProxyNodeName() throws Exception {
+        startProxy(", nodeName: node-a");
+        Service web = service("web", null);
+        web.getSpec().setInternalTrafficPolicy("Local");
+        client.services().resource(web).create();
+        for (int pod = 1; pod <= backends.size(); pod++) {
+            Endpoint e = endpoint(pod, true);
+            e.setNodeName(pod == 2 ? "node-a" : "node-b");
+            client.discovery().v1().endpointSlices().resource(new EndpointSliceBuilder().withNewMetadata()
+                    .withName("web-pod" + pod).withNamespace("default")
+                    .addToLabels("kubernetes.io/service-name", "web").endMetadata().withAddressType("IPv4")
+                    .addToEndpoints(e).addNewPort().withName("http").withProtocol("TCP")
+                    .withPort(backends.get(pod - 1).address().getPort()).endPort().build()).create();
+        }
+        await().atMost(WITHIN).until(() -> !proxy.table().keys().isEmpty()
+                && proxy.table().servicePorts().get(0).backendSet().backends().size() == 1);
+        assertThat(names(4)).containsExactly("pod-2");
     }
 
     @Test

@@ -138,8 +138,14 @@ public final class HealthCheckNodePorts implements AutoCloseable {
                     s.channels().add(bind(new InetSocketAddress(a, e.getValue()), e.getKey(), s.accepted()));
                 }
                 served.put(e.getKey(), s);
-                log.info("Serving health check service={} port={} addresses={}", e.getKey(), e.getValue(),
-                        node.nodeAddresses());
+                if (node.nodeAddresses().isEmpty()) {
+                    // kube-proxy would listen on every address; here, as the NodePorts, only on proxy.nodeAddresses
+                    log.info("Health check not listening service={} port={}: proxy.nodeAddresses is empty (the "
+                            + "load balancer's probes of this node fail until it is set)", e.getKey(), e.getValue());
+                } else {
+                    log.info("Serving health check service={} port={} addresses={}", e.getKey(), e.getValue(),
+                            node.nodeAddresses());
+                }
             } catch (BindException ex) {
                 s.close();
                 failures.add(ex); // logged by the caller, with the other listeners' failures
@@ -161,7 +167,12 @@ public final class HealthCheckNodePorts implements AutoCloseable {
         return out;
     }
 
-    /** The ready endpoints of {@code service} on this node: distinct IPs over its ports in force. */
+    /**
+     * The ready endpoints of {@code service} on this node: distinct IPs over its ports in force. A terminating
+     * endpoint is not counted even when it serves (the fallback that keeps a node's last pods reachable while they
+     * stop): as kube-proxy's {@code getLocalReadyEndpointIPs}, the check fails when only terminating endpoints are
+     * left, so the load balancer sends new clients elsewhere.
+     */
     int localEndpoints(String service) {
         String node = nodeName;
         if (node.isEmpty()) {
@@ -170,7 +181,7 @@ public final class HealthCheckNodePorts implements AutoCloseable {
         Set<InetAddress> ips = new HashSet<>();
         for (ServicePort port : table.portsOf(service)) {
             for (EndpointTarget t : port.spec().endpoints()) {
-                if (t.ready() && node.equals(t.nodeName())) {
+                if (t.ready() && !t.terminating() && node.equals(t.nodeName())) {
                     ips.add(t.ip());
                 }
             }

@@ -23,7 +23,9 @@ public final class ServiceAddresses {
      * the clusterIP at the same port is left out; one that comes twice is listed once, at its first place, with the
      * first kind (node, external), except that a LoadBalancer IP is always of kind lb: its source ranges apply to
      * it even when it is also an externalIP (as kube-proxy's LoadBalancer rules match the address and port,
-     * whatever else lists them).
+     * whatever else lists them). Only the addresses of the clusterIP's family are its: as kube-proxy, whose proxier
+     * of each family takes the node addresses, externalIPs and LoadBalancer IPs of its family, each half of a
+     * dual-stack Service serves its own family's, and a single-stack Service none of the other family.
      */
     public static Map<InetSocketAddress, AddressKind> of(ServicePortSpec spec, NodeSettings node) {
         Map<InetSocketAddress, AddressKind> out = new LinkedHashMap<>();
@@ -45,6 +47,9 @@ public final class ServiceAddresses {
 
     private static void put(Map<InetSocketAddress, AddressKind> out, InetSocketAddress address, AddressKind kind,
                             InetSocketAddress cluster) {
+        if (address.getAddress().getClass() != cluster.getAddress().getClass()) {
+            return; // the other family's: the other half of a dual-stack Service serves it
+        }
         if (!address.equals(cluster)) {
             out.merge(address, kind, (was, now) -> now == AddressKind.LB ? now : was);
         }

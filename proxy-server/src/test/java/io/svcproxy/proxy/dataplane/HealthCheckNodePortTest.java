@@ -107,6 +107,9 @@ class HealthCheckNodePortTest {
         spec = new ServicePortSpec(spec.key(), spec.service(), spec.port(), List.of(
                 target("127.0.40.11", true, false, "node-a"),
                 target("127.0.40.12", false, true, "node-a"), // serving while it terminates: not counted
+                // the Kubernetes mapping's fallback to a node's last pods while they stop: ready in the list, but
+                // terminating: not counted either (kube-proxy: the check fails when only terminating ones are left)
+                target("127.0.40.15", true, true, "node-a"),
                 target("127.0.40.13", false, false, "node-a"),
                 target("127.0.40.14", true, false, "node-b")));
         ServiceTable table = new ServiceTable();

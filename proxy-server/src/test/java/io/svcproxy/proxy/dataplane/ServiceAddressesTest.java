@@ -56,4 +56,26 @@ class ServiceAddressesTest {
                      endpoints: [{ip: 127.0.40.1}]}
                 """)).isEmpty();
     }
+    /**
+     * Only the clusterIP's family: as kube-proxy's proxier of each family, so the two halves of a dual-stack Service
+     * never both bind a node, external or LoadBalancer address (the second bind would fail forever).
+     */
+    @Test
+    void aServicePortServesOnlyTheAddressesOfItsClusterIpsFamily() throws Exception {
+        assertThat(addresses("""
+                proxy: {nodeAddresses: [127.0.20.1, "::1"]}
+                services:
+                  - {name: web, type: LoadBalancer, clusterIP: 127.0.10.100, externalIPs: ["::1", 127.0.30.1],
+                     loadBalancerIPs: ["::1", 127.0.31.1], ports: [{port: 8080, nodePort: 30080}],
+                     endpoints: [{ip: 127.0.40.1}]}
+                """)).containsExactly(Map.entry(at("127.0.20.1", 30080), AddressKind.NODE),
+                Map.entry(at("127.0.30.1", 8080), AddressKind.EXTERNAL),
+                Map.entry(at("127.0.31.1", 8080), AddressKind.LB));
+        assertThat(addresses("""
+                proxy: {nodeAddresses: [127.0.20.1, "::1"]}
+                services:
+                  - {name: web, type: NodePort, clusterIP: "::1", externalIPs: [127.0.30.1],
+                     ports: [{port: 8080, nodePort: 30080}], endpoints: [{ip: "::1", port: 9}]}
+                """)).containsExactly(Map.entry(at("::1", 30080), AddressKind.NODE));
+    }
 }
