@@ -121,10 +121,7 @@ class WebSocketIngressTest {
     @Test
     void overTlsToo() throws Exception {
         TestCertificates ca = new TestCertificates(dir);
-        TlsCertificates certs = TlsCertificates.of(List.of(ca.issue("chat", "chat.example")));
-        try (HttpsIngressServer https = HttpsIngressServer.bind(group, NioServerSocketChannel.class,
-                new InetSocketAddress("127.0.10.180", 0), router, Map.of(CHAT, chat)::get,
-                IngressOptions.defaults(), IngressMetrics.NONE, certs)) {
+        try (HttpsIngressServer https = https(ca)) {
             SslContext client = SslContextBuilder.forClient().trustManager(ca.caFile().toFile()).build();
             exchangeFrames(https.localAddress(), "wss", client);
         }
@@ -206,10 +203,7 @@ class WebSocketIngressTest {
     @Test
     void framesSentBeforeThe101ReachTheEndpointOverTlsToo() throws Exception {
         TestCertificates ca = new TestCertificates(dir);
-        TlsCertificates certs = TlsCertificates.of(List.of(ca.issue("chat", "chat.example")));
-        try (HttpsIngressServer https = HttpsIngressServer.bind(group, NioServerSocketChannel.class,
-                new InetSocketAddress("127.0.10.180", 0), router, Map.of(CHAT, chat)::get,
-                IngressOptions.defaults(), IngressMetrics.NONE, certs);
+        try (HttpsIngressServer https = https(ca);
              RawHttpClient client = new RawHttpClient(ca.clientContext().getSocketFactory().createSocket(
                      https.localAddress().getAddress(), https.localAddress().getPort()))) {
             framesBeforeThe101(client);
@@ -295,6 +289,13 @@ class WebSocketIngressTest {
         }
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(chat.backends().get(0)
                 .activeConnections() + chat.backends().get(0).inactiveConnections()).isZero());
+    }
+
+    /** The HTTPS listener on 127.0.10.180 with a certificate for chat.example issued by {@code ca}. */
+    private HttpsIngressServer https(TestCertificates ca) throws Exception {
+        TlsCertificates certs = TlsCertificates.of(List.of(ca.issue("chat", "chat.example")));
+        return HttpsIngressServer.bind(group, NioServerSocketChannel.class, new InetSocketAddress("127.0.10.180", 0),
+                router, Map.of(CHAT, chat)::get, IngressOptions.defaults(), IngressMetrics.NONE, certs);
     }
 
     private static String upgradeRequest(String host, String target) {
