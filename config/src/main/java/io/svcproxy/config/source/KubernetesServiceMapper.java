@@ -74,6 +74,14 @@ public final class KubernetesServiceMapper {
     public static final String SCHEDULER_ANNOTATION = "svcproxy.io/scheduler";
     /** The annotation listing the scheduler's flags, comma-separated. */
     public static final String SCHEDULER_FLAGS_ANNOTATION = "svcproxy.io/scheduler-flags";
+    /**
+     * A Service's UDP ports' {@code udpResponses} (the config file's key): a flow ends once its endpoint sent that many
+     * datagrams per datagram of the client; {@code 0} waits for the idle timeout. Without it, a UDP port 53 takes 1
+     * (DNS: one answer per query, as nginx's {@code proxy_responses 1} for DNS), others 0.
+     */
+    public static final String UDP_RESPONSES_ANNOTATION = "svcproxy.io/udp-responses";
+    /** The {@code udpResponses} of a UDP port 53 without {@link #UDP_RESPONSES_ANNOTATION}. */
+    static final int DNS_RESPONSES = 1;
     /** The label that links an EndpointSlice to its Service. */
     public static final String SERVICE_NAME_LABEL = "kubernetes.io/service-name";
 
@@ -127,7 +135,7 @@ public final class KubernetesServiceMapper {
             log.debug("Skipping headless service service={}", qualified);
             return List.of();
         }
-        List<PortSpec> ports = ports(spec, qualified);
+        List<PortSpec> ports = ports(spec, qualified, udpResponses(service, qualified));
         if (ports.isEmpty()) {
             return List.of();
         }
@@ -179,7 +187,30 @@ public final class KubernetesServiceMapper {
         return out;
     }
 
-    private static List<PortSpec> ports(io.fabric8.kubernetes.api.model.ServiceSpec spec, String service) {
+    /** The Service's {@link #UDP_RESPONSES_ANNOTATION}, or {@code -1} without one (or a bad one, warned of). */
+    private int udpResponses(Service service, String qualified) {
+        Map<String, String> annotations = service.getMetadata().getAnnotations();
+        String text = annotations == null ? null : annotations.get(UDP_RESPONSES_ANNOTATION);
+        if (text == null) {
+            return -1;
+        }
+        try {
+            int n = Integer.parseInt(text.trim());
+            if (n >= 0 && n <= 1_000_000) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // below
+        }
+        warnOnce(qualified, UDP_RESPONSES_ANNOTATION, text, "an integer from 0 to 1000000; using the default");
+        return -1;
+    }
+
+    /**
+     * @param udpResponses the annotation's value, or {@code -1}: then {@link #DNS_RESPONSES} for a UDP port 53, else 0
+     */
+    private static List<PortSpec> ports(io.fabric8.kubernetes.api.model.ServiceSpec spec, String service,
+                                        int udpResponses) {
         List<PortSpec> out = new ArrayList<>();
         if (spec.getPorts() == null) {
             return out;
@@ -200,8 +231,10 @@ public final class KubernetesServiceMapper {
             }
             int nodePort = p.getNodePort() != null && p.getNodePort() >= 1 && p.getNodePort() <= 65535
                     && !"ClusterIP".equals(spec.getType()) && spec.getType() != null ? p.getNodePort() : 0;
+            int responses = !protocol.equals("UDP") ? 0
+                    : udpResponses >= 0 ? udpResponses : p.getPort() == 53 ? DNS_RESPONSES : 0;
             out.add(new PortSpec(name, Protocol.valueOf(protocol), p.getPort(),
-                    targetPort(p.getTargetPort(), p.getPort()), null, 0, null, nodePort));
+                    targetPort(p.getTargetPort(), p.getPort()), null, responses, null, nodePort));
         }
         return out;
     }

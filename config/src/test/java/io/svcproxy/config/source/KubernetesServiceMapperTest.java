@@ -202,6 +202,33 @@ class KubernetesServiceMapperTest {
                 .satisfies(e -> assertThat(e.port()).isEqualTo(5353)));
     }
 
+    /**
+     * {@code udpResponses} for API Services: a UDP port 53 (DNS) takes 1 without an annotation, so a lookup's flow ends
+     * at its answer instead of holding a socket and an ephemeral port for the idle timeout; the annotation
+     * {@code svcproxy.io/udp-responses} sets every UDP port's ({@code 0}: wait for the idle timeout); a bad one is
+     * warned of and the default kept; TCP ports have none.
+     */
+    @Test
+    void udpResponsesComeFromTheAnnotationElseOneForDns() {
+        java.util.function.Function<String, List<Integer>> responses = annotation -> {
+            var b = service("dns");
+            if (annotation != null) {
+                b.editMetadata().addToAnnotations(KubernetesServiceMapper.UDP_RESPONSES_ANNOTATION, annotation)
+                        .endMetadata();
+            }
+            Service svc = b.withNewSpec().withClusterIP("127.0.10.10")
+                    .addNewPort().withName("dns").withProtocol("UDP").withPort(53).endPort()
+                    .addNewPort().withName("dns-tcp").withProtocol("TCP").withPort(53).endPort()
+                    .addNewPort().withName("syslog").withProtocol("UDP").withPort(514).endPort()
+                    .endSpec().build();
+            return mapper.map(svc, List.of()).stream().map(p -> p.port().udpResponses()).toList();
+        };
+        assertThat(responses.apply(null)).containsExactly(1, 0, 0);
+        assertThat(responses.apply("0")).containsExactly(0, 0, 0);
+        assertThat(responses.apply(" 2 ")).containsExactly(2, 0, 2);
+        assertThat(responses.apply("many")).containsExactly(1, 0, 0);
+    }
+
     @Test
     void aUdpPortTakesOnlyTheSlicesUdpPortOfItsName() {
         Service svc = service("dns").withNewSpec().withClusterIP("127.0.10.10")

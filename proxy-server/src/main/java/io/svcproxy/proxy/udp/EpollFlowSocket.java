@@ -2,6 +2,7 @@ package io.svcproxy.proxy.udp;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.ChannelException;
 import io.netty.channel.IoEvent;
 import io.netty.channel.IoEventLoop;
 import io.netty.channel.IoRegistration;
@@ -65,7 +66,13 @@ final class EpollFlowSocket implements FlowSocket, EpollIoHandle {
      */
     static EpollFlowSocket connect(UdpFlow flow, Events events, IoEventLoop loop, InetSocketAddress endpoint,
                                    ByteBuf receiveBuffer, ByteBufAllocator alloc) throws IOException {
-        Socket socket = Dgram.open(endpoint.getAddress() instanceof Inet6Address);
+        Socket socket;
+        try {
+            socket = Dgram.open(endpoint.getAddress() instanceof Inet6Address);
+        } catch (ChannelException e) {
+            // socket(2) failed (EMFILE, ENFILE, ENOBUFS): Netty wraps the IOException; the flow is not started
+            throw e.getCause() instanceof IOException io ? io : new IOException(e.getMessage(), e);
+        }
         try {
             socket.connect(endpoint);
         } catch (IOException | RuntimeException e) {

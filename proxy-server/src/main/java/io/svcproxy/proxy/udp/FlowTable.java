@@ -14,8 +14,10 @@ import java.util.Map;
  * to a live flow, when a flow has expired (no datagram either way for the idle timeout, or the endpoint sent
  * {@code udpResponses} datagrams), and whether a flow's endpoint is still usable in the list in force (in it with
  * a weight above 0: a flow whose endpoint left, drains or was weighted 0 is scheduled again on its next datagram).
- * The idle timeout and {@code udpResponses} are each flow's own, fixed when it started: a reload changes them for
- * new flows only, as IPVS keeps the timeout a connection was created with.
+ * The idle timeout is the one in force at each datagram, as IPVS's UDP entries take the current timeout at each
+ * packet ({@code udp_state_transition} in {@code ip_vs_proto_udp.c}): a reload that lowers it reaches running flows
+ * at their next datagram. {@code udpResponses} is each flow's own, fixed when it started (it counts that flow's
+ * answers).
  * Single-threaded: the listener's event loop owns it; time is passed in, so tests drive it with their own clock.
  */
 final class FlowTable {
@@ -51,10 +53,16 @@ final class FlowTable {
         flows.remove(flow.client, flow);
     }
 
-    /** Records a datagram from the client. */
-    void clientSent(UdpFlow flow, long now) {
+    /** Records a datagram from the client, sent to the endpoint; {@code idleNanos}: the timeout in force now. */
+    void clientSent(UdpFlow flow, long now, long idleNanos) {
         flow.lastActivity = now;
+        flow.idleNanos = idleNanos;
         flow.requests++;
+    }
+
+    /** As {@link #clientSent(UdpFlow, long, long)} with the flow's timeout unchanged. */
+    void clientSent(UdpFlow flow, long now) {
+        clientSent(flow, now, flow.idleNanos);
     }
 
     /**
@@ -62,6 +70,12 @@ final class FlowTable {
      * udpResponses} set, that many per datagram the client sent, as nginx's {@code proxy_responses} counts. (Ending
      * at the first answer would drop the answers to the client's other queries in flight on the same port.)
      */
+    boolean endpointSent(UdpFlow flow, long now, long idleNanos) {
+        flow.idleNanos = idleNanos;
+        return endpointSent(flow, now);
+    }
+
+    /** As {@link #endpointSent(UdpFlow, long, long)} with the flow's timeout unchanged. */
     boolean endpointSent(UdpFlow flow, long now) {
         flow.lastActivity = now;
         flow.responses++;

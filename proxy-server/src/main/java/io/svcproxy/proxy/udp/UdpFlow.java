@@ -16,8 +16,11 @@ final class UdpFlow {
     final InetSocketAddress client;
     final BackendState backend;
     final Lease lease;
-    /** A flow with no datagram either way this long has expired: the Service port's timeout when it started. */
-    final long idleNanos;
+    /**
+     * A flow with no datagram either way this long has expired: the Service port's timeout as of its last datagram
+     * (IPVS's UDP entries take the timeout in force at each packet, {@code udp_state_transition}).
+     */
+    long idleNanos;
     /**
      * The flow ends once its endpoint sent this many datagrams per datagram of the client ({@code udpResponses}
      * when it started); 0 for no such limit.

@@ -213,15 +213,19 @@ public final class UdpListener {
                 return;
             }
         }
-        table.clientSent(flow, now);
         FlowSocket out = flow.socket;
         FlowSocket.Sent sent = out.send(payload(flow, content));
         if (sent == FlowSocket.Sent.FULL) {
-            servicePort.udp().drop(Drop.ERROR);
+            servicePort.udp().drop(Drop.ERROR); // not sent: no answer is owed to it (udpResponses)
             return;
         }
         if (sent == FlowSocket.Sent.FAILED) {
             return; // counted, and the flow ended, by endpointFailed
+        }
+        long idle = flow.idleNanos;
+        table.clientSent(flow, now, idleNanos());
+        if (flow.idleNanos < idle) {
+            retime(flow, now);
         }
         if (out.buffered() && !dirty.contains(out)) {
             dirty.add(out);
@@ -321,6 +325,14 @@ public final class UdpListener {
         return (port.udpIdleTimeout() != null ? port.udpIdleTimeout() : settings.get().udp().idleTimeout()).toNanos();
     }
 
+    /** A reload lowered the flow's idle timeout: its expiry check comes sooner (a raised one is seen at the check). */
+    private void retime(UdpFlow flow, long now) {
+        if (flow.timer != null) {
+            flow.timer.cancel(false);
+        }
+        scheduleExpiry(flow, table.nanosLeft(flow, now));
+    }
+
     private void scheduleExpiry(UdpFlow flow, long nanos) {
         flow.timer = loop.schedule(() -> checkExpiry(flow), Math.max(nanos, 1), TimeUnit.NANOSECONDS);
     }
@@ -388,7 +400,12 @@ public final class UdpListener {
             return;
         }
         flow.backend.counters().health().connectSucceeded();
-        boolean last = table.endpointSent(flow, System.nanoTime());
+        long idle = flow.idleNanos;
+        long now = System.nanoTime();
+        boolean last = table.endpointSent(flow, now, idleNanos());
+        if (!last && flow.idleNanos < idle) {
+            retime(flow, now);
+        }
         channel.write(new DatagramPacket(content.retain(), flow.client), channel.voidPromise());
         servicePort.udp().toClient();
         servicePort.addBytesToClient(size);
@@ -426,12 +443,17 @@ public final class UdpListener {
         end(flow, refused(cause) ? "refused" : "error");
     }
 
+    /**
+     * Whether the kernel reported the endpoint (or the way to it) unreachable: ICMP port unreachable
+     * (ECONNREFUSED), host or network unreachable (EHOSTUNREACH, ENETUNREACH), whichever of Java's or Netty's
+     * exceptions carries it.
+     */
     static boolean refused(Throwable cause) {
-        if (cause instanceof PortUnreachableException) {
+        if (cause instanceof PortUnreachableException || cause instanceof java.net.NoRouteToHostException) {
             return true;
         }
         String message = String.valueOf(cause.getMessage()).toLowerCase(java.util.Locale.ROOT);
-        return message.contains("refused") || message.contains("unreachable");
+        return message.contains("refused") || message.contains("unreachable") || message.contains("no route");
     }
 
     /** Ends {@code flow} once: forgets it, releases its lease and its place, closes its socket. */

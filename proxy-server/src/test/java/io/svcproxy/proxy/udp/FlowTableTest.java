@@ -83,7 +83,7 @@ class FlowTableTest {
     }
 
     @Test
-    void eachFlowKeepsTheTimeoutAndUdpResponsesItStartedWith() {
+    void aFlowTakesTheTimeoutInForceAtEachDatagramAndKeepsItsUdpResponses() {
         FlowTable table = new FlowTable();
         UdpFlow before = flow(a, 0); // started before a reload: 30 s, no udpResponses
         InetSocketAddress other = new InetSocketAddress("127.0.1.2", 40000);
@@ -96,6 +96,10 @@ class FlowTableTest {
         assertThat(table.get(other, 5 * SECOND)).as("the new flow has 5 s").isNull();
         assertThat(table.endpointSent(before, 1)).as("the old flow has no udpResponses").isFalse();
         assertThat(table.endpointSent(after, 1)).isTrue();
+        // the old flow's next datagram comes under the reload's 5 s: it expires 5 s after it
+        table.clientSent(before, 10 * SECOND, 5 * SECOND);
+        assertThat(table.get(client, 14 * SECOND)).isSameAs(before);
+        assertThat(table.get(client, 15 * SECOND)).as("5 s after its last datagram").isNull();
     }
 
     @Test
