@@ -73,14 +73,49 @@ final class KubernetesIngressMapper {
         return legacy != null ? legacy.equals(className) : defaultClass;
     }
 
+    /** ingress-nginx's annotations, which svcproxy does not read: routing is by host and path only. */
+    static final String NGINX_ANNOTATIONS = "nginx.ingress.kubernetes.io/";
+
+    /**
+     * Whether an ingress-nginx annotation restricts who may reach the Ingress (authentication, client certificates,
+     * source ranges): svcproxy enforces none of them, so an Ingress that carries one is not served rather than served
+     * open to everyone.
+     */
+    static boolean accessControl(String annotation) {
+        if (!annotation.startsWith(NGINX_ANNOTATIONS)) {
+            return false;
+        }
+        String key = annotation.substring(NGINX_ANNOTATIONS.length());
+        return key.startsWith("auth-") || key.equals("whitelist-source-range")
+                || key.equals("allowlist-source-range") || key.equals("denylist-source-range")
+                || key.equals("satisfy");
+    }
+
     /** The served Ingresses of {@code all}, oldest first. */
     List<Ingress> served(Collection<Ingress> all, Collection<IngressClass> classes) {
         boolean defaultClass = isDefaultClass(classes);
-        return all.stream().filter(i -> i.getMetadata() != null && serves(i, defaultClass))
+        return all.stream().filter(i -> i.getMetadata() != null && serves(i, defaultClass) && !restricted(i))
                 .sorted(Comparator.comparing((Ingress i) -> String.valueOf(i.getMetadata().getCreationTimestamp()))
                         .thenComparing(i -> i.getMetadata().getNamespace())
                         .thenComparing(i -> i.getMetadata().getName()))
                 .toList();
+    }
+
+    /** Whether the Ingress asks for access control svcproxy does not enforce (logged once); see {@link #accessControl}. */
+    private boolean restricted(Ingress ingress) {
+        Map<String, String> annotations = ingress.getMetadata().getAnnotations();
+        if (annotations == null) {
+            return false;
+        }
+        List<String> keys = annotations.keySet().stream().filter(KubernetesIngressMapper::accessControl).sorted()
+                .toList();
+        if (keys.isEmpty()) {
+            return false;
+        }
+        once("Not serving ingress=" + ingress.getMetadata().getNamespace() + "/" + ingress.getMetadata().getName()
+                + ": its annotations " + keys + " ask for access control svcproxy does not enforce (it would be "
+                + "served open to every client)");
+        return true;
     }
 
     /** Maps one served Ingress; {@code secrets} by {@code namespace/name}. */
@@ -88,6 +123,16 @@ final class KubernetesIngressMapper {
         String ns = ingress.getMetadata().getNamespace();
         String name = ingress.getMetadata().getName();
         String id = ns + "/" + name;
+        Map<String, String> annotations = ingress.getMetadata().getAnnotations();
+        if (annotations != null) {
+            List<String> ignored = annotations.keySet().stream().filter(k -> k.startsWith(NGINX_ANNOTATIONS))
+                    .sorted().toList();
+            if (!ignored.isEmpty()) {
+                once("Ignoring ingress-nginx annotations ingress=" + id + " annotations=" + ignored
+                        + " (svcproxy routes by host and path as the Ingress spec says; rewrites, redirects, "
+                        + "backend protocols and the like are not applied)");
+            }
+        }
         var spec = ingress.getSpec();
         IngressSpec.Backend defaultBackend = spec.getDefaultBackend() == null ? null
                 : backend(id, spec.getDefaultBackend());

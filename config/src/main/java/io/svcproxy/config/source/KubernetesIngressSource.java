@@ -247,19 +247,12 @@ public final class KubernetesIngressSource implements AutoCloseable {
         Set<String> servedIds = new HashSet<>();
         served.forEach(i -> servedIds.add(id(i)));
         for (Ingress ingress : all) {
-            List<String> current = ips(ingress);
-            List<String> wanted;
-            if (servedIds.contains(id(ingress))) {
-                wanted = new ArrayList<>(current.stream().filter(ip -> !statusIps.contains(ip)).toList());
-                wanted.addAll(0, statusIps);
-            } else {
-                wanted = current.stream().filter(ip -> !statusIps.contains(ip)).toList();
-            }
-            if (wanted.equals(current)) {
+            List<IngressLoadBalancerIngress> entries = statusEntries(entries(ingress), statusIps,
+                    servedIds.contains(id(ingress)));
+            if (entries == null) {
                 continue;
             }
-            List<IngressLoadBalancerIngress> entries = wanted.stream()
-                    .map(ip -> new IngressLoadBalancerIngressBuilder().withIp(ip).build()).toList();
+            List<String> wanted = entries.stream().map(KubernetesIngressSource::key).toList();
             Ingress updated = new IngressBuilder(ingress).editOrNewStatus().editOrNewLoadBalancer()
                     .withIngress(entries).endLoadBalancer().endStatus().build();
             try {
@@ -273,13 +266,48 @@ public final class KubernetesIngressSource implements AutoCloseable {
         }
     }
 
-    private static List<String> ips(Ingress ingress) {
+    /**
+     * The status entries an Ingress should have, or {@code null} when it has them already (compared as a set: two
+     * replicas that each put their own address first rewrote each other's order forever, each write a watch event
+     * that set off the other's). Ours are added when it is served and taken out when not; entries of others (another
+     * replica's address, a hostname, ports) are kept as they are; the list is sorted, as ingress-nginx writes it, so
+     * every replica wants the same one.
+     */
+    static List<IngressLoadBalancerIngress> statusEntries(List<IngressLoadBalancerIngress> current, List<String> ours,
+                                                          boolean served) {
+        List<IngressLoadBalancerIngress> out = new ArrayList<>();
+        for (IngressLoadBalancerIngress e : current) {
+            if (e.getIp() == null || !ours.contains(e.getIp())) {
+                out.add(e);
+            }
+        }
+        if (served) {
+            for (String ip : ours) {
+                out.add(new IngressLoadBalancerIngressBuilder().withIp(ip).build());
+            }
+        }
+        Set<String> before = new HashSet<>();
+        current.forEach(e -> before.add(key(e)));
+        Set<String> after = new HashSet<>();
+        out.forEach(e -> after.add(key(e)));
+        if (before.equals(after)) {
+            return null;
+        }
+        out.sort(java.util.Comparator.comparing(KubernetesIngressSource::key));
+        return out;
+    }
+
+    /** An entry's address (its IP, else its hostname) for comparing and sorting. */
+    private static String key(IngressLoadBalancerIngress e) {
+        return e.getIp() != null ? e.getIp() : String.valueOf(e.getHostname());
+    }
+
+    private static List<IngressLoadBalancerIngress> entries(Ingress ingress) {
         if (ingress.getStatus() == null || ingress.getStatus().getLoadBalancer() == null
                 || ingress.getStatus().getLoadBalancer().getIngress() == null) {
             return List.of();
         }
-        return ingress.getStatus().getLoadBalancer().getIngress().stream()
-                .map(IngressLoadBalancerIngress::getIp).filter(Objects::nonNull).toList();
+        return ingress.getStatus().getLoadBalancer().getIngress();
     }
 
     private static String id(Ingress ingress) {

@@ -66,6 +66,56 @@ class KubernetesIngressMapperTest {
                 .getName()).containsExactly("own", "legacy");
     }
 
+    /**
+     * ingress-nginx's annotations: one that restricts access (authentication, client certificates, source ranges),
+     * which svcproxy does not enforce, keeps the Ingress from being served at all rather than served open; the others
+     * (rewrites, redirects, protocols) are named once as ignored, and the Ingress is served by its spec.
+     */
+    @Test
+    void anIngressAskingForAccessControlIsNotServedAndOtherNginxAnnotationsAreNamedAsIgnored() {
+        Ingress guarded = ingress("guarded", "svcproxy", "2026-01-01T00:00:00Z").editMetadata()
+                .addToAnnotations("nginx.ingress.kubernetes.io/auth-url", "http://auth.example/check")
+                .addToAnnotations("nginx.ingress.kubernetes.io/whitelist-source-range", "10.0.0.0/8").endMetadata()
+                .build();
+        Ingress rewritten = ingress("rewritten", "svcproxy", "2026-01-02T00:00:00Z").editMetadata()
+                .addToAnnotations("nginx.ingress.kubernetes.io/rewrite-target", "/$2")
+                .addToAnnotations("nginx.ingress.kubernetes.io/ssl-redirect", "false").endMetadata().build();
+        assertThat(mapper.served(List.of(guarded, rewritten), List.of(ingressClass("svcproxy", false))))
+                .extracting(i -> i.getMetadata().getName()).containsExactly("rewritten");
+        mapper.map(rewritten, Map.of());
+        assertThat(mapper.logged()).contains("Not serving ingress=default/guarded: its annotations "
+                + "[nginx.ingress.kubernetes.io/auth-url, nginx.ingress.kubernetes.io/whitelist-source-range] ask for "
+                + "access control svcproxy does not enforce (it would be served open to every client)");
+        assertThat(mapper.logged()).anyMatch(l -> l.startsWith("Ignoring ingress-nginx annotations "
+                + "ingress=default/rewritten annotations=[nginx.ingress.kubernetes.io/rewrite-target, "
+                + "nginx.ingress.kubernetes.io/ssl-redirect]"));
+        assertThat(KubernetesIngressMapper.accessControl("nginx.ingress.kubernetes.io/auth-tls-secret")).isTrue();
+        assertThat(KubernetesIngressMapper.accessControl("nginx.ingress.kubernetes.io/proxy-body-size")).isFalse();
+    }
+
+    /**
+     * Two replicas write the same status: the list is compared as a set and written sorted, so neither rewrites the
+     * other's (each putting its own address first made every write set off the other's, forever); entries of others
+     * (a hostname) are kept.
+     */
+    @Test
+    void statusEntriesAreTheSameForEveryReplicaAndKeepOthersEntries() {
+        var a = List.of("127.0.40.1");
+        var b = List.of("127.0.40.2");
+        var first = KubernetesIngressSource.statusEntries(List.of(), a, true);
+        assertThat(first).extracting(e -> e.getIp()).containsExactly("127.0.40.1");
+        var second = KubernetesIngressSource.statusEntries(first, b, true);
+        assertThat(second).extracting(e -> e.getIp()).containsExactly("127.0.40.1", "127.0.40.2");
+        assertThat(KubernetesIngressSource.statusEntries(second, a, true)).as("nothing to write").isNull();
+        assertThat(KubernetesIngressSource.statusEntries(second, b, true)).as("nothing to write").isNull();
+        var withHost = new java.util.ArrayList<>(second);
+        withHost.add(new io.fabric8.kubernetes.api.model.networking.v1.IngressLoadBalancerIngressBuilder()
+                .withHostname("lb.example").build());
+        assertThat(KubernetesIngressSource.statusEntries(withHost, a, false))
+                .extracting(e -> e.getIp() != null ? e.getIp() : e.getHostname())
+                .containsExactly("127.0.40.2", "lb.example");
+    }
+
     @Test
     void mapsRulesAndBackendsByPortNumberOrNameLeavingOutWhatTheApiShouldHaveRefused() {
         Ingress i = ingress("shop", "svcproxy", "2026-01-01T00:00:00Z").editSpec()

@@ -32,6 +32,11 @@ final class EndpointCodec extends CombinedChannelDuplexHandler<EndpointCodec.Dec
         init(new Decoder(config), new Encoder());
     }
 
+    /** Whether the response decoder holds no byte it has not decoded (a pooled connection must start clean). */
+    boolean holdsNothing() {
+        return inboundHandler().undecoded() == 0;
+    }
+
     /** Netty's request encoder, remembering each request's method for its response. */
     final class Encoder extends HttpRequestEncoder {
         @Override
@@ -59,6 +64,11 @@ final class EndpointCodec extends CombinedChannelDuplexHandler<EndpointCodec.Dec
                 return;
             }
             super.decode(ctx, buffer, out);
+        }
+
+        /** The bytes read and not decoded yet. */
+        int undecoded() {
+            return actualReadableBytes();
         }
 
         @Override

@@ -37,12 +37,19 @@ final class Http2ResponseHeaders {
     /** The HTTP/2 fields of {@code response}: {@code :status}, then its fields, as Netty's conversion. */
     static Http2Headers of(HttpResponse response) {
         HttpHeaders in = response.headers();
+        Http2Headers out;
         if (needsNetty(in)) {
-            return HttpConversionUtil.toHttp2Headers(response, false);
+            out = HttpConversionUtil.toHttp2Headers(response, false);
+        } else {
+            out = new DefaultHttp2Headers(false, in.size());
+            out.status(response.status().codeAsText());
+            copy(in, out);
         }
-        Http2Headers out = new DefaultHttp2Headers(false, in.size());
-        out.status(response.status().codeAsText());
-        copy(in, out);
+        if (response.status().code() == 204) {
+            // a 204 has no content (RFC 9110 8.6: no Content-Length); HTTP/2 clients refuse one that is not 0, as
+            // nginx drops it
+            out.remove(HttpHeaderNames.CONTENT_LENGTH);
+        }
         return out;
     }
 

@@ -84,12 +84,21 @@ final class Http2StreamFrontend implements Frontend {
         startNanos = System.nanoTime();
         ListenerSettings settings = connection.settings();
         HttpRequest req;
+        if (headers.method() == null || headers.path() == null || headers.scheme() == null) {
+            // RFC 9113 8.3.1: every request but CONNECT has all three (CONNECT is a 501 below, once converted);
+            // Netty's conversion would throw a NullPointerException, which failed the whole connection
+            if (headers.method() == null || !HttpMethod.CONNECT.asciiName().contentEquals(headers.method())) {
+                answer(HttpResponseStatus.BAD_REQUEST, null, false);
+                return;
+            }
+        }
         try {
             // a request without a body goes as one message, its end included (see Exchange.send)
             req = endOfStream
                     ? HttpConversionUtil.toFullHttpRequest(stream.id(), headers, Unpooled.EMPTY_BUFFER, false)
                     : HttpConversionUtil.toHttpRequest(stream.id(), headers, false);
-        } catch (Http2Exception e) {
+        } catch (Http2Exception | IllegalArgumentException e) {
+            // not a request (a method that is not a token is Netty's IllegalArgumentException): this stream's 400
             answer(HttpResponseStatus.BAD_REQUEST, null, false);
             return;
         }
@@ -495,8 +504,14 @@ final class Http2StreamFrontend implements Frontend {
         Http2Headers headers = new DefaultHttp2Headers().status(status.codeAsText())
                 .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.TEXT_PLAIN)
                 .setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
-        connection.encoder().writeHeaders(ctx, stream.id(), headers, 0, false, ctx.newPromise());
-        connection.encoder().writeData(ctx, stream.id(), body, 0, true, ctx.newPromise());
+        if (request != null && HttpMethod.HEAD.equals(request.method())) {
+            // the answer to HEAD has no body (RFC 9110 9.3.2): a DATA frame on it is a stream error to the client
+            body.release();
+            connection.encoder().writeHeaders(ctx, stream.id(), headers, 0, true, ctx.newPromise());
+        } else {
+            connection.encoder().writeHeaders(ctx, stream.id(), headers, 0, false, ctx.newPromise());
+            connection.encoder().writeData(ctx, stream.id(), body, 0, true, ctx.newPromise());
+        }
         flush();
     }
 

@@ -54,6 +54,7 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
      * {@link #channelInactive} answers the request.
      */
     private boolean failed;
+    private ChannelHandlerContext ctx;
 
     IngressBackendHandler(EndpointPool pool, InetSocketAddress endpoint) {
         this.pool = pool;
@@ -70,14 +71,27 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
         this.head = null;
     }
 
-    /** Whether the response ended and both sides keep the connection: then it may serve the next request. */
+    /**
+     * Whether the response ended and both sides keep the connection: then it may serve the next request. Not when
+     * the decoder holds bytes after the response (part of a line it could not finish: an extra body without its
+     * line end), which would be read as the start of the next response.
+     */
     boolean reusable() {
-        return ended && reusable;
+        if (!ended || !reusable) {
+            return false;
+        }
+        EndpointCodec codec = ctx == null ? null : ctx.pipeline().get(EndpointCodec.class);
+        return codec == null || codec.holdsNothing();
     }
 
     /** Unbinds the connection from its request, before it goes to the pool. */
     void unbind() {
         exchange = null;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
     }
 
     @Override
@@ -89,7 +103,11 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
             return;
         }
         if (ended || failed) {
+            // bytes after the response's end (a body to HEAD, 204 or 304, more than its Content-Length): the
+            // decoder is off the message boundaries now, so the connection is not reused (as nginx keeps none
+            // that sent more than it said)
             ReferenceCountUtil.release(msg);
+            reusable = false;
             return;
         }
         if (msg instanceof HttpResponse response) {

@@ -250,4 +250,41 @@ class HeaderValidationTest {
         assertThat(raw.received.poll(300, TimeUnit.MILLISECONDS)).isNull();
         assertThat(scripted.requests.poll(300, TimeUnit.MILLISECONDS)).isNull();
     }
+    /**
+     * The proxy's own answer to an HTTP/2 HEAD has no body: its HEADERS end the stream (a DATA frame on the answer to
+     * HEAD is a stream error to nghttp2, and curl -I showed "stream not closed cleanly" instead of the status).
+     */
+    @Test
+    void theProxysOwnAnswerToAnHttp2HeadEndsOnItsHeaders() throws Exception {
+        try (RawH2Client client = RawH2Client.connect(group, ingress.localAddress())) {
+            client.headers(1, new io.netty.handler.codec.http2.DefaultHttp2Headers().method("HEAD").scheme("http")
+                    .authority("any").path("http://scripted.example/x"), true);
+            List<RawH2Client.Frame> frames = client.untilEnd(1);
+            assertThat(frames).singleElement().isInstanceOfSatisfying(RawH2Client.Headers.class, h -> {
+                assertThat(h.headers().status()).hasToString("400");
+                assertThat(h.endStream()).isTrue();
+            });
+        }
+    }
+    /**
+     * An HTTP/2 request without {@code :path} or {@code :scheme}, or whose method is not a token, is that stream's 400
+     * (RFC 9113 8.3.1); the connection goes on. The conversion's NullPointerException had failed the whole connection
+     * (GOAWAY INTERNAL_ERROR, every stream lost).
+     */
+    @Test
+    void anHttp2RequestMissingAPseudoHeaderIsItsStreams400() throws Exception {
+        try (RawH2Client client = RawH2Client.connect(group, ingress.localAddress())) {
+            client.headers(1, new io.netty.handler.codec.http2.DefaultHttp2Headers().method("GET").scheme("http")
+                    .authority("any"), true);
+            client.headers(3, new io.netty.handler.codec.http2.DefaultHttp2Headers().method("GET")
+                    .authority("any").path("/x"), true);
+            client.headers(5, new io.netty.handler.codec.http2.DefaultHttp2Headers().method("G ET").scheme("http")
+                    .authority("any").path("/x"), true);
+            for (int stream : new int[] {1, 3, 5}) {
+                RawH2Client.Frame first = client.next(stream);
+                assertThat(((RawH2Client.Headers) first).headers().status()).as("stream %d", stream).hasToString("400");
+            }
+            assertThat(client.isActive()).isTrue();
+        }
+    }
 }

@@ -54,6 +54,16 @@ class Http2ResponseHeadersTest {
                 .contains(":status: 200");
     }
 
+    /** A 204 has no content: its Content-Length is not relayed (HTTP/2 clients refuse one that is not 0). */
+    @Test
+    void a204LosesItsContentLength() {
+        HttpResponse response = decoded("HTTP/1.1 204 No Content\r\nContent-Length: 12\r\nX-Kept: 1\r\n\r\n");
+        assertThat(fields(Http2ResponseHeaders.of(response))).doesNotContain("content-length: 12")
+                .contains(":status: 204", "x-kept: 1");
+        HttpResponse viaNetty = decoded("HTTP/1.1 204 No Content\r\nContent-Length: 12\r\nConnection: x\r\n\r\n");
+        assertThat(fields(Http2ResponseHeaders.of(viaNetty))).doesNotContain("content-length: 12");
+    }
+
     @Test
     void trailersAreNettysConversionsToo() {
         HttpHeaders trailers = new DefaultHttpHeaders();

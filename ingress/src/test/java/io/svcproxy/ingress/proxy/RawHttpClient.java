@@ -66,7 +66,16 @@ final class RawHttpClient implements Closeable {
         return out;
     }
 
+    /** A response's head only: a response without a body whatever its framing says (to HEAD, a 204 or a 304). */
+    Response readHead() throws IOException {
+        return read(false);
+    }
+
     Response read() throws IOException {
+        return read(true);
+    }
+
+    private Response read(boolean withBody) throws IOException {
         String statusLine = line();
         int status = Integer.parseInt(statusLine.split(" ")[1]);
         Map<String, String> headers = new LinkedHashMap<>();
@@ -76,6 +85,9 @@ final class RawHttpClient implements Closeable {
                     (a, b) -> a + ", " + b);
         }
         ByteArrayOutputStream body = new ByteArrayOutputStream();
+        if (!withBody) {
+            return new Response(status, headers, body.toByteArray());
+        }
         if (headers.containsKey("content-length")) {
             body.write(in.readNBytes(Integer.parseInt(headers.get("content-length"))));
         } else if ("chunked".equalsIgnoreCase(headers.get("transfer-encoding"))) {
