@@ -20,6 +20,9 @@ final class ProxyHeaders {
     private static final AsciiString X_FORWARDED_FOR = AsciiString.cached("x-forwarded-for");
     private static final AsciiString X_FORWARDED_PROTO = AsciiString.cached("x-forwarded-proto");
     private static final AsciiString X_FORWARDED_HOST = AsciiString.cached("x-forwarded-host");
+    private static final AsciiString X_REAL_IP = AsciiString.cached("x-real-ip");
+    /** A request's {@code Proxy} field: CGI's HTTP_PROXY (httpoxy), never forwarded, as ingress-nginx clears it. */
+    private static final AsciiString PROXY = AsciiString.cached("proxy");
     /**
      * The fields that describe one connection, not the message (RFC 9110 7.6.1 and RFC 2616 13.5.1's list):
      * never forwarded. {@code Transfer-Encoding} is handled by the codecs (see {@link #removeHopByHop}).
@@ -212,11 +215,14 @@ final class ProxyHeaders {
 
     /**
      * Adds X-Forwarded-For (appended: a client's own value is kept before the client's address),
-     * X-Forwarded-Proto and X-Forwarded-Host (the Host header as received, port included).
+     * X-Forwarded-Proto and X-Forwarded-Host (the Host header as received, port included), and X-Real-IP (the client's
+     * address, replacing a value the client sent, as ingress-nginx sets it); drops a {@code Proxy} field (httpoxy).
      *
      * @param clientAddress the client's IP address as text
      */
     static void addForwarded(HttpHeaders headers, String clientAddress, String proto) {
+        headers.set(X_REAL_IP, clientAddress);
+        headers.remove(PROXY);
         if (headers.contains(X_FORWARDED_FOR)) {
             headers.set(X_FORWARDED_FOR, String.join(", ", headers.getAll(X_FORWARDED_FOR)) + ", " + clientAddress);
         } else {
