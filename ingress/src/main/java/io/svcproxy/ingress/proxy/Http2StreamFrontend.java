@@ -111,6 +111,13 @@ final class Http2StreamFrontend implements Frontend {
             answer(HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, null, false);
             return;
         }
+        if (req.method().name().length() + req.uri().length() + " HTTP/1.1".length() + 1
+                > settings.options().maxInitialLine()) {
+            // the request line it becomes towards the endpoint: held to HTTP/1.1's limit (414), not to the whole
+            // header list's
+            answer(HttpResponseStatus.REQUEST_URI_TOO_LONG, null, false);
+            return;
+        }
         if (!ProxyHeaders.hasValidFraming(req)) {
             answer(HttpResponseStatus.BAD_REQUEST, null, false);
             return;

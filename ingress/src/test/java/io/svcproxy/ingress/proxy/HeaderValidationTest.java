@@ -287,4 +287,15 @@ class HeaderValidationTest {
             assertThat(client.isActive()).isTrue();
         }
     }
+    /** An HTTP/2 :path longer than HTTP/1.1's request line limit (8 KiB) is a 414, as on HTTP/1.1. */
+    @Test
+    void anHttp2PathLongerThanTheRequestLineLimitIs414() throws Exception {
+        try (RawH2Client client = RawH2Client.connect(group, ingress.localAddress())) {
+            client.headers(1, new io.netty.handler.codec.http2.DefaultHttp2Headers().method("GET").scheme("http")
+                    .authority("any").path("/" + "a".repeat(9000)), true);
+            RawH2Client.Frame first = client.next(1);
+            assertThat(((RawH2Client.Headers) first).headers().status()).hasToString("414");
+            assertThat(client.isActive()).isTrue();
+        }
+    }
 }
