@@ -2,26 +2,12 @@ package io.svcproxy.ingress.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.svcproxy.balancer.BackendSet;
-import io.svcproxy.ingress.IngressMetrics;
-import io.svcproxy.ingress.ServiceBackend;
-import io.svcproxy.ingress.routing.IngressRules;
-import io.svcproxy.ingress.routing.Router;
-import io.svcproxy.ingress.routing.RoutingTable;
 import java.io.OutputStream;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * An endpoint's response with both {@code Content-Length} and {@code Transfer-Encoding} (RFC 9112 6.3: the
@@ -33,31 +19,8 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(60)
 class AmbiguousResponseFramingTest {
-    private static final ServiceBackend SCRIPTED = new ServiceBackend("default", "scripted", 80, null);
-
-    private ScriptedEndpoint scripted;
-    private EventLoopGroup group;
-    private HttpIngressServer ingress;
-
-    @BeforeEach
-    void setUp() throws Exception {
-        scripted = new ScriptedEndpoint("127.0.0.181", AmbiguousResponseFramingTest::answer);
-        Router<ServiceBackend> router = new Router<>();
-        router.update(RoutingTable.compile(List.of(new IngressRules<>("default/scripted", SCRIPTED, List.of()))));
-        Map<ServiceBackend, BackendSet> sets = Map.of(SCRIPTED, TestEndpoints.rr(scripted.address()));
-        // one event loop: one endpoint pool, so a connection pooled after one request serves the next
-        group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-        ingress = HttpIngressServer.bind(group, NioServerSocketChannel.class,
-                new InetSocketAddress("127.0.0.180", 0), router, sets::get, IngressOptions.defaults(),
-                IngressMetrics.NONE);
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        ingress.close();
-        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
-        scripted.close();
-    }
+    @RegisterExtension
+    final ScriptedIngress fixture = new ScriptedIngress("127.0.0.180", "127.0.0.181", AmbiguousResponseFramingTest::answer);
 
     /**
      * {@code /both}: HTTP/1.1, a length of 3 and a chunked body "hello"; {@code /both-1.0}: the same as HTTP/1.0
@@ -81,16 +44,16 @@ class AmbiguousResponseFramingTest {
 
     /** The client's request gets a 502, the next one goes to a fresh endpoint connection (the endpoint's 2nd). */
     private void isA502AndTheEndpointConnectionIsNotReused(String path) throws Exception {
-        try (RawHttpClient client = new RawHttpClient(ingress.localAddress())) {
+        try (RawHttpClient client = new RawHttpClient(fixture.address())) {
             RawHttpClient.Response r = client.get("any", path);
             assertThat(r.status()).isEqualTo(502);
             assertThat(r.text()).doesNotContain("hello");
-            assertThat(scripted.requests.poll(10, TimeUnit.SECONDS)).isEqualTo("1 GET " + path + " HTTP/1.1");
+            assertThat(fixture.scripted().requests.poll(10, TimeUnit.SECONDS)).isEqualTo("1 GET " + path + " HTTP/1.1");
             // the proxy's own status keeps the client's connection; the endpoint's is closed
             RawHttpClient.Response next = client.get("any", "/next");
             assertThat(next.status()).isEqualTo(200);
             assertThat(next.text()).isEqualTo("ok");
-            assertThat(scripted.requests.poll(10, TimeUnit.SECONDS)).isEqualTo("2 GET /next HTTP/1.1");
+            assertThat(fixture.scripted().requests.poll(10, TimeUnit.SECONDS)).isEqualTo("2 GET /next HTTP/1.1");
         }
     }
 
@@ -111,11 +74,11 @@ class AmbiguousResponseFramingTest {
 
     @Test
     void aResponseWithALengthOnlyKeepsItsConnection() throws Exception {
-        try (RawHttpClient client = new RawHttpClient(ingress.localAddress())) {
+        try (RawHttpClient client = new RawHttpClient(fixture.address())) {
             assertThat(client.get("any", "/one").text()).isEqualTo("ok");
             assertThat(client.get("any", "/two").text()).isEqualTo("ok");
-            assertThat(scripted.requests.poll(10, TimeUnit.SECONDS)).isEqualTo("1 GET /one HTTP/1.1");
-            assertThat(scripted.requests.poll(10, TimeUnit.SECONDS)).isEqualTo("1 GET /two HTTP/1.1");
+            assertThat(fixture.scripted().requests.poll(10, TimeUnit.SECONDS)).isEqualTo("1 GET /one HTTP/1.1");
+            assertThat(fixture.scripted().requests.poll(10, TimeUnit.SECONDS)).isEqualTo("1 GET /two HTTP/1.1");
         }
     }
 }

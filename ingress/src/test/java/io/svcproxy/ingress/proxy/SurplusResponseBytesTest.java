@@ -2,26 +2,12 @@ package io.svcproxy.ingress.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.svcproxy.balancer.BackendSet;
-import io.svcproxy.ingress.IngressMetrics;
-import io.svcproxy.ingress.ServiceBackend;
-import io.svcproxy.ingress.routing.IngressRules;
-import io.svcproxy.ingress.routing.Router;
-import io.svcproxy.ingress.routing.RoutingTable;
 import java.io.OutputStream;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
-import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
  * An endpoint that sends bytes after its response's end: a body to HEAD (whole lines, or a part of a line), or more
@@ -32,30 +18,8 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(60)
 class SurplusResponseBytesTest {
-    private static final ServiceBackend SCRIPTED = new ServiceBackend("default", "scripted", 80, null);
-
-    private ScriptedEndpoint scripted;
-    private EventLoopGroup group;
-    private HttpIngressServer ingress;
-
-    @BeforeEach
-    void setUp() throws Exception {
-        scripted = new ScriptedEndpoint("127.0.0.185", SurplusResponseBytesTest::answer);
-        Router<ServiceBackend> router = new Router<>();
-        router.update(RoutingTable.compile(List.of(new IngressRules<>("default/scripted", SCRIPTED, List.of()))));
-        Map<ServiceBackend, BackendSet> sets = Map.of(SCRIPTED, TestEndpoints.rr(scripted.address()));
-        group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-        ingress = HttpIngressServer.bind(group, NioServerSocketChannel.class,
-                new InetSocketAddress("127.0.0.184", 0), router, sets::get, IngressOptions.defaults(),
-                IngressMetrics.NONE);
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        ingress.close();
-        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
-        scripted.close();
-    }
+    @RegisterExtension
+    final ScriptedIngress fixture = new ScriptedIngress("127.0.0.184", "127.0.0.185", SurplusResponseBytesTest::answer);
 
     /** {@code /lines}: a body of whole lines behind a HEAD answer; {@code /part}: a part of a line; else "ok". */
     private static boolean answer(String requestLine, java.io.InputStream in, OutputStream out)
@@ -74,7 +38,7 @@ class SurplusResponseBytesTest {
     @Test
     void aBodyBehindAHeadAnswerIsNotReadAsTheNextResponse() throws Exception {
         for (String path : new String[] {"/lines", "/part"}) {
-            try (RawHttpClient client = new RawHttpClient(ingress.localAddress())) {
+            try (RawHttpClient client = new RawHttpClient(fixture.address())) {
                 client.send("HEAD " + path + " HTTP/1.1\r\nHost: any.example\r\n\r\n");
                 RawHttpClient.Response head = client.readHead();
                 assertThat(head.status()).isEqualTo(200);
@@ -83,8 +47,8 @@ class SurplusResponseBytesTest {
                 assertThat(next.status()).as(path).isEqualTo(200);
                 assertThat(next.text()).isEqualTo("ok");
                 // "N request-line", N the endpoint connection's number: not the one that answered the HEAD
-                String headOn = scripted.requests.poll(5, TimeUnit.SECONDS).split(" ")[0];
-                String nextOn = scripted.requests.poll(5, TimeUnit.SECONDS).split(" ")[0];
+                String headOn = fixture.scripted().requests.poll(5, TimeUnit.SECONDS).split(" ")[0];
+                String nextOn = fixture.scripted().requests.poll(5, TimeUnit.SECONDS).split(" ")[0];
                 assertThat(nextOn).as("a fresh endpoint connection for /next after " + path).isNotEqualTo(headOn);
             }
         }
@@ -92,14 +56,14 @@ class SurplusResponseBytesTest {
 
     @Test
     void moreThanTheContentLengthIsDroppedWithTheConnection() throws Exception {
-        try (RawHttpClient client = new RawHttpClient(ingress.localAddress())) {
+        try (RawHttpClient client = new RawHttpClient(fixture.address())) {
             RawHttpClient.Response more = client.get("any.example", "/more");
             assertThat(more.text()).isEqualTo("ok");
             RawHttpClient.Response next = client.get("any.example", "/next");
             assertThat(next.status()).isEqualTo(200);
             assertThat(next.text()).isEqualTo("ok");
-            String moreOn = scripted.requests.poll(5, TimeUnit.SECONDS).split(" ")[0];
-            assertThat(scripted.requests.poll(5, TimeUnit.SECONDS).split(" ")[0]).isNotEqualTo(moreOn);
+            String moreOn = fixture.scripted().requests.poll(5, TimeUnit.SECONDS).split(" ")[0];
+            assertThat(fixture.scripted().requests.poll(5, TimeUnit.SECONDS).split(" ")[0]).isNotEqualTo(moreOn);
         }
     }
 }
