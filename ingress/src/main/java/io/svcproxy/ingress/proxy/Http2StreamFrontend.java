@@ -6,6 +6,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOutboundBuffer;
+import io.netty.handler.codec.DateFormatter;
 import io.netty.handler.codec.http.DefaultHttpContent;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.HttpContent;
@@ -510,7 +511,8 @@ final class Http2StreamFrontend implements Frontend {
         ByteBuf body = Unpooled.copiedBuffer(status + "\n", StandardCharsets.US_ASCII);
         Http2Headers headers = new DefaultHttp2Headers().status(status.codeAsText())
                 .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.TEXT_PLAIN)
-                .setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes());
+                .setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes())
+                .set(HttpHeaderNames.DATE, DateFormatter.format(new java.util.Date())); // as on HTTP/1.1
         if (request != null && HttpMethod.HEAD.equals(request.method())) {
             // the answer to HEAD has no body (RFC 9110 9.3.2): a DATA frame on it is a stream error to the client
             body.release();

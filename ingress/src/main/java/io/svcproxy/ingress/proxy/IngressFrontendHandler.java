@@ -9,6 +9,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.DateFormatter;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
@@ -571,6 +572,8 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
                 Unpooled.copiedBuffer(status.toString() + "\n", StandardCharsets.US_ASCII));
         response.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.TEXT_PLAIN);
         response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes());
+        // the proxy answers as an origin server here: it dates its answer (RFC 9110 6.6.1), as nginx does
+        response.headers().set(HttpHeaderNames.DATE, DateFormatter.format(new java.util.Date()));
         if (!keepAlive) {
             response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             inbound.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);

@@ -263,6 +263,8 @@ class HeaderValidationTest {
             assertThat(frames).singleElement().isInstanceOfSatisfying(RawH2Client.Headers.class, h -> {
                 assertThat(h.headers().status()).hasToString("400");
                 assertThat(h.endStream()).isTrue();
+                // dated, as an origin server's answer (RFC 9110 6.6.1)
+                assertThat(io.netty.handler.codec.DateFormatter.parseHttpDate(h.headers().get("date"))).isNotNull();
             });
         }
     }

@@ -144,7 +144,10 @@ class HttpIngressServerTest {
     void errorsOfTheProxyKeepTheConnectionOpen() throws Exception {
         router.update(rules(null));
         try (RawHttpClient client = new RawHttpClient(ingress.localAddress())) {
-            assertThat(client.get("nowhere.example", "/").status()).isEqualTo(404);
+            RawHttpClient.Response nowhere = client.get("nowhere.example", "/");
+            assertThat(nowhere.status()).isEqualTo(404);
+            // dated, as an origin server's answer (RFC 9110 6.6.1)
+            assertThat(io.netty.handler.codec.DateFormatter.parseHttpDate(nowhere.headers().get("date"))).isNotNull();
             assertThat(client.get("other.example", "/api/x").status()).isEqualTo(404); // Exact, no default backend
             assertThat(client.get("shop.example", "/empty").status()).isEqualTo(503);
             assertThat(client.get("shop.example", "/undefined").status()).isEqualTo(503);
