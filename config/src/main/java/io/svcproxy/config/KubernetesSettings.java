@@ -25,6 +25,11 @@ public record KubernetesSettings(Path kubeconfig, List<String> namespaces, Strin
         services = List.copyOf(services);
     }
 
+    /** These settings for the node {@code name}. */
+    public KubernetesSettings withNodeName(String name) {
+        return new KubernetesSettings(kubeconfig, namespaces, name, zone, services);
+    }
+
     /** Returns settings with neither node, zone nor per-Service schedulers. */
     public KubernetesSettings(Path kubeconfig, List<String> namespaces) {
         this(kubeconfig, namespaces, null, null, List.of());

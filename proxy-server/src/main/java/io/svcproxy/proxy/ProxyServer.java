@@ -163,9 +163,7 @@ public final class ProxyServer implements AutoCloseable {
             // this node as the data plane knows it (proxy.nodeName first): the mapping's Local endpoints, terminating
             // fallback and topology hints must agree with the address rules and the health check node ports
             String node = listeners.settings().node().nodeName();
-            KubernetesSettings sourceSettings = node.isEmpty() || node.equals(kubernetes.nodeName()) ? kubernetes
-                    : new KubernetesSettings(kubernetes.kubeconfig(), kubernetes.namespaces(), node, kubernetes.zone(),
-                    kubernetes.services());
+            KubernetesSettings sourceSettings = node.isEmpty() ? kubernetes : kubernetes.withNodeName(node);
             kubernetesSource = new KubernetesSource(kubernetesClient, sourceSettings, registry::setKubernetes);
             kubernetesSource.start();
             if (config.proxy().ingress().enabled()) {

@@ -75,7 +75,7 @@ class KubernetesIngressMapperTest {
     void anIngressAskingForAccessControlIsNotServedAndOtherNginxAnnotationsAreNamedAsIgnored() {
         Ingress guarded = ingress("guarded", "svcproxy", "2026-01-01T00:00:00Z").editMetadata()
                 .addToAnnotations("nginx.ingress.kubernetes.io/auth-url", "http://auth.example/check")
-                .addToAnnotations("nginx.ingress.kubernetes.io/whitelist-source-range", "10.0.0.0/8").endMetadata()
+                .addToAnnotations("nginx.ingress.kubernetes.io/whitelist-source-range", "127.0.60.0/24").endMetadata()
                 .build();
         Ingress rewritten = ingress("rewritten", "svcproxy", "2026-01-02T00:00:00Z").editMetadata()
                 .addToAnnotations("nginx.ingress.kubernetes.io/rewrite-target", "/$2")

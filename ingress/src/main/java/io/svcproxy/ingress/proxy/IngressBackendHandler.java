@@ -54,7 +54,8 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
      * {@link #channelInactive} answers the request.
      */
     private boolean failed;
-    private ChannelHandlerContext ctx;
+    /** The connection's codec, added before this handler: whether its decoder holds bytes ({@link #reusable}). */
+    private EndpointCodec codec;
 
     IngressBackendHandler(EndpointPool pool, InetSocketAddress endpoint) {
         this.pool = pool;
@@ -80,7 +81,6 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
         if (!ended || !reusable) {
             return false;
         }
-        EndpointCodec codec = ctx == null ? null : ctx.pipeline().get(EndpointCodec.class);
         return codec == null || codec.holdsNothing();
     }
 
@@ -91,7 +91,7 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
-        this.ctx = ctx;
+        codec = ctx.pipeline().get(EndpointCodec.class); // looked up once, not per response
     }
 
     @Override

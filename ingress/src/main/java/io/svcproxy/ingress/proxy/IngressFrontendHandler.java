@@ -31,7 +31,6 @@ import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.handler.codec.http2.CleartextHttp2ServerUpgradeHandler;
-import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.svcproxy.balancer.BackendSet;
 import io.svcproxy.balancer.BackendState;
@@ -52,7 +51,8 @@ import org.slf4j.LoggerFactory;
  * client that sends the next request before the response, pipelining, has it decoded and queued, and only then is
  * reading paused until that response has ended; a body is read only as fast as the endpoint's connection takes it.
  * A WebSocket upgrade pauses reading at its request's end and takes the request decoder out, so that the client's
- * first frames, if it sends them before the 101, reach the tunnel as sent ({@link RequestDecoding}). The request's parts are flushed to the endpoint once per read loop ({@link #channelReadComplete}).
+ * first frames, if it sends them before the 101, reach the tunnel as sent ({@link RequestDecoding}). The request's
+ * parts are flushed to the endpoint once per read loop ({@link #channelReadComplete}).
  * The proxy's own statuses keep the connection open.
  *
  * <p>Runs on the client connection's event loop, which owns the outbound connections too: plain fields.
@@ -341,9 +341,14 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
         rawAfterUpgrade = false;
         logAccess(ex.request, HttpResponseStatus.SWITCHING_PROTOCOLS.code(), ex.route, ex.backend, true);
         // the bytes the client sent before the 101, as it sent them: the tunnel's first
-        ArrayDeque<Object> early = new ArrayDeque<>(queued);
+        Tunnel.open(ex, inbound, switching, takeQueued());
+    }
+
+    /** Empties the queue into a list of its own (the bytes held since a WebSocket upgrade request's end). */
+    private ArrayDeque<Object> takeQueued() {
+        ArrayDeque<Object> taken = new ArrayDeque<>(queued);
         queued.clear();
-        Tunnel.open(ex, inbound, switching, early);
+        return taken;
     }
 
     /** Reads the pipelined messages until one starts a proxied request again, then the socket. */
@@ -354,9 +359,7 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
         if (rawAfterUpgrade) {
             // the endpoint refused the upgrade: HTTP/1.1 goes on, from the bytes held since the request's end
             rawAfterUpgrade = false;
-            ArrayDeque<Object> held = new ArrayDeque<>(queued);
-            queued.clear();
-            RequestDecoding.resume(inbound.pipeline(), settings.options(), held);
+            RequestDecoding.resume(inbound.pipeline(), settings.options(), takeQueued());
         }
         Object msg;
         while ((exchange == null || !exchange.requestEnded) && (msg = queued.poll()) != null) {
@@ -475,11 +478,10 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
             // the connection speaks HTTP/2 now: each stream has its own handler, and a client's FIN ends it
             inbound.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false);
             ctx.pipeline().remove(this);
-            if (draining) {
-                // a drain came while the preface or the upgrade request was read: HTTP/2 ends with its GOAWAY
+            if (draining && timeouts != null) {
+                // a drain came while the preface or the upgrade request was read: drained again, now as HTTP/2
                 ctx.fireUserEventTriggered(evt);
-                inbound.pipeline().get(Http2ConnectionHandler.class).gracefulShutdownTimeoutMillis(-1);
-                inbound.close();
+                timeouts.drain();
                 return;
             }
         } else if (evt instanceof ChannelInputShutdownEvent) {

@@ -32,7 +32,7 @@ import java.util.Set;
  * already established keep theirs (nothing is dropped).
  *
  * <p>Each pair stands on its own, as in ingress-nginx: one that does not load is left out of the mapping (its hosts
- * get the default certificate) and reported ({@link Refused}), and the others are served. A pair from the same
+ * get the default certificate) and reported ({@link Outcome}), and the others are served. A pair from the same
  * source (file pair or Secret) that loaded before keeps serving its previous certificate when its new content does
  * not load, so a half-written or bad renewal takes nothing away. An entry whose PEM is unchanged keeps its context.
  *
@@ -67,7 +67,7 @@ public final class TlsCertificates {
     /** What the mapping serves, in its order; by source in {@link #bySource}. */
     private volatile List<Served> served = List.of();
     private volatile List<Outcome> outcomes = List.of();
-    /** The loaded pairs by source and hosts ({@link #source}); written by {@link #update} only. */
+    /** The loaded pairs by {@link TlsEntry#source}; written by {@link #update} only. */
     private Map<String, Loaded> bySource = Map.of();
 
     private TlsCertificates(SslProvider provider) {
@@ -108,7 +108,7 @@ public final class TlsCertificates {
         Map<String, Loaded> sources = new HashMap<>();
         for (int i = 0; i < copy.size(); i++) {
             TlsEntry entry = copy.get(i);
-            String source = source(entry);
+            String source = entry.source();
             Loaded before = bySource.get(source);
             Loaded now;
             String problem = null;
@@ -173,14 +173,6 @@ public final class TlsCertificates {
     /** The context for an SNI host name ({@code null}: none sent), or {@code null} when there is no entry. */
     public SslContext select(String hostname) {
         return mapping.map(hostname);
-    }
-
-    /**
-     * Where a pair comes from (its files, or its Secret's keys) and the hosts it serves: what a renewal keeps (two
-     * Ingresses may name one Secret for different hosts).
-     */
-    private static String source(TlsEntry entry) {
-        return entry.certSource() + "\n" + entry.keySource() + "\n" + entry.hosts();
     }
 
     private Loaded build(TlsEntry entry) {

@@ -21,6 +21,19 @@ public record TlsEntry(List<String> hosts, String certSource, byte[] certPem, St
     }
 
     /**
+     * Where a pair with these sources and hosts comes from: what a renewal of it keeps (its files or its Secret's keys,
+     * and the hosts: two Ingresses may name one Secret for different hosts).
+     */
+    public static String source(String certSource, String keySource, List<String> hosts) {
+        return certSource + "\n" + keySource + "\n" + hosts;
+    }
+
+    /** {@link #source(String, String, List)} of this entry. */
+    public String source() {
+        return source(certSource, keySource, hosts);
+    }
+
+    /**
      * Reads the entry's PEM files.
      *
      * @throws IllegalArgumentException naming the file that cannot be read

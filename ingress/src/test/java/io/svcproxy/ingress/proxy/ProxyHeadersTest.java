@@ -77,7 +77,7 @@ class ProxyHeadersTest {
     /** X-Real-IP is the client's address whatever the client sent (ingress-nginx's), and Proxy is dropped (httpoxy). */
     @Test
     void xRealIpIsTheClientsAddressAndAProxyFieldIsDropped() {
-        HttpHeaders h = headers("X-Real-IP", "10.0.0.1", "x-real-ip", "10.0.0.2", "Proxy", "http://evil.example:8080",
+        HttpHeaders h = headers("X-Real-IP", "127.0.60.1", "x-real-ip", "127.0.60.2", "Proxy", "http://evil.example:8080",
                 "Host", "shop.example");
         ProxyHeaders.addForwarded(h, "127.0.0.1", "http");
         assertThat(h.getAll("x-real-ip")).containsExactly("127.0.0.1");

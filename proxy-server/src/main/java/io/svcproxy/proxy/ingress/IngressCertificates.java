@@ -22,9 +22,9 @@ import org.slf4j.LoggerFactory;
  * previous content keeps serving: content that does not load ({@link TlsCertificates} keeps the previous context),
  * and a Secret whose content the Kubernetes source found unusable (a key that does not match, a certificate that
  * does not parse, a key missing; the entry then comes without PEM, and its last served PEM is planned in its
- * place). A Secret deleted, or changed to another type, serves nothing: taking a certificate away is deliberate. Warnings name each entry that does not load and
- * each expired certificate; each served certificate's end of validity goes to the metrics. Control plane only,
- * under its own lock.
+ * place). A Secret deleted, or changed to another type, serves nothing: taking a certificate away is deliberate.
+ * Warnings name each entry that does not load and each expired certificate; each served certificate's end of
+ * validity goes to the metrics. Control plane only, under its own lock.
  */
 public final class IngressCertificates {
     private static final Logger log = LoggerFactory.getLogger(IngressCertificates.class);
@@ -38,9 +38,9 @@ public final class IngressCertificates {
      * is loaded for it (itself, or its source's last served one).
      */
     private record Planned(String ingress, String namespace, IngressSpec.Tls declared, IngressSpec.Tls content) {
-        /** Where the pair comes from, namespaced, and its hosts: what a renewal keeps. */
+        /** Where the pair comes from, namespaced, and its hosts: what a renewal keeps ({@link TlsEntry#source}). */
         String source() {
-            return certSource() + "\n" + keySource() + "\n" + declared.hosts();
+            return TlsEntry.source(certSource(), keySource(), declared.hosts());
         }
 
         String certSource() {
@@ -151,11 +151,10 @@ public final class IngressCertificates {
         for (int i = 0; i < next.size(); i++) {
             Planned p = next.get(i);
             TlsCertificates.Outcome o = outcomes.get(i);
-            String problem = o.problem() != null ? o.problem() : p.declared().problem();
             if (o.problem() != null) {
                 log.warn("Ingress certificate not loaded, {}: {} ingress={} hosts={}", o.served() == null
                         ? "its hosts get the default certificate" : "its previous certificate keeps serving",
-                        problem, p.ingress(), p.declared().hosts());
+                        o.problem(), p.ingress(), p.declared().hosts());
             }
             if (o.served() == null) {
                 continue;

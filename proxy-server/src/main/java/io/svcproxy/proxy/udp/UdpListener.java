@@ -224,9 +224,7 @@ public final class UdpListener {
         }
         long idle = flow.idleNanos;
         table.clientSent(flow, now, idleNanos());
-        if (flow.idleNanos < idle) {
-            retime(flow, now);
-        }
+        retimeIfSooner(flow, idle, now);
         if (out.buffered() && !dirty.contains(out)) {
             dirty.add(out);
         }
@@ -325,8 +323,14 @@ public final class UdpListener {
         return (port.udpIdleTimeout() != null ? port.udpIdleTimeout() : settings.get().udp().idleTimeout()).toNanos();
     }
 
-    /** A reload lowered the flow's idle timeout: its expiry check comes sooner (a raised one is seen at the check). */
-    private void retime(UdpFlow flow, long now) {
+    /**
+     * When the datagram just recorded gave the flow a shorter idle timeout than {@code before} (a reload lowered it),
+     * its expiry check comes sooner; a longer one is seen at the check.
+     */
+    private void retimeIfSooner(UdpFlow flow, long before, long now) {
+        if (flow.idleNanos >= before) {
+            return;
+        }
         if (flow.timer != null) {
             flow.timer.cancel(false);
         }
@@ -403,8 +407,8 @@ public final class UdpListener {
         long idle = flow.idleNanos;
         long now = System.nanoTime();
         boolean last = table.endpointSent(flow, now, idleNanos());
-        if (!last && flow.idleNanos < idle) {
-            retime(flow, now);
+        if (!last) {
+            retimeIfSooner(flow, idle, now);
         }
         channel.write(new DatagramPacket(content.retain(), flow.client), channel.voidPromise());
         servicePort.udp().toClient();
