@@ -24,8 +24,11 @@ import org.yaml.snakeyaml.nodes.Tag;
  * {@code registry.kubernetes} may define it.
  */
 final class IngressBinder extends BinderSupport {
-    static final List<String> SETTINGS = List.of("http", "https", "className", "responseTimeout");
-    static final List<String> INGRESS = List.of("name", "namespace", "tls", "defaultBackend", "rules");
+    static final List<String> SETTINGS = List.of("http", "https", "className", "responseTimeout",
+            "httpsRedirectPort");
+    static final List<String> INGRESS = List.of("name", "namespace", "annotations", "tls", "defaultBackend", "rules");
+    /** The annotations the file may give an Ingress: those svcproxy reads (it would ignore any other silently). */
+    static final List<String> ANNOTATIONS = List.of(IngressSpec.SSL_REDIRECT, IngressSpec.FORCE_SSL_REDIRECT);
     static final List<String> TLS = List.of("hosts", "certFile", "keyFile", "secretName");
     static final List<String> BACKEND = List.of("service", "resource");
     static final List<String> SERVICE = List.of("name", "port");
@@ -78,7 +81,8 @@ final class IngressBinder extends BinderSupport {
         }
         Duration responseTimeout = orDefault(f, "responseTimeout", Duration.ofMillis(1), MAX_TIMEOUT, "1ms..8760h",
                 d.responseTimeout());
-        return new IngressSettings(http, https, className, responseTimeout);
+        int httpsRedirectPort = integerOr(f, "httpsRedirectPort", 1, 65535, d.httpsRedirectPort());
+        return new IngressSettings(http, https, className, responseTimeout, httpsRedirectPort);
     }
 
     /** Returns a listener address; {@code off} or {@code false} are {@code null} (no listener). */
@@ -153,9 +157,38 @@ final class IngressBinder extends BinderSupport {
         if (!f.has("rules") && !f.has("defaultBackend")) {
             Values.missing(p, f, "rules", "rules, or a defaultBackend, or both");
         }
-        if (name != null && namespace != null) {
-            ingresses.add(new IngressSpec(namespace, name, defaultBackend, rules, tls));
+        boolean sslRedirect = true;
+        boolean forceSslRedirect = false;
+        if (f.has("annotations")) {
+            MappingNode annotations = Values.map(f.value("annotations"), f.child("annotations"),
+                    "a map of annotation to value: " + String.join(", ", ANNOTATIONS), p);
+            if (annotations != null) {
+                Fields a = new Fields(annotations, f.child("annotations"), p, ANNOTATIONS);
+                sslRedirect = annotation(a, f.child("annotations"), IngressSpec.SSL_REDIRECT, true);
+                forceSslRedirect = annotation(a, f.child("annotations"), IngressSpec.FORCE_SSL_REDIRECT, false);
+            }
         }
+        if (name != null && namespace != null) {
+            ingresses.add(new IngressSpec(namespace, name, defaultBackend, rules, tls, sslRedirect, forceSslRedirect));
+        }
+    }
+
+    /** A boolean annotation: a YAML boolean, or a string as Kubernetes annotations are ({@code "false"}). */
+    private boolean annotation(Fields f, String path, String key, boolean absent) {
+        if (!f.has(key)) {
+            return absent;
+        }
+        Node node = f.value(key);
+        String at = path + "[" + key + "]"; // the key's dots are no path segments
+        if (node instanceof ScalarNode s && !node.getTag().equals(Tag.BOOL)) {
+            Boolean b = IngressSpec.annotationBoolean(s.getValue());
+            if (b == null) {
+                Values.wrong(p, node, at, "\"true\" or \"false\"");
+            }
+            return b == null ? absent : b;
+        }
+        Boolean b = Values.bool(node, at, p); // a YAML boolean, or reported
+        return b == null ? absent : b;
     }
 
     private List<IngressSpec.Tls> tlsList(Node node, String path) {

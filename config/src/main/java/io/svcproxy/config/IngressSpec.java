@@ -14,13 +14,40 @@ import java.util.Objects;
  * @param defaultBackend where requests no rule matches go, or {@code null}
  * @param rules          in the order written
  * @param tls            in the order written; the first serves clients without SNI
+ * @param sslRedirect    ingress-nginx's {@code ssl-redirect} annotation (default true): a plain-HTTP request to a
+ *                       host with a certificate is redirected to HTTPS
+ * @param forceSslRedirect ingress-nginx's {@code force-ssl-redirect} annotation (default false): every plain-HTTP
+ *                       request it routes is redirected, a certificate or not
  */
-public record IngressSpec(String namespace, String name, Backend defaultBackend, List<Rule> rules, List<Tls> tls) {
+public record IngressSpec(String namespace, String name, Backend defaultBackend, List<Rule> rules, List<Tls> tls,
+                          boolean sslRedirect, boolean forceSslRedirect) {
+    /** The annotation of {@link #sslRedirect}, read from the API and from the config file's {@code annotations}. */
+    public static final String SSL_REDIRECT = "nginx.ingress.kubernetes.io/ssl-redirect";
+    /** The annotation of {@link #forceSslRedirect}. */
+    public static final String FORCE_SSL_REDIRECT = "nginx.ingress.kubernetes.io/force-ssl-redirect";
+
     public IngressSpec {
         Objects.requireNonNull(namespace, "namespace");
         Objects.requireNonNull(name, "name");
         rules = List.copyOf(rules);
         tls = List.copyOf(tls);
+    }
+
+    /** An Ingress without redirect annotations (plain HTTP to a host with a certificate is redirected). */
+    public IngressSpec(String namespace, String name, Backend defaultBackend, List<Rule> rules, List<Tls> tls) {
+        this(namespace, name, defaultBackend, rules, tls, true, false);
+    }
+
+    /**
+     * An annotation's boolean as ingress-nginx reads it (Go's {@code strconv.ParseBool}: {@code 1 t T TRUE true
+     * True}, {@code 0 f F FALSE false False}), or {@code null} for anything else.
+     */
+    public static Boolean annotationBoolean(String value) {
+        return switch (value) {
+            case "1", "t", "T", "TRUE", "true", "True" -> Boolean.TRUE;
+            case "0", "f", "F", "FALSE", "false", "False" -> Boolean.FALSE;
+            default -> null;
+        };
     }
 
     /**

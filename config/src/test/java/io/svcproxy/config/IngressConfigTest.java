@@ -151,6 +151,7 @@ class IngressConfigTest {
                     className: Svc_Proxy
                     responseTimeout: 0s
                     timeout: 5s
+                    httpsRedirectPort: 0
                 """)).containsExactly(
                 "svcproxy.yaml:3:11: http: localhost:8080 (expected: IP:PORT, such as 127.0.0.1:8080 or [::1]:8080, "
                         + "or off)",
@@ -159,7 +160,11 @@ class IngressConfigTest {
                 "svcproxy.yaml:5:16: className: Svc_Proxy (expected: a DNS-1123 subdomain: dot-separated DNS-1123 "
                         + "labels, at most 253 characters)",
                 "svcproxy.yaml:6:22: responseTimeout: 0s (expected: 1ms..8760h)",
-                "svcproxy.yaml:7:5: unknown key: timeout (expected: http, https, className, responseTimeout)");
+                "svcproxy.yaml:7:5: unknown key: timeout (expected: http, https, className, responseTimeout, "
+                        + "httpsRedirectPort)",
+                "svcproxy.yaml:8:24: httpsRedirectPort: 0 (expected: 1..65535)");
+        assertThat(parse("proxy: {ingress: {http: 127.0.10.190:8080, httpsRedirectPort: 443}}").proxy().ingress()
+                .httpsRedirectPort()).isEqualTo(443);
     }
 
     @Test
@@ -356,9 +361,56 @@ class IngressConfigTest {
     }
 
     @Test
+    void readsTheRedirectAnnotationsAsKubernetesWritesThemOrAsYamlBooleans() {
+        ProxyConfig config = parse(SERVICES + """
+                ingresses:
+                  - name: plain
+                    defaultBackend: {service: {name: web, port: {number: 80}}}
+                  - name: optout
+                    annotations: {nginx.ingress.kubernetes.io/ssl-redirect: "false"}
+                    defaultBackend: {service: {name: web, port: {number: 80}}}
+                  - name: forced
+                    annotations:
+                      nginx.ingress.kubernetes.io/force-ssl-redirect: true
+                      nginx.ingress.kubernetes.io/ssl-redirect: "True"
+                    defaultBackend: {service: {name: web, port: {number: 80}}}
+                """);
+        assertThat(config.ingresses()).extracting(IngressSpec::name, IngressSpec::sslRedirect,
+                IngressSpec::forceSslRedirect).containsExactly(
+                org.assertj.core.groups.Tuple.tuple("plain", true, false),
+                org.assertj.core.groups.Tuple.tuple("optout", false, false),
+                org.assertj.core.groups.Tuple.tuple("forced", true, true));
+    }
+
+    @Test
+    void refusesAnnotationsItDoesNotReadAndValuesThatAreNoBooleans() {
+        assertThat(errors(SERVICES + """
+                ingresses:
+                  - name: shop
+                    annotations:
+                      nginx.ingress.kubernetes.io/ssl-redirect: "maybe"
+                      nginx.ingress.kubernetes.io/force-ssl-redirect: [true]
+                      nginx.ingress.kubernetes.io/rewrite-target: /
+                    defaultBackend: {service: {name: web, port: {number: 80}}}
+                  - name: other
+                    annotations: [ssl-redirect]
+                    defaultBackend: {service: {name: web, port: {number: 80}}}
+                """)).containsExactly(
+                "svcproxy.yaml:12:49: annotations[nginx.ingress.kubernetes.io/ssl-redirect]: maybe "
+                        + "(expected: \"true\" or \"false\")",
+                "svcproxy.yaml:13:55: annotations[nginx.ingress.kubernetes.io/force-ssl-redirect]: a list "
+                        + "(expected: true or false)",
+                "svcproxy.yaml:14:7: unknown key: nginx.ingress.kubernetes.io/rewrite-target (expected: "
+                        + "nginx.ingress.kubernetes.io/ssl-redirect, nginx.ingress.kubernetes.io/force-ssl-redirect)",
+                "svcproxy.yaml:17:18: annotations: a list (expected: a map of annotation to value: "
+                        + "nginx.ingress.kubernetes.io/ssl-redirect, nginx.ingress.kubernetes.io/force-ssl-redirect)");
+    }
+
+    @Test
     void refusesSectionsOfTheWrongShapeAndMissingParts() {
         assertThat(errors("proxy: {ingress: [http]}")).containsExactly(
-                "svcproxy.yaml:1:18: ingress: a list (expected: a map of http, https, className, responseTimeout)");
+                "svcproxy.yaml:1:18: ingress: a list (expected: a map of http, https, className, responseTimeout, "
+                        + "httpsRedirectPort)");
         assertThat(errors("proxy: {ingress: {http: maybe, https: [a]}}")).containsExactly(
                 "svcproxy.yaml:1:25: http: maybe (expected: IP:PORT, such as 127.0.0.1:8080 or [::1]:8080, or off)",
                 "svcproxy.yaml:1:39: https: a list (expected: IP:PORT, such as 127.0.0.1:8080 or [::1]:8080, or off)");
@@ -381,8 +433,8 @@ class IngressConfigTest {
                       - {host: shop.example, http: {paths: [{path: /c, pathType: Exact, backend: {}}]}}
                       - {host: shop.example, http: {paths: [/d]}}
                 """)).containsExactly(
-                "svcproxy.yaml:10:5: ingresses[0]: shop (expected: an Ingress: a map of name, namespace, tls, "
-                        + "defaultBackend, rules)",
+                "svcproxy.yaml:10:5: ingresses[0]: shop (expected: an Ingress: a map of name, namespace, annotations, "
+                        + "tls, defaultBackend, rules)",
                 "svcproxy.yaml:12:10: tls: a map (expected: a list of TLS entries: maps of hosts, certFile, keyFile)",
                 "svcproxy.yaml:13:12: rules: a map (expected: a list of rules: maps of host, http)",
                 "svcproxy.yaml:15:19: hosts: shop.example (expected: a list of host names)",

@@ -73,7 +73,10 @@ final class KubernetesIngressMapper {
         return legacy != null ? legacy.equals(className) : defaultClass;
     }
 
-    /** ingress-nginx's annotations, which svcproxy does not read: routing is by host and path only. */
+    /**
+     * ingress-nginx's annotations: svcproxy reads {@link IngressSpec#SSL_REDIRECT} and
+     * {@link IngressSpec#FORCE_SSL_REDIRECT}; routing is by host and path only, so the others are named as ignored.
+     */
     static final String NGINX_ANNOTATIONS = "nginx.ingress.kubernetes.io/";
 
     /**
@@ -125,14 +128,17 @@ final class KubernetesIngressMapper {
         String id = ns + "/" + name;
         Map<String, String> annotations = ingress.getMetadata().getAnnotations();
         if (annotations != null) {
-            List<String> ignored = annotations.keySet().stream().filter(k -> k.startsWith(NGINX_ANNOTATIONS))
+            List<String> ignored = annotations.keySet().stream().filter(k -> k.startsWith(NGINX_ANNOTATIONS)
+                            && !k.equals(IngressSpec.SSL_REDIRECT) && !k.equals(IngressSpec.FORCE_SSL_REDIRECT))
                     .sorted().toList();
             if (!ignored.isEmpty()) {
                 once("Ignoring ingress-nginx annotations ingress=" + id + " annotations=" + ignored
-                        + " (svcproxy routes by host and path as the Ingress spec says; rewrites, redirects, "
-                        + "backend protocols and the like are not applied)");
+                        + " (svcproxy routes by host and path as the Ingress spec says; rewrites, backend protocols "
+                        + "and the like are not applied; of the redirects, ssl-redirect and force-ssl-redirect are)");
             }
         }
+        boolean sslRedirect = annotationBoolean(id, annotations, IngressSpec.SSL_REDIRECT, true);
+        boolean forceSslRedirect = annotationBoolean(id, annotations, IngressSpec.FORCE_SSL_REDIRECT, false);
         var spec = ingress.getSpec();
         IngressSpec.Backend defaultBackend = spec.getDefaultBackend() == null ? null
                 : backend(id, spec.getDefaultBackend());
@@ -169,7 +175,22 @@ final class KubernetesIngressMapper {
                     : t.getHosts().stream().filter(IngressSpec::isValidHost).toList();
             tls.add(tls(id, ns, hosts, t.getSecretName(), secrets));
         }
-        return new IngressSpec(ns, name, defaultBackend, rules, tls);
+        return new IngressSpec(ns, name, defaultBackend, rules, tls, sslRedirect, forceSslRedirect);
+    }
+
+    /** A boolean annotation; absent: {@code absent}; not a boolean: {@code absent} too, logged once (as ingress-nginx). */
+    private boolean annotationBoolean(String id, Map<String, String> annotations, String key, boolean absent) {
+        String v = annotations == null ? null : annotations.get(key);
+        if (v == null) {
+            return absent;
+        }
+        Boolean b = IngressSpec.annotationBoolean(v);
+        if (b == null) {
+            once("Ignoring ingress annotation ingress=" + id + " " + key + "=" + v + " (expected: true or false; "
+                    + absent + " is used)");
+            return absent;
+        }
+        return b;
     }
 
     private IngressSpec.Tls tls(String id, String ns, List<String> hosts, String secretName,

@@ -69,7 +69,8 @@ class KubernetesIngressMapperTest {
     /**
      * ingress-nginx's annotations: one that restricts access (authentication, client certificates, source ranges),
      * which svcproxy does not enforce, keeps the Ingress from being served at all rather than served open; the others
-     * (rewrites, redirects, protocols) are named once as ignored, and the Ingress is served by its spec.
+     * but the two redirect ones (rewrites, protocols) are named once as ignored, and the Ingress is served by its
+     * spec.
      */
     @Test
     void anIngressAskingForAccessControlIsNotServedAndOtherNginxAnnotationsAreNamedAsIgnored() {
@@ -82,15 +83,38 @@ class KubernetesIngressMapperTest {
                 .addToAnnotations("nginx.ingress.kubernetes.io/ssl-redirect", "false").endMetadata().build();
         assertThat(mapper.served(List.of(guarded, rewritten), List.of(ingressClass("svcproxy", false))))
                 .extracting(i -> i.getMetadata().getName()).containsExactly("rewritten");
-        mapper.map(rewritten, Map.of());
+        assertThat(mapper.map(rewritten, Map.of()).sslRedirect()).isFalse();
         assertThat(mapper.logged()).contains("Not serving ingress=default/guarded: its annotations "
                 + "[nginx.ingress.kubernetes.io/auth-url, nginx.ingress.kubernetes.io/whitelist-source-range] ask for "
                 + "access control svcproxy does not enforce (it would be served open to every client)");
         assertThat(mapper.logged()).anyMatch(l -> l.startsWith("Ignoring ingress-nginx annotations "
-                + "ingress=default/rewritten annotations=[nginx.ingress.kubernetes.io/rewrite-target, "
-                + "nginx.ingress.kubernetes.io/ssl-redirect]"));
+                + "ingress=default/rewritten annotations=[nginx.ingress.kubernetes.io/rewrite-target] "));
         assertThat(KubernetesIngressMapper.accessControl("nginx.ingress.kubernetes.io/auth-tls-secret")).isTrue();
         assertThat(KubernetesIngressMapper.accessControl("nginx.ingress.kubernetes.io/proxy-body-size")).isFalse();
+    }
+
+    /** ssl-redirect and force-ssl-redirect as ingress-nginx parses them (Go's ParseBool); anything else is named. */
+    @Test
+    void readsTheRedirectAnnotationsAsIngressNginxDoes() {
+        Ingress plain = ingress("plain", "svcproxy", "2026-01-01T00:00:00Z").build();
+        Ingress forced = ingress("forced", "svcproxy", "2026-01-01T00:00:00Z").editMetadata()
+                .addToAnnotations("nginx.ingress.kubernetes.io/force-ssl-redirect", "T")
+                .addToAnnotations("nginx.ingress.kubernetes.io/ssl-redirect", "0").endMetadata().build();
+        Ingress bad = ingress("bad", "svcproxy", "2026-01-01T00:00:00Z").editMetadata()
+                .addToAnnotations("nginx.ingress.kubernetes.io/force-ssl-redirect", "yes")
+                .addToAnnotations("nginx.ingress.kubernetes.io/ssl-redirect", "off").endMetadata().build();
+        assertThat(mapper.map(plain, Map.of())).extracting(IngressSpec::sslRedirect, IngressSpec::forceSslRedirect)
+                .containsExactly(true, false);
+        assertThat(mapper.map(forced, Map.of())).extracting(IngressSpec::sslRedirect, IngressSpec::forceSslRedirect)
+                .containsExactly(false, true);
+        assertThat(mapper.map(bad, Map.of())).extracting(IngressSpec::sslRedirect, IngressSpec::forceSslRedirect)
+                .containsExactly(true, false);
+        assertThat(mapper.logged()).contains(
+                "Ignoring ingress annotation ingress=default/bad nginx.ingress.kubernetes.io/ssl-redirect=off "
+                        + "(expected: true or false; true is used)",
+                "Ignoring ingress annotation ingress=default/bad nginx.ingress.kubernetes.io/force-ssl-redirect=yes "
+                        + "(expected: true or false; false is used)");
+        assertThat(mapper.logged()).noneMatch(l -> l.startsWith("Ignoring ingress-nginx annotations"));
     }
 
     /**

@@ -36,6 +36,7 @@ import io.svcproxy.balancer.PickContext;
 import io.svcproxy.ingress.ServiceBackend;
 import io.svcproxy.ingress.routing.RequestPath;
 import io.svcproxy.ingress.routing.Route;
+import io.svcproxy.ingress.routing.RoutingTable;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -138,7 +139,16 @@ final class Http2StreamFrontend implements Frontend {
             answer(HttpResponseStatus.BAD_REQUEST, null, false);
             return;
         }
-        Route<ServiceBackend> route = settings.router().routePath(h.get(HttpHeaderNames.HOST), path);
+        String host = h.get(HttpHeaderNames.HOST);
+        RoutingTable<ServiceBackend> table = settings.router().table();
+        Route<ServiceBackend> route = table.matchPath(host, path);
+        String location = HttpsRedirects.location(settings, table, route, host, req.uri());
+        if (location != null) {
+            // h2c on the plain-HTTP listener: sent to HTTPS as HTTP/1.1 is
+            logAccess(HttpResponseStatus.PERMANENT_REDIRECT.code(), route, null, true);
+            writeStatus(HttpResponseStatus.PERMANENT_REDIRECT, location);
+            return;
+        }
         if (route == null) {
             answer(HttpResponseStatus.NOT_FOUND, null, true);
             return;
@@ -501,6 +511,11 @@ final class Http2StreamFrontend implements Frontend {
     }
 
     private void writeStatus(HttpResponseStatus status) {
+        writeStatus(status, null);
+    }
+
+    /** {@code location}: a redirect's target, else {@code null}. */
+    private void writeStatus(HttpResponseStatus status, String location) {
         discarding = true;
         dropQueued();
         giveBackHeld();
@@ -513,6 +528,9 @@ final class Http2StreamFrontend implements Frontend {
                 .set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.TEXT_PLAIN)
                 .setInt(HttpHeaderNames.CONTENT_LENGTH, body.readableBytes())
                 .set(HttpHeaderNames.DATE, DateFormatter.format(new java.util.Date())); // as on HTTP/1.1
+        if (location != null) {
+            headers.set(HttpHeaderNames.LOCATION, location);
+        }
         if (request != null && HttpMethod.HEAD.equals(request.method())) {
             // the answer to HEAD has no body (RFC 9110 9.3.2): a DATA frame on it is a stream error to the client
             body.release();

@@ -38,6 +38,7 @@ import io.svcproxy.balancer.PickContext;
 import io.svcproxy.ingress.ServiceBackend;
 import io.svcproxy.ingress.routing.RequestPath;
 import io.svcproxy.ingress.routing.Route;
+import io.svcproxy.ingress.routing.RoutingTable;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
@@ -160,7 +161,14 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
             discarding = true;
             return;
         }
-        Route<ServiceBackend> route = settings.router().routePath(request.headers().get(HttpHeaderNames.HOST), path);
+        String host = request.headers().get(HttpHeaderNames.HOST);
+        RoutingTable<ServiceBackend> table = settings.router().table();
+        Route<ServiceBackend> route = table.matchPath(host, path);
+        String location = HttpsRedirects.location(settings, table, route, host, request.uri());
+        if (location != null) {
+            respond(request, route, HttpResponseStatus.PERMANENT_REDIRECT, location);
+            return;
+        }
         if (route == null) {
             respond(request, null, HttpResponseStatus.NOT_FOUND);
             return;
@@ -560,22 +568,35 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
     }
 
     private void respond(HttpRequest request, Route<ServiceBackend> route, HttpResponseStatus status) {
+        respond(request, route, status, null);
+    }
+
+    /** Answers with a status of the proxy's own; {@code location}: a redirect's target, else {@code null}. */
+    private void respond(HttpRequest request, Route<ServiceBackend> route, HttpResponseStatus status,
+                         String location) {
         boolean keepAlive = !draining && HttpUtil.isKeepAlive(request);
         discarding = !(request instanceof LastHttpContent);
         logAccess(request, status.code(), route, null, true);
-        writeStatus(status, keepAlive);
+        writeStatus(status, keepAlive, location);
         if (timeouts != null) {
             timeouts.responseEnded();
         }
     }
 
     private void writeStatus(HttpResponseStatus status, boolean keepAlive) {
+        writeStatus(status, keepAlive, null);
+    }
+
+    private void writeStatus(HttpResponseStatus status, boolean keepAlive, String location) {
         FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
                 Unpooled.copiedBuffer(status.toString() + "\n", StandardCharsets.US_ASCII));
         response.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.TEXT_PLAIN);
         response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes());
         // the proxy answers as an origin server here: it dates its answer (RFC 9110 6.6.1), as nginx does
         response.headers().set(HttpHeaderNames.DATE, DateFormatter.format(new java.util.Date()));
+        if (location != null) {
+            response.headers().set(HttpHeaderNames.LOCATION, location);
+        }
         if (!keepAlive) {
             response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
             inbound.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);

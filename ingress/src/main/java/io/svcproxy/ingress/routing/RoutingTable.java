@@ -3,10 +3,12 @@ package io.svcproxy.ingress.routing;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The rules of all Ingresses of the class merged into one immutable table, compiled once per reload.
@@ -20,9 +22,12 @@ import java.util.Map;
  *
  * <p>Same host and path written twice (by one Ingress or two): the first in order wins and the others are listed in
  * {@link #notices()}; likewise for several default backends.
+ *
+ * <p>The table also knows which hosts have a certificate (the Ingresses' TLS hosts), for {@link #redirectsToHttps}.
  */
 public final class RoutingTable<B> {
-    private static final RoutingTable<?> EMPTY = new RoutingTable<>(Map.of(), Map.of(), null, null, List.of(), 0);
+    private static final RoutingTable<?> EMPTY = new RoutingTable<>(Map.of(), Map.of(), null, null, List.of(), 0,
+            Set.of(), Set.of());
 
     private final Map<String, HostGroup<B>> exactHosts;
     private final Map<String, HostGroup<B>> wildcardHosts; // key: the suffix after "*", with its leading dot
@@ -30,15 +35,21 @@ public final class RoutingTable<B> {
     private final Route<B> defaultRoute;
     private final List<String> notices;
     private final int ruleCount;
+    /** The TLS hosts: exact names, and the suffixes (after {@code *}, dot first) of one-label wildcards. */
+    private final Set<String> tlsHosts;
+    private final Set<String> tlsWildcards;
 
     private RoutingTable(Map<String, HostGroup<B>> exactHosts, Map<String, HostGroup<B>> wildcardHosts,
-                         HostGroup<B> anyHost, Route<B> defaultRoute, List<String> notices, int ruleCount) {
+                         HostGroup<B> anyHost, Route<B> defaultRoute, List<String> notices, int ruleCount,
+                         Set<String> tlsHosts, Set<String> tlsWildcards) {
         this.exactHosts = exactHosts;
         this.wildcardHosts = wildcardHosts;
         this.anyHost = anyHost;
         this.defaultRoute = defaultRoute;
         this.notices = notices;
         this.ruleCount = ruleCount;
+        this.tlsHosts = tlsHosts;
+        this.tlsWildcards = tlsWildcards;
     }
 
     /** The table without rules: every request is a 404. */
@@ -55,10 +66,21 @@ public final class RoutingTable<B> {
         List<String> notices = new ArrayList<>();
         Route<B> defaultRoute = null;
         int rules = 0;
+        Set<String> tlsHosts = new HashSet<>();
+        Set<String> tlsWildcards = new HashSet<>();
         for (IngressRules<B> ingress : ingresses) {
+            for (String host : ingress.tlsHosts()) {
+                String h = host.toLowerCase(Locale.ROOT);
+                if (h.startsWith("*.")) {
+                    tlsWildcards.add(h.substring(1));
+                } else {
+                    tlsHosts.add(h);
+                }
+            }
             if (ingress.defaultBackend() != null) {
                 if (defaultRoute == null) {
-                    defaultRoute = new Route<>(ingress.ingress(), "", "", null, ingress.defaultBackend());
+                    defaultRoute = new Route<>(ingress.ingress(), "", "", null, ingress.defaultBackend(),
+                            ingress.redirect());
                 } else {
                     notices.add("Ignoring defaultBackend ingress=" + ingress.ingress()
                             + " (the first one is used: ingress=" + defaultRoute.ingress() + ")");
@@ -76,7 +98,8 @@ public final class RoutingTable<B> {
                 }
                 String routeHost = rule.host() == null ? Route.ANY_HOST : rule.host();
                 for (IngressRules.PathRule<B> p : rule.paths()) {
-                    Route<B> route = new Route<>(ingress.ingress(), routeHost, p.path(), p.pathType(), p.backend());
+                    Route<B> route = new Route<>(ingress.ingress(), routeHost, p.path(), p.pathType(), p.backend(),
+                            ingress.redirect());
                     Route<B> earlier = group.add(route);
                     if (earlier != null) {
                         notices.add("Ignoring duplicate path ingress=" + ingress.ingress() + " host=" + routeHost
@@ -89,7 +112,7 @@ public final class RoutingTable<B> {
             }
         }
         return new RoutingTable<>(build(exact), build(wildcard), any.isEmpty() ? null : any.build(), defaultRoute,
-                List.copyOf(notices), rules);
+                List.copyOf(notices), rules, Set.copyOf(tlsHosts), Set.copyOf(tlsWildcards));
     }
 
     private static <B> Map<String, HostGroup<B>> build(Map<String, GroupBuilder<B>> builders) {
@@ -131,6 +154,39 @@ public final class RoutingTable<B> {
             }
         }
         return defaultRoute;
+    }
+
+    /**
+     * Whether a plain-HTTP request to {@code hostHeader} that {@code route} matched ({@code null}: none, a 404) is
+     * sent to HTTPS, as ingress-nginx decides: never under {@link HttpsRedirect#ACME_CHALLENGE}; then by the route's
+     * {@link HttpsRedirect}, {@link HttpsRedirect#WITH_TLS} for a 404 (ingress-nginx's default location); under
+     * {@code WITH_TLS} when the host has a certificate ({@link #hasCertificate}).
+     */
+    public boolean redirectsToHttps(Route<B> route, String hostHeader) {
+        if (route == null) {
+            return hasCertificate(hostHeader);
+        }
+        if (route.path().startsWith(HttpsRedirect.ACME_CHALLENGE)) {
+            return false;
+        }
+        return switch (route.redirect()) {
+            case ALWAYS -> true;
+            case NEVER -> false;
+            case WITH_TLS -> hasCertificate(hostHeader);
+        };
+    }
+
+    /** Whether an Ingress has a certificate for the request's host: an exact TLS host, else a one-label wildcard. */
+    public boolean hasCertificate(String hostHeader) {
+        if (tlsHosts.isEmpty() && tlsWildcards.isEmpty()) {
+            return false;
+        }
+        String host = Hosts.normalize(hostHeader);
+        if (tlsHosts.contains(host)) {
+            return true;
+        }
+        int dot = host.indexOf('.');
+        return dot > 0 && tlsWildcards.contains(host.substring(dot));
     }
 
     /** The default backend's route, or {@code null}. */

@@ -197,4 +197,45 @@ class RoutingTableTest {
         assertThatThrownBy(() -> new Rule<>("-bad.example", List.of()))
                 .hasMessageStartingWith("host: -bad.example (expected:");
     }
+
+    /**
+     * ingress-nginx's redirect decisions: a host with a certificate (exact, or a one-label wildcard, from any
+     * Ingress) is redirected under the default; {@code ssl-redirect: "false"} turns it off for the Ingress's routes,
+     * {@code force-ssl-redirect} turns it on without a certificate; ACME challenge paths never are; a 404 follows the
+     * host's certificate.
+     */
+    @Test
+    void redirectsToHttpsAsIngressNginxDecides() {
+        PathRule<String> root = new PathRule<>("/", PathType.PREFIX, "root");
+        RoutingTable<String> table = RoutingTable.compile(List.of(
+                new IngressRules<>("ns/shop", null, List.of(new Rule<>("shop.example", List.of(
+                        new PathRule<>("/api", PathType.PREFIX, "api")))), HttpsRedirect.WITH_TLS,
+                        List.of("shop.example", "*.wild.example")),
+                new IngressRules<>("ns/acme", null, List.of(new Rule<>("shop.example", List.of(
+                        new PathRule<>("/.well-known/acme-challenge/token", PathType.EXACT, "acme")))),
+                        HttpsRedirect.ALWAYS, List.of()),
+                new IngressRules<>("ns/wild", null, List.of(new Rule<>("a.wild.example", List.of(root)),
+                        new Rule<>("plain.example", List.of(root))), HttpsRedirect.WITH_TLS, List.of()),
+                new IngressRules<>("ns/optout", null, List.of(new Rule<>("optout.example", List.of(root))),
+                        HttpsRedirect.NEVER, List.of("optout.example")),
+                new IngressRules<>("ns/forced", null, List.of(new Rule<>("forced.example", List.of(root))),
+                        HttpsRedirect.ALWAYS, List.of())));
+
+        assertThat(redirects(table, "shop.example", "/api/x")).isTrue();
+        assertThat(redirects(table, "SHOP.example:8080", "/api")).isTrue();
+        assertThat(redirects(table, "shop.example", "/other")).as("a 404 of a host with a certificate").isTrue();
+        assertThat(redirects(table, "shop.example", "/.well-known/acme-challenge/token"))
+                .as("an ACME challenge, even under force-ssl-redirect").isFalse();
+        assertThat(redirects(table, "a.wild.example", "/")).as("another Ingress's wildcard certificate").isTrue();
+        assertThat(redirects(table, "a.b.wild.example", "/")).as("a wildcard is one label").isFalse();
+        assertThat(redirects(table, "plain.example", "/")).isFalse();
+        assertThat(redirects(table, "optout.example", "/")).isFalse();
+        assertThat(redirects(table, "forced.example", "/")).isTrue();
+        assertThat(redirects(table, "unknown.example", "/")).isFalse();
+        assertThat(RoutingTable.<String>empty().redirectsToHttps(null, "shop.example")).isFalse();
+    }
+
+    private static boolean redirects(RoutingTable<String> table, String host, String path) {
+        return table.redirectsToHttps(table.match(host, path), host);
+    }
 }

@@ -75,12 +75,12 @@ public final class IngressListeners implements AutoCloseable {
         this.channelType = channelType;
         this.settings = settings;
         this.connectTimeout = connectTimeout;
-        IngressOptions options = options(settings);
-        if (settings.http() != null) {
-            http = bindHttp(settings.http(), options);
-        }
+        // HTTPS first: the HTTP listener's redirects name its bound port
         if (settings.https() != null) {
-            https = bindHttps(settings.https(), options);
+            https = bindHttps(settings.https(), options(settings));
+        }
+        if (settings.http() != null) {
+            http = bindHttp(settings.http(), httpListenerOptions(settings));
         }
     }
 
@@ -100,24 +100,8 @@ public final class IngressListeners implements AutoCloseable {
         }
         settings = next;
         connectTimeout = nextConnectTimeout;
-        IngressOptions options = options(next);
         List<BindException> failures = new ArrayList<>();
-        if (!Objects.equals(previous.http(), next.http())) {
-            if (http != null) {
-                retire(http);
-                http = null;
-                log.info("Ingress stopped listening proto=http address={}", format(previous.http()));
-            }
-            if (next.http() != null) {
-                try {
-                    http = bindHttp(next.http(), options);
-                } catch (BindException e) {
-                    failures.add(e);
-                }
-            }
-        } else {
-            retune(http, "http", options);
-        }
+        // HTTPS first: the HTTP listener's redirects name its bound port
         if (!Objects.equals(previous.https(), next.https())) {
             if (https != null) {
                 retire(https);
@@ -126,13 +110,29 @@ public final class IngressListeners implements AutoCloseable {
             }
             if (next.https() != null) {
                 try {
-                    https = bindHttps(next.https(), options);
+                    https = bindHttps(next.https(), options(next));
                 } catch (BindException e) {
                     failures.add(e);
                 }
             }
         } else {
-            retune(https, "https", options);
+            retune(https, "https", options(next));
+        }
+        if (!Objects.equals(previous.http(), next.http())) {
+            if (http != null) {
+                retire(http);
+                http = null;
+                log.info("Ingress stopped listening proto=http address={}", format(previous.http()));
+            }
+            if (next.http() != null) {
+                try {
+                    http = bindHttp(next.http(), httpListenerOptions(next));
+                } catch (BindException e) {
+                    failures.add(e);
+                }
+            }
+        } else {
+            retune(http, "http", httpListenerOptions(next));
         }
         for (BindException e : failures) {
             log.error("Ingress listener not bound: {}", e.getMessage());
@@ -155,8 +155,9 @@ public final class IngressListeners implements AutoCloseable {
     private static void retune(IngressServer server, String proto, IngressOptions options) {
         if (server != null && !server.options().equals(options)) {
             server.setOptions(options);
-            log.info("Ingress listener settings changed proto={} address={} responseTimeout={} connectTimeout={}",
-                    proto, format(server.localAddress()), options.responseTimeout(), options.connectTimeout());
+            log.info("Ingress listener settings changed proto={} address={} responseTimeout={} connectTimeout={} "
+                            + "httpsPort={}", proto, format(server.localAddress()), options.responseTimeout(),
+                    options.connectTimeout(), options.httpsPort());
         }
     }
 
@@ -169,17 +170,17 @@ public final class IngressListeners implements AutoCloseable {
             return List.of();
         }
         List<BindException> failures = new ArrayList<>();
-        IngressOptions options = options(settings);
-        if (settings.http() != null && http == null) {
+        if (settings.https() != null && https == null) {
             try {
-                http = bindHttp(settings.http(), options);
+                https = bindHttps(settings.https(), options(settings));
+                retune(http, "http", httpListenerOptions(settings)); // its redirects name the port bound now
             } catch (BindException e) {
                 failures.add(e);
             }
         }
-        if (settings.https() != null && https == null) {
+        if (settings.http() != null && http == null) {
             try {
-                https = bindHttps(settings.https(), options);
+                http = bindHttp(settings.http(), httpListenerOptions(settings));
             } catch (BindException e) {
                 failures.add(e);
             }
@@ -187,9 +188,30 @@ public final class IngressListeners implements AutoCloseable {
         return failures;
     }
 
+    /** The HTTPS listener's options. */
     private IngressOptions options(IngressSettings settings) {
         return IngressOptions.defaults().withResponseTimeout(settings.responseTimeout())
                 .withConnectTimeout(connectTimeout);
+    }
+
+    /** The HTTP listener's options: the HTTPS listener's, and the port its redirects name. */
+    private IngressOptions httpListenerOptions(IngressSettings settings) {
+        return options(settings).withHttpsPort(httpsPort(settings));
+    }
+
+    /**
+     * The port plain-HTTP redirects name: {@code httpsRedirectPort}, else the HTTPS listener's bound port (port 0 in
+     * the settings: the one the system chose), its configured port while it is not bound, 0 without one.
+     */
+    private int httpsPort(IngressSettings settings) {
+        if (settings.httpsRedirectPort() != 0) {
+            return settings.httpsRedirectPort();
+        }
+        if (settings.https() == null) {
+            return 0;
+        }
+        HttpsIngressServer h = https;
+        return h != null ? h.localAddress().getPort() : settings.https().getPort();
     }
 
     private HttpIngressServer bindHttp(InetSocketAddress address, IngressOptions options) throws BindException {

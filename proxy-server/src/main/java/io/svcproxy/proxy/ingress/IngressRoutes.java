@@ -2,6 +2,7 @@ package io.svcproxy.proxy.ingress;
 
 import io.svcproxy.config.IngressSpec;
 import io.svcproxy.ingress.ServiceBackend;
+import io.svcproxy.ingress.routing.HttpsRedirect;
 import io.svcproxy.ingress.routing.IngressRules;
 import io.svcproxy.ingress.routing.PathType;
 import io.svcproxy.ingress.routing.RoutingTable;
@@ -38,9 +39,31 @@ public final class IngressRoutes {
             }
             ServiceBackend defaultBackend = ingress.defaultBackend() == null ? null
                     : backend(ingress, ingress.defaultBackend());
-            all.add(new IngressRules<>(ingress.qualifiedName(), defaultBackend, rules));
+            all.add(new IngressRules<>(ingress.qualifiedName(), defaultBackend, rules, redirect(ingress),
+                    tlsHosts(ingress)));
         }
         return RoutingTable.compile(all);
+    }
+
+    /** ingress-nginx's order: {@code force-ssl-redirect} before {@code ssl-redirect}. */
+    static HttpsRedirect redirect(IngressSpec ingress) {
+        return ingress.forceSslRedirect() ? HttpsRedirect.ALWAYS
+                : ingress.sslRedirect() ? HttpsRedirect.WITH_TLS : HttpsRedirect.NEVER;
+    }
+
+    /**
+     * The hosts of the Ingress's TLS entries that have a certificate: loaded, or a renewal that did not load, whose
+     * source's previous pair keeps serving ({@link IngressSpec.Tls#contentProblem}). A missing Secret serves
+     * nothing, so its hosts are not redirected (as ingress-nginx, which redirects only hosts with a certificate).
+     */
+    static List<String> tlsHosts(IngressSpec ingress) {
+        List<String> hosts = new ArrayList<>();
+        for (IngressSpec.Tls tls : ingress.tls()) {
+            if (tls.usable() || tls.contentProblem()) {
+                hosts.addAll(tls.hosts());
+            }
+        }
+        return hosts;
     }
 
     public static ServiceBackend backend(IngressSpec ingress, IngressSpec.Backend backend) {

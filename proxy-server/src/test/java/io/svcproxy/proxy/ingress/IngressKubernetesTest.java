@@ -247,8 +247,10 @@ class IngressKubernetesTest {
     @Test
     void takesTlsFromKubernetesTlsSecretsAsTheyAreCreatedUpdatedAndDeleted() throws Exception {
         client.network().v1().ingressClasses().resource(ingressClass("svcproxy", false)).create();
-        client.network().v1().ingresses().resource(ingress("shop", "svcproxy", "shop.example", "api", "shop-tls"))
-                .create();
+        // the load below runs over plain HTTP: once the Secret loads it would be redirected to HTTPS (see the end)
+        client.network().v1().ingresses().resource(new IngressBuilder(ingress("shop", "svcproxy", "shop.example",
+                "api", "shop-tls")).editMetadata().addToAnnotations("nginx.ingress.kubernetes.io/ssl-redirect", "false")
+                .endMetadata().build()).create();
         startProxy();
         await().atMost(WITHIN).until(() -> get("shop.example").startsWith("api-"));
         assertThat(tlsOf("shop").usable()).isFalse(); // no Secret yet: the entry serves nothing, the rules do
@@ -303,16 +305,25 @@ class IngressKubernetesTest {
         await().atMost(WITHIN).until(() -> TlsProbe.peerCertificate(https, "shop.example")
                 .equals(TlsProbe.certificate(dir.resolve("certs/shop.pem"))));
         assertThat(proxy.ingress().tlsStatus(tlsOf("shop")).loaded()).isTrue();
-        // deleted: taken away (the listener has no certificate left, so handshakes fail)
+        stop.set(true);
+        load.join(30_000);
+        assertThat(failures).isEmpty();
+        assertThat(ok.get()).isGreaterThan(100);
+        // without the annotation, plain HTTP to a host with a certificate goes to HTTPS (ingress-nginx's default)
+        client.network().v1().ingresses().inNamespace("default").withName("shop")
+                .edit(i -> new IngressBuilder(i).editMetadata().removeFromAnnotations(
+                        "nginx.ingress.kubernetes.io/ssl-redirect").endMetadata().build());
+        await().atMost(WITHIN).until(() -> get("shop.example").equals("308"));
+        try (HttpClientConnection c = new HttpClientConnection(proxy.ingress().httpAddress())) {
+            assertThat(c.get("shop.example", "/x?y").headers()).containsEntry("location",
+                    "https://shop.example:" + https.getPort() + "/x?y");
+        }
+        // deleted: taken away (the listener has no certificate left, so handshakes fail), and no more redirects
         client.secrets().inNamespace("default").withName("shop-tls").delete();
         await().atMost(WITHIN).until(() -> !tlsOf("shop").usable());
         await().atMost(WITHIN).until(() -> expirySeries().isEmpty());
         assertThat(proxy.ingress().tlsStatus(tlsOf("shop")).notAfter()).isNull();
         assertThat(get("shop.example")).startsWith("api-");
-        stop.set(true);
-        load.join(30_000);
-        assertThat(failures).isEmpty();
-        assertThat(ok.get()).isGreaterThan(100);
     }
 
     @Test

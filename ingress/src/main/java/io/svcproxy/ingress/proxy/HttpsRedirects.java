@@ -1,0 +1,78 @@
+package io.svcproxy.ingress.proxy;
+
+import io.svcproxy.ingress.ServiceBackend;
+import io.svcproxy.ingress.routing.HttpsRedirect;
+import io.svcproxy.ingress.routing.Route;
+import io.svcproxy.ingress.routing.RoutingTable;
+
+/**
+ * The {@code 308} that sends a plain-HTTP request to HTTPS, as ingress-nginx's {@code ssl-redirect} does: the
+ * decision is the routing table's ({@link RoutingTable#redirectsToHttps}); this builds the {@code Location}. It
+ * names the request's host without its port, the HTTPS listener's port unless it is 443, and the request target as
+ * received (query and trailing slash kept; ingress-nginx drops a trailing slash unless told to keep it).
+ */
+final class HttpsRedirects {
+    private HttpsRedirects() {
+    }
+
+    /**
+     * The {@code Location} to answer a request of a plain-HTTP listener with, or {@code null} when it is routed as
+     * usual: an HTTPS listener, no redirect wanted, no host to name (HTTP/1.0 without {@code Host}), or a target that
+     * is no path ({@code OPTIONS *}). Without an HTTPS listener only {@link HttpsRedirect#ALWAYS} redirects (to 443:
+     * TLS is then ended in front of the proxy).
+     */
+    static String location(ListenerSettings settings, RoutingTable<ServiceBackend> table,
+                           Route<ServiceBackend> route, String hostHeader, String target) {
+        if (!"http".equals(settings.proto()) || !table.redirectsToHttps(route, hostHeader)) {
+            return null;
+        }
+        int port = settings.options().httpsPort();
+        if (port == 0 && (route == null || route.redirect() != HttpsRedirect.ALWAYS)) {
+            return null;
+        }
+        String host = hostOf(hostHeader);
+        if (host == null || !target.startsWith("/")) {
+            return null;
+        }
+        return port == 0 || port == 443 ? "https://" + host + target : "https://" + host + ":" + port + target;
+    }
+
+    /**
+     * The host of a Host header without its port: a registered name or an IPv4 address (RFC 3986 reg-name
+     * characters), or an IPv6 literal in brackets; {@code null} when empty or anything else.
+     */
+    static String hostOf(String hostHeader) {
+        if (hostHeader == null || hostHeader.isEmpty()) {
+            return null;
+        }
+        String host;
+        if (hostHeader.charAt(0) == '[') {
+            int close = hostHeader.indexOf(']');
+            if (close < 0) {
+                return null;
+            }
+            host = hostHeader.substring(0, close + 1);
+            for (int i = 1; i < close; i++) {
+                char c = host.charAt(i);
+                if (!(c == ':' || c == '.' || Character.digit(c, 16) >= 0)) {
+                    return null;
+                }
+            }
+            return host;
+        }
+        int colon = hostHeader.indexOf(':');
+        host = colon < 0 ? hostHeader : hostHeader.substring(0, colon);
+        if (host.isEmpty()) {
+            return null;
+        }
+        for (int i = 0; i < host.length(); i++) {
+            char c = host.charAt(i);
+            boolean ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+                    || "-._~!$&'()*+,;=".indexOf(c) >= 0;
+            if (!ok) {
+                return null;
+            }
+        }
+        return host;
+    }
+}
