@@ -169,7 +169,8 @@ final class IngressBinder extends BinderSupport {
             }
         }
         if (name != null && namespace != null) {
-            ingresses.add(new IngressSpec(namespace, name, defaultBackend, rules, tls, sslRedirect, forceSslRedirect));
+            ingresses.add(new IngressSpec(namespace, name, defaultBackend, rules, tls, sslRedirect, forceSslRedirect)
+                    .withCoveredRuleHosts());
         }
     }
 

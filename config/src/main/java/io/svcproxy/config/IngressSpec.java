@@ -64,6 +64,54 @@ public record IngressSpec(String namespace, String name, Backend defaultBackend,
         return "Exact".equals(pathType) || "Prefix".equals(pathType) || "ImplementationSpecific".equals(pathType);
     }
 
+    /**
+     * This Ingress with each rule host that no TLS entry names given to the first entry whose certificate covers it
+     * ({@link TlsPem#covers}: its subjectAltName DNS names, exact or a one-label wildcard), as ingress-nginx picks a
+     * certificate for such a host. An entry written without {@code hosts} (a wildcard certificate's, typically) thus
+     * serves the rule hosts its certificate covers, instead of no name. Entries without a usable pair take none.
+     */
+    public IngressSpec withCoveredRuleHosts() {
+        java.util.Set<String> named = new java.util.HashSet<>();
+        for (Tls t : tls) {
+            t.hosts().forEach(h -> named.add(h.toLowerCase(java.util.Locale.ROOT)));
+        }
+        List<List<String>> dnsNames = new java.util.ArrayList<>(java.util.Collections.nCopies(tls.size(), null));
+        List<List<String>> added = new java.util.ArrayList<>();
+        tls.forEach(t -> added.add(new java.util.ArrayList<>()));
+        boolean changed = false;
+        for (Rule rule : rules) {
+            String host = rule.host();
+            if (host == null || !named.add(host.toLowerCase(java.util.Locale.ROOT))) {
+                continue;
+            }
+            for (int i = 0; i < tls.size(); i++) {
+                if (!tls.get(i).usable()) {
+                    continue;
+                }
+                if (dnsNames.get(i) == null) {
+                    dnsNames.set(i, TlsPem.dnsNames(tls.get(i).certificatePem()));
+                }
+                if (TlsPem.covers(dnsNames.get(i), host)) {
+                    added.get(i).add(host);
+                    changed = true;
+                    break;
+                }
+            }
+        }
+        if (!changed) {
+            return this;
+        }
+        List<Tls> next = new java.util.ArrayList<>();
+        for (int i = 0; i < tls.size(); i++) {
+            Tls t = tls.get(i);
+            List<String> hosts = new java.util.ArrayList<>(t.hosts());
+            hosts.addAll(added.get(i));
+            next.add(new Tls(hosts, t.certFile(), t.keyFile(), t.secretName(), t.certificatePem(), t.privateKeyPem(),
+                    t.problem()));
+        }
+        return new IngressSpec(namespace, name, defaultBackend, rules, next, sslRedirect, forceSslRedirect);
+    }
+
     /** {@code namespace/name}, the {@code ingress} label of the metrics. */
     public String qualifiedName() {
         return namespace + "/" + name;

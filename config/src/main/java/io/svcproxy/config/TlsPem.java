@@ -9,10 +9,13 @@ import java.security.PublicKey;
 import java.security.Signature;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateFactory;
+import java.security.cert.X509Certificate;
 import java.security.spec.PKCS8EncodedKeySpec;
+import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Collection;
 import java.util.List;
+import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -203,6 +206,50 @@ public final class TlsPem {
         }
         return matches(key, chain.get(0).getPublicKey()) ? null
                 : "the private key of the first certificate (" + chain.get(0).getPublicKey().getAlgorithm() + ")";
+    }
+
+    /**
+     * The DNS names of the chain's first certificate (its subjectAltName {@code dNSName}s, lower case), or none when
+     * it has none or does not load. The subject's CN is not read, as Go's {@code VerifyHostname}, which ingress-nginx
+     * uses, has not read it since Go 1.15.
+     */
+    public static List<String> dnsNames(String certificatePem) {
+        try {
+            List<? extends Certificate> chain = certificates(certificatePem);
+            if (chain.isEmpty() || !(chain.get(0) instanceof X509Certificate leaf)
+                    || leaf.getSubjectAlternativeNames() == null) {
+                return List.of();
+            }
+            List<String> names = new ArrayList<>();
+            for (List<?> name : leaf.getSubjectAlternativeNames()) {
+                if (Integer.valueOf(2).equals(name.get(0)) && name.get(1) instanceof String dns) {
+                    names.add(dns.toLowerCase(Locale.ROOT));
+                }
+            }
+            return names;
+        } catch (GeneralSecurityException | RuntimeException e) {
+            return List.of();
+        }
+    }
+
+    /**
+     * Whether a certificate of {@code dnsNames} (as {@link #dnsNames} gives them) serves {@code host}: a name equal
+     * to it, or a wildcard {@code *.rest} whose {@code *} stands for the host's first label (RFC 6125 6.4.3, as Go's
+     * {@code VerifyHostname}). A rule's own wildcard host {@code *.rest} is served by the same wildcard name only.
+     */
+    public static boolean covers(List<String> dnsNames, String host) {
+        String h = host.toLowerCase(Locale.ROOT);
+        if (h.endsWith(".")) {
+            h = h.substring(0, h.length() - 1);
+        }
+        int dot = h.indexOf('.');
+        for (String name : dnsNames) {
+            if (name.equals(h)
+                    || name.startsWith("*.") && dot > 0 && !h.startsWith("*") && name.substring(1).equals(h.substring(dot))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static List<? extends Certificate> certificates(String pem) throws GeneralSecurityException {

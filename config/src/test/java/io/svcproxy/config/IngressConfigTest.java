@@ -482,6 +482,39 @@ class IngressConfigTest {
                         + "is for Ingresses of the Kubernetes API)");
     }
 
+    /**
+     * A TLS entry serves the rule hosts of its Ingress that no entry names and its certificate covers (its SAN DNS
+     * names, exact or a one-label wildcard), as ingress-nginx picks a certificate for them: an entry written without
+     * hosts is no longer an entry for no name.
+     */
+    @Test
+    void aTlsEntryServesTheRuleHostsItsCertificateCoversThatNoEntryNames() throws Exception {
+        TestCertificates.write(dir.resolve("certs"), "wild", "*.example", "EC");
+        ProxyConfig config = load(SERVICES + """
+                ingresses:
+                  - name: shop
+                    tls:
+                      - {hosts: [named.example], certFile: certs/other.pem, keyFile: certs/other-key.pem}
+                      - {certFile: certs/shop.pem, keyFile: certs/shop-key.pem}
+                      - {certFile: certs/wild.pem, keyFile: certs/wild-key.pem}
+                    rules:
+                      - {host: shop.example, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}
+                      - {host: a.example, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}
+                      - {host: "*.example", http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}
+                      - {host: a.b.example, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}
+                      - {host: named.example, http: {paths: [{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}
+                """);
+        assertThat(config.ingresses().get(0).tls()).extracting(IngressSpec.Tls::hosts).containsExactly(
+                List.of("named.example"), // named: kept as written, although other.pem is not for it
+                List.of("shop.example"),
+                List.of("a.example", "*.example")); // not a.b.example: a wildcard is one label
+        assertThat(TlsPem.dnsNames(Files.readString(dir.resolve("certs/wild.pem")))).containsExactly("*.example");
+        assertThat(TlsPem.covers(List.of("*.example"), "A.Example.")).isTrue();
+        assertThat(TlsPem.covers(List.of("*.example"), "example")).isFalse();
+        assertThat(TlsPem.covers(List.of("shop.example"), "*.example")).isFalse();
+        assertThat(TlsPem.dnsNames("not a certificate")).isEmpty();
+    }
+
     private static String certificateReason(String pem) {
         String problem = TlsPem.certificateProblem(pem);
         return problem.substring(problem.indexOf("; ") + 2);

@@ -175,7 +175,8 @@ final class KubernetesIngressMapper {
                     : t.getHosts().stream().filter(IngressSpec::isValidHost).toList();
             tls.add(tls(id, ns, hosts, t.getSecretName(), secrets));
         }
-        return new IngressSpec(ns, name, defaultBackend, rules, tls, sslRedirect, forceSslRedirect);
+        return new IngressSpec(ns, name, defaultBackend, rules, tls, sslRedirect, forceSslRedirect)
+                .withCoveredRuleHosts();
     }
 
     /** A boolean annotation; absent: {@code absent}; not a boolean: {@code absent} too, logged once (as ingress-nginx). */

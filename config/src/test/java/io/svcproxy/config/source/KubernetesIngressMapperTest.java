@@ -196,6 +196,22 @@ class KubernetesIngressMapperTest {
                 + "of type kubernetes.io/tls by that name"));
     }
 
+    /** A TLS entry without hosts (a common way to name a wildcard certificate) serves the rule hosts it covers. */
+    @Test
+    void aTlsEntryWithoutHostsServesTheRuleHostsItsCertificateCovers() throws Exception {
+        Ingress i = ingress("shop", "svcproxy", "2026-01-01T00:00:00Z").editSpec()
+                .addNewRule().withHost("other.example").withNewHttp().addNewPath().withPath("/").withPathType("Prefix")
+                .withNewBackend().withNewService().withName("web").withNewPort().withNumber(80).endPort().endService()
+                .endBackend().endPath().endHttp().endRule()
+                .addNewRule().withHost("shop.example").withNewHttp().addNewPath().withPath("/").withPathType("Prefix")
+                .withNewBackend().withNewService().withName("web").withNewPort().withNumber(80).endPort().endService()
+                .endBackend().endPath().endHttp().endRule()
+                .addNewTl().withSecretName("good").endTl().endSpec().build();
+        List<IngressSpec.Tls> tls = mapper.map(i, Map.of("default/good",
+                secret("good", "kubernetes.io/tls", "shop.pem", "shop-key.pem"))).tls();
+        assertThat(tls).singleElement().extracting(IngressSpec.Tls::hosts).asList().containsExactly("shop.example");
+    }
+
     @Test
     void statusAddressesAreTheListenersIpsOrThePodIpForAnUnspecifiedOne() {
         IngressSettings specific = new IngressSettings(new InetSocketAddress("127.0.10.170", 8080),
