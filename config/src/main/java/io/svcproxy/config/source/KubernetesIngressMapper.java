@@ -31,7 +31,8 @@ import org.slf4j.LoggerFactory;
  * <p>An Ingress is served when its {@code spec.ingressClassName} is the class name ({@code proxy.ingress.className}),
  * or, with no class name, when its legacy annotation {@code kubernetes.io/ingress.class} names the class, or, with
  * neither, when the IngressClass of that name carries {@code ingressclass.kubernetes.io/is-default-class: "true"}
- * (the API server's admission gives new Ingresses the default class; those created before still have none).
+ * (the API server's admission gives new Ingresses the default class; those created before still have none). Nothing
+ * is served when that IngressClass names another controller than {@value #CONTROLLER} in {@code spec.controller}.
  * Served Ingresses come oldest first (creation time, then namespace and name), so the first default backend is the
  * oldest's, as SPEC.md says. A rule path the API should have refused (bad host or pathType, a resource backend) is
  * left out and logged; a TLS entry whose Secret is missing, not of type {@code kubernetes.io/tls} or does not load is
@@ -41,6 +42,8 @@ final class KubernetesIngressMapper {
     static final String DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class";
     static final String LEGACY_CLASS_ANNOTATION = "kubernetes.io/ingress.class";
     static final String TLS_SECRET_TYPE = "kubernetes.io/tls";
+    /** The {@code spec.controller} of svcproxy's IngressClass, as docker/k8s/ingress.yaml writes it. */
+    static final String CONTROLLER = "svcproxy.io/ingress";
 
     private static final Logger log = LoggerFactory.getLogger(KubernetesIngressMapper.class);
 
@@ -51,15 +54,36 @@ final class KubernetesIngressMapper {
         this.className = Objects.requireNonNull(className, "className");
     }
 
-    /** Whether the class is the cluster's default: its IngressClass carries the default-class annotation. */
-    boolean isDefaultClass(Collection<IngressClass> classes) {
+    /** The IngressClass of the class name, or {@code null} when there is none. */
+    private IngressClass ownClass(Collection<IngressClass> classes) {
         for (IngressClass c : classes) {
             if (c.getMetadata() != null && className.equals(c.getMetadata().getName())) {
-                Map<String, String> annotations = c.getMetadata().getAnnotations();
-                return annotations != null && "true".equals(annotations.get(DEFAULT_CLASS_ANNOTATION));
+                return c;
             }
         }
-        return false;
+        return null;
+    }
+
+    /** Whether the class is the cluster's default: its IngressClass carries the default-class annotation. */
+    private static boolean isDefault(IngressClass c) {
+        Map<String, String> annotations = c == null ? null : c.getMetadata().getAnnotations();
+        return annotations != null && "true".equals(annotations.get(DEFAULT_CLASS_ANNOTATION));
+    }
+
+    /**
+     * Whether the IngressClass of the class name names another controller in {@code spec.controller}: its Ingresses
+     * are that controller's (ingress-nginx likewise serves only classes of its {@code --controller-class}), so none
+     * is served, and this is logged once. A class that names none, or no IngressClass at all, is served by name.
+     */
+    private boolean anotherControllers(IngressClass c) {
+        String controller = c == null || c.getSpec() == null ? null : c.getSpec().getController();
+        if (controller == null || controller.equals(CONTROLLER)) {
+            return false;
+        }
+        once("Not serving IngressClass " + className + ": its spec.controller is " + controller + " (expected: "
+                + CONTROLLER + "; another controller serves its Ingresses, or proxy.ingress.className names the "
+                + "wrong class)");
+        return true;
     }
 
     /** Whether this Ingress is of the served class. */
@@ -96,7 +120,11 @@ final class KubernetesIngressMapper {
 
     /** The served Ingresses of {@code all}, oldest first. */
     List<Ingress> served(Collection<Ingress> all, Collection<IngressClass> classes) {
-        boolean defaultClass = isDefaultClass(classes);
+        IngressClass own = ownClass(classes);
+        if (anotherControllers(own)) {
+            return List.of();
+        }
+        boolean defaultClass = isDefault(own);
         return all.stream().filter(i -> i.getMetadata() != null && serves(i, defaultClass) && !restricted(i))
                 .sorted(Comparator.comparing((Ingress i) -> String.valueOf(i.getMetadata().getCreationTimestamp()))
                         .thenComparing(i -> i.getMetadata().getNamespace())

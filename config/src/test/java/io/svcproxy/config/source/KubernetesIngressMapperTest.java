@@ -66,6 +66,23 @@ class KubernetesIngressMapperTest {
                 .getName()).containsExactly("own", "legacy");
     }
 
+    /** An IngressClass of the class name whose spec.controller is another controller's: none of it is served. */
+    @Test
+    void aClassOfAnotherControllerIsNotServedEvenAsTheDefault() {
+        Ingress own = ingress("own", "svcproxy", "2026-01-01T00:00:00Z").build();
+        Ingress classless = ingress("classless", null, "2026-01-02T00:00:00Z").build();
+        IngressClass nginxs = new IngressClassBuilder(ingressClass("svcproxy", true)).withNewSpec()
+                .withController("k8s.io/ingress-nginx").endSpec().build();
+        IngressClass ours = new IngressClassBuilder(ingressClass("svcproxy", true)).withNewSpec()
+                .withController(KubernetesIngressMapper.CONTROLLER).endSpec().build();
+        assertThat(mapper.served(List.of(own, classless), List.of(nginxs))).isEmpty();
+        assertThat(mapper.logged()).contains("Not serving IngressClass svcproxy: its spec.controller is "
+                + "k8s.io/ingress-nginx (expected: svcproxy.io/ingress; another controller serves its Ingresses, or "
+                + "proxy.ingress.className names the wrong class)");
+        assertThat(mapper.served(List.of(own, classless), List.of(ours))).extracting(i -> i.getMetadata().getName())
+                .containsExactly("own", "classless");
+    }
+
     /**
      * ingress-nginx's annotations: one that restricts access (authentication, client certificates, source ranges),
      * which svcproxy does not enforce, keeps the Ingress from being served at all rather than served open; the others
