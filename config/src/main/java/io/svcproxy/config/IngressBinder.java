@@ -25,7 +25,8 @@ import org.yaml.snakeyaml.nodes.Tag;
  */
 final class IngressBinder extends BinderSupport {
     static final List<String> SETTINGS = List.of("http", "https", "className", "responseTimeout",
-            "httpsRedirectPort");
+            "httpsRedirectPort", "publishService");
+    static final String PUBLISH_SERVICE_EXPECTED = "namespace/name of a Service: two DNS-1123 labels";
     static final List<String> INGRESS = List.of("name", "namespace", "annotations", "tls", "defaultBackend", "rules");
     /** The annotations the file may give an Ingress: those svcproxy reads (it would ignore any other silently). */
     static final List<String> ANNOTATIONS = List.of(IngressSpec.SSL_REDIRECT, IngressSpec.FORCE_SSL_REDIRECT);
@@ -82,7 +83,18 @@ final class IngressBinder extends BinderSupport {
         Duration responseTimeout = orDefault(f, "responseTimeout", Duration.ofMillis(1), MAX_TIMEOUT, "1ms..8760h",
                 d.responseTimeout());
         int httpsRedirectPort = integerOr(f, "httpsRedirectPort", 1, 65535, d.httpsRedirectPort());
-        return new IngressSettings(http, https, className, responseTimeout, httpsRedirectPort);
+        String publishService = d.publishService();
+        if (f.has("publishService")) {
+            String v = name(f.value("publishService"), f.child("publishService"), IngressBinder::isNamespacedName,
+                    PUBLISH_SERVICE_EXPECTED);
+            publishService = v == null ? publishService : v;
+        }
+        return new IngressSettings(http, https, className, responseTimeout, httpsRedirectPort, publishService);
+    }
+
+    private static boolean isNamespacedName(String v) {
+        int slash = v.indexOf('/');
+        return slash > 0 && Names.isDns1123Label(v.substring(0, slash)) && Names.isDns1123Label(v.substring(slash + 1));
     }
 
     /** Returns a listener address; {@code off} or {@code false} are {@code null} (no listener). */

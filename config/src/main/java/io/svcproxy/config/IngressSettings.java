@@ -14,9 +14,12 @@ import java.util.Objects;
  * @param responseTimeout from a request sent to an endpoint until its response headers; then 504 (default 60s)
  * @param httpsRedirectPort the port a redirect from plain HTTP to HTTPS names, for a listener behind a port mapping
  *                        (a Service's 443 to the Pod's 8443); 0 (the default): the {@code https} listener's port
+ * @param publishService  {@code namespace/name} of the Service in front of the Ingress whose addresses go into the
+ *                        served Ingresses' {@code status.loadBalancer} (ingress-nginx's {@code --publish-service}),
+ *                        or {@code null}: the listeners' addresses (and {@code $POD_IP} for an unspecified one)
  */
 public record IngressSettings(InetSocketAddress http, InetSocketAddress https, String className,
-                              Duration responseTimeout, int httpsRedirectPort) {
+                              Duration responseTimeout, int httpsRedirectPort, String publishService) {
     /** The IngressClass served when {@code className} is not written. */
     public static final String DEFAULT_CLASS_NAME = "svcproxy";
 
@@ -29,15 +32,15 @@ public record IngressSettings(InetSocketAddress http, InetSocketAddress https, S
         }
     }
 
-    /** The settings without {@code httpsRedirectPort}. */
+    /** The settings without {@code httpsRedirectPort} and {@code publishService}. */
     public IngressSettings(InetSocketAddress http, InetSocketAddress https, String className,
                            Duration responseTimeout) {
-        this(http, https, className, responseTimeout, 0);
+        this(http, https, className, responseTimeout, 0, null);
     }
 
     /** No listener, class {@code svcproxy}, a response timeout of 60 seconds. */
     public static IngressSettings defaults() {
-        return new IngressSettings(null, null, DEFAULT_CLASS_NAME, Duration.ofSeconds(60), 0);
+        return new IngressSettings(null, null, DEFAULT_CLASS_NAME, Duration.ofSeconds(60), 0, null);
     }
 
     /** Whether a listener is configured, HTTP or HTTPS. */

@@ -1,27 +1,20 @@
 package io.svcproxy.config.source;
 
 import io.fabric8.kubernetes.api.model.Secret;
+import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
-import io.fabric8.kubernetes.api.model.networking.v1.IngressBuilder;
 import io.fabric8.kubernetes.api.model.networking.v1.IngressClass;
-import io.fabric8.kubernetes.api.model.networking.v1.IngressLoadBalancerIngress;
-import io.fabric8.kubernetes.api.model.networking.v1.IngressLoadBalancerIngressBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.svcproxy.config.IngressSettings;
 import io.svcproxy.config.IngressSpec;
 import io.svcproxy.config.KubernetesSettings;
-import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
@@ -36,13 +29,14 @@ import org.slf4j.LoggerFactory;
  * Watches networking.k8s.io/v1 Ingresses and IngressClasses and the TLS Secrets of the watched namespaces with fabric8
  * informers, and reports the full list of Ingresses of {@code proxy.ingress.className} (or of the default class) as
  * {@link IngressSpec}s, oldest first ({@link KubernetesIngressMapper}), after every change. It writes each served
- * Ingress's {@code status.loadBalancer.ingress} with the addresses it is served on (the IPs of
- * {@code proxy.ingress.http} and {@code https}; for an unspecified address, {@code $POD_IP}), and takes its addresses
- * out of the status of an Ingress it no longer serves, and of every Ingress when it shuts down gracefully
- * ({@link #withdrawStatus}; a replica that dies leaves its address until another one rewrites the status).
+ * Ingress's {@code status.loadBalancer.ingress} with the addresses it is served on ({@link IngressStatus}: those of
+ * {@code proxy.ingress.publishService}, else the IPs of {@code proxy.ingress.http} and {@code https}, for an
+ * unspecified address {@code $POD_IP}), and takes its addresses out of the status of an Ingress it no longer serves,
+ * and, without a publish Service, of every Ingress when it shuts down gracefully ({@link #withdrawStatus}; a replica
+ * that dies leaves its address until another one rewrites the status).
  *
- * <p>Least RBAC: get, list and watch on ingresses and ingressclasses (networking.k8s.io) and on secrets; update on
- * ingresses/status. Events are coalesced as in {@link KubernetesSource}; recomputes, listener calls and status
+ * <p>Least RBAC: get, list and watch on ingresses and ingressclasses (networking.k8s.io) and on secrets (and on
+ * services, for a publish Service); update on ingresses/status. Events are coalesced as in {@link KubernetesSource}; recomputes, listener calls and status
  * writes run on this source's one thread. A status write that fails (a conflict, a 403) is logged and tried again
  * at the next change or resync.
  */
@@ -68,7 +62,8 @@ public final class KubernetesIngressSource implements AutoCloseable {
     private final KubernetesSettings settings;
     private final Listener listener;
     private final KubernetesIngressMapper mapper;
-    private final List<String> statusIps;
+    private final IngressStatus status;
+    private SharedIndexInformer<Service> publishInformer;
     private final ScheduledExecutorService executor;
     private final AtomicBoolean pending = new AtomicBoolean();
     private final List<SharedIndexInformer<Ingress>> ingressInformers = new ArrayList<>();
@@ -90,30 +85,12 @@ public final class KubernetesIngressSource implements AutoCloseable {
         this.settings = Objects.requireNonNull(settings, "settings");
         this.listener = Objects.requireNonNull(listener, "listener");
         this.mapper = new KubernetesIngressMapper(ingress.className());
-        this.statusIps = statusIps(ingress, System.getenv(POD_IP_ENV));
+        this.status = new IngressStatus(client, ingress, System.getenv(POD_IP_ENV));
         this.executor = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "svcproxy-kubernetes-ingress");
             t.setDaemon(true);
             return t;
         });
-    }
-
-    /** The IPs written to the status: the listeners' addresses; an unspecified one is {@code podIp}, if any. */
-    static List<String> statusIps(IngressSettings ingress, String podIp) {
-        Set<String> ips = new LinkedHashSet<>();
-        for (InetSocketAddress a : new InetSocketAddress[] {ingress.http(), ingress.https()}) {
-            if (a == null) {
-                continue;
-            }
-            if (a.getAddress().isAnyLocalAddress()) {
-                if (podIp != null && !podIp.isEmpty()) {
-                    ips.add(podIp);
-                }
-            } else {
-                ips.add(a.getAddress().getHostAddress());
-            }
-        }
-        return List.copyOf(ips);
     }
 
     /** Starts the informers. Returns at once; the listener hears of the first full list when it has arrived. */
@@ -134,8 +111,9 @@ public final class KubernetesIngressSource implements AutoCloseable {
                         .runnableInformer(resync));
             }
         }
+        publishInformer = status.informer(resync);
         log.info("Starting Kubernetes ingress source namespaces={} statusAddresses={}",
-                settings.namespaces().isEmpty() ? "all" : settings.namespaces(), statusIps);
+                settings.namespaces().isEmpty() ? "all" : settings.namespaces(), status.describe());
         for (SharedIndexInformer<?> informer : all()) {
             start(informer);
         }
@@ -146,6 +124,9 @@ public final class KubernetesIngressSource implements AutoCloseable {
         all.addAll(secretInformers);
         if (classInformer != null) {
             all.add(classInformer);
+        }
+        if (publishInformer != null) {
+            all.add(publishInformer);
         }
         return all;
     }
@@ -167,7 +148,7 @@ public final class KubernetesIngressSource implements AutoCloseable {
      * no recompute writes the status again; waits up to {@code timeout} for the API server.
      */
     public void withdrawStatus(Duration timeout) {
-        if (statusIps.isEmpty() || closed) {
+        if (!status.withdrawsAtShutdown() || closed) {
             return;
         }
         withdrawn = true;
@@ -175,7 +156,7 @@ public final class KubernetesIngressSource implements AutoCloseable {
             executor.submit(() -> {
                 List<Ingress> all = new ArrayList<>();
                 ingressInformers.forEach(i -> all.addAll(i.getStore().list()));
-                writeStatus(all, List.of());
+                status.withdraw(all);
             }).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException | TimeoutException | RejectedExecutionException e) {
             log.info("Ingress status not withdrawn error={}", e.toString());
@@ -225,7 +206,7 @@ public final class KubernetesIngressSource implements AutoCloseable {
                 out.add(mapper.map(ingress, secrets));
             }
             if (synced && !withdrawn) {
-                writeStatus(all, served);
+                status.write(all, served);
             }
             if (out.equals(last) && synced == lastSynced) {
                 return;
@@ -237,80 +218,5 @@ public final class KubernetesIngressSource implements AutoCloseable {
         } catch (RuntimeException e) {
             log.error("Kubernetes ingress recompute failed", e);
         }
-    }
-
-    /** Writes our addresses into the status of the served Ingresses, and takes them out of the others'. */
-    private void writeStatus(List<Ingress> all, List<Ingress> served) {
-        if (statusIps.isEmpty()) {
-            return;
-        }
-        Set<String> servedIds = new HashSet<>();
-        served.forEach(i -> servedIds.add(id(i)));
-        for (Ingress ingress : all) {
-            List<IngressLoadBalancerIngress> entries = statusEntries(entries(ingress), statusIps,
-                    servedIds.contains(id(ingress)));
-            if (entries == null) {
-                continue;
-            }
-            List<String> wanted = entries.stream().map(KubernetesIngressSource::key).toList();
-            Ingress updated = new IngressBuilder(ingress).editOrNewStatus().editOrNewLoadBalancer()
-                    .withIngress(entries).endLoadBalancer().endStatus().build();
-            try {
-                client.network().v1().ingresses().inNamespace(ingress.getMetadata().getNamespace())
-                        .resource(updated).updateStatus();
-                log.info("Ingress status written ingress={} addresses={}", id(ingress), wanted);
-            } catch (KubernetesClientException e) {
-                log.info("Ingress status not written, retrying at the next change ingress={} code={} error={}",
-                        id(ingress), e.getCode(), e.getMessage());
-            }
-        }
-    }
-
-    /**
-     * The status entries an Ingress should have, or {@code null} when it has them already (compared as a set: two
-     * replicas that each put their own address first rewrote each other's order forever, each write a watch event
-     * that set off the other's). Ours are added when it is served and taken out when not; entries of others (another
-     * replica's address, a hostname, ports) are kept as they are; the list is sorted, as ingress-nginx writes it, so
-     * every replica wants the same one.
-     */
-    static List<IngressLoadBalancerIngress> statusEntries(List<IngressLoadBalancerIngress> current, List<String> ours,
-                                                          boolean served) {
-        List<IngressLoadBalancerIngress> out = new ArrayList<>();
-        for (IngressLoadBalancerIngress e : current) {
-            if (e.getIp() == null || !ours.contains(e.getIp())) {
-                out.add(e);
-            }
-        }
-        if (served) {
-            for (String ip : ours) {
-                out.add(new IngressLoadBalancerIngressBuilder().withIp(ip).build());
-            }
-        }
-        Set<String> before = new HashSet<>();
-        current.forEach(e -> before.add(key(e)));
-        Set<String> after = new HashSet<>();
-        out.forEach(e -> after.add(key(e)));
-        if (before.equals(after)) {
-            return null;
-        }
-        out.sort(java.util.Comparator.comparing(KubernetesIngressSource::key));
-        return out;
-    }
-
-    /** An entry's address (its IP, else its hostname) for comparing and sorting. */
-    private static String key(IngressLoadBalancerIngress e) {
-        return e.getIp() != null ? e.getIp() : String.valueOf(e.getHostname());
-    }
-
-    private static List<IngressLoadBalancerIngress> entries(Ingress ingress) {
-        if (ingress.getStatus() == null || ingress.getStatus().getLoadBalancer() == null
-                || ingress.getStatus().getLoadBalancer().getIngress() == null) {
-            return List.of();
-        }
-        return ingress.getStatus().getLoadBalancer().getIngress();
-    }
-
-    private static String id(Ingress ingress) {
-        return ingress.getMetadata().getNamespace() + "/" + ingress.getMetadata().getName();
     }
 }

@@ -143,16 +143,16 @@ class KubernetesIngressMapperTest {
     void statusEntriesAreTheSameForEveryReplicaAndKeepOthersEntries() {
         var a = List.of("127.0.40.1");
         var b = List.of("127.0.40.2");
-        var first = KubernetesIngressSource.statusEntries(List.of(), a, true);
+        var first = IngressStatus.statusEntries(List.of(), a, true);
         assertThat(first).extracting(e -> e.getIp()).containsExactly("127.0.40.1");
-        var second = KubernetesIngressSource.statusEntries(first, b, true);
+        var second = IngressStatus.statusEntries(first, b, true);
         assertThat(second).extracting(e -> e.getIp()).containsExactly("127.0.40.1", "127.0.40.2");
-        assertThat(KubernetesIngressSource.statusEntries(second, a, true)).as("nothing to write").isNull();
-        assertThat(KubernetesIngressSource.statusEntries(second, b, true)).as("nothing to write").isNull();
+        assertThat(IngressStatus.statusEntries(second, a, true)).as("nothing to write").isNull();
+        assertThat(IngressStatus.statusEntries(second, b, true)).as("nothing to write").isNull();
         var withHost = new java.util.ArrayList<>(second);
         withHost.add(new io.fabric8.kubernetes.api.model.networking.v1.IngressLoadBalancerIngressBuilder()
                 .withHostname("lb.example").build());
-        assertThat(KubernetesIngressSource.statusEntries(withHost, a, false))
+        assertThat(IngressStatus.statusEntries(withHost, a, false))
                 .extracting(e -> e.getIp() != null ? e.getIp() : e.getHostname())
                 .containsExactly("127.0.40.2", "lb.example");
     }
@@ -233,11 +233,11 @@ class KubernetesIngressMapperTest {
     void statusAddressesAreTheListenersIpsOrThePodIpForAnUnspecifiedOne() {
         IngressSettings specific = new IngressSettings(new InetSocketAddress("127.0.10.170", 8080),
                 new InetSocketAddress("127.0.10.170", 8443), "svcproxy", Duration.ofSeconds(60));
-        assertThat(KubernetesIngressSource.statusIps(specific, "127.0.40.3")).containsExactly("127.0.10.170");
+        assertThat(IngressStatus.listenerIps(specific, "127.0.40.3")).containsExactly("127.0.10.170");
         IngressSettings any = new IngressSettings(new InetSocketAddress("0.0.0.0", 8080), null, "svcproxy",
                 Duration.ofSeconds(60));
-        assertThat(KubernetesIngressSource.statusIps(any, "127.0.40.3")).containsExactly("127.0.40.3");
-        assertThat(KubernetesIngressSource.statusIps(any, null)).isEmpty();
+        assertThat(IngressStatus.listenerIps(any, "127.0.40.3")).containsExactly("127.0.40.3");
+        assertThat(IngressStatus.listenerIps(any, null)).isEmpty();
     }
 
     private static Secret secret(String name, String type, String cert, String key) throws Exception {

@@ -85,6 +85,11 @@ class IngressKubernetesTest {
     }
 
     private void startProxy() throws Exception {
+        startProxy("");
+    }
+
+    /** Starts svcproxy on the mock API server; {@code ingressSettings}: more keys of {@code proxy.ingress}. */
+    private void startProxy(String ingressSettings) throws Exception {
         Path kubeconfig = dir.resolve("kubeconfig");
         Files.writeString(kubeconfig, """
                 apiVersion: v1
@@ -104,7 +109,7 @@ class IngressKubernetesTest {
         Files.writeString(config, """
                 proxy:
                   admin: "127.0.0.1:0"
-                  ingress: {http: "127.0.10.160:0", https: "127.0.10.160:0", className: svcproxy}
+                  ingress: {http: "127.0.10.160:0", https: "127.0.10.160:0", className: svcproxy%s}
                 registry:
                   kubernetes: {kubeconfig: %s, namespaces: [default]}
                 services:
@@ -116,8 +121,8 @@ class IngressKubernetesTest {
                     clusterIP: 127.0.10.162
                     ports: [{name: http, port: 18162}]
                     endpoints: [{ip: 127.0.0.163, port: %d}]
-                """.formatted(kubeconfig, backends.get(0).address().getPort(), backends.get(1).address().getPort(),
-                backends.get(2).address().getPort()));
+                """.formatted(ingressSettings, kubeconfig, backends.get(0).address().getPort(),
+                backends.get(1).address().getPort(), backends.get(2).address().getPort()));
         proxy = ProxyServer.start(ConfigLoader.load(config), Transport.select(), 2);
     }
 
@@ -326,6 +331,39 @@ class IngressKubernetesTest {
         assertThat(get("shop.example")).startsWith("api-");
     }
 
+    /**
+     * With {@code publishService} (ingress-nginx's {@code --publish-service}) the status is that Service's addresses:
+     * they replace a dead replica's entry, follow the Service's load balancer, and stay after a graceful shutdown.
+     */
+    @Test
+    void aPublishServicesAddressesAreTheStatusAndFollowIt() throws Exception {
+        client.network().v1().ingressClasses().resource(ingressClass("svcproxy", false)).create();
+        client.services().resource(new io.fabric8.kubernetes.api.model.ServiceBuilder().withNewMetadata()
+                .withName("front").withNamespace("default").endMetadata().withNewSpec().withType("LoadBalancer")
+                .withClusterIP("127.0.10.166").addNewPort().withName("http").withPort(18166).endPort()
+                .withExternalIPs("127.0.50.9").endSpec().withNewStatus().withNewLoadBalancer().addNewIngress()
+                .withIp("127.0.50.1").endIngress().addNewIngress().withHostname("lb.example").endIngress()
+                .endLoadBalancer().endStatus().build()).create();
+        Ingress shop = client.network().v1().ingresses().resource(ingress("shop", "svcproxy", "shop.example", "api",
+                null)).create();
+        client.network().v1().ingresses().resource(new IngressBuilder(shop).withNewStatus().withNewLoadBalancer()
+                .addNewIngress().withIp("127.0.40.7").endIngress().endLoadBalancer().endStatus().build())
+                .updateStatus(); // a replica that died
+        startProxy(", publishService: default/front");
+
+        await().atMost(WITHIN).untilAsserted(() -> assertThat(statusAddresses("shop"))
+                .containsExactly("127.0.50.1", "127.0.50.9", "lb.example"));
+        io.fabric8.kubernetes.api.model.Service front = client.services().inNamespace("default").withName("front")
+                .get();
+        client.services().resource(new io.fabric8.kubernetes.api.model.ServiceBuilder(front).editStatus()
+                .editLoadBalancer().withIngress(new io.fabric8.kubernetes.api.model.LoadBalancerIngressBuilder()
+                        .withIp("127.0.50.2").build()).endLoadBalancer().endStatus().build()).updateStatus();
+        await().atMost(WITHIN).untilAsserted(() -> assertThat(statusAddresses("shop"))
+                .containsExactly("127.0.50.2", "127.0.50.9"));
+        proxy.shutdown();
+        assertThat(statusAddresses("shop")).containsExactly("127.0.50.2", "127.0.50.9");
+    }
+
     @Test
     void routesToAServiceOfTheApiAnswering503UntilItAndItsEndpointsExist() throws Exception {
         client.network().v1().ingressClasses().resource(ingressClass("svcproxy", false)).create();
@@ -350,6 +388,17 @@ class IngressKubernetesTest {
         await().atMost(WITHIN).until(() -> get("kube.example").equals("api-2"));
         client.services().inNamespace("default").withName("kapi").delete();
         await().atMost(WITHIN).until(() -> get("kube.example").equals("503"));
+    }
+
+    /** The status entries' IPs, else hostnames. */
+    private List<String> statusAddresses(String name) {
+        Ingress i = client.network().v1().ingresses().inNamespace("default").withName(name).get();
+        if (i.getStatus() == null || i.getStatus().getLoadBalancer() == null
+                || i.getStatus().getLoadBalancer().getIngress() == null) {
+            return List.of();
+        }
+        return i.getStatus().getLoadBalancer().getIngress().stream()
+                .map(e -> e.getIp() != null ? e.getIp() : e.getHostname()).toList();
     }
 
     private List<String> statusIps(String name) {

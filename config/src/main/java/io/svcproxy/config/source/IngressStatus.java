@@ -1,0 +1,261 @@
+package io.svcproxy.config.source;
+
+import io.fabric8.kubernetes.api.model.LoadBalancerIngress;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressBuilder;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressLoadBalancerIngress;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressLoadBalancerIngressBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.svcproxy.config.IngressSettings;
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The served Ingresses' {@code status.loadBalancer.ingress}, for {@link KubernetesIngressSource}: which addresses are
+ * this proxy's, and the writes.
+ *
+ * <p>With {@code proxy.ingress.publishService} (ingress-nginx's {@code --publish-service}) the addresses are that
+ * Service's, as ingress-nginx takes them ({@link #published}), watched by an informer of its own; every replica then
+ * writes the same list, which replaces the served Ingresses' status (so a replica that died leaves nothing behind),
+ * and a replica that shuts down leaves it (the Service outlives it). Without it they are the listeners' IPs (an
+ * unspecified one is {@code $POD_IP}): merged into the status with other replicas' entries, and withdrawn at a
+ * graceful shutdown. An Ingress no longer served loses our entries either way.
+ *
+ * <p>Called on the source's thread only.
+ */
+final class IngressStatus {
+    private static final Logger log = LoggerFactory.getLogger(IngressStatus.class);
+
+    private final KubernetesClient client;
+    /** The listeners' IPs; used without {@link #publishService}. */
+    private final List<String> listenerIps;
+    /** {@code namespace/name}, or {@code null}. */
+    private final String publishService;
+    private SharedIndexInformer<Service> publishInformer;
+    private boolean missingLogged;
+
+    IngressStatus(KubernetesClient client, IngressSettings ingress, String podIp) {
+        this.client = client;
+        this.listenerIps = listenerIps(ingress, podIp);
+        this.publishService = ingress.publishService();
+    }
+
+    /** The IPs written to the status without a publish Service: the listeners'; an unspecified one is {@code podIp}. */
+    static List<String> listenerIps(IngressSettings ingress, String podIp) {
+        Set<String> ips = new LinkedHashSet<>();
+        for (InetSocketAddress a : new InetSocketAddress[] {ingress.http(), ingress.https()}) {
+            if (a == null) {
+                continue;
+            }
+            if (a.getAddress().isAnyLocalAddress()) {
+                if (podIp != null && !podIp.isEmpty()) {
+                    ips.add(podIp);
+                }
+            } else {
+                ips.add(a.getAddress().getHostAddress());
+            }
+        }
+        return List.copyOf(ips);
+    }
+
+    /** The informer of the publish Service (not started), or {@code null} without one. */
+    SharedIndexInformer<Service> informer(long resyncMillis) {
+        if (publishService != null && publishInformer == null) {
+            int slash = publishService.indexOf('/');
+            publishInformer = client.services().inNamespace(publishService.substring(0, slash))
+                    .withName(publishService.substring(slash + 1)).runnableInformer(resyncMillis);
+        }
+        return publishInformer;
+    }
+
+    /** What the log says is written: the publish Service, or the IPs. */
+    String describe() {
+        return publishService != null ? "service " + publishService : listenerIps.toString();
+    }
+
+    /** Whether a graceful shutdown takes our entries out (not a publish Service's: it outlives this replica). */
+    boolean withdrawsAtShutdown() {
+        return publishService == null && !listenerIps.isEmpty();
+    }
+
+    /**
+     * Writes our entries into the status of the {@code served} Ingresses of {@code all} and takes them out of the
+     * others'. Nothing while the publish Service is not there (logged once).
+     */
+    void write(List<Ingress> all, List<Ingress> served) {
+        List<IngressLoadBalancerIngress> ours;
+        if (publishService != null) {
+            List<Service> found = publishInformer == null ? List.of() : publishInformer.getStore().list();
+            if (found.isEmpty()) {
+                if (!missingLogged) {
+                    missingLogged = true;
+                    log.warn("Ingress status not written: no Service {} (proxy.ingress.publishService)",
+                            publishService);
+                }
+                return;
+            }
+            missingLogged = false;
+            ours = published(found.get(0));
+        } else if (listenerIps.isEmpty()) {
+            return;
+        } else {
+            ours = listenerIps.stream().map(ip -> new IngressLoadBalancerIngressBuilder().withIp(ip).build()).toList();
+        }
+        writeEntries(all, served, ours, publishService != null);
+    }
+
+    /** Takes our entries out of every Ingress's status (a graceful shutdown; see {@link #withdrawsAtShutdown}). */
+    void withdraw(List<Ingress> all) {
+        if (withdrawsAtShutdown()) {
+            writeEntries(all, List.of(),
+                    listenerIps.stream().map(ip -> new IngressLoadBalancerIngressBuilder().withIp(ip).build()).toList(),
+                    false);
+        }
+    }
+
+    private void writeEntries(List<Ingress> all, List<Ingress> served, List<IngressLoadBalancerIngress> ours,
+                              boolean replace) {
+        Set<String> servedIds = new HashSet<>();
+        served.forEach(i -> servedIds.add(id(i)));
+        for (Ingress ingress : all) {
+            List<IngressLoadBalancerIngress> entries = statusEntries(entries(ingress), ours,
+                    servedIds.contains(id(ingress)), replace);
+            if (entries == null) {
+                continue;
+            }
+            List<String> wanted = entries.stream().map(IngressStatus::key).toList();
+            Ingress updated = new IngressBuilder(ingress).editOrNewStatus().editOrNewLoadBalancer()
+                    .withIngress(entries).endLoadBalancer().endStatus().build();
+            try {
+                client.network().v1().ingresses().inNamespace(ingress.getMetadata().getNamespace())
+                        .resource(updated).updateStatus();
+                log.info("Ingress status written ingress={} addresses={}", id(ingress), wanted);
+            } catch (KubernetesClientException e) {
+                log.info("Ingress status not written, retrying at the next change ingress={} code={} error={}",
+                        id(ingress), e.getCode(), e.getMessage());
+            }
+        }
+    }
+
+    /**
+     * The addresses of a publish Service, as ingress-nginx's {@code statusAddressFromService} takes them: an
+     * ExternalName's name; a ClusterIP's cluster IP; a NodePort's external IPs, else its cluster IP; a
+     * LoadBalancer's {@code status.loadBalancer.ingress} (IP and hostname) and then its external IPs.
+     */
+    static List<IngressLoadBalancerIngress> published(Service service) {
+        var spec = service.getSpec();
+        String type = spec == null || spec.getType() == null ? "ClusterIP" : spec.getType();
+        List<String> externalIps = spec == null || spec.getExternalIPs() == null ? List.of() : spec.getExternalIPs();
+        List<IngressLoadBalancerIngress> out = new ArrayList<>();
+        switch (type) {
+            case "ExternalName" -> out.add(new IngressLoadBalancerIngressBuilder().withHostname(spec.getExternalName())
+                    .build());
+            case "NodePort" -> {
+                if (externalIps.isEmpty()) {
+                    addIp(out, spec.getClusterIP());
+                } else {
+                    externalIps.forEach(ip -> addIp(out, ip));
+                }
+            }
+            case "LoadBalancer" -> {
+                if (service.getStatus() != null && service.getStatus().getLoadBalancer() != null
+                        && service.getStatus().getLoadBalancer().getIngress() != null) {
+                    for (LoadBalancerIngress lb : service.getStatus().getLoadBalancer().getIngress()) {
+                        out.add(new IngressLoadBalancerIngressBuilder().withIp(emptyToNull(lb.getIp()))
+                                .withHostname(emptyToNull(lb.getHostname())).build());
+                    }
+                }
+                for (String ip : externalIps) {
+                    if (out.stream().noneMatch(e -> ip.equals(e.getIp()))) {
+                        addIp(out, ip);
+                    }
+                }
+            }
+            default -> addIp(out, spec == null ? null : spec.getClusterIP());
+        }
+        return out;
+    }
+
+    private static void addIp(List<IngressLoadBalancerIngress> out, String ip) {
+        if (ip != null && !ip.isEmpty() && !ip.equals("None")) {
+            out.add(new IngressLoadBalancerIngressBuilder().withIp(ip).build());
+        }
+    }
+
+    private static String emptyToNull(String s) {
+        return s == null || s.isEmpty() ? null : s;
+    }
+
+    /** {@link #statusEntries(List, List, boolean, boolean)} merging IPs. */
+    static List<IngressLoadBalancerIngress> statusEntries(List<IngressLoadBalancerIngress> current, List<String> ours,
+                                                          boolean served) {
+        return statusEntries(current, ours.stream().map(ip -> new IngressLoadBalancerIngressBuilder().withIp(ip)
+                .build()).toList(), served, false);
+    }
+
+    /**
+     * The status entries an Ingress should have, or {@code null} when it has them already (compared as a set: two
+     * replicas that each put their own address first rewrote each other's order forever, each write a watch event
+     * that set off the other's). Served and {@code replace}: exactly ours. Otherwise ours are added when it is served
+     * and taken out when not, and entries of others (another replica's address, a hostname, ports) are kept as they
+     * are. The list is sorted, as ingress-nginx writes it, so every replica wants the same one.
+     */
+    static List<IngressLoadBalancerIngress> statusEntries(List<IngressLoadBalancerIngress> current,
+                                                          List<IngressLoadBalancerIngress> ours, boolean served,
+                                                          boolean replace) {
+        Set<String> ourKeys = new HashSet<>();
+        ours.forEach(e -> ourKeys.add(key(e)));
+        List<IngressLoadBalancerIngress> out = new ArrayList<>();
+        if (!(served && replace)) {
+            for (IngressLoadBalancerIngress e : current) {
+                if (!ourKeys.contains(key(e))) {
+                    out.add(e);
+                }
+            }
+        }
+        if (served) {
+            Set<String> added = new HashSet<>();
+            for (IngressLoadBalancerIngress e : ours) {
+                if (added.add(key(e))) {
+                    out.add(e);
+                }
+            }
+        }
+        Set<String> before = new HashSet<>();
+        current.forEach(e -> before.add(key(e)));
+        Set<String> after = new HashSet<>();
+        out.forEach(e -> after.add(key(e)));
+        if (before.equals(after)) {
+            return null;
+        }
+        out.sort(Comparator.comparing(IngressStatus::key));
+        return out;
+    }
+
+    /** An entry's address (its IP, else its hostname) for comparing and sorting. */
+    private static String key(IngressLoadBalancerIngress e) {
+        return e.getIp() != null ? e.getIp() : String.valueOf(e.getHostname());
+    }
+
+    private static List<IngressLoadBalancerIngress> entries(Ingress ingress) {
+        if (ingress.getStatus() == null || ingress.getStatus().getLoadBalancer() == null
+                || ingress.getStatus().getLoadBalancer().getIngress() == null) {
+            return List.of();
+        }
+        return ingress.getStatus().getLoadBalancer().getIngress();
+    }
+
+    private static String id(Ingress ingress) {
+        return ingress.getMetadata().getNamespace() + "/" + ingress.getMetadata().getName();
+    }
+}

@@ -1,0 +1,60 @@
+package io.svcproxy.config.source;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressLoadBalancerIngress;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressLoadBalancerIngressBuilder;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/** The addresses of a publish Service, as ingress-nginx takes them, and the status they make. */
+class IngressStatusTest {
+    private static ServiceBuilder service(String type) {
+        return new ServiceBuilder().withNewMetadata().withName("front").withNamespace("default").endMetadata()
+                .withNewSpec().withType(type).withClusterIP("127.0.10.165").endSpec();
+    }
+
+    private static List<String> keys(List<IngressLoadBalancerIngress> entries) {
+        return entries.stream().map(e -> e.getIp() != null ? e.getIp() : "host:" + e.getHostname()).toList();
+    }
+
+    @Test
+    void takesEachServiceTypesAddressesAsIngressNginxDoes() {
+        assertThat(keys(IngressStatus.published(service("ClusterIP").build()))).containsExactly("127.0.10.165");
+        assertThat(keys(IngressStatus.published(service(null).build()))).containsExactly("127.0.10.165");
+        assertThat(keys(IngressStatus.published(service("NodePort").build()))).containsExactly("127.0.10.165");
+        assertThat(keys(IngressStatus.published(service("NodePort").editSpec()
+                .withExternalIPs("127.0.50.8", "127.0.50.9").endSpec().build())))
+                .containsExactly("127.0.50.8", "127.0.50.9");
+        assertThat(keys(IngressStatus.published(service("ExternalName").editSpec().withClusterIP(null)
+                .withExternalName("front.example").endSpec().build()))).containsExactly("host:front.example");
+        Service lb = service("LoadBalancer").editSpec().withExternalIPs("127.0.50.1", "127.0.50.9").endSpec()
+                .withNewStatus().withNewLoadBalancer().addNewIngress().withIp("127.0.50.1").endIngress()
+                .addNewIngress().withHostname("lb.example").endIngress().endLoadBalancer().endStatus().build();
+        assertThat(keys(IngressStatus.published(lb))).containsExactly("127.0.50.1", "host:lb.example", "127.0.50.9");
+        assertThat(IngressStatus.published(service("LoadBalancer").build())).as("no address assigned yet").isEmpty();
+    }
+
+    @Test
+    void aPublishServiceReplacesTheStatusOfServedIngressesAndLeavesOnlyOthersEntriesOfTheRest() {
+        List<IngressLoadBalancerIngress> ours = List.of(ip("127.0.50.1"), host("lb.example"));
+        List<IngressLoadBalancerIngress> stale = List.of(ip("127.0.40.7"), ip("127.0.50.1"));
+        assertThat(keys(IngressStatus.statusEntries(stale, ours, true, true)))
+                .as("a dead replica's address is gone").containsExactly("127.0.50.1", "host:lb.example");
+        assertThat(IngressStatus.statusEntries(List.of(host("lb.example"), ip("127.0.50.1")), ours, true, true))
+                .as("the same set: nothing to write").isNull();
+        assertThat(keys(IngressStatus.statusEntries(stale, ours, false, true))).containsExactly("127.0.40.7");
+        assertThat(keys(IngressStatus.statusEntries(stale, ours, true, false)))
+                .as("merged, without a publish Service").containsExactly("127.0.40.7", "127.0.50.1", "host:lb.example");
+    }
+
+    private static IngressLoadBalancerIngress ip(String ip) {
+        return new IngressLoadBalancerIngressBuilder().withIp(ip).build();
+    }
+
+    private static IngressLoadBalancerIngress host(String name) {
+        return new IngressLoadBalancerIngressBuilder().withHostname(name).build();
+    }
+}
