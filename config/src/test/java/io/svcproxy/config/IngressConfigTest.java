@@ -152,6 +152,7 @@ class IngressConfigTest {
                     responseTimeout: 0s
                     timeout: 5s
                     httpsRedirectPort: 0
+                    publishService: front
                 """)).containsExactly(
                 "svcproxy.yaml:3:11: http: localhost:8080 (expected: IP:PORT, such as 127.0.0.1:8080 or [::1]:8080, "
                         + "or off)",
@@ -161,8 +162,12 @@ class IngressConfigTest {
                         + "labels, at most 253 characters)",
                 "svcproxy.yaml:6:22: responseTimeout: 0s (expected: 1ms..8760h)",
                 "svcproxy.yaml:7:5: unknown key: timeout (expected: http, https, className, responseTimeout, "
-                        + "httpsRedirectPort)",
-                "svcproxy.yaml:8:24: httpsRedirectPort: 0 (expected: 1..65535)");
+                        + "httpsRedirectPort, publishService)",
+                "svcproxy.yaml:8:24: httpsRedirectPort: 0 (expected: 1..65535)",
+                "svcproxy.yaml:9:21: publishService: front (expected: namespace/name of a Service: two DNS-1123 "
+                        + "labels)");
+        assertThat(parse("proxy: {ingress: {http: 127.0.10.190:8080, publishService: ingress-nginx/front}}").proxy()
+                .ingress().publishService()).isEqualTo("ingress-nginx/front");
         assertThat(parse("proxy: {ingress: {http: 127.0.10.190:8080, httpsRedirectPort: 443}}").proxy().ingress()
                 .httpsRedirectPort()).isEqualTo(443);
     }
@@ -410,7 +415,7 @@ class IngressConfigTest {
     void refusesSectionsOfTheWrongShapeAndMissingParts() {
         assertThat(errors("proxy: {ingress: [http]}")).containsExactly(
                 "svcproxy.yaml:1:18: ingress: a list (expected: a map of http, https, className, responseTimeout, "
-                        + "httpsRedirectPort)");
+                        + "httpsRedirectPort, publishService)");
         assertThat(errors("proxy: {ingress: {http: maybe, https: [a]}}")).containsExactly(
                 "svcproxy.yaml:1:25: http: maybe (expected: IP:PORT, such as 127.0.0.1:8080 or [::1]:8080, or off)",
                 "svcproxy.yaml:1:39: https: a list (expected: IP:PORT, such as 127.0.0.1:8080 or [::1]:8080, or off)");

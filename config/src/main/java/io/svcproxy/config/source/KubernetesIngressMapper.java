@@ -132,14 +132,33 @@ final class KubernetesIngressMapper {
                 .toList();
     }
 
+    /**
+     * Whether an allow-list annotation admits every client: only {@code 0.0.0.0/0} and {@code ::/0} (what
+     * cert-manager puts on its HTTP-01 solver Ingresses, so that a global allow-list does not block the challenge).
+     * It restricts nothing, so it is no reason not to serve.
+     */
+    static boolean admitsAll(String annotation, String value) {
+        String key = annotation.substring(annotation.lastIndexOf('/') + 1);
+        if (!key.equals("whitelist-source-range") && !key.equals("allowlist-source-range") || value == null) {
+            return false;
+        }
+        for (String range : value.split(",")) {
+            String r = range.trim();
+            if (!r.equals("0.0.0.0/0") && !r.equals("::/0")) {
+                return false;
+            }
+        }
+        return !value.isBlank();
+    }
+
     /** Whether the Ingress asks for access control svcproxy does not enforce (logged once); see {@link #accessControl}. */
     private boolean restricted(Ingress ingress) {
         Map<String, String> annotations = ingress.getMetadata().getAnnotations();
         if (annotations == null) {
             return false;
         }
-        List<String> keys = annotations.keySet().stream().filter(KubernetesIngressMapper::accessControl).sorted()
-                .toList();
+        List<String> keys = annotations.keySet().stream().filter(KubernetesIngressMapper::accessControl)
+                .filter(k -> !admitsAll(k, annotations.get(k))).sorted().toList();
         if (keys.isEmpty()) {
             return false;
         }
@@ -157,7 +176,8 @@ final class KubernetesIngressMapper {
         Map<String, String> annotations = ingress.getMetadata().getAnnotations();
         if (annotations != null) {
             List<String> ignored = annotations.keySet().stream().filter(k -> k.startsWith(NGINX_ANNOTATIONS)
-                            && !k.equals(IngressSpec.SSL_REDIRECT) && !k.equals(IngressSpec.FORCE_SSL_REDIRECT))
+                            && !k.equals(IngressSpec.SSL_REDIRECT) && !k.equals(IngressSpec.FORCE_SSL_REDIRECT)
+                            && !admitsAll(k, annotations.get(k)))
                     .sorted().toList();
             if (!ignored.isEmpty()) {
                 once("Ignoring ingress-nginx annotations ingress=" + id + " annotations=" + ignored

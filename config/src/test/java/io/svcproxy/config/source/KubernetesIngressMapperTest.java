@@ -107,6 +107,17 @@ class KubernetesIngressMapperTest {
         assertThat(mapper.logged()).anyMatch(l -> l.startsWith("Ignoring ingress-nginx annotations "
                 + "ingress=default/rewritten annotations=[nginx.ingress.kubernetes.io/rewrite-target] "));
         assertThat(KubernetesIngressMapper.accessControl("nginx.ingress.kubernetes.io/auth-tls-secret")).isTrue();
+        // cert-manager's HTTP-01 solver Ingress: an allow-list of everyone restricts nothing, so it is served
+        Ingress solver = ingress("cm-acme-http-solver-x", "svcproxy", "2026-01-03T00:00:00Z").editMetadata()
+                .addToAnnotations("nginx.ingress.kubernetes.io/whitelist-source-range", "0.0.0.0/0,::/0")
+                .endMetadata().build();
+        Ingress denied = ingress("denied", "svcproxy", "2026-01-04T00:00:00Z").editMetadata()
+                .addToAnnotations("nginx.ingress.kubernetes.io/denylist-source-range", "0.0.0.0/0").endMetadata()
+                .build();
+        assertThat(mapper.served(List.of(solver, denied), List.of(ingressClass("svcproxy", false))))
+                .extracting(i -> i.getMetadata().getName()).containsExactly("cm-acme-http-solver-x");
+        mapper.map(solver, Map.of());
+        assertThat(mapper.logged()).noneMatch(l -> l.contains("ingress=default/cm-acme-http-solver-x"));
         assertThat(KubernetesIngressMapper.accessControl("nginx.ingress.kubernetes.io/proxy-body-size")).isFalse();
     }
 

@@ -42,6 +42,11 @@ abstract class BoundIngressServer implements IngressServer {
     }
 
     @Override
+    public void setHttpsPort(int port) {
+        settings.get().httpsPort().set(port); // one holder, shared by every copy of the settings
+    }
+
+    @Override
     public IngressOptions options() {
         return settings.get().options();
     }

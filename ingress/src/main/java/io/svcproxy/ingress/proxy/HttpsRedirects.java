@@ -1,7 +1,6 @@
 package io.svcproxy.ingress.proxy;
 
 import io.svcproxy.ingress.ServiceBackend;
-import io.svcproxy.ingress.routing.HttpsRedirect;
 import io.svcproxy.ingress.routing.Route;
 import io.svcproxy.ingress.routing.RoutingTable;
 
@@ -12,29 +11,58 @@ import io.svcproxy.ingress.routing.RoutingTable;
  * received (query and trailing slash kept; ingress-nginx drops a trailing slash unless told to keep it).
  */
 final class HttpsRedirects {
+    private static final char[] HEX = "0123456789ABCDEF".toCharArray();
+
     private HttpsRedirects() {
     }
 
     /**
      * The {@code Location} to answer a request of a plain-HTTP listener with, or {@code null} when it is routed as
      * usual: an HTTPS listener, no redirect wanted, no host to name (HTTP/1.0 without {@code Host}), or a target that
-     * is no path ({@code OPTIONS *}). Without an HTTPS listener only {@link HttpsRedirect#ALWAYS} redirects (to 443:
-     * TLS is then ended in front of the proxy).
+     * is no path ({@code OPTIONS *}), or no HTTPS port to name ({@link IngressServer#setHttpsPort}: 0).
      */
     static String location(ListenerSettings settings, RoutingTable<ServiceBackend> table,
                            Route<ServiceBackend> route, String hostHeader, String target) {
         if (!"http".equals(settings.proto()) || !table.redirectsToHttps(route, hostHeader)) {
             return null;
         }
-        int port = settings.options().httpsPort();
-        if (port == 0 && (route == null || route.redirect() != HttpsRedirect.ALWAYS)) {
+        int port = settings.httpsPort().get();
+        if (port == 0) {
             return null;
         }
         String host = hostOf(hostHeader);
         if (host == null || !target.startsWith("/")) {
             return null;
         }
-        return port == 0 || port == 443 ? "https://" + host + target : "https://" + host + ":" + port + target;
+        String path = escapeControls(target);
+        return port == 443 ? "https://" + host + path : "https://" + host + ":" + port + path;
+    }
+
+    /**
+     * The target with what may not stand in a header value, or is no URI character, percent-encoded: controls,
+     * space, DEL and bytes above 0x7F (the decoders pass them on in a target; a {@code Location} with one would
+     * fail to be written). {@code target} itself when it has none.
+     */
+    static String escapeControls(String target) {
+        StringBuilder out = null;
+        for (int i = 0; i < target.length(); i++) {
+            char c = target.charAt(i);
+            boolean escape = c <= 0x20 || c >= 0x7F;
+            if (escape && out == null) {
+                out = new StringBuilder(target.length() + 16).append(target, 0, i);
+            }
+            if (escape) {
+                // a decoder's char is a byte (ISO-8859-1); anything wider goes as its UTF-8 bytes
+                byte[] bytes = c <= 0xFF ? new byte[] {(byte) c}
+                        : String.valueOf(c).getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                for (byte b : bytes) {
+                    out.append('%').append(HEX[(b >> 4) & 0xF]).append(HEX[b & 0xF]);
+                }
+            } else if (out != null) {
+                out.append(c);
+            }
+        }
+        return out == null ? target : out.toString();
     }
 
     /**

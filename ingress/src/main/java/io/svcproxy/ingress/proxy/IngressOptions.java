@@ -18,12 +18,9 @@ import java.util.Objects;
  * @param maxHeaderSize   the header block's size in bytes (HTTP/2: SETTINGS_MAX_HEADER_LIST_SIZE); larger: 431
  *                        (default 16 KiB)
  * @param maxHeaders      the number of header fields; more: 431 (default 100, as HAProxy's {@code tune.http.maxhdr})
- * @param httpsPort       the HTTPS listener's port, which a plain-HTTP listener's redirects name (not when 443), or 0
- *                        when there is none: then only {@code force-ssl-redirect} redirects, to port 443 (default 0)
  */
 public record IngressOptions(Duration responseTimeout, Duration requestTimeout, Duration idleTimeout,
-                             Duration connectTimeout, int maxInitialLine, int maxHeaderSize, int maxHeaders,
-                             int httpsPort) {
+                             Duration connectTimeout, int maxInitialLine, int maxHeaderSize, int maxHeaders) {
     public IngressOptions {
         positive("responseTimeout", responseTimeout);
         positive("requestTimeout", requestTimeout);
@@ -33,45 +30,37 @@ public record IngressOptions(Duration responseTimeout, Duration requestTimeout, 
             throw new IllegalArgumentException("limits: maxInitialLine=" + maxInitialLine + " maxHeaderSize="
                     + maxHeaderSize + " maxHeaders=" + maxHeaders + " (expected: >= 256, >= 256, >= 1)");
         }
-        if (httpsPort < 0 || httpsPort > 65535) {
-            throw new IllegalArgumentException("httpsPort: " + httpsPort + " (expected: 0-65535)");
-        }
     }
 
-    /** 60 s, 30 s, 120 s, 5 s, 8 KiB, 16 KiB, 100, no HTTPS listener. */
+    /** 60 s, 30 s, 120 s, 5 s, 8 KiB, 16 KiB, 100. */
     public static IngressOptions defaults() {
         return new IngressOptions(Duration.ofSeconds(60), Duration.ofSeconds(30), Duration.ofSeconds(120),
-                Duration.ofSeconds(5), 8192, 16384, 100, 0);
+                Duration.ofSeconds(5), 8192, 16384, 100);
     }
 
     public IngressOptions withResponseTimeout(Duration d) {
         return new IngressOptions(d, requestTimeout, idleTimeout, connectTimeout, maxInitialLine, maxHeaderSize,
-                maxHeaders, httpsPort);
+                maxHeaders);
     }
 
     public IngressOptions withRequestTimeout(Duration d) {
         return new IngressOptions(responseTimeout, d, idleTimeout, connectTimeout, maxInitialLine, maxHeaderSize,
-                maxHeaders, httpsPort);
+                maxHeaders);
     }
 
     public IngressOptions withIdleTimeout(Duration d) {
         return new IngressOptions(responseTimeout, requestTimeout, d, connectTimeout, maxInitialLine, maxHeaderSize,
-                maxHeaders, httpsPort);
+                maxHeaders);
     }
 
     public IngressOptions withConnectTimeout(Duration d) {
         return new IngressOptions(responseTimeout, requestTimeout, idleTimeout, d, maxInitialLine, maxHeaderSize,
-                maxHeaders, httpsPort);
+                maxHeaders);
     }
 
     public IngressOptions withMaxHeaders(int n) {
         return new IngressOptions(responseTimeout, requestTimeout, idleTimeout, connectTimeout, maxInitialLine,
-                maxHeaderSize, n, httpsPort);
-    }
-
-    public IngressOptions withHttpsPort(int port) {
-        return new IngressOptions(responseTimeout, requestTimeout, idleTimeout, connectTimeout, maxInitialLine,
-                maxHeaderSize, maxHeaders, port);
+                maxHeaderSize, n);
     }
 
     private static void positive(String name, Duration d) {

@@ -17,6 +17,13 @@ public interface IngressServer extends AutoCloseable {
     void setOptions(IngressOptions options);
 
     /**
+     * The port a plain-HTTP listener's redirects to HTTPS name (443 is left out of the URL), or 0 when they have none
+     * to name (then nothing is redirected). Every connection reads it per request, so a reload that moves the HTTPS
+     * listener is followed by kept-alive connections too. An HTTPS listener ignores it.
+     */
+    void setHttpsPort(int port);
+
+    /**
      * Stops accepting and asks every connection it accepted to end without cutting a request: HTTP/2 with a GOAWAY
      * once its streams are answered, HTTP/1.1 between requests or after the response under way
      * ({@code Connection: close}). WebSocket tunnels go on. {@link #connections} tells when they are gone.

@@ -6,15 +6,17 @@ import io.svcproxy.ingress.IngressMetrics;
 import io.svcproxy.ingress.ServiceBackend;
 import io.svcproxy.ingress.routing.Route;
 import io.svcproxy.ingress.routing.Router;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * What every connection of one listener shares: the routing, the Service ports' endpoint sets, the limits, the
- * scheme it adds as {@code X-Forwarded-Proto}, the per-event-loop endpoint pools, response timeouts and metrics.
+ * scheme it adds as {@code X-Forwarded-Proto}, the per-event-loop endpoint pools, response timeouts and metrics, and
+ * the port its redirects to HTTPS name ({@link IngressServer#setHttpsPort}; read per request).
  */
 record ListenerSettings(Router<ServiceBackend> router, BackendLookup lookup, IngressOptions options, String proto,
                         FastThreadLocal<EndpointPool> pools, IngressMetrics metrics,
                         FastThreadLocal<RouteMetricsCache> routeMetrics,
-                        FastThreadLocal<ResponseDeadlines> responseDeadlines) {
+                        FastThreadLocal<ResponseDeadlines> responseDeadlines, AtomicInteger httpsPort) {
     /** Idle kept-alive connections per endpoint and event loop; more are closed when their response ends. */
     static final int MAX_IDLE_PER_ENDPOINT = 128;
 
@@ -33,7 +35,7 @@ record ListenerSettings(Router<ServiceBackend> router, BackendLookup lookup, Ing
             }
         };
         return new ListenerSettings(router, lookup, options, proto, pools, metrics, routeMetrics,
-                responseDeadlines(options));
+                responseDeadlines(options), new AtomicInteger());
     }
 
     /**
@@ -42,7 +44,8 @@ record ListenerSettings(Router<ServiceBackend> router, BackendLookup lookup, Ing
      */
     ListenerSettings withOptions(IngressOptions next) {
         return new ListenerSettings(router, lookup, next, proto, pools, metrics, routeMetrics,
-                next.responseTimeout().equals(options.responseTimeout()) ? responseDeadlines : responseDeadlines(next));
+                next.responseTimeout().equals(options.responseTimeout()) ? responseDeadlines : responseDeadlines(next),
+                httpsPort);
     }
 
     /** One {@link ResponseDeadlines} per event loop, all with {@code options}' response timeout. */

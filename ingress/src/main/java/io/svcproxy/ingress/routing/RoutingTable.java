@@ -62,7 +62,7 @@ public final class RoutingTable<B> {
     public static <B> RoutingTable<B> compile(List<IngressRules<B>> ingresses) {
         Map<String, GroupBuilder<B>> exact = new LinkedHashMap<>();
         Map<String, GroupBuilder<B>> wildcard = new LinkedHashMap<>();
-        GroupBuilder<B> any = new GroupBuilder<>();
+        GroupBuilder<B> any = new GroupBuilder<>(HttpsRedirect.NEVER);
         List<String> notices = new ArrayList<>();
         Route<B> defaultRoute = null;
         int rules = 0;
@@ -92,9 +92,9 @@ public final class RoutingTable<B> {
                 if (host == null) {
                     group = any;
                 } else if (host.startsWith("*.")) {
-                    group = wildcard.computeIfAbsent(host.substring(1), k -> new GroupBuilder<>());
+                    group = wildcard.computeIfAbsent(host.substring(1), k -> new GroupBuilder<>(ingress.redirect()));
                 } else {
-                    group = exact.computeIfAbsent(host, k -> new GroupBuilder<>());
+                    group = exact.computeIfAbsent(host, k -> new GroupBuilder<>(ingress.redirect()));
                 }
                 String routeHost = rule.host() == null ? Route.ANY_HOST : rule.host();
                 for (IngressRules.PathRule<B> p : rule.paths()) {
@@ -158,22 +158,38 @@ public final class RoutingTable<B> {
 
     /**
      * Whether a plain-HTTP request to {@code hostHeader} that {@code route} matched ({@code null}: none, a 404) is
-     * sent to HTTPS, as ingress-nginx decides: never under {@link HttpsRedirect#ACME_CHALLENGE}; then by the route's
-     * {@link HttpsRedirect}, {@link HttpsRedirect#WITH_TLS} for a 404 (ingress-nginx's default location); under
-     * {@code WITH_TLS} when the host has a certificate ({@link #hasCertificate}).
+     * sent to HTTPS, as ingress-nginx decides. A rule's route: never under {@link HttpsRedirect#ACME_CHALLENGE}, else
+     * by its Ingress's {@link HttpsRedirect}. A request that matched none of its host's paths (a 404, or the default
+     * backend): by the Ingress that first wrote a rule for the host, as ingress-nginx's server for the host has its
+     * default location; a host without rules (ingress-nginx's catch-all server): never. Under
+     * {@link HttpsRedirect#WITH_TLS} when the host has a certificate ({@link #hasCertificate}).
      */
     public boolean redirectsToHttps(Route<B> route, String hostHeader) {
-        if (route == null) {
-            return hasCertificate(hostHeader);
+        HttpsRedirect redirect;
+        if (route != null && !route.isDefaultBackend()) {
+            if (route.path().startsWith(HttpsRedirect.ACME_CHALLENGE)) {
+                return false;
+            }
+            redirect = route.redirect();
+        } else {
+            redirect = hostRedirect(hostHeader);
         }
-        if (route.path().startsWith(HttpsRedirect.ACME_CHALLENGE)) {
-            return false;
-        }
-        return switch (route.redirect()) {
+        return switch (redirect) {
             case ALWAYS -> true;
             case NEVER -> false;
             case WITH_TLS -> hasCertificate(hostHeader);
         };
+    }
+
+    /** The redirect of the Ingress that first wrote a rule for the request's host, exact or wildcard; else never. */
+    private HttpsRedirect hostRedirect(String hostHeader) {
+        String host = Hosts.normalize(hostHeader);
+        HostGroup<B> group = exactHosts.get(host);
+        int dot = host.indexOf('.');
+        if (group == null && dot > 0) {
+            group = wildcardHosts.get(host.substring(dot));
+        }
+        return group == null ? HttpsRedirect.NEVER : group.redirect;
     }
 
     /** Whether an Ingress has a certificate for the request's host: an exact TLS host, else a one-label wildcard. */
@@ -208,10 +224,13 @@ public final class RoutingTable<B> {
     private static final class HostGroup<B> {
         private final Map<String, Route<B>> exactPaths;
         private final Map<String, Route<B>> prefixPaths;
+        /** The redirect of the host's requests that match none of its paths. */
+        private final HttpsRedirect redirect;
 
-        HostGroup(Map<String, Route<B>> exactPaths, Map<String, Route<B>> prefixPaths) {
+        HostGroup(Map<String, Route<B>> exactPaths, Map<String, Route<B>> prefixPaths, HttpsRedirect redirect) {
             this.exactPaths = exactPaths;
             this.prefixPaths = prefixPaths;
+            this.redirect = redirect;
         }
 
         Route<B> match(String path) {
@@ -236,6 +255,12 @@ public final class RoutingTable<B> {
     private static final class GroupBuilder<B> {
         private final Map<String, Route<B>> exactPaths = new HashMap<>();
         private final Map<String, Route<B>> prefixPaths = new HashMap<>();
+        private final HttpsRedirect redirect;
+
+        /** @param redirect that of the Ingress that first wrote a rule for the host */
+        GroupBuilder(HttpsRedirect redirect) {
+            this.redirect = redirect;
+        }
 
         /** Adds the route; returns the earlier route it duplicates (and is ignored for), else {@code null}. */
         Route<B> add(Route<B> route) {
@@ -250,7 +275,7 @@ public final class RoutingTable<B> {
         }
 
         HostGroup<B> build() {
-            return new HostGroup<>(Map.copyOf(exactPaths), Map.copyOf(prefixPaths));
+            return new HostGroup<>(Map.copyOf(exactPaths), Map.copyOf(prefixPaths), redirect);
         }
     }
 }

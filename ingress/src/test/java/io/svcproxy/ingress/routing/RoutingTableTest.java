@@ -235,6 +235,33 @@ class RoutingTableTest {
         assertThat(RoutingTable.<String>empty().redirectsToHttps(null, "shop.example")).isFalse();
     }
 
+    /**
+     * A request that matches none of its host's paths (a 404, or the default backend) follows the Ingress that first
+     * wrote a rule for the host, as ingress-nginx's default location of that host's server; the catch-all (a host
+     * without rules) never redirects, whichever Ingress's default backend answers it.
+     */
+    @Test
+    void unmatchedRequestsFollowTheFirstIngressOfTheirHost() {
+        PathRule<String> api = new PathRule<>("/api", PathType.PREFIX, "api");
+        RoutingTable<String> table = RoutingTable.compile(List.of(
+                new IngressRules<>("ns/optout", null, List.of(new Rule<>("optout.example", List.of(api))),
+                        HttpsRedirect.NEVER, List.of("optout.example")),
+                new IngressRules<>("ns/forced", null, List.of(new Rule<>("forced.example", List.of(api)),
+                        new Rule<>("*.wild.example", List.of(api))), HttpsRedirect.ALWAYS, List.of()),
+                new IngressRules<>("ns/later", null, List.of(new Rule<>("optout.example", List.of(
+                        new PathRule<>("/web", PathType.PREFIX, "web")))), HttpsRedirect.ALWAYS, List.of()),
+                new IngressRules<>("ns/catchall", "default", List.of(), HttpsRedirect.ALWAYS,
+                        List.of("tls.example"))));
+
+        assertThat(redirects(table, "optout.example", "/other")).as("the host's first Ingress opted out").isFalse();
+        assertThat(redirects(table, "optout.example", "/web")).as("a later Ingress's own rule").isTrue();
+        assertThat(table.match("forced.example", "/other").isDefaultBackend()).isTrue();
+        assertThat(redirects(table, "forced.example", "/other")).as("forced, without a certificate").isTrue();
+        assertThat(redirects(table, "a.wild.example", "/other")).as("by the wildcard host's Ingress").isTrue();
+        assertThat(redirects(table, "tls.example", "/")).as("the catch-all, a certificate or not").isFalse();
+        assertThat(redirects(table, "none.example", "/")).isFalse();
+    }
+
     private static boolean redirects(RoutingTable<String> table, String host, String path) {
         return table.redirectsToHttps(table.match(host, path), host);
     }

@@ -80,8 +80,9 @@ public final class IngressListeners implements AutoCloseable {
             https = bindHttps(settings.https(), options(settings));
         }
         if (settings.http() != null) {
-            http = bindHttp(settings.http(), httpListenerOptions(settings));
+            http = bindHttp(settings.http(), options(settings));
         }
+        updateHttpsPort();
     }
 
     /**
@@ -126,14 +127,15 @@ public final class IngressListeners implements AutoCloseable {
             }
             if (next.http() != null) {
                 try {
-                    http = bindHttp(next.http(), httpListenerOptions(next));
+                    http = bindHttp(next.http(), options(next));
                 } catch (BindException e) {
                     failures.add(e);
                 }
             }
         } else {
-            retune(http, "http", httpListenerOptions(next));
+            retune(http, "http", options(next));
         }
+        updateHttpsPort();
         for (BindException e : failures) {
             log.error("Ingress listener not bound: {}", e.getMessage());
         }
@@ -155,9 +157,8 @@ public final class IngressListeners implements AutoCloseable {
     private static void retune(IngressServer server, String proto, IngressOptions options) {
         if (server != null && !server.options().equals(options)) {
             server.setOptions(options);
-            log.info("Ingress listener settings changed proto={} address={} responseTimeout={} connectTimeout={} "
-                            + "httpsPort={}", proto, format(server.localAddress()), options.responseTimeout(),
-                    options.connectTimeout(), options.httpsPort());
+            log.info("Ingress listener settings changed proto={} address={} responseTimeout={} connectTimeout={}",
+                    proto, format(server.localAddress()), options.responseTimeout(), options.connectTimeout());
         }
     }
 
@@ -173,45 +174,43 @@ public final class IngressListeners implements AutoCloseable {
         if (settings.https() != null && https == null) {
             try {
                 https = bindHttps(settings.https(), options(settings));
-                retune(http, "http", httpListenerOptions(settings)); // its redirects name the port bound now
             } catch (BindException e) {
                 failures.add(e);
             }
         }
         if (settings.http() != null && http == null) {
             try {
-                http = bindHttp(settings.http(), httpListenerOptions(settings));
+                http = bindHttp(settings.http(), options(settings));
             } catch (BindException e) {
                 failures.add(e);
             }
         }
+        updateHttpsPort();
         return failures;
     }
 
-    /** The HTTPS listener's options. */
     private IngressOptions options(IngressSettings settings) {
         return IngressOptions.defaults().withResponseTimeout(settings.responseTimeout())
                 .withConnectTimeout(connectTimeout);
     }
 
-    /** The HTTP listener's options: the HTTPS listener's, and the port its redirects name. */
-    private IngressOptions httpListenerOptions(IngressSettings settings) {
-        return options(settings).withHttpsPort(httpsPort(settings));
+    /** Tells the HTTP listener the port its redirects to HTTPS name now ({@link #httpsPort}). */
+    private void updateHttpsPort() {
+        if (http != null) {
+            http.setHttpsPort(httpsPort(settings));
+        }
     }
 
     /**
      * The port plain-HTTP redirects name: {@code httpsRedirectPort}, else the HTTPS listener's bound port (port 0 in
-     * the settings: the one the system chose), its configured port while it is not bound, 0 without one.
+     * the settings: the one the system chose); 0 (no redirects) while no HTTPS listener is bound and none is named.
      */
     private int httpsPort(IngressSettings settings) {
         if (settings.httpsRedirectPort() != 0) {
             return settings.httpsRedirectPort();
         }
-        if (settings.https() == null) {
-            return 0;
-        }
         HttpsIngressServer h = https;
-        return h != null ? h.localAddress().getPort() : settings.https().getPort();
+        return h != null ? h.localAddress().getPort() : 0;
     }
 
     private HttpIngressServer bindHttp(InetSocketAddress address, IngressOptions options) throws BindException {

@@ -52,9 +52,9 @@ public final class IngressRoutes {
     }
 
     /**
-     * The hosts of the Ingress's TLS entries that have a certificate: loaded, or a renewal that did not load, whose
-     * source's previous pair keeps serving ({@link IngressSpec.Tls#contentProblem}). A missing Secret serves
-     * nothing, so its hosts are not redirected (as ingress-nginx, which redirects only hosts with a certificate).
+     * The hosts of the Ingress's TLS entries that have a certificate: loaded, or a Secret whose content does not load
+     * ({@link IngressSpec.Tls#contentProblem}: its source's previous pair, else the default certificate, answers for
+     * them). A missing Secret's hosts are not redirected.
      */
     static List<String> tlsHosts(IngressSpec ingress) {
         List<String> hosts = new ArrayList<>();

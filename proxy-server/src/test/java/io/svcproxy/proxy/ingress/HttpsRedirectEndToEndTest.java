@@ -130,16 +130,38 @@ class HttpsRedirectEndToEndTest {
                 .containsIgnoringCase("location: https://forced.example:" + httpsPort + "/a\r\n");
     }
 
+    /**
+     * Without an HTTPS listener (nor httpsRedirectPort) there is nothing to redirect to, force-ssl-redirect included
+     * (TLS ended in front would forward HTTPS as plain HTTP: a redirect would loop); a kept-alive connection follows a
+     * reload that moves the listener or turns it off, on its next request.
+     */
     @Test
-    void withoutAnHttpsListenerOnlyForceSslRedirectRedirectsAndToPort443() throws Exception {
-        Files.writeString(config, yaml(""));
-        assertThat(proxy.reloadFromFile()).isTrue();
-        assertThat(proxy.ingress().httpsAddress()).isNull();
+    void aKeptAliveConnectionFollowsTheHttpsListenerAndWithoutOneNothingIsRedirected() throws Exception {
+        try (HttpClientConnection c = new HttpClientConnection(proxy.ingress().httpAddress())) {
+            assertThat(c.get("forced.example", "/a").headers()).containsEntry("location",
+                    "https://forced.example:" + httpsPort + "/a");
+            Files.writeString(config, yaml("https: \"" + IP + ":0\", httpsRedirectPort: 443, "));
+            assertThat(proxy.reloadFromFile()).isTrue();
+            assertThat(c.get("forced.example", "/a").headers()).containsEntry("location", "https://forced.example/a");
 
-        assertThat(curl("http://shop.example:" + httpPort + "/api")).isEqualTo("shop-1\n");
-        assertThat(curl("-i", "http://forced.example:" + httpPort + "/a"))
-                .startsWith("HTTP/1.1 308")
-                .containsIgnoringCase("location: https://forced.example/a\r\n");
+            Files.writeString(config, yaml(""));
+            assertThat(proxy.reloadFromFile()).isTrue();
+            assertThat(proxy.ingress().httpsAddress()).isNull();
+            assertThat(c.get("shop.example", "/api").body()).isEqualTo("shop-1\n");
+            assertThat(c.get("forced.example", "/a").body()).isEqualTo("shop-1\n");
+        }
+        assertThat(curl("http://forced.example:" + httpPort + "/a")).isEqualTo("shop-1\n");
+    }
+
+    /** A target with a control byte (the decoder passes it on) is redirected with it percent-encoded. */
+    @Test
+    void aControlByteInTheTargetIsEscapedInTheLocation() throws Exception {
+        try (HttpClientConnection c = new HttpClientConnection(proxy.ingress().httpAddress())) {
+            HttpClientConnection.Response r = c.get("shop.example", "/api/a\u0001b");
+            assertThat(r.status()).isEqualTo(308);
+            assertThat(r.headers()).containsEntry("location", "https://shop.example:" + httpsPort + "/api/a%01b");
+            assertThat(c.get("shop.example", "/api/c").status()).as("the connection goes on").isEqualTo(308);
+        }
     }
 
     @Test
