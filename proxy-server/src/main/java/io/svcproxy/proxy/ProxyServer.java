@@ -303,6 +303,10 @@ public final class ProxyServer implements AutoCloseable {
             log.warn("proxy.ingress.className changed from {} to {}: takes effect at restart",
                     config.proxy().ingress().className(), next.proxy().ingress().className());
         }
+        if (!Objects.equals(next.proxy().ingress().publishService(), config.proxy().ingress().publishService())) {
+            log.warn("proxy.ingress.publishService changed from {} to {}: takes effect at restart",
+                    config.proxy().ingress().publishService(), next.proxy().ingress().publishService());
+        }
         if (!Objects.equals(next.registry().kubernetes(), config.registry().kubernetes())) {
             log.warn("registry.kubernetes changed: takes effect at restart");
         }

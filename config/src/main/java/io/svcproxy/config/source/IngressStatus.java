@@ -95,7 +95,10 @@ final class IngressStatus {
     void write(List<Ingress> all, List<Ingress> served) {
         List<IngressLoadBalancerIngress> ours;
         if (publishService != null) {
-            List<Service> found = publishInformer == null ? List.of() : publishInformer.getStore().list();
+            if (publishInformer == null || !publishInformer.hasSynced()) {
+                return; // not listed yet (or not allowed: its informer's WARN says so)
+            }
+            List<Service> found = publishInformer.getStore().list();
             if (found.isEmpty()) {
                 if (!missingLogged) {
                     missingLogged = true;

@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Collection;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -49,6 +50,12 @@ final class KubernetesIngressMapper {
 
     private final String className;
     private final Set<String> logged = new HashSet<>();
+    /**
+     * The rule hosts each TLS entry's certificate covered when it last loaded ({@link IngressSpec#withCoveredRuleHosts}),
+     * by {@link #entryKey}: of the last recompute, and of this one ({@link #mapped} makes it the last).
+     */
+    private Map<String, List<String>> coveredBefore = new HashMap<>();
+    private Map<String, List<String>> coveredNow = new HashMap<>();
 
     KubernetesIngressMapper(String className) {
         this.className = Objects.requireNonNull(className, "className");
@@ -80,17 +87,23 @@ final class KubernetesIngressMapper {
         if (controller == null || controller.equals(CONTROLLER)) {
             return false;
         }
-        once("Not serving IngressClass " + className + ": its spec.controller is " + controller + " (expected: "
-                + CONTROLLER + "; another controller serves its Ingresses, or proxy.ingress.className names the "
-                + "wrong class)");
+        once("Not serving the Ingresses of IngressClass " + className + ": its spec.controller is " + controller
+                + " (expected: " + CONTROLLER + "; another controller serves them, or proxy.ingress.className names "
+                + "the wrong class); those naming it by the annotation " + LEGACY_CLASS_ANNOTATION + " are served, "
+                + "as ingress-nginx serves them");
         return true;
     }
 
-    /** Whether this Ingress is of the served class. */
-    boolean serves(Ingress ingress, boolean defaultClass) {
+    /**
+     * Whether this Ingress is of the served class.
+     *
+     * @param defaultClass whether the class is the cluster's default
+     * @param othersClass  whether its IngressClass is another controller's: then only the legacy annotation serves
+     */
+    boolean serves(Ingress ingress, boolean defaultClass, boolean othersClass) {
         String name = ingress.getSpec() == null ? null : ingress.getSpec().getIngressClassName();
         if (name != null) {
-            return name.equals(className);
+            return !othersClass && name.equals(className);
         }
         Map<String, String> annotations = ingress.getMetadata().getAnnotations();
         String legacy = annotations == null ? null : annotations.get(LEGACY_CLASS_ANNOTATION);
@@ -121,11 +134,10 @@ final class KubernetesIngressMapper {
     /** The served Ingresses of {@code all}, oldest first. */
     List<Ingress> served(Collection<Ingress> all, Collection<IngressClass> classes) {
         IngressClass own = ownClass(classes);
-        if (anotherControllers(own)) {
-            return List.of();
-        }
-        boolean defaultClass = isDefault(own);
-        return all.stream().filter(i -> i.getMetadata() != null && serves(i, defaultClass) && !restricted(i))
+        boolean othersClass = anotherControllers(own);
+        boolean defaultClass = !othersClass && isDefault(own);
+        return all.stream().filter(i -> i.getMetadata() != null && serves(i, defaultClass, othersClass)
+                        && !restricted(i))
                 .sorted(Comparator.comparing((Ingress i) -> String.valueOf(i.getMetadata().getCreationTimestamp()))
                         .thenComparing(i -> i.getMetadata().getNamespace())
                         .thenComparing(i -> i.getMetadata().getName()))
@@ -223,8 +235,51 @@ final class KubernetesIngressMapper {
                     : t.getHosts().stream().filter(IngressSpec::isValidHost).toList();
             tls.add(tls(id, ns, hosts, t.getSecretName(), secrets));
         }
-        return new IngressSpec(ns, name, defaultBackend, rules, tls, sslRedirect, forceSslRedirect)
-                .withCoveredRuleHosts();
+        return keepCoveredHosts(id, new IngressSpec(ns, name, defaultBackend, rules, tls, sslRedirect,
+                forceSslRedirect));
+    }
+
+    /** Ends a recompute's mapping: covered hosts of entries not mapped in it are forgotten. */
+    void mapped() {
+        coveredBefore = coveredNow;
+        coveredNow = new HashMap<>();
+    }
+
+    private static String entryKey(String id, IngressSpec.Tls written) {
+        return id + " " + written.secretName() + " " + written.hosts();
+    }
+
+    /**
+     * {@code written} with the rule hosts each TLS entry's certificate covers. An entry whose Secret's new content does
+     * not load ({@link IngressSpec.Tls#contentProblem}) keeps the hosts its certificate covered when it last loaded:
+     * its previous pair keeps serving them (IngressCertificates keys that on the entry's hosts), and the HTTPS
+     * redirect goes on.
+     */
+    private IngressSpec keepCoveredHosts(String id, IngressSpec written) {
+        IngressSpec covered = written.withCoveredRuleHosts();
+        List<IngressSpec.Tls> out = new ArrayList<>();
+        boolean kept = false;
+        for (int i = 0; i < written.tls().size(); i++) {
+            IngressSpec.Tls w = written.tls().get(i);
+            IngressSpec.Tls c = covered.tls().get(i);
+            String key = entryKey(id, w);
+            List<String> before = coveredBefore.get(key);
+            if (c.usable()) {
+                coveredNow.put(key, List.copyOf(c.hosts().subList(w.hosts().size(), c.hosts().size())));
+                out.add(c);
+            } else if (c.contentProblem() && before != null && !before.isEmpty()) {
+                coveredNow.put(key, before);
+                List<String> hosts = new ArrayList<>(w.hosts());
+                hosts.addAll(before);
+                out.add(new IngressSpec.Tls(hosts, c.certFile(), c.keyFile(), c.secretName(), c.certificatePem(),
+                        c.privateKeyPem(), c.problem()));
+                kept = true;
+            } else {
+                out.add(c);
+            }
+        }
+        return kept ? new IngressSpec(covered.namespace(), covered.name(), covered.defaultBackend(),
+                covered.rules(), out, covered.sslRedirect(), covered.forceSslRedirect()) : covered;
     }
 
     /** A boolean annotation; absent: {@code absent}; not a boolean: {@code absent} too, logged once (as ingress-nginx). */

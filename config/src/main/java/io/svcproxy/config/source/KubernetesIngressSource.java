@@ -135,9 +135,13 @@ public final class KubernetesIngressSource implements AutoCloseable {
         Informers.start(informer, this::trigger, () -> closed, log);
     }
 
-    /** Returns whether every informer has listed its resources at least once. */
+    /**
+     * Returns whether every informer of the routing has listed its resources at least once (not the publish
+     * Service's: the status waits for it, the routing and readiness do not).
+     */
     public synchronized boolean synced() {
         List<SharedIndexInformer<?>> all = all();
+        all.remove(publishInformer);
         return classInformer != null && all.stream().allMatch(SharedIndexInformer::hasSynced);
     }
 
@@ -191,6 +195,9 @@ public final class KubernetesIngressSource implements AutoCloseable {
             return;
         }
         try {
+            if (!classInformer.hasSynced()) {
+                return; // which Ingresses are served depends on the classes: none before they are listed
+            }
             boolean synced = synced();
             List<Ingress> all = new ArrayList<>();
             ingressInformers.forEach(i -> all.addAll(i.getStore().list()));
@@ -205,6 +212,7 @@ public final class KubernetesIngressSource implements AutoCloseable {
             for (Ingress ingress : served) {
                 out.add(mapper.map(ingress, secrets));
             }
+            mapper.mapped();
             if (synced && !withdrawn) {
                 status.write(all, served);
             }

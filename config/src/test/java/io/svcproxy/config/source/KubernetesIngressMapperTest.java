@@ -66,19 +66,25 @@ class KubernetesIngressMapperTest {
                 .getName()).containsExactly("own", "legacy");
     }
 
-    /** An IngressClass of the class name whose spec.controller is another controller's: none of it is served. */
+    /**
+     * An IngressClass of the class name whose spec.controller is another controller's: none of its Ingresses is
+     * served, not even as the default class; those naming the class by the legacy annotation are, as ingress-nginx
+     * matches that annotation by value.
+     */
     @Test
     void aClassOfAnotherControllerIsNotServedEvenAsTheDefault() {
         Ingress own = ingress("own", "svcproxy", "2026-01-01T00:00:00Z").build();
         Ingress classless = ingress("classless", null, "2026-01-02T00:00:00Z").build();
+        Ingress legacy = ingress("legacy", null, "2026-01-03T00:00:00Z").editMetadata()
+                .addToAnnotations(KubernetesIngressMapper.LEGACY_CLASS_ANNOTATION, "svcproxy").endMetadata().build();
         IngressClass nginxs = new IngressClassBuilder(ingressClass("svcproxy", true)).withNewSpec()
                 .withController("k8s.io/ingress-nginx").endSpec().build();
         IngressClass ours = new IngressClassBuilder(ingressClass("svcproxy", true)).withNewSpec()
                 .withController(KubernetesIngressMapper.CONTROLLER).endSpec().build();
-        assertThat(mapper.served(List.of(own, classless), List.of(nginxs))).isEmpty();
-        assertThat(mapper.logged()).contains("Not serving IngressClass svcproxy: its spec.controller is "
-                + "k8s.io/ingress-nginx (expected: svcproxy.io/ingress; another controller serves its Ingresses, or "
-                + "proxy.ingress.className names the wrong class)");
+        assertThat(mapper.served(List.of(own, classless, legacy), List.of(nginxs)))
+                .extracting(i -> i.getMetadata().getName()).containsExactly("legacy");
+        assertThat(mapper.logged()).anyMatch(l -> l.startsWith("Not serving the Ingresses of IngressClass svcproxy: "
+                + "its spec.controller is k8s.io/ingress-nginx (expected: svcproxy.io/ingress;"));
         assertThat(mapper.served(List.of(own, classless), List.of(ours))).extracting(i -> i.getMetadata().getName())
                 .containsExactly("own", "classless");
     }
@@ -224,7 +230,10 @@ class KubernetesIngressMapperTest {
                 + "of type kubernetes.io/tls by that name"));
     }
 
-    /** A TLS entry without hosts (a common way to name a wildcard certificate) serves the rule hosts it covers. */
+    /**
+     * A TLS entry without hosts (a common way to name a wildcard certificate) serves the rule hosts it covers; a
+     * renewal whose content does not load keeps them (its previous pair keeps serving them), a deleted Secret does not.
+     */
     @Test
     void aTlsEntryWithoutHostsServesTheRuleHostsItsCertificateCovers() throws Exception {
         Ingress i = ingress("shop", "svcproxy", "2026-01-01T00:00:00Z").editSpec()
@@ -238,6 +247,17 @@ class KubernetesIngressMapperTest {
         List<IngressSpec.Tls> tls = mapper.map(i, Map.of("default/good",
                 secret("good", "kubernetes.io/tls", "shop.pem", "shop-key.pem"))).tls();
         assertThat(tls).singleElement().extracting(IngressSpec.Tls::hosts).asList().containsExactly("shop.example");
+        mapper.mapped();
+
+        IngressSpec.Tls bad = mapper.map(i, Map.of("default/good",
+                secret("good", "kubernetes.io/tls", "shop.pem", "other-key.pem"))).tls().get(0);
+        assertThat(bad.contentProblem()).isTrue();
+        assertThat(bad.hosts()).containsExactly("shop.example");
+        mapper.mapped();
+        assertThat(mapper.map(i, Map.of("default/good", secret("good", "kubernetes.io/tls", "shop.pem",
+                "other-key.pem"))).tls().get(0).hosts()).as("still, a recompute later").containsExactly("shop.example");
+        mapper.mapped();
+        assertThat(mapper.map(i, Map.of()).tls().get(0).hosts()).as("the Secret deleted").isEmpty();
     }
 
     @Test

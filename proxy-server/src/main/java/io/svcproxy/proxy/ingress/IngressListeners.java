@@ -259,9 +259,33 @@ public final class IngressListeners implements AutoCloseable {
         table.notices().forEach(this::notice);
         router.update(table);
         certificates.update(next);
+        noticeMissingBackends(next);
         ingresses = List.copyOf(next);
         log.info("Ingress routes applied ingresses={} rules={} defaultBackend={}", next.size(), table.ruleCount(),
                 table.defaultRoute() == null ? "none" : table.defaultRoute().ingress());
+    }
+
+    /**
+     * Names once each backend no Service port of the state in force answers for (their requests answer 503): a
+     * Service not created yet, a port it does not have, or a headless or ExternalName Service, which ingress-nginx
+     * would route to (its endpoints, or the name) and svcproxy does not proxy.
+     */
+    private void noticeMissingBackends(List<IngressSpec> next) {
+        for (IngressSpec ingress : next) {
+            List<IngressSpec.Backend> backends = new ArrayList<>();
+            if (ingress.defaultBackend() != null) {
+                backends.add(ingress.defaultBackend());
+            }
+            ingress.rules().forEach(r -> r.paths().forEach(p -> backends.add(p.backend())));
+            for (IngressSpec.Backend b : backends) {
+                ServiceBackend backend = IngressRoutes.backend(ingress, b);
+                if (lookup.backendSet(backend) == null) {
+                    notice("Ingress backend has no Service port ingress=" + ingress.qualifiedName() + " backend="
+                            + backend + " (no such Service or port yet, or a headless or ExternalName Service, "
+                            + "which svcproxy does not proxy): its requests answer 503");
+                }
+            }
+        }
     }
 
     private void notice(String line) {

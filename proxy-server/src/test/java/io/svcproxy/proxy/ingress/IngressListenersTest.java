@@ -18,8 +18,11 @@ import org.slf4j.LoggerFactory;
 
 /** Compiling the desired state's Ingresses: routing order, default backends, notices logged once, unchanged input. */
 class IngressListenersTest {
-    private final IngressListeners listeners = new IngressListeners(backend -> null,
-            new IngressStats(ProxyMetrics.NOOP));
+    /** Every Service port but those of the Service "missing" (a headless Service, say). */
+    private static final io.svcproxy.balancer.BackendSet SET = io.svcproxy.balancer.BackendSet.of("rr",
+            java.util.Set.of(), io.svcproxy.balancer.SessionAffinity.NONE, List.of(), System::nanoTime);
+    private final IngressListeners listeners = new IngressListeners(
+            backend -> backend.name().equals("missing") ? null : SET, new IngressStats(ProxyMetrics.NOOP));
     private final ListAppender<ILoggingEvent> logged = new ListAppender<>();
     private final Logger logger = (Logger) LoggerFactory.getLogger(IngressListeners.class);
 
@@ -66,6 +69,17 @@ class IngressListenersTest {
         assertThat(warnings()).containsExactly("Ignoring defaultBackend ingress=default/second (the first one is "
                 + "used: ingress=default/first)");
         assertThat(listeners.ingresses()).hasSize(4);
+    }
+
+    /** A backend no Service port answers for (503) is named once, whichever reload keeps it. */
+    @Test
+    void aBackendWithoutServicePortIsNamedOnce() {
+        listeners.apply(List.of(withRule("shop", "shop.example", "/api", "missing")));
+        listeners.apply(List.of(withRule("shop", "shop.example", "/api", "missing"),
+                withRule("more", "more.example", "/", "web")));
+        assertThat(warnings()).containsExactly("Ingress backend has no Service port ingress=default/shop "
+                + "backend=default/missing:http (no such Service or port yet, or a headless or ExternalName Service, "
+                + "which svcproxy does not proxy): its requests answer 503");
     }
 
     @Test
