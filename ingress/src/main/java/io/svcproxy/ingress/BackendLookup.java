@@ -1,6 +1,10 @@
 package io.svcproxy.ingress;
 
+import io.netty.channel.Channel;
+import io.svcproxy.balancer.Backend;
 import io.svcproxy.balancer.BackendSet;
+import io.svcproxy.balancer.PickContext;
+import java.util.function.Predicate;
 
 /**
  * The seam to the L4 data plane: the current endpoint list and scheduler of a Service port, the very
@@ -16,13 +20,46 @@ public interface BackendLookup {
      * The endpoints of the port's set a request may take, as traffic to its ClusterIP may (its traffic policy), or
      * {@code null} for every ready one (the common case, and a lookup that knows no policies).
      */
-    default java.util.function.Predicate<io.svcproxy.balancer.Backend> eligible(ServiceBackend backend) {
+    default Predicate<Backend> eligible(ServiceBackend backend) {
         return null;
     }
 
-    /** {@code context}, narrowed to what {@link #eligible} allows for {@code backend}. */
-    default io.svcproxy.balancer.PickContext narrow(ServiceBackend backend, io.svcproxy.balancer.PickContext context) {
-        java.util.function.Predicate<io.svcproxy.balancer.Backend> e = eligible(backend);
-        return e == null ? context : context.onlyEligible(e);
+    /**
+     * What a request to {@code backend} needs of its Service port, found at once (one lookup per request): its set,
+     * the endpoints it may take, and what its endpoint connections send first; {@code null} when the port is not
+     * defined.
+     */
+    default Target target(ServiceBackend backend) {
+        BackendSet set = backendSet(backend);
+        return set == null ? null : new Target(set, eligible(backend), null);
+    }
+
+    /**
+     * Bytes an endpoint connection of a Service port sends before anything else, for one client connection: the PROXY
+     * protocol header of a port with {@code proxyProtocol}. Such a connection carries that one client's identity, so
+     * it serves that request only (it is never pooled for another).
+     */
+    @FunctionalInterface
+    interface Preamble {
+        /** Writes (without flushing) the preamble of {@code client}'s connection to {@code endpoint}. */
+        void write(Channel endpoint, Channel client);
+    }
+
+    /**
+     * A Service port as a request sees it.
+     *
+     * @param set      the port's endpoint set and scheduler
+     * @param eligible the endpoints a request may take ({@link #eligible}), {@code null} for every ready one
+     * @param preamble what its endpoint connections send first, or {@code null} for nothing
+     */
+    record Target(BackendSet set, Predicate<Backend> eligible, Preamble preamble) {
+        public Target {
+            java.util.Objects.requireNonNull(set, "set");
+        }
+
+        /** {@code context}, narrowed to what {@link #eligible} allows. */
+        public PickContext narrow(PickContext context) {
+            return eligible == null ? context : context.onlyEligible(eligible);
+        }
     }
 }

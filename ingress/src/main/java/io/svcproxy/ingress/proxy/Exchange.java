@@ -20,6 +20,7 @@ import io.svcproxy.balancer.BackendSet;
 import io.svcproxy.balancer.BackendState;
 import io.svcproxy.balancer.Lease;
 import io.svcproxy.balancer.PickContext;
+import io.svcproxy.ingress.BackendLookup;
 import io.svcproxy.ingress.ServiceBackend;
 import io.svcproxy.ingress.routing.Route;
 import java.net.InetSocketAddress;
@@ -48,6 +49,11 @@ final class Exchange implements ResponseDeadlines.Expiring {
     final HttpRequest forwarded;
     final Route<ServiceBackend> route;
     final BackendSet set;
+    /**
+     * What each endpoint connection sends first for this client (the PROXY protocol header), or {@code null}. Such a
+     * connection is made for this request and closed after it, never pooled: it carries one client's identity.
+     */
+    private final BackendLookup.Preamble preamble;
     /** The client connection goes on after the response; see {@link #closeAfterResponse}. */
     boolean keepAlive;
     /** {@code Upgrade: websocket}: a fresh connection, never pooled; a 101 turns both into a {@link Tunnel}. */
@@ -101,13 +107,15 @@ final class Exchange implements ResponseDeadlines.Expiring {
     private ResponseDeadlines.Waiting responseTimer;
 
     Exchange(Frontend frontend, ListenerSettings settings, HttpRequest request, HttpRequest forwarded,
-             Route<ServiceBackend> route, BackendSet set, PickContext pickContext, boolean upgrade, long startNanos) {
+             Route<ServiceBackend> route, BackendLookup.Target target, PickContext pickContext, boolean upgrade,
+             long startNanos) {
         this.frontend = frontend;
         this.settings = settings;
         this.request = request;
         this.forwarded = forwarded;
         this.route = route;
-        this.set = set;
+        this.set = target.set();
+        this.preamble = target.preamble();
         this.pickContext = pickContext;
         this.keepAlive = HttpUtil.isKeepAlive(request);
         this.upgrade = upgrade;
@@ -131,7 +139,7 @@ final class Exchange implements ResponseDeadlines.Expiring {
         lease = picked.counters().lease();
         EndpointPool pool = settings.pools().get();
         InetSocketAddress address = picked.socketAddress();
-        Channel idle = reuse ? pool.acquire(address) : null;
+        Channel idle = reuse && preamble == null ? pool.acquire(address) : null;
         if (idle != null) {
             reused = true;
             attach(idle, flushNow);
@@ -169,6 +177,9 @@ final class Exchange implements ResponseDeadlines.Expiring {
                     connect(next, !upgrade, true);
                 }
                 return;
+            }
+            if (preamble != null) {
+                preamble.write(f.channel(), frontend.connection()); // flushed with the head, by attach
             }
             attach(f.channel(), true);
         });
@@ -367,7 +378,7 @@ final class Exchange implements ResponseDeadlines.Expiring {
     void complete() {
         lease.release();
         IngressBackendHandler handler = outboundHandler;
-        if (requestEnded && handler.reusable()) {
+        if (requestEnded && handler.reusable() && preamble == null) {
             handler.unbind();
             outbound.config().setAutoRead(true); // an idle connection's close is seen (if it was paused)
             settings.pools().get().release(endpoint, outbound);

@@ -30,9 +30,9 @@ import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.util.ReferenceCountUtil;
-import io.svcproxy.balancer.BackendSet;
 import io.svcproxy.balancer.BackendState;
 import io.svcproxy.balancer.PickContext;
+import io.svcproxy.ingress.BackendLookup;
 import io.svcproxy.ingress.ServiceBackend;
 import io.svcproxy.ingress.routing.RequestPath;
 import io.svcproxy.ingress.routing.Route;
@@ -153,10 +153,9 @@ final class Http2StreamFrontend implements Frontend {
             answer(HttpResponseStatus.NOT_FOUND, null, true);
             return;
         }
-        BackendSet set = settings.lookup().backendSet(route.backend());
-        PickContext pickContext = set == null ? null
-                : settings.lookup().narrow(route.backend(), connection.pickContext());
-        BackendState backend = set == null ? null : set.pick(pickContext);
+        BackendLookup.Target target = settings.lookup().target(route.backend());
+        PickContext pickContext = target == null ? null : target.narrow(connection.pickContext());
+        BackendState backend = target == null ? null : target.set().pick(pickContext);
         if (backend == null) {
             answer(HttpResponseStatus.SERVICE_UNAVAILABLE, route, true);
             return;
@@ -174,7 +173,7 @@ final class Http2StreamFrontend implements Frontend {
             HttpUtil.setTransferEncodingChunked(req, true);
         }
         ProxyHeaders.addForwarded(h, connection.clientAddress(), settings.proto());
-        Exchange ex = new Exchange(this, settings, req, req, route, set, pickContext, false, startNanos);
+        Exchange ex = new Exchange(this, settings, req, req, route, target, pickContext, false, startNanos);
         exchange = ex;
         ex.start(backend);
         if (endOfStream && exchange == ex) {

@@ -32,9 +32,9 @@ import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.handler.codec.http2.CleartextHttp2ServerUpgradeHandler;
 import io.netty.util.ReferenceCountUtil;
-import io.svcproxy.balancer.BackendSet;
 import io.svcproxy.balancer.BackendState;
 import io.svcproxy.balancer.PickContext;
+import io.svcproxy.ingress.BackendLookup;
 import io.svcproxy.ingress.ServiceBackend;
 import io.svcproxy.ingress.routing.RequestPath;
 import io.svcproxy.ingress.routing.Route;
@@ -173,9 +173,9 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
             respond(request, null, HttpResponseStatus.NOT_FOUND);
             return;
         }
-        BackendSet set = settings.lookup().backendSet(route.backend());
-        PickContext pickContext = set == null ? null : settings.lookup().narrow(route.backend(), pickContext());
-        BackendState backend = set == null ? null : set.pick(pickContext);
+        BackendLookup.Target target = settings.lookup().target(route.backend());
+        PickContext pickContext = target == null ? null : target.narrow(pickContext());
+        BackendState backend = target == null ? null : target.set().pick(pickContext);
         if (backend == null) {
             respond(request, route, HttpResponseStatus.SERVICE_UNAVAILABLE);
             return;
@@ -195,7 +195,7 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
             forwarded = new DefaultHttpRequest(HttpVersion.HTTP_1_1, request.method(), request.uri(),
                     request.headers());
         }
-        Exchange ex = new Exchange(this, settings, request, forwarded, route, set, pickContext, upgrade,
+        Exchange ex = new Exchange(this, settings, request, forwarded, route, target, pickContext, upgrade,
                 requestStartNanos);
         ProxyHeaders.removeHopByHop(forwarded.headers(), upgrade);
         ProxyHeaders.addForwarded(forwarded.headers(), clientAddress(), settings.proto());

@@ -21,10 +21,33 @@ public final class ServiceTableBackendLookup implements BackendLookup {
         this.nodeName = nodeName;
     }
 
+    /** The PROXY protocol headers of ports with {@code proxyProtocol} ({@link ProxyProtocolHeader#write}). */
+    private static final java.util.Map<io.svcproxy.config.ProxyProtocol, Preamble> PROXY_HEADERS = java.util.Map.of(
+            io.svcproxy.config.ProxyProtocol.V1,
+            (endpoint, client) -> ProxyProtocolHeader.write(endpoint, io.svcproxy.config.ProxyProtocol.V1, client),
+            io.svcproxy.config.ProxyProtocol.V2,
+            (endpoint, client) -> ProxyProtocolHeader.write(endpoint, io.svcproxy.config.ProxyProtocol.V2, client));
+
     @Override
     public BackendSet backendSet(ServiceBackend backend) {
         ServicePort port = port(backend);
         return port == null ? null : port.backendSet();
+    }
+
+    /**
+     * The port's set, the endpoints its ClusterIP's traffic may take ({@link #eligible}) and the PROXY protocol
+     * header of a port with {@code proxyProtocol}, as the TCP relay sends it (the Ingress's client as the source, the
+     * address it connected to as the destination), with one lookup.
+     */
+    @Override
+    public Target target(ServiceBackend backend) {
+        ServicePort port = port(backend);
+        if (port == null) {
+            return null;
+        }
+        io.svcproxy.config.ProxyProtocol proxyProtocol = port.spec().port().proxyProtocol();
+        return new Target(port.backendSet(), eligible(port), proxyProtocol == null ? null
+                : PROXY_HEADERS.get(proxyProtocol));
     }
 
     /**
@@ -35,9 +58,10 @@ public final class ServiceTableBackendLookup implements BackendLookup {
     @Override
     public java.util.function.Predicate<io.svcproxy.balancer.Backend> eligible(ServiceBackend backend) {
         ServicePort port = port(backend);
-        if (port == null) {
-            return null;
-        }
+        return port == null ? null : eligible(port);
+    }
+
+    private java.util.function.Predicate<io.svcproxy.balancer.Backend> eligible(ServicePort port) {
         return port.spec().service().exposure().internalTrafficPolicy() == io.svcproxy.config.TrafficPolicy.LOCAL
                 ? port.localEndpoints(nodeName.get()) : port.clusterEndpoints();
     }

@@ -68,5 +68,53 @@ class ServiceTableBackendLookupTest {
         assertThat(port.backendSet().backends()).filteredOn(b -> eligible.test(b))
                 .extracting(b -> b.address().getHostAddress()).containsExactly("127.0.1.2");
         assertThat(lookup.eligible(new ServiceBackend("shop", "web", 80, null))).isNull();
+        var target = lookup.target(api);
+        assertThat(target.set()).isSameAs(port.backendSet());
+        assertThat(target.eligible()).isSameAs(eligible);
+        assertThat(target.preamble()).as("no proxyProtocol").isNull();
+        assertThat(lookup.target(new ServiceBackend("shop", "web", 80, null))).isNull();
+    }
+
+    /** A port with proxyProtocol: the Ingress's endpoint connections start with the relay's PROXY header. */
+    @Test
+    void aPortWithProxyProtocolGivesTheIngressItsHeader() {
+        ServicePort port = servicePort("shop", "api", "127.0.10.10", 80, "http", "rr",
+                List.of(backend("127.0.1.1", 8080, 1)), List.of());
+        io.svcproxy.config.ServicePortSpec s = port.spec();
+        io.svcproxy.config.PortSpec p = s.port();
+        port.update(new io.svcproxy.config.ServicePortSpec(s.key(), s.service(), new io.svcproxy.config.PortSpec(
+                p.name(), p.protocol(), p.port(), p.targetPort(), p.udpIdleTimeout(), p.udpResponses(),
+                io.svcproxy.config.ProxyProtocol.V2), s.endpoints()), port.backendSet());
+        ServiceTable table = new ServiceTable();
+        table.put(port);
+        var target = new ServiceTableBackendLookup(table, () -> "node-a").target(new ServiceBackend("shop", "api", 80,
+                null));
+
+        io.netty.channel.embedded.EmbeddedChannel endpoint = new io.netty.channel.embedded.EmbeddedChannel();
+        io.netty.channel.embedded.EmbeddedChannel client = new io.netty.channel.embedded.EmbeddedChannel() {
+            @Override
+            protected java.net.SocketAddress remoteAddress0() {
+                return new java.net.InetSocketAddress("127.0.60.7", 40001);
+            }
+
+            @Override
+            protected java.net.SocketAddress localAddress0() {
+                return new java.net.InetSocketAddress("127.0.10.176", 8080);
+            }
+        };
+        target.preamble().write(endpoint, client);
+        endpoint.flush();
+        io.netty.buffer.ByteBuf header = endpoint.readOutbound();
+        io.netty.channel.embedded.EmbeddedChannel decoder = new io.netty.channel.embedded.EmbeddedChannel(
+                new io.netty.handler.codec.haproxy.HAProxyMessageDecoder());
+        decoder.writeInbound(header);
+        io.netty.handler.codec.haproxy.HAProxyMessage m = decoder.readInbound();
+        assertThat(m.protocolVersion()).isEqualTo(io.netty.handler.codec.haproxy.HAProxyProtocolVersion.V2);
+        assertThat(m.sourceAddress() + ":" + m.sourcePort()).isEqualTo("127.0.60.7:40001");
+        assertThat(m.destinationAddress() + ":" + m.destinationPort()).isEqualTo("127.0.10.176:8080");
+        m.release();
+        endpoint.finishAndReleaseAll();
+        client.finishAndReleaseAll();
+        decoder.finishAndReleaseAll();
     }
 }

@@ -32,6 +32,11 @@ final class HttpClientConnection implements Closeable {
         out = socket.getOutputStream();
     }
 
+    /** The client's own port, as the proxy sees it. */
+    int localPort() {
+        return socket.getLocalPort();
+    }
+
     Response get(String host, String target) throws IOException {
         out.write(("GET " + target + " HTTP/1.1\r\nHost: " + host + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
         out.flush();
