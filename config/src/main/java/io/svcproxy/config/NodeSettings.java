@@ -25,6 +25,11 @@ public record NodeSettings(List<InetAddress> nodeAddresses, int nodePortLow, int
         nodeAddressRanges = List.copyOf(nodeAddressRanges);
     }
 
+    /** These settings with another node name. */
+    public NodeSettings withNodeName(String name) {
+        return new NodeSettings(nodeAddresses, nodePortLow, nodePortHigh, name, nodeAddressRanges);
+    }
+
     /** Node settings with the given addresses and no CIDR. */
     public NodeSettings(List<InetAddress> nodeAddresses, int nodePortLow, int nodePortHigh, String nodeName) {
         this(nodeAddresses, nodePortLow, nodePortHigh, nodeName, List.of());

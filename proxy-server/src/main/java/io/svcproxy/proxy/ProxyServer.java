@@ -70,6 +70,8 @@ public final class ProxyServer implements AutoCloseable {
     private ConfigFileSource fileSource;
     private KubernetesClient kubernetesClient;
     private KubernetesSource kubernetesSource;
+    /** With registry.kubernetes: this node's name as the Kubernetes mapping was started with it; else null. */
+    private volatile String kubernetesNodeName;
     private KubernetesIngressSource kubernetesIngressSource;
     private volatile boolean shutdown; // read by the health check node ports' answers
     private final HealthCheckNodePorts healthChecks;
@@ -163,6 +165,7 @@ public final class ProxyServer implements AutoCloseable {
             // this node as the data plane knows it (proxy.nodeName first): the mapping's Local endpoints, terminating
             // fallback and topology hints must agree with the address rules and the health check node ports
             String node = listeners.settings().node().nodeName();
+            kubernetesNodeName = node;
             KubernetesSettings sourceSettings = node.isEmpty() ? kubernetes : kubernetes.withNodeName(node);
             kubernetesSource = new KubernetesSource(kubernetesClient, sourceSettings, registry::setKubernetes);
             kubernetesSource.start();
@@ -200,7 +203,10 @@ public final class ProxyServer implements AutoCloseable {
         if (state == null || state == applied && reconciler.settled() && healthChecks.settled()) {
             return List.of();
         }
-        listeners.setSettings(DataPlaneSettings.of(state.config()));
+        DataPlaneSettings settings = DataPlaneSettings.of(state.config());
+        // with registry.kubernetes this node's name is the one the mapping was started with (its Local endpoints,
+        // terminating fallback and hints), so that the address rules and health check node ports agree with it
+        listeners.setSettings(kubernetesNodeName == null ? settings : settings.withNodeName(kubernetesNodeName));
         applyConnectionLog(state.config().proxy().connectionLog());
         List<BindException> failures = new java.util.ArrayList<>(reconciler.apply(state.servicePorts(),
                 state.config().proxy().drainTimeout()));
@@ -309,6 +315,11 @@ public final class ProxyServer implements AutoCloseable {
         }
         if (!Objects.equals(next.registry().kubernetes(), config.registry().kubernetes())) {
             log.warn("registry.kubernetes changed: takes effect at restart");
+        }
+        String nextNode = kubernetesNodeName == null ? null : DataPlaneSettings.of(next).node().nodeName();
+        if (nextNode != null && !nextNode.equals(kubernetesNodeName)) {
+            log.warn("proxy.nodeName changed from '{}' to '{}': takes effect at restart with registry.kubernetes",
+                    kubernetesNodeName, nextNode);
         }
         config = next;
         registry.setConfig(next);

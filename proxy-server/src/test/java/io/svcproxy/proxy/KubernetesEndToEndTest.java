@@ -272,6 +272,13 @@ class KubernetesEndToEndTest {
         await().atMost(WITHIN).until(() -> !proxy.table().keys().isEmpty()
                 && proxy.table().servicePorts().get(0).backendSet().backends().size() == 1);
         assertThat(names(4)).containsExactly("pod-2");
+
+        // another node name by reload: the mapping keeps its node until a restart, so the data plane keeps it too
+        // (before, its address rules took node-b and refused the Local traffic the mapping still gave node-a)
+        Path config = dir.resolve("svcproxy.yaml");
+        Files.writeString(config, Files.readString(config).replace("nodeName: node-a", "nodeName: node-b"));
+        assertThat(proxy.reloadFromFile()).isTrue();
+        assertThat(names(4)).containsExactly("pod-2");
     }
 
     @Test

@@ -368,7 +368,9 @@ public final class KubernetesServiceMapper {
                 }
                 EndpointConditions c = e.getConditions();
                 boolean ready = c == null || c.getReady() == null || c.getReady();
-                boolean serving = c == null || c.getServing() == null ? ready : c.getServing();
+                // nil serving is true (the API's documentation, and kube-proxy's endpointslicecache), whatever ready
+                // says: a terminating endpoint without the field is a serving fallback
+                boolean serving = c == null || c.getServing() == null || c.getServing();
                 boolean terminating = c != null && c.getTerminating() != null && c.getTerminating();
                 Candidate candidate = new Candidate(ip, port, ready, serving, terminating, e.getNodeName(),
                         zoneHints(e.getHints()), nodeHints(e.getHints()));

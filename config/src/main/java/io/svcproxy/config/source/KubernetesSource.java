@@ -57,6 +57,10 @@ public final class KubernetesSource implements AutoCloseable {
     public static final String NODE_NAME_ENV = "NODE_NAME";
     /** The Node label holding the node's zone. */
     public static final String ZONE_LABEL = "topology.kubernetes.io/zone";
+    /** A Service (or EndpointSlice) with this label belongs to another service proxy: kube-proxy leaves it alone. */
+    static final String SERVICE_PROXY_NAME_LABEL = "service.kubernetes.io/service-proxy-name";
+    /** The EndpointSlices of a headless Service carry this label. */
+    static final String HEADLESS_LABEL = "service.kubernetes.io/headless";
 
     static final long COALESCE_MILLIS = 50;
     static final long RESYNC_MINUTES = 5;
@@ -147,13 +151,19 @@ public final class KubernetesSource implements AutoCloseable {
                     settings.namespaces().isEmpty() ? "all" : settings.namespaces(), nodeName, zone);
         });
         long resync = TimeUnit.MINUTES.toMillis(RESYNC_MINUTES);
+        // kube-proxy's label selector for both (cmd/kube-proxy/app/server.go): not the Services another service proxy
+        // serves, nor the EndpointSlices of headless Services (skipped anyway; not held for nothing)
         if (settings.namespaces().isEmpty()) {
-            serviceInformers.add(client.services().inAnyNamespace().runnableInformer(resync));
-            sliceInformers.add(client.discovery().v1().endpointSlices().inAnyNamespace().runnableInformer(resync));
+            serviceInformers.add(client.services().inAnyNamespace().withoutLabel(SERVICE_PROXY_NAME_LABEL)
+                    .withoutLabel(HEADLESS_LABEL).runnableInformer(resync));
+            sliceInformers.add(client.discovery().v1().endpointSlices().inAnyNamespace()
+                    .withoutLabel(SERVICE_PROXY_NAME_LABEL).withoutLabel(HEADLESS_LABEL).runnableInformer(resync));
         } else {
             for (String ns : settings.namespaces()) {
-                serviceInformers.add(client.services().inNamespace(ns).runnableInformer(resync));
-                sliceInformers.add(client.discovery().v1().endpointSlices().inNamespace(ns).runnableInformer(resync));
+                serviceInformers.add(client.services().inNamespace(ns).withoutLabel(SERVICE_PROXY_NAME_LABEL)
+                        .withoutLabel(HEADLESS_LABEL).runnableInformer(resync));
+                sliceInformers.add(client.discovery().v1().endpointSlices().inNamespace(ns)
+                        .withoutLabel(SERVICE_PROXY_NAME_LABEL).withoutLabel(HEADLESS_LABEL).runnableInformer(resync));
             }
         }
         for (SharedIndexInformer<EndpointSlice> informer : sliceInformers) {
@@ -224,6 +234,11 @@ public final class KubernetesSource implements AutoCloseable {
         }
         try {
             boolean synced = synced();
+            if (!synced) {
+                // as kube-proxy, which syncs no rule before both informers have listed: a Service published before
+                // its EndpointSlices are would be bound with no endpoint and refuse its clients until they are
+                return; // the changes stay dirty; the last informer's first list runs this again
+            }
             for (ServiceName name : changedSinceLast()) {
                 Service service = serviceNamed(name);
                 if (service == null) {
@@ -309,8 +324,8 @@ public final class KubernetesSource implements AutoCloseable {
             }
             return emptyToNull(node.getMetadata().getLabels().get(ZONE_LABEL));
         } catch (RuntimeException e) { // KubernetesClientException, or its cause when the server is unreachable
-            log.info("Cannot read the node's zone; zone hints are not honoured node={} error={}", nodeName,
-                    e.getMessage());
+            log.warn("Cannot read the node's zone; zone hints are not honoured until a restart reads it (or set "
+                    + "registry.kubernetes.zone) node={} error={}", nodeName, e.getMessage());
             return null;
         }
     }

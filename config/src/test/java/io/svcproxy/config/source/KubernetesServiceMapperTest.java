@@ -337,6 +337,19 @@ class KubernetesServiceMapperTest {
                 ready("127.0.1.1", 80), ready("127.0.1.2", 80), ready("127.0.1.4", 80));
     }
 
+    /** A terminating endpoint without {@code serving} is serving (the API, and kube-proxy): the fallback takes it. */
+    @Test
+    void aTerminatingEndpointWithoutServingIsAServingFallback() {
+        Service svc = service("web").withNewSpec().withClusterIP("127.0.10.10").addNewPort().withPort(80).endPort()
+                .endSpec().build();
+        EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("", 80), conditions("127.0.1.7", false, null, true),
+                conditions("127.0.1.8", false, false, true));
+
+        assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints()).containsExactly(
+                target("127.0.1.7", 80, true, true, true),
+                target("127.0.1.8", 80, false, false, true));
+    }
+
     @Test
     void leavesOutEndpointsThatAreNotReady() {
         Service svc = service("web").withNewSpec().withClusterIP("127.0.10.10").addNewPort().withPort(80).endPort()

@@ -110,6 +110,26 @@ class KubernetesSourceTest {
         recorder.await(u -> u.servicePorts().isEmpty());
     }
 
+    /**
+     * kube-proxy's label selector: a Service of another service proxy ({@code service-proxy-name}) is not served, and
+     * the EndpointSlices of headless Services are not held.
+     */
+    @Test
+    void leavesTheServicesOfAnotherServiceProxyAlone() {
+        client.services().resource(new ServiceBuilder(named(web(), "mesh", "127.0.10.12")).editMetadata()
+                .addToLabels("service.kubernetes.io/service-proxy-name", "other-proxy").endMetadata().build()).create();
+        client.discovery().v1().endpointSlices().resource(slice("mesh-abc", "mesh", "IPv4", Map.of("http", 8080),
+                ep("127.0.3.1"))).create();
+        client.services().resource(web()).create();
+        client.discovery().v1().endpointSlices().resource(slice("web-abc", "web", "IPv4", Map.of("http", 8080),
+                ep("127.0.1.1"))).create();
+        source = new KubernetesSource(client, DEFAULT_NS, recorder);
+        source.start();
+
+        Update synced = recorder.await(u -> u.synced() && endpointsOf(u).size() == 1);
+        assertThat(synced.servicePorts()).extracting(p -> p.service().name()).containsExactly("web");
+    }
+
     @Test
     void aChangeMapsOnlyItsServiceAndASliceMovingBetweenServicesLeavesOneForTheOther() {
         source = new KubernetesSource(client, DEFAULT_NS, recorder);

@@ -45,6 +45,12 @@ public record DataPlaneSettings(int connectTimeoutMillis, int connectAttempts, D
         return of(config, System.getenv("NODE_NAME"), DataPlaneSettings::hostAddresses);
     }
 
+    /** These settings with another node name (one fixed at start, while the Kubernetes mapping uses it). */
+    public DataPlaneSettings withNodeName(String name) {
+        return new DataPlaneSettings(connectTimeoutMillis, connectAttempts, idleTimeout, drainTimeout,
+                outlierDetection, limits, udp, node.withNodeName(name));
+    }
+
     static DataPlaneSettings of(ProxyConfig config, String nodeNameEnv, Supplier<List<InetAddress>> hostAddresses) {
         ProxySettings proxy = config.proxy();
         long millis = Math.max(1, Math.min(Integer.MAX_VALUE, proxy.connectTimeout().toMillis()));
