@@ -264,6 +264,9 @@ public final class ProxyServer implements AutoCloseable {
         try {
             next = ConfigLoader.load(source);
         } catch (ConfigException e) {
+            for (io.svcproxy.config.ConfigError error : e.errors()) {
+                log.warn("Config error {}", error); // as the watching config source logs them, one line each
+            }
             rejected(source, e);
             return false;
         }
@@ -273,8 +276,10 @@ public final class ProxyServer implements AutoCloseable {
 
     /** Counts and logs a rejected config change; the config in force keeps serving. */
     void rejected(Path file, ConfigException e) {
-        log.error("Reload rejected file={} errors={} (the last good config keeps serving)\n{}", file,
-                e.errors().size(), e.getMessage());
+        // one line: the errors themselves are logged one per line before it (the watching config source's, or
+        // reloadFromFile's)
+        log.error("Reload rejected file={} errors={} first={} (the last good config keeps serving)", file,
+                e.errors().size(), e.errors().isEmpty() ? "" : e.errors().get(0));
         metrics.reload(false);
         table.setLastReload(new ReloadStatus(Instant.now(), false, e.getMessage()));
     }

@@ -10,6 +10,7 @@ import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.nio.file.WatchService;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -419,6 +420,9 @@ public final class ConfigFileSource implements AutoCloseable {
             log.info("Config changed while it was read: reading it again file={} trigger={}", file, name(trigger));
             return;
         }
+        if (errors == null && trigger != Trigger.START) {
+            errors = emptied(files, snapshot);
+        }
         if (errors != null) {
             reject(file, errors, trigger, snapshot);
             return;
@@ -450,6 +454,25 @@ public final class ConfigFileSource implements AutoCloseable {
         log.info("Config applied file={} trigger={} services={} pods={} registryFiles={}", file, name(trigger),
                 applied.services().size(), applied.pods().size(), applied.registry().files().size());
         tell("applied", l -> l.applied(applied));
+    }
+
+    /**
+     * The files read empty on a reload, as errors: a file emptied and then written ({@code > file}, then its content,
+     * as a shell redirection or a download writes it) is far more often read in between than meant to hold nothing.
+     * An empty config would unbind every listener and an empty registry file drain all its Pods, until the content
+     * arrives; rejected, the config in force stays, and the content is read when it comes. A file that should hold
+     * nothing says so ({@code services: []}, {@code pods: []}). At start an empty file is no change to anything.
+     */
+    private static ConfigException emptied(List<Path> files, Map<Path, FileFingerprint> snapshot) {
+        List<ConfigError> errors = new ArrayList<>();
+        for (Path f : files) {
+            FileFingerprint fp = snapshot.get(f);
+            if (fp != null && fp.problem() == null && fp.size() == 0) {
+                errors.add(new ConfigError(f.toString(), 0, 0, "", "empty (expected: its content; a file being "
+                        + "written is read again when it changes; services: [] or pods: [] says it holds nothing)"));
+            }
+        }
+        return errors.isEmpty() ? null : new ConfigException(errors);
     }
 
     private void reject(Path file, ConfigException errors, Trigger trigger, Map<Path, FileFingerprint> snapshot) {

@@ -318,7 +318,12 @@ public final class KubernetesSource implements AutoCloseable {
         }
         try {
             Node node = client.nodes().withName(nodeName).get();
-            if (node == null || node.getMetadata().getLabels() == null) {
+            if (node == null) {
+                log.warn("Kubernetes node not found; zone hints are not honoured, and Local traffic policies find no "
+                        + "endpoint of this node if the name is wrong node={}", nodeName);
+                return null;
+            }
+            if (node.getMetadata().getLabels() == null) {
                 log.info("Kubernetes node has no zone; zone hints are not honoured node={}", nodeName);
                 return null;
             }

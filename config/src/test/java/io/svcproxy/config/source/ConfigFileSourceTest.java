@@ -177,6 +177,34 @@ class ConfigFileSourceTest {
         assertThat(recorder.rejected).isEmpty();
     }
 
+    /**
+     * A file emptied and then written ({@code > file}, then its content, as a shell redirection writes it) is read
+     * empty in between: that is rejected, not applied (every Pod of the file drained, or every listener unbound), and
+     * the content is applied when it comes; a file that says it holds nothing is applied.
+     */
+    @Test
+    void aFileReadEmptyOnAReloadIsRejectedAndItsContentAppliedWhenItComes() throws Exception {
+        Path pods = write("pods.yaml", pods("10.0.0.1"));
+        Path file = write("svcproxy.yaml", registryConfig(1));
+        start(file);
+
+        Files.writeString(pods, "");
+        within2s().untilAsserted(() -> assertThat(recorder.rejected).hasSize(1));
+        assertThat(recorder.rejected.get(0).errors().errors()).singleElement().asString().isEqualTo(pods
+                + ": empty (expected: its content; a file being written is read again when it changes; services: [] "
+                + "or pods: [] says it holds nothing)");
+        assertThat(recorder.applied).isEmpty();
+
+        Files.writeString(pods, pods("10.0.0.2"));
+        within2s().untilAsserted(() -> assertThat(podIps(recorder.lastApplied())).containsExactly("10.0.0.2"));
+
+        Files.writeString(file, "");
+        within2s().untilAsserted(() -> assertThat(recorder.rejected).hasSize(2));
+        Files.writeString(pods, "pods: []\n");
+        Files.writeString(file, registryConfig(1));
+        within2s().untilAsserted(() -> assertThat(podIps(recorder.lastApplied())).isEmpty());
+    }
+
     @Test
     void rejectsAnInvalidEditOnceThenAppliesAValidOne() throws Exception {
         Path file = write("svcproxy.yaml", config(1));

@@ -8,6 +8,8 @@ import io.netty.channel.ChannelOption;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpContent;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObject;
@@ -179,7 +181,17 @@ final class Exchange implements ResponseDeadlines.Expiring {
                 return;
             }
             if (preamble != null) {
-                preamble.write(f.channel(), frontend.connection()); // flushed with the head, by attach
+                try {
+                    preamble.write(f.channel(), frontend.connection()); // flushed with the head, by attach
+                } catch (RuntimeException e) {
+                    // a header the encoder refuses: the request cannot go; never left hanging in this listener
+                    lease.release();
+                    f.channel().close();
+                    IngressFrontendHandler.ACCESS_LOG.debug("Endpoint preamble failed endpoint={} cause={}",
+                            picked.endpoint(), e.toString());
+                    frontend.failExchange(this, HttpResponseStatus.BAD_GATEWAY);
+                    return;
+                }
             }
             attach(f.channel(), true);
         });
@@ -203,6 +215,11 @@ final class Exchange implements ResponseDeadlines.Expiring {
         HttpRequest head = unsentHead;
         if (head != null) {
             unsentHead = null;
+            if (preamble != null && !upgrade) {
+                // a connection of this request's own (it carries its client's identity): the endpoint is told it
+                // ends with the response, so that it closes first (its side keeps the TIME_WAIT, not the proxy's)
+                head.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
+            }
             if (reused && !IDEMPOTENT.contains(forwarded.method())) {
                 // whether the endpoint can have received the head decides a resend of a non-idempotent request
                 // (see resendOnFreshConnection; an idempotent one goes again either way, so its head needs no

@@ -19,6 +19,8 @@ final class Signals {
 
     private final AtomicReference<ProxyServer> server = new AtomicReference<>();
     private final AtomicBoolean stopRequested = new AtomicBoolean();
+    /** A SIGHUP's reload is queued and not started yet: a burst of signals is one reload, not one each. */
+    private final AtomicBoolean reloadQueued = new AtomicBoolean();
 
     private Signals() {
     }
@@ -70,9 +72,16 @@ final class Signals {
             log.info("Received SIGHUP during start-up: ignored");
             return;
         }
-        log.info("Received SIGHUP: reopening the connection log and reloading");
         current.reopenConnectionLog();
-        Thread reload = new Thread(current::reloadFromFile, "svcproxy-sighup");
+        if (!reloadQueued.compareAndSet(false, true)) {
+            log.info("Received SIGHUP: connection log reopened, a reload is already queued");
+            return;
+        }
+        log.info("Received SIGHUP: reopening the connection log and reloading");
+        Thread reload = new Thread(() -> {
+            reloadQueued.set(false); // a signal from now on asks for a read after this one
+            current.reloadFromFile();
+        }, "svcproxy-sighup");
         reload.setDaemon(true);
         reload.start();
     }

@@ -281,8 +281,9 @@ public final class IngressListeners implements AutoCloseable {
                 ServiceBackend backend = IngressRoutes.backend(ingress, b);
                 if (lookup.backendSet(backend) == null) {
                     notice("Ingress backend has no Service port ingress=" + ingress.qualifiedName() + " backend="
-                            + backend + " (no such Service or port yet, or a headless or ExternalName Service, "
-                            + "which svcproxy does not proxy): its requests answer 503");
+                            + backend + " (no such Service or port yet, or a headless or ExternalName Service or one "
+                            + "labelled service.kubernetes.io/service-proxy-name, which svcproxy does not proxy): its "
+                            + "requests answer 503");
                 }
             }
         }

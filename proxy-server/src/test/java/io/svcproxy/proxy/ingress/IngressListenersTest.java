@@ -78,8 +78,9 @@ class IngressListenersTest {
         listeners.apply(List.of(withRule("shop", "shop.example", "/api", "missing"),
                 withRule("more", "more.example", "/", "web")));
         assertThat(warnings()).containsExactly("Ingress backend has no Service port ingress=default/shop "
-                + "backend=default/missing:http (no such Service or port yet, or a headless or ExternalName Service, "
-                + "which svcproxy does not proxy): its requests answer 503");
+                + "backend=default/missing:http (no such Service or port yet, or a headless or ExternalName Service or "
+                + "one labelled service.kubernetes.io/service-proxy-name, which svcproxy does not proxy): its requests "
+                + "answer 503");
     }
 
     @Test

@@ -40,6 +40,8 @@ class IngressProxyProtocolTest {
     private Thread endpointThread;
     /** The PROXY line of each connection the endpoint accepted, in order. */
     private final List<String> headers = new CopyOnWriteArrayList<>();
+    /** The Connection field of each request the endpoint read. */
+    private final List<String> connectionFields = new CopyOnWriteArrayList<>();
 
     @AfterEach
     void tearDown() throws Exception {
@@ -82,9 +84,14 @@ class IngressProxyProtocolTest {
                 if (requestLine == null) {
                     return;
                 }
-                while (!line(in).isEmpty()) {
-                    // the request's header fields
+                String field;
+                String connection = "";
+                while (!(field = line(in)).isEmpty()) {
+                    if (field.regionMatches(true, 0, "connection:", 0, 11)) {
+                        connection = field.substring(11).trim();
+                    }
                 }
+                connectionFields.add(connection);
                 byte[] body = header.getBytes(StandardCharsets.US_ASCII);
                 out.write(("HTTP/1.1 200 OK\r\nContent-Length: " + body.length + "\r\n\r\n")
                         .getBytes(StandardCharsets.US_ASCII));
@@ -140,5 +147,6 @@ class IngressProxyProtocolTest {
             assertThat(second.body()).isEqualTo(expected);
         }
         assertThat(headers).as("one endpoint connection per request, none reused").hasSize(2);
+        assertThat(connectionFields).as("the endpoint is told to close it").containsExactly("close", "close");
     }
 }
