@@ -48,8 +48,10 @@ import org.slf4j.LoggerFactory;
  * times they are read). A half-written file is therefore rejected and the complete one applied after it. A read
  * during which a file changed (a ConfigMap swapped between reading the config and a registry file) is not
  * reported at all but done again once the files are quiet, so a mix of old and new files is never applied. While
- * the last read was invalid, the config is read again every poll interval, so that a fix in a file the broken
- * config names but the config in force does not (a new registry file, a missing one created) is seen too.
+ * the last read was invalid, the config is read again every {@link #RETRY_INTERVAL}, so that a fix in a file the
+ * broken config names but the config in force does not (a new registry file, a missing one created) is seen too; a
+ * change of a watched file is read at once, as always. (Every poll interval, a broken config left in place cost a
+ * whole read each time: 1.6 s of CPU at 10,000 Services, a core kept busy.)
  *
  * <p>The set of watched files is derived again after every valid read: a config change may add or drop
  * registry files. The source logs every rejected error at warn, one line each, so a listener need not.
@@ -62,6 +64,8 @@ public final class ConfigFileSource implements AutoCloseable {
     public static final Duration DEFAULT_POLL_INTERVAL = Duration.ofMillis(500);
     /** How long the files must be quiet after a change before they are read. */
     public static final Duration DEFAULT_DEBOUNCE = Duration.ofMillis(200);
+    /** How often a rejected config is read again while no watched file changes. */
+    static final long RETRY_INTERVAL = TimeUnit.SECONDS.toNanos(10);
     /** The name of the watch thread. */
     public static final String THREAD_NAME = "svcproxy-config-watch";
 
@@ -119,6 +123,9 @@ public final class ConfigFileSource implements AutoCloseable {
     private List<Path> watched;
     private Map<Path, FileFingerprint> observed = Map.of();
     private Rejection lastRejection;
+    /** When a rejected config was last read, and how often it is ({@link #RETRY_INTERVAL}). */
+    private long lastRetryNanos;
+    private volatile long retryNanos = RETRY_INTERVAL;
     private boolean pending;
     private Trigger pendingTrigger = Trigger.CHANGE;
     private long firstChangeNanos;
@@ -326,6 +333,11 @@ public final class ConfigFileSource implements AutoCloseable {
         }
     }
 
+    /** Reads a rejected config again this often instead of {@link #RETRY_INTERVAL} (tests); before {@link #start}. */
+    void retryInterval(Duration interval) {
+        retryNanos = interval.toNanos();
+    }
+
     private void step(long now, boolean event, boolean tick) {
         if (tick) {
             registerDirectories();
@@ -335,7 +347,7 @@ public final class ConfigFileSource implements AutoCloseable {
         }
         if (pending && now - dueNanos >= 0) {
             load(changedFile, pendingTrigger);
-        } else if (tick && !pending && lastRejection != null) {
+        } else if (tick && !pending && lastRejection != null && now - lastRetryNanos >= retryNanos) {
             load(source, Trigger.RETRY);
         }
     }
@@ -381,6 +393,7 @@ public final class ConfigFileSource implements AutoCloseable {
     /** Reads the config and its registry files, and reports what is new. */
     private void load(Path file, Trigger trigger) {
         pending = false;
+        lastRetryNanos = System.nanoTime(); // a rejected config is read again a retry interval after its last read
         List<Path> files = watched;
         Map<Path, FileFingerprint> snapshot;
         ProxyConfig next = null;

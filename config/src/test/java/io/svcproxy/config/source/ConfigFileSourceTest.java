@@ -230,11 +230,14 @@ class ConfigFileSourceTest {
         assertThat(recorder.rejected).hasSize(1);
     }
 
+    /** A file only the rejected config names is not watched: the config is read again every retry interval. */
     @Test
     void appliesTheFixOfARegistryFileThatOnlyTheRejectedConfigNames() throws Exception {
         Path file = write("svcproxy.yaml", config(1));
         Path extra = write("extra.yaml", "pods:\n  - name: extra-1\n    ip: 10.0.0.500\n");
-        start(file);
+        source = new ConfigFileSource(ConfigLoader.load(file), recorder);
+        source.retryInterval(Duration.ofMillis(900));
+        startAndSettle();
 
         Files.writeString(file, config(1) + "registry: {files: [extra.yaml]}\n");
         within2s().untilAsserted(() -> assertThat(recorder.rejected).hasSize(1));
@@ -243,6 +246,18 @@ class ConfigFileSourceTest {
 
         Files.writeString(extra, "pods:\n  - name: extra-1\n    ip: 10.0.0.5\n");
         within2s().untilAsserted(() -> assertThat(podIps(recorder.lastApplied())).containsExactly("10.0.0.5"));
+    }
+
+    /** A broken config left in place is not read again at every poll (a whole read each: costly at scale). */
+    @Test
+    void aRejectedConfigIsReadAgainOnlyEveryRetryInterval() throws Exception {
+        Path file = write("svcproxy.yaml", config(1));
+        start(file);
+        Files.writeString(file, config(1).replace("ports: [{port: 80}]", "ports: [{port: 80}"));
+        within2s().untilAsserted(() -> assertThat(recorder.rejected).hasSize(1));
+        long loads = source.loads();
+
+        await().during(Duration.ofMillis(2500)).atMost(Duration.ofSeconds(4)).until(() -> source.loads() == loads);
     }
 
     @Test
