@@ -26,7 +26,8 @@ import org.yaml.snakeyaml.nodes.Tag;
 final class IngressBinder extends BinderSupport {
     static final List<String> SETTINGS = List.of("http", "https", "className", "responseTimeout",
             "httpsRedirectPort", "publishService");
-    static final String PUBLISH_SERVICE_EXPECTED = "namespace/name of a Service: two DNS-1123 labels";
+    static final String PUBLISH_SERVICE_EXPECTED = "namespace/name of a Service: a DNS-1123 label, /, a DNS-1035 "
+            + "label";
     static final List<String> INGRESS = List.of("name", "namespace", "annotations", "tls", "defaultBackend", "rules");
     /** The annotations the file may give an Ingress: those svcproxy reads (it would ignore any other silently). */
     static final List<String> ANNOTATIONS = List.of(IngressSpec.SSL_REDIRECT, IngressSpec.FORCE_SSL_REDIRECT);
@@ -94,7 +95,7 @@ final class IngressBinder extends BinderSupport {
 
     private static boolean isNamespacedName(String v) {
         int slash = v.indexOf('/');
-        return slash > 0 && Names.isDns1123Label(v.substring(0, slash)) && Names.isDns1123Label(v.substring(slash + 1));
+        return slash > 0 && Names.isDns1123Label(v.substring(0, slash)) && Names.isDns1035Label(v.substring(slash + 1));
     }
 
     /** Returns a listener address; {@code off} or {@code false} are {@code null} (no listener). */

@@ -164,8 +164,8 @@ class IngressConfigTest {
                 "svcproxy.yaml:7:5: unknown key: timeout (expected: http, https, className, responseTimeout, "
                         + "httpsRedirectPort, publishService)",
                 "svcproxy.yaml:8:24: httpsRedirectPort: 0 (expected: 1..65535)",
-                "svcproxy.yaml:9:21: publishService: front (expected: namespace/name of a Service: two DNS-1123 "
-                        + "labels)");
+                "svcproxy.yaml:9:21: publishService: front (expected: namespace/name of a Service: a DNS-1123 label, "
+                        + "/, a DNS-1035 label)");
         assertThat(parse("proxy: {ingress: {http: 127.0.10.190:8080, publishService: ingress-nginx/front}}").proxy()
                 .ingress().publishService()).isEqualTo("ingress-nginx/front");
         assertThat(parse("proxy: {ingress: {http: 127.0.10.190:8080, httpsRedirectPort: 443}}").proxy().ingress()

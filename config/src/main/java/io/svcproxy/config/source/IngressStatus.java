@@ -37,8 +37,9 @@ final class IngressStatus {
     private static final Logger log = LoggerFactory.getLogger(IngressStatus.class);
 
     private final KubernetesClient client;
-    /** The listeners' IPs; used without {@link #publishService}. */
+    /** The listeners' IPs, and as status entries; used without {@link #publishService}. */
     private final List<String> listenerIps;
+    private final List<IngressLoadBalancerIngress> listenerEntries;
     /** {@code namespace/name}, or {@code null}. */
     private final String publishService;
     private SharedIndexInformer<Service> publishInformer;
@@ -47,6 +48,8 @@ final class IngressStatus {
     IngressStatus(KubernetesClient client, IngressSettings ingress, String podIp) {
         this.client = client;
         this.listenerIps = listenerIps(ingress, podIp);
+        this.listenerEntries = listenerIps.stream().map(ip -> new IngressLoadBalancerIngressBuilder().withIp(ip)
+                .build()).toList();
         this.publishService = ingress.publishService();
     }
 
@@ -102,8 +105,7 @@ final class IngressStatus {
             if (found.isEmpty()) {
                 if (!missingLogged) {
                     missingLogged = true;
-                    log.warn("Ingress status not written: no Service {} (proxy.ingress.publishService)",
-                            publishService);
+                    log.warn("Ingress status not written: publish Service missing service={}", publishService);
                 }
                 return;
             }
@@ -112,7 +114,7 @@ final class IngressStatus {
         } else if (listenerIps.isEmpty()) {
             return;
         } else {
-            ours = listenerIps.stream().map(ip -> new IngressLoadBalancerIngressBuilder().withIp(ip).build()).toList();
+            ours = listenerEntries;
         }
         writeEntries(all, served, ours, publishService != null);
     }
@@ -120,9 +122,7 @@ final class IngressStatus {
     /** Takes our entries out of every Ingress's status (a graceful shutdown; see {@link #withdrawsAtShutdown}). */
     void withdraw(List<Ingress> all) {
         if (withdrawsAtShutdown()) {
-            writeEntries(all, List.of(),
-                    listenerIps.stream().map(ip -> new IngressLoadBalancerIngressBuilder().withIp(ip).build()).toList(),
-                    false);
+            writeEntries(all, List.of(), listenerEntries, false);
         }
     }
 

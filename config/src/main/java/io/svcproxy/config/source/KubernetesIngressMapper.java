@@ -26,14 +26,16 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Maps networking.k8s.io/v1 Ingresses of the served class, with their {@code kubernetes.io/tls} Secrets, to the
- * desired state's {@link IngressSpec}s. Pure: no client; one instance per source, called from its single thread (it
- * remembers which problems it has logged, so each is logged once).
+ * desired state's {@link IngressSpec}s. No client; one instance per source, called from its single thread: it
+ * remembers which problems it has logged (each is logged once) and the hosts each TLS entry's certificate covered
+ * when it last loaded ({@link #mapped} ends a recompute).
  *
  * <p>An Ingress is served when its {@code spec.ingressClassName} is the class name ({@code proxy.ingress.className}),
  * or, with no class name, when its legacy annotation {@code kubernetes.io/ingress.class} names the class, or, with
  * neither, when the IngressClass of that name carries {@code ingressclass.kubernetes.io/is-default-class: "true"}
- * (the API server's admission gives new Ingresses the default class; those created before still have none). Nothing
- * is served when that IngressClass names another controller than {@value #CONTROLLER} in {@code spec.controller}.
+ * (the API server's admission gives new Ingresses the default class; those created before still have none). When
+ * that IngressClass names another controller than {@value #CONTROLLER} in {@code spec.controller}, only the Ingresses
+ * of the legacy annotation are served.
  * Served Ingresses come oldest first (creation time, then namespace and name), so the first default backend is the
  * oldest's, as SPEC.md says. A rule path the API should have refused (bad host or pathType, a resource backend) is
  * left out and logged; a TLS entry whose Secret is missing, not of type {@code kubernetes.io/tls} or does not load is
@@ -79,18 +81,19 @@ final class KubernetesIngressMapper {
 
     /**
      * Whether the IngressClass of the class name names another controller in {@code spec.controller}: its Ingresses
-     * are that controller's (ingress-nginx likewise serves only classes of its {@code --controller-class}), so none
-     * is served, and this is logged once. A class that names none, or no IngressClass at all, is served by name.
+     * are that controller's (ingress-nginx likewise serves only classes of its {@code --controller-class}), so those
+     * naming it in {@code ingressClassName} or taking it as the default are not served (logged once); those of the
+     * legacy annotation are. A class that names none, or no IngressClass at all, is served by name.
      */
     private boolean anotherControllers(IngressClass c) {
         String controller = c == null || c.getSpec() == null ? null : c.getSpec().getController();
         if (controller == null || controller.equals(CONTROLLER)) {
             return false;
         }
-        once("Not serving the Ingresses of IngressClass " + className + ": its spec.controller is " + controller
-                + " (expected: " + CONTROLLER + "; another controller serves them, or proxy.ingress.className names "
-                + "the wrong class); those naming it by the annotation " + LEGACY_CLASS_ANNOTATION + " are served, "
-                + "as ingress-nginx serves them");
+        once("Not serving the Ingresses of another controller's IngressClass class=" + className + " controller="
+                + controller + " (expected: " + CONTROLLER + "; another controller serves them, or "
+                + "proxy.ingress.className names the wrong class; those naming it by the annotation "
+                + LEGACY_CLASS_ANNOTATION + " are served, as ingress-nginx serves them)");
         return true;
     }
 

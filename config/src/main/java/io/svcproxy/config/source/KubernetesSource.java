@@ -90,7 +90,6 @@ public final class KubernetesSource implements AutoCloseable {
      * Service ports of the others stay the same objects all the way to the reconciler. Source thread only.
      */
     private final TreeMap<ServiceName, Mapped> mapped = new TreeMap<>();
-    private boolean lastSynced;
 
     /**
      * Creates a source; {@link #start()} starts it. It does not own the client: {@link #close()} leaves it open.
@@ -233,8 +232,7 @@ public final class KubernetesSource implements AutoCloseable {
             return;
         }
         try {
-            boolean synced = synced();
-            if (!synced) {
+            if (!synced()) {
                 // as kube-proxy, which syncs no rule before both informers have listed: a Service published before
                 // its EndpointSlices are would be bound with no endpoint and refuse its clients until they are
                 return; // the changes stay dirty; the last informer's first list runs this again
@@ -255,13 +253,12 @@ public final class KubernetesSource implements AutoCloseable {
             for (Mapped m : mapped.values()) {
                 out.addAll(m.servicePorts());
             }
-            if (out.equals(last) && synced == lastSynced) {
+            if (out.equals(last)) {
                 return;
             }
             last = List.copyOf(out);
-            lastSynced = synced;
-            log.debug("Kubernetes services updated servicePorts={} synced={}", out.size(), synced);
-            listener.update(last, synced);
+            log.debug("Kubernetes services updated servicePorts={}", out.size());
+            listener.update(last, true); // only ever called synced (above)
         } catch (RuntimeException e) {
             everything.set(true); // the changes taken for this run may be lost: the next run maps everything
             log.error("Kubernetes recompute failed", e);

@@ -83,8 +83,8 @@ class KubernetesIngressMapperTest {
                 .withController(KubernetesIngressMapper.CONTROLLER).endSpec().build();
         assertThat(mapper.served(List.of(own, classless, legacy), List.of(nginxs)))
                 .extracting(i -> i.getMetadata().getName()).containsExactly("legacy");
-        assertThat(mapper.logged()).anyMatch(l -> l.startsWith("Not serving the Ingresses of IngressClass svcproxy: "
-                + "its spec.controller is k8s.io/ingress-nginx (expected: svcproxy.io/ingress;"));
+        assertThat(mapper.logged()).anyMatch(l -> l.startsWith("Not serving the Ingresses of another controller's "
+                + "IngressClass class=svcproxy controller=k8s.io/ingress-nginx (expected: svcproxy.io/ingress;"));
         assertThat(mapper.served(List.of(own, classless), List.of(ours))).extracting(i -> i.getMetadata().getName())
                 .containsExactly("own", "classless");
     }

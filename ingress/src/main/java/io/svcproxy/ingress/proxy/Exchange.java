@@ -56,6 +56,8 @@ final class Exchange implements ResponseDeadlines.Expiring {
      * connection is made for this request and closed after it, never pooled: it carries one client's identity.
      */
     private final BackendLookup.Preamble preamble;
+    /** An endpoint connection of this request may come from the pool and go back to it (no tunnel, no preamble). */
+    private final boolean pooled;
     /** The client connection goes on after the response; see {@link #closeAfterResponse}. */
     boolean keepAlive;
     /** {@code Upgrade: websocket}: a fresh connection, never pooled; a 101 turns both into a {@link Tunnel}. */
@@ -118,6 +120,7 @@ final class Exchange implements ResponseDeadlines.Expiring {
         this.route = route;
         this.set = target.set();
         this.preamble = target.preamble();
+        this.pooled = !upgrade && preamble == null;
         this.pickContext = pickContext;
         this.keepAlive = HttpUtil.isKeepAlive(request);
         this.upgrade = upgrade;
@@ -141,7 +144,7 @@ final class Exchange implements ResponseDeadlines.Expiring {
         lease = picked.counters().lease();
         EndpointPool pool = settings.pools().get();
         InetSocketAddress address = picked.socketAddress();
-        Channel idle = reuse && preamble == null ? pool.acquire(address) : null;
+        Channel idle = reuse && pooled ? pool.acquire(address) : null;
         if (idle != null) {
             reused = true;
             attach(idle, flushNow);
@@ -395,7 +398,7 @@ final class Exchange implements ResponseDeadlines.Expiring {
     void complete() {
         lease.release();
         IngressBackendHandler handler = outboundHandler;
-        if (requestEnded && handler.reusable() && preamble == null) {
+        if (requestEnded && handler.reusable() && pooled) {
             handler.unbind();
             outbound.config().setAutoRead(true); // an idle connection's close is seen (if it was paused)
             settings.pools().get().release(endpoint, outbound);

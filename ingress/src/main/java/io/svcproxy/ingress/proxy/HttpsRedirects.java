@@ -23,11 +23,8 @@ final class HttpsRedirects {
      */
     static String location(ListenerSettings settings, RoutingTable<ServiceBackend> table,
                            Route<ServiceBackend> route, String hostHeader, String target) {
-        if (!"http".equals(settings.proto()) || !table.redirectsToHttps(route, hostHeader)) {
-            return null;
-        }
-        int port = settings.httpsPort().get();
-        if (port == 0) {
+        int port = settings.httpsPort().get(); // 0 on the HTTPS listener, and without one: the common case ends here
+        if (port == 0 || !"http".equals(settings.proto()) || !table.redirectsToHttps(route, hostHeader)) {
             return null;
         }
         String host = hostOf(hostHeader);

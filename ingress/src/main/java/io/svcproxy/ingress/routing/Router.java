@@ -22,8 +22,4 @@ public final class Router<B> {
         return table.match(hostHeader, target);
     }
 
-    /** The route of a request by its path in {@link RequestPath#of}'s normal form, or {@code null} for a 404. */
-    public Route<B> routePath(String hostHeader, String path) {
-        return table.matchPath(hostHeader, path);
-    }
 }

@@ -136,14 +136,7 @@ public final class RoutingTable<B> {
      * {@code ?} or {@code #} is part of the path (no query to cut off), or {@code null} for a 404.
      */
     public Route<B> matchPath(String hostHeader, String path) {
-        String host = Hosts.normalize(hostHeader);
-        HostGroup<B> group = exactHosts.get(host);
-        if (group == null && !wildcardHosts.isEmpty()) {
-            int dot = host.indexOf('.');
-            if (dot > 0) {
-                group = wildcardHosts.get(host.substring(dot));
-            }
-        }
+        HostGroup<B> group = group(Hosts.normalize(hostHeader));
         if (group == null) {
             group = anyHost;
         }
@@ -181,19 +174,26 @@ public final class RoutingTable<B> {
         };
     }
 
+    /** The group of a normalized host: its exact host's, else its one-label wildcard's; {@code null} for none. */
+    private HostGroup<B> group(String host) {
+        HostGroup<B> group = exactHosts.get(host);
+        if (group == null && !wildcardHosts.isEmpty()) {
+            int dot = host.indexOf('.');
+            if (dot > 0) {
+                group = wildcardHosts.get(host.substring(dot));
+            }
+        }
+        return group;
+    }
+
     /** The redirect of the Ingress that first wrote a rule for the request's host, exact or wildcard; else never. */
     private HttpsRedirect hostRedirect(String hostHeader) {
-        String host = Hosts.normalize(hostHeader);
-        HostGroup<B> group = exactHosts.get(host);
-        int dot = host.indexOf('.');
-        if (group == null && dot > 0) {
-            group = wildcardHosts.get(host.substring(dot));
-        }
+        HostGroup<B> group = group(Hosts.normalize(hostHeader));
         return group == null ? HttpsRedirect.NEVER : group.redirect;
     }
 
     /** Whether an Ingress has a certificate for the request's host: an exact TLS host, else a one-label wildcard. */
-    public boolean hasCertificate(String hostHeader) {
+    private boolean hasCertificate(String hostHeader) {
         if (tlsHosts.isEmpty() && tlsWildcards.isEmpty()) {
             return false;
         }

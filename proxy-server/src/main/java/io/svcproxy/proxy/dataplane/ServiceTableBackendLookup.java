@@ -21,13 +21,6 @@ public final class ServiceTableBackendLookup implements BackendLookup {
         this.nodeName = nodeName;
     }
 
-    /** The PROXY protocol headers of ports with {@code proxyProtocol} ({@link ProxyProtocolHeader#write}). */
-    private static final java.util.Map<io.svcproxy.config.ProxyProtocol, Preamble> PROXY_HEADERS = java.util.Map.of(
-            io.svcproxy.config.ProxyProtocol.V1,
-            (endpoint, client) -> ProxyProtocolHeader.write(endpoint, io.svcproxy.config.ProxyProtocol.V1, client),
-            io.svcproxy.config.ProxyProtocol.V2,
-            (endpoint, client) -> ProxyProtocolHeader.write(endpoint, io.svcproxy.config.ProxyProtocol.V2, client));
-
     @Override
     public BackendSet backendSet(ServiceBackend backend) {
         ServicePort port = port(backend);
@@ -47,7 +40,7 @@ public final class ServiceTableBackendLookup implements BackendLookup {
         }
         io.svcproxy.config.ProxyProtocol proxyProtocol = port.spec().port().proxyProtocol();
         return new Target(port.backendSet(), eligible(port), proxyProtocol == null ? null
-                : PROXY_HEADERS.get(proxyProtocol));
+                : (endpoint, client) -> ProxyProtocolHeader.write(endpoint, proxyProtocol, client));
     }
 
     /**

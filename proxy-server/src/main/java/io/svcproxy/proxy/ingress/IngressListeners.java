@@ -75,7 +75,6 @@ public final class IngressListeners implements AutoCloseable {
         this.channelType = channelType;
         this.settings = settings;
         this.connectTimeout = connectTimeout;
-        // HTTPS first: the HTTP listener's redirects name its bound port
         if (settings.https() != null) {
             https = bindHttps(settings.https(), options(settings));
         }
@@ -90,7 +89,8 @@ public final class IngressListeners implements AutoCloseable {
      * (its established connections are drained as a shutdown drains them, {@link #retire}), one turned off is closed
      * and drained, one turned on is bound. A changed response timeout or connect timeout ({@code proxy.connectTimeout}) is given to
      * the listeners in place: the connections they accept from then on use it, established ones keep theirs, and
-     * no connect is refused meanwhile. {@code className} is the Kubernetes source's and takes effect at restart.
+     * no connect is refused meanwhile. {@code className} and {@code publishService} are the Kubernetes source's and
+     * take effect at restart. The HTTP listener's redirects name the HTTPS port bound after the change.
      *
      * @return the addresses that could not be bound (their listener is then off)
      */
@@ -102,7 +102,6 @@ public final class IngressListeners implements AutoCloseable {
         settings = next;
         connectTimeout = nextConnectTimeout;
         List<BindException> failures = new ArrayList<>();
-        // HTTPS first: the HTTP listener's redirects name its bound port
         if (!Objects.equals(previous.https(), next.https())) {
             if (https != null) {
                 retire(https);
