@@ -104,16 +104,23 @@ class HttpsRedirectEndToEndTest {
 
     @Test
     void aPathNoRuleMatchesOnThatHostIsRedirectedToo() throws Exception {
-        assertThat(curl("-i", "http://shop.example:" + httpPort + "/nothing/here"))
-                .startsWith("HTTP/1.1 308")
-                .containsIgnoringCase("location: https://shop.example:" + httpsPort + "/nothing/here\r\n");
+        assertRedirect("HTTP/1.1", "shop.example", "/nothing/here", "https://shop.example:" + httpsPort);
     }
 
     @Test
     void h2cIsRedirectedAsHttp11Is() throws Exception {
-        assertThat(curl("-i", "--http2-prior-knowledge", "http://shop.example:" + httpPort + "/api"))
-                .startsWith("HTTP/2 308")
-                .containsIgnoringCase("location: https://shop.example:" + httpsPort + "/api\r\n");
+        assertRedirect("HTTP/2", "shop.example", "/api", "https://shop.example:" + httpsPort);
+    }
+
+    /** curl's plain-HTTP request ({@code version} HTTP/2: h2c by prior knowledge) is answered 308 to {@code to}. */
+    private void assertRedirect(String version, String host, String target, String to) throws Exception {
+        List<String> args = new ArrayList<>(List.of("-i"));
+        if (version.equals("HTTP/2")) {
+            args.add("--http2-prior-knowledge");
+        }
+        args.add("http://" + host + ":" + httpPort + target);
+        assertThat(curl(args.toArray(String[]::new))).startsWith(version + " 308")
+                .containsIgnoringCase("location: " + to + target + "\r\n");
     }
 
     @Test
@@ -125,9 +132,7 @@ class HttpsRedirectEndToEndTest {
 
     @Test
     void forceSslRedirectRedirectsAHostWithoutACertificate() throws Exception {
-        assertThat(curl("-i", "http://forced.example:" + httpPort + "/a"))
-                .startsWith("HTTP/1.1 308")
-                .containsIgnoringCase("location: https://forced.example:" + httpsPort + "/a\r\n");
+        assertRedirect("HTTP/1.1", "forced.example", "/a", "https://forced.example:" + httpsPort);
     }
 
     /**
@@ -168,13 +173,11 @@ class HttpsRedirectEndToEndTest {
     void httpsRedirectPortNamesThePortInFrontOfTheListenerAnd443IsLeftOut() throws Exception {
         Files.writeString(config, yaml("https: \"" + IP + ":" + httpsPort + "\", httpsRedirectPort: 443, "));
         assertThat(proxy.reloadFromFile()).isTrue();
-        assertThat(curl("-i", "http://shop.example:" + httpPort + "/api"))
-                .containsIgnoringCase("location: https://shop.example/api\r\n");
+        assertRedirect("HTTP/1.1", "shop.example", "/api", "https://shop.example");
 
         Files.writeString(config, yaml("https: \"" + IP + ":" + httpsPort + "\", httpsRedirectPort: 30443, "));
         assertThat(proxy.reloadFromFile()).isTrue();
-        assertThat(curl("-i", "http://shop.example:" + httpPort + "/api"))
-                .containsIgnoringCase("location: https://shop.example:30443/api\r\n");
+        assertRedirect("HTTP/1.1", "shop.example", "/api", "https://shop.example:30443");
     }
 
     /** curl's output (body, or head and body with {@code -i}); it resolves every host of the test to {@link #IP}. */
