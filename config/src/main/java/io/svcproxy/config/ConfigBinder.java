@@ -30,6 +30,8 @@ final class ConfigBinder extends BinderSupport {
     }
 
     private final Path base;
+    /** The config file itself, normalized, or {@code null} for a config not read from a file. */
+    private final Path configFile;
 
     private final ProxyBinder proxyBinder;
     private final ServiceBinder serviceBinder;
@@ -48,6 +50,7 @@ final class ConfigBinder extends BinderSupport {
         this.services = serviceBinder.services;
         this.ingressBinder = new IngressBinder(p, this::path);
         this.base = configFile == null ? null : configFile.getParent();
+        this.configFile = configFile == null ? null : configFile.toAbsolutePath().normalize();
     }
 
     /** Binds the root of a config file ({@code null} for an empty one). */
@@ -113,6 +116,11 @@ final class ConfigBinder extends BinderSupport {
                     String path = f.child("files") + "[" + i + "]";
                     Path file = path(item, path);
                     if (file == null) {
+                        continue;
+                    }
+                    if (file.toAbsolutePath().normalize().equals(configFile)) {
+                        // read as a registry file it would be rejected for its own proxy: key, a puzzling message
+                        Values.wrong(p, item, path, "a file of pods: lists, not this config file itself");
                         continue;
                     }
                     Node first = seen.putIfAbsent(file.normalize(), item);

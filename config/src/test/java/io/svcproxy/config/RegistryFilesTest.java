@@ -85,6 +85,14 @@ class RegistryFilesTest {
                 + ":1:22: ip: nope (expected: an IPv4 or IPv6 address)");
     }
 
+    /** The config file named as its own registry file: said so, not reported as its own proxy: key unknown there. */
+    @Test
+    void refusesTheConfigFileAsItsOwnRegistryFile() throws Exception {
+        Path file = config("registry: {files: [svcproxy.yaml]}\n");
+        assertThat(errors(file)).containsExactly(file + ":1:20: files[0]: svcproxy.yaml (expected: a file of pods: "
+                + "lists, not this config file itself)");
+    }
+
     @Test
     void reportsASyntaxErrorInARegistryFile() throws Exception {
         Files.writeString(dir.resolve("pods.yaml"), "pods: [\n");

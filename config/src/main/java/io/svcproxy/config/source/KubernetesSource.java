@@ -11,6 +11,7 @@ import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.svcproxy.config.KubernetesSettings;
 import io.svcproxy.config.ServicePortSpec;
 import java.nio.file.Files;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.Collection;
@@ -23,6 +24,7 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -73,6 +75,10 @@ public final class KubernetesSource implements AutoCloseable {
     private final KubernetesSettings settings;
     private final Listener listener;
     private final ScheduledExecutorService executor;
+    /** How long after start, and then how often, what is not listed yet is named ({@link #reportNotListed}). */
+    private volatile long notListedNanos = TimeUnit.SECONDS.toNanos(30);
+    static final long NOT_LISTED_REPEAT_SECONDS = 300;
+    private volatile List<String> reportedNotListed = List.of();
     private final AtomicBoolean pending = new AtomicBoolean();
     /** The Services whose objects changed since the last recompute. */
     private final Set<ServiceName> dirty = ConcurrentHashMap.newKeySet();
@@ -179,6 +185,52 @@ public final class KubernetesSource implements AutoCloseable {
             Informers.start(informer, slice -> changed(ServiceName.ofSlice(slice)), this::changedAll, () -> closed,
                     log);
         }
+        executor.schedule(this::reportNotListed, notListedNanos, TimeUnit.NANOSECONDS);
+    }
+
+    /**
+     * Names, at a WARN, what has not been listed yet, then again every {@link #NOT_LISTED_REPEAT_SECONDS} while it
+     * is not: nothing is published before Services and EndpointSlices are both listed (as kube-proxy), so a list
+     * the API server refuses (RBAC on one kind, one namespace without its RoleBinding) would otherwise show only as
+     * the informers' retries.
+     */
+    private void reportNotListed() {
+        if (closed) {
+            return;
+        }
+        List<String> missing = new ArrayList<>();
+        List<String> namespaces = settings.namespaces().isEmpty() ? List.of("all") : settings.namespaces();
+        synchronized (this) {
+            for (int i = 0; i < serviceInformers.size(); i++) {
+                if (!serviceInformers.get(i).hasSynced()) {
+                    missing.add("services namespace=" + namespaces.get(i));
+                }
+                if (!sliceInformers.get(i).hasSynced()) {
+                    missing.add("endpointslices namespace=" + namespaces.get(i));
+                }
+            }
+        }
+        reportedNotListed = List.copyOf(missing);
+        if (missing.isEmpty()) {
+            return;
+        }
+        log.warn("Kubernetes resources not listed yet, no Kubernetes Service is served until they are (check that "
+                + "the API server answers and RBAC allows list and watch) notListed={}", missing);
+        try {
+            executor.schedule(this::reportNotListed, NOT_LISTED_REPEAT_SECONDS, TimeUnit.SECONDS);
+        } catch (RejectedExecutionException e) {
+            // closed meanwhile
+        }
+    }
+
+    /** What {@link #reportNotListed} named last (empty: nothing, or not run yet). */
+    List<String> reportedNotListed() {
+        return reportedNotListed;
+    }
+
+    /** Waits this long after start before naming what is not listed (tests shorten it). */
+    void notListedAfter(Duration d) {
+        notListedNanos = d.toNanos();
     }
 
     private void changed(ServiceName name) {

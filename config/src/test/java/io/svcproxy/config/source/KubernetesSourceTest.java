@@ -74,6 +74,22 @@ class KubernetesSourceTest {
         assertThat(source.synced()).isTrue();
     }
 
+    /** An API server that never answers the lists: what is not listed is named at a WARN, not only retried. */
+    @Test
+    void namesWhatIsNotListedAfterAWhile() throws InterruptedException {
+        server.destroy(); // nothing answers: no informer lists
+        source = new KubernetesSource(client, DEFAULT_NS, recorder);
+        source.notListedAfter(Duration.ofMillis(300));
+        source.start();
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (source.reportedNotListed().isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        assertThat(source.reportedNotListed())
+                .containsExactly("services namespace=default", "endpointslices namespace=default");
+        assertThat(source.synced()).isFalse();
+    }
+
     @Test
     void followsCreateScaleNotReadyAndDelete() {
         source = new KubernetesSource(client, DEFAULT_NS, recorder);
