@@ -184,7 +184,7 @@ class ConfigFileSourceTest {
      */
     @Test
     void aFileReadEmptyOnAReloadIsRejectedAndItsContentAppliedWhenItComes() throws Exception {
-        Path pods = write("pods.yaml", pods("10.0.0.1"));
+        Path pods = write("pods.yaml", pods("127.0.0.51"));
         Path file = write("svcproxy.yaml", registryConfig(1));
         start(file);
 
@@ -195,8 +195,8 @@ class ConfigFileSourceTest {
                 + "or pods: [] says it holds nothing)");
         assertThat(recorder.applied).isEmpty();
 
-        Files.writeString(pods, pods("10.0.0.2"));
-        within2s().untilAsserted(() -> assertThat(podIps(recorder.lastApplied())).containsExactly("10.0.0.2"));
+        Files.writeString(pods, pods("127.0.0.52"));
+        within2s().untilAsserted(() -> assertThat(podIps(recorder.lastApplied())).containsExactly("127.0.0.52"));
 
         Files.writeString(file, "");
         within2s().untilAsserted(() -> assertThat(recorder.rejected).hasSize(2));
