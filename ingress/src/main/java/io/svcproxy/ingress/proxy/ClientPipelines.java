@@ -148,7 +148,7 @@ final class ClientPipelines {
         /** A failed handshake is the client's business (wrong CA, aborted, plain HTTP to the TLS port): debug. */
         @Override
         protected void handshakeFailure(ChannelHandlerContext ctx, Throwable cause) {
-            IngressFrontendHandler.ACCESS_LOG.debug("TLS handshake failed client={} cause={}",
+            AccessLog.LOG.debug("TLS handshake failed client={} cause={}",
                     ctx.channel().remoteAddress(), cause.toString());
             ctx.close();
         }
@@ -157,7 +157,7 @@ final class ClientPipelines {
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             if (cause instanceof IOException || cause instanceof DecoderException
                     && cause.getCause() instanceof SSLException) {
-                IngressFrontendHandler.ACCESS_LOG.debug("TLS connection failed client={} cause={}",
+                AccessLog.LOG.debug("TLS connection failed client={} cause={}",
                         ctx.channel().remoteAddress(), cause.toString());
                 ctx.close();
                 return;

@@ -125,13 +125,13 @@ final class ClientTimeouts extends ChannelDuplexHandler {
         long now = ++ticks;
         if (headStarted && passed(headStart, now, requestTicks) && !http2()) {
             headStarted = false;
-            IngressFrontendHandler.ACCESS_LOG.debug("Request headers timed out client={}",
+            AccessLog.LOG.debug("Request headers timed out client={}",
                     ctx.channel().remoteAddress());
             ctx.writeAndFlush(Unpooled.wrappedBuffer(REQUEST_TIMEOUT)).addListener(ChannelFutureListener.CLOSE);
             return;
         }
         if (passed(lastActivity, now, idleTicks) && !busy()) {
-            IngressFrontendHandler.ACCESS_LOG.debug("Client connection idle, closing client={}",
+            AccessLog.LOG.debug("Client connection idle, closing client={}",
                     ctx.channel().remoteAddress());
             IngressFrontendHandler frontend = ctx.pipeline().get(IngressFrontendHandler.class);
             if (frontend != null) {

@@ -172,7 +172,7 @@ final class Exchange implements ResponseDeadlines.Expiring {
             }
             if (!f.isSuccess()) {
                 lease.release();
-                IngressFrontendHandler.ACCESS_LOG.debug("Endpoint connect failed endpoint={} cause={}",
+                AccessLog.LOG.debug("Endpoint connect failed endpoint={} cause={}",
                         picked.endpoint(), f.cause().toString());
                 pickContext = pickContext.withAvoided(picked);
                 BackendState next = set.pick(pickContext);
@@ -190,7 +190,7 @@ final class Exchange implements ResponseDeadlines.Expiring {
                     // a header the encoder refuses: the request cannot go; never left hanging in this listener
                     lease.release();
                     f.channel().close();
-                    IngressFrontendHandler.ACCESS_LOG.debug("Endpoint preamble failed endpoint={} cause={}",
+                    AccessLog.LOG.debug("Endpoint preamble failed endpoint={} cause={}",
                             picked.endpoint(), e.toString());
                     frontend.failExchange(this, HttpResponseStatus.BAD_GATEWAY);
                     return;

@@ -217,7 +217,7 @@ final class Http2IngressHandler extends Http2ConnectionHandler {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) throws Exception {
         if (cause instanceof IOException) {
-            IngressFrontendHandler.ACCESS_LOG.debug("Client connection failed client={} cause={}",
+            AccessLog.LOG.debug("Client connection failed client={} cause={}",
                     ctx.channel().remoteAddress(), cause.toString());
             ctx.close();
             return;

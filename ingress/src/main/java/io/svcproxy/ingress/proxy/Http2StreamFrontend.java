@@ -31,12 +31,9 @@ import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.netty.util.ReferenceCountUtil;
 import io.svcproxy.balancer.BackendState;
-import io.svcproxy.balancer.PickContext;
-import io.svcproxy.ingress.BackendLookup;
 import io.svcproxy.ingress.ServiceBackend;
 import io.svcproxy.ingress.routing.RequestPath;
 import io.svcproxy.ingress.routing.Route;
-import io.svcproxy.ingress.routing.RoutingTable;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -139,25 +136,12 @@ final class Http2StreamFrontend implements Frontend {
             answer(HttpResponseStatus.BAD_REQUEST, null, false);
             return;
         }
-        String host = h.get(HttpHeaderNames.HOST);
-        RoutingTable<ServiceBackend> table = settings.router().table();
-        Route<ServiceBackend> route = table.matchPath(host, path);
-        String location = HttpsRedirects.location(settings, table, route, host, req.uri());
-        if (location != null) {
-            // h2c on the plain-HTTP listener: sent to HTTPS as HTTP/1.1 is
-            logAccess(HttpResponseStatus.PERMANENT_REDIRECT.code(), route, null, true);
-            writeStatus(HttpResponseStatus.PERMANENT_REDIRECT, location);
-            return;
-        }
-        if (route == null) {
-            answer(HttpResponseStatus.NOT_FOUND, null, true);
-            return;
-        }
-        BackendLookup.Target target = settings.lookup().target(route.backend());
-        PickContext pickContext = target == null ? null : target.narrow(connection.pickContext());
-        BackendState backend = target == null ? null : target.set().pick(pickContext);
-        if (backend == null) {
-            answer(HttpResponseStatus.SERVICE_UNAVAILABLE, route, true);
+        RequestRouting.Decision routed = RequestRouting.route(settings, h.get(HttpHeaderNames.HOST), path,
+                req.uri(), connection::pickContext);
+        if (routed.status() != null) {
+            // a redirect of h2c on the plain-HTTP listener: sent to HTTPS as HTTP/1.1 is
+            logAccess(routed.status().code(), routed.route(), null, true);
+            writeStatus(routed.status(), routed.location());
             return;
         }
         // "te: trailers" (the one TE an HTTP/2 client may send, gRPC's): the proxy relays trailers, so it says so
@@ -173,9 +157,10 @@ final class Http2StreamFrontend implements Frontend {
             HttpUtil.setTransferEncodingChunked(req, true);
         }
         ProxyHeaders.addForwarded(h, connection.clientAddress(), settings.proto());
-        Exchange ex = new Exchange(this, settings, req, req, route, target, pickContext, false, startNanos);
+        Exchange ex = new Exchange(this, settings, req, req, routed.route(), routed.target(), routed.pickContext(),
+                false, startNanos);
         exchange = ex;
-        ex.start(backend);
+        ex.start(routed.backend());
         if (endOfStream && exchange == ex) {
             ex.send(LastHttpContent.EMPTY_LAST_CONTENT);
         }
@@ -248,7 +233,7 @@ final class Http2StreamFrontend implements Frontend {
     void reset(long errorCode) {
         discarding = true;
         if (exchange != null) {
-            IngressFrontendHandler.ACCESS_LOG.debug("Stream reset by the client client={} stream={} error={}",
+            AccessLog.LOG.debug("Stream reset by the client client={} stream={} error={}",
                     connection().remoteAddress(), stream.id(), errorCode);
         }
     }
@@ -541,20 +526,8 @@ final class Http2StreamFrontend implements Frontend {
         flush();
     }
 
-    /** Reports the answered request to the metrics (unless the proxy refused it as malformed) and the access log. */
     private void logAccess(int status, Route<ServiceBackend> route, BackendState backend, boolean counted) {
-        long duration = System.nanoTime() - startNanos;
-        if (counted) {
-            connection.settings().metricsOf(route).requestCompleted(status, duration);
-        }
-        if (IngressFrontendHandler.ACCESS_LOG.isDebugEnabled()) {
-            HttpRequest r = request;
-            IngressFrontendHandler.ACCESS_LOG.debug("client={} proto=h2 method={} host={} uri={} status={} ingress={} "
-                            + "service={} endpoint={} durationMs={}",
-                    connection().remoteAddress(), r == null ? "" : r.method(),
-                    r == null ? "" : r.headers().get(HttpHeaderNames.HOST), r == null ? "" : r.uri(), status,
-                    route == null ? "" : route.ingress(), route == null ? "" : route.backend(),
-                    backend == null ? "" : backend.endpoint(), duration / 1_000_000);
-        }
+        AccessLog.answered(connection.settings(), connection().remoteAddress(), "h2", request, status, route, backend,
+                startNanos, counted);
     }
 }

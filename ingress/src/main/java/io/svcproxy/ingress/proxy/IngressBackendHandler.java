@@ -125,7 +125,7 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
                 // length, where Transfer-Encoding should win and the body end at the close
                 ReferenceCountUtil.release(msg);
                 ended = true;
-                IngressFrontendHandler.ACCESS_LOG.debug("Response with Content-Length and Transfer-Encoding "
+                AccessLog.LOG.debug("Response with Content-Length and Transfer-Encoding "
                         + "endpoint={}", endpoint);
                 ex.frontend.failExchange(ex, HttpResponseStatus.BAD_GATEWAY);
                 return;
@@ -246,7 +246,7 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
     private void malformedBody(Exchange ex) {
         ended = true;
         reusable = false;
-        IngressFrontendHandler.ACCESS_LOG.debug("Malformed response body endpoint={}", endpoint);
+        AccessLog.LOG.debug("Malformed response body endpoint={}", endpoint);
         if (head != null) {
             head = null; // nothing of this response was written: the client gets the proxy's 502 instead
             ex.responseNotRelayed();
@@ -325,7 +325,7 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
         failed = true;
         ctx.close();
         if (cause instanceof java.io.IOException) {
-            IngressFrontendHandler.ACCESS_LOG.debug("Endpoint connection failed endpoint={} cause={}", endpoint,
+            AccessLog.LOG.debug("Endpoint connection failed endpoint={} cause={}", endpoint,
                     cause.toString());
             return;
         }

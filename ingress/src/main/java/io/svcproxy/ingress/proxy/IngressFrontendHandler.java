@@ -8,18 +8,15 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
-import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.DateFormatter;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.DefaultHttpRequest;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
-import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
-import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
@@ -28,22 +25,16 @@ import io.netty.handler.codec.http.HttpServerUpgradeHandler;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.handler.codec.http.TooLongHttpHeaderException;
-import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.handler.codec.http2.CleartextHttp2ServerUpgradeHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.svcproxy.balancer.BackendState;
 import io.svcproxy.balancer.PickContext;
-import io.svcproxy.ingress.BackendLookup;
 import io.svcproxy.ingress.ServiceBackend;
 import io.svcproxy.ingress.routing.RequestPath;
 import io.svcproxy.ingress.routing.Route;
-import io.svcproxy.ingress.routing.RoutingTable;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The requests of one HTTP/1.1 client connection (an HTTP/2 stream has its {@link Http2StreamFrontend}): routes
@@ -59,9 +50,6 @@ import org.slf4j.LoggerFactory;
  * <p>Runs on the client connection's event loop, which owns the outbound connections too: plain fields.
  */
 final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implements Frontend {
-    /** One line per answered request at DEBUG; off unless this logger is enabled. */
-    static final Logger ACCESS_LOG = LoggerFactory.getLogger("io.svcproxy.ingress.access");
-
     private final ListenerSettings settings;
     private Channel inbound;
     /** The request being proxied, from its headers until its response ends; {@code null} between requests. */
@@ -151,7 +139,7 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
         }
         requestStartNanos = System.nanoTime();
         http10 = HttpVersion.HTTP_1_0.equals(request.protocolVersion());
-        HttpResponseStatus invalid = invalid(request);
+        HttpResponseStatus invalid = Http1Requests.refusal(request, settings.options());
         // routed by its normal form (RequestPath), forwarded as received
         String path = invalid == null ? RequestPath.of(request.uri()) : null;
         if (path == null) {
@@ -161,49 +149,25 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
             discarding = true;
             return;
         }
-        String host = request.headers().get(HttpHeaderNames.HOST);
-        RoutingTable<ServiceBackend> table = settings.router().table();
-        Route<ServiceBackend> route = table.matchPath(host, path);
-        String location = HttpsRedirects.location(settings, table, route, host, request.uri());
-        if (location != null) {
-            respond(request, route, HttpResponseStatus.PERMANENT_REDIRECT, location);
-            return;
-        }
-        if (route == null) {
-            respond(request, null, HttpResponseStatus.NOT_FOUND);
-            return;
-        }
-        BackendLookup.Target target = settings.lookup().target(route.backend());
-        PickContext pickContext = target == null ? null : target.narrow(pickContext());
-        BackendState backend = target == null ? null : target.set().pick(pickContext);
-        if (backend == null) {
-            respond(request, route, HttpResponseStatus.SERVICE_UNAVAILABLE);
+        RequestRouting.Decision routed = RequestRouting.route(settings, request.headers().get(HttpHeaderNames.HOST),
+                path, request.uri(), this::pickContext);
+        if (routed.status() != null) {
+            respond(request, routed.route(), routed.status(), routed.location());
             return;
         }
         boolean upgrade = ProxyHeaders.isWebSocketUpgrade(request);
-        // the request is forwarded with its own headers, rewritten in place once the exchange has read its
-        // Connection and Expect fields (the access log reads only its method, target and Host afterwards)
-        HttpRequest forwarded;
-        if (!request.headers().contains(HttpHeaderNames.CONTENT_LENGTH)
-                && !request.headers().contains(HttpHeaderNames.TRANSFER_ENCODING)) {
-            // no body (RFC 9112 6.3): sent as one message with its end, which the encoder writes as one buffer
-            forwarded = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, request.method(), request.uri(),
-                    Unpooled.EMPTY_BUFFER, request.headers(), EmptyHttpHeaders.INSTANCE);
-        } else if (HttpVersion.HTTP_1_1.equals(request.protocolVersion())) {
-            forwarded = request;
-        } else {
-            forwarded = new DefaultHttpRequest(HttpVersion.HTTP_1_1, request.method(), request.uri(),
-                    request.headers());
-        }
-        Exchange ex = new Exchange(this, settings, request, forwarded, route, target, pickContext, upgrade,
-                requestStartNanos);
+        // forwarded with its own headers, rewritten in place once the exchange has read its Connection and Expect
+        // fields (the access log reads only its method, target and Host afterwards)
+        HttpRequest forwarded = Http1Requests.forwarded(request);
+        Exchange ex = new Exchange(this, settings, request, forwarded, routed.route(), routed.target(),
+                routed.pickContext(), upgrade, requestStartNanos);
         ProxyHeaders.removeHopByHop(forwarded.headers(), upgrade);
         ProxyHeaders.addForwarded(forwarded.headers(), clientAddress(), settings.proto());
         if (draining) {
             ex.closeAfterResponse();
         }
         exchange = ex;
-        ex.start(backend);
+        ex.start(routed.backend());
     }
 
     /** The scheduler's view of this connection (the same for each of its requests). */
@@ -226,30 +190,6 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
             clientAddress = a;
         }
         return a;
-    }
-
-    /** 414, 431 or 400 for a request the proxy refuses to forward (then the connection closes), else null. */
-    private HttpResponseStatus invalid(HttpRequest request) {
-        if (request.decoderResult().isFailure()) {
-            Throwable cause = request.decoderResult().cause();
-            return cause instanceof TooLongHttpLineException ? HttpResponseStatus.REQUEST_URI_TOO_LONG
-                    : cause instanceof TooLongHttpHeaderException ? HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
-                    : HttpResponseStatus.BAD_REQUEST;
-        }
-        if (request.headers().size() > settings.options().maxHeaders()) {
-            return HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE;
-        }
-        if (!ProxyHeaders.hasValidFraming(request) || !ProxyHeaders.hasValidHost(request)) {
-            return HttpResponseStatus.BAD_REQUEST;
-        }
-        if (HttpMethod.CONNECT.equals(request.method())) {
-            // a tunnel to the authority it names: no host and path to route by, and no request an Ingress forwards
-            return HttpResponseStatus.NOT_IMPLEMENTED;
-        }
-        if (!ProxyHeaders.toOriginForm(request)) {
-            return HttpResponseStatus.BAD_REQUEST;
-        }
-        return null;
     }
 
     private void onContent(HttpContent content) {
@@ -561,14 +501,10 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
         // on to be logged
         ctx.close();
         if (cause instanceof java.io.IOException) {
-            ACCESS_LOG.debug("Client connection failed client={} cause={}", inbound.remoteAddress(), cause.toString());
+            AccessLog.LOG.debug("Client connection failed client={} cause={}", inbound.remoteAddress(), cause.toString());
             return;
         }
         ctx.fireExceptionCaught(cause);
-    }
-
-    private void respond(HttpRequest request, Route<ServiceBackend> route, HttpResponseStatus status) {
-        respond(request, route, status, null);
     }
 
     /** Answers with a status of the proxy's own; {@code location}: a redirect's target, else {@code null}. */
@@ -609,20 +545,9 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
         }
     }
 
-    /** Reports the answered request to the metrics (unless the proxy refused it as malformed) and the access log. */
     private void logAccess(HttpRequest request, int status, Route<ServiceBackend> route, BackendState backend,
                            boolean counted) {
-        long duration = System.nanoTime() - requestStartNanos;
-        if (counted) {
-            settings.metricsOf(route).requestCompleted(status, duration);
-        }
-        if (ACCESS_LOG.isDebugEnabled()) {
-            ACCESS_LOG.debug("client={} proto={} method={} host={} uri={} status={} ingress={} service={} "
-                            + "endpoint={} durationMs={}",
-                    inbound.remoteAddress(), "http/1.1",
-                    request.method(), request.headers().get(HttpHeaderNames.HOST), request.uri(), status,
-                    route == null ? "" : route.ingress(), route == null ? "" : route.backend(),
-                    backend == null ? "" : backend.endpoint(), duration / 1_000_000);
-        }
+        AccessLog.answered(settings, inbound.remoteAddress(), "http/1.1", request, status, route, backend,
+                requestStartNanos, counted);
     }
 }

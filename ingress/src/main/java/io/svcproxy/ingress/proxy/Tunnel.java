@@ -68,7 +68,7 @@ final class Tunnel extends ChannelInboundHandlerAdapter {
             // decoded as HTTP before the upgrade request was read (it was pipelined behind another request): the
             // bytes as sent are gone, so the tunnel cannot start with them; both sides close
             early.forEach(ReferenceCountUtil::release);
-            IngressFrontendHandler.ACCESS_LOG.debug("Upgrade with pipelined bytes decoded as HTTP, closing client={}",
+            AccessLog.LOG.debug("Upgrade with pipelined bytes decoded as HTTP, closing client={}",
                     inbound.remoteAddress());
             inbound.close();
             return;
@@ -127,7 +127,7 @@ final class Tunnel extends ChannelInboundHandlerAdapter {
         // and an exception that is not the network's goes on to be logged
         ctx.close();
         if (cause instanceof java.io.IOException) {
-            IngressFrontendHandler.ACCESS_LOG.debug("Tunnel connection failed remote={} cause={}",
+            AccessLog.LOG.debug("Tunnel connection failed remote={} cause={}",
                     ctx.channel().remoteAddress(), cause.toString());
             return;
         }

@@ -50,7 +50,7 @@ final class AccountingIngress implements AutoCloseable {
     /** The same with the listener's {@code options}. */
     AccountingIngress(String listenerIp, String endpointIp, ScriptedEndpoint.Script script, IngressOptions options)
             throws Exception {
-        accessLogger = (Logger) LoggerFactory.getLogger(IngressFrontendHandler.ACCESS_LOG.getName());
+        accessLogger = (Logger) LoggerFactory.getLogger(AccessLog.LOG.getName());
         accessLevel = accessLogger.getLevel();
         accessLogger.setLevel(Level.DEBUG);
         accessLog.start();

@@ -1,0 +1,67 @@
+package io.svcproxy.ingress.proxy;
+
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.TooLongHttpHeaderException;
+import io.netty.handler.codec.http.TooLongHttpLineException;
+
+/**
+ * An HTTP/1.x request head as the Ingress takes it from a client ({@link IngressFrontendHandler}): refused when it
+ * may not be forwarded, else the HTTP/1.1 message that goes to the endpoint.
+ */
+final class Http1Requests {
+    private Http1Requests() {
+    }
+
+    /**
+     * 414, 431 or 400 for a request the proxy refuses to forward (then the connection closes), 501 for
+     * {@code CONNECT}, else {@code null}. An absolute-form target is rewritten to origin form here
+     * ({@link ProxyHeaders#toOriginForm}).
+     */
+    static HttpResponseStatus refusal(HttpRequest request, IngressOptions options) {
+        if (request.decoderResult().isFailure()) {
+            Throwable cause = request.decoderResult().cause();
+            return cause instanceof TooLongHttpLineException ? HttpResponseStatus.REQUEST_URI_TOO_LONG
+                    : cause instanceof TooLongHttpHeaderException ? HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE
+                    : HttpResponseStatus.BAD_REQUEST;
+        }
+        if (request.headers().size() > options.maxHeaders()) {
+            return HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE;
+        }
+        if (!ProxyHeaders.hasValidFraming(request) || !ProxyHeaders.hasValidHost(request)) {
+            return HttpResponseStatus.BAD_REQUEST;
+        }
+        if (HttpMethod.CONNECT.equals(request.method())) {
+            // a tunnel to the authority it names: no host and path to route by, and no request an Ingress forwards
+            return HttpResponseStatus.NOT_IMPLEMENTED;
+        }
+        if (!ProxyHeaders.toOriginForm(request)) {
+            return HttpResponseStatus.BAD_REQUEST;
+        }
+        return null;
+    }
+
+    /**
+     * The message forwarded for {@code request}, sharing its headers (the caller rewrites them in place): HTTP/1.1
+     * whatever the client spoke; a request without body (RFC 9112 6.3) as one message with its end, which the
+     * encoder writes as one buffer.
+     */
+    static HttpRequest forwarded(HttpRequest request) {
+        if (!request.headers().contains(HttpHeaderNames.CONTENT_LENGTH)
+                && !request.headers().contains(HttpHeaderNames.TRANSFER_ENCODING)) {
+            return new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, request.method(), request.uri(),
+                    Unpooled.EMPTY_BUFFER, request.headers(), EmptyHttpHeaders.INSTANCE);
+        }
+        if (HttpVersion.HTTP_1_1.equals(request.protocolVersion())) {
+            return request;
+        }
+        return new DefaultHttpRequest(HttpVersion.HTTP_1_1, request.method(), request.uri(), request.headers());
+    }
+}
