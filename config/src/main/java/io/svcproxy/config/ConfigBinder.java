@@ -43,19 +43,22 @@ final class ConfigBinder extends BinderSupport {
     final List<ServiceSpec> services;
     final List<PodBinder.BoundPod> pods = new ArrayList<>();
 
-    private ConfigBinder(Problems p, Path configFile) {
+    private ConfigBinder(Problems p, Path configFile, boolean runtimeFiles) {
         super(p);
-        this.proxyBinder = new ProxyBinder(p, configFile == null ? null : configFile.getParent());
+        this.proxyBinder = new ProxyBinder(p, configFile == null ? null : configFile.getParent(), runtimeFiles);
         this.serviceBinder = new ServiceBinder(p, proxyBinder);
         this.services = serviceBinder.services;
-        this.ingressBinder = new IngressBinder(p, this::path);
+        this.ingressBinder = new IngressBinder(p, this::path, runtimeFiles);
         this.base = configFile == null ? null : configFile.getParent();
         this.configFile = configFile == null ? null : configFile.toAbsolutePath().normalize();
     }
 
-    /** Binds the root of a config file ({@code null} for an empty one). */
-    static ConfigBinder bind(Node root, Problems p, Path configFile) {
-        ConfigBinder b = new ConfigBinder(p, configFile);
+    /**
+     * Binds the root of a config file ({@code null} for an empty one); {@code runtimeFiles}: whether the files only
+     * a running proxy opens (the connection log's folder, the Ingresses' certificates) are checked.
+     */
+    static ConfigBinder bind(Node root, Problems p, Path configFile, boolean runtimeFiles) {
+        ConfigBinder b = new ConfigBinder(p, configFile, runtimeFiles);
         if (root != null && !Values.isNull(root)) {
             b.bindRoot(root);
         }

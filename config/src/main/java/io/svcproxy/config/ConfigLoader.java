@@ -39,6 +39,20 @@ public final class ConfigLoader {
      * found, each with file, line and column. A file that cannot be read is one error naming it, with line 0.
      */
     public static ProxyConfig load(Path file) throws ConfigException {
+        return load(file, true);
+    }
+
+    /**
+     * Returns the config in {@code file} as {@link #load} does, for a command that reads another machine's config
+     * to describe it rather than run it ({@code svcproxy simulate}): the files only a running proxy opens are not
+     * checked, so the connection log's folder need not exist here, and the Ingresses' TLS entries are left out
+     * (their certificate files are not read). Its registry files are read as {@link #load} reads them.
+     */
+    public static ProxyConfig loadAsWritten(Path file) throws ConfigException {
+        return load(file, false);
+    }
+
+    private static ProxyConfig load(Path file, boolean runtimeFiles) throws ConfigException {
         String text;
         try {
             text = read(file);
@@ -49,7 +63,7 @@ public final class ConfigLoader {
             throw new ConfigException(List.of(new ConfigError(file.toString(), 0, 0, "",
                     "cannot read: " + reason(e))));
         }
-        return parse(text, file);
+        return parse(text, file, runtimeFiles);
     }
 
     /**
@@ -63,17 +77,17 @@ public final class ConfigLoader {
         } catch (InvalidPathException e) {
             throw new ConfigException(List.of(new ConfigError(fileName, 0, 0, "", "cannot read: not a file path")));
         }
-        return parse(yaml, file);
+        return parse(yaml, file, true);
     }
 
-    private static ProxyConfig parse(String yaml, Path file) throws ConfigException {
+    private static ProxyConfig parse(String yaml, Path file, boolean runtimeFiles) throws ConfigException {
         List<ConfigError> errors = new ArrayList<>();
         Map<String, Integer> fileOrder = new LinkedHashMap<>();
         String shown = file.toString();
         fileOrder.put(shown, 0);
         Problems problems = new Problems(shown, errors);
         Node root = YamlDocuments.compose(yaml, problems);
-        ConfigBinder config = ConfigBinder.bind(root, problems, file);
+        ConfigBinder config = ConfigBinder.bind(root, problems, file, runtimeFiles);
 
         List<PodBinder.BoundPod> pods = new ArrayList<>(config.pods);
         for (ConfigBinder.RegistryEntry entry : config.registryFiles) {

@@ -55,9 +55,20 @@ final class IngressBinder extends BinderSupport {
     final List<IngressSpec> ingresses = new ArrayList<>();
     private final List<PlacedBackend> backends = new ArrayList<>();
 
+    /**
+     * Whether the certificate files are read and checked ({@link ConfigLoader#loadAsWritten}: not; its TLS entries
+     * are left out).
+     */
+    private final boolean runtimeFiles;
+
     IngressBinder(Problems p, BiFunction<Node, String, Path> paths) {
+        this(p, paths, true);
+    }
+
+    IngressBinder(Problems p, BiFunction<Node, String, Path> paths, boolean runtimeFiles) {
         super(p);
         this.paths = paths;
+        this.runtimeFiles = runtimeFiles;
     }
 
     // ------------------------------------------------------------------------------------------- proxy.ingress
@@ -239,7 +250,7 @@ final class IngressBinder extends BinderSupport {
             String certPem = null;
             if (f.has("certFile")) {
                 certFile = paths.apply(f.value("certFile"), f.child("certFile"));
-                certPem = certFile == null ? null : readPem(certFile, f.value("certFile"), f.child("certFile"));
+                certPem = certFile == null || !runtimeFiles ? null : readPem(certFile, f.value("certFile"), f.child("certFile"));
             } else {
                 Values.missing(p, f, "certFile", "a PEM file of the certificate chain, relative to this file");
             }
@@ -247,7 +258,7 @@ final class IngressBinder extends BinderSupport {
             String keyPem = null;
             if (f.has("keyFile")) {
                 keyFile = paths.apply(f.value("keyFile"), f.child("keyFile"));
-                keyPem = keyFile == null ? null : readPem(keyFile, f.value("keyFile"), f.child("keyFile"));
+                keyPem = keyFile == null || !runtimeFiles ? null : readPem(keyFile, f.value("keyFile"), f.child("keyFile"));
                 keyPem = keyPem == null ? null : TlsPem.normalizeKey(keyPem);
             } else {
                 Values.missing(p, f, "keyFile", "a PEM file of the private key, relative to this file");

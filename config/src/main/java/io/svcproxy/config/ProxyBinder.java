@@ -28,10 +28,17 @@ final class ProxyBinder extends BinderSupport {
 
     /** The config file's folder, against which a relative {@code connectionLog} is resolved; may be null. */
     private final Path base;
+    /** Whether the files only a running proxy opens are checked here ({@link ConfigLoader#loadAsWritten}: not). */
+    private final boolean runtimeFiles;
 
     ProxyBinder(Problems p, Path base) {
+        this(p, base, true);
+    }
+
+    ProxyBinder(Problems p, Path base, boolean runtimeFiles) {
         super(p);
         this.base = base;
+        this.runtimeFiles = runtimeFiles;
     }
 
     void bindProxy(Node node) {
@@ -148,7 +155,7 @@ final class ProxyBinder extends BinderSupport {
             return null;
         }
         Path folder = file.toAbsolutePath().getParent();
-        if (Files.isDirectory(file) || folder == null || !Files.isDirectory(folder)) {
+        if (runtimeFiles && (Files.isDirectory(file) || folder == null || !Files.isDirectory(folder))) {
             Values.wrong(p, node, path, expected);
             return null;
         }

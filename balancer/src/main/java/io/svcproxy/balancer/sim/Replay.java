@@ -18,7 +18,9 @@ import java.util.Set;
 
 /**
  * One scheduler's replay: a {@link BackendSet} built as the reconciler builds it, a lease per connection taken
- * from the endpoint's own counters, released when the connection ends by the virtual clock.
+ * from the endpoint's own counters, released when the connection ends by the virtual clock. A removed endpoint
+ * stays in the list, draining, while it holds connections, and leaves it when its last one ends (the proxy
+ * publishes the list again then, which restarts wrr's cycle and rebuilds sh's, mh's and dh's tables).
  */
 final class Replay {
     /** An open connection: its end, its lease, and its endpoint's statistics. */
@@ -51,12 +53,17 @@ final class Replay {
     private final Map<String, EndpointStats> stats;
     private final Timeline timeline = new Timeline();
     private final ClientMoves moves;
+    /** A UDP port's flows: each one inactive connection of its endpoint for its whole life, as the proxy counts it. */
+    private final boolean flows;
     private BackendSet set;
+    /** The targets of the last reload, for the list built again when a draining endpoint's last connection ends. */
+    private List<Target> targets;
+
     private long seq;
     private long refused;
 
     Replay(String scheduler, Set<SchedulerFlag> flags, SessionAffinity affinity, InetAddress destination,
-           List<Target> targets, boolean trackMoves, java.util.random.RandomGenerator random) {
+           List<Target> targets, boolean trackMoves, boolean flows, java.util.random.RandomGenerator random) {
         this.scheduler = scheduler;
         this.flags = flags;
         this.affinity = affinity;
@@ -64,6 +71,8 @@ final class Replay {
         this.clock = new long[1];
         this.stats = new java.util.LinkedHashMap<>();
         this.moves = trackMoves ? new ClientMoves() : null;
+        this.flows = flows;
+        this.targets = targets;
         this.set = BackendSet.of(scheduler, flags, affinity, build(List.of(), targets), () -> clock[0], random);
     }
 
@@ -104,11 +113,25 @@ final class Replay {
             o.lease.release();
             o.stats.active--;
             timeline.record(o.end, o.stats.index, o.stats.active);
+            if (set.hasDraining() && drained()) {
+                reload(targets); // the drained endpoint leaves the list, as the proxy drops it
+            }
         }
+    }
+
+    /** Whether a draining endpoint of the list has no connection left. */
+    private boolean drained() {
+        for (BackendState b : set.backends()) {
+            if (b.state() == BackendState.State.DRAINING && b.activeConnections() + b.inactiveConnections() == 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Applies a new list of targets, as a reload does. */
     void reload(List<Target> targets) {
+        this.targets = targets;
         set = set.update(scheduler, flags, affinity, build(set.backends(), targets));
     }
 
@@ -129,7 +152,9 @@ final class Replay {
             return;
         }
         Lease lease = b.counters().lease();
-        lease.established();
+        if (!flows) {
+            lease.established(); // no connect time in a replay: active from its start
+        }
         EndpointStats s = stats(b.endpoint());
         s.connections++;
         s.active++;

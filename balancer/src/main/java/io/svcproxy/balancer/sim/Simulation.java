@@ -22,8 +22,11 @@ import java.util.SplittableRandom;
  *
  * <p>Per connection, as the proxy would see it: connections that ended by its start are released, the events at
  * or before its start are applied (as reloads: removed endpoints keep their connections until they end), then
- * the scheduler picks (events of the same time are applied as one reload), the connection takes a lease and is established at once (synthetic counts: the replay
- * has no connect time, so an earlier connection is active, not inactive, when the next one is picked).
+ * the scheduler picks (events of the same time are applied as one reload), the connection takes a lease and is
+ * established at once (synthetic counts: the replay has no connect time, so an earlier connection is active, not
+ * inactive, when the next one is picked). A UDP port's flows are not: the proxy counts a flow as one inactive
+ * connection for its whole life ({@link #create(List, Set, SessionAffinity, InetAddress, List, List, long,
+ * boolean)}).
  */
 public final class Simulation {
     private final List<Replay> replays = new ArrayList<>();
@@ -65,6 +68,18 @@ public final class Simulation {
     public static Simulation create(List<String> schedulers, Set<SchedulerFlag> flags, SessionAffinity affinity,
                                     InetAddress destination, List<Target> endpoints, List<EndpointChange> events,
                                     long seed) {
+        return create(schedulers, flags, affinity, destination, endpoints, events, seed, false);
+    }
+
+    /**
+     * Returns a simulation of one Service port, {@code flows}: a UDP port's, whose flows each count as one inactive
+     * connection of their endpoint (lc, wlc, sed and nq see them as the proxy does), not as active ones.
+     *
+     * @throws IllegalArgumentException as {@link #create(List, Set, SessionAffinity, InetAddress, List, List)}
+     */
+    public static Simulation create(List<String> schedulers, Set<SchedulerFlag> flags, SessionAffinity affinity,
+                                    InetAddress destination, List<Target> endpoints, List<EndpointChange> events,
+                                    long seed, boolean flows) {
         Objects.requireNonNull(destination, "destination");
         for (int i = 1; i < events.size(); i++) {
             if (events.get(i).at() < events.get(i - 1).at()) {
@@ -87,7 +102,7 @@ public final class Simulation {
                 }
             }
             sim.replays.add(new Replay(name, own, affinity, destination, List.copyOf(sim.targets.values()),
-                    !events.isEmpty(), new SplittableRandom(seed)));
+                    !events.isEmpty(), flows, new SplittableRandom(seed)));
         }
         return sim;
     }

@@ -204,6 +204,64 @@ class SimulationTest {
     }
 
     @Test
+    void aUdpPortsFlowsAreInactiveConnectionsAsTheProxyCountsThem() {
+        // three overlapping flows: as TCP connections each is active, so nq and sed spread them; as a UDP port's
+        // flows each is one inactive connection, active stays 0 everywhere, so nq takes the first endpoint with
+        // none active (A) every time and sed the heaviest (C); lc counts inactive ones too and still spreads
+        List<Connection> cs = List.of(conn(0, "127.0.1.1", 1, 10), conn(1, "127.0.1.2", 1, 10),
+                conn(2, "127.0.1.3", 1, 10));
+        assertThat(flowPicks("nq", false, cs)).containsExactly("A", "B", "C");
+        assertThat(flowPicks("nq", true, cs)).containsExactly("A", "A", "A");
+        assertThat(flowPicks("sed", true, cs)).containsExactly("C", "C", "C");
+        assertThat(flowPicks("lc", true, cs)).containsExactly("A", "B", "C");
+    }
+
+    private static List<String> flowPicks(String scheduler, boolean flows, List<Connection> cs) {
+        List<String> picks = new ArrayList<>();
+        Simulation sim = Simulation.create(List.of(scheduler), Set.of(), SessionAffinity.NONE, CLUSTER_IP,
+                scheduler.equals("sed") ? weighted(1, 1, 2) : weighted(1, 1, 1), List.of(), 1, flows)
+                .onPick((s, c, e) -> picks.add(name(e)));
+        cs.forEach(sim::accept);
+        sim.finish();
+        return picks;
+    }
+
+    @Test
+    void aRemovedEndpointLeavesTheListWithItsLastConnectionAsTheProxyDropsIt() {
+        // sh over A, B, C; B removed at t=2 while it holds connections: it stays, draining with weight 0, so the
+        // clients of its buckets are refused (no sh-fallback); when its last connection ends (t=50) the proxy
+        // publishes the list without it and sh's table is built over A and C: nobody is refused any more, though
+        // no event follows
+        List<String> clients = new ArrayList<>();
+        for (int i = 1; i <= 30; i++) {
+            clients.add("127.0.3." + i);
+        }
+        List<Connection> cs = new ArrayList<>();
+        for (int i = 0; i < clients.size(); i++) {
+            cs.add(conn(i * 0.01, clients.get(i), 1, 50)); // every endpoint holds some until t=50
+        }
+        for (int i = 0; i < clients.size(); i++) {
+            cs.add(conn(3 + i * 0.01, clients.get(i), 1, 0.001));
+        }
+        for (int i = 0; i < clients.size(); i++) {
+            cs.add(conn(60 + i * 0.01, clients.get(i), 1, 0.001));
+        }
+        List<EndpointChange> events = List.of(
+                new EndpointChange(2 * S, EndpointChange.Kind.REMOVE, ip("127.0.0.72"), 8080, 0));
+        List<String> first = new ArrayList<>();
+        List<String> draining = new ArrayList<>();
+        List<String> drained = new ArrayList<>();
+        Simulation sim = Simulation.create(List.of("sh"), Set.of(), SessionAffinity.NONE, CLUSTER_IP,
+                weighted(1, 1, 1), events).onPick((s, c, e) ->
+                (c.start() < 2 * S ? first : c.start() < 50 * S ? draining : drained).add(name(e)));
+        cs.forEach(sim::accept);
+        sim.finish();
+        assertThat(first).contains("A", "B", "C");
+        assertThat(draining).contains("-").doesNotContain("B");
+        assertThat(drained).doesNotContain("-", "B").contains("A", "C");
+    }
+
+    @Test
     void peakActiveAndTheTimeline() {
         List<Connection> cs = List.of(conn(0, "1.1.1.1", 1, 10), conn(1, "1.1.1.2", 1, 10),
                 conn(2, "1.1.1.3", 1, 10), conn(20, "1.1.1.4", 1, 1));

@@ -17,8 +17,20 @@ final class ConfigFile {
      * command then exits with {@link ExitCodes#INVALID}).
      */
     static ProxyConfig load(Path file, PrintWriter err) {
+        return load(file, err, true);
+    }
+
+    /**
+     * As {@link #load(Path, PrintWriter)}, for a command that describes the config rather than runs it:
+     * {@link ConfigLoader#loadAsWritten} (the files only a running proxy opens are not checked).
+     */
+    static ProxyConfig loadAsWritten(Path file, PrintWriter err) {
+        return load(file, err, false);
+    }
+
+    private static ProxyConfig load(Path file, PrintWriter err, boolean runtimeFiles) {
         try {
-            return ConfigLoader.load(file);
+            return runtimeFiles ? ConfigLoader.load(file) : ConfigLoader.loadAsWritten(file);
         } catch (ConfigException e) {
             for (ConfigError error : e.errors()) {
                 err.println(error);

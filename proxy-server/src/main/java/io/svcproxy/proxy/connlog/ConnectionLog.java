@@ -55,9 +55,12 @@ public final class ConnectionLog implements AutoCloseable {
      */
     public record Entry(long startEpochNanos, InetAddress clientAddress, int clientPort, String service, String port,
                         String endpoint, long durationNanos, long bytesToEndpoint, long bytesToClient, String end) {
-        /** Returns the client's address as the log writes it ({@link InetAddress#getHostAddress()}). */
+        /**
+         * Returns the client's address as the log writes it ({@link InetAddress#getHostAddress()} without an IPv6
+         * scope, {@link LineEncoder#unscoped}).
+         */
         public String client() {
-            return clientAddress.getHostAddress();
+            return LineEncoder.unscoped(clientAddress.getHostAddress());
         }
     }
 

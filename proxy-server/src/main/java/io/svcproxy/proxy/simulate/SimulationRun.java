@@ -113,7 +113,8 @@ public final class SimulationRun {
         }
         try {
             return Simulation.create(names, chosen.service().schedulerFlags(), chosen.service().sessionAffinity(),
-                    chosen.key().clusterIP(), targets(chosen), changes, seed);
+                    chosen.key().clusterIP(), targets(chosen), changes, seed,
+                    chosen.key().protocol() == io.svcproxy.config.Protocol.UDP);
         } catch (IllegalArgumentException e) {
             throw new InputException("--schedulers", e.getMessage());
         }

@@ -124,6 +124,58 @@ class SimulateCommandTest {
     }
 
     @Test
+    void aProductionConfigIsReplayedWhereItsLogFolderAndCertificatesAreNot() throws IOException {
+        // the connection log's folder and the Ingress's certificates are the production machine's: simulate reads
+        // the Services and Pods, validate (which checks what a run would open) still refuses it
+        Path config = write("prod.yaml", """
+                proxy:
+                  connectionLog: /nonexistent-svcproxy-folder/connections.log
+                  ingress:
+                    http: 127.0.10.190:8080
+                    https: 127.0.10.190:8443
+                ingresses:
+                  - name: shop
+                    tls: [{hosts: [shop.example], certFile: /nonexistent-svcproxy-folder/tls.crt,
+                           keyFile: /nonexistent-svcproxy-folder/tls.key}]
+                    defaultBackend: {service: {name: web, port: {number: 80}}}
+                """ + CONFIG.replace("namespace: shop", "namespace: default"));
+        Path trace = write("t.csv", "start,client,clientPort,duration\n0,127.0.1.1,1001,1\n1,127.0.1.2,1002,1\n");
+        CommandLineTest.Result r = run("simulate", "--config", config.toString(), "--trace", trace.toString(),
+                "--json");
+        assertThat(r.err()).isEmpty();
+        assertThat(r.code()).isZero();
+        assertThat(r.out()).startsWith("{\"service\": \"default/web\", \"port\": \"80\", \"connections\": 2");
+        CommandLineTest.Result validate = run("validate", "--config", config.toString());
+        assertThat(validate.code()).isEqualTo(2);
+        assertThat(validate.err()).contains("prod.yaml:2:18: ", "connectionLog", "prod.yaml:9:", "certFile",
+                "keyFile");
+    }
+
+    @Test
+    void aUdpPortsFlowsAreReplayedAsTheInactiveConnectionsTheProxyCountsThemAs() throws IOException {
+        // nq and sed read active connections only: the proxy counts a flow as one inactive connection, so every
+        // overlapping flow goes to the first endpoint under nq (as the live proxy's connection log shows); the
+        // same trace on a TCP port spreads
+        Path udp = write("udp.yaml", CONFIG.replace("scheduler: rr", "scheduler: nq")
+                .replace("ports: [{port: 80, targetPort: 8080}]", "ports: [{protocol: UDP, port: 53, targetPort: 8053}]"));
+        Path tcp = write("tcp.yaml", CONFIG.replace("scheduler: rr", "scheduler: nq"));
+        Path trace = write("t.csv", """
+                start,client,clientPort,duration
+                0,127.0.1.1,1001,10
+                1,127.0.1.2,1002,10
+                2,127.0.1.3,1003,10
+                """);
+        CommandLineTest.Result flows = run("simulate", "--config", udp.toString(), "--trace", trace.toString(),
+                "--json");
+        assertThat(flows.err()).isEmpty();
+        assertThat(flows.out()).contains("{\"endpoint\": \"127.0.0.201:8053\", \"connections\": 3");
+        CommandLineTest.Result connections = run("simulate", "--config", tcp.toString(), "--trace",
+                trace.toString(), "--json");
+        assertThat(connections.out()).contains("{\"endpoint\": \"127.0.0.201:8080\", \"connections\": 1",
+                "{\"endpoint\": \"127.0.0.203:8080\", \"connections\": 1");
+    }
+
+    @Test
     void eventsMoveClientsAndRemovedEndpointsDrain() throws IOException {
         Path config = write("c.yaml", CONFIG);
         Path trace = write("t.csv", """

@@ -39,7 +39,9 @@ class LineEncoderPropertyTest {
     Arbitrary<List<ConnectionLog.Entry>> entries() {
         Arbitrary<InetAddress> address = Arbitraries.oneOf(
                 Arbitraries.bytes().array(byte[].class).ofSize(4).map(LineEncoderPropertyTest::address),
-                Arbitraries.bytes().array(byte[].class).ofSize(16).map(LineEncoderPropertyTest::address));
+                Arbitraries.bytes().array(byte[].class).ofSize(16).map(LineEncoderPropertyTest::address),
+                // a link-local client: Netty's address carries its scope, which the log leaves out
+                Arbitraries.bytes().array(byte[].class).ofSize(14).map(LineEncoderPropertyTest::linkLocal));
         Arbitrary<String> text = Arbitraries.oneOf(
                 Arbitraries.strings().ofMaxLength(40),                       // any chars, lone surrogates included
                 Arbitraries.strings().withCharRange(' ', '~').ofMaxLength(20),
@@ -54,6 +56,29 @@ class LineEncoderPropertyTest {
                 (Long) v.get(0), (InetAddress) v.get(1), (Integer) v.get(2), (String) v.get(3), (String) v.get(4),
                 (String) v.get(5), (Long) v.get(6), (Long) v.get(7), (Long) v.get(8), (String) v.get(9)));
         return entry.list().ofMinSize(1).ofMaxSize(8);
+    }
+
+    private static InetAddress linkLocal(byte[] low) {
+        byte[] bytes = new byte[16];
+        bytes[0] = (byte) 0xfe;
+        bytes[1] = (byte) 0x80;
+        System.arraycopy(low, 0, bytes, 2, 14);
+        try {
+            return java.net.Inet6Address.getByAddress(null, bytes, 2);
+        } catch (java.net.UnknownHostException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @org.junit.jupiter.api.Test
+    void aLinkLocalClientIsWrittenWithoutItsScope() throws Exception {
+        InetAddress scoped = linkLocal(new byte[] {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1});
+        assertThat(scoped.getHostAddress()).isEqualTo("fe80:0:0:0:0:0:0:1%2");
+        LineEncoder encoder = new LineEncoder(16);
+        encoder.append(new ConnectionLog.Entry(1_764_812_345_000_000_000L, scoped, 40000, "shop/web", "80",
+                "127.0.0.201:8080", 1_000_000L, 1, 2, "fin"));
+        String line = new String(encoder.array(), 0, encoder.size(), StandardCharsets.UTF_8);
+        assertThat(line).contains("\"client\": \"fe80:0:0:0:0:0:0:1\"").doesNotContain("%");
     }
 
     private static InetAddress address(byte[] bytes) {
