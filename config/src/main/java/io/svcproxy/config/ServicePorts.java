@@ -19,7 +19,8 @@ public final class ServicePorts {
 
     /**
      * Returns one entry per Service port, in file order of Services then ports. A selector matches the Pods of
-     * the Service's namespace whose labels contain all its pairs; a Pod that is not ready is left out; a named
+     * the Service's namespace whose labels contain all its pairs; a Pod that is not ready is a not-ready endpoint
+     * (listed and counted as such, never picked: neither serving nor terminating); a named
      * targetPort resolves through the Pod's named container ports (a Pod without that name is left out, as
      * Kubernetes does); an explicit endpoint takes its {@code port}, its {@code ports[portName]}, or the numeric
      * targetPort (and is left out when it has none of them).
@@ -27,7 +28,7 @@ public final class ServicePorts {
      * <p>A Service with an empty selector selects no Pod: Kubernetes drops an empty selector, which makes the
      * Service one without selector, whose endpoints are managed by hand. Endpoints are sorted by IP address then
      * port ({@link Backends#compareAddresses}); a second endpoint with the same address and port is dropped.
-     * Every endpoint is ready: readiness and termination come with the Kubernetes source.
+     * Every other endpoint is ready: termination comes with the Kubernetes source.
      */
     public static List<ServicePortSpec> resolve(ProxyConfig config) {
         List<ServicePortSpec> out = new ArrayList<>();
@@ -50,7 +51,7 @@ public final class ServicePorts {
             return endpoints;
         }
         for (PodSpec pod : pods) {
-            if (!pod.ready() || !pod.namespace().equals(service.namespace())
+            if (!pod.namespace().equals(service.namespace())
                     || !pod.labels().entrySet().containsAll(selector.entrySet())) {
                 continue;
             }
@@ -62,7 +63,8 @@ public final class ServicePorts {
                 }
                 target = named;
             }
-            endpoints.add(EndpointTarget.ready(pod.ip(), target, pod.weight(), pod.nodeName()));
+            endpoints.add(pod.ready() ? EndpointTarget.ready(pod.ip(), target, pod.weight(), pod.nodeName())
+                    : new EndpointTarget(pod.ip(), target, pod.weight(), false, false, false, pod.nodeName()));
         }
         return endpoints;
     }

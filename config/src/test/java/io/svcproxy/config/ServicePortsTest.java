@@ -15,7 +15,7 @@ class ServicePortsTest {
     }
 
     @Test
-    void selectsReadyPodsOfTheNamespaceWhoseLabelsContainTheSelector() {
+    void selectsPodsOfTheNamespaceWhoseLabelsContainTheSelectorNotReadyOnesAsSuch() {
         List<ServicePortSpec> ports = ServicePorts.resolve(parse("""
                 services:
                   - name: web
@@ -23,21 +23,22 @@ class ServicePortsTest {
                     selector: {app: web, tier: front}
                     ports: [{port: 80, targetPort: 8080}]
                 pods:
-                  - {name: a, ip: 10.0.0.1, labels: {app: web, tier: front, extra: x}, weight: 3}
-                  - {name: b, ip: 10.0.0.2, labels: {app: web}}
-                  - {name: c, ip: 10.0.0.3, labels: {app: web, tier: front}, ready: false}
-                  - {name: d, namespace: other, ip: 10.0.0.4, labels: {app: web, tier: front}}
-                  - {name: e, ip: 10.0.0.5, labels: {app: web, tier: back}}
-                  - {name: f, ip: 10.0.0.6, labels: {app: web, tier: front}, weight: 0}
+                  - {name: a, ip: 127.0.0.11, labels: {app: web, tier: front, extra: x}, weight: 3}
+                  - {name: b, ip: 127.0.0.12, labels: {app: web}}
+                  - {name: c, ip: 127.0.0.13, labels: {app: web, tier: front}, ready: false}
+                  - {name: d, namespace: other, ip: 127.0.0.14, labels: {app: web, tier: front}}
+                  - {name: e, ip: 127.0.0.15, labels: {app: web, tier: back}}
+                  - {name: f, ip: 127.0.0.16, labels: {app: web, tier: front}, weight: 0}
                 """));
         assertThat(ports).hasSize(1);
         ServicePortSpec port = ports.get(0);
         assertThat(port.key()).isEqualTo(new ServiceKey(Addresses.parseIp("127.0.10.1"), 80, Protocol.TCP));
         assertThat(port.service().name()).isEqualTo("web");
-        assertThat(endpoints(port)).containsExactly("10.0.0.1:8080*3", "10.0.0.6:8080*0");
+        // c is not ready: listed (the admin API and svcproxy_endpoints{state="not_ready"} show it), never picked
+        assertThat(endpoints(port)).containsExactly("127.0.0.11:8080*3", "127.0.0.13:8080*1", "127.0.0.16:8080*0");
+        assertThat(port.endpoints()).extracting(EndpointTarget::ready).containsExactly(true, false, true);
         assertThat(port.endpoints()).allSatisfy(e -> {
-            assertThat(e.ready()).isTrue();
-            assertThat(e.serving()).isTrue();
+            assertThat(e.serving()).isEqualTo(e.ready());
             assertThat(e.terminating()).isFalse();
         });
     }
@@ -48,10 +49,10 @@ class ServicePortsTest {
                 services:
                   - {name: web, namespace: prod, clusterIP: 127.0.10.1, selector: {app: web}, ports: [{port: 80}]}
                 pods:
-                  - {name: a, ip: 10.0.0.1, labels: {app: web}}
-                  - {name: a, namespace: prod, ip: 10.0.0.2, labels: {app: web}}
+                  - {name: a, ip: 127.0.0.11, labels: {app: web}}
+                  - {name: a, namespace: prod, ip: 127.0.0.12, labels: {app: web}}
                 """));
-        assertThat(endpoints(ports.get(0))).containsExactly("10.0.0.2:80*1");
+        assertThat(endpoints(ports.get(0))).containsExactly("127.0.0.12:80*1");
     }
 
     @Test
@@ -65,14 +66,14 @@ class ServicePortsTest {
                       - {name: http, port: 80, targetPort: web}
                       - {name: metrics, port: 9090}
                 pods:
-                  - {name: a, ip: 10.0.0.1, labels: {app: web}, ports: [{name: web, containerPort: 8080}]}
-                  - {name: b, ip: 10.0.0.2, labels: {app: web}, ports: [{name: web, containerPort: 8081}]}
-                  - {name: c, ip: 10.0.0.3, labels: {app: web}, ports: [{name: other, containerPort: 8080}]}
+                  - {name: a, ip: 127.0.0.11, labels: {app: web}, ports: [{name: web, containerPort: 8080}]}
+                  - {name: b, ip: 127.0.0.12, labels: {app: web}, ports: [{name: web, containerPort: 8081}]}
+                  - {name: c, ip: 127.0.0.13, labels: {app: web}, ports: [{name: other, containerPort: 8080}]}
                 """));
         assertThat(ports).extracting(p -> p.port().name()).containsExactly("http", "metrics");
-        assertThat(endpoints(ports.get(0))).containsExactly("10.0.0.1:8080*1", "10.0.0.2:8081*1");
+        assertThat(endpoints(ports.get(0))).containsExactly("127.0.0.11:8080*1", "127.0.0.12:8081*1");
         assertThat(endpoints(ports.get(1)))
-                .containsExactly("10.0.0.1:9090*1", "10.0.0.2:9090*1", "10.0.0.3:9090*1");
+                .containsExactly("127.0.0.11:9090*1", "127.0.0.12:9090*1", "127.0.0.13:9090*1");
     }
 
     @Test
@@ -105,7 +106,7 @@ class ServicePortsTest {
                 services:
                   - {name: web, clusterIP: 127.0.10.1, selector: {}, ports: [{port: 80}]}
                 pods:
-                  - {name: a, ip: 10.0.0.1, labels: {app: web}}
+                  - {name: a, ip: 127.0.0.11, labels: {app: web}}
                 """));
         assertThat(ports.get(0).endpoints()).isEmpty();
 
@@ -113,7 +114,7 @@ class ServicePortsTest {
                 java.util.Set.of(), io.svcproxy.balancer.SessionAffinity.NONE,
                 List.of(new PortSpec("", Protocol.TCP, 80, TargetPort.of(80))), List.of());
         ProxyConfig config = new ProxyConfig(null, ProxySettings.defaults(), RegistrySettings.none(),
-                List.of(built), parse("pods: [{name: a, ip: 10.0.0.1}]").pods());
+                List.of(built), parse("pods: [{name: a, ip: 127.0.0.11}]").pods());
         assertThat(ServicePorts.resolve(config).get(0).endpoints()).isEmpty();
     }
 
@@ -125,21 +126,21 @@ class ServicePortsTest {
                     clusterIP: 127.0.10.1
                     ports: [{port: 80, targetPort: 8080}]
                     endpoints:
-                      - {ip: 10.0.0.1, port: 9000, weight: 2}
-                      - {ip: 10.0.0.2}
+                      - {ip: 127.0.0.11, port: 9000, weight: 2}
+                      - {ip: 127.0.0.12}
                   - name: two
                     clusterIP: 127.0.10.2
                     ports:
                       - {name: http, port: 80, targetPort: 8080}
                       - {name: admin, port: 81}
                     endpoints:
-                      - {ip: 10.0.0.1, ports: {http: 7000}}
-                      - {ip: 10.0.0.2, ports: {admin: 7001}, weight: 0}
+                      - {ip: 127.0.0.11, ports: {http: 7000}}
+                      - {ip: 127.0.0.12, ports: {admin: 7001}, weight: 0}
                 """));
         assertThat(ports).hasSize(3);
-        assertThat(endpoints(ports.get(0))).containsExactly("10.0.0.1:9000*2", "10.0.0.2:8080*1");
-        assertThat(endpoints(ports.get(1))).containsExactly("10.0.0.1:7000*1", "10.0.0.2:8080*0");
-        assertThat(endpoints(ports.get(2))).containsExactly("10.0.0.1:81*1", "10.0.0.2:7001*0");
+        assertThat(endpoints(ports.get(0))).containsExactly("127.0.0.11:9000*2", "127.0.0.12:8080*1");
+        assertThat(endpoints(ports.get(1))).containsExactly("127.0.0.11:7000*1", "127.0.0.12:8080*0");
+        assertThat(endpoints(ports.get(2))).containsExactly("127.0.0.11:81*1", "127.0.0.12:7001*0");
     }
 
     @Test

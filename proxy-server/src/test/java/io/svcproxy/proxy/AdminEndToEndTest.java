@@ -163,4 +163,40 @@ class AdminEndToEndTest {
         held1.close();
         held2.close();
     }
+
+    @Test
+    void aPodThatIsNotReadyIsListedAndCountedAsNotReadyAndNeverPicked() throws Exception {
+        TestBackend a = TestBackend.start(new InetSocketAddress("127.0.0.11", 0), "a", Mode.NAME);
+        TestBackend b = TestBackend.start(new InetSocketAddress("127.0.0.12", a.address().getPort()), "b",
+                Mode.NAME);
+        backends.add(a);
+        backends.add(b);
+        String yaml = """
+                proxy: {admin: "127.0.0.1:0"}
+                services:
+                  - name: web
+                    clusterIP: 127.0.10.6
+                    selector: {app: web}
+                    ports: [{port: 18102, targetPort: %d}]
+                pods:
+                  - {name: web-1, ip: 127.0.0.11, labels: {app: web}}
+                  - {name: web-2, ip: 127.0.0.12, labels: {app: web}, ready: false}
+                """.formatted(a.address().getPort());
+        server = ProxyServer.start(ConfigLoader.parse(yaml, "not-ready.yaml"), Transport.select(), 2);
+        for (int i = 0; i < 4; i++) {
+            try (Socket s = open("127.0.10.6", 18102)) {
+                assertThat(new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip()).isEqualTo("a");
+            }
+        }
+        JsonNode eps = new ObjectMapper().readTree(get("/api/v1/services")).get("services").get(0).get("endpoints");
+        assertThat(eps).hasSize(2);
+        assertThat(eps.get(0).get("ip").asText()).isEqualTo("127.0.0.11");
+        assertThat(eps.get(0).get("state").asText()).isEqualTo("ready");
+        assertThat(eps.get(1).get("ip").asText()).isEqualTo("127.0.0.12");
+        assertThat(eps.get(1).get("state").asText()).isEqualTo("not ready");
+        String metrics = get("/metrics");
+        assertThat(metric(metrics, "svcproxy_endpoints", "state=\"ready\",service=\"default/web\"")).isEqualTo(1);
+        assertThat(metric(metrics, "svcproxy_endpoints", "state=\"not_ready\",service=\"default/web\""))
+                .isEqualTo(1);
+    }
 }

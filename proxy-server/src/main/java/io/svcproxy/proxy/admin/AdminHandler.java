@@ -10,6 +10,7 @@ import io.netty.channel.ChannelHandler.Sharable;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.DecoderResult;
+import io.netty.handler.codec.PrematureChannelClosureException;
 import io.netty.handler.codec.TooLongFrameException;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpRequest;
@@ -76,7 +77,15 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         }
         boolean keepAlive = HttpUtil.isKeepAlive(request);
         QueryStringDecoder query = new QueryStringDecoder(originForm(request.uri()));
-        String path = query.path();
+        String path;
+        try {
+            path = query.path();
+            query.parameters(); // decoded here, so that a bad escape in either is the client's 400
+        } catch (IllegalArgumentException e) {
+            respond(ctx, request, HttpResponseStatus.BAD_REQUEST, TEXT,
+                    bytes("bad request: malformed percent-encoding\n"), false);
+            return;
+        }
         if (!PATHS.contains(path) && !StatusPage.ASSETS.containsKey(path)) {
             respond(ctx, request, HttpResponseStatus.NOT_FOUND, TEXT, bytes("not found\n"), keepAlive);
             return;
@@ -182,7 +191,10 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     private static void send(ChannelHandlerContext ctx, FullHttpRequest request, FullHttpResponse response,
                              boolean keepAlive) {
         response.setProtocolVersion(request.protocolVersion());
-        HttpUtil.setContentLength(response, response.content().readableBytes());
+        if (!response.status().equals(HttpResponseStatus.NOT_MODIFIED)) {
+            // a 304 has no body, and a Content-Length there must be the 200's (RFC 9110 8.6): none is sent
+            HttpUtil.setContentLength(response, response.content().readableBytes());
+        }
         if (request.method().equals(HttpMethod.HEAD)) {
             response.content().clear();
         }
@@ -201,7 +213,8 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         if (cause instanceof ReadTimeoutException) {
             log.debug("Closing idle admin connection client={}", ctx.channel().remoteAddress());
-        } else if (cause instanceof IOException) {
+        } else if (cause instanceof IOException || cause instanceof PrematureChannelClosureException) {
+            // the network's, or a client that closed inside its request (its body cut short): not the proxy's fault
             log.debug("Admin connection error client={}: {}", ctx.channel().remoteAddress(), cause.toString());
         } else {
             log.warn("Unexpected admin error client={}", ctx.channel().remoteAddress(), cause);

@@ -407,6 +407,63 @@ class AdminServerTest {
         assertThatThrownBy(() -> new Socket("127.0.0.1", base.getPort()).close()).isInstanceOf(IOException.class);
     }
 
+    /** The admin handler's log lines at WARN or above while {@code action} runs. */
+    private static List<String> warnings(ThrowingRunnable action) throws Exception {
+        ch.qos.logback.classic.Logger logger =
+                (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(AdminHandler.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> lines =
+                new ch.qos.logback.core.read.ListAppender<>();
+        lines.start();
+        logger.addAppender(lines);
+        try {
+            action.run();
+        } finally {
+            logger.detachAppender(lines);
+        }
+        return lines.list.stream().filter(e -> e.getLevel().isGreaterOrEqual(ch.qos.logback.classic.Level.WARN))
+                .map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).toList();
+    }
+
+    private interface ThrowingRunnable {
+        void run() throws Exception;
+    }
+
+    @Test
+    void aMalformedPercentEscapeIsTheClients400NotAWarning() throws Exception {
+        List<String> answers = new java.util.ArrayList<>();
+        List<String> warned = warnings(() -> {
+            for (String target : List.of("/%zz", "/api/v1/simulate?service=%zz", "/metrics?x=%4")) {
+                answers.add(exchange("GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
+            }
+        });
+        assertThat(answers).allSatisfy(a -> assertThat(a).startsWith("HTTP/1.1 400 ")
+                .contains("malformed percent-encoding"));
+        assertThat(warned).isEmpty();
+    }
+
+    @Test
+    void aClientThatClosesInsideItsRequestBodyIsNoWarning() throws Exception {
+        List<String> warned = warnings(() -> {
+            try (Socket socket = new Socket("127.0.0.1", base.getPort())) {
+                socket.getOutputStream().write(("GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nab")
+                        .getBytes(StandardCharsets.ISO_8859_1));
+                socket.getOutputStream().flush();
+            }
+            // the close reaches the server's loop after the socket's: wait for the connection to be gone
+            Thread.sleep(300);
+        });
+        assertThat(warned).isEmpty();
+    }
+
+    @Test
+    void a304HasNoContentLength() throws Exception {
+        String etag = get("/static/app.js").headers().firstValue("etag").orElseThrow();
+        String answer = exchange("GET /static/app.js HTTP/1.1\r\nHost: x\r\nIf-None-Match: " + etag
+                + "\r\nConnection: close\r\n\r\n");
+        assertThat(answer).startsWith("HTTP/1.1 304 ");
+        assertThat(answer.toLowerCase(java.util.Locale.ROOT)).doesNotContain("content-length");
+    }
+
     /** Writes raw bytes and reads until the server closes the connection. */
     private String exchange(String request) throws IOException {
         try (Socket socket = new Socket("127.0.0.1", base.getPort())) {
