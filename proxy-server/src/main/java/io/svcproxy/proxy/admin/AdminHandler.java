@@ -25,6 +25,7 @@ import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.handler.timeout.ReadTimeoutException;
+import io.netty.handler.timeout.WriteTimeoutException;
 import io.svcproxy.proxy.dataplane.ServiceTable;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -45,6 +46,8 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
     private static final Logger log = LoggerFactory.getLogger(AdminHandler.class);
     /** The paths answered besides the stats page's files ({@link StatusPage#ASSETS}). */
+    /** The answers whose size grows with the config: counted against the bytes that may wait for slow clients. */
+    private static final Set<String> LARGE = Set.of("/metrics", "/api/v1/services", "/api/v1/ingresses");
     private static final Set<String> PATHS = Set.of("/healthz", "/readyz", "/metrics", "/api/v1/services",
             "/api/v1/ingresses", WhatIf.PATH);
 
@@ -54,8 +57,14 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     private final IngressesJson ingressesJson = new IngressesJson();
     private final io.svcproxy.proxy.ingress.IngressListeners ingress;
 
+    /** The most body bytes of the large answers that may wait, unsent, for clients that do not read them. */
+    private final long maxPendingBytes;
+    /** Body bytes of large answers written and not yet taken by their clients' sockets; the event loop's own. */
+    private long pendingBytes;
+
     AdminHandler(ServiceTable table, PrometheusMeterRegistry registry,
-                 io.svcproxy.proxy.ingress.IngressListeners ingress) {
+                 io.svcproxy.proxy.ingress.IngressListeners ingress, long maxPendingBytes) {
+        this.maxPendingBytes = maxPendingBytes;
         this.table = table;
         this.registry = registry;
         this.ingress = ingress;
@@ -98,6 +107,15 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             send(ctx, request, response, keepAlive);
             return;
         }
+        if (LARGE.contains(path) && pendingBytes >= maxPendingBytes) {
+            // large answers already wait for clients that do not read them: another would only add to the memory
+            // they hold (a scrape is megabytes with thousands of Service ports); the probes are still answered
+            FullHttpResponse busy = response(HttpResponseStatus.SERVICE_UNAVAILABLE, TEXT,
+                    bytes("busy: earlier answers are still waiting for their clients to read them\n"));
+            busy.headers().set(HttpHeaderNames.RETRY_AFTER, "1");
+            send(ctx, request, busy, keepAlive);
+            return;
+        }
         try {
             switch (path) {
                 case "/healthz" -> respond(ctx, request, HttpResponseStatus.OK, TEXT, bytes("ok\n"), keepAlive);
@@ -109,11 +127,10 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                                 keepAlive);
                     }
                 }
-                case "/metrics" -> respond(ctx, request, HttpResponseStatus.OK, PROMETHEUS_TEXT, scrape(ctx),
-                        keepAlive);
-                case "/api/v1/services" -> respond(ctx, request, HttpResponseStatus.OK, JSON,
+                case "/metrics" -> sendLarge(ctx, request, PROMETHEUS_TEXT, scrape(ctx), keepAlive);
+                case "/api/v1/services" -> sendLarge(ctx, request, JSON,
                         Unpooled.wrappedBuffer(json.render(table)), keepAlive);
-                case "/api/v1/ingresses" -> respond(ctx, request, HttpResponseStatus.OK, JSON,
+                case "/api/v1/ingresses" -> sendLarge(ctx, request, JSON,
                         Unpooled.wrappedBuffer(ingressesJson.render(table, ingress)), keepAlive);
                 case WhatIf.PATH -> {
                     WhatIf.Answer a = WhatIf.answer(table, query);
@@ -172,6 +189,18 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         send(ctx, request, response(status, contentType, body), keepAlive);
     }
 
+    /**
+     * Sends a {@code 200} whose body grows with the number of Service ports, counted in {@link #pendingBytes} until
+     * the client's socket took it all (or the connection closed: the write timeout closes one that stops reading).
+     */
+    private void sendLarge(ChannelHandlerContext ctx, FullHttpRequest request, String contentType, ByteBuf body,
+                           boolean keepAlive) {
+        long size = request.method().equals(HttpMethod.HEAD) ? 0 : body.readableBytes();
+        pendingBytes += size;
+        send(ctx, request, response(HttpResponseStatus.OK, contentType, body), keepAlive)
+                .addListener(f -> pendingBytes -= size);
+    }
+
     private static FullHttpResponse response(HttpResponseStatus status, String contentType, ByteBuf body) {
         FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, body);
         response.headers()
@@ -188,8 +217,8 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
      * Writes {@code response}; a HEAD request gets its headers, Content-Length included, without the body. The
      * connection stays open only when the client asked for keep-alive.
      */
-    private static void send(ChannelHandlerContext ctx, FullHttpRequest request, FullHttpResponse response,
-                             boolean keepAlive) {
+    private static ChannelFuture send(ChannelHandlerContext ctx, FullHttpRequest request, FullHttpResponse response,
+                                      boolean keepAlive) {
         response.setProtocolVersion(request.protocolVersion());
         if (!response.status().equals(HttpResponseStatus.NOT_MODIFIED)) {
             // a 304 has no body, and a Content-Length there must be the 200's (RFC 9110 8.6): none is sent
@@ -203,6 +232,7 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         if (!keepAlive) {
             write.addListener(ChannelFutureListener.CLOSE);
         }
+        return write;
     }
 
     private static ByteBuf bytes(String s) {
@@ -213,6 +243,9 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         if (cause instanceof ReadTimeoutException) {
             log.debug("Closing idle admin connection client={}", ctx.channel().remoteAddress());
+        } else if (cause instanceof WriteTimeoutException) {
+            log.debug("Closing admin connection that does not read its answer client={}",
+                    ctx.channel().remoteAddress());
         } else if (cause instanceof IOException || cause instanceof PrematureChannelClosureException) {
             // the network's, or a client that closed inside its request (its body cut short): not the proxy's fault
             log.debug("Admin connection error client={}: {}", ctx.channel().remoteAddress(), cause.toString());

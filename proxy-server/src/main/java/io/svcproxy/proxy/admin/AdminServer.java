@@ -7,9 +7,12 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import io.netty.handler.codec.compression.StandardCompressionOptions;
+import io.netty.handler.codec.http.HttpContentCompressor;
 import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.timeout.ReadTimeoutHandler;
+import io.netty.handler.timeout.WriteTimeoutHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.svcproxy.balancer.Backends;
 import io.svcproxy.proxy.dataplane.BindException;
@@ -32,7 +35,11 @@ import org.slf4j.LoggerFactory;
  * with 413, and keeps connections alive when the client asks. At most {@value #MAX_CONNECTIONS} connections are
  * held at once; a request must arrive whole within {@value #REQUEST_DEADLINE_SECONDS} s of the connection's start or
  * of the previous response (a slowloris client holds nothing for long, {@link RequestLimits}), and a connection
- * silent for {@value #READ_TIMEOUT_SECONDS} s is closed (one that does not read its response).
+ * silent for {@value #READ_TIMEOUT_SECONDS} s is closed, and one that does not take an answer within
+ * {@value #WRITE_TIMEOUT_SECONDS} s too. The answers that grow with the config ({@code /metrics}, the two JSON APIs)
+ * are gzipped for clients that accept it (Prometheus does), and while {@value #MAX_PENDING_BYTES} bytes of them wait
+ * for clients that do not read, another is answered {@code 503} (the probes still answer): a client that asks and
+ * never reads cannot make the proxy hold a scrape per connection.
  *
  * <p>{@link #start} and {@link #stop} are called by the thread that owns the proxy's lifecycle.
  */
@@ -42,6 +49,10 @@ public final class AdminServer {
     static final int READ_TIMEOUT_SECONDS = 60;
     static final int REQUEST_DEADLINE_SECONDS = 10;
     static final int MAX_CONNECTIONS = 128;
+    static final int WRITE_TIMEOUT_SECONDS = 10;
+    static final long MAX_PENDING_BYTES = 64L * 1024 * 1024;
+    /** Answers smaller than this are not compressed. */
+    static final int COMPRESS_FROM_BYTES = 1024;
 
     private static final Logger log = LoggerFactory.getLogger(AdminServer.class);
 
@@ -55,6 +66,8 @@ public final class AdminServer {
     private final java.util.concurrent.atomic.AtomicInteger open = new java.util.concurrent.atomic.AtomicInteger();
     private int maxConnections = MAX_CONNECTIONS;
     private long requestDeadlineNanos = TimeUnit.SECONDS.toNanos(REQUEST_DEADLINE_SECONDS);
+    private long writeTimeoutMillis = TimeUnit.SECONDS.toMillis(WRITE_TIMEOUT_SECONDS);
+    private long maxPendingBytes = MAX_PENDING_BYTES;
 
     /**
      * Returns a server that will listen on {@code address} (port 0: any free port) and report {@code table}
@@ -91,7 +104,8 @@ public final class AdminServer {
             throw new IllegalStateException("admin server already started on " + format(address));
         }
         EventLoopGroup loop = transport.newGroup(1, new DefaultThreadFactory("svcproxy-admin", true));
-        AdminHandler handler = new AdminHandler(table, registry, ingress);
+        AdminHandler handler = new AdminHandler(table, registry, ingress, maxPendingBytes);
+        long writeTimeout = writeTimeoutMillis;
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(loop)
                 .channel(transport.serverChannel())
@@ -101,8 +115,11 @@ public final class AdminServer {
                     @Override
                     protected void initChannel(Channel ch) {
                         ch.pipeline()
+                                .addLast(new WriteTimeoutHandler(writeTimeout, TimeUnit.MILLISECONDS))
                                 .addLast(new ReadTimeoutHandler(READ_TIMEOUT_SECONDS, TimeUnit.SECONDS))
                                 .addLast(new HttpServerCodec())
+                                .addLast(new HttpContentCompressor(COMPRESS_FROM_BYTES,
+                                        StandardCompressionOptions.gzip()))
                                 .addLast(new HttpObjectAggregator(MAX_CONTENT_LENGTH))
                                 .addLast(new RequestLimits(open, maxConnections, requestDeadlineNanos))
                                 .addLast(handler);
@@ -122,6 +139,13 @@ public final class AdminServer {
     synchronized AdminServer limits(int maxConnections, java.time.Duration requestDeadline) {
         this.maxConnections = maxConnections;
         this.requestDeadlineNanos = requestDeadline.toNanos();
+        return this;
+    }
+
+    /** Other bounds on answers waiting for slow clients than the defaults, for tests; before {@link #start}. */
+    synchronized AdminServer pendingLimits(long maxPendingBytes, java.time.Duration writeTimeout) {
+        this.maxPendingBytes = maxPendingBytes;
+        this.writeTimeoutMillis = writeTimeout.toMillis();
         return this;
     }
 

@@ -464,6 +464,55 @@ class AdminServerTest {
         assertThat(answer.toLowerCase(java.util.Locale.ROOT)).doesNotContain("content-length");
     }
 
+    @Test
+    void largeAnswersAreGzippedForClientsThatAcceptIt() throws Exception {
+        HttpResponse<byte[]> gzipped = CLIENT.send(HttpRequest.newBuilder(base.resolve("/metrics"))
+                .header("Accept-Encoding", "gzip").timeout(Duration.ofSeconds(5)).build(),
+                HttpResponse.BodyHandlers.ofByteArray());
+        HttpResponse<String> plain = get("/metrics");
+        assertThat(gzipped.headers().firstValue("content-encoding")).hasValue("gzip");
+        assertThat(plain.headers().firstValue("content-encoding")).isEmpty();
+        String unzipped = new String(new java.util.zip.GZIPInputStream(
+                new java.io.ByteArrayInputStream(gzipped.body())).readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(unzipped).contains("svcproxy_endpoints{");
+        assertThat(gzipped.body().length).isLessThan(plain.body().length() / 3);
+    }
+
+    @Test
+    @Timeout(60)
+    void clientsThatAskAndNeverReadCannotMakeTheProxyHoldAnswerAfterAnswer() throws Exception {
+        // a registry whose scrape (about 6 MB) is more than loopback's socket buffers hold for a client that reads
+        // nothing: its answer waits in the proxy, counted against the budget (1 MiB here) until the write timeout
+        PrometheusMeterRegistry big = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        for (int i = 0; i < 200_000; i++) {
+            big.counter("padding_total", "i", Integer.toString(i));
+        }
+        server.stop();
+        server = new AdminServer(new InetSocketAddress("127.0.0.1", 0), table, big)
+                .pendingLimits(1024 * 1024, Duration.ofSeconds(2));
+        server.start();
+        base = URI.create("http://127.0.0.1:" + server.boundAddress().getPort());
+        try (Socket stuck = new Socket()) {
+            stuck.setReceiveBufferSize(4096);
+            stuck.connect(server.boundAddress());
+            stuck.getOutputStream().write("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            // the scrape is written and waits: the next large answer is refused, the probes are not
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10))
+                    .until(() -> get("/metrics").statusCode() == 503);
+            HttpResponse<String> busy = get("/api/v1/services");
+            assertThat(busy.statusCode()).isEqualTo(503);
+            assertThat(busy.headers().firstValue("retry-after")).hasValue("1");
+            assertThat(get("/healthz").statusCode()).isEqualTo(200);
+            // the write timeout closes the connection that does not read: its answer is let go
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10))
+                    .until(() -> get("/api/v1/services").statusCode() == 200);
+            assertThat(stuck.getInputStream().readAllBytes().length).as("cut short, then closed")
+                    .isLessThan(6_000_000);
+        } finally {
+            big.close();
+        }
+    }
+
     /** Writes raw bytes and reads until the server closes the connection. */
     private String exchange(String request) throws IOException {
         try (Socket socket = new Socket("127.0.0.1", base.getPort())) {
