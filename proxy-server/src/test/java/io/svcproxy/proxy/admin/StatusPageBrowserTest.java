@@ -218,6 +218,21 @@ class StatusPageBrowserTest {
                     assertThat(driver.findElement(By.id("unbound")).isDisplayed()).isFalse();
                     assertThat(rows()).containsKey("shop/late:18779");
                 });
+        // the cards stand in the answer's order (placed in one walk over the page, not looked up per port)
+        com.fasterxml.jackson.databind.JsonNode services = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
+                java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create(base + "api/v1/services")).build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString()).body()).get("services");
+        List<String> order = new java.util.ArrayList<>();
+        for (com.fasterxml.jackson.databind.JsonNode svc : services) {
+            String portLabel = svc.hasNonNull("portName") && !svc.get("portName").asText().isEmpty()
+                    ? svc.get("portName").asText() : svc.get("port").asText();
+            order.add(svc.get("namespace").asText() + "/" + svc.get("name").asText() + ":" + portLabel);
+        }
+        assertThat(order).hasSizeGreaterThanOrEqualTo(3);
+        await("the cards in the answer's order").atMost(Duration.ofSeconds(5)).ignoreExceptions()
+                .untilAsserted(() -> assertThat(driver.findElements(By.cssSelector("#services > section.card"))
+                        .stream().map(e -> e.getAttribute("data-service")).toList()).isEqualTo(order));
 
         assertOnlySameOriginRequests(base);
         assertNoConsoleErrors();

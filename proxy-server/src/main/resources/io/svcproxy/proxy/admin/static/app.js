@@ -90,11 +90,11 @@ function cssVar(name) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 }
 
-// Draws `points` (pairs [t, v]) over the `span` ms ending at `now` as a filled line, scaled to the peak.
-function drawSparkline(canvas, points, now, span, color) {
+// Draws `points` (pairs [t, v]) over the `span` ms ending at `now` as a filled line, scaled to the peak, on a
+// canvas of `w` x `h` CSS pixels (measured by the caller for every canvas at once: a size read after a change of
+// the page makes the browser lay the page out again, so reading it per card costs the square of the cards).
+function drawSparkline(canvas, w, h, points, now, span, color, lineColor) {
   const dpr = window.devicePixelRatio || 1;
-  const w = canvas.clientWidth;
-  const h = canvas.clientHeight;
   if (w === 0 || h === 0) return;
   if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
     canvas.width = Math.round(w * dpr);
@@ -103,7 +103,7 @@ function drawSparkline(canvas, points, now, span, color) {
   const ctx = canvas.getContext('2d');
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.clearRect(0, 0, w, h);
-  ctx.strokeStyle = cssVar('--line');
+  ctx.strokeStyle = lineColor;
   ctx.lineWidth = 1;
   ctx.beginPath();
   ctx.moveTo(0, h - 0.5);
@@ -371,18 +371,36 @@ function updateCard(c, s, now, dtMs) {
   return { connections: s.connections, bps: bps || 0 };
 }
 
-function drawCharts(c, now) {
-  const connPoints = c.history.map(([t, v]) => [t, v]);
-  const tputPoints = c.history.filter((p) => p[2] !== null).map(([t, , v]) => [t, v]);
+function chartPoints(c) {
+  return {
+    conns: c.history.map(([t, v]) => [t, v]),
+    tput: c.history.filter((p) => p[2] !== null).map(([t, , v]) => [t, v]),
+  };
+}
+
+// Writes a card's chart captions (the page changes; nothing is measured here).
+function captionCharts(c) {
+  const points = chartPoints(c);
   const last = c.history[c.history.length - 1];
   c.conns.now.textContent = last ? formatCount(last[1]) : '0';
-  c.conns.peak.textContent = 'peak ' + formatCount(Math.max(0, ...connPoints.map((p) => p[1])));
+  c.conns.peak.textContent = 'peak ' + formatCount(Math.max(0, ...points.conns.map((p) => p[1])));
   c.tput.now.textContent = formatRate(last ? last[2] || 0 : 0);
-  c.tput.peak.textContent = 'peak ' + formatRate(Math.max(0, ...tputPoints.map((p) => p[1])));
-  // The time axis grows with the history, from one minute up to HISTORY_MS, so a new tab shows a shape at once.
-  const span = Math.min(HISTORY_MS, Math.max(60 * 1000, c.history.length ? now - c.history[0][0] : 0));
-  drawSparkline(c.conns.canvas, connPoints, now, span, cssVar('--conn'));
-  drawSparkline(c.tput.canvas, tputPoints, now, span, cssVar('--tput'));
+  c.tput.peak.textContent = 'peak ' + formatRate(Math.max(0, ...points.tput.map((p) => p[1])));
+}
+
+// Paints the charts of `list` (cards): every canvas measured first, in one layout, then every one painted.
+function drawCharts(list, now) {
+  const colors = { conn: cssVar('--conn'), tput: cssVar('--tput'), line: cssVar('--line') };
+  const sizes = list.map((c) => [c.conns.canvas.clientWidth, c.conns.canvas.clientHeight,
+    c.tput.canvas.clientWidth, c.tput.canvas.clientHeight]);
+  list.forEach((c, i) => {
+    const points = chartPoints(c);
+    const [cw, ch, tw, th] = sizes[i];
+    // The time axis grows with the history, from one minute up to HISTORY_MS, so a new tab shows a shape at once.
+    const span = Math.min(HISTORY_MS, Math.max(60 * 1000, c.history.length ? now - c.history[0][0] : 0));
+    drawSparkline(c.conns.canvas, cw, ch, points.conns, now, span, colors.conn, colors.line);
+    drawSparkline(c.tput.canvas, tw, th, points.tput, now, span, colors.tput, colors.line);
+  });
 }
 
 // ---- header -----------------------------------------------------------------------------------------------
@@ -436,7 +454,15 @@ function render(doc) {
   const main = $('services');
   const seen = new Set();
   const totals = { connections: 0, bps: 0 };
-  doc.services.forEach((s, index) => {
+  const drawn = [];
+  // The cards in the order of the answer: `place` walks the cards already on the page once (a lookup of the
+  // index-th card per Service port would cost the square of the ports).
+  const nextCard = (node) => {
+    while (node && !(node.tagName === 'SECTION' && node.classList.contains('card'))) node = node.nextElementSibling;
+    return node;
+  };
+  let place = nextCard(main.firstElementChild);
+  doc.services.forEach((s) => {
     const key = serviceKey(s);
     seen.add(key);
     let c = cards.get(key);
@@ -444,12 +470,16 @@ function render(doc) {
       c = createCard(s);
       cards.set(key, c);
     }
-    const cardEl = main.querySelectorAll(':scope > section.card')[index];
-    if (cardEl !== c.card) main.insertBefore(c.card, cardEl || null);
+    if (c.card === place) {
+      place = nextCard(place.nextElementSibling);
+    } else {
+      main.insertBefore(c.card, place);
+    }
     const t = updateCard(c, s, now, dtMs);
     totals.connections += t.connections;
     totals.bps += t.bps;
-    drawCharts(c, now);
+    captionCharts(c);
+    drawn.push(c);
   });
   for (const [key, c] of cards) {
     if (!seen.has(key)) {
@@ -464,6 +494,7 @@ function render(doc) {
   } else if (doc.services.length > 0 && empty) {
     empty.remove();
   }
+  drawCharts(drawn, now);
   renderHeader(doc, now, totals);
   document.title = `svcproxy \u00b7 ${doc.services.length} Service port${doc.services.length === 1 ? '' : 's'}`;
 }
@@ -586,7 +617,7 @@ async function poll() {
 }
 
 window.addEventListener('resize', () => {
-  for (const c of cards.values()) drawCharts(c, lastNow);
+  drawCharts([...cards.values()], lastNow);
 });
 
 initWhatIf();
