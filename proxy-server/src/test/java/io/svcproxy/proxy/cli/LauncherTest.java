@@ -67,6 +67,16 @@ class LauncherTest {
         return Files.readAllLines(calls);
     }
 
+    /** The first bytes of a dynamic CDS archive (Java 17-24) and of an AOT cache (Java 25+), little-endian. */
+    static final byte[] DYNAMIC_ARCHIVE = {(byte) 0xa8, (byte) 0xab, 0x0b, (byte) 0xf0};
+    static final byte[] AOT_CACHE = {(byte) 0xa2, (byte) 0xab, 0x0b, (byte) 0xf0};
+
+    /** Writes a file that starts as an archive of that kind does. */
+    static void archive(Path file, byte[] magic) throws IOException {
+        byte[] bytes = java.util.Arrays.copyOf(magic, 64);
+        Files.write(file, bytes);
+    }
+
     static String option(List<String> args, String prefix) {
         return args.stream().filter(a -> a.startsWith(prefix)).findFirst().map(a -> a.substring(prefix.length()))
                 .orElse(null);
@@ -92,7 +102,7 @@ class LauncherTest {
         assertThat(first).doesNotContain("--sun-misc-unsafe-memory-access=allow"); // not an option of Java 17
         assertThat(first).doesNotContain("--enable-native-access=ALL-UNNAMED"); // no warning to silence on 17
 
-        Files.writeString(Path.of(writing), "archive"); // what the JVM writes as it exits
+        archive(Path.of(writing), DYNAMIC_ARCHIVE); // what the JVM writes as it exits
         List<String> second = launch(java, Map.of(), "run");
         String archive = writing.substring(0, writing.indexOf(".tmp."));
         assertThat(option(second, "-XX:SharedArchiveFile=")).isEqualTo(archive);
@@ -111,7 +121,7 @@ class LauncherTest {
         assertThat(first).contains("--enable-native-access=ALL-UNNAMED")
                 .endsWith("-cp", jar.toString(), "io.svcproxy.proxy.Main");
 
-        Files.writeString(Path.of(writing), "cache");
+        archive(Path.of(writing), AOT_CACHE);
         Files.writeString(Path.of(writing + ".config"), "left by a killed training run");
         List<String> second = launch(java, Map.of());
         String cache = writing.substring(0, writing.indexOf(".tmp."));
@@ -201,5 +211,69 @@ class LauncherTest {
         assertThat(process.waitFor()).as(output).isZero();
         assertThat(output).doesNotContain("Building");
         assertThat(Files.readAllLines(calls)).containsSubsequence("-cp", repoJar.toString());
+    }
+
+    @Test
+    void onlyTheProxysOwnRunsWriteAnArchiveAndEveryCommandMapsOne() throws Exception {
+        Path java25 = runtime("25.0.3");
+        for (String command : List.of("validate", "version", "simulate", "backend", "--help")) {
+            List<String> args = launch(java25, Map.of(), command);
+            assertThat(args).as(command).noneMatch(a -> a.startsWith("-XX:AOTCacheOutput=") || a.startsWith("-Xlog"));
+        }
+        assertThat(option(launch(java25, Map.of(), "demo"), "-XX:AOTCacheOutput=")).isNotNull();
+        String writing = option(launch(java25, Map.of(), "run", "--config", "a.yaml"), "-XX:AOTCacheOutput=");
+        archive(Path.of(writing), AOT_CACHE);
+        String cache = writing.substring(0, writing.indexOf(".tmp."));
+        assertThat(option(launch(java25, Map.of(), "validate", "--config", "a.yaml"), "-XX:AOTCache="))
+                .isEqualTo(cache);
+    }
+
+    @Test
+    void aHalfWrittenArchiveOfAKilledRunIsDeletedNotMapped() throws Exception {
+        Path java = runtime("17.0.15");
+        String writing = option(launch(java, Map.of()), "-XX:ArchiveClassesAtExit=");
+        // a JVM killed while it dumped: the file is there, large, and its header still zeros
+        Files.write(Path.of(writing), new byte[8192]);
+        List<String> args = launch(java, Map.of());
+        assertThat(option(args, "-XX:SharedArchiveFile=")).isNull();
+        assertThat(option(args, "-XX:ArchiveClassesAtExit=")).as("written again").isNotNull();
+        assertThat(filesBesideTheJar()).containsExactly("svcproxy.jar");
+    }
+
+    @Test
+    void launchersStartingTogetherAllStartWhileOneMovesTheArchiveIntoPlace() throws Exception {
+        // the run that wrote the archive is gone; several launchers then start at once (backends and the proxy of
+        // a demo script): each may try to move it into place, and none may fail for the one that won
+        Path java = runtime("17.0.15");
+        String writing = option(launch(java, Map.of()), "-XX:ArchiveClassesAtExit=");
+        String archive = writing.substring(0, writing.indexOf(".tmp."));
+        for (int round = 0; round < 15; round++) {
+            Files.deleteIfExists(Path.of(archive));
+            archive(Path.of(writing), DYNAMIC_ARCHIVE);
+            List<Process> started = new java.util.ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                ProcessBuilder builder = new ProcessBuilder(LAUNCHER.toString(), "version").redirectErrorStream(true);
+                builder.environment().remove("JAVA_OPTS");
+                builder.environment().remove("JAVA_HOME");
+                builder.environment().remove("SVCPROXY_NO_CDS");
+                builder.environment().put("SVCPROXY_JAR", jar.toString());
+                builder.environment().put("SVCPROXY_JAVA", java.toString());
+                started.add(builder.start());
+            }
+            for (Process p : started) {
+                String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertThat(p.waitFor()).as("round " + round + ": " + output).isZero();
+            }
+            assertThat(Files.exists(Path.of(archive))).isTrue();
+        }
+    }
+
+    @Test
+    void aJava17OlderThan17_0_9IsNotGivenTheNativeHeapTrim() throws Exception {
+        assertThat(launch(runtime("17.0.8"), Map.of())).noneMatch(a -> a.startsWith("-XX:TrimNativeHeapInterval"))
+                .contains("-XX:+UseSerialGC");
+        assertThat(launch(runtime("17"), Map.of())).noneMatch(a -> a.startsWith("-XX:TrimNativeHeapInterval"));
+        assertThat(launch(runtime("17.0.9"), Map.of())).contains("-XX:TrimNativeHeapInterval=1000");
+        assertThat(launch(runtime("21.0.2"), Map.of())).contains("-XX:TrimNativeHeapInterval=1000");
     }
 }
