@@ -114,6 +114,11 @@ class ExamplesTest {
         });
 
         ProxyConfig config = svcproxyConfig(items, "svcproxy-ingress");
+        // a rollout: the Pod leaves the endpoints during preStop, before SIGTERM closes the listeners; the grace
+        // period covers that wait, the drain and the status withdrawal
+        assertThat(svcproxy.getLifecycle().getPreStop().getExec().getCommand()).containsExactly("sleep", "5");
+        assertThat(pod.getTerminationGracePeriodSeconds())
+                .isGreaterThanOrEqualTo(5 + config.proxy().drainTimeout().toSeconds() + 5);
         assertThat(config.proxy().ingress().className()).isEqualTo(
                 one(items, io.fabric8.kubernetes.api.model.networking.v1.IngressClass.class).getMetadata().getName());
         assertThat(config.proxy().ingress().http().getPort()).isEqualTo(8080);
@@ -144,7 +149,9 @@ class ExamplesTest {
         PodSpec pod = one(items, io.fabric8.kubernetes.api.model.apps.DaemonSet.class).getSpec().getTemplate()
                 .getSpec();
         assertThat(pod.getHostNetwork()).as("hostNetwork").isTrue();
-        assertThat(pod.getDnsPolicy()).isEqualTo("ClusterFirstWithHostNet");
+        // on a node without kube-proxy the cluster DNS and the kubernetes Service are ClusterIPs that only this
+        // proxy serves, once it has listed them from the API: the node's resolver, and the API server's address
+        assertThat(pod.getDnsPolicy()).isEqualTo("Default");
         assertThat(pod.getServiceAccountName()).isEqualTo("svcproxy-node");
         assertThat(pod.getTolerations()).singleElement().satisfies(t -> assertThat(t.getOperator())
                 .isEqualTo("Exists"));
@@ -160,6 +167,13 @@ class ExamplesTest {
         assertThat(svcproxy.getEnv()).anySatisfy(env -> {
             assertThat(env.getName()).isEqualTo("NODE_NAME");
             assertThat(env.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("spec.nodeName");
+        });
+        assertThat(svcproxy.getEnv()).anySatisfy(env -> {
+            assertThat(env.getName()).isEqualTo("KUBERNETES_SERVICE_HOST");
+            assertThat(env.getValue()).isNotBlank();
+        }).anySatisfy(env -> {
+            assertThat(env.getName()).isEqualTo("KUBERNETES_SERVICE_PORT");
+            assertThat(Integer.parseInt(env.getValue())).isBetween(1, 65535);
         });
 
         ProxyConfig config = svcproxyConfig(items, "svcproxy-node");
@@ -224,6 +238,16 @@ class ExamplesTest {
         assertThat((List<?>) svcproxy.get("tmpfs")).singleElement().asString().startsWith("/tmp:exec");
         assertThat((List<Object>) svcproxy.get("volumes")).containsExactly("./compose:/etc/svcproxy:ro");
         assertThat((List<Object>) services.get("app").get("ports")).containsExactly("127.0.0.1:9901:9901");
+        // the image's HEALTHCHECK asks svcproxy's admin: every container of the image that runs something else
+        // turns it off, or it would be "unhealthy" for ever
+        for (Map.Entry<String, Map<String, Object>> service : services.entrySet()) {
+            boolean proxy = service.getValue().get("command") instanceof List<?> command && !command.isEmpty()
+                    && "run".equals(command.get(0));
+            if (!proxy && "svcproxy:latest".equals(service.getValue().get("image"))) {
+                assertThat(map(service.getValue().get("healthcheck"))).as(service.getKey())
+                        .containsEntry("disable", true);
+            }
+        }
 
         ProxyConfig config = ConfigLoader.load(DOCKER.resolve("compose/svcproxy.yaml"));
         assertAdminOnEveryInterface(config);
