@@ -27,9 +27,58 @@ public final class Backends {
         return Arrays.compareUnsigned(x, y);
     }
 
-    /** Returns {@code ip:port}, with brackets around an IPv6 address. */
+    /**
+     * Returns {@code ip:port}, with the IPv6 address in brackets and in its RFC 5952 form ({@code [fd00::1]:80}), as
+     * Kubernetes writes addresses: the text of endpoint labels, the admin API and the logs.
+     */
     public static String format(InetAddress address, int port) {
-        String host = address.getHostAddress();
+        String host = formatIp(address);
         return (address instanceof Inet6Address ? "[" + host + "]" : host) + ":" + port;
+    }
+
+    /**
+     * Returns the address in its canonical text: dotted quad, or RFC 5952 IPv6 ({@code fd00::1}, lowercase; no
+     * scope), where {@link InetAddress#getHostAddress} writes every group ({@code fd00:0:0:0:0:0:0:1}).
+     */
+    public static String formatIp(InetAddress ip) {
+        byte[] b = ip.getAddress();
+        if (b.length == 4) {
+            return ip.getHostAddress();
+        }
+        int[] groups = new int[8];
+        for (int i = 0; i < 8; i++) {
+            groups[i] = ((b[2 * i] & 0xff) << 8) | (b[2 * i + 1] & 0xff);
+        }
+        // the longest run of two or more zero groups, the first of equals, becomes "::" (RFC 5952 §4.2)
+        int bestStart = -1;
+        int bestLength = 1;
+        for (int i = 0; i < 8;) {
+            if (groups[i] != 0) {
+                i++;
+                continue;
+            }
+            int j = i;
+            while (j < 8 && groups[j] == 0) {
+                j++;
+            }
+            if (j - i > bestLength) {
+                bestStart = i;
+                bestLength = j - i;
+            }
+            i = j;
+        }
+        StringBuilder sb = new StringBuilder();
+        for (int i = 0; i < 8; i++) {
+            if (i == bestStart) {
+                sb.append("::");
+                i += bestLength - 1;
+                continue;
+            }
+            if (sb.length() > 0 && sb.charAt(sb.length() - 1) != ':') {
+                sb.append(':');
+            }
+            sb.append(Integer.toHexString(groups[i]));
+        }
+        return sb.toString();
     }
 }

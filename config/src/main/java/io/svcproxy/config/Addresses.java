@@ -73,45 +73,7 @@ public final class Addresses {
 
     /** Returns the address in its canonical text: dotted quad, or RFC 5952 IPv6 ({@code fd00::1}, lowercase). */
     public static String format(InetAddress ip) {
-        byte[] b = ip.getAddress();
-        if (b.length == 4) {
-            return ip.getHostAddress();
-        }
-        int[] groups = new int[8];
-        for (int i = 0; i < 8; i++) {
-            groups[i] = ((b[2 * i] & 0xff) << 8) | (b[2 * i + 1] & 0xff);
-        }
-        // the longest run of two or more zero groups, the first of equals, becomes "::" (RFC 5952 §4.2)
-        int bestStart = -1;
-        int bestLength = 1;
-        for (int i = 0; i < 8;) {
-            if (groups[i] != 0) {
-                i++;
-                continue;
-            }
-            int j = i;
-            while (j < 8 && groups[j] == 0) {
-                j++;
-            }
-            if (j - i > bestLength) {
-                bestStart = i;
-                bestLength = j - i;
-            }
-            i = j;
-        }
-        StringBuilder sb = new StringBuilder();
-        for (int i = 0; i < 8; i++) {
-            if (i == bestStart) {
-                sb.append("::");
-                i += bestLength - 1;
-                continue;
-            }
-            if (sb.length() > 0 && sb.charAt(sb.length() - 1) != ':') {
-                sb.append(':');
-            }
-            sb.append(Integer.toHexString(groups[i]));
-        }
-        return sb.toString();
+        return io.svcproxy.balancer.Backends.formatIp(ip);
     }
 
     private static byte[] parseIpv4(String s) {

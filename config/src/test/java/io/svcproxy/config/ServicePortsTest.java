@@ -175,7 +175,7 @@ class ServicePortsTest {
                   - {name: a, ip: "fd00::2", labels: {app: web}}
                   - {name: c, ip: "fd00::10:1", labels: {app: web}}
                 """));
-        assertThat(ports.get(0).key()).hasToString("[fd00:0:0:0:0:0:0:10]:443/TCP");
+        assertThat(ports.get(0).key()).hasToString("[fd00::10]:443/TCP");
         assertThat(endpoints(ports.get(0)))
                 .containsExactly("[fd00::2]:443*1", "[fd00::1:2]:443*1", "[fd00::10:1]:443*1");
     }

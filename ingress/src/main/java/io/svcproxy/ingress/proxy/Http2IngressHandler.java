@@ -34,7 +34,8 @@ import java.util.List;
  *
  * <p>Runs on the connection's event loop, which also owns the endpoint connections: plain fields.
  */
-final class Http2IngressHandler extends Http2ConnectionHandler {
+final class Http2IngressHandler extends Http2ConnectionHandler
+        implements java.util.function.Supplier<io.svcproxy.balancer.PickContext> {
     private final ListenerSettings settings;
     private final Http2Connection.PropertyKey frontendKey;
     private ChannelHandlerContext ctx;
@@ -125,6 +126,12 @@ final class Http2IngressHandler extends Http2ConnectionHandler {
             clientAddress = a = ((InetSocketAddress) ctx.channel().remoteAddress()).getAddress().getHostAddress();
         }
         return a;
+    }
+
+    /** {@link #pickContext()}, for {@link RequestRouting#route} (the connection itself: nothing made per request). */
+    @Override
+    public PickContext get() {
+        return pickContext();
     }
 
     PickContext pickContext() {

@@ -137,7 +137,7 @@ final class Http2StreamFrontend implements Frontend {
             return;
         }
         RequestRouting.Decision routed = RequestRouting.route(settings, h.get(HttpHeaderNames.HOST), path,
-                req.uri(), connection::pickContext);
+                req.uri(), connection);
         if (routed.status() != null) {
             // a redirect of h2c on the plain-HTTP listener: sent to HTTPS as HTTP/1.1 is
             logAccess(routed.status().code(), routed.route(), null, true);

@@ -49,7 +49,8 @@ import java.util.ArrayDeque;
  *
  * <p>Runs on the client connection's event loop, which owns the outbound connections too: plain fields.
  */
-final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implements Frontend {
+final class IngressFrontendHandler extends ChannelInboundHandlerAdapter
+        implements Frontend, java.util.function.Supplier<PickContext> {
     private final ListenerSettings settings;
     private Channel inbound;
     /** The request being proxied, from its headers until its response ends; {@code null} between requests. */
@@ -150,7 +151,7 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
             return;
         }
         RequestRouting.Decision routed = RequestRouting.route(settings, request.headers().get(HttpHeaderNames.HOST),
-                path, request.uri(), this::pickContext);
+                path, request.uri(), this);
         if (routed.status() != null) {
             respond(request, routed.route(), routed.status(), routed.location());
             return;
@@ -168,6 +169,12 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter implemen
         }
         exchange = ex;
         ex.start(routed.backend());
+    }
+
+    /** {@link #pickContext()}, for {@link RequestRouting#route} (the handler itself: nothing made per request). */
+    @Override
+    public PickContext get() {
+        return pickContext();
     }
 
     /** The scheduler's view of this connection (the same for each of its requests). */

@@ -152,7 +152,7 @@ final class ServicesJson {
         ObjectNode node = mapper.createObjectNode();
         node.put("namespace", service.namespace());
         node.put("name", service.name());
-        node.put("clusterIP", spec.key().clusterIP().getHostAddress());
+        node.put("clusterIP", Backends.formatIp(spec.key().clusterIP()));
         node.put("port", spec.key().port());
         node.put("portName", port.name());
         node.put("protocol", spec.key().protocol().name());
@@ -203,7 +203,7 @@ final class ServicesJson {
                 inSet.add(backend.endpoint());
                 ConnectionCounters counters = backend.counters();
                 ObjectNode e = endpoints.addObject();
-                e.put("ip", backend.address().getHostAddress());
+                e.put("ip", Backends.formatIp(backend.address()));
                 e.put("port", backend.port());
                 e.put("weight", backend.weight());
                 e.put("state", backend.state().label());
@@ -228,7 +228,7 @@ final class ServicesJson {
                 continue;
             }
             ObjectNode e = endpoints.addObject();
-            e.put("ip", target.ip().getHostAddress());
+            e.put("ip", Backends.formatIp(target.ip()));
             e.put("port", target.port());
             e.put("weight", target.weight());
             e.put("state", NOT_READY);

@@ -78,6 +78,11 @@ final class SimulateCommand implements Callable<Integer> {
                     return ExitCodes.INVALID;
                 }
             }
+            if (report.cutLine() != null) {
+                err.println(report.cutLine() + ": the last line is cut short (no newline, not a whole entry: a log "
+                        + "still being written, or cut by a crash or a full disk): left out");
+                err.flush();
+            }
             out.print(json ? Reports.json(report) + System.lineSeparator() : Reports.table(report));
             out.flush();
             return ExitCodes.OK;

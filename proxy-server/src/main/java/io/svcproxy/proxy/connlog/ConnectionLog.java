@@ -56,11 +56,11 @@ public final class ConnectionLog implements AutoCloseable {
     public record Entry(long startEpochNanos, InetAddress clientAddress, int clientPort, String service, String port,
                         String endpoint, long durationNanos, long bytesToEndpoint, long bytesToClient, String end) {
         /**
-         * Returns the client's address as the log writes it ({@link InetAddress#getHostAddress()} without an IPv6
-         * scope, {@link LineEncoder#unscoped}).
+         * Returns the client's address as the log writes it: an IPv6 one in its RFC 5952 form, without a scope
+         * ({@link io.svcproxy.balancer.Backends#formatIp}).
          */
         public String client() {
-            return LineEncoder.unscoped(clientAddress.getHostAddress());
+            return io.svcproxy.balancer.Backends.formatIp(clientAddress);
         }
     }
 
@@ -144,8 +144,53 @@ public final class ConnectionLog implements AutoCloseable {
         return file;
     }
 
+    /**
+     * Opens the file for appending. A regular file whose last line has no newline holds an entry cut short (this
+     * process or an earlier one was killed inside a write, or the disk filled up): that partial entry is removed
+     * first, so that the next line does not continue it and the log stays one whole JSON object per line.
+     */
     private FileChannel open() throws IOException {
-        return FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.APPEND, StandardOpenOption.WRITE);
+        FileChannel out = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.APPEND,
+                StandardOpenOption.WRITE);
+        if (java.nio.file.Files.isRegularFile(file)) {
+            try {
+                long whole = wholeLines(out.size());
+                if (whole < out.size()) {
+                    log.warn("Connection log ended inside an entry (cut by a crash or a full disk): the partial "
+                            + "entry is removed file={} bytes={}", file, out.size() - whole);
+                    out.truncate(whole);
+                }
+            } catch (IOException e) {
+                log.warn("Connection log end not checked file={} error={}", file, e.toString());
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The length of the file's whole lines: up to and with its last newline, of a file of {@code size} bytes; the
+     * whole file when no newline is in its last 64 KiB (far longer than an entry: not a log's cut entry, so nothing
+     * of it is removed).
+     */
+    private long wholeLines(long size) throws IOException {
+        try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ)) {
+            ByteBuffer chunk = ByteBuffer.allocate(4096);
+            long end = size;
+            while (end > 0 && size - end < 64 * 1024) {
+                long from = Math.max(0, end - chunk.capacity());
+                chunk.clear().limit((int) (end - from));
+                while (chunk.hasRemaining() && in.read(chunk, from + chunk.position()) > 0) {
+                    // reads the chunk whole
+                }
+                for (int i = chunk.position() - 1; i >= 0; i--) {
+                    if (chunk.get(i) == '\n') {
+                        return from + i + 1;
+                    }
+                }
+                end = from;
+            }
+            return end == 0 ? 0 : size;
+        }
     }
 
     private void run(FileChannel first) {

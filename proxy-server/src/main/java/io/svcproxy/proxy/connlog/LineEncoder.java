@@ -37,18 +37,10 @@ final class LineEncoder {
         this.buf = new byte[Math.max(initialCapacity, FIXED_MAX)];
     }
 
-    /**
-     * An IPv6 literal without its scope ({@code fe80:0:0:0:0:0:0:1%2} of a link-local client): the address is what
-     * a scheduler hashes, and a reader of the log (the simulator, jq, a SIEM) expects an address.
-     */
-    static String unscoped(String literal) {
-        int zone = literal.indexOf('%');
-        return zone < 0 ? literal : literal.substring(0, zone);
-    }
-
     /** Appends {@code e}'s line, newline included. */
     void append(ConnectionLog.Entry e) {
-        String client = e.clientAddress() instanceof Inet4Address ? null : unscoped(e.clientAddress().getHostAddress());
+        String client = e.clientAddress() instanceof Inet4Address ? null
+                : io.svcproxy.balancer.Backends.formatIp(e.clientAddress());
         // a char of text takes at most 6 bytes (a control character's escape; UTF-8 needs at most 3 per char)
         ensure(FIXED_MAX + 6 * (e.service().length() + e.port().length() + e.endpoint().length() + e.end().length()
                 + (client == null ? 0 : client.length())));

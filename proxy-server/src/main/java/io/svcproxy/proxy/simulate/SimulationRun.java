@@ -33,9 +33,13 @@ public final class SimulationRun {
      * @param connections the trace's connections replayed (of this Service port)
      * @param skipped the trace's connections of other Service ports, left out
      * @param results one per scheduler, in the order asked
+     * @param cutLine {@code FILE:LINE} of a connection log's last line left out as cut short, or {@code null}
      */
     public record Report(String service, String port, long connections, long skipped,
-                         List<SchedulerResult> results) {
+                         List<SchedulerResult> results, String cutLine) {
+        public Report(String service, String port, long connections, long skipped, List<SchedulerResult> results) {
+            this(service, port, connections, skipped, results, null);
+        }
     }
 
     private SimulationRun() {
@@ -76,7 +80,7 @@ public final class SimulationRun {
             }
             Simulation sim = simulation(chosen, schedulers, changes, seed);
             order.replay(sim::accept);
-            return new Report(serviceName, portLabel, order.rows(), skipped, sim.finish());
+            return new Report(serviceName, portLabel, order.rows(), skipped, sim.finish(), reader.cutLine());
         }
     }
 

@@ -31,6 +31,10 @@ final class TraceReader implements Closeable {
     private long line;
     private Boolean json;
     private Map<String, Integer> columns;
+    /** The line read last ended the file without a newline. */
+    private boolean unterminated;
+    /** {@code FILE:LINE} of a connection log's last line left out as cut short, or {@code null}. */
+    private String cut;
 
     TraceReader(Path path) throws IOException {
         this.file = path.toString();
@@ -58,6 +62,12 @@ final class TraceReader implements Closeable {
             try {
                 return json ? jsonRow(whole) : csvRow(t); // JSON: the parser skips blanks, columns count them
             } catch (IllegalArgumentException e) {
+                if (json && unterminated) {
+                    // the connection log's last line without its newline: an entry being written as the log is
+                    // read, or cut by a crash or a full disk; left out (and named), not the whole log refused
+                    cut = file + ":" + line;
+                    return null;
+                }
                 throw new InputException(file, line, e.getMessage());
             }
         }
@@ -75,6 +85,7 @@ final class TraceReader implements Closeable {
                 limit = Math.max(0, in.read(buffer));
                 position = 0;
                 if (limit == 0) {
+                    unterminated = text != null;
                     return text == null ? null : decode(text.toByteArray());
                 }
             }
@@ -92,6 +103,14 @@ final class TraceReader implements Closeable {
             }
             position = limit;
         }
+    }
+
+    /**
+     * {@code FILE:LINE} of the connection log's last line when it was left out as cut short (no newline, and not a
+     * whole entry), else {@code null}; read after {@link #next} returned {@code null}.
+     */
+    String cutLine() {
+        return cut;
     }
 
     private String decode(byte[] bytes) throws InputException {

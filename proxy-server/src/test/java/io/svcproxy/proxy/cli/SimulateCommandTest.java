@@ -176,6 +176,35 @@ class SimulateCommandTest {
     }
 
     @Test
+    void aConnectionLogsCutLastLineIsLeftOutAndNamedOnlyAtTheEnd() throws IOException {
+        Path config = write("c.yaml", CONFIG);
+        StringBuilder log = new StringBuilder();
+        for (int i = 0; i < 3; i++) {
+            log.append("{\"start\": ").append(1764812345 + i).append(", \"client\": \"127.0.1.").append(i)
+                    .append("\", \"clientPort\": 4000").append(i).append(", \"service\": \"shop/web\", \"port\": 80, ")
+                    .append("\"endpoint\": \"127.0.0.201:8080\", \"duration\": 1, \"bytesToEndpoint\": 1, ")
+                    .append("\"bytesToClient\": 1, \"end\": \"fin\"}\n");
+        }
+        // a log read while its writer is inside an entry, or cut by a crash: the last line has no newline
+        Path cut = write("cut.log", log + "{\"start\": 1764812349, \"client\": \"127.0");
+        CommandLineTest.Result r = run("simulate", "--config", config.toString(), "--trace", cut.toString(), "--json");
+        assertThat(r.code()).isZero();
+        assertThat(r.out()).contains("\"connections\": 3,");
+        assertThat(r.err()).startsWith(cut + ":4: the last line is cut short");
+        // a last line without newline that is a whole entry is one
+        String lastWhole = log.substring(0, log.length() - 1);
+        CommandLineTest.Result whole = run("simulate", "--config", config.toString(), "--trace",
+                write("whole.log", lastWhole).toString(), "--json");
+        assertThat(whole.err()).isEmpty();
+        assertThat(whole.out()).contains("\"connections\": 3,");
+        // the same bytes inside the file are a bad line, as before
+        CommandLineTest.Result middle = run("simulate", "--config", config.toString(), "--trace",
+                write("middle.log", "{\"start\": 1764812349, \"client\": \"127.0\n" + log).toString());
+        assertThat(middle.code()).isEqualTo(2);
+        assertThat(middle.err()).contains("middle.log:1:");
+    }
+
+    @Test
     void eventsMoveClientsAndRemovedEndpointsDrain() throws IOException {
         Path config = write("c.yaml", CONFIG);
         Path trace = write("t.csv", """

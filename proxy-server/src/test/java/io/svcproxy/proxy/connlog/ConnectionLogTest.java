@@ -40,7 +40,7 @@ class ConnectionLogTest {
                 + "\"end\": \"rst\"}");
         assertThat(ConnectionLog.format(new ConnectionLog.Entry(-1, ip("::1"), 0, "a\"b\\c\u0001é€😀", "53",
                 "127.0.0.201:53", 0, 0, Long.MAX_VALUE, "fin"))).isEqualTo("{\"start\": -1.999999, \"client\": "
-                + "\"0:0:0:0:0:0:0:1\", \"clientPort\": 0, \"service\": \"a\\\"b\\\\c\\u0001é€😀\", \"port\": 53, "
+                + "\"::1\", \"clientPort\": 0, \"service\": \"a\\\"b\\\\c\\u0001é€😀\", \"port\": 53, "
                 + "\"endpoint\": \"127.0.0.201:53\", \"duration\": 0.000000, \"bytesToEndpoint\": 0, "
                 + "\"bytesToClient\": 9223372036854775807, \"end\": \"fin\"}");
     }
@@ -123,6 +123,29 @@ class ConnectionLogTest {
         assertThat(accepted.get() + log.dropped()).isEqualTo((long) threads * each);
         assertThat(log.written()).isEqualTo(accepted.get());
         assertThat(Files.readAllLines(file)).hasSize((int) accepted.get());
+    }
+
+    @Test
+    void anEntryCutShortByACrashIsRemovedBeforeTheNextLine() throws Exception {
+        // a run killed inside its write (or a full disk): the file ends inside an entry
+        Path file = dir.resolve("cut.log");
+        String whole = ConnectionLog.format(entry(1));
+        Files.writeString(file, whole + "\n" + ConnectionLog.format(entry(2)).substring(0, 40));
+        ConnectionLog log = new ConnectionLog(file, 16);
+        log.start();
+        assertThat(log.log(entry(3))).isTrue();
+        log.close();
+        assertThat(Files.readAllLines(file)).containsExactly(whole, ConnectionLog.format(entry(3)));
+
+        // a file that is no log's (no newline in its last 64 KiB): nothing of it is removed
+        Path other = dir.resolve("other.log");
+        String text = "x".repeat(70 * 1024);
+        Files.writeString(other, text);
+        ConnectionLog appended = new ConnectionLog(other, 16);
+        appended.start();
+        appended.log(entry(4));
+        appended.close();
+        assertThat(Files.readString(other)).startsWith(text);
     }
 
     @Test
