@@ -33,7 +33,8 @@ import org.slf4j.LoggerFactory;
  * data plane, with the data plane's transport (epoll on Linux, else NIO). It answers {@code GET} and
  * {@code HEAD} only (else 405), unknown paths with 404, request bodies over {@value #MAX_CONTENT_LENGTH} bytes
  * with 413, and keeps connections alive when the client asks. At most {@value #MAX_CONNECTIONS} connections are
- * held at once; a request must arrive whole within {@value #REQUEST_DEADLINE_SECONDS} s of the connection's start or
+ * held at once, at most {@value #MAX_CONNECTIONS_PER_CLIENT} of them from one client address; a request must arrive
+ * whole within {@value #REQUEST_DEADLINE_SECONDS} s of the connection's start or
  * of the previous response (a slowloris client holds nothing for long, {@link RequestLimits}), and a connection
  * silent for {@value #READ_TIMEOUT_SECONDS} s is closed, and one that does not take an answer within
  * {@value #WRITE_TIMEOUT_SECONDS} s too. The answers that grow with the config ({@code /metrics}, the two JSON APIs)
@@ -49,6 +50,8 @@ public final class AdminServer {
     static final int READ_TIMEOUT_SECONDS = 60;
     static final int REQUEST_DEADLINE_SECONDS = 10;
     static final int MAX_CONNECTIONS = 128;
+    /** Of those, from one client address: one client's idle connections cannot shut out the kubelet's probes. */
+    static final int MAX_CONNECTIONS_PER_CLIENT = 32;
     static final int WRITE_TIMEOUT_SECONDS = 10;
     static final long MAX_PENDING_BYTES = 64L * 1024 * 1024;
     /** Answers smaller than this are not compressed. */
@@ -65,6 +68,9 @@ public final class AdminServer {
     private Channel channel;
     private final java.util.concurrent.atomic.AtomicInteger open = new java.util.concurrent.atomic.AtomicInteger();
     private int maxConnections = MAX_CONNECTIONS;
+    private int maxPerClient = MAX_CONNECTIONS_PER_CLIENT;
+    private final java.util.concurrent.ConcurrentMap<java.net.InetAddress, Integer> perClient =
+            new java.util.concurrent.ConcurrentHashMap<>();
     private long requestDeadlineNanos = TimeUnit.SECONDS.toNanos(REQUEST_DEADLINE_SECONDS);
     private long writeTimeoutMillis = TimeUnit.SECONDS.toMillis(WRITE_TIMEOUT_SECONDS);
     private long maxPendingBytes = MAX_PENDING_BYTES;
@@ -121,7 +127,8 @@ public final class AdminServer {
                                 .addLast(new HttpContentCompressor(COMPRESS_FROM_BYTES,
                                         StandardCompressionOptions.gzip()))
                                 .addLast(new HttpObjectAggregator(MAX_CONTENT_LENGTH))
-                                .addLast(new RequestLimits(open, maxConnections, requestDeadlineNanos))
+                                .addLast(new RequestLimits(open, maxConnections, perClient, maxPerClient,
+                                        requestDeadlineNanos))
                                 .addLast(handler);
                     }
                 });
@@ -137,6 +144,12 @@ public final class AdminServer {
 
     /** Other limits than the defaults, for tests; before {@link #start}. */
     synchronized AdminServer limits(int maxConnections, java.time.Duration requestDeadline) {
+        return limits(maxConnections, maxConnections, requestDeadline);
+    }
+
+    /** Other limits than the defaults, with one per client address, for tests; before {@link #start}. */
+    synchronized AdminServer limits(int maxConnections, int maxPerClient, java.time.Duration requestDeadline) {
+        this.maxPerClient = maxPerClient;
         this.maxConnections = maxConnections;
         this.requestDeadlineNanos = requestDeadline.toNanos();
         return this;

@@ -8,12 +8,17 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * What the connections of one of svcproxy's own small HTTP servers (the admin server, the health check node ports)
- * may hold: at most {@code maxConnections} at once (more are closed as they are accepted), and each request must
+ * may hold: at most {@code maxConnections} at once, and at most {@code maxPerClient} of them from one address (more
+ * are closed as they are accepted: one client holding idle connections cannot shut out the kubelet's probes), and
+ * each request must
  * arrive whole within {@code deadline} of the connection's start or of the previous response's end, else the
  * connection is closed. A client sending a header byte now and then (slowloris) holds no connection longer than
  * that, and a flood of them cannot eat the descriptors the data plane needs (its fd guard stops accepting Service
@@ -24,14 +29,29 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class RequestLimits extends ChannelDuplexHandler {
     private final AtomicInteger open;
     private final int maxConnections;
+    private final ConcurrentMap<InetAddress, Integer> perClient;
+    private final int maxPerClient;
     private final long deadlineNanos;
     private ScheduledFuture<?> timer;
     private boolean counted;
+    /** The client counted in {@link #perClient}, or {@code null}. */
+    private InetAddress client;
 
     /** @param open the connections open now, shared by every connection of one server */
     public RequestLimits(AtomicInteger open, int maxConnections, long deadlineNanos) {
+        this(open, maxConnections, null, 0, deadlineNanos);
+    }
+
+    /**
+     * @param open      the connections open now, shared by every connection of one server
+     * @param perClient the connections open now per client address, shared likewise; {@code null}: no such limit
+     */
+    public RequestLimits(AtomicInteger open, int maxConnections, ConcurrentMap<InetAddress, Integer> perClient,
+                         int maxPerClient, long deadlineNanos) {
         this.open = open;
         this.maxConnections = maxConnections;
+        this.perClient = perClient;
+        this.maxPerClient = maxPerClient;
         this.deadlineNanos = deadlineNanos;
     }
 
@@ -41,6 +61,14 @@ public final class RequestLimits extends ChannelDuplexHandler {
         if (open.incrementAndGet() > maxConnections) {
             ctx.close();
             return;
+        }
+        if (perClient != null && ctx.channel().remoteAddress() instanceof InetSocketAddress remote
+                && remote.getAddress() != null) {
+            client = remote.getAddress();
+            if (perClient.merge(client, 1, Integer::sum) > maxPerClient) {
+                ctx.close();
+                return;
+            }
         }
         arm(ctx);
         super.channelActive(ctx);
@@ -87,6 +115,10 @@ public final class RequestLimits extends ChannelDuplexHandler {
         if (counted) {
             counted = false;
             open.decrementAndGet();
+        }
+        if (client != null) {
+            perClient.computeIfPresent(client, (address, n) -> n == 1 ? null : n - 1);
+            client = null;
         }
         super.channelInactive(ctx);
     }

@@ -539,6 +539,49 @@ class AdminServerTest {
     }
 
     @Test
+    void oneClientsIdleConnectionsCannotShutOutAnotherClient() throws Exception {
+        server.stop();
+        server = new AdminServer(new InetSocketAddress("127.0.0.1", 0), table, metrics.registry())
+                .limits(8, 3, Duration.ofSeconds(10));
+        server.start();
+        InetSocketAddress at = server.boundAddress();
+        List<Socket> idle = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < 3; i++) {
+                idle.add(new Socket(at.getAddress(), at.getPort()));
+            }
+            await().atMost(Duration.ofSeconds(5)).until(() -> server.openConnections() == 3);
+            try (Socket fourth = new Socket(at.getAddress(), at.getPort())) {
+                fourth.setSoTimeout(5000);
+                assertThat(fourth.getInputStream().read()).as("a fourth from the same address: closed").isEqualTo(-1);
+            }
+            // the kubelet's probe comes from another address: answered
+            try (Socket probe = new Socket(at.getAddress(), at.getPort(),
+                    java.net.InetAddress.getByName("127.0.0.2"), 0)) {
+                probe.setSoTimeout(5000);
+                probe.getOutputStream().write("GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+                        .getBytes(StandardCharsets.US_ASCII));
+                assertThat(new String(probe.getInputStream().readAllBytes(), StandardCharsets.US_ASCII))
+                        .startsWith("HTTP/1.1 200 ");
+            }
+            // a connection of the first client that closes gives its place back
+            idle.remove(0).close();
+            await().atMost(Duration.ofSeconds(5)).until(() -> server.openConnections() == 2);
+            try (Socket again = new Socket(at.getAddress(), at.getPort())) {
+                again.setSoTimeout(5000);
+                again.getOutputStream().write("GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+                        .getBytes(StandardCharsets.US_ASCII));
+                assertThat(new String(again.getInputStream().readAllBytes(), StandardCharsets.US_ASCII))
+                        .startsWith("HTTP/1.1 200 ");
+            }
+        } finally {
+            for (Socket s1 : idle) {
+                s1.close();
+            }
+        }
+    }
+
+    @Test
     void aSlowlorisClientIsClosedAtTheRequestDeadlineAndConnectionsAreCapped() throws Exception {
         server.stop();
         server = new AdminServer(new InetSocketAddress("127.0.0.1", 0), table, metrics.registry())
