@@ -25,11 +25,14 @@ import io.netty.handler.codec.http.QueryStringDecoder;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.handler.timeout.ReadTimeoutException;
+import io.netty.util.AttributeKey;
 import io.netty.handler.timeout.WriteTimeoutException;
 import io.svcproxy.proxy.dataplane.ServiceTable;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
 import java.util.Set;
+import java.util.concurrent.Executor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -62,8 +65,19 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
     /** Body bytes of large answers written and not yet taken by their clients' sockets; the event loop's own. */
     private long pendingBytes;
 
+    /**
+     * A connection's requests read while one of its answers renders on {@link #renderer} (pipelined behind it): answered
+     * in order once it is sent. Set while a render of the connection is under way, {@code null} otherwise.
+     */
+    private static final AttributeKey<ArrayDeque<FullHttpRequest>> WAITING =
+            AttributeKey.valueOf("svcproxy.admin.waiting");
+
+    /** Where the answers that take long (the scrape, the JSON APIs, a what-if replay) are made, one at a time. */
+    private final Executor renderer;
+
     AdminHandler(ServiceTable table, PrometheusMeterRegistry registry,
-                 io.svcproxy.proxy.ingress.IngressListeners ingress, long maxPendingBytes) {
+                 io.svcproxy.proxy.ingress.IngressListeners ingress, long maxPendingBytes, Executor renderer) {
+        this.renderer = renderer;
         this.maxPendingBytes = maxPendingBytes;
         this.table = table;
         this.registry = registry;
@@ -72,6 +86,15 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
     @Override
     protected void channelRead0(ChannelHandlerContext ctx, FullHttpRequest request) {
+        ArrayDeque<FullHttpRequest> waiting = ctx.channel().attr(WAITING).get();
+        if (waiting != null) {
+            waiting.add(request.retain()); // behind an answer being made: answered after it, in order
+            return;
+        }
+        handle(ctx, request);
+    }
+
+    private void handle(ChannelHandlerContext ctx, FullHttpRequest request) {
         DecoderResult result = request.decoderResult();
         if (result.isFailure()) {
             respond(ctx, request, malformed(result.cause()), TEXT, bytes("bad request\n"), false);
@@ -116,32 +139,112 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             send(ctx, request, busy, keepAlive);
             return;
         }
-        try {
-            switch (path) {
-                case "/healthz" -> respond(ctx, request, HttpResponseStatus.OK, TEXT, bytes("ok\n"), keepAlive);
-                case "/readyz" -> {
-                    if (table.isReady()) {
-                        respond(ctx, request, HttpResponseStatus.OK, TEXT, bytes("ok\n"), keepAlive);
-                    } else {
-                        respond(ctx, request, HttpResponseStatus.SERVICE_UNAVAILABLE, TEXT, bytes("not ready\n"),
-                                keepAlive);
-                    }
+        switch (path) {
+            case "/healthz" -> respond(ctx, request, HttpResponseStatus.OK, TEXT, bytes("ok\n"), keepAlive);
+            case "/readyz" -> {
+                if (table.isReady()) {
+                    respond(ctx, request, HttpResponseStatus.OK, TEXT, bytes("ok\n"), keepAlive);
+                } else {
+                    respond(ctx, request, HttpResponseStatus.SERVICE_UNAVAILABLE, TEXT, bytes("not ready\n"),
+                            keepAlive);
                 }
-                case "/metrics" -> sendLarge(ctx, request, PROMETHEUS_TEXT, scrape(ctx), keepAlive);
-                case "/api/v1/services" -> sendLarge(ctx, request, JSON,
-                        Unpooled.wrappedBuffer(json.render(table)), keepAlive);
-                case "/api/v1/ingresses" -> sendLarge(ctx, request, JSON,
-                        Unpooled.wrappedBuffer(ingressesJson.render(table, ingress)), keepAlive);
-                case WhatIf.PATH -> {
-                    WhatIf.Answer a = WhatIf.answer(table, query);
-                    respond(ctx, request, a.status(), a.contentType(), bytes(a.body()), keepAlive);
-                }
-                default -> serve(ctx, request, StatusPage.ASSETS.get(path), keepAlive);
             }
-        } catch (IOException | RuntimeException e) {
-            log.warn("Admin request failed path={}", path, e);
-            respond(ctx, request, HttpResponseStatus.INTERNAL_SERVER_ERROR, TEXT, bytes("internal error\n"), false);
+            case "/metrics", "/api/v1/services", "/api/v1/ingresses", WhatIf.PATH ->
+                    renderLater(ctx, request, path, query, keepAlive);
+            default -> serve(ctx, request, StatusPage.ASSETS.get(path), keepAlive);
         }
+    }
+
+    /** An answer made on the render thread: a body and how to send it, or the failure that made none. */
+    private record Rendered(HttpResponseStatus status, String contentType, ByteBuf body, boolean large,
+                            Throwable failure) {
+    }
+
+    /**
+     * Makes the answer on {@link #renderer}, not on the admin event loop: a scrape of thousands of Service ports takes
+     * seconds, and the kubelet's probes ({@code /healthz}, {@code /readyz}, 1 s timeout by default) must not wait
+     * behind it. The connection reads nothing more meanwhile; what it had sent already waits ({@link #WAITING}).
+     */
+    private void renderLater(ChannelHandlerContext ctx, FullHttpRequest request, String path,
+                             QueryStringDecoder query, boolean keepAlive) {
+        ctx.channel().attr(WAITING).set(new ArrayDeque<>());
+        ctx.channel().config().setAutoRead(false);
+        request.retain();
+        renderer.execute(() -> {
+            Rendered rendered;
+            try {
+                rendered = render(ctx, path, query);
+            } catch (IOException | RuntimeException e) {
+                rendered = new Rendered(HttpResponseStatus.INTERNAL_SERVER_ERROR, TEXT, null, false, e);
+            }
+            Rendered done = rendered;
+            try {
+                ctx.executor().execute(() -> finish(ctx, request, path, done, keepAlive));
+            } catch (java.util.concurrent.RejectedExecutionException stopped) {
+                // the admin server stopped while this was made: nobody to answer
+                if (done.body() != null) {
+                    done.body().release();
+                }
+                request.release();
+            }
+        });
+    }
+
+    private Rendered render(ChannelHandlerContext ctx, String path, QueryStringDecoder query) throws IOException {
+        return switch (path) {
+            case "/metrics" -> new Rendered(HttpResponseStatus.OK, PROMETHEUS_TEXT, scrape(ctx), true, null);
+            case "/api/v1/services" -> new Rendered(HttpResponseStatus.OK, JSON,
+                    Unpooled.wrappedBuffer(json.render(table)), true, null);
+            case "/api/v1/ingresses" -> new Rendered(HttpResponseStatus.OK, JSON,
+                    Unpooled.wrappedBuffer(ingressesJson.render(table, ingress)), true, null);
+            case WhatIf.PATH -> {
+                WhatIf.Answer a = WhatIf.answer(table, query);
+                yield new Rendered(a.status(), a.contentType(), bytes(a.body()), false, null);
+            }
+            default -> throw new IllegalStateException("not rendered: " + path);
+        };
+    }
+
+    /** Sends a rendered answer (event loop), then answers the requests that waited behind it, in order. */
+    private void finish(ChannelHandlerContext ctx, FullHttpRequest request, String path, Rendered rendered,
+                        boolean keepAlive) {
+        try {
+            if (rendered.failure() != null) {
+                log.warn("Admin request failed path={}", path, rendered.failure());
+                respond(ctx, request, HttpResponseStatus.INTERNAL_SERVER_ERROR, TEXT, bytes("internal error\n"),
+                        false);
+            } else if (rendered.large()) {
+                sendLarge(ctx, request, rendered.contentType(), rendered.body(), keepAlive);
+            } else {
+                respond(ctx, request, rendered.status(), rendered.contentType(), rendered.body(), keepAlive);
+            }
+        } finally {
+            request.release();
+        }
+        ArrayDeque<FullHttpRequest> waiting = ctx.channel().attr(WAITING).getAndSet(null);
+        FullHttpRequest next;
+        while (waiting != null && (next = waiting.poll()) != null) {
+            try {
+                handle(ctx, next);
+            } finally {
+                next.release();
+            }
+            ArrayDeque<FullHttpRequest> again = ctx.channel().attr(WAITING).get();
+            if (again != null) { // another answer is being made: the rest waits behind it
+                again.addAll(waiting);
+                return;
+            }
+        }
+        ctx.channel().config().setAutoRead(true);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        ArrayDeque<FullHttpRequest> waiting = ctx.channel().attr(WAITING).getAndSet(null);
+        if (waiting != null) {
+            waiting.forEach(FullHttpRequest::release);
+        }
+        super.channelInactive(ctx);
     }
 
     /**

@@ -65,6 +65,8 @@ public final class AdminServer {
     private final PrometheusMeterRegistry registry;
     private final Transport transport;
     private EventLoopGroup group;
+    /** The thread that makes the answers that take long ({@link AdminHandler}), off the event loop. */
+    private java.util.concurrent.ExecutorService renderer;
     private Channel channel;
     private final java.util.concurrent.atomic.AtomicInteger open = new java.util.concurrent.atomic.AtomicInteger();
     private int maxConnections = MAX_CONNECTIONS;
@@ -110,7 +112,9 @@ public final class AdminServer {
             throw new IllegalStateException("admin server already started on " + format(address));
         }
         EventLoopGroup loop = transport.newGroup(1, new DefaultThreadFactory("svcproxy-admin", true));
-        AdminHandler handler = new AdminHandler(table, registry, ingress, maxPendingBytes);
+        java.util.concurrent.ExecutorService render = java.util.concurrent.Executors.newSingleThreadExecutor(
+                new DefaultThreadFactory("svcproxy-admin-render", true));
+        AdminHandler handler = new AdminHandler(table, registry, ingress, maxPendingBytes, render);
         long writeTimeout = writeTimeoutMillis;
         ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(loop)
@@ -135,9 +139,11 @@ public final class AdminServer {
         ChannelFuture bind = bootstrap.bind(address).awaitUninterruptibly();
         if (!bind.isSuccess()) {
             loop.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS).awaitUninterruptibly();
+            render.shutdownNow();
             throw new BindException("admin " + format(address), bind.cause());
         }
         group = loop;
+        renderer = render;
         channel = bind.channel();
         log.info("Admin listening address={} transport={}", format(boundAddress()), transport);
     }
@@ -175,6 +181,8 @@ public final class AdminServer {
         InetSocketAddress bound = boundAddress();
         channel.close().awaitUninterruptibly();
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
+        renderer.shutdownNow();
+        renderer = null;
         group = null;
         channel = null;
         log.info("Admin stopped address={}", format(bound));

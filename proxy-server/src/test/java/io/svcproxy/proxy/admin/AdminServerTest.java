@@ -539,6 +539,49 @@ class AdminServerTest {
     }
 
     @Test
+    void probesAreAnsweredWhileAScrapeIsMadeAndPipelinedRequestsInOrder() throws Exception {
+        // a scrape that takes a second (thousands of Service ports take as long): the probes must not wait for it
+        PrometheusMeterRegistry slow = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        java.util.concurrent.CountDownLatch scraping = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch probed = new java.util.concurrent.CountDownLatch(1);
+        io.micrometer.core.instrument.Gauge.builder("slow_gauge", () -> {
+            scraping.countDown();
+            try {
+                probed.await(10, java.util.concurrent.TimeUnit.SECONDS); // held until the probe was answered
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return 1;
+        }).register(slow);
+        server.stop();
+        server = new AdminServer(new InetSocketAddress("127.0.0.1", 0), table, slow);
+        server.start();
+        base = URI.create("http://127.0.0.1:" + server.boundAddress().getPort());
+        try (Socket scrape = new Socket("127.0.0.1", server.boundAddress().getPort())) {
+            scrape.setSoTimeout(10_000);
+            // pipelined on one connection: the scrape, then a probe, answered in that order
+            scrape.getOutputStream().write(("GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n"
+                    + "GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            assertThat(scraping.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            // the scrape is under way and holds: another connection's probe is answered now
+            HttpResponse<String> probe = get("/healthz");
+            assertThat(probe.statusCode()).isEqualTo(200);
+            assertThat(get("/readyz").statusCode()).isEqualTo(503);
+            probed.countDown();
+            String answers = new String(scrape.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+            assertThat(answers).startsWith("HTTP/1.1 200 ");
+            int metrics = answers.indexOf("slow_gauge 1.0");
+            int ok = answers.indexOf("\r\n\r\nok\n");
+            assertThat(metrics).as("the scrape first").isPositive();
+            assertThat(ok).as("then the probe behind it").isGreaterThan(metrics);
+        } finally {
+            probed.countDown();
+            slow.close();
+        }
+    }
+
+    @Test
     void oneClientsIdleConnectionsCannotShutOutAnotherClient() throws Exception {
         server.stop();
         server = new AdminServer(new InetSocketAddress("127.0.0.1", 0), table, metrics.registry())
