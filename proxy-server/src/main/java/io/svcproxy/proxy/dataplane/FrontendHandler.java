@@ -2,6 +2,7 @@ package io.svcproxy.proxy.dataplane;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelException;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -173,11 +174,28 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
             refuse(Rejection.CONNECT_QUEUE);
             return;
         }
+        Channel channel;
+        try {
+            channel = newOutbound(backend.address());
+        } catch (ChannelException e) {
+            // socket(2) failed: the process's descriptors are used up (EMFILE, ENFILE) or the kernel's buffers
+            // (ENOBUFS). The proxy's own failure, not the endpoint's: its place in the connect queue is given back
+            // (no claim on the endpoint was taken), and the client is refused as at the descriptor limit
+            admission.connectDone();
+            log.debug("No socket for an endpoint service={} port={} client={} endpoint={}: {}",
+                    servicePort.serviceLabel(), servicePort.portLabel(), inbound.remoteAddress(), backend.endpoint(),
+                    e.getCause() != null ? e.getCause().toString() : e.toString());
+            if (attempts == 0) {
+                refuse(Rejection.FD_LIMIT);
+            } else {
+                giveUp();
+            }
+            return;
+        }
         attempts++;
         Lease claim = backend.counters().lease();
         inbound.attr(BACKEND).set(backend);
         long start = System.nanoTime();
-        Channel channel = newOutbound(backend.address());
         ChannelPromise connect = channel.newPromise();
         outbound = channel;
         channel.closeFuture().addListener(f -> {

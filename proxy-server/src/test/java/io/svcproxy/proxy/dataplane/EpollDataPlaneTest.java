@@ -14,6 +14,7 @@ import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
+import io.svcproxy.proxy.cli.TestBackend;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -32,6 +33,55 @@ class EpollDataPlaneTest extends DataPlaneTest {
     @Override
     Transport transport() {
         return Transport.EPOLL;
+    }
+
+    /**
+     * The process out of file descriptors (EMFILE) when it opens the socket to the endpoint, after the client's was
+     * accepted: the client is refused as at the descriptor limit, and neither a claim on the endpoint nor a place in
+     * the connect queue is kept (they were, for good: a removed endpoint then drained for ever, and the queue filled
+     * up). The JVM's soft limit is set to one descriptor more than it has open by {@code prlimit}, from a shell that
+     * then connects a client of its own, so that the accept takes the last descriptor.
+     */
+    @Test
+    void anEndpointSocketThatCannotBeOpenedHoldsNoClaimAndNoConnectPlace() throws Exception {
+        TestBackend a = fixture.backend("127.0.0.11", "a", TestBackend.Mode.NAME);
+        fixture.proxy(service("rr", "  fdGuard: {pausePercent: 100, resumePercent: 99}\n", ProxyFixture.endpoints(a)));
+        assertThat(readName()).isEqualTo("a");
+        io.svcproxy.proxy.testing.LowDescriptorLimit.preload(FrontendHandler.class, "io/svcproxy/proxy/dataplane",
+                "io/svcproxy/proxy/connlog", "io/svcproxy/proxy/metrics");
+        Class.forName("io.netty.channel.ChannelException");
+        Class.forName("io.netty.channel.unix.Errors$NativeIoException");
+        String[] limits = io.svcproxy.proxy.testing.LowDescriptorLimit.limits();
+        long pid = ProcessHandle.current().pid();
+        List<java.io.Closeable> filled = new java.util.ArrayList<>();
+        Process shell = new ProcessBuilder("bash", "-c", "read n; prlimit --pid " + pid + " --nofile=$n:" + limits[1]
+                + " && echo lowered; exec 3<>/dev/tcp/" + VIP + "/" + PORT + "; answer=$(timeout 5 cat <&3); "
+                + "prlimit --pid " + pid + " --nofile=" + limits[0] + ":" + limits[1] + "; echo \"answer=$answer\"")
+                .redirectErrorStream(true).start();
+        try (java.io.BufferedReader out = new java.io.BufferedReader(new java.io.InputStreamReader(
+                shell.getInputStream(), StandardCharsets.US_ASCII))) {
+            // the warm-up's sockets are closed by now, and nothing else opens or closes one: exactly one to spare
+            ServicePort warm = servicePort();
+            org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(() ->
+                    warm.backendSet().backends().get(0).counters().active()
+                            + warm.backendSet().backends().get(0).counters().inactive() == 0);
+            int spare = io.svcproxy.proxy.testing.LowDescriptorLimit.oneToSpare(filled);
+            shell.getOutputStream().write((spare + "\n").getBytes(StandardCharsets.US_ASCII));
+            shell.getOutputStream().flush();
+            assertThat(out.readLine()).isEqualTo("lowered");
+            assertThat(out.readLine()).as("refused: closed without an answer").isEqualTo("answer=");
+        }
+        assertThat(shell.waitFor(10, TimeUnit.SECONDS)).isTrue();
+        for (java.io.Closeable c : filled) {
+            c.close();
+        }
+        ServicePort port = servicePort();
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5))
+                .until(() -> port.rejectedCount(Rejection.FD_LIMIT) == 1);
+        assertThat(port.backendSet().backends().get(0).counters().active()
+                + port.backendSet().backends().get(0).counters().inactive()).as("no claim kept").isZero();
+        assertThat(fixture.server().listeners().connectsInProgress()).as("no connect place kept").isZero();
+        assertThat(readName()).as("served again").isEqualTo("a");
     }
 
     @Test

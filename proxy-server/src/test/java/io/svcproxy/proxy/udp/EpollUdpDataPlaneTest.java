@@ -39,17 +39,15 @@ class EpollUdpDataPlaneTest extends UdpDataPlaneTest {
         // with no descriptor to spare the JVM cannot open a class file either: the flow's path is run once, and the
         // classes of the failure's path are loaded, before the limit comes down
         assertThat(name(ask(client(), "warm-up"))).isEqualTo("a");
-        preload(Path.of(UdpListener.class.getProtectionDomain().getCodeSource().getLocation().toURI()),
+        io.svcproxy.proxy.testing.LowDescriptorLimit.preload(UdpListener.class,
                 "io/svcproxy/proxy/udp", "io/svcproxy/proxy/dataplane", "io/svcproxy/proxy/connlog",
                 "io/svcproxy/proxy/metrics");
         Class.forName("io.netty.channel.ChannelException");
         Class.forName("io.netty.channel.unix.Errors$NativeIoException");
         long pid = ProcessHandle.current().pid();
-        String nofile = Files.readAllLines(Path.of("/proc/self/limits")).stream()
-                .filter(l -> l.startsWith("Max open files")).findFirst().orElseThrow();
-        String[] fields = nofile.substring("Max open files".length()).trim().split("\\s+");
-        String soft = fields[0];
-        String hard = fields[1];
+        String[] limits = io.svcproxy.proxy.testing.LowDescriptorLimit.limits();
+        String soft = limits[0];
+        String hard = limits[1];
         Process shell = new ProcessBuilder("sh", "-c", "prlimit --pid " + pid + " --nofile=1:" + hard
                 + " && echo lowered && sleep 1; prlimit --pid " + pid + " --nofile=" + soft + ":" + hard
                 + " && echo restored").redirectErrorStream(true).start();
@@ -68,21 +66,5 @@ class EpollUdpDataPlaneTest extends UdpDataPlaneTest {
         assertThat(name(ask(later, "after"))).as("a place is free: none was kept by the failures").isEqualTo("a");
         assertThat(name(ask(refused[0], "again"))).isEqualTo("a");
         assertThat(port().udp().dropped(Drop.FLOW_LIMIT)).isZero();
-    }
-
-    /** Loads the classes of {@code packages} under the class path entry {@code root} (a directory or a jar). */
-    private static void preload(Path root, String... packages) throws Exception {
-        if (!Files.isDirectory(root)) {
-            return; // a jar stays open: its classes load without a new descriptor
-        }
-        for (String p : packages) {
-            try (var files = Files.list(root.resolve(p))) {
-                for (Path f : files.filter(x -> x.toString().endsWith(".class")).toList()) {
-                    String name = root.relativize(f).toString().replace('/', '.');
-                    Class.forName(name.substring(0, name.length() - ".class".length()), false,
-                            EpollUdpDataPlaneTest.class.getClassLoader());
-                }
-            }
-        }
     }
 }
