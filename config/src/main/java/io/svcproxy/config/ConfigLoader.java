@@ -31,6 +31,9 @@ public final class ConfigLoader {
     /** A file larger than this cannot hold 3 Mi code points of UTF-8 and is refused before it is parsed. */
     private static final int MAX_BYTES = 4 * YamlDocuments.CODE_POINT_LIMIT;
 
+    /** The names of the standard input, the one stream a config may be read from. */
+    private static final java.util.Set<String> STDIN = java.util.Set.of("/dev/stdin", "/proc/self/fd/0");
+
     private ConfigLoader() {
     }
 
@@ -154,6 +157,13 @@ public final class ConfigLoader {
 
     /** Reads strict UTF-8 (a leading byte order mark is dropped), refusing a file too large to be a config. */
     static String read(Path file) throws IOException {
+        if (!Files.isRegularFile(file) && !STDIN.contains(file.toString()) && Files.exists(file)
+                && !Files.isDirectory(file)) {
+            // a FIFO or a device: opening one blocks until a writer comes, and reading it may never end; the
+            // config watch would hang on it for good. Only the standard input is read as a stream
+            // (validate --config /dev/stdin)
+            throw new IOException("not a regular file");
+        }
         byte[] bytes;
         try (InputStream in = Files.newInputStream(file)) {
             bytes = in.readNBytes(MAX_BYTES + 1);

@@ -470,7 +470,7 @@ public final class ConfigFileSource implements AutoCloseable {
     }
 
     /**
-     * The files read empty on a reload, as errors: a file emptied and then written ({@code > file}, then its content,
+     * The files read empty on a reload (or holding blank lines and comments only), as errors: a file emptied and then written ({@code > file}, then its content,
      * as a shell redirection or a download writes it) is far more often read in between than meant to hold nothing.
      * An empty config would unbind every listener and an empty registry file drain all its Pods, until the content
      * arrives; rejected, the config in force stays, and the content is read when it comes. A file that should hold
@@ -480,12 +480,30 @@ public final class ConfigFileSource implements AutoCloseable {
         List<ConfigError> errors = new ArrayList<>();
         for (Path f : files) {
             FileFingerprint fp = snapshot.get(f);
-            if (fp != null && fp.problem() == null && fp.size() == 0) {
+            if (fp != null && fp.problem() == null && (fp.size() == 0 || fp.size() < 4096 && blank(f))) {
                 errors.add(new ConfigError(f.toString(), 0, 0, "", "empty (expected: its content; a file being "
                         + "written is read again when it changes; services: [] or pods: [] says it holds nothing)"));
             }
         }
         return errors.isEmpty() ? null : new ConfigException(errors);
+    }
+
+    /**
+     * Whether {@code file} holds no YAML at all: blank lines and comments only (a shell's {@code echo > file} leaves a
+     * newline, an editor may leave a comment). Read again here; a file that cannot be read now is not called blank.
+     */
+    private static boolean blank(Path file) {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(file)) {
+                String t = line.strip();
+                if (!t.isEmpty() && !t.startsWith("#")) {
+                    return false;
+                }
+            }
+            return true;
+        } catch (IOException | java.io.UncheckedIOException e) {
+            return false;
+        }
     }
 
     private void reject(Path file, ConfigException errors, Trigger trigger, Map<Path, FileFingerprint> snapshot) {

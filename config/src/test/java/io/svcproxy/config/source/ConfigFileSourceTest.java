@@ -203,6 +203,33 @@ class ConfigFileSourceTest {
         Files.writeString(pods, "pods: []\n");
         Files.writeString(file, registryConfig(1));
         within2s().untilAsserted(() -> assertThat(podIps(recorder.lastApplied())).isEmpty());
+
+        // `echo > file` leaves a newline, an editor a comment: no YAML either, the same race
+        int applied = recorder.applied.size();
+        Files.writeString(file, "\n");
+        within2s().untilAsserted(() -> assertThat(recorder.rejected).hasSize(3));
+        Files.writeString(file, "# being written\n\n");
+        within2s().untilAsserted(() -> assertThat(recorder.rejected).hasSize(4));
+        assertThat(recorder.rejected.get(3).errors().errors()).singleElement().asString().contains(": empty (expected:");
+        assertThat(recorder.applied).hasSize(applied);
+    }
+
+    /** A FIFO where a file is expected would block the watch for good: refused with its name, not opened. */
+    @Test
+    void aFifoInPlaceOfARegistryFileIsRefusedNotWaitedFor() throws Exception {
+        Path pods = write("pods.yaml", pods("127.0.0.51"));
+        Path file = write("svcproxy.yaml", registryConfig(1));
+        start(file);
+        Files.delete(pods);
+        Process mkfifo = new ProcessBuilder("mkfifo", pods.toString()).start();
+        assertThat(mkfifo.waitFor()).isZero();
+        within2s().untilAsserted(() -> assertThat(recorder.rejected).isNotEmpty());
+        assertThat(recorder.rejected.get(recorder.rejected.size() - 1).errors().errors()).singleElement().asString()
+                .contains("not a regular file");
+        // the watch goes on: the file put back is applied
+        Files.delete(pods);
+        Files.writeString(pods, pods("127.0.0.52"));
+        within2s().untilAsserted(() -> assertThat(podIps(recorder.lastApplied())).containsExactly("127.0.0.52"));
     }
 
     @Test
