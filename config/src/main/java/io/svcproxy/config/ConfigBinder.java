@@ -34,7 +34,7 @@ final class ConfigBinder extends BinderSupport {
     private final Path configFile;
 
     private final ProxyBinder proxyBinder;
-    private final ServiceBinder serviceBinder;
+    final ServiceBinder serviceBinder;
     private final IngressBinder ingressBinder;
     Path kubeconfig;
     KubernetesSettings kubernetes;

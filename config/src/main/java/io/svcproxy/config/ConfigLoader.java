@@ -109,6 +109,7 @@ public final class ConfigLoader {
                     registryProblems));
         }
         checkPodNames(pods);
+        OwnListeners.check(config.services, config.serviceBinder.endpointIps, pods);
 
         if (!errors.isEmpty()) {
             errors.sort(Comparator.comparingInt((ConfigError e) -> fileOrder.getOrDefault(e.file(), 0))

@@ -36,6 +36,8 @@ final class ServiceBinder extends BinderSupport {
     private final ExposureBinder exposureBinder;
     /** The path of each name and port value, for the checks between Services that point back at them. */
     private final Map<Node, String> paths = new IdentityHashMap<>();
+    /** Where each explicit endpoint's {@code ip} is written, for the check of loops ({@link OwnListeners}). */
+    final Map<EndpointSpec, OwnListeners.WrittenAt> endpointIps = new IdentityHashMap<>();
     final List<ServiceSpec> services = new ArrayList<>();
 
     ServiceBinder(Problems p, ProxyBinder proxyBinder) {
@@ -429,7 +431,11 @@ final class ServiceBinder extends BinderSupport {
                     }
                 }
             }
-            endpoints.add(new EndpointSpec(ip, port, byName, weight, exposureBinder.endpointNodeName(f)));
+            EndpointSpec endpoint = new EndpointSpec(ip, port, byName, weight, exposureBinder.endpointNodeName(f));
+            endpoints.add(endpoint);
+            if (ip != null) {
+                endpointIps.put(endpoint, new OwnListeners.WrittenAt(p, f.value("ip"), f.child("ip"), ""));
+            }
         }
         return endpoints;
     }

@@ -51,17 +51,12 @@ public final class ServicePorts {
             return endpoints;
         }
         for (PodSpec pod : pods) {
-            if (!pod.namespace().equals(service.namespace())
-                    || !pod.labels().entrySet().containsAll(selector.entrySet())) {
+            if (!selects(service, pod)) {
                 continue;
             }
-            int target = targetPort(port);
-            if (port.targetPort() != null && port.targetPort().isNamed()) {
-                Integer named = pod.port(port.targetPort().name(), port.protocol());
-                if (named == null) {
-                    continue;
-                }
-                target = named;
+            int target = targetOf(port, pod);
+            if (target == 0) {
+                continue;
             }
             endpoints.add(pod.ready() ? EndpointTarget.ready(pod.ip(), target, pod.weight(), pod.nodeName())
                     : new EndpointTarget(pod.ip(), target, pod.weight(), false, false, false, pod.nodeName()));
@@ -69,14 +64,35 @@ public final class ServicePorts {
         return endpoints;
     }
 
+    /** Whether {@code service}'s selector (not empty) picks {@code pod}: same namespace, every pair in its labels. */
+    static boolean selects(ServiceSpec service, PodSpec pod) {
+        Map<String, String> selector = service.selector();
+        return selector != null && !selector.isEmpty() && pod.namespace().equals(service.namespace())
+                && pod.labels().entrySet().containsAll(selector.entrySet());
+    }
+
+    /** The port of {@code pod} that {@code port} targets: its number, or the Pod's port of that name; 0: none. */
+    static int targetOf(PortSpec port, PodSpec pod) {
+        if (port.targetPort() != null && port.targetPort().isNamed()) {
+            Integer named = pod.port(port.targetPort().name(), port.protocol());
+            return named == null ? 0 : named;
+        }
+        return targetPort(port);
+    }
+
+    /** The port of the explicit endpoint {@code e} for {@code port}: its own, by the port's name, or the target. */
+    static int targetOf(PortSpec port, EndpointSpec e) {
+        if (e.port() != 0) {
+            return e.port();
+        }
+        Integer byName = e.ports().get(port.name());
+        return byName != null ? byName : targetPort(port);
+    }
+
     private static List<EndpointTarget> fromEndpoints(ServiceSpec service, PortSpec port) {
         List<EndpointTarget> endpoints = new ArrayList<>();
         for (EndpointSpec e : service.endpoints()) {
-            int target = e.port();
-            if (target == 0) {
-                Integer byName = e.ports().get(port.name());
-                target = byName != null ? byName : targetPort(port);
-            }
+            int target = targetOf(port, e);
             if (target > 0) {
                 endpoints.add(EndpointTarget.ready(e.ip(), target, e.weight(), e.nodeName()));
             }

@@ -89,6 +89,54 @@ class ServiceTypesConfigTest {
     }
 
     @Test
+    void anEndpointThatLoopsBackThroughSvcproxyIsRefusedAndAChainIsNot() {
+        // a connection to the endpoint comes back to svcproxy, which picks it again: one client became 200 connections
+        assertThat(errors("""
+                services:
+                  - name: web
+                    clusterIP: 127.0.10.221
+                    ports: [{port: 18080}]
+                    endpoints: [{ip: 127.0.10.221}, {ip: 127.0.0.221}]
+                  - name: a
+                    clusterIP: 127.0.10.222
+                    externalIPs: [127.0.30.5]
+                    ports: [{port: 80}]
+                    endpoints: [{ip: 127.0.10.223}]
+                  - name: b
+                    clusterIP: 127.0.10.223
+                    ports: [{port: 80}]
+                    endpoints: [{ip: 127.0.30.5}]
+                  - name: front
+                    clusterIP: 127.0.10.224
+                    ports: [{port: 80}]
+                    endpoints: [{ip: 127.0.10.225}]
+                  - name: back
+                    clusterIP: 127.0.10.225
+                    ports: [{name: http, port: 80}, {name: dns, port: 53, protocol: UDP}]
+                    endpoints: [{ip: 127.0.0.225, ports: {http: 80, dns: 53}}]
+                  - name: sel
+                    clusterIP: 127.0.10.226
+                    selector: {app: loop}
+                    ports: [{port: 80, targetPort: http}]
+                pods:
+                  - {name: loop-1, ip: 127.0.10.226, labels: {app: loop}, ports: [{name: http, containerPort: 80}]}
+                  - {name: fine-1, ip: 127.0.10.226, labels: {app: loop}, ports: [{name: http, containerPort: 9090}]}
+                """)).containsExactly(
+                "svcproxy.yaml:5:22: ip: 127.0.10.221 (expected: an address that is not svcproxy's own in a loop; "
+                        + "127.0.10.221:18080/TCP is the clusterIP of default/web, whose endpoints lead back here: each "
+                        + "connection would come back to svcproxy and make another)",
+                "svcproxy.yaml:10:22: ip: 127.0.10.223 (expected: an address that is not svcproxy's own in a loop; "
+                        + "127.0.10.223:80/TCP is the clusterIP of default/b, whose endpoints lead back here: each "
+                        + "connection would come back to svcproxy and make another)",
+                "svcproxy.yaml:14:22: ip: 127.0.30.5 (expected: an address that is not svcproxy's own in a loop; "
+                        + "127.0.30.5:80/TCP is an externalIP or loadBalancerIP of default/a, whose endpoints lead back "
+                        + "here: each connection would come back to svcproxy and make another)",
+                "svcproxy.yaml:28:12: name: loop-1 (expected: a Pod at an address that is not svcproxy's own in a "
+                        + "loop; 127.0.10.226:80/TCP is the clusterIP of default/sel, whose endpoints lead back here: "
+                        + "each connection would come back to svcproxy and make another)");
+    }
+
+    @Test
     void anExternalIpThatIsAnotherServicesClusterIpOrExternalIpAtTheSamePortIsRefused() {
         assertThat(errors("""
                 services:
