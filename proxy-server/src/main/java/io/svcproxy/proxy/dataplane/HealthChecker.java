@@ -37,6 +37,9 @@ final class HealthChecker implements Runnable {
     }
 
     /** Starts the rounds; returns this. */
+    /** The interval the next round was scheduled with; loop's own. */
+    private long scheduledInterval;
+
     HealthChecker start() {
         loop.execute(this);
         return this;
@@ -61,12 +64,22 @@ final class HealthChecker implements Runnable {
             if (stopped) {
                 return;
             }
-            boolean off = port.spec().service().healthCheck() == null;
-            if (next == null || off) {
+            HealthCheckSpec spec = port.spec().service().healthCheck();
+            if (next == null || spec == null) {
                 if (next != null) {
                     next.cancel(false);
                 }
                 run();
+                return;
+            }
+            long interval = spec.interval().toMillis();
+            if (interval < scheduledInterval) {
+                // a shorter interval takes effect at once: the next round comes when the new interval says, not
+                // when the old one (up to an hour) would have
+                long remaining = next.getDelay(TimeUnit.MILLISECONDS);
+                next.cancel(false);
+                next = loop.schedule(this, Math.max(0, Math.min(remaining, interval)), TimeUnit.MILLISECONDS);
+                scheduledInterval = interval;
             }
         });
     }
@@ -99,7 +112,8 @@ final class HealthChecker implements Runnable {
                 check(b, spec);
             }
         }
-        next = loop.schedule(this, spec.interval().toMillis(), TimeUnit.MILLISECONDS);
+        scheduledInterval = spec.interval().toMillis();
+        next = loop.schedule(this, scheduledInterval, TimeUnit.MILLISECONDS);
     }
 
     private void check(BackendState backend, HealthCheckSpec spec) {

@@ -536,6 +536,23 @@ class FaultInjectionTest {
     }
 
     @Test
+    void aReloadThatShortensTheCheckIntervalTakesEffectAtOnce() throws Exception {
+        FaultyBackend a = backend("127.0.0.11", Fault.ECHO, 0);
+        int deadB = DataPlaneTest.closedPort("127.0.0.12");
+        String eps = endpoints(a) + "      - {ip: 127.0.0.12, port: " + deadB + "}\n";
+        String proxy = "  outlierDetection: {consecutiveFailures: 0}\n";
+        // an hour between rounds: the first round ran at start, fall 2 needs a second one
+        fixture.proxy(config(proxy, service("web", VIP,
+                "    healthCheck: {interval: 1h, timeout: 100ms, rise: 1, fall: 2}\n", eps)));
+        await().atMost(Duration.ofSeconds(5)).until(() ->
+                port(VIP).backendSet().backends().get(1).counters().health().checkFailures() == 1);
+        fixture.server().reload(ConfigLoader.parse(config(proxy, service("web", VIP,
+                "    healthCheck: {interval: 100ms, timeout: 100ms, rise: 1, fall: 2}\n", eps)), "test.yaml"));
+        await().atMost(Duration.ofSeconds(10)).until(() -> port(VIP).backendSet().backends().get(1).state()
+                == BackendState.State.UNHEALTHY);
+    }
+
+    @Test
     void whenEveryEndpointFailsItsChecksAllAreStillTried() throws Exception {
         int deadA = DataPlaneTest.closedPort("127.0.0.11");
         int deadB = DataPlaneTest.closedPort("127.0.0.12");
