@@ -437,7 +437,33 @@ final class ServiceBinder extends BinderSupport {
                 endpointIps.put(endpoint, new OwnListeners.WrittenAt(p, f.value("ip"), f.child("ip"), ""));
             }
         }
+        checkTwice(endpoints, ports);
         return endpoints;
+    }
+
+    /**
+     * Refuses an endpoint that is the same address and port as an earlier one of the same Service port (written
+     * twice, or once with its port and once through the targetPort): one of them would be dropped, and its weight
+     * with it.
+     */
+    private void checkTwice(List<EndpointSpec> endpoints, List<PortSpec> ports) {
+        Map<Node, Boolean> reported = new IdentityHashMap<>();
+        for (PortSpec port : ports) {
+            Map<String, Node> first = new java.util.HashMap<>();
+            for (EndpointSpec e : endpoints) {
+                OwnListeners.WrittenAt at = endpointIps.get(e);
+                int target = ServicePorts.targetOf(port, e);
+                if (at == null || target <= 0) {
+                    continue;
+                }
+                String shown = Addresses.format(e.ip(), target);
+                Node earlier = first.putIfAbsent(shown, at.node());
+                if (earlier != null && reported.put(at.node(), true) == null) {
+                    Values.wrong(p, at.node(), at.path(), "an endpoint listed once; " + shown + " is also at "
+                            + Problems.line(earlier) + (port.name().isEmpty() ? "" : " for port " + port.name()));
+                }
+            }
+        }
     }
 
     private Map<String, Integer> endpointPorts(Node node, String path, List<String> portNames) {

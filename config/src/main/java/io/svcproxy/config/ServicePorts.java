@@ -27,7 +27,8 @@ public final class ServicePorts {
      *
      * <p>A Service with an empty selector selects no Pod: Kubernetes drops an empty selector, which makes the
      * Service one without selector, whose endpoints are managed by hand. Endpoints are sorted by IP address then
-     * port ({@link Backends#compareAddresses}); a second endpoint with the same address and port is dropped.
+     * port ({@link Backends#compareAddresses}); a second endpoint with the same address and port (two Pods of one
+     * address, as EndpointSlices may list one twice; explicit endpoints written twice are a config error) is dropped.
      * Every other endpoint is ready: termination comes with the Kubernetes source.
      */
     public static List<ServicePortSpec> resolve(ProxyConfig config) {

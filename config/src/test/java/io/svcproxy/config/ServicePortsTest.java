@@ -144,7 +144,7 @@ class ServicePortsTest {
     }
 
     @Test
-    void ordersByAddressNumericallyThenPortAndDropsRepeats() {
+    void ordersByAddressNumericallyThenPort() {
         List<ServicePortSpec> ports = ServicePorts.resolve(parse("""
                 services:
                   - name: web
@@ -155,7 +155,6 @@ class ServicePortsTest {
                       - {ip: "::1"}
                       - {ip: 127.0.0.9, port: 81}
                       - {ip: 127.0.0.9, weight: 5}
-                      - {ip: 127.0.0.10, weight: 7}
                       - {ip: 127.0.0.100}
                 """));
         assertThat(endpoints(ports.get(0))).containsExactly(

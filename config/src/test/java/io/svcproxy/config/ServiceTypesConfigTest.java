@@ -89,6 +89,30 @@ class ServiceTypesConfigTest {
     }
 
     @Test
+    void anEndpointWrittenTwiceIsRefusedNotDroppedWithItsWeight() {
+        assertThat(errors("""
+                services:
+                  - name: web
+                    clusterIP: 127.0.10.221
+                    ports: [{port: 80, targetPort: 8080}]
+                    endpoints:
+                      - {ip: 127.0.0.221}
+                      - {ip: 127.0.0.221, port: 8080, weight: 5}
+                      - {ip: 127.0.0.221, port: 8081}
+                  - name: two
+                    clusterIP: 127.0.10.222
+                    ports: [{name: a, port: 80}, {name: b, port: 81}]
+                    endpoints:
+                      - {ip: 127.0.0.222, ports: {a: 80, b: 81}}
+                      - {ip: 127.0.0.222, ports: {a: 80, b: 81}}
+                """)).containsExactly(
+                "svcproxy.yaml:7:14: ip: 127.0.0.221 (expected: an endpoint listed once; 127.0.0.221:8080 is also at "
+                        + "line 6)",
+                "svcproxy.yaml:14:14: ip: 127.0.0.222 (expected: an endpoint listed once; 127.0.0.222:80 is also at "
+                        + "line 13 for port a)");
+    }
+
+    @Test
     void anEndpointThatLoopsBackThroughSvcproxyIsRefusedAndAChainIsNot() {
         // a connection to the endpoint comes back to svcproxy, which picks it again: one client became 200 connections
         assertThat(errors("""
