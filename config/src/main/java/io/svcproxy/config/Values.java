@@ -130,10 +130,20 @@ final class Values {
     static Integer integer(Node node, String path, int min, int max, Problems p) {
         String expected = min + ".." + max;
         if (!(node instanceof ScalarNode s) || !node.getTag().equals(Tag.INT)) {
-            wrong(p, node, path, expected);
+            if (node instanceof ScalarNode quoted && quoted.getValue().matches("[-+]?[0-9]{1,18}")) {
+                // "80" or !!str 80: a number written as a string, which Kubernetes refuses too
+                wrong(p, node, path, "a number " + expected + ", not a string: without quotes");
+            } else {
+                wrong(p, node, path, expected);
+            }
             return null;
         }
         String v = s.getValue();
+        if (v.matches("[-+]?0[0-9]+")) {
+            // YAML 1.1 (kubectl's) reads 010 as octal 8, YAML 1.2 as 10: neither is meant here
+            wrong(p, node, path, expected + ", without a leading zero");
+            return null;
+        }
         if (!v.matches("[-+]?[0-9]{1,18}")) {
             wrong(p, node, path, expected);
             return null;
@@ -156,7 +166,10 @@ final class Values {
                 return false;
             }
         }
-        wrong(p, node, path, "true or false");
+        boolean quoted = node instanceof ScalarNode s && !node.getTag().equals(Tag.BOOL)
+                && (TRUE.contains(s.getValue().toLowerCase(Locale.ROOT))
+                        || FALSE.contains(s.getValue().toLowerCase(Locale.ROOT)));
+        wrong(p, node, path, quoted ? "true or false, not a string: without quotes" : "true or false");
         return null;
     }
 

@@ -203,7 +203,7 @@ class ConfigValidationTest {
                   - name: web
                     clusterIP: 127.0.10.1
                     ports: [{port: "80"}]
-                """)).containsExactly("svcproxy.yaml:4:20: port: 80 (expected: 1..65535)");
+                """)).containsExactly("svcproxy.yaml:4:20: port: 80 (expected: a number 1..65535, not a string: without quotes)");
     }
 
     // ------------------------------------------------------------------ proxy section
@@ -921,6 +921,24 @@ class ConfigValidationTest {
                         + "alphanumeric at the ends)",
                 "svcproxy.yaml:5:12: ready: maybe (expected: true or false)",
                 "svcproxy.yaml:6:13: weight: 70000 (expected: 0..65535)");
+    }
+
+    @Test
+    void aNumberOrBooleanWrittenAsAStringOrWithALeadingZeroSaysSo() {
+        // Kubernetes refuses a quoted port too, but its message says string against integer; 010 is octal 8 to
+        // YAML 1.1 (kubectl) and 10 to YAML 1.2
+        assertThat(errors("""
+                pods:
+                  - name: app
+                    ip: 127.0.0.5
+                    ready: "true"
+                    weight: '2'
+                    ports: [{name: http, containerPort: 010}, {name: dns, containerPort: !!str 53}]
+                """)).containsExactly(
+                "svcproxy.yaml:4:12: ready: true (expected: true or false, not a string: without quotes)",
+                "svcproxy.yaml:5:13: weight: 2 (expected: a number 0..65535, not a string: without quotes)",
+                "svcproxy.yaml:6:41: containerPort: 010 (expected: 1..65535, without a leading zero)",
+                "svcproxy.yaml:6:74: containerPort: 53 (expected: a number 1..65535, not a string: without quotes)");
     }
 
     @Test
