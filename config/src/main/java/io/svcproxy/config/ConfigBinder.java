@@ -87,6 +87,7 @@ final class ConfigBinder extends BinderSupport {
         if (f.has("registry")) {
             bindRegistry(f.value("registry"));
         }
+        checkConnectionLog();
         if (f.has("services")) {
             serviceBinder.bindServices(f.value("services"));
         }
@@ -96,6 +97,26 @@ final class ConfigBinder extends BinderSupport {
         if (f.has("ingresses")) {
             ingressBinder.bindIngresses(f.value("ingresses"));
             ingressBinder.checkBackends(services, kubernetes != null);
+        }
+    }
+
+    /**
+     * Refuses a connection log that is the config file or one of its registry files: svcproxy would append its JSON
+     * lines to a file it reads, and the next reload would be rejected.
+     */
+    private void checkConnectionLog() {
+        Path log = proxyBinder.proxy.connectionLog();
+        if (log == null || proxyBinder.connectionLogNode == null) {
+            return;
+        }
+        Path normal = log.toAbsolutePath().normalize();
+        boolean watched = normal.equals(configFile);
+        for (RegistryEntry entry : registryFiles) {
+            watched |= normal.equals(entry.file().toAbsolutePath().normalize());
+        }
+        if (watched) {
+            Values.wrong(p, proxyBinder.connectionLogNode, "proxy.connectionLog",
+                    "a file of its own, not the config file or a registry file, which svcproxy reads");
         }
     }
 

@@ -26,6 +26,8 @@ final class ProxyBinder extends BinderSupport {
     /** False when {@code proxy.scheduler} was given but is not valid (Services then do not inherit it). */
     boolean defaultSchedulerValid = true;
 
+    /** Where {@code connectionLog} is written, when it names a file; for the check against the watched files. */
+    Node connectionLogNode;
     /** The config file's folder, against which a relative {@code connectionLog} is resolved; may be null. */
     private final Path base;
     /** Whether the files only a running proxy opens are checked here ({@link ConfigLoader#loadAsWritten}: not). */
@@ -114,6 +116,7 @@ final class ProxyBinder extends BinderSupport {
                 : IngressSettings.defaults();
         Path connectionLog = f.has("connectionLog") ? connectionLog(f.value("connectionLog"), f.child("connectionLog"))
                 : null;
+        connectionLogNode = connectionLog == null ? null : f.value("connectionLog");
         TransportChoice transport = f.has("transport") ? transport(f.value("transport"), f.child("transport"))
                 : TransportChoice.AUTO;
         proxy = new ProxySettings(scheduler, admin, connectTimeout, connectAttempts, idleTimeout, drainTimeout,

@@ -51,6 +51,23 @@ class ConnectionLogConfigTest {
     }
 
     @Test
+    void rejectsTheConfigFileOrARegistryFile(@TempDir Path dir) throws Exception {
+        // svcproxy would append its lines to a file it reads, and the next reload would be rejected
+        Files.writeString(dir.resolve("pods.yaml"), "pods: []\n");
+        Path config = dir.resolve("svcproxy.yaml");
+        Files.writeString(config, "proxy:\n  connectionLog: svcproxy.yaml\n");
+        assertThatThrownBy(() -> ConfigLoader.load(config)).isInstanceOfSatisfying(ConfigException.class,
+                e -> assertThat(e.errors()).extracting(ConfigError::toString).containsExactly(config + ":2:18: "
+                        + "connectionLog: svcproxy.yaml (expected: a file of its own, not the config file or a "
+                        + "registry file, which svcproxy reads)"));
+        Files.writeString(config, "proxy:\n  connectionLog: ./pods.yaml\nregistry:\n  files: [pods.yaml]\n");
+        assertThatThrownBy(() -> ConfigLoader.load(config)).isInstanceOfSatisfying(ConfigException.class,
+                e -> assertThat(e.errors()).extracting(ConfigError::toString).containsExactly(config + ":2:18: "
+                        + "connectionLog: ./pods.yaml (expected: a file of its own, not the config file or a "
+                        + "registry file, which svcproxy reads)"));
+    }
+
+    @Test
     void rejectsAnEmptyValueAndAList() {
         assertThat(errors("proxy:\n  connectionLog: \"\"\n")).containsExactly(
                 "svcproxy.yaml:2:18: connectionLog: \"\" (expected: a file path)");
