@@ -89,6 +89,29 @@ class ServiceTypesConfigTest {
     }
 
     @Test
+    void aServicePortOnTheAdminOrIngressListenerIsRefused() {
+        // validate said ok, and run failed to bind it ("Address already in use"), or a reload applied it unbound
+        assertThat(errors("""
+                proxy:
+                  admin: 0.0.0.0:9901
+                  ingress: {http: 127.0.0.221:19906}
+                services:
+                  - name: a
+                    clusterIP: 127.0.0.221
+                    ports: [{port: 19906}]
+                    endpoints: [{ip: 127.0.0.5}]
+                  - name: b
+                    clusterIP: 127.0.10.5
+                    ports: [{name: web, port: 9901}, {name: dns, port: 9901, protocol: UDP}]
+                    endpoints: [{ip: 127.0.0.5, ports: {web: 80, dns: 53}}]
+                """)).containsExactly(
+                "svcproxy.yaml:7:20: port: 19906 (expected: a port where svcproxy does not listen already; "
+                        + "127.0.0.221:19906/TCP is its proxy.ingress.http 127.0.0.221:19906)",
+                "svcproxy.yaml:11:31: port: 9901 (expected: a port where svcproxy does not listen already; "
+                        + "127.0.10.5:9901/TCP is its proxy.admin 0.0.0.0:9901)");
+    }
+
+    @Test
     void anEndpointWrittenTwiceIsRefusedNotDroppedWithItsWeight() {
         assertThat(errors("""
                 services:
