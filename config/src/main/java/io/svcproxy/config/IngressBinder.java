@@ -324,8 +324,9 @@ final class IngressBinder extends BinderSupport {
                 Values.missing(p, h, "paths", "a list of paths: maps of path, pathType, backend");
                 continue;
             }
+            // a rule whose host is invalid is not served: its routes are not kept, so that they clash with nothing
             List<IngressSpec.HttpPath> httpPaths = httpPaths(h.value("paths"), h.child("paths"), namespace,
-                    host == null ? "" : host, routes);
+                    host == null ? "" : host, hostValid ? routes : new HashMap<>());
             if (hostValid) {
                 out.add(new IngressSpec.Rule(host, httpPaths));
             }

@@ -261,6 +261,20 @@ class IngressConfigTest {
     }
 
     @Test
+    void aRuleWithABadHostClashesWithNoOtherRule() {
+        // its host is refused, and its paths are not served: they used to be kept under no host and reported as a
+        // duplicate of the host-less rule's
+        assertThat(errors(SERVICES + """
+                ingresses:
+                  - name: shop
+                    rules:
+                      - {host: "*.*.example", http: {paths: [{path: /a, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}
+                      - {http: {paths: [{path: /a, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}]}}
+                """)).containsExactly(
+                "svcproxy.yaml:12:16: host: *.*.example (expected: " + IngressBinder.HOST_EXPECTED + ")");
+    }
+
+    @Test
     void refusesABackendServiceTheFileDoesNotDefineWithoutKubernetes() {
         String ingress = """
                 ingresses:
