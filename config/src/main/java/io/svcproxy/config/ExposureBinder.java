@@ -61,6 +61,9 @@ final class ExposureBinder extends BinderSupport {
         return new NodeSettings(addresses, low, high, nodeName, ranges);
     }
 
+    /** Whether the {@code type} of the Service bound last by {@link #exposure} was valid (or not written). */
+    boolean typeValid = true;
+
     ServiceExposure exposure(Fields f, NodeSettings node) {
         ServiceType type = ServiceType.CLUSTER_IP;
         boolean typeValid = true; // a wrong type is reported once, not again at each field it would allow
@@ -76,6 +79,7 @@ final class ExposureBinder extends BinderSupport {
                 type = ServiceType.of(v);
             }
         }
+        this.typeValid = typeValid;
         List<InetAddress> external = f.has("externalIPs")
                 ? ips(f.value("externalIPs"), f.child("externalIPs")) : List.of();
         List<InetAddress> lbIPs = List.of();
@@ -139,7 +143,11 @@ final class ExposureBinder extends BinderSupport {
      * Returns a port's nodePort: required for NodePort and LoadBalancer Services, inside the range, and not taken by
      * another port of the same protocol; not allowed on a ClusterIP Service. 0 when absent or wrong.
      */
+    /** {@code type}: the Service's, or {@code null} when it was invalid (reported; nothing more is said here). */
     int nodePort(Fields f, ServiceType type, Protocol protocol, NodeSettings node) {
+        if (type == null) {
+            return 0;
+        }
         if (!f.has("nodePort")) {
             if (type.hasNodePorts()) {
                 Values.missing(p, f, "nodePort", "a port in proxy.nodePortRange " + node.range() + "; required "

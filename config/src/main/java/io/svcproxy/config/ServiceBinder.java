@@ -222,7 +222,8 @@ final class ServiceBinder extends BinderSupport {
         ServiceExposure exposure = exposureBinder.exposure(f, proxyBinder.proxy.node());
         List<Node> portNodes = new ArrayList<>();
         List<Node> targetPortNodes = new ArrayList<>();
-        List<PortSpec> ports = f.has("ports") ? ports(f, exposure.type(), portNodes, targetPortNodes) : List.of();
+        List<PortSpec> ports = f.has("ports") ? ports(f, exposureBinder.typeValid ? exposure.type() : null,
+                portNodes, targetPortNodes) : List.of();
         if (!f.has("ports")) {
             Values.missing(p, f, "ports", "a list of at least one port");
         }

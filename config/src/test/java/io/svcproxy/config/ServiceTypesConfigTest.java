@@ -89,6 +89,18 @@ class ServiceTypesConfigTest {
     }
 
     @Test
+    void aWrongTypeIsReportedOnceNotAgainAtItsNodePort() {
+        assertThat(errors("""
+                services:
+                  - name: np
+                    type: Nodeport
+                    clusterIP: 127.0.10.221
+                    ports: [{port: 80, nodePort: 30080}]
+                    endpoints: [{ip: 127.0.0.5}]
+                """)).singleElement().asString().startsWith("svcproxy.yaml:3:11: type: Nodeport (expected: ");
+    }
+
+    @Test
     void aServicePortOnTheAdminOrIngressListenerIsRefused() {
         // validate said ok, and run failed to bind it ("Address already in use"), or a reload applied it unbound
         assertThat(errors("""
