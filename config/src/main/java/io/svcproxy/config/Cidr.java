@@ -55,10 +55,15 @@ public record Cidr(InetAddress network, int prefix) {
         if (slash < 0) {
             throw new IllegalArgumentException("no /PREFIX");
         }
-        InetAddress ip = Addresses.parseIp(text.substring(0, slash));
+        String address = text.substring(0, slash);
+        InetAddress ip = Addresses.parseIp(address);
+        if (address.indexOf(':') >= 0 && ip instanceof java.net.Inet4Address) {
+            // ::ffff:10.0.0.0/8 reads as 10.0.0.0/8 here and as ::/8 to Go's ParseCIDR: neither is meant
+            throw new IllegalArgumentException("an IPv4-mapped IPv6 network; write the IPv4 network itself");
+        }
         String p = text.substring(slash + 1);
-        if (!p.matches("[0-9]{1,3}")) {
-            throw new IllegalArgumentException("prefix " + p + " is not a number");
+        if (!p.matches("0|[1-9][0-9]{0,2}")) {
+            throw new IllegalArgumentException("prefix " + p + " is not a number without a leading zero");
         }
         int prefix = Integer.parseInt(p);
         if (clearHostBits && prefix <= ip.getAddress().length * 8) {

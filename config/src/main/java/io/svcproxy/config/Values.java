@@ -207,6 +207,11 @@ final class Values {
             wrong(p, node, path, expected);
             return null;
         }
+        if (text.indexOf(':') >= 0 && ip instanceof java.net.Inet4Address) {
+            // ::ffff:127.0.0.1 would be taken as 127.0.0.1 silently; Kubernetes refuses the mapped form
+            wrong(p, node, path, expected + "; an IPv4 address is written as IPv4, not IPv4-mapped IPv6");
+            return null;
+        }
         if (ip.isAnyLocalAddress() || ip.isMulticastAddress()) {
             wrong(p, node, path, "a unicast address, not " + (ip.isAnyLocalAddress() ? "unspecified" : "multicast"));
             return null;

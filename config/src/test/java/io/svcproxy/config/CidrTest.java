@@ -52,9 +52,16 @@ class CidrTest {
     @Test
     void refusesWhatIsNotARange() {
         for (String bad : List.of("127.0.0.0", "127.0.0.0/33", "::/129", "127.0.0.1/8", "127.0.0.0/x", "127.0.0.0/-1",
-                "host/8", "127.0.0.0/")) {
+                "host/8", "127.0.0.0/", "127.0.0.0/08", "::ffff:127.0.0.0/8", "::ffff:127.0.0.0/104")) {
             assertThatThrownBy(() -> Cidr.parse(bad)).as(bad).isInstanceOf(IllegalArgumentException.class);
         }
+    }
+
+    @Test
+    void anIpv4MappedNetworkOrALeadingZeroSaysSo() {
+        // ::ffff:10.0.0.0/8 read as 10.0.0.0/8 here and as ::/8 by Go: refused rather than taken either way
+        assertThatThrownBy(() -> Cidr.parse("::ffff:127.0.0.0/8")).hasMessageContaining("IPv4-mapped");
+        assertThatThrownBy(() -> Cidr.parse("127.0.0.0/08")).hasMessageContaining("leading zero");
     }
 
     @Test

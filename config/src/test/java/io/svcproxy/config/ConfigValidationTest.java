@@ -942,6 +942,15 @@ class ConfigValidationTest {
     }
 
     @Test
+    void anIpv4MappedIpv6AddressIsRefusedNotTakenAsIpv4() {
+        assertThat(errors("""
+                pods:
+                  - {name: app, ip: "::ffff:127.0.0.5"}
+                """)).containsExactly("svcproxy.yaml:2:21: ip: ::ffff:127.0.0.5 (expected: an IPv4 or IPv6 address; "
+                + "an IPv4 address is written as IPv4, not IPv4-mapped IPv6)");
+    }
+
+    @Test
     void reportsMissingPodNameAndIp() {
         assertThat(errors("""
                 pods:
