@@ -157,7 +157,14 @@ final class ConfigBinder extends BinderSupport {
             }
         }
         if (f.keys().contains("kubernetes")) {
-            if (f.value("kubernetes") == null) {
+            if (f.explicitNull("kubernetes")) {
+                // "kubernetes: ~" reads as "off" to many, but the key given turns the API on: said, not guessed
+                p.at(f.keyNode("kubernetes"), f.child("kubernetes"), "kubernetes: " + Values.describe(
+                        f.node().getValue().stream().filter(t -> t.getKeyNode() == f.keyNode("kubernetes"))
+                                .findFirst().orElseThrow().getValueNode())
+                        + " (expected: a map of " + String.join(", ", KUBERNETES) + ", or {} for the defaults; "
+                        + "leave the key out to not watch the Kubernetes API)");
+            } else if (f.value("kubernetes") == null) {
                 // "kubernetes:" with every key left out (or commented out) asks for the API with the defaults, as
                 // "kubernetes: {}" does (the in-cluster account, every namespace); it is not the key left out
                 kubernetes = new KubernetesSettings(null, List.of(), null, null, List.of());

@@ -73,6 +73,15 @@ final class Fields {
         return t.getValueNode();
     }
 
+    /**
+     * Whether {@code key}'s value is written as an explicit null ({@code ~} or {@code null}), rather than left
+     * empty ({@code key:} with nothing after it).
+     */
+    boolean explicitNull(String key) {
+        NodeTuple t = tuples.get(key);
+        return t != null && t.getValueNode() instanceof ScalarNode s && Values.isNull(s) && !s.getValue().isEmpty();
+    }
+
     /** Returns the key node of {@code key}, or {@code null} when absent. */
     Node keyNode(String key) {
         NodeTuple t = tuples.get(key);

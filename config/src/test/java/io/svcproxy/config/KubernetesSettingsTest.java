@@ -62,6 +62,16 @@ class KubernetesSettingsTest {
     }
 
     @Test
+    void kubernetesWrittenAsAnExplicitNullIsAnErrorNotTheApi() {
+        // "kubernetes: ~" reads as "off" to many; the key given would turn the API on
+        assertThat(errors("registry:\n  kubernetes: ~\n")).containsExactly("svcproxy.yaml:2:3: kubernetes: ~ "
+                + "(expected: a map of kubeconfig, namespaces, nodeName, zone, services, or {} for the defaults; "
+                + "leave the key out to not watch the Kubernetes API)");
+        assertThat(errors("registry:\n  kubernetes: null\n")).singleElement().asString()
+                .startsWith("svcproxy.yaml:2:3: kubernetes: null (expected: a map of");
+    }
+
+    @Test
     void rejectsABadNodeName() {
         assertThat(errors("""
                 registry:
