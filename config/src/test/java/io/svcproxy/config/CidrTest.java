@@ -59,7 +59,7 @@ class CidrTest {
 
     @Test
     void anIpv4MappedNetworkOrALeadingZeroSaysSo() {
-        // ::ffff:10.0.0.0/8 read as 10.0.0.0/8 here and as ::/8 by Go: refused rather than taken either way
+        // ::ffff:127.0.0.0/8 read as 127.0.0.0/8 here and as ::/8 by Go: refused rather than taken either way
         assertThatThrownBy(() -> Cidr.parse("::ffff:127.0.0.0/8")).hasMessageContaining("IPv4-mapped");
         assertThatThrownBy(() -> Cidr.parse("127.0.0.0/08")).hasMessageContaining("leading zero");
     }
