@@ -225,7 +225,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
                 int failures = backend.counters().health().connectFailed();
                 if (settings.outlierDetection().enabled()
                         && failures >= settings.outlierDetection().consecutiveFailures()) {
-                    servicePort.maybeEject(backend, failures, settings.outlierDetection());
+                    servicePort.maybeEject(backend, failures, settings.outlierDetection(), settings.node().nodeName());
                 }
                 log.info("Connect failed service={} port={} endpoint={} reason={} attempt={}/{}",
                         servicePort.serviceLabel(), servicePort.portLabel(), backend.endpoint(), reason, attempts,

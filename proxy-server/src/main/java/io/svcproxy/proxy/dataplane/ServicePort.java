@@ -335,18 +335,24 @@ public final class ServicePort {
 
     /**
      * Ejects {@code backend} after {@code failures} failed connects in a row, unless it is the last endpoint of
-     * this Service port in service (one is always left to try) or already ejected. Event-loop thread;
-     * synchronized so that two loops cannot eject the last two endpoints at once.
+     * this Service port in service (one is always left to try) or already ejected. Under a {@code Local} traffic
+     * policy the same holds among this node's endpoints ({@code nodeName}'s): their traffic may use no other, so
+     * ejecting the last of them would refuse it while the node's health check still counts it ready. Event-loop
+     * thread; synchronized so that two loops cannot eject the last two endpoints at once.
      */
-    public synchronized void maybeEject(BackendState backend, int failures, OutlierDetection outlier) {
+    public synchronized void maybeEject(BackendState backend, int failures, OutlierDetection outlier,
+                                        String nodeName) {
         if (backend.counters().health().ejected()) {
             return;
         }
-        boolean another = false;
-        for (BackendState b : backendSet.backends()) {
-            if (b.counters() != backend.counters() && b.weight() > 0 && b.inService()) {
-                another = true;
-                break;
+        boolean another = anotherInService(backend, null);
+        io.svcproxy.config.ServiceExposure exposure = spec.service().exposure();
+        boolean localPolicy = exposure.internalTrafficPolicy() == io.svcproxy.config.TrafficPolicy.LOCAL
+                || exposure.externalTrafficPolicy() == io.svcproxy.config.TrafficPolicy.LOCAL;
+        if (another && localPolicy && !nodeName.isEmpty()) {
+            EligibleEndpoints local = localEndpoints(nodeName);
+            if (local.test(backend)) {
+                another = anotherInService(backend, local);
             }
         }
         if (!another) {
@@ -361,6 +367,17 @@ public final class ServicePort {
                     portLabel(), backend.endpoint(), failures, io.svcproxy.config.Durations.format(time));
             healthChanged();
         }
+    }
+
+    /** Whether an endpoint other than {@code backend} is in service with a weight ({@code among} it, if given). */
+    private boolean anotherInService(BackendState backend, EligibleEndpoints among) {
+        for (BackendState b : backendSet.backends()) {
+            if (b.counters() != backend.counters() && b.weight() > 0 && b.inService()
+                    && (among == null || among.test(b))) {
+                return true;
+            }
+        }
+        return false;
     }
 
     @Override

@@ -431,7 +431,7 @@ public final class UdpListener {
             flow.backend.counters().countConnectFailure();
             DataPlaneSettings s = settings.get();
             if (s.outlierDetection().enabled() && failures >= s.outlierDetection().consecutiveFailures()) {
-                servicePort.maybeEject(flow.backend, failures, s.outlierDetection());
+                servicePort.maybeEject(flow.backend, failures, s.outlierDetection(), s.node().nodeName());
             }
             log.debug("Endpoint refused service={} port={} endpoint={} client={}", servicePort.serviceLabel(),
                     servicePort.portLabel(), flow.backend.endpoint(), flow.client);
