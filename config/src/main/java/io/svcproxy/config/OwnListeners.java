@@ -74,6 +74,18 @@ final class OwnListeners {
         if (owners.isEmpty()) {
             return;
         }
+        // only a Pod at one of the listeners' addresses can be an edge: those few are matched against every
+        // Service port, not every Pod (a config of thousands of Services and Pods would pay Services x Pods again)
+        Set<InetAddress> listenerIps = new HashSet<>();
+        for (ServiceKey key : owners.keySet()) {
+            listenerIps.add(key.clusterIP());
+        }
+        List<PodBinder.BoundPod> candidates = new ArrayList<>();
+        for (PodBinder.BoundPod pod : pods) {
+            if (pod.nameNode() != null && pod.spec().ip() != null && listenerIps.contains(pod.spec().ip())) {
+                candidates.add(pod);
+            }
+        }
         Map<PortId, List<Edge>> edges = new HashMap<>();
         for (int i = 0; i < services.size(); i++) {
             ServiceSpec s = services.get(i);
@@ -93,8 +105,8 @@ final class OwnListeners {
                         edge(edges, owners, owned, from, new ServiceKey(e.ip(), target, port.protocol()), at);
                     }
                 }
-                for (PodBinder.BoundPod pod : pods) {
-                    if (pod.nameNode() == null || pod.spec().ip() == null || !ServicePorts.selects(s, pod.spec())) {
+                for (PodBinder.BoundPod pod : candidates) {
+                    if (!ServicePorts.selects(s, pod.spec())) {
                         continue;
                     }
                     int target = ServicePorts.targetOf(port, pod.spec());
