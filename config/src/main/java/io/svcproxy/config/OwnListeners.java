@@ -6,7 +6,6 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -50,12 +49,7 @@ final class OwnListeners {
                 continue;
             }
             String name = s.name() == null ? "?" : s.qualifiedName();
-            Set<InetAddress> extra = new LinkedHashSet<>();
-            if (s.exposure() != null) {
-                extra.addAll(s.exposure().externalIPs());
-                extra.addAll(s.exposure().loadBalancerIPs());
-            }
-            extra.remove(s.clusterIP());
+            Set<InetAddress> extra = s.extraAddresses();
             for (int j = 0; j < s.ports().size(); j++) {
                 PortSpec port = s.ports().get(j);
                 if (port.port() == 0 || port.protocol() == null) {

@@ -155,11 +155,7 @@ final class ServiceBinder extends BinderSupport {
      */
     private void checkExtraAddresses(ServiceSpec spec, PortSpec port, Node portNode, String owner,
                                      Map<ServiceKey, String> clusterKeys, Map<ServiceKey, String> extra) {
-        ServiceExposure e = spec.exposure();
-        java.util.Set<InetAddress> own = new java.util.LinkedHashSet<>(e.externalIPs());
-        own.addAll(e.loadBalancerIPs());
-        own.remove(spec.clusterIP());
-        for (InetAddress a : own) {
+        for (InetAddress a : spec.extraAddresses()) {
             ServiceKey key = new ServiceKey(a, port.port(), port.protocol());
             String first = clusterKeys.get(key);
             if (first == null) {

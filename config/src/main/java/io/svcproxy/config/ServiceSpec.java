@@ -64,4 +64,18 @@ public record ServiceSpec(String name, String namespace, InetAddress clusterIP, 
     public String qualifiedName() {
         return namespace + "/" + name;
     }
+
+    /**
+     * Returns the addresses its ports listen on besides the clusterIP: its externalIPs and LoadBalancer IPs, each
+     * once, in that order (none without an exposure).
+     */
+    public java.util.Set<java.net.InetAddress> extraAddresses() {
+        java.util.Set<java.net.InetAddress> extra = new java.util.LinkedHashSet<>();
+        if (exposure != null) {
+            extra.addAll(exposure.externalIPs());
+            extra.addAll(exposure.loadBalancerIPs());
+        }
+        extra.remove(clusterIP);
+        return extra;
+    }
 }
