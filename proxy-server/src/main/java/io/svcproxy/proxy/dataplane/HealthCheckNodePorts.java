@@ -85,7 +85,10 @@ public final class HealthCheckNodePorts implements AutoCloseable {
     private record Served(int port, List<InetAddress> addresses, List<Channel> channels, ChannelGroup accepted) {
         void close() {
             channels.forEach(c -> c.close().syncUninterruptibly());
-            accepted.close(); // as kube-proxy's http.Server.Close: a kept-alive prober connects again
+            // as kube-proxy's http.Server.Close: a kept-alive prober connects again (and is refused once the port
+            // is no longer served). Waited for, so the next probe cannot be answered on a connection still closing;
+            // the group stays closed, so a connection accepted just before its listener closed is closed when added.
+            accepted.close().syncUninterruptibly();
         }
     }
 
@@ -132,7 +135,7 @@ public final class HealthCheckNodePorts implements AutoCloseable {
                 continue;
             }
             Served s = new Served(e.getValue(), node.nodeAddresses(), new ArrayList<>(),
-                    new DefaultChannelGroup(GlobalEventExecutor.INSTANCE));
+                    new DefaultChannelGroup(GlobalEventExecutor.INSTANCE, true));
             try {
                 for (InetAddress a : node.nodeAddresses()) {
                     s.channels().add(bind(new InetSocketAddress(a, e.getValue()), e.getKey(), s.accepted()));
