@@ -107,6 +107,22 @@ public final class EndpointHealth {
         return true;
     }
 
+    /**
+     * Ends an ejection at {@code now} because an active check just passed and the checks do not find the endpoint
+     * unhealthy (Envoy's {@code successful_active_health_check_uneject_host}, on by default there): a check is a
+     * connect like the ones that failed, so it shows the endpoint takes connections again. The back-off is kept as
+     * after {@link #returnIfDue}. Returns whether the endpoint was ejected.
+     */
+    public synchronized boolean returnAfterCheck(long now) {
+        if (!ejected || unhealthy) {
+            return false;
+        }
+        returnedAt = now;
+        ejected = false;
+        consecutiveFailures.set(0);
+        return true;
+    }
+
     /** Ends an ejection at once (passive detection was turned off). Returns whether the endpoint was ejected. */
     public synchronized boolean clearEjection() {
         if (!ejected) {

@@ -56,6 +56,21 @@ class EndpointHealthTest {
     }
 
     @Test
+    void aPassingCheckEndsAnEjectionUnlessTheChecksFindTheEndpointUnhealthyAndKeepsTheBackOff() {
+        EndpointHealth h = new EndpointHealth();
+        assertThat(h.returnAfterCheck(0)).as("not ejected").isFalse();
+        h.eject(0, BASE, MAX);
+        h.checkResult(false, 2, 1);
+        assertThat(h.returnAfterCheck(S)).as("unhealthy by its checks: stays out").isFalse();
+        h.checkResult(true, 1, 1); // healthy again
+        assertThat(h.returnAfterCheck(S)).isTrue();
+        assertThat(h.inService()).isTrue();
+        assertThat(h.returnIfDue(20 * S)).as("already back").isFalse();
+        // ejected again within the last ejection's length: the back-off doubles, as after returnIfDue
+        assertThat(h.eject(5 * S, BASE, MAX)).isEqualTo(BASE.multipliedBy(2));
+    }
+
+    @Test
     void turnsUnhealthyAfterFallFailuresAndHealthyAfterRiseSuccesses() {
         EndpointHealth h = new EndpointHealth();
         assertThat(h.checkResult(false, 2, 3)).isNull();

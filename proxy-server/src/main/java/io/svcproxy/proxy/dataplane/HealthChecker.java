@@ -134,18 +134,26 @@ final class HealthChecker implements Runnable {
                         return; // turned off while the check was in flight: wake() forgets the verdicts
                     }
                     Boolean change = health.checkResult(ok, spec.rise(), spec.fall());
-                    if (stopped || change == null) {
+                    if (stopped) {
                         return;
                     }
-                    if (change) {
+                    if (change != null && change) {
                         log.info("Endpoint healthy service={} port={} endpoint={} checks={}", port.serviceLabel(),
                                 port.portLabel(), backend.endpoint(), spec.rise());
-                    } else {
+                    } else if (change != null) {
                         log.warn("Endpoint unhealthy service={} port={} endpoint={} failedChecks={} reason={}",
                                 port.serviceLabel(), port.portLabel(), backend.endpoint(), spec.fall(),
                                 FrontendHandler.reason(f.cause()));
                     }
-                    port.healthChanged();
+                    // a passing check ends an ejection (as Envoy does by default): the endpoint takes connects again
+                    boolean returned = ok && health.returnAfterCheck(System.nanoTime());
+                    if (returned) {
+                        log.info("Returning endpoint service={} port={} endpoint={} ejections={} after=check",
+                                port.serviceLabel(), port.portLabel(), backend.endpoint(), health.ejections());
+                    }
+                    if (change != null || returned) {
+                        port.healthChanged();
+                    }
                 });
     }
 }

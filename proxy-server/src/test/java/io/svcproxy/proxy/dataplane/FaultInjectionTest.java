@@ -515,6 +515,38 @@ class FaultInjectionTest {
     }
 
     @Test
+    void aPassingActiveCheckEndsAnEjection() throws Exception {
+        FaultyBackend a = backend("127.0.0.11", Fault.ECHO, 0);
+        FaultyBackend b = backend("127.0.0.12", Fault.ECHO, 0);
+        int bPort = b.port();
+        // ejected for an hour at its first failed connect; checks every 200 ms, unhealthy only after 3 failed ones
+        fixture.proxy(config("  outlierDetection: {consecutiveFailures: 1, baseEjectionTime: 1h, maxEjectionTime: 2h}"
+                + "\n", service("web", VIP, "    scheduler: rr\n    healthCheck: {interval: 200ms, timeout: 100ms, "
+                + "rise: 1, fall: 3}\n", endpoints(a, b))));
+        b.close();
+        for (int i = 0; i < 2; i++) {
+            try (Socket s = Net.connect(VIP, PORT)) {
+                echo(s, 10, i); // rr: one of the two goes to b, fails (b is ejected) and is tried on a
+            }
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> state(VIP, b).counters().health().ejected());
+        FaultyBackend back = FaultyBackend.start("127.0.0.12", bPort, Fault.ECHO, 0);
+        backends.add(back);
+        await().atMost(Duration.ofSeconds(10)).until(() -> state(VIP, b).state() == BackendState.State.READY);
+        assertThat(state(VIP, b).counters().health().ejected()).isFalse();
+        assertThat(state(VIP, b).counters().health().ejections()).isEqualTo(1);
+        assertThat(logged("Returning endpoint service=default/web port=" + PORT + " endpoint=127.0.0.12:" + bPort
+                + " ejections=1 after=check")).isTrue();
+        for (int i = 0; i < 4; i++) {
+            try (Socket s = Net.connect(VIP, PORT)) {
+                echo(s, 10, i);
+            }
+        }
+        assertThat(back.accepted()).isGreaterThanOrEqualTo(2); // rr gives it every other connection
+        assertAllLetGo();
+    }
+
+    @Test
     void healthChecksTurnedOnByAReloadStartAndTurnedOffForgetTheirVerdict() throws Exception {
         FaultyBackend a = backend("127.0.0.11", Fault.ECHO, 0);
         int deadB = DataPlaneTest.closedPort("127.0.0.12");
