@@ -18,7 +18,7 @@ final class ProxyBinder extends BinderSupport {
             "fdGuard", "udpIdleTimeout", "maxUdpFlows", "nodeAddresses", "nodePortRange", "nodeName", "ingress",
             "connectionLog", "transport");
     static final List<String> OUTLIER_DETECTION = List.of("consecutiveFailures", "baseEjectionTime",
-            "maxEjectionTime");
+            "maxEjectionTime", "maxEjectionPercent");
     static final List<String> FD_GUARD = List.of("pausePercent", "resumePercent");
 
     /** The settings bound: the defaults until {@link #bindProxy} ran. */
@@ -182,7 +182,8 @@ final class ProxyBinder extends BinderSupport {
             p.at(at, f.child("maxEjectionTime"), Values.label(f.child("maxEjectionTime")) + ": "
                     + Durations.format(max) + " (expected: at least baseEjectionTime " + Durations.format(base) + ")");
         }
-        return new OutlierDetection(failures, base, max);
+        int percent = integerOr(f, "maxEjectionPercent", 0, 100, d.maxEjectionPercent());
+        return new OutlierDetection(failures, base, max, percent);
     }
 
     /** Returns the admin address; {@code off} or {@code false} (any YAML false) disable it ({@code null}). */

@@ -21,7 +21,7 @@ class RandomDocumentPropertiesTest {
             "clusterIP", "ports", "port", "targetPort", "protocol", "endpoints", "ip", "weight", "selector",
             "labels", "scheduler", "schedulerFlags", "sessionAffinity", "sessionAffinityTimeout", "admin",
             "connectTimeout", "connectAttempts", "idleTimeout", "drainTimeout", "vipInterface", "files", "kubernetes",
-            "outlierDetection", "consecutiveFailures", "baseEjectionTime", "maxEjectionTime", "maxConnections",
+            "outlierDetection", "consecutiveFailures", "baseEjectionTime", "maxEjectionTime", "maxEjectionPercent", "maxConnections",
             "maxConnectionsPerClient", "connectQueue", "fdGuard", "pausePercent", "resumePercent", "healthCheck",
             "interval", "timeout", "rise", "fall", "ready", "containerPort", "unknown", "<<");
     private static final List<String> SCALARS = List.of("rr", "sh", "mh", "wrr", "0", "1", "-1", "80", "65536",

@@ -33,7 +33,8 @@ class RobustnessConfigTest {
     void readsEveryKey() {
         ProxyConfig config = parse("""
                 proxy:
-                  outlierDetection: {consecutiveFailures: 3, baseEjectionTime: 2s, maxEjectionTime: 1m}
+                  outlierDetection: {consecutiveFailures: 3, baseEjectionTime: 2s, maxEjectionTime: 1m,
+                                     maxEjectionPercent: 50}
                   maxConnections: 10000
                   connectQueue: 64
                   fdGuard: {pausePercent: 95, resumePercent: 85}
@@ -47,7 +48,7 @@ class RobustnessConfigTest {
                     healthCheck: {interval: 2s, timeout: 500ms, rise: 1, fall: 2}
                 """);
         assertThat(config.proxy().outlierDetection())
-                .isEqualTo(new OutlierDetection(3, Duration.ofSeconds(2), Duration.ofMinutes(1)));
+                .isEqualTo(new OutlierDetection(3, Duration.ofSeconds(2), Duration.ofMinutes(1), 50));
         assertThat(config.proxy().limits()).isEqualTo(new ProxyLimits(10000, 64, 95, 85));
         ServiceSpec web = config.services().get(0);
         assertThat(web.maxConnections()).isEqualTo(100);
@@ -82,7 +83,27 @@ class RobustnessConfigTest {
                 "svcproxy.yaml:4:23: baseEjectionTime: 10ms (expected: 100ms..24h)",
                 "svcproxy.yaml:5:22: maxEjectionTime: 2d (expected: " + Durations.EXPECTED + ")",
                 "svcproxy.yaml:6:5: unknown key: color (expected: consecutiveFailures, baseEjectionTime, "
-                        + "maxEjectionTime)");
+                        + "maxEjectionTime, maxEjectionPercent)");
+    }
+
+    @Test
+    void rejectsAMaxEjectionPercentOutsideZeroToAHundred() {
+        assertThat(errors("proxy:\n  outlierDetection: {maxEjectionPercent: 101}\n"))
+                .containsExactly("svcproxy.yaml:2:42: maxEjectionPercent: 101 (expected: 0..100)");
+        assertThat(errors("proxy:\n  outlierDetection: {maxEjectionPercent: 10%}\n")).singleElement().asString()
+                .startsWith("svcproxy.yaml:2:42: maxEjectionPercent: 10%");
+    }
+
+    @Test
+    void atMostTheShareOfEndpointsIsEjectedButAlwaysOne() {
+        OutlierDetection half = new OutlierDetection(5, Duration.ofSeconds(10), Duration.ofMinutes(5), 50);
+        assertThat(half.mayEjectAnother(0, 4)).isTrue();
+        assertThat(half.mayEjectAnother(1, 4)).isTrue(); // 2 of 4
+        assertThat(half.mayEjectAnother(2, 4)).isFalse(); // 3 of 4
+        OutlierDetection none = new OutlierDetection(5, Duration.ofSeconds(10), Duration.ofMinutes(5), 0);
+        assertThat(none.mayEjectAnother(0, 10)).as("one may always be ejected, as Envoy").isTrue();
+        assertThat(none.mayEjectAnother(1, 10)).isFalse();
+        assertThat(OutlierDetection.defaults().mayEjectAnother(9, 10)).isTrue();
     }
 
     @Test
@@ -93,7 +114,7 @@ class RobustnessConfigTest {
                 .containsExactly("svcproxy.yaml:2:22: maxEjectionTime: 5m (expected: at least baseEjectionTime 1h)");
         assertThat(errors("proxy:\n  outlierDetection: 5\n"))
                 .containsExactly("svcproxy.yaml:2:21: outlierDetection: 5 (expected: a map of consecutiveFailures, "
-                        + "baseEjectionTime, maxEjectionTime)");
+                        + "baseEjectionTime, maxEjectionTime, maxEjectionPercent)");
     }
 
     @Test

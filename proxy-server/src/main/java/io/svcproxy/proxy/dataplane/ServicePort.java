@@ -335,7 +335,8 @@ public final class ServicePort {
 
     /**
      * Ejects {@code backend} after {@code failures} failed connects in a row, unless it is the last endpoint of
-     * this Service port in service (one is always left to try) or already ejected. Under a {@code Local} traffic
+     * this Service port in service (one is always left to try), already ejected, or one more ejection would take
+     * the port's ejected endpoints over {@code maxEjectionPercent} of its endpoints not draining. Under a {@code Local} traffic
      * policy the same holds among this node's endpoints ({@code nodeName}'s): their traffic may use no other, so
      * ejecting the last of them would refuse it while the node's health check still counts it ready. Event-loop
      * thread; synchronized so that two loops cannot eject the last two endpoints at once.
@@ -358,6 +359,20 @@ public final class ServicePort {
         if (!another) {
             log.debug("Not ejecting the last endpoint service={} port={} endpoint={} failures={}", serviceLabel(),
                     portLabel(), backend.endpoint(), failures);
+            return;
+        }
+        int ejected = 0;
+        int endpoints = 0;
+        for (BackendState b : backendSet.backends()) {
+            if (b.state() != BackendState.State.DRAINING) {
+                endpoints++;
+                ejected += b.counters().health().ejected() ? 1 : 0;
+            }
+        }
+        if (!outlier.mayEjectAnother(ejected, endpoints)) {
+            log.debug("Not ejecting endpoint service={} port={} endpoint={} failures={}: {} of {} ejected, "
+                    + "maxEjectionPercent {}", serviceLabel(), portLabel(), backend.endpoint(), failures, ejected,
+                    endpoints, outlier.maxEjectionPercent());
             return;
         }
         Duration time = backend.counters().health().eject(System.nanoTime(), outlier.baseEjectionTime(),

@@ -462,6 +462,32 @@ class FaultInjectionTest {
     }
 
     @Test
+    void maxEjectionPercentCapsTheShareOfEndpointsEjectedAtOnce() throws Exception {
+        FaultyBackend live = backend("127.0.0.11", Fault.ECHO, 0);
+        StringBuilder eps = new StringBuilder(endpoints(live));
+        for (int i = 12; i <= 14; i++) {
+            eps.append("      - {ip: 127.0.0.").append(i).append(", port: ")
+                    .append(DataPlaneTest.closedPort("127.0.0." + i)).append("}\n");
+        }
+        // half of the four endpoints at most: two of the three dead ones are ejected, the third stays in service
+        fixture.proxy(config("  outlierDetection: {consecutiveFailures: 1, maxEjectionPercent: 50}\n"
+                + "  connectAttempts: 4\n", service("web", VIP, "    scheduler: rr\n", eps.toString())));
+        for (int i = 0; i < 8; i++) {
+            try (Socket s = Net.connect(VIP, PORT)) {
+                echo(s, 10, i);
+            }
+        }
+        await().atMost(Duration.ofSeconds(2)).until(() -> endpointsGauge("ejected") == 2);
+        List<BackendState> list = port(VIP).backendSet().backends();
+        assertThat(list.stream().filter(b -> b.counters().health().ejected())).hasSize(2);
+        BackendState kept = list.stream().filter(b -> b.port() != live.port() && !b.counters().health().ejected())
+                .findFirst().orElseThrow();
+        assertThat(kept.counters().health().consecutiveFailures()).as("it kept failing, and was kept in service")
+                .isGreaterThan(1);
+        assertThat(live.accepted()).isEqualTo(8);
+    }
+
+    @Test
     void theLastEndpointInServiceIsNeverEjected() throws Exception {
         int deadPort = DataPlaneTest.closedPort("127.0.0.11");
         fixture.proxy(config("  outlierDetection: {consecutiveFailures: 1}\n  connectAttempts: 1\n",
