@@ -21,9 +21,9 @@ class RandomDocumentPropertiesTest {
             "clusterIP", "ports", "port", "targetPort", "protocol", "endpoints", "ip", "weight", "selector",
             "labels", "scheduler", "schedulerFlags", "sessionAffinity", "sessionAffinityTimeout", "admin",
             "connectTimeout", "connectAttempts", "idleTimeout", "drainTimeout", "vipInterface", "files", "kubernetes",
-            "outlierDetection", "consecutiveFailures", "baseEjectionTime", "maxEjectionTime", "maxEjectionPercent", "maxConnections",
-            "maxConnectionsPerClient", "connectQueue", "fdGuard", "pausePercent", "resumePercent", "healthCheck",
-            "interval", "timeout", "rise", "fall", "ready", "containerPort", "unknown", "<<");
+            "outlierDetection", "consecutiveFailures", "baseEjectionTime", "maxEjectionTime", "maxEjectionPercent",
+            "maxConnections", "maxConnectionsPerClient", "connectQueue", "fdGuard", "pausePercent", "resumePercent",
+            "healthCheck", "interval", "timeout", "rise", "fall", "ready", "containerPort", "unknown", "<<");
     private static final List<String> SCALARS = List.of("rr", "sh", "mh", "wrr", "0", "1", "-1", "80", "65536",
             "2s", "250ms", "1h", "0s", "127.0.0.1", "127.0.10.1", "::1", "fd00::1", "127.0.2.5", "web", "db", "TCP",
             "UDP", "SCTP", "ClientIP", "None", "true", "false", "off", "null", "~", "\"\"", "''", "sh-port",
