@@ -109,23 +109,13 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
     public static final String TAG_STATE = "state";
     public static final String TAG_RESULT = "result";
 
-    /**
-     * The connect duration buckets: loopback connects take tens of microseconds, a remote Pod a millisecond
-     * or so, and a connect near {@code connectTimeout} (default 2 s) seconds.
-     */
-    private static final Duration[] CONNECT_BUCKETS = {
-        Duration.ofNanos(100_000), Duration.ofNanos(250_000), Duration.ofNanos(500_000),
-        Duration.ofMillis(1), Duration.ofMillis(2), Duration.ofMillis(5), Duration.ofMillis(10),
-        Duration.ofMillis(25), Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250),
-        Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofMillis(2500), Duration.ofSeconds(5),
-        Duration.ofSeconds(10),
-    };
-
     private final PrometheusMeterRegistry registry;
     private final Counter reloadsApplied;
     private final Counter reloadsRejected;
     private final Counter connectionLogDropped;
     private final Map<ServiceKey, PortMeters> ports = new ConcurrentHashMap<>();
+    /** The meters of each label pair, shared by the Service ports that carry it (both halves of a dual-stack one). */
+    private final Map<Tags, PortGroupMeters> groups = new ConcurrentHashMap<>();
     private final List<AutoCloseable> binders = new ArrayList<>();
     private final HttpRequestMeters httpRequests;
     private final MultiGauge certificateExpiry;
@@ -236,7 +226,7 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
     public void connected(ServicePort port, BackendState backend, long nanos) {
         PortMeters meters = ports.get(port.key());
         if (meters != null) {
-            meters.connectDuration.record(nanos, TimeUnit.NANOSECONDS);
+            meters.group.connectDuration.record(nanos, TimeUnit.NANOSECONDS);
         }
     }
 
@@ -286,85 +276,44 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
             meters = null;
         }
         if (meters == null) {
-            meters = new PortMeters(port, service, portLabel);
+            Tags tags = Tags.of(TAG_SERVICE, service, TAG_PORT, portLabel);
+            PortGroupMeters group = groups.computeIfAbsent(tags, t -> new PortGroupMeters(registry, t));
+            meters = new PortMeters(port, service, portLabel, group);
             ports.put(port.key(), meters);
         }
+        meters.group.add(port);
         meters.syncEndpoints();
-        meters.syncAddressKinds();
     }
 
     /**
-     * The meters of one Service port. It holds the Service port and each endpoint's counters strongly, because
-     * Micrometer's function counters keep only weak references to their targets. Endpoint meters are keyed by {@code ip:port} and registered over the
-     * endpoint's {@link ConnectionCounters}: when an endpoint comes back with new counters its meters are
-     * registered again over them.
+     * The meters of one Service port: those of each endpoint, and its share of its labels' {@link PortGroupMeters}.
+     * It holds each endpoint's counters strongly, because Micrometer's function counters keep only weak references
+     * to their targets. Endpoint meters are keyed by {@code ip:port} and registered over the endpoint's
+     * {@link ConnectionCounters}: when an endpoint comes back with new counters its meters are registered again over
+     * them.
      */
     private final class PortMeters {
         final ServicePort port;
         final String service;
         final String portLabel;
+        final PortGroupMeters group;
         final Tags tags;
-        final Timer connectDuration;
-        final List<Meter> portMeters = new ArrayList<>();
-        final Set<io.svcproxy.proxy.dataplane.AddressKind> addressKinds =
-                java.util.EnumSet.noneOf(io.svcproxy.proxy.dataplane.AddressKind.class);
         // written on the control-plane thread only, read there too
         final Map<String, EndpointMeters> endpoints = new HashMap<>();
         // written by event loops (connect failures) and the control plane (removal)
         final Map<FailureKey, Counter> failures = new ConcurrentHashMap<>();
         volatile boolean removed;
 
-        PortMeters(ServicePort port, String service, String portLabel) {
+        PortMeters(ServicePort port, String service, String portLabel, PortGroupMeters group) {
             this.port = port;
             this.service = service;
             this.portLabel = portLabel;
-            this.tags = Tags.of(TAG_SERVICE, service, TAG_PORT, portLabel);
-            this.connectDuration = Timer.builder(CONNECT_DURATION).tags(tags)
-                    .description("Time to connect to an endpoint")
-                    .serviceLevelObjectives(CONNECT_BUCKETS)
-                    .register(registry);
-            portMeters.add(connectDuration);
-            portMeters.add(FunctionCounter.builder(NO_ENDPOINT, port, ServicePort::noEndpointCount).tags(tags)
-                    .description("Client connections closed because no endpoint was usable").register(registry));
-            portMeters.add(FunctionCounter.builder(BYTES, port, ServicePort::bytesToEndpoint).tags(tags)
-                    .tag(TAG_DIRECTION, "to_endpoint").baseUnit("bytes")
-                    .description("Bytes relayed").register(registry));
-            portMeters.add(FunctionCounter.builder(BYTES, port, ServicePort::bytesToClient).tags(tags)
-                    .tag(TAG_DIRECTION, "to_client").baseUnit("bytes")
-                    .description("Bytes relayed").register(registry));
-            portMeters.add(endpointsGauge("ready", p -> count(p.backendSet(), BackendState.State.READY)));
-            portMeters.add(endpointsGauge("draining", p -> count(p.backendSet(), BackendState.State.DRAINING)));
-            portMeters.add(endpointsGauge("not_ready", MicrometerProxyMetrics::notReady));
-            portMeters.add(endpointsGauge("ejected", p -> count(p.backendSet(), BackendState.State.EJECTED)));
-            portMeters.add(endpointsGauge("unhealthy", p -> count(p.backendSet(), BackendState.State.UNHEALTHY)));
-            for (io.svcproxy.proxy.dataplane.Rejection reason : io.svcproxy.proxy.dataplane.Rejection.values()) {
-                portMeters.add(FunctionCounter.builder(REJECTED, port, p -> p.rejectedCount(reason)).tags(tags)
-                        .tag(TAG_REASON, reason.label())
-                        .description("Client connections closed at once by a limit").register(registry));
-            }
-            if (udp()) {
-                portMeters.add(FunctionCounter.builder(UDP_DATAGRAMS, port, p -> p.udp().datagramsToEndpoint())
-                        .tags(tags).tag(TAG_DIRECTION, "to_endpoint").description("UDP datagrams relayed")
-                        .register(registry));
-                portMeters.add(FunctionCounter.builder(UDP_DATAGRAMS, port, p -> p.udp().datagramsToClient())
-                        .tags(tags).tag(TAG_DIRECTION, "to_client").description("UDP datagrams relayed")
-                        .register(registry));
-                for (io.svcproxy.proxy.dataplane.UdpCounters.Drop reason
-                        : io.svcproxy.proxy.dataplane.UdpCounters.Drop.values()) {
-                    portMeters.add(FunctionCounter.builder(UDP_DROPPED, port, p -> p.udp().dropped(reason))
-                            .tags(tags).tag(TAG_REASON, reason.label()).description("UDP datagrams dropped")
-                            .register(registry));
-                }
-            }
+            this.group = group;
+            this.tags = group.tags;
         }
 
         boolean udp() {
             return port.key().protocol() == io.svcproxy.config.Protocol.UDP;
-        }
-
-        private Gauge endpointsGauge(String state, java.util.function.ToDoubleFunction<ServicePort> f) {
-            return Gauge.builder(ENDPOINTS, port, f).tags(tags).tag(TAG_STATE, state).strongReference(true)
-                    .description("Endpoints of the Service port by state").register(registry);
         }
 
         void syncEndpoints() {
@@ -414,33 +363,12 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
             return counter;
         }
 
-        /** Registers the address-kind counter of each kind of address the Service port has (never removes one). */
-        void syncAddressKinds() {
-            io.svcproxy.config.ServiceExposure exposure = port.spec().service().exposure();
-            registerKind(io.svcproxy.proxy.dataplane.AddressKind.CLUSTER);
-            if (exposure.type().hasNodePorts() && port.spec().port().nodePort() > 0) {
-                registerKind(io.svcproxy.proxy.dataplane.AddressKind.NODE);
-            }
-            if (!exposure.externalIPs().isEmpty()) {
-                registerKind(io.svcproxy.proxy.dataplane.AddressKind.EXTERNAL);
-            }
-            if (!exposure.loadBalancerIPs().isEmpty()) {
-                registerKind(io.svcproxy.proxy.dataplane.AddressKind.LB);
-            }
-        }
-
-        private void registerKind(io.svcproxy.proxy.dataplane.AddressKind kind) {
-            if (addressKinds.add(kind)) {
-                portMeters.add(FunctionCounter.builder(ADDRESS_CONNECTIONS, port, p -> p.arrivals(kind)).tags(tags)
-                        .tag(TAG_ADDRESS, kind.label())
-                        .description("Client connections (UDP: flows) by the kind of address they came in on")
-                        .register(registry));
-            }
-        }
-
         void removeAll() {
             removed = true;
-            portMeters.forEach(registry::remove);
+            if (group.remove(port)) {
+                groups.remove(tags, group);
+                group.removeAll();
+            }
             endpoints.values().forEach(EndpointMeters::remove);
             endpoints.clear();
             failures.values().forEach(registry::remove);
@@ -495,35 +423,5 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
     }
 
     private record FailureKey(String endpoint, String reason) {
-    }
-
-    private static double count(BackendSet set, BackendState.State state) {
-        if (set == null) {
-            return 0;
-        }
-        int n = 0;
-        for (BackendState backend : set.backends()) {
-            if (backend.state() == state) {
-                n++;
-            }
-        }
-        return n;
-    }
-
-    private static double notReady(ServicePort port) {
-        BackendSet set = port.backendSet();
-        Set<String> inSet = new HashSet<>();
-        if (set != null) {
-            for (BackendState backend : set.backends()) {
-                inSet.add(backend.endpoint());
-            }
-        }
-        int n = 0;
-        for (EndpointTarget target : port.spec().endpoints()) {
-            if (!target.ready() && !inSet.contains(Backends.format(target.ip(), target.port()))) {
-                n++;
-            }
-        }
-        return n;
     }
 }

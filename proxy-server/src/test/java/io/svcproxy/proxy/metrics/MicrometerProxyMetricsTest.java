@@ -71,6 +71,38 @@ class MicrometerProxyMetricsTest {
     }
 
     @Test
+    void theTwoFamiliesOfADualStackServiceAreSummedUnderTheirLabelsAndOneOutlivesTheOther() {
+        // one Service port per clusterIP, the same service and port labels (as the Kubernetes mapping makes them)
+        BackendState v6Endpoint = backend("::1", 8080, 1);
+        ServicePort v6 = servicePort("default", "web", "::1", 80, "http", "rr", List.of(v6Endpoint), List.of());
+        metrics.servicePortAdded(web);
+        metrics.servicePortAdded(v6);
+        web.countNoEndpoint();
+        v6.countNoEndpoint();
+        v6.countNoEndpoint();
+        v6.addBytesToEndpoint(1000);
+        metrics.connected(v6, v6Endpoint, 1_000_000);
+        metrics.connected(web, a, 1_000_000);
+        PrometheusText text = scrape();
+        assertThat(text.value("svcproxy_no_endpoint_total", WEB)).isEqualTo(3);
+        assertThat(text.value("svcproxy_bytes_total", with("direction", "to_endpoint"))).isEqualTo(1000);
+        assertThat(text.value("svcproxy_endpoints", with("state", "ready"))).isEqualTo(3); // a, b and ::1
+        assertThat(text.value("svcproxy_connect_duration_seconds_count", WEB)).isEqualTo(2);
+        assertThat(text.value("svcproxy_connections_total", with("endpoint", "[::1]:8080"))).isZero();
+
+        metrics.servicePortRemoved(web); // the Service becomes single-stack IPv6: its IPv6 half keeps its series
+        v6.countNoEndpoint();
+        text = scrape();
+        assertThat(text.value("svcproxy_no_endpoint_total", WEB)).isEqualTo(3);
+        assertThat(text.value("svcproxy_endpoints", with("state", "ready"))).isEqualTo(1);
+        assertThat(text.value("svcproxy_connections_total", with("endpoint", "[::1]:8080"))).isZero();
+        assertThat(text.find("svcproxy_connections_total", with("endpoint", "127.0.0.11:8080"))).isEmpty();
+
+        metrics.servicePortRemoved(v6);
+        assertThat(scrape().find("svcproxy_no_endpoint_total", WEB)).isEmpty();
+    }
+
+    @Test
     void reportsEndpointConnectionsFromTheLiveCounters() {
         metrics.servicePortAdded(web);
         Lease first = a.counters().lease();
