@@ -214,8 +214,9 @@ public final class BackendSet {
      * tried for this connection, which is what its failed connects or checks showed: when the scheduler finds
      * nothing and the list holds such endpoints (dh, sh or mh landed on one of them, published with weight 0),
      * or when it returns a ready endpoint whose health changed since this list was published, it is asked again
-     * with them avoided, so dh, sh and mh walk on as after a failed connect. The scheduler's decisions for the
-     * endpoints in service are exactly those of IPVS with the others quiesced (weight 0).
+     * with them avoided, so dh, sh and mh walk on as after a failed connect. The scheduler's decisions are those of
+     * IPVS with the others quiesced (weight 0), but for that walk: IPVS without the {@code -fallback} flag would
+     * refuse the client of a bucket whose endpoint is quiesced (docs/operations.md says why svcproxy does not).
      */
     private BackendState pickInService(PickContext ctx) {
         BackendState picked = current(scheduler.pick(ctx));

@@ -3,6 +3,7 @@ package io.svcproxy.ingress;
 import io.netty.channel.Channel;
 import io.svcproxy.balancer.Backend;
 import io.svcproxy.balancer.BackendSet;
+import io.svcproxy.balancer.BackendState;
 import io.svcproxy.balancer.PickContext;
 import java.util.function.Predicate;
 
@@ -31,7 +32,38 @@ public interface BackendLookup {
      */
     default Target target(ServiceBackend backend) {
         BackendSet set = backendSet(backend);
-        return set == null ? null : new Target(set, eligible(backend), null);
+        return set == null ? null : new Target(set, eligible(backend), null, Outcomes.NONE);
+    }
+
+    /**
+     * What a request's endpoint connects, and its finding no endpoint, tell the Service port: reported as its
+     * ClusterIP's TCP connections report theirs (the connect metrics, the endpoint's failure counts that outlier
+     * detection ejects on, the no-endpoint count). Event-loop thread.
+     */
+    interface Outcomes {
+        /** Reports nothing (a lookup without metrics or health, as in tests). */
+        Outcomes NONE = new Outcomes() {
+            @Override
+            public void connected(BackendState backend, long nanos) {
+            }
+
+            @Override
+            public void connectFailed(BackendState backend, Throwable cause) {
+            }
+
+            @Override
+            public void noEndpoint() {
+            }
+        };
+
+        /** A connect to {@code backend} succeeded after {@code nanos}. */
+        void connected(BackendState backend, long nanos);
+
+        /** A connect to {@code backend} failed with {@code cause} (refused, reset, unreachable, timed out). */
+        void connectFailed(BackendState backend, Throwable cause);
+
+        /** No endpoint could take a request (answered 503). */
+        void noEndpoint();
     }
 
     /**
@@ -51,10 +83,12 @@ public interface BackendLookup {
      * @param set      the port's endpoint set and scheduler
      * @param eligible the endpoints a request may take ({@link #eligible}), {@code null} for every ready one
      * @param preamble what its endpoint connections send first, or {@code null} for nothing
+     * @param outcomes where its connects are reported
      */
-    record Target(BackendSet set, Predicate<Backend> eligible, Preamble preamble) {
+    record Target(BackendSet set, Predicate<Backend> eligible, Preamble preamble, Outcomes outcomes) {
         public Target {
             java.util.Objects.requireNonNull(set, "set");
+            java.util.Objects.requireNonNull(outcomes, "outcomes");
         }
 
         /** {@code context}, narrowed to what {@link #eligible} allows. */

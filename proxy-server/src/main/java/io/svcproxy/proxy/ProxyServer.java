@@ -89,8 +89,8 @@ public final class ProxyServer implements AutoCloseable {
             registry.expectKubernetesIngresses();
         }
         this.syncRunner = new SyncRunner(this::sync, MIN_SYNC_INTERVAL, Duration.ofSeconds(5), SWEEP_PERIOD);
-        this.ingress = new IngressListeners(new ServiceTableBackendLookup(table,
-                () -> listeners.settings().node().nodeName()), new IngressStats(metrics));
+        this.ingress = new IngressListeners(new ServiceTableBackendLookup(table, listeners::settings, metrics),
+                new IngressStats(metrics));
         this.healthChecks = new HealthCheckNodePorts(listeners.eventLoops(), transport.serverChannel(), table,
                 () -> !shutdown && applied != null && applied.synced());
     }

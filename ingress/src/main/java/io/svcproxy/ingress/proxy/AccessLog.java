@@ -10,8 +10,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * An answered request, HTTP/1.1 or HTTP/2 alike: counted under its rule in the metrics (unless the proxy refused it
- * as malformed, before any rule) and written as one line to the access log, the logger
+ * An answered request, HTTP/1.1 or HTTP/2 alike: counted under its rule in the metrics (one the proxy refused as
+ * malformed, before any rule, under the labels of a 404: no Ingress, host, path or Service) and written as one line
+ * to the access log, the logger
  * {@code io.svcproxy.ingress.access} at DEBUG (off unless enabled).
  */
 final class AccessLog {
@@ -23,15 +24,11 @@ final class AccessLog {
 
     /**
      * @param request {@code null} when the request never became one (an HTTP/2 stream whose head failed to convert)
-     * @param counted whether the metrics count it (a request refused as malformed is not)
      */
     static void answered(ListenerSettings settings, SocketAddress client, String proto, HttpRequest request,
-                         int status, Route<ServiceBackend> route, BackendState backend, long startNanos,
-                         boolean counted) {
+                         int status, Route<ServiceBackend> route, BackendState backend, long startNanos) {
         long duration = System.nanoTime() - startNanos;
-        if (counted) {
-            settings.metricsOf(route).requestCompleted(status, duration);
-        }
+        settings.metricsOf(route).requestCompleted(status, duration);
         if (LOG.isDebugEnabled()) {
             LOG.debug("client={} proto={} method={} host={} uri={} status={} ingress={} service={} endpoint={} "
                             + "durationMs={}",

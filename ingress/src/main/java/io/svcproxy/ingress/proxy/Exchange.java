@@ -26,6 +26,7 @@ import io.svcproxy.ingress.BackendLookup;
 import io.svcproxy.ingress.ServiceBackend;
 import io.svcproxy.ingress.routing.Route;
 import java.net.InetSocketAddress;
+import java.nio.channels.ClosedChannelException;
 import java.util.ArrayDeque;
 import java.util.Set;
 
@@ -56,6 +57,8 @@ final class Exchange implements ResponseDeadlines.Expiring {
      * connection is made for this request and closed after it, never pooled: it carries one client's identity.
      */
     private final BackendLookup.Preamble preamble;
+    /** Where the endpoint connects are reported (metrics, the endpoint's health). */
+    private final BackendLookup.Outcomes outcomes;
     /** An endpoint connection of this request may come from the pool and go back to it (no tunnel, no preamble). */
     private final boolean pooled;
     /** The client connection goes on after the response; see {@link #closeAfterResponse}. */
@@ -120,6 +123,7 @@ final class Exchange implements ResponseDeadlines.Expiring {
         this.route = route;
         this.set = target.set();
         this.preamble = target.preamble();
+        this.outcomes = target.outcomes();
         this.pooled = !upgrade && preamble == null;
         this.pickContext = pickContext;
         this.keepAlive = HttpUtil.isKeepAlive(request);
@@ -164,8 +168,15 @@ final class Exchange implements ResponseDeadlines.Expiring {
                         ch.pipeline().addLast(IngressBackendHandler.NAME, new IngressBackendHandler(pool, address));
                     }
                 });
+        long connectStart = System.nanoTime();
         b.connect(address).addListener((ChannelFuture f) -> {
-            if (!frontend.isCurrent(this) || !frontend.isActive()) {
+            boolean current = frontend.isCurrent(this) && frontend.isActive();
+            if (f.isSuccess()) {
+                outcomes.connected(picked, System.nanoTime() - connectStart);
+            } else if (!f.isCancelled() && !(f.cause() instanceof ClosedChannelException)) {
+                outcomes.connectFailed(picked, f.cause()); // the endpoint's failure, not a connect the proxy closed
+            }
+            if (!current) {
                 lease.release();
                 f.channel().close();
                 return;

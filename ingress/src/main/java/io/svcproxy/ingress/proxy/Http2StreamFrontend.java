@@ -87,7 +87,7 @@ final class Http2StreamFrontend implements Frontend {
             // RFC 9113 8.3.1: every request but CONNECT has all three (CONNECT is a 501 below, once converted);
             // Netty's conversion would throw a NullPointerException, which failed the whole connection
             if (headers.method() == null || !HttpMethod.CONNECT.asciiName().contentEquals(headers.method())) {
-                answer(HttpResponseStatus.BAD_REQUEST, null, false);
+                answer(HttpResponseStatus.BAD_REQUEST);
                 return;
             }
         }
@@ -98,7 +98,7 @@ final class Http2StreamFrontend implements Frontend {
                     : HttpConversionUtil.toHttpRequest(stream.id(), headers, false);
         } catch (Http2Exception | IllegalArgumentException e) {
             // not a request (a method that is not a token is Netty's IllegalArgumentException): this stream's 400
-            answer(HttpResponseStatus.BAD_REQUEST, null, false);
+            answer(HttpResponseStatus.BAD_REQUEST);
             return;
         }
         HttpHeaders h = req.headers();
@@ -107,40 +107,40 @@ final class Http2StreamFrontend implements Frontend {
         h.remove(HttpConversionUtil.ExtensionHeaderNames.SCHEME.text());
         request = req;
         if (h.size() > settings.options().maxHeaders()) {
-            answer(HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, null, false);
+            answer(HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE);
             return;
         }
         if (req.method().name().length() + req.uri().length() + " HTTP/1.1".length() + 1
                 > settings.options().maxInitialLine()) {
             // the request line it becomes towards the endpoint: held to HTTP/1.1's limit (414), not to the whole
             // header list's
-            answer(HttpResponseStatus.REQUEST_URI_TOO_LONG, null, false);
+            answer(HttpResponseStatus.REQUEST_URI_TOO_LONG);
             return;
         }
         if (!ProxyHeaders.hasValidFraming(req)) {
-            answer(HttpResponseStatus.BAD_REQUEST, null, false);
+            answer(HttpResponseStatus.BAD_REQUEST);
             return;
         }
         if (HttpMethod.CONNECT.equals(req.method())) {
             // as on HTTP/1.1 (IngressFrontendHandler): a tunnel is no request an Ingress routes
-            answer(HttpResponseStatus.NOT_IMPLEMENTED, null, false);
+            answer(HttpResponseStatus.NOT_IMPLEMENTED);
             return;
         }
         if (!req.uri().startsWith("/") && !(HttpMethod.OPTIONS.equals(req.method()) && req.uri().equals("*"))) {
             // :path in origin form (RFC 9113 8.3.1): the host is :authority's, never a URI's in :path
-            answer(HttpResponseStatus.BAD_REQUEST, null, false);
+            answer(HttpResponseStatus.BAD_REQUEST);
             return;
         }
         String path = RequestPath.of(req.uri()); // routed by its normal form, forwarded as received
         if (path == null) {
-            answer(HttpResponseStatus.BAD_REQUEST, null, false);
+            answer(HttpResponseStatus.BAD_REQUEST);
             return;
         }
         RequestRouting.Decision routed = RequestRouting.route(settings, h.get(HttpHeaderNames.HOST), path,
                 req.uri(), connection);
         if (routed.status() != null) {
             // a redirect of h2c on the plain-HTTP listener: sent to HTTPS as HTTP/1.1 is
-            logAccess(routed.status().code(), routed.route(), null, true);
+            logAccess(routed.status().code(), routed.route(), null);
             writeStatus(routed.status(), routed.location());
             return;
         }
@@ -250,7 +250,7 @@ final class Http2StreamFrontend implements Frontend {
             exchange = null;
             ex.abort();
             // (no idle close on HTTP/2 while a stream is open: never a 408 here)
-            logAccess(ex.clientGoneStatus(false), ex.route, ex.backend, true);
+            logAccess(ex.clientGoneStatus(false), ex.route, ex.backend);
         }
     }
 
@@ -366,7 +366,7 @@ final class Http2StreamFrontend implements Frontend {
         exchange = null;
         dropQueued();
         ex.complete();
-        logAccess(status, ex.route, ex.backend, true);
+        logAccess(status, ex.route, ex.backend);
         if (!ex.requestEnded && !closed) {
             // a complete response before the request's end: the client may stop sending (RFC 9113 8.1). The reset
             // goes once the response's last frame is written: the flow controller may still hold it, and a reset
@@ -402,7 +402,7 @@ final class Http2StreamFrontend implements Frontend {
         if (ex.responseStarted) {
             // the endpoint failed mid-response: still an answered request, counted with the status the client got;
             // the client learns of the failure from the reset, the connection goes on
-            logAccess(ex.responseStatus, ex.route, ex.backend, true);
+            logAccess(ex.responseStatus, ex.route, ex.backend);
             if (!closed) {
                 connection.resetStream(connection.context(), stream.id(), Http2Error.INTERNAL_ERROR.code(),
                         connection.context().newPromise());
@@ -410,7 +410,7 @@ final class Http2StreamFrontend implements Frontend {
             }
             return;
         }
-        logAccess(status.code(), ex.route, ex.backend, true);
+        logAccess(status.code(), ex.route, ex.backend);
         writeStatus(status);
     }
 
@@ -488,9 +488,9 @@ final class Http2StreamFrontend implements Frontend {
         }
     }
 
-    /** Answers the request with a status of the proxy's own; a body still arriving is dropped. */
-    private void answer(HttpResponseStatus status, Route<ServiceBackend> route, boolean counted) {
-        logAccess(status.code(), route, null, counted);
+    /** Refuses the request, before any rule, with a status of the proxy's own; a body still arriving is dropped. */
+    private void answer(HttpResponseStatus status) {
+        logAccess(status.code(), null, null);
         writeStatus(status);
     }
 
@@ -526,8 +526,8 @@ final class Http2StreamFrontend implements Frontend {
         flush();
     }
 
-    private void logAccess(int status, Route<ServiceBackend> route, BackendState backend, boolean counted) {
+    private void logAccess(int status, Route<ServiceBackend> route, BackendState backend) {
         AccessLog.answered(connection.settings(), connection().remoteAddress(), "h2", request, status, route, backend,
-                startNanos, counted);
+                startNanos);
     }
 }

@@ -145,7 +145,7 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter
         String path = invalid == null ? RequestPath.of(request.uri()) : null;
         if (path == null) {
             HttpResponseStatus status = invalid == null ? HttpResponseStatus.BAD_REQUEST : invalid;
-            logAccess(request, status.code(), null, null, false);
+            logAccess(request, status.code(), null, null);
             writeStatus(status, false);
             discarding = true;
             return;
@@ -245,7 +245,7 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter
         if (closeMidResponse(ex)) {
             return;
         }
-        logAccess(ex.request, HttpResponseStatus.BAD_REQUEST.code(), ex.route, ex.backend, true);
+        logAccess(ex.request, HttpResponseStatus.BAD_REQUEST.code(), ex.route, ex.backend);
         writeStatus(HttpResponseStatus.BAD_REQUEST, false);
     }
 
@@ -258,7 +258,7 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter
         if (!ex.responseStarted) {
             return false;
         }
-        logAccess(ex.request, ex.responseStatus, ex.route, ex.backend, true);
+        logAccess(ex.request, ex.responseStatus, ex.route, ex.backend);
         inbound.close();
         return true;
     }
@@ -279,7 +279,7 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter
         }
         exchange = null;
         ex.complete();
-        logAccess(ex.request, status, ex.route, ex.backend, true);
+        logAccess(ex.request, status, ex.route, ex.backend);
         if (!ex.keepAlive || !ex.requestEnded) {
             // closed once the response is out (the writes before it may still be in the socket's way)
             inbound.config().setAutoRead(false);
@@ -294,7 +294,7 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter
     public void upgraded(Exchange ex, HttpResponse switching) {
         exchange = null;
         rawAfterUpgrade = false;
-        logAccess(ex.request, HttpResponseStatus.SWITCHING_PROTOCOLS.code(), ex.route, ex.backend, true);
+        logAccess(ex.request, HttpResponseStatus.SWITCHING_PROTOCOLS.code(), ex.route, ex.backend);
         // the bytes the client sent before the 101, as it sent them: the tunnel's first
         Tunnel.open(ex, inbound, switching, takeQueued());
     }
@@ -352,7 +352,7 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter
         if (!ex.requestEnded) {
             discarding = true;
         }
-        logAccess(ex.request, status.code(), ex.route, ex.backend, true);
+        logAccess(ex.request, status.code(), ex.route, ex.backend);
         writeStatus(status, ex.keepAlive);
         if (ex.keepAlive) {
             readNext();
@@ -492,7 +492,7 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter
             // the client went away (or went idle) with its request unanswered or its response unfinished: still a
             // request
             ex.abort();
-            logAccess(ex.request, ex.clientGoneStatus(idleTimedOut), ex.route, ex.backend, true);
+            logAccess(ex.request, ex.clientGoneStatus(idleTimedOut), ex.route, ex.backend);
         }
         Object msg;
         while ((msg = queued.poll()) != null) {
@@ -519,7 +519,7 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter
                          String location) {
         boolean keepAlive = !draining && HttpUtil.isKeepAlive(request);
         discarding = !(request instanceof LastHttpContent);
-        logAccess(request, status.code(), route, null, true);
+        logAccess(request, status.code(), route, null);
         writeStatus(status, keepAlive, location);
         if (timeouts != null) {
             timeouts.responseEnded();
@@ -552,9 +552,8 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter
         }
     }
 
-    private void logAccess(HttpRequest request, int status, Route<ServiceBackend> route, BackendState backend,
-                           boolean counted) {
+    private void logAccess(HttpRequest request, int status, Route<ServiceBackend> route, BackendState backend) {
         AccessLog.answered(settings, inbound.remoteAddress(), "http/1.1", request, status, route, backend,
-                requestStartNanos, counted);
+                requestStartNanos);
     }
 }

@@ -51,6 +51,9 @@ final class RequestRouting {
         PickContext context = port == null ? null : port.narrow(connection.get());
         BackendState backend = port == null ? null : port.set().pick(context);
         if (backend == null) {
+            if (port != null) {
+                port.outcomes().noEndpoint();
+            }
             return Decision.answer(route, HttpResponseStatus.SERVICE_UNAVAILABLE, null);
         }
         return new Decision(route, null, null, port, context, backend);

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.svcproxy.balancer.BackendSet;
+import io.svcproxy.balancer.BackendState;
 import io.svcproxy.balancer.Backends;
 import io.svcproxy.config.IngressSpec;
 import io.svcproxy.proxy.dataplane.ServiceTable;
@@ -97,7 +98,12 @@ final class IngressesJson {
         if (set == null) {
             o.putNull("endpoints");
         } else {
-            o.put("endpoints", set.backends().size());
+            // those that take new requests, as the pick sees them: not draining, quiesced, ejected or unhealthy
+            int taking = 0;
+            for (BackendState e : set.backends()) {
+                taking += e.weight() > 0 ? 1 : 0;
+            }
+            o.put("endpoints", taking);
         }
     }
 

@@ -220,13 +220,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
             } else {
                 Throwable cause = f.cause();
                 String reason = reason(cause);
-                metrics.connectFailed(servicePort, backend, reason);
-                backend.counters().countConnectFailure();
-                int failures = backend.counters().health().connectFailed();
-                if (settings.outlierDetection().enabled()
-                        && failures >= settings.outlierDetection().consecutiveFailures()) {
-                    servicePort.maybeEject(backend, failures, settings.outlierDetection(), settings.node().nodeName());
-                }
+                servicePort.connectFailed(backend, reason, metrics, settings);
                 log.info("Connect failed service={} port={} endpoint={} reason={} attempt={}/{}",
                         servicePort.serviceLabel(), servicePort.portLabel(), backend.endpoint(), reason, attempts,
                         settings.connectAttempts());

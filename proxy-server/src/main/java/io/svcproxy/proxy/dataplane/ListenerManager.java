@@ -192,7 +192,7 @@ public final class ListenerManager implements AutoCloseable {
     private UdpListener bindUdp(ServicePort servicePort, InetSocketAddress at, Supplier<AddressKind> kind)
             throws BindException {
         UdpListener udp = new UdpListener(servicePort, at, kind, transport.datagramTransport(), udpGroup().next(),
-                udpFlowLimit, () -> this.settings, recorder);
+                udpFlowLimit, () -> this.settings, recorder, metrics);
         udp.bind();
         if (listenersClosed) {
             udp.stopNewFlows();

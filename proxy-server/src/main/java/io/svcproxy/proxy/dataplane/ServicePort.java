@@ -7,6 +7,7 @@ import io.svcproxy.balancer.ConnectionCounters;
 import io.svcproxy.config.OutlierDetection;
 import io.svcproxy.config.ServiceKey;
 import io.svcproxy.config.ServicePortSpec;
+import io.svcproxy.proxy.metrics.ProxyMetrics;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -330,6 +331,21 @@ public final class ServicePort {
                 healthChanged();
                 return;
             }
+        }
+    }
+
+    /**
+     * Reports a connect to {@code backend} that failed with {@code reason} ({@link FrontendHandler#reason}), the same
+     * for every protocol (a TCP connection, a UDP flow its endpoint refused, an Ingress request): the metric, the
+     * endpoint's failure counts, and at {@code consecutiveFailures} in a row outlier detection. Event-loop thread.
+     */
+    public void connectFailed(BackendState backend, String reason, ProxyMetrics metrics, DataPlaneSettings settings) {
+        metrics.connectFailed(this, backend, reason);
+        backend.counters().countConnectFailure();
+        int failures = backend.counters().health().connectFailed();
+        OutlierDetection outlier = settings.outlierDetection();
+        if (outlier.enabled() && failures >= outlier.consecutiveFailures()) {
+            maybeEject(backend, failures, outlier, settings.node().nodeName());
         }
     }
 

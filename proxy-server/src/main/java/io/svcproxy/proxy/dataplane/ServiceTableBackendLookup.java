@@ -1,9 +1,12 @@
 package io.svcproxy.proxy.dataplane;
 
 import io.svcproxy.balancer.BackendSet;
+import io.svcproxy.balancer.BackendState;
 import io.svcproxy.config.Protocol;
 import io.svcproxy.ingress.BackendLookup;
 import io.svcproxy.ingress.ServiceBackend;
+import io.svcproxy.proxy.metrics.ProxyMetrics;
+import java.util.function.Supplier;
 
 /**
  * The Ingress's view of the Service ports in force: an Ingress backend (a Service port by number or name) resolves
@@ -13,12 +16,14 @@ import io.svcproxy.ingress.ServiceBackend;
  */
 public final class ServiceTableBackendLookup implements BackendLookup {
     private final ServiceTable table;
-    /** This node's name ({@code proxy.nodeName}), for an {@code internalTrafficPolicy: Local} port. */
-    private final java.util.function.Supplier<String> nodeName;
+    /** The data plane's settings in force: this node's name, outlier detection. */
+    private final Supplier<DataPlaneSettings> settings;
+    private final ProxyMetrics metrics;
 
-    public ServiceTableBackendLookup(ServiceTable table, java.util.function.Supplier<String> nodeName) {
+    public ServiceTableBackendLookup(ServiceTable table, Supplier<DataPlaneSettings> settings, ProxyMetrics metrics) {
         this.table = table;
-        this.nodeName = nodeName;
+        this.settings = settings;
+        this.metrics = metrics;
     }
 
     @Override
@@ -40,7 +45,33 @@ public final class ServiceTableBackendLookup implements BackendLookup {
         }
         io.svcproxy.config.ProxyProtocol proxyProtocol = port.spec().port().proxyProtocol();
         return new Target(port.backendSet(), eligible(port), proxyProtocol == null ? null
-                : (endpoint, client) -> ProxyProtocolHeader.write(endpoint, proxyProtocol, client));
+                : (endpoint, client) -> ProxyProtocolHeader.write(endpoint, proxyProtocol, client),
+                new PortOutcomes(port));
+    }
+
+    /** A request's connects reported to its Service port as its ClusterIP's TCP connections report theirs. */
+    private final class PortOutcomes implements Outcomes {
+        private final ServicePort port;
+
+        PortOutcomes(ServicePort port) {
+            this.port = port;
+        }
+
+        @Override
+        public void connected(BackendState backend, long nanos) {
+            backend.counters().health().connectSucceeded();
+            metrics.connected(port, backend, nanos);
+        }
+
+        @Override
+        public void connectFailed(BackendState backend, Throwable cause) {
+            port.connectFailed(backend, FrontendHandler.reason(cause), metrics, settings.get());
+        }
+
+        @Override
+        public void noEndpoint() {
+            port.countNoEndpoint();
+        }
     }
 
     /**
@@ -56,7 +87,7 @@ public final class ServiceTableBackendLookup implements BackendLookup {
 
     private java.util.function.Predicate<io.svcproxy.balancer.Backend> eligible(ServicePort port) {
         return port.spec().service().exposure().internalTrafficPolicy() == io.svcproxy.config.TrafficPolicy.LOCAL
-                ? port.localEndpoints(nodeName.get()) : port.clusterEndpoints();
+                ? port.localEndpoints(settings.get().node().nodeName()) : port.clusterEndpoints();
     }
 
     private ServicePort port(ServiceBackend backend) {

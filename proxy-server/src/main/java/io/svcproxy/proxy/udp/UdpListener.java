@@ -26,6 +26,7 @@ import io.svcproxy.proxy.dataplane.DataPlaneSettings;
 import io.svcproxy.proxy.dataplane.ServicePort;
 import io.svcproxy.proxy.dataplane.Transport;
 import io.svcproxy.proxy.dataplane.UdpCounters.Drop;
+import io.svcproxy.proxy.metrics.ProxyMetrics;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.PortUnreachableException;
@@ -78,6 +79,8 @@ public final class UdpListener {
     private final UdpFlowLimit limit;
     private final Supplier<DataPlaneSettings> settings;
     private final io.svcproxy.proxy.dataplane.ConnectionRecorder recorder;
+    /** Where an endpoint's refusal is counted, as a TCP connect's failure. */
+    private final ProxyMetrics metrics;
     private final FlowTable table = new FlowTable();
     private final List<FlowSocket> dirty = new ArrayList<>(); // flow sockets written to in this read loop
     private final FlowEvents events = new FlowEvents();
@@ -94,8 +97,9 @@ public final class UdpListener {
     public UdpListener(ServicePort servicePort, InetSocketAddress address, Supplier<AddressKind> kind,
                        Transport transport,
                        EventLoop loop, UdpFlowLimit limit, Supplier<DataPlaneSettings> settings,
-                       io.svcproxy.proxy.dataplane.ConnectionRecorder recorder) {
+                       io.svcproxy.proxy.dataplane.ConnectionRecorder recorder, ProxyMetrics metrics) {
         this.recorder = recorder;
+        this.metrics = metrics;
         this.servicePort = servicePort;
         this.address = address;
         this.kind = kind;
@@ -427,12 +431,7 @@ public final class UdpListener {
         }
         if (refused(cause)) {
             servicePort.udp().drop(Drop.UNREACHABLE);
-            int failures = flow.backend.counters().health().connectFailed();
-            flow.backend.counters().countConnectFailure();
-            DataPlaneSettings s = settings.get();
-            if (s.outlierDetection().enabled() && failures >= s.outlierDetection().consecutiveFailures()) {
-                servicePort.maybeEject(flow.backend, failures, s.outlierDetection(), s.node().nodeName());
-            }
+            servicePort.connectFailed(flow.backend, "refused", metrics, settings.get());
             log.debug("Endpoint refused service={} port={} endpoint={} client={}", servicePort.serviceLabel(),
                     servicePort.portLabel(), flow.backend.endpoint(), flow.client);
         } else if (cause instanceof IOException) {

@@ -6,11 +6,25 @@ import static io.svcproxy.proxy.metrics.ServicePortFixtures.set;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.svcproxy.balancer.BackendSet;
+import io.svcproxy.config.ConfigLoader;
 import io.svcproxy.ingress.ServiceBackend;
+import io.svcproxy.proxy.metrics.ProxyMetrics;
 import java.util.List;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 
 class ServiceTableBackendLookupTest {
+    private static final DataPlaneSettings SETTINGS = settings();
+    /** The settings in force, on node-a. */
+    static final Supplier<DataPlaneSettings> NODE_A = () -> SETTINGS;
+
+    private static DataPlaneSettings settings() {
+        try {
+            return DataPlaneSettings.of(ConfigLoader.parse("services: []\n", "t.yaml"), "node-a", List::of);
+        } catch (io.svcproxy.config.ConfigException e) {
+            throw new AssertionError(e);
+        }
+    }
 
     @Test
     void anIngressBackendResolvesToTheClusterIpListenersOwnBackendSetByPortNumberOrName() {
@@ -24,7 +38,7 @@ class ServiceTableBackendLookupTest {
         table.put(http);
         table.put(admin);
         table.put(otherNamespace);
-        ServiceTableBackendLookup lookup = new ServiceTableBackendLookup(table, () -> "node-a");
+        ServiceTableBackendLookup lookup = new ServiceTableBackendLookup(table, NODE_A, ProxyMetrics.NOOP);
 
         assertThat(lookup.backendSet(new ServiceBackend("shop", "api", 80, null))).isSameAs(http.backendSet());
         assertThat(lookup.backendSet(new ServiceBackend("shop", "api", 0, "http"))).isSameAs(http.backendSet());
@@ -59,7 +73,7 @@ class ServiceTableBackendLookupTest {
                 port.backendSet());
         ServiceTable table = new ServiceTable();
         table.put(port);
-        ServiceTableBackendLookup lookup = new ServiceTableBackendLookup(table, () -> "node-a");
+        ServiceTableBackendLookup lookup = new ServiceTableBackendLookup(table, NODE_A, ProxyMetrics.NOOP);
         ServiceBackend api = new ServiceBackend("shop", "api", 80, null);
 
         java.util.function.Predicate<io.svcproxy.balancer.Backend> eligible = lookup.eligible(api);
@@ -87,7 +101,7 @@ class ServiceTableBackendLookupTest {
                 io.svcproxy.config.ProxyProtocol.V2), s.endpoints()), port.backendSet());
         ServiceTable table = new ServiceTable();
         table.put(port);
-        var target = new ServiceTableBackendLookup(table, () -> "node-a").target(new ServiceBackend("shop", "api", 80,
+        var target = new ServiceTableBackendLookup(table, NODE_A, ProxyMetrics.NOOP).target(new ServiceBackend("shop", "api", 80,
                 null));
 
         io.netty.channel.embedded.EmbeddedChannel endpoint = new io.netty.channel.embedded.EmbeddedChannel();

@@ -10,6 +10,7 @@ import io.svcproxy.config.ConfigLoader;
 import io.svcproxy.proxy.ProxyServer;
 import io.svcproxy.proxy.cli.TestBackend;
 import io.svcproxy.proxy.cli.TestBackend.Mode;
+import io.svcproxy.proxy.dataplane.ServicePort;
 import io.svcproxy.proxy.dataplane.Transport;
 import io.svcproxy.proxy.metrics.PrometheusText;
 import java.io.IOException;
@@ -400,13 +401,20 @@ class IngressEndToEndTest {
 
     @Test
     void countsRequestsInTheMetricsAndTheAdminApi() throws Exception {
-        start(yaml("", allApiEndpoints(), ""));
+        // api-3 quiesced (weight 0): listed, but not counted among the endpoints that take requests
+        start(yaml("", allApiEndpoints().replace(port("api-3") + "}", port("api-3") + ", weight: 0}"), ""));
         try (HttpClientConnection c = new HttpClientConnection(ingress())) {
             for (int i = 0; i < 5; i++) {
                 assertThat(c.get(SHOP, "/api/m").status()).isEqualTo(200);
             }
             assertThat(c.get(SHOP, "/empty").status()).isEqualTo(503);
             assertThat(c.get("nowhere.example", "/").status()).isEqualTo(404);
+        }
+        try (Socket raw = new Socket(ingress().getAddress(), ingress().getPort())) {
+            // no Host field: refused before any rule, counted under a 404's labels
+            raw.getOutputStream().write("GET /x HTTP/1.1\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            String status = new String(raw.getInputStream().readNBytes(12), StandardCharsets.US_ASCII);
+            assertThat(status).isEqualTo("HTTP/1.1 400");
         }
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
             PrometheusText metrics = PrometheusText.parse(admin("/metrics"));
@@ -416,6 +424,8 @@ class IngressEndToEndTest {
                     "path", "/empty", "service", "default/empty", "code", "503")).isEqualTo(1);
             assertThat(metrics.value("svcproxy_http_requests_total", "ingress", "", "host", "", "path", "",
                     "service", "", "code", "404")).isEqualTo(1);
+            assertThat(metrics.value("svcproxy_http_requests_total", "ingress", "", "host", "", "path", "",
+                    "service", "", "code", "400")).isEqualTo(1);
             assertThat(metrics.value("svcproxy_http_request_duration_seconds_count", "ingress", "default/shop",
                     "service", "default/api")).isEqualTo(5);
         });
@@ -427,13 +437,49 @@ class IngressEndToEndTest {
         assertThat(api.get("path").asText()).isEqualTo("/api");
         assertThat(api.get("service").asText()).isEqualTo("default/api");
         assertThat(api.get("port").asText()).isEqualTo("http");
-        assertThat(api.get("endpoints").asInt()).isEqualTo(3);
+        assertThat(api.get("endpoints").asInt()).isEqualTo(2);
         assertThat(api.get("hits").asLong()).isEqualTo(5);
         assertThat(api.get("codes").get("200").asLong()).isEqualTo(5);
         JsonNode empty = shop.get("rules").get(2);
         assertThat(empty.get("endpoints").asInt()).isZero();
         assertThat(empty.get("codes").get("503").asLong()).isEqualTo(1);
-        assertThat(json.get("notFound").get("hits").asLong()).isEqualTo(1);
+        // no rule took them: the 404, and the 400 refused before any rule
+        assertThat(json.get("notFound").get("hits").asLong()).isEqualTo(2);
+        assertThat(json.get("notFound").get("codes").get("404").asLong()).isEqualTo(1);
+        assertThat(json.get("notFound").get("codes").get("400").asLong()).isEqualTo(1);
+    }
+
+    @Test
+    void requestsReportTheirConnectsToTheServicePortAsItsClusterIpDoes() throws Exception {
+        // api: one live endpoint and one that refuses; rr sends every other request to it, tried again on the live
+        // one: its failures are counted and, at outlierDetection's 5 in a row, it is ejected, as for the ClusterIP
+        String dead = "127.0.0.155:" + deadPort;
+        start(yaml("", "{ip: 127.0.0.151, port: %d}, {ip: 127.0.0.155, port: %d}".formatted(port("api-1"), deadPort),
+                ""));
+        ServicePort api = proxy.table().portsOf("default/api").get(0);
+        try (HttpClientConnection c = new HttpClientConnection(ingress())) {
+            for (int i = 0; i < 10; i++) {
+                assertThat(c.get(SHOP, "/api/" + i).status()).isEqualTo(200);
+            }
+            await().atMost(Duration.ofSeconds(5)).until(() -> api.backendSet().backends().get(1).state()
+                    == BackendState.State.EJECTED);
+            for (int i = 0; i < 4; i++) {
+                assertThat(c.get(SHOP, "/api/" + i).status()).isEqualTo(200);
+            }
+            assertThat(c.get(SHOP, "/empty").status()).isEqualTo(503);
+        }
+        BackendState ejected = api.backendSet().backends().get(1);
+        assertThat(ejected.counters().connectFailures()).as("none tried after the ejection").isEqualTo(5);
+        assertThat(ejected.counters().health().ejections()).isEqualTo(1);
+        PrometheusText metrics = PrometheusText.parse(admin("/metrics"));
+        assertThat(metrics.value("svcproxy_connect_failures_total", "service", "default/api", "endpoint", dead,
+                "reason", "refused")).isEqualTo(5);
+        assertThat(metrics.value("svcproxy_ejections_total", "service", "default/api", "endpoint", dead))
+                .isEqualTo(1);
+        assertThat(metrics.value("svcproxy_connect_duration_seconds_count", "service", "default/api"))
+                .isGreaterThanOrEqualTo(1);
+        assertThat(metrics.value("svcproxy_no_endpoint_total", "service", "default/empty")).isEqualTo(1);
+        assertThat(metrics.value("svcproxy_no_endpoint_total", "service", "default/api")).isZero();
     }
 
     @Test
