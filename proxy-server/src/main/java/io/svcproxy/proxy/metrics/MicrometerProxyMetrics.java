@@ -208,8 +208,9 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
 
     @Override
     public void servicePortRemoved(ServicePort port) {
-        PortMeters meters = ports.remove(port.key());
-        if (meters != null) {
+        PortMeters meters = ports.get(port.key());
+        // a Service port removed while its connections drained may have a successor at its key by now
+        if (meters != null && meters.port == port && ports.remove(port.key(), meters)) {
             meters.removeAll();
         }
     }

@@ -217,10 +217,18 @@ public final class Reconciler {
         drainingSince.remove(key);
         addressesToRetry.remove(key);
         attention.remove(key);
-        if (!port.connections().isEmpty()) {
+        if (port.connections().isEmpty()) {
+            metrics.servicePortRemoved(port);
+        } else {
+            // its series stay while its connections drain (their bytes are still counted), every endpoint draining
+            List<BackendState> draining = new ArrayList<>();
+            for (BackendState b : port.backendSet().backends()) {
+                draining.add(b.withWeight(0, BackendState.State.DRAINING));
+            }
+            BackendSet set = port.backendSet();
+            port.update(port.spec(), set.update(set.schedulerName(), set.flags(), set.affinity(), draining));
             removedPorts.add(new Removed(port, nanoTime.getAsLong() + drainTimeout.toNanos()));
         }
-        metrics.servicePortRemoved(port);
         log.info("Removed service port service={} port={} address={}", port.serviceLabel(), port.portLabel(), key);
         releaseClusterIp(key.clusterIP());
     }
@@ -511,6 +519,7 @@ public final class Reconciler {
             return false;
         });
         for (Removed r : drained) {
+            metrics.servicePortRemoved(r.port());
             releaseClusterIp(r.port().key().clusterIP());
         }
     }

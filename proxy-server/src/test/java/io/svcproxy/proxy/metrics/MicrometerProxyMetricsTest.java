@@ -103,6 +103,17 @@ class MicrometerProxyMetricsTest {
     }
 
     @Test
+    void aPortRemovedAfterASuccessorTookItsKeyLeavesTheSuccessorsMeters() {
+        metrics.servicePortAdded(web);
+        ServicePort successor = servicePort("default", "web", "127.0.10.1", 80, "http", "rr", List.of(a), List.of());
+        metrics.servicePortAdded(successor); // re-added at the same key while the removed one drained
+        successor.countNoEndpoint();
+        metrics.servicePortRemoved(web); // the drain of the old one ends
+        assertThat(scrape().value("svcproxy_no_endpoint_total", WEB)).isEqualTo(1);
+        assertThat(scrape().find("svcproxy_connections_total", with("endpoint", "127.0.0.11:8080"))).hasSize(1);
+    }
+
+    @Test
     void reportsEndpointConnectionsFromTheLiveCounters() {
         metrics.servicePortAdded(web);
         Lease first = a.counters().lease();

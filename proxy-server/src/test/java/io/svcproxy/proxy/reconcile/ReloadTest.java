@@ -244,6 +244,33 @@ class ReloadTest {
     }
 
     @Test
+    void aRemovedServicePortKeepsItsSeriesWhileItsConnectionsDrainWithEveryEndpointDraining() throws Exception {
+        TestBackend a = backend("A", "127.0.0.11", Mode.ECHO);
+        start(config(", drainTimeout: 30s", service("one", 18097, "rr", endpoint(a, 1)),
+                service("two", 18098, "rr", endpoint(a, 1))));
+        io.micrometer.core.instrument.MeterRegistry registry = server.meterRegistry();
+        try (Socket held = connect(18097)) {
+            assertThat(echo(held, "x")).isEqualTo("x");
+            reload(config(", drainTimeout: 30s", service("two", 18098, "rr", endpoint(a, 1))));
+            assertThat(echo(held, "kept")).isEqualTo("kept");
+            // the bytes of a draining connection are still counted, under its Service's series
+            assertThat(registry.find("svcproxy.bytes").tag("service", "default/one").tag("direction", "to_endpoint")
+                    .functionCounter().count()).isEqualTo(5);
+            assertThat(registry.find("svcproxy.endpoints").tag("service", "default/one").tag("state", "draining")
+                    .gauge().value()).isEqualTo(1);
+            assertThat(registry.find("svcproxy.endpoints").tag("service", "default/one").tag("state", "ready")
+                    .gauge().value()).isZero();
+            assertThat(registry.find("svcproxy.connections.active").tag("service", "default/one").gauge().value())
+                    .isEqualTo(1);
+        }
+        // its last connection closed: the sweep (every second) removes the port and its series
+        await().atMost(Duration.ofSeconds(5)).until(() -> registry.find("svcproxy.bytes")
+                .tag("service", "default/one").functionCounters().isEmpty());
+        assertThat(registry.find("svcproxy.endpoints").tag("service", "default/one").gauges()).isEmpty();
+        assertThat(registry.find("svcproxy.bytes").tag("service", "default/two").functionCounters()).hasSize(2);
+    }
+
+    @Test
     void aServicePortThatMovesKeepsServingAtItsOldAddressUntilTheNewOneCanBeBound() throws Exception {
         TestBackend a = backend("A", "127.0.0.11", Mode.ECHO);
         start(config("", service("web", 18098, "rr", endpoint(a, 1))));
