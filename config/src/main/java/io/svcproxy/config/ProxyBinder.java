@@ -114,6 +114,10 @@ final class ProxyBinder extends BinderSupport {
         IngressSettings ingress = f.has("ingress")
                 ? new IngressBinder(p, null).bindSettings(f.value("ingress"), f.child("ingress"))
                 : IngressSettings.defaults();
+        if (f.has("ingress") && admin != null) {
+            checkNotAdmin(admin, ingress.http(), f.value("ingress"), f.child("ingress"), "http");
+            checkNotAdmin(admin, ingress.https(), f.value("ingress"), f.child("ingress"), "https");
+        }
         Path connectionLog = f.has("connectionLog") ? connectionLog(f.value("connectionLog"), f.child("connectionLog"))
                 : null;
         connectionLogNode = connectionLog == null ? null : f.value("connectionLog");
@@ -184,6 +188,25 @@ final class ProxyBinder extends BinderSupport {
         }
         int percent = integerOr(f, "maxEjectionPercent", 0, 100, d.maxEjectionPercent());
         return new OutlierDetection(failures, base, max, percent);
+    }
+
+    /**
+     * Refuses an Ingress listener where the admin server listens: the same port at the same address, or at any
+     * address when either binds every address (port 0, a free port each, never clashes).
+     */
+    private void checkNotAdmin(InetSocketAddress admin, InetSocketAddress listener, Node ingress, String path,
+                               String key) {
+        if (listener == null || listener.getPort() == 0 || listener.getPort() != admin.getPort()) {
+            return;
+        }
+        if (listener.getAddress().isAnyLocalAddress() || admin.getAddress().isAnyLocalAddress()
+                || listener.getAddress().equals(admin.getAddress())) {
+            Node at = Values.valueOf(ingress, key);
+            p.at(at == null ? ingress : at, path + "." + key, path + "." + key + ": "
+                    + Addresses.format(listener.getAddress(), listener.getPort()) + " (expected: an address where "
+                    + "svcproxy does not listen already; proxy.admin is "
+                    + Addresses.format(admin.getAddress(), admin.getPort()) + ")");
+        }
     }
 
     /** Returns the admin address; {@code off} or {@code false} (any YAML false) disable it ({@code null}). */

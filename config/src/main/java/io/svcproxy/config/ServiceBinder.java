@@ -36,6 +36,8 @@ final class ServiceBinder extends BinderSupport {
     private final ExposureBinder exposureBinder;
     /** The path of each name and port value, for the checks between Services that point back at them. */
     private final Map<Node, String> paths = new IdentityHashMap<>();
+    /** Each port's {@code nodePort} value, by its {@code port} value node (for the own-listener check). */
+    private final Map<Node, Node> nodePortNodes = new IdentityHashMap<>();
     /** Where each explicit endpoint's {@code ip} is written, for the check of loops ({@link OwnListeners}). */
     final Map<EndpointSpec, OwnListeners.WrittenAt> endpointIps = new IdentityHashMap<>();
     final List<ServiceSpec> services = new ArrayList<>();
@@ -144,6 +146,38 @@ final class ServiceBinder extends BinderSupport {
                             + "Service only; " + shown + " is also " + extra.get(key));
                 }
                 checkExtraAddresses(spec, port, portNode, owner, keys, extra);
+                checkNodePort(own, port, portNode);
+            }
+        }
+    }
+
+    /**
+     * Refuses a TCP nodePort where svcproxy's admin server or an Ingress listener listens on one of the node's
+     * addresses ({@code proxy.nodeAddresses}: the addresses written, or in the ranges written), or on every address.
+     * NodePorts listen on no address when {@code proxy.nodeAddresses} is empty, and then never clash.
+     */
+    private void checkNodePort(Map<java.net.InetSocketAddress, String> own, PortSpec port, Node portNode) {
+        if (port.nodePort() <= 0 || port.protocol() != Protocol.TCP) {
+            return;
+        }
+        NodeSettings node = proxyBinder.proxy.node();
+        if (node.nodeAddresses().isEmpty() && node.nodeAddressRanges().isEmpty()) {
+            return;
+        }
+        for (Map.Entry<java.net.InetSocketAddress, String> e : own.entrySet()) {
+            java.net.InetSocketAddress a = e.getKey();
+            InetAddress ip = a.getAddress();
+            if (a.getPort() != port.nodePort()) {
+                continue;
+            }
+            boolean onNode = ip == null || ip.isAnyLocalAddress() || node.nodeAddresses().contains(ip)
+                    || node.nodeAddressRanges().stream().anyMatch(r -> r.contains(ip));
+            if (onNode) {
+                Node at = nodePortNodes.getOrDefault(portNode, portNode);
+                Values.wrong(p, at, pathOf(at, "nodePort"), "a port where "
+                        + "svcproxy does not listen already on the node's addresses; " + port.nodePort() + " is its "
+                        + e.getValue() + " " + Addresses.format(ip, a.getPort()));
+                return;
             }
         }
     }
@@ -364,6 +398,10 @@ final class ServiceBinder extends BinderSupport {
                 }
             }
             int nodePort = exposureBinder.nodePort(f, type, protocol, proxyBinder.proxy.node());
+            if (nodePort > 0 && portNode != null) {
+                nodePortNodes.put(portNode, f.value("nodePort"));
+                paths.put(f.value("nodePort"), f.child("nodePort"));
+            }
             ports.add(new PortSpec(name, protocol, port, target, udpIdleTimeout, udpResponses, proxyProtocol,
                     nodePort));
             portNodes.add(portNode);

@@ -70,6 +70,18 @@ final class Values {
         problem(p, at, path, describe(at), expected);
     }
 
+    /** The value of {@code key} in {@code node} when it is a map that has it, else {@code null}. */
+    static Node valueOf(Node node, String key) {
+        if (node instanceof MappingNode map) {
+            for (org.yaml.snakeyaml.nodes.NodeTuple t : map.getValue()) {
+                if (t.getKeyNode() instanceof ScalarNode k && k.getValue().equals(key)) {
+                    return t.getValueNode();
+                }
+            }
+        }
+        return null;
+    }
+
     static void missing(Problems p, Fields f, String key, String expected) {
         p.at(f.missingAt(key), f.child(key), key + ": missing (expected: " + expected + ")");
     }

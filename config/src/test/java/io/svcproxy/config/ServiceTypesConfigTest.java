@@ -124,6 +124,52 @@ class ServiceTypesConfigTest {
     }
 
     @Test
+    void aNodePortOrIngressListenerWhereTheAdminServerOrAnotherListenerIsIsRefused() {
+        // validate said ok, and run exited 1: "cannot bind ... Address already in use" (helper-77's review)
+        assertThat(errors("""
+                proxy:
+                  admin: 127.0.0.1:30101
+                  ingress: {http: 127.0.0.1:30101, https: 0.0.0.0:30102}
+                  nodeAddresses: [127.0.0.1, 127.0.21.0/24]
+                services:
+                  - name: np
+                    type: NodePort
+                    clusterIP: 127.0.10.5
+                    ports: [{name: a, port: 80, nodePort: 30102}, {name: b, port: 81, nodePort: 30103}]
+                    endpoints: [{ip: 127.0.0.5}]
+                """)).containsExactly(
+                "svcproxy.yaml:3:19: proxy.ingress.http: 127.0.0.1:30101 (expected: an address where svcproxy does "
+                        + "not listen already; proxy.admin is 127.0.0.1:30101)",
+                "svcproxy.yaml:9:43: nodePort: 30102 (expected: a port where svcproxy does not listen already on "
+                        + "the node's addresses; 30102 is its proxy.ingress.https 0.0.0.0:30102)");
+        // an Ingress listener on a node address range's address, at a nodePort; the admin server elsewhere
+        assertThat(errors("""
+                proxy:
+                  admin: 127.0.0.1:30101
+                  ingress: {http: 127.0.21.7:30103}
+                  nodeAddresses: [127.0.21.0/24]
+                services:
+                  - name: np
+                    type: NodePort
+                    clusterIP: 127.0.10.5
+                    ports: [{port: 80, nodePort: 30103}]
+                    endpoints: [{ip: 127.0.0.5}]
+                """)).singleElement().asString().startsWith("svcproxy.yaml:9:34: nodePort: 30103 (expected: a port "
+                + "where svcproxy does not listen already on the node's addresses; 30103 is its proxy.ingress.http");
+        // no node addresses: NodePorts listen nowhere, no clash
+        assertThat(parse("""
+                proxy:
+                  admin: 0.0.0.0:30101
+                services:
+                  - name: np
+                    type: NodePort
+                    clusterIP: 127.0.10.5
+                    ports: [{port: 80, nodePort: 30101}]
+                    endpoints: [{ip: 127.0.0.5}]
+                """).services()).hasSize(1);
+    }
+
+    @Test
     void anEndpointWrittenTwiceIsRefusedNotDroppedWithItsWeight() {
         assertThat(errors("""
                 services:

@@ -21,7 +21,8 @@ public final class Main {
     }
 
     /** Runs the command line and returns the exit code; {@code run} is the default command. */
-    public static int execute(String[] args, PrintWriter out, PrintWriter err) {
+    public static int execute(String[] given, PrintWriter out, PrintWriter err) {
+        String[] args = commandFirst(given);
         RunArguments run = RunArguments.parse(args);
         if (run != null) {
             return run.execute(out, err); // the usual start, without building picocli's model of every command
@@ -59,6 +60,32 @@ public final class Main {
                 System.setProperty("slf4j.internal.verbosity", "WARN");
             }
         }
+    }
+
+    /**
+     * Moves a command named after the global {@code --log-level} option in front of it ({@code --log-level warn
+     * validate ...} is {@code validate --log-level warn ...}), as the top-level usage line shows it: every command
+     * takes the option. Other arguments are left as given.
+     */
+    static String[] commandFirst(String[] args) {
+        int i = 0;
+        while (i < args.length) {
+            if (args[i].startsWith("--log-level=")) {
+                i++;
+            } else if (args[i].equals("--log-level") && i + 1 < args.length) {
+                i += 2;
+            } else {
+                break;
+            }
+        }
+        if (i == 0 || i >= args.length || !COMMANDS.contains(args[i])) {
+            return args;
+        }
+        String[] moved = new String[args.length];
+        moved[0] = args[i];
+        System.arraycopy(args, 0, moved, 1, i);
+        System.arraycopy(args, i + 1, moved, i + 1, args.length - i - 1);
+        return moved;
     }
 
     private static boolean isTopLevelHelp(String arg) {

@@ -166,6 +166,20 @@ class CommandLineTest {
     }
 
     @Test
+    void theLogLevelMayComeBeforeTheCommandAsTheTopLevelUsageShowsIt() throws IOException {
+        Result version = run("--log-level=warn", "version");
+        assertThat(version.code()).isZero();
+        assertThat(version.out()).startsWith("svcproxy ");
+        Path bad = write("bad.yaml", "services: 7\n");
+        Result validate = run("--log-level", "warn", "validate", "--config", bad.toString());
+        assertThat(validate.code()).isEqualTo(2);
+        assertThat(validate.err()).contains(bad + ":1:").doesNotContain("Unmatched argument");
+        Result run = run("--log-level", "warn", "run", "--config", bad.toString());
+        assertThat(run.code()).isEqualTo(2);
+        assertThat(run.err()).contains(bad + ":1:").doesNotContain("Unmatched argument");
+    }
+
+    @Test
     void runWithoutTheConfigsValueIsPicocliUsageError() {
         Result r = run("run", "--config");
         assertThat(r.code()).isEqualTo(2);
