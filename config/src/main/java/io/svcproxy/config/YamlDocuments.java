@@ -6,6 +6,7 @@ import org.yaml.snakeyaml.composer.Composer;
 import org.yaml.snakeyaml.error.Mark;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
 import org.yaml.snakeyaml.error.YAMLException;
+import org.yaml.snakeyaml.events.Event;
 import org.yaml.snakeyaml.nodes.Node;
 import org.yaml.snakeyaml.parser.ParserImpl;
 import org.yaml.snakeyaml.reader.ReaderException;
@@ -46,11 +47,22 @@ final class YamlDocuments {
         options.setNestingDepthLimit(NESTING_DEPTH_LIMIT);
         options.setCodePointLimit(CODE_POINT_LIMIT);
         options.setProcessComments(false);
+        // the start of the last event the composer took: where a limit without a mark of its own was crossed
+        Mark[] last = new Mark[1];
         try {
             // What Yaml.compose does, without new Yaml(): its Constructor (never used to compose) took a tenth
             // of svcproxy's start-up (docs/performance.md, "Issue 15, round 3")
-            return new Composer(new ParserImpl(new StreamReader(new StringReader(text)), options), new Resolver(),
-                    options).getSingleNode();
+            ParserImpl parser = new ParserImpl(new StreamReader(new StringReader(text)), options) {
+                @Override
+                public Event getEvent() {
+                    Event e = super.getEvent();
+                    if (e != null) {
+                        last[0] = e.getStartMark();
+                    }
+                    return e;
+                }
+            };
+            return new Composer(parser, new Resolver(), options).getSingleNode();
         } catch (MarkedYAMLException e) {
             Mark mark = e.getProblemMark() != null ? e.getProblemMark() : e.getContextMark();
             String message = e.getProblem() != null ? e.getProblem().strip() : "invalid YAML";
@@ -69,8 +81,19 @@ final class YamlDocuments {
             problems.at(lineColumn[0], lineColumn[1], "",
                     String.format("unacceptable code point U+%04X (%s)", e.getCodePoint(), e.getMessage()));
         } catch (YAMLException e) {
-            // the limits (size, aliases, nesting) have no mark
-            problems.at(1, 1, "", String.valueOf(e.getMessage()).strip());
+            // the limits (aliases, nesting) have no mark: the last event taken is where the limit was crossed
+            String message = String.valueOf(e.getMessage()).strip();
+            if (message.startsWith("Nesting Depth exceeded")) {
+                message = "nested too deep: more than " + NESTING_DEPTH_LIMIT + " levels of collections (the limit)";
+            } else if (message.startsWith("Number of aliases")) {
+                message = "too many aliases: more than " + MAX_ALIASES + " aliases of collections (the limit, "
+                        + "against alias bombs)";
+            }
+            if (last[0] != null) {
+                problems.at(last[0], "", message);
+            } else {
+                problems.at(1, 1, "", message);
+            }
         } catch (RuntimeException | StackOverflowError e) {
             problems.at(1, 1, "", "cannot parse YAML: " + e);
         }

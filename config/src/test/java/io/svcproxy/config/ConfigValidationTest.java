@@ -137,13 +137,15 @@ class ConfigValidationTest {
             yaml.append("  - {name: p").append(i).append(", ip: 10.0.0.1, labels: *l}\n");
         }
         assertThat(errors(yaml.toString())).singleElement().asString()
-                .startsWith("svcproxy.yaml:1:1: Number of aliases for non-scalar nodes exceeds the specified max=50");
+                .isEqualTo("svcproxy.yaml:53:39: too many aliases: more than 50 aliases of collections (the limit, "
+                        + "against alias bombs)"); // the 51st alias
     }
 
     @Test
     void rejectsDeepNesting() {
         String yaml = "pods: " + "[".repeat(60) + "]".repeat(60) + "\n";
-        assertThat(errors(yaml)).containsExactly("svcproxy.yaml:1:1: Nesting Depth exceeded max 50");
+        assertThat(errors(yaml)).containsExactly("svcproxy.yaml:1:56: nested too deep: more than 50 levels of "
+                + "collections (the limit)"); // the 50th [: the collection the 51st level would be in
     }
 
     // ------------------------------------------------------------------ types
