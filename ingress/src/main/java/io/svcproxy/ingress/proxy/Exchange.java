@@ -2,6 +2,7 @@ package io.svcproxy.ingress.proxy;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelException;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
@@ -173,8 +174,10 @@ final class Exchange implements ResponseDeadlines.Expiring {
             boolean current = frontend.isCurrent(this) && frontend.isActive();
             if (f.isSuccess()) {
                 outcomes.connected(picked, System.nanoTime() - connectStart);
-            } else if (!f.isCancelled() && !(f.cause() instanceof ClosedChannelException)) {
-                outcomes.connectFailed(picked, f.cause()); // the endpoint's failure, not a connect the proxy closed
+            } else if (!f.isCancelled() && !(f.cause() instanceof ClosedChannelException)
+                    && !(f.cause() instanceof ChannelException)) {
+                // the endpoint's failure; not a connect the proxy closed, nor a socket it could not open (EMFILE)
+                outcomes.connectFailed(picked, f.cause());
             }
             if (!current) {
                 lease.release();

@@ -352,7 +352,8 @@ public final class ServicePort {
     /**
      * Ejects {@code backend} after {@code failures} failed connects in a row, unless it is the last endpoint of
      * this Service port in service (one is always left to try), already ejected, or one more ejection would take
-     * the port's ejected endpoints over {@code maxEjectionPercent} of its endpoints not draining. Under a {@code Local} traffic
+     * the port's ejected endpoints over {@code maxEjectionPercent} of its endpoints that take traffic (neither
+     * draining nor quiesced at weight 0; under a Local policy, a local endpoint's share is of this node's). Under a {@code Local} traffic
      * policy the same holds among this node's endpoints ({@code nodeName}'s): their traffic may use no other, so
      * ejecting the last of them would refuse it while the node's health check still counts it ready. Event-loop
      * thread; synchronized so that two loops cannot eject the last two endpoints at once.
@@ -366,10 +367,12 @@ public final class ServicePort {
         io.svcproxy.config.ServiceExposure exposure = spec.service().exposure();
         boolean localPolicy = exposure.internalTrafficPolicy() == io.svcproxy.config.TrafficPolicy.LOCAL
                 || exposure.externalTrafficPolicy() == io.svcproxy.config.TrafficPolicy.LOCAL;
+        EligibleEndpoints pool = null; // the endpoints the share is taken of: this node's, for a local endpoint
         if (another && localPolicy && !nodeName.isEmpty()) {
             EligibleEndpoints local = localEndpoints(nodeName);
             if (local.test(backend)) {
                 another = anotherInService(backend, local);
+                pool = local;
             }
         }
         if (!another) {
@@ -377,10 +380,13 @@ public final class ServicePort {
                     portLabel(), backend.endpoint(), failures);
             return;
         }
+        // the share of the endpoints that take traffic, or would but for their health: not draining, not quiesced
         int ejected = 0;
         int endpoints = 0;
         for (BackendState b : backendSet.backends()) {
-            if (b.state() != BackendState.State.DRAINING) {
+            boolean serving = b.weight() > 0 || b.state() == BackendState.State.EJECTED
+                    || b.state() == BackendState.State.UNHEALTHY;
+            if (serving && (pool == null || pool.test(b))) {
                 endpoints++;
                 ejected += b.counters().health().ejected() ? 1 : 0;
             }

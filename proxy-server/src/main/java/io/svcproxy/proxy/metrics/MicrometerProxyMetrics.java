@@ -24,7 +24,6 @@ import io.svcproxy.balancer.Backends;
 import io.svcproxy.balancer.BackendState;
 import io.svcproxy.balancer.ConnectionCounters;
 import io.svcproxy.config.EndpointTarget;
-import io.svcproxy.config.ServiceKey;
 import io.svcproxy.proxy.dataplane.ServicePort;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -113,7 +112,8 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
     private final Counter reloadsApplied;
     private final Counter reloadsRejected;
     private final Counter connectionLogDropped;
-    private final Map<ServiceKey, PortMeters> ports = new ConcurrentHashMap<>();
+    /** By Service port object: a removed one that drains and its successor at the same key are two. */
+    private final Map<ServicePort, PortMeters> ports = new ConcurrentHashMap<>();
     /** The meters of each label pair, shared by the Service ports that carry it (both halves of a dual-stack one). */
     private final Map<Tags, PortGroupMeters> groups = new ConcurrentHashMap<>();
     private final List<AutoCloseable> binders = new ArrayList<>();
@@ -207,25 +207,33 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
     }
 
     @Override
+    public void servicePortDraining(ServicePort port) {
+        PortMeters meters = ports.get(port);
+        if (meters != null) {
+            meters.group.draining(port);
+        }
+    }
+
+    @Override
     public void servicePortRemoved(ServicePort port) {
-        PortMeters meters = ports.get(port.key());
-        // a Service port removed while its connections drained may have a successor at its key by now
-        if (meters != null && meters.port == port && ports.remove(port.key(), meters)) {
-            meters.removeAll();
+        PortMeters meters = ports.remove(port);
+        if (meters != null) {
+            leave(meters);
         }
     }
 
     @Override
     public void connectFailed(ServicePort port, BackendState backend, String reason) {
-        PortMeters meters = ports.get(port.key());
-        if (meters != null) {
-            meters.failureCounter(backend.endpoint(), reason).increment();
+        PortMeters meters = ports.get(port);
+        Counter counter = meters == null ? null : meters.failureCounter(backend.endpoint(), reason);
+        if (counter != null) {
+            counter.increment();
         }
     }
 
     @Override
     public void connected(ServicePort port, BackendState backend, long nanos) {
-        PortMeters meters = ports.get(port.key());
+        PortMeters meters = ports.get(port);
         if (meters != null) {
             meters.group.connectDuration.record(nanos, TimeUnit.NANOSECONDS);
         }
@@ -264,45 +272,48 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
         registry.close();
     }
 
+    /** Takes {@code meters}' port out of its group, and the group's meters out of the registry when it was the last. */
+    private void leave(PortMeters meters) {
+        if (meters.removeAll()) {
+            groups.remove(meters.group.tags, meters.group);
+            meters.group.removeAll();
+        }
+    }
+
     /** Registers the meters of {@code port}'s current labels and endpoints, and removes those that left. */
     private void sync(ServicePort port) {
         String service = port.serviceLabel();
         String portLabel = port.portLabel();
-        PortMeters meters = ports.get(port.key());
-        if (meters != null && (!meters.service.equals(service) || !meters.portLabel.equals(portLabel)
-                || meters.port != port)) {
-            // relabelled or a new object on the same key: start over rather than report under stale labels
-            ports.remove(port.key());
-            meters.removeAll();
+        PortMeters meters = ports.get(port);
+        if (meters != null && (!meters.service.equals(service) || !meters.portLabel.equals(portLabel))) {
+            // relabelled: start over rather than report under stale labels
+            ports.remove(port);
+            leave(meters);
             meters = null;
         }
         if (meters == null) {
             Tags tags = Tags.of(TAG_SERVICE, service, TAG_PORT, portLabel);
             PortGroupMeters group = groups.computeIfAbsent(tags, t -> new PortGroupMeters(registry, t));
             meters = new PortMeters(port, service, portLabel, group);
-            ports.put(port.key(), meters);
+            ports.put(port, meters);
         }
         meters.group.add(port);
         meters.syncEndpoints();
     }
 
     /**
-     * The meters of one Service port: those of each endpoint, and its share of its labels' {@link PortGroupMeters}.
-     * It holds each endpoint's counters strongly, because Micrometer's function counters keep only weak references
-     * to their targets. Endpoint meters are keyed by {@code ip:port} and registered over the endpoint's
-     * {@link ConnectionCounters}: when an endpoint comes back with new counters its meters are registered again over
-     * them.
+     * One Service port's share of its labels' {@link PortGroupMeters}: the endpoints it lists, each with the
+     * counters it lists it with (the group's endpoint meters read them; a port that moves to another address lists
+     * the same counters as the port it replaces while both are in force). Control-plane thread, but
+     * {@link #failureCounter} (event loops).
      */
-    private final class PortMeters {
+    private static final class PortMeters {
         final ServicePort port;
         final String service;
         final String portLabel;
         final PortGroupMeters group;
-        final Tags tags;
         // written on the control-plane thread only, read there too
-        final Map<String, EndpointMeters> endpoints = new HashMap<>();
-        // written by event loops (connect failures) and the control plane (removal)
-        final Map<FailureKey, Counter> failures = new ConcurrentHashMap<>();
+        final Map<String, ConnectionCounters> endpoints = new HashMap<>();
         volatile boolean removed;
 
         PortMeters(ServicePort port, String service, String portLabel, PortGroupMeters group) {
@@ -310,7 +321,6 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
             this.service = service;
             this.portLabel = portLabel;
             this.group = group;
-            this.tags = group.tags;
         }
 
         boolean udp() {
@@ -320,96 +330,40 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
         void syncEndpoints() {
             BackendSet set = port.backendSet();
             List<BackendState> backends = set == null ? List.of() : set.backends();
-            Set<String> current = new HashSet<>();
+            Map<String, ConnectionCounters> current = new HashMap<>();
             for (BackendState backend : backends) {
-                String endpoint = backend.endpoint();
-                current.add(endpoint);
-                EndpointMeters existing = endpoints.get(endpoint);
-                if (existing != null && existing.counters == backend.counters()) {
+                current.putIfAbsent(backend.endpoint(), backend.counters());
+            }
+            for (Map.Entry<String, ConnectionCounters> e : current.entrySet()) {
+                ConnectionCounters had = endpoints.get(e.getKey());
+                if (had == e.getValue()) {
                     continue;
                 }
-                if (existing != null) {
-                    existing.remove();
+                if (had != null) {
+                    group.removeEndpoint(e.getKey(), had);
                 }
-                endpoints.put(endpoint, new EndpointMeters(endpoint, backend.counters()));
+                group.addEndpoint(e.getKey(), e.getValue(), udp());
+                endpoints.put(e.getKey(), e.getValue());
             }
             endpoints.entrySet().removeIf(e -> {
-                if (current.contains(e.getKey())) {
+                if (current.containsKey(e.getKey())) {
                     return false;
                 }
-                e.getValue().remove();
-                return true;
-            });
-            failures.entrySet().removeIf(e -> {
-                if (current.contains(e.getKey().endpoint())) {
-                    return false;
-                }
-                registry.remove(e.getValue());
+                group.removeEndpoint(e.getKey(), e.getValue());
                 return true;
             });
         }
 
         Counter failureCounter(String endpoint, String reason) {
-            FailureKey key = new FailureKey(endpoint, reason);
-            Counter counter = failures.get(key);
-            if (counter == null) {
-                counter = failures.computeIfAbsent(key, k -> Counter.builder(CONNECT_FAILURES).tags(tags)
-                        .tag(TAG_ENDPOINT, k.endpoint()).tag(TAG_REASON, k.reason())
-                        .description("Failed connects to an endpoint").register(registry));
-                if (removed) {
-                    // lost a race with servicePortRemoved: do not leave the meter behind
-                    registry.remove(counter);
-                }
-            }
-            return counter;
+            return removed ? null : group.failureCounter(endpoint, reason);
         }
 
-        void removeAll() {
+        /** Leaves the group; returns whether it has no member left (then its meters are due to go). */
+        boolean removeAll() {
             removed = true;
-            if (group.remove(port)) {
-                groups.remove(tags, group);
-                group.removeAll();
-            }
-            endpoints.values().forEach(EndpointMeters::remove);
+            endpoints.forEach(group::removeEndpoint);
             endpoints.clear();
-            failures.values().forEach(registry::remove);
-            failures.clear();
-        }
-
-        private final class EndpointMeters {
-            final ConnectionCounters counters;
-            final Meter active;
-            final Meter total;
-            final Meter ejections;
-            final List<Meter> udpMeters = new ArrayList<>();
-
-            EndpointMeters(String endpoint, ConnectionCounters counters) {
-                this.counters = counters;
-                Tags endpointTags = tags.and(TAG_ENDPOINT, endpoint);
-                this.active = Gauge.builder(CONNECTIONS_ACTIVE, counters, ConnectionCounters::active)
-                        .tags(endpointTags).strongReference(true)
-                        .description("Connections open in both directions").register(registry);
-                this.total = FunctionCounter.builder(CONNECTIONS, counters, ConnectionCounters::total)
-                        .tags(endpointTags).description("Connections given to the endpoint").register(registry);
-                this.ejections = FunctionCounter.builder(EJECTIONS, counters, c -> c.health().ejections())
-                        .tags(endpointTags).description("Ejections of the endpoint by outlier detection")
-                        .register(registry);
-                if (udp()) {
-                    // a UDP flow counts as one inactive connection of its endpoint while it lives (as IPVS's)
-                    udpMeters.add(Gauge.builder(UDP_FLOWS_ACTIVE, counters, ConnectionCounters::inactive)
-                            .tags(endpointTags).strongReference(true).description("UDP flows alive")
-                            .register(registry));
-                    udpMeters.add(FunctionCounter.builder(UDP_FLOWS, counters, ConnectionCounters::total)
-                            .tags(endpointTags).description("UDP flows given to the endpoint").register(registry));
-                }
-            }
-
-            void remove() {
-                registry.remove(active);
-                registry.remove(total);
-                registry.remove(ejections);
-                udpMeters.forEach(registry::remove);
-            }
+            return group.remove(port);
         }
     }
 
@@ -423,6 +377,4 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
                 .description("Connects to endpoints in progress").register(registry);
     }
 
-    private record FailureKey(String endpoint, String reason) {
-    }
 }

@@ -2,17 +2,25 @@ package io.svcproxy.proxy.metrics;
 
 import static io.svcproxy.proxy.metrics.MicrometerProxyMetrics.ADDRESS_CONNECTIONS;
 import static io.svcproxy.proxy.metrics.MicrometerProxyMetrics.BYTES;
+import static io.svcproxy.proxy.metrics.MicrometerProxyMetrics.CONNECTIONS;
+import static io.svcproxy.proxy.metrics.MicrometerProxyMetrics.CONNECTIONS_ACTIVE;
+import static io.svcproxy.proxy.metrics.MicrometerProxyMetrics.CONNECT_FAILURES;
 import static io.svcproxy.proxy.metrics.MicrometerProxyMetrics.CONNECT_DURATION;
+import static io.svcproxy.proxy.metrics.MicrometerProxyMetrics.EJECTIONS;
 import static io.svcproxy.proxy.metrics.MicrometerProxyMetrics.ENDPOINTS;
 import static io.svcproxy.proxy.metrics.MicrometerProxyMetrics.NO_ENDPOINT;
 import static io.svcproxy.proxy.metrics.MicrometerProxyMetrics.REJECTED;
 import static io.svcproxy.proxy.metrics.MicrometerProxyMetrics.TAG_ADDRESS;
 import static io.svcproxy.proxy.metrics.MicrometerProxyMetrics.TAG_DIRECTION;
+import static io.svcproxy.proxy.metrics.MicrometerProxyMetrics.TAG_ENDPOINT;
 import static io.svcproxy.proxy.metrics.MicrometerProxyMetrics.TAG_REASON;
 import static io.svcproxy.proxy.metrics.MicrometerProxyMetrics.TAG_STATE;
 import static io.svcproxy.proxy.metrics.MicrometerProxyMetrics.UDP_DATAGRAMS;
 import static io.svcproxy.proxy.metrics.MicrometerProxyMetrics.UDP_DROPPED;
+import static io.svcproxy.proxy.metrics.MicrometerProxyMetrics.UDP_FLOWS;
+import static io.svcproxy.proxy.metrics.MicrometerProxyMetrics.UDP_FLOWS_ACTIVE;
 
+import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
@@ -22,6 +30,7 @@ import io.micrometer.core.instrument.Timer;
 import io.svcproxy.balancer.BackendSet;
 import io.svcproxy.balancer.BackendState;
 import io.svcproxy.balancer.Backends;
+import io.svcproxy.balancer.ConnectionCounters;
 import io.svcproxy.config.EndpointTarget;
 import io.svcproxy.config.Protocol;
 import io.svcproxy.config.ServiceExposure;
@@ -32,19 +41,23 @@ import io.svcproxy.proxy.dataplane.UdpCounters;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.ToDoubleFunction;
 
 /**
- * The meters of one Service port's labels ({@code service}, {@code port}) that are not per endpoint: the
- * no-endpoint, byte, refusal, address-kind and UDP counters, the endpoint states and the connect duration. Usually
+ * The meters of one Service port's labels ({@code service}, {@code port}): the no-endpoint, byte, refusal,
+ * address-kind and UDP counters, the endpoint states and the connect duration, and each endpoint's meters. Usually
  * one Service port has them; the two halves of a dual-stack Service (one Service port per clusterIP, the same labels)
- * share them, and each meter reads the sum over both, since a registry keeps one meter per name and labels (a
- * second one registered is ignored, so one family went unreported). Members are added and removed on the
- * control-plane thread and read at scrape time.
+ * share them, and so do a Service port that moves to another address and its successor while both are in force.
+ * Each meter reads the sum over them, since a registry keeps one meter per name and labels (a second one registered
+ * is ignored: one family went unreported, and a moved port's endpoint series went with its predecessor). Members and
+ * endpoints are added and removed on the control-plane thread and read at scrape time.
  */
 final class PortGroupMeters {
     /**
@@ -63,9 +76,20 @@ final class PortGroupMeters {
     final Tags tags;
     final Timer connectDuration;
     private final List<ServicePort> members = new CopyOnWriteArrayList<>();
+    /** Members removed from the Service table whose connections drain: their endpoints all count as draining. */
+    private final Set<ServicePort> drainingMembers = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private final List<Meter> meters = new ArrayList<>();
+    /** The counters over the members, each keeping what members that left had counted (a counter never falls). */
+    private final List<Summed> summed = new ArrayList<>();
     private final Set<AddressKind> addressKinds = EnumSet.noneOf(AddressKind.class);
     private boolean udp;
+    /** Each endpoint's meters, over the counters the members list it with. */
+    private final Map<String, EndpointMeters> endpoints = new HashMap<>();
+    /** Connect failures by endpoint and reason: event loops add, the control plane removes. */
+    private final Map<FailureKey, Counter> failures = new ConcurrentHashMap<>();
+
+    private record FailureKey(String endpoint, String reason) {
+    }
 
     PortGroupMeters(MeterRegistry registry, Tags tags) {
         this.registry = registry;
@@ -76,16 +100,16 @@ final class PortGroupMeters {
                 .register(registry);
         meters.add(connectDuration);
         meters.add(counter(NO_ENDPOINT, ServicePort::noEndpointCount, Tags.empty(),
-                "Client connections closed because no endpoint was usable"));
-        meters.add(FunctionCounter.builder(BYTES, this, g -> g.sum(ServicePort::bytesToEndpoint)).tags(tags)
-                .tag(TAG_DIRECTION, "to_endpoint").baseUnit("bytes").description("Bytes relayed").register(registry));
-        meters.add(FunctionCounter.builder(BYTES, this, g -> g.sum(ServicePort::bytesToClient)).tags(tags)
-                .tag(TAG_DIRECTION, "to_client").baseUnit("bytes").description("Bytes relayed").register(registry));
-        meters.add(endpointsGauge("ready", p -> count(p.backendSet(), BackendState.State.READY)));
-        meters.add(endpointsGauge("draining", p -> count(p.backendSet(), BackendState.State.DRAINING)));
-        meters.add(endpointsGauge("not_ready", PortGroupMeters::notReady));
-        meters.add(endpointsGauge("ejected", p -> count(p.backendSet(), BackendState.State.EJECTED)));
-        meters.add(endpointsGauge("unhealthy", p -> count(p.backendSet(), BackendState.State.UNHEALTHY)));
+                "Client connections (UDP: datagrams; Ingress: requests) refused because no endpoint was usable"));
+        meters.add(counter(BYTES, ServicePort::bytesToEndpoint, Tags.of(TAG_DIRECTION, "to_endpoint"),
+                "Bytes relayed"));
+        meters.add(counter(BYTES, ServicePort::bytesToClient, Tags.of(TAG_DIRECTION, "to_client"),
+                "Bytes relayed"));
+        meters.add(endpointsGauge("ready", p -> count(p, BackendState.State.READY)));
+        meters.add(endpointsGauge("draining", p -> count(p, BackendState.State.DRAINING)));
+        meters.add(endpointsGauge("not_ready", p -> drainingMembers.contains(p) ? 0 : notReady(p)));
+        meters.add(endpointsGauge("ejected", p -> count(p, BackendState.State.EJECTED)));
+        meters.add(endpointsGauge("unhealthy", p -> count(p, BackendState.State.UNHEALTHY)));
         for (Rejection reason : Rejection.values()) {
             meters.add(counter(REJECTED, p -> p.rejectedCount(reason), Tags.of(TAG_REASON, reason.label()),
                     "Client connections closed at once by a limit"));
@@ -111,16 +135,146 @@ final class PortGroupMeters {
         syncAddressKinds(port);
     }
 
-    /** Removes a Service port; returns whether none is left (then {@link #removeAll} is due). */
+    /**
+     * Removes a Service port, its counts kept in the counters' totals; returns whether none is left (then
+     * {@link #removeAll} is due).
+     */
     boolean remove(ServicePort port) {
-        members.remove(port);
+        synchronized (summed) {
+            if (members.remove(port)) {
+                for (Summed c : summed) {
+                    c.retired += c.f.applyAsDouble(port);
+                }
+            }
+        }
+        drainingMembers.remove(port);
         return members.isEmpty();
+    }
+
+    /** A member left the Service table and drains: its endpoints count as draining until it is removed. */
+    void draining(ServicePort port) {
+        if (members.contains(port)) {
+            drainingMembers.add(port);
+        }
     }
 
     /** Unregisters every meter of these labels. */
     void removeAll() {
         meters.forEach(registry::remove);
         meters.clear();
+        endpoints.values().forEach(EndpointMeters::remove);
+        endpoints.clear();
+        failures.values().forEach(registry::remove);
+        failures.clear();
+    }
+
+    /** A member lists {@code endpoint} with {@code counters}: its meters read them too. */
+    void addEndpoint(String endpoint, ConnectionCounters counters, boolean udpPort) {
+        endpoints.computeIfAbsent(endpoint, e -> new EndpointMeters(e, udpPort)).counters.add(counters);
+    }
+
+    /** A member no longer lists {@code endpoint} with {@code counters}; the last one takes its meters away. */
+    void removeEndpoint(String endpoint, ConnectionCounters counters) {
+        EndpointMeters m = endpoints.get(endpoint);
+        if (m == null) {
+            return;
+        }
+        m.release(counters);
+        if (m.counters.isEmpty()) {
+            endpoints.remove(endpoint);
+            m.remove();
+            failures.entrySet().removeIf(f -> {
+                if (!f.getKey().endpoint().equals(endpoint)) {
+                    return false;
+                }
+                registry.remove(f.getValue());
+                return true;
+            });
+        }
+    }
+
+    /** The connect failures of {@code endpoint} by {@code reason}, registered at the first. Event-loop thread. */
+    Counter failureCounter(String endpoint, String reason) {
+        FailureKey key = new FailureKey(endpoint, reason);
+        Counter counter = failures.get(key);
+        if (counter == null) {
+            counter = failures.computeIfAbsent(key, k -> Counter.builder(CONNECT_FAILURES).tags(tags)
+                    .tag(TAG_ENDPOINT, k.endpoint()).tag(TAG_REASON, k.reason())
+                    .description("Failed connects to an endpoint").register(registry));
+        }
+        return counter;
+    }
+
+    /**
+     * One endpoint's meters, reading the distinct counters its members list it with: one object, also while a port
+     * and the successor it moves to both list it (the successor takes over its predecessor's counters).
+     */
+    private final class EndpointMeters {
+        final List<ConnectionCounters> counters = new CopyOnWriteArrayList<>();
+        final List<Meter> own = new ArrayList<>();
+        /** What counters no member lists any more had counted, while others still list the endpoint. */
+        double retiredTotal;
+        double retiredEjections;
+
+        EndpointMeters(String endpoint, boolean udpPort) {
+            Tags endpointTags = tags.and(TAG_ENDPOINT, endpoint);
+            own.add(Gauge.builder(CONNECTIONS_ACTIVE, this, m -> m.sum(ConnectionCounters::active))
+                    .tags(endpointTags).strongReference(true).description("Connections open in both directions")
+                    .register(registry));
+            own.add(FunctionCounter.builder(CONNECTIONS, this, m -> m.total())
+                    .tags(endpointTags).description("Connections given to the endpoint").register(registry));
+            own.add(FunctionCounter.builder(EJECTIONS, this, m -> m.ejections())
+                    .tags(endpointTags).description("Ejections of the endpoint by outlier detection")
+                    .register(registry));
+            if (udpPort) {
+                // a UDP flow counts as one inactive connection of its endpoint while it lives (as IPVS's)
+                own.add(Gauge.builder(UDP_FLOWS_ACTIVE, this, m -> m.sum(ConnectionCounters::inactive))
+                        .tags(endpointTags).strongReference(true).description("UDP flows alive").register(registry));
+                own.add(FunctionCounter.builder(UDP_FLOWS, this, m -> m.total())
+                        .tags(endpointTags).description("UDP flows given to the endpoint").register(registry));
+            }
+        }
+
+        synchronized double total() {
+            return retiredTotal + sum(ConnectionCounters::total);
+        }
+
+        synchronized double ejections() {
+            return retiredEjections + sum(c -> c.health().ejections());
+        }
+
+        /** One member no longer lists the endpoint with {@code c}: its counts stay in the totals if others go on. */
+        synchronized void release(ConnectionCounters c) {
+            counters.remove(c);
+            boolean stillListed = false;
+            for (ConnectionCounters other : counters) {
+                stillListed |= other == c;
+            }
+            if (!stillListed && !counters.isEmpty()) {
+                retiredTotal += c.total();
+                retiredEjections += c.health().ejections();
+            }
+        }
+
+        double sum(ToDoubleFunction<ConnectionCounters> f) {
+            double total = 0;
+            List<ConnectionCounters> seen = new ArrayList<>(2);
+            for (ConnectionCounters c : counters) {
+                boolean again = false;
+                for (ConnectionCounters s : seen) {
+                    again |= s == c;
+                }
+                if (!again) {
+                    seen.add(c);
+                    total += f.applyAsDouble(c);
+                }
+            }
+            return total;
+        }
+
+        void remove() {
+            own.forEach(registry::remove);
+        }
     }
 
     /** Registers the address-kind counter of each kind of address the Service port has (never removes one). */
@@ -153,8 +307,26 @@ final class PortGroupMeters {
         return total;
     }
 
+    /** A counter over the members: what those still here count, plus what those that left had counted. */
+    private final class Summed {
+        final ToDoubleFunction<ServicePort> f;
+        double retired; // guarded by summed
+
+        Summed(ToDoubleFunction<ServicePort> f) {
+            this.f = f;
+        }
+
+        double value() {
+            synchronized (summed) {
+                return retired + sum(f);
+            }
+        }
+    }
+
     private Meter counter(String name, ToDoubleFunction<ServicePort> f, Tags more, String description) {
-        return FunctionCounter.builder(name, this, g -> g.sum(f)).tags(tags).tags(more).description(description)
+        Summed c = new Summed(f);
+        summed.add(c);
+        return FunctionCounter.builder(name, c, Summed::value).tags(tags).tags(more).description(description)
                 .register(registry);
     }
 
@@ -163,9 +335,14 @@ final class PortGroupMeters {
                 .description("Endpoints of the Service port by state").register(registry);
     }
 
-    private static double count(BackendSet set, BackendState.State state) {
+    /** The port's endpoints in {@code state}; all of them draining once the port itself drains. */
+    private double count(ServicePort port, BackendState.State state) {
+        BackendSet set = port.backendSet();
         if (set == null) {
             return 0;
+        }
+        if (drainingMembers.contains(port)) {
+            return state == BackendState.State.DRAINING ? set.backends().size() : 0;
         }
         int n = 0;
         for (BackendState backend : set.backends()) {

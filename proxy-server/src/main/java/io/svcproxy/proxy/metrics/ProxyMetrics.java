@@ -21,6 +21,13 @@ public interface ProxyMetrics {
     default void servicePortChanged(ServicePort port) {
     }
 
+    /**
+     * A Service port left the table while its connections drain: its meters stay, its endpoints shown draining,
+     * until {@link #servicePortRemoved}. Control-plane thread.
+     */
+    default void servicePortDraining(ServicePort port) {
+    }
+
     /** A Service port was unbound; its meters should be removed. Control-plane thread. */
     default void servicePortRemoved(ServicePort port) {
     }

@@ -221,12 +221,7 @@ public final class Reconciler {
             metrics.servicePortRemoved(port);
         } else {
             // its series stay while its connections drain (their bytes are still counted), every endpoint draining
-            List<BackendState> draining = new ArrayList<>();
-            for (BackendState b : port.backendSet().backends()) {
-                draining.add(b.withWeight(0, BackendState.State.DRAINING));
-            }
-            BackendSet set = port.backendSet();
-            port.update(port.spec(), set.update(set.schedulerName(), set.flags(), set.affinity(), draining));
+            metrics.servicePortDraining(port);
             removedPorts.add(new Removed(port, nanoTime.getAsLong() + drainTimeout.toNanos()));
         }
         log.info("Removed service port service={} port={} address={}", port.serviceLabel(), port.portLabel(), key);
@@ -244,6 +239,30 @@ public final class Reconciler {
             return new PortIdentity(spec.service().namespace(), spec.service().name(), spec.port().name(),
                     spec.key().protocol(), spec.key().clusterIP() instanceof java.net.Inet4Address);
         }
+    }
+
+    /**
+     * The endpoints of the Service port at {@code from} (one that moves to {@code spec}'s address) that {@code spec}
+     * lists too: the moved port takes them over with their counters and health, as a reload that keeps an endpoint
+     * keeps them (an unhealthy endpoint took new connections again until its checks failed anew, and its counts
+     * started over). Empty when nothing moves.
+     */
+    private List<BackendState> movedEndpoints(ServiceKey from, ServicePortSpec spec) {
+        ServicePort moved = from == null ? null : table.get(from);
+        if (moved == null) {
+            return List.of();
+        }
+        java.util.Set<String> listed = new java.util.HashSet<>();
+        for (io.svcproxy.config.EndpointTarget t : spec.endpoints()) {
+            listed.add(io.svcproxy.balancer.Backends.format(t.ip(), t.port()));
+        }
+        List<BackendState> kept = new ArrayList<>();
+        for (BackendState b : moved.backendSet().backends()) {
+            if (listed.contains(b.endpoint())) {
+                kept.add(b);
+            }
+        }
+        return kept;
     }
 
     /**
@@ -276,7 +295,8 @@ public final class Reconciler {
             setAddresses(existing, spec, failures);
             return;
         }
-        List<BackendState> backends = EndpointList.of(List.of(), spec.endpoints());
+        List<BackendState> backends = EndpointList.of(movedEndpoints(moving.get(PortIdentity.of(spec)), spec),
+                spec.endpoints());
         BackendSet set = BackendSet.of(service.scheduler(), service.schedulerFlags(), service.sessionAffinity(),
                 backends, nanoTime);
         ServicePort port = new ServicePort(spec, set);

@@ -469,7 +469,11 @@ class FaultInjectionTest {
             eps.append("      - {ip: 127.0.0.").append(i).append(", port: ")
                     .append(DataPlaneTest.closedPort("127.0.0." + i)).append("}\n");
         }
-        // half of the four endpoints at most: two of the three dead ones are ejected, the third stays in service
+        for (int i = 15; i <= 16; i++) { // quiesced: no share of the traffic, so none of the count
+            eps.append("      - {ip: 127.0.0.").append(i).append(", port: 9, weight: 0}\n");
+        }
+        // half of the four endpoints that take traffic at most: two of the three dead ones are ejected, the third
+        // stays in service (half of all six would have let the third go too)
         fixture.proxy(config("  outlierDetection: {consecutiveFailures: 1, maxEjectionPercent: 50}\n"
                 + "  connectAttempts: 4\n", service("web", VIP, "    scheduler: rr\n", eps.toString())));
         for (int i = 0; i < 8; i++) {

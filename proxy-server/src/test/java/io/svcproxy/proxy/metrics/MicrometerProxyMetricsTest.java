@@ -91,9 +91,12 @@ class MicrometerProxyMetricsTest {
         assertThat(text.value("svcproxy_connections_total", with("endpoint", "[::1]:8080"))).isZero();
 
         metrics.servicePortRemoved(web); // the Service becomes single-stack IPv6: its IPv6 half keeps its series
+        text = scrape();
+        assertThat(text.value("svcproxy_no_endpoint_total", WEB)).as("a counter never falls").isEqualTo(3);
         v6.countNoEndpoint();
         text = scrape();
-        assertThat(text.value("svcproxy_no_endpoint_total", WEB)).isEqualTo(3);
+        assertThat(text.value("svcproxy_no_endpoint_total", WEB)).isEqualTo(4);
+        assertThat(text.value("svcproxy_bytes_total", with("direction", "to_endpoint"))).isEqualTo(1000);
         assertThat(text.value("svcproxy_endpoints", with("state", "ready"))).isEqualTo(1);
         assertThat(text.value("svcproxy_connections_total", with("endpoint", "[::1]:8080"))).isZero();
         assertThat(text.find("svcproxy_connections_total", with("endpoint", "127.0.0.11:8080"))).isEmpty();
@@ -103,14 +106,53 @@ class MicrometerProxyMetricsTest {
     }
 
     @Test
-    void aPortRemovedAfterASuccessorTookItsKeyLeavesTheSuccessorsMeters() {
+    void aRemovedPortThatDrainsAndItsSuccessorAtTheSameKeyAreBothCounted() {
         metrics.servicePortAdded(web);
-        ServicePort successor = servicePort("default", "web", "127.0.10.1", 80, "http", "rr", List.of(a), List.of());
-        metrics.servicePortAdded(successor); // re-added at the same key while the removed one drained
+        web.countNoEndpoint();
+        Lease held = a.counters().lease();
+        held.established();
+        metrics.servicePortDraining(web); // removed from the table, a connection still open
+        BackendState fresh = backend("127.0.0.11", 8080, 1); // the successor's own counters for the endpoint
+        ServicePort successor = servicePort("default", "web", "127.0.10.1", 80, "http", "rr", List.of(fresh),
+                List.of());
+        metrics.servicePortAdded(successor); // re-added at the same key while the removed one drains
         successor.countNoEndpoint();
-        metrics.servicePortRemoved(web); // the drain of the old one ends
-        assertThat(scrape().value("svcproxy_no_endpoint_total", WEB)).isEqualTo(1);
-        assertThat(scrape().find("svcproxy_connections_total", with("endpoint", "127.0.0.11:8080"))).hasSize(1);
+        fresh.counters().lease().release();
+        PrometheusText text = scrape();
+        assertThat(text.value("svcproxy_no_endpoint_total", WEB)).isEqualTo(2);
+        assertThat(text.value("svcproxy_endpoints", with("state", "draining"))).as("the old port's three")
+                .isEqualTo(3);
+        assertThat(text.value("svcproxy_endpoints", with("state", "ready"))).as("the successor's").isEqualTo(1);
+        assertThat(text.value("svcproxy_connections_active", with("endpoint", "127.0.0.11:8080"))).isEqualTo(1);
+        assertThat(text.value("svcproxy_connections_total", with("endpoint", "127.0.0.11:8080"))).isEqualTo(2);
+
+        held.release();
+        metrics.servicePortRemoved(web); // the drain of the old one ends: its counts stay in the totals
+        text = scrape();
+        assertThat(text.value("svcproxy_no_endpoint_total", WEB)).isEqualTo(2);
+        assertThat(text.value("svcproxy_connections_total", with("endpoint", "127.0.0.11:8080"))).isEqualTo(2);
+        assertThat(text.value("svcproxy_endpoints", with("state", "draining"))).isZero();
+        assertThat(text.find("svcproxy_connections_total", with("endpoint", "127.0.0.12:8080"))).isEmpty();
+    }
+
+    @Test
+    void aPortThatMovesSharesItsEndpointsSeriesWithItsPredecessorAndKeepsThemAfterIt() {
+        metrics.servicePortAdded(web);
+        a.counters().lease().release();
+        // the same Service port at another address: the reconciler hands it the endpoints' counters
+        ServicePort moved = servicePort("default", "web", "127.0.10.2", 80, "http", "rr", List.of(a, b), List.of());
+        metrics.servicePortAdded(moved);
+        metrics.servicePortDraining(web);
+        a.counters().lease().release();
+        assertThat(scrape().value("svcproxy_connections_total", with("endpoint", "127.0.0.11:8080"))).isEqualTo(2);
+        metrics.servicePortRemoved(web);
+        a.counters().lease().release();
+        PrometheusText text = scrape();
+        assertThat(text.value("svcproxy_connections_total", with("endpoint", "127.0.0.11:8080"))).isEqualTo(3);
+        assertThat(text.value("svcproxy_endpoints", with("state", "ready"))).isEqualTo(2);
+        metrics.connectFailed(moved, a, "refused");
+        assertThat(scrape().value("svcproxy_connect_failures_total", with("endpoint", "127.0.0.11:8080", "reason",
+                "refused"))).isEqualTo(1);
     }
 
     @Test

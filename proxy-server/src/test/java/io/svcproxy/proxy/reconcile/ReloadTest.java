@@ -271,6 +271,35 @@ class ReloadTest {
     }
 
     @Test
+    void aServicePortThatMovesTakesItsEndpointsCountersAlongAndTheirSeriesStay() throws Exception {
+        TestBackend a = backend("A", "127.0.0.11", Mode.ECHO);
+        start(config("", service("web", 18091, "rr", endpoint(a, 1))));
+        io.micrometer.core.instrument.MeterRegistry registry = server.meterRegistry();
+        String endpoint = "127.0.0.11:" + a.address().getPort();
+        java.util.function.DoubleSupplier total = () -> registry.find("svcproxy.connections")
+                .tag("service", "default/web").tag("endpoint", endpoint).functionCounter().count();
+        io.svcproxy.balancer.ConnectionCounters before = port(18091).backendSet().backends().get(0).counters();
+        try (Socket held = connect(18091)) {
+            assertThat(echo(held, "x")).isEqualTo("x");
+            reload(config("", service("web", 18092, "rr", endpoint(a, 1)))); // the same port, moved
+            assertThat(port(18092).backendSet().backends().get(0).counters()).as("health and counts move along")
+                    .isSameAs(before);
+            try (Socket s = connect(18092)) {
+                assertThat(echo(s, "new")).isEqualTo("new");
+            }
+            assertThat(total.getAsDouble()).isEqualTo(2);
+        }
+        // the old address's last connection closed: the sweep drops the old port, the series stay with the new one
+        await().atMost(Duration.ofSeconds(5)).until(() -> server.table().keys().size() == 1
+                && port(18092).connections().isEmpty());
+        Thread.sleep(1500); // a sweep (every second) has run
+        try (Socket s = connect(18092)) {
+            assertThat(echo(s, "again")).isEqualTo("again");
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> total.getAsDouble() == 3);
+    }
+
+    @Test
     void aServicePortThatMovesKeepsServingAtItsOldAddressUntilTheNewOneCanBeBound() throws Exception {
         TestBackend a = backend("A", "127.0.0.11", Mode.ECHO);
         start(config("", service("web", 18098, "rr", endpoint(a, 1))));
