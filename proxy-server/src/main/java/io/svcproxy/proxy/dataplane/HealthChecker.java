@@ -133,10 +133,10 @@ final class HealthChecker implements Runnable {
                     if (port.spec().service().healthCheck() == null) {
                         return; // turned off while the check was in flight: wake() forgets the verdicts
                     }
-                    Boolean change = health.checkResult(ok, spec.rise(), spec.fall());
                     if (stopped) {
-                        return;
+                        return; // its port left (or moved: the successor's checker judges the shared health)
                     }
+                    Boolean change = health.checkResult(ok, spec.rise(), spec.fall());
                     if (change != null && change) {
                         log.info("Endpoint healthy service={} port={} endpoint={} checks={}", port.serviceLabel(),
                                 port.portLabel(), backend.endpoint(), spec.rise());

@@ -285,8 +285,10 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
         String service = port.serviceLabel();
         String portLabel = port.portLabel();
         PortMeters meters = ports.get(port);
+        boolean fromStart = meters == null;
         if (meters != null && (!meters.service.equals(service) || !meters.portLabel.equals(portLabel))) {
-            // relabelled: start over rather than report under stale labels
+            // relabelled: start over rather than report under stale labels (from now on: its counts so far are the
+            // old labels')
             ports.remove(port);
             leave(meters);
             meters = null;
@@ -297,7 +299,7 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
             meters = new PortMeters(port, service, portLabel, group);
             ports.put(port, meters);
         }
-        meters.group.add(port);
+        meters.group.add(port, fromStart);
         meters.syncEndpoints();
     }
 

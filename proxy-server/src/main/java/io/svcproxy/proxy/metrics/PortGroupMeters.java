@@ -41,8 +41,8 @@ import io.svcproxy.proxy.dataplane.UdpCounters;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumSet;
-import java.util.HashMap;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -77,19 +77,17 @@ final class PortGroupMeters {
     final Timer connectDuration;
     private final List<ServicePort> members = new CopyOnWriteArrayList<>();
     /** Members removed from the Service table whose connections drain: their endpoints all count as draining. */
-    private final Set<ServicePort> drainingMembers = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private final Set<ServicePort> drainingMembers = ConcurrentHashMap.newKeySet();
     private final List<Meter> meters = new ArrayList<>();
     /** The counters over the members, each keeping what members that left had counted (a counter never falls). */
     private final List<Summed> summed = new ArrayList<>();
     private final Set<AddressKind> addressKinds = EnumSet.noneOf(AddressKind.class);
     private boolean udp;
     /** Each endpoint's meters, over the counters the members list it with. */
-    private final Map<String, EndpointMeters> endpoints = new HashMap<>();
-    /** Connect failures by endpoint and reason: event loops add, the control plane removes. */
-    private final Map<FailureKey, Counter> failures = new ConcurrentHashMap<>();
-
-    private record FailureKey(String endpoint, String reason) {
-    }
+    private final Map<String, EndpointMeters> endpoints = new ConcurrentHashMap<>();
+    /** Connect failures by endpoint, then reason: event loops add, the control plane removes. */
+    private final Map<String, Map<String, Counter>> failures = new ConcurrentHashMap<>();
+    private volatile boolean removed;
 
     PortGroupMeters(MeterRegistry registry, Tags tags) {
         this.registry = registry;
@@ -116,10 +114,19 @@ final class PortGroupMeters {
         }
     }
 
-    /** Adds a Service port under these labels: its counts join the sums; its kinds of address are listed. */
-    void add(ServicePort port) {
-        if (!members.contains(port)) {
-            members.add(port);
+    /**
+     * Adds a Service port under these labels: its counts join the sums (all of them when {@code fromStart}, else
+     * those from now on); its kinds of address are listed.
+     */
+    void add(ServicePort port, boolean fromStart) {
+        synchronized (summed) {
+            if (!members.contains(port)) {
+                // a port that comes from other labels counts here from now on (its earlier counts are theirs)
+                for (Summed c : summed) {
+                    c.base.put(port, fromStart ? 0 : c.f.applyAsDouble(port));
+                }
+                members.add(port);
+            }
         }
         if (!udp && port.key().protocol() == Protocol.UDP) {
             udp = true;
@@ -143,7 +150,8 @@ final class PortGroupMeters {
         synchronized (summed) {
             if (members.remove(port)) {
                 for (Summed c : summed) {
-                    c.retired += c.f.applyAsDouble(port);
+                    Double base = c.base.remove(port);
+                    c.retired += c.f.applyAsDouble(port) - (base == null ? 0 : base);
                 }
             }
         }
@@ -160,11 +168,12 @@ final class PortGroupMeters {
 
     /** Unregisters every meter of these labels. */
     void removeAll() {
+        removed = true;
         meters.forEach(registry::remove);
         meters.clear();
         endpoints.values().forEach(EndpointMeters::remove);
         endpoints.clear();
-        failures.values().forEach(registry::remove);
+        failures.values().forEach(byReason -> byReason.values().forEach(registry::remove));
         failures.clear();
     }
 
@@ -183,24 +192,28 @@ final class PortGroupMeters {
         if (m.counters.isEmpty()) {
             endpoints.remove(endpoint);
             m.remove();
-            failures.entrySet().removeIf(f -> {
-                if (!f.getKey().endpoint().equals(endpoint)) {
-                    return false;
-                }
-                registry.remove(f.getValue());
-                return true;
-            });
+            Map<String, Counter> byReason = failures.remove(endpoint);
+            if (byReason != null) {
+                byReason.values().forEach(registry::remove);
+            }
         }
     }
 
-    /** The connect failures of {@code endpoint} by {@code reason}, registered at the first. Event-loop thread. */
+    /**
+     * The connect failures of {@code endpoint} by {@code reason}, registered at the first. Event-loop thread: one
+     * registered while the control plane removed the endpoint (or the labels) is taken out again, not left behind.
+     */
     Counter failureCounter(String endpoint, String reason) {
-        FailureKey key = new FailureKey(endpoint, reason);
-        Counter counter = failures.get(key);
+        Map<String, Counter> byReason = failures.computeIfAbsent(endpoint, e -> new ConcurrentHashMap<>());
+        Counter counter = byReason.get(reason);
         if (counter == null) {
-            counter = failures.computeIfAbsent(key, k -> Counter.builder(CONNECT_FAILURES).tags(tags)
-                    .tag(TAG_ENDPOINT, k.endpoint()).tag(TAG_REASON, k.reason())
+            counter = byReason.computeIfAbsent(reason, r -> Counter.builder(CONNECT_FAILURES).tags(tags)
+                    .tag(TAG_ENDPOINT, endpoint).tag(TAG_REASON, r)
                     .description("Failed connects to an endpoint").register(registry));
+            if (removed || !endpoints.containsKey(endpoint)) {
+                registry.remove(counter);
+                failures.remove(endpoint, byReason);
+            }
         }
         return counter;
     }
@@ -310,6 +323,8 @@ final class PortGroupMeters {
     /** A counter over the members: what those still here count, plus what those that left had counted. */
     private final class Summed {
         final ToDoubleFunction<ServicePort> f;
+        /** Each member's count when it joined from other labels (0 for one counted from its start). */
+        final Map<ServicePort, Double> base = new IdentityHashMap<>(); // guarded by summed
         double retired; // guarded by summed
 
         Summed(ToDoubleFunction<ServicePort> f) {
@@ -318,7 +333,12 @@ final class PortGroupMeters {
 
         double value() {
             synchronized (summed) {
-                return retired + sum(f);
+                double total = retired;
+                for (ServicePort p : members) {
+                    Double b = base.get(p);
+                    total += f.applyAsDouble(p) - (b == null ? 0 : b);
+                }
+                return total;
             }
         }
     }
@@ -342,7 +362,20 @@ final class PortGroupMeters {
             return 0;
         }
         if (drainingMembers.contains(port)) {
-            return state == BackendState.State.DRAINING ? set.backends().size() : 0;
+            // its endpoints with connections left that no port in force lists with the same counters (those are
+            // counted there): what still drains here
+            if (state != BackendState.State.DRAINING) {
+                return 0;
+            }
+            Set<ConnectionCounters> inForce = listedInForce();
+            int n = 0;
+            for (BackendState backend : set.backends()) {
+                ConnectionCounters c = backend.counters();
+                if (c.active() + c.inactive() > 0 && !inForce.contains(c)) {
+                    n++;
+                }
+            }
+            return n;
         }
         int n = 0;
         for (BackendState backend : set.backends()) {
@@ -351,6 +384,19 @@ final class PortGroupMeters {
             }
         }
         return n;
+    }
+
+    /** The counters the members in force (not draining) list their endpoints with, by identity. */
+    private Set<ConnectionCounters> listedInForce() {
+        Set<ConnectionCounters> in = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        for (ServicePort p : members) {
+            if (!drainingMembers.contains(p) && p.backendSet() != null) {
+                for (BackendState b : p.backendSet().backends()) {
+                    in.add(b.counters());
+                }
+            }
+        }
+        return in;
     }
 
     /**

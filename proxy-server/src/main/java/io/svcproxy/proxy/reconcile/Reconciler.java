@@ -249,7 +249,9 @@ public final class Reconciler {
      */
     private List<BackendState> movedEndpoints(ServiceKey from, ServicePortSpec spec) {
         ServicePort moved = from == null ? null : table.get(from);
-        if (moved == null) {
+        if (moved == null || !spec.port().label().equals(moved.portLabel())) {
+            // an unnamed port whose number changes is labelled anew: its endpoints start afresh there, rather than
+            // counting the same connections under both labels while the old one drains
             return List.of();
         }
         java.util.Set<String> listed = new java.util.HashSet<>();
@@ -316,13 +318,14 @@ public final class Reconciler {
             return;
         }
         table.put(port);
+        // in the metrics before its predecessor leaves them: what that one counted stays in the labels' totals
+        metrics.servicePortAdded(port);
         ServiceKey replaced = moving.remove(PortIdentity.of(spec));
         if (replaced != null) {
             remove(replaced);
         }
         lookAfter(port);
         setAddresses(port, spec, failures);
-        metrics.servicePortAdded(port);
         log.info("Added service port service={} port={} scheduler={} endpoints={}", port.serviceLabel(),
                 port.portLabel(), service.scheduler(), backends);
     }
@@ -384,10 +387,18 @@ public final class Reconciler {
      * endpoint ejected or failing its checks goes to weight 0, one that is back gets its weight again.
      */
     public synchronized void publishHealth(ServicePort port) {
-        if (table.get(port.key()) != port) {
+        if (table.get(port.key()) == port) {
+            republish(port, "Endpoint health changed");
             return;
         }
-        republish(port, "Endpoint health changed");
+        // a port that moved shares its endpoints' health with its successor (connects still under way on the old
+        // one can eject an endpoint): the successor's list shows it
+        PortIdentity identity = PortIdentity.of(port.spec());
+        for (ServicePort successor : table.servicePorts()) {
+            if (successor != port && PortIdentity.of(successor.spec()).equals(identity)) {
+                republish(successor, "Endpoint health changed");
+            }
+        }
     }
 
     /** Builds the list of {@code port} again from its spec and the endpoints' health; swaps it in when it changed. */

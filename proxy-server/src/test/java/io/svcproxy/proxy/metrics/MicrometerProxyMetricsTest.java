@@ -120,8 +120,8 @@ class MicrometerProxyMetricsTest {
         fresh.counters().lease().release();
         PrometheusText text = scrape();
         assertThat(text.value("svcproxy_no_endpoint_total", WEB)).isEqualTo(2);
-        assertThat(text.value("svcproxy_endpoints", with("state", "draining"))).as("the old port's three")
-                .isEqualTo(3);
+        assertThat(text.value("svcproxy_endpoints", with("state", "draining")))
+                .as("the old port's endpoint with a connection left").isEqualTo(1);
         assertThat(text.value("svcproxy_endpoints", with("state", "ready"))).as("the successor's").isEqualTo(1);
         assertThat(text.value("svcproxy_connections_active", with("endpoint", "127.0.0.11:8080"))).isEqualTo(1);
         assertThat(text.value("svcproxy_connections_total", with("endpoint", "127.0.0.11:8080"))).isEqualTo(2);
@@ -133,6 +133,33 @@ class MicrometerProxyMetricsTest {
         assertThat(text.value("svcproxy_connections_total", with("endpoint", "127.0.0.11:8080"))).isEqualTo(2);
         assertThat(text.value("svcproxy_endpoints", with("state", "draining"))).isZero();
         assertThat(text.find("svcproxy_connections_total", with("endpoint", "127.0.0.12:8080"))).isEmpty();
+    }
+
+    @Test
+    void aPortRelabelledAwayAndBackCountsOnlyWhatItAddedUnderEachLabel() {
+        metrics.servicePortAdded(web);
+        web.addBytesToEndpoint(100);
+        ServicePort twin = servicePort("default", "web", "::1", 80, "http", "rr", List.of(), List.of());
+        metrics.servicePortAdded(twin); // keeps the http labels alive meanwhile
+        web.update(respecPort(web, "web2"), web.backendSet());
+        metrics.servicePortChanged(web); // http -> web2
+        web.addBytesToEndpoint(10);
+        assertThat(scrape().value("svcproxy_bytes_total", "service", "default/web", "port", "web2", "direction",
+                "to_endpoint")).as("what it relayed under web2").isEqualTo(10);
+        web.update(respecPort(web, "http"), web.backendSet());
+        metrics.servicePortChanged(web); // web2 -> http
+        assertThat(scrape().value("svcproxy_bytes_total", with("direction", "to_endpoint")))
+                .as("100 before it left; counted once, not again when it came back").isEqualTo(100);
+        web.addBytesToEndpoint(1);
+        assertThat(scrape().value("svcproxy_bytes_total", with("direction", "to_endpoint"))).isEqualTo(101);
+    }
+
+    private static io.svcproxy.config.ServicePortSpec respecPort(ServicePort port, String name) {
+        io.svcproxy.config.ServicePortSpec s = port.spec();
+        io.svcproxy.config.PortSpec p = s.port();
+        return new io.svcproxy.config.ServicePortSpec(s.key(), s.service(), new io.svcproxy.config.PortSpec(name,
+                p.protocol(), p.port(), p.targetPort(), p.udpIdleTimeout(), p.udpResponses(), p.proxyProtocol()),
+                s.endpoints());
     }
 
     @Test

@@ -77,6 +77,18 @@ class ReloadTest {
                 + "\n    ports: [{port: " + port + "}]\n    endpoints: [" + String.join(", ", endpoints) + "]\n";
     }
 
+    /** {@link #service} at another clusterIP: the same Service port, moved there. */
+    static String serviceAt(String clusterIP, String name, int port, String scheduler, String... endpoints) {
+        return service(name, port, scheduler, endpoints).replace("clusterIP: " + VIP, "clusterIP: " + clusterIP);
+    }
+
+    static Socket connectTo(String clusterIP, int port) throws IOException {
+        Socket s = new Socket();
+        s.setSoTimeout(5000);
+        s.connect(new InetSocketAddress(clusterIP, port), 2000);
+        return s;
+    }
+
     ProxyConfig parse(String yaml) throws Exception {
         Path file = dir.resolve("svcproxy.yaml");
         Files.writeString(file, yaml);
@@ -281,22 +293,44 @@ class ReloadTest {
         io.svcproxy.balancer.ConnectionCounters before = port(18091).backendSet().backends().get(0).counters();
         try (Socket held = connect(18091)) {
             assertThat(echo(held, "x")).isEqualTo("x");
-            reload(config("", service("web", 18092, "rr", endpoint(a, 1)))); // the same port, moved
-            assertThat(port(18092).backendSet().backends().get(0).counters()).as("health and counts move along")
+            reload(config("", serviceAt("127.0.10.63", "web", 18091, "rr", endpoint(a, 1)))); // moved
+            assertThat(port(18091).backendSet().backends().get(0).counters()).as("health and counts move along")
                     .isSameAs(before);
-            try (Socket s = connect(18092)) {
+            try (Socket s = connectTo("127.0.10.63", 18091)) {
                 assertThat(echo(s, "new")).isEqualTo("new");
             }
             assertThat(total.getAsDouble()).isEqualTo(2);
         }
         // the old address's last connection closed: the sweep drops the old port, the series stay with the new one
         await().atMost(Duration.ofSeconds(5)).until(() -> server.table().keys().size() == 1
-                && port(18092).connections().isEmpty());
+                && port(18091).connections().isEmpty());
         Thread.sleep(1500); // a sweep (every second) has run
-        try (Socket s = connect(18092)) {
+        try (Socket s = connectTo("127.0.10.63", 18091)) {
             assertThat(echo(s, "again")).isEqualTo("again");
         }
         await().atMost(Duration.ofSeconds(5)).until(() -> total.getAsDouble() == 3);
+    }
+
+    @Test
+    void aMovedPortKeepsItsCountsAndAnEjectionThroughItsPredecessorShowsInItsList() throws Exception {
+        TestBackend a = backend("A", "127.0.0.11", Mode.ECHO);
+        TestBackend b = backend("B", "127.0.0.12", Mode.ECHO);
+        start(config("", service("web", 18088, "rr", endpoint(a, 1), endpoint(b, 1))));
+        io.micrometer.core.instrument.MeterRegistry registry = server.meterRegistry();
+        java.util.function.DoubleSupplier bytes = () -> registry.find("svcproxy.bytes").tag("service", "default/web")
+                .tag("direction", "to_endpoint").functionCounter().count();
+        ServicePort old = port(18088);
+        try (Socket s = connect(18088)) {
+            assertThat(echo(s, "xyz")).isEqualTo("xyz");
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> bytes.getAsDouble() == 3);
+        reload(config("", serviceAt("127.0.10.64", "web", 18088, "rr", endpoint(a, 1), endpoint(b, 1)))); // moved
+        assertThat(server.table().keys()).singleElement().asString().contains("127.0.10.64");
+        assertThat(bytes.getAsDouble()).as("the counts of the old address stay in the labels' totals").isEqualTo(3);
+        // a connect still under way on the old port fails and ejects B: the port in force shows it out of service
+        old.maybeEject(old.backendSet().backends().get(1), 5, io.svcproxy.config.OutlierDetection.defaults(), "");
+        await().atMost(Duration.ofSeconds(5)).until(() -> port(18088).backendSet().backends().get(1).state()
+                == BackendState.State.EJECTED);
     }
 
     @Test
