@@ -162,6 +162,14 @@ public final class EndpointHealth {
         return checkStreak < 0 ? -checkStreak : 0;
     }
 
+    /**
+     * Ends the check in flight without a verdict (its checker stopped: its port left or moved, and the endpoint's
+     * health may be shared with the port in force, whose checker must be able to start the next one).
+     */
+    public synchronized void abandonCheck() {
+        checking = false;
+    }
+
     /** Marks a check in flight; returns {@code false} when one already is, so checks never pile up. */
     public synchronized boolean startCheck() {
         if (checking) {

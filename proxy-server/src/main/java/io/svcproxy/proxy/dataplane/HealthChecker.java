@@ -134,7 +134,10 @@ final class HealthChecker implements Runnable {
                         return; // turned off while the check was in flight: wake() forgets the verdicts
                     }
                     if (stopped) {
-                        return; // its port left (or moved: the successor's checker judges the shared health)
+                        // its port left (or moved: the successor's checker judges the shared health, and must be
+                        // able to start the next check)
+                        health.abandonCheck();
+                        return;
                     }
                     Boolean change = health.checkResult(ok, spec.rise(), spec.fall());
                     if (change != null && change) {

@@ -81,6 +81,8 @@ final class PortGroupMeters {
     private final List<Meter> meters = new ArrayList<>();
     /** The counters over the members, each keeping what members that left had counted (a counter never falls). */
     private final List<Summed> summed = new ArrayList<>();
+    /** Members that came from other labels (relabelled), not counted from their start. Guarded by summed. */
+    private final Set<ServicePort> joinedLater = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
     private final Set<AddressKind> addressKinds = EnumSet.noneOf(AddressKind.class);
     private boolean udp;
     /** Each endpoint's meters, over the counters the members list it with. */
@@ -122,6 +124,9 @@ final class PortGroupMeters {
         synchronized (summed) {
             if (!members.contains(port)) {
                 // a port that comes from other labels counts here from now on (its earlier counts are theirs)
+                if (!fromStart) {
+                    joinedLater.add(port);
+                }
                 for (Summed c : summed) {
                     c.base.put(port, fromStart ? 0 : c.f.applyAsDouble(port));
                 }
@@ -153,6 +158,7 @@ final class PortGroupMeters {
                     Double base = c.base.remove(port);
                     c.retired += c.f.applyAsDouble(port) - (base == null ? 0 : base);
                 }
+                joinedLater.remove(port);
             }
         }
         drainingMembers.remove(port);
@@ -345,7 +351,13 @@ final class PortGroupMeters {
 
     private Meter counter(String name, ToDoubleFunction<ServicePort> f, Tags more, String description) {
         Summed c = new Summed(f);
-        summed.add(c);
+        synchronized (summed) {
+            // a counter made after its members joined: one that came from other labels counts from now on here too
+            for (ServicePort p : joinedLater) {
+                c.base.put(p, f.applyAsDouble(p));
+            }
+            summed.add(c);
+        }
         return FunctionCounter.builder(name, c, Summed::value).tags(tags).tags(more).description(description)
                 .register(registry);
     }

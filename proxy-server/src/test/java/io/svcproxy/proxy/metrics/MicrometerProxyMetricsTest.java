@@ -139,6 +139,7 @@ class MicrometerProxyMetricsTest {
     void aPortRelabelledAwayAndBackCountsOnlyWhatItAddedUnderEachLabel() {
         metrics.servicePortAdded(web);
         web.addBytesToEndpoint(100);
+        web.countArrival(io.svcproxy.proxy.dataplane.AddressKind.CLUSTER);
         ServicePort twin = servicePort("default", "web", "::1", 80, "http", "rr", List.of(), List.of());
         metrics.servicePortAdded(twin); // keeps the http labels alive meanwhile
         web.update(respecPort(web, "web2"), web.backendSet());
@@ -146,6 +147,8 @@ class MicrometerProxyMetricsTest {
         web.addBytesToEndpoint(10);
         assertThat(scrape().value("svcproxy_bytes_total", "service", "default/web", "port", "web2", "direction",
                 "to_endpoint")).as("what it relayed under web2").isEqualTo(10);
+        assertThat(scrape().value("svcproxy_address_connections_total", "service", "default/web", "port", "web2",
+                "address", "cluster")).as("a counter the new labels made after it joined: from then on too").isZero();
         web.update(respecPort(web, "http"), web.backendSet());
         metrics.servicePortChanged(web); // web2 -> http
         assertThat(scrape().value("svcproxy_bytes_total", with("direction", "to_endpoint")))
