@@ -1,0 +1,167 @@
+package io.svcproxy.proxy.metrics;
+
+import static io.svcproxy.proxy.metrics.MicrometerProxyMetrics.CONNECTIONS;
+import static io.svcproxy.proxy.metrics.MicrometerProxyMetrics.CONNECTIONS_ACTIVE;
+import static io.svcproxy.proxy.metrics.MicrometerProxyMetrics.CONNECT_FAILURES;
+import static io.svcproxy.proxy.metrics.MicrometerProxyMetrics.EJECTIONS;
+import static io.svcproxy.proxy.metrics.MicrometerProxyMetrics.TAG_ENDPOINT;
+import static io.svcproxy.proxy.metrics.MicrometerProxyMetrics.TAG_REASON;
+import static io.svcproxy.proxy.metrics.MicrometerProxyMetrics.UDP_FLOWS;
+import static io.svcproxy.proxy.metrics.MicrometerProxyMetrics.UDP_FLOWS_ACTIVE;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.svcproxy.balancer.ConnectionCounters;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.ToDoubleFunction;
+
+/**
+ * The endpoint meters of one label pair's {@link PortGroupMeters}: per endpoint ({@code ip:port}) its connections,
+ * ejections and UDP flows over the counters the ports of those labels list it with, and its connect failures by
+ * reason. Endpoints are added and removed on the control-plane thread; failures are counted on event loops; scrapes
+ * read.
+ */
+final class EndpointMetersTable {
+    private final MeterRegistry registry;
+    private final Tags tags;
+    /** Each endpoint's meters, over the counters the ports list it with. */
+    private final Map<String, EndpointMeters> endpoints = new ConcurrentHashMap<>();
+    /** Connect failures by endpoint, then reason: event loops add, the control plane removes. */
+    private final Map<String, Map<String, Counter>> failures = new ConcurrentHashMap<>();
+    private volatile boolean removed;
+
+    EndpointMetersTable(MeterRegistry registry, Tags tags) {
+        this.registry = registry;
+        this.tags = tags;
+    }
+
+    /** Unregisters every meter. */
+    void removeAll() {
+        removed = true;
+        endpoints.values().forEach(EndpointMeters::remove);
+        endpoints.clear();
+        failures.values().forEach(byReason -> byReason.values().forEach(registry::remove));
+        failures.clear();
+    }
+
+    /** A port lists {@code endpoint} with {@code counters}: its meters read them too. */
+    void add(String endpoint, ConnectionCounters counters, boolean udpPort) {
+        endpoints.computeIfAbsent(endpoint, e -> new EndpointMeters(e, udpPort)).counters.add(counters);
+    }
+
+    /** A port no longer lists {@code endpoint} with {@code counters}; the last one takes its meters away. */
+    void remove(String endpoint, ConnectionCounters counters) {
+        EndpointMeters m = endpoints.get(endpoint);
+        if (m == null) {
+            return;
+        }
+        m.release(counters);
+        if (m.counters.isEmpty()) {
+            endpoints.remove(endpoint);
+            m.remove();
+            Map<String, Counter> byReason = failures.remove(endpoint);
+            if (byReason != null) {
+                byReason.values().forEach(registry::remove);
+            }
+        }
+    }
+
+    /**
+     * The connect failures of {@code endpoint} by {@code reason}, registered at the first. Event-loop thread: one
+     * registered while the control plane removed the endpoint (or the labels) is taken out again, not left behind.
+     */
+    Counter failureCounter(String endpoint, String reason) {
+        Map<String, Counter> byReason = failures.computeIfAbsent(endpoint, e -> new ConcurrentHashMap<>());
+        Counter counter = byReason.get(reason);
+        if (counter == null) {
+            counter = byReason.computeIfAbsent(reason, r -> Counter.builder(CONNECT_FAILURES).tags(tags)
+                    .tag(TAG_ENDPOINT, endpoint).tag(TAG_REASON, r)
+                    .description("Failed connects to an endpoint").register(registry));
+            if (removed || !endpoints.containsKey(endpoint)) {
+                registry.remove(counter);
+                failures.remove(endpoint, byReason);
+            }
+        }
+        return counter;
+    }
+
+    /**
+     * One endpoint's meters, reading the distinct counters its members list it with: one object, also while a port
+     * and the successor it moves to both list it (the successor takes over its predecessor's counters).
+     */
+    private final class EndpointMeters {
+        final List<ConnectionCounters> counters = new CopyOnWriteArrayList<>();
+        final List<Meter> own = new ArrayList<>();
+        /** What counters no member lists any more had counted, while others still list the endpoint. */
+        double retiredTotal;
+        double retiredEjections;
+
+        EndpointMeters(String endpoint, boolean udpPort) {
+            Tags endpointTags = tags.and(TAG_ENDPOINT, endpoint);
+            own.add(Gauge.builder(CONNECTIONS_ACTIVE, this, m -> m.sum(ConnectionCounters::active))
+                    .tags(endpointTags).strongReference(true).description("Connections open in both directions")
+                    .register(registry));
+            own.add(FunctionCounter.builder(CONNECTIONS, this, m -> m.total())
+                    .tags(endpointTags).description("Connections given to the endpoint").register(registry));
+            own.add(FunctionCounter.builder(EJECTIONS, this, m -> m.ejections())
+                    .tags(endpointTags).description("Ejections of the endpoint by outlier detection")
+                    .register(registry));
+            if (udpPort) {
+                // a UDP flow counts as one inactive connection of its endpoint while it lives (as IPVS's)
+                own.add(Gauge.builder(UDP_FLOWS_ACTIVE, this, m -> m.sum(ConnectionCounters::inactive))
+                        .tags(endpointTags).strongReference(true).description("UDP flows alive").register(registry));
+                own.add(FunctionCounter.builder(UDP_FLOWS, this, m -> m.total())
+                        .tags(endpointTags).description("UDP flows given to the endpoint").register(registry));
+            }
+        }
+
+        synchronized double total() {
+            return retiredTotal + sum(ConnectionCounters::total);
+        }
+
+        synchronized double ejections() {
+            return retiredEjections + sum(c -> c.health().ejections());
+        }
+
+        /** One member no longer lists the endpoint with {@code c}: its counts stay in the totals if others go on. */
+        synchronized void release(ConnectionCounters c) {
+            counters.remove(c);
+            boolean stillListed = false;
+            for (ConnectionCounters other : counters) {
+                stillListed |= other == c;
+            }
+            if (!stillListed && !counters.isEmpty()) {
+                retiredTotal += c.total();
+                retiredEjections += c.health().ejections();
+            }
+        }
+
+        double sum(ToDoubleFunction<ConnectionCounters> f) {
+            double total = 0;
+            List<ConnectionCounters> seen = new ArrayList<>(2);
+            for (ConnectionCounters c : counters) {
+                boolean again = false;
+                for (ConnectionCounters s : seen) {
+                    again |= s == c;
+                }
+                if (!again) {
+                    seen.add(c);
+                    total += f.applyAsDouble(c);
+                }
+            }
+            return total;
+        }
+
+        void remove() {
+            own.forEach(registry::remove);
+        }
+    }
+}
