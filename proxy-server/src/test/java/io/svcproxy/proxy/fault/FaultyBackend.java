@@ -133,7 +133,18 @@ public final class FaultyBackend implements AutoCloseable {
             open.add(s);
             Fault f = fault;
             int n = bytes;
-            workers.execute(() -> serve(s, f, n));
+            try {
+                workers.execute(() -> serve(s, f, n));
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                // accepted as the backend closes: not served, and closed rather than left to the collector
+                open.remove(s);
+                try {
+                    s.close();
+                } catch (IOException ignored) {
+                    // closing anyway
+                }
+                return;
+            }
         }
     }
 
