@@ -169,4 +169,14 @@ public final class Addresses {
         }
         return java.util.Arrays.copyOf(out, n);
     }
+
+    /**
+     * Whether a listener bound at {@code listener} takes the connections to {@code ip:port}: the same port, at that
+     * address or at every address (a wildcard, or no address). Two listeners clash when either takes the other's.
+     */
+    static boolean takes(InetSocketAddress listener, InetAddress ip, int port) {
+        InetAddress at = listener.getAddress();
+        return listener.getPort() == port && (at == null || at.isAnyLocalAddress() || ip.isAnyLocalAddress()
+                || at.equals(ip));
+    }
 }

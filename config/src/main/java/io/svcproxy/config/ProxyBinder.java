@@ -196,11 +196,8 @@ final class ProxyBinder extends BinderSupport {
      */
     private void checkNotAdmin(InetSocketAddress admin, InetSocketAddress listener, Node ingress, String path,
                                String key) {
-        if (listener == null || listener.getPort() == 0 || listener.getPort() != admin.getPort()) {
-            return;
-        }
-        if (listener.getAddress().isAnyLocalAddress() || admin.getAddress().isAnyLocalAddress()
-                || listener.getAddress().equals(admin.getAddress())) {
+        if (listener != null && listener.getPort() != 0
+                && Addresses.takes(admin, listener.getAddress(), listener.getPort())) {
             Node at = Values.valueOf(ingress, key);
             p.at(at == null ? ingress : at, path + "." + key, path + "." + key + ": "
                     + Addresses.format(listener.getAddress(), listener.getPort()) + " (expected: an address where "

@@ -96,8 +96,7 @@ final class ServiceBinder extends BinderSupport {
         }
         for (Map.Entry<java.net.InetSocketAddress, String> e : own.entrySet()) {
             java.net.InetSocketAddress a = e.getKey();
-            if (a.getPort() == key.port() && (a.getAddress() == null || a.getAddress().isAnyLocalAddress()
-                    || a.getAddress().equals(key.clusterIP()))) {
+            if (Addresses.takes(a, key.clusterIP(), key.port())) {
                 return e.getValue() + " " + Addresses.format(a.getAddress(), a.getPort());
             }
         }

@@ -36,10 +36,10 @@ final class HealthChecker implements Runnable {
         this.transport = transport;
     }
 
-    /** Starts the rounds; returns this. */
     /** The interval the next round was scheduled with; loop's own. */
     private long scheduledInterval;
 
+    /** Starts the rounds; returns this. */
     HealthChecker start() {
         loop.execute(this);
         return this;

@@ -353,10 +353,10 @@ public final class ServicePort {
      * Ejects {@code backend} after {@code failures} failed connects in a row, unless it is the last endpoint of
      * this Service port in service (one is always left to try), already ejected, or one more ejection would take
      * the port's ejected endpoints over {@code maxEjectionPercent} of its endpoints that take traffic (neither
-     * draining nor quiesced at weight 0; under a Local policy, a local endpoint's share is of this node's). Under a {@code Local} traffic
-     * policy the same holds among this node's endpoints ({@code nodeName}'s): their traffic may use no other, so
-     * ejecting the last of them would refuse it while the node's health check still counts it ready. Event-loop
-     * thread; synchronized so that two loops cannot eject the last two endpoints at once.
+     * draining nor quiesced at weight 0). Under a {@code Local} traffic policy both hold among this node's endpoints
+     * ({@code nodeName}'s) for a local one: their traffic may use no other, so ejecting the last of them would
+     * refuse it while the node's health check still counts it ready. Event-loop thread; synchronized so that two
+     * loops cannot eject the last two endpoints at once.
      */
     public synchronized void maybeEject(BackendState backend, int failures, OutlierDetection outlier,
                                         String nodeName) {

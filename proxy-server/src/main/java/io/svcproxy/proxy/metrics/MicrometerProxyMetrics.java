@@ -282,11 +282,10 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
 
     /** Registers the meters of {@code port}'s current labels and endpoints, and removes those that left. */
     private void sync(ServicePort port) {
-        String service = port.serviceLabel();
-        String portLabel = port.portLabel();
+        Tags tags = Tags.of(TAG_SERVICE, port.serviceLabel(), TAG_PORT, port.portLabel());
         PortMeters meters = ports.get(port);
         boolean fromStart = meters == null;
-        if (meters != null && (!meters.service.equals(service) || !meters.portLabel.equals(portLabel))) {
+        if (meters != null && !meters.group.tags.equals(tags)) {
             // relabelled: start over rather than report under stale labels (from now on: its counts so far are the
             // old labels')
             ports.remove(port);
@@ -294,9 +293,7 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
             meters = null;
         }
         if (meters == null) {
-            Tags tags = Tags.of(TAG_SERVICE, service, TAG_PORT, portLabel);
-            PortGroupMeters group = groups.computeIfAbsent(tags, t -> new PortGroupMeters(registry, t));
-            meters = new PortMeters(port, service, portLabel, group);
+            meters = new PortMeters(port, groups.computeIfAbsent(tags, t -> new PortGroupMeters(registry, t)));
             ports.put(port, meters);
         }
         meters.group.add(port, fromStart);
@@ -311,17 +308,14 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
      */
     private static final class PortMeters {
         final ServicePort port;
-        final String service;
-        final String portLabel;
+        /** The group of the labels it was made with ({@code group.tags}). */
         final PortGroupMeters group;
         // written on the control-plane thread only, read there too
         final Map<String, ConnectionCounters> endpoints = new HashMap<>();
         volatile boolean removed;
 
-        PortMeters(ServicePort port, String service, String portLabel, PortGroupMeters group) {
+        PortMeters(ServicePort port, PortGroupMeters group) {
             this.port = port;
-            this.service = service;
-            this.portLabel = portLabel;
             this.group = group;
         }
 

@@ -2,6 +2,8 @@ package io.svcproxy.proxy.reconcile;
 
 import io.svcproxy.balancer.BackendSet;
 import io.svcproxy.balancer.BackendState;
+import io.svcproxy.balancer.Backends;
+import io.svcproxy.config.EndpointTarget;
 import io.svcproxy.config.ServiceKey;
 import io.svcproxy.config.ServicePortSpec;
 import io.svcproxy.config.ServiceSpec;
@@ -18,6 +20,7 @@ import java.net.InetAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -254,9 +257,9 @@ public final class Reconciler {
             // counting the same connections under both labels while the old one drains
             return List.of();
         }
-        java.util.Set<String> listed = new java.util.HashSet<>();
-        for (io.svcproxy.config.EndpointTarget t : spec.endpoints()) {
-            listed.add(io.svcproxy.balancer.Backends.format(t.ip(), t.port()));
+        Set<String> listed = new HashSet<>();
+        for (EndpointTarget t : spec.endpoints()) {
+            listed.add(Backends.format(t.ip(), t.port()));
         }
         List<BackendState> kept = new ArrayList<>();
         for (BackendState b : moved.backendSet().backends()) {

@@ -151,6 +151,12 @@ class FaultInjectionTest {
                 .orElseThrow();
     }
 
+    /** The endpoints of a live echo at 127.0.0.11 and, second, a closed port at 127.0.0.12. */
+    private String liveAndDeadEndpoints() throws IOException {
+        FaultyBackend live = backend("127.0.0.11", Fault.ECHO, 0);
+        return endpoints(live) + "      - {ip: 127.0.0.12, port: " + DataPlaneTest.closedPort("127.0.0.12") + "}\n";
+    }
+
     /** Asserts that svcproxy holds no connection and every endpoint counter is back at 0. */
     private void assertAllLetGo() {
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
@@ -578,9 +584,7 @@ class FaultInjectionTest {
 
     @Test
     void healthChecksTurnedOnByAReloadStartAndTurnedOffForgetTheirVerdict() throws Exception {
-        FaultyBackend a = backend("127.0.0.11", Fault.ECHO, 0);
-        int deadB = DataPlaneTest.closedPort("127.0.0.12");
-        String eps = endpoints(a) + "      - {ip: 127.0.0.12, port: " + deadB + "}\n";
+        String eps = liveAndDeadEndpoints();
         String checks = "    healthCheck: {interval: 100ms, timeout: 100ms, rise: 1, fall: 1}\n";
         fixture.proxy(config("  outlierDetection: {consecutiveFailures: 0}\n", service("web", VIP, "", eps)));
         // no checks: a port without them runs no rounds, so the dead endpoint stays in the list
@@ -599,9 +603,7 @@ class FaultInjectionTest {
 
     @Test
     void aReloadThatShortensTheCheckIntervalTakesEffectAtOnce() throws Exception {
-        FaultyBackend a = backend("127.0.0.11", Fault.ECHO, 0);
-        int deadB = DataPlaneTest.closedPort("127.0.0.12");
-        String eps = endpoints(a) + "      - {ip: 127.0.0.12, port: " + deadB + "}\n";
+        String eps = liveAndDeadEndpoints();
         String proxy = "  outlierDetection: {consecutiveFailures: 0}\n";
         // an hour between rounds: the first round ran at start, fall 2 needs a second one
         fixture.proxy(config(proxy, service("web", VIP,
