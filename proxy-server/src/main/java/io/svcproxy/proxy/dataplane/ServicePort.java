@@ -28,6 +28,12 @@ import org.slf4j.LoggerFactory;
 public final class ServicePort {
     private static final Logger log = LoggerFactory.getLogger(ServicePort.class);
 
+    /**
+     * Held by every ejection decision: one for the process, since ports share endpoints' health across a move, and
+     * only connect failures at the outlier threshold take it.
+     */
+    private static final Object EJECTION_LOCK = new Object();
+
     private final ServiceKey key;
     private volatile ServicePortSpec spec;
     private volatile BackendSet backendSet;
@@ -355,11 +361,17 @@ public final class ServicePort {
      * the port's ejected endpoints over {@code maxEjectionPercent} of its endpoints that take traffic (neither
      * draining nor quiesced at weight 0). Under a {@code Local} traffic policy both hold among this node's endpoints
      * ({@code nodeName}'s) for a local one: their traffic may use no other, so ejecting the last of them would
-     * refuse it while the node's health check still counts it ready. Event-loop thread; synchronized so that two
-     * loops cannot eject the last two endpoints at once.
+     * refuse it while the node's health check still counts it ready. Event-loop thread; the decision and the
+     * ejection hold {@link #EJECTION_LOCK}, so that two loops cannot eject the last two endpoints at once, also
+     * through two ports that list the same endpoints' health (a port that moved and its draining predecessor).
      */
-    public synchronized void maybeEject(BackendState backend, int failures, OutlierDetection outlier,
-                                        String nodeName) {
+    public void maybeEject(BackendState backend, int failures, OutlierDetection outlier, String nodeName) {
+        synchronized (EJECTION_LOCK) {
+            decideEjection(backend, failures, outlier, nodeName);
+        }
+    }
+
+    private void decideEjection(BackendState backend, int failures, OutlierDetection outlier, String nodeName) {
         if (backend.counters().health().ejected()) {
             return;
         }
