@@ -54,7 +54,7 @@ final class EndpointMetersTable {
 
     /** A port lists {@code endpoint} with {@code counters}: its meters read them too. */
     void add(String endpoint, ConnectionCounters counters, boolean udpPort) {
-        endpoints.computeIfAbsent(endpoint, e -> new EndpointMeters(e, udpPort)).counters.add(counters);
+        endpoints.computeIfAbsent(endpoint, EndpointMeters::new).add(counters, udpPort);
     }
 
     /** A port no longer lists {@code endpoint} with {@code counters}; the last one takes its meters away. */
@@ -95,17 +95,25 @@ final class EndpointMetersTable {
 
     /**
      * One endpoint's meters, reading the distinct counters its members list it with: one object, also while a port
-     * and the successor it moves to both list it (the successor takes over its predecessor's counters).
+     * and the successor it moves to both list it (the successor takes over its predecessor's counters). Its UDP flow
+     * meters read the counters of UDP ports only: a TCP and a UDP port of the same labels (a single-port Service
+     * whose protocol changed, the old port draining) list it apart.
      */
     private final class EndpointMeters {
         final List<ConnectionCounters> counters = new CopyOnWriteArrayList<>();
+        /** The members of {@code counters} a UDP port lists (the same counters are never listed by both kinds). */
+        final List<ConnectionCounters> udpCounters = new CopyOnWriteArrayList<>();
         final List<Meter> own = new ArrayList<>();
+        final Tags endpointTags;
         /** What counters no member lists any more had counted, while others still list the endpoint. */
         double retiredTotal;
         double retiredEjections;
+        double retiredFlows;
+        /** Whether a UDP port listed it: its flow meters stay from then on, as its other meters. */
+        boolean flowMeters;
 
-        EndpointMeters(String endpoint, boolean udpPort) {
-            Tags endpointTags = tags.and(TAG_ENDPOINT, endpoint);
+        EndpointMeters(String endpoint) {
+            endpointTags = tags.and(TAG_ENDPOINT, endpoint);
             own.add(Gauge.builder(CONNECTIONS_ACTIVE, this, m -> m.sum(ConnectionCounters::active))
                     .tags(endpointTags).strongReference(true).description("Connections open in both directions")
                     .register(registry));
@@ -114,13 +122,26 @@ final class EndpointMetersTable {
             own.add(FunctionCounter.builder(EJECTIONS, this, m -> m.ejections())
                     .tags(endpointTags).description("Ejections of the endpoint by outlier detection")
                     .register(registry));
+        }
+
+        synchronized void add(ConnectionCounters c, boolean udpPort) {
+            counters.add(c);
             if (udpPort) {
-                // a UDP flow counts as one inactive connection of its endpoint while it lives (as IPVS's)
-                own.add(Gauge.builder(UDP_FLOWS_ACTIVE, this, m -> m.sum(ConnectionCounters::inactive))
-                        .tags(endpointTags).strongReference(true).description("UDP flows alive").register(registry));
-                own.add(FunctionCounter.builder(UDP_FLOWS, this, m -> m.total())
-                        .tags(endpointTags).description("UDP flows given to the endpoint").register(registry));
+                if (!flowMeters) {
+                    flowMeters = true;
+                    // a UDP flow counts as one inactive connection of its endpoint while it lives (as IPVS's)
+                    own.add(Gauge.builder(UDP_FLOWS_ACTIVE, this, m -> sum(m.udpCounters,
+                            ConnectionCounters::inactive)).tags(endpointTags).strongReference(true)
+                            .description("UDP flows alive").register(registry));
+                    own.add(FunctionCounter.builder(UDP_FLOWS, this, m -> m.flows())
+                            .tags(endpointTags).description("UDP flows given to the endpoint").register(registry));
+                }
+                udpCounters.add(c);
             }
+        }
+
+        synchronized double flows() {
+            return retiredFlows + sum(udpCounters, ConnectionCounters::total);
         }
 
         synchronized double total() {
@@ -134,6 +155,7 @@ final class EndpointMetersTable {
         /** One member no longer lists the endpoint with {@code c}: its counts stay in the totals if others go on. */
         synchronized void release(ConnectionCounters c) {
             counters.remove(c);
+            boolean udp = udpCounters.remove(c);
             boolean stillListed = false;
             for (ConnectionCounters other : counters) {
                 stillListed |= other == c;
@@ -141,13 +163,21 @@ final class EndpointMetersTable {
             if (!stillListed && !counters.isEmpty()) {
                 retiredTotal += c.total();
                 retiredEjections += c.health().ejections();
+                if (udp) {
+                    retiredFlows += c.total();
+                }
             }
         }
 
         double sum(ToDoubleFunction<ConnectionCounters> f) {
+            return sum(counters, f);
+        }
+
+        /** The sum of {@code f} over the distinct objects of {@code list}. */
+        static double sum(List<ConnectionCounters> list, ToDoubleFunction<ConnectionCounters> f) {
             double total = 0;
             List<ConnectionCounters> seen = new ArrayList<>(2);
-            for (ConnectionCounters c : counters) {
+            for (ConnectionCounters c : list) {
                 boolean again = false;
                 for (ConnectionCounters s : seen) {
                     again |= s == c;

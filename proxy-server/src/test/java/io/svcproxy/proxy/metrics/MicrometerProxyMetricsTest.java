@@ -12,6 +12,7 @@ import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.svcproxy.balancer.BackendState;
 import io.svcproxy.balancer.Lease;
+import io.svcproxy.config.Protocol;
 import io.svcproxy.proxy.dataplane.ServicePort;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -133,6 +134,40 @@ class MicrometerProxyMetricsTest {
         assertThat(text.value("svcproxy_connections_total", with("endpoint", "127.0.0.11:8080"))).isEqualTo(2);
         assertThat(text.value("svcproxy_endpoints", with("state", "draining"))).isZero();
         assertThat(text.find("svcproxy_connections_total", with("endpoint", "127.0.0.12:8080"))).isEmpty();
+    }
+
+    @Test
+    void aUdpSuccessorOfATcpPortWithTheSameLabelsHasItsOwnFlowMeters() {
+        // a single-port Service changed from 80/TCP to 80/UDP: the TCP port drains while the UDP one serves
+        metrics.servicePortAdded(web);
+        a.counters().lease().established(); // a TCP connection, still open
+        metrics.servicePortDraining(web);
+        BackendState flowEndpoint = backend("127.0.0.11", 8080, 1);
+        ServicePort udp = servicePort("default", "web", "127.0.10.1", 80, "http", Protocol.UDP, "rr",
+                List.of(flowEndpoint), List.of());
+        metrics.servicePortAdded(udp);
+        flowEndpoint.counters().lease(); // a UDP flow, alive
+        flowEndpoint.counters().lease().release(); // one that ended
+
+        String[] endpoint = with("endpoint", "127.0.0.11:8080");
+        PrometheusText text = scrape();
+        assertThat(text.value("svcproxy_udp_flows_total", endpoint)).as("flows only").isEqualTo(2);
+        assertThat(text.value("svcproxy_udp_flows_active", endpoint)).isEqualTo(1);
+        assertThat(text.value("svcproxy_connections_total", endpoint)).as("connections and flows").isEqualTo(3);
+        assertThat(text.value("svcproxy_connections_active", endpoint)).isEqualTo(1);
+
+        metrics.servicePortRemoved(web); // the TCP port's drain ends
+        text = scrape();
+        assertThat(text.value("svcproxy_udp_flows_total", endpoint)).isEqualTo(2);
+        assertThat(text.value("svcproxy_connections_total", endpoint)).isEqualTo(3);
+        assertThat(text.value("svcproxy_connections_active", endpoint)).isZero();
+
+        BackendState again = backend("127.0.0.11", 8080, 1); // the UDP port lists it with new counters
+        metrics.servicePortRemoved(udp);
+        ServicePort tcpAgain = servicePort("default", "web", "127.0.10.1", 80, "http", "rr", List.of(again),
+                List.of());
+        metrics.servicePortAdded(tcpAgain);
+        assertThat(scrape().find("svcproxy_udp_flows_total", endpoint)).as("a TCP port's endpoint alone").isEmpty();
     }
 
     @Test

@@ -45,7 +45,15 @@ public final class ServicePortFixtures {
     public static ServicePort servicePort(String namespace, String name, String clusterIP, int port, String portName,
                                           String scheduler, List<BackendState> backends,
                                           List<EndpointTarget> notReady) {
-        PortSpec portSpec = new PortSpec(portName, Protocol.TCP, port, TargetPort.of(8080));
+        return servicePort(namespace, name, clusterIP, port, portName, Protocol.TCP, scheduler, backends, notReady);
+    }
+
+    /** Returns a Service port as {@link #servicePort(String, String, String, int, String, String, List, List)} of
+     * {@code protocol}. */
+    public static ServicePort servicePort(String namespace, String name, String clusterIP, int port, String portName,
+                                          Protocol protocol, String scheduler, List<BackendState> backends,
+                                          List<EndpointTarget> notReady) {
+        PortSpec portSpec = new PortSpec(portName, protocol, port, TargetPort.of(8080));
         ServiceSpec service = new ServiceSpec(name, namespace, ip(clusterIP), Map.of("app", name), scheduler,
                 Set.of(), SessionAffinity.NONE, List.of(portSpec), List.of());
         return new ServicePort(spec(service, portSpec, backends, notReady), set(scheduler, backends));
