@@ -46,6 +46,7 @@ public final class ServicePort {
     private final AtomicInteger open = new AtomicInteger();
     private final ConcurrentHashMap<InetAddress, AtomicInteger> openByClient = new ConcurrentHashMap<>();
     private volatile Consumer<ServicePort> healthListener = p -> { };
+    private volatile boolean retired;
     private final UdpCounters udp = new UdpCounters();
     private volatile EligibleEndpoints local;
     /** The Cluster policy's filter of {@code spec}: {@code null} inside when every ready endpoint is eligible. */
@@ -310,6 +311,14 @@ public final class ServicePort {
         this.healthListener = listener;
     }
 
+    /**
+     * Marks this port as out of the table: its connections drain, and a successor that moved from it may share its
+     * endpoints' counters ({@link #leaseReleased}). Control-plane thread.
+     */
+    public void retire() {
+        retired = true;
+    }
+
     /** Reports that the health of an endpoint of this Service port changed; any thread. */
     public void healthChanged() {
         healthListener.accept(this);
@@ -321,11 +330,17 @@ public final class ServicePort {
      * once (through the health listener), so a removed endpoint leaves the scheduler's list with its last
      * connection rather than at the next housekeeping tick. The reconciler checks the same after each swap: the
      * counter is written before the list is read here, and the list before the counter there, so one of the two
-     * always sees the other (issue 11: with mh a draining endpoint's slots closed clients meanwhile).
+     * always sees the other (issue 11: with mh a draining endpoint's slots closed clients meanwhile). A port no
+     * longer in force reports every endpoint's last connection: the port that moved from it may list the endpoint
+     * (its counters) as draining.
      */
     public void leaseReleased(BackendState backend) {
         ConnectionCounters c = backend.counters();
         if (c.active() + c.inactive() != 0) {
+            return;
+        }
+        if (retired) {
+            healthChanged();
             return;
         }
         BackendSet set = backendSet;

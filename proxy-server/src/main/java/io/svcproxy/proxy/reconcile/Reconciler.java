@@ -215,6 +215,7 @@ public final class Reconciler {
     /** Unbinds the Service port at {@code key}; its connections may finish within the drain timeout. */
     private void remove(ServiceKey key) {
         ServicePort port = table.get(key);
+        port.retire();
         listeners.unbind(key);
         table.remove(key);
         drainingSince.remove(key);

@@ -41,7 +41,11 @@ class DrainRaceTest {
     Reconciler reconciler;
 
     static String config(String endpoints) {
-        return "proxy: {admin: off}\nservices:\n  - name: mh\n    clusterIP: 127.0.10.41\n    scheduler: mh\n"
+        return config("127.0.10.41", endpoints);
+    }
+
+    static String config(String clusterIP, String endpoints) {
+        return "proxy: {admin: off}\nservices:\n  - name: mh\n    clusterIP: " + clusterIP + "\n    scheduler: mh\n"
                 + "    ports: [{port: 18141}]\n    endpoints: [" + endpoints + "]\n";
     }
 
@@ -127,6 +131,21 @@ class DrainRaceTest {
         reconciler.publishHealth(port()); // what the data plane's report would run; one connection is still open
         assertThat(endpoint("127.0.0.21").state()).isEqualTo(BackendState.State.DRAINING);
         close(second, a);
+        await().atMost(Duration.ofSeconds(10)).until(() -> endpoint("127.0.0.21") == null);
+    }
+
+    @Test
+    void theLastConnectionClosingOnTheAddressAPortMovedFromTakesTheEndpointOutOfTheMovedPortsList()
+            throws Exception {
+        ServicePort predecessor = port();
+        BackendState a = endpoint("127.0.0.21");
+        Lease lease = connect(a); // a connection to a at the old address
+        apply(config("127.0.10.67", "{ip: 127.0.0.21, port: 8080}, {ip: 127.0.0.22, port: 8080}")); // moved
+        assertThat(endpoint("127.0.0.21")).as("the moved port takes a's counters over").isSameAs(a);
+        apply(config("127.0.10.67", "{ip: 127.0.0.22, port: 8080}"));
+        assertThat(endpoint("127.0.0.21").state()).isEqualTo(BackendState.State.DRAINING);
+        lease.release();
+        predecessor.leaseReleased(a); // the old port's data plane reports its connection's close
         await().atMost(Duration.ofSeconds(10)).until(() -> endpoint("127.0.0.21") == null);
     }
 
