@@ -11,6 +11,7 @@ import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.svcproxy.config.KubernetesSettings;
 import io.svcproxy.config.ServicePortSpec;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -112,6 +113,18 @@ public final class KubernetesSource implements AutoCloseable {
     }
 
     /**
+     * Checks that {@code kubeconfig} is a file this process can read, as {@link #connect} does first ({@code svcproxy
+     * validate} checks it so without reading it: a kubeconfig may run a credential plugin).
+     *
+     * @throws IllegalArgumentException naming the file when it is not
+     */
+    public static void checkReadable(Path kubeconfig) {
+        if (!Files.isRegularFile(kubeconfig) || !Files.isReadable(kubeconfig)) {
+            throw new IllegalArgumentException("kubeconfig: " + kubeconfig + " (expected: a readable kubeconfig file)");
+        }
+    }
+
+    /**
      * Returns a client for the settings: from the kubeconfig file when one is set (its current context), else
      * from fabric8's auto-configuration (the {@code KUBECONFIG} or {@code ~/.kube/config} file when there is one,
      * else the in-cluster service account).
@@ -121,10 +134,7 @@ public final class KubernetesSource implements AutoCloseable {
     public static KubernetesClient connect(KubernetesSettings settings) {
         Config config;
         if (settings.kubeconfig() != null) {
-            if (!Files.isReadable(settings.kubeconfig())) {
-                throw new IllegalArgumentException("kubeconfig: " + settings.kubeconfig()
-                        + " (expected: a readable kubeconfig file)");
-            }
+            checkReadable(settings.kubeconfig());
             try {
                 config = Config.fromKubeconfig(settings.kubeconfig().toFile());
             } catch (RuntimeException e) { // the client's own errors, and its YAML parser's on a file that is not YAML

@@ -109,6 +109,27 @@ class CommandLineTest {
     }
 
     @Test
+    void validateRefusesAKubeconfigThatRunCouldNotRead() throws IOException {
+        String config = """
+                registry:
+                  kubernetes: {kubeconfig: %s}
+                """;
+        Path missing = dir.resolve("no-such-kubeconfig");
+        Path file = write("k8s.yaml", config.formatted(missing));
+        Result r = run("validate", "--config", file.toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).isEqualTo(file + ": registry.kubernetes.kubeconfig: " + missing
+                + " (expected: a readable kubeconfig file)" + System.lineSeparator());
+        assertThat(run("validate", "--config", write("dir.yaml", config.formatted(dir)).toString()).code())
+                .as("a folder").isEqualTo(2);
+
+        Files.writeString(missing, "apiVersion: v1\nkind: Config\n"); // read only by run: its content is not checked
+        Result good = run("validate", "--config", file.toString());
+        assertThat(good.code()).isZero();
+        assertThat(good.err()).isEmpty();
+    }
+
+    @Test
     void validateOfAMissingFileExitsTwo() {
         Result r = run("validate", "--config", dir.resolve("nope.yaml").toString());
         assertThat(r.code()).isEqualTo(2);
