@@ -3,6 +3,8 @@ package io.svcproxy.config;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * The {@code proxy:} section.
@@ -95,6 +97,42 @@ public record ProxySettings(String scheduler, InetSocketAddress admin, Duration 
                          Duration idleTimeout, Duration drainTimeout, String vipInterface) {
         this(scheduler, admin, connectTimeout, connectAttempts, idleTimeout, drainTimeout, vipInterface,
                 OutlierDetection.defaults(), ProxyLimits.defaults());
+    }
+
+    /**
+     * svcproxy's listeners besides its Service ports (the admin server, the Ingress's), by address, with the key
+     * that sets each: a Service port on one (or on any address at the port of one bound to every address) could not
+     * be bound.
+     */
+    public Map<InetSocketAddress, String> ownListeners() {
+        Map<InetSocketAddress, String> own = new LinkedHashMap<>();
+        if (admin != null) {
+            own.put(admin, "proxy.admin");
+        }
+        if (ingress != null && ingress.http() != null) {
+            own.put(ingress.http(), "proxy.ingress.http");
+        }
+        if (ingress != null && ingress.https() != null) {
+            own.put(ingress.https(), "proxy.ingress.https");
+        }
+        return own;
+    }
+
+    /**
+     * Which of {@link #ownListeners()} takes the connections of a TCP Service port at {@code key}, as its key and
+     * address ({@code proxy.admin 127.0.0.1:9901}), or {@code null} when none does.
+     */
+    public String listenerTaking(ServiceKey key) {
+        if (key.protocol() != Protocol.TCP) {
+            return null;
+        }
+        for (Map.Entry<InetSocketAddress, String> e : ownListeners().entrySet()) {
+            InetSocketAddress a = e.getKey();
+            if (Addresses.takes(a, key.clusterIP(), key.port())) {
+                return e.getValue() + " " + Addresses.format(a.getAddress(), a.getPort());
+            }
+        }
+        return null;
     }
 
     /** The settings of a config without a {@code proxy:} section. */

@@ -70,41 +70,9 @@ final class ServiceBinder extends BinderSupport {
         checkBetweenServices(placed);
     }
 
-    /**
-     * svcproxy's other listeners (the admin server, the Ingress's), by address, with what they are: a Service port on
-     * one (or on any address at the port of one bound to every address) could not be bound.
-     */
-    private Map<java.net.InetSocketAddress, String> ownListeners() {
-        Map<java.net.InetSocketAddress, String> own = new java.util.LinkedHashMap<>();
-        ProxySettings proxy = proxyBinder.proxy;
-        if (proxy.admin() != null) {
-            own.put(proxy.admin(), "proxy.admin");
-        }
-        if (proxy.ingress() != null && proxy.ingress().http() != null) {
-            own.put(proxy.ingress().http(), "proxy.ingress.http");
-        }
-        if (proxy.ingress() != null && proxy.ingress().https() != null) {
-            own.put(proxy.ingress().https(), "proxy.ingress.https");
-        }
-        return own;
-    }
-
-    /** Which of svcproxy's other listeners a TCP Service port at {@code key} would clash with, or {@code null}. */
-    private static String clash(Map<java.net.InetSocketAddress, String> own, ServiceKey key) {
-        if (key.protocol() != Protocol.TCP) {
-            return null;
-        }
-        for (Map.Entry<java.net.InetSocketAddress, String> e : own.entrySet()) {
-            java.net.InetSocketAddress a = e.getKey();
-            if (Addresses.takes(a, key.clusterIP(), key.port())) {
-                return e.getValue() + " " + Addresses.format(a.getAddress(), a.getPort());
-            }
-        }
-        return null;
-    }
-
     private void checkBetweenServices(List<Placed> placed) {
-        Map<java.net.InetSocketAddress, String> own = ownListeners();
+        ProxySettings proxy = proxyBinder.proxy;
+        Map<java.net.InetSocketAddress, String> own = proxy.ownListeners();
         Map<String, Node> names = new HashMap<>();
         Map<ServiceKey, String> keys = new HashMap<>();
         // every address a Service port listens on besides its clusterIP (externalIPs and LoadBalancer IPs at the
@@ -133,7 +101,7 @@ final class ServiceBinder extends BinderSupport {
                 String owner = (spec.name() == null ? "?" : spec.qualifiedName()) + " at "
                         + Problems.line(portNode);
                 String first = keys.putIfAbsent(key, owner);
-                String clash = clash(own, key);
+                String clash = proxy.listenerTaking(key);
                 if (clash != null) {
                     Values.wrong(p, portNode, pathOf(portNode, "port"), "a port where svcproxy does not listen "
                             + "already; " + shown + " is its " + clash);

@@ -19,7 +19,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Merges the sources into one versioned desired state. The config file's Service ports come first; a Kubernetes
- * Service port on a key the config file already serves is left out (and logged), so a local override wins.
+ * Service port on a key the config file already serves is left out (and logged once), so a local override wins, and
+ * so is one on a TCP address and port svcproxy's admin or Ingress listener takes (it could not be bound: the config
+ * file refuses such a Service).
  * Kubernetes Services that name no scheduler get the config's {@code proxy.scheduler}. Every change that alters
  * the merged state publishes a new {@link DesiredState} to the listener, on the caller's thread.
  */
@@ -51,6 +53,8 @@ public final class Registry {
      * places (the common change: endpoints of existing Services), only those are looked at.
      */
     private List<ServicePortSpec> publishedIn = List.of();
+    /** The keys of the Kubernetes Service ports left out at the last full merge: each is logged when it first is. */
+    private Set<ServiceKey> leftOut = Set.of();
     private List<ServicePortSpec> publishedOut = List.of();
 
     /**
@@ -158,9 +162,7 @@ public final class Registry {
             }
             ServicePortSpec was = publishedOut.get(i);
             named.remove(before);
-            if (was == null) {
-                ignored(spec); // the config file still serves the key
-            } else {
+            if (was != null) { // else the key is still served otherwise: said once, when it was first left out
                 ServicePortSpec n = withDefaultScheduler(spec, scheduler);
                 named.put(spec, n);
                 out.set(i, n);
@@ -179,9 +181,13 @@ public final class Registry {
         Set<ServiceKey> keys = new HashSet<>();
         resolved.forEach(spec -> keys.add(spec.key()));
         Map<ServicePortSpec, ServicePortSpec> named = new IdentityHashMap<>();
+        Set<ServiceKey> leftOut = new HashSet<>();
         for (ServicePortSpec spec : kubernetes) {
-            if (!keys.add(spec.key())) {
-                ignored(spec);
+            String listener = config.proxy().listenerTaking(spec.key());
+            if (listener != null || !keys.add(spec.key())) {
+                if (leftOut.add(spec.key()) && !this.leftOut.contains(spec.key())) {
+                    ignored(spec, listener);
+                }
                 out.add(null);
                 continue;
             }
@@ -194,12 +200,19 @@ public final class Registry {
         }
         this.named = named;
         this.namedWith = scheduler;
+        this.leftOut = leftOut;
         return out;
     }
 
-    private static void ignored(ServicePortSpec spec) {
-        log.warn("Kubernetes service port ignored: the config file serves its address service={} address={}",
-                spec.service().qualifiedName(), spec.key());
+    /** Says once that a Kubernetes Service port is left out: {@code listener}, or the config file, takes its key. */
+    private static void ignored(ServicePortSpec spec, String listener) {
+        if (listener != null) {
+            log.warn("Kubernetes service port ignored: svcproxy's own listener takes its address service={} "
+                    + "address={} listener={}", spec.service().qualifiedName(), spec.key(), listener);
+        } else {
+            log.warn("Kubernetes service port ignored: the config file serves its address service={} address={}",
+                    spec.service().qualifiedName(), spec.key());
+        }
     }
 
     private static ServicePortSpec withDefaultScheduler(ServicePortSpec spec, String scheduler) {

@@ -2,6 +2,11 @@ package io.svcproxy.config.registry;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+
 import io.svcproxy.config.ConfigLoader;
 import io.svcproxy.config.ProxyConfig;
 import io.svcproxy.config.ServicePortSpec;
@@ -12,9 +17,97 @@ import io.svcproxy.config.TrafficPolicy;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
 
 /** The registry's merge of the config file and the Kubernetes API. */
 class RegistryTest {
+    /** The Service ports of {@code yaml} as the Kubernetes source would give them. */
+    static List<ServicePortSpec> fromApi(String yaml) throws Exception {
+        return ServicePorts.resolve(ConfigLoader.parse(yaml, "api.yaml"));
+    }
+
+    static String service(String clusterIP, int port, String endpointIp) {
+        return "services:\n  - name: web\n    clusterIP: " + clusterIP + "\n    ports: [{port: " + port + "}]\n"
+                + "    endpoints: [{ip: " + endpointIp + "}]\n";
+    }
+
+    /** Records the registry's WARN lines while {@code body} runs. */
+    static List<String> warnings(ThrowingRunnable body) throws Exception {
+        Logger logger = (Logger) LoggerFactory.getLogger(Registry.class);
+        ListAppender<ILoggingEvent> appender = new ListAppender<>();
+        appender.start();
+        logger.addAppender(appender);
+        try {
+            body.run();
+        } finally {
+            logger.detachAppender(appender);
+        }
+        return appender.list.stream().filter(e -> e.getLevel() == Level.WARN)
+                .map(ILoggingEvent::getFormattedMessage).toList();
+    }
+
+    interface ThrowingRunnable {
+        void run() throws Exception;
+    }
+
+    @Test
+    void aKubernetesServicePortOnTheAddressOfAnOwnListenerIsLeftOutAndSaidOnce() throws Exception {
+        // the Ingress listens on every address at 42817: a Service there could not be bound, nor be told apart
+        ProxyConfig file = ConfigLoader.parse("proxy: {admin: 127.0.0.1:42818, ingress: {http: 0.0.0.0:42817}}\n"
+                + "services: []\n", "svcproxy.yaml");
+        AtomicReference<DesiredState> published = new AtomicReference<>();
+        Registry registry = new Registry(true, published::set);
+        registry.setConfig(file);
+        List<String> warned = warnings(() -> {
+            registry.setKubernetes(fromApi(service("127.0.10.76", 42817, "127.0.0.51")
+                    + "  - name: admin\n    clusterIP: 127.0.0.1\n    ports: [{port: 42818}]\n"
+                    + "    endpoints: [{ip: 127.0.0.52}]\n"
+                    + "  - name: other\n    clusterIP: 127.0.10.77\n    ports: [{port: 42819}]\n"
+                    + "    endpoints: [{ip: 127.0.0.53}]\n"), true);
+            for (String ip : List.of("127.0.0.54", "127.0.0.55", "127.0.0.56")) { // its endpoints change
+                registry.setKubernetes(fromApi(service("127.0.10.76", 42817, ip)
+                        + "  - name: other\n    clusterIP: 127.0.10.77\n    ports: [{port: 42819}]\n"
+                        + "    endpoints: [{ip: 127.0.0.53}]\n"), true);
+            }
+        });
+        assertThat(published.get().servicePorts()).singleElement()
+                .satisfies(p -> assertThat(p.key().toString()).contains("127.0.10.77"));
+        assertThat(warned).containsExactly(
+                "Kubernetes service port ignored: svcproxy's own listener takes its address service=default/web "
+                        + "address=127.0.10.76:42817/TCP listener=proxy.ingress.http 0.0.0.0:42817",
+                "Kubernetes service port ignored: svcproxy's own listener takes its address service=default/admin "
+                        + "address=127.0.0.1:42818/TCP listener=proxy.admin 127.0.0.1:42818");
+        registry.setKubernetes(fromApi(service("127.0.10.76", 42817, "127.0.0.51").replace("{port: 42817}",
+                "{port: 42817, protocol: UDP}")), true);
+        assertThat(published.get().servicePorts()).as("a UDP port there: the TCP listener does not take it")
+                .singleElement().satisfies(p -> assertThat(p.key().toString()).isEqualTo("127.0.10.76:42817/UDP"));
+    }
+
+    @Test
+    void aKubernetesServicePortTheConfigFileServesIsSaidOnceNotAtEveryEndpointChange() throws Exception {
+        ProxyConfig file = ConfigLoader.parse("proxy: {admin: off}\n" + service("127.0.10.74", 42004, "127.0.0.50"),
+                "svcproxy.yaml");
+        AtomicReference<DesiredState> published = new AtomicReference<>();
+        Registry registry = new Registry(true, published::set);
+        registry.setConfig(file);
+        List<String> warned = warnings(() -> {
+            for (String ip : List.of("127.0.0.51", "127.0.0.52", "127.0.0.53", "127.0.0.54")) {
+                registry.setKubernetes(fromApi(service("127.0.10.74", 42004, ip)), true);
+            }
+            registry.setConfig(ConfigLoader.parse("proxy: {admin: off, scheduler: wlc}\n"
+                    + service("127.0.10.74", 42004, "127.0.0.50"), "svcproxy.yaml")); // a reload, still serving it
+        });
+        assertThat(warned).containsExactly("Kubernetes service port ignored: the config file serves its address "
+                + "service=default/web address=127.0.10.74:42004/TCP");
+        assertThat(published.get().servicePorts()).singleElement().satisfies(p ->
+                assertThat(p.endpoints().get(0).ip().getHostAddress()).isEqualTo("127.0.0.50"));
+
+        warned = warnings(() -> { // the config file lets it go, then takes it again: said again
+            registry.setConfig(ConfigLoader.parse("proxy: {admin: off}\nservices: []\n", "svcproxy.yaml"));
+            registry.setConfig(file);
+        });
+        assertThat(warned).hasSize(1);
+    }
 
     @Test
     void aKubernetesServiceWithoutASchedulerTakesTheDefaultAndKeepsEverythingElse() throws Exception {
