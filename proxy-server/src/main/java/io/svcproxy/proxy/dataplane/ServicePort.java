@@ -221,7 +221,7 @@ public final class ServicePort {
         return rejected[reason.ordinal()].sum();
     }
 
-    void countRejected(Rejection reason) {
+    public void countRejected(Rejection reason) {
         rejected[reason.ordinal()].increment();
     }
 
@@ -268,7 +268,7 @@ public final class ServicePort {
      *
      * @return {@code null}, or why the connection is refused
      */
-    Rejection admit(InetAddress client, int perClient) {
+    public Rejection admit(InetAddress client, int perClient) {
         int max = spec.service().maxConnections();
         int n = open.incrementAndGet();
         if (max > 0 && n > max) {
@@ -299,7 +299,7 @@ public final class ServicePort {
      * Releases what {@link #admit} took for a connection of {@code client} that closed; {@code perClient}: it was
      * admitted with a {@code perClient} above 0 ({@code client} is not read otherwise).
      */
-    void release(InetAddress client, boolean perClient) {
+    public void release(InetAddress client, boolean perClient) {
         open.decrementAndGet();
         if (perClient) {
             openByClient.computeIfPresent(client, (k, c) -> c.decrementAndGet() <= 0 ? null : c);

@@ -41,10 +41,15 @@ final class UdpFlow {
     int responses;
     /** Set once the flow ended: later events for it are ignored. */
     boolean ended;
-    /** The PROXY v2 header put before each datagram to the endpoint, or {@code null} without proxyProtocol. */
+    /**
+     * The PROXY v2 header put before each datagram to the endpoint, or {@code null} without proxyProtocol: made or
+     * dropped at a datagram when the Service port's setting changed.
+     */
     byte[] proxyHeader;
     /** The endpoint list this flow's endpoint was last found usable in. */
     io.svcproxy.balancer.BackendSet checkedAgainst;
+    /** Whether it counts against its Service's {@code maxConnectionsPerClient} (one was set when it started). */
+    boolean perClient;
     /** The idle check. */
     java.util.concurrent.ScheduledFuture<?> timer;
 

@@ -15,6 +15,7 @@ import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollDatagramChannel;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.util.ReferenceCountUtil;
+import io.svcproxy.balancer.BackendSet;
 import io.svcproxy.balancer.BackendState;
 import io.svcproxy.balancer.Backends;
 import io.svcproxy.balancer.PickContext;
@@ -23,6 +24,7 @@ import io.svcproxy.proxy.dataplane.AddressKind;
 import io.svcproxy.proxy.dataplane.AddressRules;
 import io.svcproxy.proxy.dataplane.BindException;
 import io.svcproxy.proxy.dataplane.DataPlaneSettings;
+import io.svcproxy.proxy.dataplane.Rejection;
 import io.svcproxy.proxy.dataplane.ServicePort;
 import io.svcproxy.proxy.dataplane.Transport;
 import io.svcproxy.proxy.dataplane.UdpCounters.Drop;
@@ -201,7 +203,8 @@ public final class UdpListener {
         ByteBuf content = packet.content();
         InetSocketAddress client = packet.sender();
         int size = content.readableBytes();
-        int header = servicePort.spec().port().proxyProtocol() == null ? 0 : proxyHeaderLength(client);
+        boolean v2 = servicePort.spec().port().proxyProtocol() != null; // v2: the config refuses v1 on UDP
+        int header = v2 ? proxyHeaderLength(client) : 0;
         if (size > MAX_PAYLOAD - header) {
             servicePort.udp().drop(Drop.TOO_BIG);
             return;
@@ -216,6 +219,9 @@ public final class UdpListener {
             if (flow == null) {
                 return;
             }
+        }
+        if (v2 != (flow.proxyHeader != null)) { // a new flow, or a reload turned it on or off: each datagram follows
+            flow.proxyHeader = v2 ? io.svcproxy.proxy.dataplane.ProxyProtocolHeader.udpV2(client, address) : null;
         }
         FlowSocket out = flow.socket;
         FlowSocket.Sent sent = out.send(payload(flow, content));
@@ -279,23 +285,31 @@ public final class UdpListener {
             servicePort.udp().drop(Drop.FLOW_LIMIT);
             return null;
         }
+        // the Service's maxConnections and maxConnectionsPerClient hold for its flows as for TCP's connections
+        int perClient = servicePort.spec().service().maxConnectionsPerClient();
+        Rejection refused = servicePort.admit(client.getAddress(), perClient);
+        if (refused != null) {
+            limit.release();
+            servicePort.countRejected(refused);
+            return null;
+        }
         PickContext context = PickContext.of(client.getAddress(), client.getPort(), address.getAddress());
         if (decision.eligible() != null) {
             context = context.onlyEligible(decision.eligible());
         }
-        BackendState backend = servicePort.backendSet().pick(context);
+        BackendSet set = servicePort.backendSet(); // read once: the flow is checked against the list it came from
+        BackendState backend = set.pick(context);
         if (backend == null) {
             limit.release();
+            servicePort.release(client.getAddress(), perClient > 0);
             servicePort.countNoEndpoint();
             servicePort.udp().drop(Drop.NO_ENDPOINT);
             return null;
         }
         UdpFlow flow = new UdpFlow(client, backend, backend.counters().lease(), idleNanos(),
                 servicePort.spec().port().udpResponses(), now);
-        flow.checkedAgainst = servicePort.backendSet();
-        if (servicePort.spec().port().proxyProtocol() != null) { // v2: the config refuses v1 on UDP
-            flow.proxyHeader = io.svcproxy.proxy.dataplane.ProxyProtocolHeader.udpV2(client, address);
-        }
+        flow.checkedAgainst = set;
+        flow.perClient = perClient > 0;
         InetSocketAddress endpoint = backend.socketAddress();
         if (receiveBuffer != null) {
             try {
@@ -363,7 +377,7 @@ public final class UdpListener {
      * list is scanned only when it changed since the flow's last check (one reference compare per datagram).
      */
     private boolean stillUsable(UdpFlow flow) {
-        io.svcproxy.balancer.BackendSet set = servicePort.backendSet();
+        BackendSet set = servicePort.backendSet(); // read once: the flow is checked against the list it came from
         if (set == flow.checkedAgainst) {
             return true;
         }
@@ -402,6 +416,9 @@ public final class UdpListener {
             // SPEC says, never cut (the epoll path reads into MAX_PAYLOAD + 1 bytes, so a larger one shows as that)
             servicePort.udp().drop(Drop.TOO_BIG);
             return;
+        }
+        if (!channel.isWritable()) {
+            channel.flush(); // what this turn wrote is still queued here, not in the kernel's buffer
         }
         if (!channel.isWritable()) {
             servicePort.udp().drop(Drop.ERROR);
@@ -471,6 +488,7 @@ public final class UdpListener {
         }
         flow.lease.release();
         limit.release();
+        servicePort.release(flow.client.getAddress(), flow.perClient);
         servicePort.leaseReleased(flow.backend);
         if (flow.socket != null) {
             flow.socket.close();
