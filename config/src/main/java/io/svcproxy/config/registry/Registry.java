@@ -6,6 +6,7 @@ import io.svcproxy.config.ServiceKey;
 import io.svcproxy.config.ServicePortSpec;
 import io.svcproxy.config.ServicePorts;
 import io.svcproxy.config.ServiceSpec;
+import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
@@ -55,6 +56,8 @@ public final class Registry {
     private List<ServicePortSpec> publishedIn = List.of();
     /** The keys of the Kubernetes Service ports left out at the last full merge: each is logged when it first is. */
     private Set<ServiceKey> leftOut = Set.of();
+    /** Which Kubernetes Service port gets an external or LoadBalancer address that more than one lists. */
+    private final ExtraAddressClaims claims = new ExtraAddressClaims();
     private List<ServicePortSpec> publishedOut = List.of();
 
     /**
@@ -161,10 +164,16 @@ public final class Registry {
                 out = new ArrayList<>(publishedOut);
             }
             ServicePortSpec was = publishedOut.get(i);
+            if (was != null && !spec.service().exposure().equals(before.service().exposure())) {
+                return null; // its addresses changed: claimed again among all (ExtraAddressClaims)
+            }
             named.remove(before);
             if (was != null) { // else the key is still served otherwise: said once, when it was first left out
                 ServicePortSpec n = withDefaultScheduler(spec, scheduler);
                 named.put(spec, n);
+                if (!was.service().exposure().equals(n.service().exposure())) {
+                    n = ExtraAddressClaims.without(n, lost(n, was)); // the same addresses lost as before
+                }
                 out.set(i, n);
             }
         }
@@ -201,7 +210,14 @@ public final class Registry {
         this.named = named;
         this.namedWith = scheduler;
         this.leftOut = leftOut;
-        return out;
+        return claims.claim(config, resolved, out);
+    }
+
+    /** The extra addresses of {@code full} that {@code published} (the same port, as published) has not. */
+    private static List<InetAddress> lost(ServicePortSpec full, ServicePortSpec published) {
+        List<InetAddress> lost = new ArrayList<>(full.service().extraAddresses());
+        lost.removeAll(published.service().extraAddresses());
+        return lost;
     }
 
     /** Says once that a Kubernetes Service port is left out: {@code listener}, or the config file, takes its key. */

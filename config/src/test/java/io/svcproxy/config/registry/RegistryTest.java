@@ -26,14 +26,23 @@ class RegistryTest {
         return ServicePorts.resolve(ConfigLoader.parse(yaml, "api.yaml"));
     }
 
+    /** The Service ports of each Service given alone (the API server allows what one config file refuses). */
+    static List<ServicePortSpec> eachFromApi(String... services) throws Exception {
+        List<ServicePortSpec> all = new java.util.ArrayList<>();
+        for (String s : services) {
+            all.addAll(fromApi("services:\n" + s));
+        }
+        return all;
+    }
+
     static String service(String clusterIP, int port, String endpointIp) {
         return "services:\n  - name: web\n    clusterIP: " + clusterIP + "\n    ports: [{port: " + port + "}]\n"
                 + "    endpoints: [{ip: " + endpointIp + "}]\n";
     }
 
-    /** Records the registry's WARN lines while {@code body} runs. */
+    /** Records the WARN lines of the registry package while {@code body} runs. */
     static List<String> warnings(ThrowingRunnable body) throws Exception {
-        Logger logger = (Logger) LoggerFactory.getLogger(Registry.class);
+        Logger logger = (Logger) LoggerFactory.getLogger(Registry.class.getPackageName());
         ListAppender<ILoggingEvent> appender = new ListAppender<>();
         appender.start();
         logger.addAppender(appender);
@@ -81,6 +90,57 @@ class RegistryTest {
                 "{port: 42817, protocol: UDP}")), true);
         assertThat(published.get().servicePorts()).as("a UDP port there: the TCP listener does not take it")
                 .singleElement().satisfies(p -> assertThat(p.key().toString()).isEqualTo("127.0.10.76:42817/UDP"));
+    }
+
+    static String external(String name, String clusterIP, String externalIP, String endpointIp) {
+        return "  - name: " + name + "\n    clusterIP: " + clusterIP + "\n    externalIPs: [" + externalIP + "]\n"
+                + "    ports: [{name: http, port: 42002}]\n    endpoints: [{ip: " + endpointIp + "}]\n";
+    }
+
+    static List<String> externalIPs(DesiredState state, String service) {
+        return state.servicePorts().stream().filter(p -> p.service().name().equals(service))
+                .flatMap(p -> p.service().exposure().externalIPs().stream()).map(ip -> ip.getHostAddress()).toList();
+    }
+
+    @Test
+    void anExternalIpTwoKubernetesServicesListGoesToTheFirstByNameAndTheOtherIsSaidOnce() throws Exception {
+        AtomicReference<DesiredState> published = new AtomicReference<>();
+        Registry registry = new Registry(true, published::set);
+        registry.setConfig(ConfigLoader.parse("proxy: {admin: off}\nservices: []\n", "svcproxy.yaml"));
+        List<String> warned = warnings(() -> {
+            for (String ip : List.of("127.0.0.51", "127.0.0.52", "127.0.0.53")) { // b's endpoints change
+                registry.setKubernetes(eachFromApi(external("b", "127.0.10.72", "127.0.10.73", ip),
+                        external("a", "127.0.10.71", "127.0.10.73", "127.0.0.50")), true);
+            }
+        });
+        assertThat(externalIPs(published.get(), "a")).containsExactly("127.0.10.73");
+        assertThat(externalIPs(published.get(), "b")).as("listed by a first").isEmpty();
+        assertThat(published.get().servicePorts()).filteredOn(p -> p.service().name().equals("b")).singleElement()
+                .satisfies(p -> assertThat(p.endpoints().get(0).ip().getHostAddress()).isEqualTo("127.0.0.53"));
+        assertThat(warned).containsExactly("Kubernetes service address ignored: another listener takes it "
+                + "service=default/b address=127.0.10.73:42002/TCP holder=default/a");
+
+        warned = warnings(() -> registry.setKubernetes(fromApi("services:\n"
+                + external("b", "127.0.10.72", "127.0.10.73", "127.0.0.53")), true)); // a is deleted
+        assertThat(externalIPs(published.get(), "b")).containsExactly("127.0.10.73");
+        assertThat(warned).isEmpty();
+    }
+
+    @Test
+    void anExternalIpAtAClusterIpOrAnOwnListenerIsLeftOutOfItsService() throws Exception {
+        AtomicReference<DesiredState> published = new AtomicReference<>();
+        Registry registry = new Registry(true, published::set);
+        registry.setConfig(ConfigLoader.parse("proxy: {admin: off, ingress: {http: 0.0.0.0:42002}}\nservices: []\n",
+                "svcproxy.yaml"));
+        registry.setKubernetes(eachFromApi(external("a", "127.0.10.71", "127.0.10.73", "127.0.0.50")
+                .replace("{name: http, port: 42002}", "{name: http, port: 42003}"),
+                external("c", "127.0.10.74", "127.0.10.71", "127.0.0.51")
+                .replace("{name: http, port: 42002}", "{name: http, port: 42003}"),
+                external("d", "127.0.10.75", "127.0.10.76", "127.0.0.52")), true);
+        assertThat(externalIPs(published.get(), "a")).containsExactly("127.0.10.73");
+        assertThat(externalIPs(published.get(), "c")).as("a's clusterIP and port").isEmpty();
+        assertThat(published.get().servicePorts()).extracting(p -> p.service().name())
+                .as("d's clusterIP port is the Ingress's too").containsExactly("a", "c");
     }
 
     @Test

@@ -189,6 +189,7 @@ public final class Reconciler {
         Set<InetAddress> external = holdExternalAddresses(wanted.values(), failures);
         boolean sameNode = node.equals(appliedNode);
         appliedNode = node;
+        releaseLostAddresses(wanted.values());
         for (ServicePortSpec spec : wanted.values()) {
             applyOne(spec, sameNode, failures, moving);
         }
@@ -335,6 +336,24 @@ public final class Reconciler {
     }
 
     /** Binds the port's other addresses; one that failed is tried again at the next apply. */
+    /**
+     * Unbinds the external, LoadBalancer and node addresses that Service ports in force no longer want, before any
+     * port binds what it wants: an address that passes from one Service to another in this change (an externalIP
+     * moved, or given to another Service that lists it too) is free when the new one binds it.
+     */
+    private void releaseLostAddresses(java.util.Collection<ServicePortSpec> wanted) {
+        for (ServicePortSpec spec : wanted) {
+            ServicePort port = table.get(spec.key());
+            if (port == null || port.extraAddresses().isEmpty()) {
+                continue;
+            }
+            Map<java.net.InetSocketAddress, AddressKind> keep = new HashMap<>(port.extraAddresses());
+            if (keep.keySet().retainAll(addressesOf(spec).keySet())) {
+                listeners.setAddresses(port, keep); // binds nothing: only what it has
+            }
+        }
+    }
+
     private void setAddresses(ServicePort port, ServicePortSpec spec, List<BindException> failures) {
         List<BindException> failed = listeners.setAddresses(port, addressesOf(spec));
         if (failed.isEmpty()) {
@@ -342,6 +361,10 @@ public final class Reconciler {
         } else {
             addressesToRetry.add(spec.key());
             failures.addAll(failed);
+            for (BindException e : failed) { // tried again every second, as a clusterIP that cannot be bound
+                log.error("Cannot serve service={} port={} at one of its addresses: {}", port.serviceLabel(),
+                        port.portLabel(), e.getMessage());
+            }
         }
     }
 
