@@ -170,10 +170,17 @@ public final class TlsPem {
     public static String certificateProblem(String pem) {
         try {
             return certificates(pem).isEmpty() ? CERT_EXPECTED + "; none found" : null;
+        } catch (java.security.cert.CertificateException e) {
+            // the JDK's words name its parser ("Unable to initialize, java.io.EOFException"): say what is wrong
+            return CERT_EXPECTED + "; " + NOT_DECODED;
         } catch (GeneralSecurityException | RuntimeException e) {
             return CERT_EXPECTED + "; " + reason(e);
         }
     }
+
+    /** What a chain whose CERTIFICATE block does not decode is told. */
+    static final String NOT_DECODED = "a CERTIFICATE block that does not decode (cut short, or not base64 of an X.509 "
+            + "certificate)";
 
     /**
      * Returns what is wrong with a private key (as the text after "expected: "), or {@code null}. A key that is
