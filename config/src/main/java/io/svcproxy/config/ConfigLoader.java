@@ -114,7 +114,9 @@ public final class ConfigLoader {
         if (!errors.isEmpty()) {
             errors.sort(Comparator.comparingInt((ConfigError e) -> fileOrder.getOrDefault(e.file(), 0))
                     .thenComparingInt(ConfigError::line).thenComparingInt(ConfigError::column));
-            throw new ConfigException(errors);
+            // the files it names, so that a watcher sees the one a fix is written to
+            throw new ConfigException(errors, ProxyConfig.watchedFiles(
+                    config.registryFiles.stream().map(ConfigBinder.RegistryEntry::file).toList(), config.ingresses()));
         }
         return new ProxyConfig(file, config.proxy(), config.registry(), config.services,
                 pods.stream().map(PodBinder.BoundPod::spec).toList(), config.ingresses());

@@ -33,7 +33,12 @@ public record ProxyConfig(Path source, ProxySettings proxy, RegistrySettings reg
      * certFile and keyFile. A change in any of them is a reload.
      */
     public List<Path> watchedFiles() {
-        List<Path> files = new java.util.ArrayList<>(registry.files());
+        return watchedFiles(registry.files(), ingresses);
+    }
+
+    /** The files a config of {@code registryFiles} and {@code ingresses} reads: the first, then the TLS pairs. */
+    static List<Path> watchedFiles(List<Path> registryFiles, List<IngressSpec> ingresses) {
+        List<Path> files = new java.util.ArrayList<>(registryFiles);
         for (IngressSpec ingress : ingresses) {
             for (IngressSpec.Tls tls : ingress.tls()) {
                 if (tls.certFile() != null) {

@@ -45,13 +45,15 @@ import org.slf4j.LoggerFactory;
  * about 1.5 s of the write, whichever way it was written. The whole config is then read again with
  * {@link ConfigLoader#load(Path)}: a config equal to the one last applied is not reported; an invalid one is
  * reported once per distinct content (the same errors over the same files are not reported again, however many
- * times they are read). A half-written file is therefore rejected and the complete one applied after it. A read
- * during which a file changed (a ConfigMap swapped between reading the config and a registry file) is not
- * reported at all but done again once the files are quiet, so a mix of old and new files is never applied. While
- * the last read was invalid, the config is read again every {@link #RETRY_INTERVAL}, so that a fix in a file the
- * broken config names but the config in force does not (a new registry file, a missing one created) is seen too; a
- * change of a watched file is read at once, as always. (Every poll interval, a broken config left in place cost a
- * whole read each time: 1.6 s of CPU at 10,000 Services, a core kept busy.)
+ * times they are read). A half-written file that does not parse is therefore rejected and the complete one
+ * applied after it (one whose first part is valid on its own, written more than the debounce before the rest, is
+ * applied as it stands, then the whole); a file read empty on a reload is rejected unless it was so when last
+ * accepted. A read during which a file changed (a ConfigMap swapped between reading the config and a registry file)
+ * is not reported at all but done again once the files are quiet, so a mix of old and new files is never applied.
+ * While the last read was invalid, the files the broken config names besides those in force (a new registry file,
+ * a missing one, a certificate) are watched too, so that the write that fixes it is seen at once, and the config is
+ * read again every {@link #RETRY_INTERVAL} for what no watch sees. (Every poll interval, a broken config left in
+ * place cost a whole read each time: 1.6 s of CPU at 10,000 Services, a core kept busy.)
  *
  * <p>The set of watched files is derived again after every valid read: a config change may add or drop
  * registry files. The source logs every rejected error at warn, one line each, so a listener need not.
@@ -122,6 +124,8 @@ public final class ConfigFileSource implements AutoCloseable {
     private ProxyConfig current;
     private List<Path> watched;
     private Map<Path, FileFingerprint> observed = Map.of();
+    /** The fingerprints of the files of the last read that was not rejected (start's included). */
+    private Map<Path, FileFingerprint> accepted = Map.of();
     private Rejection lastRejection;
     /** When a rejected config was last read, and how often it is ({@link #RETRY_INTERVAL}). */
     private long lastRetryNanos;
@@ -434,12 +438,14 @@ public final class ConfigFileSource implements AutoCloseable {
             return;
         }
         if (errors == null && trigger != Trigger.START) {
-            errors = emptied(files, snapshot);
+            errors = emptied(files, snapshot, accepted);
         }
         if (errors != null) {
+            watchNamedBy(errors, snapshot);
             reject(file, errors, trigger, snapshot);
             return;
         }
+        accepted = snapshot;
         boolean wasRejected = lastRejection != null;
         lastRejection = null;
         List<Path> nextFiles = filesOf(next);
@@ -474,12 +480,17 @@ public final class ConfigFileSource implements AutoCloseable {
      * as a shell redirection or a download writes it) is far more often read in between than meant to hold nothing.
      * An empty config would unbind every listener and an empty registry file drain all its Pods, until the content
      * arrives; rejected, the config in force stays, and the content is read when it comes. A file that should hold
-     * nothing says so ({@code services: []}, {@code pods: []}). At start an empty file is no change to anything.
+     * nothing says so ({@code services: []}, {@code pods: []}). At start an empty file is no change to anything, and
+     * a file left as it was when last accepted (an empty registry file since start) is no change either.
      */
-    private static ConfigException emptied(List<Path> files, Map<Path, FileFingerprint> snapshot) {
+    private static ConfigException emptied(List<Path> files, Map<Path, FileFingerprint> snapshot,
+                                           Map<Path, FileFingerprint> accepted) {
         List<ConfigError> errors = new ArrayList<>();
         for (Path f : files) {
             FileFingerprint fp = snapshot.get(f);
+            if (fp != null && fp.equals(accepted.get(f))) {
+                continue; // empty as when it was last accepted (at start, say): nothing is being written to it
+            }
             if (fp != null && fp.problem() == null && (fp.size() == 0 || fp.size() < 4096 && blank(f))) {
                 errors.add(new ConfigError(f.toString(), 0, 0, "", "empty (expected: its content; a file being "
                         + "written is read again when it changes; services: [] or pods: [] says it holds nothing)"));
@@ -503,6 +514,21 @@ public final class ConfigFileSource implements AutoCloseable {
             return true;
         } catch (IOException | java.io.UncheckedIOException e) {
             return false;
+        }
+    }
+
+    /**
+     * Watches the files a rejected config names besides those of the config in force (a registry file it names that
+     * does not exist yet, say), so that the write that fixes it is seen at once rather than at the next retry.
+     */
+    private void watchNamedBy(ConfigException errors, Map<Path, FileFingerprint> snapshot) {
+        Set<Path> all = new LinkedHashSet<>(current == null ? List.of(source) : filesOf(current));
+        all.addAll(errors.namedFiles());
+        List<Path> next = List.copyOf(all);
+        if (!next.equals(watched)) {
+            watched = next;
+            observed = cover(watched, snapshot);
+            registerDirectories();
         }
     }
 

@@ -257,13 +257,16 @@ class ConfigFileSourceTest {
         assertThat(recorder.rejected).hasSize(1);
     }
 
-    /** A file only the rejected config names is not watched: the config is read again every retry interval. */
+    /**
+     * A file only the rejected config names is watched while it is rejected: its fix is seen as any change, not at
+     * the next retry (an hour here, so that only the watch can see it).
+     */
     @Test
     void appliesTheFixOfARegistryFileThatOnlyTheRejectedConfigNames() throws Exception {
         Path file = write("svcproxy.yaml", config(1));
         Path extra = write("extra.yaml", "pods:\n  - name: extra-1\n    ip: 10.0.0.500\n");
         source = new ConfigFileSource(ConfigLoader.load(file), recorder);
-        source.retryInterval(Duration.ofMillis(900));
+        source.retryInterval(Duration.ofHours(1));
         startAndSettle();
 
         Files.writeString(file, config(1) + "registry: {files: [extra.yaml]}\n");
@@ -273,6 +276,41 @@ class ConfigFileSourceTest {
 
         Files.writeString(extra, "pods:\n  - name: extra-1\n    ip: 10.0.0.5\n");
         within2s().untilAsserted(() -> assertThat(podIps(recorder.lastApplied())).containsExactly("10.0.0.5"));
+    }
+
+    /**
+     * A config that names a registry file before it exists (two ConfigMap volumes the kubelet updates one after the
+     * other) is rejected; the file's arrival is a change like any other, within SPEC's 2 seconds.
+     */
+    @Test
+    void appliesARejectedConfigOnceTheRegistryFileItNamesIsWritten() throws Exception {
+        Path file = write("svcproxy.yaml", config(1));
+        source = new ConfigFileSource(ConfigLoader.load(file), recorder);
+        source.retryInterval(Duration.ofHours(1));
+        startAndSettle();
+        Files.writeString(file, config(1) + "registry: {files: [extra.yaml]}\n");
+        within2s().untilAsserted(() -> assertThat(recorder.rejected).hasSize(1));
+
+        write("extra.yaml", "pods:\n  - name: extra-1\n    ip: 10.0.0.5\n");
+        within2s().untilAsserted(() -> assertThat(podIps(recorder.lastApplied())).containsExactly("10.0.0.5"));
+    }
+
+    /**
+     * A registry file that was empty at start (touched, to be filled later) is as it was accepted: an edit of the
+     * config is applied, not rejected because of it; the file's content is applied when it comes.
+     */
+    @Test
+    void aRegistryFileEmptySinceStartDoesNotBlockAnEditOfTheConfig() throws Exception {
+        write("pods.yaml", "");
+        Path file = write("svcproxy.yaml", registryConfig(1));
+        start(file);
+
+        Files.writeString(file, registryConfig(2));
+        within2s().untilAsserted(() -> assertThat(port(recorder.lastApplied())).isEqualTo(82));
+        assertThat(recorder.rejected).isEmpty();
+
+        write("pods.yaml", "pods:\n  - {name: web-1, ip: 10.0.0.7, labels: {app: web}}\n");
+        within2s().untilAsserted(() -> assertThat(podIps(recorder.lastApplied())).containsExactly("10.0.0.7"));
     }
 
     /** A broken config left in place is not read again at every poll (a whole read each: costly at scale). */
