@@ -65,6 +65,8 @@ public final class ProxyServer implements AutoCloseable {
     private final IngressListeners ingress;
     private final CountDownLatch stopped = new CountDownLatch(1);
     private volatile ProxyConfig config;
+    /** The config the server started with: what the keys that take effect at restart are in force with. */
+    private final ProxyConfig started;
     private volatile DesiredState applied;
     private AdminServer admin;
     private ConfigFileSource fileSource;
@@ -78,6 +80,7 @@ public final class ProxyServer implements AutoCloseable {
 
     private ProxyServer(ProxyConfig config, Transport transport, int workerThreads, ClusterIpHolder clusterIps) {
         this.config = config;
+        this.started = config;
         this.meterRegistry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         this.metrics = new MicrometerProxyMetrics(meterRegistry, false); // system metrics: start(), with admin
         this.listeners = new ListenerManager(transport, workerThreads, metrics, DataPlaneSettings.of(config));
@@ -284,6 +287,29 @@ public final class ProxyServer implements AutoCloseable {
         table.setLastReload(new ReloadStatus(Instant.now(), false, e.getMessage()));
     }
 
+    /**
+     * Says what a reload does to a key that takes effect at restart: a WARN when it changes to a value other than the
+     * one in force ({@code running}, the start's), an INFO when it comes back to that one, nothing when it stays.
+     */
+    private static void restartOnly(String key, Object running, Object previous, Object next) {
+        if (Objects.equals(next, previous)) {
+            return;
+        }
+        boolean settings = next instanceof io.svcproxy.config.KubernetesSettings
+                || running instanceof io.svcproxy.config.KubernetesSettings;
+        if (Objects.equals(next, running)) {
+            log.info("{} back to the value in force{}", key, settings ? "" : ": " + show(next));
+        } else if (settings) {
+            log.warn("{} changed: takes effect at restart", key);
+        } else {
+            log.warn("{} changed from {} to {}: takes effect at restart", key, show(running), show(next));
+        }
+    }
+
+    private static String show(Object value) {
+        return value instanceof String text ? "'" + text + "'" : String.valueOf(value);
+    }
+
     /** Applies a valid config by difference, within one sync. */
     public synchronized void reload(ProxyConfig next) {
         if (shutdown) {
@@ -298,33 +324,21 @@ public final class ProxyServer implements AutoCloseable {
             }
             return;
         }
-        if (!Objects.equals(next.proxy().admin(), config.proxy().admin())) {
-            log.warn("proxy.admin changed from {} to {}: takes effect at restart", config.proxy().admin(),
-                    next.proxy().admin());
-        }
-        if (next.proxy().transport() != config.proxy().transport()) {
-            log.warn("proxy.transport changed from {} to {}: takes effect at restart", config.proxy().transport(),
-                    next.proxy().transport());
-        }
-        if (!Objects.equals(next.proxy().vipInterface(), config.proxy().vipInterface())) {
-            log.warn("proxy.vipInterface changed from '{}' to '{}': takes effect at restart",
-                    config.proxy().vipInterface(), next.proxy().vipInterface());
-        }
-        if (!Objects.equals(next.proxy().ingress().className(), config.proxy().ingress().className())) {
-            log.warn("proxy.ingress.className changed from {} to {}: takes effect at restart",
-                    config.proxy().ingress().className(), next.proxy().ingress().className());
-        }
-        if (!Objects.equals(next.proxy().ingress().publishService(), config.proxy().ingress().publishService())) {
-            log.warn("proxy.ingress.publishService changed from {} to {}: takes effect at restart",
-                    config.proxy().ingress().publishService(), next.proxy().ingress().publishService());
-        }
-        if (!Objects.equals(next.registry().kubernetes(), config.registry().kubernetes())) {
-            log.warn("registry.kubernetes changed: takes effect at restart");
-        }
-        String nextNode = kubernetesNodeName == null ? null : DataPlaneSettings.of(next).node().nodeName();
-        if (nextNode != null && !nextNode.equals(kubernetesNodeName)) {
-            log.warn("proxy.nodeName changed from '{}' to '{}': takes effect at restart with registry.kubernetes",
-                    kubernetesNodeName, nextNode);
+        ProxyConfig previous = config;
+        restartOnly("proxy.admin", started.proxy().admin(), previous.proxy().admin(), next.proxy().admin());
+        restartOnly("proxy.transport", started.proxy().transport(), previous.proxy().transport(),
+                next.proxy().transport());
+        restartOnly("proxy.vipInterface", started.proxy().vipInterface(), previous.proxy().vipInterface(),
+                next.proxy().vipInterface());
+        restartOnly("proxy.ingress.className", started.proxy().ingress().className(),
+                previous.proxy().ingress().className(), next.proxy().ingress().className());
+        restartOnly("proxy.ingress.publishService", started.proxy().ingress().publishService(),
+                previous.proxy().ingress().publishService(), next.proxy().ingress().publishService());
+        restartOnly("registry.kubernetes", started.registry().kubernetes(), previous.registry().kubernetes(),
+                next.registry().kubernetes());
+        if (kubernetesNodeName != null) { // with registry.kubernetes: the mapping and the data plane keep it
+            restartOnly("proxy.nodeName", kubernetesNodeName, DataPlaneSettings.of(previous).node().nodeName(),
+                    DataPlaneSettings.of(next).node().nodeName());
         }
         config = next;
         registry.setConfig(next);

@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import io.svcproxy.balancer.BackendState;
 import io.svcproxy.config.ConfigLoader;
 import io.svcproxy.config.ProxyConfig;
@@ -33,6 +36,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 /** Applying changed configs to a running proxy: by difference, without cutting established connections. */
 @Timeout(value = 90, unit = TimeUnit.SECONDS)
@@ -280,6 +284,27 @@ class ReloadTest {
                 .tag("service", "default/one").functionCounters().isEmpty());
         assertThat(registry.find("svcproxy.endpoints").tag("service", "default/one").gauges()).isEmpty();
         assertThat(registry.find("svcproxy.bytes").tag("service", "default/two").functionCounters()).hasSize(2);
+    }
+
+    @Test
+    void aKeyThatTakesEffectAtRestartIsWarnedOfAgainstTheValueInForceNotTheLastReload() throws Exception {
+        TestBackend a = backend("A", "127.0.0.11", Mode.ECHO);
+        start(config(", vipInterface: \"\"", service("web", 18092, "rr", endpoint(a, 1))));
+        Logger logger = (Logger) LoggerFactory.getLogger(ProxyServer.class);
+        ListAppender<ILoggingEvent> log = new ListAppender<>();
+        log.start();
+        logger.addAppender(log);
+        try {
+            reload(config(", vipInterface: svc0", service("web", 18092, "rr", endpoint(a, 1))));
+            reload(config(", vipInterface: svc0", service("web", 18092, "rr", endpoint(a, 2)))); // another change
+            reload(config(", vipInterface: \"\"", service("web", 18092, "rr", endpoint(a, 2)))); // back
+        } finally {
+            logger.detachAppender(log);
+        }
+        assertThat(log.list).filteredOn(e -> e.getFormattedMessage().startsWith("proxy.vipInterface"))
+                .extracting(e -> e.getLevel() + " " + e.getFormattedMessage()).containsExactly(
+                        "WARN proxy.vipInterface changed from '' to 'svc0': takes effect at restart",
+                        "INFO proxy.vipInterface back to the value in force: ''");
     }
 
     @Test
