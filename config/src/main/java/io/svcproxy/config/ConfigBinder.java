@@ -36,8 +36,9 @@ final class ConfigBinder extends BinderSupport {
     private final ProxyBinder proxyBinder;
     final ServiceBinder serviceBinder;
     private final IngressBinder ingressBinder;
-    Path kubeconfig;
     KubernetesSettings kubernetes;
+    /** Where {@code registry.kubernetes.kubeconfig} is written, for the check only a start makes; else null. */
+    Node kubeconfigNode;
     final List<RegistryEntry> registryFiles = new ArrayList<>();
     /** The Services bound, in file order. */
     final List<ServiceSpec> services;
@@ -187,6 +188,7 @@ final class ConfigBinder extends BinderSupport {
         }
         Fields f = new Fields(map, at, p, KUBERNETES);
         Path kubeconfigFile = f.has("kubeconfig") ? path(f.value("kubeconfig"), f.child("kubeconfig")) : null;
+        kubeconfigNode = kubeconfigFile == null ? null : f.value("kubeconfig");
         List<String> namespaces = new ArrayList<>();
         if (f.has("namespaces")) {
             SequenceNode list = Values.list(f.value("namespaces"), f.child("namespaces"), "a list of namespaces", p);

@@ -42,7 +42,16 @@ public final class ConfigLoader {
      * found, each with file, line and column. A file that cannot be read is one error naming it, with line 0.
      */
     public static ProxyConfig load(Path file) throws ConfigException {
-        return load(file, true);
+        return load(file, true, false);
+    }
+
+    /**
+     * Returns the config in {@code file} as {@link #load} does, for a process about to start with it ({@code run},
+     * {@code validate}): it also checks what only a start reads, the {@code registry.kubernetes.kubeconfig} file
+     * (a reload does not read it again: that key takes effect at restart).
+     */
+    public static ProxyConfig loadToStart(Path file) throws ConfigException {
+        return load(file, true, true);
     }
 
     /**
@@ -52,10 +61,10 @@ public final class ConfigLoader {
      * (their certificate files are not read). Its registry files are read as {@link #load} reads them.
      */
     public static ProxyConfig loadAsWritten(Path file) throws ConfigException {
-        return load(file, false);
+        return load(file, false, false);
     }
 
-    private static ProxyConfig load(Path file, boolean runtimeFiles) throws ConfigException {
+    private static ProxyConfig load(Path file, boolean runtimeFiles, boolean startFiles) throws ConfigException {
         String text;
         try {
             text = read(file);
@@ -66,7 +75,7 @@ public final class ConfigLoader {
             throw new ConfigException(List.of(new ConfigError(file.toString(), 0, 0, "",
                     "cannot read: " + reason(e))));
         }
-        return parse(text, file, runtimeFiles);
+        return parse(text, file, runtimeFiles, startFiles);
     }
 
     /**
@@ -80,10 +89,11 @@ public final class ConfigLoader {
         } catch (InvalidPathException e) {
             throw new ConfigException(List.of(new ConfigError(fileName, 0, 0, "", "cannot read: not a file path")));
         }
-        return parse(yaml, file, true);
+        return parse(yaml, file, true, false);
     }
 
-    private static ProxyConfig parse(String yaml, Path file, boolean runtimeFiles) throws ConfigException {
+    private static ProxyConfig parse(String yaml, Path file, boolean runtimeFiles, boolean startFiles)
+            throws ConfigException {
         List<ConfigError> errors = new ArrayList<>();
         Map<String, Integer> fileOrder = new LinkedHashMap<>();
         String shown = file.toString();
@@ -91,6 +101,12 @@ public final class ConfigLoader {
         Problems problems = new Problems(shown, errors);
         Node root = YamlDocuments.compose(yaml, problems);
         ConfigBinder config = ConfigBinder.bind(root, problems, file, runtimeFiles);
+        Path kubeconfig = config.kubernetes == null ? null : config.kubernetes.kubeconfig();
+        if (startFiles && kubeconfig != null && config.kubeconfigNode != null
+                && (!Files.isRegularFile(kubeconfig) || !Files.isReadable(kubeconfig))) {
+            Values.wrong(problems, config.kubeconfigNode, "registry.kubernetes.kubeconfig",
+                    "a readable kubeconfig file");
+        }
 
         List<PodBinder.BoundPod> pods = new ArrayList<>(config.pods);
         for (ConfigBinder.RegistryEntry entry : config.registryFiles) {

@@ -123,10 +123,15 @@ public record ProxySettings(String scheduler, InetSocketAddress admin, Duration 
      * address ({@code proxy.admin 127.0.0.1:9901}), or {@code null} when none does.
      */
     public String listenerTaking(ServiceKey key) {
+        return listenerTaking(ownListeners(), key);
+    }
+
+    /** As {@link #listenerTaking(ServiceKey)}, among {@code own} ({@link #ownListeners()}, made once by a caller). */
+    public static String listenerTaking(Map<InetSocketAddress, String> own, ServiceKey key) {
         if (key.protocol() != Protocol.TCP) {
             return null;
         }
-        for (Map.Entry<InetSocketAddress, String> e : ownListeners().entrySet()) {
+        for (Map.Entry<InetSocketAddress, String> e : own.entrySet()) {
             InetSocketAddress a = e.getKey();
             if (Addresses.takes(a, key.clusterIP(), key.port())) {
                 return e.getValue() + " " + Addresses.format(a.getAddress(), a.getPort());

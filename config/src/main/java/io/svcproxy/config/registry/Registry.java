@@ -2,11 +2,13 @@ package io.svcproxy.config.registry;
 
 import io.svcproxy.config.IngressSpec;
 import io.svcproxy.config.ProxyConfig;
+import io.svcproxy.config.ProxySettings;
 import io.svcproxy.config.ServiceKey;
 import io.svcproxy.config.ServicePortSpec;
 import io.svcproxy.config.ServicePorts;
 import io.svcproxy.config.ServiceSpec;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
@@ -54,11 +56,11 @@ public final class Registry {
      * places (the common change: endpoints of existing Services), only those are looked at.
      */
     private List<ServicePortSpec> publishedIn = List.of();
+    private List<ServicePortSpec> publishedOut = List.of();
     /** The keys of the Kubernetes Service ports left out at the last full merge: each is logged when it first is. */
     private Set<ServiceKey> leftOut = Set.of();
     /** Which Kubernetes Service port gets an external or LoadBalancer address that more than one lists. */
     private final ExtraAddressClaims claims = new ExtraAddressClaims();
-    private List<ServicePortSpec> publishedOut = List.of();
 
     /**
      * @param kubernetesExpected whether a Kubernetes source will report; until it has synced, the state is not
@@ -164,8 +166,10 @@ public final class Registry {
                 out = new ArrayList<>(publishedOut);
             }
             ServicePortSpec was = publishedOut.get(i);
-            if (was != null && !spec.service().exposure().equals(before.service().exposure())) {
-                return null; // its addresses changed: claimed again among all (ExtraAddressClaims)
+            if (was != null && (!spec.service().exposure().equals(before.service().exposure())
+                    || !spec.service().extraAddresses().isEmpty()
+                    && !spec.service().qualifiedName().equals(before.service().qualifiedName()))) {
+                return null; // its addresses, or who claims them, changed: claimed again among all
             }
             named.remove(before);
             if (was != null) { // else the key is still served otherwise: said once, when it was first left out
@@ -187,12 +191,16 @@ public final class Registry {
             resolvedFrom = config;
         }
         List<ServicePortSpec> out = new ArrayList<>(kubernetes.size());
+        // the config file's clusterIPs, and its external and LoadBalancer IPs, at their ports: a Kubernetes clusterIP
+        // there is left to the config file too
         Set<ServiceKey> keys = new HashSet<>();
         resolved.forEach(spec -> keys.add(spec.key()));
+        resolved.forEach(spec -> keys.addAll(ExtraAddressClaims.extraKeys(spec)));
+        Map<InetSocketAddress, String> own = config.proxy().ownListeners();
         Map<ServicePortSpec, ServicePortSpec> named = new IdentityHashMap<>();
         Set<ServiceKey> leftOut = new HashSet<>();
         for (ServicePortSpec spec : kubernetes) {
-            String listener = config.proxy().listenerTaking(spec.key());
+            String listener = ProxySettings.listenerTaking(own, spec.key());
             if (listener != null || !keys.add(spec.key())) {
                 if (leftOut.add(spec.key()) && !this.leftOut.contains(spec.key())) {
                     ignored(spec, listener);
@@ -210,7 +218,7 @@ public final class Registry {
         this.named = named;
         this.namedWith = scheduler;
         this.leftOut = leftOut;
-        return claims.claim(config, resolved, out);
+        return claims.claim(own, resolved, out);
     }
 
     /** The extra addresses of {@code full} that {@code published} (the same port, as published) has not. */

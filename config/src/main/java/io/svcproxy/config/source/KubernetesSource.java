@@ -113,8 +113,8 @@ public final class KubernetesSource implements AutoCloseable {
     }
 
     /**
-     * Checks that {@code kubeconfig} is a file this process can read, as {@link #connect} does first ({@code svcproxy
-     * validate} checks it so without reading it: a kubeconfig may run a credential plugin).
+     * Checks that {@code kubeconfig} is a file this process can read, as {@link #connect} does first (as
+     * {@code ConfigLoader.loadToStart} does too, where the config says it).
      *
      * @throws IllegalArgumentException naming the file when it is not
      */

@@ -13,8 +13,9 @@ final class ConfigFile {
     }
 
     /**
-     * Returns the config of {@code file}, or {@code null} after printing each of its problems on {@code err} (the
-     * command then exits with {@link ExitCodes#INVALID}).
+     * Returns the config of {@code file} for a process to start with ({@link ConfigLoader#loadToStart}: the
+     * kubeconfig is checked too), or {@code null} after printing each of its problems on {@code err} (the command
+     * then exits with {@link ExitCodes#INVALID}).
      */
     static ProxyConfig load(Path file, PrintWriter err) {
         return load(file, err, true);
@@ -30,7 +31,7 @@ final class ConfigFile {
 
     private static ProxyConfig load(Path file, PrintWriter err, boolean runtimeFiles) {
         try {
-            return runtimeFiles ? ConfigLoader.load(file) : ConfigLoader.loadAsWritten(file);
+            return runtimeFiles ? ConfigLoader.loadToStart(file) : ConfigLoader.loadAsWritten(file);
         } catch (ConfigException e) {
             for (ConfigError error : e.errors()) {
                 err.println(error);

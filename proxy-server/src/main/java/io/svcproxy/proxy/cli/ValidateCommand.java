@@ -1,9 +1,7 @@
 package io.svcproxy.proxy.cli;
 
 import io.svcproxy.config.ConfigLoader;
-import io.svcproxy.config.KubernetesSettings;
 import io.svcproxy.config.ProxyConfig;
-import io.svcproxy.config.source.KubernetesSource;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
@@ -14,9 +12,7 @@ import picocli.CommandLine.Spec;
 
 /**
  * {@code validate --config FILE}: parses and validates only; prints a one-line summary and exits 0, or every
- * problem as {@code FILE:LINE:COLUMN: message} on stderr and exits 2. A kubeconfig that {@code run} could not read
- * is reported as {@code FILE: registry.kubernetes.kubeconfig: ...} (a reload does not read it again: it takes
- * effect at restart).
+ * problem as {@code FILE:LINE:COLUMN: message} on stderr and exits 2.
  */
 @Command(name = "validate", description = "Parse and validate a config; print every problem with its line.")
 final class ValidateCommand implements Callable<Integer> {
@@ -33,16 +29,6 @@ final class ValidateCommand implements Callable<Integer> {
         ProxyConfig loaded = ConfigFile.load(config, err);
         if (loaded == null) {
             return ExitCodes.INVALID;
-        }
-        KubernetesSettings kubernetes = loaded.registry().kubernetes();
-        if (kubernetes != null && kubernetes.kubeconfig() != null) {
-            try { // what run checks before it starts (the file is read only then; it may not exist elsewhere)
-                KubernetesSource.checkReadable(kubernetes.kubeconfig());
-            } catch (IllegalArgumentException e) {
-                err.println(config + ": registry.kubernetes." + e.getMessage());
-                err.flush();
-                return ExitCodes.INVALID;
-            }
         }
         out.println(ConfigLoader.summary(loaded));
         out.flush();

@@ -312,8 +312,8 @@ public final class ServicePort {
     }
 
     /**
-     * Marks this port as out of the table: its connections drain, and a successor that moved from it may share its
-     * endpoints' counters ({@link #leaseReleased}). Control-plane thread.
+     * Marks this port as moved out of the table: its connections drain, and the successor that moved from it shares
+     * its endpoints' counters ({@link #leaseReleased}). Control-plane thread.
      */
     public void retire() {
         retired = true;
@@ -330,9 +330,9 @@ public final class ServicePort {
      * once (through the health listener), so a removed endpoint leaves the scheduler's list with its last
      * connection rather than at the next housekeeping tick. The reconciler checks the same after each swap: the
      * counter is written before the list is read here, and the list before the counter there, so one of the two
-     * always sees the other (issue 11: with mh a draining endpoint's slots closed clients meanwhile). A port no
-     * longer in force reports every endpoint's last connection: the port that moved from it may list the endpoint
-     * (its counters) as draining.
+     * always sees the other (issue 11: with mh a draining endpoint's slots closed clients meanwhile). A port that
+     * moved reports every endpoint's last connection: its successor may list the endpoint (its counters) as
+     * draining.
      */
     public void leaseReleased(BackendState backend) {
         ConnectionCounters c = backend.counters();
@@ -378,9 +378,20 @@ public final class ServicePort {
      * ({@code nodeName}'s) for a local one: their traffic may use no other, so ejecting the last of them would
      * refuse it while the node's health check still counts it ready. Event-loop thread; the decision and the
      * ejection hold {@link #EJECTION_LOCK}, so that two loops cannot eject the last two endpoints at once, also
-     * through two ports that list the same endpoints' health (a port that moved and its draining predecessor).
+     * through two ports that list the same endpoints' health (a port that moved and its draining predecessor). An
+     * endpoint already ejected, or the last in service (every failed connect while a whole port is down), is
+     * passed over before the lock: a stale answer there only leaves the decision to its next failure, and no
+     * endpoint is ejected without the lock.
      */
     public void maybeEject(BackendState backend, int failures, OutlierDetection outlier, String nodeName) {
+        if (backend.counters().health().ejected()) {
+            return;
+        }
+        if (!anotherInService(backend, null)) {
+            log.debug("Not ejecting the last endpoint service={} port={} endpoint={} failures={}", serviceLabel(),
+                    portLabel(), backend.endpoint(), failures);
+            return;
+        }
         synchronized (EJECTION_LOCK) {
             decideEjection(backend, failures, outlier, nodeName);
         }

@@ -189,7 +189,7 @@ public final class Reconciler {
         Set<InetAddress> external = holdExternalAddresses(wanted.values(), failures);
         boolean sameNode = node.equals(appliedNode);
         appliedNode = node;
-        releaseLostAddresses(wanted.values());
+        releaseLostAddresses(wanted.values(), moving, wantedById);
         for (ServicePortSpec spec : wanted.values()) {
             applyOne(spec, sameNode, failures, moving);
         }
@@ -197,7 +197,7 @@ public final class Reconciler {
         for (Map.Entry<PortIdentity, ServiceKey> e : moving.entrySet()) {
             ServicePortSpec successor = wantedById.get(e.getKey());
             if (table.get(successor.key()) != null) {
-                remove(e.getValue());
+                removeMoved(e.getValue());
             } else {
                 keptNow.add(e.getValue());
                 ServicePort old = table.get(e.getValue());
@@ -213,10 +213,18 @@ public final class Reconciler {
         releaseExternalAddresses(external);
     }
 
+    /**
+     * Unbinds the Service port at {@code key}, whose successor at another address took its endpoints over: it
+     * reports its connections' ends to that one ({@link ServicePort#retire}).
+     */
+    private void removeMoved(ServiceKey key) {
+        table.get(key).retire();
+        remove(key);
+    }
+
     /** Unbinds the Service port at {@code key}; its connections may finish within the drain timeout. */
     private void remove(ServiceKey key) {
         ServicePort port = table.get(key);
-        port.retire();
         listeners.unbind(key);
         table.remove(key);
         drainingSince.remove(key);
@@ -327,7 +335,7 @@ public final class Reconciler {
         metrics.servicePortAdded(port);
         ServiceKey replaced = moving.remove(PortIdentity.of(spec));
         if (replaced != null) {
-            remove(replaced);
+            removeMoved(replaced);
         }
         lookAfter(port);
         setAddresses(port, spec, failures);
@@ -335,25 +343,38 @@ public final class Reconciler {
                 port.portLabel(), service.scheduler(), backends);
     }
 
-    /** Binds the port's other addresses; one that failed is tried again at the next apply. */
     /**
      * Unbinds the external, LoadBalancer and node addresses that Service ports in force no longer want, before any
      * port binds what it wants: an address that passes from one Service to another in this change (an externalIP
-     * moved, or given to another Service that lists it too) is free when the new one binds it.
+     * moved, or given to another Service that lists it too) is free when the new one binds it. A port that moves
+     * keeps what its successor wants (it hands those over once the successor is bound).
      */
-    private void releaseLostAddresses(java.util.Collection<ServicePortSpec> wanted) {
+    private void releaseLostAddresses(java.util.Collection<ServicePortSpec> wanted,
+                                      Map<PortIdentity, ServiceKey> moving,
+                                      Map<PortIdentity, ServicePortSpec> wantedById) {
         for (ServicePortSpec spec : wanted) {
-            ServicePort port = table.get(spec.key());
-            if (port == null || port.extraAddresses().isEmpty()) {
-                continue;
-            }
-            Map<java.net.InetSocketAddress, AddressKind> keep = new HashMap<>(port.extraAddresses());
-            if (keep.keySet().retainAll(addressesOf(spec).keySet())) {
-                listeners.setAddresses(port, keep); // binds nothing: only what it has
-            }
+            keepOnly(table.get(spec.key()), spec);
+        }
+        for (Map.Entry<PortIdentity, ServiceKey> e : moving.entrySet()) {
+            keepOnly(table.get(e.getValue()), wantedById.get(e.getKey()));
         }
     }
 
+    /** Unbinds the extra addresses of {@code port} (if any) that {@code spec} does not want. */
+    private void keepOnly(ServicePort port, ServicePortSpec spec) {
+        if (port == null || spec == null || port.extraAddresses().isEmpty()) {
+            return;
+        }
+        Map<java.net.InetSocketAddress, AddressKind> keep = new HashMap<>(port.extraAddresses());
+        if (keep.keySet().retainAll(addressesOf(spec).keySet())) {
+            listeners.setAddresses(port, keep); // binds nothing: only what it has
+        }
+    }
+
+    /**
+     * Binds the port's other addresses (node, external, LoadBalancer) as {@code spec} wants them; what cannot be
+     * bound is tried again at the next apply, with an ERROR line naming it.
+     */
     private void setAddresses(ServicePort port, ServicePortSpec spec, List<BindException> failures) {
         List<BindException> failed = listeners.setAddresses(port, addressesOf(spec));
         if (failed.isEmpty()) {

@@ -118,8 +118,11 @@ class CommandLineTest {
         Path file = write("k8s.yaml", config.formatted(missing));
         Result r = run("validate", "--config", file.toString());
         assertThat(r.code()).isEqualTo(2);
-        assertThat(r.err()).isEqualTo(file + ": registry.kubernetes.kubeconfig: " + missing
+        assertThat(r.err()).isEqualTo(file + ":2:28: kubeconfig: " + missing
                 + " (expected: a readable kubeconfig file)" + System.lineSeparator());
+        Result started = run("run", "--config", file.toString());
+        assertThat(started.code()).as("run refuses it the same way").isEqualTo(2);
+        assertThat(started.err()).contains(file + ":2:28: kubeconfig: ");
         assertThat(run("validate", "--config", write("dir.yaml", config.formatted(dir)).toString()).code())
                 .as("a folder").isEqualTo(2);
 
