@@ -9,7 +9,10 @@ import java.nio.file.StandardWatchEventKinds;
 import java.nio.file.WatchEvent;
 import java.nio.file.WatchKey;
 import java.nio.file.WatchService;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -49,6 +52,11 @@ final class WatchedFolders implements AutoCloseable {
     private final AtomicLong relevant = new AtomicLong();
     // Only under the source's lock.
     private final Map<Path, WatchKey> keys = new HashMap<>();
+    /**
+     * The identity (device and inode) of each watched folder when it was registered: a watch follows its inode, so a
+     * folder replaced by a rename ({@code mv conf conf.old; mkdir conf}) is registered again.
+     */
+    private final Map<Path, Object> identities = new HashMap<>();
     private final Set<Path> unwatchable = new HashSet<>();
     /** Per watch key (one per watched folder), the entry names whose events count. Replaced whole, never changed. */
     private volatile Map<WatchKey, Set<String>> names = Map.of();
@@ -71,10 +79,12 @@ final class WatchedFolders implements AutoCloseable {
         }
         List<WatchKey> dropped = new ArrayList<>();
         keys.entrySet().removeIf(entry -> {
-            if (entry.getValue().isValid() && wanted.containsKey(entry.getKey())) {
+            if (entry.getValue().isValid() && wanted.containsKey(entry.getKey())
+                    && java.util.Objects.equals(identities.get(entry.getKey()), identity(entry.getKey()))) {
                 return false;
             }
             dropped.add(entry.getValue());
+            identities.remove(entry.getKey());
             return true;
         });
         for (Path folder : wanted.keySet()) {
@@ -82,8 +92,10 @@ final class WatchedFolders implements AutoCloseable {
                 continue;
             }
             try {
+                Object identity = identity(folder);
                 keys.put(folder, folder.register(service, StandardWatchEventKinds.ENTRY_CREATE,
                         StandardWatchEventKinds.ENTRY_DELETE, StandardWatchEventKinds.ENTRY_MODIFY));
+                identities.put(folder, identity);
                 unwatchable.remove(folder);
                 log.debug("Config watching folder={} names={}", folder, wanted.get(folder));
             } catch (ClosedWatchServiceException e) {
@@ -158,49 +170,81 @@ final class WatchedFolders implements AutoCloseable {
     /**
      * Returns the entries whose change can change what {@code file} resolves to or contains: the file itself, each
      * symbolic link met while resolving it (whichever element of the path it is), and the file it resolves to (or,
-     * when it cannot be resolved, the path as far as it got). Each is an absolute, normalized path.
+     * when it cannot be resolved, the path as far as it got). Each is an absolute, normalized path. The path is
+     * resolved element by element as the kernel does: a {@code ..} after a linked folder goes up from the link's
+     * target, not from the link ({@code current/../shared} with {@code current -> releases/1} is
+     * {@code releases/shared}).
      */
     static Set<Path> entriesOf(Path file) {
         Set<Path> entries = new LinkedHashSet<>();
-        Path path = file.toAbsolutePath().normalize();
-        entries.add(path);
-        for (int links = 0; links < MAX_LINKS; links++) {
-            Path link = firstLink(path);
-            if (link == null) {
-                break;
+        Path absolute = file.toAbsolutePath();
+        boolean upward = false;
+        for (Path name : absolute) {
+            upward |= name.toString().equals("..");
+        }
+        if (!upward) {
+            entries.add(absolute.normalize()); // the name as written, in its folder as written
+        }
+        Deque<String> rest = new ArrayDeque<>();
+        absolute.forEach(name -> rest.add(name.toString()));
+        Path resolved = absolute.getRoot();
+        int links = 0;
+        while (!rest.isEmpty()) {
+            String name = rest.poll();
+            if (name.equals(".") || name.isEmpty()) {
+                continue;
             }
-            entries.add(link);
+            if (name.equals("..")) {
+                resolved = resolved.getParent() == null ? resolved : resolved.getParent();
+                continue;
+            }
+            Path candidate = resolved.resolve(name);
+            if (!Files.isSymbolicLink(candidate)) {
+                resolved = candidate;
+                if (!Files.exists(candidate)) { // nothing below it can be a link: the rest as written
+                    Path tail = candidate;
+                    for (String n : rest) {
+                        tail = tail.resolve(n);
+                    }
+                    resolved = tail.normalize();
+                    rest.clear();
+                }
+                continue;
+            }
+            entries.add(candidate);
+            if (++links > MAX_LINKS) {
+                return withNames(entries);
+            }
             Path target;
             try {
-                target = Files.readSymbolicLink(link);
+                target = Files.readSymbolicLink(candidate);
             } catch (IOException | UnsupportedOperationException | SecurityException e) {
                 return withNames(entries);
             }
-            // Every element before the link is a plain folder (firstLink looks from the root), so ".." in the
-            // target may be resolved by name.
-            path = link.resolveSibling(target).resolve(link.relativize(path)).normalize();
+            List<String> front = new ArrayList<>();
+            target.forEach(n -> front.add(n.toString()));
+            for (int i = front.size() - 1; i >= 0; i--) {
+                rest.addFirst(front.get(i));
+            }
+            if (target.isAbsolute()) {
+                resolved = target.getRoot();
+            }
         }
-        entries.add(path);
+        entries.add(resolved);
         return withNames(entries);
+    }
+
+    /** The file key (device and inode on Linux) of {@code folder} now, or {@code null} when it cannot be read. */
+    private static Object identity(Path folder) {
+        try {
+            return Files.readAttributes(folder, BasicFileAttributes.class).fileKey();
+        } catch (IOException | UnsupportedOperationException | SecurityException e) {
+            return null;
+        }
     }
 
     private static Set<Path> withNames(Set<Path> entries) {
         entries.removeIf(entry -> entry.getParent() == null || entry.getFileName() == null);
         return entries;
-    }
-
-    /** Returns the shortest prefix of {@code path} that is a symbolic link, or {@code null}. */
-    private static Path firstLink(Path path) {
-        Path root = path.getRoot();
-        for (int i = 1; i <= path.getNameCount(); i++) {
-            Path prefix = root == null ? path.subpath(0, i) : root.resolve(path.subpath(0, i));
-            if (Files.isSymbolicLink(prefix)) {
-                return prefix;
-            }
-            if (!Files.exists(prefix)) {
-                return null;
-            }
-        }
-        return null;
     }
 }

@@ -193,6 +193,42 @@ class ConfigWatchFilterTest {
                 a.toAbsolutePath().normalize(), b.toAbsolutePath().normalize());
     }
 
+    /**
+     * A watch follows its folder's inode: the config's folder replaced by a rename (an atomic folder swap) is
+     * registered again at the next read, so its next change is seen by the watch (there is no poll here).
+     */
+    @Test
+    void aFolderReplacedByARenameIsWatchedAgainFromTheNextRead() throws Exception {
+        Path conf = Files.createDirectories(dir.resolve("conf"));
+        Path file = conf.resolve("svcproxy.yaml");
+        Files.writeString(file, config(1));
+        start(file);
+        Files.move(conf, dir.resolve("conf.old"));
+        Files.createDirectories(conf);
+        Files.writeString(file, config(2));
+        source.reloadNow(); // the swap itself is in a folder no one watches: a poll or a SIGHUP reads it
+        assertThat(weight(recorder.lastApplied())).isEqualTo(2);
+
+        Files.writeString(file, config(3));
+        seen().untilAsserted(() -> assertThat(weight(recorder.lastApplied())).isEqualTo(3));
+    }
+
+    /**
+     * A {@code ..} after a linked folder goes up from the link's target, as the kernel resolves it: a registry file
+     * {@code ../shared/pods.yaml} of a config in {@code current -> releases/1} is {@code releases/shared/pods.yaml}.
+     */
+    @Test
+    void theEntriesOfAPathWithDotDotAfterALinkedFolderAreResolvedAsTheKernelDoes() throws Exception {
+        Path real = Files.createDirectories(dir.resolve("releases/1"));
+        Files.createDirectories(dir.resolve("releases/shared"));
+        Files.writeString(dir.resolve("releases/shared/pods.yaml"), "pods: []\n");
+        Path link = Files.createSymbolicLink(dir.resolve("current"), real);
+        Path root = dir.toAbsolutePath().normalize();
+
+        assertThat(WatchedFolders.entriesOf(link.resolve("../shared/pods.yaml"))).containsExactly(
+                root.resolve("current"), root.resolve("releases/shared/pods.yaml"));
+    }
+
     // ---- helpers
 
     private void start(Path file) throws ConfigException {
