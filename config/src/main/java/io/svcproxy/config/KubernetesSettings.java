@@ -25,6 +25,11 @@ public record KubernetesSettings(Path kubeconfig, List<String> namespaces, Strin
         services = List.copyOf(services);
     }
 
+    /** These settings with the schedulers of {@code services} ({@code registry.kubernetes.services}). */
+    public KubernetesSettings withServices(List<ServiceScheduler> services) {
+        return new KubernetesSettings(kubeconfig, namespaces, nodeName, zone, services);
+    }
+
     /** These settings for the node {@code name}. */
     public KubernetesSettings withNodeName(String name) {
         return new KubernetesSettings(kubeconfig, namespaces, name, zone, services);

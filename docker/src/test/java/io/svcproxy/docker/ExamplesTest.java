@@ -78,12 +78,12 @@ class ExamplesTest {
         assertThat(config.registry().kubernetes().namespaces()).containsExactly("default");
         assertAdminOnEveryInterface(config);
 
-        // Least RBAC: list and watch Services and EndpointSlices in the namespace; get Nodes for the zone only.
+        // Least RBAC: list and watch Services and EndpointSlices in the namespace; read and follow Nodes for the zone.
         Role role = one(items, Role.class);
         assertThat(role.getRules()).extracting(ExamplesTest::rule).containsExactlyInAnyOrder(
                 "/services list,watch", "discovery.k8s.io/endpointslices list,watch");
         assertThat(one(items, ClusterRole.class).getRules()).extracting(ExamplesTest::rule)
-                .containsExactly("/nodes get");
+                .containsExactly("/nodes get,list,watch");
         RoleBinding binding = one(items, RoleBinding.class);
         assertThat(binding.getRoleRef().getName()).isEqualTo(role.getMetadata().getName());
         assertThat(binding.getSubjects()).singleElement().satisfies(s -> {
@@ -188,7 +188,7 @@ class ExamplesTest {
 
         // Least RBAC: list and watch Services and EndpointSlices everywhere; get Nodes for the zone.
         assertThat(one(items, ClusterRole.class).getRules()).extracting(ExamplesTest::rule).containsExactlyInAnyOrder(
-                "/services list,watch", "discovery.k8s.io/endpointslices list,watch", "/nodes get");
+                "/services list,watch", "discovery.k8s.io/endpointslices list,watch", "/nodes get,list,watch");
         assertThat(one(items, ClusterRoleBinding.class).getSubjects()).singleElement().satisfies(s -> {
             assertThat(s.getName()).isEqualTo("svcproxy-node");
             assertThat(s.getNamespace()).isEqualTo("kube-system");

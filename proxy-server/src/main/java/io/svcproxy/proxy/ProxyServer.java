@@ -306,6 +306,15 @@ public final class ProxyServer implements AutoCloseable {
         }
     }
 
+    /**
+     * The {@code registry.kubernetes} settings of {@code config} but its schedulers per Service, which a reload swaps
+     * in (the rest takes effect at restart), or {@code null}.
+     */
+    private static KubernetesSettings withoutSchedulers(ProxyConfig config) {
+        KubernetesSettings k = config.registry().kubernetes();
+        return k == null ? null : k.withServices(List.of());
+    }
+
     private static String show(Object value) {
         return value instanceof String text ? "'" + text + "'" : String.valueOf(value);
     }
@@ -334,8 +343,13 @@ public final class ProxyServer implements AutoCloseable {
                 previous.proxy().ingress().className(), next.proxy().ingress().className());
         restartOnly("proxy.ingress.publishService", started.proxy().ingress().publishService(),
                 previous.proxy().ingress().publishService(), next.proxy().ingress().publishService());
-        restartOnly("registry.kubernetes", started.registry().kubernetes(), previous.registry().kubernetes(),
-                next.registry().kubernetes());
+        restartOnly("registry.kubernetes", withoutSchedulers(started), withoutSchedulers(previous),
+                withoutSchedulers(next));
+        KubernetesSettings nextKubernetes = next.registry().kubernetes();
+        if (kubernetesSource != null && nextKubernetes != null && !nextKubernetes.services().equals(
+                previous.registry().kubernetes() == null ? null : previous.registry().kubernetes().services())) {
+            kubernetesSource.setSchedulers(nextKubernetes); // as a changed scheduler of the config file's Services
+        }
         if (kubernetesNodeName != null) { // with registry.kubernetes: the mapping and the data plane keep it
             restartOnly("proxy.nodeName", kubernetesNodeName, DataPlaneSettings.of(previous).node().nodeName(),
                     DataPlaneSettings.of(next).node().nodeName());

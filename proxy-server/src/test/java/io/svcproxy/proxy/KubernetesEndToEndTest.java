@@ -96,6 +96,11 @@ class KubernetesEndToEndTest {
 
     /** Starts the proxy on the mock API server; {@code proxy} adds keys to the config's {@code proxy} map. */
     void startProxy(String proxyKeys) throws Exception {
+        proxy = ProxyServer.start(ConfigLoader.load(writeConfig(proxyKeys, "")), Transport.select(), 2);
+    }
+
+    /** Writes the config: {@code proxyKeys} added to its {@code proxy} map, {@code kubernetesLines} to its source's. */
+    Path writeConfig(String proxyKeys, String kubernetesLines) throws Exception {
         Path kubeconfig = dir.resolve("kubeconfig");
         Files.writeString(kubeconfig, """
                 apiVersion: v1
@@ -118,8 +123,8 @@ class KubernetesEndToEndTest {
                   kubernetes:
                     kubeconfig: %s
                     namespaces: [default]
-                """.formatted(proxyKeys, kubeconfig));
-        proxy = ProxyServer.start(ConfigLoader.load(config), Transport.select(), 2);
+                %s""".formatted(proxyKeys, kubeconfig, kubernetesLines));
+        return config;
     }
 
     static Service service(String name, String scheduler) {
@@ -247,6 +252,25 @@ class KubernetesEndToEndTest {
                 && proxy.table().servicePorts().get(0).backendSet().backends().size() == 3);
         assertThat(proxy.table().servicePorts().get(0).backendSet().schedulerName()).isEqualTo("sh");
         assertThat(names(5)).hasSize(1); // one client address: one endpoint
+    }
+
+    /** SPEC's Reload: changed schedulers are swapped in, those the YAML chooses for Kubernetes Services too. */
+    @Test
+    void aReloadSwapsTheSchedulerTheYamlChoosesForAKubernetesService() throws Exception {
+        Path config = writeConfig("", "    services: [{name: web, scheduler: sh}]\n");
+        proxy = ProxyServer.start(ConfigLoader.load(config), Transport.select(), 2);
+        client.services().resource(service("web", null)).create();
+        slices(1, 2, 3);
+        await().atMost(WITHIN).until(() -> !proxy.table().keys().isEmpty()
+                && proxy.table().servicePorts().get(0).backendSet().backends().size() == 3);
+        assertThat(proxy.table().servicePorts().get(0).backendSet().schedulerName()).isEqualTo("sh");
+
+        proxy.reload(ConfigLoader.load(writeConfig("", "    services: [{name: web, scheduler: wlc}]\n")));
+        await().atMost(WITHIN).until(() -> proxy.table().servicePorts().get(0).backendSet().schedulerName()
+                .equals("wlc"));
+        proxy.reload(ConfigLoader.load(writeConfig("", "")));
+        await("proxy.scheduler again").atMost(WITHIN).until(() -> proxy.table().servicePorts().get(0)
+                .backendSet().schedulerName().equals("rr"));
     }
 
     /**

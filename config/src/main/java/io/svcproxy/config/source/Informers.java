@@ -46,7 +46,8 @@ final class Informers {
         });
         informer.exceptionHandler((started, t) -> {
             if (!closed.getAsBoolean()) {
-                log.warn("Kubernetes watch failed, retrying kind={} started={} error={}", kind, started,
+                // INFO: fabric8's Reflector logs the same failure at WARN ("... failed for ..., will retry")
+                log.info("Kubernetes watch failed, retrying kind={} started={} error={}", kind, started,
                         t.toString());
             }
             return !closed.getAsBoolean();

@@ -110,6 +110,21 @@ public final class KubernetesServiceMapper {
         this.zone = zone == null || zone.isEmpty() ? null : zone;
     }
 
+    /** Returns this node's zone, or {@code null} when unknown. */
+    String zone() {
+        return zone;
+    }
+
+    /** Returns a mapper as this one for a node of {@code zone} ({@code null}: unknown). */
+    KubernetesServiceMapper withZone(String zone) {
+        return new KubernetesServiceMapper(settings, nodeName, zone);
+    }
+
+    /** Returns a mapper as this one with the YAML's choices of scheduler of {@code settings}. */
+    KubernetesServiceMapper withSchedulers(KubernetesSettings settings) {
+        return new KubernetesServiceMapper(this.settings.withServices(settings.services()), nodeName, zone);
+    }
+
     /**
      * Returns the listeners of one Service: one entry per clusterIP and TCP port, in the order of
      * {@code spec.clusterIPs} then {@code spec.ports}; empty for a Service svcproxy does not proxy.

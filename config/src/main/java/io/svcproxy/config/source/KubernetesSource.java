@@ -87,6 +87,8 @@ public final class KubernetesSource implements AutoCloseable {
     private final AtomicBoolean everything = new AtomicBoolean(true);
     private final List<SharedIndexInformer<Service>> serviceInformers = new ArrayList<>();
     private final List<SharedIndexInformer<EndpointSlice>> sliceInformers = new ArrayList<>();
+    /** Follows this node's zone label when the YAML sets no zone; {@code null} otherwise. */
+    private NodeZoneWatch nodeZone;
     private volatile boolean closed;
     // Confined to the executor's thread.
     private KubernetesServiceMapper mapper;
@@ -166,6 +168,9 @@ public final class KubernetesSource implements AutoCloseable {
                     settings.namespaces().isEmpty() ? "all" : settings.namespaces(), nodeName, zone);
         });
         long resync = TimeUnit.MINUTES.toMillis(RESYNC_MINUTES);
+        if (settings.zone() == null && nodeName != null) { // the YAML's zone is fixed; the Node's label is followed
+            nodeZone = new NodeZoneWatch(client, nodeName, resync, zone -> execute(() -> zoneSeen(zone)));
+        }
         // kube-proxy's label selector for both (cmd/kube-proxy/app/server.go): not the Services another service proxy
         // serves, nor the EndpointSlices of headless Services (skipped anyway; not held for nothing)
         if (settings.namespaces().isEmpty()) {
@@ -238,6 +243,20 @@ public final class KubernetesSource implements AutoCloseable {
         return reportedNotListed;
     }
 
+    /**
+     * Takes the YAML's new choices of scheduler per Service ({@code registry.kubernetes.services} of a reload):
+     * every Service is mapped again, and those whose scheduler changed are published with it. Any thread.
+     */
+    public void setSchedulers(KubernetesSettings next) {
+        execute(() -> {
+            if (mapper != null) {
+                mapper = mapper.withSchedulers(next);
+                mapped.clear(); // a Service whose objects did not change is mapped again too
+                changedAll();
+            }
+        });
+    }
+
     /** Waits this long after start before naming what is not listed (tests shorten it). */
     void notListedAfter(Duration d) {
         notListedNanos = d.toNanos();
@@ -265,10 +284,32 @@ public final class KubernetesSource implements AutoCloseable {
         return !all.isEmpty() && all.stream().allMatch(SharedIndexInformer::hasSynced);
     }
 
+    /** Maps every Service again for a node of {@code zone} when it is not the zone mapped with. Source's thread. */
+    private void zoneSeen(String zone) {
+        if (mapper != null && !Objects.equals(zone, mapper.zone())) {
+            log.info("Kubernetes node zone changed zone={} was={}", zone, mapper.zone());
+            mapper = mapper.withZone(zone);
+            mapped.clear();
+            changedAll();
+        }
+    }
+
+    /** Runs {@code task} on the source's thread, unless closed. */
+    private void execute(Runnable task) {
+        try {
+            executor.execute(task);
+        } catch (RejectedExecutionException e) {
+            // closed meanwhile
+        }
+    }
+
     /** Stops the informers and the source's thread. The client stays open. */
     @Override
     public synchronized void close() {
         closed = true;
+        if (nodeZone != null) {
+            nodeZone.close();
+        }
         for (SharedIndexInformer<?> informer : serviceInformers) {
             informer.stop();
         }
@@ -378,18 +419,18 @@ public final class KubernetesSource implements AutoCloseable {
         try {
             Node node = client.nodes().withName(nodeName).get();
             if (node == null) {
-                log.warn("Kubernetes node not found; zone hints are not honoured, and Local traffic policies find no "
-                        + "endpoint of this node if the name is wrong node={}", nodeName);
+                log.warn("Kubernetes node not found; zone hints are not honoured until it is, and Local traffic "
+                        + "policies find no endpoint of this node if the name is wrong node={}", nodeName);
                 return null;
             }
-            if (node.getMetadata().getLabels() == null) {
-                log.info("Kubernetes node has no zone; zone hints are not honoured node={}", nodeName);
-                return null;
+            String zone = NodeZoneWatch.zoneOf(node);
+            if (zone == null) {
+                log.info("Kubernetes node has no zone; zone hints are not honoured until it has node={}", nodeName);
             }
-            return emptyToNull(node.getMetadata().getLabels().get(ZONE_LABEL));
+            return zone;
         } catch (RuntimeException e) { // KubernetesClientException, or its cause when the server is unreachable
-            log.warn("Cannot read the node's zone; zone hints are not honoured until a restart reads it (or set "
-                    + "registry.kubernetes.zone) node={} error={}", nodeName, e.getMessage());
+            log.warn("Cannot read the node's zone; zone hints are not honoured until the Node's watch reads it (or "
+                    + "set registry.kubernetes.zone) node={} error={}", nodeName, e.getMessage());
             return null;
         }
     }

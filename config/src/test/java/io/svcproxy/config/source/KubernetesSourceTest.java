@@ -274,6 +274,30 @@ class KubernetesSourceTest {
         recorder.await(u -> u.synced() && endpointsOf(u).equals(List.of(ready("127.0.1.1", 8080))));
     }
 
+    /**
+     * The Node's zone label is followed, as kube-proxy's NodeTopologyConfig follows it (found by a review,
+     * helper-81): a Node that appears, or is labelled, after svcproxy started gets its zone hints honoured, and a
+     * relabelled one its new zone's, without a restart.
+     */
+    @Test
+    void followsTheZoneLabelOfTheNodeAfterStart() {
+        client.services().resource(web()).create();
+        client.discovery().v1().endpointSlices().resource(slice("web-abc", "web", "IPv4", Map.of("http", 8080),
+                zone(ep("127.0.1.1"), "zone-a"), zone(ep("127.0.1.2"), "zone-b"))).create();
+        source = new KubernetesSource(client, new KubernetesSettings(null, List.of("default"), "node-a", null,
+                List.of()), recorder);
+        source.start();
+        recorder.await(u -> u.synced() && endpointsOf(u).size() == 2); // no Node yet: no zone, both endpoints
+
+        client.nodes().resource(new NodeBuilder().withNewMetadata().withName("node-a")
+                .addToLabels("topology.kubernetes.io/zone", "zone-a").endMetadata().build()).create();
+        recorder.await(u -> endpointsOf(u).equals(List.of(ready("127.0.1.1", 8080))));
+
+        client.nodes().withName("node-a").edit(n -> new NodeBuilder(n).editMetadata()
+                .addToLabels("topology.kubernetes.io/zone", "zone-b").endMetadata().build());
+        recorder.await(u -> endpointsOf(u).equals(List.of(ready("127.0.1.2", 8080))));
+    }
+
     @Test
     void connectsThroughAKubeconfigFile(@TempDir Path dir) throws Exception {
         Path kubeconfig = dir.resolve("kubeconfig");
