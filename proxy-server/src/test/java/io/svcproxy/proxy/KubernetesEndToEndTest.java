@@ -101,21 +101,7 @@ class KubernetesEndToEndTest {
 
     /** Writes the config: {@code proxyKeys} added to its {@code proxy} map, {@code kubernetesLines} to its source's. */
     Path writeConfig(String proxyKeys, String kubernetesLines) throws Exception {
-        Path kubeconfig = dir.resolve("kubeconfig");
-        Files.writeString(kubeconfig, """
-                apiVersion: v1
-                kind: Config
-                clusters:
-                  - name: mock
-                    cluster: {server: "%s", insecure-skip-tls-verify: true}
-                users:
-                  - name: svcproxy
-                    user: {token: test-token}
-                contexts:
-                  - name: mock
-                    context: {cluster: mock, user: svcproxy, namespace: default}
-                current-context: mock
-                """.formatted(client.getConfiguration().getMasterUrl()));
+        Path kubeconfig = MockKubeconfig.write(dir, client);
         Path config = dir.resolve("svcproxy.yaml");
         Files.writeString(config, """
                 proxy: {admin: "127.0.0.1:0", scheduler: rr%s}

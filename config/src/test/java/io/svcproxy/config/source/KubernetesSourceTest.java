@@ -8,6 +8,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
@@ -262,14 +263,8 @@ class KubernetesSourceTest {
 
     @Test
     void readsTheZoneFromTheNodeForZoneHints() {
-        client.nodes().resource(new NodeBuilder().withNewMetadata().withName("node-a")
-                .addToLabels("topology.kubernetes.io/zone", "zone-a").endMetadata().build()).create();
-        client.services().resource(web()).create();
-        client.discovery().v1().endpointSlices().resource(slice("web-abc", "web", "IPv4", Map.of("http", 8080),
-                zone(ep("127.0.1.1"), "zone-a"), zone(ep("127.0.1.2"), "zone-b"))).create();
-        source = new KubernetesSource(client, new KubernetesSettings(null, List.of("default"), "node-a", null,
-                List.of()), recorder);
-        source.start();
+        client.nodes().resource(node("zone-a")).create();
+        startWithZoneHintedEndpoints();
 
         recorder.await(u -> u.synced() && endpointsOf(u).equals(List.of(ready("127.0.1.1", 8080))));
     }
@@ -281,21 +276,30 @@ class KubernetesSourceTest {
      */
     @Test
     void followsTheZoneLabelOfTheNodeAfterStart() {
+        startWithZoneHintedEndpoints();
+        recorder.await(u -> u.synced() && endpointsOf(u).size() == 2); // no Node yet: no zone, both endpoints
+
+        client.nodes().resource(node("zone-a")).create();
+        recorder.await(u -> endpointsOf(u).equals(List.of(ready("127.0.1.1", 8080))));
+
+        client.nodes().resource(node("zone-b")).update();
+        recorder.await(u -> endpointsOf(u).equals(List.of(ready("127.0.1.2", 8080))));
+    }
+
+    /** The Node {@code node-a} in {@code zone}. */
+    private static Node node(String zone) {
+        return new NodeBuilder().withNewMetadata().withName("node-a").addToLabels("topology.kubernetes.io/zone", zone)
+                .endMetadata().build();
+    }
+
+    /** Creates web with one endpoint hinted for zone-a and one for zone-b, and starts the source as node-a. */
+    private void startWithZoneHintedEndpoints() {
         client.services().resource(web()).create();
         client.discovery().v1().endpointSlices().resource(slice("web-abc", "web", "IPv4", Map.of("http", 8080),
                 zone(ep("127.0.1.1"), "zone-a"), zone(ep("127.0.1.2"), "zone-b"))).create();
         source = new KubernetesSource(client, new KubernetesSettings(null, List.of("default"), "node-a", null,
                 List.of()), recorder);
         source.start();
-        recorder.await(u -> u.synced() && endpointsOf(u).size() == 2); // no Node yet: no zone, both endpoints
-
-        client.nodes().resource(new NodeBuilder().withNewMetadata().withName("node-a")
-                .addToLabels("topology.kubernetes.io/zone", "zone-a").endMetadata().build()).create();
-        recorder.await(u -> endpointsOf(u).equals(List.of(ready("127.0.1.1", 8080))));
-
-        client.nodes().withName("node-a").edit(n -> new NodeBuilder(n).editMetadata()
-                .addToLabels("topology.kubernetes.io/zone", "zone-b").endMetadata().build());
-        recorder.await(u -> endpointsOf(u).equals(List.of(ready("127.0.1.2", 8080))));
     }
 
     @Test

@@ -17,6 +17,7 @@ import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.MockWebServer;
 import io.svcproxy.config.ConfigLoader;
 import io.svcproxy.config.IngressSpec;
+import io.svcproxy.proxy.MockKubeconfig;
 import io.svcproxy.proxy.ProxyServer;
 import io.svcproxy.proxy.cli.TestBackend;
 import io.svcproxy.proxy.cli.TestBackend.Mode;
@@ -90,21 +91,7 @@ class IngressKubernetesTest {
 
     /** Starts svcproxy on the mock API server; {@code ingressSettings}: more keys of {@code proxy.ingress}. */
     private void startProxy(String ingressSettings) throws Exception {
-        Path kubeconfig = dir.resolve("kubeconfig");
-        Files.writeString(kubeconfig, """
-                apiVersion: v1
-                kind: Config
-                clusters:
-                  - name: mock
-                    cluster: {server: "%s", insecure-skip-tls-verify: true}
-                users:
-                  - name: svcproxy
-                    user: {token: test-token}
-                contexts:
-                  - name: mock
-                    context: {cluster: mock, user: svcproxy, namespace: default}
-                current-context: mock
-                """.formatted(client.getConfiguration().getMasterUrl()));
+        Path kubeconfig = MockKubeconfig.write(dir, client);
         Path config = dir.resolve("svcproxy.yaml");
         Files.writeString(config, """
                 proxy:
