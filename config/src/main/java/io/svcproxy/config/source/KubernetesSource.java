@@ -169,7 +169,7 @@ public final class KubernetesSource implements AutoCloseable {
         });
         long resync = TimeUnit.MINUTES.toMillis(RESYNC_MINUTES);
         if (settings.zone() == null && nodeName != null) { // the YAML's zone is fixed; the Node's label is followed
-            nodeZone = new NodeZoneWatch(client, nodeName, resync, zone -> execute(() -> zoneSeen(zone)));
+            execute(() -> watchZone(nodeName, resync));
         }
         // kube-proxy's label selector for both (cmd/kube-proxy/app/server.go): not the Services another service proxy
         // serves, nor the EndpointSlices of headless Services (skipped anyway; not held for nothing)
@@ -282,6 +282,18 @@ public final class KubernetesSource implements AutoCloseable {
             all.addAll(sliceInformers);
         }
         return !all.isEmpty() && all.stream().allMatch(SharedIndexInformer::hasSynced);
+    }
+
+    /** Starts following this node's zone label (source's thread: it may wait for the API server). */
+    private void watchZone(String nodeName, long resync) {
+        NodeZoneWatch watch = NodeZoneWatch.start(client, nodeName, resync, zone -> execute(() -> zoneSeen(zone)));
+        synchronized (this) {
+            if (closed && watch != null) {
+                watch.close();
+            } else {
+                nodeZone = watch;
+            }
+        }
     }
 
     /** Maps every Service again for a node of {@code zone} when it is not the zone mapped with. Source's thread. */

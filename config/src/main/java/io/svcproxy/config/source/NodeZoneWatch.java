@@ -21,12 +21,29 @@ final class NodeZoneWatch implements AutoCloseable {
 
     private final SharedIndexInformer<Node> informer;
 
+    private NodeZoneWatch(SharedIndexInformer<Node> informer) {
+        this.informer = informer;
+    }
+
     /**
-     * Starts watching the Node {@code nodeName}; {@code zoneSeen} hears its zone label (or {@code null} for none)
-     * at each add or update, on the informer's thread.
+     * Starts watching the Node {@code nodeName}, or returns {@code null} after one WARN when this process may not list
+     * Nodes (checked with one list first: fabric8's informer logs its own stop at ERROR); {@code zoneSeen} hears its
+     * zone label (or {@code null} for none) at each add or update, on the informer's thread. May wait for the API
+     * server: call it off the caller's thread.
      */
-    NodeZoneWatch(KubernetesClient client, String nodeName, long resyncMillis, Consumer<String> zoneSeen) {
-        informer = client.nodes().withField("metadata.name", nodeName).runnableInformer(resyncMillis);
+    static NodeZoneWatch start(KubernetesClient client, String nodeName, long resyncMillis,
+                               Consumer<String> zoneSeen) {
+        try {
+            client.nodes().withField("metadata.name", nodeName).list();
+        } catch (RuntimeException e) {
+            if (forbidden(httpCode(e), nodeName)) {
+                return null;
+            }
+            log.debug("Node list failed; the watch retries node={} error={}", nodeName, e.toString());
+        }
+        SharedIndexInformer<Node> informer = client.nodes().withField("metadata.name", nodeName)
+                .runnableInformer(resyncMillis);
+        NodeZoneWatch watch = new NodeZoneWatch(informer);
         informer.addEventHandler(new ResourceEventHandler<Node>() {
             @Override
             public void onAdd(Node node) {
@@ -44,15 +61,33 @@ final class NodeZoneWatch implements AutoCloseable {
             }
         });
         informer.exceptionHandler((started, t) -> {
-            if (t instanceof KubernetesClientException e && (e.getCode() == 403 || e.getCode() == 401)) {
-                log.warn("Cannot watch the node; its zone as read at start stays (grant list and watch on nodes, "
-                        + "or set registry.kubernetes.zone) node={} error={}", nodeName, e.getCode());
+            if (forbidden(httpCode(t), nodeName)) { // the permission taken away later
                 return false;
             }
             log.debug("Node watch failed, retrying node={} error={}", nodeName, t.toString());
             return true;
         });
         informer.start();
+        return watch;
+    }
+
+    private static boolean forbidden(int code, String nodeName) {
+        if (code != 403 && code != 401) {
+            return false;
+        }
+        log.warn("Cannot watch the node; its zone as read at start stays (grant list and watch on nodes, or set "
+                + "registry.kubernetes.zone) node={} error={}", nodeName, code);
+        return true;
+    }
+
+    /** The HTTP status of the API server's answer that {@code t} is or wraps, or 0. */
+    private static int httpCode(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof KubernetesClientException e && e.getCode() > 0) {
+                return e.getCode();
+            }
+        }
+        return 0;
     }
 
     /** The zone label of {@code node}, or {@code null} when it has none. */
