@@ -186,7 +186,7 @@ class ExamplesTest {
         assertThat(config.registry().kubernetes().namespaces()).as("every namespace").isEmpty();
         assertThat(config.proxy().admin().getPort()).isEqualTo(svcproxy.getPorts().get(0).getContainerPort());
 
-        // Least RBAC: list and watch Services and EndpointSlices everywhere; get Nodes for the zone.
+        // Least RBAC: list and watch Services and EndpointSlices everywhere; follow the Node for the zone.
         assertThat(one(items, ClusterRole.class).getRules()).extracting(ExamplesTest::rule).containsExactlyInAnyOrder(
                 "/services list,watch", "discovery.k8s.io/endpointslices list,watch", "/nodes get,list,watch");
         assertThat(one(items, ClusterRoleBinding.class).getSubjects()).singleElement().satisfies(s -> {

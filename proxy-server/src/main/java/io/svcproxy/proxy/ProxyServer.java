@@ -295,8 +295,7 @@ public final class ProxyServer implements AutoCloseable {
         if (Objects.equals(next, previous)) {
             return;
         }
-        boolean settings = next instanceof io.svcproxy.config.KubernetesSettings
-                || running instanceof io.svcproxy.config.KubernetesSettings;
+        boolean settings = next instanceof KubernetesSettings || running instanceof KubernetesSettings;
         if (Objects.equals(next, running)) {
             log.info("{} back to the value in force{}", key, settings ? "" : ": " + show(next));
         } else if (settings) {

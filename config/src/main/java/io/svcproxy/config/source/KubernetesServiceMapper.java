@@ -97,7 +97,7 @@ public final class KubernetesServiceMapper {
     private final String nodeName;
     private final String zone;
     /** The bad annotations already warned about ({@code namespace/name annotation=value}), not to repeat them. */
-    private final Set<String> warned = new HashSet<>();
+    private final Set<String> warned;
 
     /**
      * @param settings the YAML's choices of scheduler per Service
@@ -105,9 +105,15 @@ public final class KubernetesServiceMapper {
      * @param zone this node's zone, or {@code null} when unknown (then zone hints are not honoured)
      */
     public KubernetesServiceMapper(KubernetesSettings settings, String nodeName, String zone) {
+        this(settings, nodeName, zone, new HashSet<>());
+    }
+
+    /** With the annotations already warned about ({@code warned}: a mapper this one replaces says none again). */
+    private KubernetesServiceMapper(KubernetesSettings settings, String nodeName, String zone, Set<String> warned) {
         this.settings = Objects.requireNonNull(settings, "settings");
         this.nodeName = nodeName == null || nodeName.isEmpty() ? null : nodeName;
         this.zone = zone == null || zone.isEmpty() ? null : zone;
+        this.warned = warned;
     }
 
     /** Returns this node's zone, or {@code null} when unknown. */
@@ -117,12 +123,12 @@ public final class KubernetesServiceMapper {
 
     /** Returns a mapper as this one for a node of {@code zone} ({@code null}: unknown). */
     KubernetesServiceMapper withZone(String zone) {
-        return new KubernetesServiceMapper(settings, nodeName, zone);
+        return new KubernetesServiceMapper(settings, nodeName, zone, warned);
     }
 
     /** Returns a mapper as this one with the YAML's choices of scheduler of {@code settings}. */
     KubernetesServiceMapper withSchedulers(KubernetesSettings settings) {
-        return new KubernetesServiceMapper(this.settings.withServices(settings.services()), nodeName, zone);
+        return new KubernetesServiceMapper(this.settings.withServices(settings.services()), nodeName, zone, warned);
     }
 
     /**

@@ -61,7 +61,7 @@ final class NodeZoneWatch implements AutoCloseable {
             }
         });
         informer.exceptionHandler((started, t) -> {
-            if (forbidden(httpCode(t), nodeName)) { // the permission taken away later
+            if (!started && forbidden(httpCode(t), nodeName)) { // refused after the list above passed: stop
                 return false;
             }
             log.debug("Node watch failed, retrying node={} error={}", nodeName, t.toString());

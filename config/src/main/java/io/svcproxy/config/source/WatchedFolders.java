@@ -19,6 +19,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -80,7 +81,7 @@ final class WatchedFolders implements AutoCloseable {
         List<WatchKey> dropped = new ArrayList<>();
         keys.entrySet().removeIf(entry -> {
             if (entry.getValue().isValid() && wanted.containsKey(entry.getKey())
-                    && java.util.Objects.equals(identities.get(entry.getKey()), identity(entry.getKey()))) {
+                    && Objects.equals(identities.get(entry.getKey()), identity(entry.getKey()))) {
                 return false;
             }
             dropped.add(entry.getValue());

@@ -7,6 +7,9 @@ import static io.svcproxy.config.source.KubernetesServiceMapperTest.slice;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import io.fabric8.kubernetes.api.model.IntOrString;
 import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.NodeBuilder;
@@ -29,6 +32,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Predicate;
@@ -37,6 +41,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 /** The source against the fabric8 mock API server in CRUD mode: each change shows within 2 s. */
 @Timeout(60)
@@ -284,6 +289,33 @@ class KubernetesSourceTest {
 
         client.nodes().resource(node("zone-b")).update();
         recorder.await(u -> endpointsOf(u).equals(List.of(ready("127.0.1.2", 8080))));
+    }
+
+    /**
+     * A reload of the YAML's schedulers maps every Service again with a new mapper, which keeps what the old one
+     * warned about: a bad annotation is still said once (found by a review, helper-86).
+     */
+    @Test
+    void aBadAnnotationIsWarnedOfOnceAcrossAReloadOfTheSchedulers() {
+        Logger mapperLog = (Logger) LoggerFactory.getLogger(KubernetesServiceMapper.class);
+        ListAppender<ILoggingEvent> log = new ListAppender<>();
+        log.start();
+        mapperLog.addAppender(log);
+        try {
+            client.services().resource(new ServiceBuilder(web()).editMetadata()
+                    .addToAnnotations("svcproxy.io/scheduler", "bogus").endMetadata().build()).create();
+            source = new KubernetesSource(client, DEFAULT_NS, recorder);
+            source.start();
+            recorder.await(u -> u.synced() && u.servicePorts().size() == 1);
+            source.setSchedulers(DEFAULT_NS.withServices(List.of(
+                    new KubernetesSettings.ServiceScheduler("default", "other", "wlc", Set.of()))));
+            client.services().resource(new ServiceBuilder(web()).editMetadata().withName("next").endMetadata()
+                    .editSpec().withClusterIP("127.0.10.11").withClusterIPs("127.0.10.11").endSpec().build()).create();
+            recorder.await(u -> u.servicePorts().size() == 2); // mapped after the reload's new mapper mapped all
+        } finally {
+            mapperLog.detachAppender(log);
+        }
+        assertThat(log.list).filteredOn(e -> e.getFormattedMessage().startsWith("Bad annotation")).hasSize(1);
     }
 
     /** The Node {@code node-a} in {@code zone}. */
