@@ -217,7 +217,8 @@ public final class ProxyServer implements AutoCloseable {
             log.error("Cannot serve health check node port: {}", e.getMessage());
             failures.add(e);
         }
-        ingress.apply(state.ingresses()); // after the Service ports: backends resolve to the ports now in force
+        // after the Service ports: backends resolve to the ports now in force (named missing once the state is synced)
+        ingress.apply(state.ingresses(), state.synced());
         applied = state;
         table.setVersion(state.version());
         return failures;

@@ -9,13 +9,17 @@ import io.fabric8.kubernetes.api.model.networking.v1.IngressLoadBalancerIngressB
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.svcproxy.config.Durations;
 import io.svcproxy.config.IngressSettings;
 import java.net.InetSocketAddress;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,12 +33,18 @@ import org.slf4j.LoggerFactory;
  * writes the same list, which replaces the served Ingresses' status (so a replica that died leaves nothing behind),
  * and a replica that shuts down leaves it (the Service outlives it). Without it they are the listeners' IPs (an
  * unspecified one is {@code $POD_IP}): merged into the status with other replicas' entries, and withdrawn at a
- * graceful shutdown. An Ingress no longer served loses our entries either way.
+ * graceful shutdown. An Ingress this process served and serves no more loses our entries either way; the others
+ * (another controller's, or another class's that may list the same address) are left alone, as ingress-nginx writes
+ * only its own class's. A write the API server refuses is tried again after 2 s, doubling up to 5 min, not at every
+ * change of any Ingress; one written against a version the informer still shows is not written again.
  *
  * <p>Called on the source's thread only.
  */
 final class IngressStatus {
     private static final Logger log = LoggerFactory.getLogger(IngressStatus.class);
+    /** The first wait after a refused write, doubling up to {@link #RETRY_MAX} while it is refused. */
+    static final Duration RETRY_FIRST = Duration.ofSeconds(2);
+    static final Duration RETRY_MAX = Duration.ofMinutes(5);
 
     private final KubernetesClient client;
     /** The listeners' IPs, and as status entries; used without {@link #publishService}. */
@@ -44,6 +54,12 @@ final class IngressStatus {
     private final String publishService;
     private SharedIndexInformer<Service> publishInformer;
     private boolean missingLogged;
+    /** The Ingresses this process served, by {@code namespace/name}: only theirs lose our entries when not served. */
+    private final Set<String> mine = new HashSet<>();
+    /** Per Ingress: what was last written, when a refused write is due again, and how many were refused in a row. */
+    private final Map<String, Written> written = new HashMap<>();
+    private final Map<String, Long> retryAt = new HashMap<>();
+    private final Map<String, Integer> failures = new HashMap<>();
 
     IngressStatus(KubernetesClient client, IngressSettings ingress, String podIp) {
         this.client = client;
@@ -92,14 +108,17 @@ final class IngressStatus {
     }
 
     /**
-     * Writes our entries into the status of the {@code served} Ingresses of {@code all} and takes them out of the
-     * others'. Nothing while the publish Service is not there (logged once).
+     * Writes our entries into the status of the {@code served} Ingresses of {@code all}, and takes them out of those
+     * this process served before and serves no more; the other Ingresses (another controller's, another class's that
+     * may list the same address) are left alone. Nothing while the publish Service is not there (logged once).
+     *
+     * @return in how many nanoseconds a write that failed is due again, or 0 when none is
      */
-    void write(List<Ingress> all, List<Ingress> served) {
+    long write(List<Ingress> all, List<Ingress> served) {
         List<IngressLoadBalancerIngress> ours;
         if (publishService != null) {
             if (publishInformer == null || !publishInformer.hasSynced()) {
-                return; // not listed yet (or not allowed: its informer's WARN says so)
+                return 0; // not listed yet (or not allowed: its informer's WARN says so)
             }
             List<Service> found = publishInformer.getStore().list();
             if (found.isEmpty()) {
@@ -107,47 +126,94 @@ final class IngressStatus {
                     missingLogged = true;
                     log.warn("Ingress status not written: publish Service missing service={}", publishService);
                 }
-                return;
+                return 0;
             }
             missingLogged = false;
             ours = published(found.get(0));
         } else if (listenerIps.isEmpty()) {
-            return;
+            return 0;
         } else {
             ours = listenerEntries;
         }
-        writeEntries(all, served, ours, publishService != null);
+        return writeEntries(all, served, ours, publishService != null);
     }
 
-    /** Takes our entries out of every Ingress's status (a graceful shutdown; see {@link #withdrawsAtShutdown}). */
+    /** Takes our entries out of the status of the Ingresses this process served (a graceful shutdown). */
     void withdraw(List<Ingress> all) {
         if (withdrawsAtShutdown()) {
+            retryAt.clear(); // the last chance: a write refused before is tried once more
             writeEntries(all, List.of(), listenerEntries, false);
         }
     }
 
-    private void writeEntries(List<Ingress> all, List<Ingress> served, List<IngressLoadBalancerIngress> ours,
+    private long writeEntries(List<Ingress> all, List<Ingress> served, List<IngressLoadBalancerIngress> ours,
                               boolean replace) {
         Set<String> servedIds = new HashSet<>();
         served.forEach(i -> servedIds.add(id(i)));
+        mine.addAll(servedIds);
+        long now = System.nanoTime();
+        long nextRetry = 0;
         for (Ingress ingress : all) {
-            List<IngressLoadBalancerIngress> entries = statusEntries(entries(ingress), ours,
-                    servedIds.contains(id(ingress)), replace);
+            String id = id(ingress);
+            boolean serving = servedIds.contains(id);
+            if (!serving && !mine.contains(id)) {
+                continue; // never ours in this process: another controller's (or class's) to write
+            }
+            List<IngressLoadBalancerIngress> entries = statusEntries(entries(ingress), ours, serving, replace);
             if (entries == null) {
+                if (!serving) {
+                    mine.remove(id);
+                }
                 continue;
             }
             List<String> wanted = entries.stream().map(IngressStatus::key).toList();
+            String version = ingress.getMetadata().getResourceVersion();
+            Written before = written.get(id);
+            if (before != null && version != null && version.equals(before.version()) && wanted.equals(before.keys())) {
+                continue; // written against this version already: the informer has not seen our write yet
+            }
+            Long due = retryAt.get(id);
+            if (due != null && due - now > 0) {
+                nextRetry = nextRetry == 0 ? due - now : Math.min(nextRetry, due - now);
+                continue; // refused before: tried again when due, not at every change of any Ingress
+            }
             Ingress updated = new IngressBuilder(ingress).editOrNewStatus().editOrNewLoadBalancer()
                     .withIngress(entries).endLoadBalancer().endStatus().build();
             try {
                 client.network().v1().ingresses().inNamespace(ingress.getMetadata().getNamespace())
                         .resource(updated).updateStatus();
-                log.info("Ingress status written ingress={} addresses={}", id(ingress), wanted);
+                log.info("Ingress status written ingress={} addresses={}", id, wanted);
+                written.put(id, new Written(version, wanted));
+                retryAt.remove(id);
+                failures.remove(id);
+                if (!serving) {
+                    mine.remove(id);
+                }
             } catch (KubernetesClientException e) {
-                log.info("Ingress status not written, retrying at the next change ingress={} code={} error={}",
-                        id(ingress), e.getCode(), e.getMessage());
+                int failed = failures.merge(id, 1, Integer::sum);
+                long delay = Math.min(RETRY_FIRST.toNanos() << Math.min(failed - 1, 16), RETRY_MAX.toNanos());
+                retryAt.put(id, now + delay);
+                nextRetry = nextRetry == 0 ? delay : Math.min(nextRetry, delay);
+                log.info("Ingress status not written, retrying in {} ingress={} code={} error={}",
+                        Durations.format(Duration.ofNanos(delay)), id, e.getCode(),
+                        e.getMessage());
             }
         }
+        written.keySet().retainAll(ids(all));
+        retryAt.keySet().retainAll(ids(all));
+        failures.keySet().retainAll(ids(all));
+        mine.retainAll(ids(all));
+        return nextRetry;
+    }
+
+    private static Set<String> ids(List<Ingress> all) {
+        Set<String> ids = new HashSet<>();
+        all.forEach(i -> ids.add(id(i)));
+        return ids;
+    }
+
+    /** What was last written to an Ingress's status, and against which of its versions. */
+    private record Written(String version, List<String> keys) {
     }
 
     /**
@@ -245,9 +311,15 @@ final class IngressStatus {
         return out;
     }
 
-    /** An entry's address (its IP, else its hostname) for comparing and sorting. */
+    /**
+     * An entry's address for comparing and sorting: its IP, with its hostname when it has both (ingress-nginx's
+     * {@code ingressSliceEqual} compares both), else its hostname.
+     */
     private static String key(IngressLoadBalancerIngress e) {
-        return e.getIp() != null ? e.getIp() : String.valueOf(e.getHostname());
+        if (e.getIp() == null) {
+            return String.valueOf(e.getHostname());
+        }
+        return e.getHostname() == null ? e.getIp() : e.getIp() + " " + e.getHostname();
     }
 
     private static List<IngressLoadBalancerIngress> entries(Ingress ingress) {

@@ -27,8 +27,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Maps networking.k8s.io/v1 Ingresses of the served class, with their {@code kubernetes.io/tls} Secrets, to the
  * desired state's {@link IngressSpec}s. No client; one instance per source, called from its single thread: it
- * remembers which problems it has logged (each is logged once) and the hosts each TLS entry's certificate covered
- * when it last loaded ({@link #mapped} ends a recompute).
+ * remembers which problems the last recompute logged (one still there is not logged again; one that comes back after
+ * it went away is), each TLS Secret's checked pair while its data stays the same, and the hosts each TLS entry's
+ * certificate covered when it last loaded ({@link #mapped} ends a recompute).
  *
  * <p>An Ingress is served when its {@code spec.ingressClassName} is the class name ({@code proxy.ingress.className}),
  * or, with no class name, when its legacy annotation {@code kubernetes.io/ingress.class} names the class, or, with
@@ -51,7 +52,17 @@ final class KubernetesIngressMapper {
     private static final Logger log = LoggerFactory.getLogger(KubernetesIngressMapper.class);
 
     private final String className;
-    private final Set<String> logged = new HashSet<>();
+    /**
+     * The problems logged by the last recompute and by this one: a problem is logged when it appears, not again while
+     * it stays, and again when it comes back after it went away.
+     */
+    private Set<String> loggedBefore = new HashSet<>();
+    private Set<String> loggedNow = new HashSet<>();
+    /** Each TLS Secret's data and what its check found, by {@code namespace/name}: of the last recompute and this. */
+    private Map<String, CheckedPair> checkedBefore = new HashMap<>();
+    private Map<String, CheckedPair> checkedNow = new HashMap<>();
+    /** How many TLS pairs were decoded and checked (each costs a signature): for tests. */
+    private int pairChecks;
     /**
      * The rule hosts each TLS entry's certificate covered when it last loaded ({@link IngressSpec#withCoveredRuleHosts}),
      * by {@link #entryKey}: of the last recompute, and of this one ({@link #mapped} makes it the last).
@@ -134,16 +145,18 @@ final class KubernetesIngressMapper {
                 || key.equals("satisfy");
     }
 
-    /** The served Ingresses of {@code all}, oldest first. */
+    /** The served Ingresses of {@code all}, oldest first (ties as ingress-nginx orders them). */
     List<Ingress> served(Collection<Ingress> all, Collection<IngressClass> classes) {
         IngressClass own = ownClass(classes);
         boolean othersClass = anotherControllers(own);
         boolean defaultClass = !othersClass && isDefault(own);
         return all.stream().filter(i -> i.getMetadata() != null && serves(i, defaultClass, othersClass)
                         && !restricted(i))
+                // ingress-nginx's sortIngressSlice: creation time, then "namespace/name" descending ("in > jn"; one
+                // kubectl apply creates several within the second the timestamp resolves)
                 .sorted(Comparator.comparing((Ingress i) -> String.valueOf(i.getMetadata().getCreationTimestamp()))
-                        .thenComparing(i -> i.getMetadata().getNamespace())
-                        .thenComparing(i -> i.getMetadata().getName()))
+                        .thenComparing(i -> i.getMetadata().getNamespace() + "/" + i.getMetadata().getName(),
+                                Comparator.reverseOrder()))
                 .toList();
     }
 
@@ -213,6 +226,9 @@ final class KubernetesIngressMapper {
                 continue;
             }
             if (rule.getHttp() == null || rule.getHttp().getPaths() == null) {
+                if (host != null) { // its host is named: its requests go to the default backend (SPEC, ingress-nginx)
+                    rules.add(new IngressSpec.Rule(host, List.of()));
+                }
                 continue;
             }
             List<IngressSpec.HttpPath> paths = new ArrayList<>();
@@ -246,6 +262,10 @@ final class KubernetesIngressMapper {
     void mapped() {
         coveredBefore = coveredNow;
         coveredNow = new HashMap<>();
+        loggedBefore = loggedNow;
+        loggedNow = new HashSet<>();
+        checkedBefore = checkedNow;
+        checkedNow = new HashMap<>();
     }
 
     private static String entryKey(String id, IngressSpec.Tls written) {
@@ -316,9 +336,38 @@ final class KubernetesIngressMapper {
         } else if (!TLS_SECRET_TYPE.equals(secret.getType())) {
             problem = "type " + secret.getType() + " (expected: " + TLS_SECRET_TYPE + ")";
         } else {
-            cert = decode(secret.getData(), "tls.crt");
-            key = decode(secret.getData(), "tls.key");
+            CheckedPair checked = checked(ns + "/" + secretName, secret.getData());
+            cert = checked.cert();
+            key = checked.key();
+            problem = checked.problem();
+        }
+        if (problem != null) {
+            once("Ingress tls secret not usable ingress=" + id + " secret=" + secretName + " problem=" + problem);
+            return new IngressSpec.Tls(hosts, null, null, secretName, null, null, problem);
+        }
+        return new IngressSpec.Tls(hosts, null, null, secretName, cert, key);
+    }
+
+    /** A TLS Secret's data, its pair and what is wrong with it ({@code null} when nothing). */
+    private record CheckedPair(Map<String, String> data, String cert, String key, String problem) {
+    }
+
+    /**
+     * The pair of a TLS Secret's {@code data}, checked (decoded, parsed, the key matched by a signature) once while
+     * its data stays the same: a recompute (any Ingress or Secret event, a status write, the resync) used to check
+     * every served Secret again.
+     */
+    private CheckedPair checked(String secret, Map<String, String> data) {
+        CheckedPair known = checkedNow.get(secret);
+        if (known == null) {
+            known = checkedBefore.get(secret);
+        }
+        if (known == null || !known.data().equals(data)) {
+            pairChecks++;
+            String cert = decode(data, "tls.crt");
+            String key = decode(data, "tls.key");
             key = key == null ? null : TlsPem.normalizeKey(key);
+            String problem;
             if (cert == null || key == null) {
                 problem = IngressSpec.Tls.NO_PAIR;
             } else {
@@ -330,12 +379,15 @@ final class KubernetesIngressMapper {
                     problem = IngressSpec.Tls.BAD_CERTIFICATE + problem;
                 }
             }
+            known = new CheckedPair(data == null ? Map.of() : Map.copyOf(data), cert, key, problem);
         }
-        if (problem != null) {
-            once("Ingress tls secret not usable ingress=" + id + " secret=" + secretName + " problem=" + problem);
-            return new IngressSpec.Tls(hosts, null, null, secretName, null, null, problem);
-        }
-        return new IngressSpec.Tls(hosts, null, null, secretName, cert, key);
+        checkedNow.put(secret, known);
+        return known;
+    }
+
+    /** How many TLS pairs were checked so far: for tests. */
+    int pairChecks() {
+        return pairChecks;
     }
 
     private static String decode(Map<String, String> data, String key) {
@@ -368,13 +420,16 @@ final class KubernetesIngressMapper {
         return null;
     }
 
-    /** The lines logged so far (each once), for tests. */
-    java.util.Set<String> logged() {
-        return java.util.Collections.unmodifiableSet(logged);
+    /** The lines logged by the last recompute and this one, for tests. */
+    Set<String> logged() {
+        Set<String> all = new HashSet<>(loggedBefore);
+        all.addAll(loggedNow);
+        return all;
     }
 
+    /** Logs {@code line} unless the last recompute logged it too (it has not gone away since). */
     private void once(String line) {
-        if (logged.add(line)) {
+        if (loggedNow.add(line) && !loggedBefore.contains(line)) {
             log.warn(line);
         }
     }

@@ -195,10 +195,12 @@ public final class KubernetesIngressSource implements AutoCloseable {
             return;
         }
         try {
-            if (!classInformer.hasSynced()) {
-                return; // which Ingresses are served depends on the classes: none before they are listed
-            }
             boolean synced = synced();
+            if (!synced) {
+                // which Ingresses are served depends on the classes, and a Secret not listed yet is not missing: no
+                // list (and no warning) before every informer has listed; the state is not synced meanwhile
+                return;
+            }
             List<Ingress> all = new ArrayList<>();
             ingressInformers.forEach(i -> all.addAll(i.getStore().list()));
             Map<String, Secret> secrets = new HashMap<>();
@@ -213,18 +215,29 @@ public final class KubernetesIngressSource implements AutoCloseable {
                 out.add(mapper.map(ingress, secrets));
             }
             mapper.mapped();
-            if (synced && !withdrawn) {
-                status.write(all, served);
+            if (!out.equals(last) || synced != lastSynced) {
+                last = List.copyOf(out);
+                lastSynced = synced;
+                log.info("Kubernetes ingresses updated ingresses={} synced={}", out.size(), synced);
+                listener.update(last, synced); // routed first: the status writes below may wait for the API server
             }
-            if (out.equals(last) && synced == lastSynced) {
-                return;
+            if (!withdrawn) {
+                long retry = status.write(all, served);
+                if (retry > 0) {
+                    scheduleRetry(retry);
+                }
             }
-            last = List.copyOf(out);
-            lastSynced = synced;
-            log.info("Kubernetes ingresses updated ingresses={} synced={}", out.size(), synced);
-            listener.update(last, synced);
         } catch (RuntimeException e) {
             log.error("Kubernetes ingress recompute failed", e);
+        }
+    }
+
+    /** Runs a recompute in {@code nanos}, for a status write that failed (unless one runs before: it retries too). */
+    private void scheduleRetry(long nanos) {
+        try {
+            executor.schedule(this::trigger, nanos, TimeUnit.NANOSECONDS);
+        } catch (RejectedExecutionException e) {
+            // closed meanwhile
         }
     }
 }

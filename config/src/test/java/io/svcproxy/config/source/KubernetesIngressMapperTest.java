@@ -271,6 +271,64 @@ class KubernetesIngressMapperTest {
         assertThat(IngressStatus.listenerIps(any, null)).isEmpty();
     }
 
+    /**
+     * Ingresses created within one second (one kubectl apply) are ordered as ingress-nginx's sortIngressSlice orders
+     * them: by "namespace/name" descending, which decides a duplicate host and path (found by a review, helper-85).
+     */
+    @Test
+    void ingressesOfTheSameSecondAreOrderedAsIngressNginxOrdersThem() {
+        Ingress a = ingress("a", "svcproxy", "2026-01-01T00:00:00Z").build();
+        Ingress b = ingress("b", "svcproxy", "2026-01-01T00:00:00Z").build();
+        Ingress older = ingress("c", "svcproxy", "2025-12-31T23:59:59Z").build();
+        assertThat(mapper.served(List.of(a, b, older), List.of(ingressClass("svcproxy", false))))
+                .extracting(i -> i.getMetadata().getName()).containsExactly("c", "b", "a");
+    }
+
+    /**
+     * A rule with a host and no {@code http} (the API allows it) names its host: its requests go to the default
+     * backend, not to the rules without a host (SPEC; ingress-nginx makes a server for every rule host).
+     */
+    @Test
+    void aRuleWithAHostAndNoHttpIsKeptForItsHost() {
+        Ingress i = ingress("foo", "svcproxy", "2026-01-01T00:00:00Z").editSpec().withNewDefaultBackend()
+                .withNewService().withName("web").withNewPort().withNumber(80).endPort().endService()
+                .endDefaultBackend().addNewRule().withHost("foo.example").endRule().addNewRule().endRule().endSpec()
+                .build();
+        assertThat(mapper.map(i, Map.of()).rules()).containsExactly(new IngressSpec.Rule("foo.example", List.of()));
+    }
+
+    /**
+     * A TLS Secret's pair is checked (decoded, parsed, its key matched by a signature) once while its data stays
+     * the same, not at every recompute; a problem is logged when it appears and again when it comes back after it
+     * went away, not at every recompute while it stays.
+     */
+    @Test
+    void aSecretIsCheckedOnceWhileItStaysAndItsProblemIsLoggedWhenItAppears() throws Exception {
+        Ingress shop = ingress("shop", "svcproxy", "2026-01-01T00:00:00Z").editSpec().addNewTl()
+                .withHosts("shop.example").withSecretName("shop-tls").endTl().endSpec().build();
+        Map<String, Secret> present = Map.of("default/shop-tls", secret("shop-tls", "kubernetes.io/tls", "shop.pem",
+                "shop-key.pem"));
+        for (int recompute = 0; recompute < 3; recompute++) {
+            assertThat(mapper.map(shop, present).tls().get(0).usable()).isTrue();
+            mapper.mapped();
+        }
+        assertThat(mapper.pairChecks()).isEqualTo(1);
+        Map<String, Secret> renewed = Map.of("default/shop-tls", secret("shop-tls", "kubernetes.io/tls", "other.pem",
+                "other-key.pem"));
+        mapper.map(shop, renewed);
+        mapper.mapped();
+        assertThat(mapper.pairChecks()).as("new data: checked again").isEqualTo(2);
+
+        String missing = "Ingress tls secret not usable ingress=default/shop secret=shop-tls problem=no Secret";
+        mapper.map(shop, Map.of()); // deleted
+        mapper.mapped();
+        assertThat(mapper.logged()).anyMatch(l -> l.startsWith(missing));
+        mapper.map(shop, present); // back
+        mapper.mapped();
+        mapper.mapped(); // a recompute without it
+        assertThat(mapper.logged()).noneMatch(l -> l.startsWith(missing)).as("forgotten once it went away");
+    }
+
     private static Secret secret(String name, String type, String cert, String key) throws Exception {
         return new SecretBuilder().withNewMetadata().withName(name).withNamespace("default").endMetadata()
                 .withType(type)

@@ -42,8 +42,14 @@ public final class IngressListeners implements AutoCloseable {
     private final Router<ServiceBackend> router = new Router<>();
     private final BackendLookup lookup;
     private final IngressStats stats;
-    /** The notices of the routing tables compiled so far: each is logged once, not on every reload. */
-    private final Set<String> logged = new HashSet<>();
+    /**
+     * The notices of the last routing table applied, and of this one: a notice still there is not logged again at
+     * the next reload; one that went away and comes back is.
+     */
+    private Set<String> loggedBefore = new HashSet<>();
+    private Set<String> loggedNow = new HashSet<>();
+    /** Whether the backends of the Ingresses in force were looked up in a synced state (see {@link #apply}). */
+    private boolean backendsNoticed;
     private volatile List<IngressSpec> ingresses = List.of();
     private volatile HttpIngressServer http;
     private volatile HttpsIngressServer https;
@@ -249,16 +255,34 @@ public final class IngressListeners implements AutoCloseable {
         return certificates.status(tls);
     }
 
-    /** Compiles and publishes the routing table of {@code next}; unchanged Ingresses compile nothing. */
-    public synchronized void apply(List<IngressSpec> next) {
+    /** Compiles and publishes the routing table of {@code next}, of a synced state. */
+    public void apply(List<IngressSpec> next) {
+        apply(next, true);
+    }
+
+    /**
+     * Compiles and publishes the routing table of {@code next}; unchanged Ingresses compile nothing. Their backends
+     * that no Service port answers for are named only from a {@code synced} state (before every source has listed,
+     * a Service not listed yet is not missing), once the first time it is.
+     */
+    public synchronized void apply(List<IngressSpec> next, boolean synced) {
         if (next.equals(ingresses)) {
+            if (synced && !backendsNoticed) {
+                noticeMissingBackends(next);
+                backendsNoticed = true;
+            }
             return;
         }
+        loggedBefore = loggedNow;
+        loggedNow = new HashSet<>();
         RoutingTable<ServiceBackend> table = IngressRoutes.compile(next, this::notice);
         table.notices().forEach(this::notice);
         router.update(table);
         certificates.update(next);
-        noticeMissingBackends(next);
+        if (synced) {
+            noticeMissingBackends(next);
+        }
+        backendsNoticed = synced;
         ingresses = List.copyOf(next);
         log.info("Ingress routes applied ingresses={} rules={} defaultBackend={}", next.size(), table.ruleCount(),
                 table.defaultRoute() == null ? "none" : table.defaultRoute().ingress());
@@ -288,8 +312,9 @@ public final class IngressListeners implements AutoCloseable {
         }
     }
 
+    /** Logs {@code line} unless the routing table applied before named it too (it has not gone away since). */
     private void notice(String line) {
-        if (logged.add(line)) {
+        if (loggedNow.add(line) && !loggedBefore.contains(line)) {
             log.warn(line);
         }
     }
