@@ -54,6 +54,17 @@ class IngressStatusTest {
         return new IngressLoadBalancerIngressBuilder().withIp(ip).build();
     }
 
+    /** An entry that gains a hostname at the same IP is written, as ingress-nginx compares IP and hostname. */
+    @Test
+    void anEntryWhoseHostnameChangedIsWritten() {
+        List<IngressLoadBalancerIngress> current = List.of(ip("127.0.50.1"));
+        List<IngressLoadBalancerIngress> ours = List.of(new IngressLoadBalancerIngressBuilder().withIp("127.0.50.1")
+                .withHostname("lb.example").build());
+        assertThat(IngressStatus.statusEntries(current, ours, true, true)).as("the hostname is written")
+                .containsExactlyElementsOf(ours);
+        assertThat(IngressStatus.statusEntries(ours, ours, true, true)).as("and then it is there").isNull();
+    }
+
     private static IngressLoadBalancerIngress host(String name) {
         return new IngressLoadBalancerIngressBuilder().withHostname(name).build();
     }
