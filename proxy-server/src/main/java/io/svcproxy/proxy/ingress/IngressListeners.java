@@ -283,6 +283,9 @@ public final class IngressListeners implements AutoCloseable {
             noticeMissingBackends(next);
         }
         backendsNoticed = synced;
+        java.util.Set<String> present = new HashSet<>();
+        next.forEach(i -> present.add(i.qualifiedName()));
+        stats.retain(present); // a deleted Ingress's counts and series go with it
         ingresses = List.copyOf(next);
         log.info("Ingress routes applied ingresses={} rules={} defaultBackend={}", next.size(), table.ruleCount(),
                 table.defaultRoute() == null ? "none" : table.defaultRoute().ingress());

@@ -12,7 +12,7 @@ import java.util.concurrent.atomic.LongAdder;
 /**
  * Counts the Ingress's answered requests per rule and status code, for {@code /api/v1/ingresses} and the stats
  * page, and hands each to {@link ProxyMetrics#httpRequest} with SPEC.md's labels. Called on event loops; counts
- * live as long as the process (a rule removed and added again keeps its counts).
+ * live as long as their Ingress (a rule removed and added again keeps its counts; a deleted Ingress's go).
  */
 public final class IngressStats implements IngressMetrics {
     /**
@@ -83,6 +83,15 @@ public final class IngressStats implements IngressMetrics {
             ruleCounts.add(status);
             meter.record(status, durationNanos);
         };
+    }
+
+    /**
+     * Forgets the counts and series of every Ingress but those of {@code present} ({@code namespace/name}); the 404s'
+     * stay. Control-plane thread.
+     */
+    public void retain(java.util.Set<String> present) {
+        counts.keySet().removeIf(k -> !k.ingress().isEmpty() && !present.contains(k.ingress()));
+        metrics.ingressesRemoved(present);
     }
 
     /** The certificates the HTTPS listener serves now, for their expiry gauge. */

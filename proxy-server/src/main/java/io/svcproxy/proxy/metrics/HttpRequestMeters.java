@@ -11,8 +11,10 @@ import java.util.concurrent.TimeUnit;
 /**
  * The Ingress's meters ({@code svcproxy_http_requests_total{ingress,host,path,service,code}} and
  * {@code svcproxy_http_request_duration_seconds{ingress,service}}), created on first use and cached; the Ingress
- * holds a {@link #meter} per rule, so a request costs an array read, a counter increment and a timer record. The label values come from the rules (and the status codes), so they
- * are bounded by the configuration; meters of rules removed by a reload stay until restart, as counters may.
+ * holds a {@link #meter} per rule, so a request costs an array read, a counter increment and a timer record. The
+ * label values come from the rules (and the status codes), so they are bounded by the configuration: meters of rules
+ * removed by a reload stay while their Ingress does, as counters may, and go with it ({@link #retain}: the API's
+ * Ingresses come and go, cert-manager's HTTP-01 solvers one per certificate).
  */
 final class HttpRequestMeters {
     /** {@code svcproxy_http_requests_total}: counter; ingress, host, path, service, code. */
@@ -63,6 +65,24 @@ final class HttpRequestMeters {
             c.increment();
             timer.record(nanos, TimeUnit.NANOSECONDS);
         };
+    }
+
+    /** Removes the meters of every Ingress but those of {@code ingresses}, and keeps the 404s' (ingress {@code ""}). */
+    void retain(java.util.Set<String> ingresses) {
+        requests.entrySet().removeIf(e -> {
+            if (e.getKey().ingress().isEmpty() || ingresses.contains(e.getKey().ingress())) {
+                return false;
+            }
+            registry.remove(e.getValue());
+            return true;
+        });
+        durations.entrySet().removeIf(e -> {
+            if (e.getKey().ingress().isEmpty() || ingresses.contains(e.getKey().ingress())) {
+                return false;
+            }
+            registry.remove(e.getValue());
+            return true;
+        });
     }
 
     private Counter counter(String ingress, String host, String path, String service, int code) {

@@ -250,6 +250,11 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
     }
 
     @Override
+    public void ingressesRemoved(java.util.Set<String> present) {
+        httpRequests.retain(present);
+    }
+
+    @Override
     public void connectionLogDropped() {
         connectionLogDropped.increment();
     }

@@ -62,6 +62,13 @@ public interface ProxyMetrics {
         return (code, nanos) -> httpRequest(ingress, host, path, service, code, nanos);
     }
 
+    /**
+     * Removes the HTTP request series of every Ingress but those of {@code present} ({@code namespace/name}) and
+     * the 404s', as ingress-nginx drops the series of removed Ingresses. Control-plane thread.
+     */
+    default void ingressesRemoved(java.util.Set<String> present) {
+    }
+
     /** {@link #httpRequest} for one rule's labels. Event-loop thread, must not block. */
     @FunctionalInterface
     interface HttpRequestMeter {

@@ -35,6 +35,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
@@ -352,6 +353,39 @@ class IngressKubernetesStatusTest {
         } finally {
             second.close();
         }
+    }
+
+    /**
+     * cert-manager's HTTP-01 solver: an Ingress of a random name, with an Exact path of the challenge's token, lives for
+     * the challenge and is deleted. Its series go with it (ingress-nginx's SocketCollector.RemoveMetrics drops the
+     * series of removed Ingresses); they grew with every certificate issued or renewed, for the process's life.
+     */
+    @Test
+    void theSeriesOfDeletedIngressesGo() throws Exception {
+        client.network().v1().ingressClasses().resource(ownClass()).create();
+        createKapi();
+        startProxy();
+        for (int i = 0; i < 5; i++) {
+            String name = "cm-acme-http-solver-" + i;
+            String token = "/.well-known/acme-challenge/token" + i;
+            client.network().v1().ingresses().resource(new IngressBuilder().withNewMetadata().withName(name)
+                    .withNamespace("default").endMetadata().withNewSpec().withIngressClassName("svcproxy")
+                    .addNewRule().withHost("shop.example").withNewHttp().addNewPath().withPath(token)
+                    .withPathType("Exact").withNewBackend().withNewService().withName("kapi").withNewPort()
+                    .withName("http").endPort().endService().endBackend().endPath().endHttp().endRule().endSpec()
+                    .build()).create();
+            await().atMost(WITHIN).until(() -> {
+                try (HttpClientConnection c = new HttpClientConnection(proxy.ingress().httpAddress())) {
+                    return c.get("shop.example", token).status() == 200;
+                }
+            });
+            client.network().v1().ingresses().inNamespace("default").withName(name).delete();
+            await().atMost(WITHIN).until(() -> proxy.ingress().ingresses().isEmpty());
+        }
+        List<String> series = Arrays.stream(proxy.meterRegistry().scrape().split("\n"))
+                .filter(l -> l.startsWith("svcproxy_http_requests_total{") && l.contains("cm-acme-http-solver"))
+                .toList();
+        assertThat(series).as("series of Ingresses deleted").isEmpty();
     }
 
     private static String base64(String s) {
