@@ -359,6 +359,9 @@ public final class ProxyServer implements AutoCloseable {
         List<BindException> failures = new java.util.ArrayList<>(applyCurrent());
         // after the routes of the new config
         failures.addAll(ingress.reconfigure(next.proxy().ingress(), next.proxy().connectTimeout()));
+        if (kubernetesIngressSource != null && !Objects.equals(next.proxy().ingress(), previous.proxy().ingress())) {
+            kubernetesIngressSource.setListeners(next.proxy().ingress()); // the status names where it listens now
+        }
         updateReadiness(failures);
         metrics.reload(true);
         table.setLastReload(new ReloadStatus(Instant.now(), true, "")); // what it could not bind: unbound()

@@ -48,8 +48,11 @@ final class IngressStatus {
 
     private final KubernetesClient client;
     /** The listeners' IPs, and as status entries; used without {@link #publishService}. */
-    private final List<String> listenerIps;
-    private final List<IngressLoadBalancerIngress> listenerEntries;
+    private List<String> listenerIps;
+    private List<IngressLoadBalancerIngress> listenerEntries;
+    /** The listeners' IPs before a reload moved them: taken out of the Ingresses this process served. */
+    private final Set<String> movedFrom = new HashSet<>();
+    private final String podIp;
     /** {@code namespace/name}, or {@code null}. */
     private final String publishService;
     private SharedIndexInformer<Service> publishInformer;
@@ -63,10 +66,23 @@ final class IngressStatus {
 
     IngressStatus(KubernetesClient client, IngressSettings ingress, String podIp) {
         this.client = client;
-        this.listenerIps = listenerIps(ingress, podIp);
-        this.listenerEntries = listenerIps.stream().map(ip -> new IngressLoadBalancerIngressBuilder().withIp(ip)
-                .build()).toList();
+        this.podIp = podIp;
         this.publishService = ingress.publishService();
+        setListeners(ingress);
+    }
+
+    /**
+     * Takes the listeners' addresses of {@code ingress} (a reload may move them): the status names the new ones and
+     * loses the old ones at the next write.
+     */
+    void setListeners(IngressSettings ingress) {
+        List<String> next = listenerIps(ingress, podIp);
+        if (listenerIps != null) {
+            movedFrom.addAll(listenerIps);
+        }
+        next.forEach(movedFrom::remove);
+        listenerIps = next;
+        listenerEntries = next.stream().map(ip -> new IngressLoadBalancerIngressBuilder().withIp(ip).build()).toList();
     }
 
     /** The IPs written to the status without a publish Service: the listeners'; an unspecified one is {@code podIp}. */
@@ -159,7 +175,9 @@ final class IngressStatus {
             if (!serving && !mine.contains(id)) {
                 continue; // never ours in this process: another controller's (or class's) to write
             }
-            List<IngressLoadBalancerIngress> entries = statusEntries(entries(ingress), ours, serving, replace);
+            // the listeners' old IPs (before a reload moved them) are ours to take out too
+            List<IngressLoadBalancerIngress> entries = statusEntries(entries(ingress), ours, serving, replace,
+                    movedFrom);
             if (entries == null) {
                 if (!serving) {
                     mine.remove(id);
@@ -282,7 +300,14 @@ final class IngressStatus {
     static List<IngressLoadBalancerIngress> statusEntries(List<IngressLoadBalancerIngress> current,
                                                           List<IngressLoadBalancerIngress> ours, boolean served,
                                                           boolean replace) {
-        Set<String> ourKeys = new HashSet<>();
+        return statusEntries(current, ours, served, replace, Set.of());
+    }
+
+    /** As {@link #statusEntries(List, List, boolean, boolean)}; the entries of {@code formerKeys} are ours too. */
+    static List<IngressLoadBalancerIngress> statusEntries(List<IngressLoadBalancerIngress> current,
+                                                          List<IngressLoadBalancerIngress> ours, boolean served,
+                                                          boolean replace, Set<String> formerKeys) {
+        Set<String> ourKeys = new HashSet<>(formerKeys);
         ours.forEach(e -> ourKeys.add(key(e)));
         List<IngressLoadBalancerIngress> out = new ArrayList<>();
         if (!(served && replace)) {

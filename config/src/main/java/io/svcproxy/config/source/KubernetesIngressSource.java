@@ -146,6 +146,21 @@ public final class KubernetesIngressSource implements AutoCloseable {
     }
 
     /**
+     * Takes the listeners' addresses of a reload ({@code proxy.ingress.http} and {@code https} move live): the status
+     * of the served Ingresses names the new ones and loses the old ones. Any thread.
+     */
+    public void setListeners(IngressSettings ingress) {
+        try {
+            executor.execute(() -> {
+                status.setListeners(ingress);
+                trigger();
+            });
+        } catch (RejectedExecutionException e) {
+            // closed meanwhile
+        }
+    }
+
+    /**
      * Takes this proxy's addresses out of the status of every Ingress that lists them, at the start of a graceful
      * shutdown, so that a load balancer or external-dns following the status stops sending clients here (another
      * replica serving the same address writes it back at its next recompute). On this source's thread, after which

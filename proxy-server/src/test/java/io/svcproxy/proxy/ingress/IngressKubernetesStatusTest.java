@@ -302,6 +302,27 @@ class IngressKubernetesStatusTest {
     }
 
     /**
+     * A reload moves the listeners to another IP (proxy.ingress.http and https are applied live): the status names
+     * the new IP and loses the old one, which serves nothing any more.
+     */
+    @Test
+    void theStatusFollowsAListenerMovedByReload() throws Exception {
+        client.network().v1().ingressClasses().resource(ownClass()).create();
+        createKapi();
+        client.network().v1().ingresses().resource(ingress("mine", "svcproxy", "mine.example", null)).create();
+        startProxy();
+        await().atMost(WITHIN).untilAsserted(() -> assertThat(statusIps("mine")).containsExactly(IP));
+        writeConfig("127.0.10.114");
+        await().atMost(WITHIN).until(() -> proxy.ingress().httpAddress() != null
+                && proxy.ingress().httpAddress().getAddress().getHostAddress().equals("127.0.10.114"));
+        // an event, so that the status is looked at again
+        client.network().v1().ingresses().resource(ingress("mine-2", "svcproxy", "mine2.example", null)).create();
+        await().atMost(WITHIN).until(() -> !statusIps("mine-2").isEmpty());
+        assertThat(statusIps("mine")).as("status after the listener moved to 127.0.10.114")
+                .containsExactly("127.0.10.114");
+    }
+
+    /**
      * The routing of a new Ingress does not wait for its status write: an API server slow to take it (held here until
      * the new Ingress is routed; fabric8's request timeout is 10 s) held it back, N times for N writes.
      */
