@@ -13,10 +13,6 @@ import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
-import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import io.fabric8.mockwebserver.Context;
-import io.fabric8.mockwebserver.MockWebServer;
 import io.svcproxy.config.ConfigLoader;
 import io.svcproxy.proxy.cli.TestBackend;
 import io.svcproxy.proxy.cli.TestBackend.Mode;
@@ -31,7 +27,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -52,17 +47,15 @@ class KubernetesAddressClaimsTest {
     @TempDir
     Path dir;
 
-    final KubernetesCrudDispatcher dispatcher = new KubernetesCrudDispatcher();
     final List<TestBackend> backends = new ArrayList<>();
-    KubernetesMockServer apiServer;
+    MockApiServer apiServer;
     KubernetesClient client;
     ProxyServer proxy;
 
     @BeforeEach
     void setUp() throws Exception {
-        apiServer = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), dispatcher, true);
-        apiServer.init();
-        client = apiServer.createClient();
+        apiServer = new MockApiServer();
+        client = apiServer.client();
         backends.add(TestBackend.start(new InetSocketAddress("127.0.0.51", 42051), "pod-1", Mode.NAME));
         backends.add(TestBackend.start(new InetSocketAddress("127.0.0.52", 42052), "pod-2", Mode.NAME));
     }
@@ -73,8 +66,7 @@ class KubernetesAddressClaimsTest {
             proxy.close();
         }
         backends.forEach(TestBackend::close);
-        client.close();
-        apiServer.destroy();
+        apiServer.close();
     }
 
     void startProxy(String services) throws Exception {
@@ -82,7 +74,7 @@ class KubernetesAddressClaimsTest {
     }
 
     void startProxy(String proxyKeys, String services) throws Exception {
-        Path kubeconfig = MockKubeconfig.write(dir, client);
+        Path kubeconfig = apiServer.kubeconfig(dir);
         Path config = dir.resolve("svcproxy.yaml");
         Files.writeString(config, """
                 proxy: {admin: "127.0.0.1:0", scheduler: rr%s}

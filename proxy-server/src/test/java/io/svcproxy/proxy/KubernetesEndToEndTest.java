@@ -11,10 +11,6 @@ import io.fabric8.kubernetes.api.model.discovery.v1.EndpointBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
-import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
-import io.fabric8.mockwebserver.Context;
-import io.fabric8.mockwebserver.MockWebServer;
 import io.svcproxy.config.ConfigLoader;
 import io.svcproxy.proxy.cli.TestBackend;
 import io.svcproxy.proxy.cli.TestBackend.Mode;
@@ -31,7 +27,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -64,17 +59,15 @@ class KubernetesEndToEndTest {
     @TempDir
     Path dir;
 
-    final KubernetesCrudDispatcher dispatcher = new KubernetesCrudDispatcher();
     final List<TestBackend> backends = new ArrayList<>();
-    KubernetesMockServer apiServer;
+    MockApiServer apiServer;
     KubernetesClient client;
     ProxyServer proxy;
 
     @BeforeEach
     void setUp() throws Exception {
-        apiServer = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), dispatcher, true);
-        apiServer.init();
-        client = apiServer.createClient();
+        apiServer = new MockApiServer();
+        client = apiServer.client();
         for (int i = 1; i <= 3; i++) {
             backends.add(TestBackend.start(new InetSocketAddress("127.0.0.1" + i, 0), "pod-" + i, Mode.NAME));
         }
@@ -86,8 +79,7 @@ class KubernetesEndToEndTest {
             proxy.close();
         }
         backends.forEach(TestBackend::close);
-        client.close();
-        apiServer.destroy();
+        apiServer.close();
     }
 
     void startProxy() throws Exception {
@@ -101,7 +93,7 @@ class KubernetesEndToEndTest {
 
     /** Writes the config: {@code proxyKeys} added to its {@code proxy} map, {@code kubernetesLines} to its source's. */
     Path writeConfig(String proxyKeys, String kubernetesLines) throws Exception {
-        Path kubeconfig = MockKubeconfig.write(dir, client);
+        Path kubeconfig = apiServer.kubeconfig(dir);
         Path config = dir.resolve("svcproxy.yaml");
         Files.writeString(config, """
                 proxy: {admin: "127.0.0.1:0", scheduler: rr%s}
@@ -293,7 +285,7 @@ class KubernetesEndToEndTest {
 
     @Test
     void readyzWaitsForTheFirstSync() throws Exception {
-        apiServer.destroy(); // nothing answers: the informers cannot sync
+        apiServer.stop(); // nothing answers: the informers cannot sync
         startProxy();
         assertThat(readyz()).isEqualTo(503);
         assertThat(proxy.table().isReady()).isFalse();

@@ -48,11 +48,13 @@ final class IngressStatus {
 
     private final KubernetesClient client;
     /** The listeners' IPs, and as status entries; used without {@link #publishService}. */
-    private List<String> listenerIps;
+    private volatile List<String> listenerIps; // read by withdrawsAtShutdown on the caller's thread
     private List<IngressLoadBalancerIngress> listenerEntries;
     /** The listeners' IPs before a reload moved them: taken out of the Ingresses this process served. */
     private final Set<String> movedFrom = new HashSet<>();
     private final String podIp;
+    /** {@code proxy.ingress.className}: an Ingress of that class not served (now) is ours to take our entries out of. */
+    private final String className;
     /** {@code namespace/name}, or {@code null}. */
     private final String publishService;
     private SharedIndexInformer<Service> publishInformer;
@@ -67,6 +69,7 @@ final class IngressStatus {
     IngressStatus(KubernetesClient client, IngressSettings ingress, String podIp) {
         this.client = client;
         this.podIp = podIp;
+        this.className = ingress.className();
         this.publishService = ingress.publishService();
         setListeners(ingress);
     }
@@ -164,33 +167,34 @@ final class IngressStatus {
 
     private long writeEntries(List<Ingress> all, List<Ingress> served, List<IngressLoadBalancerIngress> ours,
                               boolean replace) {
-        Set<String> servedIds = new HashSet<>();
-        served.forEach(i -> servedIds.add(id(i)));
-        mine.addAll(servedIds);
+        Set<String> servedRefs = new HashSet<>();
+        served.forEach(i -> servedRefs.add(ref(i)));
+        mine.addAll(servedRefs);
         long now = System.nanoTime();
         long nextRetry = 0;
         for (Ingress ingress : all) {
             String id = id(ingress);
-            boolean serving = servedIds.contains(id);
-            if (!serving && !mine.contains(id)) {
-                continue; // never ours in this process: another controller's (or class's) to write
+            String ref = ref(ingress);
+            boolean serving = servedRefs.contains(ref);
+            if (!serving && !mine.contains(ref) && !ofOurClass(ingress)) {
+                continue; // neither ours in this process nor of our class: another controller's to write
             }
             // the listeners' old IPs (before a reload moved them) are ours to take out too
             List<IngressLoadBalancerIngress> entries = statusEntries(entries(ingress), ours, serving, replace,
                     movedFrom);
             if (entries == null) {
                 if (!serving) {
-                    mine.remove(id);
+                    mine.remove(ref);
                 }
                 continue;
             }
             List<String> wanted = entries.stream().map(IngressStatus::key).toList();
             String version = ingress.getMetadata().getResourceVersion();
-            Written before = written.get(id);
+            Written before = written.get(ref);
             if (before != null && version != null && version.equals(before.version()) && wanted.equals(before.keys())) {
                 continue; // written against this version already: the informer has not seen our write yet
             }
-            Long due = retryAt.get(id);
+            Long due = retryAt.get(ref);
             if (due != null && due - now > 0) {
                 nextRetry = nextRetry == 0 ? due - now : Math.min(nextRetry, due - now);
                 continue; // refused before: tried again when due, not at every change of any Ingress
@@ -201,16 +205,22 @@ final class IngressStatus {
                 client.network().v1().ingresses().inNamespace(ingress.getMetadata().getNamespace())
                         .resource(updated).updateStatus();
                 log.info("Ingress status written ingress={} addresses={}", id, wanted);
-                written.put(id, new Written(version, wanted));
-                retryAt.remove(id);
-                failures.remove(id);
+                written.put(ref, new Written(version, wanted));
+                retryAt.remove(ref);
+                failures.remove(ref);
                 if (!serving) {
-                    mine.remove(id);
+                    mine.remove(ref);
                 }
             } catch (KubernetesClientException e) {
-                int failed = failures.merge(id, 1, Integer::sum);
+                if (e.getCode() == 409) {
+                    // another writer (another replica adding its address) changed it first: its write is an event
+                    // of the informer, which runs this again with the new version at once
+                    log.debug("Ingress status changed meanwhile, written again at its event ingress={}", id);
+                    continue;
+                }
+                int failed = failures.merge(ref, 1, Integer::sum);
                 long delay = Math.min(RETRY_FIRST.toNanos() << Math.min(failed - 1, 16), RETRY_MAX.toNanos());
-                retryAt.put(id, now + delay);
+                retryAt.put(ref, now + delay);
                 nextRetry = nextRetry == 0 ? delay : Math.min(nextRetry, delay);
                 log.info("Ingress status not written, retrying in {} ingress={} code={} error={}",
                         Durations.format(Duration.ofNanos(delay)), id, e.getCode(),
@@ -226,8 +236,29 @@ final class IngressStatus {
 
     private static Set<String> ids(List<Ingress> all) {
         Set<String> ids = new HashSet<>();
-        all.forEach(i -> ids.add(id(i)));
+        all.forEach(i -> ids.add(ref(i)));
         return ids;
+    }
+
+    /**
+     * An Ingress as this class keeps track of it: by its uid (one deleted and created again under its name in one
+     * recompute starts afresh), else by {@code namespace/name}.
+     */
+    private static String ref(Ingress ingress) {
+        String uid = ingress.getMetadata().getUid();
+        return uid != null && !uid.isEmpty() ? uid : id(ingress);
+    }
+
+    /**
+     * Whether {@code ingress} names our class ({@code spec.ingressClassName}, else the legacy annotation): one we do
+     * not serve (an {@code auth-*} annotation, say) loses entries an earlier run of ours wrote there.
+     */
+    private boolean ofOurClass(Ingress ingress) {
+        String named = ingress.getSpec() == null ? null : ingress.getSpec().getIngressClassName();
+        if (named == null && ingress.getMetadata().getAnnotations() != null) {
+            named = ingress.getMetadata().getAnnotations().get(KubernetesIngressMapper.LEGACY_CLASS_ANNOTATION);
+        }
+        return className != null && className.equals(named);
     }
 
     /** What was last written to an Ingress's status, and against which of its versions. */

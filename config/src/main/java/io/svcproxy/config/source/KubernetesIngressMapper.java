@@ -348,13 +348,24 @@ final class KubernetesIngressMapper {
         return new IngressSpec.Tls(hosts, null, null, secretName, cert, key);
     }
 
-    /** A TLS Secret's data, its pair and what is wrong with it ({@code null} when nothing). */
-    private record CheckedPair(Map<String, String> data, String cert, String key, String problem) {
+    /**
+     * A TLS Secret's {@code tls.crt} and {@code tls.key} as the API gives them (base64, either may be {@code null}),
+     * their pair and what is wrong with it ({@code null} when nothing).
+     */
+    private record CheckedPair(String certData, String keyData, String cert, String key, String problem) {
+        boolean of(Map<String, String> data) {
+            return Objects.equals(certData, valueOf(data, "tls.crt"))
+                    && Objects.equals(keyData, valueOf(data, "tls.key"));
+        }
+    }
+
+    private static String valueOf(Map<String, String> data, String key) {
+        return data == null ? null : data.get(key);
     }
 
     /**
      * The pair of a TLS Secret's {@code data}, checked (decoded, parsed, the key matched by a signature) once while
-     * its data stays the same: a recompute (any Ingress or Secret event, a status write, the resync) used to check
+     * the pair stays the same: a recompute (any Ingress or Secret event, a status write, the resync) used to check
      * every served Secret again.
      */
     private CheckedPair checked(String secret, Map<String, String> data) {
@@ -362,7 +373,7 @@ final class KubernetesIngressMapper {
         if (known == null) {
             known = checkedBefore.get(secret);
         }
-        if (known == null || !known.data().equals(data)) {
+        if (known == null || !known.of(data)) { // only the pair counts: ca.crt may change, or be null
             pairChecks++;
             String cert = decode(data, "tls.crt");
             String key = decode(data, "tls.key");
@@ -379,7 +390,7 @@ final class KubernetesIngressMapper {
                     problem = IngressSpec.Tls.BAD_CERTIFICATE + problem;
                 }
             }
-            known = new CheckedPair(data == null ? Map.of() : Map.copyOf(data), cert, key, problem);
+            known = new CheckedPair(valueOf(data, "tls.crt"), valueOf(data, "tls.key"), cert, key, problem);
         }
         checkedNow.put(secret, known);
         return known;

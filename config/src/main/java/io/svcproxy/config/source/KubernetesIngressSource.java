@@ -31,14 +31,16 @@ import org.slf4j.LoggerFactory;
  * {@link IngressSpec}s, oldest first ({@link KubernetesIngressMapper}), after every change. It writes each served
  * Ingress's {@code status.loadBalancer.ingress} with the addresses it is served on ({@link IngressStatus}: those of
  * {@code proxy.ingress.publishService}, else the IPs of {@code proxy.ingress.http} and {@code https}, for an
- * unspecified address {@code $POD_IP}), and takes its addresses out of the status of an Ingress it no longer serves,
- * and, without a publish Service, of every Ingress when it shuts down gracefully ({@link #withdrawStatus}; a replica
- * that dies leaves its address until another one rewrites the status).
+ * unspecified address {@code $POD_IP}), and takes its addresses out of the status of an Ingress it served and no
+ * longer serves, or of our class and not served, and, without a publish Service, of those it served when it shuts down
+ * gracefully ({@link #withdrawStatus}; a replica that dies leaves its address until another one rewrites the status).
+ * Other controllers' Ingresses are left alone.
  *
  * <p>Least RBAC: get, list and watch on ingresses and ingressclasses (networking.k8s.io) and on secrets (and on
- * services, for a publish Service); update on ingresses/status. Events are coalesced as in {@link KubernetesSource}; recomputes, listener calls and status
- * writes run on this source's one thread. A status write that fails (a conflict, a 403) is logged and tried again
- * at the next change or resync.
+ * services, for a publish Service); update on ingresses/status. Events are coalesced as in {@link KubernetesSource};
+ * recomputes, listener calls and status writes run on this source's one thread, the routing first. Nothing is
+ * reported before every informer has listed. A status write refused by a conflict is written again at the event of
+ * the write that won; one refused otherwise (a 403) is tried again after 2 s, doubling up to 5 min.
  */
 public final class KubernetesIngressSource implements AutoCloseable {
     /** Receives the Kubernetes Ingresses of the class, on the source's thread. */
@@ -70,10 +72,13 @@ public final class KubernetesIngressSource implements AutoCloseable {
     private final List<SharedIndexInformer<Secret>> secretInformers = new ArrayList<>();
     private SharedIndexInformer<IngressClass> classInformer;
     private volatile boolean closed;
+    private volatile long notListedNanos = TimeUnit.SECONDS.toNanos(30);
     /** Set by {@link #withdrawStatus}: the status is no longer written. */
     private volatile boolean withdrawn;
     // Confined to the executor's thread.
     private List<IngressSpec> last;
+    /** The recompute due for a refused status write, if any. */
+    private java.util.concurrent.ScheduledFuture<?> retry;
     private boolean lastSynced;
 
     /**
@@ -117,6 +122,48 @@ public final class KubernetesIngressSource implements AutoCloseable {
         for (SharedIndexInformer<?> informer : all()) {
             start(informer);
         }
+        executor.schedule(this::reportNotListed, notListedNanos, TimeUnit.NANOSECONDS);
+    }
+
+    /**
+     * Names, at a WARN, the resources not listed yet (no Kubernetes Ingress is served before all are: no RBAC on
+     * secrets, say, or a namespace without a Role), then again every {@link KubernetesSource#NOT_LISTED_REPEAT_SECONDS}
+     * while some are not.
+     */
+    private void reportNotListed() {
+        if (closed) {
+            return;
+        }
+        List<String> missing = new ArrayList<>();
+        List<String> namespaces = settings.namespaces().isEmpty() ? List.of("all") : settings.namespaces();
+        synchronized (this) {
+            if (!classInformer.hasSynced()) {
+                missing.add("ingressclasses");
+            }
+            for (int i = 0; i < ingressInformers.size(); i++) {
+                if (!ingressInformers.get(i).hasSynced()) {
+                    missing.add("ingresses namespace=" + namespaces.get(i));
+                }
+                if (!secretInformers.get(i).hasSynced()) {
+                    missing.add("secrets namespace=" + namespaces.get(i));
+                }
+            }
+        }
+        if (missing.isEmpty()) {
+            return;
+        }
+        log.warn("Kubernetes ingress resources not listed yet, no Kubernetes Ingress is served until they are (check "
+                + "that RBAC allows list and watch) notListed={}", missing);
+        try {
+            executor.schedule(this::reportNotListed, KubernetesSource.NOT_LISTED_REPEAT_SECONDS, TimeUnit.SECONDS);
+        } catch (RejectedExecutionException e) {
+            // closed meanwhile
+        }
+    }
+
+    /** Waits this long after start before naming what is not listed (tests shorten it); before {@link #start}. */
+    void notListedAfter(Duration d) {
+        notListedNanos = d.toNanos();
     }
 
     private List<SharedIndexInformer<?>> all() {
@@ -161,7 +208,7 @@ public final class KubernetesIngressSource implements AutoCloseable {
     }
 
     /**
-     * Takes this proxy's addresses out of the status of every Ingress that lists them, at the start of a graceful
+     * Takes this proxy's addresses out of the status of the Ingresses it served, at the start of a graceful
      * shutdown, so that a load balancer or external-dns following the status stops sending clients here (another
      * replica serving the same address writes it back at its next recompute). On this source's thread, after which
      * no recompute writes the status again; waits up to {@code timeout} for the API server.
@@ -249,8 +296,14 @@ public final class KubernetesIngressSource implements AutoCloseable {
 
     /** Runs a recompute in {@code nanos}, for a status write that failed (unless one runs before: it retries too). */
     private void scheduleRetry(long nanos) {
+        if (retry != null && !retry.isDone() && retry.getDelay(TimeUnit.NANOSECONDS) <= nanos) {
+            return; // one due no later is there already
+        }
+        if (retry != null) {
+            retry.cancel(false);
+        }
         try {
-            executor.schedule(this::trigger, nanos, TimeUnit.NANOSECONDS);
+            retry = executor.schedule(this::trigger, nanos, TimeUnit.NANOSECONDS);
         } catch (RejectedExecutionException e) {
             // closed meanwhile
         }

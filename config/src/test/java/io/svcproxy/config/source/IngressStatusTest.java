@@ -8,6 +8,20 @@ import io.fabric8.kubernetes.api.model.networking.v1.IngressLoadBalancerIngress;
 import io.fabric8.kubernetes.api.model.networking.v1.IngressLoadBalancerIngressBuilder;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
+import io.fabric8.kubernetes.api.model.networking.v1.IngressBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import io.fabric8.mockwebserver.Context;
+import io.fabric8.mockwebserver.MockWebServer;
+import io.fabric8.mockwebserver.http.MockResponse;
+import io.fabric8.mockwebserver.http.RecordedRequest;
+import io.svcproxy.config.IngressSettings;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /** The addresses of a publish Service, as ingress-nginx takes them, and the status they make. */
 class IngressStatusTest {
@@ -63,6 +77,55 @@ class IngressStatusTest {
         assertThat(IngressStatus.statusEntries(current, ours, true, true)).as("the hostname is written")
                 .containsExactlyElementsOf(ours);
         assertThat(IngressStatus.statusEntries(ours, ours, true, true)).as("and then it is there").isNull();
+    }
+
+    /**
+     * A write refused by a conflict (another replica wrote first) is written again at the next recompute, which the
+     * winner's write sets off; one refused otherwise (a 403) waits out its back-off, not every recompute (found by
+     * reviews, helper-85 and helper-87: replicas that lost one conflict backed off together and lost again).
+     */
+    @Test
+    void aConflictIsWrittenAgainAtTheNextRecomputeAndARefusalAfterItsBackOff() {
+        AtomicInteger puts = new AtomicInteger();
+        AtomicInteger answer = new AtomicInteger(409);
+        KubernetesCrudDispatcher dispatcher = new KubernetesCrudDispatcher() {
+            @Override
+            public MockResponse dispatch(RecordedRequest request) {
+                if ("PUT".equals(request.getMethod()) && request.getPath().split("\\?")[0].endsWith("/status")) {
+                    puts.incrementAndGet();
+                    int code = answer.getAndSet(0);
+                    if (code != 0) {
+                        return new MockResponse().setResponseCode(code).setBody("{\"kind\":\"Status\","
+                                + "\"apiVersion\":\"v1\",\"status\":\"Failure\",\"code\":" + code + "}");
+                    }
+                }
+                return super.dispatch(request);
+            }
+        };
+        KubernetesMockServer server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
+                dispatcher, true);
+        server.init();
+        try (KubernetesClient client = server.createClient()) {
+            Ingress shop = client.network().v1().ingresses().resource(new IngressBuilder().withNewMetadata()
+                    .withName("shop").withNamespace("default").endMetadata().withNewSpec()
+                    .withIngressClassName("svcproxy").endSpec().build()).create();
+            IngressStatus status = new IngressStatus(client, new IngressSettings(new InetSocketAddress("127.0.10.166",
+                    80), null, "svcproxy", Duration.ofSeconds(60)), null);
+            assertThat(status.write(List.of(shop), List.of(shop))).as("a conflict: no back-off").isZero();
+            assertThat(status.write(List.of(shop), List.of(shop))).isZero();
+            assertThat(puts).as("written again at once, and taken").hasValue(2);
+
+            Ingress other = client.network().v1().ingresses().resource(new IngressBuilder().withNewMetadata()
+                    .withName("other").withNamespace("default").endMetadata().withNewSpec()
+                    .withIngressClassName("svcproxy").endSpec().build()).create();
+            answer.set(403);
+            assertThat(status.write(List.of(other), List.of(other))).as("a refusal: its back-off")
+                    .isEqualTo(IngressStatus.RETRY_FIRST.toNanos());
+            assertThat(status.write(List.of(other), List.of(other))).isPositive();
+            assertThat(puts).as("not written again before it is due").hasValue(3);
+        } finally {
+            server.destroy();
+        }
     }
 
     private static IngressLoadBalancerIngress host(String name) {

@@ -326,7 +326,22 @@ class KubernetesIngressMapperTest {
         mapper.map(shop, present); // back
         mapper.mapped();
         mapper.mapped(); // a recompute without it
-        assertThat(mapper.logged()).noneMatch(l -> l.startsWith(missing)).as("forgotten once it went away");
+        assertThat(mapper.logged()).as("forgotten once it went away").noneMatch(l -> l.startsWith(missing));
+    }
+
+    /** A Secret whose data has a null value (the API's JSON null for an empty field) maps (found by helper-87). */
+    @Test
+    void aSecretWithANullDataValueMaps() throws Exception {
+        Secret shop = secret("shop-tls", "kubernetes.io/tls", "shop.pem", "shop-key.pem");
+        Map<String, String> data = new java.util.HashMap<>(shop.getData());
+        data.put("ca.crt", null);
+        Secret withNull = new SecretBuilder(shop).withData(data).build();
+        Ingress ingress = ingress("shop", "svcproxy", "2026-01-01T00:00:00Z").editSpec().addNewTl()
+                .withHosts("shop.example").withSecretName("shop-tls").endTl().endSpec().build();
+        for (int recompute = 0; recompute < 2; recompute++) {
+            assertThat(mapper.map(ingress, Map.of("default/shop-tls", withNull)).tls().get(0).usable()).isTrue();
+            mapper.mapped();
+        }
     }
 
     private static Secret secret(String name, String type, String cert, String key) throws Exception {

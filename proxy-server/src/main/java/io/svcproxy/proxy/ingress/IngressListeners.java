@@ -283,7 +283,7 @@ public final class IngressListeners implements AutoCloseable {
             noticeMissingBackends(next);
         }
         backendsNoticed = synced;
-        java.util.Set<String> present = new HashSet<>();
+        Set<String> present = new HashSet<>();
         next.forEach(i -> present.add(i.qualifiedName()));
         stats.retain(present); // a deleted Ingress's counts and series go with it
         ingresses = List.copyOf(next);

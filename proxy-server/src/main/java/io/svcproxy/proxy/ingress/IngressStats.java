@@ -5,6 +5,7 @@ import io.svcproxy.ingress.ServiceBackend;
 import io.svcproxy.ingress.routing.Route;
 import io.svcproxy.proxy.metrics.ProxyMetrics;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
@@ -58,9 +59,12 @@ public final class IngressStats implements IngressMetrics {
     }
 
     private static final Counts NONE = new Counts();
+    private static final RouteMetrics NOT_COUNTED = (status, durationNanos) -> { };
 
     private final ProxyMetrics metrics;
     private final Map<RuleKey, Counts> counts = new ConcurrentHashMap<>();
+    /** The Ingresses in force ({@code namespace/name}), or {@code null} before the first {@link #retain}. */
+    private volatile Set<String> present;
 
     public IngressStats(ProxyMetrics metrics) {
         this.metrics = metrics;
@@ -74,6 +78,10 @@ public final class IngressStats implements IngressMetrics {
     /** The rule's counts and meters, resolved once for the requests of {@code route}. */
     @Override
     public RouteMetrics forRoute(Route<ServiceBackend> route) {
+        Set<String> now = present;
+        if (route != null && now != null && !now.contains(route.ingress())) {
+            return NOT_COUNTED; // its Ingress was deleted while it ran: its series and counts are gone, and stay gone
+        }
         RuleKey key = route == null ? NOT_FOUND : new RuleKey(route.ingress(), route.host(), route.path(),
                 route.pathType() == null ? "" : route.pathType().apiName());
         Counts ruleCounts = counts.computeIfAbsent(key, k -> new Counts());
@@ -89,7 +97,8 @@ public final class IngressStats implements IngressMetrics {
      * Forgets the counts and series of every Ingress but those of {@code present} ({@code namespace/name}); the 404s'
      * stay. Control-plane thread.
      */
-    public void retain(java.util.Set<String> present) {
+    public void retain(Set<String> present) {
+        this.present = Set.copyOf(present); // first: a request of a removed Ingress completing now counts nowhere
         counts.keySet().removeIf(k -> !k.ingress().isEmpty() && !present.contains(k.ingress()));
         metrics.ingressesRemoved(present);
     }

@@ -15,7 +15,6 @@ import io.fabric8.kubernetes.api.model.networking.v1.Ingress;
 import io.fabric8.kubernetes.api.model.networking.v1.IngressBuilder;
 import io.fabric8.kubernetes.api.model.networking.v1.IngressClass;
 import io.fabric8.kubernetes.api.model.networking.v1.IngressClassBuilder;
-import io.fabric8.kubernetes.api.model.networking.v1.IngressLoadBalancerIngress;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
@@ -195,12 +194,7 @@ class IngressKubernetesStatusTest {
     }
 
     private List<String> statusIps(String name) {
-        Ingress i = client.network().v1().ingresses().inNamespace("default").withName(name).get();
-        if (i.getStatus() == null || i.getStatus().getLoadBalancer() == null
-                || i.getStatus().getLoadBalancer().getIngress() == null) {
-            return List.of();
-        }
-        return i.getStatus().getLoadBalancer().getIngress().stream().map(IngressLoadBalancerIngress::getIp).toList();
+        return IngressKubernetesTest.statusIps(client, name);
     }
 
     private List<String> warned(String fragment) {

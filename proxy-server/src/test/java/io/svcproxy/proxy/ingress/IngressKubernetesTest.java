@@ -389,6 +389,11 @@ class IngressKubernetesTest {
     }
 
     private List<String> statusIps(String name) {
+        return statusIps(client, name);
+    }
+
+    /** The IPs in the status of the Ingress {@code default/name}, as the API server has it. */
+    static List<String> statusIps(KubernetesClient client, String name) {
         Ingress i = client.network().v1().ingresses().inNamespace("default").withName(name).get();
         if (i.getStatus() == null || i.getStatus().getLoadBalancer() == null
                 || i.getStatus().getLoadBalancer().getIngress() == null) {
