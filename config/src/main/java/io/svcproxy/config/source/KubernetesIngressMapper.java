@@ -9,10 +9,7 @@ import io.fabric8.kubernetes.api.model.networking.v1.IngressRule;
 import io.fabric8.kubernetes.api.model.networking.v1.IngressServiceBackend;
 import io.fabric8.kubernetes.api.model.networking.v1.IngressTLS;
 import io.svcproxy.config.IngressSpec;
-import io.svcproxy.config.TlsPem;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -58,11 +55,8 @@ final class KubernetesIngressMapper {
      */
     private Set<String> loggedBefore = new HashSet<>();
     private Set<String> loggedNow = new HashSet<>();
-    /** Each TLS Secret's data and what its check found, by {@code namespace/name}: of the last recompute and this. */
-    private Map<String, CheckedPair> checkedBefore = new HashMap<>();
-    private Map<String, CheckedPair> checkedNow = new HashMap<>();
-    /** How many TLS pairs were decoded and checked (each costs a signature): for tests. */
-    private int pairChecks;
+    /** The TLS Secrets' pairs, checked once while they stay the same. */
+    private final TlsSecretPairs pairs = new TlsSecretPairs();
     /**
      * The rule hosts each TLS entry's certificate covered when it last loaded ({@link IngressSpec#withCoveredRuleHosts}),
      * by {@link #entryKey}: of the last recompute, and of this one ({@link #mapped} makes it the last).
@@ -264,8 +258,7 @@ final class KubernetesIngressMapper {
         coveredNow = new HashMap<>();
         loggedBefore = loggedNow;
         loggedNow = new HashSet<>();
-        checkedBefore = checkedNow;
-        checkedNow = new HashMap<>();
+        pairs.mapped();
     }
 
     private static String entryKey(String id, IngressSpec.Tls written) {
@@ -336,7 +329,7 @@ final class KubernetesIngressMapper {
         } else if (!TLS_SECRET_TYPE.equals(secret.getType())) {
             problem = "type " + secret.getType() + " (expected: " + TLS_SECRET_TYPE + ")";
         } else {
-            CheckedPair checked = checked(ns + "/" + secretName, secret.getData());
+            TlsSecretPairs.Checked checked = pairs.checked(ns + "/" + secretName, secret.getData());
             cert = checked.cert();
             key = checked.key();
             problem = checked.problem();
@@ -348,69 +341,9 @@ final class KubernetesIngressMapper {
         return new IngressSpec.Tls(hosts, null, null, secretName, cert, key);
     }
 
-    /**
-     * A TLS Secret's {@code tls.crt} and {@code tls.key} as the API gives them (base64, either may be {@code null}),
-     * their pair and what is wrong with it ({@code null} when nothing).
-     */
-    private record CheckedPair(String certData, String keyData, String cert, String key, String problem) {
-        boolean of(Map<String, String> data) {
-            return Objects.equals(certData, valueOf(data, "tls.crt"))
-                    && Objects.equals(keyData, valueOf(data, "tls.key"));
-        }
-    }
-
-    private static String valueOf(Map<String, String> data, String key) {
-        return data == null ? null : data.get(key);
-    }
-
-    /**
-     * The pair of a TLS Secret's {@code data}, checked (decoded, parsed, the key matched by a signature) once while
-     * the pair stays the same: a recompute (any Ingress or Secret event, a status write, the resync) used to check
-     * every served Secret again.
-     */
-    private CheckedPair checked(String secret, Map<String, String> data) {
-        CheckedPair known = checkedNow.get(secret);
-        if (known == null) {
-            known = checkedBefore.get(secret);
-        }
-        if (known == null || !known.of(data)) { // only the pair counts: ca.crt may change, or be null
-            pairChecks++;
-            String cert = decode(data, "tls.crt");
-            String key = decode(data, "tls.key");
-            key = key == null ? null : TlsPem.normalizeKey(key);
-            String problem;
-            if (cert == null || key == null) {
-                problem = IngressSpec.Tls.NO_PAIR;
-            } else {
-                problem = TlsPem.certificateProblem(cert);
-                if (problem == null) {
-                    String keyProblem = TlsPem.keyProblem(key, cert);
-                    problem = keyProblem == null ? null : IngressSpec.Tls.BAD_KEY + keyProblem;
-                } else {
-                    problem = IngressSpec.Tls.BAD_CERTIFICATE + problem;
-                }
-            }
-            known = new CheckedPair(valueOf(data, "tls.crt"), valueOf(data, "tls.key"), cert, key, problem);
-        }
-        checkedNow.put(secret, known);
-        return known;
-    }
-
     /** How many TLS pairs were checked so far: for tests. */
     int pairChecks() {
-        return pairChecks;
-    }
-
-    private static String decode(Map<String, String> data, String key) {
-        String v = data == null ? null : data.get(key);
-        if (v == null) {
-            return null;
-        }
-        try {
-            return new String(Base64.getMimeDecoder().decode(v), StandardCharsets.US_ASCII);
-        } catch (IllegalArgumentException e) {
-            return null;
-        }
+        return pairs.checks();
     }
 
     private IngressSpec.Backend backend(String id, IngressBackend backend) {
