@@ -543,11 +543,11 @@ public final class ConfigFileSource implements AutoCloseable {
         }
         Rejection rejection = new Rejection(errors.errors(), hashes);
         if (rejection.equals(lastRejection)) {
-            String message = "Config still invalid: already reported file={} trigger={} errors={}";
+            String message = "Config still invalid: already reported file={} trigger={} errors={} first={}";
             if (trigger == Trigger.RETRY) {
-                log.debug(message, file, name(trigger), errors.errors().size());
-            } else {
-                log.warn(message, file, name(trigger), errors.errors().size());
+                log.debug(message, file, name(trigger), errors.errors().size(), errors.errors().get(0));
+            } else { // a SIGHUP, say: whoever sent it reads why here, not only in the first report's lines
+                log.warn(message, file, name(trigger), errors.errors().size(), errors.errors().get(0));
             }
             return;
         }

@@ -3,6 +3,10 @@ package io.svcproxy.config.source;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import io.svcproxy.config.ConfigError;
 import io.svcproxy.config.ConfigException;
 import io.svcproxy.config.ConfigLoader;
@@ -25,6 +29,7 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 /**
  * The watched config file (SPEC.md, "Reload"): every way of writing a file is seen within 2 seconds of the write,
@@ -247,8 +252,20 @@ class ConfigFileSourceTest {
             assertThat(error.column()).isPositive();
         });
 
-        // While the file stays broken it is not reported again: not by the polls, not by a reload.
-        source.reloadNow();
+        // While the file stays broken it is not reported again: not by the polls, not by a reload, which logs why
+        Logger sourceLog = (Logger) LoggerFactory.getLogger(ConfigFileSource.class);
+        ListAppender<ILoggingEvent> log = new ListAppender<>();
+        log.start();
+        sourceLog.addAppender(log);
+        try {
+            source.reloadNow();
+        } finally {
+            sourceLog.detachAppender(log);
+        }
+        assertThat(log.list).filteredOn(e -> e.getLevel() == Level.WARN).singleElement()
+                .extracting(ILoggingEvent::getFormattedMessage).asString()
+                .startsWith("Config still invalid: already reported").contains("first=" + rejected.errors().errors()
+                        .get(0));
         await().during(Duration.ofMillis(1200)).atMost(Duration.ofSeconds(3))
                 .until(() -> recorder.rejected.size() == 1);
 
