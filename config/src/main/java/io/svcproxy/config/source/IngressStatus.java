@@ -53,7 +53,7 @@ final class IngressStatus {
     /** The listeners' IPs before a reload moved them: taken out of the Ingresses this process served. */
     private final Set<String> movedFrom = new HashSet<>();
     private final String podIp;
-    /** {@code proxy.ingress.className}: an Ingress of that class not served (now) is ours to take our entries out of. */
+    /** {@code proxy.ingress.className}: an Ingress of that class not served now is ours to take our entries out of. */
     private final String className;
     /** {@code namespace/name}, or {@code null}. */
     private final String publishService;

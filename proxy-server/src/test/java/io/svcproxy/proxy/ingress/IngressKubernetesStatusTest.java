@@ -86,7 +86,8 @@ class IngressKubernetesStatusTest {
                 }
                 if (forbidStatus) {
                     return new MockResponse().setResponseCode(403).setBody("{\"kind\":\"Status\",\"apiVersion\":\"v1\","
-                            + "\"status\":\"Failure\",\"reason\":\"Forbidden\",\"message\":\"forbidden\",\"code\":403}");
+                            + "\"status\":\"Failure\",\"reason\":\"Forbidden\",\"message\":\"forbidden\","
+                            + "\"code\":403}");
                 }
             }
             if ("GET".equals(request.getMethod()) && !path.contains("watch=true")
@@ -371,8 +372,8 @@ class IngressKubernetesStatusTest {
     }
 
     /**
-     * cert-manager's HTTP-01 solver: an Ingress of a random name, with an Exact path of the challenge's token, lives for
-     * the challenge and is deleted. Its series go with it (ingress-nginx's SocketCollector.RemoveMetrics drops the
+     * cert-manager's HTTP-01 solver: an Ingress of a random name, with an Exact path of the challenge's token, lives
+     * for the challenge and is deleted. Its series go with it (ingress-nginx's SocketCollector.RemoveMetrics drops the
      * series of removed Ingresses); they grew with every certificate issued or renewed, for the process's life.
      */
     @Test

@@ -3,6 +3,7 @@ package io.svcproxy.proxy.udp;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.netty.util.concurrent.EventExecutor;
 import io.svcproxy.balancer.BackendSet;
 import io.svcproxy.config.ConfigLoader;
 import io.svcproxy.config.ProxyConfig;
@@ -138,7 +139,7 @@ class UdpFlowPickRaceTest {
         }
         client.setSoTimeout(3000);
         await().atMost(Duration.ofSeconds(5)).until(() -> port().backendSet().backends().size() == 1);
-        for (io.netty.util.concurrent.EventExecutor loop : listeners.eventLoops()) { // after the endpointsChanged they were given
+        for (EventExecutor loop : listeners.eventLoops()) { // after the endpointsChanged they were given
             loop.submit(() -> { }).get(5, TimeUnit.SECONDS);
         }
         assertThat(ask(client, "2")).as("SPEC: a flow whose endpoint leaves the list is scheduled again")
