@@ -2,6 +2,10 @@ package io.svcproxy.config.source;
 
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import java.util.List;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
 import org.slf4j.Logger;
 
@@ -63,5 +67,39 @@ final class Informers {
                 log.error("Kubernetes informer stopped kind={} error={}", kind, String.valueOf(t));
             }
         });
+    }
+
+    /**
+     * Adds to {@code missing}, as {@code kind namespace=NS}, each of {@code informers} (one per namespace, in the order
+     * of {@code namespaces}; {@code all} when none is configured) that has not listed yet.
+     */
+    static void notListed(String kind, List<? extends SharedIndexInformer<?>> informers, List<String> namespaces,
+                          List<String> missing) {
+        List<String> names = namespaces.isEmpty() ? List.of("all") : namespaces;
+        for (int i = 0; i < informers.size(); i++) {
+            if (!informers.get(i).hasSynced()) {
+                missing.add(kind + " namespace=" + names.get(i));
+            }
+        }
+    }
+
+    /**
+     * Names {@code missing} (what has not listed yet) at a WARN saying that no {@code served} is served until it is,
+     * and runs {@code again} in {@link KubernetesSource#NOT_LISTED_REPEAT_SECONDS}; nothing when all have listed. A list
+     * the API server refuses (RBAC on one kind, a namespace without its binding) would otherwise show only as the
+     * informers' retries.
+     */
+    static void warnNotListed(Logger log, String served, List<String> missing, ScheduledExecutorService executor,
+                              Runnable again) {
+        if (missing.isEmpty()) {
+            return;
+        }
+        log.warn("Kubernetes resources not listed yet, no Kubernetes {} is served until they are (check that the API "
+                + "server answers and RBAC allows list and watch) notListed={}", served, missing);
+        try {
+            executor.schedule(again, KubernetesSource.NOT_LISTED_REPEAT_SECONDS, TimeUnit.SECONDS);
+        } catch (RejectedExecutionException e) {
+            // closed meanwhile
+        }
     }
 }

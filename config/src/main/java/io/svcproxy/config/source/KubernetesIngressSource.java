@@ -73,6 +73,7 @@ public final class KubernetesIngressSource implements AutoCloseable {
     private SharedIndexInformer<IngressClass> classInformer;
     private volatile boolean closed;
     private volatile long notListedNanos = TimeUnit.SECONDS.toNanos(30);
+    private volatile List<String> reportedNotListed = List.of();
     /** Set by {@link #withdrawStatus}: the status is no longer written. */
     private volatile boolean withdrawn;
     // Confined to the executor's thread.
@@ -135,30 +136,20 @@ public final class KubernetesIngressSource implements AutoCloseable {
             return;
         }
         List<String> missing = new ArrayList<>();
-        List<String> namespaces = settings.namespaces().isEmpty() ? List.of("all") : settings.namespaces();
         synchronized (this) {
             if (!classInformer.hasSynced()) {
                 missing.add("ingressclasses");
             }
-            for (int i = 0; i < ingressInformers.size(); i++) {
-                if (!ingressInformers.get(i).hasSynced()) {
-                    missing.add("ingresses namespace=" + namespaces.get(i));
-                }
-                if (!secretInformers.get(i).hasSynced()) {
-                    missing.add("secrets namespace=" + namespaces.get(i));
-                }
-            }
+            Informers.notListed("ingresses", ingressInformers, settings.namespaces(), missing);
+            Informers.notListed("secrets", secretInformers, settings.namespaces(), missing);
         }
-        if (missing.isEmpty()) {
-            return;
-        }
-        log.warn("Kubernetes ingress resources not listed yet, no Kubernetes Ingress is served until they are (check "
-                + "that RBAC allows list and watch) notListed={}", missing);
-        try {
-            executor.schedule(this::reportNotListed, KubernetesSource.NOT_LISTED_REPEAT_SECONDS, TimeUnit.SECONDS);
-        } catch (RejectedExecutionException e) {
-            // closed meanwhile
-        }
+        reportedNotListed = List.copyOf(missing);
+        Informers.warnNotListed(log, "Ingress", missing, executor, this::reportNotListed);
+    }
+
+    /** What {@link #reportNotListed} named last (empty: nothing, or not run yet). */
+    List<String> reportedNotListed() {
+        return reportedNotListed;
     }
 
     /** Waits this long after start before naming what is not listed (tests shorten it); before {@link #start}. */

@@ -214,28 +214,12 @@ public final class KubernetesSource implements AutoCloseable {
             return;
         }
         List<String> missing = new ArrayList<>();
-        List<String> namespaces = settings.namespaces().isEmpty() ? List.of("all") : settings.namespaces();
         synchronized (this) {
-            for (int i = 0; i < serviceInformers.size(); i++) {
-                if (!serviceInformers.get(i).hasSynced()) {
-                    missing.add("services namespace=" + namespaces.get(i));
-                }
-                if (!sliceInformers.get(i).hasSynced()) {
-                    missing.add("endpointslices namespace=" + namespaces.get(i));
-                }
-            }
+            Informers.notListed("services", serviceInformers, settings.namespaces(), missing);
+            Informers.notListed("endpointslices", sliceInformers, settings.namespaces(), missing);
         }
         reportedNotListed = List.copyOf(missing);
-        if (missing.isEmpty()) {
-            return;
-        }
-        log.warn("Kubernetes resources not listed yet, no Kubernetes Service is served until they are (check that "
-                + "the API server answers and RBAC allows list and watch) notListed={}", missing);
-        try {
-            executor.schedule(this::reportNotListed, NOT_LISTED_REPEAT_SECONDS, TimeUnit.SECONDS);
-        } catch (RejectedExecutionException e) {
-            // closed meanwhile
-        }
+        Informers.warnNotListed(log, "Service", missing, executor, this::reportNotListed);
     }
 
     /** What {@link #reportNotListed} named last (empty: nothing, or not run yet). */
