@@ -59,6 +59,8 @@ public final class Registry {
     private List<ServicePortSpec> publishedOut = List.of();
     /** The keys of the Kubernetes Service ports left out at the last full merge: each is logged when it first is. */
     private Set<ServiceKey> leftOut = Set.of();
+    /** The node ports left out at the last full merge (an own listener on every address takes them). */
+    private Set<String> nodePortsSaid = Set.of();
     /** Which Kubernetes Service port gets an external or LoadBalancer address that more than one lists. */
     private final ExtraAddressClaims claims = new ExtraAddressClaims();
 
@@ -167,6 +169,7 @@ public final class Registry {
             }
             ServicePortSpec was = publishedOut.get(i);
             if (was != null && (!spec.service().exposure().equals(before.service().exposure())
+                    || spec.port().nodePort() != before.port().nodePort()
                     || !spec.service().extraAddresses().isEmpty()
                     && !spec.service().qualifiedName().equals(before.service().qualifiedName()))) {
                 return null; // its addresses, or who claims them, changed: claimed again among all
@@ -175,6 +178,9 @@ public final class Registry {
             if (was != null) { // else the key is still served otherwise: said once, when it was first left out
                 ServicePortSpec n = withDefaultScheduler(spec, scheduler);
                 named.put(spec, n);
+                if (ExtraAddressClaims.nodePortTakenBy(config.proxy().ownListeners(), n) != null) {
+                    n = ExtraAddressClaims.withoutNodePort(n); // as the full merge said, which it did for this port
+                }
                 if (!was.service().exposure().equals(n.service().exposure())) {
                     n = ExtraAddressClaims.without(n, lost(n, was)); // the same addresses lost as before
                 }
@@ -199,6 +205,7 @@ public final class Registry {
         Map<InetSocketAddress, String> own = config.proxy().ownListeners();
         Map<ServicePortSpec, ServicePortSpec> named = new IdentityHashMap<>();
         Set<ServiceKey> leftOut = new HashSet<>();
+        Set<String> nodePortsSaidNow = new HashSet<>();
         for (ServicePortSpec spec : kubernetes) {
             String listener = ProxySettings.listenerTaking(own, spec.key());
             if (listener != null || !keys.add(spec.key())) {
@@ -213,8 +220,19 @@ public final class Registry {
                 n = withDefaultScheduler(spec, scheduler);
             }
             named.put(spec, n);
+            String taker = ExtraAddressClaims.nodePortTakenBy(own, n);
+            if (taker != null) {
+                String what = spec.service().qualifiedName() + " " + spec.key() + " " + n.port().nodePort();
+                if (nodePortsSaidNow.add(what) && !nodePortsSaid.contains(what)) {
+                    log.warn("Kubernetes service node port ignored: svcproxy's own listener takes it on every "
+                            + "address service={} address={} nodePort={} listener={}", spec.service().qualifiedName(),
+                            spec.key(), n.port().nodePort(), taker);
+                }
+                n = ExtraAddressClaims.withoutNodePort(n);
+            }
             out.add(n);
         }
+        nodePortsSaid = nodePortsSaidNow;
         this.named = named;
         this.namedWith = scheduler;
         this.leftOut = leftOut;

@@ -143,6 +143,34 @@ class RegistryTest {
                 .as("d's clusterIP port is the Ingress's too").containsExactly("a", "c");
     }
 
+    /**
+     * A NodePort Service from the API whose node port an own listener on every address takes serves without it (its
+     * node addresses at that port are the listener's; the config file refuses such a Service), said once; another
+     * node port stays (found by a review, helper-84).
+     */
+    @Test
+    void aNodePortThatAnOwnWildcardListenerTakesIsLeftOutOfItsServiceAndSaidOnce() throws Exception {
+        AtomicReference<DesiredState> published = new AtomicReference<>();
+        Registry registry = new Registry(true, published::set);
+        registry.setConfig(ConfigLoader.parse("proxy: {admin: off, ingress: {http: 0.0.0.0:30080}}\nservices: []\n",
+                "svcproxy.yaml"));
+        String nodePorts = "  - name: web\n    type: NodePort\n    clusterIP: 127.0.10.78\n"
+                + "    ports: [{name: a, port: 80, nodePort: 30080}, {name: b, port: 81, nodePort: 30081}]\n"
+                + "    endpoints: [{ip: %s}]\n";
+        List<String> warned = warnings(() -> {
+            for (String ip : List.of("127.0.0.51", "127.0.0.52")) { // an endpoint change: said once
+                registry.setKubernetes(eachFromApi(nodePorts.formatted(ip)), true);
+            }
+        });
+        assertThat(published.get().servicePorts()).extracting(p -> p.port().name() + "=" + p.port().nodePort())
+                .containsExactly("a=0", "b=30081");
+        assertThat(published.get().servicePorts().get(0).endpoints().get(0).ip().getHostAddress())
+                .isEqualTo("127.0.0.52");
+        assertThat(warned).containsExactly("Kubernetes service node port ignored: svcproxy's own listener takes it on "
+                + "every address service=default/web address=127.0.10.78:80/TCP nodePort=30080 "
+                + "listener=proxy.ingress.http 0.0.0.0:30080");
+    }
+
     @Test
     void aKubernetesServicePortTheConfigFileServesIsSaidOnceNotAtEveryEndpointChange() throws Exception {
         ProxyConfig file = ConfigLoader.parse("proxy: {admin: off}\n" + service("127.0.10.74", 42004, "127.0.0.50"),
