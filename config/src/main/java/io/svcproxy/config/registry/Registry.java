@@ -178,7 +178,8 @@ public final class Registry {
             if (was != null) { // else the key is still served otherwise: said once, when it was first left out
                 ServicePortSpec n = withDefaultScheduler(spec, scheduler);
                 named.put(spec, n);
-                if (ExtraAddressClaims.nodePortTakenBy(config.proxy().ownListeners(), n) != null) {
+                if (n.port().nodePort() > 0 && ExtraAddressClaims.nodePortTakenBy(config.proxy().ownListeners(), n)
+                        != null) {
                     n = ExtraAddressClaims.withoutNodePort(n); // as the full merge said, which it did for this port
                 }
                 if (!was.service().exposure().equals(n.service().exposure())) {
