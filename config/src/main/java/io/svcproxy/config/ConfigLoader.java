@@ -101,9 +101,8 @@ public final class ConfigLoader {
         Problems problems = new Problems(shown, errors);
         Node root = YamlDocuments.compose(yaml, problems);
         ConfigBinder config = ConfigBinder.bind(root, problems, file, runtimeFiles);
-        Path kubeconfig = config.kubernetes == null ? null : config.kubernetes.kubeconfig();
-        if (startFiles && kubeconfig != null && config.kubeconfigNode != null
-                && (!Files.isRegularFile(kubeconfig) || !Files.isReadable(kubeconfig))) {
+        if (startFiles && config.kubernetes != null && config.kubeconfigNode != null
+                && !config.kubernetes.kubeconfigReadable()) {
             Values.wrong(problems, config.kubeconfigNode, "registry.kubernetes.kubeconfig",
                     "a readable kubeconfig file");
         }

@@ -1,6 +1,7 @@
 package io.svcproxy.config;
 
 import io.svcproxy.balancer.SchedulerFlag;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Objects;
@@ -23,6 +24,11 @@ public record KubernetesSettings(Path kubeconfig, List<String> namespaces, Strin
     public KubernetesSettings {
         namespaces = List.copyOf(namespaces);
         services = List.copyOf(services);
+    }
+
+    /** Whether the kubeconfig file, when one is set, is a file this process can read (as a client needs it). */
+    public boolean kubeconfigReadable() {
+        return kubeconfig == null || Files.isRegularFile(kubeconfig) && Files.isReadable(kubeconfig);
     }
 
     /** These settings with the schedulers of {@code services} ({@code registry.kubernetes.services}). */

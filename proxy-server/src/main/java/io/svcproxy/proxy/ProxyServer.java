@@ -293,16 +293,20 @@ public final class ProxyServer implements AutoCloseable {
      * one in force ({@code running}, the start's), an INFO when it comes back to that one, nothing when it stays.
      */
     private static void restartOnly(String key, Object running, Object previous, Object next) {
+        restartOnly(key, running, previous, next, true);
+    }
+
+    /** As {@link #restartOnly(String, Object, Object, Object)}; {@code values}: whether the log shows them. */
+    private static void restartOnly(String key, Object running, Object previous, Object next, boolean values) {
         if (Objects.equals(next, previous)) {
             return;
         }
-        boolean settings = next instanceof KubernetesSettings || running instanceof KubernetesSettings;
         if (Objects.equals(next, running)) {
-            log.info("{} back to the value in force{}", key, settings ? "" : ": " + show(next));
-        } else if (settings) {
-            log.warn("{} changed: takes effect at restart", key);
-        } else {
+            log.info("{} back to the value in force{}", key, values ? ": " + show(next) : "");
+        } else if (values) {
             log.warn("{} changed from {} to {}: takes effect at restart", key, show(running), show(next));
+        } else {
+            log.warn("{} changed: takes effect at restart", key);
         }
     }
 
@@ -344,7 +348,7 @@ public final class ProxyServer implements AutoCloseable {
         restartOnly("proxy.ingress.publishService", started.proxy().ingress().publishService(),
                 previous.proxy().ingress().publishService(), next.proxy().ingress().publishService());
         restartOnly("registry.kubernetes", withoutSchedulers(started), withoutSchedulers(previous),
-                withoutSchedulers(next));
+                withoutSchedulers(next), false);
         KubernetesSettings nextKubernetes = next.registry().kubernetes();
         if (kubernetesSource != null && nextKubernetes != null && !nextKubernetes.services().equals(
                 previous.registry().kubernetes() == null ? null : previous.registry().kubernetes().services())) {

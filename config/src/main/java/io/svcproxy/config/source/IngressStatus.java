@@ -61,10 +61,9 @@ final class IngressStatus {
     private boolean missingLogged;
     /** The Ingresses this process served, by {@code namespace/name}: only theirs lose our entries when not served. */
     private final Set<String> mine = new HashSet<>();
-    /** Per Ingress: what was last written, when a refused write is due again, and how many were refused in a row. */
+    /** Per Ingress: what was last written, and the writes refused in a row and when the next is due. */
     private final Map<String, Written> written = new HashMap<>();
-    private final Map<String, Long> retryAt = new HashMap<>();
-    private final Map<String, Integer> failures = new HashMap<>();
+    private final Map<String, Refused> refused = new HashMap<>();
 
     IngressStatus(KubernetesClient client, IngressSettings ingress, String podIp) {
         this.client = client;
@@ -160,7 +159,7 @@ final class IngressStatus {
     /** Takes our entries out of the status of the Ingresses this process served (a graceful shutdown). */
     void withdraw(List<Ingress> all) {
         if (withdrawsAtShutdown()) {
-            retryAt.clear(); // the last chance: a write refused before is tried once more
+            refused.clear(); // the last chance: a write refused before is tried once more
             writeEntries(all, List.of(), listenerEntries, false);
         }
     }
@@ -190,13 +189,14 @@ final class IngressStatus {
             }
             List<String> wanted = entries.stream().map(IngressStatus::key).toList();
             String version = ingress.getMetadata().getResourceVersion();
-            Written before = written.get(ref);
-            if (before != null && version != null && version.equals(before.version()) && wanted.equals(before.keys())) {
+            Written last = written.get(ref);
+            if (last != null && version != null && version.equals(last.version()) && wanted.equals(last.keys())) {
                 continue; // written against this version already: the informer has not seen our write yet
             }
-            Long due = retryAt.get(ref);
-            if (due != null && due - now > 0) {
-                nextRetry = nextRetry == 0 ? due - now : Math.min(nextRetry, due - now);
+            Refused due = refused.get(ref);
+            if (due != null && due.due() - now > 0) {
+                long wait = due.due() - now;
+                nextRetry = nextRetry == 0 ? wait : Math.min(nextRetry, wait);
                 continue; // refused before: tried again when due, not at every change of any Ingress
             }
             Ingress updated = new IngressBuilder(ingress).editOrNewStatus().editOrNewLoadBalancer()
@@ -206,8 +206,7 @@ final class IngressStatus {
                         .resource(updated).updateStatus();
                 log.info("Ingress status written ingress={} addresses={}", id, wanted);
                 written.put(ref, new Written(version, wanted));
-                retryAt.remove(ref);
-                failures.remove(ref);
+                refused.remove(ref);
                 if (!serving) {
                     mine.remove(ref);
                 }
@@ -218,9 +217,10 @@ final class IngressStatus {
                     log.debug("Ingress status changed meanwhile, written again at its event ingress={}", id);
                     continue;
                 }
-                int failed = failures.merge(ref, 1, Integer::sum);
-                long delay = Math.min(RETRY_FIRST.toNanos() << Math.min(failed - 1, 16), RETRY_MAX.toNanos());
-                retryAt.put(ref, now + delay);
+                Refused before = refused.get(ref);
+                int times = before == null ? 1 : before.times() + 1;
+                long delay = Math.min(RETRY_FIRST.toNanos() << Math.min(times - 1, 16), RETRY_MAX.toNanos());
+                refused.put(ref, new Refused(times, now + delay));
                 nextRetry = nextRetry == 0 ? delay : Math.min(nextRetry, delay);
                 log.info("Ingress status not written, retrying in {} ingress={} code={} error={}",
                         Durations.format(Duration.ofNanos(delay)), id, e.getCode(),
@@ -228,8 +228,7 @@ final class IngressStatus {
             }
         }
         written.keySet().retainAll(ids(all));
-        retryAt.keySet().retainAll(ids(all));
-        failures.keySet().retainAll(ids(all));
+        refused.keySet().retainAll(ids(all));
         mine.retainAll(ids(all));
         return nextRetry;
     }
@@ -259,6 +258,10 @@ final class IngressStatus {
             named = ingress.getMetadata().getAnnotations().get(KubernetesIngressMapper.LEGACY_CLASS_ANNOTATION);
         }
         return className != null && className.equals(named);
+    }
+
+    /** Writes refused in a row (not conflicts), and when the next is due ({@code System.nanoTime()}). */
+    private record Refused(int times, long due) {
     }
 
     /** What was last written to an Ingress's status, and against which of its versions. */

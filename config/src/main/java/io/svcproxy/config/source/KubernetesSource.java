@@ -10,8 +10,6 @@ import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import io.svcproxy.config.KubernetesSettings;
 import io.svcproxy.config.ServicePortSpec;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -115,18 +113,6 @@ public final class KubernetesSource implements AutoCloseable {
     }
 
     /**
-     * Checks that {@code kubeconfig} is a file this process can read, as {@link #connect} does first (as
-     * {@code ConfigLoader.loadToStart} does too, where the config says it).
-     *
-     * @throws IllegalArgumentException naming the file when it is not
-     */
-    public static void checkReadable(Path kubeconfig) {
-        if (!Files.isRegularFile(kubeconfig) || !Files.isReadable(kubeconfig)) {
-            throw new IllegalArgumentException("kubeconfig: " + kubeconfig + " (expected: a readable kubeconfig file)");
-        }
-    }
-
-    /**
      * Returns a client for the settings: from the kubeconfig file when one is set (its current context), else
      * from fabric8's auto-configuration (the {@code KUBECONFIG} or {@code ~/.kube/config} file when there is one,
      * else the in-cluster service account).
@@ -136,7 +122,10 @@ public final class KubernetesSource implements AutoCloseable {
     public static KubernetesClient connect(KubernetesSettings settings) {
         Config config;
         if (settings.kubeconfig() != null) {
-            checkReadable(settings.kubeconfig());
+            if (!settings.kubeconfigReadable()) {
+                throw new IllegalArgumentException("kubeconfig: " + settings.kubeconfig()
+                        + " (expected: a readable kubeconfig file)");
+            }
             try {
                 config = Config.fromKubeconfig(settings.kubeconfig().toFile());
             } catch (RuntimeException e) { // the client's own errors, and its YAML parser's on a file that is not YAML

@@ -291,8 +291,8 @@ class ConfigFileSourceTest {
         assertThat(recorder.rejected.get(0).errors().errors()).extracting(ConfigError::toString)
                 .containsExactly(extra + ":3:9: ip: 10.0.0.500 (expected: an IPv4 or IPv6 address)");
 
-        Files.writeString(extra, "pods:\n  - name: extra-1\n    ip: 10.0.0.5\n");
-        within2s().untilAsserted(() -> assertThat(podIps(recorder.lastApplied())).containsExactly("10.0.0.5"));
+        Files.writeString(extra, "pods:\n  - name: extra-1\n    ip: 127.0.0.75\n");
+        within2s().untilAsserted(() -> assertThat(podIps(recorder.lastApplied())).containsExactly("127.0.0.75"));
     }
 
     /**
@@ -308,8 +308,8 @@ class ConfigFileSourceTest {
         Files.writeString(file, config(1) + "registry: {files: [extra.yaml]}\n");
         within2s().untilAsserted(() -> assertThat(recorder.rejected).hasSize(1));
 
-        write("extra.yaml", "pods:\n  - name: extra-1\n    ip: 10.0.0.5\n");
-        within2s().untilAsserted(() -> assertThat(podIps(recorder.lastApplied())).containsExactly("10.0.0.5"));
+        write("extra.yaml", "pods:\n  - name: extra-1\n    ip: 127.0.0.75\n");
+        within2s().untilAsserted(() -> assertThat(podIps(recorder.lastApplied())).containsExactly("127.0.0.75"));
     }
 
     /**
@@ -326,8 +326,8 @@ class ConfigFileSourceTest {
         within2s().untilAsserted(() -> assertThat(port(recorder.lastApplied())).isEqualTo(82));
         assertThat(recorder.rejected).isEmpty();
 
-        write("pods.yaml", "pods:\n  - {name: web-1, ip: 10.0.0.7, labels: {app: web}}\n");
-        within2s().untilAsserted(() -> assertThat(podIps(recorder.lastApplied())).containsExactly("10.0.0.7"));
+        write("pods.yaml", "pods:\n  - {name: web-1, ip: 127.0.0.77, labels: {app: web}}\n");
+        within2s().untilAsserted(() -> assertThat(podIps(recorder.lastApplied())).containsExactly("127.0.0.77"));
     }
 
     /** A broken config left in place is not read again at every poll (a whole read each: costly at scale). */

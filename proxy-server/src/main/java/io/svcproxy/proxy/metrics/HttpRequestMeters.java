@@ -1,6 +1,7 @@
 package io.svcproxy.proxy.metrics;
 
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
@@ -69,15 +70,16 @@ final class HttpRequestMeters {
 
     /** Removes the meters of every Ingress but those of {@code ingresses}, and keeps the 404s' (ingress {@code ""}). */
     void retain(java.util.Set<String> ingresses) {
-        requests.entrySet().removeIf(e -> {
-            if (e.getKey().ingress().isEmpty() || ingresses.contains(e.getKey().ingress())) {
-                return false;
-            }
-            registry.remove(e.getValue());
-            return true;
-        });
-        durations.entrySet().removeIf(e -> {
-            if (e.getKey().ingress().isEmpty() || ingresses.contains(e.getKey().ingress())) {
+        removeAbsent(requests, RequestKey::ingress, ingresses);
+        removeAbsent(durations, DurationKey::ingress, ingresses);
+    }
+
+    /** Unregisters and drops the meters of {@code meters} whose Ingress is neither the 404s' nor in {@code present}. */
+    private <K> void removeAbsent(Map<K, ? extends Meter> meters, java.util.function.Function<K, String> ingressOf,
+                                  java.util.Set<String> present) {
+        meters.entrySet().removeIf(e -> {
+            String ingress = ingressOf.apply(e.getKey());
+            if (ingress.isEmpty() || present.contains(ingress)) {
                 return false;
             }
             registry.remove(e.getValue());
