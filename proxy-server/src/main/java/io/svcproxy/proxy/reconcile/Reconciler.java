@@ -7,15 +7,12 @@ import io.svcproxy.config.EndpointTarget;
 import io.svcproxy.config.ServiceKey;
 import io.svcproxy.config.ServicePortSpec;
 import io.svcproxy.config.ServiceSpec;
-import io.svcproxy.proxy.dataplane.AddressKind;
 import io.svcproxy.proxy.dataplane.BindException;
 import io.svcproxy.proxy.dataplane.ListenerManager;
-import io.svcproxy.proxy.dataplane.ServiceAddresses;
 import io.svcproxy.proxy.dataplane.ServicePort;
 import io.svcproxy.proxy.dataplane.ServiceTable;
 import io.svcproxy.proxy.metrics.ProxyMetrics;
 import io.svcproxy.proxy.vip.ClusterIpHolder;
-import java.io.IOException;
 import java.net.InetAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -33,7 +30,9 @@ import org.slf4j.LoggerFactory;
  * Applies a desired state to the data plane by difference, as kube-proxy's sync does: binds the Service ports
  * that are new, unbinds the ones that left (their established connections go on), and swaps the endpoint set of
  * the ones that stay, keeping scheduler state and counters where they did not change. Idempotent: applying the
- * same state twice changes nothing. Callers serialise calls (it is {@code synchronized}).
+ * same state twice changes nothing. Callers serialise calls (it is {@code synchronized}). The addresses besides
+ * each port's own are {@link PortAddresses}'s, what happens between changes (drains, ejections, affinity) is
+ * {@link Housekeeping}'s; both run under this lock.
  */
 public final class Reconciler {
     private static final Logger log = LoggerFactory.getLogger(Reconciler.class);
@@ -42,34 +41,17 @@ public final class Reconciler {
     private final ListenerManager listeners;
     private final ProxyMetrics metrics;
     private final LongSupplier nanoTime;
-    private final ClusterIpHolder clusterIps;
-    /** When each draining endpoint of a Service port started draining, by {@code ip:port}. */
-    private final Map<ServiceKey, Map<String, Long>> drainingSince = new HashMap<>();
-    /** Service ports that were unbound while they still had connections, with their drain deadline. */
-    private final List<Removed> removedPorts = new ArrayList<>();
-    /** The external and LoadBalancer IPs this reconciler made local through the ClusterIP holder. */
-    private final Set<InetAddress> heldExternal = new java.util.HashSet<>();
+    private final PortAddresses addresses;
+    private final Housekeeping housekeeping;
     private Duration drainTimeout = Duration.ofSeconds(30);
     /** Publishes endpoint lists again after health changes, off the event loops that report them. */
     private final java.util.concurrent.ExecutorService healthExecutor = new java.util.concurrent.ThreadPoolExecutor(
             0, 1, 10, java.util.concurrent.TimeUnit.SECONDS, new java.util.concurrent.LinkedBlockingQueue<>(),
             new io.netty.util.concurrent.DefaultThreadFactory("svcproxy-health", true));
-
-    private record Removed(ServicePort port, long deadline) {
-    }
-
     /** The node settings of the last apply: when they change, every port's node addresses are looked at again. */
     private io.svcproxy.config.NodeSettings appliedNode;
     /** Service ports kept at their old address while the address they moved to cannot be bound. */
     private final Set<ServiceKey> kept = new java.util.HashSet<>();
-    /** Service ports some of whose other addresses could not be bound: looked at again at each apply. */
-    private final Set<ServiceKey> addressesToRetry = new java.util.HashSet<>();
-    /**
-     * The Service ports {@link #sweep()} looks after: those with an endpoint draining, ejected or failing its
-     * checks, and those with session affinity. The others have nothing to do between changes, so housekeeping
-     * costs what is happening, not the size of the cluster.
-     */
-    private final Set<ServiceKey> attention = new java.util.HashSet<>();
     /** The list applied last, and whether its keys were all different (see {@link #replacedInPlace}). */
     private List<ServicePortSpec> applied;
     private boolean appliedUnique;
@@ -86,7 +68,8 @@ public final class Reconciler {
         this.listeners = listeners;
         this.metrics = metrics;
         this.nanoTime = nanoTime;
-        this.clusterIps = clusterIps;
+        this.housekeeping = new Housekeeping(table, listeners, metrics, nanoTime);
+        this.addresses = new PortAddresses(table, listeners, clusterIps, housekeeping::drainingAt);
     }
 
     /**
@@ -106,6 +89,7 @@ public final class Reconciler {
      */
     public synchronized List<BindException> apply(List<ServicePortSpec> desired, Duration drainTimeout) {
         this.drainTimeout = drainTimeout;
+        housekeeping.drainTimeout(drainTimeout);
         io.svcproxy.config.NodeSettings node = listeners.settings().node();
         List<ServicePortSpec> replaced = node.equals(appliedNode) ? replacedInPlace(desired) : null;
         List<BindException> failures = new ArrayList<>();
@@ -139,7 +123,7 @@ public final class Reconciler {
      */
     private List<ServicePortSpec> replacedInPlace(List<ServicePortSpec> desired) {
         if (applied == null || !appliedUnique || desired.size() != applied.size()
-                || table.keys().size() != applied.size() || !addressesToRetry.isEmpty() || !settled) {
+                || table.keys().size() != applied.size() || addresses.anyToRetry() || !settled) {
             return null;
         }
         List<ServicePortSpec> replaced = new ArrayList<>();
@@ -186,7 +170,7 @@ public final class Reconciler {
                 }
             }
         }
-        Set<InetAddress> external = holdExternalAddresses(wanted.values(), failures);
+        Set<InetAddress> external = addresses.holdExternal(wanted.values(), failures);
         boolean sameNode = node.equals(appliedNode);
         appliedNode = node;
         releaseLostAddresses(wanted.values(), moving, wantedById);
@@ -210,7 +194,7 @@ public final class Reconciler {
         }
         kept.clear();
         kept.addAll(keptNow);
-        releaseExternalAddresses(external);
+        addresses.releaseExternal(external);
     }
 
     /**
@@ -227,18 +211,10 @@ public final class Reconciler {
         ServicePort port = table.get(key);
         listeners.unbind(key);
         table.remove(key);
-        drainingSince.remove(key);
-        addressesToRetry.remove(key);
-        attention.remove(key);
-        if (port.connections().isEmpty()) {
-            metrics.servicePortRemoved(port);
-        } else {
-            // its series stay while its connections drain (their bytes are still counted), every endpoint draining
-            metrics.servicePortDraining(port);
-            removedPorts.add(new Removed(port, nanoTime.getAsLong() + drainTimeout.toNanos()));
-        }
+        addresses.forget(key);
+        housekeeping.removed(port);
         log.info("Removed service port service={} port={} address={}", port.serviceLabel(), port.portLabel(), key);
-        releaseClusterIp(key.clusterIP());
+        addresses.releaseClusterIp(key.clusterIP());
     }
 
     /**
@@ -289,7 +265,7 @@ public final class Reconciler {
                           Map<PortIdentity, ServiceKey> moving) {
         ServiceSpec service = spec.service();
         ServicePort existing = table.get(spec.key());
-        if (existing != null && existing.spec() == spec && sameNode && !addressesToRetry.contains(spec.key())) {
+        if (existing != null && existing.spec() == spec && sameNode && !addresses.toRetry(spec.key())) {
             return; // the very spec in force (the sources keep what did not change): nothing to do
         }
         if (existing != null) {
@@ -297,17 +273,17 @@ public final class Reconciler {
             List<BackendState> backends = EndpointList.of(previous.backends(), spec.endpoints());
             BackendSet next = previous.update(service.scheduler(), service.schedulerFlags(),
                     service.sessionAffinity(), backends);
-            trackDraining(spec.key(), backends);
+            housekeeping.trackDraining(spec.key(), backends);
             if (next != previous || !existing.spec().equals(spec)) {
                 existing.update(spec, next);
                 listeners.endpointsChanged(existing);
                 metrics.servicePortChanged(existing);
                 log.info("Updated service port service={} port={} scheduler={} endpoints={}",
                         existing.serviceLabel(), existing.portLabel(), service.scheduler(), backends);
-                dropDrained(existing);
+                housekeeping.dropDrained(existing);
             }
-            lookAfter(existing);
-            setAddresses(existing, spec, failures);
+            housekeeping.lookAfter(existing);
+            addresses.bind(existing, spec, failures);
             return;
         }
         List<BackendState> backends = EndpointList.of(movedEndpoints(moving.get(PortIdentity.of(spec)), spec),
@@ -317,17 +293,13 @@ public final class Reconciler {
         ServicePort port = new ServicePort(spec, set);
         port.setHealthListener(p -> healthExecutor.execute(() -> publishHealth(p)));
         try {
-            try {
-                clusterIps.add(spec.key().clusterIP());
-            } catch (IOException e) {
-                throw new BindException(spec.key().toString(), e);
-            }
+            addresses.holdClusterIp(spec.key());
             listeners.bind(port);
         } catch (BindException e) {
             log.error("Cannot serve service={} port={}: {}", port.serviceLabel(), port.portLabel(),
                     e.getMessage());
             failures.add(e);
-            releaseClusterIp(spec.key().clusterIP());
+            addresses.releaseClusterIp(spec.key().clusterIP());
             return;
         }
         table.put(port);
@@ -337,8 +309,8 @@ public final class Reconciler {
         if (replaced != null) {
             removeMoved(replaced);
         }
-        lookAfter(port);
-        setAddresses(port, spec, failures);
+        housekeeping.lookAfter(port);
+        addresses.bind(port, spec, failures);
         log.info("Added service port service={} port={} scheduler={} endpoints={}", port.serviceLabel(),
                 port.portLabel(), service.scheduler(), backends);
     }
@@ -353,80 +325,10 @@ public final class Reconciler {
                                       Map<PortIdentity, ServiceKey> moving,
                                       Map<PortIdentity, ServicePortSpec> wantedById) {
         for (ServicePortSpec spec : wanted) {
-            keepOnly(table.get(spec.key()), spec);
+            addresses.keepOnly(table.get(spec.key()), spec);
         }
         for (Map.Entry<PortIdentity, ServiceKey> e : moving.entrySet()) {
-            keepOnly(table.get(e.getValue()), wantedById.get(e.getKey()));
-        }
-    }
-
-    /** Unbinds the extra addresses of {@code port} (if any) that {@code spec} does not want. */
-    private void keepOnly(ServicePort port, ServicePortSpec spec) {
-        if (port == null || spec == null || port.extraAddresses().isEmpty()) {
-            return;
-        }
-        Map<java.net.InetSocketAddress, AddressKind> keep = new HashMap<>(port.extraAddresses());
-        if (keep.keySet().retainAll(addressesOf(spec).keySet())) {
-            listeners.setAddresses(port, keep); // binds nothing: only what it has
-        }
-    }
-
-    /**
-     * Binds the port's other addresses (node, external, LoadBalancer) as {@code spec} wants them; what cannot be
-     * bound is tried again at the next apply, with an ERROR line naming it.
-     */
-    private void setAddresses(ServicePort port, ServicePortSpec spec, List<BindException> failures) {
-        List<BindException> failed = listeners.setAddresses(port, addressesOf(spec));
-        if (failed.isEmpty()) {
-            addressesToRetry.remove(spec.key());
-        } else {
-            addressesToRetry.add(spec.key());
-            failures.addAll(failed);
-            for (BindException e : failed) { // tried again every second, as a clusterIP that cannot be bound
-                log.error("Cannot serve service={} port={} at one of its addresses: {}", port.serviceLabel(),
-                        port.portLabel(), e.getMessage());
-            }
-        }
-    }
-
-    private Map<java.net.InetSocketAddress, AddressKind> addressesOf(ServicePortSpec spec) {
-        return ServiceAddresses.of(spec, listeners.settings().node());
-    }
-
-    /**
-     * Makes the external and LoadBalancer IPs of the wanted Service ports (TCP and UDP) local (with {@code
-     * vipInterface}), before their listeners bind; node addresses are the node's own and are never added.
-     *
-     * @return the addresses wanted now
-     */
-    private Set<InetAddress> holdExternalAddresses(java.util.Collection<ServicePortSpec> wanted,
-                                                   List<BindException> failures) {
-        Set<InetAddress> want = new java.util.LinkedHashSet<>();
-        for (ServicePortSpec spec : wanted) {
-            want.addAll(spec.service().exposure().externalIPs());
-            want.addAll(spec.service().exposure().loadBalancerIPs());
-        }
-        for (InetAddress ip : want) {
-            if (heldExternal.contains(ip)) {
-                continue;
-            }
-            try {
-                clusterIps.add(ip);
-                heldExternal.add(ip);
-            } catch (IOException e) {
-                failures.add(new BindException(ip.getHostAddress(), e));
-            }
-        }
-        return want;
-    }
-
-    /** Removes the external and LoadBalancer IPs no longer wanted, unless a clusterIP in use is the same. */
-    private void releaseExternalAddresses(Set<InetAddress> wanted) {
-        for (InetAddress ip : Set.copyOf(heldExternal)) {
-            if (!wanted.contains(ip)) {
-                heldExternal.remove(ip);
-                releaseClusterIp(ip);
-            }
+            addresses.keepOnly(table.get(e.getValue()), wantedById.get(e.getKey()));
         }
     }
 
@@ -436,7 +338,7 @@ public final class Reconciler {
      */
     public synchronized void publishHealth(ServicePort port) {
         if (table.get(port.key()) == port) {
-            republish(port, "Endpoint health changed");
+            housekeeping.republish(port, "Endpoint health changed");
             return;
         }
         // a port that moved shares its endpoints' health with its successor (connects still under way on the old
@@ -444,163 +346,19 @@ public final class Reconciler {
         PortIdentity identity = PortIdentity.of(port.spec());
         for (ServicePort successor : table.servicePorts()) {
             if (successor != port && PortIdentity.of(successor.spec()).equals(identity)) {
-                republish(successor, "Endpoint health changed");
+                housekeeping.republish(successor, "Endpoint health changed");
             }
-        }
-    }
-
-    /** Builds the list of {@code port} again from its spec and the endpoints' health; swaps it in when it changed. */
-    private void republish(ServicePort port, String event) {
-        BackendSet previous = port.backendSet();
-        List<BackendState> backends = EndpointList.of(previous.backends(), port.spec().endpoints());
-        if (!EndpointList.sameElements(backends, previous.backends())) {
-            ServiceSpec service = port.spec().service();
-            port.update(port.spec(), previous.update(service.scheduler(), service.schedulerFlags(),
-                    service.sessionAffinity(), backends));
-            listeners.endpointsChanged(port);
-            metrics.servicePortChanged(port);
-            log.info("{} service={} port={} endpoints={}", event, port.serviceLabel(), port.portLabel(), backends);
-            trackDraining(port.key(), backends);
-            dropDrained(port);
-            lookAfter(port);
-            return;
-        }
-        trackDraining(port.key(), backends);
-        lookAfter(port);
-    }
-
-    /** Puts the port in the housekeeping's set when it has something to look after, or takes it out. */
-    private void lookAfter(ServicePort port) {
-        if (drainingSince.containsKey(port.key()) || anyOutOfService(port)
-                || port.spec().service().sessionAffinity().clientIp()) {
-            attention.add(port.key());
-        } else {
-            attention.remove(port.key());
-        }
-    }
-
-    /**
-     * Publishes the list of {@code port} again when an endpoint it holds as draining has no connection left: its
-     * last one closed between building the list and swapping it in. The data plane checks the same from the other
-     * side ({@link ServicePort#leaseReleased}) after releasing a lease, so a drained endpoint never waits for
-     * {@link #sweep()}. Each round drops at least one endpoint, so this ends.
-     */
-    private void dropDrained(ServicePort port) {
-        for (BackendState b : port.backendSet().backends()) {
-            if (b.state() == BackendState.State.DRAINING && !EndpointList.hasConnections(b)) {
-                republish(port, "Endpoint drained");
-                return;
-            }
-        }
-    }
-
-    private static boolean anyOutOfService(ServicePort port) {
-        for (BackendState b : port.backendSet().backends()) {
-            if (b.state() != BackendState.State.READY) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    /**
-     * Returns ejected endpoints whose ejection time is over to service, or all of them when outlier detection is
-     * off; returns whether any came back.
-     */
-    private boolean returnEjected(ServicePort port, long now) {
-        boolean off = !listeners.settings().outlierDetection().enabled();
-        boolean any = false;
-        for (BackendState b : port.backendSet().backends()) {
-            io.svcproxy.balancer.EndpointHealth health = b.counters().health();
-            if (off ? health.clearEjection() : health.returnIfDue(now)) {
-                log.info("Returning endpoint service={} port={} endpoint={} ejections={}", port.serviceLabel(),
-                        port.portLabel(), b.endpoint(), health.ejections());
-                any = true;
-            }
-        }
-        return any;
-    }
-
-    /**
-     * Removes {@code clusterIP} from the interface once no Service port uses it, neither one in force nor a
-     * removed one whose connections still drain: without the local address those connections would stall.
-     */
-    private void releaseClusterIp(InetAddress clusterIP) {
-        boolean inUse = heldExternal.contains(clusterIP)
-                || table.keys().stream().anyMatch(k -> k.clusterIP().equals(clusterIP))
-                || removedPorts.stream().anyMatch(r -> r.port().key().clusterIP().equals(clusterIP));
-        if (!inUse) {
-            clusterIps.remove(clusterIP);
-        }
-    }
-
-    private void trackDraining(ServiceKey key, List<BackendState> backends) {
-        Map<String, Long> since = drainingSince.computeIfAbsent(key, k -> new HashMap<>());
-        long now = nanoTime.getAsLong();
-        Map<String, Long> next = new HashMap<>();
-        for (BackendState b : backends) {
-            if (b.state() == BackendState.State.DRAINING) {
-                next.put(b.endpoint(), since.getOrDefault(b.endpoint(), now));
-            }
-        }
-        if (next.isEmpty()) {
-            drainingSince.remove(key);
-        } else {
-            drainingSince.put(key, next);
         }
     }
 
     /**
      * Housekeeping, run periodically: drops draining endpoints whose connections have all ended, closes the
-     * connections of endpoints and Service ports that drained longer than {@code drainTimeout}, and expires
-     * session affinity entries. It visits only the ports with something to look after (see {@link #attention}).
+     * connections of endpoints and Service ports that drained longer than {@code drainTimeout}, returns ejected
+     * endpoints whose time is over, and expires session affinity entries ({@link Housekeeping#sweep}).
      */
     public synchronized void sweep() {
-        long now = nanoTime.getAsLong();
-        for (ServiceKey key : List.copyOf(attention)) {
-            ServicePort port = table.get(key);
-            if (port == null) {
-                attention.remove(key);
-                continue;
-            }
-            port.backendSet().expireAffinity();
-            Map<String, Long> since = drainingSince.getOrDefault(port.key(), Map.of());
-            for (Map.Entry<String, Long> e : since.entrySet()) {
-                if (now - e.getValue() >= drainTimeout.toNanos()) {
-                    int closed = port.closeConnectionsTo(e.getKey());
-                    if (closed > 0) {
-                        log.info("Drain timeout: closed connections service={} port={} endpoint={} closed={}",
-                                port.serviceLabel(), port.portLabel(), e.getKey(), closed);
-                    }
-                }
-            }
-            boolean returned = returnEjected(port, nanoTime.getAsLong());
-            // the list is built again only where something may have changed
-            if (returned || !since.isEmpty() || anyOutOfService(port)) {
-                republish(port, "Endpoints drained or returned"); // looks after the port again
-            } else {
-                lookAfter(port);
-            }
-        }
-        List<Removed> drained = new ArrayList<>();
-        removedPorts.removeIf(r -> {
-            if (r.port().connections().isEmpty()) {
-                drained.add(r);
-                return true;
-            }
-            if (now - r.deadline() >= 0) {
-                int closed = r.port().closeConnections();
-                log.info("Drain timeout: closed connections of removed service={} port={} closed={}",
-                        r.port().serviceLabel(), r.port().portLabel(), closed);
-                drained.add(r);
-                return true;
-            }
-            return false;
-        });
-        for (Removed r : drained) {
-            metrics.servicePortRemoved(r.port());
-            releaseClusterIp(r.port().key().clusterIP());
+        for (ServicePort drained : housekeeping.sweep()) {
+            addresses.releaseClusterIp(drained.key().clusterIP());
         }
     }
-
 }

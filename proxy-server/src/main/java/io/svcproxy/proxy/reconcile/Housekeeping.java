@@ -1,0 +1,233 @@
+package io.svcproxy.proxy.reconcile;
+
+import io.svcproxy.balancer.BackendSet;
+import io.svcproxy.balancer.BackendState;
+import io.svcproxy.balancer.EndpointHealth;
+import io.svcproxy.config.ServiceKey;
+import io.svcproxy.config.ServiceSpec;
+import io.svcproxy.proxy.dataplane.ListenerManager;
+import io.svcproxy.proxy.dataplane.ServicePort;
+import io.svcproxy.proxy.dataplane.ServiceTable;
+import io.svcproxy.proxy.metrics.ProxyMetrics;
+import java.net.InetAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What the reconciler looks after between changes: endpoints that drain (since when, until the drain timeout),
+ * Service ports unbound while their connections drain, ejected endpoints whose time is over, session affinity
+ * entries that expire, and the endpoint lists built again when any of these changes. It visits only the ports
+ * with something to look after, so it costs what is happening, not the size of the cluster. Called under the
+ * reconciler's lock only.
+ */
+final class Housekeeping {
+    /** The reconcile step's logger: operators follow one name for what it does. */
+    private static final Logger log = LoggerFactory.getLogger(Reconciler.class);
+
+    private final ServiceTable table;
+    private final ListenerManager listeners;
+    private final ProxyMetrics metrics;
+    private final LongSupplier nanoTime;
+    /** When each draining endpoint of a Service port started draining, by {@code ip:port}. */
+    private final Map<ServiceKey, Map<String, Long>> drainingSince = new HashMap<>();
+    /** Service ports that were unbound while they still had connections, with their drain deadline. */
+    private final List<Removed> removedPorts = new ArrayList<>();
+    /**
+     * The Service ports {@link #sweep()} looks after: those with an endpoint draining, ejected or failing its
+     * checks, and those with session affinity. The others have nothing to do between changes.
+     */
+    private final Set<ServiceKey> attention = new HashSet<>();
+    private Duration drainTimeout = Duration.ofSeconds(30);
+
+    private record Removed(ServicePort port, long deadline) {
+    }
+
+    Housekeeping(ServiceTable table, ListenerManager listeners, ProxyMetrics metrics, LongSupplier nanoTime) {
+        this.table = table;
+        this.listeners = listeners;
+        this.metrics = metrics;
+        this.nanoTime = nanoTime;
+    }
+
+    /** How long endpoints and Service ports that leave may keep their connections (the last apply's). */
+    void drainTimeout(Duration timeout) {
+        this.drainTimeout = timeout;
+    }
+
+    /**
+     * Takes the Service port that was just unbound: its series go now, or while its connections drain (their
+     * bytes are still counted), every endpoint draining, until {@link #sweep()} finds them ended or timed out.
+     */
+    void removed(ServicePort port) {
+        drainingSince.remove(port.key());
+        attention.remove(port.key());
+        if (port.connections().isEmpty()) {
+            metrics.servicePortRemoved(port);
+        } else {
+            metrics.servicePortDraining(port);
+            removedPorts.add(new Removed(port, nanoTime.getAsLong() + drainTimeout.toNanos()));
+        }
+    }
+
+    /** Whether a removed Service port whose connections still drain has {@code clusterIP}. */
+    boolean drainingAt(InetAddress clusterIP) {
+        for (Removed r : removedPorts) {
+            if (r.port().key().clusterIP().equals(clusterIP)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Notes since when the draining endpoints of the port at {@code key} drain, as of the list {@code backends}. */
+    void trackDraining(ServiceKey key, List<BackendState> backends) {
+        Map<String, Long> since = drainingSince.computeIfAbsent(key, k -> new HashMap<>());
+        long now = nanoTime.getAsLong();
+        Map<String, Long> next = new HashMap<>();
+        for (BackendState b : backends) {
+            if (b.state() == BackendState.State.DRAINING) {
+                next.put(b.endpoint(), since.getOrDefault(b.endpoint(), now));
+            }
+        }
+        if (next.isEmpty()) {
+            drainingSince.remove(key);
+        } else {
+            drainingSince.put(key, next);
+        }
+    }
+
+    /** Builds the list of {@code port} again from its spec and the endpoints' health; swaps it in when it changed. */
+    void republish(ServicePort port, String event) {
+        BackendSet previous = port.backendSet();
+        List<BackendState> backends = EndpointList.of(previous.backends(), port.spec().endpoints());
+        if (!EndpointList.sameElements(backends, previous.backends())) {
+            ServiceSpec service = port.spec().service();
+            port.update(port.spec(), previous.update(service.scheduler(), service.schedulerFlags(),
+                    service.sessionAffinity(), backends));
+            listeners.endpointsChanged(port);
+            metrics.servicePortChanged(port);
+            log.info("{} service={} port={} endpoints={}", event, port.serviceLabel(), port.portLabel(), backends);
+            trackDraining(port.key(), backends);
+            dropDrained(port);
+            lookAfter(port);
+            return;
+        }
+        trackDraining(port.key(), backends);
+        lookAfter(port);
+    }
+
+    /** Puts the port in the housekeeping's set when it has something to look after, or takes it out. */
+    void lookAfter(ServicePort port) {
+        if (drainingSince.containsKey(port.key()) || anyOutOfService(port)
+                || port.spec().service().sessionAffinity().clientIp()) {
+            attention.add(port.key());
+        } else {
+            attention.remove(port.key());
+        }
+    }
+
+    /**
+     * Publishes the list of {@code port} again when an endpoint it holds as draining has no connection left: its
+     * last one closed between building the list and swapping it in. The data plane checks the same from the other
+     * side ({@link ServicePort#leaseReleased}) after releasing a lease, so a drained endpoint never waits for
+     * {@link #sweep()}. Each round drops at least one endpoint, so this ends.
+     */
+    void dropDrained(ServicePort port) {
+        for (BackendState b : port.backendSet().backends()) {
+            if (b.state() == BackendState.State.DRAINING && !EndpointList.hasConnections(b)) {
+                republish(port, "Endpoint drained");
+                return;
+            }
+        }
+    }
+
+    /**
+     * Drops draining endpoints whose connections have all ended, closes the connections of endpoints and Service
+     * ports that drained longer than the drain timeout, returns ejected endpoints whose time is over, and expires
+     * session affinity entries.
+     *
+     * @return the removed Service ports whose connections all ended now (closed at the timeout or on their own)
+     */
+    List<ServicePort> sweep() {
+        long now = nanoTime.getAsLong();
+        for (ServiceKey key : List.copyOf(attention)) {
+            ServicePort port = table.get(key);
+            if (port == null) {
+                attention.remove(key);
+                continue;
+            }
+            port.backendSet().expireAffinity();
+            Map<String, Long> since = drainingSince.getOrDefault(port.key(), Map.of());
+            for (Map.Entry<String, Long> e : since.entrySet()) {
+                if (now - e.getValue() >= drainTimeout.toNanos()) {
+                    int closed = port.closeConnectionsTo(e.getKey());
+                    if (closed > 0) {
+                        log.info("Drain timeout: closed connections service={} port={} endpoint={} closed={}",
+                                port.serviceLabel(), port.portLabel(), e.getKey(), closed);
+                    }
+                }
+            }
+            boolean returned = returnEjected(port, nanoTime.getAsLong());
+            // the list is built again only where something may have changed
+            if (returned || !since.isEmpty() || anyOutOfService(port)) {
+                republish(port, "Endpoints drained or returned"); // looks after the port again
+            } else {
+                lookAfter(port);
+            }
+        }
+        List<ServicePort> drained = new ArrayList<>();
+        removedPorts.removeIf(r -> {
+            if (r.port().connections().isEmpty()) {
+                drained.add(r.port());
+                return true;
+            }
+            if (now - r.deadline() >= 0) {
+                int closed = r.port().closeConnections();
+                log.info("Drain timeout: closed connections of removed service={} port={} closed={}",
+                        r.port().serviceLabel(), r.port().portLabel(), closed);
+                drained.add(r.port());
+                return true;
+            }
+            return false;
+        });
+        for (ServicePort port : drained) {
+            metrics.servicePortRemoved(port);
+        }
+        return drained;
+    }
+
+    /**
+     * Returns ejected endpoints whose ejection time is over to service, or all of them when outlier detection is
+     * off; returns whether any came back.
+     */
+    private boolean returnEjected(ServicePort port, long now) {
+        boolean off = !listeners.settings().outlierDetection().enabled();
+        boolean any = false;
+        for (BackendState b : port.backendSet().backends()) {
+            EndpointHealth health = b.counters().health();
+            if (off ? health.clearEjection() : health.returnIfDue(now)) {
+                log.info("Returning endpoint service={} port={} endpoint={} ejections={}", port.serviceLabel(),
+                        port.portLabel(), b.endpoint(), health.ejections());
+                any = true;
+            }
+        }
+        return any;
+    }
+
+    private static boolean anyOutOfService(ServicePort port) {
+        for (BackendState b : port.backendSet().backends()) {
+            if (b.state() != BackendState.State.READY) {
+                return true;
+            }
+        }
+        return false;
+    }
+}
