@@ -15,26 +15,18 @@ import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollDatagramChannel;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.util.ReferenceCountUtil;
-import io.svcproxy.balancer.BackendSet;
-import io.svcproxy.balancer.BackendState;
 import io.svcproxy.balancer.Backends;
-import io.svcproxy.balancer.PickContext;
-import io.svcproxy.config.PortSpec;
 import io.svcproxy.proxy.dataplane.AddressKind;
-import io.svcproxy.proxy.dataplane.AddressRules;
 import io.svcproxy.proxy.dataplane.BindException;
 import io.svcproxy.proxy.dataplane.DataPlaneSettings;
-import io.svcproxy.proxy.dataplane.Rejection;
 import io.svcproxy.proxy.dataplane.ServicePort;
 import io.svcproxy.proxy.dataplane.Transport;
 import io.svcproxy.proxy.dataplane.UdpCounters.Drop;
 import io.svcproxy.proxy.metrics.ProxyMetrics;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.PortUnreachableException;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -51,7 +43,8 @@ import org.slf4j.LoggerFactory;
  * udpResponses} datagrams, when its endpoint refuses (ICMP port unreachable: counted, and as a failed connect for
  * outlier detection), or when its endpoint is no longer usable in the list in force; the client's next datagram
  * is then a new flow. Nothing is queued without bound: a datagram for a socket whose buffer is full is dropped and
- * counted, as the kernel would. The socket and all its flows live on one event loop.
+ * counted, as the kernel would. The socket and all its flows live on one event loop. This class relays the
+ * datagrams; the flows' admission, timers and ends are {@link UdpFlows}'s.
  */
 public final class UdpListener {
     /**
@@ -78,18 +71,14 @@ public final class UdpListener {
     private final Supplier<AddressKind> kind;
     private final Transport transport;
     private final EventLoop loop;
-    private final UdpFlowLimit limit;
-    private final Supplier<DataPlaneSettings> settings;
-    private final io.svcproxy.proxy.dataplane.ConnectionRecorder recorder;
-    /** Where an endpoint's refusal is counted, as a TCP connect's failure. */
-    private final ProxyMetrics metrics;
-    private final FlowTable table = new FlowTable();
+    private final UdpFlows flows;
     private final List<FlowSocket> dirty = new ArrayList<>(); // flow sockets written to in this read loop
     private final FlowEvents events = new FlowEvents();
+    /** Opens a new flow's socket: an epoll one read into {@link #receiveBuffer}, else a channel. */
+    private final UdpFlows.Opener opener = this::open;
     private Channel channel;
     /** Where the endpoints' datagrams of epoll flow sockets are read; {@code null} with channel flow sockets. */
     private ByteBuf receiveBuffer;
-    private volatile boolean acceptingFlows = true;
 
     /**
      * @param address where to listen: the clusterIP and port, or another address of the Service port
@@ -100,15 +89,12 @@ public final class UdpListener {
                        Transport transport,
                        EventLoop loop, UdpFlowLimit limit, Supplier<DataPlaneSettings> settings,
                        io.svcproxy.proxy.dataplane.ConnectionRecorder recorder, ProxyMetrics metrics) {
-        this.recorder = recorder;
-        this.metrics = metrics;
         this.servicePort = servicePort;
         this.address = address;
         this.kind = kind;
         this.transport = transport;
         this.loop = loop;
-        this.limit = limit;
-        this.settings = settings;
+        this.flows = new UdpFlows(servicePort, address, kind, loop, limit, settings, recorder, metrics);
     }
 
     /**
@@ -151,24 +137,12 @@ public final class UdpListener {
      * (when that is shorter than their idle timeout). Any thread.
      */
     public void stopNewFlows() {
-        acceptingFlows = false;
-        loop.execute(() -> {
-            table.draining(DRAIN_QUIET.toNanos());
-            long now = System.nanoTime();
-            for (UdpFlow flow : table.all()) {
-                if (!flow.ended) {
-                    if (flow.timer != null) {
-                        flow.timer.cancel(false);
-                    }
-                    scheduleExpiry(flow, table.nanosLeft(flow, now));
-                }
-            }
-        });
+        flows.stopNew(DRAIN_QUIET.toNanos());
     }
 
     /** Returns the flows of this Service port held now. Any thread (an estimate off the loop). */
     public int flows() {
-        return table.size();
+        return flows.size();
     }
 
     /**
@@ -181,11 +155,8 @@ public final class UdpListener {
             return;
         }
         loop.submit(() -> {
-            acceptingFlows = false;
             channel.close(); // on its loop: done at once, so no datagram is read after this task
-            for (UdpFlow flow : table.all()) {
-                end(flow, "closed");
-            }
+            flows.endAll();
             if (receiveBuffer != null) {
                 receiveBuffer.release();
                 receiveBuffer = null;
@@ -210,12 +181,9 @@ public final class UdpListener {
             return;
         }
         long now = System.nanoTime();
-        UdpFlow flow = table.get(client, now);
-        if (flow != null && !stillUsable(flow)) {
-            flow = null;
-        }
+        UdpFlow flow = flows.current(client, now);
         if (flow == null) {
-            flow = newFlow(client, now);
+            flow = flows.start(client, now, opener);
             if (flow == null) {
                 return;
             }
@@ -230,11 +198,9 @@ public final class UdpListener {
             return;
         }
         if (sent == FlowSocket.Sent.FAILED) {
-            return; // counted, and the flow ended, by endpointFailed
+            return; // counted, and the flow ended, by UdpFlows.failed
         }
-        long idle = flow.idleNanos;
-        table.clientSent(flow, now, idleNanos());
-        retimeIfSooner(flow, idle, now);
+        flows.clientSent(flow, now);
         if (out.buffered() && !dirty.contains(out)) {
             dirty.add(out);
         }
@@ -264,129 +230,13 @@ public final class UdpListener {
         return out;
     }
 
-    /** Starts a flow for {@code client}, or counts why not and returns {@code null}. */
-    private UdpFlow newFlow(InetSocketAddress client, long now) {
-        UdpFlow stale = table.find(client);
-        if (stale != null) {
-            end(stale, "expired");
-        }
-        if (!acceptingFlows) { // draining: no new flow is taken, whatever the endpoints
-            servicePort.udp().drop(Drop.DRAINING);
-            return null;
-        }
-        AddressKind arrivedOn = kind.get();
-        servicePort.countArrival(arrivedOn);
-        AddressRules.Decision decision = AddressRules.decide(servicePort, arrivedOn, client.getAddress(),
-                settings.get());
-        if (decision.refused()) {
-            return null;
-        }
-        if (!limit.tryAcquire()) {
-            servicePort.udp().drop(Drop.FLOW_LIMIT);
-            return null;
-        }
-        // the Service's maxConnections and maxConnectionsPerClient hold for its flows as for TCP's connections
-        int perClient = servicePort.spec().service().maxConnectionsPerClient();
-        Rejection refused = servicePort.admit(client.getAddress(), perClient);
-        if (refused != null) {
-            limit.release();
-            servicePort.countRejected(refused);
-            return null;
-        }
-        PickContext context = PickContext.of(client.getAddress(), client.getPort(), address.getAddress());
-        if (decision.eligible() != null) {
-            context = context.onlyEligible(decision.eligible());
-        }
-        BackendSet set = servicePort.backendSet(); // read once: the flow is checked against the list it came from
-        BackendState backend = set.pick(context);
-        if (backend == null) {
-            limit.release();
-            servicePort.release(client.getAddress(), perClient > 0);
-            servicePort.countNoEndpoint();
-            servicePort.udp().drop(Drop.NO_ENDPOINT);
-            return null;
-        }
-        UdpFlow flow = new UdpFlow(client, backend, backend.counters().lease(), idleNanos(),
-                servicePort.spec().port().udpResponses(), now);
-        flow.checkedAgainst = set;
-        flow.perClient = perClient > 0;
-        InetSocketAddress endpoint = backend.socketAddress();
+    /** Opens {@code flow}'s socket toward {@code endpoint}, on this loop. */
+    private FlowSocket open(UdpFlow flow, InetSocketAddress endpoint) throws IOException {
         if (receiveBuffer != null) {
-            try {
-                flow.socket = EpollFlowSocket.connect(flow, events, (IoEventLoop) loop, endpoint, receiveBuffer,
-                        channel.alloc());
-            } catch (IOException e) {
-                log.debug("Flow socket failed service={} client={} endpoint={}: {}", servicePort.serviceLabel(),
-                        client, backend.endpoint(), e.toString());
-                servicePort.udp().drop(Drop.ERROR);
-                end(flow, "socket failed"); // releases the lease and the place, logs the flow as an error
-                return null;
-            }
-        } else {
-            flow.socket = ChannelFlowSocket.connect(flow, events, loop, transport, endpoint);
+            return EpollFlowSocket.connect(flow, events, (IoEventLoop) loop, endpoint, receiveBuffer,
+                    channel.alloc());
         }
-        if (flow.ended) { // the channel's connect failed at once: counted and ended by endpointFailed
-            return null;
-        }
-        table.add(flow);
-        scheduleExpiry(flow, table.nanosLeft(flow, now));
-        log.debug("New flow service={} port={} client={} endpoint={}", servicePort.serviceLabel(),
-                servicePort.portLabel(), client, backend.endpoint());
-        return flow;
-    }
-
-    /** Returns the idle timeout in force for a new flow: the Service port's, else the proxy's. */
-    private long idleNanos() {
-        PortSpec port = servicePort.spec().port();
-        return (port.udpIdleTimeout() != null ? port.udpIdleTimeout() : settings.get().udp().idleTimeout()).toNanos();
-    }
-
-    /**
-     * When the datagram just recorded gave the flow a shorter idle timeout than {@code before} (a reload lowered it),
-     * its expiry check comes sooner; a longer one is seen at the check.
-     */
-    private void retimeIfSooner(UdpFlow flow, long before, long now) {
-        if (flow.idleNanos >= before) {
-            return;
-        }
-        if (flow.timer != null) {
-            flow.timer.cancel(false);
-        }
-        scheduleExpiry(flow, table.nanosLeft(flow, now));
-    }
-
-    private void scheduleExpiry(UdpFlow flow, long nanos) {
-        flow.timer = loop.schedule(() -> checkExpiry(flow), Math.max(nanos, 1), TimeUnit.NANOSECONDS);
-    }
-
-    private void checkExpiry(UdpFlow flow) {
-        if (flow.ended) {
-            return;
-        }
-        long now = System.nanoTime();
-        long left = table.nanosLeft(flow, now);
-        if (left > 0) {
-            scheduleExpiry(flow, left);
-        } else {
-            end(flow, "idle");
-        }
-    }
-
-    /**
-     * Returns whether {@code flow}'s endpoint is still usable in the list in force, ending the flow if not. The
-     * list is scanned only when it changed since the flow's last check (one reference compare per datagram).
-     */
-    private boolean stillUsable(UdpFlow flow) {
-        BackendSet set = servicePort.backendSet(); // read once: the flow is checked against the list it came from
-        if (set == flow.checkedAgainst) {
-            return true;
-        }
-        if (!FlowTable.usable(flow, set)) {
-            end(flow, "endpoint not usable");
-            return false;
-        }
-        flow.checkedAgainst = set;
-        return true;
+        return ChannelFlowSocket.connect(flow, events, loop, transport, endpoint);
     }
 
     /**
@@ -395,20 +245,14 @@ public final class UdpListener {
      * thread.
      */
     public void endpointsChanged() {
-        loop.execute(() -> {
-            for (UdpFlow flow : table.all()) {
-                if (!flow.ended) {
-                    stillUsable(flow);
-                }
-            }
-        });
+        flows.endpointsChanged();
     }
 
     // ---- endpoint to client
 
     private void fromEndpoint(UdpFlow flow, ByteBuf content) {
         int size = content.readableBytes();
-        if (flow.ended || !stillUsable(flow)) {
+        if (flow.ended || !flows.stillUsable(flow)) {
             return;
         }
         if (size > MAX_PAYLOAD) {
@@ -425,95 +269,14 @@ public final class UdpListener {
             return;
         }
         flow.backend.counters().health().connectSucceeded();
-        long idle = flow.idleNanos;
-        long now = System.nanoTime();
-        boolean last = table.endpointSent(flow, now, idleNanos());
-        if (!last) {
-            retimeIfSooner(flow, idle, now);
-        }
+        boolean last = flows.endpointSent(flow, System.nanoTime());
         channel.write(new DatagramPacket(content.retain(), flow.client), channel.voidPromise());
         servicePort.udp().toClient();
         servicePort.addBytesToClient(size);
         flow.backend.counters().addBytesToClient(size);
         flow.bytesToClient += size;
         if (last) {
-            end(flow, "responses");
-        }
-    }
-
-    /** The endpoint refused, or its socket failed: the flow ends, and its next datagram is scheduled again. */
-    private void endpointFailed(UdpFlow flow, Throwable cause) {
-        if (flow.ended) {
-            return;
-        }
-        if (refused(cause)) {
-            servicePort.udp().drop(Drop.UNREACHABLE);
-            servicePort.connectFailed(flow.backend, "refused", metrics, settings.get());
-            log.debug("Endpoint refused service={} port={} endpoint={} client={}", servicePort.serviceLabel(),
-                    servicePort.portLabel(), flow.backend.endpoint(), flow.client);
-        } else if (cause instanceof IOException) {
-            servicePort.udp().drop(Drop.ERROR);
-            log.debug("Flow error service={} endpoint={} client={}: {}", servicePort.serviceLabel(),
-                    flow.backend.endpoint(), flow.client, cause.toString());
-        } else {
-            servicePort.udp().drop(Drop.ERROR);
-            log.warn("Unexpected error service={} endpoint={} client={}", servicePort.serviceLabel(),
-                    flow.backend.endpoint(), flow.client, cause);
-        }
-        end(flow, refused(cause) ? "refused" : "error");
-    }
-
-    /**
-     * Whether the kernel reported the endpoint (or the way to it) unreachable: ICMP port unreachable
-     * (ECONNREFUSED), host or network unreachable (EHOSTUNREACH, ENETUNREACH), whichever of Java's or Netty's
-     * exceptions carries it.
-     */
-    static boolean refused(Throwable cause) {
-        if (cause instanceof PortUnreachableException || cause instanceof java.net.NoRouteToHostException) {
-            return true;
-        }
-        String message = String.valueOf(cause.getMessage()).toLowerCase(java.util.Locale.ROOT);
-        return message.contains("refused") || message.contains("unreachable") || message.contains("no route");
-    }
-
-    /** Ends {@code flow} once: forgets it, releases its lease and its place, closes its socket. */
-    private void end(UdpFlow flow, String why) {
-        if (flow.ended) {
-            return;
-        }
-        flow.ended = true;
-        table.remove(flow);
-        if (flow.timer != null) {
-            flow.timer.cancel(false);
-        }
-        flow.lease.release();
-        limit.release();
-        servicePort.release(flow.client.getAddress(), flow.perClient);
-        servicePort.leaseReleased(flow.backend);
-        if (flow.socket != null) {
-            flow.socket.close();
-        }
-        log.debug("Flow ended service={} client={} endpoint={} reason={} responses={}", servicePort.serviceLabel(),
-                flow.client, flow.backend.endpoint(), why, flow.responses);
-        recorder.ended(servicePort, flow.started, flow.client, flow.backend.endpoint(), flow.bytesToEndpoint,
-                flow.bytesToClient, endReason(why));
-    }
-
-    /** Maps why a flow ended to the connection log's {@code end}: the flow's equivalents of TCP's ends. */
-    static io.svcproxy.proxy.connlog.EndReason endReason(String why) {
-        switch (why) {
-            case "responses":
-                return io.svcproxy.proxy.connlog.EndReason.FIN;   // got every answer: a clean end
-            case "idle":
-            case "expired":
-                return io.svcproxy.proxy.connlog.EndReason.IDLE;
-            case "refused":
-                return io.svcproxy.proxy.connlog.EndReason.RST;   // ICMP port unreachable, as a reset
-            case "endpoint not usable":
-            case "closed":
-                return io.svcproxy.proxy.connlog.EndReason.DRAIN; // its endpoint left, or the Service port closed
-            default:
-                return io.svcproxy.proxy.connlog.EndReason.ERROR;
+            flows.end(flow, FlowEnd.RESPONSES);
         }
     }
 
@@ -578,7 +341,7 @@ public final class UdpListener {
 
         @Override
         public void failed(UdpFlow flow, Throwable cause) {
-            endpointFailed(flow, cause);
+            flows.failed(flow, cause);
         }
     }
 }

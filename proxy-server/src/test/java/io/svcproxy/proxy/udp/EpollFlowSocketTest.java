@@ -121,7 +121,7 @@ class EpollFlowSocketTest {
         EpollFlowSocket socket = open(flow(), closedPort);
         send(socket, "anyone?"); // the ICMP port unreachable comes back to the socket
         await().atMost(Duration.ofSeconds(10)).until(() -> !failures.isEmpty());
-        assertThat(UdpListener.refused(failures.get(0))).as(failures.get(0).toString()).isTrue();
+        assertThat(FlowEnd.refused(failures.get(0))).as(failures.get(0).toString()).isTrue();
         assertThat(received).isEmpty();
         loop.submit(socket::close).get();
     }
