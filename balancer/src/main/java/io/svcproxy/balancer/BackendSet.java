@@ -153,7 +153,9 @@ public final class BackendSet {
             AffinityTable.Entry entry = table.get(ctx.clientAddress());
             if (entry != null && now - entry.lastUsed() < timeoutNanos) {
                 BackendState sticky = byEndpoint.get(entry.endpoint());
-                if (sticky != null && sticky.weight() > 0 && !ctx.isAvoided(sticky)) {
+                // an endpoint ejected or failing its checks since this list was published is no client's to keep, as
+                // IPVS expires the template of a dest that is no longer available (expire_quiescent_template)
+                if (sticky != null && sticky.weight() > 0 && !ctx.isAvoided(sticky) && sticky.inService()) {
                     table.put(ctx.clientAddress(), sticky, now, timeoutNanos);
                     return sticky;
                 }
@@ -211,17 +213,20 @@ public final class BackendSet {
 
     /**
      * Asks the scheduler, and treats an endpoint out of service (ejected or failing its checks) as one already
-     * tried for this connection, which is what its failed connects or checks showed: when the scheduler finds
-     * nothing and the list holds such endpoints (dh, sh or mh landed on one of them, published with weight 0),
-     * or when it returns a ready endpoint whose health changed since this list was published, it is asked again
-     * with them avoided, so dh, sh and mh walk on as after a failed connect. The scheduler's decisions are those of
-     * IPVS with the others quiesced (weight 0), but for that walk: IPVS without the {@code -fallback} flag would
-     * refuse the client of a bucket whose endpoint is quiesced (docs/operations.md says why svcproxy does not).
+     * tried for this connection, which is what its failed connects or checks showed: when dh, sh or mh found
+     * nothing because the client's slot holds such an endpoint (published with weight 0), or when the scheduler
+     * returns a ready endpoint whose health changed since this list was published, it is asked again with them
+     * avoided, so dh, sh and mh walk on as after a failed connect. The scheduler's decisions are those of IPVS with
+     * the others quiesced (weight 0), but for that walk: IPVS without the {@code -fallback} flag would refuse the
+     * client of a bucket whose endpoint is quiesced (docs/operations.md says why svcproxy does not). A client whose
+     * slot holds an endpoint of weight 0 for another reason (draining, weight 0 in the config) is refused without
+     * the flag, whatever the health of the others.
      */
     private BackendState pickInService(PickContext ctx) {
         BackendState picked = current(scheduler.pick(ctx));
         boolean stale = picked != null && picked.state() == BackendState.State.READY && !picked.inService();
-        if (stale || picked == null && !outOfService.isEmpty()) {
+        if (stale || picked == null && !outOfService.isEmpty()
+                && outOfService.contains(current(scheduler.hashed(ctx)))) {
             PickContext retry = ctx;
             for (BackendState b : outOfService) {
                 if (!retry.isAvoided(b)) {

@@ -31,6 +31,11 @@ final class DestinationHashingScheduler implements Scheduler {
     }
 
     @Override
+    public Backend hashed(PickContext ctx) {
+        return HashLookup.first(backends, table, IpvsHash::bucket, IpvsHash.fold(ctx.destinationAddress()), 0);
+    }
+
+    @Override
     public Scheduler withBackends(List<? extends Backend> next) {
         return new DestinationHashingScheduler(next);
     }

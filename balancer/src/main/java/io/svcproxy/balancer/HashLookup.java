@@ -17,6 +17,12 @@ final class HashLookup {
     private HashLookup() {
     }
 
+    /** Returns the backend of the key's first slot (whatever its weight), {@code null} for an empty slot. */
+    static Backend first(List<Backend> backends, int[] table, SlotHash hash, int fold, int port) {
+        int idx = table[hash.slot(fold, port, 0)];
+        return idx < 0 ? null : backends.get(idx);
+    }
+
     /**
      * Returns the backend the table gives the key, or with {@code fallback} the first available one of the walk;
      * {@code null} for an empty slot or when none is available.

@@ -48,6 +48,12 @@ final class MaglevHashingScheduler implements Scheduler {
                 fallback || ctx.hasExclusions(), ctx);
     }
 
+    @Override
+    public Backend hashed(PickContext ctx) {
+        int port = usePort ? ctx.clientPort() : 0;
+        return HashLookup.first(backends, table, MaglevTable::slot, IpvsHash.fold(ctx.clientAddress()), port);
+    }
+
     /** Returns the backend index of each slot, -1 for an empty slot; for tests. */
     int[] table() {
         return table.clone();

@@ -17,6 +17,15 @@ public interface Scheduler {
     Backend pick(PickContext ctx);
 
     /**
+     * Returns the backend a hashing scheduler's table gives this client (dh, sh, mh: the first slot of the
+     * lookup, before any fallback walk), whatever its weight; {@code null} for an empty slot and for the other
+     * schedulers, which have no such slot.
+     */
+    default Backend hashed(PickContext ctx) {
+        return null;
+    }
+
+    /**
      * Returns a scheduler of the same kind and flags for a changed backend list, carrying over the state the
      * SPEC keeps on reload: rr resumes after the last backend it picked (or at the one that now follows that
      * place in the order if it left); wrr restarts its cycle as {@code ip_vs_wrr_dest_changed}; dh, sh and mh

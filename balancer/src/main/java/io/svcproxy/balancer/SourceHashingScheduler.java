@@ -54,6 +54,12 @@ final class SourceHashingScheduler implements Scheduler {
         return lookup(backends, table, fold, port, fallback || ctx.hasExclusions(), ctx);
     }
 
+    @Override
+    public Backend hashed(PickContext ctx) {
+        int port = usePort ? ctx.clientPort() : 0;
+        return HashLookup.first(backends, table, IpvsHash::bucket, IpvsHash.fold(ctx.clientAddress()), port);
+    }
+
     /** Looks up a 256-bucket table as {@code ip_vs_sh_get}, or {@code ip_vs_sh_get_fallback} with fallback. */
     static Backend lookup(List<Backend> backends, int[] table, int fold, int port, boolean fallback,
                           PickContext ctx) {
