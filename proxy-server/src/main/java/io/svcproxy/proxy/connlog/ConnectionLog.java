@@ -170,7 +170,8 @@ public final class ConnectionLog implements AutoCloseable {
     /**
      * The length of the file's whole lines: up to and with its last newline, of a file of {@code size} bytes; the
      * whole file when no newline is in its last 64 KiB (far longer than an entry: not a log's cut entry, so nothing
-     * of it is removed).
+     * of it is removed), or when a file with no newline at all does not start as an entry does (another file
+     * named by mistake: it was emptied).
      */
     private long wholeLines(long size) throws IOException {
         try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ)) {
@@ -187,9 +188,13 @@ public final class ConnectionLog implements AutoCloseable {
                         return from + i + 1;
                     }
                 }
+                if (from == 0) {
+                    // no newline at all: the log's first entry, cut, or a file that is no such log (left whole)
+                    return LineEncoder.startsAnEntry(chunk, chunk.position()) ? 0 : size;
+                }
                 end = from;
             }
-            return end == 0 ? 0 : size;
+            return size;
         }
     }
 

@@ -96,6 +96,17 @@ final class LineEncoder {
         }
     }
 
+    /** Whether the first {@code length} bytes of {@code bytes} begin as an entry's line does. */
+    static boolean startsAnEntry(java.nio.ByteBuffer bytes, int length) {
+        int n = Math.min(length, START.length);
+        for (int i = 0; i < n; i++) {
+            if (bytes.get(i) != START[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private void put(byte[] ascii) {
         System.arraycopy(ascii, 0, buf, size, ascii.length);
         size += ascii.length;

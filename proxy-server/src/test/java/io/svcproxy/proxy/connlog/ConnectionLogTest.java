@@ -149,6 +149,28 @@ class ConnectionLogTest {
     }
 
     @Test
+    void aShortFileWithNoNewlineIsLeftWholeUnlessItIsALonelyCutEntry() throws Exception {
+        // another file named by mistake, shorter than 64 KiB and with no newline: it was emptied (helper-89's review)
+        Path other = dir.resolve("notes.txt");
+        String text = "x".repeat(1000);
+        Files.writeString(other, text);
+        ConnectionLog appended = new ConnectionLog(other, 16);
+        appended.start();
+        appended.log(entry(1));
+        appended.close();
+        assertThat(Files.readString(other)).startsWith(text);
+
+        // a log whose first entry was cut: removed, as any cut entry
+        Path cut = dir.resolve("first-cut.log");
+        Files.writeString(cut, ConnectionLog.format(entry(2)).substring(0, 40));
+        ConnectionLog log = new ConnectionLog(cut, 16);
+        log.start();
+        log.log(entry(3));
+        log.close();
+        assertThat(Files.readAllLines(cut)).containsExactly(ConnectionLog.format(entry(3)));
+    }
+
+    @Test
     void reopenStartsANewFileByNameForLogrotate() throws Exception {
         Path file = dir.resolve("conn.log");
         ConnectionLog log = new ConnectionLog(file, 16);
