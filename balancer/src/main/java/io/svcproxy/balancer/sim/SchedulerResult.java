@@ -6,8 +6,8 @@ import java.util.List;
  * What one scheduler did with the trace.
  *
  * @param scheduler the scheduler's IPVS name
- * @param endpoints every endpoint that was in the list, in the order they first appeared (config order, then
- *     added ones)
+ * @param endpoints every endpoint that was in the list, in the order they first appeared (the first list's, in
+ *     the scheduling order, then added ones)
  * @param connections connections given an endpoint
  * @param refused connections no endpoint could take (the proxy closes them at once)
  * @param imbalance the largest endpoint's connections over the mean of the endpoints that had a weight above 0

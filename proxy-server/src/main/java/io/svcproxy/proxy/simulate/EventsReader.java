@@ -39,6 +39,9 @@ final class EventsReader {
 
     static List<EndpointChange> read(Path path, Set<String> endpoints) throws IOException, InputException {
         EventsReader r = new EventsReader(path.toString());
+        if (Files.isDirectory(path)) {
+            throw new InputException(r.file, "a directory (expected: an events file)");
+        }
         Node root;
         LoaderOptions options = new LoaderOptions();
         options.setAllowDuplicateKeys(false);

@@ -20,6 +20,16 @@ final class FlatJson {
         return new FlatJson(line).object();
     }
 
+    /** Whether {@code line} is one whole object that {@link #parse} takes. */
+    static boolean parses(String line) {
+        try {
+            parse(line);
+            return true;
+        } catch (IllegalArgumentException e) {
+            return false;
+        }
+    }
+
     private Map<String, String> object() {
         Map<String, String> map = new HashMap<>(32);
         skip();

@@ -22,6 +22,8 @@ final class TraceReader implements Closeable {
     private static final String[] REQUIRED = {"start", "client", "clientPort", "duration"};
 
     private final String file;
+    /** The longest line taken: an entry is a few hundred bytes. */
+    static final int MAX_LINE = 64 * 1024;
     private final InputStream in;
     /** Bytes read and not yet taken: {@code buffer[position, limit)}. */
     private final byte[] buffer = new byte[64 * 1024];
@@ -36,8 +38,11 @@ final class TraceReader implements Closeable {
     /** {@code FILE:LINE} of a connection log's last line left out as cut short, or {@code null}. */
     private String cut;
 
-    TraceReader(Path path) throws IOException {
+    TraceReader(Path path) throws IOException, InputException {
         this.file = path.toString();
+        if (Files.isDirectory(path)) {
+            throw new InputException(file, "a directory (expected: a trace file)");
+        }
         this.in = Files.newInputStream(path);
     }
 
@@ -62,9 +67,10 @@ final class TraceReader implements Closeable {
             try {
                 return json ? jsonRow(whole) : csvRow(t); // JSON: the parser skips blanks, columns count them
             } catch (IllegalArgumentException e) {
-                if (json && unterminated) {
-                    // the connection log's last line without its newline: an entry being written as the log is
-                    // read, or cut by a crash or a full disk; left out (and named), not the whole log refused
+                if (json && unterminated && !FlatJson.parses(whole)) {
+                    // the connection log's last line without its newline, not a whole object: an entry being written
+                    // as the log is read, or cut by a crash or a full disk; left out (and named), not the whole log
+                    // refused. A whole object with a bad value is an error as on any other line.
                     cut = file + ":" + line;
                     return null;
                 }
@@ -95,6 +101,11 @@ final class TraceReader implements Closeable {
             }
             if (text == null) {
                 text = new ByteArrayOutputStream(Math.max(64, end - position));
+            }
+            if (text.size() + (end - position) > MAX_LINE) {
+                // an export with no newlines (one JSON array) would be held whole: memory bounded whatever the input
+                throw new InputException(file, line + 1, "a line longer than " + MAX_LINE / 1024
+                        + " KiB (expected: one entry per line)");
             }
             text.write(buffer, position, end - position);
             if (end < limit) {
