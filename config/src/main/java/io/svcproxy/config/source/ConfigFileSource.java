@@ -1,27 +1,14 @@
 package io.svcproxy.config.source;
 
-import io.svcproxy.config.ConfigError;
 import io.svcproxy.config.ConfigException;
-import io.svcproxy.config.ConfigLoader;
 import io.svcproxy.config.ProxyConfig;
+import io.svcproxy.config.source.ConfigReader.Trigger;
 import java.io.IOException;
-import java.nio.file.ClosedWatchServiceException;
-import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.nio.file.WatchService;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
-import java.util.List;
-import java.util.Locale;
-import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -73,8 +60,6 @@ public final class ConfigFileSource implements AutoCloseable {
 
     /** A change keeps being written for longer than this: read it anyway, to stay within SPEC's 2 seconds. */
     private static final Duration MAX_DELAY = Duration.ofSeconds(1);
-    /** Reads in one go when the set of registry files keeps changing between reads (see {@link #load}). */
-    private static final int MAX_ROUNDS = 3;
     private static final Duration CLOSE_WAIT = Duration.ofSeconds(5);
     private static final Logger log = LoggerFactory.getLogger(ConfigFileSource.class);
 
@@ -98,21 +83,8 @@ public final class ConfigFileSource implements AutoCloseable {
         void rejected(Path file, ConfigException errors);
     }
 
-    /** Why the files are read. */
-    private enum Trigger { START, CHANGE, RETRY, RELOAD }
-
-    /** An invalid content: its errors and the content hashes of the config file and of each file in error. */
-    private record Rejection(List<ConfigError> errors, Map<Path, String> hashes) {
-    }
-
     private final Path source;
-    private final Listener listener;
-    private final long pollNanos;
-    private final long debounceNanos;
-    private final long maxDelayNanos;
     private final boolean useWatchService;
-    private final AtomicLong loads = new AtomicLong();
-    private final AtomicLong checks = new AtomicLong();
     /** Start and close; taken before {@link #lock}, never after. */
     private final Object lifecycle = new Object();
     /** Waits between polls when there is no WatchService; close() wakes it. */
@@ -120,24 +92,17 @@ public final class ConfigFileSource implements AutoCloseable {
     /** Held while the files are compared or read: by the watch thread or a reloadNow caller. */
     private final Object lock = new Object();
 
-    // Guarded by lock.
-    private ProxyConfig current;
-    private List<Path> watched;
-    private Map<Path, FileFingerprint> observed = Map.of();
-    /** The fingerprints of the files of the last read that was not rejected (start's included). */
-    private Map<Path, FileFingerprint> accepted = Map.of();
-    private Rejection lastRejection;
-    /** When a rejected config was last read, and how often it is ({@link #RETRY_INTERVAL}). */
-    private long lastRetryNanos;
-    private volatile long retryNanos = RETRY_INTERVAL;
-    private boolean pending;
-    private Trigger pendingTrigger = Trigger.CHANGE;
-    private long firstChangeNanos;
-    private long dueNanos;
-    private Path changedFile;
+    // Their state is guarded by lock.
+    /** The watched files, their fingerprints seen last, and the folder watch (set under lifecycle). */
+    private final WatchedFiles watched;
+    /** When the files are read next: the debounce of a change, the retry of a rejected config. */
+    private final ReadSchedule schedule;
+    /** Reads the files, accepts or rejects the config, and reports it to the listener. */
+    private final ConfigReader reader;
+    /** The watch thread's loop. */
+    private final ConfigWatch loop;
 
     // Written under lifecycle.
-    private volatile WatchedFolders folders;
     private volatile Thread thread;
     private volatile boolean closed;
 
@@ -163,7 +128,7 @@ public final class ConfigFileSource implements AutoCloseable {
     ConfigFileSource(ProxyConfig initial, Listener listener, Duration pollInterval, Duration debounce,
                      boolean useWatchService) {
         Objects.requireNonNull(initial, "initial");
-        this.listener = Objects.requireNonNull(listener, "listener");
+        Objects.requireNonNull(listener, "listener");
         if (initial.source() == null) {
             throw new IllegalArgumentException("initial.source(): null (expected: the config file it was read from)");
         }
@@ -174,12 +139,15 @@ public final class ConfigFileSource implements AutoCloseable {
             throw new IllegalArgumentException("debounce: " + debounce + " (expected: >= 0)");
         }
         this.source = initial.source();
-        this.current = initial;
-        this.watched = filesOf(initial);
-        this.pollNanos = pollInterval.toNanos();
-        this.debounceNanos = debounce.toNanos();
-        this.maxDelayNanos = Math.max(MAX_DELAY.toNanos(), debounceNanos);
+        this.watched = new WatchedFiles(source, initial);
+        long pollNanos = pollInterval.toNanos();
+        long debounceNanos = debounce.toNanos();
+        long maxDelayNanos = Math.max(MAX_DELAY.toNanos(), debounceNanos);
         this.useWatchService = useWatchService;
+        this.schedule = new ReadSchedule(debounceNanos, maxDelayNanos);
+        this.reader = new ConfigReader(initial, listener, () -> closed, watched, schedule);
+        this.loop = new ConfigWatch(source, lock, wakeup, () -> closed, pollNanos, debounceNanos, watched, schedule,
+                reader);
     }
 
     /**
@@ -198,13 +166,13 @@ public final class ConfigFileSource implements AutoCloseable {
             }
             if (useWatchService) {
                 try {
-                    folders = new WatchedFolders(source.getFileSystem().newWatchService());
+                    watched.folders(new WatchedFolders(source.getFileSystem().newWatchService()));
                 } catch (IOException | UnsupportedOperationException e) {
                     // Such as the limit of inotify instances reached: polling alone still meets the contract.
                     log.warn("Config watch falls back to polling file={} reason={}", source, e.toString());
                 }
             }
-            Thread t = new Thread(this::run, THREAD_NAME);
+            Thread t = new Thread(loop::run, THREAD_NAME);
             t.setDaemon(true);
             thread = t;
             t.start();
@@ -224,7 +192,7 @@ public final class ConfigFileSource implements AutoCloseable {
                 return;
             }
             log.info("Config reload requested file={}", source);
-            load(source, Trigger.RELOAD);
+            reader.load(source, Trigger.RELOAD);
         }
     }
 
@@ -240,7 +208,7 @@ public final class ConfigFileSource implements AutoCloseable {
                 return;
             }
             closed = true;
-            WatchedFolders watch = folders;
+            WatchedFolders watch = watched.folders();
             if (watch != null) {
                 try {
                     watch.close();
@@ -272,361 +240,21 @@ public final class ConfigFileSource implements AutoCloseable {
 
     /** Returns how many times the files were read: for tests. */
     long loads() {
-        return loads.get();
+        return reader.loads();
     }
 
     /** Returns how many times the files were fingerprinted on a watch event or a poll: for tests. */
     long checks() {
-        return checks.get();
+        return loop.checks();
     }
 
     /** Returns the folder watch, or {@code null} when polling alone: for tests. */
     WatchedFolders folders() {
-        return folders;
-    }
-
-    private void run() {
-        try {
-            synchronized (lock) {
-                log.info("Config watch started file={} registryFiles={} pollInterval={}ms debounce={}ms "
-                        + "watchService={}", source, current.registry().files().size(),
-                        TimeUnit.NANOSECONDS.toMillis(pollNanos), TimeUnit.NANOSECONDS.toMillis(debounceNanos),
-                        folders != null);
-                // The files may have changed since the initial config was read: read them once more, as soon
-                // as they are quiet, and report only a difference.
-                registerDirectories();
-                observed = fingerprints(watched);
-                long now = System.nanoTime();
-                pending = true;
-                pendingTrigger = Trigger.START;
-                firstChangeNanos = now;
-                dueNanos = now + debounceNanos;
-                changedFile = source;
-            }
-            long nextPoll = System.nanoTime() + pollNanos;
-            while (!closed) {
-                long wait;
-                synchronized (lock) {
-                    long deadline = pending && dueNanos - nextPoll < 0 ? dueNanos : nextPoll;
-                    wait = Math.max(0, deadline - System.nanoTime());
-                }
-                boolean event = awaitWatchEvent(wait);
-                synchronized (lock) {
-                    if (closed) {
-                        break;
-                    }
-                    long now = System.nanoTime();
-                    boolean tick = now - nextPoll >= 0;
-                    if (tick) {
-                        nextPoll = now + pollNanos;
-                    }
-                    try {
-                        step(now, event, tick);
-                    } catch (RuntimeException e) {
-                        pending = false;
-                        log.error("Config watch failed; it carries on file={}", source, e);
-                    }
-                }
-            }
-        } catch (ClosedWatchServiceException e) {
-            // close() closed it while the thread waited: the normal way out.
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } finally {
-            log.info("Config watch stopped file={}", source);
-        }
+        return watched.folders();
     }
 
     /** Reads a rejected config again this often instead of {@link #RETRY_INTERVAL} (tests); before {@link #start}. */
     void retryInterval(Duration interval) {
-        retryNanos = interval.toNanos();
-    }
-
-    private void step(long now, boolean event, boolean tick) {
-        if (tick) {
-            registerDirectories();
-        }
-        if (event || tick) {
-            check(now, event ? "watch" : "poll");
-        }
-        if (pending && now - dueNanos >= 0) {
-            load(changedFile, pendingTrigger);
-        } else if (tick && !pending && lastRejection != null && now - lastRetryNanos >= retryNanos) {
-            load(source, Trigger.RETRY);
-        }
-    }
-
-    /**
-     * Waits up to {@code nanos} for the WatchService, and returns whether it reported anything about a watched
-     * file. Its events are only a hint to look: the fingerprints tell what changed.
-     */
-    private boolean awaitWatchEvent(long nanos) throws InterruptedException {
-        WatchedFolders watch = folders;
-        if (watch == null) {
-            synchronized (wakeup) {
-                if (!closed) {
-                    TimeUnit.NANOSECONDS.timedWait(wakeup, Math.max(nanos, 1));
-                }
-            }
-            return false;
-        }
-        return watch.await(nanos);
-    }
-
-    /** Compares the watched files with what was seen last; a difference starts or extends the debounce. */
-    private void check(long now, String via) {
-        checks.incrementAndGet();
-        Map<Path, FileFingerprint> seen = fingerprints(watched);
-        if (seen.equals(observed)) {
-            return;
-        }
-        Path file = firstDifference(observed, seen);
-        observed = seen;
-        if (!pending) {
-            pending = true;
-            pendingTrigger = Trigger.CHANGE;
-            firstChangeNanos = now;
-            changedFile = file;
-            log.info("Config change detected file={} via={}", file, via);
-        } else {
-            log.debug("Config change continues file={} via={}", file, via);
-        }
-        dueNanos = Math.min(now + debounceNanos, firstChangeNanos + maxDelayNanos);
-    }
-
-    /** Reads the config and its registry files, and reports what is new. */
-    private void load(Path file, Trigger trigger) {
-        pending = false;
-        lastRetryNanos = System.nanoTime(); // a rejected config is read again a retry interval after its last read
-        List<Path> files = watched;
-        Map<Path, FileFingerprint> snapshot;
-        ProxyConfig next = null;
-        ConfigException errors = null;
-        for (int round = 1; ; round++) {
-            // Fingerprints first, files second: a write during the read then shows as a change afterwards.
-            snapshot = fingerprints(files);
-            observed = cover(watched, snapshot);
-            try {
-                next = ConfigLoader.load(source);
-            } catch (ConfigException e) {
-                errors = e;
-                break;
-            } finally {
-                loads.incrementAndGet();
-            }
-            List<Path> nextFiles = filesOf(next);
-            if (nextFiles.equals(files) || round == MAX_ROUNDS) {
-                break;
-            }
-            // The config names other registry files than those fingerprinted: fingerprint those and read again,
-            // so that what is recorded as seen is what was read.
-            files = nextFiles;
-        }
-        // A read that spans a write may mix old and new: the config file read before a ConfigMap's ..data link
-        // was swapped and a registry file after, or a file read half rewritten. Report only what was read from
-        // files that stayed the same throughout; otherwise read again once they are quiet.
-        Map<Path, FileFingerprint> after = fingerprints(files);
-        if (!after.equals(snapshot)) {
-            long now = System.nanoTime();
-            observed = cover(watched, after);
-            pending = true;
-            pendingTrigger = trigger == Trigger.START ? Trigger.START : Trigger.CHANGE;
-            firstChangeNanos = now;
-            dueNanos = now + debounceNanos;
-            changedFile = file;
-            log.info("Config changed while it was read: reading it again file={} trigger={}", file, name(trigger));
-            return;
-        }
-        if (errors == null && trigger != Trigger.START) {
-            errors = emptied(files, snapshot, accepted);
-        }
-        if (errors != null) {
-            watchNamedBy(errors, snapshot);
-            reject(file, errors, trigger, snapshot);
-            return;
-        }
-        accepted = snapshot;
-        boolean wasRejected = lastRejection != null;
-        lastRejection = null;
-        List<Path> nextFiles = filesOf(next);
-        if (!nextFiles.equals(watched)) {
-            watched = nextFiles;
-            log.info("Config watching files={}", watched);
-        }
-        observed = cover(watched, snapshot);
-        registerDirectories();
-        if (next.equals(current)) {
-            if (trigger == Trigger.START) {
-                log.debug("Config unchanged since it was read file={}", source);
-            } else {
-                log.info("Config unchanged: nothing to apply file={} trigger={}", file, name(trigger));
-            }
-            if (wasRejected) {
-                // a bad edit undone: the files say again what is in force, which the listener may report
-                ProxyConfig inForce = current;
-                tell("applied", l -> l.applied(inForce));
-            }
-            return;
-        }
-        ProxyConfig applied = next;
-        current = applied;
-        log.info("Config applied file={} trigger={} services={} pods={} registryFiles={}", file, name(trigger),
-                applied.services().size(), applied.pods().size(), applied.registry().files().size());
-        tell("applied", l -> l.applied(applied));
-    }
-
-    /**
-     * The files read empty on a reload (or holding blank lines and comments only), as errors: a file emptied and then written ({@code > file}, then its content,
-     * as a shell redirection or a download writes it) is far more often read in between than meant to hold nothing.
-     * An empty config would unbind every listener and an empty registry file drain all its Pods, until the content
-     * arrives; rejected, the config in force stays, and the content is read when it comes. A file that should hold
-     * nothing says so ({@code services: []}, {@code pods: []}). At start an empty file is no change to anything, and
-     * a file left as it was when last accepted (an empty registry file since start) is no change either.
-     */
-    private static ConfigException emptied(List<Path> files, Map<Path, FileFingerprint> snapshot,
-                                           Map<Path, FileFingerprint> accepted) {
-        List<ConfigError> errors = new ArrayList<>();
-        for (Path f : files) {
-            FileFingerprint fp = snapshot.get(f);
-            if (fp != null && fp.equals(accepted.get(f))) {
-                continue; // empty as when it was last accepted (at start, say): nothing is being written to it
-            }
-            if (fp != null && fp.problem() == null && (fp.size() == 0 || fp.size() < 4096 && blank(f))) {
-                errors.add(new ConfigError(f.toString(), 0, 0, "", "empty (expected: its content; a file being "
-                        + "written is read again when it changes; services: [] or pods: [] says it holds nothing)"));
-            }
-        }
-        return errors.isEmpty() ? null : new ConfigException(errors);
-    }
-
-    /**
-     * Whether {@code file} holds no YAML at all: blank lines and comments only (a shell's {@code echo > file} leaves a
-     * newline, an editor may leave a comment). Read again here; a file that cannot be read now is not called blank.
-     */
-    private static boolean blank(Path file) {
-        try {
-            for (String line : java.nio.file.Files.readAllLines(file)) {
-                String t = line.strip();
-                if (!t.isEmpty() && !t.startsWith("#")) {
-                    return false;
-                }
-            }
-            return true;
-        } catch (IOException | java.io.UncheckedIOException e) {
-            return false;
-        }
-    }
-
-    /**
-     * Watches the files a rejected config names besides those of the config in force (a registry file it names that
-     * does not exist yet, say), so that the write that fixes it is seen at once rather than at the next retry.
-     */
-    private void watchNamedBy(ConfigException errors, Map<Path, FileFingerprint> snapshot) {
-        Set<Path> all = new LinkedHashSet<>(current == null ? List.of(source) : filesOf(current));
-        all.addAll(errors.namedFiles());
-        List<Path> next = List.copyOf(all);
-        if (!next.equals(watched)) {
-            watched = next;
-            observed = cover(watched, snapshot);
-            registerDirectories();
-        }
-    }
-
-    private void reject(Path file, ConfigException errors, Trigger trigger, Map<Path, FileFingerprint> snapshot) {
-        Map<Path, String> hashes = new HashMap<>();
-        hashes.put(source, hashOf(source, snapshot));
-        for (ConfigError error : errors.errors()) {
-            Path inError = pathOf(error.file());
-            if (inError != null && !hashes.containsKey(inError)) {
-                hashes.put(inError, hashOf(inError, snapshot));
-            }
-        }
-        Rejection rejection = new Rejection(errors.errors(), hashes);
-        if (rejection.equals(lastRejection)) {
-            String message = "Config still invalid: already reported file={} trigger={} errors={} first={}";
-            if (trigger == Trigger.RETRY) {
-                log.debug(message, file, name(trigger), errors.errors().size(), errors.errors().get(0));
-            } else { // a SIGHUP, say: whoever sent it reads why here, not only in the first report's lines
-                log.warn(message, file, name(trigger), errors.errors().size(), errors.errors().get(0));
-            }
-            return;
-        }
-        lastRejection = rejection;
-        log.warn("Config rejected: the config in force stays file={} trigger={} errors={}", file, name(trigger),
-                errors.errors().size());
-        for (ConfigError error : errors.errors()) {
-            log.warn("Config error {}", error);
-        }
-        tell("rejected", l -> l.rejected(file, errors));
-    }
-
-    private void tell(String event, Consumer<Listener> call) {
-        if (closed) {
-            return;
-        }
-        try {
-            call.accept(listener);
-        } catch (Exception e) {
-            log.error("Config listener failed event={} file={}", event, source, e);
-        }
-    }
-
-    /** Watches the folders of the watched files (see {@link WatchedFolders#update}); nothing when polling alone. */
-    private void registerDirectories() {
-        WatchedFolders watch = folders;
-        if (watch != null) {
-            watch.update(watched);
-        }
-    }
-
-    private List<Path> filesOf(ProxyConfig config) {
-        Set<Path> files = new LinkedHashSet<>();
-        files.add(source);
-        files.addAll(config.watchedFiles());
-        return List.copyOf(files);
-    }
-
-    private static Map<Path, FileFingerprint> fingerprints(List<Path> files) {
-        Map<Path, FileFingerprint> map = new LinkedHashMap<>();
-        for (Path file : files) {
-            map.put(file, FileFingerprint.of(file));
-        }
-        return map;
-    }
-
-    /** Returns the fingerprints of {@code files}, from {@code snapshot} where it has them. */
-    private static Map<Path, FileFingerprint> cover(List<Path> files, Map<Path, FileFingerprint> snapshot) {
-        Map<Path, FileFingerprint> map = new LinkedHashMap<>();
-        for (Path file : files) {
-            FileFingerprint fingerprint = snapshot.get(file);
-            map.put(file, fingerprint != null ? fingerprint : FileFingerprint.of(file));
-        }
-        return map;
-    }
-
-    private static String hashOf(Path file, Map<Path, FileFingerprint> snapshot) {
-        FileFingerprint fingerprint = snapshot.get(file);
-        return (fingerprint != null ? fingerprint : FileFingerprint.of(file)).hash();
-    }
-
-    private Path firstDifference(Map<Path, FileFingerprint> before, Map<Path, FileFingerprint> after) {
-        for (Map.Entry<Path, FileFingerprint> entry : after.entrySet()) {
-            if (!entry.getValue().equals(before.get(entry.getKey()))) {
-                return entry.getKey();
-            }
-        }
-        return source;
-    }
-
-    private static Path pathOf(String file) {
-        try {
-            return Path.of(file);
-        } catch (InvalidPathException e) {
-            return null;
-        }
-    }
-
-    private static String name(Trigger trigger) {
-        return trigger.name().toLowerCase(Locale.ROOT);
+        schedule.retryInterval(interval);
     }
 }
