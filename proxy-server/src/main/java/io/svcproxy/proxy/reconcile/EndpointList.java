@@ -23,6 +23,15 @@ final class EndpointList {
      * that stays keeps its counters.
      */
     static List<BackendState> of(List<BackendState> previous, List<EndpointTarget> targets) {
+        return of(previous, targets, new DepartedEndpoints());
+    }
+
+    /**
+     * As {@link #of(List, List)}; an endpoint that leaves the list with no connection goes to {@code departed},
+     * and one that comes back takes its counters from there (see {@link DepartedEndpoints}).
+     */
+    static List<BackendState> of(List<BackendState> previous, List<EndpointTarget> targets,
+                                 DepartedEndpoints departed) {
         Map<String, BackendState> known = new HashMap<>();
         for (BackendState b : previous) {
             known.put(b.endpoint(), b);
@@ -33,7 +42,8 @@ final class EndpointList {
         // whose checks all fail still tries its endpoints rather than refusing every client.
         boolean anyInService = false;
         for (EndpointTarget t : targets) {
-            BackendState old = known.get(Backends.format(t.ip(), t.port()));
+            String endpoint = Backends.format(t.ip(), t.port());
+            BackendState old = known.containsKey(endpoint) ? known.get(endpoint) : departed.peek(endpoint);
             boolean usable = anyReady ? t.ready() : t.serving() && t.terminating();
             if (usable && t.weight() > 0 && (old == null || old.inService())) {
                 anyInService = true;
@@ -45,6 +55,9 @@ final class EndpointList {
             String endpoint = Backends.format(t.ip(), t.port());
             BackendState old = known.remove(endpoint);
             boolean usable = anyReady ? t.ready() : t.serving() && t.terminating();
+            if (old == null && usable) {
+                old = departed.take(endpoint); // back after it left: its counters go on
+            }
             if (usable) {
                 if (old == null) {
                     list.add(BackendState.of(t.ip(), t.port(), t.weight()));
@@ -57,11 +70,15 @@ final class EndpointList {
                 }
             } else if (old != null && hasConnections(old)) {
                 list.add(old.withWeight(0, BackendState.State.DRAINING));
+            } else if (old != null) {
+                departed.keep(old);
             }
         }
         for (BackendState gone : known.values()) {
             if (hasConnections(gone)) {
                 list.add(gone.withWeight(0, BackendState.State.DRAINING));
+            } else {
+                departed.keep(gone);
             }
         }
         list.sort(Backends.ORDER);

@@ -45,6 +45,8 @@ final class Housekeeping {
      * checks, and those with session affinity. The others have nothing to do between changes.
      */
     private final Set<ServiceKey> attention = new HashSet<>();
+    /** The endpoints that left each Service port's list, by the port's key (see {@link DepartedEndpoints}). */
+    private final Map<ServiceKey, DepartedEndpoints> departed = new HashMap<>();
     private Duration drainTimeout = Duration.ofSeconds(30);
 
     private record Removed(ServicePort port, long deadline) {
@@ -67,6 +69,7 @@ final class Housekeeping {
      * bytes are still counted), every endpoint draining, until {@link #sweep()} finds them ended or timed out.
      */
     void removed(ServicePort port) {
+        departed.remove(port.key());
         drainingSince.remove(port.key());
         attention.remove(port.key());
         if (port.connections().isEmpty()) {
@@ -75,6 +78,11 @@ final class Housekeeping {
             metrics.servicePortDraining(port);
             removedPorts.add(new Removed(port, nanoTime.getAsLong() + drainTimeout.toNanos()));
         }
+    }
+
+    /** The endpoints that left the list of the Service port at {@code key}, to take back their counters. */
+    DepartedEndpoints departed(ServiceKey key) {
+        return departed.computeIfAbsent(key, k -> new DepartedEndpoints());
     }
 
     /** Whether a removed Service port whose connections still drain has {@code clusterIP}. */
@@ -107,7 +115,8 @@ final class Housekeeping {
     /** Builds the list of {@code port} again from its spec and the endpoints' health; swaps it in when it changed. */
     void republish(ServicePort port, String event) {
         BackendSet previous = port.backendSet();
-        List<BackendState> backends = EndpointList.of(previous.backends(), port.spec().endpoints());
+        List<BackendState> backends = EndpointList.of(previous.backends(), port.spec().endpoints(),
+                departed(port.key()));
         if (!EndpointList.sameElements(backends, previous.backends())) {
             ServiceSpec service = port.spec().service();
             port.update(port.spec(), previous.update(service.scheduler(), service.schedulerFlags(),

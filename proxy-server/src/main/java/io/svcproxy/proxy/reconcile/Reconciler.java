@@ -270,7 +270,8 @@ public final class Reconciler {
         }
         if (existing != null) {
             BackendSet previous = existing.backendSet();
-            List<BackendState> backends = EndpointList.of(previous.backends(), spec.endpoints());
+            List<BackendState> backends = EndpointList.of(previous.backends(), spec.endpoints(),
+                    housekeeping.departed(spec.key()));
             BackendSet next = previous.update(service.scheduler(), service.schedulerFlags(),
                     service.sessionAffinity(), backends);
             housekeeping.trackDraining(spec.key(), backends);
@@ -287,7 +288,7 @@ public final class Reconciler {
             return;
         }
         List<BackendState> backends = EndpointList.of(movedEndpoints(moving.get(PortIdentity.of(spec)), spec),
-                spec.endpoints());
+                spec.endpoints(), housekeeping.departed(spec.key()));
         BackendSet set = BackendSet.of(service.scheduler(), service.schedulerFlags(), service.sessionAffinity(),
                 backends, nanoTime);
         ServicePort port = new ServicePort(spec, set);

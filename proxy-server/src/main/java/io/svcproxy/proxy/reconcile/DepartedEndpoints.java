@@ -1,0 +1,45 @@
+package io.svcproxy.proxy.reconcile;
+
+import io.svcproxy.balancer.BackendState;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The endpoints that left one Service port's list, kept with their counters (connections given, bytes, health), so
+ * that one that comes back (a readiness flap, a Pod removed and added again) goes on where it stopped: SPEC's admin
+ * {@code total} counts the connections an endpoint was given since svcproxy started, and {@code
+ * svcproxy_connections_total} never falls for it. IPVS does the same with a removed real server, which it keeps in
+ * its trash and restores, stats included, when it is added back ({@code ip_vs_trash_get_dest}). Bounded: the
+ * {@value #LIMIT} that left last. Used under the reconciler's lock only.
+ */
+final class DepartedEndpoints {
+    /** How many departed endpoints a Service port remembers: far more than flap at once. */
+    static final int LIMIT = 1024;
+
+    private final Map<String, BackendState> left = new LinkedHashMap<>() {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, BackendState> eldest) {
+            return size() > LIMIT;
+        }
+    };
+
+    /** Remembers {@code endpoint}, which left the list with no connection. */
+    void keep(BackendState endpoint) {
+        left.remove(endpoint.endpoint()); // the newest is the last to go
+        left.put(endpoint.endpoint(), endpoint);
+    }
+
+    /** Returns the departed endpoint {@code ip:port} and forgets it, or {@code null}. */
+    BackendState take(String endpoint) {
+        return left.remove(endpoint);
+    }
+
+    /** Returns the departed endpoint {@code ip:port}, or {@code null}. */
+    BackendState peek(String endpoint) {
+        return left.get(endpoint);
+    }
+
+    int size() {
+        return left.size();
+    }
+}
