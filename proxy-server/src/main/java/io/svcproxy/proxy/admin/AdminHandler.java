@@ -170,7 +170,36 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         ctx.channel().attr(WAITING).set(new ArrayDeque<>());
         ctx.channel().config().setAutoRead(false);
         request.retain();
-        renderer.execute(() -> {
+        RenderTask task = new RenderTask(ctx, request, path, query, keepAlive);
+        try {
+            renderer.execute(task);
+        } catch (java.util.concurrent.RejectedExecutionException stopped) {
+            task.dropped(); // the admin server stops: nobody to answer
+        }
+    }
+
+    /**
+     * One answer to make on the render thread. Holds its request (retained) until it is answered, or until {@link
+     * #dropped} when the admin server stops before it ran ({@link AdminServer#stop} takes the tasks still queued).
+     */
+    final class RenderTask implements Runnable {
+        private final ChannelHandlerContext ctx;
+        private final FullHttpRequest request;
+        private final String path;
+        private final QueryStringDecoder query;
+        private final boolean keepAlive;
+
+        RenderTask(ChannelHandlerContext ctx, FullHttpRequest request, String path, QueryStringDecoder query,
+                   boolean keepAlive) {
+            this.ctx = ctx;
+            this.request = request;
+            this.path = path;
+            this.query = query;
+            this.keepAlive = keepAlive;
+        }
+
+        @Override
+        public void run() {
             Rendered rendered;
             try {
                 rendered = render(ctx, path, query);
@@ -187,7 +216,12 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 }
                 request.release();
             }
-        });
+        }
+
+        /** The admin server stopped before this ran: nobody to answer, the request is let go. */
+        void dropped() {
+            request.release();
+        }
     }
 
     private Rendered render(ChannelHandlerContext ctx, String path, QueryStringDecoder query) throws IOException {

@@ -112,7 +112,8 @@ public final class AdminServer {
             throw new IllegalStateException("admin server already started on " + format(address));
         }
         EventLoopGroup loop = transport.newGroup(1, new DefaultThreadFactory("svcproxy-admin", true));
-        java.util.concurrent.ExecutorService render = java.util.concurrent.Executors.newSingleThreadExecutor(
+        java.util.concurrent.ThreadPoolExecutor render = new java.util.concurrent.ThreadPoolExecutor(1, 1, 0,
+                TimeUnit.MILLISECONDS, new java.util.concurrent.LinkedBlockingQueue<>(),
                 new DefaultThreadFactory("svcproxy-admin-render", true));
         AdminHandler handler = new AdminHandler(table, registry, ingress, maxPendingBytes, render);
         long writeTimeout = writeTimeoutMillis;
@@ -168,6 +169,11 @@ public final class AdminServer {
         return this;
     }
 
+    /** The answers waiting for the render thread now: for tests. */
+    synchronized int queuedRenders() {
+        return renderer instanceof java.util.concurrent.ThreadPoolExecutor pool ? pool.getQueue().size() : 0;
+    }
+
     /** The admin connections open now. */
     int openConnections() {
         return open.get();
@@ -181,7 +187,11 @@ public final class AdminServer {
         InetSocketAddress bound = boundAddress();
         channel.close().awaitUninterruptibly();
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
-        renderer.shutdownNow();
+        for (Runnable queued : renderer.shutdownNow()) {
+            if (queued instanceof AdminHandler.RenderTask task) {
+                task.dropped(); // held its request for an answer that nobody will read now
+            }
+        }
         renderer = null;
         group = null;
         channel = null;
