@@ -287,7 +287,7 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
      */
     private static void serve(ChannelHandlerContext ctx, FullHttpRequest request, StatusPage.Asset asset,
                               boolean keepAlive) {
-        boolean fresh = asset.etag().equals(request.headers().get(HttpHeaderNames.IF_NONE_MATCH));
+        boolean fresh = noneMatchHolds(request.headers().get(HttpHeaderNames.IF_NONE_MATCH), asset.etag());
         FullHttpResponse response = fresh
                 ? response(HttpResponseStatus.NOT_MODIFIED, asset.contentType(), Unpooled.EMPTY_BUFFER)
                 : response(HttpResponseStatus.OK, asset.contentType(), Unpooled.wrappedBuffer(asset.body()));
@@ -295,6 +295,30 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_CACHE)
                 .set(HttpHeaderNames.ETAG, asset.etag());
         send(ctx, request, response, keepAlive);
+    }
+
+    /**
+     * Whether an {@code If-None-Match} field names {@code etag}, as RFC 9110 13.1.2 reads it: {@code *}, or a list
+     * of entity tags compared weakly (a {@code W/} prefix on either side does not count).
+     */
+    static boolean noneMatchHolds(String field, String etag) {
+        if (field == null) {
+            return false;
+        }
+        if (field.strip().equals("*")) {
+            return true;
+        }
+        String tag = opaque(etag);
+        for (String listed : field.split(",")) {
+            if (opaque(listed.strip()).equals(tag)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String opaque(String etag) {
+        return etag.startsWith("W/") ? etag.substring(2) : etag;
     }
 
     private ByteBuf scrape(ChannelHandlerContext ctx) throws IOException {
@@ -343,6 +367,8 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         response.headers()
                 .set(HttpHeaderNames.CONTENT_TYPE, contentType)
                 .set(HttpHeaderNames.CACHE_CONTROL, HttpHeaderValues.NO_STORE)
+                // every answer may be gzipped for one client and not another (HttpContentCompressor)
+                .set(HttpHeaderNames.VARY, HttpHeaderNames.ACCEPT_ENCODING)
                 .set("X-Content-Type-Options", "nosniff")
                 .set(HttpHeaderNames.CONTENT_SECURITY_POLICY, StatusPage.CONTENT_SECURITY_POLICY)
                 .set(HttpHeaderNames.X_FRAME_OPTIONS, "DENY")

@@ -48,7 +48,9 @@ final class StatusPage {
             }
             byte[] body = in.readAllBytes();
             byte[] digest = MessageDigest.getInstance("SHA-256").digest(body);
-            return new Asset(contentType, body, '"' + HexFormat.of().formatHex(digest, 0, 12) + '"');
+            // weak: the same tag goes with the gzipped and the plain bytes (HttpContentCompressor chooses per
+            // request), which a strong tag must not (RFC 9110 8.8.3)
+            return new Asset(contentType, body, "W/\"" + HexFormat.of().formatHex(digest, 0, 12) + '"');
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (NoSuchAlgorithmException e) {
