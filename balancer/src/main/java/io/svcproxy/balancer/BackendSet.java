@@ -115,7 +115,8 @@ public final class BackendSet {
      * when the scheduler, its flags and the list (addresses, ports, weights) did not change, else a scheduler
      * rebuilt by {@link Scheduler#withBackends}; the affinity entries of clients whose endpoint stays.
      * The list counts as unchanged when every position holds the same address, port, weight, last weight,
-     * state and counters; a changed scheduler name or flags makes a new scheduler with fresh state.
+     * state and counters; a changed scheduler name or flags makes a new scheduler with fresh state. The very same
+     * scheduler, flags, affinity and endpoint objects return this set itself.
      */
     public BackendSet update(String scheduler, Set<SchedulerFlag> flags, SessionAffinity affinity,
                              List<BackendState> backends) {
@@ -123,6 +124,10 @@ public final class BackendSet {
         Objects.requireNonNull(affinity, "affinity");
         List<BackendState> list = List.copyOf(backends);
         Set<SchedulerFlag> flagSet = copyFlags(flags);
+        if (scheduler.equals(schedulerName) && flagSet.equals(this.flags) && affinity.equals(this.affinity)
+                && sameElements(this.backends, list)) {
+            return this; // nothing changed (a reload that kept this port as it was): the very set stays in force
+        }
         Scheduler next;
         if (scheduler.equals(schedulerName) && flagSet.equals(this.flags)) {
             next = sameList(this.backends, list) ? this.scheduler : this.scheduler.withBackends(list);
@@ -258,6 +263,18 @@ public final class BackendSet {
             return null;
         }
         return current == null ? (BackendState) picked : current.get(picked);
+    }
+
+    private static boolean sameElements(List<BackendState> a, List<BackendState> b) {
+        if (a.size() != b.size()) {
+            return false;
+        }
+        for (int i = 0; i < a.size(); i++) {
+            if (a.get(i) != b.get(i)) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static boolean sameList(List<BackendState> a, List<BackendState> b) {

@@ -177,6 +177,28 @@ class ReloadTest {
     }
 
     @Test
+    void aReloadThatLeavesAServicePortAsItWasKeepsItsVerySetAndSaysNothingOfIt() throws Exception {
+        TestBackend a = backend("A", "127.0.0.11", Mode.NAME);
+        String svc = service("web", 18099, "rr", endpoint(a, 1));
+        start(config("", svc));
+        io.svcproxy.balancer.BackendSet before = port(18099).backendSet();
+        ch.qos.logback.classic.Logger reconciler =
+                (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(Reconciler.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> log =
+                new ch.qos.logback.core.read.ListAppender<>();
+        log.start();
+        reconciler.addAppender(log);
+        try {
+            reload(config(", connectTimeout: 3s", svc)); // another change, this port's the same (helper-90's review)
+        } finally {
+            reconciler.detachAppender(log);
+        }
+        assertThat(port(18099).backendSet()).as("the set in force stays").isSameAs(before);
+        assertThat(log.list).as("every reload logged every port as updated")
+                .noneMatch(e -> e.getFormattedMessage().startsWith("Updated service port"));
+    }
+
+    @Test
     void aRemovedEndpointDrainsItsConnectionsThenResetsThemAtDrainTimeout() throws Exception {
         // endpoint A: a plain echo that tells how its connection ended (EOF or reset)
         java.util.concurrent.atomic.AtomicReference<String> endedAs = new java.util.concurrent.atomic.AtomicReference<>();
