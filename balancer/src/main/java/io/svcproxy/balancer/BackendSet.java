@@ -34,6 +34,15 @@ public final class BackendSet {
     private final List<BackendState> outOfService;
     /** Whether the list holds a draining endpoint (left, with connections still open). */
     private final boolean draining;
+    /**
+     * The hashing schedulers built over the endpoints a traffic policy's filter takes (at most two: the Local and the
+     * Cluster filter of one spec), made on first use; any thread may add one (a race builds one twice).
+     */
+    private volatile Narrowed[] narrowed = new Narrowed[0];
+
+    /** A dh, sh or mh scheduler over the endpoints {@code eligible} takes, as kube-proxy's own virtual server. */
+    private record Narrowed(java.util.function.Predicate<Backend> eligible, Scheduler scheduler) {
+    }
 
     private BackendSet(String schedulerName, Set<SchedulerFlag> flags, SessionAffinity affinity,
                        List<BackendState> backends, Scheduler scheduler, AffinityTable table,
@@ -228,10 +237,12 @@ public final class BackendSet {
      * the flag, whatever the health of the others.
      */
     private BackendState pickInService(PickContext ctx) {
-        BackendState picked = current(scheduler.pick(ctx));
+        boolean hashing = ctx.eligible() != null && isHashing();
+        Scheduler s = hashing ? narrowedTo(ctx.eligible()) : scheduler;
+        BackendState picked = resolve(s.pick(ctx), hashing);
         boolean stale = picked != null && picked.state() == BackendState.State.READY && !picked.inService();
         if (stale || picked == null && !outOfService.isEmpty()
-                && outOfService.contains(current(scheduler.hashed(ctx)))) {
+                && outOfService.contains(resolve(s.hashed(ctx), hashing))) {
             PickContext retry = ctx;
             for (BackendState b : outOfService) {
                 if (!retry.isAvoided(b)) {
@@ -242,10 +253,54 @@ public final class BackendSet {
                 retry = retry.withAvoided(picked);
             }
             if (retry != ctx) {
-                picked = current(scheduler.pick(retry));
+                picked = resolve(s.pick(retry), hashing);
             }
         }
         return picked;
+    }
+
+    private boolean isHashing() {
+        return switch (schedulerName) {
+            case "dh", "sh", "mh" -> true;
+            default -> false;
+        };
+    }
+
+    /**
+     * Returns the dh, sh or mh scheduler over the endpoints of this list that {@code eligible} takes. kube-proxy's
+     * IPVS mode gives traffic of a {@code Local} policy a virtual server of its own with only those endpoints, so
+     * the kernel builds the hash table over them: each takes a share in proportion to its weight. Over the full
+     * list's table, the clients of the others' buckets walked on to whichever eligible endpoint followed them (with
+     * two of four endpoints local, one took 75% of the clients). The other schedulers keep the full list's state
+     * (SPEC: rr position and counts shared).
+     */
+    private Scheduler narrowedTo(java.util.function.Predicate<Backend> eligible) {
+        Narrowed[] built = narrowed;
+        for (Narrowed n : built) {
+            if (n.eligible() == eligible) {
+                return n.scheduler();
+            }
+        }
+        List<BackendState> subset = new java.util.ArrayList<>();
+        for (BackendState b : backends) {
+            if (eligible.test(b)) {
+                subset.add(b);
+            }
+        }
+        Narrowed made = new Narrowed(eligible, scheduler.withBackends(subset));
+        if (built.length == 0) {
+            narrowed = new Narrowed[] {made};
+        } else if (built.length == 1) {
+            narrowed = new Narrowed[] {built[0], made};
+        } else {
+            narrowed = new Narrowed[] {built[1], made}; // a third filter: the oldest goes
+        }
+        return made.scheduler();
+    }
+
+    /** The list's instance of a backend a scheduler returned: a narrowed one holds this list's own instances. */
+    private BackendState resolve(Backend picked, boolean narrowedScheduler) {
+        return narrowedScheduler ? (BackendState) picked : current(picked);
     }
 
     /** Returns whether the list holds a draining endpoint: one that left while it still had connections. */
