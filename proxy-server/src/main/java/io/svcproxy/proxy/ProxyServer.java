@@ -288,41 +288,6 @@ public final class ProxyServer implements AutoCloseable {
         table.setLastReload(new ReloadStatus(Instant.now(), false, e.getMessage()));
     }
 
-    /**
-     * Says what a reload does to a key that takes effect at restart: a WARN when it changes to a value other than the
-     * one in force ({@code running}, the start's), an INFO when it comes back to that one, nothing when it stays.
-     */
-    private static void restartOnly(String key, Object running, Object previous, Object next) {
-        restartOnly(key, running, previous, next, true);
-    }
-
-    /** As {@link #restartOnly(String, Object, Object, Object)}; {@code values}: whether the log shows them. */
-    private static void restartOnly(String key, Object running, Object previous, Object next, boolean values) {
-        if (Objects.equals(next, previous)) {
-            return;
-        }
-        if (Objects.equals(next, running)) {
-            log.info("{} back to the value in force{}", key, values ? ": " + show(next) : "");
-        } else if (values) {
-            log.warn("{} changed from {} to {}: takes effect at restart", key, show(running), show(next));
-        } else {
-            log.warn("{} changed: takes effect at restart", key);
-        }
-    }
-
-    /**
-     * The {@code registry.kubernetes} settings of {@code config} but its schedulers per Service, which a reload swaps
-     * in (the rest takes effect at restart), or {@code null}.
-     */
-    private static KubernetesSettings withoutSchedulers(ProxyConfig config) {
-        KubernetesSettings k = config.registry().kubernetes();
-        return k == null ? null : k.withServices(List.of());
-    }
-
-    private static String show(Object value) {
-        return value instanceof String text ? "'" + text + "'" : String.valueOf(value);
-    }
-
     /** Applies a valid config by difference, within one sync. */
     public synchronized void reload(ProxyConfig next) {
         if (shutdown) {
@@ -338,25 +303,11 @@ public final class ProxyServer implements AutoCloseable {
             return;
         }
         ProxyConfig previous = config;
-        restartOnly("proxy.admin", started.proxy().admin(), previous.proxy().admin(), next.proxy().admin());
-        restartOnly("proxy.transport", started.proxy().transport(), previous.proxy().transport(),
-                next.proxy().transport());
-        restartOnly("proxy.vipInterface", started.proxy().vipInterface(), previous.proxy().vipInterface(),
-                next.proxy().vipInterface());
-        restartOnly("proxy.ingress.className", started.proxy().ingress().className(),
-                previous.proxy().ingress().className(), next.proxy().ingress().className());
-        restartOnly("proxy.ingress.publishService", started.proxy().ingress().publishService(),
-                previous.proxy().ingress().publishService(), next.proxy().ingress().publishService());
-        restartOnly("registry.kubernetes", withoutSchedulers(started), withoutSchedulers(previous),
-                withoutSchedulers(next), false);
+        RestartOnlyKeys.report(started, previous, next, kubernetesNodeName);
         KubernetesSettings nextKubernetes = next.registry().kubernetes();
         if (kubernetesSource != null && nextKubernetes != null && !nextKubernetes.services().equals(
                 previous.registry().kubernetes() == null ? null : previous.registry().kubernetes().services())) {
             kubernetesSource.setSchedulers(nextKubernetes); // as a changed scheduler of the config file's Services
-        }
-        if (kubernetesNodeName != null) { // with registry.kubernetes: the mapping and the data plane keep it
-            restartOnly("proxy.nodeName", kubernetesNodeName, DataPlaneSettings.of(previous).node().nodeName(),
-                    DataPlaneSettings.of(next).node().nodeName());
         }
         config = next;
         registry.setConfig(next);

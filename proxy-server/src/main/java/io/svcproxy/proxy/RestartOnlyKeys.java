@@ -1,0 +1,79 @@
+package io.svcproxy.proxy;
+
+import io.svcproxy.config.KubernetesSettings;
+import io.svcproxy.config.ProxyConfig;
+import io.svcproxy.proxy.dataplane.DataPlaneSettings;
+import java.util.List;
+import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What a reload does to the keys that take effect only at restart: a WARN when one changes to a value other than the
+ * one in force (the start's), an INFO when it comes back to that one, nothing when it stays. Called by {@link
+ * ProxyServer#reload} under its lock.
+ */
+final class RestartOnlyKeys {
+    /** The proxy server's logger: operators follow one name for what a reload does. */
+    private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
+
+    private RestartOnlyKeys() {
+    }
+
+    /**
+     * Says what the change from {@code previous} to {@code next} does to each restart-only key, the values in force
+     * being {@code started}'s.
+     *
+     * @param kubernetesNodeName this node's name as the Kubernetes mapping was started with it (with {@code
+     *     registry.kubernetes}), else {@code null}: then {@code proxy.nodeName} is reloaded as any other key
+     */
+    static void report(ProxyConfig started, ProxyConfig previous, ProxyConfig next, String kubernetesNodeName) {
+        restartOnly("proxy.admin", started.proxy().admin(), previous.proxy().admin(), next.proxy().admin());
+        restartOnly("proxy.transport", started.proxy().transport(), previous.proxy().transport(),
+                next.proxy().transport());
+        restartOnly("proxy.vipInterface", started.proxy().vipInterface(), previous.proxy().vipInterface(),
+                next.proxy().vipInterface());
+        restartOnly("proxy.ingress.className", started.proxy().ingress().className(),
+                previous.proxy().ingress().className(), next.proxy().ingress().className());
+        restartOnly("proxy.ingress.publishService", started.proxy().ingress().publishService(),
+                previous.proxy().ingress().publishService(), next.proxy().ingress().publishService());
+        restartOnly("registry.kubernetes", withoutSchedulers(started), withoutSchedulers(previous),
+                withoutSchedulers(next), false);
+        if (kubernetesNodeName != null) { // with registry.kubernetes: the mapping and the data plane keep it
+            restartOnly("proxy.nodeName", kubernetesNodeName, DataPlaneSettings.of(previous).node().nodeName(),
+                    DataPlaneSettings.of(next).node().nodeName());
+        }
+    }
+
+    /** As {@link #restartOnly(String, Object, Object, Object, boolean)}, with the values in the log. */
+    private static void restartOnly(String key, Object running, Object previous, Object next) {
+        restartOnly(key, running, previous, next, true);
+    }
+
+    /** One key: {@code running} the value in force; {@code values}: whether the log shows them. */
+    private static void restartOnly(String key, Object running, Object previous, Object next, boolean values) {
+        if (Objects.equals(next, previous)) {
+            return;
+        }
+        if (Objects.equals(next, running)) {
+            log.info("{} back to the value in force{}", key, values ? ": " + show(next) : "");
+        } else if (values) {
+            log.warn("{} changed from {} to {}: takes effect at restart", key, show(running), show(next));
+        } else {
+            log.warn("{} changed: takes effect at restart", key);
+        }
+    }
+
+    /**
+     * The {@code registry.kubernetes} settings of {@code config} but its schedulers per Service, which a reload swaps
+     * in (the rest takes effect at restart), or {@code null}.
+     */
+    private static KubernetesSettings withoutSchedulers(ProxyConfig config) {
+        KubernetesSettings k = config.registry().kubernetes();
+        return k == null ? null : k.withServices(List.of());
+    }
+
+    private static String show(Object value) {
+        return value instanceof String text ? "'" + text + "'" : String.valueOf(value);
+    }
+}
