@@ -45,7 +45,9 @@ final class FlatJson {
                 expect(':');
                 skip();
                 String value = peek() == '"' ? string() : bare();
-                map.put(key, value);
+                if (map.put(key, value) != null) {
+                    throw error("\"" + key + "\" appears twice"); // which one counts would be a guess
+                }
                 skip();
                 char c = next();
                 if (c == '}') {

@@ -105,4 +105,16 @@ class SimulateInputTest {
         assertThat(r.err()).startsWith(trace + ":2: a line longer than 64 KiB");
         assertThat(r.err().length()).as("the line is not echoed").isLessThan(1000);
     }
+
+    /** A JSON entry naming a key twice is an error at its line: which value counts would be a guess. */
+    @Test
+    void aKeyTwiceInAnEntryIsAnError() throws IOException {
+        Path config = write("c.yaml", CONFIG);
+        Path trace = write("t.log", "{\"start\": 1, \"client\": \"127.0.1.1\", \"clientPort\": 5, \"duration\": 1, "
+                + "\"start\": 9}\n");
+        CommandLineTest.Result r = CommandLineTest.run("simulate", "--config", config.toString(), "--trace",
+                trace.toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).startsWith(trace + ":1:").contains("\"start\" appears twice");
+    }
 }
