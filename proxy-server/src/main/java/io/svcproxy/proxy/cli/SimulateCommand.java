@@ -78,6 +78,10 @@ final class SimulateCommand implements Callable<Integer> {
                     return ExitCodes.INVALID;
                 }
             }
+            if (report.unlisted() != null) {
+                err.println(report.unlisted());
+                err.flush();
+            }
             if (report.cutLine() != null) {
                 err.println(report.cutLine() + ": the last line is cut short (no newline, not a whole entry: a log "
                         + "still being written, or cut by a crash or a full disk): left out");

@@ -36,9 +36,9 @@ public final class SimulationRun {
      * @param cutLine {@code FILE:LINE} of a connection log's last line left out as cut short, or {@code null}
      */
     public record Report(String service, String port, long connections, long skipped,
-                         List<SchedulerResult> results, String cutLine) {
+                         List<SchedulerResult> results, String cutLine, String unlisted) {
         public Report(String service, String port, long connections, long skipped, List<SchedulerResult> results) {
-            this(service, port, connections, skipped, results, null);
+            this(service, port, connections, skipped, results, null, null);
         }
     }
 
@@ -68,19 +68,35 @@ public final class SimulationRun {
                 endpoints.add(Backends.format(t.address(), t.port()));
             }
             List<EndpointChange> changes = events == null ? List.of() : EventsReader.read(events, endpoints);
+            Set<String> known = new java.util.HashSet<>(endpoints);
+            for (EndpointChange c : changes) {
+                known.add(Backends.format(c.address(), c.port()));
+            }
             long skipped = 0;
+            long unlisted = 0;
+            String firstUnlisted = null;
             for (TraceRow r = first; r != null; r = reader.next()) {
                 boolean other = r.service() != null && !r.service().equals(serviceName)
                         || r.port() != null && !r.port().equals(portLabel) && !r.port().equals(portNumber);
                 if (other) {
                     skipped++;
-                } else {
-                    order.add(r);
+                    continue;
+                }
+                order.add(r);
+                String endpoint = reader.endpoint(); // r's: the reader moves on at the loop's next()
+                if (endpoint != null && !known.contains(endpoint)) {
+                    unlisted++;
+                    if (firstUnlisted == null) {
+                        firstUnlisted = reader.file() + ":" + r.line() + ": " + endpoint;
+                    }
                 }
             }
             Simulation sim = simulation(chosen, schedulers, changes, seed);
             order.replay(sim::accept);
-            return new Report(serviceName, portLabel, order.rows(), skipped, sim.finish(), reader.cutLine());
+            String note = unlisted == 0 ? null : firstUnlisted + " (and " + (unlisted - 1) + " more of "
+                    + order.rows() + " connections) went to an endpoint the config does not list for " + serviceName
+                    + ": the replay decides over the config's endpoints, not the ones of the log";
+            return new Report(serviceName, portLabel, order.rows(), skipped, sim.finish(), reader.cutLine(), note);
         }
     }
 

@@ -37,6 +37,8 @@ final class TraceReader implements Closeable {
     private boolean unterminated;
     /** {@code FILE:LINE} of a connection log's last line left out as cut short, or {@code null}. */
     private String cut;
+    /** The {@code endpoint} of the row returned last (a connection log's), or {@code null}. */
+    private String endpoint;
 
     TraceReader(Path path) throws IOException, InputException {
         this.file = path.toString();
@@ -178,8 +180,15 @@ final class TraceReader implements Closeable {
                 throw new IllegalArgumentException("missing \"" + r + "\"");
             }
         }
-        return row(m.get("start"), m.get("client"), m.get("clientPort"), m.get("duration"), m.get("service"),
-                m.get("port"));
+        TraceRow row = row(m.get("start"), m.get("client"), m.get("clientPort"), m.get("duration"),
+                m.get("service"), m.get("port"));
+        endpoint = m.get("endpoint");
+        return row;
+    }
+
+    /** The endpoint the proxy gave the connection {@link #next} returned last, as its log says; else {@code null}. */
+    String endpoint() {
+        return endpoint;
     }
 
     private TraceRow row(String start, String client, String clientPort, String duration, String service,

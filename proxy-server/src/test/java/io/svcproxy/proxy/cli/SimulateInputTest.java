@@ -117,4 +117,27 @@ class SimulateInputTest {
         assertThat(r.code()).isEqualTo(2);
         assertThat(r.err()).startsWith(trace + ":1:").contains("\"start\" appears twice");
     }
+
+    /**
+     * A connection log recorded under other endpoints than the config lists (another cluster's, or before a scale
+     * up) is said so on stderr: the replay decides over the config's endpoints (helper-89's review: it was silent).
+     */
+    @Test
+    void aLogOfEndpointsTheConfigDoesNotListIsSaidSo() throws IOException {
+        Path config = write("c.yaml", CONFIG);
+        String entry = "{\"start\": %d, \"client\": \"127.0.1.1\", \"clientPort\": 5, \"service\": \"shop/web\", "
+                + "\"port\": \"80\", \"endpoint\": \"%s\", \"duration\": 1}\n";
+        Path trace = write("t.log", entry.formatted(1, "127.0.0.201:8080") + entry.formatted(2, "127.0.0.99:8080")
+                + entry.formatted(3, "127.0.0.98:8080") + entry.formatted(4, "127.0.0.202:8080"));
+        CommandLineTest.Result r = CommandLineTest.run("simulate", "--config", config.toString(), "--trace",
+                trace.toString(), "--json");
+        assertThat(r.code()).isZero();
+        assertThat(r.err()).startsWith(trace + ":2: 127.0.0.99:8080 (and 1 more of 4 connections) went to an "
+                + "endpoint the config does not list for shop/web");
+        assertThat(r.out()).contains("\"connections\": 4");
+
+        Path listed = write("listed.log", entry.formatted(1, "127.0.0.201:8080"));
+        assertThat(CommandLineTest.run("simulate", "--config", config.toString(), "--trace", listed.toString())
+                .err()).isEmpty();
+    }
 }
