@@ -1,0 +1,101 @@
+package io.svcproxy.ingress.proxy;
+
+import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.netty.handler.codec.http2.HttpConversionUtil;
+
+/**
+ * An HTTP/2 stream's request head as the Ingress takes it from a client ({@link Http2StreamFrontend}): the HTTP/1.1
+ * request it becomes (Netty's {@link HttpConversionUtil}), refused when it may not be forwarded, and its fields as
+ * they go to the endpoint. The HTTP/2 counterpart of {@link Http1Requests}. Static: nothing is made here beyond the
+ * converted request. Called on the client connection's event loop.
+ */
+final class Http2Requests {
+    private Http2Requests() {
+    }
+
+    /**
+     * The HTTP/1.1 request of a stream's HEADERS, without Netty's {@code x-http2-*} fields of the conversion, or
+     * {@code null} when they are no request (the stream's 400).
+     */
+    static HttpRequest toHttp1(int streamId, Http2Headers headers, boolean endOfStream) {
+        HttpRequest req;
+        if (headers.method() == null || headers.path() == null || headers.scheme() == null) {
+            // RFC 9113 8.3.1: every request but CONNECT has all three (CONNECT is a 501 below, once converted);
+            // Netty's conversion would throw a NullPointerException, which failed the whole connection
+            if (headers.method() == null || !HttpMethod.CONNECT.asciiName().contentEquals(headers.method())) {
+                return null;
+            }
+        }
+        try {
+            // a request without a body goes as one message, its end included (see Exchange.send)
+            req = endOfStream
+                    ? HttpConversionUtil.toFullHttpRequest(streamId, headers, Unpooled.EMPTY_BUFFER, false)
+                    : HttpConversionUtil.toHttpRequest(streamId, headers, false);
+        } catch (Http2Exception | IllegalArgumentException e) {
+            // not a request (a method that is not a token is Netty's IllegalArgumentException): this stream's 400
+            return null;
+        }
+        HttpHeaders h = req.headers();
+        // Netty's x-http2-* fields of the conversion: neither counted against the limit nor forwarded
+        h.remove(HttpConversionUtil.ExtensionHeaderNames.STREAM_ID.text());
+        h.remove(HttpConversionUtil.ExtensionHeaderNames.SCHEME.text());
+        return req;
+    }
+
+    /**
+     * 431, 414 or 400 for a converted request the proxy refuses to forward, 501 for {@code CONNECT}, else
+     * {@code null}. Each ends the stream only, never the connection.
+     */
+    static HttpResponseStatus refusal(HttpRequest req, IngressOptions options) {
+        if (req.headers().size() > options.maxHeaders()) {
+            return HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE;
+        }
+        if (req.method().name().length() + req.uri().length() + " HTTP/1.1".length() + 1
+                > options.maxInitialLine()) {
+            // the request line it becomes towards the endpoint: held to HTTP/1.1's limit (414), not to the whole
+            // header list's
+            return HttpResponseStatus.REQUEST_URI_TOO_LONG;
+        }
+        if (!ProxyHeaders.hasValidFraming(req)) {
+            return HttpResponseStatus.BAD_REQUEST;
+        }
+        if (HttpMethod.CONNECT.equals(req.method())) {
+            // as on HTTP/1.1 (IngressFrontendHandler): a tunnel is no request an Ingress routes
+            return HttpResponseStatus.NOT_IMPLEMENTED;
+        }
+        if (!req.uri().startsWith("/") && !(HttpMethod.OPTIONS.equals(req.method()) && req.uri().equals("*"))) {
+            // :path in origin form (RFC 9113 8.3.1): the host is :authority's, never a URI's in :path
+            return HttpResponseStatus.BAD_REQUEST;
+        }
+        return null;
+    }
+
+    /**
+     * Rewrites a routed request's fields for the endpoint's HTTP/1.1 hop, in place: hop-by-hop fields out (but
+     * {@code TE: trailers}), chunked framing for a body of unknown length. X-Forwarded-* come after, from the caller.
+     */
+    static void toEndpointHop(HttpRequest req, boolean endOfStream) {
+        HttpHeaders h = req.headers();
+        // "te: trailers" (the one TE an HTTP/2 client may send, gRPC's): the proxy relays trailers, so it says so
+        // on its own hop too, as a connection option (RFC 9110 10.1.4)
+        boolean trailers = h.containsValue(HttpHeaderNames.TE, HttpHeaderValues.TRAILERS, true);
+        ProxyHeaders.removeHopByHop(h, false);
+        if (trailers) {
+            h.set(HttpHeaderNames.TE, HttpHeaderValues.TRAILERS);
+            h.set(HttpHeaderNames.CONNECTION, HttpHeaderNames.TE);
+        }
+        if (!endOfStream && !HttpUtil.isContentLengthSet(req)) {
+            // a body of unknown length: HTTP/1.1 frames it by chunks (as Http2StreamFrameToHttpObjectCodec does)
+            HttpUtil.setTransferEncodingChunked(req, true);
+        }
+    }
+}
