@@ -6,34 +6,15 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelOption;
-import io.netty.channel.socket.ChannelInputShutdownEvent;
-import io.netty.handler.codec.DateFormatter;
-import io.netty.handler.codec.http.DefaultFullHttpResponse;
-import io.netty.handler.codec.http.DefaultHttpRequest;
-import io.netty.handler.codec.http.DefaultLastHttpContent;
-import io.netty.handler.codec.http.FullHttpRequest;
-import io.netty.handler.codec.http.FullHttpResponse;
-import io.netty.handler.codec.http.HttpContent;
-import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpServerUpgradeHandler;
-import io.netty.handler.codec.http.HttpUtil;
-import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http.LastHttpContent;
-import io.netty.handler.codec.http2.CleartextHttp2ServerUpgradeHandler;
-import io.netty.util.ReferenceCountUtil;
 import io.svcproxy.balancer.BackendState;
 import io.svcproxy.balancer.PickContext;
 import io.svcproxy.ingress.ServiceBackend;
-import io.svcproxy.ingress.routing.RequestPath;
 import io.svcproxy.ingress.routing.Route;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 
 /**
@@ -47,38 +28,42 @@ import java.util.ArrayDeque;
  * parts are flushed to the endpoint once per read loop ({@link #channelReadComplete}).
  * The proxy's own statuses keep the connection open.
  *
+ * <p>The requests' parts are read by {@link Http1RequestReader}, the proxy's own answers written by
+ * {@link Http1Answers}, and the connection's end (HTTP/2, half-close, client gone, failure) handled by
+ * {@link Http1ConnectionEnd}: static helpers on this handler's fields, so that a connection is still one object.
+ *
  * <p>Runs on the client connection's event loop, which owns the outbound connections too: plain fields.
  */
 final class IngressFrontendHandler extends ChannelInboundHandlerAdapter
         implements Frontend, java.util.function.Supplier<PickContext> {
-    private final ListenerSettings settings;
-    private Channel inbound;
+    final ListenerSettings settings;
+    Channel inbound;
     /** The request being proxied, from its headers until its response ends; {@code null} between requests. */
-    private Exchange exchange;
+    Exchange exchange;
     /** Body parts of a request answered by the proxy itself: dropped until its end. */
-    private boolean discarding;
+    boolean discarding;
     /** The request being answered is HTTP/1.0: a kept-alive answer says so ({@code Connection: keep-alive}). */
-    private boolean http10;
+    boolean http10;
     /** Pipelined messages decoded from the same read as the end of the request in flight, read after its response. */
-    private final ArrayDeque<Object> queued = new ArrayDeque<>();
+    final ArrayDeque<Object> queued = new ArrayDeque<>();
     /** When the headers of the request being answered were read (one request is answered at a time). */
-    private long requestStartNanos;
+    long requestStartNanos;
     /** The connection's timeouts. */
-    private ClientTimeouts timeouts;
+    ClientTimeouts timeouts;
     /**
      * The client shut its side down (half-close, {@code ALLOW_HALF_CLOSURE} on the plain HTTP listener): the
      * requests read so far are answered, then the connection closes.
      */
-    private boolean inputShutdown;
+    boolean inputShutdown;
     /** The listener is shutting down: the request under way is the connection's last ({@link #closeAfterResponse}). */
-    private boolean draining;
+    boolean draining;
     /** The idle timeout is closing the connection ({@link #idleTimedOut}). */
-    private boolean idleTimedOut;
+    boolean idleTimedOut;
     /**
      * The request decoder left at the end of a WebSocket upgrade request ({@link RequestDecoding#stop}): what the
      * client sends next is queued as bytes until the endpoint's answer.
      */
-    private boolean rawAfterUpgrade;
+    boolean rawAfterUpgrade;
     /** Per connection, made at its first proxied request: the scheduler's context and X-Forwarded-For's address. */
     private PickContext pickContext;
     private String clientAddress;
@@ -101,7 +86,7 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter
             inbound.config().setAutoRead(false); // pipelined: the rest waits in the socket until the response ends
             return;
         }
-        read(msg);
+        Http1RequestReader.read(this, msg);
     }
 
     /** One flush towards the endpoint per read loop, not one per request part. */
@@ -112,63 +97,6 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter
             ex.flush();
         }
         ctx.fireChannelReadComplete();
-    }
-
-    private void read(Object msg) {
-        if (msg instanceof FullHttpRequest full) {
-            // a request the h2c upgrade handler aggregated and did not upgrade: the head, then its end as a part
-            HttpRequest head = new DefaultHttpRequest(full.protocolVersion(), full.method(), full.uri(),
-                    full.headers());
-            head.setDecoderResult(full.decoderResult());
-            onRequest(head);
-            onContent(new DefaultLastHttpContent(full.content(), full.trailingHeaders()));
-            return;
-        }
-        if (msg instanceof HttpRequest request) {
-            onRequest(request);
-        }
-        if (msg instanceof HttpContent content) {
-            onContent(content);
-        } else if (!(msg instanceof HttpRequest)) {
-            ReferenceCountUtil.release(msg);
-        }
-    }
-
-    private void onRequest(HttpRequest request) {
-        if (timeouts != null) {
-            timeouts.requestHeadRead();
-        }
-        requestStartNanos = System.nanoTime();
-        http10 = HttpVersion.HTTP_1_0.equals(request.protocolVersion());
-        HttpResponseStatus invalid = Http1Requests.refusal(request, settings.options());
-        // routed by its normal form (RequestPath), forwarded as received
-        String path = invalid == null ? RequestPath.of(request.uri()) : null;
-        if (path == null) {
-            HttpResponseStatus status = invalid == null ? HttpResponseStatus.BAD_REQUEST : invalid;
-            logAccess(request, status.code(), null, null);
-            writeStatus(status, false);
-            discarding = true;
-            return;
-        }
-        RequestRouting.Decision routed = RequestRouting.route(settings, request.headers().get(HttpHeaderNames.HOST),
-                path, request.uri(), this);
-        if (routed.status() != null) {
-            respond(request, routed.route(), routed.status(), routed.location());
-            return;
-        }
-        boolean upgrade = ProxyHeaders.isWebSocketUpgrade(request);
-        // forwarded with its own headers, rewritten in place once the exchange has read its Connection and Expect
-        // fields (the access log reads only its method, target and Host afterwards)
-        HttpRequest forwarded = Http1Requests.forwarded(request);
-        Exchange ex = new Exchange(this, settings, request, forwarded, routed.route(), routed.target(),
-                routed.pickContext(), upgrade, requestStartNanos);
-        ProxyHeaders.removeHopByHop(forwarded.headers(), upgrade);
-        ProxyHeaders.addForwarded(forwarded.headers(), clientAddress(), settings.proto());
-        if (draining) {
-            ex.closeAfterResponse();
-        }
-        exchange = ex;
-        ex.start(routed.backend());
     }
 
     /** {@link #pickContext()}, for {@link RequestRouting#route} (the handler itself: nothing made per request). */
@@ -190,77 +118,13 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter
     }
 
     /** The client's address as X-Forwarded-For gives it. */
-    private String clientAddress() {
+    String clientAddress() {
         String a = clientAddress;
         if (a == null) {
             a = ((InetSocketAddress) inbound.remoteAddress()).getAddress().getHostAddress();
             clientAddress = a;
         }
         return a;
-    }
-
-    private void onContent(HttpContent content) {
-        if (content.decoderResult().isFailure()) {
-            content.release();
-            malformedBody();
-            return;
-        }
-        boolean last = content instanceof LastHttpContent;
-        Exchange ex = exchange;
-        if (discarding || ex == null || ex.requestEnded) {
-            content.release();
-            if (last) {
-                discarding = false;
-            }
-            return;
-        }
-        boolean more = ex.send(content);
-        if (last ? ex.upgrade : !more) {
-            inbound.config().setAutoRead(false);
-        }
-        if (last && ex.upgrade) {
-            // what the client sent after its upgrade request (its first frames, if it did not wait for the 101)
-            // comes raw from now on, queued for the tunnel or decoded again if the endpoint refuses
-            rawAfterUpgrade = true;
-            RequestDecoding.stop(inbound.pipeline());
-        }
-    }
-
-    /**
-     * The decoder failed inside a request's body (a malformed chunk; it reads nothing more of this connection). The
-     * request is not completed towards the endpoint (its connection closes), the client gets a 400 if no response
-     * to it started, and its connection closes.
-     */
-    private void malformedBody() {
-        Exchange ex = exchange;
-        exchange = null;
-        discarding = false;
-        inbound.config().setAutoRead(false);
-        if (ex == null) {
-            // the proxy answered the request itself already: closed behind that answer
-            inbound.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
-            return;
-        }
-        ex.abort();
-        if (closeMidResponse(ex)) {
-            return;
-        }
-        logAccess(ex.request, HttpResponseStatus.BAD_REQUEST.code(), ex.route, ex.backend);
-        writeStatus(HttpResponseStatus.BAD_REQUEST, false);
-    }
-
-    /**
-     * Ends the client's connection when the response to {@code ex} had started (its status and part of its body went
-     * out, so no status can follow): counted and logged as answered, with the status the client got. Returns whether
-     * it did.
-     */
-    private boolean closeMidResponse(Exchange ex) {
-        if (!ex.responseStarted) {
-            return false;
-        }
-        logAccess(ex.request, ex.responseStatus, ex.route, ex.backend);
-        inbound.close();
-        return true;
     }
 
     @Override
@@ -318,14 +182,14 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter
         }
         Object msg;
         while ((exchange == null || !exchange.requestEnded) && (msg = queued.poll()) != null) {
-            read(msg);
+            Http1RequestReader.read(this, msg);
         }
         Exchange ex = exchange;
         if (ex != null) {
             ex.flush(); // outside a read loop: channelReadComplete does not follow
         }
         if (inputShutdown && queued.isEmpty()) {
-            closeWhenAnswered();
+            Http1ConnectionEnd.closeWhenAnswered(this);
         } else if (queued.isEmpty() && (ex == null || (ex.requestEnded ? !ex.upgrade
                 : ex.outbound != null && ex.outbound.isWritable()))) {
             inbound.config().setAutoRead(true);
@@ -346,14 +210,14 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter
         }
         exchange = null;
         ex.abort();
-        if (closeMidResponse(ex)) {
+        if (Http1Answers.closeMidResponse(this, ex)) {
             return;
         }
         if (!ex.requestEnded) {
             discarding = true;
         }
         logAccess(ex.request, status.code(), ex.route, ex.backend);
-        writeStatus(status, ex.keepAlive);
+        Http1Answers.writeStatus(this, status, ex.keepAlive);
         if (ex.keepAlive) {
             readNext();
         }
@@ -428,39 +292,7 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter
 
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
-        if (evt instanceof HttpServerUpgradeHandler.UpgradeEvent
-                || evt instanceof CleartextHttp2ServerUpgradeHandler.PriorKnowledgeUpgradeEvent) {
-            // the connection speaks HTTP/2 now: each stream has its own handler, and a client's FIN ends it
-            inbound.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, false);
-            ctx.pipeline().remove(this);
-            if (draining && timeouts != null) {
-                // a drain came while the preface or the upgrade request was read: drained again, now as HTTP/2
-                ctx.fireUserEventTriggered(evt);
-                timeouts.drain();
-                return;
-            }
-        } else if (evt instanceof ChannelInputShutdownEvent) {
-            inputShutdown = true;
-            if (queued.isEmpty()) {
-                closeWhenAnswered();
-            }
-        }
-        ctx.fireUserEventTriggered(evt);
-    }
-
-    /**
-     * After the client's half-close: closes now if no request is in flight (or one whose body can no longer
-     * arrive whole), else after its response.
-     */
-    private void closeWhenAnswered() {
-        Exchange ex = exchange;
-        if (ex == null) {
-            inbound.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
-        } else if (!ex.requestEnded) {
-            inbound.close();
-        } else {
-            ex.closeAfterResponse();
-        }
+        Http1ConnectionEnd.userEventTriggered(this, ctx, evt);
     }
 
     /**
@@ -486,73 +318,15 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        Exchange ex = exchange;
-        exchange = null;
-        if (ex != null) {
-            // the client went away (or went idle) with its request unanswered or its response unfinished: still a
-            // request
-            ex.abort();
-            logAccess(ex.request, ex.clientGoneStatus(idleTimedOut), ex.route, ex.backend);
-        }
-        Object msg;
-        while ((msg = queued.poll()) != null) {
-            ReferenceCountUtil.release(msg);
-        }
-        ctx.fireChannelInactive();
+        Http1ConnectionEnd.channelInactive(this, ctx);
     }
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        // a failed read or write (the responses' writes have no futures: their failures come here) leaves the
-        // connection in no state to go on: it closes either way, and an exception that is not the network's goes
-        // on to be logged
-        ctx.close();
-        if (cause instanceof java.io.IOException) {
-            AccessLog.LOG.debug("Client connection failed client={} cause={}", inbound.remoteAddress(), cause.toString());
-            return;
-        }
-        ctx.fireExceptionCaught(cause);
+        Http1ConnectionEnd.exceptionCaught(this, ctx, cause);
     }
 
-    /** Answers with a status of the proxy's own; {@code location}: a redirect's target, else {@code null}. */
-    private void respond(HttpRequest request, Route<ServiceBackend> route, HttpResponseStatus status,
-                         String location) {
-        boolean keepAlive = !draining && HttpUtil.isKeepAlive(request);
-        discarding = !(request instanceof LastHttpContent);
-        logAccess(request, status.code(), route, null);
-        writeStatus(status, keepAlive, location);
-        if (timeouts != null) {
-            timeouts.responseEnded();
-        }
-    }
-
-    private void writeStatus(HttpResponseStatus status, boolean keepAlive) {
-        writeStatus(status, keepAlive, null);
-    }
-
-    private void writeStatus(HttpResponseStatus status, boolean keepAlive, String location) {
-        FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
-                Unpooled.copiedBuffer(status.toString() + "\n", StandardCharsets.US_ASCII));
-        response.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.TEXT_PLAIN);
-        response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes());
-        // the proxy answers as an origin server here: it dates its answer (RFC 9110 6.6.1), as nginx does
-        response.headers().set(HttpHeaderNames.DATE, DateFormatter.format(new java.util.Date()));
-        if (location != null) {
-            response.headers().set(HttpHeaderNames.LOCATION, location);
-        }
-        if (!keepAlive) {
-            response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-            inbound.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
-        } else {
-            if (http10) {
-                // an HTTP/1.0 client closes unless told the connection persists (RFC 9112 9.3, C.2.2)
-                response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
-            }
-            inbound.writeAndFlush(response);
-        }
-    }
-
-    private void logAccess(HttpRequest request, int status, Route<ServiceBackend> route, BackendState backend) {
+    void logAccess(HttpRequest request, int status, Route<ServiceBackend> route, BackendState backend) {
         AccessLog.answered(settings, inbound.remoteAddress(), "http/1.1", request, status, route, backend,
                 requestStartNanos);
     }
