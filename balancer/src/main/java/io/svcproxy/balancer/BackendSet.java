@@ -134,7 +134,7 @@ public final class BackendSet {
         List<BackendState> list = List.copyOf(backends);
         Set<SchedulerFlag> flagSet = copyFlags(flags);
         if (scheduler.equals(schedulerName) && flagSet.equals(this.flags) && affinity.equals(this.affinity)
-                && sameElements(this.backends, list)) {
+                && Backends.sameElements(this.backends, list)) {
             return this; // nothing changed (a reload that kept this port as it was): the very set stays in force
         }
         Scheduler next;
@@ -318,18 +318,6 @@ public final class BackendSet {
             return null;
         }
         return current == null ? (BackendState) picked : current.get(picked);
-    }
-
-    private static boolean sameElements(List<BackendState> a, List<BackendState> b) {
-        if (a.size() != b.size()) {
-            return false;
-        }
-        for (int i = 0; i < a.size(); i++) {
-            if (a.get(i) != b.get(i)) {
-                return false;
-            }
-        }
-        return true;
     }
 
     private static boolean sameList(List<BackendState> a, List<BackendState> b) {

@@ -4,6 +4,7 @@ import java.net.Inet6Address;
 import java.net.InetAddress;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.List;
 
 /** Ordering and formatting of endpoints, shared by the schedulers, the config and the data plane. */
 public final class Backends {
@@ -80,5 +81,18 @@ public final class Backends {
             sb.append(Integer.toHexString(groups[i]));
         }
         return sb.toString();
+    }
+
+    /** Returns whether both lists hold the very same objects in the same order. */
+    public static boolean sameElements(List<? extends Backend> a, List<? extends Backend> b) {
+        if (a.size() != b.size()) {
+            return false;
+        }
+        for (int i = 0; i < a.size(); i++) {
+            if (a.get(i) != b.get(i)) {
+                return false;
+            }
+        }
+        return true;
     }
 }

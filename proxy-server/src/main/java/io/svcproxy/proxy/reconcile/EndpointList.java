@@ -85,18 +85,6 @@ final class EndpointList {
         return list;
     }
 
-    /** Returns whether both lists hold the very same objects in the same order. */
-    static boolean sameElements(List<BackendState> a, List<BackendState> b) {
-        if (a.size() != b.size()) {
-            return false;
-        }
-        for (int i = 0; i < a.size(); i++) {
-            if (a.get(i) != b.get(i)) {
-                return false;
-            }
-        }
-        return true;
-    }
 
 
     /** Returns whether the endpoint still has connections (a draining one stays listed while it has). */

@@ -2,6 +2,7 @@ package io.svcproxy.proxy.reconcile;
 
 import io.svcproxy.balancer.BackendSet;
 import io.svcproxy.balancer.BackendState;
+import io.svcproxy.balancer.Backends;
 import io.svcproxy.balancer.EndpointHealth;
 import io.svcproxy.config.ServiceKey;
 import io.svcproxy.config.ServiceSpec;
@@ -117,7 +118,7 @@ final class Housekeeping {
         BackendSet previous = port.backendSet();
         List<BackendState> backends = EndpointList.of(previous.backends(), port.spec().endpoints(),
                 departed(port.key()));
-        if (!EndpointList.sameElements(backends, previous.backends())) {
+        if (!Backends.sameElements(backends, previous.backends())) {
             ServiceSpec service = port.spec().service();
             port.update(port.spec(), previous.update(service.scheduler(), service.schedulerFlags(),
                     service.sessionAffinity(), backends));
