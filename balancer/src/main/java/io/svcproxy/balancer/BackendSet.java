@@ -236,9 +236,12 @@ public final class BackendSet {
      * slot holds an endpoint of weight 0 for another reason (draining, weight 0 in the config) is refused without
      * the flag, whatever the health of the others.
      */
-    private BackendState pickInService(PickContext ctx) {
-        boolean hashing = ctx.eligible() != null && isHashing();
-        Scheduler s = hashing ? narrowedTo(ctx.eligible()) : scheduler;
+    private BackendState pickInService(PickContext asked) {
+        boolean hashing = asked.eligible() != null && isHashing();
+        Scheduler s = hashing ? narrowedTo(asked.eligible()) : scheduler;
+        // the narrowed table holds the eligible endpoints alone: the filter would make it walk on as on a retry,
+        // where the kernel's Local virtual server refuses the client of a slot whose endpoint has weight 0
+        PickContext ctx = hashing ? asked.allEligible() : asked;
         BackendState picked = resolve(s.pick(ctx), hashing);
         boolean stale = picked != null && picked.state() == BackendState.State.READY && !picked.inService();
         if (stale || picked == null && !outOfService.isEmpty()

@@ -30,6 +30,14 @@ public record PickContext(InetAddress clientAddress, int clientPort, InetAddress
         this(clientAddress, clientPort, destinationAddress, avoid, null);
     }
 
+    /**
+     * Returns a copy without the eligible filter: for a scheduler built over the eligible backends alone, where the
+     * filter would only make the hashing schedulers walk on as for a retry.
+     */
+    public PickContext allEligible() {
+        return eligible == null ? this : new PickContext(clientAddress, clientPort, destinationAddress, avoid, null);
+    }
+
     /** Returns a copy that may use only the backends {@code eligible} accepts (a subset of the list in force). */
     public PickContext onlyEligible(java.util.function.Predicate<Backend> eligible) {
         return new PickContext(clientAddress, clientPort, destinationAddress, avoid, eligible);

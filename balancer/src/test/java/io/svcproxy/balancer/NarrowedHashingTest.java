@@ -1,11 +1,13 @@
 package io.svcproxy.balancer;
 
+import static io.svcproxy.balancer.TestBackends.backend;
 import static io.svcproxy.balancer.TestBackends.client;
 import static io.svcproxy.balancer.TestBackends.weighted;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.List;
 import java.util.Set;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -92,5 +94,44 @@ class NarrowedHashingTest {
                     client(ip)));
         }
         assertThat(100.0 * toA / clients).as("A's share of the local traffic, weights 3 and 1").isBetween(70.0, 80.0);
+    }
+
+    /**
+     * The narrowed table holds the eligible endpoints alone, so the filter is not passed on: it would make dh, sh
+     * and mh walk on as on a retry, where the kernel's Local virtual server (without -fallback) refuses the client of
+     * a slot whose endpoint has weight 0 (helper-94's review).
+     */
+    private static void checkWeightZeroLocalRefused(String scheduler) {
+        // B quiesced to weight 0 in the config (its last weight 1 keeps mh's slots, as the kernel's last_weight)
+        List<BackendState> all = List.of(backend("127.0.0.1", 8080, 1),
+                backend("127.0.0.2", 8080, 1).withWeight(0, BackendState.State.READY),
+                backend("127.0.0.3", 8080, 1), backend("127.0.0.4", 8080, 1));
+        Predicate<Backend> local = b -> b == all.get(0) || b == all.get(1);
+        BackendSet set = BackendSet.of(scheduler, Set.of(), SessionAffinity.NONE, all, () -> 0L);
+        Scheduler kernel = Schedulers.create(scheduler, Set.of(), List.of(all.get(0), all.get(1)));
+        int kernelRefuses = 0;
+        int walkedOn = 0;
+        for (int i = 0; i < 4096; i++) {
+            String ip = "172.16." + (i >> 8) + "." + (i & 255);
+            if (kernel.pick(client(ip)) == null) {
+                kernelRefuses++;
+                if (set.pick(client(ip).onlyEligible(local)) != null) {
+                    walkedOn++;
+                }
+            }
+        }
+        assertThat(kernelRefuses).as("control: clients of B's slots in a table over A, B").isPositive();
+        assertThat(walkedOn).as(scheduler + " without -fallback, Local filter: clients of the weight-0 local "
+                + "endpoint B (of %d the kernel refuses) given another endpoint", kernelRefuses).isZero();
+    }
+
+    @Test
+    void shClientsOfAWeightZeroLocalEndpointAreRefusedAsByTheKernel() {
+        checkWeightZeroLocalRefused("sh");
+    }
+
+    @Test
+    void mhClientsOfAWeightZeroLocalEndpointAreRefusedAsByTheKernel() {
+        checkWeightZeroLocalRefused("mh");
     }
 }

@@ -17,6 +17,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.svcproxy.balancer.ConnectionCounters;
 import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -109,6 +110,11 @@ final class EndpointMetersTable {
         double retiredTotal;
         double retiredEjections;
         double retiredFlows;
+        /**
+         * What each of those counters had counted when it left (total, ejections, flows): one that comes back (an
+         * endpoint that left a port's list and returned, DepartedEndpoints) is counted live again, not twice.
+         */
+        final Map<ConnectionCounters, double[]> retiredBy = new IdentityHashMap<>();
         /** Whether a UDP port listed it: its flow meters stay from then on, as its other meters. */
         boolean flowMeters;
 
@@ -125,6 +131,12 @@ final class EndpointMetersTable {
         }
 
         synchronized void add(ConnectionCounters c, boolean udpPort) {
+            double[] was = retiredBy.remove(c);
+            if (was != null) {
+                retiredTotal -= was[0];
+                retiredEjections -= was[1];
+                retiredFlows -= was[2];
+            }
             counters.add(c);
             if (udpPort) {
                 if (!flowMeters) {
@@ -161,11 +173,13 @@ final class EndpointMetersTable {
                 stillListed |= other == c;
             }
             if (!stillListed && !counters.isEmpty()) {
-                retiredTotal += c.total();
-                retiredEjections += c.health().ejections();
-                if (udp) {
-                    retiredFlows += c.total();
-                }
+                double total = c.total();
+                double ejections = c.health().ejections();
+                double flows = udp ? total : 0;
+                retiredTotal += total;
+                retiredEjections += ejections;
+                retiredFlows += flows;
+                retiredBy.put(c, new double[] {total, ejections, flows});
             }
         }
 
