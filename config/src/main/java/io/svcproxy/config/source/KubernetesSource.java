@@ -65,6 +65,9 @@ public final class KubernetesSource implements AutoCloseable {
 
     static final long COALESCE_MILLIS = 50;
     static final long RESYNC_MINUTES = 5;
+    /** A failed recompute is run again after this, doubling per failure in a row up to {@link #RETRY_MAX_MILLIS}. */
+    static final long RETRY_MILLIS = 1000;
+    static final long RETRY_MAX_MILLIS = 60_000;
     /** The slice informers' index of slices by the key of their Service. */
     private static final String BY_SERVICE = "service";
 
@@ -91,6 +94,8 @@ public final class KubernetesSource implements AutoCloseable {
     // Confined to the executor's thread.
     private KubernetesServiceMapper mapper;
     private List<ServicePortSpec> last;
+    /** Recomputes that failed in a row (the source's thread only). */
+    private int failures;
     /**
      * The last mapping of each Service, kept while neither the Service nor its slices change: the informers hand
      * out the same objects until a resource changes, so one change maps one Service again, not the cluster, and the
@@ -347,9 +352,18 @@ public final class KubernetesSource implements AutoCloseable {
             last = List.copyOf(out);
             log.debug("Kubernetes services updated servicePorts={}", out.size());
             listener.update(last, true); // only ever called synced (above)
+            failures = 0;
         } catch (RuntimeException e) {
             everything.set(true); // the changes taken for this run may be lost: the next run maps everything
-            log.error("Kubernetes recompute failed", e);
+            last = null; // and hands the whole list over, even when it maps the same as this run
+            long delay = Math.min(RETRY_MAX_MILLIS, RETRY_MILLIS << Math.min(failures, 16));
+            failures++;
+            log.error("Kubernetes recompute failed, run again in {} ms unless a change comes first", delay, e);
+            try {
+                executor.schedule(this::trigger, delay, TimeUnit.MILLISECONDS);
+            } catch (java.util.concurrent.RejectedExecutionException closed) {
+                // closed meanwhile
+            }
         }
     }
 

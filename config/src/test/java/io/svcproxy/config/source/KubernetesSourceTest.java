@@ -80,6 +80,26 @@ class KubernetesSourceTest {
         assertThat(source.synced()).isTrue();
     }
 
+    /**
+     * A recompute that fails (here the listener's first call throws, as a bug would) runs again on its own and hands
+     * the whole list over: it waited for the next change of some Service, or the resync five minutes on, and even
+     * then delivered nothing while the mapping came out the same.
+     */
+    @Test
+    void aFailedRecomputeRunsAgainOnItsOwnAndHandsTheListOver() {
+        AtomicInteger calls = new AtomicInteger();
+        KubernetesSource.Listener failingOnce = (ports, synced) -> {
+            if (calls.getAndIncrement() == 0) {
+                throw new IllegalStateException("refused (test)");
+            }
+            recorder.update(ports, synced);
+        };
+        source = new KubernetesSource(client, DEFAULT_NS, failingOnce);
+        source.start();
+        recorder.await(Update::synced);
+        assertThat(calls.get()).as("the failed call, then the retry's").isEqualTo(2);
+    }
+
     /** An API server that never answers the lists: what is not listed is named at a WARN, not only retried. */
     @Test
     void namesWhatIsNotListedAfterAWhile() throws InterruptedException {
