@@ -242,6 +242,9 @@ public final class KubernetesIngressSource implements AutoCloseable {
         }
     }
 
+    /** Recomputes that failed in a row (the source's thread only). */
+    private int failures;
+
     private void recompute() {
         pending.set(false);
         if (closed) {
@@ -280,8 +283,14 @@ public final class KubernetesIngressSource implements AutoCloseable {
                     scheduleRetry(retry);
                 }
             }
+            failures = 0;
         } catch (RuntimeException e) {
-            log.error("Kubernetes ingress recompute failed", e);
+            last = null; // the next run hands the whole list over, even when it maps the same as this one
+            long delay = Math.min(KubernetesSource.RETRY_MAX_MILLIS,
+                    KubernetesSource.RETRY_MILLIS << Math.min(failures, 16));
+            failures++;
+            log.error("Kubernetes ingress recompute failed, run again in {} ms unless a change comes first", delay, e);
+            scheduleRetry(TimeUnit.MILLISECONDS.toNanos(delay));
         }
     }
 

@@ -69,4 +69,32 @@ class KubernetesIngressSourceTest {
         assertThat(source.synced()).isFalse();
         assertThat(updates).hasValue(0);
     }
+
+    /**
+     * A recompute that fails (the listener's first call throws, as a bug would) runs again on its own and hands the
+     * list over: it waited for the next change, and then delivered nothing while the mapping came out the same.
+     */
+    @Test
+    void aFailedRecomputeRunsAgainOnItsOwnAndHandsTheListOver() {
+        server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
+                new KubernetesCrudDispatcher(), true);
+        server.init();
+        client = server.createClient();
+        client.network().v1().ingresses().resource(new IngressBuilder().withNewMetadata().withName("shop")
+                .withNamespace("default").endMetadata().withNewSpec().withIngressClassName("svcproxy")
+                .withNewDefaultBackend().withNewService().withName("web").withNewPort().withNumber(80).endPort()
+                .endService().endDefaultBackend().endSpec().build()).create();
+        AtomicInteger calls = new AtomicInteger();
+        AtomicInteger delivered = new AtomicInteger();
+        source = new KubernetesIngressSource(client, new KubernetesSettings(null, List.of("default")),
+                IngressSettings.defaults(), (ingresses, synced) -> {
+                    if (calls.getAndIncrement() == 0) {
+                        throw new IllegalStateException("refused (test)");
+                    }
+                    delivered.set(ingresses.size());
+                });
+        source.start();
+        await().atMost(Duration.ofSeconds(10)).until(() -> calls.get() >= 2);
+        assertThat(delivered).as("the retry delivered the Ingress").hasValue(1);
+    }
 }
