@@ -19,7 +19,22 @@ public final class Addresses {
      * @throws IllegalArgumentException if {@code text} is not such a literal
      */
     public static InetAddress parseIp(String text) {
-        byte[] bytes = text.indexOf(':') >= 0 ? parseIpv6(text) : parseIpv4(text);
+        return parseIp(text, false);
+    }
+
+    /**
+     * Returns the IP address as kube-proxy reads one from the Kubernetes API ({@code netutils.ParseIPSloppy}, Go
+     * 1.16's {@code net.ParseIP}): an IPv4 octet may have leading zeros, read as decimal ({@code 10.0.0.010} is
+     * 10.0.0.10). The API server took such addresses before its strict validation, so objects stored then hold them.
+     *
+     * @throws IllegalArgumentException if {@code text} is not an IP address
+     */
+    public static InetAddress parseIpSloppy(String text) {
+        return parseIp(text, true);
+    }
+
+    private static InetAddress parseIp(String text, boolean sloppy) {
+        byte[] bytes = text.indexOf(':') >= 0 ? parseIpv6(text) : parseIpv4(text, sloppy);
         if (bytes == null) {
             throw new IllegalArgumentException(text + " (expected: an IPv4 or IPv6 address)");
         }
@@ -77,6 +92,10 @@ public final class Addresses {
     }
 
     private static byte[] parseIpv4(String s) {
+        return parseIpv4(s, false);
+    }
+
+    private static byte[] parseIpv4(String s, boolean leadingZeros) {
         String[] parts = s.split("\\.", -1);
         if (parts.length != 4) {
             return null;
@@ -84,6 +103,9 @@ public final class Addresses {
         byte[] bytes = new byte[4];
         for (int i = 0; i < 4; i++) {
             String p = parts[i];
+            if (leadingZeros) {
+                p = p.replaceFirst("^0+(?=.)", ""); // "010" is 10, "000" is 0
+            }
             if (p.isEmpty() || p.length() > 3 || (p.length() > 1 && p.charAt(0) == '0')) {
                 return null;
             }

@@ -87,7 +87,7 @@ final class KubernetesExposure {
         }
         for (String t : texts) {
             try {
-                InetAddress ip = Addresses.parseIp(t);
+                InetAddress ip = Addresses.parseIpSloppy(t);
                 if (!out.contains(ip)) {
                     out.add(ip);
                 }

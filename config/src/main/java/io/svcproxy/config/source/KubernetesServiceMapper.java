@@ -156,13 +156,15 @@ public final class KubernetesServiceMapper {
                 .sorted(Comparator.comparing(s -> String.valueOf(s.getMetadata().getName())))
                 .toList();
 
+        KubernetesEndpoints.SlicePorts slicePorts = KubernetesEndpoints.SlicePorts.of(own);
         List<ServicePortSpec> out = new ArrayList<>();
         for (InetAddress clusterIP : clusterIPs) {
             ServiceSpec serviceSpec = new ServiceSpec(name, namespace, clusterIP, null, scheduler.name(),
                     scheduler.flags(), affinity, ports, List.of(), 0, 0, null, exposure);
             String family = clusterIP instanceof Inet4Address ? "IPv4" : "IPv6";
             for (PortSpec port : ports) {
-                List<Candidate> candidates = KubernetesEndpoints.candidates(own, family, port.name(), port.protocol());
+                List<Candidate> candidates = KubernetesEndpoints.candidates(own, family, port.name(), port.protocol(),
+                        slicePorts);
                 out.add(new ServicePortSpec(new ServiceKey(clusterIP, port.port(), port.protocol()), serviceSpec, port,
                         endpoints.categorize(candidates, exposure)));
             }
@@ -182,7 +184,7 @@ public final class KubernetesServiceMapper {
                 continue;
             }
             try {
-                InetAddress ip = Addresses.parseIp(text);
+                InetAddress ip = Addresses.parseIpSloppy(text);
                 if (!out.contains(ip)) {
                     out.add(ip);
                 }

@@ -56,6 +56,17 @@ public final class KubernetesSource implements AutoCloseable {
 
     /** The environment variable the downward API sets to the node's name ({@code spec.nodeName}). */
     public static final String NODE_NAME_ENV = "NODE_NAME";
+
+    /**
+     * Returns this node's name as {@code $NODE_NAME} gives it, taken as kube-proxy takes its hostname ({@code
+     * GetHostname}: trimmed and lower-cased, as EndpointSlices write node names), or {@code null} when unset or blank.
+     */
+    public static String nodeNameFromEnvironment(String value) {
+        if (value == null || value.isBlank()) {
+            return null;
+        }
+        return value.strip().toLowerCase(java.util.Locale.ROOT);
+    }
     /** The Node label holding the node's zone. */
     public static final String ZONE_LABEL = "topology.kubernetes.io/zone";
     /** A Service (or EndpointSlice) with this label belongs to another service proxy: kube-proxy leaves it alone. */
@@ -152,7 +163,8 @@ public final class KubernetesSource implements AutoCloseable {
         if (!serviceInformers.isEmpty()) {
             throw new IllegalStateException("already started");
         }
-        String nodeName = settings.nodeName() != null ? settings.nodeName() : emptyToNull(System.getenv(NODE_NAME_ENV));
+        String nodeName = settings.nodeName() != null ? settings.nodeName()
+                : nodeNameFromEnvironment(System.getenv(NODE_NAME_ENV));
         // First task of the source's thread, so before any recompute; off the caller's thread, because reading
         // the Node may wait for an API server that is not there yet.
         executor.execute(() -> {
@@ -432,10 +444,6 @@ public final class KubernetesSource implements AutoCloseable {
                     + "set registry.kubernetes.zone) node={} error={}", nodeName, e.getMessage());
             return null;
         }
-    }
-
-    private static String emptyToNull(String s) {
-        return s == null || s.isEmpty() ? null : s;
     }
 
     /** A Service's namespace and name; ordered as the list of Service ports is. */

@@ -6,6 +6,7 @@ import io.svcproxy.config.OutlierDetection;
 import io.svcproxy.config.ProxyLimits;
 import io.svcproxy.config.ProxyConfig;
 import io.svcproxy.config.ProxySettings;
+import io.svcproxy.config.source.KubernetesSource;
 import java.io.UncheckedIOException;
 import java.net.Inet6Address;
 import java.net.InetAddress;
@@ -42,7 +43,8 @@ public record DataPlaneSettings(int connectTimeoutMillis, int connectAttempts, D
      * addresses inside it, as they are now.
      */
     public static DataPlaneSettings of(ProxyConfig config) {
-        return of(config, System.getenv("NODE_NAME"), DataPlaneSettings::hostAddresses);
+        return of(config, KubernetesSource.nodeNameFromEnvironment(System.getenv(KubernetesSource.NODE_NAME_ENV)),
+                DataPlaneSettings::hostAddresses);
     }
 
     /** These settings with another node name (one fixed at start, while the Kubernetes mapping uses it). */
