@@ -106,8 +106,8 @@ final class KubernetesEndpoints {
                 }
                 EndpointConditions c = e.getConditions();
                 boolean ready = c == null || c.getReady() == null || c.getReady();
-                // nil serving is true (the API's documentation, and kube-proxy's endpointslicecache), whatever ready
-                // says: a terminating endpoint without the field is a serving fallback
+                // nil serving is true, whatever ready says, as kube-proxy's endpointslicecache reads it (the API's
+                // documentation says to defer to ready): a terminating endpoint without the field is a serving fallback
                 boolean serving = c == null || c.getServing() == null || c.getServing();
                 boolean terminating = c != null && c.getTerminating() != null && c.getTerminating();
                 Candidate candidate = new Candidate(ip, port, ready, serving, terminating, e.getNodeName(),
