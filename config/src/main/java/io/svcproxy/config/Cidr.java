@@ -47,21 +47,36 @@ public record Cidr(InetAddress network, int prefix) {
      * @throws IllegalArgumentException naming what is wrong
      */
     public static Cidr parseNetwork(String text) {
-        return parse(text, true);
+        return parse(text, true, false);
+    }
+
+    /**
+     * As {@link #parseNetwork}, read as kube-proxy reads a range from the Kubernetes API ({@code
+     * netutils.ParseCIDRSloppy}): IPv4 octets and the prefix may have leading zeros, read as decimal.
+     */
+    public static Cidr parseNetworkSloppy(String text) {
+        return parse(text, true, true);
     }
 
     private static Cidr parse(String text, boolean clearHostBits) {
+        return parse(text, clearHostBits, false);
+    }
+
+    private static Cidr parse(String text, boolean clearHostBits, boolean sloppy) {
         int slash = text.indexOf('/');
         if (slash < 0) {
             throw new IllegalArgumentException("no /PREFIX");
         }
         String address = text.substring(0, slash);
-        InetAddress ip = Addresses.parseIp(address);
+        InetAddress ip = sloppy ? Addresses.parseIpSloppy(address) : Addresses.parseIp(address);
         if (address.indexOf(':') >= 0 && ip instanceof java.net.Inet4Address) {
             // ::ffff:10.0.0.0/8 reads as 10.0.0.0/8 here and as ::/8 to Go's ParseCIDR: neither is meant
             throw new IllegalArgumentException("an IPv4-mapped IPv6 network; write the IPv4 network itself");
         }
         String p = text.substring(slash + 1);
+        if (sloppy) {
+            p = p.replaceFirst("^0+(?=.)", "");
+        }
         if (!p.matches("0|[1-9][0-9]{0,2}")) {
             throw new IllegalArgumentException("prefix " + p + " is not a number without a leading zero");
         }

@@ -56,7 +56,7 @@ final class KubernetesExposure {
                     try {
                         // as kube-proxy: host bits name their network, they are not an error (a range left out
                         // here narrows the LoadBalancer, and all of them left out would open it to everyone)
-                        ranges.add(Cidr.parseNetwork(r.trim()));
+                        ranges.add(Cidr.parseNetworkSloppy(r.trim()));
                     } catch (IllegalArgumentException | NullPointerException e) {
                         log.warn("Skipping bad loadBalancerSourceRange service={} range={}", qualified, r);
                     }

@@ -105,8 +105,9 @@ public final class KubernetesSource implements AutoCloseable {
     // Confined to the executor's thread.
     private KubernetesServiceMapper mapper;
     private List<ServicePortSpec> last;
-    /** Recomputes that failed in a row (the source's thread only). */
+    /** Recomputes that failed in a row, and the run again after the last (the source's thread only). */
     private int failures;
+    private java.util.concurrent.ScheduledFuture<?> retry;
     /**
      * The last mapping of each Service, kept while neither the Service nor its slices change: the informers hand
      * out the same objects until a resource changes, so one change maps one Service again, not the cluster, and the
@@ -365,14 +366,21 @@ public final class KubernetesSource implements AutoCloseable {
             log.debug("Kubernetes services updated servicePorts={}", out.size());
             listener.update(last, true); // only ever called synced (above)
             failures = 0;
+            if (retry != null) {
+                retry.cancel(false); // this run did what it was for
+                retry = null;
+            }
         } catch (RuntimeException e) {
             everything.set(true); // the changes taken for this run may be lost: the next run maps everything
             last = null; // and hands the whole list over, even when it maps the same as this run
             long delay = Math.min(RETRY_MAX_MILLIS, RETRY_MILLIS << Math.min(failures, 16));
             failures++;
             log.error("Kubernetes recompute failed, run again in {} ms unless a change comes first", delay, e);
+            if (retry != null) {
+                retry.cancel(false); // one retry at a time: the last failure's
+            }
             try {
-                executor.schedule(this::trigger, delay, TimeUnit.MILLISECONDS);
+                retry = executor.schedule(this::trigger, delay, TimeUnit.MILLISECONDS);
             } catch (java.util.concurrent.RejectedExecutionException closed) {
                 // closed meanwhile
             }

@@ -16,8 +16,10 @@ import io.fabric8.kubernetes.api.model.discovery.v1.EndpointPort;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointPortBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
+import io.svcproxy.config.Addresses;
 import io.svcproxy.config.EndpointTarget;
 import io.svcproxy.config.KubernetesSettings;
+import io.svcproxy.config.ServiceExposure;
 import io.svcproxy.config.ServicePortSpec;
 import java.util.ArrayList;
 import java.util.List;
@@ -99,5 +101,31 @@ class KubeProxyParityTest {
         assertThat(out).as("ParseIPSloppy(\"127.0.10.010\") = 127.0.10.10").hasSize(1);
         assertThat(out.get(0).key().toString()).isEqualTo("127.0.10.10:80/TCP");
         assertThat(out.get(0).endpoints()).containsExactly(ready("127.0.0.11", 80));
+    }
+
+    /**
+     * A loadBalancerSourceRange stored before the API's strict validation ({@code 127.0.1.010/32}) is read as
+     * kube-proxy's ParseCIDRSloppy reads it (pkg/proxy/util MapCIDRsByIPFamily): it was skipped and, the only one,
+     * left the LoadBalancer IPs admitting no client (helper-97's review).
+     */
+    @Test
+    void aLegacySourceRangeWithLeadingZerosIsReadAsKubeProxyReadsIt() {
+        Service svc = new ServiceBuilder().withNewMetadata().withName("lb").withNamespace("default").endMetadata()
+                .withNewSpec().withType("LoadBalancer").withClusterIP("127.0.10.20").withClusterIPs("127.0.10.20")
+                .addNewPort().withPort(80).withNodePort(30080).endPort()
+                .withLoadBalancerSourceRanges("127.0.1.010/32").endSpec()
+                .withNewStatus().withNewLoadBalancer().addNewIngress().withIp("127.0.10.21").endIngress()
+                .endLoadBalancer().endStatus().build();
+        EndpointSlice s = slice("lb-1", "lb", "IPv4", Map.of("", 80), ep("127.0.0.11"));
+        KubernetesServiceMapper mapper = new KubernetesServiceMapper(new KubernetesSettings(null, List.of()),
+                "node-a", null);
+
+        List<ServicePortSpec> out = mapper.map(svc, List.of(s));
+
+        assertThat(out).hasSize(1);
+        ServiceExposure exposure = out.get(0).service().exposure();
+        assertThat(exposure.loadBalancerIPs()).containsExactly(Addresses.parseIp("127.0.10.21"));
+        assertThat(exposure.loadBalancerSourceRanges()).as("ParseCIDRSloppy(\"127.0.1.010/32\") = 127.0.1.10/32")
+                .anyMatch(c -> c.contains(Addresses.parseIp("127.0.1.10")));
     }
 }

@@ -100,6 +100,31 @@ class KubernetesSourceTest {
         assertThat(calls.get()).as("the failed call, then the retry's").isEqualTo(2);
     }
 
+    /**
+     * While recomputes keep failing, one retry is pending, backing off with the failures in a row: each failure
+     * scheduled a timer of its own and none was cancelled, so every change added one more full recompute for good
+     * (helper-97's review). After the first list's failure and four changes' (the next retry then 16 s away),
+     * nothing runs for the next seconds.
+     */
+    @Test
+    void failedRecomputesKeepOneRetryThatBacksOff() throws InterruptedException {
+        List<Long> calls = new java.util.concurrent.CopyOnWriteArrayList<>();
+        source = new KubernetesSource(client, DEFAULT_NS, (ports, synced) -> {
+            calls.add(System.nanoTime());
+            throw new IllegalStateException("refused (test): a failure that persists");
+        });
+        source.start();
+        for (int i = 1; i <= 4; i++) {
+            int before = calls.size();
+            client.services().resource(named(web(), "s" + i, "127.0.10." + (20 + i))).create();
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> calls.size() > before);
+        }
+        int seen = calls.size();
+        Thread.sleep(4000); // the retries of the first failures (1, 2, 4 s after them) would all fall in here
+        assertThat(calls).as("recomputes with no change since (ms after the first): %s",
+                calls.stream().map(c -> (c - calls.get(0)) / 1_000_000).toList()).hasSize(seen);
+    }
+
     /** An API server that never answers the lists: what is not listed is named at a WARN, not only retried. */
     @Test
     void namesWhatIsNotListedAfterAWhile() throws InterruptedException {

@@ -20,13 +20,17 @@ final class FlatJson {
         return new FlatJson(line).object();
     }
 
-    /** Whether {@code line} is one whole object that {@link #parse} takes. */
-    static boolean parses(String line) {
+    /**
+     * Whether {@code line} is an object cut short: the parser ran out of text before the object ended (a line still
+     * being written). A whole object with a problem, a key twice say, is not.
+     */
+    static boolean cutShort(String line) {
+        FlatJson parser = new FlatJson(line);
         try {
-            parse(line);
-            return true;
-        } catch (IllegalArgumentException e) {
+            parser.object();
             return false;
+        } catch (IllegalArgumentException e) {
+            return parser.i >= line.length();
         }
     }
 
@@ -45,9 +49,10 @@ final class FlatJson {
                 expect(':');
                 skip();
                 String value = peek() == '"' ? string() : bare();
-                if (map.put(key, value) != null) {
+                if (map.containsKey(key)) {
                     throw error("\"" + key + "\" appears twice"); // which one counts would be a guess
                 }
+                map.put(key, value);
                 skip();
                 char c = next();
                 if (c == '}') {

@@ -69,7 +69,7 @@ final class TraceReader implements Closeable {
             try {
                 return json ? jsonRow(whole) : csvRow(t); // JSON: the parser skips blanks, columns count them
             } catch (IllegalArgumentException e) {
-                if (json && unterminated && !FlatJson.parses(whole)) {
+                if (json && unterminated && FlatJson.cutShort(whole)) {
                     // the connection log's last line without its newline, not a whole object: an entry being written
                     // as the log is read, or cut by a crash or a full disk; left out (and named), not the whole log
                     // refused. A whole object with a bad value is an error as on any other line.
