@@ -121,8 +121,11 @@ class ExamplesTest {
                 .isGreaterThanOrEqualTo(5 + config.proxy().drainTimeout().toSeconds() + 5);
         assertThat(config.proxy().ingress().className()).isEqualTo(
                 one(items, io.fabric8.kubernetes.api.model.networking.v1.IngressClass.class).getMetadata().getName());
-        assertThat(config.proxy().ingress().http().getPort()).isEqualTo(8080);
-        assertThat(config.proxy().ingress().https().getPort()).isEqualTo(8443);
+        // ports no Service is likely to use: a wildcard listener takes its port on every address (helper-95's review:
+        // at 8080, an Ingress to a Service on 8080 answered 503)
+        assertThat(config.proxy().ingress().http().getPort()).isEqualTo(10080);
+        assertThat(config.proxy().ingress().https().getPort()).isEqualTo(10443);
+        assertThat(config.proxy().admin().getPort()).isEqualTo(10256);
         assertThat(config.registry().kubernetes().namespaces()).containsExactly("default");
         assertThat(one(items, io.fabric8.kubernetes.api.model.networking.v1.Ingress.class).getSpec()
                 .getIngressClassName()).isEqualTo("svcproxy");
