@@ -76,6 +76,8 @@ public final class ProxyServer implements AutoCloseable {
     private volatile String kubernetesNodeName;
     private KubernetesIngressSource kubernetesIngressSource;
     private volatile boolean shutdown; // read by the health check node ports' answers
+    /** Whether {@link #close} ran or runs (under this). */
+    private boolean closing;
     private final HealthCheckNodePorts healthChecks;
 
     private ProxyServer(ProxyConfig config, Transport transport, int workerThreads, ClusterIpHolder clusterIps) {
@@ -430,11 +432,15 @@ public final class ProxyServer implements AutoCloseable {
         stopped.await();
     }
 
-    /** Closes everything at once, without draining. */
+    /** Closes everything at once, without draining. Idempotent: a second call (a second signal) returns at once. */
     @Override
     public void close() {
         synchronized (this) {
             shutdown = true;
+            if (closing) {
+                return;
+            }
+            closing = true;
         }
         try {
             if (fileSource != null) {

@@ -9,8 +9,9 @@ import sun.misc.Signal;
 import sun.misc.SignalHandler;
 
 /**
- * Installs the process's signal handlers: SIGTERM and SIGINT stop gracefully (drain, then exit 0), SIGHUP
- * reopens the connection log (logrotate) and reloads the config. Handlers run on the JVM's signal thread and hand the work to a thread of their own.
+ * Installs the process's signal handlers: SIGTERM and SIGINT stop gracefully (drain, then exit 0), a second one
+ * while draining closes what is left at once (exit 0), SIGHUP reopens the connection log (logrotate) and reloads the
+ * config. Handlers run on the JVM's signal thread and hand the work to a thread of their own.
  */
 final class Signals {
     private static final Logger log = LoggerFactory.getLogger(Signals.class);
@@ -53,9 +54,16 @@ final class Signals {
     }
 
     private void stop(String signal) {
-        log.info("Received {}: shutting down", signal);
-        stopRequested.set(true);
+        boolean again = stopRequested.getAndSet(true);
         ProxyServer current = server.get();
+        if (again && current != null) {
+            // a second Ctrl-C (or SIGTERM) while draining: the user does not want to wait for the drain timeout
+            log.info("Received {} again: closing the connections left now, without waiting for the drain", signal);
+            Thread now = new Thread(current::close, "svcproxy-close");
+            now.start();
+            return;
+        }
+        log.info("Received {}: shutting down", signal);
         if (current != null) {
             shutdown(current);
         }

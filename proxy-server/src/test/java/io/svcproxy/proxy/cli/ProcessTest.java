@@ -178,6 +178,37 @@ class ProcessTest {
         }
     }
 
+    /**
+     * A second SIGINT while draining closes what is left at once (helper-95's review: a demo user's Ctrl-C, Ctrl-C
+     * waited for the drain timeout behind one idle keep-alive connection).
+     */
+    @Test
+    void aSecondSignalWhileDrainingClosesAtOnce() throws Exception {
+        try (TestBackend echo = TestBackend.start(new InetSocketAddress("127.0.0.11", 0), "echo", Mode.ECHO)) {
+            Path config = dir.resolve("svcproxy.yaml");
+            Files.writeString(config, """
+                    proxy: {admin: off, drainTimeout: 10m}
+                    services:
+                      - name: web
+                        clusterIP: 127.0.10.142
+                        ports: [{port: 18085}]
+                        endpoints: [{ip: 127.0.0.11, port: %d}]
+                    """.formatted(echo.address().getPort()));
+            try (SvcproxyProcess p = SvcproxyProcess.start(dir, "--config", config.toString())) {
+                await().atMost(Duration.ofSeconds(30)).until(() -> accepts("127.0.10.142", 18085) || !p.isAlive());
+                try (Socket held = connect("127.0.10.142", 18085)) {
+                    assertThat(echo(held, "x")).isEqualTo("x");
+                    p.signal("INT");
+                    await().atMost(Duration.ofSeconds(30)).until(() -> p.stderr().contains("Shutting down"));
+                    assertThat(p.isAlive()).as("draining: the held connection has 10 minutes").isTrue();
+                    p.signal("INT");
+                    assertThat(p.waitFor(30)).as(p.output()).isZero(); // within the test's patience, not 10 minutes
+                    assertThat(p.stderr()).contains("Received SIGINT again: closing the connections left now");
+                }
+            }
+        }
+    }
+
     @Test
     void sighupReloadsTheConfig() throws Exception {
         try (TestBackend a = TestBackend.start(new InetSocketAddress("127.0.0.11", 0), "a", Mode.NAME);
