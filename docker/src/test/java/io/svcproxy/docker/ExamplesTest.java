@@ -112,6 +112,11 @@ class ExamplesTest {
             assertThat(env.getName()).isEqualTo("POD_IP");
             assertThat(env.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("status.podIP");
         });
+        // Local-policy Services and topology hints behind the Ingress need this node's name (helper-95)
+        assertThat(svcproxy.getEnv()).anySatisfy(env -> {
+            assertThat(env.getName()).isEqualTo("NODE_NAME");
+            assertThat(env.getValueFrom().getFieldRef().getFieldPath()).isEqualTo("spec.nodeName");
+        });
 
         ProxyConfig config = svcproxyConfig(items, "svcproxy-ingress");
         // a rollout: the Pod leaves the endpoints during preStop, before SIGTERM closes the listeners; the grace

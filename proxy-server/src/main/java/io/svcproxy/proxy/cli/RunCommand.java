@@ -73,8 +73,35 @@ final class RunCommand implements Callable<Integer> {
             return ExitCodes.RUNTIME_FAILURE;
         }
         onServing.run();
+        markArchiveServed();
         signals.serving(server);
         server.awaitStopped();
         return ExitCodes.OK;
+    }
+
+    /**
+     * The launcher's property naming the class-data archive (or AOT cache) this JVM writes at its exit, when it
+     * writes one ({@code svcproxy} script).
+     */
+    static final String ARCHIVE_PROPERTY = "svcproxy.archiveOutput";
+
+    /**
+     * Tells the launcher that the archive this JVM writes at exit is a serving proxy's: a file {@code ARCHIVE.served}
+     * beside it. Only such an archive is moved into place for later runs; one of a run that failed to start (a
+     * config typo, a port in use) records the classes of a failed start, and every run would map it until the jar
+     * changed (helper-95's review: 961 classes then still loaded from the jar, none with a serving run's).
+     */
+    static void markArchiveServed() {
+        String archive = System.getProperty(ARCHIVE_PROPERTY);
+        if (archive == null || archive.isEmpty()) {
+            return;
+        }
+        try {
+            Files.write(Path.of(archive + ".served"), new byte[0]);
+        } catch (java.io.IOException | RuntimeException e) {
+            // the folder went read-only, say: no archive is taken from this run, which costs start-up only
+            org.slf4j.LoggerFactory.getLogger(RunCommand.class).debug("Archive not marked file={}: {}", archive,
+                    e.toString());
+        }
     }
 }

@@ -77,6 +77,12 @@ class LauncherTest {
         Files.write(file, bytes);
     }
 
+    /** What a JVM that served writes as it exits: the archive, and the mark svcproxy made once it served. */
+    static void servedArchive(String writing, byte[] magic) throws IOException {
+        archive(Path.of(writing), magic);
+        Files.write(Path.of(writing + ".served"), new byte[0]);
+    }
+
     static String option(List<String> args, String prefix) {
         return args.stream().filter(a -> a.startsWith(prefix)).findFirst().map(a -> a.substring(prefix.length()))
                 .orElse(null);
@@ -102,7 +108,8 @@ class LauncherTest {
         assertThat(first).doesNotContain("--sun-misc-unsafe-memory-access=allow"); // not an option of Java 17
         assertThat(first).doesNotContain("--enable-native-access=ALL-UNNAMED"); // no warning to silence on 17
 
-        archive(Path.of(writing), DYNAMIC_ARCHIVE); // what the JVM writes as it exits
+        assertThat(option(first, "-Dsvcproxy.archiveOutput=")).isEqualTo(writing);
+        servedArchive(writing, DYNAMIC_ARCHIVE); // what the JVM writes as it exits
         List<String> second = launch(java, Map.of(), "run");
         String archive = writing.substring(0, writing.indexOf(".tmp."));
         assertThat(option(second, "-XX:SharedArchiveFile=")).isEqualTo(archive);
@@ -121,7 +128,7 @@ class LauncherTest {
         assertThat(first).contains("--enable-native-access=ALL-UNNAMED")
                 .endsWith("-cp", jar.toString(), "io.svcproxy.proxy.Main");
 
-        archive(Path.of(writing), AOT_CACHE);
+        servedArchive(writing, AOT_CACHE);
         Files.writeString(Path.of(writing + ".config"), "left by a killed training run");
         List<String> second = launch(java, Map.of());
         String cache = writing.substring(0, writing.indexOf(".tmp."));
@@ -222,10 +229,26 @@ class LauncherTest {
         }
         assertThat(option(launch(java25, Map.of(), "demo"), "-XX:AOTCacheOutput=")).isNotNull();
         String writing = option(launch(java25, Map.of(), "run", "--config", "a.yaml"), "-XX:AOTCacheOutput=");
-        archive(Path.of(writing), AOT_CACHE);
+        servedArchive(writing, AOT_CACHE);
         String cache = writing.substring(0, writing.indexOf(".tmp."));
         assertThat(option(launch(java25, Map.of(), "validate", "--config", "a.yaml"), "-XX:AOTCache="))
                 .isEqualTo(cache);
+    }
+
+    /**
+     * The archive of a run that never served (a config typo, a port in use: no ARCHIVE.served) records a failed
+     * start's classes: deleted, and the next run writes one again (helper-95's review: it was moved into place, and
+     * every later run mapped it, 961 classes still loaded from the jar, until the jar changed).
+     */
+    @Test
+    void theArchiveOfARunThatNeverServedIsDeletedNotMapped() throws Exception {
+        Path java = runtime("17.0.15");
+        String writing = option(launch(java, Map.of(), "run", "--config", "typo.yaml"), "-XX:ArchiveClassesAtExit=");
+        archive(Path.of(writing), DYNAMIC_ARCHIVE); // a whole archive, but of a failed start: no mark
+        List<String> args = launch(java, Map.of(), "run", "--config", "fixed.yaml");
+        assertThat(option(args, "-XX:SharedArchiveFile=")).isNull();
+        assertThat(option(args, "-XX:ArchiveClassesAtExit=")).as("written again").isNotNull();
+        assertThat(filesBesideTheJar()).containsExactly("svcproxy.jar");
     }
 
     @Test
@@ -249,7 +272,7 @@ class LauncherTest {
         String archive = writing.substring(0, writing.indexOf(".tmp."));
         for (int round = 0; round < 15; round++) {
             Files.deleteIfExists(Path.of(archive));
-            archive(Path.of(writing), DYNAMIC_ARCHIVE);
+            servedArchive(writing, DYNAMIC_ARCHIVE);
             List<Process> started = new java.util.ArrayList<>();
             for (int i = 0; i < 3; i++) {
                 ProcessBuilder builder = new ProcessBuilder(LAUNCHER.toString(), "version").redirectErrorStream(true);
