@@ -33,7 +33,10 @@ final class Signals {
     static Signals install() {
         Signals signals = new Signals();
         Signal.handle(new Signal("TERM"), s -> signals.stop("SIGTERM"));
-        Signal.handle(new Signal("INT"), s -> signals.stop("SIGINT"));
+        if (Signal.handle(new Signal("INT"), s -> signals.stop("SIGINT")) == SignalHandler.SIG_IGN) {
+            // started in the background by a script (job control off): Ctrl-C and kill -INT do nothing then
+            log.info("SIGINT is ignored (inherited from the parent, as for a background job): stop with SIGTERM");
+        }
         try {
             if (Signal.handle(new Signal("HUP"), s -> signals.reload()) == SignalHandler.SIG_IGN) {
                 // started with SIGHUP ignored (nohup, or a parent that ignores it): the JVM leaves it ignored
