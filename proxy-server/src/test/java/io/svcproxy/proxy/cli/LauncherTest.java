@@ -117,6 +117,46 @@ class LauncherTest {
         assertThat(filesBesideTheJar()).containsExactly(Path.of(archive).getFileName().toString(), "svcproxy.jar");
     }
 
+    /**
+     * README: the archive is written by the first run of the proxy; `--config FILE` runs it (the default command),
+     * so does `--log-level debug run`, while help, version and validate do not (they would record a poor archive;
+     * helper-95's review: only a first word run or demo wrote one).
+     */
+    @Test
+    void theDefaultCommandWithOptionsWritesAnArchiveAsRunDoes() throws Exception {
+        Path java = runtime("17.0.15");
+        Map<String, Boolean> cases = new java.util.LinkedHashMap<>();
+        cases.put("run --config a.yaml", true);
+        cases.put("--config a.yaml", true);
+        cases.put("--log-level debug run --config a.yaml", true);
+        cases.put("--log-level=debug --config a.yaml", true);
+        cases.put("--help", false);
+        cases.put("--log-level debug validate --config a.yaml", false);
+        cases.put("version", false);
+        cases.put("--log-level", false); // no value: svcproxy says so (the launcher's scan must not wait on it)
+        for (Map.Entry<String, Boolean> c : cases.entrySet()) {
+            List<String> args = launch(java, Map.of(), c.getKey().split(" "));
+            assertThat(option(args, "-XX:ArchiveClassesAtExit=") != null).as(c.getKey()).isEqualTo(c.getValue());
+        }
+    }
+
+    /** A JAVA_HOME or SVCPROXY_JAVA left pointing at a removed JDK is named, exit 127 (it exited 1, silent). */
+    @Test
+    void aRuntimeThatIsNotThereIsNamed() throws Exception {
+        for (Map.Entry<String, String> env : Map.of("JAVA_HOME", dir.resolve("removed-jdk").toString(),
+                "SVCPROXY_JAVA", dir.resolve("nowhere/java").toString()).entrySet()) {
+            ProcessBuilder builder = new ProcessBuilder(LAUNCHER.toString(), "version").redirectErrorStream(true);
+            builder.environment().remove("JAVA_HOME");
+            builder.environment().remove("SVCPROXY_JAVA");
+            builder.environment().put("SVCPROXY_JAR", jar.toString());
+            builder.environment().put(env.getKey(), env.getValue());
+            Process process = builder.start();
+            String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            assertThat(process.waitFor()).as(output).isEqualTo(127);
+            assertThat(output).contains("no Java runtime at", env.getKey() + "=" + env.getValue());
+        }
+    }
+
     @Test
     void onJava25TheFirstRunWritesAnAotCacheThatLaterRunsMap() throws Exception {
         Path java = runtime("25.0.3");

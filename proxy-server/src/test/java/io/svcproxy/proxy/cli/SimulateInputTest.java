@@ -27,6 +27,26 @@ class SimulateInputTest {
                   - {ip: 127.0.0.202}
             """;
 
+    /** Two Services: a key twice could pick either. */
+    private static final String TWO_SERVICES = """
+            services:
+              - name: web
+                namespace: shop
+                clusterIP: 127.0.10.200
+                scheduler: rr
+                ports: [{port: 80, targetPort: 8080}]
+                endpoints:
+                  - {ip: 127.0.0.201}
+                  - {ip: 127.0.0.202}
+              - name: api
+                namespace: shop
+                clusterIP: 127.0.10.201
+                scheduler: rr
+                ports: [{port: 80, targetPort: 8080}]
+                endpoints:
+                  - {ip: 127.0.0.211}
+            """;
+
     @TempDir
     Path dir;
 
@@ -139,5 +159,33 @@ class SimulateInputTest {
         Path listed = write("listed.log", entry.formatted(1, "127.0.0.201:8080"));
         assertThat(CommandLineTest.run("simulate", "--config", config.toString(), "--trace", listed.toString())
                 .err()).isEmpty();
+    }
+
+    /** A first value of {@code null} counts (helper-97's review: the last value won silently). */
+    @Test
+    void aKeyTwiceWhoseFirstValueIsNullIsAnError() throws IOException {
+        Path config = write("c.yaml", TWO_SERVICES);
+        Path trace = write("t.log", "{\"start\": 1, \"client\": \"127.0.1.1\", \"clientPort\": 5, \"duration\": 1, "
+                + "\"service\": null, \"service\": \"shop/api\"}\n");
+        CommandLineTest.Result r = CommandLineTest.run("simulate", "--config", config.toString(), "--trace",
+                trace.toString());
+        assertThat(r.err()).as("stderr; stdout was: " + r.out()).contains("\"service\" appears twice");
+        assertThat(r.code()).isEqualTo(2);
+    }
+
+    /**
+     * A whole last entry without its newline is an error too: only a line the parser runs out of is left out as cut
+     * short (helper-97's review: it was dropped with exit 0).
+     */
+    @Test
+    void aWholeLastEntryWithAKeyTwiceIsAnErrorNotACutLine() throws IOException {
+        Path config = write("c.yaml", TWO_SERVICES);
+        Path trace = write("t.log", "{\"start\": 1, \"client\": \"127.0.1.1\", \"clientPort\": 5, \"duration\": 1}\n"
+                + "{\"start\": 2, \"client\": \"127.0.1.1\", \"clientPort\": 5, \"duration\": 1, \"start\": 9}");
+        CommandLineTest.Result r = CommandLineTest.run("simulate", "--config", config.toString(), "--trace",
+                trace.toString(), "--service", "shop/web");
+        assertThat(r.err()).as("stderr").contains("t.log:2:").contains("\"start\" appears twice")
+                .doesNotContain("cut short");
+        assertThat(r.code()).isEqualTo(2);
     }
 }
