@@ -39,6 +39,8 @@ public final class BackendSet {
      * Cluster filter of one spec), made on first use; any thread may add one (a race builds one twice).
      */
     private volatile Narrowed[] narrowed = new Narrowed[0];
+    /** Whether the scheduler is dh, sh or mh: one that a traffic policy's filter narrows to a table of its own. */
+    private final boolean hashing;
 
     /** A dh, sh or mh scheduler over the endpoints {@code eligible} takes, as kube-proxy's own virtual server. */
     private record Narrowed(java.util.function.Predicate<Backend> eligible, Scheduler scheduler) {
@@ -89,6 +91,10 @@ public final class BackendSet {
             anyDraining |= b.state() == BackendState.State.DRAINING;
         }
         this.draining = anyDraining;
+        this.hashing = switch (schedulerName) {
+            case "dh", "sh", "mh" -> true;
+            default -> false;
+        };
     }
 
     /**
@@ -237,15 +243,15 @@ public final class BackendSet {
      * the flag, whatever the health of the others.
      */
     private BackendState pickInService(PickContext asked) {
-        boolean hashing = asked.eligible() != null && isHashing();
-        Scheduler s = hashing ? narrowedTo(asked.eligible()) : scheduler;
+        boolean narrow = hashing && asked.eligible() != null;
+        Scheduler s = narrow ? narrowedTo(asked.eligible()) : scheduler;
         // the narrowed table holds the eligible endpoints alone: the filter would make it walk on as on a retry,
         // where the kernel's Local virtual server refuses the client of a slot whose endpoint has weight 0
-        PickContext ctx = hashing ? asked.allEligible() : asked;
-        BackendState picked = resolve(s.pick(ctx), hashing);
+        PickContext ctx = narrow ? asked.allEligible() : asked;
+        BackendState picked = resolve(s.pick(ctx), narrow);
         boolean stale = picked != null && picked.state() == BackendState.State.READY && !picked.inService();
         if (stale || picked == null && !outOfService.isEmpty()
-                && outOfService.contains(resolve(s.hashed(ctx), hashing))) {
+                && outOfService.contains(resolve(s.hashed(ctx), narrow))) {
             PickContext retry = ctx;
             for (BackendState b : outOfService) {
                 if (!retry.isAvoided(b)) {
@@ -256,17 +262,10 @@ public final class BackendSet {
                 retry = retry.withAvoided(picked);
             }
             if (retry != ctx) {
-                picked = resolve(s.pick(retry), hashing);
+                picked = resolve(s.pick(retry), narrow);
             }
         }
         return picked;
-    }
-
-    private boolean isHashing() {
-        return switch (schedulerName) {
-            case "dh", "sh", "mh" -> true;
-            default -> false;
-        };
     }
 
     /**

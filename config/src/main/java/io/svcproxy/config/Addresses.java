@@ -104,7 +104,7 @@ public final class Addresses {
         for (int i = 0; i < 4; i++) {
             String p = parts[i];
             if (leadingZeros) {
-                p = p.replaceFirst("^0+(?=.)", ""); // "010" is 10, "000" is 0
+                p = withoutLeadingZeros(p); // "010" is 10, "000" is 0
             }
             if (p.isEmpty() || p.length() > 3 || (p.length() > 1 && p.charAt(0) == '0')) {
                 return null;
@@ -123,6 +123,18 @@ public final class Addresses {
             bytes[i] = (byte) v;
         }
         return bytes;
+    }
+
+    /**
+     * {@code digits} without its leading zeros, keeping the last character ("010" is "10", "000" is "0"): how Go's
+     * {@code dtoi} reads a decimal part. Per address of a mapping, so no regular expression.
+     */
+    static String withoutLeadingZeros(String digits) {
+        int k = 0;
+        while (k < digits.length() - 1 && digits.charAt(k) == '0') {
+            k++;
+        }
+        return k == 0 ? digits : digits.substring(k);
     }
 
     private static byte[] parseIpv6(String s) {

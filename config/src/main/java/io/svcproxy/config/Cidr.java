@@ -75,7 +75,7 @@ public record Cidr(InetAddress network, int prefix) {
         }
         String p = text.substring(slash + 1);
         if (sloppy) {
-            p = p.replaceFirst("^0+(?=.)", "");
+            p = Addresses.withoutLeadingZeros(p);
         }
         if (!p.matches("0|[1-9][0-9]{0,2}")) {
             throw new IllegalArgumentException("prefix " + p + " is not a number without a leading zero");

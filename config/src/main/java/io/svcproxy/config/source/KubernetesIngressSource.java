@@ -286,8 +286,7 @@ public final class KubernetesIngressSource implements AutoCloseable {
             failures = 0;
         } catch (RuntimeException e) {
             last = null; // the next run hands the whole list over, even when it maps the same as this one
-            long delay = Math.min(KubernetesSource.RETRY_MAX_MILLIS,
-                    KubernetesSource.RETRY_MILLIS << Math.min(failures, 16));
+            long delay = KubernetesSource.retryMillis(failures);
             failures++;
             log.error("Kubernetes ingress recompute failed, run again in {} ms unless a change comes first", delay, e);
             scheduleRetry(TimeUnit.MILLISECONDS.toNanos(delay));

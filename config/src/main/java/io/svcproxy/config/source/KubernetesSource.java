@@ -77,8 +77,13 @@ public final class KubernetesSource implements AutoCloseable {
     static final long COALESCE_MILLIS = 50;
     static final long RESYNC_MINUTES = 5;
     /** A failed recompute is run again after this, doubling per failure in a row up to {@link #RETRY_MAX_MILLIS}. */
-    static final long RETRY_MILLIS = 1000;
-    static final long RETRY_MAX_MILLIS = 60_000;
+    private static final long RETRY_MILLIS = 1000;
+    private static final long RETRY_MAX_MILLIS = 60_000;
+
+    /** How long after its {@code failed}-th failure in a row (0 for the first) a recompute runs again. */
+    static long retryMillis(int failed) {
+        return Math.min(RETRY_MAX_MILLIS, RETRY_MILLIS << Math.min(failed, 16));
+    }
     /** The slice informers' index of slices by the key of their Service. */
     private static final String BY_SERVICE = "service";
 
@@ -373,7 +378,7 @@ public final class KubernetesSource implements AutoCloseable {
         } catch (RuntimeException e) {
             everything.set(true); // the changes taken for this run may be lost: the next run maps everything
             last = null; // and hands the whole list over, even when it maps the same as this run
-            long delay = Math.min(RETRY_MAX_MILLIS, RETRY_MILLIS << Math.min(failures, 16));
+            long delay = retryMillis(failures);
             failures++;
             log.error("Kubernetes recompute failed, run again in {} ms unless a change comes first", delay, e);
             if (retry != null) {

@@ -16,30 +16,34 @@ final class DepartedEndpoints {
     /** How many departed endpoints a Service port remembers: far more than flap at once. */
     static final int LIMIT = 1024;
 
-    private final Map<String, BackendState> left = new LinkedHashMap<>() {
-        @Override
-        protected boolean removeEldestEntry(Map.Entry<String, BackendState> eldest) {
-            return size() > LIMIT;
-        }
-    };
+    /** Made at the first departure: most Service ports never see one, and the reconciler holds one per port. */
+    private Map<String, BackendState> left;
 
     /** Remembers {@code endpoint}, which left the list with no connection. */
     void keep(BackendState endpoint) {
+        if (left == null) {
+            left = new LinkedHashMap<>() {
+                @Override
+                protected boolean removeEldestEntry(Map.Entry<String, BackendState> eldest) {
+                    return size() > LIMIT;
+                }
+            };
+        }
         left.remove(endpoint.endpoint()); // the newest is the last to go
         left.put(endpoint.endpoint(), endpoint);
     }
 
     /** Returns the departed endpoint {@code ip:port} and forgets it, or {@code null}. */
     BackendState take(String endpoint) {
-        return left.remove(endpoint);
+        return left == null ? null : left.remove(endpoint);
     }
 
     /** Returns the departed endpoint {@code ip:port}, or {@code null}. */
     BackendState peek(String endpoint) {
-        return left.get(endpoint);
+        return left == null ? null : left.get(endpoint);
     }
 
     int size() {
-        return left.size();
+        return left == null ? 0 : left.size();
     }
 }

@@ -28,16 +28,7 @@ class SimulateInputTest {
             """;
 
     /** Two Services: a key twice could pick either. */
-    private static final String TWO_SERVICES = """
-            services:
-              - name: web
-                namespace: shop
-                clusterIP: 127.0.10.200
-                scheduler: rr
-                ports: [{port: 80, targetPort: 8080}]
-                endpoints:
-                  - {ip: 127.0.0.201}
-                  - {ip: 127.0.0.202}
+    private static final String TWO_SERVICES = CONFIG + """
               - name: api
                 namespace: shop
                 clusterIP: 127.0.10.201
