@@ -101,8 +101,9 @@ public record ProxySettings(String scheduler, InetSocketAddress admin, Duration 
 
     /**
      * svcproxy's listeners besides its Service ports (the admin server, the Ingress's), by address, with the key
-     * that sets each: a Service port on one (or on any address at the port of one bound to every address) could not
-     * be bound.
+     * that sets each: a Service port at the address and port of one could not be bound. One bound to every address
+     * shares its port with the Service ports there, each of which takes the connections to its own address (as
+     * kube-proxy's rules take them before a process listening on every address of the node).
      */
     public Map<InetSocketAddress, String> ownListeners() {
         Map<InetSocketAddress, String> own = new LinkedHashMap<>();
@@ -119,8 +120,10 @@ public record ProxySettings(String scheduler, InetSocketAddress admin, Duration 
     }
 
     /**
-     * Which of {@link #ownListeners()} takes the connections of a TCP Service port at {@code key}, as its key and
-     * address ({@code proxy.admin 127.0.0.1:9901}), or {@code null} when none does.
+     * Which of {@link #ownListeners()} is bound at the address and port of a TCP Service port at {@code key}, as its
+     * key and address ({@code proxy.admin 127.0.0.1:9901}), or {@code null} when none is. One bound to every address
+     * at that port is not: the Service port listens at its own address beside it (SO_REUSEPORT) and takes the
+     * connections to that address.
      */
     public String listenerTaking(ServiceKey key) {
         return listenerTaking(ownListeners(), key);
@@ -133,7 +136,7 @@ public record ProxySettings(String scheduler, InetSocketAddress admin, Duration 
         }
         for (Map.Entry<InetSocketAddress, String> e : own.entrySet()) {
             InetSocketAddress a = e.getKey();
-            if (Addresses.takes(a, key.clusterIP(), key.port())) {
+            if (a.getPort() == key.port() && key.clusterIP().equals(a.getAddress())) {
                 return e.getValue() + " " + Addresses.format(a.getAddress(), a.getPort());
             }
         }

@@ -78,8 +78,9 @@ final class ServiceClashes extends BinderSupport {
 
     /**
      * Refuses a TCP nodePort where svcproxy's admin server or an Ingress listener listens on one of the node's
-     * addresses ({@code proxy.nodeAddresses}: the addresses written, or in the ranges written), or on every address.
-     * NodePorts listen on no address when {@code proxy.nodeAddresses} is empty, and then never clash.
+     * addresses ({@code proxy.nodeAddresses}: the addresses written, or in the ranges written). One on every address
+     * shares the port: the node port's listeners take the connections to the node's addresses. NodePorts listen on
+     * no address when {@code proxy.nodeAddresses} is empty, and then never clash.
      */
     private void checkNodePort(Map<java.net.InetSocketAddress, String> own, PortSpec port, Node portNode) {
         if (port.nodePort() <= 0 || port.protocol() != Protocol.TCP) {
@@ -95,8 +96,8 @@ final class ServiceClashes extends BinderSupport {
             if (a.getPort() != port.nodePort()) {
                 continue;
             }
-            boolean onNode = ip == null || ip.isAnyLocalAddress() || node.nodeAddresses().contains(ip)
-                    || node.nodeAddressRanges().stream().anyMatch(r -> r.contains(ip));
+            boolean onNode = ip != null && !ip.isAnyLocalAddress() && (node.nodeAddresses().contains(ip)
+                    || node.nodeAddressRanges().stream().anyMatch(r -> r.contains(ip)));
             if (onNode) {
                 Node at = nodePortNodes.getOrDefault(portNode, portNode);
                 Values.wrong(p, at, pathOf(at, "nodePort"), "a port where "

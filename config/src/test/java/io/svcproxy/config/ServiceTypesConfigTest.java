@@ -101,11 +101,11 @@ class ServiceTypesConfigTest {
     }
 
     @Test
-    void aServicePortOnTheAdminOrIngressListenerIsRefused() {
+    void aServicePortAtTheAddressOfTheAdminOrIngressListenerIsRefused() {
         // validate said ok, and run failed to bind it ("Address already in use"), or a reload applied it unbound
         assertThat(errors("""
                 proxy:
-                  admin: 0.0.0.0:9901
+                  admin: 127.0.10.5:9901
                   ingress: {http: 127.0.0.221:19906}
                 services:
                   - name: a
@@ -120,7 +120,28 @@ class ServiceTypesConfigTest {
                 "svcproxy.yaml:7:20: port: 19906 (expected: a port where svcproxy does not listen already; "
                         + "127.0.0.221:19906/TCP is its proxy.ingress.http 127.0.0.221:19906)",
                 "svcproxy.yaml:11:31: port: 9901 (expected: a port where svcproxy does not listen already; "
-                        + "127.0.10.5:9901/TCP is its proxy.admin 0.0.0.0:9901)");
+                        + "127.0.10.5:9901/TCP is its proxy.admin 127.0.10.5:9901)");
+    }
+
+    @Test
+    void aServicePortAtThePortOfAnOwnListenerOnEveryAddressSharesIt() {
+        // the Service port listens at its own addresses beside the listener on every address (SO_REUSEPORT) and
+        // takes the connections to them, as kube-proxy's rules take them before a node's process on that port: a
+        // Service on port 80 next to an Ingress on 0.0.0.0:80 was refused, and one from the API left out
+        ProxyConfig config = parse("""
+                proxy:
+                  admin: 0.0.0.0:30901
+                  ingress: {http: "[::]:80"}
+                  nodeAddresses: [127.0.0.1]
+                services:
+                  - name: web
+                    type: NodePort
+                    clusterIP: 127.0.10.5
+                    externalIPs: [127.0.0.7]
+                    ports: [{name: http, port: 80, nodePort: 30901}, {name: api, port: 30901, nodePort: 30902}]
+                    endpoints: [{ip: 127.0.0.5, ports: {http: 8080, api: 9090}}]
+                """);
+        assertThat(config.services()).singleElement().satisfies(s -> assertThat(s.ports()).hasSize(2));
     }
 
     @Test
@@ -129,7 +150,7 @@ class ServiceTypesConfigTest {
         assertThat(errors("""
                 proxy:
                   admin: 127.0.0.1:30101
-                  ingress: {http: 127.0.0.1:30101, https: 0.0.0.0:30102}
+                  ingress: {http: 127.0.0.1:30101, https: 127.0.0.1:30102}
                   nodeAddresses: [127.0.0.1, 127.0.21.0/24]
                 services:
                   - name: np
@@ -141,7 +162,7 @@ class ServiceTypesConfigTest {
                 "svcproxy.yaml:3:19: proxy.ingress.http: 127.0.0.1:30101 (expected: an address where svcproxy does "
                         + "not listen already; proxy.admin is 127.0.0.1:30101)",
                 "svcproxy.yaml:9:43: nodePort: 30102 (expected: a port where svcproxy does not listen already on "
-                        + "the node's addresses; 30102 is its proxy.ingress.https 0.0.0.0:30102)");
+                        + "the node's addresses; 30102 is its proxy.ingress.https 127.0.0.1:30102)");
         // an Ingress listener on a node address range's address, at a nodePort; the admin server elsewhere
         assertThat(errors("""
                 proxy:

@@ -95,7 +95,7 @@ public final class ProxyServer implements AutoCloseable {
         }
         this.syncRunner = new SyncRunner(this::sync, MIN_SYNC_INTERVAL, Duration.ofSeconds(5), SWEEP_PERIOD);
         this.ingress = new IngressListeners(new ServiceTableBackendLookup(table, listeners::settings, metrics),
-                new IngressStats(metrics));
+                new IngressStats(metrics), listeners.portSharing());
         this.healthChecks = new HealthCheckNodePorts(listeners.eventLoops(), transport.serverChannel(), table,
                 () -> !shutdown && applied != null && applied.synced());
     }
@@ -130,7 +130,7 @@ public final class ProxyServer implements AutoCloseable {
                 // nothing reads them
                 server.metrics.bindSystemMetrics();
                 server.admin = new AdminServer(adminAddress, server.table, server.meterRegistry, transport,
-                        server.ingress);
+                        server.ingress).sharing(server.listeners.portSharing());
                 server.admin.start();
             }
             server.startSources();

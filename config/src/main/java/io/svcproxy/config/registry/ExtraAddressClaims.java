@@ -132,34 +132,6 @@ final class ExtraAddressClaims {
         return kept.equals(was.service().extraAddresses());
     }
 
-    /**
-     * The own listener bound to every address at the node port of {@code spec} (a TCP NodePort or LoadBalancer
-     * Service port), as its key and address, or {@code null}: the node's addresses at that port are its, not the
-     * Service's (the config file refuses such a Service).
-     */
-    static String nodePortTakenBy(Map<InetSocketAddress, String> own, ServicePortSpec spec) {
-        int nodePort = spec.port().nodePort();
-        if (nodePort <= 0 || spec.key().protocol() != Protocol.TCP
-                || !spec.service().exposure().type().hasNodePorts()) {
-            return null;
-        }
-        for (Map.Entry<InetSocketAddress, String> e : own.entrySet()) {
-            InetSocketAddress a = e.getKey();
-            if (a.getPort() == nodePort && (a.getAddress() == null || a.getAddress().isAnyLocalAddress())) {
-                return e.getValue() + " " + (a.getAddress() == null ? "*:" + a.getPort()
-                        : Addresses.format(a.getAddress(), a.getPort()));
-            }
-        }
-        return null;
-    }
-
-    /** {@code spec} without its node port. */
-    static ServicePortSpec withoutNodePort(ServicePortSpec spec) {
-        PortSpec p = spec.port();
-        return new ServicePortSpec(spec.key(), spec.service(), new PortSpec(p.name(), p.protocol(), p.port(),
-                p.targetPort(), p.udpIdleTimeout(), p.udpResponses(), p.proxyProtocol(), 0), spec.endpoints());
-    }
-
     /** {@code spec} with {@code lost} taken out of its externalIPs and LoadBalancer IPs. */
     static ServicePortSpec without(ServicePortSpec spec, List<InetAddress> lost) {
         ServiceSpec s = spec.service();

@@ -59,8 +59,6 @@ public final class Registry {
     private List<ServicePortSpec> publishedOut = List.of();
     /** The keys of the Kubernetes Service ports left out at the last full merge: each is logged when it first is. */
     private Set<ServiceKey> leftOut = Set.of();
-    /** The node ports left out at the last full merge (an own listener on every address takes them). */
-    private Set<String> nodePortsSaid = Set.of();
     /** Which Kubernetes Service port gets an external or LoadBalancer address that more than one lists. */
     private final ExtraAddressClaims claims = new ExtraAddressClaims();
 
@@ -178,10 +176,6 @@ public final class Registry {
             if (was != null) { // else the key is still served otherwise: said once, when it was first left out
                 ServicePortSpec n = withDefaultScheduler(spec, scheduler);
                 named.put(spec, n);
-                if (n.port().nodePort() > 0 && ExtraAddressClaims.nodePortTakenBy(config.proxy().ownListeners(), n)
-                        != null) {
-                    n = ExtraAddressClaims.withoutNodePort(n); // as the full merge said, which it did for this port
-                }
                 if (!was.service().exposure().equals(n.service().exposure())) {
                     n = ExtraAddressClaims.without(n, lost(n, was)); // the same addresses lost as before
                 }
@@ -206,7 +200,6 @@ public final class Registry {
         Map<InetSocketAddress, String> own = config.proxy().ownListeners();
         Map<ServicePortSpec, ServicePortSpec> named = new IdentityHashMap<>();
         Set<ServiceKey> leftOut = new HashSet<>();
-        Set<String> nodePortsSaidNow = new HashSet<>();
         for (ServicePortSpec spec : kubernetes) {
             String listener = ProxySettings.listenerTaking(own, spec.key());
             if (listener != null || !keys.add(spec.key())) {
@@ -221,19 +214,8 @@ public final class Registry {
                 n = withDefaultScheduler(spec, scheduler);
             }
             named.put(spec, n);
-            String taker = ExtraAddressClaims.nodePortTakenBy(own, n);
-            if (taker != null) {
-                String what = spec.service().qualifiedName() + " " + spec.key() + " " + n.port().nodePort();
-                if (nodePortsSaidNow.add(what) && !nodePortsSaid.contains(what)) {
-                    log.warn("Kubernetes service node port ignored: svcproxy's own listener takes it on every "
-                            + "address service={} address={} nodePort={} listener={}", spec.service().qualifiedName(),
-                            spec.key(), n.port().nodePort(), taker);
-                }
-                n = ExtraAddressClaims.withoutNodePort(n);
-            }
             out.add(n);
         }
-        nodePortsSaid = nodePortsSaidNow;
         this.named = named;
         this.namedWith = scheduler;
         this.leftOut = leftOut;
@@ -250,7 +232,7 @@ public final class Registry {
     /** Says once that a Kubernetes Service port is left out: {@code listener}, or the config file, takes its key. */
     private static void ignored(ServicePortSpec spec, String listener) {
         if (listener != null) {
-            log.warn("Kubernetes service port ignored: svcproxy's own listener takes its address service={} "
+            log.warn("Kubernetes service port ignored: svcproxy's own listener is bound at its address service={} "
                     + "address={} listener={}", spec.service().qualifiedName(), spec.key(), listener);
         } else {
             log.warn("Kubernetes service port ignored: the config file serves its address service={} address={}",

@@ -60,8 +60,11 @@ class RegistryTest {
     }
 
     @Test
-    void aKubernetesServicePortOnTheAddressOfAnOwnListenerIsLeftOutAndSaidOnce() throws Exception {
-        // the Ingress listens on every address at 42817: a Service there could not be bound, nor be told apart
+    void aKubernetesServicePortAtTheAddressOfAnOwnListenerIsLeftOutAndSaidOnceOneAtItsPortOnEveryAddressStays()
+            throws Exception {
+        // the admin server listens at 127.0.0.1:42818: a Service there could not be bound, nor be told apart. The
+        // Ingress listens on every address at 42817: a Service port there listens at its own address beside it and
+        // takes the connections to it (it was left out, and the Ingress's backends on it answered 503)
         ProxyConfig file = ConfigLoader.parse("proxy: {admin: 127.0.0.1:42818, ingress: {http: 0.0.0.0:42817}}\n"
                 + "services: []\n", "svcproxy.yaml");
         AtomicReference<DesiredState> published = new AtomicReference<>();
@@ -73,23 +76,23 @@ class RegistryTest {
                     + "    endpoints: [{ip: 127.0.0.52}]\n"
                     + "  - name: other\n    clusterIP: 127.0.10.77\n    ports: [{port: 42819}]\n"
                     + "    endpoints: [{ip: 127.0.0.53}]\n"), true);
-            for (String ip : List.of("127.0.0.54", "127.0.0.55", "127.0.0.56")) { // its endpoints change
-                registry.setKubernetes(fromApi(service("127.0.10.76", 42817, ip)
+            for (String ip : List.of("127.0.0.54", "127.0.0.55", "127.0.0.56")) { // the admin one's endpoints change
+                registry.setKubernetes(fromApi(service("127.0.10.76", 42817, "127.0.0.51")
+                        + "  - name: admin\n    clusterIP: 127.0.0.1\n    ports: [{port: 42818}]\n"
+                        + "    endpoints: [{ip: " + ip + "}]\n"
                         + "  - name: other\n    clusterIP: 127.0.10.77\n    ports: [{port: 42819}]\n"
                         + "    endpoints: [{ip: 127.0.0.53}]\n"), true);
             }
         });
-        assertThat(published.get().servicePorts()).singleElement()
-                .satisfies(p -> assertThat(p.key().toString()).contains("127.0.10.77"));
+        assertThat(published.get().servicePorts()).extracting(p -> p.key().toString())
+                .containsExactly("127.0.10.76:42817/TCP", "127.0.10.77:42819/TCP");
         assertThat(warned).containsExactly(
-                "Kubernetes service port ignored: svcproxy's own listener takes its address service=default/web "
-                        + "address=127.0.10.76:42817/TCP listener=proxy.ingress.http 0.0.0.0:42817",
-                "Kubernetes service port ignored: svcproxy's own listener takes its address service=default/admin "
-                        + "address=127.0.0.1:42818/TCP listener=proxy.admin 127.0.0.1:42818");
-        registry.setKubernetes(fromApi(service("127.0.10.76", 42817, "127.0.0.51").replace("{port: 42817}",
-                "{port: 42817, protocol: UDP}")), true);
+                "Kubernetes service port ignored: svcproxy's own listener is bound at its address "
+                        + "service=default/admin address=127.0.0.1:42818/TCP listener=proxy.admin 127.0.0.1:42818");
+        registry.setKubernetes(fromApi(service("127.0.0.1", 42818, "127.0.0.51").replace("{port: 42818}",
+                "{port: 42818, protocol: UDP}")), true);
         assertThat(published.get().servicePorts()).as("a UDP port there: the TCP listener does not take it")
-                .singleElement().satisfies(p -> assertThat(p.key().toString()).isEqualTo("127.0.10.76:42817/UDP"));
+                .singleElement().satisfies(p -> assertThat(p.key().toString()).isEqualTo("127.0.0.1:42818/UDP"));
     }
 
     static String external(String name, String clusterIP, String externalIP, String endpointIp) {
@@ -130,26 +133,30 @@ class RegistryTest {
     void anExternalIpAtAClusterIpOrAnOwnListenerIsLeftOutOfItsService() throws Exception {
         AtomicReference<DesiredState> published = new AtomicReference<>();
         Registry registry = new Registry(true, published::set);
-        registry.setConfig(ConfigLoader.parse("proxy: {admin: off, ingress: {http: 0.0.0.0:42002}}\nservices: []\n",
-                "svcproxy.yaml"));
+        registry.setConfig(ConfigLoader.parse("proxy: {admin: 0.0.0.0:42003, ingress: {http: 127.0.10.76:42002}}\n"
+                + "services: []\n", "svcproxy.yaml"));
         registry.setKubernetes(eachFromApi(external("a", "127.0.10.71", "127.0.10.73", "127.0.0.50")
                 .replace("{name: http, port: 42002}", "{name: http, port: 42003}"),
                 external("c", "127.0.10.74", "127.0.10.71", "127.0.0.51")
                 .replace("{name: http, port: 42002}", "{name: http, port: 42003}"),
-                external("d", "127.0.10.75", "127.0.10.76", "127.0.0.52")), true);
+                external("d", "127.0.10.75", "127.0.10.76", "127.0.0.52"),
+                external("e", "127.0.10.77", "127.0.10.78", "127.0.0.53")
+                .replace("{name: http, port: 42002}", "{name: http, port: 42003}")), true);
         assertThat(externalIPs(published.get(), "a")).containsExactly("127.0.10.73");
         assertThat(externalIPs(published.get(), "c")).as("a's clusterIP and port").isEmpty();
+        assertThat(externalIPs(published.get(), "d")).as("the Ingress's address and port").isEmpty();
+        assertThat(externalIPs(published.get(), "e")).as("at the port of the admin server on every address")
+                .containsExactly("127.0.10.78");
         assertThat(published.get().servicePorts()).extracting(p -> p.service().name())
-                .as("d's clusterIP port is the Ingress's too").containsExactly("a", "c");
+                .containsExactly("a", "c", "d", "e");
     }
 
     /**
-     * A NodePort Service from the API whose node port an own listener on every address takes serves without it (its
-     * node addresses at that port are the listener's; the config file refuses such a Service), said once; another
-     * node port stays (found by a review, helper-84).
+     * A NodePort Service from the API whose node port an own listener on every address has keeps it: its node
+     * addresses' listeners take the connections to those addresses, as kube-proxy's rules do (it was left out).
      */
     @Test
-    void aNodePortThatAnOwnWildcardListenerTakesIsLeftOutOfItsServiceAndSaidOnce() throws Exception {
+    void aNodePortAtThePortOfAnOwnListenerOnEveryAddressStays() throws Exception {
         AtomicReference<DesiredState> published = new AtomicReference<>();
         Registry registry = new Registry(true, published::set);
         registry.setConfig(ConfigLoader.parse("proxy: {admin: off, ingress: {http: 0.0.0.0:30080}}\nservices: []\n",
@@ -158,17 +165,15 @@ class RegistryTest {
                 + "    ports: [{name: a, port: 80, nodePort: 30080}, {name: b, port: 81, nodePort: 30081}]\n"
                 + "    endpoints: [{ip: %s}]\n";
         List<String> warned = warnings(() -> {
-            for (String ip : List.of("127.0.0.51", "127.0.0.52")) { // an endpoint change: said once
+            for (String ip : List.of("127.0.0.51", "127.0.0.52")) {
                 registry.setKubernetes(eachFromApi(nodePorts.formatted(ip)), true);
             }
         });
         assertThat(published.get().servicePorts()).extracting(p -> p.port().name() + "=" + p.port().nodePort())
-                .containsExactly("a=0", "b=30081");
+                .containsExactly("a=30080", "b=30081");
         assertThat(published.get().servicePorts().get(0).endpoints().get(0).ip().getHostAddress())
                 .isEqualTo("127.0.0.52");
-        assertThat(warned).containsExactly("Kubernetes service node port ignored: svcproxy's own listener takes it on "
-                + "every address service=default/web address=127.0.10.78:80/TCP nodePort=30080 "
-                + "listener=proxy.ingress.http 0.0.0.0:30080");
+        assertThat(warned).isEmpty();
     }
 
     @Test

@@ -12,8 +12,9 @@ import io.svcproxy.ingress.IngressMetrics;
 import io.svcproxy.ingress.ServiceBackend;
 import io.svcproxy.ingress.routing.Router;
 import java.net.InetSocketAddress;
-import java.util.concurrent.atomic.AtomicReference;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 
 /**
  * The plain HTTP Ingress listener: HTTP/1.1, and HTTP/2 without TLS (h2c) by prior knowledge or by
@@ -53,10 +54,21 @@ public final class HttpIngressServer extends BoundIngressServer {
                                          InetSocketAddress address, Router<ServiceBackend> router,
                                          BackendLookup lookup, IngressOptions options, IngressMetrics metrics)
             throws InterruptedException {
+        return bind(group, channelType, address, router, lookup, options, metrics, b -> { });
+    }
+
+    /**
+     * Binds the listener with all its timeouts and limits; {@code listenerSocket} sets what the caller needs on the
+     * listening socket before it binds (SO_REUSEPORT on a port shared with Service listeners).
+     */
+    public static HttpIngressServer bind(EventLoopGroup group, Class<? extends ServerChannel> channelType,
+                                         InetSocketAddress address, Router<ServiceBackend> router,
+                                         BackendLookup lookup, IngressOptions options, IngressMetrics metrics,
+                                         Consumer<ServerBootstrap> listenerSocket) throws InterruptedException {
         AtomicReference<ListenerSettings> settings =
                 new AtomicReference<>(ListenerSettings.create(router, lookup, options, "http", metrics));
         ClientConnections connections = new ClientConnections();
-        Channel channel = new ServerBootstrap()
+        ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(group)
                 .channel(channelType)
                 .childOption(ChannelOption.AUTO_READ, true)
@@ -68,8 +80,9 @@ public final class HttpIngressServer extends BoundIngressServer {
                         ClientPipelines.cleartext(ch.pipeline(), settings.get());
                         connections.add(ch);
                     }
-                })
-                .bind(address).sync().channel();
+                });
+        listenerSocket.accept(bootstrap);
+        Channel channel = bootstrap.bind(address).sync().channel();
         return new HttpIngressServer(channel, settings, connections);
     }
 }

@@ -12,8 +12,9 @@ import io.svcproxy.ingress.IngressMetrics;
 import io.svcproxy.ingress.ServiceBackend;
 import io.svcproxy.ingress.routing.Router;
 import java.net.InetSocketAddress;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 
 /**
  * The HTTPS Ingress listener: TLS with the certificate chosen by SNI from {@link TlsCertificates} (swap them with
@@ -42,11 +43,23 @@ public final class HttpsIngressServer extends BoundIngressServer {
                                           InetSocketAddress address, Router<ServiceBackend> router,
                                           BackendLookup lookup, IngressOptions options, IngressMetrics metrics,
                                           TlsCertificates certificates) throws InterruptedException {
+        return bind(group, channelType, address, router, lookup, options, metrics, certificates, b -> { });
+    }
+
+    /**
+     * Binds the listener; {@code listenerSocket} sets what the caller needs on the listening socket before it binds
+     * (SO_REUSEPORT on a port shared with Service listeners).
+     */
+    public static HttpsIngressServer bind(EventLoopGroup group, Class<? extends ServerChannel> channelType,
+                                          InetSocketAddress address, Router<ServiceBackend> router,
+                                          BackendLookup lookup, IngressOptions options, IngressMetrics metrics,
+                                          TlsCertificates certificates, Consumer<ServerBootstrap> listenerSocket)
+            throws InterruptedException {
         Objects.requireNonNull(certificates, "certificates");
         AtomicReference<ListenerSettings> settings =
                 new AtomicReference<>(ListenerSettings.create(router, lookup, options, "https", metrics));
         ClientConnections connections = new ClientConnections();
-        Channel channel = new ServerBootstrap()
+        ServerBootstrap bootstrap = new ServerBootstrap()
                 .group(group)
                 .channel(channelType)
                 .childOption(ChannelOption.AUTO_READ, true)
@@ -56,8 +69,9 @@ public final class HttpsIngressServer extends BoundIngressServer {
                         ClientPipelines.tls(ch.pipeline(), settings.get(), certificates);
                         connections.add(ch);
                     }
-                })
-                .bind(address).sync().channel();
+                });
+        listenerSocket.accept(bootstrap);
+        Channel channel = bootstrap.bind(address).sync().channel();
         return new HttpsIngressServer(channel, certificates, settings, connections);
     }
 

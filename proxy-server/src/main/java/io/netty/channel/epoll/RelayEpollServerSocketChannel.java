@@ -15,6 +15,7 @@ import java.net.SocketAddress;
  * connection). Netty's {@link EpollServerChannelConfig}: backlog, SO_REUSEADDR, SO_RCVBUF, TCP fast open; and
  * SO_REUSEADDR on from the start, as Netty's (and java.nio's) listening sockets have it: a proxy closes connections
  * first, so their TIME_WAIT holds its listening port, and without it a restarted proxy could not bind again.
+ * SO_REUSEPORT when asked ({@code EpollChannelOption.SO_REUSEPORT}).
  */
 public final class RelayEpollServerSocketChannel extends AbstractEpollServerChannel implements ServerSocketChannel {
     private final EpollServerChannelConfig config;
@@ -31,7 +32,7 @@ public final class RelayEpollServerSocketChannel extends AbstractEpollServerChan
     /** A listening channel of {@code family} ({@code null}: IPv6 where available, as Netty's). */
     public RelayEpollServerSocketChannel(SocketProtocolFamily family) {
         super(LinuxSocket.newSocketStream(family), false);
-        config = new EpollServerChannelConfig(this);
+        config = new Config(this);
         try {
             socket.setTcpNoDelay(true);
             socket.setReuseAddress(true); // as Netty's EpollServerSocketChannelConfig does
@@ -65,6 +66,46 @@ public final class RelayEpollServerSocketChannel extends AbstractEpollServerChan
     @Override
     public EpollServerChannelConfig config() {
         return config;
+    }
+
+    /**
+     * Netty's {@link EpollServerChannelConfig} and SO_REUSEPORT (as its {@code EpollServerSocketChannelConfig} has
+     * it): a Service listener shares its port with svcproxy's own listener on every address (PortSharing).
+     */
+    private static final class Config extends EpollServerChannelConfig {
+        private final RelayEpollServerSocketChannel channel;
+
+        Config(RelayEpollServerSocketChannel channel) {
+            super(channel);
+            this.channel = channel;
+        }
+
+        @Override
+        @SuppressWarnings("unchecked")
+        public <T> T getOption(io.netty.channel.ChannelOption<T> option) {
+            if (option == EpollChannelOption.SO_REUSEPORT) {
+                try {
+                    return (T) Boolean.valueOf(channel.socket.isReusePort());
+                } catch (IOException e) {
+                    throw new io.netty.channel.ChannelException(e);
+                }
+            }
+            return super.getOption(option);
+        }
+
+        @Override
+        public <T> boolean setOption(io.netty.channel.ChannelOption<T> option, T value) {
+            validate(option, value);
+            if (option == EpollChannelOption.SO_REUSEPORT) {
+                try {
+                    channel.socket.setReusePort((Boolean) value);
+                } catch (IOException e) {
+                    throw new io.netty.channel.ChannelException(e);
+                }
+                return true;
+            }
+            return super.setOption(option, value);
+        }
     }
 
     @Override

@@ -16,6 +16,7 @@ import io.netty.handler.timeout.WriteTimeoutHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.svcproxy.balancer.Backends;
 import io.svcproxy.proxy.dataplane.BindException;
+import io.svcproxy.proxy.dataplane.PortSharing;
 import io.svcproxy.proxy.dataplane.RequestLimits;
 import io.svcproxy.proxy.dataplane.ServiceTable;
 import io.svcproxy.proxy.dataplane.Transport;
@@ -68,6 +69,8 @@ public final class AdminServer {
     /** The thread that makes the answers that take long ({@link AdminHandler}), off the event loop. */
     private java.util.concurrent.ExecutorService renderer;
     private Channel channel;
+    /** How the admin port is shared with Service listeners when bound to every address, or {@code null}. */
+    private PortSharing sharing;
     private final java.util.concurrent.atomic.AtomicInteger open = new java.util.concurrent.atomic.AtomicInteger();
     private int maxConnections = MAX_CONNECTIONS;
     private int maxPerClient = MAX_CONNECTIONS_PER_CLIENT;
@@ -111,6 +114,8 @@ public final class AdminServer {
         if (group != null) {
             throw new IllegalStateException("admin server already started on " + format(address));
         }
+        java.util.function.Consumer<ServerBootstrap> socket = sharing == null ? b -> { }
+                : sharing.ownListener("admin", address);
         EventLoopGroup loop = transport.newGroup(1, new DefaultThreadFactory("svcproxy-admin", true));
         java.util.concurrent.ThreadPoolExecutor render = new java.util.concurrent.ThreadPoolExecutor(1, 1, 0,
                 TimeUnit.MILLISECONDS, new java.util.concurrent.LinkedBlockingQueue<>(),
@@ -137,6 +142,7 @@ public final class AdminServer {
                                 .addLast(handler);
                     }
                 });
+        socket.accept(bootstrap);
         ChannelFuture bind = bootstrap.bind(address).awaitUninterruptibly();
         if (!bind.isSuccess()) {
             loop.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS).awaitUninterruptibly();
@@ -146,7 +152,19 @@ public final class AdminServer {
         group = loop;
         renderer = render;
         channel = bind.channel();
+        if (sharing != null) {
+            sharing.ownBound(boundAddress());
+        }
         log.info("Admin listening address={} transport={}", format(boundAddress()), transport);
+    }
+
+    /**
+     * Shares the admin port, when it is bound to every address, with the Service listeners there (each takes the
+     * connections to its own address); before {@link #start}.
+     */
+    public synchronized AdminServer sharing(PortSharing portSharing) {
+        this.sharing = portSharing;
+        return this;
     }
 
     /** Other limits than the defaults, for tests; before {@link #start}. */
@@ -185,6 +203,9 @@ public final class AdminServer {
             return;
         }
         InetSocketAddress bound = boundAddress();
+        if (sharing != null) {
+            sharing.ownClosed(bound);
+        }
         channel.close().awaitUninterruptibly();
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
         for (Runnable queued : renderer.shutdownNow()) {

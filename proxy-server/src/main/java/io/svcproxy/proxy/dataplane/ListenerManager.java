@@ -56,6 +56,8 @@ public final class ListenerManager implements AutoCloseable {
     private final UdpFlowLimit udpFlowLimit;
     private final Admission admission = new Admission();
     private final TcpAcceptor tcp;
+    /** Ports shared between own listeners on every address and Service listeners (SO_REUSEPORT). */
+    private final PortSharing portSharing;
     private final ConnectionRecorder recorder;
     private final java.util.concurrent.ScheduledFuture<?> fdGuardTask;
     private volatile FdGuard fdGuard = FdGuard.PROCESS;
@@ -76,8 +78,9 @@ public final class ListenerManager implements AutoCloseable {
         this.udpFlowLimit = new UdpFlowLimit(settings.udp().maxFlows());
         this.threads = workerThreads > 0 ? workerThreads : Runtime.getRuntime().availableProcessors();
         this.workerGroup = transport.newGroup(threads, new DefaultThreadFactory("svcproxy-io", true));
+        this.portSharing = new PortSharing(transport, this::listensAtTcpPort);
         this.tcp = new TcpAcceptor(workerGroup, transport, metrics, admission, connections,
-                () -> this.settings, recorder);
+                () -> this.settings, recorder, portSharing);
         log.info("Data plane started transport={} eventLoops={}", transport, threads);
         this.fdGuardTask = workerGroup.next().scheduleWithFixedDelay(this::checkFileDescriptors, FD_CHECK_MILLIS,
                 FD_CHECK_MILLIS, TimeUnit.MILLISECONDS);
@@ -269,6 +272,28 @@ public final class ListenerManager implements AutoCloseable {
             channel.close().awaitUninterruptibly();
             log.info("Stopped listening address={}", Backends.format(key.clusterIP(), key.port()));
         }
+    }
+
+    /** How own listeners on every address share their port with Service listeners: for the Ingress and admin. */
+    public PortSharing portSharing() {
+        return portSharing;
+    }
+
+    /** Whether a TCP listener of some Service port (any of its addresses) is bound at {@code port}. */
+    private boolean listensAtTcpPort(int port) {
+        for (ServiceKey key : listeners.keySet()) {
+            if (key.port() == port) {
+                return true;
+            }
+        }
+        for (ExtraAddresses<Channel> extra : extraListeners.values()) {
+            for (InetSocketAddress a : extra.addresses()) {
+                if (a.getPort() == port) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /** Returns the address a Service port's listener is bound to, or {@code null}. */

@@ -25,11 +25,13 @@ final class TcpAcceptor {
     private final Set<Channel> connections;
     private final Supplier<DataPlaneSettings> settings;
     private final ConnectionRecorder recorder;
+    private final PortSharing portSharing;
 
     TcpAcceptor(EventLoopGroup loops, Transport transport, ProxyMetrics metrics,
                 Admission admission, Set<Channel> connections, Supplier<DataPlaneSettings> settings,
-                ConnectionRecorder recorder) {
+                ConnectionRecorder recorder, PortSharing portSharing) {
         this.recorder = recorder;
+        this.portSharing = portSharing;
         this.loops = loops;
         this.transport = transport;
         this.metrics = metrics;
@@ -64,6 +66,7 @@ final class TcpAcceptor {
                         accepted(servicePort, kind.get(), ch);
                     }
                 });
+        portSharing.serviceListener(bootstrap, at); // SO_REUSEPORT, unless another program listens there
         ChannelFuture future = bootstrap.bind(at).awaitUninterruptibly();
         if (!future.isSuccess()) {
             throw new BindException(Backends.format(at.getAddress(), at.getPort()), future.cause());

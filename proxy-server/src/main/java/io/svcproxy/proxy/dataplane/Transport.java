@@ -167,6 +167,22 @@ public enum Transport {
         };
     }
 
+    /**
+     * This transport's SO_REUSEPORT option of a listening socket, which {@link PortSharing} sets where svcproxy's own
+     * listener on every address shares its port with Service listeners.
+     */
+    public io.netty.channel.ChannelOption<Boolean> reusePort() {
+        return switch (this) {
+            case EPOLL -> io.netty.channel.epoll.EpollChannelOption.SO_REUSEPORT;
+            case IO_URING -> io.netty.channel.uring.IoUringChannelOption.SO_REUSEPORT;
+            case NIO -> NIO_REUSE_PORT;
+        };
+    }
+
+    /** NIO's SO_REUSEPORT option: one instance, as options are told apart by identity. */
+    private static final io.netty.channel.ChannelOption<Boolean> NIO_REUSE_PORT =
+            io.netty.channel.socket.nio.NioChannelOption.of(java.net.StandardSocketOptions.SO_REUSEPORT);
+
     @Override
     public String toString() {
         return name().toLowerCase(Locale.ROOT);

@@ -1,5 +1,6 @@
 package io.svcproxy.proxy.ingress;
 
+import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.ServerChannel;
 import io.svcproxy.config.Addresses;
@@ -14,6 +15,7 @@ import io.svcproxy.ingress.proxy.IngressServer;
 import io.svcproxy.ingress.routing.Router;
 import io.svcproxy.ingress.routing.RoutingTable;
 import io.svcproxy.proxy.dataplane.BindException;
+import io.svcproxy.proxy.dataplane.PortSharing;
 import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -21,6 +23,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -63,11 +66,22 @@ public final class IngressListeners implements AutoCloseable {
     private final IngressCertificates certificates;
     /** Listeners a reload moved or turned off whose connections may still be open ({@link #retire}). */
     private final List<IngressServer> retired = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** How a listener on every address shares its port with Service listeners, or {@code null}. */
+    private final PortSharing sharing;
 
     public IngressListeners(BackendLookup lookup, IngressStats stats) {
+        this(lookup, stats, null);
+    }
+
+    /**
+     * With {@code sharing}: a listener on every address shares its port with the Service listeners there (each takes
+     * the connections to its own address); without, it is bound as any socket.
+     */
+    public IngressListeners(BackendLookup lookup, IngressStats stats, PortSharing sharing) {
         this.lookup = Objects.requireNonNull(lookup, "lookup");
         this.stats = Objects.requireNonNull(stats, "stats");
         this.certificates = new IngressCertificates(stats);
+        this.sharing = sharing;
     }
 
     /**
@@ -153,6 +167,7 @@ public final class IngressListeners implements AutoCloseable {
      * {@link #connections} until they are gone.
      */
     private void retire(IngressServer server) {
+        closed(server);
         server.drain();
         retired.removeIf(r -> r.connections() == 0);
         retired.add(server);
@@ -220,14 +235,17 @@ public final class IngressListeners implements AutoCloseable {
 
     private HttpIngressServer bindHttp(InetSocketAddress address, IngressOptions options) throws BindException {
         HttpIngressServer server;
+        Consumer<ServerBootstrap> socket =
+                listenerSocket("proxy.ingress.http", address);
         try {
-            server = HttpIngressServer.bind(group, channelType, address, router, lookup, options, stats);
+            server = HttpIngressServer.bind(group, channelType, address, router, lookup, options, stats, socket);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new BindException(format(address), e);
         } catch (Exception e) { // Netty's bind throws its IOException (address in use) unchecked
             throw new BindException(format(address), e);
         }
+        bound(server);
         log.info("Ingress listening proto=http address={} responseTimeout={} connectTimeout={}",
                 format(server.localAddress()), options.responseTimeout(), options.connectTimeout());
         return server;
@@ -235,15 +253,18 @@ public final class IngressListeners implements AutoCloseable {
 
     private HttpsIngressServer bindHttps(InetSocketAddress address, IngressOptions options) throws BindException {
         HttpsIngressServer server;
+        Consumer<ServerBootstrap> socket =
+                listenerSocket("proxy.ingress.https", address);
         try {
             server = HttpsIngressServer.bind(group, channelType, address, router, lookup, options, stats,
-                    certificates.certificates(ingresses));
+                    certificates.certificates(ingresses), socket);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new BindException(format(address), e);
         } catch (Exception e) { // Netty's bind throws its IOException (address in use) unchecked
             throw new BindException(format(address), e);
         }
+        bound(server);
         log.info("Ingress listening proto=https address={} certificates={} tls={} responseTimeout={}",
                 format(server.localAddress()), certificates.count(), server.certificates().sslProvider(),
                 options.responseTimeout());
@@ -390,12 +411,32 @@ public final class IngressListeners implements AutoCloseable {
     @Override
     public synchronized void close() {
         if (http != null) {
+            closed(http);
             http.close();
             http = null;
         }
         if (https != null) {
+            closed(https);
             https.close();
             https = null;
+        }
+    }
+
+    /** What {@code key}'s listener at {@code address} sets on its socket: SO_REUSEPORT on a shared port. */
+    private Consumer<ServerBootstrap> listenerSocket(
+            String key, InetSocketAddress address) throws BindException {
+        return sharing == null ? b -> { } : sharing.ownListener(key, address);
+    }
+
+    private void bound(IngressServer server) {
+        if (sharing != null) {
+            sharing.ownBound(server.localAddress());
+        }
+    }
+
+    private void closed(IngressServer server) {
+        if (sharing != null) {
+            sharing.ownClosed(server.localAddress());
         }
     }
 }
