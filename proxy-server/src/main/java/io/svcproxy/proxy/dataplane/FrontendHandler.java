@@ -7,10 +7,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPromise;
-import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
-import io.netty.channel.socket.SocketChannel;
-import io.netty.channel.socket.SocketChannelConfig;
 import io.netty.util.AttributeKey;
 import io.netty.util.ReferenceCountUtil;
 import io.svcproxy.balancer.BackendSet;
@@ -19,12 +16,7 @@ import io.svcproxy.balancer.Lease;
 import io.svcproxy.balancer.PickContext;
 import io.svcproxy.proxy.connlog.EndReason;
 import io.svcproxy.proxy.metrics.ProxyMetrics;
-import java.io.IOException;
-import java.net.ConnectException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.NoRouteToHostException;
-import java.net.PortUnreachableException;
 import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
@@ -48,8 +40,6 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     static final AttributeKey<BackendState> BACKEND = AttributeKey.valueOf("svcproxy.backend");
     /** The endpoints a connection may use when not all (its address's traffic policy, AddressRules); else unset. */
     static final AttributeKey<EligibleEndpoints> ELIGIBLE = AttributeKey.valueOf("svcproxy.eligible");
-    /** Why svcproxy itself closes a client channel from outside its event loop (a drain); unset otherwise. */
-    static final AttributeKey<EndReason> END = AttributeKey.valueOf("svcproxy.end");
 
     private static final Logger log = LoggerFactory.getLogger(FrontendHandler.class);
 
@@ -87,27 +77,6 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         this.metrics = metrics;
         this.admission = admission;
         this.recorder = recorder;
-    }
-
-    /** Marks {@code channel}, a client channel about to be closed from any thread, as ended for {@code reason}. */
-    static void markEnd(Channel channel, EndReason reason) {
-        channel.attr(END).setIfAbsent(reason);
-    }
-
-    /**
-     * Cuts the connection of client channel {@code client} (a drain deadline): both its client and its endpoint are
-     * reset, as the relay resets a failed connection, so that neither reads a stream cut short as complete (a FIN
-     * would end a close-delimited response or a dump as if it were whole). Any thread.
-     */
-    static void abort(Channel client, EndReason reason) {
-        markEnd(client, reason);
-        client.eventLoop().execute(() -> {
-            FrontendHandler frontend = client.pipeline().get(FrontendHandler.class);
-            if (frontend != null) {
-                Relay.reset(frontend.outbound); // first: the client's close would end it with a FIN
-            }
-            Relay.reset(client);
-        });
     }
 
     @Override
@@ -176,7 +145,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         }
         Channel channel;
         try {
-            channel = newOutbound(backend.address());
+            channel = BackendHandler.newChannel(transport, settings, this, backend.address());
         } catch (ChannelException e) {
             // socket(2) failed: the process's descriptors are used up (EMFILE, ENFILE) or the kernel's buffers
             // (ENOBUFS). The proxy's own failure, not the endpoint's: its place in the connect queue is given back
@@ -219,7 +188,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
                 claim.release();
             } else {
                 Throwable cause = f.cause();
-                String reason = reason(cause);
+                String reason = ConnectErrors.reason(cause);
                 servicePort.connectFailed(backend, reason, metrics, settings);
                 log.info("Connect failed service={} port={} endpoint={} reason={} attempt={}/{}",
                         servicePort.serviceLabel(), servicePort.portLabel(), backend.endpoint(), reason, attempts,
@@ -251,25 +220,6 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * Returns a new endpoint channel with the relay's options, not yet registered. What a {@code Bootstrap} does
-     * per connect (a reflective channel factory, the options from a map, a resolver, the connect as a task) cost
-     * a fifth of the CPU of a new connection (docs/performance.md, "Profiles"); this sets each option with its
-     * typed setter. {@code TCP_NODELAY} is already on: every transport's connecting channel sets it when it is
-     * made (Netty's on Linux and other non-Android platforms, {@code RelayEpollSocketChannel} on epoll;
-     * {@code TransportTest}), and setting it again would cost a system call.
-     */
-    private Channel newOutbound(InetAddress address) {
-        SocketChannel channel = transport.newSocketChannel(address);
-        SocketChannelConfig config = channel.config();
-        config.setConnectTimeoutMillis(settings.connectTimeoutMillis());
-        config.setAllowHalfClosure(true);
-        config.setRecvByteBufAllocator(Relay.recvAllocator());
-        config.setWriteBufferWaterMark(Relay.WATER_MARK);
-        channel.pipeline().addLast(new BackendHandler(this));
-        return channel;
-    }
-
-    /**
      * Resets the client after every endpoint tried failed to connect (refused, reset or timed out): with IPVS the
      * client would have met that failure itself, so it gets a reset rather than a FIN that reads as an empty answer.
      */
@@ -278,33 +228,6 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
                 servicePort.portLabel(), inbound.remoteAddress(), attempts);
         endFor(EndReason.ERROR);
         Relay.reset(inbound);
-    }
-
-    static String reason(Throwable cause) {
-        if (cause instanceof ConnectTimeoutException) {
-            return "timeout";
-        }
-        if (cause instanceof NoRouteToHostException || cause instanceof PortUnreachableException) {
-            return "unreachable";
-        }
-        if (cause instanceof ConnectException) {
-            String message = String.valueOf(cause.getMessage()).toLowerCase(java.util.Locale.ROOT);
-            if (message.contains("reset")) {
-                return "reset";
-            }
-            if (message.contains("unreachable") || message.contains("no route")) {
-                return "unreachable";
-            }
-            if (message.contains("timed out")) {
-                return "timeout";
-            }
-            return "refused";
-        }
-        if (cause instanceof IOException
-                && String.valueOf(cause.getMessage()).toLowerCase(java.util.Locale.ROOT).contains("reset")) {
-            return "reset";
-        }
-        return "error";
     }
 
     /**
@@ -419,7 +342,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         } else if (outbound != null) {
             outbound.close(); // a connect in progress: its listener sees the client gone
         }
-        record();
+        ConnectionEnds.record(recorder, servicePort, inbound, started, end, relay);
     }
 
     private void endFor(EndReason reason) {
@@ -428,46 +351,21 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    /** An I/O error is a reset (as logException, which counts epoll's NotYetConnectedException among them). */
-    private static EndReason endFor(Throwable cause) {
-        return cause instanceof IOException || cause instanceof java.nio.channels.NotYetConnectedException
-                ? EndReason.RST : EndReason.ERROR;
-    }
-
-    /**
-     * Records the connection, if it was given an endpoint, once the client channel closed: by then neither
-     * direction relays another byte. A drain marked on the channel comes first, then what this handler saw
-     * (idle, giving up, an error), then the relay's own failure; a connection closed otherwise ended with FINs.
-     */
-    private void record() {
-        BackendState backend = inbound.attr(BACKEND).get();
-        if (backend == null) {
-            return;
-        }
-        EndReason reason = inbound.hasAttr(END) ? inbound.attr(END).get() : null;
-        if (reason == null) {
-            reason = end;
-        }
-        if (reason == null && relay != null && relay.failure() != null) {
-            reason = endFor(relay.failure());
-        }
-        if (reason == null) {
-            reason = EndReason.FIN;
-        }
-        recorder.ended(servicePort, started, (InetSocketAddress) inbound.remoteAddress(), backend.endpoint(),
-                relay == null ? 0 : relay.up.bytes(), relay == null ? 0 : relay.down.bytes(), reason);
-    }
-
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         logException("client", cause);
-        endFor(endFor(cause));
+        endFor(ConnectErrors.endReason(cause));
         if (relay != null) {
             relay.failed(inbound, cause);
         } else {
             inbound.close();
             Relay.reset(outbound);
         }
+    }
+
+    /** The endpoint channel being connected or relayed to, or {@code null}. */
+    Channel outbound() {
+        return outbound;
     }
 
     // ---- the endpoint channel, called by BackendHandler on the same event loop
@@ -515,7 +413,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     void outboundException(Channel channel, Throwable cause) {
         logException("endpoint", cause);
         if (relay != null && channel == outbound) {
-            endFor(endFor(cause));
+            endFor(ConnectErrors.endReason(cause));
             relay.failed(outbound, cause);
         } else {
             channel.close(); // a connect in progress: its listener decides
@@ -525,7 +423,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     private void logException(String side, Throwable cause) {
         // NotYetConnectedException: epoll may still report readable on an endpoint socket whose connect was
         // refused (seen under load in SoakTest); the connect failure is already logged and counted.
-        if (cause instanceof IOException || cause instanceof java.nio.channels.NotYetConnectedException) {
+        if (ConnectErrors.isIoError(cause)) {
             log.debug("Connection error side={} service={} client={}: {}", side, servicePort.serviceLabel(),
                     inbound == null ? null : inbound.remoteAddress(), cause.toString(), cause);
         } else {

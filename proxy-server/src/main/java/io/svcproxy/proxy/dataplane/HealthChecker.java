@@ -146,7 +146,7 @@ final class HealthChecker implements Runnable {
                     } else if (change != null) {
                         log.warn("Endpoint unhealthy service={} port={} endpoint={} failedChecks={} reason={}",
                                 port.serviceLabel(), port.portLabel(), backend.endpoint(), spec.fall(),
-                                FrontendHandler.reason(f.cause()));
+                                ConnectErrors.reason(f.cause()));
                     }
                     // a passing check ends an ejection (as Envoy does by default): the endpoint takes connects again
                     boolean returned = ok && health.returnAfterCheck(System.nanoTime());

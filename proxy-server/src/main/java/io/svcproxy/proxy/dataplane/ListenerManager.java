@@ -373,7 +373,7 @@ public final class ListenerManager implements AutoCloseable {
         }
         Drained left = new Drained(connections.size(), udpFlowLimit.flows());
         for (Channel channel : connections) {
-            FrontendHandler.abort(channel, io.svcproxy.proxy.connlog.EndReason.DRAIN);
+            ConnectionEnds.abort(channel, io.svcproxy.proxy.connlog.EndReason.DRAIN);
         }
         for (ServiceKey key : List.copyOf(udpListeners.keySet())) {
             unbind(key);
@@ -401,7 +401,7 @@ public final class ListenerManager implements AutoCloseable {
             unbind(key);
         }
         for (Channel channel : connections) {
-            FrontendHandler.markEnd(channel, io.svcproxy.proxy.connlog.EndReason.DRAIN);
+            ConnectionEnds.markEnd(channel, io.svcproxy.proxy.connlog.EndReason.DRAIN);
             channel.close();
         }
         workerGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();

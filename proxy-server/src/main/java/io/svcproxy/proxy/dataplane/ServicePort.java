@@ -165,7 +165,7 @@ public final class ServicePort {
         for (Channel channel : connections) {
             io.svcproxy.balancer.BackendState backend = channel.attr(FrontendHandler.BACKEND).get();
             if (backend != null && backend.endpoint().equals(endpoint)) {
-                FrontendHandler.abort(channel, io.svcproxy.proxy.connlog.EndReason.DRAIN);
+                ConnectionEnds.abort(channel, io.svcproxy.proxy.connlog.EndReason.DRAIN);
                 closed++;
             }
         }
@@ -176,7 +176,7 @@ public final class ServicePort {
     public int closeConnections() {
         int closed = connections.size();
         for (Channel channel : connections) {
-            FrontendHandler.abort(channel, io.svcproxy.proxy.connlog.EndReason.DRAIN);
+            ConnectionEnds.abort(channel, io.svcproxy.proxy.connlog.EndReason.DRAIN);
         }
         return closed;
     }
@@ -356,7 +356,7 @@ public final class ServicePort {
     }
 
     /**
-     * Reports a connect to {@code backend} that failed with {@code reason} ({@link FrontendHandler#reason}), the same
+     * Reports a connect to {@code backend} that failed with {@code reason} ({@link ConnectErrors#reason}), the same
      * for every protocol (a TCP connection, a UDP flow its endpoint refused, an Ingress request): the metric, the
      * endpoint's failure counts, and at {@code consecutiveFailures} in a row outlier detection. Event-loop thread.
      */

@@ -65,7 +65,7 @@ public final class ServiceTableBackendLookup implements BackendLookup {
 
         @Override
         public void connectFailed(BackendState backend, Throwable cause) {
-            port.connectFailed(backend, FrontendHandler.reason(cause), metrics, settings.get());
+            port.connectFailed(backend, ConnectErrors.reason(cause), metrics, settings.get());
         }
 
         @Override
