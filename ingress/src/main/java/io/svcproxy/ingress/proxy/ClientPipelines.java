@@ -120,7 +120,9 @@ final class ClientPipelines {
 
     private static Http2IngressHandler http2Handler(ListenerSettings settings) {
         return Http2IngressHandler.create(settings, Http2Settings.defaultSettings()
-                .maxHeaderListSize(settings.options().maxHeaderSize())
+                // the limit's 431 is the stream's (Http2Requests.listSize): Netty's own check, at this size, would
+                // end the whole connection for a block that passes 1.25 times it as sent
+                .maxHeaderListSize((long) settings.options().maxHeaderSize() * Http2Requests.ADVERTISED_LIST_SIZE_FACTOR)
                 .maxConcurrentStreams(MAX_CONCURRENT_STREAMS)
                 .initialWindowSize(STREAM_WINDOW), CONNECTION_WINDOW);
     }

@@ -54,6 +54,12 @@ final class Http1Requests {
      * encoder writes as one buffer.
      */
     static HttpRequest forwarded(HttpRequest request) {
+        if (!HttpVersion.HTTP_1_1.equals(request.protocolVersion())
+                && !request.headers().contains(HttpHeaderNames.HOST)) {
+            // an HTTP/1.0 request may come without Host; the HTTP/1.1 one it becomes may not (RFC 9112 3.2: an empty
+            // value where there is no authority), and endpoints such as Go's and Node's answer one without it 400
+            request.headers().set(HttpHeaderNames.HOST, "");
+        }
         if (!request.headers().contains(HttpHeaderNames.CONTENT_LENGTH)
                 && !request.headers().contains(HttpHeaderNames.TRANSFER_ENCODING)) {
             return new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, request.method(), request.uri(),

@@ -56,7 +56,7 @@ final class Http2Requests {
      * {@code null}. Each ends the stream only, never the connection.
      */
     static HttpResponseStatus refusal(HttpRequest req, IngressOptions options) {
-        if (req.headers().size() > options.maxHeaders()) {
+        if (req.headers().size() > options.maxHeaders() || listSize(req.headers()) > options.maxHeaderSize()) {
             return HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE;
         }
         if (req.method().name().length() + req.uri().length() + " HTTP/1.1".length() + 1
@@ -76,8 +76,32 @@ final class Http2Requests {
             // :path in origin form (RFC 9113 8.3.1): the host is :authority's, never a URI's in :path
             return HttpResponseStatus.BAD_REQUEST;
         }
+        if (!req.headers().contains(HttpHeaderNames.HOST)) {
+            // neither :authority nor host: as an HTTP/1.1 request without Host (and as nginx answers it); forwarded,
+            // it would be an HTTP/1.1 request without the Host RFC 9112 3.2 requires
+            return HttpResponseStatus.BAD_REQUEST;
+        }
         return null;
     }
+
+    /**
+     * The size of a request's header list as HPACK counts it (RFC 7541 4.1: each field's name and value and 32),
+     * its pseudo-header fields left out. The connection advertises {@link #ADVERTISED_LIST_SIZE_FACTOR} times the
+     * limit, so that a block over the limit reaches the stream's 431 here rather than Netty's connection-wide
+     * GOAWAY, which it sends for a block whose encoded size passes 1.25 times what was advertised.
+     */
+    static long listSize(HttpHeaders headers) {
+        long size = 0;
+        for (java.util.Iterator<java.util.Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence();
+                it.hasNext(); ) {
+            java.util.Map.Entry<CharSequence, CharSequence> e = it.next();
+            size += e.getKey().length() + e.getValue().length() + 32;
+        }
+        return size;
+    }
+
+    /** SETTINGS_MAX_HEADER_LIST_SIZE advertised, as a multiple of the limit of {@link #listSize} ({@code maxHeaderSize}). */
+    static final int ADVERTISED_LIST_SIZE_FACTOR = 4;
 
     /**
      * Rewrites a routed request's fields for the endpoint's HTTP/1.1 hop, in place: hop-by-hop fields out (but

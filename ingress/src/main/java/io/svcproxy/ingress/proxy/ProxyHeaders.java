@@ -230,7 +230,7 @@ final class ProxyHeaders {
         }
         headers.set(X_FORWARDED_PROTO, proto);
         String host = headers.get(HttpHeaderNames.HOST);
-        if (host != null) {
+        if (host != null && !host.isEmpty()) { // empty: an HTTP/1.0 request without Host (Http1Requests.forwarded)
             headers.set(X_FORWARDED_HOST, host);
         } else {
             headers.remove(X_FORWARDED_HOST);

@@ -170,8 +170,15 @@ public final class TlsCertificates {
         return out;
     }
 
-    /** The context for an SNI host name ({@code null}: none sent), or {@code null} when there is no entry. */
+    /**
+     * The context for an SNI host name ({@code null}: none sent), or {@code null} when there is no entry. A fully
+     * qualified name's trailing dot ({@code shop.example.}, which RFC 6066 asks clients not to send and some do) is
+     * left out, as routing leaves it out of the Host and as nginx leaves it out of the name it chooses by.
+     */
     public SslContext select(String hostname) {
+        if (hostname != null && hostname.length() > 1 && hostname.endsWith(".")) {
+            hostname = hostname.substring(0, hostname.length() - 1);
+        }
         return mapping.map(hostname);
     }
 

@@ -112,6 +112,18 @@ class TlsIngressTest {
     }
 
     @Test
+    void aFullyQualifiedSniNameGetsTheCertificateOfItsHost() throws Exception {
+        // `openssl s_client -servername shop.example.` got the first entry's certificate, while its Host
+        // shop.example. is routed to shop.example's rules (helper-99's review); nginx leaves the dot out too. Java's
+        // SNIHostName refuses a trailing dot, so the choice is asked directly
+        TlsCertificates certs = TlsCertificates.of(List.of(api, shop, wildcard), SslProvider.JDK);
+        assertThat(certs.select("shop.example")).isNotSameAs(certs.select(null));
+        assertThat(certs.select("shop.example.")).isSameAs(certs.select("shop.example"));
+        assertThat(certs.select("x.wild.example.")).isSameAs(certs.select("x.wild.example"))
+                .isNotSameAs(certs.select(null));
+    }
+
+    @Test
     void curlGetsH2OrHttp11ByAlpnWithTheCertificateOfEachHost() throws Exception {
         start(TlsCertificates.of(List.of(shop, wildcard, api)));
         for (String host : List.of("shop.example", "api.wild.example", "x.wild.example")) {
