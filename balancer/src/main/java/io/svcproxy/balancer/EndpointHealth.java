@@ -98,7 +98,24 @@ public final class EndpointHealth {
 
     /** Returns the endpoint to service when its ejection time is over at {@code now}; returns whether it did. */
     public synchronized boolean returnIfDue(long now) {
-        if (!ejected || now - ejectedUntil < 0) {
+        return returnIfDue(now, null);
+    }
+
+    /**
+     * As {@link #returnIfDue(long)}, with the ejection held to {@code max}, the longest ejection of the settings in
+     * force ({@code null}: as it was set): a reload that shortens the ejection times reaches an endpoint ejected
+     * before (Envoy computes the time from the settings in force too). The back-off goes on from the time served.
+     */
+    public synchronized boolean returnIfDue(long now, Duration max) {
+        if (!ejected) {
+            return false;
+        }
+        if (max != null && max.compareTo(lastEjectionTime) < 0) {
+            long ejectedAt = ejectedUntil - lastEjectionTime.toNanos();
+            lastEjectionTime = max;
+            ejectedUntil = ejectedAt + max.toNanos();
+        }
+        if (now - ejectedUntil < 0) {
             return false;
         }
         returnedAt = now;

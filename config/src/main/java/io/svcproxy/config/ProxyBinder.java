@@ -179,8 +179,10 @@ final class ProxyBinder extends BinderSupport {
         int failures = integerOr(f, "consecutiveFailures", 0, 1000, d.consecutiveFailures());
         Duration base = orDefault(f, "baseEjectionTime", Duration.ofMillis(100), Duration.ofHours(24), "100ms..24h",
                 d.baseEjectionTime());
+        // unwritten, the maximum is at least the base (Envoy's max_ejection_time: 300s or base_ejection_time,
+        // whichever is larger): `baseEjectionTime: 10m` alone was refused for the default maximum of 5m
         Duration max = orDefault(f, "maxEjectionTime", Duration.ofMillis(100), Duration.ofHours(24), "100ms..24h",
-                d.maxEjectionTime());
+                d.maxEjectionTime().compareTo(base) < 0 ? base : d.maxEjectionTime());
         if (max.compareTo(base) < 0) {
             Node at = f.has("maxEjectionTime") ? f.value("maxEjectionTime") : f.missingAt("baseEjectionTime");
             p.at(at, f.child("maxEjectionTime"), Values.label(f.child("maxEjectionTime")) + ": "

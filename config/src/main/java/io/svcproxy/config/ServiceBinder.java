@@ -175,8 +175,10 @@ final class ServiceBinder extends BinderSupport {
         Fields f = new Fields(map, path, p, HEALTH_CHECK);
         Duration interval = orDefault(f, "interval", Duration.ofMillis(100), Duration.ofHours(1), "100ms..1h",
                 d.interval());
+        // unwritten, the timeout is at most the interval (as HAProxy's checks time out at `inter` without
+        // `timeout check`): `interval: 500ms` alone was refused for the default timeout of 1s
         Duration timeout = orDefault(f, "timeout", Duration.ofMillis(10), Duration.ofMinutes(1), "10ms..1m",
-                d.timeout());
+                d.timeout().compareTo(interval) > 0 ? interval : d.timeout());
         int rise = integerOr(f, "rise", 1, 100, d.rise());
         int fall = integerOr(f, "fall", 1, 100, d.fall());
         if (timeout.compareTo(interval) > 0) {

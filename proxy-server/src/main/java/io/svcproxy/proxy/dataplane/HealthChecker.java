@@ -1,6 +1,8 @@
 package io.svcproxy.proxy.dataplane;
 
 import io.netty.bootstrap.Bootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelException;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
@@ -128,14 +130,32 @@ final class HealthChecker implements Runnable {
                 .addListener((ChannelFutureListener) f -> {
                     boolean ok = f.isSuccess();
                     if (ok) {
-                        f.channel().close();
+                        close(f.channel());
                     }
                     if (port.spec().service().healthCheck() == null) {
-                        return; // turned off while the check was in flight: wake() forgets the verdicts
+                        // turned off while the check was in flight: wake() forgets the verdicts of the endpoints
+                        // listed, and this one may have left the list meanwhile (its flag, kept with its counters
+                        // for its return, would stop it from ever being checked again)
+                        health.abandonCheck();
+                        return;
                     }
                     if (stopped) {
                         // its port left (or moved: the successor's checker judges the shared health, and must be
                         // able to start the next check)
+                        health.abandonCheck();
+                        return;
+                    }
+                    if (!ok && f.cause() instanceof ChannelException) {
+                        // socket(2) failed: svcproxy's own descriptors (EMFILE, ENFILE) or buffers, not the
+                        // endpoint's failure (as the relay and the Ingress count it); the next round checks again
+                        health.abandonCheck();
+                        log.debug("No socket for a health check service={} port={} endpoint={}: {}",
+                                port.serviceLabel(), port.portLabel(), backend.endpoint(), f.cause().toString());
+                        return;
+                    }
+                    if (!listed(backend)) {
+                        // left the list (or drains) while checked: no verdict on an endpoint no longer served, which
+                        // its counters would keep for its return (a new Pod at the same address)
                         health.abandonCheck();
                         return;
                     }
@@ -158,5 +178,31 @@ final class HealthChecker implements Runnable {
                         port.healthChanged();
                     }
                 });
+    }
+
+    /** Whether {@code backend} is in the port's list now, and not draining (a check ended after it left). */
+    private boolean listed(BackendState backend) {
+        for (BackendState b : port.backendSet().backends()) {
+            if (b.counters() == backend.counters()) {
+                return b.state() != BackendState.State.DRAINING;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * Closes a check's connection; on a {@code proxyProtocol} port after the PROXY header of a connection of the
+     * proxy's own (v2 {@code LOCAL}; v1 with the connection's own addresses), as HAProxy checks a {@code send-proxy}
+     * server: an endpoint that requires the header would log every check as a protocol error.
+     */
+    private void close(Channel channel) {
+        io.svcproxy.config.ProxyProtocol proxyProtocol = port.spec().port().proxyProtocol();
+        if (proxyProtocol == null) {
+            channel.close();
+            return;
+        }
+        ProxyProtocolHeader.writeLocal(channel, proxyProtocol);
+        channel.flush();
+        channel.close();
     }
 }

@@ -320,6 +320,13 @@ public final class ListenerManager implements AutoCloseable {
         for (ServiceKey key : listeners.keySet()) {
             unbind(key);
         }
+        for (ServiceKey key : udpListeners.keySet()) {
+            // as the TCP ports' (unbind): the endpoints shutting down with the proxy are no longer checked
+            HealthChecker checker = healthCheckers.remove(key);
+            if (checker != null) {
+                checker.stop();
+            }
+        }
         udpListeners.values().forEach(UdpListener::stopNewFlows);
         extraUdpListeners.values().forEach(m -> m.listeners().forEach(UdpListener::stopNewFlows));
         listenersClosed = true;

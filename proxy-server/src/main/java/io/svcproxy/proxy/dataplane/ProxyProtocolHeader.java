@@ -47,6 +47,31 @@ public final class ProxyProtocolHeader {
     }
 
     /** Writes (without flushing) the header of {@code version} for a client connection {@code client}. */
+    /**
+     * Writes (without flushing) the header of a connection of the proxy's own, that carries no client (a health
+     * check): v2 {@code LOCAL}, as HAProxy's checks send it, after which the endpoint reads the connection's own
+     * addresses; v1, which has no such command, names the connection's own addresses (Netty's encoder writes no
+     * v1 {@code UNKNOWN}).
+     */
+    static void writeLocal(Channel endpoint, ProxyProtocol version) {
+        HAProxyMessage header;
+        if (version == ProxyProtocol.V1) {
+            InetSocketAddress local = (InetSocketAddress) endpoint.localAddress();
+            InetSocketAddress remote = (InetSocketAddress) endpoint.remoteAddress();
+            boolean v4 = local.getAddress() instanceof Inet4Address && remote.getAddress() instanceof Inet4Address;
+            header = new HAProxyMessage(HAProxyProtocolVersion.V1, HAProxyCommand.PROXY,
+                    v4 ? HAProxyProxiedProtocol.TCP4 : HAProxyProxiedProtocol.TCP6, local.getAddress().getHostAddress(),
+                    remote.getAddress().getHostAddress(), local.getPort(), remote.getPort());
+        } else {
+            header = new HAProxyMessage(HAProxyProtocolVersion.V2, HAProxyCommand.LOCAL,
+                    HAProxyProxiedProtocol.UNKNOWN, null, null, 0, 0);
+        }
+        ChannelPipeline pipeline = endpoint.pipeline();
+        pipeline.addFirst("proxy-protocol", HAProxyMessageEncoder.INSTANCE);
+        endpoint.write(header, endpoint.voidPromise());
+        pipeline.remove("proxy-protocol");
+    }
+
     static void write(Channel endpoint, ProxyProtocol version, Channel client) {
         InetSocketAddress source = (InetSocketAddress) client.remoteAddress();
         InetSocketAddress destination = (InetSocketAddress) client.localAddress();

@@ -422,8 +422,10 @@ public final class ServicePort {
         int ejected = 0;
         int endpoints = 0;
         for (BackendState b : backendSet.backends()) {
-            boolean serving = b.weight() > 0 || b.state() == BackendState.State.EJECTED
-                    || b.state() == BackendState.State.UNHEALTHY;
+            // out of service by its health: counted when it has a weight to return to (one written with weight 0
+            // takes no traffic either way, and would widen the share; helper-98's review)
+            boolean serving = b.weight() > 0 || (b.state() == BackendState.State.EJECTED
+                    || b.state() == BackendState.State.UNHEALTHY) && b.lastWeight() > 0;
             if (serving && (pool == null || pool.test(b))) {
                 endpoints++;
                 ejected += b.counters().health().ejected() ? 1 : 0;

@@ -219,11 +219,13 @@ final class Housekeeping {
      * off; returns whether any came back.
      */
     private boolean returnEjected(ServicePort port, long now) {
-        boolean off = !listeners.settings().outlierDetection().enabled();
+        io.svcproxy.config.OutlierDetection outlier = listeners.settings().outlierDetection();
+        boolean off = !outlier.enabled();
         boolean any = false;
         for (BackendState b : port.backendSet().backends()) {
             EndpointHealth health = b.counters().health();
-            if (off ? health.clearEjection() : health.returnIfDue(now)) {
+            // held to the longest ejection in force: a reload that shortens it reaches endpoints ejected before
+            if (off ? health.clearEjection() : health.returnIfDue(now, outlier.maxEjectionTime())) {
                 log.info("Returning endpoint service={} port={} endpoint={} ejections={}", port.serviceLabel(),
                         port.portLabel(), b.endpoint(), health.ejections());
                 any = true;
