@@ -87,6 +87,9 @@ class EndpointTotalAcrossFlapTest {
 
         server.reload(ConfigLoader.parse(yaml(false), "flap.yaml")); // the Pod is not ready for a moment
         assertThat(endpoints().get(0).get("state").asText()).as("out of the list").isEqualTo("not ready");
+        // listed with the counts kept for its return, not zero (stop 43's found-and-left)
+        assertThat(total()).as("total of 127.0.0.91 while not ready").isEqualTo(3);
+        assertThat(endpoints().get(0).get("bytesToEndpoint").asLong()).isEqualTo(3);
         server.reload(ConfigLoader.parse(yaml(true), "flap.yaml")); // and ready again
 
         assertThat(total()).as("total of 127.0.0.91 after a readiness flap (SPEC: since svcproxy started)")

@@ -46,7 +46,8 @@ import java.util.Set;
  *       {@code noEndpoint} (connections closed at once for want of an endpoint);</li>
  *   <li>per endpoint: {@code bytesToEndpoint}, {@code bytesToClient} and {@code connectFailures}. After the
  *       endpoints in the set ({@code ready}, {@code draining}) come those of the spec that are not ready and not
- *       in the set, with {@code state} {@code "not ready"}, their weight, and zero counts.</li>
+ *       in the set, with {@code state} {@code "not ready"}, their weight, no connection open, and the counts kept from
+ *       when they were last in it (zero for one never ready).</li>
  * </ul>
  * The page renders any {@code state} string, so states added later (such as {@code ejected}) need no change here.
  */
@@ -221,12 +222,15 @@ final class ServicesJson {
                 e.put("failedChecks", counters.health().checkFailures());
             }
         }
-        // Not-ready endpoints are not in the set (the reconciler gives them no backend), so they have no
-        // counters; one that is still draining its connections shows once, as draining.
+        // Not-ready endpoints are not in the set (the reconciler gives them no backend): one that was in it shows
+        // the counters kept for its return (SPEC's total: since svcproxy started), one never ready zero counts; one
+        // that is still draining its connections shows once, as draining.
         for (EndpointTarget target : spec.endpoints()) {
-            if (target.ready() || inSet.contains(Backends.format(target.ip(), target.port()))) {
+            String endpoint = Backends.format(target.ip(), target.port());
+            if (target.ready() || inSet.contains(endpoint)) {
                 continue;
             }
+            ConnectionCounters kept = servicePort.departedCounters(endpoint);
             ObjectNode e = endpoints.addObject();
             e.put("ip", Backends.formatIp(target.ip()));
             e.put("port", target.port());
@@ -234,10 +238,10 @@ final class ServicesJson {
             e.put("state", NOT_READY);
             e.put("active", 0);
             e.put("inactive", 0);
-            e.put("total", 0);
-            e.put("bytesToEndpoint", 0);
-            e.put("bytesToClient", 0);
-            e.put("connectFailures", 0);
+            e.put("total", kept == null ? 0 : kept.total());
+            e.put("bytesToEndpoint", kept == null ? 0 : kept.bytesToEndpoint());
+            e.put("bytesToClient", kept == null ? 0 : kept.bytesToClient());
+            e.put("connectFailures", kept == null ? 0 : kept.connectFailures());
         }
         return node;
     }

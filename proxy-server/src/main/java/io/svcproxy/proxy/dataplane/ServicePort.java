@@ -46,6 +46,7 @@ public final class ServicePort {
     private final AtomicInteger open = new AtomicInteger();
     private final ConcurrentHashMap<InetAddress, AtomicInteger> openByClient = new ConcurrentHashMap<>();
     private volatile Consumer<ServicePort> healthListener = p -> { };
+    private volatile java.util.function.Function<String, ConnectionCounters> departedCounters = e -> null;
     private volatile boolean retired;
     private final UdpCounters udp = new UdpCounters();
     private volatile EligibleEndpoints local;
@@ -304,6 +305,19 @@ public final class ServicePort {
         if (perClient) {
             openByClient.computeIfPresent(client, (k, c) -> c.decrementAndGet() <= 0 ? null : c);
         }
+    }
+
+    /**
+     * Sets where the counters of an endpoint that left the list are kept for its return ({@code ip:port} to its
+     * counters, or {@code null}; thread-safe): the admin API lists a not-ready endpoint with them.
+     */
+    public void setDepartedCounters(java.util.function.Function<String, ConnectionCounters> lookup) {
+        this.departedCounters = lookup;
+    }
+
+    /** The counters the endpoint {@code ip:port} left the list with, kept for its return, or {@code null}. */
+    public ConnectionCounters departedCounters(String endpoint) {
+        return departedCounters.apply(endpoint);
     }
 
     /** Sets what runs when an endpoint's health changed (the reconciler publishes the list again). */

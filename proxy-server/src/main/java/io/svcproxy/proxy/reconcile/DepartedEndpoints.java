@@ -10,7 +10,8 @@ import java.util.Map;
  * {@code total} counts the connections an endpoint was given since svcproxy started, and {@code
  * svcproxy_connections_total} never falls for it. IPVS does the same with a removed real server, which it keeps in
  * its trash and restores, stats included, when it is added back ({@code ip_vs_trash_get_dest}). Bounded: the
- * {@value #LIMIT} that left last. Used under the reconciler's lock only.
+ * {@value #LIMIT} that left last. Changed under the reconciler's lock; the admin API reads it too (its not-ready
+ * endpoints' counters), so its methods are synchronized.
  */
 final class DepartedEndpoints {
     /** How many departed endpoints a Service port remembers: far more than flap at once. */
@@ -20,7 +21,7 @@ final class DepartedEndpoints {
     private Map<String, BackendState> left;
 
     /** Remembers {@code endpoint}, which left the list with no connection. */
-    void keep(BackendState endpoint) {
+    synchronized void keep(BackendState endpoint) {
         if (left == null) {
             left = new LinkedHashMap<>() {
                 @Override
@@ -34,16 +35,16 @@ final class DepartedEndpoints {
     }
 
     /** Returns the departed endpoint {@code ip:port} and forgets it, or {@code null}. */
-    BackendState take(String endpoint) {
+    synchronized BackendState take(String endpoint) {
         return left == null ? null : left.remove(endpoint);
     }
 
     /** Returns the departed endpoint {@code ip:port}, or {@code null}. */
-    BackendState peek(String endpoint) {
+    synchronized BackendState peek(String endpoint) {
         return left == null ? null : left.get(endpoint);
     }
 
-    int size() {
+    synchronized int size() {
         return left == null ? 0 : left.size();
     }
 }

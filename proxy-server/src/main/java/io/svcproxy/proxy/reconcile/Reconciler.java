@@ -293,6 +293,11 @@ public final class Reconciler {
                 backends, nanoTime);
         ServicePort port = new ServicePort(spec, set);
         port.setHealthListener(p -> healthExecutor.execute(() -> publishHealth(p)));
+        DepartedEndpoints departed = housekeeping.departed(spec.key());
+        port.setDepartedCounters(endpoint -> {
+            BackendState b = departed.peek(endpoint);
+            return b == null ? null : b.counters();
+        });
         try {
             addresses.holdClusterIp(spec.key());
             listeners.bind(port);
