@@ -8,7 +8,7 @@ import java.time.Duration;
  * after {@code rise} good ones (HAProxy's {@code inter}, {@code rise}, {@code fall}).
  *
  * @param interval between two checks of one endpoint (default 5s)
- * @param timeout for one check's connect (default 1s)
+ * @param timeout for one check's connect (default 1s, or the interval when that is shorter)
  * @param rise good checks in a row that make an unhealthy endpoint healthy (default 2)
  * @param fall failed checks in a row that make an endpoint unhealthy (default 3)
  */

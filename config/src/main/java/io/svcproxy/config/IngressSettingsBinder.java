@@ -31,7 +31,10 @@ final class IngressSettingsBinder extends BinderSupport {
         Fields f = new Fields(map, path, p, SETTINGS);
         InetSocketAddress http = f.has("http") ? listener(f.value("http"), f.child("http")) : null;
         InetSocketAddress https = f.has("https") ? listener(f.value("https"), f.child("https")) : null;
-        if (http != null && https != null && http.equals(https) && http.getPort() != 0) { // port 0: two free ports
+        // port 0: two free ports. One on every address overlaps the other at its port (0.0.0.0 and [::] too): they
+        // could not both be bound (each would take some of the other's connections)
+        if (http != null && https != null && http.getPort() != 0
+                && Addresses.takes(http, https.getAddress(), https.getPort())) {
             Values.wrong(p, f.value("https"), f.child("https"), "an address other than http's");
             https = null;
         }

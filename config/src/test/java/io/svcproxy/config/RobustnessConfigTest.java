@@ -110,8 +110,9 @@ class RobustnessConfigTest {
     void rejectsAMaxEjectionTimeBelowTheBase() {
         assertThat(errors("proxy:\n  outlierDetection: {baseEjectionTime: 1m, maxEjectionTime: 30s}\n"))
                 .containsExactly("svcproxy.yaml:2:61: maxEjectionTime: 30s (expected: at least baseEjectionTime 1m)");
-        assertThat(errors("proxy:\n  outlierDetection: {baseEjectionTime: 1h}\n"))
-                .containsExactly("svcproxy.yaml:2:22: maxEjectionTime: 5m (expected: at least baseEjectionTime 1h)");
+        // unwritten, the maximum is raised to the base (Envoy's default; HealthCheckDefaultsTest)
+        assertThat(ConfigLoader.parse("proxy:\n  outlierDetection: {baseEjectionTime: 1h}\n", "svcproxy.yaml").proxy()
+                .outlierDetection().maxEjectionTime()).isEqualTo(java.time.Duration.ofHours(1));
         assertThat(errors("proxy:\n  outlierDetection: 5\n"))
                 .containsExactly("svcproxy.yaml:2:21: outlierDetection: 5 (expected: a map of consecutiveFailures, "
                         + "baseEjectionTime, maxEjectionTime, maxEjectionPercent)");

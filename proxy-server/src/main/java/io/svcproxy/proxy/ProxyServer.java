@@ -86,6 +86,7 @@ public final class ProxyServer implements AutoCloseable {
         this.meterRegistry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         this.metrics = new MicrometerProxyMetrics(meterRegistry, false); // system metrics: start(), with admin
         this.listeners = new ListenerManager(transport, workerThreads, metrics, DataPlaneSettings.of(config));
+        listeners.portSharing().configure(config.proxy().ownListeners()); // before any Service port binds
         this.metrics.bindDataPlane(listeners);
         this.clusterIps = clusterIps;
         this.reconciler = new Reconciler(table, listeners, metrics, System::nanoTime, clusterIps);
@@ -97,7 +98,7 @@ public final class ProxyServer implements AutoCloseable {
         this.ingress = new IngressListeners(new ServiceTableBackendLookup(table, listeners::settings, metrics),
                 new IngressStats(metrics), listeners.portSharing());
         this.healthChecks = new HealthCheckNodePorts(listeners.eventLoops(), transport.serverChannel(), table,
-                () -> !shutdown && applied != null && applied.synced());
+                () -> !shutdown && applied != null && applied.synced(), listeners.portSharing());
     }
 
     /**
@@ -312,6 +313,7 @@ public final class ProxyServer implements AutoCloseable {
             kubernetesSource.setSchedulers(nextKubernetes); // as a changed scheduler of the config file's Services
         }
         config = next;
+        listeners.portSharing().configure(next.proxy().ownListeners()); // before its Service ports bind
         registry.setConfig(next);
         List<BindException> failures = new java.util.ArrayList<>(applyCurrent());
         // after the routes of the new config
@@ -375,29 +377,32 @@ public final class ProxyServer implements AutoCloseable {
             }
             shutdown = true;
         }
-        syncRunner.close();
-        table.setReady(false);
-        if (kubernetesIngressSource != null) {
-            kubernetesIngressSource.withdrawStatus(java.time.Duration.ofSeconds(5));
+        try {
+            syncRunner.close();
+            table.setReady(false);
+            if (kubernetesIngressSource != null) {
+                kubernetesIngressSource.withdrawStatus(java.time.Duration.ofSeconds(5));
+            }
+            ingress.drain();
+            listeners.closeListeners();
+            int open = listeners.connectionCount();
+            log.info("Shutting down: listeners closed, draining connections={} ingressConnections={} drainTimeout={}",
+                    open, ingress.connections(), config.proxy().drainTimeout());
+            long deadline = System.nanoTime() + config.proxy().drainTimeout().toNanos();
+            // the sync runner is closed: the sweep keeps the deadlines of what was removed before the shutdown
+            ListenerManager.Drained cut = listeners.drain(config.proxy().drainTimeout(), reconciler::sweep);
+            if (cut.connections() > 0 || cut.udpFlows() > 0) {
+                log.info("Drain timeout reached: reset connections={}, ended udpFlows={}", cut.connections(),
+                        cut.udpFlows());
+            }
+            int requests = awaitIngress(deadline);
+            if (requests > 0 || ingress.connections() > 0) {
+                log.info("Drain timeout reached: reset Ingress connections={} requests in flight={}",
+                        ingress.connections(), requests);
+            }
+        } finally {
+            close(); // also when the drain failed: the process must not wait for a second signal
         }
-        ingress.drain();
-        listeners.closeListeners();
-        int open = listeners.connectionCount();
-        log.info("Shutting down: listeners closed, draining connections={} ingressConnections={} drainTimeout={}",
-                open, ingress.connections(), config.proxy().drainTimeout());
-        long deadline = System.nanoTime() + config.proxy().drainTimeout().toNanos();
-        ListenerManager.Drained cut = listeners.drain(config.proxy().drainTimeout());
-        if (cut.connections() > 0 || cut.udpFlows() > 0) {
-            log.info("Drain timeout reached: reset connections={}, ended udpFlows={}", cut.connections(),
-                    cut.udpFlows());
-        }
-        int requests = awaitIngress(deadline);
-        if (requests > 0 || ingress.connections() > 0) {
-            log.info("Drain timeout reached: closed Ingress connections={} requests in flight={}",
-                    ingress.connections(), requests);
-        }
-        close();
-        log.info("Stopped");
     }
 
     /**
@@ -408,6 +413,7 @@ public final class ProxyServer implements AutoCloseable {
      * side ends them. Returns the leases left.
      */
     private int awaitIngress(long deadline) {
+        long nextSweep = System.nanoTime();
         while (true) {
             int active = 0;
             for (var port : table.servicePorts()) {
@@ -417,6 +423,10 @@ public final class ProxyServer implements AutoCloseable {
             }
             if (active == 0 && ingress.connections() == 0 || System.nanoTime() >= deadline) {
                 return active;
+            }
+            if (System.nanoTime() - nextSweep >= 0) {
+                reconciler.sweep();
+                nextSweep = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
             }
             try {
                 Thread.sleep(20);
@@ -466,6 +476,8 @@ public final class ProxyServer implements AutoCloseable {
             }
             metrics.close();
         } finally {
+            // before the count-down: the process may exit as soon as it is released
+            log.info("Stopped");
             stopped.countDown();
         }
     }

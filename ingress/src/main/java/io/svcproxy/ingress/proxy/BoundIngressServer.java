@@ -32,6 +32,11 @@ abstract class BoundIngressServer implements IngressServer {
     }
 
     @Override
+    public void cut() {
+        connections.cut();
+    }
+
+    @Override
     public InetSocketAddress localAddress() {
         return (InetSocketAddress) serverChannel.localAddress();
     }

@@ -1,6 +1,7 @@
 package io.svcproxy.ingress.proxy;
 
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
@@ -32,6 +33,35 @@ final class ClientConnections {
 
     int size() {
         return channels.size();
+    }
+
+    /**
+     * Resets every connection still open (a drain's deadline, or a shutdown without one), on its event loop: a
+     * response or tunnel cut short must not read as complete, as a FIN would let a close-delimited body. The
+     * endpoint connections of their exchanges close with them. Waits (a second at most) until they are reset: not
+     * from an event loop.
+     */
+    void cut() {
+        java.util.List<io.netty.util.concurrent.Future<?>> cuts = new java.util.ArrayList<>();
+        for (Channel connection : channels) {
+            cuts.add(connection.eventLoop().submit(() -> {
+                if (!connection.isOpen()) {
+                    return;
+                }
+                try {
+                    connection.config().setOption(ChannelOption.SO_LINGER, 0);
+                } catch (RuntimeException e) {
+                    // the socket is already shutting down: a plain close is all that is left
+                }
+                connection.close();
+            }));
+        }
+        // done before the caller stops the event loops, which close what is left with a FIN first
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
+        for (io.netty.util.concurrent.Future<?> cut : cuts) {
+            cut.awaitUninterruptibly(Math.max(0, deadline - System.nanoTime()),
+                    java.util.concurrent.TimeUnit.NANOSECONDS);
+        }
     }
 
     private static void drain(Channel connection) {

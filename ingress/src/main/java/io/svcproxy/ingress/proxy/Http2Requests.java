@@ -76,9 +76,10 @@ final class Http2Requests {
             // :path in origin form (RFC 9113 8.3.1): the host is :authority's, never a URI's in :path
             return HttpResponseStatus.BAD_REQUEST;
         }
-        if (!req.headers().contains(HttpHeaderNames.HOST)) {
-            // neither :authority nor host: as an HTTP/1.1 request without Host (and as nginx answers it); forwarded,
-            // it would be an HTTP/1.1 request without the Host RFC 9112 3.2 requires
+        String host = req.headers().get(HttpHeaderNames.HOST);
+        if (host == null || host.isEmpty()) {
+            // neither :authority nor host (or an empty one, which RFC 9113 8.3.1 forbids): as an HTTP/1.1 request
+            // without Host (and as nginx answers it); forwarded, it would be an HTTP/1.1 request without a host
             return HttpResponseStatus.BAD_REQUEST;
         }
         return null;

@@ -33,7 +33,13 @@ public interface IngressServer extends AutoCloseable {
     /** The client connections accepted and still open (tunnels included). */
     int connections();
 
-    /** Stops accepting; connections in progress are closed with the event loops. */
+    /**
+     * Resets the client connections still open (the drain's deadline, or a close without a drain): a response or
+     * WebSocket tunnel cut short reaches the client as a reset, never as a complete close-delimited body.
+     */
+    void cut();
+
+    /** Stops accepting; connections in progress are cut ({@link #cut}) by whoever closes the event loops. */
     @Override
     void close();
 }

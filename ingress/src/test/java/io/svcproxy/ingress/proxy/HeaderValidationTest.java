@@ -359,4 +359,16 @@ class HeaderValidationTest {
             assertThat(((RawH2Client.Headers) client.next(7)).headers().status()).hasToString("200");
         }
     }
+
+    /** An empty host and no :authority is the stream's 400 too: RFC 9113 8.3.1, "MUST NOT be empty" (helper-100). */
+    @Test
+    void anHttp2RequestWithAnEmptyHostAndNoAuthorityIsItsStreams400() throws Exception {
+        try (RawH2Client client = RawH2Client.connect(group, ingress.localAddress())) {
+            client.headers(1, new io.netty.handler.codec.http2.DefaultHttp2Headers().method("GET").scheme("http")
+                    .path("/empty-host").set("host", ""), true);
+            RawH2Client.Frame first = client.next(1);
+            assertThat(first).isInstanceOf(RawH2Client.Headers.class);
+            assertThat(((RawH2Client.Headers) first).headers().status()).hasToString("400");
+        }
+    }
 }

@@ -115,7 +115,7 @@ public final class AdminServer {
             throw new IllegalStateException("admin server already started on " + format(address));
         }
         java.util.function.Consumer<ServerBootstrap> socket = sharing == null ? b -> { }
-                : sharing.ownListener("admin", address);
+                : sharing.ownListener("proxy.admin", address);
         EventLoopGroup loop = transport.newGroup(1, new DefaultThreadFactory("svcproxy-admin", true));
         java.util.concurrent.ThreadPoolExecutor render = new java.util.concurrent.ThreadPoolExecutor(1, 1, 0,
                 TimeUnit.MILLISECONDS, new java.util.concurrent.LinkedBlockingQueue<>(),
@@ -147,14 +147,11 @@ public final class AdminServer {
         if (!bind.isSuccess()) {
             loop.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS).awaitUninterruptibly();
             render.shutdownNow();
-            throw new BindException("admin " + format(address), bind.cause());
+            throw new BindException("proxy.admin " + format(address), bind.cause());
         }
         group = loop;
         renderer = render;
         channel = bind.channel();
-        if (sharing != null) {
-            sharing.ownBound(boundAddress());
-        }
         log.info("Admin listening address={} transport={}", format(boundAddress()), transport);
     }
 
@@ -203,9 +200,6 @@ public final class AdminServer {
             return;
         }
         InetSocketAddress bound = boundAddress();
-        if (sharing != null) {
-            sharing.ownClosed(bound);
-        }
         channel.close().awaitUninterruptibly();
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
         for (Runnable queued : renderer.shutdownNow()) {

@@ -25,11 +25,11 @@ final class ConnectionEnds {
     /**
      * Cuts the connection of client channel {@code client} (a drain deadline): both its client and its endpoint are
      * reset, as the relay resets a failed connection, so that neither reads a stream cut short as complete (a FIN
-     * would end a close-delimited response or a dump as if it were whole). Any thread.
+     * would end a close-delimited response or a dump as if it were whole). Any thread; done when the future is.
      */
-    static void abort(Channel client, EndReason reason) {
+    static io.netty.util.concurrent.Future<?> abort(Channel client, EndReason reason) {
         markEnd(client, reason);
-        client.eventLoop().execute(() -> {
+        return client.eventLoop().submit(() -> {
             FrontendHandler frontend = client.pipeline().get(FrontendHandler.class);
             if (frontend != null) {
                 Relay.reset(frontend.outbound()); // first: the client's close would end it with a FIN

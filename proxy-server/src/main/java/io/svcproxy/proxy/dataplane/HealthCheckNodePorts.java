@@ -96,8 +96,18 @@ public final class HealthCheckNodePorts implements AutoCloseable {
      * @param proxyHealthy kube-proxy's {@code serviceProxyHealthy}: whether the proxy serves its desired state (not
      *                     before the first sync, nor once it shuts down)
      */
+    /** How a port is shared with an own listener on every address, or {@code null}. */
+    private final PortSharing sharing;
+
     public HealthCheckNodePorts(EventLoopGroup group, Class<? extends ServerChannel> channelType, ServiceTable table,
                                 BooleanSupplier proxyHealthy) {
+        this(group, channelType, table, proxyHealthy, null);
+    }
+
+    /** With {@code sharing}: a health check node port at the port of an own listener on every address shares it. */
+    public HealthCheckNodePorts(EventLoopGroup group, Class<? extends ServerChannel> channelType, ServiceTable table,
+                                BooleanSupplier proxyHealthy, PortSharing sharing) {
+        this.sharing = sharing;
         this.group = group;
         this.channelType = channelType;
         this.table = table;
@@ -193,8 +203,13 @@ public final class HealthCheckNodePorts implements AutoCloseable {
     }
 
     private Channel bind(InetSocketAddress address, String service, ChannelGroup accepted) throws BindException {
+        ServerBootstrap bootstrap = new ServerBootstrap();
+        if (sharing != null) {
+            // at the port of an own listener on every address, as the node ports' listeners: beside it
+            sharing.serviceListener(bootstrap, address);
+        }
         try {
-            return new ServerBootstrap()
+            return bootstrap
                     .group(group)
                     .channel(channelType)
                     .childHandler(new ChannelInitializer<SocketChannel>() {

@@ -123,7 +123,12 @@ final class HealthChecker implements Runnable {
         Bootstrap bootstrap = new Bootstrap()
                 .group(loop)
                 .channel(transport.socketChannel())
-                .handler(new ChannelInboundHandlerAdapter())
+                .handler(new ChannelInboundHandlerAdapter() {
+                    @Override
+                    public void exceptionCaught(io.netty.channel.ChannelHandlerContext ctx, Throwable cause) {
+                        ctx.close(); // an endpoint that resets the check's connection (its PROXY header unsent)
+                    }
+                })
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.max(1, spec.timeout().toMillis()))
                 .option(ChannelOption.AUTO_READ, false);
         bootstrap.connect(backend.socketAddress())

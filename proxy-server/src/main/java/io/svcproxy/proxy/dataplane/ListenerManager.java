@@ -78,7 +78,7 @@ public final class ListenerManager implements AutoCloseable {
         this.udpFlowLimit = new UdpFlowLimit(settings.udp().maxFlows());
         this.threads = workerThreads > 0 ? workerThreads : Runtime.getRuntime().availableProcessors();
         this.workerGroup = transport.newGroup(threads, new DefaultThreadFactory("svcproxy-io", true));
-        this.portSharing = new PortSharing(transport, this::listensAtTcpPort);
+        this.portSharing = new PortSharing(transport, new ListeningSockets());
         this.tcp = new TcpAcceptor(workerGroup, transport, metrics, admission, connections,
                 () -> this.settings, recorder, portSharing);
         log.info("Data plane started transport={} eventLoops={}", transport, threads);
@@ -279,23 +279,6 @@ public final class ListenerManager implements AutoCloseable {
         return portSharing;
     }
 
-    /** Whether a TCP listener of some Service port (any of its addresses) is bound at {@code port}. */
-    private boolean listensAtTcpPort(int port) {
-        for (ServiceKey key : listeners.keySet()) {
-            if (key.port() == port) {
-                return true;
-            }
-        }
-        for (ExtraAddresses<Channel> extra : extraListeners.values()) {
-            for (InetSocketAddress a : extra.addresses()) {
-                if (a.getPort() == port) {
-                    return true;
-                }
-            }
-        }
-        return false;
-    }
-
     /** Returns the address a Service port's listener is bound to, or {@code null}. */
     public InetSocketAddress boundAddress(ServiceKey key) {
         Channel channel = listeners.get(key);
@@ -369,8 +352,21 @@ public final class ListenerManager implements AutoCloseable {
      * @return what was cut at the deadline
      */
     public Drained drain(Duration timeout) {
+        return drain(timeout, () -> { });
+    }
+
+    /**
+     * As {@link #drain(Duration)}, running {@code sweep} about once a second while it waits: the deadlines of
+     * endpoints and Service ports removed before the shutdown still hold during it (the reconciler's sweep).
+     */
+    public Drained drain(Duration timeout, Runnable sweep) {
         long deadline = System.nanoTime() + timeout.toNanos();
+        long nextSweep = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
         while ((!connections.isEmpty() || udpFlowLimit.flows() > 0) && System.nanoTime() < deadline) {
+            if (System.nanoTime() - nextSweep >= 0) {
+                sweep.run();
+                nextSweep = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
+            }
             try {
                 Thread.sleep(20);
             } catch (InterruptedException e) {
@@ -407,9 +403,16 @@ public final class ListenerManager implements AutoCloseable {
         for (ServiceKey key : List.copyOf(udpListeners.keySet())) {
             unbind(key);
         }
+        List<io.netty.util.concurrent.Future<?>> aborts = new java.util.ArrayList<>();
         for (Channel channel : connections) {
-            ConnectionEnds.markEnd(channel, io.svcproxy.proxy.connlog.EndReason.DRAIN);
-            channel.close();
+            // reset both ways, as at the drain's deadline (a second signal is the same cut, earlier): a FIN would let
+            // either side read a stream cut short as complete
+            aborts.add(ConnectionEnds.abort(channel, io.svcproxy.proxy.connlog.EndReason.DRAIN));
+        }
+        // done before the loops stop: a stopping loop closes its channels (with a FIN) before it runs what is queued
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
+        for (io.netty.util.concurrent.Future<?> abort : aborts) {
+            abort.awaitUninterruptibly(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
         }
         workerGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
         EventLoopGroup udp;

@@ -1,17 +1,13 @@
 package io.svcproxy.proxy.dataplane;
 
 import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.ChannelOption;
 import io.svcproxy.balancer.Backends;
-import java.io.IOException;
-import java.net.Inet4Address;
 import java.net.InetSocketAddress;
-import java.net.StandardProtocolFamily;
-import java.net.StandardSocketOptions;
-import java.nio.channels.SocketChannel;
+import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
+import java.util.TreeSet;
 import java.util.function.Consumer;
-import java.util.function.IntPredicate;
 
 /**
  * How a port is shared between svcproxy's own listener bound to every address (an Ingress or admin listener on
@@ -19,93 +15,84 @@ import java.util.function.IntPredicate;
  * or node address): as kube-proxy's rules take a Service address's connections before any process listening on
  * every address of the node, the Service listener takes the connections to its own address and the own listener
  * the rest. Linux does exactly that for listeners that all set SO_REUSEPORT: a connection goes to the listener
- * bound to its destination address before one bound to every address. So every TCP Service listener and every own
- * listener on every address is bound with SO_REUSEPORT, and before it a plain bind (SO_REUSEADDR only, as the
- * listener's own, never listening) tells whether another program listens there: that stays an error ("address in
- * use"), never a port quietly shared with it. A listener of svcproxy itself that makes the plain bind fail (its
- * own listener on every address at a Service listener's port, or a Service listener at the port of an own listener
- * on every address) is no error. Thread-safe.
+ * bound to its destination address before one bound to every address.
+ *
+ * <p>Only the ports of the own listeners on every address that the config names are shared ({@link #configure}):
+ * a Service listener at any other port is bound as any socket, so that another program binding its address later
+ * fails as before. At a shared port, SO_REUSEPORT would let a program of the same user that sets it too (HAProxy
+ * by default, nginx with {@code reuseport}, a second svcproxy) join a listener: before each bind there, the
+ * listening sockets of the host are read ({@link ListeningSockets}), and one at an overlapping address that is not
+ * svcproxy's own is an error ("address in use"), never a port quietly shared with it. One that binds there later
+ * can join: the README says so. Thread-safe.
  */
 public final class PortSharing {
     private final Transport transport;
-    /** Whether one of svcproxy's TCP Service listeners is bound at a port. */
-    private final IntPredicate serviceListenersAt;
-    /** The ports of svcproxy's own listeners bound to every address now. */
-    private final Set<Integer> ownEveryAddressPorts = ConcurrentHashMap.newKeySet();
+    private final ListeningSockets sockets;
+    /** The ports of the own listeners on every address the config in force names. */
+    private volatile Set<Integer> shared = Set.of();
 
-    PortSharing(Transport transport, IntPredicate serviceListenersAt) {
+    PortSharing(Transport transport, ListeningSockets sockets) {
         this.transport = transport;
-        this.serviceListenersAt = serviceListenersAt;
+        this.sockets = sockets;
     }
 
     /**
-     * Readies the bootstrap of a TCP Service listener at {@code at}: SO_REUSEPORT, after checking that no other
-     * program listens there.
+     * Takes the own listeners of the config in force ({@code ProxySettings.ownListeners()}): the ports of those on
+     * every address are shared from now on, before the Service ports of that config are bound. A Service listener
+     * bound before its port was shared keeps its socket: an own listener moved onto its port by a reload cannot be
+     * bound beside it until a restart (its error says so).
+     */
+    public void configure(Map<InetSocketAddress, String> own) {
+        Set<Integer> ports = new TreeSet<>();
+        for (InetSocketAddress a : own.keySet()) {
+            if (everyAddress(a) && a.getPort() != 0) {
+                ports.add(a.getPort());
+            }
+        }
+        shared = Set.copyOf(ports);
+        sockets.forget(); // a reload reads the host's listeners afresh
+    }
+
+    /**
+     * Readies the bootstrap of a TCP Service listener at {@code at}: at a shared port SO_REUSEPORT, after checking
+     * that no other program listens there; elsewhere nothing (bound as any socket).
      *
      * @throws BindException if another program listens at {@code at} (or on every address at its port)
      */
     void serviceListener(ServerBootstrap bootstrap, InetSocketAddress at) throws BindException {
-        IOException taken = plainBind(at);
-        if (taken != null && !ownEveryAddressPorts.contains(at.getPort())) {
-            throw new BindException(Backends.format(at.getAddress(), at.getPort()), taken);
+        if (!shared.contains(at.getPort())) {
+            return;
         }
+        refuseForeign(Backends.format(at.getAddress(), at.getPort()), at);
         bootstrap.option(transport.reusePort(), true);
     }
 
     /**
      * What to set on the bootstrap of svcproxy's own listener (Ingress, admin) at {@code at} before it binds:
      * SO_REUSEPORT when it is bound to every address, after checking that no other program listens at its port;
-     * nothing when it is bound to one address (no Service may listen there: the config refuses it). Call
-     * {@link #ownBound} once it is bound and {@link #ownClosed} when it closes.
+     * nothing when it is bound to one address (no Service may listen there: the config refuses it).
      *
      * @throws BindException if another program listens at the port ({@code what} names the listener)
      */
     public Consumer<ServerBootstrap> ownListener(String what, InetSocketAddress at) throws BindException {
-        if (!everyAddress(at)) {
+        if (!everyAddress(at) || at.getPort() == 0) {
             return b -> { };
         }
-        IOException taken = plainBind(at);
-        if (taken != null && !serviceListenersAt.test(at.getPort())) {
-            throw new BindException(what + " " + Backends.format(at.getAddress(), at.getPort()), taken);
-        }
-        io.netty.channel.ChannelOption<Boolean> reusePort = transport.reusePort();
+        refuseForeign(what + " " + Backends.format(at.getAddress(), at.getPort()), at);
+        ChannelOption<Boolean> reusePort = transport.reusePort();
         return b -> b.option(reusePort, true);
     }
 
-    /** Notes that an own listener is bound at {@code bound} (its address once bound: the port a port 0 got). */
-    public void ownBound(InetSocketAddress bound) {
-        if (everyAddress(bound)) {
-            ownEveryAddressPorts.add(bound.getPort());
-        }
-    }
-
-    /** Notes that the own listener bound at {@code bound} closed. */
-    public void ownClosed(InetSocketAddress bound) {
-        if (everyAddress(bound)) {
-            ownEveryAddressPorts.remove(bound.getPort());
+    private void refuseForeign(String what, InetSocketAddress at) throws BindException {
+        ListeningSockets.Listener foreign = sockets.foreignAt(at);
+        if (foreign != null) {
+            sockets.forget(); // read again next time: it may have gone
+            throw new BindException(what, new java.net.BindException("Address already in use (another program "
+                    + "listens at " + Backends.format(foreign.address(), foreign.port()) + ")"));
         }
     }
 
     private static boolean everyAddress(InetSocketAddress at) {
         return at.getAddress() == null || at.getAddress().isAnyLocalAddress();
-    }
-
-    /**
-     * Binds a TCP socket at {@code at} without SO_REUSEPORT and without listening, and closes it: the error, when
-     * a listener is there (or on every address at its port), else {@code null}. Port 0 is always free.
-     */
-    static IOException plainBind(InetSocketAddress at) {
-        if (at.getPort() == 0) {
-            return null;
-        }
-        StandardProtocolFamily family = at.getAddress() instanceof Inet4Address ? StandardProtocolFamily.INET
-                : StandardProtocolFamily.INET6;
-        try (SocketChannel probe = SocketChannel.open(family)) {
-            probe.setOption(StandardSocketOptions.SO_REUSEADDR, true);
-            probe.bind(at);
-            return null;
-        } catch (IOException e) {
-            return e;
-        }
     }
 }

@@ -46,7 +46,6 @@ public final class ProxyProtocolHeader {
         }
     }
 
-    /** Writes (without flushing) the header of {@code version} for a client connection {@code client}. */
     /**
      * Writes (without flushing) the header of a connection of the proxy's own, that carries no client (a health
      * check): v2 {@code LOCAL}, as HAProxy's checks send it, after which the endpoint reads the connection's own
@@ -72,6 +71,7 @@ public final class ProxyProtocolHeader {
         pipeline.remove("proxy-protocol");
     }
 
+    /** Writes (without flushing) the header of {@code version} for a client connection {@code client}. */
     static void write(Channel endpoint, ProxyProtocol version, Channel client) {
         InetSocketAddress source = (InetSocketAddress) client.remoteAddress();
         InetSocketAddress destination = (InetSocketAddress) client.localAddress();

@@ -167,7 +167,6 @@ public final class IngressListeners implements AutoCloseable {
      * {@link #connections} until they are gone.
      */
     private void retire(IngressServer server) {
-        closed(server);
         server.drain();
         retired.removeIf(r -> r.connections() == 0);
         retired.add(server);
@@ -245,7 +244,6 @@ public final class IngressListeners implements AutoCloseable {
         } catch (Exception e) { // Netty's bind throws its IOException (address in use) unchecked
             throw new BindException(format(address), e);
         }
-        bound(server);
         log.info("Ingress listening proto=http address={} responseTimeout={} connectTimeout={}",
                 format(server.localAddress()), options.responseTimeout(), options.connectTimeout());
         return server;
@@ -264,7 +262,6 @@ public final class IngressListeners implements AutoCloseable {
         } catch (Exception e) { // Netty's bind throws its IOException (address in use) unchecked
             throw new BindException(format(address), e);
         }
-        bound(server);
         log.info("Ingress listening proto=https address={} certificates={} tls={} responseTimeout={}",
                 format(server.localAddress()), certificates.count(), server.certificates().sslProvider(),
                 options.responseTimeout());
@@ -407,18 +404,24 @@ public final class IngressListeners implements AutoCloseable {
         return n;
     }
 
-    /** Stops accepting; connections in progress are closed with the event loops. */
+    /**
+     * Stops accepting and resets the connections still open, those of listeners a reload moved included (the
+     * drain's deadline, or a shutdown without one): a response or tunnel cut short reaches its client as a reset.
+     */
     @Override
     public synchronized void close() {
         if (http != null) {
-            closed(http);
             http.close();
+            http.cut();
             http = null;
         }
         if (https != null) {
-            closed(https);
             https.close();
+            https.cut();
             https = null;
+        }
+        for (IngressServer r : retired) {
+            r.cut();
         }
     }
 
@@ -428,15 +431,4 @@ public final class IngressListeners implements AutoCloseable {
         return sharing == null ? b -> { } : sharing.ownListener(key, address);
     }
 
-    private void bound(IngressServer server) {
-        if (sharing != null) {
-            sharing.ownBound(server.localAddress());
-        }
-    }
-
-    private void closed(IngressServer server) {
-        if (sharing != null) {
-            sharing.ownClosed(server.localAddress());
-        }
-    }
 }
