@@ -107,7 +107,7 @@ class RobustnessConfigTest {
     }
 
     @Test
-    void rejectsAMaxEjectionTimeBelowTheBase() {
+    void rejectsAMaxEjectionTimeBelowTheBase() throws ConfigException {
         assertThat(errors("proxy:\n  outlierDetection: {baseEjectionTime: 1m, maxEjectionTime: 30s}\n"))
                 .containsExactly("svcproxy.yaml:2:61: maxEjectionTime: 30s (expected: at least baseEjectionTime 1m)");
         // unwritten, the maximum is raised to the base (Envoy's default; HealthCheckDefaultsTest)

@@ -35,6 +35,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
@@ -86,7 +87,7 @@ public final class ProxyServer implements AutoCloseable {
         this.meterRegistry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         this.metrics = new MicrometerProxyMetrics(meterRegistry, false); // system metrics: start(), with admin
         this.listeners = new ListenerManager(transport, workerThreads, metrics, DataPlaneSettings.of(config));
-        listeners.portSharing().configure(config.proxy().ownListeners()); // before any Service port binds
+        listeners.portSharing().configure(ownListeners(config)); // before any Service port binds
         this.metrics.bindDataPlane(listeners);
         this.clusterIps = clusterIps;
         this.reconciler = new Reconciler(table, listeners, metrics, System::nanoTime, clusterIps);
@@ -291,6 +292,19 @@ public final class ProxyServer implements AutoCloseable {
         table.setLastReload(new ReloadStatus(Instant.now(), false, e.getMessage()));
     }
 
+    /**
+     * svcproxy's own listeners with {@code config}'s Ingress: the admin server's is the one it started with, as
+     * {@code proxy.admin} takes effect at restart.
+     */
+    private Map<InetSocketAddress, String> ownListeners(ProxyConfig config) {
+        Map<InetSocketAddress, String> own = new java.util.LinkedHashMap<>(config.proxy().ownListeners());
+        own.values().remove("proxy.admin");
+        if (started.proxy().admin() != null) {
+            own.put(started.proxy().admin(), "proxy.admin");
+        }
+        return own;
+    }
+
     /** Applies a valid config by difference, within one sync. */
     public synchronized void reload(ProxyConfig next) {
         if (shutdown) {
@@ -313,11 +327,16 @@ public final class ProxyServer implements AutoCloseable {
             kubernetesSource.setSchedulers(nextKubernetes); // as a changed scheduler of the config file's Services
         }
         config = next;
-        listeners.portSharing().configure(next.proxy().ownListeners()); // before its Service ports bind
+        // before its Service ports bind: the ports shared before and after, as the Ingress's listeners move only
+        // after the Service ports (a Service at the port it leaves binds beside it), then those after
+        Map<InetSocketAddress, String> sharedThrough = new java.util.LinkedHashMap<>(ownListeners(previous));
+        sharedThrough.putAll(ownListeners(next));
+        listeners.portSharing().configure(sharedThrough);
         registry.setConfig(next);
         List<BindException> failures = new java.util.ArrayList<>(applyCurrent());
         // after the routes of the new config
         failures.addAll(ingress.reconfigure(next.proxy().ingress(), next.proxy().connectTimeout()));
+        listeners.portSharing().configure(ownListeners(next));
         if (kubernetesIngressSource != null && !Objects.equals(next.proxy().ingress(), previous.proxy().ingress())) {
             kubernetesIngressSource.setListeners(next.proxy().ingress()); // the status names where it listens now
         }

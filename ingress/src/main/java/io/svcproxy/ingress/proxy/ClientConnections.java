@@ -4,7 +4,11 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The client connections a listener accepted and that are still open, for its drain ({@link IngressServer#drain}).
@@ -42,7 +46,7 @@ final class ClientConnections {
      * from an event loop.
      */
     void cut() {
-        java.util.List<io.netty.util.concurrent.Future<?>> cuts = new java.util.ArrayList<>();
+        List<Future<?>> cuts = new ArrayList<>();
         for (Channel connection : channels) {
             cuts.add(connection.eventLoop().submit(() -> {
                 if (!connection.isOpen()) {
@@ -53,14 +57,15 @@ final class ClientConnections {
                 } catch (RuntimeException e) {
                     // the socket is already shutting down: a plain close is all that is left
                 }
-                connection.close();
+                // below the pipeline: through it, TLS's handler would send close_notify first, which tells the
+                // client the stream ended whole, the very reading the reset is for
+                connection.unsafe().close(connection.voidPromise());
             }));
         }
         // done before the caller stops the event loops, which close what is left with a FIN first
-        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
-        for (io.netty.util.concurrent.Future<?> cut : cuts) {
-            cut.awaitUninterruptibly(Math.max(0, deadline - System.nanoTime()),
-                    java.util.concurrent.TimeUnit.NANOSECONDS);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
+        for (Future<?> cut : cuts) {
+            cut.awaitUninterruptibly(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
         }
     }
 

@@ -2,6 +2,7 @@ package io.svcproxy.proxy.dataplane;
 
 import io.netty.channel.Channel;
 import io.netty.util.AttributeKey;
+import io.netty.util.concurrent.Future;
 import io.svcproxy.balancer.BackendState;
 import io.svcproxy.proxy.connlog.EndReason;
 import java.net.InetSocketAddress;
@@ -27,7 +28,7 @@ final class ConnectionEnds {
      * reset, as the relay resets a failed connection, so that neither reads a stream cut short as complete (a FIN
      * would end a close-delimited response or a dump as if it were whole). Any thread; done when the future is.
      */
-    static io.netty.util.concurrent.Future<?> abort(Channel client, EndReason reason) {
+    static Future<?> abort(Channel client, EndReason reason) {
         markEnd(client, reason);
         return client.eventLoop().submit(() -> {
             FrontendHandler frontend = client.pipeline().get(FrontendHandler.class);

@@ -76,6 +76,8 @@ public final class HealthCheckNodePorts implements AutoCloseable {
     private final Class<? extends ServerChannel> channelType;
     private final ServiceTable table;
     private final BooleanSupplier proxyHealthy;
+    /** How a port is shared with an own listener on every address, or {@code null}. */
+    private final PortSharing sharing;
     /** What is served, by Service ({@code namespace/name}). */
     private final Map<String, Served> served = new LinkedHashMap<>();
     private volatile String nodeName = "";
@@ -96,9 +98,6 @@ public final class HealthCheckNodePorts implements AutoCloseable {
      * @param proxyHealthy kube-proxy's {@code serviceProxyHealthy}: whether the proxy serves its desired state (not
      *                     before the first sync, nor once it shuts down)
      */
-    /** How a port is shared with an own listener on every address, or {@code null}. */
-    private final PortSharing sharing;
-
     public HealthCheckNodePorts(EventLoopGroup group, Class<? extends ServerChannel> channelType, ServiceTable table,
                                 BooleanSupplier proxyHealthy) {
         this(group, channelType, table, proxyHealthy, null);

@@ -126,7 +126,13 @@ final class HealthChecker implements Runnable {
                 .handler(new ChannelInboundHandlerAdapter() {
                     @Override
                     public void exceptionCaught(io.netty.channel.ChannelHandlerContext ctx, Throwable cause) {
-                        ctx.close(); // an endpoint that resets the check's connection (its PROXY header unsent)
+                        // an endpoint that resets the check's connection (its PROXY header unsent): the check's
+                        // verdict is its connect's; anything else is svcproxy's own and said
+                        if (!ConnectErrors.isIoError(cause)) {
+                            log.warn("Unexpected error of a health check connection service={} port={}",
+                                    port.serviceLabel(), port.portLabel(), cause);
+                        }
+                        ctx.close();
                     }
                 })
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.max(1, spec.timeout().toMillis()))

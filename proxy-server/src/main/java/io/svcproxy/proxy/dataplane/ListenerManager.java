@@ -3,6 +3,7 @@ package io.svcproxy.proxy.dataplane;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.Future;
 import io.svcproxy.balancer.Backends;
 import io.svcproxy.config.Protocol;
 import io.svcproxy.config.ServiceKey;
@@ -11,6 +12,7 @@ import io.svcproxy.proxy.udp.UdpFlowLimit;
 import io.svcproxy.proxy.udp.UdpListener;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
@@ -403,7 +405,7 @@ public final class ListenerManager implements AutoCloseable {
         for (ServiceKey key : List.copyOf(udpListeners.keySet())) {
             unbind(key);
         }
-        List<io.netty.util.concurrent.Future<?>> aborts = new java.util.ArrayList<>();
+        List<Future<?>> aborts = new ArrayList<>();
         for (Channel channel : connections) {
             // reset both ways, as at the drain's deadline (a second signal is the same cut, earlier): a FIN would let
             // either side read a stream cut short as complete
@@ -411,7 +413,7 @@ public final class ListenerManager implements AutoCloseable {
         }
         // done before the loops stop: a stopping loop closes its channels (with a FIN) before it runs what is queued
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
-        for (io.netty.util.concurrent.Future<?> abort : aborts) {
+        for (Future<?> abort : aborts) {
             abort.awaitUninterruptibly(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
         }
         workerGroup.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();

@@ -18,8 +18,9 @@ import java.util.Set;
  * The TCP sockets listening on this host now, from {@code /proc/net/tcp} and {@code tcp6}, and which of them are
  * this process's own (their inodes among {@code /proc/self/fd}'s sockets): whether a program other than svcproxy
  * listens at an address, which a bind with SO_REUSEPORT cannot tell (it joins that program's socket if it set the
- * option too). Read again after 100 ms, so that the binds of one apply (thousands of Service ports at one shared
- * port) share a few readings. Linux only; where {@code /proc} cannot be read, nothing is known as foreign.
+ * option too). The listeners are read again after 100 ms, so that the binds of one apply (thousands of Service
+ * ports at one shared port) share a few readings; this process's sockets are looked up only for a listener not yet
+ * known as its own. Linux only; where {@code /proc} cannot be read, nothing is known as foreign.
  */
 final class ListeningSockets {
     /** A listening socket: its address ({@code 0.0.0.0} or {@code ::} for every address), port and inode. */
@@ -30,9 +31,13 @@ final class ListeningSockets {
     private static final long REFRESH_NANOS = 100_000_000L;
     private static final String LISTEN = "0A";
 
+    /** Inodes known as this process's sockets: bounded, cleared past it (read again as needed). */
+    private static final int OWN_LIMIT = 1 << 18;
+
     private final Path proc;
     private List<Listener> listeners = List.of();
-    private Set<Long> own = Set.of();
+    /** Socket inodes seen among this process's descriptors; a listener's is looked up only when it is not here. */
+    private final Set<Long> own = new HashSet<>();
     private long readAt;
     private boolean read;
 
@@ -52,12 +57,12 @@ final class ListeningSockets {
         long now = System.nanoTime();
         if (!read || now - readAt > REFRESH_NANOS) {
             listeners = readListeners();
-            own = readOwnInodes();
             readAt = System.nanoTime();
             read = true;
         }
         for (Listener l : listeners) {
-            if (l.port() == at.getPort() && overlaps(l.address(), at.getAddress()) && !own.contains(l.inode())) {
+            if (l.port() == at.getPort() && overlaps(l.address(), at.getAddress()) && !own.contains(l.inode())
+                    && !readOwn(l.inode())) {
                 return l;
             }
         }
@@ -92,7 +97,11 @@ final class ListeningSockets {
                 continue; // no IPv6, or no /proc: nothing known
             }
             for (int i = 1; i < lines.size(); i++) {
-                Listener l = parse(lines.get(i));
+                String line = lines.get(i);
+                if (!line.contains(" " + LISTEN + " ")) {
+                    continue; // most lines are connections: the state is the only 2-character field
+                }
+                Listener l = parse(line);
                 if (l != null) {
                     out.add(l);
                 }
@@ -132,22 +141,33 @@ final class ListeningSockets {
         return InetAddress.getByAddress(bytes);
     }
 
-    private Set<Long> readOwnInodes() {
-        Set<Long> inodes = new HashSet<>();
+    /**
+     * Whether {@code inode} is one of this process's sockets: reads its descriptors' links, noting every socket
+     * inode on the way, until it is found. A listener of ours is looked up once; another program's costs a full
+     * reading each time it is asked about (an error follows anyway).
+     */
+    private boolean readOwn(long inode) {
+        if (own.size() > OWN_LIMIT) {
+            own.clear();
+        }
         try (DirectoryStream<Path> fds = Files.newDirectoryStream(proc.resolve("self/fd"))) {
             for (Path fd : fds) {
                 try {
                     String target = Files.readSymbolicLink(fd).toString();
                     if (target.startsWith("socket:[") && target.endsWith("]")) {
-                        inodes.add(Long.parseLong(target.substring(8, target.length() - 1)));
+                        long found = Long.parseLong(target.substring(8, target.length() - 1));
+                        own.add(found);
+                        if (found == inode) {
+                            return true;
+                        }
                     }
                 } catch (IOException | NumberFormatException e) {
                     // closed meanwhile, or not a socket
                 }
             }
         } catch (IOException e) {
-            // no /proc: nothing is known as ours, and nothing was read as listening either
+            // no /proc: nothing was read as listening either
         }
-        return inodes;
+        return false;
     }
 }

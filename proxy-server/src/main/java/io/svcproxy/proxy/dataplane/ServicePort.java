@@ -17,6 +17,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,7 +47,7 @@ public final class ServicePort {
     private final AtomicInteger open = new AtomicInteger();
     private final ConcurrentHashMap<InetAddress, AtomicInteger> openByClient = new ConcurrentHashMap<>();
     private volatile Consumer<ServicePort> healthListener = p -> { };
-    private volatile java.util.function.Function<String, ConnectionCounters> departedCounters = e -> null;
+    private volatile Function<String, ConnectionCounters> departedCounters = e -> null;
     private volatile boolean retired;
     private final UdpCounters udp = new UdpCounters();
     private volatile EligibleEndpoints local;
@@ -311,7 +312,7 @@ public final class ServicePort {
      * Sets where the counters of an endpoint that left the list are kept for its return ({@code ip:port} to its
      * counters, or {@code null}; thread-safe): the admin API lists a not-ready endpoint with them.
      */
-    public void setDepartedCounters(java.util.function.Function<String, ConnectionCounters> lookup) {
+    public void setDepartedCounters(Function<String, ConnectionCounters> lookup) {
         this.departedCounters = lookup;
     }
 

@@ -66,7 +66,7 @@ final class TcpAcceptor {
                         accepted(servicePort, kind.get(), ch);
                     }
                 });
-        portSharing.serviceListener(bootstrap, at); // SO_REUSEPORT, unless another program listens there
+        portSharing.serviceListener(bootstrap, at); // at a shared port SO_REUSEPORT, unless another program is there
         ChannelFuture future = bootstrap.bind(at).awaitUninterruptibly();
         if (!future.isSuccess()) {
             throw new BindException(Backends.format(at.getAddress(), at.getPort()), future.cause());

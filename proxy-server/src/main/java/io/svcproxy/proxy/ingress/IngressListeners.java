@@ -234,8 +234,7 @@ public final class IngressListeners implements AutoCloseable {
 
     private HttpIngressServer bindHttp(InetSocketAddress address, IngressOptions options) throws BindException {
         HttpIngressServer server;
-        Consumer<ServerBootstrap> socket =
-                listenerSocket("proxy.ingress.http", address);
+        Consumer<ServerBootstrap> socket = listenerSocket("proxy.ingress.http", address);
         try {
             server = HttpIngressServer.bind(group, channelType, address, router, lookup, options, stats, socket);
         } catch (InterruptedException e) {
@@ -251,8 +250,7 @@ public final class IngressListeners implements AutoCloseable {
 
     private HttpsIngressServer bindHttps(InetSocketAddress address, IngressOptions options) throws BindException {
         HttpsIngressServer server;
-        Consumer<ServerBootstrap> socket =
-                listenerSocket("proxy.ingress.https", address);
+        Consumer<ServerBootstrap> socket = listenerSocket("proxy.ingress.https", address);
         try {
             server = HttpsIngressServer.bind(group, channelType, address, router, lookup, options, stats,
                     certificates.certificates(ingresses), socket);
