@@ -93,6 +93,22 @@ final class Netns implements AutoCloseable {
         return r.exitCode == 0 ? r.stdout.strip() : null;
     }
 
+    /**
+     * GET / at {@code address} with {@code host} from inside the namespace (curl, 5 s at most): the body when the
+     * answer is 200, else its status, or {@code curl exit N} when no answer came.
+     */
+    String httpGet(String address, String host) {
+        Result r = exec("curl", "-s", "-m", "5", "-H", "Host: " + host, "-w", "\\n%{http_code}",
+                "http://" + address + "/");
+        if (r.exitCode() != 0) {
+            return "curl exit " + r.exitCode();
+        }
+        String out = r.stdout().strip();
+        int last = out.lastIndexOf('\n');
+        String status = out.substring(last + 1);
+        return status.equals("200") ? out.substring(0, Math.max(0, last)).strip() : status;
+    }
+
     /** Returns the addresses with their prefix length ({@code 10.96.0.10/32}) in {@code ip -o addr} output. */
     static List<String> parse(String ipOutput) {
         List<String> addresses = new ArrayList<>();

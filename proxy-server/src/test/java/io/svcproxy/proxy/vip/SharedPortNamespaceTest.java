@@ -41,7 +41,7 @@ class SharedPortNamespaceTest {
         ns = Netns.create();
         backend = SvcproxyProcess.startWithin(ns.inside(List.of()), null, "backend", "--listen", "127.0.0.11:8080",
                 "--mode", "http", "--name", "a");
-        await().atMost(STARTUP).until(() -> "a".equals(get("127.0.0.11:8080", "x")) || !backend.isAlive());
+        await().atMost(STARTUP).until(() -> "a".equals(ns.httpGet("127.0.0.11:8080", "x")) || !backend.isAlive());
         assertThat(backend.isAlive()).as("the endpoint runs; %s", backend.output()).isTrue();
     }
 
@@ -55,18 +55,6 @@ class SharedPortNamespaceTest {
         }
     }
 
-    /** GET / at {@code address} with {@code host} from inside the namespace: the body, or the status when not 200. */
-    private static String get(String address, String host) {
-        Netns.Result r = ns.exec("curl", "-s", "-m", "5", "-H", "Host: " + host, "-w", "\\n%{http_code}",
-                "http://" + address + "/");
-        if (r.exitCode() != 0) {
-            return "curl exit " + r.exitCode();
-        }
-        String out = r.stdout().strip();
-        int last = out.lastIndexOf('\n');
-        String status = out.substring(last + 1);
-        return status.equals("200") ? out.substring(0, Math.max(0, last)).strip() : status;
-    }
 
     private static String service(String name, String clusterIP) {
         return """
@@ -101,31 +89,31 @@ class SharedPortNamespaceTest {
         Path config = writeConfig("0.0.0.0:80", service("web", "10.96.0.10"));
         try (SvcproxyProcess proxy = SvcproxyProcess.startWithin(ns.inside(List.of()), null, "run", "--config",
                 config.toString())) {
-            await().atMost(STARTUP).until(() -> "a".equals(get("10.96.0.10", "nowhere.example"))
+            await().atMost(STARTUP).until(() -> "a".equals(ns.httpGet("10.96.0.10", "nowhere.example"))
                     || !proxy.isAlive());
             assertThat(proxy.isAlive()).as(proxy.output()).isTrue();
             // the clusterIP's connections are the Service's (the Ingress would answer 404 for this host)
-            assertThat(get("10.96.0.10", "nowhere.example")).isEqualTo("a");
+            assertThat(ns.httpGet("10.96.0.10", "nowhere.example")).isEqualTo("a");
             // any other address at port 80 is the Ingress's, which routes to the Service
-            assertThat(get("127.0.0.1", "shop.example")).isEqualTo("a");
-            assertThat(get("127.0.0.1", "nowhere.example")).isEqualTo("404");
+            assertThat(ns.httpGet("127.0.0.1", "shop.example")).isEqualTo("a");
+            assertThat(ns.httpGet("127.0.0.1", "nowhere.example")).isEqualTo("404");
 
             // a Service added while the Ingress listens there
             writeConfig("0.0.0.0:80", service("web", "10.96.0.10"), service("api", "10.96.0.11"));
             proxy.signal("HUP");
-            await().atMost(Duration.ofSeconds(20)).until(() -> "a".equals(get("10.96.0.11", "nowhere.example")));
-            assertThat(get("127.0.0.1", "shop.example")).isEqualTo("a");
+            await().atMost(Duration.ofSeconds(20)).until(() -> "a".equals(ns.httpGet("10.96.0.11", "nowhere.example")));
+            assertThat(ns.httpGet("127.0.0.1", "shop.example")).isEqualTo("a");
 
             // the Ingress moved onto the port by a reload, the Services listening there already
             writeConfig("0.0.0.0:81", service("web", "10.96.0.10"), service("api", "10.96.0.11"));
             proxy.signal("HUP");
-            await().atMost(Duration.ofSeconds(20)).until(() -> "a".equals(get("127.0.0.1:81", "shop.example")));
-            assertThat(get("127.0.0.1", "shop.example")).startsWith("curl exit");
+            await().atMost(Duration.ofSeconds(20)).until(() -> "a".equals(ns.httpGet("127.0.0.1:81", "shop.example")));
+            assertThat(ns.httpGet("127.0.0.1", "shop.example")).startsWith("curl exit");
             writeConfig("0.0.0.0:80", service("web", "10.96.0.10"), service("api", "10.96.0.11"));
             proxy.signal("HUP");
-            await().atMost(Duration.ofSeconds(20)).until(() -> "a".equals(get("127.0.0.1", "shop.example")));
-            assertThat(get("10.96.0.11", "nowhere.example")).isEqualTo("a");
-            assertThat(get("10.96.0.10", "nowhere.example")).isEqualTo("a");
+            await().atMost(Duration.ofSeconds(20)).until(() -> "a".equals(ns.httpGet("127.0.0.1", "shop.example")));
+            assertThat(ns.httpGet("10.96.0.11", "nowhere.example")).isEqualTo("a");
+            assertThat(ns.httpGet("10.96.0.10", "nowhere.example")).isEqualTo("a");
             assertThat(proxy.output()).doesNotContain("ERROR", "Address already in use");
 
             proxy.terminate();
