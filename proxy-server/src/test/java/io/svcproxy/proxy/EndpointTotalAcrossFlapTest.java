@@ -9,7 +9,10 @@ import io.svcproxy.config.ConfigLoader;
 import io.svcproxy.proxy.cli.TestBackend;
 import io.svcproxy.proxy.cli.TestBackend.Mode;
 import io.svcproxy.proxy.dataplane.Transport;
+import java.io.IOException;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -25,7 +28,7 @@ import org.junit.jupiter.api.Timeout;
 /**
  * SPEC "Admin HTTP": "{@code total} counts every connection the endpoint was given since svcproxy started": also
  * for an endpoint (a Pod) whose readiness flaps, in the admin API and in {@code svcproxy_connections_total}
- * (helper-90's review: both started over at 0).
+ * (helper-90's review: both started over at 0), and its connect failures in {@code svcproxy_connect_failures_total}.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class EndpointTotalAcrossFlapTest {
@@ -97,5 +100,45 @@ class EndpointTotalAcrossFlapTest {
         assertThat(server.meterRegistry().scrape()).contains(
                 "svcproxy_connections_total{endpoint=\"127.0.0.91:" + backend.address().getPort()
                         + "\",port=\"http\",service=\"default/web\"} 3.0");
+    }
+
+    /**
+     * {@code svcproxy_connect_failures_total} goes on across a flap as the connections do: the series was taken away
+     * with the endpoint and came back at 0 with its next failure (stop 43's found-and-left).
+     */
+    @Test
+    void anEndpointsConnectFailuresCountOnAcrossAReadinessFlap() throws Exception {
+        int closed;
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.92"))) {
+            closed = s.getLocalPort(); // nothing listens there afterwards: every connect is refused
+        }
+        String config = """
+                proxy: {admin: "127.0.0.1:0", drainTimeout: 1s, connectAttempts: 1}
+                services:
+                  - name: web
+                    clusterIP: 127.0.10.92
+                    selector: {app: web}
+                    ports: [{name: http, port: 49392, targetPort: %d}]
+                pods:
+                  - {name: web-1, ip: 127.0.0.92, labels: {app: web}, ready: %s}
+                """;
+        server = ProxyServer.start(ConfigLoader.parse(config.formatted(closed, true), "flap.yaml"), Transport.select(),
+                2);
+        try (Socket s = new Socket()) {
+            s.setSoTimeout(3000);
+            s.connect(new InetSocketAddress("127.0.10.92", 49392), 2000);
+            assertThat(s.getInputStream().read()).as("refused behind the proxy: reset or closed").isLessThan(1);
+        } catch (IOException e) {
+            // reset: the connect was refused
+        }
+        String series = "svcproxy_connect_failures_total{endpoint=\"127.0.0.92:" + closed
+                + "\",port=\"http\",reason=\"refused\",service=\"default/web\"} 1.0";
+        await().atMost(Duration.ofSeconds(5)).until(() -> server.meterRegistry().scrape().contains(series));
+
+        server.reload(ConfigLoader.parse(config.formatted(closed, false), "flap.yaml")); // not ready for a moment
+        assertThat(server.meterRegistry().scrape()).doesNotContain("endpoint=\"127.0.0.92:" + closed);
+        server.reload(ConfigLoader.parse(config.formatted(closed, true), "flap.yaml")); // and ready again
+        assertThat(server.meterRegistry().scrape()).as("the endpoint's failures since svcproxy started")
+                .contains(series);
     }
 }

@@ -18,6 +18,7 @@ import io.micrometer.core.instrument.Tags;
 import io.svcproxy.balancer.ConnectionCounters;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -38,6 +39,19 @@ final class EndpointMetersTable {
     /** Connect failures by endpoint, then reason: event loops add, the control plane removes. */
     private final Map<String, Map<String, Counter>> failures = new ConcurrentHashMap<>();
     private volatile boolean removed;
+    /**
+     * The connect failures, by reason, of the endpoints whose meters were taken away (the last {@value #DEPARTED}):
+     * one that comes back (a readiness flap) goes on counting where it stopped, as its connections do
+     * ({@code DepartedEndpoints}). Control-plane thread.
+     */
+    private final Map<String, Map<String, Double>> departedFailures = new LinkedHashMap<>() {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Map<String, Double>> eldest) {
+            return size() > DEPARTED;
+        }
+    };
+    /** How many departed endpoints' failure counts a label pair remembers, as DepartedEndpoints' endpoints. */
+    static final int DEPARTED = 1024;
 
     EndpointMetersTable(MeterRegistry registry, Tags tags) {
         this.registry = registry;
@@ -55,7 +69,15 @@ final class EndpointMetersTable {
 
     /** A port lists {@code endpoint} with {@code counters}: its meters read them too. */
     void add(String endpoint, ConnectionCounters counters, boolean udpPort) {
-        endpoints.computeIfAbsent(endpoint, EndpointMeters::new).add(counters, udpPort);
+        endpoints.computeIfAbsent(endpoint, e -> {
+            Map<String, Double> kept = departedFailures.remove(e);
+            if (kept != null) { // back: its failure series go on from their counts
+                Map<String, Counter> byReason = failures.computeIfAbsent(e, x -> new ConcurrentHashMap<>());
+                kept.forEach((reason, count) -> byReason.computeIfAbsent(reason, r -> failureMeter(e, r))
+                        .increment(count));
+            }
+            return new EndpointMeters(e);
+        }).add(counters, udpPort);
     }
 
     /** A port no longer lists {@code endpoint} with {@code counters}; the last one takes its meters away. */
@@ -70,6 +92,9 @@ final class EndpointMetersTable {
             m.remove();
             Map<String, Counter> byReason = failures.remove(endpoint);
             if (byReason != null) {
+                Map<String, Double> counts = new java.util.HashMap<>();
+                byReason.forEach((reason, counter) -> counts.put(reason, counter.count()));
+                departedFailures.put(endpoint, counts);
                 byReason.values().forEach(registry::remove);
             }
         }
@@ -83,15 +108,18 @@ final class EndpointMetersTable {
         Map<String, Counter> byReason = failures.computeIfAbsent(endpoint, e -> new ConcurrentHashMap<>());
         Counter counter = byReason.get(reason);
         if (counter == null) {
-            counter = byReason.computeIfAbsent(reason, r -> Counter.builder(CONNECT_FAILURES).tags(tags)
-                    .tag(TAG_ENDPOINT, endpoint).tag(TAG_REASON, r)
-                    .description("Failed connects to an endpoint").register(registry));
+            counter = byReason.computeIfAbsent(reason, r -> failureMeter(endpoint, r));
             if (removed || !endpoints.containsKey(endpoint)) {
                 registry.remove(counter);
                 failures.remove(endpoint, byReason);
             }
         }
         return counter;
+    }
+
+    private Counter failureMeter(String endpoint, String reason) {
+        return Counter.builder(CONNECT_FAILURES).tags(tags).tag(TAG_ENDPOINT, endpoint).tag(TAG_REASON, reason)
+                .description("Failed connects to an endpoint").register(registry);
     }
 
     /**
