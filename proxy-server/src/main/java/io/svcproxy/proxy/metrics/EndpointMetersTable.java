@@ -17,6 +17,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.svcproxy.balancer.ConnectionCounters;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -69,15 +70,19 @@ final class EndpointMetersTable {
 
     /** A port lists {@code endpoint} with {@code counters}: its meters read them too. */
     void add(String endpoint, ConnectionCounters counters, boolean udpPort) {
-        endpoints.computeIfAbsent(endpoint, e -> {
-            Map<String, Double> kept = departedFailures.remove(e);
+        EndpointMeters m = endpoints.get(endpoint);
+        if (m == null) { // endpoints changes on this (the control-plane) thread only
+            m = new EndpointMeters(endpoint);
+            endpoints.put(endpoint, m);
+            // listed first: a failure counted meanwhile on an event loop keeps its meter (failureCounter)
+            Map<String, Double> kept = departedFailures.remove(endpoint);
             if (kept != null) { // back: its failure series go on from their counts
-                Map<String, Counter> byReason = failures.computeIfAbsent(e, x -> new ConcurrentHashMap<>());
-                kept.forEach((reason, count) -> byReason.computeIfAbsent(reason, r -> failureMeter(e, r))
+                Map<String, Counter> byReason = failures.computeIfAbsent(endpoint, e -> new ConcurrentHashMap<>());
+                kept.forEach((reason, count) -> byReason.computeIfAbsent(reason, r -> failureMeter(endpoint, r))
                         .increment(count));
             }
-            return new EndpointMeters(e);
-        }).add(counters, udpPort);
+        }
+        m.add(counters, udpPort);
     }
 
     /** A port no longer lists {@code endpoint} with {@code counters}; the last one takes its meters away. */
@@ -92,7 +97,7 @@ final class EndpointMetersTable {
             m.remove();
             Map<String, Counter> byReason = failures.remove(endpoint);
             if (byReason != null) {
-                Map<String, Double> counts = new java.util.HashMap<>();
+                Map<String, Double> counts = new HashMap<>();
                 byReason.forEach((reason, counter) -> counts.put(reason, counter.count()));
                 departedFailures.put(endpoint, counts);
                 byReason.values().forEach(registry::remove);
