@@ -196,6 +196,8 @@ public final class ProxyServer implements AutoCloseable {
     /** The sync function: applies the registry's latest state (if new) and does the housekeeping. */
     private synchronized boolean sync() {
         if (shutdown) {
+            // no state is applied while draining, but the deadlines of what was removed before still hold
+            reconciler.sweep();
             return true;
         }
         List<BindException> failures = new java.util.ArrayList<>(applyCurrent());
@@ -397,7 +399,7 @@ public final class ProxyServer implements AutoCloseable {
             shutdown = true;
         }
         try {
-            syncRunner.close();
+            // the sync runner goes on, sweeping only (sync), until close()
             table.setReady(false);
             if (kubernetesIngressSource != null) {
                 kubernetesIngressSource.withdrawStatus(java.time.Duration.ofSeconds(5));
@@ -408,8 +410,7 @@ public final class ProxyServer implements AutoCloseable {
             log.info("Shutting down: listeners closed, draining connections={} ingressConnections={} drainTimeout={}",
                     open, ingress.connections(), config.proxy().drainTimeout());
             long deadline = System.nanoTime() + config.proxy().drainTimeout().toNanos();
-            // the sync runner is closed: the sweep keeps the deadlines of what was removed before the shutdown
-            ListenerManager.Drained cut = listeners.drain(config.proxy().drainTimeout(), reconciler::sweep);
+            ListenerManager.Drained cut = listeners.drain(config.proxy().drainTimeout());
             if (cut.connections() > 0 || cut.udpFlows() > 0) {
                 log.info("Drain timeout reached: reset connections={}, ended udpFlows={}", cut.connections(),
                         cut.udpFlows());
@@ -432,7 +433,6 @@ public final class ProxyServer implements AutoCloseable {
      * side ends them. Returns the leases left.
      */
     private int awaitIngress(long deadline) {
-        long nextSweep = System.nanoTime();
         while (true) {
             int active = 0;
             for (var port : table.servicePorts()) {
@@ -442,10 +442,6 @@ public final class ProxyServer implements AutoCloseable {
             }
             if (active == 0 && ingress.connections() == 0 || System.nanoTime() >= deadline) {
                 return active;
-            }
-            if (System.nanoTime() - nextSweep >= 0) {
-                reconciler.sweep();
-                nextSweep = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
             }
             try {
                 Thread.sleep(20);

@@ -354,21 +354,8 @@ public final class ListenerManager implements AutoCloseable {
      * @return what was cut at the deadline
      */
     public Drained drain(Duration timeout) {
-        return drain(timeout, () -> { });
-    }
-
-    /**
-     * As {@link #drain(Duration)}, running {@code sweep} about once a second while it waits: the deadlines of
-     * endpoints and Service ports removed before the shutdown still hold during it (the reconciler's sweep).
-     */
-    public Drained drain(Duration timeout, Runnable sweep) {
         long deadline = System.nanoTime() + timeout.toNanos();
-        long nextSweep = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
         while ((!connections.isEmpty() || udpFlowLimit.flows() > 0) && System.nanoTime() < deadline) {
-            if (System.nanoTime() - nextSweep >= 0) {
-                sweep.run();
-                nextSweep = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
-            }
             try {
                 Thread.sleep(20);
             } catch (InterruptedException e) {
