@@ -98,6 +98,7 @@ public final class ProxyServer implements AutoCloseable {
         this.syncRunner = new SyncRunner(this::sync, MIN_SYNC_INTERVAL, Duration.ofSeconds(5), SWEEP_PERIOD);
         this.ingress = new IngressListeners(new ServiceTableBackendLookup(table, listeners::settings, metrics),
                 new IngressStats(metrics), listeners.portSharing());
+        reconciler.alsoCut(ingress::cutRequestsTo); // an endpoint's drain deadline ends the Ingress's requests too
         this.healthChecks = new HealthCheckNodePorts(listeners.eventLoops(), transport.serverChannel(), table,
                 () -> !shutdown && applied != null && applied.synced(), listeners.portSharing());
     }

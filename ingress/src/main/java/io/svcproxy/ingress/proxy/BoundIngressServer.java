@@ -1,6 +1,7 @@
 package io.svcproxy.ingress.proxy;
 
 import io.netty.channel.Channel;
+import io.svcproxy.balancer.ConnectionCounters;
 import java.net.InetSocketAddress;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -34,6 +35,11 @@ abstract class BoundIngressServer implements IngressServer {
     @Override
     public void cut() {
         connections.cut();
+    }
+
+    @Override
+    public int cutRequestsTo(ConnectionCounters endpoint) {
+        return settings.get().endpoints().cut(endpoint); // one set, shared by every copy of the settings
     }
 
     @Override

@@ -1,7 +1,6 @@
 package io.svcproxy.ingress.proxy;
 
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.Future;
@@ -48,19 +47,7 @@ final class ClientConnections {
     void cut() {
         List<Future<?>> cuts = new ArrayList<>();
         for (Channel connection : channels) {
-            cuts.add(connection.eventLoop().submit(() -> {
-                if (!connection.isOpen()) {
-                    return;
-                }
-                try {
-                    connection.config().setOption(ChannelOption.SO_LINGER, 0);
-                } catch (RuntimeException e) {
-                    // the socket is already shutting down: a plain close is all that is left
-                }
-                // below the pipeline: through it, TLS's handler would send close_notify first, which tells the
-                // client the stream ended whole, the very reading the reset is for
-                connection.unsafe().close(connection.voidPromise());
-            }));
+            cuts.add(connection.eventLoop().submit(() -> Resets.now(connection)));
         }
         // done before the caller stops the event loops, which close what is left with a FIN first
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);

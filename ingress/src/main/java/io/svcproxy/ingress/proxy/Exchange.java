@@ -164,6 +164,7 @@ final class Exchange implements ResponseDeadlines.Expiring {
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        settings.endpoints().add(ch);
                         IngressOptions o = settings.options();
                         ch.pipeline().addLast("codec", Http1Codecs.client(o));
                         ch.pipeline().addLast(IngressBackendHandler.NAME, new IngressBackendHandler(pool, address));
@@ -419,6 +420,19 @@ final class Exchange implements ResponseDeadlines.Expiring {
         } else {
             outbound.close();
         }
+    }
+
+    /**
+     * The endpoint left its Service port and its drain outlived {@code drainTimeout} ({@link EndpointConnections#cut}):
+     * its connection is reset, and the client gets the proxy's 502, or, when the response had started, a response cut
+     * short (its connection reset, or its HTTP/2 stream), as the relay resets its connections then.
+     */
+    void cut() {
+        Channel out = outbound;
+        AccessLog.LOG.debug("Drain timeout: request cut endpoint={}", backend.endpoint());
+        Resets.onClose(out);
+        frontend.failExchange(this, HttpResponseStatus.BAD_GATEWAY);
+        out.close(); // closed by the failure already, unless the client had gone meanwhile
     }
 
     /** Gives everything up: timer, claim, outbound connection, parts not sent. */

@@ -64,14 +64,15 @@ final class Http1Answers {
     /**
      * Ends the client's connection when the response to {@code ex} had started (its status and part of its body went
      * out, so no status can follow): counted and logged as answered, with the status the client got. Returns whether
-     * it did.
+     * it did. The connection is reset, as HAProxy ends a response its server failed: a FIN (or TLS's close_notify)
+     * would let the client read a close-delimited body cut short as complete.
      */
     static boolean closeMidResponse(IngressFrontendHandler h, Exchange ex) {
         if (!ex.responseStarted) {
             return false;
         }
         h.logAccess(ex.request, ex.responseStatus, ex.route, ex.backend);
-        h.inbound.close();
+        Resets.now(h.inbound);
         return true;
     }
 

@@ -84,6 +84,11 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
         return codec == null || codec.holdsNothing();
     }
 
+    /** The request the connection serves, or {@code null} between requests. */
+    Exchange exchange() {
+        return exchange;
+    }
+
     /** Unbinds the connection from its request, before it goes to the pool. */
     void unbind() {
         exchange = null;

@@ -1,5 +1,6 @@
 package io.svcproxy.ingress.proxy;
 
+import io.svcproxy.balancer.ConnectionCounters;
 import java.net.InetSocketAddress;
 
 /** An Ingress listener, HTTP or HTTPS: bound once, its options swappable for the connections it accepts next. */
@@ -38,6 +39,15 @@ public interface IngressServer extends AutoCloseable {
      * WebSocket tunnel cut short reaches the client as a reset, never as a complete close-delimited body.
      */
     void cut();
+
+    /**
+     * Ends the requests and WebSocket tunnels that hold a claim on {@code endpoint}, an endpoint of a Service port
+     * that left it and whose drain outlived {@code drainTimeout}: a request not answered yet gets a 502, a response
+     * under way or a tunnel is cut short with a reset (an HTTP/2 stream with its RST_STREAM). Not from an event loop.
+     *
+     * @return how many were ended
+     */
+    int cutRequestsTo(ConnectionCounters endpoint);
 
     /** Stops accepting; connections in progress are cut ({@link #cut}) by whoever closes the event loops. */
     @Override

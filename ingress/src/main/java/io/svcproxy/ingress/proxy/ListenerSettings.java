@@ -10,13 +10,15 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * What every connection of one listener shares: the routing, the Service ports' endpoint sets, the limits, the
- * scheme it adds as {@code X-Forwarded-Proto}, the per-event-loop endpoint pools, response timeouts and metrics, and
- * the port its redirects to HTTPS name ({@link IngressServer#setHttpsPort}; read per request).
+ * scheme it adds as {@code X-Forwarded-Proto}, the per-event-loop endpoint pools, response timeouts and metrics,
+ * the port its redirects to HTTPS name ({@link IngressServer#setHttpsPort}; read per request), and its open endpoint
+ * connections (for an endpoint's drain deadline).
  */
 record ListenerSettings(Router<ServiceBackend> router, BackendLookup lookup, IngressOptions options, String proto,
                         FastThreadLocal<EndpointPool> pools, IngressMetrics metrics,
                         FastThreadLocal<RouteMetricsCache> routeMetrics,
-                        FastThreadLocal<ResponseDeadlines> responseDeadlines, AtomicInteger httpsPort) {
+                        FastThreadLocal<ResponseDeadlines> responseDeadlines, AtomicInteger httpsPort,
+                        EndpointConnections endpoints) {
     /** Idle kept-alive connections per endpoint and event loop; more are closed when their response ends. */
     static final int MAX_IDLE_PER_ENDPOINT = 128;
 
@@ -35,7 +37,7 @@ record ListenerSettings(Router<ServiceBackend> router, BackendLookup lookup, Ing
             }
         };
         return new ListenerSettings(router, lookup, options, proto, pools, metrics, routeMetrics,
-                responseDeadlines(options), new AtomicInteger());
+                responseDeadlines(options), new AtomicInteger(), new EndpointConnections());
     }
 
     /**
@@ -45,7 +47,7 @@ record ListenerSettings(Router<ServiceBackend> router, BackendLookup lookup, Ing
     ListenerSettings withOptions(IngressOptions next) {
         return new ListenerSettings(router, lookup, next, proto, pools, metrics, routeMetrics,
                 next.responseTimeout().equals(options.responseTimeout()) ? responseDeadlines : responseDeadlines(next),
-                httpsPort);
+                httpsPort, endpoints);
     }
 
     /** One {@link ResponseDeadlines} per event loop, all with {@code options}' response timeout. */

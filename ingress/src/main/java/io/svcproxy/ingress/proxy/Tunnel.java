@@ -16,6 +16,7 @@ import io.netty.handler.codec.http.HttpServerUpgradeHandler;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http2.CleartextHttp2ServerUpgradeHandler;
 import io.netty.util.ReferenceCountUtil;
+import io.svcproxy.balancer.ConnectionCounters;
 import java.util.Collection;
 
 /**
@@ -27,9 +28,28 @@ import java.util.Collection;
  */
 final class Tunnel extends ChannelInboundHandlerAdapter {
     private final Channel peer;
+    /** The endpoint's counters the tunnel holds a claim on (the endpoint side's; {@code null} on the client's). */
+    private final ConnectionCounters counters;
 
-    private Tunnel(Channel peer) {
+    private Tunnel(Channel peer, ConnectionCounters counters) {
         this.peer = peer;
+        this.counters = counters;
+    }
+
+    /** Whether this is the endpoint side of a tunnel that holds a claim on {@code endpoint}. */
+    boolean claims(ConnectionCounters endpoint) {
+        return counters == endpoint;
+    }
+
+    /**
+     * The endpoint left and its drain outlived {@code drainTimeout}: both connections are reset, as the relay's are
+     * ({@code endpoint} is this side's channel).
+     */
+    void cut(Channel endpoint) {
+        AccessLog.LOG.debug("Drain timeout: tunnel cut client={} endpoint={}", peer.remoteAddress(),
+                endpoint.remoteAddress());
+        Resets.now(peer);
+        Resets.now(endpoint);
     }
 
     /**
@@ -59,8 +79,8 @@ final class Tunnel extends ChannelInboundHandlerAdapter {
         if (timeouts != null) {
             timeouts.tunnel();
         }
-        in.replace(IngressFrontendHandler.class, "tunnel", new Tunnel(outbound));
-        out.replace(IngressBackendHandler.class, "tunnel", new Tunnel(inbound));
+        in.replace(IngressFrontendHandler.class, "tunnel", new Tunnel(outbound, null));
+        out.replace(IngressBackendHandler.class, "tunnel", new Tunnel(inbound, ex.backend.counters()));
         in.remove(serverCodec);
         out.remove(clientCodec);
         outbound.closeFuture().addListener(f -> ex.lease.release());

@@ -103,7 +103,7 @@ class MidResponseFailureAccountingTest {
             while (true) {
                 client.readByte();
             }
-        }).isInstanceOf(IOException.class).hasMessage("connection closed");
+        }).isInstanceOf(IOException.class).hasMessage("Connection reset");
     }
 
     @Test
@@ -117,7 +117,7 @@ class MidResponseFailureAccountingTest {
             assertThat(new String(new byte[] {(byte) client.readByte(), (byte) client.readByte(),
                     (byte) client.readByte(), (byte) client.readByte(), (byte) client.readByte()},
                     StandardCharsets.US_ASCII)).isEqualTo("hello");
-            assertThatThrownBy(client::readByte).isInstanceOf(IOException.class).hasMessage("connection closed");
+            assertThatThrownBy(client::readByte).isInstanceOf(IOException.class).hasMessage("Connection reset");
         }
         await().atMost(Duration.ofSeconds(10)).until(() -> fixture.calls.size() == 1);
         assertThat(fixture.calls.get(0).status()).isEqualTo(206);
@@ -151,7 +151,7 @@ class MidResponseFailureAccountingTest {
                 while (true) {
                     client.readByte();
                 }
-            }).isInstanceOf(IOException.class).hasMessage("connection closed");
+            }).isInstanceOf(IOException.class).hasMessage("Connection reset");
         }
         await().atMost(Duration.ofSeconds(10)).until(() -> fixture.calls.size() == 1);
         assertThat(fixture.calls.get(0).status()).isEqualTo(202);

@@ -3,6 +3,7 @@ package io.svcproxy.proxy.ingress;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.ServerChannel;
+import io.svcproxy.balancer.ConnectionCounters;
 import io.svcproxy.config.Addresses;
 import io.svcproxy.config.IngressSettings;
 import io.svcproxy.config.IngressSpec;
@@ -398,6 +399,21 @@ public final class IngressListeners implements AutoCloseable {
         int n = (h == null ? 0 : h.connections()) + (s == null ? 0 : s.connections());
         for (IngressServer r : retired) {
             n += r.connections();
+        }
+        return n;
+    }
+
+    /**
+     * Ends the requests and WebSocket tunnels of every listener (those a reload moved included) that hold a claim on
+     * {@code endpoint}, an endpoint whose drain outlived {@code drainTimeout} ({@link IngressServer#cutRequestsTo});
+     * returns how many. Not from an event loop.
+     */
+    public int cutRequestsTo(ConnectionCounters endpoint) {
+        HttpIngressServer h = http;
+        HttpsIngressServer s = https;
+        int n = (h == null ? 0 : h.cutRequestsTo(endpoint)) + (s == null ? 0 : s.cutRequestsTo(endpoint));
+        for (IngressServer r : retired) {
+            n += r.cutRequestsTo(endpoint);
         }
         return n;
     }

@@ -3,7 +3,9 @@ package io.svcproxy.proxy.reconcile;
 import io.svcproxy.balancer.BackendSet;
 import io.svcproxy.balancer.BackendState;
 import io.svcproxy.balancer.Backends;
+import io.svcproxy.balancer.ConnectionCounters;
 import io.svcproxy.balancer.EndpointHealth;
+import io.svcproxy.config.Protocol;
 import io.svcproxy.config.ServiceKey;
 import io.svcproxy.config.ServiceSpec;
 import io.svcproxy.proxy.dataplane.ListenerManager;
@@ -19,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.LongSupplier;
+import java.util.function.ToIntFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -49,6 +52,11 @@ final class Housekeeping {
     /** The endpoints that left each Service port's list, by the port's key (see {@link DepartedEndpoints}). */
     private final Map<ServiceKey, DepartedEndpoints> departed = new HashMap<>();
     private Duration drainTimeout = Duration.ofSeconds(30);
+    /**
+     * Ends the claims on an endpoint other than the relay's connections (the Ingress's requests and tunnels) when its
+     * drain outlived {@link #drainTimeout}; returns how many it ended.
+     */
+    private ToIntFunction<ConnectionCounters> otherClaims = counters -> 0;
 
     private record Removed(ServicePort port, long deadline) {
     }
@@ -58,6 +66,11 @@ final class Housekeeping {
         this.listeners = listeners;
         this.metrics = metrics;
         this.nanoTime = nanoTime;
+    }
+
+    /** Ends the claims on an endpoint that are not the relay's at its drain deadline (see {@link #otherClaims}). */
+    void otherClaims(ToIntFunction<ConnectionCounters> cut) {
+        this.otherClaims = cut;
     }
 
     /** How long endpoints and Service ports that leave may keep their connections (the last apply's). */
@@ -73,7 +86,7 @@ final class Housekeeping {
         departed.remove(port.key());
         drainingSince.remove(port.key());
         attention.remove(port.key());
-        if (port.connections().isEmpty()) {
+        if (drained(port)) {
             metrics.servicePortRemoved(port);
         } else {
             metrics.servicePortDraining(port);
@@ -179,6 +192,7 @@ final class Housekeeping {
             for (Map.Entry<String, Long> e : since.entrySet()) {
                 if (now - e.getValue() >= drainTimeout.toNanos()) {
                     int closed = port.closeConnectionsTo(e.getKey());
+                    closed += cutOtherClaims(port, e.getKey(), closed);
                     if (closed > 0) {
                         log.info("Drain timeout: closed connections service={} port={} endpoint={} closed={}",
                                 port.serviceLabel(), port.portLabel(), e.getKey(), closed);
@@ -195,12 +209,15 @@ final class Housekeeping {
         }
         List<ServicePort> drained = new ArrayList<>();
         removedPorts.removeIf(r -> {
-            if (r.port().connections().isEmpty()) {
+            if (drained(r.port())) {
                 drained.add(r.port());
                 return true;
             }
             if (now - r.deadline() >= 0) {
                 int closed = r.port().closeConnections();
+                for (BackendState b : r.port().backendSet().backends()) {
+                    closed += cutOtherClaims(r.port(), b.endpoint(), 0);
+                }
                 log.info("Drain timeout: closed connections of removed service={} port={} closed={}",
                         r.port().serviceLabel(), r.port().portLabel(), closed);
                 drained.add(r.port());
@@ -212,6 +229,39 @@ final class Housekeeping {
             metrics.servicePortRemoved(port);
         }
         return drained;
+    }
+
+    /**
+     * Whether a Service port that was unbound has nothing left to drain: no connection of its own, and, on a TCP port,
+     * no other claim on its endpoints (an Ingress request or tunnel to them, which goes on after the port is gone).
+     */
+    private static boolean drained(ServicePort port) {
+        if (!port.connections().isEmpty()) {
+            return false;
+        }
+        if (port.key().protocol() != Protocol.TCP) {
+            return true; // a UDP port's flows end with its listener
+        }
+        for (BackendState b : port.backendSet().backends()) {
+            if (EndpointList.hasConnections(b)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Ends the claims on the endpoint {@code ip:port} of {@code port} other than the relay's {@code relayClosed}
+     * connections just closed (their counts drop once their event loops closed them), when its counters show more.
+     */
+    private int cutOtherClaims(ServicePort port, String endpoint, int relayClosed) {
+        for (BackendState b : port.backendSet().backends()) {
+            if (b.endpoint().equals(endpoint)) {
+                return b.activeConnections() + b.inactiveConnections() > relayClosed
+                        ? otherClaims.applyAsInt(b.counters()) : 0;
+            }
+        }
+        return 0;
     }
 
     /**

@@ -3,6 +3,7 @@ package io.svcproxy.proxy.reconcile;
 import io.svcproxy.balancer.BackendSet;
 import io.svcproxy.balancer.BackendState;
 import io.svcproxy.balancer.Backends;
+import io.svcproxy.balancer.ConnectionCounters;
 import io.svcproxy.config.EndpointTarget;
 import io.svcproxy.config.ServiceKey;
 import io.svcproxy.config.ServicePortSpec;
@@ -23,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.LongSupplier;
+import java.util.function.ToIntFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -70,6 +72,15 @@ public final class Reconciler {
         this.nanoTime = nanoTime;
         this.housekeeping = new Housekeeping(table, listeners, metrics, nanoTime);
         this.addresses = new PortAddresses(table, listeners, clusterIps, housekeeping::drainingAt);
+    }
+
+    /**
+     * Gives the drain deadline what ends the claims on an endpoint other than the relay's connections (the Ingress's
+     * requests and tunnels): called for an endpoint whose drain outlived {@code drainTimeout} while its counters show
+     * more than the relay's connections, with its counters; returns how many it ended. Before the first apply.
+     */
+    public synchronized void alsoCut(ToIntFunction<ConnectionCounters> cut) {
+        housekeeping.otherClaims(cut);
     }
 
     /**
