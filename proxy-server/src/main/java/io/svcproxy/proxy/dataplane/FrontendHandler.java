@@ -182,9 +182,10 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
                 }
                 claim.established();
                 startRelay(channel, backend, claim);
-            } else if (!inbound.isActive() && (f.isCancelled()
+            } else if ((!inbound.isActive() || inbound.hasAttr(ConnectionEnds.END)) && (f.isCancelled()
                     || f.cause() instanceof java.nio.channels.ClosedChannelException)) {
-                // the client left while we connected, and we closed the connect: not the endpoint's failure
+                // the client left while we connected, or svcproxy cut the connection (a drain deadline resets the
+                // connect before the client), and closed the connect: not the endpoint's failure, nothing retried
                 claim.release();
             } else {
                 Throwable cause = f.cause();
@@ -319,6 +320,13 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         log.debug("Closing idle connection service={} client={} endpoint={} relay={}",
                 servicePort.serviceLabel(), inbound.remoteAddress(), inbound.attr(BACKEND).get(), relay);
         endFor(EndReason.IDLE);
+        if (relay != null && relay.holdsBytes()) {
+            // bytes read from one side still wait for the other, which does not read them: a FIN would end its
+            // stream as if whole, so both are reset, the endpoint first (the client's close would FIN it)
+            Relay.reset(outbound);
+            Relay.reset(inbound);
+            return;
+        }
         inbound.close(); // channelInactive closes the endpoint channel
     }
 

@@ -143,6 +143,14 @@ final class Relay {
         reset(failed == inbound ? outbound : inbound);
     }
 
+    /**
+     * Returns whether bytes read from one side still wait in svcproxy for the other: queued for its full socket, or
+     * left unread behind a pause. Closing with a FIN then would end the other side's stream short, as if whole.
+     */
+    boolean holdsBytes() {
+        return up.holdsBytes() || down.holdsBytes();
+    }
+
     /** Returns the first error that failed the relay, or {@code null} when none did. */
     Throwable failure() {
         return failure;
@@ -406,6 +414,18 @@ final class Relay {
         /** Returns the other direction. */
         private Direction other() {
             return this == up ? down : up;
+        }
+
+        /** Whether bytes of this direction wait for {@code to}: paused, or queued and not written yet. */
+        boolean holdsBytes() {
+            if (finPassed) {
+                return false;
+            }
+            if (paused) {
+                return true;
+            }
+            io.netty.channel.ChannelOutboundBuffer queued = to.unsafe().outboundBuffer();
+            return queued != null && queued.totalPendingWriteBytes() > 0;
         }
 
         /** Returns the bytes relayed this way. */

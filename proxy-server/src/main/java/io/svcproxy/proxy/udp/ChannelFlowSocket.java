@@ -14,6 +14,7 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.socket.DatagramPacket;
 import io.netty.util.ReferenceCountUtil;
 import io.svcproxy.proxy.dataplane.Transport;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
@@ -36,7 +37,7 @@ final class ChannelFlowSocket implements FlowSocket {
     private boolean closed;
 
     private ChannelFlowSocket(UdpFlow flow, Events events, EventLoop loop, Transport transport,
-                              InetSocketAddress endpoint) {
+                              InetSocketAddress endpoint) throws IOException {
         this.flow = flow;
         this.events = events;
         ChannelFuture connect = new Bootstrap().group(loop).channel(transport.datagramChannel())
@@ -45,6 +46,11 @@ final class ChannelFlowSocket implements FlowSocket {
                 .handler(new EndpointHandler())
                 .connect(endpoint);
         this.channel = connect.channel();
+        if (connect.isDone() && !connect.isSuccess() && !channel.isRegistered()) {
+            // no socket (EMFILE, ENFILE): Netty's stand-in channel, which was never registered and cannot be closed;
+            // the caller drops the datagram as an error and releases what the flow took
+            throw new IOException("flow socket: " + connect.cause(), connect.cause());
+        }
         if (!connect.isDone()) {
             pending = new ArrayList<>(2);
             connect.addListener((ChannelFutureListener) this::connected);
@@ -53,9 +59,13 @@ final class ChannelFlowSocket implements FlowSocket {
         }
     }
 
-    /** Returns a channel connecting to {@code endpoint} on {@code loop}; a failure is reported to {@code events}. */
+    /**
+     * Returns a channel connecting to {@code endpoint} on {@code loop}; a failure is reported to {@code events}.
+     *
+     * @throws IOException if no socket could be opened (the descriptor limit)
+     */
     static ChannelFlowSocket connect(UdpFlow flow, Events events, EventLoop loop, Transport transport,
-                                     InetSocketAddress endpoint) {
+                                     InetSocketAddress endpoint) throws IOException {
         return new ChannelFlowSocket(flow, events, loop, transport, endpoint);
     }
 

@@ -41,6 +41,8 @@ final class UdpFlow {
     int responses;
     /** Set once the flow ended: later events for it are ignored. */
     boolean ended;
+    /** It ended because its endpoint refused (ICMP port or host unreachable). */
+    boolean refused;
     /**
      * The PROXY v2 header put before each datagram to the endpoint, or {@code null} without proxyProtocol: made or
      * dropped at a datagram when the Service port's setting changed.

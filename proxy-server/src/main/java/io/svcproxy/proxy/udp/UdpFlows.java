@@ -70,6 +70,16 @@ final class UdpFlows {
 
     /** Starts a flow for {@code client}, or counts why not and returns {@code null}. */
     UdpFlow start(InetSocketAddress client, long now, Opener opener) {
+        return start(client, now, opener, null);
+    }
+
+    /**
+     * Starts a flow for {@code client} as {@link #start(InetSocketAddress, long, Opener)} does; with {@code refusing},
+     * for a datagram whose flow to {@code refusing} ended at its send with the endpoint's refusal of an earlier one: the
+     * datagram was counted when it arrived and the refusal when it was read, so neither is counted again, and
+     * {@code refusing} is not picked ({@code null} when no other endpoint can take it).
+     */
+    UdpFlow start(InetSocketAddress client, long now, Opener opener, BackendState refusing) {
         UdpFlow stale = table.find(client);
         if (stale != null) {
             end(stale, FlowEnd.EXPIRED);
@@ -79,7 +89,9 @@ final class UdpFlows {
             return null;
         }
         AddressKind arrivedOn = kind.get();
-        servicePort.countArrival(arrivedOn);
+        if (refusing == null) {
+            servicePort.countArrival(arrivedOn);
+        }
         AddressRules.Decision decision = AddressRules.decide(servicePort, arrivedOn, client.getAddress(),
                 settings.get());
         if (decision.refused()) {
@@ -101,11 +113,17 @@ final class UdpFlows {
         if (decision.eligible() != null) {
             context = context.onlyEligible(decision.eligible());
         }
+        if (refusing != null) {
+            context = context.withAvoided(refusing);
+        }
         BackendSet set = servicePort.backendSet(); // read once: the flow is checked against the list it came from
         BackendState backend = set.pick(context);
-        if (backend == null) {
+        if (backend == null || refusing != null && backend.counters() == refusing.counters()) {
             limit.release();
             servicePort.release(client.getAddress(), perClient > 0);
+            if (refusing != null) {
+                return null; // no other endpoint: lost with the refusal, which was counted
+            }
             servicePort.countNoEndpoint();
             servicePort.udp().drop(Drop.NO_ENDPOINT);
             return null;
@@ -224,6 +242,7 @@ final class UdpFlows {
         }
         boolean refused = FlowEnd.refused(cause);
         if (refused) {
+            flow.refused = true;
             servicePort.udp().drop(Drop.UNREACHABLE);
             servicePort.connectFailed(flow.backend, "refused", metrics, settings.get());
             log.debug("Endpoint refused service={} port={} endpoint={} client={}", servicePort.serviceLabel(),

@@ -188,11 +188,18 @@ public final class UdpListener {
                 return;
             }
         }
-        if (v2 != (flow.proxyHeader != null)) { // a new flow, or a reload turned it on or off: each datagram follows
-            flow.proxyHeader = v2 ? io.svcproxy.proxy.dataplane.ProxyProtocolHeader.udpV2(client, address) : null;
-        }
         FlowSocket out = flow.socket;
-        FlowSocket.Sent sent = out.send(payload(flow, content));
+        FlowSocket.Sent sent = send(flow, content, client, v2);
+        if (sent == FlowSocket.Sent.FAILED && flow.refused) {
+            // the kernel reports an endpoint's refusal (ICMP port unreachable) of an earlier datagram at the next
+            // send: the flow ended, and this datagram, the client's next, is scheduled again (SPEC), once
+            flow = flows.start(client, now, opener, flow.backend);
+            if (flow == null) {
+                return;
+            }
+            out = flow.socket;
+            sent = send(flow, content, client, v2);
+        }
         if (sent == FlowSocket.Sent.FULL) {
             servicePort.udp().drop(Drop.ERROR); // not sent: no answer is owed to it (udpResponses)
             return;
@@ -208,6 +215,14 @@ public final class UdpListener {
         servicePort.addBytesToEndpoint(size);
         flow.backend.counters().addBytesToEndpoint(size);
         flow.bytesToEndpoint += size;
+    }
+
+    /** Sends {@code content} on {@code flow}, after the flow's PROXY v2 header when {@code v2}; keeps its reference. */
+    private FlowSocket.Sent send(UdpFlow flow, ByteBuf content, InetSocketAddress client, boolean v2) {
+        if (v2 != (flow.proxyHeader != null)) { // a new flow, or a reload turned it on or off: each datagram follows
+            flow.proxyHeader = v2 ? io.svcproxy.proxy.dataplane.ProxyProtocolHeader.udpV2(client, address) : null;
+        }
+        return flow.socket.send(payload(flow, content));
     }
 
     /**
