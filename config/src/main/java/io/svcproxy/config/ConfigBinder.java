@@ -1,6 +1,7 @@
 package io.svcproxy.config;
 
 import io.svcproxy.balancer.SchedulerFlag;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -88,7 +89,6 @@ final class ConfigBinder extends BinderSupport {
         if (f.has("registry")) {
             bindRegistry(f.value("registry"));
         }
-        checkConnectionLog();
         if (f.has("services")) {
             serviceBinder.bindServices(f.value("services"));
         }
@@ -99,25 +99,52 @@ final class ConfigBinder extends BinderSupport {
             ingressBinder.bindIngresses(f.value("ingresses"));
             ingressBinder.checkBackends(services, kubernetes != null);
         }
+        checkConnectionLog(); // once every file svcproxy reads is known
     }
 
     /**
-     * Refuses a connection log that is the config file or one of its registry files: svcproxy would append its JSON
-     * lines to a file it reads, and the next reload would be rejected.
+     * Refuses a connection log that is a file svcproxy reads: the config file, a registry file, an Ingress's
+     * certificate or key file, the kubeconfig. svcproxy would append its JSON lines to it, and the next reload would
+     * be rejected. The same file by another name (a symbolic or hard link) is the same file.
      */
     private void checkConnectionLog() {
         Path log = proxyBinder.proxy.connectionLog();
         if (log == null || proxyBinder.connectionLogNode == null) {
             return;
         }
-        Path normal = log.toAbsolutePath().normalize();
-        boolean watched = normal.equals(configFile);
-        for (RegistryEntry entry : registryFiles) {
-            watched |= normal.equals(entry.file().toAbsolutePath().normalize());
+        List<Path> read = new ArrayList<>();
+        read.add(configFile);
+        registryFiles.forEach(entry -> read.add(entry.file()));
+        for (IngressSpec ingress : ingressBinder.ingresses) {
+            for (IngressSpec.Tls tls : ingress.tls()) {
+                if (tls.certFile() != null) {
+                    read.add(tls.certFile());
+                    read.add(tls.keyFile());
+                }
+            }
         }
-        if (watched) {
-            Values.wrong(p, proxyBinder.connectionLogNode, "proxy.connectionLog",
-                    "a file of its own, not the config file or a registry file, which svcproxy reads");
+        if (kubernetes != null && kubernetes.kubeconfig() != null) {
+            read.add(kubernetes.kubeconfig());
+        }
+        for (Path file : read) {
+            if (file != null && sameFile(log, file)) {
+                Values.wrong(p, proxyBinder.connectionLogNode, "proxy.connectionLog",
+                        "a file of its own, not the config file or a registry, certificate, key or kubeconfig file, "
+                                + "which svcproxy reads");
+                return;
+            }
+        }
+    }
+
+    /** Whether {@code a} and {@code b} name one file: the same path, or, when both exist, the same file by links. */
+    private static boolean sameFile(Path a, Path b) {
+        if (a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize())) {
+            return true;
+        }
+        try {
+            return Files.exists(a) && Files.exists(b) && Files.isSameFile(a, b);
+        } catch (java.io.IOException e) {
+            return false; // not readable: not a file svcproxy could read either
         }
     }
 

@@ -124,6 +124,7 @@ public final class ConfigLoader {
                     registryProblems));
         }
         checkPodNames(pods);
+        checkPodAddresses(config.services, pods);
         OwnListeners.check(config.services, config.serviceBinder.endpointIps, pods);
 
         if (!errors.isEmpty()) {
@@ -151,6 +152,50 @@ public final class ConfigLoader {
                         : first.problems().where(first.nameNode());
                 Values.wrong(pod.problems(), pod.nameNode(), pod.namePath(),
                         "a name unique in namespace " + pod.spec().namespace() + "; also at " + where);
+            }
+        }
+    }
+
+    /**
+     * Refuses a second Pod at the address and target port of another that the same Service selects: one endpoint
+     * would be dropped, with its weight and readiness, as an explicit endpoint written twice would (which is refused
+     * too). Only Pods that share an address are compared, so this costs nothing for the usual file.
+     */
+    private static void checkPodAddresses(List<ServiceSpec> services, List<PodBinder.BoundPod> pods) {
+        Map<java.net.InetAddress, List<PodBinder.BoundPod>> byIp = new HashMap<>();
+        for (PodBinder.BoundPod pod : pods) {
+            if (pod.nameNode() != null && pod.spec().ip() != null) {
+                byIp.computeIfAbsent(pod.spec().ip(), k -> new ArrayList<>()).add(pod);
+            }
+        }
+        for (List<PodBinder.BoundPod> shared : byIp.values()) {
+            if (shared.size() < 2) {
+                continue;
+            }
+            for (ServiceSpec service : services) {
+                if (service.selector() == null) {
+                    continue;
+                }
+                for (PortSpec port : service.ports()) {
+                    Map<Integer, PodBinder.BoundPod> first = new HashMap<>();
+                    for (PodBinder.BoundPod pod : shared) {
+                        int target = ServicePorts.selects(service, pod.spec())
+                                ? ServicePorts.targetOf(port, pod.spec()) : 0;
+                        if (target <= 0) {
+                            continue;
+                        }
+                        PodBinder.BoundPod earlier = first.putIfAbsent(target, pod);
+                        if (earlier != null) {
+                            String where = earlier.problems() == pod.problems()
+                                    ? Problems.line(earlier.nameNode())
+                                    : earlier.problems().where(earlier.nameNode());
+                            Values.wrong(pod.problems(), pod.nameNode(), pod.namePath(), "a Pod at an address and "
+                                    + "port of its own among those Service " + service.qualifiedName() + " selects; "
+                                    + Addresses.format(pod.spec().ip(), target) + " is also Pod "
+                                    + earlier.spec().name() + "'s, at " + where);
+                        }
+                    }
+                }
             }
         }
     }

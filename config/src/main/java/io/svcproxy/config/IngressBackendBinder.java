@@ -119,7 +119,9 @@ final class IngressBackendBinder extends BinderSupport {
                 }
                 continue;
             }
-            List<PortSpec> tcp = service.ports().stream().filter(port -> port.protocol() == Protocol.TCP).toList();
+            // a port refused for its own value (0 here) is not one to name or to match
+            List<PortSpec> tcp = service.ports().stream()
+                    .filter(port -> port.protocol() == Protocol.TCP && port.port() > 0).toList();
             boolean found = tcp.stream().anyMatch(port -> b.backend().portName() != null
                     ? b.backend().portName().equals(port.name())
                     : b.backend().portNumber() == port.port());

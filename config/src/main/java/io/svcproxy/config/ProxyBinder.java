@@ -98,7 +98,9 @@ final class ProxyBinder extends BinderSupport {
             if (guard != null) {
                 Fields g = new Fields(guard, f.child("fdGuard"), p, FD_GUARD);
                 pause = integerOr(g, "pausePercent", 2, 100, pause);
-                resume = integerOr(g, "resumePercent", 1, 99, resume);
+                // unwritten, it keeps the default's distance below the pause: pausePercent 50 alone resumes below 40
+                int resumeDefault = Math.max(1, Math.min(resume, pause - (dl.fdPausePercent() - dl.fdResumePercent())));
+                resume = integerOr(g, "resumePercent", 1, 99, resumeDefault);
                 if (resume >= pause) {
                     Node at = g.has("resumePercent") ? g.value("resumePercent") : g.missingAt("pausePercent");
                     p.at(at, g.child("resumePercent"), Values.label(g.child("resumePercent")) + ": " + resume

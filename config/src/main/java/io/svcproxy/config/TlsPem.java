@@ -28,6 +28,9 @@ import java.util.regex.Pattern;
  * default encoding write) is first rewrapped into PKCS#8 by {@link #normalizeKey}.
  */
 public final class TlsPem {
+    private static final String BEGIN_CERTIFICATE = "-----BEGIN CERTIFICATE-----";
+    private static final Pattern CERTIFICATE_BLOCK = Pattern.compile(
+            "-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", Pattern.DOTALL);
     private static final Pattern KEY_BLOCK = Pattern.compile(
             "-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----([A-Za-z0-9+/=\\s]*)-----END \\1PRIVATE KEY-----");
     private static final String CERT_EXPECTED = "PEM X.509 certificates, -----BEGIN CERTIFICATE-----";
@@ -259,12 +262,27 @@ public final class TlsPem {
         return false;
     }
 
+    /**
+     * The certificates of the {@code CERTIFICATE} blocks of {@code pem}, in order. Other blocks (a private key kept in
+     * the same file, as HAProxy's {@code crt} files and many tools write it) are skipped, as the TLS listener's PEM
+     * reader and Go's {@code tls.X509KeyPair} (ingress-nginx) skip them.
+     */
     private static List<? extends Certificate> certificates(String pem) throws GeneralSecurityException {
-        if (!pem.contains("-----BEGIN CERTIFICATE-----")) {
+        if (!pem.contains(BEGIN_CERTIFICATE)) {
             return List.of();
         }
+        StringBuilder blocks = new StringBuilder();
+        Matcher m = CERTIFICATE_BLOCK.matcher(pem);
+        int found = 0;
+        while (m.find()) {
+            blocks.append(m.group()).append('\n');
+            found++;
+        }
+        if (found < pem.split(BEGIN_CERTIFICATE, -1).length - 1) {
+            throw new java.security.cert.CertificateException("a CERTIFICATE block without its end line");
+        }
         Collection<? extends Certificate> certs = CertificateFactory.getInstance("X.509")
-                .generateCertificates(new ByteArrayInputStream(pem.getBytes(StandardCharsets.US_ASCII)));
+                .generateCertificates(new ByteArrayInputStream(blocks.toString().getBytes(StandardCharsets.US_ASCII)));
         return List.copyOf(certs);
     }
 

@@ -59,12 +59,12 @@ class ConnectionLogConfigTest {
         assertThatThrownBy(() -> ConfigLoader.load(config)).isInstanceOfSatisfying(ConfigException.class,
                 e -> assertThat(e.errors()).extracting(ConfigError::toString).containsExactly(config + ":2:18: "
                         + "connectionLog: svcproxy.yaml (expected: a file of its own, not the config file or a "
-                        + "registry file, which svcproxy reads)"));
+                        + "registry, certificate, key or kubeconfig file, which svcproxy reads)"));
         Files.writeString(config, "proxy:\n  connectionLog: ./pods.yaml\nregistry:\n  files: [pods.yaml]\n");
         assertThatThrownBy(() -> ConfigLoader.load(config)).isInstanceOfSatisfying(ConfigException.class,
                 e -> assertThat(e.errors()).extracting(ConfigError::toString).containsExactly(config + ":2:18: "
                         + "connectionLog: ./pods.yaml (expected: a file of its own, not the config file or a "
-                        + "registry file, which svcproxy reads)"));
+                        + "registry, certificate, key or kubeconfig file, which svcproxy reads)"));
     }
 
     @Test

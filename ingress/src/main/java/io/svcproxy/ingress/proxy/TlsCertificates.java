@@ -11,6 +11,7 @@ import io.netty.handler.ssl.SupportedCipherSuiteFilter;
 import io.netty.util.DomainWildcardMappingBuilder;
 import io.netty.util.Mapping;
 import java.io.ByteArrayInputStream;
+import java.nio.charset.StandardCharsets;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
@@ -24,6 +25,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The HTTPS listener's certificates by SNI host name: an exact name before a one-label wildcard, the first
@@ -40,6 +43,8 @@ import java.util.Set;
  * Thread-safe: {@link #select} runs on event loops, {@link #update} on the control plane.
  */
 public final class TlsCertificates {
+    private static final Pattern CERTIFICATE_BLOCK = Pattern.compile(
+            "-----BEGIN CERTIFICATE-----.*?-----END CERTIFICATE-----", Pattern.DOTALL);
     private static final ApplicationProtocolConfig ALPN = new ApplicationProtocolConfig(
             ApplicationProtocolConfig.Protocol.ALPN,
             ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
@@ -185,9 +190,14 @@ public final class TlsCertificates {
     private Loaded build(TlsEntry entry) {
         Instant notAfter;
         try {
-            Certificate leaf = CertificateFactory.getInstance("X.509")
-                    .generateCertificates(new ByteArrayInputStream(entry.certPem()))
-                    .stream().findFirst().orElseThrow(() -> new CertificateException("no certificate"));
+            // the first CERTIFICATE block: a file may keep its key beside the chain, which the JDK's parser refuses
+            // and the listener's PEM reader skips
+            Matcher block = CERTIFICATE_BLOCK.matcher(new String(entry.certPem(), StandardCharsets.US_ASCII));
+            if (!block.find()) {
+                throw new CertificateException("no certificate");
+            }
+            Certificate leaf = CertificateFactory.getInstance("X.509").generateCertificate(
+                    new ByteArrayInputStream(block.group().getBytes(StandardCharsets.US_ASCII)));
             notAfter = ((X509Certificate) leaf).getNotAfter().toInstant();
         } catch (CertificateException | RuntimeException e) {
             throw new IllegalArgumentException(entry.certSource() + ": not a PEM X.509 certificate chain ("

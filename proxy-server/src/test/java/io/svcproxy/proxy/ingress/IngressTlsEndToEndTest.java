@@ -141,6 +141,25 @@ class IngressTlsEndToEndTest {
     }
 
     /**
+     * A certificate file that keeps its key too (the key block before or after the chain: HAProxy's {@code crt}
+     * files, what many tools write) is served, as ingress-nginx serves it (Go's X509KeyPair skips the other blocks);
+     * from helper-106's review, which found it refused as "a CERTIFICATE block that does not decode".
+     */
+    @Test
+    void aCertificateFileThatHoldsItsKeyTooIsServed() throws Exception {
+        TestCertificates.write(certs, "both", "shop.example", "RSA");
+        String cert = Files.readString(certs.resolve("both.pem"));
+        String key = Files.readString(certs.resolve("both-key.pem"));
+        Files.writeString(certs.resolve("shop.pem"), key + cert);
+        Files.writeString(certs.resolve("shop-key.pem"), key);
+        assertThat(proxy.reloadFromFile()).isTrue();
+        try (TlsClient after = new TlsClient("shop.example")) {
+            assertThat(after.certificate()).isEqualTo(certificate("both.pem"));
+            assertThat(after.get("shop.example", "/combined")).isEqualTo("shop-1");
+        }
+    }
+
+    /**
      * Each served certificate's end of validity is a gauge (as ingress-nginx's {@code ssl_expire_time_seconds}) and
      * in the Ingress's status; an expired one is served (as nginx and HAProxy serve it) with a warning.
      */
