@@ -23,6 +23,13 @@ final class ExposureBinder extends BinderSupport {
 
     /** The first port that took each {@code nodePort/protocol}, for the check that no two share one. */
     private final Map<String, Node> nodePorts = new HashMap<>();
+    /**
+     * Where each externalIP and LoadBalancer IP of the Service bound last by {@link #exposure} is written (its first
+     * place), for the checks against the other listeners ({@link ServiceClashes}).
+     */
+    Map<InetAddress, ServiceClashes.Written> addressesWritten = new HashMap<>();
+    /** Where the valid healthCheckNodePort of the Service bound last by {@link #exposure} is written, else null. */
+    ServiceClashes.Written healthCheckNodePortWritten;
 
     ExposureBinder(Problems p) {
         super(p);
@@ -80,6 +87,8 @@ final class ExposureBinder extends BinderSupport {
             }
         }
         this.typeValid = typeValid;
+        addressesWritten = new HashMap<>();
+        healthCheckNodePortWritten = null;
         List<InetAddress> external = f.has("externalIPs")
                 ? ips(f.value("externalIPs"), f.child("externalIPs")) : List.of();
         List<InetAddress> lbIPs = List.of();
@@ -136,6 +145,7 @@ final class ExposureBinder extends BinderSupport {
                     + Problems.line(first));
             return 0;
         }
+        healthCheckNodePortWritten = new ServiceClashes.Written(n, path);
         return v;
     }
 
@@ -206,6 +216,7 @@ final class ExposureBinder extends BinderSupport {
                 Values.wrong(p, item, path + "[" + i + "]", "each address once; also at " + Problems.line(first));
             } else {
                 out.add(ip);
+                addressesWritten.putIfAbsent(ip, new ServiceClashes.Written(item, path + "[" + i + "]"));
             }
         }
         return out;

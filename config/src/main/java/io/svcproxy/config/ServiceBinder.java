@@ -108,6 +108,8 @@ final class ServiceBinder extends BinderSupport {
                 : Set.of();
         SessionAffinity affinity = affinity(f);
         ServiceExposure exposure = exposureBinder.exposure(f, proxyBinder.proxy.node());
+        Map<InetAddress, ServiceClashes.Written> addressesWritten = exposureBinder.addressesWritten;
+        ServiceClashes.Written healthCheckNodePortWritten = exposureBinder.healthCheckNodePortWritten;
         List<Node> portNodes = new ArrayList<>();
         List<Node> targetPortNodes = new ArrayList<>();
         List<PortSpec> ports = f.has("ports") ? portBinder.ports(f, exposureBinder.typeValid ? exposure.type() : null,
@@ -136,7 +138,7 @@ final class ServiceBinder extends BinderSupport {
         ServiceSpec spec = new ServiceSpec(name, namespace, clusterIP, selector,
                 scheduler == null ? proxyBinder.proxy.scheduler() : scheduler, flags, affinity, ports, endpoints, maxConnections,
                 maxPerClient, healthCheck, exposure);
-        return new Placed(spec, nameNode, portNodes);
+        return new Placed(spec, nameNode, portNodes, addressesWritten, healthCheckNodePortWritten);
     }
 
     private SessionAffinity affinity(Fields f) {

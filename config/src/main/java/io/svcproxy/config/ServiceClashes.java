@@ -9,8 +9,9 @@ import org.yaml.snakeyaml.nodes.Node;
 
 /**
  * Checks the rules between the Services of a file once all are bound: unique names in a namespace, no two on one
- * clusterIP, port and protocol (nor on an externalIP or LoadBalancer IP another listens on), and no nodePort where
- * svcproxy listens already on the node's addresses. Errors point back at where each value is written.
+ * clusterIP, port and protocol (nor on an externalIP or LoadBalancer IP another listens on), no Service port at the
+ * address and port of svcproxy's admin or Ingress listener, and (by {@link NodePortClashes}) nothing else at the
+ * sockets of the node ports. Errors point back at where each value is written.
  */
 final class ServiceClashes extends BinderSupport {
     private final ProxyBinder proxyBinder;
@@ -24,8 +25,17 @@ final class ServiceClashes extends BinderSupport {
         this.proxyBinder = proxyBinder;
     }
 
-    /** A Service as bound, with where its name and each of its ports ({@code null}: no valid port) are written. */
-    record Placed(ServiceSpec spec, Node nameNode, List<Node> portNodes) {
+    /**
+     * A Service as bound, with where its name and each of its ports ({@code null}: no valid port) are written, its
+     * externalIPs and LoadBalancer IPs (each address's first place) and its valid healthCheckNodePort ({@code
+     * null}: none).
+     */
+    record Placed(ServiceSpec spec, Node nameNode, List<Node> portNodes, Map<InetAddress, Written> addresses,
+                  Written healthCheckNodePort) {
+    }
+
+    /** Where a value is written: its node and path. */
+    record Written(Node node, String path) {
     }
 
     void checkBetweenServices(List<Placed> placed) {
@@ -59,7 +69,7 @@ final class ServiceClashes extends BinderSupport {
                 String owner = (spec.name() == null ? "?" : spec.qualifiedName()) + " at "
                         + Problems.line(portNode);
                 String first = keys.putIfAbsent(key, owner);
-                String clash = proxy.listenerTaking(key);
+                String clash = ProxySettings.listenerTaking(own, key);
                 if (clash != null) {
                     Values.wrong(p, portNode, pathOf(portNode, "port"), "a port where svcproxy does not listen "
                             + "already; " + shown + " is its " + clash);
@@ -70,53 +80,34 @@ final class ServiceClashes extends BinderSupport {
                     Values.wrong(p, portNode, pathOf(portNode, "port"), "an address, port and protocol of one "
                             + "Service only; " + shown + " is also " + extra.get(key));
                 }
-                checkExtraAddresses(spec, port, portNode, owner, keys, extra);
-                checkNodePort(own, port, portNode);
+                checkExtraAddresses(s, port, portNode, owner, own, keys, extra);
             }
         }
-    }
-
-    /**
-     * Refuses a TCP nodePort where svcproxy's admin server or an Ingress listener listens on one of the node's
-     * addresses ({@code proxy.nodeAddresses}: the addresses written, or in the ranges written). One on every address
-     * shares the port: the node port's listeners take the connections to the node's addresses. NodePorts listen on
-     * no address when {@code proxy.nodeAddresses} is empty, and then never clash.
-     */
-    private void checkNodePort(Map<java.net.InetSocketAddress, String> own, PortSpec port, Node portNode) {
-        if (port.nodePort() <= 0 || port.protocol() != Protocol.TCP) {
-            return;
-        }
-        NodeSettings node = proxyBinder.proxy.node();
-        if (node.nodeAddresses().isEmpty() && node.nodeAddressRanges().isEmpty()) {
-            return;
-        }
-        for (Map.Entry<java.net.InetSocketAddress, String> e : own.entrySet()) {
-            java.net.InetSocketAddress a = e.getKey();
-            InetAddress ip = a.getAddress();
-            if (a.getPort() != port.nodePort()) {
-                continue;
-            }
-            boolean onNode = ip != null && !ip.isAnyLocalAddress() && (node.nodeAddresses().contains(ip)
-                    || node.nodeAddressRanges().stream().anyMatch(r -> r.contains(ip)));
-            if (onNode) {
-                Node at = nodePortNodes.getOrDefault(portNode, portNode);
-                Values.wrong(p, at, pathOf(at, "nodePort"), "a port where "
-                        + "svcproxy does not listen already on the node's addresses; " + port.nodePort() + " is its "
-                        + e.getValue() + " " + Addresses.format(ip, a.getPort()));
-                return;
-            }
-        }
+        new NodePortClashes(p, proxy, paths, nodePortNodes).check(placed);
     }
 
     /**
      * Refuses an externalIP or LoadBalancer IP of a Service port that another Service listens on at the same port
      * and protocol (its clusterIP or one of its own such addresses); an address the Service lists twice, or that is
-     * its own clusterIP, is one listener and no clash.
+     * its own clusterIP, is one listener and no clash. One at the address and port of svcproxy's admin or Ingress
+     * listener is refused at the address (the address is what moves it off the listener; one on every address
+     * shares its port); one of the other family than the clusterIP's is not served, so not checked against those.
      */
-    private void checkExtraAddresses(ServiceSpec spec, PortSpec port, Node portNode, String owner,
+    private void checkExtraAddresses(Placed s, PortSpec port, Node portNode, String owner,
+                                     Map<java.net.InetSocketAddress, String> own,
                                      Map<ServiceKey, String> clusterKeys, Map<ServiceKey, String> extra) {
+        ServiceSpec spec = s.spec();
         for (InetAddress a : spec.extraAddresses()) {
             ServiceKey key = new ServiceKey(a, port.port(), port.protocol());
+            String listener = a.getClass() == spec.clusterIP().getClass()
+                    ? ProxySettings.listenerTaking(own, key) : null;
+            if (listener != null) {
+                Written at = s.addresses().getOrDefault(a, new Written(portNode, pathOf(portNode, "port")));
+                Values.wrong(p, at.node(), at.path(), "an address where svcproxy does not listen already at the "
+                        + "Service's ports; with port: " + port.port() + " at " + Problems.line(portNode) + ", "
+                        + Addresses.format(a, port.port()) + "/" + port.protocol() + " is its " + listener);
+                continue;
+            }
             String first = clusterKeys.get(key);
             if (first == null) {
                 first = extra.putIfAbsent(key, "an externalIP or loadBalancerIP of " + owner);
