@@ -5,6 +5,12 @@ import io.svcproxy.balancer.sim.EndpointChange;
 import java.io.IOException;
 import java.io.Reader;
 import java.net.InetAddress;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.channels.ReadableByteChannel;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CoderResult;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -16,13 +22,19 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.yaml.snakeyaml.LoaderOptions;
-import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.composer.Composer;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
+import org.yaml.snakeyaml.events.AliasEvent;
+import org.yaml.snakeyaml.events.Event;
 import org.yaml.snakeyaml.nodes.MappingNode;
 import org.yaml.snakeyaml.nodes.Node;
 import org.yaml.snakeyaml.nodes.NodeTuple;
 import org.yaml.snakeyaml.nodes.ScalarNode;
 import org.yaml.snakeyaml.nodes.SequenceNode;
+import org.yaml.snakeyaml.nodes.Tag;
+import org.yaml.snakeyaml.parser.ParserImpl;
+import org.yaml.snakeyaml.reader.StreamReader;
+import org.yaml.snakeyaml.resolver.Resolver;
 
 /**
  * Reads EVENTS.yaml: a list of {@code {at, endpoint: IP:PORT, weight: N}}, {@code {at, endpoint, remove: true}}
@@ -46,13 +58,30 @@ final class EventsReader {
         LoaderOptions options = new LoaderOptions();
         options.setAllowDuplicateKeys(false);
         options.setMaxAliasesForCollections(0);
+        // the alias limit has no mark of its own: the last event the composer took is the alias that crossed it
+        Event[] last = new Event[1];
         try (Reader in = Files.newBufferedReader(path, StandardCharsets.UTF_8)) {
-            root = new Yaml(options).compose(in);
+            ParserImpl parser = new ParserImpl(new StreamReader(in), options) {
+                @Override
+                public Event getEvent() {
+                    Event e = super.getEvent();
+                    if (e != null) {
+                        last[0] = e;
+                    }
+                    return e;
+                }
+            };
+            root = new Composer(parser, new Resolver(), options).getSingleNode();
         } catch (MarkedYAMLException e) {
             throw new InputException(r.file, e.getProblemMark().getLine() + 1, e.getProblem());
         } catch (org.yaml.snakeyaml.error.YAMLException e) {
-            if (e.getCause() instanceof java.nio.charset.CharacterCodingException) {
-                throw new InputException(r.file, "not UTF-8 text");
+            if (e.getCause() instanceof CharacterCodingException) {
+                throw new InputException(r.file, firstNonUtf8Line(path), "not UTF-8 text");
+            }
+            if (last[0] instanceof AliasEvent alias && String.valueOf(e.getMessage()).startsWith("Number of aliases")) {
+                throw new InputException(r.file, alias.getStartMark().getLine() + 1, "*" + alias.getAnchor()
+                        + ": an alias of a list or map is not supported in an events file (expected: the event"
+                        + " written out)");
             }
             throw new InputException(r.file, 1, String.valueOf(e.getMessage()));
         } catch (RuntimeException e) {
@@ -91,6 +120,38 @@ final class EventsReader {
         return out;
     }
 
+    /**
+     * Returns the 1-based line of the first byte of {@code path} that is not UTF-8 (a truncated sequence at the end
+     * counts), or 1 if there is none (the file changed since); reads it in bounded memory, whatever its line lengths.
+     */
+    private static long firstNonUtf8Line(Path path) throws IOException {
+        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder(); // reports malformed input, replaces nothing
+        ByteBuffer bytes = ByteBuffer.allocate(8192);
+        CharBuffer chars = CharBuffer.allocate(8192);
+        long line = 1;
+        try (ReadableByteChannel in = Files.newByteChannel(path)) {
+            while (true) {
+                boolean end = in.read(bytes) < 0;
+                bytes.flip();
+                CoderResult result;
+                do {
+                    int from = bytes.position();
+                    result = decoder.decode(bytes, chars, end);
+                    for (int i = from; i < bytes.position(); i++) {
+                        if (bytes.get(i) == '\n') { // never part of a malformed sequence: the count is exact
+                            line++;
+                        }
+                    }
+                    chars.clear();
+                } while (result.isOverflow());
+                if (result.isError() || end) {
+                    return result.isError() ? line : 1;
+                }
+                bytes.compact();
+            }
+        }
+    }
+
     private EndpointChange event(Node item) throws InputException {
         Map<String, Node> m = mapping(item, "an event such as {at: 10, endpoint: 10.0.0.1:8080, weight: 2}");
         for (String k : m.keySet()) {
@@ -102,7 +163,7 @@ final class EventsReader {
         if (atNode == null) {
             throw error(item, "missing 'at' (seconds)");
         }
-        long at = convert(atNode, () -> Numbers.seconds(scalar(atNode), "at"));
+        long at = convert(atNode, () -> Numbers.seconds(number(atNode, "at", "seconds, such as 12 or 12.5"), "at"));
         if (m.containsKey("add")) {
             if (m.containsKey("endpoint") || m.containsKey("weight") || m.containsKey("remove")) {
                 throw error(item, "'add' goes alone with 'at'");
@@ -120,9 +181,10 @@ final class EventsReader {
             }
             InetAddress ip = convert(add.get("ip"), () -> Numbers.ip(scalar(add.get("ip")), "ip"));
             int port = (int) (long) convert(add.get("port"),
-                    () -> Numbers.integer(scalar(add.get("port")), "port", 1, 65535));
+                    () -> Numbers.integer(number(add.get("port"), "port", "a number 1..65535"), "port", 1, 65535));
             int weight = add.containsKey("weight") ? (int) (long) convert(add.get("weight"),
-                    () -> Numbers.integer(scalar(add.get("weight")), "weight", 0, 65535)) : 1;
+                    () -> Numbers.integer(number(add.get("weight"), "weight", "a number 0..65535"), "weight", 0,
+                            65535)) : 1;
             return new EndpointChange(at, EndpointChange.Kind.ADD, ip, port, weight);
         }
         Node endpoint = m.get("endpoint");
@@ -148,13 +210,16 @@ final class EventsReader {
         }
         if (remove) {
             String value = convert(m.get("remove"), () -> scalar(m.get("remove")));
+            if (m.get("remove").getTag().equals(Tag.STR) && "true".equals(value)) {
+                throw error(m.get("remove"), "remove: true (expected: true, not a string: without quotes)");
+            }
             if (!"true".equals(value)) {
                 throw error(m.get("remove"), "remove: '" + value + "' (expected: true)");
             }
             return new EndpointChange(at, EndpointChange.Kind.REMOVE, ip, port, 0);
         }
         int weight = (int) (long) convert(m.get("weight"),
-                () -> Numbers.integer(scalar(m.get("weight")), "weight", 0, 65535));
+                () -> Numbers.integer(number(m.get("weight"), "weight", "a number 0..65535"), "weight", 0, 65535));
         return new EndpointChange(at, EndpointChange.Kind.WEIGHT, ip, port, weight);
     }
 
@@ -186,6 +251,19 @@ final class EventsReader {
             m.put(key, t.getValueNode());
         }
         return m;
+    }
+
+    /**
+     * Returns a number's text, refusing one written as a string ({@code "3"}, {@code !!str 3}) as the config does:
+     * Kubernetes refuses those too, and a quoted number in one place and not another is a slip worth naming.
+     */
+    private String number(Node node, String what, String expected) {
+        String v = scalar(node);
+        if (node.getTag().equals(Tag.STR) && v.matches("[0-9]*\\.?[0-9]+|[0-9]+\\.")) {
+            throw new IllegalArgumentException(what + ": " + v + " (expected: " + expected
+                    + ", not a string: without quotes)");
+        }
+        return v;
     }
 
     private String scalar(Node node) {

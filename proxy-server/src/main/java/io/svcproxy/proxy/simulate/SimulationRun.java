@@ -72,6 +72,13 @@ public final class SimulationRun {
             for (EndpointChange c : changes) {
                 known.add(Backends.format(c.address(), c.port()));
             }
+            Set<String> inConfig = new java.util.HashSet<>();
+            for (ServicePortSpec p : ports) {
+                String name = p.service().qualifiedName();
+                inConfig.add(name);
+                inConfig.add(name + ":" + p.port().label());
+                inConfig.add(name + ":" + p.port().port());
+            }
             long skipped = 0;
             long unlisted = 0;
             String firstUnlisted = null;
@@ -79,6 +86,14 @@ public final class SimulationRun {
                 boolean other = r.service() != null && !r.service().equals(serviceName)
                         || r.port() != null && !r.port().equals(portLabel) && !r.port().equals(portNumber);
                 if (other) {
+                    // another Service port of the config is left out (a trace of several, replayed one at a time);
+                    // one the config does not have is a typo or the wrong config, at its line as in the first row
+                    String what = (r.service() == null ? serviceName : r.service())
+                            + (r.port() == null ? "" : ":" + r.port());
+                    if (!inConfig.contains(what)) {
+                        throw new InputException(reader.file(), r.line(), "no Service port " + what
+                                + " in the config (expected one of: " + labels(ports) + ")");
+                    }
                     skipped++;
                     continue;
                 }
@@ -90,6 +105,15 @@ public final class SimulationRun {
                         firstUnlisted = reader.file() + ":" + r.line() + ": " + endpoint;
                     }
                 }
+            }
+            if (order.rows() == 0 && skipped == 0) {
+                // nothing to replay is the wrong file (or a log not written to yet), not a report of zeros
+                if (reader.cutLine() != null) {
+                    throw new InputException(reader.file(), reader.lines(), "no connections in it: its only entry"
+                            + " is cut short (a log still being written)");
+                }
+                throw new InputException(reader.file(), reader.lines() + 1, "no connections in it (expected: a CSV"
+                        + " header line and a row per connection, or the connection log's lines)");
             }
             Simulation sim = simulation(chosen, schedulers, changes, seed);
             order.replay(sim::accept);

@@ -199,6 +199,11 @@ final class TraceReader implements Closeable {
                 line);
     }
 
+    /** The lines read so far, blank ones included. */
+    long lines() {
+        return line;
+    }
+
     String file() {
         return file;
     }

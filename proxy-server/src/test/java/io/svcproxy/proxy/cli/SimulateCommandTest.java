@@ -298,7 +298,7 @@ class SimulateCommandTest {
         Path events = dir.resolve("e.yaml");
         Files.write(events, "- {at: 5, endpoint: caf\u00e9}\n".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
         r = run("simulate", "--config", config.toString(), "--trace", trace.toString(), "--events", events.toString());
-        assertThat(r.err().strip()).isEqualTo(events + ": not UTF-8 text");
+        assertThat(r.err().strip()).isEqualTo(events + ":1: not UTF-8 text");
 
         Path missing = dir.resolve("missing.csv");
         r = run("simulate", "--config", config.toString(), "--trace", missing.toString());
