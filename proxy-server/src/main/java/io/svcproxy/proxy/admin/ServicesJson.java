@@ -239,9 +239,16 @@ final class ServicesJson {
             e.put("active", 0);
             e.put("inactive", 0);
             e.put("total", kept == null ? 0 : kept.total());
+            if (udp) {
+                e.put("flows", 0);
+            }
             e.put("bytesToEndpoint", kept == null ? 0 : kept.bytesToEndpoint());
             e.put("bytesToClient", kept == null ? 0 : kept.bytesToClient());
             e.put("connectFailures", kept == null ? 0 : kept.connectFailures());
+            // every field a listed endpoint has (docs/operations.md), from the counters kept for its return
+            e.put("consecutiveFailures", kept == null ? 0 : kept.health().consecutiveFailures());
+            e.put("ejections", kept == null ? 0 : kept.health().ejections());
+            e.put("failedChecks", kept == null ? 0 : kept.health().checkFailures());
         }
         return node;
     }

@@ -17,7 +17,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Runs the active TCP health checks of one Service port ({@code healthCheck:} of its Service): every
- * {@code interval}, a connect to each endpoint in the list that does not drain, closed as soon as it succeeds;
+ * {@code interval}, a connect to each endpoint in the list that does not drain, reset as soon as it succeeds;
  * the results feed each endpoint's {@link EndpointHealth}, and a change of verdict is logged and makes the
  * reconciler publish the list again. Runs on one data-plane event loop with Netty's {@link Bootstrap}, never
  * blocking it; a check still in flight is not started again. Reads the spec in force at each round, so a
@@ -202,14 +202,17 @@ final class HealthChecker implements Runnable {
     }
 
     /**
-     * Closes a check's connection; on a {@code proxyProtocol} port after the PROXY header of a connection of the
-     * proxy's own (v2 {@code LOCAL}; v1 with the connection's own addresses), as HAProxy checks a {@code send-proxy}
-     * server: an endpoint that requires the header would log every check as a protocol error.
+     * Closes a check's connection with a reset, as HAProxy ends its TCP checks: svcproxy closes first, and a FIN would
+     * leave a TIME_WAIT socket on the node for every check (60 s each: a port's checks every second hold a minute of
+     * them per endpoint). On a {@code proxyProtocol} port the PROXY header of a connection of the proxy's own goes
+     * first (v2 {@code LOCAL}; v1 with the connection's own addresses), as HAProxy checks a {@code send-proxy}
+     * server (an endpoint that requires the header would log every check as a protocol error), and a FIN after it,
+     * which a reset could overtake.
      */
     private void close(Channel channel) {
         io.svcproxy.config.ProxyProtocol proxyProtocol = port.spec().port().proxyProtocol();
         if (proxyProtocol == null) {
-            channel.close();
+            Relay.reset(channel);
             return;
         }
         ProxyProtocolHeader.writeLocal(channel, proxyProtocol);

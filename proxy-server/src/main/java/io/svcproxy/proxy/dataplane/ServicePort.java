@@ -334,6 +334,11 @@ public final class ServicePort {
         retired = true;
     }
 
+    /** Whether this port was {@linkplain #retire retired}: a successor shares its endpoints' counters. */
+    public boolean retired() {
+        return retired;
+    }
+
     /** Reports that the health of an endpoint of this Service port changed; any thread. */
     public void healthChanged() {
         healthListener.accept(this);

@@ -294,14 +294,15 @@ public final class IngressListeners implements AutoCloseable {
         loggedNow = new HashSet<>();
         RoutingTable<ServiceBackend> table = IngressRoutes.compile(next, this::notice);
         table.notices().forEach(this::notice);
+        Set<String> present = new HashSet<>();
+        next.forEach(i -> present.add(i.qualifiedName()));
+        stats.admit(present); // before the table: a request of an Ingress added now is counted
         router.update(table);
         certificates.update(next);
         if (synced) {
             noticeMissingBackends(next);
         }
         backendsNoticed = synced;
-        Set<String> present = new HashSet<>();
-        next.forEach(i -> present.add(i.qualifiedName()));
         stats.retain(present); // a deleted Ingress's counts and series go with it
         ingresses = List.copyOf(next);
         log.info("Ingress routes applied ingresses={} rules={} defaultBackend={}", next.size(), table.ruleCount(),

@@ -94,6 +94,22 @@ public final class IngressStats implements IngressMetrics {
     }
 
     /**
+     * Counts the Ingresses of {@code next} ({@code namespace/name}) from now on, beside those in force: called before
+     * a routing table with them is published, so that a request of a new (or returning) Ingress is never resolved as
+     * not counted, which its event loop's {@code RouteMetricsCache} would keep for the table's life. {@link #retain}
+     * then forgets the others. Control-plane thread.
+     */
+    public void admit(Set<String> next) {
+        Set<String> now = present;
+        if (now == null) {
+            return; // every Ingress counts until the first retain
+        }
+        Set<String> both = new java.util.HashSet<>(now);
+        both.addAll(next);
+        this.present = Set.copyOf(both);
+    }
+
+    /**
      * Forgets the counts and series of every Ingress but those of {@code present} ({@code namespace/name}); the 404s'
      * stay. Control-plane thread.
      */

@@ -99,6 +99,16 @@ final class Housekeeping {
         return departed.computeIfAbsent(key, k -> new DepartedEndpoints());
     }
 
+    /** The removed Service port at {@code key} whose connections still drain, or {@code null}. */
+    ServicePort draining(ServiceKey key) {
+        for (Removed r : removedPorts) {
+            if (r.port().key().equals(key)) {
+                return r.port();
+            }
+        }
+        return null;
+    }
+
     /** Whether a removed Service port whose connections still drain has {@code clusterIP}. */
     boolean drainingAt(InetAddress clusterIP) {
         for (Removed r : removedPorts) {
@@ -215,7 +225,7 @@ final class Housekeeping {
             }
             if (now - r.deadline() >= 0) {
                 int closed = r.port().closeConnections();
-                for (BackendState b : r.port().backendSet().backends()) {
+                for (BackendState b : r.port().retired() ? List.<BackendState>of() : r.port().backendSet().backends()) {
                     closed += cutOtherClaims(r.port(), b.endpoint(), 0);
                 }
                 log.info("Drain timeout: closed connections of removed service={} port={} closed={}",
@@ -234,12 +244,13 @@ final class Housekeeping {
     /**
      * Whether a Service port that was unbound has nothing left to drain: no connection of its own, and, on a TCP port,
      * no other claim on its endpoints (an Ingress request or tunnel to them, which goes on after the port is gone).
+     * A retired port's endpoints' counters are its successor's too: the claims on them are the successor's.
      */
     private static boolean drained(ServicePort port) {
         if (!port.connections().isEmpty()) {
             return false;
         }
-        if (port.key().protocol() != Protocol.TCP) {
+        if (port.key().protocol() != Protocol.TCP || port.retired()) {
             return true; // a UDP port's flows end with its listener
         }
         for (BackendState b : port.backendSet().backends()) {

@@ -248,7 +248,14 @@ public final class Reconciler {
      * started over). Empty when nothing moves.
      */
     private List<BackendState> movedEndpoints(ServiceKey from, ServicePortSpec spec) {
-        ServicePort moved = from == null ? null : table.get(from);
+        return takenOver(from == null ? null : table.get(from), spec);
+    }
+
+    /**
+     * The endpoints of {@code moved} (a Service port that {@code spec}'s port replaces: it moves, or it was removed
+     * and is added back while it drains) that {@code spec} lists too, with their counters and health.
+     */
+    private static List<BackendState> takenOver(ServicePort moved, ServicePortSpec spec) {
         if (moved == null || !spec.port().label().equals(moved.portLabel())) {
             // an unnamed port whose number changes is labelled anew: its endpoints start afresh there, rather than
             // counting the same connections under both labels while the old one drains
@@ -298,8 +305,12 @@ public final class Reconciler {
             addresses.bind(existing, spec, failures);
             return;
         }
-        List<BackendState> backends = EndpointList.of(movedEndpoints(moving.get(PortIdentity.of(spec)), spec),
-                spec.endpoints(), housekeeping.departed(spec.key()));
+        ServiceKey movedFrom = moving.get(PortIdentity.of(spec));
+        // a port removed and added back while its connections drain: the new one goes on with its endpoints' counters
+        // (SPEC: total since svcproxy started), as a moved port does, and the API and the metrics agree on them
+        ServicePort drainingBefore = movedFrom == null ? housekeeping.draining(spec.key()) : null;
+        List<BackendState> backends = EndpointList.of(movedFrom != null ? movedEndpoints(movedFrom, spec)
+                        : takenOver(drainingBefore, spec), spec.endpoints(), housekeeping.departed(spec.key()));
         BackendSet set = BackendSet.of(service.scheduler(), service.schedulerFlags(), service.sessionAffinity(),
                 backends, nanoTime);
         ServicePort port = new ServicePort(spec, set);
@@ -325,6 +336,9 @@ public final class Reconciler {
         ServiceKey replaced = moving.remove(PortIdentity.of(spec));
         if (replaced != null) {
             removeMoved(replaced);
+        }
+        if (drainingBefore != null) {
+            drainingBefore.retire(); // its connections' ends are reported to this one, which shares their counters
         }
         housekeeping.lookAfter(port);
         addresses.bind(port, spec, failures);

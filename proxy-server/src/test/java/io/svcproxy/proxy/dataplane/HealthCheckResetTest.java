@@ -1,0 +1,72 @@
+package io.svcproxy.proxy.dataplane;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.svcproxy.balancer.BackendSet;
+import io.svcproxy.balancer.BackendState;
+import io.svcproxy.balancer.SessionAffinity;
+import io.svcproxy.config.ConfigLoader;
+import io.svcproxy.config.EndpointTarget;
+import io.svcproxy.config.ServicePortSpec;
+import io.svcproxy.config.ServicePorts;
+import java.io.InputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.SocketException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * A TCP check that connected is reset, as HAProxy ends its TCP checks: with a FIN svcproxy, which closes first,
+ * kept a TIME_WAIT socket per check (60 s each). The endpoint reads the reset. Loopback: endpoint 127.0.0.242,
+ * ClusterIP 127.0.10.242:47242.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class HealthCheckResetTest {
+    @Test
+    void aCheckThatConnectedIsResetNotClosedWithAFin() throws Exception {
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        HealthChecker checker = null;
+        try (ServerSocket endpoint = new ServerSocket()) {
+            endpoint.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.242"), 0));
+            endpoint.setSoTimeout(10_000);
+            ServicePortSpec spec = ServicePorts.resolve(ConfigLoader.parse("""
+                    services:
+                      - name: checked
+                        clusterIP: 127.0.10.242
+                        ports: [{port: 47242}]
+                        endpoints: [{ip: 127.0.0.242, port: %d}]
+                        healthCheck: {interval: 5s, timeout: 1s, rise: 1, fall: 1}
+                    """.formatted(endpoint.getLocalPort()), "svcproxy.yaml")).get(0);
+            List<BackendState> list = new ArrayList<>();
+            for (EndpointTarget t : spec.endpoints()) {
+                list.add(BackendState.of(t.ip(), t.port(), t.weight()));
+            }
+            ServicePort port = new ServicePort(spec, BackendSet.of("rr", Set.of(), SessionAffinity.NONE, list,
+                    System::nanoTime));
+            checker = new HealthChecker(port, group.next(), Transport.NIO).start();
+            try (Socket check = endpoint.accept()) {
+                check.setSoTimeout(10_000);
+                InputStream in = check.getInputStream();
+                assertThatThrownBy(in::read).as("the end of a check's connection, as the endpoint reads it")
+                        .isInstanceOf(SocketException.class).hasMessageContaining("reset");
+            }
+            assertThat(list.get(0).counters().health().inService()).isTrue();
+        } finally {
+            if (checker != null) {
+                checker.stop();
+            }
+            group.shutdownGracefully(0, 1, TimeUnit.SECONDS).syncUninterruptibly();
+        }
+    }
+}
