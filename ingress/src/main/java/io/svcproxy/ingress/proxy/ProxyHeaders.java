@@ -6,6 +6,7 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.util.AsciiString;
 import java.util.Iterator;
@@ -148,9 +149,10 @@ final class ProxyHeaders {
     }
 
     /**
-     * Whether a response's body is delimited by the close of its connection (RFC 9112 6.3, item 8): one that has a
-     * body (not a 1xx, 204 or 304 status, not the answer to HEAD) and neither {@code Transfer-Encoding} nor
-     * {@code Content-Length}.
+     * Whether a response's body is delimited by the close of its connection: one that has a body (not a 1xx, 204 or
+     * 304 status, not the answer to HEAD) and a {@code Transfer-Encoding} without {@code chunked} (RFC 9112 6.3, item
+     * 4: {@code Transfer-Encoding: gzip} alone, which Netty's decoder reads to the close, as the RFC asks), or neither
+     * {@code Transfer-Encoding} nor {@code Content-Length} (item 8).
      */
     static boolean endsAtClose(HttpResponse response, HttpMethod requestMethod) {
         int code = response.status().code();
@@ -158,7 +160,10 @@ final class ProxyHeaders {
             return false;
         }
         HttpHeaders h = response.headers();
-        return !h.contains(HttpHeaderNames.TRANSFER_ENCODING) && !h.contains(HttpHeaderNames.CONTENT_LENGTH);
+        if (h.contains(HttpHeaderNames.TRANSFER_ENCODING)) {
+            return !HttpUtil.isTransferEncodingChunked(response);
+        }
+        return !h.contains(HttpHeaderNames.CONTENT_LENGTH);
     }
 
     /**
