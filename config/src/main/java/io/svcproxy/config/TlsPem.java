@@ -8,6 +8,7 @@ import java.security.PrivateKey;
 import java.security.PublicKey;
 import java.security.Signature;
 import java.security.cert.Certificate;
+import java.security.cert.CertificateException;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.security.spec.PKCS8EncodedKeySpec;
@@ -279,7 +280,7 @@ public final class TlsPem {
             found++;
         }
         if (found < pem.split(BEGIN_CERTIFICATE, -1).length - 1) {
-            throw new java.security.cert.CertificateException("a CERTIFICATE block without its end line");
+            throw new CertificateException("a CERTIFICATE block without its end line");
         }
         Collection<? extends Certificate> certs = CertificateFactory.getInstance("X.509")
                 .generateCertificates(new ByteArrayInputStream(blocks.toString().getBytes(StandardCharsets.US_ASCII)));

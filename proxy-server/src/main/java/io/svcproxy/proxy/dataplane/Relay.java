@@ -6,6 +6,7 @@ import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.RecvByteBufAllocator;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.epoll.AbstractEpollStreamChannel;
@@ -424,7 +425,7 @@ final class Relay {
             if (paused) {
                 return true;
             }
-            io.netty.channel.ChannelOutboundBuffer queued = to.unsafe().outboundBuffer();
+            ChannelOutboundBuffer queued = to.unsafe().outboundBuffer();
             return queued != null && queued.totalPendingWriteBytes() > 0;
         }
 

@@ -11,6 +11,8 @@ import io.svcproxy.proxy.metrics.ProxyMetrics;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -49,6 +51,8 @@ public final class ServicePort {
     private volatile Consumer<ServicePort> healthListener = p -> { };
     private volatile Function<String, ConnectionCounters> departedCounters = e -> null;
     private volatile boolean retired;
+    /** The counters of its endpoints that a successor took over ({@link #retire}); identity set. */
+    private volatile Set<ConnectionCounters> shared = Set.of();
     private final UdpCounters udp = new UdpCounters();
     private volatile EligibleEndpoints local;
     /** The Cluster policy's filter of {@code spec}: {@code null} inside when every ready endpoint is eligible. */
@@ -327,16 +331,32 @@ public final class ServicePort {
     }
 
     /**
-     * Marks this port as moved out of the table: its connections drain, and the successor that moved from it shares
-     * its endpoints' counters ({@link #leaseReleased}). Control-plane thread.
+     * Marks this port as replaced by {@code successor} (it moved to another address, or it was removed and added back
+     * while it drained): its connections drain, and the successor shares the counters of the endpoints it took over
+     * ({@link #leaseReleased}, {@link #sharesWithSuccessor}). Control-plane thread.
      */
-    public void retire() {
+    public void retire(ServicePort successor) {
+        Set<ConnectionCounters> theirs = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (BackendState b : successor.backendSet().backends()) {
+            theirs.add(b.counters());
+        }
+        Set<ConnectionCounters> shared = Collections.newSetFromMap(new IdentityHashMap<>());
+        shared.addAll(this.shared);
+        for (BackendState b : backendSet.backends()) {
+            if (theirs.contains(b.counters())) {
+                shared.add(b.counters());
+            }
+        }
+        this.shared = shared;
         retired = true;
     }
 
-    /** Whether this port was {@linkplain #retire retired}: a successor shares its endpoints' counters. */
-    public boolean retired() {
-        return retired;
+    /**
+     * Whether a successor this port was {@linkplain #retire retired} for lists the endpoint of {@code counters} with
+     * them: the claims on them (an Ingress request) are then the successor's too, not this port's to wait for or cut.
+     */
+    public boolean sharesWithSuccessor(ConnectionCounters counters) {
+        return shared.contains(counters);
     }
 
     /** Reports that the health of an endpoint of this Service port changed; any thread. */

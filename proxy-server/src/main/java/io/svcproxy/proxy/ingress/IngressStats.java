@@ -4,6 +4,7 @@ import io.svcproxy.ingress.IngressMetrics;
 import io.svcproxy.ingress.ServiceBackend;
 import io.svcproxy.ingress.routing.Route;
 import io.svcproxy.proxy.metrics.ProxyMetrics;
+import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -104,7 +105,7 @@ public final class IngressStats implements IngressMetrics {
         if (now == null) {
             return; // every Ingress counts until the first retain
         }
-        Set<String> both = new java.util.HashSet<>(now);
+        Set<String> both = new HashSet<>(now);
         both.addAll(next);
         this.present = Set.copyOf(both);
     }

@@ -58,6 +58,9 @@ final class Housekeeping {
      */
     private ToIntFunction<ConnectionCounters> otherClaims = counters -> 0;
 
+    /** How long past its deadline a removed Service port is cut again at each sweep while anything of it is left. */
+    private static final long CUT_GRACE_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+
     private record Removed(ServicePort port, long deadline) {
     }
 
@@ -99,14 +102,27 @@ final class Housekeeping {
         return departed.computeIfAbsent(key, k -> new DepartedEndpoints());
     }
 
-    /** The removed Service port at {@code key} whose connections still drain, or {@code null}. */
+    /**
+     * The removed Service port at {@code key} whose connections still drain, the one removed last when a port there
+     * was removed and added back more than once within a drain; {@code null} when none drains.
+     */
     ServicePort draining(ServiceKey key) {
+        ServicePort newest = null;
         for (Removed r : removedPorts) {
             if (r.port().key().equals(key)) {
-                return r.port();
+                newest = r.port();
             }
         }
-        return null;
+        return newest;
+    }
+
+    /** Retires every removed Service port at {@code key} that still drains for {@code successor}, added there. */
+    void retireDraining(ServiceKey key, ServicePort successor) {
+        for (Removed r : removedPorts) {
+            if (r.port().key().equals(key)) {
+                r.port().retire(successor);
+            }
+        }
     }
 
     /** Whether a removed Service port whose connections still drain has {@code clusterIP}. */
@@ -225,13 +241,22 @@ final class Housekeeping {
             }
             if (now - r.deadline() >= 0) {
                 int closed = r.port().closeConnections();
-                for (BackendState b : r.port().retired() ? List.<BackendState>of() : r.port().backendSet().backends()) {
-                    closed += cutOtherClaims(r.port(), b.endpoint(), 0);
+                for (BackendState b : r.port().backendSet().backends()) {
+                    if (!r.port().sharesWithSuccessor(b.counters())) {
+                        closed += cutOtherClaims(r.port(), b.endpoint(), 0);
+                    }
                 }
-                log.info("Drain timeout: closed connections of removed service={} port={} closed={}",
-                        r.port().serviceLabel(), r.port().portLabel(), closed);
-                drained.add(r.port());
-                return true;
+                if (closed > 0) {
+                    log.info("Drain timeout: closed connections of removed service={} port={} closed={}",
+                            r.port().serviceLabel(), r.port().portLabel(), closed);
+                }
+                // cut again at the next sweeps until nothing is left: an Ingress request whose endpoint connect was
+                // under way at the deadline has nothing to cut yet; bounded, should a count never come back to 0
+                if (now - r.deadline() >= CUT_GRACE_NANOS) {
+                    drained.add(r.port());
+                    return true;
+                }
+                return false;
             }
             return false;
         });
@@ -244,17 +269,17 @@ final class Housekeeping {
     /**
      * Whether a Service port that was unbound has nothing left to drain: no connection of its own, and, on a TCP port,
      * no other claim on its endpoints (an Ingress request or tunnel to them, which goes on after the port is gone).
-     * A retired port's endpoints' counters are its successor's too: the claims on them are the successor's.
+     * The endpoints a successor took over share their counters with it: the claims on them are the successor's.
      */
     private static boolean drained(ServicePort port) {
         if (!port.connections().isEmpty()) {
             return false;
         }
-        if (port.key().protocol() != Protocol.TCP || port.retired()) {
+        if (port.key().protocol() != Protocol.TCP) {
             return true; // a UDP port's flows end with its listener
         }
         for (BackendState b : port.backendSet().backends()) {
-            if (EndpointList.hasConnections(b)) {
+            if (!port.sharesWithSuccessor(b.counters()) && EndpointList.hasConnections(b)) {
                 return false;
             }
         }

@@ -192,7 +192,7 @@ public final class Reconciler {
         for (Map.Entry<PortIdentity, ServiceKey> e : moving.entrySet()) {
             ServicePortSpec successor = wantedById.get(e.getKey());
             if (table.get(successor.key()) != null) {
-                removeMoved(e.getValue());
+                removeMoved(e.getValue(), table.get(successor.key()));
             } else {
                 keptNow.add(e.getValue());
                 ServicePort old = table.get(e.getValue());
@@ -212,8 +212,8 @@ public final class Reconciler {
      * Unbinds the Service port at {@code key}, whose successor at another address took its endpoints over: it
      * reports its connections' ends to that one ({@link ServicePort#retire}).
      */
-    private void removeMoved(ServiceKey key) {
-        table.get(key).retire();
+    private void removeMoved(ServiceKey key, ServicePort successor) {
+        table.get(key).retire(successor);
         remove(key);
     }
 
@@ -335,10 +335,12 @@ public final class Reconciler {
         metrics.servicePortAdded(port);
         ServiceKey replaced = moving.remove(PortIdentity.of(spec));
         if (replaced != null) {
-            removeMoved(replaced);
+            removeMoved(replaced, port);
         }
-        if (drainingBefore != null) {
-            drainingBefore.retire(); // its connections' ends are reported to this one, which shares their counters
+        if (movedFrom == null) {
+            // every removed port still draining here: their connections' ends are reported to this one, which shares
+            // the counters of the endpoints it took over
+            housekeeping.retireDraining(spec.key(), port);
         }
         housekeeping.lookAfter(port);
         addresses.bind(port, spec, failures);

@@ -75,9 +75,9 @@ final class UdpFlows {
 
     /**
      * Starts a flow for {@code client} as {@link #start(InetSocketAddress, long, Opener)} does; with {@code refusing},
-     * for a datagram whose flow to {@code refusing} ended at its send with the endpoint's refusal of an earlier one: the
-     * datagram was counted when it arrived and the refusal when it was read, so neither is counted again, and
-     * {@code refusing} is not picked ({@code null} when no other endpoint can take it).
+     * for a datagram whose flow to {@code refusing} ended at its send with the endpoint's refusal of an earlier one
+     * (counted when it was read): another endpoint is picked when one can take it, else {@code refusing} again (it
+     * may be back; SPEC: the next datagram is scheduled again).
      */
     UdpFlow start(InetSocketAddress client, long now, Opener opener, BackendState refusing) {
         UdpFlow stale = table.find(client);
@@ -89,9 +89,7 @@ final class UdpFlows {
             return null;
         }
         AddressKind arrivedOn = kind.get();
-        if (refusing == null) {
-            servicePort.countArrival(arrivedOn);
-        }
+        servicePort.countArrival(arrivedOn); // every new flow, also one that a refusal met at a send starts
         AddressRules.Decision decision = AddressRules.decide(servicePort, arrivedOn, client.getAddress(),
                 settings.get());
         if (decision.refused()) {
@@ -113,17 +111,17 @@ final class UdpFlows {
         if (decision.eligible() != null) {
             context = context.onlyEligible(decision.eligible());
         }
-        if (refusing != null) {
-            context = context.withAvoided(refusing);
-        }
         BackendSet set = servicePort.backendSet(); // read once: the flow is checked against the list it came from
-        BackendState backend = set.pick(context);
-        if (backend == null || refusing != null && backend.counters() == refusing.counters()) {
+        BackendState backend = null;
+        if (refusing != null) {
+            backend = set.pick(context.withAvoided(refusing));
+        }
+        if (backend == null) {
+            backend = set.pick(context);
+        }
+        if (backend == null) {
             limit.release();
             servicePort.release(client.getAddress(), perClient > 0);
-            if (refusing != null) {
-                return null; // no other endpoint: lost with the refusal, which was counted
-            }
             servicePort.countNoEndpoint();
             servicePort.udp().drop(Drop.NO_ENDPOINT);
             return null;
