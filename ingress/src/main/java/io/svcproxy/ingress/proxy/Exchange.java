@@ -364,10 +364,12 @@ final class Exchange implements ResponseDeadlines.Expiring {
      * The endpoint closed before any byte of the response. A kept-alive connection the endpoint closed while we
      * reused it (the race of every HTTP/1.1 pool) is no failure of the request: one without body bytes is sent
      * again, once, on a fresh connection to the same endpoint, if its method is idempotent or its head was never
-     * written. Returns {@code false} when that does not apply (then 502).
+     * written. That includes a request whose body has not ended but none of whose bytes came yet (a PUT waiting for
+     * its {@code 100 Continue}): its body goes to the fresh connection as it comes. Returns {@code false} when that
+     * does not apply (then 502).
      */
     boolean resendOnFreshConnection() {
-        if (!reused || !requestEnded || bodyBytesSeen || responseStarted) {
+        if (!reused || bodyBytesSeen || responseStarted) {
             return false;
         }
         // RFC 9110 9.2.2: a non-idempotent request the endpoint may have received is not retried automatically.
@@ -386,7 +388,7 @@ final class Exchange implements ResponseDeadlines.Expiring {
         reused = false;
         unsentHead = forwarded;
         headWriteFailed = false;
-        if (!(forwarded instanceof FullHttpRequest)) {
+        if (requestEnded && !(forwarded instanceof FullHttpRequest)) {
             HttpHeaders t = trailers;
             if (t == null) {
                 pending().add(LastHttpContent.EMPTY_LAST_CONTENT);
