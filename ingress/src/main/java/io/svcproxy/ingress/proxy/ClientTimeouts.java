@@ -16,7 +16,8 @@ import java.util.concurrent.TimeUnit;
  * The request and idle timeouts of one client connection, first in its pipeline or right behind TLS (so it sees
  * the plain bytes and its 408 is encrypted).
  * <ul>
- *   <li>Request: from the first byte after the previous response (or the connection's start) until
+ *   <li>Request: from the first byte after the previous request's end (its response, and its body's end when the
+ *       proxy answered before it and drops the rest; or the connection's start) until
  *       {@link IngressFrontendHandler} has the request's headers; then {@code 408} and close (slow header senders
  *       hold no connection for long).
  *   <li>Idle: no byte read or written for {@code idleTimeout} closes the connection, unless a request waits for
@@ -51,8 +52,11 @@ final class ClientTimeouts extends ChannelDuplexHandler {
     /** Bytes of a request head arrived in tick {@link #headStart}; its headers are not decoded yet. */
     private boolean headStarted;
     private long headStart;
-    /** The connection is a WebSocket tunnel: only the idle timeout applies. */
-    private boolean tunnel;
+    /**
+     * The connection carries no more requests: it is a WebSocket tunnel, or it lingers before its close
+     * ({@link LingeringClose}, which bounds it itself). Only the idle timeout applies, and a drain leaves it be.
+     */
+    private boolean requestsOver;
     /** The tick of the last byte read or written. */
     private long lastActivity;
     private ScheduledFuture<?> timer;
@@ -80,7 +84,7 @@ final class ClientTimeouts extends ChannelDuplexHandler {
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         long now = ticks;
         lastActivity = now;
-        if (!inRequest && !headStarted && !tunnel) {
+        if (!inRequest && !headStarted && !requestsOver) {
             headStarted = true;
             headStart = now;
         }
@@ -99,7 +103,10 @@ final class ClientTimeouts extends ChannelDuplexHandler {
         headStarted = false;
     }
 
-    /** The request was answered; the next one's timer starts with its first byte. */
+    /**
+     * The request was answered and its body read (or dropped) to its end; the next one's timer starts with its
+     * first byte.
+     */
     void responseEnded() {
         inRequest = false;
         lastActivity = ticks;
@@ -107,7 +114,16 @@ final class ClientTimeouts extends ChannelDuplexHandler {
 
     /** The connection became a byte relay. */
     void tunnel() {
-        tunnel = true;
+        requestsOver();
+    }
+
+    /** The connection lingers before its close: what the client still sends is no request. */
+    void lingering() {
+        requestsOver();
+    }
+
+    private void requestsOver() {
+        requestsOver = true;
         inRequest = false;
         headStarted = false;
     }
@@ -146,10 +162,11 @@ final class ClientTimeouts extends ChannelDuplexHandler {
      * cutting a request. HTTP/2 sends GOAWAY with the last stream it took (RFC 9113 6.8), finishes those streams,
      * then closes; HTTP/1.1 between requests closes now, and a request under way (its first bytes read) gets its
      * response with {@code Connection: close}, then the connection closes; a connection still in its TLS handshake
-     * closes. A WebSocket tunnel goes on until either side ends it or the drain timeout does.
+     * closes. A WebSocket tunnel goes on until either side ends it or the drain timeout does; a connection that
+     * lingers before its close ({@link LingeringClose}) until its linger ends.
      */
     void drain() {
-        if (!ctx.channel().isActive() || tunnel) {
+        if (!ctx.channel().isActive() || requestsOver) {
             return;
         }
         Http2ConnectionHandler h2 = ctx.pipeline().get(Http2ConnectionHandler.class);
@@ -192,7 +209,7 @@ final class ClientTimeouts extends ChannelDuplexHandler {
                 return true; // the visitor throws nothing; if the connection's state does, it is not idle
             }
         }
-        if (tunnel) {
+        if (requestsOver) {
             return false;
         }
         IngressFrontendHandler frontend = ctx.pipeline().get(IngressFrontendHandler.class);

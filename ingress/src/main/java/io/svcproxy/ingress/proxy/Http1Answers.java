@@ -1,7 +1,6 @@
 package io.svcproxy.ingress.proxy;
 
 import io.netty.buffer.Unpooled;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.handler.codec.DateFormatter;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
 import io.netty.handler.codec.http.FullHttpResponse;
@@ -11,7 +10,6 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
-import io.netty.handler.codec.http.LastHttpContent;
 import io.svcproxy.ingress.ServiceBackend;
 import io.svcproxy.ingress.routing.Route;
 import java.nio.charset.StandardCharsets;
@@ -30,27 +28,27 @@ final class Http1Answers {
     static void respond(IngressFrontendHandler h, HttpRequest request, Route<ServiceBackend> route,
                         HttpResponseStatus status, String location) {
         boolean keepAlive = !h.draining && HttpUtil.isKeepAlive(request);
-        h.discarding = !(request instanceof LastHttpContent);
+        h.discarding = Http1Requests.bodyFollows(request);
         h.logAccess(request, status.code(), route, null);
         writeStatus(h, status, keepAlive, location);
-        if (h.timeouts != null) {
+        if (h.timeouts != null && !h.discarding) {
+            // a body still coming is no next request: the request ends at its end (Http1RequestReader)
             h.timeouts.responseEnded();
         }
     }
 
     /**
-     * The decoder failed inside a request's body (a malformed chunk; it reads nothing more of this connection). The
-     * request is not completed towards the endpoint (its connection closes), the client gets a 400 if no response
-     * to it started, and its connection closes.
+     * The decoder failed inside a request's body (a malformed chunk; it decodes nothing more of this connection).
+     * The request is not completed towards the endpoint (its connection closes), the client gets a 400 if no
+     * response to it started, and its connection closes, lingering: the rest of the body may still be coming.
      */
     static void malformedBody(IngressFrontendHandler h) {
         Exchange ex = h.exchange;
         h.exchange = null;
-        h.discarding = false;
-        h.inbound.config().setAutoRead(false);
+        h.discarding = true;
         if (ex == null) {
             // the proxy answered the request itself already: closed behind that answer
-            h.inbound.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            LingeringClose.close(h);
             return;
         }
         ex.abort();
@@ -93,7 +91,8 @@ final class Http1Answers {
         }
         if (!keepAlive) {
             response.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-            h.inbound.writeAndFlush(response).addListener(ChannelFutureListener.CLOSE);
+            h.inbound.write(response);
+            LingeringClose.close(h); // lingers while the request's body is still coming (h.discarding)
         } else {
             if (h.http10) {
                 // an HTTP/1.0 client closes unless told the connection persists (RFC 9112 9.3, C.2.2)

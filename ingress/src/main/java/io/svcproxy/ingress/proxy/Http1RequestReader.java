@@ -57,8 +57,8 @@ final class Http1RequestReader {
         if (path == null) {
             HttpResponseStatus status = invalid == null ? HttpResponseStatus.BAD_REQUEST : invalid;
             h.logAccess(request, status.code(), null, null);
+            h.discarding = Http1Requests.bodyFollows(request);
             Http1Answers.writeStatus(h, status, false);
-            h.discarding = true;
             return;
         }
         RequestRouting.Decision routed = RequestRouting.route(h.settings,
@@ -92,8 +92,14 @@ final class Http1RequestReader {
         Exchange ex = h.exchange;
         if (h.discarding || ex == null || ex.requestEnded) {
             content.release();
-            if (last) {
+            if (last && h.discarding) {
+                // the request answered early ends here: from now on, bytes are the next request's
                 h.discarding = false;
+                if (h.draining) {
+                    LingeringClose.close(h); // the listener shuts down: that request was the connection's last
+                } else if (h.timeouts != null) {
+                    h.timeouts.responseEnded();
+                }
             }
             return;
         }

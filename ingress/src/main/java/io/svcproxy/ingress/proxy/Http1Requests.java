@@ -8,7 +8,9 @@ import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
 import io.netty.handler.codec.http.TooLongHttpLineException;
 
@@ -46,6 +48,25 @@ final class Http1Requests {
             return HttpResponseStatus.BAD_REQUEST;
         }
         return null;
+    }
+
+    /**
+     * Whether body bytes may follow {@code request}'s head on the connection: a chunked body, a
+     * {@code Content-Length} above 0, or a head the decoder refused (what follows it is unknown). A request the h2c
+     * upgrade handler aggregated came whole.
+     */
+    static boolean bodyFollows(HttpRequest request) {
+        if (request instanceof LastHttpContent) {
+            return false;
+        }
+        if (request.decoderResult().isFailure() || request.headers().contains(HttpHeaderNames.TRANSFER_ENCODING)) {
+            return true;
+        }
+        try {
+            return HttpUtil.getContentLength(request, 0L) > 0;
+        } catch (NumberFormatException e) {
+            return true;
+        }
     }
 
     /**

@@ -1,15 +1,14 @@
 package io.svcproxy.ingress.proxy;
 
-import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.util.ReferenceCountUtil;
 import io.svcproxy.balancer.BackendState;
 import io.svcproxy.balancer.PickContext;
 import io.svcproxy.ingress.ServiceBackend;
@@ -26,7 +25,8 @@ import java.util.ArrayDeque;
  * A WebSocket upgrade pauses reading at its request's end and takes the request decoder out, so that the client's
  * first frames, if it sends them before the 101, reach the tunnel as sent ({@link RequestDecoding}). The request's
  * parts are flushed to the endpoint once per read loop ({@link #channelReadComplete}).
- * The proxy's own statuses keep the connection open.
+ * The proxy's own statuses keep the connection open. A connection that closes with its request's body still
+ * coming (an early response) lingers first ({@link LingeringClose}).
  *
  * <p>The requests' parts are read by {@link Http1RequestReader}, the proxy's own answers written by
  * {@link Http1Answers}, and the connection's end (HTTP/2, half-close, client gone, failure) handled by
@@ -40,8 +40,13 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter
     Channel inbound;
     /** The request being proxied, from its headers until its response ends; {@code null} between requests. */
     Exchange exchange;
-    /** Body parts of a request answered by the proxy itself: dropped until its end. */
+    /**
+     * Body parts of a request answered early (by the proxy itself, or by an endpoint before the body's end): dropped
+     * until its end, which also ends the request for the request timeout.
+     */
     boolean discarding;
+    /** The connection closes after the response written ({@link LingeringClose}): nothing more is read as a request. */
+    boolean closing;
     /** The request being answered is HTTP/1.0: a kept-alive answer says so ({@code Connection: keep-alive}). */
     boolean http10;
     /** Pipelined messages decoded from the same read as the end of the request in flight, read after its response. */
@@ -80,6 +85,10 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (closing) {
+            ReferenceCountUtil.release(msg); // decoded from the read that was under way at the close
+            return;
+        }
         Exchange ex = exchange;
         if (!queued.isEmpty() || (ex != null && ex.requestEnded)) {
             queued.add(msg);
@@ -145,9 +154,10 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter
         ex.complete();
         logAccess(ex.request, status, ex.route, ex.backend);
         if (!ex.keepAlive || !ex.requestEnded) {
-            // closed once the response is out (the writes before it may still be in the socket's way)
-            inbound.config().setAutoRead(false);
-            inbound.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            // closed once the response is out (the writes before it may still be in the socket's way); an early
+            // response (its request's body still coming) lingers first
+            discarding = !ex.requestEnded;
+            LingeringClose.close(this);
         } else {
             readNext();
         }
@@ -172,8 +182,8 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter
 
     /** Reads the pipelined messages until one starts a proxied request again, then the socket. */
     private void readNext() {
-        if (timeouts != null) {
-            timeouts.responseEnded();
+        if (timeouts != null && !discarding) {
+            timeouts.responseEnded(); // else at the dropped body's end (Http1RequestReader)
         }
         if (rawAfterUpgrade) {
             // the endpoint refused the upgrade: HTTP/1.1 goes on, from the bytes held since the request's end
