@@ -9,10 +9,13 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.codec.DecoderException;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.io.IOException;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLException;
 
 /**
  * Closes an HTTP/1.1 client connection after its last response. While the request's body is still coming (an early
@@ -151,11 +154,19 @@ final class LingeringClose extends ChannelInboundHandlerAdapter {
         ctx.fireChannelInactive();
     }
 
-    /** A reset by the client, or its TLS failing, while lingering: the connection is over, nothing to report. */
+    /**
+     * A reset by the client, or its TLS failing, while lingering: the connection is over, nothing to report. Anything
+     * else is svcproxy's own and goes on to be logged.
+     */
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-        AccessLog.LOG.debug("Lingering close failed client={} cause={}", ctx.channel().remoteAddress(),
-                cause.toString());
         ctx.channel().close();
+        if (cause instanceof IOException
+                || cause instanceof DecoderException && cause.getCause() instanceof SSLException) {
+            AccessLog.LOG.debug("Lingering close failed client={} cause={}", ctx.channel().remoteAddress(),
+                    cause.toString());
+            return;
+        }
+        ctx.fireExceptionCaught(cause);
     }
 }
