@@ -64,7 +64,18 @@ public record ServiceExposure(ServiceType type, List<InetAddress> externalIPs, L
      * address's): none of that family, or a zero-length one ({@code 0.0.0.0/0}, {@code ::/0}), admits everyone.
      */
     public boolean admitsOnLoadBalancer(InetAddress client) {
+        return admitsOnLoadBalancer(client, List.of());
+    }
+
+    /**
+     * As {@link #admitsOnLoadBalancer(InetAddress)}, on a node of {@code nodeAddresses}: when a range of the client's
+     * family holds a node address, a client whose address is one of the Service's LoadBalancer IPs is admitted too,
+     * as kube-proxy's {@code allowFromNode} does (a LoadBalancer IP added to the node, as {@code vipInterface} adds
+     * it, is the source of a connection from the node to it).
+     */
+    public boolean admitsOnLoadBalancer(InetAddress client, List<InetAddress> nodeAddresses) {
         boolean any = false;
+        boolean allowFromNode = false;
         for (Cidr c : loadBalancerSourceRanges) {
             if (c.network().getClass() != client.getClass()) {
                 continue;
@@ -73,7 +84,10 @@ public record ServiceExposure(ServiceType type, List<InetAddress> externalIPs, L
                 return true;
             }
             any = true;
+            for (InetAddress node : nodeAddresses) {
+                allowFromNode |= node.getClass() == client.getClass() && c.contains(node);
+            }
         }
-        return !any;
+        return !any || allowFromNode && loadBalancerIPs.contains(client);
     }
 }

@@ -190,15 +190,17 @@ public final class HealthCheckNodePorts implements AutoCloseable {
         if (node.isEmpty()) {
             return 0;
         }
-        Set<InetAddress> ips = new HashSet<>();
+        // per family, as kube-proxy has one health server per family: a dual-stack Pod counts once
+        Set<InetAddress> v4 = new HashSet<>();
+        Set<InetAddress> v6 = new HashSet<>();
         for (ServicePort port : table.portsOf(service)) {
             for (EndpointTarget t : port.spec().endpoints()) {
                 if (t.ready() && !t.terminating() && node.equals(t.nodeName())) {
-                    ips.add(t.ip());
+                    (t.ip() instanceof java.net.Inet4Address ? v4 : v6).add(t.ip());
                 }
             }
         }
-        return ips.size();
+        return Math.max(v4.size(), v6.size());
     }
 
     private Channel bind(InetSocketAddress address, String service, ChannelGroup accepted) throws BindException {
@@ -260,8 +262,10 @@ public final class HealthCheckNodePorts implements AutoCloseable {
             FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1,
                     count > 0 && healthy ? HttpResponseStatus.OK : HttpResponseStatus.SERVICE_UNAVAILABLE,
                     Unpooled.copiedBuffer(body, StandardCharsets.UTF_8));
+            // the weight a load balancer that weighs nodes by their endpoints reads (kube-proxy since 1.28)
             response.headers().set(HttpHeaderNames.CONTENT_TYPE, "application/json")
-                    .set("X-Content-Type-Options", "nosniff");
+                    .set("X-Content-Type-Options", "nosniff")
+                    .set("X-Load-Balancing-Endpoint-Weight", Integer.toString(count));
             HttpUtil.setContentLength(response, response.content().readableBytes());
             HttpUtil.setKeepAlive(response, HttpUtil.isKeepAlive(request));
             ctx.writeAndFlush(response);
