@@ -20,6 +20,7 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.function.LongSupplier;
 import java.util.function.ToIntFunction;
 import org.slf4j.Logger;
@@ -59,7 +60,7 @@ final class Housekeeping {
     private ToIntFunction<ConnectionCounters> otherClaims = counters -> 0;
 
     /** How long past its deadline a removed Service port is cut again at each sweep while anything of it is left. */
-    private static final long CUT_GRACE_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+    private static final long CUT_GRACE_NANOS = TimeUnit.SECONDS.toNanos(10);
 
     private record Removed(ServicePort port, long deadline) {
     }
@@ -291,6 +292,9 @@ final class Housekeeping {
      * connections just closed (their counts drop once their event loops closed them), when its counters show more.
      */
     private int cutOtherClaims(ServicePort port, String endpoint, int relayClosed) {
+        if (port.key().protocol() != Protocol.TCP) {
+            return 0; // the Ingress's backends are TCP ports; a UDP port's flows end by themselves
+        }
         for (BackendState b : port.backendSet().backends()) {
             if (b.endpoint().equals(endpoint)) {
                 return b.activeConnections() + b.inactiveConnections() > relayClosed

@@ -9,17 +9,11 @@ import io.svcproxy.proxy.ProxyServer;
 import io.svcproxy.proxy.dataplane.Transport;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
@@ -43,20 +37,17 @@ class IngressDrainDeadlineTest {
     @TempDir
     Path dir;
 
-    private ServerSocket leaving;
-    private ServerSocket staying;
-    private final List<Thread> threads = new ArrayList<>();
     /** The endpoint connections that ended with a reset or broken pipe while the endpoint still wrote. */
     private final AtomicInteger endpointWritesCut = new AtomicInteger();
+    private StreamingEndpoint leaving;
+    private StreamingEndpoint staying;
     private ProxyServer server;
     private Path config;
 
     @BeforeEach
     void endpoints() throws IOException {
-        leaving = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.227"));
-        staying = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.228"));
-        serve(leaving, "A");
-        serve(staying, "B");
+        leaving = new StreamingEndpoint("127.0.0.227", "A", endpointWritesCut);
+        staying = new StreamingEndpoint("127.0.0.228", "B", endpointWritesCut);
     }
 
     @AfterEach
@@ -66,99 +57,10 @@ class IngressDrainDeadlineTest {
         }
         leaving.close();
         staying.close();
-        for (Thread t : threads) {
-            t.interrupt();
-            t.join(5_000);
-        }
-    }
-
-    /**
-     * An endpoint: by the request's last path element, {@code hello} (a 200 with its name), {@code stream} (a
-     * close-delimited body, a byte every 100 ms), {@code reset} (a close-delimited body reset after its first byte),
-     * {@code hang} (no answer) or {@code ws} (a 101, then bytes every 100 ms). Bounded: 40 s at most per connection.
-     */
-    private void serve(ServerSocket listener, String name) {
-        Thread acceptor = new Thread(() -> {
-            while (!listener.isClosed()) {
-                Socket s;
-                try {
-                    s = listener.accept();
-                } catch (IOException e) {
-                    return;
-                }
-                Thread t = new Thread(() -> answer(s, name), "endpoint-" + name);
-                t.setDaemon(true);
-                t.start();
-            }
-        }, "accept-" + name);
-        acceptor.setDaemon(true);
-        acceptor.start();
-        threads.add(acceptor);
-    }
-
-    private void answer(Socket s, String name) {
-        try (s) {
-            InputStream in = s.getInputStream();
-            OutputStream out = s.getOutputStream();
-            while (true) {
-                String head = readHead(in);
-                if (head.isEmpty()) {
-                    return;
-                }
-                String path = head.split(" ", 3)[1];
-                if (path.endsWith("/hello")) {
-                    String body = "hello from " + name;
-                    out.write(("HTTP/1.1 200 OK\r\nContent-Length: " + body.length() + "\r\n\r\n" + body)
-                            .getBytes(StandardCharsets.US_ASCII));
-                    out.flush();
-                    continue;
-                }
-                if (path.endsWith("/reset")) {
-                    out.write(("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n" + name)
-                            .getBytes(StandardCharsets.US_ASCII));
-                    out.flush();
-                    Thread.sleep(300);
-                    s.setSoLinger(true, 0); // the endpoint fails mid-response: a reset
-                    return;
-                }
-                if (path.endsWith("/hang")) {
-                    Thread.sleep(40_000);
-                    return;
-                }
-                String start = path.endsWith("/ws")
-                        ? "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                        + "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
-                        : "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n";
-                out.write(start.getBytes(StandardCharsets.US_ASCII));
-                out.flush();
-                try {
-                    for (int i = 0; i < 400; i++) {
-                        out.write(name.getBytes(StandardCharsets.US_ASCII));
-                        out.flush();
-                        Thread.sleep(100);
-                    }
-                } catch (SocketException e) {
-                    endpointWritesCut.incrementAndGet(); // reset by the proxy (or a broken pipe after its reset)
-                }
-                return;
-            }
-        } catch (IOException e) {
-            // the proxy closed the connection
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 
     private static String readHead(InputStream in) throws IOException {
-        StringBuilder head = new StringBuilder();
-        int c;
-        while ((c = in.read()) >= 0) {
-            head.append((char) c);
-            if (head.length() >= 4 && head.substring(head.length() - 4).equals("\r\n\r\n")) {
-                break;
-            }
-        }
-        return head.toString();
+        return StreamingEndpoint.readHead(in);
     }
 
     /** The config: Service {@code gone} with {@code goneEndpoint} (or none: left out), {@code twin} on A, B's. */
@@ -194,15 +96,15 @@ class IngressDrainDeadlineTest {
                           paths:
                 %s            - {path: /twin, pathType: Prefix, backend: {service: {name: twin, port: {number: 44111}}}}
                             - {path: /other, pathType: Prefix, backend: {service: {name: other, port: {number: 44112}}}}
-                """.formatted(goneService, leaving.getLocalPort(), staying.getLocalPort(), gonePath);
+                """.formatted(goneService, leaving.port(), staying.port(), gonePath);
     }
 
     private String a() {
-        return "127.0.0.227, port: " + leaving.getLocalPort();
+        return "127.0.0.227, port: " + leaving.port();
     }
 
     private String b() {
-        return "127.0.0.228, port: " + staying.getLocalPort();
+        return "127.0.0.228, port: " + staying.port();
     }
 
     private void start() throws Exception {
@@ -262,7 +164,7 @@ class IngressDrainDeadlineTest {
                 server.table().servicePorts().stream().filter(p -> p.key().port() == 44110)
                         .flatMap(p -> p.backendSet().backends().stream()).map(x -> x.endpoint()).toList())
                 .as("the drained endpoint leaves gone's list once its request was cut")
-                .containsExactly("127.0.0.228:" + staying.getLocalPort()));
+                .containsExactly("127.0.0.228:" + staying.port()));
     }
 
     /**

@@ -9,18 +9,12 @@ import io.svcproxy.proxy.ProxyServer;
 import io.svcproxy.proxy.dataplane.Transport;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
@@ -41,19 +35,16 @@ class RetiredPortIngressDrainTest {
     @TempDir
     Path dir;
 
-    private ServerSocket a;
-    private ServerSocket b;
-    private final List<Thread> threads = new ArrayList<>();
     private final AtomicInteger endpointWritesCut = new AtomicInteger();
+    private StreamingEndpoint a;
+    private StreamingEndpoint b;
     private ProxyServer server;
     private Path config;
 
     @BeforeEach
     void endpoints() throws IOException {
-        a = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.243"));
-        b = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.244"));
-        serve(a, "A");
-        serve(b, "B");
+        a = new StreamingEndpoint("127.0.0.243", "A", endpointWritesCut);
+        b = new StreamingEndpoint("127.0.0.244", "B", endpointWritesCut);
     }
 
     @AfterEach
@@ -63,72 +54,10 @@ class RetiredPortIngressDrainTest {
         }
         a.close();
         b.close();
-        for (Thread t : threads) {
-            t.interrupt();
-            t.join(5_000);
-        }
-    }
-
-    private void serve(ServerSocket listener, String name) {
-        Thread acceptor = new Thread(() -> {
-            while (!listener.isClosed()) {
-                Socket s;
-                try {
-                    s = listener.accept();
-                } catch (IOException e) {
-                    return;
-                }
-                Thread t = new Thread(() -> answer(s, name), "endpoint-" + name);
-                t.setDaemon(true);
-                t.start();
-            }
-        }, "accept-" + name);
-        acceptor.setDaemon(true);
-        acceptor.start();
-        threads.add(acceptor);
-    }
-
-    /** {@code /hang}: no answer; anything else: a close-delimited body, a byte every 100 ms (40 s at most). */
-    private void answer(Socket s, String name) {
-        try (s) {
-            InputStream in = s.getInputStream();
-            OutputStream out = s.getOutputStream();
-            String head = readHead(in);
-            if (head.isEmpty()) {
-                return;
-            }
-            if (head.split(" ", 3)[1].endsWith("/hang")) {
-                Thread.sleep(40_000);
-                return;
-            }
-            out.write("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-            out.flush();
-            try {
-                for (int i = 0; i < 400; i++) {
-                    out.write(name.getBytes(StandardCharsets.US_ASCII));
-                    out.flush();
-                    Thread.sleep(100);
-                }
-            } catch (SocketException e) {
-                endpointWritesCut.incrementAndGet();
-            }
-        } catch (IOException e) {
-            // closed by the proxy
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 
     private static String readHead(InputStream in) throws IOException {
-        StringBuilder head = new StringBuilder();
-        int c;
-        while ((c = in.read()) >= 0) {
-            head.append((char) c);
-            if (head.length() >= 4 && head.substring(head.length() - 4).equals("\r\n\r\n")) {
-                break;
-            }
-        }
-        return head.toString();
+        return StreamingEndpoint.readHead(in);
     }
 
     private String yaml(String drain, String endpoint) {
@@ -158,15 +87,15 @@ class RetiredPortIngressDrainTest {
                         http:
                           paths:
                 %s            - {path: /other, pathType: Prefix, backend: {service: {name: other, port: {number: 47111}}}}
-                """.formatted(drain, service, b.getLocalPort(), path);
+                """.formatted(drain, service, b.port(), path);
     }
 
     private String epA() {
-        return "127.0.0.243, port: " + a.getLocalPort();
+        return "127.0.0.243, port: " + a.port();
     }
 
     private String epB() {
-        return "127.0.0.244, port: " + b.getLocalPort();
+        return "127.0.0.244, port: " + b.port();
     }
 
     private void start(String drain) throws Exception {
