@@ -2,6 +2,7 @@ package io.svcproxy.ingress.proxy;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.DateFormatter;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -26,8 +27,8 @@ final class Http2Answers {
      * Writes the answer's HEADERS (and DATA) on stream {@code streamId}; the caller flushes. {@code location}: a
      * redirect's target, else {@code null}; {@code request}: {@code null} when the stream's head never became one.
      */
-    static void write(Http2IngressHandler connection, int streamId, HttpResponseStatus status, String location,
-                      HttpRequest request) {
+    static ChannelFuture write(Http2IngressHandler connection, int streamId, HttpResponseStatus status,
+                               String location, HttpRequest request) {
         ChannelHandlerContext ctx = connection.context();
         ByteBuf body = Unpooled.copiedBuffer(status + "\n", StandardCharsets.US_ASCII);
         Http2Headers headers = new DefaultHttp2Headers().status(status.codeAsText())
@@ -40,10 +41,9 @@ final class Http2Answers {
         if (request != null && HttpMethod.HEAD.equals(request.method())) {
             // the answer to HEAD has no body (RFC 9110 9.3.2): a DATA frame on it is a stream error to the client
             body.release();
-            connection.encoder().writeHeaders(ctx, streamId, headers, 0, true, ctx.newPromise());
-        } else {
-            connection.encoder().writeHeaders(ctx, streamId, headers, 0, false, ctx.newPromise());
-            connection.encoder().writeData(ctx, streamId, body, 0, true, ctx.newPromise());
+            return connection.encoder().writeHeaders(ctx, streamId, headers, 0, true, ctx.newPromise());
         }
+        connection.encoder().writeHeaders(ctx, streamId, headers, 0, false, ctx.newPromise());
+        return connection.encoder().writeData(ctx, streamId, body, 0, true, ctx.newPromise());
     }
 }

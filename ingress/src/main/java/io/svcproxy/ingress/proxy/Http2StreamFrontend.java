@@ -305,8 +305,17 @@ final class Http2StreamFrontend implements Frontend {
         if (closed) {
             return;
         }
-        Http2Answers.write(connection, stream.id(), status, location, request);
+        ChannelFuture answered = Http2Answers.write(connection, stream.id(), status, location, request);
         flush();
+        if (stream.state().remoteSideOpen()) {
+            // the request's body still comes: the client may stop sending (RFC 9113 8.1), as after an endpoint's
+            // early answer; the reset goes behind the answer's last frame
+            if (answered.isDone()) {
+                resetAfterResponse();
+            } else {
+                answered.addListener(f -> resetAfterResponse());
+            }
+        }
     }
 
     private void logAccess(int status, Route<ServiceBackend> route, BackendState backend) {

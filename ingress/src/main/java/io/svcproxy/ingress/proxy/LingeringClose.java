@@ -23,7 +23,7 @@ import javax.net.ssl.SSLException;
  * first, as nginx's {@code lingering_close} and HAProxy do (RFC 9112 9.6): a socket closed with unread bytes is
  * reset by the kernel, and the reset can erase the response in the client's buffers before the client reads it
  * (curl: "(55) Send failure"; a client that writes its whole body before reading: "Broken pipe"). Lingering: once
- * the response is flushed, the output is shut down (TLS: its {@code close_notify} first, then the FIN), so the
+ * the response is flushed, the output is shut down (not over TLS: see {@link #flushed}), so the
  * client reads the response and its end; what the client still sends is read and dropped, below the request
  * decoder, until the client closes its side, nothing came for {@link #QUIET_NANOS} (5 s, nginx's
  * {@code lingering_timeout}), or {@link #TOTAL_NANOS} passed since the response's end (30 s, nginx's
@@ -84,7 +84,7 @@ final class LingeringClose extends ChannelInboundHandlerAdapter {
         timer = ctx.executor().schedule(this::check, QUIET_NANOS, TimeUnit.NANOSECONDS);
     }
 
-    /** The response is out: the output is shut down, TLS's through its {@code close_notify}. */
+    /** The response is out: the output is shut down (a FIN), but over TLS. */
     private void flushed(ChannelFuture f) {
         Channel ch = f.channel();
         if (!f.isSuccess()) {
@@ -94,12 +94,13 @@ final class LingeringClose extends ChannelInboundHandlerAdapter {
         if (!ch.isActive()) {
             return;
         }
-        SslHandler tls = ch.pipeline().get(SslHandler.class);
-        if (tls != null) {
-            tls.closeOutbound().addListener((ChannelFuture sent) -> shutdownOutput(sent));
-        } else {
-            shutdownOutput(f);
+        if (ch.pipeline().get(SslHandler.class) != null) {
+            // over TLS the output stays open: the JDK's engine, its outbound closed, takes none of the client's
+            // records any more, and Netty's TLS handler then held them past the close (its buffer leaked). The
+            // response says Connection: close and its length; the close, with its close_notify, comes at the end
+            return;
         }
+        shutdownOutput(f);
     }
 
     private static void shutdownOutput(ChannelFuture previous) {

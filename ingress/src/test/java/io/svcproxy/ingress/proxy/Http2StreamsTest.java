@@ -72,6 +72,8 @@ class Http2StreamsTest {
     private static final ServiceBackend API = new ServiceBackend("default", "api", 80, null);
     private static final ServiceBackend FIREHOSE = new ServiceBackend("default", "firehose", 80, null);
     private static final ServiceBackend BROKEN = new ServiceBackend("default", "broken", 80, null);
+    /** A backend no Service port answers for: its requests are the proxy's own 503. */
+    private static final ServiceBackend GONE = new ServiceBackend("default", "gone", 80, null);
     private static final long FIREHOSE_BODY = 64L << 20;
 
     private final TestEndpoints endpoints = new TestEndpoints();
@@ -102,7 +104,8 @@ class Http2StreamsTest {
         Router<ServiceBackend> router = new Router<>();
         router.update(RoutingTable.compile(List.of(new IngressRules<>("default/api", API, List.of(
                 new Rule<>("firehose.example", List.of(new PathRule<>("/", PathType.PREFIX, FIREHOSE))),
-                new Rule<>("broken.example", List.of(new PathRule<>("/", PathType.PREFIX, BROKEN))))))));
+                new Rule<>("broken.example", List.of(new PathRule<>("/", PathType.PREFIX, BROKEN))),
+                new Rule<>("gone.example", List.of(new PathRule<>("/", PathType.PREFIX, GONE))))))));
         group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
         BackendSet firehoseSet = TestEndpoints.rr(new InetSocketAddress("127.0.10.198", firehose.getLocalPort()));
         ingress = HttpIngressServer.bind(group, NioServerSocketChannel.class, new InetSocketAddress("127.0.10.194", 0),
@@ -257,6 +260,47 @@ class Http2StreamsTest {
         // the reset that tells the client to stop sending (RFC 9113 8.1) comes behind the whole body, not before
         assertThat(reset.get(60, TimeUnit.SECONDS)).isEqualTo(Http2Error.NO_ERROR.code());
         assertThat(receivedAtReset.get()).isEqualTo(FIREHOSE_BODY);
+        assertThat(get(conn, "api.example", "/after").get(10, TimeUnit.SECONDS)).contains(" /after\n");
+        conn.close().sync();
+    }
+
+    /**
+     * The proxy's own answer (a 503: its Service is gone) to a request whose body still comes asks the client to stop sending,
+     * as after an endpoint's early answer (RFC 9113 8.1): RST_STREAM NO_ERROR behind the answer's last frame; the
+     * client kept uploading a body nobody reads (helper-109's note).
+     */
+    @Test
+    void theProxysOwnAnswerBeforeTheRequestsEndAsksTheClientToStopSending() throws Exception {
+        Channel conn = h2Connection(Http2Settings.defaultSettings());
+        CompletableFuture<String> status = new CompletableFuture<>();
+        AtomicLong bodyAtReset = new AtomicLong(-1);
+        AtomicLong body = new AtomicLong();
+        CompletableFuture<Long> reset = new CompletableFuture<>();
+        Http2StreamChannel upload = new Http2StreamChannelBootstrap(conn).handler(new ChannelInboundHandlerAdapter() {
+            @Override
+            public void channelRead(ChannelHandlerContext ctx, Object msg) {
+                if (msg instanceof Http2HeadersFrame h) {
+                    status.complete(String.valueOf(h.headers().status()));
+                } else if (msg instanceof Http2DataFrame d) {
+                    body.addAndGet(d.content().readableBytes());
+                }
+                ReferenceCountUtil.release(msg);
+            }
+
+            @Override
+            public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+                if (evt instanceof Http2ResetFrame r) {
+                    bodyAtReset.set(body.get());
+                    reset.complete(r.errorCode());
+                }
+                ReferenceCountUtil.release(evt);
+            }
+        }).open().sync().getNow();
+        upload.write(new DefaultHttp2HeadersFrame(headers("gone.example", "/upload").method("POST"), false));
+        upload.writeAndFlush(new DefaultHttp2DataFrame(Unpooled.wrappedBuffer(new byte[16384]), false)).sync();
+        assertThat(status.get(10, TimeUnit.SECONDS)).isEqualTo("503");
+        assertThat(reset.get(10, TimeUnit.SECONDS)).isEqualTo(Http2Error.NO_ERROR.code());
+        assertThat(bodyAtReset.get()).as("the answer's body came whole before the reset").isEqualTo(24); // "503 Service Unavailable\n"
         assertThat(get(conn, "api.example", "/after").get(10, TimeUnit.SECONDS)).contains(" /after\n");
         conn.close().sync();
     }
