@@ -218,8 +218,11 @@ public final class ConfigLoader {
         return n + " " + noun + (n == 1 ? "" : noun.endsWith("s") ? "es" : "s");
     }
 
-    /** Reads strict UTF-8 (a leading byte order mark is dropped), refusing a file too large to be a config. */
-    static String read(Path file) throws IOException {
+    /**
+     * Reads strict UTF-8 (a leading byte order mark is dropped), refusing a file too large to be a config; a byte
+     * that is not UTF-8 is a {@link NotUtf8Exception} with its line and column. Also the simulator's input files'.
+     */
+    public static String read(Path file) throws IOException {
         if (!Files.isRegularFile(file) && !STDIN.contains(file.toString()) && Files.exists(file)
                 && !Files.isDirectory(file)) {
             // a FIFO or a device: opening one blocks until a writer comes, and reading it may never end; the
@@ -251,7 +254,7 @@ public final class ConfigLoader {
     }
 
     /** A file that is not UTF-8 text, with where the first byte that is not is (line and column from 1). */
-    static final class NotUtf8Exception extends IOException {
+    public static final class NotUtf8Exception extends IOException {
         private static final long serialVersionUID = 1L;
         final int line;
         final int column;
@@ -262,6 +265,11 @@ public final class ConfigLoader {
             this.line = line;
             this.column = column;
             this.badByte = badByte;
+        }
+
+        /** The line of the first byte that is not UTF-8, from 1. */
+        public int line() {
+            return line;
         }
 
         /** The problem without its position, for an error that carries the position itself. */

@@ -221,15 +221,19 @@ final class Http2StreamFrontend implements Frontend {
             // goes once the response's last frame is written: the flow controller may still hold it, and a reset
             // closes the stream, which drops what it holds
             discarding = true;
-            ChannelFuture w = lastWrite;
-            if (w == null || w.isDone()) {
-                resetAfterResponse();
-            } else {
-                w.addListener(f -> resetAfterResponse());
-            }
+            resetBehind(lastWrite);
         }
         lastWrite = null;
         Http2RequestBody.giveBackHeld(this);
+    }
+
+    /** Resets the stream with NO_ERROR once {@code last}, the response's last write, is done ({@code null}: now). */
+    private void resetBehind(ChannelFuture last) {
+        if (last == null || last.isDone()) {
+            resetAfterResponse();
+        } else {
+            last.addListener(f -> resetAfterResponse());
+        }
     }
 
     private void resetAfterResponse() {
@@ -309,12 +313,8 @@ final class Http2StreamFrontend implements Frontend {
         flush();
         if (stream.state().remoteSideOpen()) {
             // the request's body still comes: the client may stop sending (RFC 9113 8.1), as after an endpoint's
-            // early answer; the reset goes behind the answer's last frame
-            if (answered.isDone()) {
-                resetAfterResponse();
-            } else {
-                answered.addListener(f -> resetAfterResponse());
-            }
+            // early answer
+            resetBehind(answered);
         }
     }
 

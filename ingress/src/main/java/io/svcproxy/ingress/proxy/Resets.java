@@ -7,12 +7,12 @@ import io.netty.channel.ChannelOption;
  * Ends a connection with a reset (TCP RST), where what it carried was cut short: a FIN would let the peer read a
  * close-delimited body, or a tunnel's stream, as complete. On the connection's event loop.
  */
-final class Resets {
+public final class Resets {
     private Resets() {
     }
 
     /** Makes the next close of {@code ch} a reset (SO_LINGER 0); nothing when its socket is already shutting down. */
-    static void onClose(Channel ch) {
+    public static void onClose(Channel ch) {
         try {
             ch.config().setOption(ChannelOption.SO_LINGER, 0);
         } catch (RuntimeException e) {

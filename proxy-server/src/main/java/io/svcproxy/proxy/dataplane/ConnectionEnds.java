@@ -32,11 +32,17 @@ final class ConnectionEnds {
         markEnd(client, reason);
         return client.eventLoop().submit(() -> {
             FrontendHandler frontend = client.pipeline().get(FrontendHandler.class);
-            if (frontend != null) {
-                Relay.reset(frontend.outbound()); // first: the client's close would end it with a FIN
-            }
-            Relay.reset(client);
+            resetBoth(client, frontend == null ? null : frontend.outbound());
         });
+    }
+
+    /**
+     * Resets both channels of a relayed connection on its event loop, the endpoint's first: the client's close would
+     * close it with a FIN ({@code endpoint} {@code null}: none yet).
+     */
+    static void resetBoth(Channel client, Channel endpoint) {
+        Relay.reset(endpoint);
+        Relay.reset(client);
     }
 
     /**

@@ -322,9 +322,8 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         endFor(EndReason.IDLE);
         if (relay != null && relay.holdsBytes()) {
             // bytes read from one side still wait for the other, which does not read them: a FIN would end its
-            // stream as if whole, so both are reset, the endpoint first (the client's close would FIN it)
-            Relay.reset(outbound);
-            Relay.reset(inbound);
+            // stream as if whole
+            ConnectionEnds.resetBoth(inbound, outbound);
             return;
         }
         inbound.close(); // channelInactive closes the endpoint channel

@@ -5,7 +5,6 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.RecvByteBufAllocator;
 import io.netty.channel.WriteBufferWaterMark;
@@ -18,6 +17,7 @@ import io.netty.channel.uring.IoUringSocketChannel;
 import io.netty.util.ReferenceCountUtil;
 import io.svcproxy.balancer.ConnectionCounters;
 import io.svcproxy.balancer.Lease;
+import io.svcproxy.ingress.proxy.Resets;
 import io.svcproxy.ingress.proxy.TurnFlush;
 import java.io.IOException;
 import org.slf4j.Logger;
@@ -180,11 +180,7 @@ final class Relay {
             return;
         }
         // also while connecting: the endpoint may have accepted already, and must see a reset, not a FIN
-        try {
-            channel.config().setOption(ChannelOption.SO_LINGER, 0);
-        } catch (RuntimeException e) {
-            // the socket is already shutting down: a plain close is all that is left
-        }
+        Resets.onClose(channel);
         channel.close();
     }
 

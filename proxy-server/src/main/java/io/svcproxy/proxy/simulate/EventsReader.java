@@ -1,17 +1,10 @@
 package io.svcproxy.proxy.simulate;
 
 import io.svcproxy.balancer.sim.EndpointChange;
+import io.svcproxy.config.ConfigLoader;
 
 import java.io.IOException;
-import java.io.Reader;
 import java.net.InetAddress;
-import java.nio.ByteBuffer;
-import java.nio.CharBuffer;
-import java.nio.channels.ReadableByteChannel;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CharsetDecoder;
-import java.nio.charset.CoderResult;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -60,8 +53,14 @@ final class EventsReader {
         options.setMaxAliasesForCollections(0);
         // the alias limit has no mark of its own: the last event the composer took is the alias that crossed it
         Event[] last = new Event[1];
-        try (Reader in = Files.newBufferedReader(path, StandardCharsets.UTF_8)) {
-            ParserImpl parser = new ParserImpl(new StreamReader(in), options) {
+        String text;
+        try {
+            text = ConfigLoader.read(path);
+        } catch (ConfigLoader.NotUtf8Exception e) {
+            throw new InputException(r.file, e.line(), "not UTF-8 text");
+        }
+        try {
+            ParserImpl parser = new ParserImpl(new StreamReader(text), options) {
                 @Override
                 public Event getEvent() {
                     Event e = super.getEvent();
@@ -75,9 +74,6 @@ final class EventsReader {
         } catch (MarkedYAMLException e) {
             throw new InputException(r.file, e.getProblemMark().getLine() + 1, e.getProblem());
         } catch (org.yaml.snakeyaml.error.YAMLException e) {
-            if (e.getCause() instanceof CharacterCodingException) {
-                throw new InputException(r.file, firstNonUtf8Line(path), "not UTF-8 text");
-            }
             if (last[0] instanceof AliasEvent alias && String.valueOf(e.getMessage()).startsWith("Number of aliases")) {
                 throw new InputException(r.file, alias.getStartMark().getLine() + 1, "*" + alias.getAnchor()
                         + ": an alias of a list or map is not supported in an events file (expected: the event"
@@ -118,38 +114,6 @@ final class EventsReader {
             out.add(c);
         }
         return out;
-    }
-
-    /**
-     * Returns the 1-based line of the first byte of {@code path} that is not UTF-8 (a truncated sequence at the end
-     * counts), or 1 if there is none (the file changed since); reads it in bounded memory, whatever its line lengths.
-     */
-    private static long firstNonUtf8Line(Path path) throws IOException {
-        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder(); // reports malformed input, replaces nothing
-        ByteBuffer bytes = ByteBuffer.allocate(8192);
-        CharBuffer chars = CharBuffer.allocate(8192);
-        long line = 1;
-        try (ReadableByteChannel in = Files.newByteChannel(path)) {
-            while (true) {
-                boolean end = in.read(bytes) < 0;
-                bytes.flip();
-                CoderResult result;
-                do {
-                    int from = bytes.position();
-                    result = decoder.decode(bytes, chars, end);
-                    for (int i = from; i < bytes.position(); i++) {
-                        if (bytes.get(i) == '\n') { // never part of a malformed sequence: the count is exact
-                            line++;
-                        }
-                    }
-                    chars.clear();
-                } while (result.isOverflow());
-                if (result.isError() || end) {
-                    return result.isError() ? line : 1;
-                }
-                bytes.compact();
-            }
-        }
     }
 
     private EndpointChange event(Node item) throws InputException {

@@ -43,7 +43,7 @@ class SimulateInputErrorsTest {
                 endpoints: [{ip: 127.0.0.222, port: 45001}]
             """;
 
-    private static final String ONE_ROW = "start,client,clientPort,duration\n0,10.0.0.1,1000,1\n";
+    private static final String ONE_ROW = "start,client,clientPort,duration\n0,127.0.0.11,1000,1\n";
 
     @TempDir
     Path dir;
@@ -69,7 +69,7 @@ class SimulateInputErrorsTest {
     void aLaterRowNamingAPortTheConfigDoesNotHaveIsAnErrorAsTheFirstIs() throws IOException {
         Path config = write("c.yaml", CONFIG);
         Path trace = write("t.csv", "start,client,clientPort,duration,service,port\n"
-                + "0,10.0.0.1,1000,1,default/web,http\n1,10.0.0.1,1000,1,default/web,htp\n");
+                + "0,127.0.0.11,1000,1,default/web,http\n1,127.0.0.11,1000,1,default/web,htp\n");
         CommandLineTest.Result r = simulate(config, trace);
         assertThat(r.code()).as("out: %s err: %s", r.out(), r.err()).isEqualTo(2);
         assertThat(r.err()).startsWith(trace + ":3: no Service port default/web:htp in the config");
@@ -79,7 +79,7 @@ class SimulateInputErrorsTest {
     void aLaterRowNamingAServiceTheConfigDoesNotHaveIsAnError() throws IOException {
         Path config = write("c.yaml", TWO_PORTS);
         Path trace = write("t.csv", "start,client,clientPort,duration,service,port\n"
-                + "0,10.0.0.1,1000,1,default/web,http\n1,10.0.0.1,1000,1,default/wbe,http\n");
+                + "0,127.0.0.11,1000,1,default/web,http\n1,127.0.0.11,1000,1,default/wbe,http\n");
         CommandLineTest.Result r = simulate(config, trace);
         assertThat(r.code()).isEqualTo(2);
         assertThat(r.err()).startsWith(trace + ":3: no Service port default/wbe:http in the config (expected one of:"
@@ -91,7 +91,7 @@ class SimulateInputErrorsTest {
     void aRowWithAPortTheChosenServiceDoesNotHaveIsAnError() throws IOException {
         Path config = write("c.yaml", TWO_PORTS);
         Path trace = write("t.csv", "start,client,clientPort,duration,port\n"
-                + "0,10.0.0.1,1000,1,http\n1,10.0.0.1,1000,1,45000\n");
+                + "0,127.0.0.11,1000,1,http\n1,127.0.0.11,1000,1,45000\n");
         CommandLineTest.Result r = simulate(config, trace, "--service", "default/web:http");
         assertThat(r.code()).isEqualTo(2);
         assertThat(r.err()).startsWith(trace + ":3: no Service port default/web:45000 in the config");
@@ -102,9 +102,9 @@ class SimulateInputErrorsTest {
     void rowsOfOtherServicePortsOfTheConfigAreLeftOutAndCounted() throws IOException {
         Path config = write("c.yaml", TWO_PORTS);
         Path trace = write("t.csv", "start,client,clientPort,duration,service,port\n"
-                + "0,10.0.0.1,1000,1,default/web,http\n1,10.0.0.1,1000,1,default/web,https\n"
-                + "2,10.0.0.1,1000,1,default/web,44443\n3,10.0.0.1,1000,1,default/api,45000\n"
-                + "4,10.0.0.1,1000,1,default/api,\n5,10.0.0.1,1000,1,default/web,44000\n");
+                + "0,127.0.0.11,1000,1,default/web,http\n1,127.0.0.11,1000,1,default/web,https\n"
+                + "2,127.0.0.11,1000,1,default/web,44443\n3,127.0.0.11,1000,1,default/api,45000\n"
+                + "4,127.0.0.11,1000,1,default/api,\n5,127.0.0.11,1000,1,default/web,44000\n");
         CommandLineTest.Result r = simulate(config, trace);
         assertThat(r.code()).as("err: %s", r.err()).isZero();
         assertThat(r.out())
@@ -134,7 +134,7 @@ class SimulateInputErrorsTest {
     @Test
     void aLogWhoseOnlyEntryIsCutShortIsAnErrorAtThatLine() throws IOException {
         Path config = write("c.yaml", CONFIG);
-        Path trace = write("t.log", "{\"start\": 1, \"client\": \"10.0.0.1\", \"clientPo");
+        Path trace = write("t.log", "{\"start\": 1, \"client\": \"127.0.0.11\", \"clientPo");
         CommandLineTest.Result r = simulate(config, trace);
         assertThat(r.code()).isEqualTo(2);
         assertThat(r.err()).startsWith(trace + ":1: no connections in it: its only entry is cut short");
