@@ -16,11 +16,21 @@ import java.net.InetAddress;
  * @param localOnly only traffic under a {@code Local} policy may use it: this node's endpoint that kube-proxy's
  *     Local policy takes and its Cluster policy does not (left out by topology hints, or serving and terminating
  *     while other nodes have ready ones), on a Service port whose other traffic uses the Cluster policy
+ * @param readyCondition the source's own ready condition (an EndpointSlice endpoint's {@code conditions.ready},
+ *     kube-proxy's {@code IsReady}), which {@code ready} is not for a serving, terminating endpoint taken as the
+ *     fallback (ready to take connections, not ready by its condition); and which a terminating endpoint can have
+ *     (a Service that publishes not-ready addresses): what a {@code healthCheckNodePort} counts
  */
 public record EndpointTarget(InetAddress ip, int port, int weight, boolean ready, boolean serving,
-                             boolean terminating, String nodeName, boolean localOnly) {
+                             boolean terminating, String nodeName, boolean localOnly, boolean readyCondition) {
     public EndpointTarget {
         java.util.Objects.requireNonNull(nodeName, "nodeName");
+    }
+
+    /** Returns an endpoint whose ready condition is {@code ready}. */
+    public EndpointTarget(InetAddress ip, int port, int weight, boolean ready, boolean serving, boolean terminating,
+                          String nodeName, boolean localOnly) {
+        this(ip, port, weight, ready, serving, terminating, nodeName, localOnly, ready);
     }
 
     /** Returns an endpoint any traffic may use. */

@@ -216,9 +216,10 @@ final class KubernetesEndpoints {
             if (forCluster.contains(c) || forLocal.contains(c)) {
                 boolean localOnly = usesCluster && !forCluster.contains(c);
                 out.add(new EndpointTarget(c.ip(), c.port(), 1, true, c.serving(), c.terminating(), nodeOf(c),
-                        localOnly));
+                        localOnly, c.ready()));
             } else if (c.terminating()) {
-                out.add(new EndpointTarget(c.ip(), c.port(), 1, false, c.serving(), true, nodeOf(c)));
+                out.add(new EndpointTarget(c.ip(), c.port(), 1, false, c.serving(), true, nodeOf(c), false,
+                        c.ready()));
             }
         }
         out.sort(ORDER);

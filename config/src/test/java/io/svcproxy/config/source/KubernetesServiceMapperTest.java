@@ -387,6 +387,23 @@ class KubernetesServiceMapperTest {
                 target("127.0.1.2", 80, false, false, true));
     }
 
+    /**
+     * A terminating endpoint its slice calls ready (the EndpointSlice controller's {@code ready: true} for a Service
+     * that publishes not-ready addresses) is ready for kube-proxy ({@code IsReady}): taken with the ready ones, and
+     * it keeps its ready condition, which a healthCheckNodePort counts; the fallback beside it does not have one.
+     */
+    @Test
+    void aTerminatingEndpointReadyByItsSliceKeepsItsReadyCondition() {
+        Service svc = service("web").withNewSpec().withClusterIP("127.0.10.10").addNewPort().withPort(80).endPort()
+                .endSpec().build();
+        EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("", 80), conditions("127.0.1.1", true, true, true),
+                conditions("127.0.1.2", false, true, true));
+
+        assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints()).containsExactly(
+                new EndpointTarget(Addresses.parseIp("127.0.1.1"), 80, 1, true, true, true, "", false, true),
+                target("127.0.1.2", 80, false, true, true));
+    }
+
     @Test
     void emitsNothingWhenNoEndpointIsUsable() {
         Service svc = service("web").withNewSpec().withClusterIP("127.0.10.10").addNewPort().withPort(80).endPort()
@@ -418,7 +435,8 @@ class KubernetesServiceMapperTest {
                 onNode(conditions("127.0.1.1", false, true, true), "node-a"), onNode(ep("127.0.1.2"), "node-b"));
 
         assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints())
-                .containsExactly(new EndpointTarget(Addresses.parseIp("127.0.1.1"), 80, 1, true, true, true, "node-a"));
+                .containsExactly(new EndpointTarget(Addresses.parseIp("127.0.1.1"), 80, 1, true, true, true, "node-a", false,
+                        false));
     }
 
     @Test
@@ -459,7 +477,7 @@ class KubernetesServiceMapperTest {
                 onNode(conditions("127.0.1.1", false, true, true), "node-a"), onNode(ep("127.0.1.2"), "node-b"));
 
         assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints()).containsExactly(
-                new EndpointTarget(Addresses.parseIp("127.0.1.1"), 80, 1, true, true, true, "node-a", true),
+                new EndpointTarget(Addresses.parseIp("127.0.1.1"), 80, 1, true, true, true, "node-a", true, false),
                 EndpointTarget.ready(Addresses.parseIp("127.0.1.2"), 80, 1, "node-b"));
     }
 
@@ -683,7 +701,9 @@ class KubernetesServiceMapperTest {
         return EndpointTarget.ready(Addresses.parseIp(ip), port, 1);
     }
 
+    /** An endpoint as mapped; a terminating one was not ready by its slice's condition (a fallback, or draining). */
     private static EndpointTarget target(String ip, int port, boolean ready, boolean serving, boolean terminating) {
-        return new EndpointTarget(Addresses.parseIp(ip), port, 1, ready, serving, terminating);
+        return new EndpointTarget(Addresses.parseIp(ip), port, 1, ready, serving, terminating, "", false,
+                ready && !terminating);
     }
 }

@@ -51,7 +51,8 @@ import org.slf4j.LoggerFactory;
  * The health check node ports of LoadBalancer Services with {@code externalTrafficPolicy: Local}, served as
  * kube-proxy serves them ({@code pkg/proxy/healthcheck}): on every node address at the Service's
  * {@code healthCheckNodePort}, any request is answered with JSON naming the Service and the number of its ready
- * endpoints on this node (distinct IPs over all its ports, terminating ones not counted), {@code 200} when there is
+ * endpoints on this node (distinct IPs over all its ports, by their ready condition: a terminating one taken as the
+ * fallback is not counted), {@code 200} when there is
  * at least one and the proxy is healthy, else {@code 503}. A cloud load balancer probing it sends clients only to the
  * nodes where the Local policy has an endpoint to take them.
  *
@@ -180,10 +181,11 @@ public final class HealthCheckNodePorts implements AutoCloseable {
     }
 
     /**
-     * The ready endpoints of {@code service} on this node: distinct IPs over its ports in force. A terminating
-     * endpoint is not counted even when it serves (the fallback that keeps a node's last pods reachable while they
-     * stop): as kube-proxy's {@code getLocalReadyEndpointIPs}, the check fails when only terminating endpoints are
-     * left, so the load balancer sends new clients elsewhere.
+     * The ready endpoints of {@code service} on this node: distinct IPs over its ports in force, counted by their
+     * ready condition as kube-proxy's {@code LocalReadyEndpoints} counts them. A terminating endpoint taken as the
+     * fallback (serving, not ready: it keeps a node's last pods reachable while they stop) is not counted, so the
+     * check fails when only those are left and the load balancer sends new clients elsewhere; a terminating one
+     * that is ready by its condition (a Service that publishes not-ready addresses) is.
      */
     int localEndpoints(String service) {
         String node = nodeName;
@@ -195,7 +197,7 @@ public final class HealthCheckNodePorts implements AutoCloseable {
         Set<InetAddress> v6 = new HashSet<>();
         for (ServicePort port : table.portsOf(service)) {
             for (EndpointTarget t : port.spec().endpoints()) {
-                if (t.ready() && !t.terminating() && node.equals(t.nodeName())) {
+                if (t.readyCondition() && node.equals(t.nodeName())) {
                     (t.ip() instanceof java.net.Inet4Address ? v4 : v6).add(t.ip());
                 }
             }

@@ -108,8 +108,12 @@ class HealthCheckNodePortTest {
                 target("127.0.40.11", true, false, "node-a"),
                 target("127.0.40.12", false, true, "node-a"), // serving while it terminates: not counted
                 // the Kubernetes mapping's fallback to a node's last pods while they stop: ready in the list, but
-                // terminating: not counted either (kube-proxy: the check fails when only terminating ones are left)
-                target("127.0.40.15", true, true, "node-a"),
+                // not by its condition: not counted either (kube-proxy: the check fails when only those are left)
+                new EndpointTarget(Addresses.parseIp("127.0.40.15"), 18141, 1, true, true, true, "node-a", false,
+                        false),
+                // terminating and ready by its condition (publishNotReadyAddresses): counted, as kube-proxy's IsReady
+                new EndpointTarget(Addresses.parseIp("127.0.40.16"), 18141, 1, true, true, true, "node-a", false,
+                        true),
                 target("127.0.40.13", false, false, "node-a"),
                 target("127.0.40.14", true, false, "node-b")));
         ServiceTable table = new ServiceTable();
@@ -117,7 +121,7 @@ class HealthCheckNodePortTest {
                 System::nanoTime)));
         HealthCheckNodePorts checks = new HealthCheckNodePorts(null, null, table, () -> true);
         checks.apply(List.of(), new NodeSettings(List.of(), 30000, 32767, "node-a"));
-        assertThat(checks.localEndpoints("web/shop")).isEqualTo(1);
+        assertThat(checks.localEndpoints("web/shop")).isEqualTo(2);
         checks.apply(List.of(), new NodeSettings(List.of(), 30000, 32767, ""));
         assertThat(checks.localEndpoints("web/shop")).as("no node name: no endpoint is local").isZero();
     }

@@ -67,11 +67,42 @@ class KubeProxyServiceHealthParityTest {
     /**
      * An endpoint whose slice says ready and terminating (the EndpointSlice controller writes {@code ready: true} for a
      * terminating Pod of a Service with {@code publishNotReadyAddresses}): kube-proxy's LocalReadyEndpoints counts
-     * every local endpoint with {@code IsReady()}, terminating or not, so the node answers 200 with 1. svcproxy counts
-     * only endpoints not terminating (to leave out its own serving-terminating fallback, which it also marks ready),
-     * and answers 503 with 0: the load balancer takes the node out while kube-proxy's keeps it, and its Local traffic
-     * is still served (the endpoint is ready in the list).
+     * every local endpoint with {@code IsReady()}, terminating or not, so the node answers 200 with 1. A serving,
+     * terminating endpoint that is not ready (which svcproxy's mapping takes as the fallback, ready in its list) is not
+     * counted, by kube-proxy nor by svcproxy. svcproxy counted neither before the endpoint carried its ready condition
+     * ({@code EndpointTarget.readyCondition}): the load balancer took the node out while kube-proxy's kept it.
      */
+    @Test
+    void aTerminatingEndpointCountsByItsReadyConditionAsInKubeProxy() {
+        Service svc = new ServiceBuilder().withNewMetadata().withName("shop").withNamespace("web").endMetadata()
+                .withNewSpec().withType("LoadBalancer").withClusterIP("127.0.10.253").withPublishNotReadyAddresses(true)
+                .withExternalTrafficPolicy("Local").withHealthCheckNodePort(48122)
+                .addNewPort().withPort(48120).withNodePort(48121).endPort().endSpec().build();
+        assertThat(localEndpoints(svc, true)).as("ready and terminating: IsReady()").isEqualTo(1);
+        assertThat(localEndpoints(svc, false)).as("serving and terminating, not ready: the fallback").isZero();
+    }
+
+    private static int localEndpoints(Service svc, boolean ready) {
+        EndpointSlice slice = new EndpointSliceBuilder().withNewMetadata().withName("shop-1").withNamespace("web")
+                .addToLabels("kubernetes.io/service-name", "shop").endMetadata().withAddressType("IPv4")
+                .addNewPort().withProtocol("TCP").withPort(48123).endPort()
+                .withEndpoints(new EndpointBuilder().withAddresses("127.0.0.253").withNodeName("node-a")
+                        .withNewConditions().withReady(ready).withServing(true).withTerminating(true).endConditions()
+                        .build())
+                .build();
+        List<ServicePortSpec> specs = new KubernetesServiceMapper(new KubernetesSettings(null, List.of()), "node-a",
+                null).map(svc, List.of(slice));
+        assertThat(specs).hasSize(1);
+        assertThat(specs.get(0).endpoints()).as("taken for the Local traffic either way").singleElement()
+                .satisfies(t -> assertThat(t.ready()).isTrue());
+        ServiceTable table = new ServiceTable();
+        table.put(new ServicePort(specs.get(0), BackendSet.of("rr", Set.of(), SessionAffinity.NONE, List.of(),
+                System::nanoTime)));
+        HealthCheckNodePorts checks = new HealthCheckNodePorts(null, null, table, () -> true);
+        checks.apply(List.of(), new NodeSettings(List.of(), 30000, 32767, "node-a"));
+        return checks.localEndpoints("web/shop");
+    }
+
     @Test
     void aDualStackPodCountsOnceAsInEachOfKubeProxysFamilies() throws Exception {
         Service svc = new ServiceBuilder().withNewMetadata().withName("shop").withNamespace("web").endMetadata()
