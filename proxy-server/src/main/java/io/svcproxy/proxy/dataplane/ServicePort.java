@@ -7,10 +7,11 @@ import io.svcproxy.balancer.ConnectionCounters;
 import io.svcproxy.config.OutlierDetection;
 import io.svcproxy.config.ServiceKey;
 import io.svcproxy.config.ServicePortSpec;
+import io.svcproxy.proxy.connlog.EndReason;
+import io.svcproxy.proxy.connlog.RecentConnections;
 import io.svcproxy.proxy.metrics.ProxyMetrics;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.time.Duration;
 import java.util.Collections;
 import java.util.IdentityHashMap;
 import java.util.Map;
@@ -20,8 +21,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import java.util.function.Function;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The live state of one Service port: its desired spec, the endpoint set the data plane picks from, its open
@@ -29,14 +28,6 @@ import org.slf4j.LoggerFactory;
  * plane reads each with one volatile read per connection and never waits on the control plane.
  */
 public final class ServicePort {
-    private static final Logger log = LoggerFactory.getLogger(ServicePort.class);
-
-    /**
-     * Held by every ejection decision: one for the process, since ports share endpoints' health across a move, and
-     * only connect failures at the outlier threshold take it.
-     */
-    private static final Object EJECTION_LOCK = new Object();
-
     private final ServiceKey key;
     private volatile ServicePortSpec spec;
     private volatile BackendSet backendSet;
@@ -59,8 +50,8 @@ public final class ServicePort {
     private volatile ClusterFilter cluster;
     private volatile Labels labels;
     private volatile Map<InetSocketAddress, AddressKind> extraAddresses = Map.of();
-    private final io.svcproxy.proxy.connlog.RecentConnections recent =
-            new io.svcproxy.proxy.connlog.RecentConnections(io.svcproxy.proxy.connlog.RecentConnections.DEFAULT_CAPACITY);
+    private final RecentConnections recent =
+            new RecentConnections(RecentConnections.DEFAULT_CAPACITY);
 
     public ServicePort(ServicePortSpec spec, BackendSet backendSet) {
         this.key = spec.key();
@@ -151,7 +142,7 @@ public final class ServicePort {
     }
 
     /** Returns the last connections and flows of this Service port that ended, for the "what if" card. */
-    public io.svcproxy.proxy.connlog.RecentConnections recent() {
+    public RecentConnections recent() {
         return recent;
     }
 
@@ -171,7 +162,7 @@ public final class ServicePort {
         for (Channel channel : connections) {
             io.svcproxy.balancer.BackendState backend = channel.attr(FrontendHandler.BACKEND).get();
             if (backend != null && backend.endpoint().equals(endpoint)) {
-                ConnectionEnds.abort(channel, io.svcproxy.proxy.connlog.EndReason.DRAIN);
+                ConnectionEnds.abort(channel, EndReason.DRAIN);
                 closed++;
             }
         }
@@ -182,7 +173,7 @@ public final class ServicePort {
     public int closeConnections() {
         int closed = connections.size();
         for (Channel channel : connections) {
-            ConnectionEnds.abort(channel, io.svcproxy.proxy.connlog.EndReason.DRAIN);
+            ConnectionEnds.abort(channel, EndReason.DRAIN);
         }
         return closed;
     }
@@ -411,90 +402,11 @@ public final class ServicePort {
     }
 
     /**
-     * Ejects {@code backend} after {@code failures} failed connects in a row, unless it is the last endpoint of
-     * this Service port in service (one is always left to try), already ejected, or one more ejection would take
-     * the port's ejected endpoints over {@code maxEjectionPercent} of its endpoints that take traffic (neither
-     * draining nor quiesced at weight 0). Under a {@code Local} traffic policy both hold among this node's endpoints
-     * ({@code nodeName}'s) for a local one: their traffic may use no other, so ejecting the last of them would
-     * refuse it while the node's health check still counts it ready. Event-loop thread; the decision and the
-     * ejection hold {@link #EJECTION_LOCK}, so that two loops cannot eject the last two endpoints at once, also
-     * through two ports that list the same endpoints' health (a port that moved and its draining predecessor). An
-     * endpoint already ejected, or the last in service (every failed connect while a whole port is down), is
-     * passed over before the lock: a stale answer there only leaves the decision to its next failure, and no
-     * endpoint is ejected without the lock.
+     * Ejects {@code backend} after {@code failures} failed connects in a row unless outlier detection's limits keep
+     * it ({@link OutlierEjection#maybeEject}). Event-loop thread.
      */
     public void maybeEject(BackendState backend, int failures, OutlierDetection outlier, String nodeName) {
-        if (backend.counters().health().ejected()) {
-            return;
-        }
-        if (!anotherInService(backend, null)) {
-            log.debug("Not ejecting the last endpoint service={} port={} endpoint={} failures={}", serviceLabel(),
-                    portLabel(), backend.endpoint(), failures);
-            return;
-        }
-        synchronized (EJECTION_LOCK) {
-            decideEjection(backend, failures, outlier, nodeName);
-        }
-    }
-
-    private void decideEjection(BackendState backend, int failures, OutlierDetection outlier, String nodeName) {
-        if (backend.counters().health().ejected()) {
-            return;
-        }
-        boolean another = anotherInService(backend, null);
-        io.svcproxy.config.ServiceExposure exposure = spec.service().exposure();
-        boolean localPolicy = exposure.internalTrafficPolicy() == io.svcproxy.config.TrafficPolicy.LOCAL
-                || exposure.externalTrafficPolicy() == io.svcproxy.config.TrafficPolicy.LOCAL;
-        EligibleEndpoints pool = null; // the endpoints the share is taken of: this node's, for a local endpoint
-        if (another && localPolicy && !nodeName.isEmpty()) {
-            EligibleEndpoints local = localEndpoints(nodeName);
-            if (local.test(backend)) {
-                another = anotherInService(backend, local);
-                pool = local;
-            }
-        }
-        if (!another) {
-            log.debug("Not ejecting the last endpoint service={} port={} endpoint={} failures={}", serviceLabel(),
-                    portLabel(), backend.endpoint(), failures);
-            return;
-        }
-        // the share of the endpoints that take traffic, or would but for their health: not draining, not quiesced
-        int ejected = 0;
-        int endpoints = 0;
-        for (BackendState b : backendSet.backends()) {
-            // out of service by its health: counted when it has a weight to return to (one written with weight 0
-            // takes no traffic either way, and would widen the share; helper-98's review)
-            boolean serving = b.weight() > 0 || (b.state() == BackendState.State.EJECTED
-                    || b.state() == BackendState.State.UNHEALTHY) && b.lastWeight() > 0;
-            if (serving && (pool == null || pool.test(b))) {
-                endpoints++;
-                ejected += b.counters().health().ejected() ? 1 : 0;
-            }
-        }
-        if (!outlier.mayEjectAnother(ejected, endpoints)) {
-            log.debug("Not ejecting endpoint service={} port={} endpoint={} failures={}: {} of {} ejected, "
-                    + "maxEjectionPercent {}", serviceLabel(), portLabel(), backend.endpoint(), failures, ejected,
-                    endpoints, outlier.maxEjectionPercent());
-            return;
-        }
-        Duration time = backend.counters().health().eject(System.nanoTime(), outlier.baseEjectionTime(),
-                outlier.maxEjectionTime());
-        if (time != null) {
-            log.warn("Ejecting endpoint service={} port={} endpoint={} failures={} for={}", serviceLabel(),
-                    portLabel(), backend.endpoint(), failures, io.svcproxy.config.Durations.format(time));
-            healthChanged();
-        }
-    }
-
-    /** Whether an endpoint other than {@code backend} is in service with a weight ({@code among} it, if given). */
-    private boolean anotherInService(BackendState backend, EligibleEndpoints among) {
-        for (BackendState b : backendSet.backends()) {
-            if (b.counters() != backend.counters() && b.weight() > 0 && b.inService()
-                    && (among == null || among.test(b))) {
-                return true;
-            }
-        }
-        return false;
+        OutlierEjection.maybeEject(this, backend, failures, outlier, nodeName);
     }
 
     @Override
