@@ -77,6 +77,19 @@ public final class BackendState implements Backend {
     }
 
     /**
+     * Returns this endpoint added back to a list it had left, with {@code weight} as both its weight and its last
+     * weight, counters kept: the kernel's {@code ip_vs_add_dest} sets {@code last_weight} to the new weight even for
+     * a destination taken back from its trash ({@code __ip_vs_update_dest} with {@code add}), so one back with
+     * weight 0 has no Maglev slots of its old weight. An edit ({@link #withWeight}) keeps the last weight instead.
+     */
+    public BackendState added(int weight) {
+        if (weight == this.weight && weight == lastWeight) {
+            return this;
+        }
+        return new BackendState(address, port, weight, weight, state, counters);
+    }
+
+    /**
      * Returns this endpoint out of service in {@code state} ({@link State#EJECTED} or {@link State#UNHEALTHY}):
      * weight 0, with {@code weight} as its last weight when above 0 (so mh keeps its slots), counters kept.
      */

@@ -57,6 +57,9 @@ final class EndpointList {
             boolean usable = anyReady ? t.ready() : t.serving() && t.terminating();
             if (old == null && usable) {
                 old = departed.take(endpoint); // back after it left: its counters go on
+                if (old != null) {
+                    old = old.added(t.weight()); // added, not edited: its last weight is the new one
+                }
             }
             if (usable) {
                 if (old == null) {
