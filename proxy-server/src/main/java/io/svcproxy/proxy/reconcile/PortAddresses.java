@@ -41,6 +41,14 @@ final class PortAddresses {
     private final Set<InetAddress> heldExternal = new HashSet<>();
     /** Service ports some of whose other addresses could not be bound: looked at again at each apply. */
     private final Set<ServiceKey> toRetry = new HashSet<>();
+    /**
+     * The sockets that Service ports wanted take before any nodePort at a node address, by protocol: clusterIPs,
+     * external and LoadBalancer IPs at their ports (see {@link #wanted}).
+     */
+    private Set<ServiceKey> beforeNodePorts = Set.of();
+    /** The node addresses a nodePort lost ("service address"), said at this apply and at the one before. */
+    private Set<String> saidNow = new HashSet<>();
+    private Set<String> said = Set.of();
 
     PortAddresses(ServiceTable table, ListenerManager listeners, ClusterIpHolder clusterIps,
                   Predicate<InetAddress> drainingAt) {
@@ -152,7 +160,47 @@ final class PortAddresses {
         toRetry.remove(key);
     }
 
+    /**
+     * Records the Service ports wanted by this apply, before any of their addresses is bound: a node address at a
+     * nodePort where another of them listens as its clusterIP, an externalIP or a LoadBalancer IP (the API server
+     * allows a Service to list a node's own address as its externalIP at another Service's nodePort) is left to
+     * that listener, as kube-proxy's rules for those addresses come before its jump to the node ports; otherwise
+     * both would be bound, the second would fail at every apply, and the proxy would stay unready for good.
+     */
+    void wanted(Collection<ServicePortSpec> wanted) {
+        io.svcproxy.config.NodeSettings node = listeners.settings().node();
+        Set<ServiceKey> taken = new HashSet<>();
+        for (ServicePortSpec spec : wanted) {
+            taken.add(spec.key());
+            ServiceAddresses.of(spec, node).forEach((address, kind) -> {
+                if (kind != AddressKind.NODE) {
+                    taken.add(new ServiceKey(address.getAddress(), address.getPort(), spec.key().protocol()));
+                }
+            });
+        }
+        beforeNodePorts = taken;
+        said = saidNow;
+        saidNow = new HashSet<>();
+    }
+
     private Map<InetSocketAddress, AddressKind> addressesOf(ServicePortSpec spec) {
-        return ServiceAddresses.of(spec, listeners.settings().node());
+        Map<InetSocketAddress, AddressKind> all = ServiceAddresses.of(spec, listeners.settings().node());
+        if (beforeNodePorts.isEmpty() || !all.containsValue(AddressKind.NODE)) {
+            return all;
+        }
+        Map<InetSocketAddress, AddressKind> out = new java.util.LinkedHashMap<>(all);
+        all.forEach((address, kind) -> {
+            ServiceKey at = new ServiceKey(address.getAddress(), address.getPort(), spec.key().protocol());
+            if (kind == AddressKind.NODE && beforeNodePorts.contains(at)) {
+                out.remove(address);
+                String what = spec.service().qualifiedName() + " " + at;
+                if (saidNow.add(what) && !said.contains(what)) {
+                    log.warn("Node port not served at a node address: another Service listens there as its "
+                            + "clusterIP, externalIP or LoadBalancer IP service={} port={} address={}",
+                            spec.service().qualifiedName(), spec.port().label(), at);
+                }
+            }
+        });
+        return out;
     }
 }

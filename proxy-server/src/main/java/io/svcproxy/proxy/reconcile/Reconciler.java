@@ -106,6 +106,9 @@ public final class Reconciler {
         List<BindException> failures = new ArrayList<>();
         if (replaced != null) {
             Map<PortIdentity, ServiceKey> noneMoving = new HashMap<>(); // same keys: nothing moved
+            // a node port that passes between ports of this change (two ports of a Service swap theirs) is free when
+            // the other binds it, as in the full path
+            releaseLostAddresses(replaced, noneMoving, Map.of());
             for (ServicePortSpec spec : replaced) {
                 applyOne(spec, true, failures, noneMoving);
             }
@@ -184,6 +187,7 @@ public final class Reconciler {
         Set<InetAddress> external = addresses.holdExternal(wanted.values(), failures);
         boolean sameNode = node.equals(appliedNode);
         appliedNode = node;
+        addresses.wanted(wanted.values());
         releaseLostAddresses(wanted.values(), moving, wantedById);
         for (ServicePortSpec spec : wanted.values()) {
             applyOne(spec, sameNode, failures, moving);
