@@ -89,6 +89,20 @@ final class ClientPipelines {
         p.addLast("proxy", new IngressFrontendHandler(settings));
     }
 
+    /**
+     * Closes {@code ch}, unserved, when its client left before it was set up, and says so: io_uring's accept learns
+     * the connection's addresses afterwards ({@code getpeername}), which fails once the peer has reset, while the
+     * kernel still hands over the request it sent (the TCP relay closes such a connection too).
+     */
+    static boolean closedIfGone(io.netty.channel.Channel ch) {
+        if (ch.remoteAddress() != null && ch.localAddress() != null) {
+            return false;
+        }
+        AccessLog.LOG.debug("Client gone before serving listener={}", ch.parent() == null ? "" : ch.parent().localAddress());
+        ch.close();
+        return true;
+    }
+
     /** TLS: the certificate by SNI, then HTTP/2 or HTTP/1.1 by ALPN. */
     static void tls(ChannelPipeline p, ListenerSettings settings, TlsCertificates certificates) {
         // the timeouts behind TLS: they see the plain bytes, and a 408 they write is encrypted (the handshake has

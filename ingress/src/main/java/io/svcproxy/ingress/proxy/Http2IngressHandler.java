@@ -18,6 +18,7 @@ import io.netty.handler.codec.http2.Http2RemoteFlowController;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.codec.http2.HttpConversionUtil;
+import io.svcproxy.balancer.Backends;
 import io.svcproxy.balancer.PickContext;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -119,11 +120,11 @@ final class Http2IngressHandler extends Http2ConnectionHandler
         return settings;
     }
 
-    /** The client's address as X-Forwarded-For gives it. */
+    /** The client's address as X-Forwarded-For gives it: IPv6 in its canonical text ({@code ::1}), as nginx's. */
     String clientAddress() {
         String a = clientAddress;
         if (a == null) {
-            clientAddress = a = ((InetSocketAddress) ctx.channel().remoteAddress()).getAddress().getHostAddress();
+            clientAddress = a = Backends.formatIp(((InetSocketAddress) ctx.channel().remoteAddress()).getAddress());
         }
         return a;
     }

@@ -77,6 +77,9 @@ public final class HttpIngressServer extends BoundIngressServer {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
+                        if (ClientPipelines.closedIfGone(ch)) {
+                            return;
+                        }
                         ClientPipelines.cleartext(ch.pipeline(), settings.get());
                         connections.add(ch);
                     }

@@ -66,6 +66,9 @@ public final class HttpsIngressServer extends BoundIngressServer {
                 .childHandler(new ChannelInitializer<SocketChannel>() {
                     @Override
                     protected void initChannel(SocketChannel ch) {
+                        if (ClientPipelines.closedIfGone(ch)) {
+                            return;
+                        }
                         ClientPipelines.tls(ch.pipeline(), settings.get(), certificates);
                         connections.add(ch);
                     }

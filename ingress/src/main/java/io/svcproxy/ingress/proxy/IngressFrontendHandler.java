@@ -10,6 +10,7 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.util.ReferenceCountUtil;
 import io.svcproxy.balancer.BackendState;
+import io.svcproxy.balancer.Backends;
 import io.svcproxy.balancer.PickContext;
 import io.svcproxy.ingress.ServiceBackend;
 import io.svcproxy.ingress.routing.Route;
@@ -126,11 +127,11 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter
         return c;
     }
 
-    /** The client's address as X-Forwarded-For gives it. */
+    /** The client's address as X-Forwarded-For gives it: IPv6 in its canonical text ({@code ::1}), as nginx's. */
     String clientAddress() {
         String a = clientAddress;
         if (a == null) {
-            a = ((InetSocketAddress) inbound.remoteAddress()).getAddress().getHostAddress();
+            a = Backends.formatIp(((InetSocketAddress) inbound.remoteAddress()).getAddress());
             clientAddress = a;
         }
         return a;

@@ -140,6 +140,22 @@ class HttpIngressServerTest {
         }
     }
 
+    /**
+     * An IPv6 client is forwarded in its canonical text, {@code ::1}, as nginx's {@code $remote_addr} gives it (from
+     * helper-117's review of the PROXY header, which had the same cause): Java's {@code 0:0:0:0:0:0:0:1} before.
+     */
+    @Test
+    void anIpv6ClientIsForwardedInItsCanonicalText() throws Exception {
+        HttpIngressServer six = HttpIngressServer.bind(group, NioServerSocketChannel.class,
+                new InetSocketAddress("::1", 0), router, services::get, Duration.ofMillis(500));
+        try (RawHttpClient client = new RawHttpClient(six.localAddress())) {
+            RawHttpClient.Response r = client.get("shop.example", "/login");
+            assertThat(r.text()).contains("x-forwarded-for=::1").doesNotContain("0:0:0:0");
+        } finally {
+            six.close();
+        }
+    }
+
     @Test
     void errorsOfTheProxyKeepTheConnectionOpen() throws Exception {
         router.update(rules(null));

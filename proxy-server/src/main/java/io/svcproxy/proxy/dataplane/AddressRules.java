@@ -45,8 +45,7 @@ public final class AddressRules {
         if (kind == AddressKind.CLUSTER) {
             policy = exposure.internalTrafficPolicy();
         } else {
-            if (kind == AddressKind.LB && (client == null
-                    || !exposure.admitsOnLoadBalancer(client, settings.node().nodeAddresses()))) {
+            if (kind == AddressKind.LB && !exposure.admitsOnLoadBalancer(client, settings.node().nodeAddresses())) {
                 return refuse(port, client, Rejection.SOURCE_RANGE);
             }
             policy = exposure.externalTrafficPolicy();

@@ -81,15 +81,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        inbound = ctx.channel();
-        if (inbound.remoteAddress() == null || inbound.localAddress() == null) {
-            // the client left before its connection was served: io_uring's multishot accept learns the addresses
-            // from the socket afterwards (getpeername), which fails once the peer is gone
-            log.debug("Client gone before serving service={} port={}", servicePort.serviceLabel(),
-                    servicePort.portLabel());
-            inbound.close();
-            return;
-        }
+        inbound = ctx.channel(); // with both addresses: TcpAcceptor closed one whose client was gone
         // read once: admit and release agree even if a reload changes it meanwhile
         int perClientLimit = servicePort.spec().service().maxConnectionsPerClient();
         Rejection refused = admission.admit(inbound, servicePort, settings.limits(), perClientLimit);

@@ -7,6 +7,7 @@ import io.netty.handler.codec.haproxy.HAProxyMessage;
 import io.netty.handler.codec.haproxy.HAProxyMessageEncoder;
 import io.netty.handler.codec.haproxy.HAProxyProtocolVersion;
 import io.netty.handler.codec.haproxy.HAProxyProxiedProtocol;
+import io.svcproxy.balancer.Backends;
 import io.svcproxy.config.ProxyProtocol;
 import java.net.Inet4Address;
 import java.net.InetSocketAddress;
@@ -15,7 +16,8 @@ import java.net.InetSocketAddress;
  * Writes the PROXY protocol header (HAProxy's spec, encoded by Netty's {@link HAProxyMessageEncoder}) to an endpoint
  * connection before its first byte: the client's address and port, and the address and port the client connected
  * to. Called once, on the event loop, as soon as the endpoint connection is up, so the header goes out even when
- * the client sends nothing first.
+ * the client sends nothing first. Addresses are written as HAProxy writes them ({@code inet_ntop}): IPv6 in its
+ * canonical text (RFC 5952, {@code ::1}), without a scope, not Java's {@code 0:0:0:0:0:0:0:1%2}.
  */
 public final class ProxyProtocolHeader {
     private ProxyProtocolHeader() {
@@ -29,7 +31,7 @@ public final class ProxyProtocolHeader {
         boolean v4 = client.getAddress() instanceof Inet4Address && destination.getAddress() instanceof Inet4Address;
         HAProxyMessage header = new HAProxyMessage(HAProxyProtocolVersion.V2, HAProxyCommand.PROXY,
                 v4 ? HAProxyProxiedProtocol.UDP4 : HAProxyProxiedProtocol.UDP6,
-                client.getAddress().getHostAddress(), destination.getAddress().getHostAddress(),
+                Backends.formatIp(client.getAddress()), Backends.formatIp(destination.getAddress()),
                 client.getPort(), destination.getPort());
         io.netty.channel.embedded.EmbeddedChannel encoder = new io.netty.channel.embedded.EmbeddedChannel(
                 HAProxyMessageEncoder.INSTANCE);
@@ -59,8 +61,8 @@ public final class ProxyProtocolHeader {
             InetSocketAddress remote = (InetSocketAddress) endpoint.remoteAddress();
             boolean v4 = local.getAddress() instanceof Inet4Address && remote.getAddress() instanceof Inet4Address;
             header = new HAProxyMessage(HAProxyProtocolVersion.V1, HAProxyCommand.PROXY,
-                    v4 ? HAProxyProxiedProtocol.TCP4 : HAProxyProxiedProtocol.TCP6, local.getAddress().getHostAddress(),
-                    remote.getAddress().getHostAddress(), local.getPort(), remote.getPort());
+                    v4 ? HAProxyProxiedProtocol.TCP4 : HAProxyProxiedProtocol.TCP6, Backends.formatIp(local.getAddress()),
+                    Backends.formatIp(remote.getAddress()), local.getPort(), remote.getPort());
         } else {
             header = new HAProxyMessage(HAProxyProtocolVersion.V2, HAProxyCommand.LOCAL,
                     HAProxyProxiedProtocol.UNKNOWN, null, null, 0, 0);
@@ -79,7 +81,7 @@ public final class ProxyProtocolHeader {
         HAProxyMessage header = new HAProxyMessage(
                 version == ProxyProtocol.V1 ? HAProxyProtocolVersion.V1 : HAProxyProtocolVersion.V2,
                 HAProxyCommand.PROXY, v4 ? HAProxyProxiedProtocol.TCP4 : HAProxyProxiedProtocol.TCP6,
-                source.getAddress().getHostAddress(), destination.getAddress().getHostAddress(),
+                Backends.formatIp(source.getAddress()), Backends.formatIp(destination.getAddress()),
                 source.getPort(), destination.getPort());
         // the encoder only while it writes the header: the relay's writes then pass no extra handler
         ChannelPipeline pipeline = endpoint.pipeline();

@@ -11,12 +11,16 @@ import io.svcproxy.proxy.metrics.ProxyMetrics;
 import java.net.InetSocketAddress;
 import java.util.Set;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Binds the TCP listening sockets of Service ports, on any of their addresses, and admits each accepted connection
  * by the rules of the address it came in on ({@link AddressRules}) before handing it to a {@link FrontendHandler}.
  */
 final class TcpAcceptor {
+    private static final Logger log = LoggerFactory.getLogger(TcpAcceptor.class);
+
     /** The event loops: each listening channel accepts on one of them, its connections are served on any. */
     private final EventLoopGroup loops;
     private final Transport transport;
@@ -81,10 +85,18 @@ final class TcpAcceptor {
         connections.add(ch);
         ch.closeFuture().addListener(f -> connections.remove(ch));
         servicePort.countArrival(kind);
-        DataPlaneSettings s = settings.get();
         InetSocketAddress client = (InetSocketAddress) ch.remoteAddress();
-        AddressRules.Decision decision = AddressRules.decide(servicePort, kind,
-                client == null ? null : client.getAddress(), s);
+        if (client == null || ch.localAddress() == null) {
+            // the client left before its connection was served: io_uring's multishot accept learns the addresses
+            // from the socket afterwards (getpeername), which fails once the peer is gone; no rule is asked (a
+            // LoadBalancer IP's source ranges would count it refused) and no endpoint is connected
+            log.debug("Client gone before serving service={} port={}", servicePort.serviceLabel(),
+                    servicePort.portLabel());
+            ch.close();
+            return;
+        }
+        DataPlaneSettings s = settings.get();
+        AddressRules.Decision decision = AddressRules.decide(servicePort, kind, client.getAddress(), s);
         if (decision.refused()) {
             ch.close();
             return;
