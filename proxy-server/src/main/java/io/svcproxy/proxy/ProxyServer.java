@@ -218,6 +218,9 @@ public final class ProxyServer implements AutoCloseable {
         // terminating fallback and hints), so that the address rules and health check node ports agree with it
         listeners.setSettings(kubernetesNodeName == null ? settings : settings.withNodeName(kubernetesNodeName));
         applyConnectionLog(state.config().proxy().connectionLog());
+        // a health check port given up in this change is free when a nodePort takes it, and a nodePort given up is
+        // free when the health checks bind theirs (after the Service ports)
+        healthChecks.release(state.servicePorts(), listeners.settings().node());
         List<BindException> failures = new java.util.ArrayList<>(reconciler.apply(state.servicePorts(),
                 state.config().proxy().drainTimeout()));
         for (BindException e : healthChecks.apply(state.servicePorts(), listeners.settings().node())) {

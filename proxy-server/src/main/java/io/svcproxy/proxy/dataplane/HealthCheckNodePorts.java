@@ -123,22 +123,7 @@ public final class HealthCheckNodePorts implements AutoCloseable {
      */
     public synchronized List<BindException> apply(Collection<ServicePortSpec> desired, NodeSettings node) {
         nodeName = node.nodeName();
-        Map<String, Integer> wanted = new LinkedHashMap<>();
-        for (ServicePortSpec spec : desired) {
-            int port = spec.service().exposure().healthCheckNodePort();
-            if (port > 0) {
-                wanted.putIfAbsent(spec.service().qualifiedName(), port);
-            }
-        }
-        for (Iterator<Map.Entry<String, Served>> it = served.entrySet().iterator(); it.hasNext(); ) {
-            Map.Entry<String, Served> e = it.next();
-            Served s = e.getValue();
-            if (!Objects.equals(wanted.get(e.getKey()), s.port()) || !s.addresses().equals(node.nodeAddresses())) {
-                s.close();
-                it.remove();
-                log.info("Stopped serving health check service={} port={}", e.getKey(), s.port());
-            }
-        }
+        Map<String, Integer> wanted = release(desired, node);
         List<BindException> failures = new ArrayList<>();
         for (Map.Entry<String, Integer> e : wanted.entrySet()) {
             if (served.containsKey(e.getKey())) {
@@ -166,6 +151,32 @@ public final class HealthCheckNodePorts implements AutoCloseable {
         }
         settled = failures.isEmpty();
         return failures;
+    }
+
+    /**
+     * Closes the health check ports that {@code desired} on {@code node} no longer wants, or wants elsewhere (with the
+     * connections they accepted), and binds nothing: called before the Service ports' listeners are applied too, so
+     * that a nodePort given the port a health check gave up in the same change finds it free. Returns the ports
+     * wanted, by Service.
+     */
+    public synchronized Map<String, Integer> release(Collection<ServicePortSpec> desired, NodeSettings node) {
+        Map<String, Integer> wanted = new LinkedHashMap<>();
+        for (ServicePortSpec spec : desired) {
+            int port = spec.service().exposure().healthCheckNodePort();
+            if (port > 0) {
+                wanted.putIfAbsent(spec.service().qualifiedName(), port);
+            }
+        }
+        for (Iterator<Map.Entry<String, Served>> it = served.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<String, Served> e = it.next();
+            Served s = e.getValue();
+            if (!Objects.equals(wanted.get(e.getKey()), s.port()) || !s.addresses().equals(node.nodeAddresses())) {
+                s.close();
+                it.remove();
+                log.info("Stopped serving health check service={} port={}", e.getKey(), s.port());
+            }
+        }
+        return wanted;
     }
 
     /** Whether the last apply bound every health check port it was given. */

@@ -83,6 +83,25 @@ class HealthCheckNodePortTest {
         assertThatThrownBy(() -> probe("127.0.20.5")).isInstanceOf(java.net.ConnectException.class);
     }
 
+    /**
+     * A reload that gives a nodePort the port its health check gave up in the same change (helper-114's suspicion):
+     * the health check's port was closed only after the Service ports' listeners were bound, so the nodePort failed
+     * ("Address already in use", not ready) until the next apply.
+     */
+    @Test
+    void aNodePortTakesThePortAHealthCheckGaveUpInTheSameReload() throws Exception {
+        ProxyServer server = fixture.proxy(HEAD + LOCAL + endpoints("node-a"));
+        assertThat(server.healthChecks().ports()).isEqualTo(Map.of("web/shop", 30140));
+        String moved = HEAD.replace("nodePort: 30142", "nodePort: 30140");
+        server.reload(ConfigLoader.parse(moved + LOCAL.replace("30140", "30143") + endpoints("node-a"), "r.yaml"));
+        assertThat(server.table().unbound()).as("listeners that could not be bound").isEmpty();
+        assertThat(server.table().isReady()).isTrue();
+        assertThat(server.healthChecks().ports()).isEqualTo(Map.of("web/shop", 30143));
+        try (java.net.Socket s = new java.net.Socket()) {
+            s.connect(new java.net.InetSocketAddress("127.0.20.5", 30140), 5000); // the https port's now
+        }
+    }
+
     @Test
     void aPortInUseMakesTheProxyNotReadyAndIsTriedAgainUntilItBinds() throws Exception {
         try (java.net.ServerSocket taken = new java.net.ServerSocket()) {
