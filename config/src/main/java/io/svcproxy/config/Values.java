@@ -127,7 +127,7 @@ final class Values {
         }
         try {
             if (v.equals("~") || v.startsWith("~/")) {
-                Path home = Path.of(System.getProperty("user.home"));
+                Path home = home();
                 return v.length() <= 2 ? home : home.resolve(v.substring(2));
             }
             Path file = Path.of(v);
@@ -136,6 +136,20 @@ final class Values {
             wrong(p, node, path, expected);
             return null;
         }
+    }
+
+    /**
+     * Returns the home folder {@code ~} stands for: {@code $HOME} when set and not empty, as the shell, kubectl and
+     * client-go read it (a container user with no passwd entry, or a HOME set for the process), else Java's
+     * {@code user.home} (the passwd entry's).
+     */
+    static Path home() {
+        return home(System.getenv("HOME"), System.getProperty("user.home"));
+    }
+
+    /** As {@link #home()}, for {@code env} (the value of HOME, {@code null} when unset) and {@code userHome}. */
+    static Path home(String env, String userHome) {
+        return Path.of(env == null || env.isEmpty() ? userHome : env);
     }
 
     /** Returns a YAML integer (plain decimal digits) in {@code min..max}. */

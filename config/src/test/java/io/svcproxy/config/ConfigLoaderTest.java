@@ -92,7 +92,7 @@ class ConfigLoaderTest {
         assertThat(config.proxy()).isEqualTo(ProxySettings.defaults());
         assertThat(config.registry().files()).containsExactly(dir.resolve("pods.yaml"));
         assertThat(config.registry().kubernetes().kubeconfig())
-                .isEqualTo(Path.of(System.getProperty("user.home"), ".kube", "config"));
+                .isEqualTo(Values.home().resolve(".kube").resolve("config"));
         assertThat(config.registry().kubernetes().namespaces()).containsExactly("default");
         ServiceSpec service = config.services().get(0);
         assertThat(service.qualifiedName()).isEqualTo("default/my-service");

@@ -193,4 +193,14 @@ class KubernetesSettingsTest {
                 """)).containsExactly("svcproxy.yaml:5:36: name: web (expected: a Service named once in namespace "
                 + "default; also at line 4)");
     }
+
+    @Test
+    void aTildeIsTheHomeOfTheEnvironmentAsKubectlReadsIt() {
+        // $HOME when set (a container user with no passwd entry has user.home "?"), else user.home
+        assertThat(Values.home("/home/svc", "/root")).isEqualTo(java.nio.file.Path.of("/home/svc"));
+        assertThat(Values.home("", "/root")).isEqualTo(java.nio.file.Path.of("/root"));
+        assertThat(Values.home(null, "/root")).isEqualTo(java.nio.file.Path.of("/root"));
+        assertThat(parse("registry:\n  kubernetes: {kubeconfig: ~/.kube/config}\n").registry().kubernetes()
+                .kubeconfig()).isEqualTo(Values.home().resolve(".kube/config"));
+    }
 }
