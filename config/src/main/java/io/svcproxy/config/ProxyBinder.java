@@ -147,11 +147,14 @@ final class ProxyBinder extends BinderSupport {
 
     /**
      * Returns the connection log's file, or {@code null} for {@code off} (or any YAML false). The file's folder
-     * must exist and the file must not be a folder, so that a reload naming a file that cannot be written is
-     * rejected with its line rather than failing later.
+     * must exist and the file must not be a folder; a file that exists must be writable, and one that does not
+     * must be creatable (its folder writable), so that a file that cannot be written is rejected with its line
+     * (by validate, by run before it serves, by a reload) rather than failing later. Writable is access(2)'s
+     * answer for this process (its user, groups and capabilities). A file that is not a regular one (a named pipe,
+     * {@code /dev/stdout}) is accepted when writable: the log opens it without waiting for its reader.
      */
     Path connectionLog(Node node, String path) {
-        String expected = "a file in an existing folder, or off";
+        String expected = "a file svcproxy can write or create in an existing folder, or off";
         if (node instanceof ScalarNode s && (node.getTag().equals(Tag.BOOL) || s.getValue().equalsIgnoreCase("off"))) {
             String lower = s.getValue().toLowerCase(Locale.ROOT);
             if (!(lower.equals("off") || lower.equals("false") || lower.equals("no") || lower.equals("n"))) {
@@ -164,7 +167,8 @@ final class ProxyBinder extends BinderSupport {
             return null;
         }
         Path folder = file.toAbsolutePath().getParent();
-        if (runtimeFiles && (Files.isDirectory(file) || folder == null || !Files.isDirectory(folder))) {
+        if (runtimeFiles && (Files.isDirectory(file) || folder == null || !Files.isDirectory(folder)
+                || !(Files.exists(file) ? Files.isWritable(file) : Files.isWritable(folder)))) {
             Values.wrong(p, node, path, expected);
             return null;
         }

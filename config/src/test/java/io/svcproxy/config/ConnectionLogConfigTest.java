@@ -12,6 +12,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** {@code proxy.connectionLog}: off by default, a file resolved against the config's folder, bad values with line:column. */
 class ConnectionLogConfigTest {
+    private static final String EXPECTED = "a file svcproxy can write or create in an existing folder, or off";
+
     @Test
     void isOffByDefault() {
         assertThat(parse("proxy: {scheduler: rr}\n").proxy().connectionLog()).isNull();
@@ -41,13 +43,24 @@ class ConnectionLogConfigTest {
     void rejectsAFileInAFolderThatDoesNotExist(@TempDir Path dir) {
         Path log = dir.resolve("missing").resolve("c.log");
         assertThat(errors("proxy:\n  connectionLog: " + log + "\n")).containsExactly("svcproxy.yaml:2:18: "
-                + "connectionLog: " + log + " (expected: a file in an existing folder, or off)");
+                + "connectionLog: " + log + " (expected: " + EXPECTED + ")");
+    }
+
+    @Test
+    void acceptsANamedPipeAndAFileThatExists(@TempDir Path dir) throws Exception {
+        // a log shipper's FIFO (or /dev/stdout, a pipe in a container): the log opens it without waiting for a reader
+        Path fifo = dir.resolve("connections.fifo");
+        Process mkfifo = new ProcessBuilder("mkfifo", fifo.toString()).redirectErrorStream(true).start();
+        assertThat(mkfifo.waitFor()).isZero();
+        assertThat(parse("proxy:\n  connectionLog: " + fifo + "\n").proxy().connectionLog()).isEqualTo(fifo);
+        Path log = Files.writeString(dir.resolve("c.log"), "");
+        assertThat(parse("proxy:\n  connectionLog: " + log + "\n").proxy().connectionLog()).isEqualTo(log);
     }
 
     @Test
     void rejectsAFolder(@TempDir Path dir) {
         assertThat(errors("proxy:\n  connectionLog: " + dir + "\n")).containsExactly("svcproxy.yaml:2:18: "
-                + "connectionLog: " + dir + " (expected: a file in an existing folder, or off)");
+                + "connectionLog: " + dir + " (expected: " + EXPECTED + ")");
     }
 
     @Test
@@ -80,6 +93,6 @@ class ConnectionLogConfigTest {
         Path config = dir.resolve("svcproxy.yaml");
         Files.writeString(config, "proxy:\n  scheduler: rr\n  connectionLog: nope/c.log\n");
         assertThatThrownBy(() -> ConfigLoader.load(config)).isInstanceOf(ConfigException.class)
-                .hasMessageContaining(config + ":3:18: connectionLog: nope/c.log (expected: a file in an existing folder");
+                .hasMessageContaining(config + ":3:18: connectionLog: nope/c.log (expected: " + EXPECTED + ")");
     }
 }

@@ -53,8 +53,8 @@ final class DemoCommand implements Callable<Integer> {
         try {
             config = connectionLog == null ? config() : configWith(connectionLog.toAbsolutePath());
         } catch (ConfigException e) {
-            err.println("svcproxy demo: --connection-log " + connectionLog + ": expected a file in an existing "
-                    + "folder");
+            err.println("svcproxy demo: --connection-log " + connectionLog + ": expected a file svcproxy can write "
+                    + "or create in an existing folder");
             err.flush();
             return ExitCodes.INVALID;
         }
@@ -140,7 +140,7 @@ final class DemoCommand implements Callable<Integer> {
 
     /**
      * The demo's config with {@code connectionLog}, which the user chose: one the config refuses (a folder that
-     * does not exist) is the user's mistake, reported as such.
+     * does not exist, a file that cannot be written or created) is the user's mistake, reported as such.
      */
     private static ProxyConfig configWith(Path connectionLog) throws ConfigException {
         ProxyConfig parsed = ConfigLoader.parse(yaml(CLUSTER_IP, PORT, BACKEND_IPS,

@@ -37,6 +37,6 @@ class DemoConfigTest {
         CommandLineTest.Result r = CommandLineTest.run("demo", "--connection-log", "/no/such/folder/c.log");
         assertThat(r.code()).isEqualTo(2);
         assertThat(r.err().strip()).isEqualTo("svcproxy demo: --connection-log /no/such/folder/c.log: expected a file "
-                + "in an existing folder");
+                + "svcproxy can write or create in an existing folder");
     }
 }
