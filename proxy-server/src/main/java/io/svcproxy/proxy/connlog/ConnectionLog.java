@@ -23,6 +23,12 @@ import org.slf4j.LoggerFactory;
  * and at the latest {@value #WRITE_INTERVAL_MILLIS} ms after the first line waiting. {@link #reopen} (on SIGHUP)
  * makes the writer close and reopen the file by name, for logrotate.
  *
+ * <p>A file that is not a regular one (a log shipper's named pipe, {@code /dev/stdout}, which is a pipe in a
+ * container) is opened by the writer thread, not by {@link #start}: open(2) of a named pipe for writing waits for
+ * its reader, for good when none comes, and {@link #start} runs on the thread that starts the server or applies a
+ * reload (under the server's lock). Meanwhile lines queue, and are dropped and counted when the queue is full;
+ * {@link #close} does not wait for a writer still in that open (it closes what it opened, when it is).
+ *
  * <p>Why so few writes: each write is a system call and, for a log in a watched folder (the config's folder, where a
  * relative {@code connectionLog} lands), a file-system event that wakes the config watcher to compare its files.
  */
@@ -71,6 +77,8 @@ public final class ConnectionLog implements AutoCloseable {
     private final LongAdder written = new LongAdder();
     private volatile boolean reopen;
     private volatile boolean closing;
+    /** The writer is opening a file that is not a regular one (it may wait for a reader): close does not wait. */
+    private volatile boolean opening;
     private Thread writer;
 
     /** Returns a log of {@code file} with a queue of {@code capacity}; nothing is written before {@link #start}. */
@@ -94,16 +102,20 @@ public final class ConnectionLog implements AutoCloseable {
     }
 
     /**
-     * Opens the file (appending) and starts the writer thread.
+     * Opens the file (appending) and starts the writer thread. A file that exists and is not a regular one (a named
+     * pipe, a device) is opened by the writer thread instead, as its open may wait for a reader; a failure to open
+     * it is then logged, and its lines dropped and counted until a {@link #reopen} succeeds.
      *
-     * @throws IOException the file cannot be opened
+     * @throws IOException the (regular) file cannot be opened
      */
     public synchronized void start() throws IOException {
         if (writer != null) {
             return;
         }
-        FileChannel out = open();
-        writer = new Thread(() -> run(out), "connection-log");
+        boolean onWriter = notRegular();
+        FileChannel out = onWriter ? null : open();
+        opening = onWriter;
+        writer = new Thread(() -> run(out, onWriter), "connection-log");
         writer.setDaemon(true);
         writer.start();
     }
@@ -142,6 +154,50 @@ public final class ConnectionLog implements AutoCloseable {
     /** Returns the file. */
     public Path file() {
         return file;
+    }
+
+    /** Whether the file exists and is not a regular one: a named pipe, a device, whose open(2) may wait. */
+    private boolean notRegular() {
+        return java.nio.file.Files.exists(file) && !java.nio.file.Files.isRegularFile(file);
+    }
+
+    /**
+     * Opens the file on the writer thread: a file that is not a regular one with {@link #opening} set, so that
+     * {@link #close} does not wait for an open that waits for a reader. Returns {@code null} when the open failed
+     * (logged as {@code failure}, lines are dropped until the next reopen). When {@link #close} came during the
+     * open of such a file, closes what was opened and throws {@link Abandoned}: close did not wait for this writer,
+     * which stops without writing.
+     */
+    private FileChannel openOnWriter(String failure) {
+        boolean wait = notRegular();
+        opening = wait;
+        FileChannel out;
+        try {
+            out = open();
+        } catch (IOException e) {
+            log.error(failure + " file={} error={}", file, e.toString());
+            out = null;
+        } finally {
+            opening = false;
+        }
+        if (wait && closing) {
+            if (out != null) {
+                try {
+                    out.close();
+                } catch (IOException e) {
+                    log.warn("Connection log close failed file={} error={}", file, e.toString());
+                }
+            }
+            throw new Abandoned();
+        }
+        return out;
+    }
+
+    /** The log was closed while its writer waited in open(2): close did not wait, the writer stops now. */
+    private static final class Abandoned extends RuntimeException {
+        Abandoned() {
+            super(null, null, false, false);
+        }
     }
 
     /**
@@ -198,12 +254,16 @@ public final class ConnectionLog implements AutoCloseable {
         }
     }
 
-    private void run(FileChannel first) {
+    private void run(FileChannel first, boolean openFirst) {
         FileChannel out = first;
         LineEncoder lines = new LineEncoder(WRITE_AT + 8192);
         int waiting = 0; // lines formatted, not yet written
         long firstWaitingNanos = 0;
         try {
+            if (openFirst) {
+                out = openOnWriter("Connection log cannot be opened, entries are dropped until the next reopen "
+                        + "(SIGHUP)");
+            }
             while (true) {
                 boolean stop = closing; // read before draining: what was offered before close() is drained now
                 if (reopen) {
@@ -242,6 +302,14 @@ public final class ConnectionLog implements AutoCloseable {
                     break;
                 }
             }
+        } catch (Abandoned closedWhileOpening) {
+            // close() did not wait: what is still queued is dropped and counted
+            out = null;
+            int left = 0;
+            while (queue.poll() != null) {
+                left++;
+            }
+            drop(waiting + left);
         } finally {
             if (out != null) {
                 try {
@@ -296,13 +364,7 @@ public final class ConnectionLog implements AutoCloseable {
         } catch (IOException e) {
             log.warn("Connection log close failed file={} error={}", file, e.toString());
         }
-        try {
-            return open();
-        } catch (IOException e) {
-            log.error("Connection log reopen failed, entries are dropped until the next reopen file={} error={}",
-                    file, e.toString());
-            return null;
-        }
+        return openOnWriter("Connection log reopen failed, entries are dropped until the next reopen");
     }
 
     /** Returns {@code e}'s line as SPEC's JSON object (without the newline); times in seconds with 6 decimals. */
@@ -312,7 +374,11 @@ public final class ConnectionLog implements AutoCloseable {
         return new String(line.array(), 0, line.size() - 1, StandardCharsets.UTF_8);
     }
 
-    /** Writes what is queued, then stops the writer and closes the file. */
+    /**
+     * Writes what is queued, then stops the writer and closes the file. Does not wait for a writer still opening a
+     * file that is not a regular one (a named pipe with no reader yet): that writer closes what it opens, and drops
+     * (and counts) what is queued.
+     */
     @Override
     public void close() throws InterruptedException {
         Thread w;
@@ -324,6 +390,9 @@ public final class ConnectionLog implements AutoCloseable {
         }
         closing = true;
         LockSupport.unpark(w);
+        if (opening) {
+            return;
+        }
         w.join(TimeUnit.SECONDS.toMillis(10));
     }
 }

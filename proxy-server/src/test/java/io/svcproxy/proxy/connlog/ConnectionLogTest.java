@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.svcproxy.config.Addresses;
 import io.svcproxy.proxy.Main;
+import java.io.BufferedReader;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.InetAddress;
@@ -13,8 +14,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The connection log: its lines, drops when the queue is full (never blocking), reopen for logrotate. */
@@ -185,5 +188,63 @@ class ConnectionLogTest {
         log.close();
         assertThat(Files.readAllLines(rotated)).hasSize(2);
         assertThat(Files.readAllLines(file)).hasSize(1).allMatch(l -> l.contains("\"clientPort\": 40002"));
+    }
+
+    private Path fifo(String name) throws Exception {
+        Path fifo = dir.resolve(name);
+        Process p = new ProcessBuilder("mkfifo", fifo.toString()).redirectErrorStream(true).start();
+        assertThat(p.waitFor()).as("mkfifo %s", fifo).isZero();
+        return fifo;
+    }
+
+    /**
+     * A log shipper's named pipe whose reader comes later: start does not wait in open(2) for it (it runs on the
+     * thread that starts the server or applies a reload), the writer does, and the lines handed over meanwhile are
+     * written once the reader is there.
+     */
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void aNamedPipeIsOpenedByTheWriterSoStartDoesNotWaitForItsReader() throws Exception {
+        Path fifo = fifo("connections.fifo");
+        ConnectionLog log = new ConnectionLog(fifo, 16);
+        log.start();
+        List<String> expected = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            assertThat(log.log(entry(i))).isTrue();
+            expected.add(ConnectionLog.format(entry(i)));
+        }
+        try (BufferedReader reader = Files.newBufferedReader(fifo)) { // the writer's open(2) returns now
+            List<String> read = new ArrayList<>();
+            for (int i = 0; i < 3; i++) {
+                read.add(reader.readLine());
+            }
+            assertThat(read).isEqualTo(expected);
+            log.close();
+            assertThat(reader.readLine()).as("end of file once the log is closed").isNull();
+        }
+        assertThat(log.written()).isEqualTo(3);
+        assertThat(log.dropped()).isZero();
+    }
+
+    /**
+     * close (a reload that turns the log off or to another file, the shutdown) does not wait for a writer still in
+     * open(2) of a named pipe with no reader: that writer closes what it opens once a reader comes, writes nothing,
+     * and counts what was queued as dropped.
+     */
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void closeDoesNotWaitForAWriterStillOpeningANamedPipe() throws Exception {
+        Path fifo = fifo("connections.fifo");
+        ConnectionLog log = new ConnectionLog(fifo, 16);
+        log.start();
+        log.log(entry(0));
+        log.log(entry(1));
+        log.close();
+        assertThat(log.written()).isZero();
+        try (BufferedReader reader = Files.newBufferedReader(fifo)) { // lets the writer's open(2) return
+            assertThat(reader.readLine()).as("nothing written after close").isNull();
+        }
+        await().atMost(Duration.ofSeconds(30)).until(() -> log.dropped() == 2);
+        assertThat(log.written()).isZero();
     }
 }
