@@ -45,10 +45,14 @@ final class DemoCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws InterruptedException {
-        return serve(spec.commandLine().getOut(), spec.commandLine().getErr());
+        Signals signals = Signals.install();
+        signals.configRead(); // the demo has no config to read: a stop from now on stops it once started
+        signals.loggingReady();
+        return serve(signals, spec.commandLine().getOut(), spec.commandLine().getErr());
     }
 
-    int serve(PrintWriter out, PrintWriter err) throws InterruptedException {
+    /** Serves the demo until a signal stops it ({@code signals}: as {@link RunCommand#serve} takes them). */
+    int serve(Signals signals, PrintWriter out, PrintWriter err) throws InterruptedException {
         ProxyConfig config;
         try {
             config = connectionLog == null ? config() : configWith(connectionLog.toAbsolutePath());
@@ -83,7 +87,7 @@ final class DemoCommand implements Callable<Integer> {
                 out.println("  stop:  Ctrl-C");
                 out.flush();
             };
-            return RunCommand.serve(config, err, instructions);
+            return RunCommand.serve(signals, config, err, instructions);
         } catch (BindException e) {
             err.println("svcproxy: " + e.getMessage());
             err.flush();

@@ -34,36 +34,48 @@ final class RunCommand implements Callable<Integer> {
     }
 
     /**
-     * Runs {@code file}, or without one {@code ./svcproxy.yaml} or the demo; returns the exit code.
+     * Runs {@code file}, or without one {@code ./svcproxy.yaml} or the demo; returns the exit code. The signal
+     * handlers are installed first: a signal while the config is read does not end the process with 128+n
+     * ({@link Signals}).
      *
      * @param configRead runs once the config is read and valid, before anything that logs (the demo: before it
      *                   starts)
      */
     static int run(Path file, PrintWriter out, PrintWriter err, Runnable configRead) throws InterruptedException {
+        Signals signals = Signals.install();
         if (file == null) {
             if (!Files.exists(DEFAULT_CONFIG)) {
                 err.println("No --config given and no ./svcproxy.yaml: running the demo.");
                 err.flush();
+                if (!signals.configRead()) {
+                    return ExitCodes.OK; // stopped by a signal: the process is exiting with 0
+                }
                 configRead.run();
-                return new DemoCommand().serve(out, err);
+                signals.loggingReady();
+                return new DemoCommand().serve(signals, out, err);
             }
             file = DEFAULT_CONFIG;
         }
         ProxyConfig loaded = ConfigFile.load(file, err);
+        if (!signals.configRead()) {
+            return ExitCodes.OK; // stopped by a signal while the config was read: the process is exiting with 0
+        }
         if (loaded == null) {
             return ExitCodes.INVALID;
         }
         configRead.run();
-        return serve(loaded, err, () -> { });
+        signals.loggingReady();
+        return serve(signals, loaded, err, () -> { });
     }
 
     /**
      * Serves {@code config} until a signal stops it; returns the exit code.
      *
+     * @param signals the handlers, installed, the config read ({@link Signals#configRead}) and logging ready
      * @param onServing runs once every listener is bound
      */
-    static int serve(ProxyConfig config, PrintWriter err, Runnable onServing) throws InterruptedException {
-        Signals signals = Signals.install();
+    static int serve(Signals signals, ProxyConfig config, PrintWriter err, Runnable onServing)
+            throws InterruptedException {
         ProxyServer server;
         try {
             server = ProxyServer.start(config);

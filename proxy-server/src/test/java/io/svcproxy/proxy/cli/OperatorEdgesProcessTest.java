@@ -189,6 +189,30 @@ class OperatorEdgesProcessTest {
                 int code = p.waitFor(20);
                 assertThat(alive).as("alive after a SIGHUP during start-up (exit code %d); %s", code, p.output())
                         .isTrue();
+                assertThat(p.stderr()).contains("Received SIGHUP during start-up: ignored");
+                assertThat(code).isZero();
+            }
+        }
+    }
+
+    /**
+     * SPEC: SIGTERM stops gracefully and exits 0. One that comes while the config is read (here a read that never
+     * ends: the writer of the pipe stays open) ends the process with 0 at once, without serving, rather than with
+     * the JVM's 143 or never (a stop that waited for the read).
+     */
+    @Test
+    void aSigtermWhileTheConfigIsReadExitsZeroWithoutServing() throws Exception {
+        Path fifo = dir.resolve("stdin.fifo");
+        mkfifo(fifo);
+        try (RandomAccessFile writer = new RandomAccessFile(fifo.toFile(), "rw")) {
+            writer.write("proxy: {admin: off}\n".getBytes(StandardCharsets.UTF_8)); // and no end of file
+            List<String> wrapper = List.of("sh", "-c", "exec \"$@\" < '" + fifo + "'", "sh");
+            try (SvcproxyProcess p = SvcproxyProcess.startWithin(wrapper, dir, "run", "--config", "/dev/stdin")) {
+                await().atMost(Duration.ofSeconds(30)).until(() -> opensOf(p.pid(), fifo) >= 2 || !p.isAlive());
+                p.signal("TERM");
+                assertThat(exitCodeWithin(p, 30)).as("exit code within 30 s of SIGTERM during the config's read "
+                        + "(null: still running); %s", p.output()).isEqualTo(0);
+                assertThat(p.stderr()).doesNotContain("Serving");
             }
         }
     }
