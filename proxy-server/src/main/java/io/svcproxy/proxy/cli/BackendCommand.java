@@ -74,7 +74,10 @@ final class BackendCommand implements Callable<Integer> {
         Running start() throws BindException;
     }
 
-    /** Starts a server and serves until the process is stopped; a bind failure is exit code 1 with its message. */
+    /**
+     * Starts a server and serves until SIGTERM or SIGINT closes it, then returns 0 (SPEC's graceful stop, as {@code
+     * run}; {@code docker stop} of the compose example's backends); a bind failure is exit code 1 with its message.
+     */
     private Integer serve(Starter starter) {
         Running running;
         try {
@@ -84,7 +87,7 @@ final class BackendCommand implements Callable<Integer> {
             spec.commandLine().getErr().flush();
             return ExitCodes.RUNTIME_FAILURE;
         }
-        Runtime.getRuntime().addShutdownHook(new Thread(running.close(), "backend-shutdown"));
+        Signals.closeOnStop(running.close());
         running.awaitClosed().run();
         return ExitCodes.OK;
     }

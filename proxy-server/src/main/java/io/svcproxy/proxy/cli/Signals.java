@@ -81,6 +81,18 @@ final class Signals {
         }
     }
 
+    /**
+     * Makes SIGTERM and SIGINT run {@code close} on a thread of its own (a command that serves something other than
+     * a config, such as {@code backend}): the command then returns its exit code, 0, rather than the JVM ending with
+     * 128+n through its shutdown hooks. Logging must be ready.
+     */
+    static void closeOnStop(Runnable close) {
+        handleStop(signal -> {
+            log().info("Received {}: stopping", signal);
+            new Thread(close, "svcproxy-stop").start();
+        }, Runnable::run);
+    }
+
     /** Logs the lines said so far, and those said from now on at once: the caller's logging is ready. */
     void loggingReady() {
         List<Runnable> lines;
