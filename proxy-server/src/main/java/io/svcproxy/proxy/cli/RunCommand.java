@@ -44,7 +44,9 @@ final class RunCommand implements Callable<Integer> {
     static int run(Path file, PrintWriter out, PrintWriter err, Runnable configRead) throws InterruptedException {
         Signals signals = Signals.install();
         if (file == null) {
-            if (!Files.exists(DEFAULT_CONFIG)) {
+            // a link whose target is missing is a config that cannot be read (said so), not "no config": the demo
+            // runs only when there is no ./svcproxy.yaml at all
+            if (!Files.exists(DEFAULT_CONFIG, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                 err.println("No --config given and no ./svcproxy.yaml: running the demo.");
                 err.flush();
                 if (!signals.configRead()) {

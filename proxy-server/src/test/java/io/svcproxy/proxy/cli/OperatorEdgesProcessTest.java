@@ -287,4 +287,19 @@ class OperatorEdgesProcessTest {
             assertThat(code).as("validate with HOME=%s; %s", home, v.output()).isZero();
         }
     }
+
+    /**
+     * A ./svcproxy.yaml that is a link to a file that is gone (a config map's link after its target moved) is a
+     * config that cannot be read, exit 2 naming it; it ran the demo, as if there were no ./svcproxy.yaml (helper-116's
+     * suspicion: Files.exists followed the link).
+     */
+    @Test
+    void aDanglingDefaultConfigLinkIsAnErrorNotTheDemo() throws Exception {
+        Files.createSymbolicLink(dir.resolve("svcproxy.yaml"), dir.resolve("gone.yaml"));
+        try (SvcproxyProcess p = SvcproxyProcess.start(dir, "run")) {
+            int code = p.waitFor(60);
+            assertThat(code).as(p.output()).isEqualTo(2);
+            assertThat(p.stderr()).contains("svcproxy.yaml").doesNotContain("running the demo");
+        }
+    }
 }
