@@ -41,6 +41,8 @@ public final class ConnectionLog implements AutoCloseable {
     /** How long the writer sleeps between drains of the queue. */
     private static final long DRAIN_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
     private static final long WRITE_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(WRITE_INTERVAL_MILLIS);
+    /** How long after a failure to open or write the file the writer tries it again. */
+    private static final long RETRY_NANOS = TimeUnit.SECONDS.toNanos(1);
     /** Formatted bytes that are written at once, whatever their age: some 1,100 lines. */
     static final int WRITE_AT = 256 * 1024;
 
@@ -76,6 +78,12 @@ public final class ConnectionLog implements AutoCloseable {
     private final LongAdder dropped = new LongAdder();
     private final LongAdder written = new LongAdder();
     private volatile boolean reopen;
+    /**
+     * When the writer tries the file again after a failure to open or write it ({@code 0}: no failure pending); the
+     * writer's own. A disk that was full, or a folder that came back, takes lines again without a SIGHUP, as nginx's
+     * log writes go on once they can.
+     */
+    private long retryAtNanos;
     private volatile boolean closing;
     /** The writer is opening a file that is not a regular one (it may wait for a reader): close does not wait. */
     private volatile boolean opening;
@@ -164,7 +172,7 @@ public final class ConnectionLog implements AutoCloseable {
     /**
      * Opens the file on the writer thread: a file that is not a regular one with {@link #opening} set, so that
      * {@link #close} does not wait for an open that waits for a reader. Returns {@code null} when the open failed
-     * (logged as {@code failure}, lines are dropped until the next reopen). When {@link #close} came during the
+     * (logged as {@code failure}, or at DEBUG when it is null: a retry; lines are dropped until it opens). When {@link #close} came during the
      * open of such a file, closes what was opened and throws {@link Abandoned}: close did not wait for this writer,
      * which stops without writing.
      */
@@ -175,7 +183,12 @@ public final class ConnectionLog implements AutoCloseable {
         try {
             out = open();
         } catch (IOException e) {
-            log.error(failure + " file={} error={}", file, e.toString());
+            if (failure != null) {
+                log.error(failure + " file={} error={}", file, e.toString());
+            } else {
+                log.debug("Connection log still cannot be opened file={} error={}", file, e.toString());
+            }
+            retryAtNanos = System.nanoTime() + RETRY_NANOS;
             out = null;
         } finally {
             opening = false;
@@ -261,11 +274,19 @@ public final class ConnectionLog implements AutoCloseable {
         long firstWaitingNanos = 0;
         try {
             if (openFirst) {
-                out = openOnWriter("Connection log cannot be opened, entries are dropped until the next reopen "
-                        + "(SIGHUP)");
+                out = openOnWriter("Connection log cannot be opened, entries are dropped until it can (tried every "
+                        + "second, and at SIGHUP)");
             }
             while (true) {
                 boolean stop = closing; // read before draining: what was offered before close() is drained now
+                if (out == null && retryAtNanos != 0 && !reopen && System.nanoTime() - retryAtNanos >= 0) {
+                    retryAtNanos = 0;
+                    long droppedBefore = dropped.sum();
+                    out = openOnWriter(null);
+                    if (out != null) {
+                        log.info("Connection log written again file={} droppedTotal={}", file, droppedBefore);
+                    }
+                }
                 if (reopen) {
                     reopen = false;
                     out = write(out, lines, waiting);
@@ -324,7 +345,7 @@ public final class ConnectionLog implements AutoCloseable {
     /**
      * Writes the {@code count} lines formatted in {@code lines} and clears it; returns the channel, or {@code null}
      * when the write failed (disk full, file system gone): those lines and the next ones are dropped and counted
-     * until the next reopen.
+     * until the file is opened again (a second later, or at SIGHUP).
      */
     private FileChannel write(FileChannel out, LineEncoder lines, int count) {
         if (count == 0) {
@@ -342,14 +363,16 @@ public final class ConnectionLog implements AutoCloseable {
             written.add(count);
             return out;
         } catch (IOException failed) {
-            log.error("Connection log write failed, entries are dropped until the next reopen (SIGHUP) file={} "
-                    + "error={}", file, failed.toString());
+            log.error("Connection log write failed, entries are dropped until it can be written again (tried every "
+                    + "second, and at SIGHUP) file={} error={}", file, failed.toString());
             drop(count);
             try {
                 out.close();
             } catch (IOException e) {
                 // already failing: the write error above is the one to report
             }
+            // opened again later: a regular file's cut last entry is removed then (open), so lines stay whole
+            retryAtNanos = System.nanoTime() + RETRY_NANOS;
             return null;
         } finally {
             lines.clear();
@@ -364,7 +387,9 @@ public final class ConnectionLog implements AutoCloseable {
         } catch (IOException e) {
             log.warn("Connection log close failed file={} error={}", file, e.toString());
         }
-        return openOnWriter("Connection log reopen failed, entries are dropped until the next reopen");
+        retryAtNanos = 0;
+        return openOnWriter("Connection log reopen failed, entries are dropped until it can be opened (tried every "
+                + "second, and at SIGHUP)");
     }
 
     /** Returns {@code e}'s line as SPEC's JSON object (without the newline); times in seconds with 6 decimals. */

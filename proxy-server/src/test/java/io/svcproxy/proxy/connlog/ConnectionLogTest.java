@@ -48,6 +48,35 @@ class ConnectionLogTest {
                 + "\"bytesToClient\": 9223372036854775807, \"end\": \"fin\"}");
     }
 
+    /**
+     * A write that fails (a full disk: {@code /dev/full}, reached through a link) drops and counts its lines, and the
+     * file is tried again a second later: lines go on once it can be written, without a SIGHUP, as nginx's log
+     * writes do. Before, every later line was dropped until a SIGHUP (helper-116's suspicion), which under
+     * {@code nohup} never comes.
+     */
+    @Test
+    @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void aFailedWriteIsTriedAgainWithoutASighup() throws Exception {
+        Path link = dir.resolve("conn.log");
+        Files.createSymbolicLink(link, Path.of("/dev/full"));
+        ConnectionLog log = new ConnectionLog(link, 1024);
+        log.start();
+        assertThat(log.log(entry(0))).isTrue();
+        await().atMost(Duration.ofSeconds(20)).until(() -> log.dropped() == 1);
+        Path real = dir.resolve("real.log");
+        Files.delete(link);
+        Files.createSymbolicLink(link, real);
+        int[] offered = {1};
+        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(50)).until(() -> {
+            log.log(entry(offered[0]++));
+            return log.written() > 0;
+        });
+        log.close();
+        List<String> lines = Files.readAllLines(real);
+        assertThat(lines).hasSize((int) log.written()).allMatch(l -> l.startsWith("{\"start\": ") && l.endsWith("}"));
+        assertThat(log.written() + log.dropped()).isEqualTo(offered[0]);
+    }
+
     @Test
     void theLogIsTheLinesInTheOrderTheyWereHandedOver() throws Exception {
         Path file = dir.resolve("order.log");
