@@ -112,7 +112,8 @@ public final class ConnectionLog implements AutoCloseable {
     /**
      * Opens the file (appending) and starts the writer thread. A file that exists and is not a regular one (a named
      * pipe, a device) is opened by the writer thread instead, as its open may wait for a reader; a failure to open
-     * it is then logged, and its lines dropped and counted until a {@link #reopen} succeeds.
+     * it is then logged, and its lines dropped and counted until it opens (tried every second, and at {@link
+     * #reopen}).
      *
      * @throws IOException the (regular) file cannot be opened
      */
@@ -172,9 +173,10 @@ public final class ConnectionLog implements AutoCloseable {
     /**
      * Opens the file on the writer thread: a file that is not a regular one with {@link #opening} set, so that
      * {@link #close} does not wait for an open that waits for a reader. Returns {@code null} when the open failed
-     * (logged as {@code failure}, or at DEBUG when it is null: a retry; lines are dropped until it opens). When {@link #close} came during the
-     * open of such a file, closes what was opened and throws {@link Abandoned}: close did not wait for this writer,
-     * which stops without writing.
+     * (logged as {@code failure}, or at DEBUG when that is {@code null}: a retry), and the file is tried again a
+     * second later; lines are dropped and counted meanwhile. When {@link #close} came during the open of such a
+     * file, closes what was opened and throws {@link Abandoned}: close did not wait for this writer, which stops
+     * without writing.
      */
     private FileChannel openOnWriter(String failure) {
         boolean wait = notRegular();
