@@ -4,8 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import io.svcproxy.balancer.BackendSet;
 import io.svcproxy.balancer.BackendState;
 import io.svcproxy.balancer.SessionAffinity;
@@ -23,19 +22,21 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * A TCP check that connected is reset, as HAProxy ends its TCP checks: with a FIN svcproxy, which closes first,
- * kept a TIME_WAIT socket per check (60 s each). The endpoint reads the reset. Loopback: endpoint 127.0.0.242,
- * ClusterIP 127.0.10.242:47242.
+ * kept a TIME_WAIT socket per check (60 s each). The endpoint reads the reset, on every transport (io_uring's from
+ * helper-117's review). Loopback: endpoint 127.0.0.242, ClusterIP 127.0.10.242:47242.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class HealthCheckResetTest {
-    @Test
-    void aCheckThatConnectedIsResetNotClosedWithAFin() throws Exception {
-        EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+    @ParameterizedTest
+    @EnumSource(Transport.class)
+    void aCheckThatConnectedIsResetNotClosedWithAFin(Transport transport) throws Exception {
+        EventLoopGroup group = transport.newGroup(1, new DefaultThreadFactory("check-" + transport, true));
         HealthChecker checker = null;
         try (ServerSocket endpoint = new ServerSocket()) {
             endpoint.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.242"), 0));
@@ -54,11 +55,12 @@ class HealthCheckResetTest {
             }
             ServicePort port = new ServicePort(spec, BackendSet.of("rr", Set.of(), SessionAffinity.NONE, list,
                     System::nanoTime));
-            checker = new HealthChecker(port, group.next(), Transport.NIO).start();
+            checker = new HealthChecker(port, group.next(), transport).start();
             try (Socket check = endpoint.accept()) {
                 check.setSoTimeout(10_000);
                 InputStream in = check.getInputStream();
-                assertThatThrownBy(in::read).as("the end of a check's connection, as the endpoint reads it")
+                assertThatThrownBy(in::read)
+                        .as("%s: the end of a check's connection, as the endpoint reads it", transport)
                         .isInstanceOf(SocketException.class).hasMessageContaining("reset");
             }
             assertThat(list.get(0).counters().health().inService()).isTrue();

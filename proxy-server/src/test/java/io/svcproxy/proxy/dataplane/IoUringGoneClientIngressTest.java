@@ -39,7 +39,7 @@ class IoUringGoneClientIngressTest {
     }
 
     private ProxyServer start(ServerSocket endpoint) throws Exception {
-        int vipPort = IoUringHealthCheckAndDrainTest.freePort("127.0.10.136");
+        int vipPort = DrainDeadlineOnEveryTransportTest.freePort("127.0.10.136");
         return fixture.proxy("proxy: {admin: off, ingress: {http: \"127.0.10.136:0\"}}\n"
                 + "services:\n  - name: web\n    clusterIP: 127.0.10.136\n    ports: [{port: " + vipPort + "}]\n"
                 + "    endpoints: [{ip: 127.0.0.140, port: " + endpoint.getLocalPort() + "}]\n"

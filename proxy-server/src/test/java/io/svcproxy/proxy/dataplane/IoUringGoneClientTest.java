@@ -33,7 +33,7 @@ class IoUringGoneClientTest {
 
     @Test
     void aClientGoneBeforeServedOnALoadBalancerIpWithoutSourceRangesIsNoSourceRangeRejection() throws Exception {
-        int port = IoUringHealthCheckAndDrainTest.freePort("127.0.117.5");
+        int port = DrainDeadlineOnEveryTransportTest.freePort("127.0.117.5");
         try (ServerSocket endpoint = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.140"))) {
             ProxyServer server = fixture.proxy("proxy: {admin: off}\nservices:\n  - name: lb\n    type: LoadBalancer\n"
                     + "    clusterIP: 127.0.10.134\n    loadBalancerIPs: [127.0.117.5]\n"
