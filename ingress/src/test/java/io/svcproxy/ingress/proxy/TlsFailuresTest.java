@@ -1,0 +1,174 @@
+package io.svcproxy.ingress.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.ssl.SslProvider;
+import io.svcproxy.balancer.BackendSet;
+import io.svcproxy.ingress.IngressMetrics;
+import io.svcproxy.ingress.ServiceBackend;
+import io.svcproxy.ingress.routing.IngressRules;
+import io.svcproxy.ingress.routing.Router;
+import io.svcproxy.ingress.routing.RoutingTable;
+import io.svcproxy.ingress.testing.WarnGuard;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLSocket;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * From helper-118's review of the HTTPS listener (127.0.118.1, endpoint 127.0.0.141): handshakes and records gone wrong
+ * must end the connection at once and log below WARN, as the listener's own comments promise ("A failed handshake is the
+ * client's business ... debug") and WarnGuard requires of the data plane.
+ */
+@Timeout(180)
+class TlsFailuresTest {
+    private static final String IP = "127.0.118.1";
+    private static final ServiceBackend WEB = new ServiceBackend("default", "web", 80, null);
+
+    @TempDir
+    Path dir;
+    private final TestEndpoints endpoints = new TestEndpoints();
+    private final Router<ServiceBackend> router = new Router<>();
+    private TestCertificates ca;
+    private BackendSet web;
+    private EventLoopGroup group;
+    private HttpsIngressServer ingress;
+    private TlsEntry shop;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        web = TestEndpoints.rr(endpoints.start("127.0.0.141", "web-1"));
+        router.update(RoutingTable.compile(List.of(new IngressRules<>("default/web", WEB, List.of()))));
+        group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
+        ca = new TestCertificates(dir);
+        shop = ca.issue("shop", "shop.example");
+    }
+
+    private void start(TlsCertificates certs) throws InterruptedException {
+        ingress = HttpsIngressServer.bind(group, NioServerSocketChannel.class, new InetSocketAddress(IP, 0), router,
+                Map.of(WEB, web)::get, IngressOptions.defaults(), IngressMetrics.NONE, certs);
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        if (ingress != null) {
+            ingress.close();
+        }
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+        endpoints.close();
+    }
+
+    /**
+     * A ClientHello whose handshake length passes the SNI handler's 16 KiB limit: any client (a scanner) can send
+     * it. It is a failed handshake like any other, to be closed and logged at DEBUG, not a WARN of Netty's pipeline
+     * tail in the data plane's log.
+     */
+    @Test
+    void aClientHelloPastTheLimitIsRefusedQuietly() throws Exception {
+        start(TlsCertificates.of(List.of(shop)));
+        try (Socket s = new Socket()) {
+            s.connect(ingress.localAddress(), 5000);
+            s.setSoTimeout(30_000);
+            // a handshake record of 4 bytes: ClientHello (1) of 65,536 bytes announced
+            s.getOutputStream().write(new byte[] {0x16, 0x03, 0x01, 0x00, 0x04, 0x01, 0x01, 0x00, 0x00});
+            s.getOutputStream().flush();
+            assertThat(s.getInputStream().read()).as("closed by the listener").isEqualTo(-1);
+        }
+        Thread.sleep(200); // the exception's path ends after the close
+        assertThat(WarnGuard.drain()).as("WARN or ERROR lines for one client's malformed ClientHello").isEmpty();
+    }
+
+    /**
+     * A record that does not decrypt after the handshake (a corrupted record, a client or middlebox gone wrong) ends
+     * the connection, as nginx ends it (SSL_read's bad record mac, logged at info, then the close): at once, and
+     * nothing to log above DEBUG; on HTTP/1.1 and on h2 alike. Now, on HTTP/1.1, the JDK's provider logs Netty's
+     * pipeline-tail WARN with the SSLException, and OpenSSL's leaves the connection open (until the idle timeout).
+     */
+    @ParameterizedTest
+    @EnumSource(value = SslProvider.class, names = {"OPENSSL", "JDK"})
+    void aRecordThatDoesNotDecryptAfterTheHandshakeClosesQuietly(SslProvider provider) throws Exception {
+        start(TlsCertificates.of(List.of(shop), provider));
+        List<String> ends = new java.util.ArrayList<>();
+        for (String protocol : List.of("http/1.1", "h2")) {
+            try (Socket raw = new Socket()) {
+                raw.connect(ingress.localAddress(), 5000);
+                raw.setSoTimeout(15_000);
+                SSLSocket tls = (SSLSocket) ca.clientContext().getSocketFactory().createSocket(raw, "shop.example",
+                        ingress.localAddress().getPort(), false);
+                SSLParameters params = tls.getSSLParameters();
+                params.setServerNames(List.of(new SNIHostName("shop.example")));
+                params.setApplicationProtocols(new String[] {protocol});
+                tls.setSSLParameters(params);
+                tls.startHandshake();
+                assertThat(tls.getApplicationProtocol()).isEqualTo(protocol);
+                // an application data record of 64 bytes that no key made
+                byte[] record = new byte[5 + 64];
+                record[0] = 0x17;
+                record[1] = 0x03;
+                record[2] = 0x03;
+                record[4] = 64;
+                for (int i = 5; i < record.length; i++) {
+                    record[i] = (byte) i;
+                }
+                raw.getOutputStream().write(record);
+                raw.getOutputStream().flush();
+                InputStream in = raw.getInputStream();
+                byte[] buf = new byte[4096];
+                int total = 0;
+                String end;
+                try {
+                    for (int n; (n = in.read(buf)) >= 0 && total < 1_000_000; ) {
+                        total += n; // the server's alert, session tickets, SETTINGS, then its close
+                    }
+                    end = "closed";
+                } catch (SocketTimeoutException e) {
+                    end = "still open after 15 s";
+                }
+                Thread.sleep(200);
+                ends.add(protocol + ": " + end + ", " + WarnGuard.drain());
+            }
+        }
+        assertThat(ends).as("each connection's end and the WARN or ERROR lines it logged")
+                .containsExactly("http/1.1: closed, []", "h2: closed, []");
+    }
+
+    /**
+     * Client-initiated renegotiation (TLS 1.2) is refused, as nginx refuses it (a handshake's CPU cost the client
+     * chooses, as often as it likes, on one connection; RFC 9113 9.2.1 forbids it under h2), with either provider: the
+     * JDK's TLS, the fallback where netty-tcnative does not load, accepts it unless
+     * {@code jdk.tls.rejectClientInitiatedRenegotiation} is set.
+     */
+    @ParameterizedTest
+    @EnumSource(value = SslProvider.class, names = {"OPENSSL", "JDK"})
+    void clientInitiatedRenegotiationIsRefused(SslProvider provider) throws Exception {
+        start(TlsCertificates.of(List.of(shop), provider));
+        Process p = new ProcessBuilder("sh", "-c", "(sleep 1; echo R; sleep 2; printf 'GET /after HTTP/1.1\\r\\n"
+                + "Host: shop.example\\r\\nConnection: close\\r\\n\\r\\n'; sleep 2) | openssl s_client -tls1_2 "
+                + "-connect " + IP + ":" + ingress.localAddress().getPort() + " -servername shop.example 2>&1")
+                .start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        p.waitFor();
+        // OpenSSL (BoringSSL): "alert no renegotiation"; the JDK's engine renegotiates and serves the request
+        assertThat(out).contains("RENEGOTIATING");
+        assertThat(out).as("openssl s_client's output after its renegotiation request:%n%s", out)
+                .doesNotContain("web-1 /after");
+    }
+}
