@@ -74,10 +74,10 @@ final class Http1ConnectionEnd {
 
     static void exceptionCaught(IngressFrontendHandler h, ChannelHandlerContext ctx, Throwable cause) {
         // a failed read or write (the responses' writes have no futures: their failures come here) leaves the
-        // connection in no state to go on: it closes either way, and an exception that is not the network's goes
-        // on to be logged
+        // connection in no state to go on: it closes either way, and an exception that is not the network's or the
+        // client's TLS (ClientFailures: a record that does not decrypt) goes on to be logged
         ctx.close();
-        if (cause instanceof java.io.IOException) {
+        if (ClientFailures.includes(cause)) {
             AccessLog.LOG.debug("Client connection failed client={} cause={}", h.inbound.remoteAddress(),
                     cause.toString());
             return;

@@ -20,7 +20,6 @@ import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.codec.http2.HttpConversionUtil;
 import io.svcproxy.balancer.Backends;
 import io.svcproxy.balancer.PickContext;
-import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.List;
@@ -221,10 +220,13 @@ final class Http2IngressHandler extends Http2ConnectionHandler
         unflushed.clear();
     }
 
-    /** A reset by the peer or a broken socket is the client's business: debug, then the connection closes. */
+    /**
+     * A reset by the peer, a broken socket or the client's TLS failing (a record that does not decrypt:
+     * {@link ClientFailures}) is the client's business: debug, then the connection closes.
+     */
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) throws Exception {
-        if (cause instanceof IOException) {
+        if (ClientFailures.includes(cause)) {
             AccessLog.LOG.debug("Client connection failed client={} cause={}",
                     ctx.channel().remoteAddress(), cause.toString());
             ctx.close();

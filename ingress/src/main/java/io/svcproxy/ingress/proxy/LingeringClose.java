@@ -9,13 +9,10 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
-import io.netty.handler.codec.DecoderException;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
-import java.io.IOException;
 import java.util.concurrent.TimeUnit;
-import javax.net.ssl.SSLException;
 
 /**
  * Closes an HTTP/1.1 client connection after its last response. While the request's body is still coming (an early
@@ -162,8 +159,7 @@ final class LingeringClose extends ChannelInboundHandlerAdapter {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         ctx.channel().close();
-        if (cause instanceof IOException
-                || cause instanceof DecoderException && cause.getCause() instanceof SSLException) {
+        if (ClientFailures.includes(cause)) {
             AccessLog.LOG.debug("Lingering close failed client={} cause={}", ctx.channel().remoteAddress(),
                     cause.toString());
             return;

@@ -144,9 +144,9 @@ final class Tunnel extends ChannelInboundHandlerAdapter {
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         // the relay cannot go on after any failure: the connection closes (and the peer with it, channelInactive),
-        // and an exception that is not the network's goes on to be logged
+        // and an exception that is not the network's or the client's TLS (ClientFailures) goes on to be logged
         ctx.close();
-        if (cause instanceof java.io.IOException) {
+        if (ClientFailures.includes(cause)) {
             AccessLog.LOG.debug("Tunnel connection failed remote={} cause={}",
                     ctx.channel().remoteAddress(), cause.toString());
             return;
