@@ -4,6 +4,7 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
+import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpServerCodec;
@@ -166,9 +167,15 @@ final class ClientPipelines {
             ctx.close();
         }
 
+        /**
+         * Before ALPN (this handler leaves the pipeline once the handshake is done), every exception comes from the
+         * SNI and TLS handlers reading the client's bytes: a network or TLS failure ({@link ClientFailures}), or
+         * any {@link DecoderException}, such as the SNI handler's {@code TooLongFrameException} for a ClientHello
+         * past its 16 KiB: a failed handshake, the client's business. Anything else goes on to be logged.
+         */
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-            if (ClientFailures.includes(cause)) {
+            if (cause instanceof DecoderException || ClientFailures.includes(cause)) {
                 AccessLog.LOG.debug("TLS connection failed client={} cause={}",
                         ctx.channel().remoteAddress(), cause.toString());
                 ctx.close();
