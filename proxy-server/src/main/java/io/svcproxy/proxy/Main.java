@@ -16,6 +16,7 @@ public final class Main {
     }
 
     public static void main(String[] args) {
+        rejectClientInitiatedRenegotiation();
         useLogProvider();
         System.exit(execute(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
@@ -45,6 +46,20 @@ public final class Main {
                 .setErr(err)
                 .setExecutionExceptionHandler((e, cmd, parsed) -> ExitCodes.ofFailure(e, cmd.getErr()));
         return commandLine.execute(effective);
+    }
+
+    /**
+     * Has the JDK's TLS, the Ingress's fallback where netty-tcnative does not load, refuse a client's renegotiation
+     * (TLS 1.2), as OpenSSL's does and nginx does: a handshake's CPU the client could ask for again and again on one
+     * connection, and one RFC 9113 9.2.1 forbids under HTTP/2. The JDK reads {@code
+     * jdk.tls.rejectClientInitiatedRenegotiation} once, when its first server handshake loads its server handshake
+     * class, which nothing before {@code main} runs; the launcher and the image pass it as well. An operator's own
+     * {@code -Djdk.tls.rejectClientInitiatedRenegotiation} stands.
+     */
+    static void rejectClientInitiatedRenegotiation() {
+        if (System.getProperty("jdk.tls.rejectClientInitiatedRenegotiation") == null) {
+            System.setProperty("jdk.tls.rejectClientInitiatedRenegotiation", "true");
+        }
     }
 
     /**

@@ -154,7 +154,8 @@ class TlsFailuresTest {
      * Client-initiated renegotiation (TLS 1.2) is refused, as nginx refuses it (a handshake's CPU cost the client
      * chooses, as often as it likes, on one connection; RFC 9113 9.2.1 forbids it under h2), with either provider: the
      * JDK's TLS, the fallback where netty-tcnative does not load, accepts it unless
-     * {@code jdk.tls.rejectClientInitiatedRenegotiation} is set.
+     * {@code jdk.tls.rejectClientInitiatedRenegotiation} is set (svcproxy's Main sets it, and so does the surefire
+     * configuration of this module, before the JVM's first handshake).
      */
     @ParameterizedTest
     @EnumSource(value = SslProvider.class, names = {"OPENSSL", "JDK"})

@@ -100,7 +100,7 @@ class LauncherTest {
         List<String> first = launch(java, Map.of(), "run", "--config", "a.yaml");
         assertThat(first).startsWith("MALLOC_ARENA_MAX=2", "-XX:+UseSerialGC", "-Xms8m", "-Xmn6m", "-XX:-UsePerfData",
                 "-XX:TrimNativeHeapInterval=1000", "-XX:CompileThresholdScaling=3",
-                "-Dio.netty.leakDetection.level=disabled");
+                "-Dio.netty.leakDetection.level=disabled", "-Djdk.tls.rejectClientInitiatedRenegotiation=true");
         assertThat(first).endsWith("-cp", jar.toString(), "io.svcproxy.proxy.Main", "run", "--config", "a.yaml");
         String writing = option(first, "-XX:ArchiveClassesAtExit=");
         assertThat(writing).matches(".*/svcproxy-\\d+\\.jsa\\.tmp\\.\\d+");
