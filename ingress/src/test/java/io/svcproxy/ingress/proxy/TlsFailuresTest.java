@@ -18,6 +18,7 @@ import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -34,9 +35,10 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * From helper-118's review of the HTTPS listener (127.0.118.1, endpoint 127.0.0.141): handshakes and records gone wrong
- * must end the connection at once and log below WARN, as the listener's own comments promise ("A failed handshake is the
- * client's business ... debug") and WarnGuard requires of the data plane.
+ * From helper-118's review of the HTTPS listener (127.0.118.1; endpoints 127.0.0.141 and, for a WebSocket tunnel,
+ * 127.0.118.2): handshakes and records gone wrong must end the connection at once and log below WARN, as the
+ * listener's own comments promise ("A failed handshake is the client's business ... debug") and WarnGuard requires
+ * of the data plane.
  */
 @Timeout(180)
 class TlsFailuresTest {
@@ -148,6 +150,80 @@ class TlsFailuresTest {
         }
         assertThat(ends).as("each connection's end and the WARN or ERROR lines it logged")
                 .containsExactly("http/1.1: closed, []", "h2: closed, []");
+    }
+
+    /**
+     * The same record on a WebSocket tunnel (after the endpoint's 101 the connection relays bytes: {@link Tunnel}):
+     * the connection ends at once, and nothing is logged above DEBUG. The endpoint (127.0.118.2) answers the upgrade
+     * and echoes what comes until the proxy closes its side.
+     */
+    @ParameterizedTest
+    @EnumSource(value = SslProvider.class, names = {"OPENSSL", "JDK"})
+    void aRecordThatDoesNotDecryptInAWebSocketTunnelClosesQuietly(SslProvider provider) throws Exception {
+        try (ScriptedEndpoint ws = new ScriptedEndpoint("127.0.118.2", (line, in, out) -> {
+            out.write(("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            byte[] buf = new byte[4096];
+            for (int n; (n = in.read(buf)) > 0; ) {
+                out.write(buf, 0, n);
+                out.flush();
+            }
+            return false;
+        })) {
+            web = TestEndpoints.rr(ws.address());
+            start(TlsCertificates.of(List.of(shop), provider));
+            String end;
+            try (Socket raw = new Socket()) {
+                raw.connect(ingress.localAddress(), 5000);
+                raw.setSoTimeout(15_000);
+                SSLSocket tls = (SSLSocket) ca.clientContext().getSocketFactory().createSocket(raw, "shop.example",
+                        ingress.localAddress().getPort(), false);
+                SSLParameters params = tls.getSSLParameters();
+                params.setServerNames(List.of(new SNIHostName("shop.example")));
+                params.setApplicationProtocols(new String[] {"http/1.1"});
+                tls.setSSLParameters(params);
+                tls.startHandshake();
+                tls.getOutputStream().write(("GET /ws HTTP/1.1\r\nHost: shop.example\r\nConnection: Upgrade\r\n"
+                        + "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+                        + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                tls.getOutputStream().flush();
+                StringBuilder head = new StringBuilder();
+                InputStream plain = tls.getInputStream();
+                for (int c; head.indexOf("\r\n\r\n") < 0 && head.length() < 8192 && (c = plain.read()) >= 0; ) {
+                    head.append((char) c);
+                }
+                assertThat(head.toString()).startsWith("HTTP/1.1 101 ");
+                // the tunnel relays: an echo through it
+                tls.getOutputStream().write("ping".getBytes(StandardCharsets.US_ASCII));
+                tls.getOutputStream().flush();
+                assertThat(new String(plain.readNBytes(4), StandardCharsets.US_ASCII)).isEqualTo("ping");
+                byte[] record = new byte[5 + 64];
+                record[0] = 0x17;
+                record[1] = 0x03;
+                record[2] = 0x03;
+                record[4] = 64;
+                for (int i = 5; i < record.length; i++) {
+                    record[i] = (byte) i;
+                }
+                raw.getOutputStream().write(record);
+                raw.getOutputStream().flush();
+                InputStream in = raw.getInputStream();
+                byte[] buf = new byte[4096];
+                int total = 0;
+                try {
+                    for (int n; (n = in.read(buf)) >= 0 && total < 1_000_000; ) {
+                        total += n; // the server's alert, then its close
+                    }
+                    end = "closed";
+                } catch (SocketTimeoutException e) {
+                    end = "still open after 15 s";
+                }
+            }
+            Thread.sleep(200);
+            assertThat(end + ", " + WarnGuard.drain()).as("the tunnel's end and the WARN or ERROR lines it logged")
+                    .isEqualTo("closed, []");
+        }
     }
 
     /**
