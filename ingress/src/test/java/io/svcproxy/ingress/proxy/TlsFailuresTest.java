@@ -101,8 +101,8 @@ class TlsFailuresTest {
     /**
      * A record that does not decrypt after the handshake (a corrupted record, a client or middlebox gone wrong) ends
      * the connection, as nginx ends it (SSL_read's bad record mac, logged at info, then the close): at once, and
-     * nothing to log above DEBUG; on HTTP/1.1 and on h2 alike. Now, on HTTP/1.1, the JDK's provider logs Netty's
-     * pipeline-tail WARN with the SSLException, and OpenSSL's leaves the connection open (until the idle timeout).
+     * nothing to log above DEBUG; on HTTP/1.1 and on h2 alike. On HTTP/1.1 the JDK's provider logged Netty's
+     * pipeline-tail WARN with the SSLException, and OpenSSL's left the connection open (until the idle timeout).
      */
     @ParameterizedTest
     @EnumSource(value = SslProvider.class, names = {"OPENSSL", "JDK"})
@@ -113,37 +113,9 @@ class TlsFailuresTest {
             try (Socket raw = new Socket()) {
                 raw.connect(ingress.localAddress(), 5000);
                 raw.setSoTimeout(15_000);
-                SSLSocket tls = (SSLSocket) ca.clientContext().getSocketFactory().createSocket(raw, "shop.example",
-                        ingress.localAddress().getPort(), false);
-                SSLParameters params = tls.getSSLParameters();
-                params.setServerNames(List.of(new SNIHostName("shop.example")));
-                params.setApplicationProtocols(new String[] {protocol});
-                tls.setSSLParameters(params);
-                tls.startHandshake();
+                SSLSocket tls = handshake(raw, protocol);
                 assertThat(tls.getApplicationProtocol()).isEqualTo(protocol);
-                // an application data record of 64 bytes that no key made
-                byte[] record = new byte[5 + 64];
-                record[0] = 0x17;
-                record[1] = 0x03;
-                record[2] = 0x03;
-                record[4] = 64;
-                for (int i = 5; i < record.length; i++) {
-                    record[i] = (byte) i;
-                }
-                raw.getOutputStream().write(record);
-                raw.getOutputStream().flush();
-                InputStream in = raw.getInputStream();
-                byte[] buf = new byte[4096];
-                int total = 0;
-                String end;
-                try {
-                    for (int n; (n = in.read(buf)) >= 0 && total < 1_000_000; ) {
-                        total += n; // the server's alert, session tickets, SETTINGS, then its close
-                    }
-                    end = "closed";
-                } catch (SocketTimeoutException e) {
-                    end = "still open after 15 s";
-                }
+                String end = badRecordThenEnd(raw); // the server's alert, session tickets, SETTINGS, then its close
                 Thread.sleep(200);
                 ends.add(protocol + ": " + end + ", " + WarnGuard.drain());
             }
@@ -177,13 +149,7 @@ class TlsFailuresTest {
             try (Socket raw = new Socket()) {
                 raw.connect(ingress.localAddress(), 5000);
                 raw.setSoTimeout(15_000);
-                SSLSocket tls = (SSLSocket) ca.clientContext().getSocketFactory().createSocket(raw, "shop.example",
-                        ingress.localAddress().getPort(), false);
-                SSLParameters params = tls.getSSLParameters();
-                params.setServerNames(List.of(new SNIHostName("shop.example")));
-                params.setApplicationProtocols(new String[] {"http/1.1"});
-                tls.setSSLParameters(params);
-                tls.startHandshake();
+                SSLSocket tls = handshake(raw, "http/1.1");
                 tls.getOutputStream().write(("GET /ws HTTP/1.1\r\nHost: shop.example\r\nConnection: Upgrade\r\n"
                         + "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
                         + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
@@ -198,31 +164,51 @@ class TlsFailuresTest {
                 tls.getOutputStream().write("ping".getBytes(StandardCharsets.US_ASCII));
                 tls.getOutputStream().flush();
                 assertThat(new String(plain.readNBytes(4), StandardCharsets.US_ASCII)).isEqualTo("ping");
-                byte[] record = new byte[5 + 64];
-                record[0] = 0x17;
-                record[1] = 0x03;
-                record[2] = 0x03;
-                record[4] = 64;
-                for (int i = 5; i < record.length; i++) {
-                    record[i] = (byte) i;
-                }
-                raw.getOutputStream().write(record);
-                raw.getOutputStream().flush();
-                InputStream in = raw.getInputStream();
-                byte[] buf = new byte[4096];
-                int total = 0;
-                try {
-                    for (int n; (n = in.read(buf)) >= 0 && total < 1_000_000; ) {
-                        total += n; // the server's alert, then its close
-                    }
-                    end = "closed";
-                } catch (SocketTimeoutException e) {
-                    end = "still open after 15 s";
-                }
+                end = badRecordThenEnd(raw); // the server's alert, then its close
             }
             Thread.sleep(200);
             assertThat(end + ", " + WarnGuard.drain()).as("the tunnel's end and the WARN or ERROR lines it logged")
                     .isEqualTo("closed, []");
+        }
+    }
+
+    /** A TLS client over {@code raw} to shop.example offering {@code protocol} by ALPN, its handshake done. */
+    private SSLSocket handshake(Socket raw, String protocol) throws Exception {
+        SSLSocket tls = (SSLSocket) ca.clientContext().getSocketFactory().createSocket(raw, "shop.example",
+                ingress.localAddress().getPort(), false);
+        SSLParameters params = tls.getSSLParameters();
+        params.setServerNames(List.of(new SNIHostName("shop.example")));
+        params.setApplicationProtocols(new String[] {protocol});
+        tls.setSSLParameters(params);
+        tls.startHandshake();
+        return tls;
+    }
+
+    /**
+     * Writes, under the TLS client, an application data record of 64 bytes that no key made, then reads what comes
+     * until the end: "closed", or "still open after 15 s" (the socket's timeout).
+     */
+    private static String badRecordThenEnd(Socket raw) throws Exception {
+        byte[] record = new byte[5 + 64];
+        record[0] = 0x17;
+        record[1] = 0x03;
+        record[2] = 0x03;
+        record[4] = 64;
+        for (int i = 5; i < record.length; i++) {
+            record[i] = (byte) i;
+        }
+        raw.getOutputStream().write(record);
+        raw.getOutputStream().flush();
+        InputStream in = raw.getInputStream();
+        byte[] buf = new byte[4096];
+        int total = 0;
+        try {
+            for (int n; (n = in.read(buf)) >= 0 && total < 1_000_000; ) {
+                total += n;
+            }
+            return "closed";
+        } catch (SocketTimeoutException e) {
+            return "still open after 15 s";
         }
     }
 
