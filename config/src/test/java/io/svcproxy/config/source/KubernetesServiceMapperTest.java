@@ -435,8 +435,8 @@ class KubernetesServiceMapperTest {
                 onNode(conditions("127.0.1.1", false, true, true), "node-a"), onNode(ep("127.0.1.2"), "node-b"));
 
         assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints())
-                .containsExactly(new EndpointTarget(Addresses.parseIp("127.0.1.1"), 80, 1, true, true, true, "node-a", false,
-                        false));
+                .containsExactly(new EndpointTarget(Addresses.parseIp("127.0.1.1"), 80, 1, true, true, true, "node-a",
+                        false, false));
     }
 
     @Test

@@ -96,7 +96,8 @@ final class ClientPipelines {
         if (ch.remoteAddress() != null && ch.localAddress() != null) {
             return false;
         }
-        AccessLog.LOG.debug("Client gone before serving listener={}", ch.parent() == null ? "" : ch.parent().localAddress());
+        AccessLog.LOG.debug("Client gone before serving listener={}",
+                ch.parent() == null ? "" : ch.parent().localAddress());
         ch.close();
         return true;
     }

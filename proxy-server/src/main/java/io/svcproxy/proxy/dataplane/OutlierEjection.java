@@ -89,8 +89,8 @@ final class OutlierEjection {
         }
         if (!outlier.mayEjectAnother(ejected, endpoints)) {
             log.debug("Not ejecting endpoint service={} port={} endpoint={} failures={}: {} of {} ejected, "
-                    + "maxEjectionPercent {}", port.serviceLabel(), port.portLabel(), backend.endpoint(), failures, ejected,
-                    endpoints, outlier.maxEjectionPercent());
+                    + "maxEjectionPercent {}", port.serviceLabel(), port.portLabel(), backend.endpoint(), failures,
+                    ejected, endpoints, outlier.maxEjectionPercent());
             return;
         }
         Duration time = backend.counters().health().eject(System.nanoTime(), outlier.baseEjectionTime(),

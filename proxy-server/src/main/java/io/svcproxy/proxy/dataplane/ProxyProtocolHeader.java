@@ -61,8 +61,9 @@ public final class ProxyProtocolHeader {
             InetSocketAddress remote = (InetSocketAddress) endpoint.remoteAddress();
             boolean v4 = local.getAddress() instanceof Inet4Address && remote.getAddress() instanceof Inet4Address;
             header = new HAProxyMessage(HAProxyProtocolVersion.V1, HAProxyCommand.PROXY,
-                    v4 ? HAProxyProxiedProtocol.TCP4 : HAProxyProxiedProtocol.TCP6, Backends.formatIp(local.getAddress()),
-                    Backends.formatIp(remote.getAddress()), local.getPort(), remote.getPort());
+                    v4 ? HAProxyProxiedProtocol.TCP4 : HAProxyProxiedProtocol.TCP6,
+                    Backends.formatIp(local.getAddress()), Backends.formatIp(remote.getAddress()), local.getPort(),
+                    remote.getPort());
         } else {
             header = new HAProxyMessage(HAProxyProtocolVersion.V2, HAProxyCommand.LOCAL,
                     HAProxyProxiedProtocol.UNKNOWN, null, null, 0, 0);

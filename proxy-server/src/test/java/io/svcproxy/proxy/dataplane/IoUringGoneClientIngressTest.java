@@ -26,8 +26,8 @@ import org.junit.jupiter.api.Timeout;
  * {@code getpeername}, which fails once the peer reset: the channel has no remote address. The TCP relay knew it
  * ("Client gone before serving") and closed; the Ingress did not, read the request the kernel still held and threw a
  * NullPointerException that reached the end of the pipeline (Netty's WARN with a stack trace, one per such client);
- * it now closes such a connection unserved (ClientPipelines.closedIfGone). On epoll the address comes with accept4 and nothing is logged. Ingress and
- * ClusterIP on 127.0.10.136; the endpoint 127.0.0.140 (never reached).
+ * it now closes such a connection unserved (ClientPipelines.closedIfGone). On epoll the address comes with accept4
+ * and nothing is logged. Ingress and ClusterIP on 127.0.10.136; the endpoint 127.0.0.140 (never reached).
  */
 @Timeout(value = 90, unit = TimeUnit.SECONDS)
 class IoUringGoneClientIngressTest {

@@ -47,7 +47,8 @@ class ReaddedWithWeightZeroTest {
         DepartedEndpoints departed = new DepartedEndpoints();
         List<BackendState> first = EndpointList.of(List.of(),
                 List.of(ready("127.0.0.111", 1), ready("127.0.0.112", 1)), departed);
-        // B leaves with no connection (ipvsadm -d: the kernel's del_dest), then comes back with weight 0 (ipvsadm -a -w 0)
+        // B leaves with no connection (ipvsadm -d: the kernel's del_dest), then comes back with weight 0
+        // (ipvsadm -a -w 0)
         List<BackendState> without = EndpointList.of(first, List.of(ready("127.0.0.111", 1)), departed);
         List<BackendState> back = EndpointList.of(without,
                 List.of(ready("127.0.0.111", 1), ready("127.0.0.112", 0)), departed);
