@@ -32,7 +32,8 @@ class DrainDeadlineOnEveryTransportTest {
         try (ProxyFixture fixture = new ProxyFixture(transport);
              ServerSocket server = new ServerSocket(0, 50, InetAddress.getByName("127.0.0.135"))) {
             fixture.proxy("proxy: {admin: off}\nservices:\n  - name: web\n    clusterIP: " + VIP
-                    + "\n    ports: [{port: " + vipPort + "}]\n    endpoints: [{ip: 127.0.0.135, port: " + server.getLocalPort() + "}]\n");
+                    + "\n    ports: [{port: " + vipPort + "}]\n    endpoints: [{ip: 127.0.0.135, port: "
+                    + server.getLocalPort() + "}]\n");
             try (Socket client = Net.connect(VIP, vipPort); Socket endpoint = server.accept()) {
                 endpoint.setSoTimeout(5000);
                 Net.write(client, "hello");
