@@ -207,10 +207,13 @@ final class HealthChecker implements Runnable {
      * them per endpoint). On a {@code proxyProtocol} port the PROXY header of a connection of the proxy's own goes
      * first (v2 {@code LOCAL}; v1 with the connection's own addresses), as HAProxy checks a {@code send-proxy}
      * server (an endpoint that requires the header would log every check as a protocol error), and a FIN after it,
-     * which a reset could overtake.
+     * which a reset could overtake. A UDP port's check is a TCP connection to the endpoint's same port, whose TCP
+     * service was never said to expect the header (a UDP port's {@code proxyProtocol} is its datagrams'): reset, no
+     * header.
      */
     private void close(Channel channel) {
-        io.svcproxy.config.ProxyProtocol proxyProtocol = port.spec().port().proxyProtocol();
+        io.svcproxy.config.ProxyProtocol proxyProtocol = port.key().protocol() == io.svcproxy.config.Protocol.TCP
+                ? port.spec().port().proxyProtocol() : null;
         if (proxyProtocol == null) {
             Relay.reset(channel);
             return;

@@ -93,4 +93,47 @@ class HealthCheckProxyProtocolTest {
             group.shutdownGracefully(0, 100, TimeUnit.MILLISECONDS).sync();
         }
     }
+
+    /**
+     * A UDP port's check connects over TCP to the endpoint's same port (README), whose TCP service was never said to
+     * expect the PROXY protocol (a UDP port's {@code proxyProtocol: v2} is its datagrams'): the check sends no header
+     * and ends with a reset, as a TCP port's check without the protocol. It sent the v2 LOCAL header and a FIN
+     * (helper-117's suspicion).
+     */
+    @Test
+    void aCheckOfAUdpPortSendsNoProxyHeader() throws Exception {
+        EventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        HealthChecker checker = null;
+        try (ServerSocket endpoint = new ServerSocket()) {
+            endpoint.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.205"), 0));
+            endpoint.setSoTimeout(10_000);
+            ServicePortSpec spec = ServicePorts.resolve(ConfigLoader.parse("""
+                    services:
+                      - name: dns
+                        clusterIP: 127.0.10.205
+                        ports: [{port: 46086, protocol: UDP, proxyProtocol: v2}]
+                        endpoints: [{ip: 127.0.0.205, port: %d}]
+                        healthCheck: {interval: 5s, timeout: 1s, rise: 1, fall: 1}
+                    """.formatted(endpoint.getLocalPort()), "svcproxy.yaml")).get(0);
+            List<BackendState> list = new ArrayList<>();
+            for (EndpointTarget t : spec.endpoints()) {
+                list.add(BackendState.of(t.ip(), t.port(), t.weight()));
+            }
+            ServicePort port = new ServicePort(spec, BackendSet.of("rr", Set.of(), SessionAffinity.NONE, list,
+                    System::nanoTime));
+            checker = new HealthChecker(port, group.next(), Transport.NIO).start();
+            try (Socket check = endpoint.accept()) {
+                check.setSoTimeout(10_000);
+                InputStream in = check.getInputStream();
+                org.assertj.core.api.Assertions.assertThatThrownBy(in::read)
+                        .as("the check's first read: a reset, no header").isInstanceOf(java.net.SocketException.class)
+                        .hasMessageContaining("reset");
+            }
+        } finally {
+            if (checker != null) {
+                checker.stop();
+            }
+            group.shutdownGracefully(0, 100, TimeUnit.MILLISECONDS).sync();
+        }
+    }
 }
