@@ -43,20 +43,14 @@ class HealthCheckProxyProtocolTest {
         try (ServerSocket endpoint = new ServerSocket()) {
             endpoint.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.205"), 0));
             endpoint.setSoTimeout(10_000);
-            ServicePortSpec spec = ServicePorts.resolve(ConfigLoader.parse("""
+            ServicePort port = checkedPort("""
                     services:
                       - name: pp
                         clusterIP: 127.0.10.205
                         ports: [{port: 46085, proxyProtocol: %s}]
                         endpoints: [{ip: 127.0.0.205, port: %d}]
                         healthCheck: {interval: 5s, timeout: 1s, rise: 1, fall: 1}
-                    """.formatted(version, endpoint.getLocalPort()), "svcproxy.yaml")).get(0);
-            List<BackendState> list = new ArrayList<>();
-            for (EndpointTarget t : spec.endpoints()) {
-                list.add(BackendState.of(t.ip(), t.port(), t.weight()));
-            }
-            ServicePort port = new ServicePort(spec, BackendSet.of("rr", Set.of(), SessionAffinity.NONE, list,
-                    System::nanoTime));
+                    """.formatted(version, endpoint.getLocalPort()));
             checker = new HealthChecker(port, group.next(), Transport.NIO).start();
             byte[] received;
             try (Socket check = endpoint.accept()) {
@@ -107,20 +101,14 @@ class HealthCheckProxyProtocolTest {
         try (ServerSocket endpoint = new ServerSocket()) {
             endpoint.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.205"), 0));
             endpoint.setSoTimeout(10_000);
-            ServicePortSpec spec = ServicePorts.resolve(ConfigLoader.parse("""
+            ServicePort port = checkedPort("""
                     services:
                       - name: dns
                         clusterIP: 127.0.10.205
                         ports: [{port: 46086, protocol: UDP, proxyProtocol: v2}]
                         endpoints: [{ip: 127.0.0.205, port: %d}]
                         healthCheck: {interval: 5s, timeout: 1s, rise: 1, fall: 1}
-                    """.formatted(endpoint.getLocalPort()), "svcproxy.yaml")).get(0);
-            List<BackendState> list = new ArrayList<>();
-            for (EndpointTarget t : spec.endpoints()) {
-                list.add(BackendState.of(t.ip(), t.port(), t.weight()));
-            }
-            ServicePort port = new ServicePort(spec, BackendSet.of("rr", Set.of(), SessionAffinity.NONE, list,
-                    System::nanoTime));
+                    """.formatted(endpoint.getLocalPort()));
             checker = new HealthChecker(port, group.next(), Transport.NIO).start();
             try (Socket check = endpoint.accept()) {
                 check.setSoTimeout(10_000);
@@ -135,5 +123,15 @@ class HealthCheckProxyProtocolTest {
             }
             group.shutdownGracefully(0, 100, TimeUnit.MILLISECONDS).sync();
         }
+    }
+
+    /** The Service port of {@code yaml}'s one Service and port, its endpoints ready: what a HealthChecker checks. */
+    static ServicePort checkedPort(String yaml) throws io.svcproxy.config.ConfigException {
+        ServicePortSpec spec = ServicePorts.resolve(ConfigLoader.parse(yaml, "svcproxy.yaml")).get(0);
+        List<BackendState> list = new ArrayList<>();
+        for (EndpointTarget t : spec.endpoints()) {
+            list.add(BackendState.of(t.ip(), t.port(), t.weight()));
+        }
+        return new ServicePort(spec, BackendSet.of("rr", Set.of(), SessionAffinity.NONE, list, System::nanoTime));
     }
 }

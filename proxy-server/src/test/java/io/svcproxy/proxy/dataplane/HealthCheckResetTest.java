@@ -5,22 +5,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.netty.channel.EventLoopGroup;
 import io.netty.util.concurrent.DefaultThreadFactory;
-import io.svcproxy.balancer.BackendSet;
-import io.svcproxy.balancer.BackendState;
-import io.svcproxy.balancer.SessionAffinity;
-import io.svcproxy.config.ConfigLoader;
-import io.svcproxy.config.EndpointTarget;
-import io.svcproxy.config.ServicePortSpec;
-import io.svcproxy.config.ServicePorts;
 import java.io.InputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -41,20 +31,14 @@ class HealthCheckResetTest {
         try (ServerSocket endpoint = new ServerSocket()) {
             endpoint.bind(new InetSocketAddress(InetAddress.getByName("127.0.0.242"), 0));
             endpoint.setSoTimeout(10_000);
-            ServicePortSpec spec = ServicePorts.resolve(ConfigLoader.parse("""
+            ServicePort port = HealthCheckProxyProtocolTest.checkedPort("""
                     services:
                       - name: checked
                         clusterIP: 127.0.10.242
                         ports: [{port: 47242}]
                         endpoints: [{ip: 127.0.0.242, port: %d}]
                         healthCheck: {interval: 5s, timeout: 1s, rise: 1, fall: 1}
-                    """.formatted(endpoint.getLocalPort()), "svcproxy.yaml")).get(0);
-            List<BackendState> list = new ArrayList<>();
-            for (EndpointTarget t : spec.endpoints()) {
-                list.add(BackendState.of(t.ip(), t.port(), t.weight()));
-            }
-            ServicePort port = new ServicePort(spec, BackendSet.of("rr", Set.of(), SessionAffinity.NONE, list,
-                    System::nanoTime));
+                    """.formatted(endpoint.getLocalPort()));
             checker = new HealthChecker(port, group.next(), transport).start();
             try (Socket check = endpoint.accept()) {
                 check.setSoTimeout(10_000);
@@ -63,7 +47,7 @@ class HealthCheckResetTest {
                         .as("%s: the end of a check's connection, as the endpoint reads it", transport)
                         .isInstanceOf(SocketException.class).hasMessageContaining("reset");
             }
-            assertThat(list.get(0).counters().health().inService()).isTrue();
+            assertThat(port.backendSet().backends().get(0).counters().health().inService()).isTrue();
         } finally {
             if (checker != null) {
                 checker.stop();
