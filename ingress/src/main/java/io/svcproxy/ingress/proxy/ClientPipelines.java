@@ -122,7 +122,7 @@ final class ClientPipelines {
     /** HTTP/1.1 after TLS chose it. */
     static void http1(ChannelPipeline p, ListenerSettings settings) {
         IngressOptions o = settings.options();
-        p.get(ClientTimeouts.class).tlsHttp1();
+        p.addBefore("timeouts", "tls-read-flush", new TlsReadFlush());
         p.addLast("codec", Http1Codecs.server(o));
         p.addLast("proxy", new IngressFrontendHandler(settings));
     }

@@ -60,10 +60,6 @@ final class ClientTimeouts extends ChannelDuplexHandler {
     /** The tick of the last byte read or written. */
     private long lastActivity;
     private ScheduledFuture<?> timer;
-    /** HTTP/1.1 over TLS: a read that yields no plain bytes is followed by a flush ({@link #channelReadComplete}). */
-    private boolean flushReadsWithoutPlaintext;
-    /** Plain bytes were read since the last {@link #channelReadComplete}. */
-    private boolean readPlaintext;
 
     ClientTimeouts(IngressOptions options) {
         long requestTimeoutNanos = options.requestTimeout().toNanos();
@@ -86,7 +82,6 @@ final class ClientTimeouts extends ChannelDuplexHandler {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
-        readPlaintext = true;
         long now = ticks;
         lastActivity = now;
         if (!inRequest && !headStarted && !requestsOver) {
@@ -94,34 +89,6 @@ final class ClientTimeouts extends ChannelDuplexHandler {
             headStart = now;
         }
         ctx.fireChannelRead(msg);
-    }
-
-    /**
-     * After a read of HTTP/1.1 over TLS that yielded no plain bytes, a flush. OpenSSL's engine (netty-tcnative's
-     * ReferenceCountedOpenSslEngine) answers a record that does not decrypt with an alert, which SslHandler sends, and
-     * keeps the error (its pendingException) until the next wrap, where it throws it; HTTP/1.1 writes nothing until
-     * a request comes, so the connection stayed open until the idle timeout (HTTP/2 needs nothing: its handler
-     * flushes after every read). The flush wraps an empty buffer: the engine throws, and the error reaches
-     * {@link Http1ConnectionEnd#exceptionCaught} (or the {@link Tunnel}'s) as the client's TLS failure, which closes
-     * the connection. A read that carries a request (plain bytes) costs a field write and a test, nothing more: the
-     * flush is for the rare read without any, the one that ends the handshake (once per connection, beside the
-     * handshake's own cost), a record's first bytes, a close_notify. There it costs what HTTP/2's flush after each
-     * of its reads costs: a promise or two and an empty buffer, no bytes written (NIO and epoll drop the empty buffer
-     * without a syscall). A bad record in the same read as a good one still ends the connection, at the proxy's next
-     * write to the client.
-     */
-    @Override
-    public void channelReadComplete(ChannelHandlerContext ctx) {
-        if (!readPlaintext && flushReadsWithoutPlaintext) {
-            ctx.flush();
-        }
-        readPlaintext = false;
-        ctx.fireChannelReadComplete();
-    }
-
-    /** TLS chose HTTP/1.1: see {@link #channelReadComplete}. */
-    void tlsHttp1() {
-        flushReadsWithoutPlaintext = true;
     }
 
     @Override
