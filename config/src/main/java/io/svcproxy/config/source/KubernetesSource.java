@@ -21,11 +21,14 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -75,6 +78,8 @@ public final class KubernetesSource implements AutoCloseable {
     static final String HEADLESS_LABEL = "service.kubernetes.io/headless";
 
     static final long COALESCE_MILLIS = 50;
+    /** How long the first mapping waits for the Node's zone before it maps without one. */
+    static final Duration ZONE_WAIT = Duration.ofSeconds(5);
     static final long RESYNC_MINUTES = 5;
     /** A failed recompute is run again after this, doubling per failure in a row up to {@link #RETRY_MAX_MILLIS}. */
     private static final long RETRY_MILLIS = 1000;
@@ -171,18 +176,29 @@ public final class KubernetesSource implements AutoCloseable {
         }
         String nodeName = settings.nodeName() != null ? settings.nodeName()
                 : nodeNameFromEnvironment(System.getenv(NODE_NAME_ENV));
-        // First task of the source's thread, so before any recompute; off the caller's thread, because reading
-        // the Node may wait for an API server that is not there yet.
+        long resync = TimeUnit.MINUTES.toMillis(RESYNC_MINUTES);
+        // The Node is read off the source's thread, because the API server may be slow to answer or fail it (the
+        // client retries a 5xx for about 20 s): the first task of the source's thread waits for its zone at most
+        // ZONE_WAIT, then maps without one; a zone read later comes as the Node watch's does (zoneSeen).
+        CompletableFuture<String> firstZone = new CompletableFuture<>();
+        if (settings.zone() == null && nodeName != null) { // the YAML's zone is fixed; the Node's label is followed
+            Thread node = new Thread(() -> {
+                String zone = zoneOf(nodeName);
+                firstZone.complete(zone);
+                execute(() -> zoneSeen(zone));
+                watchZone(nodeName, resync);
+            }, "svcproxy-kubernetes-node");
+            node.setDaemon(true);
+            node.start();
+        } else {
+            firstZone.complete(settings.zone());
+        }
         executor.execute(() -> {
-            String zone = settings.zone() != null ? settings.zone() : zoneOf(nodeName);
+            String zone = firstZoneOf(firstZone, nodeName);
             mapper = new KubernetesServiceMapper(settings, nodeName, zone);
             log.info("Starting Kubernetes source namespaces={} node={} zone={}",
                     settings.namespaces().isEmpty() ? "all" : settings.namespaces(), nodeName, zone);
         });
-        long resync = TimeUnit.MINUTES.toMillis(RESYNC_MINUTES);
-        if (settings.zone() == null && nodeName != null) { // the YAML's zone is fixed; the Node's label is followed
-            execute(() -> watchZone(nodeName, resync));
-        }
         // kube-proxy's label selector for both (cmd/kube-proxy/app/server.go): not the Services another service proxy
         // serves, nor the EndpointSlices of headless Services (skipped anyway; not held for nothing)
         if (settings.namespaces().isEmpty()) {
@@ -280,7 +296,23 @@ public final class KubernetesSource implements AutoCloseable {
         return !all.isEmpty() && all.stream().allMatch(SharedIndexInformer::hasSynced);
     }
 
-    /** Starts following this node's zone label (source's thread: it may wait for the API server). */
+    /** The zone read at start, or {@code null} when it has not come within {@link #ZONE_WAIT}. */
+    private static String firstZoneOf(CompletableFuture<String> firstZone, String nodeName) {
+        try {
+            return firstZone.get(ZONE_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (TimeoutException e) {
+            log.info("Kubernetes node not read yet; Services are mapped without zone hints until it is node={}",
+                    nodeName);
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt(); // closed meanwhile
+            return null;
+        } catch (ExecutionException e) {
+            throw new IllegalStateException(e.getCause()); // zoneOf throws nothing
+        }
+    }
+
+    /** Starts following this node's zone label (the node thread: it may wait for the API server). */
     private void watchZone(String nodeName, long resync) {
         NodeZoneWatch watch = NodeZoneWatch.start(client, nodeName, resync, zone -> execute(() -> zoneSeen(zone)));
         synchronized (this) {

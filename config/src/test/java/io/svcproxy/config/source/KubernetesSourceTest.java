@@ -23,6 +23,8 @@ import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.MockWebServer;
+import io.fabric8.mockwebserver.http.MockResponse;
+import io.fabric8.mockwebserver.http.RecordedRequest;
 import io.svcproxy.config.KubernetesSettings;
 import io.svcproxy.config.ServicePortSpec;
 import java.net.InetAddress;
@@ -49,7 +51,17 @@ class KubernetesSourceTest {
     private static final Duration WITHIN = Duration.ofSeconds(2);
     private static final KubernetesSettings DEFAULT_NS = new KubernetesSettings(null, List.of("default"));
 
-    private final KubernetesCrudDispatcher dispatcher = new KubernetesCrudDispatcher();
+    /** While set, the API server answers every request for Nodes with a 503. */
+    private volatile boolean nodesFail;
+    private final KubernetesCrudDispatcher dispatcher = new KubernetesCrudDispatcher() {
+        @Override
+        public MockResponse dispatch(RecordedRequest request) {
+            if (nodesFail && request.getPath().startsWith("/api/v1/nodes")) {
+                return new MockResponse().setResponseCode(503).setBody("{}");
+            }
+            return super.dispatch(request);
+        }
+    };
     private final Recorder recorder = new Recorder();
     private KubernetesMockServer server;
     private KubernetesClient client;
@@ -334,6 +346,24 @@ class KubernetesSourceTest {
 
         client.nodes().resource(node("zone-b")).update();
         recorder.await(u -> endpointsOf(u).equals(List.of(ready("127.0.1.2", 8080))));
+    }
+
+    /**
+     * The Node's zone is read at start, but an API server that fails that read (a 5xx, which the client retries for
+     * about 20 s, then the Node watch's first list the same again) does not hold the Services back: they are published
+     * without zone hints within the wait for the zone, and the zone follows when the Node can be read, as
+     * kube-proxy, which syncs its rules once Services and EndpointSlices are listed, whatever the Node informer says.
+     */
+    @Test
+    void aNodeReadThatFailsDoesNotHoldTheServicesBack() {
+        nodesFail = true;
+        startWithZoneHintedEndpoints();
+        recorder.await(u -> u.synced() && endpointsOf(u).size() == 2,
+                KubernetesSource.ZONE_WAIT.plus(Duration.ofSeconds(3)));
+
+        nodesFail = false;
+        client.nodes().resource(node("zone-a")).create();
+        recorder.await(u -> endpointsOf(u).equals(List.of(ready("127.0.1.1", 8080))), Duration.ofSeconds(50));
     }
 
     /**
