@@ -116,6 +116,11 @@ public final class KubernetesServiceMapper {
                 annotations);
     }
 
+    /** Forgets the Service {@code namespace/name}, which is gone (what was warned about it is said again). */
+    void forget(String namespace, String name) {
+        annotations.forget((namespace == null ? "default" : namespace) + "/" + name);
+    }
+
     /**
      * Returns the listeners of one Service: one entry per clusterIP and TCP port, in the order of
      * {@code spec.clusterIPs} then {@code spec.ports}; empty for a Service svcproxy does not proxy.

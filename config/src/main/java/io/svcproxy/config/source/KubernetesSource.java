@@ -384,6 +384,7 @@ public final class KubernetesSource implements AutoCloseable {
                 Service service = serviceNamed(name);
                 if (service == null) {
                     mapped.remove(name);
+                    mapper.forget(name.namespace(), name.name());
                     continue;
                 }
                 List<EndpointSlice> own = slicesOf(name);

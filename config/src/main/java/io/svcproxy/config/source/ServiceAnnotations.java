@@ -9,6 +9,7 @@ import io.svcproxy.balancer.SchedulerFlag;
 import io.svcproxy.balancer.Schedulers;
 import io.svcproxy.config.KubernetesSettings;
 import java.util.EnumSet;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
@@ -28,8 +29,12 @@ final class ServiceAnnotations {
     /** The mapper's logger: operators and tests follow one name for the bad annotations. */
     private static final Logger log = LoggerFactory.getLogger(KubernetesServiceMapper.class);
 
-    /** The bad annotations already warned about ({@code namespace/name annotation=value}), not to repeat them. */
-    private final Set<String> warned = new HashSet<>();
+    /**
+     * The bad annotations already warned about ({@code annotation=value}) by Service ({@code namespace/name}), not
+     * to repeat them; a Service's are forgotten when it goes ({@link #forget}), so a Service of that name created
+     * later is warned of again and the memory holds the Services there are.
+     */
+    private final Map<String, Set<String>> warned = new HashMap<>();
 
     /**
      * The Service's {@link KubernetesServiceMapper#UDP_RESPONSES_ANNOTATION}, or {@code -1} without one (or a bad one,
@@ -98,8 +103,13 @@ final class ServiceAnnotations {
         return new Scheduler(scheduler, flags);
     }
 
+    /** Forgets what was warned about the Service {@code qualified} ({@code namespace/name}): it is gone. */
+    void forget(String qualified) {
+        warned.remove(qualified);
+    }
+
     private void warnOnce(String service, String annotation, String value, String expected) {
-        if (warned.add(service + " " + annotation + "=" + value)) {
+        if (warned.computeIfAbsent(service, s -> new HashSet<>()).add(annotation + "=" + value)) {
             log.warn("Bad annotation service={} annotation={} value={} (expected: {})", service, annotation, value,
                     expected);
         }

@@ -393,6 +393,34 @@ class KubernetesSourceTest {
         assertThat(log.list).filteredOn(e -> e.getFormattedMessage().startsWith("Bad annotation")).hasSize(1);
     }
 
+    /**
+     * What was warned about a Service is forgotten when it goes: the memory of bad annotations holds the Services
+     * there are (it grew with every Service ever warned about), and a Service created again under the name is warned
+     * of again, as the operator who made it has not seen the first WARN.
+     */
+    @Test
+    void aDeletedServiceIsForgottenByTheWarningsOfBadAnnotations() {
+        Logger mapperLog = (Logger) LoggerFactory.getLogger(KubernetesServiceMapper.class);
+        ListAppender<ILoggingEvent> log = new ListAppender<>();
+        log.start();
+        mapperLog.addAppender(log);
+        Service bad = new ServiceBuilder(web()).editMetadata().addToAnnotations("svcproxy.io/scheduler", "bogus")
+                .endMetadata().build();
+        try {
+            source = new KubernetesSource(client, DEFAULT_NS, recorder);
+            source.start();
+            client.services().resource(bad).create();
+            recorder.await(u -> u.synced() && u.servicePorts().size() == 1);
+            client.services().resource(bad).delete();
+            recorder.await(u -> u.servicePorts().isEmpty());
+            client.services().resource(bad).create();
+            recorder.await(u -> u.servicePorts().size() == 1);
+        } finally {
+            mapperLog.detachAppender(log);
+        }
+        assertThat(log.list).filteredOn(e -> e.getFormattedMessage().startsWith("Bad annotation")).hasSize(2);
+    }
+
     /** The Node {@code node-a} in {@code zone}. */
     private static Node node(String zone) {
         return new NodeBuilder().withNewMetadata().withName("node-a").addToLabels("topology.kubernetes.io/zone", zone)
