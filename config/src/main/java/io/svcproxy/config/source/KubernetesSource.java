@@ -1,6 +1,5 @@
 package io.svcproxy.config.source;
 
-import io.fabric8.kubernetes.api.model.Node;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.client.Config;
@@ -21,14 +20,11 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -78,8 +74,6 @@ public final class KubernetesSource implements AutoCloseable {
     static final String HEADLESS_LABEL = "service.kubernetes.io/headless";
 
     static final long COALESCE_MILLIS = 50;
-    /** How long the first mapping waits for the Node's zone before it maps without one. */
-    static final Duration ZONE_WAIT = Duration.ofSeconds(5);
     static final long RESYNC_MINUTES = 5;
     /** A failed recompute is run again after this, doubling per failure in a row up to {@link #RETRY_MAX_MILLIS}. */
     private static final long RETRY_MILLIS = 1000;
@@ -109,8 +103,8 @@ public final class KubernetesSource implements AutoCloseable {
     private final AtomicBoolean everything = new AtomicBoolean(true);
     private final List<SharedIndexInformer<Service>> serviceInformers = new ArrayList<>();
     private final List<SharedIndexInformer<EndpointSlice>> sliceInformers = new ArrayList<>();
-    /** Follows this node's zone label when the YAML sets no zone; {@code null} otherwise. */
-    private NodeZoneWatch nodeZone;
+    /** This node's zone: the YAML's, or read from the Node and followed. */
+    private NodeZone nodeZone;
     private volatile boolean closed;
     // Confined to the executor's thread.
     private KubernetesServiceMapper mapper;
@@ -177,24 +171,10 @@ public final class KubernetesSource implements AutoCloseable {
         String nodeName = settings.nodeName() != null ? settings.nodeName()
                 : nodeNameFromEnvironment(System.getenv(NODE_NAME_ENV));
         long resync = TimeUnit.MINUTES.toMillis(RESYNC_MINUTES);
-        // The Node is read off the source's thread, because the API server may be slow to answer or fail it (the
-        // client retries a 5xx for about 20 s): the first task of the source's thread waits for its zone at most
-        // ZONE_WAIT, then maps without one; a zone read later comes as the Node watch's does (zoneSeen).
-        CompletableFuture<String> firstZone = new CompletableFuture<>();
-        if (settings.zone() == null && nodeName != null) { // the YAML's zone is fixed; the Node's label is followed
-            Thread node = new Thread(() -> {
-                String zone = zoneOf(nodeName);
-                firstZone.complete(zone);
-                execute(() -> zoneSeen(zone));
-                watchZone(nodeName, resync);
-            }, "svcproxy-kubernetes-node");
-            node.setDaemon(true);
-            node.start();
-        } else {
-            firstZone.complete(settings.zone());
-        }
+        nodeZone = NodeZone.start(client, nodeName, settings.zone(), resync, zone -> execute(() -> zoneSeen(zone)));
+        // first task of the source's thread, so before any recompute: it waits for the Node's zone (a while at most)
         executor.execute(() -> {
-            String zone = firstZoneOf(firstZone, nodeName);
+            String zone = nodeZone.first();
             mapper = new KubernetesServiceMapper(settings, nodeName, zone);
             log.info("Starting Kubernetes source namespaces={} node={} zone={}",
                     settings.namespaces().isEmpty() ? "all" : settings.namespaces(), nodeName, zone);
@@ -294,34 +274,6 @@ public final class KubernetesSource implements AutoCloseable {
             all.addAll(sliceInformers);
         }
         return !all.isEmpty() && all.stream().allMatch(SharedIndexInformer::hasSynced);
-    }
-
-    /** The zone read at start, or {@code null} when it has not come within {@link #ZONE_WAIT}. */
-    private static String firstZoneOf(CompletableFuture<String> firstZone, String nodeName) {
-        try {
-            return firstZone.get(ZONE_WAIT.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (TimeoutException e) {
-            log.info("Kubernetes node not read yet; Services are mapped without zone hints until it is node={}",
-                    nodeName);
-            return null;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt(); // closed meanwhile
-            return null;
-        } catch (ExecutionException e) {
-            throw new IllegalStateException(e.getCause()); // zoneOf throws nothing
-        }
-    }
-
-    /** Starts following this node's zone label (the node thread: it may wait for the API server). */
-    private void watchZone(String nodeName, long resync) {
-        NodeZoneWatch watch = NodeZoneWatch.start(client, nodeName, resync, zone -> execute(() -> zoneSeen(zone)));
-        synchronized (this) {
-            if (closed && watch != null) {
-                watch.close();
-            } else {
-                nodeZone = watch;
-            }
-        }
     }
 
     /** Maps every Service again for a node of {@code zone} when it is not the zone mapped with. Source's thread. */
@@ -466,30 +418,6 @@ public final class KubernetesSource implements AutoCloseable {
         }
         slices.sort(Comparator.comparing(x -> String.valueOf(x.getMetadata().getName())));
         return slices;
-    }
-
-    /** Returns the zone label of the named Node, or {@code null} when there is no name or it cannot be read. */
-    private String zoneOf(String nodeName) {
-        if (nodeName == null) {
-            return null;
-        }
-        try {
-            Node node = client.nodes().withName(nodeName).get();
-            if (node == null) {
-                log.warn("Kubernetes node not found; zone hints are not honoured until it is, and Local traffic "
-                        + "policies find no endpoint of this node if the name is wrong node={}", nodeName);
-                return null;
-            }
-            String zone = NodeZoneWatch.zoneOf(node);
-            if (zone == null) {
-                log.info("Kubernetes node has no zone; zone hints are not honoured until it has node={}", nodeName);
-            }
-            return zone;
-        } catch (RuntimeException e) { // KubernetesClientException, or its cause when the server is unreachable
-            log.warn("Cannot read the node's zone; zone hints are not honoured until the Node's watch reads it (or "
-                    + "set registry.kubernetes.zone) node={} error={}", nodeName, e.getMessage());
-            return null;
-        }
     }
 
     /** A Service's namespace and name; ordered as the list of Service ports is. */

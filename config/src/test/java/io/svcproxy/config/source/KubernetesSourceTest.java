@@ -359,7 +359,7 @@ class KubernetesSourceTest {
         nodesFail = true;
         startWithZoneHintedEndpoints();
         recorder.await(u -> u.synced() && endpointsOf(u).size() == 2,
-                KubernetesSource.ZONE_WAIT.plus(Duration.ofSeconds(3)));
+                NodeZone.WAIT.plus(Duration.ofSeconds(3)));
 
         nodesFail = false;
         client.nodes().resource(node("zone-a")).create();
