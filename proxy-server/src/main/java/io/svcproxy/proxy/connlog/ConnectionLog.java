@@ -402,24 +402,36 @@ public final class ConnectionLog implements AutoCloseable {
     }
 
     /**
-     * Writes what is queued, then stops the writer and closes the file. Does not wait for a writer still opening a
-     * file that is not a regular one (a named pipe with no reader yet): that writer closes what it opens, and drops
-     * (and counts) what is queued.
+     * Writes what is queued, then stops the writer and closes the file, waiting up to 10 s for that. Does not wait
+     * for a writer still opening a file that is not a regular one (a named pipe with no reader yet): that writer
+     * closes what it opens, and drops (and counts) what is queued.
      */
     @Override
     public void close() throws InterruptedException {
+        Thread w = stop();
+        if (w != null && !opening) {
+            w.join(TimeUnit.SECONDS.toMillis(10));
+        }
+    }
+
+    /**
+     * As {@link #close}, without waiting: the writer writes what is queued on its own and closes the file then (a
+     * reload that moves the log elsewhere; a pipe whose reader stopped reading may hold that writer in write(2)).
+     */
+    public void closeLater() {
+        stop();
+    }
+
+    /** Tells the writer to stop once what is queued is written; returns it, or {@code null} when never started. */
+    private Thread stop() {
         Thread w;
         synchronized (this) {
             w = writer;
         }
-        if (w == null) {
-            return;
+        if (w != null) {
+            closing = true;
+            LockSupport.unpark(w);
         }
-        closing = true;
-        LockSupport.unpark(w);
-        if (opening) {
-            return;
-        }
-        w.join(TimeUnit.SECONDS.toMillis(10));
+        return w;
     }
 }

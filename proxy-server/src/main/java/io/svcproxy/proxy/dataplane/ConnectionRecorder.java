@@ -57,8 +57,8 @@ public final class ConnectionRecorder implements AutoCloseable {
     }
 
     /**
-     * Writes to {@code file} from now on ({@code null}: no log), closing the previous log after what it queued is
-     * written. Keeps the log in force when {@code file} is the same. Control-plane thread.
+     * Writes to {@code file} from now on ({@code null}: no log); the previous log closes once what it queued is
+     * written, without this waiting for it. Keeps the log in force when {@code file} is the same. Control-plane thread.
      *
      * @throws IOException {@code file} cannot be opened; the previous log is kept
      */
@@ -79,7 +79,9 @@ public final class ConnectionRecorder implements AutoCloseable {
         }
         connectionLog = next;
         if (previous != null) {
-            closeQuietly(previous);
+            // not waited for: its writer writes what it has queued on its own (a pipe whose reader stopped would
+            // hold this reload, and the server's lock, for the close's 10 s)
+            previous.closeLater();
         }
         if (next != null) {
             log.info("Connection log file={}", file);

@@ -343,6 +343,74 @@ class ConnectionLogWiringTest {
         }
     }
 
+    /**
+     * A reload that moves the log to another file does not wait for the old one's writer: a log shipper's named pipe
+     * whose reader stopped reading blocks that writer in write(2), and the reload waited up to 10 s for it under the
+     * server's lock (no other change applied meanwhile). The old writer writes what it had once the pipe is read, and
+     * every line is written or counted dropped.
+     */
+    @Test
+    void aReloadDoesNotWaitForTheOldLogsWriterBlockedOnAFullPipe() throws Exception {
+        Path fifo = dir.resolve("stuck.fifo");
+        Process mkfifo = new ProcessBuilder("mkfifo", fifo.toString()).inheritIO().start();
+        assertThat(mkfifo.waitFor()).isZero();
+        TestBackend a = fixture.backend("127.0.0.201", "a", Mode.ECHO);
+        fixture.proxy(config("", "", endpoints(a)));
+        ConnectionRecorder recorder = fixture.server().listeners().recorder();
+        CountDownLatch startReading = new CountDownLatch(1);
+        AtomicLong linesRead = new AtomicLong();
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            Future<?> reader = pool.submit(() -> {
+                try (BufferedReader in = new BufferedReader(new InputStreamReader(new FileInputStream(fifo.toFile()),
+                        StandardCharsets.UTF_8))) {
+                    startReading.await();
+                    while (in.readLine() != null) {
+                        linesRead.incrementAndGet();
+                    }
+                }
+                return null;
+            });
+            recorder.setFile(fifo, 4096);
+            io.svcproxy.proxy.connlog.ConnectionLog old = recorder.connectionLog();
+            int total = 2000; // about 400 KB of lines: the pipe (64 KiB) is full long before
+            for (int i = 0; i < total; i++) {
+                old.log(new io.svcproxy.proxy.connlog.ConnectionLog.Entry(1_764_812_345_000_000_000L,
+                        java.net.InetAddress.getLoopbackAddress(), 40000 + i, "shop/web", "http",
+                        "127.0.0.201:8080", 1_000_000L, 10, 20, "fin"));
+            }
+            await().atMost(Duration.ofSeconds(30)).until(() -> writerIn("write"));
+
+            Thread reload = new Thread(() -> {
+                try {
+                    recorder.setFile(dir.resolve("next.log"), 16);
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }, "reload");
+            reload.start();
+            await().atMost(Duration.ofSeconds(30)).until(() -> !reload.isAlive()
+                    || Arrays.stream(reload.getStackTrace()).anyMatch(f -> f.getMethodName().equals("join")));
+            assertThat(reload.isAlive()).as("the reload returned without waiting for the old writer").isFalse();
+
+            startReading.countDown();
+            reader.get(30, TimeUnit.SECONDS);
+            assertThat(linesRead.get()).isEqualTo(old.written());
+            assertThat(old.written() + old.dropped()).isEqualTo(total);
+            assertThat(old.written()).isPositive();
+        } finally {
+            startReading.countDown();
+            pool.shutdownNow();
+        }
+    }
+
+    /** Whether the connection log's writer thread is in a method named {@code method} (of the JDK's file I/O). */
+    private static boolean writerIn(String method) {
+        return Thread.getAllStackTraces().entrySet().stream()
+                .filter(e -> e.getKey().getName().equals("connection-log"))
+                .anyMatch(e -> Arrays.stream(e.getValue()).limit(4).anyMatch(f -> f.getMethodName().startsWith(method)));
+    }
+
     private double metric() {
         return fixture.server().meterRegistry().get(MicrometerProxyMetrics.CONNECTION_LOG_DROPPED).counter().count();
     }
