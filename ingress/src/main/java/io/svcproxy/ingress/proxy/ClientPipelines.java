@@ -106,6 +106,7 @@ final class ClientPipelines {
     static void tls(ChannelPipeline p, ListenerSettings settings, TlsCertificates certificates) {
         // the timeouts behind TLS: they see the plain bytes, and a 408 they write is encrypted (the handshake has
         // its own 10 s timeout)
+        p.addLast("plain-http", new PlainHttpOnTlsPort(settings));
         p.addLast("sni", new SniHandler(certificates::select, 16 * 1024, 10_000) {
             /** No certificate at all (no Ingress has a tls entry yet): a refused handshake, not a null context. */
             @Override

@@ -80,8 +80,14 @@ final class Http1Answers {
 
     static void writeStatus(IngressFrontendHandler h, HttpResponseStatus status, boolean keepAlive,
                             String location) {
+        writeStatus(h, status, keepAlive, location, status.toString());
+    }
+
+    /** Answers {@code status} with {@code text} (and a newline) as the body. */
+    static void writeStatus(IngressFrontendHandler h, HttpResponseStatus status, boolean keepAlive,
+                            String location, String text) {
         FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status,
-                Unpooled.copiedBuffer(status.toString() + "\n", StandardCharsets.US_ASCII));
+                Unpooled.copiedBuffer(text + "\n", StandardCharsets.US_ASCII));
         response.headers().set(HttpHeaderNames.CONTENT_TYPE, HttpHeaderValues.TEXT_PLAIN);
         response.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, response.content().readableBytes());
         // the proxy answers as an origin server here: it dates its answer (RFC 9110 6.6.1), as nginx does

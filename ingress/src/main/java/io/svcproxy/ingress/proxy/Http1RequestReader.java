@@ -51,6 +51,12 @@ final class Http1RequestReader {
         }
         h.requestStartNanos = System.nanoTime();
         h.http10 = HttpVersion.HTTP_1_0.equals(request.protocolVersion());
+        if (h.plainOnTlsPort) {
+            h.logAccess(request, HttpResponseStatus.BAD_REQUEST.code(), null, null);
+            h.discarding = Http1Requests.bodyFollows(request);
+            Http1Answers.writeStatus(h, HttpResponseStatus.BAD_REQUEST, false, null, PlainHttpOnTlsPort.ANSWER);
+            return;
+        }
         HttpResponseStatus invalid = Http1Requests.refusal(request, h.settings.options());
         // routed by its normal form (RequestPath), forwarded as received
         String path = invalid == null ? RequestPath.of(request.uri()) : null;

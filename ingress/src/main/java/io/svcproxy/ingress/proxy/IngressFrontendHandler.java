@@ -74,8 +74,16 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter
     private PickContext pickContext;
     private String clientAddress;
 
+    /** Plain HTTP on the HTTPS listener ({@link PlainHttpOnTlsPort}): every request is answered 400. */
+    final boolean plainOnTlsPort;
+
     IngressFrontendHandler(ListenerSettings settings) {
+        this(settings, false);
+    }
+
+    IngressFrontendHandler(ListenerSettings settings, boolean plainOnTlsPort) {
         this.settings = settings;
+        this.plainOnTlsPort = plainOnTlsPort;
     }
 
     @Override

@@ -79,6 +79,36 @@ class TlsFailuresTest {
     }
 
     /**
+     * Plain HTTP sent to the HTTPS listener (a client with http:// for https://, a health check on the wrong port)
+     * is answered 400 "The plain HTTP request was sent to HTTPS port", as nginx answers it, and the connection closes;
+     * before, the handshake failed and the connection closed without a word. With curl, and with a request whose
+     * body follows (read and dropped, so the answer is not lost to a reset).
+     */
+    @Test
+    void plainHttpToTheHttpsListenerIsAnsweredWithNginxs400() throws Exception {
+        start(TlsCertificates.of(List.of(shop)));
+        InetSocketAddress at = ingress.localAddress();
+        Curl.Result curl = Curl.curl("-w", "\n%{http_code}", "http://" + IP + ":" + at.getPort() + "/api/x");
+        assertThat(curl.exitCode()).as(curl.err()).isZero();
+        assertThat(curl.out()).isEqualTo(PlainHttpOnTlsPort.ANSWER + "\n\n400");
+
+        try (Socket s = new Socket()) {
+            s.connect(at, 5000);
+            s.setSoTimeout(30_000);
+            byte[] body = new byte[100_000];
+            s.getOutputStream().write(("POST /upload HTTP/1.1\r\nHost: shop.example\r\nContent-Length: " + body.length
+                    + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            s.getOutputStream().write(body);
+            s.getOutputStream().flush();
+            String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+            assertThat(answer).startsWith("HTTP/1.1 400 Bad Request\r\n").contains("connection: close\r\n")
+                    .endsWith("\r\n\r\n" + PlainHttpOnTlsPort.ANSWER + "\n");
+        }
+        assertThat(endpoints.hits("web-1")).as("nothing reached an endpoint").isZero();
+        assertThat(WarnGuard.drain()).isEmpty();
+    }
+
+    /**
      * A ClientHello whose handshake length passes the SNI handler's 16 KiB limit: any client (a scanner) can send
      * it. It is a failed handshake like any other, to be closed and logged at DEBUG, not a WARN of Netty's pipeline
      * tail in the data plane's log.
