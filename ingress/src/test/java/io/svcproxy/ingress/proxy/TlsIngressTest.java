@@ -217,15 +217,6 @@ class TlsIngressTest {
     }
 
     @Test
-    void plainHttpToTheTlsPortIsClosedQuietly() throws Exception {
-        start(TlsCertificates.of(List.of(shop)));
-        try (RawHttpClient client = new RawHttpClient(ingress.localAddress())) {
-            client.send("GET / HTTP/1.1\r\nHost: shop.example\r\n\r\n");
-            assertThat(client.isClosedByPeer()).isTrue(); // and nothing above DEBUG in the log (WarnGuard)
-        }
-    }
-
-    @Test
     void withoutCertificatesAHandshakeIsRefusedQuietlyUntilSomeArrive() throws Exception {
         TlsCertificates certs = TlsCertificates.of(List.of());
         start(certs);
