@@ -372,11 +372,7 @@ class KubernetesSourceTest {
      */
     @Test
     void aBadAnnotationIsWarnedOfOnceAcrossAReloadOfTheSchedulers() {
-        Logger mapperLog = (Logger) LoggerFactory.getLogger(KubernetesServiceMapper.class);
-        ListAppender<ILoggingEvent> log = new ListAppender<>();
-        log.start();
-        mapperLog.addAppender(log);
-        try {
+        assertThat(badAnnotationWarnings(() -> {
             client.services().resource(new ServiceBuilder(web()).editMetadata()
                     .addToAnnotations("svcproxy.io/scheduler", "bogus").endMetadata().build()).create();
             source = new KubernetesSource(client, DEFAULT_NS, recorder);
@@ -387,10 +383,7 @@ class KubernetesSourceTest {
             client.services().resource(new ServiceBuilder(web()).editMetadata().withName("next").endMetadata()
                     .editSpec().withClusterIP("127.0.10.11").withClusterIPs("127.0.10.11").endSpec().build()).create();
             recorder.await(u -> u.servicePorts().size() == 2); // mapped after the reload's new mapper mapped all
-        } finally {
-            mapperLog.detachAppender(log);
-        }
-        assertThat(log.list).filteredOn(e -> e.getFormattedMessage().startsWith("Bad annotation")).hasSize(1);
+        })).hasSize(1);
     }
 
     /**
@@ -400,13 +393,9 @@ class KubernetesSourceTest {
      */
     @Test
     void aDeletedServiceIsForgottenByTheWarningsOfBadAnnotations() {
-        Logger mapperLog = (Logger) LoggerFactory.getLogger(KubernetesServiceMapper.class);
-        ListAppender<ILoggingEvent> log = new ListAppender<>();
-        log.start();
-        mapperLog.addAppender(log);
         Service bad = new ServiceBuilder(web()).editMetadata().addToAnnotations("svcproxy.io/scheduler", "bogus")
                 .endMetadata().build();
-        try {
+        assertThat(badAnnotationWarnings(() -> {
             source = new KubernetesSource(client, DEFAULT_NS, recorder);
             source.start();
             client.services().resource(bad).create();
@@ -415,10 +404,22 @@ class KubernetesSourceTest {
             recorder.await(u -> u.servicePorts().isEmpty());
             client.services().resource(bad).create();
             recorder.await(u -> u.servicePorts().size() == 1);
+        })).hasSize(2);
+    }
+
+    /** Runs {@code scenario} and returns the mapper's "Bad annotation" WARN lines it caused. */
+    private static List<String> badAnnotationWarnings(Runnable scenario) {
+        Logger mapperLog = (Logger) LoggerFactory.getLogger(KubernetesServiceMapper.class);
+        ListAppender<ILoggingEvent> log = new ListAppender<>();
+        log.start();
+        mapperLog.addAppender(log);
+        try {
+            scenario.run();
         } finally {
             mapperLog.detachAppender(log);
         }
-        assertThat(log.list).filteredOn(e -> e.getFormattedMessage().startsWith("Bad annotation")).hasSize(2);
+        return log.list.stream().map(ILoggingEvent::getFormattedMessage).filter(m -> m.startsWith("Bad annotation"))
+                .toList();
     }
 
     /** The Node {@code node-a} in {@code zone}. */

@@ -277,9 +277,7 @@ class ConnectionLogWiringTest {
      */
     @Test
     void aFullQueueDropsAndCountsLinesWhileEveryByteIsStillRelayed() throws Exception {
-        Path fifo = dir.resolve("fifo.log");
-        Process mkfifo = new ProcessBuilder("mkfifo", fifo.toString()).inheritIO().start();
-        assertThat(mkfifo.waitFor()).isZero();
+        Path fifo = fifo("fifo.log");
         TestBackend a = fixture.backend("127.0.0.201", "a", Mode.ECHO);
         TestBackend b = fixture.backend("127.0.0.202", "b", Mode.ECHO);
         fixture.proxy(config("", "", endpoints(a, b)));
@@ -287,18 +285,7 @@ class ConnectionLogWiringTest {
         AtomicLong linesRead = new AtomicLong();
         ExecutorService pool = Executors.newFixedThreadPool(5);
         try {
-            Future<?> reader = pool.submit(() -> {
-                try (BufferedReader in = new BufferedReader(new InputStreamReader(new FileInputStream(fifo.toFile()),
-                        StandardCharsets.UTF_8))) {
-                    startReading.await();
-                    String line;
-                    while ((line = in.readLine()) != null) {
-                        assertThat(fields(line)).containsKey("end");
-                        linesRead.incrementAndGet();
-                    }
-                }
-                return null;
-            });
+            Future<?> reader = readFifo(pool, fifo, startReading, linesRead);
             ConnectionRecorder recorder = fixture.server().listeners().recorder();
             recorder.setFile(fifo, 16);
             int clients = 4;
@@ -351,9 +338,7 @@ class ConnectionLogWiringTest {
      */
     @Test
     void aReloadDoesNotWaitForTheOldLogsWriterBlockedOnAFullPipe() throws Exception {
-        Path fifo = dir.resolve("stuck.fifo");
-        Process mkfifo = new ProcessBuilder("mkfifo", fifo.toString()).inheritIO().start();
-        assertThat(mkfifo.waitFor()).isZero();
+        Path fifo = fifo("stuck.fifo");
         TestBackend a = fixture.backend("127.0.0.201", "a", Mode.ECHO);
         fixture.proxy(config("", "", endpoints(a)));
         ConnectionRecorder recorder = fixture.server().listeners().recorder();
@@ -361,16 +346,7 @@ class ConnectionLogWiringTest {
         AtomicLong linesRead = new AtomicLong();
         ExecutorService pool = Executors.newFixedThreadPool(2);
         try {
-            Future<?> reader = pool.submit(() -> {
-                try (BufferedReader in = new BufferedReader(new InputStreamReader(new FileInputStream(fifo.toFile()),
-                        StandardCharsets.UTF_8))) {
-                    startReading.await();
-                    while (in.readLine() != null) {
-                        linesRead.incrementAndGet();
-                    }
-                }
-                return null;
-            });
+            Future<?> reader = readFifo(pool, fifo, startReading, linesRead);
             recorder.setFile(fifo, 4096);
             io.svcproxy.proxy.connlog.ConnectionLog old = recorder.connectionLog();
             int total = 2000; // about 400 KB of lines: the pipe (64 KiB) is full long before
@@ -402,6 +378,34 @@ class ConnectionLogWiringTest {
             startReading.countDown();
             pool.shutdownNow();
         }
+    }
+
+    /** Makes a named pipe {@code name} in the test's folder. */
+    private Path fifo(String name) throws Exception {
+        Path fifo = dir.resolve(name);
+        Process mkfifo = new ProcessBuilder("mkfifo", fifo.toString()).inheritIO().start();
+        assertThat(mkfifo.waitFor()).isZero();
+        return fifo;
+    }
+
+    /**
+     * Opens {@code fifo} for reading on {@code pool} (the log's writer may open it then), reads from it once {@code
+     * startReading} opens, and counts in {@code linesRead} each line, every one a log line with an {@code end}.
+     */
+    private static Future<?> readFifo(ExecutorService pool, Path fifo, CountDownLatch startReading,
+                                      AtomicLong linesRead) {
+        return pool.submit(() -> {
+            try (BufferedReader in = new BufferedReader(new InputStreamReader(new FileInputStream(fifo.toFile()),
+                    StandardCharsets.UTF_8))) {
+                startReading.await();
+                String line;
+                while ((line = in.readLine()) != null) {
+                    assertThat(fields(line)).containsKey("end");
+                    linesRead.incrementAndGet();
+                }
+            }
+            return null;
+        });
     }
 
     /** Whether the connection log's writer thread is in a method named {@code method} (of the JDK's file I/O). */
