@@ -1,5 +1,7 @@
 package io.svcproxy.proxy.dataplane;
 
+import io.svcproxy.balancer.BackendSet;
+import io.svcproxy.balancer.BackendState;
 import io.svcproxy.config.ServiceExposure;
 import io.svcproxy.config.TrafficPolicy;
 import java.net.InetAddress;
@@ -10,9 +12,10 @@ import org.slf4j.LoggerFactory;
  * What the address a client came in on allows, the same for a TCP connection and a UDP flow: on a LoadBalancer IP
  * only clients inside {@code loadBalancerSourceRanges}; then the traffic policy of the address, as kube-proxy
  * applies them: on node, external and LoadBalancer addresses {@code externalTrafficPolicy}, on the clusterIP
- * {@code internalTrafficPolicy}. Local: only this node's ready endpoints (none: refused); Cluster: every ready
- * endpoint but those only a Local policy may use ({@link EligibleEndpoints#cluster}, in force only when the
- * Service's other traffic uses a Local policy that took such an endpoint).
+ * {@code internalTrafficPolicy}. Local: only this node's ready endpoints (none, or none that takes new connections:
+ * refused, {@link #countNoEndpoint}); Cluster: every ready endpoint but those only a Local policy may use
+ * ({@link EligibleEndpoints#cluster}, in force only when the Service's other traffic uses a Local policy that took
+ * such an endpoint).
  */
 public final class AddressRules {
     private static final Logger log = LoggerFactory.getLogger(AddressRules.class);
@@ -59,6 +62,35 @@ public final class AddressRules {
             return refuse(port, client, Rejection.NO_LOCAL_ENDPOINT);
         }
         return new Decision(null, local);
+    }
+
+    /**
+     * Counts a client for whom the pick in {@code set} under {@code eligible} (the decision's) found no endpoint:
+     * refused as {@code no_local_endpoint} when it was held to this node's endpoints and none of them takes new
+     * connections in {@code set} (each at weight 0: so configured, draining, ejected or failing its checks), which
+     * SPEC counts as a Local policy with no endpoint, as {@link #decide} does when none is local; else as
+     * {@code no_endpoint}. Called only once a first pick failed: admitted clients pay nothing for it (the filter
+     * stays the spec's, so that dh, sh and mh keep their slots while a local endpoint is out of service).
+     *
+     * @return whether it was counted as {@code no_local_endpoint}
+     */
+    public static boolean countNoEndpoint(ServicePort port, BackendSet set, EligibleEndpoints eligible,
+                                          InetAddress client) {
+        if (eligible != null && eligible.nodeName() != null && !takesConnections(set, eligible)) {
+            refuse(port, client, Rejection.NO_LOCAL_ENDPOINT);
+            return true;
+        }
+        port.countNoEndpoint();
+        return false;
+    }
+
+    private static boolean takesConnections(BackendSet set, EligibleEndpoints eligible) {
+        for (BackendState b : set.backends()) {
+            if (b.weight() > 0 && eligible.test(b)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static Decision refuse(ServicePort port, InetAddress client, Rejection reason) {

@@ -122,9 +122,12 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         BackendState backend = set.pick(pickContext);
         if (backend == null) {
             if (attempts == 0) {
-                servicePort.countNoEndpoint();
-                log.debug("No endpoint service={} port={} client={}", servicePort.serviceLabel(),
-                        servicePort.portLabel(), inbound.remoteAddress());
+                InetSocketAddress client = (InetSocketAddress) inbound.remoteAddress();
+                EligibleEndpoints eligible = pickContext.eligible() instanceof EligibleEndpoints e ? e : null;
+                if (!AddressRules.countNoEndpoint(servicePort, set, eligible, client.getAddress())) {
+                    log.debug("No endpoint service={} port={} client={}", servicePort.serviceLabel(),
+                            servicePort.portLabel(), client);
+                }
                 inbound.close();
             } else {
                 giveUp();

@@ -25,6 +25,8 @@ import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.timeout.ReadTimeoutException;
 import io.netty.handler.timeout.ReadTimeoutHandler;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import io.svcproxy.balancer.BackendState;
+import io.svcproxy.balancer.Backends;
 import io.svcproxy.config.EndpointTarget;
 import io.svcproxy.config.NodeSettings;
 import io.svcproxy.config.ServicePortSpec;
@@ -51,10 +53,9 @@ import org.slf4j.LoggerFactory;
  * The health check node ports of LoadBalancer Services with {@code externalTrafficPolicy: Local}, served as
  * kube-proxy serves them ({@code pkg/proxy/healthcheck}): on every node address at the Service's
  * {@code healthCheckNodePort}, any request is answered with JSON naming the Service and the number of its ready
- * endpoints on this node (distinct IPs over all its ports, by their ready condition: a terminating one taken as the
- * fallback is not counted), {@code 200} when there is
- * at least one and the proxy is healthy, else {@code 503}. A cloud load balancer probing it sends clients only to the
- * nodes where the Local policy has an endpoint to take them.
+ * endpoints on this node that take new connections ({@link #localEndpoints}), {@code 200} when there is at least one
+ * and the proxy is healthy, else {@code 503}. A cloud load balancer probing it sends clients only to the nodes where
+ * the Local policy has an endpoint to take them.
  *
  * <p>Control-plane thread for {@link #apply} and {@link #close} (callers serialise them); requests are answered on
  * the data plane's event loops from the Service ports in force, so the count follows every endpoint change without
@@ -192,11 +193,15 @@ public final class HealthCheckNodePorts implements AutoCloseable {
     }
 
     /**
-     * The ready endpoints of {@code service} on this node: distinct IPs over its ports in force, counted by their
-     * ready condition as kube-proxy's {@code LocalReadyEndpoints} counts them. A terminating endpoint taken as the
-     * fallback (serving, not ready: it keeps a node's last pods reachable while they stop) is not counted, so the
-     * check fails when only those are left and the load balancer sends new clients elsewhere; a terminating one
-     * that is ready by its condition (a Service that publishes not-ready addresses) is.
+     * The ready endpoints of {@code service} on this node that take new connections: distinct IPs over its ports in
+     * force, counted by their ready condition as kube-proxy's {@code LocalReadyEndpoints} counts them, and only while
+     * the list in force gives them a weight above 0. A terminating endpoint taken as the fallback (serving, not
+     * ready: it keeps a node's last pods reachable while they stop) is not counted, so the check fails when only
+     * those are left and the load balancer sends new clients elsewhere; a terminating one that is ready by its
+     * condition (a Service that publishes not-ready addresses) is. kube-proxy has no weights; an endpoint of weight 0
+     * (so configured, or published so while it is ejected or fails its active checks) takes no new connection, as
+     * in IPVS, and the Local policy may use no other: counted, it kept the load balancer sending clients that the
+     * node refused.
      */
     int localEndpoints(String service) {
         String node = nodeName;
@@ -207,8 +212,15 @@ public final class HealthCheckNodePorts implements AutoCloseable {
         Set<InetAddress> v4 = new HashSet<>();
         Set<InetAddress> v6 = new HashSet<>();
         for (ServicePort port : table.portsOf(service)) {
+            Set<String> taking = new HashSet<>();
+            for (BackendState b : port.backendSet().backends()) {
+                if (b.weight() > 0) {
+                    taking.add(b.endpoint());
+                }
+            }
             for (EndpointTarget t : port.spec().endpoints()) {
-                if (t.readyCondition() && node.equals(t.nodeName())) {
+                if (t.readyCondition() && node.equals(t.nodeName())
+                        && taking.contains(Backends.format(t.ip(), t.port()))) {
                     (t.ip() instanceof java.net.Inet4Address ? v4 : v6).add(t.ip());
                 }
             }

@@ -30,7 +30,7 @@ final class OutlierEjection {
      * the port's ejected endpoints over {@code maxEjectionPercent} of its endpoints that take traffic (neither
      * draining nor quiesced at weight 0). Under a {@code Local} traffic policy both hold among this node's endpoints
      * ({@code nodeName}'s) for a local one: their traffic may use no other, so ejecting the last of them would
-     * refuse it while the node's health check still counts it ready. Event-loop thread; the decision and the
+     * refuse all of it (and fail the node's health check) on a fault that may pass. Event-loop thread; the decision and the
      * ejection hold {@link #LOCK}, so that two loops cannot eject the last two endpoints at once, also
      * through two ports that list the same endpoints' health (a port that moved and its draining predecessor). An
      * endpoint already ejected, or the last in service (every failed connect while a whole port is down), is

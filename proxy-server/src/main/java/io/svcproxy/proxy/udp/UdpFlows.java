@@ -122,8 +122,9 @@ final class UdpFlows {
         if (backend == null) {
             limit.release();
             servicePort.release(client.getAddress(), perClient > 0);
-            servicePort.countNoEndpoint();
-            servicePort.udp().drop(Drop.NO_ENDPOINT);
+            if (!AddressRules.countNoEndpoint(servicePort, set, decision.eligible(), client.getAddress())) {
+                servicePort.udp().drop(Drop.NO_ENDPOINT);
+            }
             return null;
         }
         UdpFlow flow = new UdpFlow(client, backend, backend.counters().lease(), idleNanos(),

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.svcproxy.balancer.BackendSet;
+import io.svcproxy.balancer.BackendState;
 import io.svcproxy.balancer.SessionAffinity;
 import io.svcproxy.config.Addresses;
 import io.svcproxy.config.ConfigLoader;
@@ -135,15 +136,23 @@ class HealthCheckNodePortTest {
                 new EndpointTarget(Addresses.parseIp("127.0.40.16"), 18141, 1, true, true, true, "node-a", false,
                         true),
                 target("127.0.40.13", false, false, "node-a"),
-                target("127.0.40.14", true, false, "node-b")));
+                target("127.0.40.14", true, false, "node-b"),
+                // ready, but weight 0 takes no new connection: not counted (the Local policy could not use it)
+                new EndpointTarget(Addresses.parseIp("127.0.40.17"), 18141, 0, true, true, false, "node-a")));
         ServiceTable table = new ServiceTable();
-        table.put(new ServicePort(spec, BackendSet.of("rr", Set.of(), SessionAffinity.NONE, List.of(),
-                System::nanoTime)));
+        table.put(new ServicePort(spec, listInForce(spec)));
         HealthCheckNodePorts checks = new HealthCheckNodePorts(null, null, table, () -> true);
         checks.apply(List.of(), new NodeSettings(List.of(), 30000, 32767, "node-a"));
         assertThat(checks.localEndpoints("web/shop")).isEqualTo(2);
         checks.apply(List.of(), new NodeSettings(List.of(), 30000, 32767, ""));
         assertThat(checks.localEndpoints("web/shop")).as("no node name: no endpoint is local").isZero();
+    }
+
+    /** The list the reconciler publishes for {@code spec} while every endpoint is in service: its ready ones. */
+    static BackendSet listInForce(ServicePortSpec spec) {
+        return BackendSet.of("rr", Set.of(), SessionAffinity.NONE, spec.endpoints().stream()
+                .filter(EndpointTarget::ready).map(t -> BackendState.of(t.ip(), t.port(), t.weight())).toList(),
+                System::nanoTime);
     }
 
     private static EndpointTarget target(String ip, boolean ready, boolean terminating, String node) {

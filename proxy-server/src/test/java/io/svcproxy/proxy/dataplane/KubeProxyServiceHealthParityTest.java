@@ -7,8 +7,6 @@ import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
-import io.svcproxy.balancer.BackendSet;
-import io.svcproxy.balancer.SessionAffinity;
 import io.svcproxy.config.KubernetesSettings;
 import io.svcproxy.config.NodeSettings;
 import io.svcproxy.config.ServicePortSpec;
@@ -20,7 +18,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
-import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -96,8 +93,7 @@ class KubeProxyServiceHealthParityTest {
         assertThat(specs.get(0).endpoints()).as("taken for the Local traffic either way").singleElement()
                 .satisfies(t -> assertThat(t.ready()).isTrue());
         ServiceTable table = new ServiceTable();
-        table.put(new ServicePort(specs.get(0), BackendSet.of("rr", Set.of(), SessionAffinity.NONE, List.of(),
-                System::nanoTime)));
+        table.put(new ServicePort(specs.get(0), HealthCheckNodePortTest.listInForce(specs.get(0))));
         HealthCheckNodePorts checks = new HealthCheckNodePorts(null, null, table, () -> true);
         checks.apply(List.of(), new NodeSettings(List.of(), 30000, 32767, "node-a"));
         return checks.localEndpoints("web/shop");
@@ -117,8 +113,7 @@ class KubeProxyServiceHealthParityTest {
         assertThat(specs).hasSize(2);
         ServiceTable table = new ServiceTable();
         for (ServicePortSpec spec : specs) {
-            table.put(new ServicePort(spec, BackendSet.of("rr", Set.of(), SessionAffinity.NONE, List.of(),
-                    System::nanoTime)));
+            table.put(new ServicePort(spec, HealthCheckNodePortTest.listInForce(spec)));
         }
         HealthCheckNodePorts checks = new HealthCheckNodePorts(null, null, table, () -> true);
         checks.apply(List.of(), new NodeSettings(List.of(), 30000, 32767, "node-a"));

@@ -15,6 +15,7 @@ import io.svcproxy.proxy.dataplane.AddressKind;
 import io.svcproxy.proxy.dataplane.Rejection;
 import io.svcproxy.proxy.dataplane.ServicePort;
 import io.svcproxy.proxy.dataplane.Transport;
+import io.svcproxy.proxy.dataplane.UdpCounters;
 import java.io.IOException;
 import java.net.DatagramPacket;
 import java.net.DatagramSocket;
@@ -176,6 +177,30 @@ class UdpServiceTypesTest {
         assertThat(unanswered("127.0.0.1", "127.0.20.13", NODE_PORT)).isTrue();
         assertThat(ask("127.0.10.112", PORT)).as("the clusterIP uses every endpoint").isEqualTo("a");
         assertThat(port.rejectedCount(Rejection.NO_LOCAL_ENDPOINT)).isEqualTo(1);
+    }
+
+    /**
+     * As for TCP ({@code LocalPolicyWithoutUsableEndpointTest}, from helper-125's review): a flow to the node address
+     * whose only local endpoint has weight 0 found no endpoint and was counted as {@code no_endpoint} (and dropped as
+     * such), not as SPEC's {@code no_local_endpoint}. Node address 127.0.125.2, ClusterIP 127.0.10.98, endpoints
+     * 127.0.0.37 (this node, weight 0) and 127.0.0.38 (another node).
+     */
+    @Test
+    void aFlowRefusedForLackOfAUsableLocalEndpointIsCountedAsNoLocalEndpoint() throws Exception {
+        UdpEcho local = new UdpEcho("127.0.0.37", "local", false);
+        UdpEcho remote = new UdpEcho("127.0.0.38", "remote", false);
+        echoes.add(local);
+        echoes.add(remote);
+        ServicePort port = start("proxy: {admin: off, nodeName: node-a, nodeAddresses: [127.0.125.2]}\nservices:\n"
+                + "  - name: dns\n    type: NodePort\n    clusterIP: 127.0.10.98\n    externalTrafficPolicy: Local\n"
+                + "    ports: [{protocol: UDP, port: " + PORT + ", nodePort: " + NODE_PORT + "}]\n    endpoints:\n"
+                + "      - {ip: 127.0.0.37, port: " + local.port() + ", nodeName: node-a, weight: 0}\n"
+                + "      - {ip: 127.0.0.38, port: " + remote.port() + ", nodeName: node-b}\n");
+        assertThat(unanswered("127.0.0.1", "127.0.125.2", NODE_PORT)).isTrue();
+        assertThat(port.rejectedCount(Rejection.NO_LOCAL_ENDPOINT)).isEqualTo(1);
+        assertThat(port.noEndpointCount()).isZero();
+        assertThat(port.udp().dropped(UdpCounters.Drop.NO_ENDPOINT)).isZero();
+        assertThat(ask("127.0.10.98", PORT)).as("the clusterIP uses every endpoint").isEqualTo("remote");
     }
 
     @Test

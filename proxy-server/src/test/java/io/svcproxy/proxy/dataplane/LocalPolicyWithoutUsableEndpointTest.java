@@ -22,12 +22,15 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * helper-125's review: {@code externalTrafficPolicy: Local} when this node's only endpoint has weight 0 (the
- * config's "no new connections", what an operator writes to drain a Pod). Node address 127.0.125.1, ClusterIP
+ * {@code externalTrafficPolicy: Local} when this node's only endpoint takes no new connection: weight 0 (the config's
+ * "no new connections", what an operator writes to drain a Pod) or failing its active checks (published at weight
+ * 0). From helper-125's review: the healthCheckNodePort counted such an endpoint by its ready condition alone and
+ * answered 200, so a cloud load balancer kept sending clients the node refused, and the refusals were counted as
+ * {@code no_endpoint} instead of SPEC's {@code no_local_endpoint}. Node address 127.0.125.1, ClusterIP
  * 127.0.10.97, endpoints 127.0.0.35 (this node) and 127.0.0.36 (another node).
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-class H125ReviewLocalWeightZeroTest {
+class LocalPolicyWithoutUsableEndpointTest {
     static final String NODE = "127.0.125.1";
 
     final ProxyFixture fixture = new ProxyFixture(Transport.select());
