@@ -161,7 +161,8 @@ public final class Reconciler {
     /**
      * Applies the whole list: unbinds the keys that left, then looks at every Service port wanted. A Service port
      * that moved (same Service, port name and protocol, another clusterIP or port) is made before it is broken:
-     * its old address is unbound once the new one is bound, and keeps serving while the new one cannot be.
+     * its old address is unbound once the new one is bound, and keeps serving while the new one cannot be. The
+     * moves come first, so that their old addresses are free for the ports that take them.
      */
     private void applyAll(List<ServicePortSpec> desired, io.svcproxy.config.NodeSettings node,
                           List<BindException> failures) {
@@ -189,7 +190,7 @@ public final class Reconciler {
         appliedNode = node;
         addresses.wanted(wanted.values());
         releaseLostAddresses(wanted.values(), moving, wantedById);
-        for (ServicePortSpec spec : wanted.values()) {
+        for (ServicePortSpec spec : movesFirst(wanted.values(), moving)) {
             applyOne(spec, sameNode, failures, moving);
         }
         Set<ServiceKey> keptNow = new java.util.HashSet<>();
@@ -210,6 +211,25 @@ public final class Reconciler {
         kept.clear();
         kept.addAll(keptNow);
         addresses.releaseExternal(external);
+    }
+
+    /**
+     * Returns {@code wanted} with the Service ports that move first: each unbinds its old clusterIP:port once its
+     * successor is bound, and another Service may take that address in this change (as an externalIP or
+     * LoadBalancer IP), which it then finds free, as {@link #releaseLostAddresses} frees the others.
+     */
+    private static java.util.Collection<ServicePortSpec> movesFirst(java.util.Collection<ServicePortSpec> wanted,
+                                                                    Map<PortIdentity, ServiceKey> moving) {
+        if (moving.isEmpty()) {
+            return wanted;
+        }
+        List<ServicePortSpec> moves = new ArrayList<>();
+        List<ServicePortSpec> others = new ArrayList<>();
+        for (ServicePortSpec spec : wanted) {
+            (moving.containsKey(PortIdentity.of(spec)) ? moves : others).add(spec);
+        }
+        moves.addAll(others);
+        return moves;
     }
 
     /**

@@ -26,12 +26,14 @@ import org.junit.jupiter.api.Timeout;
 import org.slf4j.LoggerFactory;
 
 /**
- * helper-125's review: a reload in which a Service port's own address (clusterIP:port) passes to another Service as
- * its externalIP, because the first Service's clusterIP moved. ClusterIPs 127.0.10.96, .98, .99; endpoints
- * 127.0.0.37-38.
+ * A reload in which a Service port's own address (clusterIP:port) passes to another Service as its externalIP,
+ * because the first Service's clusterIP moved. From helper-125's review: the moving port's old address was unbound
+ * only once its successor was bound, after the Services before it in the file had been applied, so one of those
+ * taking it failed its bind (ERROR, /readyz not ready) until the retry a second later. ClusterIPs 127.0.10.96, .98,
+ * .99; endpoints 127.0.0.37-38.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-class H125ReviewAddressHandOverTest {
+class MovedClusterIpHandOverTest {
     final ProxyFixture fixture = new ProxyFixture(Transport.select());
     final ListAppender<ILoggingEvent> reconcilerLog = new ListAppender<>();
 
@@ -58,12 +60,10 @@ class H125ReviewAddressHandOverTest {
     }
 
     /**
-     * README: "An address that changes hands in one change [...] is unbound before it is bound again", and
-     * releaseLostAddresses does so for external, LoadBalancer and node addresses. A moving Service port's old
-     * clusterIP:port, though, is unbound only once its successor is bound (make before break), which comes after
-     * the Services before it in the file: sb, first, cannot bind its new externalIP (sa's old clusterIP), the
-     * reload reports a bind failure and the Reconciler logs an ERROR for a valid change; only the retry after it
-     * serves it.
+     * README: "An address that changes hands in one change [...] is unbound before it is bound again". A moving
+     * Service port's old clusterIP:port is unbound once its successor is bound (make before break), and the moves
+     * are applied before the other ports: sb, first in the file, binds its new externalIP (sa's old clusterIP) in
+     * the same reload, with no bind failure and no WARN or ERROR (before, only the retry a second later served it).
      */
     @Test
     void aClusterIpThatMovesAwayIsFreeForTheServiceThatTakesItAsExternalIpInTheSameReload() throws Exception {
