@@ -21,8 +21,11 @@ final class ExposureBinder extends BinderSupport {
     static final String NODE_ADDRESS_EXPECTED = "a list of IP addresses, or CIDRs for this host's addresses in them";
     static final String RANGE_EXPECTED = "LOW-HIGH, two ports 1..65535 with LOW <= HIGH, such as 30000-32767";
 
-    /** The first port that took each {@code nodePort/protocol}, for the check that no two share one. */
-    private final Map<String, Node> nodePorts = new HashMap<>();
+    /**
+     * The first port that took each {@code nodePort/protocol}, and as what (a port's nodePort or a Service's
+     * healthCheckNodePort, which takes its number in TCP), for the check that no two share one.
+     */
+    private final Map<String, Taken> nodePorts = new HashMap<>();
     /**
      * Where each externalIP and LoadBalancer IP of the Service bound last by {@link #exposure} is written (its first
      * place), for the checks against the other listeners ({@link ServiceClashes}).
@@ -30,6 +33,17 @@ final class ExposureBinder extends BinderSupport {
     Map<InetAddress, ServiceClashes.Written> addressesWritten = new HashMap<>();
     /** Where the valid healthCheckNodePort of the Service bound last by {@link #exposure} is written, else null. */
     ServiceClashes.Written healthCheckNodePortWritten;
+
+    /**
+     * Whether the {@code nodePortRange} bound by {@link #node} was valid (or not written): a wrong one is reported
+     * once, at itself, and the nodePorts are then not checked against the default put in its place, a range the file
+     * never names.
+     */
+    boolean nodePortRangeValid = true;
+
+    /** A node port number taken: where, and whether as a healthCheckNodePort (else as a port's nodePort). */
+    private record Taken(Node at, boolean healthCheck) {
+    }
 
     ExposureBinder(Problems p) {
         super(p);
@@ -47,12 +61,14 @@ final class ExposureBinder extends BinderSupport {
         if (f.has("nodePortRange")) {
             Node n = f.value("nodePortRange");
             String v = Values.text(n, f.child("nodePortRange"), RANGE_EXPECTED, p);
+            nodePortRangeValid = v != null;
             if (v != null) {
                 java.util.regex.Matcher m = java.util.regex.Pattern.compile("([0-9]{1,5})-([0-9]{1,5})").matcher(v);
                 int l = m.matches() ? Integer.parseInt(m.group(1)) : 0;
                 int h = m.matches() ? Integer.parseInt(m.group(2)) : 0;
                 if (l < 1 || h > 65535 || l > h) {
                     Values.wrong(p, n, f.child("nodePortRange"), RANGE_EXPECTED);
+                    nodePortRangeValid = false;
                 } else {
                     low = l;
                     high = h;
@@ -71,7 +87,8 @@ final class ExposureBinder extends BinderSupport {
     /** Whether the {@code type} of the Service bound last by {@link #exposure} was valid (or not written). */
     boolean typeValid = true;
 
-    ServiceExposure exposure(Fields f, NodeSettings node) {
+    /** {@code rangeValid}: whether {@code node}'s nodePortRange is the one written ({@link #nodePortRangeValid}). */
+    ServiceExposure exposure(Fields f, NodeSettings node, boolean rangeValid) {
         ServiceType type = ServiceType.CLUSTER_IP;
         boolean typeValid = true; // a wrong type is reported once, not again at each field it would allow
         if (f.has("type")) {
@@ -114,15 +131,17 @@ final class ExposureBinder extends BinderSupport {
             }
         }
         int healthCheckNodePort = f.has("healthCheckNodePort")
-                ? healthCheckNodePort(f, typeValid ? type : null, policy, node) : 0;
+                ? healthCheckNodePort(f, typeValid ? type : null, policy, node, rangeValid) : 0;
         return new ServiceExposure(type, external, lbIPs, ranges, policy, TrafficPolicy.CLUSTER, healthCheckNodePort);
     }
 
     /**
      * A Service's {@code healthCheckNodePort}, as the API server allows it: only with type LoadBalancer and
-     * externalTrafficPolicy Local, in the node port range, and no other Service's TCP nodePort. 0 when wrong.
+     * externalTrafficPolicy Local, in the node port range, and no other Service's TCP nodePort or healthCheckNodePort.
+     * 0 when wrong.
      */
-    private int healthCheckNodePort(Fields f, ServiceType type, TrafficPolicy policy, NodeSettings node) {
+    private int healthCheckNodePort(Fields f, ServiceType type, TrafficPolicy policy, NodeSettings node,
+                                    boolean rangeValid) {
         Node n = f.value("healthCheckNodePort");
         String path = f.child("healthCheckNodePort");
         if (type != ServiceType.LOAD_BALANCER || policy != TrafficPolicy.LOCAL) {
@@ -135,14 +154,19 @@ final class ExposureBinder extends BinderSupport {
         if (v == null) {
             return 0;
         }
-        if (v < node.nodePortLow() || v > node.nodePortHigh()) {
+        if (rangeValid && (v < node.nodePortLow() || v > node.nodePortHigh())) {
             Values.wrong(p, n, path, "a port in proxy.nodePortRange " + node.range());
             return 0;
         }
-        Node first = nodePorts.putIfAbsent(v + "/" + Protocol.TCP, n);
+        Taken first = nodePorts.putIfAbsent(v + "/" + Protocol.TCP, new Taken(n, true));
+        if (first != null && first.healthCheck()) {
+            Values.wrong(p, n, path, "a port no other Service has as healthCheckNodePort; " + v + " is also at "
+                    + Problems.line(first.at()));
+            return 0;
+        }
         if (first != null) {
             Values.wrong(p, n, path, "a port no Service port has as nodePort/TCP; " + v + " is also at "
-                    + Problems.line(first));
+                    + Problems.line(first.at()));
             return 0;
         }
         healthCheckNodePortWritten = new ServiceClashes.Written(n, path);
@@ -153,15 +177,18 @@ final class ExposureBinder extends BinderSupport {
      * Returns a port's nodePort: required for NodePort and LoadBalancer Services, inside the range, and not taken by
      * another port of the same protocol; not allowed on a ClusterIP Service. 0 when absent or wrong.
      */
-    /** {@code type}: the Service's, or {@code null} when it was invalid (reported; nothing more is said here). */
-    int nodePort(Fields f, ServiceType type, Protocol protocol, NodeSettings node) {
+    /**
+     * {@code type}: the Service's, or {@code null} when it was invalid (reported; nothing more is said here);
+     * {@code rangeValid}: whether {@code node}'s nodePortRange is the one written ({@link #nodePortRangeValid}).
+     */
+    int nodePort(Fields f, ServiceType type, Protocol protocol, NodeSettings node, boolean rangeValid) {
         if (type == null) {
             return 0;
         }
         if (!f.has("nodePort")) {
             if (type.hasNodePorts()) {
-                Values.missing(p, f, "nodePort", "a port in proxy.nodePortRange " + node.range() + "; required "
-                        + "for type " + type.yamlName());
+                Values.missing(p, f, "nodePort", "a port in proxy.nodePortRange" + (rangeValid ? " " + node.range()
+                        : "") + "; required for type " + type.yamlName());
             }
             return 0;
         }
@@ -174,15 +201,20 @@ final class ExposureBinder extends BinderSupport {
         if (v == null) {
             return 0;
         }
-        if (v < node.nodePortLow() || v > node.nodePortHigh()) {
+        if (rangeValid && (v < node.nodePortLow() || v > node.nodePortHigh())) {
             Values.wrong(p, n, f.child("nodePort"), "a port in proxy.nodePortRange " + node.range());
             return 0;
         }
         if (protocol != null) {
-            Node first = nodePorts.putIfAbsent(v + "/" + protocol, n);
+            Taken first = nodePorts.putIfAbsent(v + "/" + protocol, new Taken(n, false));
+            if (first != null && first.healthCheck()) {
+                Values.wrong(p, n, f.child("nodePort"), "a port no Service has as healthCheckNodePort; " + v + "/"
+                        + protocol + " is the healthCheckNodePort at " + Problems.line(first.at()));
+                return 0;
+            }
             if (first != null) {
                 Values.wrong(p, n, f.child("nodePort"), "a nodePort of one Service port only; " + v + "/"
-                        + protocol + " is also at " + Problems.line(first));
+                        + protocol + " is also at " + Problems.line(first.at()));
                 return 0;
             }
         }

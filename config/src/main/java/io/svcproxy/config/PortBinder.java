@@ -114,7 +114,8 @@ final class PortBinder extends BinderSupport {
                     Values.wrong(p, f.value("proxyProtocol"), f.child("proxyProtocol"), "v1 or v2");
                 }
             }
-            int nodePort = exposureBinder.nodePort(f, type, protocol, proxyBinder.proxy.node());
+            int nodePort = exposureBinder.nodePort(f, type, protocol, proxyBinder.proxy.node(),
+                    proxyBinder.nodePortRangeValid);
             if (nodePort > 0 && portNode != null) {
                 clashes.nodePortNodes.put(portNode, f.value("nodePort"));
                 clashes.paths.put(f.value("nodePort"), f.child("nodePort"));

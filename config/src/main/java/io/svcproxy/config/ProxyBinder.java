@@ -25,6 +25,11 @@ final class ProxyBinder extends BinderSupport {
     ProxySettings proxy = ProxySettings.defaults();
     /** False when {@code proxy.scheduler} was given but is not valid (Services then do not inherit it). */
     boolean defaultSchedulerValid = true;
+    /**
+     * False when {@code proxy.nodePortRange} was given but is not valid: the nodePorts are then not checked against
+     * the default range put in its place ({@link ExposureBinder#nodePortRangeValid}).
+     */
+    boolean nodePortRangeValid = true;
 
     /** Where {@code connectionLog} is written, when it names a file; for the check against the watched files. */
     Node connectionLogNode;
@@ -112,7 +117,9 @@ final class ProxyBinder extends BinderSupport {
         Duration udpIdleTimeout = orDefault(f, "udpIdleTimeout", Duration.ofMillis(10), Duration.ofHours(24),
                 "10ms..24h", du.idleTimeout());
         int maxUdpFlows = integerOr(f, "maxUdpFlows", 1, 10_000_000, du.maxFlows());
-        NodeSettings nodeSettings = new ExposureBinder(p).node(f);
+        ExposureBinder nodeBinder = new ExposureBinder(p);
+        NodeSettings nodeSettings = nodeBinder.node(f);
+        nodePortRangeValid = nodeBinder.nodePortRangeValid;
         IngressSettings ingress = f.has("ingress")
                 ? new IngressBinder(p, null).bindSettings(f.value("ingress"), f.child("ingress"))
                 : IngressSettings.defaults();

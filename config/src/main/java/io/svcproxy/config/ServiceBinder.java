@@ -107,7 +107,8 @@ final class ServiceBinder extends BinderSupport {
                 ? flags(f.value("schedulerFlags"), f.child("schedulerFlags"), schedulerKnown ? scheduler : null)
                 : Set.of();
         SessionAffinity affinity = affinity(f);
-        ServiceExposure exposure = exposureBinder.exposure(f, proxyBinder.proxy.node());
+        ServiceExposure exposure = exposureBinder.exposure(f, proxyBinder.proxy.node(),
+                proxyBinder.nodePortRangeValid);
         Map<InetAddress, ServiceClashes.Written> addressesWritten = exposureBinder.addressesWritten;
         ServiceClashes.Written healthCheckNodePortWritten = exposureBinder.healthCheckNodePortWritten;
         List<Node> portNodes = new ArrayList<>();
