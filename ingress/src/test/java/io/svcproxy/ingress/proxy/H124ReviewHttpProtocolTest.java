@@ -1,6 +1,7 @@
 package io.svcproxy.ingress.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
@@ -198,6 +199,33 @@ class H124ReviewHttpProtocolTest {
             assertThat(client.read().status()).isEqualTo(200);
             assertThat(new String(readToEnd(client), StandardCharsets.ISO_8859_1))
                     .as("what the proxy sends before it closes the connection").startsWith("HTTP/1.1 408");
+        }
+    }
+
+    /**
+     * The request timeout's {@code 408} is written by {@code ClientTimeouts.check} as raw bytes, without
+     * {@code AccessLog.answered}, and the connection closed; the close makes the request decoder hand the partial
+     * head to {@code IngressFrontendHandler} as a failed message ({@code decodeLast}), which is counted and logged
+     * as a {@code 400} (and a 400 written to the closed connection). So the metrics and the access log say 400 for
+     * what the client got as a 408 (the idle timeout's 408 is counted as 408). nginx logs its
+     * {@code client_header_timeout} as 408 (HAProxy its {@code timeout http-request} too), and ingress-nginx's
+     * request metrics come from that log.
+     */
+    @Test
+    void theRequestTimeouts408IsCountedAndLoggedAs408() throws Exception {
+        try (AccountingIngress fixture = new AccountingIngress("127.0.124.4", "127.0.0.86",
+                H124ReviewHttpProtocolTest::answer, IngressOptions.defaults().withRequestTimeout(Duration.ofSeconds(1)))) {
+            try (RawHttpClient client = new RawHttpClient(fixture.address())) {
+                client.send("GET /slow HTTP/1.1\r\nHost: any\r\nX-Slow: 1");
+                assertThat(new String(readToEnd(client), StandardCharsets.ISO_8859_1)).startsWith("HTTP/1.1 408");
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> !fixture.calls.isEmpty());
+            for (int i = 0; i < 2; i++) {
+                fixture.group.submit(() -> { }).get(10, TimeUnit.SECONDS); // the close's tasks have run
+            }
+            assertThat(fixture.calls).as("request metrics' calls").extracting(AccountingIngress.Call::status)
+                    .containsExactly(408);
+            assertThat(fixture.accessLines()).singleElement().asString().contains("status=408");
         }
     }
 
