@@ -147,6 +147,32 @@ class H124ReviewHttpProtocolTest {
     }
 
     /**
+     * A client that pipelines more than 128 requests in one go (h2load {@code --h1 -m 200}, a batch of small GETs)
+     * loses its connection: the requests are decoded from the read while the first is in flight and queued
+     * ({@code IngressFrontendHandler.queued}), and Netty 4.2's {@code HttpServerCodec}, built with its default
+     * {@code maxPipelineDepth} of 128 ({@code Http1Codecs.server}), throws {@code IllegalStateException:
+     * maxPipelineDepth exceeded: 128} from its decoder: the connection closes with requests unanswered, and the
+     * exception reaches the pipeline's tail as a WARN with a stack trace (one per such client; WarnGuard reports
+     * it). nginx and HAProxy answer any depth, one request at a time.
+     */
+    @Test
+    void twoHundredPipelinedRequestsAreAllAnswered() throws Exception {
+        int n = 200;
+        try (RawHttpClient client = new RawHttpClient(ingress.localAddress())) {
+            client.send("GET /p HTTP/1.1\r\nHost: any\r\n\r\n".repeat(n));
+            int answered = 0;
+            try {
+                for (; answered < n; answered++) {
+                    assertThat(client.read().status()).isEqualTo(200);
+                }
+            } catch (IOException e) {
+                // counted below
+            }
+            assertThat(answered).as("responses to %d pipelined requests", n).isEqualTo(n);
+        }
+    }
+
+    /**
      * RFC 9110 15.2: "A proxy MUST forward 1xx responses unless the proxy itself requested the generation of the 1xx
      * response" (HAProxy forwards them). An endpoint's {@code 103 Early Hints} (the browser's preload hints) is
      * dropped by {@code IngressBackendHandler}, which relays only a {@code 100} and only to a client that sent
