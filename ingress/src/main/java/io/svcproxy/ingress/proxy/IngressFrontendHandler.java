@@ -23,6 +23,8 @@ import java.util.ArrayDeque;
  * One request at a time. Reading is not paused per request (that costs two {@code epoll_ctl} per request): a
  * client that sends the next request before the response, pipelining, has it decoded and queued, and only then is
  * reading paused until that response has ended; a body is read only as fast as the endpoint's connection takes it.
+ * Requests the proxy answers itself are read only while the client's connection is writable: one that pipelines
+ * them and reads none of the answers is paused the same way (one writability check per request between requests).
  * A WebSocket upgrade pauses reading at its request's end and takes the request decoder out, so that the client's
  * first frames, if it sends them before the 101, reach the tunnel as sent ({@link RequestDecoding}). The request's
  * parts are flushed to the endpoint once per read loop ({@link #channelReadComplete}).
@@ -99,9 +101,12 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter
             return;
         }
         Exchange ex = exchange;
-        if (!queued.isEmpty() || (ex != null && ex.requestEnded)) {
+        if (!queued.isEmpty() || (ex == null ? !inbound.isWritable() : ex.requestEnded)) {
+            // pipelined behind the request in flight (the rest waits in the socket until its response ends), or
+            // the client reads none of the answers written to it: the proxy's own (404, 503, 308) would pile up
+            // without bound, so the rest waits until it takes them (channelWritabilityChanged)
             queued.add(msg);
-            inbound.config().setAutoRead(false); // pipelined: the rest waits in the socket until the response ends
+            inbound.config().setAutoRead(false);
             return;
         }
         Http1RequestReader.read(this, msg);
@@ -189,7 +194,7 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter
         return taken;
     }
 
-    /** Reads the pipelined messages until one starts a proxied request again, then the socket. */
+    /** The request in flight has ended: the pipelined messages are read on ({@link #readQueued}). */
     private void readNext() {
         if (timeouts != null && !discarding) {
             timeouts.responseEnded(); // else at the dropped body's end (Http1RequestReader)
@@ -199,8 +204,17 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter
             rawAfterUpgrade = false;
             RequestDecoding.resume(inbound.pipeline(), settings.options(), takeQueued());
         }
+        readQueued();
+    }
+
+    /**
+     * Reads the pipelined messages until one starts a proxied request again, the connection closes, or the client
+     * takes no more of the proxy's answers; then the socket, once nothing is queued.
+     */
+    private void readQueued() {
         Object msg;
-        while ((exchange == null || !exchange.requestEnded) && (msg = queued.poll()) != null) {
+        while (!closing && (exchange == null ? inbound.isWritable() : !exchange.requestEnded)
+                && (msg = queued.poll()) != null) {
             Http1RequestReader.read(this, msg);
         }
         Exchange ex = exchange;
@@ -242,12 +256,19 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter
         }
     }
 
-    /** Relays backpressure: the client's socket drained, so the endpoint is read again (and the other way). */
+    /**
+     * Relays backpressure: the client's socket drained, so the endpoint is read again (and the other way); between
+     * requests, the requests held while the client took no more are read on.
+     */
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         Exchange ex = exchange;
-        if (ex != null && ex.outbound != null) {
-            ex.outbound.config().setAutoRead(inbound.isWritable());
+        if (ex != null) {
+            if (ex.outbound != null) {
+                ex.outbound.config().setAutoRead(inbound.isWritable());
+            }
+        } else if (!queued.isEmpty() && !closing && inbound.isWritable()) {
+            readQueued(); // the requests held while the client took none of the proxy's answers
         }
         ctx.fireChannelWritabilityChanged();
     }

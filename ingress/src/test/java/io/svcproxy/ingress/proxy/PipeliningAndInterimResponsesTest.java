@@ -37,12 +37,18 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * helper-124's review of the Ingress's cleartext HTTP/1.1 and h2c proxying at the protocol level (failing tests).
- * Listeners on 127.0.124.1-3, a raw endpoint on 127.0.0.84 (the default backend), a scripted one on 127.0.0.85
- * ({@code scripted.example}).
+ * The Ingress's cleartext HTTP/1.1 and h2c proxying at the protocol level: pipelined requests (any depth, and the
+ * proxy's own answers to a client that reads none of them held back), interim responses (1xx) relayed, the request
+ * timeout of a pipelined head and its 408's accounting. Listeners on 127.0.124.1-5, a raw endpoint on 127.0.0.84 (the
+ * default backend), a scripted one on 127.0.0.85 ({@code scripted.example}).
+ *
+ * <p>From helper-124's review: the proxy buffered its own answers without bound for a pipelining client that read
+ * nothing, closed a connection with more than 128 pipelined requests (Netty's {@code maxPipelineDepth}, with a WARN),
+ * dropped 1xx responses other than an expected 100, gave a head started while a request was in flight no request
+ * timeout, and counted and logged the request timeout's 408 as a 400.
  */
 @Timeout(120)
-class H124ReviewHttpProtocolTest {
+class PipeliningAndInterimResponsesTest {
     private static final ServiceBackend RAW = new ServiceBackend("default", "raw", 80, null);
     private static final ServiceBackend SCRIPTED = new ServiceBackend("default", "scripted", 80, null);
 
@@ -57,7 +63,7 @@ class H124ReviewHttpProtocolTest {
     @BeforeEach
     void setUp() throws Exception {
         raw = new RawHttpEndpoint("127.0.0.84");
-        scripted = new ScriptedEndpoint("127.0.0.85", H124ReviewHttpProtocolTest::answer);
+        scripted = new ScriptedEndpoint("127.0.0.85", PipeliningAndInterimResponsesTest::answer);
         router = new Router<>();
         router.update(RoutingTable.compile(List.of(
                 new IngressRules<>("default/scripted", null, List.of(new IngressRules.Rule<>("scripted.example",
@@ -98,11 +104,12 @@ class H124ReviewHttpProtocolTest {
 
     /**
      * A client that pipelines requests the proxy answers itself (a 404 here; a 503 or a 308 take the same path,
-     * {@code Http1Answers.respond}) and reads nothing makes the proxy buffer every answer: the frontend reads on
-     * while its client connection is not writable, since only an endpoint's response pauses it. SPEC's data path
+     * {@code Http1Answers.respond}) and reads nothing does not make the proxy buffer every answer: between requests
+     * the frontend reads only while its client connection is writable (it read on before, since only an endpoint's
+     * response paused it). SPEC's data path
      * ("without unbounded buffering: when one side cannot take more, svcproxy stops reading from the other"); nginx
-     * handles pipelined requests one at a time and waits for each response to be sent. Measured: 33 MB of requests
-     * left 315 MB of answers in the proxy's direct memory. The client stops once the proxy holds 32 MiB, so that the
+     * handles pipelined requests one at a time and waits for each response to be sent. Measured before: 33 MB of
+     * requests left 315 MB of answers in the proxy's direct memory. The client stops once the proxy holds 32 MiB, so that the
      * failure does not take the test JVM's memory.
      */
     @Test
@@ -148,12 +155,11 @@ class H124ReviewHttpProtocolTest {
 
     /**
      * A client that pipelines more than 128 requests in one go (h2load {@code --h1 -m 200}, a batch of small GETs)
-     * loses its connection: the requests are decoded from the read while the first is in flight and queued
-     * ({@code IngressFrontendHandler.queued}), and Netty 4.2's {@code HttpServerCodec}, built with its default
-     * {@code maxPipelineDepth} of 128 ({@code Http1Codecs.server}), throws {@code IllegalStateException:
-     * maxPipelineDepth exceeded: 128} from its decoder: the connection closes with requests unanswered, and the
-     * exception reaches the pipeline's tail as a WARN with a stack trace (one per such client; WarnGuard reports
-     * it). nginx and HAProxy answer any depth, one request at a time.
+     * has them all answered. The requests are decoded from the read while the first is in flight and queued
+     * ({@code IngressFrontendHandler.queued}); Netty 4.2's {@code HttpServerCodec}, built with its default
+     * {@code maxPipelineDepth} of 128, threw {@code IllegalStateException: maxPipelineDepth exceeded: 128} from its
+     * decoder: the connection closed with requests unanswered, and the exception reached the pipeline's tail as a
+     * WARN. nginx and HAProxy answer any depth, one request at a time.
      */
     @Test
     void twoHundredPipelinedRequestsAreAllAnswered() throws Exception {
@@ -174,8 +180,8 @@ class H124ReviewHttpProtocolTest {
 
     /**
      * RFC 9110 15.2: "A proxy MUST forward 1xx responses unless the proxy itself requested the generation of the 1xx
-     * response" (HAProxy forwards them). An endpoint's {@code 103 Early Hints} (the browser's preload hints) is
-     * dropped by {@code IngressBackendHandler}, which relays only a {@code 100} and only to a client that sent
+     * response" (HAProxy forwards them). An endpoint's {@code 103 Early Hints} (the browser's preload hints) was
+     * dropped by {@code IngressBackendHandler}, which relayed only a {@code 100} and only to a client that sent
      * {@code Expect: 100-continue}.
      */
     @Test
@@ -205,10 +211,10 @@ class H124ReviewHttpProtocolTest {
     /**
      * The request timeout (30 s by default; 1 s here) runs from a request's first byte until its headers, then 408
      * and close. A head whose first bytes arrived while the previous request was in flight (pipelined, or sent
-     * before the response ended) never starts it: {@code ClientTimeouts.channelRead} starts the timer only when no
-     * request is in flight, and {@code responseEnded} does not start it for bytes already read. Such a head that
-     * never ends (slowloris behind one real request) holds the connection until the idle timeout (120 s), and is
-     * closed without a 408. The control case, the same partial head on a fresh connection, gets its 408.
+     * before the response ended) did not start it: {@code ClientTimeouts.channelRead} starts the timer only when no
+     * request is in flight, and the response's end did not start it for bytes already read. Such a head that never
+     * ends (slowloris behind one real request) held the connection until the idle timeout (120 s), and was closed
+     * without a 408. The control case, the same partial head on a fresh connection, gets its 408.
      */
     @Test
     void aHeadStartedWhileThePreviousRequestWasInFlightGetsTheRequestTimeout() throws Exception {
@@ -229,18 +235,18 @@ class H124ReviewHttpProtocolTest {
     }
 
     /**
-     * The request timeout's {@code 408} is written by {@code ClientTimeouts.check} as raw bytes, without
-     * {@code AccessLog.answered}, and the connection closed; the close makes the request decoder hand the partial
-     * head to {@code IngressFrontendHandler} as a failed message ({@code decodeLast}), which is counted and logged
-     * as a {@code 400} (and a 400 written to the closed connection). So the metrics and the access log say 400 for
-     * what the client got as a 408 (the idle timeout's 408 is counted as 408). nginx logs its
+     * The request timeout's {@code 408} is counted and logged as 408. It was written by {@code ClientTimeouts.check}
+     * as raw bytes, without {@code AccessLog.answered}, and the connection closed; the close made the request decoder
+     * hand the partial head to {@code IngressFrontendHandler} as a failed message ({@code decodeLast}), which was
+     * counted and logged as a {@code 400} (and a 400 written to the closed connection). So the metrics and the
+     * access log said 400 for what the client got as a 408. nginx logs its
      * {@code client_header_timeout} as 408 (HAProxy its {@code timeout http-request} too), and ingress-nginx's
      * request metrics come from that log.
      */
     @Test
     void theRequestTimeouts408IsCountedAndLoggedAs408() throws Exception {
         try (AccountingIngress fixture = new AccountingIngress("127.0.124.4", "127.0.0.86",
-                H124ReviewHttpProtocolTest::answer, IngressOptions.defaults().withRequestTimeout(Duration.ofSeconds(1)))) {
+                PipeliningAndInterimResponsesTest::answer, IngressOptions.defaults().withRequestTimeout(Duration.ofSeconds(1)))) {
             try (RawHttpClient client = new RawHttpClient(fixture.address())) {
                 client.send("GET /slow HTTP/1.1\r\nHost: any\r\nX-Slow: 1");
                 assertThat(new String(readToEnd(client), StandardCharsets.ISO_8859_1)).startsWith("HTTP/1.1 408");
