@@ -15,9 +15,20 @@ final class ClientFailures {
     private ClientFailures() {
     }
 
-    /** Whether {@code cause} is the client's network or TLS failing (see the class's javadoc). */
+    /** Whether {@code cause} is the client's network or TLS failing (see the class's javadoc), or its pipelining. */
     static boolean includes(Throwable cause) {
         return cause instanceof IOException
-                || cause instanceof DecoderException && cause.getCause() instanceof SSLException;
+                || cause instanceof DecoderException && (cause.getCause() instanceof SSLException
+                || pipelinedTooDeep(cause.getCause()));
+    }
+
+    /**
+     * Netty's request decoder refusing a request past {@link Http1Codecs#MAX_PIPELINE_DEPTH} (an
+     * {@code IllegalStateException} it throws as {@code "maxPipelineDepth exceeded: N"}): a bound the frontend's
+     * pauses keep it from reaching, but if a client did, the client's doing.
+     */
+    private static boolean pipelinedTooDeep(Throwable cause) {
+        return cause instanceof IllegalStateException && cause.getMessage() != null
+                && cause.getMessage().startsWith("maxPipelineDepth exceeded");
     }
 }

@@ -53,9 +53,20 @@ final class Http1Codecs {
     private Http1Codecs() {
     }
 
+    /**
+     * The requests the request decoder may have decoded and not seen answered (Netty 4.2's
+     * {@code maxPipelineDepth}, 128 by default: past it the decoder throws and the connection closes). The frontend
+     * answers pipelined requests one at a time and pauses reading while one is in flight or the client takes no
+     * more answers, so what the decoder gets ahead of the answers is the rest of one read: at most 64 KiB (the
+     * default receive allocator's largest buffer, or a TLS read's plain bytes) of requests of at least 14 bytes
+     * each ({@code A / HTTP/1.0\n\n}), 4,682, plus the one in flight. A bound above that is never reached, as nginx
+     * and HAProxy answer any depth; should it be, the connection ends at DEBUG ({@link ClientFailures}).
+     */
+    static final int MAX_PIPELINE_DEPTH = 16_384;
+
     /** The codec of a client connection: requests in, responses out. */
     static HttpServerCodec server(IngressOptions o) {
-        return new HttpServerCodec(config(o));
+        return new HttpServerCodec(config(o), MAX_PIPELINE_DEPTH);
     }
 
     /** The codec of an endpoint connection: requests out, responses in (Netty's, with cached field names). */
