@@ -66,7 +66,6 @@ final class Exchange implements ResponseDeadlines.Expiring {
     boolean keepAlive;
     /** {@code Upgrade: websocket}: a fresh connection, never pooled; a 101 turns both into a {@link Tunnel}. */
     final boolean upgrade;
-    final boolean expectContinue;
     final long startNanos;
     private final ListenerSettings settings;
     /** {@link #forwarded}, until it is written to an outbound connection. */
@@ -129,7 +128,6 @@ final class Exchange implements ResponseDeadlines.Expiring {
         this.pickContext = pickContext;
         this.keepAlive = HttpUtil.isKeepAlive(request);
         this.upgrade = upgrade;
-        this.expectContinue = HttpUtil.is100ContinueExpected(request);
         this.startNanos = startNanos;
         this.unsentHead = forwarded;
     }

@@ -1,8 +1,10 @@
 package io.svcproxy.ingress.proxy;
 
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
@@ -151,12 +153,7 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
             }
             if (code >= 100 && code < 200) {
                 interim = true;
-                if (code == 100 && ex.expectContinue) {
-                    // the client waits for it before its body (RFC 9110 10.1.1)
-                    ex.frontend.write(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE));
-                    ex.frontend.flush();
-                }
-                ReferenceCountUtil.release(msg);
+                relayInterim(ex, response);
                 return;
             }
             interim = false;
@@ -240,6 +237,26 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
             // raw bytes: none should come while a request is bound (after a 101 the handler is a Tunnel or ended)
             ReferenceCountUtil.release(msg);
         }
+    }
+
+    /**
+     * Relays an interim response (1xx but 101) ahead of the final one: RFC 9110 15.2, "A proxy MUST forward 1xx
+     * responses unless the proxy itself requested the generation of the 1xx response" (the proxy requests none),
+     * as HAProxy forwards them: a {@code 100} whether or not the client sent {@code Expect: 100-continue} (a client
+     * must parse one it did not expect), a {@code 103 Early Hints} with its {@code Link} fields. An HTTP/1.0 client
+     * gets none: a server must not send it a 1xx (RFC 9110 15.2). On HTTP/2 it is an interim HEADERS frame.
+     */
+    private static void relayInterim(Exchange ex, HttpResponse response) {
+        if (ex.request.protocolVersion().equals(HttpVersion.HTTP_1_0)) {
+            return;
+        }
+        ProxyHeaders.removeHopByHop(response.headers(), false);
+        // a 1xx has no content and may not say it has (RFC 9110 8.6: no Content-Length; HTTP/2 clients refuse one,
+        // as nghttp2 does a 100 with the JDK server's Content-Length: 0)
+        response.headers().remove(HttpHeaderNames.CONTENT_LENGTH).remove(HttpHeaderNames.TRANSFER_ENCODING);
+        ex.frontend.write(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, response.status(), Unpooled.EMPTY_BUFFER,
+                response.headers(), EmptyHttpHeaders.INSTANCE));
+        ex.frontend.flush();
     }
 
     /**
