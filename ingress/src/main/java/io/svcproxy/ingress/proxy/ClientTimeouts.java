@@ -17,9 +17,9 @@ import java.util.concurrent.TimeUnit;
  * the plain bytes and its 408 is encrypted).
  * <ul>
  *   <li>Request: from the first byte after the previous request's end (its response, and its body's end when the
- *       proxy answered before it and drops the rest; or the connection's start) until
- *       {@link IngressFrontendHandler} has the request's headers; then {@code 408} and close (slow header senders
- *       hold no connection for long).
+ *       proxy answered before it and drops the rest; or the connection's start), or from that end when the byte
+ *       came before it (pipelined, or sent before the response ended), until {@link IngressFrontendHandler} has the
+ *       request's headers; then {@code 408} and close (slow header senders hold no connection for long).
  *   <li>Idle: no byte read or written for {@code idleTimeout} closes the connection, unless a request waits for
  *       its response headers (the response timeout governs that; on HTTP/2, a stream whose request was read whole
  *       and whose response headers are not sent). A stream whose request body stalls, or whose response the client
@@ -104,12 +104,17 @@ final class ClientTimeouts extends ChannelDuplexHandler {
     }
 
     /**
-     * The request was answered and its body read (or dropped) to its end; the next one's timer starts with its
-     * first byte.
+     * The request was answered and its body read (or dropped) to its end; the next one's timer starts now if
+     * {@code nextStarted} (its first bytes were read while this one was in flight: sent before its response ended,
+     * pipelined), else with its first byte.
      */
-    void responseEnded() {
+    void responseEnded(boolean nextStarted) {
         inRequest = false;
         lastActivity = ticks;
+        if (nextStarted && !requestsOver) {
+            headStarted = true;
+            headStart = ticks;
+        }
     }
 
     /** The connection became a byte relay. */

@@ -31,9 +31,9 @@ final class Http1Answers {
         h.discarding = Http1Requests.bodyFollows(request);
         h.logAccess(request, status.code(), route, null);
         writeStatus(h, status, keepAlive, location);
-        if (h.timeouts != null && !h.discarding) {
+        if (!h.discarding) {
             // a body still coming is no next request: the request ends at its end (Http1RequestReader)
-            h.timeouts.responseEnded();
+            h.requestOver();
         }
     }
 

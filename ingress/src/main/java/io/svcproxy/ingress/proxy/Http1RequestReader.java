@@ -103,8 +103,8 @@ final class Http1RequestReader {
                 h.discarding = false;
                 if (h.draining) {
                     LingeringClose.close(h); // the listener shuts down: that request was the connection's last
-                } else if (h.timeouts != null) {
-                    h.timeouts.responseEnded();
+                } else {
+                    h.requestOver();
                 }
             }
             return;

@@ -196,8 +196,8 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter
 
     /** The request in flight has ended: the pipelined messages are read on ({@link #readQueued}). */
     private void readNext() {
-        if (timeouts != null && !discarding) {
-            timeouts.responseEnded(); // else at the dropped body's end (Http1RequestReader)
+        if (!discarding) {
+            requestOver(); // else at the dropped body's end (Http1RequestReader)
         }
         if (rawAfterUpgrade) {
             // the endpoint refused the upgrade: HTTP/1.1 goes on, from the bytes held since the request's end
@@ -354,6 +354,17 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter
      */
     void idleTimedOut() {
         idleTimedOut = true;
+    }
+
+    /**
+     * The request is over (answered, its body read or dropped to its end): the request timeout runs for the next one
+     * from now when its first bytes are here already (queued, or held by the request decoder), else from its first
+     * byte.
+     */
+    void requestOver() {
+        if (timeouts != null) {
+            timeouts.responseEnded(!closing && (!queued.isEmpty() || RequestDecoding.holdsBytes(inbound.pipeline())));
+        }
     }
 
     @Override

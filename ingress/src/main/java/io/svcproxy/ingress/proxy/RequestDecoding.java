@@ -1,9 +1,15 @@
 package io.svcproxy.ingress.proxy;
 
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandler;
 import io.netty.channel.ChannelPipeline;
+import io.netty.channel.CombinedChannelDuplexHandler;
+import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerUpgradeHandler;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import java.util.Collection;
 import java.util.List;
 
@@ -13,10 +19,48 @@ import java.util.List;
  * it to wait for the 101, and nginx relays them when it does not): left in, the decoder would read them as the next
  * request, and what it does not keep of them (control characters it skips, a line it refuses) would be lost. Taken
  * out, the bytes it holds and all that follows reach the frontend as they came: the tunnel's first bytes after a
- * 101, or a fresh decoder's input after any other answer, so pipelined requests are answered as before.
+ * 101, or a fresh decoder's input after any other answer, so pipelined requests are answered as before. Between
+ * requests it tells whether the decoder holds the start of the next one ({@link #holdsBytes}: the request timeout
+ * runs from there).
  */
 final class RequestDecoding {
+    /** {@code HttpServerCodec}'s request decoder: {@code CombinedChannelDuplexHandler.inboundHandler()}. */
+    private static final MethodHandle DECODER;
+    /** The bytes a decoder holds undecoded: {@code ByteToMessageDecoder.actualReadableBytes()}. */
+    private static final MethodHandle UNDECODED;
+
+    static {
+        // both protected, and HttpServerCodec is final: looked up once (a Netty upgrade that moves them fails here,
+        // at the first connection, and in the tests)
+        try {
+            DECODER = MethodHandles.privateLookupIn(CombinedChannelDuplexHandler.class, MethodHandles.lookup())
+                    .findVirtual(CombinedChannelDuplexHandler.class, "inboundHandler",
+                            MethodType.methodType(ChannelInboundHandler.class));
+            UNDECODED = MethodHandles.privateLookupIn(ByteToMessageDecoder.class, MethodHandles.lookup())
+                    .findVirtual(ByteToMessageDecoder.class, "actualReadableBytes", MethodType.methodType(int.class));
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     private RequestDecoding() {
+    }
+
+    /**
+     * Whether the request decoder holds bytes it has not decoded: the start of a request whose head is not complete
+     * (called between requests, or while the decoder passes on a request from the middle of a read: then also the
+     * bytes behind it in that read).
+     */
+    static boolean holdsBytes(ChannelPipeline pipeline) {
+        HttpServerCodec codec = pipeline.get(HttpServerCodec.class);
+        if (codec == null) {
+            return false;
+        }
+        try {
+            return (int) UNDECODED.invoke((ByteToMessageDecoder) DECODER.invoke(codec)) > 0;
+        } catch (Throwable e) { // neither throws: protected getters
+            throw new IllegalStateException(e);
+        }
     }
 
     /**
