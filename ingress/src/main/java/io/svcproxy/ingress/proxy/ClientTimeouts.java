@@ -19,7 +19,8 @@ import java.util.concurrent.TimeUnit;
  *   <li>Request: from the first byte after the previous request's end (its response, and its body's end when the
  *       proxy answered before it and drops the rest; or the connection's start), or from that end when the byte
  *       came before it (pipelined, or sent before the response ended), until {@link IngressFrontendHandler} has the
- *       request's headers; then {@code 408} and close (slow header senders hold no connection for long).
+ *       request's headers; then {@code 408} (counted and logged as such) and close (slow header senders hold no
+ *       connection for long).
  *   <li>Idle: no byte read or written for {@code idleTimeout} closes the connection, unless a request waits for
  *       its response headers (the response timeout governs that; on HTTP/2, a stream whose request was read whole
  *       and whose response headers are not sent). A stream whose request body stalls, or whose response the client
@@ -148,6 +149,11 @@ final class ClientTimeouts extends ChannelDuplexHandler {
             headStarted = false;
             AccessLog.LOG.debug("Request headers timed out client={}",
                     ctx.channel().remoteAddress());
+            IngressFrontendHandler frontend = ctx.pipeline().get(IngressFrontendHandler.class);
+            if (frontend != null) {
+                // counted and logged as the 408 it is (the start: the head's tick, to within a period)
+                frontend.requestTimedOut(System.nanoTime() - (now - headStart) * periodNanos);
+            }
             ctx.writeAndFlush(Unpooled.wrappedBuffer(REQUEST_TIMEOUT)).addListener(ChannelFutureListener.CLOSE);
             return;
         }

@@ -354,6 +354,18 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter
      */
     void idleTimedOut() {
         idleTimedOut = true;
+        closing = true; // a partial head the decoder hands over at the close is no request of the client's
+    }
+
+    /**
+     * The request timeout ends the connection with its {@code 408} ({@link ClientTimeouts}): the request is counted
+     * and logged as that, as nginx logs its {@code client_header_timeout}, and the partial head the decoder hands
+     * over at the close is released, not answered as a malformed request.
+     */
+    void requestTimedOut(long startNanos) {
+        closing = true;
+        AccessLog.answered(settings, inbound.remoteAddress(), "http/1.1", null,
+                HttpResponseStatus.REQUEST_TIMEOUT.code(), null, null, startNanos);
     }
 
     /**

@@ -40,7 +40,8 @@ import org.junit.jupiter.api.Timeout;
  * The Ingress's cleartext HTTP/1.1 and h2c proxying at the protocol level: pipelined requests (any depth, and the
  * proxy's own answers to a client that reads none of them held back), interim responses (1xx) relayed, the request
  * timeout of a pipelined head and its 408's accounting. Listeners on 127.0.124.1-5, a raw endpoint on 127.0.0.84 (the
- * default backend), a scripted one on 127.0.0.85 ({@code scripted.example}).
+ * default backend), a scripted one on 127.0.0.85 ({@code scripted.example}), the accounting fixtures' on
+ * 127.0.0.86-87.
  *
  * <p>From helper-124's review: the proxy buffered its own answers without bound for a pipelining client that read
  * nothing, closed a connection with more than 128 pipelined requests (Netty's {@code maxPipelineDepth}, with a WARN),
@@ -258,6 +259,30 @@ class PipeliningAndInterimResponsesTest {
             assertThat(fixture.calls).as("request metrics' calls").extracting(AccountingIngress.Call::status)
                     .containsExactly(408);
             assertThat(fixture.accessLines()).singleElement().asString().contains("status=408");
+        }
+    }
+
+    /**
+     * The idle timeout's close with a partial head pipelined behind an answered request (an idle timeout shorter
+     * than the request timeout) counts only the answered request, not the partial head the request decoder hands
+     * over as a failed message at the close (helper-124: counted and logged as a 400 too).
+     */
+    @Test
+    void theIdleTimeoutsCloseCountsNoPartialHeadAs400() throws Exception {
+        try (AccountingIngress fixture = new AccountingIngress("127.0.124.5", "127.0.0.87",
+                PipeliningAndInterimResponsesTest::answer, IngressOptions.defaults()
+                .withRequestTimeout(Duration.ofSeconds(30)).withIdleTimeout(Duration.ofSeconds(1)))) {
+            try (RawHttpClient client = new RawHttpClient(fixture.address())) {
+                client.send("GET /a HTTP/1.1\r\nHost: any\r\n\r\nGET /b HTTP/1.1\r\nHost: any\r\nX-Slow: 1");
+                assertThat(client.read().status()).isEqualTo(200);
+                assertThat(readToEnd(client)).as("what the proxy sends before it closes the connection").isEmpty();
+            }
+            for (int i = 0; i < 2; i++) {
+                fixture.group.submit(() -> { }).get(10, TimeUnit.SECONDS); // the close's tasks have run
+            }
+            assertThat(fixture.calls).as("request metrics' calls").extracting(AccountingIngress.Call::status)
+                    .containsExactly(200);
+            assertThat(fixture.accessLines()).singleElement().asString().contains("status=200");
         }
     }
 
