@@ -47,6 +47,11 @@ final class Http1Requests {
         if (!ProxyHeaders.toOriginForm(request)) {
             return HttpResponseStatus.BAD_REQUEST;
         }
+        // the Host as routed and forwarded (an absolute target's authority by now); HTTP/1.0 may come without one
+        String host = request.headers().get(HttpHeaderNames.HOST);
+        if (host != null && !ProxyHeaders.isValidHost(host)) {
+            return HttpResponseStatus.BAD_REQUEST;
+        }
         return null;
     }
 

@@ -77,9 +77,10 @@ final class Http2Requests {
             return HttpResponseStatus.BAD_REQUEST;
         }
         String host = req.headers().get(HttpHeaderNames.HOST);
-        if (host == null || host.isEmpty()) {
+        if (host == null || !ProxyHeaders.isValidHost(host)) {
             // neither :authority nor host (or an empty one, which RFC 9113 8.3.1 forbids): as an HTTP/1.1 request
-            // without Host (and as nginx answers it); forwarded, it would be an HTTP/1.1 request without a host
+            // without Host (and as nginx answers it); forwarded, it would be an HTTP/1.1 request without a host.
+            // Or one nginx refuses, as on HTTP/1.1
             return HttpResponseStatus.BAD_REQUEST;
         }
         return null;

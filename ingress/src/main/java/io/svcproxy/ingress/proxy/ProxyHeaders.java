@@ -219,6 +219,53 @@ final class ProxyHeaders {
     }
 
     /**
+     * Whether {@code host} (a {@code Host} value, or HTTP/2's {@code :authority}) is one nginx takes
+     * ({@code ngx_http_validate_host}; else its 400 "client sent invalid host header"): no white space, control
+     * character or {@code /} anywhere, no {@code ..}, and the host before the port (an IPv6 literal in brackets
+     * whole) not empty once a trailing dot is dropped. Such a value is routed by and forwarded, and copied into
+     * {@code X-Forwarded-Host}: one with {@code /} or {@code ..} could reach an endpoint that builds paths or URLs
+     * from it.
+     */
+    static boolean isValidHost(CharSequence host) {
+        int n = host.length();
+        int hostEnd = n;
+        boolean literal = false;
+        boolean port = false;
+        int dot = -2;
+        for (int i = 0; i < n; i++) {
+            char c = host.charAt(i);
+            switch (c) {
+                case '.' -> {
+                    if (dot == i - 1) {
+                        return false;
+                    }
+                    dot = i;
+                }
+                case ':' -> {
+                    if (!literal && !port) {
+                        hostEnd = i;
+                        port = true;
+                    }
+                }
+                case '[' -> literal |= i == 0;
+                case ']' -> {
+                    if (literal && !port) {
+                        hostEnd = i + 1;
+                        port = true;
+                        literal = false;
+                    }
+                }
+                default -> {
+                    if (c == '/' || c <= 0x20 || c == 0x7f) {
+                        return false;
+                    }
+                }
+            }
+        }
+        return (dot == hostEnd - 1 ? hostEnd - 1 : hostEnd) > 0;
+    }
+
+    /**
      * Adds X-Forwarded-For (appended: a client's own value is kept before the client's address),
      * X-Forwarded-Proto and X-Forwarded-Host (the Host header as received, port included), and X-Real-IP (the client's
      * address, replacing a value the client sent, as ingress-nginx sets it); drops a {@code Proxy} field (httpoxy).
