@@ -189,7 +189,8 @@ final class Exchange implements ResponseDeadlines.Expiring {
                         picked.endpoint(), f.cause().toString());
                 pickContext = pickContext.withAvoided(picked);
                 BackendState next = set.pick(pickContext);
-                if (next == null || next == picked || connectAttempts >= Math.max(1, set.backends().size())) {
+                if (next == null || next == picked || connectAttempts >= Math.min(settings.options().connectAttempts(),
+                        set.backends().size())) {
                     frontend.failExchange(this, HttpResponseStatus.BAD_GATEWAY);
                 } else {
                     connect(next, !upgrade, true);
