@@ -6,6 +6,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.svcproxy.proxy.dataplane.ServiceTable;
+import io.svcproxy.proxy.dataplane.Transport;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -15,6 +16,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * From helper-121's review of the admin listener's HTTP handling. Admin listener on 127.0.121.1, port 0.
@@ -78,5 +81,39 @@ class H121ReviewAdminHttpTest {
                             + "\n%s", answers.replaceAll("(?s)# HELP.*?(?=HTTP/|$)", "<body>\n"))
                     .isEqualTo(2);
         }
+    }
+
+    /**
+     * A client that sends its request and then half-closes ({@code printf 'GET /metrics HTTP/1.0\r\n\r\n' | nc -N},
+     * socat, a shell's {@code /dev/tcp} with {@code exec 3>&-}) gets the answer from {@code /healthz} and the stats
+     * page, which are answered on the event loop, but nothing at all from {@code /metrics} and the JSON APIs: they are
+     * made on the render thread, and the listener does not allow half-closure, so the client's FIN closes the
+     * connection before the answer is sent. kube-proxy's Go server (promhttp) and HAProxy (without
+     * {@code abortonclose}) answer a request whose client half-closed; so does this server for its other paths.
+     */
+    @ParameterizedTest
+    @EnumSource(value = Transport.class, names = "EPOLL") // the default on Linux; NIO answers (it sees no FIN while autoRead is off)
+    void aClientThatHalfClosesAfterItsRequestGetsTheScrape(Transport transport) throws Exception {
+        Gauge.builder("h121_gauge", () -> 1).register(registry);
+        server = new AdminServer(new InetSocketAddress("127.0.121.1", 0), table, registry, transport);
+        server.start();
+        InetSocketAddress at = server.boundAddress();
+        StringBuilder got = new StringBuilder();
+        for (String path : new String[] {"/healthz", "/metrics", "/api/v1/services"}) {
+            try (Socket s = new Socket(at.getAddress(), at.getPort())) {
+                s.setSoTimeout(10_000);
+                s.getOutputStream().write(("GET " + path + " HTTP/1.0\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+                s.shutdownOutput(); // the request is all the client has to say
+                String answer = new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII);
+                got.append(path).append(" -> ").append(answer.isEmpty() ? "(closed, no answer)"
+                        : answer.substring(0, answer.indexOf('\r'))).append('\n');
+            }
+        }
+
+        assertThat(got.toString()).as("on %s", transport).isEqualTo("""
+                /healthz -> HTTP/1.0 200 OK
+                /metrics -> HTTP/1.0 200 OK
+                /api/v1/services -> HTTP/1.0 200 OK
+                """);
     }
 }
