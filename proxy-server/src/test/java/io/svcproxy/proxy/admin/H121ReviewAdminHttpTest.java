@@ -116,4 +116,59 @@ class H121ReviewAdminHttpTest {
                 /api/v1/services -> HTTP/1.0 200 OK
                 """);
     }
+
+    /**
+     * docs/operations.md: exposed beyond loopback the admin server "bounds what a client can make it hold: at most 128
+     * connections, 32 of them from one address". A scrape or JSON answer is queued for the render thread, and the
+     * render runs whether or not its client is still there ({@code AdminHandler.RenderTask.run} never looks at the
+     * channel): a client that connects, asks for {@code /metrics} and closes, again and again, stays within the
+     * connection caps yet queues one full render per round, without bound. With thousands of Service ports (a second
+     * per scrape) that is minutes of a busy render thread, and Prometheus's own scrapes wait behind renders nobody will
+     * read. Here the caps are 4 connections, the render thread is held by the first scrape, and 40 such rounds are made.
+     */
+    @Test
+    void scrapesOfClientsThatLeftAreNotRendered() throws Exception {
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        AtomicInteger scrapes = new AtomicInteger();
+        Gauge.builder("h121_held", () -> {
+            scrapes.incrementAndGet();
+            try {
+                release.await(10, TimeUnit.SECONDS); // the render thread is busy (a large scrape)
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return 1;
+        }).register(registry);
+        server = new AdminServer(new InetSocketAddress("127.0.121.1", 0), table, registry)
+                .limits(4, 4, Duration.ofSeconds(10));
+        server.start();
+        InetSocketAddress at = server.boundAddress();
+        try {
+            for (int i = 0; i < 40; i++) {
+                try (Socket s = new Socket(at.getAddress(), at.getPort())) {
+                    s.getOutputStream().write("GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n"
+                            .getBytes(StandardCharsets.US_ASCII));
+                }
+                org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10))
+                        .until(() -> server.openConnections() == 0);
+            }
+            int queuedForNobody = server.queuedRenders();
+            release.countDown();
+            // renders are made one at a time, in order: once this one is answered, every earlier one was dealt with
+            try (Socket s = new Socket(at.getAddress(), at.getPort())) {
+                s.setSoTimeout(20_000);
+                s.getOutputStream().write("GET /metrics HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+                        .getBytes(StandardCharsets.US_ASCII));
+                assertThat(new String(s.getInputStream().readAllBytes(), StandardCharsets.US_ASCII))
+                        .startsWith("HTTP/1.1 200 ");
+            }
+
+            assertThat(scrapes.get() - 1)
+                    .as("scrapes rendered for 40 clients that had all left (%d were queued with every client gone, at"
+                            + " most 4 connections allowed)", queuedForNobody)
+                    .isLessThanOrEqualTo(4);
+        } finally {
+            release.countDown();
+        }
+    }
 }
