@@ -12,6 +12,7 @@ import io.svcproxy.balancer.SchedulerFlag;
 import io.svcproxy.balancer.SessionAffinity;
 import io.svcproxy.config.EndpointTarget;
 import io.svcproxy.config.PortSpec;
+import io.svcproxy.config.ServiceKey;
 import io.svcproxy.config.ServicePortSpec;
 import io.svcproxy.config.ServiceSpec;
 import io.svcproxy.proxy.dataplane.AddressKind;
@@ -23,7 +24,14 @@ import java.lang.management.ManagementFactory;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
 import java.util.HashSet;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 
@@ -31,6 +39,11 @@ import java.util.Set;
  * Renders {@code GET /api/v1/services}: the fields of SPEC.md ("Admin HTTP") in that order, one entry per
  * Service port, plus what the stats page needs. Reads the live objects without locking: each Service port's
  * spec and endpoint set are read once, so an entry is consistent with itself while counters move on.
+ *
+ * <p>A Service port removed by a change while its connections drain is listed as long as the metrics list it (until
+ * the reconciler's sweep finds them ended or cut at {@code drainTimeout}): the endpoints that still have connections
+ * there, each {@code "state": "draining"} with weight 0, under the port in force at its address when one was added
+ * back, else in an entry of its own made from the removed port (its spec as it was, no {@code "not ready"} ones).
  *
  * <p>Fields beyond SPEC.md; times are ISO-8601 UTC with millisecond precision, counters count since start:
  * <ul>
@@ -98,14 +111,70 @@ final class ServicesJson {
             r.put("errors", reload.errors() == null ? "" : reload.errors());
         }
         ArrayNode services = root.putArray("services");
-        for (ServicePort port : table.servicePorts()) {
-            services.add(servicePort(port));
+        for (Entry entry : entries(table)) {
+            if (!entry.removed() || !entry.draining().isEmpty()) {
+                services.add(servicePort(entry));
+            }
         }
         try {
             return mapper.writeValueAsBytes(root);
         } catch (JsonProcessingException e) {
             throw new UncheckedIOException(e); // a tree of plain nodes always serializes
         }
+    }
+
+    /**
+     * One entry of the list: a Service port in force, or a removed one whose connections drain at an address no port
+     * in force has ({@code removed}); {@code draining} are the endpoints of the removed ports at its address that
+     * still have connections and that no port in force lists with the same counters (a port added back or moved takes
+     * its predecessor's endpoints over with their counters: those are counted there), as {@code
+     * svcproxy_endpoints{state="draining"}} counts them.
+     */
+    private record Entry(ServicePort port, boolean removed, List<BackendState> draining, int drainingConnections) {
+    }
+
+    /** The entries, ordered by namespace, name and port. */
+    private static List<Entry> entries(ServiceTable table) {
+        List<ServicePort> inForce = table.servicePorts();
+        Set<ConnectionCounters> listed = Collections.newSetFromMap(new IdentityHashMap<>());
+        Set<ServiceKey> keys = new HashSet<>();
+        for (ServicePort port : inForce) {
+            keys.add(port.key());
+            if (port.backendSet() != null) {
+                port.backendSet().backends().forEach(b -> listed.add(b.counters()));
+            }
+        }
+        Map<ServiceKey, List<ServicePort>> removed = new LinkedHashMap<>();
+        for (ServicePort port : table.drainingPorts()) {
+            removed.computeIfAbsent(port.key(), k -> new ArrayList<>()).add(port);
+        }
+        List<Entry> out = new ArrayList<>();
+        for (ServicePort port : inForce) {
+            out.add(entry(port, false, removed.getOrDefault(port.key(), List.of()), listed));
+        }
+        for (List<ServicePort> ports : removed.values()) {
+            if (!keys.contains(ports.get(0).key())) {
+                out.add(entry(ports.get(0), true, ports, listed));
+            }
+        }
+        out.sort(Comparator.comparing(Entry::port, ServiceTable.ORDER));
+        return out;
+    }
+
+    private static Entry entry(ServicePort port, boolean removed, List<ServicePort> drainingHere,
+                               Set<ConnectionCounters> listed) {
+        List<BackendState> draining = new ArrayList<>();
+        int connections = 0;
+        for (ServicePort d : drainingHere) {
+            connections += d.connections().size();
+            for (BackendState b : d.backendSet().backends()) {
+                ConnectionCounters c = b.counters();
+                if (c.active() + c.inactive() > 0 && listed.add(c)) { // once, even if two removed ports share it
+                    draining.add(b);
+                }
+            }
+        }
+        return new Entry(port, removed, draining, connections);
     }
 
     /**
@@ -145,7 +214,8 @@ final class ServicesJson {
         return at.truncatedTo(ChronoUnit.MILLIS).toString();
     }
 
-    private ObjectNode servicePort(ServicePort servicePort) {
+    private ObjectNode servicePort(Entry entry) {
+        ServicePort servicePort = entry.port();
         ServicePortSpec spec = servicePort.spec();
         BackendSet set = servicePort.backendSet();
         ServiceSpec service = spec.service();
@@ -166,7 +236,9 @@ final class ServicesJson {
         SessionAffinity affinity = set != null ? set.affinity() : service.sessionAffinity();
         node.put("sessionAffinity", affinity.label());
         node.put("sessionAffinityTimeoutSeconds", affinity.timeout().toSeconds());
-        node.put("connections", servicePort.connections().size());
+        // a removed port's own connections are among those of the removed ports at its address
+        node.put("connections", (entry.removed() ? 0 : servicePort.connections().size())
+                + entry.drainingConnections());
         node.put("bytesToEndpoint", servicePort.bytesToEndpoint());
         node.put("bytesToClient", servicePort.bytesToClient());
         node.put("noEndpoint", servicePort.noEndpointCount());
@@ -199,28 +271,19 @@ final class ServicesJson {
         }
         ArrayNode endpoints = node.putArray("endpoints");
         Set<String> inSet = new HashSet<>();
-        if (set != null) {
+        if (set != null && !entry.removed()) {
             for (BackendState backend : set.backends()) {
                 inSet.add(backend.endpoint());
-                ConnectionCounters counters = backend.counters();
-                ObjectNode e = endpoints.addObject();
-                e.put("ip", Backends.formatIp(backend.address()));
-                e.put("port", backend.port());
-                e.put("weight", backend.weight());
-                e.put("state", backend.state().label());
-                e.put("active", counters.active());
-                e.put("inactive", counters.inactive());
-                e.put("total", counters.total());
-                if (udp) {
-                    e.put("flows", counters.inactive()); // a UDP flow is one inactive connection while it lives
-                }
-                e.put("bytesToEndpoint", counters.bytesToEndpoint());
-                e.put("bytesToClient", counters.bytesToClient());
-                e.put("connectFailures", counters.connectFailures());
-                e.put("consecutiveFailures", counters.health().consecutiveFailures());
-                e.put("ejections", counters.health().ejections());
-                e.put("failedChecks", counters.health().checkFailures());
+                endpoint(endpoints, backend, backend.weight(), backend.state().label(), udp);
             }
+        }
+        // the endpoints still draining on the removed Service ports here: weight 0, as an endpoint that left a list
+        for (BackendState backend : entry.draining()) {
+            inSet.add(backend.endpoint());
+            endpoint(endpoints, backend, 0, BackendState.State.DRAINING.label(), udp);
+        }
+        if (entry.removed()) {
+            return node; // its spec is not in force: no endpoint of it is waited for
         }
         // Not-ready endpoints are not in the set (the reconciler gives them no backend): one that was in it shows
         // the counters kept for its return (SPEC's total: since svcproxy started), one never ready zero counts; one
@@ -251,5 +314,26 @@ final class ServicesJson {
             e.put("failedChecks", kept == null ? 0 : kept.health().checkFailures());
         }
         return node;
+    }
+
+    private static void endpoint(ArrayNode endpoints, BackendState backend, int weight, String state, boolean udp) {
+        ConnectionCounters counters = backend.counters();
+        ObjectNode e = endpoints.addObject();
+        e.put("ip", Backends.formatIp(backend.address()));
+        e.put("port", backend.port());
+        e.put("weight", weight);
+        e.put("state", state);
+        e.put("active", counters.active());
+        e.put("inactive", counters.inactive());
+        e.put("total", counters.total());
+        if (udp) {
+            e.put("flows", counters.inactive()); // a UDP flow is one inactive connection while it lives
+        }
+        e.put("bytesToEndpoint", counters.bytesToEndpoint());
+        e.put("bytesToClient", counters.bytesToClient());
+        e.put("connectFailures", counters.connectFailures());
+        e.put("consecutiveFailures", counters.health().consecutiveFailures());
+        e.put("ejections", counters.health().ejections());
+        e.put("failedChecks", counters.health().checkFailures());
     }
 }

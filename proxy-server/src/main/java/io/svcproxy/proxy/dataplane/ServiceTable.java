@@ -7,11 +7,12 @@ import java.util.Collections;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * The Service ports in force, by key, with the version of the desired state they realise. Written by the
- * reconciler, read by the admin server and the metrics.
+ * The Service ports in force, by key, with the version of the desired state they realise, and those removed whose
+ * connections still drain. Written by the reconciler, read by the admin server and the metrics.
  */
 public final class ServiceTable {
     private final Map<ServiceKey, ServicePort> ports = new ConcurrentHashMap<>();
@@ -20,6 +21,8 @@ public final class ServiceTable {
      * or removed (reconciler only: the cost of a change is that Service's ports, not the table), read per request.
      */
     private final Map<String, List<ServicePort>> byService = new ConcurrentHashMap<>();
+    /** Service ports removed from the table whose connections drain, until the reconciler's sweep lets them go. */
+    private final Set<ServicePort> draining = ConcurrentHashMap.newKeySet();
     private volatile long version;
     private volatile boolean ready;
     private volatile ReloadStatus lastReload;
@@ -32,11 +35,14 @@ public final class ServiceTable {
 
     private static final Comparator<ServicePort> BY_PORT = Comparator.<ServicePort>comparingInt(p -> p.key().port())
             .thenComparing(p -> p.key().protocol());
+    /** The order of {@link #servicePorts()}: by namespace, name and port. */
+    public static final Comparator<ServicePort> ORDER = Comparator.comparing(ServicePort::serviceLabel)
+            .thenComparing(BY_PORT);
 
     /** Returns the Service ports, ordered by namespace, name and port. */
     public List<ServicePort> servicePorts() {
         List<ServicePort> list = new ArrayList<>(ports.values());
-        list.sort(Comparator.comparing(ServicePort::serviceLabel).thenComparing(BY_PORT));
+        list.sort(ORDER);
         return Collections.unmodifiableList(list);
     }
 
@@ -84,6 +90,26 @@ public final class ServiceTable {
         } else {
             byService.put(port.serviceLabel(), List.copyOf(list));
         }
+    }
+
+    /**
+     * Returns the Service ports removed while their connections drain, ordered by namespace, name and port; each is
+     * listed until the reconciler's sweep finds its connections ended or cut at the drain timeout.
+     */
+    public List<ServicePort> drainingPorts() {
+        List<ServicePort> list = new ArrayList<>(draining);
+        list.sort(ORDER);
+        return Collections.unmodifiableList(list);
+    }
+
+    /** Notes a Service port removed from the table whose connections drain; reconciler only. */
+    public void draining(ServicePort port) {
+        draining.add(port);
+    }
+
+    /** Forgets a removed Service port whose connections ended; reconciler only. */
+    public void drained(ServicePort port) {
+        draining.remove(port);
     }
 
     /** Returns the version of the desired state in force: 1 after the first apply, one more per applied change. */

@@ -83,8 +83,9 @@ final class Housekeeping {
     }
 
     /**
-     * Takes the Service port that was just unbound: its series go now, or while its connections drain (their
-     * bytes are still counted), every endpoint draining, until {@link #sweep()} finds them ended or timed out.
+     * Takes the Service port that was just unbound: its series and its entry in the API go now, or while its
+     * connections drain (their bytes are still counted), every endpoint draining, until {@link #sweep()} finds them
+     * ended or timed out.
      */
     void removed(ServicePort port) {
         departed.remove(port.key());
@@ -94,6 +95,7 @@ final class Housekeeping {
             metrics.servicePortRemoved(port);
         } else {
             metrics.servicePortDraining(port);
+            table.draining(port); // the API lists it as the metrics do
             removedPorts.add(new Removed(port, nanoTime.getAsLong() + drainTimeout.toNanos()));
         }
     }
@@ -263,6 +265,7 @@ final class Housekeeping {
         });
         for (ServicePort port : drained) {
             metrics.servicePortRemoved(port);
+            table.drained(port);
         }
         return drained;
     }

@@ -1,6 +1,7 @@
 package io.svcproxy.proxy.admin;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -13,6 +14,7 @@ import io.svcproxy.proxy.metrics.PrometheusText;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -22,13 +24,14 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * From helper-121's review of the admin API against the metrics: a Service removed by a reload while one of its
- * connections drains. {@code /metrics} keeps the port's series for the drain ({@code svcproxy_connections_active 1},
+ * connections drains. {@code /metrics} kept the port's series for the drain ({@code svcproxy_connections_active 1},
  * {@code svcproxy_endpoints{state="draining"} 1}, bytes still counted), but {@code /api/v1/services} (and so the stats
- * page) drops the port at once: the connection still relayed, and SPEC's {@code "state": "draining"}, are nowhere in
- * the API. Loopback: endpoint 127.0.0.113, ClusterIP 127.0.10.143:49443.
+ * page) dropped the port at once: the connection still relayed, and SPEC's {@code "state": "draining"}, were nowhere in
+ * the API. The API now lists the removed port, every endpoint with connections draining, until the sweep lets it go.
+ * Loopback: endpoint 127.0.0.113, ClusterIP 127.0.10.143:49443.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-class H121ReviewDrainingServiceTest {
+class RemovedWhileDrainingTest {
     private ProxyServer server;
     private TestBackend backend;
 
@@ -98,5 +101,7 @@ class H121ReviewDrainingServiceTest {
                             + " and svcproxy_endpoints{state=\"draining\"} 1", endpoint)
                     .containsExactly("127.0.0.113 draining active=1");
         }
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(apiEndpoints())
+                .as("/api/v1/services once the drained connection closed").isEmpty());
     }
 }
