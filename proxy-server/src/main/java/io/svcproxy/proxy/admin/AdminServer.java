@@ -35,9 +35,9 @@ import org.slf4j.LoggerFactory;
  * {@code HEAD} only (else 405), unknown paths with 404, request bodies over {@value #MAX_CONTENT_LENGTH} bytes
  * with 413, and keeps connections alive when the client asks. At most {@value #MAX_CONNECTIONS} connections are
  * held at once, at most {@value #MAX_CONNECTIONS_PER_CLIENT} of them from one client address; a request must arrive
- * whole within {@value #REQUEST_DEADLINE_SECONDS} s of the connection's start or
- * of the previous response (a slowloris client holds nothing for long, {@link RequestLimits}), and a connection
- * silent for {@value #READ_TIMEOUT_SECONDS} s is closed, and one that does not take an answer within
+ * whole within {@value #REQUEST_DEADLINE_SECONDS} s of the connection's start or of the answer to the last request
+ * read (a slowloris client holds nothing for long, {@link RequestLimits}), and a connection silent for
+ * {@value #READ_TIMEOUT_SECONDS} s is closed, and one that does not take an answer within
  * {@value #WRITE_TIMEOUT_SECONDS} s too. The answers that grow with the config ({@code /metrics}, the two JSON APIs)
  * are gzipped for clients that accept it (Prometheus does), and while {@value #MAX_PENDING_BYTES} bytes of them wait
  * for clients that do not read, another is answered {@code 503} (the probes still answer): a client that asks and

@@ -19,8 +19,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * may hold: at most {@code maxConnections} at once, and at most {@code maxPerClient} of them from one address (more
  * are closed as they are accepted: one client holding idle connections cannot shut out the kubelet's probes), and
  * each request must
- * arrive whole within {@code deadline} of the connection's start or of the previous response's end, else the
- * connection is closed. A client sending a header byte now and then (slowloris) holds no connection longer than
+ * arrive whole within {@code deadline} of the connection's start or of the end of the response to the last request
+ * read (one pipelined behind a response is the server's to answer, not the client's to send), else the connection
+ * is closed. A client sending a header byte now and then (slowloris) holds no connection longer than
  * that, and a flood of them cannot eat the descriptors the data plane needs (its fd guard stops accepting Service
  * connections near the limit). Behind the codec and the aggregator: it sees whole requests ({@link FullHttpRequest},
  * or an {@link io.netty.handler.codec.http.HttpRequest} whose body is not aggregated). Runs on the server's event
@@ -33,6 +34,11 @@ public final class RequestLimits extends ChannelDuplexHandler {
     private final int maxPerClient;
     private final long deadlineNanos;
     private ScheduledFuture<?> timer;
+    /**
+     * Requests passed on and not answered yet. While one is, it is the server's turn: a request pipelined behind an
+     * answer was read with it and waits in the server, so the answer before it starts no deadline.
+     */
+    private int unanswered;
     private boolean counted;
     /** The client counted in {@link #perClient}, or {@code null}. */
     private InetAddress client;
@@ -76,9 +82,12 @@ public final class RequestLimits extends ChannelDuplexHandler {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
-        if (msg instanceof HttpRequest && timer != null) {
-            timer.cancel(false); // whole: the response is the server's turn
-            timer = null;
+        if (msg instanceof HttpRequest) {
+            unanswered++;
+            if (timer != null) {
+                timer.cancel(false); // whole: the response is the server's turn
+                timer = null;
+            }
         }
         super.channelRead(ctx, msg);
     }
@@ -88,7 +97,8 @@ public final class RequestLimits extends ChannelDuplexHandler {
         if (msg instanceof FullHttpResponse || msg instanceof LastHttpContent) {
             promise = promise.unvoid();
             promise.addListener(f -> {
-                if (f.isSuccess() && ctx.channel().isActive()) {
+                unanswered = Math.max(0, unanswered - 1);
+                if (f.isSuccess() && ctx.channel().isActive() && unanswered == 0) {
                     arm(ctx); // the next request's time starts
                 }
             });

@@ -20,10 +20,12 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * From helper-121's review of the admin listener's HTTP handling. Admin listener on 127.0.121.1, port 0.
+ * From helper-121's review of the admin listener's HTTP handling: the requests a connection has made wait for the render
+ * thread, and what happens to them when the client pipelines, half-closes or leaves. Each test says what was wrong.
+ * Admin listener on 127.0.121.1, port 0.
  */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
-class H121ReviewAdminHttpTest {
+class AdminRequestQueueTest {
     private final ServiceTable table = new ServiceTable();
     private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
     private AdminServer server;
@@ -49,8 +51,9 @@ class H121ReviewAdminHttpTest {
      * render is not the client's time: a client that sends the same request after reading the first answer gets
      * it, however long the render takes, since {@code RequestLimits} stops the request deadline when a request
      * arrives. The pipelined one never reaches {@code RequestLimits.channelRead} again (it was read before and
-     * waits in {@code AdminHandler}'s queue), so the deadline that the first answer re-armed runs through its
-     * render and closes the connection with the answer unsent.
+     * waits in {@code AdminHandler}'s queue), so the deadline that the first answer re-armed ran through its
+     * render and closed the connection with the answer unsent. {@code RequestLimits} now arms the deadline only
+     * once every request it passed on is answered.
      */
     @Test
     void aPipelinedScrapeIsAnsweredEvenWhenItsRenderOutlastsTheRequestDeadline() throws Exception {
