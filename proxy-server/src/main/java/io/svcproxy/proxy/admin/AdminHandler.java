@@ -27,12 +27,12 @@ import io.netty.handler.codec.http.TooLongHttpLineException;
 import io.netty.handler.timeout.ReadTimeoutException;
 import io.netty.handler.timeout.WriteTimeoutException;
 import io.netty.util.AttributeKey;
+import io.svcproxy.proxy.admin.RenderQueue.Rendered;
 import io.svcproxy.proxy.dataplane.ServiceTable;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.Set;
-import java.util.concurrent.Executor;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -73,10 +73,10 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
             AttributeKey.valueOf("svcproxy.admin.waiting");
 
     /** Where the answers that take long (the scrape, the JSON APIs, a what-if replay) are made, one at a time. */
-    private final Executor renderer;
+    private final RenderQueue renderer;
 
     AdminHandler(ServiceTable table, PrometheusMeterRegistry registry,
-                 io.svcproxy.proxy.ingress.IngressListeners ingress, long maxPendingBytes, Executor renderer) {
+                 io.svcproxy.proxy.ingress.IngressListeners ingress, long maxPendingBytes, RenderQueue renderer) {
         this.renderer = renderer;
         this.maxPendingBytes = maxPendingBytes;
         this.table = table;
@@ -155,11 +155,6 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
         }
     }
 
-    /** An answer made on the render thread: a body and how to send it, or the failure that made none. */
-    private record Rendered(HttpResponseStatus status, String contentType, ByteBuf body, boolean large,
-                            Throwable failure) {
-    }
-
     /**
      * Makes the answer on {@link #renderer}, not on the admin event loop: a scrape of thousands of Service ports takes
      * seconds, and the kubelet's probes ({@code /healthz}, {@code /readyz}, 1 s timeout by default) must not wait
@@ -169,59 +164,8 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                              QueryStringDecoder query, boolean keepAlive) {
         ctx.channel().attr(WAITING).set(new ArrayDeque<>());
         ctx.channel().config().setAutoRead(false);
-        request.retain();
-        RenderTask task = new RenderTask(ctx, request, path, query, keepAlive);
-        try {
-            renderer.execute(task);
-        } catch (java.util.concurrent.RejectedExecutionException stopped) {
-            task.dropped(); // the admin server stops: nobody to answer
-        }
-    }
-
-    /**
-     * One answer to make on the render thread. Holds its request (retained) until it is answered, or until {@link
-     * #dropped} when the admin server stops before it ran ({@link AdminServer#stop} takes the tasks still queued).
-     */
-    final class RenderTask implements Runnable {
-        private final ChannelHandlerContext ctx;
-        private final FullHttpRequest request;
-        private final String path;
-        private final QueryStringDecoder query;
-        private final boolean keepAlive;
-
-        RenderTask(ChannelHandlerContext ctx, FullHttpRequest request, String path, QueryStringDecoder query,
-                   boolean keepAlive) {
-            this.ctx = ctx;
-            this.request = request;
-            this.path = path;
-            this.query = query;
-            this.keepAlive = keepAlive;
-        }
-
-        @Override
-        public void run() {
-            Rendered rendered;
-            try {
-                rendered = render(ctx, path, query);
-            } catch (IOException | RuntimeException e) {
-                rendered = new Rendered(HttpResponseStatus.INTERNAL_SERVER_ERROR, TEXT, null, false, e);
-            }
-            Rendered done = rendered;
-            try {
-                ctx.executor().execute(() -> finish(ctx, request, path, done, keepAlive));
-            } catch (java.util.concurrent.RejectedExecutionException stopped) {
-                // the admin server stopped while this was made: nobody to answer
-                if (done.body() != null) {
-                    done.body().release();
-                }
-                request.release();
-            }
-        }
-
-        /** The admin server stopped before this ran: nobody to answer, the request is let go. */
-        void dropped() {
-            request.release();
-        }
+        renderer.submit(ctx, request.retain(), () -> render(ctx, path, query),
+                rendered -> finish(ctx, request, path, rendered, keepAlive));
     }
 
     private Rendered render(ChannelHandlerContext ctx, String path, QueryStringDecoder query) throws IOException {
@@ -274,6 +218,7 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        renderer.closed(ctx.channel()); // nobody is left to read its answer
         ArrayDeque<FullHttpRequest> waiting = ctx.channel().attr(WAITING).getAndSet(null);
         if (waiting != null) {
             waiting.forEach(FullHttpRequest::release);

@@ -67,7 +67,7 @@ public final class AdminServer {
     private final Transport transport;
     private EventLoopGroup group;
     /** The thread that makes the answers that take long ({@link AdminHandler}), off the event loop. */
-    private java.util.concurrent.ExecutorService renderer;
+    private RenderQueue renderer;
     private Channel channel;
     /** How the admin port is shared with Service listeners when bound to every address, or {@code null}. */
     private PortSharing sharing;
@@ -117,9 +117,7 @@ public final class AdminServer {
         java.util.function.Consumer<ServerBootstrap> socket = sharing == null ? b -> { }
                 : sharing.ownListener("proxy.admin", address);
         EventLoopGroup loop = transport.newGroup(1, new DefaultThreadFactory("svcproxy-admin", true));
-        java.util.concurrent.ThreadPoolExecutor render = new java.util.concurrent.ThreadPoolExecutor(1, 1, 0,
-                TimeUnit.MILLISECONDS, new java.util.concurrent.LinkedBlockingQueue<>(),
-                new DefaultThreadFactory("svcproxy-admin-render", true));
+        RenderQueue render = new RenderQueue();
         AdminHandler handler = new AdminHandler(table, registry, ingress, maxPendingBytes, render);
         long writeTimeout = writeTimeoutMillis;
         ServerBootstrap bootstrap = new ServerBootstrap()
@@ -146,7 +144,7 @@ public final class AdminServer {
         ChannelFuture bind = bootstrap.bind(address).awaitUninterruptibly();
         if (!bind.isSuccess()) {
             loop.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS).awaitUninterruptibly();
-            render.shutdownNow();
+            render.stop();
             throw new BindException("proxy.admin " + format(address), bind.cause());
         }
         group = loop;
@@ -186,7 +184,7 @@ public final class AdminServer {
 
     /** The answers waiting for the render thread now: for tests. */
     synchronized int queuedRenders() {
-        return renderer instanceof java.util.concurrent.ThreadPoolExecutor pool ? pool.getQueue().size() : 0;
+        return renderer == null ? 0 : renderer.queued();
     }
 
     /** The admin connections open now. */
@@ -202,11 +200,7 @@ public final class AdminServer {
         InetSocketAddress bound = boundAddress();
         channel.close().awaitUninterruptibly();
         group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly();
-        for (Runnable queued : renderer.shutdownNow()) {
-            if (queued instanceof AdminHandler.RenderTask task) {
-                task.dropped(); // held its request for an answer that nobody will read now
-            }
-        }
+        renderer.stop(); // the answers still queued held their requests for clients that are gone now
         renderer = null;
         group = null;
         channel = null;

@@ -123,11 +123,13 @@ class AdminRequestQueueTest {
     /**
      * docs/operations.md: exposed beyond loopback the admin server "bounds what a client can make it hold: at most 128
      * connections, 32 of them from one address". A scrape or JSON answer is queued for the render thread, and the
-     * render runs whether or not its client is still there ({@code AdminHandler.RenderTask.run} never looks at the
+     * render runs whether or not its client is still there ({@code AdminHandler.RenderTask.run} did not look at the
      * channel): a client that connects, asks for {@code /metrics} and closes, again and again, stays within the
      * connection caps yet queues one full render per round, without bound. With thousands of Service ports (a second
      * per scrape) that is minutes of a busy render thread, and Prometheus's own scrapes wait behind renders nobody will
      * read. Here the caps are 4 connections, the render thread is held by the first scrape, and 40 such rounds are made.
+     * Now ({@code RenderQueue}) a closed connection's queued answer is dropped, and one whose client left before it
+     * started is not made.
      */
     @Test
     void scrapesOfClientsThatLeftAreNotRendered() throws Exception {
