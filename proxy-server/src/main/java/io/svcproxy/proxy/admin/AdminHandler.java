@@ -8,6 +8,8 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler.Sharable;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.channel.socket.DuplexChannel;
 import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.PrematureChannelClosureException;
@@ -213,7 +215,31 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 return;
             }
         }
-        ctx.channel().config().setAutoRead(true);
+        if (ctx.channel() instanceof DuplexChannel duplex && duplex.isInputShutdown()) {
+            closeWhenWritten(ctx); // the client half-closed while this was made: it has nothing more to ask
+        } else {
+            ctx.channel().config().setAutoRead(true);
+        }
+    }
+
+    /**
+     * The client half-closed after its requests ({@code nc -N}, socat, a script's {@code /dev/tcp} with {@code exec
+     * 3>&-}), as kube-proxy's and HAProxy's clients may: the listener allows half-closure, so the answers it is owed
+     * are still sent, then the connection closes ({@link #finish} closes it when an answer is being made).
+     */
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+        if (evt instanceof ChannelInputShutdownEvent && ctx.channel().attr(WAITING).get() == null) {
+            closeWhenWritten(ctx);
+        }
+        super.userEventTriggered(ctx, evt);
+    }
+
+    /** Closes the connection once what was written to it is sent (the empty-buffer-then-close idiom). */
+    private static void closeWhenWritten(ChannelHandlerContext ctx) {
+        if (ctx.channel().isActive()) {
+            ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        }
     }
 
     @Override

@@ -20,9 +20,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * From helper-121's review of the admin listener's HTTP handling: the requests a connection has made wait for the render
- * thread, and what happens to them when the client pipelines, half-closes or leaves. Each test says what was wrong.
- * Admin listener on 127.0.121.1, port 0.
+ * From helper-121's review of the admin listener's HTTP handling: the requests a connection has made wait for the
+ * render thread, and what happens to them when the client pipelines, half-closes or leaves. Each test says what was
+ * wrong. Admin listener on 127.0.121.1, port 0.
  */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
 class AdminRequestQueueTest {
@@ -36,6 +36,15 @@ class AdminRequestQueueTest {
             server.stop();
         }
         registry.close();
+    }
+
+    /** Whether the server closed {@code s} without a word (a reset, since the request it sent was left unread). */
+    private static boolean closedUnanswered(Socket s) throws java.io.IOException {
+        try {
+            return s.getInputStream().read() == -1;
+        } catch (java.net.SocketException reset) {
+            return true;
+        }
     }
 
     private static int count(String text, String what) {
@@ -93,9 +102,10 @@ class AdminRequestQueueTest {
      * made on the render thread, and the listener does not allow half-closure, so the client's FIN closes the
      * connection before the answer is sent. kube-proxy's Go server (promhttp) and HAProxy (without
      * {@code abortonclose}) answer a request whose client half-closed; so does this server for its other paths.
+     * The admin connections now allow half-closure and close once the answers owed are sent.
      */
     @ParameterizedTest
-    @EnumSource(value = Transport.class, names = "EPOLL") // the default on Linux; NIO answers (it sees no FIN while autoRead is off)
+    @EnumSource(Transport.class) // epoll (Linux's default) failed; NIO answered: it sees no FIN while autoRead is off
     void aClientThatHalfClosesAfterItsRequestGetsTheScrape(Transport transport) throws Exception {
         Gauge.builder("h121_gauge", () -> 1).register(registry);
         server = new AdminServer(new InetSocketAddress("127.0.121.1", 0), table, registry, transport);
@@ -126,10 +136,12 @@ class AdminRequestQueueTest {
      * render runs whether or not its client is still there ({@code AdminHandler.RenderTask.run} did not look at the
      * channel): a client that connects, asks for {@code /metrics} and closes, again and again, stays within the
      * connection caps yet queues one full render per round, without bound. With thousands of Service ports (a second
-     * per scrape) that is minutes of a busy render thread, and Prometheus's own scrapes wait behind renders nobody will
-     * read. Here the caps are 4 connections, the render thread is held by the first scrape, and 40 such rounds are made.
-     * Now ({@code RenderQueue}) a closed connection's queued answer is dropped, and one whose client left before it
-     * started is not made.
+     * per scrape) that is minutes of a busy render thread, and Prometheus's own scrapes wait behind renders nobody
+     * will read. Here the caps are 4 connections, the render thread is held by the first scrape, and 40 such rounds
+     * are made. Now ({@code RenderQueue}) a closed connection's queued answer is dropped, and one whose client left
+     * before it started is not made. The clients leave with a reset: a FIN only says that the request is all the
+     * client has to say (the half-closing client above), and such a connection is kept for its answer within the caps
+     * (below).
      */
     @Test
     void scrapesOfClientsThatLeftAreNotRendered() throws Exception {
@@ -151,6 +163,7 @@ class AdminRequestQueueTest {
         try {
             for (int i = 0; i < 40; i++) {
                 try (Socket s = new Socket(at.getAddress(), at.getPort())) {
+                    s.setSoLinger(true, 0); // leaves: its close resets the connection
                     s.getOutputStream().write("GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n"
                             .getBytes(StandardCharsets.US_ASCII));
                 }
@@ -172,6 +185,62 @@ class AdminRequestQueueTest {
                     .as("scrapes rendered for 40 clients that had all left (%d were queued with every client gone, at"
                             + " most 4 connections allowed)", queuedForNobody)
                     .isLessThanOrEqualTo(4);
+        } finally {
+            release.countDown();
+        }
+    }
+
+    /**
+     * A client that asks and then closes with a FIN cannot be told from one that half-closes after its request (it
+     * gets its answer, above): its connection is kept, half-closed, until the answer is sent, and counts against the
+     * connection caps meanwhile, so the renders such clients queue are bounded by the caps. Here 4 connections, the
+     * render thread held by the first scrape, and 40 clients that ask and close: the first 4 are kept for their
+     * answers, the others refused.
+     */
+    @Test
+    void clientsThatCloseAfterAskingQueueNoMoreRendersThanTheConnectionCapsAllow() throws Exception {
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        AtomicInteger scrapes = new AtomicInteger();
+        Gauge.builder("h121_held", () -> {
+            scrapes.incrementAndGet();
+            try {
+                release.await(10, TimeUnit.SECONDS); // the render thread is busy (a large scrape)
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return 1;
+        }).register(registry);
+        server = new AdminServer(new InetSocketAddress("127.0.121.1", 0), table, registry)
+                .limits(4, 4, Duration.ofSeconds(10));
+        server.start();
+        InetSocketAddress at = server.boundAddress();
+        try {
+            int refused = 0;
+            for (int i = 0; i < 40; i++) {
+                try (Socket s = new Socket(at.getAddress(), at.getPort())) {
+                    s.setSoTimeout(10_000);
+                    s.getOutputStream().write("GET /metrics HTTP/1.1\r\nHost: a\r\n\r\n"
+                            .getBytes(StandardCharsets.US_ASCII));
+                    if (i >= 4 && closedUnanswered(s)) {
+                        refused++; // closed as it was accepted: the caps are full of connections owed an answer
+                    }
+                }
+                if (i < 4) {
+                    int queued = i; // the first scrape is under way, the others wait for it
+                    org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(10))
+                            .until(() -> server.queuedRenders() == queued);
+                }
+            }
+            int queued = server.queuedRenders();
+            release.countDown();
+            org.awaitility.Awaitility.await().atMost(Duration.ofSeconds(20))
+                    .until(() -> server.openConnections() == 0); // each closed once its answer was sent
+
+            assertThat(refused).as("clients refused while 4 connections waited for their answers").isEqualTo(36);
+            assertThat(scrapes.get())
+                    .as("scrapes rendered for 40 clients that asked and closed (%d were queued, at most 4 connections"
+                            + " allowed)", queued)
+                    .isEqualTo(4);
         } finally {
             release.countDown();
         }
