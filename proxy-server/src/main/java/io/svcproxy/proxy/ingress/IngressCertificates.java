@@ -101,6 +101,22 @@ public final class IngressCertificates {
     }
 
     /**
+     * Unloads the certificates when no HTTPS listener serves them any more (a reload turned it off): none is loaded,
+     * and their expiry series go. The content each source last served is kept for a listener turned on again. The
+     * listener retired keeps the certificates it had for the connections it drains.
+     */
+    synchronized void unload() {
+        if (certificates == null) {
+            return;
+        }
+        certificates = null;
+        planned = List.of();
+        status = Map.of();
+        stats.certificates(List.of());
+        log.info("Ingress certificates unloaded: no HTTPS listener serves them");
+    }
+
+    /**
      * What serves for {@code tls}: {@code loaded} when its own certificate does; {@code notAfter} of the one that
      * serves for it (its source's previous one when its own cannot be used), {@code null} if none does; {@code
      * problem} why its own cannot be used. Without an HTTPS listener nothing is loaded.

@@ -135,6 +135,8 @@ public final class IngressListeners implements AutoCloseable {
                 } catch (BindException e) {
                     failures.add(e);
                 }
+            } else {
+                certificates.unload(); // turned off: nothing serves them, so their expiry is nobody's to alert on
             }
         } else {
             retune(https, "https", options(next));
@@ -441,9 +443,7 @@ public final class IngressListeners implements AutoCloseable {
     }
 
     /** What {@code key}'s listener at {@code address} sets on its socket: SO_REUSEPORT on a shared port. */
-    private Consumer<ServerBootstrap> listenerSocket(
-            String key, InetSocketAddress address) throws BindException {
+    private Consumer<ServerBootstrap> listenerSocket(String key, InetSocketAddress address) throws BindException {
         return sharing == null ? b -> { } : sharing.ownListener(key, address);
     }
-
 }

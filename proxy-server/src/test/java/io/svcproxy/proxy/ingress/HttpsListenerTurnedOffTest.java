@@ -3,6 +3,7 @@ package io.svcproxy.proxy.ingress;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.svcproxy.config.ConfigLoader;
+import io.svcproxy.config.IngressSpec;
 import io.svcproxy.proxy.ProxyServer;
 import io.svcproxy.proxy.cli.TestBackend;
 import io.svcproxy.proxy.cli.TestBackend.Mode;
@@ -21,13 +22,13 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * From helper-121's review of the metrics: {@code svcproxy_ingress_certificate_expiry_timestamp_seconds} is "when each
  * certificate the HTTPS Ingress listener serves expires" (its description, README), the series operators alert on
- * ({@code ... - time() < 14*86400}). A reload that turns the HTTPS listener off (drops {@code proxy.ingress.https})
- * leaves the series of every certificate it served, and goes on updating them when the files change: nothing serves
- * them any more, yet they alert as they near their end. Ingress listener 127.0.121.2, Service 127.0.10.145, endpoint
- * 127.0.0.115.
+ * ({@code ... - time() < 14*86400}). A reload that turned the HTTPS listener off (dropped {@code proxy.ingress.https})
+ * left the series of every certificate it served, and went on updating them when the files changed: nothing served
+ * them any more, yet they alerted as they neared their end. The certificates are now unloaded with the listener.
+ * Ingress listener 127.0.121.2, Service 127.0.10.145, endpoint 127.0.0.115.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-class H121ReviewCertificateExpiryTest {
+class HttpsListenerTurnedOffTest {
     @TempDir
     Path dir;
 
@@ -86,5 +87,12 @@ class H121ReviewCertificateExpiryTest {
         assertThat(proxy.ingress().httpsAddress()).as("the HTTPS listener is off").isNull();
 
         assertThat(expirySeries()).as("the expiry series once no HTTPS listener serves any certificate").isEmpty();
+        IngressSpec.Tls tls = proxy.ingress().ingresses().get(0).tls().get(0);
+        assertThat(proxy.ingress().tlsStatus(tls).loaded()).as("/api/v1/ingresses' loaded").isFalse();
+
+        Files.writeString(config, yaml(true));
+        assertThat(proxy.reloadFromFile()).isTrue();
+        assertThat(expirySeries()).as("served again by an HTTPS listener turned on again").hasSize(1);
+        assertThat(proxy.ingress().tlsStatus(proxy.ingress().ingresses().get(0).tls().get(0)).loaded()).isTrue();
     }
 }
