@@ -52,8 +52,6 @@ public final class IngressListeners implements AutoCloseable {
      */
     private Set<String> loggedBefore = new HashSet<>();
     private Set<String> loggedNow = new HashSet<>();
-    /** Whether the backends of the Ingresses in force were looked up in a synced state (see {@link #apply}). */
-    private boolean backendsNoticed;
     private volatile List<IngressSpec> ingresses = List.of();
     private volatile HttpIngressServer http;
     private volatile HttpsIngressServer https;
@@ -282,13 +280,15 @@ public final class IngressListeners implements AutoCloseable {
     /**
      * Compiles and publishes the routing table of {@code next}; unchanged Ingresses compile nothing. Their backends
      * that no Service port answers for are named only from a {@code synced} state (before every source has listed,
-     * a Service not listed yet is not missing), once the first time it is.
+     * a Service not listed yet is not missing), each once while the table is in force, also when the Ingresses stay
+     * and the Services change.
      */
     public synchronized void apply(List<IngressSpec> next, boolean synced) {
         if (next.equals(ingresses)) {
-            if (synced && !backendsNoticed) {
+            if (synced) {
+                // the Services changed: a backend whose port went since (renamed, deleted, made ExternalName) is
+                // named, once while this table is in force
                 noticeMissingBackends(next);
-                backendsNoticed = true;
             }
             return;
         }
@@ -304,7 +304,6 @@ public final class IngressListeners implements AutoCloseable {
         if (synced) {
             noticeMissingBackends(next);
         }
-        backendsNoticed = synced;
         stats.retain(present); // a deleted Ingress's counts and series go with it
         ingresses = List.copyOf(next);
         log.info("Ingress routes applied ingresses={} rules={} defaultBackend={}", next.size(), table.ruleCount(),

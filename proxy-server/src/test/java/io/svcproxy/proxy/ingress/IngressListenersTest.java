@@ -18,11 +18,14 @@ import org.slf4j.LoggerFactory;
 
 /** Compiling the desired state's Ingresses: routing order, default backends, notices logged once, unchanged input. */
 class IngressListenersTest {
-    /** Every Service port but those of the Service "missing" (a headless Service, say). */
+    /** Every Service port but those of the Service "missing" (a headless Service, say), and of {@link #gone}. */
     private static final io.svcproxy.balancer.BackendSet SET = io.svcproxy.balancer.BackendSet.of("rr",
             java.util.Set.of(), io.svcproxy.balancer.SessionAffinity.NONE, List.of(), System::nanoTime);
+    /** A Service whose port went after the Ingress was applied. */
+    private volatile String gone = "";
     private final IngressListeners listeners = new IngressListeners(
-            backend -> backend.name().equals("missing") ? null : SET, new IngressStats(ProxyMetrics.NOOP));
+            backend -> backend.name().equals("missing") || backend.name().equals(gone) ? null : SET,
+            new IngressStats(ProxyMetrics.NOOP));
     private final ListAppender<ILoggingEvent> logged = new ListAppender<>();
     private final Logger logger = (Logger) LoggerFactory.getLogger(IngressListeners.class);
 
@@ -81,6 +84,23 @@ class IngressListenersTest {
                 + "backend=default/missing:http (no such Service or port yet, or a headless or ExternalName Service or "
                 + "one labelled service.kubernetes.io/service-proxy-name, which svcproxy does not proxy): its requests "
                 + "answer 503");
+    }
+
+    /**
+     * A backend whose Service port goes while the Ingresses stay (the port renamed, the Service deleted or made
+     * ExternalName) is named too, once: the backends were looked up only when the Ingresses changed, so its requests
+     * answered 503 with nothing logged (From helper-130's review).
+     */
+    @Test
+    void aBackendWhosePortGoesLaterIsNamedOnce() {
+        List<IngressSpec> state = List.of(withRule("shop", "shop.example", "/api", "api"));
+        listeners.apply(state);
+        assertThat(warnings()).isEmpty();
+        gone = "api";
+        listeners.apply(state);
+        listeners.apply(state);
+        assertThat(warnings()).singleElement().asString().startsWith("Ingress backend has no Service port "
+                + "ingress=default/shop backend=default/api:http");
     }
 
     @Test
