@@ -1,10 +1,14 @@
 package io.svcproxy.proxy;
 
+import io.svcproxy.config.Addresses;
 import io.svcproxy.config.KubernetesSettings;
 import io.svcproxy.config.ProxyConfig;
+import io.svcproxy.config.TransportChoice;
 import io.svcproxy.proxy.dataplane.DataPlaneSettings;
+import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.Objects;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,37 +32,38 @@ final class RestartOnlyKeys {
      *     registry.kubernetes}), else {@code null}: then {@code proxy.nodeName} is reloaded as any other key
      */
     static void report(ProxyConfig started, ProxyConfig previous, ProxyConfig next, String kubernetesNodeName) {
-        restartOnly("proxy.admin", started.proxy().admin(), previous.proxy().admin(), next.proxy().admin());
+        restartOnly("proxy.admin", started.proxy().admin(), previous.proxy().admin(), next.proxy().admin(),
+                RestartOnlyKeys::listener);
         restartOnly("proxy.transport", started.proxy().transport(), previous.proxy().transport(),
-                next.proxy().transport());
+                next.proxy().transport(), TransportChoice::configName);
         restartOnly("proxy.vipInterface", started.proxy().vipInterface(), previous.proxy().vipInterface(),
-                next.proxy().vipInterface());
+                next.proxy().vipInterface(), RestartOnlyKeys::quoted);
         restartOnly("proxy.ingress.className", started.proxy().ingress().className(),
-                previous.proxy().ingress().className(), next.proxy().ingress().className());
+                previous.proxy().ingress().className(), next.proxy().ingress().className(), RestartOnlyKeys::quoted);
         restartOnly("proxy.ingress.publishService", started.proxy().ingress().publishService(),
-                previous.proxy().ingress().publishService(), next.proxy().ingress().publishService());
+                previous.proxy().ingress().publishService(), next.proxy().ingress().publishService(),
+                name -> name == null ? "not set" : quoted(name));
         restartOnly("registry.kubernetes", withoutSchedulers(started), withoutSchedulers(previous),
-                withoutSchedulers(next), false);
+                withoutSchedulers(next), null);
         if (kubernetesNodeName != null) { // with registry.kubernetes: the mapping and the data plane keep it
             restartOnly("proxy.nodeName", kubernetesNodeName, DataPlaneSettings.of(previous).node().nodeName(),
-                    DataPlaneSettings.of(next).node().nodeName());
+                    DataPlaneSettings.of(next).node().nodeName(), RestartOnlyKeys::quoted);
         }
     }
 
-    /** As {@link #restartOnly(String, Object, Object, Object, boolean)}, with the values in the log. */
-    private static void restartOnly(String key, Object running, Object previous, Object next) {
-        restartOnly(key, running, previous, next, true);
-    }
-
-    /** One key: {@code running} the value in force; {@code values}: whether the log shows them. */
-    private static void restartOnly(String key, Object running, Object previous, Object next, boolean values) {
+    /**
+     * One key: {@code running} the value in force; {@code shown} writes a value as the config writes it, or is
+     * {@code null} when the log does not show the values.
+     */
+    private static <T> void restartOnly(String key, T running, T previous, T next, Function<T, String> shown) {
         if (Objects.equals(next, previous)) {
             return;
         }
         if (Objects.equals(next, running)) {
-            log.info("{} back to the value in force{}", key, values ? ": " + show(next) : "");
-        } else if (values) {
-            log.warn("{} changed from {} to {}: takes effect at restart", key, show(running), show(next));
+            log.info("{} back to the value in force{}", key, shown != null ? ": " + shown.apply(next) : "");
+        } else if (shown != null) {
+            log.warn("{} changed from {} to {}: takes effect at restart", key, shown.apply(running),
+                    shown.apply(next));
         } else {
             log.warn("{} changed: takes effect at restart", key);
         }
@@ -73,7 +78,13 @@ final class RestartOnlyKeys {
         return k == null ? null : k.withServices(List.of());
     }
 
-    private static String show(Object value) {
-        return value instanceof String text ? "'" + text + "'" : String.valueOf(value);
+    /** A listener address as the config writes it: {@code off}, or {@code IP:PORT} (not InetSocketAddress's text). */
+    private static String listener(InetSocketAddress address) {
+        return address == null ? "off" : Addresses.format(address.getAddress(), address.getPort());
+    }
+
+    /** A name in quotes, so that an empty one shows as {@code ''}. */
+    private static String quoted(String text) {
+        return "'" + text + "'";
     }
 }

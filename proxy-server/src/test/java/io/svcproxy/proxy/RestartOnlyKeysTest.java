@@ -11,11 +11,13 @@ import org.junit.jupiter.api.Test;
 import org.slf4j.LoggerFactory;
 
 /**
- * helper-123's review: the WARN of a reload that changes proxy.admin shows Java's toString of the values, not what the
- * operator writes: "proxy.admin changed from null to /127.0.0.1:9901" for {@code admin: off} taken out (seen live
- * after a SIGHUP), where the config says off and 127.0.0.1:9901.
+ * The lines of a reload that changes a key taking effect at restart show the values as the config writes them.
+ *
+ * <p>From helper-123's review: the WARN showed Java's toString of the values, "proxy.admin changed from null to
+ * /127.0.0.1:9901" for {@code admin: off} taken out (seen live after a SIGHUP), where the config says off and
+ * 127.0.0.1:9901.
  */
-class H123ReviewRestartOnlyWordingTest {
+class RestartOnlyKeysTest {
     @Test
     void aChangedAdminIsShownAsWrittenInTheConfig() throws Exception {
         ProxyConfig off = ConfigLoader.parse("proxy: {admin: off}\n", "svcproxy.yaml");
