@@ -4,7 +4,6 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.svcproxy.config.ConfigException;
-import io.svcproxy.config.ConfigLoader;
 import io.svcproxy.config.KubernetesSettings;
 import io.svcproxy.config.ProxyConfig;
 import io.svcproxy.config.source.ConfigFileSource;
@@ -257,41 +256,41 @@ public final class ProxyServer implements AutoCloseable {
     }
 
     /**
-     * Reads the config file again and applies it. An invalid file is rejected whole: the errors are logged,
-     * counted, and the config in force keeps serving.
+     * Reads the config file again and applies it. An invalid file (or one read empty) is rejected whole: the errors
+     * are logged, counted, and the config in force keeps serving. A config not read from a regular file is not read
+     * again (see {@link #configNotReloaded}).
      *
      * @return whether the change was applied
      */
     public boolean reloadFromFile() {
         ConfigFileSource watched = fileSource;
-        if (watched != null) {
-            long before = table.version();
-            watched.reloadNow();
-            return table.version() != before;
+        if (watched == null) {
+            log.info("Reload skipped: {}", configNotReloaded());
+            return false;
+        }
+        long before = table.version();
+        watched.reloadNow();
+        return table.version() != before;
+    }
+
+    /**
+     * Why a reload does not read the config again, or {@code null} when it does: the config was read from a regular
+     * file, which is watched. The standard input or a pipe was read once, to its end: read again it would be empty
+     * (the writer gone), the empty config that unbinds every Service, or block for good (a FIFO).
+     */
+    public String configNotReloaded() {
+        if (fileSource != null) {
+            return null;
         }
         Path source = config.source();
-        if (source == null) {
-            log.info("Reload skipped: the config was not read from a file");
-            return false;
-        }
-        ProxyConfig next;
-        try {
-            next = ConfigLoader.load(source);
-        } catch (ConfigException e) {
-            for (io.svcproxy.config.ConfigError error : e.errors()) {
-                log.warn("Config error {}", error); // as the watching config source logs them, one line each
-            }
-            rejected(source, e);
-            return false;
-        }
-        reload(next);
-        return true;
+        return source == null ? "the config is not reloaded: it was not read from a file"
+                : "the config is not reloaded: it was read once, not from a regular file (the standard input or a "
+                + "pipe: restart to change it) config=" + source;
     }
 
     /** Counts and logs a rejected config change; the config in force keeps serving. */
     void rejected(Path file, ConfigException e) {
-        // one line: the errors themselves are logged one per line before it (the watching config source's, or
-        // reloadFromFile's)
+        // one line: the errors themselves are logged one per line before it, by the watching config source
         log.error("Reload rejected file={} errors={} first={} (the last good config keeps serving)", file,
                 e.errors().size(), e.errors().isEmpty() ? "" : e.errors().get(0));
         metrics.reload(false);

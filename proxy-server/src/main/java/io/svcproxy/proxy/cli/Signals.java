@@ -15,7 +15,8 @@ import sun.misc.SignalHandler;
 /**
  * Installs the process's signal handlers: SIGTERM and SIGINT stop gracefully (drain, then exit 0), a second one
  * while draining closes what is left at once (exit 0), SIGHUP reopens the connection log (logrotate) and reloads the
- * config. Handlers run on the JVM's signal thread and hand the work to a thread of their own.
+ * config (one read from a regular file: the standard input or a pipe is read once, see {@link
+ * ProxyServer#configNotReloaded}). Handlers run on the JVM's signal thread and hand the work to a thread of their own.
  *
  * <p>{@code run} installs them before it reads its config, so that no signal takes the JVM's default action
  * (exit 128+n, no line said): a SIGTERM or SIGINT while the config is read ends the process with 0 at once,
@@ -168,6 +169,11 @@ final class Signals {
             return;
         }
         current.reopenConnectionLog();
+        String notReloaded = current.configNotReloaded();
+        if (notReloaded != null) { // run --config /dev/stdin: logrotate's SIGHUP must not empty the config
+            log().info("Received SIGHUP: connection log reopened; {}", notReloaded);
+            return;
+        }
         if (!reloadQueued.compareAndSet(false, true)) {
             log().info("Received SIGHUP: connection log reopened, a reload is already queued");
             return;

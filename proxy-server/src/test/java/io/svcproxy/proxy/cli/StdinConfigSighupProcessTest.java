@@ -18,17 +18,18 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * helper-123's review: {@code run --config /dev/stdin} (the standard input is the one stream ConfigLoader reads a
- * config from, and OperatorEdgesProcessTest runs it so) with the config piped in, as {@code envsubst < t.yaml |
- * svcproxy run --config /dev/stdin} or {@code docker run -i ... < svcproxy.yaml} give it. The watch is not started
- * (the config is not a regular file), so SIGHUP goes to ProxyServer.reloadFromFile's fallback, which reads
- * /dev/stdin again: an anonymous pipe whose writer is gone reads as end of file at once, "" is the empty config, and
- * that is applied: every Service port is unbound. logrotate's postrotate SIGHUP (for proxy.connectionLog) does it
- * too. The watching source refuses a file read empty on a reload (README); this path has no such check.
- * Addresses: ClusterIP 127.0.10.36, endpoint 127.0.0.145.
+ * {@code run --config /dev/stdin} with the config piped in ({@code envsubst < t.yaml | svcproxy run --config
+ * /dev/stdin}, {@code docker run -i ... < svcproxy.yaml}): the config was read once, to its end, so a SIGHUP (as
+ * logrotate's postrotate sends for proxy.connectionLog) reopens the connection log only and says that the config is
+ * not reloaded. Addresses: ClusterIP 127.0.10.36, endpoint 127.0.0.145.
+ *
+ * <p>From helper-123's review: the watch is not started (the config is not a regular file), and SIGHUP went to
+ * ProxyServer.reloadFromFile's fallback, which read /dev/stdin again: an anonymous pipe whose writer is gone reads
+ * as end of file at once, "" is the empty config, and that was applied: every Service port unbound (a FIFO's read
+ * blocked for good instead, a thread stuck per SIGHUP).
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
-class H123ReviewStdinReloadProcessTest {
+class StdinConfigSighupProcessTest {
     private static final String CLUSTER_IP = "127.0.10.36";
 
     @Test
@@ -66,6 +67,8 @@ class H123ReviewStdinReloadProcessTest {
                     .failFast("the Service port was unbound by the SIGHUP; " + err,
                             () -> err.toString().contains("Removed service port") || !accepts(port))
                     .until(() -> true);
+            assertThat(err.toString()).contains("Received SIGHUP: connection log reopened; the config is not "
+                    + "reloaded: it was read once, not from a regular file");
         } finally {
             process.destroy();
             if (!process.waitFor(30, TimeUnit.SECONDS)) {
