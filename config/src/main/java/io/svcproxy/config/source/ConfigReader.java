@@ -5,7 +5,6 @@ import io.svcproxy.config.ConfigException;
 import io.svcproxy.config.ConfigLoader;
 import io.svcproxy.config.ProxyConfig;
 import io.svcproxy.config.source.ConfigFileSource.Listener;
-import java.io.IOException;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -159,45 +158,27 @@ final class ConfigReader {
     }
 
     /**
-     * The files read empty on a reload (or holding blank lines and comments only), as errors: a file emptied and then written ({@code > file}, then its content,
-     * as a shell redirection or a download writes it) is far more often read in between than meant to hold nothing.
-     * An empty config would unbind every listener and an empty registry file drain all its Pods, until the content
-     * arrives; rejected, the config in force stays, and the content is read when it comes. A file that should hold
-     * nothing says so ({@code services: []}, {@code pods: []}). At start an empty file is no change to anything, and
-     * a file left as it was when last accepted (an empty registry file since start) is no change either.
+     * The files read empty on a reload (or holding blank lines and comments only), as errors: a file emptied and then
+     * written ({@code > file}, then its content, as a shell redirection or a download writes it) is far more often
+     * read in between than meant to hold nothing. An empty config would unbind every listener and an empty registry
+     * file drain all its Pods, until the content arrives; rejected, the config in force stays, and the content is
+     * read when it comes. A file that should hold nothing says so ({@code services: []}, {@code pods: []}). At start
+     * an empty file is no change to anything, and neither is a file that held nothing when last accepted (an empty
+     * registry file since start, touched or written anew by a ConfigMap update): its content, not its fingerprint,
+     * is compared, so a new time or real path is no emptying.
      */
     private static ConfigException emptied(List<Path> files, Map<Path, FileFingerprint> snapshot,
                                            Map<Path, FileFingerprint> accepted) {
         List<ConfigError> errors = new ArrayList<>();
         for (Path f : files) {
             FileFingerprint fp = snapshot.get(f);
-            if (fp != null && fp.equals(accepted.get(f))) {
-                continue; // empty as when it was last accepted (at start, say): nothing is being written to it
-            }
-            if (fp != null && fp.problem() == null && (fp.size() == 0 || fp.size() < 4096 && blank(f))) {
+            FileFingerprint was = accepted.get(f);
+            if (fp != null && fp.blank() && (was == null || !was.blank())) {
                 errors.add(new ConfigError(f.toString(), 0, 0, "", "empty (expected: its content; a file being "
                         + "written is read again when it changes; services: [] or pods: [] says it holds nothing)"));
             }
         }
         return errors.isEmpty() ? null : new ConfigException(errors);
-    }
-
-    /**
-     * Whether {@code file} holds no YAML at all: blank lines and comments only (a shell's {@code echo > file} leaves a
-     * newline, an editor may leave a comment). Read again here; a file that cannot be read now is not called blank.
-     */
-    private static boolean blank(Path file) {
-        try {
-            for (String line : java.nio.file.Files.readAllLines(file)) {
-                String t = line.strip();
-                if (!t.isEmpty() && !t.startsWith("#")) {
-                    return false;
-                }
-            }
-            return true;
-        } catch (IOException | java.io.UncheckedIOException e) {
-            return false;
-        }
     }
 
     /**

@@ -2,6 +2,7 @@ package io.svcproxy.config.source;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -20,19 +21,34 @@ import java.util.zip.CRC32C;
  * @param modified its last-modified time, or {@code null}
  * @param hash a CRC-32C of its content in hex, or {@code null} when it is not a regular file, is too large to
  *     be a config, or cannot be read
+ * @param blank whether its content holds no YAML at all: empty, or blank lines and comments only (a shell's {@code
+ *     echo > file} leaves a newline, an editor may leave a comment)
  * @param problem why it cannot be reached ({@code no such file}, ...), or {@code null}
  */
-record FileFingerprint(Path realPath, long size, FileTime modified, String hash, String problem) {
+record FileFingerprint(Path realPath, long size, FileTime modified, String hash, boolean blank, String problem) {
     /** Larger than any config the loader accepts (12 MiB): such a file is compared by its attributes only. */
     private static final long MAX_HASHED = 16L * 1024 * 1024;
+    /** A file this large is not called blank: whoever writes 4 KiB of comments means them. */
+    private static final int MAX_BLANK = 4096;
 
     /** Takes the fingerprint of {@code file}, never throwing: a file that cannot be read has a problem instead. */
     static FileFingerprint of(Path file) {
         try {
             Path real = file.toRealPath();
             BasicFileAttributes attributes = Files.readAttributes(real, BasicFileAttributes.class);
-            String hash = attributes.isRegularFile() && attributes.size() <= MAX_HASHED ? hash(real) : null;
-            return new FileFingerprint(real, attributes.size(), attributes.lastModifiedTime(), hash, null);
+            String hash = null;
+            boolean blank = false;
+            if (attributes.isRegularFile() && attributes.size() < MAX_BLANK) {
+                // read whole, in one go: the hash and the blankness are then of the same content
+                byte[] content = Files.readAllBytes(real);
+                CRC32C crc = new CRC32C();
+                crc.update(content);
+                hash = Long.toHexString(crc.getValue());
+                blank = content.length < MAX_BLANK && blank(new String(content, StandardCharsets.UTF_8));
+            } else if (attributes.isRegularFile() && attributes.size() <= MAX_HASHED) {
+                hash = hash(real);
+            }
+            return new FileFingerprint(real, attributes.size(), attributes.lastModifiedTime(), hash, blank, null);
         } catch (NoSuchFileException e) {
             return missing("no such file");
         } catch (IOException | SecurityException e) {
@@ -40,8 +56,12 @@ record FileFingerprint(Path realPath, long size, FileTime modified, String hash,
         }
     }
 
+    private static boolean blank(String content) {
+        return content.lines().map(String::strip).allMatch(line -> line.isEmpty() || line.startsWith("#"));
+    }
+
     private static FileFingerprint missing(String problem) {
-        return new FileFingerprint(null, -1, null, null, problem);
+        return new FileFingerprint(null, -1, null, null, false, problem);
     }
 
     /**

@@ -17,15 +17,16 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * helper-123's review: a registry file that holds no Pods (empty, or comments only) and was accepted so must not block
- * a later change. ConfigReader's javadoc: "a file read empty on a reload is rejected unless it was so when last
- * accepted"; README: "a registry file left as it was at the last good read, empty since start say, blocks nothing".
- * The check compares the whole fingerprint (real path, size, mtime, hash) with the accepted one, so the same empty
- * content under a new mtime or a new real path (every ConfigMap update: the kubelet writes every key anew into a new
- * timestamped folder) counts as "emptied", and every change of the config is rejected while the file stays empty.
+ * A registry file that holds no Pods (empty, or comments only) and was accepted so does not block a later change:
+ * its content is compared with the accepted one's, not its fingerprint.
+ *
+ * <p>From helper-123's review: the check compared the whole fingerprint (real path, size, mtime, hash) with the
+ * accepted one, so the same empty content under a new mtime or a new real path (every ConfigMap update: the kubelet
+ * writes every key anew into a new timestamped folder) counted as "emptied", and every change of the config was
+ * rejected while the file stayed empty, though validate said ok.
  */
 @Timeout(value = 20, unit = TimeUnit.SECONDS)
-class H123ReviewEmptyRegistryReloadTest {
+class EmptyRegistryFileReloadTest {
     @TempDir
     Path dir;
 
