@@ -113,6 +113,11 @@ public final class ConfigLoader {
             String text;
             try {
                 text = read(entry.file());
+            } catch (NotUtf8Exception e) {
+                // at the byte, as the config file's own: an editor's problem matcher opens the registry file there
+                fileOrder.putIfAbsent(name, fileOrder.size());
+                errors.add(new ConfigError(name, e.line, e.column, "", "cannot read: " + e.what()));
+                continue;
             } catch (IOException e) {
                 problems.at(entry.node(), entry.path(), Values.label(entry.path()) + ": " + name
                         + " (cannot read: " + reason(e) + ")");

