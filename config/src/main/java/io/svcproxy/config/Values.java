@@ -6,11 +6,14 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Locale;
 import java.util.Set;
+import org.yaml.snakeyaml.DumperOptions.ScalarStyle;
 import org.yaml.snakeyaml.nodes.MappingNode;
 import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.nodes.NodeId;
 import org.yaml.snakeyaml.nodes.ScalarNode;
 import org.yaml.snakeyaml.nodes.SequenceNode;
 import org.yaml.snakeyaml.nodes.Tag;
+import org.yaml.snakeyaml.resolver.Resolver;
 
 /**
  * Typed reads of YAML nodes. Each returns {@code null} after recording a problem of the form
@@ -19,6 +22,8 @@ import org.yaml.snakeyaml.nodes.Tag;
 final class Values {
     private static final Set<String> TRUE = Set.of("true", "yes", "on", "y");
     private static final Set<String> FALSE = Set.of("false", "no", "off", "n");
+    /** The resolver YamlDocuments composes with: read only, so shared. */
+    private static final Resolver RESOLVER = new Resolver();
 
     private Values() {
     }
@@ -156,12 +161,10 @@ final class Values {
     static Integer integer(Node node, String path, int min, int max, Problems p) {
         String expected = min + ".." + max;
         if (!(node instanceof ScalarNode s) || !node.getTag().equals(Tag.INT)) {
-            if (node instanceof ScalarNode quoted && quoted.getValue().matches("[-+]?[0-9]{1,18}")) {
-                // "80" or !!str 80: a number written as a string, which Kubernetes refuses too
-                wrong(p, node, path, "a number " + expected + ", not a string: without quotes");
-            } else {
-                wrong(p, node, path, expected);
-            }
+            // "80" or !!str 80: a number written as a string, which Kubernetes refuses too
+            String why = node instanceof ScalarNode other && other.getValue().matches("[-+]?[0-9]{1,18}")
+                    ? writtenAs(other) : null;
+            wrong(p, node, path, why == null ? expected : "a number " + expected + ", " + why);
             return null;
         }
         String v = s.getValue();
@@ -192,10 +195,32 @@ final class Values {
                 return false;
             }
         }
-        boolean quoted = node instanceof ScalarNode s && !node.getTag().equals(Tag.BOOL)
-                && (TRUE.contains(s.getValue().toLowerCase(Locale.ROOT))
-                        || FALSE.contains(s.getValue().toLowerCase(Locale.ROOT)));
-        wrong(p, node, path, quoted ? "true or false, not a string: without quotes" : "true or false");
+        String expected = "true or false";
+        if (node instanceof ScalarNode s && (TRUE.contains(s.getValue().toLowerCase(Locale.ROOT))
+                || FALSE.contains(s.getValue().toLowerCase(Locale.ROOT)))) {
+            String why = writtenAs(s);
+            // else y or n: YAML 1.1 (kubectl's) reads them as booleans, SnakeYAML's resolver (as YAML 1.2) as text
+            expected += why != null ? ", " + why : "; an unquoted " + s.getValue() + " is text, not a boolean";
+        }
+        wrong(p, node, path, expected);
+        return null;
+    }
+
+    /**
+     * Why a scalar whose text reads as the type expected was not taken as one, as advice: it was quoted, or tagged
+     * with another type; {@code null} when it was written plain and untagged.
+     */
+    private static String writtenAs(ScalarNode s) {
+        ScalarStyle style = s.getScalarStyle();
+        if (style == ScalarStyle.SINGLE_QUOTED || style == ScalarStyle.DOUBLE_QUOTED) {
+            return "not a string: without quotes";
+        }
+        // the node does not say whether its tag was written; a tag other than the one its text resolves to was
+        if (!s.getTag().equals(RESOLVER.resolve(NodeId.scalar, s.getValue(), style == ScalarStyle.PLAIN))) {
+            String tag = s.getTag().getValue();
+            return "not tagged " + (tag.startsWith(Tag.PREFIX) ? "!!" + tag.substring(Tag.PREFIX.length()) : tag)
+                    + ": without the tag";
+        }
         return null;
     }
 

@@ -940,7 +940,8 @@ class ConfigValidationTest {
                 "svcproxy.yaml:4:12: ready: true (expected: true or false, not a string: without quotes)",
                 "svcproxy.yaml:5:13: weight: 2 (expected: a number 0..65535, not a string: without quotes)",
                 "svcproxy.yaml:6:41: containerPort: 010 (expected: 1..65535, without a leading zero)",
-                "svcproxy.yaml:6:74: containerPort: 53 (expected: a number 1..65535, not a string: without quotes)");
+                "svcproxy.yaml:6:74: containerPort: 53 (expected: a number 1..65535, not tagged !!str: without the "
+                        + "tag)");
     }
 
     @Test

