@@ -1,11 +1,14 @@
 package io.svcproxy.config;
 
 import java.io.StringReader;
+import java.util.ArrayList;
+import java.util.List;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.composer.Composer;
 import org.yaml.snakeyaml.error.Mark;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
 import org.yaml.snakeyaml.error.YAMLException;
+import org.yaml.snakeyaml.events.AliasEvent;
 import org.yaml.snakeyaml.events.Event;
 import org.yaml.snakeyaml.nodes.Node;
 import org.yaml.snakeyaml.parser.ParserImpl;
@@ -14,9 +17,9 @@ import org.yaml.snakeyaml.reader.StreamReader;
 import org.yaml.snakeyaml.resolver.Resolver;
 
 /**
- * Composes YAML text into a node tree that keeps the line and column of every key and value. Only composes:
- * nothing is constructed, so no tag can instantiate a class, and duplicate keys are left for {@link Fields} to
- * report with their own position.
+ * Composes YAML text into a node tree that keeps the line and column of every key and value, an alias's content
+ * at the alias ({@link AliasCopies}). Only composes: nothing is constructed, so no tag can instantiate a class, and
+ * duplicate keys are left for {@link Fields} to report with their own position.
  */
 final class YamlDocuments {
     /** Limits against hostile input: 3 MiB of code points, 50 aliases of collections, 50 levels of nesting. */
@@ -49,6 +52,7 @@ final class YamlDocuments {
         options.setProcessComments(false);
         // the start of the last event the composer took: where a limit without a mark of its own was crossed
         Mark[] last = new Mark[1];
+        List<AliasEvent> aliases = new ArrayList<>();
         try {
             // What Yaml.compose does, without new Yaml(): its Constructor (never used to compose) took a tenth
             // of svcproxy's start-up (docs/performance.md, "Issue 15, round 3")
@@ -59,10 +63,15 @@ final class YamlDocuments {
                     if (e != null) {
                         last[0] = e.getStartMark();
                     }
+                    if (e instanceof AliasEvent alias) {
+                        aliases.add(alias);
+                    }
                     return e;
                 }
             };
-            return new Composer(parser, new Resolver(), options).getSingleNode();
+            Node root = new Composer(parser, new Resolver(), options).getSingleNode();
+            AliasCopies.place(root, aliases); // a problem in what an alias stands for is reported at the alias
+            return root;
         } catch (MarkedYAMLException e) {
             Mark mark = e.getProblemMark() != null ? e.getProblemMark() : e.getContextMark();
             String message = e.getProblem() != null ? e.getProblem().strip() : "invalid YAML";
