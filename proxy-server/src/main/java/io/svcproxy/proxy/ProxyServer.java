@@ -99,7 +99,7 @@ public final class ProxyServer implements AutoCloseable {
                 new IngressStats(metrics), listeners.portSharing());
         reconciler.alsoCut(ingress::cutRequestsTo); // an endpoint's drain deadline ends the Ingress's requests too
         this.healthChecks = new HealthCheckNodePorts(listeners.eventLoops(), transport.serverChannel(), table,
-                () -> !shutdown && applied != null && applied.synced(), listeners.portSharing());
+                () -> !shutdown && applied != null && applied.servicesSynced(), listeners.portSharing());
     }
 
     /**

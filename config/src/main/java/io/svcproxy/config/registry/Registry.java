@@ -130,15 +130,17 @@ public final class Registry {
                 merged.add(spec);
             }
         }
-        boolean synced = (!kubernetesExpected || kubernetesSynced)
-                && (!kubernetesIngressesExpected || kubernetesIngressesSynced);
+        boolean servicesSynced = !kubernetesExpected || kubernetesSynced;
+        boolean synced = servicesSynced && (!kubernetesIngressesExpected || kubernetesIngressesSynced);
         List<IngressSpec> ingresses = new ArrayList<>(config.ingresses());
         ingresses.addAll(kubernetesIngresses);
         if (current != null && current.servicePorts().equals(merged) && current.synced() == synced
-                && current.config().equals(config) && current.ingresses().equals(ingresses)) {
+                && current.servicesSynced() == servicesSynced && current.config().equals(config)
+                && current.ingresses().equals(ingresses)) {
             return;
         }
-        current = new DesiredState(current == null ? 1 : current.version() + 1, config, merged, synced, ingresses);
+        current = new DesiredState(current == null ? 1 : current.version() + 1, config, merged, synced, ingresses,
+                servicesSynced);
         listener.accept(current);
     }
 

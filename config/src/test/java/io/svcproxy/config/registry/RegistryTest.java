@@ -105,6 +105,25 @@ class RegistryTest {
                 .flatMap(p -> p.service().exposure().externalIPs().stream()).map(ip -> ip.getHostAddress()).toList();
     }
 
+    /**
+     * The Services are synced once their source has listed, whatever the Ingresses' source says: a refused Ingress
+     * kind (RBAC on Secrets) held every health check node port at "serviceProxyHealthy": false, so cloud load
+     * balancers took the node out of every Local Service (From helper-130's review); /readyz still waits for both.
+     */
+    @Test
+    void theServicesAreSyncedWithoutTheIngressesSource() throws Exception {
+        AtomicReference<DesiredState> published = new AtomicReference<>();
+        Registry registry = new Registry(true, published::set);
+        registry.expectKubernetesIngresses();
+        registry.setConfig(ConfigLoader.parse("proxy: {admin: off}\nservices: []\n", "svcproxy.yaml"));
+        assertThat(published.get().servicesSynced()).isFalse();
+        registry.setKubernetes(fromApi(service("127.0.10.71", 42001, "127.0.0.50")), true);
+        assertThat(published.get().servicesSynced()).isTrue();
+        assertThat(published.get().synced()).as("the Ingresses' source has not listed").isFalse();
+        registry.setKubernetesIngresses(List.of(), true);
+        assertThat(published.get().synced()).isTrue();
+    }
+
     @Test
     void anExternalIpTwoKubernetesServicesListGoesToTheFirstByNameAndTheOtherIsSaidOnce() throws Exception {
         AtomicReference<DesiredState> published = new AtomicReference<>();
