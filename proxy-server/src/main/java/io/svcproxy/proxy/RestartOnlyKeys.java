@@ -45,6 +45,12 @@ final class RestartOnlyKeys {
                 name -> name == null ? "not set" : quoted(name));
         restartOnly("registry.kubernetes", withoutSchedulers(started), withoutSchedulers(previous),
                 withoutSchedulers(next), null);
+        if (started.registry().kubernetes() != null && !started.proxy().ingress().enabled()
+                && !previous.proxy().ingress().enabled() && next.proxy().ingress().enabled()) {
+            // the Kubernetes Ingress source is started with the listeners at start only
+            log.warn("proxy.ingress turned on: the Kubernetes API's Ingresses are served from a restart on (the "
+                    + "config file's are served now)");
+        }
         if (kubernetesNodeName != null) { // with registry.kubernetes: the mapping and the data plane keep it
             restartOnly("proxy.nodeName", kubernetesNodeName, DataPlaneSettings.of(previous).node().nodeName(),
                     DataPlaneSettings.of(next).node().nodeName(), RestartOnlyKeys::quoted);

@@ -22,16 +22,39 @@ class RestartOnlyKeysTest {
     void aChangedAdminIsShownAsWrittenInTheConfig() throws Exception {
         ProxyConfig off = ConfigLoader.parse("proxy: {admin: off}\n", "svcproxy.yaml");
         ProxyConfig dflt = ConfigLoader.parse("proxy: {}\n", "svcproxy.yaml");
+        assertThat(reported(off, off, dflt))
+                .containsExactly("proxy.admin changed from off to 127.0.0.1:9901: takes effect at restart");
+    }
+
+    /**
+     * A reload that turns the Ingress on with {@code registry.kubernetes} serves the config file's Ingresses, and
+     * the Kubernetes API's only from a restart (their source starts with the process): said, where it was silent
+     * and answered 404 for them (From helper-130's review).
+     */
+    @Test
+    void anIngressTurnedOnWithKubernetesSaysItsApiIngressesComeAtRestart() throws Exception {
+        ProxyConfig without = ConfigLoader.parse("proxy: {admin: off}\nregistry: {kubernetes: {}}\n", "svcproxy.yaml");
+        ProxyConfig with = ConfigLoader.parse("proxy: {admin: off, ingress: {http: \"127.0.130.9:0\"}}\n"
+                + "registry: {kubernetes: {}}\n", "svcproxy.yaml");
+        assertThat(reported(without, without, with)).containsExactly("proxy.ingress turned on: the Kubernetes API's "
+                + "Ingresses are served from a restart on (the config file's are served now)");
+        assertThat(reported(with, with, with)).isEmpty();
+        ProxyConfig fileOnly = ConfigLoader.parse("proxy: {admin: off}\n", "svcproxy.yaml");
+        ProxyConfig fileOnlyWith = ConfigLoader.parse("proxy: {admin: off, ingress: {http: \"127.0.130.9:0\"}}\n",
+                "svcproxy.yaml");
+        assertThat(reported(fileOnly, fileOnly, fileOnlyWith)).as("no Kubernetes source to start").isEmpty();
+    }
+
+    private static java.util.List<String> reported(ProxyConfig started, ProxyConfig previous, ProxyConfig next) {
         Logger logger = (Logger) LoggerFactory.getLogger(ProxyServer.class);
         ListAppender<ILoggingEvent> log = new ListAppender<>();
         log.start();
         logger.addAppender(log);
         try {
-            RestartOnlyKeys.report(off, off, dflt, null);
+            RestartOnlyKeys.report(started, previous, next, null);
         } finally {
             logger.detachAppender(log);
         }
-        assertThat(log.list).extracting(ILoggingEvent::getFormattedMessage)
-                .containsExactly("proxy.admin changed from off to 127.0.0.1:9901: takes effect at restart");
+        return log.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
     }
 }
