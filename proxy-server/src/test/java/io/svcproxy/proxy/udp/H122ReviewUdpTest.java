@@ -113,4 +113,38 @@ class H122ReviewUdpTest {
         assertThat(answers).as("after the refusal (unreachable drops: %d), the next datagrams",
                 port().udp().dropped(Drop.UNREACHABLE)).containsExactly("b:2", "b:3", "b:4");
     }
+
+    /**
+     * The same without affinity, under {@code sh} (a client address always hashes to one bucket): the datagram
+     * after a refusal met at the read is scheduled without the refusing endpoint avoided, so the hash lands on it
+     * again, where a TCP connect refused by it walks on to the next bucket (SPEC: "the scheduler is asked again with
+     * the endpoints already tried treated as unavailable (for dh, sh and mh: the fallback walk, whether or not the
+     * flag is set)"), and where operations.md promises "the client's next datagram goes to another endpoint".
+     */
+    @Test
+    void theDatagramAfterARefusalWalksOnUnderSourceHashingAsATcpRetryDoes() throws Exception {
+        UdpEcho a = echo("127.0.0.124", "a");
+        UdpEcho b = echo("127.0.0.125", "b");
+        start("  outlierDetection: {consecutiveFailures: 0}\n", "    scheduler: sh\n",
+                "      - {ip: 127.0.0.124, port: " + a.port() + "}\n      - {ip: 127.0.0.125, port: " + b.port()
+                        + "}\n");
+        String onA = null;
+        for (int i = 10; i < 60 && onA == null; i++) { // bounded: about half the addresses hash to a
+            String ip = "127.0.122." + i;
+            if ("a:probe".equals(ask(client(ip, 2000), "probe"))) {
+                onA = ip;
+            }
+        }
+        assertThat(onA).as("a client address that sh gives to a").isNotNull();
+        a.close(); // its port answers ICMP port unreachable from now on
+        DatagramSocket client = client(onA, 1000); // a new flow of that address: its bucket is a's
+        assertThat(ask(client, "1")).as("sent to the refusing endpoint").isNull();
+        await().atMost(Duration.ofSeconds(5)).until(() -> port().udp().dropped(Drop.UNREACHABLE) == 1);
+        List<String> answers = new ArrayList<>();
+        for (int i = 2; i <= 4; i++) {
+            answers.add(ask(client, Integer.toString(i)));
+        }
+        assertThat(answers).as("after the refusal (unreachable drops: %d), the next datagrams",
+                port().udp().dropped(Drop.UNREACHABLE)).containsExactly("b:2", "b:3", "b:4");
+    }
 }
