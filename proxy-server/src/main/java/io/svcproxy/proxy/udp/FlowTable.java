@@ -24,11 +24,14 @@ final class FlowTable {
     /** See {@link #draining}; no limit until then. */
     private long quietNanos = Long.MAX_VALUE;
 
-    private final Map<InetSocketAddress, UdpFlow> flows = new HashMap<>();
+    /** Keyed by seeded hash, as clients choose their addresses and ports: see {@link ClientKey}. */
+    private final Map<ClientKey, UdpFlow> flows = new HashMap<>();
+    /** The key each lookup is made with: a datagram's lookup allocates nothing. */
+    private final ClientKey probe = new ClientKey();
 
     /** Returns the live flow of {@code client}, or {@code null}; an expired one is left for {@link #expire}. */
     UdpFlow get(InetSocketAddress client, long now) {
-        UdpFlow flow = flows.get(client);
+        UdpFlow flow = flows.get(probe.set(client));
         if (flow == null || flow.ended || expired(flow, now)) {
             return null;
         }
@@ -37,20 +40,21 @@ final class FlowTable {
 
     /** Returns the flow of {@code client} whatever its state, or {@code null}. */
     UdpFlow find(InetSocketAddress client) {
-        return flows.get(client);
+        return flows.get(probe.set(client));
     }
 
     void add(UdpFlow flow) {
-        UdpFlow old = flows.put(flow.client, flow);
+        ClientKey key = ClientKey.of(flow.client);
+        UdpFlow old = flows.put(key, flow);
         if (old != null && old != flow && !old.ended) {
-            flows.put(flow.client, old);
+            flows.put(key, old);
             throw new IllegalStateException("flow of " + flow.client + " exists: " + old);
         }
     }
 
     /** Forgets {@code flow} (if it is still the client's flow). */
     void remove(UdpFlow flow) {
-        flows.remove(flow.client, flow);
+        flows.remove(probe.set(flow.client), flow);
     }
 
     /** Records a datagram from the client, sent to the endpoint; {@code idleNanos}: the timeout in force now. */
