@@ -47,6 +47,8 @@ final class UdpFlows {
     /** Where an endpoint's refusal is counted, as a TCP connect's failure. */
     private final ProxyMetrics metrics;
     private final FlowTable table = new FlowTable();
+    /** The clients whose last flow their endpoint refused: their next flow avoids it. */
+    private final RefusedClients refusedClients = new RefusedClients();
     private volatile boolean accepting = true;
 
     UdpFlows(ServicePort servicePort, InetSocketAddress address, Supplier<AddressKind> kind, EventLoop loop,
@@ -68,18 +70,13 @@ final class UdpFlows {
         return flow != null && stillUsable(flow) ? flow : null;
     }
 
-    /** Starts a flow for {@code client}, or counts why not and returns {@code null}. */
-    UdpFlow start(InetSocketAddress client, long now, Opener opener) {
-        return start(client, now, opener, null);
-    }
-
     /**
-     * Starts a flow for {@code client} as {@link #start(InetSocketAddress, long, Opener)} does; with {@code refusing},
-     * for a datagram whose flow to {@code refusing} ended at its send with the endpoint's refusal of an earlier one
-     * (counted when it was read): another endpoint is picked when one can take it, else {@code refusing} again (it
-     * may be back; SPEC: the next datagram is scheduled again).
+     * Starts a flow for {@code client}, or counts why not and returns {@code null}. When the endpoint of the client's
+     * last flow refused it (seen by the flow socket's read, or at the send of this datagram), another endpoint is
+     * picked when one can take it, as a TCP connect's retry, else that endpoint again (it may be back; SPEC: the next
+     * datagram is scheduled again).
      */
-    UdpFlow start(InetSocketAddress client, long now, Opener opener, BackendState refusing) {
+    UdpFlow start(InetSocketAddress client, long now, Opener opener) {
         UdpFlow stale = table.find(client);
         if (stale != null) {
             end(stale, FlowEnd.EXPIRED);
@@ -113,6 +110,7 @@ final class UdpFlows {
         }
         BackendSet set = servicePort.backendSet(); // read once: the flow is checked against the list it came from
         BackendState backend = null;
+        BackendState refusing = refusedClients.take(client, now);
         if (refusing != null) {
             backend = set.pick(context.withAvoided(refusing));
         }
@@ -234,7 +232,10 @@ final class UdpFlows {
         return table.size();
     }
 
-    /** The endpoint refused, or its socket failed: the flow ends, and its next datagram is scheduled again. */
+    /**
+     * The endpoint refused, or its socket failed: the flow ends, and its client's next datagram is scheduled again
+     * (after a refusal, with the refusing endpoint avoided).
+     */
     void failed(UdpFlow flow, Throwable cause) {
         if (flow.ended) {
             return;
@@ -256,6 +257,10 @@ final class UdpFlows {
                     flow.backend.endpoint(), flow.client, cause);
         }
         end(flow, refused ? FlowEnd.REFUSED : FlowEnd.ERROR);
+        if (refused) {
+            long now = System.nanoTime();
+            refusedClients.add(flow.client, flow.backend, now, now + flow.idleNanos);
+        }
     }
 
     /** Ends {@code flow} once: forgets it, releases its lease and its place, closes its socket. */

@@ -42,9 +42,10 @@ import org.slf4j.LoggerFactory;
  * <p>A flow ends after {@code udpIdleTimeout} with no datagram either way, once its endpoint sent {@code
  * udpResponses} datagrams, when its endpoint refuses (ICMP port unreachable: counted, and as a failed connect for
  * outlier detection), or when its endpoint is no longer usable in the list in force; the client's next datagram
- * is then a new flow. Nothing is queued without bound: a datagram for a socket whose buffer is full is dropped and
- * counted, as the kernel would. The socket and all its flows live on one event loop. This class relays the
- * datagrams; the flows' admission, timers and ends are {@link UdpFlows}'s.
+ * is then a new flow (after a refusal, one that avoids the refusing endpoint, as a TCP connect's retry). Nothing
+ * is queued without bound: a datagram for a socket whose buffer is full is dropped and counted, as the kernel
+ * would. The socket and all its flows live on one event loop. This class relays the datagrams; the flows'
+ * admission, timers and ends are {@link UdpFlows}'s.
  */
 public final class UdpListener {
     /**
@@ -192,8 +193,9 @@ public final class UdpListener {
         FlowSocket.Sent sent = send(flow, content, client, v2);
         if (sent == FlowSocket.Sent.FAILED && flow.refused) {
             // the kernel reports an endpoint's refusal (ICMP port unreachable) of an earlier datagram at the next
-            // send: the flow ended, and this datagram, the client's next, is scheduled again (SPEC), once
-            flow = flows.start(client, now, opener, flow.backend);
+            // send: the flow ended, and this datagram, the client's next, is scheduled again (SPEC), once, with the
+            // refusing endpoint avoided (UdpFlows.failed remembered it)
+            flow = flows.start(client, now, opener);
             if (flow == null) {
                 return;
             }

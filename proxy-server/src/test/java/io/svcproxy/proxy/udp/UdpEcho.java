@@ -57,8 +57,18 @@ final class UdpEcho implements AutoCloseable {
         }
     }
 
+    /**
+     * Closes the socket and waits for its thread to leave: a socket closed while a thread is blocked in its receive
+     * keeps its descriptor until that thread wakes up, and a datagram that comes meanwhile is taken and lost where
+     * the test expects the port to refuse it.
+     */
     @Override
     public void close() {
         socket.close();
+        try {
+            thread.join(5_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

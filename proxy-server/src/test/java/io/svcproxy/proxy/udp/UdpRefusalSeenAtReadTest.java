@@ -1,0 +1,150 @@
+package io.svcproxy.proxy.udp;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.svcproxy.config.ConfigLoader;
+import io.svcproxy.proxy.ProxyServer;
+import io.svcproxy.proxy.dataplane.ServicePort;
+import io.svcproxy.proxy.dataplane.Transport;
+import io.svcproxy.proxy.dataplane.UdpCounters.Drop;
+import java.io.IOException;
+import java.net.DatagramPacket;
+import java.net.DatagramSocket;
+import java.net.InetSocketAddress;
+import java.net.SocketTimeoutException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * A UDP endpoint's refusal (ICMP port unreachable) seen by the flow socket's read, as it nearly always is on epoll:
+ * the client's next datagram is scheduled as a TCP connect's retry, with the refusing endpoint avoided. From
+ * helper-122's review: the flow just ended, and the next datagram started a flow through the plain pick, so ClientIP
+ * affinity or the sh bucket sent it straight back to the refusing endpoint (only a refusal met at a send avoided
+ * it). Service on 127.0.10.84, endpoints on 127.0.0.124-125, clients on 127.0.122.x.
+ */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class UdpRefusalSeenAtReadTest {
+    static final String VIP = "127.0.10.84";
+    static final int PORT = 41054;
+
+    final List<DatagramSocket> sockets = new ArrayList<>();
+    final List<UdpEcho> echoes = new ArrayList<>();
+    ProxyServer server;
+
+    @AfterEach
+    void tearDown() {
+        sockets.forEach(DatagramSocket::close);
+        if (server != null) {
+            server.close();
+        }
+        echoes.forEach(UdpEcho::close);
+    }
+
+    ServicePort port() {
+        return server.table().servicePorts().get(0);
+    }
+
+    UdpEcho echo(String ip, String name) throws IOException {
+        UdpEcho e = new UdpEcho(ip, name, false);
+        echoes.add(e);
+        return e;
+    }
+
+    DatagramSocket client(String ip, int timeoutMillis) throws IOException {
+        DatagramSocket s = new DatagramSocket(new InetSocketAddress(ip, 0));
+        s.setSoTimeout(timeoutMillis);
+        s.connect(new InetSocketAddress(VIP, PORT));
+        sockets.add(s);
+        return s;
+    }
+
+    /** Sends {@code text}; returns the answer, or {@code null} when none came within the socket's timeout. */
+    static String ask(DatagramSocket socket, String text) throws IOException {
+        byte[] out = text.getBytes(StandardCharsets.UTF_8);
+        socket.send(new DatagramPacket(out, out.length));
+        DatagramPacket in = new DatagramPacket(new byte[65_535], 65_535);
+        try {
+            socket.receive(in);
+        } catch (SocketTimeoutException e) {
+            return null;
+        }
+        assertThat(in.getSocketAddress()).as("the reply's source").isEqualTo(new InetSocketAddress(VIP, PORT));
+        return new String(in.getData(), 0, in.getLength(), StandardCharsets.UTF_8);
+    }
+
+    void start(String proxyExtra, String serviceExtra, String endpoints) throws Exception {
+        server = ProxyServer.start(ConfigLoader.parse("proxy:\n  admin: off\n" + proxyExtra + "services:\n"
+                + "  - name: dns\n    clusterIP: " + VIP + "\n" + serviceExtra
+                + "    ports: [{protocol: UDP, port: " + PORT + "}]\n    endpoints:\n" + endpoints, "test.yaml"),
+                Transport.EPOLL, 2);
+    }
+
+    /**
+     * operations.md: "UDP: endpoint refuses (ICMP port unreachable) | ... the client's next datagram goes to another
+     * endpoint"; SPEC: "A retry after a failed connect ignores affinity, and the endpoint that finally answers becomes
+     * the client's new affinity". Before the fix, with {@code sessionAffinity: ClientIP} it went straight back to the
+     * refusing endpoint (its weight still 1): each lost datagram a resolver's 5 s timeout, until outlier detection
+     * ejected the endpoint, or with it off for the affinity timeout, 3 h.
+     */
+    @Test
+    void theDatagramAfterARefusalIgnoresClientIpAffinityAsATcpRetryDoes() throws Exception {
+        UdpEcho dead = new UdpEcho("127.0.0.124", "a", false);
+        int deadPort = dead.port();
+        dead.close(); // its port answers ICMP port unreachable
+        UdpEcho b = echo("127.0.0.125", "b");
+        start("  outlierDetection: {consecutiveFailures: 0}\n", "    sessionAffinity: ClientIP\n",
+                "      - {ip: 127.0.0.124, port: " + deadPort + "}\n      - {ip: 127.0.0.125, port: " + b.port()
+                        + "}\n");
+        DatagramSocket client = client("127.0.122.10", 1000);
+        assertThat(ask(client, "1")).as("rr's first pick is the refusing endpoint").isNull();
+        await().atMost(Duration.ofSeconds(5)).until(() -> port().udp().dropped(Drop.UNREACHABLE) == 1);
+        await().atMost(Duration.ofSeconds(5)).until(() -> server.listeners().udpFlowCount() == 0);
+        List<String> answers = new ArrayList<>();
+        for (int i = 2; i <= 4; i++) {
+            answers.add(ask(client, Integer.toString(i)));
+        }
+        assertThat(answers).as("after the refusal (unreachable drops: %d), the next datagrams",
+                port().udp().dropped(Drop.UNREACHABLE)).containsExactly("b:2", "b:3", "b:4");
+    }
+
+    /**
+     * The same without affinity, under {@code sh} (a client address always hashes to one bucket): the datagram after
+     * a refusal walks on to the next bucket, as a TCP connect refused does (SPEC: "the scheduler is asked again with
+     * the endpoints already tried treated as unavailable (for dh, sh and mh: the fallback walk, whether or not the
+     * flag is set)"); before the fix the hash landed on the refusing endpoint again.
+     */
+    @Test
+    void theDatagramAfterARefusalWalksOnUnderSourceHashingAsATcpRetryDoes() throws Exception {
+        UdpEcho a = echo("127.0.0.124", "a");
+        UdpEcho b = echo("127.0.0.125", "b");
+        start("  outlierDetection: {consecutiveFailures: 0}\n", "    scheduler: sh\n",
+                "      - {ip: 127.0.0.124, port: " + a.port() + "}\n      - {ip: 127.0.0.125, port: " + b.port()
+                        + "}\n");
+        String onA = null;
+        for (int i = 10; i < 60 && onA == null; i++) { // bounded: about half the addresses hash to a
+            String ip = "127.0.122." + i;
+            if ("a:probe".equals(ask(client(ip, 2000), "probe"))) {
+                onA = ip;
+            }
+        }
+        assertThat(onA).as("a client address that sh gives to a").isNotNull();
+        a.close(); // its port answers ICMP port unreachable from now on
+        DatagramSocket client = client(onA, 1000); // a new flow of that address: its bucket is a's
+        assertThat(ask(client, "1")).as("sent to the refusing endpoint").isNull();
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(port().udp().dropped(Drop.UNREACHABLE))
+                .as("datagrams dropped as unreachable").isEqualTo(1));
+        List<String> answers = new ArrayList<>();
+        for (int i = 2; i <= 4; i++) {
+            answers.add(ask(client, Integer.toString(i)));
+        }
+        assertThat(answers).as("after the refusal (unreachable drops: %d), the next datagrams",
+                port().udp().dropped(Drop.UNREACHABLE)).containsExactly("b:2", "b:3", "b:4");
+    }
+}
