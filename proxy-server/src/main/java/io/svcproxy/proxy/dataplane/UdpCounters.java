@@ -19,6 +19,11 @@ public final class UdpCounters {
         UNREACHABLE("unreachable"),
         /** Larger than 65,507 bytes of payload. */
         TOO_BIG("too_big"),
+        /**
+         * Of 0 bytes, on the NIO transport: Netty's NIO datagram channel takes an empty message as written and sends
+         * nothing (epoll relays it).
+         */
+        EMPTY("empty"),
         /** A send failed, or the socket's buffer was full (UDP is never queued without bound). */
         ERROR("error");
 

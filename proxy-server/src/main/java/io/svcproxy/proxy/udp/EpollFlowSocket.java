@@ -2,6 +2,7 @@ package io.svcproxy.proxy.udp;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelException;
 import io.netty.channel.IoEvent;
 import io.netty.channel.IoEventLoop;
@@ -30,8 +31,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The socket is watched level-triggered, and each readiness reads one datagram: a request and its answer (DNS)
  * cost one {@code recv}, with no second one to find the socket empty; a flow with several datagrams waiting is read
- * one per event-loop turn. A datagram of zero bytes from the endpoint is not relayed (a {@code recv} of 0 cannot be
- * told from an empty socket here), as with Netty's connected datagram channel. Owned by the listener's event loop.
+ * one per event-loop turn. A datagram of zero bytes from the endpoint is relayed as any other: Netty's {@code recv}
+ * returns -1 for it, and 0 for an empty socket (EAGAIN). Owned by the listener's event loop.
  */
 final class EpollFlowSocket implements FlowSocket, EpollIoHandle {
     private static final Logger log = LoggerFactory.getLogger(EpollFlowSocket.class);
@@ -167,15 +168,19 @@ final class EpollFlowSocket implements FlowSocket, EpollIoHandle {
             events.failed(flow, e);
             return;
         }
-        if (n <= 0) {
-            return;
+        if (n == 0) {
+            return; // EAGAIN: nothing waiting
         }
-        ByteBuf datagram = alloc.directBuffer(n, n);
-        try {
-            datagram.writeBytes(receiveBuffer, 0, n);
-            events.received(flow, datagram);
-        } finally {
-            datagram.release();
+        if (n < 0) { // a datagram of 0 bytes
+            events.received(flow, Unpooled.EMPTY_BUFFER);
+        } else {
+            ByteBuf datagram = alloc.directBuffer(n, n);
+            try {
+                datagram.writeBytes(receiveBuffer, 0, n);
+                events.received(flow, datagram);
+            } finally {
+                datagram.release();
+            }
         }
         events.readComplete();
     }

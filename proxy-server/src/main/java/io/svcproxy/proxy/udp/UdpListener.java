@@ -14,6 +14,8 @@ import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollDatagramChannel;
 import io.netty.channel.socket.DatagramPacket;
+import io.netty.channel.unix.Socket;
+import io.netty.channel.unix.UnixChannel;
 import io.netty.util.ReferenceCountUtil;
 import io.svcproxy.balancer.Backends;
 import io.svcproxy.proxy.dataplane.AddressKind;
@@ -66,6 +68,8 @@ public final class UdpListener {
      * (docs/performance.md, "The UDP row, round three").
      */
     private static final int BATCH = 4;
+    /** What a datagram of 0 bytes is sent from: Netty's {@code sendTo} takes a direct buffer. */
+    private static final java.nio.ByteBuffer EMPTY = java.nio.ByteBuffer.allocateDirect(1);
 
     private final ServicePort servicePort;
     private final InetSocketAddress address;
@@ -80,6 +84,11 @@ public final class UdpListener {
     private Channel channel;
     /** Where the endpoints' datagrams of epoll flow sockets are read; {@code null} with channel flow sockets. */
     private ByteBuf receiveBuffer;
+    /**
+     * The listening channel's own socket, which sends the endpoints' datagrams of 0 bytes (see {@link #sendEmpty});
+     * {@code null} on NIO, where they are dropped.
+     */
+    private Socket emptySender;
 
     /**
      * @param address where to listen: the clusterIP and port, or another address of the Service port
@@ -122,6 +131,7 @@ public final class UdpListener {
         channel = bound.channel();
         if (loop instanceof IoEventLoop io && EpollFlowSocket.supported(io)) {
             receiveBuffer = channel.alloc().directBuffer(MAX_PAYLOAD + 1, MAX_PAYLOAD + 1);
+            emptySender = channel instanceof UnixChannel unix && unix.fd() instanceof Socket socket ? socket : null;
         }
         if (kind.get() == AddressKind.CLUSTER) { // the other addresses are logged with their kind by the listener manager
             log.info("Listening service={} port={} address={}/UDP", servicePort.serviceLabel(),
@@ -285,15 +295,45 @@ public final class UdpListener {
             servicePort.udp().drop(Drop.ERROR);
             return;
         }
+        if (size == 0 && !sendEmpty(flow.client)) {
+            return; // counted
+        }
         flow.backend.counters().health().connectSucceeded();
         boolean last = flows.endpointSent(flow, System.nanoTime());
-        channel.write(new DatagramPacket(content.retain(), flow.client), channel.voidPromise());
+        if (size > 0) {
+            channel.write(new DatagramPacket(content.retain(), flow.client), channel.voidPromise());
+        }
         servicePort.udp().toClient();
         servicePort.addBytesToClient(size);
         flow.backend.counters().addBytesToClient(size);
         flow.bytesToClient += size;
         if (last) {
             flows.end(flow, FlowEnd.RESPONSES);
+        }
+    }
+
+    /**
+     * Sends a datagram of 0 bytes to {@code client} from the listening socket; returns whether it was sent, else
+     * counts why not. IPVS relays empty datagrams (some protocols use them as keep-alives or acknowledgements), but
+     * Netty's datagram channels take an empty message as written and send nothing, so it goes by the channel's
+     * socket itself, after what this turn queued on the channel (flushed first, to keep the order). Without that
+     * socket (NIO) it is dropped as {@code empty}.
+     */
+    private boolean sendEmpty(InetSocketAddress client) {
+        if (emptySender == null) {
+            servicePort.udp().drop(Drop.EMPTY);
+            return false;
+        }
+        channel.flush();
+        try {
+            // 0 both when sent and on EAGAIN (a full buffer), which cannot be told apart here: counted as sent
+            emptySender.sendTo(EMPTY, 0, 0, client.getAddress(), client.getPort());
+            return true;
+        } catch (IOException e) {
+            servicePort.udp().drop(Drop.ERROR);
+            log.debug("Listener error service={} port={}: {}", servicePort.serviceLabel(), servicePort.portLabel(),
+                    e.toString());
+            return false;
         }
     }
 
