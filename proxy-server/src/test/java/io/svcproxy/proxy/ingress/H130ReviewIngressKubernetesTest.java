@@ -400,4 +400,64 @@ class H130ReviewIngressKubernetesTest {
         assertThat(logged(Level.WARN).stream().filter(l -> l.contains("Ingress backend has no Service port")))
                 .as("WARNs naming the backend kapi:http that answers 503 since its port was renamed").isNotEmpty();
     }
+
+    /**
+     * A node proxy that also serves the Ingress, with RBAC that refuses one of the Ingress's kinds (here the TLS
+     * Secrets; equally a namespaced Role only, without the ClusterRole on ingressclasses). The Services are served,
+     * yet the state is never "synced" (Registry waits for the Ingress source too), and HealthCheckNodePorts reads
+     * that as kube-proxy's serviceProxyHealthy: every healthCheckNodePort answers 503 "serviceProxyHealthy": false
+     * for good, so every cloud load balancer takes the node out of every externalTrafficPolicy: Local Service,
+     * although it has a ready local endpoint and forwards to it. kube-proxy's health is its Service sync alone.
+     */
+    @Test
+    void aRefusedIngressKindDoesNotFailTheHealthCheckNodePortsOfTheServices() throws Exception {
+        List<Grant> grants = new ArrayList<>();
+        for (String verb : List.of("list", "watch")) {
+            grants.add(new Grant("", "services", verb, null));
+            grants.add(new Grant("discovery.k8s.io", "endpointslices", verb, null));
+            grants.add(new Grant("networking.k8s.io", "ingresses", verb, null));
+            grants.add(new Grant("networking.k8s.io", "ingressclasses", verb, null));
+            grants.add(new Grant("", "nodes", verb, null));
+        }
+        grants.add(new Grant("", "nodes", "get", null));
+        grants.add(new Grant("networking.k8s.io", "ingresses/status", "update", null)); // no secrets
+        dispatcher.grants = grants;
+        client.network().v1().ingressClasses().resource(ownClass()).create();
+        Path kubeconfig = MockKubeconfig.write(dir, client);
+        Path config = dir.resolve("svcproxy.yaml");
+        Files.writeString(config, """
+                proxy:
+                  admin: "127.0.0.1:0"
+                  nodeName: node-a
+                  nodeAddresses: [127.0.130.5]
+                  ingress: {http: "127.0.130.6:0", className: svcproxy}
+                registry:
+                  kubernetes: {kubeconfig: %s, namespaces: [default], nodeName: node-a}
+                services:
+                  - name: shop
+                    type: LoadBalancer
+                    clusterIP: 127.0.10.107
+                    ports: [{name: http, port: 18107, nodePort: 30107}]
+                    externalTrafficPolicy: Local
+                    healthCheckNodePort: 30108
+                    endpoints: [{ip: 127.0.0.105, port: %d, nodeName: node-a}]
+                """.formatted(kubeconfig, backends.get(2).address().getPort()));
+        proxy = ProxyServer.start(ConfigLoader.load(config), Transport.select(), 2);
+        // the Service is served at its ClusterIP and node port
+        await().atMost(WITHIN).until(() -> {
+            try (HttpClientConnection c = new HttpClientConnection(new InetSocketAddress("127.0.130.5", 30107))) {
+                return c.get("shop", "/").body().trim().equals("kapi-1");
+            } catch (IOException e) {
+                return false;
+            }
+        });
+        Thread.sleep(3000);
+        HttpClientConnection.Response health;
+        try (HttpClientConnection c = new HttpClientConnection(new InetSocketAddress("127.0.130.5", 30108))) {
+            health = c.get("127.0.130.5", "/");
+        }
+        assertThat(health.status()).as("healthCheckNodePort of a Service with a ready local endpoint, secrets refused "
+                + "to the Ingress (refused: %s): %s", dispatcher.refused.stream().distinct().toList(), health.body())
+                .isEqualTo(200);
+    }
 }
