@@ -33,7 +33,7 @@ import org.slf4j.LoggerFactory;
  * writes the same list, which replaces the served Ingresses' status (so a replica that died leaves nothing behind),
  * and a replica that shuts down leaves it (the Service outlives it). Without it they are the listeners' IPs (an
  * unspecified one is {@code $POD_IP}): merged into the status with other replicas' entries, and withdrawn at a
- * graceful shutdown. An Ingress this process served and serves no more loses our entries either way; the others
+ * graceful shutdown; those a reload moved the listeners from (or turned them off at) are taken out too. An Ingress this process served and serves no more loses our entries either way; the others
  * (another controller's, or another class's that may list the same address) are left alone, as ingress-nginx writes
  * only its own class's. A write the API server refuses is tried again after 2 s, doubling up to 5 min, not at every
  * change of any Ingress; one written against a version the informer still shows is not written again.
@@ -48,7 +48,7 @@ final class IngressStatus {
 
     private final KubernetesClient client;
     /** The listeners' IPs, and as status entries; used without {@link #publishService}. */
-    private volatile List<String> listenerIps; // read by withdrawsAtShutdown on the caller's thread
+    private List<String> listenerIps;
     private List<IngressLoadBalancerIngress> listenerEntries;
     /** The listeners' IPs before a reload moved them: taken out of the Ingresses this process served. */
     private final Set<String> movedFrom = new HashSet<>();
@@ -120,9 +120,12 @@ final class IngressStatus {
         return publishService != null ? "service " + publishService : listenerIps.toString();
     }
 
-    /** Whether a graceful shutdown takes our entries out (not a publish Service's: it outlives this replica). */
+    /**
+     * Whether a graceful shutdown takes our entries out: the listeners' IPs and those a reload moved them from (even
+     * when they have none now); not a publish Service's, which outlives this replica.
+     */
     boolean withdrawsAtShutdown() {
-        return publishService == null && !listenerIps.isEmpty();
+        return publishService == null;
     }
 
     /**
@@ -148,9 +151,9 @@ final class IngressStatus {
             }
             missingLogged = false;
             ours = published(found.get(0));
-        } else if (listenerIps.isEmpty()) {
-            return 0;
         } else {
+            // none at all (the listeners turned off by a reload, or moved to 0.0.0.0 without $POD_IP) is written too:
+            // the addresses they had leave the Ingresses this process served (a status that has none writes nothing)
             ours = listenerEntries;
         }
         return writeEntries(all, served, ours, publishService != null);

@@ -128,6 +128,78 @@ class IngressStatusTest {
         }
     }
 
+    /**
+     * A reload that turns the listeners off leaves no address of our own: the old one still leaves the served
+     * Ingress, at the next write or, when that was refused, at the shutdown's withdrawal (found by helper-130's
+     * review: with no address the status was not written at all, and a shutdown withdrew nothing). With nothing to
+     * take out, nothing is written.
+     */
+    @Test
+    void listenersTurnedOffTakeTheirAddressOutAtTheNextWriteOrAtShutdown() {
+        AtomicInteger puts = new AtomicInteger();
+        AtomicInteger refuse = new AtomicInteger();
+        KubernetesCrudDispatcher dispatcher = new KubernetesCrudDispatcher() {
+            @Override
+            public MockResponse dispatch(RecordedRequest request) {
+                if ("PUT".equals(request.getMethod()) && request.getPath().split("\\?")[0].endsWith("/status")) {
+                    puts.incrementAndGet();
+                    if (refuse.getAndDecrement() > 0) {
+                        return new MockResponse().setResponseCode(403).setBody("{\"kind\":\"Status\","
+                                + "\"apiVersion\":\"v1\",\"status\":\"Failure\",\"code\":403}");
+                    }
+                }
+                return super.dispatch(request);
+            }
+        };
+        KubernetesMockServer server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
+                dispatcher, true);
+        server.init();
+        try (KubernetesClient client = server.createClient()) {
+            client.network().v1().ingresses().resource(new IngressBuilder().withNewMetadata().withName("shop")
+                    .withNamespace("default").endMetadata().withNewSpec().withIngressClassName("svcproxy").endSpec()
+                    .build()).create();
+            IngressStatus status = new IngressStatus(client, new IngressSettings(new InetSocketAddress("127.0.130.11",
+                    80), null, "svcproxy", Duration.ofSeconds(60)), null);
+            status.write(shop(client), shop(client));
+            assertThat(statusIps(client)).containsExactly("127.0.130.11");
+
+            IngressSettings off = new IngressSettings(null, null, "svcproxy", Duration.ofSeconds(60));
+            status.setListeners(off);
+            status.write(shop(client), shop(client));
+            assertThat(statusIps(client)).as("after the listeners were turned off").isEmpty();
+            int written = puts.get();
+            status.write(shop(client), shop(client));
+            assertThat(puts).as("nothing to take out: not written").hasValue(written);
+
+            status.setListeners(new IngressSettings(new InetSocketAddress("127.0.130.12", 80), null, "svcproxy",
+                    Duration.ofSeconds(60)));
+            status.write(shop(client), shop(client));
+            status.setListeners(off);
+            refuse.set(1);
+            status.write(shop(client), shop(client));
+            assertThat(statusIps(client)).as("the write refused").containsExactly("127.0.130.12");
+            assertThat(status.withdrawsAtShutdown()).isTrue();
+            status.withdraw(shop(client));
+            assertThat(statusIps(client)).as("after the shutdown's withdrawal").isEmpty();
+        } finally {
+            server.destroy();
+        }
+    }
+
+    private static List<Ingress> shop(KubernetesClient client) {
+        return List.of(client.network().v1().ingresses().inNamespace("default").withName("shop").get());
+    }
+
+    private static List<String> statusIps(KubernetesClient client) {
+        Ingress shop = shop(client).get(0);
+        if (shop.getStatus() == null || shop.getStatus().getLoadBalancer() == null
+                || shop.getStatus().getLoadBalancer().getIngress() == null) {
+            return List.of();
+        }
+        return shop.getStatus().getLoadBalancer().getIngress().stream().map(IngressLoadBalancerIngress::getIp)
+                .toList();
+    }
+
     private static IngressLoadBalancerIngress host(String name) {
         return new IngressLoadBalancerIngressBuilder().withHostname(name).build();
     }

@@ -318,6 +318,34 @@ class IngressKubernetesStatusTest {
     }
 
     /**
+     * A reload turns the listeners off: nothing serves the Ingresses at their old IP, and the status loses it (from
+     * helper-130's review: with no address of its own the status was not written at all, so the old IP stayed in
+     * every served Ingress's status for good, and a load balancer or external-dns following it sent clients to a
+     * closed port; the same with a listener moved to 0.0.0.0 without $POD_IP). Listener on 127.0.130.1.
+     */
+    @Test
+    void aReloadThatTurnsTheListenersOffTakesTheirAddressOutOfTheStatus() throws Exception {
+        client.network().v1().ingressClasses().resource(ownClass()).create();
+        createKapi();
+        client.network().v1().ingresses().resource(ingress("shop", "svcproxy", "shop.example", null)).create();
+        writeConfig("127.0.130.1");
+        proxy = ProxyServer.start(ConfigLoader.load(dir.resolve("svcproxy.yaml")), Transport.select(), 2);
+        await().atMost(WITHIN).untilAsserted(() -> assertThat(statusIps("shop")).containsExactly("127.0.130.1"));
+        assertThat(get("shop.example")).isEqualTo("kapi-1");
+
+        Files.writeString(dir.resolve("svcproxy.yaml"), """
+                proxy:
+                  admin: "127.0.0.1:0"
+                  ingress: {className: svcproxy}
+                registry:
+                  kubernetes: {kubeconfig: %s, namespaces: [default]}
+                """.formatted(MockKubeconfig.write(dir, client)));
+        await().atMost(WITHIN).until(() -> proxy.ingress().httpAddress() == null);
+        await().atMost(WITHIN).untilAsserted(() -> assertThat(statusIps("shop"))
+                .as("status after the reload closed the only listener").isEmpty());
+    }
+
+    /**
      * The routing of a new Ingress does not wait for its status write: an API server slow to take it (held here until
      * the new Ingress is routed; fabric8's request timeout is 10 s) held it back, N times for N writes.
      */
