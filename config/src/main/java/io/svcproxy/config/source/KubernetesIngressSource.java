@@ -36,8 +36,9 @@ import org.slf4j.LoggerFactory;
  * gracefully ({@link #withdrawStatus}; a replica that dies leaves its address until another one rewrites the status).
  * Other controllers' Ingresses are left alone.
  *
- * <p>Least RBAC: get, list and watch on ingresses and ingressclasses (networking.k8s.io) and on secrets (and on
- * services, for a publish Service); update on ingresses/status. Events are coalesced as in {@link KubernetesSource};
+ * <p>Least RBAC: list and watch on ingresses and ingressclasses (networking.k8s.io) and on secrets (and on services,
+ * for a publish Service): informers only, nothing is read by name; update on ingresses/status (a PUT of the
+ * informer's version, no read before it). Events are coalesced as in {@link KubernetesSource};
  * recomputes, listener calls and status writes run on this source's one thread, the routing first. Nothing is
  * reported before every informer has listed. A status write refused by a conflict is written again at the event of
  * the write that won; one refused otherwise (a 403) is tried again after 2 s, doubling up to 5 min.
