@@ -34,6 +34,8 @@ import org.slf4j.LoggerFactory;
  * (the API server's admission gives new Ingresses the default class; those created before still have none). When
  * that IngressClass names another controller than {@value #CONTROLLER} in {@code spec.controller}, only the Ingresses
  * of the legacy annotation are served.
+ * An Ingress that asks for access control svcproxy does not enforce, or that is an ingress-nginx canary, is not
+ * served (logged once).
  * Served Ingresses come oldest first (creation time, then namespace and name), so the first default backend is the
  * oldest's, as SPEC.md says. A rule path the API should have refused (bad host or pathType, a resource backend) is
  * left out and logged; a TLS entry whose Secret is missing, not of type {@code kubernetes.io/tls} or does not load is
@@ -145,7 +147,7 @@ final class KubernetesIngressMapper {
         boolean othersClass = anotherControllers(own);
         boolean defaultClass = !othersClass && isDefault(own);
         return all.stream().filter(i -> i.getMetadata() != null && serves(i, defaultClass, othersClass)
-                        && !restricted(i))
+                        && !restricted(i) && !canary(i))
                 // ingress-nginx's sortIngressSlice: creation time, then "namespace/name" descending ("in > jn"; one
                 // kubectl apply creates several within the second the timestamp resolves)
                 .sorted(Comparator.comparing((Ingress i) -> String.valueOf(i.getMetadata().getCreationTimestamp()))
@@ -187,6 +189,28 @@ final class KubernetesIngressMapper {
         once("Not serving ingress=" + ingress.getMetadata().getNamespace() + "/" + ingress.getMetadata().getName()
                 + ": its annotations " + keys + " ask for access control svcproxy does not enforce (it would be "
                 + "served open to every client)");
+        return true;
+    }
+
+    /** ingress-nginx's annotation that makes an Ingress a canary of the main Ingress of its hosts and paths. */
+    static final String CANARY = NGINX_ANNOTATIONS + "canary";
+
+    /**
+     * Whether the Ingress is an ingress-nginx canary ({@value #CANARY} true, read as Go's {@code ParseBool}), which
+     * is not served (logged once). ingress-nginx never routes a canary's hosts and paths on its own ("Ingress is
+     * marked as Canary, ignoring"): its backend only takes a share of the main Ingress's traffic. svcproxy does not
+     * split traffic, and served as a plain Ingress the older of the two would own the path: a canary created before
+     * its main Ingress would take all of its traffic.
+     */
+    private boolean canary(Ingress ingress) {
+        Map<String, String> annotations = ingress.getMetadata().getAnnotations();
+        String value = annotations == null ? null : annotations.get(CANARY);
+        if (value == null || !Boolean.TRUE.equals(IngressSpec.annotationBoolean(value))) {
+            return false;
+        }
+        once("Not serving ingress=" + ingress.getMetadata().getNamespace() + "/" + ingress.getMetadata().getName()
+                + ": it is an ingress-nginx canary (" + CANARY + ": " + value + "), which only takes a share of "
+                + "its main Ingress's traffic; svcproxy does not split traffic, and the main Ingress serves it all");
         return true;
     }
 

@@ -41,22 +41,4 @@ class H130ReviewKubernetesIngressMapperTest {
         assertThat(mapper.served(List.of(classless), classes)).extracting(i -> i.getMetadata().getName())
                 .as("served with svcproxy's class the older of two default classes").isEmpty();
     }
-
-    /**
-     * ingress-nginx's canary Ingress never routes a host and path itself (createServers and the locations skip it:
-     * "Ingress is marked as Canary, ignoring"; its backend only joins a main Ingress's location as a weighted
-     * alternative). Served as a plain Ingress and the older of the two, it owns the path: all its traffic goes to the
-     * canary.
-     */
-    @Test
-    void aCanaryIngressIsNotServedAsAMainIngress() {
-        Ingress canary = ingress("shop-canary", "svcproxy", "2026-01-01T00:00:00Z").editMetadata()
-                .addToAnnotations("nginx.ingress.kubernetes.io/canary", "true")
-                .addToAnnotations("nginx.ingress.kubernetes.io/canary-weight", "10").endMetadata().build();
-        Ingress main = ingress("shop", "svcproxy", "2026-01-02T00:00:00Z").build();
-        List<IngressClass> classes = List.of(new IngressClassBuilder().withNewMetadata().withName("svcproxy")
-                .endMetadata().withNewSpec().withController(KubernetesIngressMapper.CONTROLLER).endSpec().build());
-        assertThat(mapper.served(List.of(canary, main), classes)).extracting(i -> i.getMetadata().getName())
-                .as("served Ingresses, oldest first (the first owns a host and path)").containsExactly("shop");
-    }
 }

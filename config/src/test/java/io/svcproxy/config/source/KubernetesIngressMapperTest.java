@@ -128,6 +128,28 @@ class KubernetesIngressMapperTest {
     }
 
     /** ssl-redirect and force-ssl-redirect as ingress-nginx parses them (Go's ParseBool); anything else is named. */
+    /**
+     * An ingress-nginx canary (nginx.ingress.kubernetes.io/canary as Go's ParseBool reads it) is not served, and a WARN
+     * names it once: ingress-nginx never routes a canary's host and path on its own ("Ingress is marked as Canary,
+     * ignoring"; its backend only joins the main Ingress's as a weighted alternative). From helper-130's review: it was
+     * served as a plain Ingress, and as the older of the two it owned the path, so all its traffic went to the canary.
+     */
+    @Test
+    void aCanaryIngressIsNotServedAsAMainIngress() {
+        Ingress canary = ingress("shop-canary", "svcproxy", "2026-01-01T00:00:00Z").editMetadata()
+                .addToAnnotations(KubernetesIngressMapper.CANARY, "true")
+                .addToAnnotations("nginx.ingress.kubernetes.io/canary-weight", "10").endMetadata().build();
+        Ingress notCanary = ingress("shop-b", "svcproxy", "2026-01-01T00:00:01Z").editMetadata()
+                .addToAnnotations(KubernetesIngressMapper.CANARY, "False").endMetadata().build();
+        Ingress main = ingress("shop", "svcproxy", "2026-01-02T00:00:00Z").build();
+        List<IngressClass> classes = List.of(new IngressClassBuilder().withNewMetadata().withName("svcproxy")
+                .endMetadata().withNewSpec().withController(KubernetesIngressMapper.CONTROLLER).endSpec().build());
+        assertThat(mapper.served(List.of(canary, notCanary, main), classes)).extracting(i -> i.getMetadata().getName())
+                .as("served Ingresses, oldest first (the first owns a host and path)").containsExactly("shop-b", "shop");
+        assertThat(mapper.logged()).filteredOn(l -> l.contains("canary")).singleElement().asString()
+                .contains("ingress=default/shop-canary");
+    }
+
     @Test
     void readsTheRedirectAnnotationsAsIngressNginxDoes() {
         Ingress plain = ingress("plain", "svcproxy", "2026-01-01T00:00:00Z").build();

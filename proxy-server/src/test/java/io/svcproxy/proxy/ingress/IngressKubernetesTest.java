@@ -377,6 +377,29 @@ class IngressKubernetesTest {
         await().atMost(WITHIN).until(() -> get("kube.example").equals("503"));
     }
 
+    /**
+     * ingress-nginx's canary Ingress (nginx.ingress.kubernetes.io/canary: "true") never serves a host and path on its
+     * own: its backend only takes canary-weight percent (0 here) of the main Ingress's. From helper-130's review: it
+     * was served as a plain Ingress, so a canary older than its main Ingress (created first, or the main one deleted
+     * and created again, as a Helm re-install does) took all of the traffic. Now it is not served at all.
+     */
+    @Test
+    void aCanaryIngressDoesNotTakeTheTrafficOfTheMainIngress() throws Exception {
+        client.network().v1().ingressClasses().resource(ingressClass("svcproxy", false)).create();
+        Ingress canary = ingress("shop-canary", "svcproxy", "shop.example", "web", null);
+        canary.getMetadata().setAnnotations(Map.of("nginx.ingress.kubernetes.io/canary", "true",
+                "nginx.ingress.kubernetes.io/canary-weight", "0"));
+        client.network().v1().ingresses().resource(canary).create();
+        Thread.sleep(1100); // creation timestamps have a resolution of one second: the canary is the older
+        client.network().v1().ingresses().resource(ingress("shop", "svcproxy", "shop.example", "api", null)).create();
+        startProxy();
+        await().atMost(WITHIN).until(() -> proxy.ingress().ingresses().size() == 1);
+        assertThat(proxy.ingress().ingresses()).extracting(IngressSpec::name).containsExactly("shop");
+        for (int i = 0; i < 4; i++) {
+            assertThat(get("shop.example")).as("main Ingress -> api, canary at weight 0 -> web").startsWith("api-");
+        }
+    }
+
     /** The status entries' IPs, else hostnames. */
     private List<String> statusAddresses(String name) {
         Ingress i = client.network().v1().ingresses().inNamespace("default").withName(name).get();
