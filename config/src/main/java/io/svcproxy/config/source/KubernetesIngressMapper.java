@@ -9,6 +9,8 @@ import io.fabric8.kubernetes.api.model.networking.v1.IngressRule;
 import io.fabric8.kubernetes.api.model.networking.v1.IngressServiceBackend;
 import io.fabric8.kubernetes.api.model.networking.v1.IngressTLS;
 import io.svcproxy.config.IngressSpec;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
@@ -30,8 +32,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>An Ingress is served when its {@code spec.ingressClassName} is the class name ({@code proxy.ingress.className}),
  * or, with no class name, when its legacy annotation {@code kubernetes.io/ingress.class} names the class, or, with
- * neither, when the IngressClass of that name carries {@code ingressclass.kubernetes.io/is-default-class: "true"}
- * (the API server's admission gives new Ingresses the default class; those created before still have none). When
+ * neither, when the IngressClass of that name is the cluster's default: of those carrying
+ * {@code ingressclass.kubernetes.io/is-default-class: "true"}, the newest, as the API server's admission takes it
+ * when it gives new Ingresses the default class (those created before still have none). When
  * that IngressClass names another controller than {@value #CONTROLLER} in {@code spec.controller}, only the Ingresses
  * of the legacy annotation are served.
  * An Ingress that asks for access control svcproxy does not enforce, or that is an ingress-nginx canary, is not
@@ -80,10 +83,49 @@ final class KubernetesIngressMapper {
         return null;
     }
 
-    /** Whether the class is the cluster's default: its IngressClass carries the default-class annotation. */
-    private static boolean isDefault(IngressClass c) {
-        Map<String, String> annotations = c == null ? null : c.getMetadata().getAnnotations();
-        return annotations != null && "true".equals(annotations.get(DEFAULT_CLASS_ANNOTATION));
+    /**
+     * Whether the class is the cluster's default: the one Kubernetes' admission gives new classless Ingresses
+     * (plugin/pkg/admission/network/defaultingressclass, getDefaultClass), of the IngressClasses carrying the
+     * default-class annotation the newest, of the same creation time the first by name. Ours carrying it while
+     * another is chosen is logged once: the classless Ingresses are that class's controller's.
+     */
+    private boolean isDefault(Collection<IngressClass> classes) {
+        IngressClass chosen = null;
+        boolean oursAnnotated = false;
+        for (IngressClass c : classes) {
+            Map<String, String> annotations = c.getMetadata() == null ? null : c.getMetadata().getAnnotations();
+            if (annotations == null || !"true".equals(annotations.get(DEFAULT_CLASS_ANNOTATION))) {
+                continue;
+            }
+            oursAnnotated |= className.equals(c.getMetadata().getName());
+            if (chosen == null || NEWEST_FIRST.compare(c, chosen) < 0) {
+                chosen = c;
+            }
+        }
+        if (chosen == null || !className.equals(chosen.getMetadata().getName())) {
+            if (oursAnnotated) {
+                once("Not serving Ingresses without class: IngressClass " + chosen.getMetadata().getName() + " is "
+                        + "the cluster's default, the newest of those annotated " + DEFAULT_CLASS_ANNOTATION
+                        + " (class " + className + " is too; Kubernetes gives new Ingresses the newest)");
+            }
+            return false;
+        }
+        return true;
+    }
+
+    /** Default classes as getDefaultClass sorts them: the newest first, then by name. */
+    private static final Comparator<IngressClass> NEWEST_FIRST = Comparator
+            .comparing((IngressClass c) -> created(c), Comparator.reverseOrder())
+            .thenComparing(c -> c.getMetadata().getName(), Comparator.nullsFirst(Comparator.naturalOrder()));
+
+    /** The creation time; none (not from the API server) or one that does not parse: the oldest. */
+    private static Instant created(IngressClass c) {
+        String t = c.getMetadata().getCreationTimestamp();
+        try {
+            return t == null ? Instant.MIN : Instant.parse(t);
+        } catch (DateTimeParseException e) {
+            return Instant.MIN;
+        }
     }
 
     /**
@@ -145,7 +187,7 @@ final class KubernetesIngressMapper {
     List<Ingress> served(Collection<Ingress> all, Collection<IngressClass> classes) {
         IngressClass own = ownClass(classes);
         boolean othersClass = anotherControllers(own);
-        boolean defaultClass = !othersClass && isDefault(own);
+        boolean defaultClass = !othersClass && isDefault(classes);
         return all.stream().filter(i -> i.getMetadata() != null && serves(i, defaultClass, othersClass)
                         && !restricted(i) && !canary(i))
                 // ingress-nginx's sortIngressSlice: creation time, then "namespace/name" descending ("in > jn"; one

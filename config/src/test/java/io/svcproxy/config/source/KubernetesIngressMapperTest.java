@@ -66,6 +66,43 @@ class KubernetesIngressMapperTest {
                 .getName()).containsExactly("own", "legacy");
     }
 
+    private static IngressClass defaultClass(String name, String controller, String created) {
+        return new IngressClassBuilder().withNewMetadata().withName(name).withCreationTimestamp(created)
+                .addToAnnotations(KubernetesIngressMapper.DEFAULT_CLASS_ANNOTATION, "true").endMetadata()
+                .withNewSpec().withController(controller).endSpec().build();
+    }
+
+    /**
+     * Two IngressClasses carry is-default-class "true" (a migration from ingress-nginx, say): Kubernetes' admission
+     * (defaultingressclass, getDefaultClass) takes the newest as the cluster's default, and of the same creation time
+     * the first by name, so only then are classless Ingresses ours. From helper-130's review: svcproxy served them
+     * whenever its own class carried the annotation, so two controllers served them and wrote their status.
+     */
+    @Test
+    void aClasslessIngressIsNotServedWhenANewerDefaultClassIsTheClustersDefault() {
+        Ingress classless = ingress("classless", null, "2026-03-01T00:00:00Z").build();
+        List<IngressClass> classes = List.of(
+                defaultClass("svcproxy", KubernetesIngressMapper.CONTROLLER, "2026-01-01T00:00:00Z"),
+                defaultClass("nginx", "k8s.io/ingress-nginx", "2026-02-01T00:00:00Z"));
+        assertThat(mapper.served(List.of(classless), classes)).extracting(i -> i.getMetadata().getName())
+                .as("served with svcproxy's class the older of two default classes").isEmpty();
+        assertThat(mapper.logged()).anyMatch(l -> l.contains("IngressClass nginx is the cluster's default"));
+
+        List<IngressClass> newer = List.of(
+                defaultClass("svcproxy", KubernetesIngressMapper.CONTROLLER, "2026-03-01T00:00:00Z"),
+                defaultClass("nginx", "k8s.io/ingress-nginx", "2026-02-01T00:00:00Z"));
+        assertThat(mapper.served(List.of(classless), newer)).as("svcproxy's the newer").hasSize(1);
+        List<IngressClass> sameTime = List.of(
+                defaultClass("svcproxy", KubernetesIngressMapper.CONTROLLER, "2026-02-01T00:00:00Z"),
+                defaultClass("nginx", "k8s.io/ingress-nginx", "2026-02-01T00:00:00Z"));
+        assertThat(mapper.served(List.of(classless), sameTime)).as("the same time: nginx, the first name").isEmpty();
+        List<IngressClass> sameTimeFirst = List.of(
+                defaultClass("svcproxy", KubernetesIngressMapper.CONTROLLER, "2026-02-01T00:00:00Z"),
+                defaultClass("zeta", "example.com/zeta", "2026-02-01T00:00:00Z"));
+        assertThat(mapper.served(List.of(classless), sameTimeFirst)).as("the same time: svcproxy, the first name")
+                .hasSize(1);
+    }
+
     /**
      * An IngressClass of the class name whose spec.controller is another controller's: none of its Ingresses is
      * served, not even as the default class; those naming the class by the legacy annotation are, as ingress-nginx
