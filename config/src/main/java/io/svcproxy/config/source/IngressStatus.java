@@ -9,6 +9,7 @@ import io.fabric8.kubernetes.api.model.networking.v1.IngressLoadBalancerIngressB
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.svcproxy.config.Addresses;
 import io.svcproxy.config.Durations;
 import io.svcproxy.config.IngressSettings;
 import java.net.InetSocketAddress;
@@ -87,7 +88,10 @@ final class IngressStatus {
         listenerEntries = next.stream().map(ip -> new IngressLoadBalancerIngressBuilder().withIp(ip).build()).toList();
     }
 
-    /** The IPs written to the status without a publish Service: the listeners'; an unspecified one is {@code podIp}. */
+    /**
+     * The IPs written to the status without a publish Service: the listeners' (IPv6 in its RFC 5952 form); an
+     * unspecified one is {@code podIp}.
+     */
     static List<String> listenerIps(IngressSettings ingress, String podIp) {
         Set<String> ips = new LinkedHashSet<>();
         for (InetSocketAddress a : new InetSocketAddress[] {ingress.http(), ingress.https()}) {
@@ -99,7 +103,7 @@ final class IngressStatus {
                     ips.add(podIp);
                 }
             } else {
-                ips.add(a.getAddress().getHostAddress());
+                ips.add(Addresses.format(a.getAddress())); // RFC 5952, as Kubernetes writes IPs; not fd00:0:0:...
             }
         }
         return List.copyOf(ips);

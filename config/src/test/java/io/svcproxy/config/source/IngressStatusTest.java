@@ -129,6 +129,17 @@ class IngressStatusTest {
     }
 
     /**
+     * An IPv6 listener's address is written in its RFC 5952 form, as Kubernetes writes IPs (and the PROXY header and
+     * X-Forwarded-For do): from helper-130's review, it was Java's text, 0:0:0:0:0:0:0:1.
+     */
+    @Test
+    void anIpv6ListenersAddressIsWrittenInItsCanonicalForm() {
+        IngressSettings v6 = new IngressSettings(new InetSocketAddress("0:0:0:0:0:0:0:1", 8080),
+                new InetSocketAddress("127.0.130.13", 8443), "svcproxy", Duration.ofSeconds(60));
+        assertThat(IngressStatus.listenerIps(v6, null)).containsExactly("::1", "127.0.130.13");
+    }
+
+    /**
      * A reload that turns the listeners off leaves no address of our own: the old one still leaves the served
      * Ingress, at the next write or, when that was refused, at the shutdown's withdrawal (found by helper-130's
      * review: with no address the status was not written at all, and a shutdown withdrew nothing). With nothing to
