@@ -48,13 +48,14 @@ import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.LoggerFactory;
 
 /**
- * helper-130's review of the Ingresses from the Kubernetes API as an ingress-nginx user meets them: the status
- * across reloads of the listeners, a listener turned on by a reload, the example's RBAC against what the code calls,
- * canary Ingresses, and a backend port renamed later. fabric8's mock API server in CRUD mode; Ingress listeners on
- * 127.0.130.x, ClusterIPs 127.0.10.107-109, endpoints 127.0.0.103-105.
+ * From helper-130's review of the Ingresses from the Kubernetes API: a listener turned on by a reload (the API's
+ * Ingresses answered 404 with nothing said), a refused Ingress kind (every health check node port answered 503), a
+ * backend port renamed later (503 with nothing logged). fabric8's mock API server in CRUD mode, enforcing RBAC on
+ * svcproxy's own requests; Ingress listeners on 127.0.130.x, ClusterIPs 127.0.10.107-109, endpoints
+ * 127.0.0.103-105.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
-class H130ReviewPendingTest {
+class IngressKubernetesReloadAndHealthTest {
     private static final Duration WITHIN = Duration.ofSeconds(8);
     private static final String IP = "127.0.130.1";
     /** The token of MockKubeconfig: requests carrying it are svcproxy's, the test client's carry none. */
