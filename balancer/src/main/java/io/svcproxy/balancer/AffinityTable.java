@@ -25,16 +25,17 @@ final class AffinityTable {
 
     private static final int MIN_SWEEP_SIZE = 1024;
 
-    private final Map<InetAddress, Entry> entries = new ConcurrentHashMap<>();
+    /** Keyed by {@link ClientAddress}: a client cannot choose its bin (forged IPv6 addresses of one hash code). */
+    private final Map<ClientAddress, Entry> entries = new ConcurrentHashMap<>();
     private final AtomicInteger sweepAt = new AtomicInteger(MIN_SWEEP_SIZE);
 
     Entry get(InetAddress client) {
-        return entries.get(client);
+        return entries.get(ClientAddress.of(client));
     }
 
     /** Binds {@code client} to {@code backend} as of {@code now}, sweeping expired entries when many piled up. */
     void put(InetAddress client, Backend backend, long now, long timeoutNanos) {
-        entries.put(client, new Entry(Endpoint.of(backend), now));
+        entries.put(ClientAddress.of(client), new Entry(Endpoint.of(backend), now));
         int size = entries.size();
         int at = sweepAt.get();
         if (size > at && sweepAt.compareAndSet(at, Integer.MAX_VALUE)) {

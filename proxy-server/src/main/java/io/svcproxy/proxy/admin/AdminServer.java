@@ -74,7 +74,7 @@ public final class AdminServer {
     private final java.util.concurrent.atomic.AtomicInteger open = new java.util.concurrent.atomic.AtomicInteger();
     private int maxConnections = MAX_CONNECTIONS;
     private int maxPerClient = MAX_CONNECTIONS_PER_CLIENT;
-    private final java.util.concurrent.ConcurrentMap<java.net.InetAddress, Integer> perClient =
+    private final java.util.concurrent.ConcurrentMap<io.svcproxy.balancer.ClientAddress, Integer> perClient =
             new java.util.concurrent.ConcurrentHashMap<>();
     private long requestDeadlineNanos = TimeUnit.SECONDS.toNanos(REQUEST_DEADLINE_SECONDS);
     private long writeTimeoutMillis = TimeUnit.SECONDS.toMillis(WRITE_TIMEOUT_SECONDS);

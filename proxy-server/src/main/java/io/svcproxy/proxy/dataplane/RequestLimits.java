@@ -8,7 +8,7 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.concurrent.ScheduledFuture;
-import java.net.InetAddress;
+import io.svcproxy.balancer.ClientAddress;
 import java.net.InetSocketAddress;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.TimeUnit;
@@ -30,7 +30,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 public final class RequestLimits extends ChannelDuplexHandler {
     private final AtomicInteger open;
     private final int maxConnections;
-    private final ConcurrentMap<InetAddress, Integer> perClient;
+    private final ConcurrentMap<ClientAddress, Integer> perClient;
     private final int maxPerClient;
     private final long deadlineNanos;
     private ScheduledFuture<?> timer;
@@ -41,7 +41,7 @@ public final class RequestLimits extends ChannelDuplexHandler {
     private int unanswered;
     private boolean counted;
     /** The client counted in {@link #perClient}, or {@code null}. */
-    private InetAddress client;
+    private ClientAddress client;
 
     /** @param open the connections open now, shared by every connection of one server */
     public RequestLimits(AtomicInteger open, int maxConnections, long deadlineNanos) {
@@ -52,7 +52,7 @@ public final class RequestLimits extends ChannelDuplexHandler {
      * @param open      the connections open now, shared by every connection of one server
      * @param perClient the connections open now per client address, shared likewise; {@code null}: no such limit
      */
-    public RequestLimits(AtomicInteger open, int maxConnections, ConcurrentMap<InetAddress, Integer> perClient,
+    public RequestLimits(AtomicInteger open, int maxConnections, ConcurrentMap<ClientAddress, Integer> perClient,
                          int maxPerClient, long deadlineNanos) {
         this.open = open;
         this.maxConnections = maxConnections;
@@ -70,7 +70,7 @@ public final class RequestLimits extends ChannelDuplexHandler {
         }
         if (perClient != null && ctx.channel().remoteAddress() instanceof InetSocketAddress remote
                 && remote.getAddress() != null) {
-            client = remote.getAddress();
+            client = ClientAddress.of(remote.getAddress());
             if (perClient.merge(client, 1, Integer::sum) > maxPerClient) {
                 ctx.close();
                 return;

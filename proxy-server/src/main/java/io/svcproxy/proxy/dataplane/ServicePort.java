@@ -3,6 +3,7 @@ package io.svcproxy.proxy.dataplane;
 import io.netty.channel.Channel;
 import io.svcproxy.balancer.BackendSet;
 import io.svcproxy.balancer.BackendState;
+import io.svcproxy.balancer.ClientAddress;
 import io.svcproxy.balancer.ConnectionCounters;
 import io.svcproxy.config.OutlierDetection;
 import io.svcproxy.config.ServiceKey;
@@ -38,7 +39,8 @@ public final class ServicePort {
     private final LongAdder[] rejected = new LongAdder[Rejection.values().length];
     private final LongAdder[] arrivals = new LongAdder[AddressKind.values().length];
     private final AtomicInteger open = new AtomicInteger();
-    private final ConcurrentHashMap<InetAddress, AtomicInteger> openByClient = new ConcurrentHashMap<>();
+    /** Keyed by {@link ClientAddress}: a client cannot choose its bin (forged IPv6 addresses of one hash code). */
+    private final ConcurrentHashMap<ClientAddress, AtomicInteger> openByClient = new ConcurrentHashMap<>();
     private volatile Consumer<ServicePort> healthListener = p -> { };
     private volatile Function<String, ConnectionCounters> departedCounters = e -> null;
     private volatile boolean retired;
@@ -276,7 +278,7 @@ public final class ServicePort {
             return null;
         }
         boolean[] over = new boolean[1];
-        openByClient.compute(client, (k, count) -> {
+        openByClient.compute(ClientAddress.of(client), (k, count) -> {
             AtomicInteger c = count == null ? new AtomicInteger() : count;
             if (c.get() >= perClient) {
                 over[0] = true;
@@ -299,7 +301,7 @@ public final class ServicePort {
     public void release(InetAddress client, boolean perClient) {
         open.decrementAndGet();
         if (perClient) {
-            openByClient.computeIfPresent(client, (k, c) -> c.decrementAndGet() <= 0 ? null : c);
+            openByClient.computeIfPresent(ClientAddress.of(client), (k, c) -> c.decrementAndGet() <= 0 ? null : c);
         }
     }
 
