@@ -1,14 +1,11 @@
 package io.svcproxy.proxy;
 
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.svcproxy.config.ConfigException;
 import io.svcproxy.config.KubernetesSettings;
 import io.svcproxy.config.ProxyConfig;
 import io.svcproxy.config.source.ConfigFileSource;
-import io.svcproxy.config.source.KubernetesIngressSource;
-import io.svcproxy.config.source.KubernetesSource;
 import io.svcproxy.config.registry.DesiredState;
 import io.svcproxy.config.registry.Registry;
 import io.svcproxy.proxy.admin.AdminServer;
@@ -35,7 +32,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.concurrent.CountDownLatch;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -70,11 +66,8 @@ public final class ProxyServer implements AutoCloseable {
     private volatile DesiredState applied;
     private AdminServer admin;
     private ConfigFileSource fileSource;
-    private KubernetesClient kubernetesClient;
-    private KubernetesSource kubernetesSource;
-    /** With registry.kubernetes: this node's name as the Kubernetes mapping was started with it; else null. */
-    private volatile String kubernetesNodeName;
-    private KubernetesIngressSource kubernetesIngressSource;
+    /** With registry.kubernetes: the Kubernetes API's sources; else null. */
+    private volatile KubernetesSources kubernetes;
     private volatile boolean shutdown; // read by the health check node ports' answers
     /** Whether {@link #close} ran or runs (under this). */
     private boolean closing;
@@ -166,23 +159,10 @@ public final class ProxyServer implements AutoCloseable {
             });
             fileSource.start();
         }
-        KubernetesSettings kubernetes = config.registry().kubernetes();
-        if (kubernetes != null) {
-            kubernetesClient = KubernetesSource.connect(kubernetes);
-            // this node as the data plane knows it (proxy.nodeName first): the mapping's Local endpoints, terminating
-            // fallback and topology hints must agree with the address rules and the health check node ports
-            String node = listeners.settings().node().nodeName();
-            kubernetesNodeName = node;
-            KubernetesSettings sourceSettings = node.isEmpty() ? kubernetes : kubernetes.withNodeName(node);
-            kubernetesSource = new KubernetesSource(kubernetesClient, sourceSettings, registry::setKubernetes);
-            kubernetesSource.start();
-            if (config.proxy().ingress().enabled()) {
-                kubernetesIngressSource = new KubernetesIngressSource(kubernetesClient, kubernetes,
-                        config.proxy().ingress(), registry::setKubernetesIngresses);
-                kubernetesIngressSource.start();
-            }
-            log.info("Watching Kubernetes namespaces={} kubeconfig={}",
-                    kubernetes.namespaces().isEmpty() ? "all" : kubernetes.namespaces(), kubernetes.kubeconfig());
+        KubernetesSettings settings = config.registry().kubernetes();
+        if (settings != null) {
+            kubernetes = KubernetesSources.start(settings, config.proxy().ingress(),
+                    listeners.settings().node().nodeName(), registry);
         }
     }
 
@@ -215,7 +195,8 @@ public final class ProxyServer implements AutoCloseable {
         DataPlaneSettings settings = DataPlaneSettings.of(state.config());
         // with registry.kubernetes this node's name is the one the mapping was started with (its Local endpoints,
         // terminating fallback and hints), so that the address rules and health check node ports agree with it
-        listeners.setSettings(kubernetesNodeName == null ? settings : settings.withNodeName(kubernetesNodeName));
+        KubernetesSources k = kubernetes;
+        listeners.setSettings(k == null ? settings : settings.withNodeName(k.nodeName()));
         applyConnectionLog(state.config().proxy().connectionLog());
         // a health check port given up in this change is free when a nodePort takes it, and a nodePort given up is
         // free when the health checks bind theirs (after the Service ports)
@@ -325,11 +306,9 @@ public final class ProxyServer implements AutoCloseable {
             return;
         }
         ProxyConfig previous = config;
-        RestartOnlyKeys.report(started, previous, next, kubernetesNodeName);
-        KubernetesSettings nextKubernetes = next.registry().kubernetes();
-        if (kubernetesSource != null && nextKubernetes != null && !nextKubernetes.services().equals(
-                previous.registry().kubernetes() == null ? null : previous.registry().kubernetes().services())) {
-            kubernetesSource.setSchedulers(nextKubernetes); // as a changed scheduler of the config file's Services
+        RestartOnlyKeys.report(started, previous, next, kubernetes == null ? null : kubernetes.nodeName());
+        if (kubernetes != null) {
+            kubernetes.setSchedulers(previous, next);
         }
         config = next;
         // before its Service ports bind: the ports shared before and after, as the Ingress's listeners move only
@@ -342,8 +321,8 @@ public final class ProxyServer implements AutoCloseable {
         // after the routes of the new config
         failures.addAll(ingress.reconfigure(next.proxy().ingress(), next.proxy().connectTimeout()));
         listeners.portSharing().configure(ownListeners(next));
-        if (kubernetesIngressSource != null && !Objects.equals(next.proxy().ingress(), previous.proxy().ingress())) {
-            kubernetesIngressSource.setListeners(next.proxy().ingress()); // the status names where it listens now
+        if (kubernetes != null) {
+            kubernetes.setListeners(previous, next);
         }
         updateReadiness(failures);
         metrics.reload(true);
@@ -404,8 +383,8 @@ public final class ProxyServer implements AutoCloseable {
         try {
             // the sync runner goes on, sweeping only (sync), until close()
             table.setReady(false);
-            if (kubernetesIngressSource != null) {
-                kubernetesIngressSource.withdrawStatus(java.time.Duration.ofSeconds(5));
+            if (kubernetes != null) {
+                kubernetes.withdrawStatus(java.time.Duration.ofSeconds(5));
             }
             ingress.drain();
             listeners.closeListeners();
@@ -474,14 +453,8 @@ public final class ProxyServer implements AutoCloseable {
             if (fileSource != null) {
                 fileSource.close();
             }
-            if (kubernetesSource != null) {
-                kubernetesSource.close();
-            }
-            if (kubernetesIngressSource != null) {
-                kubernetesIngressSource.close();
-            }
-            if (kubernetesClient != null) {
-                kubernetesClient.close();
+            if (kubernetes != null) {
+                kubernetes.close();
             }
             syncRunner.close();
             ingress.close();
