@@ -18,12 +18,9 @@ import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
 import io.fabric8.kubernetes.api.model.rbac.Role;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.MockWebServer;
-import io.fabric8.mockwebserver.http.MockResponse;
-import io.fabric8.mockwebserver.http.RecordedRequest;
 import io.svcproxy.config.ConfigLoader;
 import io.svcproxy.proxy.MockKubeconfig;
 import io.svcproxy.proxy.ProxyServer;
@@ -39,7 +36,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -59,89 +55,11 @@ import org.slf4j.LoggerFactory;
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class IngressExampleRbacTest {
     private static final Duration WITHIN = Duration.ofSeconds(8);
-    /** The token of MockKubeconfig: requests carrying it are svcproxy's, the test client's carry none. */
-    private static final String SVCPROXY_AUTH = "Bearer test-token";
 
     @TempDir
     Path dir;
 
-    /**
-     * The CRUD mock server, which enforces RBAC rules on svcproxy's requests (not on the test's own): a request the
-     * rules do not allow is a 403, as the API server answers it; each one is recorded, and each refused one.
-     */
-    static final class Dispatcher extends KubernetesCrudDispatcher {
-        volatile List<Grant> grants;
-        final List<String> seen = new CopyOnWriteArrayList<>();
-        final List<String> refused = new CopyOnWriteArrayList<>();
-
-        @Override
-        public MockResponse dispatch(RecordedRequest request) {
-            List<Grant> g = grants;
-            if (g != null && SVCPROXY_AUTH.equals(request.getHeader("Authorization"))) {
-                String attrs = attributes(request.getMethod(), request.getPath());
-                seen.add(String.valueOf(attrs));
-                if (attrs != null && g.stream().noneMatch(grant -> grant.allows(attrs))) {
-                    refused.add(attrs);
-                    return new MockResponse().setResponseCode(403).setBody("{\"kind\":\"Status\","
-                            + "\"apiVersion\":\"v1\",\"status\":\"Failure\",\"reason\":\"Forbidden\",\"message\":"
-                            + "\"forbidden: " + attrs + "\",\"code\":403}");
-                }
-            }
-            return super.dispatch(request);
-        }
-    }
-
-    /** One verb on one resource (with its subresource), in one namespace or, with {@code null}, in all. */
-    record Grant(String group, String resource, String verb, String namespace) {
-        boolean allows(String attrs) {
-            String[] a = attrs.split(" ", -1); // group resource verb namespace
-            return group.equals(a[0]) && resource.equals(a[1]) && verb.equals(a[2])
-                    && (namespace == null || namespace.equals(a[3]));
-        }
-    }
-
-    /**
-     * The request's RBAC attributes {@code "group resource verb namespace"} (as the API server's request info
-     * resolver finds them), or {@code null} for a path that is not a resource (discovery).
-     */
-    static String attributes(String method, String pathAndQuery) {
-        String path = pathAndQuery.split("\\?")[0];
-        String query = pathAndQuery.contains("?") ? pathAndQuery.substring(pathAndQuery.indexOf('?') + 1) : "";
-        String[] s = path.substring(1).split("/");
-        String group;
-        int i;
-        if (s[0].equals("api") && s.length > 2) {
-            group = "";
-            i = 2;
-        } else if (s[0].equals("apis") && s.length > 3) {
-            group = s[1];
-            i = 3;
-        } else {
-            return null;
-        }
-        String namespace = "";
-        if (s[i].equals("namespaces") && s.length > i + 2) {
-            namespace = s[i + 1];
-            i += 2;
-        }
-        String resource = s[i];
-        String name = s.length > i + 1 ? s[i + 1] : null;
-        if (s.length > i + 2) {
-            resource = resource + "/" + s[i + 2];
-        }
-        String verb = switch (method) {
-            case "GET" -> name != null ? "get" : query.contains("watch=true") || query.contains("watch=1") ? "watch"
-                    : "list";
-            case "PUT" -> "update";
-            case "PATCH" -> "patch";
-            case "POST" -> "create";
-            case "DELETE" -> "delete";
-            default -> method.toLowerCase();
-        };
-        return group + " " + resource + " " + verb + " " + namespace;
-    }
-
-    private final Dispatcher dispatcher = new Dispatcher();
+    private final RbacDispatcher dispatcher = new RbacDispatcher();
     private final ListAppender<ILoggingEvent> logs = new ListAppender<>();
     private KubernetesMockServer apiServer;
     private KubernetesClient client;
@@ -170,8 +88,8 @@ class IngressExampleRbacTest {
     }
 
     /** Every verb on every resource the example's Role (in its namespace) and ClusterRoles (in all) grant. */
-    private List<Grant> examplesGrants() throws IOException {
-        List<Grant> grants = new ArrayList<>();
+    private List<RbacDispatcher.Grant> examplesGrants() throws IOException {
+        List<RbacDispatcher.Grant> grants = new ArrayList<>();
         try (InputStream in = Files.newInputStream(Path.of("..", "docker", "k8s", "ingress.yaml"))) {
             for (HasMetadata item : client.load(in).items()) {
                 List<PolicyRule> rules = item instanceof Role r ? r.getRules()
@@ -181,7 +99,7 @@ class IngressExampleRbacTest {
                     for (String group : rule.getApiGroups()) {
                         for (String resource : rule.getResources()) {
                             for (String verb : rule.getVerbs()) {
-                                grants.add(new Grant(group, resource, verb, ns));
+                                grants.add(new RbacDispatcher.Grant(group, resource, verb, ns));
                             }
                         }
                     }
@@ -210,7 +128,7 @@ class IngressExampleRbacTest {
      */
     @Test
     void theIngressExamplesRbacCoversEveryCallSoItStartsWithoutWarnings() throws Exception {
-        List<Grant> grants = examplesGrants();
+        List<RbacDispatcher.Grant> grants = examplesGrants();
         assertThat(grants).isNotEmpty();
         client.network().v1().ingressClasses().resource(new IngressClassBuilder().withNewMetadata()
                 .withName("svcproxy").endMetadata().withNewSpec().withController("svcproxy.io/ingress").endSpec()

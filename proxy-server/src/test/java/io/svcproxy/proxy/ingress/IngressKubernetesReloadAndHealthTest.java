@@ -17,12 +17,9 @@ import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRule;
 import io.fabric8.kubernetes.api.model.rbac.Role;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.server.mock.KubernetesCrudDispatcher;
 import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.MockWebServer;
-import io.fabric8.mockwebserver.http.MockResponse;
-import io.fabric8.mockwebserver.http.RecordedRequest;
 import io.svcproxy.config.ConfigLoader;
 import io.svcproxy.proxy.MockKubeconfig;
 import io.svcproxy.proxy.ProxyServer;
@@ -38,7 +35,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -58,87 +54,11 @@ import org.slf4j.LoggerFactory;
 class IngressKubernetesReloadAndHealthTest {
     private static final Duration WITHIN = Duration.ofSeconds(8);
     private static final String IP = "127.0.130.1";
-    /** The token of MockKubeconfig: requests carrying it are svcproxy's, the test client's carry none. */
-    private static final String SVCPROXY_AUTH = "Bearer test-token";
 
     @TempDir
     Path dir;
 
-    /**
-     * The CRUD mock server, which can enforce RBAC rules on svcproxy's requests (not on the test's own): a request
-     * the rules do not allow is a 403, as the API server answers it; each refused one is recorded.
-     */
-    static final class Dispatcher extends KubernetesCrudDispatcher {
-        volatile List<Grant> grants;
-        final List<String> refused = new CopyOnWriteArrayList<>();
-
-        @Override
-        public MockResponse dispatch(RecordedRequest request) {
-            List<Grant> g = grants;
-            if (g != null && SVCPROXY_AUTH.equals(request.getHeader("Authorization"))) {
-                String attrs = attributes(request.getMethod(), request.getPath());
-                if (attrs != null && g.stream().noneMatch(grant -> grant.allows(attrs))) {
-                    refused.add(attrs);
-                    return new MockResponse().setResponseCode(403).setBody("{\"kind\":\"Status\","
-                            + "\"apiVersion\":\"v1\",\"status\":\"Failure\",\"reason\":\"Forbidden\",\"message\":"
-                            + "\"forbidden: " + attrs + "\",\"code\":403}");
-                }
-            }
-            return super.dispatch(request);
-        }
-    }
-
-    /** One verb on one resource (with its subresource), in one namespace or, with {@code null}, in all. */
-    record Grant(String group, String resource, String verb, String namespace) {
-        boolean allows(String attrs) {
-            String[] a = attrs.split(" ", -1); // group resource verb namespace
-            return group.equals(a[0]) && resource.equals(a[1]) && verb.equals(a[2])
-                    && (namespace == null || namespace.equals(a[3]));
-        }
-    }
-
-    /**
-     * The request's RBAC attributes {@code "group resource verb namespace"} (as the API server's request info
-     * resolver finds them), or {@code null} for a path that is not a resource (discovery).
-     */
-    static String attributes(String method, String pathAndQuery) {
-        String path = pathAndQuery.split("\\?")[0];
-        String query = pathAndQuery.contains("?") ? pathAndQuery.substring(pathAndQuery.indexOf('?') + 1) : "";
-        String[] s = path.substring(1).split("/");
-        String group;
-        int i;
-        if (s[0].equals("api") && s.length > 2) {
-            group = "";
-            i = 2;
-        } else if (s[0].equals("apis") && s.length > 3) {
-            group = s[1];
-            i = 3;
-        } else {
-            return null;
-        }
-        String namespace = "";
-        if (s[i].equals("namespaces") && s.length > i + 2) {
-            namespace = s[i + 1];
-            i += 2;
-        }
-        String resource = s[i];
-        String name = s.length > i + 1 ? s[i + 1] : null;
-        if (s.length > i + 2) {
-            resource = resource + "/" + s[i + 2];
-        }
-        String verb = switch (method) {
-            case "GET" -> name != null ? "get" : query.contains("watch=true") || query.contains("watch=1") ? "watch"
-                    : "list";
-            case "PUT" -> "update";
-            case "PATCH" -> "patch";
-            case "POST" -> "create";
-            case "DELETE" -> "delete";
-            default -> method.toLowerCase();
-        };
-        return group + " " + resource + " " + verb + " " + namespace;
-    }
-
-    private final Dispatcher dispatcher = new Dispatcher();
+    private final RbacDispatcher dispatcher = new RbacDispatcher();
     private final List<TestBackend> backends = new ArrayList<>();
     private final ListAppender<ILoggingEvent> logs = new ListAppender<>();
     private KubernetesMockServer apiServer;
@@ -258,16 +178,16 @@ class IngressKubernetesReloadAndHealthTest {
      */
     @Test
     void aRefusedIngressKindDoesNotFailTheHealthCheckNodePortsOfTheServices() throws Exception {
-        List<Grant> grants = new ArrayList<>();
+        List<RbacDispatcher.Grant> grants = new ArrayList<>();
         for (String verb : List.of("list", "watch")) {
-            grants.add(new Grant("", "services", verb, null));
-            grants.add(new Grant("discovery.k8s.io", "endpointslices", verb, null));
-            grants.add(new Grant("networking.k8s.io", "ingresses", verb, null));
-            grants.add(new Grant("networking.k8s.io", "ingressclasses", verb, null));
-            grants.add(new Grant("", "nodes", verb, null));
+            grants.add(new RbacDispatcher.Grant("", "services", verb, null));
+            grants.add(new RbacDispatcher.Grant("discovery.k8s.io", "endpointslices", verb, null));
+            grants.add(new RbacDispatcher.Grant("networking.k8s.io", "ingresses", verb, null));
+            grants.add(new RbacDispatcher.Grant("networking.k8s.io", "ingressclasses", verb, null));
+            grants.add(new RbacDispatcher.Grant("", "nodes", verb, null));
         }
-        grants.add(new Grant("", "nodes", "get", null));
-        grants.add(new Grant("networking.k8s.io", "ingresses/status", "update", null)); // no secrets
+        grants.add(new RbacDispatcher.Grant("", "nodes", "get", null));
+        grants.add(new RbacDispatcher.Grant("networking.k8s.io", "ingresses/status", "update", null)); // no secrets
         dispatcher.grants = grants;
         client.network().v1().ingressClasses().resource(ownClass()).create();
         Path kubeconfig = MockKubeconfig.write(dir, client);
