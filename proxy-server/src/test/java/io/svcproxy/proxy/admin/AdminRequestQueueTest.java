@@ -147,18 +147,7 @@ class AdminRequestQueueTest {
     void scrapesOfClientsThatLeftAreNotRendered() throws Exception {
         java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
         AtomicInteger scrapes = new AtomicInteger();
-        Gauge.builder("h121_held", () -> {
-            scrapes.incrementAndGet();
-            try {
-                release.await(10, TimeUnit.SECONDS); // the render thread is busy (a large scrape)
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            return 1;
-        }).register(registry);
-        server = new AdminServer(new InetSocketAddress("127.0.121.1", 0), table, registry)
-                .limits(4, 4, Duration.ofSeconds(10));
-        server.start();
+        startHeldByScrapes(release, scrapes);
         InetSocketAddress at = server.boundAddress();
         try {
             for (int i = 0; i < 40; i++) {
@@ -201,18 +190,7 @@ class AdminRequestQueueTest {
     void clientsThatCloseAfterAskingQueueNoMoreRendersThanTheConnectionCapsAllow() throws Exception {
         java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
         AtomicInteger scrapes = new AtomicInteger();
-        Gauge.builder("h121_held", () -> {
-            scrapes.incrementAndGet();
-            try {
-                release.await(10, TimeUnit.SECONDS); // the render thread is busy (a large scrape)
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            return 1;
-        }).register(registry);
-        server = new AdminServer(new InetSocketAddress("127.0.121.1", 0), table, registry)
-                .limits(4, 4, Duration.ofSeconds(10));
-        server.start();
+        startHeldByScrapes(release, scrapes);
         InetSocketAddress at = server.boundAddress();
         try {
             int refused = 0;
@@ -244,5 +222,25 @@ class AdminRequestQueueTest {
         } finally {
             release.countDown();
         }
+    }
+
+    /**
+     * Starts the server with caps of 4 connections (4 per client) and a gauge whose every scrape counts in {@code
+     * scrapes} and holds the render thread until {@code release} (a large scrape).
+     */
+    private void startHeldByScrapes(java.util.concurrent.CountDownLatch release, AtomicInteger scrapes)
+            throws Exception {
+        Gauge.builder("h121_held", () -> {
+            scrapes.incrementAndGet();
+            try {
+                release.await(10, TimeUnit.SECONDS); // the render thread is busy (a large scrape)
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return 1;
+        }).register(registry);
+        server = new AdminServer(new InetSocketAddress("127.0.121.1", 0), table, registry)
+                .limits(4, 4, Duration.ofSeconds(10));
+        server.start();
     }
 }
