@@ -202,6 +202,35 @@ class H133ReviewSimulateTest {
     }
 
     /**
+     * SnakeYAML's nesting limit has no mark either: the events reader says "Nesting Depth exceeded max 50" at line 1;
+     * the config (YamlDocuments) says "nested too deep" where the limit was crossed.
+     */
+    @Test
+    void aCollectionNestedTooDeepIsReportedAtItsLine() throws IOException {
+        Path config = write("c.yaml", RR);
+        Path trace = write("t.csv", ONE_ROW);
+        Path events = write("ev.yaml", "- {at: 1, endpoint: 127.0.0.88:44001, weight: 2}\n"
+                + "- {at: 2, endpoint: 127.0.0.88:44001, weight: 3}\n"
+                + "- " + "[".repeat(60) + "1" + "]".repeat(60) + "\n");
+        CommandLineTest.Result r = simulate(config, trace, "--events", events.toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).startsWith(events + ":3");
+    }
+
+    /**
+     * {@code True} is YAML's true (the 1.2 core schema's true|True|TRUE; SnakeYAML tags it !!bool) and the config
+     * takes it as true (Values.bool); the events reader refuses it: "remove: 'True' (expected: true)".
+     */
+    @Test
+    void aYamlTrueIsTakenForRemove() throws IOException {
+        Path config = write("c.yaml", RR);
+        Path trace = write("t.csv", ONE_ROW);
+        Path events = write("ev.yaml", "- {at: 1, endpoint: 127.0.0.89:44001, remove: True}\n");
+        CommandLineTest.Result r = simulate(config, trace, "--events", events.toString());
+        assertThat(r.code()).as("err: %s", r.err()).isZero();
+    }
+
+    /**
      * A value error in a connection log line (a whole object, so not "cut short") is told without the column the
      * same reader gives a syntax error on that line ({@code column N: expected ','}), nor the key's place: on a line
      * of ten keys "client: '...'" at line 1 is all there is.
