@@ -17,9 +17,11 @@ import org.yaml.snakeyaml.resolver.Resolver;
 
 /**
  * Typed reads of YAML nodes. Each returns {@code null} after recording a problem of the form
- * {@code "weight: -1 (expected: 0..65535)"}, pointing at the value.
+ * {@code "weight: -1 (expected: 0..65535)"}, pointing at the value. Public for the few rules other YAML readers
+ * (the simulator's events file) share with the config: booleans, leading zeros and the advice on how a value was
+ * written.
  */
-final class Values {
+public final class Values {
     private static final Set<String> TRUE = Set.of("true", "yes", "on", "y");
     private static final Set<String> FALSE = Set.of("false", "no", "off", "n");
     /** The resolver YamlDocuments composes with: read only, so shared. */
@@ -168,8 +170,7 @@ final class Values {
             return null;
         }
         String v = s.getValue();
-        if (v.matches("[-+]?0[0-9]+")) {
-            // YAML 1.1 (kubectl's) reads 010 as octal 8, YAML 1.2 as 10: neither is meant here
+        if (hasLeadingZero(v)) {
             wrong(p, node, path, expected + ", without a leading zero");
             return null;
         }
@@ -185,7 +186,16 @@ final class Values {
         return (int) n;
     }
 
-    static Boolean bool(Node node, String path, Problems p) {
+    /**
+     * Whether an integer's text has a leading zero, which the config refuses: YAML 1.1 (kubectl's) reads 010 as
+     * octal 8, YAML 1.2 as 10, and neither is meant.
+     */
+    public static boolean hasLeadingZero(String integer) {
+        return integer.matches("[-+]?0[0-9]+");
+    }
+
+    /** Returns a YAML boolean's value ({@code true}, {@code True}, {@code yes}...), or {@code null} if not one. */
+    public static Boolean booleanOf(Node node) {
         if (node instanceof ScalarNode s && node.getTag().equals(Tag.BOOL)) {
             String v = s.getValue().toLowerCase(Locale.ROOT);
             if (TRUE.contains(v)) {
@@ -194,6 +204,14 @@ final class Values {
             if (FALSE.contains(v)) {
                 return false;
             }
+        }
+        return null;
+    }
+
+    static Boolean bool(Node node, String path, Problems p) {
+        Boolean b = booleanOf(node);
+        if (b != null) {
+            return b;
         }
         String expected = "true or false";
         if (node instanceof ScalarNode s && (TRUE.contains(s.getValue().toLowerCase(Locale.ROOT))
@@ -210,7 +228,7 @@ final class Values {
      * Why a scalar whose text reads as the type expected was not taken as one, as advice: it was quoted, or tagged
      * with another type; {@code null} when it was written plain and untagged.
      */
-    private static String writtenAs(ScalarNode s) {
+    public static String writtenAs(ScalarNode s) {
         ScalarStyle style = s.getScalarStyle();
         if (style == ScalarStyle.SINGLE_QUOTED || style == ScalarStyle.DOUBLE_QUOTED) {
             return "not a string: without quotes";

@@ -2,6 +2,7 @@ package io.svcproxy.proxy.simulate;
 
 import io.svcproxy.balancer.sim.EndpointChange;
 import io.svcproxy.config.ConfigLoader;
+import io.svcproxy.config.Values;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -173,12 +174,13 @@ final class EventsReader {
             throw error(item, "expected exactly one of 'weight' and 'remove: true'");
         }
         if (remove) {
-            String value = convert(m.get("remove"), () -> scalar(m.get("remove")));
-            if (m.get("remove").getTag().equals(Tag.STR) && "true".equals(value)) {
-                throw error(m.get("remove"), "remove: true (expected: true, not a string: without quotes)");
-            }
-            if (!"true".equals(value)) {
-                throw error(m.get("remove"), "remove: '" + value + "' (expected: true)");
+            Node r = m.get("remove");
+            String value = convert(r, () -> scalar(r));
+            // a YAML true as the config reads one (true, True, yes...)
+            if (!Boolean.TRUE.equals(Values.booleanOf(r))) {
+                String why = "true".equalsIgnoreCase(value) ? Values.writtenAs((ScalarNode) r) : null;
+                throw error(r, why != null ? "remove: " + value + " (expected: true, " + why + ")"
+                        : "remove: '" + value + "' (expected: true)");
             }
             return new EndpointChange(at, EndpointChange.Kind.REMOVE, ip, port, 0);
         }
@@ -218,14 +220,21 @@ final class EventsReader {
     }
 
     /**
-     * Returns a number's text, refusing one written as a string ({@code "3"}, {@code !!str 3}) as the config does:
-     * Kubernetes refuses those too, and a quoted number in one place and not another is a slip worth naming.
+     * Returns a number's text, refusing as the config does one written as a string ({@code "3"}, {@code !!str 3}:
+     * Kubernetes refuses those too, and a quoted number in one place and not another is a slip worth naming) and an
+     * integer with a leading zero ({@code 010}: octal 8 to YAML 1.1, 10 to YAML 1.2).
      */
     private String number(Node node, String what, String expected) {
         String v = scalar(node);
         if (node.getTag().equals(Tag.STR) && v.matches("[0-9]*\\.?[0-9]+|[0-9]+\\.")) {
+            String why = Values.writtenAs((ScalarNode) node); // null: written plain, such as 09
+            if (why != null) {
+                throw new IllegalArgumentException(what + ": " + v + " (expected: " + expected + ", " + why + ")");
+            }
+        }
+        if (Values.hasLeadingZero(v)) {
             throw new IllegalArgumentException(what + ": " + v + " (expected: " + expected
-                    + ", not a string: without quotes)");
+                    + ", without a leading zero)");
         }
         return v;
     }

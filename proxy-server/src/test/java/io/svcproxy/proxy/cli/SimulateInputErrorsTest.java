@@ -204,7 +204,7 @@ class SimulateInputErrorsTest {
             {"- {at: 1, add: {ip: 127.0.0.230, port: \"44001\"}}\n",
                 ":1: port: 44001 (expected: a number 1..65535, not a string: without quotes)"},
             {"- {at: 1, add: {ip: 127.0.0.230, port: 44001, weight: !!str 2}}\n",
-                ":1: weight: 2 (expected: a number 0..65535, not a string: without quotes)"},
+                ":1: weight: 2 (expected: a number 0..65535, not tagged !!str: without the tag)"},
             {"- {at: 1, endpoint: 127.0.0.220:44001, remove: \"true\"}\n",
                 ":1: remove: true (expected: true, not a string: without quotes)"},
         };

@@ -1,0 +1,113 @@
+package io.svcproxy.proxy.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The events file's numbers and booleans are read as the config reads the same YAML (io.svcproxy.config.Values).
+ * From helper-133's review: the events reader told an unquoted {@code weight: 09} to drop quotes it did not have and
+ * a {@code !!str 2} the same instead of naming its tag, took {@code weight: 010} (which the config refuses for its
+ * leading zero) as 10, and refused {@code remove: True}, a YAML true the config takes.
+ */
+class EventsFileReadAsTheConfigTest {
+    private static final String RR = """
+            proxy: {admin: off}
+            services:
+              - name: web
+                clusterIP: 127.0.10.26
+                ports: [{name: http, port: 44000}]
+                endpoints: [{ip: 127.0.0.88, port: 44001}, {ip: 127.0.0.89, port: 44001}]
+            """;
+
+    private static final String ONE_ROW = "start,client,clientPort,duration\n0,127.0.133.11,1000,1\n";
+
+    @TempDir
+    Path dir;
+
+    private Path write(String name, String text) throws IOException {
+        Path file = dir.resolve(name);
+        Files.writeString(file, text);
+        return file;
+    }
+
+    private CommandLineTest.Result simulate(Path config, Path trace, String... more) {
+        String[] args = new String[5 + more.length];
+        args[0] = "simulate";
+        args[1] = "--config";
+        args[2] = config.toString();
+        args[3] = "--trace";
+        args[4] = trace.toString();
+        System.arraycopy(more, 0, args, 5, more.length);
+        return CommandLineTest.run(args);
+    }
+
+    /**
+     * The config was fixed today (cb81f0e) to say "not a string: without quotes" only of a quoted value. The events
+     * reader still says it of any scalar SnakeYAML resolved as text that looks like digits: {@code weight: 09} and
+     * {@code port: 08080} were written without quotes.
+     */
+    @Test
+    void anUnquotedNumberIsNotToldToDropItsQuotes() throws IOException {
+        Path config = write("c.yaml", RR);
+        Path trace = write("t.csv", ONE_ROW);
+        String[] cases = {
+            "- {at: 1, endpoint: 127.0.0.88:44001, weight: 09}\n",
+            "- {at: 1, add: {ip: 127.0.133.20, port: 08080}}\n",
+            "- {at: 09, endpoint: 127.0.0.88:44001, weight: 2}\n",
+        };
+        for (String c : cases) {
+            Path events = write("ev.yaml", c);
+            CommandLineTest.Result r = simulate(config, trace, "--events", events.toString());
+            // refused or taken (at: 09 is 9 s to SnakeYAML's YAML 1.2 reading), but not told it was quoted
+            assertThat(r.err()).as(c).doesNotContain("not a string", "without quotes");
+        }
+    }
+
+    /**
+     * As the config says it since cb81f0e (Values.writtenAs): a value tagged with another type is told to drop the
+     * tag, not quotes it does not have.
+     */
+    @Test
+    void aTaggedNumberIsToldOfItsTagAsTheConfigTellsIt() throws IOException {
+        Path config = write("c.yaml", RR);
+        Path trace = write("t.csv", ONE_ROW);
+        Path events = write("ev.yaml", "- {at: 1, endpoint: 127.0.0.88:44001, weight: !!str 2}\n");
+        CommandLineTest.Result r = simulate(config, trace, "--events", events.toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).startsWith(events + ":1: ").contains("not tagged !!str: without the tag")
+                .doesNotContain("without quotes");
+    }
+
+    /**
+     * The config refuses {@code weight: 010} ("0..65535, without a leading zero": YAML 1.1, kubectl's, reads it as
+     * octal 8, YAML 1.2 as 10); docs/simulate.md: numbers are refused "as the config refuses them". The events
+     * reader takes it as weight 10 (and {@code at: 010} as 10 s).
+     */
+    @Test
+    void aLeadingZeroIsRefusedAsTheConfigRefusesIt() throws IOException {
+        Path config = write("c.yaml", RR);
+        Path trace = write("t.csv", ONE_ROW);
+        Path events = write("ev.yaml", "- {at: 1, endpoint: 127.0.0.88:44001, weight: 010}\n");
+        CommandLineTest.Result r = simulate(config, trace, "--events", events.toString());
+        assertThat(r.code()).as("out: %s", r.out()).isEqualTo(2);
+        assertThat(r.err()).startsWith(events + ":1: ").contains("leading zero");
+    }
+
+    /**
+     * {@code True} is YAML's true (the 1.2 core schema's true|True|TRUE; SnakeYAML tags it !!bool) and the config
+     * takes it as true (Values.bool); the events reader refuses it: "remove: 'True' (expected: true)".
+     */
+    @Test
+    void aYamlTrueIsTakenForRemove() throws IOException {
+        Path config = write("c.yaml", RR);
+        Path trace = write("t.csv", ONE_ROW);
+        Path events = write("ev.yaml", "- {at: 1, endpoint: 127.0.0.89:44001, remove: True}\n");
+        CommandLineTest.Result r = simulate(config, trace, "--events", events.toString());
+        assertThat(r.code()).as("err: %s", r.err()).isZero();
+    }
+}
