@@ -11,6 +11,7 @@ import io.svcproxy.balancer.SessionAffinity;
 import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
@@ -20,7 +21,8 @@ import java.util.Set;
  * One scheduler's replay: a {@link BackendSet} built as the reconciler builds it, a lease per connection taken
  * from the endpoint's own counters, released when the connection ends by the virtual clock. A removed endpoint
  * stays in the list, draining, while it holds connections, and leaves it when its last one ends (the proxy
- * publishes the list again then, which restarts wrr's cycle and rebuilds sh's, mh's and dh's tables).
+ * publishes the list again then, which restarts wrr's cycle and rebuilds sh's, mh's and dh's tables). A UDP port's
+ * flows do not drain: those of an endpoint removed or set to weight 0 end at the reload, as the proxy ends them.
  */
 final class Replay {
     /** An open connection: its end, its lease, and its endpoint's statistics. */
@@ -109,14 +111,18 @@ final class Replay {
     void endUntil(long time) {
         while (!open.isEmpty() && open.peek().end <= time) {
             Open o = open.poll();
-            clock[0] = o.end;
-            o.lease.release();
-            o.stats.active--;
-            timeline.record(o.end, o.stats.index, o.stats.active);
+            end(o, o.end);
             if (set.hasDraining() && drained()) {
                 reload(targets); // the drained endpoint leaves the list, as the proxy drops it
             }
         }
+    }
+
+    private void end(Open o, long at) {
+        clock[0] = at;
+        o.lease.release();
+        o.stats.active--;
+        timeline.record(at, o.stats.index, o.stats.active);
     }
 
     /** Whether a draining endpoint of the list has no connection left. */
@@ -129,8 +135,40 @@ final class Replay {
         return false;
     }
 
-    /** Applies a new list of targets, as a reload does. */
-    void reload(List<Target> targets) {
+    /** Applies a new list of targets at {@code at}, as a reload does. */
+    void reload(long at, List<Target> targets) {
+        if (flows) {
+            endFlowsLeaving(at, targets);
+        }
+        reload(targets);
+    }
+
+    /**
+     * Ends, at {@code at}, the flows of the endpoints that leave the list or go to weight 0: UDP has nothing to
+     * drain, and the proxy ends such flows at the reload (UdpFlows.endpointsChanged) rather than keep their endpoint
+     * draining.
+     */
+    private void endFlowsLeaving(long at, List<Target> targets) {
+        Set<String> usable = new HashSet<>();
+        for (Target t : targets) {
+            if (t.weight() > 0) {
+                usable.add(Backends.format(t.address(), t.port()));
+            }
+        }
+        List<Open> ending = new ArrayList<>();
+        for (Open o : open) {
+            if (!usable.contains(o.stats.endpoint)) {
+                ending.add(o);
+            }
+        }
+        ending.sort(open.comparator());
+        for (Open o : ending) {
+            open.remove(o);
+            end(o, at);
+        }
+    }
+
+    private void reload(List<Target> targets) {
         this.targets = targets;
         set = set.update(scheduler, flags, affinity, build(set.backends(), targets));
     }

@@ -26,7 +26,7 @@ import java.util.SplittableRandom;
  * established at once (synthetic counts: the replay has no connect time, so an earlier connection is active, not
  * inactive, when the next one is picked). A UDP port's flows are not: the proxy counts a flow as one inactive
  * connection for its whole life ({@link #create(List, Set, SessionAffinity, InetAddress, List, List, long,
- * boolean)}).
+ * boolean)}), and ends it when a reload removes its endpoint or sets its weight to 0.
  */
 public final class Simulation {
     private final List<Replay> replays = new ArrayList<>();
@@ -134,7 +134,7 @@ public final class Simulation {
                 if (first) {
                     r.firstEvent();
                 }
-                r.reload(List.copyOf(targets.values()));
+                r.reload(at, List.copyOf(targets.values()));
             }
         }
         for (Replay r : replays) {

@@ -109,29 +109,6 @@ class H133ReviewSimulateTest {
     }
 
     /**
-     * README: a UDP flow ends when its endpoint "leaves the list (removed, not ready, weight 0)" ({@code
-     * UdpFlows.endpointsChanged}); the removed endpoint has no flow left and leaves the list at once. The replay
-     * keeps the flow, and so the endpoint, as draining (a TCP connection's treatment) until the flow's recorded end,
-     * and refuses the client sh hashes to it meanwhile.
-     */
-    @Test
-    void aUdpFlowEndsWhenItsEndpointIsRemovedAsTheProxyEndsIt() throws IOException {
-        Path config = write("c.yaml", SH_UDP);
-        Path first = write("first.csv", "start,client,clientPort,duration\n0,127.0.133.12,1000,1000\n");
-        String held = endpointOf(config, first);
-        Path trace = write("t.csv", "start,client,clientPort,duration\n"
-                + "0,127.0.133.12,1000,1000\n"
-                + "100,127.0.133.12,1001,1\n");
-        Path events = write("ev.yaml", "- {at: 10, endpoint: " + held + ", remove: true}\n");
-        CommandLineTest.Result r = simulate(config, trace, "--events", events.toString(), "--json");
-        assertThat(r.code()).as("err: %s", r.err()).isZero();
-        JsonNode sh = JSON.readTree(r.out()).path("schedulers").path("sh");
-        assertThat(sh.path("refused").asLong())
-                .as("the flow at 100 s: %s had no flow left after its removal at 10 s: %s", held, r.out())
-                .isZero();
-    }
-
-    /**
      * A character YAML does not allow (a control character, here on line 3) is SnakeYAML's ReaderException, which has
      * no mark: the events reader reports it at line 1 with SnakeYAML's own text; the config (YamlDocuments) reports
      * the same at its line and column.

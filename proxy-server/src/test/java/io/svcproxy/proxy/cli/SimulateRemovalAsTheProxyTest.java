@@ -1,0 +1,85 @@
+package io.svcproxy.proxy.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code svcproxy simulate --events} ends or cuts a removed endpoint's connections when the live proxy does. From
+ * helper-133's review: the replay kept a removed endpoint's UDP flows, and so the endpoint, draining until their
+ * recorded end (a TCP connection's treatment), where the proxy ends them at the reload.
+ */
+class SimulateRemovalAsTheProxyTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private static final String SH_UDP = """
+            proxy: {admin: off}
+            services:
+              - name: dns
+                clusterIP: 127.0.10.25
+                scheduler: sh
+                ports: [{name: dns, protocol: UDP, port: 53, targetPort: 5353}]
+                endpoints: [{ip: 127.0.0.86}, {ip: 127.0.0.87}]
+            """;
+
+    @TempDir
+    Path dir;
+
+    private Path write(String name, String text) throws IOException {
+        Path file = dir.resolve(name);
+        Files.writeString(file, text);
+        return file;
+    }
+
+    private CommandLineTest.Result simulate(Path config, Path trace, String... more) {
+        String[] args = new String[5 + more.length];
+        args[0] = "simulate";
+        args[1] = "--config";
+        args[2] = config.toString();
+        args[3] = "--trace";
+        args[4] = trace.toString();
+        System.arraycopy(more, 0, args, 5, more.length);
+        return CommandLineTest.run(args);
+    }
+
+    /** The endpoint sh gives the client of {@code trace}'s one connection, by a replay without events. */
+    private String endpointOf(Path config, Path trace) throws IOException {
+        CommandLineTest.Result r = simulate(config, trace, "--json");
+        assertThat(r.code()).as("err: %s", r.err()).isZero();
+        for (JsonNode e : JSON.readTree(r.out()).path("schedulers").path("sh").path("endpoints")) {
+            if (e.path("connections").asLong() == 1) {
+                return e.path("endpoint").asText();
+            }
+        }
+        throw new AssertionError("no endpoint took the connection: " + r.out());
+    }
+
+    /**
+     * README: a UDP flow ends when its endpoint "leaves the list (removed, not ready, weight 0)" ({@code
+     * UdpFlows.endpointsChanged}); the removed endpoint has no flow left and leaves the list at once. The replay
+     * keeps the flow, and so the endpoint, as draining (a TCP connection's treatment) until the flow's recorded end,
+     * and refuses the client sh hashes to it meanwhile.
+     */
+    @Test
+    void aUdpFlowEndsWhenItsEndpointIsRemovedAsTheProxyEndsIt() throws IOException {
+        Path config = write("c.yaml", SH_UDP);
+        Path first = write("first.csv", "start,client,clientPort,duration\n0,127.0.133.12,1000,1000\n");
+        String held = endpointOf(config, first);
+        Path trace = write("t.csv", "start,client,clientPort,duration\n"
+                + "0,127.0.133.12,1000,1000\n"
+                + "100,127.0.133.12,1001,1\n");
+        Path events = write("ev.yaml", "- {at: 10, endpoint: " + held + ", remove: true}\n");
+        CommandLineTest.Result r = simulate(config, trace, "--events", events.toString(), "--json");
+        assertThat(r.code()).as("err: %s", r.err()).isZero();
+        JsonNode sh = JSON.readTree(r.out()).path("schedulers").path("sh");
+        assertThat(sh.path("refused").asLong())
+                .as("the flow at 100 s: %s had no flow left after its removal at 10 s: %s", held, r.out())
+                .isZero();
+    }
+}
