@@ -23,6 +23,8 @@ import java.util.Set;
  * stays in the list, draining, while it holds connections, and leaves it when its last one ends (the proxy
  * publishes the list again then, which restarts wrr's cycle and rebuilds sh's, mh's and dh's tables). A UDP port's
  * flows do not drain: those of an endpoint removed or set to weight 0 end at the reload, as the proxy ends them.
+ * With a drain timeout, a removed endpoint's connections are cut that long after its removal, as the proxy resets
+ * them.
  */
 final class Replay {
     /** An open connection: its end, its lease, and its endpoint's statistics. */
@@ -60,6 +62,11 @@ final class Replay {
     private BackendSet set;
     /** The targets of the last reload, for the list built again when a draining endpoint's last connection ends. */
     private List<Target> targets;
+
+    /** How long a removed endpoint's connections go on before the proxy cuts them; {@code Long.MAX_VALUE}: never. */
+    private long drainTimeout = Long.MAX_VALUE;
+    /** When each draining endpoint's connections are cut: its removal plus {@link #drainTimeout}. */
+    private final Map<String, Long> cuts = new HashMap<>();
 
     private long seq;
     private long refused;
@@ -107,14 +114,51 @@ final class Replay {
         return stats.computeIfAbsent(endpoint, e -> new EndpointStats(e, stats.size()));
     }
 
-    /** Ends the connections that end at or before {@code time}. */
+    void drainTimeout(long nanos) {
+        this.drainTimeout = nanos;
+    }
+
+    /**
+     * Ends the connections that end at or before {@code time}, and cuts those of an endpoint removed longer than
+     * the drain timeout ago, in time order.
+     */
     void endUntil(long time) {
-        while (!open.isEmpty() && open.peek().end <= time) {
-            Open o = open.poll();
-            end(o, o.end);
+        while (true) {
+            Map.Entry<String, Long> cut = null;
+            for (Map.Entry<String, Long> c : cuts.entrySet()) {
+                if (cut == null || c.getValue() < cut.getValue()) {
+                    cut = c;
+                }
+            }
+            boolean cutFirst = cut != null && cut.getValue() <= time
+                    && (open.isEmpty() || cut.getValue() < open.peek().end);
+            if (cutFirst) {
+                cuts.remove(cut.getKey());
+                endAll(cut.getKey(), cut.getValue()); // the proxy resets them at the drain timeout
+            } else if (!open.isEmpty() && open.peek().end <= time) {
+                Open o = open.poll();
+                end(o, o.end);
+            } else {
+                return;
+            }
             if (set.hasDraining() && drained()) {
                 reload(targets); // the drained endpoint leaves the list, as the proxy drops it
             }
+        }
+    }
+
+    /** Ends, at {@code at}, every open connection of {@code endpoint}. */
+    private void endAll(String endpoint, long at) {
+        List<Open> ending = new ArrayList<>();
+        for (Open o : open) {
+            if (o.stats.endpoint.equals(endpoint)) {
+                ending.add(o);
+            }
+        }
+        ending.sort(open.comparator());
+        for (Open o : ending) {
+            open.remove(o);
+            end(o, at);
         }
     }
 
@@ -137,6 +181,7 @@ final class Replay {
 
     /** Applies a new list of targets at {@code at}, as a reload does. */
     void reload(long at, List<Target> targets) {
+        clock[0] = at;
         if (flows) {
             endFlowsLeaving(at, targets);
         }
@@ -155,22 +200,30 @@ final class Replay {
                 usable.add(Backends.format(t.address(), t.port()));
             }
         }
-        List<Open> ending = new ArrayList<>();
-        for (Open o : open) {
-            if (!usable.contains(o.stats.endpoint)) {
-                ending.add(o);
+        for (BackendState b : set.backends()) {
+            if (!usable.contains(b.endpoint())) {
+                endAll(b.endpoint(), at);
             }
-        }
-        ending.sort(open.comparator());
-        for (Open o : ending) {
-            open.remove(o);
-            end(o, at);
         }
     }
 
     private void reload(List<Target> targets) {
         this.targets = targets;
         set = set.update(scheduler, flags, affinity, build(set.backends(), targets));
+        // a cut is kept while its endpoint drains: dropped when it returns to the list or leaves it drained
+        Map<String, Long> kept = new HashMap<>();
+        for (BackendState b : set.backends()) {
+            if (b.state() == BackendState.State.DRAINING) {
+                Long cut = cuts.get(b.endpoint());
+                if (cut != null) {
+                    kept.put(b.endpoint(), cut);
+                } else if (drainTimeout != Long.MAX_VALUE) {
+                    kept.put(b.endpoint(), clock[0] + Math.min(drainTimeout, Long.MAX_VALUE - clock[0]));
+                }
+            }
+        }
+        cuts.clear();
+        cuts.putAll(kept);
     }
 
     /** Marks the first event: clients seen from now on count as "after". */

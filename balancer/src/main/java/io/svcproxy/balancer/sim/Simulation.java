@@ -21,9 +21,9 @@ import java.util.SplittableRandom;
  * {@link #finish}. Memory holds the open connections and per endpoint counts, not the trace.
  *
  * <p>Per connection, as the proxy would see it: connections that ended by its start are released, the events at
- * or before its start are applied (as reloads: removed endpoints keep their connections until they end), then
- * the scheduler picks (events of the same time are applied as one reload), the connection takes a lease and is
- * established at once (synthetic counts: the replay has no connect time, so an earlier connection is active, not
+ * or before its start are applied (as reloads: removed endpoints keep their connections until they end, or until
+ * the {@link #drainTimeout drain timeout}), then the scheduler picks (events of the same time are applied as one
+ * reload), the connection takes a lease and is established at once (synthetic counts: the replay has no connect time, so an earlier connection is active, not
  * inactive, when the next one is picked). A UDP port's flows are not: the proxy counts a flow as one inactive
  * connection for its whole life ({@link #create(List, Set, SessionAffinity, InetAddress, List, List, long,
  * boolean)}), and ends it when a reload removes its endpoint or sets its weight to 0.
@@ -166,6 +166,18 @@ public final class Simulation {
             results.add(r.finish());
         }
         return results;
+    }
+
+    /**
+     * Cuts a removed endpoint's connections {@code timeout} after its removal, as the proxy resets them at its
+     * {@code drainTimeout}; without it they go on until they end. Call before the first {@link #accept}.
+     */
+    public Simulation drainTimeout(java.time.Duration timeout) {
+        long nanos = timeout.toNanos();
+        for (Replay r : replays) {
+            r.drainTimeout(nanos);
+        }
+        return this;
     }
 
     /** Tells {@code listener} of every pick from now on. */

