@@ -5,13 +5,22 @@ import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.QueryStringDecoder;
+import io.svcproxy.balancer.BackendSet;
 import io.svcproxy.balancer.BackendState;
 import io.svcproxy.config.ConfigLoader;
+import io.svcproxy.config.EndpointTarget;
+import io.svcproxy.config.ServiceKey;
+import io.svcproxy.config.ServicePortSpec;
+import io.svcproxy.config.ServicePorts;
 import io.svcproxy.proxy.ProxyServer;
 import io.svcproxy.proxy.cli.TestBackend;
 import io.svcproxy.proxy.connlog.ConnectionLog;
 import io.svcproxy.proxy.dataplane.ServicePort;
+import io.svcproxy.proxy.dataplane.ServiceTable;
 import io.svcproxy.proxy.dataplane.Transport;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
@@ -20,6 +29,8 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
@@ -28,6 +39,16 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
+ * helper-133's review: the failing tests of findings not fixed yet (3: open connections left out of the what-if
+ * card, documented in docs/simulate.md's limits; the dual-stack what-if query), kept unchanged and off main until
+ * they are.
+ *
+ * <p>From H133ReviewWhatIfTest:
+ * helper-133's review of {@code GET /api/v1/simulate} (the "what if" card): a dual-stack Service, whose Service port
+ * is in the table once per clusterIP (KubernetesServiceMapper maps every address of {@code spec.clusterIPs}) under
+ * one {@code namespace/name} and port name, can never be asked for; and the query's edges.
+ *
+ * <p>From H133ReviewWhatIfOpenConnectionsTest:
  * helper-133's review of the "what if" card: docs/simulate.md says the row of the scheduler in use "is what the
  * proxy did, within the limits below", and lists them (dh's address, Ingress requests, failed connects,
  * half-close, the fresh rr/wrr cycle). Not listed, and not small: the replay takes only the connections that
@@ -36,8 +57,64 @@ import org.junit.jupiter.api.Timeout;
  * enough for the "in use" row to disagree with every pick the proxy made since.
  * Loopback: endpoints 127.0.0.84 and .85, ClusterIP 127.0.10.29, admin and clients in 127.0.133.0/24.
  */
-@Timeout(value = 90, unit = TimeUnit.SECONDS)
-class H133ReviewWhatIfOpenConnectionsTest {
+class H133ReviewPendingTest {
+    private static final String YAML = """
+            proxy: {admin: off}
+            services:
+              - name: web
+                namespace: shop
+                clusterIP: 127.0.10.27
+                ports: [{name: http, port: 44000}]
+                endpoints: [{ip: 127.0.0.88, port: 44001}, {ip: 127.0.0.89, port: 44001}]
+            """;
+
+    private static ServicePort port(ServicePortSpec spec) {
+        List<BackendState> backends = new ArrayList<>();
+        for (EndpointTarget t : spec.endpoints()) {
+            backends.add(BackendState.of(t.ip(), t.port(), t.weight()));
+        }
+        BackendSet set = BackendSet.of(spec.service().scheduler(), spec.service().schedulerFlags(),
+                spec.service().sessionAffinity(), backends, System::nanoTime);
+        return new ServicePort(spec, set);
+    }
+
+    private static ServiceTable table(boolean dualStack) throws Exception {
+        ServicePortSpec v4 = ServicePorts.resolve(ConfigLoader.parse(YAML, "c.yaml")).get(0);
+        ServiceTable table = new ServiceTable();
+        table.put(port(v4));
+        if (dualStack) {
+            // the same Service port at its IPv6 clusterIP, as the Kubernetes mapper makes it (nothing is bound here)
+            ServicePortSpec v6 = new ServicePortSpec(new ServiceKey(InetAddress.getByName("fd00:10::27"),
+                    v4.key().port(), v4.key().protocol()), v4.service(), v4.port(), v4.endpoints());
+            table.put(port(v6));
+        }
+        return table;
+    }
+
+    private static WhatIf.Answer ask(ServiceTable table, String query) {
+        return WhatIf.answer(table, new QueryStringDecoder(WhatIf.PATH + "?" + query));
+    }
+
+    /**
+     * The card's link is {@code #whatif=shop/web:http} for both families (whatif.js whatIfLink: namespace, name and
+     * port name), and the API takes no clusterIP: both Service ports match and every request, the card's included,
+     * is a 400 "has 2 ports: name one with port=" although port= names the only port the Service has.
+     */
+    @Test
+    void aDualStackServicePortCanBeReplayed() throws Exception {
+        WhatIf.Answer a = ask(table(true), "service=shop/web&port=http");
+        assertThat(a.status()).as(a.body()).isEqualTo(HttpResponseStatus.OK);
+    }
+
+    /** The same query on the single-stack Service answers 200: only the second family makes it unanswerable. */
+    @Test
+    void theSameQueryOnASingleStackServiceIsAnswered() throws Exception {
+        WhatIf.Answer a = ask(table(false), "service=shop/web&port=http");
+        assertThat(a.status()).as(a.body()).isEqualTo(HttpResponseStatus.OK);
+    }
+
+    // ---- H133ReviewWhatIfOpenConnectionsTest ----
+
     private static final String CLUSTER_IP = "127.0.10.29";
     private ProxyServer server;
     private TestBackend a;
@@ -84,6 +161,7 @@ class H133ReviewWhatIfOpenConnectionsTest {
     }
 
     @Test
+    @Timeout(value = 90, unit = TimeUnit.SECONDS)
     void theInUseRowOfLcIsWhatTheProxyDidWhileALongConnectionIsOpen() throws Exception {
         a = TestBackend.start(new InetSocketAddress("127.0.0.84", 0), "a", TestBackend.Mode.ECHO);
         b = TestBackend.start(new InetSocketAddress("127.0.0.85", 0), "b", TestBackend.Mode.ECHO);

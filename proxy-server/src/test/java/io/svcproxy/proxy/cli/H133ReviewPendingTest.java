@@ -15,6 +15,16 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
+ * helper-133's review: the failing tests of findings not fixed yet (4, 8, 9: where an input error is reported; 10,
+ * 11: memory with many clients under --events or ClientIP affinity, documented in docs/simulate.md's Traces), kept
+ * unchanged and off main until they are.
+ *
+ * <p>From H133ReviewSimulateTest:
+ * helper-133's review of {@code svcproxy simulate}: where its replay of endpoint changes differs from what the live
+ * proxy does with the same changes, and where its events file is read otherwise than the config reads the same
+ * YAML (values the config refuses accepted, advice that does not fit what was written, a problem at line 1).
+ *
+ * <p>From H133ReviewSimulateMemoryTest:
  * helper-133's review: docs/simulate.md, "Memory holds one run, the open connections and the per endpoint counts,
  * never the whole trace" and "Memory stays bounded by the run size (524,288 rows) and the open connections,
  * whatever the length" (its bounded-memory check: {@code -Xmx96m}). With {@code --events}, every Replay keeps a
@@ -22,8 +32,91 @@ import org.junit.jupiter.api.io.TempDir;
  * scheduler: a trace of many clients (a public Service's log) runs out of heap where the same trace without events
  * does not.
  */
-@Timeout(value = 600, unit = TimeUnit.SECONDS)
-class H133ReviewSimulateMemoryTest {
+class H133ReviewPendingTest {
+    private static final String RR = """
+            proxy: {admin: off}
+            services:
+              - name: web
+                clusterIP: 127.0.10.26
+                ports: [{name: http, port: 44000}]
+                endpoints: [{ip: 127.0.0.88, port: 44001}, {ip: 127.0.0.89, port: 44001}]
+            """;
+
+    private static final String ONE_ROW = "start,client,clientPort,duration\n0,127.0.133.11,1000,1\n";
+
+    @TempDir
+    Path dir;
+
+    private Path write(String name, String text) throws IOException {
+        Path file = dir.resolve(name);
+        Files.writeString(file, text);
+        return file;
+    }
+
+    private CommandLineTest.Result simulate(Path config, Path trace, String... more) {
+        String[] args = new String[5 + more.length];
+        args[0] = "simulate";
+        args[1] = "--config";
+        args[2] = config.toString();
+        args[3] = "--trace";
+        args[4] = trace.toString();
+        System.arraycopy(more, 0, args, 5, more.length);
+        return CommandLineTest.run(args);
+    }
+
+    /**
+     * A character YAML does not allow (a control character, here on line 3) is SnakeYAML's ReaderException, which has
+     * no mark: the events reader reports it at line 1 with SnakeYAML's own text; the config (YamlDocuments) reports
+     * the same at its line and column.
+     */
+    @Test
+    void aControlCharacterIsReportedAtItsLine() throws IOException {
+        Path config = write("c.yaml", RR);
+        Path trace = write("t.csv", ONE_ROW);
+        Path events = dir.resolve("ev.yaml");
+        Files.write(events, ("- {at: 1, endpoint: 127.0.0.88:44001, weight: 2}\n"
+                + "- {at: 2, endpoint: 127.0.0.88:44001, weight: 3}\n"
+                + "- {at: 3, endpoint: 127.0.0.88:44001, weight: 4\u0001}\n").getBytes(StandardCharsets.UTF_8));
+        CommandLineTest.Result r = simulate(config, trace, "--events", events.toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).startsWith(events + ":3");
+    }
+
+    /**
+     * SnakeYAML's nesting limit has no mark either: the events reader says "Nesting Depth exceeded max 50" at line 1;
+     * the config (YamlDocuments) says "nested too deep" where the limit was crossed.
+     */
+    @Test
+    void aCollectionNestedTooDeepIsReportedAtItsLine() throws IOException {
+        Path config = write("c.yaml", RR);
+        Path trace = write("t.csv", ONE_ROW);
+        Path events = write("ev.yaml", "- {at: 1, endpoint: 127.0.0.88:44001, weight: 2}\n"
+                + "- {at: 2, endpoint: 127.0.0.88:44001, weight: 3}\n"
+                + "- " + "[".repeat(60) + "1" + "]".repeat(60) + "\n");
+        CommandLineTest.Result r = simulate(config, trace, "--events", events.toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).startsWith(events + ":3");
+    }
+
+    /**
+     * A value error in a connection log line (a whole object, so not "cut short") is told without the column the
+     * same reader gives a syntax error on that line ({@code column N: expected ','}), nor the key's place: on a line
+     * of ten keys "client: '...'" at line 1 is all there is.
+     */
+    @Test
+    void aBadValueInALogLineNamesItsColumnAsASyntaxErrorDoes() throws IOException {
+        Path config = write("c.yaml", RR);
+        Path log = write("c.log", "{\"start\": 1.5, \"client\": \"127.0.133.300\", \"clientPort\": 1000, "
+                + "\"service\": \"default/web\", \"port\": \"http\", \"endpoint\": \"127.0.0.88:44001\", "
+                + "\"duration\": 1, \"bytesToEndpoint\": 1, \"bytesToClient\": 1, \"end\": \"fin\"}\n");
+        CommandLineTest.Result r = simulate(config, log);
+        assertThat(r.code()).isEqualTo(2);
+        // the value is at column 26 (its quote; 27 its first digit) of the line
+        assertThat(r.err()).startsWith(log + ":1:").containsPattern("column 2[67]");
+    }
+
+    // ---- H133ReviewSimulateMemoryTest ----
+
     private static final String CONFIG = """
             proxy: {admin: off}
             services:
@@ -34,9 +127,6 @@ class H133ReviewSimulateMemoryTest {
             """;
     /** Rows, each of its own client address, 1 ms apart and 0.5 s long: about 500 open at once. */
     private static final int ROWS = 1_200_000;
-
-    @TempDir
-    Path dir;
 
     private Path trace() throws IOException {
         Path file = dir.resolve("t.csv");
@@ -79,6 +169,7 @@ class H133ReviewSimulateMemoryTest {
 
     /** The control: the same trace without events replays in the documented 96 MB heap. */
     @Test
+    @Timeout(value = 600, unit = TimeUnit.SECONDS)
     void manyClientsWithoutEventsReplayInTheDocumentedHeap() throws Exception {
         Run r = simulate();
         assertThat(r.code()).as("stderr: %s", r.err()).isZero();
@@ -86,6 +177,7 @@ class H133ReviewSimulateMemoryTest {
 
     /** The same trace with one event (after the last row, so it changes nothing) runs out of memory. */
     @Test
+    @Timeout(value = 600, unit = TimeUnit.SECONDS)
     void manyClientsWithAnEventReplayInTheDocumentedHeapToo() throws Exception {
         Path events = dir.resolve("ev.yaml");
         Files.writeString(events, "- {at: 100000, endpoint: 127.0.0.88:44001, weight: 2}\n");
@@ -101,6 +193,7 @@ class H133ReviewSimulateMemoryTest {
      * say. (Passing may equally take the docs saying what memory the replay holds.)
      */
     @Test
+    @Timeout(value = 600, unit = TimeUnit.SECONDS)
     void manyClientsWithClientIpAffinityReplayInTheDocumentedHeap() throws Exception {
         Run r = simulateWith(CONFIG.replace("    ports:", "    sessionAffinity: ClientIP\n    ports:"));
         assertThat(r.code()).as("stderr: %s", r.err().length() > 2000 ? r.err().substring(0, 2000) : r.err())
