@@ -21,7 +21,7 @@ import org.yaml.snakeyaml.resolver.Resolver;
  * at the alias ({@link AliasCopies}). Only composes: nothing is constructed, so no tag can instantiate a class, and
  * duplicate keys are left for {@link Fields} to report with their own position.
  */
-final class YamlDocuments {
+public final class YamlDocuments {
     /** Limits against hostile input: 3 MiB of code points, 50 aliases of collections, 50 levels of nesting. */
     static final int CODE_POINT_LIMIT = 3 * 1024 * 1024;
     static final int MAX_ALIASES = 50;
@@ -109,8 +109,11 @@ final class YamlDocuments {
         return null;
     }
 
-    /** Returns the 1-based line and column of the code point at {@code index}. */
-    private static int[] lineColumn(String text, int index) {
+    /**
+     * Returns the 1-based line and column of the code point at {@code index} (where SnakeYAML's ReaderException,
+     * which has no mark, found a character YAML does not allow).
+     */
+    public static int[] lineColumn(String text, int index) {
         int line = 1;
         int column = 1;
         int seen = 0;

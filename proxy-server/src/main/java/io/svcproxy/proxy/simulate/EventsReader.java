@@ -3,6 +3,7 @@ package io.svcproxy.proxy.simulate;
 import io.svcproxy.balancer.sim.EndpointChange;
 import io.svcproxy.config.ConfigLoader;
 import io.svcproxy.config.Values;
+import io.svcproxy.config.YamlDocuments;
 
 import java.io.IOException;
 import java.net.InetAddress;
@@ -27,6 +28,7 @@ import org.yaml.snakeyaml.nodes.ScalarNode;
 import org.yaml.snakeyaml.nodes.SequenceNode;
 import org.yaml.snakeyaml.nodes.Tag;
 import org.yaml.snakeyaml.parser.ParserImpl;
+import org.yaml.snakeyaml.reader.ReaderException;
 import org.yaml.snakeyaml.reader.StreamReader;
 import org.yaml.snakeyaml.resolver.Resolver;
 
@@ -74,13 +76,23 @@ final class EventsReader {
             root = new Composer(parser, new Resolver(), options).getSingleNode();
         } catch (MarkedYAMLException e) {
             throw new InputException(r.file, e.getProblemMark().getLine() + 1, e.getProblem());
+        } catch (ReaderException e) {
+            // no mark of its own, as the config reports it (YamlDocuments)
+            throw new InputException(r.file, YamlDocuments.lineColumn(text, e.getPosition())[0],
+                    String.format("unacceptable code point U+%04X (%s)", e.getCodePoint(), e.getMessage()));
         } catch (org.yaml.snakeyaml.error.YAMLException e) {
-            if (last[0] instanceof AliasEvent alias && String.valueOf(e.getMessage()).startsWith("Number of aliases")) {
+            String message = String.valueOf(e.getMessage());
+            if (last[0] instanceof AliasEvent alias && message.startsWith("Number of aliases")) {
                 throw new InputException(r.file, alias.getStartMark().getLine() + 1, "*" + alias.getAnchor()
                         + ": an alias of a list or map is not supported in an events file (expected: the event"
                         + " written out)");
             }
-            throw new InputException(r.file, 1, String.valueOf(e.getMessage()));
+            if (message.startsWith("Nesting Depth exceeded")) {
+                message = "nested too deep: more than " + options.getNestingDepthLimit()
+                        + " levels of collections (the limit)";
+            }
+            // the limits have no mark either: the last event the composer took is where one was crossed
+            throw new InputException(r.file, last[0] == null ? 1 : last[0].getStartMark().getLine() + 1, message);
         } catch (RuntimeException e) {
             throw new InputException(r.file, 1, String.valueOf(e.getMessage()));
         }

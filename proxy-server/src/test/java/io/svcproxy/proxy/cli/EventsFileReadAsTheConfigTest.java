@@ -3,6 +3,7 @@ package io.svcproxy.proxy.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -12,7 +13,9 @@ import org.junit.jupiter.api.io.TempDir;
  * The events file's numbers and booleans are read as the config reads the same YAML (io.svcproxy.config.Values).
  * From helper-133's review: the events reader told an unquoted {@code weight: 09} to drop quotes it did not have and
  * a {@code !!str 2} the same instead of naming its tag, took {@code weight: 010} (which the config refuses for its
- * leading zero) as 10, and refused {@code remove: True}, a YAML true the config takes.
+ * leading zero) as 10, and refused {@code remove: True}, a YAML true the config takes; and it reported a character
+ * YAML does not allow, or a collection nested past SnakeYAML's limit, at line 1 in SnakeYAML's words, where the
+ * config (YamlDocuments) names the line.
  */
 class EventsFileReadAsTheConfigTest {
     private static final String RR = """
@@ -109,5 +112,39 @@ class EventsFileReadAsTheConfigTest {
         Path events = write("ev.yaml", "- {at: 1, endpoint: 127.0.0.89:44001, remove: True}\n");
         CommandLineTest.Result r = simulate(config, trace, "--events", events.toString());
         assertThat(r.code()).as("err: %s", r.err()).isZero();
+    }
+
+    /**
+     * A character YAML does not allow (a control character, here on line 3) is SnakeYAML's ReaderException, which has
+     * no mark: the events reader reports it at line 1 with SnakeYAML's own text; the config (YamlDocuments) reports
+     * the same at its line and column.
+     */
+    @Test
+    void aControlCharacterIsReportedAtItsLine() throws IOException {
+        Path config = write("c.yaml", RR);
+        Path trace = write("t.csv", ONE_ROW);
+        Path events = dir.resolve("ev.yaml");
+        Files.write(events, ("- {at: 1, endpoint: 127.0.0.88:44001, weight: 2}\n"
+                + "- {at: 2, endpoint: 127.0.0.88:44001, weight: 3}\n"
+                + "- {at: 3, endpoint: 127.0.0.88:44001, weight: 4\u0001}\n").getBytes(StandardCharsets.UTF_8));
+        CommandLineTest.Result r = simulate(config, trace, "--events", events.toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).startsWith(events + ":3");
+    }
+
+    /**
+     * SnakeYAML's nesting limit has no mark either: the events reader says "Nesting Depth exceeded max 50" at line 1;
+     * the config (YamlDocuments) says "nested too deep" where the limit was crossed.
+     */
+    @Test
+    void aCollectionNestedTooDeepIsReportedAtItsLine() throws IOException {
+        Path config = write("c.yaml", RR);
+        Path trace = write("t.csv", ONE_ROW);
+        Path events = write("ev.yaml", "- {at: 1, endpoint: 127.0.0.88:44001, weight: 2}\n"
+                + "- {at: 2, endpoint: 127.0.0.88:44001, weight: 3}\n"
+                + "- " + "[".repeat(60) + "1" + "]".repeat(60) + "\n");
+        CommandLineTest.Result r = simulate(config, trace, "--events", events.toString());
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).startsWith(events + ":3");
     }
 }
