@@ -10,6 +10,9 @@ import java.util.Map;
 final class FlatJson {
     private final String s;
     private int i;
+    /** The key whose value's column {@link #valueColumn} looks for, else {@code null}. */
+    private String wanted;
+    private int wantedAt = -1;
 
     private FlatJson(String s) {
         this.s = s;
@@ -18,6 +21,17 @@ final class FlatJson {
     /** @throws IllegalArgumentException with the column of the problem */
     static Map<String, String> parse(String line) {
         return new FlatJson(line).object();
+    }
+
+    /**
+     * Returns the 1-based column where the value of {@code key} begins in {@code line}, a line {@link #parse} took,
+     * for a message about that value; {@code -1} if it has no such key.
+     */
+    static int valueColumn(String line, String key) {
+        FlatJson parser = new FlatJson(line);
+        parser.wanted = key;
+        parser.object();
+        return parser.wantedAt < 0 ? -1 : parser.wantedAt + 1;
     }
 
     /**
@@ -48,6 +62,9 @@ final class FlatJson {
                 skip();
                 expect(':');
                 skip();
+                if (wanted != null && key.equals(wanted)) {
+                    wantedAt = i;
+                }
                 String value = peek() == '"' ? string() : bare();
                 if (map.containsKey(key)) {
                     throw error("\"" + key + "\" appears twice"); // which one counts would be a guess

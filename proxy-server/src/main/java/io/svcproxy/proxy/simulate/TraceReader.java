@@ -180,8 +180,17 @@ final class TraceReader implements Closeable {
                 throw new IllegalArgumentException("missing \"" + r + "\"");
             }
         }
-        TraceRow row = row(m.get("start"), m.get("client"), m.get("clientPort"), m.get("duration"),
-                m.get("service"), m.get("port"));
+        TraceRow row;
+        try {
+            row = row(m.get("start"), m.get("client"), m.get("clientPort"), m.get("duration"), m.get("service"),
+                    m.get("port"));
+        } catch (IllegalArgumentException e) {
+            // the message begins with the key ("client: '...'"): point at its value, as a syntax error is pointed at
+            String message = String.valueOf(e.getMessage());
+            int colon = message.indexOf(':');
+            int column = colon < 0 ? -1 : FlatJson.valueColumn(t, message.substring(0, colon));
+            throw column < 0 ? e : new IllegalArgumentException("column " + column + ": " + message);
+        }
         endpoint = m.get("endpoint");
         return row;
     }

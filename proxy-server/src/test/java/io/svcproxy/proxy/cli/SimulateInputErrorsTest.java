@@ -220,4 +220,21 @@ class SimulateInputErrorsTest {
         CommandLineTest.Result r = simulate(config, trace, "--events", plain.toString());
         assertThat(r.code()).as("err: %s", r.err()).isZero();
     }
+
+    /**
+     * From helper-133's review: a value error in a connection log line (a whole object, so not "cut short") is told without the column the
+     * same reader gives a syntax error on that line ({@code column N: expected ','}), nor the key's place: on a line
+     * of ten keys "client: '...'" at line 1 is all there is.
+     */
+    @Test
+    void aBadValueInALogLineNamesItsColumnAsASyntaxErrorDoes() throws IOException {
+        Path config = write("c.yaml", CONFIG);
+        Path log = write("c.log", "{\"start\": 1.5, \"client\": \"127.0.133.300\", \"clientPort\": 1000, "
+                + "\"service\": \"default/web\", \"port\": \"http\", \"endpoint\": \"127.0.0.88:44001\", "
+                + "\"duration\": 1, \"bytesToEndpoint\": 1, \"bytesToClient\": 1, \"end\": \"fin\"}\n");
+        CommandLineTest.Result r = simulate(config, log);
+        assertThat(r.code()).isEqualTo(2);
+        // the value is at column 26 (its quote; 27 its first digit) of the line
+        assertThat(r.err()).startsWith(log + ":1:").containsPattern("column 2[67]");
+    }
 }

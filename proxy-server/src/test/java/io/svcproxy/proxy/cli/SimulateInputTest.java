@@ -101,7 +101,7 @@ class SimulateInputTest {
                 + "{\"start\": 2, \"client\": \"127.0.1.300\", \"clientPort\": 5, \"duration\": 1}");
         CommandLineTest.Result r = CommandLineTest.run("simulate", "--config", config.toString(), "--trace",
                 trace.toString());
-        assertThat(r.err()).contains("t.log:2: client: '127.0.1.300'");
+        assertThat(r.err()).contains("t.log:2: column 24: client: '127.0.1.300'"); // at the value's quote
         assertThat(r.code()).isEqualTo(2);
     }
 
