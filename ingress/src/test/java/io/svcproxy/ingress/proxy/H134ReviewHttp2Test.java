@@ -1,0 +1,284 @@
+package io.svcproxy.ingress.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.svcproxy.ingress.IngressMetrics;
+import io.svcproxy.ingress.ServiceBackend;
+import io.svcproxy.ingress.proxy.RawH2Client.Data;
+import io.svcproxy.ingress.proxy.RawH2Client.Frame;
+import io.svcproxy.ingress.proxy.RawH2Client.Headers;
+import io.svcproxy.ingress.proxy.RawH2Client.Reset;
+import io.svcproxy.ingress.routing.IngressRules;
+import io.svcproxy.ingress.routing.IngressRules.PathRule;
+import io.svcproxy.ingress.routing.IngressRules.Rule;
+import io.svcproxy.ingress.routing.PathType;
+import io.svcproxy.ingress.routing.Route;
+import io.svcproxy.ingress.routing.Router;
+import io.svcproxy.ingress.routing.RoutingTable;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.slf4j.LoggerFactory;
+
+/**
+ * helper-134's review of the Ingress's HTTP/2 side: flow control across streams, resets the proxy sends and
+ * receives, and the accounting of streams Netty answers itself. Listener on 127.0.134.1, endpoints on 127.0.0.142.
+ */
+@Timeout(180)
+class H134ReviewHttp2Test {
+    private static final ServiceBackend API = new ServiceBackend("default", "api", 80, null);
+
+    /** One {@link IngressMetrics#requestCompleted} call. */
+    record Call(Route<ServiceBackend> route, int status) {
+    }
+
+    private final TestEndpoints endpoints = new TestEndpoints();
+    private final List<Call> calls = new CopyOnWriteArrayList<>();
+    private final ListAppender<ILoggingEvent> accessLog = new ListAppender<>();
+    private Logger accessLogger;
+    private Level accessLevel;
+    private EventLoopGroup group;
+    private HttpIngressServer ingress;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        accessLogger = (Logger) LoggerFactory.getLogger(AccessLog.LOG.getName());
+        accessLevel = accessLogger.getLevel();
+        accessLogger.setLevel(Level.DEBUG);
+        accessLog.start();
+        accessLogger.addAppender(accessLog);
+        group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        listen(IngressOptions.defaults());
+    }
+
+    /** api.example goes to the endpoint (TestEndpoints' paths); any other host is the proxy's own 404. */
+    private void listen(IngressOptions options) throws Exception {
+        if (ingress != null) {
+            ingress.close();
+        }
+        InetSocketAddress api = endpoints.start("127.0.0.142", "api");
+        Router<ServiceBackend> router = new Router<>();
+        router.update(RoutingTable.compile(List.of(new IngressRules<>("default/api", null, List.of(
+                new Rule<>("api.example", List.of(new PathRule<>("/", PathType.PREFIX, API))))))));
+        IngressMetrics metrics = new IngressMetrics() {
+            @Override
+            public void requestCompleted(Route<ServiceBackend> route, int status, long durationNanos) {
+                calls.add(new Call(route, status));
+            }
+        };
+        ingress = HttpIngressServer.bind(group, NioServerSocketChannel.class, new InetSocketAddress("127.0.134.1", 0),
+                router, Map.of(API, TestEndpoints.rr(api))::get, options, metrics);
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        ingress.close();
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+        endpoints.close();
+        accessLogger.detachAppender(accessLog);
+        accessLogger.setLevel(accessLevel);
+    }
+
+    private static Http2Headers request(String method, String host, String path) {
+        return new DefaultHttp2Headers().method(method).scheme("http").authority(host).path(path);
+    }
+
+    /** The GOAWAY's error code if the client got one (or lost its connection: -1), else {@code null}. */
+    private static Long goAwayCode(RawH2Client client) {
+        if (client.isActive()) {
+            return null;
+        }
+        try {
+            return client.awaitGoAway()[1];
+        } catch (Exception e) {
+            return -1L;
+        }
+    }
+
+    /** The frames of {@code stream} up to its RST_STREAM; {@code null} if the connection went away first. */
+    private static List<Frame> untilReset(RawH2Client client, int stream) throws InterruptedException {
+        List<Frame> frames = new ArrayList<>();
+        while (true) {
+            Frame f;
+            try {
+                f = client.next(stream);
+            } catch (AssertionError e) {
+                return null; // nothing within 20 s: the connection went away
+            }
+            frames.add(f);
+            if (f instanceof Reset) {
+                return frames;
+            }
+        }
+    }
+
+    /**
+     * When the proxy answers a stream before its request body ended (here its own 404; an endpoint's early 413 is
+     * the same), it sends RST_STREAM NO_ERROR behind the answer (RFC 9113 8.1), and the client's DATA frames already
+     * on the wire arrive after it: RFC 9113 5.1 says an endpoint "MUST ignore frames that it receives on closed
+     * streams after it has sent a RST_STREAM frame" (nginx skips them: "unknown http2 stream"). Netty's decoder
+     * answers each with RST_STREAM STREAM_CLOSED instead, and its Http2MaxRstFrameLimitEncoder, on by default for
+     * a server (200 such resets in 30 s), then ends the whole connection with GOAWAY ENHANCE_YOUR_CALM: a client
+     * whose uploads are refused 13 times in 30 s (one stream window of 16 KiB frames in flight each) loses its
+     * connection and every stream on it. Here the frames "in flight" are sent once the reset has arrived, which is
+     * what the proxy sees of frames that crossed it.
+     */
+    @Test
+    void dataFramesInFlightBehindTheProxysEarlyAnswerDoNotCostTheClientItsConnection() throws Exception {
+        try (RawH2Client client = RawH2Client.connect(group, ingress.localAddress())) {
+            // the connection window the proxy opens after its preface (32 MiB), before sending more than 64 KiB
+            assertThat(client.awaitWindowIncrements(0, 1, 10_000)).isTrue();
+            byte[] frame = new byte[16 * 1024];
+            List<Long> closedResets = new ArrayList<>();
+            int stream = 1;
+            for (int i = 0; i < 14 && client.isActive(); i++, stream += 2) {
+                client.headers(stream, request("POST", "nowhere.example", "/upload"), false);
+                List<Frame> frames = untilReset(client, stream);
+                if (frames == null) {
+                    break;
+                }
+                assertThat(((Headers) frames.get(0)).headers().status()).hasToString("404");
+                assertThat(((Reset) frames.get(frames.size() - 1)).errorCode()).isEqualTo(Http2Error.NO_ERROR.code());
+                for (int k = 0; k < 16; k++) { // the stream's 256 KiB window, sent before the reset reached the client
+                    client.data(stream, frame, false);
+                }
+            }
+            int last = stream;
+            client.headers(last, request("GET", "nowhere.example", "/after"), true);
+            await().atMost(Duration.ofSeconds(20)).until(() -> client.hasFrame(last) || !client.isActive());
+            for (int s = 1; s < stream; s += 2) {
+                while (client.hasFrame(s)) {
+                    Frame f = client.next(s);
+                    if (f instanceof Reset r) {
+                        closedResets.add(r.errorCode());
+                    }
+                }
+            }
+            assertThat(goAwayCode(client))
+                    .as("GOAWAY code after %d refused uploads (ENHANCE_YOUR_CALM is %d); the proxy answered their "
+                            + "frames in flight with %d RST_STREAM(STREAM_CLOSED)", (stream - 1) / 2,
+                            Http2Error.ENHANCE_YOUR_CALM.code(), closedResets.stream()
+                                    .filter(c -> c == Http2Error.STREAM_CLOSED.code()).count())
+                    .isNull();
+            assertThat(((Headers) client.next(stream)).headers().status()).hasToString("404");
+        }
+    }
+
+    /**
+     * A stream's response HEADERS are not flow-controlled (RFC 9113 6.9), and the response timeout is from the
+     * request sent until the endpoint's response headers. While another stream's response has used up the
+     * connection's flow-control window (a client that stopped consuming one download: nghttp2's default connection
+     * window is one stream window, 64 KiB), a new stream's endpoint connection is attached with reads off
+     * (Exchange.attach: the frontend is "not writable", which for HTTP/2 includes the connection window), so the
+     * endpoint's prompt 200 is never read, and at the response timeout the proxy answers 504 and counts a 504,
+     * although the endpoint answered at once. nginx and HAProxy send the 200 HEADERS (its DATA then waits for the
+     * window, as it must).
+     */
+    @Test
+    void aStreamsResponseHeadersAreNotHeldBackByAnotherStreamsExhaustedConnectionWindow() throws Exception {
+        listen(IngressOptions.defaults().withResponseTimeout(Duration.ofSeconds(3)));
+        try (RawH2Client client = RawH2Client.connect(group, ingress.localAddress())) {
+            client.stopReading(); // no WINDOW_UPDATE from here on: the client's windows stay at 65,535 bytes
+            client.headers(1, request("GET", "api.example", "/bytes/1000000"), true);
+            long received = 0;
+            assertThat(((Headers) client.next(1)).headers().status()).hasToString("200");
+            while (received < 65_535) { // the whole connection window went to stream 1
+                received += ((Data) client.next(1)).bytes().length;
+            }
+            client.headers(3, request("GET", "api.example", "/small"), true);
+            Frame first = client.next(3);
+            assertThat(first).isInstanceOf(Headers.class);
+            assertThat(((Headers) first).headers().status())
+                    .as("status of stream 3, whose endpoint answered at once").hasToString("200");
+        }
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(calls).hasSize(2));
+        assertThat(calls).extracting(Call::status).as("statuses counted").containsOnly(200);
+    }
+
+    /**
+     * The proxy advertises SETTINGS_MAX_HEADER_LIST_SIZE 64 KiB and answers a block over its 16 KiB limit with the
+     * stream's 431 itself, counted and logged (Http2Requests.refusal). A block between 64 KiB and 80 KiB (as sent)
+     * is answered 431 by Netty's own decoder instead (HeaderListSizeException, handleServerHeaderDecodeSizeError):
+     * the client gets a 431 that neither svcproxy_http_requests_total nor the access log ever see.
+     */
+    @Test
+    void aHeaderBlockPastTheAdvertisedListSizeIsCountedAndLoggedAs431LikeOneBelowIt() throws Exception {
+        try (RawH2Client client = RawH2Client.connect(group, ingress.localAddress())) {
+            client.headers(1, request("GET", "api.example", "/big").set("x-big", "~".repeat(30 * 1024)), true);
+            assertThat(((Headers) client.next(1)).headers().status()).hasToString("431");
+            client.headers(3, request("GET", "api.example", "/bigger").set("x-big", "~".repeat(70 * 1024)), true);
+            assertThat(((Headers) client.next(3)).headers().status()).hasToString("431");
+            assertThat(client.isActive()).isTrue();
+        }
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(calls).extracting(Call::status)
+                .as("statuses counted in svcproxy_http_requests_total").containsExactly(431, 431));
+        assertThat(accessLog.list.stream().map(ILoggingEvent::getFormattedMessage)
+                .filter(m -> m.startsWith("client=") && m.contains("status=431"))).hasSize(2);
+    }
+
+    /**
+     * A client that cancels streams it no longer wants (a map panning away from tiles, a player seeking, gRPC
+     * deadlines, a search box cancelling the previous query) sends RST_STREAM CANCEL for streams the proxy is
+     * answering. Netty's rapid-reset guard (Http2MaxRstFrameDecoder, on by default for a server) counts every
+     * RST_STREAM read, whatever its code and whether the stream was answered, and past 200 in 30 s ends the
+     * connection with GOAWAY ENHANCE_YOUR_CALM and a hard close: the response of another stream still in flight on it
+     * is lost. nginx bounds rapid reset without that cliff (new streams per event-loop turn, keepalive_requests 1000
+     * then a graceful GOAWAY), HAProxy by its glitch counters (off by default); neither cuts a stream already taken.
+     */
+    @Test
+    void aClientCancellingManyAnsweredStreamsDoesNotLoseAnotherStreamInFlight() throws Exception {
+        try (RawH2Client client = RawH2Client.connect(group, ingress.localAddress())) {
+            client.headers(1, request("GET", "api.example", "/sleep/15000"), true);
+            int stream = 3;
+            for (int i = 0; i < 210 && client.isActive(); i++, stream += 2) {
+                // a download the client gives up once its head arrived: its stream is still open when reset
+                client.headers(stream, request("GET", "api.example", "/bytes/100000000"), true);
+                Frame first;
+                try {
+                    first = client.next(stream);
+                } catch (AssertionError e) {
+                    break; // the connection went away
+                }
+                assertThat(first).isInstanceOf(Headers.class); // answered: the client now cancels the rest of it
+                client.reset(stream, Http2Error.CANCEL.code());
+            }
+            Frame f;
+            try {
+                f = client.next(1);
+            } catch (AssertionError e) {
+                f = null;
+            }
+            assertThat(f).as("the response of stream 1, in flight while %d other streams were cancelled (GOAWAY "
+                    + "code: %s)", (stream - 3) / 2, goAwayCode(client)).isInstanceOf(Headers.class);
+            List<Frame> rest = client.untilEnd(1);
+            StringBuilder body = new StringBuilder();
+            for (Frame d : rest) {
+                if (d instanceof Data data) {
+                    body.append(new String(data.bytes(), StandardCharsets.US_ASCII));
+                }
+            }
+            assertThat(body.toString()).isEqualTo("api slept");
+        }
+    }
+}
