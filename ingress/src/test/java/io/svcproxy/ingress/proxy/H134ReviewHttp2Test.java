@@ -360,4 +360,53 @@ class H134ReviewHttp2Test {
         assertThat(calls).extracting(Call::status).as("the status counted for the malformed request")
                 .containsExactly(400);
     }
+
+    /**
+     * An upload whose body stalls holds its endpoint connection (its head and first bytes sent, the endpoint waiting
+     * for the rest). On HTTP/1.1 the idle timeout ends it (logged 408, Exchange.clientGoneStatus); README: on HTTP/2
+     * "a stream whose request body stalls does not keep" the connection. But the idle check counts any frame read
+     * (ClientTimeouts.channelRead): a PING every (idle timeout - 1 s) keeps up to 128 stalled streams per connection,
+     * each with its endpoint connection, open for good, where nginx ends each stream after client_body_timeout with
+     * no DATA on it (PINGs and other streams' frames do not count). Idle timeout 1 s here, a PING every 200 ms.
+     */
+    @Test
+    void aStalledUploadStreamIsEndedEvenWhileTheClientPings() throws Exception {
+        listen(IngressOptions.defaults().withIdleTimeout(Duration.ofSeconds(1)));
+        try (RawH2Client client = RawH2Client.connect(group, ingress.localAddress())) {
+            client.headers(1, request("POST", "api.example", "/sha256"), false);
+            client.data(1, "first bytes, then nothing".getBytes(StandardCharsets.US_ASCII), false);
+            await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(200)).until(() -> {
+                if (client.isActive()) {
+                    client.ping(); // a client's keep-alive, nothing of the stalled stream
+                }
+                return client.hasFrame(1) || !client.isActive();
+            });
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> !calls.isEmpty());
+        assertThat(calls).extracting(Call::status).containsExactly(408);
+    }
+
+    /**
+     * When the idle timeout does close an HTTP/2 connection whose only stream is an upload that stalled (README: such
+     * a stream "does not keep" the connection), the request is counted and logged as 499, "client closed request"
+     * (Http2StreamFrontend.streamClosed passes {@code clientGoneStatus(false)}, its comment says "no idle close on
+     * HTTP/2 while a stream is open: never a 408 here"). The same stall on HTTP/1.1 is a 408 (Exchange's javadoc:
+     * "408 when the proxy's idle timeout ended it (its body stalled, as nginx's client_body_timeout)"): the proxy
+     * timed the request out, the client did not leave. (The close itself comes only after Netty's 30 s graceful
+     * shutdown timeout, not at the idle timeout: ClientTimeouts closes with the GOAWAY's wait for open streams.)
+     */
+    @Test
+    void aStalledUploadEndedByTheIdleTimeoutIsCounted408Not499() throws Exception {
+        listen(IngressOptions.defaults().withIdleTimeout(Duration.ofSeconds(1)));
+        try (RawH2Client client = RawH2Client.connect(group, ingress.localAddress())) {
+            client.headers(1, request("POST", "api.example", "/sha256"), false);
+            client.data(1, "first bytes, then nothing".getBytes(StandardCharsets.US_ASCII), false);
+            // the idle close is HTTP/2's graceful one: GOAWAY, then Netty waits up to its 30 s for the stalled stream
+            // (and logs "Client connection idle, closing" at every check meanwhile)
+            assertThat(client.awaitClosed(90_000)).as("closed by the idle timeout").isTrue();
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> !calls.isEmpty());
+        assertThat(calls).extracting(Call::status).as("the status counted for the timed-out upload")
+                .containsExactly(408);
+    }
 }
