@@ -2,6 +2,8 @@ package io.svcproxy.ingress.proxy;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpScheme;
 import io.netty.handler.codec.http.HttpServerUpgradeHandler;
 import io.netty.handler.codec.http2.AbstractHttp2ConnectionHandlerBuilder;
@@ -206,11 +208,30 @@ final class Http2IngressHandler extends Http2ConnectionHandler
             // an upgrade happens on the plain listener only: the scheme is http
             upgrade.upgradeRequest().headers().set(HttpConversionUtil.ExtensionHeaderNames.SCHEME.text(),
                     HttpScheme.HTTP.name());
-            Http2Headers headers = HttpConversionUtil.toHttp2Headers(upgrade.upgradeRequest(), true);
-            decoder().frameListener().onHeadersRead(ctx, Http2CodecUtil.HTTP_UPGRADE_STREAM_ID, headers, 0, true);
-            flushUnflushed();
+            Http2Headers headers;
+            try {
+                headers = HttpConversionUtil.toHttp2Headers(upgrade.upgradeRequest(), true);
+            } catch (IllegalArgumentException e) {
+                // a head Netty cannot convert ("Host: a@"): the client's malformed request, answered on its stream
+                headers = null;
+                refuseUpgradeRequest(upgrade.upgradeRequest(), e);
+            }
+            if (headers != null) {
+                decoder().frameListener().onHeadersRead(ctx, Http2CodecUtil.HTTP_UPGRADE_STREAM_ID, headers, 0, true);
+                flushUnflushed();
+            }
         }
         super.userEventTriggered(ctx, evt);
+    }
+
+    /** Answers stream 1, the upgrade's request, with a counted and logged 400. */
+    private void refuseUpgradeRequest(HttpRequest request, IllegalArgumentException cause) {
+        AccessLog.LOG.debug("Upgrade request not converted client={} cause={}", ctx.channel().remoteAddress(),
+                cause.toString());
+        AccessLog.answered(settings, ctx.channel().remoteAddress(), "h2", request,
+                HttpResponseStatus.BAD_REQUEST.code(), null, null, System.nanoTime());
+        Http2Answers.write(this, Http2CodecUtil.HTTP_UPGRADE_STREAM_ID, HttpResponseStatus.BAD_REQUEST, null, request);
+        ctx.flush();
     }
 
     private void flushUnflushed() {

@@ -42,11 +42,11 @@ import org.junit.jupiter.api.Timeout;
 import org.slf4j.LoggerFactory;
 
 /**
- * helper-134's review of the Ingress's HTTP/2 side: flow control across streams, resets the proxy sends and
- * receives, and the accounting of streams Netty answers itself. Listener on 127.0.134.1, endpoints on 127.0.0.142.
+ * helper-134's review of the Ingress's HTTP/2 side, the findings not fixed yet (failing): DATA in flight behind an
+ * early answer, Netty's rapid-reset counter and stalled uploads. Listener on 127.0.134.1, endpoints on 127.0.0.142.
  */
 @Timeout(180)
-class H134ReviewHttp2Test {
+class H134ReviewPendingTest {
     private static final ServiceBackend API = new ServiceBackend("default", "api", 80, null);
 
     /** One {@link IngressMetrics#requestCompleted} call. */
@@ -279,61 +279,6 @@ class H134ReviewHttp2Test {
                 }
             }
             assertThat(body.toString()).isEqualTo("api slept");
-        }
-    }
-
-    /**
-     * The request that carried {@code Upgrade: h2c} becomes stream 1 (Http2IngressHandler.userEventTriggered), through
-     * Netty's {@code HttpConversionUtil.toHttp2Headers}, which throws an IllegalArgumentException ("authority: a@")
-     * for a Host whose authority is empty after its userinfo ({@code Host: a@}). Nothing catches it: after the 101
-     * and the server preface, the exception goes down the pipeline to IngressFrontendHandler (still there: the
-     * UpgradeEvent never reached it), which closes the connection and passes it on to Netty's pipeline tail, a WARN
-     * ("An exceptionCaught() event was fired, and it reached at the tail of the pipeline") that any client can cause
-     * at will. The close is HTTP/2's graceful one, which waits for stream 1, which nobody answers: the client hangs
-     * (30 s, Netty's graceful shutdown timeout), and the request gets no access log line. The same request without
-     * the upgrade offer is answered over HTTP/1.1; passing takes an answer on stream 1 (a 400 from the conversion's
-     * failure, say) or an HTTP/1.1 answer. WarnGuard fails the test on the WARN as well.
-     */
-    @Test
-    void anH2cUpgradeRequestNettyCannotConvertIsAnsweredNotAWarnAndADroppedConnection() throws Exception {
-        try (java.net.Socket s = new java.net.Socket()) {
-            s.connect(ingress.localAddress(), 10_000);
-            s.setSoTimeout(10_000);
-            java.io.OutputStream out = s.getOutputStream();
-            out.write(("GET /x HTTP/1.1\r\nHost: a@\r\n"
-                    + "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n")
-                    .getBytes(StandardCharsets.US_ASCII));
-            out.flush();
-            java.io.DataInputStream in = new java.io.DataInputStream(s.getInputStream());
-            StringBuilder head = new StringBuilder();
-            while (head.length() < 4 || !head.substring(head.length() - 4).equals("\r\n\r\n")) {
-                head.append((char) in.readUnsignedByte());
-            }
-            if (!head.toString().startsWith("HTTP/1.1 101")) {
-                assertThat(head.toString()).startsWith("HTTP/1.1 400"); // refused over HTTP/1.1: fine too
-                return;
-            }
-            // the client's preface and SETTINGS, then the server's frames until stream 1's HEADERS or the close
-            out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-            out.write(new byte[] {0, 0, 0, 4, 0, 0, 0, 0, 0});
-            out.flush();
-            String stream1 = null;
-            try {
-                for (int frames = 0; frames < 100 && stream1 == null; frames++) {
-                    int length = in.readUnsignedShort() << 8 | in.readUnsignedByte();
-                    int type = in.readUnsignedByte();
-                    in.readUnsignedByte(); // flags
-                    int stream = in.readInt() & 0x7fffffff;
-                    in.skipNBytes(length);
-                    if (stream == 1 && (type == 1 || type == 3)) {
-                        stream1 = type == 1 ? "HEADERS" : "RST_STREAM";
-                    }
-                }
-            } catch (java.io.EOFException | java.net.SocketException | java.net.SocketTimeoutException e) {
-                // the connection ended, or nothing more came within 10 s
-            }
-            assertThat(stream1).as("the upgraded request's answer on stream 1 (null: none within 10 s)")
-                    .isEqualTo("HEADERS");
         }
     }
 

@@ -1,0 +1,152 @@
+package io.svcproxy.ingress.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.svcproxy.ingress.IngressMetrics;
+import io.svcproxy.ingress.ServiceBackend;
+import io.svcproxy.ingress.routing.IngressRules;
+import io.svcproxy.ingress.routing.IngressRules.PathRule;
+import io.svcproxy.ingress.routing.IngressRules.Rule;
+import io.svcproxy.ingress.routing.PathType;
+import io.svcproxy.ingress.routing.Route;
+import io.svcproxy.ingress.routing.Router;
+import io.svcproxy.ingress.routing.RoutingTable;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.slf4j.LoggerFactory;
+
+/**
+ * HTTP/2 streams the proxy or Netty's codec answers early or refuses: each is answered on its stream, counted and
+ * logged with the status the client got, and no stream's answer waits for another's flow-control window.
+ * From helper-134's review: an h2c upgrade request Netty could not convert reached the pipeline's tail as a WARN and
+ * stream 1 was never answered.
+ * Listener on 127.0.134.1, endpoints on 127.0.0.142.
+ */
+@Timeout(180)
+class Http2StreamAnswersTest {
+    private static final ServiceBackend API = new ServiceBackend("default", "api", 80, null);
+
+    /** One {@link IngressMetrics#requestCompleted} call. */
+    record Call(Route<ServiceBackend> route, int status) {
+    }
+
+    private final TestEndpoints endpoints = new TestEndpoints();
+    private final List<Call> calls = new CopyOnWriteArrayList<>();
+    private final ListAppender<ILoggingEvent> accessLog = new ListAppender<>();
+    private Logger accessLogger;
+    private Level accessLevel;
+    private EventLoopGroup group;
+    private HttpIngressServer ingress;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        accessLogger = (Logger) LoggerFactory.getLogger(AccessLog.LOG.getName());
+        accessLevel = accessLogger.getLevel();
+        accessLogger.setLevel(Level.DEBUG);
+        accessLog.start();
+        accessLogger.addAppender(accessLog);
+        group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        listen(IngressOptions.defaults());
+    }
+
+    /** api.example goes to the endpoint (TestEndpoints' paths); any other host is the proxy's own 404. */
+    private void listen(IngressOptions options) throws Exception {
+        if (ingress != null) {
+            ingress.close();
+        }
+        InetSocketAddress api = endpoints.start("127.0.0.142", "api");
+        Router<ServiceBackend> router = new Router<>();
+        router.update(RoutingTable.compile(List.of(new IngressRules<>("default/api", null, List.of(
+                new Rule<>("api.example", List.of(new PathRule<>("/", PathType.PREFIX, API))))))));
+        IngressMetrics metrics = new IngressMetrics() {
+            @Override
+            public void requestCompleted(Route<ServiceBackend> route, int status, long durationNanos) {
+                calls.add(new Call(route, status));
+            }
+        };
+        ingress = HttpIngressServer.bind(group, NioServerSocketChannel.class, new InetSocketAddress("127.0.134.1", 0),
+                router, Map.of(API, TestEndpoints.rr(api))::get, options, metrics);
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        ingress.close();
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+        endpoints.close();
+        accessLogger.detachAppender(accessLog);
+        accessLogger.setLevel(accessLevel);
+    }
+
+    private static Http2Headers request(String method, String host, String path) {
+        return new DefaultHttp2Headers().method(method).scheme("http").authority(host).path(path);
+    }
+
+    /**
+     * The request that carried {@code Upgrade: h2c} becomes stream 1 through Netty's
+     * {@code HttpConversionUtil.toHttp2Headers}, which throws for a Host whose authority is empty after its userinfo
+     * ({@code Host: a@}). It is the client's malformed request: stream 1 is answered 400 (counted and logged), not left
+     * unanswered while the exception reaches the pipeline's tail as a WARN and the graceful close waits 30 s for the
+     * stream. An HTTP/1.1 400 instead of the upgrade would do too.
+     */
+    @Test
+    void anH2cUpgradeRequestNettyCannotConvertIsAnsweredNotAWarnAndADroppedConnection() throws Exception {
+        try (java.net.Socket s = new java.net.Socket()) {
+            s.connect(ingress.localAddress(), 10_000);
+            s.setSoTimeout(10_000);
+            java.io.OutputStream out = s.getOutputStream();
+            out.write(("GET /x HTTP/1.1\r\nHost: a@\r\n"
+                    + "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n")
+                    .getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            java.io.DataInputStream in = new java.io.DataInputStream(s.getInputStream());
+            StringBuilder head = new StringBuilder();
+            while (head.length() < 4 || !head.substring(head.length() - 4).equals("\r\n\r\n")) {
+                head.append((char) in.readUnsignedByte());
+            }
+            if (!head.toString().startsWith("HTTP/1.1 101")) {
+                assertThat(head.toString()).startsWith("HTTP/1.1 400"); // refused over HTTP/1.1: fine too
+                return;
+            }
+            // the client's preface and SETTINGS, then the server's frames until stream 1's HEADERS or the close
+            out.write("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            out.write(new byte[] {0, 0, 0, 4, 0, 0, 0, 0, 0});
+            out.flush();
+            String stream1 = null;
+            try {
+                for (int frames = 0; frames < 100 && stream1 == null; frames++) {
+                    int length = in.readUnsignedShort() << 8 | in.readUnsignedByte();
+                    int type = in.readUnsignedByte();
+                    in.readUnsignedByte(); // flags
+                    int stream = in.readInt() & 0x7fffffff;
+                    in.skipNBytes(length);
+                    if (stream == 1 && (type == 1 || type == 3)) {
+                        stream1 = type == 1 ? "HEADERS" : "RST_STREAM";
+                    }
+                }
+            } catch (java.io.EOFException | java.net.SocketException | java.net.SocketTimeoutException e) {
+                // the connection ended, or nothing more came within 10 s
+            }
+            assertThat(stream1).as("the upgraded request's answer on stream 1 (null: none within 10 s)")
+                    .isEqualTo("HEADERS");
+        }
+    }
+}
