@@ -226,9 +226,8 @@ final class Exchange implements ResponseDeadlines.Expiring {
         // last in the pipeline it was made with (a pooled connection is never a tunnel): no lookup by name
         outboundHandler = (IngressBackendHandler) ch.pipeline().last();
         outboundHandler.bind(this);
-        if (!frontend.isWritable()) {
-            ch.config().setAutoRead(false);
-        }
+        // read even if the client takes no more: a response's head is not flow-controlled on HTTP/2, and its timeout
+        // runs until it is read (IngressBackendHandler pauses the reads behind the first part the client does not take)
         HttpRequest head = unsentHead;
         if (head != null) {
             unsentHead = null;

@@ -141,11 +141,15 @@ final class Http2StreamFrontend implements Frontend {
         }
     }
 
-    /** The client takes more of the response now, or no more: the endpoint's connection is read accordingly. */
+    /**
+     * The client takes more of the response now, or no more: the endpoint's connection is read accordingly, once
+     * the response's head was relayed. Until then it is read anyway: HEADERS are not flow-controlled, and another
+     * stream's response may hold the connection's window for good.
+     */
     void writabilityChanged() {
         Exchange ex = exchange;
         if (ex != null && ex.outbound != null) {
-            ex.outbound.config().setAutoRead(isWritable());
+            ex.outbound.config().setAutoRead(!ex.responseStarted || isWritable());
         }
     }
 

@@ -186,37 +186,6 @@ class H134ReviewPendingTest {
     }
 
     /**
-     * A stream's response HEADERS are not flow-controlled (RFC 9113 6.9), and the response timeout is from the
-     * request sent until the endpoint's response headers. While another stream's response has used up the
-     * connection's flow-control window (a client that stopped consuming one download: nghttp2's default connection
-     * window is one stream window, 64 KiB), a new stream's endpoint connection is attached with reads off
-     * (Exchange.attach: the frontend is "not writable", which for HTTP/2 includes the connection window), so the
-     * endpoint's prompt 200 is never read, and at the response timeout the proxy answers 504 and counts a 504,
-     * although the endpoint answered at once. nginx and HAProxy send the 200 HEADERS (its DATA then waits for the
-     * window, as it must).
-     */
-    @Test
-    void aStreamsResponseHeadersAreNotHeldBackByAnotherStreamsExhaustedConnectionWindow() throws Exception {
-        listen(IngressOptions.defaults().withResponseTimeout(Duration.ofSeconds(3)));
-        try (RawH2Client client = RawH2Client.connect(group, ingress.localAddress())) {
-            client.stopReading(); // no WINDOW_UPDATE from here on: the client's windows stay at 65,535 bytes
-            client.headers(1, request("GET", "api.example", "/bytes/1000000"), true);
-            long received = 0;
-            assertThat(((Headers) client.next(1)).headers().status()).hasToString("200");
-            while (received < 65_535) { // the whole connection window went to stream 1
-                received += ((Data) client.next(1)).bytes().length;
-            }
-            client.headers(3, request("GET", "api.example", "/small"), true);
-            Frame first = client.next(3);
-            assertThat(first).isInstanceOf(Headers.class);
-            assertThat(((Headers) first).headers().status())
-                    .as("status of stream 3, whose endpoint answered at once").hasToString("200");
-        }
-        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(calls).hasSize(2));
-        assertThat(calls).extracting(Call::status).as("statuses counted").containsOnly(200);
-    }
-
-    /**
      * The proxy advertises SETTINGS_MAX_HEADER_LIST_SIZE 64 KiB and answers a block over its 16 KiB limit with the
      * stream's 431 itself, counted and logged (Http2Requests.refusal). A block between 64 KiB and 80 KiB (as sent)
      * is answered 431 by Netty's own decoder instead (HeaderListSizeException, handleServerHeaderDecodeSizeError):

@@ -15,6 +15,9 @@ import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.svcproxy.ingress.IngressMetrics;
 import io.svcproxy.ingress.ServiceBackend;
+import io.svcproxy.ingress.proxy.RawH2Client.Data;
+import io.svcproxy.ingress.proxy.RawH2Client.Frame;
+import io.svcproxy.ingress.proxy.RawH2Client.Headers;
 import io.svcproxy.ingress.routing.IngressRules;
 import io.svcproxy.ingress.routing.IngressRules.PathRule;
 import io.svcproxy.ingress.routing.IngressRules.Rule;
@@ -24,6 +27,7 @@ import io.svcproxy.ingress.routing.Router;
 import io.svcproxy.ingress.routing.RoutingTable;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -38,7 +42,8 @@ import org.slf4j.LoggerFactory;
  * HTTP/2 streams the proxy or Netty's codec answers early or refuses: each is answered on its stream, counted and
  * logged with the status the client got, and no stream's answer waits for another's flow-control window.
  * From helper-134's review: an h2c upgrade request Netty could not convert reached the pipeline's tail as a WARN and
- * stream 1 was never answered.
+ * stream 1 was never answered; a stream's response head waited unread behind another stream's exhausted connection
+ * window, then a 504.
  * Listener on 127.0.134.1, endpoints on 127.0.0.142.
  */
 @Timeout(180)
@@ -148,5 +153,32 @@ class Http2StreamAnswersTest {
             assertThat(stream1).as("the upgraded request's answer on stream 1 (null: none within 10 s)")
                     .isEqualTo("HEADERS");
         }
+    }
+
+    /**
+     * A stream's response HEADERS are not flow-controlled (RFC 9113 6.9), and the response timeout runs until the
+     * endpoint's response head is read. While another stream's response has used up the connection's window (a client
+     * that stopped consuming one download), a new stream's endpoint is still read until its head: its prompt 200 is
+     * sent (its DATA waits for the window, as it must), not held unread until the response timeout's 504.
+     */
+    @Test
+    void aStreamsResponseHeadersAreNotHeldBackByAnotherStreamsExhaustedConnectionWindow() throws Exception {
+        listen(IngressOptions.defaults().withResponseTimeout(Duration.ofSeconds(3)));
+        try (RawH2Client client = RawH2Client.connect(group, ingress.localAddress())) {
+            client.stopReading(); // no WINDOW_UPDATE from here on: the client's windows stay at 65,535 bytes
+            client.headers(1, request("GET", "api.example", "/bytes/1000000"), true);
+            long received = 0;
+            assertThat(((Headers) client.next(1)).headers().status()).hasToString("200");
+            while (received < 65_535) { // the whole connection window went to stream 1
+                received += ((Data) client.next(1)).bytes().length;
+            }
+            client.headers(3, request("GET", "api.example", "/small"), true);
+            Frame first = client.next(3);
+            assertThat(first).isInstanceOf(Headers.class);
+            assertThat(((Headers) first).headers().status())
+                    .as("status of stream 3, whose endpoint answered at once").hasToString("200");
+        }
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(calls).hasSize(2));
+        assertThat(calls).extracting(Call::status).as("statuses counted").containsOnly(200);
     }
 }
