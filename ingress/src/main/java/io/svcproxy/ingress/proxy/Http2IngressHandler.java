@@ -242,6 +242,23 @@ final class Http2IngressHandler extends Http2ConnectionHandler
     }
 
     /**
+     * A request's header block past the advertised {@code SETTINGS_MAX_HEADER_LIST_SIZE}, which Netty's decoder
+     * refuses before the stream's HEADERS reach the {@link Listener}: answered 431, counted and logged like the 431 of
+     * a block below it (Http2Requests.refusal). The answer goes out before the stream's reset that follows.
+     */
+    @Override
+    protected void handleServerHeaderDecodeSizeError(ChannelHandlerContext ctx, Http2Stream stream) {
+        if (stream.getProperty(frontendKey) != null) {
+            super.handleServerHeaderDecodeSizeError(ctx, stream); // trailers: the stream's close accounts for it
+            return;
+        }
+        AccessLog.answered(settings, ctx.channel().remoteAddress(), "h2", null,
+                HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE.code(), null, null, System.nanoTime());
+        Http2Answers.write(this, stream.id(), HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE, null, null);
+        flush(ctx);
+    }
+
+    /**
      * A reset by the peer, a broken socket or the client's TLS failing (a record that does not decrypt:
      * {@link ClientFailures}) is the client's business: debug, then the connection closes.
      */

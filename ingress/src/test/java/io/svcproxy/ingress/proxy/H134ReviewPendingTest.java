@@ -186,27 +186,6 @@ class H134ReviewPendingTest {
     }
 
     /**
-     * The proxy advertises SETTINGS_MAX_HEADER_LIST_SIZE 64 KiB and answers a block over its 16 KiB limit with the
-     * stream's 431 itself, counted and logged (Http2Requests.refusal). A block between 64 KiB and 80 KiB (as sent)
-     * is answered 431 by Netty's own decoder instead (HeaderListSizeException, handleServerHeaderDecodeSizeError):
-     * the client gets a 431 that neither svcproxy_http_requests_total nor the access log ever see.
-     */
-    @Test
-    void aHeaderBlockPastTheAdvertisedListSizeIsCountedAndLoggedAs431LikeOneBelowIt() throws Exception {
-        try (RawH2Client client = RawH2Client.connect(group, ingress.localAddress())) {
-            client.headers(1, request("GET", "api.example", "/big").set("x-big", "~".repeat(30 * 1024)), true);
-            assertThat(((Headers) client.next(1)).headers().status()).hasToString("431");
-            client.headers(3, request("GET", "api.example", "/bigger").set("x-big", "~".repeat(70 * 1024)), true);
-            assertThat(((Headers) client.next(3)).headers().status()).hasToString("431");
-            assertThat(client.isActive()).isTrue();
-        }
-        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(calls).extracting(Call::status)
-                .as("statuses counted in svcproxy_http_requests_total").containsExactly(431, 431));
-        assertThat(accessLog.list.stream().map(ILoggingEvent::getFormattedMessage)
-                .filter(m -> m.startsWith("client=") && m.contains("status=431"))).hasSize(2);
-    }
-
-    /**
      * A client that cancels streams it no longer wants (a map panning away from tiles, a player seeking, gRPC
      * deadlines, a search box cancelling the previous query) sends RST_STREAM CANCEL for streams the proxy is
      * answering. Netty's rapid-reset guard (Http2MaxRstFrameDecoder, on by default for a server) counts every

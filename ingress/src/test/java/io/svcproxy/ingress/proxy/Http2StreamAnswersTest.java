@@ -43,7 +43,8 @@ import org.slf4j.LoggerFactory;
  * logged with the status the client got, and no stream's answer waits for another's flow-control window.
  * From helper-134's review: an h2c upgrade request Netty could not convert reached the pipeline's tail as a WARN and
  * stream 1 was never answered; a stream's response head waited unread behind another stream's exhausted connection
- * window, then a 504.
+ * window, then a 504; Netty's own 431 for a header block past the advertised list size was neither counted nor
+ * logged.
  * Listener on 127.0.134.1, endpoints on 127.0.0.142.
  */
 @Timeout(180)
@@ -180,5 +181,25 @@ class Http2StreamAnswersTest {
         }
         await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(calls).hasSize(2));
         assertThat(calls).extracting(Call::status).as("statuses counted").containsOnly(200);
+    }
+
+    /**
+     * The proxy advertises SETTINGS_MAX_HEADER_LIST_SIZE 64 KiB and answers a block over its 16 KiB limit with the
+     * stream's 431 itself (Http2Requests.refusal). A block past 64 KiB is refused by Netty's decoder
+     * (HeaderListSizeException, handleServerHeaderDecodeSizeError): its 431 is counted and logged all the same.
+     */
+    @Test
+    void aHeaderBlockPastTheAdvertisedListSizeIsCountedAndLoggedAs431LikeOneBelowIt() throws Exception {
+        try (RawH2Client client = RawH2Client.connect(group, ingress.localAddress())) {
+            client.headers(1, request("GET", "api.example", "/big").set("x-big", "~".repeat(30 * 1024)), true);
+            assertThat(((Headers) client.next(1)).headers().status()).hasToString("431");
+            client.headers(3, request("GET", "api.example", "/bigger").set("x-big", "~".repeat(70 * 1024)), true);
+            assertThat(((Headers) client.next(3)).headers().status()).hasToString("431");
+            assertThat(client.isActive()).isTrue();
+        }
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(calls).extracting(Call::status)
+                .as("statuses counted in svcproxy_http_requests_total").containsExactly(431, 431));
+        assertThat(accessLog.list.stream().map(ILoggingEvent::getFormattedMessage)
+                .filter(m -> m.startsWith("client=") && m.contains("status=431"))).hasSize(2);
     }
 }
