@@ -59,6 +59,8 @@ final class Http2StreamFrontend implements Frontend {
     /** The write of the response's last frame, which a reset after an early response must follow. */
     ChannelFuture lastWrite;
     boolean closed;
+    /** Netty's decoder reset the stream for a malformed frame (a body not of its content-length): a 400, not a 499. */
+    boolean malformed;
 
     Http2StreamFrontend(Http2IngressHandler connection, Http2Stream stream) {
         this.connection = connection;
@@ -133,11 +135,12 @@ final class Http2StreamFrontend implements Frontend {
         Http2RequestBody.dropQueued(this);
         Exchange ex = exchange;
         if (ex != null && !responseWritten) {
-            // the client reset the stream or its connection ended before the response did: still a request
+            // the client reset the stream, sent a malformed frame or its connection ended before the response did:
+            // still a request (no idle close on HTTP/2 while a stream is open: never a 408 here)
             exchange = null;
             ex.abort();
-            // (no idle close on HTTP/2 while a stream is open: never a 408 here)
-            logAccess(ex.clientGoneStatus(false), ex.route, ex.backend);
+            logAccess(malformed ? HttpResponseStatus.BAD_REQUEST.code() : ex.clientGoneStatus(false), ex.route,
+                    ex.backend);
         }
     }
 

@@ -231,30 +231,6 @@ class H134ReviewPendingTest {
     }
 
     /**
-     * A request whose DATA ends short of its {@code content-length} is malformed (RFC 9113 8.1.1); Netty's decoder
-     * resets the stream (PROTOCOL_ERROR) before svcproxy sees the frame, and svcproxy counts and logs the request
-     * as 499, "client closed request" (Http2StreamFrontend.streamClosed: Exchange.clientGoneStatus), as if the client
-     * had given up. nginx logs such a stream as 400 ("client prematurely closed stream: only 5 out of 10 bytes of
-     * request body received"), and one whose DATA passes its length too ("client intended to send body data larger
-     * than declared"). The client did not go away: its request was refused as malformed.
-     */
-    @Test
-    void aBodyShortOfItsContentLengthIsCountedAsTheMalformedRequestItIsNotAs499() throws Exception {
-        try (RawH2Client client = RawH2Client.connect(group, ingress.localAddress())) {
-            client.headers(1, request("POST", "api.example", "/sha256").set("content-length", "10"), false);
-            client.data(1, "hello".getBytes(StandardCharsets.US_ASCII), true);
-            List<Frame> frames = untilReset(client, 1);
-            assertThat(frames).isNotNull();
-            assertThat(((Reset) frames.get(frames.size() - 1)).errorCode())
-                    .isEqualTo(Http2Error.PROTOCOL_ERROR.code());
-            assertThat(client.isActive()).isTrue();
-        }
-        await().atMost(Duration.ofSeconds(10)).until(() -> !calls.isEmpty());
-        assertThat(calls).extracting(Call::status).as("the status counted for the malformed request")
-                .containsExactly(400);
-    }
-
-    /**
      * An upload whose body stalls holds its endpoint connection (its head and first bytes sent, the endpoint waiting
      * for the rest). On HTTP/1.1 the idle timeout ends it (logged 408, Exchange.clientGoneStatus); README: on HTTP/2
      * "a stream whose request body stalls does not keep" the connection. But the idle check counts any frame read

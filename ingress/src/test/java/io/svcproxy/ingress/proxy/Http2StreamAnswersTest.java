@@ -12,12 +12,14 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.nio.NioIoHandler;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.svcproxy.ingress.IngressMetrics;
 import io.svcproxy.ingress.ServiceBackend;
 import io.svcproxy.ingress.proxy.RawH2Client.Data;
 import io.svcproxy.ingress.proxy.RawH2Client.Frame;
 import io.svcproxy.ingress.proxy.RawH2Client.Headers;
+import io.svcproxy.ingress.proxy.RawH2Client.Reset;
 import io.svcproxy.ingress.routing.IngressRules;
 import io.svcproxy.ingress.routing.IngressRules.PathRule;
 import io.svcproxy.ingress.routing.IngressRules.Rule;
@@ -28,6 +30,7 @@ import io.svcproxy.ingress.routing.RoutingTable;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -44,7 +47,7 @@ import org.slf4j.LoggerFactory;
  * From helper-134's review: an h2c upgrade request Netty could not convert reached the pipeline's tail as a WARN and
  * stream 1 was never answered; a stream's response head waited unread behind another stream's exhausted connection
  * window, then a 504; Netty's own 431 for a header block past the advertised list size was neither counted nor
- * logged.
+ * logged; a body short of its content-length was counted as 499.
  * Listener on 127.0.134.1, endpoints on 127.0.0.142.
  */
 @Timeout(180)
@@ -104,6 +107,23 @@ class Http2StreamAnswersTest {
 
     private static Http2Headers request(String method, String host, String path) {
         return new DefaultHttp2Headers().method(method).scheme("http").authority(host).path(path);
+    }
+
+    /** The frames of {@code stream} up to its RST_STREAM; {@code null} if the connection went away first. */
+    private static List<Frame> untilReset(RawH2Client client, int stream) throws InterruptedException {
+        List<Frame> frames = new ArrayList<>();
+        while (true) {
+            Frame f;
+            try {
+                f = client.next(stream);
+            } catch (AssertionError e) {
+                return null; // nothing within 20 s: the connection went away
+            }
+            frames.add(f);
+            if (f instanceof Reset) {
+                return frames;
+            }
+        }
     }
 
     /**
@@ -201,5 +221,26 @@ class Http2StreamAnswersTest {
                 .as("statuses counted in svcproxy_http_requests_total").containsExactly(431, 431));
         assertThat(accessLog.list.stream().map(ILoggingEvent::getFormattedMessage)
                 .filter(m -> m.startsWith("client=") && m.contains("status=431"))).hasSize(2);
+    }
+
+    /**
+     * A request whose DATA ends short of its {@code content-length} is malformed (RFC 9113 8.1.1): Netty's decoder
+     * resets the stream (PROTOCOL_ERROR) before svcproxy sees the frame, and the request is counted and logged as the
+     * 400 it is, as nginx logs it, not as 499, "client closed request": the client did not go away.
+     */
+    @Test
+    void aBodyShortOfItsContentLengthIsCountedAsTheMalformedRequestItIsNotAs499() throws Exception {
+        try (RawH2Client client = RawH2Client.connect(group, ingress.localAddress())) {
+            client.headers(1, request("POST", "api.example", "/sha256").set("content-length", "10"), false);
+            client.data(1, "hello".getBytes(StandardCharsets.US_ASCII), true);
+            List<Frame> frames = untilReset(client, 1);
+            assertThat(frames).isNotNull();
+            assertThat(((Reset) frames.get(frames.size() - 1)).errorCode())
+                    .isEqualTo(Http2Error.PROTOCOL_ERROR.code());
+            assertThat(client.isActive()).isTrue();
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> !calls.isEmpty());
+        assertThat(calls).extracting(Call::status).as("the status counted for the malformed request")
+                .containsExactly(400);
     }
 }
