@@ -46,6 +46,18 @@ class CommandLineTest {
     record Result(int code, String out, String err) {
     }
 
+    /** Runs {@code simulate --config CONFIG --trace TRACE} with {@code more} arguments. */
+    static Result simulateTrace(java.nio.file.Path config, java.nio.file.Path trace, String... more) {
+        String[] args = new String[5 + more.length];
+        args[0] = "simulate";
+        args[1] = "--config";
+        args[2] = config.toString();
+        args[3] = "--trace";
+        args[4] = trace.toString();
+        System.arraycopy(more, 0, args, 5, more.length);
+        return run(args);
+    }
+
     static Result run(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();

@@ -50,14 +50,7 @@ class SimulateRemovalAsTheProxyTest {
     }
 
     private CommandLineTest.Result simulate(Path config, Path trace, String... more) {
-        String[] args = new String[5 + more.length];
-        args[0] = "simulate";
-        args[1] = "--config";
-        args[2] = config.toString();
-        args[3] = "--trace";
-        args[4] = trace.toString();
-        System.arraycopy(more, 0, args, 5, more.length);
-        return CommandLineTest.run(args);
+        return CommandLineTest.simulateTrace(config, trace, more);
     }
 
     /** The endpoint sh gives the client of {@code trace}'s one connection, by a replay without events. */
