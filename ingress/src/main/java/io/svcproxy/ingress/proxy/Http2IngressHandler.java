@@ -260,13 +260,23 @@ final class Http2IngressHandler extends Http2ConnectionHandler
     }
 
     /**
-     * A stream Netty's decoder resets for the client's malformed frames (PROTOCOL_ERROR: a body shorter or longer
+     * Frames of a stream already closed are ignored (below). A stream Netty's decoder resets for the client's
+     * malformed frames (PROTOCOL_ERROR: a body shorter or longer
      * than its content-length, RFC 9113 8.1.1) is a malformed request, counted and logged as 400 when it closes, as
      * nginx logs it; not a 499, as if the client had given up.
      */
     @Override
     protected void onStreamError(ChannelHandlerContext ctx, boolean outbound, Throwable cause,
                                  Http2Exception.StreamException streamException) {
+        int id = streamException.streamId();
+        if (!outbound && streamException.error() == Http2Error.STREAM_CLOSED && connection().stream(id) == null
+                && connection().streamMayHaveExisted(id)) {
+            // frames of a stream already closed, such as the DATA still in flight behind the proxy's early answer
+            // (its RST_STREAM NO_ERROR): ignored, as RFC 9113 5.1 says and nginx does (the decoder gave their
+            // flow-control bytes back). A RST_STREAM for each would count against Netty's limit of resets sent,
+            // which ends the client's whole connection (ENHANCE_YOUR_CALM) after a dozen refused uploads
+            return;
+        }
         if (!outbound && streamException.error() == Http2Error.PROTOCOL_ERROR) {
             Http2Stream stream = connection().stream(streamException.streamId());
             Http2StreamFrontend f = stream == null ? null : stream.getProperty(frontendKey);
