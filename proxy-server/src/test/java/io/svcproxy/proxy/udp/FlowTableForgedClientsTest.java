@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
  * The flow table under a flood of chosen client addresses. From helper-122's review: the table was a {@code
  * HashMap<InetSocketAddress, UdpFlow>}, and {@code InetSocketAddress.hashCode()} is the address's int plus the port
  * (Inet6Address: the sum of its four words plus the port), unseeded and not Comparable, so the clients {@code
- * 10.0.0.0 + k} at port {@code 65535 - k} all shared one bin, walked whole at every get and put: 60,000 such flows
+ * 127.0.0.0 + k} at port {@code 65535 - k} all shared one bin, walked whole at every get and put: 60,000 such flows
  * took 58 s of an event loop's CPU to insert, then 2.8 ms per datagram to look up. UDP sources cost nothing to
  * forge, and the UDP listeners share the worker loops with TCP relays.
  *
@@ -36,9 +36,9 @@ class FlowTableForgedClientsTest {
         }
     }
 
-    /** 10.0.0.0 + k at port 65535 - k: InetSocketAddress's hash code is the same for every k. */
+    /** 127.0.0.0 + k (loopback) at port 65535 - k: InetSocketAddress's hash code is the same for every k. */
     static InetSocketAddress collidingV4(int k) {
-        int ip = (10 << 24) + k;
+        int ip = (127 << 24) + k;
         byte[] bytes = {(byte) (ip >>> 24), (byte) (ip >>> 16), (byte) (ip >>> 8), (byte) ip};
         return new InetSocketAddress(address(bytes), 65_535 - k);
     }
