@@ -23,9 +23,11 @@ import java.util.concurrent.TimeUnit;
  *       connection for long).
  *   <li>Idle: no byte read or written for {@code idleTimeout} closes the connection, unless a request waits for
  *       its response headers (the response timeout governs that; on HTTP/2, a stream whose request was read whole
- *       and whose response headers are not sent). A stream whose request body stalls, or whose response the client
- *       stops reading (its flow-control window stays shut), does not keep the connection: as on HTTP/1.1, it ends
- *       with the connection, as nginx's {@code send_timeout} or HAProxy's {@code timeout client} end it.
+ *       and whose response headers are not sent). On HTTP/2 the same timeout also ends each stream on its own: one
+ *       with no DATA either way for it (its request body stalled, or the client stopped reading its response, its
+ *       flow-control window shut) is ended, its request counted 408 when no response had started
+ *       ({@link Http2IngressHandler#endIdleStreams}), whatever the connection's other streams and PINGs do, as
+ *       nginx's {@code client_body_timeout} and {@code send_timeout} count per stream.
  * </ul>
  * One periodic check per connection, every half of the shorter timeout, instead of a timer per request. The checks
  * are counted (ticks), and reads and writes note the tick they happened in instead of reading the clock: a request
@@ -98,6 +100,11 @@ final class ClientTimeouts extends ChannelDuplexHandler {
         ctx.write(msg, promise);
     }
 
+    /** The checks run so far: the tick an event now happens in. */
+    long tick() {
+        return ticks;
+    }
+
     /** The frontend has the request's headers. */
     void requestHeadRead() {
         inRequest = true;
@@ -156,6 +163,14 @@ final class ClientTimeouts extends ChannelDuplexHandler {
             }
             ctx.writeAndFlush(Unpooled.wrappedBuffer(REQUEST_TIMEOUT)).addListener(ChannelFutureListener.CLOSE);
             return;
+        }
+        Http2IngressHandler streams = ctx.pipeline().get(Http2IngressHandler.class);
+        if (streams != null) {
+            try {
+                streams.endIdleStreams(since -> passed(since, now, idleTicks));
+            } catch (Http2Exception e) {
+                // the visit throws nothing; the connection's state may, and then its streams are left to it
+            }
         }
         if (passed(lastActivity, now, idleTicks) && !busy()) {
             AccessLog.LOG.debug("Client connection idle, closing client={}",

@@ -50,6 +50,9 @@ final class Http2IngressHandler extends Http2ConnectionHandler
     /** The connection window to open once the preface is out (HTTP/2 starts every connection at 65,535). */
     private final int connectionWindow;
     private boolean windowOpened;
+    private final RapidResets rapidResets = new RapidResets();
+    /** The connection's timeouts, whose ticks date each stream's last activity; {@code null} without them. */
+    private ClientTimeouts timeouts;
 
     private Http2IngressHandler(Http2ConnectionDecoder decoder, Http2ConnectionEncoder encoder,
                                 Http2Settings initialSettings, ListenerSettings settings, int connectionWindow) {
@@ -89,6 +92,7 @@ final class Http2IngressHandler extends Http2ConnectionHandler
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) throws Exception {
         this.ctx = ctx;
+        this.timeouts = ctx.pipeline().get(ClientTimeouts.class);
         super.handlerAdded(ctx); // sends the preface if the connection is active (h2c upgrade, ALPN)
         if (ctx.channel().isActive()) {
             openConnectionWindow();
@@ -116,6 +120,43 @@ final class Http2IngressHandler extends Http2ConnectionHandler
 
     ChannelHandlerContext context() {
         return ctx;
+    }
+
+    /** The connection's timeout tick now ({@link ClientTimeouts#tick}): a stream's activity is dated by it. */
+    long tick() {
+        ClientTimeouts t = timeouts;
+        return t == null ? 0 : t.tick();
+    }
+
+    /**
+     * Ends each stream that saw no DATA either way since a tick for which {@code idle} holds, unless it waits for its
+     * response's head (the response timeout governs that): a request body that stalls, or a response the client
+     * stopped taking, ends on its own as its HTTP/1.1 connection would, whatever the connection's other streams and
+     * PINGs do (as nginx's {@code client_body_timeout} and {@code send_timeout} count per stream). On the event loop.
+     */
+    void endIdleStreams(java.util.function.LongPredicate idle) throws Http2Exception {
+        List<Http2StreamFrontend> ended = null;
+        for (Http2Stream stream : activeStreams()) {
+            Http2StreamFrontend f = stream.getProperty(frontendKey);
+            if (f != null && f.exchange != null && idle.test(f.lastActivity)
+                    && (stream.state() != Http2Stream.State.HALF_CLOSED_REMOTE || stream.isHeadersSent())) {
+                if (ended == null) {
+                    ended = new ArrayList<>();
+                }
+                ended.add(f);
+            }
+        }
+        if (ended != null) {
+            for (Http2StreamFrontend f : ended) {
+                f.idleTimedOut();
+            }
+        }
+    }
+
+    private List<Http2Stream> activeStreams() throws Http2Exception {
+        List<Http2Stream> streams = new ArrayList<>(connection().numActiveStreams());
+        connection().forEachActiveStream(streams::add);
+        return streams;
     }
 
     ListenerSettings settings() {
@@ -345,6 +386,13 @@ final class Http2IngressHandler extends Http2ConnectionHandler
             if (f != null) {
                 f.reset(errorCode);
             }
+            if (stream != null && !stream.isHeadersSent() && rapidResets.tooMany(System.nanoTime())
+                    && !connection().goAwaySent()) {
+                AccessLog.LOG.debug("Client reset too many streams before their answer, going away client={} "
+                        + "resets={} seconds={}", ctx.channel().remoteAddress(), RapidResets.LIMIT,
+                        RapidResets.WINDOW_SECONDS);
+                ctx.channel().close(); // from the tail: GOAWAY NO_ERROR, the streams taken are finished
+            }
         }
     }
 
@@ -356,6 +404,8 @@ final class Http2IngressHandler extends Http2ConnectionHandler
             this.settings = settings;
             this.connectionWindow = connectionWindow;
             initialSettings(initialSettings);
+            // Netty's rapid-reset guard counts the cancels of streams being answered too: RapidResets instead
+            decoderEnforceMaxRstFramesPerWindow(0, 0);
         }
 
         @Override

@@ -61,6 +61,8 @@ final class Http2StreamFrontend implements Frontend {
     boolean closed;
     /** Netty's decoder reset the stream for a malformed frame (a body not of its content-length): a 400, not a 499. */
     boolean malformed;
+    /** The connection's timeout tick of the stream's last DATA either way, or of its request's head. */
+    long lastActivity;
 
     Http2StreamFrontend(Http2IngressHandler connection, Http2Stream stream) {
         this.connection = connection;
@@ -70,6 +72,7 @@ final class Http2StreamFrontend implements Frontend {
     /** The request's HEADERS: refused, answered by the proxy, or relayed to the picked endpoint. */
     void onRequestHeaders(Http2Headers headers, boolean endOfStream) {
         startNanos = System.nanoTime();
+        lastActivity = connection.tick();
         ListenerSettings settings = connection.settings();
         HttpRequest req = Http2Requests.toHttp1(stream.id(), headers, endOfStream);
         if (req == null) {
@@ -110,6 +113,7 @@ final class Http2StreamFrontend implements Frontend {
 
     /** A DATA frame of the request body; returns the bytes given back to the client's window now. */
     int onData(ByteBuf data, int padding, boolean endOfStream) {
+        lastActivity = connection.tick();
         return Http2RequestBody.onData(this, data, padding, endOfStream);
     }
 
@@ -124,6 +128,32 @@ final class Http2StreamFrontend implements Frontend {
         if (exchange != null) {
             AccessLog.LOG.debug("Stream reset by the client client={} stream={} error={}",
                     connection().remoteAddress(), stream.id(), errorCode);
+        }
+    }
+
+    /**
+     * The idle timeout ends the stream ({@link Http2IngressHandler#endIdleStreams}): a request whose body stalled is
+     * answered 408 (counted and logged as such, as HTTP/1.1 logs the same stall: {@link Exchange#clientGoneStatus}),
+     * a response the client stopped taking is cut short with {@code RST_STREAM CANCEL} and counted with its status.
+     */
+    void idleTimedOut() {
+        Exchange ex = exchange;
+        if (ex == null || closed) {
+            return;
+        }
+        AccessLog.LOG.debug("Stream idle, ending it client={} stream={}", connection().remoteAddress(), stream.id());
+        exchange = null;
+        Http2RequestBody.dropQueued(this);
+        ex.abort();
+        logAccess(ex.clientGoneStatus(true), ex.route, ex.backend);
+        if (ex.responseStarted) {
+            discarding = true;
+            Http2RequestBody.giveBackHeld(this);
+            connection.resetStream(connection.context(), stream.id(), Http2Error.CANCEL.code(),
+                    connection.context().newPromise());
+            flush();
+        } else {
+            writeStatus(HttpResponseStatus.REQUEST_TIMEOUT);
         }
     }
 
@@ -174,6 +204,7 @@ final class Http2StreamFrontend implements Frontend {
     /** The response's parts as this stream's frames ({@link Http2ResponseFrames}). */
     @Override
     public ChannelFuture write(HttpObject part) {
+        lastActivity = connection.tick();
         return Http2ResponseFrames.write(this, part);
     }
 

@@ -1,0 +1,348 @@
+package io.svcproxy.ingress.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioServerSocketChannel;
+import io.netty.handler.codec.http2.DefaultHttp2Headers;
+import io.netty.handler.codec.http2.Http2Error;
+import io.netty.handler.codec.http2.Http2Headers;
+import io.svcproxy.ingress.IngressMetrics;
+import io.svcproxy.ingress.ServiceBackend;
+import io.svcproxy.ingress.proxy.RawH2Client.Data;
+import io.svcproxy.ingress.proxy.RawH2Client.Frame;
+import io.svcproxy.ingress.proxy.RawH2Client.Headers;
+import io.svcproxy.ingress.proxy.RawH2Client.Reset;
+import io.svcproxy.ingress.routing.IngressRules;
+import io.svcproxy.ingress.routing.IngressRules.PathRule;
+import io.svcproxy.ingress.routing.IngressRules.Rule;
+import io.svcproxy.ingress.routing.PathType;
+import io.svcproxy.ingress.routing.Route;
+import io.svcproxy.ingress.routing.Router;
+import io.svcproxy.ingress.routing.RoutingTable;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What bounds a client's HTTP/2 streams without cutting the streams of a client that means no harm: DATA in flight
+ * behind an early answer is ignored, resets are counted only for streams not answered yet (the rapid-reset guard,
+ * {@link RapidResets}), and a stream idle on its own is ended on its own (408 for a stalled upload) whatever the
+ * connection's PINGs and other streams do. From helper-134's review of the Ingress's HTTP/2 side (but the guard's
+ * own test and the stalled response's). Listener on 127.0.134.1, endpoints on 127.0.0.142.
+ */
+@Timeout(180)
+class Http2StreamGuardsTest {
+    private static final ServiceBackend API = new ServiceBackend("default", "api", 80, null);
+
+    /** One {@link IngressMetrics#requestCompleted} call. */
+    record Call(Route<ServiceBackend> route, int status) {
+    }
+
+    private final TestEndpoints endpoints = new TestEndpoints();
+    private final List<Call> calls = new CopyOnWriteArrayList<>();
+    private final ListAppender<ILoggingEvent> accessLog = new ListAppender<>();
+    private Logger accessLogger;
+    private Level accessLevel;
+    private EventLoopGroup group;
+    private HttpIngressServer ingress;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        accessLogger = (Logger) LoggerFactory.getLogger(AccessLog.LOG.getName());
+        accessLevel = accessLogger.getLevel();
+        accessLogger.setLevel(Level.DEBUG);
+        accessLog.start();
+        accessLogger.addAppender(accessLog);
+        group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        listen(IngressOptions.defaults());
+    }
+
+    /** api.example goes to the endpoint (TestEndpoints' paths); any other host is the proxy's own 404. */
+    private void listen(IngressOptions options) throws Exception {
+        if (ingress != null) {
+            ingress.close();
+        }
+        InetSocketAddress api = endpoints.start("127.0.0.142", "api");
+        Router<ServiceBackend> router = new Router<>();
+        router.update(RoutingTable.compile(List.of(new IngressRules<>("default/api", null, List.of(
+                new Rule<>("api.example", List.of(new PathRule<>("/", PathType.PREFIX, API))))))));
+        IngressMetrics metrics = new IngressMetrics() {
+            @Override
+            public void requestCompleted(Route<ServiceBackend> route, int status, long durationNanos) {
+                calls.add(new Call(route, status));
+            }
+        };
+        ingress = HttpIngressServer.bind(group, NioServerSocketChannel.class, new InetSocketAddress("127.0.134.1", 0),
+                router, Map.of(API, TestEndpoints.rr(api))::get, options, metrics);
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        ingress.close();
+        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+        endpoints.close();
+        accessLogger.detachAppender(accessLog);
+        accessLogger.setLevel(accessLevel);
+    }
+
+    private static Http2Headers request(String method, String host, String path) {
+        return new DefaultHttp2Headers().method(method).scheme("http").authority(host).path(path);
+    }
+
+    /** The GOAWAY's error code if the client got one (or lost its connection: -1), else {@code null}. */
+    private static Long goAwayCode(RawH2Client client) {
+        if (client.isActive()) {
+            return null;
+        }
+        try {
+            return client.awaitGoAway()[1];
+        } catch (Exception e) {
+            return -1L;
+        }
+    }
+
+    /** The frames of {@code stream} up to its RST_STREAM; {@code null} if the connection went away first. */
+    private static List<Frame> untilReset(RawH2Client client, int stream) throws InterruptedException {
+        List<Frame> frames = new ArrayList<>();
+        while (true) {
+            Frame f;
+            try {
+                f = client.next(stream);
+            } catch (AssertionError e) {
+                return null; // nothing within 20 s: the connection went away
+            }
+            frames.add(f);
+            if (f instanceof Reset) {
+                return frames;
+            }
+        }
+    }
+
+    /**
+     * When the proxy answers a stream before its request body ended (here its own 404; an endpoint's early 413 is
+     * the same), it sends RST_STREAM NO_ERROR behind the answer (RFC 9113 8.1), and the client's DATA frames already
+     * on the wire arrive after it: RFC 9113 5.1 says an endpoint "MUST ignore frames that it receives on closed
+     * streams after it has sent a RST_STREAM frame" (nginx skips them: "unknown http2 stream"). Netty's decoder
+     * answers each with RST_STREAM STREAM_CLOSED instead, and its Http2MaxRstFrameLimitEncoder, on by default for
+     * a server (200 such resets in 30 s), then ends the whole connection with GOAWAY ENHANCE_YOUR_CALM: a client
+     * whose uploads are refused 13 times in 30 s (one stream window of 16 KiB frames in flight each) loses its
+     * connection and every stream on it. Here the frames "in flight" are sent once the reset has arrived, which is
+     * what the proxy sees of frames that crossed it.
+     */
+    @Test
+    void dataFramesInFlightBehindTheProxysEarlyAnswerDoNotCostTheClientItsConnection() throws Exception {
+        try (RawH2Client client = RawH2Client.connect(group, ingress.localAddress())) {
+            // the connection window the proxy opens after its preface (32 MiB), before sending more than 64 KiB
+            assertThat(client.awaitWindowIncrements(0, 1, 10_000)).isTrue();
+            byte[] frame = new byte[16 * 1024];
+            List<Long> closedResets = new ArrayList<>();
+            int stream = 1;
+            for (int i = 0; i < 14 && client.isActive(); i++, stream += 2) {
+                client.headers(stream, request("POST", "nowhere.example", "/upload"), false);
+                List<Frame> frames = untilReset(client, stream);
+                if (frames == null) {
+                    break;
+                }
+                assertThat(((Headers) frames.get(0)).headers().status()).hasToString("404");
+                assertThat(((Reset) frames.get(frames.size() - 1)).errorCode()).isEqualTo(Http2Error.NO_ERROR.code());
+                for (int k = 0; k < 16; k++) { // the stream's 256 KiB window, sent before the reset reached the client
+                    client.data(stream, frame, false);
+                }
+            }
+            int last = stream;
+            client.headers(last, request("GET", "nowhere.example", "/after"), true);
+            await().atMost(Duration.ofSeconds(20)).until(() -> client.hasFrame(last) || !client.isActive());
+            for (int s = 1; s < stream; s += 2) {
+                while (client.hasFrame(s)) {
+                    Frame f = client.next(s);
+                    if (f instanceof Reset r) {
+                        closedResets.add(r.errorCode());
+                    }
+                }
+            }
+            assertThat(goAwayCode(client))
+                    .as("GOAWAY code after %d refused uploads (ENHANCE_YOUR_CALM is %d); the proxy answered their "
+                            + "frames in flight with %d RST_STREAM(STREAM_CLOSED)", (stream - 1) / 2,
+                            Http2Error.ENHANCE_YOUR_CALM.code(), closedResets.stream()
+                                    .filter(c -> c == Http2Error.STREAM_CLOSED.code()).count())
+                    .isNull();
+            assertThat(((Headers) client.next(stream)).headers().status()).hasToString("404");
+        }
+    }
+
+    /**
+     * A client that cancels streams it no longer wants (a map panning away from tiles, a player seeking, gRPC
+     * deadlines, a search box cancelling the previous query) sends RST_STREAM CANCEL for streams the proxy is
+     * answering. Netty's rapid-reset guard (Http2MaxRstFrameDecoder, on by default for a server) counts every
+     * RST_STREAM read, whatever its code and whether the stream was answered, and past 200 in 30 s ends the
+     * connection with GOAWAY ENHANCE_YOUR_CALM and a hard close: the response of another stream still in flight on it
+     * is lost. nginx bounds rapid reset without that cliff (new streams per event-loop turn, keepalive_requests 1000
+     * then a graceful GOAWAY), HAProxy by its glitch counters (off by default); neither cuts a stream already taken.
+     */
+    @Test
+    void aClientCancellingManyAnsweredStreamsDoesNotLoseAnotherStreamInFlight() throws Exception {
+        try (RawH2Client client = RawH2Client.connect(group, ingress.localAddress())) {
+            client.headers(1, request("GET", "api.example", "/sleep/15000"), true);
+            int stream = 3;
+            for (int i = 0; i < 210 && client.isActive(); i++, stream += 2) {
+                // a download the client gives up once its head arrived: its stream is still open when reset
+                client.headers(stream, request("GET", "api.example", "/bytes/100000000"), true);
+                Frame first;
+                try {
+                    first = client.next(stream);
+                } catch (AssertionError e) {
+                    break; // the connection went away
+                }
+                assertThat(first).isInstanceOf(Headers.class); // answered: the client now cancels the rest of it
+                client.reset(stream, Http2Error.CANCEL.code());
+            }
+            Frame f;
+            try {
+                f = client.next(1);
+            } catch (AssertionError e) {
+                f = null;
+            }
+            assertThat(f).as("the response of stream 1, in flight while %d other streams were cancelled (GOAWAY "
+                    + "code: %s)", (stream - 3) / 2, goAwayCode(client)).isInstanceOf(Headers.class);
+            List<Frame> rest = client.untilEnd(1);
+            StringBuilder body = new StringBuilder();
+            for (Frame d : rest) {
+                if (d instanceof Data data) {
+                    body.append(new String(data.bytes(), StandardCharsets.US_ASCII));
+                }
+            }
+            assertThat(body.toString()).isEqualTo("api slept");
+        }
+    }
+
+    /**
+     * An upload whose body stalls holds its endpoint connection (its head and first bytes sent, the endpoint waiting
+     * for the rest). On HTTP/1.1 the idle timeout ends it (logged 408, Exchange.clientGoneStatus); README: on HTTP/2
+     * "a stream whose request body stalls does not keep" the connection. But the idle check counts any frame read
+     * (ClientTimeouts.channelRead): a PING every (idle timeout - 1 s) keeps up to 128 stalled streams per connection,
+     * each with its endpoint connection, open for good, where nginx ends each stream after client_body_timeout with
+     * no DATA on it (PINGs and other streams' frames do not count). Idle timeout 1 s here, a PING every 200 ms.
+     */
+    @Test
+    void aStalledUploadStreamIsEndedEvenWhileTheClientPings() throws Exception {
+        listen(IngressOptions.defaults().withIdleTimeout(Duration.ofSeconds(1)));
+        try (RawH2Client client = RawH2Client.connect(group, ingress.localAddress())) {
+            client.headers(1, request("POST", "api.example", "/sha256"), false);
+            client.data(1, "first bytes, then nothing".getBytes(StandardCharsets.US_ASCII), false);
+            await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(200)).until(() -> {
+                if (client.isActive()) {
+                    client.ping(); // a client's keep-alive, nothing of the stalled stream
+                }
+                return client.hasFrame(1) || !client.isActive();
+            });
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> !calls.isEmpty());
+        assertThat(calls).extracting(Call::status).containsExactly(408);
+    }
+
+    /**
+     * The rapid reset (CVE-2023-44487) is still bounded: a client that opens streams and resets each before its
+     * answer (every one a request routed and sent to an endpoint, at no cost of the client's) gets, past
+     * {@link RapidResets#LIMIT} such resets, a GOAWAY NO_ERROR naming the last stream taken, and no new stream is
+     * taken after it (REFUSED_STREAM: the client may send it again on a new connection); the stream that was in
+     * flight meanwhile is still answered whole, then the connection closes.
+     */
+    @Test
+    void aClientResettingStreamsBeforeTheirAnswerIsSentAwayGracefully() throws Exception {
+        try (RawH2Client client = RawH2Client.connect(group, ingress.localAddress())) {
+            client.headers(1, request("GET", "api.example", "/sleep/3000"), true);
+            int stream = 3;
+            for (int i = 0; i <= RapidResets.LIMIT; i++, stream += 2) {
+                client.headers(stream, request("GET", "api.example", "/sleep/2000"), true);
+                client.reset(stream, Http2Error.CANCEL.code());
+            }
+            long[] goAway = client.awaitGoAway();
+            assertThat(goAway[1]).as("GOAWAY code").isEqualTo(Http2Error.NO_ERROR.code());
+            assertThat(goAway[0]).as("the last stream taken").isEqualTo(stream - 2);
+            int late = stream;
+            client.headers(late, request("GET", "api.example", "/bytes/10"), true);
+            List<Frame> first = client.untilEnd(1);
+            assertThat(((Headers) first.get(0)).headers().status()).hasToString("200");
+            StringBuilder body = new StringBuilder();
+            for (Frame d : first) {
+                if (d instanceof Data data) {
+                    body.append(new String(data.bytes(), StandardCharsets.US_ASCII));
+                }
+            }
+            assertThat(body.toString()).isEqualTo("api slept");
+            assertThat(client.awaitClosed(10_000)).as("closed once stream 1 ended").isTrue();
+            assertThat(client.next(late)).as("a stream opened after the GOAWAY: refused, the client may retry it")
+                    .isEqualTo(new Reset(late, Http2Error.REFUSED_STREAM.code()));
+        }
+    }
+
+    /**
+     * A response the client stopped taking (its stream window shut, nothing read) is ended by the idle timeout on
+     * its own, although the client PINGs: RST_STREAM CANCEL, counted with the status the client got.
+     */
+    @Test
+    void aResponseTheClientStoppedReadingIsResetWhileTheClientPings() throws Exception {
+        listen(IngressOptions.defaults().withIdleTimeout(Duration.ofSeconds(1)));
+        try (RawH2Client client = RawH2Client.connect(group, ingress.localAddress())) {
+            client.stopReading();
+            client.headers(1, request("GET", "api.example", "/bytes/100000000"), true);
+            List<Frame> frames = new ArrayList<>();
+            await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(200)).until(() -> {
+                if (client.isActive()) {
+                    client.ping();
+                }
+                while (client.hasFrame(1)) {
+                    frames.add(client.next(1));
+                }
+                return !frames.isEmpty() && frames.get(frames.size() - 1) instanceof Reset || !client.isActive();
+            });
+            assertThat(client.isActive()).as("the connection goes on").isTrue();
+            assertThat(((Headers) frames.get(0)).headers().status()).hasToString("200");
+            assertThat(((Reset) frames.get(frames.size() - 1)).errorCode()).isEqualTo(Http2Error.CANCEL.code());
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> !calls.isEmpty());
+        assertThat(calls).extracting(Call::status).containsExactly(200);
+    }
+
+    /**
+     * When the idle timeout does close an HTTP/2 connection whose only stream is an upload that stalled (README: such
+     * a stream "does not keep" the connection), the request is counted and logged as 499, "client closed request"
+     * (Http2StreamFrontend.streamClosed passes {@code clientGoneStatus(false)}, its comment says "no idle close on
+     * HTTP/2 while a stream is open: never a 408 here"). The same stall on HTTP/1.1 is a 408 (Exchange's javadoc:
+     * "408 when the proxy's idle timeout ended it (its body stalled, as nginx's client_body_timeout)"): the proxy
+     * timed the request out, the client did not leave. (The close itself comes only after Netty's 30 s graceful
+     * shutdown timeout, not at the idle timeout: ClientTimeouts closes with the GOAWAY's wait for open streams.)
+     */
+    @Test
+    void aStalledUploadEndedByTheIdleTimeoutIsCounted408Not499() throws Exception {
+        listen(IngressOptions.defaults().withIdleTimeout(Duration.ofSeconds(1)));
+        try (RawH2Client client = RawH2Client.connect(group, ingress.localAddress())) {
+            client.headers(1, request("POST", "api.example", "/sha256"), false);
+            client.data(1, "first bytes, then nothing".getBytes(StandardCharsets.US_ASCII), false);
+            // the idle close is HTTP/2's graceful one: GOAWAY, then Netty waits up to its 30 s for the stalled stream
+            // (and logs "Client connection idle, closing" at every check meanwhile)
+            assertThat(client.awaitClosed(90_000)).as("closed by the idle timeout").isTrue();
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> !calls.isEmpty());
+        assertThat(calls).extracting(Call::status).as("the status counted for the timed-out upload")
+                .containsExactly(408);
+    }
+}
