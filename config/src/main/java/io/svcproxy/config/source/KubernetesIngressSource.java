@@ -286,6 +286,11 @@ public final class KubernetesIngressSource implements AutoCloseable {
             }
             failures = 0;
         } catch (RuntimeException e) {
+            if (closed) {
+                // the source closes (the proxy stops) while this run used the client, which closes right after it
+                log.debug("Kubernetes ingress recompute stopped by the close error={}", e.toString());
+                return;
+            }
             last = null; // the next run hands the whole list over, even when it maps the same as this one
             long delay = KubernetesSource.retryMillis(failures);
             failures++;

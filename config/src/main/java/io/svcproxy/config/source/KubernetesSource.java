@@ -360,6 +360,11 @@ public final class KubernetesSource implements AutoCloseable {
                 retry = null;
             }
         } catch (RuntimeException e) {
+            if (closed) {
+                // the source closes (the proxy stops) while this run used the client, which closes right after it
+                log.debug("Kubernetes recompute stopped by the close error={}", e.toString());
+                return;
+            }
             everything.set(true); // the changes taken for this run may be lost: the next run maps everything
             last = null; // and hands the whole list over, even when it maps the same as this run
             long delay = retryMillis(failures);
