@@ -262,7 +262,7 @@ public final class Values {
         return d;
     }
 
-    /** Returns a unicast IPv4 or IPv6 literal (not unspecified, not multicast). Never resolves a name. */
+    /** Returns a unicast IPv4 or IPv6 literal (not unspecified, multicast or IPv4's limited broadcast). Never resolves a name. */
     static InetAddress ip(Node node, String path, Problems p) {
         String expected = "an IPv4 or IPv6 address";
         String text = text(node, path, expected, p);
@@ -281,8 +281,12 @@ public final class Values {
             wrong(p, node, path, expected + "; an IPv4 address is written as IPv4, not IPv4-mapped IPv6");
             return null;
         }
-        if (ip.isAnyLocalAddress() || ip.isMulticastAddress()) {
-            wrong(p, node, path, "a unicast address, not " + (ip.isAnyLocalAddress() ? "unspecified" : "multicast"));
+        boolean broadcast = ip instanceof java.net.Inet4Address && java.util.Arrays.equals(ip.getAddress(),
+                new byte[] {-1, -1, -1, -1});
+        if (ip.isAnyLocalAddress() || ip.isMulticastAddress() || broadcast) {
+            // nothing can be served at these (the limited broadcast address binds only for UDP, and answers nothing)
+            wrong(p, node, path, "a unicast address, not " + (ip.isAnyLocalAddress() ? "unspecified"
+                    : broadcast ? "broadcast" : "multicast"));
             return null;
         }
         return ip;

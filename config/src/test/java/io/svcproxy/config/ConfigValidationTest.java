@@ -369,6 +369,18 @@ class ConfigValidationTest {
                 "svcproxy.yaml:3:16: clusterIP: 0.0.0.0 (expected: a unicast address, not unspecified)");
     }
 
+    /** IPv4's limited broadcast address serves nothing: it was taken, and only the bind said no, or a UDP bind did not. */
+    @Test
+    void rejectsTheBroadcastAddressAsAClusterIp() {
+        assertThat(errors("""
+                services:
+                  - name: web
+                    clusterIP: 255.255.255.255
+                    ports: [{port: 80}]
+                """)).containsExactly(
+                "svcproxy.yaml:3:16: clusterIP: 255.255.255.255 (expected: a unicast address, not broadcast)");
+    }
+
     @Test
     void rejectsAnIpv6ZoneIndex() {
         assertThat(errors("""
