@@ -2,6 +2,8 @@ package io.svcproxy.config.source;
 
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import io.fabric8.kubernetes.client.informers.cache.Indexer;
+import io.fabric8.kubernetes.client.informers.impl.cache.CacheImpl;
 import java.util.List;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
@@ -67,6 +69,20 @@ final class Informers {
                 log.error("Kubernetes informer stopped kind={} error={}", kind, String.valueOf(t));
             }
         });
+    }
+
+    /**
+     * Returns the objects of {@code indexer} under {@code key} in its index {@code name}, read under the cache's lock.
+     * fabric8's {@code CacheImpl} (7.5) moves an object put again from its old index entries to its new ones under that
+     * lock, taking it out before putting it back, while its {@code byIndex} reads without the lock: a read in between
+     * misses an object that is in the store all along. A watch or re-list that puts an object again with its resource
+     * version unchanged notifies no handler, so nothing would correct a mapping made from such a read.
+     */
+    static <T> List<T> byIndex(Indexer<T> indexer, String name, String key) {
+        Object lock = indexer instanceof CacheImpl<?> cache ? cache.getLockObject() : indexer;
+        synchronized (lock) {
+            return indexer.byIndex(name, key);
+        }
     }
 
     /**

@@ -418,7 +418,7 @@ public final class KubernetesSource implements AutoCloseable {
     private List<EndpointSlice> slicesOf(ServiceName name) {
         List<EndpointSlice> slices = new ArrayList<>();
         for (SharedIndexInformer<EndpointSlice> informer : sliceInformers) {
-            slices.addAll(informer.getIndexer().byIndex(BY_SERVICE, name.key()));
+            slices.addAll(Informers.byIndex(informer.getIndexer(), BY_SERVICE, name.key()));
         }
         slices.sort(Comparator.comparing(x -> String.valueOf(x.getMetadata().getName())));
         return slices;
