@@ -2,18 +2,21 @@ package io.svcproxy.proxy.admin;
 
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.QueryStringDecoder;
+import io.svcproxy.balancer.Backends;
 import io.svcproxy.balancer.Schedulers;
+import io.svcproxy.config.Addresses;
 import io.svcproxy.proxy.dataplane.ServicePort;
 import io.svcproxy.proxy.dataplane.ServiceTable;
 import io.svcproxy.proxy.simulate.InputException;
 import io.svcproxy.proxy.simulate.Reports;
 import io.svcproxy.proxy.simulate.SimulationRun;
+import java.net.InetAddress;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * {@code GET /api/v1/simulate?service=NS/NAME&port=P[&schedulers=rr,lc,...][&seed=N]}: the "what if" card's
- * numbers. Replays the Service port's last recorded connections ({@link ServicePort#recent()}) under each
+ * {@code GET /api/v1/simulate?service=NS/NAME&port=P[&clusterIP=IP][&schedulers=rr,lc,...][&seed=N]}: the "what
+ * if" card's numbers. Replays the Service port's last recorded connections ({@link ServicePort#recent()}) under each
  * scheduler asked (default: every one) with {@link SimulationRun#replay}, and answers with the same JSON object
  * {@code svcproxy simulate --json} prints for the same connections read from the connection log.
  */
@@ -60,6 +63,16 @@ final class WhatIf {
                 return bad("seed: " + seedText + " (expected: an integer)");
             }
         }
+        InetAddress clusterIP = null;
+        String clusterIPText = single(query, "clusterIP");
+        if (clusterIPText != null) {
+            try {
+                clusterIP = Addresses.parseIp(clusterIPText);
+            } catch (IllegalArgumentException e) {
+                return bad("clusterIP: " + (clusterIPText.isEmpty() ? "missing" : clusterIPText) + " (expected: one"
+                        + " of the Service's clusterIPs, as clusterIP=10.96.0.10, or no clusterIP= at all)");
+            }
+        }
         List<ServicePort> matches = new ArrayList<>();
         List<String> known = new ArrayList<>();
         for (ServicePort p : table.servicePorts()) {
@@ -72,8 +85,18 @@ final class WhatIf {
         String what = service + (port == null ? "" : ":" + port);
         if (matches.isEmpty()) {
             return new Answer(HttpResponseStatus.NOT_FOUND, AdminHandler.TEXT, "no Service port " + what
-                    + " (expected one of: " + String.join(", ", known) + ")\n");
+                    + " (expected one of: " + String.join(", ", known.stream().distinct().toList()) + ")\n");
         }
+        // a dual-stack Service has each port once per clusterIP (KubernetesServiceMapper): one clusterIP is replayed
+        List<InetAddress> clusterIPs = clusterIPs(matches);
+        if (clusterIP == null) {
+            clusterIP = clusterIPs.get(0);
+        } else if (!clusterIPs.contains(clusterIP)) {
+            return bad(what + " has no clusterIP " + Backends.formatIp(clusterIP) + " (expected one of: "
+                    + String.join(", ", clusterIPs.stream().map(Backends::formatIp).toList()) + ")");
+        }
+        InetAddress chosen = clusterIP;
+        matches.removeIf(p -> !p.key().clusterIP().equals(chosen));
         if (matches.size() > 1) {
             return bad(what + " has " + matches.size() + " ports: name one with port=");
         }
@@ -85,6 +108,23 @@ final class WhatIf {
         } catch (InputException e) {
             return bad(e.getMessage().replaceFirst("^--schedulers", "schedulers"));
         }
+    }
+
+    /**
+     * Returns the clusterIPs of {@code ports}, each once, in the order a query without {@code clusterIP=} takes the
+     * first of: IPv4 before IPv6, then by address. The table does not keep the order of the Service's {@code
+     * spec.clusterIPs} (which family is its primary), so the default is IPv4's, the primary family of most
+     * dual-stack clusters.
+     */
+    private static List<InetAddress> clusterIPs(List<ServicePort> ports) {
+        List<InetAddress> out = new ArrayList<>();
+        for (ServicePort p : ports) {
+            if (!out.contains(p.key().clusterIP())) {
+                out.add(p.key().clusterIP());
+            }
+        }
+        out.sort(Backends::compareAddresses);
+        return out;
     }
 
     /** Returns a parameter's value ({@link #answer} refused a repeated one), or {@code null} when not given. */

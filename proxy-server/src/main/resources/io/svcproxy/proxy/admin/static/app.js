@@ -169,7 +169,7 @@ function endpointKey(e) {
   return e.ip.includes(':') ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`;
 }
 
-function createCard(s) {
+function createCard(s, dualStack) {
   const card = el('section', 'card');
   const label = `${s.namespace}/${s.name}`;
   card.dataset.service = `${label}:${s.portName || s.port}`;
@@ -183,7 +183,7 @@ function createCard(s) {
   const addr = el('div', 'addr');
   title.append(h2, addr);
   const chips = el('div', 'chips');
-  const link = whatIfLink(s);
+  const link = whatIfLink(s, dualStack);
   head.append(title, chips, link);
 
   const summary = el('div', 'summary');
@@ -195,7 +195,7 @@ function createCard(s) {
 
   card.append(head, summary, wrap);
   return { card, addr, chips, conns, tput, tbody, rows: new Map(), history: [], prev: null, bps: null,
-    svcName, portName, link };
+    svcName, portName, link, dualStack };
 }
 
 // A scrolling table of class cls with a header row of columns ([name, heading, numeric]).
@@ -253,26 +253,31 @@ function createRow(key) {
   return { tr, cells, badge };
 }
 
-// A card follows its address (clusterIP:port/protocol); the Service or port name at it may change by reload.
-function updateName(c, s) {
+// A card follows its address (clusterIP:port/protocol); the Service or port name at it may change by reload, and
+// the Service may gain or lose its second clusterIP (then the what-if link names the clusterIP, or no longer does).
+function updateName(c, s, dualStack) {
   const label = `${s.namespace}/${s.name}`;
   const service = `${label}:${s.portName || s.port}`;
-  if (c.card.dataset.service === service) return;
+  if (c.card.dataset.service === service && c.dualStack === dualStack) return;
   const before = c.card.dataset.service;
   c.card.dataset.service = service;
+  c.dualStack = dualStack;
   c.svcName.textContent = label;
   c.portName.textContent = ':' + (s.portName || s.port);
-  const link = whatIfLink(s);
+  const link = whatIfLink(s, dualStack);
   c.link.replaceWith(link);
   c.link = link;
   const whatIf = $('whatif');
-  if (!whatIf.hidden && whatIf.dataset.service === before) {
+  // an open card without a clusterIP replays the IPv4 one of a dual-stack Service (api/v1/simulate's default)
+  const same = whatIf.dataset.clusterIp ? whatIf.dataset.clusterIp === s.clusterIP
+    : !dualStack || !s.clusterIP.includes(':');
+  if (!whatIf.hidden && whatIf.dataset.service === before && before !== service && same) {
     location.hash = link.getAttribute('href'); // the open what-if card follows the rename (hashchange reopens it)
   }
 }
 
-function updateCard(c, s, now, dtMs) {
-  updateName(c, s);
+function updateCard(c, s, now, dtMs, dualStack) {
+  updateName(c, s, dualStack);
   // the clusterIP first; a NodePort, external or LoadBalancer address follows with its kind
   const others = (s.addresses || []).filter(a => a.kind !== 'cluster').map(a => `${a.address} (${a.kind})`);
   c.addr.textContent = `${s.clusterIP}:${s.port}/${s.protocol} \u2192 targetPort ${s.targetPort}`
@@ -462,12 +467,20 @@ function render(doc) {
     return node;
   };
   let place = nextCard(main.firstElementChild);
+  // a dual-stack Service has each port once per clusterIP: its what-if links name the clusterIP
+  const clusterIPs = new Map();
+  for (const s of doc.services) {
+    const name = `${s.namespace}/${s.name}`;
+    if (!clusterIPs.has(name)) clusterIPs.set(name, new Set());
+    clusterIPs.get(name).add(s.clusterIP);
+  }
   doc.services.forEach((s) => {
     const key = serviceKey(s);
     seen.add(key);
+    const dualStack = clusterIPs.get(`${s.namespace}/${s.name}`).size > 1;
     let c = cards.get(key);
     if (!c) {
-      c = createCard(s);
+      c = createCard(s, dualStack);
       cards.set(key, c);
     }
     if (c.card === place) {
@@ -475,7 +488,7 @@ function render(doc) {
     } else {
       main.insertBefore(c.card, place);
     }
-    const t = updateCard(c, s, now, dtMs);
+    const t = updateCard(c, s, now, dtMs, dualStack);
     totals.connections += t.connections;
     totals.bps += t.bps;
     captionCharts(c);

@@ -1,7 +1,9 @@
 // svcproxy stats page, the "what if" card: a Service port's recorded traffic (its last ended connections, kept
 // in memory by the proxy) replayed under other schedulers by api/v1/simulate, the numbers `svcproxy simulate`
 // gives for the same connections. Opened by a Service port card's link (#whatif=ns/name:port), so it can be
-// linked to; fetched once per opening or refresh, never polled. Text goes in through textContent only.
+// linked to; a dual-stack Service's link names the clusterIP (#whatif=ns/name:port@clusterIP), as the Service has
+// the port once per family. Fetched once per opening or refresh, never polled. Text goes in through textContent
+// only.
 
 const PREFIX = '#whatif=';
 
@@ -12,10 +14,14 @@ function el(tag, className, text) {
   return e;
 }
 
-/** Returns the link that opens the card for a Service port of api/v1/services. */
-export function whatIfLink(s) {
+/**
+ * Returns the link that opens the card for a Service port of api/v1/services; {@code dualStack}: the Service has
+ * more than one clusterIP, and the link names this port's.
+ */
+export function whatIfLink(s, dualStack) {
   const a = el('a', 'whatif-link', 'what if\u2026');
-  a.href = PREFIX + encodeURIComponent(`${s.namespace}/${s.name}:${s.portName || s.port}`);
+  a.href = PREFIX + encodeURIComponent(`${s.namespace}/${s.name}:${s.portName || s.port}`
+    + (dualStack ? `@${s.clusterIP}` : ''));
   a.title = 'Replay this port\u2019s recorded connections under other schedulers';
   return a;
 }
@@ -28,9 +34,13 @@ function parse(hash) {
   } catch (e) {
     return null; // a link mangled by hand or by a mailer: no card, and the page goes on
   }
-  const colon = target.lastIndexOf(':');
+  // '@' is in no name or port name; an IPv6 clusterIP after it has colons of its own
+  const at = target.lastIndexOf('@');
+  const clusterIP = at < 0 ? null : target.substring(at + 1);
+  const servicePort = at < 0 ? target : target.substring(0, at);
+  const colon = servicePort.lastIndexOf(':');
   if (colon < 0) return null;
-  return { service: target.substring(0, colon), port: target.substring(colon + 1) };
+  return { service: servicePort.substring(0, colon), port: servicePort.substring(colon + 1), clusterIP };
 }
 
 async function configuredScheduler(target) {
@@ -38,17 +48,19 @@ async function configuredScheduler(target) {
   if (!response.ok) return null;
   const doc = await response.json();
   const s = doc.services.find(x => `${x.namespace}/${x.name}` === target.service
-    && String(x.portName || x.port) === target.port);
+    && String(x.portName || x.port) === target.port && (!target.clusterIP || x.clusterIP === target.clusterIP));
   return s ? s.scheduler : null;
 }
 
 function render(section, target, report, inUse) {
   section.replaceChildren();
   section.dataset.service = `${target.service}:${target.port}`;
+  section.dataset.clusterIp = target.clusterIP || '';
   const head = el('header', 'card-head');
   const title = el('div');
   const h2 = el('h2');
-  h2.append(el('span', 'svc-name', 'What if: ' + target.service), el('span', 'port-name', ':' + target.port));
+  h2.append(el('span', 'svc-name', 'What if: ' + target.service), el('span', 'port-name', ':' + target.port
+    + (target.clusterIP ? ` at ${target.clusterIP}` : '')));
   const first = report.schedulers[Object.keys(report.schedulers)[0]];
   const count = el('div', 'addr', `${report.connections} recorded connection${report.connections === 1 ? '' : 's'}`
     + ' (the last ones that ended) replayed under each scheduler from a fresh state: the numbers of '
@@ -111,13 +123,15 @@ async function open(section, target) {
   try {
     // no schedulers asked: the API replays under every scheduler svcproxy has
     const query = new URLSearchParams({ service: target.service, port: target.port });
+    if (target.clusterIP) query.set('clusterIP', target.clusterIP);
     const response = await fetch('api/v1/simulate?' + query, { cache: 'no-store' });
     if (!response.ok) throw new Error((await response.text()).trim() || `HTTP ${response.status}`);
     const report = await response.json();
     render(section, target, report, await configuredScheduler(target));
     section.dataset.state = 'ready';
   } catch (e) {
-    section.replaceChildren(el('p', 'alert', `What if ${target.service}:${target.port}: ${e.message}`));
+    section.replaceChildren(el('p', 'alert', `What if ${target.service}:${target.port}`
+      + `${target.clusterIP ? ' at ' + target.clusterIP : ''}: ${e.message}`));
     section.dataset.state = 'error';
   }
   section.scrollIntoView({ block: 'nearest' });
