@@ -5,6 +5,7 @@ import io.netty.handler.codec.http.QueryStringDecoder;
 import io.svcproxy.balancer.Backends;
 import io.svcproxy.balancer.Schedulers;
 import io.svcproxy.config.Addresses;
+import io.svcproxy.proxy.connlog.ConnectionLog;
 import io.svcproxy.proxy.dataplane.ServicePort;
 import io.svcproxy.proxy.dataplane.ServiceTable;
 import io.svcproxy.proxy.simulate.InputException;
@@ -16,9 +17,10 @@ import java.util.List;
 
 /**
  * {@code GET /api/v1/simulate?service=NS/NAME&port=P[&clusterIP=IP][&schedulers=rr,lc,...][&seed=N]}: the "what
- * if" card's numbers. Replays the Service port's last recorded connections ({@link ServicePort#recent()}) under each
- * scheduler asked (default: every one) with {@link SimulationRun#replay}, and answers with the same JSON object
- * {@code svcproxy simulate --json} prints for the same connections read from the connection log.
+ * if" card's numbers. Replays the Service port's last recorded connections ({@link ServicePort#recent()}) and
+ * its TCP connections still open ({@link ServicePort#stillOpen()}) under each scheduler asked (default: every one)
+ * with {@link SimulationRun#replay}, and answers with the same JSON object {@code svcproxy simulate --json} prints
+ * for the same connections read from the connection log (which has the ended ones only).
  */
 final class WhatIf {
     static final String PATH = "/api/v1/simulate";
@@ -102,7 +104,9 @@ final class WhatIf {
         }
         ServicePort servicePort = matches.get(0);
         try {
-            SimulationRun.Report report = SimulationRun.replay(servicePort.spec(), servicePort.recent().snapshot(),
+            // the ended ones first: a connection ending in between is then in one list at most (ServicePort#stillOpen)
+            List<ConnectionLog.Entry> ended = servicePort.recent().snapshot();
+            SimulationRun.Report report = SimulationRun.replay(servicePort.spec(), ended, servicePort.stillOpen(),
                     schedulers, seed);
             return new Answer(HttpResponseStatus.OK, AdminHandler.JSON, Reports.json(report));
         } catch (InputException e) {

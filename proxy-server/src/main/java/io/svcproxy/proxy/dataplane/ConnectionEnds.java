@@ -5,7 +5,11 @@ import io.netty.util.AttributeKey;
 import io.netty.util.concurrent.Future;
 import io.svcproxy.balancer.BackendState;
 import io.svcproxy.proxy.connlog.EndReason;
+import io.svcproxy.proxy.connlog.OpenConnection;
 import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
 
 /**
  * How a relayed TCP connection ends and is recorded: a drain marks or aborts its client channel from any thread,
@@ -69,5 +73,28 @@ final class ConnectionEnds {
         }
         recorder.ended(servicePort, started, (InetSocketAddress) inbound.remoteAddress(), backend.endpoint(),
                 relay == null ? 0 : relay.up.bytes(), relay == null ? 0 : relay.down.bytes(), reason);
+    }
+
+    /**
+     * Returns the connections of {@code port} given an endpoint and still open, by start. A connection that closes
+     * meanwhile may be among them or not; it leaves {@link ServicePort#connections} before it is recorded (in
+     * {@link FrontendHandler#channelInactive}), so one taken from here after a {@code recent()} snapshot is not in
+     * that snapshot too. Any thread.
+     */
+    static List<OpenConnection> stillOpen(ServicePort port) {
+        List<OpenConnection> out = new ArrayList<>();
+        for (Channel inbound : port.connections()) {
+            FrontendHandler frontend = inbound.pipeline().get(FrontendHandler.class);
+            // hasAttr first: attr() alone would add an empty attribute to the connection
+            boolean picked = inbound.hasAttr(FrontendHandler.BACKEND)
+                    && inbound.attr(FrontendHandler.BACKEND).get() != null;
+            if (frontend == null || !picked || !(inbound.remoteAddress() instanceof InetSocketAddress client)) {
+                continue; // closed meanwhile (its handler removed), or not given an endpoint yet: no lease to replay
+            }
+            out.add(new OpenConnection(ConnectionRecorder.epochNanos(frontend.started()), client.getAddress(),
+                    client.getPort()));
+        }
+        out.sort(Comparator.comparingLong(OpenConnection::startEpochNanos));
+        return out;
     }
 }

@@ -20,20 +20,28 @@ import org.slf4j.LoggerFactory;
 public final class ConnectionRecorder implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(ConnectionRecorder.class);
 
+    /**
+     * The epoch nanoseconds at System.nanoTime() 0: a start read once per connection as nanoTime is exact to the ns.
+     * One per process, so that the ended connections and those still open ({@link ServicePort#stillOpen}) that the
+     * "what if" card replays together are on one clock.
+     */
+    private static final long EPOCH_OFFSET_NANOS = epochOffset();
+
     private final ProxyMetrics metrics;
-    /** The epoch nanoseconds at System.nanoTime() 0: a start read once per connection as nanoTime is exact to the ns. */
-    private final long epochOffsetNanos;
     private volatile ConnectionLog connectionLog;
 
     public ConnectionRecorder(ProxyMetrics metrics) {
         this.metrics = Objects.requireNonNull(metrics, "metrics");
+    }
+
+    private static long epochOffset() {
         Instant now = Instant.now();
-        this.epochOffsetNanos = now.getEpochSecond() * 1_000_000_000L + now.getNano() - System.nanoTime();
+        return now.getEpochSecond() * 1_000_000_000L + now.getNano() - System.nanoTime();
     }
 
     /** Returns the epoch nanoseconds of the System.nanoTime() {@code nanoTime}. */
-    public long epochNanos(long nanoTime) {
-        return epochOffsetNanos + nanoTime;
+    public static long epochNanos(long nanoTime) {
+        return EPOCH_OFFSET_NANOS + nanoTime;
     }
 
     /**

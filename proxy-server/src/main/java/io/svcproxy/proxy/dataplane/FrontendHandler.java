@@ -91,9 +91,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         }
         admitted = true;
         perClient = perClientLimit > 0;
+        started = System.nanoTime(); // before the add: the set publishes it to stillOpen's readers
         servicePort.connections().add(inbound);
         long idleNanos = settings.idleTimeout().toNanos();
-        started = System.nanoTime();
         if (idleNanos > 0) {
             idleSweep = IdleSweep.of(inbound.eventLoop());
             idleSweep.add(this, idleNanos);
@@ -345,6 +345,11 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
             outbound.close(); // a connect in progress: its listener sees the client gone
         }
         ConnectionEnds.record(recorder, servicePort, inbound, started, end, relay);
+    }
+
+    /** Returns System.nanoTime() when the client connected; set before the channel is among its port's connections. */
+    long started() {
+        return started;
     }
 
     private void endFor(EndReason reason) {

@@ -9,12 +9,14 @@ import io.svcproxy.config.OutlierDetection;
 import io.svcproxy.config.ServiceKey;
 import io.svcproxy.config.ServicePortSpec;
 import io.svcproxy.proxy.connlog.EndReason;
+import io.svcproxy.proxy.connlog.OpenConnection;
 import io.svcproxy.proxy.connlog.RecentConnections;
 import io.svcproxy.proxy.metrics.ProxyMetrics;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.Collections;
 import java.util.IdentityHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -146,6 +148,14 @@ public final class ServicePort {
     /** Returns the last connections and flows of this Service port that ended, for the "what if" card. */
     public RecentConnections recent() {
         return recent;
+    }
+
+    /**
+     * Returns the TCP connections of this Service port given an endpoint and still open, by start: the "what if"
+     * card replays them after a {@link #recent()} snapshot as holding their endpoints. Any thread.
+     */
+    public List<OpenConnection> stillOpen() {
+        return ConnectionEnds.stillOpen(this);
     }
 
     /** Returns the client channels of the connections open on this Service port. */

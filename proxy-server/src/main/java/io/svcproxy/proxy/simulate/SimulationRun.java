@@ -11,6 +11,7 @@ import io.svcproxy.config.ProxyConfig;
 import io.svcproxy.config.ServicePortSpec;
 import io.svcproxy.config.ServicePorts;
 import io.svcproxy.proxy.connlog.ConnectionLog;
+import io.svcproxy.proxy.connlog.OpenConnection;
 import io.svcproxy.proxy.connlog.RecentConnections;
 
 import java.io.IOException;
@@ -129,23 +130,35 @@ public final class SimulationRun {
     /**
      * Replays the connections a Service port recorded in memory ({@link RecentConnections}), as {@link #run}
      * replays the same connections read back from the connection log: times cut to the log's microseconds, in
-     * start order, ties in the order they ended (the log's line order).
+     * start order, ties in the order they ended (the log's line order). The connections still {@code open} are
+     * replayed too, each holding its endpoint from its start to the end of the replay (as the proxy's counts hold
+     * it: lc, wlc, sed and nq see its endpoint busy), after the ended ones of the same start.
      *
+     * @param open connections not ended, by start; none of them among {@code recorded}
      * @param schedulers the schedulers, or empty for the configured one
      * @throws InputException an unknown scheduler, as {@code --schedulers: message}
      */
-    public static Report replay(ServicePortSpec spec, List<ConnectionLog.Entry> recorded, List<String> schedulers,
-                                long seed) throws InputException {
-        List<Connection> connections = new ArrayList<>(recorded.size());
+    public static Report replay(ServicePortSpec spec, List<ConnectionLog.Entry> recorded, List<OpenConnection> open,
+                                List<String> schedulers, long seed) throws InputException {
+        List<Connection> connections = new ArrayList<>(recorded.size() + open.size());
         for (ConnectionLog.Entry e : recorded) {
-            connections.add(new Connection(Math.floorDiv(e.startEpochNanos(), 1000L) * 1000L,
-                    e.clientAddress(), e.clientPort(),
-                    Math.floorDiv(e.durationNanos(), 1000L) * 1000L));
+            connections.add(new Connection(micros(e.startEpochNanos()), e.clientAddress(), e.clientPort(),
+                    micros(e.durationNanos())));
+        }
+        for (OpenConnection o : open) {
+            // open-ended: Connection.end() saturates, so it is released only when the replay finishes
+            connections.add(new Connection(micros(o.startEpochNanos()), o.clientAddress(), o.clientPort(),
+                    Long.MAX_VALUE));
         }
         connections.sort(java.util.Comparator.comparingLong(Connection::start)); // stable: ties keep end order
         Simulation sim = simulation(spec, schedulers, List.of(), seed);
         connections.forEach(sim::accept);
         return new Report(spec.service().qualifiedName(), spec.port().label(), connections.size(), 0, sim.finish());
+    }
+
+    /** Cuts nanoseconds to the connection log's microseconds. */
+    private static long micros(long nanos) {
+        return Math.floorDiv(nanos, 1000L) * 1000L;
     }
 
     private static Simulation simulation(ServicePortSpec chosen, List<String> schedulers, List<EndpointChange> changes,

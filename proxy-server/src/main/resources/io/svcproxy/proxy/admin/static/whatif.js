@@ -1,9 +1,9 @@
 // svcproxy stats page, the "what if" card: a Service port's recorded traffic (its last ended connections, kept
-// in memory by the proxy) replayed under other schedulers by api/v1/simulate, the numbers `svcproxy simulate`
-// gives for the same connections. Opened by a Service port card's link (#whatif=ns/name:port), so it can be
-// linked to; a dual-stack Service's link names the clusterIP (#whatif=ns/name:port@clusterIP), as the Service has
-// the port once per family. Fetched once per opening or refresh, never polled. Text goes in through textContent
-// only.
+// in memory by the proxy, and its open ones) replayed under other schedulers by api/v1/simulate, the numbers
+// `svcproxy simulate` gives for the same connections. Opened by a Service port card's link (#whatif=ns/name:port),
+// so it can be linked to; a dual-stack Service's link names the clusterIP (#whatif=ns/name:port@clusterIP), as the
+// Service has the port once per family. Fetched once per opening or refresh, never polled. Text goes in through
+// textContent only.
 
 const PREFIX = '#whatif=';
 
@@ -63,8 +63,8 @@ function render(section, target, report, inUse) {
     + (target.clusterIP ? ` at ${target.clusterIP}` : '')));
   const first = report.schedulers[Object.keys(report.schedulers)[0]];
   const count = el('div', 'addr', `${report.connections} recorded connection${report.connections === 1 ? '' : 's'}`
-    + ' (the last ones that ended) replayed under each scheduler from a fresh state: the numbers of '
-    + '`svcproxy simulate` for the same connections.');
+    + ' (the last ones that ended, and those still open) replayed under each scheduler from a fresh state: the'
+    + ' numbers of `svcproxy simulate` for the same connections.');
   count.id = 'whatif-count';
   title.append(h2, count);
   const actions = el('div', 'chips');
