@@ -37,6 +37,17 @@ class KubernetesIngressSourceTest {
     private KubernetesClient client;
     private KubernetesIngressSource source;
 
+    /** Starts the mock API server with {@code dispatcher} and creates Ingress default/shop (class svcproxy). */
+    private void serveShop(KubernetesCrudDispatcher dispatcher) {
+        server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(), dispatcher, true);
+        server.init();
+        client = server.createClient();
+        client.network().v1().ingresses().resource(new IngressBuilder().withNewMetadata().withName("shop")
+                .withNamespace("default").endMetadata().withNewSpec().withIngressClassName("svcproxy")
+                .withNewDefaultBackend().withNewService().withName("web").withNewPort().withNumber(80).endPort()
+                .endService().endDefaultBackend().endSpec().build()).create();
+    }
+
     @AfterEach
     void stop() {
         if (source != null) {
@@ -52,22 +63,15 @@ class KubernetesIngressSourceTest {
      */
     @Test
     void namesWhatIsNotListedAndReportsNothingMeanwhile() {
-        server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
-                new KubernetesCrudDispatcher() {
-                    @Override
-                    public MockResponse dispatch(RecordedRequest request) {
-                        if (request.getPath().split("\\?")[0].endsWith("/secrets")) {
-                            return new MockResponse().setResponseCode(403);
-                        }
-                        return super.dispatch(request);
-                    }
-                }, true);
-        server.init();
-        client = server.createClient();
-        client.network().v1().ingresses().resource(new IngressBuilder().withNewMetadata().withName("shop")
-                .withNamespace("default").endMetadata().withNewSpec().withIngressClassName("svcproxy")
-                .withNewDefaultBackend().withNewService().withName("web").withNewPort().withNumber(80).endPort()
-                .endService().endDefaultBackend().endSpec().build()).create();
+        serveShop(new KubernetesCrudDispatcher() {
+            @Override
+            public MockResponse dispatch(RecordedRequest request) {
+                if (request.getPath().split("\\?")[0].endsWith("/secrets")) {
+                    return new MockResponse().setResponseCode(403);
+                }
+                return super.dispatch(request);
+            }
+        });
         AtomicInteger updates = new AtomicInteger();
         source = new KubernetesIngressSource(client, new KubernetesSettings(null, List.of("default")),
                 IngressSettings.defaults(), (ingresses, synced) -> updates.incrementAndGet());
@@ -87,14 +91,7 @@ class KubernetesIngressSourceTest {
      */
     @Test
     void aFailedRecomputeRunsAgainOnItsOwnAndHandsTheListOver() {
-        server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
-                new KubernetesCrudDispatcher(), true);
-        server.init();
-        client = server.createClient();
-        client.network().v1().ingresses().resource(new IngressBuilder().withNewMetadata().withName("shop")
-                .withNamespace("default").endMetadata().withNewSpec().withIngressClassName("svcproxy")
-                .withNewDefaultBackend().withNewService().withName("web").withNewPort().withNumber(80).endPort()
-                .endService().endDefaultBackend().endSpec().build()).create();
+        serveShop(new KubernetesCrudDispatcher());
         AtomicInteger calls = new AtomicInteger();
         AtomicInteger delivered = new AtomicInteger();
         source = new KubernetesIngressSource(client, new KubernetesSettings(null, List.of("default")),
@@ -116,14 +113,7 @@ class KubernetesIngressSourceTest {
      */
     @Test
     void aRecomputeCutShortByTheCloseIsNoError() throws Exception {
-        server = new KubernetesMockServer(new Context(), new MockWebServer(), new HashMap<>(),
-                new KubernetesCrudDispatcher(), true);
-        server.init();
-        client = server.createClient();
-        client.network().v1().ingresses().resource(new IngressBuilder().withNewMetadata().withName("shop")
-                .withNamespace("default").endMetadata().withNewSpec().withIngressClassName("svcproxy")
-                .withNewDefaultBackend().withNewService().withName("web").withNewPort().withNumber(80).endPort()
-                .endService().endDefaultBackend().endSpec().build()).create();
+        serveShop(new KubernetesCrudDispatcher());
         Logger logger = (Logger) LoggerFactory.getLogger(KubernetesIngressSource.class);
         ListAppender<ILoggingEvent> logged = new ListAppender<>();
         logged.start();

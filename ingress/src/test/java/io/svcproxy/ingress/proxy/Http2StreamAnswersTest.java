@@ -3,43 +3,18 @@ package io.svcproxy.ingress.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
-import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2Error;
-import io.netty.handler.codec.http2.Http2Headers;
-import io.svcproxy.ingress.IngressMetrics;
-import io.svcproxy.ingress.ServiceBackend;
 import io.svcproxy.ingress.proxy.RawH2Client.Data;
 import io.svcproxy.ingress.proxy.RawH2Client.Frame;
 import io.svcproxy.ingress.proxy.RawH2Client.Headers;
 import io.svcproxy.ingress.proxy.RawH2Client.Reset;
-import io.svcproxy.ingress.routing.IngressRules;
-import io.svcproxy.ingress.routing.IngressRules.PathRule;
-import io.svcproxy.ingress.routing.IngressRules.Rule;
-import io.svcproxy.ingress.routing.PathType;
-import io.svcproxy.ingress.routing.Route;
-import io.svcproxy.ingress.routing.Router;
-import io.svcproxy.ingress.routing.RoutingTable;
-import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.slf4j.LoggerFactory;
 
 /**
  * HTTP/2 streams the proxy or Netty's codec answers early or refuses: each is answered on its stream, counted and
@@ -51,80 +26,7 @@ import org.slf4j.LoggerFactory;
  * Listener on 127.0.134.1, endpoints on 127.0.0.142.
  */
 @Timeout(180)
-class Http2StreamAnswersTest {
-    private static final ServiceBackend API = new ServiceBackend("default", "api", 80, null);
-
-    /** One {@link IngressMetrics#requestCompleted} call. */
-    record Call(Route<ServiceBackend> route, int status) {
-    }
-
-    private final TestEndpoints endpoints = new TestEndpoints();
-    private final List<Call> calls = new CopyOnWriteArrayList<>();
-    private final ListAppender<ILoggingEvent> accessLog = new ListAppender<>();
-    private Logger accessLogger;
-    private Level accessLevel;
-    private EventLoopGroup group;
-    private HttpIngressServer ingress;
-
-    @BeforeEach
-    void setUp() throws Exception {
-        accessLogger = (Logger) LoggerFactory.getLogger(AccessLog.LOG.getName());
-        accessLevel = accessLogger.getLevel();
-        accessLogger.setLevel(Level.DEBUG);
-        accessLog.start();
-        accessLogger.addAppender(accessLog);
-        group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-        listen(IngressOptions.defaults());
-    }
-
-    /** api.example goes to the endpoint (TestEndpoints' paths); any other host is the proxy's own 404. */
-    private void listen(IngressOptions options) throws Exception {
-        if (ingress != null) {
-            ingress.close();
-        }
-        InetSocketAddress api = endpoints.start("127.0.0.142", "api");
-        Router<ServiceBackend> router = new Router<>();
-        router.update(RoutingTable.compile(List.of(new IngressRules<>("default/api", null, List.of(
-                new Rule<>("api.example", List.of(new PathRule<>("/", PathType.PREFIX, API))))))));
-        IngressMetrics metrics = new IngressMetrics() {
-            @Override
-            public void requestCompleted(Route<ServiceBackend> route, int status, long durationNanos) {
-                calls.add(new Call(route, status));
-            }
-        };
-        ingress = HttpIngressServer.bind(group, NioServerSocketChannel.class, new InetSocketAddress("127.0.134.1", 0),
-                router, Map.of(API, TestEndpoints.rr(api))::get, options, metrics);
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        ingress.close();
-        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
-        endpoints.close();
-        accessLogger.detachAppender(accessLog);
-        accessLogger.setLevel(accessLevel);
-    }
-
-    private static Http2Headers request(String method, String host, String path) {
-        return new DefaultHttp2Headers().method(method).scheme("http").authority(host).path(path);
-    }
-
-    /** The frames of {@code stream} up to its RST_STREAM; {@code null} if the connection went away first. */
-    private static List<Frame> untilReset(RawH2Client client, int stream) throws InterruptedException {
-        List<Frame> frames = new ArrayList<>();
-        while (true) {
-            Frame f;
-            try {
-                f = client.next(stream);
-            } catch (AssertionError e) {
-                return null; // nothing within 20 s: the connection went away
-            }
-            frames.add(f);
-            if (f instanceof Reset) {
-                return frames;
-            }
-        }
-    }
+class Http2StreamAnswersTest extends Http2IngressTestBase {
 
     /**
      * The request that carried {@code Upgrade: h2c} becomes stream 1 through Netty's
