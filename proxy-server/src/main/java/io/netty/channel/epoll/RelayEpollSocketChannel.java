@@ -102,6 +102,19 @@ public final class RelayEpollSocketChannel extends AbstractEpollStreamChannel im
         }
     }
 
+    /**
+     * Fills {@code info} with the socket's {@code TCP_INFO}, as {@link EpollSocketChannel#tcpInfo(EpollTcpInfo)} does:
+     * the relay's idle check asks it of a connection that looks idle, for bytes the kernel still moves.
+     */
+    public EpollTcpInfo tcpInfo(EpollTcpInfo info) {
+        try {
+            socket.getTcpInfo(info);
+            return info;
+        } catch (IOException e) {
+            throw new io.netty.channel.ChannelException(e);
+        }
+    }
+
     @Override
     public RelayEpollSocketChannelConfig config() {
         return config;

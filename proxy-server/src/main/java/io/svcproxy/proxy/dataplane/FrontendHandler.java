@@ -299,7 +299,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * Closes the connection if no byte moved either way (a read, or a paused side draining) for {@code
+     * Closes the connection if no byte moved either way (a read, or a side's queue taken by its peer) for {@code
      * idleTimeout} by {@code now}. Called by the event loop's {@link IdleSweep}: one timer per loop and one clock
      * read per read buffer, where an {@code IdleStateHandler} would take a timer per connection and wrap every
      * write in a promise.
@@ -308,16 +308,18 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         if (!inbound.isOpen()) {
             return;
         }
-        long last = relay == null ? started : relay.lastActivity();
-        if (now - last < settings.idleTimeout().toNanos()) {
+        long last = relay == null ? started : relay.lastActivity(now);
+        long idleNanos = settings.idleTimeout().toNanos();
+        if (now - last < idleNanos || relay != null && relay.kernelMovedBytes(now, idleNanos)) {
             return;
         }
         log.debug("Closing idle connection service={} client={} endpoint={} relay={}",
                 servicePort.serviceLabel(), inbound.remoteAddress(), inbound.attr(BACKEND).get(), relay);
         endFor(EndReason.IDLE);
-        if (relay != null && relay.holdsBytes()) {
+        if (relay == null || relay.holdsBytes()) {
             // bytes read from one side still wait for the other, which does not read them: a FIN would end its
-            // stream as if whole
+            // stream as if whole; and while the endpoint still connects, a FIN would read as an empty answer to
+            // the request held for it (as giveUp's reset says)
             ConnectionEnds.resetBoth(inbound, outbound);
             return;
         }
