@@ -166,11 +166,7 @@ final class ClientTimeouts extends ChannelDuplexHandler {
         }
         Http2IngressHandler streams = ctx.pipeline().get(Http2IngressHandler.class);
         if (streams != null) {
-            try {
-                streams.endIdleStreams(since -> passed(since, now, idleTicks));
-            } catch (Http2Exception e) {
-                // the visit throws nothing; the connection's state may, and then its streams are left to it
-            }
+            streams.endIdleStreams(since -> passed(since, now, idleTicks));
         }
         if (passed(lastActivity, now, idleTicks) && !busy()) {
             AccessLog.LOG.debug("Client connection idle, closing client={}",

@@ -134,7 +134,7 @@ final class Http2IngressHandler extends Http2ConnectionHandler
      * stopped taking, ends on its own as its HTTP/1.1 connection would, whatever the connection's other streams and
      * PINGs do (as nginx's {@code client_body_timeout} and {@code send_timeout} count per stream). On the event loop.
      */
-    void endIdleStreams(java.util.function.LongPredicate idle) throws Http2Exception {
+    void endIdleStreams(java.util.function.LongPredicate idle) {
         List<Http2StreamFrontend> ended = null;
         for (Http2Stream stream : activeStreams()) {
             Http2StreamFrontend f = stream.getProperty(frontendKey);
@@ -153,9 +153,13 @@ final class Http2IngressHandler extends Http2ConnectionHandler
         }
     }
 
-    private List<Http2Stream> activeStreams() throws Http2Exception {
+    private List<Http2Stream> activeStreams() {
         List<Http2Stream> streams = new ArrayList<>(connection().numActiveStreams());
-        connection().forEachActiveStream(streams::add);
+        try {
+            connection().forEachActiveStream(streams::add);
+        } catch (Http2Exception e) {
+            throw new IllegalStateException("a visit that throws nothing threw", e); // Netty passes on the visitor's
+        }
         return streams;
     }
 

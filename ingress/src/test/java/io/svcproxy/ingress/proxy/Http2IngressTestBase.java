@@ -93,6 +93,18 @@ abstract class Http2IngressTestBase {
         return new DefaultHttp2Headers().method(method).scheme("http").authority(host).path(path);
     }
 
+    /** The GOAWAY's error code if the client got one (or lost its connection: -1), else {@code null}. */
+    static Long goAwayCode(RawH2Client client) {
+        if (client.isActive()) {
+            return null;
+        }
+        try {
+            return client.awaitGoAway()[1];
+        } catch (Exception e) {
+            return -1L;
+        }
+    }
+
     /** The frames of {@code stream} up to its RST_STREAM; {@code null} if the connection went away first. */
     static List<Frame> untilReset(RawH2Client client, int stream) throws InterruptedException {
         List<Frame> frames = new ArrayList<>();

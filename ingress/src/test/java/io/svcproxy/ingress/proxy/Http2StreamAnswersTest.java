@@ -146,18 +146,6 @@ class Http2StreamAnswersTest extends Http2IngressTestBase {
                 .containsExactly(400);
     }
 
-    /** The GOAWAY's error code if the client got one (or lost its connection: -1), else {@code null}. */
-    private static Long goAwayCode(RawH2Client client) {
-        if (client.isActive()) {
-            return null;
-        }
-        try {
-            return client.awaitGoAway()[1];
-        } catch (Exception e) {
-            return -1L;
-        }
-    }
-
     /**
      * When the proxy answers a stream before its request body ended (here its own 404; an endpoint's early 413 is
      * the same), it sends RST_STREAM NO_ERROR behind the answer (RFC 9113 8.1), and the client's DATA frames already

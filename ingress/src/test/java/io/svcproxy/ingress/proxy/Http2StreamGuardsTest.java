@@ -24,18 +24,6 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(180)
 class Http2StreamGuardsTest extends Http2IngressTestBase {
-    /** The GOAWAY's error code if the client got one (or lost its connection: -1), else {@code null}. */
-    private static Long goAwayCode(RawH2Client client) {
-        if (client.isActive()) {
-            return null;
-        }
-        try {
-            return client.awaitGoAway()[1];
-        } catch (Exception e) {
-            return -1L;
-        }
-    }
-
 
     /**
      * When the proxy answers a stream before its request body ended (here its own 404; an endpoint's early 413 is

@@ -308,9 +308,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         if (!inbound.isOpen()) {
             return;
         }
-        long last = relay == null ? started : relay.lastActivity(now);
+        long last = relay == null ? started : relay.activity.lastActivity(now);
         long idleNanos = settings.idleTimeout().toNanos();
-        if (now - last < idleNanos || relay != null && relay.kernelMovedBytes(now, idleNanos)) {
+        if (now - last < idleNanos || relay != null && relay.activity.kernelMovedBytes(now, idleNanos)) {
             return;
         }
         log.debug("Closing idle connection service={} client={} endpoint={} relay={}",

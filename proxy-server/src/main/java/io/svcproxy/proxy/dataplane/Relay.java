@@ -84,11 +84,8 @@ final class Relay {
     final Direction up;
     /** Endpoint to client. */
     final Direction down;
-    /** System.nanoTime() of the last read or drain on either side, for idleTimeout. */
-    private long lastActivity = System.nanoTime();
-    /** The bytes each side's outbound buffer held at the last idle check ({@link #lastActivity(long)}). */
-    private long pendingToClient;
-    private long pendingToEndpoint;
+    /** When bytes last moved either way, for idleTimeout. */
+    final RelayActivity activity;
     /** The first I/O error or exception that failed the relay, for the connection log's {@code end}; or null. */
     private Throwable failure;
 
@@ -98,6 +95,7 @@ final class Relay {
         this.servicePort = servicePort;
         this.counters = counters;
         this.lease = lease;
+        this.activity = new RelayActivity(inbound, outbound);
         this.up = new Direction(inbound, outbound, true);
         this.down = new Direction(outbound, inbound, false);
     }
@@ -119,61 +117,6 @@ final class Relay {
     /** Returns the direction whose bytes are written to {@code channel}, or {@code null} for another channel. */
     Direction to(Channel channel) {
         return channel == outbound ? up : channel == inbound ? down : null;
-    }
-
-    /**
-     * Returns System.nanoTime() of the last read, or of the last time a paused side could write again, or {@code
-     * now} when a side's peer took bytes of what waits for it since the last call (its outbound buffer shrank): a
-     * client reading a download slowly, while the endpoint's side is paused, moves bytes the whole time though
-     * neither side is read and its buffer stays above the low water mark for longer than the idle timeout. As
-     * nginx's {@code proxy_timeout} ("between two successive read or write operations") and HAProxy's timeouts count
-     * writes. On the event loop, at each idle check.
-     */
-    long lastActivity(long now) {
-        long toClient = pending(inbound);
-        long toEndpoint = pending(outbound);
-        if (toClient < pendingToClient || toEndpoint < pendingToEndpoint) {
-            lastActivity = now;
-        }
-        pendingToClient = toClient;
-        pendingToEndpoint = toEndpoint;
-        return lastActivity;
-    }
-
-    /**
-     * Whether, on epoll, the kernel sent either side's peer data within {@code idleNanos} and had an ACK from it in
-     * that time: bytes still moving below svcproxy (a slow reader drains the socket's send buffer, which is refilled
-     * only once a third of it is free). Both must be recent: a peer that stopped reading still acknowledges the
-     * kernel's zero-window probes (which carry no data), and a dead one acknowledges nothing while the kernel
-     * retransmits. Asked only of a connection that otherwise looks idle; sets its activity to {@code now} if so.
-     */
-    boolean kernelMovedBytes(long now, long idleNanos) {
-        long millis = java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(idleNanos);
-        if (kernelMoved(inbound, millis) || kernelMoved(outbound, millis)) {
-            lastActivity = now;
-            return true;
-        }
-        return false;
-    }
-
-    private static boolean kernelMoved(Channel channel, long millis) {
-        if (!channel.isActive()) {
-            return false;
-        }
-        io.netty.channel.epoll.EpollTcpInfo info;
-        if (channel instanceof io.netty.channel.epoll.RelayEpollSocketChannel relay) {
-            info = relay.tcpInfo(new io.netty.channel.epoll.EpollTcpInfo());
-        } else if (channel instanceof io.netty.channel.epoll.EpollSocketChannel epoll) {
-            info = epoll.tcpInfo();
-        } else {
-            return false; // NIO, io_uring: the outbound buffers' progress only (lastActivity(long))
-        }
-        return info.lastDataSent() < millis && info.lastAckRecv() < millis;
-    }
-
-    private static long pending(Channel channel) {
-        io.netty.channel.ChannelOutboundBuffer buffer = channel.unsafe().outboundBuffer();
-        return buffer == null ? 0 : buffer.totalPendingWriteBytes();
     }
 
     /** Returns whether both directions ended with a FIN passed on (the connection closes, or closed, cleanly). */
@@ -313,7 +256,7 @@ final class Relay {
                 ReferenceCountUtil.release(msg);
                 return;
             }
-            lastActivity = System.nanoTime();
+            activity.last = System.nanoTime();
             if (msg instanceof ByteBuf buf) {
                 int n = buf.readableBytes();
                 bytes += n;
@@ -370,7 +313,7 @@ final class Relay {
             }
             paused = false;
             readWhilePaused = false;
-            lastActivity = System.nanoTime();
+            activity.last = System.nanoTime();
             if (!ended && from.isActive()) {
                 from.config().setAutoRead(true);
             }
