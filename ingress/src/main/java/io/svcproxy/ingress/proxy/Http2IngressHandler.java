@@ -135,32 +135,22 @@ final class Http2IngressHandler extends Http2ConnectionHandler
      * PINGs do (as nginx's {@code client_body_timeout} and {@code send_timeout} count per stream). On the event loop.
      */
     void endIdleStreams(java.util.function.LongPredicate idle) {
-        List<Http2StreamFrontend> ended = null;
-        for (Http2Stream stream : activeStreams()) {
-            Http2StreamFrontend f = stream.getProperty(frontendKey);
-            if (f != null && f.exchange != null && idle.test(f.lastActivity)
-                    && (stream.state() != Http2Stream.State.HALF_CLOSED_REMOTE || stream.isHeadersSent())) {
-                if (ended == null) {
-                    ended = new ArrayList<>();
-                }
-                ended.add(f);
-            }
-        }
-        if (ended != null) {
-            for (Http2StreamFrontend f : ended) {
-                f.idleTimedOut();
-            }
-        }
-    }
-
-    private List<Http2Stream> activeStreams() {
-        List<Http2Stream> streams = new ArrayList<>(connection().numActiveStreams());
+        List<Http2StreamFrontend> ended = new ArrayList<>(0);
         try {
-            connection().forEachActiveStream(streams::add);
+            connection().forEachActiveStream(stream -> {
+                Http2StreamFrontend f = stream.getProperty(frontendKey);
+                if (f != null && f.exchange != null && idle.test(f.lastActivity)
+                        && (stream.state() != Http2Stream.State.HALF_CLOSED_REMOTE || stream.isHeadersSent())) {
+                    ended.add(f); // ended after the visit, which a stream closing meanwhile would disturb
+                }
+                return true;
+            });
         } catch (Http2Exception e) {
             throw new IllegalStateException("a visit that throws nothing threw", e); // Netty passes on the visitor's
         }
-        return streams;
+        for (Http2StreamFrontend f : ended) {
+            f.idleTimedOut();
+        }
     }
 
     ListenerSettings settings() {

@@ -38,10 +38,6 @@ class EventsFileReadAsTheConfigTest {
         return file;
     }
 
-    private CommandLineTest.Result simulate(Path config, Path trace, String... more) {
-        return CommandLineTest.simulateTrace(config, trace, more);
-    }
-
     /**
      * The config was fixed today (cb81f0e) to say "not a string: without quotes" only of a quoted value. The events
      * reader still says it of any scalar SnakeYAML resolved as text that looks like digits: {@code weight: 09} and
@@ -58,7 +54,7 @@ class EventsFileReadAsTheConfigTest {
         };
         for (String c : cases) {
             Path events = write("ev.yaml", c);
-            CommandLineTest.Result r = simulate(config, trace, "--events", events.toString());
+            CommandLineTest.Result r = CommandLineTest.simulateTrace(config, trace, "--events", events.toString());
             // refused or taken (at: 09 is 9 s to SnakeYAML's YAML 1.2 reading), but not told it was quoted
             assertThat(r.err()).as(c).doesNotContain("not a string", "without quotes");
         }
@@ -73,7 +69,7 @@ class EventsFileReadAsTheConfigTest {
         Path config = write("c.yaml", RR);
         Path trace = write("t.csv", ONE_ROW);
         Path events = write("ev.yaml", "- {at: 1, endpoint: 127.0.0.88:44001, weight: !!str 2}\n");
-        CommandLineTest.Result r = simulate(config, trace, "--events", events.toString());
+        CommandLineTest.Result r = CommandLineTest.simulateTrace(config, trace, "--events", events.toString());
         assertThat(r.code()).isEqualTo(2);
         assertThat(r.err()).startsWith(events + ":1: ").contains("not tagged !!str: without the tag")
                 .doesNotContain("without quotes");
@@ -89,7 +85,7 @@ class EventsFileReadAsTheConfigTest {
         Path config = write("c.yaml", RR);
         Path trace = write("t.csv", ONE_ROW);
         Path events = write("ev.yaml", "- {at: 1, endpoint: 127.0.0.88:44001, weight: 010}\n");
-        CommandLineTest.Result r = simulate(config, trace, "--events", events.toString());
+        CommandLineTest.Result r = CommandLineTest.simulateTrace(config, trace, "--events", events.toString());
         assertThat(r.code()).as("out: %s", r.out()).isEqualTo(2);
         assertThat(r.err()).startsWith(events + ":1: ").contains("leading zero");
     }
@@ -103,7 +99,7 @@ class EventsFileReadAsTheConfigTest {
         Path config = write("c.yaml", RR);
         Path trace = write("t.csv", ONE_ROW);
         Path events = write("ev.yaml", "- {at: 1, endpoint: 127.0.0.89:44001, remove: True}\n");
-        CommandLineTest.Result r = simulate(config, trace, "--events", events.toString());
+        CommandLineTest.Result r = CommandLineTest.simulateTrace(config, trace, "--events", events.toString());
         assertThat(r.code()).as("err: %s", r.err()).isZero();
     }
 
@@ -120,7 +116,7 @@ class EventsFileReadAsTheConfigTest {
         Files.write(events, ("- {at: 1, endpoint: 127.0.0.88:44001, weight: 2}\n"
                 + "- {at: 2, endpoint: 127.0.0.88:44001, weight: 3}\n"
                 + "- {at: 3, endpoint: 127.0.0.88:44001, weight: 4\u0001}\n").getBytes(StandardCharsets.UTF_8));
-        CommandLineTest.Result r = simulate(config, trace, "--events", events.toString());
+        CommandLineTest.Result r = CommandLineTest.simulateTrace(config, trace, "--events", events.toString());
         assertThat(r.code()).isEqualTo(2);
         assertThat(r.err()).startsWith(events + ":3");
     }
@@ -136,7 +132,7 @@ class EventsFileReadAsTheConfigTest {
         Path events = write("ev.yaml", "- {at: 1, endpoint: 127.0.0.88:44001, weight: 2}\n"
                 + "- {at: 2, endpoint: 127.0.0.88:44001, weight: 3}\n"
                 + "- " + "[".repeat(60) + "1" + "]".repeat(60) + "\n");
-        CommandLineTest.Result r = simulate(config, trace, "--events", events.toString());
+        CommandLineTest.Result r = CommandLineTest.simulateTrace(config, trace, "--events", events.toString());
         assertThat(r.code()).isEqualTo(2);
         assertThat(r.err()).startsWith(events + ":3");
     }

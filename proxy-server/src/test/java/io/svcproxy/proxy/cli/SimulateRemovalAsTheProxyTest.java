@@ -49,13 +49,9 @@ class SimulateRemovalAsTheProxyTest {
         return file;
     }
 
-    private CommandLineTest.Result simulate(Path config, Path trace, String... more) {
-        return CommandLineTest.simulateTrace(config, trace, more);
-    }
-
     /** The endpoint sh gives the client of {@code trace}'s one connection, by a replay without events. */
     private String endpointOf(Path config, Path trace) throws IOException {
-        CommandLineTest.Result r = simulate(config, trace, "--json");
+        CommandLineTest.Result r = CommandLineTest.simulateTrace(config, trace, "--json");
         assertThat(r.code()).as("err: %s", r.err()).isZero();
         for (JsonNode e : JSON.readTree(r.out()).path("schedulers").path("sh").path("endpoints")) {
             if (e.path("connections").asLong() == 1) {
@@ -80,7 +76,8 @@ class SimulateRemovalAsTheProxyTest {
                 + "0,127.0.133.12,1000,1000\n"
                 + "100,127.0.133.12,1001,1\n");
         Path events = write("ev.yaml", "- {at: 10, endpoint: " + held + ", remove: true}\n");
-        CommandLineTest.Result r = simulate(config, trace, "--events", events.toString(), "--json");
+        CommandLineTest.Result r = CommandLineTest.simulateTrace(config, trace, "--events", events.toString(),
+                "--json");
         assertThat(r.code()).as("err: %s", r.err()).isZero();
         JsonNode sh = JSON.readTree(r.out()).path("schedulers").path("sh");
         assertThat(sh.path("refused").asLong())
@@ -104,7 +101,8 @@ class SimulateRemovalAsTheProxyTest {
                 + "0,127.0.133.11,1000,1000\n"
                 + "100,127.0.133.11,1001,1\n");
         Path events = write("ev.yaml", "- {at: 10, endpoint: " + held + ", remove: true}\n");
-        CommandLineTest.Result r = simulate(config, trace, "--events", events.toString(), "--json");
+        CommandLineTest.Result r = CommandLineTest.simulateTrace(config, trace, "--events", events.toString(),
+                "--json");
         assertThat(r.code()).as("err: %s", r.err()).isZero();
         JsonNode sh = JSON.readTree(r.out()).path("schedulers").path("sh");
         assertThat(sh.path("refused").asLong())
