@@ -86,17 +86,18 @@ if [[ ! -x /usr/sbin/dnsmasq || ! -x /usr/bin/dig || ! -x /usr/sbin/nginx ]]; th
     fi
 fi
 
-# The Ingress tests drive Debian's curl (HTTP/2, the README's own command); the Ingress container test makes its
-# certificate with openssl. They fail saying so when these are missing. Install them when root can.
-if [[ ! -x /usr/bin/curl || ! -x /usr/bin/openssl ]]; then
+# The Ingress tests drive Debian's curl (HTTP/2, the README's own command) and nghttp2's clients (nghttp, h2load: HTTP/2
+# streams of one connection, load during a certificate reload); the Ingress container test makes its certificate with
+# openssl. They fail saying so when these are missing. Install them when root can.
+if [[ ! -x /usr/bin/curl || ! -x /usr/bin/openssl || ! -x /usr/bin/nghttp || ! -x /usr/bin/h2load ]]; then
     if [[ $(id -u) == 0 ]]; then
-        echo "test.sh: installing curl and openssl" >&2
+        echo "test.sh: installing curl, openssl and nghttp2-client" >&2
         apt-get update -q >/dev/null
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends curl openssl >/dev/null \
-            || echo "test.sh: installing curl and openssl failed: their tests will fail" >&2
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends curl openssl nghttp2-client \
+            >/dev/null || echo "test.sh: installing curl, openssl and nghttp2-client failed: their tests will fail" >&2
     else
-        echo "test.sh: curl or openssl is missing and only root can install them" \
-             "(apt-get install curl openssl): their tests will fail" >&2
+        echo "test.sh: curl, openssl, nghttp or h2load is missing and only root can install them" \
+             "(apt-get install curl openssl nghttp2-client): their tests will fail" >&2
     fi
 fi
 

@@ -386,51 +386,9 @@ public final class ProxyServer implements AutoCloseable {
             if (kubernetes != null) {
                 kubernetes.withdrawStatus(java.time.Duration.ofSeconds(5));
             }
-            ingress.drain();
-            listeners.closeListeners();
-            int open = listeners.connectionCount();
-            log.info("Shutting down: listeners closed, draining connections={} ingressConnections={} drainTimeout={}",
-                    open, ingress.connections(), config.proxy().drainTimeout());
-            long deadline = System.nanoTime() + config.proxy().drainTimeout().toNanos();
-            ListenerManager.Drained cut = listeners.drain(config.proxy().drainTimeout());
-            if (cut.connections() > 0 || cut.udpFlows() > 0) {
-                log.info("Drain timeout reached: reset connections={}, ended udpFlows={}", cut.connections(),
-                        cut.udpFlows());
-            }
-            int requests = awaitIngress(deadline);
-            if (requests > 0 || ingress.connections() > 0) {
-                log.info("Drain timeout reached: reset Ingress connections={} requests in flight={}",
-                        ingress.connections(), requests);
-            }
+            new Drain(table, listeners, ingress).run(config.proxy().drainTimeout());
         } finally {
             close(); // also when the drain failed: the process must not wait for a second signal
-        }
-    }
-
-    /**
-     * Waits until no endpoint holds a lease and the Ingress's client connections are closed, or the deadline. With
-     * the relay's connections drained, what is left are the Ingress's requests in flight (a request holds its
-     * endpoint's lease until its response ends) and its connections, which the drain ends as their requests are
-     * answered (HTTP/2 after its GOAWAY, HTTP/1.1 with {@code Connection: close}); WebSocket tunnels last until a
-     * side ends them. Returns the leases left.
-     */
-    private int awaitIngress(long deadline) {
-        while (true) {
-            int active = 0;
-            for (var port : table.servicePorts()) {
-                for (var backend : port.backendSet().backends()) {
-                    active += backend.counters().active();
-                }
-            }
-            if (active == 0 && ingress.connections() == 0 || System.nanoTime() >= deadline) {
-                return active;
-            }
-            try {
-                Thread.sleep(20);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return active;
-            }
         }
     }
 
