@@ -295,7 +295,8 @@ final class Http2IngressHandler extends Http2ConnectionHandler
     }
 
     /**
-     * Frames of a stream already closed are ignored (below). A stream Netty's decoder resets for the client's
+     * Frames of a stream already closed are ignored (below), and so are those of a stream refused, which Netty never
+     * created ({@link IngressHttp2Connection}). A stream Netty's decoder resets for the client's
      * malformed frames (PROTOCOL_ERROR: a body shorter or longer
      * than its content-length, RFC 9113 8.1.1) is a malformed request, counted and logged as 400 when it closes, as
      * nginx logs it; not a 499, as if the client had given up.
@@ -304,6 +305,9 @@ final class Http2IngressHandler extends Http2ConnectionHandler
     protected void onStreamError(ChannelHandlerContext ctx, boolean outbound, Throwable cause,
                                  Http2Exception.StreamException streamException) {
         int id = streamException.streamId();
+        if (!outbound && streamException.error() == Http2Error.REFUSED_STREAM) {
+            ((IngressHttp2Connection) connection()).refused(id); // its frames still on the way are ignored
+        }
         if (!outbound && streamException.error() == Http2Error.STREAM_CLOSED && connection().stream(id) == null
                 && connection().streamMayHaveExisted(id)) {
             // frames of a stream already closed, such as the DATA still in flight behind the proxy's early answer
@@ -397,6 +401,7 @@ final class Http2IngressHandler extends Http2ConnectionHandler
         Builder(ListenerSettings settings, Http2Settings initialSettings, int connectionWindow) {
             this.settings = settings;
             this.connectionWindow = connectionWindow;
+            connection(new IngressHttp2Connection()); // the frames that follow a refused stream's HEADERS ignored
             initialSettings(initialSettings);
             // Netty's rapid-reset guard counts the cancels of streams being answered too: RapidResets instead
             decoderEnforceMaxRstFramesPerWindow(0, 0);

@@ -35,6 +35,8 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * {@link IngressServer#drain}, what a graceful shutdown does to the Ingress's connections: the listener refuses new
@@ -148,6 +150,46 @@ class DrainTest {
                 // Netty refuses it, or ignores it: either way not processed, as the GOAWAY told the client
                 assertThat(client.next(3)).isEqualTo(new RawH2Client.Reset(3, Http2Error.REFUSED_STREAM.code()));
             }
+            assertThat(endpoints.hits("web-1")).isZero();
+        } finally {
+            client.close();
+        }
+    }
+
+    /**
+     * A client that has not read the drain's GOAWAY yet opens a stream above its last stream, then cancels it (a
+     * browser's RST_STREAM), sends its body, widens its window or reprioritizes it: those frames are ignored (RFC
+     * 9113 6.8), not a connection error (Netty's PROTOCOL_ERROR, "Stream 3 does not exist": the refused HEADERS
+     * never created it) that would cut the response the GOAWAY promised to finish.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"RST_STREAM", "DATA", "WINDOW_UPDATE", "PRIORITY"})
+    void framesOfAStreamAboveTheGoAwaysLastStreamAreIgnored(String frame) throws Exception {
+        RawH2Client client = RawH2Client.connect(group, ingress.localAddress());
+        try {
+            client.headers(1, request("gate.example", "/h2"), true);
+            await().atMost(Duration.ofSeconds(10)).until(() -> gated.heads.get() == 1);
+            ingress.drain();
+            assertThat(client.awaitGoAway()[0]).as("last stream id").isEqualTo(1);
+
+            // sent as if the GOAWAY were still on its way: the server reads them after it sent it
+            client.headers(3, request("web.example", "/late"), false);
+            switch (frame) {
+                case "RST_STREAM" -> client.reset(3, Http2Error.CANCEL.code());
+                case "DATA" -> client.data(3, "late body".getBytes(StandardCharsets.US_ASCII), true);
+                case "WINDOW_UPDATE" -> client.windowUpdate(3, 1024);
+                case "PRIORITY" -> client.priority(3);
+                default -> throw new IllegalArgumentException("frame: " + frame);
+            }
+            client.ping(); // the server has read them
+            gated.open();
+
+            List<RawH2Client.Frame> frames = client.untilEnd(1);
+            assertThat(((RawH2Client.Headers) frames.get(0)).headers().status().toString()).isEqualTo("200");
+            assertThat(((RawH2Client.Data) frames.get(frames.size() - 1)).bytes())
+                    .asString(StandardCharsets.US_ASCII).endsWith(sha256(""));
+            assertThat(client.awaitClosed(10_000)).isTrue();
+            assertThat(client.goAwayCodes()).as("GOAWAY codes").containsOnly(Http2Error.NO_ERROR.code());
             assertThat(endpoints.hits("web-1")).isZero();
         } finally {
             client.close();

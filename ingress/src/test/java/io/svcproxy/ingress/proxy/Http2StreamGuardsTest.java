@@ -11,6 +11,7 @@ import io.svcproxy.ingress.proxy.RawH2Client.Reset;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HexFormat;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -181,5 +182,35 @@ class Http2StreamGuardsTest extends Http2IngressTestBase {
         await().atMost(Duration.ofSeconds(10)).until(() -> !calls.isEmpty());
         assertThat(calls).extracting(Call::status).as("the status counted for the timed-out upload")
                 .containsExactly(408);
+    }
+
+    /**
+     * A stream opened past SETTINGS_MAX_CONCURRENT_STREAMS is refused (REFUSED_STREAM), and a client that has not
+     * read the refusal yet may go on with it: an upload's DATA, then its cancel (RST_STREAM). Netty's decoder refuses
+     * the stream without creating it, so those frames found a stream that, by Netty's count, never existed: a
+     * connection error (PROTOCOL_ERROR) that closed the connection and cut its 128 other streams. They are ignored
+     * instead, as the frames of a closed stream are (RFC 9113 5.1). The 128 uploads wait for the rest of their body.
+     */
+    @Test
+    void framesOfAStreamRefusedPastTheConcurrentStreamsLimitAreIgnored() throws Exception {
+        try (RawH2Client client = RawH2Client.connect(group, ingress.localAddress())) {
+            int stream = 1;
+            for (int i = 0; i < ClientPipelines.MAX_CONCURRENT_STREAMS; i++, stream += 2) {
+                client.headers(stream, request("POST", "api.example", "/sha256"), false);
+            }
+            client.headers(stream, request("POST", "api.example", "/sha256"), false);
+            client.data(stream, "an upload".getBytes(StandardCharsets.US_ASCII), false);
+            client.reset(stream, Http2Error.CANCEL.code());
+            client.ping(); // the server read them all
+
+            assertThat(client.next(stream)).isEqualTo(new Reset(stream, Http2Error.REFUSED_STREAM.code()));
+            client.data(1, "abc".getBytes(StandardCharsets.US_ASCII), true);
+            List<Frame> first = client.untilEnd(1);
+            assertThat(((Headers) first.get(0)).headers().status()).hasToString("200");
+            assertThat(((Data) first.get(first.size() - 1)).bytes()).asString(StandardCharsets.US_ASCII)
+                    .endsWith(HexFormat.of().formatHex(TestEndpoints.sha256().digest(
+                            "abc".getBytes(StandardCharsets.US_ASCII))));
+            assertThat(client.isActive()).as("the connection goes on").isTrue();
+        }
     }
 }

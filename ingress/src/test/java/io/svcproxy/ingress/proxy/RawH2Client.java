@@ -53,6 +53,8 @@ final class RawH2Client implements AutoCloseable {
     private final CompletableFuture<Http2Settings> serverSettings = new CompletableFuture<>();
     private final CompletableFuture<Long> goAway = new CompletableFuture<>();
     private volatile int goAwayLastStream = -1;
+    /** The error codes of every GOAWAY the server sent, in order. */
+    private final List<Long> goAwayCodes = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final AtomicLong pings = new AtomicLong();
     /** WINDOW_UPDATE increments the server sent, by stream (0: the connection); guarded by itself. */
     private final Map<Integer, Long> windowIncrements = new java.util.HashMap<>();
@@ -70,6 +72,8 @@ final class RawH2Client implements AutoCloseable {
                         ch.pipeline().addLast(new Decoder());
                     }
                 }).connect(server).sync().channel();
+        // a PING the server will never acknowledge
+        channel.closeFuture().addListener(f -> pingAcks.values().forEach(this::failClosed));
         run(c -> {
             c.write(Http2CodecUtil.connectionPrefaceBuf());
             writer.writeSettings(c, new Http2Settings(), c.newPromise());
@@ -98,6 +102,16 @@ final class RawH2Client implements AutoCloseable {
 
     void reset(int streamId, long errorCode) {
         run(c -> writer.writeRstStream(c, streamId, errorCode, c.newPromise()));
+    }
+
+    void windowUpdate(int streamId, int increment) {
+        run(c -> writer.writeWindowUpdate(c, streamId, increment, c.newPromise()));
+    }
+
+    /** A PRIORITY frame: {@code streamId} depends on the connection (stream 0), with the default weight. */
+    void priority(int streamId) {
+        run(c -> writer.writePriority(c, streamId, 0, Http2CodecUtil.DEFAULT_PRIORITY_WEIGHT, false,
+                c.newPromise()));
     }
 
     void data(int streamId, byte[] bytes, boolean endStream) {
@@ -134,14 +148,21 @@ final class RawH2Client implements AutoCloseable {
 
     /**
      * Sends a PING and waits for its acknowledgement: the server has read every frame sent before it (a server
-     * acknowledges a PING as it reads it, in order).
+     * acknowledges a PING as it reads it, in order). Fails at once if the connection closes first.
      */
     void ping() throws Exception {
         long payload = pings.incrementAndGet();
         CompletableFuture<Void> ack = new CompletableFuture<>();
         pingAcks.put(payload, ack);
+        if (!channel.isOpen()) {
+            failClosed(ack);
+        }
         run(c -> writer.writePing(c, false, payload, c.newPromise()));
         ack.get(60, TimeUnit.SECONDS);
+    }
+
+    private void failClosed(CompletableFuture<Void> ack) {
+        ack.completeExceptionally(new java.io.IOException("connection closed (GOAWAY codes: " + goAwayCodes + ")"));
     }
 
     /** The sum of the WINDOW_UPDATE increments the server sent for {@code streamId} so far. */
@@ -166,13 +187,24 @@ final class RawH2Client implements AutoCloseable {
         }
     }
 
-    /** The next frame the server sent on {@code streamId}, waiting at most 20 s. */
+    /**
+     * The next frame the server sent on {@code streamId}, waiting at most 20 s, and no longer than the connection
+     * (whose frames are all queued once it is closed: it closes on the event loop that queues them).
+     */
     Frame next(int streamId) throws InterruptedException {
-        Frame f = queue(streamId).poll(20, TimeUnit.SECONDS);
-        if (f == null) {
-            throw new AssertionError("no frame on stream " + streamId + " within 20 s");
+        BlockingQueue<Frame> queue = queue(streamId);
+        for (int i = 0; i < 200; i++) {
+            boolean open = channel.isOpen();
+            Frame f = queue.poll(100, TimeUnit.MILLISECONDS);
+            if (f != null) {
+                return f;
+            }
+            if (!open) {
+                throw new AssertionError("no frame on stream " + streamId + " before the connection closed"
+                        + " (GOAWAY codes: " + goAwayCodes + ")");
+            }
         }
-        return f;
+        throw new AssertionError("no frame on stream " + streamId + " within 20 s");
     }
 
     /** Frames of {@code streamId} up to and including the one ending the stream (or its reset). */
@@ -200,6 +232,11 @@ final class RawH2Client implements AutoCloseable {
     long[] awaitGoAway() throws Exception {
         long code = goAway.get(10, TimeUnit.SECONDS);
         return new long[] {goAwayLastStream, code};
+    }
+
+    /** The error codes of the GOAWAY frames the server sent so far, in order. */
+    List<Long> goAwayCodes() {
+        return goAwayCodes;
     }
 
     /** Whether the server closed the connection within {@code timeoutMillis}. */
@@ -286,6 +323,7 @@ final class RawH2Client implements AutoCloseable {
             @Override
             public void onGoAwayRead(ChannelHandlerContext c, int lastStreamId, long errorCode, ByteBuf debugData) {
                 goAwayLastStream = lastStreamId;
+                goAwayCodes.add(errorCode);
                 goAway.complete(errorCode);
             }
         };
