@@ -1,5 +1,6 @@
 package io.svcproxy.proxy.dataplane;
 
+import io.netty.channel.ChannelException;
 import io.netty.channel.ConnectTimeoutException;
 import io.svcproxy.proxy.connlog.EndReason;
 import java.io.IOException;
@@ -7,6 +8,7 @@ import java.net.ConnectException;
 import java.net.NoRouteToHostException;
 import java.net.PortUnreachableException;
 import java.nio.channels.NotYetConnectedException;
+import java.util.List;
 import java.util.Locale;
 
 /**
@@ -15,11 +17,42 @@ import java.util.Locale;
  * by the TCP relay, the Ingress's endpoint connects and the active health checks.
  */
 final class ConnectErrors {
+    /** The reason label of a connect that failed on svcproxy's host, not at the endpoint: {@link #isLocal}. */
+    static final String LOCAL = "local";
+
+    /**
+     * The errors of a connect that are this host's, not the endpoint's, as Netty's native transports write them
+     * ({@code connect(..) failed with error(-99): Cannot assign requested address}; {@code epoll_ctl} alike) and the
+     * JDK's (glibc's strerror, in NIO's {@code BindException} or {@code SocketException}): the number is matched
+     * where the text may be in another language. Linux's numbers, where the native transports run.
+     */
+    private static final List<LocalError> LOCAL_ERRORS = List.of(
+            // EADDRNOTAVAIL: no local port is left for the endpoint's address and port (each one has a
+            // connection to it, ip_local_port_range), or the source address went away
+            new LocalError(99, "cannot assign requested address"),
+            new LocalError(98, "address already in use"),                // EADDRINUSE
+            new LocalError(11, "resource temporarily unavailable"),      // EAGAIN: the kernel's routing cache
+            new LocalError(105, "no buffer space available"),            // ENOBUFS
+            new LocalError(12, "cannot allocate memory"),                // ENOMEM
+            new LocalError(24, "too many open files"),                   // EMFILE, and ENFILE's "... in system"
+            new LocalError(23, "too many open files in system"),
+            new LocalError(28, "no space left on device"));              // ENOSPC: epoll_ctl, max_user_watches
+
+    private record LocalError(int errno, String text) {
+    }
+
     private ConnectErrors() {
     }
 
-    /** The reason label of a failed connect: timeout, unreachable, reset, refused, or error. */
+    /**
+     * The reason label of a failed connect: timeout, unreachable, reset, refused, {@link #LOCAL}, or error. An
+     * unreachable network or host (ENETUNREACH, EHOSTUNREACH) is the endpoint's: the route to that address, or the
+     * endpoint's own host, is missing, and another endpoint may well be reachable.
+     */
     static String reason(Throwable cause) {
+        if (isLocal(cause)) {
+            return LOCAL;
+        }
         if (cause instanceof ConnectTimeoutException) {
             return "timeout";
         }
@@ -44,6 +77,31 @@ final class ConnectErrors {
             return "reset";
         }
         return "error";
+    }
+
+    /**
+     * Whether a connect failed for want of something on svcproxy's own host (a local port for the endpoint's address,
+     * a descriptor, kernel memory or buffers), not because of the endpoint: HAProxy ends such a connection as a
+     * resource error of the proxy ({@code RC}), not the server's ({@code SC}), and IPVS, which opens no socket of its
+     * own, never meets one. Such a failure says nothing about the endpoint's health. A {@link ChannelException} is
+     * Netty's for a socket it could not open or set up.
+     */
+    static boolean isLocal(Throwable cause) {
+        Throwable t = cause;
+        for (int depth = 0; t != null && depth < 4; depth++, t = t.getCause()) {
+            if (t instanceof ChannelException) {
+                return true;
+            }
+            if (t instanceof IOException && t.getMessage() != null) {
+                String message = t.getMessage().toLowerCase(Locale.ROOT);
+                for (LocalError e : LOCAL_ERRORS) {
+                    if (message.contains("error(-" + e.errno() + ")") || message.contains(e.text())) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
     }
 
     /**

@@ -2,7 +2,6 @@ package io.svcproxy.proxy.dataplane;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelException;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
@@ -156,11 +155,12 @@ final class HealthChecker implements Runnable {
                         health.abandonCheck();
                         return;
                     }
-                    if (!ok && f.cause() instanceof ChannelException) {
-                        // socket(2) failed: svcproxy's own descriptors (EMFILE, ENFILE) or buffers, not the
-                        // endpoint's failure (as the relay and the Ingress count it); the next round checks again
+                    if (!ok && ConnectErrors.isLocal(f.cause())) {
+                        // socket(2) or connect(2) failed for want of svcproxy's own descriptors (EMFILE, ENFILE),
+                        // buffers, or a local port for the endpoint's address (EADDRNOTAVAIL): not the endpoint's
+                        // failure (as the relay and the Ingress count it); the next round checks again
                         health.abandonCheck();
-                        log.debug("No socket for a health check service={} port={} endpoint={}: {}",
+                        log.debug("Health check failed locally service={} port={} endpoint={}: {}",
                                 port.serviceLabel(), port.portLabel(), backend.endpoint(), f.cause().toString());
                         return;
                     }

@@ -401,10 +401,16 @@ public final class ServicePort {
     /**
      * Reports a connect to {@code backend} that failed with {@code reason} ({@link ConnectErrors#reason}), the same
      * for every protocol (a TCP connection, a UDP flow its endpoint refused, an Ingress request): the metric, the
-     * endpoint's failure counts, and at {@code consecutiveFailures} in a row outlier detection. Event-loop thread.
+     * endpoint's failure counts, and at {@code consecutiveFailures} in a row outlier detection. A connect that failed
+     * on svcproxy's own host ({@link ConnectErrors#LOCAL}: no local port left for the endpoint's address, no buffer)
+     * is counted in the metric only: it says nothing of the endpoint, whose failures in a row it neither adds to nor
+     * ends. Event-loop thread.
      */
     public void connectFailed(BackendState backend, String reason, ProxyMetrics metrics, DataPlaneSettings settings) {
         metrics.connectFailed(this, backend, reason);
+        if (reason.equals(ConnectErrors.LOCAL)) {
+            return;
+        }
         backend.counters().countConnectFailure();
         int failures = backend.counters().health().connectFailed();
         OutlierDetection outlier = settings.outlierDetection();

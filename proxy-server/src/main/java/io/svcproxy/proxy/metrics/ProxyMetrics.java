@@ -32,7 +32,10 @@ public interface ProxyMetrics {
     default void servicePortRemoved(ServicePort port) {
     }
 
-    /** A connect to {@code backend} failed; {@code reason} is refused, timeout, reset, unreachable or error. */
+    /**
+     * A connect to {@code backend} failed; {@code reason} is refused, timeout, reset, unreachable, error, or local
+     * (svcproxy's own host had no port, buffer or descriptor for it: not the endpoint's failure).
+     */
     default void connectFailed(ServicePort port, BackendState backend, String reason) {
     }
 
