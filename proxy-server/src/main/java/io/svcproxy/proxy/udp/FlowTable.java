@@ -99,14 +99,21 @@ final class FlowTable {
     /**
      * From now on (the shutdown drain) a flow also ends once quiet for {@code quietNanos}, when that is shorter than
      * its idle timeout: what is still exchanging datagrams goes on, what went quiet does not hold the shutdown for
-     * the rest of its idle timeout.
+     * the rest of its idle timeout (but for a flow still owed answers, see {@link #timeout}).
      */
     void draining(long quietNanos) {
         this.quietNanos = quietNanos;
     }
 
+    /**
+     * The flow's idle timeout, or during the shutdown drain its quiet time when shorter; but a flow whose endpoint
+     * still owes it answers ({@code udpResponses}) has not ended by going quiet: it keeps its idle timeout (the
+     * drain's deadline still holds), so that a slow answer is relayed rather than lost, as nginx's graceful shutdown
+     * waits for its {@code proxy_responses} sessions.
+     */
     private long timeout(UdpFlow flow) {
-        return Math.min(flow.idleNanos, quietNanos);
+        boolean owed = flow.maxResponses > 0 && flow.responses < (long) flow.maxResponses * flow.requests;
+        return owed ? flow.idleNanos : Math.min(flow.idleNanos, quietNanos);
     }
 
     /** Removes and returns the flows that expired by {@code now}. */
@@ -124,12 +131,15 @@ final class FlowTable {
 
     /**
      * Returns whether {@code flow}'s endpoint is still usable in {@code set}: in the list (the same endpoint and
-     * counters) with a weight above 0 and in service.
+     * counters) with a weight above 0, and not published ready while its health says it is out of service (ejected
+     * or failing its checks since the list was built: the list that gives it weight 0 follows). An endpoint listed
+     * out of service with its weight kept, as every endpoint is when none is in service (panic mode), is usable: new
+     * flows are given to it, so running ones stay (the scheduler's own test, {@code BackendSet.pickInService}).
      */
     static boolean usable(UdpFlow flow, BackendSet set) {
         for (BackendState b : set.backends()) {
             if (b.counters() == flow.backend.counters()) {
-                return b.weight() > 0 && b.inService();
+                return b.weight() > 0 && (b.inService() || b.state() != BackendState.State.READY);
             }
         }
         return false;
