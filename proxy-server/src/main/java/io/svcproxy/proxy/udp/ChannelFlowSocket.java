@@ -22,7 +22,8 @@ import java.util.List;
 /**
  * A flow's socket as a Netty datagram channel of the data plane's transport, connected to the endpoint: the NIO
  * data plane's flow sockets. Datagrams sent while it connects are held (at most {@value #MAX_PENDING}) and sent
- * once it is connected; writes are flushed by the listener at the end of its read loop.
+ * once it is connected; each datagram is written and flushed at its send (NIO sends one per system call anyway), so
+ * that a send that meets the endpoint's refusal reports it for that datagram.
  */
 final class ChannelFlowSocket implements FlowSocket {
     /** Datagrams a flow may hold while its socket connects (it usually connects at once). */
@@ -97,7 +98,23 @@ final class ChannelFlowSocket implements FlowSocket {
                 datagram.release();
                 return Sent.FULL;
             }
-            channel.write(datagram, channel.voidPromise());
+            // written at once (on the loop, a datagram channel's flush sends it now), so that an error the kernel
+            // reports at this send (the ICMP port unreachable of an earlier datagram) is this datagram's, which the
+            // listener then schedules again (SPEC); queued to the listener's flush, it was lost with its flow
+            ChannelFuture sent = channel.writeAndFlush(datagram);
+            if (sent.isDone() && !sent.isSuccess()) {
+                if (!closed) {
+                    events.failed(flow, sent.cause());
+                }
+                return Sent.FAILED;
+            }
+            if (!sent.isDone()) { // the socket's buffer was full: sent when it drains, or failed then
+                sent.addListener(f -> {
+                    if (!f.isSuccess() && !closed) {
+                        events.failed(flow, f.cause());
+                    }
+                });
+            }
             return Sent.YES;
         }
         if (pending != null && pending.size() < MAX_PENDING) {
@@ -110,12 +127,12 @@ final class ChannelFlowSocket implements FlowSocket {
 
     @Override
     public boolean buffered() {
-        return true;
+        return false;
     }
 
     @Override
     public void flush() {
-        channel.flush();
+        // written at once (send), or with what was held once connected
     }
 
     @Override
