@@ -62,6 +62,7 @@ final class FlowTable {
         flow.lastActivity = now;
         flow.idleNanos = idleNanos;
         flow.requests++;
+        flow.awaitingAnswer = true;
     }
 
     /** As {@link #clientSent(UdpFlow, long, long)} with the flow's timeout unchanged. */
@@ -83,6 +84,7 @@ final class FlowTable {
     boolean endpointSent(UdpFlow flow, long now) {
         flow.lastActivity = now;
         flow.responses++;
+        flow.awaitingAnswer = false;
         return flow.maxResponses > 0 && flow.responses >= (long) flow.maxResponses * flow.requests;
     }
 
@@ -106,14 +108,17 @@ final class FlowTable {
     }
 
     /**
-     * The flow's idle timeout, or during the shutdown drain its quiet time when shorter; but a flow whose endpoint
-     * still owes it answers ({@code udpResponses}) has not ended by going quiet: it keeps its idle timeout (the
-     * drain's deadline still holds), so that a slow answer is relayed rather than lost, as nginx's graceful shutdown
-     * waits for its {@code proxy_responses} sessions.
+     * The flow's idle timeout, or during the shutdown drain its quiet time when shorter; but a flow that waits for
+     * the answer to its client's last datagram ({@code udpResponses} set, that datagram the last either way, and
+     * answers still owed) has not ended by going quiet: it keeps its idle timeout (the drain's deadline still holds),
+     * so that a slow answer is relayed rather than lost, as nginx's graceful shutdown waits for its {@code
+     * proxy_responses} sessions. (An answer lost long ago, with later queries answered, leaves a flow owing one for
+     * good: that one goes quiet as any other.)
      */
     private long timeout(UdpFlow flow) {
-        boolean owed = flow.maxResponses > 0 && flow.responses < (long) flow.maxResponses * flow.requests;
-        return owed ? flow.idleNanos : Math.min(flow.idleNanos, quietNanos);
+        boolean waiting = flow.maxResponses > 0 && flow.awaitingAnswer
+                && flow.responses < (long) flow.maxResponses * flow.requests;
+        return waiting ? flow.idleNanos : Math.min(flow.idleNanos, quietNanos);
     }
 
     /** Removes and returns the flows that expired by {@code now}. */

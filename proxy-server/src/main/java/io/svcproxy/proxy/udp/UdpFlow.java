@@ -39,6 +39,8 @@ final class UdpFlow {
     int requests;
     /** Datagrams the endpoint sent back. */
     int responses;
+    /** Whether the last datagram either way was the client's (its answer may still come: the shutdown drain). */
+    boolean awaitingAnswer;
     /** Set once the flow ended: later events for it are ignored. */
     boolean ended;
     /** It ended because its endpoint refused (ICMP port or host unreachable). */

@@ -60,6 +60,31 @@ class FlowTableTest {
         assertThat(table.endpointSent(flow, 2)).as("udpResponses: 2 reached").isTrue();
     }
 
+    /**
+     * The shutdown drain ends a flow quiet for its quiet time, but not one whose client's last datagram still waits
+     * for its answer ({@code udpResponses}): that one keeps its idle timeout. A flow that owes an answer lost long
+     * ago, its later queries answered, goes quiet as any other (helper-142).
+     */
+    @Test
+    void whileDrainingAFlowWaitingForItsAnswerKeepsItsIdleTimeout() {
+        FlowTable table = new FlowTable();
+        UdpFlow waiting = flow(client, a, 30 * SECOND, 1, 0);
+        UdpFlow answeredLast = flow(new InetSocketAddress("127.0.1.2", 40000), a, 30 * SECOND, 1, 0);
+        UdpFlow plain = flow(new InetSocketAddress("127.0.1.3", 40000), a, 30 * SECOND, 0, 0);
+        table.add(waiting);
+        table.add(answeredLast);
+        table.add(plain);
+        table.clientSent(waiting, 0);
+        table.clientSent(answeredLast, 0); // its answer lost
+        table.clientSent(answeredLast, 0);
+        assertThat(table.endpointSent(answeredLast, 0)).as("1 of 2 answers").isFalse();
+        table.clientSent(plain, 0);
+        table.draining(2 * SECOND);
+        assertThat(table.expire(2 * SECOND)).containsExactlyInAnyOrder(answeredLast, plain);
+        assertThat(table.nanosLeft(waiting, 2 * SECOND)).isEqualTo(28 * SECOND);
+        assertThat(table.expire(30 * SECOND)).containsExactly(waiting);
+    }
+
     @Test
     void udpResponsesCountsPerClientDatagramAsNginx() {
         FlowTable table = new FlowTable();
