@@ -126,16 +126,6 @@ final class ChannelFlowSocket implements FlowSocket {
     }
 
     @Override
-    public boolean buffered() {
-        return false;
-    }
-
-    @Override
-    public void flush() {
-        // written at once (send), or with what was held once connected
-    }
-
-    @Override
     public void close() {
         closed = true;
         if (pending != null) {

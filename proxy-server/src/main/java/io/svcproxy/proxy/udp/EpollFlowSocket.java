@@ -137,16 +137,6 @@ final class EpollFlowSocket implements FlowSocket, EpollIoHandle {
     }
 
     @Override
-    public boolean buffered() {
-        return false;
-    }
-
-    @Override
-    public void flush() {
-        // sent at once
-    }
-
-    @Override
     public FileDescriptor fd() {
         return socket;
     }

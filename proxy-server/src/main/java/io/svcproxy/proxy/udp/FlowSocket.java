@@ -11,7 +11,7 @@ import io.netty.buffer.ByteBuf;
 interface FlowSocket {
     /** What became of a datagram handed to {@link #send}. */
     enum Sent {
-        /** Sent, or queued to be sent at the next {@link #flush}. */
+        /** Sent, or queued to be sent as soon as the socket can take it (its buffer was full, or it connects). */
         YES,
         /** Dropped: the socket's buffer is full (UDP is never queued without bound). */
         FULL,
@@ -33,12 +33,6 @@ interface FlowSocket {
 
     /** Sends {@code datagram} to the endpoint, taking ownership of it (it is released in every case). */
     Sent send(ByteBuf datagram);
-
-    /** Returns whether {@link #send} only queues, so that {@link #flush} must follow. */
-    boolean buffered();
-
-    /** Sends what {@link #send} queued. */
-    void flush();
 
     /** Closes the socket; nothing is reported for it afterwards. */
     void close();

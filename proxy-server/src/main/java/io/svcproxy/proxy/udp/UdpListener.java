@@ -27,8 +27,6 @@ import io.svcproxy.proxy.dataplane.UdpCounters.Drop;
 import io.svcproxy.proxy.metrics.ProxyMetrics;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -77,7 +75,6 @@ public final class UdpListener {
     private final Transport transport;
     private final EventLoop loop;
     private final UdpFlows flows;
-    private final List<FlowSocket> dirty = new ArrayList<>(); // flow sockets written to in this read loop
     private final FlowEvents events = new FlowEvents();
     /** Opens a new flow's socket: an epoll one read into {@link #receiveBuffer}, else a channel. */
     private final UdpFlows.Opener opener = this::open;
@@ -199,7 +196,6 @@ public final class UdpListener {
                 return;
             }
         }
-        FlowSocket out = flow.socket;
         FlowSocket.Sent sent = send(flow, content, client, v2);
         if (sent == FlowSocket.Sent.FAILED && flow.refused) {
             // the kernel reports an endpoint's refusal (ICMP port unreachable) of an earlier datagram at the next
@@ -209,7 +205,6 @@ public final class UdpListener {
             if (flow == null) {
                 return;
             }
-            out = flow.socket;
             sent = send(flow, content, client, v2);
         }
         if (sent == FlowSocket.Sent.FULL) {
@@ -220,9 +215,6 @@ public final class UdpListener {
             return; // counted, and the flow ended, by UdpFlows.failed
         }
         flows.clientSent(flow, now);
-        if (out.buffered() && !dirty.contains(out)) {
-            dirty.add(out);
-        }
         servicePort.udp().toEndpoint();
         servicePort.addBytesToEndpoint(size);
         flow.backend.counters().addBytesToEndpoint(size);
@@ -348,14 +340,6 @@ public final class UdpListener {
             } finally {
                 ReferenceCountUtil.release(msg);
             }
-        }
-
-        @Override
-        public void channelReadComplete(ChannelHandlerContext ctx) {
-            for (int i = 0; i < dirty.size(); i++) {
-                dirty.get(i).flush();
-            }
-            dirty.clear();
         }
 
         @Override
