@@ -30,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * (it remembers which bad annotations it has already warned about).
  *
  * <p>Only Services of type ClusterIP, NodePort or LoadBalancer with a clusterIP are mapped (headless and
- * ExternalName Services are skipped), and only their TCP ports. Every address of {@code spec.clusterIPs} (dual
+ * ExternalName Services are skipped), and only their TCP and UDP ports (SCTP is skipped). Every address of {@code spec.clusterIPs} (dual
  * stack) gets its listeners, with the endpoints of the slices of its address family. The endpoints of a Service
  * port are chosen as kube-proxy's {@code CategorizeEndpoints} (pkg/proxy/topology.go) chooses them, for each of
  * the two policies the Service's traffic uses (the clusterIP's {@code internalTrafficPolicy}, and, when the Service
@@ -122,7 +122,7 @@ public final class KubernetesServiceMapper {
     }
 
     /**
-     * Returns the listeners of one Service: one entry per clusterIP and TCP port, in the order of
+     * Returns the listeners of one Service: one entry per clusterIP and TCP or UDP port, in the order of
      * {@code spec.clusterIPs} then {@code spec.ports}; empty for a Service svcproxy does not proxy.
      *
      * @param slices the EndpointSlices of the Service's namespace labelled with its name (others are ignored)

@@ -241,6 +241,31 @@ class KubernetesSourceTest {
         assertThat(deleted.servicePorts().get(0).service().name()).isEqualTo("web");
     }
 
+    /**
+     * As kube-proxy's slice cache, which keeps a Service's EndpointSlices whether or not the Service is there: slices
+     * listed before their Service serve it once it comes, and a Service deleted while its slices remain (the
+     * EndpointSlice controller deletes them after it, or never for hand-made ones) is served again with them when it
+     * is created again under its name.
+     */
+    @Test
+    void slicesBeforeTheirServiceAndAfterItsDeletionServeItWhenItComes() {
+        client.discovery().v1().endpointSlices().resource(slice("web-abc", "web", "IPv4", Map.of("http", 8080),
+                ep("127.0.1.1"))).create();
+        source = new KubernetesSource(client, DEFAULT_NS, recorder);
+        source.start();
+        recorder.await(u -> u.synced() && u.servicePorts().isEmpty());
+
+        client.services().resource(web()).create();
+        recorder.await(u -> endpointsOf(u).equals(List.of(ready("127.0.1.1", 8080))));
+
+        client.services().inNamespace("default").withName("web").delete();
+        recorder.await(u -> u.servicePorts().isEmpty());
+
+        client.services().resource(named(web(), "web", "127.0.10.13")).create();
+        Update again = recorder.await(u -> endpointsOf(u).equals(List.of(ready("127.0.1.1", 8080))));
+        assertThat(again.servicePorts().get(0).key().toString()).isEqualTo("127.0.10.13:80/TCP");
+    }
+
     private static Service named(Service service, String name, String clusterIP) {
         return new ServiceBuilder(service).editMetadata().withName(name).endMetadata().editSpec()
                 .withClusterIP(clusterIP).withClusterIPs(clusterIP).endSpec().build();
