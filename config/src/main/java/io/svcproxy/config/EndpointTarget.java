@@ -20,11 +20,32 @@ import java.net.InetAddress;
  *     kube-proxy's {@code IsReady}), which {@code ready} is not for a serving, terminating endpoint taken as the
  *     fallback (ready to take connections, not ready by its condition); and which a terminating endpoint can have
  *     (a Service that publishes not-ready addresses): what a {@code healthCheckNodePort} counts
+ * @param bypassed a ready endpoint (not {@code ready} here) that this node's traffic leaves out: topology hints send
+ *     it another zone's or node's connections, or every address of the Service port is under a {@code Local} policy
+ *     and it runs on another node. It is still a ready Pod of the Service: its established connections go on with
+ *     no drain deadline, listed with weight 0 while they last (kube-proxy's IPVS mode quiesces such a real server and
+ *     deletes it once its connections ended; its iptables and nftables modes leave the established conntrack
+ *     entries), where an endpoint that left the Service has them cut at {@code drainTimeout}
  */
 public record EndpointTarget(InetAddress ip, int port, int weight, boolean ready, boolean serving,
-                             boolean terminating, String nodeName, boolean localOnly, boolean readyCondition) {
+                             boolean terminating, String nodeName, boolean localOnly, boolean readyCondition,
+                             boolean bypassed) {
     public EndpointTarget {
         java.util.Objects.requireNonNull(nodeName, "nodeName");
+        if (bypassed && (ready || terminating)) {
+            throw new IllegalArgumentException("a bypassed endpoint is neither ready here nor terminating");
+        }
+    }
+
+    /** Returns an endpoint whose ready condition is {@code readyCondition}, not {@link #bypassed}. */
+    public EndpointTarget(InetAddress ip, int port, int weight, boolean ready, boolean serving, boolean terminating,
+                          String nodeName, boolean localOnly, boolean readyCondition) {
+        this(ip, port, weight, ready, serving, terminating, nodeName, localOnly, readyCondition, false);
+    }
+
+    /** Returns a ready endpoint this node's traffic leaves out ({@link #bypassed}). */
+    public static EndpointTarget bypassed(InetAddress ip, int port, boolean serving, String nodeName) {
+        return new EndpointTarget(ip, port, 1, false, serving, false, nodeName, false, true, true);
     }
 
     /** Returns an endpoint whose ready condition is {@code ready}. */

@@ -179,7 +179,8 @@ final class KubernetesEndpoints {
 
     /**
      * Chooses the endpoints as {@code CategorizeEndpoints} does for the policies the Service's traffic uses, then
-     * adds the terminating ones to drain.
+     * adds the terminating ones to drain and the ready ones left out as {@linkplain EndpointTarget#bypassed
+     * bypassed}.
      */
     List<EndpointTarget> categorize(List<Candidate> candidates, ServiceExposure exposure) {
         boolean internalLocal = exposure.internalTrafficPolicy() == TrafficPolicy.LOCAL;
@@ -220,6 +221,9 @@ final class KubernetesEndpoints {
             } else if (c.terminating()) {
                 out.add(new EndpointTarget(c.ip(), c.port(), 1, false, c.serving(), true, nodeOf(c), false,
                         c.ready()));
+            } else if (c.ready()) {
+                // left out by the hints, or on another node under a Local policy: its connections go on
+                out.add(EndpointTarget.bypassed(c.ip(), c.port(), c.serving(), nodeOf(c)));
             }
         }
         out.sort(ORDER);

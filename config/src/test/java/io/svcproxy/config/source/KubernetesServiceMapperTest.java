@@ -424,7 +424,8 @@ class KubernetesServiceMapperTest {
                 onNode(ep("127.0.1.1"), "node-a"), onNode(ep("127.0.1.2"), "node-b"), ep("127.0.1.3"));
 
         assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints())
-                .containsExactly(EndpointTarget.ready(Addresses.parseIp("127.0.1.1"), 80, 1, "node-a"));
+                .containsExactly(EndpointTarget.ready(Addresses.parseIp("127.0.1.1"), 80, 1, "node-a"),
+                        bypassed("127.0.1.2", "node-b"), bypassed("127.0.1.3", ""));
     }
 
     @Test
@@ -436,7 +437,7 @@ class KubernetesServiceMapperTest {
 
         assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints())
                 .containsExactly(new EndpointTarget(Addresses.parseIp("127.0.1.1"), 80, 1, true, true, true, "node-a",
-                        false, false));
+                        false, false), bypassed("127.0.1.2", "node-b"));
     }
 
     @Test
@@ -508,7 +509,7 @@ class KubernetesServiceMapperTest {
                 conditions("127.0.1.4", false, false, false)); // not ready: its missing hints do not count
 
         assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints())
-                .containsExactly(ready("127.0.1.1", 80), ready("127.0.1.3", 80));
+                .containsExactly(ready("127.0.1.1", 80), bypassed("127.0.1.2", ""), ready("127.0.1.3", 80));
     }
 
     @Test
@@ -554,7 +555,8 @@ class KubernetesServiceMapperTest {
                 nodes(zones(ep("127.0.1.2"), "zone-a"), "node-b"),
                 nodes(zones(ep("127.0.1.3"), "zone-b"), "node-c"));
 
-        assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints()).containsExactly(ready("127.0.1.1", 80));
+        assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints()).containsExactly(ready("127.0.1.1", 80),
+                bypassed("127.0.1.2", ""), bypassed("127.0.1.3", ""));
     }
 
     @Test
@@ -567,7 +569,7 @@ class KubernetesServiceMapperTest {
                 nodes(zones(ep("127.0.1.3"), "zone-b"), "node-c"));
 
         assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints())
-                .containsExactly(ready("127.0.1.1", 80), ready("127.0.1.2", 80));
+                .containsExactly(ready("127.0.1.1", 80), ready("127.0.1.2", 80), bypassed("127.0.1.3", ""));
     }
 
     @Test
@@ -699,6 +701,14 @@ class KubernetesServiceMapperTest {
 
     static EndpointTarget ready(String ip, int port) {
         return EndpointTarget.ready(Addresses.parseIp(ip), port, 1);
+    }
+
+    /**
+     * A ready endpoint that this node's traffic leaves out (hints, a Local policy): listed so that its connections go
+     * on without a drain deadline. Its node is {@code ""} where the test's slices name nodes only in hints.
+     */
+    private static EndpointTarget bypassed(String ip, String node) {
+        return EndpointTarget.bypassed(Addresses.parseIp(ip), 80, true, node);
     }
 
     /** An endpoint as mapped; a terminating one was not ready by its slice's condition (a fallback, or draining). */

@@ -25,6 +25,8 @@ import io.fabric8.mockwebserver.Context;
 import io.fabric8.mockwebserver.MockWebServer;
 import io.fabric8.mockwebserver.http.MockResponse;
 import io.fabric8.mockwebserver.http.RecordedRequest;
+import io.svcproxy.config.Addresses;
+import io.svcproxy.config.EndpointTarget;
 import io.svcproxy.config.KubernetesSettings;
 import io.svcproxy.config.ServicePortSpec;
 import java.net.InetAddress;
@@ -353,7 +355,8 @@ class KubernetesSourceTest {
         client.nodes().resource(node("zone-a")).create();
         startWithZoneHintedEndpoints();
 
-        recorder.await(u -> u.synced() && endpointsOf(u).equals(List.of(ready("127.0.1.1", 8080))));
+        recorder.await(u -> u.synced() && endpointsOf(u).equals(List.of(ready("127.0.1.1", 8080),
+                bypassed("127.0.1.2"))));
     }
 
     /**
@@ -367,10 +370,10 @@ class KubernetesSourceTest {
         recorder.await(u -> u.synced() && endpointsOf(u).size() == 2); // no Node yet: no zone, both endpoints
 
         client.nodes().resource(node("zone-a")).create();
-        recorder.await(u -> endpointsOf(u).equals(List.of(ready("127.0.1.1", 8080))));
+        recorder.await(u -> endpointsOf(u).equals(List.of(ready("127.0.1.1", 8080), bypassed("127.0.1.2"))));
 
         client.nodes().resource(node("zone-b")).update();
-        recorder.await(u -> endpointsOf(u).equals(List.of(ready("127.0.1.2", 8080))));
+        recorder.await(u -> endpointsOf(u).equals(List.of(bypassed("127.0.1.1"), ready("127.0.1.2", 8080))));
     }
 
     /**
@@ -388,7 +391,8 @@ class KubernetesSourceTest {
 
         nodesFail = false;
         client.nodes().resource(node("zone-a")).create();
-        recorder.await(u -> endpointsOf(u).equals(List.of(ready("127.0.1.1", 8080))), Duration.ofSeconds(50));
+        recorder.await(u -> endpointsOf(u).equals(List.of(ready("127.0.1.1", 8080), bypassed("127.0.1.2"))),
+                Duration.ofSeconds(50));
     }
 
     /**
@@ -524,6 +528,11 @@ class KubernetesSourceTest {
 
     private static Endpoint zone(Endpoint e, String zone) {
         return new EndpointBuilder(e).withNewHints().addNewForZone(zone).endHints().build();
+    }
+
+    /** The other zone's endpoint, listed for the connections it has (no drain deadline), taking no new one. */
+    private static EndpointTarget bypassed(String ip) {
+        return EndpointTarget.bypassed(Addresses.parseIp(ip), 8080, true, "");
     }
 
     private static List<?> endpointsOf(Update u) {

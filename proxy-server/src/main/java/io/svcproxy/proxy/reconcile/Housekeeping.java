@@ -5,6 +5,7 @@ import io.svcproxy.balancer.BackendState;
 import io.svcproxy.balancer.Backends;
 import io.svcproxy.balancer.ConnectionCounters;
 import io.svcproxy.balancer.EndpointHealth;
+import io.svcproxy.config.EndpointTarget;
 import io.svcproxy.config.Protocol;
 import io.svcproxy.config.ServiceKey;
 import io.svcproxy.config.ServiceSpec;
@@ -138,13 +139,23 @@ final class Housekeeping {
         return false;
     }
 
-    /** Notes since when the draining endpoints of the port at {@code key} drain, as of the list {@code backends}. */
-    void trackDraining(ServiceKey key, List<BackendState> backends) {
+    /**
+     * Notes since when the draining endpoints of the port at {@code key} drain, as of the list {@code backends} built
+     * from {@code targets}. An endpoint {@linkplain EndpointTarget#bypassed bypassed} there (a ready Pod this node's
+     * traffic leaves out) has no drain deadline: its connections go on until they end, and it leaves the list then.
+     */
+    void trackDraining(ServiceKey key, List<BackendState> backends, List<EndpointTarget> targets) {
         Map<String, Long> since = drainingSince.computeIfAbsent(key, k -> new HashMap<>());
         long now = nanoTime.getAsLong();
+        Set<String> bypassed = new HashSet<>();
+        for (EndpointTarget t : targets) {
+            if (t.bypassed()) {
+                bypassed.add(Backends.format(t.ip(), t.port()));
+            }
+        }
         Map<String, Long> next = new HashMap<>();
         for (BackendState b : backends) {
-            if (b.state() == BackendState.State.DRAINING) {
+            if (b.state() == BackendState.State.DRAINING && !bypassed.contains(b.endpoint())) {
                 next.put(b.endpoint(), since.getOrDefault(b.endpoint(), now));
             }
         }
@@ -167,12 +178,12 @@ final class Housekeeping {
             listeners.endpointsChanged(port);
             metrics.servicePortChanged(port);
             log.info("{} service={} port={} endpoints={}", event, port.serviceLabel(), port.portLabel(), backends);
-            trackDraining(port.key(), backends);
+            trackDraining(port.key(), backends, port.spec().endpoints());
             dropDrained(port);
             lookAfter(port);
             return;
         }
-        trackDraining(port.key(), backends);
+        trackDraining(port.key(), backends, port.spec().endpoints());
         lookAfter(port);
     }
 

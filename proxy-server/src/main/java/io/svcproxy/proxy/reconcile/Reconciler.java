@@ -316,7 +316,7 @@ public final class Reconciler {
                     housekeeping.departed(spec.key()));
             BackendSet next = previous.update(service.scheduler(), service.schedulerFlags(),
                     service.sessionAffinity(), backends);
-            housekeeping.trackDraining(spec.key(), backends);
+            housekeeping.trackDraining(spec.key(), backends, spec.endpoints());
             if (next != previous || !existing.spec().equals(spec)) {
                 existing.update(spec, next);
                 listeners.endpointsChanged(existing);

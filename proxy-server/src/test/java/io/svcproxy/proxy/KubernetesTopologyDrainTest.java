@@ -1,0 +1,212 @@
+package io.svcproxy.proxy;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.fabric8.kubernetes.api.model.IntOrString;
+import io.fabric8.kubernetes.api.model.ServiceBuilder;
+import io.fabric8.kubernetes.api.model.discovery.v1.Endpoint;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointBuilder;
+import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.svcproxy.config.ConfigLoader;
+import io.svcproxy.proxy.cli.TestBackend;
+import io.svcproxy.proxy.cli.TestBackend.Mode;
+import io.svcproxy.proxy.dataplane.Transport;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Topology hints from the Kubernetes API against established connections (helper-141's review). kube-proxy narrows
+ * only where new connections go when the EndpointSlice controller writes or moves hints: an endpoint hinted for
+ * another zone is still a ready Pod of the Service, and the connections it already has go on (iptables and nftables
+ * leave established conntrack entries alone; IPVS quiesces the real server at weight 0 and deletes it once its
+ * connections have ended, with no deadline). Loopback only: endpoints 127.0.0.191-193, ClusterIP 127.0.10.193,
+ * port 18193.
+ */
+@Timeout(value = 90, unit = TimeUnit.SECONDS)
+class KubernetesTopologyDrainTest {
+    static final Duration FIRST_SYNC = Duration.ofSeconds(15);
+    static final Duration WITHIN = Duration.ofSeconds(5);
+    static final String CLUSTER_IP = "127.0.10.193";
+    static final int PORT = 18193;
+
+    @TempDir
+    Path dir;
+
+    final List<TestBackend> backends = new ArrayList<>();
+    MockApiServer apiServer;
+    KubernetesClient client;
+    ProxyServer proxy;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        apiServer = new MockApiServer();
+        client = apiServer.client();
+        for (int i = 1; i <= 3; i++) {
+            backends.add(TestBackend.start(new InetSocketAddress("127.0.0.19" + i, 0), "pod-" + i, Mode.ECHO));
+        }
+    }
+
+    @AfterEach
+    void tearDown() {
+        if (proxy != null) {
+            proxy.close();
+        }
+        backends.forEach(TestBackend::close);
+        apiServer.close();
+    }
+
+    /**
+     * The pods are ready; the controller then hints pod-1 and pod-3 for zone-b and pod-2 for zone-a (this node's
+     * zone). New connections go to pod-2 only, as kube-proxy's; pod-1's established connection must go on, as it
+     * stays a ready Pod of the Service. pod-3 then turning not ready is the
+     * control: its connection is cut at the drain timeout (SPEC: an endpoint that left), which proves the timeout
+     * passed for pod-1's too. Failed before: the mapping dropped pod-1 from the Service port's endpoints as if it had
+     * left the Service, so its connection was cut with pod-3's ("Drain timeout: closed connections ...
+     * endpoint=127.0.0.191"), and every hint the controller moved between zones did the same. pod-1 is listed with
+     * weight 0 while its connection lasts, and leaves the list when it ends.
+     */
+    @Test
+    void anEndpointHintedForAnotherZoneKeepsItsEstablishedConnections() throws Exception {
+        Path kubeconfig = apiServer.kubeconfig(dir);
+        Path config = dir.resolve("svcproxy.yaml");
+        Files.writeString(config, """
+                proxy: {admin: "127.0.0.1:0", scheduler: rr, drainTimeout: 1s, nodeName: node-a}
+                registry:
+                  kubernetes:
+                    kubeconfig: %s
+                    namespaces: [default]
+                    zone: zone-a
+                """.formatted(kubeconfig));
+        proxy = ProxyServer.start(ConfigLoader.load(config), Transport.select(), 2);
+        client.services().resource(new ServiceBuilder().withNewMetadata().withName("topo").withNamespace("default")
+                .endMetadata().withNewSpec().withType("ClusterIP").withClusterIP(CLUSTER_IP)
+                .withClusterIPs(CLUSTER_IP).addNewPort().withName("tcp").withProtocol("TCP").withPort(PORT)
+                .withTargetPort(new IntOrString("tcp")).endPort().endSpec().build()).create();
+        slice(1, true, null);
+        slice(2, true, null);
+        slice(3, true, null);
+        await().atMost(FIRST_SYNC).until(() -> !proxy.table().keys().isEmpty()
+                && proxy.table().servicePorts().get(0).backendSet().backends().size() == 3);
+
+        // rr in address order: one connection to each pod
+        try (Socket toPod1 = connect(); Socket toPod2 = connect(); Socket toPod3 = connect()) {
+            for (int pod = 1; pod <= 3; pod++) {
+                int p = pod;
+                await().atMost(WITHIN).until(() -> backends.get(p - 1).openConnections() == 1);
+            }
+            assertThat(echo(toPod1, "one")).isEqualTo("one");
+
+            slice(1, true, "zone-b");
+            slice(2, true, "zone-a");
+            slice(3, true, "zone-b");
+            await("the hints in effect: new connections to pod-2 only").atMost(WITHIN)
+                    .until(() -> landsOn() == 2 && landsOn() == 2 && landsOn() == 2);
+            slice(3, false, "zone-b");
+
+            // the control: pod-3 left (not ready), its connection is cut at the drain timeout
+            toPod3.setSoTimeout(10_000);
+            assertThat(readOrEnd(toPod3.getInputStream())).as("pod-3's connection cut at the drain timeout")
+                    .isEqualTo(-1);
+            assertThat(echo(toPod1, "two")).as("pod-1 is still a ready Pod of the Service").isEqualTo("two");
+            assertThat(echo(toPod2, "three")).isEqualTo("three");
+            assertThat(endpoints()).contains("127.0.0.191:" + backends.get(0).address().getPort() + " weight=0");
+
+            // as IPVS deletes a quiesced real server once its connections ended: pod-1 leaves the list then
+            toPod1.close();
+            await().atMost(WITHIN).until(() -> !endpoints().contains("127.0.0.191"));
+            assertThat(landsOn()).isEqualTo(2);
+        }
+    }
+
+    /** The Service port's scheduling list as the log prints it. */
+    private String endpoints() {
+        return proxy.table().servicePorts().get(0).backendSet().backends().toString();
+    }
+
+    /** Opens a connection, sees it echo, closes it: the number of the pod that accepted it (0: none or several). */
+    private int landsOn() throws IOException {
+        int[] before = new int[backends.size()];
+        for (int i = 0; i < before.length; i++) {
+            before[i] = backends.get(i).acceptedConnections();
+        }
+        try (Socket probe = connect()) {
+            if (!echo(probe, "probe").equals("probe")) {
+                return 0;
+            }
+        }
+        int pod = 0;
+        for (int i = 0; i < before.length; i++) {
+            if (backends.get(i).acceptedConnections() != before[i]) {
+                pod = pod == 0 ? i + 1 : -1;
+            }
+        }
+        return Math.max(pod, 0);
+    }
+
+    private void slice(int pod, boolean ready, String zone) {
+        TestBackend b = backends.get(pod - 1);
+        EndpointBuilder e = new EndpointBuilder().withAddresses(b.address().getAddress().getHostAddress())
+                .withNodeName(pod == 2 ? "node-a" : "node-b")
+                .withNewConditions().withReady(ready).withServing(ready).withTerminating(false).endConditions();
+        if (zone != null) {
+            e.withNewHints().addNewForZone(zone).endHints();
+        }
+        Endpoint endpoint = e.build();
+        client.discovery().v1().endpointSlices().resource(new EndpointSliceBuilder().withNewMetadata()
+                .withName("topo-pod" + pod).withNamespace("default")
+                .addToLabels("kubernetes.io/service-name", "topo").endMetadata().withAddressType("IPv4")
+                .addToEndpoints(endpoint).addNewPort().withName("tcp").withProtocol("TCP")
+                .withPort(b.address().getPort()).endPort().build()).createOr(r -> r.update());
+    }
+
+    private static Socket connect() throws IOException {
+        Socket s = new Socket();
+        s.connect(new InetSocketAddress(CLUSTER_IP, PORT), 2000);
+        s.setSoTimeout(5000);
+        return s;
+    }
+
+    /** Sends {@code text} and returns what comes back (the echo), or what ended the connection. */
+    private static String echo(Socket s, String text) {
+        try {
+            s.getOutputStream().write(text.getBytes(StandardCharsets.UTF_8));
+            s.getOutputStream().flush();
+            byte[] buf = new byte[text.length()];
+            int n = 0;
+            while (n < buf.length) {
+                int r = s.getInputStream().read(buf, n, buf.length - n);
+                if (r < 0) {
+                    return "closed after " + n + " bytes";
+                }
+                n += r;
+            }
+            return new String(buf, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "error: " + e;
+        }
+    }
+
+    private static int readOrEnd(InputStream in) {
+        try {
+            return in.read();
+        } catch (IOException e) {
+            return -1; // reset
+        }
+    }
+}
