@@ -13,6 +13,7 @@ import io.svcproxy.config.ConfigLoader;
 import io.svcproxy.proxy.cli.TestBackend;
 import io.svcproxy.proxy.cli.TestBackend.Mode;
 import io.svcproxy.proxy.dataplane.Transport;
+import io.svcproxy.proxy.metrics.PrometheusText;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
@@ -131,6 +132,13 @@ class KubernetesTopologyDrainTest {
             toPod1.close();
             await().atMost(WITHIN).until(() -> !endpoints().contains("127.0.0.191"));
             assertThat(landsOn()).isEqualTo(2);
+            // pod-1 is ready, only not this zone's: not counted as not ready (nor is pod-3: the mapping leaves a
+            // Kubernetes endpoint not ready and not terminating out, as kube-proxy's)
+            PrometheusText metrics = PrometheusText.parse(proxy.meterRegistry().scrape());
+            assertThat(metrics.value("svcproxy_endpoints", "service", "default/topo", "port", "tcp", "state",
+                    "not_ready")).isZero();
+            assertThat(metrics.value("svcproxy_endpoints", "service", "default/topo", "port", "tcp", "state",
+                    "ready")).isEqualTo(1);
         }
     }
 

@@ -314,7 +314,9 @@ final class PortGroupMeters {
         }
         int n = 0;
         for (EndpointTarget target : port.spec().endpoints()) {
-            if (!target.ready() && !inSet.contains(Backends.format(target.ip(), target.port()))) {
+            // a bypassed endpoint is ready, only left out of this node's picks (hints, a Local policy)
+            if (!target.ready() && !target.bypassed()
+                    && !inSet.contains(Backends.format(target.ip(), target.port()))) {
                 n++;
             }
         }
