@@ -3,8 +3,9 @@ package io.svcproxy.ingress;
 import io.svcproxy.ingress.routing.Route;
 
 /**
- * Receives one call per request the Ingress answered, for the metrics and the admin API. proxy-server implements
- * it over Micrometer ({@code svcproxy_http_requests_total}, {@code svcproxy_http_request_duration_seconds}) and the
+ * Receives one call per request the Ingress answered, and one per failed TLS handshake of its HTTPS listener, for
+ * the metrics and the admin API. proxy-server implements it over Micrometer ({@code svcproxy_http_requests_total},
+ * {@code svcproxy_http_request_duration_seconds}, {@code svcproxy_ingress_tls_handshake_failures_total}) and the
  * per-rule hit counters of {@code /api/v1/ingresses}. The default methods do nothing.
  *
  * <p>Called on the event loop of the client connection, so an implementation must not block: count and return.
@@ -32,6 +33,13 @@ public interface IngressMetrics {
      */
     default RouteMetrics forRoute(Route<ServiceBackend> route) {
         return (status, durationNanos) -> requestCompleted(route, status, durationNanos);
+    }
+
+    /**
+     * A client connection to the HTTPS listener ended without a TLS session, for {@code reason}: called once per
+     * connection, on its event loop.
+     */
+    default void tlsHandshakeFailed(TlsHandshakeFailure reason) {
     }
 
     /** Counts the answered requests of one route; called on event loops, must not block. */

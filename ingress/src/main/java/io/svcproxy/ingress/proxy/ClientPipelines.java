@@ -16,11 +16,13 @@ import io.netty.handler.codec.http2.Http2ServerUpgradeCodec;
 import io.netty.handler.codec.http2.Http2Settings;
 import io.netty.handler.ssl.ApplicationProtocolNames;
 import io.netty.handler.ssl.ApplicationProtocolNegotiationHandler;
+import io.netty.handler.ssl.SniCompletionEvent;
 import io.netty.handler.ssl.SniHandler;
 import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandshakeCompletionEvent;
 import io.netty.util.AsciiString;
 import io.netty.util.concurrent.Future;
-import javax.net.ssl.SSLHandshakeException;
+import io.svcproxy.ingress.TlsHandshakeFailure;
 
 /**
  * The handlers of a client connection, by protocol: HTTP/1.1, HTTP/1.1 with h2c (prior knowledge and
@@ -107,17 +109,19 @@ final class ClientPipelines {
         // the timeouts behind TLS: they see the plain bytes, and a 408 they write is encrypted (the handshake has
         // its own 10 s timeout)
         p.addLast("plain-http", new PlainHttpOnTlsPort(settings));
+        HandshakeAlerts alerts = new HandshakeAlerts();
+        p.addLast("handshake-alerts", alerts);
         p.addLast("sni", new SniHandler(certificates::select, 16 * 1024, 10_000) {
             /** No certificate at all (no Ingress has a tls entry yet): a refused handshake, not a null context. */
             @Override
             protected Future<SslContext> lookup(ChannelHandlerContext ctx, String hostname) {
                 SslContext context = certificates.select(hostname);
-                return context != null ? ctx.executor().newSucceededFuture(context) : ctx.executor()
-                        .newFailedFuture(new SSLHandshakeException("no certificate (SNI: " + hostname + ")"));
+                return context != null ? ctx.executor().newSucceededFuture(context)
+                        : ctx.executor().newFailedFuture(new HandshakeFailures.NoCertificate(hostname));
             }
         });
         p.addLast("timeouts", new ClientTimeouts(settings.options()));
-        p.addLast("alpn", new Negotiation(settings));
+        p.addLast("alpn", new Negotiation(settings, alerts));
     }
 
     /** HTTP/1.1 after TLS chose it. */
@@ -142,13 +146,24 @@ final class ClientPipelines {
                 .initialWindowSize(STREAM_WINDOW), CONNECTION_WINDOW);
     }
 
-    /** Chooses the protocol ALPN agreed on; a client without ALPN speaks HTTP/1.1. */
+    /**
+     * Chooses the protocol ALPN agreed on (a client without ALPN speaks HTTP/1.1); until then, counts the handshake's
+     * failure, once per connection, by its reason ({@link HandshakeFailures}): a failure reaches it as an event (the
+     * {@code SslHandshakeCompletionEvent}, or the SNI handler's {@code SniCompletionEvent} for its timeout, an
+     * oversized hello or a missing certificate) and then, most often, as the exception too, or only as the
+     * connection's end (a client that closes before its ClientHello, which no TLS handler reports). It leaves the
+     * pipeline once the handshake is done, so nothing after it is counted.
+     */
     private static final class Negotiation extends ApplicationProtocolNegotiationHandler {
         private final ListenerSettings settings;
+        private final HandshakeAlerts alerts;
+        /** The handshake succeeded, or its failure was counted. The connection's event loop: a plain field. */
+        private boolean ended;
 
-        Negotiation(ListenerSettings settings) {
+        Negotiation(ListenerSettings settings, HandshakeAlerts alerts) {
             super(ApplicationProtocolNames.HTTP_1_1);
             this.settings = settings;
+            this.alerts = alerts;
         }
 
         @Override
@@ -162,12 +177,29 @@ final class ClientPipelines {
             }
         }
 
-        /** A failed handshake is the client's business (wrong CA, aborted, plain HTTP to the TLS port): debug. */
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
+            if (evt instanceof SslHandshakeCompletionEvent handshake) {
+                if (handshake.isSuccess()) {
+                    ended = true;
+                    ctx.pipeline().remove(alerts);
+                } else {
+                    failed(ctx, handshake.cause());
+                }
+            } else if (evt instanceof SniCompletionEvent sni && !sni.isSuccess()) {
+                failed(ctx, sni.cause());
+            }
+            super.userEventTriggered(ctx, evt);
+        }
+
+        /**
+         * A failed handshake is the client's business (wrong CA, aborted, no shared version): counted and logged at
+         * DEBUG. Netty calls it from {@code exceptionCaught}, which this handler overrides, but whichever way it
+         * comes it counts once.
+         */
         @Override
         protected void handshakeFailure(ChannelHandlerContext ctx, Throwable cause) {
-            AccessLog.LOG.debug("TLS handshake failed client={} cause={}",
-                    ctx.channel().remoteAddress(), cause.toString());
-            ctx.close();
+            failed(ctx, cause);
         }
 
         /**
@@ -179,12 +211,36 @@ final class ClientPipelines {
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
             if (cause instanceof DecoderException || ClientFailures.includes(cause)) {
-                AccessLog.LOG.debug("TLS connection failed client={} cause={}",
-                        ctx.channel().remoteAddress(), cause.toString());
-                ctx.close();
+                failed(ctx, cause);
                 return;
             }
             ctx.fireExceptionCaught(cause);
+        }
+
+        /** Closed with no failure reported: before its ClientHello was whole, or before the SNI lookup ended. */
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+            count(ctx, null);
+            super.channelInactive(ctx);
+        }
+
+        /** Counts the handshake's failure and closes the connection. */
+        private void failed(ChannelHandlerContext ctx, Throwable cause) {
+            count(ctx, cause);
+            ctx.close();
+        }
+
+        /** Counts the handshake's failure unless it succeeded or was counted already. */
+        private void count(ChannelHandlerContext ctx, Throwable cause) {
+            if (ended) {
+                return;
+            }
+            ended = true;
+            int alert = alerts.alert();
+            TlsHandshakeFailure reason = HandshakeFailures.reasonOf(cause, alert);
+            settings.metrics().tlsHandshakeFailed(reason);
+            AccessLog.LOG.debug("TLS handshake failed client={} reason={} cause={}{}", ctx.channel().remoteAddress(),
+                    reason.label(), cause, alert < 0 ? "" : " clientPlaintextAlert=" + alert);
         }
     }
 }

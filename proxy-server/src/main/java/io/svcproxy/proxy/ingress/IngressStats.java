@@ -2,6 +2,7 @@ package io.svcproxy.proxy.ingress;
 
 import io.svcproxy.ingress.IngressMetrics;
 import io.svcproxy.ingress.ServiceBackend;
+import io.svcproxy.ingress.TlsHandshakeFailure;
 import io.svcproxy.ingress.routing.Route;
 import io.svcproxy.proxy.metrics.ProxyMetrics;
 import java.util.HashSet;
@@ -13,7 +14,8 @@ import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Counts the Ingress's answered requests per rule and status code, for {@code /api/v1/ingresses} and the stats
- * page, and hands each to {@link ProxyMetrics#httpRequest} with SPEC.md's labels. Called on event loops; counts
+ * page, and hands each to {@link ProxyMetrics#httpRequest} with SPEC.md's labels; hands the HTTPS listener's failed
+ * handshakes to {@link ProxyMetrics#ingressTlsHandshakeFailed}. Called on event loops; counts
  * live as long as their Ingress (a rule removed and added again keeps its counts; a deleted Ingress's go).
  */
 public final class IngressStats implements IngressMetrics {
@@ -118,6 +120,12 @@ public final class IngressStats implements IngressMetrics {
         this.present = Set.copyOf(present); // first: a request of a removed Ingress completing now counts nowhere
         counts.keySet().removeIf(k -> !k.ingress().isEmpty() && !present.contains(k.ingress()));
         metrics.ingressesRemoved(present);
+    }
+
+    /** A handshake of the HTTPS listener failed: counted in {@code svcproxy_ingress_tls_handshake_failures_total}. */
+    @Override
+    public void tlsHandshakeFailed(TlsHandshakeFailure reason) {
+        metrics.ingressTlsHandshakeFailed(reason.label());
     }
 
     /** The certificates the HTTPS listener serves now, for their expiry gauge. */

@@ -55,6 +55,11 @@ import java.util.concurrent.TimeUnit;
 public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable {
     /** {@code svcproxy_ingress_certificate_expiry_timestamp_seconds}: gauge; ingress, certificate. */
     public static final String CERTIFICATE_EXPIRY = "svcproxy.ingress.certificate.expiry.timestamp";
+    /**
+     * {@code svcproxy_ingress_tls_handshake_failures_total}: counter; reason. A reason's series appears with its first
+     * failure.
+     */
+    public static final String TLS_HANDSHAKE_FAILURES = "svcproxy.ingress.tls.handshake.failures";
     /** {@code svcproxy_connections_active}: gauge; service, port, endpoint. */
     public static final String CONNECTIONS_ACTIVE = "svcproxy.connections.active";
     /** {@code svcproxy_connections_total}: counter; service, port, endpoint. */
@@ -119,6 +124,8 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
     private final List<AutoCloseable> binders = new ArrayList<>();
     private final HttpRequestMeters httpRequests;
     private final MultiGauge certificateExpiry;
+    /** By reason; a handful of fixed labels, resolved once each. */
+    private final Map<String, Counter> tlsHandshakeFailures = new ConcurrentHashMap<>();
     private boolean systemMetricsBound;
 
     /**
@@ -159,6 +166,13 @@ public final class MicrometerProxyMetrics implements ProxyMetrics, AutoCloseable
                     c.notAfter().getEpochSecond()));
         }
         certificateExpiry.register(rows, true);
+    }
+
+    @Override
+    public void ingressTlsHandshakeFailed(String reason) {
+        tlsHandshakeFailures.computeIfAbsent(reason, r -> Counter.builder(TLS_HANDSHAKE_FAILURES).tag(TAG_REASON, r)
+                .description("Client connections to the HTTPS Ingress listener that ended without a TLS session")
+                .register(registry)).increment();
     }
 
     /**

@@ -72,6 +72,16 @@ public interface ProxyMetrics {
     default void ingressesRemoved(java.util.Set<String> present) {
     }
 
+    /**
+     * A client connection to the HTTPS Ingress listener ended without a TLS session. Event-loop thread, must not
+     * block.
+     *
+     * @param reason {@code client_alert}, {@code protocol}, {@code no_certificate}, {@code timeout}, {@code closed}
+     *               or {@code plain_http} ({@link io.svcproxy.ingress.TlsHandshakeFailure})
+     */
+    default void ingressTlsHandshakeFailed(String reason) {
+    }
+
     /** {@link #httpRequest} for one rule's labels. Event-loop thread, must not block. */
     @FunctionalInterface
     interface HttpRequestMeter {

@@ -1,6 +1,8 @@
 package io.svcproxy.proxy.ingress;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
@@ -26,11 +28,13 @@ import java.nio.file.StandardCopyOption;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManager;
@@ -45,7 +49,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The Ingress's HTTPS listener of a running svcproxy started from YAML (127.0.10.150, endpoints 127.0.0.156-157):
  * the certificate per SNI from the config file's {@code tls} entries, h2 by ALPN with curl, and certificates swapped
- * by a reload of the watched files without dropping an established connection.
+ * by a reload of the watched files without dropping an established connection, and the failed handshakes counted
+ * in {@code /metrics}.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class IngressTlsEndToEndTest {
@@ -203,13 +208,43 @@ class IngressTlsEndToEndTest {
         }
     }
 
+    /**
+     * A client that does not trust the certificate (the JDK's default trust store) refuses it with an alert, and plain
+     * HTTP comes to the TLS port: each failed handshake is in {@code /metrics} under its reason.
+     */
+    @Test
+    void failedHandshakesAreCountedInTheMetricsByReason() throws Exception {
+        InetSocketAddress https = proxy.ingress().httpsAddress();
+        try (SSLSocket socket = (SSLSocket) SSLContext.getDefault().getSocketFactory().createSocket(
+                https.getAddress(), https.getPort())) {
+            SSLParameters parameters = socket.getSSLParameters();
+            parameters.setServerNames(List.of(new SNIHostName("shop.example")));
+            socket.setSSLParameters(parameters);
+            assertThatThrownBy(socket::startHandshake).isInstanceOf(SSLHandshakeException.class);
+        }
+        try (java.net.Socket plain = new java.net.Socket(https.getAddress(), https.getPort())) {
+            plain.getOutputStream().write("GET / HTTP/1.1\r\nHost: shop.example\r\nConnection: close\r\n\r\n"
+                    .getBytes(StandardCharsets.US_ASCII));
+            assertThat(new String(plain.getInputStream().readAllBytes(), StandardCharsets.US_ASCII))
+                    .startsWith("HTTP/1.1 400 ");
+        }
+        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(admin("/metrics"))
+                .contains("svcproxy_ingress_tls_handshake_failures_total{reason=\"client_alert\"} 1.0\n")
+                .contains("svcproxy_ingress_tls_handshake_failures_total{reason=\"plain_http\"} 1.0\n"));
+    }
+
     private JsonNode ingressesApi() throws Exception {
+        String response = admin("/api/v1/ingresses");
+        return new ObjectMapper().readTree(response.substring(response.indexOf("\r\n\r\n") + 4));
+    }
+
+    /** The admin server's whole response to a GET of {@code path}. */
+    private String admin(String path) throws IOException {
         InetSocketAddress admin = proxy.adminAddress();
         try (java.net.Socket s = new java.net.Socket(admin.getAddress(), admin.getPort())) {
-            s.getOutputStream().write("GET /api/v1/ingresses HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n"
+            s.getOutputStream().write(("GET " + path + " HTTP/1.1\r\nHost: admin\r\nConnection: close\r\n\r\n")
                     .getBytes(StandardCharsets.US_ASCII));
-            String response = new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            return new ObjectMapper().readTree(response.substring(response.indexOf("\r\n\r\n") + 4));
+            return new String(s.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         }
     }
 
