@@ -27,7 +27,10 @@ final class Hosts {
 
     /**
      * The request's host as the table keys it: lower case, port removed (an IPv6 literal keeps its brackets),
-     * one trailing dot removed. {@code null} or empty stays empty.
+     * one trailing dot removed. {@code null} or empty stays empty. The host ends at the first colon, as nginx's
+     * {@code ngx_http_validate_host} (ingress-nginx's nginx) and the proxy's own Host check and redirect read it:
+     * {@code Host: shop.example:80:443} is routed as {@code shop.example}, not as a host {@code shop.example:80}
+     * that no rule names.
      */
     static String normalize(String hostHeader) {
         if (hostHeader == null || hostHeader.isEmpty()) {
@@ -38,7 +41,7 @@ final class Hosts {
             int close = h.indexOf(']');
             h = close < 0 ? h : h.substring(0, close + 1);
         } else {
-            int colon = h.lastIndexOf(':');
+            int colon = h.indexOf(':');
             if (colon >= 0) {
                 h = h.substring(0, colon);
             }

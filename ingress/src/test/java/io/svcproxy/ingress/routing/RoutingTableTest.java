@@ -73,6 +73,8 @@ class RoutingTableTest {
                 Arguments.of("foo.bar.com", "/f", "foo"),
                 Arguments.of("FOO.Bar.com", "/f", "foo"),                 // host names are case-insensitive
                 Arguments.of("foo.bar.com:8080", "/f", "foo"),            // the Host header's port is ignored
+                Arguments.of("foo.bar.com:80:8080", "/f", "foo"),         // host: before the first colon (nginx)
+                Arguments.of("baz.bar.com:1:2", "/w", "wild"),
                 Arguments.of("foo.bar.com.", "/f/x", "foo"),              // a fully qualified name
                 Arguments.of("baz.bar.com", "/w", "wild"),                // wildcard of one label
                 Arguments.of("a.b.bar.com", "/w", "any"),                 // not two labels
