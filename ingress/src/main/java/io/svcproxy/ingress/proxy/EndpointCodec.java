@@ -1,6 +1,7 @@
 package io.svcproxy.ingress.proxy;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.CombinedChannelDuplexHandler;
 import io.netty.handler.codec.http.HttpDecoderConfig;
@@ -12,6 +13,7 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseDecoder;
 import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.util.AsciiString;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.Queue;
@@ -37,7 +39,12 @@ final class EndpointCodec extends CombinedChannelDuplexHandler<EndpointCodec.Dec
         return inboundHandler().undecoded() == 0;
     }
 
-    /** Netty's request encoder, remembering each request's method for its response. */
+    /**
+     * Netty's request encoder, remembering each request's method for its response, and writing the request target
+     * as the client sent it: the client's codecs give its bytes as ISO-8859-1 characters (HTTP/1.1's decoder, HPACK's
+     * {@code :path}), which Netty's encoder would write as UTF-8, two bytes for each one above 0x7F (an unencoded
+     * {@code /café} reached the endpoint as {@code /cafÃ©}).
+     */
     final class Encoder extends HttpRequestEncoder {
         @Override
         protected void encode(ChannelHandlerContext ctx, Object msg, List<Object> out) throws Exception {
@@ -45,6 +52,30 @@ final class EndpointCodec extends CombinedChannelDuplexHandler<EndpointCodec.Dec
                 queue.offer(request.method());
             }
             super.encode(ctx, msg, out);
+        }
+
+        @Override
+        protected void encodeInitialLine(ByteBuf buf, HttpRequest request) throws Exception {
+            String uri = request.uri();
+            if (uri.isEmpty() || uri.indexOf("://") >= 0 || !latin1(uri)) {
+                super.encodeInitialLine(buf, request); // none the Ingress forwards: origin form or "*", as received
+                return;
+            }
+            ByteBufUtil.copy(request.method().asciiName(), buf);
+            buf.writeByte(' ');
+            buf.writeCharSequence(uri, StandardCharsets.ISO_8859_1);
+            buf.writeByte(' ');
+            buf.writeCharSequence(request.protocolVersion().text(), StandardCharsets.US_ASCII);
+            buf.writeShort(('\r' << 8) | '\n');
+        }
+
+        private static boolean latin1(String s) {
+            for (int i = 0; i < s.length(); i++) {
+                if (s.charAt(i) > 0xff) {
+                    return false;
+                }
+            }
+            return true;
         }
     }
 

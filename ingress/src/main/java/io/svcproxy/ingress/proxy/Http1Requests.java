@@ -25,7 +25,8 @@ final class Http1Requests {
     /**
      * 414, 431 or 400 for a request the proxy refuses to forward (then the connection closes), 501 for
      * {@code CONNECT}, else {@code null}. An absolute-form target is rewritten to origin form here
-     * ({@link ProxyHeaders#toOriginForm}).
+     * ({@link ProxyHeaders#toOriginForm}); one with a control character or DEL is a 400
+     * ({@link ProxyHeaders#isValidTarget}).
      */
     static HttpResponseStatus refusal(HttpRequest request, IngressOptions options) {
         if (request.decoderResult().isFailure()) {
@@ -44,7 +45,7 @@ final class Http1Requests {
             // a tunnel to the authority it names: no host and path to route by, and no request an Ingress forwards
             return HttpResponseStatus.NOT_IMPLEMENTED;
         }
-        if (!ProxyHeaders.toOriginForm(request)) {
+        if (!ProxyHeaders.toOriginForm(request) || !ProxyHeaders.isValidTarget(request.uri())) {
             return HttpResponseStatus.BAD_REQUEST;
         }
         // the Host as routed and forwarded (an absolute target's authority by now); HTTP/1.0 may come without one

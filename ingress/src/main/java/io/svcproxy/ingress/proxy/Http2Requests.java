@@ -76,6 +76,10 @@ final class Http2Requests {
             // :path in origin form (RFC 9113 8.3.1): the host is :authority's, never a URI's in :path
             return HttpResponseStatus.BAD_REQUEST;
         }
+        if (!ProxyHeaders.isValidTarget(req.uri())) {
+            // a tab (HPACK carries it; Netty refuses the other controls) would stand in the endpoint's request line
+            return HttpResponseStatus.BAD_REQUEST;
+        }
         String host = req.headers().get(HttpHeaderNames.HOST);
         if (host == null || !ProxyHeaders.isValidHost(host)) {
             // neither :authority nor host (or an empty one, which RFC 9113 8.3.1 forbids): as an HTTP/1.1 request

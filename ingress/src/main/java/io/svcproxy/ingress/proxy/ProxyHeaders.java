@@ -219,6 +219,23 @@ final class ProxyHeaders {
     }
 
     /**
+     * Whether a request target (HTTP/1.1's, or HTTP/2's {@code :path}) has no control character, white space or DEL
+     * in it, as nginx's parsers want it ({@code ch <= 0x20 || ch == 0x7f}: "client sent invalid request", "invalid
+     * :path header"): the target is forwarded in the endpoint's HTTP/1.1 request line as received, where a tab
+     * would split it for a recipient that splits at any white space (RFC 9112 3), read as another target than the
+     * one routed, and a NUL or ESC would reach the endpoint's logs and parsers.
+     */
+    static boolean isValidTarget(String target) {
+        for (int i = 0; i < target.length(); i++) {
+            char c = target.charAt(i);
+            if (c <= 0x20 || c == 0x7f) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
      * Whether {@code host} (a {@code Host} value, or HTTP/2's {@code :authority}) is one nginx takes
      * ({@code ngx_http_validate_host}; else its 400 "client sent invalid host header"): no white space, control
      * character or {@code /} anywhere, no {@code ..}, and the host before the port (an IPv6 literal in brackets
