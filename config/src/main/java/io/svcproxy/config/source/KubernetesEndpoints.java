@@ -208,9 +208,9 @@ final class KubernetesEndpoints {
             }
         }
         List<EndpointTarget> out = new ArrayList<>();
-        if (cluster.isEmpty() && local.isEmpty()) {
-            return out;
-        }
+        // with nothing chosen, a terminating endpoint is not listed: the data plane's own fallback (no ready endpoint
+        // in the list: its serving, terminating ones) would take one this node's policy did not choose
+        boolean nothingChosen = cluster.isEmpty() && local.isEmpty();
         Set<Candidate> forCluster = new HashSet<>(cluster);
         Set<Candidate> forLocal = new HashSet<>(local);
         for (Candidate c : candidates) {
@@ -219,11 +219,18 @@ final class KubernetesEndpoints {
                 out.add(new EndpointTarget(c.ip(), c.port(), 1, true, c.serving(), c.terminating(), nodeOf(c),
                         localOnly, c.ready()));
             } else if (c.terminating()) {
-                out.add(new EndpointTarget(c.ip(), c.port(), 1, false, c.serving(), true, nodeOf(c), false,
-                        c.ready()));
+                if (!nothingChosen) {
+                    out.add(new EndpointTarget(c.ip(), c.port(), 1, false, c.serving(), true, nodeOf(c), false,
+                            c.ready()));
+                }
             } else if (c.ready()) {
                 // left out by the hints, or on another node under a Local policy: its connections go on
                 out.add(EndpointTarget.bypassed(c.ip(), c.port(), c.serving(), nodeOf(c)));
+            } else {
+                // not ready: no connection, but listed as the YAML registry lists one (svcproxy_endpoints'
+                // not_ready, /api/v1/services), where a rollout that does not become ready shows
+                out.add(new EndpointTarget(c.ip(), c.port(), 1, false, c.serving(), false, nodeOf(c), false,
+                        false));
             }
         }
         out.sort(ORDER);

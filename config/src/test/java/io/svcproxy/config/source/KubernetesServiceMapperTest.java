@@ -335,7 +335,8 @@ class KubernetesServiceMapperTest {
                 notReadyServingNil, ready);
 
         assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints()).containsExactly(
-                ready("127.0.1.1", 80), ready("127.0.1.2", 80), ready("127.0.1.4", 80));
+                ready("127.0.1.1", 80), ready("127.0.1.2", 80), notReady("127.0.1.3", 80, true),
+                ready("127.0.1.4", 80));
     }
 
     /** A terminating endpoint without {@code serving} is serving (the API, and kube-proxy): the fallback takes it. */
@@ -352,13 +353,15 @@ class KubernetesServiceMapperTest {
     }
 
     @Test
-    void leavesOutEndpointsThatAreNotReady() {
+    void listsEndpointsThatAreNotReadyForNoConnection() {
+        // listed as the YAML registry lists one (svcproxy_endpoints' not_ready), taking no connection
         Service svc = service("web").withNewSpec().withClusterIP("127.0.10.10").addNewPort().withPort(80).endPort()
                 .endSpec().build();
         EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("", 80), ep("127.0.1.1"),
                 conditions("127.0.1.2", false, false, false));
 
-        assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints()).containsExactly(ready("127.0.1.1", 80));
+        assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints()).containsExactly(ready("127.0.1.1", 80),
+                notReady("127.0.1.2", 80, false));
     }
 
     @Test
@@ -384,7 +387,8 @@ class KubernetesServiceMapperTest {
 
         assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints()).containsExactly(
                 target("127.0.1.1", 80, true, true, true),
-                target("127.0.1.2", 80, false, false, true));
+                target("127.0.1.2", 80, false, false, true),
+                notReady("127.0.1.3", 80, false));
     }
 
     /**
@@ -405,13 +409,15 @@ class KubernetesServiceMapperTest {
     }
 
     @Test
-    void emitsNothingWhenNoEndpointIsUsable() {
+    void listsOnlyTheNotReadyWhenNoEndpointIsUsable() {
+        // a terminating one is not listed then: the data plane's fallback would take a serving one
         Service svc = service("web").withNewSpec().withClusterIP("127.0.10.10").addNewPort().withPort(80).endPort()
                 .endSpec().build();
         EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("", 80),
                 conditions("127.0.1.2", false, false, true), conditions("127.0.1.3", false, false, false));
 
-        assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints()).isEmpty();
+        assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints())
+                .containsExactly(notReady("127.0.1.3", 80, false));
     }
 
     // ------------------------------------------------------------------ internalTrafficPolicy
@@ -447,7 +453,8 @@ class KubernetesServiceMapperTest {
                 .addNewPort().withPort(80).endPort().endSpec().build();
         EndpointSlice slice = slice("web-1", "web", "IPv4", Map.of("", 80), onNode(ep("127.0.1.1"), "node-a"));
 
-        assertThat(nameless.map(svc, List.of(slice)).get(0).endpoints()).isEmpty();
+        assertThat(nameless.map(svc, List.of(slice)).get(0).endpoints()).containsExactly(bypassed("127.0.1.1",
+                "node-a"));
     }
 
     @Test
@@ -509,7 +516,8 @@ class KubernetesServiceMapperTest {
                 conditions("127.0.1.4", false, false, false)); // not ready: its missing hints do not count
 
         assertThat(mapper.map(svc, List.of(slice)).get(0).endpoints())
-                .containsExactly(ready("127.0.1.1", 80), bypassed("127.0.1.2", ""), ready("127.0.1.3", 80));
+                .containsExactly(ready("127.0.1.1", 80), bypassed("127.0.1.2", ""), ready("127.0.1.3", 80),
+                        notReady("127.0.1.4", 80, false));
     }
 
     @Test
@@ -701,6 +709,11 @@ class KubernetesServiceMapperTest {
 
     static EndpointTarget ready(String ip, int port) {
         return EndpointTarget.ready(Addresses.parseIp(ip), port, 1);
+    }
+
+    /** A not-ready, not-terminating endpoint as mapped: listed, taking no connection. */
+    static EndpointTarget notReady(String ip, int port, boolean serving) {
+        return new EndpointTarget(Addresses.parseIp(ip), port, 1, false, serving, false, "", false, false);
     }
 
     /**

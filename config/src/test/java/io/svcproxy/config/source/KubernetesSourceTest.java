@@ -2,6 +2,7 @@ package io.svcproxy.config.source;
 
 import static io.svcproxy.config.source.KubernetesServiceMapperTest.conditions;
 import static io.svcproxy.config.source.KubernetesServiceMapperTest.ep;
+import static io.svcproxy.config.source.KubernetesServiceMapperTest.notReady;
 import static io.svcproxy.config.source.KubernetesServiceMapperTest.ready;
 import static io.svcproxy.config.source.KubernetesServiceMapperTest.slice;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -179,13 +180,14 @@ class KubernetesSourceTest {
         // One Pod stops being ready.
         client.discovery().v1().endpointSlices().resource(slice("web-abc", "web", "IPv4", Map.of("http", 8080),
                 ep("127.0.1.1"), conditions("127.0.1.2", false, false, false), ep("127.0.1.3"))).update();
-        recorder.await(u -> endpointsOf(u).equals(List.of(ready("127.0.1.1", 8080), ready("127.0.1.3", 8080))));
+        recorder.await(u -> endpointsOf(u).equals(List.of(ready("127.0.1.1", 8080), notReady("127.0.1.2", 8080, false),
+                ready("127.0.1.3", 8080))));
 
         // A second slice of the same Service adds to it.
         client.discovery().v1().endpointSlices().resource(slice("web-def", "web", "IPv4", Map.of("http", 8080),
                 ep("127.0.1.9"))).create();
-        recorder.await(u -> endpointsOf(u).equals(List.of(ready("127.0.1.1", 8080), ready("127.0.1.3", 8080),
-                ready("127.0.1.9", 8080))));
+        recorder.await(u -> endpointsOf(u).equals(List.of(ready("127.0.1.1", 8080), notReady("127.0.1.2", 8080, false),
+                ready("127.0.1.3", 8080), ready("127.0.1.9", 8080))));
 
         client.services().inNamespace("default").withName("web").delete();
         recorder.await(u -> u.servicePorts().isEmpty());
