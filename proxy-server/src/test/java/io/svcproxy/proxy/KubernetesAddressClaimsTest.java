@@ -12,7 +12,6 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.svcproxy.config.ConfigLoader;
 import io.svcproxy.proxy.cli.TestBackend;
 import io.svcproxy.proxy.cli.TestBackend.Mode;
@@ -26,14 +25,10 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -43,30 +38,11 @@ import org.slf4j.LoggerFactory;
  * stays ready. ClusterIPs on 127.0.10.71-77, endpoints on 127.0.0.51-52.
  */
 @Timeout(value = 90, unit = TimeUnit.SECONDS)
-class KubernetesAddressClaimsTest {
-    @TempDir
-    Path dir;
-
-    final List<TestBackend> backends = new ArrayList<>();
-    MockApiServer apiServer;
-    KubernetesClient client;
-    ProxyServer proxy;
-
+class KubernetesAddressClaimsTest extends KubernetesProxyTestBase {
     @BeforeEach
-    void setUp() throws Exception {
-        apiServer = new MockApiServer();
-        client = apiServer.client();
+    void startBackends() throws Exception {
         backends.add(TestBackend.start(new InetSocketAddress("127.0.0.51", 42051), "pod-1", Mode.NAME));
         backends.add(TestBackend.start(new InetSocketAddress("127.0.0.52", 42052), "pod-2", Mode.NAME));
-    }
-
-    @AfterEach
-    void tearDown() {
-        if (proxy != null) {
-            proxy.close();
-        }
-        backends.forEach(TestBackend::close);
-        apiServer.close();
     }
 
     void startProxy(String services) throws Exception {

@@ -10,7 +10,6 @@ import io.fabric8.kubernetes.api.model.discovery.v1.Endpoint;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.svcproxy.config.ConfigLoader;
 import io.svcproxy.proxy.cli.TestBackend;
 import io.svcproxy.proxy.cli.TestBackend.Mode;
@@ -26,18 +25,14 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashSet;
-import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * svcproxy following a cluster: the fabric8 mock API server in CRUD mode holds Services and EndpointSlices, the
@@ -45,7 +40,7 @@ import org.junit.jupiter.api.io.TempDir;
  * changes. Each change must be in effect within 2 s.
  */
 @Timeout(value = 90, unit = TimeUnit.SECONDS)
-class KubernetesEndToEndTest {
+class KubernetesEndToEndTest extends KubernetesProxyTestBase {
     static final Duration WITHIN = Duration.ofSeconds(2);
     /**
      * The first list after start: the informers' first requests, the mock server's answers and the first
@@ -56,30 +51,11 @@ class KubernetesEndToEndTest {
     static final String CLUSTER_IP = "127.0.10.8";
     static final int PORT = 18110;
 
-    @TempDir
-    Path dir;
-
-    final List<TestBackend> backends = new ArrayList<>();
-    MockApiServer apiServer;
-    KubernetesClient client;
-    ProxyServer proxy;
-
     @BeforeEach
-    void setUp() throws Exception {
-        apiServer = new MockApiServer();
-        client = apiServer.client();
+    void startBackends() throws Exception {
         for (int i = 1; i <= 3; i++) {
             backends.add(TestBackend.start(new InetSocketAddress("127.0.0.1" + i, 0), "pod-" + i, Mode.NAME));
         }
-    }
-
-    @AfterEach
-    void tearDown() {
-        if (proxy != null) {
-            proxy.close();
-        }
-        backends.forEach(TestBackend::close);
-        apiServer.close();
     }
 
     void startProxy() throws Exception {

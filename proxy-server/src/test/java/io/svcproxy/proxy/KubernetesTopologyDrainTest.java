@@ -8,7 +8,6 @@ import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.Endpoint;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.svcproxy.config.ConfigLoader;
 import io.svcproxy.proxy.cli.TestBackend;
 import io.svcproxy.proxy.cli.TestBackend.Mode;
@@ -22,14 +21,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Topology hints from the Kubernetes API against established connections (helper-141's review). kube-proxy narrows
@@ -40,36 +35,17 @@ import org.junit.jupiter.api.io.TempDir;
  * port 18193.
  */
 @Timeout(value = 90, unit = TimeUnit.SECONDS)
-class KubernetesTopologyDrainTest {
+class KubernetesTopologyDrainTest extends KubernetesProxyTestBase {
     static final Duration FIRST_SYNC = Duration.ofSeconds(15);
     static final Duration WITHIN = Duration.ofSeconds(5);
     static final String CLUSTER_IP = "127.0.10.193";
     static final int PORT = 18193;
 
-    @TempDir
-    Path dir;
-
-    final List<TestBackend> backends = new ArrayList<>();
-    MockApiServer apiServer;
-    KubernetesClient client;
-    ProxyServer proxy;
-
     @BeforeEach
-    void setUp() throws Exception {
-        apiServer = new MockApiServer();
-        client = apiServer.client();
+    void startBackends() throws Exception {
         for (int i = 1; i <= 3; i++) {
             backends.add(TestBackend.start(new InetSocketAddress("127.0.0.19" + i, 0), "pod-" + i, Mode.ECHO));
         }
-    }
-
-    @AfterEach
-    void tearDown() {
-        if (proxy != null) {
-            proxy.close();
-        }
-        backends.forEach(TestBackend::close);
-        apiServer.close();
     }
 
     /**
