@@ -84,6 +84,8 @@ final class Exchange implements ResponseDeadlines.Expiring {
     boolean responseStarted;
     /** The status of the response relayed to the client, once it started (for the access log of a failure after). */
     int responseStatus;
+    /** The endpoint's {@code 100 Continue} was relayed to the client. */
+    boolean continueRelayed;
 
     /**
      * The code a request is counted and logged with when its client goes away (closes its connection, resets its
@@ -351,6 +353,17 @@ final class Exchange implements ResponseDeadlines.Expiring {
      */
     void responseNotRelayed() {
         responseStarted = false;
+    }
+
+    /**
+     * Whether an HTTP/1.1 client may still be waiting for a {@code 100 Continue} before it sends its body
+     * ({@code Expect: 100-continue}): the body has not ended, none of its bytes came, and no 100 was relayed. Given a
+     * final status instead, such a client may skip its body (RFC 9110 10.1.1) and send its next request on the same
+     * connection. On HTTP/2 it resets the stream instead: never.
+     */
+    boolean awaitsContinue() {
+        return !requestEnded && !bodyBytesSeen && !continueRelayed && frontend instanceof IngressFrontendHandler
+                && HttpUtil.is100ContinueExpected(request);
     }
 
     /** Whether the request waits for its response headers (the response timer runs). */

@@ -30,6 +30,9 @@ final class Http1Answers {
         boolean keepAlive = !h.draining && HttpUtil.isKeepAlive(request);
         h.discarding = Http1Requests.bodyFollows(request);
         h.logAccess(request, status.code(), route, null);
+        if (keepAlive && h.discarding && HttpUtil.is100ContinueExpected(request)) {
+            writeContinue(h);
+        }
         writeStatus(h, status, keepAlive, location);
         if (!h.discarding) {
             // a body still coming is no next request: the request ends at its end (Http1RequestReader)
@@ -72,6 +75,19 @@ final class Http1Answers {
         h.logAccess(ex.request, ex.responseStatus, ex.route, ex.backend);
         Resets.now(h.inbound);
         return true;
+    }
+
+    /**
+     * A {@code 100 Continue} ahead of the proxy's own final status to a request that waits for it ({@code Expect:
+     * 100-continue}, HTTP/1.1) on a connection kept alive: the proxy reads the body after its answer and drops it
+     * (the next request starts behind it), so it asks for it, as nginx does ({@code ngx_http_discard_request_body}
+     * sends the 100 before the error page). Without it the client may skip the body (RFC 9110 10.1.1: it got a
+     * final status without its 100) and send its next request, which the proxy would take as that body. A status
+     * that closes the connection needs none: the body is not waited for.
+     */
+    static void writeContinue(IngressFrontendHandler h) {
+        h.inbound.write(new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE,
+                Unpooled.EMPTY_BUFFER), h.inbound.voidPromise());
     }
 
     static void writeStatus(IngressFrontendHandler h, HttpResponseStatus status, boolean keepAlive) {

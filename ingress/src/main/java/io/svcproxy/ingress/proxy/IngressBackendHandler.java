@@ -153,10 +153,21 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
             }
             if (code >= 100 && code < 200) {
                 interim = true;
+                if (code == 100) {
+                    ex.continueRelayed = true;
+                }
                 relayInterim(ex, response);
                 return;
             }
             interim = false;
+            if (ex.awaitsContinue()) {
+                // a final status to a client still waiting for its 100 (the endpoint refuses the upload unread): the
+                // client may skip its body (RFC 9110 10.1.1), so the connection cannot go on after the response, as
+                // it cannot when the body comes either (the proxy drops it and closes: responseEnded). Said in the
+                // response (Connection: close; RFC 9110 10.1.1: the server says whether it closes), so that the
+                // client sends its next request on another connection
+                ex.closeAfterResponse();
+            }
             ex.responseStarted(code);
             status = code;
             reusable = HttpUtil.isKeepAlive(response);

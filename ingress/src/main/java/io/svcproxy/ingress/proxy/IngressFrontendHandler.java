@@ -250,6 +250,9 @@ final class IngressFrontendHandler extends ChannelInboundHandlerAdapter
             discarding = true;
         }
         logAccess(ex.request, status.code(), ex.route, ex.backend);
+        if (ex.keepAlive && ex.awaitsContinue()) {
+            Http1Answers.writeContinue(this); // the body is read and dropped behind the status: asked for first
+        }
         Http1Answers.writeStatus(this, status, ex.keepAlive);
         if (ex.keepAlive) {
             readNext();
