@@ -333,7 +333,8 @@ final class AdminHandler extends SimpleChannelInboundHandler<FullHttpRequest> {
                 .addListener(f -> pendingBytes -= size);
     }
 
-    private static FullHttpResponse response(HttpResponseStatus status, String contentType, ByteBuf body) {
+    /** An answer with the fields every admin answer carries (also {@link AdminAggregator}'s refusals). */
+    static FullHttpResponse response(HttpResponseStatus status, String contentType, ByteBuf body) {
         FullHttpResponse response = new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, body);
         response.headers()
                 .set(HttpHeaderNames.CONTENT_TYPE, contentType)

@@ -9,7 +9,6 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.handler.codec.compression.StandardCompressionOptions;
 import io.netty.handler.codec.http.HttpContentCompressor;
-import io.netty.handler.codec.http.HttpObjectAggregator;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.timeout.ReadTimeoutHandler;
 import io.netty.handler.timeout.WriteTimeoutHandler;
@@ -33,7 +32,9 @@ import org.slf4j.LoggerFactory;
  * Content-Security-Policy that allows only this server. It runs on its own single event loop, apart from the
  * data plane, with the data plane's transport (epoll on Linux, else NIO). It answers {@code GET} and
  * {@code HEAD} only (else 405), unknown paths with 404, request bodies over {@value #MAX_CONTENT_LENGTH} bytes
- * with 413, and keeps connections alive when the client asks. At most {@value #MAX_CONNECTIONS} connections are
+ * with 413 (and an unknown {@code Expect} with 417: {@link AdminAggregator}, answers like the others; one to a
+ * request waiting for its {@code 100 Continue} closes the connection), and keeps connections alive when the client
+ * asks. At most {@value #MAX_CONNECTIONS} connections are
  * held at once, at most {@value #MAX_CONNECTIONS_PER_CLIENT} of them from one client address; a request must arrive
  * whole within {@value #REQUEST_DEADLINE_SECONDS} s of the connection's start or of the answer to the last request
  * read (a slowloris client holds nothing for long, {@link RequestLimits}), and a connection silent for
@@ -136,7 +137,7 @@ public final class AdminServer {
                                 .addLast(new HttpServerCodec())
                                 .addLast(new HttpContentCompressor(COMPRESS_FROM_BYTES,
                                         StandardCompressionOptions.gzip()))
-                                .addLast(new HttpObjectAggregator(MAX_CONTENT_LENGTH))
+                                .addLast(new AdminAggregator(MAX_CONTENT_LENGTH))
                                 .addLast(new RequestLimits(open, maxConnections, perClient, maxPerClient,
                                         requestDeadlineNanos))
                                 .addLast(handler);
