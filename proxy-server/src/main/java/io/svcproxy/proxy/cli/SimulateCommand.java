@@ -39,7 +39,8 @@ final class SimulateCommand implements Callable<Integer> {
             description = "The Service port (default: the trace's, or the config's only one).")
     String service;
 
-    @Option(names = "--schedulers", split = ",", paramLabel = "rr,lc,...",
+    /** As given, each a comma-separated list (split by {@link #schedulerNames}, which names an empty element). */
+    @Option(names = "--schedulers", paramLabel = "rr,lc,...",
             description = "Schedulers to compare (default: the configured one).")
     List<String> schedulers = new ArrayList<>();
 
@@ -67,8 +68,8 @@ final class SimulateCommand implements Callable<Integer> {
             return ExitCodes.INVALID;
         }
         try {
-            SimulationRun.Report report = SimulationRun.run(loaded, config.toString(), trace, service, schedulers,
-                    events, seed);
+            SimulationRun.Report report = SimulationRun.run(loaded, config.toString(), trace, service,
+                    schedulerNames(schedulers), events, seed);
             if (html != null) {
                 try {
                     Files.writeString(html, Reports.html(report), StandardCharsets.UTF_8);
@@ -101,6 +102,28 @@ final class SimulateCommand implements Callable<Integer> {
             err.flush();
             return ExitCodes.INVALID;
         }
+    }
+
+    /**
+     * The scheduler names of the {@code --schedulers} lists as given, each element stripped. An empty element (a
+     * trailing or doubled comma, {@code rr,} or {@code rr,,lc}) is refused, named as such: split by picocli, a
+     * trailing one was dropped without a word, and another became a scheduler "" ("unknown scheduler: ", or
+     * "named twice" for {@code ,}).
+     */
+    static List<String> schedulerNames(List<String> given) throws InputException {
+        List<String> names = new ArrayList<>();
+        for (String list : given) {
+            String[] elements = list.split(",", -1);
+            for (int i = 0; i < elements.length; i++) {
+                String name = elements[i].strip();
+                if (name.isEmpty()) {
+                    throw new InputException("--schedulers", "element " + (i + 1) + " of \"" + list + "\" is empty"
+                            + " (expected: scheduler names separated by commas, as --schedulers rr,lc)");
+                }
+                names.add(name);
+            }
+        }
+        return names;
     }
 
     /** Why a file could not be read or written, in words (no exception class names). */

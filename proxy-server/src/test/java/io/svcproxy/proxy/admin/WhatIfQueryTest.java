@@ -144,4 +144,36 @@ class WhatIfQueryTest {
         assertThat(notAnAddress.status()).isEqualTo(HttpResponseStatus.BAD_REQUEST);
         assertThat(notAnAddress.body()).startsWith("clusterIP: web.shop (expected: one of the Service's clusterIPs");
     }
+
+    /**
+     * An empty element in the list ({@code schedulers=,}, {@code schedulers=rr,}, {@code schedulers=rr,,lc}: a
+     * trailing or doubled comma) is a 400 that names the parameter and the empty element. Before: "schedulers:  is
+     * named twice" for {@code ,} (two empty names), "schedulers: unknown scheduler:  (expected: ...)" for the others,
+     * naming a scheduler "" the client never wrote (helper-146).
+     */
+    @Test
+    void anEmptyElementOfTheSchedulersListIsNamedAsSuch() throws Exception {
+        for (String[] c : new String[][] {{",", "1"}, {"rr,", "2"}, {"rr,,lc", "2"}, {",rr", "1"},
+                {"rr,%20", "2"}}) {
+            WhatIf.Answer a = ask(table(), "service=shop/web&port=http&schedulers=" + c[0]);
+            String given = c[0].replace("%20", " ");
+            assertThat(a.status()).as(c[0]).isEqualTo(HttpResponseStatus.BAD_REQUEST);
+            assertThat(a.body()).as(c[0]).isEqualTo("schedulers: element " + c[1] + " of \"" + given
+                    + "\" is empty (expected: scheduler names separated by commas, as schedulers=rr,lc)\n");
+        }
+    }
+
+    /** An empty {@code schedulers=} is a 400 as an empty {@code port=} is; left out, every scheduler is replayed. */
+    @Test
+    void anEmptySchedulersIsABadRequestAsAnEmptyPortIs() throws Exception {
+        WhatIf.Answer a = ask(table(), "service=shop/web&port=http&schedulers=");
+        assertThat(a.status()).as(a.body()).isEqualTo(HttpResponseStatus.BAD_REQUEST);
+        assertThat(a.body()).isEqualTo("schedulers: missing (expected: scheduler names separated by commas, as"
+                + " schedulers=rr,lc, or no schedulers= at all for every one)\n");
+        WhatIf.Answer all = ask(table(), "service=shop/web&port=http");
+        assertThat(all.status()).isEqualTo(HttpResponseStatus.OK);
+        assertThat(all.body()).contains("\"rr\": {", "\"lc\": {");
+        WhatIf.Answer spaced = ask(table(), "service=shop/web&port=http&schedulers=rr,%20lc");
+        assertThat(spaced.status()).as(spaced.body()).isEqualTo(HttpResponseStatus.OK);
+    }
 }

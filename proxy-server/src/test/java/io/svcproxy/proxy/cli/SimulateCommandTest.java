@@ -366,4 +366,22 @@ class SimulateCommandTest {
         args[args.length - 1] = "6";
         assertThat(run(args).out()).isNotEqualTo(first.out());
     }
+
+    /**
+     * An empty element in {@code --schedulers} (a trailing or doubled comma) is named as such, as the what-if API
+     * names it ({@code WhatIfQueryTest}). Before: "--schedulers:  is named twice" for {@code ,}, "unknown
+     * scheduler:  (expected: ...)" for {@code rr,,lc} (helper-146).
+     */
+    @Test
+    void anEmptyElementOfSchedulersIsNamedAsSuch() throws IOException {
+        Path config = write("c.yaml", CONFIG);
+        Path trace = write("t.csv", "start,client,clientPort,duration\n0,127.0.1.1,1001,1\n");
+        for (String[] c : new String[][] {{",", "1"}, {"rr,,lc", "2"}, {"rr,", "2"}, {",rr", "1"}}) {
+            CommandLineTest.Result r = run("simulate", "--config", config.toString(), "--trace", trace.toString(),
+                    "--schedulers", c[0]);
+            assertThat(r.code()).as(c[0] + ": " + r.out()).isNotZero();
+            assertThat(r.err().strip()).as(c[0]).isEqualTo("--schedulers: element " + c[1] + " of \"" + c[0]
+                    + "\" is empty (expected: scheduler names separated by commas, as --schedulers rr,lc)");
+        }
+    }
 }
