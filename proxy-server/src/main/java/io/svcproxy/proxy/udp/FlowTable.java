@@ -115,7 +115,7 @@ final class FlowTable {
      * proxy_responses} sessions. (An answer lost long ago, with later queries answered, leaves a flow owing one for
      * good: that one goes quiet as any other.)
      */
-    private long timeout(UdpFlow flow) {
+    long timeout(UdpFlow flow) {
         boolean waiting = flow.maxResponses > 0 && flow.awaitingAnswer
                 && flow.responses < (long) flow.maxResponses * flow.requests;
         return waiting ? flow.idleNanos : Math.min(flow.idleNanos, quietNanos);

@@ -150,9 +150,9 @@ final class UdpFlows {
 
     /** Records the client's datagram just sent on {@code flow}. */
     void clientSent(UdpFlow flow, long now) {
-        long idle = flow.idleNanos;
+        long before = table.timeout(flow);
         table.clientSent(flow, now, idleNanos());
-        retimeIfSooner(flow, idle, now);
+        retimeIfSooner(flow, before, now);
     }
 
     /**
@@ -160,10 +160,10 @@ final class UdpFlows {
      * flow waits for (then the caller ends it, with {@link FlowEnd#RESPONSES}, once it is relayed).
      */
     boolean endpointSent(UdpFlow flow, long now) {
-        long idle = flow.idleNanos;
+        long before = table.timeout(flow);
         boolean last = table.endpointSent(flow, now, idleNanos());
         if (!last) {
-            retimeIfSooner(flow, idle, now);
+            retimeIfSooner(flow, before, now);
         }
         return last;
     }
@@ -293,11 +293,12 @@ final class UdpFlows {
     }
 
     /**
-     * When the datagram just recorded gave the flow a shorter idle timeout than {@code before} (a reload lowered it),
+     * When the datagram just recorded gave the flow a shorter timeout than {@code before} (a reload lowered its idle
+     * timeout; during the shutdown drain, the answer it waited for came, so it goes quiet in the drain's quiet time),
      * its expiry check comes sooner; a longer one is seen at the check.
      */
     private void retimeIfSooner(UdpFlow flow, long before, long now) {
-        if (flow.idleNanos >= before) {
+        if (table.timeout(flow) >= before) {
             return;
         }
         if (flow.timer != null) {
