@@ -8,6 +8,7 @@ import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2Stream;
+import io.netty.handler.ssl.SslHandshakeTimeoutException;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
@@ -169,6 +170,13 @@ final class ClientTimeouts extends ChannelDuplexHandler {
             streams.endIdleStreams(since -> passed(since, now, idleTicks));
         }
         if (passed(lastActivity, now, idleTicks) && !busy()) {
+            if (ctx.pipeline().context("alpn") != null) {
+                // still in its TLS handshake (ALPN has not chosen): the handshake timed out, and is counted so
+                // (ClientPipelines' Negotiation closes it), not as a client that went away
+                ctx.fireExceptionCaught(new SslHandshakeTimeoutException("TLS handshake idle for the idle timeout"));
+                ctx.channel().close();
+                return;
+            }
             AccessLog.LOG.debug("Client connection idle, closing client={}",
                     ctx.channel().remoteAddress());
             IngressFrontendHandler frontend = ctx.pipeline().get(IngressFrontendHandler.class);
