@@ -6,6 +6,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpServerCodec;
 import io.netty.handler.codec.http.HttpServerUpgradeHandler;
@@ -72,8 +73,10 @@ final class ClientPipelines {
              */
             @Override
             protected boolean shouldHandleUpgradeRequest(HttpRequest req) {
+                // nor one with an Expect field: Netty's aggregator behind the upgrade would answer an expectation it
+                // does not know with its own bare 417, unlogged, where the proxy answers the request itself
                 return super.shouldHandleUpgradeRequest(req) && !HttpUtil.isTransferEncodingChunked(req)
-                        && HttpUtil.getContentLength(req, 0L) == 0;
+                        && HttpUtil.getContentLength(req, 0L) == 0 && !req.headers().contains(HttpHeaderNames.EXPECT);
             }
         };
         ChannelHandler priorKnowledge = new ChannelInitializer<>() {
