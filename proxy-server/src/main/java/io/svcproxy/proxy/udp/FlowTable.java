@@ -23,6 +23,11 @@ import java.util.Map;
 final class FlowTable {
     /** See {@link #draining}; no limit until then. */
     private long quietNanos = Long.MAX_VALUE;
+    /**
+     * A client's datagram that comes this long or more after its previous one begins a new burst ({@link #timeout}):
+     * the drain's quiet time, as a query unanswered for that long counts as lost there.
+     */
+    static final long IN_FLIGHT = UdpListener.DRAIN_QUIET.toNanos();
 
     /** Keyed by seeded hash, as clients choose their addresses and ports: see {@link ClientKey}. */
     private final Map<ClientKey, UdpFlow> flows = new HashMap<>();
@@ -61,8 +66,11 @@ final class FlowTable {
     void clientSent(UdpFlow flow, long now, long idleNanos) {
         flow.lastActivity = now;
         flow.idleNanos = idleNanos;
+        if (flow.requests == 0 || now - flow.lastRequest >= IN_FLIGHT) {
+            flow.lostAnswers = owed(flow); // a new burst: what is still owed from before is taken as lost
+        }
         flow.requests++;
-        flow.awaitingAnswer = true;
+        flow.lastRequest = now;
     }
 
     /** As {@link #clientSent(UdpFlow, long, long)} with the flow's timeout unchanged. */
@@ -84,7 +92,7 @@ final class FlowTable {
     boolean endpointSent(UdpFlow flow, long now) {
         flow.lastActivity = now;
         flow.responses++;
-        flow.awaitingAnswer = false;
+        flow.lostAnswers = Math.min(flow.lostAnswers, owed(flow)); // one taken as lost came after all
         return flow.maxResponses > 0 && flow.responses >= (long) flow.maxResponses * flow.requests;
     }
 
@@ -109,16 +117,21 @@ final class FlowTable {
 
     /**
      * The flow's idle timeout, or during the shutdown drain its quiet time when shorter; but a flow that waits for
-     * the answer to its client's last datagram ({@code udpResponses} set, that datagram the last either way, and
-     * answers still owed) has not ended by going quiet: it keeps its idle timeout (the drain's deadline still holds),
-     * so that a slow answer is relayed rather than lost, as nginx's graceful shutdown waits for its {@code
-     * proxy_responses} sessions. (An answer lost long ago, with later queries answered, leaves a flow owing one for
-     * good: that one goes quiet as any other.)
+     * answers to the client's latest burst of datagrams ({@code udpResponses} set; a burst: datagrams each within
+     * {@link #IN_FLIGHT} of the one before, as a resolver's A and AAAA from one socket) has not ended by going quiet:
+     * it keeps its idle timeout (the drain's deadline still holds), so that a slow answer is relayed rather than
+     * lost, as nginx's graceful shutdown waits for its {@code proxy_responses} sessions. The answers still owed when
+     * a burst begins are taken as lost (the client asked again after its own timeout): a flow owing only those goes
+     * quiet as any other. Answers are counted against the latest burst first.
      */
     long timeout(UdpFlow flow) {
-        boolean waiting = flow.maxResponses > 0 && flow.awaitingAnswer
-                && flow.responses < (long) flow.maxResponses * flow.requests;
+        boolean waiting = flow.maxResponses > 0 && owed(flow) > flow.lostAnswers;
         return waiting ? flow.idleNanos : Math.min(flow.idleNanos, quietNanos);
+    }
+
+    /** The answers the flow still waits for: {@code udpResponses} per client datagram, less those that came. */
+    private static long owed(UdpFlow flow) {
+        return Math.max(0, (long) flow.maxResponses * flow.requests - flow.responses);
     }
 
     /** Removes and returns the flows that expired by {@code now}. */

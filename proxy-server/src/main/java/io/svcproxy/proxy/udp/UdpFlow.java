@@ -39,8 +39,14 @@ final class UdpFlow {
     int requests;
     /** Datagrams the endpoint sent back. */
     int responses;
-    /** Whether the last datagram either way was the client's (its answer may still come: the shutdown drain). */
-    boolean awaitingAnswer;
+    /** When the client's last datagram came. */
+    long lastRequest;
+    /**
+     * The answers ({@code udpResponses}) still owed when the client's current burst of datagrams began (one coming
+     * {@link FlowTable#IN_FLIGHT} or more after the one before): taken as lost, so that the shutdown drain tells the
+     * queries in flight from an answer lost long ago.
+     */
+    long lostAnswers;
     /** Set once the flow ended: later events for it are ignored. */
     boolean ended;
     /** It ended because its endpoint refused (ICMP port or host unreachable). */

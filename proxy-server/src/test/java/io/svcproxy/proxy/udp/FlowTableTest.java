@@ -70,19 +70,44 @@ class FlowTableTest {
         FlowTable table = new FlowTable();
         UdpFlow waiting = flow(client, a, 30 * SECOND, 1, 0);
         UdpFlow answeredLast = flow(new InetSocketAddress("127.0.1.2", 40000), a, 30 * SECOND, 1, 0);
+        UdpFlow twoInFlight = flow(new InetSocketAddress("127.0.1.4", 40000), a, 30 * SECOND, 1, 0);
         UdpFlow plain = flow(new InetSocketAddress("127.0.1.3", 40000), a, 30 * SECOND, 0, 0);
         table.add(waiting);
         table.add(answeredLast);
+        table.add(twoInFlight);
         table.add(plain);
         table.clientSent(waiting, 0);
-        table.clientSent(answeredLast, 0); // its answer lost
-        table.clientSent(answeredLast, 0);
-        assertThat(table.endpointSent(answeredLast, 0)).as("1 of 2 answers").isFalse();
-        table.clientSent(plain, 0);
+        table.clientSent(answeredLast, 0); // its answer lost: the client asks again after its own timeout
+        table.clientSent(answeredLast, 5 * SECOND);
+        assertThat(table.endpointSent(answeredLast, 5 * SECOND)).as("1 of 2 answers").isFalse();
+        table.clientSent(twoInFlight, 5 * SECOND); // A and AAAA from one socket, the A answered
+        table.clientSent(twoInFlight, 5 * SECOND + 1_000);
+        assertThat(table.endpointSent(twoInFlight, 5 * SECOND + 2_000)).as("1 of 2 answers").isFalse();
+        table.clientSent(plain, 5 * SECOND);
         table.draining(2 * SECOND);
-        assertThat(table.expire(2 * SECOND)).containsExactlyInAnyOrder(answeredLast, plain);
-        assertThat(table.nanosLeft(waiting, 2 * SECOND)).isEqualTo(28 * SECOND);
+        assertThat(table.expire(7 * SECOND + 2_000)).containsExactlyInAnyOrder(answeredLast, plain);
+        assertThat(table.nanosLeft(waiting, 7 * SECOND)).isEqualTo(23 * SECOND);
+        assertThat(table.nanosLeft(twoInFlight, 7 * SECOND + 2_000)).isEqualTo(28 * SECOND);
         assertThat(table.expire(30 * SECOND)).containsExactly(waiting);
+        // the AAAA answer comes: nothing is owed any more, the flow goes quiet as any other
+        assertThat(table.endpointSent(twoInFlight, 31 * SECOND)).as("2 of 2 answers").isTrue();
+    }
+
+    /** A query in flight after an answer lost long ago still holds the drain: the lost answer is not its. */
+    @Test
+    void aLostAnswerDoesNotHideALaterQueryInFlight() {
+        FlowTable table = new FlowTable();
+        UdpFlow flow = flow(client, a, 30 * SECOND, 1, 0);
+        table.add(flow);
+        table.clientSent(flow, 0); // lost
+        table.clientSent(flow, 5 * SECOND);
+        table.endpointSent(flow, 5 * SECOND);
+        table.clientSent(flow, 20 * SECOND); // in flight
+        table.draining(2 * SECOND);
+        assertThat(table.expire(23 * SECOND)).isEmpty();
+        assertThat(table.nanosLeft(flow, 23 * SECOND)).isEqualTo(27 * SECOND);
+        table.endpointSent(flow, 24 * SECOND);
+        assertThat(table.expire(26 * SECOND)).containsExactly(flow);
     }
 
     @Test
