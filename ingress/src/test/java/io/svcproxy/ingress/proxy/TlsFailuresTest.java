@@ -2,35 +2,20 @@ package io.svcproxy.ingress.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.ssl.SslProvider;
-import io.svcproxy.balancer.BackendSet;
 import io.svcproxy.ingress.IngressMetrics;
-import io.svcproxy.ingress.ServiceBackend;
-import io.svcproxy.ingress.routing.IngressRules;
-import io.svcproxy.ingress.routing.Router;
-import io.svcproxy.ingress.routing.RoutingTable;
 import io.svcproxy.ingress.testing.WarnGuard;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -41,41 +26,15 @@ import org.junit.jupiter.params.provider.EnumSource;
  * of the data plane.
  */
 @Timeout(180)
-class TlsFailuresTest {
+class TlsFailuresTest extends TlsListenerTestBase {
     private static final String IP = "127.0.118.1";
-    private static final ServiceBackend WEB = new ServiceBackend("default", "web", 80, null);
 
-    @TempDir
-    Path dir;
-    private final TestEndpoints endpoints = new TestEndpoints();
-    private final Router<ServiceBackend> router = new Router<>();
-    private TestCertificates ca;
-    private BackendSet web;
-    private EventLoopGroup group;
-    private HttpsIngressServer ingress;
-    private TlsEntry shop;
-
-    @BeforeEach
-    void setUp() throws Exception {
-        web = TestEndpoints.rr(endpoints.start("127.0.0.141", "web-1"));
-        router.update(RoutingTable.compile(List.of(new IngressRules<>("default/web", WEB, List.of()))));
-        group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
-        ca = new TestCertificates(dir);
-        shop = ca.issue("shop", "shop.example");
+    TlsFailuresTest() {
+        super(IP, "127.0.0.141", 2);
     }
 
     private void start(TlsCertificates certs) throws InterruptedException {
-        ingress = HttpsIngressServer.bind(group, NioServerSocketChannel.class, new InetSocketAddress(IP, 0), router,
-                Map.of(WEB, web)::get, IngressOptions.defaults(), IngressMetrics.NONE, certs);
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        if (ingress != null) {
-            ingress.close();
-        }
-        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
-        endpoints.close();
+        start(certs, IngressOptions.defaults(), IngressMetrics.NONE);
     }
 
     /**

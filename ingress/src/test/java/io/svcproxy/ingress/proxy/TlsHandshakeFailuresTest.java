@@ -4,41 +4,25 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.ssl.SslProvider;
-import io.svcproxy.balancer.BackendSet;
 import io.svcproxy.ingress.IngressMetrics;
-import io.svcproxy.ingress.ServiceBackend;
 import io.svcproxy.ingress.TlsHandshakeFailure;
-import io.svcproxy.ingress.routing.IngressRules;
-import io.svcproxy.ingress.routing.Router;
-import io.svcproxy.ingress.routing.RoutingTable;
 import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.ByteBuffer;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
@@ -50,14 +34,8 @@ import org.junit.jupiter.params.provider.EnumSource;
  * close ({@link #countedOnceClosed}): each failure is counted once, not again by the close that follows it.
  */
 @Timeout(180)
-class TlsHandshakeFailuresTest {
+class TlsHandshakeFailuresTest extends TlsListenerTestBase {
     private static final String IP = "127.0.145.1";
-    private static final ServiceBackend WEB = new ServiceBackend("default", "web", 80, null);
-
-    @TempDir
-    Path dir;
-    private final TestEndpoints endpoints = new TestEndpoints();
-    private final Router<ServiceBackend> router = new Router<>();
     private final BlockingQueue<TlsHandshakeFailure> failures = new LinkedBlockingQueue<>();
     private final IngressMetrics metrics = new IngressMetrics() {
         @Override
@@ -65,33 +43,13 @@ class TlsHandshakeFailuresTest {
             failures.add(reason);
         }
     };
-    private TestCertificates ca;
-    private BackendSet web;
-    private EventLoopGroup group;
-    private HttpsIngressServer ingress;
-    private TlsEntry shop;
 
-    @BeforeEach
-    void setUp() throws Exception {
-        web = TestEndpoints.rr(endpoints.start("127.0.0.248", "web-1"));
-        router.update(RoutingTable.compile(List.of(new IngressRules<>("default/web", WEB, List.of()))));
-        group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
-        ca = new TestCertificates(dir);
-        shop = ca.issue("shop", "shop.example");
+    TlsHandshakeFailuresTest() {
+        super(IP, "127.0.0.248", 1);
     }
 
     private void start(TlsCertificates certs) throws InterruptedException {
-        ingress = HttpsIngressServer.bind(group, NioServerSocketChannel.class, new InetSocketAddress(IP, 0), router,
-                Map.of(WEB, web)::get, IngressOptions.defaults(), metrics, certs);
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        if (ingress != null) {
-            ingress.close();
-        }
-        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
-        endpoints.close();
+        start(certs, IngressOptions.defaults(), metrics);
     }
 
     /**

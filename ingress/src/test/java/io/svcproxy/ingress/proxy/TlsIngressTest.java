@@ -3,20 +3,10 @@ package io.svcproxy.ingress.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.netty.channel.EventLoopGroup;
-import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.nio.NioIoHandler;
-import io.netty.channel.socket.nio.NioServerSocketChannel;
 import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslProvider;
-import io.svcproxy.balancer.BackendSet;
 import io.svcproxy.ingress.IngressMetrics;
-import io.svcproxy.ingress.ServiceBackend;
-import io.svcproxy.ingress.routing.IngressRules;
-import io.svcproxy.ingress.routing.Router;
-import io.svcproxy.ingress.routing.RoutingTable;
-import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.cert.X509Certificate;
@@ -29,44 +19,29 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /** The HTTPS listener on 127.0.10.170: certificates per SNI, ALPN h2 and http/1.1, reload, with curl and the JDK. */
 @Timeout(180)
-class TlsIngressTest {
+class TlsIngressTest extends TlsListenerTestBase {
     private static final String IP = "127.0.10.170";
-    private static final ServiceBackend WEB = new ServiceBackend("default", "web", 80, null);
-
-    @TempDir
-    Path dir;
-    private final TestEndpoints endpoints = new TestEndpoints();
-    private final Router<ServiceBackend> router = new Router<>();
-    private TestCertificates ca;
-    private BackendSet web;
-    private EventLoopGroup group;
-    private HttpsIngressServer ingress;
-    private TlsEntry shop;
     private TlsEntry wildcard;
     private TlsEntry api;
 
+    TlsIngressTest() {
+        super(IP, "127.0.10.171", 2);
+    }
+
     @BeforeEach
-    void setUp() throws Exception {
-        web = TestEndpoints.rr(endpoints.start("127.0.10.171", "web-1"));
-        router.update(RoutingTable.compile(List.of(new IngressRules<>("default/web", WEB, List.of()))));
-        group = new MultiThreadIoEventLoopGroup(2, NioIoHandler.newFactory());
-        ca = new TestCertificates(dir);
-        shop = ca.issue("shop", "shop.example");
+    void issueWildcards() throws Exception {
         wildcard = ca.issue("wildcard", "*.wild.example");
         api = ca.issue("api", "api.wild.example");
     }
@@ -76,17 +51,7 @@ class TlsIngressTest {
     }
 
     private void start(TlsCertificates certs, IngressOptions options) throws InterruptedException {
-        ingress = HttpsIngressServer.bind(group, NioServerSocketChannel.class, new InetSocketAddress(IP, 0), router,
-                Map.of(WEB, web)::get, options, IngressMetrics.NONE, certs);
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        if (ingress != null) {
-            ingress.close();
-        }
-        group.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
-        endpoints.close();
+        start(certs, options, IngressMetrics.NONE);
     }
 
     @Test

@@ -18,7 +18,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -31,27 +30,12 @@ import org.junit.jupiter.api.Timeout;
  * clients on 127.0.5.148.
  */
 @Timeout(value = 90, unit = TimeUnit.SECONDS)
-class UdpDrainAnsweredFlowTest {
+class UdpDrainAnsweredFlowTest extends UdpProxyTestBase {
     static final String VIP = "127.0.10.148";
     static final int PORT = 42148;
 
-    final List<DatagramSocket> sockets = new ArrayList<>();
-    ProxyServer server;
-
-    @AfterEach
-    void tearDown() {
-        sockets.forEach(DatagramSocket::close);
-        if (server != null) {
-            server.close();
-        }
-    }
-
     private DatagramSocket client() throws IOException {
-        DatagramSocket socket = new DatagramSocket(new InetSocketAddress("127.0.5.148", 0));
-        socket.setSoTimeout(10_000);
-        socket.connect(new InetSocketAddress(VIP, PORT));
-        sockets.add(socket);
-        return socket;
+        return client("127.0.5.148", VIP, PORT, 10_000);
     }
 
     private static void send(DatagramSocket socket, String text) throws IOException {

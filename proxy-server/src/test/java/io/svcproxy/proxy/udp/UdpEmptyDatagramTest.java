@@ -5,7 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import io.svcproxy.config.ConfigLoader;
 import io.svcproxy.proxy.ProxyServer;
-import io.svcproxy.proxy.dataplane.ServicePort;
 import io.svcproxy.proxy.dataplane.Transport;
 import io.svcproxy.proxy.dataplane.UdpCounters.Drop;
 import java.io.IOException;
@@ -13,11 +12,9 @@ import java.net.DatagramPacket;
 import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -29,26 +26,12 @@ import org.junit.jupiter.api.Timeout;
  * 127.0.0.126, clients on 127.0.122.x.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-class UdpEmptyDatagramTest {
+class UdpEmptyDatagramTest extends UdpProxyTestBase {
     static final String VIP = "127.0.10.85";
     static final int PORT = 41055;
 
-    final List<DatagramSocket> sockets = new ArrayList<>();
     /** The sizes of the datagrams the endpoint received. */
     final List<Integer> received = new CopyOnWriteArrayList<>();
-    ProxyServer server;
-
-    @AfterEach
-    void tearDown() {
-        sockets.forEach(DatagramSocket::close);
-        if (server != null) {
-            server.close();
-        }
-    }
-
-    ServicePort port() {
-        return server.table().servicePorts().get(0);
-    }
 
     /** Starts an endpoint on 127.0.0.126 that answers every datagram with an empty one, and svcproxy in front of it. */
     void start(Transport transport) throws Exception {
@@ -76,11 +59,7 @@ class UdpEmptyDatagramTest {
     }
 
     DatagramSocket client(String ip) throws IOException {
-        DatagramSocket s = new DatagramSocket(new InetSocketAddress(ip, 0));
-        s.setSoTimeout(2000);
-        s.connect(new InetSocketAddress(VIP, PORT));
-        sockets.add(s);
-        return s;
+        return client(ip, VIP, PORT, 2000);
     }
 
     @Test

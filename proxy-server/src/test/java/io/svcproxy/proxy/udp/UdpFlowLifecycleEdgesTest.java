@@ -6,7 +6,6 @@ import static org.awaitility.Awaitility.await;
 import io.svcproxy.balancer.BackendState;
 import io.svcproxy.config.ConfigLoader;
 import io.svcproxy.proxy.ProxyServer;
-import io.svcproxy.proxy.dataplane.ServicePort;
 import io.svcproxy.proxy.dataplane.Transport;
 import java.io.IOException;
 import java.net.DatagramPacket;
@@ -14,11 +13,8 @@ import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -28,39 +24,12 @@ import org.junit.jupiter.api.Timeout;
  * review). Service on 127.0.10.143, endpoints on 127.0.0.143-144, clients on 127.0.5.142.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-class UdpFlowLifecycleEdgesTest {
+class UdpFlowLifecycleEdgesTest extends UdpProxyTestBase {
     static final String VIP = "127.0.10.143";
     static final int PORT = 42143;
 
-    final List<DatagramSocket> sockets = new ArrayList<>();
-    final List<UdpEcho> echoes = new ArrayList<>();
-    ProxyServer server;
-
-    @AfterEach
-    void tearDown() {
-        sockets.forEach(DatagramSocket::close);
-        if (server != null) {
-            server.close();
-        }
-        echoes.forEach(UdpEcho::close);
-    }
-
-    ServicePort port() {
-        return server.table().servicePorts().get(0);
-    }
-
-    UdpEcho echo(String ip, String name) throws IOException {
-        UdpEcho e = new UdpEcho(ip, name, false);
-        echoes.add(e);
-        return e;
-    }
-
     DatagramSocket client() throws IOException {
-        DatagramSocket socket = new DatagramSocket(new InetSocketAddress("127.0.5.142", 0));
-        socket.setSoTimeout(3000);
-        socket.connect(new InetSocketAddress(VIP, PORT));
-        sockets.add(socket);
-        return socket;
+        return client("127.0.5.142", VIP, PORT, 3000);
     }
 
     static String ask(DatagramSocket socket, String text) throws IOException {

@@ -5,7 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import io.svcproxy.config.ConfigLoader;
 import io.svcproxy.proxy.ProxyServer;
-import io.svcproxy.proxy.dataplane.ServicePort;
 import io.svcproxy.proxy.dataplane.Transport;
 import io.svcproxy.proxy.dataplane.UdpCounters.Drop;
 import java.io.IOException;
@@ -18,7 +17,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -30,39 +28,12 @@ import org.junit.jupiter.api.Timeout;
  * it). Service on 127.0.10.84, endpoints on 127.0.0.124-125, clients on 127.0.122.x.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-class UdpRefusalSeenAtReadTest {
+class UdpRefusalSeenAtReadTest extends UdpProxyTestBase {
     static final String VIP = "127.0.10.84";
     static final int PORT = 41054;
 
-    final List<DatagramSocket> sockets = new ArrayList<>();
-    final List<UdpEcho> echoes = new ArrayList<>();
-    ProxyServer server;
-
-    @AfterEach
-    void tearDown() {
-        sockets.forEach(DatagramSocket::close);
-        if (server != null) {
-            server.close();
-        }
-        echoes.forEach(UdpEcho::close);
-    }
-
-    ServicePort port() {
-        return server.table().servicePorts().get(0);
-    }
-
-    UdpEcho echo(String ip, String name) throws IOException {
-        UdpEcho e = new UdpEcho(ip, name, false);
-        echoes.add(e);
-        return e;
-    }
-
     DatagramSocket client(String ip, int timeoutMillis) throws IOException {
-        DatagramSocket s = new DatagramSocket(new InetSocketAddress(ip, 0));
-        s.setSoTimeout(timeoutMillis);
-        s.connect(new InetSocketAddress(VIP, PORT));
-        sockets.add(s);
-        return s;
+        return client(ip, VIP, PORT, timeoutMillis);
     }
 
     /** Sends {@code text}; returns the answer, or {@code null} when none came within the socket's timeout. */
