@@ -12,7 +12,6 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
-import io.fabric8.kubernetes.client.KubernetesClient;
 import io.svcproxy.config.ConfigLoader;
 import io.svcproxy.proxy.cli.TestBackend;
 import io.svcproxy.proxy.cli.TestBackend.Mode;
@@ -25,14 +24,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
-import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.LoggerFactory;
 
 /**
@@ -40,24 +37,15 @@ import org.slf4j.LoggerFactory;
  * real traffic on loopback. Endpoints 127.0.0.101-110, ClusterIPs 127.0.10.117-121, node addresses 127.0.114.x.
  */
 @Timeout(value = 90, unit = TimeUnit.SECONDS)
-class KubernetesNodePortsTest {
+class KubernetesNodePortsTest extends KubernetesProxyTestBase {
     static final Duration FIRST_SYNC = Duration.ofSeconds(15);
     static final String NODE = "127.0.114.1";
     static final String CLUSTER_IP = "127.0.10.117";
 
-    @TempDir
-    Path dir;
-
-    final List<TestBackend> backends = new ArrayList<>();
-    MockApiServer apiServer;
-    KubernetesClient client;
-    ProxyServer proxy;
     final ListAppender<ILoggingEvent> reconcilerLog = new ListAppender<>();
 
     @BeforeEach
-    void setUp() throws Exception {
-        apiServer = new MockApiServer();
-        client = apiServer.client();
+    void startBackends() throws Exception {
         backends.add(TestBackend.start(new InetSocketAddress("127.0.0.101", 0), "pod-a", Mode.NAME));
         backends.add(TestBackend.start(new InetSocketAddress("127.0.0.102", 0), "pod-b", Mode.NAME));
         reconcilerLog.start();
@@ -65,13 +53,8 @@ class KubernetesNodePortsTest {
     }
 
     @AfterEach
-    void tearDown() {
+    void detachLog() {
         ((Logger) LoggerFactory.getLogger(Reconciler.class)).detachAppender(reconcilerLog);
-        if (proxy != null) {
-            proxy.close();
-        }
-        backends.forEach(TestBackend::close);
-        apiServer.close();
     }
 
     void startProxy(String proxyKeys) throws Exception {

@@ -6,7 +6,6 @@ import static org.awaitility.Awaitility.await;
 import io.svcproxy.config.ConfigLoader;
 import io.svcproxy.proxy.ProxyServer;
 import io.svcproxy.proxy.dataplane.Rejection;
-import io.svcproxy.proxy.dataplane.ServicePort;
 import io.svcproxy.proxy.dataplane.Transport;
 import io.svcproxy.proxy.dataplane.UdpCounters.Drop;
 import java.io.IOException;
@@ -22,7 +21,6 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -33,28 +31,11 @@ import org.junit.jupiter.api.Timeout;
  * endpoints on 127.0.0.61 and 127.0.0.64.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
-abstract class UdpFlowRulesTest {
+abstract class UdpFlowRulesTest extends UdpProxyTestBase {
     static final String VIP = "127.0.10.81";
     static final int PORT = 43053;
 
-    final List<DatagramSocket> sockets = new ArrayList<>();
-    final List<UdpEcho> echoes = new ArrayList<>();
-    ProxyServer server;
-
     abstract Transport transport();
-
-    @AfterEach
-    void tearDown() {
-        sockets.forEach(DatagramSocket::close);
-        if (server != null) {
-            server.close();
-        }
-        echoes.forEach(UdpEcho::close);
-    }
-
-    ServicePort port() {
-        return server.table().servicePorts().get(0);
-    }
 
     void start(String serviceExtra, String portExtra, String endpointIp, int endpointPort) throws Exception {
         server = ProxyServer.start(ConfigLoader.parse("proxy:\n  admin: off\nservices:\n  - name: dns\n"
