@@ -43,6 +43,14 @@ public record EndpointTarget(InetAddress ip, int port, int weight, boolean ready
         this(ip, port, weight, ready, serving, terminating, nodeName, localOnly, readyCondition, false);
     }
 
+    /**
+     * Whether the endpoint is listed as not ready ({@code svcproxy_endpoints}' {@code not_ready}, the admin API):
+     * not ready here, and not {@link #bypassed} (a ready Pod, only left out of this node's picks).
+     */
+    public boolean notReady() {
+        return !ready && !bypassed;
+    }
+
     /** Returns a ready endpoint this node's traffic leaves out ({@link #bypassed}). */
     public static EndpointTarget bypassed(InetAddress ip, int port, boolean serving, String nodeName) {
         return new EndpointTarget(ip, port, 1, false, serving, false, nodeName, false, true, true);

@@ -30,11 +30,11 @@ import org.slf4j.LoggerFactory;
  * (it remembers which bad annotations it has already warned about).
  *
  * <p>Only Services of type ClusterIP, NodePort or LoadBalancer with a clusterIP are mapped (headless and
- * ExternalName Services are skipped), and only their TCP and UDP ports (SCTP is skipped). Every address of {@code spec.clusterIPs} (dual
- * stack) gets its listeners, with the endpoints of the slices of its address family. The endpoints of a Service
- * port are chosen as kube-proxy's {@code CategorizeEndpoints} (pkg/proxy/topology.go) chooses them, for each of
- * the two policies the Service's traffic uses (the clusterIP's {@code internalTrafficPolicy}, and, when the Service
- * is reached from outside, its {@code externalTrafficPolicy}):
+ * ExternalName Services are skipped), and only their TCP and UDP ports (SCTP is skipped). Every address of
+ * {@code spec.clusterIPs} (dual stack) gets its listeners, with the endpoints of the slices of its address family.
+ * The endpoints of a Service port are chosen as kube-proxy's {@code CategorizeEndpoints} (pkg/proxy/topology.go)
+ * chooses them, for each of the two policies the Service's traffic uses (the clusterIP's
+ * {@code internalTrafficPolicy}, and, when the Service is reached from outside, its {@code externalTrafficPolicy}):
  * <ul>
  *   <li>Local: the ready endpoints on this node, else its serving and terminating ones (no topology);</li>
  *   <li>Cluster: the ready endpoints, narrowed by topology hints when every ready endpoint carries hints and at

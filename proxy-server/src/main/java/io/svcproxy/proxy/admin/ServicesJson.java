@@ -287,11 +287,11 @@ final class ServicesJson {
         }
         // Not-ready endpoints are not in the set (the reconciler gives them no backend): one that was in it shows
         // the counters kept for its return (SPEC's total: since svcproxy started), one never ready zero counts; one
-        // that is still draining its connections shows once, as draining. A bypassed one (ready, left out of this
-        // node's picks by topology hints or a Local policy) is not "not ready": it shows only while it drains.
+        // that is still draining its connections shows once, as draining (a bypassed one only so: EndpointTarget
+        // .notReady).
         for (EndpointTarget target : spec.endpoints()) {
             String endpoint = Backends.format(target.ip(), target.port());
-            if (target.ready() || target.bypassed() || inSet.contains(endpoint)) {
+            if (!target.notReady() || inSet.contains(endpoint)) {
                 continue;
             }
             ConnectionCounters kept = servicePort.departedCounters(endpoint);

@@ -24,7 +24,6 @@ import java.util.List;
  */
 final class WhatIf {
     static final String PATH = "/api/v1/simulate";
-    private static final String SCHEDULERS_LIST = "scheduler names separated by commas, as schedulers=rr,lc";
 
     /** An answer: its status and body (JSON, or a one-line text error). */
     record Answer(HttpResponseStatus status, String contentType, String body) {
@@ -53,18 +52,13 @@ final class WhatIf {
         if (names == null) {
             schedulers.addAll(Schedulers.NAMES);
         } else if (names.isBlank()) {
-            return bad("schedulers: missing (expected: " + SCHEDULERS_LIST + ", or no schedulers= at all for every"
-                    + " one)");
+            return bad("schedulers: missing (expected: scheduler names separated by commas, as schedulers=rr,lc, or no"
+                    + " schedulers= at all for every one)");
         } else {
-            String[] elements = names.split(",", -1);
-            for (int i = 0; i < elements.length; i++) {
-                String name = elements[i].strip();
-                if (name.isEmpty()) {
-                    // a trailing or doubled comma: named as what it is, not as a scheduler "" (unknown, or twice)
-                    return bad("schedulers: element " + (i + 1) + " of \"" + names + "\" is empty (expected: "
-                            + SCHEDULERS_LIST + ")");
-                }
-                schedulers.add(name);
+            try {
+                schedulers.addAll(SimulationRun.schedulerNames(names, "schedulers", "schedulers=rr,lc"));
+            } catch (InputException e) {
+                return bad(e.getMessage());
             }
         }
         long seed = 1;

@@ -104,24 +104,11 @@ final class SimulateCommand implements Callable<Integer> {
         }
     }
 
-    /**
-     * The scheduler names of the {@code --schedulers} lists as given, each element stripped. An empty element (a
-     * trailing or doubled comma, {@code rr,} or {@code rr,,lc}) is refused, named as such: split by picocli, a
-     * trailing one was dropped without a word, and another became a scheduler "" ("unknown scheduler: ", or
-     * "named twice" for {@code ,}).
-     */
+    /** The scheduler names of the {@code --schedulers} lists as given ({@link SimulationRun#schedulerNames}). */
     static List<String> schedulerNames(List<String> given) throws InputException {
         List<String> names = new ArrayList<>();
         for (String list : given) {
-            String[] elements = list.split(",", -1);
-            for (int i = 0; i < elements.length; i++) {
-                String name = elements[i].strip();
-                if (name.isEmpty()) {
-                    throw new InputException("--schedulers", "element " + (i + 1) + " of \"" + list + "\" is empty"
-                            + " (expected: scheduler names separated by commas, as --schedulers rr,lc)");
-                }
-                names.add(name);
-            }
+            names.addAll(SimulationRun.schedulerNames(list, "--schedulers", "--schedulers rr,lc"));
         }
         return names;
     }

@@ -314,9 +314,7 @@ final class PortGroupMeters {
         }
         int n = 0;
         for (EndpointTarget target : port.spec().endpoints()) {
-            // a bypassed endpoint is ready, only left out of this node's picks (hints, a Local policy)
-            if (!target.ready() && !target.bypassed()
-                    && !inSet.contains(Backends.format(target.ip(), target.port()))) {
+            if (target.notReady() && !inSet.contains(Backends.format(target.ip(), target.port()))) {
                 n++;
             }
         }

@@ -156,6 +156,26 @@ public final class SimulationRun {
         return new Report(spec.service().qualifiedName(), spec.port().label(), connections.size(), 0, sim.finish());
     }
 
+    /**
+     * The scheduler names of a comma-separated {@code list}, each stripped. An empty element (a trailing or doubled
+     * comma: {@code rr,}, {@code rr,,lc}) is refused as such, {@code WHERE: element N of "LIST" is empty}, not
+     * taken for a scheduler "" ("unknown scheduler: ", or "named twice" for {@code ,}). Used by {@code --schedulers}
+     * and {@code schedulers=} alike, {@code example} showing each its own form.
+     */
+    public static List<String> schedulerNames(String list, String where, String example) throws InputException {
+        List<String> names = new ArrayList<>();
+        String[] elements = list.split(",", -1);
+        for (int i = 0; i < elements.length; i++) {
+            String name = elements[i].strip();
+            if (name.isEmpty()) {
+                throw new InputException(where, "element " + (i + 1) + " of \"" + list + "\" is empty (expected:"
+                        + " scheduler names separated by commas, as " + example + ")");
+            }
+            names.add(name);
+        }
+        return names;
+    }
+
     /** Cuts nanoseconds to the connection log's microseconds. */
     private static long micros(long nanos) {
         return Math.floorDiv(nanos, 1000L) * 1000L;
