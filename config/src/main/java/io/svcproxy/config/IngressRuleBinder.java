@@ -15,11 +15,16 @@ import org.yaml.snakeyaml.nodes.Node;
 import org.yaml.snakeyaml.nodes.SequenceNode;
 
 /**
- * Binds an Ingress's {@code rules:}: each rule's host and its http paths (path, pathType, backend), and refuses a
- * host, path and pathType given twice in all Ingresses. Backends are bound by {@link IngressBackendBinder}.
+ * Binds an Ingress's {@code rules:}: each rule's host and its http paths (path, pathType, backend), and refuses two
+ * paths of one host, in all Ingresses, that match the same requests. Backends are bound by
+ * {@link IngressBackendBinder}.
  */
 final class IngressRuleBinder extends BinderSupport {
     private final IngressBackendBinder backendBinder;
+
+    /** Prefix and ImplementationSpecific match alike, and a Prefix's trailing slashes change nothing (/a/ as /a). */
+    static final String MATCHED_ONCE = "a host and path that one rule in all Ingresses matches (Prefix and "
+            + "ImplementationSpecific match alike, and a Prefix path's trailing / changes nothing)";
 
     IngressRuleBinder(Problems p, IngressBackendBinder backendBinder) {
         super(p);
@@ -119,7 +124,7 @@ final class IngressRuleBinder extends BinderSupport {
                 Node first = routes.putIfAbsent(key, at);
                 if (first != null) {
                     Values.wrong(p, at, f.has("path") ? f.child("path") : f.child("pathType"),
-                            "a host, path and pathType given once in all Ingresses; also at " + Problems.line(first));
+                            MATCHED_ONCE + "; also at " + Problems.line(first));
                     continue;
                 }
             }

@@ -351,12 +351,12 @@ class IngressConfigTest {
                           paths:
                             - {path: /api, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
                 """)).containsExactly(
-                "svcproxy.yaml:22:22: path: /api/ (expected: a host, path and pathType given once in all "
-                        + "Ingresses; also at line 15)",
-                "svcproxy.yaml:23:22: path: /api (expected: a host, path and pathType given once in all "
-                        + "Ingresses; also at line 16)",
-                "svcproxy.yaml:24:22: path: /api (expected: a host, path and pathType given once in all "
-                        + "Ingresses; also at line 15)");
+                "svcproxy.yaml:22:22: path: /api/ (expected: " + IngressRuleBinder.MATCHED_ONCE
+                        + "; also at line 15)",
+                "svcproxy.yaml:23:22: path: /api (expected: " + IngressRuleBinder.MATCHED_ONCE
+                        + "; also at line 16)",
+                "svcproxy.yaml:24:22: path: /api (expected: " + IngressRuleBinder.MATCHED_ONCE
+                        + "; also at line 15)");
     }
 
     @Test
