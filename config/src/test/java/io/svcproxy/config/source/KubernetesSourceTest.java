@@ -270,7 +270,7 @@ class KubernetesSourceTest {
         assertThat(again.servicePorts().get(0).key().toString()).isEqualTo("127.0.10.13:80/TCP");
     }
 
-    private static Service named(Service service, String name, String clusterIP) {
+    static Service named(Service service, String name, String clusterIP) {
         return new ServiceBuilder(service).editMetadata().withName(name).endMetadata().editSpec()
                 .withClusterIP(clusterIP).withClusterIPs(clusterIP).endSpec().build();
     }
@@ -521,7 +521,7 @@ class KubernetesSourceTest {
 
     // ------------------------------------------------------------------ helpers
 
-    private static Service web() {
+    static Service web() {
         return new ServiceBuilder().withNewMetadata().withName("web").withNamespace("default").endMetadata()
                 .withNewSpec().withType("ClusterIP").withClusterIP("127.0.10.10").withClusterIPs("127.0.10.10")
                 .addNewPort().withName("http").withPort(80).withTargetPort(new IntOrString(8080)).endPort()
@@ -537,15 +537,15 @@ class KubernetesSourceTest {
         return EndpointTarget.bypassed(Addresses.parseIp(ip), 8080, true, "");
     }
 
-    private static List<?> endpointsOf(Update u) {
+    static List<?> endpointsOf(Update u) {
         return u.servicePorts().isEmpty() ? List.of() : u.servicePorts().get(0).endpoints();
     }
 
-    private record Update(List<ServicePortSpec> servicePorts, boolean synced) {
+    record Update(List<ServicePortSpec> servicePorts, boolean synced) {
     }
 
     /** Keeps the listener's last call; waits for one that matches. */
-    private static final class Recorder implements KubernetesSource.Listener {
+    static final class Recorder implements KubernetesSource.Listener {
         final AtomicReference<Update> last = new AtomicReference<>();
         final AtomicInteger calls = new AtomicInteger();
 
