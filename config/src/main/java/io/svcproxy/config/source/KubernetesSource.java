@@ -10,16 +10,8 @@ import io.svcproxy.config.KubernetesSettings;
 import io.svcproxy.config.ServicePortSpec;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
-import java.util.Collection;
-import java.util.Iterator;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
-import java.util.TreeMap;
-import java.util.TreeSet;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
@@ -34,9 +26,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Events are coalesced: a change schedules one recompute {@value #COALESCE_MILLIS} ms later, and every change
  * until it runs joins it. A recompute maps again only the Services named by the events since the last one (a
- * Service's own events and those of the slices labelled with its name, found through an informer index), so one
- * endpoint change costs the mapping of one Service, not of the cluster; the first full list, and a failed
- * recompute, map everything. Recomputes and listener calls run on one thread of this source, one at a time. The
+ * Service's own events and those of the slices labelled with its name, found through an informer index; {@link
+ * ServiceChangeTracker}), so one endpoint change costs the mapping of one Service, not of the cluster; the first full
+ * list, and a failed recompute, map everything. Recomputes and listener calls run on one thread of this source, one at a time. The
  * informers re-list and re-watch by themselves after a watch error (the fabric8 reflector backs off and lists
  * again when its resource version is gone); this source retries every exception and logs it, and resyncs every
  * {@value #RESYNC_MINUTES} minutes, which also recomputes.
@@ -82,9 +74,6 @@ public final class KubernetesSource implements AutoCloseable {
     static long retryMillis(int failed) {
         return Math.min(RETRY_MAX_MILLIS, RETRY_MILLIS << Math.min(failed, 16));
     }
-    /** The slice informers' index of slices by the key of their Service. */
-    private static final String BY_SERVICE = "service";
-
     private static final Logger log = LoggerFactory.getLogger(KubernetesSource.class);
 
     private final KubernetesClient client;
@@ -96,12 +85,10 @@ public final class KubernetesSource implements AutoCloseable {
     static final long NOT_LISTED_REPEAT_SECONDS = 300;
     private volatile List<String> reportedNotListed = List.of();
     private final AtomicBoolean pending = new AtomicBoolean();
-    /** The Services whose objects changed since the last recompute. */
-    private final Set<ServiceName> dirty = ConcurrentHashMap.newKeySet();
-    /** Whether the next recompute maps every Service (the first list, after a failure). */
-    private final AtomicBoolean everything = new AtomicBoolean(true);
     private final List<SharedIndexInformer<Service>> serviceInformers = new ArrayList<>();
     private final List<SharedIndexInformer<EndpointSlice>> sliceInformers = new ArrayList<>();
+    /** Which Services changed (any thread), and their mappings (the source's thread). */
+    private final ServiceChangeTracker tracker = new ServiceChangeTracker(serviceInformers, sliceInformers);
     /** This node's zone: the YAML's, or read from the Node and followed. */
     private NodeZone nodeZone;
     private volatile boolean closed;
@@ -111,12 +98,6 @@ public final class KubernetesSource implements AutoCloseable {
     /** Recomputes that failed in a row, and the run again after the last (the source's thread only). */
     private int failures;
     private java.util.concurrent.ScheduledFuture<?> retry;
-    /**
-     * The last mapping of each Service, kept while neither the Service nor its slices change: the informers hand
-     * out the same objects until a resource changes, so one change maps one Service again, not the cluster, and the
-     * Service ports of the others stay the same objects all the way to the reconciler. Source thread only.
-     */
-    private final TreeMap<ServiceName, Mapped> mapped = new TreeMap<>();
 
     /**
      * Creates a source; {@link #start()} starts it. It does not own the client: {@link #close()} leaves it open.
@@ -193,18 +174,13 @@ public final class KubernetesSource implements AutoCloseable {
                         .withoutLabel(SERVICE_PROXY_NAME_LABEL).withoutLabel(HEADLESS_LABEL).runnableInformer(resync));
             }
         }
-        for (SharedIndexInformer<EndpointSlice> informer : sliceInformers) {
-            informer.addIndexers(Map.of(BY_SERVICE, slice -> {
-                ServiceName name = ServiceName.ofSlice(slice);
-                return name == null ? List.of() : List.of(name.key());
-            }));
-        }
+        sliceInformers.forEach(ServiceChangeTracker::indexByService);
         for (SharedIndexInformer<Service> informer : serviceInformers) {
-            Informers.start(informer, service -> changed(ServiceName.of(service)), this::changedAll, () -> closed,
-                    log);
+            Informers.start(informer, service -> changed(tracker.serviceChanged(service)), this::changedAll,
+                    () -> closed, log);
         }
         for (SharedIndexInformer<EndpointSlice> informer : sliceInformers) {
-            Informers.start(informer, slice -> changed(ServiceName.ofSlice(slice)), this::changedAll, () -> closed,
+            Informers.start(informer, slice -> changed(tracker.sliceChanged(slice)), this::changedAll, () -> closed,
                     log);
         }
         executor.schedule(this::reportNotListed, notListedNanos, TimeUnit.NANOSECONDS);
@@ -242,8 +218,8 @@ public final class KubernetesSource implements AutoCloseable {
         execute(() -> {
             if (mapper != null) {
                 mapper = mapper.withSchedulers(next);
-                mapped.clear(); // a Service whose objects did not change is mapped again too
-                changedAll();
+                tracker.remapAll(); // a Service whose objects did not change is mapped again too
+                trigger();
             }
         });
     }
@@ -253,15 +229,15 @@ public final class KubernetesSource implements AutoCloseable {
         notListedNanos = d.toNanos();
     }
 
-    private void changed(ServiceName name) {
-        if (name != null) {
-            dirty.add(name);
+    /** Runs a recompute soon when a handler's object named a Service. */
+    private void changed(boolean named) {
+        if (named) {
             trigger();
         }
     }
 
     private void changedAll() {
-        everything.set(true);
+        tracker.changedAll();
         trigger();
     }
 
@@ -280,8 +256,8 @@ public final class KubernetesSource implements AutoCloseable {
         if (mapper != null && !Objects.equals(zone, mapper.zone())) {
             log.info("Kubernetes node zone changed zone={} was={}", zone, mapper.zone());
             mapper = mapper.withZone(zone);
-            mapped.clear();
-            changedAll();
+            tracker.remapAll();
+            trigger();
         }
     }
 
@@ -331,23 +307,7 @@ public final class KubernetesSource implements AutoCloseable {
                 // its EndpointSlices are would be bound with no endpoint and refuse its clients until they are
                 return; // the changes stay dirty; the last informer's first list runs this again
             }
-            for (ServiceName name : changedSinceLast()) {
-                Service service = serviceNamed(name);
-                if (service == null) {
-                    mapped.remove(name);
-                    mapper.forget(name.namespace(), name.name());
-                    continue;
-                }
-                List<EndpointSlice> own = slicesOf(name);
-                Mapped previous = mapped.get(name);
-                if (previous == null || !previous.isOf(service, own)) {
-                    mapped.put(name, new Mapped(service, own, mapper.map(service, own)));
-                }
-            }
-            List<ServicePortSpec> out = new ArrayList<>();
-            for (Mapped m : mapped.values()) {
-                out.addAll(m.servicePorts());
-            }
+            List<ServicePortSpec> out = tracker.servicePorts(mapper);
             if (out.equals(last)) {
                 return;
             }
@@ -365,7 +325,7 @@ public final class KubernetesSource implements AutoCloseable {
                 log.debug("Kubernetes recompute stopped by the close error={}", e.toString());
                 return;
             }
-            everything.set(true); // the changes taken for this run may be lost: the next run maps everything
+            tracker.changedAll(); // the changes taken for this run may be lost: the next run maps everything
             last = null; // and hands the whole list over, even when it maps the same as this run
             long delay = retryMillis(failures);
             failures++;
@@ -378,93 +338,6 @@ public final class KubernetesSource implements AutoCloseable {
             } catch (java.util.concurrent.RejectedExecutionException closed) {
                 // closed meanwhile
             }
-        }
-    }
-
-    /** Takes the Services to map again: those changed since the last run, or every one known. */
-    private Collection<ServiceName> changedSinceLast() {
-        Set<ServiceName> names = new TreeSet<>();
-        if (everything.getAndSet(false)) {
-            dirty.clear();
-            names.addAll(mapped.keySet());
-            for (SharedIndexInformer<Service> informer : serviceInformers) {
-                for (Service service : informer.getStore().list()) {
-                    ServiceName name = ServiceName.of(service);
-                    if (name != null) {
-                        names.add(name);
-                    }
-                }
-            }
-            return names;
-        }
-        for (Iterator<ServiceName> it = dirty.iterator(); it.hasNext(); ) {
-            names.add(it.next());
-            it.remove(); // an event after this runs the next recompute
-        }
-        return names;
-    }
-
-    private Service serviceNamed(ServiceName name) {
-        for (SharedIndexInformer<Service> informer : serviceInformers) {
-            Service service = informer.getStore().getByKey(name.key());
-            if (service != null) {
-                return service;
-            }
-        }
-        return null;
-    }
-
-    /** The Service's slices, in a stable order, so that unchanged slices compare as the same list (see Mapped). */
-    private List<EndpointSlice> slicesOf(ServiceName name) {
-        List<EndpointSlice> slices = new ArrayList<>();
-        for (SharedIndexInformer<EndpointSlice> informer : sliceInformers) {
-            slices.addAll(Informers.byIndex(informer.getIndexer(), BY_SERVICE, name.key()));
-        }
-        slices.sort(Comparator.comparing(x -> String.valueOf(x.getMetadata().getName())));
-        return slices;
-    }
-
-    /** A Service's namespace and name; ordered as the list of Service ports is. */
-    private record ServiceName(String namespace, String name) implements Comparable<ServiceName> {
-        static ServiceName of(Service service) {
-            return service.getMetadata() == null ? null
-                    : new ServiceName(service.getMetadata().getNamespace(), service.getMetadata().getName());
-        }
-
-        /** The Service a slice belongs to (its {@code kubernetes.io/service-name} label), or {@code null}. */
-        static ServiceName ofSlice(EndpointSlice slice) {
-            if (slice.getMetadata() == null || slice.getMetadata().getLabels() == null) {
-                return null;
-            }
-            String service = slice.getMetadata().getLabels().get(KubernetesServiceMapper.SERVICE_NAME_LABEL);
-            return service == null ? null : new ServiceName(slice.getMetadata().getNamespace(), service);
-        }
-
-        /** The informers' key of the Service ({@code namespace/name}). */
-        String key() {
-            return namespace + "/" + name;
-        }
-
-        @Override
-        public int compareTo(ServiceName o) {
-            int c = String.valueOf(namespace).compareTo(String.valueOf(o.namespace));
-            return c != 0 ? c : String.valueOf(name).compareTo(String.valueOf(o.name));
-        }
-    }
-
-    /** A Service and its slices, as the informers gave them, and the Service ports they map to. */
-    private record Mapped(Service service, List<EndpointSlice> slices, List<ServicePortSpec> servicePorts) {
-        /** Returns whether these are the very objects (not equal ones: the informers replace what changed). */
-        boolean isOf(Service service, List<EndpointSlice> slices) {
-            if (this.service != service || this.slices.size() != slices.size()) {
-                return false;
-            }
-            for (int i = 0; i < slices.size(); i++) {
-                if (this.slices.get(i) != slices.get(i)) {
-                    return false;
-                }
-            }
-            return true;
         }
     }
 }
