@@ -7,8 +7,12 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.svcproxy.balancer.BackendState;
+import io.svcproxy.balancer.ConnectionCounters;
 import io.svcproxy.balancer.EndpointHealth;
 import io.svcproxy.config.HealthCheckSpec;
+import java.util.IdentityHashMap;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -19,84 +23,82 @@ import org.slf4j.LoggerFactory;
  * {@code interval}, a connect to each endpoint in the list that does not drain, reset as soon as it succeeds;
  * the results feed each endpoint's {@link EndpointHealth}, and a change of verdict is logged and makes the
  * reconciler publish the list again. Runs on one data-plane event loop with Netty's {@link Bootstrap}, never
- * blocking it; a check still in flight is not started again. Reads the spec in force at each round, so a
+ * blocking it; a check still in flight is not started again. Reads the spec in force at each check, so a
  * reload may turn the checks on, off or change them; when they are off, a verdict of "unhealthy" is dropped.
+ *
+ * <p>Each endpoint has its own timer, as each HAProxy server has its check task: its first check comes at an offset
+ * within the interval that {@link CheckSpread} gives it when it joins the list (or the checks are turned on), the
+ * next ones every {@code interval} from there, so the checks of a port's endpoints, and of all ports, are spread over
+ * the interval rather than a burst of connects at the same instant. An endpoint is first checked within one interval
+ * of joining; one that leaves loses its timer, and one that comes back takes a new offset.
  */
-final class HealthChecker implements Runnable {
+final class HealthChecker {
     private static final Logger log = LoggerFactory.getLogger(HealthChecker.class);
 
     private final ServicePort port;
     private final EventLoop loop;
     private final Transport transport;
+    private final CheckSpread spread;
     private volatile boolean stopped;
-    private ScheduledFuture<?> next;
+    /** The endpoints checked, by their counters (which every snapshot of the list shares); the loop's own. */
+    private final Map<ConnectionCounters, Timer> timers = new IdentityHashMap<>();
 
+    /** A checker whose endpoints take their offsets from a spread of their own (tests). */
     HealthChecker(ServicePort port, EventLoop loop, Transport transport) {
+        this(port, loop, transport, new CheckSpread());
+    }
+
+    HealthChecker(ServicePort port, EventLoop loop, Transport transport, CheckSpread spread) {
         this.port = port;
         this.loop = loop;
         this.transport = transport;
+        this.spread = spread;
     }
 
-    /** The interval the next round was scheduled with; loop's own. */
-    private long scheduledInterval;
-
-    /** Starts the rounds; returns this. */
+    /** Starts the checks; returns this. */
     HealthChecker start() {
-        loop.execute(this);
+        loop.execute(this::sync);
         return this;
     }
 
-    /** Stops the rounds; checks in flight complete and are ignored. */
+    /** Stops the checks; checks in flight complete and are ignored. */
     void stop() {
         stopped = true;
-        loop.execute(() -> {
-            if (next != null) {
-                next.cancel(false);
-            }
-        });
+        loop.execute(this::cancelAll);
     }
 
     /**
-     * Makes the checker look at the spec in force again, after the port's spec or endpoints changed: checks that
-     * were turned on start now; checks turned off forget their verdicts now. Any thread.
+     * Makes the checker look at the spec and the list in force again, after the port's spec or endpoints changed:
+     * checks that were turned on start (each endpoint at its offset), checks turned off forget their verdicts now;
+     * an endpoint that joined gets its timer, one that left or drains loses it; a shorter interval takes effect at
+     * once. Any thread.
      */
     void wake() {
-        loop.execute(() -> {
-            if (stopped) {
-                return;
+        loop.execute(this::sync);
+    }
+
+    /** The delay until each endpoint's next check, in ms (tests: the spread); any thread, waits for the loop. */
+    Map<String, Long> nextChecks() throws Exception {
+        return loop.submit(() -> {
+            Map<String, Long> delays = new java.util.TreeMap<>();
+            for (Timer t : timers.values()) {
+                delays.put(t.backend.endpoint(), t.next == null ? -1 : t.next.getDelay(TimeUnit.MILLISECONDS));
             }
-            HealthCheckSpec spec = port.spec().service().healthCheck();
-            if (next == null || spec == null) {
-                if (next != null) {
-                    next.cancel(false);
-                }
-                run();
-                return;
-            }
-            long interval = spec.interval().toMillis();
-            if (interval < scheduledInterval) {
-                // a shorter interval takes effect at once: the next round comes when the new interval says, not
-                // when the old one (up to an hour) would have
-                long remaining = next.getDelay(TimeUnit.MILLISECONDS);
-                next.cancel(false);
-                next = loop.schedule(this, Math.max(0, Math.min(remaining, interval)), TimeUnit.MILLISECONDS);
-                scheduledInterval = interval;
-            }
-        });
+            return delays;
+        }).get();
     }
 
     /**
-     * One round, on the loop. With checks off there is no next round (a port without checks costs no timer:
-     * 10,000 of them would otherwise wake every second); {@link #wake()} starts the rounds again.
+     * Brings the timers in line with the spec and list in force, on the loop. With checks off no timer is left (a
+     * port without checks costs none: 10,000 of them would otherwise wake every second).
      */
-    @Override
-    public void run() {
-        next = null;
+    private void sync() {
         if (stopped) {
             return;
         }
         HealthCheckSpec spec = port.spec().service().healthCheck();
         if (spec == null) {
+            cancelAll();
             boolean changed = false;
             for (BackendState b : port.backendSet().backends()) {
                 if (b.counters().health().clearChecks()) {
@@ -108,13 +110,91 @@ final class HealthChecker implements Runnable {
             }
             return;
         }
+        long interval = spec.interval().toMillis();
+        Set<ConnectionCounters> listed = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
         for (BackendState b : port.backendSet().backends()) {
-            if (b.state() != BackendState.State.DRAINING && b.counters().health().startCheck()) {
-                check(b, spec);
+            if (b.state() == BackendState.State.DRAINING) {
+                continue;
+            }
+            listed.add(b.counters());
+            Timer t = timers.get(b.counters());
+            if (t == null) {
+                t = new Timer(b, spread.next());
+                timers.put(b.counters(), t);
+                t.schedule((long) (t.offset * interval), interval);
+            } else {
+                t.backend = b;
+                if (interval < t.interval && t.next != null) {
+                    // a shorter interval takes effect at once: the next check comes when the new interval says, not
+                    // when the old one (up to an hour) would have; at the endpoint's offset within it, so that the
+                    // endpoints whose next checks were further away than the new interval are not checked together
+                    long remaining = t.next.getDelay(TimeUnit.MILLISECONDS);
+                    t.next.cancel(false);
+                    t.schedule(Math.max(0, Math.min(remaining, (long) (t.offset * interval))), interval);
+                }
             }
         }
-        scheduledInterval = spec.interval().toMillis();
-        next = loop.schedule(this, scheduledInterval, TimeUnit.MILLISECONDS);
+        timers.values().removeIf(t -> {
+            if (listed.contains(t.backend.counters())) {
+                return false;
+            }
+            t.cancel(); // left the list, or drains: a check in flight ends without a verdict
+            return true;
+        });
+    }
+
+    private void cancelAll() {
+        for (Timer t : timers.values()) {
+            t.cancel();
+        }
+        timers.clear();
+    }
+
+    /** One endpoint's checks: its next one, every interval from its offset. The loop's own. */
+    private final class Timer implements Runnable {
+        /** The endpoint as last listed (its counters stay the same). */
+        private BackendState backend;
+        /** Its offset within the interval, a fraction. */
+        private final double offset;
+        private ScheduledFuture<?> next;
+        /** The interval the next check was scheduled with. */
+        private long interval;
+
+        Timer(BackendState backend, double offset) {
+            this.backend = backend;
+            this.offset = offset;
+        }
+
+        void schedule(long delay, long interval) {
+            this.interval = interval;
+            next = loop.schedule(this, delay, TimeUnit.MILLISECONDS);
+        }
+
+        void cancel() {
+            if (next != null) {
+                next.cancel(false);
+                next = null;
+            }
+        }
+
+        @Override
+        public void run() {
+            next = null;
+            if (stopped || timers.get(backend.counters()) != this) {
+                return;
+            }
+            HealthCheckSpec spec = port.spec().service().healthCheck();
+            if (spec == null) {
+                sync(); // turned off, and the wake that says so not run yet
+                return;
+            }
+            // the next check is timed from this one's start, as HAProxy's: a check that hangs until its timeout
+            // does not push the endpoint's later checks back
+            schedule(spec.interval().toMillis(), spec.interval().toMillis());
+            if (backend.counters().health().startCheck()) {
+                check(backend, spec);
+            }
+        }
     }
 
     private void check(BackendState backend, HealthCheckSpec spec) {

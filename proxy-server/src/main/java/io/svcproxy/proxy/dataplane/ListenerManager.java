@@ -51,6 +51,8 @@ public final class ListenerManager implements AutoCloseable {
     private final Map<ServiceKey, ExtraAddresses<Channel>> extraListeners = new ConcurrentHashMap<>();
     private final Set<Channel> connections = ConcurrentHashMap.newKeySet();
     private final Map<ServiceKey, HealthChecker> healthCheckers = new ConcurrentHashMap<>();
+    /** Spreads the active checks of every port's endpoints over their intervals. */
+    private final CheckSpread checkSpread = new CheckSpread();
     /** The UDP Service ports' listeners on their clusterIPs (the UDP data plane, {@code proxy.udp}). */
     private final Map<ServiceKey, UdpListener> udpListeners = new ConcurrentHashMap<>();
     /** The UDP listeners of each UDP Service port's other addresses. */
@@ -184,12 +186,12 @@ public final class ListenerManager implements AutoCloseable {
         InetSocketAddress clusterAddress = new InetSocketAddress(key.clusterIP(), key.port());
         if (key.protocol() == Protocol.UDP) {
             udpListeners.put(key, bindUdp(servicePort, clusterAddress, CLUSTER));
-            healthCheckers.put(key, new HealthChecker(servicePort, workerGroup.next(), transport).start());
+            healthCheckers.put(key, new HealthChecker(servicePort, workerGroup.next(), transport, checkSpread).start());
             return;
         }
         Channel channel = tcp.bind(servicePort, clusterAddress, CLUSTER);
         listeners.put(key, channel);
-        healthCheckers.put(key, new HealthChecker(servicePort, workerGroup.next(), transport).start());
+        healthCheckers.put(key, new HealthChecker(servicePort, workerGroup.next(), transport, checkSpread).start());
         log.info("Listening service={} port={} address={}", servicePort.serviceLabel(), servicePort.portLabel(),
                 Backends.format(key.clusterIP(), key.port()));
     }
