@@ -188,8 +188,9 @@ final class HealthChecker {
                 sync(); // turned off, and the wake that says so not run yet
                 return;
             }
-            // the next check is timed from this one's start, as HAProxy's: a check that hangs until its timeout
-            // does not push the endpoint's later checks back
+            // the next check is timed from this one's start (HAProxy times it from the end of the check), so that a
+            // check that hangs until its timeout does not move the endpoint's offset; with the timeout at the
+            // interval, the next one finds it still in flight and waits one interval more, as HAProxy's would
             schedule(spec.interval().toMillis(), spec.interval().toMillis());
             if (backend.counters().health().startCheck()) {
                 check(backend, spec);
