@@ -57,8 +57,8 @@ final class EndpointCodec extends CombinedChannelDuplexHandler<EndpointCodec.Dec
         @Override
         protected void encodeInitialLine(ByteBuf buf, HttpRequest request) throws Exception {
             String uri = request.uri();
-            if (uri.isEmpty() || uri.charAt(0) != '/' && !uri.equals("*") || !latin1(uri)) {
-                super.encodeInitialLine(buf, request); // none the Ingress forwards: origin form or "*", as received
+            if (uri.isEmpty() || uri.charAt(0) != '/' || !latin1(uri)) {
+                super.encodeInitialLine(buf, request); // none the Ingress forwards: origin form, as received
                 return;
             }
             ByteBufUtil.copy(request.method().asciiName(), buf);

@@ -72,8 +72,9 @@ final class Http2Requests {
             // as on HTTP/1.1 (IngressFrontendHandler): a tunnel is no request an Ingress routes
             return HttpResponseStatus.NOT_IMPLEMENTED;
         }
-        if (!req.uri().startsWith("/") && !(HttpMethod.OPTIONS.equals(req.method()) && req.uri().equals("*"))) {
-            // :path in origin form (RFC 9113 8.3.1): the host is :authority's, never a URI's in :path
+        if (!req.uri().startsWith("/")) {
+            // :path in origin form (RFC 9113 8.3.1): the host is :authority's, never a URI's in :path; "*" (OPTIONS)
+            // as nginx refuses it ("client sent invalid :path header") and as the HTTP/1.1 request line's
             return HttpResponseStatus.BAD_REQUEST;
         }
         if (!ProxyHeaders.isValidTarget(req.uri())) {

@@ -170,14 +170,16 @@ final class ProxyHeaders {
      * Turns a request whose target is in absolute form ({@code GET http://shop.example/api HTTP/1.1}) into origin
      * form: its target becomes the path and query, its {@code Host} the target's authority, which a server uses
      * instead of the received {@code Host} (RFC 9112 3.2.2), so that the request is routed, and seen by the
-     * endpoint, as the host and path it names. A target in origin form (or {@code *}) is left as it is.
+     * endpoint, as the host and path it names; one without a path gets {@code /}, for {@code OPTIONS} too, as nginx
+     * reads it. A target in origin form is left as it is.
      *
      * @return {@code false} when the target is neither in origin form nor an absolute {@code http} or {@code https}
-     *     URI with a host (a 400)
+     *     URI with a host (a 400); the asterisk form ({@code OPTIONS *}) included, which nginx's request line parser
+     *     refuses ("client sent invalid request") and ingress-nginx so answers 400
      */
     static boolean toOriginForm(HttpRequest request) {
         String target = request.uri();
-        if (target.startsWith("/") || target.equals("*")) {
+        if (target.startsWith("/")) {
             return true;
         }
         // scheme "://" authority [ path ] [ "?" query ] (RFC 9112 3.2.2), split by hand: the path and query are
@@ -197,9 +199,8 @@ final class ProxyHeaders {
             return false; // no host, user information (RFC 9110 4.2.4) or a fragment: not a request target
         }
         String rest = target.substring(end);
-        String originForm = rest.isEmpty() || rest.startsWith("?")
-                ? (rest.isEmpty() && HttpMethod.OPTIONS.equals(request.method()) ? "*" : "/" + rest) : rest;
-        request.setUri(originForm); // OPTIONS with an empty path is asterisk-form (RFC 9112 3.2.4)
+        // no path is "/", OPTIONS too: nginx's, where RFC 9112 3.2.4 would forward "*" (which nginx refuses)
+        request.setUri(rest.isEmpty() || rest.startsWith("?") ? "/" + rest : rest);
         request.headers().set(HttpHeaderNames.HOST, authority);
         return true;
     }
