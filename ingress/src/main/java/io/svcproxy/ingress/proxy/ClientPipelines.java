@@ -75,8 +75,11 @@ final class ClientPipelines {
             protected boolean shouldHandleUpgradeRequest(HttpRequest req) {
                 // nor one with an Expect field: Netty's aggregator behind the upgrade would answer an expectation it
                 // does not know with its own bare 417, unlogged, where the proxy answers the request itself
+                // nor one with two Host fields (or none): it becomes stream 1 with one :authority, the first, where
+                // HTTP/1.1 refuses it (Http1Requests.refusal); left there, it gets that 400
                 return super.shouldHandleUpgradeRequest(req) && !HttpUtil.isTransferEncodingChunked(req)
-                        && HttpUtil.getContentLength(req, 0L) == 0 && !req.headers().contains(HttpHeaderNames.EXPECT);
+                        && HttpUtil.getContentLength(req, 0L) == 0 && !req.headers().contains(HttpHeaderNames.EXPECT)
+                        && ProxyHeaders.hasValidHost(req);
             }
         };
         ChannelHandler priorKnowledge = new ChannelInitializer<>() {
