@@ -366,6 +366,15 @@ final class Exchange implements ResponseDeadlines.Expiring {
                 && HttpUtil.is100ContinueExpected(request);
     }
 
+    /**
+     * Whether a final response relayed now comes before the HTTP/1.1 request's body ended (with or without
+     * {@code Expect}): the client connection closes after it, the rest of the body dropped while lingering. On HTTP/2
+     * the stream ends on its own: never.
+     */
+    boolean answersEarly() {
+        return !requestEnded && frontend instanceof IngressFrontendHandler;
+    }
+
     /** Whether the request waits for its response headers (the response timer runs). */
     boolean awaitingResponse() {
         return requestEnded && !responseStarted;

@@ -160,11 +160,11 @@ final class IngressBackendHandler extends ChannelInboundHandlerAdapter {
                 return;
             }
             interim = false;
-            if (ex.awaitsContinue()) {
-                // a final status to a client still waiting for its 100 (the endpoint refuses the upload unread): the
-                // client may skip its body (RFC 9110 10.1.1), so the connection cannot go on after the response, as
-                // it cannot when the body comes either (the proxy drops it and closes: responseEnded). Said in the
-                // response (Connection: close; RFC 9110 10.1.1: the server says whether it closes), so that the
+            if (ex.answersEarly()) {
+                // a final status before the HTTP/1.1 request's body ended (the endpoint refuses the upload unread):
+                // the proxy drops the rest of the body and closes after the response (responseEnded, LingeringClose),
+                // and a client still waiting for its 100 may skip its body (RFC 9110 10.1.1). Said in the response
+                // (Connection: close; RFC 9112 9.6, RFC 9110 10.1.1: the server says whether it closes), so that the
                 // client sends its next request on another connection
                 ex.closeAfterResponse();
             }

@@ -1,6 +1,7 @@
 package io.svcproxy.ingress.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -16,6 +17,10 @@ import org.junit.jupiter.api.extension.RegisterExtension;
  * (the body, if it comes, is dropped while lingering), so the response must say so: a client given a bare final
  * status may skip its body (RFC 9110 10.1.1) and send its next request on the connection, which the proxy dropped
  * unanswered. Listener on 127.0.146.3, endpoint on 127.0.146.4 (helper-146).
+ *
+ * <p>The same without {@code Expect} (helper-148): the proxy closes after the early response as well (its body still
+ * coming, {@link LingeringClose}), and said nothing of it; RFC 9112 9.6: a server that closes after the response
+ * says {@code close} in it.
  */
 @Timeout(60)
 class ExpectContinueEarlyEndpointAnswerTest {
@@ -53,6 +58,17 @@ class ExpectContinueEarlyEndpointAnswerTest {
         // and a new connection serves the next request
         try (RawHttpClient client = new RawHttpClient(ingress.address())) {
             assertThat(client.get("any", "/next").status()).isEqualTo(200);
+        }
+    }
+
+    @Test
+    void anEarlyAnswerWithoutExpectSaysTheConnectionCloses() throws Exception {
+        try (RawHttpClient client = new RawHttpClient(ingress.address())) {
+            client.send("POST /up HTTP/1.1\r\nHost: any\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+            RawHttpClient.Response answer = client.read();
+            assertThat(answer.status()).isEqualTo(401);
+            assertThat(answer.headers()).as("the connection closes after it").containsEntry("connection", "close");
+            assertThatThrownBy(client::readByte).as("and it does (end of stream)").hasMessage("connection closed");
         }
     }
 }
