@@ -59,7 +59,11 @@ public interface BackendLookup {
         /** A connect to {@code backend} succeeded after {@code nanos}. */
         void connected(BackendState backend, long nanos);
 
-        /** A connect to {@code backend} failed with {@code cause} (refused, reset, unreachable, timed out). */
+        /**
+         * A connect to {@code backend} failed with {@code cause} (refused, reset, unreachable, timed out), or for want
+         * of something on the proxy's own host (no socket, no local port: EMFILE, EADDRNOTAVAIL), which the
+         * implementation tells apart (the data plane's one classifier, as for the TCP relay's connects).
+         */
         void connectFailed(BackendState backend, Throwable cause);
 
         /** No endpoint could take a request (answered 503). */

@@ -2,10 +2,10 @@ package io.svcproxy.ingress.proxy;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelException;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpContent;
@@ -172,48 +172,61 @@ final class Exchange implements ResponseDeadlines.Expiring {
                 });
         long connectStart = System.nanoTime();
         b.connect(address).addListener((ChannelFuture f) -> {
-            boolean current = frontend.isCurrent(this) && frontend.isActive();
-            if (f.isSuccess()) {
-                outcomes.connected(picked, System.nanoTime() - connectStart);
-            } else if (!f.isCancelled() && !(f.cause() instanceof ClosedChannelException)
-                    && !(f.cause() instanceof ChannelException)) {
-                // the endpoint's failure; not a connect the proxy closed, nor a socket it could not open (EMFILE)
-                outcomes.connectFailed(picked, f.cause());
+            EventLoop loop = connection.eventLoop();
+            if (loop.inEventLoop()) {
+                connectDone(f, picked, connectStart);
+            } else {
+                // a socket Bootstrap could not open (ChannelException: EMFILE, ENOBUFS) fails the connect with a
+                // future of GlobalEventExecutor, whose thread runs this listener: back to the connection's loop
+                loop.execute(() -> connectDone(f, picked, connectStart));
             }
-            if (!current) {
+        });
+    }
+
+    /** The connect to {@code picked} ended: the request goes on it, or to the next endpoint, or is answered 502. */
+    private void connectDone(ChannelFuture f, BackendState picked, long connectStart) {
+        boolean current = frontend.isCurrent(this) && frontend.isActive();
+        if (f.isSuccess()) {
+            outcomes.connected(picked, System.nanoTime() - connectStart);
+        } else if (!f.isCancelled() && !(f.cause() instanceof ClosedChannelException)) {
+            // not a connect the proxy closed; the outcomes classify the rest (the proxy-server's ConnectErrors, as
+            // the TCP relay's): a socket the proxy could not open or bind (EMFILE, EADDRNOTAVAIL) is its own
+            // failure, counted as reason "local" and not against the endpoint
+            outcomes.connectFailed(picked, f.cause());
+        }
+        if (!current) {
+            lease.release();
+            f.channel().close();
+            return;
+        }
+        if (!f.isSuccess()) {
+            lease.release();
+            AccessLog.LOG.debug("Endpoint connect failed endpoint={} cause={}",
+                    picked.endpoint(), f.cause().toString());
+            pickContext = pickContext.withAvoided(picked);
+            BackendState next = set.pick(pickContext);
+            if (next == null || next == picked || connectAttempts >= Math.min(settings.options().connectAttempts(),
+                    set.backends().size())) {
+                frontend.failExchange(this, HttpResponseStatus.BAD_GATEWAY);
+            } else {
+                connect(next, !upgrade, true);
+            }
+            return;
+        }
+        if (preamble != null) {
+            try {
+                preamble.write(f.channel(), frontend.connection()); // flushed with the head, by attach
+            } catch (RuntimeException e) {
+                // a header the encoder refuses: the request cannot go; never left hanging in this listener
                 lease.release();
                 f.channel().close();
+                AccessLog.LOG.debug("Endpoint preamble failed endpoint={} cause={}",
+                        picked.endpoint(), e.toString());
+                frontend.failExchange(this, HttpResponseStatus.BAD_GATEWAY);
                 return;
             }
-            if (!f.isSuccess()) {
-                lease.release();
-                AccessLog.LOG.debug("Endpoint connect failed endpoint={} cause={}",
-                        picked.endpoint(), f.cause().toString());
-                pickContext = pickContext.withAvoided(picked);
-                BackendState next = set.pick(pickContext);
-                if (next == null || next == picked || connectAttempts >= Math.min(settings.options().connectAttempts(),
-                        set.backends().size())) {
-                    frontend.failExchange(this, HttpResponseStatus.BAD_GATEWAY);
-                } else {
-                    connect(next, !upgrade, true);
-                }
-                return;
-            }
-            if (preamble != null) {
-                try {
-                    preamble.write(f.channel(), frontend.connection()); // flushed with the head, by attach
-                } catch (RuntimeException e) {
-                    // a header the encoder refuses: the request cannot go; never left hanging in this listener
-                    lease.release();
-                    f.channel().close();
-                    AccessLog.LOG.debug("Endpoint preamble failed endpoint={} cause={}",
-                            picked.endpoint(), e.toString());
-                    frontend.failExchange(this, HttpResponseStatus.BAD_GATEWAY);
-                    return;
-                }
-            }
-            attach(f.channel(), true);
-        });
+        }
+        attach(f.channel(), true);
     }
 
     /**

@@ -20,6 +20,9 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(30)
 class H2cUpgradeHostFieldsTest {
+    private static final String UPGRADE =
+            "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n";
+
     private AccountingIngress fixture;
 
     @BeforeEach
@@ -41,7 +44,7 @@ class H2cUpgradeHostFieldsTest {
     void anUpgradeRequestWithTwoHostFieldsIsA400NotUpgraded() throws Exception {
         try (RawHttpClient client = new RawHttpClient(fixture.address())) {
             client.send("GET / HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\n"
-                    + "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n");
+                    + UPGRADE);
             RawHttpClient.Response r = client.read();
             assertThat(r.status()).as("%d %s", r.status(), r.headers()).isEqualTo(400);
         }
@@ -54,7 +57,7 @@ class H2cUpgradeHostFieldsTest {
     void anUpgradeRequestWithOneHostIsStillUpgraded() throws Exception {
         try (RawHttpClient client = new RawHttpClient(fixture.address())) {
             client.send("GET / HTTP/1.1\r\nHost: a.example\r\n"
-                    + "Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n");
+                    + UPGRADE);
             assertThat(client.readHead().status()).isEqualTo(101);
         }
     }

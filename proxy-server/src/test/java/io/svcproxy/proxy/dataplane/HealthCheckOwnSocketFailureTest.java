@@ -31,8 +31,8 @@ import org.junit.jupiter.api.Timeout;
 /**
  * From helper-98's review: a check whose socket svcproxy itself cannot open (EMFILE: no descriptor left) says nothing about the
  * endpoint. The relay (FrontendHandler: "the proxy's own failure, not the endpoint's", refused as fd_limit) and the
- * Ingress (Exchange: "nor a socket it could not open (EMFILE)") do not count it against the endpoint; HealthChecker
- * does (Bootstrap.connect returns a failed future with a ChannelException, read as a failed check), so at the
+ * Ingress (Exchange reports it, ConnectErrors counts it as reason local) do not count it against the endpoint;
+ * HealthChecker does (Bootstrap.connect returns a failed future with a ChannelException, read as a failed check), so at the
  * descriptor limit every checked endpoint turns unhealthy with a WARN each and must then pass {@code rise} checks.
  *
  * <p>Lowers this JVM's soft RLIMIT_NOFILE with prlimit(1) for a moment (the hard limit is untouched, and the soft

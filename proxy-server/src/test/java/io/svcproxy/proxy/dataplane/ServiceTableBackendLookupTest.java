@@ -131,4 +131,40 @@ class ServiceTableBackendLookupTest {
         client.finishAndReleaseAll();
         decoder.finishAndReleaseAll();
     }
+
+    /**
+     * The Ingress's connect failures are classified by the relay's own ConnectErrors: one for want of a socket or a
+     * local port on this host (Netty's ChannelException for EMFILE, EADDRNOTAVAIL as the native transport writes it)
+     * is counted as reason "local" and leaves the endpoint's failures in a row alone; a refused one counts against
+     * it (helper-148: Exchange used to keep the ChannelException from the outcomes altogether).
+     */
+    @Test
+    void anIngressConnectThatFailedOnThisHostIsCountedLocalNotAgainstTheEndpoint() {
+        ServiceTable table = new ServiceTable();
+        ServicePort http = servicePort("shop", "api", "127.0.10.10", 80, "http", "rr",
+                List.of(backend("127.0.148.7", 8080, 1)), List.of());
+        table.put(http);
+        List<String> reasons = new java.util.ArrayList<>();
+        ProxyMetrics metrics = new ProxyMetrics() {
+            @Override
+            public void connectFailed(ServicePort port, io.svcproxy.balancer.BackendState backend, String reason) {
+                reasons.add(reason);
+            }
+        };
+        ServiceTableBackendLookup lookup = new ServiceTableBackendLookup(table, NODE_A, metrics);
+        io.svcproxy.ingress.BackendLookup.Outcomes outcomes = lookup.target(new ServiceBackend("shop", "api", 80, null))
+                .outcomes();
+        io.svcproxy.balancer.BackendState endpoint = http.backendSet().backends().get(0);
+
+        outcomes.connectFailed(endpoint, new io.netty.channel.ChannelException("Failed to open a socket.",
+                new java.net.SocketException("Too many open files")));
+        outcomes.connectFailed(endpoint, new java.net.ConnectException(
+                "connect(..) failed with error(-99): Cannot assign requested address"));
+        assertThat(reasons).containsExactly("local", "local");
+        assertThat(endpoint.counters().health().consecutiveFailures()).isZero();
+
+        outcomes.connectFailed(endpoint, new java.net.ConnectException("Connection refused"));
+        assertThat(reasons).containsExactly("local", "local", "refused");
+        assertThat(endpoint.counters().health().consecutiveFailures()).isEqualTo(1);
+    }
 }
