@@ -1,18 +1,9 @@
 package io.svcproxy.ingress.proxy;
 
-import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelFuture;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
-import io.netty.channel.EventLoop;
-import io.netty.handler.codec.http.DefaultLastHttpContent;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpContent;
-import io.netty.handler.codec.http.HttpHeaderNames;
-import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
-import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -27,22 +18,18 @@ import io.svcproxy.ingress.BackendLookup;
 import io.svcproxy.ingress.ServiceBackend;
 import io.svcproxy.ingress.routing.Route;
 import java.net.InetSocketAddress;
-import java.nio.channels.ClosedChannelException;
 import java.util.ArrayDeque;
-import java.util.Set;
 
 /**
- * One request proxied to an endpoint: the endpoint picked by the backend Service port's scheduler, a kept-alive
- * connection from the event loop's {@link EndpointPool} or a new one (another endpoint when a connect fails, 502
- * when all failed), the request's parts sent as they are read (held only while connecting), and the response
- * timer. The response itself is relayed by the outbound connection's {@link IngressBackendHandler}.
+ * One request proxied to an endpoint: the endpoint picked by the backend Service port's scheduler, the request's
+ * parts sent as they are read (held only while connecting), the response timer, and the endpoint connection's end
+ * (back to the pool, closed, cut). The connection is got by {@link EndpointConnect} (a kept-alive one from the event
+ * loop's {@link EndpointPool} or a new one, another endpoint when a connect fails, 502 when all failed, a resend on a
+ * fresh connection); the response is relayed by the outbound connection's {@link IngressBackendHandler}.
  *
  * <p>Runs on the client connection's event loop, which also owns the outbound connection: plain fields.
  */
 final class Exchange implements ResponseDeadlines.Expiring {
-    /** RFC 9110 9.2.2: the idempotent methods, the only ones resent when the endpoint may have received them. */
-    private static final Set<HttpMethod> IDEMPOTENT = Set.of(HttpMethod.GET, HttpMethod.HEAD, HttpMethod.OPTIONS,
-            HttpMethod.TRACE, HttpMethod.PUT, HttpMethod.DELETE);
     /** The client side: an HTTP/1.1 connection or an HTTP/2 stream. */
     final Frontend frontend;
     /**
@@ -57,28 +44,29 @@ final class Exchange implements ResponseDeadlines.Expiring {
      * What each endpoint connection sends first for this client (the PROXY protocol header), or {@code null}. Such a
      * connection is made for this request and closed after it, never pooled: it carries one client's identity.
      */
-    private final BackendLookup.Preamble preamble;
+    final BackendLookup.Preamble preamble;
     /** Where the endpoint connects are reported (metrics, the endpoint's health). */
-    private final BackendLookup.Outcomes outcomes;
+    final BackendLookup.Outcomes outcomes;
     /** An endpoint connection of this request may come from the pool and go back to it (no tunnel, no preamble). */
-    private final boolean pooled;
+    final boolean pooled;
     /** The client connection goes on after the response; see {@link #closeAfterResponse}. */
     boolean keepAlive;
     /** {@code Upgrade: websocket}: a fresh connection, never pooled; a 101 turns both into a {@link Tunnel}. */
     final boolean upgrade;
     final long startNanos;
-    private final ListenerSettings settings;
+    final ListenerSettings settings;
     /** {@link #forwarded}, until it is written to an outbound connection. */
-    private HttpRequest unsentHead;
+    HttpRequest unsentHead;
     /** The request's body parts read before the outbound connection was ready; made only when there are some. */
-    private ArrayDeque<HttpObject> pending;
-    private PickContext pickContext;
-    private int connectAttempts;
+    ArrayDeque<HttpObject> pending;
+    /** The scheduler's view (failed endpoints avoided) and the connects made ({@link EndpointConnect}). */
+    PickContext pickContext;
+    int connectAttempts;
     BackendState backend;
     Lease lease;
     Channel outbound;
     /** {@link #outbound}'s handler, last in its pipeline. */
-    private IngressBackendHandler outboundHandler;
+    IngressBackendHandler outboundHandler;
     InetSocketAddress endpoint;
     boolean requestEnded;
     boolean responseStarted;
@@ -104,14 +92,14 @@ final class Exchange implements ResponseDeadlines.Expiring {
                 : idleTimedOut ? HttpResponseStatus.REQUEST_TIMEOUT.code() : CLIENT_CLOSED_REQUEST;
     }
     /** The outbound connection came from the pool (it may have been closed by the endpoint meanwhile). */
-    private boolean reused;
-    private boolean bodyBytesSeen;
+    boolean reused;
+    boolean bodyBytesSeen;
     /** Parts were written to {@link #outbound} since its last flush. */
-    private boolean unflushed;
+    boolean unflushed;
     /** Writing the head to a reused connection failed: the endpoint did not receive it. */
-    private boolean headWriteFailed;
+    boolean headWriteFailed;
     /** A chunked request's trailers when it had no body bytes (kept for a resend); else null. */
-    private HttpHeaders trailers;
+    HttpHeaders trailers;
     /** The response timeout, while it runs (see {@link ResponseDeadlines}). */
     private ResponseDeadlines.Waiting responseTimer;
 
@@ -136,150 +124,12 @@ final class Exchange implements ResponseDeadlines.Expiring {
 
     /** Sends the request to {@code first}, the scheduler's pick; called in the client's read loop (or readNext). */
     void start(BackendState first) {
-        connect(first, !upgrade, false);
+        EndpointConnect.connect(this, first, !upgrade, false);
     }
 
-    /**
-     * @param reuse    an idle pooled connection may serve it
-     * @param flushNow not called from the client's read loop: a pooled connection is flushed at once
-     */
-    private void connect(BackendState picked, boolean reuse, boolean flushNow) {
-        connectAttempts++;
-        backend = picked;
-        lease = picked.counters().lease();
-        EndpointPool pool = settings.pools().get();
-        InetSocketAddress address = picked.socketAddress();
-        Channel idle = reuse && pooled ? pool.acquire(address) : null;
-        if (idle != null) {
-            reused = true;
-            attach(idle, flushNow);
-            return;
-        }
-        Channel connection = frontend.connection();
-        Bootstrap b = new Bootstrap()
-                .group(connection.eventLoop())
-                .channel(connection.getClass().asSubclass(Channel.class))
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) settings.options().connectTimeout().toMillis())
-                .option(ChannelOption.AUTO_READ, true)
-                .handler(new ChannelInitializer<Channel>() {
-                    @Override
-                    protected void initChannel(Channel ch) {
-                        settings.endpoints().add(ch);
-                        IngressOptions o = settings.options();
-                        ch.pipeline().addLast("codec", Http1Codecs.client(o));
-                        ch.pipeline().addLast(IngressBackendHandler.NAME, new IngressBackendHandler(pool, address));
-                    }
-                });
-        long connectStart = System.nanoTime();
-        b.connect(address).addListener((ChannelFuture f) -> {
-            EventLoop loop = connection.eventLoop();
-            if (loop.inEventLoop()) {
-                connectDone(f, picked, connectStart);
-            } else {
-                // a socket Bootstrap could not open (ChannelException: EMFILE, ENOBUFS) fails the connect with a
-                // future of GlobalEventExecutor, whose thread runs this listener: back to the connection's loop
-                loop.execute(() -> connectDone(f, picked, connectStart));
-            }
-        });
-    }
-
-    /** The connect to {@code picked} ended: the request goes on it, or to the next endpoint, or is answered 502. */
-    private void connectDone(ChannelFuture f, BackendState picked, long connectStart) {
-        boolean current = frontend.isCurrent(this) && frontend.isActive();
-        if (f.isSuccess()) {
-            outcomes.connected(picked, System.nanoTime() - connectStart);
-        } else if (!f.isCancelled() && !(f.cause() instanceof ClosedChannelException)) {
-            // not a connect the proxy closed; the outcomes classify the rest (the proxy-server's ConnectErrors, as
-            // the TCP relay's): a socket the proxy could not open or bind (EMFILE, EADDRNOTAVAIL) is its own
-            // failure, counted as reason "local" and not against the endpoint
-            outcomes.connectFailed(picked, f.cause());
-        }
-        if (!current) {
-            lease.release();
-            f.channel().close();
-            return;
-        }
-        if (!f.isSuccess()) {
-            lease.release();
-            AccessLog.LOG.debug("Endpoint connect failed endpoint={} cause={}",
-                    picked.endpoint(), f.cause().toString());
-            pickContext = pickContext.withAvoided(picked);
-            BackendState next = set.pick(pickContext);
-            if (next == null || next == picked || connectAttempts >= Math.min(settings.options().connectAttempts(),
-                    set.backends().size())) {
-                frontend.failExchange(this, HttpResponseStatus.BAD_GATEWAY);
-            } else {
-                connect(next, !upgrade, true);
-            }
-            return;
-        }
-        if (preamble != null) {
-            try {
-                preamble.write(f.channel(), frontend.connection()); // flushed with the head, by attach
-            } catch (RuntimeException e) {
-                // a header the encoder refuses: the request cannot go; never left hanging in this listener
-                lease.release();
-                f.channel().close();
-                AccessLog.LOG.debug("Endpoint preamble failed endpoint={} cause={}",
-                        picked.endpoint(), e.toString());
-                frontend.failExchange(this, HttpResponseStatus.BAD_GATEWAY);
-                return;
-            }
-        }
-        attach(f.channel(), true);
-    }
-
-    /**
-     * Binds an open outbound connection to the request and sends what was read of it.
-     *
-     * @param flushNow outside the client's read loop (a connect completed): flush now, not in {@link #flush}
-     */
-    private void attach(Channel ch, boolean flushNow) {
-        lease.established();
-        outbound = ch;
-        endpoint = (InetSocketAddress) ch.remoteAddress();
-        // last in the pipeline it was made with (a pooled connection is never a tunnel): no lookup by name
-        outboundHandler = (IngressBackendHandler) ch.pipeline().last();
-        outboundHandler.bind(this);
-        // read even if the client takes no more: a response's head is not flow-controlled on HTTP/2, and its timeout
-        // runs until it is read (IngressBackendHandler pauses the reads behind the first part the client does not take)
-        HttpRequest head = unsentHead;
-        if (head != null) {
-            unsentHead = null;
-            if (preamble != null && !upgrade) {
-                // a connection of this request's own (it carries its client's identity): the endpoint is told it
-                // ends with the response, so that it closes first (its side keeps the TIME_WAIT, not the proxy's)
-                head.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-            }
-            if (reused && !IDEMPOTENT.contains(forwarded.method())) {
-                // whether the endpoint can have received the head decides a resend of a non-idempotent request
-                // (see resendOnFreshConnection; an idempotent one goes again either way, so its head needs no
-                // future); a failed write is reported before the connection's channelInactive
-                ch.write(head).addListener((ChannelFuture f) -> {
-                    if (!f.isSuccess() && outbound == f.channel()) {
-                        headWriteFailed = true;
-                    }
-                });
-            } else {
-                ch.write(head, ch.voidPromise());
-            }
-        }
-        ArrayDeque<HttpObject> parts = pending;
-        if (parts != null) {
-            HttpObject o;
-            while ((o = parts.poll()) != null) {
-                ch.write(o, ch.voidPromise());
-            }
-        }
-        unflushed = true;
-        if (flushNow) {
-            flush();
-        }
-        if (requestEnded) {
-            startResponseTimer();
-        } else if (ch.isWritable()) {
-            frontend.readRequestBody(); // a body paused while connecting goes on
-        }
+    /** See {@link EndpointConnect#resendOnFreshConnection}: {@code false} when it does not apply (then 502). */
+    boolean resendOnFreshConnection() {
+        return EndpointConnect.resendOnFreshConnection(this);
     }
 
     /** Flushes the parts written to the endpoint since the last flush. */
@@ -333,7 +183,7 @@ final class Exchange implements ResponseDeadlines.Expiring {
         return !last && outbound.isWritable();
     }
 
-    private void startResponseTimer() {
+    void startResponseTimer() {
         if (responseTimer == null && !responseStarted) {
             responseTimer = settings.responseDeadlines().get().arm(this, frontend.connection().eventLoop());
         }
@@ -393,50 +243,7 @@ final class Exchange implements ResponseDeadlines.Expiring {
         return requestEnded && !responseStarted;
     }
 
-    /**
-     * The endpoint closed before any byte of the response. A kept-alive connection the endpoint closed while we
-     * reused it (the race of every HTTP/1.1 pool) is no failure of the request: one without body bytes is sent
-     * again, once, on a fresh connection to the same endpoint, if its method is idempotent or its head was never
-     * written. That includes a request whose body has not ended but none of whose bytes came yet (a PUT waiting for
-     * its {@code 100 Continue}): its body goes to the fresh connection as it comes. Returns {@code false} when that
-     * does not apply (then 502).
-     */
-    boolean resendOnFreshConnection() {
-        if (!reused || bodyBytesSeen || responseStarted) {
-            return false;
-        }
-        // RFC 9110 9.2.2: a non-idempotent request the endpoint may have received is not retried automatically.
-        // A failed write of the head is different: a kept-alive connection taken from the pool has an empty send
-        // buffer, and a head (far below the socket buffer) goes to the kernel in one write, which takes all of it
-        // or fails with none of it sent (EPIPE/ECONNRESET on a reset connection, or a closed channel): nothing
-        // reached the endpoint, so any method may go again. A head larger than one write could be partly sent
-        // before a later write fails; that is accepted as the rare case (no body bytes were sent in any case).
-        if (!headWriteFailed && !IDEMPOTENT.contains(forwarded.method())) {
-            return false;
-        }
-        cancelTimer();
-        lease.release();
-        outbound = null;
-        outboundHandler = null;
-        reused = false;
-        unsentHead = forwarded;
-        headWriteFailed = false;
-        if (requestEnded && !(forwarded instanceof FullHttpRequest)) {
-            HttpHeaders t = trailers;
-            if (t == null) {
-                pending().add(LastHttpContent.EMPTY_LAST_CONTENT);
-            } else {
-                // a chunked request with trailers and no body bytes: the trailers go again too
-                LastHttpContent end = new DefaultLastHttpContent();
-                end.trailingHeaders().set(t);
-                pending().add(end);
-            }
-        }
-        connect(backend, false, true);
-        return true;
-    }
-
-    private ArrayDeque<HttpObject> pending() {
+    ArrayDeque<HttpObject> pending() {
         ArrayDeque<HttpObject> p = pending;
         if (p == null) {
             pending = p = new ArrayDeque<>(4);
@@ -492,7 +299,7 @@ final class Exchange implements ResponseDeadlines.Expiring {
         }
     }
 
-    private void cancelTimer() {
+    void cancelTimer() {
         if (responseTimer != null) {
             settings.responseDeadlines().get().disarm(responseTimer);
             responseTimer = null;
