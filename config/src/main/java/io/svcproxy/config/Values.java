@@ -41,7 +41,7 @@ public final class Values {
             if (v.isEmpty()) {
                 return "\"\"";
             }
-            v = v.replace("\n", "\\n").replace("\t", "\\t");
+            v = visible(v);
             return v.length() > 80 ? v.substring(0, 77) + "..." : v;
         }
         if (node instanceof MappingNode) {
@@ -51,6 +51,45 @@ public final class Values {
             return "a list";
         }
         return "a " + node.getNodeId();
+    }
+
+    /**
+     * Returns {@code text} with what the eye cannot tell apart spelled out as YAML escapes: a line break or a tab as
+     * backslash n, r or t, and every other control or format character (a byte order mark, a zero-width space), a
+     * space other than U+0020 (a non-breaking one), and a private, unassigned or lone surrogate code point as
+     * backslash, u and its four hex digits. A message then shows what was written, the escape before "pods" in
+     * "unknown key: pods (did you mean 'pods'?)", not a key that looks the same as the one it suggests. Text without
+     * such a character is returned as it is.
+     */
+    static String visible(String text) {
+        if (text.codePoints().noneMatch(Values::invisible)) {
+            return text;
+        }
+        StringBuilder b = new StringBuilder(text.length() + 16);
+        text.codePoints().forEach(c -> {
+            switch (c) {
+                case '\n' -> b.append("\\n");
+                case '\r' -> b.append("\\r");
+                case '\t' -> b.append("\\t");
+                default -> {
+                    if (!invisible(c)) {
+                        b.appendCodePoint(c);
+                    } else if (c <= 0xFFFF) {
+                        b.append(String.format("\\u%04X", c));
+                    } else {
+                        b.append(String.format("\\U%08X", c));
+                    }
+                }
+            }
+        });
+        return b.toString();
+    }
+
+    private static boolean invisible(int c) {
+        int type = Character.getType(c);
+        return type == Character.CONTROL || type == Character.FORMAT || type == Character.LINE_SEPARATOR
+                || type == Character.PARAGRAPH_SEPARATOR || type == Character.SPACE_SEPARATOR && c != ' '
+                || type == Character.PRIVATE_USE || type == Character.UNASSIGNED || type == Character.SURROGATE;
     }
 
     /** Returns the last segment of a path, which begins every message: {@code services[0].ports[1].port} → {@code port}. */

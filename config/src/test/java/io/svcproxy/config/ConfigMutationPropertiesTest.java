@@ -63,7 +63,7 @@ class ConfigMutationPropertiesTest {
                 assertThat(error.file()).isEqualTo("mutant.yaml");
                 assertThat(error.line()).isGreaterThanOrEqualTo(1);
                 assertThat(error.column()).isGreaterThanOrEqualTo(1);
-                assertThat(error.message()).isNotBlank();
+                ConfigAssertions.assertReadable(error);
             });
         }
     }

@@ -54,4 +54,23 @@ class MessagesNameWhatWasWrittenTest {
                 "svcproxy.yaml:3:59: weight: 2 (expected: a number 0..65535, not tagged !!float: without the tag)",
                 "svcproxy.yaml:4:39: ready: true (expected: true or false, not a string: without quotes)");
     }
+
+    /**
+     * What the eye cannot see is spelled out: a byte order mark left in the middle of a file by {@code cat a.yaml
+     * b.yaml}, a zero-width space pasted from a web page, a non-breaking space, a control character. Printed as they
+     * were, the messages read "unknown key: pods (did you mean 'pods'?)" and "scheduler: rr (expected: rr, ...)".
+     */
+    @Test
+    void invisibleCharactersAreShownEscaped() {
+        assertThat(errors("services: []\n\uFEFFpods: []\n")).containsExactly(
+                "svcproxy.yaml:2:1: unknown key: \\uFEFFpods (did you mean 'pods'?)");
+        assertThat(errors("proxy:\n  scheduler: rr\u200B\n")).singleElement().asString()
+                .startsWith("svcproxy.yaml:2:14: scheduler: rr\\u200B (expected: rr, wrr,");
+        assertThat(errors("pods:\n  - {name: a, ip: 127.0.150.7, labels: {app\u00A0: web}}\n")).singleElement()
+                .asString().startsWith("svcproxy.yaml:2:41: labels: app\\u00A0 (expected: a label key");
+        assertThat(errors("proxy: {admin: \"off\\x01\\r\"}\n")).singleElement().asString()
+                .startsWith("svcproxy.yaml:1:16: admin: off\\u0001\\r (expected: IP:PORT");
+        assertThat(errors("proxy:\n  sch\u00E9duler: rr\n")).singleElement().asString()
+                .isEqualTo("svcproxy.yaml:2:3: unknown key: sch\u00E9duler (did you mean 'scheduler'?)");
+    }
 }

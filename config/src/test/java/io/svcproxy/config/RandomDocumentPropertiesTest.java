@@ -49,7 +49,7 @@ class RandomDocumentPropertiesTest {
                 assertThat(error.file()).isEqualTo("random.yaml");
                 assertThat(error.line()).isGreaterThanOrEqualTo(1);
                 assertThat(error.column()).isGreaterThanOrEqualTo(1);
-                assertThat(error.message()).isNotBlank();
+                ConfigAssertions.assertReadable(error);
             });
         }
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(2));
