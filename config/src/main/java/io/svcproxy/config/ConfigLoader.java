@@ -305,7 +305,13 @@ public final class ConfigLoader {
         if (e instanceof AccessDeniedException) {
             return "permission denied";
         }
-        String m = e.getMessage();
-        return m == null || m.isBlank() ? e.getClass().getSimpleName() : m;
+        // the system's reason alone: the error names the file already (a FileSystemException's message is
+        // "FILE: reason", which printed the path twice)
+        String m = e instanceof java.nio.file.FileSystemException fs ? fs.getReason() : e.getMessage();
+        if (m == null || m.isBlank()) {
+            return "read failed";
+        }
+        return m.length() > 1 && Character.isLowerCase(m.charAt(1)) ? Character.toLowerCase(m.charAt(0))
+                + m.substring(1) : m;
     }
 }
