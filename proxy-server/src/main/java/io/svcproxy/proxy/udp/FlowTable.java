@@ -130,7 +130,7 @@ final class FlowTable {
     }
 
     /** The answers the flow still waits for: {@code udpResponses} per client datagram, less those that came. */
-    private static long owed(UdpFlow flow) {
+    static long owed(UdpFlow flow) {
         return Math.max(0, (long) flow.maxResponses * flow.requests - flow.responses);
     }
 

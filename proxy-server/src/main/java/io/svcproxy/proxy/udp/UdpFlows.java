@@ -44,7 +44,7 @@ final class UdpFlows {
     private final UdpFlowLimit limit;
     private final Supplier<DataPlaneSettings> settings;
     private final ConnectionRecorder recorder;
-    /** Where an endpoint's refusal is counted, as a TCP connect's failure. */
+    /** Where an endpoint's refusal, or its flow's answers owed at the end, are counted as a TCP connect's failure. */
     private final ProxyMetrics metrics;
     private final FlowTable table = new FlowTable();
     /** The clients whose last flow their endpoint refused: their next flow avoids it. */
@@ -79,7 +79,7 @@ final class UdpFlows {
     UdpFlow start(InetSocketAddress client, long now, Opener opener) {
         UdpFlow stale = table.find(client);
         if (stale != null) {
-            end(stale, FlowEnd.EXPIRED);
+            endQuiet(stale, FlowEnd.EXPIRED);
         }
         if (!accepting) { // draining: no new flow is taken, whatever the endpoints
             servicePort.udp().drop(Drop.DRAINING);
@@ -320,7 +320,27 @@ final class UdpFlows {
         if (left > 0) {
             scheduleExpiry(flow, left);
         } else {
-            end(flow, FlowEnd.IDLE);
+            endQuiet(flow, FlowEnd.IDLE);
         }
+    }
+
+    /**
+     * Ends {@code flow}, gone quiet, with {@code why}; when it still owed answers ({@code udpResponses}), counts that
+     * as a failed connect of its endpoint ({@code timeout}), as nginx's stream module counts a UDP session that
+     * timed out short of its {@code proxy_responses} ("upstream timed out") against its upstream: an endpoint that
+     * takes datagrams and never answers (no ICMP comes back) is then ejected as one that refuses. Without
+     * {@code udpResponses} nothing is owed, so nothing is counted.
+     */
+    private void endQuiet(UdpFlow flow, FlowEnd why) {
+        if (flow.ended) {
+            return;
+        }
+        long owed = FlowTable.owed(flow);
+        if (owed > 0) {
+            servicePort.connectFailed(flow.backend, "timeout", metrics, settings.get());
+            log.debug("Endpoint did not answer service={} port={} endpoint={} client={} owed={}",
+                    servicePort.serviceLabel(), servicePort.portLabel(), flow.backend.endpoint(), flow.client, owed);
+        }
+        end(flow, why);
     }
 }
