@@ -41,11 +41,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A flow ends after {@code udpIdleTimeout} with no datagram either way (still owed {@code udpResponses} answers:
  * counted as a failed connect, {@code timeout}), once its endpoint sent {@code udpResponses} datagrams, when its
- * endpoint refuses (ICMP port unreachable: counted, and as a failed connect for outlier detection), or when its endpoint is no longer usable in the list in force; the client's next datagram
- * is then a new flow (after a refusal, one that avoids the refusing endpoint, as a TCP connect's retry). Nothing
- * is queued without bound: a datagram for a socket whose buffer is full is dropped and counted, as the kernel
- * would. The socket and all its flows live on one event loop. This class relays the datagrams; the flows'
- * admission, timers and ends are {@link UdpFlows}'s.
+ * endpoint refuses (ICMP port unreachable: counted, and as a failed connect for outlier detection), or when its
+ * endpoint is no longer usable in the list in force; the client's next datagram is then a new flow (after a
+ * refusal, one that avoids the refusing endpoint, as a TCP connect's retry). Nothing is queued without bound: a
+ * datagram for a socket whose buffer is full is dropped and counted, as the kernel would. The socket and all its
+ * flows live on one event loop. This class relays the datagrams; the flows' admission, timers and ends are
+ * {@link UdpFlows}'s.
  */
 public final class UdpListener {
     /**
