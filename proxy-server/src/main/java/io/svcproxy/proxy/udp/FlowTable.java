@@ -2,6 +2,7 @@ package io.svcproxy.proxy.udp;
 
 import io.svcproxy.balancer.BackendSet;
 import io.svcproxy.balancer.BackendState;
+import io.svcproxy.config.EndpointTarget;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -13,7 +14,8 @@ import java.util.Map;
  * The flows of one UDP Service port, by client address and port. Decides, without I/O, whether a datagram belongs
  * to a live flow, when a flow has expired (no datagram either way for the idle timeout, or the endpoint sent
  * {@code udpResponses} datagrams), and whether a flow's endpoint is still usable in the list in force (in it with
- * a weight above 0: a flow whose endpoint left, drains or was weighted 0 is scheduled again on its next datagram).
+ * a weight above 0: a flow whose endpoint left, drains or was weighted 0 is scheduled again on its next datagram;
+ * but for a ready endpoint only left out of new picks, {@link #usable}).
  * The idle timeout is the one in force at each datagram, as IPVS's UDP entries take the current timeout at each
  * packet ({@code udp_state_transition} in {@code ip_vs_proto_udp.c}): a reload that lowers it reaches running flows
  * at their next datagram. {@code udpResponses} is each flow's own, fixed when it started (it counts that flow's
@@ -153,11 +155,29 @@ final class FlowTable {
      * or failing its checks since the list was built: the list that gives it weight 0 follows). An endpoint listed
      * out of service with its weight kept, as every endpoint is when none is in service (panic mode), is usable: new
      * flows are given to it, so running ones stay (the scheduler's own test, {@code BackendSet.pickInService}).
+     * An endpoint listed as draining (weight 0) that {@code targets} name {@linkplain EndpointTarget#bypassed
+     * bypassed} is usable too: a ready Pod of the Service that topology hints or a Local policy only leave out of
+     * new picks, whose flows stay until they idle out as kube-proxy leaves the UDP conntrack entries of every
+     * serving endpoint ("we do not take traffic policies, topology, or terminating status of the service into
+     * account", {@code CleanStaleEntries} in pkg/proxy/conntrack/cleanup.go), and as its TCP connections go on.
      */
-    static boolean usable(UdpFlow flow, BackendSet set) {
+    static boolean usable(UdpFlow flow, BackendSet set, List<EndpointTarget> targets) {
         for (BackendState b : set.backends()) {
             if (b.counters() == flow.backend.counters()) {
-                return b.weight() > 0 && (b.inService() || b.state() != BackendState.State.READY);
+                if (b.weight() > 0) {
+                    return b.inService() || b.state() != BackendState.State.READY;
+                }
+                return b.state() == BackendState.State.DRAINING && bypassed(b, targets);
+            }
+        }
+        return false;
+    }
+
+    /** Returns whether {@code targets} name {@code b}'s address and port as bypassed. */
+    private static boolean bypassed(BackendState b, List<EndpointTarget> targets) {
+        for (EndpointTarget t : targets) {
+            if (t.bypassed() && t.port() == b.port() && t.ip().equals(b.address())) {
+                return true;
             }
         }
         return false;

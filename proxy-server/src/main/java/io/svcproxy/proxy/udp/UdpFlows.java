@@ -177,7 +177,10 @@ final class UdpFlows {
         if (set == flow.checkedAgainst) {
             return true;
         }
-        if (!FlowTable.usable(flow, set)) {
+        // the spec (whose endpoints say which are bypassed) read after the list: at least as new as it, as
+        // ServicePort.update writes the spec first; one newer than the list, in the moment between the two writes,
+        // may at worst end a flow that the next list would keep
+        if (!FlowTable.usable(flow, set, servicePort.spec().endpoints())) {
             end(flow, FlowEnd.NOT_USABLE);
             return false;
         }
@@ -187,12 +190,15 @@ final class UdpFlows {
 
     /**
      * Ends, on the loop, the flows whose endpoint is no longer usable in the list in force: a flow never outlives
-     * its endpoint, even when no datagram comes. Any thread.
+     * its endpoint, even when no datagram comes. Every flow is checked, also against a list it was checked against
+     * already: the spec may have changed alone (a bypassed endpoint turned not ready is listed as draining both
+     * before and after, and only the spec says it is no longer bypassed). Any thread.
      */
     void endpointsChanged() {
         loop.execute(() -> {
             for (UdpFlow flow : table.all()) {
                 if (!flow.ended) {
+                    flow.checkedAgainst = null;
                     stillUsable(flow);
                 }
             }

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.svcproxy.balancer.BackendSet;
 import io.svcproxy.balancer.BackendState;
 import io.svcproxy.balancer.SessionAffinity;
+import io.svcproxy.config.EndpointTarget;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.util.List;
@@ -163,15 +164,38 @@ class FlowTableTest {
     void aFlowsEndpointMustStayInTheListWithAWeight() {
         BackendSet both = BackendSet.of("rr", Set.of(), SessionAffinity.NONE, List.of(a, b), System::nanoTime);
         UdpFlow flow = flow(a, 0);
-        assertThat(FlowTable.usable(flow, both)).isTrue();
+        assertThat(FlowTable.usable(flow, both, List.of())).isTrue();
         BackendSet withoutA = both.update("rr", Set.of(), SessionAffinity.NONE, List.of(b));
-        assertThat(FlowTable.usable(flow, withoutA)).as("removed").isFalse();
+        assertThat(FlowTable.usable(flow, withoutA, List.of())).as("removed").isFalse();
         BackendSet drainingA = both.update("rr", Set.of(), SessionAffinity.NONE,
                 List.of(a.withWeight(0, BackendState.State.DRAINING), b));
-        assertThat(FlowTable.usable(flow, drainingA)).as("draining, weight 0").isFalse();
+        assertThat(FlowTable.usable(flow, drainingA, List.of())).as("draining, weight 0").isFalse();
         BackendSet sameCountersNewWeight = both.update("rr", Set.of(), SessionAffinity.NONE,
                 List.of(a.withWeight(5, BackendState.State.READY), b));
-        assertThat(FlowTable.usable(flow, sameCountersNewWeight)).as("reweighted, still there").isTrue();
+        assertThat(FlowTable.usable(flow, sameCountersNewWeight, List.of())).as("reweighted, still there").isTrue();
+    }
+
+    /**
+     * A ready endpoint that topology hints or a Local policy leave out of new picks ({@link EndpointTarget#bypassed})
+     * is listed as draining with weight 0 while it has flows, and its flows stay (kube-proxy leaves the UDP conntrack
+     * entries of every serving endpoint); one bypassed but no longer listed, or listed at weight 0 without being
+     * bypassed (left, terminating, weighted 0), is not usable.
+     */
+    @Test
+    void aFlowToABypassedEndpointStays() {
+        BackendSet both = BackendSet.of("rr", Set.of(), SessionAffinity.NONE, List.of(a, b), System::nanoTime);
+        UdpFlow flow = flow(a, 0);
+        List<EndpointTarget> aBypassed = List.of(EndpointTarget.bypassed(a.address(), a.port(), true, "node-b"),
+                EndpointTarget.ready(b.address(), b.port(), 1));
+        BackendSet drainingA = both.update("rr", Set.of(), SessionAffinity.NONE,
+                List.of(a.withWeight(0, BackendState.State.DRAINING), b));
+        assertThat(FlowTable.usable(flow, drainingA, aBypassed)).as("bypassed, listed at weight 0").isTrue();
+        List<EndpointTarget> otherPortBypassed = List.of(
+                EndpointTarget.bypassed(a.address(), a.port() + 1, true, "node-b"),
+                EndpointTarget.ready(b.address(), b.port(), 1));
+        assertThat(FlowTable.usable(flow, drainingA, otherPortBypassed)).as("another endpoint bypassed").isFalse();
+        BackendSet withoutA = both.update("rr", Set.of(), SessionAffinity.NONE, List.of(b));
+        assertThat(FlowTable.usable(flow, withoutA, aBypassed)).as("bypassed, no longer listed").isFalse();
     }
 
     @Test

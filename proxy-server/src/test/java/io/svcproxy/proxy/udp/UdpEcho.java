@@ -10,16 +10,17 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A UDP endpoint for the tests: answers each datagram with its name, a colon and the datagram (or, with
- * {@code raw}, the datagram alone), to the address it came from. Closing it makes its port refuse (ICMP).
+ * {@code raw}, the datagram alone), to the address it came from. Closing it makes its port refuse (ICMP). Public
+ * for the UDP tests of other packages (the Kubernetes ones).
  */
-final class UdpEcho implements AutoCloseable {
+public final class UdpEcho implements AutoCloseable {
     final String name;
     final DatagramSocket socket;
     final AtomicInteger received = new AtomicInteger();
     private final boolean raw;
     private final Thread thread;
 
-    UdpEcho(String ip, String name, boolean raw) throws SocketException {
+    public UdpEcho(String ip, String name, boolean raw) throws SocketException {
         this.name = name;
         this.raw = raw;
         this.socket = new DatagramSocket(new InetSocketAddress(ip, 0));
@@ -28,11 +29,11 @@ final class UdpEcho implements AutoCloseable {
         thread.start();
     }
 
-    int port() {
+    public int port() {
         return socket.getLocalPort();
     }
 
-    String ip() {
+    public String ip() {
         return socket.getLocalAddress().getHostAddress();
     }
 
