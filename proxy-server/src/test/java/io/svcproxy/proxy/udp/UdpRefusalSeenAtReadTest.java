@@ -25,7 +25,8 @@ import org.junit.jupiter.api.Timeout;
  * the client's next datagram is scheduled as a TCP connect's retry, with the refusing endpoint avoided. From
  * helper-122's review: the flow just ended, and the next datagram started a flow through the plain pick, so ClientIP
  * affinity or the sh bucket sent it straight back to the refusing endpoint (only a refusal met at a send avoided
- * it). Service on 127.0.10.84, endpoints on 127.0.0.124-125, clients on 127.0.122.x.
+ * it). What a refusal leaves of a client's ClientIP affinity is pinned here too (helper-152's review). Service on
+ * 127.0.10.84, endpoints on 127.0.0.124-125, clients on 127.0.122.x and 127.0.152.13x.
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class UdpRefusalSeenAtReadTest extends UdpProxyTestBase {
@@ -117,5 +118,62 @@ class UdpRefusalSeenAtReadTest extends UdpProxyTestBase {
         }
         assertThat(answers).as("after the refusal (unreachable drops: %d), the next datagrams",
                 port().udp().dropped(Drop.UNREACHABLE)).containsExactly("b:2", "b:3", "b:4");
+    }
+
+    /**
+     * A refusal leaves the client's ClientIP affinity entry as it is, as IPVS keeps a persistence template when a
+     * real server refuses (ICMP port unreachable ends no template; kube-proxy's iptables affinity alike): a flow from
+     * another port of that address still goes to the refusing endpoint (and is counted again). Only the refused
+     * flow's own next datagram is the retry (SPEC: "A retry after a failed connect ignores affinity, and the endpoint
+     * that finally answers becomes the client's new affinity"), and from then on every flow of the address goes to
+     * the new endpoint. With glibc's resolver, whose retries of one lookup come from the one socket, a single retry
+     * moves the client.
+     */
+    @Test
+    void aRefusalKeepsTheClientsAffinityUntilTheRefusedFlowsRetryMovesIt() throws Exception {
+        UdpEcho dead = new UdpEcho("127.0.0.124", "a", false);
+        int deadPort = dead.port();
+        dead.close(); // its port answers ICMP port unreachable
+        UdpEcho b = echo("127.0.0.125", "b");
+        start("  outlierDetection: {consecutiveFailures: 0}\n", "    sessionAffinity: ClientIP\n",
+                "      - {ip: 127.0.0.124, port: " + deadPort + "}\n      - {ip: 127.0.0.125, port: " + b.port()
+                        + "}\n");
+        DatagramSocket first = client("127.0.152.130", 1000);
+        assertThat(ask(first, "1")).as("rr's first pick, the client's affinity: the refusing endpoint").isNull();
+        await().atMost(Duration.ofSeconds(5)).until(() -> port().udp().dropped(Drop.UNREACHABLE) == 1);
+
+        DatagramSocket second = client("127.0.152.130", 1000);
+        assertThat(ask(second, "2")).as("another port of the address: its affinity still names the refusing endpoint")
+                .isNull();
+        await().atMost(Duration.ofSeconds(5)).until(() -> port().udp().dropped(Drop.UNREACHABLE) == 2);
+        assertThat(port().backendSet().affinityEntries()).isEqualTo(1);
+
+        assertThat(ask(first, "3")).as("the refused flow's next datagram: the retry").isEqualTo("b:3");
+        assertThat(ask(client("127.0.152.130", 1000), "4")).as("a new port of the address: affinity moved")
+                .isEqualTo("b:4");
+        assertThat(port().udp().dropped(Drop.UNREACHABLE)).isEqualTo(2);
+    }
+
+    /**
+     * Unless the refusing endpoint is taken out: with outlier detection on, the refusals count as its failed connects,
+     * and once it is ejected a client's affinity to it no longer holds (as IPVS expires the template of a quiesced
+     * real server, expire_quiescent_template, which kube-proxy sets): the next flow from any port is scheduled anew.
+     */
+    @Test
+    void aClientsAffinityToAnEndpointEjectedForItsRefusalsNoLongerHolds() throws Exception {
+        UdpEcho dead = new UdpEcho("127.0.0.124", "a", false);
+        int deadPort = dead.port();
+        dead.close();
+        UdpEcho b = echo("127.0.0.125", "b");
+        start("  outlierDetection: {consecutiveFailures: 2}\n", "    sessionAffinity: ClientIP\n",
+                "      - {ip: 127.0.0.124, port: " + deadPort + "}\n      - {ip: 127.0.0.125, port: " + b.port()
+                        + "}\n");
+        assertThat(ask(client("127.0.152.131", 1000), "1")).isNull();
+        await().atMost(Duration.ofSeconds(5)).until(() -> port().udp().dropped(Drop.UNREACHABLE) == 1);
+        assertThat(ask(client("127.0.152.131", 1000), "2")).as("affinity kept after one refusal").isNull();
+        await("ejected at the second refusal").atMost(Duration.ofSeconds(5)).until(() -> port().backendSet()
+                .backends().stream().anyMatch(e -> e.address().getHostAddress().equals("127.0.0.124")
+                        && !e.inService()));
+        assertThat(ask(client("127.0.152.131", 1000), "3")).as("a new port after the ejection").isEqualTo("b:3");
     }
 }
