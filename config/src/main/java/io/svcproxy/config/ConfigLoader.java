@@ -298,7 +298,11 @@ public final class ConfigLoader {
         }
     }
 
-    private static String reason(IOException e) {
+    /**
+     * Why a file could not be read or written, in the system's words without the path (the message names the file
+     * already): {@code no such file}, {@code permission denied}, or the file system's reason. Also {@code simulate}'s.
+     */
+    public static String reason(IOException e) {
         if (e instanceof NoSuchFileException) {
             return "no such file";
         }

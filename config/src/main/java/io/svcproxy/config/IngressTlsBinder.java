@@ -3,7 +3,6 @@ package io.svcproxy.config;
 import static io.svcproxy.config.IngressBinder.TLS;
 
 import java.io.IOException;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -104,10 +103,8 @@ final class IngressTlsBinder extends BinderSupport {
         try {
             return ConfigLoader.read(file);
         } catch (IOException e) {
-            String reason = e instanceof NoSuchFileException ? "no such file" : e.getMessage() == null
-                    ? e.getClass().getSimpleName() : e.getMessage();
             p.at(node, path, Values.label(path) + ": " + Values.describe(node) + " (cannot read " + file + ": "
-                    + reason + ")");
+                    + ConfigLoader.reason(e) + ")");
             return null;
         }
     }

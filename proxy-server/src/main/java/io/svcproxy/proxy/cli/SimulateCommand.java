@@ -1,5 +1,6 @@
 package io.svcproxy.proxy.cli;
 
+import io.svcproxy.config.ConfigLoader;
 import io.svcproxy.config.ProxyConfig;
 import io.svcproxy.proxy.simulate.InputException;
 import io.svcproxy.proxy.simulate.Reports;
@@ -74,7 +75,7 @@ final class SimulateCommand implements Callable<Integer> {
                 try {
                     Files.writeString(html, Reports.html(report), StandardCharsets.UTF_8);
                 } catch (IOException e) {
-                    err.println(html + ": cannot write: " + reason(e));
+                    err.println(html + ": cannot write: " + ConfigLoader.reason(e));
                     err.flush();
                     return ExitCodes.INVALID;
                 }
@@ -98,7 +99,7 @@ final class SimulateCommand implements Callable<Integer> {
         } catch (IOException e) {
             String file = e instanceof java.nio.file.FileSystemException f && f.getFile() != null ? f.getFile()
                     : "svcproxy simulate";
-            err.println(file + ": cannot read: " + reason(e));
+            err.println(file + ": cannot read: " + ConfigLoader.reason(e));
             err.flush();
             return ExitCodes.INVALID;
         }
@@ -113,17 +114,4 @@ final class SimulateCommand implements Callable<Integer> {
         return names;
     }
 
-    /** Why a file could not be read or written, in words (no exception class names). */
-    static String reason(IOException e) {
-        if (e instanceof java.nio.file.NoSuchFileException) {
-            return "no such file or directory";
-        }
-        if (e instanceof java.nio.file.AccessDeniedException) {
-            return "permission denied";
-        }
-        if (e instanceof java.nio.file.FileSystemException f && f.getReason() != null) {
-            return f.getReason();
-        }
-        return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-    }
 }
