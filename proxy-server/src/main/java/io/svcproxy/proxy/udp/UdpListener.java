@@ -279,6 +279,7 @@ public final class UdpListener {
             // an IPv6 endpoint's datagram (up to 65,527 bytes) that no IPv4 datagram can carry: dropped whole, as
             // SPEC says, never cut (the epoll path reads into MAX_PAYLOAD + 1 bytes, so a larger one shows as that)
             servicePort.udp().drop(Drop.TOO_BIG);
+            answered(flow);
             return;
         }
         if (!channel.isWritable()) {
@@ -286,10 +287,12 @@ public final class UdpListener {
         }
         if (!channel.isWritable()) {
             servicePort.udp().drop(Drop.ERROR);
+            answered(flow);
             return;
         }
         if (size == 0 && !sendEmpty(flow.client)) {
-            return; // counted
+            answered(flow); // the drop is counted
+            return;
         }
         flow.backend.counters().health().connectSucceeded();
         boolean last = flows.endpointSent(flow, System.nanoTime());
@@ -301,6 +304,18 @@ public final class UdpListener {
         flow.backend.counters().addBytesToClient(size);
         flow.bytesToClient += size;
         if (last) {
+            flows.end(flow, FlowEnd.RESPONSES);
+        }
+    }
+
+    /**
+     * Counts an answer of {@code flow}'s endpoint that svcproxy dropped itself ({@code too_big}, the client socket not
+     * writable, an empty one on NIO) as an answer all the same: the endpoint is alive, and the flow owes it no more
+     * ({@code udpResponses}), so it is not taken at its idle timeout for an endpoint that did not answer.
+     */
+    private void answered(UdpFlow flow) {
+        flow.backend.counters().health().connectSucceeded();
+        if (flows.endpointSent(flow, System.nanoTime())) {
             flows.end(flow, FlowEnd.RESPONSES);
         }
     }

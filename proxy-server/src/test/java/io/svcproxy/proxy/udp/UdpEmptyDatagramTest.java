@@ -35,6 +35,10 @@ class UdpEmptyDatagramTest extends UdpProxyTestBase {
 
     /** Starts an endpoint on 127.0.0.126 that answers every datagram with an empty one, and svcproxy in front of it. */
     void start(Transport transport) throws Exception {
+        start(transport, "");
+    }
+
+    void start(Transport transport, String portExtra) throws Exception {
         DatagramSocket endpoint = new DatagramSocket(new InetSocketAddress("127.0.0.126", 0));
         sockets.add(endpoint);
         Thread answering = new Thread(() -> {
@@ -53,7 +57,8 @@ class UdpEmptyDatagramTest extends UdpProxyTestBase {
         answering.setDaemon(true);
         answering.start();
         server = ProxyServer.start(ConfigLoader.parse("proxy:\n  admin: off\nservices:\n  - name: dns\n"
-                + "    clusterIP: " + VIP + "\n    ports: [{protocol: UDP, port: " + PORT + ", udpResponses: 1}]\n"
+                + "    clusterIP: " + VIP + "\n    ports: [{protocol: UDP, port: " + PORT + ", udpResponses: 1"
+                + portExtra + "}]\n"
                 + "    endpoints: [{ip: 127.0.0.126, port: " + endpoint.getLocalPort() + "}]\n", "test.yaml"),
                 transport, 2);
     }
@@ -85,5 +90,22 @@ class UdpEmptyDatagramTest extends UdpProxyTestBase {
         await().atMost(Duration.ofSeconds(10)).until(() -> port().udp().dropped(Drop.EMPTY) == 1);
         assertThat(received).containsExactly(1);
         assertThat(port().udp().datagramsToClient()).isZero();
+    }
+
+    /**
+     * An answer svcproxy drops itself (here NIO's empty one; also {@code too_big}, a client socket not writable) was
+     * still owed: the flow waited to its idle timeout and then counted its endpoint, which had answered, as failing
+     * ({@code reason="timeout"}, toward outlier detection). The answer is the endpoint's, so it counts as one: the flow
+     * ends on it and the endpoint is not blamed. Failed before: a failure counted at the 300 ms idle timeout.
+     */
+    @Test
+    void anAnswerDroppedByTheProxyIsNoFailureOfTheEndpointThatSentIt() throws Exception {
+        start(Transport.NIO, ", udpIdleTimeout: 300ms");
+        DatagramSocket client = client("127.0.122.14");
+        client.send(new DatagramPacket(new byte[] {'q'}, 1));
+        await().atMost(Duration.ofSeconds(10)).until(() -> port().udp().dropped(Drop.EMPTY) == 1);
+        await().atMost(Duration.ofSeconds(10)).until(() -> server.listeners().udpFlowCount() == 0);
+        assertThat(port().backendSet().backends().get(0).counters().connectFailures())
+                .as("failures of the endpoint that answered").isZero();
     }
 }
