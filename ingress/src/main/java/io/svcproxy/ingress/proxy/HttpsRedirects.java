@@ -18,8 +18,9 @@ final class HttpsRedirects {
 
     /**
      * The {@code Location} to answer a request of a plain-HTTP listener with, or {@code null} when it is routed as
-     * usual: an HTTPS listener, no redirect wanted, no host to name (HTTP/1.0 without {@code Host}), or a target that
-     * is no path ({@code OPTIONS *}), or no HTTPS port to name ({@link IngressServer#setHttpsPort}: 0).
+     * usual: an HTTPS listener, no redirect wanted, no host to name (HTTP/1.0 without {@code Host}), or no HTTPS port
+     * to name ({@link IngressServer#setHttpsPort}: 0). {@code target} is in origin form (an absolute form is made one,
+     * and {@code OPTIONS *} refused, before routing); one that is not is not redirected.
      */
     static String location(ListenerSettings settings, RoutingTable<ServiceBackend> table,
                            Route<ServiceBackend> route, String hostHeader, String target) {
