@@ -14,12 +14,12 @@ import java.util.Base64;
  * Makes self-signed test certificates with the JDK's keytool and writes them as the PEM pair the Ingress loads:
  * the certificate, and the private key in PKCS#8.
  */
-final class TestCertificates {
+public final class TestCertificates {
     private TestCertificates() {
     }
 
     /** Writes {@code name.pem} and {@code name-key.pem} in {@code dir} for a certificate of {@code host}. */
-    static void write(Path dir, String name, String host, String keyAlgorithm) throws IOException, InterruptedException {
+    public static void write(Path dir, String name, String host, String keyAlgorithm) throws IOException, InterruptedException {
         write(dir, name, host, keyAlgorithm, "-0d");
     }
 
