@@ -11,7 +11,8 @@ import java.util.concurrent.atomic.LongAdder;
  * <p>Two independent verdicts take an endpoint out of service. Passive outlier detection (Envoy's
  * {@code consecutive_gateway_failure}, HAProxy's {@code observe layer4}): the data plane reports every connect;
  * {@code N} failures in a row make the caller {@link #eject} it for a back-off interval that doubles with each
- * ejection in a row, up to a maximum (Envoy's {@code base_ejection_time} and {@code max_ejection_time}); after
+ * ejection in a row, up to a maximum (the knobs of Envoy's {@code base_ejection_time} and {@code max_ejection_time},
+ * whose back-off grows by the base per ejection instead of doubling: docs/operations.md); after
  * it, {@link #returnIfDue} puts it back, to be tried again. Active checks: the results of periodic TCP connects
  * feed {@link #checkResult}, which turns the endpoint unhealthy after {@code fall} failures in a row and healthy
  * again after {@code rise} successes in a row (HAProxy's {@code rise} and {@code fall}).
