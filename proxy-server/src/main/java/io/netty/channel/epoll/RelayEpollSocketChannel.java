@@ -115,6 +115,15 @@ public final class RelayEpollSocketChannel extends AbstractEpollStreamChannel im
         }
     }
 
+    /**
+     * Whether the peer of this connected channel is gone: it reset (or the socket is closed), so that {@code
+     * getpeername} fails, as io_uring's accept learns (one system call). A peer that only sent its FIN is still
+     * there (half-closed: it may wait for an answer).
+     */
+    public boolean peerGone() {
+        return !socket.isOpen() || socket.remoteAddress() == null;
+    }
+
     @Override
     public RelayEpollSocketChannelConfig config() {
         return config;

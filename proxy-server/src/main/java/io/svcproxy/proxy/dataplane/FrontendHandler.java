@@ -68,6 +68,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
     FrontendHandler idlePrev;       // the neighbours in idleSweep's list
     FrontendHandler idleNext;
     private EndReason end;          // set by what ends the connection here (idle, an error, giving up); else FIN
+    private boolean checkedGone;    // goneBeforeProxyHeader was just asked (within channelActive)
 
     FrontendHandler(ServicePort servicePort, DataPlaneSettings settings, Transport transport, ProxyMetrics metrics,
                     Admission admission, ConnectionRecorder recorder) {
@@ -106,7 +107,12 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         if (eligible != null) {
             pickContext = pickContext.onlyEligible(eligible);
         }
+        if (goneBeforeProxyHeader()) {
+            return; // no endpoint connection for a client that is gone (io_uring's acceptor closed it unserved)
+        }
+        checkedGone = true; // a connect that completes within connectNext is not asked again
         connectNext();
+        checkedGone = false;
     }
 
     /** Closes the client connection at once, before any endpoint is tried, and counts why. */
@@ -171,7 +177,7 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
             if (f.isSuccess()) {
                 backend.counters().health().connectSucceeded();
                 metrics.connected(servicePort, backend, System.nanoTime() - start);
-                if (!inbound.isActive()) {
+                if (!inbound.isActive() || !checkedGone && goneBeforeProxyHeader()) {
                     channel.close();
                     return;
                 }
@@ -213,6 +219,25 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
                 connect.tryFailure(registered.cause());
             }
         });
+    }
+
+    /**
+     * Whether the client of a {@code proxyProtocol} port reset before the endpoint connection was up: the header
+     * would name a client that is gone, and the endpoint would see it and a close. On epoll a connect to this node
+     * (loopback, a pod's veth) completes within channelActive, before the client was ever read, so its reset is not
+     * known yet: {@code getpeername} tells (one call, on such ports only; io_uring's accept already asked). The
+     * client is closed then (its end: rst); nothing is counted against the endpoint.
+     */
+    private boolean goneBeforeProxyHeader() {
+        if (servicePort.spec().port().proxyProtocol() == null
+                || !(inbound instanceof io.netty.channel.epoll.RelayEpollSocketChannel client) || !client.peerGone()) {
+            return false;
+        }
+        log.debug("Client gone before the PROXY header service={} port={} client={}", servicePort.serviceLabel(),
+                servicePort.portLabel(), inbound.remoteAddress());
+        endFor(EndReason.RST);
+        inbound.close();
+        return true;
     }
 
     /**
