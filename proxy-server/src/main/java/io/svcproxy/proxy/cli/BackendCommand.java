@@ -77,8 +77,13 @@ final class BackendCommand implements Callable<Integer> {
     /**
      * Starts a server and serves until SIGTERM or SIGINT closes it, then returns 0 (SPEC's graceful stop, as {@code
      * run}; {@code docker stop} of the compose example's backends); a bind failure is exit code 1 with its message.
+     * The handlers are installed before the start, as {@code run}'s are: a signal between the start and their
+     * installation ended the JVM with 128+n (its default action), the moment the server said it listens. A signal
+     * during the start stops the server as soon as it is started.
      */
     private Integer serve(Starter starter) {
+        PendingStop stop = new PendingStop();
+        Signals.closeOnStop(stop::stop);
         Running running;
         try {
             running = starter.start();
@@ -87,9 +92,35 @@ final class BackendCommand implements Callable<Integer> {
             spec.commandLine().getErr().flush();
             return ExitCodes.RUNTIME_FAILURE;
         }
-        Signals.closeOnStop(running.close());
+        if (stop.started(running.close())) {
+            running.close().run(); // the signal came during the start
+        }
         running.awaitClosed().run();
         return ExitCodes.OK;
+    }
+
+    /** The stop of a server that may not be started yet when the signal comes. */
+    private static final class PendingStop {
+        private Runnable close;
+        private boolean requested;
+
+        /** A signal's stop (on a thread of its own): closes the server, or has {@link #started} say to. */
+        void stop() {
+            Runnable c;
+            synchronized (this) {
+                requested = true;
+                c = close;
+            }
+            if (c != null) {
+                c.run();
+            }
+        }
+
+        /** Hands over the started server's close; returns whether a stop came before, which the caller runs. */
+        synchronized boolean started(Runnable close) {
+            this.close = close;
+            return requested;
+        }
     }
 
     private InetSocketAddress parseAddress(String text) {

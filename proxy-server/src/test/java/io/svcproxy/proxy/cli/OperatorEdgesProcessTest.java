@@ -271,6 +271,24 @@ class OperatorEdgesProcessTest {
     }
 
     /**
+     * A SIGTERM sent the moment the backend says it listens (a supervisor waiting for that line) still stops it in
+     * order, exit 0: its handlers were installed after its server started, so a signal in between ended the JVM with
+     * 128+15 through its default action. The signal is sent by the thread reading stderr, as soon as the line is read.
+     */
+    @Test
+    void theBackendCommandStopsInOrderOnASigtermRightAfterItSaysItListens() throws Exception {
+        for (String mode : List.of("echo", "dns")) {
+            try (SvcproxyProcess p = SvcproxyProcess.startTerminatingAt("Backend listening", dir, "backend",
+                    "--listen", "127.0.153.2:0", "--mode", mode)) {
+                int code = p.waitFor(30);
+                assertThat(p.stderr()).as(p.output()).contains("Backend listening");
+                assertThat(code).as("%s: exit code after SIGTERM; %s", mode, p.output()).isZero();
+                assertThat(p.stderr()).as(p.output()).contains("Received SIGTERM: stopping");
+            }
+        }
+    }
+
+    /**
      * SPEC's own example writes {@code kubeconfig: ~/.kube/config}; kubectl, client-go and fabric8 read {@code ~} as
      * $HOME. svcproxy reads it as Java's user.home (the passwd entry's home: "?" for a container user with no
      * entry, or /root here), so a HOME set for the process is not where ~ points.

@@ -21,9 +21,12 @@ public final class SvcproxyProcess implements AutoCloseable {
     private final StringBuffer err = new StringBuffer();
     private final Thread outPump;
     private final Thread errPump;
+    /** Sent SIGTERM by the stderr pump as soon as this appears on stderr; {@code null}: none. */
+    private volatile String terminateAt;
 
-    private SvcproxyProcess(Process process) {
+    private SvcproxyProcess(Process process, String terminateAt) {
         this.process = process;
+        this.terminateAt = terminateAt;
         this.outPump = pump(process.getInputStream(), out);
         this.errPump = pump(process.getErrorStream(), err);
     }
@@ -32,10 +35,18 @@ public final class SvcproxyProcess implements AutoCloseable {
         return startWithin(List.of(), workDir, args);
     }
 
+    /**
+     * Starts svcproxy and sends it SIGTERM from the thread reading its stderr the moment {@code line} appears there
+     * (no polling in between): a signal as early as a supervisor that waits for a readiness line could send it.
+     */
+    static SvcproxyProcess startTerminatingAt(String line, Path workDir, String... args) throws IOException {
+        return start(List.of(), System.getProperty("java.class.path"), line, workDir, args);
+    }
+
     /** Starts svcproxy after {@code wrapper}, in {@code workDir} ({@code null}: the current directory). */
     public static SvcproxyProcess startWithin(List<String> wrapper, Path workDir, String... args)
             throws IOException {
-        return start(wrapper, System.getProperty("java.class.path"), workDir, args);
+        return start(wrapper, System.getProperty("java.class.path"), null, workDir, args);
     }
 
     /**
@@ -47,11 +58,11 @@ public final class SvcproxyProcess implements AutoCloseable {
         String classPath = java.util.Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
                 .filter(entry -> !Path.of(entry).toAbsolutePath().toString().equals(testClasses))
                 .collect(java.util.stream.Collectors.joining(File.pathSeparator));
-        return start(List.of(), classPath, workDir, args);
+        return start(List.of(), classPath, null, workDir, args);
     }
 
-    private static SvcproxyProcess start(List<String> wrapper, String classPath, Path workDir, String... args)
-            throws IOException {
+    private static SvcproxyProcess start(List<String> wrapper, String classPath, String terminateAt, Path workDir,
+                                         String... args) throws IOException {
         List<String> command = new ArrayList<>(wrapper);
         command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         command.addAll(List.of("-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
@@ -60,16 +71,21 @@ public final class SvcproxyProcess implements AutoCloseable {
         command.add("io.svcproxy.proxy.Main");
         command.addAll(List.of(args));
         ProcessBuilder builder = new ProcessBuilder(command).directory(workDir == null ? null : workDir.toFile());
-        return new SvcproxyProcess(builder.start());
+        return new SvcproxyProcess(builder.start(), terminateAt);
     }
 
-    private static Thread pump(InputStream in, StringBuffer sink) {
+    private Thread pump(InputStream in, StringBuffer sink) {
         Thread t = new Thread(() -> {
             byte[] buffer = new byte[4096];
             int n;
             try {
                 while ((n = in.read(buffer)) >= 0) {
                     sink.append(new String(buffer, 0, n, StandardCharsets.UTF_8));
+                    String at = terminateAt;
+                    if (at != null && sink == err && sink.indexOf(at) >= 0) {
+                        terminateAt = null;
+                        terminate();
+                    }
                 }
             } catch (IOException e) {
                 // the process ended
