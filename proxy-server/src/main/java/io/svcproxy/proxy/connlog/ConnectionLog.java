@@ -29,6 +29,14 @@ import org.slf4j.LoggerFactory;
  * reload (under the server's lock). Meanwhile lines queue, and are dropped and counted when the queue is full;
  * {@link #close} does not wait for a writer still in that open (it closes what it opened, when it is).
  *
+ * <p>Nor does a close wait for good on a reader that stopped reading (a write(2) to a full pipe blocks until it
+ * reads): a write still blocked {@value #STALL_MILLIS} ms after the close was asked, or a writer still busy
+ * {@value #CLOSE_WAIT_MILLIS} ms after it, is given up (its thread interrupted, which closes the file and ends the
+ * write); what it had not written is dropped and counted in {@code svcproxy_connection_log_dropped_total}, and the
+ * reader may find the last line cut. HAProxy's log does not wait either (a datagram that cannot be sent is
+ * dropped). A reload that moves the log elsewhere does not wait at all ({@link #closeLater}): the bound applies on a
+ * thread of the log's own.
+ *
  * <p>Why so few writes: each write is a system call and, for a log in a watched folder (the config's folder, where a
  * relative {@code connectionLog} lands), a file-system event that wakes the config watcher to compare its files.
  */
@@ -43,6 +51,11 @@ public final class ConnectionLog implements AutoCloseable {
     private static final long WRITE_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(WRITE_INTERVAL_MILLIS);
     /** How long after a failure to open or write the file the writer tries it again. */
     private static final long RETRY_NANOS = TimeUnit.SECONDS.toNanos(1);
+    /** How long a close waits for the writer's last writes in all (a reader that reads, if slowly). */
+    public static final long CLOSE_WAIT_MILLIS = 10_000;
+    /** A write blocked this long after the close was asked is given up: its reader stopped reading. */
+    public static final long STALL_MILLIS = 1_000;
+    private static final long NOT_WRITING = Long.MIN_VALUE;
     /** Formatted bytes that are written at once, whatever their age: some 1,100 lines. */
     static final int WRITE_AT = 256 * 1024;
 
@@ -85,6 +98,10 @@ public final class ConnectionLog implements AutoCloseable {
      */
     private long retryAtNanos;
     private volatile boolean closing;
+    /** When the writer's current write(2) started ({@link #NOT_WRITING}: none), for a close to see a stalled reader. */
+    private volatile long writingSince = NOT_WRITING;
+    /** The close gave the writer up and interrupted it: its failing write is not an error of its own. */
+    private volatile boolean givenUp;
     /** The writer is opening a file that is not a regular one (it may wait for a reader): close does not wait. */
     private volatile boolean opening;
     private Thread writer;
@@ -325,14 +342,12 @@ public final class ConnectionLog implements AutoCloseable {
                     break;
                 }
             }
+            // stopped, or given up by close (interrupted): what is formatted or queued and not written is dropped
+            dropLeft(waiting);
         } catch (Abandoned closedWhileOpening) {
             // close() did not wait: what is still queued is dropped and counted
             out = null;
-            int left = 0;
-            while (queue.poll() != null) {
-                left++;
-            }
-            drop(waiting + left);
+            dropLeft(waiting);
         } finally {
             if (out != null) {
                 try {
@@ -341,6 +356,17 @@ public final class ConnectionLog implements AutoCloseable {
                     log.error("Connection log close failed file={} error={}", file, e.toString());
                 }
             }
+        }
+    }
+
+    /** Drops and counts the {@code formatted} lines not written and what is still queued. */
+    private void dropLeft(int formatted) {
+        int left = formatted;
+        while (queue.poll() != null) {
+            left++;
+        }
+        if (left > 0) {
+            drop(left);
         }
     }
 
@@ -359,12 +385,22 @@ public final class ConnectionLog implements AutoCloseable {
                 return null;
             }
             ByteBuffer bytes = ByteBuffer.wrap(lines.array(), 0, lines.size());
-            while (bytes.hasRemaining()) {
-                out.write(bytes);
+            writingSince = System.nanoTime();
+            try {
+                while (bytes.hasRemaining()) {
+                    out.write(bytes);
+                }
+            } finally {
+                writingSince = NOT_WRITING;
             }
             written.add(count);
             return out;
         } catch (IOException failed) {
+            if (givenUp) {
+                // the close interrupted this write (ClosedByInterruptException: the file is closed) and said so
+                drop(count);
+                return null;
+            }
             log.error("Connection log write failed, entries are dropped until it can be written again (tried every "
                     + "second, and at SIGHUP) file={} error={}", file, failed.toString());
             drop(count);
@@ -402,24 +438,61 @@ public final class ConnectionLog implements AutoCloseable {
     }
 
     /**
-     * Writes what is queued, then stops the writer and closes the file, waiting up to 10 s for that. Does not wait
-     * for a writer still opening a file that is not a regular one (a named pipe with no reader yet): that writer
-     * closes what it opens, and drops (and counts) what is queued.
+     * Writes what is queued, then stops the writer and closes the file, waiting for that as long as the writes go
+     * on: a write still blocked {@value #STALL_MILLIS} ms after this was asked (a pipe whose reader stopped
+     * reading), or a writer still busy after {@value #CLOSE_WAIT_MILLIS} ms, is given up, and what it had not
+     * written dropped and counted (the class comment). Does not wait for a writer still opening a file that is not
+     * a regular one (a named pipe with no reader yet): that writer closes what it opens, and drops (and counts) what
+     * is queued.
      */
     @Override
     public void close() throws InterruptedException {
         Thread w = stop();
-        if (w != null && !opening) {
-            w.join(TimeUnit.SECONDS.toMillis(10));
+        if (w != null) {
+            awaitWriter(w);
         }
     }
 
     /**
-     * As {@link #close}, without waiting: the writer writes what is queued on its own and closes the file then (a
-     * reload that moves the log elsewhere; a pipe whose reader stopped reading may hold that writer in write(2)).
+     * As {@link #close}, without waiting: the writer writes what is queued on its own and closes the file then, and
+     * a thread of the log's own gives it up as {@link #close} would (a reload that moves the log elsewhere, under
+     * the server's lock: a pipe whose reader stopped reading holds that writer in write(2)).
      */
     public void closeLater() {
-        stop();
+        Thread w = stop();
+        if (w != null && w.isAlive()) {
+            Thread closer = new Thread(() -> {
+                try {
+                    awaitWriter(w);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }, "connection-log-close");
+            closer.setDaemon(true);
+            closer.start();
+        }
+    }
+
+    /** Waits for the stopping writer {@code w}, and gives it up when its reader stalls or it takes too long. */
+    private void awaitWriter(Thread w) throws InterruptedException {
+        long asked = System.nanoTime();
+        long stallNanos = TimeUnit.MILLISECONDS.toNanos(STALL_MILLIS);
+        long boundNanos = TimeUnit.MILLISECONDS.toNanos(CLOSE_WAIT_MILLIS);
+        while (w.isAlive() && !opening) {
+            long now = System.nanoTime();
+            long since = writingSince;
+            boolean stalled = since != NOT_WRITING && now - (since - asked > 0 ? since : asked) >= stallNanos;
+            if (stalled || now - asked >= boundNanos) {
+                log.warn("Connection log writer given up at close: {}; what it had not written is dropped file={}",
+                        stalled ? "its reader has not taken a write for " + STALL_MILLIS + " ms"
+                                : "still writing after " + CLOSE_WAIT_MILLIS + " ms", file);
+                givenUp = true;
+                w.interrupt(); // a write(2) in progress ends (the file is closed): ClosedByInterruptException
+                w.join(STALL_MILLIS);
+                return;
+            }
+            w.join(20);
+        }
     }
 
     /** Tells the writer to stop once what is queued is written; returns it, or {@code null} when never started. */

@@ -227,6 +227,104 @@ class ConnectionLogTest {
     }
 
     /**
+     * A named pipe whose reader stopped reading (it holds the pipe open, reads nothing): the writer blocks in
+     * write(2) once the pipe (64 KiB) is full. close (the shutdown) gives that write up once it has been blocked
+     * {@value ConnectionLog#STALL_MILLIS} ms since the close was asked: the writer is gone, the pipe closed (its
+     * reader reads what the pipe held, then its end), and every line is written or counted as dropped. Before, close
+     * waited 10 s and returned with the writer still blocked and its lines neither written nor counted.
+     */
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void closeGivesUpAWriteToAReaderThatStoppedReadingAndCountsWhatWasNotWritten() throws Exception {
+        Path fifo = fifo("stuck.fifo");
+        ConnectionLog log = new ConnectionLog(fifo, 4096);
+        try (StalledReader reader = new StalledReader(fifo)) {
+            log.start();
+            reader.firstLine(log); // the writer has the pipe open; the reader reads nothing more
+            int total = 1 + logMany(log, 2000);
+            log.close();
+            assertThat(log.written() + log.dropped()).as("written %s, dropped %s", log.written(), log.dropped())
+                    .isEqualTo(total);
+            assertThat(log.dropped()).isPositive();
+            assertThat(reader.readToEnd()).as("the pipe is closed: its reader reaches its end").isPositive();
+        }
+    }
+
+    /**
+     * A reload that moves the log elsewhere does not wait for the old writer ({@link ConnectionLog#closeLater}), and
+     * a write of that writer blocked on a reader that stopped reading is given up as by close, on a thread of the
+     * log's own: before, that writer stayed blocked for as long as the reader did not read (a thread and the pipe
+     * held for good per such reload), its lines neither written nor counted.
+     */
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void closeLaterGivesUpAWriteToAReaderThatStoppedReading() throws Exception {
+        Path fifo = fifo("stuck.fifo");
+        AtomicLong dropsTold = new AtomicLong();
+        ConnectionLog log = new ConnectionLog(fifo, 4096, dropsTold::incrementAndGet);
+        try (StalledReader reader = new StalledReader(fifo)) {
+            log.start();
+            reader.firstLine(log);
+            int total = 1 + logMany(log, 2000);
+            log.closeLater();
+            await().atMost(Duration.ofSeconds(30)).until(() -> log.written() + log.dropped() == total);
+            assertThat(log.dropped()).isPositive();
+            assertThat(dropsTold.get()).as("each drop told (svcproxy_connection_log_dropped_total)")
+                    .isEqualTo(log.dropped());
+            assertThat(reader.readToEnd()).as("the pipe is closed: its reader reaches its end").isPositive();
+        }
+    }
+
+    /** Hands {@code n} entries (about 200 bytes each) to {@code log}, those it does not take counted as dropped. */
+    private static int logMany(ConnectionLog log, int n) {
+        for (int i = 0; i < n; i++) {
+            log.log(entry(i));
+        }
+        return n;
+    }
+
+    /** Opens a named pipe for reading (on a thread of its own: open(2) waits for the writer) and reads nothing. */
+    private static final class StalledReader implements AutoCloseable {
+        private final java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors
+                .newSingleThreadExecutor();
+        private final java.util.concurrent.Future<java.io.InputStream> opened;
+
+        StalledReader(Path fifo) {
+            opened = pool.submit(() -> Files.newInputStream(fifo));
+        }
+
+        /** Has {@code log} write one line, and reads it: the writer has opened the pipe. */
+        void firstLine(ConnectionLog log) throws Exception {
+            log.log(entry(0));
+            java.io.InputStream in = opened.get(30, TimeUnit.SECONDS);
+            pool.submit(() -> {
+                for (int c; (c = in.read()) != '\n'; ) {
+                    assertThat(c).isNotEqualTo(-1);
+                }
+                return null;
+            }).get(30, TimeUnit.SECONDS);
+        }
+
+        /** Reads what the pipe holds up to its end (the writer closed it); returns the bytes read. */
+        long readToEnd() throws Exception {
+            java.io.InputStream in = opened.get(30, TimeUnit.SECONDS);
+            return pool.submit(() -> in.transferTo(java.io.OutputStream.nullOutputStream())).get(30, TimeUnit.SECONDS);
+        }
+
+        @Override
+        public void close() throws Exception {
+            if (opened.isDone() && !opened.isCancelled()) {
+                try {
+                    opened.get().close();
+                } catch (java.util.concurrent.ExecutionException e) {
+                    // never opened
+                }
+            }
+            pool.shutdownNow();
+        }
+    }
+
+    /**
      * A log shipper's named pipe whose reader comes later: start does not wait in open(2) for it (it runs on the
      * thread that starts the server or applies a reload), the writer does, and the lines handed over meanwhile are
      * written once the reader is there.
