@@ -221,16 +221,9 @@ final class FrontendHandler extends ChannelInboundHandlerAdapter {
         });
     }
 
-    /**
-     * Whether the client of a {@code proxyProtocol} port reset before the endpoint connection was up: the header
-     * would name a client that is gone, and the endpoint would see it and a close. On epoll a connect to this node
-     * (loopback, a pod's veth) completes within channelActive, before the client was ever read, so its reset is not
-     * known yet: {@code getpeername} tells (one call, on such ports only; io_uring's accept already asked). The
-     * client is closed then (its end: rst); nothing is counted against the endpoint.
-     */
+    /** Whether this is a {@code proxyProtocol} port whose client is gone ({@link ProxyProtocolHeader#clientGone}). */
     private boolean goneBeforeProxyHeader() {
-        if (servicePort.spec().port().proxyProtocol() == null
-                || !(inbound instanceof io.netty.channel.epoll.RelayEpollSocketChannel client) || !client.peerGone()) {
+        if (servicePort.spec().port().proxyProtocol() == null || !ProxyProtocolHeader.clientGone(inbound)) {
             return false;
         }
         log.debug("Client gone before the PROXY header service={} port={} client={}", servicePort.serviceLabel(),

@@ -90,4 +90,15 @@ public final class ProxyProtocolHeader {
         endpoint.write(header, endpoint.voidPromise());
         pipeline.remove("proxy-protocol");
     }
+
+    /**
+     * Whether the relay's {@code client} reset before its endpoint connection was up, so that a header would name a
+     * client that is gone (the endpoint saw it and a close). On epoll a connect to this node (loopback, a pod's veth)
+     * completes within channelActive, before the client was ever read, so its reset is not known yet: {@code
+     * getpeername} tells (one call; io_uring's acceptor already asked). NIO keeps the peer's address from accept,
+     * and a reset is known at the client's first read only.
+     */
+    static boolean clientGone(Channel client) {
+        return client instanceof io.netty.channel.epoll.RelayEpollSocketChannel c && c.peerGone();
+    }
 }
