@@ -1,6 +1,10 @@
 package io.svcproxy.ingress.proxy;
 
 import io.netty.buffer.Unpooled;
+import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
+import io.netty.handler.codec.http.DefaultHttpRequest;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
@@ -8,9 +12,13 @@ import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.handler.codec.http2.HttpConversionUtil;
+import io.netty.util.AsciiString;
+import java.util.Map;
 
 /**
  * An HTTP/2 stream's request head as the Ingress takes it from a client ({@link Http2StreamFrontend}): the HTTP/1.1
@@ -36,10 +44,14 @@ final class Http2Requests {
             }
         }
         try {
-            // a request without a body goes as one message, its end included (see Exchange.send)
-            req = endOfStream
-                    ? HttpConversionUtil.toFullHttpRequest(streamId, headers, Unpooled.EMPTY_BUFFER, false)
-                    : HttpConversionUtil.toHttpRequest(streamId, headers, false);
+            req = converted(headers, endOfStream);
+            if (req == null) {
+                // a request converted as Netty converts it: a request without a body goes as one message, its end
+                // included (see Exchange.send)
+                req = endOfStream
+                        ? HttpConversionUtil.toFullHttpRequest(streamId, headers, Unpooled.EMPTY_BUFFER, false)
+                        : HttpConversionUtil.toHttpRequest(streamId, headers, false);
+            }
         } catch (Http2Exception | IllegalArgumentException e) {
             // not a request (a method that is not a token is Netty's IllegalArgumentException): this stream's 400
             return null;
@@ -50,6 +62,82 @@ final class Http2Requests {
         h.remove(HttpConversionUtil.ExtensionHeaderNames.SCHEME.text());
         return req;
     }
+
+    /**
+     * The request Netty's {@link HttpConversionUtil#toFullHttpRequest}/{@link HttpConversionUtil#toHttpRequest}
+     * (4.2.18, without validation) make of {@code headers}, as {@link #toHttp1} leaves it once it removed their
+     * {@code x-http2-*} fields, made without what those leave behind: the two extension fields added to be removed,
+     * a 16-slot table, and a 16-slot trailers table for a request without a body (its trailers are
+     * {@link EmptyHttpHeaders}, as those of {@link LastHttpContent#EMPTY_LAST_CONTENT}: nothing adds to a request's
+     * trailers). The same fields in the same order: {@code :authority} as {@code Host} where it stands, the other
+     * pseudo-header fields and any {@code x-http2-*} field left out, {@code Transfer-Encoding}, {@code Trailer} and
+     * {@code Connection} removed. {@code null} for what Netty's own conversion does: {@code CONNECT} (its target is
+     * the authority), a {@code Cookie} field (joined into one), a {@code Host} field (checked against
+     * {@code :authority}), a name that is empty or an unknown pseudo-header (a stream error), a failure of any kind.
+     */
+    static HttpRequest converted(Http2Headers headers, boolean endOfStream) {
+        CharSequence method = headers.method();
+        CharSequence path = headers.path();
+        if (method == null || path == null || HttpMethod.CONNECT.asciiName().contentEqualsIgnoreCase(method)) {
+            return null;
+        }
+        HttpHeaders out = new Http1Codecs.SizedHeaders(UNVALIDATED.getNameValidator(),
+                UNVALIDATED.getValueValidator(), Http1Codecs.HEADER_SLOTS);
+        try {
+            for (Map.Entry<CharSequence, CharSequence> field : headers) {
+                CharSequence name = field.getKey();
+                if (name.length() == 0 || AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.COOKIE)
+                        || AsciiString.contentEqualsIgnoreCase(name, HttpHeaderNames.HOST)) {
+                    return null;
+                }
+                if (name.charAt(0) == ':') {
+                    if (!Http2Headers.PseudoHeaderName.isPseudoHeader(name)) {
+                        return null;
+                    }
+                    if (AUTHORITY.contentEquals(name)) {
+                        out.add(HttpHeaderNames.HOST, AsciiString.of(field.getValue()));
+                    }
+                } else if (!isExtensionName(name)) {
+                    out.add(name, field.getValue());
+                }
+            }
+            for (AsciiString removed : REMOVED) {
+                out.remove(removed);
+            }
+            HttpMethod m = HttpMethod.valueOf(method.toString());
+            return endOfStream
+                    ? new DefaultFullHttpRequest(HttpVersion.HTTP_1_1, m, path.toString(), Unpooled.EMPTY_BUFFER,
+                            out, EmptyHttpHeaders.INSTANCE)
+                    : new DefaultHttpRequest(HttpVersion.HTTP_1_1, m, path.toString(), out);
+        } catch (RuntimeException e) {
+            return null; // Netty's conversion tells what is wrong
+        }
+    }
+
+    /** One of Netty's {@code x-http2-*} names, in any case: its conversion drops a client's. */
+    private static boolean isExtensionName(CharSequence name) {
+        if (name.length() < EXTENSION_PREFIX.length()
+                || !AsciiString.regionMatches(name, true, 0, EXTENSION_PREFIX, 0, EXTENSION_PREFIX.length())) {
+            return false;
+        }
+        for (HttpConversionUtil.ExtensionHeaderNames n : EXTENSION_NAMES) {
+            if (n.text().contentEqualsIgnoreCase(name)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Netty's conversion's headers, {@code validateHttpHeaders} false. */
+    private static final DefaultHttpHeadersFactory UNVALIDATED =
+            DefaultHttpHeadersFactory.headersFactory().withValidation(false);
+    private static final AsciiString AUTHORITY = Http2Headers.PseudoHeaderName.AUTHORITY.value();
+    private static final String EXTENSION_PREFIX = "x-http2-";
+    private static final HttpConversionUtil.ExtensionHeaderNames[] EXTENSION_NAMES =
+            HttpConversionUtil.ExtensionHeaderNames.values();
+    /** What Netty's conversion removes: {@code Connection} as it makes the request keep-alive. */
+    private static final AsciiString[] REMOVED = {HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderNames.TRAILER,
+            HttpHeaderNames.CONNECTION};
 
     /**
      * 431, 414 or 400 for a converted request the proxy refuses to forward, 501 for {@code CONNECT}, else
