@@ -11,6 +11,7 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpRequestEncoder;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseDecoder;
+import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpStatusClass;
 import io.netty.util.AsciiString;
 import java.nio.charset.StandardCharsets;
@@ -25,6 +26,23 @@ import java.util.Queue;
  * takes the common field names from {@link KnownHeaderNames} instead of a new {@code AsciiString} per field.
  */
 final class EndpointCodec extends CombinedChannelDuplexHandler<EndpointCodec.Decoder, EndpointCodec.Encoder> {
+    private static final String[] VERSIONS = {"HTTP/1.1", "HTTP/1.0"};
+    private static final int FIRST_CODE = 100;
+    /** The status codes 100 to 599 as strings, for the decoder's status lines. */
+    private static final String[] CODES = new String[500];
+    /** The reason phrase of each code Netty has a constant for ({@link HttpResponseStatus#reasonPhrase}), or null. */
+    private static final String[] REASONS = new String[500];
+
+    static {
+        for (int i = 0; i < CODES.length; i++) {
+            int code = FIRST_CODE + i;
+            CODES[i] = Integer.toString(code);
+            HttpResponseStatus status = HttpResponseStatus.valueOf(code);
+            // Netty's constants are returned as such; any other code is a new object each time
+            REASONS[i] = status == HttpResponseStatus.valueOf(code) ? status.reasonPhrase() : null;
+        }
+    }
+
     /** The methods of the requests sent whose responses have not started, oldest first. */
     private final Queue<HttpMethod> queue = new ArrayDeque<>();
     /** A CONNECT was answered with 200: what follows is not HTTP and passes through. */
@@ -79,8 +97,14 @@ final class EndpointCodec extends CombinedChannelDuplexHandler<EndpointCodec.Dec
         }
     }
 
-    /** Netty's response decoder, with the cached field names and the request pairing of HttpClientCodec's. */
+    /**
+     * Netty's response decoder, with the cached field names and the request pairing of HttpClientCodec's. The status
+     * line's words are constants when they are the usual ones (the same strings, not made again for each response).
+     */
     final class Decoder extends HttpResponseDecoder {
+        /** The code of the status line being split, while its reason phrase is; -1 when it is none of 100-599. */
+        private int lastCode = -1;
+
         Decoder(HttpDecoderConfig config) {
             super(config);
         }
@@ -100,6 +124,42 @@ final class EndpointCodec extends CombinedChannelDuplexHandler<EndpointCodec.Dec
         /** The bytes read and not decoded yet. */
         int undecoded() {
             return actualReadableBytes();
+        }
+
+        /** The status line's version: a constant for {@code HTTP/1.1} and {@code HTTP/1.0}. */
+        @Override
+        protected String splitFirstWordInitialLine(byte[] line, int start, int length) {
+            for (String version : VERSIONS) {
+                if (equal(version, line, start, length)) {
+                    return version;
+                }
+            }
+            return super.splitFirstWordInitialLine(line, start, length);
+        }
+
+        /** The status code: a constant for three digits from 100 to 599. */
+        @Override
+        protected String splitSecondWordInitialLine(byte[] line, int start, int length) {
+            lastCode = length == 3 ? digit(line[start]) * 100 + digit(line[start + 1]) * 10 + digit(line[start + 2])
+                    : -1;
+            if (lastCode >= FIRST_CODE && lastCode < FIRST_CODE + CODES.length) {
+                return CODES[lastCode - FIRST_CODE];
+            }
+            lastCode = -1;
+            return super.splitSecondWordInitialLine(line, start, length);
+        }
+
+        /**
+         * The reason phrase: Netty's own for the code, when the endpoint sent that one (then the response's status
+         * is Netty's constant, as before, without a string made for it).
+         */
+        @Override
+        protected String splitThirdWordInitialLine(byte[] line, int start, int length) {
+            String known = lastCode < 0 ? null : REASONS[lastCode - FIRST_CODE];
+            if (known != null && equal(known, line, start, length)) {
+                return known;
+            }
+            return super.splitThirdWordInitialLine(line, start, length);
         }
 
         @Override
@@ -127,5 +187,22 @@ final class EndpointCodec extends CombinedChannelDuplexHandler<EndpointCodec.Dec
             }
             return super.isContentAlwaysEmpty(msg);
         }
+    }
+
+    private static boolean equal(String constant, byte[] bytes, int start, int length) {
+        if (constant.length() != length) {
+            return false;
+        }
+        for (int i = 0; i < length; i++) {
+            if (constant.charAt(i) != bytes[start + i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The value of an ASCII digit; a large negative number for any other byte (no code then). */
+    private static int digit(byte b) {
+        return b >= '0' && b <= '9' ? b - '0' : -1000;
     }
 }

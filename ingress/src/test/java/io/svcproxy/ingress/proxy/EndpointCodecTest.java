@@ -12,6 +12,7 @@ import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.util.AsciiString;
@@ -71,7 +72,23 @@ class EndpointCodecTest {
                                 + "\r\n0\r\nX-Sum: 1\r\n\r\n"),
                 new Case("names in other cases and unknown names", List.of(HttpMethod.GET),
                         "HTTP/1.1 200 OK\r\ncontent-type: a\r\nCONTENT-LENGTH: 5\r\nX-Custom: b\r\nServe: c\r\n"
-                                + "Servers: d\r\n\r\n" + BODY));
+                                + "Servers: d\r\n\r\n" + BODY),
+                // status lines: the usual words are constants, any other is decoded as Netty does
+                new Case("status lines of other versions, codes and reasons", List.of(HttpMethod.GET,
+                        HttpMethod.GET, HttpMethod.GET, HttpMethod.GET, HttpMethod.GET, HttpMethod.GET,
+                        HttpMethod.GET), "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n"
+                                + "HTTP/1.1 200 Fine\r\nContent-Length: 0\r\n\r\n"
+                                + "HTTP/1.1 404 not found\r\nContent-Length: 0\r\n\r\n"
+                                + "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n"
+                                + "HTTP/1.1 299 Whatever\r\nContent-Length: 0\r\n\r\n"
+                                + "HTTP/1.1 503\r\nContent-Length: 0\r\n\r\n"
+                                + "HTTP/1.1 599 OK\r\nContent-Length: 0\r\n\r\n"),
+                new Case("a status code out of 100-599", List.of(HttpMethod.GET),
+                        "HTTP/1.1 600 Beyond\r\nContent-Length: 0\r\n\r\n"),
+                new Case("a status code that is no number", List.of(HttpMethod.GET),
+                        "HTTP/1.1 2x0 OK\r\nContent-Length: 0\r\n\r\n"),
+                new Case("a version Netty does not know", List.of(HttpMethod.GET),
+                        "HTTP/1.2 200 OK\r\nContent-Length: 0\r\n\r\n"));
     }
 
     @ParameterizedTest
@@ -95,6 +112,22 @@ class EndpointCodecTest {
         ch.finishAndReleaseAll();
     }
 
+    /** A usual status line is Netty's constant status, as before. */
+    @Test
+    void aUsualStatusIsNettysConstant() {
+        EmbeddedChannel ch = new EmbeddedChannel(new EndpointCodec(new HttpDecoderConfig()));
+        for (String line : List.of("HTTP/1.1 200 OK", "HTTP/1.0 404 Not Found", "HTTP/1.1 200 OK")) {
+            ch.writeOutbound(request(HttpMethod.GET));
+            ReferenceCountUtil.release(ch.readOutbound());
+            ch.writeInbound(Unpooled.copiedBuffer(line + "\r\nContent-Length: 0\r\n\r\n", StandardCharsets.US_ASCII));
+            HttpResponse response = ch.readInbound();
+            assertThat(response.status()).isSameAs(HttpResponseStatus.valueOf(response.status().code()));
+            assertThat(response.protocolVersion().text()).isEqualTo(line.substring(0, 8));
+            ReferenceCountUtil.release(ch.readInbound());
+        }
+        ch.finishAndReleaseAll();
+    }
+
     /** The requests encoded, the response decoded: each decoded object as text (type, status, fields, bytes). */
     private static List<String> exchange(ChannelHandler codec, Case c) {
         EmbeddedChannel ch = new EmbeddedChannel(codec);
@@ -110,7 +143,8 @@ class EndpointCodecTest {
             // a ByteBuf's class depends on the leak detector's sampling (SimpleLeakAwareByteBuf now and then)
             StringBuilder s = new StringBuilder(o instanceof ByteBuf ? "ByteBuf" : o.getClass().getSimpleName());
             if (o instanceof HttpResponse r) {
-                s.append(' ').append(r.status()).append(' ').append(r.decoderResult());
+                s.append(' ').append(r.protocolVersion()).append(' ').append(r.status()).append(' ')
+                        .append(r.decoderResult());
                 for (Map.Entry<String, String> e : r.headers()) {
                     s.append(" [").append(e.getKey()).append(": ").append(e.getValue()).append(']');
                 }
