@@ -132,7 +132,10 @@ final class ProxyHeaders {
      * {@code Content-Length} beside {@code Transfer-Encoding}).
      */
     static boolean hasValidFraming(HttpRequest request) {
-        List<String> te = request.headers().getAll(HttpHeaderNames.TRANSFER_ENCODING);
+        HttpHeaders h = request.headers();
+        // contains first: getAll makes its list (and a wrapper) even for a field that is not there, the usual case
+        List<String> te = h.contains(HttpHeaderNames.TRANSFER_ENCODING)
+                ? h.getAll(HttpHeaderNames.TRANSFER_ENCODING) : List.of();
         if (!te.isEmpty()) {
             String all = String.join(",", te).trim();
             int comma = all.lastIndexOf(',');
@@ -141,7 +144,10 @@ final class ProxyHeaders {
                 return false;
             }
         }
-        List<String> cl = request.headers().getAll(HttpHeaderNames.CONTENT_LENGTH);
+        if (!h.contains(HttpHeaderNames.CONTENT_LENGTH)) {
+            return true;
+        }
+        List<String> cl = h.getAll(HttpHeaderNames.CONTENT_LENGTH);
         if (cl.size() > 1 && cl.stream().distinct().count() > 1) {
             return false;
         }
