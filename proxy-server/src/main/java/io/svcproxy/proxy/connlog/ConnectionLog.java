@@ -29,7 +29,8 @@ import org.slf4j.LoggerFactory;
  * {@link #close} does not wait for a writer still in that open (it closes what it opened, when it is).
  *
  * <p>Nor does a close wait for good on a reader that stopped reading (a write(2) to a full pipe blocks until it
- * reads): a write still blocked {@value #STALL_MILLIS} ms after the close was asked, or a writer still busy
+ * reads): a write still blocked {@value #STALL_MILLIS} ms after the close was asked (to a pipe the writes are of
+ * 16 KiB at most, so that a reader that reads, if slowly, is seen to), or a writer still busy
  * {@value #CLOSE_WAIT_MILLIS} ms after it, is given up (its thread interrupted, which closes the file and ends the
  * write); what it had not written is dropped and counted in {@code svcproxy_connection_log_dropped_total}, and the
  * reader may find the last line cut. HAProxy's log does not wait either (a datagram that cannot be sent is
@@ -55,6 +56,11 @@ public final class ConnectionLog implements AutoCloseable {
     /** A write blocked this long after the close was asked is given up: its reader stopped reading. */
     public static final long STALL_MILLIS = 1_000;
     private static final long NOT_WRITING = Long.MIN_VALUE;
+    /**
+     * The most written to a pipe at once (a quarter of its usual 64 KiB): a reader that takes less than this in
+     * {@link #STALL_MILLIS} ms at a close counts as stopped. Below some 4,000 lines a second every write is smaller.
+     */
+    private static final int PIPE_PIECE = 16 * 1024;
     /** Formatted bytes that are written at once, whatever their age: some 1,100 lines. */
     static final int WRITE_AT = 256 * 1024;
 
@@ -101,6 +107,8 @@ public final class ConnectionLog implements AutoCloseable {
     private volatile long writingSince = NOT_WRITING;
     /** The close gave the writer up and interrupted it: its failing write is not an error of its own. */
     private volatile boolean givenUp;
+    /** The file open is not a regular one (a named pipe): written in pieces; set where it is opened. */
+    private boolean pipe;
     /** The writer is opening a file that is not a regular one (it may wait for a reader): close does not wait. */
     private volatile boolean opening;
     private Thread writer;
@@ -232,7 +240,9 @@ public final class ConnectionLog implements AutoCloseable {
     }
 
     private FileChannel open() throws IOException {
-        return LogFiles.openAppending(file);
+        FileChannel out = LogFiles.openAppending(file);
+        pipe = !java.nio.file.Files.isRegularFile(file);
+        return out;
     }
 
     private void run(FileChannel first, boolean openFirst) {
@@ -333,10 +343,15 @@ public final class ConnectionLog implements AutoCloseable {
                 drop(count);
                 return null;
             }
-            ByteBuffer bytes = ByteBuffer.wrap(lines.array(), 0, lines.size());
-            writingSince = System.nanoTime();
+            int end = lines.size();
+            ByteBuffer bytes = ByteBuffer.wrap(lines.array(), 0, end);
             try {
-                while (bytes.hasRemaining()) {
+                while (bytes.position() < end) {
+                    // to a pipe in pieces: its write(2) returns only once all of it is in the pipe, so one write of
+                    // 256 KiB to a reader that reads slowly stays blocked for seconds, which a close would take for
+                    // a reader that stopped reading; each piece taken tells that the reader reads
+                    bytes.limit(pipe ? Math.min(end, bytes.position() + PIPE_PIECE) : end);
+                    writingSince = System.nanoTime();
                     out.write(bytes);
                 }
             } finally {

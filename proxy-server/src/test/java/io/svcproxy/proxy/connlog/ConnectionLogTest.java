@@ -275,6 +275,47 @@ class ConnectionLogTest {
         }
     }
 
+    /**
+     * A reader that reads, if slowly (4 KiB every 40 ms, some 100 KB/s), is no reader that stopped reading: close
+     * waits for it (up to {@value ConnectionLog#CLOSE_WAIT_MILLIS} ms in all) and every line reaches it. A pipe's
+     * write(2) returns only once all of it is in the pipe, so one write of the formatted lines (up to 256 KiB) to such
+     * a reader stays blocked for seconds though the reader reads: before, that single write counted as a stall at
+     * {@value ConnectionLog#STALL_MILLIS} ms and was given up, its lines dropped.
+     */
+    @Test
+    @Timeout(value = 60, unit = TimeUnit.SECONDS, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+    void closeWaitsForAReaderThatReadsSlowly() throws Exception {
+        Path fifo = fifo("slow.fifo");
+        int lines = 1500; // some 300 KB: one write of 256 KiB, then the rest
+        ConnectionLog log = new ConnectionLog(fifo, 4096);
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newSingleThreadExecutor();
+        try {
+            java.util.concurrent.Future<Long> read = pool.submit(() -> {
+                long newlines = 0;
+                try (java.io.InputStream in = Files.newInputStream(fifo)) {
+                    byte[] chunk = new byte[4096];
+                    for (int n; (n = in.read(chunk)) != -1; ) {
+                        for (int i = 0; i < n; i++) {
+                            newlines += chunk[i] == '\n' ? 1 : 0;
+                        }
+                        Thread.sleep(40);
+                    }
+                }
+                return newlines;
+            });
+            log.start();
+            log.log(entry(0));
+            await("the writer has the pipe open").atMost(Duration.ofSeconds(30)).until(() -> log.written() == 1);
+            assertThat(logMany(log, lines - 1)).isEqualTo(lines - 1);
+            log.close();
+            assertThat(log.dropped()).as("dropped (written %d)", log.written()).isZero();
+            assertThat(log.written()).isEqualTo(lines);
+            assertThat(read.get(30, TimeUnit.SECONDS)).as("lines the reader got").isEqualTo(lines);
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     /** Hands {@code n} entries (about 200 bytes each) to {@code log}, those it does not take counted as dropped. */
     private static int logMany(ConnectionLog log, int n) {
         for (int i = 0; i < n; i++) {
