@@ -100,7 +100,11 @@ final class EndpointConnect {
         }
         if (!current) {
             ex.lease.release();
-            f.channel().close();
+            if (f.channel().isRegistered()) {
+                // not Bootstrap's channel of a socket never opened (ChannelException), which has no event loop:
+                // its close throws IllegalStateException
+                f.channel().close();
+            }
             return;
         }
         if (!f.isSuccess()) {

@@ -104,6 +104,14 @@ final class RawH2Client implements AutoCloseable {
         run(c -> writer.writeRstStream(c, streamId, errorCode, c.newPromise()));
     }
 
+    /** A request's HEADERS and its RST_STREAM in one write: the server reads both in one go. */
+    void headersThenReset(int streamId, Http2Headers headers, long errorCode) {
+        run(c -> {
+            writer.writeHeaders(c, streamId, headers, 0, true, c.newPromise());
+            writer.writeRstStream(c, streamId, errorCode, c.newPromise());
+        });
+    }
+
     void windowUpdate(int streamId, int increment) {
         run(c -> writer.writeWindowUpdate(c, streamId, increment, c.newPromise()));
     }
