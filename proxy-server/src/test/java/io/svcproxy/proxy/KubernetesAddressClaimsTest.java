@@ -12,18 +12,14 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
-import io.svcproxy.config.ConfigLoader;
 import io.svcproxy.proxy.cli.TestBackend;
 import io.svcproxy.proxy.cli.TestBackend.Mode;
-import io.svcproxy.proxy.dataplane.Transport;
 import io.svcproxy.proxy.reconcile.Reconciler;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
@@ -47,20 +43,6 @@ class KubernetesAddressClaimsTest extends KubernetesProxyTestBase {
 
     void startProxy(String services) throws Exception {
         startProxy("", services);
-    }
-
-    void startProxy(String proxyKeys, String services) throws Exception {
-        Path kubeconfig = apiServer.kubeconfig(dir);
-        Path config = dir.resolve("svcproxy.yaml");
-        Files.writeString(config, """
-                proxy: {admin: "127.0.0.1:0", scheduler: rr%s}
-                registry:
-                  kubernetes:
-                    kubeconfig: %s
-                    namespaces: [default]
-                %s
-                """.formatted(proxyKeys, kubeconfig, services));
-        proxy = ProxyServer.start(ConfigLoader.load(config), Transport.select(), 2);
     }
 
     static Service service(String name, String clusterIP, int port, String... externalIPs) {

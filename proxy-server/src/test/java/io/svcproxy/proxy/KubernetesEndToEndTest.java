@@ -13,7 +13,6 @@ import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
 import io.svcproxy.config.ConfigLoader;
 import io.svcproxy.proxy.cli.TestBackend;
 import io.svcproxy.proxy.cli.TestBackend.Mode;
-import io.svcproxy.proxy.dataplane.Transport;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -64,21 +63,7 @@ class KubernetesEndToEndTest extends KubernetesProxyTestBase {
 
     /** Starts the proxy on the mock API server; {@code proxy} adds keys to the config's {@code proxy} map. */
     void startProxy(String proxyKeys) throws Exception {
-        proxy = ProxyServer.start(ConfigLoader.load(writeConfig(proxyKeys, "")), Transport.select(), 2);
-    }
-
-    /** Writes the config: {@code proxyKeys} added to its {@code proxy} map, {@code kubernetesLines} to its source's. */
-    Path writeConfig(String proxyKeys, String kubernetesLines) throws Exception {
-        Path kubeconfig = apiServer.kubeconfig(dir);
-        Path config = dir.resolve("svcproxy.yaml");
-        Files.writeString(config, """
-                proxy: {admin: "127.0.0.1:0", scheduler: rr%s}
-                registry:
-                  kubernetes:
-                    kubeconfig: %s
-                    namespaces: [default]
-                %s""".formatted(proxyKeys, kubeconfig, kubernetesLines));
-        return config;
+        startProxy(proxyKeys, "");
     }
 
     static Service service(String name, String scheduler) {
@@ -211,8 +196,7 @@ class KubernetesEndToEndTest extends KubernetesProxyTestBase {
     /** SPEC's Reload: changed schedulers are swapped in, those the YAML chooses for Kubernetes Services too. */
     @Test
     void aReloadSwapsTheSchedulerTheYamlChoosesForAKubernetesService() throws Exception {
-        Path config = writeConfig("", "    services: [{name: web, scheduler: sh}]\n");
-        proxy = ProxyServer.start(ConfigLoader.load(config), Transport.select(), 2);
+        startProxy("", "    services: [{name: web, scheduler: sh}]\n");
         client.services().resource(service("web", null)).create();
         slices(1, 2, 3);
         await().atMost(WITHIN).until(() -> !proxy.table().keys().isEmpty()

@@ -12,17 +12,13 @@ import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSlice;
 import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
-import io.svcproxy.config.ConfigLoader;
 import io.svcproxy.proxy.cli.TestBackend;
 import io.svcproxy.proxy.cli.TestBackend.Mode;
-import io.svcproxy.proxy.dataplane.Transport;
 import io.svcproxy.proxy.reconcile.Reconciler;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -58,15 +54,7 @@ class KubernetesNodePortsTest extends KubernetesProxyTestBase {
     }
 
     void startProxy(String proxyKeys) throws Exception {
-        Path config = dir.resolve("svcproxy.yaml");
-        Files.writeString(config, """
-                proxy: {admin: "127.0.0.1:0", scheduler: rr%s}
-                registry:
-                  kubernetes:
-                    kubeconfig: %s
-                    namespaces: [default]
-                """.formatted(proxyKeys, apiServer.kubeconfig(dir)));
-        proxy = ProxyServer.start(ConfigLoader.load(config), Transport.select(), 2);
+        startProxy(proxyKeys, "");
     }
 
     /** A NodePort Service with port {@code a} (18141) and port {@code b} (18142) at the given node ports. */

@@ -1,7 +1,10 @@
 package io.svcproxy.proxy;
 
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.svcproxy.config.ConfigLoader;
 import io.svcproxy.proxy.cli.TestBackend;
+import io.svcproxy.proxy.dataplane.Transport;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,5 +38,27 @@ abstract class KubernetesProxyTestBase {
         }
         backends.forEach(TestBackend::close);
         apiServer.close();
+    }
+
+    /** Starts the proxy on the config {@link #writeConfig} writes. */
+    void startProxy(String proxyKeys, String kubernetesLines) throws Exception {
+        proxy = ProxyServer.start(ConfigLoader.load(writeConfig(proxyKeys, kubernetesLines)), Transport.select(), 2);
+    }
+
+    /**
+     * Writes the config of a proxy on the mock API server (namespace {@code default}, rr): {@code proxyKeys} added to
+     * its {@code proxy} map, {@code kubernetesLines} to its source's.
+     */
+    Path writeConfig(String proxyKeys, String kubernetesLines) throws Exception {
+        Path kubeconfig = apiServer.kubeconfig(dir);
+        Path config = dir.resolve("svcproxy.yaml");
+        Files.writeString(config, """
+                proxy: {admin: "127.0.0.1:0", scheduler: rr%s}
+                registry:
+                  kubernetes:
+                    kubeconfig: %s
+                    namespaces: [default]
+                %s""".formatted(proxyKeys, kubeconfig, kubernetesLines));
+        return config;
     }
 }

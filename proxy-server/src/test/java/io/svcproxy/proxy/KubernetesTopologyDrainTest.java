@@ -3,24 +3,14 @@ package io.svcproxy.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.fabric8.kubernetes.api.model.IntOrString;
-import io.fabric8.kubernetes.api.model.ServiceBuilder;
-import io.fabric8.kubernetes.api.model.discovery.v1.Endpoint;
-import io.fabric8.kubernetes.api.model.discovery.v1.EndpointBuilder;
-import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
-import io.svcproxy.config.ConfigLoader;
 import io.svcproxy.proxy.cli.TestBackend;
 import io.svcproxy.proxy.cli.TestBackend.Mode;
-import io.svcproxy.proxy.dataplane.Transport;
 import io.svcproxy.proxy.metrics.PrometheusText;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -35,11 +25,18 @@ import org.junit.jupiter.api.Timeout;
  * port 18193.
  */
 @Timeout(value = 90, unit = TimeUnit.SECONDS)
-class KubernetesTopologyDrainTest extends KubernetesProxyTestBase {
-    static final Duration FIRST_SYNC = Duration.ofSeconds(15);
-    static final Duration WITHIN = Duration.ofSeconds(5);
+class KubernetesTopologyDrainTest extends KubernetesTopologyTestBase {
     static final String CLUSTER_IP = "127.0.10.193";
     static final int PORT = 18193;
+
+    KubernetesTopologyDrainTest() {
+        super("topo", "tcp", "TCP", CLUSTER_IP, PORT);
+    }
+
+    @Override
+    InetSocketAddress pod(int pod) {
+        return backends.get(pod - 1).address();
+    }
 
     @BeforeEach
     void startBackends() throws Exception {
@@ -60,35 +57,14 @@ class KubernetesTopologyDrainTest extends KubernetesProxyTestBase {
      */
     @Test
     void anEndpointHintedForAnotherZoneKeepsItsEstablishedConnections() throws Exception {
-        Path kubeconfig = apiServer.kubeconfig(dir);
-        Path config = dir.resolve("svcproxy.yaml");
-        Files.writeString(config, """
-                proxy: {admin: "127.0.0.1:0", scheduler: rr, drainTimeout: 1s, nodeName: node-a}
-                registry:
-                  kubernetes:
-                    kubeconfig: %s
-                    namespaces: [default]
-                    zone: zone-a
-                """.formatted(kubeconfig));
-        proxy = ProxyServer.start(ConfigLoader.load(config), Transport.select(), 2);
-        client.services().resource(new ServiceBuilder().withNewMetadata().withName("topo").withNamespace("default")
-                .endMetadata().withNewSpec().withType("ClusterIP").withClusterIP(CLUSTER_IP)
-                .withClusterIPs(CLUSTER_IP).addNewPort().withName("tcp").withProtocol("TCP").withPort(PORT)
-                .withTargetPort(new IntOrString("tcp")).endPort().endSpec().build()).create();
-        slice(1, true, null);
-        slice(2, true, null);
-        slice(3, true, null);
-        await().atMost(FIRST_SYNC).until(() -> !proxy.table().keys().isEmpty()
-                && proxy.table().servicePorts().get(0).backendSet().backends().size() == 3);
+        startWithThreeReadyPods();
 
         // rr in address order: one connection to each pod, each picked before the next is opened (two event loops
         // may pick connections opened together in either order)
         try (Socket toPod1 = connectTo(1); Socket toPod2 = connectTo(2); Socket toPod3 = connectTo(3)) {
             assertThat(echo(toPod1, "one")).isEqualTo("one");
 
-            slice(1, true, "zone-b");
-            slice(2, true, "zone-a");
-            slice(3, true, "zone-b");
+            hintPod2AloneForThisZone();
             await("the hints in effect: new connections to pod-2 only").atMost(WITHIN)
                     .until(() -> landsOn() == 2 && landsOn() == 2 && landsOn() == 2);
             slice(3, false, "zone-b");
@@ -137,22 +113,6 @@ class KubernetesTopologyDrainTest extends KubernetesProxyTestBase {
             }
         }
         return Math.max(pod, 0);
-    }
-
-    private void slice(int pod, boolean ready, String zone) {
-        TestBackend b = backends.get(pod - 1);
-        EndpointBuilder e = new EndpointBuilder().withAddresses(b.address().getAddress().getHostAddress())
-                .withNodeName(pod == 2 ? "node-a" : "node-b")
-                .withNewConditions().withReady(ready).withServing(ready).withTerminating(false).endConditions();
-        if (zone != null) {
-            e.withNewHints().addNewForZone(zone).endHints();
-        }
-        Endpoint endpoint = e.build();
-        client.discovery().v1().endpointSlices().resource(new EndpointSliceBuilder().withNewMetadata()
-                .withName("topo-pod" + pod).withNamespace("default")
-                .addToLabels("kubernetes.io/service-name", "topo").endMetadata().withAddressType("IPv4")
-                .addToEndpoints(endpoint).addNewPort().withName("tcp").withProtocol("TCP")
-                .withPort(b.address().getPort()).endPort().build()).createOr(r -> r.update());
     }
 
     /** Opens a connection that rr gives to {@code pod}, and waits until that pod has it. */

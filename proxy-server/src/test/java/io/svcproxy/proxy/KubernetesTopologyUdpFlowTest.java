@@ -3,12 +3,6 @@ package io.svcproxy.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.fabric8.kubernetes.api.model.IntOrString;
-import io.fabric8.kubernetes.api.model.ServiceBuilder;
-import io.fabric8.kubernetes.api.model.discovery.v1.EndpointBuilder;
-import io.fabric8.kubernetes.api.model.discovery.v1.EndpointSliceBuilder;
-import io.svcproxy.config.ConfigLoader;
-import io.svcproxy.proxy.dataplane.Transport;
 import io.svcproxy.proxy.udp.UdpEcho;
 import java.io.IOException;
 import java.net.DatagramPacket;
@@ -16,9 +10,6 @@ import java.net.DatagramSocket;
 import java.net.InetSocketAddress;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -38,14 +29,22 @@ import org.junit.jupiter.api.Timeout;
  * 127.0.152.2, clients 127.0.152.11x.
  */
 @Timeout(value = 90, unit = TimeUnit.SECONDS)
-class KubernetesTopologyUdpFlowTest extends KubernetesProxyTestBase {
-    static final Duration FIRST_SYNC = Duration.ofSeconds(15);
-    static final Duration WITHIN = Duration.ofSeconds(5);
+class KubernetesTopologyUdpFlowTest extends KubernetesTopologyTestBase {
     static final String CLUSTER_IP = "127.0.152.2";
     static final int PORT = 18152;
 
     final List<UdpEcho> pods = new ArrayList<>();
     final List<DatagramSocket> clients = new ArrayList<>();
+
+    KubernetesTopologyUdpFlowTest() {
+        super("topo-udp", "dns", "UDP", CLUSTER_IP, PORT);
+    }
+
+    @Override
+    InetSocketAddress pod(int pod) {
+        UdpEcho p = pods.get(pod - 1);
+        return new InetSocketAddress(p.ip(), p.port());
+    }
 
     @AfterEach
     void closeUdp() {
@@ -69,26 +68,7 @@ class KubernetesTopologyUdpFlowTest extends KubernetesProxyTestBase {
         for (int i = 1; i <= 3; i++) {
             pods.add(new UdpEcho("127.0.152.2" + i, "pod-" + i, false));
         }
-        Path kubeconfig = apiServer.kubeconfig(dir);
-        Path config = dir.resolve("svcproxy.yaml");
-        Files.writeString(config, """
-                proxy: {admin: "127.0.0.1:0", scheduler: rr, drainTimeout: 1s, nodeName: node-a}
-                registry:
-                  kubernetes:
-                    kubeconfig: %s
-                    namespaces: [default]
-                    zone: zone-a
-                """.formatted(kubeconfig));
-        proxy = ProxyServer.start(ConfigLoader.load(config), Transport.select(), 2);
-        client.services().resource(new ServiceBuilder().withNewMetadata().withName("topo-udp")
-                .withNamespace("default").endMetadata().withNewSpec().withType("ClusterIP").withClusterIP(CLUSTER_IP)
-                .withClusterIPs(CLUSTER_IP).addNewPort().withName("dns").withProtocol("UDP").withPort(PORT)
-                .withTargetPort(new IntOrString("dns")).endPort().endSpec().build()).create();
-        slice(1, true, null);
-        slice(2, true, null);
-        slice(3, true, null);
-        await().atMost(FIRST_SYNC).until(() -> !proxy.table().keys().isEmpty()
-                && proxy.table().servicePorts().get(0).backendSet().backends().size() == 3);
+        startWithThreeReadyPods();
 
         // rr: one flow to each pod, each answered before the next starts
         Map<String, DatagramSocket> onPod = new HashMap<>();
@@ -100,9 +80,7 @@ class KubernetesTopologyUdpFlowTest extends KubernetesProxyTestBase {
         }
         assertThat(onPod).as("rr gives one flow to each pod").containsOnlyKeys("pod-1", "pod-2", "pod-3");
 
-        slice(1, true, "zone-b");
-        slice(2, true, "zone-a");
-        slice(3, true, "zone-b");
+        hintPod2AloneForThisZone();
         await("the hints in effect: new flows to pod-2 only").atMost(WITHIN)
                 .until(() -> landsOn().equals("pod-2") && landsOn().equals("pod-2") && landsOn().equals("pod-2"));
         assertThat(ask(onPod.get("pod-1"), "again")).as("pod-1 is still a ready Pod of the Service")
@@ -144,20 +122,5 @@ class KubernetesTopologyUdpFlowTest extends KubernetesProxyTestBase {
             String answer = ask(probe, "probe");
             return answer.contains(":") ? answer.substring(0, answer.indexOf(':')) : answer;
         }
-    }
-
-    private void slice(int pod, boolean ready, String zone) {
-        UdpEcho p = pods.get(pod - 1);
-        EndpointBuilder e = new EndpointBuilder().withAddresses(p.ip())
-                .withNodeName(pod == 2 ? "node-a" : "node-b")
-                .withNewConditions().withReady(ready).withServing(ready).withTerminating(false).endConditions();
-        if (zone != null) {
-            e.withNewHints().addNewForZone(zone).endHints();
-        }
-        client.discovery().v1().endpointSlices().resource(new EndpointSliceBuilder().withNewMetadata()
-                .withName("topo-udp-pod" + pod).withNamespace("default")
-                .addToLabels("kubernetes.io/service-name", "topo-udp").endMetadata().withAddressType("IPv4")
-                .addToEndpoints(e.build()).addNewPort().withName("dns").withProtocol("UDP")
-                .withPort(p.port()).endPort().build()).createOr(r -> r.update());
     }
 }

@@ -51,11 +51,34 @@ class UdpRefusalSeenAtReadTest extends UdpProxyTestBase {
         return new String(in.getData(), 0, in.getLength(), StandardCharsets.UTF_8);
     }
 
-    void start(String proxyExtra, String serviceExtra, String endpoints) throws Exception {
-        server = ProxyServer.start(ConfigLoader.parse("proxy:\n  admin: off\n" + proxyExtra + "services:\n"
-                + "  - name: dns\n    clusterIP: " + VIP + "\n" + serviceExtra
-                + "    ports: [{protocol: UDP, port: " + PORT + "}]\n    endpoints:\n" + endpoints, "test.yaml"),
-                Transport.EPOLL, 2);
+    /**
+     * Starts the Service over a (127.0.0.124 at {@code aPort}) and b (127.0.0.125 at {@code bPort}), with outlier
+     * detection at {@code consecutiveFailures} and {@code serviceExtra} added to the Service's keys.
+     */
+    void start(int consecutiveFailures, String serviceExtra, int aPort, int bPort) throws Exception {
+        server = ProxyServer.start(ConfigLoader.parse("proxy:\n  admin: off\n  outlierDetection: {consecutiveFailures: "
+                + consecutiveFailures + "}\nservices:\n  - name: dns\n    clusterIP: " + VIP + "\n" + serviceExtra
+                + "    ports: [{protocol: UDP, port: " + PORT + "}]\n    endpoints:\n"
+                + "      - {ip: 127.0.0.124, port: " + aPort + "}\n      - {ip: 127.0.0.125, port: " + bPort + "}\n",
+                "test.yaml"), Transport.EPOLL, 2);
+    }
+
+    /**
+     * The same with ClientIP affinity, a refusing (ICMP port unreachable: the port of an echo closed before the
+     * start) and b answering.
+     */
+    void startWithClientIpAffinityAndARefusingEndpoint(int consecutiveFailures) throws Exception {
+        UdpEcho dead = new UdpEcho("127.0.0.124", "a", false);
+        int deadPort = dead.port();
+        dead.close(); // its port answers ICMP port unreachable
+        UdpEcho b = echo("127.0.0.125", "b");
+        start(consecutiveFailures, "    sessionAffinity: ClientIP\n", deadPort, b.port());
+    }
+
+    /** Waits until the Service port has dropped {@code n} datagrams as unreachable. */
+    void awaitUnreachableDrops(int n) {
+        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(port().udp().dropped(Drop.UNREACHABLE))
+                .as("datagrams dropped as unreachable").isEqualTo(n));
     }
 
     /**
@@ -67,16 +90,10 @@ class UdpRefusalSeenAtReadTest extends UdpProxyTestBase {
      */
     @Test
     void theDatagramAfterARefusalIgnoresClientIpAffinityAsATcpRetryDoes() throws Exception {
-        UdpEcho dead = new UdpEcho("127.0.0.124", "a", false);
-        int deadPort = dead.port();
-        dead.close(); // its port answers ICMP port unreachable
-        UdpEcho b = echo("127.0.0.125", "b");
-        start("  outlierDetection: {consecutiveFailures: 0}\n", "    sessionAffinity: ClientIP\n",
-                "      - {ip: 127.0.0.124, port: " + deadPort + "}\n      - {ip: 127.0.0.125, port: " + b.port()
-                        + "}\n");
+        startWithClientIpAffinityAndARefusingEndpoint(0);
         DatagramSocket client = client("127.0.122.10", 1000);
         assertThat(ask(client, "1")).as("rr's first pick is the refusing endpoint").isNull();
-        await().atMost(Duration.ofSeconds(5)).until(() -> port().udp().dropped(Drop.UNREACHABLE) == 1);
+        awaitUnreachableDrops(1);
         await().atMost(Duration.ofSeconds(5)).until(() -> server.listeners().udpFlowCount() == 0);
         List<String> answers = new ArrayList<>();
         for (int i = 2; i <= 4; i++) {
@@ -96,9 +113,7 @@ class UdpRefusalSeenAtReadTest extends UdpProxyTestBase {
     void theDatagramAfterARefusalWalksOnUnderSourceHashingAsATcpRetryDoes() throws Exception {
         UdpEcho a = echo("127.0.0.124", "a");
         UdpEcho b = echo("127.0.0.125", "b");
-        start("  outlierDetection: {consecutiveFailures: 0}\n", "    scheduler: sh\n",
-                "      - {ip: 127.0.0.124, port: " + a.port() + "}\n      - {ip: 127.0.0.125, port: " + b.port()
-                        + "}\n");
+        start(0, "    scheduler: sh\n", a.port(), b.port());
         String onA = null;
         for (int i = 10; i < 60 && onA == null; i++) { // bounded: about half the addresses hash to a
             String ip = "127.0.122." + i;
@@ -110,8 +125,7 @@ class UdpRefusalSeenAtReadTest extends UdpProxyTestBase {
         a.close(); // its port answers ICMP port unreachable from now on
         DatagramSocket client = client(onA, 1000); // a new flow of that address: its bucket is a's
         assertThat(ask(client, "1")).as("sent to the refusing endpoint").isNull();
-        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(port().udp().dropped(Drop.UNREACHABLE))
-                .as("datagrams dropped as unreachable").isEqualTo(1));
+        awaitUnreachableDrops(1);
         List<String> answers = new ArrayList<>();
         for (int i = 2; i <= 4; i++) {
             answers.add(ask(client, Integer.toString(i)));
@@ -131,21 +145,15 @@ class UdpRefusalSeenAtReadTest extends UdpProxyTestBase {
      */
     @Test
     void aRefusalKeepsTheClientsAffinityUntilTheRefusedFlowsRetryMovesIt() throws Exception {
-        UdpEcho dead = new UdpEcho("127.0.0.124", "a", false);
-        int deadPort = dead.port();
-        dead.close(); // its port answers ICMP port unreachable
-        UdpEcho b = echo("127.0.0.125", "b");
-        start("  outlierDetection: {consecutiveFailures: 0}\n", "    sessionAffinity: ClientIP\n",
-                "      - {ip: 127.0.0.124, port: " + deadPort + "}\n      - {ip: 127.0.0.125, port: " + b.port()
-                        + "}\n");
+        startWithClientIpAffinityAndARefusingEndpoint(0);
         DatagramSocket first = client("127.0.152.130", 1000);
         assertThat(ask(first, "1")).as("rr's first pick, the client's affinity: the refusing endpoint").isNull();
-        await().atMost(Duration.ofSeconds(5)).until(() -> port().udp().dropped(Drop.UNREACHABLE) == 1);
+        awaitUnreachableDrops(1);
 
         DatagramSocket second = client("127.0.152.130", 1000);
         assertThat(ask(second, "2")).as("another port of the address: its affinity still names the refusing endpoint")
                 .isNull();
-        await().atMost(Duration.ofSeconds(5)).until(() -> port().udp().dropped(Drop.UNREACHABLE) == 2);
+        awaitUnreachableDrops(2);
         assertThat(port().backendSet().affinityEntries()).isEqualTo(1);
 
         assertThat(ask(first, "3")).as("the refused flow's next datagram: the retry").isEqualTo("b:3");
@@ -161,15 +169,9 @@ class UdpRefusalSeenAtReadTest extends UdpProxyTestBase {
      */
     @Test
     void aClientsAffinityToAnEndpointEjectedForItsRefusalsNoLongerHolds() throws Exception {
-        UdpEcho dead = new UdpEcho("127.0.0.124", "a", false);
-        int deadPort = dead.port();
-        dead.close();
-        UdpEcho b = echo("127.0.0.125", "b");
-        start("  outlierDetection: {consecutiveFailures: 2}\n", "    sessionAffinity: ClientIP\n",
-                "      - {ip: 127.0.0.124, port: " + deadPort + "}\n      - {ip: 127.0.0.125, port: " + b.port()
-                        + "}\n");
+        startWithClientIpAffinityAndARefusingEndpoint(2);
         assertThat(ask(client("127.0.152.131", 1000), "1")).isNull();
-        await().atMost(Duration.ofSeconds(5)).until(() -> port().udp().dropped(Drop.UNREACHABLE) == 1);
+        awaitUnreachableDrops(1);
         assertThat(ask(client("127.0.152.131", 1000), "2")).as("affinity kept after one refusal").isNull();
         await("ejected at the second refusal").atMost(Duration.ofSeconds(5)).until(() -> port().backendSet()
                 .backends().stream().anyMatch(e -> e.address().getHostAddress().equals("127.0.0.124")

@@ -36,6 +36,9 @@ class UdpUnansweredFlowTest extends UdpProxyTestBase {
     static final int PORT = 41152;
     static final Duration WITHIN = Duration.ofSeconds(5);
 
+    /** The endpoint that never answers (127.0.152.11), bound by {@link #start}. */
+    DatagramSocket hole;
+
     /** Binds a socket that takes datagrams and never reads nor answers them; closed after the test. */
     DatagramSocket blackHole(String ip) throws IOException {
         DatagramSocket socket = new DatagramSocket(new InetSocketAddress(ip, 0));
@@ -43,13 +46,19 @@ class UdpUnansweredFlowTest extends UdpProxyTestBase {
         return socket;
     }
 
-    void start(String portExtra, int consecutiveFailures, int blackHolePort, int echoPort) throws Exception {
+    /**
+     * Starts the Service (rr, {@code udpIdleTimeout: 300ms} and {@code portExtra} on its port) over a black hole on
+     * 127.0.152.11 and an echo on 127.0.152.12, with outlier detection at {@code consecutiveFailures}.
+     */
+    void start(String portExtra, int consecutiveFailures) throws Exception {
+        hole = blackHole("127.0.152.11");
+        UdpEcho b = echo("127.0.152.12", "b");
         server = ProxyServer.start(ConfigLoader.parse("proxy:\n  admin: 127.0.0.1:0\n"
                 + "  outlierDetection: {consecutiveFailures: " + consecutiveFailures + "}\nservices:\n"
                 + "  - name: dns\n    clusterIP: " + VIP + "\n    scheduler: rr\n"
                 + "    ports: [{protocol: UDP, port: " + PORT + ", udpIdleTimeout: 300ms" + portExtra + "}]\n"
-                + "    endpoints:\n      - {ip: 127.0.152.11, port: " + blackHolePort + "}\n"
-                + "      - {ip: 127.0.152.12, port: " + echoPort + "}\n", "test.yaml"), Transport.select(), 2);
+                + "    endpoints:\n      - {ip: 127.0.152.11, port: " + hole.getLocalPort() + "}\n"
+                + "      - {ip: 127.0.152.12, port: " + b.port() + "}\n", "test.yaml"), Transport.select(), 2);
     }
 
     /** Asks from a new client socket (a new flow, as a resolver's each query): the answer, or {@code null}. */
@@ -95,9 +104,7 @@ class UdpUnansweredFlowTest extends UdpProxyTestBase {
      */
     @Test
     void aFlowThatEndsOwingAnswersCountsAsAFailureOfItsEndpointAndEjectsIt() throws Exception {
-        DatagramSocket hole = blackHole("127.0.152.11");
-        UdpEcho b = echo("127.0.152.12", "b");
-        start(", udpResponses: 1", 2, hole.getLocalPort(), b.port());
+        start(", udpResponses: 1", 2);
         ConnectionCounters silent = counters("127.0.152.11");
 
         askUntilOneIsLost();
@@ -124,9 +131,7 @@ class UdpUnansweredFlowTest extends UdpProxyTestBase {
      */
     @Test
     void withoutUdpResponsesAnUnansweredFlowIsNoFailure() throws Exception {
-        DatagramSocket hole = blackHole("127.0.152.11");
-        UdpEcho b = echo("127.0.152.12", "b");
-        start("", 1, hole.getLocalPort(), b.port());
+        start("", 1);
         ConnectionCounters silent = counters("127.0.152.11");
 
         askUntilOneIsLost();
