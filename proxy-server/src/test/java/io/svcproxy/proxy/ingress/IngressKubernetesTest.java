@@ -113,7 +113,7 @@ class IngressKubernetesTest {
         proxy = ProxyServer.start(ConfigLoader.load(config), Transport.select(), 2);
     }
 
-    private static Ingress ingress(String name, String className, String host, String service, String tlsSecret) {
+    static Ingress ingress(String name, String className, String host, String service, String tlsSecret) {
         IngressBuilder b = new IngressBuilder().withNewMetadata().withName(name).withNamespace("default")
                 .endMetadata().withNewSpec().withIngressClassName(className)
                 .addNewRule().withHost(host).withNewHttp().addNewPath().withPath("/").withPathType("Prefix")
@@ -125,7 +125,7 @@ class IngressKubernetesTest {
         return b.build();
     }
 
-    private static IngressClass ingressClass(String name, boolean isDefault) {
+    static IngressClass ingressClass(String name, boolean isDefault) {
         return new IngressClassBuilder().withNewMetadata().withName(name)
                 .withAnnotations(isDefault ? Map.of("ingressclass.kubernetes.io/is-default-class", "true") : Map.of())
                 .endMetadata().withNewSpec().withController("svcproxy.io/ingress").endSpec().build();
@@ -145,7 +145,7 @@ class IngressKubernetesTest {
                 .filter(l -> l.startsWith("svcproxy_ingress_certificate_expiry_timestamp_seconds{")).toList();
     }
 
-    private static String base64(String s) {
+    static String base64(String s) {
         return Base64.getEncoder().encodeToString(s.getBytes(StandardCharsets.US_ASCII));
     }
 
