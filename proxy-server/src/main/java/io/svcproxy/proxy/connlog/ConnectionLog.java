@@ -360,19 +360,19 @@ public final class ConnectionLog implements AutoCloseable {
             written.add(count);
             return out;
         } catch (IOException failed) {
+            drop(count);
+            try {
+                out.close(); // closed already when the close interrupted the write; not when it failed otherwise
+            } catch (IOException e) {
+                // already failing: the write error is the one to report
+            }
             if (givenUp) {
-                // the close interrupted this write (ClosedByInterruptException: the file is closed) and said so
-                drop(count);
+                // the close gave the writer up and said so: a write it interrupted (ClosedByInterruptException) or
+                // one that failed at that moment (the reader gone: EPIPE) needs no second report
                 return null;
             }
             log.error("Connection log write failed, entries are dropped until it can be written again (tried every "
                     + "second, and at SIGHUP) file={} error={}", file, failed.toString());
-            drop(count);
-            try {
-                out.close();
-            } catch (IOException e) {
-                // already failing: the write error above is the one to report
-            }
             // opened again later: a regular file's cut last entry is removed then (open), so lines stay whole
             retryAtNanos = System.nanoTime() + RETRY_NANOS;
             return null;
